@@ -1,0 +1,30 @@
+#include "err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int err_set(struct err *e, int errnum, const char *fmt, ...)
+{
+        int ret = errnum > 0 ? -errnum : -EIO;
+
+        if (!e)
+                return ret;
+        e->errnum = errnum > 0 ? errnum : EIO;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+        va_end(ap);
+        if (errnum > 0 && n >= 0 && (size_t)n < sizeof(e->msg))
+                snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", strerror(errnum));
+        return ret;
+}
+
+void err_clear(struct err *e)
+{
+        if (!e)
+                return;
+        e->errnum = 0;
+        e->msg[0] = '\0';
+}

@@ -1,0 +1,48 @@
+/* The one catalogue of stable error codes. Each code has an HTTP status (API),
+ * an exit code (CLI) and a one-line meaning (docs/errors.md lists them all and a
+ * test keeps the two in step). Codes are never renamed or reused. */
+#ifndef NS_ERRCODES_H
+#define NS_ERRCODES_H
+
+enum ns_code {
+        NS_OK = 0,
+        NS_E_INVALID_REQUEST,
+        NS_E_INVALID_JSON,
+        NS_E_UNKNOWN_FIELD,
+        NS_E_INVALID_FIELD,
+        NS_E_MISSING_FIELD,
+        NS_E_UNAUTHORIZED,
+        NS_E_FORBIDDEN,
+        NS_E_NOT_FOUND,
+        NS_E_KEY_NOT_FOUND,
+        NS_E_METHOD_NOT_ALLOWED,
+        NS_E_REQUEST_TIMEOUT,
+        NS_E_CONFLICT,
+        NS_E_LAST_KEY,
+        NS_E_PAYLOAD_TOO_LARGE,
+        NS_E_UNSUPPORTED_MEDIA_TYPE,
+        NS_E_HEADERS_TOO_LARGE,
+        NS_E_INTERNAL,
+        NS_E_NOT_IMPLEMENTED,
+        NS_E_TOO_MANY_CONNECTIONS,
+        NS_E_SHUTTING_DOWN,
+        /* client-side only: never sent by the daemon */
+        NS_E_USAGE,
+        NS_E_CONNECTION_FAILED,
+        NS_E_COUNT
+};
+
+struct ns_code_def {
+        const char *name;    /* stable machine-readable code, e.g. "key_not_found" */
+        int http_status;     /* 0 for client-side codes */
+        int exit_code;       /* CLI exit status */
+        const char *meaning; /* one line for docs and help */
+};
+
+/* Definition of `c` (NS_OK included). Never NULL for c < NS_E_COUNT. Thread-safe. */
+const struct ns_code_def *ns_code_def(enum ns_code c);
+
+/* Looks a code up by its name; returns NS_E_COUNT when unknown. Thread-safe. */
+enum ns_code ns_code_by_name(const char *name);
+
+#endif

@@ -1,0 +1,109 @@
+#include "util.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+int64_t time_wall_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t time_mono_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int rand_bytes(void *buf, size_t n)
+{
+        unsigned char *p = buf;
+        while (n > 0) {
+                ssize_t r = getrandom(p, n, 0);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += r;
+                n -= (size_t)r;
+        }
+        return 0;
+}
+
+void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+        static const char digits[] = "0123456789abcdef";
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = digits[in[i] >> 4];
+                out[2 * i + 1] = digits[in[i] & 15];
+        }
+        out[2 * n] = '\0';
+}
+
+int rand_id(const char *prefix, size_t nbytes, char *out, size_t cap)
+{
+        unsigned char raw[64];
+        size_t plen = strlen(prefix);
+        if (nbytes > sizeof(raw) || plen + 2 * nbytes + 1 > cap)
+                return -ENOSPC;
+        int r = rand_bytes(raw, nbytes);
+        if (r < 0)
+                return r;
+        memcpy(out, prefix, plen);
+        hex_encode(raw, nbytes, out + plen);
+        return 0;
+}
+
+static size_t b64(const unsigned char *in, size_t n, char *out, const char *alpha, int pad)
+{
+        size_t o = 0;
+        for (size_t i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t)in[i] << 16;
+                if (i + 1 < n)
+                        v |= (uint32_t)in[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= in[i + 2];
+                out[o++] = alpha[(v >> 18) & 63];
+                out[o++] = alpha[(v >> 12) & 63];
+                if (i + 1 < n)
+                        out[o++] = alpha[(v >> 6) & 63];
+                else if (pad)
+                        out[o++] = '=';
+                if (i + 2 < n)
+                        out[o++] = alpha[v & 63];
+                else if (pad)
+                        out[o++] = '=';
+        }
+        out[o] = '\0';
+        return o;
+}
+
+size_t base64url_encode(const unsigned char *in, size_t n, char *out)
+{
+        return b64(in, n, out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                   0);
+}
+
+size_t base64_encode(const unsigned char *in, size_t n, char *out)
+{
+        return b64(in, n, out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                   1);
+}
+
+int is_safe_token(const char *s, size_t max)
+{
+        size_t n = 0;
+        for (; s[n]; n++) {
+                char c = s[n];
+                int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+                if (!ok || n >= max)
+                        return 0;
+        }
+        return n > 0;
+}

@@ -1,0 +1,31 @@
+/* Small helpers shared by daemon and CLI: clocks, random identifiers, encodings. */
+#ifndef NS_UTIL_H
+#define NS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds since the Unix epoch (wall clock) / since an arbitrary point (monotonic). */
+int64_t time_wall_ms(void);
+uint64_t time_mono_ns(void);
+
+/* Fills `buf` with `n` bytes from the kernel CSPRNG. Returns 0 or -errno. Thread-safe. */
+int rand_bytes(void *buf, size_t n);
+
+/* Writes `prefix` + 2*nbytes lowercase hex random chars + NUL into out (cap bytes).
+ * Returns 0, -ENOSPC when out is too small, or -errno from the CSPRNG. */
+int rand_id(const char *prefix, size_t nbytes, char *out, size_t cap);
+
+/* Hex-encodes n bytes into out (2n+1 bytes, NUL-terminated). */
+void hex_encode(const unsigned char *in, size_t n, char *out);
+
+/* Base64url without padding; out needs 4*ceil(n/3)+1 bytes. Returns the length. */
+size_t base64url_encode(const unsigned char *in, size_t n, char *out);
+
+/* Standard base64 with padding; out needs 4*ceil(n/3)+1 bytes. Returns the length. */
+size_t base64_encode(const unsigned char *in, size_t n, char *out);
+
+/* True when s is 1..max bytes of [A-Za-z0-9._-]. */
+int is_safe_token(const char *s, size_t max);
+
+#endif

@@ -1,0 +1,50 @@
+#include "api.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "../../common/log.h"
+
+int api_decode(struct http_exchange *ex, const struct jv_field *fields, size_t n, void *out,
+               uint64_t *present)
+{
+        struct jv_error e;
+        if (jv_decode(ex->body.data, ex->body.len, fields, n, out, present, &e) == 0)
+                return 0;
+        http_respond_error(ex, e.code, "%s", e.msg);
+        return -1;
+}
+
+int api_query(struct http_exchange *ex, struct query_param *params, size_t n)
+{
+        char msg[256];
+        if (query_parse(ex->req->query, params, n, msg, sizeof(msg)) == 0)
+                return 0;
+        http_respond_error(ex, NS_E_INVALID_REQUEST, "%s", msg);
+        return -1;
+}
+
+int api_query_int(struct http_exchange *ex, const struct query_param *p, long long min,
+                  long long max, long long *out)
+{
+        char *end;
+        errno = 0;
+        long long v = strtoll(p->value, &end, 10);
+        if (errno || end == p->value || *end || v < min || v > max) {
+                http_respond_error(ex, NS_E_INVALID_REQUEST,
+                                   "query parameter '%s' must be an integer from %lld to %lld",
+                                   p->name, min, max);
+                return -1;
+        }
+        *out = v;
+        return 0;
+}
+
+void api_fail(struct http_exchange *ex, const struct err *e)
+{
+        char msg[600];
+        log_error("request_failed", "request_id=%s error=%s", ex->request_id,
+                  log_quote(msg, sizeof(msg), e->msg));
+        http_respond_error(ex, NS_E_INTERNAL, "internal error; see the daemon log for request %s",
+                           ex->request_id);
+}

@@ -1,0 +1,36 @@
+/* Helpers shared by the resource handlers in src/daemon/api/: they parse and
+ * validate, answer errors with stable codes, and call the store. Loop thread only. */
+#ifndef NS_API_H
+#define NS_API_H
+
+#include "../../common/jsonv.h"
+#include "../app.h"
+#include "../http/query.h"
+#include "../http/server.h"
+
+/* Decodes ex's JSON body into out; on failure answers 400 and returns -1. */
+int api_decode(struct http_exchange *ex, const struct jv_field *fields, size_t n, void *out,
+               uint64_t *present);
+
+/* Parses ex's query string against params; on failure answers 400 and returns -1. */
+int api_query(struct http_exchange *ex, struct query_param *params, size_t n);
+
+/* Parses an integer query value in [min,max]; on failure answers 400 and returns -1. */
+int api_query_int(struct http_exchange *ex, const struct query_param *p, long long min,
+                  long long max, long long *out);
+
+/* Logs an unexpected failure with the request ID and answers 500 `internal`. */
+void api_fail(struct http_exchange *ex, const struct err *e);
+
+/* The handlers, one group per file. */
+void api_healthz(struct http_exchange *ex);
+void api_readyz(struct http_exchange *ex);
+void api_openapi(struct http_exchange *ex);
+void api_info(struct http_exchange *ex);
+void api_keys_create(struct http_exchange *ex);
+void api_keys_list(struct http_exchange *ex);
+void api_keys_get(struct http_exchange *ex);
+void api_keys_revoke(struct http_exchange *ex);
+void api_ws(struct http_exchange *ex);
+
+#endif

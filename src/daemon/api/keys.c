@@ -1,0 +1,125 @@
+/* /v1/keys: create, list, inspect and revoke API keys. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../common/cleanup.h"
+#include "../../common/util.h"
+#include "../auth.h"
+#include "api.h"
+
+#define LIST_DEFAULT 100
+#define LIST_MAX     1000
+
+static json_t *key_json(const struct key_rec *k)
+{
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "id", k->id, "name", k->name, "prefix",
+                              k->prefix, "role", k->role, "created_at",
+                              (json_int_t)k->created_at);
+        json_object_set_new(o, "revoked_at",
+                            k->revoked_at ? json_integer(k->revoked_at) : json_null());
+        return o;
+}
+
+struct create_req {
+        char *name;
+};
+
+static const struct jv_field create_fields[] = {
+        {"name", JV_STRING, 0, offsetof(struct create_req, name), KEY_NAME_MAX, 0, 0},
+};
+
+void api_keys_create(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct create_req in = {0};
+        if (api_decode(ex, create_fields, ARRAY_SIZE(create_fields), &in, NULL) < 0)
+                return;
+        struct key_rec k;
+        char token[KEY_TOKEN_MAX];
+        struct err e;
+        int r = auth_create_key(app->store, in.name && in.name[0] ? in.name : "unnamed", NULL,
+                                &k, token, &e);
+        jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+        if (r < 0) {
+                api_fail(ex, &e);
+                return;
+        }
+        json_t *doc = key_json(&k);
+        json_object_set_new(doc, "key", json_string(token));
+        char loc[96];
+        snprintf(loc, sizeof(loc), "/v1/keys/%s", k.id);
+        http_add_header(ex, "Location", loc);
+        http_respond_json(ex, 201, doc);
+}
+
+void api_keys_list(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct query_param q[] = {{.name = "limit"}, {.name = "cursor"}};
+        long long limit = LIST_DEFAULT, after = 0;
+        if (api_query(ex, q, ARRAY_SIZE(q)) < 0)
+                return;
+        if (q[0].present && api_query_int(ex, &q[0], 1, LIST_MAX, &limit) < 0)
+                return;
+        if (q[1].present && api_query_int(ex, &q[1], 0, INT64_MAX, &after) < 0)
+                return;
+        struct key_rec *keys;
+        size_t n;
+        struct err e;
+        /* one more than asked tells whether another page exists */
+        if (store_key_list(app->store, after, (unsigned)limit + 1, &keys, &n, &e) < 0) {
+                api_fail(ex, &e);
+                return;
+        }
+        json_t *arr = json_array();
+        size_t shown = n > (size_t)limit ? (size_t)limit : n;
+        for (size_t i = 0; i < shown; i++)
+                json_array_append_new(arr, key_json(&keys[i]));
+        json_t *cursor = json_null();
+        if (n > shown) {
+                char c[32];
+                snprintf(c, sizeof(c), "%lld", (long long)keys[shown - 1].seq);
+                cursor = json_string(c);
+        }
+        free(keys);
+        http_respond_json(ex, 200, json_pack("{s:o,s:o}", "keys", arr, "next_cursor", cursor));
+}
+
+static int find_key(struct http_exchange *ex, struct key_rec *k)
+{
+        struct app *app = ex->app;
+        struct err e;
+        int r = store_key_get(app->store, ex->match.params[0], k, &e);
+        if (r == -ENOENT)
+                http_respond_error(ex, NS_E_KEY_NOT_FOUND, "no API key with ID '%s'",
+                                   ex->match.params[0]);
+        else if (r < 0)
+                api_fail(ex, &e);
+        return r;
+}
+
+void api_keys_get(struct http_exchange *ex)
+{
+        struct key_rec k;
+        if (find_key(ex, &k) == 0)
+                http_respond_json(ex, 200, key_json(&k));
+}
+
+void api_keys_revoke(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct err e;
+        int r = store_key_revoke(app->store, ex->match.params[0], time_wall_ms(), &e);
+        if (r == -ENOENT)
+                http_respond_error(ex, NS_E_KEY_NOT_FOUND, "no API key with ID '%s'",
+                                   ex->match.params[0]);
+        else if (r == -EBUSY)
+                http_respond_error(ex, NS_E_LAST_KEY,
+                                   "'%s' is the last active key; create another one first",
+                                   ex->match.params[0]);
+        else if (r < 0)
+                api_fail(ex, &e);
+        else
+                http_respond(ex, 204, NULL, NULL, 0);
+}

@@ -1,0 +1,32 @@
+/* The daemon's one context struct: everything mutable the daemon owns hangs off it.
+ * Used from the loop thread only. */
+#ifndef NS_APP_H
+#define NS_APP_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "../store/store.h"
+#include "http/server.h"
+#include "loop.h"
+
+#define NS_VERSION "0.1.0"
+
+struct app {
+        struct loop loop;
+        struct http_server http;
+        struct store *store;
+        char state_dir[PATH_MAX];
+        char cache_dir[PATH_MAX];
+        int64_t started_ms;
+        int lock_fd;
+        struct loop_io sig_io;
+        struct loop_timer shutdown_timer;
+        int shutting_down;
+};
+
+/* The route table (api/routes.c). */
+extern const struct route api_routes[];
+extern const size_t api_nroutes;
+
+#endif

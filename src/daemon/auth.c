@@ -1,0 +1,88 @@
+#include "auth.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "app.h"
+
+static int valid_secret(const char *s)
+{
+        size_t n = strlen(s);
+        if (n < 16 || n >= KEY_TOKEN_MAX)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] <= ' ' || s[i] > '~')
+                        return 0;
+        return 1;
+}
+
+int auth_create_key(struct store *st, const char *name, const char *secret, struct key_rec *out,
+                    char token[KEY_TOKEN_MAX], struct err *e)
+{
+        memset(out, 0, sizeof(*out));
+        if (secret) {
+                if (!valid_secret(secret))
+                        return err_set(e, EINVAL, "an API key must be 16 to 256 printable ASCII "
+                                                  "characters without spaces");
+                snprintf(token, KEY_TOKEN_MAX, "%s", secret);
+        } else {
+                unsigned char raw[30];
+                int r = rand_bytes(raw, sizeof(raw));
+                if (r < 0)
+                        return err_set(e, -r, "random key");
+                memcpy(token, "ns_", 3);
+                base64url_encode(raw, sizeof(raw), token + 3);
+        }
+        int r = rand_id("key_", 8, out->id, sizeof(out->id));
+        if (r < 0)
+                return err_set(e, -r, "key id");
+        snprintf(out->name, sizeof(out->name), "%s", name);
+        snprintf(out->prefix, sizeof(out->prefix), "%.10s", token);
+        snprintf(out->role, sizeof(out->role), "admin");
+        SHA256((const unsigned char *)token, strlen(token), out->hash);
+        out->created_at = time_wall_ms();
+        return store_key_insert(st, out, e);
+}
+
+static const char *presented_key(const struct http_req *req)
+{
+        const char *v = http_req_header(req, "Authorization");
+        if (v) {
+                if (strncasecmp(v, "Bearer ", 7) != 0)
+                        return NULL;
+                v += 7;
+                while (*v == ' ')
+                        v++;
+                return v;
+        }
+        return http_req_header(req, "X-API-Key");
+}
+
+enum ns_code auth_authenticate(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        const char *key = presented_key(ex->req);
+        if (!key || !*key || strlen(key) >= KEY_TOKEN_MAX)
+                return NS_E_UNAUTHORIZED;
+        unsigned char hash[32];
+        SHA256((const unsigned char *)key, strlen(key), hash);
+        struct key_rec rec;
+        struct err e;
+        int r = store_key_find_active(app->store, hash, &rec, &e);
+        if (r == -ENOENT)
+                return NS_E_UNAUTHORIZED;
+        if (r < 0) {
+                log_error("auth_store_failed", "request_id=%s error=\"%s\"", ex->request_id, e.msg);
+                return NS_E_INTERNAL;
+        }
+        if (CRYPTO_memcmp(hash, rec.hash, sizeof(hash)) != 0)
+                return NS_E_UNAUTHORIZED;
+        snprintf(ex->key_id, sizeof(ex->key_id), "%s", rec.id);
+        return NS_OK;
+}

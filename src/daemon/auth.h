@@ -1,0 +1,22 @@
+/* API keys: creation (secret shown once, stored as SHA-256) and request
+ * authentication with a constant-time comparison. Loop thread only. */
+#ifndef NS_AUTH_H
+#define NS_AUTH_H
+
+#include "../common/err.h"
+#include "../store/store.h"
+#include "http/server.h"
+
+#define KEY_TOKEN_MAX 257 /* longest secret accepted, plus NUL */
+
+/* Creates and stores a key named `name`. With `secret` NULL a random one is generated
+ * ("ns_" + 40 base64url chars); otherwise `secret` is used as given (validated: 16 to
+ * 256 printable ASCII bytes, no spaces). Fills *out and token (the secret, to show
+ * once). Returns 0, -EINVAL for a bad secret, or a store error. */
+int auth_create_key(struct store *st, const char *name, const char *secret, struct key_rec *out,
+                    char token[KEY_TOKEN_MAX], struct err *e);
+
+/* http_app.authenticate: reads `Authorization: Bearer KEY` or `X-API-Key: KEY`. */
+enum ns_code auth_authenticate(struct http_exchange *ex);
+
+#endif

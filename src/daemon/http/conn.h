@@ -1,0 +1,67 @@
+/* Internal to the HTTP server: one client connection. */
+#ifndef NS_HTTP_CONN_H
+#define NS_HTTP_CONN_H
+
+#include "server.h"
+
+#define CONN_IN_SIZE     16384
+#define CONN_OUT_LIMIT   (16u << 20) /* queued response bytes */
+#define CONN_OUT_HIGH    (256u << 10) /* stop pulling a stream / pipelined input above this */
+
+enum conn_state {
+        CONN_READING,  /* parsing a request */
+        CONN_HANDLING, /* handler owns the exchange; input paused */
+        CONN_STREAMING, /* body pulled from a source */
+        CONN_WS,       /* upgraded to WebSocket */
+        CONN_CLOSING,  /* flush what is queued, then close */
+};
+
+struct ws_session;
+
+struct http_conn {
+        struct loop_io io;
+        struct http_server *srv;
+        struct http_conn *prev, *next;
+        enum conn_state state;
+        struct http_parser parser;
+        struct http_exchange ex;
+        char in[CONN_IN_SIZE];
+        size_t in_len;
+        struct buf out;
+        struct http_body_src src;
+        int src_active;
+        int partial;     /* bytes of an unfinished request have arrived */
+        int close_after; /* close once the current response is out */
+        int peer_closed;
+        int in_process;  /* inside process_input: responses only queue */
+        uint64_t last_ms;  /* last I/O progress */
+        uint64_t start_ms; /* first byte of the current request */
+        struct ws_session *ws;
+        char peer[64];
+};
+
+/* Takes ownership of an accepted socket. Returns the connection or NULL (fd closed). */
+struct http_conn *conn_new(struct http_server *s, int fd, const char *peer);
+
+/* Closes and frees. Safe from the connection's own callback or from a timer. */
+void conn_close(struct http_conn *c);
+
+/* Writes what is queued; returns -1 when the connection was closed. */
+int conn_flush(struct http_conn *c);
+
+/* Re-computes the epoll interest from the state. */
+void conn_update_events(struct http_conn *c);
+
+/* Sweep helper: closes the connection when it is past a timeout. */
+void conn_check_timeouts(struct http_conn *c, uint64_t now_ms);
+
+/* WebSocket hand-over (ws.c): `leftover` are bytes read after the upgrade request.
+ * Both return -1 when the connection was closed (and freed), 0 otherwise. */
+int ws_start(struct http_conn *c, const char *leftover, size_t len);
+int ws_on_io(struct http_conn *c, uint32_t events);
+
+/* Logs the finished exchange (the upgrade request of a WebSocket, too). */
+void conn_log_exchange(struct http_conn *c);
+void ws_free(struct ws_session *ws);
+
+#endif

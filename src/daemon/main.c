@@ -1,0 +1,241 @@
+/* nullspaced: the Nullspace daemon.
+ *   nullspaced --state-dir DIR --listen HOST:PORT
+ * One process, one event loop, one state directory. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "app.h"
+#include "auth.h"
+#include "state.h"
+
+struct options {
+        const char *state_dir;
+        const char *listen;
+        struct http_server_cfg http;
+};
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: nullspaced [OPTIONS]\n"
+                "Runs the Nullspace daemon: the HTTP/WebSocket API on one event loop, with its\n"
+                "state (SQLite database, first API key) in one directory.\n\n"
+                "Options:\n"
+                "  --state-dir DIR        state directory (default: $NULLSPACE_STATE_DIR, else\n"
+                "                         /var/lib/nullspace as root, ~/.local/state/nullspace)\n"
+                "  --listen HOST:PORT     address to serve (default 127.0.0.1:7700; port 0 picks\n"
+                "                         a free port, written to DIR/nullspaced.addr)\n"
+                "  --log-level LEVEL      debug|info|warn|error (default info)\n"
+                "  --max-connections N    open connections before new ones get 503 (1024)\n"
+                "  --idle-timeout-ms N    close idle keep-alive connections after N ms (60000)\n"
+                "  --request-timeout-ms N a request must arrive whole within N ms (30000)\n"
+                "  --print-routes         print the served routes (METHOD PATH) and exit\n"
+                "  --print-errors         print the error-code catalogue as JSON and exit\n"
+                "  --version              print the version and exit\n"
+                "  --help                 this text\n\n"
+                "Environment:\n"
+                "  NULLSPACE_API_KEY      first admin key when the state dir is initialised;\n"
+                "                         otherwise one is generated into DIR/api-key (0600)\n"
+                "  NULLSPACE_CACHE_DIR    shared build artefacts (templates) across state dirs\n");
+}
+
+static void print_routes(void)
+{
+        for (size_t i = 0; i < api_nroutes; i++)
+                printf("%s %s\n", api_routes[i].method, api_routes[i].pattern);
+}
+
+static void print_errors(void)
+{
+        json_t *arr = json_array();
+        for (unsigned i = 1; i < NS_E_COUNT; i++) {
+                const struct ns_code_def *d = ns_code_def((enum ns_code)i);
+                json_array_append_new(arr, json_pack("{s:s,s:i,s:i,s:s}", "code", d->name,
+                                                     "http_status", d->http_status, "exit_code",
+                                                     d->exit_code, "meaning", d->meaning));
+        }
+        json_dumpf(arr, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(arr);
+}
+
+static int parse_uint(const char *s, unsigned *out)
+{
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || v == 0 || v > 100000000ul)
+                return -1;
+        *out = (unsigned)v;
+        return 0;
+}
+
+static void default_state_dir(char *out, size_t cap)
+{
+        const char *env = getenv("NULLSPACE_STATE_DIR");
+        const char *home = getenv("HOME");
+        if (env && *env)
+                snprintf(out, cap, "%s", env);
+        else if (geteuid() == 0 || !home)
+                snprintf(out, cap, "/var/lib/nullspace");
+        else
+                snprintf(out, cap, "%s/.local/state/nullspace", home);
+}
+
+/* Returns 0 to run, 1 to exit successfully, 2 on a usage error. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+        enum { O_STATE = 256, O_LISTEN, O_LOG, O_MAXC, O_IDLE, O_REQ, O_ROUTES, O_ERRORS, O_VER };
+        static const struct option longs[] = {
+                {"state-dir", required_argument, 0, O_STATE},
+                {"listen", required_argument, 0, O_LISTEN},
+                {"log-level", required_argument, 0, O_LOG},
+                {"max-connections", required_argument, 0, O_MAXC},
+                {"idle-timeout-ms", required_argument, 0, O_IDLE},
+                {"request-timeout-ms", required_argument, 0, O_REQ},
+                {"print-routes", no_argument, 0, O_ROUTES},
+                {"print-errors", no_argument, 0, O_ERRORS},
+                {"version", no_argument, 0, O_VER},
+                {"help", no_argument, 0, 'h'},
+                {0, 0, 0, 0},
+        };
+        int c;
+        enum log_level lvl;
+        while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+                switch (c) {
+                case O_STATE: o->state_dir = optarg; break;
+                case O_LISTEN: o->listen = optarg; break;
+                case O_LOG:
+                        if (log_parse_level(optarg, &lvl) < 0)
+                                goto bad;
+                        log_set_level(lvl);
+                        break;
+                case O_MAXC:
+                        if (parse_uint(optarg, &o->http.max_conns) < 0)
+                                goto bad;
+                        break;
+                case O_IDLE:
+                        if (parse_uint(optarg, &o->http.idle_timeout_ms) < 0)
+                                goto bad;
+                        break;
+                case O_REQ:
+                        if (parse_uint(optarg, &o->http.request_timeout_ms) < 0)
+                                goto bad;
+                        break;
+                case O_ROUTES: print_routes(); return 1;
+                case O_ERRORS: print_errors(); return 1;
+                case O_VER: printf("nullspaced %s\n", NS_VERSION); return 1;
+                case 'h': usage(stdout); return 1;
+                default: goto bad;
+                }
+        }
+        if (optind == argc)
+                return 0;
+bad:
+        fprintf(stderr, "nullspaced: invalid arguments (try --help)\n");
+        return 2;
+}
+
+static void on_drained(struct http_server *s)
+{
+        struct app *app = (struct app *)((char *)s - offsetof(struct app, http));
+        loop_stop(&app->loop);
+}
+
+static void on_shutdown(struct loop_timer *t)
+{
+        struct app *app = (struct app *)((char *)t - offsetof(struct app, shutdown_timer));
+        http_server_drain(&app->http, on_drained);
+}
+
+static void on_signal(struct loop_io *io, uint32_t events)
+{
+        (void)events;
+        struct app *app = (struct app *)((char *)io - offsetof(struct app, sig_io));
+        struct signalfd_siginfo si;
+        while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
+                log_info("signal", "signo=%u open_connections=%u", si.ssi_signo,
+                         app->http.nconns);
+                if (!app->shutting_down) {
+                        app->shutting_down = 1;
+                        /* connections are freed from a timer, never inside this batch */
+                        loop_timer_arm(&app->loop, &app->shutdown_timer, 0, on_shutdown);
+                }
+        }
+}
+
+static int setup_signals(struct app *app, struct err *e)
+{
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        app->sig_io.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (app->sig_io.fd < 0)
+                return err_set(e, errno, "signalfd");
+        app->sig_io.cb = on_signal;
+        return loop_io_add(&app->loop, &app->sig_io, EPOLLIN, e);
+}
+
+static int run(struct app *app, const struct options *o, struct err *e)
+{
+        int r = state_open(app, e);
+        if (r < 0)
+                return r;
+        r = loop_init(&app->loop, e);
+        if (r == 0)
+                r = setup_signals(app, e);
+        struct http_app happ = {api_routes, api_nroutes, auth_authenticate, app};
+        if (r == 0)
+                r = http_server_start(&app->http, &app->loop, o->listen, &o->http, &happ, e);
+        if (r == 0)
+                r = state_write_addr(app, app->http.bound, e);
+        if (r < 0)
+                return r;
+        log_info("listening", "addr=%s state_dir=%s version=%s", app->http.bound, app->state_dir,
+                 NS_VERSION);
+        r = loop_run(&app->loop);
+        http_server_fini(&app->http);
+        log_info("stopped", "status=%d", r);
+        return r < 0 ? err_set(e, -r, "event loop") : 0;
+}
+
+int main(int argc, char **argv)
+{
+        static struct app app;
+        struct options o = {.listen = "127.0.0.1:7700"};
+        http_server_cfg_defaults(&o.http);
+        int pr = parse_args(argc, argv, &o);
+        if (pr)
+                return pr == 1 ? 0 : 2;
+        if (o.state_dir)
+                snprintf(app.state_dir, sizeof(app.state_dir), "%s", o.state_dir);
+        else
+                default_state_dir(app.state_dir, sizeof(app.state_dir));
+        const char *cache = getenv("NULLSPACE_CACHE_DIR");
+        if (cache)
+                snprintf(app.cache_dir, sizeof(app.cache_dir), "%s", cache);
+        app.started_ms = time_wall_ms();
+        app.lock_fd = -1;
+        app.loop.epfd = -1;
+        struct err e = {0};
+        int r = run(&app, &o, &e);
+        store_close(app.store);
+        loop_fini(&app.loop);
+        if (r < 0) {
+                char q[600];
+                log_error("fatal", "error=%s", log_quote(q, sizeof(q), e.msg));
+                return 1;
+        }
+        return 0;
+}

@@ -1,0 +1,117 @@
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "../common/log.h"
+#include "auth.h"
+
+static int mkdir_p(const char *path, mode_t mode, struct err *e)
+{
+        char tmp[PATH_MAX];
+        if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+                return err_set(e, ENAMETOOLONG, "state dir");
+        for (char *p = tmp + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                        return err_set(e, errno, "mkdir %s", tmp);
+                *p = '/';
+        }
+        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", tmp);
+        return 0;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode,
+                      struct err *e)
+{
+        char tmp[PATH_MAX + 8];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return err_set(e, errno, "open %s", tmp);
+        if (fchmod(fd, mode) < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0) {
+                int saved = errno;
+                unlink(tmp);
+                return err_set(e, saved ? saved : EIO, "write %s", tmp);
+        }
+        if (rename(tmp, path) < 0)
+                return err_set(e, errno, "rename %s", path);
+        return 0;
+}
+
+static int lock_dir(struct app *app, struct err *e)
+{
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s/nullspaced.lock", app->state_dir);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return err_set(e, errno, "open %s", path);
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int saved = errno;
+                close(fd);
+                if (saved == EWOULDBLOCK)
+                        return err_set(e, EBUSY, "another nullspaced is using %s",
+                                       app->state_dir);
+                return err_set(e, saved, "lock %s", path);
+        }
+        app->lock_fd = fd;
+        return 0;
+}
+
+static int first_key(struct app *app, struct err *e)
+{
+        int64_t n = 0;
+        int r = store_key_count(app->store, &n, e);
+        if (r < 0 || n > 0)
+                return r;
+        const char *given = getenv("NULLSPACE_API_KEY");
+        struct key_rec k;
+        char token[KEY_TOKEN_MAX];
+        r = auth_create_key(app->store, "admin", given && *given ? given : NULL, &k, token, e);
+        if (r < 0)
+                return r;
+        if (given && *given) {
+                log_info("first_key", "id=%s source=NULLSPACE_API_KEY", k.id);
+                return 0;
+        }
+        char path[PATH_MAX + 16], line[KEY_TOKEN_MAX + 1];
+        snprintf(path, sizeof(path), "%s/api-key", app->state_dir);
+        int len = snprintf(line, sizeof(line), "%s\n", token);
+        r = write_file_atomic(path, line, (size_t)len, 0600, e);
+        if (r == 0)
+                log_info("first_key", "id=%s file=%s", k.id, path);
+        return r;
+}
+
+int state_open(struct app *app, struct err *e)
+{
+        int r = mkdir_p(app->state_dir, 0700, e);
+        if (r == 0)
+                r = lock_dir(app, e);
+        if (r < 0)
+                return r;
+        char db[PATH_MAX + 16];
+        snprintf(db, sizeof(db), "%s/nullspace.db", app->state_dir);
+        r = store_open(&app->store, db, e);
+        if (r == 0)
+                r = first_key(app, e);
+        return r;
+}
+
+int state_write_addr(struct app *app, const char *addr, struct err *e)
+{
+        char path[PATH_MAX + 32], line[128];
+        snprintf(path, sizeof(path), "%s/nullspaced.addr", app->state_dir);
+        int n = snprintf(line, sizeof(line), "%s\n", addr);
+        return write_file_atomic(path, line, (size_t)n, 0644, e);
+}

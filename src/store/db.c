@@ -1,0 +1,119 @@
+#include "db.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const stmt_sql[ST_COUNT] = {
+        [ST_KEY_INSERT] = "INSERT INTO api_keys (id, name, prefix, hash, role, created_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?)",
+        [ST_KEY_GET] = "SELECT id, name, prefix, hash, role, created_at, revoked_at, rowid "
+                       "FROM api_keys WHERE id = ?",
+        [ST_KEY_FIND] = "SELECT id, name, prefix, hash, role, created_at, revoked_at, rowid "
+                        "FROM api_keys WHERE hash = ? AND revoked_at IS NULL",
+        [ST_KEY_LIST] = "SELECT id, name, prefix, hash, role, created_at, revoked_at, rowid "
+                        "FROM api_keys WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys",
+        [ST_KEY_COUNT_ACTIVE] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND id != ?",
+};
+
+int db_fail(struct store *st, struct err *e, const char *what)
+{
+        err_set(e, 0, "%s: %s", what, sqlite3_errmsg(st->db));
+        if (e)
+                e->errnum = EIO;
+        return -EIO;
+}
+
+int db_exec(struct store *st, const char *sql, struct err *e)
+{
+        char *msg = NULL;
+        if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+                err_set(e, 0, "sqlite: %s", msg ? msg : "error");
+                if (e)
+                        e->errnum = EIO;
+                sqlite3_free(msg);
+                return -EIO;
+        }
+        return 0;
+}
+
+sqlite3_stmt *db_stmt(struct store *st, enum stmt_id id, struct err *e)
+{
+        sqlite3_stmt *s = st->stmts[id];
+        if (!s) {
+                if (sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                       &st->stmts[id], NULL) != SQLITE_OK) {
+                        db_fail(st, e, "prepare");
+                        return NULL;
+                }
+                return st->stmts[id];
+        }
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return s;
+}
+
+static int query_int(struct store *st, const char *sql, int *out)
+{
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+                return -EIO;
+        int r = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
+        if (r == 0)
+                *out = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+        return r;
+}
+
+int store_open(struct store **out, const char *path, struct err *e)
+{
+        struct store *st = calloc(1, sizeof(*st));
+        if (!st)
+                return err_set(e, ENOMEM, "store");
+        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+        if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+                int r = db_fail(st, e, path);
+                store_close(st);
+                return r;
+        }
+        sqlite3_busy_timeout(st->db, 5000);
+        int r = db_exec(st,
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                        "PRAGMA foreign_keys = ON;",
+                        e);
+        if (r == 0 && query_int(st, "PRAGMA user_version", &st->version) < 0)
+                r = db_fail(st, e, "read schema version");
+        if (r == 0)
+                r = db_migrate(st, e);
+        if (r < 0) {
+                store_close(st);
+                return r;
+        }
+        *out = st;
+        return 0;
+}
+
+void store_close(struct store *st)
+{
+        if (!st)
+                return;
+        for (int i = 0; i < ST_COUNT; i++)
+                sqlite3_finalize(st->stmts[i]);
+        sqlite3_close(st->db);
+        free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+        return st->version;
+}
+
+int store_ping(struct store *st, struct err *e)
+{
+        int v;
+        if (query_int(st, "SELECT 1", &v) < 0)
+                return db_fail(st, e, "ping");
+        return 0;
+}

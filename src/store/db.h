@@ -1,0 +1,38 @@
+/* Internal to src/store: the handle and SQLite helpers shared by the per-table files. */
+#ifndef NS_STORE_DB_H
+#define NS_STORE_DB_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+enum stmt_id {
+        ST_KEY_INSERT,
+        ST_KEY_GET,
+        ST_KEY_FIND,
+        ST_KEY_LIST,
+        ST_KEY_REVOKE,
+        ST_KEY_COUNT,
+        ST_KEY_COUNT_ACTIVE,
+        ST_COUNT
+};
+
+struct store {
+        sqlite3 *db;
+        sqlite3_stmt *stmts[ST_COUNT];
+        int version;
+};
+
+/* Returns the cached prepared statement `id`, reset and unbound; NULL with `e` set. */
+sqlite3_stmt *db_stmt(struct store *st, enum stmt_id id, struct err *e);
+
+/* Records the database's last error in e; returns -EIO. */
+int db_fail(struct store *st, struct err *e, const char *what);
+
+/* Runs SQL without results. */
+int db_exec(struct store *st, const char *sql, struct err *e);
+
+/* Applies the migrations the database lacks (migrations.c). */
+int db_migrate(struct store *st, struct err *e);
+
+#endif

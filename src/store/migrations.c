@@ -1,0 +1,90 @@
+/* Versioned schema migrations. Each entry moves the schema from version i to i+1 in
+ * one transaction; PRAGMA user_version records where a database is. Never edit a
+ * released migration: append a new one. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "db.h"
+
+static const char *const migrations[] = {
+        /* 1: the foundation's tables */
+        "CREATE TABLE api_keys ("
+        "  id TEXT PRIMARY KEY,"
+        "  name TEXT NOT NULL,"
+        "  prefix TEXT NOT NULL,"
+        "  hash BLOB NOT NULL UNIQUE,"
+        "  role TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  revoked_at INTEGER"
+        ") STRICT;"
+        "CREATE TABLE templates ("
+        "  id TEXT PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  state TEXT NOT NULL,"
+        "  spec TEXT NOT NULL DEFAULT '{}',"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE machines ("
+        "  id TEXT PRIMARY KEY,"
+        "  state TEXT NOT NULL,"
+        "  runtime TEXT NOT NULL,"
+        "  template_id TEXT REFERENCES templates(id),"
+        "  parent_id TEXT REFERENCES machines(id),"
+        "  spec TEXT NOT NULL DEFAULT '{}',"
+        "  metadata TEXT NOT NULL DEFAULT '{}',"
+        "  failure_reason TEXT,"
+        "  deadline_at INTEGER,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX machines_state ON machines(state);"
+        "CREATE TABLE snapshots ("
+        "  id TEXT PRIMARY KEY,"
+        "  machine_id TEXT REFERENCES machines(id),"
+        "  name TEXT,"
+        "  state TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE volumes ("
+        "  id TEXT PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  size_bytes INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE events ("
+        "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  ts INTEGER NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  subject_type TEXT NOT NULL,"
+        "  subject_id TEXT NOT NULL,"
+        "  data TEXT NOT NULL DEFAULT '{}'"
+        ") STRICT;"
+        "CREATE INDEX events_subject ON events(subject_type, subject_id, seq);",
+};
+
+int db_migrate(struct store *st, struct err *e)
+{
+        const int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
+        if (st->version > latest)
+                return err_set(e, EPROTO,
+                               "database schema version %d is newer than this build knows (%d)",
+                               st->version, latest);
+        for (int v = st->version; v < latest; v++) {
+                char bump[64];
+                snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", v + 1);
+                int r = db_exec(st, "BEGIN IMMEDIATE;", e);
+                if (r == 0)
+                        r = db_exec(st, migrations[v], e);
+                if (r == 0)
+                        r = db_exec(st, bump, e);
+                if (r == 0)
+                        r = db_exec(st, "COMMIT;", e);
+                if (r < 0) {
+                        db_exec(st, "ROLLBACK;", NULL);
+                        return r;
+                }
+                st->version = v + 1;
+        }
+        return 0;
+}

@@ -1,0 +1,65 @@
+/* The only durable metadata: one SQLite database (WAL, STRICT tables, versioned
+ * migrations). No SQL exists outside src/store/. A store handle belongs to one thread
+ * (the daemon's loop); functions return 0 or a negative errno with `e` set. */
+#ifndef NS_STORE_H
+#define NS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+
+struct store;
+
+/* Opens (creating if needed) the database at `path` and applies pending migrations.
+ * On success *out is owned by the caller (store_close). Errors: -EIO for SQLite
+ * failures, -EPROTO when the file comes from a newer Nullspace (schema too new). */
+int store_open(struct store **out, const char *path, struct err *e);
+
+/* Closes the handle (NULL allowed). */
+void store_close(struct store *st);
+
+/* Schema version the database is at. */
+int store_schema_version(struct store *st);
+
+/* Cheap liveness probe of the database (for /readyz). */
+int store_ping(struct store *st, struct err *e);
+
+#define KEY_ID_MAX     40
+#define KEY_NAME_MAX   128
+#define KEY_PREFIX_MAX 16
+
+struct key_rec {
+        char id[KEY_ID_MAX];
+        char name[KEY_NAME_MAX + 1];
+        char prefix[KEY_PREFIX_MAX]; /* first characters of the secret, for display */
+        unsigned char hash[32];      /* SHA-256 of the secret */
+        char role[16];
+        int64_t created_at; /* ms since epoch */
+        int64_t revoked_at; /* 0 while active */
+        int64_t seq;        /* insertion order, the list cursor */
+};
+
+/* Inserts a key. -EEXIST when the id or hash is taken. */
+int store_key_insert(struct store *st, const struct key_rec *k, struct err *e);
+
+/* Reads a key by id (active or revoked). -ENOENT when absent. */
+int store_key_get(struct store *st, const char *id, struct key_rec *out, struct err *e);
+
+/* Finds the active key with this hash. -ENOENT when none. */
+int store_key_find_active(struct store *st, const unsigned char hash[32], struct key_rec *out,
+                          struct err *e);
+
+/* Lists up to `limit` keys with seq > after_seq in insertion order. *out is a
+ * malloc'd array owned by the caller (free), *n its length. */
+int store_key_list(struct store *st, int64_t after_seq, unsigned limit, struct key_rec **out,
+                   size_t *n, struct err *e);
+
+/* Revokes a key (idempotent). -ENOENT when absent; -EBUSY when it is the last active
+ * key (the daemon would become unmanageable). */
+int store_key_revoke(struct store *st, const char *id, int64_t now_ms, struct err *e);
+
+/* Number of keys ever created (0 on a fresh database). */
+int store_key_count(struct store *st, int64_t *n, struct err *e);
+
+#endif
