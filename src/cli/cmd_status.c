@@ -1,1 +1,52 @@
+/* nullspace status: is the daemon up, which version, is the key accepted. */
+#include <stdio.h>
 
+#include "cli.h"
+
+int cmd_status(struct cli *c, int argc, char **argv);
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+        (void)argv;
+        if (argc > 0)
+                return cli_usage_error(cli_find("status"), "status takes no arguments");
+        struct cli_resp health, info;
+        int r = cli_request(c, "GET", "/healthz", NULL, 0, &health);
+        if (r)
+                return r;
+        if (health.status != 200) {
+                r = cli_fail_response(c, &health);
+                cli_resp_free(&health);
+                return r;
+        }
+        cli_resp_free(&health);
+        r = cli_request(c, "GET", "/v1/info", NULL, 1, &info);
+        if (r)
+                return r;
+        if (info.status != 200 || !info.doc) {
+                r = cli_fail_response(c, &info);
+                cli_resp_free(&info);
+                return r;
+        }
+        if (c->json) {
+                json_t *doc = json_pack("{s:s,s:s,s:s,s:O}", "status", "ok", "api_url", c->api_url,
+                                        "key_source", c->key_from ? c->key_from : "none", "info",
+                                        info.doc);
+                cli_print_json(doc);
+                json_decref(doc);
+        } else {
+                json_t *d = info.doc;
+                printf("daemon      ok\n"
+                       "api url     %s (from %s)\n"
+                       "api key     accepted (from %s)\n"
+                       "version     %s\n"
+                       "uptime      %llds\n"
+                       "state dir   %s\n",
+                       c->api_url, c->url_from, c->key_from ? c->key_from : "none",
+                       json_string_value(json_object_get(d, "version")),
+                       (long long)json_integer_value(json_object_get(d, "uptime_s")),
+                       json_string_value(json_object_get(d, "state_dir")));
+        }
+        cli_resp_free(&info);
+        return 0;
+}

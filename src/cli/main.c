@@ -1,1 +1,171 @@
+/* nullspace: the command-line client of the Nullspace daemon. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "../common/cleanup.h"
+#include "cli.h"
+
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_keys_create(struct cli *c, int argc, char **argv);
+int cmd_keys_list(struct cli *c, int argc, char **argv);
+int cmd_keys_get(struct cli *c, int argc, char **argv);
+int cmd_keys_revoke(struct cli *c, int argc, char **argv);
+int cmd_schema(struct cli *c, int argc, char **argv);
+
+const struct cli_flag cli_global_flags[] = {
+        {"--api-url", "URL", "daemon address (env NULLSPACE_API_URL; default http://127.0.0.1:7700)"},
+        {"--api-key", "KEY", "API key (env NULLSPACE_API_KEY)"},
+        {"--config", "FILE", "config file (default ~/.config/nullspace/config)"},
+        {"--timeout", "SECONDS", "give up on a request after this long (default 30)"},
+        {"--json", NULL, "machine-readable output on stdout, errors included"},
+        {"--help", NULL, "show help"},
+        {"--version", NULL, "print the version"},
+        {NULL, NULL, NULL},
+};
+
+static const struct cli_flag no_flags[] = {{NULL, NULL, NULL}};
+static const struct cli_flag create_flags[] = {{"--name", "NAME", "a label for the key"},
+                                               {NULL, NULL, NULL}};
+static const struct cli_flag list_flags[] = {
+        {"--limit", "N", "keys per page (1-1000, default 100)"},
+        {"--cursor", "CURSOR", "continue after a previous page's next_cursor"},
+        {NULL, NULL, NULL}};
+
+const struct cli_cmd cli_cmds[] = {
+        {"status", "", "Check that the daemon answers and the API key is accepted", no_flags,
+         cmd_status},
+        {"keys create", "[--name NAME]", "Create an API key (its secret is shown once)",
+         create_flags, cmd_keys_create},
+        {"keys list", "[--limit N] [--cursor C]", "List API keys (secrets are never shown)",
+         list_flags, cmd_keys_list},
+        {"keys get", "ID", "Show one API key", no_flags, cmd_keys_get},
+        {"keys revoke", "ID", "Revoke an API key (the last active key cannot be revoked)",
+         no_flags, cmd_keys_revoke},
+        {"schema", "", "Print every command, flag and exit code as JSON", no_flags, cmd_schema},
+};
+const size_t cli_ncmds = ARRAY_SIZE(cli_cmds);
+
+static void usage(FILE *f)
+{
+        fprintf(f, "Usage: nullspace [GLOBAL FLAGS] COMMAND [ARGS]\n\nCommands:\n");
+        for (size_t i = 0; i < cli_ncmds; i++)
+                fprintf(f, "  %-14s %s\n", cli_cmds[i].name, cli_cmds[i].summary);
+        fprintf(f, "\nGlobal flags:\n");
+        for (const struct cli_flag *g = cli_global_flags; g->name; g++)
+                fprintf(f, "  %-10s %-8s %s\n", g->name, g->arg ? g->arg : "", g->help);
+        fprintf(f, "\nConfiguration precedence: flags > NULLSPACE_API_URL / NULLSPACE_API_KEY > "
+                   "config file\n(api_url = ..., api_key = ...) > defaults (the local daemon; "
+                   "its key file\n/var/lib/nullspace/api-key when readable).\n"
+                   "Exit codes: docs/cli-exit-codes.md, or `nullspace schema`.\n");
+}
+
+static void cmd_help(const struct cli_cmd *cmd)
+{
+        printf("Usage: nullspace %s %s\n\n%s\n", cmd->name, cmd->args ? cmd->args : "",
+               cmd->summary);
+        if (cmd->flags && cmd->flags[0].name) {
+                printf("\nFlags:\n");
+                for (const struct cli_flag *f = cmd->flags; f->name; f++)
+                        printf("  %-10s %-8s %s\n", f->name, f->arg ? f->arg : "", f->help);
+        }
+        printf("\nGlobal flags (--json, --api-url, ...): nullspace --help\n");
+}
+
+/* Consumes global flags wherever they appear; returns the remaining argc or -exit. */
+static int take_globals(struct cli *c, int argc, char **argv)
+{
+        int out = 0;
+        for (int i = 0; i < argc; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "--") == 0) {
+                        while (i < argc)
+                                argv[out++] = argv[i++];
+                        break;
+                }
+                if (strcmp(a, "--json") == 0) {
+                        c->json = 1;
+                        continue;
+                }
+                const char *val = NULL;
+                const char *names[] = {"--api-url", "--api-key", "--config", "--timeout"};
+                int which = -1;
+                for (int k = 0; k < 4; k++) {
+                        size_t n = strlen(names[k]);
+                        if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+                                which = k;
+                                val = a[n] == '=' ? a + n + 1 : NULL;
+                        }
+                }
+                if (which < 0) {
+                        argv[out++] = argv[i];
+                        continue;
+                }
+                if (!val) {
+                        if (i + 1 >= argc)
+                                return -cli_usage_error(NULL, "%s needs a value", names[which]);
+                        val = argv[++i];
+                }
+                if (which == 0) {
+                        snprintf(c->api_url, sizeof(c->api_url), "%s", val);
+                        c->url_from = "flag";
+                } else if (which == 1) {
+                        snprintf(c->api_key, sizeof(c->api_key), "%s", val);
+                        c->key_from = "flag";
+                } else if (which == 2) {
+                        c->config_path = val;
+                } else {
+                        char *end;
+                        c->timeout_s = strtod(val, &end);
+                        if (*end || c->timeout_s <= 0 || c->timeout_s > 86400)
+                                return -cli_usage_error(NULL, "--timeout needs seconds (0-86400]");
+                }
+        }
+        return out;
+}
+
+int main(int argc, char **argv)
+{
+        struct cli c = {.timeout_s = 30};
+        int n = take_globals(&c, argc - 1, argv + 1);
+        if (n < 0)
+                return -n;
+        char **args = argv + 1;
+        if (n == 0 || strcmp(args[0], "--help") == 0 || strcmp(args[0], "-h") == 0 ||
+            strcmp(args[0], "help") == 0) {
+                usage(n == 0 ? stderr : stdout);
+                return n == 0 ? ns_code_def(NS_E_USAGE)->exit_code : 0;
+        }
+        if (strcmp(args[0], "--version") == 0) {
+                printf("nullspace 0.1.0\n");
+                return 0;
+        }
+        /* commands are one or two words: "status", "keys create" */
+        const struct cli_cmd *cmd = cli_find(args[0]);
+        int used = 1;
+        if (!cmd && n >= 2) {
+                char two[128];
+                snprintf(two, sizeof(two), "%s %s", args[0], args[1]);
+                cmd = cli_find(two);
+                used = 2;
+        }
+        if (!cmd)
+                return cli_usage_error(NULL, "unknown command '%s' (see nullspace --help)",
+                                       args[0]);
+        for (int i = used; i < n; i++) {
+                if (strcmp(args[i], "--") == 0)
+                        break;
+                if (strcmp(args[i], "--help") == 0 || strcmp(args[i], "-h") == 0) {
+                        cmd_help(cmd);
+                        return 0;
+                }
+        }
+        int r = cli_config_resolve(&c);
+        if (r)
+                return r;
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        r = cmd->run(&c, n - used, args + used);
+        curl_global_cleanup();
+        return r;
+}

@@ -1,1 +1,58 @@
+/* Per-command flag parsing and the command lookup. */
+#include <stdio.h>
+#include <string.h>
 
+#include "cli.h"
+
+const struct cli_cmd *cli_find(const char *name)
+{
+        for (size_t i = 0; i < cli_ncmds; i++)
+                if (strcmp(cli_cmds[i].name, name) == 0)
+                        return &cli_cmds[i];
+        return NULL;
+}
+
+static int flag_index(const struct cli_cmd *cmd, const char *arg, size_t len)
+{
+        for (int i = 0; cmd->flags && cmd->flags[i].name; i++)
+                if (strlen(cmd->flags[i].name) == len && strncmp(cmd->flags[i].name, arg, len) == 0)
+                        return i;
+        return -1;
+}
+
+int cli_parse_flags(const struct cli_cmd *cmd, int argc, char **argv, const char **values,
+                    int *npos)
+{
+        int pos = 0, only_pos = 0;
+        for (int i = 0; i < argc; i++) {
+                char *a = argv[i];
+                if (only_pos || a[0] != '-' || a[1] == '\0') {
+                        argv[pos++] = a;
+                        continue;
+                }
+                if (strcmp(a, "--") == 0) {
+                        only_pos = 1;
+                        continue;
+                }
+                const char *eq = strchr(a, '=');
+                size_t len = eq ? (size_t)(eq - a) : strlen(a);
+                int f = flag_index(cmd, a, len);
+                if (f < 0)
+                        return cli_usage_error(cmd, "unknown option '%.*s'", (int)len, a);
+                if (!cmd->flags[f].arg) {
+                        if (eq)
+                                return cli_usage_error(cmd, "%s takes no value",
+                                                       cmd->flags[f].name);
+                        values[f] = "1";
+                } else if (eq) {
+                        values[f] = eq + 1;
+                } else if (i + 1 < argc) {
+                        values[f] = argv[++i];
+                } else {
+                        return cli_usage_error(cmd, "%s needs a value (%s)", cmd->flags[f].name,
+                                               cmd->flags[f].arg);
+                }
+        }
+        *npos = pos;
+        return 0;
+}

@@ -1,0 +1,82 @@
+/* The `nullspace` command-line client: shared state, the verb table and helpers.
+ * Single-threaded. Every command returns a process exit status from the error
+ * catalogue (src/common/errcodes.c, docs/cli-exit-codes.md). */
+#ifndef NS_CLI_H
+#define NS_CLI_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "../common/buf.h"
+#include "../common/errcodes.h"
+
+struct cli {
+        char api_url[1024];
+        char api_key[300];
+        const char *url_from; /* where api_url came from: flag, env, config, default */
+        const char *key_from;
+        double timeout_s;
+        int json;
+        const char *config_path; /* --config, else the default path */
+};
+
+struct cli_flag {
+        const char *name; /* "--name" */
+        const char *arg;  /* "NAME", NULL for a switch */
+        const char *help;
+};
+
+struct cli_cmd {
+        const char *name; /* "keys create" */
+        const char *args; /* positional arguments, for usage: "ID" */
+        const char *summary;
+        const struct cli_flag *flags; /* terminated by {NULL} */
+        int (*run)(struct cli *c, int argc, char **argv);
+};
+
+extern const struct cli_cmd cli_cmds[];
+extern const size_t cli_ncmds;
+
+/* Resolves api_url/api_key with the precedence flags > NULLSPACE_* env > config file
+ * > defaults. Flags already set in c are kept. Returns 0 or an exit status (usage). */
+int cli_config_resolve(struct cli *c);
+
+/* The default config path (~/.config/nullspace/config or $XDG_CONFIG_HOME/...). */
+void cli_config_default_path(char *out, size_t cap);
+
+struct cli_resp {
+        long status;
+        struct buf body; /* bounded; caller frees with buf_fini */
+        json_t *doc;     /* parsed body when JSON, else NULL; caller decrefs */
+};
+
+/* Performs METHOD path (e.g. "/v1/keys") with an optional JSON body (borrowed).
+ * auth=1 sends the API key. Returns 0 when an HTTP response arrived (any status),
+ * else an exit status after printing the connection error. Caller frees r. */
+int cli_request(struct cli *c, const char *method, const char *path, const json_t *body, int auth,
+                struct cli_resp *r);
+
+/* Releases what cli_request filled. */
+void cli_resp_free(struct cli_resp *r);
+
+/* Turns a non-2xx response into the catalogue's exit status, printing the error
+ * (as JSON with --json, else "error: code: message (request ID)"). */
+int cli_fail_response(struct cli *c, const struct cli_resp *r);
+
+/* Prints a usage error for `cmd` and returns the usage exit status. */
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+/* Prints doc as indented JSON on stdout (borrowed). */
+void cli_print_json(const json_t *doc);
+
+/* Parses the command's own --flags: for each flag in cmd->flags, values[i] gets the
+ * argument (or "1" for switches). Positional arguments are compacted to argv[0..*npos).
+ * Returns 0 or the usage exit status. */
+int cli_parse_flags(const struct cli_cmd *cmd, int argc, char **argv, const char **values,
+                    int *npos);
+
+/* Looks a command up by name. */
+const struct cli_cmd *cli_find(const char *name);
+
+#endif
