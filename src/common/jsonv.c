@@ -189,10 +189,9 @@ int jv_decode(const char *data, size_t len, const struct jv_field *fields, size_
         size_t i = 0;
         while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t'))
                 i++;
-        if (i == len)
-                return 0;
         json_error_t jerr;
-        json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+        json_t *root = i == len ? json_object()
+                                : json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root)
                 return fail(e, NS_E_INVALID_JSON, "invalid JSON at line %d column %d: %s",
                             jerr.line, jerr.column, jerr.text);
