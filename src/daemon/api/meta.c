@@ -1,4 +1,5 @@
 /* Health, readiness, the API description and daemon information. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../common/util.h"
@@ -24,9 +25,33 @@ void api_readyz(struct http_exchange *ex)
         http_respond_json(ex, 200, json_pack("{s:s}", "status", "ready"));
 }
 
+/* The spec is streamed (chunked) from memory: the same path large downloads take. */
+struct mem_src {
+        const char *p;
+        size_t left;
+};
+
+static ssize_t mem_read(void *ctx, char *dst, size_t cap)
+{
+        struct mem_src *m = ctx;
+        size_t n = m->left < cap ? m->left : cap;
+        memcpy(dst, m->p, n);
+        m->p += n;
+        m->left -= n;
+        return (ssize_t)n;
+}
+
 void api_openapi(struct http_exchange *ex)
 {
-        http_respond(ex, 200, "application/yaml", openapi_spec, openapi_spec_len);
+        struct mem_src *m = malloc(sizeof(*m));
+        if (!m) {
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        m->p = openapi_spec;
+        m->left = openapi_spec_len;
+        struct http_body_src src = {mem_read, free, m};
+        http_respond_stream(ex, 200, "application/yaml", src);
 }
 
 void api_info(struct http_exchange *ex)

@@ -171,6 +171,10 @@ void conn_close(struct http_conn *c)
 
 void conn_update_events(struct http_conn *c)
 {
+        if (c->state == CONN_LINGER) {
+                loop_io_mod(c->srv->loop, &c->io, EPOLLIN);
+                return;
+        }
         uint32_t ev = c->peer_closed ? 0 : EPOLLRDHUP;
         int reading = c->state == CONN_READING && c->out.len < CONN_OUT_HIGH &&
                       c->in_len < CONN_IN_SIZE;
@@ -228,11 +232,46 @@ int conn_flush(struct http_conn *c)
                         exchange_done(c); /* then write the rest, and stop streaming */
         }
         if (c->state == CONN_CLOSING && c->out.len == 0) {
-                conn_close(c);
-                return -1;
+                if (c->peer_closed || shutdown(c->io.fd, SHUT_WR) < 0) {
+                        conn_close(c);
+                        return -1;
+                }
+                /* closing now would reset the connection if the peer's bytes are still
+                 * unread, and the reset can destroy the response before it is read */
+                c->state = CONN_LINGER;
+                c->last_ms = c->srv->loop->now_ms;
         }
         conn_update_events(c);
         return 0;
+}
+
+static void linger_read(struct http_conn *c)
+{
+        char scratch[16384];
+        for (;;) {
+                ssize_t n = recv(c->io.fd, scratch, sizeof(scratch), 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                c->lingered += n > 0 ? (size_t)n : 0;
+                if (n <= 0 || c->lingered > CONN_LINGER_BYTES) {
+                        conn_close(c);
+                        return;
+                }
+        }
+}
+
+void conn_refuse(struct http_server *s, int fd, const char *peer)
+{
+        struct http_conn *c = conn_new(s, fd, peer);
+        if (!c)
+                return;
+        c->close_after = 1;
+        c->state = CONN_HANDLING;
+        http_respond_error(&c->ex, NS_E_TOO_MANY_CONNECTIONS,
+                           "the daemon is at its connection limit (%u); retry later",
+                           s->cfg.max_conns);
 }
 
 void conn_log_exchange(struct http_conn *c)
@@ -475,6 +514,10 @@ static void on_io(struct loop_io *io, uint32_t events)
                 ws_on_io(c, events);
                 return;
         }
+        if (c->state == CONN_LINGER) {
+                linger_read(c);
+                return;
+        }
         if (events & EPOLLERR) {
                 conn_close(c);
                 return;
@@ -505,6 +548,10 @@ void conn_check_timeouts(struct http_conn *c, uint64_t now_ms)
         if (c->state == CONN_READING && c->partial &&
             now_ms - c->start_ms > cfg->request_timeout_ms) {
                 fail_request(c, NS_E_REQUEST_TIMEOUT);
+                return;
+        }
+        if (c->state == CONN_LINGER && now_ms - c->last_ms > CONN_LINGER_MS) {
+                conn_close(c);
                 return;
         }
         if (c->state == CONN_WS || c->state == CONN_HANDLING)

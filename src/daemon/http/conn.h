@@ -13,7 +13,8 @@ enum conn_state {
         CONN_HANDLING, /* handler owns the exchange; input paused */
         CONN_STREAMING, /* body pulled from a source */
         CONN_WS,       /* upgraded to WebSocket */
-        CONN_CLOSING,  /* flush what is queued, then close */
+        CONN_CLOSING,  /* flush what is queued, then linger */
+        CONN_LINGER,   /* response sent, write side shut: drain the peer's bytes, then close */
 };
 
 struct ws_session;
@@ -36,12 +37,20 @@ struct http_conn {
         int in_process;  /* inside process_input: responses only queue */
         uint64_t last_ms;  /* last I/O progress */
         uint64_t start_ms; /* first byte of the current request */
+        size_t lingered;   /* bytes discarded while lingering */
         struct ws_session *ws;
         char peer[64];
 };
 
 /* Takes ownership of an accepted socket. Returns the connection or NULL (fd closed). */
 struct http_conn *conn_new(struct http_server *s, int fd, const char *peer);
+
+#define CONN_LINGER_MS    2000
+#define CONN_LINGER_BYTES (1u << 20)
+
+/* Over the connection limit: answers 503 too_many_connections and closes (through the
+ * lingering close, so the answer is not lost to a TCP reset). */
+void conn_refuse(struct http_server *s, int fd, const char *peer);
 
 /* Closes and frees. Safe from the connection's own callback or from a timer. */
 void conn_close(struct http_conn *c);

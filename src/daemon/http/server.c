@@ -17,7 +17,8 @@
 #include "../../common/log.h"
 #include "conn.h"
 
-#define SWEEP_MS 1000
+#define SWEEP_MS     1000
+#define REFUSE_SLOTS 64
 
 void http_server_cfg_defaults(struct http_server_cfg *cfg)
 {
@@ -97,22 +98,6 @@ static int open_listener(const char *hostport, char *bound, size_t bcap, struct 
         return fd;
 }
 
-/* At the connection limit: answer 503 right away (best effort) and close. */
-static void refuse(int fd)
-{
-        static const char body[] = "{\"error\":{\"code\":\"too_many_connections\",\"message\":"
-                                   "\"connection limit reached, retry later\",\"request_id\":"
-                                   "\"-\"}}";
-        char msg[512];
-        int n = snprintf(msg, sizeof(msg),
-                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                         "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
-                         sizeof(body) - 1, body);
-        ssize_t w = send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)w;
-        close(fd);
-}
-
 static void on_accept(struct loop_io *io, uint32_t events)
 {
         (void)events;
@@ -126,15 +111,19 @@ static void on_accept(struct loop_io *io, uint32_t events)
                                 log_warn("accept_failed", "errno=%d", errno);
                         return;
                 }
-                if (s->nconns >= s->cfg.max_conns) {
-                        refuse(fd);
+                /* a few connections past the limit get a 503 answer; beyond, a close */
+                if (s->nconns >= s->cfg.max_conns + REFUSE_SLOTS) {
+                        close(fd);
                         continue;
                 }
                 int one = 1;
                 setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
                 char peer[64];
                 describe_addr(&ss, peer, sizeof(peer));
-                conn_new(s, fd, peer);
+                if (s->nconns >= s->cfg.max_conns)
+                        conn_refuse(s, fd, peer);
+                else
+                        conn_new(s, fd, peer);
         }
 }
 
@@ -202,7 +191,7 @@ void http_server_drain(struct http_server *s, void (*done)(struct http_server *s
         while (c) {
                 struct http_conn *next = c->next;
                 int idle = c->state == CONN_READING && !c->partial && c->out.len == 0;
-                if (idle || c->state == CONN_WS)
+                if (idle || c->state == CONN_WS || c->state == CONN_LINGER)
                         conn_close(c);
                 else
                         c->close_after = 1;

@@ -1,0 +1,193 @@
+"""Test harness: starts the real nullspaced on a free loopback port with a temporary
+state directory, and talks to it with real HTTP clients and the real CLI."""
+
+import atexit
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+BUILD = os.environ.get("NULLSPACE_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
+SOURCE = os.environ.get("NULLSPACE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+DAEMON = os.path.join(BUILD, "nullspaced")
+CLI = os.path.join(BUILD, "nullspace")
+
+_live = []
+
+
+@atexit.register
+def _kill_leftovers():
+    for d in list(_live):
+        d.kill()
+
+
+class Daemon:
+    def __init__(self, args=(), env=None, state_dir=None):
+        self.own_dir = state_dir is None
+        self.state_dir = state_dir or tempfile.mkdtemp(prefix="ns-it-")
+        self.args = list(args)
+        self.env = dict(os.environ)
+        self.env.pop("NULLSPACE_API_KEY", None)
+        if env:
+            self.env.update(env)
+        self.proc = None
+        self.log_path = os.path.join(self.state_dir, "daemon.log")
+
+    def start(self, timeout=10):
+        addr_file = os.path.join(self.state_dir, "nullspaced.addr")
+        if os.path.exists(addr_file):
+            os.unlink(addr_file)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [DAEMON, "--state-dir", self.state_dir, "--listen", "127.0.0.1:0"] + self.args,
+            stdout=self.log, stderr=self.log, env=self.env)
+        _live.append(self)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("daemon exited %d: %s" % (self.proc.returncode, self.read_log()))
+            if os.path.exists(addr_file):
+                self.addr = open(addr_file).read().strip()
+                self.host, port = self.addr.rsplit(":", 1)
+                self.port = int(port)
+                self.url = "http://" + self.addr
+                return self
+            time.sleep(0.02)
+        raise RuntimeError("daemon did not start: " + self.read_log())
+
+    @property
+    def key(self):
+        if "NULLSPACE_API_KEY" in self.env:
+            return self.env["NULLSPACE_API_KEY"]
+        return open(os.path.join(self.state_dir, "api-key")).read().strip()
+
+    def read_log(self):
+        try:
+            return open(self.log_path, errors="replace").read()
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Stops the daemon and returns its exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        if self in _live:
+            _live.remove(self)
+        self.log.close()
+        self.proc = None
+        return rc
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.kill()
+        if self in _live:
+            _live.remove(self)
+        if self.own_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # --- clients -------------------------------------------------------------------
+
+    def conn(self, timeout=10):
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, key=True, conn=None):
+        """One request with http.client; returns (status, headers dict, parsed body)."""
+        h = {}
+        if key is True:
+            h["Authorization"] = "Bearer " + self.key
+        elif key:
+            h["Authorization"] = "Bearer " + key
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        c = conn or self.conn()
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        if conn is None:
+            c.close()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        if hdrs.get("content-type", "").startswith("application/json") and data:
+            data = json.loads(data)
+        return r.status, hdrs, data
+
+    def raw(self, payload, timeout=5, shut=True):
+        """Sends raw bytes and returns everything the daemon answers until it closes."""
+        s = socket.create_connection((self.host, self.port), timeout=timeout)
+        try:
+            s.sendall(payload)
+            if shut:
+                s.shutdown(socket.SHUT_WR)
+            out = b""
+            while True:
+                try:
+                    d = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not d:
+                    break
+                out += d
+            return out
+        finally:
+            s.close()
+
+    def cli(self, *args, env=None, key=True, input=None):
+        e = dict(os.environ)
+        for k in ("NULLSPACE_API_KEY", "NULLSPACE_API_URL", "NULLSPACE_STATE_DIR"):
+            e.pop(k, None)
+        e["HOME"] = self.state_dir  # no user config leaks in
+        e["XDG_CONFIG_HOME"] = os.path.join(self.state_dir, "xdg")
+        e["NULLSPACE_API_URL"] = self.url
+        if key:
+            e["NULLSPACE_API_KEY"] = self.key
+        if env:
+            e.update(env)
+        return subprocess.run([CLI] + list(args), env=e, capture_output=True, text=True,
+                              input=input, timeout=60)
+
+
+def error_code(body):
+    return body["error"]["code"] if isinstance(body, dict) and "error" in body else None
+
+
+class DaemonTest(unittest.TestCase):
+    """Starts one daemon per test class; checks it never crashed and exits cleanly."""
+
+    daemon_args = ()
+    daemon_env = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(cls.daemon_args, cls.daemon_env).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        alive = cls.d.alive()
+        rc = cls.d.stop()
+        log = cls.d.read_log()
+        cls.d.cleanup()
+        assert alive, "daemon died during the tests:\n" + log
+        assert rc == 0, "daemon exited %s:\n%s" % (rc, log[-4000:])
+        assert "Sanitizer" not in log, log[-4000:]
