@@ -206,7 +206,7 @@ static int ws_pump(struct http_conn *c)
         int want_r = wslay_event_want_read(ws->ctx);
         int want_w = wslay_event_want_write(ws->ctx) || c->out.len > 0;
         if (!want_r && !want_w)
-                return -1;
+                return 1; /* the close handshake is done */
         uint32_t ev = (want_r ? EPOLLIN : 0) | (want_w ? EPOLLOUT : 0);
         loop_io_mod(c->srv->loop, &c->io, ev);
         return 0;
@@ -218,7 +218,15 @@ int ws_on_io(struct http_conn *c, uint32_t events)
         int failed = (events & EPOLLERR) != 0;
         if (!failed && (events & (EPOLLIN | EPOLLHUP)) && wslay_event_want_read(ws->ctx))
                 failed = wslay_event_recv(ws->ctx) != 0;
-        if (failed || ws_pump(c) < 0) {
+        int r = failed ? -1 : ws_pump(c);
+        if (r == 1 && shutdown(c->io.fd, SHUT_WR) == 0) {
+                /* drain what the peer still sends, so the close frame is not lost */
+                c->state = CONN_LINGER;
+                c->last_ms = c->srv->loop->now_ms;
+                conn_update_events(c);
+                return 0;
+        }
+        if (r != 0) {
                 conn_close(c);
                 return -1;
         }
