@@ -1,0 +1,113 @@
+"""The real `nullspace` CLI against the real daemon: configuration precedence, --json on
+every command, and stable exit codes."""
+
+import json
+import os
+import unittest
+
+from harness import DaemonTest
+
+
+class Cli(DaemonTest):
+    def test_status_human_and_json(self):
+        r = self.d.cli("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("daemon      ok", r.stdout)
+        r = self.d.cli("status", "--json")
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["status"], doc["info"]["version"]), ("ok", "0.1.0"))
+        self.assertEqual(doc["key_source"], "env")
+
+    def test_every_command_speaks_json(self):
+        created = json.loads(self.d.cli("--json", "keys", "create", "--name", "j").stdout)
+        runs = {
+            "status": ["status"],
+            "keys create": ["keys", "create"],
+            "keys list": ["keys", "list", "--limit", "2"],
+            "keys get": ["keys", "get", created["id"]],
+            "keys revoke": ["keys", "revoke", created["id"]],
+            "schema": ["schema"],
+        }
+        schema = json.loads(self.d.cli("schema").stdout)
+        self.assertEqual(sorted(c["name"] for c in schema["commands"]), sorted(runs))
+        for name, argv in runs.items():
+            r = self.d.cli(*argv, "--json")
+            self.assertEqual(r.returncode, 0, (name, r.stderr))
+            json.loads(r.stdout)
+
+    def test_keys_round_trip(self):
+        r = self.d.cli("keys", "create", "--name", "robot")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("shown once", r.stdout)
+        doc = json.loads(self.d.cli("--json", "keys", "create", "--name", "robot2").stdout)
+        secret = doc["key"]
+        r = self.d.cli("status", env={"NULLSPACE_API_KEY": secret})
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("robot2", self.d.cli("keys", "list").stdout)
+        self.assertEqual(self.d.cli("keys", "revoke", doc["id"]).returncode, 0)
+        r = self.d.cli("status", env={"NULLSPACE_API_KEY": secret})
+        self.assertEqual(r.returncode, 5)
+        self.assertIn("unauthorized", r.stderr)
+
+    def test_exit_codes(self):
+        self.assertEqual(self.d.cli("keys", "get", "key_0000000000000000").returncode, 6)
+        self.assertEqual(self.d.cli("status", key=False,
+                                    env={"NULLSPACE_STATE_DIR": "/nonexistent"}).returncode, 5)
+        r = self.d.cli("status", env={"NULLSPACE_API_URL": "http://127.0.0.1:1"})
+        self.assertEqual(r.returncode, 3)
+        r = self.d.cli("--json", "status", env={"NULLSPACE_API_URL": "http://127.0.0.1:1"})
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "connection_failed")
+        self.assertEqual(self.d.cli("frobnicate").returncode, 2)
+        self.assertEqual(self.d.cli("keys", "list", "--bogus").returncode, 2)
+        self.assertEqual(self.d.cli("keys", "get").returncode, 2)
+        self.assertEqual(self.d.cli("--timeout", "-1", "status").returncode, 2)
+        self.assertEqual(self.d.cli("--help").returncode, 0)
+        self.assertEqual(self.d.cli("keys", "create", "--help").returncode, 0)
+
+    def test_last_key_conflict_exit_code(self):
+        listed = json.loads(self.d.cli("--json", "keys", "list", "--limit", "1000").stdout)
+        active = [k["id"] for k in listed["keys"] if k["revoked_at"] is None]
+        mine = [k for k in active if k != active[0]]
+        for k in mine:
+            self.assertEqual(self.d.cli("keys", "revoke", k).returncode, 0)
+        r = self.d.cli("--json", "keys", "revoke", active[0])
+        self.assertEqual(r.returncode, 7)
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "last_key")
+
+    def test_configuration_precedence(self):
+        good, bad = self.d.url, "http://127.0.0.1:1"
+        cfg_dir = os.path.join(self.d.state_dir, "xdg", "nullspace")
+        os.makedirs(cfg_dir, exist_ok=True)
+        cfg = os.path.join(cfg_dir, "config")
+        try:
+            with open(cfg, "w") as f:
+                f.write("# test config\napi_url = %s\napi_key = %s\n" % (good, self.d.key))
+            # config alone
+            r = self.d.cli("status", "--json", key=False, env={"NULLSPACE_API_URL": ""})
+            doc = json.loads(r.stdout)
+            self.assertEqual((r.returncode, doc["key_source"]), (0, "config"))
+            # env beats config
+            with open(cfg, "w") as f:
+                f.write("api_url = %s\n" % good)
+            self.assertEqual(self.d.cli("status", env={"NULLSPACE_API_URL": bad}).returncode, 3)
+            # flag beats env
+            r = self.d.cli("--api-url", good, "status", env={"NULLSPACE_API_URL": bad})
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = self.d.cli("--api-key", "wrong-key-wrong-key", "status")
+            self.assertEqual(r.returncode, 5)
+            # --config names another file; a missing one is a usage error
+            other = os.path.join(self.d.state_dir, "other.conf")
+            with open(other, "w") as f:
+                f.write("api_url = %s\n" % bad)
+            self.assertEqual(self.d.cli("--config", other, "status",
+                                        env={"NULLSPACE_API_URL": ""}).returncode, 3)
+            self.assertEqual(self.d.cli("--config", other + ".missing", "status").returncode, 2)
+            with open(other, "w") as f:
+                f.write("this line is wrong\n")
+            self.assertEqual(self.d.cli("--config", other, "status").returncode, 2)
+        finally:
+            os.unlink(cfg)
+
+
+if __name__ == "__main__":
+    unittest.main()
