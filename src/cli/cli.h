@@ -65,7 +65,7 @@ int cli_fail_response(struct cli *c, const struct cli_resp *r);
 
 /* Prints a usage error for `cmd` and returns the usage exit status. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Prints doc as indented JSON on stdout (borrowed). */
 void cli_print_json(const json_t *doc);

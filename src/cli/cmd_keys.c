@@ -98,7 +98,8 @@ int cmd_keys_list(struct cli *c, int argc, char **argv)
                 sep = '&';
         }
         if (v[1])
-                snprintf(path + strlen(path), sizeof(path) - strlen(path), "%ccursor=%s", sep, v[1]);
+                snprintf(path + strlen(path), sizeof(path) - strlen(path), "%ccursor=%s", sep,
+                         v[1]);
         return call(c, "GET", path, NULL, show_list);
 }
 
@@ -111,8 +112,8 @@ static int by_id(struct cli *c, const char *name, const char *method, int argc, 
                 return r;
         if (npos != 1)
                 return cli_usage_error(cmd, "expected one key ID");
-        if (strlen(argv[0]) > 64 || strspn(argv[0], "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-                                            strlen(argv[0]))
+        if (strlen(argv[0]) > 64 ||
+            strspn(argv[0], "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(argv[0]))
                 return cli_usage_error(cmd, "'%s' is not a key ID (key_...)", argv[0]);
         char path[128];
         snprintf(path, sizeof(path), "/v1/keys/%s", argv[0]);

@@ -29,9 +29,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
                 return r;
         }
         if (c->json) {
-                json_t *doc = json_pack("{s:s,s:s,s:s,s:O}", "status", "ok", "api_url", c->api_url,
-                                        "key_source", c->key_from ? c->key_from : "none", "info",
-                                        info.doc);
+                json_t *doc =
+                    json_pack("{s:s,s:s,s:s,s:O}", "status", "ok", "api_url", c->api_url,
+                              "key_source", c->key_from ? c->key_from : "none", "info", info.doc);
                 cli_print_json(doc);
                 json_decref(doc);
         } else {

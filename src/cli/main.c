@@ -15,35 +15,35 @@ int cmd_keys_revoke(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
 
 const struct cli_flag cli_global_flags[] = {
-        {"--api-url", "URL", "daemon address (env NULLSPACE_API_URL; default http://127.0.0.1:7700)"},
-        {"--api-key", "KEY", "API key (env NULLSPACE_API_KEY)"},
-        {"--config", "FILE", "config file (default ~/.config/nullspace/config)"},
-        {"--timeout", "SECONDS", "give up on a request after this long (default 30)"},
-        {"--json", NULL, "machine-readable output on stdout, errors included"},
-        {"--help", NULL, "show help"},
-        {"--version", NULL, "print the version"},
-        {NULL, NULL, NULL},
+    {"--api-url", "URL", "daemon address (env NULLSPACE_API_URL; default http://127.0.0.1:7700)"},
+    {"--api-key", "KEY", "API key (env NULLSPACE_API_KEY)"},
+    {"--config", "FILE", "config file (default ~/.config/nullspace/config)"},
+    {"--timeout", "SECONDS", "give up on a request after this long (default 30)"},
+    {"--json", NULL, "machine-readable output on stdout, errors included"},
+    {"--help", NULL, "show help"},
+    {"--version", NULL, "print the version"},
+    {NULL, NULL, NULL},
 };
 
 static const struct cli_flag no_flags[] = {{NULL, NULL, NULL}};
 static const struct cli_flag create_flags[] = {{"--name", "NAME", "a label for the key"},
                                                {NULL, NULL, NULL}};
 static const struct cli_flag list_flags[] = {
-        {"--limit", "N", "keys per page (1-1000, default 100)"},
-        {"--cursor", "CURSOR", "continue after a previous page's next_cursor"},
-        {NULL, NULL, NULL}};
+    {"--limit", "N", "keys per page (1-1000, default 100)"},
+    {"--cursor", "CURSOR", "continue after a previous page's next_cursor"},
+    {NULL, NULL, NULL}};
 
 const struct cli_cmd cli_cmds[] = {
-        {"status", "", "Check that the daemon answers and the API key is accepted", no_flags,
-         cmd_status},
-        {"keys create", "[--name NAME]", "Create an API key (its secret is shown once)",
-         create_flags, cmd_keys_create},
-        {"keys list", "[--limit N] [--cursor C]", "List API keys (secrets are never shown)",
-         list_flags, cmd_keys_list},
-        {"keys get", "ID", "Show one API key", no_flags, cmd_keys_get},
-        {"keys revoke", "ID", "Revoke an API key (the last active key cannot be revoked)",
-         no_flags, cmd_keys_revoke},
-        {"schema", "", "Print every command, flag and exit code as JSON", no_flags, cmd_schema},
+    {"status", "", "Check that the daemon answers and the API key is accepted", no_flags,
+     cmd_status},
+    {"keys create", "[--name NAME]", "Create an API key (its secret is shown once)", create_flags,
+     cmd_keys_create},
+    {"keys list", "[--limit N] [--cursor C]", "List API keys (secrets are never shown)", list_flags,
+     cmd_keys_list},
+    {"keys get", "ID", "Show one API key", no_flags, cmd_keys_get},
+    {"keys revoke", "ID", "Revoke an API key (the last active key cannot be revoked)", no_flags,
+     cmd_keys_revoke},
+    {"schema", "", "Print every command, flag and exit code as JSON", no_flags, cmd_schema},
 };
 const size_t cli_ncmds = ARRAY_SIZE(cli_cmds);
 

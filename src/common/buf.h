@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 struct buf {
-        char *data;   /* owned; NUL-terminated past `len` when non-NULL */
+        char *data; /* owned; NUL-terminated past `len` when non-NULL */
         size_t len;
         size_t cap;
         size_t limit; /* maximum len; buf_append fails past it */

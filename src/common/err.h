@@ -8,8 +8,8 @@
 #include <stddef.h>
 
 struct err {
-        int errnum;     /* positive errno, 0 when unset */
-        char msg[512];  /* "context: strerror" */
+        int errnum;    /* positive errno, 0 when unset */
+        char msg[512]; /* "context: strerror" */
 };
 
 /* Records `errnum` and a formatted context in `e` (NULL allowed: nothing recorded).

@@ -6,55 +6,55 @@
  * 5 auth, 6 not found, 7 conflict, 8 server unavailable/error, 9 not implemented,
  * 10 timeout. docs/cli-exit-codes.md documents the same. */
 static const struct ns_code_def defs[NS_E_COUNT] = {
-        [NS_OK] = {"ok", 200, 0, "Success."},
-        [NS_E_INVALID_REQUEST] = {"invalid_request", 400, 4,
-                                  "The HTTP request is malformed (request line, headers, "
-                                  "query or framing)."},
-        [NS_E_INVALID_JSON] = {"invalid_json", 400, 4,
-                               "The body is not valid JSON, or not a JSON object."},
-        [NS_E_UNKNOWN_FIELD] = {"unknown_field", 400, 4,
-                                "The JSON body has a field this operation does not accept; "
-                                "the message names it."},
-        [NS_E_INVALID_FIELD] = {"invalid_field", 400, 4,
-                                "A field has the wrong type or a value out of range; the "
-                                "message names it."},
-        [NS_E_MISSING_FIELD] = {"missing_field", 400, 4,
-                                "A required field is absent; the message names it."},
-        [NS_E_UNAUTHORIZED] = {"unauthorized", 401, 5,
-                               "No API key was given, or the key is unknown or revoked."},
-        [NS_E_FORBIDDEN] = {"forbidden", 403, 5, "The key may not perform this operation."},
-        [NS_E_NOT_FOUND] = {"not_found", 404, 6, "No route matches this path."},
-        [NS_E_KEY_NOT_FOUND] = {"key_not_found", 404, 6, "No API key has this ID."},
-        [NS_E_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, 4,
-                                     "The path exists but not with this method; the Allow "
-                                     "header lists the methods it has."},
-        [NS_E_REQUEST_TIMEOUT] = {"request_timeout", 408, 10,
-                                  "The client took too long to send its request."},
-        [NS_E_CONFLICT] = {"conflict", 409, 7,
-                           "The operation conflicts with the current state of the resource."},
-        [NS_E_LAST_KEY] = {"last_key", 409, 7,
-                           "Revoking this key would leave no active key to administer the "
-                           "daemon."},
-        [NS_E_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413, 4,
-                                    "The body is larger than this operation accepts."},
-        [NS_E_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415, 4,
-                                         "The body's Content-Type is not one this operation "
-                                         "accepts (JSON bodies need application/json)."},
-        [NS_E_HEADERS_TOO_LARGE] = {"headers_too_large", 431, 4,
-                                    "The request line and headers exceed the size limit."},
-        [NS_E_INTERNAL] = {"internal", 500, 8,
-                           "An unexpected server-side failure; the request ID finds it in "
-                           "the daemon log."},
-        [NS_E_NOT_IMPLEMENTED] = {"not_implemented", 501, 9,
-                                  "The operation is part of the API but not available in this "
-                                  "build."},
-        [NS_E_TOO_MANY_CONNECTIONS] = {"too_many_connections", 503, 8,
-                                       "The daemon is at its connection limit; retry later."},
-        [NS_E_SHUTTING_DOWN] = {"shutting_down", 503, 8,
-                                "The daemon is draining before exit and takes no new work."},
-        [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
-        [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
-                                    "The daemon could not be reached (CLI and SDKs only)."},
+    [NS_OK] = {"ok", 200, 0, "Success."},
+    [NS_E_INVALID_REQUEST] = {"invalid_request", 400, 4,
+                              "The HTTP request is malformed (request line, headers, "
+                              "query or framing)."},
+    [NS_E_INVALID_JSON] = {"invalid_json", 400, 4,
+                           "The body is not valid JSON, or not a JSON object."},
+    [NS_E_UNKNOWN_FIELD] = {"unknown_field", 400, 4,
+                            "The JSON body has a field this operation does not accept; "
+                            "the message names it."},
+    [NS_E_INVALID_FIELD] = {"invalid_field", 400, 4,
+                            "A field has the wrong type or a value out of range; the "
+                            "message names it."},
+    [NS_E_MISSING_FIELD] = {"missing_field", 400, 4,
+                            "A required field is absent; the message names it."},
+    [NS_E_UNAUTHORIZED] = {"unauthorized", 401, 5,
+                           "No API key was given, or the key is unknown or revoked."},
+    [NS_E_FORBIDDEN] = {"forbidden", 403, 5, "The key may not perform this operation."},
+    [NS_E_NOT_FOUND] = {"not_found", 404, 6, "No route matches this path."},
+    [NS_E_KEY_NOT_FOUND] = {"key_not_found", 404, 6, "No API key has this ID."},
+    [NS_E_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, 4,
+                                 "The path exists but not with this method; the Allow "
+                                 "header lists the methods it has."},
+    [NS_E_REQUEST_TIMEOUT] = {"request_timeout", 408, 10,
+                              "The client took too long to send its request."},
+    [NS_E_CONFLICT] = {"conflict", 409, 7,
+                       "The operation conflicts with the current state of the resource."},
+    [NS_E_LAST_KEY] = {"last_key", 409, 7,
+                       "Revoking this key would leave no active key to administer the "
+                       "daemon."},
+    [NS_E_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413, 4,
+                                "The body is larger than this operation accepts."},
+    [NS_E_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415, 4,
+                                     "The body's Content-Type is not one this operation "
+                                     "accepts (JSON bodies need application/json)."},
+    [NS_E_HEADERS_TOO_LARGE] = {"headers_too_large", 431, 4,
+                                "The request line and headers exceed the size limit."},
+    [NS_E_INTERNAL] = {"internal", 500, 8,
+                       "An unexpected server-side failure; the request ID finds it in "
+                       "the daemon log."},
+    [NS_E_NOT_IMPLEMENTED] = {"not_implemented", 501, 9,
+                              "The operation is part of the API but not available in this "
+                              "build."},
+    [NS_E_TOO_MANY_CONNECTIONS] = {"too_many_connections", 503, 8,
+                                   "The daemon is at its connection limit; retry later."},
+    [NS_E_SHUTTING_DOWN] = {"shutting_down", 503, 8,
+                            "The daemon is draining before exit and takes no new work."},
+    [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
+    [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
+                                "The daemon could not be reached (CLI and SDKs only)."},
 };
 
 const struct ns_code_def *ns_code_def(enum ns_code c)

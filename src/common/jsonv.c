@@ -7,7 +7,7 @@
 #include <string.h>
 
 static int fail(struct jv_error *e, enum ns_code code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(struct jv_error *e, enum ns_code code, const char *fmt, ...)
 {
@@ -55,8 +55,7 @@ static void free_strv(char **v, size_t n)
         free(v);
 }
 
-static int decode_map(json_t *v, const struct jv_field *f, struct jv_strmap *m,
-                      struct jv_error *e)
+static int decode_map(json_t *v, const struct jv_field *f, struct jv_strmap *m, struct jv_error *e)
 {
         size_t n = json_object_size(v);
         if (n > f->max)
@@ -190,8 +189,8 @@ int jv_decode(const char *data, size_t len, const struct jv_field *fields, size_
         while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t'))
                 i++;
         json_error_t jerr;
-        json_t *root = i == len ? json_object()
-                                : json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+        json_t *root =
+            i == len ? json_object() : json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root)
                 return fail(e, NS_E_INVALID_JSON, "invalid JSON at line %d column %d: %s",
                             jerr.line, jerr.column, jerr.text);

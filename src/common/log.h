@@ -19,7 +19,7 @@ int log_enabled(enum log_level lvl);
 /* Writes one line: `msg` is a bare word, `fmt` the remaining logfmt fields
  * (the caller quotes values that may contain spaces with log_quote()). */
 void log_write(enum log_level lvl, const char *msg, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Copies `s` into `out` (size `cap`) as a logfmt value: quoted and escaped when it
  * contains spaces, quotes, '=' or control bytes. Returns `out`. */

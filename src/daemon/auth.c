@@ -28,8 +28,9 @@ int auth_create_key(struct store *st, const char *name, const char *secret, stru
         memset(out, 0, sizeof(*out));
         if (secret) {
                 if (!valid_secret(secret))
-                        return err_set(e, EINVAL, "an API key must be 16 to 256 printable ASCII "
-                                                  "characters without spaces");
+                        return err_set(e, EINVAL,
+                                       "an API key must be 16 to 256 printable ASCII "
+                                       "characters without spaces");
                 snprintf(token, KEY_TOKEN_MAX, "%s", secret);
         } else {
                 unsigned char raw[30];

@@ -33,7 +33,7 @@ struct loop_timer {
 struct loop {
         int epfd;
         int stop;
-        uint64_t now_ms; /* monotonic, refreshed each iteration */
+        uint64_t now_ms;           /* monotonic, refreshed each iteration */
         struct loop_timer *timers; /* sorted by due_ms */
 };
 

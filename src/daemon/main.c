@@ -95,24 +95,28 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
         enum { O_STATE = 256, O_LISTEN, O_LOG, O_MAXC, O_IDLE, O_REQ, O_ROUTES, O_ERRORS, O_VER };
         static const struct option longs[] = {
-                {"state-dir", required_argument, 0, O_STATE},
-                {"listen", required_argument, 0, O_LISTEN},
-                {"log-level", required_argument, 0, O_LOG},
-                {"max-connections", required_argument, 0, O_MAXC},
-                {"idle-timeout-ms", required_argument, 0, O_IDLE},
-                {"request-timeout-ms", required_argument, 0, O_REQ},
-                {"print-routes", no_argument, 0, O_ROUTES},
-                {"print-errors", no_argument, 0, O_ERRORS},
-                {"version", no_argument, 0, O_VER},
-                {"help", no_argument, 0, 'h'},
-                {0, 0, 0, 0},
+            {"state-dir", required_argument, 0, O_STATE},
+            {"listen", required_argument, 0, O_LISTEN},
+            {"log-level", required_argument, 0, O_LOG},
+            {"max-connections", required_argument, 0, O_MAXC},
+            {"idle-timeout-ms", required_argument, 0, O_IDLE},
+            {"request-timeout-ms", required_argument, 0, O_REQ},
+            {"print-routes", no_argument, 0, O_ROUTES},
+            {"print-errors", no_argument, 0, O_ERRORS},
+            {"version", no_argument, 0, O_VER},
+            {"help", no_argument, 0, 'h'},
+            {0, 0, 0, 0},
         };
         int c;
         enum log_level lvl;
         while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
                 switch (c) {
-                case O_STATE: o->state_dir = optarg; break;
-                case O_LISTEN: o->listen = optarg; break;
+                case O_STATE:
+                        o->state_dir = optarg;
+                        break;
+                case O_LISTEN:
+                        o->listen = optarg;
+                        break;
                 case O_LOG:
                         if (log_parse_level(optarg, &lvl) < 0)
                                 goto bad;
@@ -130,11 +134,20 @@ static int parse_args(int argc, char **argv, struct options *o)
                         if (parse_uint(optarg, &o->http.request_timeout_ms) < 0)
                                 goto bad;
                         break;
-                case O_ROUTES: print_routes(); return 1;
-                case O_ERRORS: print_errors(); return 1;
-                case O_VER: printf("nullspaced %s\n", NS_VERSION); return 1;
-                case 'h': usage(stdout); return 1;
-                default: goto bad;
+                case O_ROUTES:
+                        print_routes();
+                        return 1;
+                case O_ERRORS:
+                        print_errors();
+                        return 1;
+                case O_VER:
+                        printf("nullspaced %s\n", NS_VERSION);
+                        return 1;
+                case 'h':
+                        usage(stdout);
+                        return 1;
+                default:
+                        goto bad;
                 }
         }
         if (optind == argc)
@@ -162,8 +175,7 @@ static void on_signal(struct loop_io *io, uint32_t events)
         struct app *app = (struct app *)((char *)io - offsetof(struct app, sig_io));
         struct signalfd_siginfo si;
         while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
-                log_info("signal", "signo=%u open_connections=%u", si.ssi_signo,
-                         app->http.nconns);
+                log_info("signal", "signo=%u open_connections=%u", si.ssi_signo, app->http.nconns);
                 if (!app->shutting_down) {
                         app->shutting_down = 1;
                         /* connections are freed from a timer, never inside this batch */

@@ -31,8 +31,7 @@ static int mkdir_p(const char *path, mode_t mode, struct err *e)
         return 0;
 }
 
-int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode,
-                      struct err *e)
+int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, struct err *e)
 {
         char tmp[PATH_MAX + 8];
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -60,8 +59,7 @@ static int lock_dir(struct app *app, struct err *e)
                 int saved = errno;
                 close(fd);
                 if (saved == EWOULDBLOCK)
-                        return err_set(e, EBUSY, "another nullspaced is using %s",
-                                       app->state_dir);
+                        return err_set(e, EBUSY, "another nullspaced is using %s", app->state_dir);
                 return err_set(e, saved, "lock %s", path);
         }
         app->lock_fd = fd;

@@ -14,7 +14,6 @@ int state_open(struct app *app, struct err *e);
 int state_write_addr(struct app *app, const char *addr, struct err *e);
 
 /* Writes `data` to path atomically (temp file, fsync, rename) with `mode`. */
-int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode,
-                      struct err *e);
+int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, struct err *e);
 
 #endif

@@ -5,17 +5,17 @@
 #include <string.h>
 
 static const char *const stmt_sql[ST_COUNT] = {
-        [ST_KEY_INSERT] = "INSERT INTO api_keys (id, name, prefix, hash, role, created_at) "
-                          "VALUES (?, ?, ?, ?, ?, ?)",
-        [ST_KEY_GET] = "SELECT id, name, prefix, hash, role, created_at, revoked_at, rowid "
-                       "FROM api_keys WHERE id = ?",
-        [ST_KEY_FIND] = "SELECT id, name, prefix, hash, role, created_at, revoked_at, rowid "
-                        "FROM api_keys WHERE hash = ? AND revoked_at IS NULL",
-        [ST_KEY_LIST] = "SELECT id, name, prefix, hash, role, created_at, revoked_at, rowid "
-                        "FROM api_keys WHERE rowid > ? ORDER BY rowid LIMIT ?",
-        [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys",
-        [ST_KEY_COUNT_ACTIVE] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND id != ?",
+    [ST_KEY_INSERT] = "INSERT INTO api_keys (id, name, prefix, hash, role, created_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_KEY_GET] = "SELECT id, name, prefix, hash, role, created_at, revoked_at, rowid "
+                   "FROM api_keys WHERE id = ?",
+    [ST_KEY_FIND] = "SELECT id, name, prefix, hash, role, created_at, revoked_at, rowid "
+                    "FROM api_keys WHERE hash = ? AND revoked_at IS NULL",
+    [ST_KEY_LIST] = "SELECT id, name, prefix, hash, role, created_at, revoked_at, rowid "
+                    "FROM api_keys WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+    [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys",
+    [ST_KEY_COUNT_ACTIVE] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND id != ?",
 };
 
 int db_fail(struct store *st, struct err *e, const char *what)

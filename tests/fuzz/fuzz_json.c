@@ -13,11 +13,11 @@ struct req {
 };
 
 static const struct jv_field fields[] = {
-        {"template", JV_STRING, JV_REQUIRED, offsetof(struct req, s), 64, 0, 0},
-        {"vcpus", JV_INT, 0, offsetof(struct req, i), 0, 1, 64},
-        {"auto", JV_BOOL, 0, offsetof(struct req, b), 0, 0, 0},
-        {"env", JV_STRMAP, 0, offsetof(struct req, m), 16, 0, 0},
-        {"argv", JV_STRLIST, 0, offsetof(struct req, l), 16, 0, 0},
+    {"template", JV_STRING, JV_REQUIRED, offsetof(struct req, s), 64, 0, 0},
+    {"vcpus", JV_INT, 0, offsetof(struct req, i), 0, 1, 64},
+    {"auto", JV_BOOL, 0, offsetof(struct req, b), 0, 0, 0},
+    {"env", JV_STRMAP, 0, offsetof(struct req, m), 16, 0, 0},
+    {"argv", JV_STRLIST, 0, offsetof(struct req, l), 16, 0, 0},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

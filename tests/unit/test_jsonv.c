@@ -14,11 +14,11 @@ struct req {
 };
 
 static const struct jv_field fields[] = {
-        {"name", JV_STRING, JV_REQUIRED, offsetof(struct req, name), 8, 0, 0},
-        {"count", JV_INT, 0, offsetof(struct req, count), 0, 1, 10},
-        {"flag", JV_BOOL, 0, offsetof(struct req, flag), 0, 0, 0},
-        {"env", JV_STRMAP, 0, offsetof(struct req, env), 2, 0, 0},
-        {"argv", JV_STRLIST, 0, offsetof(struct req, argv), 3, 0, 0},
+    {"name", JV_STRING, JV_REQUIRED, offsetof(struct req, name), 8, 0, 0},
+    {"count", JV_INT, 0, offsetof(struct req, count), 0, 1, 10},
+    {"flag", JV_BOOL, 0, offsetof(struct req, flag), 0, 0, 0},
+    {"env", JV_STRMAP, 0, offsetof(struct req, env), 2, 0, 0},
+    {"argv", JV_STRLIST, 0, offsetof(struct req, argv), 3, 0, 0},
 };
 
 static int decode(const char *s, struct req *r, uint64_t *present, struct jv_error *e)
@@ -56,8 +56,9 @@ int main(void)
         is_int(decode("{\"name\":\"123456789\"}", &r, NULL, &e), -1, "too long string fails");
         is_int(decode("{\"name\":\"a\",\"count\":11}", &r, NULL, &e), -1, "int above max fails");
         is_int(decode("{\"name\":\"a\",\"count\":1.5}", &r, NULL, &e), -1, "float for int fails");
-        is_int(decode("{\"name\":\"a\",\"env\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\"}}", &r, NULL, &e),
-               -1, "map over its entry limit fails");
+        is_int(
+            decode("{\"name\":\"a\",\"env\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\"}}", &r, NULL, &e),
+            -1, "map over its entry limit fails");
         is_int(decode("{\"name\":\"a\",\"argv\":[\"x\",1]}", &r, NULL, &e), -1,
                "non-string list item fails");
         ok(strstr(e.msg, "argv[1]") != NULL, "... naming the item: %s", e.msg);

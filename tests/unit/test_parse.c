@@ -118,13 +118,13 @@ int main(void)
         http_parser_fini(&p);
 
         const char *bad[] = {
-                "GARBAGE\r\n\r\n",
-                "GET / HTTP/9.9\r\n\r\n",
-                "GET http://evil/ HTTP/1.1\r\nHost: a\r\n\r\n",
-                "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
-                "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-                "GET /\x01 HTTP/1.1\r\n\r\n",
+            "GARBAGE\r\n\r\n",
+            "GET / HTTP/9.9\r\n\r\n",
+            "GET http://evil/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "GET /\x01 HTTP/1.1\r\n\r\n",
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 is_int(run(bad[i], 0, &s, &p, 1024), -1, "malformed request %zu is rejected", i);

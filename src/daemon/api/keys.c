@@ -14,8 +14,7 @@
 static json_t *key_json(const struct key_rec *k)
 {
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "id", k->id, "name", k->name, "prefix",
-                              k->prefix, "role", k->role, "created_at",
-                              (json_int_t)k->created_at);
+                              k->prefix, "role", k->role, "created_at", (json_int_t)k->created_at);
         json_object_set_new(o, "revoked_at",
                             k->revoked_at ? json_integer(k->revoked_at) : json_null());
         return o;
@@ -26,7 +25,7 @@ struct create_req {
 };
 
 static const struct jv_field create_fields[] = {
-        {"name", JV_STRING, 0, offsetof(struct create_req, name), KEY_NAME_MAX, 0, 0},
+    {"name", JV_STRING, 0, offsetof(struct create_req, name), KEY_NAME_MAX, 0, 0},
 };
 
 void api_keys_create(struct http_exchange *ex)
@@ -38,8 +37,8 @@ void api_keys_create(struct http_exchange *ex)
         struct key_rec k;
         char token[KEY_TOKEN_MAX];
         struct err e;
-        int r = auth_create_key(app->store, in.name && in.name[0] ? in.name : "unnamed", NULL,
-                                &k, token, &e);
+        int r = auth_create_key(app->store, in.name && in.name[0] ? in.name : "unnamed", NULL, &k,
+                                token, &e);
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
         if (r < 0) {
                 api_fail(ex, &e);

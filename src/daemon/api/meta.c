@@ -59,14 +59,14 @@ void api_info(struct http_exchange *ex)
         struct app *app = ex->app;
         const struct http_server_cfg *c = &app->http.cfg;
         int64_t now = time_wall_ms();
-        json_t *doc = json_pack(
-                "{s:s,s:s,s:I,s:I,s:i,s:s,s:s?,s:[],s:{s:I,s:I,s:I,s:I}}", "version", NS_VERSION,
-                "api_version", "v1", "started_at", (json_int_t)app->started_ms, "uptime_s",
-                (json_int_t)((now - app->started_ms) / 1000), "schema_version",
-                store_schema_version(app->store), "state_dir", app->state_dir, "cache_dir",
-                app->cache_dir[0] ? app->cache_dir : NULL, "runtimes", "limits", "max_connections",
-                (json_int_t)c->max_conns, "max_header_bytes", (json_int_t)c->max_head,
-                "idle_timeout_ms", (json_int_t)c->idle_timeout_ms, "request_timeout_ms",
-                (json_int_t)c->request_timeout_ms);
+        json_t *doc =
+            json_pack("{s:s,s:s,s:I,s:I,s:i,s:s,s:s?,s:[],s:{s:I,s:I,s:I,s:I}}", "version",
+                      NS_VERSION, "api_version", "v1", "started_at", (json_int_t)app->started_ms,
+                      "uptime_s", (json_int_t)((now - app->started_ms) / 1000), "schema_version",
+                      store_schema_version(app->store), "state_dir", app->state_dir, "cache_dir",
+                      app->cache_dir[0] ? app->cache_dir : NULL, "runtimes", "limits",
+                      "max_connections", (json_int_t)c->max_conns, "max_header_bytes",
+                      (json_int_t)c->max_head, "idle_timeout_ms", (json_int_t)c->idle_timeout_ms,
+                      "request_timeout_ms", (json_int_t)c->request_timeout_ms);
         http_respond_json(ex, 200, doc);
 }

@@ -21,9 +21,9 @@ static void send_doc(struct ws_session *ws, json_t *doc)
 
 static void send_error(struct ws_session *ws, json_t *id, enum ns_code code, const char *msg)
 {
-        json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s}}", "type", "error", "error", "code",
-                                ns_code_def(code)->name, "message", msg, "request_id",
-                                ws_request_id(ws));
+        json_t *doc =
+            json_pack("{s:s,s:{s:s,s:s,s:s}}", "type", "error", "error", "code",
+                      ns_code_def(code)->name, "message", msg, "request_id", ws_request_id(ws));
         if (id)
                 json_object_set(doc, "id", id);
         send_doc(ws, doc);

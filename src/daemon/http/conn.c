@@ -55,8 +55,8 @@ static enum ns_code on_head(void *ud, struct http_req *req)
         if (!req->keep_alive || s->draining)
                 c->close_after = 1;
 
-        enum ns_code m = router_match(s->app.routes, s->app.nroutes, req->method, req->path,
-                                      &ex->match);
+        enum ns_code m =
+            router_match(s->app.routes, s->app.nroutes, req->method, req->path, &ex->match);
         const struct route *r = ex->match.route;
         if (req->upgrade && (m != NS_OK || !(r->flags & ROUTE_WEBSOCKET)))
                 return m == NS_OK ? NS_E_INVALID_REQUEST : m;
@@ -176,8 +176,8 @@ void conn_update_events(struct http_conn *c)
                 return;
         }
         uint32_t ev = c->peer_closed ? 0 : EPOLLRDHUP;
-        int reading = c->state == CONN_READING && c->out.len < CONN_OUT_HIGH &&
-                      c->in_len < CONN_IN_SIZE;
+        int reading =
+            c->state == CONN_READING && c->out.len < CONN_OUT_HIGH && c->in_len < CONN_IN_SIZE;
         if (reading)
                 ev |= EPOLLIN;
         if (c->out.len > 0 || (c->state == CONN_STREAMING && c->src_active))
@@ -324,8 +324,8 @@ void http_add_header(struct http_exchange *ex, const char *name, const char *val
         buf_printf(&ex->headers, "%s: %s\r\n", name, value);
 }
 
-void http_respond(struct http_exchange *ex, int status, const char *content_type,
-                  const void *body, size_t len)
+void http_respond(struct http_exchange *ex, int status, const char *content_type, const void *body,
+                  size_t len)
 {
         struct http_conn *c = ex->conn;
         if (ex->responded)

@@ -4,17 +4,17 @@
 
 #include "server.h"
 
-#define CONN_IN_SIZE     16384
-#define CONN_OUT_LIMIT   (16u << 20) /* queued response bytes */
-#define CONN_OUT_HIGH    (256u << 10) /* stop pulling a stream / pipelined input above this */
+#define CONN_IN_SIZE   16384
+#define CONN_OUT_LIMIT (16u << 20)  /* queued response bytes */
+#define CONN_OUT_HIGH  (256u << 10) /* stop pulling a stream / pipelined input above this */
 
 enum conn_state {
-        CONN_READING,  /* parsing a request */
-        CONN_HANDLING, /* handler owns the exchange; input paused */
+        CONN_READING,   /* parsing a request */
+        CONN_HANDLING,  /* handler owns the exchange; input paused */
         CONN_STREAMING, /* body pulled from a source */
-        CONN_WS,       /* upgraded to WebSocket */
-        CONN_CLOSING,  /* flush what is queued, then linger */
-        CONN_LINGER,   /* response sent, write side shut: drain the peer's bytes, then close */
+        CONN_WS,        /* upgraded to WebSocket */
+        CONN_CLOSING,   /* flush what is queued, then linger */
+        CONN_LINGER,    /* response sent, write side shut: drain the peer's bytes, then close */
 };
 
 struct ws_session;
@@ -34,7 +34,7 @@ struct http_conn {
         int partial;     /* bytes of an unfinished request have arrived */
         int close_after; /* close once the current response is out */
         int peer_closed;
-        int in_process;  /* inside process_input: responses only queue */
+        int in_process;    /* inside process_input: responses only queue */
         uint64_t last_ms;  /* last I/O progress */
         uint64_t start_ms; /* first byte of the current request */
         size_t lingered;   /* bytes discarded while lingering */

@@ -158,15 +158,15 @@ static int on_message_complete(llhttp_t *ll)
 }
 
 static const llhttp_settings_t settings = {
-        .on_message_begin = on_message_begin,
-        .on_url = on_url,
-        .on_header_field = on_header_field,
-        .on_header_value = on_header_field,
-        .on_header_field_complete = on_piece_complete,
-        .on_header_value_complete = on_piece_complete,
-        .on_headers_complete = on_headers_complete,
-        .on_body = on_body,
-        .on_message_complete = on_message_complete,
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_field,
+    .on_header_field_complete = on_piece_complete,
+    .on_header_value_complete = on_piece_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
 };
 
 void http_parser_init(struct http_parser *p, size_t max_head, const struct http_parse_cbs *cbs,

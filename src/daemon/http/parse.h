@@ -42,22 +42,22 @@ struct http_parse_cbs {
 
 struct http_parser {
         llhttp_t ll;
-        struct buf head;      /* header storage, bounded by max_head */
+        struct buf head; /* header storage, bounded by max_head */
         struct http_req req;
         size_t offs[2 * HTTP_MAX_HEADERS + 2]; /* field/value offsets into head */
-        unsigned nstr;        /* strings recorded in offs (url, then name/value pairs) */
-        int in_value;         /* a header name or value string is open */
+        unsigned nstr; /* strings recorded in offs (url, then name/value pairs) */
+        int in_value;  /* a header name or value string is open */
         int head_done;
-        enum ns_code err;     /* why the parse stopped, when it did */
+        enum ns_code err; /* why the parse stopped, when it did */
         const struct http_parse_cbs *cbs;
         void *ud;
 };
 
 enum http_feed_result {
-        HTTP_FEED_MORE = 0,   /* all bytes consumed, message not complete */
-        HTTP_FEED_DONE = 1,   /* one message complete; *consumed bytes used */
+        HTTP_FEED_MORE = 0,    /* all bytes consumed, message not complete */
+        HTTP_FEED_DONE = 1,    /* one message complete; *consumed bytes used */
         HTTP_FEED_UPGRADE = 2, /* upgrade request's head complete; the rest is not HTTP */
-        HTTP_FEED_ERROR = -1, /* parse error: p->err says which (400/413/431...) */
+        HTTP_FEED_ERROR = -1,  /* parse error: p->err says which (400/413/431...) */
 };
 
 /* Prepares a parser whose request line + headers may take up to max_head bytes. */

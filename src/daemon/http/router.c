@@ -57,8 +57,8 @@ enum ns_code router_match(const struct route *routes, size_t n, const char *meth
                         return NS_OK;
                 }
                 path_found = 1;
-                int w = snprintf(m->allow + alen, sizeof(m->allow) - alen, "%s%s",
-                                 alen ? ", " : "", routes[i].method);
+                int w = snprintf(m->allow + alen, sizeof(m->allow) - alen, "%s%s", alen ? ", " : "",
+                                 routes[i].method);
                 if (w > 0 && (size_t)w < sizeof(m->allow) - alen)
                         alen += (size_t)w;
         }

@@ -71,7 +71,8 @@ static int open_listener(const char *hostport, char *bound, size_t bcap, struct 
         char host[256], port[16];
         if (split_hostport(hostport, host, sizeof(host), port, sizeof(port)) < 0)
                 return err_set(e, EINVAL, "listen address '%s' is not HOST:PORT", hostport);
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+        struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                                 .ai_socktype = SOCK_STREAM,
                                  .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
         struct addrinfo *ai = NULL;
         int gr = getaddrinfo(host, port, &hints, &ai);
@@ -101,7 +102,8 @@ static int open_listener(const char *hostport, char *bound, size_t bcap, struct 
 static void on_accept(struct loop_io *io, uint32_t events)
 {
         (void)events;
-        struct http_server *s = (struct http_server *)((char *)io - offsetof(struct http_server, lio));
+        struct http_server *s =
+            (struct http_server *)((char *)io - offsetof(struct http_server, lio));
         for (int i = 0; i < 64; i++) {
                 struct sockaddr_storage ss;
                 socklen_t sl = sizeof(ss);
@@ -129,7 +131,8 @@ static void on_accept(struct loop_io *io, uint32_t events)
 
 static void on_sweep(struct loop_timer *t)
 {
-        struct http_server *s = (struct http_server *)((char *)t - offsetof(struct http_server, sweep));
+        struct http_server *s =
+            (struct http_server *)((char *)t - offsetof(struct http_server, sweep));
         uint64_t now = s->loop->now_ms;
         struct http_conn *c = s->conns;
         while (c) {
@@ -142,8 +145,7 @@ static void on_sweep(struct loop_timer *t)
 }
 
 int http_server_start(struct http_server *s, struct loop *loop, const char *hostport,
-                      const struct http_server_cfg *cfg, const struct http_app *app,
-                      struct err *e)
+                      const struct http_server_cfg *cfg, const struct http_app *app, struct err *e)
 {
         memset(s, 0, sizeof(*s));
         s->loop = loop;
@@ -176,7 +178,7 @@ static void close_listener(struct http_server *s)
 static void on_drain_timeout(struct loop_timer *t)
 {
         struct http_server *s =
-                (struct http_server *)((char *)t - offsetof(struct http_server, drain_timer));
+            (struct http_server *)((char *)t - offsetof(struct http_server, drain_timer));
         log_warn("drain_timeout", "open_connections=%u", s->nconns);
         while (s->conns)
                 conn_close(s->conns); /* the last one calls on_drained */
@@ -218,25 +220,45 @@ void http_server_fini(struct http_server *s)
 const char *http_status_text(int status)
 {
         switch (status) {
-        case 100: return "Continue";
-        case 101: return "Switching Protocols";
-        case 200: return "OK";
-        case 201: return "Created";
-        case 202: return "Accepted";
-        case 204: return "No Content";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 413: return "Content Too Large";
-        case 415: return "Unsupported Media Type";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        default: return "Unknown";
+        case 100:
+                return "Continue";
+        case 101:
+                return "Switching Protocols";
+        case 200:
+                return "OK";
+        case 201:
+                return "Created";
+        case 202:
+                return "Accepted";
+        case 204:
+                return "No Content";
+        case 400:
+                return "Bad Request";
+        case 401:
+                return "Unauthorized";
+        case 403:
+                return "Forbidden";
+        case 404:
+                return "Not Found";
+        case 405:
+                return "Method Not Allowed";
+        case 408:
+                return "Request Timeout";
+        case 409:
+                return "Conflict";
+        case 413:
+                return "Content Too Large";
+        case 415:
+                return "Unsupported Media Type";
+        case 431:
+                return "Request Header Fields Too Large";
+        case 500:
+                return "Internal Server Error";
+        case 501:
+                return "Not Implemented";
+        case 503:
+                return "Service Unavailable";
+        default:
+                return "Unknown";
         }
 }

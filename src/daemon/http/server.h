@@ -46,8 +46,8 @@ struct http_exchange {
         void *app;
         char request_id[48];
         char key_id[48];
-        struct buf body;    /* the request body (bounded by route->max_body) */
-        struct buf headers; /* extra response headers, "Name: value\r\n" each */
+        struct buf body;      /* the request body (bounded by route->max_body) */
+        struct buf headers;   /* extra response headers, "Name: value\r\n" each */
         enum ns_code pending; /* error found in the head, answered once the body is read */
         uint64_t start_ns;
         int status;
@@ -84,8 +84,7 @@ void http_server_cfg_defaults(struct http_server_cfg *cfg);
 /* Binds and listens on "HOST:PORT" (PORT 0 picks a free port; s->bound says which).
  * Returns 0 or -errno with `e` set. Loop thread only. */
 int http_server_start(struct http_server *s, struct loop *loop, const char *hostport,
-                      const struct http_server_cfg *cfg, const struct http_app *app,
-                      struct err *e);
+                      const struct http_server_cfg *cfg, const struct http_app *app, struct err *e);
 
 /* Stops accepting, closes idle connections, lets in-flight requests finish (each
  * connection closes after its response), then calls done(s). After drain_timeout_ms
@@ -99,15 +98,15 @@ void http_server_fini(struct http_server *s);
 void http_add_header(struct http_exchange *ex, const char *name, const char *value);
 
 /* Completes ex with a whole body (copied). Loop thread only. */
-void http_respond(struct http_exchange *ex, int status, const char *content_type,
-                  const void *body, size_t len);
+void http_respond(struct http_exchange *ex, int status, const char *content_type, const void *body,
+                  size_t len);
 
 /* Completes ex with `doc` serialised compactly; steals the reference. */
 void http_respond_json(struct http_exchange *ex, int status, json_t *doc);
 
 /* Completes ex with the standard error body for `code` and a formatted message. */
 void http_respond_error(struct http_exchange *ex, enum ns_code code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Starts a chunked response pulled from src (owned by the server from now on). */
 void http_respond_stream(struct http_exchange *ex, int status, const char *content_type,

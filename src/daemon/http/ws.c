@@ -49,8 +49,8 @@ int http_ws_accept(struct http_exchange *ex, const struct ws_handlers *h, void *
         const char *conn = http_req_header(r, "Connection");
         const char *ver = http_req_header(r, "Sec-WebSocket-Version");
         const char *key = http_req_header(r, "Sec-WebSocket-Key");
-        if (!up || strcasecmp(up, "websocket") != 0 || !header_has_token(conn, "upgrade") ||
-            !ver || strcmp(ver, "13") != 0 || !key || strlen(key) != 24) {
+        if (!up || strcasecmp(up, "websocket") != 0 || !header_has_token(conn, "upgrade") || !ver ||
+            strcmp(ver, "13") != 0 || !key || strlen(key) != 24) {
                 ex->conn->close_after = 1;
                 http_respond_error(ex, NS_E_INVALID_REQUEST,
                                    "a WebSocket upgrade needs Upgrade: websocket, Connection: "
@@ -151,16 +151,15 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
                         ws->h->on_binary(ws, (const char *)arg->msg, arg->msg_length, ws->user);
                 else
                         wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA,
-                                                (const uint8_t *)"binary frames not accepted",
-                                                26);
+                                                (const uint8_t *)"binary frames not accepted", 26);
         }
 }
 
 static const struct wslay_event_callbacks callbacks = {
-        .recv_callback = recv_cb,
-        .send_callback = send_cb,
-        .genmask_callback = genmask_cb,
-        .on_msg_recv_callback = on_msg,
+    .recv_callback = recv_cb,
+    .send_callback = send_cb,
+    .genmask_callback = genmask_cb,
+    .on_msg_recv_callback = on_msg,
 };
 
 int ws_start(struct http_conn *c, const char *leftover, size_t len)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Command 2 of the README: install what is missing, then build and test everything:
+#   1. gcc build, -Werror, all tests;
+#   2. clang build with ASan+UBSan and the libFuzzer targets, all tests again
+#      (every daemon the integration tests start is the sanitized one), fuzzers for
+#      NS_FUZZ_SECONDS each (default 30);
+#   3. clang-format check of our sources.
+# The last line printed is CTest's summary of the sanitized run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+jobs=$(nproc)
+
+echo "== format check" >&2
+files=$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 2>/dev/null || find src tests -name '*.[ch]')
+clang-format --dry-run --Werror $files
+
+echo "== gcc build + tests" >&2
+cmake -S . -B build -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs")
+
+echo "== clang ASan+UBSan build + tests + fuzzers" >&2
+cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DNS_SANITIZE=ON \
+  -DNS_FUZZ=ON -DNS_FUZZ_SECONDS="${NS_FUZZ_SECONDS:-30}" >/dev/null
+cmake --build build-asan -j"$jobs"
+cd build-asan
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --output-on-failure -j"$jobs"
