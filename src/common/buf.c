@@ -52,6 +52,22 @@ int buf_append(struct buf *b, const void *p, size_t n)
         return 0;
 }
 
+int buf_append_str(struct buf *b, const char *s)
+{
+        return buf_append(b, s, strlen(s));
+}
+
+int buf_append_uint(struct buf *b, unsigned long long v, unsigned base)
+{
+        char tmp[24];
+        size_t i = sizeof(tmp);
+        do {
+                tmp[--i] = "0123456789abcdef"[v % base];
+                v /= base;
+        } while (v);
+        return buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
         va_list ap;

@@ -21,6 +21,12 @@ void buf_fini(struct buf *b);
 /* Appends `n` bytes. Returns 0, -E2BIG past the limit (buffer unchanged) or -ENOMEM. */
 int buf_append(struct buf *b, const void *p, size_t n);
 
+/* Appends a NUL-terminated string (same errors as buf_append). */
+int buf_append_str(struct buf *b, const char *s);
+
+/* Appends the decimal (base 10) or lowercase hex (base 16) form of v. */
+int buf_append_uint(struct buf *b, unsigned long long v, unsigned base);
+
 /* Appends formatted text (same errors as buf_append). */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

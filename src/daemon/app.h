@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../store/store.h"
+#include "auth.h"
 #include "http/server.h"
 #include "loop.h"
 
@@ -16,6 +17,7 @@ struct app {
         struct loop loop;
         struct http_server http;
         struct store *store;
+        struct auth_cache auth_cache;
         char state_dir[PATH_MAX];
         char cache_dir[PATH_MAX];
         int64_t started_ms;

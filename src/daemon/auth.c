@@ -65,6 +65,17 @@ static const char *presented_key(const struct http_req *req)
         return http_req_header(req, "X-API-Key");
 }
 
+void auth_cache_clear(struct auth_cache *c)
+{
+        memset(c, 0, sizeof(*c));
+}
+
+static struct auth_cache_slot *cache_slot(struct auth_cache *c, const unsigned char hash[32])
+{
+        unsigned idx = ((unsigned)hash[0] << 8 | hash[1]) % AUTH_CACHE_SIZE;
+        return &c->slots[idx];
+}
+
 enum ns_code auth_authenticate(struct http_exchange *ex)
 {
         struct app *app = ex->app;
@@ -73,17 +84,27 @@ enum ns_code auth_authenticate(struct http_exchange *ex)
                 return NS_E_UNAUTHORIZED;
         unsigned char hash[32];
         SHA256((const unsigned char *)key, strlen(key), hash);
+        struct auth_cache_slot *slot = cache_slot(&app->auth_cache, hash);
+        if (slot->used && CRYPTO_memcmp(slot->hash, hash, sizeof(hash)) == 0) {
+                snprintf(ex->key_id, sizeof(ex->key_id), "%s", slot->key_id);
+                return NS_OK;
+        }
         struct key_rec rec;
         struct err e;
         int r = store_key_find_active(app->store, hash, &rec, &e);
         if (r == -ENOENT)
                 return NS_E_UNAUTHORIZED;
         if (r < 0) {
-                log_error("auth_store_failed", "request_id=%s error=\"%s\"", ex->request_id, e.msg);
+                char q[600];
+                log_error("auth_store_failed", "request_id=%s error=%s", ex->request_id,
+                          log_quote(q, sizeof(q), e.msg));
                 return NS_E_INTERNAL;
         }
         if (CRYPTO_memcmp(hash, rec.hash, sizeof(hash)) != 0)
                 return NS_E_UNAUTHORIZED;
         snprintf(ex->key_id, sizeof(ex->key_id), "%s", rec.id);
+        memcpy(slot->hash, hash, sizeof(hash));
+        snprintf(slot->key_id, sizeof(slot->key_id), "%s", rec.id);
+        slot->used = 1;
         return NS_OK;
 }

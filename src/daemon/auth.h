@@ -7,7 +7,22 @@
 #include "../store/store.h"
 #include "http/server.h"
 
-#define KEY_TOKEN_MAX 257 /* longest secret accepted, plus NUL */
+#define KEY_TOKEN_MAX   257 /* longest secret accepted, plus NUL */
+#define AUTH_CACHE_SIZE 256 /* direct-mapped slots */
+
+/* Recently authenticated keys, so a request needs no database read to be
+ * authenticated. Only this daemon changes keys, and every revoke empties the cache,
+ * so an entry is never stale. */
+struct auth_cache {
+        struct auth_cache_slot {
+                unsigned char hash[32];
+                char key_id[KEY_ID_MAX];
+                int used;
+        } slots[AUTH_CACHE_SIZE];
+};
+
+/* Empties the cache (after any revoke). */
+void auth_cache_clear(struct auth_cache *c);
 
 /* Creates and stores a key named `name`. With `secret` NULL a random one is generated
  * ("ns_" + 40 base64url chars); otherwise `secret` is used as given (validated: 16 to

@@ -110,6 +110,7 @@ void api_keys_revoke(struct http_exchange *ex)
         struct app *app = ex->app;
         struct err e;
         int r = store_key_revoke(app->store, ex->match.params[0], time_wall_ms(), &e);
+        auth_cache_clear(&app->auth_cache);
         if (r == -ENOENT)
                 http_respond_error(ex, NS_E_KEY_NOT_FOUND, "no API key with ID '%s'",
                                    ex->match.params[0]);

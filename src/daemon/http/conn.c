@@ -19,13 +19,20 @@
 static int process_input(struct http_conn *c);
 static void exchange_done(struct http_conn *c);
 
-static void next_request_id(char *out, size_t cap)
+/* "req_" + 8 random hex digits fixed per server + a 12-digit hex counter: unique
+ * across restarts, cheap per request. */
+static void next_request_id(struct http_server *s, char *out, size_t cap)
 {
-        static char boot[9];
-        static uint64_t counter;
-        if (!boot[0] && rand_id("", 4, boot, sizeof(boot)) < 0)
-                snprintf(boot, sizeof(boot), "%08x", (unsigned)getpid());
-        snprintf(out, cap, "req_%s%012" PRIx64, boot, ++counter);
+        if (!s->rid_prefix[0] && rand_id("req_", 4, s->rid_prefix, sizeof(s->rid_prefix)) < 0)
+                snprintf(s->rid_prefix, sizeof(s->rid_prefix), "req_%08x", (unsigned)getpid());
+        uint64_t v = ++s->rid_counter;
+        size_t p = strlen(s->rid_prefix);
+        if (cap < p + 13)
+                return;
+        memcpy(out, s->rid_prefix, p);
+        for (int i = 11; i >= 0; i--, v >>= 4)
+                out[p + (size_t)i] = "0123456789abcdef"[v & 15];
+        out[p + 12] = '\0';
 }
 
 static int json_content_type(const char *ct)
@@ -51,7 +58,7 @@ static enum ns_code on_head(void *ud, struct http_req *req)
         if (rid && is_safe_token(rid, 64))
                 snprintf(ex->request_id, sizeof(ex->request_id), "%s", rid);
         else
-                next_request_id(ex->request_id, sizeof(ex->request_id));
+                next_request_id(c->srv, ex->request_id, sizeof(ex->request_id));
         if (!req->keep_alive || s->draining)
                 c->close_after = 1;
 
@@ -199,7 +206,7 @@ static int pull_stream(struct http_conn *c)
                 c->src_active = 0;
                 return 1;
         }
-        if (buf_printf(&c->out, "%zx\r\n", (size_t)n) < 0 ||
+        if (buf_append_uint(&c->out, (size_t)n, 16) < 0 || buf_append(&c->out, "\r\n", 2) < 0 ||
             buf_append(&c->out, chunk, (size_t)n) < 0 || buf_append(&c->out, "\r\n", 2) < 0)
                 return -1;
         return 0;
@@ -304,19 +311,32 @@ static void exchange_done(struct http_conn *c)
         c->state = c->close_after || c->peer_closed ? CONN_CLOSING : CONN_READING;
 }
 
-static void queue_head(struct http_conn *c, int status, const char *ctype, const char *length)
+/* Formats the status line and headers without printf: this runs for every response. */
+static void queue_head(struct http_conn *c, int status, const char *ctype, const char *framing,
+                       size_t length)
 {
         struct http_exchange *ex = &c->ex;
-        buf_printf(&c->out, "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n", status,
-                   http_status_text(status), ex->request_id[0] ? ex->request_id : "-");
-        if (ctype)
-                buf_printf(&c->out, "Content-Type: %s\r\n", ctype);
-        buf_printf(&c->out, "%s\r\n", length);
+        struct buf *o = &c->out;
+        buf_append(o, "HTTP/1.1 ", 9);
+        buf_append_uint(o, (unsigned)status, 10);
+        buf_append(o, " ", 1);
+        buf_append_str(o, http_status_text(status));
+        buf_append(o, "\r\nX-Request-Id: ", 16);
+        buf_append_str(o, ex->request_id[0] ? ex->request_id : "-");
+        if (ctype) {
+                buf_append(o, "\r\nContent-Type: ", 16);
+                buf_append_str(o, ctype);
+        }
+        buf_append(o, "\r\n", 2);
+        buf_append_str(o, framing);
+        if (!strcmp(framing, "Content-Length: "))
+                buf_append_uint(o, length, 10);
+        buf_append(o, "\r\n", 2);
         if (ex->headers.len)
-                buf_append(&c->out, ex->headers.data, ex->headers.len);
+                buf_append(o, ex->headers.data, ex->headers.len);
         if (c->close_after || c->srv->draining)
-                buf_printf(&c->out, "Connection: close\r\n");
-        buf_append(&c->out, "\r\n", 2);
+                buf_append(o, "Connection: close\r\n", 19);
+        buf_append(o, "\r\n", 2);
 }
 
 void http_add_header(struct http_exchange *ex, const char *name, const char *value)
@@ -332,11 +352,9 @@ void http_respond(struct http_exchange *ex, int status, const char *content_type
                 return;
         ex->responded = 1;
         ex->status = status;
-        char length[48];
-        snprintf(length, sizeof(length), "Content-Length: %zu", len);
         if (c->srv->draining)
                 c->close_after = 1;
-        queue_head(c, status, len || status >= 200 ? content_type : NULL, length);
+        queue_head(c, status, len ? content_type : NULL, "Content-Length: ", len);
         if (len && buf_append(&c->out, body, len) < 0)
                 c->close_after = 1;
         exchange_done(c);
@@ -365,7 +383,7 @@ void http_respond_error(struct http_exchange *ex, enum ns_code code, const char 
         va_end(ap);
         const struct ns_code_def *d = ns_code_def(code);
         if (!ex->request_id[0])
-                next_request_id(ex->request_id, sizeof(ex->request_id));
+                next_request_id(ex->conn->srv, ex->request_id, sizeof(ex->request_id));
         json_t *doc = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", d->name, "message", msg,
                                 "request_id", ex->request_id);
         http_respond_json(ex, d->http_status, doc);
@@ -377,7 +395,7 @@ void http_respond_stream(struct http_exchange *ex, int status, const char *conte
         struct http_conn *c = ex->conn;
         ex->responded = 1;
         ex->status = status;
-        queue_head(c, status, content_type, "Transfer-Encoding: chunked");
+        queue_head(c, status, content_type, "Transfer-Encoding: chunked", 0);
         c->src = src;
         c->src_active = 1;
         c->state = CONN_STREAMING;

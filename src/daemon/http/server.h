@@ -74,7 +74,9 @@ struct http_server {
         struct loop_timer drain_timer;
         int draining;
         void (*on_drained)(struct http_server *s);
-        char bound[80]; /* "127.0.0.1:7700" once listening */
+        char bound[80];      /* "127.0.0.1:7700" once listening */
+        char rid_prefix[16]; /* request IDs: prefix + counter */
+        uint64_t rid_counter;
 };
 
 /* Fills cfg with the defaults (1024 conns, 16 KiB head, 60 s idle, 30 s request,
