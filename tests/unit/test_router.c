@@ -8,9 +8,12 @@ static void h(struct http_exchange *ex)
 }
 
 static const struct route routes[] = {
-    {"GET", "/healthz", h, 0, 0},         {"GET", "/v1/keys", h, 0, 0},
-    {"POST", "/v1/keys", h, 0, 0},        {"GET", "/v1/keys/{id}", h, 0, 0},
-    {"DELETE", "/v1/keys/{id}", h, 0, 0}, {"GET", "/v1/machines/{id}/files/{name}", h, 0, 0},
+    {"GET", "/healthz", h, 0, 0, NULL},
+    {"GET", "/v1/keys", h, 0, 0, NULL},
+    {"POST", "/v1/keys", h, 0, 0, NULL},
+    {"GET", "/v1/keys/{id}", h, 0, 0, NULL},
+    {"DELETE", "/v1/keys/{id}", h, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/files/{name}", h, 0, 0, NULL},
 };
 
 int main(void)

@@ -6,15 +6,15 @@
 #define JSON_BODY_MAX (64u << 10)
 
 const struct route api_routes[] = {
-    {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0},
-    {"GET", "/readyz", api_readyz, ROUTE_PUBLIC, 0},
-    {"GET", "/openapi.yaml", api_openapi, ROUTE_PUBLIC, 0},
-    {"GET", "/v1/info", api_info, 0, 0},
-    {"POST", "/v1/keys", api_keys_create, ROUTE_JSON_BODY, JSON_BODY_MAX},
-    {"GET", "/v1/keys", api_keys_list, 0, 0},
-    {"GET", "/v1/keys/{id}", api_keys_get, 0, 0},
-    {"DELETE", "/v1/keys/{id}", api_keys_revoke, 0, 0},
-    {"GET", "/v1/ws", api_ws, ROUTE_WEBSOCKET, 0},
+    {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
+    {"GET", "/readyz", api_readyz, ROUTE_PUBLIC, 0, NULL},
+    {"GET", "/openapi.yaml", api_openapi, ROUTE_PUBLIC, 0, NULL},
+    {"GET", "/v1/info", api_info, 0, 0, NULL},
+    {"POST", "/v1/keys", api_keys_create, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
+    {"GET", "/v1/keys", api_keys_list, 0, 0, NULL},
+    {"GET", "/v1/keys/{id}", api_keys_get, 0, 0, NULL},
+    {"DELETE", "/v1/keys/{id}", api_keys_revoke, 0, 0, NULL},
+    {"GET", "/v1/ws", api_ws, ROUTE_WEBSOCKET, 0, NULL},
 };
 
 const size_t api_nroutes = ARRAY_SIZE(api_routes);

@@ -78,7 +78,7 @@ static enum ns_code on_head(void *ud, struct http_req *req)
         if (ex->pending != NS_OK)
                 return req->upgrade ? ex->pending : NS_OK;
         ex->body.limit = r->max_body;
-        if (req->content_length > (int64_t)r->max_body)
+        if (req->content_length >= 0 && (uint64_t)req->content_length > r->max_body)
                 return NS_E_PAYLOAD_TOO_LARGE;
         int has_body = req->content_length > 0 || req->chunked;
         if (has_body && (r->flags & ROUTE_JSON_BODY) &&
@@ -99,6 +99,13 @@ static enum ns_code on_body(void *ud, const char *data, size_t len)
         if (ex->pending != NS_OK) {
                 ex->body.len += len; /* counted, not kept */
                 return ex->body.len > DISCARD_LIMIT ? ex->pending : NS_OK;
+        }
+        const struct route *r = ex->match.route;
+        if (r->on_body) {
+                ex->body_seen += len;
+                if (ex->body_seen > r->max_body)
+                        return NS_E_PAYLOAD_TOO_LARGE;
+                return r->on_body(ex, data, len);
         }
         if (buf_append(&ex->body, data, len) < 0)
                 return NS_E_PAYLOAD_TOO_LARGE;
@@ -303,6 +310,8 @@ static void exchange_done(struct http_conn *c)
         buf_reset(&ex->headers);
         ex->req = NULL;
         ex->pending = NS_OK;
+        ex->body_seen = 0;
+        ex->input_paused = 0;
         ex->responded = 0;
         ex->status = 0;
         ex->key_id[0] = '\0';
@@ -337,6 +346,21 @@ static void queue_head(struct http_conn *c, int status, const char *ctype, const
         if (c->close_after || c->srv->draining)
                 buf_append(o, "Connection: close\r\n", 19);
         buf_append(o, "\r\n", 2);
+}
+
+void http_pause_input(struct http_exchange *ex)
+{
+        ex->input_paused = 1;
+}
+
+void http_resume_input(struct http_exchange *ex)
+{
+        struct http_conn *c = ex->conn;
+        if (!ex->input_paused)
+                return;
+        ex->input_paused = 0;
+        if (!c->in_process)
+                process_input(c);
 }
 
 void http_add_header(struct http_exchange *ex, const char *name, const char *value)
@@ -481,7 +505,8 @@ static int start_upgrade(struct http_conn *c, size_t consumed)
 static int process_input(struct http_conn *c)
 {
         c->in_process = 1;
-        while (c->state == CONN_READING && c->in_len > 0 && c->out.len < CONN_OUT_HIGH) {
+        while (c->state == CONN_READING && c->in_len > 0 && c->out.len < CONN_OUT_HIGH &&
+               !c->ex.input_paused) {
                 if (!c->partial) {
                         c->partial = 1;
                         c->start_ms = c->srv->loop->now_ms;

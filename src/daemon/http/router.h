@@ -25,6 +25,11 @@ struct route {
         void (*handler)(struct http_exchange *ex);
         unsigned flags;
         size_t max_body; /* bytes; 0 means the route takes no body */
+        /* Streaming body: when set, each piece of the body goes here as it arrives
+         * (at most 16 KiB at a time) instead of being buffered in ex->body; `handler`
+         * runs once the body is complete. Returning an error code answers it and
+         * closes the connection. */
+        enum ns_code (*on_body)(struct http_exchange *ex, const char *data, size_t len);
 };
 
 struct route_match {

@@ -49,6 +49,8 @@ struct http_exchange {
         struct buf body;      /* the request body (bounded by route->max_body) */
         struct buf headers;   /* extra response headers, "Name: value\r\n" each */
         enum ns_code pending; /* error found in the head, answered once the body is read */
+        size_t body_seen;     /* streamed body bytes so far */
+        int input_paused;     /* http_pause_input() in force */
         uint64_t start_ns;
         int status;
         int responded;
@@ -95,6 +97,14 @@ void http_server_drain(struct http_server *s, void (*done)(struct http_server *s
 
 /* Closes everything. */
 void http_server_fini(struct http_server *s);
+
+/* Stops reading the request (a streaming body's consumer is full); at most the
+ * bytes already read are still delivered. Loop thread only. */
+void http_pause_input(struct http_exchange *ex);
+
+/* Resumes reading after http_pause_input() (safe from any loop callback, including
+ * the route's own on_body). */
+void http_resume_input(struct http_exchange *ex);
 
 /* Adds a response header to ex (before responding). */
 void http_add_header(struct http_exchange *ex, const char *name, const char *value);
