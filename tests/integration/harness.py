@@ -140,16 +140,10 @@ class Daemon:
             s.sendall(payload)
             if shut:
                 s.shutdown(socket.SHUT_WR)
-            out = b""
-            while True:
-                try:
-                    d = s.recv(65536)
-                except socket.timeout:
-                    break
-                if not d:
-                    break
-                out += d
-            return out
+            try:
+                return recv_until_closed(s)
+            except socket.timeout:
+                return b""
         finally:
             s.close()
 
@@ -168,6 +162,16 @@ class Daemon:
                               input=input, timeout=60)
 
 
+def recv_until_closed(sock):
+    """Reads everything the peer sends until it closes the connection."""
+    out = b""
+    while True:
+        d = sock.recv(65536)
+        if not d:
+            return out
+        out += d
+
+
 def error_code(body):
     return body["error"]["code"] if isinstance(body, dict) and "error" in body else None
 
@@ -184,10 +188,15 @@ class DaemonTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        alive = cls.d.alive()
-        rc = cls.d.stop()
-        log = cls.d.read_log()
-        cls.d.cleanup()
-        assert alive, "daemon died during the tests:\n" + log
-        assert rc == 0, "daemon exited %s:\n%s" % (rc, log[-4000:])
-        assert "Sanitizer" not in log, log[-4000:]
+        assert_clean_exit(cls.d)
+
+
+def assert_clean_exit(d):
+    """Stops d with SIGTERM; it must have been alive, exit 0, and log no sanitizer report."""
+    alive = d.alive()
+    rc = d.stop()
+    log = d.read_log()
+    d.cleanup()
+    assert alive, "daemon died during the tests:\n" + log
+    assert rc == 0, "daemon exited %s:\n%s" % (rc, log[-4000:])
+    assert "Sanitizer" not in log, log[-4000:]

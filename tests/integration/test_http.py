@@ -8,7 +8,7 @@ import socket
 import time
 import unittest
 
-from harness import Daemon, DaemonTest, error_code
+from harness import Daemon, DaemonTest, assert_clean_exit, error_code, recv_until_closed
 
 
 def parse_responses(raw):
@@ -197,12 +197,7 @@ class Limits(unittest.TestCase):
                          "--idle-timeout-ms", "1500"]).start()
 
     def tearDown(self):
-        alive = self.d.alive()
-        rc = self.d.stop()
-        log = self.d.read_log()
-        self.d.cleanup()
-        self.assertTrue(alive, log)
-        self.assertEqual(rc, 0, log[-3000:])
+        assert_clean_exit(self.d)
 
     def test_connection_limit_answers_503(self):
         held = [socket.create_connection((self.d.host, self.d.port)) for _ in range(3)]
@@ -219,12 +214,7 @@ class Limits(unittest.TestCase):
     def test_slow_request_times_out_with_408(self):
         s = socket.create_connection((self.d.host, self.d.port), timeout=5)
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finishes
-        out = b""
-        while True:
-            d = s.recv(4096)
-            if not d:
-                break
-            out += d
+        out = recv_until_closed(s)
         self.assertTrue(out.startswith(b"HTTP/1.1 408"), out[:80])
         s.close()
 

@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from harness import Daemon
+from harness import Daemon, recv_until_closed
 
 
 class Drain(unittest.TestCase):
@@ -35,12 +35,7 @@ class Drain(unittest.TestCase):
                 socket.create_connection((d.host, d.port), timeout=2).recv(1)
             self.assertTrue(d.alive(), "the daemon waits for the in-flight request")
             busy.sendall(body[5:])
-            resp = b""
-            while True:
-                chunk = busy.recv(4096)
-                if not chunk:
-                    break
-                resp += chunk
+            resp = recv_until_closed(busy)
             self.assertTrue(resp.startswith(b"HTTP/1.1 201"), resp[:100])
             self.assertIn(b"Connection: close", resp)
             key_id = json.loads(resp.partition(b"\r\n\r\n")[2])["id"]

@@ -219,21 +219,28 @@ static int pull_stream(struct http_conn *c)
         return 0;
 }
 
+int conn_send_some(struct http_conn *c)
+{
+        while (c->out.len > 0) {
+                ssize_t w = send(c->io.fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0 && errno == EAGAIN)
+                        return 0;
+                if (w <= 0)
+                        return -1;
+                buf_consume(&c->out, (size_t)w);
+                c->last_ms = c->srv->loop->now_ms;
+        }
+        return 0;
+}
+
 int conn_flush(struct http_conn *c)
 {
         for (;;) {
-                while (c->out.len > 0) {
-                        ssize_t w = send(c->io.fd, c->out.data, c->out.len, MSG_NOSIGNAL);
-                        if (w < 0 && errno == EINTR)
-                                continue;
-                        if (w < 0 && errno == EAGAIN)
-                                break;
-                        if (w <= 0) {
-                                conn_close(c);
-                                return -1;
-                        }
-                        buf_consume(&c->out, (size_t)w);
-                        c->last_ms = c->srv->loop->now_ms;
+                if (conn_send_some(c) < 0) {
+                        conn_close(c);
+                        return -1;
                 }
                 if (c->state != CONN_STREAMING || c->out.len >= CONN_OUT_HIGH)
                         break;

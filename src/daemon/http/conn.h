@@ -55,6 +55,10 @@ void conn_refuse(struct http_server *s, int fd, const char *peer);
 /* Closes and frees. Safe from the connection's own callback or from a timer. */
 void conn_close(struct http_conn *c);
 
+/* Sends queued output until done or EAGAIN. Returns -1 on a socket error (the caller
+ * closes), 0 otherwise. */
+int conn_send_some(struct http_conn *c);
+
 /* Writes what is queued; returns -1 when the connection was closed. */
 int conn_flush(struct http_conn *c);
 

@@ -189,19 +189,15 @@ static int ws_pump(struct http_conn *c)
         struct ws_session *ws = c->ws;
         if (wslay_event_want_write(ws->ctx) && wslay_event_send(ws->ctx) != 0)
                 return -1;
-        while (c->out.len > 0) {
-                ssize_t w = send(c->io.fd, c->out.data, c->out.len, MSG_NOSIGNAL);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0 && errno == EAGAIN)
-                        break;
-                if (w <= 0)
+        /* wslay hands frames over only while the output buffer has room */
+        size_t before;
+        do {
+                before = c->out.len;
+                if (conn_send_some(c) < 0)
                         return -1;
-                buf_consume(&c->out, (size_t)w);
-                c->last_ms = c->srv->loop->now_ms;
                 if (wslay_event_want_write(ws->ctx) && wslay_event_send(ws->ctx) != 0)
                         return -1;
-        }
+        } while (c->out.len > 0 && c->out.len != before);
         int want_r = wslay_event_want_read(ws->ctx);
         int want_w = wslay_event_want_write(ws->ctx) || c->out.len > 0;
         if (!want_r && !want_w)
