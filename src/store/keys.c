@@ -9,7 +9,12 @@
 static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
 {
         const unsigned char *t = sqlite3_column_text(s, col);
-        snprintf(dst, cap, "%s", t ? (const char *)t : "");
+        size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+        if (n >= cap)
+                n = cap - 1;
+        if (n)
+                memcpy(dst, t, n);
+        dst[n] = '\0';
 }
 
 static void read_row(sqlite3_stmt *s, struct key_rec *k)

@@ -13,8 +13,12 @@
 
 static json_t *key_json(const struct key_rec *k)
 {
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "id", k->id, "name", k->name, "prefix",
-                              k->prefix, "role", k->role, "created_at", (json_int_t)k->created_at);
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_string(k->id));
+        json_object_set_new(o, "name", json_string(k->name));
+        json_object_set_new(o, "prefix", json_string(k->prefix));
+        json_object_set_new(o, "role", json_string(k->role));
+        json_object_set_new(o, "created_at", json_integer(k->created_at));
         json_object_set_new(o, "revoked_at",
                             k->revoked_at ? json_integer(k->revoked_at) : json_null());
         return o;

@@ -395,14 +395,17 @@ void http_respond(struct http_exchange *ex, int status, const char *content_type
 
 void http_respond_json(struct http_exchange *ex, int status, json_t *doc)
 {
-        char *text = json_dumps(doc, JSON_COMPACT);
+        char small[4096]; /* most documents fit: no allocation */
+        size_t n = json_dumpb(doc, small, sizeof(small), JSON_COMPACT);
+        char *text = n <= sizeof(small) ? small : json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
-        if (!text) {
-                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+        if (!text || n == 0) {
+                http_respond_error(ex, NS_E_INTERNAL, "could not serialise the response");
                 return;
         }
-        http_respond(ex, status, "application/json", text, strlen(text));
-        free(text);
+        http_respond(ex, status, "application/json", text, n);
+        if (text != small)
+                free(text);
 }
 
 void http_respond_error(struct http_exchange *ex, enum ns_code code, const char *fmt, ...)
