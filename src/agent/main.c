@@ -1,0 +1,326 @@
+/* nsagent main loop: frames in on stdin, frames out on stdout, children and files in
+ * between. Started as the machine's first process (PID 1): it also reaps orphans. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define OUT_LIMIT (64u << 20) /* hard cap; flow control keeps it far below */
+
+enum { W_IN = 1, W_OUT = 2, W_SIG = 3 };
+
+uint64_t agent_now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int agent_send(struct agent *a, uint16_t type, uint16_t flags, uint32_t chan, const void *p,
+               size_t n)
+{
+        struct nsp_hdr h = {(uint32_t)n, type, flags, chan};
+        unsigned char hdr[NSP_HDR_SIZE];
+        nsp_hdr_encode(&h, hdr);
+        if (buf_append(&a->out, hdr, sizeof(hdr)) < 0 || (n && buf_append(&a->out, p, n) < 0))
+                return -1;
+        return 0;
+}
+
+int agent_send_json(struct agent *a, uint16_t type, uint32_t chan, json_t *doc)
+{
+        char *text = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        if (!text)
+                return -1;
+        int r = agent_send(a, type, 0, chan, text, strlen(text));
+        free(text);
+        return r;
+}
+
+void agent_send_error(struct agent *a, uint32_t chan, const char *code, const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        agent_send_json(a, NSP_RESP, chan,
+                        json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+void agent_send_errno(struct agent *a, uint32_t chan, int err, const char *what)
+{
+        const char *code = "io_error";
+        switch (err) {
+        case ENOENT:
+                code = "file_not_found";
+                break;
+        case EEXIST:
+        case ENOTEMPTY:
+                code = "file_exists";
+                break;
+        case EACCES:
+        case EPERM:
+        case EROFS:
+                code = "permission_denied";
+                break;
+        case ENOTDIR:
+        case EISDIR:
+        case ENAMETOOLONG:
+        case ELOOP:
+        case EINVAL:
+                code = "invalid_path";
+                break;
+        case ENOSPC:
+        case EDQUOT:
+                code = "no_space";
+                break;
+        }
+        agent_send_error(a, chan, code, "%s: %s", what, strerror(err));
+}
+
+struct chan *agent_chan_find(struct agent *a, uint32_t id)
+{
+        for (struct chan *c = a->chans; c; c = c->next)
+                if (c->id == id)
+                        return c;
+        return NULL;
+}
+
+struct chan *agent_chan_new(struct agent *a, uint32_t id, int kind)
+{
+        if (a->nchans >= AGENT_MAX_CHANNELS || agent_chan_find(a, id))
+                return NULL;
+        struct chan *c = calloc(1, sizeof(*c));
+        if (!c)
+                return NULL;
+        c->id = id;
+        c->kind = kind;
+        c->fd = c->fd_in = c->fd_out = c->fd_err = -1;
+        c->credit[NSP_STDOUT] = c->credit[NSP_STDERR] = NSP_WINDOW_INIT;
+        buf_init(&c->in_pending, NSP_WINDOW_INIT);
+        c->next = a->chans;
+        a->chans = c;
+        a->nchans++;
+        return c;
+}
+
+void agent_chan_free(struct agent *a, struct chan *c)
+{
+        for (struct chan **pp = &a->chans; *pp; pp = &(*pp)->next) {
+                if (*pp == c) {
+                        *pp = c->next;
+                        break;
+                }
+        }
+        a->nchans--;
+        int fds[] = {c->fd, c->fd_in, c->fd_out, c->fd_err};
+        for (unsigned i = 0; i < 4; i++) {
+                if (fds[i] >= 0) {
+                        agent_unwatch(a, fds[i]);
+                        close(fds[i]);
+                }
+        }
+        if (c->tmp_path)
+                unlink(c->tmp_path);
+        free(c->path);
+        free(c->tmp_path);
+        buf_fini(&c->in_pending);
+        free(c);
+}
+
+int agent_watch(struct agent *a, int fd, uint32_t events, uint32_t chan, int which)
+{
+        struct epoll_event ev = {.events = events,
+                                 .data.u64 = (uint64_t)chan << 8 | (unsigned)which};
+        if (epoll_ctl(a->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+                return 0;
+        return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void agent_unwatch(struct agent *a, int fd)
+{
+        epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void on_request(struct agent *a, uint32_t chan, const unsigned char *p, size_t n)
+{
+        json_error_t jerr;
+        json_t *req = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
+        const char *op = json_string_value(json_object_get(req, "op"));
+        if (!req || !json_is_object(req) || !op)
+                agent_send_error(a, chan, "invalid_request", "a request is a JSON object with op");
+        else if (chan == 0 || agent_chan_find(a, chan))
+                agent_send_error(a, chan, "invalid_request", "channel %u is in use", chan);
+        else if (strcmp(op, "exec") == 0)
+                exec_start(a, chan, req);
+        else
+                files_request(a, chan, op, req);
+        json_decref(req);
+}
+
+static void on_frame(struct agent *a, const struct nsp_hdr *h, const unsigned char *p)
+{
+        struct chan *c = h->type == NSP_REQ ? NULL : agent_chan_find(a, h->chan);
+        switch (h->type) {
+        case NSP_REQ:
+                on_request(a, h->chan, p, h->len);
+                break;
+        case NSP_DATA:
+        case NSP_EOF:
+                if (c && c->kind == CHAN_EXEC)
+                        exec_on_stdin(a, c, p, h->len, h->type == NSP_EOF);
+                else if (c && c->kind == CHAN_WRITE)
+                        files_on_data(a, c, p, h->len, h->type == NSP_EOF);
+                break; /* data for a finished channel is dropped */
+        case NSP_WINDOW:
+                if (c && h->flags != NSP_STDIN) {
+                        uint64_t v = (uint64_t)c->credit[h->flags] + get_u32(p);
+                        c->credit[h->flags] = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+                }
+                break;
+        case NSP_SIGNAL:
+                if (c && c->kind == CHAN_EXEC)
+                        exec_signal(a, c, (int)get_u32(p));
+                break;
+        default:
+                break;
+        }
+}
+
+static void read_input(struct agent *a)
+{
+        for (;;) {
+                size_t room = nsp_reader_room(&a->reader);
+                struct nsp_hdr h;
+                const unsigned char *payload;
+                int r;
+                while ((r = nsp_reader_next(&a->reader, &h, &payload)) == 1)
+                        on_frame(a, &h, payload);
+                if (r < 0) {
+                        fprintf(stderr, "nsagent: protocol error from the daemon\n");
+                        exit(3);
+                }
+                room = nsp_reader_room(&a->reader);
+                if (room == 0)
+                        return;
+                unsigned char tmp[65536];
+                ssize_t n = read(a->in_fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n <= 0) {
+                        a->in_closed = 1;
+                        agent_unwatch(a, a->in_fd);
+                        return;
+                }
+                if (nsp_reader_feed(&a->reader, tmp, (size_t)n) < 0)
+                        exit(4);
+        }
+}
+
+static void flush_output(struct agent *a)
+{
+        while (a->out.len > 0) {
+                ssize_t w = write(a->out_fd, a->out.data, a->out.len);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0 && errno == EAGAIN)
+                        break;
+                if (w <= 0)
+                        exit(0); /* the daemon is gone */
+                buf_consume(&a->out, (size_t)w);
+        }
+        agent_watch(a, a->out_fd, a->out.len ? EPOLLOUT : 0, 0, W_OUT);
+}
+
+static void pump_all(struct agent *a)
+{
+        struct chan *c = a->chans, *next;
+        for (; c; c = next) {
+                next = c->next;
+                if (c->kind == CHAN_EXEC)
+                        exec_pump(a, c);
+                else
+                        files_pump(a, c);
+        }
+}
+
+static int setup(struct agent *a)
+{
+        a->in_fd = STDIN_FILENO;
+        a->out_fd = STDOUT_FILENO;
+        fcntl(a->in_fd, F_SETFL, fcntl(a->in_fd, F_GETFL) | O_NONBLOCK);
+        fcntl(a->out_fd, F_SETFL, fcntl(a->out_fd, F_GETFL) | O_NONBLOCK);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        a->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+        a->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (a->sig_fd < 0 || a->epfd < 0)
+                return -1;
+        buf_init(&a->out, OUT_LIMIT);
+        nsp_reader_init(&a->reader);
+        if (agent_watch(a, a->in_fd, EPOLLIN, 0, W_IN) < 0 ||
+            agent_watch(a, a->sig_fd, EPOLLIN, 0, W_SIG) < 0)
+                return -1;
+        /* the output fd is registered with no events until something is queued */
+        return agent_watch(a, a->out_fd, 0, 0, W_OUT);
+}
+
+int main(void)
+{
+        static struct agent a;
+        if (setup(&a) < 0) {
+                perror("nsagent: setup");
+                return 1;
+        }
+        char host[256] = "";
+        gethostname(host, sizeof(host) - 1);
+        agent_send_json(&a, NSP_HELLO, 0,
+                        json_pack("{s:i,s:i,s:s}", "version", NSP_VERSION, "pid", (int)getpid(),
+                                  "hostname", host));
+        for (;;) {
+                flush_output(&a);
+                if (a.in_closed && !a.chans && a.out.len == 0)
+                        return 0;
+                struct epoll_event evs[32];
+                int n = epoll_wait(a.epfd, evs, 32, exec_next_deadline(&a, agent_now_ms()));
+                for (int i = 0; i < n; i++) {
+                        uint32_t chan = (uint32_t)(evs[i].data.u64 >> 8);
+                        int which = (int)(evs[i].data.u64 & 0xff);
+                        if (chan == 0 && which == W_IN) {
+                                read_input(&a);
+                        } else if (chan == 0 && which == W_SIG) {
+                                struct signalfd_siginfo si;
+                                while (read(a.sig_fd, &si, sizeof(si)) == sizeof(si))
+                                        ;
+                                exec_reap(&a);
+                        } else if (chan != 0) {
+                                struct chan *c = agent_chan_find(&a, chan);
+                                if (c && c->kind == CHAN_EXEC)
+                                        exec_on_fd(&a, c, which, evs[i].events);
+                        }
+                }
+                exec_check_deadlines(&a, agent_now_ms());
+                pump_all(&a);
+        }
+}

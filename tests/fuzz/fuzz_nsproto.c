@@ -1,0 +1,40 @@
+/* libFuzzer target: the agent protocol frame reader, fed in pieces sized by the
+ * first byte, taking frames as a consumer would. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../include/nsproto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        if (size < 1)
+                return 0;
+        size_t step = data[0] ? data[0] : 1;
+        data++;
+        size--;
+        struct nsp_reader r;
+        nsp_reader_init(&r);
+        size_t off = 0;
+        while (off < size) {
+                size_t room = nsp_reader_room(&r);
+                struct nsp_hdr h;
+                const unsigned char *p;
+                int got;
+                while ((got = nsp_reader_next(&r, &h, &p)) == 1)
+                        if (h.len > NSP_MAX_PAYLOAD || h.type < NSP_HELLO || h.type > NSP_SIGNAL ||
+                            (h.len && !p))
+                                __builtin_trap();
+                if (got < 0)
+                        break;
+                room = nsp_reader_room(&r);
+                if (room == 0)
+                        break;
+                size_t n = size - off < step ? size - off : step;
+                if (n > room)
+                        n = room;
+                nsp_reader_feed(&r, data + off, n);
+                off += n;
+        }
+        nsp_reader_fini(&r);
+        return 0;
+}

@@ -1,0 +1,133 @@
+"""A client of the agent protocol (include/nsproto.h) for tests: frames over a pair of
+pipes to a real nsagent process."""
+
+import json
+import os
+import select
+import struct
+import subprocess
+
+HELLO, REQ, RESP, DATA, EOF, WINDOW, EXIT, SIGNAL = range(1, 9)
+STDIN, STDOUT, STDERR = 0, 1, 2
+WINDOW_INIT = 256 << 10
+
+
+class Agent:
+    def __init__(self, argv, **kw):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, **kw)
+        self.buf = b""
+        self.next_chan = 1
+        t, _, _, payload = self.frame()
+        assert t == HELLO, t
+        self.hello = json.loads(payload)
+
+    def send(self, t, chan, payload=b"", flags=0):
+        if isinstance(payload, (dict, list)):
+            payload = json.dumps(payload).encode()
+        self.proc.stdin.write(struct.pack("<IHHI", len(payload), t, flags, chan) + payload)
+        self.proc.stdin.flush()
+
+    def frame(self, timeout=10):
+        """Next frame as (type, flags, chan, payload)."""
+        while True:
+            if len(self.buf) >= 12:
+                n, t, flags, chan = struct.unpack("<IHHI", self.buf[:12])
+                if len(self.buf) >= 12 + n:
+                    payload = self.buf[12:12 + n]
+                    self.buf = self.buf[12 + n:]
+                    return t, flags, chan, payload
+            r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+            if not r:
+                raise TimeoutError("no frame from the agent")
+            d = os.read(self.proc.stdout.fileno(), 1 << 20)
+            if not d:
+                raise EOFError("agent closed its output")
+            self.buf += d
+
+    def request(self, req):
+        chan = self.next_chan
+        self.next_chan += 1
+        self.send(REQ, chan, req)
+        return chan
+
+    def call(self, req):
+        """A simple operation: returns the RESP object."""
+        chan = self.request(req)
+        t, _, c, payload = self.frame()
+        assert (t, c) == (RESP, chan), (t, c, payload)
+        return json.loads(payload)
+
+    def run(self, req, stdin=None, grant=True):
+        """Runs an exec to completion: returns (resp, stdout, stderr, exit). Stdin is sent
+        within the agent's window, interleaved with reading the output."""
+        req = dict(req, op="exec", stdin=stdin is not None)
+        chan = self.request(req)
+        t, _, _, payload = self.frame()
+        resp = json.loads(payload)
+        if "error" in resp:
+            return resp, b"", b"", None
+        out = {STDOUT: b"", STDERR: b""}
+        pending = stdin
+        credit = WINDOW_INIT
+        while True:
+            while pending is not None and credit > 0:
+                if not pending:
+                    self.send(EOF, chan, b"", STDIN)
+                    pending = None
+                    break
+                n = min(credit, 65536, len(pending))
+                self.send(DATA, chan, pending[:n], STDIN)
+                pending, credit = pending[n:], credit - n
+            t, flags, c, payload = self.frame()
+            if c != chan:
+                continue
+            if t == WINDOW and flags == STDIN:
+                credit += struct.unpack("<I", payload)[0]
+            elif t == DATA:
+                out[flags] += payload
+                if grant:
+                    self.send(WINDOW, chan, struct.pack("<I", len(payload)), flags)
+            elif t == EXIT:
+                return resp, out[STDOUT], out[STDERR], json.loads(payload)
+
+    def write_file(self, path, data, mode=None):
+        req = {"op": "write", "path": path}
+        if mode is not None:
+            req["mode"] = mode
+        chan = self.request(req)
+        credit, pending = WINDOW_INIT, data
+        while True:
+            while pending is not None and credit > 0:
+                if not pending:
+                    self.send(EOF, chan, b"", STDIN)
+                    pending = None
+                    break
+                n = min(credit, 65536, len(pending))
+                self.send(DATA, chan, pending[:n], STDIN)
+                pending, credit = pending[n:], credit - n
+            t, flags, c, payload = self.frame()
+            if c == chan and t == WINDOW:
+                credit += struct.unpack("<I", payload)[0]
+            elif c == chan and t == RESP:
+                return json.loads(payload)
+
+    def read_file(self, path):
+        chan = self.request({"op": "read", "path": path})
+        t, _, c, payload = self.frame()
+        meta = json.loads(payload)
+        if "error" in meta:
+            return meta, None
+        data = b""
+        while True:
+            t, flags, c, payload = self.frame()
+            if c != chan:
+                continue
+            if t == DATA:
+                data += payload
+                self.send(WINDOW, chan, struct.pack("<I", len(payload)), STDOUT)
+            elif t == EOF:
+                return meta, data
+
+    def close(self):
+        self.proc.stdin.close()
+        return self.proc.wait(10)
