@@ -158,6 +158,15 @@ struct http_conn *conn_new(struct http_server *s, int fd, const char *peer)
 void conn_close(struct http_conn *c)
 {
         struct http_server *s = c->srv;
+        if (c->dead)
+                return;
+        c->dead = 1;
+        if (c->state == CONN_HANDLING && c->ex.on_abort) {
+                /* an asynchronous handler still holds the exchange: let it let go */
+                void (*abort_cb)(struct http_exchange *) = c->ex.on_abort;
+                c->ex.on_abort = NULL;
+                abort_cb(&c->ex);
+        }
         loop_io_del(s->loop, &c->io);
         close(c->io.fd);
         if (c->src_active && c->src.free)
@@ -175,7 +184,11 @@ void conn_close(struct http_conn *c)
         if (c->next)
                 c->next->prev = c->prev;
         s->nconns--;
-        free(c);
+        /* freed from a timer: the current epoll batch may still name this connection,
+         * and the caller may be another object's callback */
+        c->next = s->graveyard;
+        s->graveyard = c;
+        loop_timer_arm(s->loop, &s->reap_timer, 0, http_server_reap);
         if (s->draining && s->nconns == 0 && s->on_drained) {
                 void (*done)(struct http_server *) = s->on_drained;
                 s->on_drained = NULL;
@@ -319,6 +332,8 @@ static void exchange_done(struct http_conn *c)
         ex->pending = NS_OK;
         ex->body_seen = 0;
         ex->input_paused = 0;
+        ex->on_abort = NULL;
+        ex->owner = NULL;
         ex->responded = 0;
         ex->status = 0;
         ex->key_id[0] = '\0';
@@ -563,6 +578,8 @@ static void read_input(struct http_conn *c)
 static void on_io(struct loop_io *io, uint32_t events)
 {
         struct http_conn *c = (struct http_conn *)io;
+        if (c->dead)
+                return;
         if (c->state == CONN_WS) {
                 ws_on_io(c, events);
                 return;

@@ -35,6 +35,7 @@ struct http_conn {
         int close_after; /* close once the current response is out */
         int peer_closed;
         int in_process;    /* inside process_input: responses only queue */
+        int dead;          /* closed; waiting in the graveyard to be freed */
         uint64_t last_ms;  /* last I/O progress */
         uint64_t start_ms; /* first byte of the current request */
         size_t lingered;   /* bytes discarded while lingering */
@@ -52,7 +53,11 @@ struct http_conn *conn_new(struct http_server *s, int fd, const char *peer);
  * lingering close, so the answer is not lost to a TCP reset). */
 void conn_refuse(struct http_server *s, int fd, const char *peer);
 
-/* Closes and frees. Safe from the connection's own callback or from a timer. */
+/* Frees closed connections (timer callback). */
+void http_server_reap(struct loop_timer *t);
+
+/* Closes now and frees from a timer; safe from any callback. An asynchronous handler
+ * holding the exchange is told through ex->on_abort first. */
 void conn_close(struct http_conn *c);
 
 /* Sends queued output until done or EAGAIN. Returns -1 on a socket error (the caller

@@ -207,6 +207,17 @@ void http_server_drain(struct http_server *s, void (*done)(struct http_server *s
         loop_timer_arm(s->loop, &s->drain_timer, s->cfg.drain_timeout_ms, on_drain_timeout);
 }
 
+void http_server_reap(struct loop_timer *t)
+{
+        struct http_server *s =
+                (struct http_server *)((char *)t - offsetof(struct http_server, reap_timer));
+        while (s->graveyard) {
+                struct http_conn *c = s->graveyard;
+                s->graveyard = c->next;
+                free(c);
+        }
+}
+
 void http_server_fini(struct http_server *s)
 {
         close_listener(s);
@@ -215,6 +226,8 @@ void http_server_fini(struct http_server *s)
                 conn_close(s->conns);
         loop_timer_cancel(s->loop, &s->sweep);
         loop_timer_cancel(s->loop, &s->drain_timer);
+        loop_timer_cancel(s->loop, &s->reap_timer);
+        http_server_reap(&s->reap_timer);
 }
 
 const char *http_status_text(int status)

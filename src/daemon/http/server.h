@@ -50,6 +50,10 @@ struct http_exchange {
         struct buf headers;   /* extra response headers, "Name: value\r\n" each */
         enum ns_code pending; /* error found in the head, answered once the body is read */
         size_t body_seen;     /* streamed body bytes so far */
+        /* Asynchronous handlers: called if the connection closes before the response;
+         * the exchange must not be used afterwards. `owner` is the handler's. */
+        void (*on_abort)(struct http_exchange *ex);
+        void *owner;
         int input_paused;     /* http_pause_input() in force */
         uint64_t start_ns;
         int status;
@@ -74,6 +78,8 @@ struct http_server {
         unsigned nconns;
         struct loop_timer sweep;
         struct loop_timer drain_timer;
+        struct loop_timer reap_timer;
+        struct http_conn *graveyard; /* closed connections, freed by reap_timer */
         int draining;
         void (*on_drained)(struct http_server *s);
         char bound[80];      /* "127.0.0.1:7700" once listening */
