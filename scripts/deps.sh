@@ -8,6 +8,7 @@ PKGS=(
   libjansson-dev libwslay-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev
   python3 python3-yaml curl ca-certificates
   wrk nginx-light
+  runsc debootstrap util-linux
 )
 
 missing=()

@@ -12,7 +12,7 @@ scripts/deps.sh
 jobs=$(nproc)
 
 echo "== format check" >&2
-files=$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 2>/dev/null || find src tests -name '*.[ch]')
+files=$(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'tests/*.c' 'tests/*.h' 2>/dev/null || find src include tests -name '*.[ch]')
 clang-format --dry-run --Werror $files
 
 echo "== gcc build + tests" >&2

@@ -52,10 +52,34 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
                                    "The daemon is at its connection limit; retry later."},
     [NS_E_SHUTTING_DOWN] = {"shutting_down", 503, 8,
                             "The daemon is draining before exit and takes no new work."},
+    [NS_E_MACHINE_NOT_FOUND] = {"machine_not_found", 404, 6, "No machine has this ID."},
+    [NS_E_TEMPLATE_NOT_FOUND] = {"template_not_found", 404, 6, "No template has this name."},
+    [NS_E_MACHINE_NOT_RUNNING] = {"machine_not_running", 409, 7,
+                                  "The machine is not running (creating, failed or destroyed), "
+                                  "or it stopped during the operation."},
+    [NS_E_MACHINE_FAILED] = {"machine_failed", 500, 8,
+                             "The machine could not be started or its sandbox died; "
+                             "failure_reason says why."},
+    [NS_E_FILE_NOT_FOUND] = {"file_not_found", 404, 6,
+                             "The path does not exist inside the machine."},
+    [NS_E_FILE_EXISTS] = {"file_exists", 409, 7,
+                          "The target exists (or a directory is not empty)."},
+    [NS_E_PERMISSION_DENIED] = {"permission_denied", 403, 5,
+                                "The machine's filesystem refused the operation."},
+    [NS_E_INVALID_PATH] = {"invalid_path", 400, 4,
+                           "The path is empty, too long, or of the wrong type (a directory "
+                           "where a file is needed, or the reverse)."},
+    [NS_E_INVALID_CWD] = {"invalid_cwd", 400, 4,
+                          "The working directory does not exist in the machine."},
+    [NS_E_UNKNOWN_USER] = {"unknown_user", 400, 4, "No such user in the machine."},
+    [NS_E_NO_SPACE] = {"no_space", 507, 8, "The machine's disk is full."},
+    [NS_E_IO_ERROR] = {"io_error", 500, 8, "An I/O error inside the machine."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},
 };
+
+_Static_assert(sizeof(defs) / sizeof(defs[0]) == NS_E_COUNT, "one definition per code");
 
 const struct ns_code_def *ns_code_def(enum ns_code c)
 {

@@ -6,7 +6,11 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "../core/machine.h"
+#include "../core/template.h"
+#include "../runtime/driver.h"
 #include "../store/store.h"
+#include "children.h"
 #include "auth.h"
 #include "http/server.h"
 #include "loop.h"
@@ -18,6 +22,12 @@ struct app {
         struct http_server http;
         struct store *store;
         struct auth_cache auth_cache;
+        struct children children;
+        struct templates templates;
+        const struct driver *driver;
+        struct driver_ctx driver_ctx;
+        char agent_path[PATH_MAX];
+        struct machine *machines; /* live machines */
         char state_dir[PATH_MAX];
         char cache_dir[PATH_MAX];
         int64_t started_ms;

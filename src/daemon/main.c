@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -175,6 +177,10 @@ static void on_signal(struct loop_io *io, uint32_t events)
         struct app *app = (struct app *)((char *)io - offsetof(struct app, sig_io));
         struct signalfd_siginfo si;
         while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGCHLD) {
+                        children_reap(&app->children);
+                        continue;
+                }
                 log_info("signal", "signo=%u open_connections=%u", si.ssi_signo, app->http.nconns);
                 if (!app->shutting_down) {
                         app->shutting_down = 1;
@@ -190,6 +196,7 @@ static int setup_signals(struct app *app, struct err *e)
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGCHLD);
         sigprocmask(SIG_BLOCK, &set, NULL);
         signal(SIGPIPE, SIG_IGN);
         app->sig_io.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -199,12 +206,79 @@ static int setup_signals(struct app *app, struct err *e)
         return loop_io_add(&app->loop, &app->sig_io, EPOLLIN, e);
 }
 
+/* The agent binary ships next to nullspaced (NULLSPACE_AGENT overrides). */
+static int find_agent(struct app *app, struct err *e)
+{
+        const char *env = getenv("NULLSPACE_AGENT");
+        if (env && *env) {
+                snprintf(app->agent_path, sizeof(app->agent_path), "%s", env);
+        } else {
+                char self[PATH_MAX];
+                ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+                if (n < 0)
+                        return err_set(e, errno, "readlink /proc/self/exe");
+                self[n] = '\0';
+                char *slash = strrchr(self, '/');
+                *slash = '\0';
+                if (snprintf(app->agent_path, sizeof(app->agent_path), "%s/nsagent", self) >=
+                    (int)sizeof(app->agent_path))
+                        return err_set(e, ENAMETOOLONG, "agent path");
+        }
+        if (access(app->agent_path, X_OK) < 0)
+                return err_set(e, errno, "agent binary %s", app->agent_path);
+        return 0;
+}
+
+static int setup_machines(struct app *app, struct err *e)
+{
+        char cache[PATH_MAX + 16];
+        if (app->cache_dir[0])
+                snprintf(cache, sizeof(cache), "%s", app->cache_dir);
+        else
+                snprintf(cache, sizeof(cache), "%s/cache", app->state_dir);
+        char dir[PATH_MAX + 16];
+        snprintf(dir, sizeof(dir), "%s/machines", app->state_dir);
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", dir);
+        int r = find_agent(app, e);
+        if (r == 0)
+                r = templates_init(&app->templates, &app->loop, &app->children, cache, e);
+        if (r < 0)
+                return r;
+        app->driver = &gvisor_driver;
+        app->driver_ctx.state_dir = app->state_dir;
+        app->driver_ctx.agent_path = app->agent_path;
+        struct err pe;
+        if (app->driver->probe(&app->driver_ctx, &pe) < 0)
+                log_warn("runtime_unavailable", "runtime=%s reason=\"%s\"", app->driver->name,
+                         pe.msg);
+        machines_recover(app);
+        return 0;
+}
+
+/* Stopping the daemon stops its machines (they cannot outlive it yet). */
+static void stop_machines(struct app *app)
+{
+        while (app->machines) {
+                struct machine *m = app->machines;
+                machine_destroy(m, NULL, NULL);
+                if (m->helper.pid) {
+                        int st;
+                        waitpid(m->helper.pid, &st, 0);
+                        children_forget(&app->children, &m->helper);
+                        m->helper.on_exit(&m->helper, st);
+                }
+        }
+}
+
 static int run(struct app *app, const struct options *o, struct err *e)
 {
         int r = state_open(app, e);
         if (r < 0)
                 return r;
         r = loop_init(&app->loop, e);
+        if (r == 0)
+                r = setup_machines(app, e);
         if (r == 0)
                 r = setup_signals(app, e);
         struct http_app happ = {api_routes, api_nroutes, auth_authenticate, app};
@@ -218,6 +292,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
                  NS_VERSION);
         r = loop_run(&app->loop);
         http_server_fini(&app->http);
+        stop_machines(app);
         log_info("stopped", "status=%d", r);
         return r < 0 ? err_set(e, -r, "event loop") : 0;
 }

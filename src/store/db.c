@@ -16,6 +16,19 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
     [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys",
     [ST_KEY_COUNT_ACTIVE] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND id != ?",
+#define M_COLS                                                                                     \
+        "id, state, runtime, spec, metadata, failure_reason, deadline_at, created_at, "            \
+        "updated_at, rowid"
+    [ST_M_INSERT] = "INSERT INTO machines (id, state, runtime, spec, metadata, deadline_at, "
+                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_M_STATE] = "UPDATE machines SET state = ?, failure_reason = ?, updated_at = ? "
+                   "WHERE id = ?",
+    [ST_M_DEADLINE] = "UPDATE machines SET deadline_at = ? WHERE id = ?",
+    [ST_M_GET] = "SELECT " M_COLS " FROM machines WHERE id = ?",
+    [ST_M_LIST_STATE] = "SELECT " M_COLS " FROM machines WHERE state = ? AND rowid > ? "
+                        "ORDER BY rowid LIMIT ?",
+    [ST_M_LIST_LIVE] = "SELECT " M_COLS " FROM machines WHERE state != 'destroyed' AND "
+                       "rowid > ? ORDER BY rowid LIMIT ?",
 };
 
 int db_fail(struct store *st, struct err *e, const char *what)

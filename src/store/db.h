@@ -14,6 +14,12 @@ enum stmt_id {
         ST_KEY_REVOKE,
         ST_KEY_COUNT,
         ST_KEY_COUNT_ACTIVE,
+        ST_M_INSERT,
+        ST_M_STATE,
+        ST_M_DEADLINE,
+        ST_M_GET,
+        ST_M_LIST_STATE,
+        ST_M_LIST_LIVE,
         ST_COUNT
 };
 

@@ -62,4 +62,42 @@ int store_key_revoke(struct store *st, const char *id, int64_t now_ms, struct er
 /* Number of keys ever created (0 on a fresh database). */
 int store_key_count(struct store *st, int64_t *n, struct err *e);
 
+#define MACHINE_ID_MAX 40
+
+struct machine_rec {
+        char id[MACHINE_ID_MAX];
+        char state[16];
+        char runtime[16];
+        char *spec;     /* JSON text, owned (store_machine_rec_free) */
+        char *metadata; /* JSON text, owned */
+        char failure[256];
+        int64_t deadline_at; /* ms since epoch; 0 = none */
+        int64_t created_at;
+        int64_t updated_at;
+        int64_t seq;
+};
+
+/* Frees the strings a machine record owns. */
+void store_machine_rec_free(struct machine_rec *m);
+
+/* Inserts a machine. -EEXIST when the id is taken. */
+int store_machine_insert(struct store *st, const struct machine_rec *m, struct err *e);
+
+/* Sets state (and failure reason, may be NULL) and updated_at. -ENOENT when absent. */
+int store_machine_set_state(struct store *st, const char *id, const char *state,
+                            const char *failure, int64_t now_ms, struct err *e);
+
+/* Sets the deadline. -ENOENT when absent. */
+int store_machine_set_deadline(struct store *st, const char *id, int64_t deadline_at,
+                               struct err *e);
+
+/* Reads one machine (caller frees with store_machine_rec_free). -ENOENT when absent. */
+int store_machine_get(struct store *st, const char *id, struct machine_rec *out, struct err *e);
+
+/* Lists machines with seq > after_seq in creation order, state == `state` when not
+ * NULL, else every state but "destroyed". *out is malloc'd (free each record, then
+ * the array). */
+int store_machine_list(struct store *st, const char *state, int64_t after_seq, unsigned limit,
+                       struct machine_rec **out, size_t *n, struct err *e);
+
 #endif

@@ -34,6 +34,8 @@ class Daemon:
         self.args = list(args)
         self.env = dict(os.environ)
         self.env.pop("NULLSPACE_API_KEY", None)
+        # the base template is built once per host and shared by every test daemon
+        self.env.setdefault("NULLSPACE_CACHE_DIR", "/var/cache/nullspace")
         if env:
             self.env.update(env)
         self.proc = None
@@ -108,7 +110,7 @@ class Daemon:
 
     # --- clients -------------------------------------------------------------------
 
-    def conn(self, timeout=10):
+    def conn(self, timeout=600):
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, key=True, conn=None):

@@ -32,5 +32,15 @@ void api_keys_list(struct http_exchange *ex);
 void api_keys_get(struct http_exchange *ex);
 void api_keys_revoke(struct http_exchange *ex);
 void api_ws(struct http_exchange *ex);
+void api_machines_create(struct http_exchange *ex);
+void api_machines_list(struct http_exchange *ex);
+void api_machines_get(struct http_exchange *ex);
+void api_machines_destroy(struct http_exchange *ex);
+void api_machines_timeout(struct http_exchange *ex);
+void api_machines_exec(struct http_exchange *ex);
+
+/* The running machine named by the path's {id}, or NULL after answering 404 (unknown)
+ * or 409 machine_not_running. */
+struct machine *api_running_machine(struct http_exchange *ex);
 
 #endif

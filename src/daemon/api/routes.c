@@ -4,6 +4,7 @@
 #include "api.h"
 
 #define JSON_BODY_MAX (64u << 10)
+#define EXEC_BODY_MAX (10u << 20) /* a command may carry up to 8 MiB of stdin */
 
 const struct route api_routes[] = {
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
@@ -15,6 +16,13 @@ const struct route api_routes[] = {
     {"GET", "/v1/keys/{id}", api_keys_get, 0, 0, NULL},
     {"DELETE", "/v1/keys/{id}", api_keys_revoke, 0, 0, NULL},
     {"GET", "/v1/ws", api_ws, ROUTE_WEBSOCKET, 0, NULL},
+    {"POST", "/v1/machines", api_machines_create, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
+    {"GET", "/v1/machines", api_machines_list, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}", api_machines_get, 0, 0, NULL},
+    {"DELETE", "/v1/machines/{id}", api_machines_destroy, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/timeout", api_machines_timeout, ROUTE_JSON_BODY, JSON_BODY_MAX,
+     NULL},
+    {"POST", "/v1/machines/{id}/exec", api_machines_exec, ROUTE_JSON_BODY, EXEC_BODY_MAX, NULL},
 };
 
 const size_t api_nroutes = ARRAY_SIZE(api_routes);

@@ -210,7 +210,7 @@ void http_server_drain(struct http_server *s, void (*done)(struct http_server *s
 void http_server_reap(struct loop_timer *t)
 {
         struct http_server *s =
-                (struct http_server *)((char *)t - offsetof(struct http_server, reap_timer));
+            (struct http_server *)((char *)t - offsetof(struct http_server, reap_timer));
         while (s->graveyard) {
                 struct http_conn *c = s->graveyard;
                 s->graveyard = c->next;
@@ -271,6 +271,8 @@ const char *http_status_text(int status)
                 return "Not Implemented";
         case 503:
                 return "Service Unavailable";
+        case 507:
+                return "Insufficient Storage";
         default:
                 return "Unknown";
         }

@@ -54,7 +54,7 @@ struct http_exchange {
          * the exchange must not be used afterwards. `owner` is the handler's. */
         void (*on_abort)(struct http_exchange *ex);
         void *owner;
-        int input_paused;     /* http_pause_input() in force */
+        int input_paused; /* http_pause_input() in force */
         uint64_t start_ns;
         int status;
         int responded;

@@ -1,0 +1,364 @@
+#include "machine.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+
+static const char *const state_names[] = {"creating", "running", "destroying", "destroyed",
+                                          "failed"};
+
+const char *machine_state_name(enum machine_state s)
+{
+        return state_names[s];
+}
+
+struct machine *machine_find(struct app *app, const char *id)
+{
+        for (struct machine *m = app->machines; m; m = m->next)
+                if (strcmp(m->id, id) == 0)
+                        return m;
+        return NULL;
+}
+
+/* Persists a state change before anything else happens. */
+static void set_state(struct machine *m, enum machine_state s, const char *failure)
+{
+        struct err e;
+        m->state = s;
+        if (failure)
+                snprintf(m->failure, sizeof(m->failure), "%s", failure);
+        if (store_machine_set_state(m->app->store, m->id, state_names[s], failure, time_wall_ms(),
+                                    &e) < 0) {
+                char q[600];
+                log_error("machine_store_failed", "machine=%s error=%s", m->id,
+                          log_quote(q, sizeof(q), e.msg));
+        }
+        char q[600];
+        log_info("machine_state", "machine=%s state=%s reason=%s", m->id, state_names[s],
+                 log_quote(q, sizeof(q), failure ? failure : "-"));
+}
+
+static void unlink_machine(struct machine *m)
+{
+        for (struct machine **pp = &m->app->machines; *pp; pp = &(*pp)->next) {
+                if (*pp == m) {
+                        *pp = m->next;
+                        return;
+                }
+        }
+}
+
+static void free_machine(struct machine *m)
+{
+        loop_timer_cancel(&m->app->loop, &m->deadline);
+        json_decref(m->env);
+        json_decref(m->metadata);
+        free(m);
+}
+
+static void finish_create(struct machine *m, const char *code, const char *error)
+{
+        machine_done_cb cb = m->create_cb;
+        m->create_cb = NULL;
+        if (cb)
+                cb(m->create_ud, m, code, error);
+}
+
+static void fail(struct machine *m, const char *reason)
+{
+        if (m->state == M_FAILED || m->state == M_DESTROYING || m->state == M_DESTROYED)
+                return;
+        set_state(m, M_FAILED, reason);
+        finish_create(m, "machine_failed", reason);
+        /* tear the sandbox down; the record stays, failed, with its reason */
+        machine_destroy(m, NULL, NULL);
+}
+
+static void on_agent_state(struct agent_conn *a, json_t *hello)
+{
+        struct machine *m = a->owner;
+        if (!hello) {
+                if (m->state == M_CREATING || m->state == M_RUNNING)
+                        fail(m, "the machine's agent stopped answering");
+                return;
+        }
+        if (m->state != M_CREATING)
+                return;
+        set_state(m, M_RUNNING, NULL);
+        finish_create(m, NULL, NULL);
+}
+
+static void on_sandbox_exit(struct child_watch *w, int status)
+{
+        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, sandbox));
+        m->run.pid = 0;
+        if (m->state == M_CREATING || m->state == M_RUNNING) {
+                char why[128];
+                snprintf(why, sizeof(why), "the sandbox exited (status %d); see runsc.log",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                fail(m, why);
+        }
+}
+
+static void on_deadline(struct loop_timer *t)
+{
+        struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, deadline));
+        log_info("machine_timeout", "machine=%s", m->id);
+        if (m->state == M_RUNNING || m->state == M_CREATING)
+                machine_destroy(m, NULL, NULL);
+}
+
+static void arm_deadline(struct machine *m)
+{
+        loop_timer_cancel(&m->app->loop, &m->deadline);
+        if (!m->deadline_at)
+                return;
+        int64_t left = m->deadline_at - time_wall_ms();
+        loop_timer_arm(&m->app->loop, &m->deadline, left > 0 ? (uint64_t)left : 0, on_deadline);
+}
+
+static char **env_list(const struct machine *m)
+{
+        size_t n = json_object_size(m->env);
+        char **v = calloc(n + 4, sizeof(char *));
+        size_t i = 0;
+        if (!v)
+                return NULL;
+        v[i++] = strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        v[i++] = strdup("HOME=/root");
+        v[i++] = strdup("LANG=C.UTF-8");
+        const char *k;
+        json_t *val;
+        json_object_foreach(m->env, k, val)
+        {
+                char *kv = malloc(strlen(k) + json_string_length(val) + 2);
+                if (kv)
+                        sprintf(kv, "%s=%s", k, json_string_value(val));
+                v[i++] = kv;
+        }
+        return v;
+}
+
+static void start_sandbox(struct machine *m, const char *rootfs)
+{
+        struct app *app = m->app;
+        char **env = env_list(m);
+        struct machine_spec spec = {m->id, m->id, rootfs, m->dir, m->vcpus, m->memory_mb, env};
+        struct err e;
+        int r = app->driver->start(&app->driver_ctx, &spec, &m->run, &e);
+        for (size_t i = 0; env && env[i]; i++)
+                free(env[i]);
+        free(env);
+        if (r < 0) {
+                fail(m, e.msg);
+                return;
+        }
+        m->sandbox.pid = m->run.pid;
+        m->sandbox.on_exit = on_sandbox_exit;
+        children_watch(&app->children, &m->sandbox);
+        if (agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
+                           on_agent_state, m, &e) < 0) {
+                fail(m, e.msg);
+                return;
+        }
+        m->agent_open = 1;
+}
+
+static void on_template(struct tpl_waiter *w, const char *rootfs, const char *error)
+{
+        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, tpl_wait));
+        if (m->state != M_CREATING)
+                return;
+        if (!rootfs)
+                fail(m, error ? error : "the template is not available");
+        else
+                start_sandbox(m, rootfs);
+}
+
+static int persist_new(struct machine *m, struct err *e)
+{
+        json_t *spec = json_pack("{s:s,s:i,s:i,s:O}", "template", m->template_name, "vcpus",
+                                 (int)m->vcpus, "memory_mb", (int)m->memory_mb, "env", m->env);
+        struct machine_rec rec = {0};
+        snprintf(rec.id, sizeof(rec.id), "%s", m->id);
+        snprintf(rec.state, sizeof(rec.state), "creating");
+        snprintf(rec.runtime, sizeof(rec.runtime), "%s", m->app->driver->name);
+        rec.spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+        rec.metadata = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
+        rec.deadline_at = m->deadline_at;
+        rec.created_at = rec.updated_at = m->created_at;
+        int r = store_machine_insert(m->app->store, &rec, e);
+        store_machine_rec_free(&rec);
+        json_decref(spec);
+        return r;
+}
+
+struct machine *machine_create(struct app *app, const struct machine_params *p, machine_done_cb cb,
+                               void *ud, const char **code, struct err *e)
+{
+        if (strcmp(p->template_name, "base") != 0) {
+                *code = "template_not_found";
+                err_set(e, 0, "no template named '%s' (available: base)", p->template_name);
+                return NULL;
+        }
+        struct machine *m = calloc(1, sizeof(*m));
+        if (!m || rand_id("m_", 8, m->id, sizeof(m->id)) < 0) {
+                free(m);
+                *code = "internal";
+                err_set(e, ENOMEM, "machine");
+                return NULL;
+        }
+        m->app = app;
+        m->state = M_CREATING;
+        snprintf(m->template_name, sizeof(m->template_name), "%s", p->template_name);
+        m->vcpus = p->vcpus;
+        m->memory_mb = p->memory_mb;
+        m->env = p->env ? json_deep_copy(p->env) : json_object();
+        m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
+        m->created_at = time_wall_ms();
+        m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
+        snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, m->id);
+        if (persist_new(m, e) < 0) {
+                free_machine(m);
+                *code = "internal";
+                return NULL;
+        }
+        m->create_cb = cb;
+        m->create_ud = ud;
+        m->next = app->machines;
+        app->machines = m;
+        arm_deadline(m);
+        log_info("machine_create", "machine=%s template=%s vcpus=%u memory_mb=%u", m->id,
+                 m->template_name, m->vcpus, m->memory_mb);
+        m->tpl_wait.done = on_template;
+        templates_need_base(&app->templates, &m->tpl_wait);
+        return m;
+}
+
+static void on_helper_exit(struct child_watch *w, int status)
+{
+        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, helper));
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                log_warn("machine_cleanup_incomplete", "machine=%s status=%d dir=%s", m->id, status,
+                         m->dir);
+        if (m->state == M_DESTROYING)
+                set_state(m, M_DESTROYED, NULL);
+        machine_done_cb cb = m->destroy_cb;
+        void *ud = m->destroy_ud;
+        unlink_machine(m);
+        if (cb)
+                cb(ud, m, NULL, NULL);
+        free_machine(m);
+}
+
+void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
+{
+        struct app *app = m->app;
+        if (m->helper.pid) { /* already on its way out */
+                if (cb && !m->destroy_cb) {
+                        m->destroy_cb = cb;
+                        m->destroy_ud = ud;
+                }
+                return;
+        }
+        m->destroy_cb = cb;
+        m->destroy_ud = ud;
+        templates_cancel(&app->templates, &m->tpl_wait);
+        if (m->state != M_FAILED)
+                set_state(m, M_DESTROYING, NULL);
+        finish_create(m, "machine_failed", "the machine was destroyed while being created");
+        if (m->agent_open) {
+                m->agent_open = 0;
+                m->agent.on_state = NULL;
+                agentconn_fini(&m->agent);
+        }
+        if (m->run.pid) {
+                /* the helper stops the sandbox; `runsc run` then exits and the reaper
+                 * collects it without a watch */
+                children_forget(&app->children, &m->sandbox);
+                m->run.pid = 0;
+        }
+        struct err e;
+        pid_t pid = app->driver->destroy(&app->driver_ctx, m->id, m->dir, &e);
+        if (pid < 0) {
+                log_error("machine_destroy_failed", "machine=%s", m->id);
+                pid = 0;
+        }
+        m->helper.pid = pid;
+        m->helper.on_exit = on_helper_exit;
+        if (pid)
+                children_watch(&app->children, &m->helper);
+        else
+                on_helper_exit(&m->helper, 0);
+}
+
+void machine_forget_callbacks(struct machine *m, void *ud)
+{
+        if (m->create_ud == ud)
+                m->create_cb = NULL;
+        if (m->destroy_ud == ud)
+                m->destroy_cb = NULL;
+}
+
+int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e)
+{
+        m->deadline_at = timeout_s > 0 ? time_wall_ms() + timeout_s * 1000 : 0;
+        int r = store_machine_set_deadline(m->app->store, m->id, m->deadline_at, e);
+        arm_deadline(m);
+        return r;
+}
+
+json_t *machine_rec_json(const struct machine_rec *r)
+{
+        json_t *spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
+        json_t *meta = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:O?,s:O?,s:O?,s:o,s:I,s:I}", "id", r->id, "state", r->state, "runtime",
+            r->runtime, "template", json_object_get(spec, "template"), "vcpus",
+            json_object_get(spec, "vcpus"), "memory_mb", json_object_get(spec, "memory_mb"),
+            "metadata", meta ? meta : json_object(), "created_at", (json_int_t)r->created_at,
+            "updated_at", (json_int_t)r->updated_at);
+        json_object_set_new(o, "timeout_at",
+                            r->deadline_at ? json_integer(r->deadline_at) : json_null());
+        json_object_set_new(o, "failure_reason",
+                            r->failure[0] ? json_string(r->failure) : json_null());
+        json_decref(spec);
+        return o;
+}
+
+void machines_recover(struct app *app)
+{
+        static const char *const live[] = {"creating", "running", "destroying"};
+        for (unsigned i = 0; i < 3; i++) {
+                struct machine_rec *v;
+                size_t n;
+                struct err e;
+                if (store_machine_list(app->store, live[i], 0, 100000, &v, &n, &e) < 0)
+                        continue;
+                for (size_t k = 0; k < n; k++) {
+                        const char *why = "the daemon restarted; machines do not survive a "
+                                          "daemon restart yet";
+                        store_machine_set_state(app->store, v[k].id,
+                                                i == 2 ? "destroyed" : "failed",
+                                                i == 2 ? NULL : why, time_wall_ms(), &e);
+                        char dir[PATH_MAX + 64];
+                        snprintf(dir, sizeof(dir), "%s/machines/%s", app->state_dir, v[k].id);
+                        pid_t pid = app->driver->destroy(&app->driver_ctx, v[k].id, dir, &e);
+                        int st;
+                        if (pid > 0)
+                                waitpid(pid, &st, 0);
+                        log_warn("machine_recovered", "machine=%s was=%s", v[k].id, live[i]);
+                        store_machine_rec_free(&v[k]);
+                }
+                free(v);
+        }
+}

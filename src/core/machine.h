@@ -1,0 +1,86 @@
+/* Machines: the lifecycle of each sandbox the daemon runs, persisted before side
+ * effects (creating → running → destroying → destroyed, or failed with a reason).
+ * Loop thread only. */
+#ifndef NS_MACHINE_H
+#define NS_MACHINE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../daemon/children.h"
+#include "../runtime/agentconn.h"
+#include "../runtime/driver.h"
+#include "../store/store.h"
+#include "template.h"
+
+struct app;
+
+enum machine_state { M_CREATING, M_RUNNING, M_DESTROYING, M_DESTROYED, M_FAILED };
+
+struct machine;
+
+/* Completion of create or destroy: error is NULL on success (code names the stable
+ * error code otherwise). */
+typedef void (*machine_done_cb)(void *ud, struct machine *m, const char *code, const char *error);
+
+struct machine {
+        char id[MACHINE_ID_MAX];
+        enum machine_state state;
+        char template_name[64];
+        unsigned vcpus, memory_mb;
+        json_t *env;      /* object of strings (owned) */
+        json_t *metadata; /* object of strings (owned) */
+        int64_t created_at;
+        int64_t deadline_at; /* ms since epoch; 0 = none */
+        char dir[PATH_MAX + 64];
+        char failure[256];
+        struct machine_run run;
+        struct child_watch sandbox; /* the runsc process */
+        struct child_watch helper;  /* the destroy helper */
+        struct agent_conn agent;
+        int agent_open;
+        struct tpl_waiter tpl_wait;
+        struct loop_timer deadline;
+        machine_done_cb create_cb, destroy_cb;
+        void *create_ud, *destroy_ud;
+        struct app *app;
+        struct machine *next;
+};
+
+struct machine_params {
+        const char *template_name;
+        unsigned vcpus, memory_mb;
+        json_t *env;      /* borrowed */
+        json_t *metadata; /* borrowed */
+        int64_t timeout_s;
+};
+
+/* Starts creating a machine; cb runs when it is ready for commands or failed (the
+ * machine stays listed as failed). Returns the machine (owned by the app) or NULL
+ * with code/e set when it cannot even start (e.g. unknown template). */
+struct machine *machine_create(struct app *app, const struct machine_params *p, machine_done_cb cb,
+                               void *ud, const char **code, struct err *e);
+
+/* Destroys m; cb (may be NULL) runs once nothing of it is left. */
+void machine_destroy(struct machine *m, machine_done_cb cb, void *ud);
+
+/* Drops a pending callback (its requester went away). */
+void machine_forget_callbacks(struct machine *m, void *ud);
+
+/* Sets a new deadline `timeout_s` from now (0: none). */
+int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e);
+
+/* The live machine with this id, or NULL. */
+struct machine *machine_find(struct app *app, const char *id);
+
+/* "creating", "running", ... */
+const char *machine_state_name(enum machine_state s);
+
+/* JSON view of a machine record (live or from the store). */
+json_t *machine_rec_json(const struct machine_rec *r);
+
+/* Reconciles the store at start-up: machines left running or in a transition by a
+ * previous daemon are marked failed (their sandboxes are torn down). */
+void machines_recover(struct app *app);
+
+#endif

@@ -1,0 +1,246 @@
+/* POST /v1/machines/{id}/exec: run a command to completion and answer with its output.
+ * The output is collected within a bound (EXEC_OUTPUT_MAX per stream; beyond it the
+ * rest is read and dropped, and `truncated` says so). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/cleanup.h"
+#include "../../common/util.h"
+#include "api.h"
+
+#define EXEC_OUTPUT_MAX (16u << 20)
+#define EXEC_STDIN_MAX  (8u << 20)
+
+struct exec_req {
+        char *cmd;
+        struct jv_strlist argv;
+        struct jv_strmap env;
+        char *cwd, *user, *stdin_data, *encoding;
+        int64_t timeout_s;
+};
+
+static const struct jv_field exec_fields[] = {
+    {"cmd", JV_STRING, 0, offsetof(struct exec_req, cmd), 1u << 20, 0, 0},
+    {"argv", JV_STRLIST, 0, offsetof(struct exec_req, argv), 4096, 0, 0},
+    {"env", JV_STRMAP, 0, offsetof(struct exec_req, env), 256, 0, 0},
+    {"cwd", JV_STRING, 0, offsetof(struct exec_req, cwd), 4096, 0, 0},
+    {"user", JV_STRING, 0, offsetof(struct exec_req, user), 64, 0, 0},
+    {"stdin", JV_STRING, 0, offsetof(struct exec_req, stdin_data), EXEC_STDIN_MAX, 0, 0},
+    {"encoding", JV_STRING, 0, offsetof(struct exec_req, encoding), 16, 0, 0},
+    {"timeout_s", JV_INT, 0, offsetof(struct exec_req, timeout_s), 0, 1, 86400},
+};
+
+struct exec_op {
+        struct http_exchange *ex;
+        struct agent_conn *agent;
+        uint32_t chan;
+        struct buf out[3];
+        int truncated;
+        int base64;
+        char *stdin_data;
+        size_t stdin_len, stdin_sent;
+        json_t *exit;
+        enum ns_code error;
+        char error_msg[512];
+};
+
+static void op_free(struct exec_op *op)
+{
+        buf_fini(&op->out[1]);
+        buf_fini(&op->out[2]);
+        free(op->stdin_data);
+        json_decref(op->exit);
+        free(op);
+}
+
+static json_t *output_json(const struct exec_op *op, int stream)
+{
+        const struct buf *b = &op->out[stream];
+        if (!op->base64)
+                return json_stringn_nocheck(b->data ? b->data : "", b->len);
+        char *enc = malloc(4 * (b->len / 3 + 1) + 1);
+        if (!enc)
+                return json_null();
+        base64_encode((const unsigned char *)(b->data ? b->data : ""), b->len, enc);
+        json_t *s = json_string(enc);
+        free(enc);
+        return s;
+}
+
+static void finish(struct exec_op *op)
+{
+        struct http_exchange *ex = op->ex;
+        if (ex) {
+                ex->on_abort = NULL;
+                if (op->error != NS_OK) {
+                        http_respond_error(ex, op->error, "%s", op->error_msg);
+                } else {
+                        json_t *doc =
+                            json_pack("{s:o,s:o,s:O,s:O,s:O,s:O,s:b,s:s}", "stdout",
+                                      output_json(op, 1), "stderr", output_json(op, 2), "exit_code",
+                                      json_object_get(op->exit, "exit_code"), "duration_ms",
+                                      json_object_get(op->exit, "duration_ms"), "timed_out",
+                                      json_object_get(op->exit, "timed_out"), "signal",
+                                      json_object_get(op->exit, "signal"), "truncated",
+                                      op->truncated, "encoding", op->base64 ? "base64" : "utf8");
+                        http_respond_json(ex, 200, doc);
+                }
+        }
+        op_free(op);
+}
+
+static void feed_stdin(struct exec_op *op)
+{
+        if (!op->stdin_data)
+                return;
+        op->stdin_sent += agentconn_send_stdin(op->agent, op->chan, op->stdin_data + op->stdin_sent,
+                                               op->stdin_len - op->stdin_sent);
+        if (op->stdin_sent == op->stdin_len) {
+                agentconn_send_eof(op->agent, op->chan);
+                free(op->stdin_data);
+                op->stdin_data = NULL;
+        }
+}
+
+static void agent_error(struct exec_op *op, const unsigned char *p, size_t n)
+{
+        json_t *doc = json_loadb((const char *)p, n, 0, NULL);
+        json_t *err = json_object_get(doc, "error");
+        const char *code = json_string_value(json_object_get(err, "code"));
+        enum ns_code c = code ? ns_code_by_name(code) : NS_E_COUNT;
+        op->error = c == NS_E_COUNT ? NS_E_INTERNAL : c;
+        snprintf(op->error_msg, sizeof(op->error_msg), "%s",
+                 json_string_value(json_object_get(err, "message")) ?: "exec failed");
+        json_decref(doc);
+}
+
+static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
+{
+        struct exec_op *op = ud;
+        if (!h) {
+                op->error = NS_E_MACHINE_NOT_RUNNING;
+                snprintf(op->error_msg, sizeof(op->error_msg),
+                         "the machine stopped while the command ran");
+                finish(op);
+                return;
+        }
+        switch (h->type) {
+        case NSP_RESP:
+                if (memmem(p, h->len, "\"error\"", 7)) {
+                        agent_error(op, p, h->len);
+                        agentconn_chan_close(op->agent, op->chan);
+                        finish(op);
+                }
+                return;
+        case NSP_DATA:
+                if (h->flags == NSP_STDOUT || h->flags == NSP_STDERR) {
+                        if (buf_append(&op->out[h->flags], p, h->len) < 0)
+                                op->truncated = 1;
+                        agentconn_grant(op->agent, op->chan, h->flags, h->len);
+                }
+                return;
+        case NSP_WINDOW:
+                feed_stdin(op);
+                return;
+        case NSP_EXIT:
+                op->exit = json_loadb((const char *)p, h->len, 0, NULL);
+                agentconn_chan_close(op->agent, op->chan);
+                finish(op);
+                return;
+        default:
+                return;
+        }
+}
+
+static void abort_exec(struct http_exchange *ex)
+{
+        struct exec_op *op = ex->owner;
+        op->ex = NULL; /* the client left: stop the command, drop the result */
+        agentconn_signal(op->agent, op->chan, 9);
+}
+
+static json_t *exec_request(const struct exec_req *in)
+{
+        json_t *req = json_pack("{s:s,s:b}", "op", "exec", "stdin", in->stdin_data != NULL);
+        if (in->cmd) {
+                json_object_set_new(req, "cmd", json_string(in->cmd));
+        } else {
+                json_t *argv = json_array();
+                for (size_t i = 0; i < in->argv.n; i++)
+                        json_array_append_new(argv, json_string(in->argv.items[i]));
+                json_object_set_new(req, "argv", argv);
+        }
+        json_t *env = json_object();
+        for (size_t i = 0; i < in->env.n; i++)
+                json_object_set_new(env, in->env.keys[i], json_string(in->env.values[i]));
+        json_object_set_new(req, "env", env);
+        if (in->cwd)
+                json_object_set_new(req, "cwd", json_string(in->cwd));
+        if (in->user)
+                json_object_set_new(req, "user", json_string(in->user));
+        if (in->timeout_s)
+                json_object_set_new(req, "timeout_ms", json_integer(in->timeout_s * 1000));
+        return req;
+}
+
+/* The running machine named by the path, or NULL after answering 404/409. */
+struct machine *api_running_machine(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct machine *m = machine_find(app, ex->match.params[0]);
+        if (m && m->state == M_RUNNING)
+                return m;
+        struct machine_rec r;
+        struct err e;
+        int rc = store_machine_get(app->store, ex->match.params[0], &r, &e);
+        if (rc == -ENOENT) {
+                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
+                                   ex->match.params[0]);
+        } else if (rc < 0) {
+                api_fail(ex, &e);
+        } else {
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", r.id, r.state);
+                store_machine_rec_free(&r);
+        }
+        return NULL;
+}
+
+void api_machines_exec(struct http_exchange *ex)
+{
+        struct exec_req in = {0};
+        if (api_decode(ex, exec_fields, ARRAY_SIZE(exec_fields), &in, NULL) < 0)
+                return;
+        struct machine *m = NULL;
+        struct exec_op *op = NULL;
+        if (!in.cmd == !in.argv.n) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "give exactly one of 'cmd' and 'argv'");
+        } else if (in.encoding && strcmp(in.encoding, "utf8") && strcmp(in.encoding, "base64")) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'encoding': utf8 or base64");
+        } else if ((m = api_running_machine(ex)) && !(op = calloc(1, sizeof(*op)))) {
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+        }
+        if (op) {
+                op->ex = ex;
+                op->agent = &m->agent;
+                op->base64 = in.encoding && !strcmp(in.encoding, "base64");
+                buf_init(&op->out[1], EXEC_OUTPUT_MAX);
+                buf_init(&op->out[2], EXEC_OUTPUT_MAX);
+                json_t *req = exec_request(&in);
+                op->chan = agentconn_open(op->agent, req, on_frame, op);
+                json_decref(req);
+                if (!op->chan) {
+                        op_free(op);
+                        http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING,
+                                           "machine %s is not answering", m->id);
+                } else {
+                        op->stdin_data = steal_ptr(in.stdin_data);
+                        op->stdin_len = op->stdin_data ? strlen(op->stdin_data) : 0;
+                        ex->owner = op;
+                        ex->on_abort = abort_exec;
+                        feed_stdin(op);
+                }
+        }
+        jv_free(exec_fields, ARRAY_SIZE(exec_fields), &in);
+}

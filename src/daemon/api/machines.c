@@ -1,0 +1,242 @@
+/* /v1/machines: create (asynchronous: answered when the machine is ready), list, get,
+ * destroy, and the timeout. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/cleanup.h"
+#include "../../common/log.h"
+#include "api.h"
+
+#define DEFAULT_TIMEOUT_S 300
+#define LIST_DEFAULT      100
+#define LIST_MAX          1000
+
+struct create_req {
+        char *template_name;
+        int64_t vcpus, memory_mb, timeout_s;
+        struct jv_strmap env, metadata;
+};
+
+static const struct jv_field create_fields[] = {
+    {"template", JV_STRING, 0, offsetof(struct create_req, template_name), 128, 0, 0},
+    {"vcpus", JV_INT, 0, offsetof(struct create_req, vcpus), 0, 1, 16},
+    {"memory_mb", JV_INT, 0, offsetof(struct create_req, memory_mb), 0, 128, 65536},
+    {"timeout_s", JV_INT, 0, offsetof(struct create_req, timeout_s), 0, 0, 7 * 86400},
+    {"env", JV_STRMAP, 0, offsetof(struct create_req, env), 256, 0, 0},
+    {"metadata", JV_STRMAP, 0, offsetof(struct create_req, metadata), 64, 0, 0},
+};
+
+static json_t *strmap_json(const struct jv_strmap *m)
+{
+        json_t *o = json_object();
+        for (size_t i = 0; i < m->n; i++)
+                json_object_set_new(o, m->keys[i], json_string(m->values[i]));
+        return o;
+}
+
+/* Answers with the stored view of machine `id`. */
+static void respond_machine(struct http_exchange *ex, int status, const char *id)
+{
+        struct app *app = ex->app;
+        struct machine_rec r;
+        struct err e;
+        if (store_machine_get(app->store, id, &r, &e) < 0) {
+                api_fail(ex, &e);
+                return;
+        }
+        http_respond_json(ex, status, machine_rec_json(&r));
+        store_machine_rec_free(&r);
+}
+
+static void on_created(void *ud, struct machine *m, const char *code, const char *error)
+{
+        struct http_exchange *ex = ud;
+        ex->on_abort = NULL;
+        if (!code) {
+                respond_machine(ex, 201, m->id);
+                return;
+        }
+        enum ns_code c = ns_code_by_name(code);
+        http_respond_error(ex, c == NS_E_COUNT ? NS_E_MACHINE_FAILED : c, "machine %s: %s", m->id,
+                           error ? error : "failed");
+}
+
+static void abort_machine_wait(struct http_exchange *ex)
+{
+        if (ex->owner)
+                machine_forget_callbacks(ex->owner, ex);
+}
+
+void api_machines_create(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct create_req in = {0};
+        uint64_t present;
+        if (api_decode(ex, create_fields, ARRAY_SIZE(create_fields), &in, &present) < 0)
+                return;
+        json_t *env = strmap_json(&in.env), *meta = strmap_json(&in.metadata);
+        struct machine_params p = {
+            .template_name = in.template_name ? in.template_name : "base",
+            .vcpus = (unsigned)(present & (1u << 1) ? in.vcpus : 1),
+            .memory_mb = (unsigned)(present & (1u << 2) ? in.memory_mb : 512),
+            .timeout_s = present & (1u << 3) ? in.timeout_s : DEFAULT_TIMEOUT_S,
+            .env = env,
+            .metadata = meta,
+        };
+        const char *code = NULL;
+        struct err e = {0};
+        /* the callback may answer before machine_create returns; answering resets the
+         * exchange, which is how we can tell afterwards */
+        ex->on_abort = abort_machine_wait;
+        ex->owner = NULL;
+        struct machine *m = machine_create(app, &p, on_created, ex, &code, &e);
+        json_decref(env);
+        json_decref(meta);
+        jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+        if (!m) {
+                ex->on_abort = NULL;
+                enum ns_code c = ns_code_by_name(code);
+                if (c == NS_E_INTERNAL || c == NS_E_COUNT)
+                        api_fail(ex, &e);
+                else
+                        http_respond_error(ex, c, "%s", e.msg);
+                return;
+        }
+        if (ex->on_abort == abort_machine_wait) /* still creating: wait */
+                ex->owner = m;
+}
+
+void api_machines_list(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct query_param q[] = {{.name = "limit"}, {.name = "cursor"}, {.name = "state"}};
+        long long limit = LIST_DEFAULT, after = 0;
+        if (api_query(ex, q, ARRAY_SIZE(q)) < 0)
+                return;
+        if (q[0].present && api_query_int(ex, &q[0], 1, LIST_MAX, &limit) < 0)
+                return;
+        if (q[1].present && api_query_int(ex, &q[1], 0, INT64_MAX, &after) < 0)
+                return;
+        static const char *const states[] = {"creating", "running", "destroying", "destroyed",
+                                             "failed"};
+        const char *state = NULL;
+        for (unsigned i = 0; q[2].present && i < ARRAY_SIZE(states); i++)
+                if (strcmp(q[2].value, states[i]) == 0)
+                        state = states[i];
+        if (q[2].present && !state) {
+                http_respond_error(ex, NS_E_INVALID_REQUEST,
+                                   "query parameter 'state' must be one of creating, running, "
+                                   "destroying, destroyed, failed");
+                return;
+        }
+        struct machine_rec *v;
+        size_t n;
+        struct err e;
+        if (store_machine_list(app->store, state, after, (unsigned)limit + 1, &v, &n, &e) < 0) {
+                api_fail(ex, &e);
+                return;
+        }
+        json_t *arr = json_array();
+        size_t shown = n > (size_t)limit ? (size_t)limit : n;
+        for (size_t i = 0; i < shown; i++)
+                json_array_append_new(arr, machine_rec_json(&v[i]));
+        json_t *cursor = json_null();
+        if (n > shown) {
+                char c[32];
+                snprintf(c, sizeof(c), "%lld", (long long)v[shown - 1].seq);
+                cursor = json_string(c);
+        }
+        for (size_t i = 0; i < n; i++)
+                store_machine_rec_free(&v[i]);
+        free(v);
+        http_respond_json(ex, 200, json_pack("{s:o,s:o}", "machines", arr, "next_cursor", cursor));
+}
+
+/* Reads the stored record of the path's machine; answers 404 and returns -1 if none. */
+static int stored(struct http_exchange *ex, struct machine_rec *r)
+{
+        struct app *app = ex->app;
+        struct err e;
+        int rc = store_machine_get(app->store, ex->match.params[0], r, &e);
+        if (rc == -ENOENT)
+                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
+                                   ex->match.params[0]);
+        else if (rc < 0)
+                api_fail(ex, &e);
+        return rc;
+}
+
+void api_machines_get(struct http_exchange *ex)
+{
+        struct machine_rec r;
+        if (stored(ex, &r) < 0)
+                return;
+        http_respond_json(ex, 200, machine_rec_json(&r));
+        store_machine_rec_free(&r);
+}
+
+static void on_destroyed(void *ud, struct machine *m, const char *code, const char *error)
+{
+        (void)code;
+        (void)error;
+        struct http_exchange *ex = ud;
+        ex->on_abort = NULL;
+        respond_machine(ex, 200, m->id);
+}
+
+void api_machines_destroy(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct machine_rec r;
+        if (stored(ex, &r) < 0)
+                return;
+        store_machine_rec_free(&r);
+        struct machine *m = machine_find(app, ex->match.params[0]);
+        if (!m) { /* failed or destroyed already: nothing runs */
+                struct err e;
+                if (strcmp(r.state, "destroyed") != 0 &&
+                    store_machine_set_state(app->store, r.id, "destroyed", NULL, r.updated_at, &e) <
+                        0) {
+                        api_fail(ex, &e);
+                        return;
+                }
+                respond_machine(ex, 200, r.id);
+                return;
+        }
+        ex->owner = m;
+        ex->on_abort = abort_machine_wait;
+        machine_destroy(m, on_destroyed, ex); /* may answer at once */
+}
+
+struct timeout_req {
+        int64_t timeout_s;
+};
+
+static const struct jv_field timeout_fields[] = {
+    {"timeout_s", JV_INT, JV_REQUIRED, offsetof(struct timeout_req, timeout_s), 0, 0, 7 * 86400},
+};
+
+void api_machines_timeout(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct timeout_req in = {0};
+        if (api_decode(ex, timeout_fields, 1, &in, NULL) < 0)
+                return;
+        struct machine *m = machine_find(app, ex->match.params[0]);
+        if (!m) {
+                struct machine_rec r;
+                if (stored(ex, &r) < 0)
+                        return;
+                store_machine_rec_free(&r);
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", r.id, r.state);
+                return;
+        }
+        struct err e;
+        if (machine_set_timeout(m, in.timeout_s, &e) < 0) {
+                api_fail(ex, &e);
+                return;
+        }
+        respond_machine(ex, 200, m->id);
+}

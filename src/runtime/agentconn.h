@@ -1,0 +1,75 @@
+/* The daemon's end of one machine's agent stream (include/nsproto.h): frames in and
+ * out over a pair of fds on the event loop, channels multiplexed, output bounded.
+ * Loop thread only. */
+#ifndef NS_AGENTCONN_H
+#define NS_AGENTCONN_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../../include/nsproto.h"
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../daemon/loop.h"
+
+#define AGENTCONN_OUT_LIMIT (8u << 20)
+
+struct agent_conn;
+
+/* Receives every frame of one channel; after a terminal frame (see nsproto.h) the
+ * callback closes the channel with agentconn_chan_close. A NULL header means the
+ * connection was lost (the channel is already gone). */
+typedef void (*agent_frame_cb)(void *ud, const struct nsp_hdr *h, const unsigned char *p);
+
+struct agent_chan {
+        uint32_t id;
+        agent_frame_cb cb;
+        void *ud;
+        uint32_t credit; /* bytes we may still send on stream 0 */
+        struct agent_chan *next;
+};
+
+struct agent_conn {
+        struct loop *loop;
+        struct loop_io rio, wio;
+        struct nsp_reader reader;
+        struct buf out;
+        struct agent_chan *chans;
+        uint32_t next_chan;
+        int hello_seen;
+        int lost;
+        /* called once with the agent's HELLO document, then on loss (doc NULL) */
+        void (*on_state)(struct agent_conn *a, json_t *hello);
+        void *owner;
+};
+
+/* Takes ownership of rfd (frames from the agent) and wfd (frames to it) and watches
+ * them. Returns 0 or -errno with e set. */
+int agentconn_init(struct agent_conn *a, struct loop *loop, int rfd, int wfd,
+                   void (*on_state)(struct agent_conn *, json_t *), void *owner, struct err *e);
+
+/* Closes the fds; every open channel's callback gets a NULL header first. */
+void agentconn_fini(struct agent_conn *a);
+
+/* Opens a channel with request `req` (borrowed). Returns the channel id, or 0 when
+ * the connection is lost or over its output limit. */
+uint32_t agentconn_open(struct agent_conn *a, const json_t *req, agent_frame_cb cb, void *ud);
+
+/* Sends DATA (or EOF when n == 0 and eof) on stream 0 of chan, within credit. Returns
+ * the bytes taken (possibly fewer than n: wait for agentconn credit via WINDOW). */
+size_t agentconn_send_stdin(struct agent_conn *a, uint32_t chan, const void *p, size_t n);
+int agentconn_send_eof(struct agent_conn *a, uint32_t chan);
+
+/* Grants the agent `n` more bytes on (chan, stream). */
+void agentconn_grant(struct agent_conn *a, uint32_t chan, int stream, uint32_t n);
+
+/* Sends a signal to the channel's process. */
+void agentconn_signal(struct agent_conn *a, uint32_t chan, int sig);
+
+/* Forgets a channel (after its terminal frame, or to abandon it). */
+void agentconn_chan_close(struct agent_conn *a, uint32_t chan);
+
+/* Credit left for stream 0 of chan. */
+uint32_t agentconn_credit(struct agent_conn *a, uint32_t chan);
+
+#endif

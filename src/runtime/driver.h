@@ -1,0 +1,50 @@
+/* The runtime driver interface: how a machine's sandbox is started and torn down.
+ * gvisor.c implements it with runsc; a VM driver (QEMU) and Firecracker implement the
+ * same operations. The agent stream is the driver's transport, the protocol above it
+ * is the same for all. Drivers do blocking work only in child processes. */
+#ifndef NS_DRIVER_H
+#define NS_DRIVER_H
+
+#include <sys/types.h>
+
+#include "../common/err.h"
+
+struct driver_ctx {
+        const char *state_dir;  /* the daemon's state directory */
+        const char *agent_path; /* the nsagent binary on the host */
+};
+
+struct machine_spec {
+        const char *id;
+        const char *hostname;
+        const char *rootfs; /* the template's read-only root filesystem */
+        const char *dir;    /* the machine's own directory (layer, bundle, logs) */
+        unsigned vcpus;
+        unsigned memory_mb;
+        char *const *env; /* "KEY=value", NULL-terminated; the agent's environment */
+        /* Networking: none yet; a later driver option plugs a network namespace in. */
+};
+
+struct machine_run {
+        pid_t pid;     /* the process that lives as long as the sandbox (e.g. `runsc run`) */
+        int agent_rfd; /* frames from the agent (caller owns) */
+        int agent_wfd; /* frames to the agent (caller owns) */
+};
+
+struct driver {
+        const char *name;
+        /* 0 when the host can run this driver; else -errno with a reason in e. */
+        int (*probe)(const struct driver_ctx *ctx, struct err *e);
+        /* Creates the machine's writable layer on top of spec->rootfs and starts the
+         * sandbox with nsagent as its first process. Fills run. */
+        int (*start)(const struct driver_ctx *ctx, const struct machine_spec *spec,
+                     struct machine_run *run, struct err *e);
+        /* Starts a helper process that stops the sandbox (if alive) and removes
+         * everything start created. Returns its pid (the caller waits for it). */
+        pid_t (*destroy)(const struct driver_ctx *ctx, const char *id, const char *dir,
+                         struct err *e);
+};
+
+extern const struct driver gvisor_driver;
+
+#endif

@@ -1,0 +1,296 @@
+/* The gVisor driver: an overlay mount (template below, the machine's layer above),
+ * an OCI bundle, and `runsc run` with nsagent as the container's process speaking the
+ * agent protocol over the container's stdio pipes. runsc gets its own --root under
+ * the state dir, so `runsc list` there shows exactly our machines. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "driver.h"
+
+#define RUNSC "runsc"
+
+static void runsc_root(const struct driver_ctx *ctx, char *out, size_t cap)
+{
+        snprintf(out, cap, "%s/runsc", ctx->state_dir);
+}
+
+static int gv_probe(const struct driver_ctx *ctx, struct err *e)
+{
+        (void)ctx;
+        if (access("/usr/bin/runsc", X_OK) < 0 && access("/usr/sbin/runsc", X_OK) < 0)
+                return err_set(e, ENOENT, "runsc is not installed (Debian package runsc)");
+        return 0;
+}
+
+static int mkdir_in(const char *dir, const char *name, mode_t mode, char *out, size_t cap,
+                    struct err *e)
+{
+        if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap)
+                return err_set(e, ENAMETOOLONG, "path in %s", dir);
+        if (mkdir(out, mode) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", out);
+        return chmod(out, mode) < 0 ? err_set(e, errno, "chmod %s", out) : 0;
+}
+
+static json_t *mount_entry(const char *dst, const char *type, const char *src, const char *opts)
+{
+        json_t *m = json_pack("{s:s,s:s,s:s}", "destination", dst, "type", type, "source", src);
+        if (opts) {
+                json_t *o = json_array();
+                char tmp[256];
+                snprintf(tmp, sizeof(tmp), "%s", opts);
+                for (char *t = strtok(tmp, ","); t; t = strtok(NULL, ","))
+                        json_array_append_new(o, json_string(t));
+                json_object_set_new(m, "options", o);
+        }
+        return m;
+}
+
+static json_t *oci_config(const struct driver_ctx *ctx, const struct machine_spec *s,
+                          const char *rootfs)
+{
+        json_t *env = json_array();
+        for (char *const *e = s->env; e && *e; e++)
+                json_array_append_new(env, json_string(*e));
+        json_t *mounts = json_array();
+        json_array_append_new(mounts, mount_entry("/proc", "proc", "proc", NULL));
+        json_array_append_new(mounts, mount_entry("/dev", "tmpfs", "tmpfs", "nosuid,mode=755"));
+        json_array_append_new(mounts,
+                              mount_entry("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+        json_array_append_new(
+            mounts, mount_entry("/.nsagent/nsagent", "bind", ctx->agent_path, "rbind,ro"));
+        /* the usual container capability set, so root in the machine can switch users */
+        static const char *const caps[] = {
+            "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+            "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+            "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+            "CAP_KILL",    "CAP_AUDIT_WRITE",
+        };
+        json_t *capset = json_array();
+        for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+                json_array_append_new(capset, json_string(caps[i]));
+        long long quota = (long long)(s->vcpus ? s->vcpus : 1) * 100000;
+        long long mem = (long long)(s->memory_mb ? s->memory_mb : 512) << 20;
+        json_t *cfg =
+            json_pack("{s:s,s:{s:b,s:{s:i,s:i},s:[s],s:o,s:s},s:{s:s,s:b},s:s,s:o,"
+                      "s:{s:[{s:s},{s:s},{s:s},{s:s},{s:s}],s:{s:{s:I},s:{s:I,s:I}}}}",
+                      "ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid", 0, "gid", 0,
+                      "args", "/.nsagent/nsagent", "env", env, "cwd", "/", "root", "path", rootfs,
+                      "readonly", 0, "hostname", s->hostname, "mounts", mounts, "linux",
+                      "namespaces", "type", "pid", "type", "ipc", "type", "uts", "type", "mount",
+                      "type", "network", "resources", "memory", "limit", (json_int_t)mem, "cpu",
+                      "quota", (json_int_t)quota, "period", (json_int_t)100000);
+        json_object_set_new(json_object_get(cfg, "process"), "capabilities",
+                            json_pack("{s:O,s:O,s:O,s:o}", "bounding", capset, "effective", capset,
+                                      "permitted", capset, "ambient", json_array()));
+        json_decref(capset);
+        return cfg;
+}
+
+static int write_bundle(const struct driver_ctx *ctx, const struct machine_spec *s,
+                        const char *rootfs, const char *bundle, struct err *e)
+{
+        json_t *cfg = oci_config(ctx, s, rootfs);
+        char path[PATH_MAX + 64];
+        if (snprintf(path, sizeof(path), "%s/config.json", bundle) >= (int)sizeof(path))
+                return err_set(e, ENAMETOOLONG, "bundle path");
+        int r = cfg && json_dump_file(cfg, path, JSON_INDENT(2)) == 0
+                    ? 0
+                    : err_set(e, EIO, "write %s", path);
+        json_decref(cfg);
+        return r;
+}
+
+static int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct err *e)
+{
+        char upper[PATH_MAX + 64], work[PATH_MAX + 64], opts[3 * PATH_MAX + 512];
+        /* the upper dir's mode becomes the mode of the machine's "/" */
+        int r = mkdir_in(s->dir, "upper", 0755, upper, sizeof(upper), e);
+        if (r == 0)
+                r = mkdir_in(s->dir, "work", 0700, work, sizeof(work), e);
+        if (r == 0)
+                r = mkdir_in(s->dir, "rootfs", 0755, rootfs, cap, e);
+        if (r < 0)
+                return r;
+        snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", s->rootfs, upper, work);
+        if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)
+                return err_set(e, errno, "mount overlay on %s", rootfs);
+        return 0;
+}
+
+static void exec_runsc(const struct driver_ctx *ctx, const char *id, const char *bundle, int in,
+                       int out, const char *log)
+{
+        char root[PATH_MAX + 64];
+        runsc_root(ctx, root, sizeof(root));
+        int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        setsid();
+        dup2(in, 0);
+        dup2(out, 1);
+        if (lfd >= 0)
+                dup2(lfd, 2);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execlp(RUNSC, RUNSC, "--root", root, "--network", "none", "run", "--bundle", bundle, id,
+               (char *)NULL);
+        _exit(127);
+}
+
+/* Identity inside the machine's own layer: hostname, hosts and a fresh machine-id. */
+static int write_identity(const char *rootfs, const char *hostname, struct err *e)
+{
+        char path[PATH_MAX + 64], idhex[33];
+        unsigned char raw[16];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
+                if (fd >= 0)
+                        close(fd);
+                return err_set(e, EIO, "random machine-id");
+        }
+        close(fd);
+        for (int i = 0; i < 16; i++)
+                snprintf(idhex + 2 * i, 3, "%02x", raw[i]);
+        char texts[3][512];
+        int lens[3];
+        lens[0] = snprintf(texts[0], sizeof(texts[0]), "%s\n", hostname);
+        lens[1] = snprintf(texts[1], sizeof(texts[1]),
+                           "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t%s\n",
+                           hostname);
+        lens[2] = snprintf(texts[2], sizeof(texts[2]), "%s\n", idhex);
+        static const char *const names[] = {"etc/hostname", "etc/hosts", "etc/machine-id"};
+        for (unsigned i = 0; i < 3; i++) {
+                if (snprintf(path, sizeof(path), "%s/%s", rootfs, names[i]) >= (int)sizeof(path))
+                        return err_set(e, ENAMETOOLONG, "identity path");
+                unlink(path); /* never write through a link the template may have */
+                int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+                if (f < 0 || write(f, texts[i], (size_t)lens[i]) != lens[i]) {
+                        int saved = errno;
+                        if (f >= 0)
+                                close(f);
+                        return err_set(e, saved ? saved : EIO, "write %s", path);
+                }
+                close(f);
+        }
+        return 0;
+}
+
+static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
+                    struct machine_run *run, struct err *e)
+{
+        char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64], log[PATH_MAX + 64];
+        if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", s->dir);
+        int r = mount_layer(s, rootfs, sizeof(rootfs), e);
+        if (r == 0)
+                r = write_identity(rootfs, s->hostname, e);
+        if (r == 0)
+                r = mkdir_in(s->dir, "bundle", 0700, bundle, sizeof(bundle), e);
+        if (r == 0)
+                r = write_bundle(ctx, s, rootfs, bundle, e);
+        if (r < 0)
+                return r;
+        int to_agent[2], from_agent[2];
+        if (pipe2(to_agent, O_CLOEXEC) < 0)
+                return err_set(e, errno, "pipe");
+        if (pipe2(from_agent, O_CLOEXEC) < 0) {
+                close(to_agent[0]);
+                close(to_agent[1]);
+                return err_set(e, errno, "pipe");
+        }
+        snprintf(log, sizeof(log), "%s/runsc.log", s->dir);
+        pid_t pid = fork();
+        if (pid == 0)
+                exec_runsc(ctx, s->id, bundle, to_agent[0], from_agent[1], log);
+        int saved = errno;
+        close(to_agent[0]);
+        close(from_agent[1]);
+        if (pid < 0) {
+                close(to_agent[1]);
+                close(from_agent[0]);
+                return err_set(e, saved, "fork runsc");
+        }
+        run->pid = pid;
+        run->agent_rfd = from_agent[0];
+        run->agent_wfd = to_agent[1];
+        return 0;
+}
+
+static int run_quiet(const char *const argv[])
+{
+        pid_t pid = fork();
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR);
+                dup2(null, 1);
+                dup2(null, 2);
+                execvp(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        int st = 0;
+        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        return st;
+}
+
+static int remove_tree(const char *path)
+{
+        const char *argv[] = {"rm", "-rf", "--one-file-system", path, NULL};
+        return run_quiet(argv);
+}
+
+/* The helper: kill and delete the container, unmount the layer, remove the dir. */
+static void destroy_helper(const struct driver_ctx *ctx, const char *id, const char *dir)
+{
+        char root[PATH_MAX + 64], rootfs[PATH_MAX + 64];
+        runsc_root(ctx, root, sizeof(root));
+        const char *kill_argv[] = {RUNSC, "--root", root, "kill", id, "KILL", NULL};
+        const char *del_argv[] = {RUNSC, "--root", root, "delete", "--force", id, NULL};
+        const char *state_argv[] = {RUNSC, "--root", root, "state", id, NULL};
+        run_quiet(kill_argv);
+        /* runsc serialises on its own locks; under load a delete can lose a race, so
+         * repeat until the container is gone */
+        for (int i = 0; i < 20; i++) {
+                run_quiet(del_argv);
+                if (run_quiet(state_argv) != 0)
+                        break;
+                usleep(50000);
+        }
+        snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
+        for (int i = 0; i < 50 && umount2(rootfs, 0) < 0 && errno == EBUSY; i++)
+                usleep(20000);
+        umount2(rootfs, MNT_DETACH);
+        _exit(remove_tree(dir) == 0 ? 0 : 1);
+}
+
+static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
+                        struct err *e)
+{
+        pid_t pid = fork();
+        if (pid == 0) {
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                destroy_helper(ctx, id, dir);
+        }
+        if (pid < 0)
+                return err_set(e, errno, "fork destroy helper");
+        return pid;
+}
+
+const struct driver gvisor_driver = {
+    .name = "gvisor",
+    .probe = gv_probe,
+    .start = gv_start,
+    .destroy = gv_destroy,
+};

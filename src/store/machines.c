@@ -1,0 +1,145 @@
+/* Machine records. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+static void text(sqlite3_stmt *s, int col, char *dst, size_t cap)
+{
+        const unsigned char *t = sqlite3_column_text(s, col);
+        size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+        if (n >= cap)
+                n = cap - 1;
+        if (n)
+                memcpy(dst, t, n);
+        dst[n] = '\0';
+}
+
+static char *dup_text(sqlite3_stmt *s, int col)
+{
+        const unsigned char *t = sqlite3_column_text(s, col);
+        return strdup(t ? (const char *)t : "{}");
+}
+
+static void read_row(sqlite3_stmt *s, struct machine_rec *m)
+{
+        memset(m, 0, sizeof(*m));
+        text(s, 0, m->id, sizeof(m->id));
+        text(s, 1, m->state, sizeof(m->state));
+        text(s, 2, m->runtime, sizeof(m->runtime));
+        m->spec = dup_text(s, 3);
+        m->metadata = dup_text(s, 4);
+        text(s, 5, m->failure, sizeof(m->failure));
+        m->deadline_at = sqlite3_column_int64(s, 6);
+        m->created_at = sqlite3_column_int64(s, 7);
+        m->updated_at = sqlite3_column_int64(s, 8);
+        m->seq = sqlite3_column_int64(s, 9);
+}
+
+void store_machine_rec_free(struct machine_rec *m)
+{
+        free(m->spec);
+        free(m->metadata);
+        m->spec = m->metadata = NULL;
+}
+
+int store_machine_insert(struct store *st, const struct machine_rec *m, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_M_INSERT, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, m->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, m->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, m->runtime, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, m->spec ? m->spec : "{}", -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, m->metadata ? m->metadata : "{}", -1, SQLITE_STATIC);
+        if (m->deadline_at)
+                sqlite3_bind_int64(s, 6, m->deadline_at);
+        sqlite3_bind_int64(s, 7, m->created_at);
+        sqlite3_bind_int64(s, 8, m->updated_at);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc == SQLITE_CONSTRAINT)
+                return err_set(e, EEXIST, "machine %s", m->id);
+        return rc == SQLITE_DONE ? 0 : db_fail(st, e, "insert machine");
+}
+
+static int update(struct store *st, sqlite3_stmt *s, struct err *e)
+{
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+                return db_fail(st, e, "update machine");
+        return sqlite3_changes(st->db) ? 0 : err_set(e, ENOENT, "machine not found");
+}
+
+int store_machine_set_state(struct store *st, const char *id, const char *state,
+                            const char *failure, int64_t now_ms, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_M_STATE, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+        if (failure)
+                sqlite3_bind_text(s, 2, failure, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, now_ms);
+        sqlite3_bind_text(s, 4, id, -1, SQLITE_STATIC);
+        return update(st, s, e);
+}
+
+int store_machine_set_deadline(struct store *st, const char *id, int64_t deadline_at, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_M_DEADLINE, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, deadline_at);
+        sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+        return update(st, s, e);
+}
+
+int store_machine_get(struct store *st, const char *id, struct machine_rec *out, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_M_GET, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+                read_row(s, out);
+        sqlite3_reset(s);
+        if (rc == SQLITE_ROW)
+                return 0;
+        return rc == SQLITE_DONE ? err_set(e, ENOENT, "machine not found")
+                                 : db_fail(st, e, "read machine");
+}
+
+int store_machine_list(struct store *st, const char *state, int64_t after_seq, unsigned limit,
+                       struct machine_rec **out, size_t *n, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, state ? ST_M_LIST_STATE : ST_M_LIST_LIVE, e);
+        if (!s)
+                return -EIO;
+        int i = 1;
+        if (state)
+                sqlite3_bind_text(s, i++, state, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, i++, after_seq);
+        sqlite3_bind_int64(s, i, limit);
+        struct machine_rec *v = calloc(limit ? limit : 1, sizeof(*v));
+        if (!v)
+                return err_set(e, ENOMEM, "list machines");
+        size_t k = 0;
+        int rc = SQLITE_DONE;
+        while (k < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
+                read_row(s, &v[k++]);
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                for (size_t j = 0; j < k; j++)
+                        store_machine_rec_free(&v[j]);
+                free(v);
+                return db_fail(st, e, "list machines");
+        }
+        *out = v;
+        *n = k;
+        return 0;
+}

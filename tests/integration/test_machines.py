@@ -1,0 +1,197 @@
+"""Real gVisor machines through the real daemon: create, exec, identity, layers,
+timeouts, destroy leaving nothing behind, and what a daemon restart does."""
+
+import json
+import os
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import Daemon, DaemonTest, error_code
+
+
+def runsc_list(state_dir):
+    out = subprocess.run(["runsc", "--root", os.path.join(state_dir, "runsc"), "list", "-quiet"],
+                         capture_output=True, text=True)
+    return [l for l in out.stdout.split() if l]
+
+
+def mounts_under(path):
+    return [l for l in open("/proc/mounts").read().splitlines() if path in l]
+
+
+class Machines(DaemonTest):
+    def create(self, **body):
+        st, _, m = self.d.request("POST", "/v1/machines", body=body or None)
+        self.assertEqual(st, 201, m)
+        self.assertEqual(m["state"], "running")
+        return m
+
+    def exec(self, mid, **body):
+        st, _, r = self.d.request("POST", "/v1/machines/%s/exec" % mid, body=body)
+        self.assertEqual(st, 200, r)
+        return r
+
+    def destroy(self, mid):
+        st, _, m = self.d.request("DELETE", "/v1/machines/" + mid)
+        self.assertEqual((st, m["state"]), (200, "destroyed"))
+
+    def test_create_exec_destroy(self):
+        m = self.create(metadata={"owner": "test"}, env={"GREETING": "hi"})
+        self.assertEqual((m["template"], m["runtime"], m["metadata"]),
+                         ("base", "gvisor", {"owner": "test"}))
+        r = self.exec(m["id"], cmd="echo $GREETING; echo oops >&2; exit 3")
+        self.assertEqual((r["stdout"], r["stderr"], r["exit_code"]), ("hi\n", "oops\n", 3))
+        r = self.exec(m["id"], argv=["python3", "-c", "import sys; print(sys.version_info[0])"])
+        self.assertEqual(r["stdout"], "3\n")
+        st, _, got = self.d.request("GET", "/v1/machines/" + m["id"])
+        self.assertEqual(got["state"], "running")
+        self.destroy(m["id"])
+        st, _, body = self.d.request("POST", "/v1/machines/%s/exec" % m["id"], body={"cmd": "true"})
+        self.assertEqual((st, error_code(body)), (409, "machine_not_running"))
+
+    def test_exec_options_and_failures(self):
+        m = self.create()
+        mid = m["id"]
+        r = self.exec(mid, argv=["no-such-program"])
+        self.assertEqual(r["exit_code"], 127)
+        self.assertIn("command not found", r["stderr"])
+        r = self.exec(mid, argv=["cat"], stdin="fed through stdin")
+        self.assertEqual(r["stdout"], "fed through stdin")
+        r = self.exec(mid, cmd="pwd; id -un", cwd="/tmp", user="nobody")
+        self.assertEqual(r["stdout"], "/tmp\nnobody\n")
+        t0 = time.time()
+        r = self.exec(mid, cmd="sleep 30", timeout_s=1)
+        self.assertTrue(r["timed_out"])
+        self.assertEqual(r["exit_code"], 137)
+        self.assertLess(time.time() - t0, 10)
+        r = self.exec(mid, cmd="head -c 2000000 /dev/urandom | base64 -w0 | head -c 3000000")
+        self.assertEqual(len(r["stdout"]), 2666668)
+        r = self.exec(mid, cmd="printf '\\377\\000A'", encoding="base64")
+        self.assertEqual(r["stdout"], "/wBB")
+        for body, code in (({"cmd": "true", "cwd": "/nope"}, "invalid_cwd"),
+                           ({"cmd": "true", "user": "ghost"}, "unknown_user"),
+                           ({"cmd": "true", "argv": ["true"]}, "invalid_field"),
+                           ({}, "invalid_field"),
+                           ({"cmd": "true", "bogus": 1}, "unknown_field")):
+            st, _, b = self.d.request("POST", "/v1/machines/%s/exec" % mid, body=body)
+            self.assertEqual(error_code(b), code, body)
+        self.destroy(mid)
+
+    def test_each_machine_has_its_own_identity_and_layer(self):
+        a, b = self.create(), self.create()
+        ra = self.exec(a["id"], cmd="hostname; cat /etc/machine-id; echo A > /root/mark; "
+                                    "rm -f /etc/issue")
+        rb = self.exec(b["id"], cmd="hostname; cat /etc/machine-id; cat /root/mark; "
+                                    "test -e /etc/issue && echo issue-still-there")
+        ha, ida = ra["stdout"].split()
+        self.assertEqual(ha, a["id"])
+        self.assertEqual(rb["stdout"].split()[0], b["id"])
+        self.assertNotEqual(ida, rb["stdout"].split()[1])
+        self.assertIn("No such file", rb["stderr"])
+        self.assertIn("issue-still-there", rb["stdout"])
+        self.destroy(a["id"])
+        self.destroy(b["id"])
+
+    def test_paths_resolve_inside_the_machine(self):
+        m = self.create()
+        marker = "/tmp/ns-host-marker-%d" % os.getpid()
+        open(marker, "w").write("host secret")
+        try:
+            r = self.exec(m["id"], cmd="cat ../../../../%s; ln -s / /root/up; cat /root/up/%s" %
+                          (marker, marker))
+            self.assertNotIn("host secret", r["stdout"])
+        finally:
+            os.unlink(marker)
+        self.destroy(m["id"])
+
+    def test_unknown_template_and_machine(self):
+        st, _, b = self.d.request("POST", "/v1/machines", body={"template": "nope"})
+        self.assertEqual((st, error_code(b)), (404, "template_not_found"))
+        st, _, b = self.d.request("GET", "/v1/machines/m_0000000000000000")
+        self.assertEqual((st, error_code(b)), (404, "machine_not_found"))
+        st, _, b = self.d.request("POST", "/v1/machines", body={"vcpus": 99})
+        self.assertEqual((st, error_code(b)), (400, "invalid_field"))
+
+    def test_timeout_destroys_the_machine(self):
+        m = self.create(timeout_s=1)
+        deadline = time.time() + 20
+        state = None
+        while time.time() < deadline:
+            state = self.d.request("GET", "/v1/machines/" + m["id"])[2]["state"]
+            if state == "destroyed":
+                break
+            time.sleep(0.2)
+        self.assertEqual(state, "destroyed")
+        m = self.create(timeout_s=1)
+        st, _, got = self.d.request("POST", "/v1/machines/%s/timeout" % m["id"],
+                                    body={"timeout_s": 600})
+        self.assertEqual(st, 200)
+        time.sleep(2)
+        self.assertEqual(self.d.request("GET", "/v1/machines/" + m["id"])[2]["state"], "running")
+        self.destroy(m["id"])
+
+    def test_list_filters_and_paginates(self):
+        ids = [self.create()["id"] for _ in range(3)]
+        st, _, page = self.d.request("GET", "/v1/machines?state=running&limit=2")
+        self.assertEqual((st, len(page["machines"])), (200, 2))
+        self.assertIsNotNone(page["next_cursor"])
+        st, _, rest = self.d.request("GET", "/v1/machines?state=running&cursor=" + page["next_cursor"])
+        listed = [m["id"] for m in page["machines"] + rest["machines"]]
+        for i in ids:
+            self.assertIn(i, listed)
+            self.destroy(i)
+        st, _, b = self.d.request("GET", "/v1/machines?state=sleepy")
+        self.assertEqual(error_code(b), "invalid_request")
+
+    def test_twenty_machines_leave_nothing_behind(self):
+        ids, errors = [], []
+
+        def make():
+            st, _, m = self.d.request("POST", "/v1/machines")
+            (ids if st == 201 else errors).append(m["id"] if st == 201 else m)
+
+        threads = [threading.Thread(target=make) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(ids), 20)
+        threads = [threading.Thread(target=self.destroy, args=(i,)) for i in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(runsc_list(self.d.state_dir), [])
+        self.assertEqual(mounts_under(self.d.state_dir), [])
+        self.assertEqual(os.listdir(os.path.join(self.d.state_dir, "machines")), [])
+        leftover = subprocess.run(["pgrep", "-f", "runsc --root " + self.d.state_dir],
+                                  capture_output=True, text=True).stdout.split()
+        self.assertEqual(leftover, [])
+
+
+class Restart(unittest.TestCase):
+    def test_machines_lost_with_the_daemon_are_failed_with_a_reason(self):
+        d = Daemon().start()
+        try:
+            st, _, m = d.request("POST", "/v1/machines")
+            self.assertEqual(st, 201)
+            d.proc.kill()
+            d.stop()
+            d.start()
+            st, _, got = d.request("GET", "/v1/machines/" + m["id"])
+            self.assertEqual(got["state"], "failed")
+            self.assertIn("restart", got["failure_reason"])
+            self.assertEqual(runsc_list(d.state_dir), [])
+            self.assertEqual(mounts_under(d.state_dir), [])
+            st, _, got = d.request("DELETE", "/v1/machines/" + m["id"])
+            self.assertEqual((st, got["state"]), (200, "destroyed"))
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
