@@ -24,6 +24,15 @@ struct cli_flag {
         const char *name; /* "--name" */
         const char *arg;  /* "NAME", NULL for a switch */
         const char *help;
+        int repeat; /* may be given several times (collected in a cli_multi) */
+};
+
+#define CLI_MULTI_MAX 256
+
+/* The values of a repeatable flag, in order. */
+struct cli_multi {
+        const char *v[CLI_MULTI_MAX];
+        int n;
 };
 
 struct cli_cmd {
@@ -56,6 +65,12 @@ struct cli_resp {
 int cli_request(struct cli *c, const char *method, const char *path, const json_t *body, int auth,
                 struct cli_resp *r);
 
+/* Runs one authenticated request (body stolen, may be NULL). A 2xx JSON answer is
+ * printed as JSON with --json, else handed to `show` (NULL: print nothing); an error
+ * answer is printed and turned into its exit status. */
+int cli_call(struct cli *c, const char *method, const char *path, json_t *body,
+             void (*show)(const json_t *doc));
+
 /* Releases what cli_request filled. */
 void cli_resp_free(struct cli_resp *r);
 
@@ -71,10 +86,11 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 void cli_print_json(const json_t *doc);
 
 /* Parses the command's own --flags: for each flag in cmd->flags, values[i] gets the
- * argument (or "1" for switches). Positional arguments are compacted to argv[0..*npos).
- * Returns 0 or the usage exit status. */
+ * argument (or "1" for switches); repeatable flags collect into multi[i] (multi may be
+ * NULL when the command has none). Positional arguments are compacted to
+ * argv[0..*npos); everything after "--" is positional. Returns 0 or the usage status. */
 int cli_parse_flags(const struct cli_cmd *cmd, int argc, char **argv, const char **values,
-                    int *npos);
+                    struct cli_multi *multi, int *npos);
 
 /* Looks a command up by name. */
 const struct cli_cmd *cli_find(const char *name);

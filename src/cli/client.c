@@ -126,3 +126,21 @@ void cli_print_json(const json_t *doc)
         json_dumpf(doc, stdout, JSON_INDENT(2));
         putchar('\n');
 }
+
+int cli_call(struct cli *c, const char *method, const char *path, json_t *body,
+             void (*show)(const json_t *doc))
+{
+        struct cli_resp r;
+        int ret = cli_request(c, method, path, body, 1, &r);
+        json_decref(body);
+        if (ret)
+                return ret;
+        if (r.status < 200 || r.status >= 300)
+                ret = cli_fail_response(c, &r);
+        else if (c->json && r.doc)
+                cli_print_json(r.doc);
+        else if (show)
+                show(r.doc);
+        cli_resp_free(&r);
+        return ret;
+}

@@ -11,25 +11,6 @@ int cmd_keys_list(struct cli *c, int argc, char **argv);
 int cmd_keys_get(struct cli *c, int argc, char **argv);
 int cmd_keys_revoke(struct cli *c, int argc, char **argv);
 
-/* Runs one request and hands a 2xx JSON document to `show` (NULL: print nothing). */
-static int call(struct cli *c, const char *method, const char *path, json_t *body,
-                void (*show)(const json_t *doc))
-{
-        struct cli_resp r;
-        int ret = cli_request(c, method, path, body, 1, &r);
-        json_decref(body);
-        if (ret)
-                return ret;
-        if (r.status < 200 || r.status >= 300)
-                ret = cli_fail_response(c, &r);
-        else if (c->json && r.doc)
-                cli_print_json(r.doc);
-        else if (show)
-                show(r.doc);
-        cli_resp_free(&r);
-        return ret;
-}
-
 static void show_created(const json_t *d)
 {
         printf("created key %s (%s)\n\n  %s\n\nThe secret is shown once; store it now.\n",
@@ -67,7 +48,7 @@ int cmd_keys_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("keys create");
         const char *v[1] = {0};
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, &npos);
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
         if (r)
                 return r;
         if (npos)
@@ -75,14 +56,14 @@ int cmd_keys_create(struct cli *c, int argc, char **argv)
         json_t *body = json_object();
         if (v[0])
                 json_object_set_new(body, "name", json_string(v[0]));
-        return call(c, "POST", "/v1/keys", body, show_created);
+        return cli_call(c, "POST", "/v1/keys", body, show_created);
 }
 
 int cmd_keys_list(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("keys list");
         const char *v[2] = {0};
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, &npos);
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
         if (r)
                 return r;
         if (npos)
@@ -100,14 +81,14 @@ int cmd_keys_list(struct cli *c, int argc, char **argv)
         if (v[1])
                 snprintf(path + strlen(path), sizeof(path) - strlen(path), "%ccursor=%s", sep,
                          v[1]);
-        return call(c, "GET", path, NULL, show_list);
+        return cli_call(c, "GET", path, NULL, show_list);
 }
 
 static int by_id(struct cli *c, const char *name, const char *method, int argc, char **argv,
                  void (*show)(const json_t *))
 {
         const struct cli_cmd *cmd = cli_find(name);
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, &npos);
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
         if (r)
                 return r;
         if (npos != 1)
@@ -117,7 +98,7 @@ static int by_id(struct cli *c, const char *name, const char *method, int argc, 
                 return cli_usage_error(cmd, "'%s' is not a key ID (key_...)", argv[0]);
         char path[128];
         snprintf(path, sizeof(path), "/v1/keys/%s", argv[0]);
-        r = call(c, method, path, NULL, show);
+        r = cli_call(c, method, path, NULL, show);
         if (r == 0 && !show && !c->json)
                 printf("revoked %s\n", argv[0]);
         if (r == 0 && !show && c->json) {

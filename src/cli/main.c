@@ -13,25 +13,53 @@ int cmd_keys_list(struct cli *c, int argc, char **argv);
 int cmd_keys_get(struct cli *c, int argc, char **argv);
 int cmd_keys_revoke(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
+int cmd_machines_create(struct cli *c, int argc, char **argv);
+int cmd_machines_list(struct cli *c, int argc, char **argv);
+int cmd_machines_get(struct cli *c, int argc, char **argv);
+int cmd_machines_exec(struct cli *c, int argc, char **argv);
+int cmd_machines_destroy(struct cli *c, int argc, char **argv);
+int cmd_machines_timeout(struct cli *c, int argc, char **argv);
 
 const struct cli_flag cli_global_flags[] = {
-    {"--api-url", "URL", "daemon address (env NULLSPACE_API_URL; default http://127.0.0.1:7700)"},
-    {"--api-key", "KEY", "API key (env NULLSPACE_API_KEY)"},
-    {"--config", "FILE", "config file (default ~/.config/nullspace/config)"},
-    {"--timeout", "SECONDS", "give up on a request after this long (default 30)"},
-    {"--json", NULL, "machine-readable output on stdout, errors included"},
-    {"--help", NULL, "show help"},
-    {"--version", NULL, "print the version"},
-    {NULL, NULL, NULL},
+    {"--api-url", "URL", "daemon address (env NULLSPACE_API_URL; default http://127.0.0.1:7700)",
+     0},
+    {"--api-key", "KEY", "API key (env NULLSPACE_API_KEY)", 0},
+    {"--config", "FILE", "config file (default ~/.config/nullspace/config)", 0},
+    {"--timeout", "SECONDS", "give up on a request after this long (default 30)", 0},
+    {"--json", NULL, "machine-readable output on stdout, errors included", 0},
+    {"--help", NULL, "show help", 0},
+    {"--version", NULL, "print the version", 0},
+    {NULL, NULL, NULL, 0},
 };
 
-static const struct cli_flag no_flags[] = {{NULL, NULL, NULL}};
-static const struct cli_flag create_flags[] = {{"--name", "NAME", "a label for the key"},
-                                               {NULL, NULL, NULL}};
+static const struct cli_flag no_flags[] = {{NULL, NULL, NULL, 0}};
+static const struct cli_flag create_flags[] = {{"--name", "NAME", "a label for the key", 0},
+                                               {NULL, NULL, NULL, 0}};
 static const struct cli_flag list_flags[] = {
-    {"--limit", "N", "keys per page (1-1000, default 100)"},
-    {"--cursor", "CURSOR", "continue after a previous page's next_cursor"},
-    {NULL, NULL, NULL}};
+    {"--limit", "N", "keys per page (1-1000, default 100)", 0},
+    {"--cursor", "CURSOR", "continue after a previous page's next_cursor", 0},
+    {NULL, NULL, NULL, 0}};
+
+static const struct cli_flag m_create_flags[] = {
+    {"--template", "NAME", "template (default base)", 0},
+    {"--vcpus", "N", "virtual CPUs (default 1)", 0},
+    {"--memory-mb", "MB", "memory limit (default 512)", 0},
+    {"--timeout-s", "SECONDS", "destroy after this long (default 300; 0 = never)", 0},
+    {"--env", "KEY=VALUE", "environment of every command (repeatable)", 1},
+    {"--metadata", "KEY=VALUE", "labels to find the machine by (repeatable)", 1},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag m_list_flags[] = {
+    {"--state", "STATE", "creating|running|destroying|destroyed|failed", 0},
+    {"--limit", "N", "machines per page (1-1000, default 100)", 0},
+    {"--cursor", "CURSOR", "continue after a previous page's next_cursor", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag m_exec_flags[] = {
+    {"--cwd", "DIR", "working directory in the machine", 0},
+    {"--user", "USER", "run as this user of the machine", 0},
+    {"--timeout-s", "SECONDS", "kill the command after this long", 0},
+    {"--env", "KEY=VALUE", "extra environment (repeatable)", 1},
+    {"--stdin", NULL, "send our standard input (up to 8 MiB) to the command", 0},
+    {NULL, NULL, NULL, 0}};
 
 const struct cli_cmd cli_cmds[] = {
     {"status", "", "Check that the daemon answers and the API key is accepted", no_flags,
@@ -43,6 +71,18 @@ const struct cli_cmd cli_cmds[] = {
     {"keys get", "ID", "Show one API key", no_flags, cmd_keys_get},
     {"keys revoke", "ID", "Revoke an API key (the last active key cannot be revoked)", no_flags,
      cmd_keys_revoke},
+    {"machines create", "[FLAGS]", "Create a machine and wait until it runs", m_create_flags,
+     cmd_machines_create},
+    {"machines list", "[--state S] [--limit N] [--cursor C]", "List machines", m_list_flags,
+     cmd_machines_list},
+    {"machines get", "ID", "Show one machine", no_flags, cmd_machines_get},
+    {"machines exec", "ID [FLAGS] -- CMD [ARGS...]",
+     "Run a command in a machine; exits with the command's exit code", m_exec_flags,
+     cmd_machines_exec},
+    {"machines timeout", "ID SECONDS", "Move a machine's deadline (0 = none)", no_flags,
+     cmd_machines_timeout},
+    {"machines destroy", "ID", "Destroy a machine (waits until nothing is left)", no_flags,
+     cmd_machines_destroy},
     {"schema", "", "Print every command, flag and exit code as JSON", no_flags, cmd_schema},
 };
 const size_t cli_ncmds = ARRAY_SIZE(cli_cmds);

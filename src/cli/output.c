@@ -21,7 +21,7 @@ static int flag_index(const struct cli_cmd *cmd, const char *arg, size_t len)
 }
 
 int cli_parse_flags(const struct cli_cmd *cmd, int argc, char **argv, const char **values,
-                    int *npos)
+                    struct cli_multi *multi, int *npos)
 {
         int pos = 0, only_pos = 0;
         for (int i = 0; i < argc; i++) {
@@ -39,6 +39,18 @@ int cli_parse_flags(const struct cli_cmd *cmd, int argc, char **argv, const char
                 int f = flag_index(cmd, a, len);
                 if (f < 0)
                         return cli_usage_error(cmd, "unknown option '%.*s'", (int)len, a);
+                const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+                if (cmd->flags[f].repeat && multi && cmd->flags[f].arg) {
+                        if (!val)
+                                return cli_usage_error(cmd, "%s needs a value (%s)",
+                                                       cmd->flags[f].name, cmd->flags[f].arg);
+                        if (multi[f].n >= CLI_MULTI_MAX)
+                                return cli_usage_error(cmd, "too many %s", cmd->flags[f].name);
+                        multi[f].v[multi[f].n++] = val;
+                        if (!eq)
+                                i++;
+                        continue;
+                }
                 if (!cmd->flags[f].arg) {
                         if (eq)
                                 return cli_usage_error(cmd, "%s takes no value",

@@ -20,20 +20,46 @@ class Cli(DaemonTest):
 
     def test_every_command_speaks_json(self):
         created = json.loads(self.d.cli("--json", "keys", "create", "--name", "j").stdout)
+        r = self.d.cli("--json", "machines", "create", "--metadata", "by=cli", "--env", "X=1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        machine = json.loads(r.stdout)
+        self.assertEqual(machine["metadata"], {"by": "cli"})
+        mid = machine["id"]
         runs = {
             "status": ["status"],
             "keys create": ["keys", "create"],
             "keys list": ["keys", "list", "--limit", "2"],
             "keys get": ["keys", "get", created["id"]],
             "keys revoke": ["keys", "revoke", created["id"]],
+            "machines create": None,
+            "machines list": ["machines", "list", "--state", "running"],
+            "machines get": ["machines", "get", mid],
+            "machines exec": ["machines", "exec", mid, "--", "sh", "-c", "echo $X"],
+            "machines timeout": ["machines", "timeout", mid, "600"],
+            "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
         }
         schema = json.loads(self.d.cli("schema").stdout)
         self.assertEqual(sorted(c["name"] for c in schema["commands"]), sorted(runs))
         for name, argv in runs.items():
-            r = self.d.cli(*argv, "--json")
+            if argv is None:
+                continue
+            r = self.d.cli("--json", *argv)
             self.assertEqual(r.returncode, 0, (name, r.stderr))
-            json.loads(r.stdout)
+            doc = json.loads(r.stdout)
+            if name == "machines exec":
+                self.assertEqual(doc["stdout"], "1\n")
+
+    def test_machines_exec_streams_output_and_exit_code(self):
+        mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]
+        r = self.d.cli("machines", "exec", mid, "--", "sh", "-c", "echo out; echo err >&2; exit 7")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (7, "out\n", "err\n"))
+        r = self.d.cli("machines", "exec", "--stdin", mid, "--", "wc", "-c", input="12345")
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "5"))
+        self.assertEqual(self.d.cli("machines", "destroy", mid).returncode, 0)
+        self.assertEqual(self.d.cli("machines", "exec", mid, "--", "true").returncode, 7)
+        self.assertEqual(self.d.cli("machines", "get", "m_0000000000000000").returncode, 6)
+        self.assertEqual(self.d.cli("machines", "create", "--env", "novalue").returncode, 2)
 
     def test_keys_round_trip(self):
         r = self.d.cli("keys", "create", "--name", "robot")

@@ -1,0 +1,261 @@
+/* nullspace machines create|list|get|exec|destroy|timeout */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cmd_machines_create(struct cli *c, int argc, char **argv);
+int cmd_machines_list(struct cli *c, int argc, char **argv);
+int cmd_machines_get(struct cli *c, int argc, char **argv);
+int cmd_machines_exec(struct cli *c, int argc, char **argv);
+int cmd_machines_destroy(struct cli *c, int argc, char **argv);
+int cmd_machines_timeout(struct cli *c, int argc, char **argv);
+
+#define STDIN_MAX (8u << 20)
+
+static void machine_row(const json_t *m)
+{
+        printf("%-20s %-10s %-8s %s\n", json_string_value(json_object_get(m, "id")),
+               json_string_value(json_object_get(m, "state")),
+               json_string_value(json_object_get(m, "template")),
+               json_string_value(json_object_get(m, "failure_reason")) ?: "");
+}
+
+static void show_one(const json_t *m)
+{
+        machine_row(m);
+}
+
+static void show_list(const json_t *d)
+{
+        printf("%-20s %-10s %-8s %s\n", "ID", "STATE", "TEMPLATE", "REASON");
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(d, "machines"), i, m) machine_row(m);
+        const char *next = json_string_value(json_object_get(d, "next_cursor"));
+        if (next)
+                printf("(more: --cursor %s)\n", next);
+}
+
+static int is_number(const char *s)
+{
+        return s && *s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 10;
+}
+
+/* "K=V" pairs into an object; returns -1 (after a usage error) on a bad pair. */
+static int pairs(const struct cli_cmd *cmd, const struct cli_multi *m, const char *flag,
+                 json_t **out)
+{
+        *out = NULL;
+        if (m->n == 0)
+                return 0;
+        *out = json_object();
+        for (int i = 0; i < m->n; i++) {
+                const char *eq = strchr(m->v[i], '=');
+                if (!eq || eq == m->v[i]) {
+                        json_decref(*out);
+                        *out = NULL;
+                        return cli_usage_error(cmd, "%s takes KEY=VALUE, not '%s'", flag, m->v[i]);
+                }
+                char key[257];
+                snprintf(key, sizeof(key), "%.*s", (int)(eq - m->v[i]), m->v[i]);
+                json_object_set_new(*out, key, json_string(eq + 1));
+        }
+        return 0;
+}
+
+static int set_int(const struct cli_cmd *cmd, json_t *body, const char *field, const char *flag,
+                   const char *v)
+{
+        if (!v)
+                return 0;
+        if (!is_number(v))
+                return cli_usage_error(cmd, "%s needs a whole number", flag);
+        json_object_set_new(body, field, json_integer(atoll(v)));
+        return 0;
+}
+
+int cmd_machines_create(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines create");
+        const char *v[6] = {0};
+        struct cli_multi multi[6] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
+        if (r)
+                return r;
+        if (npos)
+                return cli_usage_error(cmd, "unexpected argument '%s'", argv[0]);
+        json_t *body = json_object(), *env, *meta;
+        if (v[0])
+                json_object_set_new(body, "template", json_string(v[0]));
+        if ((r = set_int(cmd, body, "vcpus", "--vcpus", v[1])) ||
+            (r = set_int(cmd, body, "memory_mb", "--memory-mb", v[2])) ||
+            (r = set_int(cmd, body, "timeout_s", "--timeout-s", v[3])) ||
+            (r = pairs(cmd, &multi[4], "--env", &env)) ||
+            (r = pairs(cmd, &multi[5], "--metadata", &meta))) {
+                json_decref(body);
+                return r;
+        }
+        if (env)
+                json_object_set_new(body, "env", env);
+        if (meta)
+                json_object_set_new(body, "metadata", meta);
+        return cli_call(c, "POST", "/v1/machines", body, show_one);
+}
+
+int cmd_machines_list(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines list");
+        const char *v[3] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        if (r)
+                return r;
+        if (npos)
+                return cli_usage_error(cmd, "unexpected argument '%s'", argv[0]);
+        if ((v[1] && !is_number(v[1])) || (v[2] && strspn(v[2], "0123456789") != strlen(v[2])))
+                return cli_usage_error(cmd, "--limit and --cursor take numbers");
+        if (v[0] && strspn(v[0], "abcdefghijklmnopqrstuvwxyz") != strlen(v[0]))
+                return cli_usage_error(cmd, "--state takes a state name");
+        char path[256] = "/v1/machines";
+        const char *names[] = {"state", "limit", "cursor"};
+        for (int i = 0; i < 3; i++)
+                if (v[i])
+                        snprintf(path + strlen(path), sizeof(path) - strlen(path), "%c%s=%s",
+                                 strchr(path, '?') ? '&' : '?', names[i], v[i]);
+        return cli_call(c, "GET", path, NULL, show_list);
+}
+
+/* The machine ID argument, checked; NULL after a usage error in *ret. */
+static const char *machine_id(const struct cli_cmd *cmd, int npos, char **argv, int *ret)
+{
+        if (npos < 1) {
+                *ret = cli_usage_error(cmd, "expected a machine ID");
+                return NULL;
+        }
+        const char *id = argv[0];
+        if (strlen(id) > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(id)) {
+                *ret = cli_usage_error(cmd, "'%s' is not a machine ID (m_...)", id);
+                return NULL;
+        }
+        return id;
+}
+
+int cmd_machines_get(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines get");
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/machines/%s", id);
+        return cli_call(c, "GET", path, NULL, show_one);
+}
+
+int cmd_machines_destroy(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines destroy");
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/machines/%s", id);
+        return cli_call(c, "DELETE", path, NULL, show_one);
+}
+
+int cmd_machines_timeout(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines timeout");
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        if (npos != 2 || !is_number(argv[1]))
+                return cli_usage_error(cmd, "expected a machine ID and seconds");
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/machines/%s/timeout", id);
+        return cli_call(c, "POST", path,
+                        json_pack("{s:I}", "timeout_s", (json_int_t)atoll(argv[1])), show_one);
+}
+
+static char *read_stdin(size_t *len)
+{
+        struct buf b;
+        buf_init(&b, STDIN_MAX);
+        char tmp[65536];
+        ssize_t n;
+        while ((n = read(0, tmp, sizeof(tmp))) > 0)
+                if (buf_append(&b, tmp, (size_t)n) < 0) {
+                        buf_fini(&b);
+                        return NULL;
+                }
+        *len = b.len;
+        return b.data ? b.data : strdup("");
+}
+
+/* Prints the command's output on our stdout/stderr and returns its exit code. */
+static int show_exec(struct cli *c, const struct cli_resp *r)
+{
+        if (c->json) {
+                cli_print_json(r->doc);
+        } else {
+                const char *out = json_string_value(json_object_get(r->doc, "stdout"));
+                const char *err = json_string_value(json_object_get(r->doc, "stderr"));
+                fputs(out ? out : "", stdout);
+                fputs(err ? err : "", stderr);
+                if (json_is_true(json_object_get(r->doc, "timed_out")))
+                        fprintf(stderr, "nullspace: the command timed out and was killed\n");
+        }
+        return (int)json_integer_value(json_object_get(r->doc, "exit_code"));
+}
+
+int cmd_machines_exec(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines exec");
+        const char *v[5] = {0};
+        struct cli_multi multi[5] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
+        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        if (npos < 2)
+                return cli_usage_error(cmd, "give the command after the machine ID (-- cmd args)");
+        json_t *body = json_object(), *env = NULL, *args = json_array();
+        for (int i = 1; i < npos; i++)
+                json_array_append_new(args, json_string(argv[i]));
+        json_object_set_new(body, "argv", args);
+        if (v[0])
+                json_object_set_new(body, "cwd", json_string(v[0]));
+        if (v[1])
+                json_object_set_new(body, "user", json_string(v[1]));
+        if ((r = set_int(cmd, body, "timeout_s", "--timeout-s", v[2])) ||
+            (r = pairs(cmd, &multi[3], "--env", &env))) {
+                json_decref(body);
+                return r;
+        }
+        if (env)
+                json_object_set_new(body, "env", env);
+        if (v[4]) {
+                size_t len;
+                char *in = read_stdin(&len);
+                if (!in) {
+                        json_decref(body);
+                        return cli_usage_error(cmd, "stdin is larger than 8 MiB");
+                }
+                json_object_set_new(body, "stdin", json_stringn(in, len));
+                free(in);
+        }
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/machines/%s/exec", id);
+        struct cli_resp resp;
+        r = cli_request(c, "POST", path, body, 1, &resp);
+        json_decref(body);
+        if (r)
+                return r;
+        r = resp.status == 200 && resp.doc ? show_exec(c, &resp) : cli_fail_response(c, &resp);
+        cli_resp_free(&resp);
+        return r;
+}
