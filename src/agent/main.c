@@ -197,6 +197,8 @@ static void on_frame(struct agent *a, const struct nsp_hdr *h, const unsigned ch
         case NSP_SIGNAL:
                 if (c && c->kind == CHAN_EXEC)
                         exec_signal(a, c, (int)get_u32(p));
+                else if (c)
+                        agent_chan_free(a, c); /* a transfer abandoned by the daemon */
                 break;
         default:
                 break;

@@ -38,6 +38,12 @@ void api_machines_get(struct http_exchange *ex);
 void api_machines_destroy(struct http_exchange *ex);
 void api_machines_timeout(struct http_exchange *ex);
 void api_machines_exec(struct http_exchange *ex);
+void api_files_put(struct http_exchange *ex);
+enum ns_code api_files_put_body(struct http_exchange *ex, const char *data, size_t len);
+void api_files_get(struct http_exchange *ex);
+void api_files_delete(struct http_exchange *ex);
+void api_files_query(struct http_exchange *ex);
+void api_files_action(struct http_exchange *ex);
 
 /* The running machine named by the path's {id}, or NULL after answering 404 (unknown)
  * or 409 machine_not_running. */

@@ -4,6 +4,7 @@
 #include "api.h"
 
 #define JSON_BODY_MAX (64u << 10)
+#define FILE_MAX      (64ull << 30) /* uploads stream; this only bounds one file */
 #define EXEC_BODY_MAX (10u << 20) /* a command may carry up to 8 MiB of stdin */
 
 const struct route api_routes[] = {
@@ -23,6 +24,12 @@ const struct route api_routes[] = {
     {"POST", "/v1/machines/{id}/timeout", api_machines_timeout, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
     {"POST", "/v1/machines/{id}/exec", api_machines_exec, ROUTE_JSON_BODY, EXEC_BODY_MAX, NULL},
+    {"PUT", "/v1/machines/{id}/files", api_files_put, 0, FILE_MAX, api_files_put_body},
+    {"GET", "/v1/machines/{id}/files", api_files_get, 0, 0, NULL},
+    {"DELETE", "/v1/machines/{id}/files", api_files_delete, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/files/{op}", api_files_query, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/files/{op}", api_files_action, ROUTE_JSON_BODY, JSON_BODY_MAX,
+     NULL},
 };
 
 const size_t api_nroutes = ARRAY_SIZE(api_routes);

@@ -161,7 +161,7 @@ void conn_close(struct http_conn *c)
         if (c->dead)
                 return;
         c->dead = 1;
-        if (c->state == CONN_HANDLING && c->ex.on_abort) {
+        if (c->ex.on_abort) { /* handling, or streaming a request body to someone */
                 /* an asynchronous handler still holds the exchange: let it let go */
                 void (*abort_cb)(struct http_exchange *) = c->ex.on_abort;
                 c->ex.on_abort = NULL;
@@ -207,7 +207,7 @@ void conn_update_events(struct http_conn *c)
             c->state == CONN_READING && c->out.len < CONN_OUT_HIGH && c->in_len < CONN_IN_SIZE;
         if (reading)
                 ev |= EPOLLIN;
-        if (c->out.len > 0 || (c->state == CONN_STREAMING && c->src_active))
+        if (c->out.len > 0 || (c->state == CONN_STREAMING && c->src_active && !c->src_waiting))
                 ev |= EPOLLOUT;
         loop_io_mod(c->srv->loop, &c->io, ev);
 }
@@ -217,6 +217,10 @@ static int pull_stream(struct http_conn *c)
 {
         char chunk[65536];
         ssize_t n = c->src.read(c->src.ctx, chunk, sizeof(chunk));
+        if (n == HTTP_SRC_AGAIN) {
+                c->src_waiting = 1; /* the source calls http_stream_wake() */
+                return 2;
+        }
         if (n < 0)
                 return -1;
         if (n == 0) {
@@ -264,6 +268,8 @@ int conn_flush(struct http_conn *c)
                 }
                 if (r == 1)
                         exchange_done(c); /* then write the rest, and stop streaming */
+                if (r == 2)
+                        break;
         }
         if (c->state == CONN_CLOSING && c->out.len == 0) {
                 if (c->peer_closed || shutdown(c->io.fd, SHUT_WR) < 0) {
@@ -370,6 +376,16 @@ static void queue_head(struct http_conn *c, int status, const char *ctype, const
         buf_append(o, "\r\n", 2);
 }
 
+void http_stream_wake(struct http_exchange *ex)
+{
+        struct http_conn *c = ex->conn;
+        if (c->dead || c->state != CONN_STREAMING)
+                return;
+        c->src_waiting = 0;
+        if (!c->in_process)
+                conn_flush(c);
+}
+
 void http_pause_input(struct http_exchange *ex)
 {
         ex->input_paused = 1;
@@ -447,6 +463,7 @@ void http_respond_stream(struct http_exchange *ex, int status, const char *conte
         queue_head(c, status, content_type, "Transfer-Encoding: chunked", 0);
         c->src = src;
         c->src_active = 1;
+        c->src_waiting = 0;
         c->state = CONN_STREAMING;
         if (!c->in_process)
                 conn_flush(c);

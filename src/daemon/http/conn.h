@@ -31,6 +31,7 @@ struct http_conn {
         struct buf out;
         struct http_body_src src;
         int src_active;
+        int src_waiting; /* the source said HTTP_SRC_AGAIN */
         int partial;     /* bytes of an unfinished request have arrived */
         int close_after; /* close once the current response is out */
         int peer_closed;

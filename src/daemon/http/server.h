@@ -60,9 +60,12 @@ struct http_exchange {
         int responded;
 };
 
+#define HTTP_SRC_AGAIN (-2)
+
 /* A pull source for a streamed (chunked) response body. */
 struct http_body_src {
-        /* Fills up to cap bytes; returns >0 bytes, 0 at the end, or -1 on failure
+        /* Fills up to cap bytes; returns >0 bytes, 0 at the end, HTTP_SRC_AGAIN when
+         * nothing is ready yet (the source then calls http_stream_wake), or -1 on failure
          * (the connection is then closed, since the status line is already out). */
         ssize_t (*read)(void *ctx, char *dst, size_t cap);
         void (*free)(void *ctx);
@@ -129,6 +132,9 @@ void http_respond_error(struct http_exchange *ex, enum ns_code code, const char 
 /* Starts a chunked response pulled from src (owned by the server from now on). */
 void http_respond_stream(struct http_exchange *ex, int status, const char *content_type,
                          struct http_body_src src);
+
+/* A source that answered HTTP_SRC_AGAIN has data (or its end) now. Loop thread. */
+void http_stream_wake(struct http_exchange *ex);
 
 /* Status line text for a code ("Not Found"). */
 const char *http_status_text(int status);

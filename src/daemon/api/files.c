@@ -1,0 +1,435 @@
+/* Files of a machine, through its agent:
+ *   PUT    /v1/machines/{id}/files?path=P[&mode=0644]   raw body, streamed in
+ *   GET    /v1/machines/{id}/files?path=P                raw body, streamed out
+ *   DELETE /v1/machines/{id}/files?path=P                recursive remove
+ *   GET    /v1/machines/{id}/files/{op}?path=P[&depth=N] op: stat, exists, list
+ *   POST   /v1/machines/{id}/files/{op} {"path"[,"to"]}  op: mkdir, rename
+ * Both transfers hold at most one flow-control window (256 KiB) of file data per
+ * request in the daemon: a slow side slows the other. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/cleanup.h"
+#include "api.h"
+
+#define PENDING_MAX (NSP_WINDOW_INIT + (64u << 10))
+
+struct file_op {
+        struct http_exchange *ex; /* NULL once the client left */
+        struct agent_conn *agent;
+        uint32_t chan;
+        struct buf pending; /* write: body not yet sent; read: data not yet pulled */
+        int body_done, eof_sent, eof, streaming, lost;
+        uint64_t bytes;
+        enum ns_code err;
+        char msg[1100]; /* an error message, or the path written */
+};
+
+static void op_free(struct file_op *op)
+{
+        buf_fini(&op->pending);
+        free(op);
+}
+
+/* Reads the agent's error document into op->err/msg. */
+static void take_error(struct file_op *op, const unsigned char *p, size_t n)
+{
+        json_t *doc = json_loadb((const char *)p, n, 0, NULL);
+        json_t *err = json_object_get(doc, "error");
+        const char *code = json_string_value(json_object_get(err, "code"));
+        enum ns_code c = code ? ns_code_by_name(code) : NS_E_COUNT;
+        op->err = c == NS_E_COUNT ? NS_E_IO_ERROR : c;
+        snprintf(op->msg, sizeof(op->msg), "%s",
+                 json_string_value(json_object_get(err, "message")) ?: "file operation failed");
+        json_decref(doc);
+}
+
+static int is_error(const unsigned char *p, size_t n)
+{
+        return memmem(p, n, "\"error\"", 7) != NULL;
+}
+
+static int path_param(struct http_exchange *ex, struct query_param *q, size_t n)
+{
+        if (api_query(ex, q, n) < 0)
+                return -1;
+        if (!q[0].present || !q[0].value[0]) {
+                http_respond_error(ex, NS_E_INVALID_PATH, "query parameter 'path' is required");
+                return -1;
+        }
+        return 0;
+}
+
+/* ---- upload ------------------------------------------------------------------ */
+
+static void finish_write(struct file_op *op)
+{
+        struct http_exchange *ex = op->ex;
+        if (ex) {
+                ex->on_abort = NULL;
+                if (op->err != NS_OK)
+                        http_respond_error(ex, op->err, "%s", op->msg);
+                else
+                        http_respond_json(ex, 200,
+                                          json_pack("{s:s,s:I}", "path", op->msg, "bytes",
+                                                    (json_int_t)op->bytes));
+        }
+        op_free(op);
+}
+
+static void pump_write(struct file_op *op)
+{
+        if (op->err != NS_OK || op->lost)
+                return;
+        if (op->pending.len) {
+                size_t sent =
+                    agentconn_send_stdin(op->agent, op->chan, op->pending.data, op->pending.len);
+                buf_consume(&op->pending, sent);
+        }
+        if (op->pending.len == 0 && op->ex && op->ex->input_paused)
+                http_resume_input(op->ex);
+        if (op->pending.len == 0 && op->body_done && !op->eof_sent) {
+                op->eof_sent = 1;
+                agentconn_send_eof(op->agent, op->chan);
+        }
+}
+
+static void on_write_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
+{
+        struct file_op *op = ud;
+        if (!h) {
+                op->lost = 1;
+                op->err = NS_E_MACHINE_NOT_RUNNING;
+                snprintf(op->msg, sizeof(op->msg), "the machine stopped during the upload");
+        } else if (h->type == NSP_WINDOW) {
+                pump_write(op);
+                return;
+        } else if (h->type == NSP_RESP) {
+                agentconn_chan_close(op->agent, op->chan);
+                if (is_error(p, h->len)) {
+                        take_error(op, p, h->len);
+                } else {
+                        json_t *doc = json_loadb((const char *)p, h->len, 0, NULL);
+                        op->bytes = (uint64_t)json_integer_value(json_object_get(doc, "bytes"));
+                        json_decref(doc);
+                }
+                op->lost = 1; /* the channel is done either way */
+        } else {
+                return;
+        }
+        if (op->ex && op->ex->input_paused)
+                http_resume_input(op->ex); /* the rest of the body is read and dropped */
+        if (op->body_done)
+                finish_write(op);
+}
+
+static void abort_write(struct http_exchange *ex)
+{
+        struct file_op *op = ex->owner;
+        if (!op->lost) {
+                agentconn_signal(op->agent, op->chan, 9); /* the agent drops the temp file */
+                agentconn_chan_close(op->agent, op->chan);
+        }
+        op_free(op);
+}
+
+/* Opens the write channel on the first body piece (or at the end for an empty body).
+ * Errors here end the request with their code (the connection closes). */
+static enum ns_code start_write(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct query_param q[] = {{.name = "path"}, {.name = "mode"}};
+        char msg[256];
+        if (query_parse(ex->req->query, q, 2, msg, sizeof(msg)) < 0)
+                return NS_E_INVALID_REQUEST;
+        if (!q[0].present || !q[0].value[0])
+                return NS_E_INVALID_PATH;
+        char *end;
+        long mode = q[1].present ? strtol(q[1].value, &end, 8) : 0644;
+        if (q[1].present && (*end || mode < 0 || mode > 07777))
+                return NS_E_INVALID_REQUEST;
+        struct machine *m = machine_find(app, ex->match.params[0]);
+        if (!m)
+                return NS_E_MACHINE_NOT_FOUND;
+        if (m->state != M_RUNNING)
+                return NS_E_MACHINE_NOT_RUNNING;
+        struct file_op *op = calloc(1, sizeof(*op));
+        if (!op)
+                return NS_E_INTERNAL;
+        buf_init(&op->pending, PENDING_MAX);
+        op->ex = ex;
+        op->agent = &m->agent;
+        snprintf(op->msg, sizeof(op->msg), "%s", q[0].value);
+        json_t *req =
+            json_pack("{s:s,s:s,s:i}", "op", "write", "path", q[0].value, "mode", (int)mode);
+        op->chan = agentconn_open(op->agent, req, on_write_frame, op);
+        json_decref(req);
+        if (!op->chan) {
+                op_free(op);
+                return NS_E_MACHINE_NOT_RUNNING;
+        }
+        ex->owner = op;
+        ex->on_abort = abort_write;
+        return NS_OK;
+}
+
+enum ns_code api_files_put_body(struct http_exchange *ex, const char *data, size_t len)
+{
+        if (!ex->owner) {
+                enum ns_code c = start_write(ex);
+                if (c != NS_OK)
+                        return c;
+        }
+        struct file_op *op = ex->owner;
+        if (op->err != NS_OK || op->lost)
+                return NS_OK; /* already failed: read and drop the rest */
+        if (buf_append(&op->pending, data, len) < 0)
+                return NS_E_INTERNAL; /* cannot happen while pausing works */
+        pump_write(op);
+        if (op->pending.len)
+                http_pause_input(ex); /* the agent's window is full */
+        return NS_OK;
+}
+
+void api_files_put(struct http_exchange *ex)
+{
+        if (!ex->owner) { /* empty body: nothing went through on_body */
+                enum ns_code c = start_write(ex);
+                if (c != NS_OK) {
+                        http_respond_error(ex, c, "%s", ns_code_def(c)->meaning);
+                        return;
+                }
+        }
+        struct file_op *op = ex->owner;
+        op->body_done = 1;
+        if (op->lost) {
+                finish_write(op);
+                return;
+        }
+        pump_write(op);
+}
+
+/* ---- download ----------------------------------------------------------------- */
+
+static void release_read(struct file_op *op)
+{
+        if (!op->lost && !op->eof) {
+                agentconn_signal(op->agent, op->chan, 9);
+                agentconn_chan_close(op->agent, op->chan);
+        }
+}
+
+static ssize_t read_src(void *ctx, char *dst, size_t cap)
+{
+        struct file_op *op = ctx;
+        if (op->pending.len) {
+                size_t n = op->pending.len < cap ? op->pending.len : cap;
+                memcpy(dst, op->pending.data, n);
+                buf_consume(&op->pending, n);
+                if (!op->eof && !op->lost)
+                        agentconn_grant(op->agent, op->chan, NSP_STDOUT, (uint32_t)n);
+                return (ssize_t)n;
+        }
+        if (op->eof)
+                return 0;
+        return op->lost ? -1 : HTTP_SRC_AGAIN;
+}
+
+static void free_src(void *ctx)
+{
+        struct file_op *op = ctx;
+        release_read(op);
+        op_free(op);
+}
+
+static void on_read_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
+{
+        struct file_op *op = ud;
+        struct http_exchange *ex = op->ex;
+        if (!h || (h->type == NSP_RESP && is_error(p, h->len))) {
+                op->lost = 1;
+                if (h) {
+                        agentconn_chan_close(op->agent, op->chan);
+                        take_error(op, p, h->len);
+                } else {
+                        op->err = NS_E_MACHINE_NOT_RUNNING;
+                        snprintf(op->msg, sizeof(op->msg), "the machine stopped");
+                }
+                if (!op->streaming) {
+                        if (ex) {
+                                ex->on_abort = NULL;
+                                http_respond_error(ex, op->err, "%s", op->msg);
+                        }
+                        op_free(op);
+                } else if (ex) {
+                        http_stream_wake(ex); /* the source reports the failure */
+                }
+                return;
+        }
+        if (h->type == NSP_RESP && !op->streaming) {
+                op->streaming = 1;
+                ex->on_abort = NULL;
+                struct http_body_src src = {read_src, free_src, op};
+                http_respond_stream(ex, 200, "application/octet-stream", src);
+        } else if (h->type == NSP_DATA && buf_append(&op->pending, p, h->len) == 0) {
+                http_stream_wake(ex);
+        } else if (h->type == NSP_EOF) {
+                op->eof = 1;
+                agentconn_chan_close(op->agent, op->chan);
+                http_stream_wake(ex);
+        }
+}
+
+static void abort_read(struct http_exchange *ex)
+{
+        struct file_op *op = ex->owner;
+        release_read(op);
+        op_free(op);
+}
+
+void api_files_get(struct http_exchange *ex)
+{
+        struct query_param q[] = {{.name = "path"}};
+        if (path_param(ex, q, 1) < 0)
+                return;
+        struct machine *m = api_running_machine(ex);
+        if (!m)
+                return;
+        struct file_op *op = calloc(1, sizeof(*op));
+        if (!op) {
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        buf_init(&op->pending, PENDING_MAX);
+        op->ex = ex;
+        op->agent = &m->agent;
+        json_t *req = json_pack("{s:s,s:s}", "op", "read", "path", q[0].value);
+        op->chan = agentconn_open(op->agent, req, on_read_frame, op);
+        json_decref(req);
+        if (!op->chan) {
+                op_free(op);
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
+                                   m->id);
+                return;
+        }
+        ex->owner = op;
+        ex->on_abort = abort_read;
+}
+
+/* ---- one-shot operations ------------------------------------------------------ */
+
+static void on_simple_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
+{
+        struct file_op *op = ud;
+        struct http_exchange *ex = op->ex;
+        if (h)
+                agentconn_chan_close(op->agent, op->chan);
+        if (ex) {
+                ex->on_abort = NULL;
+                if (!h) {
+                        http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
+                } else if (is_error(p, h->len)) {
+                        take_error(op, p, h->len);
+                        http_respond_error(ex, op->err, "%s", op->msg);
+                } else {
+                        http_respond(ex, 200, "application/json", p, h->len);
+                }
+        }
+        op_free(op);
+}
+
+static void abort_simple(struct http_exchange *ex)
+{
+        struct file_op *op = ex->owner;
+        op->ex = NULL; /* the answer is dropped when it comes */
+}
+
+/* Sends `req` (stolen) to the machine's agent; the RESP document is the answer. */
+static void simple(struct http_exchange *ex, json_t *req)
+{
+        struct machine *m = api_running_machine(ex);
+        struct file_op *op = m ? calloc(1, sizeof(*op)) : NULL;
+        if (!op) {
+                if (m)
+                        http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                json_decref(req);
+                return;
+        }
+        buf_init(&op->pending, 0);
+        op->ex = ex;
+        op->agent = &m->agent;
+        op->chan = agentconn_open(op->agent, req, on_simple_frame, op);
+        json_decref(req);
+        if (!op->chan) {
+                op_free(op);
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
+                                   m->id);
+                return;
+        }
+        ex->owner = op;
+        ex->on_abort = abort_simple;
+}
+
+void api_files_delete(struct http_exchange *ex)
+{
+        struct query_param q[] = {{.name = "path"}};
+        if (path_param(ex, q, 1) == 0)
+                simple(ex, json_pack("{s:s,s:s}", "op", "remove", "path", q[0].value));
+}
+
+void api_files_query(struct http_exchange *ex)
+{
+        const char *op = ex->match.params[1];
+        if (strcmp(op, "stat") && strcmp(op, "exists") && strcmp(op, "list")) {
+                http_respond_error(ex, NS_E_NOT_FOUND,
+                                   "no file operation '%s' (stat, exists, list)", op);
+                return;
+        }
+        struct query_param q[] = {{.name = "path"}, {.name = "depth"}};
+        long long depth = 1;
+        if (path_param(ex, q, 2) < 0)
+                return;
+        if (q[1].present && (strcmp(op, "list") || api_query_int(ex, &q[1], 1, 32, &depth) < 0)) {
+                if (!ex->responded && strcmp(op, "list"))
+                        http_respond_error(ex, NS_E_INVALID_REQUEST, "'depth' is for list only");
+                return;
+        }
+        simple(ex, json_pack("{s:s,s:s,s:I}", "op", op, "path", q[0].value, "depth",
+                             (json_int_t)depth));
+}
+
+struct op_req {
+        char *path, *to;
+};
+
+static const struct jv_field op_fields[] = {
+    {"path", JV_STRING, JV_REQUIRED, offsetof(struct op_req, path), 4096, 0, 0},
+    {"to", JV_STRING, 0, offsetof(struct op_req, to), 4096, 0, 0},
+};
+
+void api_files_action(struct http_exchange *ex)
+{
+        const char *op = ex->match.params[1];
+        int rename_op = !strcmp(op, "rename");
+        if (!rename_op && strcmp(op, "mkdir")) {
+                http_respond_error(ex, NS_E_NOT_FOUND, "no file operation '%s' (mkdir, rename)",
+                                   op);
+                return;
+        }
+        struct op_req in = {0};
+        if (api_decode(ex, op_fields, ARRAY_SIZE(op_fields), &in, NULL) < 0)
+                return;
+        if (rename_op != (in.to != NULL)) {
+                http_respond_error(ex, NS_E_INVALID_FIELD,
+                                   rename_op ? "field 'to' is required"
+                                             : "field 'to' is for rename");
+        } else {
+                json_t *req = json_pack("{s:s,s:s}", "op", op, "path", in.path);
+                if (in.to)
+                        json_object_set_new(req, "to", json_string(in.to));
+                simple(ex, req);
+        }
+        jv_free(op_fields, ARRAY_SIZE(op_fields), &in);
+}
