@@ -5,7 +5,7 @@
 
 #define JSON_BODY_MAX (64u << 10)
 #define FILE_MAX      (64ull << 30) /* uploads stream; this only bounds one file */
-#define EXEC_BODY_MAX (10u << 20) /* a command may carry up to 8 MiB of stdin */
+#define EXEC_BODY_MAX (10u << 20)   /* a command may carry up to 8 MiB of stdin */
 
 const struct route api_routes[] = {
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
