@@ -25,9 +25,9 @@
 
 #define NSP_VERSION     1
 #define NSP_HDR_SIZE    12
-#define NSP_MAX_PAYLOAD (1u << 20)  /* a larger frame is a protocol error */
-#define NSP_MAX_DATA    (64u << 10) /* DATA frames are at most this big */
-#define NSP_WINDOW_INIT (256u << 10)
+#define NSP_MAX_PAYLOAD (1u << 20)   /* a larger frame is a protocol error */
+#define NSP_MAX_DATA    (256u << 10) /* DATA frames are at most this big */
+#define NSP_WINDOW_INIT (1u << 20)
 
 enum nsp_type {
         NSP_HELLO = 1,  /* agent → daemon, chan 0: {"version","pid","hostname"} */
@@ -73,7 +73,7 @@ struct nsp_reader {
 void nsp_reader_init(struct nsp_reader *r);
 void nsp_reader_fini(struct nsp_reader *r);
 
-#define NSP_READ_AHEAD (128u << 10)
+#define NSP_READ_AHEAD (512u << 10)
 
 /* Appends bytes. Returns 0, or -1 on allocation failure. The caller feeds at most
  * what nsp_reader_room() says, so the buffer holds at most max(NSP_READ_AHEAD, one

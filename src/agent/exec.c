@@ -260,7 +260,7 @@ static void read_stream(struct agent *a, struct chan *c, int stream)
         int fd = stream == NSP_STDOUT ? c->fd_out : c->fd_err;
         if (fd < 0 || c->credit[stream] == 0 || a->out.len >= AGENT_OUT_HIGH)
                 return;
-        char tmp[NSP_MAX_DATA];
+        static char tmp[NSP_MAX_DATA];
         size_t want = c->credit[stream] < sizeof(tmp) ? c->credit[stream] : sizeof(tmp);
         ssize_t n = read(fd, tmp, want);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))

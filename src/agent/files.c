@@ -284,7 +284,7 @@ void files_pump(struct agent *a, struct chan *c)
         if (c->kind != CHAN_READ)
                 return;
         while (c->credit[NSP_STDOUT] > 0 && a->out.len < AGENT_OUT_HIGH) {
-                char tmp[NSP_MAX_DATA];
+                static char tmp[NSP_MAX_DATA];
                 size_t want =
                     c->credit[NSP_STDOUT] < sizeof(tmp) ? c->credit[NSP_STDOUT] : sizeof(tmp);
                 ssize_t n = read(c->fd, tmp, want);

@@ -221,7 +221,8 @@ static void read_input(struct agent *a)
                 room = nsp_reader_room(&a->reader);
                 if (room == 0)
                         return;
-                unsigned char tmp[65536];
+                /* every syscall is costly inside gVisor: read as much as a frame allows */
+                static unsigned char tmp[NSP_READ_AHEAD];
                 ssize_t n = read(a->in_fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
                 if (n < 0 && errno == EINTR)
                         continue;

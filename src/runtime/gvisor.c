@@ -209,6 +209,9 @@ static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
                 close(to_agent[1]);
                 return err_set(e, errno, "pipe");
         }
+        /* bigger pipes mean fewer, larger reads and writes on both sides */
+        fcntl(to_agent[1], F_SETPIPE_SZ, 1 << 20);
+        fcntl(from_agent[0], F_SETPIPE_SZ, 1 << 20);
         snprintf(log, sizeof(log), "%s/runsc.log", s->dir);
         pid_t pid = fork();
         if (pid == 0)

@@ -9,7 +9,7 @@ import subprocess
 
 HELLO, REQ, RESP, DATA, EOF, WINDOW, EXIT, SIGNAL = range(1, 9)
 STDIN, STDOUT, STDERR = 0, 1, 2
-WINDOW_INIT = 256 << 10
+WINDOW_INIT = 1 << 20
 
 
 class Agent:

@@ -14,7 +14,7 @@
 #include "../../common/cleanup.h"
 #include "api.h"
 
-#define PENDING_MAX (NSP_WINDOW_INIT + (64u << 10))
+#define PENDING_MAX (NSP_WINDOW_INIT + NSP_MAX_DATA)
 
 struct file_op {
         struct http_exchange *ex; /* NULL once the client left */
@@ -83,12 +83,15 @@ static void pump_write(struct file_op *op)
 {
         if (op->err != NS_OK || op->lost)
                 return;
-        if (op->pending.len) {
-                size_t sent =
-                    agentconn_send_stdin(op->agent, op->chan, op->pending.data, op->pending.len);
+        /* whole frames only until the body ends: each write inside the sandbox is
+         * costly, so the agent gets few large ones */
+        size_t ready =
+            op->body_done ? op->pending.len : op->pending.len - op->pending.len % NSP_MAX_DATA;
+        if (ready) {
+                size_t sent = agentconn_send_stdin(op->agent, op->chan, op->pending.data, ready);
                 buf_consume(&op->pending, sent);
         }
-        if (op->pending.len == 0 && op->ex && op->ex->input_paused)
+        if (op->pending.len < NSP_MAX_DATA && op->ex && op->ex->input_paused)
                 http_resume_input(op->ex);
         if (op->pending.len == 0 && op->body_done && !op->eof_sent) {
                 op->eof_sent = 1;
@@ -188,7 +191,7 @@ enum ns_code api_files_put_body(struct http_exchange *ex, const char *data, size
         if (buf_append(&op->pending, data, len) < 0)
                 return NS_E_INTERNAL; /* cannot happen while pausing works */
         pump_write(op);
-        if (op->pending.len)
+        if (op->pending.len >= NSP_MAX_DATA)
                 http_pause_input(ex); /* the agent's window is full */
         return NS_OK;
 }
