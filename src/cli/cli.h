@@ -71,6 +71,12 @@ int cli_request(struct cli *c, const char *method, const char *path, const json_
 int cli_call(struct cli *c, const char *method, const char *path, json_t *body,
              void (*show)(const json_t *doc));
 
+/* Streams a body: PUT reads `in` (sent chunked, or with its size when it is a regular
+ * file); GET writes the answer to `out`. A progress line goes to stderr when it is a
+ * terminal. Prints the JSON answer of a PUT (with --json) or the error; returns the
+ * exit status. */
+int cli_transfer(struct cli *c, const char *method, const char *path, FILE *in, FILE *out);
+
 /* Releases what cli_request filled. */
 void cli_resp_free(struct cli_resp *r);
 

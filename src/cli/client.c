@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -142,5 +144,95 @@ int cli_call(struct cli *c, const char *method, const char *path, json_t *body,
         else if (show)
                 show(r.doc);
         cli_resp_free(&r);
+        return ret;
+}
+
+struct transfer {
+        FILE *out;
+        struct buf err; /* an error answer is kept to be printed */
+        long status;
+        CURL *h;
+};
+
+static size_t on_download(char *p, size_t size, size_t n, void *ud)
+{
+        struct transfer *t = ud;
+        if (!t->status)
+                curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &t->status);
+        if (t->status >= 200 && t->status < 300 && t->out)
+                return fwrite(p, size, n, t->out) == n ? size * n : 0;
+        return buf_append(&t->err, p, size * n) == 0 ? size * n : 0;
+}
+
+static size_t on_upload(char *p, size_t size, size_t n, void *ud)
+{
+        return fread(p, size, n, ud) * size;
+}
+
+static int on_progress(void *ud, curl_off_t dl_total, curl_off_t dl, curl_off_t ul_total,
+                       curl_off_t ul)
+{
+        (void)ud;
+        curl_off_t done = ul ? ul : dl, total = ul ? ul_total : dl_total;
+        if (total > 0)
+                fprintf(stderr, "\r%8.1f / %.1f MiB (%3d%%)", done / 1048576.0, total / 1048576.0,
+                        (int)(100 * done / total));
+        else
+                fprintf(stderr, "\r%8.1f MiB", done / 1048576.0);
+        return 0;
+}
+
+int cli_transfer(struct cli *c, const char *method, const char *path, FILE *in, FILE *out)
+{
+        char url[4600], auth[400];
+        snprintf(url, sizeof(url), "%s%s", c->api_url, path);
+        struct transfer t = {.out = out};
+        buf_init(&t.err, 1u << 20);
+        CURL *h = curl_easy_init();
+        if (!h)
+                return conn_error(c, url, "curl_easy_init failed");
+        t.h = h;
+        struct curl_slist *hdrs = NULL;
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->api_key);
+        hdrs = curl_slist_append(hdrs, auth);
+        hdrs = curl_slist_append(hdrs, "Expect:");
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_download);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->timeout_s * 1000));
+        if (in) {
+                struct stat st;
+                curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+                curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
+                curl_easy_setopt(h, CURLOPT_READDATA, in);
+                if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
+                        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+        }
+        if (isatty(2) && !c->json) {
+                curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+                curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        }
+        CURLcode rc = curl_easy_perform(h);
+        if (isatty(2) && !c->json)
+                fputc('\n', stderr);
+        int ret = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t.status);
+        if (rc != CURLE_OK && !(t.status >= 300)) {
+                ret = conn_error(c, url, curl_easy_strerror(rc));
+        } else {
+                struct cli_resp r = {.status = t.status, .body = t.err};
+                r.doc = t.err.len ? json_loadb(t.err.data, t.err.len, 0, NULL) : NULL;
+                if (t.status < 200 || t.status >= 300)
+                        ret = cli_fail_response(c, &r);
+                else if (in && c->json && r.doc)
+                        cli_print_json(r.doc);
+                json_decref(r.doc);
+        }
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(h);
+        buf_fini(&t.err);
         return ret;
 }

@@ -14,6 +14,13 @@ int cmd_keys_get(struct cli *c, int argc, char **argv);
 int cmd_keys_revoke(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
 int cmd_machines_create(struct cli *c, int argc, char **argv);
+int cmd_files_read(struct cli *c, int argc, char **argv);
+int cmd_files_write(struct cli *c, int argc, char **argv);
+int cmd_files_ls(struct cli *c, int argc, char **argv);
+int cmd_files_stat(struct cli *c, int argc, char **argv);
+int cmd_files_rm(struct cli *c, int argc, char **argv);
+int cmd_files_mkdir(struct cli *c, int argc, char **argv);
+int cmd_files_mv(struct cli *c, int argc, char **argv);
 int cmd_machines_list(struct cli *c, int argc, char **argv);
 int cmd_machines_get(struct cli *c, int argc, char **argv);
 int cmd_machines_exec(struct cli *c, int argc, char **argv);
@@ -61,6 +68,13 @@ static const struct cli_flag m_exec_flags[] = {
     {"--stdin", NULL, "send our standard input (up to 8 MiB) to the command", 0},
     {NULL, NULL, NULL, 0}};
 
+static const struct cli_flag f_ls_flags[] = {
+    {"--depth", "N", "descend N levels (1-32, default 1)", 0}, {NULL, NULL, NULL, 0}};
+static const struct cli_flag f_write_flags[] = {
+    {"--mode", "OCTAL", "permission bits (default 644)", 0},
+    {"--from", "FILE", "read this local file instead of standard input", 0},
+    {NULL, NULL, NULL, 0}};
+
 const struct cli_cmd cli_cmds[] = {
     {"status", "", "Check that the daemon answers and the API key is accepted", no_flags,
      cmd_status},
@@ -83,6 +97,17 @@ const struct cli_cmd cli_cmds[] = {
      cmd_machines_timeout},
     {"machines destroy", "ID", "Destroy a machine (waits until nothing is left)", no_flags,
      cmd_machines_destroy},
+    {"files read", "ID PATH", "Write a machine's file to standard output", no_flags,
+     cmd_files_read},
+    {"files write", "ID PATH [--mode OCTAL] [--from FILE]",
+     "Write standard input (or --from FILE) to a file in the machine", f_write_flags,
+     cmd_files_write},
+    {"files ls", "ID PATH [--depth N]", "List a directory of the machine", f_ls_flags,
+     cmd_files_ls},
+    {"files stat", "ID PATH", "Show a path's type, mode and size", no_flags, cmd_files_stat},
+    {"files rm", "ID PATH", "Remove a file or directory tree", no_flags, cmd_files_rm},
+    {"files mkdir", "ID PATH", "Create a directory (with parents)", no_flags, cmd_files_mkdir},
+    {"files mv", "ID FROM TO", "Rename or move a path", no_flags, cmd_files_mv},
     {"schema", "", "Print every command, flag and exit code as JSON", no_flags, cmd_schema},
 };
 const size_t cli_ncmds = ARRAY_SIZE(cli_cmds);

@@ -36,6 +36,13 @@ class Cli(DaemonTest):
             "machines get": ["machines", "get", mid],
             "machines exec": ["machines", "exec", mid, "--", "sh", "-c", "echo $X"],
             "machines timeout": ["machines", "timeout", mid, "600"],
+            "files write": ["files", "write", mid, "/root/f.txt", "--from", __file__],
+            "files read": ["files", "read", mid, "/root/f.txt"],
+            "files ls": ["files", "ls", mid, "/root", "--depth", "2"],
+            "files stat": ["files", "stat", mid, "/root/f.txt"],
+            "files mkdir": ["files", "mkdir", mid, "/root/d/e"],
+            "files mv": ["files", "mv", mid, "/root/f.txt", "/root/d/g.txt"],
+            "files rm": ["files", "rm", mid, "/root/d"],
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
         }
@@ -49,6 +56,24 @@ class Cli(DaemonTest):
             doc = json.loads(r.stdout)
             if name == "machines exec":
                 self.assertEqual(doc["stdout"], "1\n")
+            if name == "files read":
+                import base64
+                self.assertEqual(base64.b64decode(doc["content"]), open(__file__, "rb").read())
+
+    def test_files_stream_through_stdin_and_stdout(self):
+        mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]
+        data = "line\n" * 100000
+        r = self.d.cli("files", "write", mid, "/srv/big.txt", "--mode", "640", input=data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.d.cli("files", "read", mid, "/srv/big.txt")
+        self.assertEqual((r.returncode, r.stdout), (0, data))
+        r = self.d.cli("files", "stat", mid, "/srv/big.txt")
+        self.assertIn("640", r.stdout)
+        r = self.d.cli("files", "read", mid, "/srv/missing")
+        self.assertEqual(r.returncode, 6)
+        self.assertIn("file_not_found", r.stderr)
+        self.assertEqual(self.d.cli("files", "write", mid, "/x", "--mode", "999").returncode, 2)
+        self.assertEqual(self.d.cli("machines", "destroy", mid).returncode, 0)
 
     def test_machines_exec_streams_output_and_exit_code(self):
         mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]

@@ -1,0 +1,179 @@
+/* nullspace files read|write|ls|stat|rm|mkdir|mv — a machine's files from the shell.
+ * read and write stream (standard output / input, or --from FILE) with a progress line
+ * on a terminal. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "cli.h"
+
+int cmd_files_read(struct cli *c, int argc, char **argv);
+int cmd_files_write(struct cli *c, int argc, char **argv);
+int cmd_files_ls(struct cli *c, int argc, char **argv);
+int cmd_files_stat(struct cli *c, int argc, char **argv);
+int cmd_files_rm(struct cli *c, int argc, char **argv);
+int cmd_files_mkdir(struct cli *c, int argc, char **argv);
+int cmd_files_mv(struct cli *c, int argc, char **argv);
+
+/* Parses "ID PATH..." (exactly `want` positionals); fills the escaped URL for `suffix`. */
+static int target(const struct cli_cmd *cmd, int argc, char **argv, int want, const char *suffix,
+                  const char *extra_query, char *url, size_t cap, int *npos)
+{
+        int r = cli_parse_flags(cmd, argc, argv, NULL, NULL, npos);
+        if (r)
+                return r;
+        if (*npos != want)
+                return cli_usage_error(cmd, "expected %s", cmd->args);
+        const char *id = argv[0];
+        if (strlen(id) > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(id))
+                return cli_usage_error(cmd, "'%s' is not a machine ID (m_...)", id);
+        char *path = curl_easy_escape(NULL, argv[1], 0);
+        snprintf(url, cap, "/v1/machines/%s/files%s?path=%s%s", id, suffix, path ? path : "",
+                 extra_query ? extra_query : "");
+        curl_free(path);
+        return 0;
+}
+
+static void show_path(const json_t *d)
+{
+        printf("%s\n", json_string_value(json_object_get(d, "path")));
+}
+
+static void show_stat(const json_t *d)
+{
+        printf("%-8s %6o %12lld  %s\n", json_string_value(json_object_get(d, "type")),
+               (unsigned)json_integer_value(json_object_get(d, "mode")),
+               (long long)json_integer_value(json_object_get(d, "size")),
+               json_string_value(json_object_get(d, "path")));
+}
+
+static void show_list(const json_t *d)
+{
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(d, "entries"), i, e) show_stat(e);
+        if (json_is_true(json_object_get(d, "truncated")))
+                printf("(listing truncated)\n");
+}
+
+int cmd_files_ls(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("files ls");
+        const char *v[1] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        if (r)
+                return r;
+        if (v[0] &&
+            (strspn(v[0], "0123456789") != strlen(v[0]) || atoi(v[0]) < 1 || atoi(v[0]) > 32))
+                return cli_usage_error(cmd, "--depth takes 1 to 32");
+        char extra[32] = "", url[4096];
+        if (v[0])
+                snprintf(extra, sizeof(extra), "&depth=%s", v[0]);
+        r = target(cmd, npos, argv, 2, "/list", extra, url, sizeof(url), &npos);
+        return r ? r : cli_call(c, "GET", url, NULL, show_list);
+}
+
+int cmd_files_stat(struct cli *c, int argc, char **argv)
+{
+        char url[4096];
+        int npos, r = target(cli_find("files stat"), argc, argv, 2, "/stat", NULL, url, sizeof(url),
+                             &npos);
+        return r ? r : cli_call(c, "GET", url, NULL, show_stat);
+}
+
+int cmd_files_rm(struct cli *c, int argc, char **argv)
+{
+        char url[4096];
+        int npos,
+            r = target(cli_find("files rm"), argc, argv, 2, "", NULL, url, sizeof(url), &npos);
+        return r ? r : cli_call(c, "DELETE", url, NULL, NULL);
+}
+
+static int action(struct cli *c, const char *name, const char *op, int argc, char **argv, int want)
+{
+        const struct cli_cmd *cmd = cli_find(name);
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        if (r)
+                return r;
+        if (npos != want)
+                return cli_usage_error(cmd, "expected %s", cmd->args);
+        char url[256];
+        snprintf(url, sizeof(url), "/v1/machines/%s/files/%s", argv[0], op);
+        json_t *body = json_pack("{s:s}", "path", argv[1]);
+        if (want == 3)
+                json_object_set_new(body, "to", json_string(argv[2]));
+        return cli_call(c, "POST", url, body, show_path);
+}
+
+int cmd_files_mkdir(struct cli *c, int argc, char **argv)
+{
+        return action(c, "files mkdir", "mkdir", argc, argv, 2);
+}
+
+int cmd_files_mv(struct cli *c, int argc, char **argv)
+{
+        return action(c, "files mv", "rename", argc, argv, 3);
+}
+
+int cmd_files_read(struct cli *c, int argc, char **argv)
+{
+        char url[4096];
+        int npos,
+            r = target(cli_find("files read"), argc, argv, 2, "", NULL, url, sizeof(url), &npos);
+        if (r)
+                return r;
+        if (!c->json)
+                return cli_transfer(c, "GET", url, NULL, stdout);
+        /* --json: the content as base64 in a document (up to 64 MiB) */
+        char *mem = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&mem, &len);
+        if (!f)
+                return 1;
+        r = cli_transfer(c, "GET", url, NULL, f);
+        fclose(f);
+        if (r == 0 && len > (64u << 20)) {
+                free(mem);
+                return cli_usage_error(cli_find("files read"),
+                                       "the file is larger than --json shows (64 MiB)");
+        }
+        if (r == 0) {
+                char *enc = malloc(4 * (len / 3 + 1) + 1);
+                base64_encode((const unsigned char *)mem, len, enc);
+                json_t *doc = json_pack("{s:s,s:I,s:s,s:s}", "path", argv[1], "bytes",
+                                        (json_int_t)len, "encoding", "base64", "content", enc);
+                cli_print_json(doc);
+                json_decref(doc);
+                free(enc);
+        }
+        free(mem);
+        return r;
+}
+
+int cmd_files_write(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("files write");
+        const char *v[2] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        if (r)
+                return r;
+        if (v[0] && (strlen(v[0]) > 4 || strspn(v[0], "01234567") != strlen(v[0])))
+                return cli_usage_error(cmd, "--mode takes octal permission bits, like 644");
+        char extra[32] = "", url[4096];
+        if (v[0])
+                snprintf(extra, sizeof(extra), "&mode=%s", v[0]);
+        r = target(cmd, npos, argv, 2, "", extra, url, sizeof(url), &npos);
+        if (r)
+                return r;
+        FILE *in = stdin;
+        if (v[1] && !(in = fopen(v[1], "rb")))
+                return cli_usage_error(cmd, "cannot read %s", v[1]);
+        r = cli_transfer(c, "PUT", url, in, NULL);
+        if (in != stdin)
+                fclose(in);
+        return r;
+}
