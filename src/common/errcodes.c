@@ -74,6 +74,10 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_UNKNOWN_USER] = {"unknown_user", 400, 4, "No such user in the machine."},
     [NS_E_NO_SPACE] = {"no_space", 507, 8, "The machine's disk is full."},
     [NS_E_IO_ERROR] = {"io_error", 500, 8, "An I/O error inside the machine."},
+    [NS_E_INVALID_SIGNATURE] = {"invalid_signature", 403, 5,
+                                "The signed URL's signature does not match (forged, altered, "
+                                "or for another machine, path or method)."},
+    [NS_E_URL_EXPIRED] = {"url_expired", 403, 5, "The signed URL has expired."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

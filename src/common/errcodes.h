@@ -38,6 +38,8 @@ enum ns_code {
         NS_E_UNKNOWN_USER,
         NS_E_NO_SPACE,
         NS_E_IO_ERROR,
+        NS_E_INVALID_SIGNATURE,
+        NS_E_URL_EXPIRED,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

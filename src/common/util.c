@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -106,4 +107,25 @@ int is_safe_token(const char *s, size_t max)
                         return 0;
         }
         return n > 0;
+}
+
+char *url_escape(const char *s)
+{
+        size_t n = strlen(s);
+        char *out = malloc(3 * n + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+                        *o++ = (char)c;
+                } else {
+                        *o++ = '%';
+                        *o++ = "0123456789ABCDEF"[c >> 4];
+                        *o++ = "0123456789ABCDEF"[c & 15];
+                }
+        }
+        *o = '\0';
+        return out;
 }

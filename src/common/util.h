@@ -25,6 +25,10 @@ size_t base64url_encode(const unsigned char *in, size_t n, char *out);
 /* Standard base64 with padding; out needs 4*ceil(n/3)+1 bytes. Returns the length. */
 size_t base64_encode(const unsigned char *in, size_t n, char *out);
 
+/* Percent-encodes s for a query value (unreserved characters and '/' kept). Returns a
+ * malloc'd string (caller frees) or NULL. */
+char *url_escape(const char *s);
+
 /* True when s is 1..max bytes of [A-Za-z0-9._-]. */
 int is_safe_token(const char *s, size_t max);
 

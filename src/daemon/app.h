@@ -22,6 +22,7 @@ struct app {
         struct http_server http;
         struct store *store;
         struct auth_cache auth_cache;
+        unsigned char signing_key[32]; /* signs file URLs (DIR/signing-key) */
         struct children children;
         struct templates templates;
         const struct driver *driver;

@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +13,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "app.h"
+#include "http/query.h"
 
 static int valid_secret(const char *s)
 {
@@ -76,10 +80,48 @@ static struct auth_cache_slot *cache_slot(struct auth_cache *c, const unsigned c
         return &c->slots[idx];
 }
 
+void auth_sign(const unsigned char key[32], const char *method, const char *machine,
+               const char *path, long long expires, char out[65])
+{
+        char msg[QUERY_VALUE_MAX + 256];
+        int n = snprintf(msg, sizeof(msg), "v1\n%s\n%s\n%s\n%lld", method, machine, path, expires);
+        unsigned char mac[32];
+        unsigned int len = sizeof(mac);
+        HMAC(EVP_sha256(), key, 32, (const unsigned char *)msg, (size_t)n, mac, &len);
+        hex_encode(mac, sizeof(mac), out);
+}
+
+static enum ns_code check_signed(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct query_param q[] = {
+            {.name = "path"}, {.name = "mode"}, {.name = "expires"}, {.name = "signature"}};
+        char msg[256];
+        if (query_parse(ex->req->query, q, 4, msg, sizeof(msg)) < 0 || !q[0].present ||
+            !q[2].present || !q[3].present || strlen(q[3].value) != 64)
+                return NS_E_INVALID_SIGNATURE;
+        char *end;
+        long long expires = strtoll(q[2].value, &end, 10);
+        if (*end || end == q[2].value)
+                return NS_E_INVALID_SIGNATURE;
+        char want[65];
+        auth_sign(app->signing_key, ex->req->method, ex->match.params[0], q[0].value, expires,
+                  want);
+        if (CRYPTO_memcmp(want, q[3].value, 64) != 0)
+                return NS_E_INVALID_SIGNATURE;
+        if (expires * 1000 < time_wall_ms())
+                return NS_E_URL_EXPIRED;
+        snprintf(ex->key_id, sizeof(ex->key_id), "signed-url");
+        return NS_OK;
+}
+
 enum ns_code auth_authenticate(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         const char *key = presented_key(ex->req);
+        if ((!key || !*key) && (ex->match.route->flags & ROUTE_SIGNED) &&
+            strstr(ex->req->query, "signature="))
+                return check_signed(ex);
         if (!key || !*key || strlen(key) >= KEY_TOKEN_MAX)
                 return NS_E_UNAUTHORIZED;
         unsigned char hash[32];

@@ -31,7 +31,14 @@ void auth_cache_clear(struct auth_cache *c);
 int auth_create_key(struct store *st, const char *name, const char *secret, struct key_rec *out,
                     char token[KEY_TOKEN_MAX], struct err *e);
 
-/* http_app.authenticate: reads `Authorization: Bearer KEY` or `X-API-Key: KEY`. */
+/* Signs a file URL: hex HMAC-SHA256 of "v1\nMETHOD\nMACHINE\nPATH\nEXPIRES" under the
+ * daemon's signing key. out gets 64 hex digits and a NUL. */
+void auth_sign(const unsigned char key[32], const char *method, const char *machine,
+               const char *path, long long expires, char out[65]);
+
+/* http_app.authenticate: reads `Authorization: Bearer KEY` or `X-API-Key: KEY`; on
+ * routes marked ROUTE_SIGNED a request without a key may carry ?expires=&signature=
+ * (see auth_sign) instead: invalid_signature or url_expired when they do not hold. */
 enum ns_code auth_authenticate(struct http_exchange *ex);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/log.h"
+#include "../common/util.h"
 #include "auth.h"
 
 static int mkdir_p(const char *path, mode_t mode, struct err *e)
@@ -91,6 +92,26 @@ static int first_key(struct app *app, struct err *e)
         return r;
 }
 
+/* The secret that signs file URLs: 32 random bytes, made once, kept in DIR/signing-key. */
+static int signing_key(struct app *app, struct err *e)
+{
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s/signing-key", app->state_dir);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                ssize_t n = read(fd, app->signing_key, sizeof(app->signing_key));
+                close(fd);
+                if (n == (ssize_t)sizeof(app->signing_key))
+                        return 0;
+                return err_set(e, EIO, "%s is damaged; remove it to make a new one", path);
+        }
+        int r = rand_bytes(app->signing_key, sizeof(app->signing_key));
+        if (r < 0)
+                return err_set(e, -r, "random signing key");
+        return write_file_atomic(path, (const char *)app->signing_key, sizeof(app->signing_key),
+                                 0600, e);
+}
+
 int state_open(struct app *app, struct err *e)
 {
         int r = mkdir_p(app->state_dir, 0700, e);
@@ -103,6 +124,8 @@ int state_open(struct app *app, struct err *e)
         r = store_open(&app->store, db, e);
         if (r == 0)
                 r = first_key(app, e);
+        if (r == 0)
+                r = signing_key(app, e);
         return r;
 }
 

@@ -250,6 +250,44 @@ class Files(DaemonTest):
         finally:
             os.unlink(marker)
 
+    def signed(self, path, method="GET", expires_in_s=60, mid=None):
+        st, _, r = self.d.request("POST", "/v1/machines/%s/signed-urls" % (mid or self.mid),
+                                  body={"path": path, "method": method,
+                                        "expires_in_s": expires_in_s})
+        self.assertEqual(st, 200, r)
+        self.assertEqual(r["method"], method)
+        return r["url"][len(self.d.url):]
+
+    def test_signed_urls_work_without_a_key(self):
+        put = self.signed("/root/signed file.txt", "PUT")
+        st, _, r = self.d.request("PUT", put, body=b"no key needed", key=False)
+        self.assertEqual((st, r["bytes"]), (200, 13), r)
+        get = self.signed("/root/signed file.txt")
+        st, _, body = self.d.request("GET", get, key=False)
+        self.assertEqual((st, body), (200, b"no key needed"))
+
+    def test_signed_urls_refuse_tampering_and_expiry(self):
+        get = self.signed("/root/s.txt")
+        cases = [
+            ("GET", get.replace("s.txt", "t.txt")),          # another path
+            ("PUT", get),                                     # another method
+            ("GET", get[:-1] + ("0" if get[-1] != "0" else "1")),  # forged signature
+            ("GET", get.replace("expires=", "expires=1")),    # stretched expiry
+            ("GET", get.replace(self.mid, "m_0000000000000000")),  # another machine
+        ]
+        for method, url in cases:
+            st, _, r = self.d.request(method, url, body=b"x" if method == "PUT" else None, key=False)
+            self.assertEqual((st, error_code(r)), (403, "invalid_signature"), url)
+        short = self.signed("/root/s.txt", expires_in_s=1)
+        time.sleep(2.1)
+        st, _, r = self.d.request("GET", short, key=False)
+        self.assertEqual((st, error_code(r)), (403, "url_expired"))
+        st, _, r = self.d.request("GET", self.url(path="/root/s.txt"), key=False)
+        self.assertEqual((st, error_code(r)), (401, "unauthorized"))
+        st, _, r = self.d.request("POST", "/v1/machines/%s/signed-urls" % self.mid,
+                                  body={"path": "/x", "method": "DELETE"})
+        self.assertEqual((st, error_code(r)), (400, "invalid_field"))
+
     def test_large_upload_keeps_daemon_memory_bounded(self):
         def hwm():
             for line in open("/proc/%d/status" % self.d.proc.pid):

@@ -44,6 +44,7 @@ void api_files_get(struct http_exchange *ex);
 void api_files_delete(struct http_exchange *ex);
 void api_files_query(struct http_exchange *ex);
 void api_files_action(struct http_exchange *ex);
+void api_files_sign(struct http_exchange *ex);
 
 /* The running machine named by the path's {id}, or NULL after answering 404 (unknown)
  * or 409 machine_not_running. */

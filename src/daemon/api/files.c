@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "../../common/cleanup.h"
+#include "../../common/util.h"
+#include "../auth.h"
 #include "api.h"
 
 #define PENDING_MAX (NSP_WINDOW_INIT + NSP_MAX_DATA)
@@ -143,9 +145,10 @@ static void abort_write(struct http_exchange *ex)
 static enum ns_code start_write(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        struct query_param q[] = {{.name = "path"}, {.name = "mode"}};
+        struct query_param q[] = {
+            {.name = "path"}, {.name = "mode"}, {.name = "expires"}, {.name = "signature"}};
         char msg[256];
-        if (query_parse(ex->req->query, q, 2, msg, sizeof(msg)) < 0)
+        if (query_parse(ex->req->query, q, 4, msg, sizeof(msg)) < 0)
                 return NS_E_INVALID_REQUEST;
         if (!q[0].present || !q[0].value[0])
                 return NS_E_INVALID_PATH;
@@ -294,8 +297,8 @@ static void abort_read(struct http_exchange *ex)
 
 void api_files_get(struct http_exchange *ex)
 {
-        struct query_param q[] = {{.name = "path"}};
-        if (path_param(ex, q, 1) < 0)
+        struct query_param q[] = {{.name = "path"}, {.name = "expires"}, {.name = "signature"}};
+        if (path_param(ex, q, 3) < 0)
                 return;
         struct machine *m = api_running_machine(ex);
         if (!m)
@@ -435,4 +438,72 @@ void api_files_action(struct http_exchange *ex)
                 simple(ex, req);
         }
         jv_free(op_fields, ARRAY_SIZE(op_fields), &in);
+}
+
+/* ---- signed URLs ------------------------------------------------------------------ */
+
+struct sign_req {
+        char *path, *method;
+        int64_t expires_in_s;
+};
+
+static const struct jv_field sign_fields[] = {
+    {"path", JV_STRING, JV_REQUIRED, offsetof(struct sign_req, path), 1024, 0, 0},
+    {"method", JV_STRING, 0, offsetof(struct sign_req, method), 8, 0, 0},
+    {"expires_in_s", JV_INT, 0, offsetof(struct sign_req, expires_in_s), 0, 1, 7 * 86400},
+};
+
+/* The base URL clients reached us on: the Host header when it looks sane. */
+static void base_url(struct http_exchange *ex, char *out, size_t cap)
+{
+        struct app *app = ex->app;
+        const char *host = http_req_header(ex->req, "Host");
+        int ok =
+            host && *host && strlen(host) < 256 &&
+            strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
+                strlen(host);
+        snprintf(out, cap, "http://%s", ok ? host : app->http.bound);
+}
+
+void api_files_sign(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct sign_req in = {0};
+        uint64_t present;
+        if (api_decode(ex, sign_fields, ARRAY_SIZE(sign_fields), &in, &present) < 0)
+                return;
+        const char *method = in.method ? in.method : "GET";
+        struct machine_rec r;
+        struct err e;
+        int rc;
+        if (strcmp(method, "GET") && strcmp(method, "PUT")) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'method': GET or PUT");
+        } else if (!in.path[0]) {
+                http_respond_error(ex, NS_E_INVALID_PATH, "field 'path' is empty");
+        } else if ((rc = store_machine_get(app->store, ex->match.params[0], &r, &e)) < 0) {
+                if (rc == -ENOENT)
+                        http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
+                                           ex->match.params[0]);
+                else
+                        api_fail(ex, &e);
+        } else {
+                store_machine_rec_free(&r);
+                long long expires = time_wall_ms() / 1000 + (present & 4 ? in.expires_in_s : 300);
+                char sig[65], base[300], *path = url_escape(in.path);
+                auth_sign(app->signing_key, method, ex->match.params[0], in.path, expires, sig);
+                base_url(ex, base, sizeof(base));
+                char *url = NULL;
+                if (path &&
+                    asprintf(&url, "%s/v1/machines/%s/files?path=%s&expires=%lld&signature=%s",
+                             base, ex->match.params[0], path, expires, sig) > 0)
+                        http_respond_json(ex, 200,
+                                          json_pack("{s:s,s:s,s:s,s:I}", "url", url, "method",
+                                                    method, "path", in.path, "expires_at",
+                                                    (json_int_t)expires * 1000));
+                else
+                        http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                free(url);
+                free(path);
+        }
+        jv_free(sign_fields, ARRAY_SIZE(sign_fields), &in);
 }

@@ -476,6 +476,10 @@ static const char *default_message(enum ns_code code, const struct http_exchange
                 return "no route matches this path";
         case NS_E_METHOD_NOT_ALLOWED:
                 return "this path does not accept this method";
+        case NS_E_INVALID_SIGNATURE:
+                return "the URL's signature is not valid for this request";
+        case NS_E_URL_EXPIRED:
+                return "the signed URL has expired";
         case NS_E_UNAUTHORIZED:
                 return "a valid API key is required (Authorization: Bearer KEY or X-API-Key)";
         case NS_E_UNSUPPORTED_MEDIA_TYPE:

@@ -14,6 +14,7 @@ enum route_flags {
         ROUTE_PUBLIC = 1u << 0,    /* no API key needed */
         ROUTE_JSON_BODY = 1u << 1, /* body, when any, must be application/json */
         ROUTE_WEBSOCKET = 1u << 2, /* a WebSocket upgrade endpoint */
+        ROUTE_SIGNED = 1u << 3,    /* a signed URL (?expires=&signature=) replaces the key */
 };
 
 #define ROUTE_MAX_PARAMS 4
