@@ -106,6 +106,21 @@ class Machines(DaemonTest):
             os.unlink(marker)
         self.destroy(m["id"])
 
+    def test_metrics_show_cpu_memory_and_layer_disk(self):
+        m = self.create(memory_mb=256)
+        st, _, before = self.d.request("GET", "/v1/machines/%s/metrics" % m["id"])
+        self.assertEqual(st, 200, before)
+        self.assertEqual(before["memory_limit_bytes"], 256 << 20)
+        self.exec(m["id"], cmd="head -c 10000000 /dev/urandom > /root/ten-mb; "
+                               "python3 -c 'sum(range(3000000))'")
+        st, _, after = self.d.request("GET", "/v1/machines/%s/metrics" % m["id"])
+        self.assertGreater(after["cpu_ns"], before["cpu_ns"])
+        self.assertGreater(after["memory_bytes"], 0)
+        self.assertGreaterEqual(after["disk_bytes"] - before["disk_bytes"], 10000000)
+        self.destroy(m["id"])
+        st, _, b = self.d.request("GET", "/v1/machines/%s/metrics" % m["id"])
+        self.assertEqual((st, error_code(b)), (409, "machine_not_running"))
+
     def test_unknown_template_and_machine(self):
         st, _, b = self.d.request("POST", "/v1/machines", body={"template": "nope"})
         self.assertEqual((st, error_code(b)), (404, "template_not_found"))

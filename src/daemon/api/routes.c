@@ -20,6 +20,7 @@ const struct route api_routes[] = {
     {"POST", "/v1/machines", api_machines_create, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
     {"GET", "/v1/machines", api_machines_list, 0, 0, NULL},
     {"GET", "/v1/machines/{id}", api_machines_get, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/metrics", api_machines_metrics, 0, 0, NULL},
     {"DELETE", "/v1/machines/{id}", api_machines_destroy, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/timeout", api_machines_timeout, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
