@@ -342,7 +342,8 @@ void machines_recover(struct app *app)
                 struct machine_rec *v;
                 size_t n;
                 struct err e;
-                if (store_machine_list(app->store, live[i], 0, 100000, &v, &n, &e) < 0)
+                struct machine_filter f = {.state = live[i]};
+                if (store_machine_list(app->store, &f, 0, 100000, &v, &n, &e) < 0)
                         continue;
                 for (size_t k = 0; k < n; k++) {
                         const char *why = "the daemon restarted; machines do not survive a "

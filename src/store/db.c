@@ -25,10 +25,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                    "WHERE id = ?",
     [ST_M_DEADLINE] = "UPDATE machines SET deadline_at = ? WHERE id = ?",
     [ST_M_GET] = "SELECT " M_COLS " FROM machines WHERE id = ?",
-    [ST_M_LIST_STATE] = "SELECT " M_COLS " FROM machines WHERE state = ? AND rowid > ? "
-                        "ORDER BY rowid LIMIT ?",
-    [ST_M_LIST_LIVE] = "SELECT " M_COLS " FROM machines WHERE state != 'destroyed' AND "
-                       "rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_M_LIST] = "SELECT " M_COLS " FROM machines WHERE (state = ?1 OR (?1 IS NULL AND "
+                  "state != 'destroyed')) AND rowid > ?2 AND (?3 IS NULL OR "
+                  "json_extract(metadata, ?3) = ?4) ORDER BY rowid LIMIT ?5",
 };
 
 int db_fail(struct store *st, struct err *e, const char *what)

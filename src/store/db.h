@@ -18,8 +18,7 @@ enum stmt_id {
         ST_M_STATE,
         ST_M_DEADLINE,
         ST_M_GET,
-        ST_M_LIST_STATE,
-        ST_M_LIST_LIVE,
+        ST_M_LIST,
         ST_COUNT
 };
 

@@ -1,5 +1,6 @@
 /* Machine records. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,17 +115,22 @@ int store_machine_get(struct store *st, const char *id, struct machine_rec *out,
                                  : db_fail(st, e, "read machine");
 }
 
-int store_machine_list(struct store *st, const char *state, int64_t after_seq, unsigned limit,
-                       struct machine_rec **out, size_t *n, struct err *e)
+int store_machine_list(struct store *st, const struct machine_filter *f, int64_t after_seq,
+                       unsigned limit, struct machine_rec **out, size_t *n, struct err *e)
 {
-        sqlite3_stmt *s = db_stmt(st, state ? ST_M_LIST_STATE : ST_M_LIST_LIVE, e);
+        sqlite3_stmt *s = db_stmt(st, ST_M_LIST, e);
         if (!s)
                 return -EIO;
-        int i = 1;
-        if (state)
-                sqlite3_bind_text(s, i++, state, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, i++, after_seq);
-        sqlite3_bind_int64(s, i, limit);
+        char path[160];
+        if (f->state)
+                sqlite3_bind_text(s, 1, f->state, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, after_seq);
+        if (f->meta_key) {
+                snprintf(path, sizeof(path), "$.\"%s\"", f->meta_key);
+                sqlite3_bind_text(s, 3, path, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(s, 4, f->meta_value, -1, SQLITE_STATIC);
+        }
+        sqlite3_bind_int64(s, 5, limit);
         struct machine_rec *v = calloc(limit ? limit : 1, sizeof(*v));
         if (!v)
                 return err_set(e, ENOMEM, "list machines");

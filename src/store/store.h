@@ -94,10 +94,17 @@ int store_machine_set_deadline(struct store *st, const char *id, int64_t deadlin
 /* Reads one machine (caller frees with store_machine_rec_free). -ENOENT when absent. */
 int store_machine_get(struct store *st, const char *id, struct machine_rec *out, struct err *e);
 
-/* Lists machines with seq > after_seq in creation order, state == `state` when not
- * NULL, else every state but "destroyed". *out is malloc'd (free each record, then
- * the array). */
-int store_machine_list(struct store *st, const char *state, int64_t after_seq, unsigned limit,
-                       struct machine_rec **out, size_t *n, struct err *e);
+/* Which machines store_machine_list returns. */
+struct machine_filter {
+        const char *state;    /* NULL: every state but "destroyed" */
+        const char *meta_key; /* with meta_value: metadata[meta_key] == meta_value; the key is
+                               * [A-Za-z0-9._-] only (checked by the caller) */
+        const char *meta_value;
+};
+
+/* Lists machines matching f with seq > after_seq in creation order. *out is malloc'd
+ * (free each record, then the array). */
+int store_machine_list(struct store *st, const struct machine_filter *f, int64_t after_seq,
+                       unsigned limit, struct machine_rec **out, size_t *n, struct err *e);
 
 #endif

@@ -159,6 +159,19 @@ class Machines(DaemonTest):
             self.destroy(i)
         st, _, b = self.d.request("GET", "/v1/machines?state=sleepy")
         self.assertEqual(error_code(b), "invalid_request")
+        tagged = self.create(metadata={"team": "blue green", "run": "7"})
+        self.create(metadata={"team": "red"})
+        st, _, page = self.d.request("GET", "/v1/machines?metadata=team%3Dblue%20green")
+        self.assertEqual([m["id"] for m in page["machines"]], [tagged["id"]])
+        st, _, page = self.d.request("GET", "/v1/machines?state=running&metadata=run%3D7")
+        self.assertEqual([m["id"] for m in page["machines"]], [tagged["id"]])
+        st, _, page = self.d.request("GET", "/v1/machines?metadata=team%3Dnone")
+        self.assertEqual(page["machines"], [])
+        for bad in ("metadata=noequals", "metadata=bad%22key%3Dx"):
+            st, _, b = self.d.request("GET", "/v1/machines?" + bad)
+            self.assertEqual(error_code(b), "invalid_request")
+        for m in self.d.request("GET", "/v1/machines?state=running")[2]["machines"]:
+            self.destroy(m["id"])
 
     def test_twenty_machines_leave_nothing_behind(self):
         ids, errors = [], []

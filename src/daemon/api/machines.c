@@ -7,6 +7,7 @@
 
 #include "../../common/cleanup.h"
 #include "../../common/log.h"
+#include "../../common/util.h"
 #include "api.h"
 
 #define DEFAULT_TIMEOUT_S 300
@@ -111,7 +112,8 @@ void api_machines_create(struct http_exchange *ex)
 void api_machines_list(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        struct query_param q[] = {{.name = "limit"}, {.name = "cursor"}, {.name = "state"}};
+        struct query_param q[] = {
+            {.name = "limit"}, {.name = "cursor"}, {.name = "state"}, {.name = "metadata"}};
         long long limit = LIST_DEFAULT, after = 0;
         if (api_query(ex, q, ARRAY_SIZE(q)) < 0)
                 return;
@@ -131,10 +133,24 @@ void api_machines_list(struct http_exchange *ex)
                                    "destroying, destroyed, failed");
                 return;
         }
+        struct machine_filter f = {.state = state};
+        char *eq = q[3].present ? strchr(q[3].value, '=') : NULL;
+        if (q[3].present) {
+                if (eq)
+                        *eq = '\0';
+                if (!eq || !is_safe_token(q[3].value, 64)) {
+                        http_respond_error(ex, NS_E_INVALID_REQUEST,
+                                           "query parameter 'metadata' is KEY=VALUE (URL-encoded), "
+                                           "KEY of [A-Za-z0-9._-]");
+                        return;
+                }
+                f.meta_key = q[3].value;
+                f.meta_value = eq + 1;
+        }
         struct machine_rec *v;
         size_t n;
         struct err e;
-        if (store_machine_list(app->store, state, after, (unsigned)limit + 1, &v, &n, &e) < 0) {
+        if (store_machine_list(app->store, &f, after, (unsigned)limit + 1, &v, &n, &e) < 0) {
                 api_fail(ex, &e);
                 return;
         }
