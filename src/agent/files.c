@@ -3,6 +3,7 @@
  * to a temporary file that is renamed over the target once complete. */
 #include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -181,6 +182,149 @@ static void start_write(struct agent *a, uint32_t chan, const char *path, json_t
         c->tmp_path = strdup(tmp);
 }
 
+#define SEARCH_MAX_VISITS 200000
+#define SEARCH_FILE_MAX   (8u << 20)
+#define REPLACE_FILE_MAX  (64u << 20)
+
+struct search {
+        const char *name;    /* glob on the base name, or NULL */
+        const char *content; /* substring, or NULL */
+        size_t limit, visits;
+        json_t *results;
+};
+
+/* Appends {path, line, text} for each line of the file holding s->content. */
+static void search_content(struct search *s, const char *path, const struct stat *st)
+{
+        if (!S_ISREG(st->st_mode) || st->st_size > SEARCH_FILE_MAX)
+                return;
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return;
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        long lineno = 0;
+        while (json_array_size(s->results) < s->limit && (n = getline(&line, &cap, f)) >= 0) {
+                lineno++;
+                if (!memmem(line, (size_t)n, s->content, strlen(s->content)))
+                        continue;
+                if (n > 0 && line[n - 1] == '\n')
+                        line[--n] = '\0';
+                json_array_append_new(s->results, json_pack("{s:s,s:I,s:s%}", "path", path, "line",
+                                                            (json_int_t)lineno, "text", line,
+                                                            (size_t)(n > 500 ? 500 : n)));
+        }
+        free(line);
+        fclose(f);
+}
+
+static void search_tree(struct search *s, const char *dir)
+{
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        struct dirent *e;
+        while ((e = readdir(d)) && json_array_size(s->results) < s->limit &&
+               s->visits < SEARCH_MAX_VISITS) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                        continue;
+                char p[PATH_MAX];
+                if (snprintf(p, sizeof(p), "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name) >=
+                    (int)sizeof(p))
+                        continue;
+                struct stat st;
+                s->visits++;
+                if (lstat(p, &st) < 0)
+                        continue;
+                int name_ok = !s->name || fnmatch(s->name, e->d_name, 0) == 0;
+                if (name_ok && s->content)
+                        search_content(s, p, &st);
+                else if (name_ok)
+                        json_array_append_new(s->results, stat_json(p, &st));
+                if (S_ISDIR(st.st_mode))
+                        search_tree(s, p);
+        }
+        closedir(d);
+}
+
+static void op_search(struct agent *a, uint32_t chan, const char *path, json_t *req)
+{
+        json_int_t limit = json_integer_value(json_object_get(req, "limit"));
+        struct search s = {
+            .name = json_string_value(json_object_get(req, "name")),
+            .content = json_string_value(json_object_get(req, "content")),
+            .limit = limit > 0 && limit <= 10000 ? (size_t)limit : 1000,
+            .results = json_array(),
+        };
+        if (s.content && !*s.content)
+                s.content = NULL;
+        search_tree(&s, path);
+        agent_send_json(
+            a, NSP_RESP, chan,
+            json_pack("{s:o,s:b}", "matches", s.results, "truncated",
+                      json_array_size(s.results) >= s.limit || s.visits >= SEARCH_MAX_VISITS));
+}
+
+/* Replaces every occurrence of `find` in a text file, atomically (temp + rename). */
+static void op_replace(struct agent *a, uint32_t chan, const char *path, json_t *req)
+{
+        const char *find = json_string_value(json_object_get(req, "find"));
+        const char *with = json_string_value(json_object_get(req, "replace"));
+        struct stat st;
+        if (!find || !*find || !with) {
+                agent_send_error(a, chan, "invalid_request", "replace needs 'find' and 'replace'");
+                return;
+        }
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > REPLACE_FILE_MAX) {
+                agent_send_errno(a, chan, errno ? errno : EINVAL, path);
+                return;
+        }
+        FILE *f = fopen(path, "re");
+        char *text = f ? malloc((size_t)st.st_size + 1) : NULL;
+        size_t len = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
+        if (f)
+                fclose(f);
+        if (!text) {
+                agent_send_errno(a, chan, errno ? errno : ENOMEM, path);
+                return;
+        }
+        size_t fl = strlen(find), wl = strlen(with), count = 0;
+        struct buf out;
+        buf_init(&out, REPLACE_FILE_MAX * 2);
+        const char *p = text, *end = text + len, *hit;
+        while ((hit = memmem(p, (size_t)(end - p), find, fl))) {
+                buf_append(&out, p, (size_t)(hit - p));
+                buf_append(&out, with, wl);
+                p = hit + fl;
+                count++;
+        }
+        buf_append(&out, p, (size_t)(end - p));
+        free(text);
+        char tmp[PATH_MAX + 32];
+        snprintf(tmp, sizeof(tmp), "%s.nsreplace-%u", path, chan);
+        int fd =
+            count ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777) : -1;
+        int failed =
+            count && (fd < 0 || write(fd, out.data ? out.data : "", out.len) != (ssize_t)out.len ||
+                      fchown(fd, st.st_uid, st.st_gid) < 0 || fsync(fd) < 0);
+        int err = errno;
+        if (fd >= 0)
+                close(fd);
+        if (!failed && count && rename(tmp, path) < 0) {
+                failed = 1;
+                err = errno;
+        }
+        buf_fini(&out);
+        if (failed) {
+                unlink(tmp);
+                agent_send_errno(a, chan, err, path);
+                return;
+        }
+        agent_send_json(a, NSP_RESP, chan,
+                        json_pack("{s:s,s:I}", "path", path, "replacements", (json_int_t)count));
+}
+
 static void simple_op(struct agent *a, uint32_t chan, const char *op, const char *path, json_t *req)
 {
         struct stat st;
@@ -222,6 +366,10 @@ static void simple_op(struct agent *a, uint32_t chan, const char *op, const char
                         agent_send_errno(a, chan, errno, path);
                 else
                         agent_send_json(a, NSP_RESP, chan, json_pack("{s:s}", "path", to));
+        } else if (!strcmp(op, "search")) {
+                op_search(a, chan, path, req);
+        } else if (!strcmp(op, "replace")) {
+                op_replace(a, chan, path, req);
         } else {
                 agent_send_error(a, chan, "invalid_request", "unknown operation '%s'", op);
         }

@@ -243,6 +243,31 @@ class Files(DaemonTest):
         self.assertEqual(st, 200)
         self.assertFalse(self.d.request("GET", self.url("/exists", path="/srv"))[2]["exists"])
 
+    def test_search_and_replace(self):
+        for path, text in (("/proj/a.py", "import os\nprint('needle')\n"),
+                           ("/proj/sub/b.py", "needle = 1\nneedle += 1\n"),
+                           ("/proj/sub/c.txt", "no match here\n")):
+            self.assertEqual(self.d.request("PUT", self.url(path=path), body=text.encode())[0], 200)
+        st, _, r = self.d.request("GET", self.url("/search", path="/proj", name="*.py"))
+        self.assertEqual(sorted(m["path"] for m in r["matches"]), ["/proj/a.py", "/proj/sub/b.py"])
+        st, _, r = self.d.request("GET", self.url("/search", path="/proj", content="needle"))
+        self.assertEqual(sorted((m["path"], m["line"]) for m in r["matches"]),
+                         [("/proj/a.py", 2), ("/proj/sub/b.py", 1), ("/proj/sub/b.py", 2)])
+        st, _, r = self.d.request("GET", self.url("/search", path="/proj", content="needle",
+                                                 limit="1"))
+        self.assertEqual((len(r["matches"]), r["truncated"]), (1, True))
+        st, _, r = self.d.request("POST", "/v1/machines/%s/files/replace" % self.mid,
+                                  body={"path": "/proj/sub/b.py", "find": "needle",
+                                        "replace": "thread"})
+        self.assertEqual((st, r["replacements"]), (200, 2), r)
+        self.assertEqual(self.d.request("GET", self.url(path="/proj/sub/b.py"))[2],
+                         b"thread = 1\nthread += 1\n")
+        st, _, r = self.d.request("GET", self.url("/search", path="/proj"))
+        self.assertEqual(error_code(r), "invalid_request")
+        st, _, r = self.d.request("POST", "/v1/machines/%s/files/replace" % self.mid,
+                                  body={"path": "/proj/sub/b.py", "find": "x"})
+        self.assertEqual(error_code(r), "invalid_field")
+
     def test_errors(self):
         cases = [
             ("GET", self.url(path="/no/such/file"), None, 404, "file_not_found"),

@@ -385,12 +385,39 @@ void api_files_delete(struct http_exchange *ex)
                 simple(ex, json_pack("{s:s,s:s}", "op", "remove", "path", q[0].value));
 }
 
+/* search?path=DIR[&name=GLOB][&content=TEXT][&limit=N] */
+static void search(struct http_exchange *ex)
+{
+        struct query_param q[] = {
+            {.name = "path"}, {.name = "name"}, {.name = "content"}, {.name = "limit"}};
+        long long limit = 1000;
+        if (path_param(ex, q, 4) < 0)
+                return;
+        if (q[3].present && api_query_int(ex, &q[3], 1, 10000, &limit) < 0)
+                return;
+        if (!q[1].present && !q[2].present) {
+                http_respond_error(ex, NS_E_INVALID_REQUEST, "search needs 'name' or 'content'");
+                return;
+        }
+        json_t *req = json_pack("{s:s,s:s,s:I}", "op", "search", "path", q[0].value, "limit",
+                                (json_int_t)limit);
+        if (q[1].present)
+                json_object_set_new(req, "name", json_string(q[1].value));
+        if (q[2].present)
+                json_object_set_new(req, "content", json_string(q[2].value));
+        simple(ex, req);
+}
+
 void api_files_query(struct http_exchange *ex)
 {
         const char *op = ex->match.params[1];
+        if (!strcmp(op, "search")) {
+                search(ex);
+                return;
+        }
         if (strcmp(op, "stat") && strcmp(op, "exists") && strcmp(op, "list")) {
                 http_respond_error(ex, NS_E_NOT_FOUND,
-                                   "no file operation '%s' (stat, exists, list)", op);
+                                   "no file operation '%s' (stat, exists, list, search)", op);
                 return;
         }
         struct query_param q[] = {{.name = "path"}, {.name = "depth"}};
@@ -407,34 +434,45 @@ void api_files_query(struct http_exchange *ex)
 }
 
 struct op_req {
-        char *path, *to;
+        char *path, *to, *find, *replace;
 };
 
 static const struct jv_field op_fields[] = {
     {"path", JV_STRING, JV_REQUIRED, offsetof(struct op_req, path), 4096, 0, 0},
     {"to", JV_STRING, 0, offsetof(struct op_req, to), 4096, 0, 0},
+    {"find", JV_STRING, 0, offsetof(struct op_req, find), 65536, 0, 0},
+    {"replace", JV_STRING, 0, offsetof(struct op_req, replace), 65536, 0, 0},
 };
 
 void api_files_action(struct http_exchange *ex)
 {
         const char *op = ex->match.params[1];
-        int rename_op = !strcmp(op, "rename");
-        if (!rename_op && strcmp(op, "mkdir")) {
-                http_respond_error(ex, NS_E_NOT_FOUND, "no file operation '%s' (mkdir, rename)",
-                                   op);
+        int rename_op = !strcmp(op, "rename"), replace_op = !strcmp(op, "replace");
+        if (!rename_op && !replace_op && strcmp(op, "mkdir")) {
+                http_respond_error(ex, NS_E_NOT_FOUND,
+                                   "no file operation '%s' (mkdir, rename, replace)", op);
                 return;
         }
         struct op_req in = {0};
-        if (api_decode(ex, op_fields, ARRAY_SIZE(op_fields), &in, NULL) < 0)
+        uint64_t present;
+        if (api_decode(ex, op_fields, ARRAY_SIZE(op_fields), &in, &present) < 0)
                 return;
-        if (rename_op != (in.to != NULL)) {
-                http_respond_error(ex, NS_E_INVALID_FIELD,
-                                   rename_op ? "field 'to' is required"
-                                             : "field 'to' is for rename");
+        uint64_t want = rename_op ? 1u << 1 : replace_op ? (1u << 2 | 1u << 3) : 0;
+        if ((present & ~1ull) != want) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "%s takes %s", op,
+                                   rename_op    ? "'path' and 'to'"
+                                   : replace_op ? "'path', 'find' and 'replace'"
+                                                : "'path' only");
+        } else if (replace_op && !in.find[0]) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'find' is empty");
         } else {
                 json_t *req = json_pack("{s:s,s:s}", "op", op, "path", in.path);
                 if (in.to)
                         json_object_set_new(req, "to", json_string(in.to));
+                if (replace_op) {
+                        json_object_set_new(req, "find", json_string(in.find));
+                        json_object_set_new(req, "replace", json_string(in.replace));
+                }
                 simple(ex, req);
         }
         jv_free(op_fields, ARRAY_SIZE(op_fields), &in);
