@@ -142,28 +142,29 @@ static const char *machine_id(const struct cli_cmd *cmd, int npos, char **argv, 
         return id;
 }
 
-int cmd_machines_get(struct cli *c, int argc, char **argv)
+/* `nullspace machines VERB ID`: METHOD /v1/machines/ID. */
+static int by_id(struct cli *c, const char *name, const char *method, int argc, char **argv)
 {
-        const struct cli_cmd *cmd = cli_find("machines get");
+        const struct cli_cmd *cmd = cli_find(name);
         int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
         const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
         if (!id)
                 return r;
+        if (npos != 1)
+                return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
         char path[128];
         snprintf(path, sizeof(path), "/v1/machines/%s", id);
-        return cli_call(c, "GET", path, NULL, show_one);
+        return cli_call(c, method, path, NULL, show_one);
+}
+
+int cmd_machines_get(struct cli *c, int argc, char **argv)
+{
+        return by_id(c, "machines get", "GET", argc, argv);
 }
 
 int cmd_machines_destroy(struct cli *c, int argc, char **argv)
 {
-        const struct cli_cmd *cmd = cli_find("machines destroy");
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
-        if (!id)
-                return r;
-        char path[128];
-        snprintf(path, sizeof(path), "/v1/machines/%s", id);
-        return cli_call(c, "DELETE", path, NULL, show_one);
+        return by_id(c, "machines destroy", "DELETE", argc, argv);
 }
 
 int cmd_machines_timeout(struct cli *c, int argc, char **argv)

@@ -30,6 +30,17 @@ static const char *const stmt_sql[ST_COUNT] = {
                   "json_extract(metadata, ?3) = ?4) ORDER BY rowid LIMIT ?5",
 };
 
+void db_column_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
+{
+        const unsigned char *t = sqlite3_column_text(s, col);
+        size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+        if (n >= cap)
+                n = cap - 1;
+        if (n)
+                memcpy(dst, t, n);
+        dst[n] = '\0';
+}
+
 int db_fail(struct store *st, struct err *e, const char *what)
 {
         err_set(e, 0, "%s: %s", what, sqlite3_errmsg(st->db));

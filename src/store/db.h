@@ -31,6 +31,9 @@ struct store {
 /* Returns the cached prepared statement `id`, reset and unbound; NULL with `e` set. */
 sqlite3_stmt *db_stmt(struct store *st, enum stmt_id id, struct err *e);
 
+/* Copies a text column into dst (cap bytes, truncated, always NUL-terminated). */
+void db_column_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
+
 /* Records the database's last error in e; returns -EIO. */
 int db_fail(struct store *st, struct err *e, const char *what);
 

@@ -6,27 +6,16 @@
 
 #include "db.h"
 
-static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
-{
-        const unsigned char *t = sqlite3_column_text(s, col);
-        size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
-        if (n >= cap)
-                n = cap - 1;
-        if (n)
-                memcpy(dst, t, n);
-        dst[n] = '\0';
-}
-
 static void read_row(sqlite3_stmt *s, struct key_rec *k)
 {
         memset(k, 0, sizeof(*k));
-        copy_text(s, 0, k->id, sizeof(k->id));
-        copy_text(s, 1, k->name, sizeof(k->name));
-        copy_text(s, 2, k->prefix, sizeof(k->prefix));
+        db_column_text(s, 0, k->id, sizeof(k->id));
+        db_column_text(s, 1, k->name, sizeof(k->name));
+        db_column_text(s, 2, k->prefix, sizeof(k->prefix));
         const void *h = sqlite3_column_blob(s, 3);
         if (h && sqlite3_column_bytes(s, 3) == (int)sizeof(k->hash))
                 memcpy(k->hash, h, sizeof(k->hash));
-        copy_text(s, 4, k->role, sizeof(k->role));
+        db_column_text(s, 4, k->role, sizeof(k->role));
         k->created_at = sqlite3_column_int64(s, 5);
         k->revoked_at = sqlite3_column_int64(s, 6);
         k->seq = sqlite3_column_int64(s, 7);

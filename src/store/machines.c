@@ -6,17 +6,6 @@
 
 #include "db.h"
 
-static void text(sqlite3_stmt *s, int col, char *dst, size_t cap)
-{
-        const unsigned char *t = sqlite3_column_text(s, col);
-        size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
-        if (n >= cap)
-                n = cap - 1;
-        if (n)
-                memcpy(dst, t, n);
-        dst[n] = '\0';
-}
-
 static char *dup_text(sqlite3_stmt *s, int col)
 {
         const unsigned char *t = sqlite3_column_text(s, col);
@@ -26,12 +15,12 @@ static char *dup_text(sqlite3_stmt *s, int col)
 static void read_row(sqlite3_stmt *s, struct machine_rec *m)
 {
         memset(m, 0, sizeof(*m));
-        text(s, 0, m->id, sizeof(m->id));
-        text(s, 1, m->state, sizeof(m->state));
-        text(s, 2, m->runtime, sizeof(m->runtime));
+        db_column_text(s, 0, m->id, sizeof(m->id));
+        db_column_text(s, 1, m->state, sizeof(m->state));
+        db_column_text(s, 2, m->runtime, sizeof(m->runtime));
         m->spec = dup_text(s, 3);
         m->metadata = dup_text(s, 4);
-        text(s, 5, m->failure, sizeof(m->failure));
+        db_column_text(s, 5, m->failure, sizeof(m->failure));
         m->deadline_at = sqlite3_column_int64(s, 6);
         m->created_at = sqlite3_column_int64(s, 7);
         m->updated_at = sqlite3_column_int64(s, 8);

@@ -1,6 +1,8 @@
 #include "api.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../../common/log.h"
@@ -38,6 +40,32 @@ int api_query_int(struct http_exchange *ex, const struct query_param *p, long lo
         }
         *out = v;
         return 0;
+}
+
+int api_page_parse(struct http_exchange *ex, const struct query_param *limit,
+                   const struct query_param *cursor, struct api_page *p)
+{
+        p->limit = 100;
+        p->after = 0;
+        if (limit->present && api_query_int(ex, limit, 1, 1000, &p->limit) < 0)
+                return -1;
+        if (cursor->present && api_query_int(ex, cursor, 0, INT64_MAX, &p->after) < 0)
+                return -1;
+        return 0;
+}
+
+size_t api_page_shown(const struct api_page *p, size_t got)
+{
+        return got > (size_t)p->limit ? (size_t)p->limit : got;
+}
+
+json_t *api_page_cursor(const struct api_page *p, size_t got, int64_t last_shown_seq)
+{
+        if (got <= (size_t)p->limit)
+                return json_null();
+        char c[32];
+        snprintf(c, sizeof(c), "%lld", (long long)last_shown_seq);
+        return json_string(c);
 }
 
 void api_fail(struct http_exchange *ex, const struct err *e)

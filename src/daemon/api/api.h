@@ -19,6 +19,24 @@ int api_query(struct http_exchange *ex, struct query_param *params, size_t n);
 int api_query_int(struct http_exchange *ex, const struct query_param *p, long long min,
                   long long max, long long *out);
 
+/* Cursor pagination: ?limit= (1..1000, default 100) and ?cursor= (the seq after which
+ * the page starts). Stores are asked for limit+1 rows: one more tells whether another
+ * page exists. */
+struct api_page {
+        long long limit;
+        long long after;
+};
+
+/* Reads the page from the parsed limit and cursor parameters; -1 after answering 400. */
+int api_page_parse(struct http_exchange *ex, const struct query_param *limit,
+                   const struct query_param *cursor, struct api_page *p);
+
+/* How many of `got` rows to show. */
+size_t api_page_shown(const struct api_page *p, size_t got);
+
+/* The next_cursor value: the seq of the last row shown when more exist, else null. */
+json_t *api_page_cursor(const struct api_page *p, size_t got, int64_t last_shown_seq);
+
 /* Logs an unexpected failure with the request ID and answers 500 `internal`. */
 void api_fail(struct http_exchange *ex, const struct err *e);
 

@@ -8,9 +8,6 @@
 #include "../auth.h"
 #include "api.h"
 
-#define LIST_DEFAULT 100
-#define LIST_MAX     1000
-
 static json_t *key_json(const struct key_rec *k)
 {
         json_t *o = json_object();
@@ -60,31 +57,21 @@ void api_keys_list(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         struct query_param q[] = {{.name = "limit"}, {.name = "cursor"}};
-        long long limit = LIST_DEFAULT, after = 0;
-        if (api_query(ex, q, ARRAY_SIZE(q)) < 0)
-                return;
-        if (q[0].present && api_query_int(ex, &q[0], 1, LIST_MAX, &limit) < 0)
-                return;
-        if (q[1].present && api_query_int(ex, &q[1], 0, INT64_MAX, &after) < 0)
+        struct api_page page;
+        if (api_query(ex, q, ARRAY_SIZE(q)) < 0 || api_page_parse(ex, &q[0], &q[1], &page) < 0)
                 return;
         struct key_rec *keys;
         size_t n;
         struct err e;
-        /* one more than asked tells whether another page exists */
-        if (store_key_list(app->store, after, (unsigned)limit + 1, &keys, &n, &e) < 0) {
+        if (store_key_list(app->store, page.after, (unsigned)page.limit + 1, &keys, &n, &e) < 0) {
                 api_fail(ex, &e);
                 return;
         }
         json_t *arr = json_array();
-        size_t shown = n > (size_t)limit ? (size_t)limit : n;
+        size_t shown = api_page_shown(&page, n);
         for (size_t i = 0; i < shown; i++)
                 json_array_append_new(arr, key_json(&keys[i]));
-        json_t *cursor = json_null();
-        if (n > shown) {
-                char c[32];
-                snprintf(c, sizeof(c), "%lld", (long long)keys[shown - 1].seq);
-                cursor = json_string(c);
-        }
+        json_t *cursor = api_page_cursor(&page, n, shown ? keys[shown - 1].seq : 0);
         free(keys);
         http_respond_json(ex, 200, json_pack("{s:o,s:o}", "keys", arr, "next_cursor", cursor));
 }

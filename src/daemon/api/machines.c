@@ -11,8 +11,6 @@
 #include "api.h"
 
 #define DEFAULT_TIMEOUT_S 300
-#define LIST_DEFAULT      100
-#define LIST_MAX          1000
 
 struct create_req {
         char *template_name;
@@ -114,12 +112,8 @@ void api_machines_list(struct http_exchange *ex)
         struct app *app = ex->app;
         struct query_param q[] = {
             {.name = "limit"}, {.name = "cursor"}, {.name = "state"}, {.name = "metadata"}};
-        long long limit = LIST_DEFAULT, after = 0;
-        if (api_query(ex, q, ARRAY_SIZE(q)) < 0)
-                return;
-        if (q[0].present && api_query_int(ex, &q[0], 1, LIST_MAX, &limit) < 0)
-                return;
-        if (q[1].present && api_query_int(ex, &q[1], 0, INT64_MAX, &after) < 0)
+        struct api_page page;
+        if (api_query(ex, q, ARRAY_SIZE(q)) < 0 || api_page_parse(ex, &q[0], &q[1], &page) < 0)
                 return;
         static const char *const states[] = {"creating", "running", "destroying", "destroyed",
                                              "failed"};
@@ -150,20 +144,16 @@ void api_machines_list(struct http_exchange *ex)
         struct machine_rec *v;
         size_t n;
         struct err e;
-        if (store_machine_list(app->store, &f, after, (unsigned)limit + 1, &v, &n, &e) < 0) {
+        if (store_machine_list(app->store, &f, page.after, (unsigned)page.limit + 1, &v, &n, &e) <
+            0) {
                 api_fail(ex, &e);
                 return;
         }
         json_t *arr = json_array();
-        size_t shown = n > (size_t)limit ? (size_t)limit : n;
+        size_t shown = api_page_shown(&page, n);
         for (size_t i = 0; i < shown; i++)
                 json_array_append_new(arr, machine_rec_json(&v[i]));
-        json_t *cursor = json_null();
-        if (n > shown) {
-                char c[32];
-                snprintf(c, sizeof(c), "%lld", (long long)v[shown - 1].seq);
-                cursor = json_string(c);
-        }
+        json_t *cursor = api_page_cursor(&page, n, shown ? v[shown - 1].seq : 0);
         for (size_t i = 0; i < n; i++)
                 store_machine_rec_free(&v[i]);
         free(v);
