@@ -28,7 +28,8 @@ struct app {
         const struct driver *driver;
         struct driver_ctx driver_ctx;
         char agent_path[PATH_MAX];
-        struct machine *machines; /* live machines */
+        struct machine *machines;   /* live machines */
+        unsigned machine_timeout_s; /* default deadline of new machines */
         char state_dir[PATH_MAX];
         char cache_dir[PATH_MAX];
         int64_t started_ms;

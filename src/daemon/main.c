@@ -22,6 +22,7 @@ struct options {
         const char *state_dir;
         const char *listen;
         struct http_server_cfg http;
+        unsigned machine_timeout_s;
 };
 
 static void usage(FILE *f)
@@ -39,6 +40,7 @@ static void usage(FILE *f)
                 "  --max-connections N    open connections before new ones get 503 (1024)\n"
                 "  --idle-timeout-ms N    close idle keep-alive connections after N ms (60000)\n"
                 "  --request-timeout-ms N a request must arrive whole within N ms (30000)\n"
+                "  --machine-timeout-s N  default deadline of new machines (300)\n"
                 "  --print-routes         print the served routes (METHOD PATH) and exit\n"
                 "  --print-errors         print the error-code catalogue as JSON and exit\n"
                 "  --version              print the version and exit\n"
@@ -95,7 +97,18 @@ static void default_state_dir(char *out, size_t cap)
 /* Returns 0 to run, 1 to exit successfully, 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-        enum { O_STATE = 256, O_LISTEN, O_LOG, O_MAXC, O_IDLE, O_REQ, O_ROUTES, O_ERRORS, O_VER };
+        enum {
+                O_STATE = 256,
+                O_LISTEN,
+                O_LOG,
+                O_MAXC,
+                O_IDLE,
+                O_REQ,
+                O_MTIMEOUT,
+                O_ROUTES,
+                O_ERRORS,
+                O_VER
+        };
         static const struct option longs[] = {
             {"state-dir", required_argument, 0, O_STATE},
             {"listen", required_argument, 0, O_LISTEN},
@@ -103,6 +116,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             {"max-connections", required_argument, 0, O_MAXC},
             {"idle-timeout-ms", required_argument, 0, O_IDLE},
             {"request-timeout-ms", required_argument, 0, O_REQ},
+            {"machine-timeout-s", required_argument, 0, O_MTIMEOUT},
             {"print-routes", no_argument, 0, O_ROUTES},
             {"print-errors", no_argument, 0, O_ERRORS},
             {"version", no_argument, 0, O_VER},
@@ -134,6 +148,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                         break;
                 case O_REQ:
                         if (parse_uint(optarg, &o->http.request_timeout_ms) < 0)
+                                goto bad;
+                        break;
+                case O_MTIMEOUT:
+                        if (parse_uint(optarg, &o->machine_timeout_s) < 0)
                                 goto bad;
                         break;
                 case O_ROUTES:
@@ -300,7 +318,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
 int main(int argc, char **argv)
 {
         static struct app app;
-        struct options o = {.listen = "127.0.0.1:7700"};
+        struct options o = {.listen = "127.0.0.1:7700", .machine_timeout_s = 300};
         http_server_cfg_defaults(&o.http);
         int pr = parse_args(argc, argv, &o);
         if (pr)
@@ -313,6 +331,7 @@ int main(int argc, char **argv)
         if (cache)
                 snprintf(app.cache_dir, sizeof(app.cache_dir), "%s", cache);
         app.started_ms = time_wall_ms();
+        app.machine_timeout_s = o.machine_timeout_s;
         app.lock_fd = -1;
         app.loop.epfd = -1;
         struct err e = {0};

@@ -371,6 +371,22 @@ class Files(DaemonTest):
         self.assertLess(peak - before, 64 << 10, "daemon RSS grew %d KiB" % (peak - before))
 
 
+class DefaultTimeout(unittest.TestCase):
+    def test_daemon_wide_default_deadline(self):
+        d = Daemon(["--machine-timeout-s", "1"]).start()
+        try:
+            st, _, m = d.request("POST", "/v1/machines")
+            self.assertEqual(st, 201, m)
+            self.assertLessEqual(m["timeout_at"] - m["created_at"], 1000)
+            deadline = time.time() + 20
+            while time.time() < deadline and d.request("GET", "/v1/machines/" + m["id"])[2]["state"] != "destroyed":
+                time.sleep(0.2)
+            self.assertEqual(d.request("GET", "/v1/machines/" + m["id"])[2]["state"], "destroyed")
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+
 class Restart(unittest.TestCase):
     def test_machines_lost_with_the_daemon_are_failed_with_a_reason(self):
         d = Daemon().start()

@@ -10,8 +10,6 @@
 #include "../../common/util.h"
 #include "api.h"
 
-#define DEFAULT_TIMEOUT_S 300
-
 struct create_req {
         char *template_name;
         int64_t vcpus, memory_mb, timeout_s;
@@ -80,7 +78,7 @@ void api_machines_create(struct http_exchange *ex)
             .template_name = in.template_name ? in.template_name : "base",
             .vcpus = (unsigned)(present & (1u << 1) ? in.vcpus : 1),
             .memory_mb = (unsigned)(present & (1u << 2) ? in.memory_mb : 512),
-            .timeout_s = present & (1u << 3) ? in.timeout_s : DEFAULT_TIMEOUT_S,
+            .timeout_s = present & (1u << 3) ? in.timeout_s : app->machine_timeout_s,
             .env = env,
             .metadata = meta,
         };
