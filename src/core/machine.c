@@ -250,6 +250,8 @@ static void on_helper_exit(struct child_watch *w, int status)
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 log_warn("machine_cleanup_incomplete", "machine=%s status=%d dir=%s", m->id, status,
                          m->dir);
+        if (m->shim_pid)
+                kill(m->shim_pid, SIGKILL); /* normally gone already, with its sandbox */
         if (m->state == M_DESTROYING)
                 set_state(m, M_DESTROYED, NULL);
         machine_done_cb cb = m->destroy_cb;
@@ -282,9 +284,10 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
                 agentconn_fini(&m->agent);
         }
         if (m->run.pid) {
-                /* the helper stops the sandbox; `runsc run` then exits and the reaper
+                /* the helper stops the sandbox; the shim then exits and the reaper
                  * collects it without a watch */
                 children_forget(&app->children, &m->sandbox);
+                m->shim_pid = m->run.pid;
                 m->run.pid = 0;
         }
         struct err e;
@@ -335,6 +338,48 @@ json_t *machine_rec_json(const struct machine_rec *r)
         return o;
 }
 
+/* Rebuilds the live machine of a record whose sandbox is still running and attaches
+ * to its agent. Returns 0, or -1 when the sandbox is gone. */
+static int adopt(struct app *app, const struct machine_rec *r)
+{
+        struct machine *m = calloc(1, sizeof(*m));
+        if (!m)
+                return -1;
+        m->app = app;
+        snprintf(m->id, sizeof(m->id), "%s", r->id);
+        snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, r->id);
+        struct err e;
+        if (app->driver->attach(&app->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
+                free(m);
+                return -1;
+        }
+        json_t *spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
+        snprintf(m->template_name, sizeof(m->template_name), "%s",
+                 json_string_value(json_object_get(spec, "template")) ?: "base");
+        m->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
+        m->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
+        json_t *env = json_object_get(spec, "env");
+        m->env = env ? json_incref(env) : json_object();
+        json_decref(spec);
+        m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
+        if (!m->metadata)
+                m->metadata = json_object();
+        m->state = M_RUNNING;
+        m->created_at = r->created_at;
+        m->deadline_at = r->deadline_at;
+        if (agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
+                           on_agent_state, m, &e) < 0) {
+                free_machine(m);
+                return -1;
+        }
+        m->agent_open = 1;
+        m->next = app->machines;
+        app->machines = m;
+        arm_deadline(m);
+        log_info("machine_adopted", "machine=%s", m->id);
+        return 0;
+}
+
 void machines_recover(struct app *app)
 {
         static const char *const live[] = {"creating", "running", "destroying"};
@@ -346,8 +391,13 @@ void machines_recover(struct app *app)
                 if (store_machine_list(app->store, &f, 0, 100000, &v, &n, &e) < 0)
                         continue;
                 for (size_t k = 0; k < n; k++) {
-                        const char *why = "the daemon restarted; machines do not survive a "
-                                          "daemon restart yet";
+                        if (i == 1 && adopt(app, &v[k]) == 0) {
+                                store_machine_rec_free(&v[k]);
+                                continue;
+                        }
+                        /* half-created, half-destroyed, or its sandbox died with the daemon */
+                        const char *why = i == 0 ? "the daemon stopped while creating it"
+                                                 : "its sandbox was gone when the daemon restarted";
                         store_machine_set_state(app->store, v[k].id,
                                                 i == 2 ? "destroyed" : "failed",
                                                 i == 2 ? NULL : why, time_wall_ms(), &e);
@@ -361,5 +411,23 @@ void machines_recover(struct app *app)
                         store_machine_rec_free(&v[k]);
                 }
                 free(v);
+        }
+}
+
+void machines_detach(struct app *app)
+{
+        while (app->machines) {
+                struct machine *m = app->machines;
+                app->machines = m->next;
+                templates_cancel(&app->templates, &m->tpl_wait);
+                if (m->run.pid)
+                        children_forget(&app->children, &m->sandbox);
+                if (m->helper.pid)
+                        children_forget(&app->children, &m->helper);
+                if (m->agent_open) {
+                        m->agent.on_state = NULL;
+                        agentconn_fini(&m->agent);
+                }
+                free_machine(m);
         }
 }

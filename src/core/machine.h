@@ -37,6 +37,7 @@ struct machine {
         struct machine_run run;
         struct child_watch sandbox; /* the runsc process */
         struct child_watch helper;  /* the destroy helper */
+        pid_t shim_pid;             /* our shim, remembered while destroying */
         struct agent_conn agent;
         int agent_open;
         struct tpl_waiter tpl_wait;
@@ -79,8 +80,13 @@ const char *machine_state_name(enum machine_state s);
 /* JSON view of a machine record (live or from the store). */
 json_t *machine_rec_json(const struct machine_rec *r);
 
-/* Reconciles the store at start-up: machines left running or in a transition by a
- * previous daemon are marked failed (their sandboxes are torn down). */
+/* Reconciles the store at start-up: running machines whose sandboxes still run are
+ * adopted again (their shims kept the agent streams); the others, and machines caught
+ * mid-creation or mid-destruction, are marked failed or destroyed and torn down. */
 void machines_recover(struct app *app);
+
+/* At daemon exit: lets go of every machine without stopping it (a later daemon adopts
+ * the running ones). */
+void machines_detach(struct app *app);
 
 #endif

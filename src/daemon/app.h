@@ -28,6 +28,7 @@ struct app {
         const struct driver *driver;
         struct driver_ctx driver_ctx;
         char agent_path[PATH_MAX];
+        char shim_path[PATH_MAX];
         struct machine *machines;   /* live machines */
         unsigned machine_timeout_s; /* default deadline of new machines */
         char state_dir[PATH_MAX];

@@ -224,20 +224,25 @@ static int setup_signals(struct app *app, struct err *e)
         return loop_io_add(&app->loop, &app->sig_io, EPOLLIN, e);
 }
 
-/* The agent binary ships next to nullspaced (NULLSPACE_AGENT overrides). */
+/* The agent and shim binaries ship next to nullspaced (NULLSPACE_AGENT overrides the
+ * agent's path). */
 static int find_agent(struct app *app, struct err *e)
 {
+        char self[PATH_MAX];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (len < 0)
+                return err_set(e, errno, "readlink /proc/self/exe");
+        self[len] = '\0';
+        *strrchr(self, '/') = '\0';
+        if (snprintf(app->shim_path, sizeof(app->shim_path), "%s/nsshim", self) >=
+            (int)sizeof(app->shim_path))
+                return err_set(e, ENAMETOOLONG, "shim path");
+        if (access(app->shim_path, X_OK) < 0)
+                return err_set(e, errno, "shim binary %s", app->shim_path);
         const char *env = getenv("NULLSPACE_AGENT");
         if (env && *env) {
                 snprintf(app->agent_path, sizeof(app->agent_path), "%s", env);
         } else {
-                char self[PATH_MAX];
-                ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-                if (n < 0)
-                        return err_set(e, errno, "readlink /proc/self/exe");
-                self[n] = '\0';
-                char *slash = strrchr(self, '/');
-                *slash = '\0';
                 if (snprintf(app->agent_path, sizeof(app->agent_path), "%s/nsagent", self) >=
                     (int)sizeof(app->agent_path))
                         return err_set(e, ENAMETOOLONG, "agent path");
@@ -266,27 +271,13 @@ static int setup_machines(struct app *app, struct err *e)
         app->driver = &gvisor_driver;
         app->driver_ctx.state_dir = app->state_dir;
         app->driver_ctx.agent_path = app->agent_path;
+        app->driver_ctx.shim_path = app->shim_path;
         struct err pe;
         if (app->driver->probe(&app->driver_ctx, &pe) < 0)
                 log_warn("runtime_unavailable", "runtime=%s reason=\"%s\"", app->driver->name,
                          pe.msg);
         machines_recover(app);
         return 0;
-}
-
-/* Stopping the daemon stops its machines (they cannot outlive it yet). */
-static void stop_machines(struct app *app)
-{
-        while (app->machines) {
-                struct machine *m = app->machines;
-                machine_destroy(m, NULL, NULL);
-                if (m->helper.pid) {
-                        int st;
-                        waitpid(m->helper.pid, &st, 0);
-                        children_forget(&app->children, &m->helper);
-                        m->helper.on_exit(&m->helper, st);
-                }
-        }
 }
 
 static int run(struct app *app, const struct options *o, struct err *e)
@@ -310,7 +301,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
                  NS_VERSION);
         r = loop_run(&app->loop);
         http_server_fini(&app->http);
-        stop_machines(app);
+        machines_detach(app); /* they keep running; the next daemon adopts them */
         log_info("stopped", "status=%d", r);
         return r < 0 ? err_set(e, -r, "event loop") : 0;
 }

@@ -1,5 +1,7 @@
 #include "agentconn.h"
 
+#include "../common/util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -49,7 +51,8 @@ static void lose(struct agent_conn *a)
                 return;
         a->lost = 1;
         loop_io_del(a->loop, &a->rio);
-        loop_io_del(a->loop, &a->wio);
+        if (!a->single)
+                loop_io_del(a->loop, &a->wio);
         while (a->chans) {
                 struct agent_chan *c = a->chans;
                 a->chans = c->next;
@@ -76,7 +79,11 @@ static void flush(struct agent_conn *a)
                 }
                 buf_consume(&a->out, (size_t)w);
         }
-        if (!a->lost)
+        if (a->lost)
+                return;
+        if (a->single)
+                loop_io_mod(a->loop, &a->rio, EPOLLIN | (a->out.len ? EPOLLOUT : 0));
+        else
                 loop_io_mod(a->loop, &a->wio, a->out.len ? EPOLLOUT : 0);
 }
 
@@ -107,8 +114,9 @@ static void on_frame(struct agent_conn *a, const struct nsp_hdr *h, const unsign
 
 static void on_read(struct loop_io *io, uint32_t events)
 {
-        (void)events;
         struct agent_conn *a = (struct agent_conn *)((char *)io - offsetof(struct agent_conn, rio));
+        if (a->single && (events & EPOLLOUT))
+                flush(a);
         for (int rounds = 0; rounds < 64 && !a->lost; rounds++) {
                 struct nsp_hdr h;
                 const unsigned char *p;
@@ -148,7 +156,11 @@ int agentconn_init(struct agent_conn *a, struct loop *loop, int rfd, int wfd,
         a->loop = loop;
         a->on_state = on_state;
         a->owner = owner;
-        a->next_chan = 1;
+        /* a fresh daemon may find channels of its predecessor still open in the agent:
+         * start numbering somewhere else */
+        uint32_t start = 0;
+        rand_bytes(&start, sizeof(start));
+        a->next_chan = (start >> 1) | 1;
         nsp_reader_init(&a->reader);
         buf_init(&a->out, AGENTCONN_OUT_LIMIT);
         fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK);
@@ -157,8 +169,9 @@ int agentconn_init(struct agent_conn *a, struct loop *loop, int rfd, int wfd,
         a->rio.cb = on_read;
         a->wio.fd = wfd;
         a->wio.cb = on_write;
+        a->single = rfd == wfd; /* one socket both ways, or a pair of pipes */
         int r = loop_io_add(loop, &a->rio, EPOLLIN, e);
-        if (r == 0)
+        if (r == 0 && !a->single)
                 r = loop_io_add(loop, &a->wio, 0, e);
         return r;
 }
@@ -168,7 +181,8 @@ void agentconn_fini(struct agent_conn *a)
         a->on_state = NULL;
         lose(a);
         close(a->rio.fd);
-        close(a->wio.fd);
+        if (!a->single)
+                close(a->wio.fd);
         nsp_reader_fini(&a->reader);
         buf_fini(&a->out);
 }

@@ -37,6 +37,7 @@ struct agent_conn {
         struct agent_chan *chans;
         uint32_t next_chan;
         int hello_seen;
+        int single; /* one fd both ways (a socket) */
         int lost;
         /* called once with the agent's HELLO document, then on loss (doc NULL) */
         void (*on_state)(struct agent_conn *a, json_t *hello);

@@ -12,6 +12,7 @@
 struct driver_ctx {
         const char *state_dir;  /* the daemon's state directory */
         const char *agent_path; /* the nsagent binary on the host */
+        const char *shim_path;  /* the nsshim binary on the host */
 };
 
 struct machine_spec {
@@ -26,9 +27,9 @@ struct machine_spec {
 };
 
 struct machine_run {
-        pid_t pid;     /* the process that lives as long as the sandbox (e.g. `runsc run`) */
+        pid_t pid;     /* the process that lives as long as the sandbox (the shim) */
         int agent_rfd; /* frames from the agent (caller owns) */
-        int agent_wfd; /* frames to the agent (caller owns) */
+        int agent_wfd; /* frames to the agent (caller owns; may equal agent_rfd) */
 };
 
 struct driver {
@@ -39,6 +40,10 @@ struct driver {
          * sandbox with nsagent as its first process. Fills run. */
         int (*start)(const struct driver_ctx *ctx, const struct machine_spec *spec,
                      struct machine_run *run, struct err *e);
+        /* Reconnects to a machine started by an earlier daemon (whose sandbox kept
+         * running). Fills run (pid 0: not our child). -ENOENT when it is gone. */
+        int (*attach)(const struct driver_ctx *ctx, const char *id, const char *dir,
+                      struct machine_run *run, struct err *e);
         /* Starts a helper process that stops the sandbox (if alive) and removes
          * everything start created. Returns its pid (the caller waits for it). */
         pid_t (*destroy)(const struct driver_ctx *ctx, const char *id, const char *dir,

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,23 +131,59 @@ static int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, s
         return 0;
 }
 
-static void exec_runsc(const struct driver_ctx *ctx, const char *id, const char *bundle, int in,
-                       int out, const char *log)
+/* The shim (src/shim) runs `runsc run` and relays the agent stream on DIR/agent.sock;
+ * it outlives the daemon, so a restarted daemon can attach again. */
+static void exec_shim(const struct driver_ctx *ctx, const char *id, const char *dir,
+                      const char *bundle, const char *log)
 {
         char root[PATH_MAX + 64];
         runsc_root(ctx, root, sizeof(root));
         int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        setsid();
-        dup2(in, 0);
-        dup2(out, 1);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
         if (lfd >= 0)
                 dup2(lfd, 2);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execlp(RUNSC, RUNSC, "--root", root, "--network", "none", "run", "--bundle", bundle, id,
-               (char *)NULL);
+        execl(ctx->shim_path, "nsshim", dir, "--", RUNSC, "--root", root, "--network", "none",
+              "run", "--bundle", bundle, id, (char *)NULL);
         _exit(127);
+}
+
+/* Connects to DIR/agent.sock; the shim may still be creating it (retries 2 ms apart). */
+static int connect_agent(const char *dir, int retries, struct err *e)
+{
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/agent.sock", dir) >=
+            (int)sizeof(a.sun_path))
+                return err_set(e, ENAMETOOLONG, "socket path in %s", dir);
+        for (int i = 0;; i++) {
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return err_set(e, errno, "socket");
+                if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+                        return fd;
+                int saved = errno;
+                close(fd);
+                if (i >= retries || (saved != ENOENT && saved != ECONNREFUSED))
+                        return err_set(e, saved, "connect %s", a.sun_path);
+                usleep(2000);
+        }
+}
+
+static int gv_attach(const struct driver_ctx *ctx, const char *id, const char *dir,
+                     struct machine_run *run, struct err *e)
+{
+        (void)ctx;
+        (void)id;
+        int fd = connect_agent(dir, 0, e);
+        if (fd < 0)
+                return fd == -ECONNREFUSED ? -ENOENT : fd;
+        run->pid = 0;
+        run->agent_rfd = run->agent_wfd = fd;
+        return 0;
 }
 
 /* Identity inside the machine's own layer: hostname, hosts and a fresh machine-id. */
@@ -201,32 +239,19 @@ static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
                 r = write_bundle(ctx, s, rootfs, bundle, e);
         if (r < 0)
                 return r;
-        int to_agent[2], from_agent[2];
-        if (pipe2(to_agent, O_CLOEXEC) < 0)
-                return err_set(e, errno, "pipe");
-        if (pipe2(from_agent, O_CLOEXEC) < 0) {
-                close(to_agent[0]);
-                close(to_agent[1]);
-                return err_set(e, errno, "pipe");
-        }
-        /* bigger pipes mean fewer, larger reads and writes on both sides */
-        fcntl(to_agent[1], F_SETPIPE_SZ, 1 << 20);
-        fcntl(from_agent[0], F_SETPIPE_SZ, 1 << 20);
         snprintf(log, sizeof(log), "%s/runsc.log", s->dir);
         pid_t pid = fork();
         if (pid == 0)
-                exec_runsc(ctx, s->id, bundle, to_agent[0], from_agent[1], log);
-        int saved = errno;
-        close(to_agent[0]);
-        close(from_agent[1]);
-        if (pid < 0) {
-                close(to_agent[1]);
-                close(from_agent[0]);
-                return err_set(e, saved, "fork runsc");
+                exec_shim(ctx, s->id, s->dir, bundle, log);
+        if (pid < 0)
+                return err_set(e, errno, "fork shim");
+        int fd = connect_agent(s->dir, 1000, e);
+        if (fd < 0) {
+                kill(pid, SIGKILL);
+                return fd;
         }
         run->pid = pid;
-        run->agent_rfd = from_agent[0];
-        run->agent_wfd = to_agent[1];
+        run->agent_rfd = run->agent_wfd = fd;
         return 0;
 }
 
@@ -295,5 +320,6 @@ const struct driver gvisor_driver = {
     .name = "gvisor",
     .probe = gv_probe,
     .start = gv_start,
+    .attach = gv_attach,
     .destroy = gv_destroy,
 };

@@ -100,10 +100,32 @@ class Daemon:
 
     def cleanup(self):
         self.kill()
+        self.sweep_machines()
         if self in _live:
             _live.remove(self)
         if self.own_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def sweep_machines(self):
+        """Machines outlive the daemon by design: tear down whatever a test left behind."""
+        mdir = os.path.join(self.state_dir, "machines")
+        root = os.path.join(self.state_dir, "runsc")
+        for mid in (os.listdir(mdir) if os.path.isdir(mdir) else []):
+            subprocess.run(["runsc", "--root", root, "kill", mid, "KILL"], capture_output=True)
+            for _ in range(10):
+                if subprocess.run(["runsc", "--root", root, "delete", "--force", mid],
+                                  capture_output=True).returncode == 0:
+                    break
+                time.sleep(0.1)
+            subprocess.run(["umount", "-l", os.path.join(mdir, mid, "rootfs")],
+                           capture_output=True)
+        subprocess.run(["pkill", "-9", "-f", "nsshim " + mdir], capture_output=True)
+
+    def destroy_all_machines(self):
+        st, _, page = self.request("GET", "/v1/machines?limit=1000")
+        for m in page.get("machines", []) if st == 200 else []:
+            if m["state"] != "destroyed":
+                self.request("DELETE", "/v1/machines/" + m["id"])
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -196,6 +218,8 @@ class DaemonTest(unittest.TestCase):
 def assert_clean_exit(d):
     """Stops d with SIGTERM; it must have been alive, exit 0, and log no sanitizer report."""
     alive = d.alive()
+    if alive:
+        d.destroy_all_machines()
     rc = d.stop()
     log = d.read_log()
     d.cleanup()

@@ -1,0 +1,196 @@
+/* nsshim: keeps one machine's agent stream alive across daemon restarts.
+ *
+ *   nsshim DIR -- COMMAND [ARGS...]     (COMMAND is `runsc ... run ...`)
+ *
+ * It starts COMMAND with pipes for stdin/stdout (the agent's stream), listens on
+ * DIR/agent.sock, and relays frames between the pipes and whichever daemon is
+ * connected. It forwards only whole frames (include/nsproto.h), so a daemon that dies
+ * mid-frame never leaves the agent or the next daemon out of step. While no daemon is
+ * connected, frames from the agent wait (up to SHIM_BUFFER bytes, then the agent is
+ * simply not read: its flow control holds it). It exits when COMMAND exits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../include/nsproto.h"
+#include "../common/buf.h"
+
+#define SHIM_BUFFER (8u << 20)
+
+struct side {
+        int rfd, wfd;
+        struct nsp_reader reader; /* frames read from this side */
+        struct buf out;           /* whole frames waiting to be written to this side */
+};
+
+static int nonblock(int fd)
+{
+        return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* Moves whole frames read from `from` into `to`'s output. Returns -1 on a bad stream. */
+static int pump_frames(struct side *from, struct side *to)
+{
+        struct nsp_hdr h;
+        const unsigned char *p;
+        int r;
+        while (to->out.len < SHIM_BUFFER && (r = nsp_reader_next(&from->reader, &h, &p)) == 1) {
+                unsigned char hdr[NSP_HDR_SIZE];
+                nsp_hdr_encode(&h, hdr);
+                if (buf_append(&to->out, hdr, sizeof(hdr)) < 0 ||
+                    buf_append(&to->out, p, h.len) < 0)
+                        return -1;
+        }
+        return r < 0 ? -1 : 0;
+}
+
+/* Reads what the side has; -1 at EOF or error. */
+static int read_side(struct side *s)
+{
+        for (;;) {
+                size_t room = nsp_reader_room(&s->reader);
+                if (room == 0)
+                        return 0;
+                unsigned char tmp[65536];
+                ssize_t n = read(s->rfd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                if (n <= 0 || nsp_reader_feed(&s->reader, tmp, (size_t)n) < 0)
+                        return -1;
+        }
+}
+
+static int write_side(struct side *s)
+{
+        while (s->out.len) {
+                ssize_t n = write(s->wfd, s->out.data, s->out.len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                if (n <= 0)
+                        return -1;
+                buf_consume(&s->out, (size_t)n);
+        }
+        return 0;
+}
+
+static void drop_daemon(struct side *d)
+{
+        close(d->rfd);
+        d->rfd = d->wfd = -1;
+        nsp_reader_fini(&d->reader); /* a partial frame from the old daemon is dropped */
+        nsp_reader_init(&d->reader);
+        buf_reset(&d->out); /* frames for it were whole; the rest wait in the agent's window */
+}
+
+static int listen_on(const char *dir)
+{
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/agent.sock", dir) >=
+            (int)sizeof(a.sun_path))
+                return -1;
+        unlink(a.sun_path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0)
+                return -1;
+        chmod(a.sun_path, 0600);
+        return fd;
+}
+
+static pid_t start(char **argv, int *to_agent, int *from_agent)
+{
+        int in[2], out[2];
+        if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+                return -1;
+        fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
+        fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
+        pid_t pid = fork();
+        if (pid == 0) {
+                dup2(in[0], 0);
+                dup2(out[1], 1);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        *to_agent = in[1];
+        *from_agent = out[0];
+        nonblock(in[1]);
+        nonblock(out[0]);
+        return pid;
+}
+
+static void loop(int lfd, pid_t child, struct side *agent, struct side *daemon)
+{
+        for (;;) {
+                int st;
+                if (waitpid(child, &st, WNOHANG) == child)
+                        return;
+                struct pollfd p[4] = {
+                    {lfd, daemon->rfd < 0 ? POLLIN : 0, 0},
+                    {agent->rfd, daemon->out.len < SHIM_BUFFER ? POLLIN : 0, 0},
+                    {agent->wfd, agent->out.len ? POLLOUT : 0, 0},
+                    {daemon->rfd,
+                     (short)(daemon->rfd < 0 ? 0 : POLLIN | (daemon->out.len ? POLLOUT : 0)), 0},
+                };
+                if (poll(p, 4, 500) < 0 && errno != EINTR)
+                        return;
+                if (p[0].revents & POLLIN) {
+                        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                        if (c >= 0)
+                                daemon->rfd = daemon->wfd = c;
+                }
+                if ((p[1].revents & (POLLIN | POLLHUP)) && read_side(agent) < 0)
+                        return; /* the sandbox closed its output: it is going away */
+                if (pump_frames(agent, daemon) < 0)
+                        return;
+                if (daemon->rfd >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR))) {
+                        if (read_side(daemon) < 0 || pump_frames(daemon, agent) < 0)
+                                drop_daemon(daemon);
+                }
+                if (daemon->rfd >= 0 && write_side(daemon) < 0)
+                        drop_daemon(daemon);
+                if (write_side(agent) < 0)
+                        return;
+        }
+}
+
+int main(int argc, char **argv)
+{
+        if (argc < 4 || strcmp(argv[2], "--") != 0) {
+                fprintf(stderr, "usage: nsshim DIR -- COMMAND [ARGS...]\n");
+                return 2;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        setsid();
+        struct side agent = {.rfd = -1, .wfd = -1}, daemon = {.rfd = -1, .wfd = -1};
+        nsp_reader_init(&agent.reader);
+        nsp_reader_init(&daemon.reader);
+        buf_init(&agent.out, SHIM_BUFFER + NSP_HDR_SIZE + NSP_MAX_PAYLOAD);
+        buf_init(&daemon.out, SHIM_BUFFER + NSP_HDR_SIZE + NSP_MAX_PAYLOAD);
+        int lfd = listen_on(argv[1]);
+        pid_t child = lfd < 0 ? -1 : start(argv + 3, &agent.wfd, &agent.rfd);
+        if (child < 0) {
+                perror("nsshim");
+                return 1;
+        }
+        loop(lfd, child, &agent, &daemon);
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/agent.sock", argv[1]);
+        unlink(path);
+        return 0;
+}
