@@ -80,8 +80,8 @@ static int set_int(const struct cli_cmd *cmd, json_t *body, const char *field, c
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[6] = {0};
-        struct cli_multi multi[6] = {0};
+        const char *v[8] = {0};
+        struct cli_multi multi[8] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
                 return r;
@@ -102,6 +102,10 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "env", env);
         if (meta)
                 json_object_set_new(body, "metadata", meta);
+        if (v[6])
+                json_object_set_new(body, "user", json_string(v[6]));
+        if (v[7])
+                json_object_set_new(body, "cwd", json_string(v[7]));
         return cli_call(c, "POST", "/v1/machines", body, show_one);
 }
 

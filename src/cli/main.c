@@ -54,6 +54,8 @@ static const struct cli_flag m_create_flags[] = {
     {"--timeout-s", "SECONDS", "destroy after this long (default 300; 0 = never)", 0},
     {"--env", "KEY=VALUE", "environment of every command (repeatable)", 1},
     {"--metadata", "KEY=VALUE", "labels to find the machine by (repeatable)", 1},
+    {"--user", "USER", "default user of commands", 0},
+    {"--cwd", "DIR", "default working directory of commands", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_list_flags[] = {
     {"--state", "STATE", "creating|running|destroying|destroyed|failed", 0},

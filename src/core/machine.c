@@ -186,8 +186,9 @@ static void on_template(struct tpl_waiter *w, const char *rootfs, const char *er
 
 static int persist_new(struct machine *m, struct err *e)
 {
-        json_t *spec = json_pack("{s:s,s:i,s:i,s:O}", "template", m->template_name, "vcpus",
-                                 (int)m->vcpus, "memory_mb", (int)m->memory_mb, "env", m->env);
+        json_t *spec = json_pack("{s:s,s:i,s:i,s:O,s:s,s:s}", "template", m->template_name, "vcpus",
+                                 (int)m->vcpus, "memory_mb", (int)m->memory_mb, "env", m->env,
+                                 "user", m->user, "cwd", m->cwd);
         struct machine_rec rec = {0};
         snprintf(rec.id, sizeof(rec.id), "%s", m->id);
         snprintf(rec.state, sizeof(rec.state), "creating");
@@ -223,6 +224,8 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
         m->vcpus = p->vcpus;
         m->memory_mb = p->memory_mb;
         m->env = p->env ? json_deep_copy(p->env) : json_object();
+        snprintf(m->user, sizeof(m->user), "%s", p->user ? p->user : "");
+        snprintf(m->cwd, sizeof(m->cwd), "%s", p->cwd ? p->cwd : "");
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
@@ -330,6 +333,10 @@ json_t *machine_rec_json(const struct machine_rec *r)
             json_object_get(spec, "vcpus"), "memory_mb", json_object_get(spec, "memory_mb"),
             "metadata", meta ? meta : json_object(), "created_at", (json_int_t)r->created_at,
             "updated_at", (json_int_t)r->updated_at);
+        const char *user = json_string_value(json_object_get(spec, "user"));
+        const char *cwd = json_string_value(json_object_get(spec, "cwd"));
+        json_object_set_new(o, "user", user && *user ? json_string(user) : json_null());
+        json_object_set_new(o, "cwd", cwd && *cwd ? json_string(cwd) : json_null());
         json_object_set_new(o, "timeout_at",
                             r->deadline_at ? json_integer(r->deadline_at) : json_null());
         json_object_set_new(o, "failure_reason",
@@ -358,6 +365,10 @@ static int adopt(struct app *app, const struct machine_rec *r)
                  json_string_value(json_object_get(spec, "template")) ?: "base");
         m->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
         m->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
+        snprintf(m->user, sizeof(m->user), "%s",
+                 json_string_value(json_object_get(spec, "user")) ?: "");
+        snprintf(m->cwd, sizeof(m->cwd), "%s",
+                 json_string_value(json_object_get(spec, "cwd")) ?: "");
         json_t *env = json_object_get(spec, "env");
         m->env = env ? json_incref(env) : json_object();
         json_decref(spec);

@@ -29,6 +29,8 @@ struct machine {
         char template_name[64];
         unsigned vcpus, memory_mb;
         json_t *env;      /* object of strings (owned) */
+        char user[65];    /* default user of commands ("" = root) */
+        char cwd[4097];   /* default working directory of commands ("" = home) */
         json_t *metadata; /* object of strings (owned) */
         int64_t created_at;
         int64_t deadline_at; /* ms since epoch; 0 = none */
@@ -54,6 +56,8 @@ struct machine_params {
         json_t *env;      /* borrowed */
         json_t *metadata; /* borrowed */
         int64_t timeout_s;
+        const char *user; /* default user of commands (NULL: root) */
+        const char *cwd;  /* default working directory of commands (NULL: the user's home) */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the

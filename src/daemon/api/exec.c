@@ -161,7 +161,7 @@ static void abort_exec(struct http_exchange *ex)
         agentconn_signal(op->agent, op->chan, 9);
 }
 
-static json_t *exec_request(const struct exec_req *in)
+static json_t *exec_request(const struct exec_req *in, const struct machine *m)
 {
         json_t *req = json_pack("{s:s,s:b}", "op", "exec", "stdin", in->stdin_data != NULL);
         if (in->cmd) {
@@ -176,10 +176,12 @@ static json_t *exec_request(const struct exec_req *in)
         for (size_t i = 0; i < in->env.n; i++)
                 json_object_set_new(env, in->env.keys[i], json_string(in->env.values[i]));
         json_object_set_new(req, "env", env);
-        if (in->cwd)
-                json_object_set_new(req, "cwd", json_string(in->cwd));
-        if (in->user)
-                json_object_set_new(req, "user", json_string(in->user));
+        const char *cwd = in->cwd ? in->cwd : m->cwd[0] ? m->cwd : NULL;
+        const char *user = in->user ? in->user : m->user[0] ? m->user : NULL;
+        if (cwd)
+                json_object_set_new(req, "cwd", json_string(cwd));
+        if (user)
+                json_object_set_new(req, "user", json_string(user));
         if (in->timeout_s)
                 json_object_set_new(req, "timeout_ms", json_integer(in->timeout_s * 1000));
         return req;
@@ -227,7 +229,7 @@ void api_machines_exec(struct http_exchange *ex)
                 op->base64 = in.encoding && !strcmp(in.encoding, "base64");
                 buf_init(&op->out[1], EXEC_OUTPUT_MAX);
                 buf_init(&op->out[2], EXEC_OUTPUT_MAX);
-                json_t *req = exec_request(&in);
+                json_t *req = exec_request(&in, m);
                 op->chan = agentconn_open(op->agent, req, on_frame, op);
                 json_decref(req);
                 if (!op->chan) {

@@ -14,6 +14,7 @@ struct create_req {
         char *template_name;
         int64_t vcpus, memory_mb, timeout_s;
         struct jv_strmap env, metadata;
+        char *user, *cwd;
 };
 
 static const struct jv_field create_fields[] = {
@@ -23,6 +24,8 @@ static const struct jv_field create_fields[] = {
     {"timeout_s", JV_INT, 0, offsetof(struct create_req, timeout_s), 0, 0, 7 * 86400},
     {"env", JV_STRMAP, 0, offsetof(struct create_req, env), 256, 0, 0},
     {"metadata", JV_STRMAP, 0, offsetof(struct create_req, metadata), 64, 0, 0},
+    {"user", JV_STRING, 0, offsetof(struct create_req, user), 64, 0, 0},
+    {"cwd", JV_STRING, 0, offsetof(struct create_req, cwd), 4096, 0, 0},
 };
 
 static json_t *strmap_json(const struct jv_strmap *m)
@@ -81,6 +84,8 @@ void api_machines_create(struct http_exchange *ex)
             .timeout_s = present & (1u << 3) ? in.timeout_s : app->machine_timeout_s,
             .env = env,
             .metadata = meta,
+            .user = in.user,
+            .cwd = in.cwd,
         };
         const char *code = NULL;
         struct err e = {0};
