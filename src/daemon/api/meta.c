@@ -54,18 +54,31 @@ void api_openapi(struct http_exchange *ex)
         http_respond_stream(ex, 200, "application/yaml", src);
 }
 
+/* The runtimes this host can run, with the base template's state. */
+static json_t *runtimes(struct app *app)
+{
+        json_t *arr = json_array();
+        struct err e;
+        if (app->driver && app->driver->probe(&app->driver_ctx, &e) == 0)
+                json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "name", app->driver->name,
+                                                     "isolation", "gvisor (user-space kernel)",
+                                                     "base_template",
+                                                     templates_base_state(&app->templates)));
+        return arr;
+}
+
 void api_info(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         const struct http_server_cfg *c = &app->http.cfg;
         int64_t now = time_wall_ms();
         json_t *doc =
-            json_pack("{s:s,s:s,s:I,s:I,s:i,s:s,s:s?,s:[],s:{s:I,s:I,s:I,s:I}}", "version",
+            json_pack("{s:s,s:s,s:I,s:I,s:i,s:s,s:s?,s:o,s:{s:I,s:I,s:I,s:I}}", "version",
                       NS_VERSION, "api_version", "v1", "started_at", (json_int_t)app->started_ms,
                       "uptime_s", (json_int_t)((now - app->started_ms) / 1000), "schema_version",
                       store_schema_version(app->store), "state_dir", app->state_dir, "cache_dir",
-                      app->cache_dir[0] ? app->cache_dir : NULL, "runtimes", "limits",
-                      "max_connections", (json_int_t)c->max_conns, "max_header_bytes",
+                      app->cache_dir[0] ? app->cache_dir : NULL, "runtimes", runtimes(app),
+                      "limits", "max_connections", (json_int_t)c->max_conns, "max_header_bytes",
                       (json_int_t)c->max_head, "idle_timeout_ms", (json_int_t)c->idle_timeout_ms,
                       "request_timeout_ms", (json_int_t)c->request_timeout_ms);
         http_respond_json(ex, 200, doc);
