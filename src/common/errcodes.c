@@ -3,8 +3,8 @@
 #include <string.h>
 
 /* Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 connection, 4 invalid request,
- * 5 auth, 6 not found, 7 conflict, 8 server unavailable/error, 9 not implemented,
- * 10 timeout. docs/cli-exit-codes.md documents the same. */
+ * 5 auth, 6 not found, 7 conflict, 8 server unavailable/error, 10 timeout. docs/cli-exit-codes.md
+ * documents the same. */
 static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_OK] = {"ok", 200, 0, "Success."},
     [NS_E_INVALID_REQUEST] = {"invalid_request", 400, 4,
@@ -45,9 +45,6 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_INTERNAL] = {"internal", 500, 8,
                        "An unexpected server-side failure; the request ID finds it in "
                        "the daemon log."},
-    [NS_E_NOT_IMPLEMENTED] = {"not_implemented", 501, 9,
-                              "The operation is part of the API but not available in this "
-                              "build."},
     [NS_E_TOO_MANY_CONNECTIONS] = {"too_many_connections", 503, 8,
                                    "The daemon is at its connection limit; retry later."},
     [NS_E_SHUTTING_DOWN] = {"shutting_down", 503, 8,

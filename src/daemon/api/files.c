@@ -64,6 +64,36 @@ static int path_param(struct http_exchange *ex, struct query_param *q, size_t n)
         return 0;
 }
 
+/* Opens a channel for `req` (stolen) on the path's running machine; `cb` receives its
+ * frames with the op, which holds up to `pending` bytes. Returns the op, or NULL after
+ * answering the error. */
+static struct file_op *start_op(struct http_exchange *ex, json_t *req, agent_frame_cb cb,
+                                void (*abort_cb)(struct http_exchange *), size_t pending)
+{
+        struct machine *m = api_running_machine(ex);
+        struct file_op *op = m ? calloc(1, sizeof(*op)) : NULL;
+        if (!op) {
+                if (m)
+                        http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                json_decref(req);
+                return NULL;
+        }
+        buf_init(&op->pending, pending);
+        op->ex = ex;
+        op->agent = &m->agent;
+        op->chan = agentconn_open(op->agent, req, cb, op);
+        json_decref(req);
+        if (!op->chan) {
+                op_free(op);
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
+                                   m->id);
+                return NULL;
+        }
+        ex->owner = op;
+        ex->on_abort = abort_cb;
+        return op;
+}
+
 /* ---- upload ------------------------------------------------------------------ */
 
 static void finish_write(struct file_op *op)
@@ -300,28 +330,8 @@ void api_files_get(struct http_exchange *ex)
         struct query_param q[] = {{.name = "path"}, {.name = "expires"}, {.name = "signature"}};
         if (path_param(ex, q, 3) < 0)
                 return;
-        struct machine *m = api_running_machine(ex);
-        if (!m)
-                return;
-        struct file_op *op = calloc(1, sizeof(*op));
-        if (!op) {
-                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
-                return;
-        }
-        buf_init(&op->pending, PENDING_MAX);
-        op->ex = ex;
-        op->agent = &m->agent;
-        json_t *req = json_pack("{s:s,s:s}", "op", "read", "path", q[0].value);
-        op->chan = agentconn_open(op->agent, req, on_read_frame, op);
-        json_decref(req);
-        if (!op->chan) {
-                op_free(op);
-                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
-                                   m->id);
-                return;
-        }
-        ex->owner = op;
-        ex->on_abort = abort_read;
+        start_op(ex, json_pack("{s:s,s:s}", "op", "read", "path", q[0].value), on_read_frame,
+                 abort_read, PENDING_MAX);
 }
 
 /* ---- one-shot operations ------------------------------------------------------ */
@@ -355,27 +365,7 @@ static void abort_simple(struct http_exchange *ex)
 /* Sends `req` (stolen) to the machine's agent; the RESP document is the answer. */
 static void simple(struct http_exchange *ex, json_t *req)
 {
-        struct machine *m = api_running_machine(ex);
-        struct file_op *op = m ? calloc(1, sizeof(*op)) : NULL;
-        if (!op) {
-                if (m)
-                        http_respond_error(ex, NS_E_INTERNAL, "out of memory");
-                json_decref(req);
-                return;
-        }
-        buf_init(&op->pending, 0);
-        op->ex = ex;
-        op->agent = &m->agent;
-        op->chan = agentconn_open(op->agent, req, on_simple_frame, op);
-        json_decref(req);
-        if (!op->chan) {
-                op_free(op);
-                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
-                                   m->id);
-                return;
-        }
-        ex->owner = op;
-        ex->on_abort = abort_simple;
+        start_op(ex, req, on_simple_frame, abort_simple, 0);
 }
 
 void api_files_delete(struct http_exchange *ex)
