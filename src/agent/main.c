@@ -265,6 +265,24 @@ static void pump_all(struct agent *a)
         }
 }
 
+/* SIGUSR1: build the epoll set anew. After a restore from a checkpoint, readiness of
+ * the (new) stdio descriptors may not reach the old registrations; the daemon sends
+ * SIGUSR1 (runsc kill) once the machine is restored. Channels re-register in pump_all. */
+static void rearm(struct agent *a)
+{
+        close(a->epfd);
+        a->epfd = epoll_create1(EPOLL_CLOEXEC);
+        agent_watch(a, a->in_fd, EPOLLIN, 0, W_IN);
+        agent_watch(a, a->sig_fd, EPOLLIN, 0, W_SIG);
+        agent_watch(a, a->out_fd, a->out.len ? EPOLLOUT : 0, 0, W_OUT);
+        for (struct chan *c = a->chans; c; c = c->next) {
+                int fds[] = {c->fd_in, c->fd_out, c->fd_err};
+                for (unsigned i = 0; i < 3; i++)
+                        if (fds[i] >= 0)
+                                agent_unwatch(a, fds[i]);
+        }
+}
+
 static int setup(struct agent *a)
 {
         a->in_fd = STDIN_FILENO;
@@ -274,6 +292,7 @@ static int setup(struct agent *a)
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGCHLD);
+        sigaddset(&set, SIGUSR1);
         sigprocmask(SIG_BLOCK, &set, NULL);
         signal(SIGPIPE, SIG_IGN);
         a->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -314,9 +333,12 @@ int main(void)
                                 read_input(&a);
                         } else if (chan == 0 && which == W_SIG) {
                                 struct signalfd_siginfo si;
+                                int rearm_needed = 0;
                                 while (read(a.sig_fd, &si, sizeof(si)) == sizeof(si))
-                                        ;
+                                        rearm_needed |= si.ssi_signo == SIGUSR1;
                                 exec_reap(&a);
+                                if (rearm_needed)
+                                        rearm(&a);
                         } else if (chan != 0) {
                                 struct chan *c = agent_chan_find(&a, chan);
                                 if (c && c->kind == CHAN_EXEC)
