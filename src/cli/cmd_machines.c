@@ -12,6 +12,8 @@ int cmd_machines_get(struct cli *c, int argc, char **argv);
 int cmd_machines_exec(struct cli *c, int argc, char **argv);
 int cmd_machines_destroy(struct cli *c, int argc, char **argv);
 int cmd_machines_timeout(struct cli *c, int argc, char **argv);
+int cmd_machines_hibernate(struct cli *c, int argc, char **argv);
+int cmd_machines_resume(struct cli *c, int argc, char **argv);
 
 #define STDIN_MAX (8u << 20)
 
@@ -146,8 +148,9 @@ static const char *machine_id(const struct cli_cmd *cmd, int npos, char **argv, 
         return id;
 }
 
-/* `nullspace machines VERB ID`: METHOD /v1/machines/ID. */
-static int by_id(struct cli *c, const char *name, const char *method, int argc, char **argv)
+/* `nullspace machines VERB ID`: METHOD /v1/machines/ID[SUFFIX]. */
+static int by_id(struct cli *c, const char *name, const char *method, const char *suffix, int argc,
+                 char **argv)
 {
         const struct cli_cmd *cmd = cli_find(name);
         int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
@@ -157,18 +160,28 @@ static int by_id(struct cli *c, const char *name, const char *method, int argc, 
         if (npos != 1)
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
         char path[128];
-        snprintf(path, sizeof(path), "/v1/machines/%s", id);
+        snprintf(path, sizeof(path), "/v1/machines/%s%s", id, suffix);
         return cli_call(c, method, path, NULL, show_one);
 }
 
 int cmd_machines_get(struct cli *c, int argc, char **argv)
 {
-        return by_id(c, "machines get", "GET", argc, argv);
+        return by_id(c, "machines get", "GET", "", argc, argv);
 }
 
 int cmd_machines_destroy(struct cli *c, int argc, char **argv)
 {
-        return by_id(c, "machines destroy", "DELETE", argc, argv);
+        return by_id(c, "machines destroy", "DELETE", "", argc, argv);
+}
+
+int cmd_machines_hibernate(struct cli *c, int argc, char **argv)
+{
+        return by_id(c, "machines hibernate", "POST", "/hibernate", argc, argv);
+}
+
+int cmd_machines_resume(struct cli *c, int argc, char **argv)
+{
+        return by_id(c, "machines resume", "POST", "/resume", argc, argv);
 }
 
 int cmd_machines_timeout(struct cli *c, int argc, char **argv)

@@ -14,6 +14,8 @@ int cmd_keys_get(struct cli *c, int argc, char **argv);
 int cmd_keys_revoke(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
 int cmd_machines_create(struct cli *c, int argc, char **argv);
+int cmd_machines_hibernate(struct cli *c, int argc, char **argv);
+int cmd_machines_resume(struct cli *c, int argc, char **argv);
 int cmd_files_read(struct cli *c, int argc, char **argv);
 int cmd_files_write(struct cli *c, int argc, char **argv);
 int cmd_files_ls(struct cli *c, int argc, char **argv);
@@ -99,6 +101,10 @@ const struct cli_cmd cli_cmds[] = {
      cmd_machines_timeout},
     {"machines destroy", "ID", "Destroy a machine (waits until nothing is left)", no_flags,
      cmd_machines_destroy},
+    {"machines hibernate", "ID", "Checkpoint a machine and stop its sandbox", no_flags,
+     cmd_machines_hibernate},
+    {"machines resume", "ID", "Resume a hibernated machine where it stopped", no_flags,
+     cmd_machines_resume},
     {"files read", "ID PATH", "Write a machine's file to standard output", no_flags,
      cmd_files_read},
     {"files write", "ID PATH [--mode OCTAL] [--from FILE]",

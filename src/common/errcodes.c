@@ -57,6 +57,9 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_MACHINE_FAILED] = {"machine_failed", 500, 8,
                              "The machine could not be started or its sandbox died; "
                              "failure_reason says why."},
+    [NS_E_MACHINE_BUSY] = {"machine_busy", 409, 7,
+                           "The machine has commands or file transfers open; retry when they "
+                           "end."},
     [NS_E_FILE_NOT_FOUND] = {"file_not_found", 404, 6,
                              "The path does not exist inside the machine."},
     [NS_E_FILE_EXISTS] = {"file_exists", 409, 7,

@@ -29,6 +29,7 @@ enum ns_code {
         NS_E_TEMPLATE_NOT_FOUND,
         NS_E_MACHINE_NOT_RUNNING,
         NS_E_MACHINE_FAILED,
+        NS_E_MACHINE_BUSY,
         NS_E_FILE_NOT_FOUND,
         NS_E_FILE_EXISTS,
         NS_E_PERMISSION_DENIED,

@@ -1,4 +1,5 @@
 #include "machine.h"
+#include "machine_internal.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -13,8 +14,8 @@
 #include "../common/util.h"
 #include "../daemon/app.h"
 
-static const char *const state_names[] = {"creating", "running", "destroying", "destroyed",
-                                          "failed"};
+static const char *const state_names[] = {"creating", "running",     "destroying", "destroyed",
+                                          "failed",   "hibernating", "hibernated", "resuming"};
 
 const char *machine_state_name(enum machine_state s)
 {
@@ -30,7 +31,7 @@ struct machine *machine_find(struct app *app, const char *id)
 }
 
 /* Persists a state change before anything else happens. */
-static void set_state(struct machine *m, enum machine_state s, const char *failure)
+void set_state(struct machine *m, enum machine_state s, const char *failure)
 {
         struct err e;
         m->state = s;
@@ -73,7 +74,7 @@ static void finish_create(struct machine *m, const char *code, const char *error
                 cb(m->create_ud, m, code, error);
 }
 
-static void fail(struct machine *m, const char *reason)
+void fail(struct machine *m, const char *reason)
 {
         if (m->state == M_FAILED || m->state == M_DESTROYING || m->state == M_DESTROYED)
                 return;
@@ -83,7 +84,7 @@ static void fail(struct machine *m, const char *reason)
         machine_destroy(m, NULL, NULL);
 }
 
-static void on_agent_state(struct agent_conn *a, json_t *hello)
+void on_agent_state(struct agent_conn *a, json_t *hello)
 {
         struct machine *m = a->owner;
         if (!hello) {
@@ -97,7 +98,7 @@ static void on_agent_state(struct agent_conn *a, json_t *hello)
         finish_create(m, NULL, NULL);
 }
 
-static void on_sandbox_exit(struct child_watch *w, int status)
+void on_sandbox_exit(struct child_watch *w, int status)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, sandbox));
         m->run.pid = 0;
@@ -126,7 +127,7 @@ static void arm_deadline(struct machine *m)
         loop_timer_arm(&m->app->loop, &m->deadline, left > 0 ? (uint64_t)left : 0, on_deadline);
 }
 
-static char **env_list(const struct machine *m)
+char **env_list(const struct machine *m)
 {
         size_t n = json_object_size(m->env);
         char **v = calloc(n + 4, sizeof(char *));
@@ -278,6 +279,16 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
         m->destroy_cb = cb;
         m->destroy_ud = ud;
         templates_cancel(&app->templates, &m->tpl_wait);
+        if (m->op_helper.pid) {
+                children_forget(&app->children, &m->op_helper);
+                kill(m->op_helper.pid, SIGKILL);
+                m->op_helper.pid = 0;
+        }
+        if (m->op_cb) { /* a hibernate or resume in progress ends here */
+                machine_done_cb op = m->op_cb;
+                m->op_cb = NULL;
+                op(m->op_ud, m, "machine_not_running", "the machine was destroyed");
+        }
         if (m->state != M_FAILED)
                 set_state(m, M_DESTROYING, NULL);
         finish_create(m, "machine_failed", "the machine was destroyed while being created");
@@ -309,6 +320,8 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
 
 void machine_forget_callbacks(struct machine *m, void *ud)
 {
+        if (m->op_ud == ud)
+                m->op_cb = NULL;
         if (m->create_ud == ud)
                 m->create_cb = NULL;
         if (m->destroy_ud == ud)
@@ -345,9 +358,9 @@ json_t *machine_rec_json(const struct machine_rec *r)
         return o;
 }
 
-/* Rebuilds the live machine of a record whose sandbox is still running and attaches
- * to its agent. Returns 0, or -1 when the sandbox is gone. */
-static int adopt(struct app *app, const struct machine_rec *r)
+/* Rebuilds the live machine of a record. With `attach`, its sandbox must still run and
+ * its agent answer on the shim's socket (-1 otherwise); without, it is hibernated. */
+static int adopt(struct app *app, const struct machine_rec *r, int attach)
 {
         struct machine *m = calloc(1, sizeof(*m));
         if (!m)
@@ -356,7 +369,7 @@ static int adopt(struct app *app, const struct machine_rec *r)
         snprintf(m->id, sizeof(m->id), "%s", r->id);
         snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, r->id);
         struct err e;
-        if (app->driver->attach(&app->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
+        if (attach && app->driver->attach(&app->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
                 free(m);
                 return -1;
         }
@@ -375,26 +388,65 @@ static int adopt(struct app *app, const struct machine_rec *r)
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)
                 m->metadata = json_object();
-        m->state = M_RUNNING;
+        m->state = attach ? M_RUNNING : M_HIBERNATED;
         m->created_at = r->created_at;
         m->deadline_at = r->deadline_at;
-        if (agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
-                           on_agent_state, m, &e) < 0) {
+        if (attach && agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
+                                     on_agent_state, m, &e) < 0) {
                 free_machine(m);
                 return -1;
         }
-        m->agent_open = 1;
+        m->agent_open = attach;
         m->next = app->machines;
         app->machines = m;
         arm_deadline(m);
-        log_info("machine_adopted", "machine=%s", m->id);
+        if (strcmp(r->state, state_names[m->state]) != 0)
+                set_state(m, m->state, NULL);
+        log_info("machine_adopted", "machine=%s state=%s", m->id, state_names[m->state]);
         return 0;
+}
+
+static int has_checkpoint(struct app *app, const char *id)
+{
+        char path[PATH_MAX + 96];
+        snprintf(path, sizeof(path), "%s/machines/%s/checkpoint/checkpoint.img", app->state_dir,
+                 id);
+        return access(path, R_OK) == 0;
+}
+
+/* What a record left by an earlier daemon becomes. */
+static void recover_one(struct app *app, const struct machine_rec *r)
+{
+        int running = !strcmp(r->state, "running"), hib = !strcmp(r->state, "hibernated");
+        int moving = !strcmp(r->state, "hibernating") || !strcmp(r->state, "resuming");
+        if (hib && adopt(app, r, 0) == 0)
+                return;
+        if ((running || moving) && adopt(app, r, 1) == 0)
+                return;
+        if (moving && has_checkpoint(app, r->id) && adopt(app, r, 0) == 0)
+                return;
+        /* half-created, half-destroyed, or its sandbox died with the daemon */
+        struct err e;
+        int destroying = !strcmp(r->state, "destroying");
+        const char *why = !strcmp(r->state, "creating")
+                              ? "the daemon stopped while creating it"
+                              : "its sandbox was gone when the daemon restarted";
+        store_machine_set_state(app->store, r->id, destroying ? "destroyed" : "failed",
+                                destroying ? NULL : why, time_wall_ms(), &e);
+        char dir[PATH_MAX + 64];
+        snprintf(dir, sizeof(dir), "%s/machines/%s", app->state_dir, r->id);
+        pid_t pid = app->driver->destroy(&app->driver_ctx, r->id, dir, &e);
+        int st;
+        if (pid > 0)
+                waitpid(pid, &st, 0);
+        log_warn("machine_recovered", "machine=%s was=%s", r->id, r->state);
 }
 
 void machines_recover(struct app *app)
 {
-        static const char *const live[] = {"creating", "running", "destroying"};
-        for (unsigned i = 0; i < 3; i++) {
+        static const char *const live[] = {"creating",   "running",     "destroying",
+                                           "hibernated", "hibernating", "resuming"};
+        for (unsigned i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
                 struct machine_rec *v;
                 size_t n;
                 struct err e;
@@ -402,23 +454,7 @@ void machines_recover(struct app *app)
                 if (store_machine_list(app->store, &f, 0, 100000, &v, &n, &e) < 0)
                         continue;
                 for (size_t k = 0; k < n; k++) {
-                        if (i == 1 && adopt(app, &v[k]) == 0) {
-                                store_machine_rec_free(&v[k]);
-                                continue;
-                        }
-                        /* half-created, half-destroyed, or its sandbox died with the daemon */
-                        const char *why = i == 0 ? "the daemon stopped while creating it"
-                                                 : "its sandbox was gone when the daemon restarted";
-                        store_machine_set_state(app->store, v[k].id,
-                                                i == 2 ? "destroyed" : "failed",
-                                                i == 2 ? NULL : why, time_wall_ms(), &e);
-                        char dir[PATH_MAX + 64];
-                        snprintf(dir, sizeof(dir), "%s/machines/%s", app->state_dir, v[k].id);
-                        pid_t pid = app->driver->destroy(&app->driver_ctx, v[k].id, dir, &e);
-                        int st;
-                        if (pid > 0)
-                                waitpid(pid, &st, 0);
-                        log_warn("machine_recovered", "machine=%s was=%s", v[k].id, live[i]);
+                        recover_one(app, &v[k]);
                         store_machine_rec_free(&v[k]);
                 }
                 free(v);
@@ -435,6 +471,8 @@ void machines_detach(struct app *app)
                         children_forget(&app->children, &m->sandbox);
                 if (m->helper.pid)
                         children_forget(&app->children, &m->helper);
+                if (m->op_helper.pid)
+                        children_forget(&app->children, &m->op_helper);
                 if (m->agent_open) {
                         m->agent.on_state = NULL;
                         agentconn_fini(&m->agent);

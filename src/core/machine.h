@@ -15,7 +15,16 @@
 
 struct app;
 
-enum machine_state { M_CREATING, M_RUNNING, M_DESTROYING, M_DESTROYED, M_FAILED };
+enum machine_state {
+        M_CREATING,
+        M_RUNNING,
+        M_DESTROYING,
+        M_DESTROYED,
+        M_FAILED,
+        M_HIBERNATING,
+        M_HIBERNATED,
+        M_RESUMING,
+};
 
 struct machine;
 
@@ -37,9 +46,13 @@ struct machine {
         char dir[PATH_MAX + 64];
         char failure[256];
         struct machine_run run;
-        struct child_watch sandbox; /* the runsc process */
-        struct child_watch helper;  /* the destroy helper */
-        pid_t shim_pid;             /* our shim, remembered while destroying */
+        struct child_watch sandbox;   /* the runsc process */
+        struct child_watch helper;    /* the destroy helper */
+        pid_t shim_pid;               /* our shim, remembered while destroying */
+        struct child_watch op_helper; /* checkpoint / restore helper */
+        uint32_t ping_chan;
+        machine_done_cb op_cb; /* hibernate / resume completion */
+        void *op_ud;
         struct agent_conn agent;
         int agent_open;
         struct tpl_waiter tpl_wait;
@@ -71,6 +84,15 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud);
 
 /* Drops a pending callback (its requester went away). */
 void machine_forget_callbacks(struct machine *m, void *ud);
+
+/* Hibernates a running machine: memory, processes and files are checkpointed into its
+ * directory and the sandbox stops. cb gets machine_busy while commands or transfers
+ * are open, machine_not_running unless running. */
+void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud);
+
+/* Resumes a hibernated machine where it stopped. cb gets machine_not_running unless
+ * hibernated, machine_failed when the restore fails (it stays hibernated). */
+void machine_resume(struct machine *m, machine_done_cb cb, void *ud);
 
 /* Sets a new deadline `timeout_s` from now (0: none). */
 int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e);

@@ -44,6 +44,14 @@ struct driver {
          * running). Fills run (pid 0: not our child). -ENOENT when it is gone. */
         int (*attach)(const struct driver_ctx *ctx, const char *id, const char *dir,
                       struct machine_run *run, struct err *e);
+        /* Starts a helper that checkpoints the sandbox into the machine's directory (the
+         * sandbox stops; memory, processes and files are kept). Returns its pid. */
+        pid_t (*hibernate)(const struct driver_ctx *ctx, const char *id, const char *dir,
+                           struct err *e);
+        /* Restores a hibernated machine from its checkpoint: fills run like start, and
+         * *helper with a process whose successful exit means the agent can be used. */
+        int (*resume)(const struct driver_ctx *ctx, const struct machine_spec *spec,
+                      struct machine_run *run, pid_t *helper, struct err *e);
         /* Starts a helper process that stops the sandbox (if alive) and removes
          * everything start created. Returns its pid (the caller waits for it). */
         pid_t (*destroy)(const struct driver_ctx *ctx, const char *id, const char *dir,

@@ -22,6 +22,9 @@
 
 #define RUNSC "runsc"
 
+static int run_quiet(const char *const argv[]);
+static int remove_tree(const char *path);
+
 static void runsc_root(const struct driver_ctx *ctx, char *out, size_t cap)
 {
         snprintf(out, cap, "%s/runsc", ctx->state_dir);
@@ -134,7 +137,7 @@ static int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, s
 /* The shim (src/shim) runs `runsc run` and relays the agent stream on DIR/agent.sock;
  * it outlives the daemon, so a restarted daemon can attach again. */
 static void exec_shim(const struct driver_ctx *ctx, const char *id, const char *dir,
-                      const char *bundle, const char *log)
+                      const char *bundle, const char *log, const char *image)
 {
         char root[PATH_MAX + 64];
         runsc_root(ctx, root, sizeof(root));
@@ -147,8 +150,13 @@ static void exec_shim(const struct driver_ctx *ctx, const char *id, const char *
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execl(ctx->shim_path, "nsshim", dir, "--", RUNSC, "--root", root, "--network", "none",
-              "run", "--bundle", bundle, id, (char *)NULL);
+        if (image)
+                execl(ctx->shim_path, "nsshim", dir, "--", RUNSC, "--root", root, "--network",
+                      "none", "restore", "--image-path", image, "--bundle", bundle, id,
+                      (char *)NULL);
+        else
+                execl(ctx->shim_path, "nsshim", dir, "--", RUNSC, "--root", root, "--network",
+                      "none", "run", "--bundle", bundle, id, (char *)NULL);
         _exit(127);
 }
 
@@ -224,10 +232,32 @@ static int write_identity(const char *rootfs, const char *hostname, struct err *
         return 0;
 }
 
+/* Starts the shim (running or restoring the container) and connects to its socket. */
+static int launch(const struct driver_ctx *ctx, const char *id, const char *dir, const char *image,
+                  struct machine_run *run, struct err *e)
+{
+        char bundle[PATH_MAX + 64], log[PATH_MAX + 64];
+        snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
+        snprintf(log, sizeof(log), "%s/runsc.log", dir);
+        pid_t pid = fork();
+        if (pid == 0)
+                exec_shim(ctx, id, dir, bundle, log, image);
+        if (pid < 0)
+                return err_set(e, errno, "fork shim");
+        int fd = connect_agent(dir, 1000, e);
+        if (fd < 0) {
+                kill(pid, SIGKILL);
+                return fd;
+        }
+        run->pid = pid;
+        run->agent_rfd = run->agent_wfd = fd;
+        return 0;
+}
+
 static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
                     struct machine_run *run, struct err *e)
 {
-        char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64], log[PATH_MAX + 64];
+        char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64];
         if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
                 return err_set(e, errno, "mkdir %s", s->dir);
         int r = mount_layer(s, rootfs, sizeof(rootfs), e);
@@ -239,20 +269,7 @@ static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
                 r = write_bundle(ctx, s, rootfs, bundle, e);
         if (r < 0)
                 return r;
-        snprintf(log, sizeof(log), "%s/runsc.log", s->dir);
-        pid_t pid = fork();
-        if (pid == 0)
-                exec_shim(ctx, s->id, s->dir, bundle, log);
-        if (pid < 0)
-                return err_set(e, errno, "fork shim");
-        int fd = connect_agent(s->dir, 1000, e);
-        if (fd < 0) {
-                kill(pid, SIGKILL);
-                return fd;
-        }
-        run->pid = pid;
-        run->agent_rfd = run->agent_wfd = fd;
-        return 0;
+        return launch(ctx, s->id, s->dir, NULL, run, e);
 }
 
 static int run_quiet(const char *const argv[])
@@ -316,10 +333,91 @@ static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char
         return pid;
 }
 
+/* The helper for hibernate: a fresh DIR/checkpoint, then `runsc checkpoint` (which stops
+ * the sandbox; the shim then exits). */
+static pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
+                          struct err *e)
+{
+        pid_t pid = fork();
+        if (pid == 0) {
+                char root[PATH_MAX + 64], image[PATH_MAX + 64];
+                runsc_root(ctx, root, sizeof(root));
+                snprintf(image, sizeof(image), "%s/checkpoint", dir);
+                remove_tree(image);
+                if (mkdir(image, 0700) < 0)
+                        _exit(1);
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                const char *ckpt[] = {RUNSC,          "--root", root, "checkpoint",
+                                      "--image-path", image,    id,   NULL};
+                const char *state[] = {RUNSC, "--root", root, "state", id, NULL};
+                if (run_quiet(ckpt) != 0)
+                        _exit(1);
+                /* `runsc run` removes the container after the checkpoint returns: wait
+                 * for it, so "hibernated" means nothing of the sandbox is left */
+                for (int i = 0; i < 100 && run_quiet(state) == 0; i++)
+                        usleep(50000);
+                _exit(0);
+        }
+        return pid < 0 ? err_set(e, errno, "fork checkpoint helper") : pid;
+}
+
+static int is_mounted(const char *path)
+{
+        char parent[PATH_MAX + 80];
+        struct stat a, b;
+        snprintf(parent, sizeof(parent), "%s/..", path);
+        return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+/* After restore: wait for the container to run, then SIGUSR1 its agent (it rebuilds
+ * its epoll set, see src/agent). Runs in a helper child. */
+static void rearm_helper(const struct driver_ctx *ctx, const char *id)
+{
+        char root[PATH_MAX + 64];
+        runsc_root(ctx, root, sizeof(root));
+        const char *state_argv[] = {RUNSC, "--root", root, "state", id, NULL};
+        const char *usr1_argv[] = {RUNSC, "--root", root, "kill", id, "USR1", NULL};
+        for (int i = 0; i < 200; i++) {
+                if (run_quiet(state_argv) == 0 && run_quiet(usr1_argv) == 0)
+                        _exit(0);
+                usleep(50000);
+        }
+        _exit(1);
+}
+
+static int gv_resume(const struct driver_ctx *ctx, const struct machine_spec *s,
+                     struct machine_run *run, pid_t *helper, struct err *e)
+{
+        char rootfs[PATH_MAX + 64], image[PATH_MAX + 64];
+        snprintf(rootfs, sizeof(rootfs), "%s/rootfs", s->dir);
+        snprintf(image, sizeof(image), "%s/checkpoint", s->dir);
+        if (access(image, R_OK) < 0)
+                return err_set(e, ENOENT, "no checkpoint in %s", s->dir);
+        if (!is_mounted(rootfs)) {
+                int r = mount_layer(s, rootfs, sizeof(rootfs), e);
+                if (r < 0)
+                        return r;
+        }
+        int r = launch(ctx, s->id, s->dir, image, run, e);
+        if (r < 0)
+                return r;
+        pid_t pid = fork();
+        if (pid == 0)
+                rearm_helper(ctx, s->id);
+        if (pid < 0)
+                return err_set(e, errno, "fork rearm helper");
+        *helper = pid;
+        return 0;
+}
+
 const struct driver gvisor_driver = {
     .name = "gvisor",
     .probe = gv_probe,
     .start = gv_start,
     .attach = gv_attach,
+    .hibernate = gv_hibernate,
+    .resume = gv_resume,
     .destroy = gv_destroy,
 };

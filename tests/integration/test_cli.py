@@ -36,6 +36,8 @@ class Cli(DaemonTest):
             "machines get": ["machines", "get", mid],
             "machines exec": ["machines", "exec", mid, "--", "sh", "-c", "echo $X"],
             "machines timeout": ["machines", "timeout", mid, "600"],
+            "machines hibernate": ["machines", "hibernate", mid],
+            "machines resume": ["machines", "resume", mid],
             "files write": ["files", "write", mid, "/root/f.txt", "--from", __file__],
             "files read": ["files", "read", mid, "/root/f.txt"],
             "files ls": ["files", "ls", mid, "/root", "--depth", "2"],

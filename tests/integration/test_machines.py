@@ -383,6 +383,60 @@ class Files(DaemonTest):
         self.assertLess(peak - before, 64 << 10, "daemon RSS grew %d KiB" % (peak - before))
 
 
+class Hibernate(DaemonTest):
+    def req(self, method, path, body=None):
+        return self.d.request(method, path, body=body)
+
+    def run_cmd(self, mid, cmd):
+        st, _, r = self.req("POST", "/v1/machines/%s/exec" % mid, {"cmd": cmd})
+        self.assertEqual(st, 200, r)
+        return r["stdout"]
+
+    def test_hibernate_resume_keeps_memory_processes_and_files(self):
+        st, _, m = self.req("POST", "/v1/machines")
+        mid = m["id"]
+        self.run_cmd(mid, "echo before > /root/kept; "
+                          "(i=0; while true; do i=$((i+1)); echo $i > /root/counter; sleep 0.1; "
+                          "done) >/dev/null 2>&1 &")
+        time.sleep(0.5)
+        last = 0
+        for cycle in range(5):
+            st, _, h = self.req("POST", "/v1/machines/%s/hibernate" % mid)
+            self.assertEqual((st, h["state"]), (200, "hibernated"), h)
+            self.assertEqual(runsc_list(self.d.state_dir), [], "the sandbox is gone")
+            st, _, b = self.req("POST", "/v1/machines/%s/exec" % mid, {"cmd": "true"})
+            self.assertEqual((st, error_code(b)), (409, "machine_not_running"))
+            st, _, b = self.req("POST", "/v1/machines/%s/hibernate" % mid)
+            self.assertEqual(error_code(b), "machine_not_running")
+            st, _, r = self.req("POST", "/v1/machines/%s/resume" % mid)
+            self.assertEqual((st, r["state"]), (200, "running"), r)
+            counter, kept = self.run_cmd(mid, "cat /root/counter /root/kept").split()
+            self.assertEqual(kept, "before")
+            self.assertGreaterEqual(int(counter), last, "the loop went on from its value")
+            last = int(counter)
+            self.run_cmd(mid, "echo %d >> /root/cycles" % cycle)
+        self.assertEqual(self.run_cmd(mid, "cat /root/cycles").split(), ["0", "1", "2", "3", "4"])
+        st, _, r = self.req("POST", "/v1/machines/%s/resume" % mid)
+        self.assertEqual(error_code(r), "machine_not_running")
+        st, _, r = self.req("POST", "/v1/machines/%s/hibernate" % mid)
+        st, _, r = self.req("DELETE", "/v1/machines/" + mid)
+        self.assertEqual((st, r["state"]), (200, "destroyed"))
+        self.assertEqual(os.listdir(os.path.join(self.d.state_dir, "machines")), [])
+
+    def test_hibernate_refuses_while_a_command_runs(self):
+        st, _, m = self.req("POST", "/v1/machines")
+        mid = m["id"]
+        t = threading.Thread(target=self.run_cmd, args=(mid, "sleep 2"))
+        t.start()
+        time.sleep(0.5)
+        st, _, r = self.req("POST", "/v1/machines/%s/hibernate" % mid)
+        self.assertEqual((st, error_code(r)), (409, "machine_busy"))
+        t.join()
+        st, _, r = self.req("POST", "/v1/machines/%s/hibernate" % mid)
+        self.assertEqual(st, 200, r)
+        self.req("DELETE", "/v1/machines/" + mid)
+
+
 class DefaultTimeout(unittest.TestCase):
     def test_daemon_wide_default_deadline(self):
         d = Daemon(["--machine-timeout-s", "1"]).start()
@@ -429,6 +483,25 @@ class Restart(unittest.TestCase):
             st, _, got = d.request("DELETE", "/v1/machines/" + mid)
             self.assertEqual((st, got["state"]), (200, "destroyed"))
             self.assertEqual(runsc_list(d.state_dir), [])
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+    def test_hibernated_machines_survive_daemon_restarts(self):
+        d = Daemon().start()
+        try:
+            st, _, m = d.request("POST", "/v1/machines")
+            self.exec(d, m["id"], "echo asleep > /root/note")
+            st, _, h = d.request("POST", "/v1/machines/%s/hibernate" % m["id"])
+            self.assertEqual(h["state"], "hibernated")
+            d.proc.kill()
+            d.stop()
+            d.start()
+            self.assertEqual(d.request("GET", "/v1/machines/" + m["id"])[2]["state"], "hibernated")
+            st, _, r = d.request("POST", "/v1/machines/%s/resume" % m["id"])
+            self.assertEqual((st, r["state"]), (200, "running"), r)
+            self.assertEqual(self.exec(d, m["id"], "cat /root/note"), "asleep\n")
+            d.request("DELETE", "/v1/machines/" + m["id"])
             self.assertEqual(d.stop(), 0)
         finally:
             d.cleanup()

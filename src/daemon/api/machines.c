@@ -118,8 +118,8 @@ void api_machines_list(struct http_exchange *ex)
         struct api_page page;
         if (api_query(ex, q, ARRAY_SIZE(q)) < 0 || api_page_parse(ex, &q[0], &q[1], &page) < 0)
                 return;
-        static const char *const states[] = {"creating", "running", "destroying", "destroyed",
-                                             "failed"};
+        static const char *const states[] = {"creating", "running",     "destroying", "destroyed",
+                                             "failed",   "hibernating", "hibernated", "resuming"};
         const char *state = NULL;
         for (unsigned i = 0; q[2].present && i < ARRAY_SIZE(states); i++)
                 if (strcmp(q[2].value, states[i]) == 0)
@@ -127,7 +127,8 @@ void api_machines_list(struct http_exchange *ex)
         if (q[2].present && !state) {
                 http_respond_error(ex, NS_E_INVALID_REQUEST,
                                    "query parameter 'state' must be one of creating, running, "
-                                   "destroying, destroyed, failed");
+                                   "destroying, destroyed, failed, hibernating, hibernated, "
+                                   "resuming");
                 return;
         }
         struct machine_filter f = {.state = state};
@@ -248,4 +249,47 @@ void api_machines_timeout(struct http_exchange *ex)
                 return;
         }
         respond_machine(ex, 200, m->id);
+}
+
+/* ---- hibernate / resume ----------------------------------------------------------- */
+
+static void on_state_op(void *ud, struct machine *m, const char *code, const char *error)
+{
+        struct http_exchange *ex = ud;
+        ex->on_abort = NULL;
+        if (!code) {
+                respond_machine(ex, 200, m->id);
+                return;
+        }
+        enum ns_code c = ns_code_by_name(code);
+        http_respond_error(ex, c == NS_E_COUNT ? NS_E_MACHINE_FAILED : c, "machine %s: %s", m->id,
+                           error ? error : code);
+}
+
+static void state_op(struct http_exchange *ex,
+                     void (*op)(struct machine *, machine_done_cb, void *))
+{
+        struct app *app = ex->app;
+        struct machine *m = machine_find(app, ex->match.params[0]);
+        if (!m) {
+                struct machine_rec r;
+                if (stored(ex, &r) < 0)
+                        return;
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", r.id, r.state);
+                store_machine_rec_free(&r);
+                return;
+        }
+        ex->owner = m;
+        ex->on_abort = abort_machine_wait;
+        op(m, on_state_op, ex); /* may answer at once */
+}
+
+void api_machines_hibernate(struct http_exchange *ex)
+{
+        state_op(ex, machine_hibernate);
+}
+
+void api_machines_resume(struct http_exchange *ex)
+{
+        state_op(ex, machine_resume);
 }
