@@ -43,6 +43,15 @@ void set_state(struct machine *m, enum machine_state s, const char *failure)
                 log_error("machine_store_failed", "machine=%s error=%s", m->id,
                           log_quote(q, sizeof(q), e.msg));
         }
+        json_t *data = json_pack("{s:s}", "state", state_names[s]);
+        if (failure)
+                json_object_set_new(data, "reason", json_string(failure));
+        char *text = json_dumps(data, JSON_COMPACT);
+        json_decref(data);
+        if (store_event_append(m->app->store, time_wall_ms(), "machine.state", "machine", m->id,
+                               text, &e) < 0)
+                log_error("event_store_failed", "machine=%s", m->id);
+        free(text);
         char q[600];
         log_info("machine_state", "machine=%s state=%s reason=%s", m->id, state_names[s],
                  log_quote(q, sizeof(q), failure ? failure : "-"));
@@ -199,6 +208,9 @@ static int persist_new(struct machine *m, struct err *e)
         rec.deadline_at = m->deadline_at;
         rec.created_at = rec.updated_at = m->created_at;
         int r = store_machine_insert(m->app->store, &rec, e);
+        if (r == 0)
+                store_event_append(m->app->store, m->created_at, "machine.state", "machine", m->id,
+                                   "{\"state\":\"creating\"}", NULL);
         store_machine_rec_free(&rec);
         json_decref(spec);
         return r;

@@ -25,6 +25,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                    "WHERE id = ?",
     [ST_M_DEADLINE] = "UPDATE machines SET deadline_at = ? WHERE id = ?",
     [ST_M_GET] = "SELECT " M_COLS " FROM machines WHERE id = ?",
+    [ST_EV_APPEND] = "INSERT INTO events (ts, kind, subject_type, subject_id, data) "
+                     "VALUES (?, ?, ?, ?, ?)",
+    [ST_EV_LIST] = "SELECT seq, ts, kind, subject_id, data FROM events WHERE subject_type = ? "
+                   "AND subject_id = ? AND seq > ? ORDER BY seq LIMIT ?",
     [ST_M_LIST] = "SELECT " M_COLS " FROM machines WHERE (state = ?1 OR (?1 IS NULL AND "
                   "state != 'destroyed')) AND rowid > ?2 AND (?3 IS NULL OR "
                   "json_extract(metadata, ?3) = ?4) ORDER BY rowid LIMIT ?5",

@@ -19,6 +19,8 @@ enum stmt_id {
         ST_M_DEADLINE,
         ST_M_GET,
         ST_M_LIST,
+        ST_EV_APPEND,
+        ST_EV_LIST,
         ST_COUNT
 };
 

@@ -107,4 +107,22 @@ struct machine_filter {
 int store_machine_list(struct store *st, const struct machine_filter *f, int64_t after_seq,
                        unsigned limit, struct machine_rec **out, size_t *n, struct err *e);
 
+struct event_rec {
+        int64_t seq;
+        int64_t ts; /* ms since epoch */
+        char kind[48];
+        char subject_id[MACHINE_ID_MAX];
+        char *data; /* JSON text, owned (free) */
+};
+
+/* Appends an event about (subject_type, subject_id) with JSON `data` (borrowed). */
+int store_event_append(struct store *st, int64_t ts, const char *kind, const char *subject_type,
+                       const char *subject_id, const char *data, struct err *e);
+
+/* Lists events of a subject after seq, oldest first; *out malloc'd (free each data, then
+ * the array). */
+int store_event_list(struct store *st, const char *subject_type, const char *subject_id,
+                     int64_t after_seq, unsigned limit, struct event_rec **out, size_t *n,
+                     struct err *e);
+
 #endif

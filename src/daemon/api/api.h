@@ -58,6 +58,7 @@ void api_machines_timeout(struct http_exchange *ex);
 void api_machines_exec(struct http_exchange *ex);
 void api_machines_metrics(struct http_exchange *ex);
 void api_machines_hibernate(struct http_exchange *ex);
+void api_machines_events(struct http_exchange *ex);
 void api_machines_resume(struct http_exchange *ex);
 void api_files_put(struct http_exchange *ex);
 enum ns_code api_files_put_body(struct http_exchange *ex, const char *data, size_t len);

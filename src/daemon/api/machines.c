@@ -293,3 +293,41 @@ void api_machines_resume(struct http_exchange *ex)
 {
         state_op(ex, machine_resume);
 }
+
+/* GET /v1/machines/{id}/events: the machine's lifecycle, oldest first. */
+void api_machines_events(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct query_param q[] = {{.name = "limit"}, {.name = "cursor"}};
+        struct api_page page;
+        struct machine_rec r;
+        if (api_query(ex, q, ARRAY_SIZE(q)) < 0 || api_page_parse(ex, &q[0], &q[1], &page) < 0 ||
+            stored(ex, &r) < 0)
+                return;
+        store_machine_rec_free(&r);
+        struct event_rec *v;
+        size_t n;
+        struct err e;
+        if (store_event_list(app->store, "machine", ex->match.params[0], page.after,
+                             (unsigned)page.limit + 1, &v, &n, &e) < 0) {
+                api_fail(ex, &e);
+                return;
+        }
+        json_t *arr = json_array();
+        size_t shown = api_page_shown(&page, n);
+        for (size_t i = 0; i < shown; i++) {
+                json_t *ev = json_loads(v[i].data, 0, NULL);
+                if (!ev)
+                        ev = json_object();
+                json_object_set_new(ev, "seq", json_integer(v[i].seq));
+                json_object_set_new(ev, "ts", json_integer(v[i].ts));
+                json_object_set_new(ev, "kind", json_string(v[i].kind));
+                json_object_set_new(ev, "machine_id", json_string(v[i].subject_id));
+                json_array_append_new(arr, ev);
+        }
+        json_t *cursor = api_page_cursor(&page, n, shown ? v[shown - 1].seq : 0);
+        for (size_t i = 0; i < n; i++)
+                free(v[i].data);
+        free(v);
+        http_respond_json(ex, 200, json_pack("{s:o,s:o}", "events", arr, "next_cursor", cursor));
+}

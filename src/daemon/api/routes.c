@@ -22,6 +22,7 @@ const struct route api_routes[] = {
     {"GET", "/v1/machines/{id}", api_machines_get, 0, 0, NULL},
     {"GET", "/v1/machines/{id}/metrics", api_machines_metrics, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/hibernate", api_machines_hibernate, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/events", api_machines_events, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/resume", api_machines_resume, 0, 0, NULL},
     {"DELETE", "/v1/machines/{id}", api_machines_destroy, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/timeout", api_machines_timeout, ROUTE_JSON_BODY, JSON_BODY_MAX,
