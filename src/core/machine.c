@@ -199,6 +199,7 @@ static int persist_new(struct machine *m, struct err *e)
         json_t *spec = json_pack("{s:s,s:i,s:i,s:O,s:s,s:s}", "template", m->template_name, "vcpus",
                                  (int)m->vcpus, "memory_mb", (int)m->memory_mb, "env", m->env,
                                  "user", m->user, "cwd", m->cwd);
+        json_object_set_new(spec, "auto_resume", json_boolean(m->auto_resume));
         struct machine_rec rec = {0};
         snprintf(rec.id, sizeof(rec.id), "%s", m->id);
         snprintf(rec.state, sizeof(rec.state), "creating");
@@ -238,6 +239,7 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
         m->memory_mb = p->memory_mb;
         m->env = p->env ? json_deep_copy(p->env) : json_object();
         snprintf(m->user, sizeof(m->user), "%s", p->user ? p->user : "");
+        m->auto_resume = p->auto_resume;
         snprintf(m->cwd, sizeof(m->cwd), "%s", p->cwd ? p->cwd : "");
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
         m->created_at = time_wall_ms();
@@ -361,6 +363,8 @@ json_t *machine_rec_json(const struct machine_rec *r)
         const char *user = json_string_value(json_object_get(spec, "user"));
         const char *cwd = json_string_value(json_object_get(spec, "cwd"));
         json_object_set_new(o, "user", user && *user ? json_string(user) : json_null());
+        json_t *ar = json_object_get(spec, "auto_resume");
+        json_object_set_new(o, "auto_resume", json_boolean(ar ? json_is_true(ar) : 1));
         json_object_set_new(o, "cwd", cwd && *cwd ? json_string(cwd) : json_null());
         json_object_set_new(o, "timeout_at",
                             r->deadline_at ? json_integer(r->deadline_at) : json_null());
@@ -396,6 +400,8 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
                  json_string_value(json_object_get(spec, "cwd")) ?: "");
         json_t *env = json_object_get(spec, "env");
         m->env = env ? json_incref(env) : json_object();
+        json_t *ar = json_object_get(spec, "auto_resume");
+        m->auto_resume = ar ? json_is_true(ar) : 1;
         json_decref(spec);
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)

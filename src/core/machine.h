@@ -39,6 +39,7 @@ struct machine {
         unsigned vcpus, memory_mb;
         json_t *env;      /* object of strings (owned) */
         char user[65];    /* default user of commands ("" = root) */
+        int auto_resume;  /* commands and files wake the machine when hibernated */
         char cwd[4097];   /* default working directory of commands ("" = home) */
         json_t *metadata; /* object of strings (owned) */
         int64_t created_at;
@@ -71,6 +72,7 @@ struct machine_params {
         int64_t timeout_s;
         const char *user; /* default user of commands (NULL: root) */
         const char *cwd;  /* default working directory of commands (NULL: the user's home) */
+        int auto_resume;
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the

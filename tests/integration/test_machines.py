@@ -393,7 +393,7 @@ class Hibernate(DaemonTest):
         return r["stdout"]
 
     def test_hibernate_resume_keeps_memory_processes_and_files(self):
-        st, _, m = self.req("POST", "/v1/machines")
+        st, _, m = self.req("POST", "/v1/machines", {"auto_resume": False})
         mid = m["id"]
         self.run_cmd(mid, "echo before > /root/kept; "
                           "(i=0; while true; do i=$((i+1)); echo $i > /root/counter; sleep 0.1; "
@@ -428,6 +428,27 @@ class Hibernate(DaemonTest):
         st, _, r = self.req("DELETE", "/v1/machines/" + mid)
         self.assertEqual((st, r["state"]), (200, "destroyed"))
         self.assertEqual(os.listdir(os.path.join(self.d.state_dir, "machines")), [])
+
+    def test_commands_and_files_wake_a_hibernated_machine(self):
+        st, _, m = self.req("POST", "/v1/machines")
+        mid = m["id"]
+        self.assertTrue(m["auto_resume"])
+        self.run_cmd(mid, "echo awake > /root/w")
+        self.assertEqual(self.req("POST", "/v1/machines/%s/hibernate" % mid)[0], 200)
+        self.assertEqual(self.run_cmd(mid, "cat /root/w"), "awake\n")
+        self.assertEqual(self.req("GET", "/v1/machines/" + mid)[2]["state"], "running")
+        self.assertEqual(self.req("POST", "/v1/machines/%s/hibernate" % mid)[0], 200)
+        st, _, body = self.req("GET", "/v1/machines/%s/files?path=/root/w" % mid)
+        self.assertEqual((st, body), (200, b"awake\n"))
+        st, _, evs = self.req("GET", "/v1/machines/%s/events" % mid)
+        self.assertEqual([e["state"] for e in evs["events"]].count("resuming"), 2)
+        self.req("DELETE", "/v1/machines/" + mid)
+        st, _, m = self.req("POST", "/v1/machines", {"auto_resume": False})
+        self.assertFalse(m["auto_resume"])
+        self.assertEqual(self.req("POST", "/v1/machines/%s/hibernate" % m["id"])[0], 200)
+        st, _, b = self.req("POST", "/v1/machines/%s/exec" % m["id"], {"cmd": "true"})
+        self.assertEqual((st, error_code(b)), (409, "machine_not_running"))
+        self.req("DELETE", "/v1/machines/" + m["id"])
 
     def test_hibernate_refuses_while_a_command_runs(self):
         st, _, m = self.req("POST", "/v1/machines")

@@ -72,4 +72,12 @@ void api_files_sign(struct http_exchange *ex);
  * or 409 machine_not_running. */
 struct machine *api_running_machine(struct http_exchange *ex);
 
+typedef void (*api_running_cb)(struct http_exchange *ex, struct machine *m, void *ctx);
+
+/* Calls then(ex, m, ctx) once the path's machine runs: at once when it does, after an
+ * automatic resume when it is hibernated (and auto_resume is on). Otherwise answers
+ * 404/409 and frees ctx with free_ctx (may be NULL). */
+void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
+                      void (*free_ctx)(void *ctx));
+
 #endif

@@ -41,6 +41,7 @@ struct exec_op {
         int base64;
         char *stdin_data;
         size_t stdin_len, stdin_sent;
+        json_t *req; /* the exec request, until it is sent */
         json_t *exit;
         enum ns_code error;
         char error_msg[512];
@@ -52,6 +53,7 @@ static void op_free(struct exec_op *op)
         buf_fini(&op->out[2]);
         free(op->stdin_data);
         json_decref(op->exit);
+        json_decref(op->req);
         free(op);
 }
 
@@ -176,8 +178,8 @@ static json_t *exec_request(const struct exec_req *in, const struct machine *m)
         for (size_t i = 0; i < in->env.n; i++)
                 json_object_set_new(env, in->env.keys[i], json_string(in->env.values[i]));
         json_object_set_new(req, "env", env);
-        const char *cwd = in->cwd ? in->cwd : m->cwd[0] ? m->cwd : NULL;
-        const char *user = in->user ? in->user : m->user[0] ? m->user : NULL;
+        const char *cwd = in->cwd ? in->cwd : m && m->cwd[0] ? m->cwd : NULL;
+        const char *user = in->user ? in->user : m && m->user[0] ? m->user : NULL;
         if (cwd)
                 json_object_set_new(req, "cwd", json_string(cwd));
         if (user)
@@ -209,40 +211,53 @@ struct machine *api_running_machine(struct http_exchange *ex)
         return NULL;
 }
 
+static void free_op(void *ctx)
+{
+        op_free(ctx);
+}
+
+/* The machine runs (perhaps just resumed): open the exec channel. */
+static void exec_go(struct http_exchange *ex, struct machine *m, void *ctx)
+{
+        struct exec_op *op = ctx;
+        op->agent = &m->agent;
+        op->chan = agentconn_open(op->agent, op->req, on_frame, op);
+        json_decref(op->req);
+        op->req = NULL;
+        if (!op->chan) {
+                op_free(op);
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
+                                   m->id);
+                return;
+        }
+        ex->owner = op;
+        ex->on_abort = abort_exec;
+        feed_stdin(op);
+}
+
 void api_machines_exec(struct http_exchange *ex)
 {
+        struct app *app = ex->app;
         struct exec_req in = {0};
         if (api_decode(ex, exec_fields, ARRAY_SIZE(exec_fields), &in, NULL) < 0)
                 return;
-        struct machine *m = NULL;
         struct exec_op *op = NULL;
         if (!in.cmd == !in.argv.n) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "give exactly one of 'cmd' and 'argv'");
         } else if (in.encoding && strcmp(in.encoding, "utf8") && strcmp(in.encoding, "base64")) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'encoding': utf8 or base64");
-        } else if ((m = api_running_machine(ex)) && !(op = calloc(1, sizeof(*op)))) {
+        } else if (!(op = calloc(1, sizeof(*op)))) {
                 http_respond_error(ex, NS_E_INTERNAL, "out of memory");
         }
         if (op) {
                 op->ex = ex;
-                op->agent = &m->agent;
                 op->base64 = in.encoding && !strcmp(in.encoding, "base64");
                 buf_init(&op->out[1], EXEC_OUTPUT_MAX);
                 buf_init(&op->out[2], EXEC_OUTPUT_MAX);
-                json_t *req = exec_request(&in, m);
-                op->chan = agentconn_open(op->agent, req, on_frame, op);
-                json_decref(req);
-                if (!op->chan) {
-                        op_free(op);
-                        http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING,
-                                           "machine %s is not answering", m->id);
-                } else {
-                        op->stdin_data = steal_ptr(in.stdin_data);
-                        op->stdin_len = op->stdin_data ? strlen(op->stdin_data) : 0;
-                        ex->owner = op;
-                        ex->on_abort = abort_exec;
-                        feed_stdin(op);
-                }
+                op->req = exec_request(&in, machine_find(app, ex->match.params[0]));
+                op->stdin_data = steal_ptr(in.stdin_data);
+                op->stdin_len = op->stdin_data ? strlen(op->stdin_data) : 0;
+                api_when_running(ex, exec_go, op, free_op);
         }
         jv_free(exec_fields, ARRAY_SIZE(exec_fields), &in);
 }

@@ -27,6 +27,9 @@ struct file_op {
         uint64_t bytes;
         enum ns_code err;
         char msg[1100]; /* an error message, or the path written */
+        json_t *req;    /* the request, until it is sent */
+        agent_frame_cb cb;
+        void (*abort_cb)(struct http_exchange *ex);
 };
 
 static void op_free(struct file_op *op)
@@ -64,34 +67,49 @@ static int path_param(struct http_exchange *ex, struct query_param *q, size_t n)
         return 0;
 }
 
-/* Opens a channel for `req` (stolen) on the path's running machine; `cb` receives its
- * frames with the op, which holds up to `pending` bytes. Returns the op, or NULL after
- * answering the error. */
-static struct file_op *start_op(struct http_exchange *ex, json_t *req, agent_frame_cb cb,
-                                void (*abort_cb)(struct http_exchange *), size_t pending)
+static void free_op_ctx(void *ctx)
 {
-        struct machine *m = api_running_machine(ex);
-        struct file_op *op = m ? calloc(1, sizeof(*op)) : NULL;
-        if (!op) {
-                if (m)
-                        http_respond_error(ex, NS_E_INTERNAL, "out of memory");
-                json_decref(req);
-                return NULL;
-        }
-        buf_init(&op->pending, pending);
-        op->ex = ex;
+        struct file_op *op = ctx;
+        json_decref(op->req);
+        op_free(op);
+}
+
+/* The machine runs (perhaps just resumed): open the channel. */
+static void start_go(struct http_exchange *ex, struct machine *m, void *ctx)
+{
+        struct file_op *op = ctx;
         op->agent = &m->agent;
-        op->chan = agentconn_open(op->agent, req, cb, op);
-        json_decref(req);
+        op->chan = agentconn_open(op->agent, op->req, op->cb, op);
+        json_decref(op->req);
+        op->req = NULL;
         if (!op->chan) {
                 op_free(op);
                 http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
                                    m->id);
-                return NULL;
+                return;
         }
         ex->owner = op;
-        ex->on_abort = abort_cb;
-        return op;
+        ex->on_abort = op->abort_cb;
+}
+
+/* Sends `req` (stolen) to the path's machine once it runs (resuming it when
+ * hibernated); `cb` receives the channel's frames with the op, which holds up to
+ * `pending` bytes. Errors are answered. */
+static void start_op(struct http_exchange *ex, json_t *req, agent_frame_cb cb,
+                     void (*abort_cb)(struct http_exchange *), size_t pending)
+{
+        struct file_op *op = calloc(1, sizeof(*op));
+        if (!op) {
+                json_decref(req);
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        buf_init(&op->pending, pending);
+        op->ex = ex;
+        op->req = req;
+        op->cb = cb;
+        op->abort_cb = abort_cb;
+        api_when_running(ex, start_go, op, free_op_ctx);
 }
 
 /* ---- upload ------------------------------------------------------------------ */

@@ -15,6 +15,7 @@ struct create_req {
         int64_t vcpus, memory_mb, timeout_s;
         struct jv_strmap env, metadata;
         char *user, *cwd;
+        int auto_resume;
 };
 
 static const struct jv_field create_fields[] = {
@@ -26,6 +27,7 @@ static const struct jv_field create_fields[] = {
     {"metadata", JV_STRMAP, 0, offsetof(struct create_req, metadata), 64, 0, 0},
     {"user", JV_STRING, 0, offsetof(struct create_req, user), 64, 0, 0},
     {"cwd", JV_STRING, 0, offsetof(struct create_req, cwd), 4096, 0, 0},
+    {"auto_resume", JV_BOOL, 0, offsetof(struct create_req, auto_resume), 0, 0, 0},
 };
 
 static json_t *strmap_json(const struct jv_strmap *m)
@@ -86,6 +88,7 @@ void api_machines_create(struct http_exchange *ex)
             .metadata = meta,
             .user = in.user,
             .cwd = in.cwd,
+            .auto_resume = present & (1u << 8) ? in.auto_resume : 1,
         };
         const char *code = NULL;
         struct err e = {0};
@@ -330,4 +333,66 @@ void api_machines_events(struct http_exchange *ex)
                 free(v[i].data);
         free(v);
         http_respond_json(ex, 200, json_pack("{s:o,s:o}", "events", arr, "next_cursor", cursor));
+}
+
+/* ---- auto-resume ------------------------------------------------------------------ */
+
+struct resume_wait {
+        struct http_exchange *ex;
+        struct machine *m;
+        api_running_cb then;
+        void *ctx;
+        void (*free_ctx)(void *ctx);
+};
+
+static void on_auto_resumed(void *ud, struct machine *m, const char *code, const char *error)
+{
+        struct resume_wait *w = ud;
+        struct http_exchange *ex = w->ex;
+        ex->on_abort = NULL;
+        if (!code) {
+                w->then(ex, m, w->ctx);
+        } else {
+                if (w->free_ctx)
+                        w->free_ctx(w->ctx);
+                enum ns_code c = ns_code_by_name(code);
+                http_respond_error(ex, c == NS_E_COUNT ? NS_E_MACHINE_FAILED : c,
+                                   "machine %s could not be resumed: %s", m->id,
+                                   error ? error : code);
+        }
+        free(w);
+}
+
+static void abort_resume_wait(struct http_exchange *ex)
+{
+        struct resume_wait *w = ex->owner;
+        machine_forget_callbacks(w->m, w); /* the resume goes on; nobody waits for it */
+        if (w->free_ctx)
+                w->free_ctx(w->ctx);
+        free(w);
+}
+
+void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
+                      void (*free_ctx)(void *ctx))
+{
+        struct app *app = ex->app;
+        struct machine *m = machine_find(app, ex->match.params[0]);
+        if (m && m->state == M_RUNNING) {
+                then(ex, m, ctx);
+                return;
+        }
+        struct resume_wait *w = NULL;
+        if (m && m->state == M_HIBERNATED && m->auto_resume && (w = calloc(1, sizeof(*w)))) {
+                *w = (struct resume_wait){ex, m, then, ctx, free_ctx};
+                ex->owner = w;
+                ex->on_abort = abort_resume_wait;
+                log_info("machine_auto_resume", "machine=%s request_id=%s", m->id, ex->request_id);
+                machine_resume(m, on_auto_resumed, w); /* may answer at once */
+                return;
+        }
+        if (free_ctx)
+                free_ctx(ctx);
+        if (api_running_machine(ex))
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING,
+                                   "machine %s is busy changing state", ex->match.params[0]);
 }
