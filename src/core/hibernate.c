@@ -128,6 +128,9 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
         if (m->state != M_RESUMING)
                 return;
         set_state(m, M_RUNNING, NULL);
+        struct err e;
+        if (m->timeout_s > 0) /* a resumed machine gets a fresh deadline */
+                machine_set_timeout(m, m->timeout_s, &e);
         finish_op(m, NULL, NULL);
 }
 

@@ -119,11 +119,28 @@ void on_sandbox_exit(struct child_watch *w, int status)
         }
 }
 
+static void on_deadline(struct loop_timer *t);
+
+static void on_timeout_hibernated(void *ud, struct machine *m, const char *code, const char *error)
+{
+        (void)ud;
+        (void)error;
+        if (code && !strcmp(code, "machine_busy")) { /* commands run: try again shortly */
+                loop_timer_arm(&m->app->loop, &m->deadline, 10000, on_deadline);
+                return;
+        }
+        if (code)
+                log_warn("machine_timeout_hibernate_failed", "machine=%s code=%s", m->id, code);
+}
+
 static void on_deadline(struct loop_timer *t)
 {
         struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, deadline));
-        log_info("machine_timeout", "machine=%s", m->id);
-        if (m->state == M_RUNNING || m->state == M_CREATING)
+        log_info("machine_timeout", "machine=%s action=%s", m->id,
+                 m->timeout_hibernate ? "hibernate" : "destroy");
+        if (m->timeout_hibernate && m->state == M_RUNNING)
+                machine_hibernate(m, on_timeout_hibernated, m);
+        else if (m->state == M_RUNNING || m->state == M_CREATING)
                 machine_destroy(m, NULL, NULL);
 }
 
@@ -200,6 +217,9 @@ static int persist_new(struct machine *m, struct err *e)
                                  (int)m->vcpus, "memory_mb", (int)m->memory_mb, "env", m->env,
                                  "user", m->user, "cwd", m->cwd);
         json_object_set_new(spec, "auto_resume", json_boolean(m->auto_resume));
+        json_object_set_new(spec, "timeout_action",
+                            json_string(m->timeout_hibernate ? "hibernate" : "destroy"));
+        json_object_set_new(spec, "timeout_s", json_integer(m->timeout_s));
         struct machine_rec rec = {0};
         snprintf(rec.id, sizeof(rec.id), "%s", m->id);
         snprintf(rec.state, sizeof(rec.state), "creating");
@@ -240,6 +260,8 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
         m->env = p->env ? json_deep_copy(p->env) : json_object();
         snprintf(m->user, sizeof(m->user), "%s", p->user ? p->user : "");
         m->auto_resume = p->auto_resume;
+        m->timeout_hibernate = p->timeout_hibernate;
+        m->timeout_s = p->timeout_s;
         snprintf(m->cwd, sizeof(m->cwd), "%s", p->cwd ? p->cwd : "");
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
         m->created_at = time_wall_ms();
@@ -365,6 +387,8 @@ json_t *machine_rec_json(const struct machine_rec *r)
         json_object_set_new(o, "user", user && *user ? json_string(user) : json_null());
         json_t *ar = json_object_get(spec, "auto_resume");
         json_object_set_new(o, "auto_resume", json_boolean(ar ? json_is_true(ar) : 1));
+        const char *action = json_string_value(json_object_get(spec, "timeout_action"));
+        json_object_set_new(o, "timeout_action", json_string(action ? action : "destroy"));
         json_object_set_new(o, "cwd", cwd && *cwd ? json_string(cwd) : json_null());
         json_object_set_new(o, "timeout_at",
                             r->deadline_at ? json_integer(r->deadline_at) : json_null());
@@ -402,6 +426,9 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
         m->env = env ? json_incref(env) : json_object();
         json_t *ar = json_object_get(spec, "auto_resume");
         m->auto_resume = ar ? json_is_true(ar) : 1;
+        const char *action = json_string_value(json_object_get(spec, "timeout_action"));
+        m->timeout_hibernate = action && !strcmp(action, "hibernate");
+        m->timeout_s = json_integer_value(json_object_get(spec, "timeout_s"));
         json_decref(spec);
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)

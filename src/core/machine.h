@@ -37,11 +37,13 @@ struct machine {
         enum machine_state state;
         char template_name[64];
         unsigned vcpus, memory_mb;
-        json_t *env;      /* object of strings (owned) */
-        char user[65];    /* default user of commands ("" = root) */
-        int auto_resume;  /* commands and files wake the machine when hibernated */
-        char cwd[4097];   /* default working directory of commands ("" = home) */
-        json_t *metadata; /* object of strings (owned) */
+        json_t *env;           /* object of strings (owned) */
+        char user[65];         /* default user of commands ("" = root) */
+        int auto_resume;       /* commands and files wake the machine when hibernated */
+        int timeout_hibernate; /* at the deadline: hibernate (1) or destroy (0) */
+        int64_t timeout_s;     /* the deadline's length, re-armed on resume */
+        char cwd[4097];        /* default working directory of commands ("" = home) */
+        json_t *metadata;      /* object of strings (owned) */
         int64_t created_at;
         int64_t deadline_at; /* ms since epoch; 0 = none */
         char dir[PATH_MAX + 64];
@@ -73,6 +75,7 @@ struct machine_params {
         const char *user; /* default user of commands (NULL: root) */
         const char *cwd;  /* default working directory of commands (NULL: the user's home) */
         int auto_resume;
+        int timeout_hibernate;
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the

@@ -450,6 +450,22 @@ class Hibernate(DaemonTest):
         self.assertEqual((st, error_code(b)), (409, "machine_not_running"))
         self.req("DELETE", "/v1/machines/" + m["id"])
 
+    def test_timeout_action_hibernate(self):
+        st, _, m = self.req("POST", "/v1/machines", {"timeout_s": 1, "timeout_action": "hibernate"})
+        self.assertEqual((st, m["timeout_action"]), (201, "hibernate"), m)
+        self.run_cmd(m["id"], "echo zz > /root/sleepy")
+        deadline = time.time() + 20
+        while time.time() < deadline and \
+                self.req("GET", "/v1/machines/" + m["id"])[2]["state"] != "hibernated":
+            time.sleep(0.2)
+        self.assertEqual(self.req("GET", "/v1/machines/" + m["id"])[2]["state"], "hibernated")
+        st, _, r = self.req("POST", "/v1/machines/%s/resume" % m["id"])
+        self.assertGreater(r["timeout_at"], m["timeout_at"], "a fresh deadline after resume")
+        self.assertEqual(self.run_cmd(m["id"], "cat /root/sleepy"), "zz\n")
+        self.req("DELETE", "/v1/machines/" + m["id"])
+        st, _, b = self.req("POST", "/v1/machines", {"timeout_action": "nap"})
+        self.assertEqual((st, error_code(b)), (400, "invalid_field"))
+
     def test_hibernate_refuses_while_a_command_runs(self):
         st, _, m = self.req("POST", "/v1/machines")
         mid = m["id"]

@@ -16,6 +16,7 @@ struct create_req {
         struct jv_strmap env, metadata;
         char *user, *cwd;
         int auto_resume;
+        char *timeout_action;
 };
 
 static const struct jv_field create_fields[] = {
@@ -28,6 +29,7 @@ static const struct jv_field create_fields[] = {
     {"user", JV_STRING, 0, offsetof(struct create_req, user), 64, 0, 0},
     {"cwd", JV_STRING, 0, offsetof(struct create_req, cwd), 4096, 0, 0},
     {"auto_resume", JV_BOOL, 0, offsetof(struct create_req, auto_resume), 0, 0, 0},
+    {"timeout_action", JV_STRING, 0, offsetof(struct create_req, timeout_action), 16, 0, 0},
 };
 
 static json_t *strmap_json(const struct jv_strmap *m)
@@ -78,6 +80,13 @@ void api_machines_create(struct http_exchange *ex)
         uint64_t present;
         if (api_decode(ex, create_fields, ARRAY_SIZE(create_fields), &in, &present) < 0)
                 return;
+        if (in.timeout_action && strcmp(in.timeout_action, "destroy") &&
+            strcmp(in.timeout_action, "hibernate")) {
+                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                http_respond_error(ex, NS_E_INVALID_FIELD,
+                                   "field 'timeout_action': destroy or hibernate");
+                return;
+        }
         json_t *env = strmap_json(&in.env), *meta = strmap_json(&in.metadata);
         struct machine_params p = {
             .template_name = in.template_name ? in.template_name : "base",
@@ -89,6 +98,7 @@ void api_machines_create(struct http_exchange *ex)
             .user = in.user,
             .cwd = in.cwd,
             .auto_resume = present & (1u << 8) ? in.auto_resume : 1,
+            .timeout_hibernate = in.timeout_action && !strcmp(in.timeout_action, "hibernate"),
         };
         const char *code = NULL;
         struct err e = {0};
