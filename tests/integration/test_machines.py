@@ -129,6 +129,32 @@ class Machines(DaemonTest):
         st, _, b = self.d.request("GET", "/v1/machines/%s/metrics" % m["id"])
         self.assertEqual((st, error_code(b)), (409, "machine_not_running"))
 
+    def test_garbage_to_every_machine_route_is_refused_cleanly(self):
+        import random
+        m = self.create()
+        rnd = random.Random(7)
+        bodies = [b"", b"{", b"[]", b"null", b'{"cmd":1}', b'{"argv":[1,2]}', b'{"path":""}',
+                  b'{"timeout_s":-1}', b'{"env":{"A":1}}', b'{"a":' * 50, b"\x00\xff" * 30]
+        for _ in range(40):
+            bodies.append(bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 200))))
+        paths = ["/v1/machines", "/v1/machines/%s/exec", "/v1/machines/%s/timeout",
+                 "/v1/machines/%s/signed-urls", "/v1/machines/%s/files/mkdir",
+                 "/v1/machines/%s/files/replace", "/v1/machines/%s/hibernate"]
+        for body in bodies:
+            for p in paths:
+                path = p % m["id"] if "%s" in p else p
+                st, _, r = self.d.request("POST", path, body=body,
+                                          headers={"Content-Type": "application/json"})
+                self.assertIn(st, (200, 201, 400, 409, 413), (path, body, r))
+                if st == 200 and path.endswith("hibernate"):
+                    self.d.request("POST", "/v1/machines/%s/resume" % m["id"])
+        for m2 in self.d.request("GET", "/v1/machines?state=running")[2]["machines"]:
+            if m2["id"] != m["id"]:
+                self.destroy(m2["id"])
+        r = self.exec(m["id"], cmd="echo still fine")
+        self.assertEqual(r["stdout"], "still fine\n")
+        self.destroy(m["id"])
+
     def test_unknown_template_and_machine(self):
         st, _, b = self.d.request("POST", "/v1/machines", body={"template": "nope"})
         self.assertEqual((st, error_code(b)), (404, "template_not_found"))
