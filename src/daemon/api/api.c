@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../common/log.h"
 
@@ -66,6 +67,24 @@ json_t *api_page_cursor(const struct api_page *p, size_t got, int64_t last_shown
         char c[32];
         snprintf(c, sizeof(c), "%lld", (long long)last_shown_seq);
         return json_string(c);
+}
+
+int api_agent_is_error(const unsigned char *p, size_t n)
+{
+        return memmem(p, n, "\"error\"", 7) != NULL;
+}
+
+enum ns_code api_agent_error(const unsigned char *p, size_t n, enum ns_code fallback, char *msg,
+                             size_t cap)
+{
+        json_t *doc = json_loadb((const char *)p, n, 0, NULL);
+        json_t *err = json_object_get(doc, "error");
+        const char *code = json_string_value(json_object_get(err, "code"));
+        enum ns_code c = code ? ns_code_by_name(code) : NS_E_COUNT;
+        snprintf(msg, cap, "%s",
+                 json_string_value(json_object_get(err, "message")) ?: "the machine refused it");
+        json_decref(doc);
+        return c == NS_E_COUNT ? fallback : c;
 }
 
 void api_fail(struct http_exchange *ex, const struct err *e)

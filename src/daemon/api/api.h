@@ -37,6 +37,14 @@ size_t api_page_shown(const struct api_page *p, size_t got);
 /* The next_cursor value: the seq of the last row shown when more exist, else null. */
 json_t *api_page_cursor(const struct api_page *p, size_t got, int64_t last_shown_seq);
 
+/* True when an agent answer (RESP payload) is an error document. */
+int api_agent_is_error(const unsigned char *p, size_t n);
+
+/* Reads an agent error document {"error":{"code","message"}}: returns the catalogue
+ * code (`fallback` for codes the catalogue lacks) and copies the message into msg. */
+enum ns_code api_agent_error(const unsigned char *p, size_t n, enum ns_code fallback, char *msg,
+                             size_t cap);
+
 /* Logs an unexpected failure with the request ID and answers 500 `internal`. */
 void api_fail(struct http_exchange *ex, const struct err *e);
 

@@ -106,18 +106,6 @@ static void feed_stdin(struct exec_op *op)
         }
 }
 
-static void agent_error(struct exec_op *op, const unsigned char *p, size_t n)
-{
-        json_t *doc = json_loadb((const char *)p, n, 0, NULL);
-        json_t *err = json_object_get(doc, "error");
-        const char *code = json_string_value(json_object_get(err, "code"));
-        enum ns_code c = code ? ns_code_by_name(code) : NS_E_COUNT;
-        op->error = c == NS_E_COUNT ? NS_E_INTERNAL : c;
-        snprintf(op->error_msg, sizeof(op->error_msg), "%s",
-                 json_string_value(json_object_get(err, "message")) ?: "exec failed");
-        json_decref(doc);
-}
-
 static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
         struct exec_op *op = ud;
@@ -130,8 +118,9 @@ static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
         }
         switch (h->type) {
         case NSP_RESP:
-                if (memmem(p, h->len, "\"error\"", 7)) {
-                        agent_error(op, p, h->len);
+                if (api_agent_is_error(p, h->len)) {
+                        op->error = api_agent_error(p, h->len, NS_E_INTERNAL, op->error_msg,
+                                                    sizeof(op->error_msg));
                         agentconn_chan_close(op->agent, op->chan);
                         finish(op);
                 }

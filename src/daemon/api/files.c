@@ -41,19 +41,7 @@ static void op_free(struct file_op *op)
 /* Reads the agent's error document into op->err/msg. */
 static void take_error(struct file_op *op, const unsigned char *p, size_t n)
 {
-        json_t *doc = json_loadb((const char *)p, n, 0, NULL);
-        json_t *err = json_object_get(doc, "error");
-        const char *code = json_string_value(json_object_get(err, "code"));
-        enum ns_code c = code ? ns_code_by_name(code) : NS_E_COUNT;
-        op->err = c == NS_E_COUNT ? NS_E_IO_ERROR : c;
-        snprintf(op->msg, sizeof(op->msg), "%s",
-                 json_string_value(json_object_get(err, "message")) ?: "file operation failed");
-        json_decref(doc);
-}
-
-static int is_error(const unsigned char *p, size_t n)
-{
-        return memmem(p, n, "\"error\"", 7) != NULL;
+        op->err = api_agent_error(p, n, NS_E_IO_ERROR, op->msg, sizeof(op->msg));
 }
 
 static int path_param(struct http_exchange *ex, struct query_param *q, size_t n)
@@ -161,7 +149,7 @@ static void on_write_frame(void *ud, const struct nsp_hdr *h, const unsigned cha
                 return;
         } else if (h->type == NSP_RESP) {
                 agentconn_chan_close(op->agent, op->chan);
-                if (is_error(p, h->len)) {
+                if (api_agent_is_error(p, h->len)) {
                         take_error(op, p, h->len);
                 } else {
                         json_t *doc = json_loadb((const char *)p, h->len, 0, NULL);
@@ -302,7 +290,7 @@ static void on_read_frame(void *ud, const struct nsp_hdr *h, const unsigned char
 {
         struct file_op *op = ud;
         struct http_exchange *ex = op->ex;
-        if (!h || (h->type == NSP_RESP && is_error(p, h->len))) {
+        if (!h || (h->type == NSP_RESP && api_agent_is_error(p, h->len))) {
                 op->lost = 1;
                 if (h) {
                         agentconn_chan_close(op->agent, op->chan);
@@ -364,7 +352,7 @@ static void on_simple_frame(void *ud, const struct nsp_hdr *h, const unsigned ch
                 ex->on_abort = NULL;
                 if (!h) {
                         http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
-                } else if (is_error(p, h->len)) {
+                } else if (api_agent_is_error(p, h->len)) {
                         take_error(op, p, h->len);
                         http_respond_error(ex, op->err, "%s", op->msg);
                 } else {
