@@ -75,30 +75,53 @@ static int parent_dirs(const char *path)
         return mkdirs(tmp, 0755);
 }
 
-static void list_dir(json_t *out, const char *dir, int depth, size_t *count)
+/* Walks dir depth-first (not following links): visit(ctx, path, name, st, depth) is
+ * called for each entry and returns -1 to stop the walk, 1 to descend into a directory,
+ * 0 not to. depth counts from 1 for dir's own entries. */
+typedef int (*walk_fn)(void *ctx, const char *path, const char *name, const struct stat *st,
+                       int depth);
+
+static int walk(const char *dir, int depth, walk_fn visit, void *ctx)
 {
         DIR *d = opendir(dir);
         if (!d)
-                return;
+                return 0;
         struct dirent *e;
-        while ((e = readdir(d)) && *count < LIST_MAX_ENTRIES) {
+        int r = 0;
+        while (r >= 0 && (e = readdir(d))) {
                 if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                         continue;
                 char p[PATH_MAX];
-                if (snprintf(p, sizeof(p), "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name) >=
-                    (int)sizeof(p))
-                        continue;
                 struct stat st;
-                if (lstat(p, &st) < 0)
+                if (snprintf(p, sizeof(p), "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name) >=
+                        (int)sizeof(p) ||
+                    lstat(p, &st) < 0)
                         continue;
-                json_t *o = stat_json(p, &st);
-                json_object_set_new(o, "name", json_string(e->d_name));
-                json_array_append_new(out, o);
-                (*count)++;
-                if (S_ISDIR(st.st_mode) && depth > 1)
-                        list_dir(out, p, depth - 1, count);
+                r = visit(ctx, p, e->d_name, &st, depth);
+                if (r > 0 && S_ISDIR(st.st_mode))
+                        r = walk(p, depth + 1, visit, ctx);
         }
         closedir(d);
+        return r;
+}
+
+struct listing {
+        json_t *out;
+        int max_depth;
+        size_t count;
+};
+
+static int list_visit(void *ctx, const char *path, const char *name, const struct stat *st,
+                      int depth)
+{
+        struct listing *l = ctx;
+        if (l->count >= LIST_MAX_ENTRIES)
+                return -1;
+        json_t *o = stat_json(path, st);
+        json_object_set_new(o, "name", json_string(name));
+        json_array_append_new(l->out, o);
+        l->count++;
+        return depth < l->max_depth;
 }
 
 static int remove_tree(const char *path)
@@ -219,33 +242,19 @@ static void search_content(struct search *s, const char *path, const struct stat
         fclose(f);
 }
 
-static void search_tree(struct search *s, const char *dir)
+static int search_visit(void *ctx, const char *path, const char *name, const struct stat *st,
+                        int depth)
 {
-        DIR *d = opendir(dir);
-        if (!d)
-                return;
-        struct dirent *e;
-        while ((e = readdir(d)) && json_array_size(s->results) < s->limit &&
-               s->visits < SEARCH_MAX_VISITS) {
-                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                        continue;
-                char p[PATH_MAX];
-                if (snprintf(p, sizeof(p), "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name) >=
-                    (int)sizeof(p))
-                        continue;
-                struct stat st;
-                s->visits++;
-                if (lstat(p, &st) < 0)
-                        continue;
-                int name_ok = !s->name || fnmatch(s->name, e->d_name, 0) == 0;
-                if (name_ok && s->content)
-                        search_content(s, p, &st);
-                else if (name_ok)
-                        json_array_append_new(s->results, stat_json(p, &st));
-                if (S_ISDIR(st.st_mode))
-                        search_tree(s, p);
-        }
-        closedir(d);
+        (void)depth;
+        struct search *s = ctx;
+        if (json_array_size(s->results) >= s->limit || ++s->visits > SEARCH_MAX_VISITS)
+                return -1;
+        int name_ok = !s->name || fnmatch(s->name, name, 0) == 0;
+        if (name_ok && s->content)
+                search_content(s, path, st);
+        else if (name_ok)
+                json_array_append_new(s->results, stat_json(path, st));
+        return 1;
 }
 
 static void op_search(struct agent *a, uint32_t chan, const char *path, json_t *req)
@@ -259,7 +268,7 @@ static void op_search(struct agent *a, uint32_t chan, const char *path, json_t *
         };
         if (s.content && !*s.content)
                 s.content = NULL;
-        search_tree(&s, path);
+        walk(path, 1, search_visit, &s);
         agent_send_json(
             a, NSP_RESP, chan,
             json_pack("{s:o,s:b}", "matches", s.results, "truncated",
@@ -342,12 +351,11 @@ static void simple_op(struct agent *a, uint32_t chan, const char *op, const char
                         agent_send_errno(a, chan, errno ? errno : ENOTDIR, path);
                         return;
                 }
-                size_t count = 0;
-                json_t *entries = json_array();
-                list_dir(entries, path, depth < 1 ? 1 : depth > 32 ? 32 : (int)depth, &count);
+                struct listing l = {json_array(), depth < 1 ? 1 : depth > 32 ? 32 : (int)depth, 0};
+                walk(path, 1, list_visit, &l);
                 agent_send_json(a, NSP_RESP, chan,
-                                json_pack("{s:o,s:b}", "entries", entries, "truncated",
-                                          count >= LIST_MAX_ENTRIES));
+                                json_pack("{s:o,s:b}", "entries", l.out, "truncated",
+                                          l.count >= LIST_MAX_ENTRIES));
         } else if (!strcmp(op, "mkdir")) {
                 if (mkdirs(path, 0755) < 0)
                         agent_send_errno(a, chan, errno, path);
