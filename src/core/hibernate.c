@@ -13,12 +13,23 @@
 #include "../daemon/app.h"
 #include "machine_internal.h"
 
+/* Tells every waiter (a callback may add or remove waiters: work on a copy). */
 static void finish_op(struct machine *m, const char *code, const char *error)
 {
-        machine_done_cb cb = m->op_cb;
-        m->op_cb = NULL;
-        if (cb)
-                cb(m->op_ud, m, code, error);
+        struct machine_waiter w[MACHINE_MAX_WAITERS];
+        int n = m->nwaiters;
+        memcpy(w, m->waiters, sizeof(w[0]) * (size_t)n);
+        m->nwaiters = 0;
+        for (int i = 0; i < n; i++)
+                w[i].cb(w[i].ud, m, code, error);
+}
+
+static int add_waiter(struct machine *m, machine_done_cb cb, void *ud)
+{
+        if (m->nwaiters >= MACHINE_MAX_WAITERS)
+                return -1;
+        m->waiters[m->nwaiters++] = (struct machine_waiter){cb, ud};
+        return 0;
 }
 
 static void close_agent(struct machine *m)
@@ -101,8 +112,7 @@ void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud)
                 cb(ud, m, "machine_busy", "commands or file transfers are still open");
                 return;
         }
-        m->op_cb = cb;
-        m->op_ud = ud;
+        add_waiter(m, cb, ud); /* running: nobody else waits */
         set_state(m, M_HIBERNATING, NULL);
         json_t *req = json_pack("{s:s,s:s}", "op", "exists", "path", "/");
         m->ping_chan = agentconn_open(&m->agent, req, on_quiesced, m);
@@ -169,12 +179,16 @@ static void on_rearmed(struct child_watch *w, int status)
 void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
 {
         struct app *app = m->app;
+        if (m->state == M_RESUMING) { /* join the resume under way */
+                if (add_waiter(m, cb, ud) < 0)
+                        cb(ud, m, "machine_busy", "too many requests wait for this resume");
+                return;
+        }
         if (m->state != M_HIBERNATED) {
                 cb(ud, m, "machine_not_running", machine_state_name(m->state));
                 return;
         }
-        m->op_cb = cb;
-        m->op_ud = ud;
+        add_waiter(m, cb, ud);
         set_state(m, M_RESUMING, NULL);
         char **env = env_list(m);
         struct machine_spec spec = {

@@ -320,10 +320,9 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
                 kill(m->op_helper.pid, SIGKILL);
                 m->op_helper.pid = 0;
         }
-        if (m->op_cb) { /* a hibernate or resume in progress ends here */
-                machine_done_cb op = m->op_cb;
-                m->op_cb = NULL;
-                op(m->op_ud, m, "machine_not_running", "the machine was destroyed");
+        while (m->nwaiters > 0) { /* a hibernate or resume in progress ends here */
+                struct machine_waiter w = m->waiters[--m->nwaiters];
+                w.cb(w.ud, m, "machine_not_running", "the machine was destroyed");
         }
         if (m->state != M_FAILED)
                 set_state(m, M_DESTROYING, NULL);
@@ -356,8 +355,12 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
 
 void machine_forget_callbacks(struct machine *m, void *ud)
 {
-        if (m->op_ud == ud)
-                m->op_cb = NULL;
+        for (int i = 0; i < m->nwaiters; i++) {
+                if (m->waiters[i].ud == ud) {
+                        m->waiters[i] = m->waiters[--m->nwaiters];
+                        i--;
+                }
+        }
         if (m->create_ud == ud)
                 m->create_cb = NULL;
         if (m->destroy_ud == ud)

@@ -32,6 +32,8 @@ struct machine;
  * error code otherwise). */
 typedef void (*machine_done_cb)(void *ud, struct machine *m, const char *code, const char *error);
 
+#define MACHINE_MAX_WAITERS 64
+
 struct machine {
         char id[MACHINE_ID_MAX];
         enum machine_state state;
@@ -54,8 +56,11 @@ struct machine {
         pid_t shim_pid;               /* our shim, remembered while destroying */
         struct child_watch op_helper; /* checkpoint / restore helper */
         uint32_t ping_chan;
-        machine_done_cb op_cb; /* hibernate / resume completion */
-        void *op_ud;
+        struct machine_waiter {
+                machine_done_cb cb;
+                void *ud;
+        } waiters[MACHINE_MAX_WAITERS]; /* told when a hibernate / resume completes */
+        int nwaiters;
         struct agent_conn agent;
         int agent_open;
         struct tpl_waiter tpl_wait;
@@ -95,8 +100,9 @@ void machine_forget_callbacks(struct machine *m, void *ud);
  * are open, machine_not_running unless running. */
 void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud);
 
-/* Resumes a hibernated machine where it stopped. cb gets machine_not_running unless
- * hibernated, machine_failed when the restore fails (it stays hibernated). */
+/* Resumes a hibernated machine where it stopped; while a resume is under way, cb joins
+ * it. cb gets machine_not_running unless hibernated or resuming, machine_busy when too
+ * many requests wait, machine_failed when the restore fails (it stays hibernated). */
 void machine_resume(struct machine *m, machine_done_cb cb, void *ud);
 
 /* Sets a new deadline `timeout_s` from now (0: none). */

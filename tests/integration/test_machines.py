@@ -466,8 +466,18 @@ class Hibernate(DaemonTest):
         self.assertEqual(self.req("POST", "/v1/machines/%s/hibernate" % mid)[0], 200)
         st, _, body = self.req("GET", "/v1/machines/%s/files?path=/root/w" % mid)
         self.assertEqual((st, body), (200, b"awake\n"))
+        self.assertEqual(self.req("POST", "/v1/machines/%s/hibernate" % mid)[0], 200)
+        outs = []
+        threads = [threading.Thread(target=lambda i=i: outs.append(
+            self.run_cmd(mid, "echo %d" % i))) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(outs), ["%d\n" % i for i in range(6)],
+                         "requests arriving together all ride on one resume")
         st, _, evs = self.req("GET", "/v1/machines/%s/events" % mid)
-        self.assertEqual([e["state"] for e in evs["events"]].count("resuming"), 2)
+        self.assertEqual([e["state"] for e in evs["events"]].count("resuming"), 3)
         self.req("DELETE", "/v1/machines/" + mid)
         st, _, m = self.req("POST", "/v1/machines", {"auto_resume": False})
         self.assertFalse(m["auto_resume"])

@@ -392,7 +392,8 @@ void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
                 return;
         }
         struct resume_wait *w = NULL;
-        if (m && m->state == M_HIBERNATED && m->auto_resume && (w = calloc(1, sizeof(*w)))) {
+        if (m && (m->state == M_HIBERNATED || m->state == M_RESUMING) && m->auto_resume &&
+            (w = calloc(1, sizeof(*w)))) {
                 *w = (struct resume_wait){ex, m, then, ctx, free_ctx};
                 ex->owner = w;
                 ex->on_abort = abort_resume_wait;
