@@ -466,6 +466,14 @@ class Hibernate(DaemonTest):
         self.assertEqual(self.req("POST", "/v1/machines/%s/hibernate" % mid)[0], 200)
         st, _, body = self.req("GET", "/v1/machines/%s/files?path=/root/w" % mid)
         self.assertEqual((st, body), (200, b"awake\n"))
+        for size in (5, 3 << 20):  # one small, one larger than any buffer in the way
+            self.assertEqual(self.req("POST", "/v1/machines/%s/hibernate" % mid)[0], 200)
+            data = os.urandom(size)
+            st, _, r = self.d.request("PUT", "/v1/machines/%s/files?path=/root/up" % mid,
+                                      body=data)
+            self.assertEqual((st, r["bytes"]), (200, size), r)
+            self.assertEqual(self.req("GET", "/v1/machines/%s/files?path=/root/up" % mid)[2],
+                             data)
         self.assertEqual(self.req("POST", "/v1/machines/%s/hibernate" % mid)[0], 200)
         outs = []
         threads = [threading.Thread(target=lambda i=i: outs.append(
@@ -477,7 +485,7 @@ class Hibernate(DaemonTest):
         self.assertEqual(sorted(outs), ["%d\n" % i for i in range(6)],
                          "requests arriving together all ride on one resume")
         st, _, evs = self.req("GET", "/v1/machines/%s/events" % mid)
-        self.assertEqual([e["state"] for e in evs["events"]].count("resuming"), 3)
+        self.assertEqual([e["state"] for e in evs["events"]].count("resuming"), 5)
         self.req("DELETE", "/v1/machines/" + mid)
         st, _, m = self.req("POST", "/v1/machines", {"auto_resume": False})
         self.assertFalse(m["auto_resume"])

@@ -28,6 +28,8 @@ struct file_op {
         enum ns_code err;
         char msg[1100]; /* an error message, or the path written */
         json_t *req;    /* the request, until it is sent */
+        struct machine *machine;
+        int waiting; /* an upload waits for its machine to resume */
         agent_frame_cb cb;
         void (*abort_cb)(struct http_exchange *ex);
 };
@@ -35,6 +37,7 @@ struct file_op {
 static void op_free(struct file_op *op)
 {
         buf_fini(&op->pending);
+        json_decref(op->req);
         free(op);
 }
 
@@ -57,9 +60,7 @@ static int path_param(struct http_exchange *ex, struct query_param *q, size_t n)
 
 static void free_op_ctx(void *ctx)
 {
-        struct file_op *op = ctx;
-        json_decref(op->req);
-        op_free(op);
+        op_free(ctx);
 }
 
 /* The machine runs (perhaps just resumed): open the channel. */
@@ -119,7 +120,7 @@ static void finish_write(struct file_op *op)
 
 static void pump_write(struct file_op *op)
 {
-        if (op->err != NS_OK || op->lost)
+        if (op->err != NS_OK || op->lost || op->waiting)
                 return;
         /* whole frames only until the body ends: each write inside the sandbox is
          * costly, so the agent gets few large ones */
@@ -169,11 +170,48 @@ static void on_write_frame(void *ud, const struct nsp_hdr *h, const unsigned cha
 static void abort_write(struct http_exchange *ex)
 {
         struct file_op *op = ex->owner;
-        if (!op->lost) {
+        if (op->waiting)
+                machine_forget_callbacks(op->machine, op);
+        else if (!op->lost) {
                 agentconn_signal(op->agent, op->chan, 9); /* the agent drops the temp file */
                 agentconn_chan_close(op->agent, op->chan);
         }
         op_free(op);
+}
+
+/* Opens the write channel; -1 when the agent is gone (op untouched otherwise). */
+static int open_write(struct file_op *op)
+{
+        op->agent = &op->machine->agent;
+        op->chan = agentconn_open(op->agent, op->req, on_write_frame, op);
+        json_decref(op->req);
+        op->req = NULL;
+        return op->chan ? 0 : -1;
+}
+
+static void on_put_resumed(void *ud, struct machine *m, const char *code, const char *error)
+{
+        (void)m;
+        struct file_op *op = ud;
+        op->waiting = 0;
+        if (!code && open_write(op) == 0) {
+                pump_write(op);
+                if (!op->body_done)
+                        http_resume_input(op->ex);
+                return; /* pump_write sends EOF at the end; the RESP answers */
+        }
+        /* the body is read and dropped; the error answers at its end */
+        enum ns_code c = code ? ns_code_by_name(code) : NS_E_MACHINE_NOT_RUNNING;
+        op->err = c == NS_E_COUNT ? NS_E_MACHINE_FAILED : c;
+        snprintf(op->msg, sizeof(op->msg), "could not resume the machine: %s",
+                 error  ? error
+                 : code ? code
+                        : "its agent does not answer");
+        op->lost = 1;
+        if (op->body_done)
+                finish_write(op);
+        else
+                http_resume_input(op->ex);
 }
 
 /* Opens the write channel on the first body piece (or at the end for an empty body).
@@ -195,25 +233,31 @@ static enum ns_code start_write(struct http_exchange *ex)
         struct machine *m = machine_find(app, ex->match.params[0]);
         if (!m)
                 return NS_E_MACHINE_NOT_FOUND;
-        if (m->state != M_RUNNING)
+        int wake = (m->state == M_HIBERNATED || m->state == M_RESUMING) && m->auto_resume;
+        if (m->state != M_RUNNING && !wake)
                 return NS_E_MACHINE_NOT_RUNNING;
         struct file_op *op = calloc(1, sizeof(*op));
         if (!op)
                 return NS_E_INTERNAL;
         buf_init(&op->pending, PENDING_MAX);
         op->ex = ex;
-        op->agent = &m->agent;
+        op->machine = m;
         snprintf(op->msg, sizeof(op->msg), "%s", q[0].value);
-        json_t *req =
-            json_pack("{s:s,s:s,s:i}", "op", "write", "path", q[0].value, "mode", (int)mode);
-        op->chan = agentconn_open(op->agent, req, on_write_frame, op);
-        json_decref(req);
-        if (!op->chan) {
+        op->req = json_pack("{s:s,s:s,s:i}", "op", "write", "path", q[0].value, "mode", (int)mode);
+        ex->owner = op;
+        ex->on_abort = abort_write;
+        if (wake) { /* the body waits (input paused) while the machine resumes */
+                op->waiting = 1;
+                http_pause_input(ex);
+                machine_resume(m, on_put_resumed, op);
+                return NS_OK;
+        }
+        if (open_write(op) < 0) {
+                ex->owner = NULL;
+                ex->on_abort = NULL;
                 op_free(op);
                 return NS_E_MACHINE_NOT_RUNNING;
         }
-        ex->owner = op;
-        ex->on_abort = abort_write;
         return NS_OK;
 }
 
@@ -246,6 +290,8 @@ void api_files_put(struct http_exchange *ex)
         }
         struct file_op *op = ex->owner;
         op->body_done = 1;
+        if (op->waiting)
+                return; /* on_put_resumed carries on */
         if (op->lost) {
                 finish_write(op);
                 return;
