@@ -6,14 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target nullspaced nullspace
+cmake --build build -j"$(nproc)" --target nullspaced nullspace nsagent nsshim
 state="${NULLSPACE_STATE_DIR:-/var/lib/nullspace}"
 [ "$(id -u)" -eq 0 ] || state="${NULLSPACE_STATE_DIR:-$HOME/.local/state/nullspace}"
+# the base template (debootstrap, about a minute, once) is shared with the test suite
+[ "$(id -u)" -eq 0 ] && export NULLSPACE_CACHE_DIR="${NULLSPACE_CACHE_DIR:-/var/cache/nullspace}"
 cat >&2 <<MSG
 
 nullspaced is starting: API http://127.0.0.1:7700, state in $state
   API key:   $state/api-key   (or the NULLSPACE_API_KEY you set)
   try:       $(pwd)/build/nullspace status
+             $(pwd)/build/nullspace machines create   (the first one builds the base template)
         or:  curl -H "Authorization: Bearer \$(cat $state/api-key)" http://127.0.0.1:7700/v1/info
 Stop with Ctrl-C (SIGTERM/SIGINT drain in-flight requests first).
 
