@@ -11,14 +11,6 @@
 #include "../common/util.h"
 #include "cli.h"
 
-int cmd_files_read(struct cli *c, int argc, char **argv);
-int cmd_files_write(struct cli *c, int argc, char **argv);
-int cmd_files_ls(struct cli *c, int argc, char **argv);
-int cmd_files_stat(struct cli *c, int argc, char **argv);
-int cmd_files_rm(struct cli *c, int argc, char **argv);
-int cmd_files_mkdir(struct cli *c, int argc, char **argv);
-int cmd_files_mv(struct cli *c, int argc, char **argv);
-
 /* Parses "ID PATH..." (exactly `want` positionals); fills the escaped URL for `suffix`. */
 static int target(const struct cli_cmd *cmd, int argc, char **argv, int want, const char *suffix,
                   const char *extra_query, char *url, size_t cap, int *npos)

@@ -6,11 +6,6 @@
 #include "../common/cleanup.h"
 #include "cli.h"
 
-int cmd_keys_create(struct cli *c, int argc, char **argv);
-int cmd_keys_list(struct cli *c, int argc, char **argv);
-int cmd_keys_get(struct cli *c, int argc, char **argv);
-int cmd_keys_revoke(struct cli *c, int argc, char **argv);
-
 static void show_created(const json_t *d)
 {
         printf("created key %s (%s)\n\n  %s\n\nThe secret is shown once; store it now.\n",

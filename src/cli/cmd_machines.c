@@ -6,15 +6,6 @@
 
 #include "cli.h"
 
-int cmd_machines_create(struct cli *c, int argc, char **argv);
-int cmd_machines_list(struct cli *c, int argc, char **argv);
-int cmd_machines_get(struct cli *c, int argc, char **argv);
-int cmd_machines_exec(struct cli *c, int argc, char **argv);
-int cmd_machines_destroy(struct cli *c, int argc, char **argv);
-int cmd_machines_timeout(struct cli *c, int argc, char **argv);
-int cmd_machines_hibernate(struct cli *c, int argc, char **argv);
-int cmd_machines_resume(struct cli *c, int argc, char **argv);
-
 #define STDIN_MAX (8u << 20)
 
 static void machine_row(const json_t *m)

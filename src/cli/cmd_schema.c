@@ -4,8 +4,6 @@
 
 #include "cli.h"
 
-int cmd_schema(struct cli *c, int argc, char **argv);
-
 static json_t *flags_json(const struct cli_flag *f)
 {
         json_t *arr = json_array();

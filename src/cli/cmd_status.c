@@ -3,8 +3,6 @@
 
 #include "cli.h"
 
-int cmd_status(struct cli *c, int argc, char **argv);
-
 int cmd_status(struct cli *c, int argc, char **argv)
 {
         (void)argv;

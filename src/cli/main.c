@@ -7,28 +7,6 @@
 #include "../common/cleanup.h"
 #include "cli.h"
 
-int cmd_status(struct cli *c, int argc, char **argv);
-int cmd_keys_create(struct cli *c, int argc, char **argv);
-int cmd_keys_list(struct cli *c, int argc, char **argv);
-int cmd_keys_get(struct cli *c, int argc, char **argv);
-int cmd_keys_revoke(struct cli *c, int argc, char **argv);
-int cmd_schema(struct cli *c, int argc, char **argv);
-int cmd_machines_create(struct cli *c, int argc, char **argv);
-int cmd_machines_hibernate(struct cli *c, int argc, char **argv);
-int cmd_machines_resume(struct cli *c, int argc, char **argv);
-int cmd_files_read(struct cli *c, int argc, char **argv);
-int cmd_files_write(struct cli *c, int argc, char **argv);
-int cmd_files_ls(struct cli *c, int argc, char **argv);
-int cmd_files_stat(struct cli *c, int argc, char **argv);
-int cmd_files_rm(struct cli *c, int argc, char **argv);
-int cmd_files_mkdir(struct cli *c, int argc, char **argv);
-int cmd_files_mv(struct cli *c, int argc, char **argv);
-int cmd_machines_list(struct cli *c, int argc, char **argv);
-int cmd_machines_get(struct cli *c, int argc, char **argv);
-int cmd_machines_exec(struct cli *c, int argc, char **argv);
-int cmd_machines_destroy(struct cli *c, int argc, char **argv);
-int cmd_machines_timeout(struct cli *c, int argc, char **argv);
-
 const struct cli_flag cli_global_flags[] = {
     {"--api-url", "URL", "daemon address (env NULLSPACE_API_URL; default http://127.0.0.1:7700)",
      0},
