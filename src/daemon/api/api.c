@@ -69,6 +69,24 @@ json_t *api_page_cursor(const struct api_page *p, size_t got, int64_t last_shown
         return json_string(c);
 }
 
+enum ns_code api_code_or(const char *name, enum ns_code fallback)
+{
+        enum ns_code c = name ? ns_code_by_name(name) : NS_E_COUNT;
+        return c == NS_E_COUNT ? fallback : c;
+}
+
+uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **req,
+                          agent_frame_cb cb, void *ud)
+{
+        uint32_t chan = agentconn_open(&m->agent, *req, cb, ud);
+        json_decref(*req);
+        *req = NULL;
+        if (!chan)
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
+                                   m->id);
+        return chan;
+}
+
 int api_agent_is_error(const unsigned char *p, size_t n)
 {
         return memmem(p, n, "\"error\"", 7) != NULL;
@@ -80,11 +98,11 @@ enum ns_code api_agent_error(const unsigned char *p, size_t n, enum ns_code fall
         json_t *doc = json_loadb((const char *)p, n, 0, NULL);
         json_t *err = json_object_get(doc, "error");
         const char *code = json_string_value(json_object_get(err, "code"));
-        enum ns_code c = code ? ns_code_by_name(code) : NS_E_COUNT;
+        enum ns_code c = api_code_or(code, fallback);
         snprintf(msg, cap, "%s",
                  json_string_value(json_object_get(err, "message")) ?: "the machine refused it");
         json_decref(doc);
-        return c == NS_E_COUNT ? fallback : c;
+        return c;
 }
 
 void api_fail(struct http_exchange *ex, const struct err *e)

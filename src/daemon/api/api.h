@@ -37,6 +37,14 @@ size_t api_page_shown(const struct api_page *p, size_t got);
 /* The next_cursor value: the seq of the last row shown when more exist, else null. */
 json_t *api_page_cursor(const struct api_page *p, size_t got, int64_t last_shown_seq);
 
+/* The catalogue code named `name`, or `fallback` when the name is unknown or NULL. */
+enum ns_code api_code_or(const char *name, enum ns_code fallback);
+
+/* Opens a channel on m's agent for *req, which is released (and set to NULL) either
+ * way. Returns the channel, or 0 after answering 409 machine_not_running. */
+uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **req,
+                          agent_frame_cb cb, void *ud);
+
 /* True when an agent answer (RESP payload) is an error document. */
 int api_agent_is_error(const unsigned char *p, size_t n);
 

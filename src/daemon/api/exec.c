@@ -210,13 +210,9 @@ static void exec_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct exec_op *op = ctx;
         op->agent = &m->agent;
-        op->chan = agentconn_open(op->agent, op->req, on_frame, op);
-        json_decref(op->req);
-        op->req = NULL;
+        op->chan = api_open_channel(ex, m, &op->req, on_frame, op);
         if (!op->chan) {
                 op_free(op);
-                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
-                                   m->id);
                 return;
         }
         ex->owner = op;

@@ -68,13 +68,9 @@ static void start_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct file_op *op = ctx;
         op->agent = &m->agent;
-        op->chan = agentconn_open(op->agent, op->req, op->cb, op);
-        json_decref(op->req);
-        op->req = NULL;
+        op->chan = api_open_channel(ex, m, &op->req, op->cb, op);
         if (!op->chan) {
                 op_free(op);
-                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
-                                   m->id);
                 return;
         }
         ex->owner = op;
@@ -201,8 +197,7 @@ static void on_put_resumed(void *ud, struct machine *m, const char *code, const 
                 return; /* pump_write sends EOF at the end; the RESP answers */
         }
         /* the body is read and dropped; the error answers at its end */
-        enum ns_code c = code ? ns_code_by_name(code) : NS_E_MACHINE_NOT_RUNNING;
-        op->err = c == NS_E_COUNT ? NS_E_MACHINE_FAILED : c;
+        op->err = code ? api_code_or(code, NS_E_MACHINE_FAILED) : NS_E_MACHINE_NOT_RUNNING;
         snprintf(op->msg, sizeof(op->msg), "could not resume the machine: %s",
                  error  ? error
                  : code ? code

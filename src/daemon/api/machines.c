@@ -54,17 +54,22 @@ static void respond_machine(struct http_exchange *ex, int status, const char *id
         store_machine_rec_free(&r);
 }
 
+/* Completion of a machine operation an exchange waited for: the machine (status) or
+ * the operation's error. */
+static void answer(struct http_exchange *ex, struct machine *m, int status, const char *code,
+                   const char *error)
+{
+        ex->on_abort = NULL;
+        if (!code)
+                respond_machine(ex, status, m->id);
+        else
+                http_respond_error(ex, api_code_or(code, NS_E_MACHINE_FAILED), "machine %s: %s",
+                                   m->id, error ? error : code);
+}
+
 static void on_created(void *ud, struct machine *m, const char *code, const char *error)
 {
-        struct http_exchange *ex = ud;
-        ex->on_abort = NULL;
-        if (!code) {
-                respond_machine(ex, 201, m->id);
-                return;
-        }
-        enum ns_code c = ns_code_by_name(code);
-        http_respond_error(ex, c == NS_E_COUNT ? NS_E_MACHINE_FAILED : c, "machine %s: %s", m->id,
-                           error ? error : "failed");
+        answer(ud, m, 201, code, error);
 }
 
 static void abort_machine_wait(struct http_exchange *ex)
@@ -112,8 +117,8 @@ void api_machines_create(struct http_exchange *ex)
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
         if (!m) {
                 ex->on_abort = NULL;
-                enum ns_code c = ns_code_by_name(code);
-                if (c == NS_E_INTERNAL || c == NS_E_COUNT)
+                enum ns_code c = api_code_or(code, NS_E_INTERNAL);
+                if (c == NS_E_INTERNAL)
                         api_fail(ex, &e);
                 else
                         http_respond_error(ex, c, "%s", e.msg);
@@ -268,15 +273,7 @@ void api_machines_timeout(struct http_exchange *ex)
 
 static void on_state_op(void *ud, struct machine *m, const char *code, const char *error)
 {
-        struct http_exchange *ex = ud;
-        ex->on_abort = NULL;
-        if (!code) {
-                respond_machine(ex, 200, m->id);
-                return;
-        }
-        enum ns_code c = ns_code_by_name(code);
-        http_respond_error(ex, c == NS_E_COUNT ? NS_E_MACHINE_FAILED : c, "machine %s: %s", m->id,
-                           error ? error : code);
+        answer(ud, m, 200, code, error);
 }
 
 static void state_op(struct http_exchange *ex,
@@ -365,8 +362,7 @@ static void on_auto_resumed(void *ud, struct machine *m, const char *code, const
         } else {
                 if (w->free_ctx)
                         w->free_ctx(w->ctx);
-                enum ns_code c = ns_code_by_name(code);
-                http_respond_error(ex, c == NS_E_COUNT ? NS_E_MACHINE_FAILED : c,
+                http_respond_error(ex, api_code_or(code, NS_E_MACHINE_FAILED),
                                    "machine %s could not be resumed: %s", m->id,
                                    error ? error : code);
         }
