@@ -32,6 +32,16 @@ static int add_waiter(struct machine *m, machine_done_cb cb, void *ud)
         return 0;
 }
 
+/* One round trip to the agent: when its answer arrives, every frame sent before has
+ * been read. Returns the channel (m->ping_chan), 0 when the agent is gone. */
+static uint32_t ping(struct machine *m, agent_frame_cb cb)
+{
+        json_t *req = json_pack("{s:s,s:s}", "op", "exists", "path", "/");
+        m->ping_chan = agentconn_open(&m->agent, req, cb, m);
+        json_decref(req);
+        return m->ping_chan;
+}
+
 static void close_agent(struct machine *m)
 {
         if (!m->agent_open)
@@ -114,10 +124,7 @@ void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud)
         }
         add_waiter(m, cb, ud); /* running: nobody else waits */
         set_state(m, M_HIBERNATING, NULL);
-        json_t *req = json_pack("{s:s,s:s}", "op", "exists", "path", "/");
-        m->ping_chan = agentconn_open(&m->agent, req, on_quiesced, m);
-        json_decref(req);
-        if (!m->ping_chan) {
+        if (!ping(m, on_quiesced)) {
                 finish_op(m, "machine_failed", "the agent is not answering");
                 fail(m, "the agent stopped answering");
         }
@@ -169,10 +176,7 @@ static void on_rearmed(struct child_watch *w, int status)
                 resume_failed(m, "the sandbox did not come back from its checkpoint");
                 return;
         }
-        json_t *req = json_pack("{s:s,s:s}", "op", "exists", "path", "/");
-        m->ping_chan = agentconn_open(&m->agent, req, on_answering, m);
-        json_decref(req);
-        if (!m->ping_chan)
+        if (!ping(m, on_answering))
                 resume_failed(m, "the restored agent does not answer");
 }
 
