@@ -12,6 +12,31 @@ STDIN, STDOUT, STDERR = 0, 1, 2
 WINDOW_INIT = 1 << 20
 
 
+class Upload:
+    """Sends `data` (then EOF) on stream 0 of a channel, never past the agent's window.
+    None sends nothing at all."""
+
+    def __init__(self, agent, chan, data):
+        self.agent, self.chan, self.pending, self.credit = agent, chan, data, WINDOW_INIT
+
+    def pump(self):
+        while self.pending is not None and self.credit > 0:
+            if not self.pending:
+                self.agent.send(EOF, self.chan, b"", STDIN)
+                self.pending = None
+                return
+            n = min(self.credit, 65536, len(self.pending))
+            self.agent.send(DATA, self.chan, self.pending[:n], STDIN)
+            self.pending, self.credit = self.pending[n:], self.credit - n
+
+    def took(self, t, flags, payload):
+        """Consumes a WINDOW frame for stream 0; True when it was one."""
+        if t == WINDOW and flags == STDIN:
+            self.credit += struct.unpack("<I", payload)[0]
+            return True
+        return False
+
+
 class Agent:
     def __init__(self, argv, **kw):
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, **kw)
@@ -67,23 +92,13 @@ class Agent:
         if "error" in resp:
             return resp, b"", b"", None
         out = {STDOUT: b"", STDERR: b""}
-        pending = stdin
-        credit = WINDOW_INIT
+        up = Upload(self, chan, stdin)
         while True:
-            while pending is not None and credit > 0:
-                if not pending:
-                    self.send(EOF, chan, b"", STDIN)
-                    pending = None
-                    break
-                n = min(credit, 65536, len(pending))
-                self.send(DATA, chan, pending[:n], STDIN)
-                pending, credit = pending[n:], credit - n
+            up.pump()
             t, flags, c, payload = self.frame()
-            if c != chan:
+            if c != chan or up.took(t, flags, payload):
                 continue
-            if t == WINDOW and flags == STDIN:
-                credit += struct.unpack("<I", payload)[0]
-            elif t == DATA:
+            if t == DATA:
                 out[flags] += payload
                 if grant:
                     self.send(WINDOW, chan, struct.pack("<I", len(payload)), flags)
@@ -95,20 +110,11 @@ class Agent:
         if mode is not None:
             req["mode"] = mode
         chan = self.request(req)
-        credit, pending = WINDOW_INIT, data
+        up = Upload(self, chan, data)
         while True:
-            while pending is not None and credit > 0:
-                if not pending:
-                    self.send(EOF, chan, b"", STDIN)
-                    pending = None
-                    break
-                n = min(credit, 65536, len(pending))
-                self.send(DATA, chan, pending[:n], STDIN)
-                pending, credit = pending[n:], credit - n
+            up.pump()
             t, flags, c, payload = self.frame()
-            if c == chan and t == WINDOW:
-                credit += struct.unpack("<I", payload)[0]
-            elif c == chan and t == RESP:
+            if c == chan and not up.took(t, flags, payload) and t == RESP:
                 return json.loads(payload)
 
     def read_file(self, path):

@@ -18,7 +18,9 @@ from harness import BUILD
 AGENT = os.path.join(BUILD, "nsagent")
 
 
-class AgentExec(unittest.TestCase):
+class AgentTest(unittest.TestCase):
+    """A fresh nsagent and a scratch directory per test; the agent must exit 0."""
+
     def setUp(self):
         self.a = Agent([AGENT])
         self.tmp = tempfile.mkdtemp(prefix="ns-agent-")
@@ -27,6 +29,8 @@ class AgentExec(unittest.TestCase):
         self.assertEqual(self.a.close(), 0)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+
+class AgentExec(AgentTest):
     def test_hello(self):
         self.assertEqual(self.a.hello["version"], 1)
 
@@ -126,15 +130,7 @@ class AgentExec(unittest.TestCase):
         self.assertEqual(resp["error"]["code"], "invalid_request")
 
 
-class AgentFiles(unittest.TestCase):
-    def setUp(self):
-        self.a = Agent([AGENT])
-        self.tmp = tempfile.mkdtemp(prefix="ns-agent-")
-
-    def tearDown(self):
-        self.assertEqual(self.a.close(), 0)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
+class AgentFiles(AgentTest):
     def test_write_read_round_trip_with_parents_and_mode(self):
         path = os.path.join(self.tmp, "a/b/c.bin")
         data = os.urandom(3 << 20)
