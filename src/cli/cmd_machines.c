@@ -73,8 +73,8 @@ static int set_int(const struct cli_cmd *cmd, json_t *body, const char *field, c
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[8] = {0};
-        struct cli_multi multi[8] = {0};
+        const char *v[10] = {0};
+        struct cli_multi multi[10] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
                 return r;
@@ -99,6 +99,10 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "user", json_string(v[6]));
         if (v[7])
                 json_object_set_new(body, "cwd", json_string(v[7]));
+        if (v[8])
+                json_object_set_new(body, "timeout_action", json_string(v[8]));
+        if (v[9])
+                json_object_set_new(body, "auto_resume", json_false());
         return cli_call(c, "POST", "/v1/machines", body, show_one);
 }
 

@@ -36,6 +36,8 @@ static const struct cli_flag m_create_flags[] = {
     {"--metadata", "KEY=VALUE", "labels to find the machine by (repeatable)", 1},
     {"--user", "USER", "default user of commands", 0},
     {"--cwd", "DIR", "default working directory of commands", 0},
+    {"--timeout-action", "ACTION", "destroy (default) or hibernate at the deadline", 0},
+    {"--no-auto-resume", NULL, "commands and files do not wake the machine when hibernated", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_list_flags[] = {
     {"--state", "STATE", "creating|running|destroying|destroyed|failed", 0},

@@ -20,10 +20,12 @@ class Cli(DaemonTest):
 
     def test_every_command_speaks_json(self):
         created = json.loads(self.d.cli("--json", "keys", "create", "--name", "j").stdout)
-        r = self.d.cli("--json", "machines", "create", "--metadata", "by=cli", "--env", "X=1")
+        r = self.d.cli("--json", "machines", "create", "--metadata", "by=cli", "--env", "X=1",
+                       "--timeout-action", "hibernate", "--no-auto-resume")
         self.assertEqual(r.returncode, 0, r.stderr)
         machine = json.loads(r.stdout)
         self.assertEqual(machine["metadata"], {"by": "cli"})
+        self.assertEqual((machine["timeout_action"], machine["auto_resume"]), ("hibernate", False))
         mid = machine["id"]
         runs = {
             "status": ["status"],
