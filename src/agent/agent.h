@@ -72,6 +72,10 @@ void agent_unwatch(struct agent *a, int fd);
 
 uint64_t agent_now_ms(void);
 
+/* identity.c: {"op":"identity","hostname","machine_id","seed"} after a fork or a spawn
+ * from a snapshot. Answers RESP {"hostname"} or an error. */
+void identity_apply(struct agent *a, uint32_t chan, json_t *req);
+
 /* exec.c */
 void exec_start(struct agent *a, uint32_t chan, json_t *req);
 void exec_on_fd(struct agent *a, struct chan *c, int which, uint32_t events);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,6 +171,8 @@ static void on_request(struct agent *a, uint32_t chan, const unsigned char *p, s
                 agent_send_error(a, chan, "invalid_request", "channel %u is in use", chan);
         else if (strcmp(op, "exec") == 0)
                 exec_start(a, chan, req);
+        else if (strcmp(op, "identity") == 0)
+                identity_apply(a, chan, req);
         else
                 files_request(a, chan, op, req);
         json_decref(req);
@@ -295,6 +299,9 @@ static int setup(struct agent *a)
         sigaddset(&set, SIGUSR1);
         sigprocmask(SIG_BLOCK, &set, NULL);
         signal(SIGPIPE, SIG_IGN);
+        /* the agent keeps CAP_SYS_ADMIN (to set a forked machine's hostname); what it
+         * starts never gets it (fails harmlessly when not started by the daemon) */
+        prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0);
         a->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
         a->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (a->sig_fd < 0 || a->epfd < 0)

@@ -52,8 +52,9 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_MACHINE_NOT_FOUND] = {"machine_not_found", 404, 6, "No machine has this ID."},
     [NS_E_TEMPLATE_NOT_FOUND] = {"template_not_found", 404, 6, "No template has this name."},
     [NS_E_MACHINE_NOT_RUNNING] = {"machine_not_running", 409, 7,
-                                  "The machine is not running (creating, failed or destroyed), "
-                                  "or it stopped during the operation."},
+                                  "The machine is not running (creating, paused for a hibernate, "
+                                  "fork or snapshot, hibernated without auto-resume, failed or "
+                                  "destroyed), or it stopped during the operation."},
     [NS_E_MACHINE_FAILED] = {"machine_failed", 500, 8,
                              "The machine could not be started or its sandbox died; "
                              "failure_reason says why."},
@@ -72,12 +73,19 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_INVALID_CWD] = {"invalid_cwd", 400, 4,
                           "The working directory does not exist in the machine."},
     [NS_E_UNKNOWN_USER] = {"unknown_user", 400, 4, "No such user in the machine."},
-    [NS_E_NO_SPACE] = {"no_space", 507, 8, "The machine's disk is full."},
+    [NS_E_NO_SPACE] = {"no_space", 507, 8, "The machine's disk is full, or the host disk that holds checkpoints "
+                    "(hibernate, fork, snapshots)."},
     [NS_E_IO_ERROR] = {"io_error", 500, 8, "An I/O error inside the machine."},
     [NS_E_INVALID_SIGNATURE] = {"invalid_signature", 403, 5,
                                 "The signed URL's signature does not match (forged, altered, "
                                 "or for another machine, path or method)."},
     [NS_E_URL_EXPIRED] = {"url_expired", 403, 5, "The signed URL has expired."},
+    [NS_E_SNAPSHOT_NOT_FOUND] = {"snapshot_not_found", 404, 6, "No snapshot has this ID."},
+    [NS_E_SNAPSHOT_IN_USE] = {"snapshot_in_use", 409, 7,
+                              "Machines spawned from the snapshot still exist (or it is still "
+                              "being captured); destroy them first."},
+    [NS_E_SNAPSHOT_NOT_READY] = {"snapshot_not_ready", 409, 7,
+                                 "The snapshot is still being captured."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

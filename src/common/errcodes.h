@@ -40,6 +40,9 @@ enum ns_code {
         NS_E_IO_ERROR,
         NS_E_INVALID_SIGNATURE,
         NS_E_URL_EXPIRED,
+        NS_E_SNAPSHOT_NOT_FOUND,
+        NS_E_SNAPSHOT_IN_USE,
+        NS_E_SNAPSHOT_NOT_READY,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

@@ -129,3 +129,10 @@ char *url_escape(const char *s)
         *o = '\0';
         return out;
 }
+
+void strv_free(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}

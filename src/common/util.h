@@ -32,4 +32,7 @@ char *url_escape(const char *s);
 /* True when s is 1..max bytes of [A-Za-z0-9._-]. */
 int is_safe_token(const char *s, size_t max);
 
+/* Frees a NULL-terminated array of malloc'd strings and the array (NULL allowed). */
+void strv_free(char **v);
+
 #endif

@@ -1,20 +1,23 @@
-/* Hibernate and resume. Hibernate quiesces the agent stream (no channel open, then one
- * round trip so every frame sent has been read), lets go of the agent connection and
- * checkpoints the sandbox; resume restores it under a new shim, has the agent re-arm,
+/* Hibernate and resume, and the pause that fork and snapshots share with hibernate.
+ * A checkpoint quiesces the agent stream (no channel open, then one round trip so
+ * every frame sent has been read), lets go of the agent connection and checkpoints the
+ * sandbox; a restore starts it from an image under a new shim, has the agent re-arm,
  * and checks it answers before the machine is running again. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/util.h"
 #include "../daemon/app.h"
 #include "machine_internal.h"
 
-/* Tells every waiter (a callback may add or remove waiters: work on a copy). */
-static void finish_op(struct machine *m, const char *code, const char *error)
+void finish_op(struct machine *m, const char *code, const char *error)
 {
         struct machine_waiter w[MACHINE_MAX_WAITERS];
         int n = m->nwaiters;
@@ -24,7 +27,7 @@ static void finish_op(struct machine *m, const char *code, const char *error)
                 w[i].cb(w[i].ud, m, code, error);
 }
 
-static int add_waiter(struct machine *m, machine_done_cb cb, void *ud)
+int add_waiter(struct machine *m, machine_done_cb cb, void *ud)
 {
         if (m->nwaiters >= MACHINE_MAX_WAITERS)
                 return -1;
@@ -32,11 +35,10 @@ static int add_waiter(struct machine *m, machine_done_cb cb, void *ud)
         return 0;
 }
 
-/* One round trip to the agent: when its answer arrives, every frame sent before has
- * been read. Returns the channel (m->ping_chan), 0 when the agent is gone. */
-static uint32_t ping(struct machine *m, agent_frame_cb cb)
+uint32_t agent_ping(struct machine *m, json_t *req, agent_frame_cb cb)
 {
-        json_t *req = json_pack("{s:s,s:s}", "op", "exists", "path", "/");
+        if (!req)
+                req = json_pack("{s:s,s:s}", "op", "exists", "path", "/");
         m->ping_chan = agentconn_open(&m->agent, req, cb, m);
         json_decref(req);
         return m->ping_chan;
@@ -52,7 +54,7 @@ static void close_agent(struct machine *m)
 }
 
 /* Back to running on the shim that is still there (the checkpoint failed). */
-static void reattach(struct machine *m, const char *why)
+static void reattach(struct machine *m, const char *code, const char *why)
 {
         struct app *app = m->app;
         struct err e;
@@ -66,18 +68,39 @@ static void reattach(struct machine *m, const char *why)
         }
         m->agent_open = 1;
         set_state(m, M_RUNNING, NULL);
-        finish_op(m, "machine_failed", why);
+        finish_op(m, code, why);
+}
+
+/* Less than 64 MiB free where checkpoints go. */
+static int disk_low(const char *dir)
+{
+        struct statvfs v;
+        return statvfs(dir, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize < (64u << 20);
+}
+
+static int pausing(const struct machine *m)
+{
+        return m->state == M_HIBERNATING || m->state == M_FORKING || m->state == M_SNAPSHOTTING;
 }
 
 static void on_checkpointed(struct child_watch *w, int status)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, op_helper));
         m->op_helper.pid = 0;
-        if (m->state != M_HIBERNATING)
+        op_pid_clear(m->dir);
+        if (!pausing(m))
                 return;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                log_warn("machine_hibernate_failed", "machine=%s status=%d", m->id, status);
-                reattach(m, "the checkpoint failed; see runsc.log (is the disk full?)");
+                log_warn("machine_checkpoint_failed", "machine=%s status=%d", m->id, status);
+                if (disk_low(m->app->state_dir))
+                        reattach(m, "no_space",
+                                 "the checkpoint failed: the state directory's disk is full");
+                else
+                        reattach(m, "machine_failed", "the checkpoint failed; see runsc.log");
+                return;
+        }
+        if (m->state != M_HIBERNATING) {
+                capture_checkpointed(m);
                 return;
         }
         set_state(m, M_HIBERNATED, NULL);
@@ -94,7 +117,7 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
                 return;
         }
         agentconn_chan_close(&m->agent, m->ping_chan);
-        if (m->state != M_HIBERNATING)
+        if (!pausing(m))
                 return;
         close_agent(m);
         /* the shim ends with its sandbox; nothing to watch there any more */
@@ -102,32 +125,42 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
                 children_forget(&app->children, &m->sandbox);
         m->run.pid = 0;
         struct err e;
-        pid_t pid = app->driver->hibernate(&app->driver_ctx, m->id, m->dir, &e);
+        char own[PATH_MAX + 80];
+        snprintf(own, sizeof(own), "%s/checkpoint", m->dir);
+        const char *image = m->capture ? capture_image(m->capture) : own;
+        pid_t pid = app->driver->hibernate(&app->driver_ctx, m->id, m->dir, image, &e);
         if (pid < 0) {
-                reattach(m, e.msg);
+                reattach(m, "machine_failed", e.msg);
                 return;
         }
         m->op_helper.pid = pid;
         m->op_helper.on_exit = on_checkpointed;
         children_watch(&app->children, &m->op_helper);
+        op_pid_write(m->dir, pid);
+}
+
+int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb, void *ud)
+{
+        if (m->state != M_RUNNING) {
+                cb(ud, m, "machine_not_running", machine_state_name(m->state));
+                return -1;
+        }
+        if (m->agent.chans) {
+                cb(ud, m, "machine_busy", "commands or file transfers are still open");
+                return -1;
+        }
+        add_waiter(m, cb, ud); /* running: nobody else waits */
+        set_state(m, s, NULL);
+        if (!agent_ping(m, NULL, on_quiesced)) {
+                finish_op(m, "machine_failed", "the agent is not answering");
+                fail(m, "the agent stopped answering");
+        }
+        return 0;
 }
 
 void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud)
 {
-        if (m->state != M_RUNNING) {
-                cb(ud, m, "machine_not_running", machine_state_name(m->state));
-                return;
-        }
-        if (m->agent.chans) {
-                cb(ud, m, "machine_busy", "commands or file transfers are still open");
-                return;
-        }
-        add_waiter(m, cb, ud); /* running: nobody else waits */
-        set_state(m, M_HIBERNATING, NULL);
-        if (!ping(m, on_quiesced)) {
-                finish_op(m, "machine_failed", "the agent is not answering");
-                fail(m, "the agent stopped answering");
-        }
+        checkpoint_start(m, M_HIBERNATING, cb, ud);
 }
 
 static void resume_failed(struct machine *m, const char *why);
@@ -145,14 +178,16 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
         if (m->state != M_RESUMING)
                 return;
         set_state(m, M_RUNNING, NULL);
+        char image[PATH_MAX + 80]; /* it ran on: its checkpoint is stale, free the disk */
+        snprintf(image, sizeof(image), "%s/checkpoint", m->dir);
+        image_remove(image);
         struct err e;
         if (m->timeout_s > 0) /* a resumed machine gets a fresh deadline */
                 machine_set_timeout(m, m->timeout_s, &e);
         finish_op(m, NULL, NULL);
 }
 
-/* The restore did not work: back to hibernated, the checkpoint kept. */
-static void resume_failed(struct machine *m, const char *why)
+static void stop_restored(struct machine *m)
 {
         struct app *app = m->app;
         close_agent(m);
@@ -161,6 +196,12 @@ static void resume_failed(struct machine *m, const char *why)
                 kill(m->run.pid, SIGKILL);
                 m->run.pid = 0;
         }
+}
+
+/* The restore did not work: back to hibernated, the checkpoint kept. */
+static void resume_failed(struct machine *m, const char *why)
+{
+        stop_restored(m);
         set_state(m, M_HIBERNATED, NULL);
         log_warn("machine_resume_failed", "machine=%s", m->id);
         finish_op(m, "machine_failed", why);
@@ -170,20 +211,72 @@ static void on_rearmed(struct child_watch *w, int status)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, op_helper));
         m->op_helper.pid = 0;
+        op_pid_clear(m->dir);
+        if (m->state == M_CREATING) { /* a fork child or a spawn from a snapshot */
+                spawn_rearmed(m, status);
+                return;
+        }
         if (m->state != M_RESUMING)
                 return;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 resume_failed(m, "the sandbox did not come back from its checkpoint");
                 return;
         }
-        if (!ping(m, on_answering))
+        if (!agent_ping(m, NULL, on_answering))
                 resume_failed(m, "the restored agent does not answer");
+}
+
+int restore_from(struct machine *m, const char *image, struct err *e)
+{
+        struct app *app = m->app;
+        char **env = env_list(m);
+        char **layers = layer_paths(app, m->layers);
+        struct machine_spec spec = {.id = m->id,
+                                    .hostname = m->id,
+                                    .rootfs = app->templates.base_rootfs,
+                                    .layers = (const char *const *)layers,
+                                    .dir = m->dir,
+                                    .vcpus = m->vcpus,
+                                    .memory_mb = m->memory_mb,
+                                    .env = env};
+        pid_t helper = 0;
+        int r = layers ? app->driver->restore(&app->driver_ctx, &spec, image, &m->run, &helper, e)
+                       : err_set(e, ENOMEM, "layers");
+        strv_free(env);
+        strv_free(layers);
+        if (r == 0) {
+                m->sandbox.pid = m->run.pid;
+                m->sandbox.on_exit = on_sandbox_exit;
+                children_watch(&app->children, &m->sandbox);
+                r = agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
+                                   on_agent_state, m, e);
+                m->agent_open = r == 0;
+        }
+        if (r < 0) {
+                if (helper > 0)
+                        kill(helper, SIGKILL);
+                stop_restored(m);
+                return r;
+        }
+        m->op_helper.pid = helper;
+        m->op_helper.on_exit = on_rearmed;
+        children_watch(&app->children, &m->op_helper);
+        op_pid_write(m->dir, helper);
+        return 0;
+}
+
+void resume_from(struct machine *m, const char *image)
+{
+        struct err e;
+        set_state(m, M_RESUMING, NULL);
+        if (restore_from(m, image, &e) < 0)
+                resume_failed(m, e.msg);
 }
 
 void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
 {
-        struct app *app = m->app;
-        if (m->state == M_RESUMING) { /* join the resume under way */
+        if (m->state == M_RESUMING || m->state == M_FORKING || m->state == M_SNAPSHOTTING) {
+                /* join the resume under way, or the one that ends a fork's pause */
                 if (add_waiter(m, cb, ud) < 0)
                         cb(ud, m, "machine_busy", "too many requests wait for this resume");
                 return;
@@ -193,31 +286,7 @@ void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
                 return;
         }
         add_waiter(m, cb, ud);
-        set_state(m, M_RESUMING, NULL);
-        char **env = env_list(m);
-        struct machine_spec spec = {
-            m->id, m->id, app->templates.base_rootfs, m->dir, m->vcpus, m->memory_mb, env};
-        struct err e;
-        pid_t helper = 0;
-        int r = app->driver->resume(&app->driver_ctx, &spec, &m->run, &helper, &e);
-        for (size_t i = 0; env && env[i]; i++)
-                free(env[i]);
-        free(env);
-        if (r == 0) {
-                m->sandbox.pid = m->run.pid;
-                m->sandbox.on_exit = on_sandbox_exit;
-                children_watch(&app->children, &m->sandbox);
-                r = agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
-                                   on_agent_state, m, &e);
-                m->agent_open = r == 0;
-        }
-        if (r < 0) {
-                if (helper > 0)
-                        kill(helper, SIGKILL);
-                resume_failed(m, e.msg);
-                return;
-        }
-        m->op_helper.pid = helper;
-        m->op_helper.on_exit = on_rearmed;
-        children_watch(&app->children, &m->op_helper);
+        char image[PATH_MAX + 80];
+        snprintf(image, sizeof(image), "%s/checkpoint", m->dir);
+        resume_from(m, image);
 }

@@ -14,8 +14,9 @@
 #include "../common/util.h"
 #include "../daemon/app.h"
 
-static const char *const state_names[] = {"creating", "running",     "destroying", "destroyed",
-                                          "failed",   "hibernating", "hibernated", "resuming"};
+static const char *const state_names[] = {"creating",   "running",    "destroying", "destroyed",
+                                          "failed",     "hibernating", "hibernated", "resuming",
+                                          "forking",    "snapshotting"};
 
 const char *machine_state_name(enum machine_state s)
 {
@@ -72,10 +73,11 @@ static void free_machine(struct machine *m)
         loop_timer_cancel(&m->app->loop, &m->deadline);
         json_decref(m->env);
         json_decref(m->metadata);
+        json_decref(m->layers);
         free(m);
 }
 
-static void finish_create(struct machine *m, const char *code, const char *error)
+void finish_create(struct machine *m, const char *code, const char *error)
 {
         machine_done_cb cb = m->create_cb;
         m->create_cb = NULL;
@@ -144,7 +146,7 @@ static void on_deadline(struct loop_timer *t)
                 machine_destroy(m, NULL, NULL);
 }
 
-static void arm_deadline(struct machine *m)
+void arm_deadline(struct machine *m)
 {
         loop_timer_cancel(&m->app->loop, &m->deadline);
         if (!m->deadline_at)
@@ -179,12 +181,16 @@ static void start_sandbox(struct machine *m, const char *rootfs)
 {
         struct app *app = m->app;
         char **env = env_list(m);
-        struct machine_spec spec = {m->id, m->id, rootfs, m->dir, m->vcpus, m->memory_mb, env};
+        struct machine_spec spec = {.id = m->id,
+                                    .hostname = m->id,
+                                    .rootfs = rootfs,
+                                    .dir = m->dir,
+                                    .vcpus = m->vcpus,
+                                    .memory_mb = m->memory_mb,
+                                    .env = env};
         struct err e;
         int r = app->driver->start(&app->driver_ctx, &spec, &m->run, &e);
-        for (size_t i = 0; env && env[i]; i++)
-                free(env[i]);
-        free(env);
+        strv_free(env);
         if (r < 0) {
                 fail(m, e.msg);
                 return;
@@ -211,19 +217,39 @@ static void on_template(struct tpl_waiter *w, const char *rootfs, const char *er
                 start_sandbox(m, rootfs);
 }
 
-static int persist_new(struct machine *m, struct err *e)
+json_t *spec_json(const struct machine *m)
 {
-        json_t *spec = json_pack("{s:s,s:i,s:i,s:O,s:s,s:s}", "template", m->template_name, "vcpus",
-                                 (int)m->vcpus, "memory_mb", (int)m->memory_mb, "env", m->env,
-                                 "user", m->user, "cwd", m->cwd);
+        json_t *spec = json_pack("{s:s,s:i,s:i,s:O,s:s,s:s,s:O}", "template", m->template_name,
+                                 "vcpus", (int)m->vcpus, "memory_mb", (int)m->memory_mb, "env",
+                                 m->env, "user", m->user, "cwd", m->cwd, "layers", m->layers);
         json_object_set_new(spec, "auto_resume", json_boolean(m->auto_resume));
         json_object_set_new(spec, "timeout_action",
                             json_string(m->timeout_hibernate ? "hibernate" : "destroy"));
         json_object_set_new(spec, "timeout_s", json_integer(m->timeout_s));
+        if (m->snapshot_id[0])
+                json_object_set_new(spec, "snapshot", json_string(m->snapshot_id));
+        return spec;
+}
+
+int save_spec(struct machine *m, struct err *e)
+{
+        json_t *spec = spec_json(m);
+        char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(spec);
+        int r = text ? store_machine_set_spec(m->app->store, m->id, text, e)
+                     : err_set(e, ENOMEM, "spec");
+        free(text);
+        return r;
+}
+
+static int persist_new(struct machine *m, struct err *e)
+{
+        json_t *spec = spec_json(m);
         struct machine_rec rec = {0};
         snprintf(rec.id, sizeof(rec.id), "%s", m->id);
         snprintf(rec.state, sizeof(rec.state), "creating");
         snprintf(rec.runtime, sizeof(rec.runtime), "%s", m->app->driver->name);
+        snprintf(rec.parent_id, sizeof(rec.parent_id), "%s", m->parent_id);
         rec.spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
         rec.metadata = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
         rec.deadline_at = m->deadline_at;
@@ -237,18 +263,13 @@ static int persist_new(struct machine *m, struct err *e)
         return r;
 }
 
-struct machine *machine_create(struct app *app, const struct machine_params *p, machine_done_cb cb,
-                               void *ud, const char **code, struct err *e)
+struct machine *machine_new(struct app *app, const struct machine_params *p, json_t *layers,
+                            const char *parent_id, const char *snapshot_id, machine_done_cb cb,
+                            void *ud, struct err *e)
 {
-        if (strcmp(p->template_name, "base") != 0) {
-                *code = "template_not_found";
-                err_set(e, 0, "no template named '%s' (available: base)", p->template_name);
-                return NULL;
-        }
         struct machine *m = calloc(1, sizeof(*m));
         if (!m || rand_id("m_", 8, m->id, sizeof(m->id)) < 0) {
                 free(m);
-                *code = "internal";
                 err_set(e, ENOMEM, "machine");
                 return NULL;
         }
@@ -264,12 +285,14 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
         m->timeout_s = p->timeout_s;
         snprintf(m->cwd, sizeof(m->cwd), "%s", p->cwd ? p->cwd : "");
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
+        m->layers = layers ? json_deep_copy(layers) : json_array();
+        snprintf(m->parent_id, sizeof(m->parent_id), "%s", parent_id ? parent_id : "");
+        snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s", snapshot_id ? snapshot_id : "");
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
         snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, m->id);
         if (persist_new(m, e) < 0) {
                 free_machine(m);
-                *code = "internal";
                 return NULL;
         }
         m->create_cb = cb;
@@ -277,6 +300,24 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
         m->next = app->machines;
         app->machines = m;
         arm_deadline(m);
+        return m;
+}
+
+struct machine *machine_create(struct app *app, const struct machine_params *p, machine_done_cb cb,
+                               void *ud, const char **code, struct err *e)
+{
+        if (p->snapshot)
+                return machine_spawn_snapshot(app, p, cb, ud, code, e);
+        if (strcmp(p->template_name, "base") != 0) {
+                *code = "template_not_found";
+                err_set(e, 0, "no template named '%s' (available: base)", p->template_name);
+                return NULL;
+        }
+        struct machine *m = machine_new(app, p, NULL, NULL, NULL, cb, ud, e);
+        if (!m) {
+                *code = "internal";
+                return NULL;
+        }
         log_info("machine_create", "machine=%s template=%s vcpus=%u memory_mb=%u", m->id,
                  m->template_name, m->vcpus, m->memory_mb);
         m->tpl_wait.done = on_template;
@@ -294,6 +335,7 @@ static void on_helper_exit(struct child_watch *w, int status)
                 kill(m->shim_pid, SIGKILL); /* normally gone already, with its sandbox */
         if (m->state == M_DESTROYING)
                 set_state(m, M_DESTROYED, NULL);
+        layers_collect(m->app);
         machine_done_cb cb = m->destroy_cb;
         void *ud = m->destroy_ud;
         unlink_machine(m);
@@ -397,6 +439,9 @@ json_t *machine_rec_json(const struct machine_rec *r)
                             r->deadline_at ? json_integer(r->deadline_at) : json_null());
         json_object_set_new(o, "failure_reason",
                             r->failure[0] ? json_string(r->failure) : json_null());
+        json_object_set_new(o, "parent_id", r->parent_id[0] ? json_string(r->parent_id) : json_null());
+        json_t *snap = json_object_get(spec, "snapshot");
+        json_object_set_new(o, "snapshot_id", snap ? json_incref(snap) : json_null());
         json_decref(spec);
         return o;
 }
@@ -432,10 +477,19 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
         const char *action = json_string_value(json_object_get(spec, "timeout_action"));
         m->timeout_hibernate = action && !strcmp(action, "hibernate");
         m->timeout_s = json_integer_value(json_object_get(spec, "timeout_s"));
+        json_t *layers = json_object_get(spec, "layers");
+        m->layers = json_is_array(layers) ? json_incref(layers) : json_array();
+        snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s",
+                 json_string_value(json_object_get(spec, "snapshot")) ?: "");
+        snprintf(m->parent_id, sizeof(m->parent_id), "%s", r->parent_id);
         json_decref(spec);
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)
                 m->metadata = json_object();
+        if (!attach && layers_settle(app, m->dir, m->layers, &e) < 0) {
+                free_machine(m);
+                return -1;
+        }
         m->state = attach ? M_RUNNING : M_HIBERNATED;
         m->created_at = r->created_at;
         m->deadline_at = r->deadline_at;
@@ -457,8 +511,8 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
 static int has_checkpoint(struct app *app, const char *id)
 {
         char path[PATH_MAX + 96];
-        snprintf(path, sizeof(path), "%s/machines/%s/checkpoint/checkpoint.img", app->state_dir,
-                 id);
+        snprintf(path, sizeof(path), "%s/machines/%s/checkpoint/" DRIVER_IMAGE_DONE,
+                 app->state_dir, id);
         return access(path, R_OK) == 0;
 }
 
@@ -466,7 +520,12 @@ static int has_checkpoint(struct app *app, const char *id)
 static void recover_one(struct app *app, const struct machine_rec *r)
 {
         int running = !strcmp(r->state, "running"), hib = !strcmp(r->state, "hibernated");
-        int moving = !strcmp(r->state, "hibernating") || !strcmp(r->state, "resuming");
+        int moving = !strcmp(r->state, "hibernating") || !strcmp(r->state, "resuming") ||
+                     !strcmp(r->state, "forking") || !strcmp(r->state, "snapshotting");
+        char dir[PATH_MAX + 64];
+        snprintf(dir, sizeof(dir), "%s/machines/%s", app->state_dir, r->id);
+        if (moving) /* a checkpoint or restore helper of the old daemon may still work */
+                wait_op_helper(dir);
         if (hib && adopt(app, r, 0) == 0)
                 return;
         if ((running || moving) && adopt(app, r, 1) == 0)
@@ -476,13 +535,12 @@ static void recover_one(struct app *app, const struct machine_rec *r)
         /* half-created, half-destroyed, or its sandbox died with the daemon */
         struct err e;
         int destroying = !strcmp(r->state, "destroying");
-        const char *why = !strcmp(r->state, "creating")
-                              ? "the daemon stopped while creating it"
-                              : "its sandbox was gone when the daemon restarted";
+        const char *why = !strcmp(r->state, "creating") ? "the daemon stopped while creating it"
+                          : moving ? "the daemon stopped while it was paused and no complete "
+                                     "checkpoint was left"
+                                   : "its sandbox was gone when the daemon restarted";
         store_machine_set_state(app->store, r->id, destroying ? "destroyed" : "failed",
                                 destroying ? NULL : why, time_wall_ms(), &e);
-        char dir[PATH_MAX + 64];
-        snprintf(dir, sizeof(dir), "%s/machines/%s", app->state_dir, r->id);
         pid_t pid = app->driver->destroy(&app->driver_ctx, r->id, dir, &e);
         int st;
         if (pid > 0)
@@ -492,8 +550,9 @@ static void recover_one(struct app *app, const struct machine_rec *r)
 
 void machines_recover(struct app *app)
 {
-        static const char *const live[] = {"creating",   "running",     "destroying",
-                                           "hibernated", "hibernating", "resuming"};
+        static const char *const live[] = {"creating",    "running",  "destroying",
+                                           "hibernated",  "hibernating", "resuming",
+                                           "forking",     "snapshotting"};
         for (unsigned i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
                 struct machine_rec *v;
                 size_t n;
@@ -507,6 +566,8 @@ void machines_recover(struct app *app)
                 }
                 free(v);
         }
+        snapshots_recover(app);
+        layers_collect(app);
 }
 
 void machines_detach(struct app *app)

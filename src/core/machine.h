@@ -24,6 +24,8 @@ enum machine_state {
         M_HIBERNATING,
         M_HIBERNATED,
         M_RESUMING,
+        M_FORKING,      /* paused: its checkpoint is taken for children */
+        M_SNAPSHOTTING, /* paused: its checkpoint is taken for a snapshot */
 };
 
 struct machine;
@@ -61,6 +63,10 @@ struct machine {
                 void *ud;
         } waiters[MACHINE_MAX_WAITERS]; /* told when a hibernate / resume completes */
         int nwaiters;
+        json_t *layers;               /* read-only layer ids below its own, top first (owned) */
+        char parent_id[MACHINE_ID_MAX];   /* the machine it was forked from ("" if none) */
+        char snapshot_id[MACHINE_ID_MAX]; /* the snapshot it was spawned from ("" if none) */
+        struct capture *capture;          /* the fork or snapshot under way (parent side) */
         struct agent_conn agent;
         int agent_open;
         struct tpl_waiter tpl_wait;
@@ -70,6 +76,8 @@ struct machine {
         struct app *app;
         struct machine *next;
 };
+
+struct capture;
 
 struct machine_params {
         const char *template_name;
@@ -81,6 +89,7 @@ struct machine_params {
         const char *cwd;  /* default working directory of commands (NULL: the user's home) */
         int auto_resume;
         int timeout_hibernate;
+        const char *snapshot; /* spawn from this snapshot instead of a template (NULL: none) */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
@@ -100,10 +109,36 @@ void machine_forget_callbacks(struct machine *m, void *ud);
  * are open, machine_not_running unless running. */
 void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud);
 
-/* Resumes a hibernated machine where it stopped; while a resume is under way, cb joins
- * it. cb gets machine_not_running unless hibernated or resuming, machine_busy when too
+/* Resumes a hibernated machine where it stopped; while a resume is under way, or a
+ * fork or snapshot pauses the machine, cb joins it (told when it runs again). cb gets machine_not_running unless hibernated or resuming, machine_busy when too
  * many requests wait, machine_failed when the restore fails (it stays hibernated). */
 void machine_resume(struct machine *m, machine_done_cb cb, void *ud);
+
+/* Completion of a fork or snapshot. On success code is NULL and `children` (borrowed,
+ * an array of machine ids; empty for a snapshot), `snapshot_id` ("" for a fork) and
+ * `pause_ms` (how long the parent was stopped) describe the result. */
+typedef void (*capture_done_cb)(void *ud, const char *code, const char *error, json_t *children,
+                                const char *snapshot_id, int64_t pause_ms);
+
+#define MACHINE_MAX_FORK 16
+
+/* Forks a running machine into `count` (1..MACHINE_MAX_FORK) children restored from its
+ * checkpoint, each with a fresh identity and its own writable layer over the parent's
+ * sealed one; the parent runs on afterwards. cb runs once the parent and every child
+ * are running (or failed). Errors: machine_not_running, machine_busy (open channels). */
+/* Returns the capture under way (for machine_capture_forget) or NULL when cb already
+ * ran (refused at once). `metadata` (borrowed, NULL: the parent's) goes to the children. */
+struct capture *machine_fork(struct machine *m, unsigned count, json_t *metadata,
+                             capture_done_cb cb, void *ud);
+
+/* Captures a running machine into a snapshot named `name` (the machine runs on): its
+ * memory, processes and layers, spawnable with machine_create(.snapshot). Same return
+ * and errors as machine_fork. */
+struct capture *machine_snapshot(struct machine *m, const char *name, capture_done_cb cb,
+                                 void *ud);
+
+/* Drops a capture's callback (its requester went away); the capture goes on. */
+void machine_capture_forget(struct capture *c);
 
 /* Sets a new deadline `timeout_s` from now (0: none). */
 int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e);
@@ -121,6 +156,14 @@ json_t *machine_rec_json(const struct machine_rec *r);
  * adopted again (their shims kept the agent streams); the others, and machines caught
  * mid-creation or mid-destruction, are marked failed or destroyed and torn down. */
 void machines_recover(struct app *app);
+
+/* Deletes a snapshot and its image (its layers go when nothing else uses them).
+ * Errors (code): snapshot_not_found, snapshot_in_use (machines spawned from it still
+ * exist, or it is being captured), internal. */
+int snapshot_delete(struct app *app, const char *id, const char **code, struct err *e);
+
+/* Removes filesystem layers nothing refers to any more (in a child process). */
+void layers_collect(struct app *app);
 
 /* At daemon exit: lets go of every machine without stopping it (a later daemon adopts
  * the running ones). */

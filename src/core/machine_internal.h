@@ -1,8 +1,11 @@
-/* Internal to src/core: what machine.c shares with hibernate.c. Loop thread only. */
+/* Internal to src/core: what machine.c, hibernate.c, capture.c, spawn.c and layers.c
+ * share. Loop thread only. */
 #ifndef NS_MACHINE_INTERNAL_H
 #define NS_MACHINE_INTERNAL_H
 
 #include "machine.h"
+
+/* ---- machine.c ---- */
 
 /* Persists and logs a state change (failure may be NULL). */
 void set_state(struct machine *m, enum machine_state s, const char *failure);
@@ -16,7 +19,98 @@ void on_agent_state(struct agent_conn *a, json_t *hello);
 /* The sandbox's process (shim) exited. */
 void on_sandbox_exit(struct child_watch *w, int status);
 
-/* The machine's environment as "K=V" strings (NULL-terminated, caller frees each). */
+/* The machine's environment as "K=V" strings (NULL-terminated; strv_free). */
 char **env_list(const struct machine *m);
+
+/* The machine's spec as stored (new reference). */
+json_t *spec_json(const struct machine *m);
+
+/* Stores the machine's spec again (after its layers changed). */
+int save_spec(struct machine *m, struct err *e);
+
+/* A new machine record (state creating, persisted, listed, deadline armed) with a copy
+ * of `layers` (NULL: none); cb runs when creation ends. NULL with e set on failure. */
+struct machine *machine_new(struct app *app, const struct machine_params *p, json_t *layers,
+                            const char *parent_id, const char *snapshot_id, machine_done_cb cb,
+                            void *ud, struct err *e);
+
+/* Runs the create callback once (code NULL: success). */
+void finish_create(struct machine *m, const char *code, const char *error);
+
+/* Re-arms the machine's deadline timer from m->deadline_at. */
+void arm_deadline(struct machine *m);
+
+/* ---- hibernate.c ---- */
+
+/* Tells every waiter of a hibernate / resume / capture and empties the list. */
+void finish_op(struct machine *m, const char *code, const char *error);
+
+/* Adds a waiter; -1 when MACHINE_MAX_WAITERS wait already. */
+int add_waiter(struct machine *m, machine_done_cb cb, void *ud);
+
+/* Opens a channel with `req` (stolen; NULL: a harmless "exists /") whose answer proves
+ * the agent read everything sent before. Returns the channel (0: agent gone). */
+uint32_t agent_ping(struct machine *m, json_t *req, agent_frame_cb cb);
+
+/* Pauses a running machine into state s (hibernating, forking, snapshotting) and
+ * checkpoints it; cb is told the outcome via the waiters. -1 when refused (cb told). */
+int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb, void *ud);
+
+/* Starts the machine's sandbox from `image` (the helper re-arms the agent; on_rearmed
+ * continues by state: resuming → resume, creating → spawn_rearmed). */
+int restore_from(struct machine *m, const char *image, struct err *e);
+
+/* Resumes m (hibernated or just checkpointed) from `image`; waiters are told. */
+void resume_from(struct machine *m, const char *image);
+
+/* ---- capture.c ---- */
+
+/* The image directory of a capture under way. */
+const char *capture_image(const struct capture *c);
+
+/* The checkpoint of a forking / snapshotting machine is complete. */
+void capture_checkpointed(struct machine *m);
+
+/* ---- spawn.c ---- */
+
+/* Creates a machine restored from `image` over `layers`, with a fresh identity. */
+struct machine *machine_spawn(struct app *app, const struct machine_params *p, const char *image,
+                              json_t *layers, const char *parent_id, const char *snapshot_id,
+                              machine_done_cb cb, void *ud, struct err *e);
+
+/* machine_create with p->snapshot set. */
+struct machine *machine_spawn_snapshot(struct app *app, const struct machine_params *p,
+                                       machine_done_cb cb, void *ud, const char **code,
+                                       struct err *e);
+
+/* The restore helper of a spawned machine exited. */
+void spawn_rearmed(struct machine *m, int status);
+
+/* Snapshots caught mid-capture by a daemon stop become failed. */
+void snapshots_recover(struct app *app);
+
+/* ---- layers.c ---- */
+
+void layer_path(const struct app *app, const char *id, char *out, size_t cap);
+
+/* Paths of the layers (NULL-terminated; strv_free), NULL on allocation failure. */
+char **layer_paths(const struct app *app, json_t *layers);
+
+/* Finishes a seal a daemon stop cut short (the top layer is named but missing). */
+int layers_settle(struct app *app, const char *dir, json_t *layers, struct err *e);
+
+/* Hard-links the files of image `src` into `dst` (emptied first): no data copied. */
+int image_link(const char *src, const char *dst, struct err *e);
+
+/* Removes an image directory now (a few files). */
+void image_remove(const char *dir);
+
+/* rm -rf in a child process the reaper collects. */
+void remove_later(const char *path);
+
+/* DIR/op.pid names the helper at work on a machine, so a restarted daemon can wait. */
+void op_pid_write(const char *dir, pid_t pid);
+void op_pid_clear(const char *dir);
+void wait_op_helper(const char *dir);
 
 #endif

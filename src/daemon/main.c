@@ -259,10 +259,13 @@ static int setup_machines(struct app *app, struct err *e)
                 snprintf(cache, sizeof(cache), "%s", app->cache_dir);
         else
                 snprintf(cache, sizeof(cache), "%s/cache", app->state_dir);
-        char dir[PATH_MAX + 16];
-        snprintf(dir, sizeof(dir), "%s/machines", app->state_dir);
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return err_set(e, errno, "mkdir %s", dir);
+        static const char *const subdirs[] = {"machines", "layers", "snapshots", "images"};
+        for (unsigned i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+                char dir[PATH_MAX + 16];
+                snprintf(dir, sizeof(dir), "%s/%s", app->state_dir, subdirs[i]);
+                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                        return err_set(e, errno, "mkdir %s", dir);
+        }
         int r = find_agent(app, e);
         if (r == 0)
                 r = templates_init(&app->templates, &app->loop, &app->children, cache, e);

@@ -19,6 +19,9 @@ struct machine_spec {
         const char *id;
         const char *hostname;
         const char *rootfs; /* the template's read-only root filesystem */
+        /* read-only layers stacked on rootfs, top first, NULL-terminated (NULL: none):
+         * what earlier forks and snapshots sealed of the machine's history */
+        const char *const *layers;
         const char *dir;    /* the machine's own directory (layer, bundle, logs) */
         unsigned vcpus;
         unsigned memory_mb;
@@ -44,19 +47,32 @@ struct driver {
          * running). Fills run (pid 0: not our child). -ENOENT when it is gone. */
         int (*attach)(const struct driver_ctx *ctx, const char *id, const char *dir,
                       struct machine_run *run, struct err *e);
-        /* Starts a helper that checkpoints the sandbox into the machine's directory (the
-         * sandbox stops; memory, processes and files are kept). Returns its pid. */
+        /* Starts a helper that checkpoints the sandbox into the directory `image` (made
+         * afresh; the sandbox stops; memory and processes are kept, files stay in the
+         * layers). The helper exits 0 once the image is whole and marked complete
+         * (DRIVER_IMAGE_DONE) and nothing of the sandbox runs. Returns its pid. */
         pid_t (*hibernate)(const struct driver_ctx *ctx, const char *id, const char *dir,
-                           struct err *e);
-        /* Restores a hibernated machine from its checkpoint: fills run like start, and
+                           const char *image, struct err *e);
+        /* Starts the machine spec->id from the checkpoint `image` (its own, after a
+         * hibernate, or another machine's: fork and snapshots), on its writable layer in
+         * spec->dir (created when missing) over spec->layers. Fills run like start, and
          * *helper with a process whose successful exit means the agent can be used. */
-        int (*resume)(const struct driver_ctx *ctx, const struct machine_spec *spec,
-                      struct machine_run *run, pid_t *helper, struct err *e);
+        int (*restore)(const struct driver_ctx *ctx, const struct machine_spec *spec,
+                       const char *image, struct machine_run *run, pid_t *helper,
+                       struct err *e);
+        /* With the sandbox stopped: moves the machine's writable layer to `layer` (it
+         * becomes read-only, shared by whatever stacks on it) and gives the machine a
+         * fresh, empty one. Idempotent: finishes a seal cut short. Runs in the caller. */
+        int (*seal)(const struct driver_ctx *ctx, const char *dir, const char *layer,
+                    struct err *e);
         /* Starts a helper process that stops the sandbox (if alive) and removes
          * everything start created. Returns its pid (the caller waits for it). */
         pid_t (*destroy)(const struct driver_ctx *ctx, const char *id, const char *dir,
                          struct err *e);
 };
+
+/* The file a complete checkpoint image holds (written last). */
+#define DRIVER_IMAGE_DONE "nullspace-complete"
 
 extern const struct driver gvisor_driver;
 

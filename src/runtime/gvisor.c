@@ -75,12 +75,13 @@ static json_t *oci_config(const struct driver_ctx *ctx, const struct machine_spe
                               mount_entry("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
         json_array_append_new(
             mounts, mount_entry("/.nsagent/nsagent", "bind", ctx->agent_path, "rbind,ro"));
-        /* the usual container capability set, so root in the machine can switch users */
+        /* the usual container capability set, so root in the machine can switch users;
+         * CAP_SYS_ADMIN only for the agent, which drops it from what it starts */
         static const char *const caps[] = {
             "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
             "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
             "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-            "CAP_KILL",    "CAP_AUDIT_WRITE",
+            "CAP_KILL",    "CAP_AUDIT_WRITE",  "CAP_SYS_ADMIN",
         };
         json_t *capset = json_array();
         for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
@@ -117,18 +118,38 @@ static int write_bundle(const struct driver_ctx *ctx, const struct machine_spec 
         return r;
 }
 
+/* lowerdir=LAYER1:LAYER2:...:ROOTFS (top first) */
+static int lower_dirs(const struct machine_spec *s, char *out, size_t cap, struct err *e)
+{
+        size_t len = 0;
+        for (const char *const *l = s->layers; l && *l; l++) {
+                int n = snprintf(out + len, cap - len, "%s:", *l);
+                if (n < 0 || (size_t)n >= cap - len)
+                        return err_set(e, E2BIG, "too many layers (fork or snapshot fewer times)");
+                len += (size_t)n;
+        }
+        if ((size_t)snprintf(out + len, cap - len, "%s", s->rootfs) >= cap - len)
+                return err_set(e, E2BIG, "too many layers (fork or snapshot fewer times)");
+        return 0;
+}
+
 static int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct err *e)
 {
-        char upper[PATH_MAX + 64], work[PATH_MAX + 64], opts[3 * PATH_MAX + 512];
+        char upper[PATH_MAX + 64], work[PATH_MAX + 64], lower[3072], opts[4096];
         /* the upper dir's mode becomes the mode of the machine's "/" */
         int r = mkdir_in(s->dir, "upper", 0755, upper, sizeof(upper), e);
         if (r == 0)
                 r = mkdir_in(s->dir, "work", 0700, work, sizeof(work), e);
         if (r == 0)
                 r = mkdir_in(s->dir, "rootfs", 0755, rootfs, cap, e);
+        if (r == 0)
+                r = lower_dirs(s, lower, sizeof(lower), e);
         if (r < 0)
                 return r;
-        snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", s->rootfs, upper, work);
+        /* the kernel takes one page of options */
+        if ((size_t)snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper,
+                             work) >= sizeof(opts))
+                return err_set(e, E2BIG, "too many layers (fork or snapshot fewer times)");
         if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)
                 return err_set(e, errno, "mount overlay on %s", rootfs);
         return 0;
@@ -333,32 +354,41 @@ static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char
         return pid;
 }
 
-/* The helper for hibernate: a fresh DIR/checkpoint, then `runsc checkpoint` (which stops
- * the sandbox; the shim then exits). */
-static pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
-                          struct err *e)
+/* The helper for hibernate: a fresh image dir, then `runsc checkpoint` (which stops the
+ * sandbox; the shim then exits), then the completion mark. */
+static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, const char *image)
 {
+        char root[PATH_MAX + 64], done[PATH_MAX + 64];
+        runsc_root(ctx, root, sizeof(root));
+        snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
+        remove_tree(image);
+        if (mkdir(image, 0700) < 0)
+                _exit(1);
+        const char *ckpt[] = {RUNSC, "--root", root, "checkpoint", "--image-path", image, id, NULL};
+        const char *state[] = {RUNSC, "--root", root, "state", id, NULL};
+        if (run_quiet(ckpt) != 0)
+                _exit(1);
+        /* `runsc run` removes the container after the checkpoint returns: wait for it,
+         * so "hibernated" means nothing of the sandbox is left */
+        for (int i = 0; i < 100 && run_quiet(state) == 0; i++)
+                usleep(50000);
+        int fd = open(done, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || fsync(fd) < 0)
+                _exit(1);
+        close(fd);
+        _exit(0);
+}
+
+static pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
+                          const char *image, struct err *e)
+{
+        (void)dir;
         pid_t pid = fork();
         if (pid == 0) {
-                char root[PATH_MAX + 64], image[PATH_MAX + 64];
-                runsc_root(ctx, root, sizeof(root));
-                snprintf(image, sizeof(image), "%s/checkpoint", dir);
-                remove_tree(image);
-                if (mkdir(image, 0700) < 0)
-                        _exit(1);
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                const char *ckpt[] = {RUNSC,          "--root", root, "checkpoint",
-                                      "--image-path", image,    id,   NULL};
-                const char *state[] = {RUNSC, "--root", root, "state", id, NULL};
-                if (run_quiet(ckpt) != 0)
-                        _exit(1);
-                /* `runsc run` removes the container after the checkpoint returns: wait
-                 * for it, so "hibernated" means nothing of the sandbox is left */
-                for (int i = 0; i < 100 && run_quiet(state) == 0; i++)
-                        usleep(50000);
-                _exit(0);
+                checkpoint_helper(ctx, id, image);
         }
         return pid < 0 ? err_set(e, errno, "fork checkpoint helper") : pid;
 }
@@ -387,20 +417,23 @@ static void rearm_helper(const struct driver_ctx *ctx, const char *id)
         _exit(1);
 }
 
-static int gv_resume(const struct driver_ctx *ctx, const struct machine_spec *s,
-                     struct machine_run *run, pid_t *helper, struct err *e)
+static int gv_restore(const struct driver_ctx *ctx, const struct machine_spec *s,
+                      const char *image, struct machine_run *run, pid_t *helper, struct err *e)
 {
-        char rootfs[PATH_MAX + 64], image[PATH_MAX + 64];
+        char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64], done[PATH_MAX + 64];
+        snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
+        if (access(done, R_OK) < 0)
+                return err_set(e, ENOENT, "no complete checkpoint in %s", image);
+        if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", s->dir);
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", s->dir);
-        snprintf(image, sizeof(image), "%s/checkpoint", s->dir);
-        if (access(image, R_OK) < 0)
-                return err_set(e, ENOENT, "no checkpoint in %s", s->dir);
-        if (!is_mounted(rootfs)) {
-                int r = mount_layer(s, rootfs, sizeof(rootfs), e);
-                if (r < 0)
-                        return r;
-        }
-        int r = launch(ctx, s->id, s->dir, image, run, e);
+        int r = is_mounted(rootfs) ? 0 : mount_layer(s, rootfs, sizeof(rootfs), e);
+        if (r == 0)
+                r = mkdir_in(s->dir, "bundle", 0700, bundle, sizeof(bundle), e);
+        if (r == 0)
+                r = write_bundle(ctx, s, rootfs, bundle, e);
+        if (r == 0)
+                r = launch(ctx, s->id, s->dir, image, run, e);
         if (r < 0)
                 return r;
         pid_t pid = fork();
@@ -412,12 +445,48 @@ static int gv_resume(const struct driver_ctx *ctx, const struct machine_spec *s,
         return 0;
 }
 
+static int sync_dir(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        int r = fsync(fd);
+        close(fd);
+        return r;
+}
+
+static int gv_seal(const struct driver_ctx *ctx, const char *dir, const char *layer,
+                   struct err *e)
+{
+        (void)ctx;
+        char rootfs[PATH_MAX + 64], upper[PATH_MAX + 64], parent[PATH_MAX + 64];
+        snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
+        snprintf(upper, sizeof(upper), "%s/upper", dir);
+        for (int i = 0; i < 50 && is_mounted(rootfs) && umount2(rootfs, 0) < 0 && errno == EBUSY;
+             i++)
+                usleep(10000);
+        if (is_mounted(rootfs) && umount2(rootfs, MNT_DETACH) < 0)
+                return err_set(e, errno, "umount %s", rootfs);
+        if (access(layer, F_OK) < 0 && rename(upper, layer) < 0)
+                return err_set(e, errno, "move %s to %s", upper, layer);
+        if (mkdir(upper, 0755) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", upper);
+        snprintf(parent, sizeof(parent), "%s", layer);
+        char *slash = strrchr(parent, '/');
+        if (slash)
+                *slash = '\0';
+        if (sync_dir(parent) < 0 || sync_dir(dir) < 0)
+                return err_set(e, errno, "sync %s", layer);
+        return 0;
+}
+
 const struct driver gvisor_driver = {
     .name = "gvisor",
     .probe = gv_probe,
     .start = gv_start,
     .attach = gv_attach,
     .hibernate = gv_hibernate,
-    .resume = gv_resume,
+    .restore = gv_restore,
+    .seal = gv_seal,
     .destroy = gv_destroy,
 };

@@ -1,5 +1,7 @@
 #include "db.h"
 
+#include "../common/util.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +20,25 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_COUNT_ACTIVE] = "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND id != ?",
 #define M_COLS                                                                                     \
         "id, state, runtime, spec, metadata, failure_reason, deadline_at, created_at, "            \
-        "updated_at, rowid"
+        "updated_at, rowid, parent_id"
     [ST_M_INSERT] = "INSERT INTO machines (id, state, runtime, spec, metadata, deadline_at, "
-                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "created_at, updated_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_M_SPEC] = "UPDATE machines SET spec = ? WHERE id = ?",
+    [ST_M_CHILDREN] = "SELECT id FROM machines WHERE parent_id = ? AND state != 'destroyed' "
+                      "ORDER BY rowid",
+    [ST_M_SNAPSHOT_USERS] = "SELECT id FROM machines WHERE state NOT IN ('destroyed', 'failed') "
+                            "AND json_extract(spec, '$.snapshot') = ? ORDER BY rowid",
+    [ST_LAYERS_IN_USE] = "SELECT value FROM machines, json_each(machines.spec, '$.layers') "
+                         "WHERE state NOT IN ('destroyed', 'failed') UNION SELECT value FROM snapshots, "
+                         "json_each(snapshots.spec, '$.layers')",
+    [ST_SN_INSERT] = "INSERT INTO snapshots (id, machine_id, name, state, spec, size_bytes, "
+                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_SN_GET] = "SELECT id, machine_id, name, state, spec, size_bytes, created_at, rowid "
+                  "FROM snapshots WHERE id = ?",
+    [ST_SN_LIST] = "SELECT id, machine_id, name, state, spec, size_bytes, created_at, rowid "
+                   "FROM snapshots WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_SN_STATE] = "UPDATE snapshots SET state = ?, spec = ?, size_bytes = ? WHERE id = ?",
+    [ST_SN_DELETE] = "DELETE FROM snapshots WHERE id = ?",
     [ST_M_STATE] = "UPDATE machines SET state = ?, failure_reason = ?, updated_at = ? "
                    "WHERE id = ?",
     [ST_M_DEADLINE] = "UPDATE machines SET deadline_at = ? WHERE id = ?",
@@ -145,5 +163,32 @@ int store_ping(struct store *st, struct err *e)
         int v;
         if (query_int(st, "SELECT 1", &v) < 0)
                 return db_fail(st, e, "ping");
+        return 0;
+}
+
+int db_collect_ids(struct store *st, sqlite3_stmt *s, char ***out, size_t *n, struct err *e)
+{
+        size_t k = 0, cap = 8;
+        char **v = calloc(cap + 1, sizeof(char *));
+        int rc = SQLITE_DONE;
+        while (v && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+                if (k == cap) {
+                        char **nv = realloc(v, (cap * 2 + 1) * sizeof(char *));
+                        if (!nv)
+                                break;
+                        v = nv;
+                        cap *= 2;
+                }
+                const unsigned char *t = sqlite3_column_text(s, 0);
+                v[k++] = strdup(t ? (const char *)t : "");
+                v[k] = NULL;
+        }
+        sqlite3_reset(s);
+        if (!v || rc != SQLITE_DONE) {
+                strv_free(v);
+                return v ? db_fail(st, e, "list ids") : err_set(e, ENOMEM, "list ids");
+        }
+        *out = v;
+        *n = k;
         return 0;
 }

@@ -19,6 +19,15 @@ enum stmt_id {
         ST_M_DEADLINE,
         ST_M_GET,
         ST_M_LIST,
+        ST_M_SPEC,
+        ST_M_CHILDREN,
+        ST_M_SNAPSHOT_USERS,
+        ST_LAYERS_IN_USE,
+        ST_SN_INSERT,
+        ST_SN_GET,
+        ST_SN_LIST,
+        ST_SN_STATE,
+        ST_SN_DELETE,
         ST_EV_APPEND,
         ST_EV_LIST,
         ST_COUNT
@@ -41,6 +50,10 @@ int db_fail(struct store *st, struct err *e, const char *what);
 
 /* Runs SQL without results. */
 int db_exec(struct store *st, const char *sql, struct err *e);
+
+/* Steps s (bound by the caller) and collects its first column as strings: *out is a
+ * malloc'd NULL-terminated array (strv_free), *n its length. */
+int db_collect_ids(struct store *st, sqlite3_stmt *s, char ***out, size_t *n, struct err *e);
 
 /* Applies the migrations the database lacks (migrations.c). */
 int db_migrate(struct store *st, struct err *e);

@@ -25,6 +25,7 @@ static void read_row(sqlite3_stmt *s, struct machine_rec *m)
         m->created_at = sqlite3_column_int64(s, 7);
         m->updated_at = sqlite3_column_int64(s, 8);
         m->seq = sqlite3_column_int64(s, 9);
+        db_column_text(s, 10, m->parent_id, sizeof(m->parent_id));
 }
 
 void store_machine_rec_free(struct machine_rec *m)
@@ -48,6 +49,8 @@ int store_machine_insert(struct store *st, const struct machine_rec *m, struct e
                 sqlite3_bind_int64(s, 6, m->deadline_at);
         sqlite3_bind_int64(s, 7, m->created_at);
         sqlite3_bind_int64(s, 8, m->updated_at);
+        if (m->parent_id[0])
+                sqlite3_bind_text(s, 9, m->parent_id, -1, SQLITE_STATIC);
         int rc = sqlite3_step(s);
         sqlite3_reset(s);
         if (rc == SQLITE_CONSTRAINT)
@@ -86,6 +89,43 @@ int store_machine_set_deadline(struct store *st, const char *id, int64_t deadlin
         sqlite3_bind_int64(s, 1, deadline_at);
         sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
         return update(st, s, e);
+}
+
+int store_machine_set_spec(struct store *st, const char *id, const char *spec, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_M_SPEC, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, spec, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+        return update(st, s, e);
+}
+
+static int ids_of(struct store *st, enum stmt_id which, const char *arg, char ***out, size_t *n,
+                  struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, which, e);
+        if (!s)
+                return -EIO;
+        if (arg)
+                sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+        return db_collect_ids(st, s, out, n, e);
+}
+
+int store_machine_children(struct store *st, const char *id, char ***out, size_t *n,
+                           struct err *e)
+{
+        return ids_of(st, ST_M_CHILDREN, id, out, n, e);
+}
+
+int store_snapshot_users(struct store *st, const char *id, char ***out, size_t *n, struct err *e)
+{
+        return ids_of(st, ST_M_SNAPSHOT_USERS, id, out, n, e);
+}
+
+int store_layers_in_use(struct store *st, char ***out, size_t *n, struct err *e)
+{
+        return ids_of(st, ST_LAYERS_IN_USE, NULL, out, n, e);
 }
 
 int store_machine_get(struct store *st, const char *id, struct machine_rec *out, struct err *e)

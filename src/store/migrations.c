@@ -61,6 +61,10 @@ static const char *const migrations[] = {
     "  data TEXT NOT NULL DEFAULT '{}'"
     ") STRICT;"
     "CREATE INDEX events_subject ON events(subject_type, subject_id, seq);",
+    /* 2: snapshots carry what spawning from them needs; lineage is looked up by parent */
+    "ALTER TABLE snapshots ADD COLUMN spec TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE snapshots ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX machines_parent ON machines(parent_id);",
 };
 
 int db_migrate(struct store *st, struct err *e)

@@ -75,6 +75,7 @@ struct machine_rec {
         int64_t created_at;
         int64_t updated_at;
         int64_t seq;
+        char parent_id[MACHINE_ID_MAX]; /* "" when not forked */
 };
 
 /* Frees the strings a machine record owns. */
@@ -91,6 +92,20 @@ int store_machine_set_state(struct store *st, const char *id, const char *state,
 int store_machine_set_deadline(struct store *st, const char *id, int64_t deadline_at,
                                struct err *e);
 
+/* Replaces the machine's spec (JSON text, borrowed). -ENOENT when absent. */
+int store_machine_set_spec(struct store *st, const char *id, const char *spec, struct err *e);
+
+/* Ids of the machines forked from `id` that are not destroyed, oldest first. *out is
+ * NULL-terminated (strv_free, common/util.h). */
+int store_machine_children(struct store *st, const char *id, char ***out, size_t *n,
+                           struct err *e);
+
+/* Ids of the machines spawned from snapshot `id` that are neither destroyed nor failed. */
+int store_snapshot_users(struct store *st, const char *id, char ***out, size_t *n, struct err *e);
+
+/* Every filesystem layer some machine (not destroyed) or snapshot refers to. */
+int store_layers_in_use(struct store *st, char ***out, size_t *n, struct err *e);
+
 /* Reads one machine (caller frees with store_machine_rec_free). -ENOENT when absent. */
 int store_machine_get(struct store *st, const char *id, struct machine_rec *out, struct err *e);
 
@@ -106,6 +121,39 @@ struct machine_filter {
  * (free each record, then the array). */
 int store_machine_list(struct store *st, const struct machine_filter *f, int64_t after_seq,
                        unsigned limit, struct machine_rec **out, size_t *n, struct err *e);
+
+#define SNAPSHOT_NAME_MAX 128
+
+struct snapshot_rec {
+        char id[MACHINE_ID_MAX];
+        char machine_id[MACHINE_ID_MAX];
+        char name[SNAPSHOT_NAME_MAX + 1];
+        char state[16]; /* creating, ready, failed */
+        char *spec;     /* JSON text, owned (store_snapshot_rec_free) */
+        int64_t size_bytes;
+        int64_t created_at;
+        int64_t seq;
+};
+
+/* Frees the strings a snapshot record owns. */
+void store_snapshot_rec_free(struct snapshot_rec *s);
+
+/* Inserts a snapshot. -EEXIST when the id is taken. */
+int store_snapshot_insert(struct store *st, const struct snapshot_rec *s, struct err *e);
+
+/* Reads one snapshot (store_snapshot_rec_free). -ENOENT when absent. */
+int store_snapshot_get(struct store *st, const char *id, struct snapshot_rec *out, struct err *e);
+
+/* Lists up to `limit` snapshots with seq > after_seq, oldest first; *out malloc'd. */
+int store_snapshot_list(struct store *st, int64_t after_seq, unsigned limit,
+                        struct snapshot_rec **out, size_t *n, struct err *e);
+
+/* Sets state, spec (JSON text, borrowed) and size. -ENOENT when absent. */
+int store_snapshot_update(struct store *st, const char *id, const char *state, const char *spec,
+                          int64_t size_bytes, struct err *e);
+
+/* Deletes a snapshot record. -ENOENT when absent. */
+int store_snapshot_delete(struct store *st, const char *id, struct err *e);
 
 struct event_rec {
         int64_t seq;

@@ -84,6 +84,18 @@ void api_files_query(struct http_exchange *ex);
 void api_files_action(struct http_exchange *ex);
 void api_files_sign(struct http_exchange *ex);
 
+/* The stored view of a machine with its children's ids (new reference). */
+json_t *api_machine_view(struct app *app, const struct machine_rec *r);
+
+/* Answers `status` with the stored view of machine `id`. */
+void api_respond_machine(struct http_exchange *ex, int status, const char *id);
+
+void api_machines_fork(struct http_exchange *ex);
+void api_snapshots_create(struct http_exchange *ex);
+void api_snapshots_list(struct http_exchange *ex);
+void api_snapshots_get(struct http_exchange *ex);
+void api_snapshots_delete(struct http_exchange *ex);
+
 /* The running machine named by the path's {id}, or NULL after answering 404 (unknown)
  * or 409 machine_not_running. */
 struct machine *api_running_machine(struct http_exchange *ex);

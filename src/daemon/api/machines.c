@@ -17,6 +17,7 @@ struct create_req {
         char *user, *cwd;
         int auto_resume;
         char *timeout_action;
+        char *snapshot;
 };
 
 static const struct jv_field create_fields[] = {
@@ -30,6 +31,7 @@ static const struct jv_field create_fields[] = {
     {"cwd", JV_STRING, 0, offsetof(struct create_req, cwd), 4096, 0, 0},
     {"auto_resume", JV_BOOL, 0, offsetof(struct create_req, auto_resume), 0, 0, 0},
     {"timeout_action", JV_STRING, 0, offsetof(struct create_req, timeout_action), 16, 0, 0},
+    {"snapshot", JV_STRING, 0, offsetof(struct create_req, snapshot), 64, 0, 0},
 };
 
 static json_t *strmap_json(const struct jv_strmap *m)
@@ -40,8 +42,22 @@ static json_t *strmap_json(const struct jv_strmap *m)
         return o;
 }
 
-/* Answers with the stored view of machine `id`. */
-static void respond_machine(struct http_exchange *ex, int status, const char *id)
+json_t *api_machine_view(struct app *app, const struct machine_rec *r)
+{
+        json_t *o = machine_rec_json(r);
+        char **kids = NULL;
+        size_t n = 0;
+        struct err e;
+        json_t *arr = json_array();
+        if (store_machine_children(app->store, r->id, &kids, &n, &e) == 0)
+                for (size_t i = 0; i < n; i++)
+                        json_array_append_new(arr, json_string(kids[i]));
+        strv_free(kids);
+        json_object_set_new(o, "children", arr);
+        return o;
+}
+
+void api_respond_machine(struct http_exchange *ex, int status, const char *id)
 {
         struct app *app = ex->app;
         struct machine_rec r;
@@ -50,7 +66,7 @@ static void respond_machine(struct http_exchange *ex, int status, const char *id
                 api_fail(ex, &e);
                 return;
         }
-        http_respond_json(ex, status, machine_rec_json(&r));
+        http_respond_json(ex, status, api_machine_view(app, &r));
         store_machine_rec_free(&r);
 }
 
@@ -61,7 +77,7 @@ static void answer(struct http_exchange *ex, struct machine *m, int status, cons
 {
         ex->on_abort = NULL;
         if (!code)
-                respond_machine(ex, status, m->id);
+                api_respond_machine(ex, status, m->id);
         else
                 http_respond_error(ex, api_code_or(code, NS_E_MACHINE_FAILED), "machine %s: %s",
                                    m->id, error ? error : code);
@@ -104,6 +120,7 @@ void api_machines_create(struct http_exchange *ex)
             .cwd = in.cwd,
             .auto_resume = present & (1u << 8) ? in.auto_resume : 1,
             .timeout_hibernate = in.timeout_action && !strcmp(in.timeout_action, "hibernate"),
+            .snapshot = in.snapshot,
         };
         const char *code = NULL;
         struct err e = {0};
@@ -136,17 +153,15 @@ void api_machines_list(struct http_exchange *ex)
         struct api_page page;
         if (api_query(ex, q, ARRAY_SIZE(q)) < 0 || api_page_parse(ex, &q[0], &q[1], &page) < 0)
                 return;
-        static const char *const states[] = {"creating", "running",     "destroying", "destroyed",
-                                             "failed",   "hibernating", "hibernated", "resuming"};
         const char *state = NULL;
-        for (unsigned i = 0; q[2].present && i < ARRAY_SIZE(states); i++)
-                if (strcmp(q[2].value, states[i]) == 0)
-                        state = states[i];
+        for (int i = 0; q[2].present && i <= M_SNAPSHOTTING; i++)
+                if (strcmp(q[2].value, machine_state_name((enum machine_state)i)) == 0)
+                        state = machine_state_name((enum machine_state)i);
         if (q[2].present && !state) {
                 http_respond_error(ex, NS_E_INVALID_REQUEST,
                                    "query parameter 'state' must be one of creating, running, "
                                    "destroying, destroyed, failed, hibernating, hibernated, "
-                                   "resuming");
+                                   "resuming, forking, snapshotting");
                 return;
         }
         struct machine_filter f = {.state = state};
@@ -201,7 +216,7 @@ void api_machines_get(struct http_exchange *ex)
         struct machine_rec r;
         if (stored(ex, &r) < 0)
                 return;
-        http_respond_json(ex, 200, machine_rec_json(&r));
+        http_respond_json(ex, 200, api_machine_view(ex->app, &r));
         store_machine_rec_free(&r);
 }
 
@@ -211,7 +226,7 @@ static void on_destroyed(void *ud, struct machine *m, const char *code, const ch
         (void)error;
         struct http_exchange *ex = ud;
         ex->on_abort = NULL;
-        respond_machine(ex, 200, m->id);
+        api_respond_machine(ex, 200, m->id);
 }
 
 void api_machines_destroy(struct http_exchange *ex)
@@ -230,7 +245,7 @@ void api_machines_destroy(struct http_exchange *ex)
                         api_fail(ex, &e);
                         return;
                 }
-                respond_machine(ex, 200, r.id);
+                api_respond_machine(ex, 200, r.id);
                 return;
         }
         ex->owner = m;
@@ -266,7 +281,7 @@ void api_machines_timeout(struct http_exchange *ex)
                 api_fail(ex, &e);
                 return;
         }
-        respond_machine(ex, 200, m->id);
+        api_respond_machine(ex, 200, m->id);
 }
 
 /* ---- hibernate / resume ----------------------------------------------------------- */
@@ -388,7 +403,9 @@ void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
                 return;
         }
         struct resume_wait *w = NULL;
-        if (m && (m->state == M_HIBERNATED || m->state == M_RESUMING) && m->auto_resume &&
+        int paused = m && (m->state == M_FORKING || m->state == M_SNAPSHOTTING);
+        if (m && (paused || ((m->state == M_HIBERNATED || m->state == M_RESUMING) &&
+                             m->auto_resume)) &&
             (w = calloc(1, sizeof(*w)))) {
                 *w = (struct resume_wait){ex, m, then, ctx, free_ctx};
                 ex->owner = w;

@@ -1,0 +1,89 @@
+/* A machine's identity after it was restored from another machine's checkpoint (fork,
+ * snapshots): hostname (kernel and /etc), /etc/hosts, /etc/machine-id, and fresh
+ * entropy mixed into the guest's random pool. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+/* Replaces `path` with `text` (a new file renamed over it; never writes through a link). */
+static int replace_file(const char *path, const char *text)
+{
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), "%s.nsagent", path);
+        unlink(tmp);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -1;
+        size_t n = strlen(text);
+        int ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+        close(fd);
+        if (!ok || rename(tmp, path) < 0) {
+                int saved = errno;
+                unlink(tmp);
+                errno = saved ? saved : EIO;
+                return -1;
+        }
+        return 0;
+}
+
+static int valid_hostname(const char *h)
+{
+        size_t n = strlen(h);
+        if (n == 0 || n > 63)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (!(h[i] == '-' || h[i] == '_' || (h[i] >= '0' && h[i] <= '9') ||
+                      (h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z')))
+                        return 0;
+        return 1;
+}
+
+static int valid_machine_id(const char *id)
+{
+        if (strlen(id) != 32)
+                return 0;
+        for (int i = 0; i < 32; i++)
+                if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+                        return 0;
+        return 1;
+}
+
+void identity_apply(struct agent *a, uint32_t chan, json_t *req)
+{
+        const char *host = json_string_value(json_object_get(req, "hostname"));
+        const char *mid = json_string_value(json_object_get(req, "machine_id"));
+        const char *seed = json_string_value(json_object_get(req, "seed"));
+        if (!host || !mid || !valid_hostname(host) || !valid_machine_id(mid)) {
+                agent_send_error(a, chan, "invalid_request",
+                                 "identity needs a hostname and a 32-hex-digit machine_id");
+                return;
+        }
+        char hosts[256], line[80];
+        snprintf(hosts, sizeof(hosts),
+                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t%s\n", host);
+        snprintf(line, sizeof(line), "%s\n", host);
+        if (sethostname(host, strlen(host)) < 0) {
+                agent_send_errno(a, chan, errno, "sethostname");
+                return;
+        }
+        if (replace_file("/etc/hostname", line) < 0 || replace_file("/etc/hosts", hosts) < 0) {
+                agent_send_errno(a, chan, errno, "/etc/hostname");
+                return;
+        }
+        snprintf(line, sizeof(line), "%s\n", mid);
+        if (replace_file("/etc/machine-id", line) < 0) {
+                agent_send_errno(a, chan, errno, "/etc/machine-id");
+                return;
+        }
+        int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) { /* mixing in never lowers entropy; a failure here is harmless */
+                if (seed && write(fd, seed, strlen(seed)) < 0)
+                        errno = 0;
+                close(fd);
+        }
+        agent_send_json(a, NSP_RESP, chan, json_pack("{s:s}", "hostname", host));
+}

@@ -1,0 +1,269 @@
+/* Fork and snapshots: the parent is paused and checkpointed like a hibernate, its
+ * writable layer is sealed into a shared read-only one, then it is restored at once
+ * (its pause ends) and the children, each on a fresh writable layer over the sealed
+ * one, are restored from the same image. A snapshot keeps the image; a fork removes it
+ * once every child runs. Loop thread only. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+#include "machine_internal.h"
+
+struct capture {
+        int snapshot; /* a snapshot (1) or a fork (0) */
+        struct machine *parent;
+        unsigned count;
+        json_t *metadata; /* the children's (owned; NULL: the parent's) */
+        char image[PATH_MAX + 64];
+        char snap_id[MACHINE_ID_MAX];
+        int sealed;        /* the parent's layer was sealed: children can be made */
+        int recorded;      /* the snapshot record exists */
+        json_t *children;  /* ids */
+        unsigned pending;  /* parent + children not settled */
+        int64_t paused_at; /* monotonic ns */
+        int64_t pause_ms;
+        char code[40], error[256];
+        capture_done_cb cb;
+        void *ud;
+};
+
+const char *capture_image(const struct capture *c)
+{
+        return c->image;
+}
+
+static void note_error(struct capture *c, const char *code, const char *error)
+{
+        if (c->code[0])
+                return;
+        snprintf(c->code, sizeof(c->code), "%s", code ? code : "internal");
+        snprintf(c->error, sizeof(c->error), "%s", error ? error : "failed");
+}
+
+static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
+{
+        struct app *app = m->app;
+        struct err e;
+        if (!ok) { /* a snapshot that failed never existed: the requester is told */
+                store_snapshot_delete(app->store, c->snap_id, &e);
+                remove_later(c->image);
+                c->recorded = 0;
+                return;
+        }
+        json_t *spec = spec_json(m);
+        json_object_set(spec, "metadata", m->metadata);
+        char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(spec);
+        char path[PATH_MAX + 96];
+        snprintf(path, sizeof(path), "%s/checkpoint.img", c->image);
+        struct stat st;
+        int64_t size = stat(path, &st) == 0 ? (int64_t)st.st_blocks * 512 : 0;
+        if (store_snapshot_update(app->store, c->snap_id, "ready", text ? text : "{}", size, &e) <
+            0)
+                note_error(c, "internal", e.msg);
+        free(text);
+        store_event_append(app->store, time_wall_ms(), "snapshot.ready", "machine", m->id,
+                           NULL, NULL);
+}
+
+static void maybe_finish(struct capture *c)
+{
+        if (c->pending > 0)
+                return;
+        if (c->cb)
+                c->cb(c->ud, c->code[0] ? c->code : NULL, c->code[0] ? c->error : NULL,
+                      c->children, c->snapshot ? c->snap_id : "", c->pause_ms);
+        if (!c->snapshot)
+                remove_later(c->image);
+        json_decref(c->children);
+        json_decref(c->metadata);
+        free(c);
+}
+
+static void on_child(void *ud, struct machine *m, const char *code, const char *error)
+{
+        struct capture *c = ud;
+        if (code)
+                log_warn("fork_child_failed", "machine=%s code=%s", m->id, code);
+        (void)error;
+        c->pending--;
+        maybe_finish(c);
+}
+
+static void spawn_children(struct capture *c, struct machine *p)
+{
+        struct machine_params mp = {
+            .template_name = p->template_name,
+            .vcpus = p->vcpus,
+            .memory_mb = p->memory_mb,
+            .env = p->env,
+            .metadata = c->metadata ? c->metadata : p->metadata,
+            .timeout_s = p->timeout_s,
+            .user = p->user,
+            .cwd = p->cwd,
+            .auto_resume = p->auto_resume,
+            .timeout_hibernate = p->timeout_hibernate,
+        };
+        for (unsigned i = 0; i < c->count; i++) {
+                struct err e;
+                c->pending++;
+                struct machine *k = machine_spawn(p->app, &mp, c->image, p->layers, p->id, NULL,
+                                                  on_child, c, &e);
+                if (!k) {
+                        c->pending--;
+                        note_error(c, "internal", e.msg);
+                        continue;
+                }
+                json_array_append_new(c->children, json_string(k->id));
+        }
+}
+
+/* The parent's part ended: running again (code NULL), or not. */
+static void on_parent(void *ud, struct machine *m, const char *code, const char *error)
+{
+        struct capture *c = ud;
+        if (m->capture == c)
+                m->capture = NULL;
+        if (code)
+                note_error(c, code, error);
+        else
+                c->pause_ms = (int64_t)((time_mono_ns() - (uint64_t)c->paused_at) / 1000000);
+        log_info("capture_parent_done", "machine=%s pause_ms=%lld code=%s", m->id,
+                 (long long)c->pause_ms, code ? code : "-");
+        if (c->sealed && !c->snapshot)
+                spawn_children(c, m);
+        if (c->snapshot && c->recorded && !c->sealed)
+                snapshot_settle(c, m, 0);
+        c->parent = NULL;
+        c->pending--;
+        maybe_finish(c);
+}
+
+/* Seals the parent's writable layer as a new shared layer and records it. */
+static int seal_parent(struct machine *m, struct err *e)
+{
+        struct app *app = m->app;
+        char id[MACHINE_ID_MAX], path[PATH_MAX + 64];
+        if (rand_id("l_", 8, id, sizeof(id)) < 0)
+                return err_set(e, EIO, "layer id");
+        layer_path(app, id, path, sizeof(path));
+        json_t *old = json_incref(m->layers);
+        json_t *layers = json_deep_copy(m->layers);
+        json_array_insert_new(layers, 0, json_string(id));
+        json_decref(m->layers);
+        m->layers = layers;
+        /* the record names the layer first: a daemon stop in between is settled */
+        int r = save_spec(m, e);
+        if (r == 0)
+                r = app->driver->seal(&app->driver_ctx, m->dir, path, e);
+        if (r < 0) {
+                struct err ignored;
+                json_decref(m->layers);
+                m->layers = old;
+                save_spec(m, &ignored);
+                return r;
+        }
+        json_decref(old);
+        return 0;
+}
+
+void capture_checkpointed(struct machine *m)
+{
+        struct capture *c = m->capture;
+        struct err e;
+        if (seal_parent(m, &e) == 0)
+                c->sealed = 1;
+        else
+                note_error(c, "internal", e.msg);
+        if (c->snapshot)
+                snapshot_settle(c, m, c->sealed);
+        char own[PATH_MAX + 80];
+        snprintf(own, sizeof(own), "%s/checkpoint", m->dir);
+        if (image_link(c->image, own, &e) < 0) {
+                log_warn("capture_link_failed", "machine=%s", m->id);
+                snprintf(own, sizeof(own), "%s", c->image);
+        }
+        resume_from(m, own);
+}
+
+static struct capture *capture_new(struct machine *m, int snapshot, capture_done_cb cb,
+                                   void *ud)
+{
+        struct capture *c = calloc(1, sizeof(*c));
+        if (!c) {
+                cb(ud, "internal", "out of memory", NULL, "", 0);
+                return NULL;
+        }
+        c->snapshot = snapshot;
+        c->parent = m;
+        c->children = json_array();
+        c->pending = 1;
+        c->cb = cb;
+        c->ud = ud;
+        return c;
+}
+
+static struct capture *capture_begin(struct machine *m, struct capture *c)
+{
+        if (m->capture) {
+                note_error(c, "machine_busy", "a fork or snapshot of this machine is under way");
+                on_parent(c, m, NULL, NULL);
+                return NULL;
+        }
+        m->capture = c;
+        c->paused_at = (int64_t)time_mono_ns();
+        int r = checkpoint_start(m, c->snapshot ? M_SNAPSHOTTING : M_FORKING, on_parent, c);
+        return r < 0 ? NULL : c; /* refused: on_parent ran and c is gone */
+}
+
+struct capture *machine_fork(struct machine *m, unsigned count, json_t *metadata,
+                             capture_done_cb cb, void *ud)
+{
+        struct capture *c = capture_new(m, 0, cb, ud);
+        if (!c)
+                return NULL;
+        char id[MACHINE_ID_MAX];
+        rand_id("f_", 8, id, sizeof(id));
+        snprintf(c->image, sizeof(c->image), "%s/images/%s", m->app->state_dir, id);
+        c->count = count;
+        c->metadata = metadata ? json_deep_copy(metadata) : NULL;
+        log_info("machine_fork", "machine=%s count=%u", m->id, count);
+        return capture_begin(m, c);
+}
+
+struct capture *machine_snapshot(struct machine *m, const char *name, capture_done_cb cb,
+                                 void *ud)
+{
+        struct capture *c = capture_new(m, 1, cb, ud);
+        if (!c)
+                return NULL;
+        struct snapshot_rec r = {0};
+        rand_id("s_", 8, r.id, sizeof(r.id));
+        snprintf(r.machine_id, sizeof(r.machine_id), "%s", m->id);
+        snprintf(r.name, sizeof(r.name), "%s", name ? name : "");
+        snprintf(r.state, sizeof(r.state), "creating");
+        r.created_at = time_wall_ms();
+        snprintf(c->snap_id, sizeof(c->snap_id), "%s", r.id);
+        snprintf(c->image, sizeof(c->image), "%s/snapshots/%s", m->app->state_dir, r.id);
+        struct err e;
+        if (m->state == M_RUNNING && !m->capture) {
+                if (store_snapshot_insert(m->app->store, &r, &e) < 0) {
+                        note_error(c, "internal", e.msg);
+                        on_parent(c, m, NULL, NULL);
+                        return NULL;
+                }
+                c->recorded = 1;
+        }
+        log_info("machine_snapshot", "machine=%s snapshot=%s", m->id, r.id);
+        return capture_begin(m, c);
+}
+
+void machine_capture_forget(struct capture *c)
+{
+        c->cb = NULL;
+}

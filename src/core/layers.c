@@ -1,0 +1,179 @@
+/* The files behind machines that do not belong to one machine alone: sealed layers
+ * (STATE/layers/ID, shared by a parent, its children and snapshots), checkpoint images
+ * shared by a fork (STATE/images/ID) and the marker of a helper at work (DIR/op.pid).
+ * Loop thread only. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+#include "machine_internal.h"
+
+void layer_path(const struct app *app, const char *id, char *out, size_t cap)
+{
+        snprintf(out, cap, "%s/layers/%s", app->state_dir, id);
+}
+
+char **layer_paths(const struct app *app, json_t *layers)
+{
+        size_t n = json_array_size(layers);
+        char **v = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; v && i < n; i++) {
+                char path[PATH_MAX + 64];
+                layer_path(app, json_string_value(json_array_get(layers, i)) ?: "-", path,
+                           sizeof(path));
+                if (!(v[i] = strdup(path))) {
+                        strv_free(v);
+                        return NULL;
+                }
+        }
+        return v;
+}
+
+int layers_settle(struct app *app, const char *dir, json_t *layers, struct err *e)
+{
+        const char *top = json_string_value(json_array_get(layers, 0));
+        if (!top)
+                return 0;
+        char path[PATH_MAX + 64];
+        layer_path(app, top, path, sizeof(path));
+        if (access(path, F_OK) == 0)
+                return 0;
+        log_warn("layer_seal_finished", "dir=%s layer=%s", dir, top);
+        return app->driver->seal(&app->driver_ctx, dir, path, e);
+}
+
+void remove_later(const char *path)
+{
+        pid_t pid = fork();
+        if (pid == 0) { /* reaped by the daemon's reaper without a watch */
+                execlp("rm", "rm", "-rf", "--one-file-system", path, (char *)NULL);
+                _exit(127);
+        }
+}
+
+static int in_list(char **ids, const char *name)
+{
+        for (size_t i = 0; ids && ids[i]; i++)
+                if (strcmp(ids[i], name) == 0)
+                        return 1;
+        return 0;
+}
+
+void layers_collect(struct app *app)
+{
+        char **used = NULL;
+        size_t n;
+        struct err e;
+        if (store_layers_in_use(app->store, &used, &n, &e) < 0)
+                return; /* keep everything when unsure */
+        char dir[PATH_MAX + 16];
+        snprintf(dir, sizeof(dir), "%s/layers", app->state_dir);
+        DIR *d = opendir(dir);
+        for (struct dirent *de; d && (de = readdir(d));) {
+                if (de->d_name[0] == '.' || in_list(used, de->d_name))
+                        continue;
+                char path[PATH_MAX + 300];
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                log_info("layer_collected", "layer=%s", de->d_name);
+                remove_later(path);
+        }
+        if (d)
+                closedir(d);
+        strv_free(used);
+}
+
+/* Unlinks the files of an image directory (no subdirectories in images). */
+static void empty_image(const char *dir)
+{
+        DIR *d = opendir(dir);
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (de->d_name[0] != '.')
+                        unlinkat(dirfd(d), de->d_name, 0);
+        if (d)
+                closedir(d);
+}
+
+void image_remove(const char *dir)
+{
+        empty_image(dir);
+        rmdir(dir);
+}
+
+int image_link(const char *src, const char *dst, struct err *e)
+{
+        DIR *d = opendir(src);
+        if (!d)
+                return err_set(e, errno, "open %s", src);
+        empty_image(dst); /* a stale image of the machine's own goes first */
+        if (mkdir(dst, 0700) < 0 && errno != EEXIST) {
+                closedir(d);
+                return err_set(e, errno, "mkdir %s", dst);
+        }
+        int r = 0;
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                char a[PATH_MAX + 300], b[PATH_MAX + 300];
+                snprintf(a, sizeof(a), "%s/%s", src, de->d_name);
+                snprintf(b, sizeof(b), "%s/%s", dst, de->d_name);
+                if (link(a, b) < 0)
+                        r = err_set(e, errno, "link %s", b);
+        }
+        closedir(d);
+        return r;
+}
+
+void op_pid_write(const char *dir, pid_t pid)
+{
+        char path[PATH_MAX + 64], text[32];
+        snprintf(path, sizeof(path), "%s/op.pid", dir);
+        int n = snprintf(text, sizeof(text), "%d\n", (int)pid);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+                if (write(fd, text, (size_t)n) != n)
+                        log_warn("op_pid_write_failed", "dir=%s", dir);
+                close(fd);
+        }
+}
+
+void op_pid_clear(const char *dir)
+{
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof(path), "%s/op.pid", dir);
+        unlink(path);
+}
+
+/* True while pid is a process running the same program as this daemon. */
+static int ours(pid_t pid)
+{
+        char link[64], exe[PATH_MAX], self[PATH_MAX];
+        snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+        ssize_t a = readlink(link, exe, sizeof(exe) - 1);
+        ssize_t b = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        return a > 0 && b > 0 && a == b && memcmp(exe, self, (size_t)a) == 0;
+}
+
+void wait_op_helper(const char *dir)
+{
+        char path[PATH_MAX + 64], text[32] = "";
+        snprintf(path, sizeof(path), "%s/op.pid", dir);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        ssize_t n = read(fd, text, sizeof(text) - 1);
+        close(fd);
+        pid_t pid = n > 0 ? (pid_t)atoi(text) : 0;
+        /* a checkpoint of a big machine takes seconds; give it two minutes */
+        for (int i = 0; pid > 0 && i < 1200 && ours(pid); i++)
+                usleep(100000);
+        unlink(path);
+}

@@ -1,0 +1,184 @@
+/* Machines restored from another machine's checkpoint: fork children and spawns from
+ * snapshots. After the restore the agent gets the new machine's identity (hostname,
+ * machine-id, fresh entropy) before the machine counts as running. Loop thread only. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+#include "machine_internal.h"
+
+static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *p)
+{
+        struct machine *m = ud;
+        if (!h) /* the agent went away: on_agent_state fails the machine */
+                return;
+        agentconn_chan_close(&m->agent, m->ping_chan);
+        if (m->state != M_CREATING)
+                return;
+        json_t *resp = json_loadb((const char *)p, h->len, 0, NULL);
+        json_t *err = json_object_get(resp, "error");
+        if (!resp || err) {
+                char why[320];
+                snprintf(why, sizeof(why), "the new identity was refused: %s",
+                         json_string_value(json_object_get(err, "message")) ?: "bad answer");
+                json_decref(resp);
+                fail(m, why);
+                return;
+        }
+        json_decref(resp);
+        set_state(m, M_RUNNING, NULL);
+        finish_create(m, NULL, NULL);
+}
+
+void spawn_rearmed(struct machine *m, int status)
+{
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fail(m, "the sandbox did not come back from the checkpoint; see runsc.log");
+                return;
+        }
+        unsigned char raw[16], seed[32];
+        char mid[33], seedhex[65];
+        if (rand_bytes(raw, sizeof(raw)) < 0 || rand_bytes(seed, sizeof(seed)) < 0) {
+                fail(m, "no randomness for the new identity");
+                return;
+        }
+        hex_encode(raw, sizeof(raw), mid);
+        hex_encode(seed, sizeof(seed), seedhex);
+        json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "identity", "hostname", m->id,
+                                "machine_id", mid, "seed", seedhex);
+        if (!agent_ping(m, req, on_identity))
+                fail(m, "the restored agent does not answer");
+}
+
+struct machine *machine_spawn(struct app *app, const struct machine_params *p, const char *image,
+                              json_t *layers, const char *parent_id, const char *snapshot_id,
+                              machine_done_cb cb, void *ud, struct err *e)
+{
+        struct machine *m = machine_new(app, p, layers, parent_id, snapshot_id, cb, ud, e);
+        if (!m)
+                return NULL;
+        log_info("machine_spawn", "machine=%s parent=%s snapshot=%s", m->id,
+                 parent_id ? parent_id : "-", snapshot_id ? snapshot_id : "-");
+        struct err re;
+        if (restore_from(m, image, &re) < 0)
+                fail(m, re.msg);
+        return m;
+}
+
+/* The parameters a snapshot fixes (its memory holds them): template, size, env, user,
+ * cwd; the request decides the rest. */
+static void from_snapshot(const json_t *spec, const struct machine_params *req,
+                          struct machine_params *out)
+{
+        *out = *req;
+        out->template_name = json_string_value(json_object_get(spec, "template")) ?: "base";
+        out->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
+        out->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
+        out->env = json_object_get(spec, "env");
+        out->user = json_string_value(json_object_get(spec, "user"));
+        out->cwd = json_string_value(json_object_get(spec, "cwd"));
+        if (!req->metadata || json_object_size(req->metadata) == 0)
+                out->metadata = json_object_get(spec, "metadata");
+}
+
+struct machine *machine_spawn_snapshot(struct app *app, const struct machine_params *p,
+                                       machine_done_cb cb, void *ud, const char **code,
+                                       struct err *e)
+{
+        struct snapshot_rec r;
+        if (store_snapshot_get(app->store, p->snapshot, &r, e) < 0) {
+                *code = e->errnum == ENOENT ? "snapshot_not_found" : "internal";
+                return NULL;
+        }
+        struct machine *m = NULL;
+        json_t *spec = json_loads(r.spec, 0, NULL);
+        if (strcmp(r.state, "ready") != 0 || !spec) {
+                *code = "snapshot_not_ready";
+                err_set(e, 0, "snapshot %s is %s", r.id, r.state);
+        } else {
+                struct machine_params mp;
+                from_snapshot(spec, p, &mp);
+                char image[PATH_MAX + 64];
+                snprintf(image, sizeof(image), "%s/snapshots/%s", app->state_dir, r.id);
+                m = machine_spawn(app, &mp, image, json_object_get(spec, "layers"), NULL, r.id,
+                                  cb, ud, e);
+                if (!m)
+                        *code = "internal";
+        }
+        json_decref(spec);
+        store_snapshot_rec_free(&r);
+        return m;
+}
+
+void snapshots_recover(struct app *app)
+{
+        int64_t after = 0;
+        for (;;) {
+                struct snapshot_rec *v;
+                size_t n;
+                struct err e;
+                if (store_snapshot_list(app->store, after, 256, &v, &n, &e) < 0 || n == 0)
+                        return;
+                for (size_t i = 0; i < n; i++) {
+                        after = v[i].seq;
+                        if (strcmp(v[i].state, "creating") == 0) {
+                                char dir[PATH_MAX + 64];
+                                snprintf(dir, sizeof(dir), "%s/snapshots/%s", app->state_dir,
+                                         v[i].id);
+                                store_snapshot_delete(app->store, v[i].id, &e);
+                                remove_later(dir);
+                                log_warn("snapshot_dropped", "snapshot=%s reason=%s", v[i].id,
+                                         "the daemon stopped while capturing it");
+                        }
+                        store_snapshot_rec_free(&v[i]);
+                }
+                free(v);
+        }
+}
+
+int snapshot_delete(struct app *app, const char *id, const char **code, struct err *e)
+{
+        struct snapshot_rec r;
+        int rc = store_snapshot_get(app->store, id, &r, e);
+        if (rc < 0) {
+                *code = rc == -ENOENT ? "snapshot_not_found" : "internal";
+                if (rc == -ENOENT)
+                        err_set(e, ENOENT, "no snapshot with ID '%s'", id);
+                return rc;
+        }
+        int creating = strcmp(r.state, "creating") == 0;
+        store_snapshot_rec_free(&r);
+        char **users = NULL;
+        size_t n = 0;
+        if (!creating && store_snapshot_users(app->store, id, &users, &n, e) < 0) {
+                *code = "internal";
+                return -EIO;
+        }
+        if (creating || n > 0) {
+                *code = "snapshot_in_use";
+                if (creating)
+                        err_set(e, 0, "snapshot %s is still being captured", id);
+                else
+                        err_set(e, 0, "snapshot %s is in use by %zu machine(s), first %s", id,
+                                n, users[0]);
+                strv_free(users);
+                return -EBUSY;
+        }
+        strv_free(users);
+        if (store_snapshot_delete(app->store, id, e) < 0) {
+                *code = "internal";
+                return -EIO;
+        }
+        char dir[PATH_MAX + 64];
+        snprintf(dir, sizeof(dir), "%s/snapshots/%s", app->state_dir, id);
+        remove_later(dir);
+        layers_collect(app);
+        store_event_append(app->store, time_wall_ms(), "snapshot.deleted", "snapshot", id, NULL,
+                           NULL);
+        return 0;
+}

@@ -1,0 +1,120 @@
+/* Snapshot records: a machine's memory, processes and layers captured under an id,
+ * spawnable any number of times. The image files live in the state directory. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+static void read_row(sqlite3_stmt *s, struct snapshot_rec *r)
+{
+        memset(r, 0, sizeof(*r));
+        db_column_text(s, 0, r->id, sizeof(r->id));
+        db_column_text(s, 1, r->machine_id, sizeof(r->machine_id));
+        db_column_text(s, 2, r->name, sizeof(r->name));
+        db_column_text(s, 3, r->state, sizeof(r->state));
+        const unsigned char *t = sqlite3_column_text(s, 4);
+        r->spec = strdup(t ? (const char *)t : "{}");
+        r->size_bytes = sqlite3_column_int64(s, 5);
+        r->created_at = sqlite3_column_int64(s, 6);
+        r->seq = sqlite3_column_int64(s, 7);
+}
+
+void store_snapshot_rec_free(struct snapshot_rec *r)
+{
+        free(r->spec);
+        r->spec = NULL;
+}
+
+int store_snapshot_insert(struct store *st, const struct snapshot_rec *r, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_SN_INSERT, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, r->machine_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, r->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, r->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, r->spec ? r->spec : "{}", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, r->size_bytes);
+        sqlite3_bind_int64(s, 7, r->created_at);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc == SQLITE_CONSTRAINT)
+                return err_set(e, EEXIST, "snapshot %s", r->id);
+        return rc == SQLITE_DONE ? 0 : db_fail(st, e, "insert snapshot");
+}
+
+int store_snapshot_get(struct store *st, const char *id, struct snapshot_rec *out, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_SN_GET, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+                read_row(s, out);
+        sqlite3_reset(s);
+        if (rc == SQLITE_ROW)
+                return 0;
+        return rc == SQLITE_DONE ? err_set(e, ENOENT, "snapshot not found")
+                                 : db_fail(st, e, "read snapshot");
+}
+
+int store_snapshot_list(struct store *st, int64_t after_seq, unsigned limit,
+                        struct snapshot_rec **out, size_t *n, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_SN_LIST, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, after_seq);
+        sqlite3_bind_int64(s, 2, limit);
+        struct snapshot_rec *v = calloc(limit ? limit : 1, sizeof(*v));
+        if (!v)
+                return err_set(e, ENOMEM, "list snapshots");
+        size_t k = 0;
+        int rc = SQLITE_DONE;
+        while (k < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
+                read_row(s, &v[k++]);
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                for (size_t j = 0; j < k; j++)
+                        store_snapshot_rec_free(&v[j]);
+                free(v);
+                return db_fail(st, e, "list snapshots");
+        }
+        *out = v;
+        *n = k;
+        return 0;
+}
+
+static int changed(struct store *st, sqlite3_stmt *s, struct err *e)
+{
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+                return db_fail(st, e, "update snapshot");
+        return sqlite3_changes(st->db) ? 0 : err_set(e, ENOENT, "snapshot not found");
+}
+
+int store_snapshot_update(struct store *st, const char *id, const char *state, const char *spec,
+                          int64_t size_bytes, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_SN_STATE, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, spec ? spec : "{}", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, size_bytes);
+        sqlite3_bind_text(s, 4, id, -1, SQLITE_STATIC);
+        return changed(st, s, e);
+}
+
+int store_snapshot_delete(struct store *st, const char *id, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_SN_DELETE, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        return changed(st, s, e);
+}
