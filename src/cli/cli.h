@@ -58,12 +58,17 @@ int cmd_keys_revoke(struct cli *c, int argc, char **argv);
 int cmd_machines_create(struct cli *c, int argc, char **argv);
 int cmd_machines_destroy(struct cli *c, int argc, char **argv);
 int cmd_machines_exec(struct cli *c, int argc, char **argv);
+int cmd_machines_fork(struct cli *c, int argc, char **argv);
 int cmd_machines_get(struct cli *c, int argc, char **argv);
 int cmd_machines_hibernate(struct cli *c, int argc, char **argv);
 int cmd_machines_list(struct cli *c, int argc, char **argv);
 int cmd_machines_resume(struct cli *c, int argc, char **argv);
 int cmd_machines_timeout(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
+int cmd_snapshots_create(struct cli *c, int argc, char **argv);
+int cmd_snapshots_delete(struct cli *c, int argc, char **argv);
+int cmd_snapshots_get(struct cli *c, int argc, char **argv);
+int cmd_snapshots_list(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 
 extern const struct cli_cmd cli_cmds[];
@@ -120,6 +125,14 @@ void cli_print_json(const json_t *doc);
  * argv[0..*npos); everything after "--" is positional. Returns 0 or the usage status. */
 int cli_parse_flags(const struct cli_cmd *cmd, int argc, char **argv, const char **values,
                     struct cli_multi *multi, int *npos);
+
+/* 0 when `id` looks like an ID ([a-z0-9_], up to 64); else a usage error naming `what`
+ * ("a machine ID (m_...)"). */
+int cli_id_arg(const struct cli_cmd *cmd, const char *id, const char *what);
+
+/* BASE?limit=..&cursor=.. into out (values checked: numbers); usage error otherwise. */
+int cli_page_path(const struct cli_cmd *cmd, const char *base, const char *limit,
+                  const char *cursor, char *out, size_t cap);
 
 /* Looks a command up by name. */
 const struct cli_cmd *cli_find(const char *name);

@@ -63,19 +63,9 @@ int cmd_keys_list(struct cli *c, int argc, char **argv)
                 return r;
         if (npos)
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[0]);
-        char path[256] = "/v1/keys";
-        char sep = '?';
-        if (v[0] && strspn(v[0], "0123456789") != strlen(v[0]))
-                return cli_usage_error(cmd, "--limit needs a number");
-        if (v[1] && strspn(v[1], "0123456789") != strlen(v[1]))
-                return cli_usage_error(cmd, "--cursor takes the next_cursor of a previous page");
-        if (v[0]) {
-                snprintf(path + strlen(path), sizeof(path) - strlen(path), "%climit=%s", sep, v[0]);
-                sep = '&';
-        }
-        if (v[1])
-                snprintf(path + strlen(path), sizeof(path) - strlen(path), "%ccursor=%s", sep,
-                         v[1]);
+        char path[256];
+        if ((r = cli_page_path(cmd, "/v1/keys", v[0], v[1], path, sizeof(path))))
+                return r;
         return cli_call(c, "GET", path, NULL, show_list);
 }
 
@@ -88,9 +78,8 @@ static int by_id(struct cli *c, const char *name, const char *method, int argc, 
                 return r;
         if (npos != 1)
                 return cli_usage_error(cmd, "expected one key ID");
-        if (strlen(argv[0]) > 64 ||
-            strspn(argv[0], "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(argv[0]))
-                return cli_usage_error(cmd, "'%s' is not a key ID (key_...)", argv[0]);
+        if ((r = cli_id_arg(cmd, argv[0], "a key ID (key_...)")))
+                return r;
         char path[128];
         snprintf(path, sizeof(path), "/v1/keys/%s", argv[0]);
         r = cli_call(c, method, path, NULL, show);

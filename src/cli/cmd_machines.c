@@ -1,4 +1,4 @@
-/* nullspace machines create|list|get|exec|destroy|timeout */
+/* nullspace machines create|list|get|exec|destroy|timeout|hibernate|resume|fork */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +73,8 @@ static int set_int(const struct cli_cmd *cmd, json_t *body, const char *field, c
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[10] = {0};
-        struct cli_multi multi[10] = {0};
+        const char *v[11] = {0};
+        struct cli_multi multi[11] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
                 return r;
@@ -103,6 +103,8 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "timeout_action", json_string(v[8]));
         if (v[9])
                 json_object_set_new(body, "auto_resume", json_false());
+        if (v[10])
+                json_object_set_new(body, "snapshot", json_string(v[10]));
         return cli_call(c, "POST", "/v1/machines", body, show_one);
 }
 
@@ -135,12 +137,8 @@ static const char *machine_id(const struct cli_cmd *cmd, int npos, char **argv, 
                 *ret = cli_usage_error(cmd, "expected a machine ID");
                 return NULL;
         }
-        const char *id = argv[0];
-        if (strlen(id) > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(id)) {
-                *ret = cli_usage_error(cmd, "'%s' is not a machine ID (m_...)", id);
-                return NULL;
-        }
-        return id;
+        *ret = cli_id_arg(cmd, argv[0], "a machine ID (m_...)");
+        return *ret ? NULL : argv[0];
 }
 
 /* `nullspace machines VERB ID`: METHOD /v1/machines/ID[SUFFIX]. */
@@ -177,6 +175,40 @@ int cmd_machines_hibernate(struct cli *c, int argc, char **argv)
 int cmd_machines_resume(struct cli *c, int argc, char **argv)
 {
         return by_id(c, "machines resume", "POST", "/resume", argc, argv);
+}
+
+static void show_forked(const json_t *d)
+{
+        printf("%-20s %-10s %-8s %s\n", "ID", "STATE", "TEMPLATE", "REASON");
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(d, "machines"), i, m) machine_row(m);
+        printf("(the parent was paused %lld ms)\n",
+               (long long)json_integer_value(json_object_get(d, "parent_pause_ms")));
+}
+
+int cmd_machines_fork(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines fork");
+        const char *v[2] = {0};
+        struct cli_multi multi[2] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
+        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        if (npos != 1)
+                return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
+        json_t *body = json_object(), *meta;
+        if ((r = set_int(cmd, body, "count", "--count", v[0])) ||
+            (r = pairs(cmd, &multi[1], "--metadata", &meta))) {
+                json_decref(body);
+                return r;
+        }
+        if (meta)
+                json_object_set_new(body, "metadata", meta);
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/machines/%s/fork", id);
+        return cli_call(c, "POST", path, body, show_forked);
 }
 
 int cmd_machines_timeout(struct cli *c, int argc, char **argv)

@@ -38,9 +38,19 @@ static const struct cli_flag m_create_flags[] = {
     {"--cwd", "DIR", "default working directory of commands", 0},
     {"--timeout-action", "ACTION", "destroy (default) or hibernate at the deadline", 0},
     {"--no-auto-resume", NULL, "commands and files do not wake the machine when hibernated", 0},
+    {"--snapshot", "ID", "spawn from this snapshot instead of a template", 0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag m_fork_flags[] = {
+    {"--count", "N", "how many children (1-16, default 1)", 0},
+    {"--metadata", "KEY=VALUE", "the children's labels (repeatable; default the parent's)", 1},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag s_create_flags[] = {{"--name", "NAME", "a label for the snapshot", 0},
+                                                 {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_list_flags[] = {
-    {"--state", "STATE", "creating|running|destroying|destroyed|failed", 0},
+    {"--state", "STATE",
+     "creating|running|destroying|destroyed|failed|hibernating|hibernated|resuming|forking|"
+     "snapshotting",
+     0},
     {"--limit", "N", "machines per page (1-1000, default 100)", 0},
     {"--cursor", "CURSOR", "continue after a previous page's next_cursor", 0},
     {NULL, NULL, NULL, 0}};
@@ -85,6 +95,16 @@ const struct cli_cmd cli_cmds[] = {
      cmd_machines_hibernate},
     {"machines resume", "ID", "Resume a hibernated machine where it stopped", no_flags,
      cmd_machines_resume},
+    {"machines fork", "ID [--count N] [--metadata K=V]",
+     "Branch a running machine into N independent children", m_fork_flags, cmd_machines_fork},
+    {"snapshots create", "MACHINE [--name NAME]",
+     "Capture a machine's memory, processes and files (it runs on)", s_create_flags,
+     cmd_snapshots_create},
+    {"snapshots list", "[--limit N] [--cursor C]", "List snapshots", list_flags,
+     cmd_snapshots_list},
+    {"snapshots get", "ID", "Show one snapshot", no_flags, cmd_snapshots_get},
+    {"snapshots delete", "ID", "Delete a snapshot no machine was spawned from", no_flags,
+     cmd_snapshots_delete},
     {"files read", "ID PATH", "Write a machine's file to standard output", no_flags,
      cmd_files_read},
     {"files write", "ID PATH [--mode OCTAL] [--from FILE]",

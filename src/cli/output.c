@@ -68,3 +68,25 @@ int cli_parse_flags(const struct cli_cmd *cmd, int argc, char **argv, const char
         *npos = pos;
         return 0;
 }
+
+int cli_id_arg(const struct cli_cmd *cmd, const char *id, const char *what)
+{
+        if (strlen(id) > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(id))
+                return cli_usage_error(cmd, "'%s' is not %s", id, what);
+        return 0;
+}
+
+int cli_page_path(const struct cli_cmd *cmd, const char *base, const char *limit,
+                  const char *cursor, char *out, size_t cap)
+{
+        if (limit && (!*limit || strspn(limit, "0123456789") != strlen(limit)))
+                return cli_usage_error(cmd, "--limit needs a number");
+        if (cursor && (!*cursor || strspn(cursor, "0123456789") != strlen(cursor)))
+                return cli_usage_error(cmd, "--cursor takes the next_cursor of a previous page");
+        int n = snprintf(out, cap, "%s", base);
+        if (limit)
+                n += snprintf(out + n, cap - (size_t)n, "?limit=%.12s", limit);
+        if (cursor)
+                snprintf(out + n, cap - (size_t)n, "%ccursor=%.20s", limit ? '&' : '?', cursor);
+        return 0;
+}

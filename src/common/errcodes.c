@@ -73,8 +73,9 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_INVALID_CWD] = {"invalid_cwd", 400, 4,
                           "The working directory does not exist in the machine."},
     [NS_E_UNKNOWN_USER] = {"unknown_user", 400, 4, "No such user in the machine."},
-    [NS_E_NO_SPACE] = {"no_space", 507, 8, "The machine's disk is full, or the host disk that holds checkpoints "
-                    "(hibernate, fork, snapshots)."},
+    [NS_E_NO_SPACE] = {"no_space", 507, 8,
+                       "The machine's disk is full, or the host disk that holds checkpoints "
+                       "(hibernate, fork, snapshots)."},
     [NS_E_IO_ERROR] = {"io_error", 500, 8, "An I/O error inside the machine."},
     [NS_E_INVALID_SIGNATURE] = {"invalid_signature", 403, 5,
                                 "The signed URL's signature does not match (forged, altered, "

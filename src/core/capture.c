@@ -67,8 +67,8 @@ static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
             0)
                 note_error(c, "internal", e.msg);
         free(text);
-        store_event_append(app->store, time_wall_ms(), "snapshot.ready", "machine", m->id,
-                           NULL, NULL);
+        store_event_append(app->store, time_wall_ms(), "snapshot.ready", "machine", m->id, NULL,
+                           NULL);
 }
 
 static void maybe_finish(struct capture *c)
@@ -76,8 +76,8 @@ static void maybe_finish(struct capture *c)
         if (c->pending > 0)
                 return;
         if (c->cb)
-                c->cb(c->ud, c->code[0] ? c->code : NULL, c->code[0] ? c->error : NULL,
-                      c->children, c->snapshot ? c->snap_id : "", c->pause_ms);
+                c->cb(c->ud, c->code[0] ? c->code : NULL, c->code[0] ? c->error : NULL, c->children,
+                      c->snapshot ? c->snap_id : "", c->pause_ms);
         if (!c->snapshot)
                 remove_later(c->image);
         json_decref(c->children);
@@ -112,8 +112,8 @@ static void spawn_children(struct capture *c, struct machine *p)
         for (unsigned i = 0; i < c->count; i++) {
                 struct err e;
                 c->pending++;
-                struct machine *k = machine_spawn(p->app, &mp, c->image, p->layers, p->id, NULL,
-                                                  on_child, c, &e);
+                struct machine *k =
+                    machine_spawn(p->app, &mp, c->image, p->layers, p->id, NULL, on_child, c, &e);
                 if (!k) {
                         c->pending--;
                         note_error(c, "internal", e.msg);
@@ -191,8 +191,7 @@ void capture_checkpointed(struct machine *m)
         resume_from(m, own);
 }
 
-static struct capture *capture_new(struct machine *m, int snapshot, capture_done_cb cb,
-                                   void *ud)
+static struct capture *capture_new(struct machine *m, int snapshot, capture_done_cb cb, void *ud)
 {
         struct capture *c = calloc(1, sizeof(*c));
         if (!c) {
@@ -236,8 +235,7 @@ struct capture *machine_fork(struct machine *m, unsigned count, json_t *metadata
         return capture_begin(m, c);
 }
 
-struct capture *machine_snapshot(struct machine *m, const char *name, capture_done_cb cb,
-                                 void *ud)
+struct capture *machine_snapshot(struct machine *m, const char *name, capture_done_cb cb, void *ud)
 {
         struct capture *c = capture_new(m, 1, cb, ud);
         if (!c)

@@ -15,6 +15,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../daemon/app.h"
+#include "../runtime/cgroup.h"
 #include "machine_internal.h"
 
 void finish_op(struct machine *m, const char *code, const char *error)
@@ -71,11 +72,34 @@ static void reattach(struct machine *m, const char *code, const char *why)
         finish_op(m, code, why);
 }
 
-/* Less than 64 MiB free where checkpoints go. */
-static int disk_low(const char *dir)
+#define DISK_SLACK (64ull << 20) /* kept free beside a checkpoint: the store writes too */
+
+static uint64_t disk_free(const char *dir)
 {
         struct statvfs v;
-        return statvfs(dir, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize < (64u << 20);
+        return statvfs(dir, &v) == 0 ? (uint64_t)v.f_bavail * v.f_frsize : UINT64_MAX;
+}
+
+static int disk_low(const char *dir)
+{
+        return disk_free(dir) < DISK_SLACK;
+}
+
+/* A checkpoint writes about the memory the sandbox uses; gVisor stops a sandbox whose
+ * checkpoint fails, so a checkpoint that cannot fit is not even started. */
+static int checkpoint_fits(const struct machine *m, char *why, size_t cap)
+{
+        long long mem, limit, cpu;
+        sandbox_usage(m->id, &mem, &limit, &cpu);
+        uint64_t need = (mem > 0 ? (uint64_t)mem + (uint64_t)mem / 10 : 0) + DISK_SLACK;
+        uint64_t avail = disk_free(m->app->state_dir);
+        if (avail >= need)
+                return 1;
+        snprintf(why, cap,
+                 "the state directory's disk has %llu MiB free; a checkpoint of this machine "
+                 "needs about %llu MiB",
+                 (unsigned long long)(avail >> 20), (unsigned long long)(need >> 20));
+        return 0;
 }
 
 static int pausing(const struct machine *m)
@@ -147,6 +171,11 @@ int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb
         }
         if (m->agent.chans) {
                 cb(ud, m, "machine_busy", "commands or file transfers are still open");
+                return -1;
+        }
+        char why[256];
+        if (!checkpoint_fits(m, why, sizeof(why))) {
+                cb(ud, m, "no_space", why);
                 return -1;
         }
         add_waiter(m, cb, ud); /* running: nobody else waits */

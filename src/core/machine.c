@@ -14,9 +14,9 @@
 #include "../common/util.h"
 #include "../daemon/app.h"
 
-static const char *const state_names[] = {"creating",   "running",    "destroying", "destroyed",
-                                          "failed",     "hibernating", "hibernated", "resuming",
-                                          "forking",    "snapshotting"};
+static const char *const state_names[] = {"creating", "running",     "destroying", "destroyed",
+                                          "failed",   "hibernating", "hibernated", "resuming",
+                                          "forking",  "snapshotting"};
 
 const char *machine_state_name(enum machine_state s)
 {
@@ -439,7 +439,8 @@ json_t *machine_rec_json(const struct machine_rec *r)
                             r->deadline_at ? json_integer(r->deadline_at) : json_null());
         json_object_set_new(o, "failure_reason",
                             r->failure[0] ? json_string(r->failure) : json_null());
-        json_object_set_new(o, "parent_id", r->parent_id[0] ? json_string(r->parent_id) : json_null());
+        json_object_set_new(o, "parent_id",
+                            r->parent_id[0] ? json_string(r->parent_id) : json_null());
         json_t *snap = json_object_get(spec, "snapshot");
         json_object_set_new(o, "snapshot_id", snap ? json_incref(snap) : json_null());
         json_decref(spec);
@@ -511,8 +512,8 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
 static int has_checkpoint(struct app *app, const char *id)
 {
         char path[PATH_MAX + 96];
-        snprintf(path, sizeof(path), "%s/machines/%s/checkpoint/" DRIVER_IMAGE_DONE,
-                 app->state_dir, id);
+        snprintf(path, sizeof(path), "%s/machines/%s/checkpoint/" DRIVER_IMAGE_DONE, app->state_dir,
+                 id);
         return access(path, R_OK) == 0;
 }
 
@@ -550,9 +551,8 @@ static void recover_one(struct app *app, const struct machine_rec *r)
 
 void machines_recover(struct app *app)
 {
-        static const char *const live[] = {"creating",    "running",  "destroying",
-                                           "hibernated",  "hibernating", "resuming",
-                                           "forking",     "snapshotting"};
+        static const char *const live[] = {"creating",    "running",  "destroying", "hibernated",
+                                           "hibernating", "resuming", "forking",    "snapshotting"};
         for (unsigned i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
                 struct machine_rec *v;
                 size_t n;

@@ -63,7 +63,7 @@ struct machine {
                 void *ud;
         } waiters[MACHINE_MAX_WAITERS]; /* told when a hibernate / resume completes */
         int nwaiters;
-        json_t *layers;               /* read-only layer ids below its own, top first (owned) */
+        json_t *layers;                   /* read-only layer ids below its own, top first (owned) */
         char parent_id[MACHINE_ID_MAX];   /* the machine it was forked from ("" if none) */
         char snapshot_id[MACHINE_ID_MAX]; /* the snapshot it was spawned from ("" if none) */
         struct capture *capture;          /* the fork or snapshot under way (parent side) */
@@ -110,8 +110,9 @@ void machine_forget_callbacks(struct machine *m, void *ud);
 void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud);
 
 /* Resumes a hibernated machine where it stopped; while a resume is under way, or a
- * fork or snapshot pauses the machine, cb joins it (told when it runs again). cb gets machine_not_running unless hibernated or resuming, machine_busy when too
- * many requests wait, machine_failed when the restore fails (it stays hibernated). */
+ * fork or snapshot pauses the machine, cb joins it (told when it runs again). cb gets
+ * machine_not_running unless hibernated or resuming, machine_busy when too many requests wait,
+ * machine_failed when the restore fails (it stays hibernated). */
 void machine_resume(struct machine *m, machine_done_cb cb, void *ud);
 
 /* Completion of a fork or snapshot. On success code is NULL and `children` (borrowed,
@@ -134,8 +135,7 @@ struct capture *machine_fork(struct machine *m, unsigned count, json_t *metadata
 /* Captures a running machine into a snapshot named `name` (the machine runs on): its
  * memory, processes and layers, spawnable with machine_create(.snapshot). Same return
  * and errors as machine_fork. */
-struct capture *machine_snapshot(struct machine *m, const char *name, capture_done_cb cb,
-                                 void *ud);
+struct capture *machine_snapshot(struct machine *m, const char *name, capture_done_cb cb, void *ud);
 
 /* Drops a capture's callback (its requester went away); the capture goes on. */
 void machine_capture_forget(struct capture *c);

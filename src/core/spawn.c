@@ -105,8 +105,8 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
                 from_snapshot(spec, p, &mp);
                 char image[PATH_MAX + 64];
                 snprintf(image, sizeof(image), "%s/snapshots/%s", app->state_dir, r.id);
-                m = machine_spawn(app, &mp, image, json_object_get(spec, "layers"), NULL, r.id,
-                                  cb, ud, e);
+                m = machine_spawn(app, &mp, image, json_object_get(spec, "layers"), NULL, r.id, cb,
+                                  ud, e);
                 if (!m)
                         *code = "internal";
         }
@@ -164,8 +164,8 @@ int snapshot_delete(struct app *app, const char *id, const char **code, struct e
                 if (creating)
                         err_set(e, 0, "snapshot %s is still being captured", id);
                 else
-                        err_set(e, 0, "snapshot %s is in use by %zu machine(s), first %s", id,
-                                n, users[0]);
+                        err_set(e, 0, "snapshot %s is in use by %zu machine(s), first %s", id, n,
+                                users[0]);
                 strv_free(users);
                 return -EBUSY;
         }

@@ -22,7 +22,7 @@ struct machine_spec {
         /* read-only layers stacked on rootfs, top first, NULL-terminated (NULL: none):
          * what earlier forks and snapshots sealed of the machine's history */
         const char *const *layers;
-        const char *dir;    /* the machine's own directory (layer, bundle, logs) */
+        const char *dir; /* the machine's own directory (layer, bundle, logs) */
         unsigned vcpus;
         unsigned memory_mb;
         char *const *env; /* "KEY=value", NULL-terminated; the agent's environment */
@@ -58,8 +58,7 @@ struct driver {
          * spec->dir (created when missing) over spec->layers. Fills run like start, and
          * *helper with a process whose successful exit means the agent can be used. */
         int (*restore)(const struct driver_ctx *ctx, const struct machine_spec *spec,
-                       const char *image, struct machine_run *run, pid_t *helper,
-                       struct err *e);
+                       const char *image, struct machine_run *run, pid_t *helper, struct err *e);
         /* With the sandbox stopped: moves the machine's writable layer to `layer` (it
          * becomes read-only, shared by whatever stacks on it) and gives the machine a
          * fresh, empty one. Idempotent: finishes a seal cut short. Runs in the caller. */

@@ -366,8 +366,10 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
                 _exit(1);
         const char *ckpt[] = {RUNSC, "--root", root, "checkpoint", "--image-path", image, id, NULL};
         const char *state[] = {RUNSC, "--root", root, "state", id, NULL};
-        if (run_quiet(ckpt) != 0)
+        if (run_quiet(ckpt) != 0) {
+                remove_tree(image); /* a partial image only fills the disk */
                 _exit(1);
+        }
         /* `runsc run` removes the container after the checkpoint returns: wait for it,
          * so "hibernated" means nothing of the sandbox is left */
         for (int i = 0; i < 100 && run_quiet(state) == 0; i++)
@@ -417,8 +419,8 @@ static void rearm_helper(const struct driver_ctx *ctx, const char *id)
         _exit(1);
 }
 
-static int gv_restore(const struct driver_ctx *ctx, const struct machine_spec *s,
-                      const char *image, struct machine_run *run, pid_t *helper, struct err *e)
+static int gv_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
+                      struct machine_run *run, pid_t *helper, struct err *e)
 {
         char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64], done[PATH_MAX + 64];
         snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
@@ -455,8 +457,7 @@ static int sync_dir(const char *path)
         return r;
 }
 
-static int gv_seal(const struct driver_ctx *ctx, const char *dir, const char *layer,
-                   struct err *e)
+static int gv_seal(const struct driver_ctx *ctx, const char *dir, const char *layer, struct err *e)
 {
         (void)ctx;
         char rootfs[PATH_MAX + 64], upper[PATH_MAX + 64], parent[PATH_MAX + 64];

@@ -28,9 +28,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "ORDER BY rowid",
     [ST_M_SNAPSHOT_USERS] = "SELECT id FROM machines WHERE state NOT IN ('destroyed', 'failed') "
                             "AND json_extract(spec, '$.snapshot') = ? ORDER BY rowid",
-    [ST_LAYERS_IN_USE] = "SELECT value FROM machines, json_each(machines.spec, '$.layers') "
-                         "WHERE state NOT IN ('destroyed', 'failed') UNION SELECT value FROM snapshots, "
-                         "json_each(snapshots.spec, '$.layers')",
+    [ST_LAYERS_IN_USE] =
+        "SELECT value FROM machines, json_each(machines.spec, '$.layers') "
+        "WHERE state NOT IN ('destroyed', 'failed') UNION SELECT value FROM snapshots, "
+        "json_each(snapshots.spec, '$.layers')",
     [ST_SN_INSERT] = "INSERT INTO snapshots (id, machine_id, name, state, spec, size_bytes, "
                      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_SN_GET] = "SELECT id, machine_id, name, state, spec, size_bytes, created_at, rowid "

@@ -112,8 +112,7 @@ static int ids_of(struct store *st, enum stmt_id which, const char *arg, char **
         return db_collect_ids(st, s, out, n, e);
 }
 
-int store_machine_children(struct store *st, const char *id, char ***out, size_t *n,
-                           struct err *e)
+int store_machine_children(struct store *st, const char *id, char ***out, size_t *n, struct err *e)
 {
         return ids_of(st, ST_M_CHILDREN, id, out, n, e);
 }

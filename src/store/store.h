@@ -97,8 +97,7 @@ int store_machine_set_spec(struct store *st, const char *id, const char *spec, s
 
 /* Ids of the machines forked from `id` that are not destroyed, oldest first. *out is
  * NULL-terminated (strv_free, common/util.h). */
-int store_machine_children(struct store *st, const char *id, char ***out, size_t *n,
-                           struct err *e);
+int store_machine_children(struct store *st, const char *id, char ***out, size_t *n, struct err *e);
 
 /* Ids of the machines spawned from snapshot `id` that are neither destroyed nor failed. */
 int store_snapshot_users(struct store *st, const char *id, char ***out, size_t *n, struct err *e);

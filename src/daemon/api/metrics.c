@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../common/util.h"
+#include "../../runtime/cgroup.h"
 #include "api.h"
 
 struct metrics_op {
@@ -23,44 +24,9 @@ struct metrics_op {
         long long cpu_ns, mem_bytes, mem_limit;
 };
 
-/* Reads the first number in a file (or the value after `key` when given); -1 if none. */
-static long long read_number(const char *path, const char *key)
-{
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return -1;
-        char line[256];
-        long long v = -1;
-        while (fgets(line, sizeof(line), f)) {
-                size_t kl = key ? strlen(key) : 0;
-                if (key && (strncmp(line, key, kl) != 0 || line[kl] != ' '))
-                        continue;
-                v = strtoll(line + kl, NULL, 10);
-                break;
-        }
-        fclose(f);
-        return v;
-}
-
-/* cgroup v1 (memory/, cpuacct/) or v2 (unified) accounting of the sandbox. */
 static void cgroup_stats(struct metrics_op *op)
 {
-        char p[512];
-        snprintf(p, sizeof(p), "/sys/fs/cgroup/memory/%s/memory.usage_in_bytes", op->id);
-        op->mem_bytes = read_number(p, NULL);
-        snprintf(p, sizeof(p), "/sys/fs/cgroup/memory/%s/memory.limit_in_bytes", op->id);
-        op->mem_limit = read_number(p, NULL);
-        snprintf(p, sizeof(p), "/sys/fs/cgroup/cpuacct/%s/cpuacct.usage", op->id);
-        op->cpu_ns = read_number(p, NULL);
-        if (op->mem_bytes >= 0)
-                return;
-        snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/memory.current", op->id);
-        op->mem_bytes = read_number(p, NULL);
-        snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/memory.max", op->id);
-        op->mem_limit = read_number(p, NULL);
-        snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/cpu.stat", op->id);
-        long long us = read_number(p, "usage_usec");
-        op->cpu_ns = us >= 0 ? us * 1000 : -1;
+        sandbox_usage(op->id, &op->mem_bytes, &op->mem_limit, &op->cpu_ns);
 }
 
 static long long du_total;

@@ -18,8 +18,9 @@ static json_t *snapshot_json(const struct snapshot_rec *r)
                               (json_int_t)r->size_bytes, "created_at", (json_int_t)r->created_at);
         json_t *tpl = json_object_get(spec, "template");
         json_object_set_new(o, "template", tpl ? json_incref(tpl) : json_null());
-        json_object_set_new(o, "layers", json_integer((json_int_t)json_array_size(
-                                             json_object_get(spec, "layers"))));
+        json_object_set_new(
+            o, "layers",
+            json_integer((json_int_t)json_array_size(json_object_get(spec, "layers"))));
         json_decref(spec);
         return o;
 }
@@ -75,9 +76,9 @@ static void on_forked(void *ud, const char *code, const char *error, json_t *chi
                         store_machine_rec_free(&r);
                 }
         }
-        http_respond_json(ex, 201,
-                          json_pack("{s:o,s:I}", "machines", arr, "parent_pause_ms",
-                                    (json_int_t)pause_ms));
+        http_respond_json(
+            ex, 201,
+            json_pack("{s:o,s:I}", "machines", arr, "parent_pause_ms", (json_int_t)pause_ms));
 }
 
 /* The running machine of the path, auto-resumed when hibernated (like exec and files). */
@@ -196,8 +197,7 @@ void api_snapshots_list(struct http_exchange *ex)
         struct snapshot_rec *v;
         size_t n;
         struct err e;
-        if (store_snapshot_list(app->store, page.after, (unsigned)page.limit + 1, &v, &n, &e) <
-            0) {
+        if (store_snapshot_list(app->store, page.after, (unsigned)page.limit + 1, &v, &n, &e) < 0) {
                 api_fail(ex, &e);
                 return;
         }
@@ -209,8 +209,7 @@ void api_snapshots_list(struct http_exchange *ex)
         for (size_t i = 0; i < n; i++)
                 store_snapshot_rec_free(&v[i]);
         free(v);
-        http_respond_json(ex, 200,
-                          json_pack("{s:o,s:o}", "snapshots", arr, "next_cursor", cursor));
+        http_respond_json(ex, 200, json_pack("{s:o,s:o}", "snapshots", arr, "next_cursor", cursor));
 }
 
 void api_snapshots_get(struct http_exchange *ex)
