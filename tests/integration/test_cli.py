@@ -40,6 +40,11 @@ class Cli(DaemonTest):
             "machines timeout": ["machines", "timeout", mid, "600"],
             "machines hibernate": ["machines", "hibernate", mid],
             "machines resume": ["machines", "resume", mid],
+            "machines fork": ["machines", "fork", mid, "--count", "1", "--metadata", "k=v"],
+            "snapshots create": ["snapshots", "create", mid, "--name", "cli"],
+            "snapshots list": ["snapshots", "list", "--limit", "5"],
+            "snapshots get": None,
+            "snapshots delete": None,
             "files write": ["files", "write", mid, "/root/f.txt", "--from", __file__],
             "files read": ["files", "read", mid, "/root/f.txt"],
             "files ls": ["files", "ls", mid, "/root", "--depth", "2"],
@@ -63,6 +68,24 @@ class Cli(DaemonTest):
             if name == "files read":
                 import base64
                 self.assertEqual(base64.b64decode(doc["content"]), open(__file__, "rb").read())
+            if name == "machines fork":
+                self.assertEqual(doc["machines"][0]["metadata"], {"k": "v"})
+            if name == "snapshots create":
+                snap = doc["id"]
+        # the snapshot outlives its machine; a machine spawned from it holds it
+        self.assertEqual(json.loads(self.d.cli("--json", "snapshots", "get", snap).stdout)["name"],
+                         "cli")
+        r = self.d.cli("--json", "machines", "create", "--snapshot", snap)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        spawned = json.loads(r.stdout)
+        self.assertEqual(spawned["snapshot_id"], snap)
+        r = self.d.cli("snapshots", "delete", snap)
+        self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertIn("snapshot_in_use", r.stderr)
+        self.assertEqual(self.d.cli("machines", "destroy", spawned["id"]).returncode, 0)
+        r = self.d.cli("--json", "snapshots", "delete", snap)
+        self.assertEqual((r.returncode, json.loads(r.stdout)["deleted"]), (0, True), r.stderr)
+        self.assertEqual(self.d.cli("snapshots", "get", snap).returncode, 6)
 
     def test_files_stream_through_stdin_and_stdout(self):
         mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]

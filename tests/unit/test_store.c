@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../../src/store/store.h"
+#include "../../src/common/util.h"
 #include "tap.h"
 
 static struct key_rec mk(const char *id, int h)
@@ -19,6 +20,70 @@ static struct key_rec mk(const char *id, int h)
         return k;
 }
 
+static void put_machine(struct store *st, const char *id, const char *parent, const char *state,
+                        const char *spec)
+{
+        struct err e;
+        struct machine_rec m = {.spec = (char *)spec, .created_at = 1, .updated_at = 1};
+        snprintf(m.id, sizeof(m.id), "%s", id);
+        snprintf(m.state, sizeof(m.state), "%s", state);
+        snprintf(m.runtime, sizeof(m.runtime), "gvisor");
+        snprintf(m.parent_id, sizeof(m.parent_id), "%s", parent);
+        is_int(store_machine_insert(st, &m, &e), 0, "insert machine");
+}
+
+static int has(char **ids, const char *id)
+{
+        for (size_t i = 0; ids && ids[i]; i++)
+                if (strcmp(ids[i], id) == 0)
+                        return 1;
+        return 0;
+}
+
+/* Parents, children, snapshots and the layers they keep alive. */
+static void lineage(struct store *st)
+{
+        struct err e;
+        char **ids;
+        size_t n;
+        put_machine(st, "m_p", "", "running", "{\"layers\":[\"l_1\"]}");
+        put_machine(st, "m_c1", "m_p", "running", "{\"layers\":[\"l_1\"]}");
+        put_machine(st, "m_c2", "m_p", "destroyed", "{\"layers\":[\"l_gone\"]}");
+        put_machine(st, "m_s", "", "failed", "{\"layers\":[\"l_f\"],\"snapshot\":\"s_1\"}");
+        put_machine(st, "m_t", "", "running", "{\"layers\":[],\"snapshot\":\"s_1\"}");
+        is_int(store_machine_children(st, "m_p", &ids, &n, &e), 0, "children");
+        ok(n == 1 && !strcmp(ids[0], "m_c1"), "destroyed children are not listed");
+        strv_free(ids);
+        struct machine_rec r;
+        is_int(store_machine_get(st, "m_c1", &r, &e), 0, "get child");
+        is_str(r.parent_id, "m_p", "parent_id round-trips");
+        store_machine_rec_free(&r);
+        is_int(store_machine_set_spec(st, "m_c1", "{\"layers\":[\"l_2\",\"l_1\"]}", &e), 0,
+               "set spec");
+        struct snapshot_rec s = {.spec = "{}", .created_at = 7};
+        snprintf(s.id, sizeof(s.id), "s_1");
+        snprintf(s.machine_id, sizeof(s.machine_id), "m_p");
+        snprintf(s.state, sizeof(s.state), "creating");
+        is_int(store_snapshot_insert(st, &s, &e), 0, "insert snapshot");
+        is_int(store_snapshot_insert(st, &s, &e), -EEXIST, "same id twice");
+        is_int(store_snapshot_update(st, "s_1", "ready", "{\"layers\":[\"l_s\"]}", 4096, &e), 0,
+               "snapshot ready");
+        struct snapshot_rec got;
+        is_int(store_snapshot_get(st, "s_1", &got, &e), 0, "get snapshot");
+        ok(!strcmp(got.state, "ready") && got.size_bytes == 4096, "state and size round-trip");
+        store_snapshot_rec_free(&got);
+        is_int(store_snapshot_users(st, "s_1", &ids, &n, &e), 0, "users");
+        ok(n == 1 && !strcmp(ids[0], "m_t"), "failed machines do not hold a snapshot");
+        strv_free(ids);
+        is_int(store_layers_in_use(st, &ids, &n, &e), 0, "layers in use");
+        ok(n == 3 && has(ids, "l_1") && has(ids, "l_2") && has(ids, "l_s"),
+           "live machines' and snapshots' layers, not destroyed or failed machines'");
+        strv_free(ids);
+        is_int(store_snapshot_delete(st, "s_1", &e), 0, "delete snapshot");
+        is_int(store_snapshot_delete(st, "s_1", &e), -ENOENT, "deleting twice");
+        is_int(store_snapshot_get(st, "s_1", &got, &e), -ENOENT, "gone");
+}
+
 int main(void)
 {
         char dir[] = "/tmp/ns-store-XXXXXX";
@@ -28,7 +93,7 @@ int main(void)
         struct store *st;
         struct err e;
         is_int(store_open(&st, path, &e), 0, "opens a fresh database");
-        is_int(store_schema_version(st), 1, "migrated to version 1");
+        is_int(store_schema_version(st), 2, "migrated to version 2");
         int64_t n = -1;
         is_int(store_key_count(st, &n, &e), 0, "count");
         is_int(n, 0, "fresh store has no keys");
@@ -68,6 +133,7 @@ int main(void)
         is_int(store_key_revoke(st, "key_b", 5000, &e), 0, "revoke b");
         is_int(store_key_revoke(st, "key_c", 5000, &e), -EBUSY, "the last active key stays");
         is_int(store_key_revoke(st, "key_nope", 5000, &e), -ENOENT, "unknown key");
+        lineage(st);
         store_close(st);
 
         is_int(store_open(&st, path, &e), 0, "reopens");
