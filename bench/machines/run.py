@@ -12,10 +12,8 @@ Needs a built tree (build/nullspaced, build/nsagent), runsc, and root."""
 
 import argparse
 import http.client
-import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -23,84 +21,21 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(ROOT, "build")
-CACHE = os.environ.get("NULLSPACE_CACHE_DIR", "/var/cache/nullspace")
-
-
-def pct(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
-
-
-def summary(name, ms):
-    return "%-44s p50 %8.2f ms   p99 %8.2f ms   (n=%d)" % (name, pct(ms, 50), pct(ms, 99), len(ms))
-
-
-class Daemon:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="ns-bench-")
-        env = dict(os.environ, NULLSPACE_CACHE_DIR=CACHE)
-        self.proc = subprocess.Popen([os.path.join(BUILD, "nullspaced"), "--state-dir", self.dir,
-                                      "--listen", "127.0.0.1:0", "--log-level", "warn",
-                                      "--max-connections", "4096"],
-                                     env=env, stderr=open(os.path.join(self.dir, "log"), "wb"))
-        for _ in range(200):
-            if os.path.exists(os.path.join(self.dir, "nullspaced.addr")):
-                break
-            time.sleep(0.02)
-        host, port = open(os.path.join(self.dir, "nullspaced.addr")).read().strip().rsplit(":", 1)
-        self.host, self.port = host, int(port)
-        self.key = open(os.path.join(self.dir, "api-key")).read().strip()
-
-    def call(self, method, path, body=None, raw=False, conn=None):
-        c = conn or http.client.HTTPConnection(self.host, self.port, timeout=600)
-        h = {"Authorization": "Bearer " + self.key}
-        if body is not None and not raw:
-            body = json.dumps(body)
-            h["Content-Type"] = "application/json"
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        if conn is None:
-            c.close()
-        if r.status >= 300:
-            raise RuntimeError("%s %s -> %d %s" % (method, path, r.status, data[:200]))
-        return json.loads(data) if r.getheader("Content-Type", "").startswith("application/json") else data
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(120)
-        shutil.rmtree(self.dir, ignore_errors=True)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lib import Daemon, RawSandbox, pct, summary  # noqa: E402
 
 
 def raw_runsc_run(runs):
     """`runsc run` of the base rootfs (overlay, like a machine) running /bin/true."""
     work = tempfile.mkdtemp(prefix="ns-bench-raw-")
-    rootfs = os.path.join(CACHE, "templates/base/rootfs")
     times = []
     try:
         for i in range(runs):
-            d = os.path.join(work, str(i))
-            for sub in ("upper", "work", "rootfs", "bundle"):
-                os.makedirs(os.path.join(d, sub))
-            os.chmod(os.path.join(d, "upper"), 0o755)
             t0 = time.perf_counter()
-            subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                            "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (rootfs, d, d),
-                            os.path.join(d, "rootfs")], check=True)
-            cfg = {"ociVersion": "1.0.2",
-                   "process": {"terminal": False, "user": {"uid": 0, "gid": 0},
-                               "args": ["/bin/true"], "env": ["PATH=/usr/bin:/bin"], "cwd": "/"},
-                   "root": {"path": os.path.join(d, "rootfs")}, "hostname": "raw",
-                   "linux": {"namespaces": [{"type": t} for t in
-                                            ("pid", "ipc", "uts", "mount", "network")]}}
-            json.dump(cfg, open(os.path.join(d, "bundle/config.json"), "w"))
-            subprocess.run(["runsc", "--root", os.path.join(work, "runsc"), "--network", "none",
-                            "run", "--bundle", os.path.join(d, "bundle"), "raw%d" % i], check=True,
-                           stdout=subprocess.DEVNULL)
+            box = RawSandbox(work, "raw%d" % i, ["/bin/true"])
+            box.runsc("run", "--bundle", box.bundle(), box.name)
             times.append((time.perf_counter() - t0) * 1000)
-            subprocess.run(["umount", os.path.join(d, "rootfs")], check=True)
+            box.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return times
@@ -114,16 +49,8 @@ def bench_create(d, runs):
         d.call("POST", "/v1/machines/%s/exec" % m["id"], {"argv": ["true"]})
         times.append((time.perf_counter() - t0) * 1000)
         ids.append(m["id"])
-    destroy_all(d, ids)
+    d.destroy_all(ids)
     return times
-
-
-def destroy_all(d, ids):
-    threads = [threading.Thread(target=d.call, args=("DELETE", "/v1/machines/" + i)) for i in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
 
 
 def bench_exec(d, runs):
@@ -208,7 +135,7 @@ def bench_density(d, n):
     time.sleep(3)
     after = used_mib()
     pss = runsc_pss_mib(d.dir)
-    destroy_all(d, ids)
+    d.destroy_all(ids)
     return len(ids), took, (after - before) / len(ids), pss / len(ids)
 
 

@@ -134,6 +134,16 @@ int cli_id_arg(const struct cli_cmd *cmd, const char *id, const char *what);
 int cli_page_path(const struct cli_cmd *cmd, const char *base, const char *limit,
                   const char *cursor, char *out, size_t cap);
 
+/* A list verb whose flags are exactly --limit and --cursor: GET base?limit&cursor. */
+int cli_list_cmd(struct cli *c, const char *name, const char *base, int argc, char **argv,
+                 void (*show)(const json_t *doc));
+
+/* A verb on one ID: METHOD base/ID, shown with `show`. With `done` ("revoked",
+ * "deleted") an empty answer is reported as "DONE ID" or {"id":..,DONE:true}. */
+int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *base,
+               const char *what, const char *done, int argc, char **argv,
+               void (*show)(const json_t *doc));
+
 /* Looks a command up by name. */
 const struct cli_cmd *cli_find(const char *name);
 

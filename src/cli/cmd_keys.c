@@ -56,49 +56,17 @@ int cmd_keys_create(struct cli *c, int argc, char **argv)
 
 int cmd_keys_list(struct cli *c, int argc, char **argv)
 {
-        const struct cli_cmd *cmd = cli_find("keys list");
-        const char *v[2] = {0};
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
-        if (r)
-                return r;
-        if (npos)
-                return cli_usage_error(cmd, "unexpected argument '%s'", argv[0]);
-        char path[256];
-        if ((r = cli_page_path(cmd, "/v1/keys", v[0], v[1], path, sizeof(path))))
-                return r;
-        return cli_call(c, "GET", path, NULL, show_list);
-}
-
-static int by_id(struct cli *c, const char *name, const char *method, int argc, char **argv,
-                 void (*show)(const json_t *))
-{
-        const struct cli_cmd *cmd = cli_find(name);
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        if (r)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one key ID");
-        if ((r = cli_id_arg(cmd, argv[0], "a key ID (key_...)")))
-                return r;
-        char path[128];
-        snprintf(path, sizeof(path), "/v1/keys/%s", argv[0]);
-        r = cli_call(c, method, path, NULL, show);
-        if (r == 0 && !show && !c->json)
-                printf("revoked %s\n", argv[0]);
-        if (r == 0 && !show && c->json) {
-                json_t *d = json_pack("{s:s,s:b}", "id", argv[0], "revoked", 1);
-                cli_print_json(d);
-                json_decref(d);
-        }
-        return r;
+        return cli_list_cmd(c, "keys list", "/v1/keys", argc, argv, show_list);
 }
 
 int cmd_keys_get(struct cli *c, int argc, char **argv)
 {
-        return by_id(c, "keys get", "GET", argc, argv, show_one);
+        return cli_id_cmd(c, "keys get", "GET", "/v1/keys", "a key ID (key_...)", NULL, argc, argv,
+                          show_one);
 }
 
 int cmd_keys_revoke(struct cli *c, int argc, char **argv)
 {
-        return by_id(c, "keys revoke", "DELETE", argc, argv, NULL);
+        return cli_id_cmd(c, "keys revoke", "DELETE", "/v1/keys", "a key ID (key_...)", "revoked",
+                          argc, argv, NULL);
 }

@@ -50,50 +50,17 @@ int cmd_snapshots_create(struct cli *c, int argc, char **argv)
 
 int cmd_snapshots_list(struct cli *c, int argc, char **argv)
 {
-        const struct cli_cmd *cmd = cli_find("snapshots list");
-        const char *v[2] = {0};
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
-        if (r)
-                return r;
-        if (npos)
-                return cli_usage_error(cmd, "unexpected argument '%s'", argv[0]);
-        char path[256];
-        if ((r = cli_page_path(cmd, "/v1/snapshots", v[0], v[1], path, sizeof(path))))
-                return r;
-        return cli_call(c, "GET", path, NULL, show_list);
-}
-
-static int by_id(struct cli *c, const char *name, const char *method, int argc, char **argv,
-                 void (*show)(const json_t *))
-{
-        const struct cli_cmd *cmd = cli_find(name);
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        if (r)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one snapshot ID");
-        if ((r = cli_id_arg(cmd, argv[0], "a snapshot ID (s_...)")))
-                return r;
-        char path[128];
-        snprintf(path, sizeof(path), "/v1/snapshots/%s", argv[0]);
-        r = cli_call(c, method, path, NULL, show);
-        if (r == 0 && !show) {
-                json_t *d = json_pack("{s:s,s:b}", "id", argv[0], "deleted", 1);
-                if (c->json)
-                        cli_print_json(d);
-                else
-                        printf("deleted %s\n", argv[0]);
-                json_decref(d);
-        }
-        return r;
+        return cli_list_cmd(c, "snapshots list", "/v1/snapshots", argc, argv, show_list);
 }
 
 int cmd_snapshots_get(struct cli *c, int argc, char **argv)
 {
-        return by_id(c, "snapshots get", "GET", argc, argv, show_one);
+        return cli_id_cmd(c, "snapshots get", "GET", "/v1/snapshots", "a snapshot ID (s_...)", NULL,
+                          argc, argv, show_one);
 }
 
 int cmd_snapshots_delete(struct cli *c, int argc, char **argv)
 {
-        return by_id(c, "snapshots delete", "DELETE", argc, argv, NULL);
+        return cli_id_cmd(c, "snapshots delete", "DELETE", "/v1/snapshots", "a snapshot ID (s_...)",
+                          "deleted", argc, argv, NULL);
 }

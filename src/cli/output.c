@@ -90,3 +90,45 @@ int cli_page_path(const struct cli_cmd *cmd, const char *base, const char *limit
                 snprintf(out + n, cap - (size_t)n, "%ccursor=%.20s", limit ? '&' : '?', cursor);
         return 0;
 }
+
+int cli_list_cmd(struct cli *c, const char *name, const char *base, int argc, char **argv,
+                 void (*show)(const json_t *doc))
+{
+        const struct cli_cmd *cmd = cli_find(name);
+        const char *v[2] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        if (r)
+                return r;
+        if (npos)
+                return cli_usage_error(cmd, "unexpected argument '%s'", argv[0]);
+        char path[256];
+        if ((r = cli_page_path(cmd, base, v[0], v[1], path, sizeof(path))))
+                return r;
+        return cli_call(c, "GET", path, NULL, show);
+}
+
+int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *base,
+               const char *what, const char *done, int argc, char **argv,
+               void (*show)(const json_t *doc))
+{
+        const struct cli_cmd *cmd = cli_find(name);
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        if (r)
+                return r;
+        if (npos != 1)
+                return cli_usage_error(cmd, "expected one ID");
+        if ((r = cli_id_arg(cmd, argv[0], what)))
+                return r;
+        char path[160];
+        snprintf(path, sizeof(path), "%s/%s", base, argv[0]);
+        r = cli_call(c, method, path, NULL, show);
+        if (r == 0 && done) {
+                json_t *d = json_pack("{s:s,s:b}", "id", argv[0], done, 1);
+                if (c->json)
+                        cli_print_json(d);
+                else
+                        printf("%s %s\n", done, argv[0]);
+                json_decref(d);
+        }
+        return r;
+}

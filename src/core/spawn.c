@@ -122,8 +122,12 @@ void snapshots_recover(struct app *app)
                 struct snapshot_rec *v;
                 size_t n;
                 struct err e;
-                if (store_snapshot_list(app->store, after, 256, &v, &n, &e) < 0 || n == 0)
+                if (store_snapshot_list(app->store, after, 256, &v, &n, &e) < 0)
                         return;
+                if (n == 0) {
+                        free(v);
+                        return;
+                }
                 for (size_t i = 0; i < n; i++) {
                         after = v[i].seq;
                         if (strcmp(v[i].state, "creating") == 0) {

@@ -193,3 +193,28 @@ int db_collect_ids(struct store *st, sqlite3_stmt *s, char ***out, size_t *n, st
         *n = k;
         return 0;
 }
+
+int db_collect_rows(struct store *st, sqlite3_stmt *s, unsigned limit, size_t size,
+                    void (*read)(sqlite3_stmt *s, void *row), void (*free_row)(void *row),
+                    void **out, size_t *n, struct err *e)
+{
+        char *v = calloc(limit ? limit : 1, size);
+        if (!v) {
+                sqlite3_reset(s);
+                return err_set(e, ENOMEM, "list");
+        }
+        size_t k = 0;
+        int rc = SQLITE_DONE;
+        while (k < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
+                read(s, v + size * k++);
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                for (size_t j = 0; free_row && j < k; j++)
+                        free_row(v + size * j);
+                free(v);
+                return db_fail(st, e, "list");
+        }
+        *out = v;
+        *n = k;
+        return 0;
+}

@@ -55,6 +55,13 @@ int db_exec(struct store *st, const char *sql, struct err *e);
  * malloc'd NULL-terminated array (strv_free), *n its length. */
 int db_collect_ids(struct store *st, sqlite3_stmt *s, char ***out, size_t *n, struct err *e);
 
+/* Steps s (bound by the caller) for up to `limit` rows of `size` bytes each, filled by
+ * read(s, row); on failure free_row (may be NULL) releases the rows read. *out is a
+ * calloc'd array (caller frees), *n its length. */
+int db_collect_rows(struct store *st, sqlite3_stmt *s, unsigned limit, size_t size,
+                    void (*read)(sqlite3_stmt *s, void *row), void (*free_row)(void *row),
+                    void **out, size_t *n, struct err *e);
+
 /* Applies the migrations the database lacks (migrations.c). */
 int db_migrate(struct store *st, struct err *e);
 

@@ -6,8 +6,9 @@
 
 #include "db.h"
 
-static void read_row(sqlite3_stmt *s, struct key_rec *k)
+static void read_row(sqlite3_stmt *s, void *row)
 {
+        struct key_rec *k = row;
         memset(k, 0, sizeof(*k));
         db_column_text(s, 0, k->id, sizeof(k->id));
         db_column_text(s, 1, k->name, sizeof(k->name));
@@ -80,24 +81,13 @@ int store_key_list(struct store *st, int64_t after_seq, unsigned limit, struct k
         sqlite3_stmt *s = db_stmt(st, ST_KEY_LIST, e);
         if (!s)
                 return -EIO;
-        struct key_rec *v = calloc(limit ? limit : 1, sizeof(*v));
-        if (!v)
-                return err_set(e, ENOMEM, "list keys");
         sqlite3_bind_int64(s, 1, after_seq);
         sqlite3_bind_int64(s, 2, limit);
-        size_t i = 0;
-        int rc;
-        while (i < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
-                read_row(s, &v[i++]);
-        if (i < limit && rc != SQLITE_DONE) {
-                free(v);
-                sqlite3_reset(s);
-                return db_fail(st, e, "list keys");
-        }
-        sqlite3_reset(s);
-        *out = v;
-        *n = i;
-        return 0;
+        void *rows;
+        int r = db_collect_rows(st, s, limit, sizeof(**out), read_row, NULL, &rows, n, e);
+        if (r == 0)
+                *out = rows;
+        return r;
 }
 
 static int count_active_except(struct store *st, const char *id, int64_t *n, struct err *e)

@@ -12,8 +12,9 @@ static char *dup_text(sqlite3_stmt *s, int col)
         return strdup(t ? (const char *)t : "{}");
 }
 
-static void read_row(sqlite3_stmt *s, struct machine_rec *m)
+static void read_row(sqlite3_stmt *s, void *row)
 {
+        struct machine_rec *m = row;
         memset(m, 0, sizeof(*m));
         db_column_text(s, 0, m->id, sizeof(m->id));
         db_column_text(s, 1, m->state, sizeof(m->state));
@@ -33,6 +34,11 @@ void store_machine_rec_free(struct machine_rec *m)
         free(m->spec);
         free(m->metadata);
         m->spec = m->metadata = NULL;
+}
+
+static void free_row_any(void *row)
+{
+        store_machine_rec_free(row);
 }
 
 int store_machine_insert(struct store *st, const struct machine_rec *m, struct err *e)
@@ -159,21 +165,9 @@ int store_machine_list(struct store *st, const struct machine_filter *f, int64_t
                 sqlite3_bind_text(s, 4, f->meta_value, -1, SQLITE_STATIC);
         }
         sqlite3_bind_int64(s, 5, limit);
-        struct machine_rec *v = calloc(limit ? limit : 1, sizeof(*v));
-        if (!v)
-                return err_set(e, ENOMEM, "list machines");
-        size_t k = 0;
-        int rc = SQLITE_DONE;
-        while (k < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
-                read_row(s, &v[k++]);
-        sqlite3_reset(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-                for (size_t j = 0; j < k; j++)
-                        store_machine_rec_free(&v[j]);
-                free(v);
-                return db_fail(st, e, "list machines");
-        }
-        *out = v;
-        *n = k;
-        return 0;
+        void *rows;
+        int r = db_collect_rows(st, s, limit, sizeof(**out), read_row, free_row_any, &rows, n, e);
+        if (r == 0)
+                *out = rows;
+        return r;
 }

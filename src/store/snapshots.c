@@ -6,8 +6,9 @@
 
 #include "db.h"
 
-static void read_row(sqlite3_stmt *s, struct snapshot_rec *r)
+static void read_row(sqlite3_stmt *s, void *row)
 {
+        struct snapshot_rec *r = row;
         memset(r, 0, sizeof(*r));
         db_column_text(s, 0, r->id, sizeof(r->id));
         db_column_text(s, 1, r->machine_id, sizeof(r->machine_id));
@@ -24,6 +25,11 @@ void store_snapshot_rec_free(struct snapshot_rec *r)
 {
         free(r->spec);
         r->spec = NULL;
+}
+
+static void free_row_any(void *row)
+{
+        store_snapshot_rec_free(row);
 }
 
 int store_snapshot_insert(struct store *st, const struct snapshot_rec *r, struct err *e)
@@ -69,23 +75,11 @@ int store_snapshot_list(struct store *st, int64_t after_seq, unsigned limit,
                 return -EIO;
         sqlite3_bind_int64(s, 1, after_seq);
         sqlite3_bind_int64(s, 2, limit);
-        struct snapshot_rec *v = calloc(limit ? limit : 1, sizeof(*v));
-        if (!v)
-                return err_set(e, ENOMEM, "list snapshots");
-        size_t k = 0;
-        int rc = SQLITE_DONE;
-        while (k < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
-                read_row(s, &v[k++]);
-        sqlite3_reset(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-                for (size_t j = 0; j < k; j++)
-                        store_snapshot_rec_free(&v[j]);
-                free(v);
-                return db_fail(st, e, "list snapshots");
-        }
-        *out = v;
-        *n = k;
-        return 0;
+        void *rows;
+        int r = db_collect_rows(st, s, limit, sizeof(**out), read_row, free_row_any, &rows, n, e);
+        if (r == 0)
+                *out = rows;
+        return r;
 }
 
 static int changed(struct store *st, sqlite3_stmt *s, struct err *e)

@@ -1,0 +1,121 @@
+"""Shared by the bench/*/run.py scripts: a throwaway daemon, raw gVisor sandboxes built
+the way a machine is (overlay over the base template, OCI bundle), and percentiles."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+CACHE = os.environ.get("NULLSPACE_CACHE_DIR", "/var/cache/nullspace")
+BASE_ROOTFS = os.path.join(CACHE, "templates/base/rootfs")
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def summary(name, ms):
+    return "%-44s p50 %8.2f ms   p99 %8.2f ms   (n=%d)" % (name, pct(ms, 50), pct(ms, 99), len(ms))
+
+
+def du_bytes(path):
+    out = subprocess.run(["du", "-sb", path], capture_output=True, text=True).stdout
+    return int(out.split()[0]) if out else 0
+
+
+class Daemon:
+    """nullspaced on a free loopback port with a temporary state directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="ns-bench-")
+        env = dict(os.environ, NULLSPACE_CACHE_DIR=CACHE)
+        self.proc = subprocess.Popen([os.path.join(BUILD, "nullspaced"), "--state-dir", self.dir,
+                                      "--listen", "127.0.0.1:0", "--log-level", "warn",
+                                      "--max-connections", "4096"],
+                                     env=env, stderr=open(os.path.join(self.dir, "log"), "wb"))
+        for _ in range(200):
+            if os.path.exists(os.path.join(self.dir, "nullspaced.addr")):
+                break
+            time.sleep(0.02)
+        with open(os.path.join(self.dir, "nullspaced.addr")) as f:
+            host, port = f.read().strip().rsplit(":", 1)
+        self.host, self.port = host, int(port)
+        with open(os.path.join(self.dir, "api-key")) as f:
+            self.key = f.read().strip()
+
+    def call(self, method, path, body=None, raw=False, conn=None):
+        c = conn or http.client.HTTPConnection(self.host, self.port, timeout=900)
+        h = {"Authorization": "Bearer " + self.key}
+        if body is not None and not raw:
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        if conn is None:
+            c.close()
+        if r.status >= 300:
+            raise RuntimeError("%s %s -> %d %s" % (method, path, r.status, data[:200]))
+        return json.loads(data) if r.getheader("Content-Type", "").startswith("application/json") else data
+
+    def destroy_all(self, ids):
+        threads = [threading.Thread(target=self.call, args=("DELETE", "/v1/machines/" + i))
+                   for i in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RawSandbox:
+    """A bare `runsc` container over an overlay of the base template, like a machine but
+    with `args` as its process and no daemon, shim or agent."""
+
+    def __init__(self, work, name, args, memory_mb=512):
+        self.work, self.name = work, name
+        self.dir = os.path.join(work, name)
+        self.root = os.path.join(work, "runsc")
+        for sub in ("upper", "work", "rootfs", "bundle"):
+            os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        os.chmod(os.path.join(self.dir, "upper"), 0o755)
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                        "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (
+                            BASE_ROOTFS, self.dir, self.dir),
+                        os.path.join(self.dir, "rootfs")], check=True)
+        cfg = {"ociVersion": "1.0.2",
+               "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args,
+                           "env": ["PATH=/usr/bin:/bin"], "cwd": "/"},
+               "root": {"path": os.path.join(self.dir, "rootfs")}, "hostname": "raw",
+               "linux": {"namespaces": [{"type": t} for t in
+                                        ("pid", "ipc", "uts", "mount", "network")],
+                         "resources": {"memory": {"limit": memory_mb << 20}}}}
+        with open(os.path.join(self.dir, "bundle/config.json"), "w") as f:
+            json.dump(cfg, f)
+
+    def runsc(self, *args, check=True):
+        return subprocess.run(["runsc", "--root", self.root, "--network", "none"] + list(args),
+                              check=check, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def bundle(self):
+        return os.path.join(self.dir, "bundle")
+
+    def close(self):
+        self.runsc("kill", self.name, "KILL", check=False)
+        for _ in range(20):
+            if self.runsc("delete", "--force", self.name, check=False).returncode == 0:
+                break
+            time.sleep(0.1)
+        subprocess.run(["umount", "-l", os.path.join(self.dir, "rootfs")], check=False)

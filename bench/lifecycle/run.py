@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""bench/lifecycle: hibernate, resume and fork of nullspace machines against raw
+`runsc checkpoint` / `runsc restore` of an equivalent sandbox, in one run, for machines
+with about 10 MiB, 256 MiB and 1 GiB of dirtied memory.
+
+  hibernate   POST .../hibernate        vs  runsc checkpoint (detached container)
+  resume      POST .../resume           vs  runsc restore --detach
+  fork x1/x8  POST .../fork {"count":N} (answered when every child runs; the parent's
+              pause is reported too)
+  disk        bytes on disk of a hibernated machine (its directory: checkpoint + layer)
+              vs the raw checkpoint image
+
+Targets: hibernate and resume <= 1.3x raw; fork x8 <= 3x fork x1.
+
+Usage: bench/lifecycle/run.py [--runs 10] [--sizes 10,256,1024]
+Needs a built tree (build/nullspaced, build/nsagent), runsc, and root."""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lib import Daemon, RawSandbox, du_bytes, pct, summary  # noqa: E402
+
+# Dirties `mib` MiB (1 MiB of random bytes repeated: incompressible in practice), marks
+# /root/ready, then sleeps.
+DIRTY = ("import os,time; b=bytearray(os.urandom(1<<20))*%d; "
+         "open('/root/ready','w').close(); time.sleep(1e6)")
+
+
+def memory_for(mib):
+    return max(512, mib * 2 + 256)
+
+
+def wait_for(pred, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise RuntimeError("timed out")
+
+
+def ms_since(t0):
+    return (time.perf_counter() - t0) * 1000
+
+
+def make_machine(d, mib):
+    m = d.call("POST", "/v1/machines", {"timeout_s": 0, "memory_mb": memory_for(mib)})
+    mid = m["id"]
+    d.call("POST", "/v1/machines/%s/exec" % mid,
+           {"cmd": "(python3 -c \"%s\" >/dev/null 2>&1 &)" % (DIRTY % mib)})
+    wait_for(lambda: d.call("POST", "/v1/machines/%s/exec" % mid,
+                            {"cmd": "test -e /root/ready"})["exit_code"] == 0)
+    return mid
+
+
+def ours(d, mib, runs):
+    mid = make_machine(d, mib)
+    hib, res, f1, f8, pause1, pause8 = [], [], [], [], [], []
+    disk = 0
+    for i in range(runs):
+        t0 = time.perf_counter()
+        d.call("POST", "/v1/machines/%s/hibernate" % mid)
+        hib.append(ms_since(t0))
+        if i == 0:
+            disk = du_bytes(os.path.join(d.dir, "machines", mid))
+        t0 = time.perf_counter()
+        d.call("POST", "/v1/machines/%s/resume" % mid)
+        res.append(ms_since(t0))
+    for count, times, pauses in ((1, f1, pause1), (8, f8, pause8)):
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            r = d.call("POST", "/v1/machines/%s/fork" % mid, {"count": count})
+            times.append(ms_since(t0))
+            pauses.append(r["parent_pause_ms"])
+            d.destroy_all([k["id"] for k in r["machines"]])
+    d.call("DELETE", "/v1/machines/" + mid)
+    return hib, res, f1, f8, pause1, pause8, disk
+
+
+def raw(mib, runs):
+    work = tempfile.mkdtemp(prefix="ns-bench-lc-")
+    box = RawSandbox(work, "lc", ["python3", "-c", DIRTY % mib], memory_for(mib))
+    hib, res = [], []
+    image = os.path.join(work, "image")
+    disk = 0
+    try:
+        box.runsc("run", "--detach", "--bundle", box.bundle(), box.name)
+        wait_for(lambda: os.path.exists(os.path.join(box.dir, "upper/root/ready")))
+        for i in range(runs):
+            shutil.rmtree(image, ignore_errors=True)
+            os.makedirs(image)
+            t0 = time.perf_counter()
+            box.runsc("checkpoint", "--image-path", image, box.name)
+            hib.append(ms_since(t0))
+            if i == 0:
+                disk = du_bytes(image)
+            box.runsc("delete", "--force", box.name)
+            t0 = time.perf_counter()
+            box.runsc("restore", "--detach", "--image-path", image, "--bundle", box.bundle(),
+                      box.name)
+            res.append(ms_since(t0))
+    finally:
+        box.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return hib, res, disk
+
+
+def report(mib, o, r):
+    hib, res, f1, f8, pause1, pause8, disk = o
+    rhib, rres, rdisk = r
+    print("\n-- %d MiB dirtied --" % mib)
+    print(summary("raw: runsc checkpoint", rhib))
+    print(summary("nullspace: hibernate", hib))
+    print("    ratio p50 %.2fx raw (target <= 1.3x)" % (pct(hib, 50) / pct(rhib, 50)))
+    print(summary("raw: runsc restore --detach", rres))
+    print(summary("nullspace: resume", res))
+    print("    ratio p50 %.2fx raw (target <= 1.3x)" % (pct(res, 50) / pct(rres, 50)))
+    print(summary("nullspace: fork x1", f1))
+    print(summary("nullspace: fork x8", f8))
+    print("    fork x8 / fork x1 p50 %.2fx (target <= 3x); parent paused p50 %d ms (x1), "
+          "%d ms (x8)" % (pct(f8, 50) / pct(f1, 50), pct(pause1, 50), pct(pause8, 50)))
+    print("disk per hibernated machine %.1f MiB (raw image %.1f MiB)" %
+          (disk / 1048576.0, rdisk / 1048576.0))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--sizes", default="10,256,1024")
+    a = ap.parse_args()
+    sizes = [int(s) for s in a.sizes.split(",")]
+    d = Daemon()
+    results = []
+    try:
+        warm = d.call("POST", "/v1/machines", {"timeout_s": 0})  # builds the template if needed
+        d.call("DELETE", "/v1/machines/" + warm["id"])
+        for mib in sizes:
+            results.append((mib, ours(d, mib, a.runs), raw(mib, a.runs)))
+    finally:
+        d.stop()
+    print("\nbench/lifecycle (%d cores; runs=%d)" % (os.cpu_count(), a.runs))
+    for mib, o, r in results:
+        report(mib, o, r)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
