@@ -182,12 +182,8 @@ void capture_checkpointed(struct machine *m)
                 note_error(c, "internal", e.msg);
         if (c->snapshot)
                 snapshot_settle(c, m, c->sealed);
-        char own[PATH_MAX + 80];
+        char own[PATH_MAX + 80]; /* the helper linked the image there too */
         snprintf(own, sizeof(own), "%s/checkpoint", m->dir);
-        if (image_link(c->image, own, &e) < 0) {
-                log_warn("capture_link_failed", "machine=%s", m->id);
-                snprintf(own, sizeof(own), "%s", c->image);
-        }
         resume_from(m, own);
 }
 

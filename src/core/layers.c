@@ -92,7 +92,7 @@ void layers_collect(struct app *app)
 }
 
 /* Unlinks the files of an image directory (no subdirectories in images). */
-static void empty_image(const char *dir)
+void image_remove(const char *dir)
 {
         DIR *d = opendir(dir);
         for (struct dirent *de; d && (de = readdir(d));)
@@ -100,36 +100,23 @@ static void empty_image(const char *dir)
                         unlinkat(dirfd(d), de->d_name, 0);
         if (d)
                 closedir(d);
-}
-
-void image_remove(const char *dir)
-{
-        empty_image(dir);
         rmdir(dir);
 }
 
-int image_link(const char *src, const char *dst, struct err *e)
+void images_sweep(struct app *app)
 {
-        DIR *d = opendir(src);
-        if (!d)
-                return err_set(e, errno, "open %s", src);
-        empty_image(dst); /* a stale image of the machine's own goes first */
-        if (mkdir(dst, 0700) < 0 && errno != EEXIST) {
-                closedir(d);
-                return err_set(e, errno, "mkdir %s", dst);
-        }
-        int r = 0;
-        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+        char dir[PATH_MAX + 16];
+        snprintf(dir, sizeof(dir), "%s/images", app->state_dir);
+        DIR *d = opendir(dir);
+        for (struct dirent *de; d && (de = readdir(d));) {
                 if (de->d_name[0] == '.')
                         continue;
-                char a[PATH_MAX + 300], b[PATH_MAX + 300];
-                snprintf(a, sizeof(a), "%s/%s", src, de->d_name);
-                snprintf(b, sizeof(b), "%s/%s", dst, de->d_name);
-                if (link(a, b) < 0)
-                        r = err_set(e, errno, "link %s", b);
+                char path[PATH_MAX + 300];
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                remove_later(path);
         }
-        closedir(d);
-        return r;
+        if (d)
+                closedir(d);
 }
 
 void op_pid_write(const char *dir, pid_t pid)

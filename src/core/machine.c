@@ -567,6 +567,7 @@ void machines_recover(struct app *app)
                 free(v);
         }
         snapshots_recover(app);
+        images_sweep(app);
         layers_collect(app);
 }
 

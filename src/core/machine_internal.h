@@ -99,8 +99,8 @@ char **layer_paths(const struct app *app, json_t *layers);
 /* Finishes a seal a daemon stop cut short (the top layer is named but missing). */
 int layers_settle(struct app *app, const char *dir, json_t *layers, struct err *e);
 
-/* Hard-links the files of image `src` into `dst` (emptied first): no data copied. */
-int image_link(const char *src, const char *dst, struct err *e);
+/* Removes what fork images a stopped daemon left in STATE/images (at start-up). */
+void images_sweep(struct app *app);
 
 /* Removes an image directory now (a few files). */
 void image_remove(const char *dir);

@@ -50,7 +50,9 @@ struct driver {
         /* Starts a helper that checkpoints the sandbox into the directory `image` (made
          * afresh; the sandbox stops; memory and processes are kept, files stay in the
          * layers). The helper exits 0 once the image is whole and marked complete
-         * (DRIVER_IMAGE_DONE) and nothing of the sandbox runs. Returns its pid. */
+         * (DRIVER_IMAGE_DONE), also as the machine's own checkpoint DIR/checkpoint
+         * (hard links when `image` is elsewhere: a fork's or a snapshot's), and nothing
+         * of the sandbox runs. Returns its pid. */
         pid_t (*hibernate)(const struct driver_ctx *ctx, const char *id, const char *dir,
                            const char *image, struct err *e);
         /* Starts the machine spec->id from the checkpoint `image` (its own, after a

@@ -2,6 +2,7 @@
  * an OCI bundle, and `runsc run` with nsagent as the container's process speaking the
  * agent protocol over the container's stdio pipes. runsc gets its own --root under
  * the state dir, so `runsc list` there shows exactly our machines. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -354,13 +355,45 @@ static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char
         return pid;
 }
 
-/* The helper for hibernate: a fresh image dir, then `runsc checkpoint` (which stops the
- * sandbox; the shim then exits), then the completion mark. */
-static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, const char *image)
+/* Makes `dst` (emptied first) hold hard links to the files of image `src`. */
+static int link_image(const char *src, const char *dst)
 {
-        char root[PATH_MAX + 64], done[PATH_MAX + 64];
-        runsc_root(ctx, root, sizeof(root));
+        if (strcmp(src, dst) == 0)
+                return 0;
+        remove_tree(dst);
+        if (mkdir(dst, 0700) < 0)
+                return -1;
+        DIR *d = opendir(src);
+        int to = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = d && to >= 0 ? 0 : -1;
+        for (struct dirent *de; r == 0 && (de = readdir(d));)
+                if (de->d_name[0] != '.' && strcmp(de->d_name, DRIVER_IMAGE_DONE) != 0)
+                        r = linkat(dirfd(d), de->d_name, to, de->d_name, 0);
+        if (d)
+                closedir(d);
+        if (to >= 0)
+                close(to);
+        return r;
+}
+
+static int mark_complete(const char *image)
+{
+        char done[PATH_MAX + 64];
         snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
+        int fd = open(done, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || fsync(fd) < 0)
+                return -1;
+        return close(fd);
+}
+
+/* The helper for hibernate: a fresh image dir, then `runsc checkpoint` (which stops the
+ * sandbox; the shim then exits), then the completion marks. */
+static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, const char *dir,
+                              const char *image)
+{
+        char root[PATH_MAX + 64], own[PATH_MAX + 64];
+        runsc_root(ctx, root, sizeof(root));
+        snprintf(own, sizeof(own), "%s/checkpoint", dir);
         remove_tree(image);
         if (mkdir(image, 0700) < 0)
                 _exit(1);
@@ -374,23 +407,22 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
          * so "hibernated" means nothing of the sandbox is left */
         for (int i = 0; i < 100 && run_quiet(state) == 0; i++)
                 usleep(50000);
-        int fd = open(done, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || fsync(fd) < 0)
+        /* the machine's own checkpoint first: a restarted daemon resumes it from there */
+        if (link_image(image, own) < 0 || mark_complete(own) < 0 ||
+            (strcmp(image, own) != 0 && mark_complete(image) < 0))
                 _exit(1);
-        close(fd);
         _exit(0);
 }
 
 static pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
                           const char *image, struct err *e)
 {
-        (void)dir;
         pid_t pid = fork();
         if (pid == 0) {
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                checkpoint_helper(ctx, id, image);
+                checkpoint_helper(ctx, id, dir, image);
         }
         return pid < 0 ? err_set(e, errno, "fork checkpoint helper") : pid;
 }

@@ -217,7 +217,7 @@ class Crashes(Helpers, unittest.TestCase):
     """SIGKILL of the daemon while a machine is paused: after a restart every machine is
     running, hibernated, or failed with a reason, and no two share a writable layer."""
 
-    def kill_during(self, d, mid, path, paused_state, body=None):
+    def kill_during(self, d, mid, path, paused_state, body=None, delay=0):
         result = {}
 
         def call():
@@ -230,6 +230,7 @@ class Crashes(Helpers, unittest.TestCase):
         self.assertTrue(wait_until(
             lambda: d.request("GET", "/v1/machines/" + mid)[2]["state"] == paused_state,
             timeout=10, step=0.005), "never saw " + paused_state)
+        time.sleep(delay)  # 0: before the checkpoint starts; later: in the middle of it
         d.proc.send_signal(signal.SIGKILL)
         d.stop()
         t.join()
@@ -258,19 +259,31 @@ class Crashes(Helpers, unittest.TestCase):
             ms = self.check_after_restart(d)
             self.assertEqual(len(ms), 1)
             self.assertEqual(self.req("GET", "/v1/machines/" + mid, d=d)[2]["state"], "running")
-            self.kill_during(d, mid, "/v1/machines/%s/fork" % mid, "forking", {"count": 2})
-            d.start()
-            ms = self.check_after_restart(d)
-            self.assertIn(mid, [m["id"] for m in ms])
+            for delay in (0, 0.08):
+                self.kill_during(d, mid, "/v1/machines/%s/fork" % mid, "forking", {"count": 2},
+                                 delay)
+                d.start()
+                ms = self.check_after_restart(d)
+                parent = [m for m in ms if m["id"] == mid][0]
+                self.assertIn(parent["state"], ("running", "hibernated"), parent)
             # the layers on disk are exactly those still referred to
             live = [m["id"] for m in ms if m["state"] != "failed"]
             self.assertTrue(live)
             kid = self.fork(live[0], d=d)["machines"][0]["id"]
             self.assertEqual(self.run_cmd(kid, "cat /root/kept", d), "kept\n")
+            # and during a resume
+            self.assertEqual(self.req("POST", "/v1/machines/%s/hibernate" % kid, d=d)[0], 200)
+            self.kill_during(d, kid, "/v1/machines/%s/resume" % kid, "resuming")
+            d.start()
+            self.check_after_restart(d)
+            st, _, k = self.req("GET", "/v1/machines/" + kid, d=d)
+            self.assertIn(k["state"], ("running", "hibernated"), k)
             d.destroy_all_machines()
             self.assertTrue(wait_until(lambda: layer_dirs(d) == []), layer_dirs(d))
             self.assertEqual(d.stop(), 0)
         finally:
+            if os.environ.get("NS_KEEP_LOG"):
+                print(d.read_log()[-8000:])
             d.cleanup()
 
 
