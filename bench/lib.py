@@ -27,7 +27,8 @@ def summary(name, ms):
 
 
 def du_bytes(path):
-    out = subprocess.run(["du", "-sb", path], capture_output=True, text=True).stdout
+    # -x: a machine's directory holds its mounted root filesystem; count only its own files
+    out = subprocess.run(["du", "-sbx", path], capture_output=True, text=True).stdout
     return int(out.split()[0]) if out else 0
 
 
@@ -82,9 +83,12 @@ class Daemon:
 
 class RawSandbox:
     """A bare `runsc` container over an overlay of the base template, like a machine but
-    with `args` as its process and no daemon, shim or agent."""
+    with `args` as its process and no daemon, shim or agent. With `machine_mounts` it
+    also gets the mounts a machine has (/dev as tmpfs, /sys); with `like` (a machine's
+    bundle/config.json) it takes that whole OCI config (mounts, capabilities, limits)
+    and only swaps in its own root and process: the equivalent sandbox."""
 
-    def __init__(self, work, name, args, memory_mb=512):
+    def __init__(self, work, name, args, memory_mb=512, machine_mounts=False, like=None):
         self.work, self.name = work, name
         self.dir = os.path.join(work, name)
         self.root = os.path.join(work, "runsc")
@@ -99,15 +103,29 @@ class RawSandbox:
                "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args,
                            "env": ["PATH=/usr/bin:/bin"], "cwd": "/"},
                "root": {"path": os.path.join(self.dir, "rootfs")}, "hostname": "raw",
+               "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}] + ([
+                   {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+                    "options": ["nosuid", "mode=755"]},
+                   {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+                    "options": ["nosuid", "noexec", "nodev", "ro"]}] if machine_mounts else []),
                "linux": {"namespaces": [{"type": t} for t in
                                         ("pid", "ipc", "uts", "mount", "network")],
                          "resources": {"memory": {"limit": memory_mb << 20}}}}
+        if like:  # a machine's own OCI config, with our root and process
+            with open(like) as f:
+                base = json.load(f)
+            base["root"], base["process"]["args"] = cfg["root"], args
+            base["process"]["env"], base["hostname"] = cfg["process"]["env"], "raw"
+            base["linux"]["resources"]["memory"]["limit"] = memory_mb << 20
+            cfg = base
         with open(os.path.join(self.dir, "bundle/config.json"), "w") as f:
             json.dump(cfg, f)
 
     def runsc(self, *args, check=True):
-        return subprocess.run(["runsc", "--root", self.root, "--network", "none"] + list(args),
-                              check=check, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # a detached sandbox inherits our descriptors: never hand it a pipe we wait on
+        with open(os.path.join(self.dir, "runsc.log"), "ab") as log:
+            return subprocess.run(["runsc", "--root", self.root, "--network", "none"] +
+                                  list(args), check=check, stdout=subprocess.DEVNULL, stderr=log)
 
     def bundle(self):
         return os.path.join(self.dir, "bundle")

@@ -48,6 +48,12 @@ struct agent {
         struct chan *chans;
         unsigned nchans;
         int in_closed;
+        /* a checkpoint may be coming ("quiesce"): rebuild the epoll set every few ms
+         * until REARM_WINDOW_MS after the next frame from the daemon, since after a
+         * restore readiness of the stdio descriptors no longer reaches registrations
+         * made before (or too early after) it */
+        int rearm_pending;
+        uint64_t rearm_until; /* ms (agent_now_ms); 0 while no frame came yet */
 };
 
 /* Queues one frame; returns 0 or -1 when the output is over its hard limit. */

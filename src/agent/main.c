@@ -20,6 +20,9 @@
 
 enum { W_IN = 1, W_OUT = 2, W_SIG = 3 };
 
+#define REARM_POLL_MS   5
+#define REARM_WINDOW_MS 1000
+
 uint64_t agent_now_ms(void)
 {
         struct timespec ts;
@@ -173,13 +176,19 @@ static void on_request(struct agent *a, uint32_t chan, const unsigned char *p, s
                 exec_start(a, chan, req);
         else if (strcmp(op, "identity") == 0)
                 identity_apply(a, chan, req);
-        else
+        else if (strcmp(op, "quiesce") == 0) {
+                a->rearm_pending = 1;
+                a->rearm_until = 0;
+                agent_send_json(a, NSP_RESP, chan, json_object());
+        } else
                 files_request(a, chan, op, req);
         json_decref(req);
 }
 
 static void on_frame(struct agent *a, const struct nsp_hdr *h, const unsigned char *p)
 {
+        if (a->rearm_pending && !a->rearm_until) /* restored (or no checkpoint came) */
+                a->rearm_until = agent_now_ms() + REARM_WINDOW_MS;
         struct chan *c = h->type == NSP_REQ ? NULL : agent_chan_find(a, h->chan);
         switch (h->type) {
         case NSP_REQ:
@@ -269,9 +278,11 @@ static void pump_all(struct agent *a)
         }
 }
 
-/* SIGUSR1: build the epoll set anew. After a restore from a checkpoint, readiness of
- * the (new) stdio descriptors may not reach the old registrations; the daemon sends
- * SIGUSR1 (runsc kill) once the machine is restored. Channels re-register in pump_all. */
+/* Builds the epoll set anew. After a restore from a checkpoint, readiness of the (new)
+ * stdio descriptors does not reach the old registrations: after a "quiesce" the agent
+ * does this every REARM_POLL_MS until REARM_WINDOW_MS after the first frame that
+ * follows, and on SIGUSR1 (sent by the daemon through `runsc kill` once the restored
+ * sandbox runs). Channels re-register in pump_all. */
 static void rearm(struct agent *a)
 {
         close(a->epfd);
@@ -332,7 +343,14 @@ int main(void)
                 if (a.in_closed && !a.chans && a.out.len == 0)
                         return 0;
                 struct epoll_event evs[32];
-                int n = epoll_wait(a.epfd, evs, 32, exec_next_deadline(&a, agent_now_ms()));
+                int timeout = exec_next_deadline(&a, agent_now_ms());
+                if (a.rearm_pending && (timeout < 0 || timeout > REARM_POLL_MS))
+                        timeout = REARM_POLL_MS;
+                int n = epoll_wait(a.epfd, evs, 32, timeout);
+                if (a.rearm_pending && a.rearm_until && agent_now_ms() > a.rearm_until)
+                        a.rearm_pending = 0;
+                if (n == 0 && a.rearm_pending)
+                        rearm(&a);
                 for (int i = 0; i < n; i++) {
                         uint32_t chan = (uint32_t)(evs[i].data.u64 >> 8);
                         int which = (int)(evs[i].data.u64 & 0xff);

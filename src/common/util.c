@@ -1,10 +1,12 @@
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t time_wall_ms(void)
 {
@@ -135,4 +137,15 @@ void strv_free(char **v)
         for (size_t i = 0; v && v[i]; i++)
                 free(v[i]);
         free(v);
+}
+
+void remove_flat_dir(const char *dir)
+{
+        DIR *d = opendir(dir);
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (de->d_name[0] != '.')
+                        unlinkat(dirfd(d), de->d_name, 0);
+        if (d)
+                closedir(d);
+        rmdir(dir);
 }

@@ -32,6 +32,10 @@ char *url_escape(const char *s);
 /* True when s is 1..max bytes of [A-Za-z0-9._-]. */
 int is_safe_token(const char *s, size_t max);
 
+/* Removes a directory that holds only plain files (a checkpoint image), in the
+ * calling process. Errors are ignored (what remains is reported by later use). */
+void remove_flat_dir(const char *dir);
+
 /* Frees a NULL-terminated array of malloc'd strings and the array (NULL allowed). */
 void strv_free(char **v);
 

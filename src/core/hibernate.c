@@ -180,7 +180,8 @@ int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb
         }
         add_waiter(m, cb, ud); /* running: nobody else waits */
         set_state(m, s, NULL);
-        if (!agent_ping(m, NULL, on_quiesced)) {
+        /* "quiesce" also tells the agent to re-arm itself once restored */
+        if (!agent_ping(m, json_pack("{s:s}", "op", "quiesce"), on_quiesced)) {
                 finish_op(m, "machine_failed", "the agent is not answering");
                 fail(m, "the agent stopped answering");
         }
@@ -206,10 +207,11 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
         agentconn_chan_close(&m->agent, m->ping_chan);
         if (m->state != M_RESUMING)
                 return;
+        op_helper_stop(m);
         set_state(m, M_RUNNING, NULL);
         char image[PATH_MAX + 80]; /* it ran on: its checkpoint is stale, free the disk */
         snprintf(image, sizeof(image), "%s/checkpoint", m->dir);
-        image_remove(image);
+        remove_flat_dir(image);
         struct err e;
         if (m->timeout_s > 0) /* a resumed machine gets a fresh deadline */
                 machine_set_timeout(m, m->timeout_s, &e);
@@ -219,6 +221,7 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
 static void stop_restored(struct machine *m)
 {
         struct app *app = m->app;
+        op_helper_stop(m);
         close_agent(m);
         if (m->run.pid) {
                 children_forget(&app->children, &m->sandbox);
@@ -236,23 +239,29 @@ static void resume_failed(struct machine *m, const char *why)
         finish_op(m, "machine_failed", why);
 }
 
+void op_helper_stop(struct machine *m)
+{
+        if (!m->op_helper.pid)
+                return;
+        children_forget(&m->app->children, &m->op_helper);
+        kill(m->op_helper.pid, SIGKILL); /* the reaper collects it */
+        m->op_helper.pid = 0;
+        op_pid_clear(m->dir);
+}
+
+/* The restore helper (which signals the agent to re-arm, in case it does not on its
+ * own) exited before the agent answered: only a failure matters. */
 static void on_rearmed(struct child_watch *w, int status)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, op_helper));
         m->op_helper.pid = 0;
         op_pid_clear(m->dir);
-        if (m->state == M_CREATING) { /* a fork child or a spawn from a snapshot */
-                spawn_rearmed(m, status);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return;
-        }
-        if (m->state != M_RESUMING)
-                return;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (m->state == M_CREATING) /* a fork child or a spawn from a snapshot */
+                fail(m, "the sandbox did not come back from the checkpoint; see runsc.log");
+        else if (m->state == M_RESUMING)
                 resume_failed(m, "the sandbox did not come back from its checkpoint");
-                return;
-        }
-        if (!agent_ping(m, NULL, on_answering))
-                resume_failed(m, "the restored agent does not answer");
 }
 
 int restore_from(struct machine *m, const char *image, struct err *e)
@@ -291,7 +300,9 @@ int restore_from(struct machine *m, const char *image, struct err *e)
         m->op_helper.on_exit = on_rearmed;
         children_watch(&app->children, &m->op_helper);
         op_pid_write(m->dir, helper);
-        return 0;
+        /* the first request waits in the shim until the restored agent reads it */
+        int sent = m->state == M_CREATING ? spawn_hello(m) : agent_ping(m, NULL, on_answering) != 0;
+        return sent ? 0 : err_set(e, EPIPE, "the restored agent's stream closed");
 }
 
 void resume_from(struct machine *m, const char *image)

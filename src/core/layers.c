@@ -91,18 +91,6 @@ void layers_collect(struct app *app)
         strv_free(used);
 }
 
-/* Unlinks the files of an image directory (no subdirectories in images). */
-void image_remove(const char *dir)
-{
-        DIR *d = opendir(dir);
-        for (struct dirent *de; d && (de = readdir(d));)
-                if (de->d_name[0] != '.')
-                        unlinkat(dirfd(d), de->d_name, 0);
-        if (d)
-                closedir(d);
-        rmdir(dir);
-}
-
 void images_sweep(struct app *app)
 {
         char dir[PATH_MAX + 16];

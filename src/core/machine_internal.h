@@ -56,9 +56,13 @@ uint32_t agent_ping(struct machine *m, json_t *req, agent_frame_cb cb);
  * checkpoints it; cb is told the outcome via the waiters. -1 when refused (cb told). */
 int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb, void *ud);
 
-/* Starts the machine's sandbox from `image` (the helper re-arms the agent; on_rearmed
- * continues by state: resuming → resume, creating → spawn_rearmed). */
+/* Starts the machine's sandbox from `image` and sends the first request at once (the
+ * agent reads it once restored): resuming → a ping, creating → spawn_hello. A helper
+ * signals the agent to re-arm in case it does not on its own; only its failure counts. */
 int restore_from(struct machine *m, const char *image, struct err *e);
+
+/* Stops (and forgets) the machine's checkpoint / restore helper, if any. */
+void op_helper_stop(struct machine *m);
 
 /* Resumes m (hibernated or just checkpointed) from `image`; waiters are told. */
 void resume_from(struct machine *m, const char *image);
@@ -83,8 +87,9 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
                                        machine_done_cb cb, void *ud, const char **code,
                                        struct err *e);
 
-/* The restore helper of a spawned machine exited. */
-void spawn_rearmed(struct machine *m, int status);
+/* Sends a restored new machine its identity; it runs once the agent applied it.
+ * Returns 0 when the agent stream is gone. */
+int spawn_hello(struct machine *m);
 
 /* Snapshots caught mid-capture by a daemon stop become failed. */
 void snapshots_recover(struct app *app);
@@ -101,9 +106,6 @@ int layers_settle(struct app *app, const char *dir, json_t *layers, struct err *
 
 /* Removes what fork images a stopped daemon left in STATE/images (at start-up). */
 void images_sweep(struct app *app);
-
-/* Removes an image directory now (a few files). */
-void image_remove(const char *dir);
 
 /* rm -rf in a child process the reaper collects. */
 void remove_later(const char *path);

@@ -31,28 +31,22 @@ static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *
                 return;
         }
         json_decref(resp);
+        op_helper_stop(m);
         set_state(m, M_RUNNING, NULL);
         finish_create(m, NULL, NULL);
 }
 
-void spawn_rearmed(struct machine *m, int status)
+int spawn_hello(struct machine *m)
 {
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                fail(m, "the sandbox did not come back from the checkpoint; see runsc.log");
-                return;
-        }
         unsigned char raw[16], seed[32];
         char mid[33], seedhex[65];
-        if (rand_bytes(raw, sizeof(raw)) < 0 || rand_bytes(seed, sizeof(seed)) < 0) {
-                fail(m, "no randomness for the new identity");
-                return;
-        }
+        if (rand_bytes(raw, sizeof(raw)) < 0 || rand_bytes(seed, sizeof(seed)) < 0)
+                return 0;
         hex_encode(raw, sizeof(raw), mid);
         hex_encode(seed, sizeof(seed), seedhex);
         json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "identity", "hostname", m->id,
                                 "machine_id", mid, "seed", seedhex);
-        if (!agent_ping(m, req, on_identity))
-                fail(m, "the restored agent does not answer");
+        return agent_ping(m, req, on_identity) != 0;
 }
 
 struct machine *machine_spawn(struct app *app, const struct machine_params *p, const char *image,

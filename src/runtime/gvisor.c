@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/util.h"
 #include "driver.h"
 
 #define RUNSC "runsc"
@@ -156,6 +157,22 @@ static int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, s
         return 0;
 }
 
+/* The container's status from runsc's own state file (ROOT/ID_sandbox:ID.state in this
+ * runsc): 1 with `out` filled while the file exists, 0 when it does not. Reading it
+ * costs microseconds where `runsc state` costs 20 ms, and hibernate and resume wait on
+ * it. Callers fall back to `runsc state` when the file is not where it is expected. */
+static int container_status(const char *root, const char *id, char *out, size_t cap)
+{
+        char path[PATH_MAX + 200];
+        snprintf(path, sizeof(path), "%s/%s_sandbox:%s.state", root, id, id);
+        json_t *st = json_load_file(path, 0, NULL);
+        if (!st)
+                return access(path, F_OK) == 0 ? (snprintf(out, cap, "?"), 1) : 0;
+        snprintf(out, cap, "%s", json_string_value(json_object_get(st, "status")) ?: "?");
+        json_decref(st);
+        return 1;
+}
+
 /* The shim (src/shim) runs `runsc run` and relays the agent stream on DIR/agent.sock;
  * it outlives the daemon, so a restarted daemon can attach again. */
 static void exec_shim(const struct driver_ctx *ctx, const char *id, const char *dir,
@@ -172,13 +189,16 @@ static void exec_shim(const struct driver_ctx *ctx, const char *id, const char *
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (image)
-                execl(ctx->shim_path, "nsshim", dir, "--", RUNSC, "--root", root, "--network",
-                      "none", "restore", "--image-path", image, "--bundle", bundle, id,
-                      (char *)NULL);
-        else
+        if (image) {
+                char gone[PATH_MAX + 200]; /* see container_status */
+                snprintf(gone, sizeof(gone), "%s/%s_sandbox:%s.state", root, id, id);
+                execl(ctx->shim_path, "nsshim", dir, "--after-gone", gone, "--", RUNSC, "--root",
+                      root, "--network", "none", "restore", "--image-path", image, "--bundle",
+                      bundle, id, (char *)NULL);
+        } else {
                 execl(ctx->shim_path, "nsshim", dir, "--", RUNSC, "--root", root, "--network",
                       "none", "run", "--bundle", bundle, id, (char *)NULL);
+        }
         _exit(127);
 }
 
@@ -261,6 +281,11 @@ static int launch(const struct driver_ctx *ctx, const char *id, const char *dir,
         char bundle[PATH_MAX + 64], log[PATH_MAX + 64];
         snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
         snprintf(log, sizeof(log), "%s/runsc.log", dir);
+        /* the shim of a checkpointed sandbox may still be on its way out: never reach
+         * it, only the new one (which binds the path afresh) */
+        char sock[PATH_MAX + 64];
+        snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+        unlink(sock);
         pid_t pid = fork();
         if (pid == 0)
                 exec_shim(ctx, id, dir, bundle, log, image);
@@ -360,7 +385,7 @@ static int link_image(const char *src, const char *dst)
 {
         if (strcmp(src, dst) == 0)
                 return 0;
-        remove_tree(dst);
+        remove_flat_dir(dst);
         if (mkdir(dst, 0700) < 0)
                 return -1;
         DIR *d = opendir(src);
@@ -394,19 +419,16 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
         char root[PATH_MAX + 64], own[PATH_MAX + 64];
         runsc_root(ctx, root, sizeof(root));
         snprintf(own, sizeof(own), "%s/checkpoint", dir);
-        remove_tree(image);
+        remove_flat_dir(image);
         if (mkdir(image, 0700) < 0)
                 _exit(1);
         const char *ckpt[] = {RUNSC, "--root", root, "checkpoint", "--image-path", image, id, NULL};
-        const char *state[] = {RUNSC, "--root", root, "state", id, NULL};
         if (run_quiet(ckpt) != 0) {
-                remove_tree(image); /* a partial image only fills the disk */
+                remove_flat_dir(image); /* a partial image only fills the disk */
                 _exit(1);
         }
-        /* `runsc run` removes the container after the checkpoint returns: wait for it,
-         * so "hibernated" means nothing of the sandbox is left */
-        for (int i = 0; i < 100 && run_quiet(state) == 0; i++)
-                usleep(50000);
+        /* the sandbox has exited (its memory is free); `runsc run` removes the rest of
+         * the container on its own (~100 ms): a restore's shim waits for that */
         /* the machine's own checkpoint first: a restarted daemon resumes it from there */
         if (link_image(image, own) < 0 || mark_complete(own) < 0 ||
             (strcmp(image, own) != 0 && mark_complete(image) < 0))
@@ -435,18 +457,30 @@ static int is_mounted(const char *path)
         return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
 }
 
-/* After restore: wait for the container to run, then SIGUSR1 its agent (it rebuilds
- * its epoll set, see src/agent). Runs in a helper child. */
+/* After restore: wait for the container to run, then (as a fallback) SIGUSR1 its agent
+ * so it rebuilds its epoll set (see src/agent). Exits non-zero when the container never
+ * runs. Runs in a helper child. */
 static void rearm_helper(const struct driver_ctx *ctx, const char *id)
 {
         char root[PATH_MAX + 64];
         runsc_root(ctx, root, sizeof(root));
-        const char *state_argv[] = {RUNSC, "--root", root, "state", id, NULL};
         const char *usr1_argv[] = {RUNSC, "--root", root, "kill", id, "USR1", NULL};
-        for (int i = 0; i < 200; i++) {
-                if (run_quiet(state_argv) == 0 && run_quiet(usr1_argv) == 0)
+        char status[32];
+        /* the restore creates the container's state file, then marks it running (a big
+         * machine takes seconds); then the signal is sure to be taken */
+        for (int i = 0; i < 30000; i++) {
+                if (container_status(root, id, status, sizeof(status)) &&
+                    strcmp(status, "running") == 0)
+                        break;
+                usleep(2000);
+        }
+        /* an agent told to "quiesce" re-arms on its own within milliseconds and the
+         * daemon stops this helper; the signal is for agents that do not */
+        usleep(300000);
+        for (int i = 0; i < 400; i++) {
+                if (run_quiet(usr1_argv) == 0)
                         _exit(0);
-                usleep(50000);
+                usleep(10000);
         }
         _exit(1);
 }

@@ -1,6 +1,10 @@
 /* nsshim: keeps one machine's agent stream alive across daemon restarts.
  *
- *   nsshim DIR -- COMMAND [ARGS...]     (COMMAND is `runsc ... run ...`)
+ *   nsshim DIR [--after-gone PATH] -- COMMAND [ARGS...]   (COMMAND is `runsc ... run ...`)
+ *
+ * With --after-gone, COMMAND starts only once PATH no longer exists (at most 10 s
+ * later): a restore waits there for runsc to finish removing the checkpointed
+ * container of the same ID, while the socket already accepts the daemon.
  *
  * It starts COMMAND with pipes for stdin/stdout (the agent's stream), listens on
  * DIR/agent.sock, and relays frames between the pipes and whichever daemon is
@@ -95,6 +99,10 @@ static void drop_daemon(struct side *d)
         buf_reset(&d->out); /* frames for it were whole; the rest wait in the agent's window */
 }
 
+/* The socket file this shim bound: a later shim of the same machine (after a restore)
+ * binds its own at the same path, which this one must then leave alone. */
+static struct stat own_sock;
+
 static int listen_on(const char *dir)
 {
         struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -106,6 +114,7 @@ static int listen_on(const char *dir)
         if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0)
                 return -1;
         chmod(a.sun_path, 0600);
+        stat(a.sun_path, &own_sock);
         return fd;
 }
 
@@ -167,10 +176,22 @@ static void loop(int lfd, pid_t child, struct side *agent, struct side *daemon)
         }
 }
 
+static void wait_gone(const char *path)
+{
+        for (int i = 0; path && i < 5000 && access(path, F_OK) == 0; i++)
+                usleep(2000);
+}
+
 int main(int argc, char **argv)
 {
-        if (argc < 4 || strcmp(argv[2], "--") != 0) {
-                fprintf(stderr, "usage: nsshim DIR -- COMMAND [ARGS...]\n");
+        const char *after = NULL;
+        int sep = 2; /* where "--" is */
+        if (argc >= 6 && strcmp(argv[2], "--after-gone") == 0) {
+                after = argv[3];
+                sep = 4;
+        }
+        if (argc < sep + 2 || strcmp(argv[sep], "--") != 0) {
+                fprintf(stderr, "usage: nsshim DIR [--after-gone PATH] -- COMMAND [ARGS...]\n");
                 return 2;
         }
         signal(SIGPIPE, SIG_IGN);
@@ -181,7 +202,9 @@ int main(int argc, char **argv)
         buf_init(&agent.out, SHIM_BUFFER + NSP_HDR_SIZE + NSP_MAX_PAYLOAD);
         buf_init(&daemon.out, SHIM_BUFFER + NSP_HDR_SIZE + NSP_MAX_PAYLOAD);
         int lfd = listen_on(argv[1]);
-        pid_t child = lfd < 0 ? -1 : start(argv + 3, &agent.wfd, &agent.rfd);
+        if (lfd >= 0)
+                wait_gone(after);
+        pid_t child = lfd < 0 ? -1 : start(argv + sep + 1, &agent.wfd, &agent.rfd);
         if (child < 0) {
                 perror("nsshim");
                 return 1;
@@ -190,7 +213,9 @@ int main(int argc, char **argv)
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
         char path[4200];
+        struct stat now;
         snprintf(path, sizeof(path), "%s/agent.sock", argv[1]);
-        unlink(path);
+        if (stat(path, &now) == 0 && now.st_ino == own_sock.st_ino && now.st_dev == own_sock.st_dev)
+                unlink(path);
         return 0;
 }

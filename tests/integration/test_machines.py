@@ -429,6 +429,11 @@ class Hibernate(DaemonTest):
         for cycle in range(5):
             st, _, h = self.req("POST", "/v1/machines/%s/hibernate" % mid)
             self.assertEqual((st, h["state"]), (200, "hibernated"), h)
+            # the sandbox has exited; runsc's bookkeeping of it goes right after
+            for _ in range(100):
+                if runsc_list(self.d.state_dir) == []:
+                    break
+                time.sleep(0.02)
             self.assertEqual(runsc_list(self.d.state_dir), [], "the sandbox is gone")
             st, _, b = self.req("POST", "/v1/machines/%s/exec" % mid, {"cmd": "true"})
             self.assertEqual((st, error_code(b)), (409, "machine_not_running"))
