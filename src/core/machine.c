@@ -527,7 +527,10 @@ static void recover_one(struct app *app, const struct machine_rec *r)
         snprintf(dir, sizeof(dir), "%s/machines/%s", app->state_dir, r->id);
         if (moving) /* a checkpoint or restore helper of the old daemon may still work */
                 wait_op_helper(dir);
-        if (hib && adopt(app, r, 0) == 0)
+        /* a complete checkpoint taken while pausing means the sandbox stopped, even if
+         * its shim is still on its way out (and would accept an attach) */
+        int paused = moving && strcmp(r->state, "resuming") != 0;
+        if ((hib || (paused && has_checkpoint(app, r->id))) && adopt(app, r, 0) == 0)
                 return;
         if ((running || moving) && adopt(app, r, 1) == 0)
                 return;
