@@ -34,6 +34,9 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
                             const char *parent_id, const char *snapshot_id, machine_done_cb cb,
                             void *ud, struct err *e);
 
+/* Frees a machine that is no longer listed (its deadline timer cancelled). */
+void free_machine(struct machine *m);
+
 /* Runs the create callback once (code NULL: success). */
 void finish_create(struct machine *m, const char *code, const char *error);
 

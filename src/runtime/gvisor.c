@@ -21,13 +21,11 @@
 #include "../common/cleanup.h"
 #include "../common/util.h"
 #include "driver.h"
+#include "gvisor_internal.h"
 
-#define RUNSC "runsc"
-
-static int run_quiet(const char *const argv[]);
 static int remove_tree(const char *path);
 
-static void runsc_root(const struct driver_ctx *ctx, char *out, size_t cap)
+void runsc_root(const struct driver_ctx *ctx, char *out, size_t cap)
 {
         snprintf(out, cap, "%s/runsc", ctx->state_dir);
 }
@@ -40,8 +38,7 @@ static int gv_probe(const struct driver_ctx *ctx, struct err *e)
         return 0;
 }
 
-static int mkdir_in(const char *dir, const char *name, mode_t mode, char *out, size_t cap,
-                    struct err *e)
+int mkdir_in(const char *dir, const char *name, mode_t mode, char *out, size_t cap, struct err *e)
 {
         if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap)
                 return err_set(e, ENAMETOOLONG, "path in %s", dir);
@@ -106,8 +103,8 @@ static json_t *oci_config(const struct driver_ctx *ctx, const struct machine_spe
         return cfg;
 }
 
-static int write_bundle(const struct driver_ctx *ctx, const struct machine_spec *s,
-                        const char *rootfs, const char *bundle, struct err *e)
+int write_bundle(const struct driver_ctx *ctx, const struct machine_spec *s, const char *rootfs,
+                 const char *bundle, struct err *e)
 {
         json_t *cfg = oci_config(ctx, s, rootfs);
         char path[PATH_MAX + 64];
@@ -135,7 +132,7 @@ static int lower_dirs(const struct machine_spec *s, char *out, size_t cap, struc
         return 0;
 }
 
-static int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct err *e)
+int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct err *e)
 {
         char upper[PATH_MAX + 64], work[PATH_MAX + 64], lower[3072], opts[4096];
         /* the upper dir's mode becomes the mode of the machine's "/" */
@@ -157,22 +154,6 @@ static int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, s
         return 0;
 }
 
-/* The container's status from runsc's own state file (ROOT/ID_sandbox:ID.state in this
- * runsc): 1 with `out` filled while the file exists, 0 when it does not. Reading it
- * costs microseconds where `runsc state` costs 20 ms, and hibernate and resume wait on
- * it. Callers fall back to `runsc state` when the file is not where it is expected. */
-static int container_status(const char *root, const char *id, char *out, size_t cap)
-{
-        char path[PATH_MAX + 200];
-        snprintf(path, sizeof(path), "%s/%s_sandbox:%s.state", root, id, id);
-        json_t *st = json_load_file(path, 0, NULL);
-        if (!st)
-                return access(path, F_OK) == 0 ? (snprintf(out, cap, "?"), 1) : 0;
-        snprintf(out, cap, "%s", json_string_value(json_object_get(st, "status")) ?: "?");
-        json_decref(st);
-        return 1;
-}
-
 /* The shim (src/shim) runs `runsc run` and relays the agent stream on DIR/agent.sock;
  * it outlives the daemon, so a restarted daemon can attach again. */
 static void exec_shim(const struct driver_ctx *ctx, const char *id, const char *dir,
@@ -190,7 +171,7 @@ static void exec_shim(const struct driver_ctx *ctx, const char *id, const char *
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (image) {
-                char gone[PATH_MAX + 200]; /* see container_status */
+                char gone[PATH_MAX + 200]; /* see container_status (gvisor_ckpt.c) */
                 snprintf(gone, sizeof(gone), "%s/%s_sandbox:%s.state", root, id, id);
                 execl(ctx->shim_path, "nsshim", dir, "--after-gone", gone, "--", RUNSC, "--root",
                       root, "--network", "none", "restore", "--image-path", image, "--bundle",
@@ -275,8 +256,8 @@ static int write_identity(const char *rootfs, const char *hostname, struct err *
 }
 
 /* Starts the shim (running or restoring the container) and connects to its socket. */
-static int launch(const struct driver_ctx *ctx, const char *id, const char *dir, const char *image,
-                  struct machine_run *run, struct err *e)
+int launch(const struct driver_ctx *ctx, const char *id, const char *dir, const char *image,
+           struct machine_run *run, struct err *e)
 {
         char bundle[PATH_MAX + 64], log[PATH_MAX + 64];
         snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
@@ -319,7 +300,7 @@ static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
         return launch(ctx, s->id, s->dir, NULL, run, e);
 }
 
-static int run_quiet(const char *const argv[])
+int run_quiet(const char *const argv[])
 {
         pid_t pid = fork();
         if (pid == 0) {
@@ -380,171 +361,12 @@ static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char
         return pid;
 }
 
-/* Makes `dst` (emptied first) hold hard links to the files of image `src`. */
-static int link_image(const char *src, const char *dst)
-{
-        if (strcmp(src, dst) == 0)
-                return 0;
-        remove_flat_dir(dst);
-        if (mkdir(dst, 0700) < 0)
-                return -1;
-        DIR *d = opendir(src);
-        int to = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int r = d && to >= 0 ? 0 : -1;
-        for (struct dirent *de; r == 0 && (de = readdir(d));)
-                if (de->d_name[0] != '.' && strcmp(de->d_name, DRIVER_IMAGE_DONE) != 0)
-                        r = linkat(dirfd(d), de->d_name, to, de->d_name, 0);
-        if (d)
-                closedir(d);
-        if (to >= 0)
-                close(to);
-        return r;
-}
-
-static int mark_complete(const char *image)
-{
-        char done[PATH_MAX + 64];
-        snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
-        int fd = open(done, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || fsync(fd) < 0)
-                return -1;
-        return close(fd);
-}
-
-/* The helper for hibernate: a fresh image dir, then `runsc checkpoint` (which stops the
- * sandbox; the shim then exits), then the completion marks. */
-static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, const char *dir,
-                              const char *image)
-{
-        char root[PATH_MAX + 64], own[PATH_MAX + 64];
-        runsc_root(ctx, root, sizeof(root));
-        snprintf(own, sizeof(own), "%s/checkpoint", dir);
-        remove_flat_dir(image);
-        if (mkdir(image, 0700) < 0)
-                _exit(1);
-        const char *ckpt[] = {RUNSC, "--root", root, "checkpoint", "--image-path", image, id, NULL};
-        if (run_quiet(ckpt) != 0) {
-                remove_flat_dir(image); /* a partial image only fills the disk */
-                _exit(1);
-        }
-        /* the sandbox has exited (its memory is free); `runsc run` removes the rest of
-         * the container on its own (~100 ms): a restore's shim waits for that */
-        /* the machine's own checkpoint first: a restarted daemon resumes it from there */
-        if (link_image(image, own) < 0 || mark_complete(own) < 0 ||
-            (strcmp(image, own) != 0 && mark_complete(image) < 0))
-                _exit(1);
-        _exit(0);
-}
-
-static pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
-                          const char *image, struct err *e)
-{
-        pid_t pid = fork();
-        if (pid == 0) {
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                checkpoint_helper(ctx, id, dir, image);
-        }
-        return pid < 0 ? err_set(e, errno, "fork checkpoint helper") : pid;
-}
-
-static int is_mounted(const char *path)
+int is_mounted(const char *path)
 {
         char parent[PATH_MAX + 80];
         struct stat a, b;
         snprintf(parent, sizeof(parent), "%s/..", path);
         return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
-}
-
-/* After restore: wait for the container to run, then (as a fallback) SIGUSR1 its agent
- * so it rebuilds its epoll set (see src/agent). Exits non-zero when the container never
- * runs. Runs in a helper child. */
-static void rearm_helper(const struct driver_ctx *ctx, const char *id)
-{
-        char root[PATH_MAX + 64];
-        runsc_root(ctx, root, sizeof(root));
-        const char *usr1_argv[] = {RUNSC, "--root", root, "kill", id, "USR1", NULL};
-        char status[32];
-        /* the restore creates the container's state file, then marks it running (a big
-         * machine takes seconds); then the signal is sure to be taken */
-        for (int i = 0; i < 30000; i++) {
-                if (container_status(root, id, status, sizeof(status)) &&
-                    strcmp(status, "running") == 0)
-                        break;
-                usleep(2000);
-        }
-        /* an agent told to "quiesce" re-arms on its own within milliseconds and the
-         * daemon stops this helper; the signal is for agents that do not */
-        usleep(300000);
-        for (int i = 0; i < 400; i++) {
-                if (run_quiet(usr1_argv) == 0)
-                        _exit(0);
-                usleep(10000);
-        }
-        _exit(1);
-}
-
-static int gv_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
-                      struct machine_run *run, pid_t *helper, struct err *e)
-{
-        char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64], done[PATH_MAX + 64];
-        snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
-        if (access(done, R_OK) < 0)
-                return err_set(e, ENOENT, "no complete checkpoint in %s", image);
-        if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
-                return err_set(e, errno, "mkdir %s", s->dir);
-        snprintf(rootfs, sizeof(rootfs), "%s/rootfs", s->dir);
-        int r = is_mounted(rootfs) ? 0 : mount_layer(s, rootfs, sizeof(rootfs), e);
-        if (r == 0)
-                r = mkdir_in(s->dir, "bundle", 0700, bundle, sizeof(bundle), e);
-        if (r == 0)
-                r = write_bundle(ctx, s, rootfs, bundle, e);
-        if (r == 0)
-                r = launch(ctx, s->id, s->dir, image, run, e);
-        if (r < 0)
-                return r;
-        pid_t pid = fork();
-        if (pid == 0)
-                rearm_helper(ctx, s->id);
-        if (pid < 0)
-                return err_set(e, errno, "fork rearm helper");
-        *helper = pid;
-        return 0;
-}
-
-static int sync_dir(const char *path)
-{
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -1;
-        int r = fsync(fd);
-        close(fd);
-        return r;
-}
-
-static int gv_seal(const struct driver_ctx *ctx, const char *dir, const char *layer, struct err *e)
-{
-        (void)ctx;
-        char rootfs[PATH_MAX + 64], upper[PATH_MAX + 64], parent[PATH_MAX + 64];
-        snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
-        snprintf(upper, sizeof(upper), "%s/upper", dir);
-        for (int i = 0; i < 50 && is_mounted(rootfs) && umount2(rootfs, 0) < 0 && errno == EBUSY;
-             i++)
-                usleep(10000);
-        if (is_mounted(rootfs) && umount2(rootfs, MNT_DETACH) < 0)
-                return err_set(e, errno, "umount %s", rootfs);
-        if (access(layer, F_OK) < 0 && rename(upper, layer) < 0)
-                return err_set(e, errno, "move %s to %s", upper, layer);
-        if (mkdir(upper, 0755) < 0 && errno != EEXIST)
-                return err_set(e, errno, "mkdir %s", upper);
-        snprintf(parent, sizeof(parent), "%s", layer);
-        char *slash = strrchr(parent, '/');
-        if (slash)
-                *slash = '\0';
-        if (sync_dir(parent) < 0 || sync_dir(dir) < 0)
-                return err_set(e, errno, "sync %s", layer);
-        return 0;
 }
 
 const struct driver gvisor_driver = {

@@ -1,0 +1,161 @@
+/* Start-up and exit: machines left by an earlier daemon are adopted again (running
+ * ones re-attached through their shims, paused ones hibernated when a complete
+ * checkpoint exists) or marked failed / destroyed and torn down; at exit machines are
+ * let go without being stopped. Loop thread only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+#include "machine_internal.h"
+
+/* Rebuilds the live machine of a record. With `attach`, its sandbox must still run and
+ * its agent answer on the shim's socket (-1 otherwise); without, it is hibernated. */
+static int adopt(struct app *app, const struct machine_rec *r, int attach)
+{
+        struct machine *m = calloc(1, sizeof(*m));
+        if (!m)
+                return -1;
+        m->app = app;
+        snprintf(m->id, sizeof(m->id), "%s", r->id);
+        snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, r->id);
+        struct err e;
+        if (attach && app->driver->attach(&app->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
+                free(m);
+                return -1;
+        }
+        json_t *spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
+        snprintf(m->template_name, sizeof(m->template_name), "%s",
+                 json_string_value(json_object_get(spec, "template")) ?: "base");
+        m->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
+        m->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
+        snprintf(m->user, sizeof(m->user), "%s",
+                 json_string_value(json_object_get(spec, "user")) ?: "");
+        snprintf(m->cwd, sizeof(m->cwd), "%s",
+                 json_string_value(json_object_get(spec, "cwd")) ?: "");
+        json_t *env = json_object_get(spec, "env");
+        m->env = env ? json_incref(env) : json_object();
+        json_t *ar = json_object_get(spec, "auto_resume");
+        m->auto_resume = ar ? json_is_true(ar) : 1;
+        const char *action = json_string_value(json_object_get(spec, "timeout_action"));
+        m->timeout_hibernate = action && !strcmp(action, "hibernate");
+        m->timeout_s = json_integer_value(json_object_get(spec, "timeout_s"));
+        json_t *layers = json_object_get(spec, "layers");
+        m->layers = json_is_array(layers) ? json_incref(layers) : json_array();
+        snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s",
+                 json_string_value(json_object_get(spec, "snapshot")) ?: "");
+        snprintf(m->parent_id, sizeof(m->parent_id), "%s", r->parent_id);
+        json_decref(spec);
+        m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
+        if (!m->metadata)
+                m->metadata = json_object();
+        if (!attach && layers_settle(app, m->dir, m->layers, &e) < 0) {
+                free_machine(m);
+                return -1;
+        }
+        m->state = attach ? M_RUNNING : M_HIBERNATED;
+        m->created_at = r->created_at;
+        m->deadline_at = r->deadline_at;
+        if (attach && agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
+                                     on_agent_state, m, &e) < 0) {
+                free_machine(m);
+                return -1;
+        }
+        m->agent_open = attach;
+        m->next = app->machines;
+        app->machines = m;
+        arm_deadline(m);
+        if (strcmp(r->state, machine_state_name(m->state)) != 0)
+                set_state(m, m->state, NULL);
+        log_info("machine_adopted", "machine=%s state=%s", m->id, machine_state_name(m->state));
+        return 0;
+}
+
+static int has_checkpoint(struct app *app, const char *id)
+{
+        char path[PATH_MAX + 96];
+        snprintf(path, sizeof(path), "%s/machines/%s/checkpoint/" DRIVER_IMAGE_DONE, app->state_dir,
+                 id);
+        return access(path, R_OK) == 0;
+}
+
+/* What a record left by an earlier daemon becomes. */
+static void recover_one(struct app *app, const struct machine_rec *r)
+{
+        int running = !strcmp(r->state, "running"), hib = !strcmp(r->state, "hibernated");
+        int moving = !strcmp(r->state, "hibernating") || !strcmp(r->state, "resuming") ||
+                     !strcmp(r->state, "forking") || !strcmp(r->state, "snapshotting");
+        char dir[PATH_MAX + 64];
+        snprintf(dir, sizeof(dir), "%s/machines/%s", app->state_dir, r->id);
+        if (moving) /* a checkpoint or restore helper of the old daemon may still work */
+                wait_op_helper(dir);
+        /* a complete checkpoint taken while pausing means the sandbox stopped, even if
+         * its shim is still on its way out (and would accept an attach) */
+        int paused = moving && strcmp(r->state, "resuming") != 0;
+        if ((hib || (paused && has_checkpoint(app, r->id))) && adopt(app, r, 0) == 0)
+                return;
+        if ((running || moving) && adopt(app, r, 1) == 0)
+                return;
+        if (moving && has_checkpoint(app, r->id) && adopt(app, r, 0) == 0)
+                return;
+        /* half-created, half-destroyed, or its sandbox died with the daemon */
+        struct err e;
+        int destroying = !strcmp(r->state, "destroying");
+        const char *why = !strcmp(r->state, "creating") ? "the daemon stopped while creating it"
+                          : moving ? "the daemon stopped while it was paused and no complete "
+                                     "checkpoint was left"
+                                   : "its sandbox was gone when the daemon restarted";
+        store_machine_set_state(app->store, r->id, destroying ? "destroyed" : "failed",
+                                destroying ? NULL : why, time_wall_ms(), &e);
+        pid_t pid = app->driver->destroy(&app->driver_ctx, r->id, dir, &e);
+        int st;
+        if (pid > 0)
+                waitpid(pid, &st, 0);
+        log_warn("machine_recovered", "machine=%s was=%s", r->id, r->state);
+}
+
+void machines_recover(struct app *app)
+{
+        static const char *const live[] = {"creating",    "running",  "destroying", "hibernated",
+                                           "hibernating", "resuming", "forking",    "snapshotting"};
+        for (unsigned i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+                struct machine_rec *v;
+                size_t n;
+                struct err e;
+                struct machine_filter f = {.state = live[i]};
+                if (store_machine_list(app->store, &f, 0, 100000, &v, &n, &e) < 0)
+                        continue;
+                for (size_t k = 0; k < n; k++) {
+                        recover_one(app, &v[k]);
+                        store_machine_rec_free(&v[k]);
+                }
+                free(v);
+        }
+        snapshots_recover(app);
+        images_sweep(app);
+        layers_collect(app);
+}
+
+void machines_detach(struct app *app)
+{
+        while (app->machines) {
+                struct machine *m = app->machines;
+                app->machines = m->next;
+                templates_cancel(&app->templates, &m->tpl_wait);
+                if (m->run.pid)
+                        children_forget(&app->children, &m->sandbox);
+                if (m->helper.pid)
+                        children_forget(&app->children, &m->helper);
+                if (m->op_helper.pid)
+                        children_forget(&app->children, &m->op_helper);
+                if (m->agent_open) {
+                        m->agent.on_state = NULL;
+                        agentconn_fini(&m->agent);
+                }
+                free_machine(m);
+        }
+}
