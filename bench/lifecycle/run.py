@@ -113,10 +113,14 @@ def container_status(box):
 def start_attached(box, verb, *args):
     """`runsc run|restore` attached, the agent's stdio on pipes (as under nsshim); returns
     once the container runs."""
-    p = subprocess.Popen(["runsc", "--root", box.root, "--network", "none", verb] + list(args) +
-                         ["--bundle", box.bundle(), box.name], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    wait_for(lambda: container_status(box) == "running", timeout=600)
+    with open(os.path.join(box.dir, "runsc.log"), "ab") as log:
+        p = subprocess.Popen(["runsc", "--root", box.root, "--network", "none", verb] +
+                             list(args) + ["--bundle", box.bundle(), box.name],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+    wait_for(lambda: container_status(box) == "running" or p.poll() is not None, timeout=600)
+    if p.poll() is not None:
+        with open(os.path.join(box.dir, "runsc.log")) as f:
+            raise RuntimeError("runsc %s exited %d: %s" % (verb, p.returncode, f.read()[-800:]))
     return p
 
 
@@ -125,15 +129,19 @@ def raw(mib, runs, like):
     its first process on pipes, the same python beside it, checkpointed and restored
     with runsc directly."""
     work = tempfile.mkdtemp(prefix="ns-bench-lc-")
-    box = RawSandbox(work, "lc", ["/.nsagent/nsagent"], memory_for(mib), like=like)
+    # the python starts first and the agent replaces the shell as PID 1 (`runsc exec` of
+    # a big allocation kills this runsc's sandbox, so the python is not exec'd in)
+    # a fresh container ID each time: runsc names the host cgroup after it and an old
+    # one left behind would keep its old memory limit
+    box = RawSandbox(work, "lc%d-%s" % (mib, os.urandom(4).hex()), ["sh", "-c", "(python3 -c \"%s\" >/dev/null 2>&1 &); "
+                                  "exec /.nsagent/nsagent" % (DIRTY % mib)], memory_for(mib),
+                     like=like)
     hib, res = [], []
     image = os.path.join(work, "image")
     disk = 0
     proc = None
     try:
         proc = start_attached(box, "run")
-        box.runsc("exec", box.name, "sh", "-c",
-                  "(python3 -c \"%s\" >/dev/null 2>&1 &)" % (DIRTY % mib))
         wait_for(lambda: os.path.exists(os.path.join(box.dir, "upper/root/ready")))
         progress("raw", mib, "MiB: sandbox ready")
         for i in range(runs):

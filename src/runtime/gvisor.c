@@ -346,16 +346,23 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
         _exit(remove_tree(dir) == 0 ? 0 : 1);
 }
 
-static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
-                        struct err *e)
+pid_t fork_helper(void)
 {
         pid_t pid = fork();
         if (pid == 0) {
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                destroy_helper(ctx, id, dir);
         }
+        return pid;
+}
+
+static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
+                        struct err *e)
+{
+        pid_t pid = fork_helper();
+        if (pid == 0)
+                destroy_helper(ctx, id, dir);
         if (pid < 0)
                 return err_set(e, errno, "fork destroy helper");
         return pid;

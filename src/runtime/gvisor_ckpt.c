@@ -92,13 +92,9 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
 pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir, const char *image,
                    struct err *e)
 {
-        pid_t pid = fork();
-        if (pid == 0) {
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
+        pid_t pid = fork_helper();
+        if (pid == 0)
                 checkpoint_helper(ctx, id, dir, image);
-        }
         return pid < 0 ? err_set(e, errno, "fork checkpoint helper") : pid;
 }
 
@@ -149,7 +145,7 @@ int gv_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const
                 r = launch(ctx, s->id, s->dir, image, run, e);
         if (r < 0)
                 return r;
-        pid_t pid = fork();
+        pid_t pid = fork_helper();
         if (pid == 0)
                 rearm_helper(ctx, s->id);
         if (pid < 0)

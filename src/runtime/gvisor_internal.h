@@ -32,6 +32,9 @@ int launch(const struct driver_ctx *ctx, const char *id, const char *dir, const 
 /* Runs argv (PATH lookup) with stdout and stderr on /dev/null; its wait status. Blocks. */
 int run_quiet(const char *const argv[]);
 
+/* fork() for a helper: in the child, the daemon's blocked signals are unblocked. */
+pid_t fork_helper(void);
+
 /* True when `path` is a mount point. */
 int is_mounted(const char *path);
 

@@ -218,3 +218,17 @@ int db_collect_rows(struct store *st, sqlite3_stmt *s, unsigned limit, size_t si
         *n = k;
         return 0;
 }
+
+int db_get_row(struct store *st, sqlite3_stmt *s, void (*read)(sqlite3_stmt *s, void *row),
+               void *row, const char *what, struct err *e)
+{
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+                read(s, row);
+        sqlite3_reset(s);
+        if (rc == SQLITE_ROW)
+                return 0;
+        if (rc == SQLITE_DONE)
+                return err_set(e, ENOENT, "%s not found", what);
+        return db_fail(st, e, "read");
+}

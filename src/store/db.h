@@ -62,6 +62,11 @@ int db_collect_rows(struct store *st, sqlite3_stmt *s, unsigned limit, size_t si
                     void (*read)(sqlite3_stmt *s, void *row), void (*free_row)(void *row),
                     void **out, size_t *n, struct err *e);
 
+/* Steps s (bound by the caller) for one row filled by read(s, row): 0, -ENOENT ("WHAT
+ * not found") when there is none, -EIO on a database error. */
+int db_get_row(struct store *st, sqlite3_stmt *s, void (*read)(sqlite3_stmt *s, void *row),
+               void *row, const char *what, struct err *e);
+
 /* Applies the migrations the database lacks (migrations.c). */
 int db_migrate(struct store *st, struct err *e);
 

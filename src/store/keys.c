@@ -42,27 +42,13 @@ int store_key_insert(struct store *st, const struct key_rec *k, struct err *e)
         return 0;
 }
 
-static int get_one(struct store *st, sqlite3_stmt *s, struct key_rec *out, struct err *e)
-{
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
-                read_row(s, out);
-                sqlite3_reset(s);
-                return 0;
-        }
-        sqlite3_reset(s);
-        if (rc == SQLITE_DONE)
-                return err_set(e, ENOENT, "key not found");
-        return db_fail(st, e, "read key");
-}
-
 int store_key_get(struct store *st, const char *id, struct key_rec *out, struct err *e)
 {
         sqlite3_stmt *s = db_stmt(st, ST_KEY_GET, e);
         if (!s)
                 return -EIO;
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-        return get_one(st, s, out, e);
+        return db_get_row(st, s, read_row, out, "key", e);
 }
 
 int store_key_find_active(struct store *st, const unsigned char hash[32], struct key_rec *out,
@@ -72,7 +58,7 @@ int store_key_find_active(struct store *st, const unsigned char hash[32], struct
         if (!s)
                 return -EIO;
         sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-        return get_one(st, s, out, e);
+        return db_get_row(st, s, read_row, out, "key", e);
 }
 
 int store_key_list(struct store *st, int64_t after_seq, unsigned limit, struct key_rec **out,

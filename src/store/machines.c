@@ -139,14 +139,7 @@ int store_machine_get(struct store *st, const char *id, struct machine_rec *out,
         if (!s)
                 return -EIO;
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-                read_row(s, out);
-        sqlite3_reset(s);
-        if (rc == SQLITE_ROW)
-                return 0;
-        return rc == SQLITE_DONE ? err_set(e, ENOENT, "machine not found")
-                                 : db_fail(st, e, "read machine");
+        return db_get_row(st, s, read_row, out, "machine", e);
 }
 
 int store_machine_list(struct store *st, const struct machine_filter *f, int64_t after_seq,

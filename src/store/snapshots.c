@@ -57,14 +57,7 @@ int store_snapshot_get(struct store *st, const char *id, struct snapshot_rec *ou
         if (!s)
                 return -EIO;
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-                read_row(s, out);
-        sqlite3_reset(s);
-        if (rc == SQLITE_ROW)
-                return 0;
-        return rc == SQLITE_DONE ? err_set(e, ENOENT, "snapshot not found")
-                                 : db_fail(st, e, "read snapshot");
+        return db_get_row(st, s, read_row, out, "snapshot", e);
 }
 
 int store_snapshot_list(struct store *st, int64_t after_seq, unsigned limit,
