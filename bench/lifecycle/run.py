@@ -48,12 +48,12 @@ def memory_for(mib):
     return max(512, mib * 2 + 256)
 
 
-def wait_for(pred, timeout=120):
+def wait_for(pred, timeout=120, step=0.05):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if pred():
             return
-        time.sleep(0.05)
+        time.sleep(step)
     raise RuntimeError("timed out")
 
 
@@ -117,7 +117,9 @@ def start_attached(box, verb, *args):
         p = subprocess.Popen(["runsc", "--root", box.root, "--network", "none", verb] +
                              list(args) + ["--bundle", box.bundle(), box.name],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
-    wait_for(lambda: container_status(box) == "running" or p.poll() is not None, timeout=600)
+    # polled as finely as the daemon's restore helper does (2 ms)
+    wait_for(lambda: container_status(box) == "running" or p.poll() is not None, timeout=600,
+             step=0.002)
     if p.poll() is not None:
         with open(os.path.join(box.dir, "runsc.log")) as f:
             raise RuntimeError("runsc %s exited %d: %s" % (verb, p.returncode, f.read()[-800:]))
