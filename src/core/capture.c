@@ -30,6 +30,8 @@ struct capture {
         char code[40], error[256];
         capture_done_cb cb;
         void *ud;
+        struct app *app;
+        struct capture *next; /* app->captures */
 };
 
 const char *capture_image(const struct capture *c)
@@ -71,6 +73,25 @@ static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
                            NULL);
 }
 
+static void capture_free(struct capture *c)
+{
+        for (struct capture **pp = &c->app->captures; *pp; pp = &(*pp)->next) {
+                if (*pp == c) {
+                        *pp = c->next;
+                        break;
+                }
+        }
+        json_decref(c->children);
+        json_decref(c->metadata);
+        free(c);
+}
+
+void captures_drop(struct app *app)
+{
+        while (app->captures)
+                capture_free(app->captures);
+}
+
 static void maybe_finish(struct capture *c)
 {
         if (c->pending > 0)
@@ -80,9 +101,7 @@ static void maybe_finish(struct capture *c)
                       c->snapshot ? c->snap_id : "", c->pause_ms);
         if (!c->snapshot)
                 remove_later(c->image);
-        json_decref(c->children);
-        json_decref(c->metadata);
-        free(c);
+        capture_free(c);
 }
 
 static void on_child(void *ud, struct machine *m, const char *code, const char *error)
@@ -196,6 +215,9 @@ static struct capture *capture_new(struct machine *m, int snapshot, capture_done
         }
         c->snapshot = snapshot;
         c->parent = m;
+        c->app = m->app;
+        c->next = m->app->captures;
+        m->app->captures = c;
         c->children = json_array();
         c->pending = 1;
         c->cb = cb;

@@ -75,6 +75,9 @@ void resume_from(struct machine *m, const char *image);
 /* The image directory of a capture under way. */
 const char *capture_image(const struct capture *c);
 
+/* At daemon exit: frees the captures still under way (their machines are let go). */
+void captures_drop(struct app *app);
+
 /* The checkpoint of a forking / snapshotting machine is complete. */
 void capture_checkpointed(struct machine *m);
 

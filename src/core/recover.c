@@ -158,4 +158,5 @@ void machines_detach(struct app *app)
                 }
                 free_machine(m);
         }
+        captures_drop(app);
 }

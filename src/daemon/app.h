@@ -30,6 +30,7 @@ struct app {
         char agent_path[PATH_MAX];
         char shim_path[PATH_MAX];
         struct machine *machines;   /* live machines */
+        struct capture *captures;   /* forks and snapshots under way (core/capture.c) */
         unsigned machine_timeout_s; /* default deadline of new machines */
         char state_dir[PATH_MAX];
         char cache_dir[PATH_MAX];
