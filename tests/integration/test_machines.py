@@ -52,6 +52,70 @@ class Machines(DaemonTest):
         st, _, body = self.d.request("POST", "/v1/machines/%s/exec" % m["id"], body={"cmd": "true"})
         self.assertEqual((st, error_code(body)), (409, "machine_not_running"))
 
+    def stream(self, mid, body):
+        import http.client
+        c = http.client.HTTPConnection(self.d.host, self.d.port, timeout=60)
+        c.request("POST", "/v1/machines/%s/exec" % mid, body=json.dumps(dict(body, stream=True)),
+                  headers={"Authorization": "Bearer " + self.d.key,
+                           "Content-Type": "application/json"})
+        return c, c.getresponse()
+
+    def test_exec_streams_ndjson_as_the_command_runs(self):
+        mid = self.create()["id"]
+        # the command waits for a file only another request creates: the first line can
+        # only be read here if it was sent while the command still ran
+        c, r = self.stream(mid, {"cmd": "echo first; echo oops >&2; "
+                                        "while [ ! -e /root/go ]; do sleep 0.05; done; "
+                                        "printf '\\377'; echo second; exit 3"})
+        self.assertEqual((r.status, r.getheader("Content-Type")), (200, "application/x-ndjson"))
+        self.assertEqual(json.loads(r.readline()), {"type": "stdout", "data": "first\n"})
+        self.assertEqual(json.loads(r.readline()), {"type": "stderr", "data": "oops\n"})
+        self.exec(mid, cmd="touch /root/go")
+        rest = [json.loads(l) for l in r.read().splitlines()]
+        out = [x for x in rest if x["type"] == "stdout"]
+        import base64
+        data = b"".join(base64.b64decode(x["data"]) if x.get("encoding") == "base64"
+                        else x["data"].encode() for x in out)
+        self.assertEqual(data, b"\xffsecond\n", "bytes that are not UTF-8 come as base64")
+        self.assertEqual(rest[-1]["type"], "exit")
+        self.assertEqual(rest[-1]["exit_code"], 3)
+        c.close()
+        # refused before it starts: a plain error answer
+        st, _, b = self.d.request("POST", "/v1/machines/%s/exec" % mid,
+                                  body={"cmd": "true", "cwd": "/nope", "stream": True})
+        self.assertEqual((st, error_code(b)), (400, "invalid_cwd"))
+
+    def test_a_stream_nobody_reads_holds_the_command_not_the_daemon(self):
+        mid = self.create()["id"]
+
+        def hwm_kib():
+            for line in open("/proc/%d/status" % self.d.proc.pid):
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        before = hwm_kib()
+        c, r = self.stream(mid, {"cmd": "head -c 200000000 /dev/zero | tr '\\0' a"})
+        time.sleep(3)  # the client reads nothing; flow control holds the writer
+        grown = hwm_kib() - before
+        self.assertLess(grown, 48 * 1024, "daemon memory is bounded by windows, not output")
+        total = 0
+        for line in r.read().splitlines():
+            x = json.loads(line)
+            if x["type"] == "stdout":
+                total += len(x["data"])
+        self.assertEqual(total, 200000000)
+        c.close()
+        # a client that leaves mid-stream stops the command (noticed at its next write)
+        c, r = self.stream(mid, {"cmd": "echo started > /root/s; "
+                                        "while true; do echo tick; sleep 0.1; done"})
+        self.assertEqual(r.status, 200)
+        c.close()
+        self.assertEqual(self.exec(mid, cmd="cat /root/s")["stdout"], "started\n")
+        for _ in range(100):
+            if self.exec(mid, cmd="test -e /root/s && pgrep -c -f ti[c]k || true")["stdout"].strip() == "0":
+                break
+            time.sleep(0.05)
+        self.assertEqual(self.exec(mid, cmd="pgrep -c -f ti[c]k || true")["stdout"].strip(), "0")
+
     def test_exec_options_and_failures(self):
         m = self.create()
         mid = m["id"]

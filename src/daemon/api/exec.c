@@ -1,6 +1,9 @@
 /* POST /v1/machines/{id}/exec: run a command to completion and answer with its output.
  * The output is collected within a bound (EXEC_OUTPUT_MAX per stream; beyond it the
- * rest is read and dropped, and `truncated` says so). */
+ * rest is read and dropped, and `truncated` says so). With "stream": true the answer is
+ * NDJSON (application/x-ndjson, chunked) as the command runs: {"type":"stdout"|"stderr",
+ * "data"} lines, then {"type":"exit",...} or {"type":"error","error"}; the agent's window
+ * is granted only as the client reads, so a slow client slows the command down. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 
 #define EXEC_OUTPUT_MAX (16u << 20)
 #define EXEC_STDIN_MAX  (8u << 20)
+#define STREAM_PENDING  (16u << 20) /* NDJSON not yet read by the client (bounded by windows) */
 
 struct exec_req {
         char *cmd;
@@ -19,6 +23,7 @@ struct exec_req {
         struct jv_strmap env;
         char *cwd, *user, *stdin_data, *encoding;
         int64_t timeout_s;
+        int stream;
 };
 
 static const struct jv_field exec_fields[] = {
@@ -30,6 +35,7 @@ static const struct jv_field exec_fields[] = {
     {"stdin", JV_STRING, 0, offsetof(struct exec_req, stdin_data), EXEC_STDIN_MAX, 0, 0},
     {"encoding", JV_STRING, 0, offsetof(struct exec_req, encoding), 16, 0, 0},
     {"timeout_s", JV_INT, 0, offsetof(struct exec_req, timeout_s), 0, 1, 86400},
+    {"stream", JV_BOOL, 0, offsetof(struct exec_req, stream), 0, 0, 0},
 };
 
 struct exec_op {
@@ -45,10 +51,15 @@ struct exec_op {
         json_t *exit;
         enum ns_code error;
         char error_msg[512];
+        /* streaming */
+        int stream, started, ended, waiting;
+        struct buf pending; /* NDJSON lines the client has not read */
+        uint32_t owed[3];   /* output bytes read from the agent, granted back once sent */
 };
 
 static void op_free(struct exec_op *op)
 {
+        buf_fini(&op->pending);
         buf_fini(&op->out[1]);
         buf_fini(&op->out[2]);
         free(op->stdin_data);
@@ -106,9 +117,123 @@ static void feed_stdin(struct exec_op *op)
         }
 }
 
+/* ---- streaming (NDJSON) ---------------------------------------------------------- */
+
+static void stream_line(struct exec_op *op, json_t *line)
+{
+        char *text = json_dumps(line, JSON_COMPACT);
+        json_decref(line);
+        if (!text || buf_append(&op->pending, text, strlen(text)) < 0 ||
+            buf_append(&op->pending, "\n", 1) < 0)
+                op->truncated = 1;
+        free(text);
+        if (op->waiting) {
+                op->waiting = 0;
+                http_stream_wake(op->ex);
+        }
+}
+
+static void stream_output(struct exec_op *op, int stream, const unsigned char *p, size_t n)
+{
+        json_t *data = op->base64 ? NULL : json_stringn((const char *)p, n);
+        json_t *line = json_pack("{s:s}", "type", stream == NSP_STDOUT ? "stdout" : "stderr");
+        if (!data) { /* asked for, or not valid UTF-8 on its own */
+                char *enc = malloc(4 * (n / 3 + 1) + 1);
+                if (enc)
+                        base64_encode(p, n, enc);
+                data = enc ? json_string(enc) : json_null();
+                free(enc);
+                json_object_set_new(line, "encoding", json_string("base64"));
+        }
+        json_object_set_new(line, "data", data);
+        op->owed[stream] += (uint32_t)n;
+        stream_line(op, line);
+}
+
+static void stream_end(struct exec_op *op, enum ns_code code, const char *msg)
+{
+        if (op->ended)
+                return;
+        op->ended = 1;
+        if (code == NS_OK)
+                stream_line(op, json_pack("{s:s,s:O,s:O,s:O,s:O}", "type", "exit", "exit_code",
+                                          json_object_get(op->exit, "exit_code"), "duration_ms",
+                                          json_object_get(op->exit, "duration_ms"), "timed_out",
+                                          json_object_get(op->exit, "timed_out"), "signal",
+                                          json_object_get(op->exit, "signal")));
+        else
+                stream_line(op, json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "code",
+                                          ns_code_def(code)->name, "message", msg));
+}
+
+static ssize_t stream_read(void *ctx, char *dst, size_t cap)
+{
+        struct exec_op *op = ctx;
+        size_t n = op->pending.len < cap ? op->pending.len : cap;
+        if (n) {
+                memcpy(dst, op->pending.data, n);
+                buf_consume(&op->pending, n);
+        }
+        if (op->pending.len == 0 && op->agent) /* all sent: the command may write on */
+                for (int s = NSP_STDOUT; s <= NSP_STDERR; s++)
+                        if (op->owed[s]) {
+                                agentconn_grant(op->agent, op->chan, s, op->owed[s]);
+                                op->owed[s] = 0;
+                        }
+        if (n)
+                return (ssize_t)n;
+        if (op->ended)
+                return 0;
+        op->waiting = 1;
+        return HTTP_SRC_AGAIN;
+}
+
+static void stream_free(void *ctx)
+{
+        struct exec_op *op = ctx;
+        if (op->agent && !op->ended) { /* the client left: stop the command */
+                agentconn_signal(op->agent, op->chan, 9);
+                agentconn_chan_close(op->agent, op->chan);
+        }
+        op_free(op);
+}
+
+static void stream_start(struct exec_op *op)
+{
+        struct http_exchange *ex = op->ex;
+        op->started = 1;
+        ex->on_abort = NULL; /* from now on the body source owns op (stream_free) */
+        ex->owner = NULL;
+        buf_init(&op->pending, STREAM_PENDING);
+        http_respond_stream(ex, 200, "application/x-ndjson",
+                            (struct http_body_src){stream_read, stream_free, op});
+}
+
+static void on_stream_frame(struct exec_op *op, const struct nsp_hdr *h, const unsigned char *p)
+{
+        if (!h) {
+                op->agent = NULL;
+                stream_end(op, NS_E_MACHINE_NOT_RUNNING,
+                           "the machine stopped while the command ran");
+        } else if (h->type == NSP_DATA && (h->flags == NSP_STDOUT || h->flags == NSP_STDERR)) {
+                stream_output(op, h->flags, p, h->len);
+        } else if (h->type == NSP_WINDOW) {
+                feed_stdin(op);
+        } else if (h->type == NSP_EXIT) {
+                op->exit = json_loadb((const char *)p, h->len, 0, NULL);
+                agentconn_chan_close(op->agent, op->chan);
+                op->agent = NULL;
+                stream_end(op, NS_OK, NULL);
+        }
+}
+
 static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
         struct exec_op *op = ud;
+        if (op->started) {
+                on_stream_frame(op, h, p);
+                return;
+        }
         if (!h) {
                 op->error = NS_E_MACHINE_NOT_RUNNING;
                 snprintf(op->error_msg, sizeof(op->error_msg),
@@ -123,6 +248,8 @@ static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
                                                     sizeof(op->error_msg));
                         agentconn_chan_close(op->agent, op->chan);
                         finish(op);
+                } else if (op->stream && op->ex) { /* started: the answer streams from here */
+                        stream_start(op);
                 }
                 return;
         case NSP_DATA:
@@ -237,6 +364,7 @@ void api_machines_exec(struct http_exchange *ex)
         if (op) {
                 op->ex = ex;
                 op->base64 = in.encoding && !strcmp(in.encoding, "base64");
+                op->stream = in.stream;
                 buf_init(&op->out[1], EXEC_OUTPUT_MAX);
                 buf_init(&op->out[2], EXEC_OUTPUT_MAX);
                 op->req = exec_request(&in, machine_find(app, ex->match.params[0]));
