@@ -55,18 +55,23 @@ int api_page_parse(struct http_exchange *ex, const struct query_param *limit,
         return 0;
 }
 
-size_t api_page_shown(const struct api_page *p, size_t got)
+void api_respond_page(struct http_exchange *ex, const struct api_page *p, const char *key,
+                      const void *rows, size_t got, size_t size, size_t seq_off,
+                      json_t *(*to_json)(const void *row))
 {
-        return got > (size_t)p->limit ? (size_t)p->limit : got;
-}
-
-json_t *api_page_cursor(const struct api_page *p, size_t got, int64_t last_shown_seq)
-{
-        if (got <= (size_t)p->limit)
-                return json_null();
-        char c[32];
-        snprintf(c, sizeof(c), "%lld", (long long)last_shown_seq);
-        return json_string(c);
+        size_t shown = got > (size_t)p->limit ? (size_t)p->limit : got;
+        json_t *arr = json_array();
+        for (size_t i = 0; i < shown; i++)
+                json_array_append_new(arr, to_json((const char *)rows + i * size));
+        json_t *cursor = json_null();
+        if (got > shown) {
+                int64_t seq;
+                memcpy(&seq, (const char *)rows + (shown - 1) * size + seq_off, sizeof(seq));
+                char c[32];
+                snprintf(c, sizeof(c), "%lld", (long long)seq);
+                cursor = json_string(c);
+        }
+        http_respond_json(ex, 200, json_pack("{s:o,s:o}", key, arr, "next_cursor", cursor));
 }
 
 enum ns_code api_code_or(const char *name, enum ns_code fallback)

@@ -31,11 +31,13 @@ struct api_page {
 int api_page_parse(struct http_exchange *ex, const struct query_param *limit,
                    const struct query_param *cursor, struct api_page *p);
 
-/* How many of `got` rows to show. */
-size_t api_page_shown(const struct api_page *p, size_t got);
-
-/* The next_cursor value: the seq of the last row shown when more exist, else null. */
-json_t *api_page_cursor(const struct api_page *p, size_t got, int64_t last_shown_seq);
+/* Answers 200 {KEY: [...], "next_cursor"} with `got` rows of `size` bytes (a store's
+ * answer to limit+1): the first `limit` rows through to_json, and as next_cursor the
+ * int64 seq at `seq_off` in the last row shown when more exist, else null. The rows stay
+ * the caller's. */
+void api_respond_page(struct http_exchange *ex, const struct api_page *p, const char *key,
+                      const void *rows, size_t got, size_t size, size_t seq_off,
+                      json_t *(*to_json)(const void *row));
 
 /* The catalogue code named `name`, or `fallback` when the name is unknown or NULL. */
 enum ns_code api_code_or(const char *name, enum ns_code fallback);

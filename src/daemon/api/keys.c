@@ -8,8 +8,9 @@
 #include "../auth.h"
 #include "api.h"
 
-static json_t *key_json(const struct key_rec *k)
+static json_t *key_json(const void *row)
 {
+        const struct key_rec *k = row;
         json_t *o = json_object();
         json_object_set_new(o, "id", json_string(k->id));
         json_object_set_new(o, "name", json_string(k->name));
@@ -67,13 +68,9 @@ void api_keys_list(struct http_exchange *ex)
                 api_fail(ex, &e);
                 return;
         }
-        json_t *arr = json_array();
-        size_t shown = api_page_shown(&page, n);
-        for (size_t i = 0; i < shown; i++)
-                json_array_append_new(arr, key_json(&keys[i]));
-        json_t *cursor = api_page_cursor(&page, n, shown ? keys[shown - 1].seq : 0);
+        api_respond_page(ex, &page, "keys", keys, n, sizeof(*keys), offsetof(struct key_rec, seq),
+                         key_json);
         free(keys);
-        http_respond_json(ex, 200, json_pack("{s:o,s:o}", "keys", arr, "next_cursor", cursor));
 }
 
 static int find_key(struct http_exchange *ex, struct key_rec *k)

@@ -145,6 +145,11 @@ void api_machines_create(struct http_exchange *ex)
                 ex->owner = m;
 }
 
+static json_t *machine_row_json(const void *row)
+{
+        return machine_rec_json(row);
+}
+
 void api_machines_list(struct http_exchange *ex)
 {
         struct app *app = ex->app;
@@ -186,15 +191,11 @@ void api_machines_list(struct http_exchange *ex)
                 api_fail(ex, &e);
                 return;
         }
-        json_t *arr = json_array();
-        size_t shown = api_page_shown(&page, n);
-        for (size_t i = 0; i < shown; i++)
-                json_array_append_new(arr, machine_rec_json(&v[i]));
-        json_t *cursor = api_page_cursor(&page, n, shown ? v[shown - 1].seq : 0);
+        api_respond_page(ex, &page, "machines", v, n, sizeof(*v), offsetof(struct machine_rec, seq),
+                         machine_row_json);
         for (size_t i = 0; i < n; i++)
                 store_machine_rec_free(&v[i]);
         free(v);
-        http_respond_json(ex, 200, json_pack("{s:o,s:o}", "machines", arr, "next_cursor", cursor));
 }
 
 /* Reads the stored record of the path's machine; answers 404 and returns -1 if none. */
@@ -319,6 +320,19 @@ void api_machines_resume(struct http_exchange *ex)
         state_op(ex, machine_resume);
 }
 
+static json_t *event_json(const void *row)
+{
+        const struct event_rec *r = row;
+        json_t *ev = json_loads(r->data, 0, NULL);
+        if (!ev)
+                ev = json_object();
+        json_object_set_new(ev, "seq", json_integer(r->seq));
+        json_object_set_new(ev, "ts", json_integer(r->ts));
+        json_object_set_new(ev, "kind", json_string(r->kind));
+        json_object_set_new(ev, "machine_id", json_string(r->subject_id));
+        return ev;
+}
+
 /* GET /v1/machines/{id}/events: the machine's lifecycle, oldest first. */
 void api_machines_events(struct http_exchange *ex)
 {
@@ -338,23 +352,11 @@ void api_machines_events(struct http_exchange *ex)
                 api_fail(ex, &e);
                 return;
         }
-        json_t *arr = json_array();
-        size_t shown = api_page_shown(&page, n);
-        for (size_t i = 0; i < shown; i++) {
-                json_t *ev = json_loads(v[i].data, 0, NULL);
-                if (!ev)
-                        ev = json_object();
-                json_object_set_new(ev, "seq", json_integer(v[i].seq));
-                json_object_set_new(ev, "ts", json_integer(v[i].ts));
-                json_object_set_new(ev, "kind", json_string(v[i].kind));
-                json_object_set_new(ev, "machine_id", json_string(v[i].subject_id));
-                json_array_append_new(arr, ev);
-        }
-        json_t *cursor = api_page_cursor(&page, n, shown ? v[shown - 1].seq : 0);
+        api_respond_page(ex, &page, "events", v, n, sizeof(*v), offsetof(struct event_rec, seq),
+                         event_json);
         for (size_t i = 0; i < n; i++)
                 free(v[i].data);
         free(v);
-        http_respond_json(ex, 200, json_pack("{s:o,s:o}", "events", arr, "next_cursor", cursor));
 }
 
 /* ---- auto-resume ------------------------------------------------------------------ */

@@ -10,8 +10,9 @@
 #include "../../common/util.h"
 #include "api.h"
 
-static json_t *snapshot_json(const struct snapshot_rec *r)
+static json_t *snapshot_json(const void *row)
 {
+        const struct snapshot_rec *r = row;
         json_t *spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "id", r->id, "name", r->name,
                               "machine_id", r->machine_id, "state", r->state, "size_bytes",
@@ -201,15 +202,11 @@ void api_snapshots_list(struct http_exchange *ex)
                 api_fail(ex, &e);
                 return;
         }
-        json_t *arr = json_array();
-        size_t shown = api_page_shown(&page, n);
-        for (size_t i = 0; i < shown; i++)
-                json_array_append_new(arr, snapshot_json(&v[i]));
-        json_t *cursor = api_page_cursor(&page, n, shown ? v[shown - 1].seq : 0);
+        api_respond_page(ex, &page, "snapshots", v, n, sizeof(*v),
+                         offsetof(struct snapshot_rec, seq), snapshot_json);
         for (size_t i = 0; i < n; i++)
                 store_snapshot_rec_free(&v[i]);
         free(v);
-        http_respond_json(ex, 200, json_pack("{s:o,s:o}", "snapshots", arr, "next_cursor", cursor));
 }
 
 void api_snapshots_get(struct http_exchange *ex)
