@@ -266,15 +266,13 @@ struct capture *machine_snapshot(struct machine *m, const char *name, capture_do
         r.created_at = time_wall_ms();
         snprintf(c->snap_id, sizeof(c->snap_id), "%s", r.id);
         snprintf(c->image, sizeof(c->image), "%s/snapshots/%s", m->app->state_dir, r.id);
-        struct err e;
-        if (m->state == M_RUNNING && !m->capture) {
-                if (store_snapshot_insert(m->app->store, &r, &e) < 0) {
-                        note_error(c, "internal", e.msg);
-                        on_parent(c, m, NULL, NULL);
-                        return NULL;
-                }
-                c->recorded = 1;
+        struct err e; /* a capture refused below drops the record again (on_parent) */
+        if (store_snapshot_insert(m->app->store, &r, &e) < 0) {
+                note_error(c, "internal", e.msg);
+                on_parent(c, m, NULL, NULL);
+                return NULL;
         }
+        c->recorded = 1;
         log_info("machine_snapshot", "machine=%s snapshot=%s", m->id, r.id);
         return capture_begin(m, c);
 }

@@ -102,6 +102,17 @@ static int checkpoint_fits(const struct machine *m, char *why, size_t cap)
         return 0;
 }
 
+/* The machine's checkpoint / restore helper: watched, and named in DIR/op.pid so that a
+ * restarted daemon waits for it. */
+static void watch_op_helper(struct machine *m, pid_t pid,
+                            void (*on_exit)(struct child_watch *w, int status))
+{
+        m->op_helper.pid = pid;
+        m->op_helper.on_exit = on_exit;
+        children_watch(&m->app->children, &m->op_helper);
+        op_pid_write(m->dir, pid);
+}
+
 static int pausing(const struct machine *m)
 {
         return m->state == M_HIBERNATING || m->state == M_FORKING || m->state == M_SNAPSHOTTING;
@@ -157,10 +168,7 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
                 reattach(m, "machine_failed", e.msg);
                 return;
         }
-        m->op_helper.pid = pid;
-        m->op_helper.on_exit = on_checkpointed;
-        children_watch(&app->children, &m->op_helper);
-        op_pid_write(m->dir, pid);
+        watch_op_helper(m, pid, on_checkpointed);
 }
 
 int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb, void *ud)
@@ -296,10 +304,7 @@ int restore_from(struct machine *m, const char *image, struct err *e)
                 stop_restored(m);
                 return r;
         }
-        m->op_helper.pid = helper;
-        m->op_helper.on_exit = on_rearmed;
-        children_watch(&app->children, &m->op_helper);
-        op_pid_write(m->dir, helper);
+        watch_op_helper(m, helper, on_rearmed);
         /* the first request waits in the shim until the restored agent reads it */
         int sent = m->state == M_CREATING ? spawn_hello(m) : agent_ping(m, NULL, on_answering) != 0;
         return sent ? 0 : err_set(e, EPIPE, "the restored agent's stream closed");
