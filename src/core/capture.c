@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../common/log.h"
 #include "../common/util.h"
@@ -61,10 +60,7 @@ static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
         json_object_set(spec, "metadata", m->metadata);
         char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(spec);
-        char path[PATH_MAX + 96];
-        snprintf(path, sizeof(path), "%s/checkpoint.img", c->image);
-        struct stat st;
-        int64_t size = stat(path, &st) == 0 ? (int64_t)st.st_blocks * 512 : 0;
+        int64_t size = image_bytes(c->image);
         if (store_snapshot_update(app->store, c->snap_id, "ready", text ? text : "{}", size, &e) <
             0)
                 note_error(c, "internal", e.msg);
@@ -202,7 +198,7 @@ void capture_checkpointed(struct machine *m)
         if (c->snapshot)
                 snapshot_settle(c, m, c->sealed);
         char own[PATH_MAX + 80]; /* the helper linked the image there too */
-        snprintf(own, sizeof(own), "%s/checkpoint", m->dir);
+        own_image(m->dir, own, sizeof(own));
         resume_from(m, own);
 }
 
@@ -265,7 +261,7 @@ struct capture *machine_snapshot(struct machine *m, const char *name, capture_do
         snprintf(r.state, sizeof(r.state), "creating");
         r.created_at = time_wall_ms();
         snprintf(c->snap_id, sizeof(c->snap_id), "%s", r.id);
-        snprintf(c->image, sizeof(c->image), "%s/snapshots/%s", m->app->state_dir, r.id);
+        snapshot_dir(m->app, r.id, c->image, sizeof(c->image));
         struct err e; /* a capture refused below drops the record again (on_parent) */
         if (store_snapshot_insert(m->app->store, &r, &e) < 0) {
                 note_error(c, "internal", e.msg);

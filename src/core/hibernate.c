@@ -161,7 +161,7 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
         m->run.pid = 0;
         struct err e;
         char own[PATH_MAX + 80];
-        snprintf(own, sizeof(own), "%s/checkpoint", m->dir);
+        own_image(m->dir, own, sizeof(own));
         const char *image = m->capture ? capture_image(m->capture) : own;
         pid_t pid = app->driver->hibernate(&app->driver_ctx, m->id, m->dir, image, &e);
         if (pid < 0) {
@@ -218,7 +218,7 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
         op_helper_stop(m);
         set_state(m, M_RUNNING, NULL);
         char image[PATH_MAX + 80]; /* it ran on: its checkpoint is stale, free the disk */
-        snprintf(image, sizeof(image), "%s/checkpoint", m->dir);
+        own_image(m->dir, image, sizeof(image));
         remove_flat_dir(image);
         struct err e;
         if (m->timeout_s > 0) /* a resumed machine gets a fresh deadline */
@@ -332,6 +332,6 @@ void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
         }
         add_waiter(m, cb, ud);
         char image[PATH_MAX + 80];
-        snprintf(image, sizeof(image), "%s/checkpoint", m->dir);
+        own_image(m->dir, image, sizeof(image));
         resume_from(m, image);
 }

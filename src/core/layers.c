@@ -22,6 +22,29 @@ void layer_path(const struct app *app, const char *id, char *out, size_t cap)
         snprintf(out, cap, "%s/layers/%s", app->state_dir, id);
 }
 
+void snapshot_dir(const struct app *app, const char *id, char *out, size_t cap)
+{
+        snprintf(out, cap, "%s/snapshots/%s", app->state_dir, id);
+}
+
+void own_image(const char *machine_dir, char *out, size_t cap)
+{
+        snprintf(out, cap, "%s/checkpoint", machine_dir);
+}
+
+int64_t image_bytes(const char *dir)
+{
+        int64_t total = 0;
+        DIR *d = opendir(dir);
+        struct stat st;
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+                        total += (int64_t)st.st_blocks * 512;
+        if (d)
+                closedir(d);
+        return total;
+}
+
 char **layer_paths(const struct app *app, json_t *layers)
 {
         size_t n = json_array_size(layers);

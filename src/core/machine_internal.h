@@ -104,6 +104,15 @@ void snapshots_recover(struct app *app);
 
 void layer_path(const struct app *app, const char *id, char *out, size_t cap);
 
+/* STATE/snapshots/ID: a snapshot's image. */
+void snapshot_dir(const struct app *app, const char *id, char *out, size_t cap);
+
+/* DIR/checkpoint: a machine's own checkpoint image (hibernate; linked by fork/snapshot). */
+void own_image(const char *machine_dir, char *out, size_t cap);
+
+/* Disk used by the files of an image directory (bytes). */
+int64_t image_bytes(const char *dir);
+
 /* Paths of the layers (NULL-terminated; strv_free), NULL on allocation failure. */
 char **layer_paths(const struct app *app, json_t *layers);
 

@@ -98,7 +98,7 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
                 struct machine_params mp;
                 from_snapshot(spec, p, &mp);
                 char image[PATH_MAX + 64];
-                snprintf(image, sizeof(image), "%s/snapshots/%s", app->state_dir, r.id);
+                snapshot_dir(app, r.id, image, sizeof(image));
                 m = machine_spawn(app, &mp, image, json_object_get(spec, "layers"), NULL, r.id, cb,
                                   ud, e);
                 if (!m)
@@ -126,8 +126,7 @@ void snapshots_recover(struct app *app)
                         after = v[i].seq;
                         if (strcmp(v[i].state, "creating") == 0) {
                                 char dir[PATH_MAX + 64];
-                                snprintf(dir, sizeof(dir), "%s/snapshots/%s", app->state_dir,
-                                         v[i].id);
+                                snapshot_dir(app, v[i].id, dir, sizeof(dir));
                                 store_snapshot_delete(app->store, v[i].id, &e);
                                 remove_later(dir);
                                 log_warn("snapshot_dropped", "snapshot=%s reason=%s", v[i].id,
@@ -173,7 +172,7 @@ int snapshot_delete(struct app *app, const char *id, const char **code, struct e
                 return -EIO;
         }
         char dir[PATH_MAX + 64];
-        snprintf(dir, sizeof(dir), "%s/snapshots/%s", app->state_dir, id);
+        snapshot_dir(app, id, dir, sizeof(dir));
         remove_later(dir);
         layers_collect(app);
         store_event_append(app->store, time_wall_ms(), "snapshot.deleted", "snapshot", id, NULL,
