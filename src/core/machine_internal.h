@@ -97,7 +97,9 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
  * Returns 0 when the agent stream is gone. */
 int spawn_hello(struct machine *m);
 
-/* Snapshots caught mid-capture by a daemon stop become failed. */
+/* ---- snapshots.c ---- */
+
+/* Snapshots caught mid-capture by a daemon stop are dropped. */
 void snapshots_recover(struct app *app);
 
 /* ---- layers.c ---- */

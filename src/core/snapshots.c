@@ -1,0 +1,83 @@
+/* Snapshot records beyond their capture (core/capture.c) and spawns (core/spawn.c):
+ * deletion, guarded while machines spawned from a snapshot exist, and the clean-up of
+ * snapshots a stopped daemon left half-captured. Loop thread only. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+#include "machine_internal.h"
+
+void snapshots_recover(struct app *app)
+{
+        int64_t after = 0;
+        for (;;) {
+                struct snapshot_rec *v;
+                size_t n;
+                struct err e;
+                if (store_snapshot_list(app->store, after, 256, &v, &n, &e) < 0)
+                        return;
+                if (n == 0) {
+                        free(v);
+                        return;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        after = v[i].seq;
+                        if (strcmp(v[i].state, "creating") == 0) {
+                                char dir[PATH_MAX + 64];
+                                snapshot_dir(app, v[i].id, dir, sizeof(dir));
+                                store_snapshot_delete(app->store, v[i].id, &e);
+                                remove_later(dir);
+                                log_warn("snapshot_dropped", "snapshot=%s reason=%s", v[i].id,
+                                         "the daemon stopped while capturing it");
+                        }
+                        store_snapshot_rec_free(&v[i]);
+                }
+                free(v);
+        }
+}
+
+int snapshot_delete(struct app *app, const char *id, const char **code, struct err *e)
+{
+        struct snapshot_rec r;
+        int rc = store_snapshot_get(app->store, id, &r, e);
+        if (rc < 0) {
+                *code = rc == -ENOENT ? "snapshot_not_found" : "internal";
+                if (rc == -ENOENT)
+                        err_set(e, ENOENT, "no snapshot with ID '%s'", id);
+                return rc;
+        }
+        int creating = strcmp(r.state, "creating") == 0;
+        store_snapshot_rec_free(&r);
+        char **users = NULL;
+        size_t n = 0;
+        if (!creating && store_snapshot_users(app->store, id, &users, &n, e) < 0) {
+                *code = "internal";
+                return -EIO;
+        }
+        if (creating || n > 0) {
+                *code = "snapshot_in_use";
+                if (creating)
+                        err_set(e, 0, "snapshot %s is still being captured", id);
+                else
+                        err_set(e, 0, "snapshot %s is in use by %zu machine(s), first %s", id, n,
+                                users[0]);
+                strv_free(users);
+                return -EBUSY;
+        }
+        strv_free(users);
+        if (store_snapshot_delete(app->store, id, e) < 0) {
+                *code = "internal";
+                return -EIO;
+        }
+        char dir[PATH_MAX + 64];
+        snapshot_dir(app, id, dir, sizeof(dir));
+        remove_later(dir);
+        layers_collect(app);
+        store_event_append(app->store, time_wall_ms(), "snapshot.deleted", "snapshot", id, NULL,
+                           NULL);
+        return 0;
+}
