@@ -39,6 +39,8 @@ enum nsp_type {
         NSP_EXIT =
             7, /* agent → daemon: {"exit_code","signal","timed_out","duration_ms"}; terminal */
         NSP_SIGNAL = 8, /* daemon → agent: payload u32 signal number for the channel's process */
+        NSP_DETACH = 9, /* daemon → agent: forget the channel, no answer (an exec's process is
+                           killed; a background process attached to it runs on) */
 };
 
 enum nsp_stream {

@@ -11,9 +11,46 @@
 
 #include "../../include/nsproto.h"
 #include "../common/buf.h"
+#include "../common/ring.h"
+#include "users.h"
 
 #define AGENT_MAX_CHANNELS 1024
-#define AGENT_OUT_HIGH     (1u << 20) /* stop producing DATA while this much is queued */
+#define AGENT_OUT_HIGH     (1u << 20)   /* stop producing DATA while this much is queued */
+#define AGENT_MAX_PROCS    64           /* background and PTY processes, running or exited */
+#define PROC_RING_SIZE     (1u << 20)   /* replay kept per output stream of a process */
+#define PROC_ATTACH_LAG    (256u << 10) /* a process waits while an attached reader lags this much */
+#define PROC_STDIN_MAX     (1u << 20)   /* stdin queued for a process that does not read it */
+
+/* What an epoll registration is for (the low byte of its key; the rest is a channel
+ * id, or a pid for W_PROC). */
+enum {
+        W_IN = 1,
+        W_OUT = 2,
+        W_SIG = 3,
+        W_EXEC = 10, /* + stream: an exec channel's stdin (10), stdout (11), stderr (12) */
+        W_PROC = 20, /* + stream: a process's stdin (20), stdout (21), stderr (22) */
+        W_WATCH = 30,
+};
+
+/* A background or PTY process, kept (with its output) after it exits until evicted
+ * by newer ones. Sessions outlive channels: clients attach and detach at will. */
+struct proc {
+        pid_t pid;
+        char tag[65];
+        char *cmd; /* for listings (owned) */
+        int tty;
+        unsigned cols, rows;
+        int fd_in, fd_out, fd_err; /* -1 when closed; a tty's fd_in and fd_out are the master */
+        struct ring ring[3];       /* output of stream 1 (stdout, or the tty) and 2 */
+        struct buf in_pending;     /* stdin not yet written */
+        int in_eof;
+        int exited, status;
+        uint64_t start_ms, end_ms, drain_ms;
+        int64_t started_at; /* wall clock, ms */
+        struct proc *next;
+};
+
+struct watch_dir; /* watch.c */
 
 struct agent;
 
@@ -37,9 +74,36 @@ struct chan {
         int failed;
         /* credit for what we send on stdout (1) and stderr (2) */
         uint32_t credit[3];
+        /* attach: the process is c->pid; what was sent, and where a non-following
+         * attach stops */
+        uint64_t cursor[3], until[3];
+        int follow;
+        /* watch: the inotify fd is c->fd */
+        struct watch_dir *dirs;
+        size_t ndirs;
+        int recursive;
+        uint32_t move_cookie;
+        char *move_from;
 };
 
-enum { CHAN_EXEC = 1, CHAN_READ, CHAN_WRITE };
+enum { CHAN_EXEC = 1, CHAN_READ, CHAN_WRITE, CHAN_ATTACH, CHAN_WATCH };
+
+/* A command to start (parsed from an exec or spawn request). */
+struct spawn {
+        char **argv;
+        char **envp;
+        const char *cwd;
+        struct user_info user;
+        int has_user;
+        int with_stdin;
+        int tty; /* stdin is a terminal to make the controlling one */
+};
+
+/* The child's report before exec: stage (1 cwd, 2 user, 3 exec) and errno. */
+struct child_err {
+        int stage;
+        int err;
+};
 
 struct agent {
         int epfd, in_fd, out_fd, sig_fd;
@@ -47,6 +111,8 @@ struct agent {
         struct buf out;
         struct chan *chans;
         unsigned nchans;
+        struct proc *procs;
+        unsigned nprocs;
         int in_closed;
         /* a checkpoint may be coming ("quiesce"): rebuild the epoll set every few ms
          * until REARM_WINDOW_MS after the next frame from the daemon, since after a
@@ -82,7 +148,23 @@ uint64_t agent_now_ms(void);
  * from a snapshot. Answers RESP {"hostname"} or an error. */
 void identity_apply(struct agent *a, uint32_t chan, json_t *req);
 
+/* spawn.c: parses cmd/argv/env/cwd/user/stdin of req into sp (answers the error and
+ * returns -1); spawn_run starts it on the child's fds cfd[0..2] (pid, or -1 with
+ * errno); spawn_failed answers chan when the start failed (pid < 0, or chdir/setuid
+ * failed: then the child is reaped) and returns 1; spawn_exec_error formats the
+ * "command not found" line of a failed exec (0 when exec worked). */
+int spawn_parse(struct agent *a, uint32_t chan, json_t *req, struct spawn *sp);
+pid_t spawn_run(const struct spawn *sp, const int cfd[3], struct child_err *ce);
+int spawn_failed(struct agent *a, uint32_t chan, pid_t pid, const struct spawn *sp,
+                 const struct child_err *ce);
+size_t spawn_exec_error(const struct spawn *sp, const struct child_err *ce, char *msg, size_t cap);
+void spawn_free(struct spawn *sp);
+
 /* exec.c */
+pid_t exec_spawn_pipes(struct agent *a, uint32_t chan, const struct spawn *sp, int fds[3],
+                       struct child_err *ce);
+json_t *exec_exit_json(int status, int timed_out, uint64_t duration_ms);
+void exec_detach(struct agent *a, struct chan *c);
 void exec_start(struct agent *a, uint32_t chan, json_t *req);
 void exec_on_fd(struct agent *a, struct chan *c, int which, uint32_t events);
 void exec_on_stdin(struct agent *a, struct chan *c, const unsigned char *p, size_t n, int eof);
@@ -91,6 +173,32 @@ void exec_reap(struct agent *a);
 void exec_check_deadlines(struct agent *a, uint64_t now);
 int exec_next_deadline(struct agent *a, uint64_t now);
 void exec_pump(struct agent *a, struct chan *c);
+
+/* proc.c: ops spawn, proc_list, proc_input, proc_signal, proc_resize (answers chan) */
+void proc_request(struct agent *a, uint32_t chan, const char *op, json_t *req);
+struct proc *proc_find(struct agent *a, pid_t pid);
+struct proc *proc_find_tag(struct agent *a, const char *tag);
+int proc_finished(const struct proc *p);
+void proc_on_fd(struct agent *a, pid_t pid, int stream);
+void proc_on_exit(struct agent *a, pid_t pid, int status);
+void proc_pump_all(struct agent *a);
+void proc_signal_pid(struct agent *a, pid_t pid, int sig);
+void proc_on_stdin(struct agent *a, struct chan *c, const unsigned char *p, size_t n, int eof);
+int proc_next_deadline(struct agent *a, uint64_t now);
+
+/* attach.c: op attach {"pid"|"tag","replay","follow"}, and attaching a new process to
+ * the channel that started it */
+void attach_request(struct agent *a, uint32_t chan, json_t *req);
+void attach_start(struct agent *a, uint32_t chan, struct proc *p, int replay, int follow,
+                  json_t *resp);
+void attach_pump(struct agent *a, struct chan *c);
+uint64_t attach_min_cursor(struct agent *a, const struct proc *p, int stream);
+
+/* watch.c: op watch {"path","recursive"} */
+void watch_request(struct agent *a, uint32_t chan, json_t *req);
+void watch_on_fd(struct agent *a, struct chan *c);
+void watch_pump(struct agent *a, struct chan *c);
+void watch_free(struct chan *c);
 
 /* files.c */
 void files_request(struct agent *a, uint32_t chan, const char *op, json_t *req);

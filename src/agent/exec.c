@@ -12,214 +12,70 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "users.h"
 
 #define DRAIN_MS 200 /* after the process exits, output still open this long is cut */
-#define W_STDIN  10
 
-extern char **environ;
-
-struct spawn {
-        char **argv;
-        char **envp;
-        const char *cwd;
-        struct user_info user;
-        int has_user;
-        int with_stdin;
-};
-
-/* Error report from the child before exec: stage (1 cwd, 2 user, 3 exec) and errno. */
-struct child_err {
-        int stage;
-        int err;
-};
-
-static char **strv_from_json(json_t *arr)
+/* Pipes for a child's stdin, stdout and stderr: ours[i] is our end (non-blocking),
+ * theirs[i] the child's. Returns 0, or -1 with errno set (nothing left open). */
+static int make_pipes(int ours[3], int theirs[3])
 {
-        size_t n = json_array_size(arr);
-        char **v = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; v && i < n; i++)
-                v[i] = strdup(json_string_value(json_array_get(arr, i)) ?: "");
-        return v;
-}
-
-static void strv_free(char **v)
-{
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
-static int env_set(char ***envp, size_t *n, const char *k, const char *v)
-{
-        size_t kl = strlen(k);
-        char *kv = malloc(kl + strlen(v) + 2);
-        if (!kv)
-                return -1;
-        sprintf(kv, "%s=%s", k, v);
-        for (size_t i = 0; i < *n; i++) {
-                if (strncmp((*envp)[i], k, kl) == 0 && (*envp)[i][kl] == '=') {
-                        free((*envp)[i]);
-                        (*envp)[i] = kv;
-                        return 0;
+        int p[3][2];
+        for (int i = 0; i < 3; i++) {
+                if (pipe2(p[i], O_CLOEXEC) < 0) {
+                        int saved = errno;
+                        for (int k = 0; k < i; k++) {
+                                close(p[k][0]);
+                                close(p[k][1]);
+                        }
+                        errno = saved;
+                        return -1;
                 }
         }
-        char **g = realloc(*envp, (*n + 2) * sizeof(char *));
-        if (!g) {
-                free(kv);
-                return -1;
+        for (int i = 0; i < 3; i++) {
+                ours[i] = p[i][i == 0 ? 1 : 0];
+                theirs[i] = p[i][i == 0 ? 0 : 1];
+                fcntl(ours[i], F_SETFL, O_NONBLOCK);
         }
-        *envp = g;
-        (*envp)[(*n)++] = kv;
-        (*envp)[*n] = NULL;
         return 0;
 }
 
-/* The machine's environment, then the user's HOME/USER, then the request's env. */
-static char **build_env(json_t *env, const struct spawn *sp)
+pid_t exec_spawn_pipes(struct agent *a, uint32_t chan, const struct spawn *sp, int fds[3],
+                       struct child_err *ce)
 {
-        size_t n = 0;
-        char **envp = calloc(1, sizeof(char *));
-        for (char **e = environ; envp && *e; e++) {
-                char *eq = strchr(*e, '=');
-                if (!eq)
-                        continue;
-                char key[256];
-                snprintf(key, sizeof(key), "%.*s", (int)(eq - *e), *e);
-                env_set(&envp, &n, key, eq + 1);
-        }
-        if (!getenv("PATH"))
-                env_set(&envp, &n, "PATH",
-                        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        if (sp->has_user) {
-                env_set(&envp, &n, "HOME", sp->user.home);
-                env_set(&envp, &n, "USER", sp->user.name);
-                env_set(&envp, &n, "LOGNAME", sp->user.name);
-        }
-        const char *k;
-        json_t *v;
-        json_object_foreach(env, k, v) env_set(&envp, &n, k, json_string_value(v) ?: "");
-        return envp;
-}
-
-static void child(const struct spawn *sp, int in, int out, int err, int report)
-{
-        struct child_err ce = {0, 0};
-        setsid();
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(err, 2);
-        if (sp->cwd && chdir(sp->cwd) < 0) {
-                ce = (struct child_err){1, errno};
-        } else if (sp->has_user && (setgroups(0, NULL) < 0 || setgid(sp->user.gid) < 0 ||
-                                    setuid(sp->user.uid) < 0)) {
-                ce = (struct child_err){2, errno};
-        } else {
-                if (!sp->cwd && sp->has_user && chdir(sp->user.home) < 0 && chdir("/") < 0)
-                        _exit(125);
-                execvpe(sp->argv[0], sp->argv, sp->envp);
-                ce = (struct child_err){3, errno};
-        }
-        ssize_t w = write(report, &ce, sizeof(ce));
-        (void)w;
-        _exit(ce.stage == 3 ? (ce.err == ENOENT ? 127 : 126) : 125);
-}
-
-static int parse_spawn(struct agent *a, uint32_t chan, json_t *req, struct spawn *sp)
-{
-        json_t *argv = json_object_get(req, "argv");
-        const char *cmd = json_string_value(json_object_get(req, "cmd"));
-        const char *user = json_string_value(json_object_get(req, "user"));
-        memset(sp, 0, sizeof(*sp));
-        if (cmd) {
-                json_t *sh = json_pack("[s,s,s]", "/bin/sh", "-c", cmd);
-                sp->argv = strv_from_json(sh);
-                json_decref(sh);
-        } else if (json_array_size(argv) > 0) {
-                sp->argv = strv_from_json(argv);
-        } else {
-                agent_send_error(a, chan, "invalid_request", "exec needs cmd or argv");
-                return -1;
-        }
-        if (user && user_lookup(user, &sp->user) < 0) {
-                agent_send_error(a, chan, "unknown_user", "no user '%s' in this machine", user);
-                strv_free(sp->argv);
-                return -1;
-        }
-        sp->has_user = user != NULL;
-        sp->cwd = json_string_value(json_object_get(req, "cwd"));
-        sp->with_stdin = json_is_true(json_object_get(req, "stdin"));
-        sp->envp = build_env(json_object_get(req, "env"), sp);
-        return 0;
-}
-
-/* Spawns; returns the pid, or -1 after answering the error. Fills fds[0..2] (ours). */
-static pid_t spawn(struct agent *a, uint32_t chan, const struct spawn *sp, int fds[3],
-                   struct child_err *ce)
-{
-        int pin[2], pout[2], perr[2], rep[2];
-        if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 ||
-            pipe2(rep, O_CLOEXEC) < 0) {
+        int theirs[3];
+        if (make_pipes(fds, theirs) < 0) {
                 agent_send_errno(a, chan, errno, "pipe");
                 return -1;
         }
-        /* vfork: no copy of our address space, which inside gVisor is most of the cost of
-         * starting a process. child() only makes system calls and never returns. */
-        pid_t pid = vfork();
-        if (pid == 0)
-                child(sp, pin[0], pout[1], perr[1], rep[1]);
-        close(pin[0]);
-        close(pout[1]);
-        close(perr[1]);
-        close(rep[1]);
-        ce->stage = 0;
-        if (pid > 0 && read(rep[0], ce, sizeof(*ce)) != sizeof(*ce))
-                ce->stage = 0; /* exec succeeded: the pipe closed on exec */
-        close(rep[0]);
-        if (pid < 0) {
-                agent_send_errno(a, chan, errno, "fork");
-                close(pin[1]);
-                close(pout[0]);
-                close(perr[0]);
+        pid_t pid = spawn_run(sp, theirs, ce);
+        for (int i = 0; i < 3; i++)
+                close(theirs[i]);
+        if (spawn_failed(a, chan, pid, sp, ce)) {
+                for (int i = 0; i < 3; i++)
+                        close(fds[i]);
                 return -1;
         }
-        fds[0] = pin[1];
-        fds[1] = pout[0];
-        fds[2] = perr[0];
-        for (int i = 0; i < 3; i++)
-                fcntl(fds[i], F_SETFL, O_NONBLOCK);
         return pid;
 }
 
 void exec_start(struct agent *a, uint32_t chan, json_t *req)
 {
         struct spawn sp;
-        if (parse_spawn(a, chan, req, &sp) < 0)
+        if (spawn_parse(a, chan, req, &sp) < 0)
                 return;
         struct chan *c = agent_chan_new(a, chan, CHAN_EXEC);
         int fds[3];
-        struct child_err ce;
-        pid_t pid = c ? spawn(a, chan, &sp, fds, &ce) : -1;
+        struct child_err ce = {0, 0};
+        pid_t pid = -1;
         if (!c)
                 agent_send_error(a, chan, "too_many_channels", "too many open channels");
+        else
+                pid = exec_spawn_pipes(a, chan, &sp, fds, &ce);
         if (pid < 0) {
                 if (c)
                         agent_chan_free(a, c);
-                goto out;
-        }
-        if (ce.stage == 1 || ce.stage == 2) {
-                waitpid(pid, NULL, 0);
-                for (int i = 0; i < 3; i++)
-                        close(fds[i]);
-                agent_chan_free(a, c);
-                agent_send_error(a, chan, ce.stage == 1 ? "invalid_cwd" : "permission_denied",
-                                 "%s %s: %s", ce.stage == 1 ? "cwd" : "user",
-                                 ce.stage == 1 ? sp.cwd : sp.user.name, strerror(ce.err));
-                goto out;
+                spawn_free(&sp);
+                return;
         }
         c->pid = pid;
         c->fd_in = fds[0];
@@ -233,17 +89,14 @@ void exec_start(struct agent *a, uint32_t chan, json_t *req)
                 c->fd_in = -1;
         }
         agent_send_json(a, NSP_RESP, chan, json_pack("{s:i}", "pid", (int)pid));
-        if (ce.stage == 3) {
-                char msg[512];
-                int n = snprintf(msg, sizeof(msg), "%s: %s\n", sp.argv[0],
-                                 ce.err == ENOENT ? "command not found" : strerror(ce.err));
-                agent_send(a, NSP_DATA, NSP_STDERR, chan, msg, (size_t)n);
+        char msg[512]; /* the shell's convention: the reason on stderr, exit 126/127 */
+        size_t n = spawn_exec_error(&sp, &ce, msg, sizeof(msg));
+        if (n) {
+                agent_send(a, NSP_DATA, NSP_STDERR, chan, msg, n);
                 c->credit[NSP_STDERR] -=
-                    c->credit[NSP_STDERR] > (uint32_t)n ? (uint32_t)n : c->credit[NSP_STDERR];
+                    c->credit[NSP_STDERR] > n ? (uint32_t)n : c->credit[NSP_STDERR];
         }
-out:
-        strv_free(sp.argv);
-        strv_free(sp.envp);
+        spawn_free(&sp);
 }
 
 static void close_stream(struct agent *a, struct chan *c, int stream)
@@ -310,10 +163,10 @@ static void write_stdin(struct agent *a, struct chan *c)
 void exec_on_fd(struct agent *a, struct chan *c, int which, uint32_t events)
 {
         (void)events;
-        if (which == W_STDIN)
+        if (which == W_EXEC)
                 write_stdin(a, c);
         else
-                read_stream(a, c, which - W_STDIN);
+                read_stream(a, c, which - W_EXEC);
 }
 
 void exec_on_stdin(struct agent *a, struct chan *c, const unsigned char *p, size_t n, int eof)
@@ -337,6 +190,7 @@ void exec_reap(struct agent *a)
         int status;
         pid_t pid;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+                proc_on_exit(a, pid, status);
                 for (struct chan *c = a->chans; c; c = c->next) {
                         if (c->kind == CHAN_EXEC && c->pid == pid && !c->exited) {
                                 c->exited = 1;
@@ -390,19 +244,29 @@ static void set_watch(struct agent *a, struct chan *c, int fd, int want, uint32_
 void exec_pump(struct agent *a, struct chan *c)
 {
         int room = a->out.len < AGENT_OUT_HIGH;
-        set_watch(a, c, c->fd_out, room && c->credit[NSP_STDOUT] > 0, EPOLLIN,
-                  W_STDIN + NSP_STDOUT);
-        set_watch(a, c, c->fd_err, room && c->credit[NSP_STDERR] > 0, EPOLLIN,
-                  W_STDIN + NSP_STDERR);
-        set_watch(a, c, c->fd_in, c->in_pending.len > 0, EPOLLOUT, W_STDIN);
+        set_watch(a, c, c->fd_out, room && c->credit[NSP_STDOUT] > 0, EPOLLIN, W_EXEC + NSP_STDOUT);
+        set_watch(a, c, c->fd_err, room && c->credit[NSP_STDERR] > 0, EPOLLIN, W_EXEC + NSP_STDERR);
+        set_watch(a, c, c->fd_in, c->in_pending.len > 0, EPOLLOUT, W_EXEC);
         if (!c->exited || c->fd_out >= 0 || c->fd_err >= 0)
                 return;
-        int st = c->status;
-        int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + sig;
-        json_t *exit = json_pack("{s:i,s:b,s:I}", "exit_code", code, "timed_out", c->timed_out,
-                                 "duration_ms", (json_int_t)(agent_now_ms() - c->start_ms));
+        agent_send_json(a, NSP_EXIT, c->id,
+                        exec_exit_json(c->status, c->timed_out, agent_now_ms() - c->start_ms));
+        agent_chan_free(a, c);
+}
+
+json_t *exec_exit_json(int status, int timed_out, uint64_t duration_ms)
+{
+        int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + sig;
+        json_t *exit = json_pack("{s:i,s:b,s:I}", "exit_code", code, "timed_out", timed_out,
+                                 "duration_ms", (json_int_t)duration_ms);
         json_object_set_new(exit, "signal", sig ? json_integer(sig) : json_null());
-        agent_send_json(a, NSP_EXIT, c->id, exit);
+        return exit;
+}
+
+void exec_detach(struct agent *a, struct chan *c)
+{
+        if (!c->exited)
+                kill(-c->pid, SIGKILL); /* a foreground command dies with its client */
         agent_chan_free(a, c);
 }

@@ -18,8 +18,6 @@
 
 #define OUT_LIMIT (64u << 20) /* hard cap; flow control keeps it far below */
 
-enum { W_IN = 1, W_OUT = 2, W_SIG = 3 };
-
 #define REARM_POLL_MS   5
 #define REARM_WINDOW_MS 1000
 
@@ -138,6 +136,8 @@ void agent_chan_free(struct agent *a, struct chan *c)
         }
         if (c->tmp_path)
                 unlink(c->tmp_path);
+        if (c->kind == CHAN_WATCH)
+                watch_free(c);
         free(c->path);
         free(c->tmp_path);
         buf_fini(&c->in_pending);
@@ -174,6 +174,12 @@ static void on_request(struct agent *a, uint32_t chan, const unsigned char *p, s
                 agent_send_error(a, chan, "invalid_request", "channel %u is in use", chan);
         else if (strcmp(op, "exec") == 0)
                 exec_start(a, chan, req);
+        else if (strcmp(op, "attach") == 0)
+                attach_request(a, chan, req);
+        else if (strcmp(op, "watch") == 0)
+                watch_request(a, chan, req);
+        else if (strncmp(op, "proc_", 5) == 0 || strcmp(op, "spawn") == 0)
+                proc_request(a, chan, op, req);
         else if (strcmp(op, "identity") == 0)
                 identity_apply(a, chan, req);
         else if (strcmp(op, "quiesce") == 0) {
@@ -198,6 +204,8 @@ static void on_frame(struct agent *a, const struct nsp_hdr *h, const unsigned ch
         case NSP_EOF:
                 if (c && c->kind == CHAN_EXEC)
                         exec_on_stdin(a, c, p, h->len, h->type == NSP_EOF);
+                else if (c && c->kind == CHAN_ATTACH)
+                        proc_on_stdin(a, c, p, h->len, h->type == NSP_EOF);
                 else if (c && c->kind == CHAN_WRITE)
                         files_on_data(a, c, p, h->len, h->type == NSP_EOF);
                 break; /* data for a finished channel is dropped */
@@ -210,8 +218,16 @@ static void on_frame(struct agent *a, const struct nsp_hdr *h, const unsigned ch
         case NSP_SIGNAL:
                 if (c && c->kind == CHAN_EXEC)
                         exec_signal(a, c, (int)get_u32(p));
+                else if (c && c->kind == CHAN_ATTACH)
+                        proc_signal_pid(a, c->pid, (int)get_u32(p));
                 else if (c)
                         agent_chan_free(a, c); /* a transfer abandoned by the daemon */
+                break;
+        case NSP_DETACH: /* the daemon forgets the channel: no answer */
+                if (c && c->kind == CHAN_EXEC)
+                        exec_detach(a, c);
+                else if (c)
+                        agent_chan_free(a, c);
                 break;
         default:
                 break;
@@ -273,16 +289,21 @@ static void pump_all(struct agent *a)
                 next = c->next;
                 if (c->kind == CHAN_EXEC)
                         exec_pump(a, c);
+                else if (c->kind == CHAN_ATTACH)
+                        attach_pump(a, c);
+                else if (c->kind == CHAN_WATCH)
+                        watch_pump(a, c);
                 else
                         files_pump(a, c);
         }
+        proc_pump_all(a);
 }
 
 /* Builds the epoll set anew. After a restore from a checkpoint, readiness of the (new)
  * stdio descriptors does not reach the old registrations: after a "quiesce" the agent
  * does this every REARM_POLL_MS until REARM_WINDOW_MS after the first frame that
  * follows, and on SIGUSR1 (sent by the daemon through `runsc kill` once the restored
- * sandbox runs). Channels re-register in pump_all. */
+ * sandbox runs). Channels and processes re-register in pump_all. */
 static void rearm(struct agent *a)
 {
         close(a->epfd);
@@ -290,12 +311,6 @@ static void rearm(struct agent *a)
         agent_watch(a, a->in_fd, EPOLLIN, 0, W_IN);
         agent_watch(a, a->sig_fd, EPOLLIN, 0, W_SIG);
         agent_watch(a, a->out_fd, a->out.len ? EPOLLOUT : 0, 0, W_OUT);
-        for (struct chan *c = a->chans; c; c = c->next) {
-                int fds[] = {c->fd_in, c->fd_out, c->fd_err};
-                for (unsigned i = 0; i < 3; i++)
-                        if (fds[i] >= 0)
-                                agent_unwatch(a, fds[i]);
-        }
 }
 
 static int setup(struct agent *a)
@@ -343,7 +358,11 @@ int main(void)
                 if (a.in_closed && !a.chans && a.out.len == 0)
                         return 0;
                 struct epoll_event evs[32];
-                int timeout = exec_next_deadline(&a, agent_now_ms());
+                uint64_t now = agent_now_ms();
+                int timeout = exec_next_deadline(&a, now);
+                int t2 = proc_next_deadline(&a, now);
+                if (t2 >= 0 && (timeout < 0 || t2 < timeout))
+                        timeout = t2;
                 if (a.rearm_pending && (timeout < 0 || timeout > REARM_POLL_MS))
                         timeout = REARM_POLL_MS;
                 int n = epoll_wait(a.epfd, evs, 32, timeout);
@@ -364,10 +383,14 @@ int main(void)
                                 exec_reap(&a);
                                 if (rearm_needed)
                                         rearm(&a);
+                        } else if (which >= W_PROC && which < W_WATCH) {
+                                proc_on_fd(&a, (pid_t)chan, which - W_PROC);
                         } else if (chan != 0) {
                                 struct chan *c = agent_chan_find(&a, chan);
                                 if (c && c->kind == CHAN_EXEC)
                                         exec_on_fd(&a, c, which, evs[i].events);
+                                else if (c && c->kind == CHAN_WATCH)
+                                        watch_on_fd(&a, c);
                         }
                 }
                 exec_check_deadlines(&a, agent_now_ms());

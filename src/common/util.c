@@ -98,6 +98,46 @@ size_t base64_encode(const unsigned char *in, size_t n, char *out)
                    1);
 }
 
+static int b64_value(char c)
+{
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+                return c - '0' + 52;
+        return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+ssize_t base64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+        while (n > 0 && in[n - 1] == '=')
+                n--;
+        if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap)
+                return -1;
+        size_t o = 0;
+        uint32_t acc = 0;
+        for (size_t i = 0; i < n; i++) {
+                int v = b64_value(in[i]);
+                if (v < 0)
+                        return -1;
+                acc = acc << 6 | (uint32_t)v;
+                if (i % 4 == 3) {
+                        out[o++] = (unsigned char)(acc >> 16);
+                        out[o++] = (unsigned char)(acc >> 8);
+                        out[o++] = (unsigned char)acc;
+                        acc = 0;
+                }
+        }
+        if (n % 4 == 2)
+                out[o++] = (unsigned char)(acc >> 4);
+        if (n % 4 == 3) {
+                out[o++] = (unsigned char)(acc >> 10);
+                out[o++] = (unsigned char)(acc >> 2);
+        }
+        return (ssize_t)o;
+}
+
 int is_safe_token(const char *s, size_t max)
 {
         size_t n = 0;

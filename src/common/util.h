@@ -3,6 +3,7 @@
 #define NS_UTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 /* Milliseconds since the Unix epoch (wall clock) / since an arbitrary point (monotonic). */
@@ -24,6 +25,10 @@ size_t base64url_encode(const unsigned char *in, size_t n, char *out);
 
 /* Standard base64 with padding; out needs 4*ceil(n/3)+1 bytes. Returns the length. */
 size_t base64_encode(const unsigned char *in, size_t n, char *out);
+
+/* Decodes standard base64 (padding optional) of n chars into out (cap bytes; n/4*3+2
+ * always suffice). Returns the length, or -1 on a bad character or length. */
+ssize_t base64_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 
 /* Percent-encodes s for a query value (unreserved characters and '/' kept). Returns a
  * malloc'd string (caller frees) or NULL. */

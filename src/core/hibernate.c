@@ -177,15 +177,21 @@ int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb
                 cb(ud, m, "machine_not_running", machine_state_name(m->state));
                 return -1;
         }
-        if (m->agent.chans) {
-                cb(ud, m, "machine_busy", "commands or file transfers are still open");
-                return -1;
+        for (struct agent_chan *c = m->agent.chans; c; c = c->next) {
+                if (!c->session) {
+                        cb(ud, m, "machine_busy", "commands or file transfers are still open");
+                        return -1;
+                }
         }
         char why[256];
         if (!checkpoint_fits(m, why, sizeof(why))) {
                 cb(ud, m, "no_space", why);
                 return -1;
         }
+        /* processes and PTYs run on inside the checkpoint; their readers re-attach */
+        agentconn_detach_sessions(&m->agent, s == M_HIBERNATING ? "machine_hibernating"
+                                             : s == M_FORKING   ? "machine_forking"
+                                                                : "machine_snapshotting");
         add_waiter(m, cb, ud); /* running: nobody else waits */
         set_state(m, s, NULL);
         /* "quiesce" also tells the agent to re-arm itself once restored */

@@ -14,6 +14,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
+#include "api/api.h"
 #include "app.h"
 #include "auth.h"
 #include "state.h"
@@ -288,6 +289,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
         int r = state_open(app, e);
         if (r < 0)
                 return r;
+        api_ws_install(app);
         r = loop_init(&app->loop, e);
         if (r == 0)
                 r = setup_machines(app, e);

@@ -265,3 +265,74 @@ uint32_t agentconn_credit(struct agent_conn *a, uint32_t chan)
         struct agent_chan *c = find(a, chan);
         return c ? c->credit : 0;
 }
+
+void agentconn_set_session(struct agent_conn *a, uint32_t chan)
+{
+        struct agent_chan *c = find(a, chan);
+        if (c)
+                c->session = 1;
+}
+
+void agentconn_detach(struct agent_conn *a, uint32_t chan)
+{
+        if (!find(a, chan))
+                return;
+        send_frame(a, NSP_DETACH, 0, chan, NULL, 0);
+        agentconn_chan_close(a, chan);
+}
+
+unsigned agentconn_detach_sessions(struct agent_conn *a, const char *reason)
+{
+        unsigned n = 0;
+        for (struct agent_chan **pp = &a->chans; *pp;) {
+                struct agent_chan *c = *pp;
+                if (!c->session) {
+                        pp = &c->next;
+                        continue;
+                }
+                *pp = c->next;
+                send_frame(a, NSP_DETACH, 0, c->id, NULL, 0);
+                agent_frame_cb cb = c->cb;
+                void *ud = c->ud;
+                free(c);
+                cb(ud, NULL, (const unsigned char *)reason);
+                n++;
+                pp = &a->chans; /* the callback may have closed others */
+        }
+        return n;
+}
+
+struct call {
+        struct agent_conn *a;
+        void (*done)(void *ud, json_t *resp);
+        void *ud;
+};
+
+static void on_call_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
+{
+        struct call *c = ud;
+        if (h && h->type != NSP_RESP)
+                return; /* a one-shot request gets nothing else */
+        json_t *doc = h ? json_loadb((const char *)p, h->len, 0, NULL) : NULL;
+        if (h)
+                agentconn_chan_close(c->a, h->chan);
+        if (h && !doc)
+                doc = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message",
+                                "the agent's answer is not JSON");
+        c->done(c->ud, doc);
+        json_decref(doc);
+        free(c);
+}
+
+uint32_t agentconn_call(struct agent_conn *a, const json_t *req,
+                        void (*done)(void *ud, json_t *resp), void *ud)
+{
+        struct call *c = calloc(1, sizeof(*c));
+        if (!c)
+                return 0;
+        *c = (struct call){a, done, ud};
+        uint32_t id = agentconn_open(a, req, on_call_frame, c);
+        if (!id)
+                free(c);
+        return id;
+}

@@ -18,7 +18,8 @@ struct agent_conn;
 
 /* Receives every frame of one channel; after a terminal frame (see nsproto.h) the
  * callback closes the channel with agentconn_chan_close. A NULL header means the
- * connection was lost (the channel is already gone). */
+ * channel is already gone: p is NULL when the connection was lost, or the reason (a
+ * NUL-terminated error code) when agentconn_detach_sessions let it go. */
 typedef void (*agent_frame_cb)(void *ud, const struct nsp_hdr *h, const unsigned char *p);
 
 struct agent_chan {
@@ -26,6 +27,7 @@ struct agent_chan {
         agent_frame_cb cb;
         void *ud;
         uint32_t credit; /* bytes we may still send on stream 0 */
+        int session;     /* attached to a process or a watch: may be let go at any time */
         struct agent_chan *next;
 };
 
@@ -69,6 +71,24 @@ void agentconn_signal(struct agent_conn *a, uint32_t chan, int sig);
 
 /* Forgets a channel (after its terminal frame, or to abandon it). */
 void agentconn_chan_close(struct agent_conn *a, uint32_t chan);
+
+/* Marks chan as a session channel (an attach or a watch): one that a checkpoint lets
+ * go with agentconn_detach_sessions instead of waiting for it. */
+void agentconn_set_session(struct agent_conn *a, uint32_t chan);
+
+/* Sends DETACH for chan and forgets it without calling its callback (the agent keeps
+ * a background process running; an exec's process is killed). */
+void agentconn_detach(struct agent_conn *a, uint32_t chan);
+
+/* Detaches every session channel, calling each callback with a NULL header and
+ * `reason`. Returns how many went. */
+unsigned agentconn_detach_sessions(struct agent_conn *a, const char *reason);
+
+/* One request, one answer: done(ud, resp) gets the RESP document (borrowed; an error
+ * document is {"error":{...}}), or NULL when the connection was lost. Returns the
+ * channel, or 0 (done is not called) when the request cannot be sent. */
+uint32_t agentconn_call(struct agent_conn *a, const json_t *req,
+                        void (*done)(void *ud, json_t *resp), void *ud);
 
 /* Credit left for stream 0 of chan. */
 uint32_t agentconn_credit(struct agent_conn *a, uint32_t chan);

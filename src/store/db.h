@@ -37,6 +37,7 @@ struct store {
         sqlite3 *db;
         sqlite3_stmt *stmts[ST_COUNT];
         int version;
+        struct store_event_hook hook;
 };
 
 /* Returns the cached prepared statement `id`, reset and unbound; NULL with `e` set. */

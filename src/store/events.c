@@ -18,7 +18,17 @@ int store_event_append(struct store *st, int64_t ts, const char *kind, const cha
         sqlite3_bind_text(s, 5, data ? data : "{}", -1, SQLITE_STATIC);
         int rc = sqlite3_step(s);
         sqlite3_reset(s);
-        return rc == SQLITE_DONE ? 0 : db_fail(st, e, "append event");
+        if (rc != SQLITE_DONE)
+                return db_fail(st, e, "append event");
+        if (st->hook.fn)
+                st->hook.fn(st->hook.ud, (int64_t)sqlite3_last_insert_rowid(st->db), ts, kind,
+                            subject_type, subject_id, data ? data : "{}");
+        return 0;
+}
+
+void store_set_event_hook(struct store *st, const struct store_event_hook *hook)
+{
+        st->hook = hook ? *hook : (struct store_event_hook){0};
 }
 
 int store_event_list(struct store *st, const char *subject_type, const char *subject_id,

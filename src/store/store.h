@@ -162,6 +162,16 @@ struct event_rec {
         char *data; /* JSON text, owned (free) */
 };
 
+/* Told of every event appended (after it is stored), e.g. to stream it to clients. */
+struct store_event_hook {
+        void (*fn)(void *ud, int64_t seq, int64_t ts, const char *kind, const char *subject_type,
+                   const char *subject_id, const char *data);
+        void *ud;
+};
+
+/* Sets the hook (fn NULL: none). */
+void store_set_event_hook(struct store *st, const struct store_event_hook *hook);
+
 /* Appends an event about (subject_type, subject_id) with JSON `data` (borrowed). */
 int store_event_append(struct store *st, int64_t ts, const char *kind, const char *subject_type,
                        const char *subject_id, const char *data, struct err *e);

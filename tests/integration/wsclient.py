@@ -71,3 +71,79 @@ class WebSocket:
         except OSError:
             pass
         self.sock.close()
+
+
+class WsError(Exception):
+    def __init__(self, msg):
+        super().__init__("%s: %s" % (msg["error"]["code"], msg["error"]["message"]))
+        self.code = msg["error"]["code"]
+        self.msg = msg
+
+
+class Session:
+    """The /v1/ws protocol on top of WebSocket: requests with ids answered by one reply
+    or error; everything else (binary output, exit, detached, watch, event) is queued
+    and taken with next()."""
+
+    def __init__(self, daemon, timeout=120):
+        import collections
+        self.ws = WebSocket(daemon.host, daemon.port, "/v1/ws",
+                            {"Authorization": "Bearer " + daemon.key}, timeout=timeout)
+        assert self.ws.accepted, self.ws.head
+        self.queue = collections.deque()
+        self.next_id = 0
+
+    def _read(self):
+        import json
+        op, data = self.ws.recv()
+        if op == 2:
+            ch = struct.unpack("!I", data[1:5])[0]
+            return {"type": "data", "stream": data[0], "channel": ch, "data": data[5:]}
+        if op == 8:
+            raise ConnectionError("closed %r" % data)
+        if op in (9, 10):
+            return None
+        return json.loads(data)
+
+    def call(self, type, **fields):
+        import json
+        self.next_id += 1
+        rid = self.next_id
+        self.ws.send(json.dumps(dict(fields, type=type, id=rid)))
+        while True:
+            msg = self._read()
+            if msg is None:
+                continue
+            if msg.get("id") == rid and msg["type"] in ("reply", "error", "pong"):
+                if msg["type"] == "error":
+                    raise WsError(msg)
+                return msg
+            self.queue.append(msg)
+
+    def next(self):
+        while not self.queue:
+            msg = self._read()
+            if msg is not None:
+                self.queue.append(msg)
+        return self.queue.popleft()
+
+    def stdin(self, channel, data):
+        self.ws.send(b"\0" + struct.pack("!I", channel) + data, opcode=2)
+
+    def collect(self, channel, until=None):
+        """Output of a channel until its exit/detached (or until `until`(out) is true):
+        returns (stdout bytes, stderr bytes, final message or None)."""
+        out = {1: b"", 2: b""}
+        while True:
+            msg = self.next()
+            if msg.get("channel") != channel:
+                continue
+            if msg["type"] == "data":
+                out[msg["stream"]] += msg["data"]
+                if until and until(out[1]):
+                    return out[1], out[2], None
+            elif msg["type"] in ("exit", "detached"):
+                return out[1], out[2], msg
+
+    def close(self):
+        self.ws.close()

@@ -3,8 +3,35 @@
 
 #include "../../src/common/buf.h"
 #include "../../src/common/errcodes.h"
+#include "../../src/common/ring.h"
 #include "../../src/common/util.h"
 #include "tap.h"
+
+/* The replay ring: readers by absolute offset, oldest bytes dropped past cap. */
+static void test_ring(void)
+{
+        struct ring r;
+        char out[32];
+        uint64_t from;
+        ring_init(&r, 8);
+        is_int(ring_read(&r, 0, out, sizeof(out), &from), 0, "empty ring reads nothing");
+        ring_write(&r, "abc", 3);
+        is_int(ring_read(&r, 1, out, sizeof(out), &from), 2, "read from an offset");
+        ok(memcmp(out, "bc", 2) == 0 && from == 1, "... the right bytes");
+        ring_write(&r, "defghij", 7); /* 10 written, 8 kept: "cdefghij" */
+        is_int((int)ring_tail(&r), 2, "tail moves past cap");
+        is_int(ring_read(&r, 0, out, sizeof(out), &from), 8, "a reader behind is clamped");
+        ok(memcmp(out, "cdefghij", 8) == 0 && from == 2, "... and told where it resumed");
+        ring_write(&r, "0123456789ABC", 13); /* more than cap at once */
+        is_int(ring_read(&r, 0, out, sizeof(out), &from), 8, "a long write keeps the last cap");
+        ok(memcmp(out, "56789ABC", 8) == 0 && from == 15, "... at their offsets");
+        is_int(ring_read(&r, 20, out, 2, &from), 2, "a read is bounded by n");
+        ok(memcmp(out, "BC", 2) == 0, "... across the wrap");
+        ring_fini(&r);
+        ring_init(&r, 0);
+        is_int(ring_write(&r, "x", 1), 0, "a zero-cap ring drops everything");
+        is_int(ring_read(&r, 0, out, 1, NULL), 0, "... and reads nothing");
+}
 
 int main(void)
 {
@@ -24,6 +51,13 @@ int main(void)
         is_str(out, "aGVsbG8=", "base64 with padding");
         base64url_encode((const unsigned char *)"\xfb\xff", 2, out);
         is_str(out, "-_8", "base64url without padding");
+        unsigned char raw[16];
+        is_int(base64_decode("aGVsbG8=", 8, raw, sizeof(raw)), 5, "base64 decodes");
+        ok(memcmp(raw, "hello", 5) == 0, "... to the bytes");
+        is_int(base64_decode("aGVsbG8", 7, raw, sizeof(raw)), 5, "padding is optional");
+        is_int(base64_decode("aGV*bG8=", 8, raw, sizeof(raw)), -1, "bad characters fail");
+        is_int(base64_decode("aGVsbG8=", 8, raw, 4), -1, "a short buffer fails");
+        is_int(base64_decode("a", 1, raw, sizeof(raw)), -1, "a bad length fails");
         ok(is_safe_token("req_1.a-B", 64), "safe token");
         ok(!is_safe_token("a b", 64), "space is not safe");
         ok(!is_safe_token("", 64), "empty is not safe");
@@ -33,6 +67,8 @@ int main(void)
         rand_id("m_", 8, id2, sizeof(id2));
         ok(strlen(id1) == 18 && strcmp(id1, id2) != 0, "random ids differ");
         is_int(rand_id("m_", 8, id1, 10), -ENOSPC, "rand_id checks its buffer");
+
+        test_ring();
 
         for (unsigned i = 0; i < NS_E_COUNT; i++) {
                 const struct ns_code_def *d = ns_code_def((enum ns_code)i);

@@ -55,6 +55,11 @@ int api_agent_is_error(const unsigned char *p, size_t n);
 enum ns_code api_agent_error(const unsigned char *p, size_t n, enum ns_code fallback, char *msg,
                              size_t cap);
 
+/* Sends `req` (stolen) to the path's machine once it runs (resuming it when hibernated
+ * and auto_resume is on) and answers the agent's one RESP document with `status`, or
+ * its error document with the error's catalogue code (files.c). */
+void api_agent_simple(struct http_exchange *ex, json_t *req, int status);
+
 /* Logs an unexpected failure with the request ID and answers 500 `internal`. */
 void api_fail(struct http_exchange *ex, const struct err *e);
 
@@ -68,6 +73,8 @@ void api_keys_list(struct http_exchange *ex);
 void api_keys_get(struct http_exchange *ex);
 void api_keys_revoke(struct http_exchange *ex);
 void api_ws(struct http_exchange *ex);
+/* Streams the store's events to subscribed WebSocket clients (call once the store is open). */
+void api_ws_install(struct app *app);
 void api_machines_create(struct http_exchange *ex);
 void api_machines_list(struct http_exchange *ex);
 void api_machines_get(struct http_exchange *ex);
@@ -97,6 +104,12 @@ void api_snapshots_create(struct http_exchange *ex);
 void api_snapshots_list(struct http_exchange *ex);
 void api_snapshots_get(struct http_exchange *ex);
 void api_snapshots_delete(struct http_exchange *ex);
+void api_procs_start(struct http_exchange *ex);
+void api_procs_list(struct http_exchange *ex);
+void api_procs_signal(struct http_exchange *ex);
+void api_procs_stdin(struct http_exchange *ex);
+void api_procs_resize(struct http_exchange *ex);
+void api_procs_logs(struct http_exchange *ex);
 
 /* The running machine named by the path's {id}, or NULL after answering 404 (unknown)
  * or 409 machine_not_running. */

@@ -12,29 +12,22 @@
 #include "../../common/cleanup.h"
 #include "../../common/util.h"
 #include "api.h"
+#include "command.h"
 
 #define EXEC_OUTPUT_MAX (16u << 20)
 #define EXEC_STDIN_MAX  (8u << 20)
 #define STREAM_PENDING  (16u << 20) /* NDJSON not yet read by the client (bounded by windows) */
 
 struct exec_req {
-        char *cmd;
-        struct jv_strlist argv;
-        struct jv_strmap env;
-        char *cwd, *user, *stdin_data, *encoding;
-        int64_t timeout_s;
+        struct api_cmd c;
+        char *stdin_data, *encoding;
         int stream;
 };
 
 static const struct jv_field exec_fields[] = {
-    {"cmd", JV_STRING, 0, offsetof(struct exec_req, cmd), 1u << 20, 0, 0},
-    {"argv", JV_STRLIST, 0, offsetof(struct exec_req, argv), 4096, 0, 0},
-    {"env", JV_STRMAP, 0, offsetof(struct exec_req, env), 256, 0, 0},
-    {"cwd", JV_STRING, 0, offsetof(struct exec_req, cwd), 4096, 0, 0},
-    {"user", JV_STRING, 0, offsetof(struct exec_req, user), 64, 0, 0},
+    API_CMD_FIELDS(struct exec_req, c),
     {"stdin", JV_STRING, 0, offsetof(struct exec_req, stdin_data), EXEC_STDIN_MAX, 0, 0},
     {"encoding", JV_STRING, 0, offsetof(struct exec_req, encoding), 16, 0, 0},
-    {"timeout_s", JV_INT, 0, offsetof(struct exec_req, timeout_s), 0, 1, 86400},
     {"stream", JV_BOOL, 0, offsetof(struct exec_req, stream), 0, 0, 0},
 };
 
@@ -279,32 +272,6 @@ static void abort_exec(struct http_exchange *ex)
         agentconn_signal(op->agent, op->chan, 9);
 }
 
-static json_t *exec_request(const struct exec_req *in, const struct machine *m)
-{
-        json_t *req = json_pack("{s:s,s:b}", "op", "exec", "stdin", in->stdin_data != NULL);
-        if (in->cmd) {
-                json_object_set_new(req, "cmd", json_string(in->cmd));
-        } else {
-                json_t *argv = json_array();
-                for (size_t i = 0; i < in->argv.n; i++)
-                        json_array_append_new(argv, json_string(in->argv.items[i]));
-                json_object_set_new(req, "argv", argv);
-        }
-        json_t *env = json_object();
-        for (size_t i = 0; i < in->env.n; i++)
-                json_object_set_new(env, in->env.keys[i], json_string(in->env.values[i]));
-        json_object_set_new(req, "env", env);
-        const char *cwd = in->cwd ? in->cwd : m && m->cwd[0] ? m->cwd : NULL;
-        const char *user = in->user ? in->user : m && m->user[0] ? m->user : NULL;
-        if (cwd)
-                json_object_set_new(req, "cwd", json_string(cwd));
-        if (user)
-                json_object_set_new(req, "user", json_string(user));
-        if (in->timeout_s)
-                json_object_set_new(req, "timeout_ms", json_integer(in->timeout_s * 1000));
-        return req;
-}
-
 /* The running machine named by the path, or NULL after answering 404/409. */
 struct machine *api_running_machine(struct http_exchange *ex)
 {
@@ -354,8 +321,10 @@ void api_machines_exec(struct http_exchange *ex)
         if (api_decode(ex, exec_fields, ARRAY_SIZE(exec_fields), &in, NULL) < 0)
                 return;
         struct exec_op *op = NULL;
-        if (!in.cmd == !in.argv.n) {
-                http_respond_error(ex, NS_E_INVALID_FIELD, "give exactly one of 'cmd' and 'argv'");
+        enum ns_code code;
+        char msg[128];
+        if (api_cmd_check(&in.c, &code, msg, sizeof(msg)) < 0) {
+                http_respond_error(ex, code, "%s", msg);
         } else if (in.encoding && strcmp(in.encoding, "utf8") && strcmp(in.encoding, "base64")) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'encoding': utf8 or base64");
         } else if (!(op = calloc(1, sizeof(*op)))) {
@@ -367,7 +336,8 @@ void api_machines_exec(struct http_exchange *ex)
                 op->stream = in.stream;
                 buf_init(&op->out[1], EXEC_OUTPUT_MAX);
                 buf_init(&op->out[2], EXEC_OUTPUT_MAX);
-                op->req = exec_request(&in, machine_find(app, ex->match.params[0]));
+                op->req = api_cmd_request("exec", &in.c, machine_find(app, ex->match.params[0]));
+                json_object_set_new(op->req, "stdin", json_boolean(in.stdin_data != NULL));
                 op->stdin_data = steal_ptr(in.stdin_data);
                 op->stdin_len = op->stdin_data ? strlen(op->stdin_data) : 0;
                 api_when_running(ex, exec_go, op, free_op);

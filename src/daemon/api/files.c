@@ -30,6 +30,7 @@ struct file_op {
         json_t *req;    /* the request, until it is sent */
         struct machine *machine;
         int waiting; /* an upload waits for its machine to resume */
+        int status;  /* one-shot: the HTTP status of a successful answer */
         agent_frame_cb cb;
         void (*abort_cb)(struct http_exchange *ex);
 };
@@ -80,21 +81,29 @@ static void start_go(struct http_exchange *ex, struct machine *m, void *ctx)
 /* Sends `req` (stolen) to the path's machine once it runs (resuming it when
  * hibernated); `cb` receives the channel's frames with the op, which holds up to
  * `pending` bytes. Errors are answered. */
-static void start_op(struct http_exchange *ex, json_t *req, agent_frame_cb cb,
-                     void (*abort_cb)(struct http_exchange *), size_t pending)
+static struct file_op *new_op(struct http_exchange *ex, json_t *req, agent_frame_cb cb,
+                              void (*abort_cb)(struct http_exchange *), size_t pending)
 {
         struct file_op *op = calloc(1, sizeof(*op));
         if (!op) {
                 json_decref(req);
                 http_respond_error(ex, NS_E_INTERNAL, "out of memory");
-                return;
+                return NULL;
         }
         buf_init(&op->pending, pending);
         op->ex = ex;
         op->req = req;
         op->cb = cb;
         op->abort_cb = abort_cb;
-        api_when_running(ex, start_go, op, free_op_ctx);
+        return op;
+}
+
+static void start_op(struct http_exchange *ex, json_t *req, agent_frame_cb cb,
+                     void (*abort_cb)(struct http_exchange *), size_t pending)
+{
+        struct file_op *op = new_op(ex, req, cb, abort_cb, pending);
+        if (op)
+                api_when_running(ex, start_go, op, free_op_ctx);
 }
 
 /* ---- upload ------------------------------------------------------------------ */
@@ -397,7 +406,8 @@ static void on_simple_frame(void *ud, const struct nsp_hdr *h, const unsigned ch
                         take_error(op, p, h->len);
                         http_respond_error(ex, op->err, "%s", op->msg);
                 } else {
-                        http_respond(ex, 200, "application/json", p, h->len);
+                        http_respond(ex, op->status ? op->status : 200, "application/json", p,
+                                     h->len);
                 }
         }
         op_free(op);
@@ -409,10 +419,18 @@ static void abort_simple(struct http_exchange *ex)
         op->ex = NULL; /* the answer is dropped when it comes */
 }
 
-/* Sends `req` (stolen) to the machine's agent; the RESP document is the answer. */
+void api_agent_simple(struct http_exchange *ex, json_t *req, int status)
+{
+        struct file_op *op = new_op(ex, req, on_simple_frame, abort_simple, 0);
+        if (!op)
+                return;
+        op->status = status;
+        api_when_running(ex, start_go, op, free_op_ctx);
+}
+
 static void simple(struct http_exchange *ex, json_t *req)
 {
-        start_op(ex, req, on_simple_frame, abort_simple, 0);
+        api_agent_simple(ex, req, 200);
 }
 
 void api_files_delete(struct http_exchange *ex)

@@ -1,59 +1,644 @@
-/* /v1/ws: the WebSocket endpoint. JSON control messages in text frames; data
- * channels (exec, PTY, watch, events) are added by later features on this session.
- * Today it answers {"type":"ping","id":X} with {"type":"pong","id":X,"time_ms":T}. */
+/* /v1/ws: the WebSocket endpoint. Text frames carry JSON requests {"type","id",...},
+ * each answered by exactly one {"type":"reply","id",...} or {"type":"error","id",...};
+ * requests that open a stream name its channel in the reply, and the stream's output
+ * follows as binary frames (ws_chan.c). docs/websocket-protocol.md is the contract. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/cleanup.h"
 #include "../../common/util.h"
-#include "../http/ws.h"
 #include "api.h"
+#include "command.h"
+#include "wsapi.h"
 
-static void send_doc(struct ws_session *ws, json_t *doc)
+#define STDIN_MSG_MAX (512u << 10) /* one stdin message for a process (base64 in the agent) */
+
+void wsc_send(struct wsc *c, json_t *doc)
 {
-        char *text = json_dumps(doc, JSON_COMPACT);
+        char *text = c->ws ? json_dumps(doc, JSON_COMPACT) : NULL;
         json_decref(doc);
         if (!text)
                 return;
-        if (ws_send_text(ws, text, strlen(text)) < 0)
-                ws_close(ws, 1008, "client too slow");
+        if (ws_send_text(c->ws, text, strlen(text)) < 0)
+                ws_close(c->ws, 1008, "client too slow");
+        ws_kick(c->ws);
         free(text);
 }
 
-static void send_error(struct ws_session *ws, json_t *id, enum ns_code code, const char *msg)
+void wsc_error(struct wsc *c, json_t *id, uint32_t channel, enum ns_code code, const char *fmt, ...)
 {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (!c->ws)
+                return;
         json_t *doc =
             json_pack("{s:s,s:{s:s,s:s,s:s}}", "type", "error", "error", "code",
-                      ns_code_def(code)->name, "message", msg, "request_id", ws_request_id(ws));
+                      ns_code_def(code)->name, "message", msg, "request_id", ws_request_id(c->ws));
+        if (id && !json_is_null(id))
+                json_object_set(doc, "id", id);
+        if (channel)
+                json_object_set_new(doc, "channel", json_integer(channel));
+        wsc_send(c, doc);
+}
+
+void wsc_ref(struct wsc *c)
+{
+        c->refs++;
+}
+
+void wsc_unref(struct wsc *c)
+{
+        if (--c->refs > 0)
+                return;
+        for (struct wsc **pp = &c->app->ws_clients; *pp; pp = &(*pp)->next) {
+                if (*pp == c) {
+                        *pp = c->next;
+                        break;
+                }
+        }
+        free(c);
+}
+
+static void reply(struct wsc *c, json_t *id, json_t *doc)
+{
+        json_object_set_new(doc, "type", json_string("reply"));
         if (id)
                 json_object_set(doc, "id", id);
-        send_doc(ws, doc);
+        wsc_send(c, doc);
+}
+
+/* ---- one request ------------------------------------------------------------------ */
+
+/* A request being handled: the message, with type/id/machine/selector taken out. */
+struct wreq {
+        struct wsc *c;
+        json_t *msg; /* what is left for the op's field table */
+        json_t *id;
+        char machine[MACHINE_ID_MAX];
+        int64_t pid, channel;
+        char tag[65];
+        const struct wop *op;
+};
+
+struct wop {
+        const char *type;
+        int needs_machine;
+        void (*run)(struct wreq *r, struct machine *m);
+};
+
+static void wreq_free(struct wreq *r)
+{
+        json_decref(r->msg);
+        json_decref(r->id);
+        wsc_unref(r->c);
+        free(r);
+}
+
+/* Decodes what is left of the message with `fields`; -1 after answering the error. */
+static int decode(struct wreq *r, const struct jv_field *fields, size_t n, void *out)
+{
+        struct jv_error e;
+        char *text = json_dumps(r->msg, JSON_COMPACT);
+        int rc = text ? jv_decode(text, strlen(text), fields, n, out, NULL, &e) : -1;
+        free(text);
+        if (rc < 0)
+                wsc_error(r->c, r->id, 0, text ? e.code : NS_E_INTERNAL, "%s",
+                          text ? e.msg : "out of memory");
+        return rc;
+}
+
+/* Names the process of r in req (pid or tag); -1 after answering when neither is given. */
+static int name_process(struct wreq *r, json_t *req)
+{
+        if (r->pid)
+                json_object_set_new(req, "pid", json_integer(r->pid));
+        else if (r->tag[0])
+                json_object_set_new(req, "tag", json_string(r->tag));
+        else {
+                wsc_error(r->c, r->id, 0, NS_E_MISSING_FIELD, "give 'pid' or 'tag'");
+                return -1;
+        }
+        return 0;
+}
+
+struct wcall {
+        struct wsc *c;
+        json_t *id;
+};
+
+static void on_call_done(void *ud, json_t *resp)
+{
+        struct wcall *w = ud;
+        json_t *err = json_object_get(resp, "error");
+        if (!resp)
+                wsc_error(w->c, w->id, 0, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
+        else if (err)
+                wsc_error(
+                    w->c, w->id, 0,
+                    api_code_or(json_string_value(json_object_get(err, "code")), NS_E_INTERNAL),
+                    "%s", json_string_value(json_object_get(err, "message")) ?: "refused");
+        else
+                reply(w->c, w->id, json_deep_copy(resp));
+        json_decref(w->id);
+        wsc_unref(w->c);
+        free(w);
+}
+
+/* One request to the agent, one reply to the client. Steals req. */
+static void call(struct wreq *r, struct machine *m, json_t *req)
+{
+        struct wcall *w = calloc(1, sizeof(*w));
+        if (w) {
+                *w = (struct wcall){r->c, r->id ? json_incref(r->id) : NULL};
+                wsc_ref(r->c);
+                if (!agentconn_call(&m->agent, req, on_call_done, w)) {
+                        wsc_unref(r->c);
+                        json_decref(w->id);
+                        free(w);
+                        w = NULL;
+                }
+        }
+        if (!w)
+                wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
+                          m->id);
+        json_decref(req);
+}
+
+/* Opens a stream channel for req (stolen); the agent's first answer replies. */
+static void open_stream(struct wreq *r, struct machine *m, enum wch_kind kind, json_t *req,
+                        int session)
+{
+        struct wch *ch = wch_new(r->c, r->id, kind, m->id);
+        if (ch) {
+                ch->agent = &m->agent;
+                ch->achan = agentconn_open(&m->agent, req, wch_on_frame, ch);
+                if (!ch->achan) {
+                        wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING,
+                                  "machine %s is not answering", m->id);
+                        wch_free(ch);
+                } else if (session) {
+                        agentconn_set_session(&m->agent, ch->achan);
+                }
+        }
+        json_decref(req);
+}
+
+/* ---- the operations ------------------------------------------------------------------ */
+
+static void op_ping(struct wreq *r, struct machine *m)
+{
+        (void)m; /* the one reply not of type "reply": {"type":"pong"} */
+        json_t *doc = json_pack("{s:s,s:I}", "type", "pong", "time_ms", (json_int_t)time_wall_ms());
+        if (r->id)
+                json_object_set(doc, "id", r->id);
+        wsc_send(r->c, doc);
+}
+
+struct exec_in {
+        struct api_cmd c;
+        int stdin_open;
+};
+
+static const struct jv_field exec_in_fields[] = {
+    API_CMD_FIELDS(struct exec_in, c),
+    {"stdin", JV_BOOL, 0, offsetof(struct exec_in, stdin_open), 0, 0, 0},
+};
+
+static void op_exec(struct wreq *r, struct machine *m)
+{
+        struct exec_in in = {0};
+        enum ns_code code;
+        char msg[256];
+        if (decode(r, exec_in_fields, ARRAY_SIZE(exec_in_fields), &in) < 0)
+                return;
+        if (api_cmd_check(&in.c, &code, msg, sizeof(msg)) < 0) {
+                wsc_error(r->c, r->id, 0, code, "%s", msg);
+        } else {
+                json_t *req = api_cmd_request("exec", &in.c, m);
+                json_object_set_new(req, "stdin", json_boolean(in.stdin_open));
+                open_stream(r, m, WCH_EXEC, req, 0);
+        }
+        jv_free(exec_in_fields, ARRAY_SIZE(exec_in_fields), &in);
+}
+
+static void op_start(struct wreq *r, struct machine *m)
+{
+        struct api_spawn in = {0};
+        enum ns_code code;
+        char msg[256];
+        json_t *attach = json_object_get(r->msg, "attach");
+        int attached = !json_is_false(attach);
+        if (attach && !json_is_boolean(attach)) {
+                wsc_error(r->c, r->id, 0, NS_E_INVALID_FIELD, "field 'attach': a boolean");
+                return;
+        }
+        json_object_del(r->msg, "attach");
+        if (r->tag[0]) /* taken out as a selector: here it names the new process */
+                json_object_set_new(r->msg, "tag", json_string(r->tag));
+        if (decode(r, api_spawn_fields, api_spawn_nfields, &in) < 0)
+                return;
+        json_t *req = api_spawn_request(&in, m, &code, msg, sizeof(msg));
+        jv_free(api_spawn_fields, api_spawn_nfields, &in);
+        if (!req) {
+                wsc_error(r->c, r->id, 0, code, "%s", msg);
+        } else if (attached) {
+                json_object_set_new(req, "attach", json_true());
+                open_stream(r, m, WCH_PROC, req, 1);
+        } else {
+                call(r, m, req);
+        }
+}
+
+struct attach_in {
+        int replay;
+};
+
+static const struct jv_field attach_in_fields[] = {
+    {"replay", JV_BOOL, 0, offsetof(struct attach_in, replay), 0, 0, 0},
+};
+
+static void op_attach(struct wreq *r, struct machine *m)
+{
+        struct attach_in in = {1};
+        if (decode(r, attach_in_fields, ARRAY_SIZE(attach_in_fields), &in) < 0)
+                return;
+        json_t *req = json_pack("{s:s,s:b}", "op", "attach", "replay", in.replay);
+        if (name_process(r, req) < 0)
+                json_decref(req);
+        else
+                open_stream(r, m, WCH_PROC, req, 1);
+}
+
+static void op_list(struct wreq *r, struct machine *m)
+{
+        if (decode(r, NULL, 0, NULL) == 0)
+                call(r, m, json_pack("{s:s}", "op", "proc_list"));
+}
+
+/* process.signal / process.stdin / process.resize: decode, build, name, call. */
+static void proc_call(struct wreq *r, struct machine *m, const struct jv_field *fields, size_t n,
+                      void *in, json_t *req, enum ns_code code, const char *msg)
+{
+        jv_free(fields, n, in);
+        if (!req)
+                wsc_error(r->c, r->id, 0, code, "%s", msg);
+        else if (name_process(r, req) < 0)
+                json_decref(req);
+        else
+                call(r, m, req);
+}
+
+static void op_signal(struct wreq *r, struct machine *m)
+{
+        struct api_signal in = {0};
+        enum ns_code code = NS_OK;
+        char msg[256] = "";
+        if (decode(r, api_signal_fields, api_signal_nfields, &in) < 0)
+                return;
+        struct wch *ch = r->channel ? wch_find(r->c, (uint32_t)r->channel) : NULL;
+        int sig = api_signal_parse(in.signal);
+        if (r->channel && ch && ch->agent && sig) { /* an exec's process, or an attached one */
+                agentconn_signal(ch->agent, ch->achan, sig);
+                reply(r->c, r->id, json_object());
+                jv_free(api_signal_fields, api_signal_nfields, &in);
+                return;
+        }
+        if (r->channel && !ch) {
+                jv_free(api_signal_fields, api_signal_nfields, &in);
+                wsc_error(r->c, r->id, 0, NS_E_CHANNEL_NOT_FOUND, "no channel %lld",
+                          (long long)r->channel);
+                return;
+        }
+        json_t *req = api_signal_request(&in, &code, msg, sizeof(msg));
+        proc_call(r, m, api_signal_fields, api_signal_nfields, &in, req, code, msg);
+}
+
+static void op_stdin(struct wreq *r, struct machine *m)
+{
+        struct api_input in = {0};
+        enum ns_code code = NS_OK;
+        char msg[256] = "";
+        if (decode(r, api_input_fields, api_input_nfields, &in) < 0)
+                return;
+        json_t *req = api_input_request(&in, &code, msg, sizeof(msg));
+        proc_call(r, m, api_input_fields, api_input_nfields, &in, req, code, msg);
+}
+
+static void op_resize(struct wreq *r, struct machine *m)
+{
+        struct api_resize in = {0};
+        if (decode(r, api_resize_fields, api_resize_nfields, &in) < 0)
+                return;
+        json_t *req = api_resize_request(&in);
+        proc_call(r, m, api_resize_fields, api_resize_nfields, &in, req, NS_OK, "");
+}
+
+struct watch_in {
+        char *path;
+        int recursive;
+};
+
+static const struct jv_field watch_in_fields[] = {
+    {"path", JV_STRING, JV_REQUIRED, offsetof(struct watch_in, path), 4096, 0, 0},
+    {"recursive", JV_BOOL, 0, offsetof(struct watch_in, recursive), 0, 0, 0},
+};
+
+static void op_watch(struct wreq *r, struct machine *m)
+{
+        struct watch_in in = {0};
+        if (decode(r, watch_in_fields, ARRAY_SIZE(watch_in_fields), &in) < 0)
+                return;
+        open_stream(
+            r, m, WCH_WATCH,
+            json_pack("{s:s,s:s,s:b}", "op", "watch", "path", in.path, "recursive", in.recursive),
+            1);
+        jv_free(watch_in_fields, ARRAY_SIZE(watch_in_fields), &in);
+}
+
+static void op_events(struct wreq *r, struct machine *m)
+{
+        (void)m;
+        if (decode(r, NULL, 0, NULL) < 0)
+                return;
+        struct wch *ch = wch_new(r->c, r->id, WCH_EVENTS, r->machine);
+        if (!ch)
+                return;
+        ch->answered = 1;
+        reply(r->c, r->id, json_pack("{s:I}", "channel", (json_int_t)ch->id));
+}
+
+static void op_close(struct wreq *r, struct machine *m)
+{
+        (void)m;
+        struct wch *ch = wch_find(r->c, (uint32_t)r->channel);
+        if (decode(r, NULL, 0, NULL) < 0)
+                return;
+        if (!ch) {
+                wsc_error(r->c, r->id, 0, NS_E_CHANNEL_NOT_FOUND, "no channel %lld",
+                          (long long)r->channel);
+                return;
+        }
+        wch_close(ch);
+        reply(r->c, r->id, json_object());
+}
+
+static void op_channel_stdin(struct wreq *r, struct machine *m)
+{
+        (void)m;
+        struct api_input in = {0};
+        struct wch *ch = wch_find(r->c, (uint32_t)r->channel);
+        if (decode(r, api_input_fields, api_input_nfields, &in) < 0)
+                return;
+        size_t n = in.data ? strlen(in.data) : 0;
+        unsigned char *raw = malloc(n + 1);
+        ssize_t len = (ssize_t)n;
+        int b64 = in.encoding && !strcmp(in.encoding, "base64");
+        if (raw && b64)
+                len = base64_decode(in.data, n, raw, n + 1);
+        else if (raw && n)
+                memcpy(raw, in.data, n);
+        if (!ch)
+                wsc_error(r->c, r->id, 0, NS_E_CHANNEL_NOT_FOUND, "no channel %lld",
+                          (long long)r->channel);
+        else if (!raw || len < 0)
+                wsc_error(r->c, r->id, ch->id, NS_E_INVALID_FIELD, "field 'data' is not base64");
+        else if ((size_t)len > STDIN_MSG_MAX)
+                wsc_error(r->c, r->id, ch->id, NS_E_PAYLOAD_TOO_LARGE,
+                          "one stdin message carries at most 512 KiB");
+        else {
+                wch_stdin(ch, r->id, raw, (size_t)len, in.eof);
+                if (r->id)
+                        reply(r->c, r->id, json_object());
+        }
+        free(raw);
+        jv_free(api_input_fields, api_input_nfields, &in);
+}
+
+static const struct wop ops[] = {
+    {"ping", 0, op_ping},           {"exec", 1, op_exec},
+    {"process.start", 1, op_start}, {"process.attach", 1, op_attach},
+    {"process.list", 1, op_list},   {"process.signal", 1, op_signal},
+    {"process.stdin", 1, op_stdin}, {"process.resize", 1, op_resize},
+    {"watch", 1, op_watch},         {"events.subscribe", 0, op_events},
+    {"stdin", 0, op_channel_stdin}, {"close", 0, op_close},
+};
+
+/* ---- dispatch ------------------------------------------------------------------------- */
+
+static void on_resumed(void *ud, struct machine *m, const char *code, const char *error)
+{
+        struct wreq *r = ud;
+        if (r->c->ws && !code)
+                r->op->run(r, m);
+        else if (r->c->ws)
+                wsc_error(r->c, r->id, 0, api_code_or(code, NS_E_MACHINE_NOT_RUNNING), "%s",
+                          error ? error : "the machine did not resume");
+        wreq_free(r);
+}
+
+/* Runs r once its machine runs: at once, after an automatic resume when it is
+ * hibernated (auto_resume on), or once a fork or snapshot paused it no more. */
+static void with_machine(struct wreq *r)
+{
+        struct machine *m = machine_find(r->c->app, r->machine);
+        if (!m) {
+                wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
+                          r->machine);
+        } else if (m->state == M_RUNNING) {
+                r->op->run(r, m);
+        } else if (m->state == M_FORKING || m->state == M_SNAPSHOTTING ||
+                   ((m->state == M_HIBERNATED || m->state == M_RESUMING) && m->auto_resume)) {
+                machine_resume(m, on_resumed, r);
+                return; /* r is freed by on_resumed */
+        } else {
+                wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
+                          machine_state_name(m->state));
+        }
+        wreq_free(r);
+}
+
+/* Takes "type", "id", "machine", "pid", "tag" and "channel" out of msg into r; -1
+ * after answering when one has the wrong type. */
+static int take_common(struct wreq *r, const char **type)
+{
+        json_t *msg = r->msg, *v;
+        *type = NULL;
+        r->id = json_incref(json_object_get(msg, "id"));
+        if ((v = json_object_get(msg, "type")) && json_is_string(v))
+                *type = json_string_value(v);
+        const char *machine = json_string_value(json_object_get(msg, "machine"));
+        const char *tag = json_string_value(json_object_get(msg, "tag"));
+        const char *bad = NULL;
+        if (json_object_get(msg, "machine") && (!machine || strlen(machine) >= MACHINE_ID_MAX))
+                bad = "machine";
+        else if (json_object_get(msg, "tag") && (!tag || strlen(tag) >= sizeof(r->tag)))
+                bad = "tag";
+        else if ((v = json_object_get(msg, "pid")) &&
+                 (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                  json_integer_value(v) > INT32_MAX))
+                bad = "pid";
+        else if ((v = json_object_get(msg, "channel")) &&
+                 (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                  json_integer_value(v) > UINT32_MAX))
+                bad = "channel";
+        if (bad) {
+                wsc_error(r->c, r->id, 0, NS_E_INVALID_FIELD, "field '%s' has the wrong type", bad);
+                return -1;
+        }
+        snprintf(r->machine, sizeof(r->machine), "%s", machine ? machine : "");
+        snprintf(r->tag, sizeof(r->tag), "%s", tag ? tag : "");
+        r->pid = json_integer_value(json_object_get(msg, "pid"));
+        r->channel = json_integer_value(json_object_get(msg, "channel"));
+        return 0;
+}
+
+static const struct wop *find_op(const char *type)
+{
+        for (size_t i = 0; type && i < sizeof(ops) / sizeof(ops[0]); i++)
+                if (strcmp(ops[i].type, type) == 0)
+                        return &ops[i];
+        return NULL;
 }
 
 static void on_text(struct ws_session *ws, const char *data, size_t len, void *user)
 {
-        (void)user;
+        (void)ws;
+        struct wsc *c = user;
         json_error_t jerr;
         json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!msg || !json_is_object(msg)) {
-                send_error(ws, NULL, NS_E_INVALID_JSON, "each message must be a JSON object");
+                wsc_error(c, NULL, 0, NS_E_INVALID_JSON, "each message must be a JSON object");
                 json_decref(msg);
                 return;
         }
-        json_t *id = json_object_get(msg, "id");
-        const char *type = json_string_value(json_object_get(msg, "type"));
+        struct wreq *r = calloc(1, sizeof(*r));
+        if (!r) {
+                json_decref(msg);
+                wsc_error(c, NULL, 0, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        r->c = c;
+        r->msg = msg;
+        wsc_ref(c);
+        const char *type;
+        if (take_common(r, &type) < 0) {
+                wreq_free(r);
+                return;
+        }
+        r->op = find_op(type);
         if (!type)
-                send_error(ws, id, NS_E_MISSING_FIELD, "field 'type' is required");
-        else if (strcmp(type, "ping") == 0)
-                send_doc(ws, json_pack("{s:s,s:O?,s:I}", "type", "pong", "id", id, "time_ms",
-                                       (json_int_t)time_wall_ms()));
-        else
-                send_error(ws, id, NS_E_INVALID_FIELD, "unknown message type");
-        json_decref(msg);
+                wsc_error(c, r->id, 0, NS_E_MISSING_FIELD, "field 'type' is required");
+        else if (!r->op)
+                wsc_error(c, r->id, 0, NS_E_INVALID_FIELD, "unknown message type '%.64s'", type);
+        else if (r->op->needs_machine && !r->machine[0])
+                wsc_error(c, r->id, 0, NS_E_MISSING_FIELD, "field 'machine' is required");
+        if (!r->op || (r->op->needs_machine && !r->machine[0])) {
+                wreq_free(r);
+                return;
+        }
+        const char *keys[] = {"type", "id", "machine", "pid", "tag", "channel"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                json_object_del(msg, keys[i]);
+        if (!r->op->needs_machine) {
+                r->op->run(r, NULL);
+                wreq_free(r);
+        } else {
+                with_machine(r);
+        }
 }
 
-static const struct ws_handlers handlers = {.on_text = on_text};
+/* A binary frame from the client: [0][channel u32 big-endian][stdin bytes]. An empty
+ * payload is the end of input. */
+static void on_binary(struct ws_session *ws, const char *data, size_t len, void *user)
+{
+        struct wsc *c = user;
+        const unsigned char *p = (const unsigned char *)data;
+        if (len < 5 || p[0] != 0) {
+                ws_close(ws, 1003, "binary frames are [0][channel u32][bytes]");
+                return;
+        }
+        uint32_t id = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+        struct wch *ch = wch_find(c, id);
+        if (!ch)
+                wsc_error(c, NULL, id, NS_E_CHANNEL_NOT_FOUND, "no channel %u", id);
+        else if (len - 5 > STDIN_MSG_MAX)
+                wsc_error(c, NULL, id, NS_E_PAYLOAD_TOO_LARGE,
+                          "one stdin message carries at most 512 KiB");
+        else
+                wch_stdin(ch, NULL, p + 5, len - 5, len == 5);
+}
+
+static void on_writable(struct ws_session *ws, void *user)
+{
+        (void)ws;
+        wch_grant_all(user);
+}
+
+static void on_close(struct ws_session *ws, void *user)
+{
+        (void)ws;
+        struct wsc *c = user;
+        c->ws = NULL;
+        while (c->chans)
+                wch_close(c->chans); /* processes run on; exec commands are killed */
+        wsc_unref(c);
+}
+
+static const struct ws_handlers handlers = {
+    .on_text = on_text,
+    .on_binary = on_binary,
+    .on_writable = on_writable,
+    .on_close = on_close,
+};
 
 void api_ws(struct http_exchange *ex)
 {
-        http_ws_accept(ex, &handlers, NULL);
+        struct wsc *c = calloc(1, sizeof(*c));
+        if (!c) {
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        c->app = ex->app;
+        c->refs = 1;
+        if (http_ws_accept(ex, &handlers, c, &c->ws) < 0) {
+                free(c);
+                return;
+        }
+        c->next = c->app->ws_clients;
+        c->app->ws_clients = c;
+}
+
+static void on_store_event(void *ud, int64_t seq, int64_t ts, const char *kind,
+                           const char *subject_type, const char *subject_id, const char *data)
+{
+        wsc_broadcast_event(ud, seq, ts, kind, subject_type, subject_id, data);
+}
+
+void api_ws_install(struct app *app)
+{
+        struct store_event_hook hook = {on_store_event, app};
+        store_set_event_hook(app->store, &hook);
+}
+
+void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
+                         const char *subject_type, const char *subject_id, const char *data)
+{
+        for (struct wsc *c = app->ws_clients; c; c = c->next) {
+                for (struct wch *ch = c->chans; c->ws && ch; ch = ch->next) {
+                        if (ch->kind != WCH_EVENTS ||
+                            (ch->machine[0] && strcmp(ch->machine, subject_id)))
+                                continue;
+                        json_t *d = json_loads(data, 0, NULL);
+                        wsc_send(c, json_pack("{s:s,s:I,s:{s:I,s:I,s:s,s:s,s:s,s:o}}", "type",
+                                              "event", "channel", (json_int_t)ch->id, "event",
+                                              "seq", (json_int_t)seq, "ts", (json_int_t)ts, "kind",
+                                              kind, "subject_type", subject_type, "subject_id",
+                                              subject_id, "data", d ? d : json_object()));
+                }
+        }
 }

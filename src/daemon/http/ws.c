@@ -42,7 +42,8 @@ static int header_has_token(const char *v, const char *token)
         return 0;
 }
 
-int http_ws_accept(struct http_exchange *ex, const struct ws_handlers *h, void *user)
+int http_ws_accept(struct http_exchange *ex, const struct ws_handlers *h, void *user,
+                   struct ws_session **out)
 {
         const struct http_req *r = ex->req;
         const char *up = http_req_header(r, "Upgrade");
@@ -84,6 +85,8 @@ int http_ws_accept(struct http_exchange *ex, const struct ws_handlers *h, void *
         buf_printf(&c->out, "HTTP/1.1 101 Switching Protocols\r\nX-Request-Id: %s\r\n%s\r\n",
                    ex->request_id, ex->headers.data);
         c->state = CONN_WS;
+        if (out)
+                *out = ws;
         return 0;
 }
 
@@ -204,6 +207,8 @@ static int ws_pump(struct http_conn *c)
                 return 1; /* the close handshake is done */
         uint32_t ev = (want_r ? EPOLLIN : 0) | (want_w ? EPOLLOUT : 0);
         loop_io_mod(c->srv->loop, &c->io, ev);
+        if (ws->h->on_writable && ws_queued(ws) < WS_LOW_WATER)
+                ws->h->on_writable(ws, ws->user);
         return 0;
 }
 
@@ -236,6 +241,34 @@ int ws_send_text(struct ws_session *ws, const char *data, size_t len)
         if (wslay_event_queue_msg(ws->ctx, &msg) != 0)
                 return -ENOBUFS;
         return 0;
+}
+
+int ws_send_binary(struct ws_session *ws, const void *head, size_t hn, const void *data, size_t n)
+{
+        if (wslay_event_get_queued_msg_length(ws->ctx) + hn + n > WS_MAX_QUEUED)
+                return -ENOBUFS;
+        unsigned char *msgbuf = malloc(hn + n);
+        if (!msgbuf)
+                return -ENOMEM;
+        memcpy(msgbuf, head, hn);
+        if (n)
+                memcpy(msgbuf + hn, data, n);
+        struct wslay_event_msg msg = {WSLAY_BINARY_FRAME, msgbuf, hn + n};
+        int r = wslay_event_queue_msg(ws->ctx, &msg) != 0 ? -ENOBUFS : 0;
+        free(msgbuf);
+        return r;
+}
+
+size_t ws_queued(const struct ws_session *ws)
+{
+        return wslay_event_get_queued_msg_length(ws->ctx) + ws->conn->out.len;
+}
+
+void ws_kick(struct ws_session *ws)
+{
+        struct http_conn *c = ws->conn;
+        if (c->state == CONN_WS)
+                loop_io_mod(c->srv->loop, &c->io, EPOLLIN | EPOLLOUT);
 }
 
 void ws_close(struct ws_session *ws, uint16_t code, const char *reason)

@@ -1,0 +1,80 @@
+/* The API's side of a WebSocket session (/v1/ws): the client, its channels (streams
+ * from machines: exec output, processes and PTYs, file watches, lifecycle events) and
+ * its pending requests. docs/websocket-protocol.md is the contract. Loop thread only. */
+#ifndef NS_API_WSAPI_H
+#define NS_API_WSAPI_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../../common/buf.h"
+#include "../../common/errcodes.h"
+#include "../app.h"
+#include "../http/ws.h"
+
+#define WSC_MAX_CHANNELS 16
+#define WSC_LINE_MAX     (64u << 10) /* one watch event line */
+
+enum wch_kind { WCH_EXEC = 1, WCH_PROC, WCH_WATCH, WCH_EVENTS };
+
+struct wsc;
+
+/* One stream of a session, numbered by the daemon (1, 2, ...). */
+struct wch {
+        struct wsc *c;
+        uint32_t id;
+        enum wch_kind kind;
+        char machine[MACHINE_ID_MAX];
+        struct agent_conn *agent; /* NULL for events */
+        uint32_t achan;           /* the agent channel */
+        int pid;
+        json_t *req_id;   /* the id of the request that opened it */
+        int answered;     /* that request got its reply */
+        uint32_t owed[3]; /* output bytes taken from the agent, not yet granted back */
+        struct buf line;  /* watch: a partial event line */
+        struct wch *next;
+};
+
+/* A client. Pending agent calls and resumes hold references; `ws` is NULL once the
+ * session closed (their answers are then dropped). */
+struct wsc {
+        struct app *app;
+        struct ws_session *ws;
+        int refs;
+        struct wch *chans;
+        unsigned nchans;
+        uint32_t next_id;
+        struct wsc *next; /* app->ws_clients */
+};
+
+/* Sends {"type":..., ...} (steals doc; adds nothing). A client that cannot take it is
+ * closed with 1008. */
+void wsc_send(struct wsc *c, json_t *doc);
+
+/* Sends {"type":"error","id"?,"channel"?,"error":{"code","message","request_id"}}. */
+void wsc_error(struct wsc *c, json_t *id, uint32_t channel, enum ns_code code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+void wsc_ref(struct wsc *c);
+void wsc_unref(struct wsc *c);
+
+/* ws_chan.c: channels. wch_open registers a channel whose agent frames go through
+ * wch_on_frame (to be passed to agentconn_open with the channel as ud); NULL (after
+ * answering id) past WSC_MAX_CHANNELS. */
+struct wch *wch_new(struct wsc *c, json_t *id, enum wch_kind kind, const char *machine);
+void wch_on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p);
+struct wch *wch_find(struct wsc *c, uint32_t id);
+/* Ends a channel from our side: the agent channel is detached (an exec's process is
+ * killed; a background process runs on). */
+void wch_close(struct wch *ch);
+/* Frees a channel whose agent side is already gone. */
+void wch_free(struct wch *ch);
+/* Grants the agent what every channel is owed (the client caught up). */
+void wch_grant_all(struct wsc *c);
+/* Client data for a channel (binary frame stream 0, or a text "stdin" message). */
+void wch_stdin(struct wch *ch, json_t *id, const void *p, size_t n, int eof);
+/* Lifecycle events to every client subscribed (a store hook). */
+void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
+                         const char *subject_type, const char *subject_id, const char *data);
+
+#endif
