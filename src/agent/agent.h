@@ -181,6 +181,10 @@ struct proc *proc_find_tag(struct agent *a, const char *tag);
 int proc_finished(const struct proc *p);
 void proc_on_fd(struct agent *a, pid_t pid, int stream);
 void proc_on_exit(struct agent *a, pid_t pid, int status);
+/* Cuts the output of processes that exited DRAIN_MS ago (before channels pump, so
+ * their readers see the end in the same round). */
+void proc_drain(struct agent *a);
+/* Registers each process's fds for what it may do now (after channels pumped). */
 void proc_pump_all(struct agent *a);
 void proc_signal_pid(struct agent *a, pid_t pid, int sig);
 void proc_on_stdin(struct agent *a, struct chan *c, const unsigned char *p, size_t n, int eof);

@@ -284,6 +284,7 @@ static void flush_output(struct agent *a)
 
 static void pump_all(struct agent *a)
 {
+        proc_drain(a);
         struct chan *c = a->chans, *next;
         for (; c; c = next) {
                 next = c->next;

@@ -429,7 +429,7 @@ static void set_watch(struct agent *a, struct proc *p, int fd, int want, uint32_
                 agent_unwatch(a, fd);
 }
 
-void proc_pump_all(struct agent *a)
+void proc_drain(struct agent *a)
 {
         uint64_t now = agent_now_ms();
         for (struct proc *p = a->procs; p; p = p->next) {
@@ -442,6 +442,12 @@ void proc_pump_all(struct agent *a)
                         close_fd(a, &p->fd_err);
                         p->drain_ms = 0;
                 }
+        }
+}
+
+void proc_pump_all(struct agent *a)
+{
+        for (struct proc *p = a->procs; p; p = p->next) {
                 set_watch(a, p, p->fd_out, may_read(a, p, NSP_STDOUT), EPOLLIN, NSP_STDOUT);
                 set_watch(a, p, p->fd_err, may_read(a, p, NSP_STDERR), EPOLLIN, NSP_STDERR);
                 set_watch(a, p, p->fd_in, p->in_pending.len > 0, EPOLLOUT, NSP_STDIN);

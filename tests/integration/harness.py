@@ -171,6 +171,12 @@ class Daemon:
         finally:
             s.close()
 
+    def rss_kib(self):
+        """The daemon's resident memory now (KiB)."""
+        for line in open("/proc/%d/status" % self.proc.pid):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
     def cli(self, *args, env=None, key=True, input=None):
         e = dict(os.environ)
         for k in ("NULLSPACE_API_KEY", "NULLSPACE_API_URL", "NULLSPACE_STATE_DIR"):

@@ -88,10 +88,7 @@ class Machines(DaemonTest):
     def test_a_stream_nobody_reads_holds_the_command_not_the_daemon(self):
         mid = self.create()["id"]
 
-        def hwm_kib():
-            for line in open("/proc/%d/status" % self.d.proc.pid):
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+        hwm_kib = self.d.rss_kib
         before = hwm_kib()
         c, r = self.stream(mid, {"cmd": "head -c 200000000 /dev/zero | tr '\\0' a"})
         time.sleep(3)  # the client reads nothing; flow control holds the writer
@@ -444,10 +441,7 @@ class Files(DaemonTest):
         self.assertEqual((st, error_code(r)), (400, "invalid_field"))
 
     def test_large_upload_keeps_daemon_memory_bounded(self):
-        def hwm():
-            for line in open("/proc/%d/status" % self.d.proc.pid):
-                if line.startswith("VmRSS"):
-                    return int(line.split()[1])
+        hwm = self.d.rss_kib
         size = 256 << 20
         block = os.urandom(1 << 20)
 

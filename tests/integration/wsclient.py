@@ -85,7 +85,7 @@ class Session:
     or error; everything else (binary output, exit, detached, watch, event) is queued
     and taken with next()."""
 
-    def __init__(self, daemon, timeout=120):
+    def __init__(self, daemon, timeout=20):
         import collections
         self.ws = WebSocket(daemon.host, daemon.port, "/v1/ws",
                             {"Authorization": "Bearer " + daemon.key}, timeout=timeout)

@@ -1,0 +1,257 @@
+"""Streams and sessions over the WebSocket (/v1/ws) and the process routes, against real
+gVisor machines: streaming exec, background processes (tags, re-attach with replay,
+stdin, any signal, logs), PTY sessions (a python3 REPL, resize seen by `stty size`),
+file watch, sessions across a client leaving and across hibernate/resume, flow control
+with 1 GiB of output, and bad input."""
+
+import json
+import time
+import unittest
+
+from harness import DaemonTest, error_code
+from wsclient import Session, WsError
+
+GiB = 1 << 30
+
+
+class Streams(DaemonTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        st, _, m = cls.d.request("POST", "/v1/machines", body={"auto_resume": True})
+        assert st == 201, m
+        cls.mid = m["id"]
+
+    def session(self):
+        s = Session(self.d)
+        self.addCleanup(s.close)
+        return s
+
+    def api(self, method, path, body=None):
+        return self.d.request(method, "/v1/machines/%s%s" % (self.mid, path), body=body)
+
+    def test_exec_streams_output_then_the_exit_and_takes_stdin(self):
+        s = self.session()
+        r = s.call("exec", machine=self.mid, cmd="echo out; echo err >&2; exit 3")
+        out, err, end = s.collect(r["channel"])
+        self.assertEqual((out, err, end["type"], end["exit_code"]), (b"out\n", b"err\n", "exit", 3))
+        r = s.call("exec", machine=self.mid, argv=["sh", "-c", "cat; echo done"], stdin=True)
+        s.stdin(r["channel"], b"typed\n")
+        s.stdin(r["channel"], b"")  # an empty stdin frame is the end of input
+        out, _, end = s.collect(r["channel"])
+        self.assertEqual((out, end["exit_code"]), (b"typed\ndone\n", 0))
+
+    def test_background_process_tag_logs_stdin_and_any_signal(self):
+        st, _, p = self.api("POST", "/processes", {
+            "cmd": "echo ready; while read l; do echo \"in:$l\"; done; echo eof", "tag": "svc"})
+        self.assertEqual((st, p["tag"]), (201, "svc"), p)
+        s = self.session()
+        r = s.call("process.attach", machine=self.mid, tag="svc")
+        self.assertEqual(r["pid"], p["pid"])
+        out, _, _ = s.collect(r["channel"], until=lambda o: b"ready\n" in o)
+        st, _, _ = self.api("POST", "/processes/svc/stdin", {"data": "hello\n"})
+        self.assertEqual(st, 200)
+        out, _, _ = s.collect(r["channel"], until=lambda o: b"in:hello\n" in o)
+        s.call("process.stdin", machine=self.mid, pid=p["pid"], data="bGFzdAo=",
+               encoding="base64", eof=True)
+        out, _, end = s.collect(r["channel"])
+        self.assertIn(b"in:last\neof\n", out)
+        self.assertEqual((end["type"], end["exit_code"], end["running"]), ("exit", 0, False))
+        st, _, logs = self.api("GET", "/processes/svc/logs")
+        self.assertEqual((st, logs["running"], logs["exit_code"]), (200, False, 0))
+        self.assertEqual(logs["stdout"], "ready\nin:hello\nin:last\neof\n")
+        st, _, lst = self.api("GET", "/processes")
+        mine = [x for x in lst["processes"] if x["pid"] == p["pid"]]
+        self.assertEqual((mine[0]["tag"], mine[0]["running"]), ("svc", False))
+        st, _, b = self.api("POST", "/processes/svc/signal", {"signal": "TERM"})
+        self.assertEqual((st, error_code(b)), (409, "process_exited"))
+        # any signal: the process's own handler runs (here it exits 7)
+        r = s.call("process.start", machine=self.mid, tag="trap",
+                   cmd="trap 'echo got USR1; exit 7' USR1; echo armed; while :; do sleep 0.05; done")
+        s.collect(r["channel"], until=lambda o: b"armed" in o)
+        s.call("process.signal", machine=self.mid, tag="trap", signal="SIGUSR1")
+        out, _, end = s.collect(r["channel"])
+        self.assertEqual((out, end["exit_code"]), (b"got USR1\n", 7))
+
+    def test_a_client_that_leaves_reattaches_with_replay(self):
+        s = self.session()
+        r = s.call("process.start", machine=self.mid, tag="count",
+                   cmd="i=0; while [ $i -lt 40 ]; do echo n$i; i=$((i+1)); sleep 0.05; done")
+        s.collect(r["channel"], until=lambda o: b"n3\n" in o)
+        s.close()  # the process runs on without anybody attached
+        time.sleep(0.5)
+        s2 = self.session()
+        r2 = s2.call("process.attach", machine=self.mid, tag="count")
+        self.assertEqual(r2["replay_from"], {"stdout": 0, "stderr": 0})
+        out, _, end = s2.collect(r2["channel"])
+        self.assertEqual(out, b"".join(b"n%d\n" % i for i in range(40)))
+        self.assertEqual(end["exit_code"], 0)
+        # without replay only what comes next is sent: here nothing, the process ended
+        r3 = s2.call("process.attach", machine=self.mid, tag="count", replay=False)
+        out, _, end = s2.collect(r3["channel"])
+        self.assertEqual((out, end["type"]), (b"", "exit"))
+
+    def test_pty_session_drives_a_python_repl_resizes_and_reconnects(self):
+        s = self.session()
+        r = s.call("process.start", machine=self.mid, cmd="python3 -q", pty=True, cols=100,
+                   rows=30, tag="repl")
+        ch, pid = r["channel"], r["pid"]
+        self.assertTrue(r["pty"])
+        s.collect(ch, until=lambda o: o.endswith(b">>> "))
+        s.stdin(ch, b"import subprocess; x = 6 * 7; print('x=%d' % x)\n")
+        s.collect(ch, until=lambda o: b"x=42" in o)
+        size = "subprocess.run(['stty', 'size'])\n"
+        s.stdin(ch, size.encode())
+        out, _, _ = s.collect(ch, until=lambda o: b"30 100" in o)
+        s.call("process.resize", machine=self.mid, pid=pid, cols=132, rows=43)
+        s.stdin(ch, size.encode())
+        s.collect(ch, until=lambda o: b"43 132" in o)
+        s.call("close", channel=ch)
+        # typed while nobody is attached: the output waits in the replay buffer
+        s.call("process.stdin", machine=self.mid, pid=pid, data="print('away', x)\n")
+        time.sleep(0.5)
+        s2 = self.session()
+        r2 = s2.call("process.attach", machine=self.mid, pid=pid)
+        out, _, _ = s2.collect(r2["channel"], until=lambda o: b"away 42" in o)
+        self.assertIn(b"x=42", out)  # the replay starts from the session's beginning
+        s2.call("process.signal", machine=self.mid, pid=pid, signal="KILL")
+        _, _, end = s2.collect(r2["channel"])
+        self.assertEqual((end["type"], end["signal"]), ("exit", 9))
+
+    def test_watch_streams_create_modify_delete_and_rename(self):
+        s = self.session()
+        self.api("POST", "/exec", {"cmd": "rm -rf /tmp/w && mkdir /tmp/w"})
+        r = s.call("watch", machine=self.mid, path="/tmp/w", recursive=True)
+        self.api("POST", "/exec", {"cmd": "mkdir /tmp/w/d"})
+        got = []
+
+        def expect(kind, path):
+            while not any(e["type"] == kind and e["path"] == path for e in got):
+                m = s.next()
+                if m.get("channel") == r["channel"] and m["type"] == "watch":
+                    got.append(m["event"])
+        expect("create", "/tmp/w/d")
+        self.api("POST", "/exec", {"cmd": "echo a > /tmp/w/d/f; echo b >> /tmp/w/d/f; "
+                                          "mv /tmp/w/d/f /tmp/w/g; rm /tmp/w/g"})
+        expect("create", "/tmp/w/d/f")
+        expect("modify", "/tmp/w/d/f")
+        expect("rename", "/tmp/w/g")
+        expect("delete", "/tmp/w/g")
+        ren = [e for e in got if e["type"] == "rename"][0]
+        self.assertEqual(ren["from"], "/tmp/w/d/f")
+        with self.assertRaises(WsError) as c:
+            s.call("watch", machine=self.mid, path="/tmp/nope")
+        self.assertEqual(c.exception.code, "file_not_found")
+
+    def test_processes_survive_hibernate_and_clients_reattach_after_resume(self):
+        s = self.session()
+        r = s.call("process.start", machine=self.mid, tag="tick",
+                   cmd="i=0; while true; do echo t$i; i=$((i+1)); sleep 0.1; done")
+        s.collect(r["channel"], until=lambda o: b"t2\n" in o)
+        ev = s.call("events.subscribe", machine=self.mid)
+        st, _, m = self.d.request("POST", "/v1/machines/%s/hibernate" % self.mid)
+        self.assertEqual((st, m["state"]), (200, "hibernated"), m)
+        _, _, end = s.collect(r["channel"])
+        self.assertEqual((end["type"], end["reason"]), ("detached", "machine_hibernating"))
+        states = []
+        while "hibernated" not in states:
+            msg = s.next()
+            if msg["type"] == "event" and msg["channel"] == ev["channel"]:
+                states.append(msg["event"]["data"]["state"])
+        self.assertEqual(states, ["hibernating", "hibernated"])
+        # attaching wakes the machine (auto_resume) and the loop goes on where it was
+        r2 = s.call("process.attach", machine=self.mid, tag="tick", replay=False)
+        out, _, _ = s.collect(r2["channel"], until=lambda o: o.count(b"\n") >= 3)
+        first = int(out.split(b"\n")[0][1:])
+        self.assertGreater(first, 2)
+        s.call("process.signal", machine=self.mid, tag="tick", signal="KILL")
+        _, _, end = s.collect(r2["channel"])
+        self.assertEqual(end["signal"], 9)
+
+    def test_a_reader_that_reads_nothing_slows_the_writer_bounded_memory(self):
+        s = self.session()
+        before = self.d.rss_kib()
+        r = s.call("process.start", machine=self.mid, tag="gig",
+                   cmd="head -c %d /dev/zero" % GiB)
+        time.sleep(3)  # read nothing: flow control holds the writer back
+        grown = self.d.rss_kib() - before
+        self.assertLess(grown, 64 * 1024, "daemon memory is bounded by the windows")
+        st, _, lst = self.api("GET", "/processes")
+        gig = [x for x in lst["processes"] if x["pid"] == r["pid"]][0]
+        self.assertTrue(gig["running"])
+        self.assertLess(gig["stdout_bytes"], 64 << 20)
+        total = 0
+        while True:
+            m = s.next()
+            if m.get("channel") != r["channel"]:
+                continue
+            if m["type"] == "data":
+                total += len(m["data"])
+            else:
+                break
+        self.assertEqual((total, m["type"], m["exit_code"]), (GiB, "exit", 0))
+        print("\n1 GiB through a paused WebSocket reader: daemon RSS +%d KiB" % grown)
+
+    def test_nobody_attached_the_ring_keeps_the_last_mib(self):
+        st, _, p = self.api("POST", "/processes", {"cmd": "seq 1 400000; echo end >&2",
+                                                   "tag": "lots"})
+        self.assertEqual(st, 201)
+        while True:
+            st, _, logs = self.api("GET", "/processes/lots/logs")
+            if not logs["running"]:
+                break
+            time.sleep(0.2)
+        self.assertEqual((logs["stderr"], logs["stderr_dropped_bytes"]), ("end\n", 0))
+        self.assertGreater(logs["stdout_dropped_bytes"], 0)
+        self.assertEqual(len(logs["stdout"]), 1 << 20)
+        self.assertTrue(logs["stdout"].endswith("\n399999\n400000\n"))
+
+    def test_bad_input_gets_stable_codes_and_the_session_stays(self):
+        s = self.session()
+        cases = [
+            ({"type": "exec", "cmd": "true"}, "missing_field"),
+            ({"type": "exec", "machine": "m_nope", "cmd": "true"}, "machine_not_found"),
+            ({"type": "exec", "machine": self.mid}, "invalid_field"),
+            ({"type": "exec", "machine": self.mid, "cmd": "x", "bogus": 1}, "unknown_field"),
+            ({"type": "process.attach", "machine": self.mid, "pid": "1"}, "invalid_field"),
+            ({"type": "process.attach", "machine": self.mid, "pid": 99999}, "process_not_found"),
+            ({"type": "process.attach", "machine": self.mid}, "missing_field"),
+            ({"type": "process.signal", "machine": self.mid, "pid": 1, "signal": "NOPE"},
+             "invalid_field"),
+            ({"type": "process.start", "machine": self.mid, "cmd": "x", "tag": "123"},
+             "invalid_field"),
+            ({"type": "process.start", "machine": self.mid, "cmd": "x", "cols": 5},
+             "invalid_field"),
+            ({"type": "close", "channel": 999}, "channel_not_found"),
+            ({"type": "stdin", "channel": 999, "data": "x"}, "channel_not_found"),
+        ]
+        for body, code in cases:
+            with self.assertRaises(WsError, msg=body) as c:
+                s.call(body.pop("type"), **body)
+            self.assertEqual(c.exception.code, code, body)
+        st, _, p = self.api("POST", "/processes", {"cmd": "sleep 30", "tag": "plain"})
+        with self.assertRaises(WsError) as c:
+            s.call("process.resize", machine=self.mid, pid=p["pid"], cols=10, rows=10)
+        self.assertEqual(c.exception.code, "not_a_terminal")
+        chans = [s.call("watch", machine=self.mid, path="/tmp") for _ in range(16)]
+        with self.assertRaises(WsError) as c:
+            s.call("watch", machine=self.mid, path="/tmp")
+        self.assertEqual(c.exception.code, "too_many_channels")
+        for ch in chans:
+            s.call("close", channel=ch["channel"])
+        s.ws.send(b"\0\0\0\3\xe7hi", opcode=2)
+        self.assertEqual(s.next()["error"]["code"], "channel_not_found")
+        for path, body, code in [("/processes", {"cmd": "x", "tag": ""}, "invalid_field"),
+                                 ("/processes/plain/signal", {"signal": "NOPE"}, "invalid_field"),
+                                 ("/processes/plain/stdin", {"data": "%%%", "encoding": "base64"},
+                                  "invalid_field"),
+                                 ("/processes/nope/resize", {"cols": 1, "rows": 1},
+                                  "process_not_found")]:
+            st, _, b = self.api("POST", path, body)
+            self.assertEqual(error_code(b), code, (path, b))
+        self.assertEqual(s.call("ping")["type"], "pong")
+        self.api("POST", "/processes/plain/signal", {"signal": "KILL"})
+
+
+if __name__ == "__main__":
+    unittest.main()
