@@ -163,6 +163,21 @@ static uint32_t get_u32(const unsigned char *p)
         return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* A new daemon took over the stream (it restarted): the channels of the old one have
+ * no reader any more. Exec commands die with their client; background processes run
+ * on, no longer held back by readers that are gone. */
+static void detach_all(struct agent *a, uint32_t chan)
+{
+        while (a->chans) {
+                struct chan *c = a->chans;
+                if (c->kind == CHAN_EXEC)
+                        exec_detach(a, c);
+                else
+                        agent_chan_free(a, c);
+        }
+        agent_send_json(a, NSP_RESP, chan, json_object());
+}
+
 static void on_request(struct agent *a, uint32_t chan, const unsigned char *p, size_t n)
 {
         json_error_t jerr;
@@ -182,6 +197,8 @@ static void on_request(struct agent *a, uint32_t chan, const unsigned char *p, s
                 proc_request(a, chan, op, req);
         else if (strcmp(op, "identity") == 0)
                 identity_apply(a, chan, req);
+        else if (strcmp(op, "detach_all") == 0)
+                detach_all(a, chan);
         else if (strcmp(op, "quiesce") == 0) {
                 a->rearm_pending = 1;
                 a->rearm_until = 0;

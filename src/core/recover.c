@@ -15,6 +15,11 @@
 
 /* Rebuilds the live machine of a record. With `attach`, its sandbox must still run and
  * its agent answer on the shim's socket (-1 otherwise); without, it is hibernated. */
+static void forget_answer(void *ud, json_t *resp)
+{
+        (void)ud, (void)resp;
+}
+
 static int adopt(struct app *app, const struct machine_rec *r, int attach)
 {
         struct machine *m = calloc(1, sizeof(*m));
@@ -66,6 +71,11 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
                 return -1;
         }
         m->agent_open = attach;
+        if (attach) { /* channels the previous daemon had open have nobody behind them */
+                json_t *req = json_pack("{s:s}", "op", "detach_all");
+                agentconn_call(&m->agent, req, forget_answer, NULL);
+                json_decref(req);
+        }
         m->next = app->machines;
         app->machines = m;
         arm_deadline(m);
