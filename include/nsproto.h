@@ -8,7 +8,9 @@
  * REQ on a channel number (non-zero) it has not used before; it ends with exactly one
  * terminal frame from the agent:
  *   - a RESP carrying "error" ends any channel;
- *   - exec:  RESP {"pid"} (not terminal), DATA/EOF on streams 1 and 2, then EXIT;
+ *   - exec:  RESP {"pid"} (not terminal), DATA/EOF on streams 1 and 2, then EXIT; the
+ *            request may set "window" (NSP_WINDOW_INIT..NSP_WINDOW_MAX): the output
+ *            credit the agent starts with, for fast streams;
  *   - read:  RESP {"size","mode"} (not terminal), DATA on stream 1, then EOF on stream 1;
  *   - write: the daemon sends DATA on stream 0 and EOF; the agent answers RESP {"bytes"};
  *   - stat, exists, list, mkdir, remove, rename: one RESP.
@@ -28,6 +30,7 @@
 #define NSP_MAX_PAYLOAD (1u << 20)   /* a larger frame is a protocol error */
 #define NSP_MAX_DATA    (256u << 10) /* DATA frames are at most this big */
 #define NSP_WINDOW_INIT (1u << 20)
+#define NSP_WINDOW_MAX  (16u << 20) /* an exec request may ask for a larger output window */
 
 enum nsp_type {
         NSP_HELLO = 1,  /* agent → daemon, chan 0: {"version","pid","hostname"} */
@@ -67,9 +70,9 @@ int nsp_hdr_decode(const unsigned char in[NSP_HDR_SIZE], struct nsp_hdr *h);
  * and whole frames taken with nsp_reader_next. Memory: at most one frame is held. */
 struct nsp_reader {
         unsigned char *buf;
-        size_t len, cap;
-        size_t taken; /* bytes of the frame last handed out, dropped on the next call */
-        int bad;      /* a protocol error was seen; the stream cannot be trusted any more */
+        size_t off, len, cap; /* unread bytes are buf[off..len) */
+        size_t taken;         /* bytes of the frame last handed out, dropped on the next call */
+        int bad;              /* a protocol error was seen; the stream cannot be trusted any more */
 };
 
 void nsp_reader_init(struct nsp_reader *r);
@@ -81,6 +84,12 @@ void nsp_reader_fini(struct nsp_reader *r);
  * what nsp_reader_room() says, so the buffer holds at most max(NSP_READ_AHEAD, one
  * frame) bytes. */
 int nsp_reader_feed(struct nsp_reader *r, const void *data, size_t n);
+
+/* Reading straight into the reader (no copy): nsp_reader_space returns where n more
+ * bytes may be written (NULL when memory cannot be had), nsp_reader_commit counts the
+ * bytes actually written there (<= n). Same bound as nsp_reader_feed: n <= room. */
+unsigned char *nsp_reader_space(struct nsp_reader *r, size_t n);
+void nsp_reader_commit(struct nsp_reader *r, size_t n);
 
 /* How many bytes may be fed now (0: take frames first, or the stream is bad). */
 size_t nsp_reader_room(struct nsp_reader *r);

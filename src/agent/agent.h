@@ -15,7 +15,7 @@
 #include "users.h"
 
 #define AGENT_MAX_CHANNELS 1024
-#define AGENT_OUT_HIGH     (1u << 20)   /* stop producing DATA while this much is queued */
+#define AGENT_OUT_HIGH     (2u << 20)   /* stop producing DATA while this much is queued */
 #define AGENT_MAX_PROCS    64           /* background and PTY processes, running or exited */
 #define PROC_RING_SIZE     (1u << 20)   /* replay kept per output stream of a process */
 #define PROC_ATTACH_LAG    (256u << 10) /* a process waits while an attached reader lags this much */
@@ -183,7 +183,7 @@ void proc_on_fd(struct agent *a, pid_t pid, int stream);
 void proc_on_exit(struct agent *a, pid_t pid, int status);
 /* Cuts the output of processes that exited DRAIN_MS ago (before channels pump, so
  * their readers see the end in the same round). */
-void proc_drain(struct agent *a);
+void proc_drain(struct agent *a, uint64_t now);
 /* Registers each process's fds for what it may do now (after channels pumped). */
 void proc_pump_all(struct agent *a);
 void proc_signal_pid(struct agent *a, pid_t pid, int sig);

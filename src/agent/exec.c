@@ -35,6 +35,8 @@ static int make_pipes(int ours[3], int theirs[3])
                 ours[i] = p[i][i == 0 ? 1 : 0];
                 theirs[i] = p[i][i == 0 ? 0 : 1];
                 fcntl(ours[i], F_SETFL, O_NONBLOCK);
+                if (i > 0) /* fewer, larger reads of the output (each is a costly syscall) */
+                        fcntl(ours[i], F_SETPIPE_SZ, 1 << 20);
         }
         return 0;
 }
@@ -82,6 +84,9 @@ void exec_start(struct agent *a, uint32_t chan, json_t *req)
         c->fd_out = fds[1];
         c->fd_err = fds[2];
         c->start_ms = agent_now_ms();
+        json_int_t w = json_integer_value(json_object_get(req, "window"));
+        if (w >= (json_int_t)NSP_WINDOW_INIT && w <= (json_int_t)NSP_WINDOW_MAX)
+                c->credit[NSP_STDOUT] = c->credit[NSP_STDERR] = (uint32_t)w;
         json_int_t t = json_integer_value(json_object_get(req, "timeout_ms"));
         c->deadline_ms = t > 0 ? c->start_ms + (uint64_t)t : 0;
         if (!sp.with_stdin) {
@@ -110,22 +115,34 @@ static void close_stream(struct agent *a, struct chan *c, int stream)
         agent_send(a, NSP_EOF, (uint16_t)stream, c->id, NULL, 0);
 }
 
+#define READ_MAX (1u << 20) /* one read of a command's output, sent as several frames */
+
 static void read_stream(struct agent *a, struct chan *c, int stream)
 {
-        int fd = stream == NSP_STDOUT ? c->fd_out : c->fd_err;
-        if (fd < 0 || c->credit[stream] == 0 || a->out.len >= AGENT_OUT_HIGH)
-                return;
-        static char tmp[NSP_MAX_DATA];
-        size_t want = c->credit[stream] < sizeof(tmp) ? c->credit[stream] : sizeof(tmp);
-        ssize_t n = read(fd, tmp, want);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                return;
-        if (n <= 0) {
-                close_stream(a, c, stream);
-                return;
+        static char tmp[READ_MAX];
+        for (;;) {
+                int fd = stream == NSP_STDOUT ? c->fd_out : c->fd_err;
+                if (fd < 0 || c->credit[stream] == 0 || a->out.len >= AGENT_OUT_HIGH)
+                        return;
+                size_t want = c->credit[stream] < sizeof(tmp) ? c->credit[stream] : sizeof(tmp);
+                ssize_t n = read(fd, tmp, want);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n <= 0) {
+                        close_stream(a, c, stream);
+                        return;
+                }
+                c->credit[stream] -= (uint32_t)n;
+                for (size_t off = 0; off < (size_t)n; off += NSP_MAX_DATA) {
+                        size_t len =
+                            (size_t)n - off < NSP_MAX_DATA ? (size_t)n - off : NSP_MAX_DATA;
+                        agent_send(a, NSP_DATA, (uint16_t)stream, c->id, tmp + off, len);
+                }
+                if ((size_t)n < want)
+                        return; /* drained for now: no extra read just to see EAGAIN */
         }
-        c->credit[stream] -= (uint32_t)n;
-        agent_send(a, NSP_DATA, (uint16_t)stream, c->id, tmp, (size_t)n);
 }
 
 static void write_stdin(struct agent *a, struct chan *c)

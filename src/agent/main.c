@@ -144,18 +144,36 @@ void agent_chan_free(struct agent *a, struct chan *c)
         free(c);
 }
 
+/* What each fd is registered for, so an unchanged registration costs no system call
+ * (each one is expensive inside gVisor). Index: fd; 0 = not registered. */
+#define REG_MAX 4096
+static struct {
+        uint64_t key;
+        uint32_t events;
+        int on;
+} reg[REG_MAX];
+
 int agent_watch(struct agent *a, int fd, uint32_t events, uint32_t chan, int which)
 {
-        struct epoll_event ev = {.events = events,
-                                 .data.u64 = (uint64_t)chan << 8 | (unsigned)which};
-        if (epoll_ctl(a->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+        uint64_t key = (uint64_t)chan << 8 | (unsigned)which;
+        if (fd >= 0 && fd < REG_MAX && reg[fd].on && reg[fd].key == key && reg[fd].events == events)
                 return 0;
-        return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev);
+        struct epoll_event ev = {.events = events, .data.u64 = key};
+        int r = epoll_ctl(a->epfd, EPOLL_CTL_MOD, fd, &ev);
+        if (r < 0)
+                r = epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev);
+        if (fd >= 0 && fd < REG_MAX)
+                reg[fd].on = r == 0, reg[fd].key = key, reg[fd].events = events;
+        return r;
 }
 
 void agent_unwatch(struct agent *a, int fd)
 {
+        if (fd >= 0 && fd < REG_MAX && !reg[fd].on)
+                return;
         epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd, NULL);
+        if (fd >= 0 && fd < REG_MAX)
+                reg[fd].on = 0;
 }
 
 static uint32_t get_u32(const unsigned char *p)
@@ -267,9 +285,12 @@ static void read_input(struct agent *a)
                 room = nsp_reader_room(&a->reader);
                 if (room == 0)
                         return;
-                /* every syscall is costly inside gVisor: read as much as a frame allows */
-                static unsigned char tmp[NSP_READ_AHEAD];
-                ssize_t n = read(a->in_fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
+                /* every syscall is costly inside gVisor: read as much as a frame allows,
+                 * straight into the reader */
+                unsigned char *dst = nsp_reader_space(&a->reader, room);
+                if (!dst)
+                        exit(4);
+                ssize_t n = read(a->in_fd, dst, room);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
@@ -279,29 +300,30 @@ static void read_input(struct agent *a)
                         agent_unwatch(a, a->in_fd);
                         return;
                 }
-                if (nsp_reader_feed(&a->reader, tmp, (size_t)n) < 0)
-                        exit(4);
+                nsp_reader_commit(&a->reader, (size_t)n);
         }
 }
 
 static void flush_output(struct agent *a)
 {
-        while (a->out.len > 0) {
-                ssize_t w = write(a->out_fd, a->out.data, a->out.len);
+        size_t done = 0; /* consumed once: a partial write moves the rest only once */
+        while (done < a->out.len) {
+                ssize_t w = write(a->out_fd, a->out.data + done, a->out.len - done);
                 if (w < 0 && errno == EINTR)
                         continue;
                 if (w < 0 && errno == EAGAIN)
                         break;
                 if (w <= 0)
                         exit(0); /* the daemon is gone */
-                buf_consume(&a->out, (size_t)w);
+                done += (size_t)w;
         }
+        buf_consume(&a->out, done);
         agent_watch(a, a->out_fd, a->out.len ? EPOLLOUT : 0, 0, W_OUT);
 }
 
-static void pump_all(struct agent *a)
+static void pump_all(struct agent *a, uint64_t now)
 {
-        proc_drain(a);
+        proc_drain(a, now);
         struct chan *c = a->chans, *next;
         for (; c; c = next) {
                 next = c->next;
@@ -326,6 +348,7 @@ static void rearm(struct agent *a)
 {
         close(a->epfd);
         a->epfd = epoll_create1(EPOLL_CLOEXEC);
+        memset(reg, 0, sizeof(reg));
         agent_watch(a, a->in_fd, EPOLLIN, 0, W_IN);
         agent_watch(a, a->sig_fd, EPOLLIN, 0, W_SIG);
         agent_watch(a, a->out_fd, a->out.len ? EPOLLOUT : 0, 0, W_OUT);
@@ -362,6 +385,7 @@ static int setup(struct agent *a)
 int main(void)
 {
         static struct agent a;
+        uint64_t now = agent_now_ms(); /* read once per round: clocks cost inside gVisor */
         if (setup(&a) < 0) {
                 perror("nsagent: setup");
                 return 1;
@@ -376,7 +400,6 @@ int main(void)
                 if (a.in_closed && !a.chans && a.out.len == 0)
                         return 0;
                 struct epoll_event evs[32];
-                uint64_t now = agent_now_ms();
                 int timeout = exec_next_deadline(&a, now);
                 int t2 = proc_next_deadline(&a, now);
                 if (t2 >= 0 && (timeout < 0 || t2 < timeout))
@@ -384,7 +407,8 @@ int main(void)
                 if (a.rearm_pending && (timeout < 0 || timeout > REARM_POLL_MS))
                         timeout = REARM_POLL_MS;
                 int n = epoll_wait(a.epfd, evs, 32, timeout);
-                if (a.rearm_pending && a.rearm_until && agent_now_ms() > a.rearm_until)
+                now = agent_now_ms();
+                if (a.rearm_pending && a.rearm_until && now > a.rearm_until)
                         a.rearm_pending = 0;
                 if (n == 0 && a.rearm_pending)
                         rearm(&a);
@@ -411,7 +435,7 @@ int main(void)
                                         watch_on_fd(&a, c);
                         }
                 }
-                exec_check_deadlines(&a, agent_now_ms());
-                pump_all(&a);
+                exec_check_deadlines(&a, now);
+                pump_all(&a, now);
         }
 }

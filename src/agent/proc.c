@@ -18,7 +18,7 @@
 #include "agent.h"
 
 #define DRAIN_MS  200 /* after the process exits, output still open this long is cut */
-#define READ_SIZE (64u << 10)
+#define READ_SIZE NSP_MAX_DATA
 
 struct proc *proc_find(struct agent *a, pid_t pid)
 {
@@ -429,9 +429,8 @@ static void set_watch(struct agent *a, struct proc *p, int fd, int want, uint32_
                 agent_unwatch(a, fd);
 }
 
-void proc_drain(struct agent *a)
+void proc_drain(struct agent *a, uint64_t now)
 {
-        uint64_t now = agent_now_ms();
         for (struct proc *p = a->procs; p; p = p->next) {
                 if (p->exited && p->drain_ms && now >= p->drain_ms) {
                         /* output held open by the process's own children is cut here */

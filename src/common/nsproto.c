@@ -55,22 +55,24 @@ void nsp_reader_fini(struct nsp_reader *r)
         memset(r, 0, sizeof(*r));
 }
 
-/* Drops the frame handed out by the previous nsp_reader_next. */
+/* Drops the frame handed out by the previous nsp_reader_next: the start moves on; the
+ * bytes are moved to the front only when more must be appended (nsp_reader_space). */
 static void drop_taken(struct nsp_reader *r)
 {
         if (!r->taken)
                 return;
-        memmove(r->buf, r->buf + r->taken, r->len - r->taken);
-        r->len -= r->taken;
+        r->off += r->taken;
         r->taken = 0;
+        if (r->off == r->len)
+                r->off = r->len = 0;
 }
 
 /* Bytes the frame at the front needs in total, or 0 when its header is incomplete. */
 static size_t frame_size(const struct nsp_reader *r)
 {
-        if (r->len < NSP_HDR_SIZE)
+        if (r->len - r->off < NSP_HDR_SIZE)
                 return 0;
-        return NSP_HDR_SIZE + get32(r->buf);
+        return NSP_HDR_SIZE + get32(r->buf + r->off);
 }
 
 size_t nsp_reader_room(struct nsp_reader *r)
@@ -82,24 +84,43 @@ size_t nsp_reader_room(struct nsp_reader *r)
         if (need > NSP_HDR_SIZE + NSP_MAX_PAYLOAD)
                 return 0; /* nsp_reader_next reports it */
         size_t limit = need > NSP_READ_AHEAD ? need : NSP_READ_AHEAD;
-        return limit > r->len ? limit - r->len : 0;
+        size_t held = r->len - r->off;
+        return limit > held ? limit - held : 0;
 }
 
-int nsp_reader_feed(struct nsp_reader *r, const void *data, size_t n)
+unsigned char *nsp_reader_space(struct nsp_reader *r, size_t n)
 {
         drop_taken(r);
+        if (r->len + n > r->cap && r->off > 0) {
+                memmove(r->buf, r->buf + r->off, r->len - r->off);
+                r->len -= r->off;
+                r->off = 0;
+        }
         if (r->len + n > r->cap) {
                 size_t cap = r->cap ? r->cap : 4096;
                 while (cap < r->len + n)
                         cap *= 2;
                 unsigned char *b = realloc(r->buf, cap);
                 if (!b)
-                        return -1;
+                        return NULL;
                 r->buf = b;
                 r->cap = cap;
         }
-        memcpy(r->buf + r->len, data, n);
+        return r->buf + r->len;
+}
+
+void nsp_reader_commit(struct nsp_reader *r, size_t n)
+{
         r->len += n;
+}
+
+int nsp_reader_feed(struct nsp_reader *r, const void *data, size_t n)
+{
+        unsigned char *dst = nsp_reader_space(r, n);
+        if (!dst)
+                return -1;
+        memcpy(dst, data, n);
+        nsp_reader_commit(r, n);
         return 0;
 }
 
@@ -108,16 +129,16 @@ int nsp_reader_next(struct nsp_reader *r, struct nsp_hdr *h, const unsigned char
         drop_taken(r);
         if (r->bad)
                 return -1;
-        if (r->len < NSP_HDR_SIZE)
+        if (r->len - r->off < NSP_HDR_SIZE)
                 return 0;
-        if (nsp_hdr_decode(r->buf, h) < 0) {
+        if (nsp_hdr_decode(r->buf + r->off, h) < 0) {
                 r->bad = 1;
                 return -1;
         }
         size_t total = NSP_HDR_SIZE + h->len;
-        if (r->len < total)
+        if (r->len - r->off < total)
                 return 0;
-        *payload = r->buf + NSP_HDR_SIZE;
+        *payload = r->buf + r->off + NSP_HDR_SIZE;
         r->taken = total; /* the payload stays valid until the next call */
         return 1;
 }

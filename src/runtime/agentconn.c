@@ -130,16 +130,17 @@ static void on_read(struct loop_io *io, uint32_t events)
                         return;
                 }
                 size_t room = nsp_reader_room(&a->reader);
-                unsigned char tmp[65536];
-                ssize_t n = read(io->fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
+                unsigned char *dst = room ? nsp_reader_space(&a->reader, room) : NULL;
+                ssize_t n = dst ? read(io->fd, dst, room) : -1;
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
                         return;
-                if (n <= 0 || nsp_reader_feed(&a->reader, tmp, (size_t)n) < 0) {
+                if (n <= 0) {
                         lose(a);
                         return;
                 }
+                nsp_reader_commit(&a->reader, (size_t)n);
         }
 }
 

@@ -19,7 +19,9 @@ struct agent_conn;
 /* Receives every frame of one channel; after a terminal frame (see nsproto.h) the
  * callback closes the channel with agentconn_chan_close. A NULL header means the
  * channel is already gone: p is NULL when the connection was lost, or the reason (a
- * NUL-terminated error code) when agentconn_detach_sessions let it go. */
+ * NUL-terminated error code) when agentconn_detach_sessions let it go. The
+ * NSP_HDR_SIZE bytes before a payload are the frame's header, already read: a callback
+ * may overwrite them (to prefix the payload without copying it). */
 typedef void (*agent_frame_cb)(void *ud, const struct nsp_hdr *h, const unsigned char *p);
 
 struct agent_chan {

@@ -64,30 +64,38 @@ static int read_side(struct side *s)
                 size_t room = nsp_reader_room(&s->reader);
                 if (room == 0)
                         return 0;
-                unsigned char tmp[65536];
-                ssize_t n = read(s->rfd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
-                        return 0;
-                if (n <= 0 || nsp_reader_feed(&s->reader, tmp, (size_t)n) < 0)
-                        return -1;
-        }
-}
-
-static int write_side(struct side *s)
-{
-        while (s->out.len) {
-                ssize_t n = write(s->wfd, s->out.data, s->out.len);
+                /* large reads straight into the reader: each one frees pipe space the
+                 * agent is woken for */
+                unsigned char *dst = nsp_reader_space(&s->reader, room);
+                ssize_t n = dst ? read(s->rfd, dst, room) : -1;
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
                         return 0;
                 if (n <= 0)
                         return -1;
-                buf_consume(&s->out, (size_t)n);
+                nsp_reader_commit(&s->reader, (size_t)n);
         }
-        return 0;
+}
+
+static int write_side(struct side *s)
+{
+        size_t done = 0; /* consumed once: a partial write moves the rest only once */
+        int r = 0;
+        while (done < s->out.len) {
+                ssize_t n = write(s->wfd, s->out.data + done, s->out.len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        break;
+                if (n <= 0) {
+                        r = -1;
+                        break;
+                }
+                done += (size_t)n;
+        }
+        buf_consume(&s->out, done);
+        return r;
 }
 
 static void drop_daemon(struct side *d)

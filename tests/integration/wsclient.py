@@ -30,7 +30,8 @@ class WebSocket:
         self.status = int(self.head.split()[1]) if self.head else 0
         want = base64.b64encode(hashlib.sha1(key + GUID).digest()).decode()
         self.accepted = self.status == 101 and ("Sec-WebSocket-Accept: " + want) in self.head
-        self.buf = b""
+        self.buf = bytearray()
+        self.pos = 0
 
     def send(self, payload, opcode=1):
         if isinstance(payload, str):
@@ -47,12 +48,17 @@ class WebSocket:
         self.sock.sendall(hdr + mask + body)
 
     def _need(self, n):
-        while len(self.buf) < n:
-            d = self.sock.recv(65536)
+        # one growing buffer read in large chunks: frames of streamed output are big
+        while len(self.buf) - self.pos < n:
+            if self.pos:
+                del self.buf[:self.pos]
+                self.pos = 0
+            d = self.sock.recv(max(1 << 20, n))
             if not d:
                 raise ConnectionError("closed")
             self.buf += d
-        out, self.buf = self.buf[:n], self.buf[n:]
+        out = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += n
         return out
 
     def recv(self):

@@ -13,7 +13,8 @@
 #include "command.h"
 #include "wsapi.h"
 
-#define STDIN_MSG_MAX (512u << 10) /* one stdin message for a process (base64 in the agent) */
+#define STDIN_MSG_MAX  (512u << 10) /* one stdin message for a process (base64 in the agent) */
+#define WS_EXEC_WINDOW (2u << 20)   /* output credit per stream of an exec (fewer round trips) */
 
 void wsc_send(struct wsc *c, json_t *doc)
 {
@@ -174,6 +175,9 @@ static void open_stream(struct wreq *r, struct machine *m, enum wch_kind kind, j
                         int session)
 {
         struct wch *ch = wch_new(r->c, r->id, kind, m->id);
+        json_int_t window = json_integer_value(json_object_get(req, "window"));
+        if (ch && window)
+                ch->window = (uint32_t)window;
         if (ch) {
                 ch->agent = &m->agent;
                 ch->achan = agentconn_open(&m->agent, req, wch_on_frame, ch);
@@ -221,6 +225,7 @@ static void op_exec(struct wreq *r, struct machine *m)
         } else {
                 json_t *req = api_cmd_request("exec", &in.c, m);
                 json_object_set_new(req, "stdin", json_boolean(in.stdin_open));
+                json_object_set_new(req, "window", json_integer(WS_EXEC_WINDOW));
                 open_stream(r, m, WCH_EXEC, req, 0);
         }
         jv_free(exec_in_fields, ARRAY_SIZE(exec_in_fields), &in);

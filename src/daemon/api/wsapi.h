@@ -31,6 +31,7 @@ struct wch {
         json_t *req_id;   /* the id of the request that opened it */
         int answered;     /* that request got its reply */
         uint32_t owed[3]; /* output bytes taken from the agent, not yet granted back */
+        uint32_t window;  /* the agent's output credit per stream (grants go in halves) */
         struct buf line;  /* watch: a partial event line */
         struct wch *next;
 };

@@ -238,18 +238,23 @@ static int pull_stream(struct http_conn *c)
 
 int conn_send_some(struct http_conn *c)
 {
-        while (c->out.len > 0) {
-                ssize_t w = send(c->io.fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+        size_t done = 0; /* consumed once: a partial send moves the rest only once */
+        int r = 0;
+        while (done < c->out.len) {
+                ssize_t w = send(c->io.fd, c->out.data + done, c->out.len - done, MSG_NOSIGNAL);
                 if (w < 0 && errno == EINTR)
                         continue;
                 if (w < 0 && errno == EAGAIN)
-                        return 0;
-                if (w <= 0)
-                        return -1;
-                buf_consume(&c->out, (size_t)w);
+                        break;
+                if (w <= 0) {
+                        r = -1;
+                        break;
+                }
+                done += (size_t)w;
                 c->last_ms = c->srv->loop->now_ms;
         }
-        return 0;
+        buf_consume(&c->out, done);
+        return r;
 }
 
 int conn_flush(struct http_conn *c)

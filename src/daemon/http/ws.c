@@ -129,6 +129,17 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
                 return -1;
         }
         size_t n = len < CONN_OUT_HIGH - out->len ? len : CONN_OUT_HIGH - out->len;
+        if (out->len == 0) { /* nothing waits: straight to the socket, saving a copy */
+                ssize_t w = send(ws->conn->io.fd, data, n, MSG_NOSIGNAL);
+                if (w > 0) {
+                        ws->conn->last_ms = ws->conn->srv->loop->now_ms;
+                        return w;
+                }
+                if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+                        return -1;
+                }
+        }
         if (buf_append(out, data, n) < 0) {
                 wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
                 return -1;
@@ -247,6 +258,10 @@ int ws_send_binary(struct ws_session *ws, const void *head, size_t hn, const voi
 {
         if (wslay_event_get_queued_msg_length(ws->ctx) + hn + n > WS_MAX_QUEUED)
                 return -ENOBUFS;
+        if (!data) { /* one piece already: wslay copies it once */
+                struct wslay_event_msg one = {WSLAY_BINARY_FRAME, head, hn};
+                return wslay_event_queue_msg(ws->ctx, &one) != 0 ? -ENOBUFS : 0;
+        }
         unsigned char *msgbuf = malloc(hn + n);
         if (!msgbuf)
                 return -ENOMEM;

@@ -36,8 +36,8 @@ int http_ws_accept(struct http_exchange *ex, const struct ws_handlers *h, void *
  * queue is full (the caller decides: drop, or close the session). */
 int ws_send_text(struct ws_session *ws, const char *data, size_t len);
 
-/* Queues a binary message made of head[0..hn) then data[0..n) (both copied). Returns 0,
- * or -ENOBUFS when the queue is full. */
+/* Queues a binary message made of head[0..hn) then data[0..n) (both copied; with data
+ * NULL, head is the whole message). Returns 0, or -ENOBUFS when the queue is full. */
 int ws_send_binary(struct ws_session *ws, const void *head, size_t hn, const void *data, size_t n);
 
 /* Bytes queued towards the client (messages not yet framed, and framed bytes not yet
