@@ -135,18 +135,27 @@ static pid_t start_tty(struct agent *a, uint32_t chan, struct proc *p, const str
         return pid;
 }
 
-static struct proc *proc_new(const char *tag, json_t *req)
+/* The command line for listings: cmd as given, else argv joined (at most 1 KiB). */
+static char *describe(json_t *req, const struct spawn *sp)
+{
+        const char *cmd = json_string_value(json_object_get(req, "cmd"));
+        if (cmd)
+                return strndup(cmd, 1024);
+        char line[1025] = "";
+        size_t n = 0;
+        for (char **a = sp->argv; a && *a && n < sizeof(line) - 1; a++)
+                n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", n ? " " : "", *a);
+        return strdup(line);
+}
+
+static struct proc *proc_new(const char *tag, json_t *req, const struct spawn *sp)
 {
         struct proc *p = calloc(1, sizeof(*p));
         if (!p)
                 return NULL;
         p->fd_in = p->fd_out = p->fd_err = -1;
         snprintf(p->tag, sizeof(p->tag), "%s", tag ? tag : "");
-        const char *cmd = json_string_value(json_object_get(req, "cmd"));
-        json_t *argv = json_object_get(req, "argv");
-        char *joined = cmd ? NULL : json_dumps(argv, JSON_COMPACT);
-        p->cmd = strndup(cmd ? cmd : joined ? joined : "", 1024);
-        free(joined);
+        p->cmd = describe(req, sp);
         ring_init(&p->ring[1], PROC_RING_SIZE);
         ring_init(&p->ring[2], PROC_RING_SIZE);
         buf_init(&p->in_pending, PROC_STDIN_MAX);
@@ -173,7 +182,7 @@ static void spawn_request(struct agent *a, uint32_t chan, json_t *req)
         }
         if (spawn_parse(a, chan, req, &sp) < 0)
                 return;
-        struct proc *p = proc_new(tag, req);
+        struct proc *p = proc_new(tag, req, &sp);
         struct child_err ce = {0, 0};
         pid_t pid = -1;
         if (!p) {

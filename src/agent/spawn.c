@@ -113,25 +113,38 @@ static void child(const struct spawn *sp, int in, int out, int err, int report)
         _exit(ce.stage == 3 ? (ce.err == ENOENT ? 127 : 126) : 125);
 }
 
+/* The login shell of `user` (root when NULL) as ["SHELL","-l"]. */
+static char **login_shell(const char *user)
+{
+        struct user_info u;
+        const char *shell =
+            user_lookup(user ? user : "0", &u) == 0 && u.shell[0] ? u.shell : "/bin/sh";
+        json_t *v = json_pack("[s,s]", shell, "-l");
+        char **argv = strv_from_json(v);
+        json_decref(v);
+        return argv;
+}
+
 int spawn_parse(struct agent *a, uint32_t chan, json_t *req, struct spawn *sp)
 {
         json_t *argv = json_object_get(req, "argv");
         const char *cmd = json_string_value(json_object_get(req, "cmd"));
         const char *user = json_string_value(json_object_get(req, "user"));
         memset(sp, 0, sizeof(*sp));
+        if (user && user_lookup(user, &sp->user) < 0) {
+                agent_send_error(a, chan, "unknown_user", "no user '%s' in this machine", user);
+                return -1;
+        }
         if (cmd) {
                 json_t *sh = json_pack("[s,s,s]", "/bin/sh", "-c", cmd);
                 sp->argv = strv_from_json(sh);
                 json_decref(sh);
         } else if (json_array_size(argv) > 0) {
                 sp->argv = strv_from_json(argv);
+        } else if (json_is_true(json_object_get(req, "login_shell"))) {
+                sp->argv = login_shell(user);
         } else {
                 agent_send_error(a, chan, "invalid_request", "exec needs cmd or argv");
-                return -1;
-        }
-        if (user && user_lookup(user, &sp->user) < 0) {
-                agent_send_error(a, chan, "unknown_user", "no user '%s' in this machine", user);
-                strv_free(sp->argv);
                 return -1;
         }
         sp->has_user = user != NULL;

@@ -118,6 +118,40 @@ class Streams(DaemonTest):
         _, _, end = s2.collect(r2["channel"])
         self.assertEqual((end["type"], end["signal"]), ("exit", 9))
 
+    def test_a_pty_without_a_command_is_a_login_shell(self):
+        st, _, p = self.api("POST", "/processes", {"pty": True, "cols": 77, "rows": 11})
+        self.assertEqual(st, 201, p)
+        s = self.session()
+        r = s.call("process.attach", machine=self.mid, pid=p["pid"])
+        s.stdin(r["channel"], b"stty size; echo shell=$0\n")
+        out, _, _ = s.collect(r["channel"], until=lambda o: b"shell=" in o and b"11 77" in o)
+        s.stdin(r["channel"], b"exit 4\n")
+        _, _, end = s.collect(r["channel"])
+        self.assertEqual(end["exit_code"], 4)
+        st, _, lst = self.api("GET", "/processes")
+        me = [x for x in lst["processes"] if x["pid"] == p["pid"]][0]
+        self.assertTrue(me["cmd"].endswith(" -l"), me)
+
+    def test_fork_children_start_with_the_parents_processes(self):
+        st, _, p = self.api("POST", "/processes", {"cmd": "echo before; sleep 300", "tag": "kept"})
+        st, _, f = self.api("POST", "/fork", {"count": 1})
+        self.assertEqual(st, 201, f)
+        child = f["machines"][0]["id"]
+        try:
+            st, _, lst = self.d.request("GET", "/v1/machines/%s/processes" % child)
+            kept = [x for x in lst["processes"] if x["tag"] == "kept"]
+            self.assertEqual((kept[0]["pid"], kept[0]["running"]), (p["pid"], True))
+            st, _, logs = self.d.request("GET", "/v1/machines/%s/processes/kept/logs" % child)
+            self.assertEqual(logs["stdout"], "before\n")
+            # they run independently: killing the child's copy leaves the parent's
+            self.d.request("POST", "/v1/machines/%s/processes/kept/signal" % child,
+                           body={"signal": "KILL"})
+            st, _, lst = self.api("GET", "/processes")
+            self.assertTrue([x for x in lst["processes"] if x["tag"] == "kept"][0]["running"])
+        finally:
+            self.d.request("DELETE", "/v1/machines/" + child)
+            self.api("POST", "/processes/kept/signal", {"signal": "KILL"})
+
     def test_watch_streams_create_modify_delete_and_rename(self):
         s = self.session()
         self.api("POST", "/exec", {"cmd": "rm -rf /tmp/w && mkdir /tmp/w"})

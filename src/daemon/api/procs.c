@@ -50,7 +50,8 @@ const size_t api_resize_nfields = ARRAY_SIZE(api_resize_fields);
 json_t *api_spawn_request(const struct api_spawn *in, const struct machine *m, enum ns_code *code,
                           char *msg, size_t cap)
 {
-        if (api_cmd_check(&in->c, code, msg, cap) < 0)
+        int shell = in->pty && !in->c.cmd && !in->c.argv.n; /* a PTY's default */
+        if (!shell && api_cmd_check(&in->c, code, msg, cap) < 0)
                 return NULL;
         if (in->tag && (!in->tag[0] || strspn(in->tag, "0123456789") == strlen(in->tag))) {
                 *code = NS_E_INVALID_FIELD;
@@ -63,6 +64,10 @@ json_t *api_spawn_request(const struct api_spawn *in, const struct machine *m, e
                 return NULL;
         }
         json_t *req = api_cmd_request("spawn", &in->c, m);
+        if (shell) { /* no command: the user's login shell */
+                json_object_del(req, "argv");
+                json_object_set_new(req, "login_shell", json_true());
+        }
         json_object_del(req, "timeout_ms"); /* a session runs until it ends or is killed */
         if (in->tag)
                 json_object_set_new(req, "tag", json_string(in->tag));
