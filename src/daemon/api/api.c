@@ -92,6 +92,20 @@ uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **
         return chan;
 }
 
+uint32_t api_start_channel(struct http_exchange *ex, struct machine *m, json_t **req,
+                           agent_frame_cb cb, void *op, void (*on_abort)(struct http_exchange *),
+                           void (*free_op)(void *))
+{
+        uint32_t chan = api_open_channel(ex, m, req, cb, op);
+        if (!chan) {
+                free_op(op);
+                return 0;
+        }
+        ex->owner = op;
+        ex->on_abort = on_abort;
+        return chan;
+}
+
 int api_agent_is_error(const unsigned char *p, size_t n)
 {
         return memmem(p, n, "\"error\"", 7) != NULL;

@@ -47,6 +47,12 @@ enum ns_code api_code_or(const char *name, enum ns_code fallback);
 uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **req,
                           agent_frame_cb cb, void *ud);
 
+/* api_open_channel, then the exchange belongs to `op` (its owner, aborted through
+ * on_abort). Returns the channel, or 0 after answering and freeing op with free_op. */
+uint32_t api_start_channel(struct http_exchange *ex, struct machine *m, json_t **req,
+                           agent_frame_cb cb, void *op, void (*on_abort)(struct http_exchange *),
+                           void (*free_op)(void *));
+
 /* True when an agent answer (RESP payload) is an error document. */
 int api_agent_is_error(const unsigned char *p, size_t n);
 

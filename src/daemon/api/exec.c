@@ -304,14 +304,9 @@ static void exec_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct exec_op *op = ctx;
         op->agent = &m->agent;
-        op->chan = api_open_channel(ex, m, &op->req, on_frame, op);
-        if (!op->chan) {
-                op_free(op);
-                return;
-        }
-        ex->owner = op;
-        ex->on_abort = abort_exec;
-        feed_stdin(op);
+        op->chan = api_start_channel(ex, m, &op->req, on_frame, op, abort_exec, free_op);
+        if (op->chan)
+                feed_stdin(op);
 }
 
 void api_machines_exec(struct http_exchange *ex)

@@ -69,13 +69,7 @@ static void start_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct file_op *op = ctx;
         op->agent = &m->agent;
-        op->chan = api_open_channel(ex, m, &op->req, op->cb, op);
-        if (!op->chan) {
-                op_free(op);
-                return;
-        }
-        ex->owner = op;
-        ex->on_abort = op->abort_cb;
+        op->chan = api_start_channel(ex, m, &op->req, op->cb, op, op->abort_cb, free_op_ctx);
 }
 
 /* Sends `req` (stolen) to the path's machine once it runs (resuming it when

@@ -315,13 +315,7 @@ static void logs_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct logs_op *op = ctx;
         op->agent = &m->agent;
-        op->chan = api_open_channel(ex, m, &op->req, on_logs_frame, op);
-        if (!op->chan) {
-                logs_free(op);
-                return;
-        }
-        ex->owner = op;
-        ex->on_abort = abort_logs;
+        op->chan = api_start_channel(ex, m, &op->req, on_logs_frame, op, abort_logs, logs_free);
 }
 
 void api_procs_logs(struct http_exchange *ex)
