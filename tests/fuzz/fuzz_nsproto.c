@@ -1,7 +1,9 @@
 /* libFuzzer target: the agent protocol frame reader, fed in pieces sized by the
- * first byte, taking frames as a consumer would. */
+ * first byte, taking frames as a consumer would, both through nsp_reader_feed and by
+ * writing into nsp_reader_space. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../../include/nsproto.h"
 
@@ -21,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 const unsigned char *p;
                 int got;
                 while ((got = nsp_reader_next(&r, &h, &p)) == 1)
-                        if (h.len > NSP_MAX_PAYLOAD || h.type < NSP_HELLO || h.type > NSP_SIGNAL ||
+                        if (h.len > NSP_MAX_PAYLOAD || h.type < NSP_HELLO || h.type > NSP_DETACH ||
                             (h.len && !p))
                                 __builtin_trap();
                 if (got < 0)
@@ -32,7 +34,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 size_t n = size - off < step ? size - off : step;
                 if (n > room)
                         n = room;
-                nsp_reader_feed(&r, data + off, n);
+                if (step & 1) { /* odd steps read "in place", even ones feed a copy */
+                        unsigned char *dst = nsp_reader_space(&r, n);
+                        if (!dst)
+                                break;
+                        memcpy(dst, data + off, n);
+                        nsp_reader_commit(&r, n);
+                } else {
+                        nsp_reader_feed(&r, data + off, n);
+                }
                 off += n;
         }
         nsp_reader_fini(&r);
