@@ -48,7 +48,7 @@ class WebSocket:
         self.sock.sendall(hdr + mask + body)
 
     def _need(self, n):
-        # one growing buffer read in large chunks: frames of streamed output are big
+        # one growing buffer read in large chunks
         while len(self.buf) - self.pos < n:
             if self.pos:
                 del self.buf[:self.pos]
@@ -104,7 +104,8 @@ class Session:
         op, data = self.ws.recv()
         if op == 2:
             ch = struct.unpack("!I", data[1:5])[0]
-            return {"type": "data", "stream": data[0], "channel": ch, "data": data[5:]}
+            return {"type": "data", "stream": data[0], "channel": ch,
+                    "data": memoryview(data)[5:]}  # no copy of bulk output
         if op == 8:
             raise ConnectionError("closed %r" % data)
         if op in (9, 10):

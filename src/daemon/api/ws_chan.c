@@ -121,7 +121,7 @@ static void on_output(struct wch *ch, int stream, const unsigned char *p, size_t
                 msg[2] = (unsigned char)(ch->id >> 16);
                 msg[3] = (unsigned char)(ch->id >> 8);
                 msg[4] = (unsigned char)ch->id;
-                if (ws_send_binary(ch->c->ws, msg, n + 5, NULL, 0) < 0)
+                if (ws_send_binary_now(ch->c->ws, msg, n + 5) < 0)
                         ws_close(ch->c->ws, 1008, "client too slow");
                 ws_kick(ch->c->ws);
         }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <wslay/wslay.h>
 
 #include "../../common/util.h"
@@ -272,6 +273,44 @@ int ws_send_binary(struct ws_session *ws, const void *head, size_t hn, const voi
         int r = wslay_event_queue_msg(ws->ctx, &msg) != 0 ? -ENOBUFS : 0;
         free(msgbuf);
         return r;
+}
+
+int ws_send_binary_now(struct ws_session *ws, const void *msg, size_t n)
+{
+        struct http_conn *c = ws->conn;
+        if (c->state != CONN_WS || wslay_event_want_write(ws->ctx) || c->out.len > 0 ||
+            wslay_event_get_close_sent(ws->ctx))
+                return ws_send_binary(ws, msg, n, NULL, 0);
+        /* nothing is queued or half sent: frame it here and write it straight out (a
+         * server's frames are not masked), keeping only what the socket cannot take */
+        unsigned char hdr[10] = {0x82};
+        size_t hn = 2;
+        if (n < 126) {
+                hdr[1] = (unsigned char)n;
+        } else if (n < 65536) {
+                hdr[1] = 126, hdr[2] = (unsigned char)(n >> 8), hdr[3] = (unsigned char)n;
+                hn = 4;
+        } else {
+                hdr[1] = 127;
+                for (int i = 0; i < 8; i++)
+                        hdr[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+                hn = 10;
+        }
+        struct iovec iov[2] = {{hdr, hn}, {(void *)msg, n}};
+        ssize_t w;
+        do {
+                w = writev(c->io.fd, iov, 2);
+        } while (w < 0 && errno == EINTR);
+        size_t done = w > 0 ? (size_t)w : 0;
+        if (done < hn &&
+            (buf_append(&c->out, hdr + done, hn - done) < 0 || buf_append(&c->out, msg, n) < 0))
+                return -ENOBUFS;
+        if (done >= hn && done < hn + n &&
+            buf_append(&c->out, (const char *)msg + (done - hn), hn + n - done) < 0)
+                return -ENOBUFS;
+        if (done)
+                c->last_ms = c->srv->loop->now_ms;
+        return 0;
 }
 
 size_t ws_queued(const struct ws_session *ws)

@@ -40,6 +40,10 @@ int ws_send_text(struct ws_session *ws, const char *data, size_t len);
  * NULL, head is the whole message). Returns 0, or -ENOBUFS when the queue is full. */
 int ws_send_binary(struct ws_session *ws, const void *head, size_t hn, const void *data, size_t n);
 
+/* Sends a binary message: written straight to the socket when nothing else waits
+ * (no copy), else queued like ws_send_binary(ws, msg, n, NULL, 0). Same returns. */
+int ws_send_binary_now(struct ws_session *ws, const void *msg, size_t n);
+
 /* Bytes queued towards the client (messages not yet framed, and framed bytes not yet
  * written to the socket). */
 size_t ws_queued(const struct ws_session *ws);
