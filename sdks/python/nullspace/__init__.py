@@ -1,4 +1,20 @@
-"""The Nullspace Python SDK (standard library only). Today: the WebSocket streams client
-(nullspace.websocket); the rest of the SDK is being built."""
+"""The Nullspace Python SDK: standard library only.
+
+    from nullspace import Machine
+    m = Machine.create()                      # NULLSPACE_API_URL / NULLSPACE_API_KEY
+    r = m.commands.run("echo hi")             # r.stdout == "hi\\n", r.exit_code == 0
+    m.files.write("/root/a.txt", "data")
+    m.kill()
+
+Errors raise subclasses of NullspaceError named after the stable codes
+(MachineNotFoundError for machine_not_found, ...)."""
+
+from .client import Client
+from .errors import NullspaceError, error_for
+from .machine import CommandHandle, CommandResult, Machine, PtyHandle, WatchHandle
+from .websocket import Streams
 
 __version__ = "0.1.0"
+
+__all__ = ["Client", "CommandHandle", "CommandResult", "Machine", "NullspaceError", "PtyHandle",
+           "Streams", "WatchHandle", "error_for"]

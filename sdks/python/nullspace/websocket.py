@@ -12,12 +12,25 @@ import os
 import socket
 import struct
 
+from .errors import NullspaceError, error_for
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+StreamError = NullspaceError  # what Streams.call raises (typed by code)
+
+
+def _mask(payload, key):
+    n = len(payload)
+    if n == 0:
+        return b""
+    k = int.from_bytes((key * (n // 4 + 1))[:n], "big")
+    return (int.from_bytes(payload, "big") ^ k).to_bytes(n, "big")
 
 
 class WebSocket:
     def __init__(self, host, port, path, headers=None, timeout=5):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.timeout = timeout
         key = base64.b64encode(os.urandom(16))
         lines = [b"GET %s HTTP/1.1" % path.encode(), b"Host: %s:%d" % (host.encode(), port),
                  b"Upgrade: websocket", b"Connection: Upgrade", b"Sec-WebSocket-Version: 13",
@@ -49,32 +62,49 @@ class WebSocket:
             hdr = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
         else:
             hdr = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(hdr + mask + body)
+        self.sock.sendall(hdr + mask + _mask(bytes(payload), mask))
 
-    def _need(self, n):
-        # one growing buffer read in large chunks
-        while len(self.buf) - self.pos < n:
+    def _frame(self):
+        """(opcode, payload) of a whole frame in the buffer, consumed; None if incomplete."""
+        b, p = self.buf, self.pos
+        if len(b) - p < 2:
+            return None
+        n, at = b[p + 1] & 0x7F, p + 2
+        if n == 126:
+            if len(b) - at < 2:
+                return None
+            n, at = struct.unpack_from("!H", b, at)[0], at + 2
+        elif n == 127:
+            if len(b) - at < 8:
+                return None
+            n, at = struct.unpack_from("!Q", b, at)[0], at + 8
+        if len(b) - at < n:
+            return None
+        self.pos = at + n
+        return b[p] & 0x0F, bytes(b[at:at + n])
+
+    def recv(self, timeout=None):
+        """(opcode, payload) of the next frame; None when `timeout` (seconds, not None)
+        passes first. Raises ConnectionError when the peer closed."""
+        while True:
+            f = self._frame()
+            if f is not None:
+                return f
             if self.pos:
                 del self.buf[:self.pos]
                 self.pos = 0
-            d = self.sock.recv(max(1 << 20, n))
+            self.sock.settimeout(self.timeout if timeout is None else timeout)
+            try:
+                d = self.sock.recv(1 << 20)
+            except socket.timeout:
+                if timeout is None:
+                    raise
+                return None
+            finally:
+                self.sock.settimeout(self.timeout)
             if not d:
                 raise ConnectionError("closed")
             self.buf += d
-        out = bytes(self.buf[self.pos:self.pos + n])
-        self.pos += n
-        return out
-
-    def recv(self):
-        """Returns (opcode, payload) of the next frame."""
-        b0, b1 = self._need(2)
-        n = b1 & 0x7F
-        if n == 126:
-            n = struct.unpack("!H", self._need(2))[0]
-        elif n == 127:
-            n = struct.unpack("!Q", self._need(8))[0]
-        return b0 & 0x0F, self._need(n)
 
     def close(self):
         try:
@@ -84,19 +114,11 @@ class WebSocket:
         self.sock.close()
 
 
-class StreamError(Exception):
-    """An error answer of the daemon: .code is the stable code (docs/errors.md)."""
-
-    def __init__(self, msg):
-        super().__init__("%s: %s" % (msg["error"]["code"], msg["error"]["message"]))
-        self.code = msg["error"]["code"]
-        self.msg = msg
-
-
 class Streams:
     """The /v1/ws protocol (docs/websocket-protocol.md) on top of WebSocket: requests
-    with ids answered by one reply or error (StreamError); everything else (binary
-    output, exit, detached, watch, event) is queued and taken with next()."""
+    with ids answered by one reply or error (raised as the code's NullspaceError);
+    everything else (binary output, exit, detached, watch, event) is queued and taken
+    with next() or poll()."""
 
     def __init__(self, host, port, api_key, timeout=120):
         self.ws = WebSocket(host, port, "/v1/ws", {"Authorization": "Bearer " + api_key},
@@ -106,8 +128,11 @@ class Streams:
         self.queue = collections.deque()
         self.next_id = 0
 
-    def _read(self):
-        op, data = self.ws.recv()
+    def _read(self, timeout=None):
+        f = self.ws.recv(timeout)
+        if f is None:
+            return None
+        op, data = f
         if op == 2:
             ch = struct.unpack("!I", data[1:5])[0]
             return {"type": "data", "stream": data[0], "channel": ch,
@@ -115,7 +140,7 @@ class Streams:
         if op == 8:
             raise ConnectionError("closed %r" % data)
         if op in (9, 10):
-            return None
+            return {}
         return json.loads(data)
 
     def call(self, type, **fields):
@@ -124,23 +149,34 @@ class Streams:
         self.ws.send(json.dumps(dict(fields, type=type, id=rid)))
         while True:
             msg = self._read()
-            if msg is None:
+            if not msg:
                 continue
             if msg.get("id") == rid and msg["type"] in ("reply", "error", "pong"):
                 if msg["type"] == "error":
-                    raise StreamError(msg)
+                    e = msg["error"]
+                    err = error_for(e["code"], e["message"], request_id=e.get("request_id"))
+                    err.msg = msg
+                    raise err
                 return msg
             self.queue.append(msg)
 
     def next(self):
         while not self.queue:
             msg = self._read()
-            if msg is not None:
+            if msg:
                 self.queue.append(msg)
         return self.queue.popleft()
 
+    def poll(self, timeout):
+        """The next message, or None when none comes within `timeout` seconds."""
+        if not self.queue:
+            msg = self._read(timeout)
+            if msg:
+                self.queue.append(msg)
+        return self.queue.popleft() if self.queue else None
+
     def stdin(self, channel, data):
-        self.ws.send(b"\0" + struct.pack("!I", channel) + data, opcode=2)
+        self.ws.send(b"\0" + struct.pack("!I", channel) + bytes(data), opcode=2)
 
     def collect(self, channel, until=None):
         """Output of a channel until its exit/detached (or until `until`(out) is true):

@@ -1,0 +1,351 @@
+"""Machines and what runs in them: Machine (create, connect, list, kill, hibernate,
+resume, fork, snapshots), m.commands (run, background processes), m.files and m.pty."""
+
+import base64
+import time
+import urllib.parse
+
+from .client import Client
+
+
+def _client(client, api_url, api_key):
+    return client or Client(api_url, api_key)
+
+
+class CommandResult:
+    """A finished command: stdout and stderr (str), exit_code, and the rest of the
+    daemon's answer (duration_ms, timed_out, signal) in .info."""
+
+    def __init__(self, stdout, stderr, info):
+        self.stdout, self.stderr = stdout, stderr
+        self.exit_code = info.get("exit_code")
+        self.info = info
+
+    def __repr__(self):
+        return "CommandResult(exit_code=%r, stdout=%r, stderr=%r)" % (
+            self.exit_code, self.stdout[:80], self.stderr[:80])
+
+
+def _follow(s, channel, on_stdout, on_stderr):
+    """Reads a channel to its end, calling the callbacks with text as it comes."""
+    out = {1: bytearray(), 2: bytearray()}
+    while True:
+        msg = s.next()
+        if msg.get("channel") != channel:
+            continue
+        if msg["type"] == "data":
+            out[msg["stream"]] += msg["data"]
+            cb = on_stdout if msg["stream"] == 1 else on_stderr
+            if cb:
+                cb(bytes(msg["data"]).decode(errors="replace"))
+        elif msg["type"] in ("exit", "detached"):
+            return (out[1].decode(errors="replace"), out[2].decode(errors="replace"), msg)
+
+
+class CommandHandle:
+    """A background process: .pid, .tag; wait() follows it to its end (replaying what
+    it already printed), kill() signals it, send_stdin() writes to it."""
+
+    def __init__(self, machine, pid, tag="", on_stdout=None, on_stderr=None):
+        self.machine, self.pid, self.tag = machine, pid, tag
+        self.on_stdout, self.on_stderr = on_stdout, on_stderr
+
+    def wait(self):
+        s = self.machine.client.streams()
+        try:
+            r = s.call("process.attach", machine=self.machine.id, pid=self.pid)
+            out, err, end = _follow(s, r["channel"], self.on_stdout, self.on_stderr)
+        finally:
+            s.close()
+        if end["type"] == "detached":
+            raise ConnectionError("detached from process %d: %s" % (self.pid, end["reason"]))
+        return CommandResult(out, err, end)
+
+    def kill(self, signal="KILL"):
+        self.machine.commands.kill(self.pid, signal)
+
+    def send_stdin(self, data, eof=False):
+        self.machine.commands.send_stdin(self.pid, data, eof)
+
+    def logs(self):
+        return self.machine.commands.logs(self.pid)
+
+
+class Commands:
+    def __init__(self, machine):
+        self.m = machine
+
+    def run(self, cmd, background=False, on_stdout=None, on_stderr=None, timeout=None,
+            env=None, cwd=None, user=None, tag=None, stdin=None):
+        """Runs `cmd` (a shell line, or a list for argv). In the foreground returns a
+        CommandResult (streamed through the callbacks as it runs when any is given);
+        with background=True returns a CommandHandle at once."""
+        spec = {"cmd": cmd} if isinstance(cmd, str) else {"argv": list(cmd)}
+        for k, v in (("env", env), ("cwd", cwd), ("user", user), ("timeout_s", timeout)):
+            if v is not None:
+                spec[k] = v
+        if background:
+            if tag:
+                spec["tag"] = tag
+            p = self.m.client.request("POST", self.m._path("/processes"), body=spec)
+            return CommandHandle(self.m, p["pid"], p.get("tag", ""), on_stdout, on_stderr)
+        if not on_stdout and not on_stderr:
+            if stdin is not None:
+                spec["stdin"] = stdin
+            r = self.m.client.request("POST", self.m._path("/exec"), body=spec)
+            return CommandResult(r["stdout"], r["stderr"], r)
+        s = self.m.client.streams()
+        try:
+            r = s.call("exec", machine=self.m.id, stdin=stdin is not None, **spec)
+            if stdin is not None:
+                s.stdin(r["channel"], stdin.encode() if isinstance(stdin, str) else stdin)
+                s.stdin(r["channel"], b"")
+            out, err, end = _follow(s, r["channel"], on_stdout, on_stderr)
+        finally:
+            s.close()
+        return CommandResult(out, err, end)
+
+    def connect(self, pid, on_stdout=None, on_stderr=None):
+        """A handle on a running (or finished) background process by PID or tag."""
+        return CommandHandle(self.m, pid, "", on_stdout, on_stderr)
+
+    def list(self):
+        return self.m.client.request("GET", self.m._path("/processes"))["processes"]
+
+    def send_stdin(self, pid, data, eof=False):
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        self.m.client.request("POST", self.m._path("/processes/%s/stdin" % pid),
+                              body={"data": base64.b64encode(raw).decode(),
+                                    "encoding": "base64", "eof": eof})
+
+    def kill(self, pid, signal="KILL"):
+        self.m.client.request("POST", self.m._path("/processes/%s/signal" % pid),
+                              body={"signal": str(signal)})
+
+    def logs(self, pid):
+        return self.m.client.request("GET", self.m._path("/processes/%s/logs" % pid))
+
+
+class WatchHandle:
+    """Events of a watched directory: iterate (blocks), or poll(timeout)."""
+
+    def __init__(self, s, channel):
+        self.s, self.channel = s, channel
+
+    def poll(self, timeout):
+        end = time.monotonic() + timeout
+        while True:
+            msg = self.s.poll(max(0.0, end - time.monotonic()))
+            if msg is None:
+                return None
+            if msg.get("channel") == self.channel and msg["type"] == "watch":
+                return msg["event"]
+            if msg.get("channel") == self.channel:
+                raise StopIteration
+
+    def __iter__(self):
+        while True:
+            try:
+                ev = self.poll(3600)
+            except StopIteration:
+                return
+            if ev is not None:
+                yield ev
+
+    def close(self):
+        self.s.close()
+
+
+class Files:
+    def __init__(self, machine):
+        self.m = machine
+
+    def read_bytes(self, path):
+        return self.m.client.request("GET", self.m._path("/files"), query={"path": path})
+
+    def read(self, path):
+        return self.read_bytes(path).decode()
+
+    def write(self, path, data, mode=None):
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        return self.m.client.request("PUT", self.m._path("/files"),
+                                     query={"path": path, "mode": mode}, raw=raw)
+
+    def list(self, path, depth=1):
+        return self.m.client.request("GET", self.m._path("/files/list"),
+                                     query={"path": path, "depth": depth})
+
+    def exists(self, path):
+        return self.m.client.request("GET", self.m._path("/files/exists"),
+                                     query={"path": path})["exists"]
+
+    def remove(self, path):
+        self.m.client.request("DELETE", self.m._path("/files"), query={"path": path})
+
+    def rename(self, path, to):
+        return self.m.client.request("POST", self.m._path("/files/rename"),
+                                     body={"path": path, "to": to})
+
+    def make_dir(self, path):
+        return self.m.client.request("POST", self.m._path("/files/mkdir"), body={"path": path})
+
+    def watch(self, path, recursive=False):
+        s = self.m.client.streams()
+        r = s.call("watch", machine=self.m.id, path=path, recursive=recursive)
+        return WatchHandle(s, r["channel"])
+
+
+class PtyHandle:
+    """A PTY session: send_stdin(bytes), read() (bytes received so far), resize(),
+    kill(), and .pid to reconnect later with m.pty.connect(pid)."""
+
+    def __init__(self, machine, s, reply):
+        self.machine, self.s = machine, s
+        self.pid, self.channel = reply["pid"], reply["channel"]
+        self.output = bytearray()
+        self.exit = None
+
+    def _pump(self, timeout):
+        end = time.monotonic() + timeout
+        while self.exit is None:
+            msg = self.s.poll(max(0.0, end - time.monotonic()))
+            if msg is None:
+                return
+            if msg.get("channel") != self.channel:
+                continue
+            if msg["type"] == "data":
+                self.output += msg["data"]
+            elif msg["type"] in ("exit", "detached"):
+                self.exit = msg
+
+    def read(self, timeout=0.05):
+        """Everything the terminal printed so far (waits up to `timeout` for more)."""
+        self._pump(timeout)
+        return bytes(self.output)
+
+    def wait_for(self, text, timeout=30):
+        """Reads until `text` (bytes or str) appears; returns the output so far."""
+        want = text.encode() if isinstance(text, str) else text
+        end = time.monotonic() + timeout
+        while want not in self.output and self.exit is None and time.monotonic() < end:
+            self._pump(min(0.2, max(0.0, end - time.monotonic())))
+        if want not in self.output:
+            raise TimeoutError("%r did not appear: %r" % (want, bytes(self.output[-200:])))
+        return bytes(self.output)
+
+    def send_stdin(self, data):
+        self.s.stdin(self.channel, data.encode() if isinstance(data, str) else data)
+
+    def resize(self, cols, rows):
+        self.s.call("process.resize", machine=self.machine.id, pid=self.pid, cols=cols,
+                    rows=rows)
+
+    def kill(self):
+        self.s.call("process.signal", machine=self.machine.id, pid=self.pid, signal="KILL")
+        while self.exit is None:
+            self._pump(1)
+        return self.exit
+
+    def close(self):
+        """Detaches (the session runs on; reconnect with m.pty.connect(pid))."""
+        self.s.close()
+
+
+class Pty:
+    def __init__(self, machine):
+        self.m = machine
+
+    def create(self, cols=80, rows=24, cmd=None, tag=None):
+        """A terminal running `cmd` (default: the user's login shell)."""
+        s = self.m.client.streams()
+        fields = {"pty": True, "cols": cols, "rows": rows}
+        if cmd:
+            fields["cmd" if isinstance(cmd, str) else "argv"] = cmd
+        if tag:
+            fields["tag"] = tag
+        return PtyHandle(self.m, s, s.call("process.start", machine=self.m.id, **fields))
+
+    def connect(self, pid):
+        """Attaches again; .read() starts with the session's replay buffer."""
+        s = self.m.client.streams()
+        return PtyHandle(self.m, s, s.call("process.attach", machine=self.m.id, pid=pid))
+
+
+class Machine:
+    """One machine. Class methods create, connect to and list machines; the client comes
+    from api_url/api_key (or the environment, see nullspace.config) unless given."""
+
+    def __init__(self, client, info):
+        self.client = client
+        self.info = info
+        self.id = info["id"]
+        self.commands = Commands(self)
+        self.files = Files(self)
+        self.pty = Pty(self)
+
+    def __repr__(self):
+        return "Machine(%s, %s)" % (self.id, self.info.get("state"))
+
+    @property
+    def state(self):
+        return self.info.get("state")
+
+    def _path(self, suffix=""):
+        return "/v1/machines/" + urllib.parse.quote(self.id, safe="") + suffix
+
+    @classmethod
+    def create(cls, template="base", api_url=None, api_key=None, client=None, **fields):
+        """Creates a machine (fields: vcpus, memory_mb, timeout_s, env, metadata, user,
+        cwd, auto_resume, timeout_action, snapshot) and returns it running."""
+        c = _client(client, api_url, api_key)
+        body = dict(fields)
+        if not body.get("snapshot"):
+            body["template"] = template
+        return cls(c, c.request("POST", "/v1/machines", body=body))
+
+    @classmethod
+    def connect(cls, machine_id, api_url=None, api_key=None, client=None):
+        c = _client(client, api_url, api_key)
+        return cls(c, c.request("GET", "/v1/machines/" + urllib.parse.quote(machine_id)))
+
+    @classmethod
+    def list(cls, state=None, api_url=None, api_key=None, client=None):
+        """Every machine (all pages), optionally only those in `state`."""
+        c = _client(client, api_url, api_key)
+        out, cursor = [], None
+        while True:
+            page = c.request("GET", "/v1/machines",
+                             query={"state": state, "cursor": cursor, "limit": 1000})
+            out += [cls(c, m) for m in page["machines"]]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return out
+
+    def refresh(self):
+        self.info = self.client.request("GET", self._path())
+        return self
+
+    def kill(self):
+        self.info = self.client.request("DELETE", self._path())
+
+    def hibernate(self):
+        self.info = self.client.request("POST", self._path("/hibernate"))
+
+    def resume(self):
+        self.info = self.client.request("POST", self._path("/resume"))
+
+    def set_timeout(self, timeout_s):
+        self.info = self.client.request("POST", self._path("/timeout"),
+                                        body={"timeout_s": timeout_s})
+
+    def fork(self, count=1, metadata=None):
+        body = {"count": count}
+        if metadata is not None:
+            body["metadata"] = metadata
+        r = self.client.request("POST", self._path("/fork"), body=body)
+        return [Machine(self.client, m) for m in r["machines"]]
+
+    def snapshot(self, name):
+        """Captures this machine into a snapshot (a dict; spawn with
+        Machine.create(snapshot=ID))."""
+        return self.client.request("POST", self._path("/snapshots"), body={"name": name})

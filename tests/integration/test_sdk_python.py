@@ -1,0 +1,134 @@
+"""The Python SDK (sdks/python) against a real daemon and real machines: configuration,
+machines, commands (foreground, streamed, background), files, watch, PTY, typed errors."""
+
+import os
+import sys
+import threading
+
+from harness import DaemonTest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sdks",
+                                "python"))
+import nullspace  # noqa: E402
+from nullspace import Client, Machine  # noqa: E402
+from nullspace import errors  # noqa: E402
+
+
+class PythonSdk(DaemonTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.client = Client(cls.d.url, cls.d.key)
+        cls.m = Machine.create(client=cls.client, metadata={"sdk": "python"})
+
+    def test_configuration_follows_the_cli_precedence(self):
+        env = dict(os.environ)
+        try:
+            os.environ["NULLSPACE_API_URL"] = self.d.url + "/"
+            os.environ["NULLSPACE_API_KEY"] = self.d.key
+            c = Client()
+            self.assertEqual((c.api_url, c.api_key), (self.d.url, self.d.key))
+            self.assertEqual(Client(api_key="explicit").api_key, "explicit")
+            os.environ.pop("NULLSPACE_API_KEY")
+            cfg = os.path.join(self.d.state_dir, "sdk-config")
+            with open(cfg, "w") as f:
+                f.write("# a comment\napi_key = 'from-file'\n")
+            os.environ["NULLSPACE_CONFIG"] = cfg
+            self.assertEqual(Client().api_key, "from-file")
+        finally:
+            os.environ.clear()
+            os.environ.update(env)
+
+    def test_machines_connect_list_and_typed_errors(self):
+        again = Machine.connect(self.m.id, client=self.client)
+        self.assertEqual((again.state, again.info["metadata"]), ("running", {"sdk": "python"}))
+        self.assertIn(self.m.id, [x.id for x in Machine.list(state="running", client=self.client)])
+        with self.assertRaises(errors.MachineNotFoundError) as c:
+            Machine.connect("m_nope", client=self.client)
+        self.assertEqual((c.exception.code, c.exception.status), ("machine_not_found", 404))
+        self.assertIsInstance(c.exception, nullspace.NullspaceError)
+        with self.assertRaises(errors.UnauthorizedError):
+            Machine.list(client=Client(self.d.url, "wrong"))
+        with self.assertRaises(errors.ConnectionFailedError):
+            Machine.list(client=Client("http://127.0.0.1:1", "k"))
+
+    def test_commands_foreground_streamed_and_background(self):
+        r = self.m.commands.run("echo hi; echo err >&2; exit 3")
+        self.assertEqual((r.stdout, r.stderr, r.exit_code), ("hi\n", "err\n", 3))
+        seen = []
+        r = self.m.commands.run(["sh", "-c", "for i in 1 2 3; do echo $i; done"],
+                                on_stdout=seen.append)
+        self.assertEqual((r.stdout, "".join(seen), r.exit_code), ("1\n2\n3\n", "1\n2\n3\n", 0))
+        r = self.m.commands.run("cat", stdin="fed\n", on_stdout=lambda _: None)
+        self.assertEqual(r.stdout, "fed\n")
+        h = self.m.commands.run("read x; echo got $x; exit 5", background=True, tag="bg")
+        self.assertIn(h.pid, [p["pid"] for p in self.m.commands.list()])
+        h.send_stdin("value\n")
+        done = h.wait()
+        self.assertEqual((done.stdout, done.exit_code), ("got value\n", 5))
+        self.assertEqual(self.m.commands.logs("bg")["stdout"], "got value\n")
+        h2 = self.m.commands.run("sleep 300", background=True)
+        h2.kill()
+        self.assertEqual(self.m.commands.connect(h2.pid).wait().info["signal"], 9)
+
+    def test_files_and_watch(self):
+        f = self.m.files
+        f.make_dir("/root/sdk")
+        f.write("/root/sdk/a.txt", "alpha")
+        f.write("/root/sdk/b.bin", b"\x00\xff")
+        self.assertEqual((f.read("/root/sdk/a.txt"), f.read_bytes("/root/sdk/b.bin")),
+                         ("alpha", b"\x00\xff"))
+        names = sorted(e["name"] for e in f.list("/root/sdk")["entries"])
+        self.assertEqual(names, ["a.txt", "b.bin"])
+        f.rename("/root/sdk/a.txt", "/root/sdk/c.txt")
+        self.assertEqual((f.exists("/root/sdk/a.txt"), f.exists("/root/sdk/c.txt")), (False, True))
+        f.remove("/root/sdk/c.txt")
+        with self.assertRaises(errors.FileNotFoundError) as c:  # the SDK's, not the builtin
+            f.read("/root/sdk/c.txt")
+        self.assertEqual(c.exception.code, "file_not_found")
+        w = f.watch("/root/sdk", recursive=True)
+        try:
+            t = threading.Thread(target=f.write, args=("/root/sdk/new.txt", "x"))
+            t.start()
+            ev = w.poll(30)
+            while ev and ev["path"] != "/root/sdk/new.txt":
+                ev = w.poll(30)
+            t.join()
+            self.assertEqual(ev["path"], "/root/sdk/new.txt")
+        finally:
+            w.close()
+
+    def test_pty_drives_a_repl_and_reconnects(self):
+        t = self.m.pty.create(cols=90, rows=20, cmd="python3 -q")
+        t.wait_for(">>> ")
+        t.send_stdin("import shutil; print(shutil.get_terminal_size())\n")
+        t.wait_for("columns=90, lines=20")
+        t.resize(120, 30)
+        t.send_stdin("print(shutil.get_terminal_size())\n")
+        t.wait_for("columns=120, lines=30")
+        t.close()
+        again = self.m.pty.connect(t.pid)
+        again.wait_for("columns=120, lines=30")  # the replay buffer
+        self.assertEqual(again.kill()["signal"], 9)
+        again.close()
+
+    def test_lifecycle_hibernate_resume_fork(self):
+        m = Machine.create(client=self.client)
+        try:
+            m.files.write("/root/state", "kept")
+            m.hibernate()
+            self.assertEqual(m.state, "hibernated")
+            m.resume()
+            self.assertEqual((m.state, m.files.read("/root/state")), ("running", "kept"))
+            kids = m.fork(count=1)
+            self.assertEqual(kids[0].files.read("/root/state"), "kept")
+            for k in kids:
+                k.kill()
+        finally:
+            m.kill()
+        self.assertEqual(m.state, "destroyed")
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
