@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "../common/buf.h"
 #include "../common/errcodes.h"
@@ -64,6 +65,11 @@ int cmd_machines_hibernate(struct cli *c, int argc, char **argv);
 int cmd_machines_list(struct cli *c, int argc, char **argv);
 int cmd_machines_resume(struct cli *c, int argc, char **argv);
 int cmd_machines_timeout(struct cli *c, int argc, char **argv);
+int cmd_processes_kill(struct cli *c, int argc, char **argv);
+int cmd_processes_list(struct cli *c, int argc, char **argv);
+int cmd_processes_logs(struct cli *c, int argc, char **argv);
+int cmd_processes_start(struct cli *c, int argc, char **argv);
+int cmd_processes_stdin(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
 int cmd_snapshots_create(struct cli *c, int argc, char **argv);
 int cmd_snapshots_delete(struct cli *c, int argc, char **argv);
@@ -93,6 +99,13 @@ struct cli_resp {
 int cli_request(struct cli *c, const char *method, const char *path, const json_t *body, int auth,
                 struct cli_resp *r);
 
+/* Like cli_request (authenticated), for answers streamed as NDJSON: each line of a 200
+ * application/x-ndjson answer is parsed and handed to on_line (borrowed) as it arrives
+ * (with no timeout: the stream lasts as long as the command); any other answer fills r
+ * as cli_request does. */
+int cli_request_lines(struct cli *c, const char *method, const char *path, const json_t *body,
+                      void (*on_line)(void *ud, json_t *line), void *ud, struct cli_resp *r);
+
 /* Runs one authenticated request (body stolen, may be NULL). A 2xx JSON answer is
  * printed as JSON with --json, else handed to `show` (NULL: print nothing); an error
  * answer is printed and turned into its exit status. */
@@ -115,6 +128,25 @@ int cli_fail_response(struct cli *c, const struct cli_resp *r);
 /* Prints a usage error for `cmd` and returns the usage exit status. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* "K=V" values of a repeatable flag into a new object in *out (NULL when none); a usage
+ * error status on a bad pair. */
+int cli_pairs(const struct cli_cmd *cmd, const struct cli_multi *m, const char *flag, json_t **out);
+
+/* Sets body[field] to the whole number v (when v is not NULL); a usage error status
+ * when it is not one. */
+int cli_set_int(const struct cli_cmd *cmd, json_t *body, const char *field, const char *flag,
+                const char *v);
+
+/* The machine ID in argv[0], checked; NULL after a usage error (status in *ret). */
+const char *cli_machine_id(const struct cli_cmd *cmd, int npos, char **argv, int *ret);
+
+/* All of our standard input (malloc'd, NUL-terminated, length in *len), or NULL when
+ * it is larger than max. */
+char *cli_read_stdin(size_t max, size_t *len);
+
+/* Writes the bytes of base64 text s to f (nothing when s is not base64). */
+void cli_write_base64(FILE *f, const char *s);
 
 /* Prints doc as indented JSON on stdout (borrowed). */
 void cli_print_json(const json_t *doc);

@@ -30,8 +30,41 @@ static int conn_error(struct cli *c, const char *url, const char *why)
         return d->exit_code;
 }
 
-int cli_request(struct cli *c, const char *method, const char *path, const json_t *body, int auth,
-                struct cli_resp *r)
+/* Lines of a streamed (NDJSON) 200 answer go to on_line as they arrive; any other
+ * answer is kept in r->body. */
+struct lines {
+        struct cli_resp *r;
+        CURL *h;
+        void (*on_line)(void *ud, json_t *line);
+        void *ud;
+        struct buf pending; /* a partial line */
+};
+
+static size_t on_stream_data(char *p, size_t size, size_t n, void *ud)
+{
+        struct lines *l = ud;
+        long status = 0;
+        curl_easy_getinfo(l->h, CURLINFO_RESPONSE_CODE, &status);
+        char *ct = NULL;
+        curl_easy_getinfo(l->h, CURLINFO_CONTENT_TYPE, &ct);
+        if (status != 200 || !ct || strncmp(ct, "application/x-ndjson", 20) != 0)
+                return on_data(p, size, n, &l->r->body);
+        if (buf_append(&l->pending, p, size * n) < 0)
+                return 0;
+        char *nl;
+        while ((nl = memchr(l->pending.data, '\n', l->pending.len))) {
+                size_t len = (size_t)(nl - l->pending.data);
+                json_t *line = json_loadb(l->pending.data, len, 0, NULL);
+                buf_consume(&l->pending, len + 1);
+                if (line)
+                        l->on_line(l->ud, line);
+                json_decref(line);
+        }
+        return size * n;
+}
+
+static int perform(struct cli *c, const char *method, const char *path, const json_t *body,
+                   int auth, struct cli_resp *r, struct lines *lines)
 {
         memset(r, 0, sizeof(*r));
         buf_init(&r->body, RESP_LIMIT);
@@ -56,9 +89,18 @@ int cli_request(struct cli *c, const char *method, const char *path, const json_
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(c->timeout_s * 1000));
+        if (lines) {
+                lines->r = r;
+                lines->h = h;
+                curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream_data);
+                curl_easy_setopt(h, CURLOPT_WRITEDATA, lines);
+        } else {
+                curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+                curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
+        }
+        /* a streamed command lasts as long as it runs: only the connection is bounded */
+        curl_easy_setopt(h, lines ? CURLOPT_CONNECTTIMEOUT_MS : CURLOPT_TIMEOUT_MS,
+                         (long)(c->timeout_s * 1000));
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "nullspace-cli/0.1.0");
         CURLcode rc = curl_easy_perform(h);
@@ -72,6 +114,22 @@ int cli_request(struct cli *c, const char *method, const char *path, const json_
         free(text);
         if (ret == 0 && r->body.len)
                 r->doc = json_loadb(r->body.data, r->body.len, 0, NULL);
+        return ret;
+}
+
+int cli_request(struct cli *c, const char *method, const char *path, const json_t *body, int auth,
+                struct cli_resp *r)
+{
+        return perform(c, method, path, body, auth, r, NULL);
+}
+
+int cli_request_lines(struct cli *c, const char *method, const char *path, const json_t *body,
+                      void (*on_line)(void *ud, json_t *line), void *ud, struct cli_resp *r)
+{
+        struct lines l = {.on_line = on_line, .ud = ud};
+        buf_init(&l.pending, 4u << 20);
+        int ret = perform(c, method, path, body, 1, r, &l);
+        buf_fini(&l.pending);
         return ret;
 }
 

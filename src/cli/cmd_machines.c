@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/util.h"
 #include "cli.h"
 
 #define STDIN_MAX (8u << 20)
@@ -37,9 +38,7 @@ static int is_number(const char *s)
         return s && *s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 10;
 }
 
-/* "K=V" pairs into an object; returns -1 (after a usage error) on a bad pair. */
-static int pairs(const struct cli_cmd *cmd, const struct cli_multi *m, const char *flag,
-                 json_t **out)
+int cli_pairs(const struct cli_cmd *cmd, const struct cli_multi *m, const char *flag, json_t **out)
 {
         *out = NULL;
         if (m->n == 0)
@@ -59,8 +58,8 @@ static int pairs(const struct cli_cmd *cmd, const struct cli_multi *m, const cha
         return 0;
 }
 
-static int set_int(const struct cli_cmd *cmd, json_t *body, const char *field, const char *flag,
-                   const char *v)
+int cli_set_int(const struct cli_cmd *cmd, json_t *body, const char *field, const char *flag,
+                const char *v)
 {
         if (!v)
                 return 0;
@@ -83,11 +82,11 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
         json_t *body = json_object(), *env, *meta;
         if (v[0])
                 json_object_set_new(body, "template", json_string(v[0]));
-        if ((r = set_int(cmd, body, "vcpus", "--vcpus", v[1])) ||
-            (r = set_int(cmd, body, "memory_mb", "--memory-mb", v[2])) ||
-            (r = set_int(cmd, body, "timeout_s", "--timeout-s", v[3])) ||
-            (r = pairs(cmd, &multi[4], "--env", &env)) ||
-            (r = pairs(cmd, &multi[5], "--metadata", &meta))) {
+        if ((r = cli_set_int(cmd, body, "vcpus", "--vcpus", v[1])) ||
+            (r = cli_set_int(cmd, body, "memory_mb", "--memory-mb", v[2])) ||
+            (r = cli_set_int(cmd, body, "timeout_s", "--timeout-s", v[3])) ||
+            (r = cli_pairs(cmd, &multi[4], "--env", &env)) ||
+            (r = cli_pairs(cmd, &multi[5], "--metadata", &meta))) {
                 json_decref(body);
                 return r;
         }
@@ -130,8 +129,7 @@ int cmd_machines_list(struct cli *c, int argc, char **argv)
         return cli_call(c, "GET", path, NULL, show_list);
 }
 
-/* The machine ID argument, checked; NULL after a usage error in *ret. */
-static const char *machine_id(const struct cli_cmd *cmd, int npos, char **argv, int *ret)
+const char *cli_machine_id(const struct cli_cmd *cmd, int npos, char **argv, int *ret)
 {
         if (npos < 1) {
                 *ret = cli_usage_error(cmd, "expected a machine ID");
@@ -147,7 +145,7 @@ static int by_id(struct cli *c, const char *name, const char *method, const char
 {
         const struct cli_cmd *cmd = cli_find(name);
         int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
         if (!id)
                 return r;
         if (npos != 1)
@@ -193,14 +191,14 @@ int cmd_machines_fork(struct cli *c, int argc, char **argv)
         const char *v[2] = {0};
         struct cli_multi multi[2] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
-        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
         if (!id)
                 return r;
         if (npos != 1)
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
         json_t *body = json_object(), *meta;
-        if ((r = set_int(cmd, body, "count", "--count", v[0])) ||
-            (r = pairs(cmd, &multi[1], "--metadata", &meta))) {
+        if ((r = cli_set_int(cmd, body, "count", "--count", v[0])) ||
+            (r = cli_pairs(cmd, &multi[1], "--metadata", &meta))) {
                 json_decref(body);
                 return r;
         }
@@ -215,7 +213,7 @@ int cmd_machines_timeout(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines timeout");
         int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
         if (!id)
                 return r;
         if (npos != 2 || !is_number(argv[1]))
@@ -226,10 +224,10 @@ int cmd_machines_timeout(struct cli *c, int argc, char **argv)
                         json_pack("{s:I}", "timeout_s", (json_int_t)atoll(argv[1])), show_one);
 }
 
-static char *read_stdin(size_t *len)
+char *cli_read_stdin(size_t max, size_t *len)
 {
         struct buf b;
-        buf_init(&b, STDIN_MAX);
+        buf_init(&b, max);
         char tmp[65536];
         ssize_t n;
         while ((n = read(0, tmp, sizeof(tmp))) > 0)
@@ -257,13 +255,55 @@ static int show_exec(struct cli *c, const struct cli_resp *r)
         return (int)json_integer_value(json_object_get(r->doc, "exit_code"));
 }
 
+/* A streamed exec: output written as it comes, then the exit (or an error) line. */
+struct exec_stream {
+        json_t *end; /* the exit or error line */
+};
+
+static void on_exec_line(void *ud, json_t *line)
+{
+        struct exec_stream *st = ud;
+        const char *type = json_string_value(json_object_get(line, "type"));
+        const char *data = json_string_value(json_object_get(line, "data"));
+        if (type && data && (!strcmp(type, "stdout") || !strcmp(type, "stderr"))) {
+                FILE *f = type[3] == 'o' ? stdout : stderr;
+                size_t n = strlen(data);
+                if (json_object_get(line, "encoding")) /* base64: not UTF-8 on its own */
+                        cli_write_base64(f, data);
+                else
+                        fwrite(data, 1, n, f);
+                fflush(f);
+        } else if (type && (!strcmp(type, "exit") || !strcmp(type, "error"))) {
+                json_decref(st->end);
+                st->end = json_incref(line);
+        }
+}
+
+static int exec_stream_end(struct cli *c, struct exec_stream *st)
+{
+        if (!st->end) {
+                fprintf(stderr, "error: the output stream ended without an exit status\n");
+                return ns_code_def(NS_E_INTERNAL)->exit_code;
+        }
+        json_t *err = json_object_get(st->end, "error");
+        if (err) {
+                struct cli_resp fake = {.status = 500, .doc = json_pack("{s:O}", "error", err)};
+                int r = cli_fail_response(c, &fake);
+                json_decref(fake.doc);
+                return r;
+        }
+        if (json_is_true(json_object_get(st->end, "timed_out")))
+                fprintf(stderr, "nullspace: the command timed out and was killed\n");
+        return (int)json_integer_value(json_object_get(st->end, "exit_code"));
+}
+
 int cmd_machines_exec(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines exec");
         const char *v[5] = {0};
         struct cli_multi multi[5] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
-        const char *id = r ? NULL : machine_id(cmd, npos, argv, &r);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
         if (!id)
                 return r;
         if (npos < 2)
@@ -276,8 +316,8 @@ int cmd_machines_exec(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "cwd", json_string(v[0]));
         if (v[1])
                 json_object_set_new(body, "user", json_string(v[1]));
-        if ((r = set_int(cmd, body, "timeout_s", "--timeout-s", v[2])) ||
-            (r = pairs(cmd, &multi[3], "--env", &env))) {
+        if ((r = cli_set_int(cmd, body, "timeout_s", "--timeout-s", v[2])) ||
+            (r = cli_pairs(cmd, &multi[3], "--env", &env))) {
                 json_decref(body);
                 return r;
         }
@@ -285,7 +325,7 @@ int cmd_machines_exec(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "env", env);
         if (v[4]) {
                 size_t len;
-                char *in = read_stdin(&len);
+                char *in = cli_read_stdin(STDIN_MAX, &len);
                 if (!in) {
                         json_decref(body);
                         return cli_usage_error(cmd, "stdin is larger than 8 MiB");
@@ -296,11 +336,21 @@ int cmd_machines_exec(struct cli *c, int argc, char **argv)
         char path[128];
         snprintf(path, sizeof(path), "/v1/machines/%s/exec", id);
         struct cli_resp resp;
-        r = cli_request(c, "POST", path, body, 1, &resp);
+        struct exec_stream st = {0};
+        if (!c->json) /* people see output as it comes; --json gets the one answer */
+                json_object_set_new(body, "stream", json_true());
+        r = c->json ? cli_request(c, "POST", path, body, 1, &resp)
+                    : cli_request_lines(c, "POST", path, body, on_exec_line, &st, &resp);
         json_decref(body);
         if (r)
                 return r;
-        r = resp.status == 200 && resp.doc ? show_exec(c, &resp) : cli_fail_response(c, &resp);
+        if (resp.status != 200)
+                r = cli_fail_response(c, &resp);
+        else if (c->json)
+                r = resp.doc ? show_exec(c, &resp) : 1;
+        else
+                r = exec_stream_end(c, &st);
         cli_resp_free(&resp);
+        json_decref(st.end);
         return r;
 }

@@ -62,6 +62,21 @@ static const struct cli_flag m_exec_flags[] = {
     {"--stdin", NULL, "send our standard input (up to 8 MiB) to the command", 0},
     {NULL, NULL, NULL, 0}};
 
+static const struct cli_flag p_start_flags[] = {
+    {"--tag", "TAG", "a name to find the process by later (not all digits)", 0},
+    {"--pty", NULL, "run it on a terminal (no command: the login shell)", 0},
+    {"--cwd", "DIR", "working directory in the machine", 0},
+    {"--user", "USER", "run as this user of the machine", 0},
+    {"--env", "KEY=VALUE", "extra environment (repeatable)", 1},
+    {"--cols", "N", "terminal width (with --pty, default 80)", 0},
+    {"--rows", "N", "terminal height (with --pty, default 24)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag p_kill_flags[] = {
+    {"--signal", "SIG", "any signal: TERM, INT, HUP, USR1, 9, ... (default KILL)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag p_stdin_flags[] = {
+    {"--eof", NULL, "close the process's stdin after this input", 0}, {NULL, NULL, NULL, 0}};
+
 static const struct cli_flag f_ls_flags[] = {
     {"--depth", "N", "descend N levels (1-32, default 1)", 0}, {NULL, NULL, NULL, 0}};
 static const struct cli_flag f_write_flags[] = {
@@ -97,6 +112,17 @@ const struct cli_cmd cli_cmds[] = {
      cmd_machines_resume},
     {"machines fork", "ID [--count N] [--metadata K=V]",
      "Branch a running machine into N independent children", m_fork_flags, cmd_machines_fork},
+    {"processes list", "ID", "List a machine's background and PTY processes", no_flags,
+     cmd_processes_list},
+    {"processes start", "ID [FLAGS] -- CMD [ARGS...]",
+     "Start a background process (it outlives this command; prints its PID)", p_start_flags,
+     cmd_processes_start},
+    {"processes logs", "ID PID|TAG", "Print a process's buffered output (the last MiB)", no_flags,
+     cmd_processes_logs},
+    {"processes kill", "ID PID|TAG [--signal SIG]", "Send a signal to a process", p_kill_flags,
+     cmd_processes_kill},
+    {"processes stdin", "ID PID|TAG [--eof]", "Send our standard input to a process", p_stdin_flags,
+     cmd_processes_stdin},
     {"snapshots create", "MACHINE [--name NAME]",
      "Capture a machine's memory, processes and files (it runs on)", s_create_flags,
      cmd_snapshots_create},

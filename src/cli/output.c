@@ -1,7 +1,9 @@
 /* Per-command flag parsing and the command lookup. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../common/util.h"
 #include "cli.h"
 
 const struct cli_cmd *cli_find(const char *name)
@@ -131,4 +133,14 @@ int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *
                 json_decref(d);
         }
         return r;
+}
+
+void cli_write_base64(FILE *f, const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+        unsigned char *raw = malloc(n / 4 * 3 + 3);
+        ssize_t len = raw ? base64_decode(s ? s : "", n, raw, n / 4 * 3 + 3) : -1;
+        if (len > 0)
+                fwrite(raw, 1, (size_t)len, f);
+        free(raw);
 }

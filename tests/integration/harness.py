@@ -188,8 +188,9 @@ class Daemon:
             e["NULLSPACE_API_KEY"] = self.key
         if env:
             e.update(env)
+        # an empty stdin unless given: never the test runner's own
         return subprocess.run([CLI] + list(args), env=e, capture_output=True, text=True,
-                              input=input, timeout=60)
+                              input="" if input is None else input, timeout=60)
 
 
 def recv_until_closed(sock):

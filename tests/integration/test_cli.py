@@ -3,9 +3,11 @@ every command, and stable exit codes."""
 
 import json
 import os
+import subprocess
+import time
 import unittest
 
-from harness import DaemonTest
+from harness import CLI, DaemonTest
 
 
 class Cli(DaemonTest):
@@ -52,6 +54,11 @@ class Cli(DaemonTest):
             "files mkdir": ["files", "mkdir", mid, "/root/d/e"],
             "files mv": ["files", "mv", mid, "/root/f.txt", "/root/d/g.txt"],
             "files rm": ["files", "rm", mid, "/root/d"],
+            "processes start": ["processes", "start", mid, "--tag", "j", "--", "cat"],
+            "processes list": ["processes", "list", mid],
+            "processes stdin": ["processes", "stdin", mid, "j", "--eof"],
+            "processes logs": ["processes", "logs", mid, "j"],
+            "processes kill": None,  # the process may have ended: its answer is an error
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
         }
@@ -112,6 +119,60 @@ class Cli(DaemonTest):
         self.assertEqual(self.d.cli("machines", "exec", mid, "--", "true").returncode, 7)
         self.assertEqual(self.d.cli("machines", "get", "m_0000000000000000").returncode, 6)
         self.assertEqual(self.d.cli("machines", "create", "--env", "novalue").returncode, 2)
+
+    def test_machines_exec_output_arrives_while_the_command_runs(self):
+        mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]
+        e = dict(os.environ, NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
+                 HOME=self.d.state_dir)
+        p = subprocess.Popen([CLI, "machines", "exec", mid, "--", "sh", "-c",
+                              "echo first; while [ ! -e /tmp/go ]; do sleep 0.05; done; "
+                              "echo second; exit 4"],
+                             env=e, stdout=subprocess.PIPE, text=True)
+        # the command waits for a file only we create: "first" must arrive before it ends
+        self.assertEqual(p.stdout.readline(), "first\n")
+        self.d.request("POST", "/v1/machines/%s/exec" % mid, body={"cmd": "touch /tmp/go"})
+        self.assertEqual((p.stdout.read(), p.wait(timeout=60)), ("second\n", 4))
+        p.stdout.close()
+        r = self.d.cli("--json", "machines", "exec", mid, "--", "echo", "x")
+        self.assertEqual((r.returncode, json.loads(r.stdout)["stdout"]), (0, "x\n"))
+        self.assertEqual(self.d.cli("machines", "destroy", mid).returncode, 0)
+
+    def test_processes_start_list_stdin_logs_kill(self):
+        mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]
+        r = self.d.cli("processes", "start", mid, "--tag", "echoer", "--", "sh", "-c",
+                       "while read l; do echo \"got $l\"; done; echo done")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pid = int(r.stdout)
+        r = self.d.cli("processes", "list", mid)
+        self.assertIn("echoer", r.stdout)
+        self.assertIn("running", r.stdout)
+        r = self.d.cli("processes", "stdin", mid, "echoer", "--eof", input="one\ntwo\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for _ in range(100):
+            doc = json.loads(self.d.cli("--json", "processes", "logs", mid, str(pid)).stdout)
+            if not doc["running"]:
+                break
+            time.sleep(0.1)
+        r = self.d.cli("processes", "logs", mid, "echoer")
+        self.assertEqual((r.returncode, r.stdout), (0, "got one\ngot two\ndone\n"))
+        r = self.d.cli("processes", "start", mid, "--", "sleep", "300")
+        sleeper = r.stdout.strip()
+        self.assertEqual(self.d.cli("processes", "kill", mid, sleeper, "--signal", "TERM")
+                         .returncode, 0)
+        doc = json.loads(self.d.cli("--json", "processes", "list", mid).stdout)
+        mine = [x for x in doc["processes"] if str(x["pid"]) == sleeper]
+        for _ in range(50):
+            if not mine[0]["running"]:
+                break
+            time.sleep(0.1)
+            doc = json.loads(self.d.cli("--json", "processes", "list", mid).stdout)
+            mine = [x for x in doc["processes"] if str(x["pid"]) == sleeper]
+        self.assertEqual((mine[0]["running"], mine[0]["signal"]), (False, 15))
+        self.assertEqual(self.d.cli("processes", "logs", mid, "nope").returncode, 6)
+        self.assertEqual(self.d.cli("processes", "logs", mid).returncode, 2)
+        self.assertEqual(self.d.cli("processes", "kill", mid, "a/b").returncode, 2)
+        self.assertEqual(self.d.cli("processes", "start", mid).returncode, 2)
+        self.assertEqual(self.d.cli("machines", "destroy", mid).returncode, 0)
 
     def test_keys_round_trip(self):
         r = self.d.cli("keys", "create", "--name", "robot")
