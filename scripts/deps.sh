@@ -9,12 +9,15 @@ PKGS=(
   python3 python3-yaml curl ca-certificates
   wrk nginx-light
   runsc debootstrap util-linux
+  nodejs
 )
 
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm ships inside some nodejs builds; Debian's own nodejs needs the npm package
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

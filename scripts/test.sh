@@ -11,6 +11,12 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 jobs=$(nproc)
 
+# the MCP tests drive `nullspace mcp` with the official MCP client, pinned in tests/mcp
+if [ ! -d tests/mcp/node_modules ] || [ tests/mcp/package-lock.json -nt tests/mcp/node_modules ]; then
+  echo "== npm ci (tests/mcp)" >&2
+  npm ci --prefix tests/mcp --no-audit --no-fund >&2
+fi
+
 echo "== format check" >&2
 files=$(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'tests/*.c' 'tests/*.h' 2>/dev/null || find src include tests -name '*.[ch]')
 clang-format --dry-run --Werror $files

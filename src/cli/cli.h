@@ -65,6 +65,7 @@ int cmd_machines_hibernate(struct cli *c, int argc, char **argv);
 int cmd_machines_list(struct cli *c, int argc, char **argv);
 int cmd_machines_resume(struct cli *c, int argc, char **argv);
 int cmd_machines_timeout(struct cli *c, int argc, char **argv);
+int cmd_mcp(struct cli *c, int argc, char **argv);
 int cmd_processes_kill(struct cli *c, int argc, char **argv);
 int cmd_processes_list(struct cli *c, int argc, char **argv);
 int cmd_processes_logs(struct cli *c, int argc, char **argv);
@@ -98,6 +99,10 @@ struct cli_resp {
  * else an exit status after printing the connection error. Caller frees r. */
 int cli_request(struct cli *c, const char *method, const char *path, const json_t *body, int auth,
                 struct cli_resp *r);
+
+/* Like cli_request (authenticated) with a raw body (application/octet-stream). */
+int cli_request_raw(struct cli *c, const char *method, const char *path, const void *data, size_t n,
+                    struct cli_resp *r);
 
 /* Like cli_request (authenticated), for answers streamed as NDJSON: each line of a 200
  * application/x-ndjson answer is parsed and handed to on_line (borrowed) as it arrives

@@ -63,7 +63,14 @@ static size_t on_stream_data(char *p, size_t size, size_t n, void *ud)
         return size * n;
 }
 
-static int perform(struct cli *c, const char *method, const char *path, const json_t *body,
+/* What a request carries: JSON, raw bytes, or nothing. */
+struct body {
+        const json_t *json;
+        const void *raw;
+        size_t raw_len;
+};
+
+static int perform(struct cli *c, const char *method, const char *path, const struct body *body,
                    int auth, struct cli_resp *r, struct lines *lines)
 {
         memset(r, 0, sizeof(*r));
@@ -80,10 +87,14 @@ static int perform(struct cli *c, const char *method, const char *path, const js
                 snprintf(auth_hdr, sizeof(auth_hdr), "Authorization: Bearer %s", c->api_key);
                 hdrs = curl_slist_append(hdrs, auth_hdr);
         }
-        if (body) {
-                text = json_dumps(body, JSON_COMPACT);
+        if (body && body->json) {
+                text = json_dumps(body->json, JSON_COMPACT);
                 hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
                 curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+        } else if (body && body->raw) {
+                hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->raw_len);
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->raw);
         }
         hdrs = curl_slist_append(hdrs, "Expect:");
         curl_easy_setopt(h, CURLOPT_URL, url);
@@ -120,7 +131,15 @@ static int perform(struct cli *c, const char *method, const char *path, const js
 int cli_request(struct cli *c, const char *method, const char *path, const json_t *body, int auth,
                 struct cli_resp *r)
 {
-        return perform(c, method, path, body, auth, r, NULL);
+        struct body b = {body, NULL, 0};
+        return perform(c, method, path, &b, auth, r, NULL);
+}
+
+int cli_request_raw(struct cli *c, const char *method, const char *path, const void *data, size_t n,
+                    struct cli_resp *r)
+{
+        struct body b = {NULL, data ? data : "", n};
+        return perform(c, method, path, &b, 1, r, NULL);
 }
 
 int cli_request_lines(struct cli *c, const char *method, const char *path, const json_t *body,
@@ -128,7 +147,8 @@ int cli_request_lines(struct cli *c, const char *method, const char *path, const
 {
         struct lines l = {.on_line = on_line, .ud = ud};
         buf_init(&l.pending, 4u << 20);
-        int ret = perform(c, method, path, body, 1, r, &l);
+        struct body b = {body, NULL, 0};
+        int ret = perform(c, method, path, &b, 1, r, &l);
         buf_fini(&l.pending);
         return ret;
 }

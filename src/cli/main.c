@@ -112,6 +112,10 @@ const struct cli_cmd cli_cmds[] = {
      cmd_machines_resume},
     {"machines fork", "ID [--count N] [--metadata K=V]",
      "Branch a running machine into N independent children", m_fork_flags, cmd_machines_fork},
+    {"mcp", "",
+     "Serve the Model Context Protocol on stdio: tools to create, list, exec in, read and "
+     "write files of, hibernate, resume, fork and destroy machines",
+     no_flags, cmd_mcp},
     {"processes list", "ID", "List a machine's background and PTY processes", no_flags,
      cmd_processes_list},
     {"processes start", "ID [FLAGS] -- CMD [ARGS...]",

@@ -59,6 +59,7 @@ class Cli(DaemonTest):
             "processes stdin": ["processes", "stdin", mid, "j", "--eof"],
             "processes logs": ["processes", "logs", mid, "j"],
             "processes kill": None,  # the process may have ended: its answer is an error
+            "mcp": None,  # a stdio protocol server: test_mcp.py drives it
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
         }

@@ -1,0 +1,366 @@
+/* `nullspace mcp`: a Model Context Protocol server on stdio (newline-delimited JSON-RPC
+ * 2.0) whose tools drive the daemon: create, list, exec in, read and write files of,
+ * hibernate, resume, fork and destroy machines. Standard output carries protocol
+ * messages only; anything else goes to standard error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "cli.h"
+
+#define MCP_LINE_MAX  (16u << 20) /* one message from the client */
+#define FILE_TEXT_MAX (8u << 20)  /* file content through a tool, each way */
+
+static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+
+static void send_msg(json_t *msg)
+{
+        json_object_set_new(msg, "jsonrpc", json_string("2.0"));
+        char *text = json_dumps(msg, JSON_COMPACT);
+        json_decref(msg);
+        if (text) {
+                fputs(text, stdout);
+                fputc('\n', stdout);
+                fflush(stdout);
+        }
+        free(text);
+}
+
+static void send_result(json_t *id, json_t *result)
+{
+        send_msg(json_pack("{s:O,s:o}", "id", id, "result", result));
+}
+
+static void send_error(json_t *id, int code, const char *msg)
+{
+        send_msg(json_pack("{s:O,s:{s:i,s:s}}", "id", id ? id : json_null(), "error", "code", code,
+                           "message", msg));
+}
+
+/* ---- tools -------------------------------------------------------------------------- */
+
+struct tool {
+        const char *name, *description, *schema; /* schema: JSON text of inputSchema */
+        json_t *(*run)(struct cli *c, json_t *args, int *is_error);
+};
+
+/* A tool's answer: the API's JSON (or its error document) as text content. */
+static json_t *text_result(json_t *doc, int is_error)
+{
+        char *text = json_dumps(doc, JSON_INDENT(2));
+        json_t *r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text",
+                              text ? text : "{}", "isError", is_error);
+        free(text);
+        json_decref(doc);
+        return r;
+}
+
+/* Performs an API call and turns its answer into a tool result. */
+static json_t *api(struct cli *c, const char *method, const char *path, json_t *body)
+{
+        struct cli_resp r;
+        int rc = cli_request(c, method, path, body, 1, &r);
+        json_decref(body);
+        if (rc)
+                return text_result(json_pack("{s:{s:s,s:s}}", "error", "code", "connection_failed",
+                                             "message", "the daemon could not be reached"),
+                                   1);
+        int bad = r.status < 200 || r.status >= 300;
+        json_t *doc = r.doc ? json_incref(r.doc) : json_pack("{s:I}", "status", r.status);
+        cli_resp_free(&r);
+        return text_result(doc, bad);
+}
+
+static const char *str_arg(json_t *args, const char *key)
+{
+        return json_string_value(json_object_get(args, key));
+}
+
+/* "/v1/machines/ID" + suffix, or NULL when the machine_id argument is missing or odd. */
+static int machine_path(json_t *args, const char *suffix, char *out, size_t cap)
+{
+        const char *id = str_arg(args, "machine_id");
+        if (!id || !is_safe_token(id, 64))
+                return -1;
+        snprintf(out, cap, "/v1/machines/%s%s", id, suffix);
+        return 0;
+}
+
+static json_t *bad_args(int *is_error, const char *msg)
+{
+        *is_error = 1;
+        return text_result(
+            json_pack("{s:{s:s,s:s}}", "error", "code", "invalid_field", "message", msg), 1);
+}
+
+static json_t *t_create(struct cli *c, json_t *args, int *is_error)
+{
+        (void)is_error;
+        json_t *body = json_object();
+        const char *keys[] = {"template", "memory_mb", "vcpus", "timeout_s", "env", "metadata"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                if (json_object_get(args, keys[i]))
+                        json_object_set(body, keys[i], json_object_get(args, keys[i]));
+        return api(c, "POST", "/v1/machines", body);
+}
+
+static json_t *t_list(struct cli *c, json_t *args, int *is_error)
+{
+        (void)is_error;
+        const char *state = str_arg(args, "state");
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/machines?limit=1000%s%s", state ? "&state=" : "",
+                 state && is_safe_token(state, 32) ? state : "");
+        return api(c, "GET", path, NULL);
+}
+
+static json_t *t_exec(struct cli *c, json_t *args, int *is_error)
+{
+        char path[160];
+        const char *cmd = str_arg(args, "command");
+        if (machine_path(args, "/exec", path, sizeof(path)) < 0 || !cmd)
+                return bad_args(is_error, "machine_id and command are required");
+        json_t *body = json_pack("{s:s}", "cmd", cmd);
+        if (str_arg(args, "cwd"))
+                json_object_set(body, "cwd", json_object_get(args, "cwd"));
+        if (json_is_integer(json_object_get(args, "timeout_s")))
+                json_object_set(body, "timeout_s", json_object_get(args, "timeout_s"));
+        return api(c, "POST", path, body);
+}
+
+/* "/v1/machines/ID/files?path=P" (P escaped), or -1. */
+static int file_path(json_t *args, char *out, size_t cap)
+{
+        const char *p = str_arg(args, "path");
+        char *esc = p ? url_escape(p) : NULL;
+        int r = esc && machine_path(args, "/files?path=", out, cap) == 0 &&
+                        strlen(out) + strlen(esc) < cap
+                    ? 0
+                    : -1;
+        if (r == 0)
+                strcat(out, esc);
+        free(esc);
+        return r;
+}
+
+static json_t *t_read(struct cli *c, json_t *args, int *is_error)
+{
+        char path[8192];
+        if (file_path(args, path, sizeof(path)) < 0)
+                return bad_args(is_error, "machine_id and path are required");
+        struct cli_resp r;
+        if (cli_request(c, "GET", path, NULL, 1, &r))
+                return bad_args(is_error, "the daemon could not be reached");
+        json_t *res;
+        if (r.status != 200) {
+                *is_error = 1;
+                res = text_result(r.doc ? json_incref(r.doc) : json_object(), 1);
+        } else if (r.body.len > FILE_TEXT_MAX) {
+                res = bad_args(is_error, "the file is larger than 8 MiB");
+        } else {
+                json_t *s = json_stringn(r.body.data ? r.body.data : "", r.body.len);
+                if (!s) { /* not UTF-8: base64 */
+                        char *enc = malloc(4 * (r.body.len / 3 + 1) + 1);
+                        base64_encode((const unsigned char *)r.body.data, r.body.len, enc);
+                        s = json_string(enc);
+                        free(enc);
+                        res = json_pack("{s:[{s:s,s:s}]}", "content", "type", "text", "text",
+                                        "(base64)");
+                        json_array_append_new(json_object_get(res, "content"),
+                                              json_pack("{s:s,s:o}", "type", "text", "text", s));
+                } else {
+                        res = json_pack("{s:[{s:s,s:o}]}", "content", "type", "text", "text", s);
+                }
+        }
+        cli_resp_free(&r);
+        return res;
+}
+
+static json_t *t_write(struct cli *c, json_t *args, int *is_error)
+{
+        char path[8192];
+        const char *content = str_arg(args, "content");
+        if (file_path(args, path, sizeof(path)) < 0 || !content)
+                return bad_args(is_error, "machine_id, path and content are required");
+        size_t n = json_string_length(json_object_get(args, "content"));
+        struct cli_resp r;
+        if (cli_request_raw(c, "PUT", path, content, n, &r))
+                return bad_args(is_error, "the daemon could not be reached");
+        int bad = r.status != 200;
+        json_t *doc = r.doc ? json_incref(r.doc) : json_object();
+        cli_resp_free(&r);
+        *is_error = bad;
+        return text_result(doc, bad);
+}
+
+static json_t *by_id(struct cli *c, json_t *args, int *is_error, const char *method,
+                     const char *suffix, json_t *body)
+{
+        char path[160];
+        if (machine_path(args, suffix, path, sizeof(path)) < 0) {
+                json_decref(body);
+                return bad_args(is_error, "machine_id is required");
+        }
+        return api(c, method, path, body);
+}
+
+static json_t *t_hibernate(struct cli *c, json_t *args, int *is_error)
+{
+        return by_id(c, args, is_error, "POST", "/hibernate", NULL);
+}
+
+static json_t *t_resume(struct cli *c, json_t *args, int *is_error)
+{
+        return by_id(c, args, is_error, "POST", "/resume", NULL);
+}
+
+static json_t *t_fork(struct cli *c, json_t *args, int *is_error)
+{
+        json_int_t count = json_integer_value(json_object_get(args, "count"));
+        return by_id(c, args, is_error, "POST", "/fork",
+                     json_pack("{s:I}", "count", count > 0 ? count : 1));
+}
+
+static json_t *t_destroy(struct cli *c, json_t *args, int *is_error)
+{
+        return by_id(c, args, is_error, "DELETE", "", NULL);
+}
+
+#define ID_PROP "\"machine_id\":{\"type\":\"string\",\"description\":\"the machine (m_...)\"}"
+
+static const struct tool tools[] = {
+    {"create_machine", "Create an isolated Linux machine (gVisor sandbox) and wait until it runs.",
+     "{\"type\":\"object\",\"properties\":{\"template\":{\"type\":\"string\"},\"memory_mb\":{"
+     "\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"},\"timeout_s\":{\"type\":\"integer\","
+     "\"description\":\"destroyed (or hibernated) after this long; 0: never\"},\"env\":{\"type\":"
+     "\"object\",\"additionalProperties\":{\"type\":\"string\"}},\"metadata\":{\"type\":"
+     "\"object\",\"additionalProperties\":{\"type\":\"string\"}}}}",
+     t_create},
+    {"list_machines", "List machines, optionally only those in one state.",
+     "{\"type\":\"object\",\"properties\":{\"state\":{\"type\":\"string\"}}}", t_list},
+    {"exec", "Run a shell command in a machine; returns stdout, stderr and exit_code.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"command\":{\"type\":\"string\"},\"cwd\":{"
+     "\"type\":\"string\"},\"timeout_s\":{\"type\":\"integer\"}},\"required\":[\"machine_id\","
+     "\"command\"]}",
+     t_exec},
+    {"read_file", "Read a file of a machine (text; base64 when it is not UTF-8).",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"path\":{\"type\":\"string\"}},"
+     "\"required\":[\"machine_id\",\"path\"]}",
+     t_read},
+    {"write_file", "Write a text file in a machine (parents created, replaced atomically).",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"path\":{\"type\":\"string\"},"
+     "\"content\":{\"type\":\"string\"}},\"required\":[\"machine_id\",\"path\",\"content\"]}",
+     t_write},
+    {"hibernate_machine", "Checkpoint a machine's memory, processes and files and stop it.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}",
+     t_hibernate},
+    {"resume_machine", "Resume a hibernated machine where it stopped.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}", t_resume},
+    {"fork_machine", "Branch a running machine into independent children with its state.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"count\":{\"type\":\"integer\","
+     "\"minimum\":1,\"maximum\":16}},\"required\":[\"machine_id\"]}",
+     t_fork},
+    {"destroy_machine", "Destroy a machine and everything in it.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}", t_destroy},
+};
+
+/* ---- the protocol ---------------------------------------------------------------------- */
+
+static json_t *tools_list(void)
+{
+        json_t *arr = json_array();
+        for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+                json_array_append_new(arr,
+                                      json_pack("{s:s,s:s,s:o}", "name", tools[i].name,
+                                                "description", tools[i].description, "inputSchema",
+                                                json_loads(tools[i].schema, 0, NULL)));
+        return json_pack("{s:o}", "tools", arr);
+}
+
+static void tools_call(struct cli *c, json_t *id, json_t *params)
+{
+        const char *name = json_string_value(json_object_get(params, "name"));
+        json_t *args = json_object_get(params, "arguments");
+        for (size_t i = 0; name && i < sizeof(tools) / sizeof(tools[0]); i++) {
+                if (strcmp(tools[i].name, name) == 0) {
+                        int is_error = 0;
+                        json_t *res =
+                            tools[i].run(c, json_is_object(args) ? args : NULL, &is_error);
+                        send_result(id, res);
+                        return;
+                }
+        }
+        send_error(id, -32602, "unknown tool");
+}
+
+static json_t *initialize(json_t *params)
+{
+        const char *want = json_string_value(json_object_get(params, "protocolVersion"));
+        const char *v = versions[1];
+        for (size_t i = 0; want && i < sizeof(versions) / sizeof(versions[0]); i++)
+                if (strcmp(want, versions[i]) == 0)
+                        v = versions[i];
+        return json_pack("{s:s,s:{s:{}},s:{s:s,s:s},s:s}", "protocolVersion", v, "capabilities",
+                         "tools", "serverInfo", "name", "nullspace", "version", "0.1.0",
+                         "instructions",
+                         "Tools to create isolated Linux machines and run commands and files in "
+                         "them; machine IDs look like m_...");
+}
+
+static void on_message(struct cli *c, json_t *msg)
+{
+        json_t *id = json_object_get(msg, "id");
+        const char *method = json_string_value(json_object_get(msg, "method"));
+        json_t *params = json_object_get(msg, "params");
+        if (!method) {
+                if (id) /* a response to nothing we asked, or garbage */
+                        send_error(id, -32600, "invalid request");
+                return;
+        }
+        if (!id)
+                return; /* notifications (initialized, cancelled, ...) need no answer */
+        if (strcmp(method, "initialize") == 0)
+                send_result(id, initialize(params));
+        else if (strcmp(method, "ping") == 0)
+                send_result(id, json_object());
+        else if (strcmp(method, "tools/list") == 0)
+                send_result(id, tools_list());
+        else if (strcmp(method, "tools/call") == 0)
+                tools_call(c, id, params);
+        else
+                send_error(id, -32601, "method not found");
+}
+
+int cmd_mcp(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("mcp");
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        if (r)
+                return r;
+        c->json = 0; /* connection errors go to stderr: stdout is the protocol's */
+        struct buf line;
+        buf_init(&line, MCP_LINE_MAX);
+        int ch;
+        while ((ch = getchar()) != EOF) {
+                if (ch != '\n') {
+                        if (buf_append(&line, &(char){(char)ch}, 1) < 0) {
+                                send_error(NULL, -32600, "message too large");
+                                buf_reset(&line);
+                                while ((ch = getchar()) != EOF && ch != '\n')
+                                        ;
+                        }
+                        continue;
+                }
+                json_error_t jerr;
+                json_t *msg = line.len ? json_loadb(line.data, line.len, 0, &jerr) : NULL;
+                if (line.len && !json_is_object(msg))
+                        send_error(NULL, -32700, "parse error");
+                else if (msg)
+                        on_message(c, msg);
+                json_decref(msg);
+                buf_reset(&line);
+        }
+        buf_fini(&line);
+        return 0;
+}

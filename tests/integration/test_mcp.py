@@ -1,0 +1,42 @@
+"""`nullspace mcp` driven by the official MCP TypeScript SDK client (tests/mcp, from npm)
+against a real daemon and real machines: every tool, an API error as a tool error, bad
+arguments, an unknown tool."""
+
+import json
+import os
+import subprocess
+import unittest
+
+from harness import CLI, DaemonTest, SOURCE
+
+MCP_DIR = os.path.join(SOURCE, "tests", "mcp")
+
+
+class Mcp(DaemonTest):
+    def test_the_official_client_drives_every_tool(self):
+        self.assertTrue(os.path.isdir(os.path.join(MCP_DIR, "node_modules")),
+                        "run scripts/test.sh (it installs tests/mcp with npm ci)")
+        env = dict(os.environ, NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
+                   HOME=self.d.state_dir)
+        r = subprocess.run(["node", os.path.join(MCP_DIR, "client.mjs"), CLI], env=env,
+                           capture_output=True, text=True, timeout=300, cwd=MCP_DIR)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual(out["server"], {"name": "nullspace", "version": "0.1.0"})
+        self.assertEqual(out["tools"], sorted([
+            "create_machine", "list_machines", "exec", "read_file", "write_file",
+            "hibernate_machine", "resume_machine", "fork_machine", "destroy_machine"]))
+        self.assertEqual(out["created"], {"state": "running", "metadata": {"via": "mcp"}})
+        self.assertTrue(out["listed"])
+        self.assertEqual(out["exec"], {"stdout": "hi\n", "stderr": "err\n", "exit_code": 3})
+        self.assertEqual(out["read"], "from mcp\n")
+        self.assertEqual(out["missing"], {"isError": True, "code": "file_not_found"})
+        self.assertEqual((out["hibernated"], out["resumed"]), ("hibernated", "running"))
+        self.assertEqual(out["child_read"], "from mcp\n")
+        self.assertEqual(out["destroyed"], ["destroyed", "destroyed"])
+        self.assertTrue(out["bad_args"])
+        self.assertIn("unknown tool", out["unknown_tool"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,55 @@
+// Drives `nullspace mcp` (stdio) with the official MCP client and prints one JSON
+// summary line of what each tool returned. Usage: node client.mjs CLI_PATH
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+const cli = process.argv[2];
+const transport = new StdioClientTransport({
+  command: cli,
+  args: ["mcp"],
+  env: {
+    NULLSPACE_API_URL: process.env.NULLSPACE_API_URL,
+    NULLSPACE_API_KEY: process.env.NULLSPACE_API_KEY,
+    HOME: process.env.HOME,
+    PATH: process.env.PATH,
+  },
+  stderr: "inherit",
+});
+const client = new Client({ name: "nullspace-test", version: "1.0.0" });
+await client.connect(transport);
+
+const text = (r) => r.content.map((c) => c.text).join("\n");
+const json = (r) => JSON.parse(text(r));
+const call = (name, args) => client.callTool({ name, arguments: args });
+
+const out = { server: client.getServerVersion(), protocol: transport._protocolVersion ?? null };
+out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
+const m = json(await call("create_machine", { metadata: { via: "mcp" } }));
+out.created = { state: m.state, metadata: m.metadata };
+const id = m.id;
+out.listed = json(await call("list_machines", { state: "running" })).machines.some((x) => x.id === id);
+const ex = json(await call("exec", { machine_id: id, command: "echo hi; echo err >&2; exit 3" }));
+out.exec = { stdout: ex.stdout, stderr: ex.stderr, exit_code: ex.exit_code };
+await call("write_file", { machine_id: id, path: "/root/mcp/note.txt", content: "from mcp\n" });
+out.read = text(await call("read_file", { machine_id: id, path: "/root/mcp/note.txt" }));
+const missing = await call("read_file", { machine_id: id, path: "/root/nope" });
+out.missing = { isError: missing.isError, code: json(missing).error.code };
+out.hibernated = json(await call("hibernate_machine", { machine_id: id })).state;
+out.resumed = json(await call("resume_machine", { machine_id: id })).state;
+const kids = json(await call("fork_machine", { machine_id: id, count: 1 })).machines;
+out.child_read = text(await call("read_file", { machine_id: kids[0].id, path: "/root/mcp/note.txt" }));
+out.destroyed = [];
+for (const x of [kids[0].id, id]) {
+  out.destroyed.push(json(await call("destroy_machine", { machine_id: x })).state);
+}
+const bad = await call("destroy_machine", {});
+out.bad_args = bad.isError;
+let unknown = null;
+try {
+  await client.callTool({ name: "no_such_tool", arguments: {} });
+} catch (e) {
+  unknown = String(e.message || e);
+}
+out.unknown_tool = unknown;
+await client.close();
+console.log(JSON.stringify(out));
