@@ -11,11 +11,14 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 jobs=$(nproc)
 
-# the MCP tests drive `nullspace mcp` with the official MCP client, pinned in tests/mcp
-if [ ! -d tests/mcp/node_modules ] || [ tests/mcp/package-lock.json -nt tests/mcp/node_modules ]; then
-  echo "== npm ci (tests/mcp)" >&2
-  npm ci --prefix tests/mcp --no-audit --no-fund >&2
-fi
+# npm packages the suite needs, pinned by their lock files: the official MCP client that
+# drives `nullspace mcp` (tests/mcp) and the TypeScript SDK's own dependencies
+for dir in tests/mcp sdks/typescript; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    echo "== npm ci ($dir)" >&2
+    npm ci --prefix "$dir" --no-audit --no-fund >&2
+  fi
+done
 
 echo "== format check" >&2
 files=$(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'tests/*.c' 'tests/*.h' 2>/dev/null || find src include tests -name '*.[ch]')

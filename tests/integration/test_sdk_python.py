@@ -21,6 +21,29 @@ class PythonSdk(DaemonTest):
         cls.client = Client(cls.d.url, cls.d.key)
         cls.m = Machine.create(client=cls.client, metadata={"sdk": "python"})
 
+    def test_installs_offline_with_pip_and_runs(self):
+        import subprocess
+        import tempfile
+        venv = tempfile.mkdtemp(prefix="ns-sdk-venv-")
+        try:
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+            sdk = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sdks",
+                               "python")
+            r = subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--no-index", sdk],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            code = ("from nullspace import Machine; "
+                    "print([m.id for m in Machine.list(state='running')])")
+            r = subprocess.run([os.path.join(venv, "bin", "python"), "-c", code], cwd="/",
+                               env=dict(os.environ, NULLSPACE_API_URL=self.d.url,
+                                        NULLSPACE_API_KEY=self.d.key),
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(self.m.id, r.stdout)
+        finally:
+            import shutil
+            shutil.rmtree(venv, ignore_errors=True)
+
     def test_configuration_follows_the_cli_precedence(self):
         env = dict(os.environ)
         try:

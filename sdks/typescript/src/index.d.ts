@@ -1,0 +1,154 @@
+// Types of the Nullspace SDK for Node.js (the implementation is index.js).
+
+export interface ClientOptions {
+  apiUrl?: string;
+  apiKey?: string;
+}
+
+/** An error answer of the daemon; `code` is stable (docs/errors.md). */
+export class NullspaceError extends Error {
+  code: string;
+  status?: number;
+  requestId?: string;
+}
+
+export function resolveConfig(opts?: ClientOptions): { apiUrl: string; apiKey?: string };
+
+export class Client {
+  constructor(opts?: ClientOptions);
+  apiUrl: string;
+  apiKey?: string;
+  request(
+    method: string,
+    path: string,
+    opts?: { body?: unknown; query?: Record<string, unknown>; raw?: Uint8Array | string },
+  ): Promise<any>;
+  streams(): Promise<Streams>;
+}
+
+export interface ChannelHandlers {
+  onData?(stream: number, bytes: Buffer): void;
+  onMessage?(msg: Record<string, any>): void;
+  onEnd?(end: Record<string, any>): void;
+}
+
+/** The daemon's WebSocket protocol (docs/websocket-protocol.md). */
+export class Streams {
+  constructor(url: string, apiKey?: string);
+  opened: Promise<void>;
+  call(type: string, fields?: Record<string, unknown>): Promise<Record<string, any>>;
+  listen(channel: number, handlers: ChannelHandlers): void;
+  stdin(channel: number, data: Uint8Array | string): void;
+  close(): void;
+}
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  info: Record<string, any>;
+}
+
+export interface RunOptions {
+  background?: boolean;
+  onStdout?(text: string): void;
+  onStderr?(text: string): void;
+  timeoutS?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+  user?: string;
+  tag?: string;
+  stdin?: string;
+}
+
+export class CommandHandle {
+  pid: number;
+  tag: string;
+  wait(): Promise<CommandResult>;
+  kill(signal?: string): Promise<unknown>;
+  sendStdin(data: Uint8Array | string, eof?: boolean): Promise<unknown>;
+}
+
+export interface Commands {
+  run(cmd: string | string[], opts: RunOptions & { background: true }): Promise<CommandHandle>;
+  run(cmd: string | string[], opts?: RunOptions): Promise<CommandResult>;
+  connect(pid: number | string, opts?: RunOptions): CommandHandle;
+  list(): Promise<Array<Record<string, any>>>;
+  sendStdin(pid: number | string, data: Uint8Array | string, eof?: boolean): Promise<unknown>;
+  kill(pid: number | string, signal?: string): Promise<unknown>;
+  logs(pid: number | string): Promise<Record<string, any>>;
+}
+
+export interface WatchEvent {
+  type: "create" | "modify" | "delete" | "rename" | "overflow";
+  path: string;
+  is_dir?: boolean;
+  from?: string;
+}
+
+export interface Files {
+  read(path: string): Promise<string>;
+  readBytes(path: string): Promise<Buffer>;
+  write(path: string, data: Uint8Array | string, mode?: string): Promise<unknown>;
+  list(path: string, depth?: number): Promise<{ entries: Array<Record<string, any>> }>;
+  exists(path: string): Promise<boolean>;
+  remove(path: string): Promise<unknown>;
+  rename(path: string, to: string): Promise<unknown>;
+  makeDir(path: string): Promise<unknown>;
+  watch(
+    path: string,
+    onEvent: (ev: WatchEvent) => void,
+    opts?: { recursive?: boolean },
+  ): Promise<{ close(): void }>;
+}
+
+export class PtyHandle {
+  pid: number;
+  read(): Buffer;
+  waitFor(text: string, timeoutMs?: number): Promise<Buffer>;
+  sendStdin(data: Uint8Array | string): void;
+  resize(cols: number, rows: number): Promise<unknown>;
+  kill(): Promise<Record<string, any>>;
+  close(): void;
+}
+
+export interface Pty {
+  create(opts?: { cols?: number; rows?: number; cmd?: string | string[]; tag?: string }): Promise<PtyHandle>;
+  connect(pid: number): Promise<PtyHandle>;
+}
+
+export interface CreateOptions extends ClientOptions {
+  client?: Client;
+  template?: string;
+  vcpus?: number;
+  memory_mb?: number;
+  timeout_s?: number;
+  env?: Record<string, string>;
+  metadata?: Record<string, string>;
+  user?: string;
+  cwd?: string;
+  auto_resume?: boolean;
+  timeout_action?: "destroy" | "hibernate";
+  snapshot?: string;
+}
+
+export class Machine {
+  id: string;
+  info: Record<string, any>;
+  readonly state: string;
+  client: Client;
+  commands: Commands;
+  files: Files;
+  pty: Pty;
+  path(suffix?: string): string;
+  static create(opts?: CreateOptions): Promise<Machine>;
+  static connect(id: string, opts?: ClientOptions & { client?: Client }): Promise<Machine>;
+  static list(opts?: ClientOptions & { client?: Client; state?: string }): Promise<Machine[]>;
+  refresh(): Promise<Machine>;
+  kill(): Promise<void>;
+  hibernate(): Promise<void>;
+  resume(): Promise<void>;
+  setTimeout(timeoutS: number): Promise<void>;
+  fork(count?: number, metadata?: Record<string, string>): Promise<Machine[]>;
+  snapshot(name: string): Promise<Record<string, any>>;
+}

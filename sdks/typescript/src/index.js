@@ -1,0 +1,482 @@
+// The Nullspace SDK for Node.js (20+): machines, commands, files and PTYs over the
+// daemon's HTTP API and its WebSocket streams (docs/websocket-protocol.md). Errors are
+// NullspaceError with the stable `code` of docs/errors.md. Types: index.d.ts.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import WebSocket from "ws";
+
+export class NullspaceError extends Error {
+  constructor(code, message, status, requestId) {
+    super(`${code}: ${message}`);
+    this.name = "NullspaceError";
+    this.code = code;
+    this.status = status;
+    this.requestId = requestId;
+  }
+}
+
+function configFile() {
+  const file =
+    process.env.NULLSPACE_CONFIG ||
+    path.join(process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config"), "nullspace", "config");
+  const out = {};
+  try {
+    for (let line of fs.readFileSync(file, "utf8").split("\n")) {
+      line = line.split("#")[0].trim();
+      const eq = line.indexOf("=");
+      if (eq < 0) continue;
+      let v = line.slice(eq + 1).trim();
+      if (v.length >= 2 && v[0] === v[v.length - 1] && `"'`.includes(v[0])) v = v.slice(1, -1);
+      out[line.slice(0, eq).trim()] = v;
+    }
+  } catch {
+    // no file: defaults
+  }
+  return out;
+}
+
+function stateKey() {
+  try {
+    const dir = process.env.NULLSPACE_STATE_DIR || "/var/lib/nullspace";
+    return fs.readFileSync(path.join(dir, "api-key"), "utf8").split("\n")[0].trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the daemon is, with the CLI's precedence: options > environment > config > defaults. */
+export function resolveConfig(opts = {}) {
+  let apiUrl = opts.apiUrl || process.env.NULLSPACE_API_URL;
+  let apiKey = opts.apiKey || process.env.NULLSPACE_API_KEY;
+  if (!apiUrl || !apiKey) {
+    const cfg = configFile();
+    apiUrl = apiUrl || cfg.api_url;
+    apiKey = apiKey || cfg.api_key;
+  }
+  return { apiUrl: (apiUrl || "http://127.0.0.1:7700").replace(/\/+$/, ""), apiKey: apiKey || stateKey() };
+}
+
+export class Client {
+  constructor(opts = {}) {
+    Object.assign(this, resolveConfig(opts));
+  }
+
+  async request(method, urlPath, { body, query, raw } = {}) {
+    const url = new URL(this.apiUrl + urlPath);
+    for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
+    const headers = {};
+    if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
+    let data;
+    if (body !== undefined) {
+      data = JSON.stringify(body);
+      headers["Content-Type"] = "application/json";
+    } else if (raw !== undefined) {
+      data = raw;
+      headers["Content-Type"] = "application/octet-stream";
+    }
+    let r;
+    try {
+      r = await fetch(url, { method, headers, body: data });
+    } catch (e) {
+      throw new NullspaceError("connection_failed", `cannot reach ${this.apiUrl}: ${e.cause?.message || e.message}`);
+    }
+    const isJson = (r.headers.get("content-type") || "").startsWith("application/json");
+    const payload = isJson ? await r.json() : Buffer.from(await r.arrayBuffer());
+    if (r.status >= 400) {
+      const e = (isJson && payload.error) || {};
+      throw new NullspaceError(e.code || "internal", e.message || `HTTP ${r.status}`, r.status, e.request_id);
+    }
+    return payload;
+  }
+
+  /** A WebSocket session (Streams) on this daemon. */
+  async streams() {
+    const s = new Streams(this.apiUrl.replace(/^http/, "ws") + "/v1/ws", this.apiKey);
+    await s.opened;
+    return s;
+  }
+}
+
+/** The /v1/ws protocol: call() answers requests; channel output goes to listeners. */
+export class Streams {
+  constructor(url, apiKey) {
+    this.ws = new WebSocket(url, { headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {} });
+    this.pending = new Map();
+    this.channels = new Map();
+    this.early = new Map(); // channel -> events that came before listen() (replayed by it)
+    this.nextId = 0;
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once("open", resolve);
+      this.ws.once("error", reject);
+    });
+    this.ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    this.ws.on("close", () => {
+      for (const { reject } of this.pending.values()) reject(new NullspaceError("connection_failed", "the session closed"));
+      this.pending.clear();
+      for (const ch of this.channels.values()) ch.onEnd?.({ type: "detached", reason: "session_closed" });
+      this.channels.clear();
+    });
+  }
+
+  // Output can arrive in the same read as the reply that names its channel, before the
+  // caller had a chance to listen(): it is kept until then.
+  #deliver(channel, fn) {
+    const ch = this.channels.get(channel);
+    if (ch) fn(ch);
+    else if (channel !== undefined) {
+      if (!this.early.has(channel)) this.early.set(channel, []);
+      this.early.get(channel).push(fn);
+    }
+  }
+
+  #onMessage(data, isBinary) {
+    if (isBinary) {
+      const bytes = Buffer.from(data.subarray(5));
+      this.#deliver(data.readUInt32BE(1), (ch) => ch.onData?.(data[0], bytes));
+      return;
+    }
+    const msg = JSON.parse(data.toString());
+    if (msg.id !== undefined && this.pending.has(msg.id) && ["reply", "error", "pong"].includes(msg.type)) {
+      const { resolve, reject } = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      if (msg.type === "error") reject(new NullspaceError(msg.error.code, msg.error.message, undefined, msg.error.request_id));
+      else resolve(msg);
+      return;
+    }
+    this.#deliver(msg.channel, (ch) => {
+      if (msg.type === "exit" || msg.type === "detached") {
+        this.channels.delete(msg.channel);
+        ch.onEnd?.(msg);
+      } else {
+        ch.onMessage?.(msg);
+      }
+    });
+  }
+
+  /** Sends a request; resolves with its reply, rejects with its NullspaceError. */
+  call(type, fields = {}) {
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ ...fields, type, id }));
+    });
+  }
+
+  /** Listens to a channel: onData(stream, bytes), onMessage(msg), onEnd(exit|detached). */
+  listen(channel, handlers) {
+    this.channels.set(channel, handlers);
+    const early = this.early.get(channel) || [];
+    this.early.delete(channel);
+    for (const fn of early) if (this.channels.get(channel) === handlers) fn(handlers);
+  }
+
+  stdin(channel, data) {
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(channel, 1);
+    this.ws.send(Buffer.concat([head, Buffer.from(data)]));
+  }
+
+  close() {
+    this.ws.close();
+  }
+}
+
+/** Follows a channel to its end: resolves {stdout, stderr, end}. */
+function follow(s, channel, onStdout, onStderr) {
+  const out = { 1: [], 2: [] };
+  return new Promise((resolve) => {
+    s.listen(channel, {
+      onData(stream, bytes) {
+        out[stream]?.push(Buffer.from(bytes));
+        const cb = stream === 1 ? onStdout : onStderr;
+        cb?.(Buffer.from(bytes).toString());
+      },
+      onEnd(end) {
+        resolve({ stdout: Buffer.concat(out[1]).toString(), stderr: Buffer.concat(out[2]).toString(), end });
+      },
+    });
+  });
+}
+
+export class CommandHandle {
+  constructor(machine, pid, tag, opts = {}) {
+    Object.assign(this, { machine, pid, tag, opts });
+  }
+
+  /** Follows the process to its end (replaying what it printed); resolves a CommandResult. */
+  async wait() {
+    const s = await this.machine.client.streams();
+    try {
+      const r = await s.call("process.attach", { machine: this.machine.id, pid: this.pid });
+      const done = follow(s, r.channel, this.opts.onStdout, this.opts.onStderr);
+      const { stdout, stderr, end } = await done;
+      if (end.type === "detached") throw new NullspaceError("machine_busy", `detached: ${end.reason}`);
+      return { stdout, stderr, exitCode: end.exit_code, info: end };
+    } finally {
+      s.close();
+    }
+  }
+
+  kill(signal = "KILL") {
+    return this.machine.commands.kill(this.pid, signal);
+  }
+
+  sendStdin(data, eof = false) {
+    return this.machine.commands.sendStdin(this.pid, data, eof);
+  }
+}
+
+class Commands {
+  constructor(m) {
+    this.m = m;
+  }
+
+  /** Runs a command; resolves {stdout, stderr, exitCode, info}, or a CommandHandle with background. */
+  async run(cmd, opts = {}) {
+    const spec = typeof cmd === "string" ? { cmd } : { argv: cmd };
+    for (const [k, v] of [["env", opts.env], ["cwd", opts.cwd], ["user", opts.user], ["timeout_s", opts.timeoutS]])
+      if (v !== undefined) spec[k] = v;
+    if (opts.background) {
+      if (opts.tag) spec.tag = opts.tag;
+      const p = await this.m.client.request("POST", this.m.path("/processes"), { body: spec });
+      return new CommandHandle(this.m, p.pid, p.tag, opts);
+    }
+    if (!opts.onStdout && !opts.onStderr) {
+      if (opts.stdin !== undefined) spec.stdin = opts.stdin;
+      const r = await this.m.client.request("POST", this.m.path("/exec"), { body: spec });
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exit_code, info: r };
+    }
+    const s = await this.m.client.streams();
+    try {
+      const r = await s.call("exec", { machine: this.m.id, stdin: opts.stdin !== undefined, ...spec });
+      const done = follow(s, r.channel, opts.onStdout, opts.onStderr);
+      if (opts.stdin !== undefined) {
+        s.stdin(r.channel, opts.stdin);
+        s.stdin(r.channel, "");
+      }
+      const { stdout, stderr, end } = await done;
+      return { stdout, stderr, exitCode: end.exit_code, info: end };
+    } finally {
+      s.close();
+    }
+  }
+
+  connect(pid, opts = {}) {
+    return new CommandHandle(this.m, pid, "", opts);
+  }
+
+  async list() {
+    return (await this.m.client.request("GET", this.m.path("/processes"))).processes;
+  }
+
+  sendStdin(pid, data, eof = false) {
+    const body = { data: Buffer.from(data).toString("base64"), encoding: "base64", eof };
+    return this.m.client.request("POST", this.m.path(`/processes/${pid}/stdin`), { body });
+  }
+
+  kill(pid, signal = "KILL") {
+    return this.m.client.request("POST", this.m.path(`/processes/${pid}/signal`), { body: { signal: String(signal) } });
+  }
+
+  logs(pid) {
+    return this.m.client.request("GET", this.m.path(`/processes/${pid}/logs`));
+  }
+}
+
+class Files {
+  constructor(m) {
+    this.m = m;
+  }
+
+  async read(p) {
+    return (await this.readBytes(p)).toString();
+  }
+
+  readBytes(p) {
+    return this.m.client.request("GET", this.m.path("/files"), { query: { path: p } });
+  }
+
+  write(p, data, mode) {
+    return this.m.client.request("PUT", this.m.path("/files"), { query: { path: p, mode }, raw: Buffer.from(data) });
+  }
+
+  list(p, depth = 1) {
+    return this.m.client.request("GET", this.m.path("/files/list"), { query: { path: p, depth } });
+  }
+
+  async exists(p) {
+    return (await this.m.client.request("GET", this.m.path("/files/exists"), { query: { path: p } })).exists;
+  }
+
+  remove(p) {
+    return this.m.client.request("DELETE", this.m.path("/files"), { query: { path: p } });
+  }
+
+  rename(p, to) {
+    return this.m.client.request("POST", this.m.path("/files/rename"), { body: { path: p, to } });
+  }
+
+  makeDir(p) {
+    return this.m.client.request("POST", this.m.path("/files/mkdir"), { body: { path: p } });
+  }
+
+  /** Watches a directory: onEvent({type, path, is_dir, from?}); resolves a handle with close(). */
+  async watch(p, onEvent, { recursive = false } = {}) {
+    const s = await this.m.client.streams();
+    const r = await s.call("watch", { machine: this.m.id, path: p, recursive });
+    s.listen(r.channel, { onMessage: (msg) => msg.type === "watch" && onEvent(msg.event) });
+    return { close: () => s.close() };
+  }
+}
+
+export class PtyHandle {
+  constructor(machine, s, reply) {
+    Object.assign(this, { machine, s, pid: reply.pid, channel: reply.channel, output: [], exit: null });
+    this.waiters = [];
+    s.listen(this.channel, {
+      onData: (_, bytes) => {
+        this.output.push(Buffer.from(bytes));
+        this.#wake();
+      },
+      onEnd: (end) => {
+        this.exit = end;
+        this.#wake();
+      },
+    });
+  }
+
+  #wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Everything the terminal printed so far. */
+  read() {
+    return Buffer.concat(this.output);
+  }
+
+  /** Resolves once `text` appeared in the output (rejects after timeoutMs). */
+  async waitFor(text, timeoutMs = 30000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.read().includes(text)) {
+      if (this.exit || Date.now() > deadline) throw new Error(`${JSON.stringify(text)} did not appear`);
+      await new Promise((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+    return this.read();
+  }
+
+  sendStdin(data) {
+    this.s.stdin(this.channel, data);
+  }
+
+  resize(cols, rows) {
+    return this.s.call("process.resize", { machine: this.machine.id, pid: this.pid, cols, rows });
+  }
+
+  async kill() {
+    await this.s.call("process.signal", { machine: this.machine.id, pid: this.pid, signal: "KILL" });
+    while (!this.exit) await new Promise((r) => this.waiters.push(r));
+    return this.exit;
+  }
+
+  /** Detaches; the session runs on (reconnect with machine.pty.connect(pid)). */
+  close() {
+    this.s.close();
+  }
+}
+
+class Pty {
+  constructor(m) {
+    this.m = m;
+  }
+
+  async create({ cols = 80, rows = 24, cmd, tag } = {}) {
+    const s = await this.m.client.streams();
+    const fields = { machine: this.m.id, pty: true, cols, rows };
+    if (cmd) fields[typeof cmd === "string" ? "cmd" : "argv"] = cmd;
+    if (tag) fields.tag = tag;
+    return new PtyHandle(this.m, s, await s.call("process.start", fields));
+  }
+
+  async connect(pid) {
+    const s = await this.m.client.streams();
+    return new PtyHandle(this.m, s, await s.call("process.attach", { machine: this.m.id, pid }));
+  }
+}
+
+export class Machine {
+  constructor(client, info) {
+    this.client = client;
+    this.info = info;
+    this.id = info.id;
+    this.commands = new Commands(this);
+    this.files = new Files(this);
+    this.pty = new Pty(this);
+  }
+
+  get state() {
+    return this.info.state;
+  }
+
+  path(suffix = "") {
+    return `/v1/machines/${encodeURIComponent(this.id)}${suffix}`;
+  }
+
+  static async create(opts = {}) {
+    const { apiUrl, apiKey, client, template = "base", ...fields } = opts;
+    const c = client || new Client({ apiUrl, apiKey });
+    const body = fields.snapshot ? fields : { template, ...fields };
+    return new Machine(c, await c.request("POST", "/v1/machines", { body }));
+  }
+
+  static async connect(id, opts = {}) {
+    const c = opts.client || new Client(opts);
+    return new Machine(c, await c.request("GET", `/v1/machines/${encodeURIComponent(id)}`));
+  }
+
+  static async list(opts = {}) {
+    const c = opts.client || new Client(opts);
+    const out = [];
+    let cursor;
+    do {
+      const page = await c.request("GET", "/v1/machines", { query: { state: opts.state, cursor, limit: 1000 } });
+      out.push(...page.machines.map((m) => new Machine(c, m)));
+      cursor = page.next_cursor;
+    } while (cursor);
+    return out;
+  }
+
+  async refresh() {
+    this.info = await this.client.request("GET", this.path());
+    return this;
+  }
+
+  async kill() {
+    this.info = await this.client.request("DELETE", this.path());
+  }
+
+  async hibernate() {
+    this.info = await this.client.request("POST", this.path("/hibernate"));
+  }
+
+  async resume() {
+    this.info = await this.client.request("POST", this.path("/resume"));
+  }
+
+  async setTimeout(timeoutS) {
+    this.info = await this.client.request("POST", this.path("/timeout"), { body: { timeout_s: timeoutS } });
+  }
+
+  async fork(count = 1, metadata) {
+    const body = metadata ? { count, metadata } : { count };
+    const r = await this.client.request("POST", this.path("/fork"), { body });
+    return r.machines.map((m) => new Machine(this.client, m));
+  }
+
+  snapshot(name) {
+    return this.client.request("POST", this.path("/snapshots"), { body: { name } });
+  }
+}

@@ -1,0 +1,99 @@
+// Runs against a real daemon: NULLSPACE_API_URL and NULLSPACE_API_KEY must point at one
+// (tests/integration/test_sdk_typescript.py starts one and runs `npm test`).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Client, Machine, NullspaceError } from "../src/index.js";
+
+let m;
+before(async () => {
+  m = await Machine.create({ metadata: { sdk: "typescript" } });
+});
+after(async () => {
+  await m?.kill();
+});
+
+test("machines: create, connect, list, typed errors", async () => {
+  assert.equal(m.state, "running");
+  const again = await Machine.connect(m.id);
+  assert.deepEqual(again.info.metadata, { sdk: "typescript" });
+  assert.ok((await Machine.list({ state: "running" })).some((x) => x.id === m.id));
+  await assert.rejects(Machine.connect("m_nope"), (e) => e instanceof NullspaceError && e.code === "machine_not_found" && e.status === 404);
+  await assert.rejects(Machine.list({ apiKey: "wrong" }), (e) => e.code === "unauthorized");
+  await assert.rejects(Machine.list({ apiUrl: "http://127.0.0.1:1", apiKey: "k" }), (e) => e.code === "connection_failed");
+});
+
+test("commands: foreground, streamed, stdin, background", async () => {
+  const r = await m.commands.run("echo hi; echo err >&2; exit 3");
+  assert.deepEqual([r.stdout, r.stderr, r.exitCode], ["hi\n", "err\n", 3]);
+  const seen = [];
+  const s = await m.commands.run(["sh", "-c", "for i in 1 2 3; do echo $i; done"], { onStdout: (t) => seen.push(t) });
+  assert.equal(s.stdout, "1\n2\n3\n");
+  assert.equal(seen.join(""), "1\n2\n3\n");
+  const fed = await m.commands.run("cat", { stdin: "fed\n", onStdout: () => {} });
+  assert.equal(fed.stdout, "fed\n");
+  const h = await m.commands.run("read x; echo got $x; exit 5", { background: true, tag: "bg" });
+  assert.ok((await m.commands.list()).some((p) => p.pid === h.pid));
+  await h.sendStdin("value\n");
+  const done = await h.wait();
+  assert.deepEqual([done.stdout, done.exitCode], ["got value\n", 5]);
+  assert.equal((await m.commands.logs("bg")).stdout, "got value\n");
+  const sleeper = await m.commands.run("sleep 300", { background: true });
+  await sleeper.kill();
+  assert.equal((await m.commands.connect(sleeper.pid).wait()).info.signal, 9);
+});
+
+test("files and watch", async () => {
+  await m.files.makeDir("/root/ts");
+  await m.files.write("/root/ts/a.txt", "alpha");
+  await m.files.write("/root/ts/b.bin", Buffer.from([0, 255]));
+  assert.equal(await m.files.read("/root/ts/a.txt"), "alpha");
+  assert.deepEqual([...(await m.files.readBytes("/root/ts/b.bin"))], [0, 255]);
+  assert.deepEqual((await m.files.list("/root/ts")).entries.map((e) => e.name).sort(), ["a.txt", "b.bin"]);
+  await m.files.rename("/root/ts/a.txt", "/root/ts/c.txt");
+  assert.deepEqual([await m.files.exists("/root/ts/a.txt"), await m.files.exists("/root/ts/c.txt")], [false, true]);
+  await m.files.remove("/root/ts/c.txt");
+  await assert.rejects(m.files.read("/root/ts/c.txt"), (e) => e.code === "file_not_found");
+  const events = [];
+  let got;
+  const seen = new Promise((resolve) => (got = resolve));
+  const w = await m.files.watch("/root/ts", (ev) => {
+    events.push(ev);
+    if (ev.path === "/root/ts/new.txt") got();
+  }, { recursive: true });
+  await m.files.write("/root/ts/new.txt", "x");
+  await seen;
+  w.close();
+  assert.ok(events.some((e) => e.path === "/root/ts/new.txt"));
+});
+
+test("pty: a python REPL, resize, reconnect with replay", async () => {
+  const t = await m.pty.create({ cols: 90, rows: 20, cmd: "python3 -q" });
+  await t.waitFor(">>> ");
+  t.sendStdin("import shutil; print(shutil.get_terminal_size())\n");
+  await t.waitFor("columns=90, lines=20");
+  await t.resize(120, 30);
+  t.sendStdin("print(shutil.get_terminal_size())\n");
+  await t.waitFor("columns=120, lines=30");
+  t.close();
+  const again = await m.pty.connect(t.pid);
+  await again.waitFor("columns=120, lines=30");
+  assert.equal((await again.kill()).signal, 9);
+  again.close();
+});
+
+test("lifecycle: hibernate, resume, fork", async () => {
+  const x = await Machine.create({ client: new Client() });
+  try {
+    await x.files.write("/root/state", "kept");
+    await x.hibernate();
+    assert.equal(x.state, "hibernated");
+    await x.resume();
+    assert.equal(await x.files.read("/root/state"), "kept");
+    const kids = await x.fork(1);
+    assert.equal(await kids[0].files.read("/root/state"), "kept");
+    for (const k of kids) await k.kill();
+  } finally {
+    await x.kill();
+  }
+  assert.equal(x.state, "destroyed");
+});
