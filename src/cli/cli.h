@@ -72,6 +72,7 @@ int cmd_processes_logs(struct cli *c, int argc, char **argv);
 int cmd_processes_start(struct cli *c, int argc, char **argv);
 int cmd_processes_stdin(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
+int cmd_shell(struct cli *c, int argc, char **argv);
 int cmd_snapshots_create(struct cli *c, int argc, char **argv);
 int cmd_snapshots_delete(struct cli *c, int argc, char **argv);
 int cmd_snapshots_get(struct cli *c, int argc, char **argv);

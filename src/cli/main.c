@@ -71,6 +71,8 @@ static const struct cli_flag p_start_flags[] = {
     {"--cols", "N", "terminal width (with --pty, default 80)", 0},
     {"--rows", "N", "terminal height (with --pty, default 24)", 0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag shell_flags[] = {
+    {"--cmd", "CMD", "run this instead of the login shell", 0}, {NULL, NULL, NULL, 0}};
 static const struct cli_flag p_kill_flags[] = {
     {"--signal", "SIG", "any signal: TERM, INT, HUP, USR1, 9, ... (default KILL)", 0},
     {NULL, NULL, NULL, 0}};
@@ -112,6 +114,9 @@ const struct cli_cmd cli_cmds[] = {
      cmd_machines_resume},
     {"machines fork", "ID [--count N] [--metadata K=V]",
      "Branch a running machine into N independent children", m_fork_flags, cmd_machines_fork},
+    {"shell", "ID [--cmd CMD]",
+     "Open an interactive terminal in a machine (a PTY session; exits with its exit code)",
+     shell_flags, cmd_shell},
     {"mcp", "",
      "Serve the Model Context Protocol on stdio: tools to create, list, exec in, read and "
      "write files of, hibernate, resume, fork and destroy machines",

@@ -60,6 +60,7 @@ class Cli(DaemonTest):
             "processes logs": ["processes", "logs", mid, "j"],
             "processes kill": None,  # the process may have ended: its answer is an error
             "mcp": None,  # a stdio protocol server: test_mcp.py drives it
+            "shell": None,  # interactive: test_shell_is_an_interactive_terminal
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
         }
@@ -173,6 +174,47 @@ class Cli(DaemonTest):
         self.assertEqual(self.d.cli("processes", "logs", mid).returncode, 2)
         self.assertEqual(self.d.cli("processes", "kill", mid, "a/b").returncode, 2)
         self.assertEqual(self.d.cli("processes", "start", mid).returncode, 2)
+        self.assertEqual(self.d.cli("machines", "destroy", mid).returncode, 0)
+
+    def test_shell_is_an_interactive_terminal(self):
+        import fcntl
+        import pty
+        import select
+        import struct
+        import termios
+        mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]
+        pid, fd = pty.fork()
+        if pid == 0:  # the CLI on a terminal of its own, as a person would run it
+            os.environ.update(NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
+                              HOME=self.d.state_dir)
+            os.execv(CLI, [CLI, "shell", mid])
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+        seen = bytearray()
+
+        def until(text):
+            end = time.time() + 60
+            while text not in seen and time.time() < end:
+                if select.select([fd], [], [], 0.2)[0]:
+                    try:
+                        seen.extend(os.read(fd, 65536))
+                    except OSError:
+                        break
+            self.assertIn(text, bytes(seen))
+        try:
+            os.write(fd, b"echo $((6*7)); stty size\n")
+            until(b"42")
+            until(b"33 101")  # the session started at our terminal's size
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 44, 120, 0, 0))
+            time.sleep(0.5)  # SIGWINCH reaches the CLI, which resizes the session
+            os.write(fd, b"stty size\n")
+            until(b"44 120")
+            os.write(fd, b"exit 3\n")
+            _, status = os.waitpid(pid, 0)
+            self.assertEqual(os.waitstatus_to_exitcode(status), 3)
+        finally:
+            os.close(fd)
+        self.assertEqual(self.d.cli("shell", "m_0000000000000000").returncode, 6)
+        self.assertEqual(self.d.cli("shell").returncode, 2)
         self.assertEqual(self.d.cli("machines", "destroy", mid).returncode, 0)
 
     def test_keys_round_trip(self):
