@@ -169,3 +169,31 @@ int cmd_files_write(struct cli *c, int argc, char **argv)
                 fclose(in);
         return r;
 }
+
+static void show_url(const json_t *d)
+{
+        printf("%s\n", json_string_value(json_object_get(d, "url")));
+}
+
+int cmd_files_sign(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("files sign");
+        const char *v[2] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        if (r)
+                return r;
+        if (npos != 2)
+                return cli_usage_error(cmd, "expected %s", cmd->args);
+        if ((r = cli_id_arg(cmd, argv[0], "a machine ID (m_...)")))
+                return r;
+        json_t *body = json_pack("{s:s}", "path", argv[1]);
+        if (v[0])
+                json_object_set_new(body, "method", json_string(v[0]));
+        if ((r = cli_set_int(cmd, body, "expires_in_s", "--expires-s", v[1]))) {
+                json_decref(body);
+                return r;
+        }
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/machines/%s/signed-urls", argv[0]);
+        return cli_call(c, "POST", path, body, show_url);
+}

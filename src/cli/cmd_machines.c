@@ -140,8 +140,8 @@ const char *cli_machine_id(const struct cli_cmd *cmd, int npos, char **argv, int
 }
 
 /* `nullspace machines VERB ID`: METHOD /v1/machines/ID[SUFFIX]. */
-static int by_id(struct cli *c, const char *name, const char *method, const char *suffix, int argc,
-                 char **argv)
+static int by_id_show(struct cli *c, const char *name, const char *method, const char *suffix,
+                      int argc, char **argv, void (*show)(const json_t *doc))
 {
         const struct cli_cmd *cmd = cli_find(name);
         int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
@@ -152,7 +152,57 @@ static int by_id(struct cli *c, const char *name, const char *method, const char
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
         char path[128];
         snprintf(path, sizeof(path), "/v1/machines/%s%s", id, suffix);
-        return cli_call(c, method, path, NULL, show_one);
+        return cli_call(c, method, path, NULL, show);
+}
+
+static int by_id(struct cli *c, const char *name, const char *method, const char *suffix, int argc,
+                 char **argv)
+{
+        return by_id_show(c, name, method, suffix, argc, argv, show_one);
+}
+
+static void show_doc(const json_t *doc)
+{
+        cli_print_json(doc);
+}
+
+int cmd_machines_metrics(struct cli *c, int argc, char **argv)
+{
+        return by_id_show(c, "machines metrics", "GET", "/metrics", argc, argv, show_doc);
+}
+
+static void show_events(const json_t *d)
+{
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(d, "events"), i, e)
+        {
+                char *data = json_dumps(json_object_get(e, "data"), JSON_COMPACT);
+                printf("%-6lld %-14lld %-16s %s\n",
+                       (long long)json_integer_value(json_object_get(e, "seq")),
+                       (long long)json_integer_value(json_object_get(e, "ts")),
+                       json_string_value(json_object_get(e, "kind")), data ? data : "");
+                free(data);
+        }
+        const char *next = json_string_value(json_object_get(d, "next_cursor"));
+        if (next)
+                printf("(more: --cursor %s)\n", next);
+}
+
+int cmd_machines_events(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines events");
+        const char *v[2] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        if ((v[0] && !is_number(v[0])) || (v[1] && strspn(v[1], "0123456789") != strlen(v[1])))
+                return cli_usage_error(cmd, "--limit and --cursor are whole numbers");
+        char path[256];
+        snprintf(path, sizeof(path), "/v1/machines/%s/events?limit=%s%s%s", id, v[0] ? v[0] : "100",
+                 v[1] ? "&cursor=" : "", v[1] ? v[1] : "");
+        return cli_call(c, "GET", path, NULL, show_events);
 }
 
 int cmd_machines_get(struct cli *c, int argc, char **argv)

@@ -168,3 +168,19 @@ int cmd_processes_stdin(struct cli *c, int argc, char **argv)
         free(enc);
         return cli_call(c, "POST", path, body, NULL);
 }
+
+int cmd_processes_resize(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("processes resize");
+        char path[256];
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        if (r || !target(cmd, npos, argv, 1, path, sizeof(path), "/resize", &r))
+                return r;
+        if (npos != 4 || !argv[2][0] || !argv[3][0] ||
+            strspn(argv[2], "0123456789") != strlen(argv[2]) ||
+            strspn(argv[3], "0123456789") != strlen(argv[3]) || strlen(argv[2]) > 4 ||
+            strlen(argv[3]) > 4)
+                return cli_usage_error(cmd, "expected COLS and ROWS (whole numbers)");
+        return cli_call(c, "POST", path,
+                        json_pack("{s:i,s:i}", "cols", atoi(argv[2]), "rows", atoi(argv[3])), NULL);
+}

@@ -240,7 +240,8 @@ static void relay(wslay_event_context_ptr ctx, struct shell *sh, int sigfd)
         while (!sh->done) {
                 struct pollfd p[3] = {
                     {sh->fd, POLLIN | (wslay_event_want_write(ctx) ? POLLOUT : 0), 0},
-                    {STDIN_FILENO, stdin_open && sh->channel ? POLLIN : 0, 0},
+                    /* a negative fd is skipped (POLLHUP would be reported regardless) */
+                    {stdin_open && sh->channel ? STDIN_FILENO : -1, POLLIN, 0},
                     {sigfd, POLLIN, 0}};
                 if (poll(p, 3, sh->left_off < sh->left_len ? 0 : -1) < 0 && errno != EINTR)
                         break;

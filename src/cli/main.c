@@ -71,6 +71,14 @@ static const struct cli_flag p_start_flags[] = {
     {"--cols", "N", "terminal width (with --pty, default 80)", 0},
     {"--rows", "N", "terminal height (with --pty, default 24)", 0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag m_events_flags[] = {
+    {"--limit", "N", "events per page (1-1000, default 100)", 0},
+    {"--cursor", "SEQ", "continue after this event's seq", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag f_sign_flags[] = {
+    {"--method", "GET|PUT", "what the URL allows (default GET)", 0},
+    {"--expires-s", "SECONDS", "how long it is valid (default 3600)", 0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag shell_flags[] = {
     {"--cmd", "CMD", "run this instead of the login shell", 0}, {NULL, NULL, NULL, 0}};
 static const struct cli_flag p_kill_flags[] = {
@@ -104,6 +112,10 @@ const struct cli_cmd cli_cmds[] = {
     {"machines exec", "ID [FLAGS] -- CMD [ARGS...]",
      "Run a command in a machine; exits with the command's exit code", m_exec_flags,
      cmd_machines_exec},
+    {"machines metrics", "ID", "Show a machine's CPU and memory use", no_flags,
+     cmd_machines_metrics},
+    {"machines events", "ID [--limit N] [--cursor SEQ]", "Show a machine's lifecycle events",
+     m_events_flags, cmd_machines_events},
     {"machines timeout", "ID SECONDS", "Move a machine's deadline (0 = none)", no_flags,
      cmd_machines_timeout},
     {"machines destroy", "ID", "Destroy a machine (waits until nothing is left)", no_flags,
@@ -130,6 +142,8 @@ const struct cli_cmd cli_cmds[] = {
      cmd_processes_logs},
     {"processes kill", "ID PID|TAG [--signal SIG]", "Send a signal to a process", p_kill_flags,
      cmd_processes_kill},
+    {"processes resize", "ID PID|TAG COLS ROWS", "Resize a PTY session", no_flags,
+     cmd_processes_resize},
     {"processes stdin", "ID PID|TAG [--eof]", "Send our standard input to a process", p_stdin_flags,
      cmd_processes_stdin},
     {"snapshots create", "MACHINE [--name NAME]",
@@ -140,6 +154,9 @@ const struct cli_cmd cli_cmds[] = {
     {"snapshots get", "ID", "Show one snapshot", no_flags, cmd_snapshots_get},
     {"snapshots delete", "ID", "Delete a snapshot no machine was spawned from", no_flags,
      cmd_snapshots_delete},
+    {"files sign", "ID PATH [--method GET|PUT] [--expires-s N]",
+     "Print a signed URL that reads (or writes) one file without an API key", f_sign_flags,
+     cmd_files_sign},
     {"files read", "ID PATH", "Write a machine's file to standard output", no_flags,
      cmd_files_read},
     {"files write", "ID PATH [--mode OCTAL] [--from FILE]",

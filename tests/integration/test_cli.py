@@ -59,6 +59,10 @@ class Cli(DaemonTest):
             "processes stdin": ["processes", "stdin", mid, "j", "--eof"],
             "processes logs": ["processes", "logs", mid, "j"],
             "processes kill": None,  # the process may have ended: its answer is an error
+            "processes resize": None,  # needs a PTY: test_processes_start_list_stdin_logs_kill
+            "machines metrics": ["machines", "metrics", mid],
+            "machines events": ["machines", "events", mid, "--limit", "5"],
+            "files sign": ["files", "sign", mid, "/root/f.txt", "--expires-s", "60"],
             "mcp": None,  # a stdio protocol server: test_mcp.py drives it
             "shell": None,  # interactive: test_shell_is_an_interactive_terminal
             "machines destroy": ["machines", "destroy", mid],
@@ -174,6 +178,14 @@ class Cli(DaemonTest):
         self.assertEqual(self.d.cli("processes", "logs", mid).returncode, 2)
         self.assertEqual(self.d.cli("processes", "kill", mid, "a/b").returncode, 2)
         self.assertEqual(self.d.cli("processes", "start", mid).returncode, 2)
+        r = self.d.cli("processes", "start", mid, "--pty", "--tag", "term", "--cols", "50")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.d.cli("processes", "resize", mid, "term", "90", "30").returncode, 0)
+        doc = json.loads(self.d.cli("--json", "processes", "list", mid).stdout)
+        term = [x for x in doc["processes"] if x["tag"] == "term"][0]
+        self.assertEqual(term["size"], {"cols": 90, "rows": 30})
+        self.assertEqual(self.d.cli("processes", "resize", mid, "term", "x", "30").returncode, 2)
+        self.assertEqual(self.d.cli("processes", "resize", mid, "echoer", "9", "9").returncode, 7)
         self.assertEqual(self.d.cli("machines", "destroy", mid).returncode, 0)
 
     def test_shell_is_an_interactive_terminal(self):
