@@ -19,6 +19,7 @@ struct cli {
         double timeout_s;
         int json;
         const char *config_path; /* --config, else the default path */
+        const char *waiting;     /* set by long commands: "hibernating" shown while waiting */
 };
 
 struct cli_flag {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -63,6 +64,34 @@ static size_t on_stream_data(char *p, size_t size, size_t n, void *ud)
         return size * n;
 }
 
+/* A long request (create, hibernate, resume, fork, snapshot) shows how long it has been
+ * waiting on a terminal: "hibernating… 3.5 s". */
+struct waiting {
+        const char *label;
+        double start;
+        double shown;
+};
+
+static double now_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int on_waiting(void *ud, curl_off_t dl_total, curl_off_t dl, curl_off_t ul_total,
+                      curl_off_t ul)
+{
+        (void)dl_total, (void)dl, (void)ul_total, (void)ul;
+        struct waiting *w = ud;
+        double t = now_s() - w->start;
+        if (t >= 1.0 && t - w->shown >= 0.25) {
+                fprintf(stderr, "\r%s… %.1f s ", w->label, t);
+                w->shown = t;
+        }
+        return 0;
+}
+
 /* What a request carries: JSON, raw bytes, or nothing. */
 struct body {
         const json_t *json;
@@ -114,7 +143,15 @@ static int perform(struct cli *c, const char *method, const char *path, const st
                          (long)(c->timeout_s * 1000));
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "nullspace-cli/0.1.0");
+        struct waiting w = {c->waiting, now_s(), 0};
+        if (c->waiting && !c->json && isatty(2)) {
+                curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+                curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_waiting);
+                curl_easy_setopt(h, CURLOPT_XFERINFODATA, &w);
+        }
         CURLcode rc = curl_easy_perform(h);
+        if (w.shown > 0)
+                fprintf(stderr, "\r%*s\r", (int)strlen(c->waiting) + 16, "");
         int ret = 0;
         if (rc != CURLE_OK)
                 ret = conn_error(c, url, curl_easy_strerror(rc));

@@ -104,6 +104,7 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "auto_resume", json_false());
         if (v[10])
                 json_object_set_new(body, "snapshot", json_string(v[10]));
+        c->waiting = "creating";
         return cli_call(c, "POST", "/v1/machines", body, show_one);
 }
 
@@ -217,11 +218,13 @@ int cmd_machines_destroy(struct cli *c, int argc, char **argv)
 
 int cmd_machines_hibernate(struct cli *c, int argc, char **argv)
 {
+        c->waiting = "hibernating";
         return by_id(c, "machines hibernate", "POST", "/hibernate", argc, argv);
 }
 
 int cmd_machines_resume(struct cli *c, int argc, char **argv)
 {
+        c->waiting = "resuming";
         return by_id(c, "machines resume", "POST", "/resume", argc, argv);
 }
 
@@ -237,6 +240,7 @@ static void show_forked(const json_t *d)
 
 int cmd_machines_fork(struct cli *c, int argc, char **argv)
 {
+        c->waiting = "forking";
         const struct cli_cmd *cmd = cli_find("machines fork");
         const char *v[2] = {0};
         struct cli_multi multi[2] = {0};

@@ -31,6 +31,7 @@ static void show_list(const json_t *d)
 
 int cmd_snapshots_create(struct cli *c, int argc, char **argv)
 {
+        c->waiting = "snapshotting";
         const struct cli_cmd *cmd = cli_find("snapshots create");
         const char *v[1] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);

@@ -147,6 +147,15 @@ class PythonSdk(DaemonTest):
             self.assertEqual(kids[0].files.read("/root/state"), "kept")
             for k in kids:
                 k.kill()
+            snap = m.snapshot("sdk")
+            sid = snap["id"]
+            self.assertIn(sid, [x["id"] for x in nullspace.Snapshot.list(client=self.client)])
+            spawned = Machine.create(client=self.client, snapshot=sid)
+            self.assertEqual(spawned.files.read("/root/state"), "kept")
+            spawned.kill()
+            nullspace.Snapshot.delete(sid, client=self.client)
+            with self.assertRaises(errors.SnapshotNotFoundError):
+                nullspace.Snapshot.get(sid, client=self.client)
         finally:
             m.kill()
         self.assertEqual(m.state, "destroyed")

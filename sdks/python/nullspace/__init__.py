@@ -11,10 +11,10 @@ Errors raise subclasses of NullspaceError named after the stable codes
 
 from .client import Client
 from .errors import NullspaceError, error_for
-from .machine import CommandHandle, CommandResult, Machine, PtyHandle, WatchHandle
+from .machine import CommandHandle, CommandResult, Machine, PtyHandle, Snapshot, WatchHandle
 from .websocket import Streams
 
 __version__ = "0.1.0"
 
 __all__ = ["Client", "CommandHandle", "CommandResult", "Machine", "NullspaceError", "PtyHandle",
-           "Streams", "WatchHandle", "error_for"]
+           "Snapshot", "Streams", "WatchHandle", "error_for"]

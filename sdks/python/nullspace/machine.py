@@ -349,3 +349,29 @@ class Machine:
         """Captures this machine into a snapshot (a dict; spawn with
         Machine.create(snapshot=ID))."""
         return self.client.request("POST", self._path("/snapshots"), body={"name": name})
+
+
+class Snapshot:
+    """Snapshots: a machine's memory, processes and files, spawnable any number of times
+    with Machine.create(snapshot=ID)."""
+
+    @staticmethod
+    def list(api_url=None, api_key=None, client=None):
+        c = _client(client, api_url, api_key)
+        out, cursor = [], None
+        while True:
+            page = c.request("GET", "/v1/snapshots", query={"cursor": cursor, "limit": 1000})
+            out += page["snapshots"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return out
+
+    @staticmethod
+    def get(snapshot_id, api_url=None, api_key=None, client=None):
+        c = _client(client, api_url, api_key)
+        return c.request("GET", "/v1/snapshots/" + urllib.parse.quote(snapshot_id, safe=""))
+
+    @staticmethod
+    def delete(snapshot_id, api_url=None, api_key=None, client=None):
+        c = _client(client, api_url, api_key)
+        return c.request("DELETE", "/v1/snapshots/" + urllib.parse.quote(snapshot_id, safe=""))

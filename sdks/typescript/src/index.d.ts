@@ -152,3 +152,9 @@ export class Machine {
   fork(count?: number, metadata?: Record<string, string>): Promise<Machine[]>;
   snapshot(name: string): Promise<Record<string, any>>;
 }
+
+export const Snapshot: {
+  list(opts?: ClientOptions & { client?: Client }): Promise<Array<Record<string, any>>>;
+  get(id: string, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
+  delete(id: string, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
+};

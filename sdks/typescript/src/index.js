@@ -480,3 +480,24 @@ export class Machine {
     return this.client.request("POST", this.path("/snapshots"), { body: { name } });
   }
 }
+
+/** Snapshots: spawn machines from one with Machine.create({ snapshot: id }). */
+export const Snapshot = {
+  async list(opts = {}) {
+    const c = opts.client || new Client(opts);
+    const out = [];
+    let cursor;
+    do {
+      const page = await c.request("GET", "/v1/snapshots", { query: { cursor, limit: 1000 } });
+      out.push(...page.snapshots);
+      cursor = page.next_cursor;
+    } while (cursor);
+    return out;
+  },
+  get(id, opts = {}) {
+    return (opts.client || new Client(opts)).request("GET", `/v1/snapshots/${encodeURIComponent(id)}`);
+  },
+  delete(id, opts = {}) {
+    return (opts.client || new Client(opts)).request("DELETE", `/v1/snapshots/${encodeURIComponent(id)}`);
+  },
+};

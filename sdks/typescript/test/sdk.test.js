@@ -2,7 +2,7 @@
 // (tests/integration/test_sdk_typescript.py starts one and runs `npm test`).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Client, Machine, NullspaceError } from "../src/index.js";
+import { Client, Machine, NullspaceError, Snapshot } from "../src/index.js";
 
 let m;
 before(async () => {
@@ -92,6 +92,13 @@ test("lifecycle: hibernate, resume, fork", async () => {
     const kids = await x.fork(1);
     assert.equal(await kids[0].files.read("/root/state"), "kept");
     for (const k of kids) await k.kill();
+    const snap = await x.snapshot("ts");
+    assert.ok((await Snapshot.list()).some((s) => s.id === snap.id));
+    const spawned = await Machine.create({ snapshot: snap.id });
+    assert.equal(await spawned.files.read("/root/state"), "kept");
+    await spawned.kill();
+    await Snapshot.delete(snap.id);
+    await assert.rejects(Snapshot.get(snap.id), (e) => e.code === "snapshot_not_found");
   } finally {
     await x.kill();
   }
