@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../common/buf.h"
@@ -52,6 +53,7 @@ int cmd_files_mv(struct cli *c, int argc, char **argv);
 int cmd_files_read(struct cli *c, int argc, char **argv);
 int cmd_files_rm(struct cli *c, int argc, char **argv);
 int cmd_files_sign(struct cli *c, int argc, char **argv);
+int cmd_files_watch(struct cli *c, int argc, char **argv);
 int cmd_files_stat(struct cli *c, int argc, char **argv);
 int cmd_files_write(struct cli *c, int argc, char **argv);
 int cmd_keys_create(struct cli *c, int argc, char **argv);
@@ -158,6 +160,28 @@ char *cli_read_stdin(size_t max, size_t *len);
 
 /* Writes the bytes of base64 text s to f (nothing when s is not base64). */
 void cli_write_base64(FILE *f, const char *s);
+
+/* The WebSocket client (ws.c): a session on the API's /v1/ws, driven by the caller's
+ * poll loop. Set on_text/on_binary/ud, then cli_ws_open (0, or an exit status after
+ * printing why); poll w->fd for cli_ws_events() with cli_ws_timeout(), then cli_ws_io
+ * with the revents (-1: the session ended). Not thread-safe. */
+struct cli_ws {
+        int fd;
+        void *ctx;           /* wslay_event_context_ptr */
+        char leftover[4096]; /* bytes read with the upgrade answer */
+        size_t left_len, left_off;
+        void (*on_text)(void *ud, const char *p, size_t n);
+        void (*on_binary)(void *ud, const unsigned char *p, size_t n);
+        void *ud;
+        int closed;
+};
+int cli_ws_open(struct cli *c, struct cli_ws *w);
+void cli_ws_close(struct cli_ws *w);
+void cli_ws_send_json(struct cli_ws *w, json_t *doc); /* steals doc */
+void cli_ws_send_input(struct cli_ws *w, uint32_t channel, const void *p, size_t n);
+short cli_ws_events(struct cli_ws *w);
+int cli_ws_timeout(struct cli_ws *w);
+int cli_ws_io(struct cli_ws *w, short revents);
 
 /* Prints doc as indented JSON on stdout (borrowed). */
 void cli_print_json(const json_t *doc);

@@ -79,6 +79,10 @@ static const struct cli_flag f_sign_flags[] = {
     {"--method", "GET|PUT", "what the URL allows (default GET)", 0},
     {"--expires-s", "SECONDS", "how long it is valid (default 3600)", 0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag f_watch_flags[] = {
+    {"--recursive", NULL, "watch the directories below too (new ones included)", 0},
+    {"--count", "N", "stop after N events", 0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag shell_flags[] = {
     {"--cmd", "CMD", "run this instead of the login shell", 0}, {NULL, NULL, NULL, 0}};
 static const struct cli_flag p_kill_flags[] = {
@@ -154,6 +158,9 @@ const struct cli_cmd cli_cmds[] = {
     {"snapshots get", "ID", "Show one snapshot", no_flags, cmd_snapshots_get},
     {"snapshots delete", "ID", "Delete a snapshot no machine was spawned from", no_flags,
      cmd_snapshots_delete},
+    {"files watch", "ID DIR [--recursive] [--count N]",
+     "Print a directory's file events as they happen (create, modify, delete, rename)",
+     f_watch_flags, cmd_files_watch},
     {"files sign", "ID PATH [--method GET|PUT] [--expires-s N]",
      "Print a signed URL that reads (or writes) one file without an API key", f_sign_flags,
      cmd_files_sign},

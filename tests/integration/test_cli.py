@@ -65,6 +65,7 @@ class Cli(DaemonTest):
             "files sign": ["files", "sign", mid, "/root/f.txt", "--expires-s", "60"],
             "mcp": None,  # a stdio protocol server: test_mcp.py drives it
             "shell": None,  # interactive: test_shell_is_an_interactive_terminal
+            "files watch": None,  # runs until events: test_files_watch_prints_events...
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
         }
@@ -227,6 +228,26 @@ class Cli(DaemonTest):
             os.close(fd)
         self.assertEqual(self.d.cli("shell", "m_0000000000000000").returncode, 6)
         self.assertEqual(self.d.cli("shell").returncode, 2)
+        self.assertEqual(self.d.cli("machines", "destroy", mid).returncode, 0)
+
+    def test_files_watch_prints_events_as_they_happen(self):
+        mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]
+        self.assertEqual(self.d.cli("files", "mkdir", mid, "/root/w").returncode, 0)
+        e = dict(os.environ, NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
+                 HOME=self.d.state_dir)
+        p = subprocess.Popen([CLI, "--json", "files", "watch", mid, "/root/w", "--recursive",
+                              "--count", "2"], env=e, stdout=subprocess.PIPE, text=True)
+        time.sleep(1)  # the watch is set up (events before it are not reported)
+        self.d.request("POST", "/v1/machines/%s/exec" % mid,
+                       body={"cmd": "mkdir /root/w/d && mv /root/w/d /root/w/e"})
+        out, _ = p.communicate(timeout=60)
+        events = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual([(x["type"], x["path"]) for x in events],
+                         [("create", "/root/w/d"), ("rename", "/root/w/e")])
+        r = self.d.cli("files", "watch", mid, "/root/nope")
+        self.assertEqual((r.returncode, "file_not_found" in r.stderr), (6, True))
+        self.assertEqual(self.d.cli("files", "watch", mid).returncode, 2)
         self.assertEqual(self.d.cli("machines", "destroy", mid).returncode, 0)
 
     def test_keys_round_trip(self):
