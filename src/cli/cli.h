@@ -183,6 +183,14 @@ short cli_ws_events(struct cli_ws *w);
 int cli_ws_timeout(struct cli_ws *w);
 int cli_ws_io(struct cli_ws *w, short revents);
 
+/* Prints a WebSocket error message ({"type":"error","error":{...}}) on stderr, lines
+ * ended with eol ("\n", or "\r\n" on a raw terminal); returns its exit status. */
+int cli_ws_error(const json_t *msg, const char *eol);
+
+/* Parses "ID PATH" and the flags of cmd (values as cli_parse_flags); 0 or the usage
+ * status. */
+int cli_id_path_args(const struct cli_cmd *cmd, int argc, char **argv, const char **values);
+
 /* Prints doc as indented JSON on stdout (borrowed). */
 void cli_print_json(const json_t *doc);
 

@@ -179,12 +179,8 @@ int cmd_files_sign(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("files sign");
         const char *v[2] = {0};
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        int r = cli_id_path_args(cmd, argc, argv, v);
         if (r)
-                return r;
-        if (npos != 2)
-                return cli_usage_error(cmd, "expected %s", cmd->args);
-        if ((r = cli_id_arg(cmd, argv[0], "a machine ID (m_...)")))
                 return r;
         json_t *body = json_pack("{s:s}", "path", argv[1]);
         if (v[0])

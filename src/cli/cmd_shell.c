@@ -34,14 +34,10 @@ static void on_text(struct shell *sh, const char *data, size_t len)
                 sh->channel = (uint32_t)json_integer_value(json_object_get(msg, "channel"));
                 sh->pid = (int)json_integer_value(json_object_get(msg, "pid"));
         } else if (type && !strcmp(type, "error")) {
-                json_t *e = json_object_get(msg, "error");
-                const char *code = json_string_value(json_object_get(e, "code"));
-                enum ns_code nc = code ? ns_code_by_name(code) : NS_E_COUNT;
-                fprintf(stderr, "\r\nerror: %s: %s\r\n", code ? code : "?",
-                        json_string_value(json_object_get(e, "message")) ?: "");
+                int status = cli_ws_error(msg, "\r\n");
                 if (json_integer_value(json_object_get(msg, "id")) == 1) { /* the start failed */
                         sh->done = 1;
-                        sh->exit_code = nc != NS_E_COUNT ? ns_code_def(nc)->exit_code : 1;
+                        sh->exit_code = status;
                 }
         } else if (type && !strcmp(type, "exit")) {
                 sh->done = 1;

@@ -38,13 +38,8 @@ static void on_text(void *ud, const char *data, size_t len)
                 if (w->left > 0 && --w->left == 0)
                         w->done = 1;
         } else if (type && !strcmp(type, "error")) {
-                json_t *e = json_object_get(msg, "error");
-                const char *code = json_string_value(json_object_get(e, "code"));
-                enum ns_code nc = code ? ns_code_by_name(code) : NS_E_COUNT;
-                fprintf(stderr, "error: %s: %s\n", code ? code : "?",
-                        json_string_value(json_object_get(e, "message")) ?: "");
                 w->done = 1;
-                w->status = nc != NS_E_COUNT ? ns_code_def(nc)->exit_code : 1;
+                w->status = cli_ws_error(msg, "\n");
         } else if (type && (!strcmp(type, "exit") || !strcmp(type, "detached"))) {
                 const char *why = json_string_value(json_object_get(msg, "reason"));
                 fprintf(stderr, "nullspace: the watch ended (%s)\n", why ? why : "done");
@@ -57,12 +52,8 @@ int cmd_files_watch(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("files watch");
         const char *v[2] = {0};
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        int r = cli_id_path_args(cmd, argc, argv, v);
         if (r)
-                return r;
-        if (npos != 2)
-                return cli_usage_error(cmd, "expected %s", cmd->args);
-        if ((r = cli_id_arg(cmd, argv[0], "a machine ID (m_...)")))
                 return r;
         if (v[1] && (strspn(v[1], "0123456789") != strlen(v[1]) || !v[1][0]))
                 return cli_usage_error(cmd, "--count needs a whole number");

@@ -211,3 +211,23 @@ int cli_ws_io(struct cli_ws *w, short revents)
                 return -1;
         return w->closed ? -1 : 0;
 }
+
+int cli_ws_error(const json_t *msg, const char *eol)
+{
+        json_t *e = json_object_get(msg, "error");
+        const char *code = json_string_value(json_object_get(e, "code"));
+        enum ns_code nc = code ? ns_code_by_name(code) : NS_E_COUNT;
+        fprintf(stderr, "%serror: %s: %s%s", eol, code ? code : "?",
+                json_string_value(json_object_get(e, "message")) ?: "", eol);
+        return nc != NS_E_COUNT ? ns_code_def(nc)->exit_code : 1;
+}
+
+int cli_id_path_args(const struct cli_cmd *cmd, int argc, char **argv, const char **values)
+{
+        int npos, r = cli_parse_flags(cmd, argc, argv, values, NULL, &npos);
+        if (r)
+                return r;
+        if (npos != 2)
+                return cli_usage_error(cmd, "expected %s", cmd->args);
+        return cli_id_arg(cmd, argv[0], "a machine ID (m_...)");
+}
