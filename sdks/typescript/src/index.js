@@ -6,6 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 
+const EARLY_MAX = 4096; // events kept per channel before listen()
+
 export class NullspaceError extends Error {
   constructor(code, message, status, requestId) {
     super(`${code}: ${message}`);
@@ -126,7 +128,8 @@ export class Streams {
     if (ch) fn(ch);
     else if (channel !== undefined) {
       if (!this.early.has(channel)) this.early.set(channel, []);
-      this.early.get(channel).push(fn);
+      const q = this.early.get(channel);
+      if (q.length < EARLY_MAX) q.push(fn); // a channel nobody listens to is not kept past this
     }
   }
 
