@@ -286,6 +286,42 @@ class Streams(DaemonTest):
         self.assertEqual(s.call("ping")["type"], "pong")
         self.api("POST", "/processes/plain/signal", {"signal": "KILL"})
 
+    def test_random_messages_never_break_the_session_or_the_daemon(self):
+        import json as _json
+        import random
+        rnd = random.Random(5)  # fixed seed: a failure reproduces
+        types = ["exec", "process.start", "process.attach", "process.list", "process.stdin",
+                 "process.signal", "process.resize", "watch", "events.subscribe", "stdin",
+                 "close", "ping", "nope", 7, None]
+        values = [None, True, -1, 0, 1, 2 ** 40, "", "x" * 300, "/tmp", "../..", [], {}, [1, "a"],
+                  {"a": 1}, 1.5, "m_nope", self.mid, "TERM", "KILL" * 20]
+        fields = ["machine", "cmd", "argv", "env", "cwd", "user", "tag", "pid", "channel", "pty",
+                  "cols", "rows", "attach", "replay", "data", "encoding", "eof", "signal", "path",
+                  "recursive", "timeout_s", "stdin", "bogus"]
+        s = Session(self.d, timeout=10)
+        self.addCleanup(s.close)
+        for i in range(400):
+            msg = {"type": rnd.choice(types), "id": i}
+            for f in rnd.sample(fields, rnd.randint(0, 5)):
+                msg[f] = rnd.choice(values)
+            if msg["type"] in ("exec", "process.start") and rnd.random() < 0.5:
+                msg["cmd"] = "true"  # some of them really start something
+            if rnd.random() < 0.1:
+                s.ws.send(_json.dumps(msg)[: rnd.randint(0, 40)])  # cut short: not JSON
+                self.assertEqual(s.next()["type"], "error")
+                continue
+            try:
+                s.call(msg.pop("type"), **msg)
+            except WsError as e:
+                self.assertTrue(e.code)  # a stable code, never a dropped session
+            if rnd.random() < 0.05:
+                # stream 0 (input) to some channel: other streams end a session by design
+                s.ws.send(b"\0" + bytes(rnd.getrandbits(8) for _ in range(rnd.randint(4, 30))),
+                          opcode=2)
+        self.assertEqual(s.call("ping")["type"], "pong")
+        st, _, m = self.d.request("GET", "/v1/machines/" + self.mid)
+        self.assertEqual((st, m["state"]), (200, "running"))
+
 
 if __name__ == "__main__":
     unittest.main()
