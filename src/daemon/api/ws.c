@@ -633,17 +633,22 @@ void api_ws_install(struct app *app)
 void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
                          const char *subject_type, const char *subject_id, const char *data)
 {
+        json_t *event = NULL; /* built once, for the first subscriber */
         for (struct wsc *c = app->ws_clients; c; c = c->next) {
                 for (struct wch *ch = c->chans; c->ws && ch; ch = ch->next) {
                         if (ch->kind != WCH_EVENTS ||
                             (ch->machine[0] && strcmp(ch->machine, subject_id)))
                                 continue;
-                        json_t *d = json_loads(data, 0, NULL);
-                        wsc_send(c, json_pack("{s:s,s:I,s:{s:I,s:I,s:s,s:s,s:s,s:o}}", "type",
-                                              "event", "channel", (json_int_t)ch->id, "event",
-                                              "seq", (json_int_t)seq, "ts", (json_int_t)ts, "kind",
-                                              kind, "subject_type", subject_type, "subject_id",
-                                              subject_id, "data", d ? d : json_object()));
+                        if (!event) {
+                                json_t *d = json_loads(data, 0, NULL);
+                                event = json_pack("{s:I,s:I,s:s,s:s,s:s,s:o}", "seq",
+                                                  (json_int_t)seq, "ts", (json_int_t)ts, "kind",
+                                                  kind, "subject_type", subject_type, "subject_id",
+                                                  subject_id, "data", d ? d : json_object());
+                        }
+                        wsc_send(c, json_pack("{s:s,s:I,s:O}", "type", "event", "channel",
+                                              (json_int_t)ch->id, "event", event));
                 }
         }
+        json_decref(event);
 }
