@@ -11,6 +11,7 @@
 
 #include "../common/buf.h"
 #include "../common/errcodes.h"
+#include "../common/jsonv.h"
 
 struct cli {
         char api_url[1024];

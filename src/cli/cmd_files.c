@@ -134,13 +134,11 @@ int cmd_files_read(struct cli *c, int argc, char **argv)
                                        "the file is larger than --json shows (64 MiB)");
         }
         if (r == 0) {
-                char *enc = malloc(4 * (len / 3 + 1) + 1);
-                base64_encode((const unsigned char *)mem, len, enc);
-                json_t *doc = json_pack("{s:s,s:I,s:s,s:s}", "path", argv[1], "bytes",
-                                        (json_int_t)len, "encoding", "base64", "content", enc);
+                json_t *doc = json_pack("{s:s,s:I,s:s,s:o}", "path", argv[1], "bytes",
+                                        (json_int_t)len, "encoding", "base64", "content",
+                                        json_base64(mem, len) ?: json_null());
                 cli_print_json(doc);
                 json_decref(doc);
-                free(enc);
         }
         free(mem);
         return r;

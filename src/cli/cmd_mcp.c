@@ -161,10 +161,7 @@ static json_t *t_read(struct cli *c, json_t *args, int *is_error)
         } else {
                 json_t *s = json_stringn(r.body.data ? r.body.data : "", r.body.len);
                 if (!s) { /* not UTF-8: base64 */
-                        char *enc = malloc(4 * (r.body.len / 3 + 1) + 1);
-                        base64_encode((const unsigned char *)r.body.data, r.body.len, enc);
-                        s = json_string(enc);
-                        free(enc);
+                        s = json_base64(r.body.data, r.body.len) ?: json_null();
                         res = json_pack("{s:[{s:s,s:s}]}", "content", "type", "text", "text",
                                         "(base64)");
                         json_array_append_new(json_object_get(res, "content"),

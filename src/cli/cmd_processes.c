@@ -156,16 +156,12 @@ int cmd_processes_stdin(struct cli *c, int argc, char **argv)
                 return r;
         size_t len;
         char *in = cli_read_stdin(PROC_STDIN_MAX, &len);
-        char *enc = in ? malloc(4 * (len / 3 + 1) + 1) : NULL;
-        if (!enc) {
-                free(in);
+        if (!in)
                 return cli_usage_error(cmd, "standard input is larger than 768 KiB");
-        }
-        base64_encode((const unsigned char *)in, len, enc);
+        json_t *data = json_base64(in, len);
         free(in);
-        json_t *body =
-            json_pack("{s:s,s:s,s:b}", "data", enc, "encoding", "base64", "eof", v[0] != NULL);
-        free(enc);
+        json_t *body = json_pack("{s:o,s:s,s:b}", "data", data ? data : json_null(), "encoding",
+                                 "base64", "eof", v[0] != NULL);
         return cli_call(c, "POST", path, body, NULL);
 }
 

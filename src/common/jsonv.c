@@ -1,5 +1,7 @@
 #include "jsonv.h"
 
+#include "util.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,4 +226,15 @@ void jv_free(const struct jv_field *fields, size_t nfields, void *out)
                         memset(l, 0, sizeof(*l));
                 }
         }
+}
+
+json_t *json_base64(const void *p, size_t n)
+{
+        char *enc = malloc(4 * (n / 3 + 1) + 1);
+        if (!enc)
+                return NULL;
+        base64_encode(p ? p : "", n, enc);
+        json_t *s = json_string(enc);
+        free(enc);
+        return s;
 }

@@ -58,4 +58,9 @@ int jv_decode(const char *data, size_t len, const struct jv_field *fields, size_
 /* Frees what jv_decode allocated in `out` (safe on a zeroed struct). */
 void jv_free(const struct jv_field *fields, size_t nfields, void *out);
 
+/* A new JSON string holding the standard base64 of p[0..n) (binary-safe output in a
+ * JSON document), or NULL when memory cannot be had. Thread-safe. */
+struct json_t;
+struct json_t *json_base64(const void *p, size_t n);
+
 #endif

@@ -66,13 +66,7 @@ static json_t *output_json(const struct exec_op *op, int stream)
         const struct buf *b = &op->out[stream];
         if (!op->base64)
                 return json_stringn_nocheck(b->data ? b->data : "", b->len);
-        char *enc = malloc(4 * (b->len / 3 + 1) + 1);
-        if (!enc)
-                return json_null();
-        base64_encode((const unsigned char *)(b->data ? b->data : ""), b->len, enc);
-        json_t *s = json_string(enc);
-        free(enc);
-        return s;
+        return json_base64(b->data, b->len) ?: json_null();
 }
 
 static void finish(struct exec_op *op)
@@ -131,11 +125,7 @@ static void stream_output(struct exec_op *op, int stream, const unsigned char *p
         json_t *data = op->base64 ? NULL : json_stringn((const char *)p, n);
         json_t *line = json_pack("{s:s}", "type", stream == NSP_STDOUT ? "stdout" : "stderr");
         if (!data) { /* asked for, or not valid UTF-8 on its own */
-                char *enc = malloc(4 * (n / 3 + 1) + 1);
-                if (enc)
-                        base64_encode(p, n, enc);
-                data = enc ? json_string(enc) : json_null();
-                free(enc);
+                data = json_base64(p, n) ?: json_null();
                 json_object_set_new(line, "encoding", json_string("base64"));
         }
         json_object_set_new(line, "data", data);

@@ -88,7 +88,7 @@ json_t *api_input_request(const struct api_input *in, enum ns_code *code, char *
                 snprintf(msg, cap, "field 'encoding': utf8 or base64");
                 return NULL;
         }
-        char *enc = NULL;
+        json_t *enc;
         if (b64) {
                 unsigned char *raw = malloc(n / 4 * 3 + 3);
                 if (!raw || base64_decode(data, n, raw, n / 4 * 3 + 3) < 0) {
@@ -98,19 +98,16 @@ json_t *api_input_request(const struct api_input *in, enum ns_code *code, char *
                         return NULL;
                 }
                 free(raw);
-                enc = strdup(data);
+                enc = json_string(data);
         } else {
-                enc = malloc(4 * (n / 3 + 1) + 1);
-                if (enc)
-                        base64_encode((const unsigned char *)data, n, enc);
+                enc = json_base64(data, n);
         }
         if (!enc) {
                 *code = NS_E_INTERNAL;
                 snprintf(msg, cap, "out of memory");
                 return NULL;
         }
-        json_t *req = json_pack("{s:s,s:s,s:b}", "op", "proc_input", "data", enc, "eof", in->eof);
-        free(enc);
+        json_t *req = json_pack("{s:s,s:o,s:b}", "op", "proc_input", "data", enc, "eof", in->eof);
         return req;
 }
 
@@ -239,13 +236,7 @@ static json_t *text_of(const struct buf *b, int *b64)
 
 static json_t *b64_of(const struct buf *b)
 {
-        char *enc = malloc(4 * (b->len / 3 + 1) + 1);
-        if (!enc)
-                return json_null();
-        base64_encode((const unsigned char *)(b->data ? b->data : ""), b->len, enc);
-        json_t *s = json_string(enc);
-        free(enc);
-        return s;
+        return json_base64(b->data, b->len) ?: json_null();
 }
 
 static void logs_answer(struct logs_op *op, const unsigned char *p, size_t n)

@@ -217,18 +217,16 @@ static void on_stdin_done(void *ud, json_t *resp)
  * 1 MiB unread: stdin_full), so a flood cannot grow the agent. */
 static void proc_stdin(struct wch *ch, json_t *id, const void *p, size_t n, int eof)
 {
-        char *enc = malloc(4 * (n / 3 + 1) + 1);
+        json_t *data = json_base64(p, n);
         struct stdin_call *sc = calloc(1, sizeof(*sc));
-        if (!enc || !sc) {
-                free(enc);
+        if (!data || !sc) {
+                json_decref(data);
                 free(sc);
                 wsc_error(ch->c, id, ch->id, NS_E_INTERNAL, "out of memory");
                 return;
         }
-        base64_encode(p, n, enc);
-        json_t *req = json_pack("{s:s,s:i,s:s,s:b}", "op", "proc_input", "pid", ch->pid, "data",
-                                enc, "eof", eof);
-        free(enc);
+        json_t *req = json_pack("{s:s,s:i,s:o,s:b}", "op", "proc_input", "pid", ch->pid, "data",
+                                data, "eof", eof);
         *sc = (struct stdin_call){ch->c, id ? json_incref(id) : NULL, ch->id};
         wsc_ref(ch->c);
         if (!agentconn_call(ch->agent, req, on_stdin_done, sc)) {
