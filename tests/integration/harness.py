@@ -171,6 +171,12 @@ class Daemon:
         finally:
             s.close()
 
+    def client_env(self, **extra):
+        """Our environment pointed at this daemon (URL, key, a HOME of its own), for the
+        CLI, SDK and MCP clients the tests start."""
+        return dict(os.environ, NULLSPACE_API_URL=self.url, NULLSPACE_API_KEY=self.key,
+                    HOME=self.state_dir, **extra)
+
     def rss_kib(self):
         """The daemon's resident memory now (KiB)."""
         for line in open("/proc/%d/status" % self.proc.pid):

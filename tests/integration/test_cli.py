@@ -129,8 +129,7 @@ class Cli(DaemonTest):
 
     def test_machines_exec_output_arrives_while_the_command_runs(self):
         mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]
-        e = dict(os.environ, NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
-                 HOME=self.d.state_dir)
+        e = self.d.client_env()
         p = subprocess.Popen([CLI, "machines", "exec", mid, "--", "sh", "-c",
                               "echo first; while [ ! -e /tmp/go ]; do sleep 0.05; done; "
                               "echo second; exit 4"],
@@ -198,9 +197,7 @@ class Cli(DaemonTest):
         mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]
         pid, fd = pty.fork()
         if pid == 0:  # the CLI on a terminal of its own, as a person would run it
-            os.environ.update(NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
-                              HOME=self.d.state_dir)
-            os.execv(CLI, [CLI, "shell", mid])
+            os.execve(CLI, [CLI, "shell", mid], self.d.client_env())
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
         seen = bytearray()
 
@@ -233,8 +230,7 @@ class Cli(DaemonTest):
     def test_files_watch_prints_events_as_they_happen(self):
         mid = json.loads(self.d.cli("--json", "machines", "create").stdout)["id"]
         self.assertEqual(self.d.cli("files", "mkdir", mid, "/root/w").returncode, 0)
-        e = dict(os.environ, NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
-                 HOME=self.d.state_dir)
+        e = self.d.client_env()
         p = subprocess.Popen([CLI, "--json", "files", "watch", mid, "/root/w", "--recursive",
                               "--count", "2"], env=e, stdout=subprocess.PIPE, text=True)
         time.sleep(1)  # the watch is set up (events before it are not reported)

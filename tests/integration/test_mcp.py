@@ -16,8 +16,7 @@ class Mcp(DaemonTest):
     def test_the_official_client_drives_every_tool(self):
         self.assertTrue(os.path.isdir(os.path.join(MCP_DIR, "node_modules")),
                         "run scripts/test.sh (it installs tests/mcp with npm ci)")
-        env = dict(os.environ, NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
-                   HOME=self.d.state_dir)
+        env = self.d.client_env()
         r = subprocess.run(["node", os.path.join(MCP_DIR, "client.mjs"), CLI], env=env,
                            capture_output=True, text=True, timeout=300, cwd=MCP_DIR)
         self.assertEqual(r.returncode, 0, r.stderr)

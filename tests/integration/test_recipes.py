@@ -24,9 +24,8 @@ def blocks():
 
 class Recipes(DaemonTest):
     def run_block(self, lang, body):
-        env = dict(os.environ, NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
-                   HOME=self.d.state_dir, PYTHONPATH=os.path.join(SOURCE, "sdks", "python"),
-                   PATH=os.path.abspath(BUILD) + os.pathsep + os.environ["PATH"])
+        env = self.d.client_env(PYTHONPATH=os.path.join(SOURCE, "sdks", "python"),
+                                PATH=os.path.abspath(BUILD) + os.pathsep + os.environ["PATH"])
         if lang == "python":
             cmd, suffix, where = ["python3"], ".py", None
         elif lang == "js":  # inside the SDK's directory "@nullspace/sdk" names itself

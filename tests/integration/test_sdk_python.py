@@ -35,8 +35,7 @@ class PythonSdk(DaemonTest):
             code = ("from nullspace import Machine; "
                     "print([m.id for m in Machine.list(state='running')])")
             r = subprocess.run([os.path.join(venv, "bin", "python"), "-c", code], cwd="/",
-                               env=dict(os.environ, NULLSPACE_API_URL=self.d.url,
-                                        NULLSPACE_API_KEY=self.d.key),
+                               env=self.d.client_env(),
                                capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn(self.m.id, r.stdout)

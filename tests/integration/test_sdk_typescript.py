@@ -14,8 +14,7 @@ class TypeScriptSdk(DaemonTest):
     def test_npm_test_passes_against_a_real_daemon(self):
         self.assertTrue(os.path.isdir(os.path.join(SDK, "node_modules")),
                         "run scripts/test.sh (it installs sdks/typescript with npm ci)")
-        env = dict(os.environ, NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
-                   HOME=self.d.state_dir)
+        env = self.d.client_env()
         r = subprocess.run(["npm", "test", "--silent"], cwd=SDK, env=env, capture_output=True,
                            text=True, timeout=600)
         self.assertEqual(r.returncode, 0, r.stdout[-4000:] + r.stderr[-2000:])
