@@ -34,6 +34,8 @@ static const char *type_name(enum jv_type t)
                 return "an object of strings";
         case JV_STRLIST:
                 return "an array of strings";
+        case JV_OBJECT:
+                return "an object";
         }
         return "?";
 }
@@ -145,6 +147,11 @@ static int decode_field(json_t *v, const struct jv_field *f, char *base, struct 
                 if (!json_is_array(v))
                         break;
                 return decode_list(v, f, dst, e);
+        case JV_OBJECT:
+                if (!json_is_object(v))
+                        break;
+                *(json_t **)dst = json_incref(v);
+                return 0;
         }
         return fail(e, NS_E_INVALID_FIELD, "field '%s': expected %s", f->name, type_name(f->type));
 }
@@ -224,6 +231,9 @@ void jv_free(const struct jv_field *fields, size_t nfields, void *out)
                         struct jv_strlist *l = dst;
                         free_strv(l->items, l->n);
                         memset(l, 0, sizeof(*l));
+                } else if (fields[i].type == JV_OBJECT) {
+                        json_decref(*(json_t **)dst);
+                        *(json_t **)dst = NULL;
                 }
         }
 }

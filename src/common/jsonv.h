@@ -15,6 +15,7 @@ enum jv_type {
         JV_BOOL,    /* out: int (0/1) */
         JV_STRMAP,  /* out: struct jv_strmap (object of string values) */
         JV_STRLIST, /* out: struct jv_strlist (array of strings) */
+        JV_OBJECT,  /* out: json_t * (a new reference; its contents are the caller's to check) */
 };
 
 enum { JV_REQUIRED = 1u << 0 };

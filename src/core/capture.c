@@ -123,6 +123,7 @@ static void spawn_children(struct capture *c, struct machine *p)
             .cwd = p->cwd,
             .auto_resume = p->auto_resume,
             .timeout_hibernate = p->timeout_hibernate,
+            .network = p->network,
         };
         for (unsigned i = 0; i < c->count; i++) {
                 struct err e;

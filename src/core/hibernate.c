@@ -142,9 +142,53 @@ static void on_checkpointed(struct child_watch *w, int status)
         finish_op(m, NULL, NULL);
 }
 
+#define SETTLE_STEP_MS 500
+#define SETTLE_TRIES   130 /* TIME_WAIT lasts 60 s in gVisor */
+
+static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *p);
+
+static void on_settle(struct loop_timer *t)
+{
+        struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, settle));
+        if (!pausing(m))
+                return;
+        if (!agent_ping(m, json_pack("{s:s}", "op", "quiesce"), on_quiesced)) {
+                finish_op(m, "machine_failed", "the agent is not answering");
+                fail(m, "the agent stopped answering");
+        }
+}
+
+/* gVisor cannot checkpoint open TCP connections (a failed checkpoint would stop the
+ * machine): wait for them to end, for at most SETTLE_TRIES steps. 1 while waiting. */
+static int wait_connections(struct machine *m, const struct nsp_hdr *h, const unsigned char *p)
+{
+        json_t *resp = json_loadb((const char *)p, h->len, 0, NULL);
+        json_int_t n = json_integer_value(json_object_get(resp, "tcp_connections"));
+        json_decref(resp);
+        const char *guest = json_string_value(json_object_get(m->network, "address"));
+        if (guest)
+                n += net_live_connections(guest);
+        if (n <= 0) {
+                m->settle_tries = 0;
+                return 0;
+        }
+        if (m->settle_tries++ < SETTLE_TRIES) {
+                loop_timer_arm(&m->app->loop, &m->settle, SETTLE_STEP_MS, on_settle);
+                return 1;
+        }
+        m->settle_tries = 0;
+        char why[200];
+        snprintf(why, sizeof(why),
+                 "%lld TCP connection(s) of the machine stayed open for %d s; the runtime "
+                 "cannot checkpoint them: close them and retry",
+                 (long long)n, SETTLE_TRIES * SETTLE_STEP_MS / 1000);
+        set_state(m, M_RUNNING, NULL);
+        finish_op(m, "machine_busy", why);
+        return 1;
+}
+
 static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
-        (void)p;
         struct machine *m = ud;
         struct app *app = m->app;
         if (!h) { /* the agent went away: on_agent_state handles the machine */
@@ -152,7 +196,7 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
                 return;
         }
         agentconn_chan_close(&m->agent, m->ping_chan);
-        if (!pausing(m))
+        if (!pausing(m) || wait_connections(m, h, p))
                 return;
         close_agent(m);
         /* the shim ends with its sandbox; nothing to watch there any more */
@@ -292,8 +336,14 @@ int restore_from(struct machine *m, const char *image, struct err *e)
                                     .memory_mb = m->memory_mb,
                                     .env = env};
         pid_t helper = 0;
-        int r = layers ? app->driver->restore(&app->driver_ctx, &spec, image, &m->run, &helper, e)
-                       : err_set(e, ENOMEM, "layers");
+        struct net_plan plan;
+        int planned = machine_net_plan(m, &plan);
+        spec.net = planned > 0 ? &plan : NULL;
+        int r = layers && planned >= 0
+                    ? app->driver->restore(&app->driver_ctx, &spec, image, &m->run, &helper, e)
+                    : err_set(e, ENOMEM, "layers");
+        if (planned > 0)
+                net_plan_free(&plan);
         strv_free(env);
         strv_free(layers);
         if (r == 0) {

@@ -71,9 +71,11 @@ static void unlink_machine(struct machine *m)
 void free_machine(struct machine *m)
 {
         loop_timer_cancel(&m->app->loop, &m->deadline);
+        loop_timer_cancel(&m->app->loop, &m->settle);
         json_decref(m->env);
         json_decref(m->metadata);
         json_decref(m->layers);
+        json_decref(m->network);
         free(m);
 }
 
@@ -189,7 +191,13 @@ static void start_sandbox(struct machine *m, const char *rootfs)
                                     .memory_mb = m->memory_mb,
                                     .env = env};
         struct err e;
-        int r = app->driver->start(&app->driver_ctx, &spec, &m->run, &e);
+        struct net_plan plan;
+        int planned = machine_net_plan(m, &plan);
+        spec.net = planned > 0 ? &plan : NULL;
+        int r = planned < 0 ? err_set(&e, ENOMEM, "network plan")
+                            : app->driver->start(&app->driver_ctx, &spec, &m->run, &e);
+        if (planned > 0)
+                net_plan_free(&plan);
         strv_free(env);
         if (r < 0) {
                 fail(m, e.msg);
@@ -228,6 +236,8 @@ json_t *spec_json(const struct machine *m)
         json_object_set_new(spec, "timeout_s", json_integer(m->timeout_s));
         if (m->snapshot_id[0])
                 json_object_set_new(spec, "snapshot", json_string(m->snapshot_id));
+        if (m->network)
+                json_object_set_new(spec, "network", json_deep_copy(m->network));
         return spec;
 }
 
@@ -291,7 +301,12 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
         snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, m->id);
+        if (machine_net_new(m, p->network, e) < 0) {
+                free_machine(m);
+                return NULL;
+        }
         if (persist_new(m, e) < 0) {
+                machine_net_release(m);
                 free_machine(m);
                 return NULL;
         }
@@ -443,6 +458,7 @@ json_t *machine_rec_json(const struct machine_rec *r)
                             r->parent_id[0] ? json_string(r->parent_id) : json_null());
         json_t *snap = json_object_get(spec, "snapshot");
         json_object_set_new(o, "snapshot_id", snap ? json_incref(snap) : json_null());
+        json_object_set_new(o, "network", machine_net_view(json_object_get(spec, "network")));
         json_decref(spec);
         return o;
 }

@@ -63,7 +63,8 @@ struct machine {
                 void *ud;
         } waiters[MACHINE_MAX_WAITERS]; /* told when a hibernate / resume completes */
         int nwaiters;
-        json_t *layers;                   /* read-only layer ids below its own, top first (owned) */
+        json_t *layers;  /* read-only layer ids below its own, top first (owned) */
+        json_t *network; /* slot, address, policy, public ports (owned; NULL: no network) */
         char parent_id[MACHINE_ID_MAX];   /* the machine it was forked from ("" if none) */
         char snapshot_id[MACHINE_ID_MAX]; /* the snapshot it was spawned from ("" if none) */
         struct capture *capture;          /* the fork or snapshot under way (parent side) */
@@ -71,6 +72,8 @@ struct machine {
         int agent_open;
         struct tpl_waiter tpl_wait;
         struct loop_timer deadline;
+        struct loop_timer settle; /* re-asks a pausing machine about its connections */
+        int settle_tries;
         machine_done_cb create_cb, destroy_cb;
         void *create_ud, *destroy_ud;
         struct app *app;
@@ -89,7 +92,8 @@ struct machine_params {
         const char *cwd;  /* default working directory of commands (NULL: the user's home) */
         int auto_resume;
         int timeout_hibernate;
-        const char *snapshot; /* spawn from this snapshot instead of a template (NULL: none) */
+        const char *snapshot;  /* spawn from this snapshot instead of a template (NULL: none) */
+        const json_t *network; /* egress policy (machine_net_check'ed; NULL: defaults) */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
@@ -161,6 +165,27 @@ void machines_recover(struct app *app);
  * Errors (code): snapshot_not_found, snapshot_in_use (machines spawned from it still
  * exist, or it is being captured), internal. */
 int snapshot_delete(struct app *app, const char *id, const char **code, struct err *e);
+
+/* ---- network.c ---- */
+
+/* Checks a request's "network" object (allow_internet_access, allow_out, deny_out).
+ * 0, or -EINVAL with *code ("invalid_field", "unknown_field") and e set. */
+int machine_net_check(const json_t *req, const char **code, struct err *e);
+
+/* Changes the machine's egress policy (fields of `req` replace the machine's) and
+ * applies it at once when the machine's namespace exists (nft, a few ms, blocking).
+ * Errors (*code): invalid_field, unknown_field, network_unavailable, internal. */
+int machine_net_update(struct machine *m, const json_t *req, const char **code, struct err *e);
+
+/* Adds (public 1) or removes port from the ports served without a token; persisted.
+ * 0 or -errno (ENOTSUP: no network; ENOSPC: too many). */
+int machine_net_publish(struct machine *m, int port, int public, struct err *e);
+
+/* True when port is served without a token. */
+int machine_net_is_public(const struct machine *m, int port);
+
+/* The API's view of a spec's "network" object (new reference; null when none). */
+json_t *machine_net_view(const json_t *network);
 
 /* Removes filesystem layers nothing refers to any more (in a child process). */
 void layers_collect(struct app *app);

@@ -43,6 +43,18 @@ void finish_create(struct machine *m, const char *code, const char *error);
 /* Re-arms the machine's deadline timer from m->deadline_at. */
 void arm_deadline(struct machine *m);
 
+/* ---- network.c ---- */
+
+/* Claims an address slot for a new machine and sets m->network from `policy` (NULL:
+ * defaults). No-op when networking is off. 0 or -errno with e set. */
+int machine_net_new(struct machine *m, const json_t *policy, struct err *e);
+
+/* Gives the slot back (a machine that never started). */
+void machine_net_release(struct machine *m);
+
+/* The driver's plan for m's network: 1 (plan filled; net_plan_free), 0 (none), -1. */
+int machine_net_plan(const struct machine *m, struct net_plan *plan);
+
 /* ---- hibernate.c ---- */
 
 /* Tells every waiter of a hibernate / resume / capture and empties the list. */

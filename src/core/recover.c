@@ -54,6 +54,8 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
         snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s",
                  json_string_value(json_object_get(spec, "snapshot")) ?: "");
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", r->parent_id);
+        json_t *net = json_object_get(spec, "network");
+        m->network = json_is_object(net) ? json_deep_copy(net) : NULL;
         json_decref(spec);
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)

@@ -27,6 +27,11 @@ struct app {
         struct templates templates;
         const struct driver *driver;
         struct driver_ctx driver_ctx;
+        struct net_host net;  /* machines' host networking (runtime/net.h) */
+        const char *net_pool; /* --machine-network CIDR (NULL: the default) */
+        char preview_domain[208];
+        unsigned preview_port;         /* named in preview URLs (0: the listen port) */
+        struct preview_conn *previews; /* proxied connections (api/preview.c) */
         char agent_path[PATH_MAX];
         char shim_path[PATH_MAX];
         struct machine *machines;   /* live machines */

@@ -24,6 +24,9 @@ struct options {
         const char *listen;
         struct http_server_cfg http;
         unsigned machine_timeout_s;
+        const char *net_pool;
+        const char *preview_domain;
+        unsigned preview_port;
 };
 
 static void usage(FILE *f)
@@ -42,6 +45,11 @@ static void usage(FILE *f)
                 "  --idle-timeout-ms N    close idle keep-alive connections after N ms (60000)\n"
                 "  --request-timeout-ms N a request must arrive whole within N ms (30000)\n"
                 "  --machine-timeout-s N  default deadline of new machines (300)\n"
+                "  --machine-network CIDR address pool of machine networks (10.200.0.0/16;\n"
+                "                         each machine takes a /30)\n"
+                "  --preview-domain NAME  preview URLs are http://PORT-MACHINE-TOKEN.NAME\n"
+                "                         (default localhost: browsers resolve it to loopback)\n"
+                "  --preview-port N       the port preview URLs name (default: the --listen port)\n"
                 "  --print-routes         print the served routes (METHOD PATH) and exit\n"
                 "  --print-errors         print the error-code catalogue as JSON and exit\n"
                 "  --version              print the version and exit\n"
@@ -106,6 +114,9 @@ static int parse_args(int argc, char **argv, struct options *o)
                 O_IDLE,
                 O_REQ,
                 O_MTIMEOUT,
+                O_NETPOOL,
+                O_PDOMAIN,
+                O_PPORT,
                 O_ROUTES,
                 O_ERRORS,
                 O_VER
@@ -118,6 +129,9 @@ static int parse_args(int argc, char **argv, struct options *o)
             {"idle-timeout-ms", required_argument, 0, O_IDLE},
             {"request-timeout-ms", required_argument, 0, O_REQ},
             {"machine-timeout-s", required_argument, 0, O_MTIMEOUT},
+            {"machine-network", required_argument, 0, O_NETPOOL},
+            {"preview-domain", required_argument, 0, O_PDOMAIN},
+            {"preview-port", required_argument, 0, O_PPORT},
             {"print-routes", no_argument, 0, O_ROUTES},
             {"print-errors", no_argument, 0, O_ERRORS},
             {"version", no_argument, 0, O_VER},
@@ -153,6 +167,18 @@ static int parse_args(int argc, char **argv, struct options *o)
                         break;
                 case O_MTIMEOUT:
                         if (parse_uint(optarg, &o->machine_timeout_s) < 0)
+                                goto bad;
+                        break;
+                case O_NETPOOL:
+                        o->net_pool = optarg;
+                        break;
+                case O_PDOMAIN:
+                        if (!*optarg || strlen(optarg) > 200)
+                                goto bad;
+                        o->preview_domain = optarg;
+                        break;
+                case O_PPORT:
+                        if (parse_uint(optarg, &o->preview_port) < 0 || o->preview_port > 65535)
                                 goto bad;
                         break;
                 case O_ROUTES:
@@ -276,6 +302,13 @@ static int setup_machines(struct app *app, struct err *e)
         app->driver_ctx.state_dir = app->state_dir;
         app->driver_ctx.agent_path = app->agent_path;
         app->driver_ctx.shim_path = app->shim_path;
+        app->driver_ctx.net = &app->net;
+        r = net_host_init(&app->net, app->state_dir, app->net_pool, e);
+        if (r < 0)
+                return r;
+        if (!app->net.enabled)
+                log_warn("network_unavailable", "reason=\"%s\" (machines get loopback only)",
+                         app->net.reason);
         struct err pe;
         if (app->driver->probe(&app->driver_ctx, &pe) < 0)
                 log_warn("runtime_unavailable", "runtime=%s reason=\"%s\"", app->driver->name,
@@ -328,6 +361,10 @@ int main(int argc, char **argv)
                 snprintf(app.cache_dir, sizeof(app.cache_dir), "%s", cache);
         app.started_ms = time_wall_ms();
         app.machine_timeout_s = o.machine_timeout_s;
+        app.net_pool = o.net_pool;
+        snprintf(app.preview_domain, sizeof(app.preview_domain), "%s",
+                 o.preview_domain ? o.preview_domain : "localhost");
+        app.preview_port = o.preview_port;
         app.lock_fd = -1;
         app.loop.epfd = -1;
         struct err e = {0};

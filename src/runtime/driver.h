@@ -8,11 +8,13 @@
 #include <sys/types.h>
 
 #include "../common/err.h"
+#include "net.h"
 
 struct driver_ctx {
-        const char *state_dir;  /* the daemon's state directory */
-        const char *agent_path; /* the nsagent binary on the host */
-        const char *shim_path;  /* the nsshim binary on the host */
+        const char *state_dir;      /* the daemon's state directory */
+        const char *agent_path;     /* the nsagent binary on the host */
+        const char *shim_path;      /* the nsshim binary on the host */
+        const struct net_host *net; /* host networking (net->enabled 0: machines have none) */
 };
 
 struct machine_spec {
@@ -26,7 +28,9 @@ struct machine_spec {
         unsigned vcpus;
         unsigned memory_mb;
         char *const *env; /* "KEY=value", NULL-terminated; the agent's environment */
-        /* Networking: none yet; a later driver option plugs a network namespace in. */
+        /* its network (NULL: none, loopback only): the child that starts the sandbox
+         * creates the namespace when missing and applies the rules */
+        const struct net_plan *net;
 };
 
 struct machine_run {

@@ -96,6 +96,12 @@ static json_t *oci_config(const struct driver_ctx *ctx, const struct machine_spe
                       "namespaces", "type", "pid", "type", "ipc", "type", "uts", "type", "mount",
                       "type", "network", "resources", "memory", "limit", (json_int_t)mem, "cpu",
                       "quota", (json_int_t)quota, "period", (json_int_t)100000);
+        if (s->net) { /* the sandbox joins the machine's namespace, not a new one */
+                char path[128];
+                snprintf(path, sizeof(path), NET_NS_DIR "/%s", s->net->netns);
+                json_t *nss = json_object_get(json_object_get(cfg, "linux"), "namespaces");
+                json_object_set_new(json_array_get(nss, 4), "path", json_string(path));
+        }
         json_object_set_new(json_object_get(cfg, "process"), "capabilities",
                             json_pack("{s:O,s:O,s:O,s:o}", "bounding", capset, "effective", capset,
                                       "permitted", capset, "ambient", json_array()));
@@ -156,9 +162,10 @@ int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct e
 
 /* The shim (src/shim) runs `runsc run` and relays the agent stream on DIR/agent.sock;
  * it outlives the daemon, so a restarted daemon can attach again. */
-static void exec_shim(const struct driver_ctx *ctx, const char *id, const char *dir,
+static void exec_shim(const struct driver_ctx *ctx, const struct machine_spec *s,
                       const char *bundle, const char *log, const char *image)
 {
+        const char *id = s->id, *dir = s->dir;
         char root[PATH_MAX + 64];
         runsc_root(ctx, root, sizeof(root));
         int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -170,21 +177,25 @@ static void exec_shim(const struct driver_ctx *ctx, const char *id, const char *
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (s->net && net_setup(ctx->net, s->net) < 0)
+                _exit(126);
+        const char *network = s->net ? "sandbox" : "none";
         if (image) {
                 char gone[PATH_MAX + 200]; /* see container_status (gvisor_ckpt.c) */
                 snprintf(gone, sizeof(gone), "%s/%s_sandbox:%s.state", root, id, id);
                 execl(ctx->shim_path, "nsshim", dir, "--after-gone", gone, "--", RUNSC, "--root",
-                      root, "--network", "none", "restore", "--image-path", image, "--bundle",
+                      root, "--network", network, "restore", "--image-path", image, "--bundle",
                       bundle, id, (char *)NULL);
         } else {
                 execl(ctx->shim_path, "nsshim", dir, "--", RUNSC, "--root", root, "--network",
-                      "none", "run", "--bundle", bundle, id, (char *)NULL);
+                      network, "run", "--bundle", bundle, id, (char *)NULL);
         }
         _exit(127);
 }
 
-/* Connects to DIR/agent.sock; the shim may still be creating it (retries 2 ms apart). */
-static int connect_agent(const char *dir, int retries, struct err *e)
+/* Connects to DIR/agent.sock; the shim (pid, 0: not ours) may still be creating it
+ * (retries 2 ms apart; ends early when the shim's child died before exec'ing it). */
+static int connect_agent(const char *dir, pid_t pid, int retries, struct err *e)
 {
         struct sockaddr_un a = {.sun_family = AF_UNIX};
         if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/agent.sock", dir) >=
@@ -200,6 +211,13 @@ static int connect_agent(const char *dir, int retries, struct err *e)
                 close(fd);
                 if (i >= retries || (saved != ENOENT && saved != ECONNREFUSED))
                         return err_set(e, saved, "connect %s", a.sun_path);
+                int st;
+                if (pid > 0 && waitpid(pid, &st, WNOHANG) == pid)
+                        return err_set(e, ECHILD, "%s (see %s/runsc.log)",
+                                       WIFEXITED(st) && WEXITSTATUS(st) == 126
+                                           ? "the machine's network could not be set up"
+                                           : "the sandbox did not start",
+                                       dir);
                 usleep(2000);
         }
 }
@@ -209,7 +227,7 @@ static int gv_attach(const struct driver_ctx *ctx, const char *id, const char *d
 {
         (void)ctx;
         (void)id;
-        int fd = connect_agent(dir, 0, e);
+        int fd = connect_agent(dir, 0, 0, e);
         if (fd < 0)
                 return fd == -ECONNREFUSED ? -ENOENT : fd;
         run->pid = 0;
@@ -256,9 +274,16 @@ static int write_identity(const char *rootfs, const char *hostname, struct err *
 }
 
 /* Starts the shim (running or restoring the container) and connects to its socket. */
-int launch(const struct driver_ctx *ctx, const char *id, const char *dir, const char *image,
+void runsc_enter(const char *id)
+{
+        if (net_enter(id) < 0)
+                _exit(125);
+}
+
+int launch(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
            struct machine_run *run, struct err *e)
 {
+        const char *dir = s->dir;
         char bundle[PATH_MAX + 64], log[PATH_MAX + 64];
         snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
         snprintf(log, sizeof(log), "%s/runsc.log", dir);
@@ -269,12 +294,13 @@ int launch(const struct driver_ctx *ctx, const char *id, const char *dir, const 
         unlink(sock);
         pid_t pid = fork();
         if (pid == 0)
-                exec_shim(ctx, id, dir, bundle, log, image);
+                exec_shim(ctx, s, bundle, log, image);
         if (pid < 0)
                 return err_set(e, errno, "fork shim");
-        int fd = connect_agent(dir, 1000, e);
+        int fd = connect_agent(dir, pid, 1000, e);
         if (fd < 0) {
                 kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
                 return fd;
         }
         run->pid = pid;
@@ -297,7 +323,7 @@ static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
                 r = write_bundle(ctx, s, rootfs, bundle, e);
         if (r < 0)
                 return r;
-        return launch(ctx, s->id, s->dir, NULL, run, e);
+        return launch(ctx, s, NULL, run, e);
 }
 
 int run_quiet(const char *const argv[])
@@ -322,14 +348,22 @@ static int remove_tree(const char *path)
         return run_quiet(argv);
 }
 
-/* The helper: kill and delete the container, unmount the layer, remove the dir. */
-static void destroy_helper(const struct driver_ctx *ctx, const char *id, const char *dir)
+/* Kills and deletes the container (a child in the machine's network namespace: runsc
+ * reaches the sandbox only from there; the helper keeps the host's mounts). */
+static void stop_container(const struct driver_ctx *ctx, const char *id)
 {
-        char root[PATH_MAX + 64], rootfs[PATH_MAX + 64];
+        pid_t pid = fork();
+        if (pid != 0) {
+                while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                return;
+        }
+        char root[PATH_MAX + 64];
         runsc_root(ctx, root, sizeof(root));
         const char *kill_argv[] = {RUNSC, "--root", root, "kill", id, "KILL", NULL};
         const char *del_argv[] = {RUNSC, "--root", root, "delete", "--force", id, NULL};
         const char *state_argv[] = {RUNSC, "--root", root, "state", id, NULL};
+        runsc_enter(id);
         run_quiet(kill_argv);
         /* runsc serialises on its own locks; under load a delete can lose a race, so
          * repeat until the container is gone */
@@ -339,6 +373,17 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
                         break;
                 usleep(50000);
         }
+        _exit(0);
+}
+
+/* The helper: stop the container, remove its network, unmount the layer, remove the
+ * dir. */
+static void destroy_helper(const struct driver_ctx *ctx, const char *id, const char *dir)
+{
+        char rootfs[PATH_MAX + 64];
+        stop_container(ctx, id);
+        if (ctx->net && ctx->net->enabled)
+                net_teardown(ctx->net, id);
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
         for (int i = 0; i < 50 && umount2(rootfs, 0) < 0 && errno == EBUSY; i++)
                 usleep(20000);

@@ -76,6 +76,7 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
         if (mkdir(image, 0700) < 0)
                 _exit(1);
         const char *ckpt[] = {RUNSC, "--root", root, "checkpoint", "--image-path", image, id, NULL};
+        runsc_enter(id); /* the files below are in the host's mounts all the same */
         if (run_quiet(ckpt) != 0) {
                 remove_flat_dir(image); /* a partial image only fills the disk */
                 _exit(1);
@@ -107,6 +108,7 @@ static void rearm_helper(const struct driver_ctx *ctx, const char *id)
         runsc_root(ctx, root, sizeof(root));
         const char *usr1_argv[] = {RUNSC, "--root", root, "kill", id, "USR1", NULL};
         char status[32];
+        runsc_enter(id);
         /* the restore creates the container's state file, then marks it running (a big
          * machine takes seconds); then the signal is sure to be taken */
         for (int i = 0; i < 30000; i++) {
@@ -142,7 +144,7 @@ int gv_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const
         if (r == 0)
                 r = write_bundle(ctx, s, rootfs, bundle, e);
         if (r == 0)
-                r = launch(ctx, s->id, s->dir, image, run, e);
+                r = launch(ctx, s, image, run, e);
         if (r < 0)
                 return r;
         pid_t pid = fork_helper();

@@ -26,8 +26,12 @@ int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct e
 
 /* Starts the machine's shim running the container (image NULL) or restoring it from
  * `image`, and connects to its socket. Fills run. */
-int launch(const struct driver_ctx *ctx, const char *id, const char *dir, const char *image,
+int launch(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
            struct machine_run *run, struct err *e);
+
+/* In a helper child, before any runsc call on machine `id`: joins its network
+ * namespace (runsc reaches the sandbox only from there). Exits the child on failure. */
+void runsc_enter(const char *id);
 
 /* Runs argv (PATH lookup) with stdout and stderr on /dev/null; its wait status. Blocks. */
 int run_quiet(const char *const argv[]);

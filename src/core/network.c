@@ -1,0 +1,180 @@
+/* A machine's network as the API sees it: its address slot, its egress policy
+ * (allow_internet_access, allow_out, deny_out) and the ports it publishes without a
+ * token. Kept as one JSON object in the machine's spec; the host side is
+ * src/runtime/net.c. Loop thread only. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../daemon/app.h"
+#include "machine_internal.h"
+
+#define MAX_PUBLIC_PORTS 32
+
+int machine_net_check(const json_t *req, const char **code, struct err *e)
+{
+        const char *key;
+        json_t *v;
+        *code = "invalid_field";
+        if (!req)
+                return 0;
+        json_object_foreach((json_t *)req, key, v)
+        {
+                if (strcmp(key, "allow_internet_access") == 0) {
+                        if (!json_is_boolean(v))
+                                return err_set(e, EINVAL,
+                                               "field 'network.allow_internet_access': expected a "
+                                               "boolean");
+                } else if (strcmp(key, "allow_out") == 0 || strcmp(key, "deny_out") == 0) {
+                        char field[32];
+                        snprintf(field, sizeof(field), "network.%s", key);
+                        if (net_check_cidrs(v, field, e) < 0)
+                                return -EINVAL;
+                } else {
+                        *code = "unknown_field";
+                        char shown[64];
+                        snprintf(shown, sizeof(shown), "%s", key);
+                        return err_set(e, EINVAL, "unknown field 'network.%s'", shown);
+                }
+        }
+        return 0;
+}
+
+/* Copies the policy fields of `from` (may be NULL) over `to`. */
+static void merge_policy(json_t *to, const json_t *from)
+{
+        static const char *const keys[] = {"allow_internet_access", "allow_out", "deny_out"};
+        for (unsigned i = 0; from && i < 3; i++) {
+                json_t *v = json_object_get(from, keys[i]);
+                if (v && !json_is_null(v))
+                        json_object_set_new(to, keys[i], json_deep_copy(v));
+        }
+}
+
+int machine_net_new(struct machine *m, const json_t *policy, struct err *e)
+{
+        const struct net_host *h = &m->app->net;
+        if (!h->enabled)
+                return 0;
+        int slot = net_claim(h, m->id, e);
+        if (slot < 0)
+                return slot;
+        char host[16], guest[16];
+        net_addr(h, (unsigned)slot, 0, host);
+        net_addr(h, (unsigned)slot, 1, guest);
+        m->network =
+            json_pack("{s:i,s:s,s:s,s:b,s:[],s:[],s:[]}", "slot", slot, "address", guest, "gateway",
+                      host, "allow_internet_access", 1, "allow_out", "deny_out", "public_ports");
+        merge_policy(m->network, policy);
+        return 0;
+}
+
+void machine_net_release(struct machine *m)
+{
+        json_int_t slot = json_integer_value(json_object_get(m->network, "slot"));
+        if (slot > 0)
+                net_release((unsigned)slot, m->id);
+}
+
+static void policy_of(const json_t *n, struct net_policy *p)
+{
+        json_t *inet = json_object_get(n, "allow_internet_access");
+        p->internet = !inet || json_is_true(inet);
+        p->allow_out = json_object_get(n, "allow_out");
+        p->deny_out = json_object_get(n, "deny_out");
+}
+
+int machine_net_plan(const struct machine *m, struct net_plan *plan)
+{
+        json_int_t slot = json_integer_value(json_object_get(m->network, "slot"));
+        if (!m->app->net.enabled || slot <= 0)
+                return 0;
+        struct net_policy p;
+        policy_of(m->network, &p);
+        return net_plan_make(&m->app->net, m->id, (unsigned)slot, &p, plan) == 0 ? 1 : -1;
+}
+
+/* Applies the machine's policy now (nft, a few ms) when its namespace exists. */
+static int apply_now(struct machine *m, struct err *e)
+{
+        struct net_plan plan;
+        int r = machine_net_plan(m, &plan);
+        if (r <= 0)
+                return r < 0 ? err_set(e, ENOMEM, "network plan") : 0;
+        pid_t pid = fork();
+        if (pid == 0)
+                _exit(net_apply(&plan) == 0 ? 0 : 1);
+        int st = -1;
+        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        net_plan_free(&plan);
+        return st == 0 ? 0 : err_set(e, EIO, "nft refused the machine's new rules");
+}
+
+int machine_net_update(struct machine *m, const json_t *req, const char **code, struct err *e)
+{
+        if (machine_net_check(req, code, e) < 0)
+                return -EINVAL;
+        *code = "network_unavailable";
+        if (!m->network)
+                return err_set(e, ENOTSUP,
+                               "machine %s has no network (networking is off on "
+                               "this host)",
+                               m->id);
+        json_t *before = json_deep_copy(m->network);
+        merge_policy(m->network, req);
+        *code = "internal";
+        int r = m->state == M_CREATING ? 0 : apply_now(m, e);
+        if (r == 0)
+                r = save_spec(m, e);
+        if (r < 0) {
+                json_decref(m->network);
+                m->network = before;
+                return r;
+        }
+        json_decref(before);
+        log_info("machine_network", "machine=%s", m->id);
+        return 0;
+}
+
+int machine_net_publish(struct machine *m, int port, int public, struct err *e)
+{
+        json_t *ports = json_object_get(m->network, "public_ports");
+        if (!ports)
+                return err_set(e, ENOTSUP, "machine %s has no network", m->id);
+        size_t i;
+        json_t *v;
+        json_array_foreach(ports, i, v) if (json_integer_value(v) == port)
+        {
+                if (!public)
+                        json_array_remove(ports, i);
+                return public ? 0 : save_spec(m, e);
+        }
+        if (!public)
+                return 0;
+        if (json_array_size(ports) >= MAX_PUBLIC_PORTS)
+                return err_set(e, ENOSPC, "at most %d public ports per machine", MAX_PUBLIC_PORTS);
+        json_array_append_new(ports, json_integer(port));
+        return save_spec(m, e);
+}
+
+int machine_net_is_public(const struct machine *m, int port)
+{
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(m->network, "public_ports"), i,
+                           v) if (json_integer_value(v) == port) return 1;
+        return 0;
+}
+
+json_t *machine_net_view(const json_t *network)
+{
+        if (!network)
+                return json_null();
+        json_t *o = json_deep_copy(network);
+        json_object_del(o, "slot");
+        return o;
+}

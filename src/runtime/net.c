@@ -1,0 +1,466 @@
+/* Host networking of machines (see net.h): slots, addresses, the nftables table and
+ * the per-machine namespace set-up, done with Debian's `ip` and `nft`. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "net.h"
+
+#define MAX_CIDRS 256
+
+/* Runs argv with `input` on its stdin (NULL: /dev/null); stdout to /dev/null, stderr
+ * inherited. Its wait status (or -1). Blocks. */
+static int run_input(const char *const argv[], const char *input, int quiet)
+{
+        int p[2] = {-1, -1};
+        if (input && pipe2(p, O_CLOEXEC) < 0)
+                return -1;
+        pid_t pid = fork();
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR);
+                dup2(input ? p[0] : null, 0);
+                dup2(null, 1);
+                if (quiet)
+                        dup2(null, 2);
+                execvp(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        if (input) {
+                close(p[0]);
+                size_t len = strlen(input), off = 0;
+                while (pid > 0 && off < len) {
+                        ssize_t n = write(p[1], input + off, len - off);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break;
+                        off += (size_t)n;
+                }
+                close(p[1]);
+        }
+        int st = -1;
+        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        return pid > 0 ? st : -1;
+}
+
+static int nft_script(const char *script, int quiet)
+{
+        const char *argv[] = {"nft", "-f", "-", NULL};
+        return run_input(argv, script, quiet) == 0 ? 0 : -1;
+}
+
+static int have_tool(const char *name)
+{
+        static const char *const dirs[] = {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"};
+        char path[64];
+        for (unsigned i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                snprintf(path, sizeof(path), "%s%s", dirs[i], name);
+                if (access(path, X_OK) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+static int parse_cidr(const char *s, uint32_t *addr, unsigned *prefix)
+{
+        char tmp[32];
+        if (!s || strlen(s) >= sizeof(tmp))
+                return -1;
+        snprintf(tmp, sizeof(tmp), "%s", s);
+        char *slash = strchr(tmp, '/');
+        *prefix = 32;
+        if (slash) {
+                *slash++ = '\0';
+                char *end;
+                long p = strtol(slash, &end, 10);
+                if (!*slash || *end || p < 0 || p > 32)
+                        return -1;
+                *prefix = (unsigned)p;
+        }
+        struct in_addr a;
+        if (inet_pton(AF_INET, tmp, &a) != 1)
+                return -1;
+        uint32_t mask = *prefix ? 0xffffffffu << (32 - *prefix) : 0;
+        *addr = ntohl(a.s_addr) & mask;
+        return 0;
+}
+
+static void dotted(uint32_t a, char *out)
+{
+        struct in_addr in = {.s_addr = htonl(a)};
+        inet_ntop(AF_INET, &in, out, 16);
+}
+
+int net_check_cidrs(const json_t *list, const char *field, struct err *e)
+{
+        if (!list || json_is_null(list))
+                return 0;
+        if (!json_is_array(list) || json_array_size(list) > MAX_CIDRS)
+                return err_set(e, EINVAL, "%s must be an array of at most %d CIDRs", field,
+                               MAX_CIDRS);
+        size_t i;
+        const json_t *v;
+        json_array_foreach(list, i, v)
+        {
+                uint32_t a;
+                unsigned p;
+                if (parse_cidr(json_string_value(v), &a, &p) < 0)
+                        return err_set(e, EINVAL,
+                                       "%s[%zu] is not an IPv4 address or CIDR (like 10.0.0.0/8)",
+                                       field, i);
+        }
+        return 0;
+}
+
+/* FNV-1a of the state dir names this daemon's table. */
+static void table_name(const char *state_dir, char *out, size_t cap)
+{
+        uint32_t h = 2166136261u;
+        for (const char *p = state_dir; *p; p++)
+                h = (h ^ (unsigned char)*p) * 16777619u;
+        snprintf(out, cap, "nullspace_%08x", h);
+}
+
+static const char BASE_RULES[] =
+    "table inet %s {\n"
+    " set ifaces { type ifname; }\n"
+    " set saddrs { type ipv4_addr; }\n"
+    " map egress { type ifname : verdict; }\n"
+    " map hostin { type ifname : verdict; }\n"
+    " chain forward { type filter hook forward priority filter; policy accept;\n"
+    "  iifname @ifaces oifname \"nsh*\" drop\n"
+    "  iifname @ifaces iifname vmap @egress\n"
+    " }\n"
+    " chain input { type filter hook input priority filter; policy accept;\n"
+    "  iifname @ifaces ct state established,related accept\n"
+    "  iifname @ifaces iifname vmap @hostin\n"
+    "  iifname @ifaces drop\n"
+    " }\n"
+    " chain postrouting { type nat hook postrouting priority srcnat; policy accept;\n"
+    "  ip saddr @saddrs oifname != \"nsh*\" masquerade\n"
+    " }\n"
+    "}\n";
+
+static int write_file(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        ssize_t n = write(fd, text, strlen(text));
+        close(fd);
+        return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+int net_host_init(struct net_host *h, const char *state_dir, const char *pool, struct err *e)
+{
+        memset(h, 0, sizeof(*h));
+        unsigned prefix;
+        if (parse_cidr(pool ? pool : "10.200.0.0/16", &h->base, &prefix) < 0 || prefix > 28 ||
+            prefix < 8)
+                return err_set(e, EINVAL, "machine network pool %s: want A.B.C.D/P, P 8..28", pool);
+        h->slots = 1u << (30 - prefix);
+        table_name(state_dir, h->table, sizeof(h->table));
+        if (!have_tool("ip") || !have_tool("nft")) {
+                snprintf(h->reason, sizeof(h->reason),
+                         "ip or nft is missing (Debian packages iproute2, nftables)");
+                return 0;
+        }
+        if (write_file("/proc/sys/net/ipv4/ip_forward", "1\n") < 0) {
+                snprintf(h->reason, sizeof(h->reason), "cannot turn on ip forwarding: %s",
+                         strerror(errno));
+                return 0;
+        }
+        const char *list[] = {"nft", "list", "table", "inet", h->table, NULL};
+        if (run_input(list, NULL, 1) != 0) {
+                char script[sizeof(BASE_RULES) + 64];
+                snprintf(script, sizeof(script), BASE_RULES, h->table);
+                if (nft_script(script, 0) < 0) {
+                        snprintf(h->reason, sizeof(h->reason),
+                                 "nft could not create table %s (nf_tables missing?)", h->table);
+                        return 0;
+                }
+        }
+        mkdir("/run/nullspace", 0755);
+        mkdir(NET_CLAIM_DIR, 0755);
+        h->enabled = 1;
+        return 0;
+}
+
+int net_claim(const struct net_host *h, const char *id, struct err *e)
+{
+        unsigned char r[2];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, r, 2) != 2)
+                r[0] = r[1] = 0;
+        if (fd >= 0)
+                close(fd);
+        /* start at a random slot: claims of machines made at once rarely meet */
+        unsigned start = ((unsigned)r[0] << 8 | r[1]) % h->slots;
+        for (unsigned i = 0; i < h->slots; i++) {
+                unsigned slot = (start + i) % h->slots;
+                if (slot == 0)
+                        continue;
+                char path[128];
+                snprintf(path, sizeof(path), NET_CLAIM_DIR "/%u", slot);
+                int c = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                if (c < 0 && errno == EEXIST)
+                        continue;
+                if (c < 0)
+                        return err_set(e, errno, "claim %s", path);
+                dprintf(c, "%s\n", id);
+                close(c);
+                snprintf(path, sizeof(path), NET_CLAIM_DIR "/%s", id);
+                c = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (c >= 0) {
+                        dprintf(c, "%u\n", slot);
+                        close(c);
+                }
+                return (int)slot;
+        }
+        return err_set(e, ENOSPC, "every address of the machine network pool is in use");
+}
+
+void net_release(unsigned slot, const char *id)
+{
+        char path[128];
+        if (!slot)
+                return;
+        snprintf(path, sizeof(path), NET_CLAIM_DIR "/%u", slot);
+        unlink(path);
+        snprintf(path, sizeof(path), NET_CLAIM_DIR "/%s", id);
+        unlink(path);
+}
+
+void net_addr(const struct net_host *h, unsigned slot, int guest, char *out)
+{
+        dotted(h->base + slot * 4 + (guest ? 2 : 1), out);
+}
+
+/* "{ a, b }" of a CIDR list into b (normalised); 0 entries: nothing appended. */
+static size_t cidr_set(struct buf *b, const json_t *list)
+{
+        size_t i, n = 0;
+        const json_t *v;
+        json_array_foreach(list, i, v)
+        {
+                uint32_t a;
+                unsigned p;
+                char d[16];
+                if (parse_cidr(json_string_value(v), &a, &p) < 0)
+                        continue;
+                dotted(a, d);
+                buf_printf(b, "%s%s/%u", n++ ? ", " : "{ ", d, p);
+        }
+        if (n)
+                buf_printf(b, " }");
+        return n;
+}
+
+static void policy_rules(struct buf *b, const char *t, const char *id, const struct net_policy *p)
+{
+        buf_printf(b, "add chain inet %s e_%s\nadd chain inet %s h_%s\n", t, id, t, id);
+        buf_printf(b, "flush chain inet %s e_%s\nflush chain inet %s h_%s\n", t, id, t, id);
+        buf_printf(b, "add rule inet %s e_%s ct state established,related accept\n", t, id);
+        if (p->deny_out && json_array_size(p->deny_out)) {
+                buf_printf(b, "add rule inet %s e_%s ip daddr ", t, id);
+                cidr_set(b, p->deny_out);
+                buf_printf(b, " drop\n");
+        }
+        if (p->allow_out && json_array_size(p->allow_out)) {
+                buf_printf(b, "add rule inet %s e_%s ip daddr ", t, id);
+                cidr_set(b, p->allow_out);
+                buf_printf(b, " accept\nadd rule inet %s h_%s ip daddr ", t, id);
+                cidr_set(b, p->allow_out);
+                buf_printf(b, " accept\n");
+        }
+        if (!p->internet)
+                buf_printf(b, "add rule inet %s e_%s drop\n", t, id);
+}
+
+int net_plan_make(const struct net_host *h, const char *id, unsigned slot,
+                  const struct net_policy *p, struct net_plan *plan)
+{
+        memset(plan, 0, sizeof(*plan));
+        snprintf(plan->netns, sizeof(plan->netns), "nsm-%s", id);
+        snprintf(plan->host_if, sizeof(plan->host_if), "nsh%u", slot);
+        net_addr(h, slot, 0, plan->host_ip);
+        net_addr(h, slot, 1, plan->guest_ip);
+        struct buf b;
+        buf_init(&b, 1u << 20);
+        policy_rules(&b, h->table, id, p);
+        const char *t = h->table, *f = plan->host_if;
+        buf_printf(&b, "add element inet %s ifaces { \"%s\" }\n", t, f);
+        buf_printf(&b, "add element inet %s saddrs { %s }\n", t, plan->guest_ip);
+        buf_printf(&b, "add element inet %s egress { \"%s\" : jump e_%s }\n", t, f, id);
+        buf_printf(&b, "add element inet %s hostin { \"%s\" : jump h_%s }\n", t, f, id);
+        if (!b.data)
+                return -ENOMEM;
+        plan->nft = b.data; /* NUL-terminated; owned by the plan now */
+        return 0;
+}
+
+void net_plan_free(struct net_plan *plan)
+{
+        free(plan->nft);
+        plan->nft = NULL;
+}
+
+static int ns_exists(const char *netns)
+{
+        char path[128];
+        snprintf(path, sizeof(path), NET_NS_DIR "/%s", netns);
+        return access(path, F_OK) == 0;
+}
+
+int net_setup(const struct net_host *h, const struct net_plan *plan)
+{
+        (void)h;
+        if (ns_exists(plan->netns)) {
+                /* gVisor took the address off eth0 when it started: give it back */
+                char again[160];
+                snprintf(again, sizeof(again),
+                         "addr replace %s/30 dev eth0\nroute replace default via %s\n",
+                         plan->guest_ip, plan->host_ip);
+                const char *ip_inner[] = {"ip", "-n", plan->netns, "-batch", "-", NULL};
+                if (run_input(ip_inner, again, 0) != 0) {
+                        fprintf(stderr, "nullspace: cannot re-address %s\n", plan->netns);
+                        return -1;
+                }
+        } else {
+                char root[512], inner[256];
+                snprintf(root, sizeof(root),
+                         "netns add %s\n"
+                         "link add %s type veth peer name eth0 netns %s\n"
+                         "addr add %s/30 dev %s\n"
+                         "link set %s up\n",
+                         plan->netns, plan->host_if, plan->netns, plan->host_ip, plan->host_if,
+                         plan->host_if);
+                snprintf(inner, sizeof(inner),
+                         "addr add %s/30 dev eth0\nlink set eth0 up\nlink set lo up\n"
+                         "route add default via %s\n",
+                         plan->guest_ip, plan->host_ip);
+                const char *ip_root[] = {"ip", "-batch", "-", NULL};
+                const char *ip_inner[] = {"ip", "-n", plan->netns, "-batch", "-", NULL};
+                if (run_input(ip_root, root, 0) != 0 || run_input(ip_inner, inner, 0) != 0) {
+                        fprintf(stderr, "nullspace: network namespace %s could not be set up\n",
+                                plan->netns);
+                        return -1;
+                }
+        }
+        if (nft_script(plan->nft, 0) < 0) {
+                fprintf(stderr, "nullspace: nftables rules for %s were refused\n", plan->netns);
+                return -1;
+        }
+        return net_enter(plan->netns + 4);
+}
+
+int net_apply(const struct net_plan *plan)
+{
+        return nft_script(plan->nft, 0);
+}
+
+int net_enter(const char *id)
+{
+        char path[128];
+        snprintf(path, sizeof(path), NET_NS_DIR "/nsm-%s", id);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -1;
+        int r = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0 &&
+                        setns(fd, CLONE_NEWNET) == 0
+                    ? 0
+                    : -1;
+        close(fd);
+        if (r < 0) {
+                fprintf(stderr, "nullspace: cannot join %s: %s\n", path, strerror(errno));
+                return -1;
+        }
+        /* runsc 20221219 takes a namespace with net.core.rmem_default for the host's;
+         * newer kernels have it in every namespace: hide it from runsc */
+        mount("none", "/proc/sys/net/core", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k");
+        return 0;
+}
+
+int net_live_connections(const char *guest_ip)
+{
+        FILE *f = fopen("/proc/net/nf_conntrack", "re");
+        if (!f)
+                return 0;
+        long tw = 120;
+        FILE *t = fopen("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_time_wait", "re");
+        if (t && fscanf(t, "%ld", &tw) != 1)
+                tw = 120;
+        if (t)
+                fclose(t);
+        char src[32], dst[32], line[512];
+        snprintf(src, sizeof(src), " src=%s ", guest_ip);
+        snprintf(dst, sizeof(dst), " dst=%s ", guest_ip);
+        int n = 0;
+        while (fgets(line, sizeof(line), f)) {
+                char proto[8], state[24];
+                long left;
+                if (sscanf(line, "%*s %*d %7s %*d %ld %23s", proto, &left, state) != 3 ||
+                    strcmp(proto, "tcp") != 0 || (!strstr(line, src) && !strstr(line, dst)))
+                        continue;
+                if (strcmp(state, "CLOSE") == 0 ||
+                    (strcmp(state, "TIME_WAIT") == 0 && left < tw - 62))
+                        continue;
+                n++;
+        }
+        fclose(f);
+        return n;
+}
+
+/* The slot of machine `id` (NET_CLAIM_DIR/ID names it), 0 when none. */
+static unsigned find_slot(const char *id)
+{
+        char path[128], buf[16] = {0};
+        snprintf(path, sizeof(path), NET_CLAIM_DIR "/%s", id);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        return n > 0 ? (unsigned)strtoul(buf, NULL, 10) : 0;
+}
+
+void net_teardown(const struct net_host *h, const char *id)
+{
+        char netns[64];
+        snprintf(netns, sizeof(netns), "nsm-%s", id);
+        unsigned slot = find_slot(id);
+        if (slot) {
+                char ifn[16], gip[16], cmd[256];
+                snprintf(ifn, sizeof(ifn), "nsh%u", slot);
+                net_addr(h, slot, 1, gip);
+                static const char *const maps[] = {"egress", "hostin", "ifaces"};
+                for (unsigned i = 0; i < 3; i++) {
+                        snprintf(cmd, sizeof(cmd), "delete element inet %s %s { \"%s\" }\n",
+                                 h->table, maps[i], ifn);
+                        nft_script(cmd, 1);
+                }
+                snprintf(cmd, sizeof(cmd), "delete element inet %s saddrs { %s }\n", h->table, gip);
+                nft_script(cmd, 1);
+        }
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "delete chain inet %s e_%s\n", h->table, id);
+        nft_script(cmd, 1);
+        snprintf(cmd, sizeof(cmd), "delete chain inet %s h_%s\n", h->table, id);
+        nft_script(cmd, 1);
+        if (ns_exists(netns)) {
+                const char *del[] = {"ip", "netns", "delete", netns, NULL};
+                run_input(del, NULL, 1);
+        }
+        net_release(slot, id);
+}
