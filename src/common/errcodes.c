@@ -104,6 +104,20 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
                                 "machine's agent."},
     [NS_E_CHANNEL_NOT_FOUND] = {"channel_not_found", 404, 6,
                                 "No open channel with that number on this WebSocket."},
+    [NS_E_PREVIEW_TOKEN_REQUIRED] = {"preview_token_required", 401, 5,
+                                     "This preview URL needs its token: the port is not "
+                                     "public."},
+    [NS_E_PREVIEW_TOKEN_INVALID] = {"preview_token_invalid", 403, 5,
+                                    "The preview token is forged, malformed, or made for "
+                                    "another machine or port."},
+    [NS_E_PREVIEW_TOKEN_EXPIRED] = {"preview_token_expired", 403, 5,
+                                    "The preview token's time is up; ask for a new URL."},
+    [NS_E_UPSTREAM_UNREACHABLE] = {"upstream_unreachable", 502, 8,
+                                   "Nothing in the machine answered on that port (no server "
+                                   "listening, or it did not accept in time)."},
+    [NS_E_NETWORK_UNAVAILABLE] = {"network_unavailable", 409, 7,
+                                  "The machine has no network (networking is off on this "
+                                  "host: ip or nft missing)."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

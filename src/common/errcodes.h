@@ -51,6 +51,11 @@ enum ns_code {
         NS_E_NOT_A_TERMINAL,
         NS_E_TOO_MANY_CHANNELS,
         NS_E_CHANNEL_NOT_FOUND,
+        NS_E_PREVIEW_TOKEN_REQUIRED,
+        NS_E_PREVIEW_TOKEN_INVALID,
+        NS_E_PREVIEW_TOKEN_EXPIRED,
+        NS_E_UPSTREAM_UNREACHABLE,
+        NS_E_NETWORK_UNAVAILABLE,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

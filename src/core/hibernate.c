@@ -236,6 +236,7 @@ int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb
         agentconn_detach_sessions(&m->agent, s == M_HIBERNATING ? "machine_hibernating"
                                              : s == M_FORKING   ? "machine_forking"
                                                                 : "machine_snapshotting");
+        preview_drop_machine(m->app, m->id);
         add_waiter(m, cb, ud); /* running: nobody else waits */
         set_state(m, s, NULL);
         /* "quiesce" also tells the agent to re-arm itself once restored */

@@ -47,6 +47,10 @@ struct app {
         int shutting_down;
 };
 
+/* Ends the proxied preview connections to machine id (api/preview.c): a checkpoint
+ * cannot keep open TCP connections. */
+void preview_drop_machine(struct app *app, const char *id);
+
 /* The route table (api/routes.c). */
 extern const struct route api_routes[];
 extern const size_t api_nroutes;

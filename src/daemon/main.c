@@ -328,7 +328,8 @@ static int run(struct app *app, const struct options *o, struct err *e)
                 r = setup_machines(app, e);
         if (r == 0)
                 r = setup_signals(app, e);
-        struct http_app happ = {api_routes, api_nroutes, auth_authenticate, app};
+        struct http_app happ = {api_routes, api_nroutes, auth_authenticate, app,
+                                api_preview_intercept};
         if (r == 0)
                 r = http_server_start(&app->http, &app->loop, o->listen, &o->http, &happ, e);
         if (r == 0)

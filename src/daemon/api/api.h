@@ -71,6 +71,10 @@ void api_fail(struct http_exchange *ex, const struct err *e);
 
 /* The handlers, one group per file. */
 void api_healthz(struct http_exchange *ex);
+void api_previews_create(struct http_exchange *ex);
+void api_machines_network(struct http_exchange *ex);
+/* Takes preview requests off the server before routing (http_app.intercept). */
+const struct route *api_preview_intercept(struct http_exchange *ex);
 void api_readyz(struct http_exchange *ex);
 void api_openapi(struct http_exchange *ex);
 void api_info(struct http_exchange *ex);

@@ -18,6 +18,7 @@ struct create_req {
         int auto_resume;
         char *timeout_action;
         char *snapshot;
+        json_t *network;
 };
 
 static const struct jv_field create_fields[] = {
@@ -32,6 +33,7 @@ static const struct jv_field create_fields[] = {
     {"auto_resume", JV_BOOL, 0, offsetof(struct create_req, auto_resume), 0, 0, 0},
     {"timeout_action", JV_STRING, 0, offsetof(struct create_req, timeout_action), 16, 0, 0},
     {"snapshot", JV_STRING, 0, offsetof(struct create_req, snapshot), 64, 0, 0},
+    {"network", JV_OBJECT, 0, offsetof(struct create_req, network), 0, 0, 0},
 };
 
 static json_t *strmap_json(const struct jv_strmap *m)
@@ -108,6 +110,13 @@ void api_machines_create(struct http_exchange *ex)
                                    "field 'timeout_action': destroy or hibernate");
                 return;
         }
+        const char *ncode;
+        struct err ne;
+        if (machine_net_check(in.network, &ncode, &ne) < 0) {
+                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                http_respond_error(ex, api_code_or(ncode, NS_E_INVALID_FIELD), "%s", ne.msg);
+                return;
+        }
         json_t *env = strmap_json(&in.env), *meta = strmap_json(&in.metadata);
         struct machine_params p = {
             .template_name = in.template_name ? in.template_name : "base",
@@ -121,6 +130,7 @@ void api_machines_create(struct http_exchange *ex)
             .auto_resume = present & (1u << 8) ? in.auto_resume : 1,
             .timeout_hibernate = in.timeout_action && !strcmp(in.timeout_action, "hibernate"),
             .snapshot = in.snapshot,
+            .network = in.network,
         };
         const char *code = NULL;
         struct err e = {0};
@@ -421,4 +431,32 @@ void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
         if (api_running_machine(ex))
                 http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING,
                                    "machine %s is busy changing state", ex->match.params[0]);
+}
+
+void api_machines_network(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct machine *m = machine_find(app, ex->match.params[0]);
+        if (!m) {
+                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine %s",
+                                   ex->match.params[0]);
+                return;
+        }
+        json_error_t je;
+        json_t *req = ex->body.len
+                          ? json_loadb(ex->body.data, ex->body.len, JSON_REJECT_DUPLICATES, &je)
+                          : json_object();
+        if (!json_is_object(req)) {
+                json_decref(req);
+                http_respond_error(ex, NS_E_INVALID_JSON, "the body must be a JSON object");
+                return;
+        }
+        const char *code = NULL;
+        struct err e;
+        int r = machine_net_update(m, req, &code, &e);
+        json_decref(req);
+        if (r < 0)
+                http_respond_error(ex, api_code_or(code, NS_E_INTERNAL), "%s", e.msg);
+        else
+                api_respond_machine(ex, 200, m->id);
 }

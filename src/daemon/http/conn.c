@@ -61,6 +61,13 @@ static enum ns_code on_head(void *ud, struct http_req *req)
                 next_request_id(c->srv, ex->request_id, sizeof(ex->request_id));
         if (!req->keep_alive || s->draining)
                 c->close_after = 1;
+        const struct route *taken = s->app.intercept && !s->draining ? s->app.intercept(ex) : NULL;
+        if (taken) { /* the head goes to taken->handler, the connection with it */
+                ex->match.route = taken;
+                req->upgrade = 1;
+                c->close_after = 1; /* unless taken, it ends with an error answer */
+                return NS_OK;
+        }
 
         enum ns_code m =
             router_match(s->app.routes, s->app.nroutes, req->method, req->path, &ex->match);
@@ -155,6 +162,21 @@ struct http_conn *conn_new(struct http_server *s, int fd, const char *peer)
         return c;
 }
 
+int http_take_socket(struct http_exchange *ex, struct buf *rest)
+{
+        struct http_conn *c = ex->conn;
+        size_t used = c->head_used < c->in_len ? c->head_used : c->in_len;
+        if (c->out.len || buf_append(rest, c->in + used, c->in_len - used) < 0)
+                return -1;
+        int fd = c->io.fd;
+        loop_io_del(c->srv->loop, &c->io);
+        c->io.fd = -1;
+        ex->status = 101; /* logged as handed over */
+        conn_log_exchange(c);
+        conn_close(c);
+        return fd;
+}
+
 void conn_close(struct http_conn *c)
 {
         struct http_server *s = c->srv;
@@ -167,8 +189,10 @@ void conn_close(struct http_conn *c)
                 c->ex.on_abort = NULL;
                 abort_cb(&c->ex);
         }
-        loop_io_del(s->loop, &c->io);
-        close(c->io.fd);
+        if (c->io.fd >= 0) {
+                loop_io_del(s->loop, &c->io);
+                close(c->io.fd);
+        }
         if (c->src_active && c->src.free)
                 c->src.free(c->src.ctx);
         if (c->ws)
@@ -543,8 +567,11 @@ static int start_upgrade(struct http_conn *c, size_t consumed)
         struct http_exchange *ex = &c->ex;
         c->state = CONN_HANDLING;
         c->in_process = 1;
+        c->head_used = consumed;
         ex->match.route->handler(ex); /* switches to CONN_WS through http_ws_accept, or errs */
         c->in_process = 0;
+        if (c->dead) /* taken over (http_take_socket) */
+                return -1;
         if (c->state != CONN_WS)
                 return conn_flush(c);
         conn_log_exchange(c);

@@ -40,6 +40,7 @@ struct http_conn {
         uint64_t last_ms;  /* last I/O progress */
         uint64_t start_ms; /* first byte of the current request */
         size_t lingered;   /* bytes discarded while lingering */
+        size_t head_used;  /* bytes of c->in the handed-over request's head took */
         struct ws_session *ws;
         char peer[64];
 };

@@ -35,6 +35,10 @@ struct http_app {
         /* Checks the request's credentials; NS_OK or NS_E_UNAUTHORIZED. May set ex->key_id. */
         enum ns_code (*authenticate)(struct http_exchange *ex);
         void *ctx; /* handed to handlers as ex->app */
+        /* Optional: looks at a request's head before routing; a route returned takes
+         * the request (no API key, no body read) and is expected to take the
+         * connection with http_take_socket(). NULL: route as usual. */
+        const struct route *(*intercept)(struct http_exchange *ex);
 };
 
 /* One request/response pair. Owned by its connection; valid from the handler call
@@ -135,6 +139,12 @@ void http_respond_stream(struct http_exchange *ex, int status, const char *conte
 
 /* A source that answered HTTP_SRC_AGAIN has data (or its end) now. Loop thread. */
 void http_stream_wake(struct http_exchange *ex);
+
+/* From an intercepted request's handler (http_app.intercept): takes the client's
+ * socket away from the server (the connection is closed without closing the fd).
+ * Bytes read past the request head are appended to rest. Returns the fd (caller
+ * owns it, non-blocking) or -1 (the connection stays the server's; answer ex). */
+int http_take_socket(struct http_exchange *ex, struct buf *rest);
 
 /* Status line text for a code ("Not Found"). */
 const char *http_status_text(int status);

@@ -1,0 +1,363 @@
+/* Preview URLs (see preview.h): POST /v1/machines/{id}/previews issues them; requests
+ * that carry one are taken off the HTTP server before routing (api_preview_intercept),
+ * checked, rewritten (the token removed, Host masked to localhost:PORT, X-Forwarded-*
+ * added) and relayed to the machine's address. A hibernated machine with auto_resume
+ * is resumed first. Loop thread only. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../common/cleanup.h"
+#include "../../common/log.h"
+#include "../../common/util.h"
+#include "../http/relay.h"
+#include "api.h"
+#include "preview.h"
+
+#define CONNECT_MS        10000
+#define IDLE_MS           300000
+#define MAX_EXPIRES_S     (7 * 86400)
+#define DEFAULT_EXPIRES_S 3600
+
+struct preview_conn {
+        struct app *app;
+        char id[40];
+        unsigned port;
+        int client;
+        struct buf pre; /* the rewritten head and the bytes after it */
+        struct relay *relay;
+        struct preview_conn *next;
+};
+
+/* ---- issuing ---- */
+
+struct preview_req {
+        int64_t port, expires_in_s;
+        int public;
+};
+
+static const struct jv_field preview_fields[] = {
+    {"port", JV_INT, JV_REQUIRED, offsetof(struct preview_req, port), 0, 1, 65535},
+    {"expires_in_s", JV_INT, 0, offsetof(struct preview_req, expires_in_s), 0, 1, MAX_EXPIRES_S},
+    {"public", JV_BOOL, 0, offsetof(struct preview_req, public), 0, 0, 0},
+};
+
+/* The hex part of a machine ID (the IDs are "m_" + 16 hex). */
+static const char *id_hex(const char *id)
+{
+        return strncmp(id, "m_", 2) == 0 ? id + 2 : id;
+}
+
+static unsigned url_port(const struct app *app)
+{
+        if (app->preview_port)
+                return app->preview_port;
+        const char *colon = strrchr(app->http.bound, ':');
+        return colon ? (unsigned)atoi(colon + 1) : 80;
+}
+
+void api_previews_create(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct preview_req in = {0};
+        uint64_t present;
+        if (api_decode(ex, preview_fields, ARRAY_SIZE(preview_fields), &in, &present) < 0)
+                return;
+        struct machine *m = machine_find(app, ex->match.params[0]);
+        if (!m) {
+                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine %s",
+                                   ex->match.params[0]);
+                return;
+        }
+        if (!m->network) {
+                http_respond_error(ex, NS_E_NETWORK_UNAVAILABLE, "machine %s has no network",
+                                   m->id);
+                return;
+        }
+        struct err e;
+        if ((present & 4) && machine_net_publish(m, (int)in.port, in.public, &e) < 0) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "%s", e.msg);
+                return;
+        }
+        int64_t expires_in = present & 2 ? in.expires_in_s : DEFAULT_EXPIRES_S;
+        uint32_t exp = (uint32_t)(time_wall_ms() / 1000 + expires_in);
+        char tok[PREVIEW_TOKEN_LEN + 1], label[80], url[400], path_url[300];
+        preview_token_make(app->signing_key, m->id, (unsigned)in.port, exp, tok);
+        snprintf(label, sizeof(label), "%u-%s-%s", (unsigned)in.port, id_hex(m->id), tok);
+        snprintf(url, sizeof(url), "http://%s.%s:%u/", label, app->preview_domain, url_port(app));
+        snprintf(path_url, sizeof(path_url), "http://%s/preview/%s/%u/%s/", app->http.bound, m->id,
+                 (unsigned)in.port, tok);
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:i,s:I,s:b}", "url", url, "path_url", path_url, "token", label,
+                      "port", (int)in.port, "expires_at", (json_int_t)exp * 1000, "public",
+                      machine_net_is_public(m, (int)in.port));
+        if (machine_net_is_public(m, (int)in.port)) {
+                char pub[300];
+                snprintf(pub, sizeof(pub), "http://%u-%s.%s:%u/", (unsigned)in.port, id_hex(m->id),
+                         app->preview_domain, url_port(app));
+                json_object_set_new(o, "public_url", json_string(pub));
+        }
+        http_respond_json(ex, 201, o);
+}
+
+/* ---- taking requests ---- */
+
+static void take(struct http_exchange *ex);
+static const struct route preview_route = {"*", "(preview)", take, ROUTE_PUBLIC, 0, NULL};
+
+/* The preview host's first label when Host is LABEL.DOMAIN[:port]; its length or 0. */
+static size_t host_label(const struct app *app, const char *host, const char **label)
+{
+        if (!host)
+                return 0;
+        size_t hl = strcspn(host, ":"), dl = strlen(app->preview_domain);
+        const char *dot = memchr(host, '.', hl);
+        if (!dot || (size_t)(host + hl - dot - 1) != dl ||
+            strncasecmp(dot + 1, app->preview_domain, dl) != 0)
+                return 0;
+        *label = host;
+        return (size_t)(dot - host);
+}
+
+const struct route *api_preview_intercept(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        const char *label;
+        if (host_label(app, http_req_header(ex->req, "Host"), &label) ||
+            http_req_header(ex->req, "X-Nullspace-Preview-Token") ||
+            strncmp(ex->req->path, "/preview/", 9) == 0)
+                return &preview_route;
+        return NULL;
+}
+
+/* Where the request goes: from the host, the header or the path (whose prefix is cut
+ * from *target). 0, or -1 when none parses. */
+static int find_target(struct http_exchange *ex, struct preview_target *t, const char **target,
+                       int *by_path)
+{
+        struct app *app = ex->app;
+        const char *label, *hdr = http_req_header(ex->req, "X-Nullspace-Preview-Token");
+        size_t n = host_label(app, http_req_header(ex->req, "Host"), &label);
+        *target = ex->req->target;
+        *by_path = 0;
+        if (n)
+                return preview_parse_label(label, n, t);
+        if (hdr)
+                return preview_parse_label(hdr, strlen(hdr), t);
+        /* /preview/ID/PORT[/TOKEN]/rest */
+        char id[40];
+        unsigned port;
+        int used = 0;
+        if (sscanf(ex->req->target, "/preview/%39[A-Za-z0-9_]/%5u%n", id, &port, &used) != 2 ||
+            port == 0 || port > 65535)
+                return -1;
+        memset(t, 0, sizeof(*t));
+        snprintf(t->id, sizeof(t->id), "%s", id);
+        t->port = port;
+        const char *rest = ex->req->target + used;
+        if (rest[0] == '/' &&
+            strspn(rest + 1, "abcdefghijklmnopqrstuvwxyz234567") == PREVIEW_TOKEN_LEN &&
+            strchr("/?", rest[1 + PREVIEW_TOKEN_LEN])) {
+                memcpy(t->token, rest + 1, PREVIEW_TOKEN_LEN);
+                rest += 1 + PREVIEW_TOKEN_LEN;
+        }
+        *target = rest[0] ? rest : "/";
+        *by_path = 1;
+        return 0;
+}
+
+static int skip_header(const char *name, int by_path, int upgrade)
+{
+        static const char *const always[] = {"Host", "X-Nullspace-Preview-Token", "X-Forwarded-For",
+                                             "X-Forwarded-Host", "X-Forwarded-Proto"};
+        for (size_t i = 0; i < ARRAY_SIZE(always); i++)
+                if (strcasecmp(name, always[i]) == 0)
+                        return 1;
+        return by_path && !upgrade &&
+               (strcasecmp(name, "Connection") == 0 || strcasecmp(name, "Keep-Alive") == 0);
+}
+
+/* The request head as the machine's server gets it. */
+static int rewrite_head(struct http_exchange *ex, const struct preview_target *t,
+                        const char *target, int by_path, struct buf *out)
+{
+        const struct http_req *r = ex->req;
+        const char *host = http_req_header(r, "Host");
+        int bad = buf_printf(out, "%s %s HTTP/1.%d\r\n", r->method, target, r->http_minor) < 0;
+        for (unsigned i = 0; i < r->nheaders; i++)
+                if (!skip_header(r->headers[i].name, by_path, r->upgrade))
+                        bad |= buf_printf(out, "%s: %s\r\n", r->headers[i].name,
+                                          r->headers[i].value) < 0;
+        bad |= buf_printf(out,
+                          "Host: localhost:%u\r\nX-Forwarded-Host: %s\r\n"
+                          "X-Forwarded-Proto: http\r\n%s\r\n",
+                          t->port, host ? host : "",
+                          by_path && !r->upgrade ? "Connection: close\r\n" : "") < 0;
+        return bad ? -1 : 0;
+}
+
+static void conn_free(struct preview_conn *pc)
+{
+        struct preview_conn **pp = &pc->app->previews;
+        while (*pp && *pp != pc)
+                pp = &(*pp)->next;
+        if (*pp)
+                *pp = pc->next;
+        buf_fini(&pc->pre);
+        free(pc);
+}
+
+/* Answers the client ourselves (the socket is ours now) and closes it. */
+static void answer_raw(int fd, enum ns_code code, const char *msg)
+{
+        const struct ns_code_def *d = ns_code_def(code);
+        json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", d->name, "message", msg);
+        char *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        char head[256];
+        int n = snprintf(head, sizeof(head),
+                         "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: "
+                         "%zu\r\nConnection: close\r\n\r\n",
+                         d->http_status, http_status_text(d->http_status), text ? strlen(text) : 0);
+        if (send(fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n && text)
+                (void)!send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+        free(text);
+        shutdown(fd, SHUT_WR);
+        close(fd);
+}
+
+static void on_relay_end(void *ud, int connected, int *client_fd)
+{
+        struct preview_conn *pc = ud;
+        if (!connected) {
+                char msg[160];
+                snprintf(msg, sizeof(msg), "nothing answered on port %u of machine %s", pc->port,
+                         pc->id);
+                answer_raw(*client_fd, NS_E_UPSTREAM_UNREACHABLE, msg);
+        }
+        conn_free(pc);
+}
+
+static void connect_upstream(struct preview_conn *pc, struct machine *m)
+{
+        const char *addr = json_string_value(json_object_get(m->network, "address"));
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)pc->port)};
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 || !addr || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
+            (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
+                if (fd >= 0)
+                        close(fd);
+                answer_raw(pc->client, NS_E_UPSTREAM_UNREACHABLE, "cannot connect to the machine");
+                conn_free(pc);
+                return;
+        }
+        pc->relay = relay_start(&pc->app->loop, pc->client, fd, pc->pre.data, pc->pre.len,
+                                CONNECT_MS, IDLE_MS, on_relay_end, pc);
+        if (!pc->relay) {
+                close(fd);
+                answer_raw(pc->client, NS_E_INTERNAL, "out of memory");
+                conn_free(pc);
+        }
+}
+
+static void on_resumed(void *ud, struct machine *m, const char *code, const char *error)
+{
+        struct preview_conn *pc = ud;
+        if (code) {
+                answer_raw(pc->client, api_code_or(code, NS_E_MACHINE_FAILED),
+                           error ? error : code);
+                conn_free(pc);
+                return;
+        }
+        connect_upstream(pc, m);
+}
+
+/* Which error, if any, keeps the request from the machine. */
+static enum ns_code admit(struct app *app, struct machine *m, const struct preview_target *t,
+                          char *msg, size_t cap)
+{
+        if (!m) {
+                snprintf(msg, cap, "no machine %s", t->id);
+                return NS_E_MACHINE_NOT_FOUND;
+        }
+        if (!m->network) {
+                snprintf(msg, cap, "machine %s has no network", m->id);
+                return NS_E_NETWORK_UNAVAILABLE;
+        }
+        if (!t->token[0] && machine_net_is_public(m, (int)t->port))
+                return NS_OK;
+        if (!t->token[0]) {
+                snprintf(msg, cap, "port %u of machine %s is not public: use its preview URL",
+                         t->port, m->id);
+                return NS_E_PREVIEW_TOKEN_REQUIRED;
+        }
+        enum ns_code c =
+            preview_token_check(app->signing_key, m->id, t->port, t->token, time_wall_ms() / 1000);
+        snprintf(msg, cap, "%s",
+                 c == NS_E_PREVIEW_TOKEN_EXPIRED ? "the preview URL has expired"
+                 : c                             ? "the preview token is not valid here"
+                                                 : "");
+        return c;
+}
+
+static void take(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        struct preview_target t;
+        const char *target;
+        int by_path;
+        char msg[200];
+        if (find_target(ex, &t, &target, &by_path) < 0) {
+                http_respond_error(ex, NS_E_PREVIEW_TOKEN_INVALID, "not a preview URL");
+                return;
+        }
+        struct machine *m = machine_find(app, t.id);
+        enum ns_code c = admit(app, m, &t, msg, sizeof(msg));
+        if (c != NS_OK) {
+                http_respond_error(ex, c, "%s", msg);
+                return;
+        }
+        int resume = m->state == M_HIBERNATED || m->state == M_RESUMING;
+        if (m->state != M_RUNNING && !(resume && m->auto_resume)) {
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
+                                   machine_state_name(m->state));
+                return;
+        }
+        struct preview_conn *pc = calloc(1, sizeof(*pc));
+        if (!pc) {
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        pc->app = app;
+        snprintf(pc->id, sizeof(pc->id), "%s", m->id);
+        pc->port = t.port;
+        buf_init(&pc->pre, RELAY_BUF);
+        if (rewrite_head(ex, &t, target, by_path, &pc->pre) < 0 ||
+            (pc->client = http_take_socket(ex, &pc->pre)) < 0) {
+                buf_fini(&pc->pre);
+                free(pc);
+                http_respond_error(ex, NS_E_HEADERS_TOO_LARGE, "the request head is too large");
+                return;
+        }
+        pc->next = app->previews;
+        app->previews = pc;
+        if (m->state == M_RUNNING)
+                connect_upstream(pc, m);
+        else
+                machine_resume(m, on_resumed, pc);
+}
+
+void preview_drop_machine(struct app *app, const char *id)
+{
+        for (struct preview_conn *pc = app->previews, *next; pc; pc = next) {
+                next = pc->next;
+                if (strcmp(pc->id, id) == 0 && pc->relay)
+                        relay_stop(pc->relay); /* frees pc through on_relay_end */
+        }
+}
