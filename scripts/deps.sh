@@ -8,7 +8,8 @@ PKGS=(
   libjansson-dev libwslay-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev
   python3 python3-yaml curl ca-certificates
   wrk nginx-light
-  runsc debootstrap util-linux
+  runsc debootstrap util-linux iproute2 nftables
+  chromium
   nodejs
 )
 

@@ -43,7 +43,9 @@ def ws_exec(s, mid, cmd):
 
 def raw_exec(root, mid, cmd):
     t0 = time.perf_counter()
-    p = subprocess.Popen(["runsc", "--root", root, "exec", mid, "/bin/sh", "-c", cmd],
+    # runsc reaches a sandbox only from its network namespace
+    p = subprocess.Popen(["nsenter", "--net=/run/netns/nsm-" + mid, "runsc", "--root", root, "exec",
+                          mid, "/bin/sh", "-c", cmd],
                          stdout=subprocess.PIPE, bufsize=0)
     first, total = None, 0
     while True:

@@ -168,6 +168,8 @@ static int wait_connections(struct machine *m, const struct nsp_hdr *h, const un
         const char *guest = json_string_value(json_object_get(m->network, "address"));
         if (guest)
                 n += net_live_connections(guest);
+        if (m->time_wait_until > m->app->loop.now_ms)
+                n++;
         if (n <= 0) {
                 m->settle_tries = 0;
                 return 0;

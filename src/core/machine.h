@@ -74,6 +74,7 @@ struct machine {
         struct loop_timer deadline;
         struct loop_timer settle; /* re-asks a pausing machine about its connections */
         int settle_tries;
+        uint64_t time_wait_until; /* loop ms: a TCP connection it closed may linger till */
         machine_done_cb create_cb, destroy_cb;
         void *create_ud, *destroy_ud;
         struct app *app;

@@ -31,6 +31,7 @@ struct app {
         const char *net_pool; /* --machine-network CIDR (NULL: the default) */
         char preview_domain[208];
         unsigned preview_port;         /* named in preview URLs (0: the listen port) */
+        unsigned preview_idle_ms;      /* a proxied connection without traffic ends */
         struct preview_conn *previews; /* proxied connections (api/preview.c) */
         char agent_path[PATH_MAX];
         char shim_path[PATH_MAX];

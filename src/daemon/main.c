@@ -27,6 +27,7 @@ struct options {
         const char *net_pool;
         const char *preview_domain;
         unsigned preview_port;
+        unsigned preview_idle_ms;
 };
 
 static void usage(FILE *f)
@@ -50,6 +51,8 @@ static void usage(FILE *f)
                 "  --preview-domain NAME  preview URLs are http://PORT-MACHINE-TOKEN.NAME\n"
                 "                         (default localhost: browsers resolve it to loopback)\n"
                 "  --preview-port N       the port preview URLs name (default: the --listen port)\n"
+                "  --preview-idle-timeout-ms N  close a proxied preview connection after N ms\n"
+                "                         without traffic either way (300000)\n"
                 "  --print-routes         print the served routes (METHOD PATH) and exit\n"
                 "  --print-errors         print the error-code catalogue as JSON and exit\n"
                 "  --version              print the version and exit\n"
@@ -117,6 +120,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                 O_NETPOOL,
                 O_PDOMAIN,
                 O_PPORT,
+                O_PIDLE,
                 O_ROUTES,
                 O_ERRORS,
                 O_VER
@@ -132,6 +136,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             {"machine-network", required_argument, 0, O_NETPOOL},
             {"preview-domain", required_argument, 0, O_PDOMAIN},
             {"preview-port", required_argument, 0, O_PPORT},
+            {"preview-idle-timeout-ms", required_argument, 0, O_PIDLE},
             {"print-routes", no_argument, 0, O_ROUTES},
             {"print-errors", no_argument, 0, O_ERRORS},
             {"version", no_argument, 0, O_VER},
@@ -179,6 +184,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                         break;
                 case O_PPORT:
                         if (parse_uint(optarg, &o->preview_port) < 0 || o->preview_port > 65535)
+                                goto bad;
+                        break;
+                case O_PIDLE:
+                        if (parse_uint(optarg, &o->preview_idle_ms) < 0)
                                 goto bad;
                         break;
                 case O_ROUTES:
@@ -348,7 +357,8 @@ static int run(struct app *app, const struct options *o, struct err *e)
 int main(int argc, char **argv)
 {
         static struct app app;
-        struct options o = {.listen = "127.0.0.1:7700", .machine_timeout_s = 300};
+        struct options o = {
+            .listen = "127.0.0.1:7700", .machine_timeout_s = 300, .preview_idle_ms = 300000};
         http_server_cfg_defaults(&o.http);
         int pr = parse_args(argc, argv, &o);
         if (pr)
@@ -366,6 +376,7 @@ int main(int argc, char **argv)
         snprintf(app.preview_domain, sizeof(app.preview_domain), "%s",
                  o.preview_domain ? o.preview_domain : "localhost");
         app.preview_port = o.preview_port;
+        app.preview_idle_ms = o.preview_idle_ms;
         app.lock_fd = -1;
         app.loop.epfd = -1;
         struct err e = {0};

@@ -413,8 +413,11 @@ int net_live_connections(const char *guest_ip)
                 if (sscanf(line, "%*s %*d %7s %*d %ld %23s", proto, &left, state) != 3 ||
                     strcmp(proto, "tcp") != 0 || (!strstr(line, src) && !strstr(line, dst)))
                         continue;
+                /* a TIME_WAIT of a connection the host opened is the host's own (the
+                 * host closes first: the preview proxy tells the daemon otherwise) */
+                int outbound = strstr(line, src) && strstr(line, src) < strstr(line, "dst=");
                 if (strcmp(state, "CLOSE") == 0 ||
-                    (strcmp(state, "TIME_WAIT") == 0 && left < tw - 62))
+                    (strcmp(state, "TIME_WAIT") == 0 && (left < tw - 62 || !outbound)))
                         continue;
                 n++;
         }

@@ -83,7 +83,8 @@ int net_enter(const char *id);
 int net_apply(const struct net_plan *plan);
 
 /* TCP connections the host's conntrack knows of to or from `guest_ip` that gVisor may
- * still hold (any state but CLOSE, and TIME_WAIT younger than gVisor's 60 s). Reads
+ * still hold: any state but CLOSE and TIME_WAIT, and TIME_WAIT younger than gVisor's
+ * 60 s of connections the machine opened (it closes first as a client). Reads
  * /proc/net/nf_conntrack (ms); 0 when it cannot be read. */
 int net_live_connections(const char *guest_ip);
 

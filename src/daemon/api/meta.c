@@ -81,5 +81,9 @@ void api_info(struct http_exchange *ex)
                       "limits", "max_connections", (json_int_t)c->max_conns, "max_header_bytes",
                       (json_int_t)c->max_head, "idle_timeout_ms", (json_int_t)c->idle_timeout_ms,
                       "request_timeout_ms", (json_int_t)c->request_timeout_ms);
+        json_object_set_new(doc, "network",
+                            json_pack("{s:b,s:s?,s:s,s:s}", "enabled", app->net.enabled, "reason",
+                                      app->net.enabled ? NULL : app->net.reason, "preview_domain",
+                                      app->preview_domain, "nftables_table", app->net.table));
         http_respond_json(ex, 200, doc);
 }

@@ -21,7 +21,6 @@
 #include "preview.h"
 
 #define CONNECT_MS        10000
-#define IDLE_MS           300000
 #define MAX_EXPIRES_S     (7 * 86400)
 #define DEFAULT_EXPIRES_S 3600
 
@@ -235,6 +234,11 @@ static void answer_raw(int fd, enum ns_code code, const char *msg)
 static void on_relay_end(void *ud, int connected, int *client_fd)
 {
         struct preview_conn *pc = ud;
+        struct machine *m = machine_find(pc->app, pc->id);
+        /* the machine closed first: its side waits in TIME_WAIT, which gVisor cannot
+         * checkpoint, for 60 s */
+        if (connected && m && pc->relay && pc->relay->first_eof == 1)
+                m->time_wait_until = pc->app->loop.now_ms + 61000;
         if (!connected) {
                 char msg[160];
                 snprintf(msg, sizeof(msg), "nothing answered on port %u of machine %s", pc->port,
@@ -258,7 +262,7 @@ static void connect_upstream(struct preview_conn *pc, struct machine *m)
                 return;
         }
         pc->relay = relay_start(&pc->app->loop, pc->client, fd, pc->pre.data, pc->pre.len,
-                                CONNECT_MS, IDLE_MS, on_relay_end, pc);
+                                CONNECT_MS, pc->app->preview_idle_ms, on_relay_end, pc);
         if (!pc->relay) {
                 close(fd);
                 answer_raw(pc->client, NS_E_INTERNAL, "out of memory");

@@ -88,8 +88,11 @@ static int fill(struct relay *r, int i)
                         break;
                 if (n < 0)
                         return -1;
-                if (n == 0)
+                if (n == 0) {
                         me->eof = 1;
+                        if (r->first_eof < 0)
+                                r->first_eof = i;
+                }
                 me->len += (size_t)n;
         }
         return 0;
@@ -166,6 +169,7 @@ struct relay *relay_start(struct loop *loop, int client, int upstream, const voi
         }
         r->loop = loop;
         r->connecting = 1;
+        r->first_eof = -1;
         r->idle_ms = idle_ms;
         r->last_ms = loop->now_ms;
         r->on_end = on_end;

@@ -39,6 +39,7 @@ struct relay {
         relay_end_cb on_end;
         void *ud;
         int ended;
+        int first_eof;      /* the side that ended its sending first (-1: none yet) */
         struct relay *next; /* the owner's list */
 };
 

@@ -1,0 +1,89 @@
+"""Helpers of the networking tests: a web app started inside a machine, and an
+"outside" host (a network namespace of the test's own, reached through the host's
+routing like any address beyond it) serving one page."""
+
+import os
+import random
+import socket
+import subprocess
+import tempfile
+import time
+
+WEB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "machine_web.py")
+
+
+def machine_address(d, mid):
+    st, _, m = d.request("GET", "/v1/machines/" + mid)
+    assert st == 200, m
+    return m["network"]["address"]
+
+
+def wait_port(addr, port, timeout=30):
+    """Waits until addr:port accepts (the host connects and closes first: the machine
+    keeps no TIME_WAIT connection that would hold a checkpoint back)."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            socket.create_connection((addr, port), timeout=1).close()
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def start_web(d, mid, port=8000):
+    """Uploads machine_web.py into the machine and runs it on port; returns the
+    machine's address."""
+    with open(WEB, "rb") as f:
+        st, _, b = d.request("PUT", "/v1/machines/%s/files?path=/srv/web.py" % mid, body=f.read())
+    assert st in (200, 201), b
+    st, _, b = d.request("POST", "/v1/machines/%s/processes" % mid,
+                         {"cmd": "python3 /srv/web.py %d" % port, "tag": "web%d" % port})
+    assert st == 201, b
+    addr = machine_address(d, mid)
+    wait_port(addr, port)
+    return addr
+
+
+def curl_code(d, mid, url, timeout=3):
+    """The HTTP status curl inside the machine gets from url ("000": no connection)."""
+    st, _, r = d.request("POST", "/v1/machines/%s/exec" % mid, {
+        "cmd": "curl -s -m %d -o /dev/null -w '%%{http_code}' %s" % (timeout, url)})
+    assert st == 200, r
+    return r["stdout"]
+
+
+class OutsideHost:
+    """A namespace with a veth pair to the host and an HTTP server on ADDR:8080."""
+
+    def __init__(self):
+        n = random.randrange(1, 250)
+        self.ns = "nst-%d-%d" % (os.getpid(), n)
+        self.ifname = "nstv%x" % random.randrange(1 << 32)
+        self.host_ip, self.addr = "10.251.%d.1" % n, "10.251.%d.2" % n
+        self.dir = tempfile.mkdtemp(prefix="ns-outside-")
+        with open(os.path.join(self.dir, "hello.txt"), "w") as f:
+            f.write("outside\n")
+        for cmd in (["ip", "netns", "add", self.ns],
+                    ["ip", "link", "add", self.ifname, "type", "veth", "peer", "name", "eth0",
+                     "netns", self.ns],
+                    ["ip", "addr", "add", self.host_ip + "/30", "dev", self.ifname],
+                    ["ip", "link", "set", self.ifname, "up"],
+                    ["ip", "-n", self.ns, "addr", "add", self.addr + "/30", "dev", "eth0"],
+                    ["ip", "-n", self.ns, "link", "set", "eth0", "up"],
+                    ["ip", "-n", self.ns, "link", "set", "lo", "up"],
+                    ["ip", "-n", self.ns, "route", "add", "default", "via", self.host_ip]):
+            subprocess.run(cmd, check=True)
+        self.server = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, "python3", "-m", "http.server", "8080", "--bind",
+             self.addr, "--directory", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.addr, 8080)
+        self.url = "http://%s:8080/hello.txt" % self.addr
+
+    def close(self):
+        self.server.kill()
+        self.server.wait()
+        subprocess.run(["ip", "netns", "delete", self.ns])
+        subprocess.run(["rm", "-rf", self.dir])
