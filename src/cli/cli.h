@@ -62,6 +62,8 @@ int cmd_keys_get(struct cli *c, int argc, char **argv);
 int cmd_keys_list(struct cli *c, int argc, char **argv);
 int cmd_keys_revoke(struct cli *c, int argc, char **argv);
 int cmd_machines_create(struct cli *c, int argc, char **argv);
+int cmd_machines_network(struct cli *c, int argc, char **argv);
+int cmd_machines_preview(struct cli *c, int argc, char **argv);
 int cmd_machines_destroy(struct cli *c, int argc, char **argv);
 int cmd_machines_exec(struct cli *c, int argc, char **argv);
 int cmd_machines_events(struct cli *c, int argc, char **argv);

@@ -72,8 +72,8 @@ int cli_set_int(const struct cli_cmd *cmd, json_t *body, const char *field, cons
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[11] = {0};
-        struct cli_multi multi[11] = {0};
+        const char *v[12] = {0};
+        struct cli_multi multi[12] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
                 return r;
@@ -104,6 +104,9 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "auto_resume", json_false());
         if (v[10])
                 json_object_set_new(body, "snapshot", json_string(v[10]));
+        if (v[11])
+                json_object_set_new(body, "network",
+                                    json_pack("{s:b}", "allow_internet_access", 0));
         c->waiting = "creating";
         return cli_call(c, "POST", "/v1/machines", body, show_one);
 }

@@ -39,6 +39,18 @@ static const struct cli_flag m_create_flags[] = {
     {"--timeout-action", "ACTION", "destroy (default) or hibernate at the deadline", 0},
     {"--no-auto-resume", NULL, "commands and files do not wake the machine when hibernated", 0},
     {"--snapshot", "ID", "spawn from this snapshot instead of a template", 0},
+    {"--no-internet", NULL, "no outbound traffic (see machines network --allow-out)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag m_network_flags[] = {
+    {"--internet", NULL, "allow outbound traffic (allow_internet_access)", 0},
+    {"--no-internet", NULL, "only --allow-out destinations", 0},
+    {"--allow-out", "CIDR", "always reachable (repeatable; \"\" empties the list)", 1},
+    {"--deny-out", "CIDR", "never reachable (repeatable; \"\" empties the list)", 1},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag m_preview_flags[] = {
+    {"--expires-s", "SECONDS", "how long the URL works (default 3600, at most 604800)", 0},
+    {"--public", NULL, "also serve the port without a token", 0},
+    {"--private", NULL, "stop serving it without a token", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_fork_flags[] = {
     {"--count", "N", "how many children (1-16, default 1)", 0},
@@ -128,6 +140,10 @@ const struct cli_cmd cli_cmds[] = {
      cmd_machines_hibernate},
     {"machines resume", "ID", "Resume a hibernated machine where it stopped", no_flags,
      cmd_machines_resume},
+    {"machines network", "ID [--internet|--no-internet] [--allow-out CIDR] [--deny-out CIDR]",
+     "Show or change a machine's address and egress policy", m_network_flags, cmd_machines_network},
+    {"machines preview", "ID PORT [--expires-s N] [--public|--private]",
+     "Print a signed URL that reaches PORT of the machine", m_preview_flags, cmd_machines_preview},
     {"machines fork", "ID [--count N] [--metadata K=V]",
      "Branch a running machine into N independent children", m_fork_flags, cmd_machines_fork},
     {"shell", "ID [--cmd CMD]",

@@ -82,6 +82,30 @@ class Network(DaemonTest):
         put({"deny_out": []})
         self.assertEqual(curl_code(self.d, mid, url), "200")
 
+    def test_cli_shows_and_changes_the_policy(self):
+        m = self.machine()
+        r = self.d.cli("machines", "network", m["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(m["network"]["address"], r.stdout)
+        r = self.d.cli("--json", "machines", "network", m["id"], "--no-internet", "--allow-out",
+                       self.outside.addr, "--deny-out", "192.0.2.0/24")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        net = __import__("json").loads(r.stdout)["network"]
+        self.assertEqual((net["allow_internet_access"], net["allow_out"], net["deny_out"]),
+                         (False, [self.outside.addr], ["192.0.2.0/24"]))
+        self.assertEqual(curl_code(self.d, m["id"], self.outside.url), "200")
+        r = self.d.cli("machines", "network", m["id"], "--allow-out", "")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(curl_code(self.d, m["id"], self.outside.url), "000")
+        r = self.d.cli("machines", "network", m["id"], "--allow-out", "10.0.0.0/99")
+        self.assertEqual(r.returncode, 4, r.stderr)
+        self.assertIn("invalid_field", r.stderr)
+        r = self.d.cli("machines", "create", "--no-internet", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        made = __import__("json").loads(r.stdout)
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + made["id"])
+        self.assertFalse(made["network"]["allow_internet_access"])
+
     def test_bad_network_input_gets_stable_codes(self):
         m = self.machine()
         cases = [({"allow_out": ["300.1.1.1"]}, "invalid_field"),

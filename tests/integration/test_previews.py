@@ -70,6 +70,14 @@ class Previews(DaemonTest):
         out = subprocess.run(["curl", "-s", "-m", "10", p["url"] + "z"], capture_output=True)
         self.assertEqual(out.stdout, b"path:/z")
 
+    def test_cli_prints_a_working_url(self):
+        r = self.d.cli("machines", "preview", self.mid, "8000", "--expires-s", "60")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        url = r.stdout.strip()
+        self.assertEqual(self.get(url, "/cli"), (200, b"path:/cli"))
+        r = self.d.cli("machines", "preview", self.mid, "99999")
+        self.assertEqual(r.returncode, 4, r.stderr)
+
     def test_keep_alive_in_host_mode(self):
         c = http.client.HTTPConnection(self.d.host, self.d.port, timeout=30)
         for i in range(3):
