@@ -224,6 +224,15 @@ static json_t *t_destroy(struct cli *c, json_t *args, int *is_error)
         return by_id(c, args, is_error, "DELETE", "", NULL);
 }
 
+static json_t *t_preview(struct cli *c, json_t *args, int *is_error)
+{
+        json_int_t port = json_integer_value(json_object_get(args, "port"));
+        json_t *body = json_pack("{s:I}", "port", port);
+        if (json_is_integer(json_object_get(args, "expires_in_s")))
+                json_object_set(body, "expires_in_s", json_object_get(args, "expires_in_s"));
+        return by_id(c, args, is_error, "POST", "/previews", body);
+}
+
 #define ID_PROP "\"machine_id\":{\"type\":\"string\",\"description\":\"the machine (m_...)\"}"
 
 static const struct tool tools[] = {
@@ -258,6 +267,13 @@ static const struct tool tools[] = {
      "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"count\":{\"type\":\"integer\","
      "\"minimum\":1,\"maximum\":16}},\"required\":[\"machine_id\"]}",
      t_fork},
+    {"preview_url",
+     "A signed, expiring URL that reaches a port of a machine (a server started in it) "
+     "through the daemon; open it in a browser or fetch it.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"port\":{\"type\":\"integer\","
+     "\"minimum\":1,\"maximum\":65535},\"expires_in_s\":{\"type\":\"integer\",\"minimum\":1}},"
+     "\"required\":[\"machine_id\",\"port\"]}",
+     t_preview},
     {"destroy_machine", "Destroy a machine and everything in it.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}", t_destroy},
 };

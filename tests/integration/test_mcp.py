@@ -24,7 +24,9 @@ class Mcp(DaemonTest):
         self.assertEqual(out["server"], {"name": "nullspace", "version": "0.1.0"})
         self.assertEqual(out["tools"], sorted([
             "create_machine", "list_machines", "exec", "read_file", "write_file",
-            "hibernate_machine", "resume_machine", "fork_machine", "destroy_machine"]))
+            "hibernate_machine", "resume_machine", "fork_machine", "destroy_machine",
+            "preview_url"]))
+        self.assertTrue(out["preview"])
         self.assertEqual(out["created"], {"state": "running", "metadata": {"via": "mcp"}})
         self.assertTrue(out["listed"])
         self.assertEqual(out["exec"], {"stdout": "hi\n", "stderr": "err\n", "exit_code": 3})

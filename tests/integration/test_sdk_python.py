@@ -134,6 +134,33 @@ class PythonSdk(DaemonTest):
         self.assertEqual(again.kill()["signal"], 9)
         again.close()
 
+    def test_preview_and_network_policy(self):
+        import time
+        import urllib.request
+        m = Machine.create(client=self.client, network={"allow_internet_access": False})
+        try:
+            self.assertFalse(m.network["allow_internet_access"])
+            m.files.write("/srv/index.html", "sdk page")
+            m.commands.run("cd /srv && python3 -m http.server 8000", background=True)
+            p = m.preview(8000, expires_in_s=60)
+            self.assertTrue(m.get_url(8000).startswith("http://8000-"))
+            for _ in range(100):
+                try:
+                    body = urllib.request.urlopen(p["path_url"]).read()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            self.assertEqual(body, b"sdk page")
+            net = m.set_network(allow_internet_access=True, deny_out=["192.0.2.0/24"])
+            self.assertEqual((net["allow_internet_access"], net["deny_out"]),
+                             (True, ["192.0.2.0/24"]))
+            with self.assertRaises(errors.InvalidFieldError):
+                m.set_network(allow_out=["nope"])
+            with self.assertRaises(errors.InvalidFieldError):
+                m.preview(0)
+        finally:
+            m.kill()
+
     def test_lifecycle_hibernate_resume_fork(self):
         m = Machine.create(client=self.client)
         try:

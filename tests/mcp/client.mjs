@@ -34,6 +34,8 @@ await call("write_file", { machine_id: id, path: "/root/mcp/note.txt", content: 
 out.read = text(await call("read_file", { machine_id: id, path: "/root/mcp/note.txt" }));
 const missing = await call("read_file", { machine_id: id, path: "/root/nope" });
 out.missing = { isError: missing.isError, code: json(missing).error.code };
+const pv = json(await call("preview_url", { machine_id: id, port: 8000, expires_in_s: 60 }));
+out.preview = pv.url.startsWith(`http://8000-${id.slice(2)}-`) && pv.port === 8000;
 out.hibernated = json(await call("hibernate_machine", { machine_id: id })).state;
 out.resumed = json(await call("resume_machine", { machine_id: id })).state;
 const kids = json(await call("fork_machine", { machine_id: id, count: 1 })).machines;

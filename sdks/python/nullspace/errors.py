@@ -24,7 +24,8 @@ CODES = [
     "invalid_cwd", "unknown_user", "no_space", "io_error", "invalid_signature", "url_expired",
     "snapshot_not_found", "snapshot_in_use", "snapshot_not_ready", "process_not_found",
     "process_exited", "too_many_processes", "stdin_full", "stdin_closed", "not_a_terminal",
-    "too_many_channels", "channel_not_found", "connection_failed",
+    "too_many_channels", "channel_not_found", "preview_token_required", "preview_token_invalid",
+    "preview_token_expired", "upstream_unreachable", "network_unavailable", "connection_failed",
 ]
 
 _BY_CODE = {}

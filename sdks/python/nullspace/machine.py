@@ -296,7 +296,7 @@ class Machine:
     @classmethod
     def create(cls, template="base", api_url=None, api_key=None, client=None, **fields):
         """Creates a machine (fields: vcpus, memory_mb, timeout_s, env, metadata, user,
-        cwd, auto_resume, timeout_action, snapshot) and returns it running."""
+        cwd, auto_resume, timeout_action, snapshot, network) and returns it running."""
         c = _client(client, api_url, api_key)
         body = dict(fields)
         if not body.get("snapshot"):
@@ -344,6 +344,33 @@ class Machine:
             body["metadata"] = metadata
         r = self.client.request("POST", self._path("/fork"), body=body)
         return [Machine(self.client, m) for m in r["machines"]]
+
+    def preview(self, port, expires_in_s=None, public=None):
+        """A signed URL reaching `port` of this machine through the daemon (a dict: url,
+        path_url, token, port, expires_at, public[, public_url]); see docs/networking.md."""
+        body = {"port": port}
+        if expires_in_s is not None:
+            body["expires_in_s"] = expires_in_s
+        if public is not None:
+            body["public"] = public
+        return self.client.request("POST", self._path("/previews"), body=body)
+
+    def get_url(self, port, expires_in_s=None):
+        """Just the preview URL of `port` (host-routed)."""
+        return self.preview(port, expires_in_s)["url"]
+
+    @property
+    def network(self):
+        """The machine's address and egress policy as last fetched (None: no network)."""
+        return self.info.get("network")
+
+    def set_network(self, allow_internet_access=None, allow_out=None, deny_out=None):
+        """Changes the egress policy (only the arguments given), also while it runs."""
+        body = {k: v for k, v in (("allow_internet_access", allow_internet_access),
+                                  ("allow_out", allow_out), ("deny_out", deny_out))
+                if v is not None}
+        self.info = self.client.request("PUT", self._path("/network"), body=body)
+        return self.info["network"]
 
     def snapshot(self, name):
         """Captures this machine into a snapshot (a dict; spawn with

@@ -130,6 +130,23 @@ export interface CreateOptions extends ClientOptions {
   auto_resume?: boolean;
   timeout_action?: "destroy" | "hibernate";
   snapshot?: string;
+  network?: NetworkPolicy;
+}
+
+export interface NetworkPolicy {
+  allow_internet_access?: boolean;
+  allow_out?: string[];
+  deny_out?: string[];
+}
+
+export interface Preview {
+  url: string;
+  path_url: string;
+  token: string;
+  port: number;
+  expires_at: number;
+  public: boolean;
+  public_url?: string;
 }
 
 export class Machine {
@@ -151,6 +168,10 @@ export class Machine {
   setTimeout(timeoutS: number): Promise<void>;
   fork(count?: number, metadata?: Record<string, string>): Promise<Machine[]>;
   snapshot(name: string): Promise<Record<string, any>>;
+  preview(port: number, opts?: { expiresInS?: number; public?: boolean }): Promise<Preview>;
+  getUrl(port: number, opts?: { expiresInS?: number }): Promise<string>;
+  readonly network: (NetworkPolicy & { address: string; gateway: string; public_ports: number[] }) | null;
+  setNetwork(policy: NetworkPolicy): Promise<Record<string, any>>;
 }
 
 export const Snapshot: {

@@ -482,6 +482,31 @@ export class Machine {
   snapshot(name) {
     return this.client.request("POST", this.path("/snapshots"), { body: { name } });
   }
+
+  /** A signed URL reaching `port` through the daemon: { url, path_url, token, port,
+   * expires_at, public, public_url? } (docs/networking.md). */
+  preview(port, opts = {}) {
+    const body = { port };
+    if (opts.expiresInS !== undefined) body.expires_in_s = opts.expiresInS;
+    if (opts.public !== undefined) body.public = opts.public;
+    return this.client.request("POST", this.path("/previews"), { body });
+  }
+
+  /** Just the preview URL of `port` (host-routed). */
+  async getUrl(port, opts = {}) {
+    return (await this.preview(port, opts)).url;
+  }
+
+  /** The address and egress policy as last fetched (null: no network). */
+  get network() {
+    return this.info.network ?? null;
+  }
+
+  /** Changes the egress policy (only the fields given), also while the machine runs. */
+  async setNetwork(policy) {
+    this.info = await this.client.request("PUT", this.path("/network"), { body: policy });
+    return this.info.network;
+  }
 }
 
 /** Snapshots: spawn machines from one with Machine.create({ snapshot: id }). */

@@ -104,3 +104,26 @@ test("lifecycle: hibernate, resume, fork", async () => {
   }
   assert.equal(x.state, "destroyed");
 });
+
+test("preview URL and network policy", async () => {
+  const w = await Machine.create({ network: { allow_internet_access: false } });
+  try {
+    assert.equal(w.network.allow_internet_access, false);
+    await w.files.write("/srv/index.html", "ts page");
+    await w.commands.run("cd /srv && python3 -m http.server 8000", { background: true });
+    const p = await w.preview(8000, { expiresInS: 60 });
+    assert.ok((await w.getUrl(8000)).startsWith("http://8000-"));
+    let body = "";
+    for (let i = 0; i < 100 && body === ""; i++) {
+      const r = await fetch(p.path_url).catch(() => null);
+      if (r && r.ok) body = await r.text();
+      else await new Promise((ok) => setTimeout(ok, 200));
+    }
+    assert.equal(body, "ts page");
+    const net = await w.setNetwork({ allow_internet_access: true, deny_out: ["192.0.2.0/24"] });
+    assert.deepEqual([net.allow_internet_access, net.deny_out], [true, ["192.0.2.0/24"]]);
+    await assert.rejects(w.setNetwork({ allow_out: ["nope"] }), (e) => e.code === "invalid_field");
+  } finally {
+    await w.kill();
+  }
+});
