@@ -185,6 +185,21 @@ int machine_net_publish(struct machine *m, int port, int public, struct err *e);
 /* True when port is served without a token. */
 int machine_net_is_public(const struct machine *m, int port);
 
+/* What the resolver proxy does with m's query for name (lowercase): -1 refuse (a denied
+ * domain, or not an allowed one while allow_internet_access is off), 0 forward, 1
+ * forward and let m reach the answer's addresses (machine_dns_learn). */
+int machine_dns_verdict(const struct machine *m, const char *name);
+
+/* The live machine whose network address is addr (dotted), or NULL. */
+struct machine *machine_by_address(struct app *app, const char *addr);
+
+/* Lets m reach addrs (network order) for their TTLs; blocks a few ms (nft). */
+void machine_dns_learn(struct machine *m, const uint32_t *addrs, const uint32_t *ttls, int n);
+
+/* Applies m's rules again (a restarted daemon re-creates its table); no-op without a
+ * namespace. Blocks a few ms (nft). 0 or -1 (logged). */
+int machine_net_reapply(struct machine *m);
+
 /* The API's view of a spec's "network" object (new reference; null when none). */
 json_t *machine_net_view(const json_t *network);
 

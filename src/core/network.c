@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/dns.h"
 #include "../common/log.h"
 #include "../daemon/app.h"
 #include "machine_internal.h"
@@ -25,9 +26,10 @@ int machine_net_check(const json_t *req, const char **code, struct err *e)
         {
                 if (strcmp(key, "allow_internet_access") == 0) {
                         if (!json_is_boolean(v))
-                                return err_set(e, EINVAL,
+                                return err_set(e, 0,
                                                "field 'network.allow_internet_access': expected a "
-                                               "boolean");
+                                               "boolean"),
+                                       -EINVAL;
                 } else if (strcmp(key, "allow_out") == 0 || strcmp(key, "deny_out") == 0) {
                         char field[32];
                         snprintf(field, sizeof(field), "network.%s", key);
@@ -37,7 +39,7 @@ int machine_net_check(const json_t *req, const char **code, struct err *e)
                         *code = "unknown_field";
                         char shown[64];
                         snprintf(shown, sizeof(shown), "%s", key);
-                        return err_set(e, EINVAL, "unknown field 'network.%s'", shown);
+                        return err_set(e, 0, "unknown field 'network.%s'", shown), -EINVAL;
                 }
         }
         return 0;
@@ -120,10 +122,9 @@ int machine_net_update(struct machine *m, const json_t *req, const char **code, 
                 return -EINVAL;
         *code = "network_unavailable";
         if (!m->network)
-                return err_set(e, ENOTSUP,
-                               "machine %s has no network (networking is off on "
-                               "this host)",
-                               m->id);
+                return err_set(e, 0, "machine %s has no network (networking is off on this host)",
+                               m->id),
+                       -ENOTSUP;
         json_t *before = json_deep_copy(m->network);
         merge_policy(m->network, req);
         *code = "internal";
@@ -144,7 +145,7 @@ int machine_net_publish(struct machine *m, int port, int public, struct err *e)
 {
         json_t *ports = json_object_get(m->network, "public_ports");
         if (!ports)
-                return err_set(e, ENOTSUP, "machine %s has no network", m->id);
+                return err_set(e, 0, "machine %s has no network", m->id), -ENOTSUP;
         size_t i;
         json_t *v;
         json_array_foreach(ports, i, v) if (json_integer_value(v) == port)
@@ -156,7 +157,8 @@ int machine_net_publish(struct machine *m, int port, int public, struct err *e)
         if (!public)
                 return 0;
         if (json_array_size(ports) >= MAX_PUBLIC_PORTS)
-                return err_set(e, ENOSPC, "at most %d public ports per machine", MAX_PUBLIC_PORTS);
+                return err_set(e, 0, "at most %d public ports per machine", MAX_PUBLIC_PORTS),
+                       -ENOSPC;
         json_array_append_new(ports, json_integer(port));
         return save_spec(m, e);
 }
@@ -177,4 +179,58 @@ json_t *machine_net_view(const json_t *network)
         json_t *o = json_deep_copy(network);
         json_object_del(o, "slot");
         return o;
+}
+
+/* True when a list entry that is a domain pattern covers name. */
+static int list_matches(const json_t *list, const char *name)
+{
+        size_t i;
+        json_t *v;
+        json_array_foreach(list, i, v)
+        {
+                const char *s = json_string_value(v);
+                if (dns_valid_pattern(s) && dns_name_match(name, s))
+                        return 1;
+        }
+        return 0;
+}
+
+int machine_dns_verdict(const struct machine *m, const char *name)
+{
+        struct net_policy p;
+        policy_of(m->network, &p);
+        if (list_matches(p.deny_out, name))
+                return -1;
+        if (p.internet)
+                return 0;
+        return list_matches(p.allow_out, name) ? 1 : -1;
+}
+
+struct machine *machine_by_address(struct app *app, const char *addr)
+{
+        for (struct machine *m = app->machines; m; m = m->next) {
+                const char *a = json_string_value(json_object_get(m->network, "address"));
+                if (a && strcmp(a, addr) == 0)
+                        return m;
+        }
+        return NULL;
+}
+
+void machine_dns_learn(struct machine *m, const uint32_t *addrs, const uint32_t *ttls, int n)
+{
+        if (n > 0 && net_learn(&m->app->net, m->id, addrs, ttls, n) < 0)
+                log_warn("dns_learn_failed", "machine=%s", m->id);
+}
+
+int machine_net_reapply(struct machine *m)
+{
+        struct err e;
+        char path[128];
+        snprintf(path, sizeof(path), NET_NS_DIR "/nsm-%s", m->id);
+        if (!m->network || access(path, F_OK) < 0)
+                return 0;
+        int r = apply_now(m, &e);
+        if (r < 0)
+                log_warn("network_rules_failed", "machine=%s reason=\"%s\"", m->id, e.msg);
+        return r;
 }

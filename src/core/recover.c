@@ -84,6 +84,7 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
         if (strcmp(r->state, machine_state_name(m->state)) != 0)
                 set_state(m, m->state, NULL);
         log_info("machine_adopted", "machine=%s state=%s", m->id, machine_state_name(m->state));
+        machine_net_reapply(m); /* this daemon's table was made afresh */
         return 0;
 }
 

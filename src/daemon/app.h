@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "dnsproxy.h"
 #include "../core/machine.h"
 #include "../core/template.h"
 #include "../runtime/driver.h"
@@ -27,8 +28,10 @@ struct app {
         struct templates templates;
         const struct driver *driver;
         struct driver_ctx driver_ctx;
-        struct net_host net;  /* machines' host networking (runtime/net.h) */
-        const char *net_pool; /* --machine-network CIDR (NULL: the default) */
+        struct net_host net;      /* machines' host networking (runtime/net.h) */
+        const char *net_pool;     /* --machine-network CIDR (NULL: the default) */
+        const char *dns_upstream; /* --dns-upstream IP[:PORT] (NULL: /etc/resolv.conf's) */
+        struct dnsproxy dns;      /* the machines' resolver proxy */
         char preview_domain[208];
         unsigned preview_port;         /* named in preview URLs (0: the listen port) */
         unsigned preview_idle_ms;      /* a proxied connection without traffic ends */

@@ -25,6 +25,7 @@ struct options {
         struct http_server_cfg http;
         unsigned machine_timeout_s;
         const char *net_pool;
+        const char *dns_upstream;
         const char *preview_domain;
         unsigned preview_port;
         unsigned preview_idle_ms;
@@ -48,6 +49,8 @@ static void usage(FILE *f)
                 "  --machine-timeout-s N  default deadline of new machines (300)\n"
                 "  --machine-network CIDR address pool of machine networks (10.200.0.0/16;\n"
                 "                         each machine takes a /30)\n"
+                "  --dns-upstream IP[:PORT] resolver for machines whose policy names domains\n"
+                "                         (default: the first nameserver of /etc/resolv.conf)\n"
                 "  --preview-domain NAME  preview URLs are http://PORT-MACHINE-TOKEN.NAME\n"
                 "                         (default localhost: browsers resolve it to loopback)\n"
                 "  --preview-port N       the port preview URLs name (default: the --listen port)\n"
@@ -118,6 +121,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                 O_REQ,
                 O_MTIMEOUT,
                 O_NETPOOL,
+                O_DNSUP,
                 O_PDOMAIN,
                 O_PPORT,
                 O_PIDLE,
@@ -134,6 +138,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             {"request-timeout-ms", required_argument, 0, O_REQ},
             {"machine-timeout-s", required_argument, 0, O_MTIMEOUT},
             {"machine-network", required_argument, 0, O_NETPOOL},
+            {"dns-upstream", required_argument, 0, O_DNSUP},
             {"preview-domain", required_argument, 0, O_PDOMAIN},
             {"preview-port", required_argument, 0, O_PPORT},
             {"preview-idle-timeout-ms", required_argument, 0, O_PIDLE},
@@ -176,6 +181,9 @@ static int parse_args(int argc, char **argv, struct options *o)
                         break;
                 case O_NETPOOL:
                         o->net_pool = optarg;
+                        break;
+                case O_DNSUP:
+                        o->dns_upstream = optarg;
                         break;
                 case O_PDOMAIN:
                         if (!*optarg || strlen(optarg) > 200)
@@ -312,7 +320,9 @@ static int setup_machines(struct app *app, struct err *e)
         app->driver_ctx.agent_path = app->agent_path;
         app->driver_ctx.shim_path = app->shim_path;
         app->driver_ctx.net = &app->net;
-        r = net_host_init(&app->net, app->state_dir, app->net_pool, e);
+        r = dnsproxy_start(&app->dns, app, app->dns_upstream, e);
+        if (r == 0)
+                r = net_host_init(&app->net, app->state_dir, app->net_pool, app->dns.port, e);
         if (r < 0)
                 return r;
         if (!app->net.enabled)
@@ -373,6 +383,7 @@ int main(int argc, char **argv)
         app.started_ms = time_wall_ms();
         app.machine_timeout_s = o.machine_timeout_s;
         app.net_pool = o.net_pool;
+        app.dns_upstream = o.dns_upstream;
         snprintf(app.preview_domain, sizeof(app.preview_domain), "%s",
                  o.preview_domain ? o.preview_domain : "localhost");
         app.preview_port = o.preview_port;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../common/buf.h"
+#include "../common/dns.h"
 #include "net.h"
 
 #define MAX_CIDRS 256
@@ -107,18 +108,21 @@ int net_check_cidrs(const json_t *list, const char *field, struct err *e)
         if (!list || json_is_null(list))
                 return 0;
         if (!json_is_array(list) || json_array_size(list) > MAX_CIDRS)
-                return err_set(e, EINVAL, "%s must be an array of at most %d CIDRs", field,
-                               MAX_CIDRS);
+                return err_set(e, 0, "%s must be an array of at most %d entries", field, MAX_CIDRS),
+                       -EINVAL;
         size_t i;
         const json_t *v;
         json_array_foreach(list, i, v)
         {
                 uint32_t a;
                 unsigned p;
-                if (parse_cidr(json_string_value(v), &a, &p) < 0)
-                        return err_set(e, EINVAL,
-                                       "%s[%zu] is not an IPv4 address or CIDR (like 10.0.0.0/8)",
-                                       field, i);
+                const char *s = json_string_value(v);
+                if (parse_cidr(s, &a, &p) < 0 && !dns_valid_pattern(s))
+                        return err_set(e, 0,
+                                       "%s[%zu] is not an IPv4 address, a CIDR (10.0.0.0/8) or a "
+                                       "domain (example.com, *.example.com; lowercase)",
+                                       field, i),
+                               -EINVAL;
         }
         return 0;
 }
@@ -135,6 +139,11 @@ static void table_name(const char *state_dir, char *out, size_t cap)
 static const char BASE_RULES[] =
     "table inet %s {\n"
     " set ifaces { type ifname; }\n"
+    " set dnsifaces { type ifname; }\n"
+    " chain dnsin { udp dport %u accept; }\n"
+    " chain prerouting { type nat hook prerouting priority dstnat; policy accept;\n"
+    "  iifname @dnsifaces meta l4proto { udp, tcp } th dport 53 redirect to :%u\n"
+    " }\n"
     " set saddrs { type ipv4_addr; }\n"
     " map egress { type ifname : verdict; }\n"
     " map hostin { type ifname : verdict; }\n"
@@ -144,6 +153,7 @@ static const char BASE_RULES[] =
     " }\n"
     " chain input { type filter hook input priority filter; policy accept;\n"
     "  iifname @ifaces ct state established,related accept\n"
+    "  iifname @dnsifaces jump dnsin\n"
     "  iifname @ifaces iifname vmap @hostin\n"
     "  iifname @ifaces drop\n"
     " }\n"
@@ -162,7 +172,8 @@ static int write_file(const char *path, const char *text)
         return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-int net_host_init(struct net_host *h, const char *state_dir, const char *pool, struct err *e)
+int net_host_init(struct net_host *h, const char *state_dir, const char *pool, unsigned dns_port,
+                  struct err *e)
 {
         memset(h, 0, sizeof(*h));
         unsigned prefix;
@@ -181,10 +192,13 @@ int net_host_init(struct net_host *h, const char *state_dir, const char *pool, s
                          strerror(errno));
                 return 0;
         }
-        const char *list[] = {"nft", "list", "table", "inet", h->table, NULL};
-        if (run_input(list, NULL, 1) != 0) {
+        /* made afresh at every start (the resolver proxy's port changes); the machines
+         * a restarted daemon adopts get their rules again (net_apply) */
+        const char *del[] = {"nft", "delete", "table", "inet", h->table, NULL};
+        run_input(del, NULL, 1);
+        {
                 char script[sizeof(BASE_RULES) + 64];
-                snprintf(script, sizeof(script), BASE_RULES, h->table);
+                snprintf(script, sizeof(script), BASE_RULES, h->table, dns_port, dns_port);
                 if (nft_script(script, 0) < 0) {
                         snprintf(h->reason, sizeof(h->reason),
                                  "nft could not create table %s (nf_tables missing?)", h->table);
@@ -247,7 +261,32 @@ void net_addr(const struct net_host *h, unsigned slot, int guest, char *out)
         dotted(h->base + slot * 4 + (guest ? 2 : 1), out);
 }
 
-/* "{ a, b }" of a CIDR list into b (normalised); 0 entries: nothing appended. */
+/* How many CIDRs (not domains) a list has. */
+static size_t count_cidrs(const json_t *list)
+{
+        size_t i, n = 0;
+        const json_t *v;
+        uint32_t a;
+        unsigned p;
+        json_array_foreach(list, i, v) n += parse_cidr(json_string_value(v), &a, &p) == 0;
+        return n;
+}
+
+/* True when a list names a domain. */
+static int has_domains(const json_t *list)
+{
+        size_t i;
+        const json_t *v;
+        json_array_foreach(list, i, v) if (dns_valid_pattern(json_string_value(v))) return 1;
+        return 0;
+}
+
+int net_policy_has_domains(const struct net_policy *p)
+{
+        return has_domains(p->allow_out) || has_domains(p->deny_out);
+}
+
+/* "{ a, b }" of a list's CIDRs into b (normalised); none: nothing appended. */
 static size_t cidr_set(struct buf *b, const json_t *list)
 {
         size_t i, n = 0;
@@ -270,14 +309,17 @@ static size_t cidr_set(struct buf *b, const json_t *list)
 static void policy_rules(struct buf *b, const char *t, const char *id, const struct net_policy *p)
 {
         buf_printf(b, "add chain inet %s e_%s\nadd chain inet %s h_%s\n", t, id, t, id);
+        buf_printf(b, "add set inet %s d_%s { type ipv4_addr; flags timeout; }\n", t, id);
         buf_printf(b, "flush chain inet %s e_%s\nflush chain inet %s h_%s\n", t, id, t, id);
         buf_printf(b, "add rule inet %s e_%s ct state established,related accept\n", t, id);
-        if (p->deny_out && json_array_size(p->deny_out)) {
+        if (p->deny_out && count_cidrs(p->deny_out)) {
                 buf_printf(b, "add rule inet %s e_%s ip daddr ", t, id);
                 cidr_set(b, p->deny_out);
                 buf_printf(b, " drop\n");
         }
-        if (p->allow_out && json_array_size(p->allow_out)) {
+        /* addresses the resolver proxy learned for allowed domains */
+        buf_printf(b, "add rule inet %s e_%s ip daddr @d_%s accept\n", t, id, id);
+        if (p->allow_out && count_cidrs(p->allow_out)) {
                 buf_printf(b, "add rule inet %s e_%s ip daddr ", t, id);
                 cidr_set(b, p->allow_out);
                 buf_printf(b, " accept\nadd rule inet %s h_%s ip daddr ", t, id);
@@ -304,6 +346,10 @@ int net_plan_make(const struct net_host *h, const char *id, unsigned slot,
         buf_printf(&b, "add element inet %s saddrs { %s }\n", t, plan->guest_ip);
         buf_printf(&b, "add element inet %s egress { \"%s\" : jump e_%s }\n", t, f, id);
         buf_printf(&b, "add element inet %s hostin { \"%s\" : jump h_%s }\n", t, f, id);
+        /* machines with domains in their policy resolve through the daemon's proxy */
+        buf_printf(&b, "add element inet %s dnsifaces { \"%s\" }\n", t, f);
+        if (!net_policy_has_domains(p))
+                buf_printf(&b, "delete element inet %s dnsifaces { \"%s\" }\n", t, f);
         if (!b.data)
                 return -ENOMEM;
         plan->nft = b.data; /* NUL-terminated; owned by the plan now */
@@ -392,6 +438,23 @@ int net_enter(const char *id)
         return 0;
 }
 
+int net_learn(const struct net_host *h, const char *id, const uint32_t *addrs, const uint32_t *ttls,
+              int n)
+{
+        struct buf b;
+        buf_init(&b, 1u << 16);
+        for (int i = 0; i < n; i++) {
+                char d[16];
+                dotted(ntohl(addrs[i]), d);
+                uint32_t t = ttls[i] < 60 ? 60 : ttls[i] > 3600 ? 3600 : ttls[i];
+                buf_printf(&b, "add element inet %s d_%s { %s timeout %us }\n", h->table, id, d,
+                           (unsigned)t);
+        }
+        int r = b.data ? nft_script(b.data, 0) : -1;
+        buf_fini(&b);
+        return r;
+}
+
 int net_live_connections(const char *guest_ip)
 {
         FILE *f = fopen("/proc/net/nf_conntrack", "re");
@@ -447,8 +510,8 @@ void net_teardown(const struct net_host *h, const char *id)
                 char ifn[16], gip[16], cmd[256];
                 snprintf(ifn, sizeof(ifn), "nsh%u", slot);
                 net_addr(h, slot, 1, gip);
-                static const char *const maps[] = {"egress", "hostin", "ifaces"};
-                for (unsigned i = 0; i < 3; i++) {
+                static const char *const maps[] = {"egress", "hostin", "ifaces", "dnsifaces"};
+                for (unsigned i = 0; i < 4; i++) {
                         snprintf(cmd, sizeof(cmd), "delete element inet %s %s { \"%s\" }\n",
                                  h->table, maps[i], ifn);
                         nft_script(cmd, 1);
@@ -460,6 +523,8 @@ void net_teardown(const struct net_host *h, const char *id)
         snprintf(cmd, sizeof(cmd), "delete chain inet %s e_%s\n", h->table, id);
         nft_script(cmd, 1);
         snprintf(cmd, sizeof(cmd), "delete chain inet %s h_%s\n", h->table, id);
+        nft_script(cmd, 1);
+        snprintf(cmd, sizeof(cmd), "delete set inet %s d_%s\n", h->table, id);
         nft_script(cmd, 1);
         if (ns_exists(netns)) {
                 const char *del[] = {"ip", "netns", "delete", netns, NULL};

@@ -48,7 +48,17 @@ struct net_plan {
  * (NULL: 10.200.0.0/16). Networking stays off (h->enabled 0, h->reason set) when the
  * tools or the kernel lack something; that is not an error. -EINVAL on a bad pool.
  * Blocks for a few ms (runs nft); call once before machines start. */
-int net_host_init(struct net_host *h, const char *state_dir, const char *pool, struct err *e);
+int net_host_init(struct net_host *h, const char *state_dir, const char *pool, unsigned dns_port,
+                  struct err *e);
+
+/* True when the policy's lists name domains (its DNS then goes through the daemon's
+ * resolver proxy, UDP port dns_port of net_host_init). */
+int net_policy_has_domains(const struct net_policy *p);
+
+/* Lets machine id reach addrs (network order) for their TTLs (clamped to 60..3600 s):
+ * what its allowed domains resolved to. Blocks for a few ms (nft). 0 or -1. */
+int net_learn(const struct net_host *h, const char *id, const uint32_t *addrs, const uint32_t *ttls,
+              int n);
 
 /* Claims a free slot host-wide for machine `id`. Returns the slot (>0) or -errno
  * (-ENOSPC: the pool is full) with e set. */
@@ -60,7 +70,8 @@ void net_release(unsigned slot, const char *id);
 /* The host's and the guest's address of a slot, dotted ("10.200.0.5"); out: 16 bytes. */
 void net_addr(const struct net_host *h, unsigned slot, int guest, char *out);
 
-/* Checks a policy's CIDR list (array of "A.B.C.D" or "A.B.C.D/P", at most 256).
+/* Checks a policy's list (array of "A.B.C.D", "A.B.C.D/P" or a domain pattern as
+ * dns_valid_pattern takes, at most 256).
  * 0 or -EINVAL with e naming the bad entry. */
 int net_check_cidrs(const json_t *list, const char *field, struct err *e);
 

@@ -55,29 +55,32 @@ def curl_code(d, mid, url, timeout=3):
 
 
 class OutsideHost:
-    """A namespace with a veth pair to the host and an HTTP server on ADDR:8080."""
+    """A namespace with a veth pair to the host and an HTTP server on ADDR:8080 and
+    ADDR2:8080 (two addresses, to tell destinations apart)."""
 
     def __init__(self):
         n = random.randrange(1, 250)
         self.ns = "nst-%d-%d" % (os.getpid(), n)
         self.ifname = "nstv%x" % random.randrange(1 << 32)
         self.host_ip, self.addr = "10.251.%d.1" % n, "10.251.%d.2" % n
+        self.addr2 = "10.251.%d.3" % n
         self.dir = tempfile.mkdtemp(prefix="ns-outside-")
         with open(os.path.join(self.dir, "hello.txt"), "w") as f:
             f.write("outside\n")
         for cmd in (["ip", "netns", "add", self.ns],
                     ["ip", "link", "add", self.ifname, "type", "veth", "peer", "name", "eth0",
                      "netns", self.ns],
-                    ["ip", "addr", "add", self.host_ip + "/30", "dev", self.ifname],
+                    ["ip", "addr", "add", self.host_ip + "/29", "dev", self.ifname],
                     ["ip", "link", "set", self.ifname, "up"],
-                    ["ip", "-n", self.ns, "addr", "add", self.addr + "/30", "dev", "eth0"],
+                    ["ip", "-n", self.ns, "addr", "add", self.addr + "/29", "dev", "eth0"],
+                    ["ip", "-n", self.ns, "addr", "add", self.addr2 + "/29", "dev", "eth0"],
                     ["ip", "-n", self.ns, "link", "set", "eth0", "up"],
                     ["ip", "-n", self.ns, "link", "set", "lo", "up"],
                     ["ip", "-n", self.ns, "route", "add", "default", "via", self.host_ip]):
             subprocess.run(cmd, check=True)
         self.server = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, "python3", "-m", "http.server", "8080", "--bind",
-             self.addr, "--directory", self.dir],
+             "0.0.0.0", "--directory", self.dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.addr, 8080)
         self.url = "http://%s:8080/hello.txt" % self.addr
@@ -87,3 +90,45 @@ class OutsideHost:
         self.server.wait()
         subprocess.run(["ip", "netns", "delete", self.ns])
         subprocess.run(["rm", "-rf", self.dir])
+
+
+class DnsServer:
+    """A UDP DNS server on 127.0.0.1 answering A queries for the names of `table`
+    (name -> IPv4) and NXDOMAIN for the rest; runs in a thread until close()."""
+
+    def __init__(self, table):
+        import threading
+        self.table = table
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def qname(msg):
+        labels, i = [], 12
+        while msg[i]:
+            labels.append(msg[i + 1:i + 1 + msg[i]].decode().lower())
+            i += 1 + msg[i]
+        return ".".join(labels), i + 5
+
+    def serve(self):
+        while True:
+            try:
+                msg, peer = self.sock.recvfrom(2048)
+            except OSError:
+                return
+            name, end = self.qname(msg)
+            addr = self.table.get(name)
+            flags = b"\x81\x80" if addr else b"\x81\x83"
+            head = msg[:2] + flags + b"\x00\x01" + (b"\x00\x01" if addr else b"\x00\x00") + \
+                b"\x00\x00\x00\x00"
+            out = head + msg[12:end]
+            if addr:
+                out += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + \
+                    socket.inet_aton(addr)
+            self.sock.sendto(out, peer)
+
+    def close(self):
+        self.sock.close()
