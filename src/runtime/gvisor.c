@@ -328,11 +328,17 @@ static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
 
 int run_quiet(const char *const argv[])
 {
+        return run_status(argv, 1);
+}
+
+int run_status(const char *const argv[], int quiet)
+{
         pid_t pid = fork();
         if (pid == 0) {
                 int null = open("/dev/null", O_RDWR);
                 dup2(null, 1);
-                dup2(null, 2);
+                if (quiet)
+                        dup2(null, 2);
                 execvp(argv[0], (char *const *)argv);
                 _exit(127);
         }

@@ -77,7 +77,12 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
                 _exit(1);
         const char *ckpt[] = {RUNSC, "--root", root, "checkpoint", "--image-path", image, id, NULL};
         runsc_enter(id); /* the files below are in the host's mounts all the same */
-        if (run_quiet(ckpt) != 0) {
+        char log[PATH_MAX + 64];
+        snprintf(log, sizeof(log), "%s/runsc.log", dir);
+        int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (lfd >= 0)
+                dup2(lfd, 2); /* why a checkpoint failed goes to the machine's log */
+        if (run_status(ckpt, lfd < 0) != 0) {
                 remove_flat_dir(image); /* a partial image only fills the disk */
                 _exit(1);
         }

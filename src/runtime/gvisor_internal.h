@@ -36,6 +36,9 @@ void runsc_enter(const char *id);
 /* Runs argv (PATH lookup) with stdout and stderr on /dev/null; its wait status. Blocks. */
 int run_quiet(const char *const argv[]);
 
+/* run_quiet, but stderr stays ours unless quiet. */
+int run_status(const char *const argv[], int quiet);
+
 /* fork() for a helper: in the child, the daemon's blocked signals are unblocked. */
 pid_t fork_helper(void);
 

@@ -61,6 +61,8 @@ class Cli(DaemonTest):
             "processes kill": None,  # the process may have ended: its answer is an error
             "processes resize": None,  # needs a PTY: test_processes_start_list_stdin_logs_kill
             "machines metrics": ["machines", "metrics", mid],
+            "machines network": ["machines", "network", mid, "--deny-out", "192.0.2.1"],
+            "machines preview": ["machines", "preview", mid, "8000", "--expires-s", "60"],
             "machines events": ["machines", "events", mid, "--limit", "5"],
             "files sign": ["files", "sign", mid, "/root/f.txt", "--expires-s", "60"],
             "mcp": None,  # a stdio protocol server: test_mcp.py drives it

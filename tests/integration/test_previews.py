@@ -169,20 +169,36 @@ class Previews(DaemonTest):
     def test_headless_chromium_loads_a_page_that_talks_back_over_websocket(self):
         chromium = shutil.which("chromium")
         self.assertIsNotNone(chromium, "scripts/deps.sh installs Debian's chromium")
-        profile = tempfile.mkdtemp(prefix="ns-chromium-")
-        self.addCleanup(shutil.rmtree, profile, True)
-        out = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--user-data-dir=" + profile, "--virtual-time-budget=10000",
-             "--dump-dom", self.p["url"]], capture_output=True, text=True, timeout=120)
-        self.assertIn('<p id="out">echo:ping</p>', out.stdout, out.stderr[-2000:])
+        out = None
+        # --dump-dom ends when the virtual time budget is spent; on a loaded host the
+        # echo can come after it: up to three page loads
+        for _ in range(3):
+            profile = tempfile.mkdtemp(prefix="ns-chromium-")
+            self.addCleanup(shutil.rmtree, profile, True)
+            out = subprocess.run(
+                [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
+                 "--virtual-time-budget=10000", "--dump-dom", self.p["url"]],
+                capture_output=True, text=True, timeout=120)
+            if '<p id="out">echo:ping</p>' in out.stdout:
+                return
+        self.fail("the page never got its echo: %s\n%s" % (out.stdout, out.stderr[-2000:]))
 
-    def test_zz_auto_resume_on_traffic(self):
-        st, _, m = self.d.request("POST", "/v1/machines/%s/hibernate" % self.mid)
-        self.assertEqual((st, m["state"]), (200, "hibernated"), m)
-        self.assertEqual(self.get(self.p["url"], "/again"), (200, b"path:/again"))
-        st, _, m = self.d.request("GET", "/v1/machines/" + self.mid)
+    def test_auto_resume_on_traffic(self):
+        # a machine of its own, reached only by clients that close first: nothing of
+        # it lingers in TIME_WAIT, so the hibernate need not wait
+        st, _, m = self.d.request("POST", "/v1/machines", body={"auto_resume": True})
+        self.assertEqual(st, 201, m)
+        mid = m["id"]
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + mid)
+        start_web(self.d, mid)
+        p = self.preview(8000, mid=mid)
+        self.assertEqual(self.get(p["url"], "/before"), (200, b"path:/before"))
+        st, _, m = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
+        self.assertEqual((st, m.get("state")), (200, "hibernated"), m)
+        self.assertEqual(self.get(p["url"], "/again"), (200, b"path:/again"))
+        st, _, m = self.d.request("GET", "/v1/machines/" + mid)
         self.assertEqual(m["state"], "running")
 
 

@@ -237,7 +237,7 @@ static void on_relay_end(void *ud, int connected, int *client_fd)
         struct machine *m = machine_find(pc->app, pc->id);
         /* the machine closed first: its side waits in TIME_WAIT, which gVisor cannot
          * checkpoint, for 60 s */
-        if (connected && m && pc->relay && pc->relay->first_eof == 1)
+        if (connected && m && pc->relay && pc->relay->upstream_closed_first)
                 m->time_wait_until = pc->app->loop.now_ms + 61000;
         if (!connected) {
                 char msg[160];

@@ -65,6 +65,8 @@ enum ns_code preview_token_check(const unsigned char key[32], const char *id, un
                         bits -= 8;
                 }
         }
+        if (acc & ((1u << bits) - 1)) /* padding bits set: not the one encoding of a token */
+                return NS_E_PREVIEW_TOKEN_INVALID;
         uint32_t exp =
             (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
         unsigned char mac[32];

@@ -1,5 +1,7 @@
 /* Byte relay between two sockets (see relay.h). */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -77,6 +79,18 @@ static int flush_to(struct relay *r, int from)
         return 0;
 }
 
+/* Our end's state when the peer's FIN arrived tells who closed first: CLOSE_WAIT or
+ * LAST_ACK (we had sent none) or CLOSING (both at once) leave the peer in TIME_WAIT. */
+static int closed_first(int fd)
+{
+        struct tcp_info ti;
+        socklen_t l = sizeof(ti);
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
+                return 1; /* unknown: assume the worst */
+        return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_LAST_ACK ||
+               ti.tcpi_state == TCP_CLOSING;
+}
+
 static int fill(struct relay *r, int i)
 {
         struct relay_side *me = &r->s[i];
@@ -90,8 +104,8 @@ static int fill(struct relay *r, int i)
                         return -1;
                 if (n == 0) {
                         me->eof = 1;
-                        if (r->first_eof < 0)
-                                r->first_eof = i;
+                        if (i == 1)
+                                r->upstream_closed_first = closed_first(me->io.fd);
                 }
                 me->len += (size_t)n;
         }
@@ -169,7 +183,6 @@ struct relay *relay_start(struct loop *loop, int client, int upstream, const voi
         }
         r->loop = loop;
         r->connecting = 1;
-        r->first_eof = -1;
         r->idle_ms = idle_ms;
         r->last_ms = loop->now_ms;
         r->on_end = on_end;

@@ -39,7 +39,8 @@ struct relay {
         relay_end_cb on_end;
         void *ud;
         int ended;
-        int first_eof;      /* the side that ended its sending first (-1: none yet) */
+        /* the upstream closed before it had our FIN (so it waits in TIME_WAIT now) */
+        int upstream_closed_first;
         struct relay *next; /* the owner's list */
 };
 
