@@ -123,16 +123,26 @@ class Network(DaemonTest):
         st, _, r = self.d.request("GET", "/v1/machines/" + m["id"])
         self.assertEqual(r["network"]["allow_out"], [])  # nothing half-applied
 
+    def test_resume_keeps_the_address_and_the_server(self):
+        m = self.machine()
+        addr = start_web(self.d, m["id"])
+        st, _, h = self.d.request("POST", "/v1/machines/%s/hibernate" % m["id"])
+        self.assertEqual((st, h.get("state")), (200, "hibernated"), h)
+        st, _, r = self.d.request("POST", "/v1/machines/%s/resume" % m["id"])
+        self.assertEqual((st, r["network"]["address"]), (200, addr), r)
+        socket.create_connection((addr, 8000), timeout=5).close()
+        self.assertEqual(curl_code(self.d, m["id"], self.outside.url), "200")
+
     def test_fork_children_get_addresses_of_their_own(self):
         parent = self.machine()
         start_web(self.d, parent["id"])
-        st, _, r = self.d.request("POST", "/v1/machines/%s/fork" % parent["id"], {"count": 2})
+        st, _, r = self.d.request("POST", "/v1/machines/%s/fork" % parent["id"], {"count": 3})
         self.assertEqual(st, 201, r)
         kids = [k["id"] for k in r["machines"]]
         for k in kids:
             self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + k)
         addrs = [machine_address(self.d, x) for x in [parent["id"]] + kids]
-        self.assertEqual(len(set(addrs)), 3, addrs)
+        self.assertEqual(len(set(addrs)), 4, addrs)
         for k, addr in zip(kids, addrs[1:]):
             # each child serves on its own address (the server came along in the fork)
             socket.create_connection((addr, 8000), timeout=5).close()
