@@ -190,6 +190,11 @@ int machine_net_is_public(const struct machine *m, int port);
  * forward and let m reach the answer's addresses (machine_dns_learn). */
 int machine_dns_verdict(const struct machine *m, const char *name);
 
+/* Whether m may open a TLS connection to dst (host order) naming sni ("" when the
+ * ClientHello names none): not when sni or dst is denied; yes with the internet on, or
+ * when sni is an allowed domain or dst an allowed address. 1 or 0. */
+int machine_tls_verdict(const struct machine *m, uint32_t dst, const char *sni);
+
 /* The live machine whose network address is addr (dotted), or NULL. */
 struct machine *machine_by_address(struct app *app, const char *addr);
 

@@ -206,6 +206,16 @@ int machine_dns_verdict(const struct machine *m, const char *name)
         return list_matches(p.allow_out, name) ? 1 : -1;
 }
 
+int machine_tls_verdict(const struct machine *m, uint32_t dst, const char *sni)
+{
+        struct net_policy p;
+        policy_of(m->network, &p);
+        if ((sni[0] && list_matches(p.deny_out, sni)) || net_list_has_addr(p.deny_out, dst))
+                return 0;
+        return p.internet || (sni[0] && list_matches(p.allow_out, sni)) ||
+               net_list_has_addr(p.allow_out, dst);
+}
+
 struct machine *machine_by_address(struct app *app, const char *addr)
 {
         for (struct machine *m = app->machines; m; m = m->next) {

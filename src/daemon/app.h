@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "dnsproxy.h"
+#include "sniproxy.h"
 #include "../core/machine.h"
 #include "../core/template.h"
 #include "../runtime/driver.h"
@@ -32,6 +33,7 @@ struct app {
         const char *net_pool;     /* --machine-network CIDR (NULL: the default) */
         const char *dns_upstream; /* --dns-upstream IP[:PORT] (NULL: /etc/resolv.conf's) */
         struct dnsproxy dns;      /* the machines' resolver proxy */
+        struct sniproxy sni;      /* the machines' TLS filter */
         char preview_domain[208];
         unsigned preview_port;         /* named in preview URLs (0: the listen port) */
         unsigned preview_idle_ms;      /* a proxied connection without traffic ends */

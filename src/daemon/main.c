@@ -322,7 +322,10 @@ static int setup_machines(struct app *app, struct err *e)
         app->driver_ctx.net = &app->net;
         r = dnsproxy_start(&app->dns, app, app->dns_upstream, e);
         if (r == 0)
-                r = net_host_init(&app->net, app->state_dir, app->net_pool, app->dns.port, e);
+                r = sniproxy_start(&app->sni, app, e);
+        if (r == 0)
+                r = net_host_init(&app->net, app->state_dir, app->net_pool, app->dns.port,
+                                  app->sni.port, e);
         if (r < 0)
                 return r;
         if (!app->net.enabled)

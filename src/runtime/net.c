@@ -140,9 +140,10 @@ static const char BASE_RULES[] =
     "table inet %s {\n"
     " set ifaces { type ifname; }\n"
     " set dnsifaces { type ifname; }\n"
-    " chain dnsin { udp dport %u accept; }\n"
+    " chain dnsin { udp dport %u accept; tcp dport %u accept; }\n"
     " chain prerouting { type nat hook prerouting priority dstnat; policy accept;\n"
     "  iifname @dnsifaces meta l4proto { udp, tcp } th dport 53 redirect to :%u\n"
+    "  iifname @dnsifaces tcp dport 443 redirect to :%u\n"
     " }\n"
     " set saddrs { type ipv4_addr; }\n"
     " map egress { type ifname : verdict; }\n"
@@ -173,7 +174,7 @@ static int write_file(const char *path, const char *text)
 }
 
 int net_host_init(struct net_host *h, const char *state_dir, const char *pool, unsigned dns_port,
-                  struct err *e)
+                  unsigned tls_port, struct err *e)
 {
         memset(h, 0, sizeof(*h));
         unsigned prefix;
@@ -198,7 +199,8 @@ int net_host_init(struct net_host *h, const char *state_dir, const char *pool, u
         run_input(del, NULL, 1);
         {
                 char script[sizeof(BASE_RULES) + 64];
-                snprintf(script, sizeof(script), BASE_RULES, h->table, dns_port, dns_port);
+                snprintf(script, sizeof(script), BASE_RULES, h->table, dns_port, tls_port, dns_port,
+                         tls_port);
                 if (nft_script(script, 0) < 0) {
                         snprintf(h->reason, sizeof(h->reason),
                                  "nft could not create table %s (nf_tables missing?)", h->table);
@@ -259,6 +261,21 @@ void net_release(unsigned slot, const char *id)
 void net_addr(const struct net_host *h, unsigned slot, int guest, char *out)
 {
         dotted(h->base + slot * 4 + (guest ? 2 : 1), out);
+}
+
+int net_list_has_addr(const json_t *list, uint32_t addr)
+{
+        size_t i;
+        const json_t *v;
+        json_array_foreach(list, i, v)
+        {
+                uint32_t a;
+                unsigned p;
+                if (parse_cidr(json_string_value(v), &a, &p) == 0 &&
+                    (addr & (p ? 0xffffffffu << (32 - p) : 0)) == a)
+                        return 1;
+        }
+        return 0;
 }
 
 /* How many CIDRs (not domains) a list has. */

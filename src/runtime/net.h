@@ -49,11 +49,15 @@ struct net_plan {
  * tools or the kernel lack something; that is not an error. -EINVAL on a bad pool.
  * Blocks for a few ms (runs nft); call once before machines start. */
 int net_host_init(struct net_host *h, const char *state_dir, const char *pool, unsigned dns_port,
-                  struct err *e);
+                  unsigned tls_port, struct err *e);
 
-/* True when the policy's lists name domains (its DNS then goes through the daemon's
- * resolver proxy, UDP port dns_port of net_host_init). */
+/* True when the policy's lists name domains: the machine's DNS then goes to the
+ * daemon's resolver proxy (dns_port of net_host_init) and its TCP port 443 to the TLS
+ * filter (tls_port). */
 int net_policy_has_domains(const struct net_policy *p);
+
+/* True when a policy list's CIDRs cover addr (host order). */
+int net_list_has_addr(const json_t *list, uint32_t addr);
 
 /* Lets machine id reach addrs (network order) for their TTLs (clamped to 60..3600 s):
  * what its allowed domains resolved to. Blocks for a few ms (nft). 0 or -1. */

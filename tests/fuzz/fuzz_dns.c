@@ -1,10 +1,12 @@
-/* libFuzzer target: the DNS parsers of the machines' resolver proxy (queries from
- * machines, answers from upstream) and the error answer built from a query. */
+/* libFuzzer target: the parsers of the machines' egress filters: DNS (queries from
+ * machines, answers from upstream, the error answer built from a query) and the TLS
+ * ClientHello's server name. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../../src/common/dns.h"
+#include "../../src/common/tls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,6 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (void)dns_valid_pattern(q.name);
                 (void)dns_name_match(q.name, "example.com");
         }
+        char sni[DNS_NAME_MAX];
+        int got_sni = tls_hello_sni(data, size, sni, sizeof(sni));
+        if (got_sni == 1 && strlen(sni) >= sizeof(sni))
+                __builtin_trap();
         uint32_t a[8], t[8];
         int got = dns_answer_a(data, size, a, t, 8);
         if (got > 8)

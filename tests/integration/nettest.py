@@ -84,10 +84,30 @@ class OutsideHost:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.addr, 8080)
         self.url = "http://%s:8080/hello.txt" % self.addr
+        self.tls = None
+
+    def start_tls(self):
+        """An HTTPS server (self-signed) on port 443 of both addresses."""
+        key, cert = os.path.join(self.dir, "k.pem"), os.path.join(self.dir, "c.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        key, "-out", cert, "-subj", "/CN=nstest", "-days", "1"],
+                       check=True, capture_output=True)
+        code = ("import http.server, ssl, functools\n"
+                "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=%r)\n"
+                "s = http.server.ThreadingHTTPServer(('0.0.0.0', 443), h)\n"
+                "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+                "c.load_cert_chain(%r, %r)\n"
+                "s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+                "s.serve_forever()\n" % (self.dir, cert, key))
+        self.tls = subprocess.Popen(["ip", "netns", "exec", self.ns, "python3", "-c", code],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.addr, 443)
 
     def close(self):
-        self.server.kill()
-        self.server.wait()
+        for p in (self.server, self.tls):
+            if p:
+                p.kill()
+                p.wait()
         subprocess.run(["ip", "netns", "delete", self.ns])
         subprocess.run(["rm", "-rf", self.dir])
 

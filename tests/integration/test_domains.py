@@ -27,6 +27,7 @@ class Domains(DaemonTest):
     @classmethod
     def setUpClass(cls):
         cls.outside = OutsideHost()
+        cls.outside.start_tls()
         cls.dns = DnsServer({"allowed.nstest": cls.outside.addr,
                              "other.nstest": cls.outside.addr2,
                              "blocked.nstest": cls.outside.addr})
@@ -72,6 +73,24 @@ class Domains(DaemonTest):
             st, _, r = self.d.request("POST", "/v1/machines/%s/exec" % mid, {
                 "argv": ["python3", "/root/q.py", "other.nstest", server]})
             self.assertEqual(r["stdout"], "0\n", r)
+
+    def https(self, mid, name, addr=None):
+        """curl's status for https://name/hello.txt (addr: connect there, DNS unasked)."""
+        pin = "--resolve %s:443:%s " % (name, addr) if addr else ""
+        st, _, r = self.d.request("POST", "/v1/machines/%s/exec" % mid, {
+            "cmd": "curl -sk -m 5 %s-o /dev/null -w '%%{http_code}' https://%s/hello.txt"
+                   % (pin, name)})
+        return r["stdout"]
+
+    def test_tls_server_name_decides_not_only_the_address(self):
+        mid = self.machine({"allow_internet_access": False, "allow_out": ["allowed.nstest"]})
+        self.assertEqual(self.https(mid, "allowed.nstest"), "200")
+        # the same address, opened by resolving allowed.nstest, under another name
+        self.assertEqual(self.https(mid, "other.nstest", self.outside.addr), "000")
+        open_ = self.machine({"deny_out": ["blocked.nstest"]})
+        self.assertEqual(self.https(open_, "other.nstest"), "200")
+        self.assertEqual(self.https(open_, "blocked.nstest", self.outside.addr), "000")
+        self.assertEqual(self.https(open_, self.outside.addr2), "200")  # no name: allowed
 
     def test_domain_patterns_are_validated(self):
         for bad in (["Example.com"], ["*.*.a.com"], ["a..com"], ["-x.com"], ["x"], ["*.nstest"]):
