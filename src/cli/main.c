@@ -44,8 +44,8 @@ static const struct cli_flag m_create_flags[] = {
 static const struct cli_flag m_network_flags[] = {
     {"--internet", NULL, "allow outbound traffic (allow_internet_access)", 0},
     {"--no-internet", NULL, "only --allow-out destinations", 0},
-    {"--allow-out", "CIDR", "always reachable (repeatable; \"\" empties the list)", 1},
-    {"--deny-out", "CIDR", "never reachable (repeatable; \"\" empties the list)", 1},
+    {"--allow-out", "CIDR|DOMAIN", "always reachable (repeatable; \"\" empties the list)", 1},
+    {"--deny-out", "CIDR|DOMAIN", "never reachable (repeatable; \"\" empties the list)", 1},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_preview_flags[] = {
     {"--expires-s", "SECONDS", "how long the URL works (default 3600, at most 604800)", 0},
@@ -140,7 +140,7 @@ const struct cli_cmd cli_cmds[] = {
      cmd_machines_hibernate},
     {"machines resume", "ID", "Resume a hibernated machine where it stopped", no_flags,
      cmd_machines_resume},
-    {"machines network", "ID [--internet|--no-internet] [--allow-out CIDR] [--deny-out CIDR]",
+    {"machines network", "ID [--internet|--no-internet] [--allow-out X] [--deny-out X]",
      "Show or change a machine's address and egress policy", m_network_flags, cmd_machines_network},
     {"machines preview", "ID PORT [--expires-s N] [--public|--private]",
      "Print a signed URL that reaches PORT of the machine", m_preview_flags, cmd_machines_preview},
@@ -209,6 +209,14 @@ static void usage(FILE *f)
                    "Exit codes: docs/cli-exit-codes.md, or `nullspace schema`.\n");
 }
 
+/* "--name ARG" of a flag (static storage: one call per use). */
+static const char *flag_usage(const struct cli_flag *f)
+{
+        static char out[64];
+        snprintf(out, sizeof(out), "%s%s%s", f->name, f->arg ? " " : "", f->arg ? f->arg : "");
+        return out;
+}
+
 static void cmd_help(const struct cli_cmd *cmd)
 {
         printf("Usage: nullspace %s %s\n\n%s\n", cmd->name, cmd->args ? cmd->args : "",
@@ -216,7 +224,7 @@ static void cmd_help(const struct cli_cmd *cmd)
         if (cmd->flags && cmd->flags[0].name) {
                 printf("\nFlags:\n");
                 for (const struct cli_flag *f = cmd->flags; f->name; f++)
-                        printf("  %-10s %-8s %s\n", f->name, f->arg ? f->arg : "", f->help);
+                        printf("  %-28s %s\n", flag_usage(f), f->help);
         }
         printf("\nGlobal flags (--json, --api-url, ...): nullspace --help\n");
 }
