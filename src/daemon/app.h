@@ -38,6 +38,7 @@ struct app {
         unsigned preview_port;         /* named in preview URLs (0: the listen port) */
         unsigned preview_idle_ms;      /* a proxied connection without traffic ends */
         struct preview_conn *previews; /* proxied connections (api/preview.c) */
+        unsigned npreviews;            /* ... how many: at most --max-connections */
         char agent_path[PATH_MAX];
         char shim_path[PATH_MAX];
         struct machine *machines;   /* live machines */

@@ -297,7 +297,9 @@ int launch(const struct driver_ctx *ctx, const struct machine_spec *s, const cha
                 exec_shim(ctx, s, bundle, log, image);
         if (pid < 0)
                 return err_set(e, errno, "fork shim");
-        int fd = connect_agent(dir, pid, 1000, e);
+        /* the shim binds its socket once the network is set up (a few process runs):
+         * under heavy load that takes seconds */
+        int fd = connect_agent(dir, pid, 5000, e);
         if (fd < 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);

@@ -202,5 +202,33 @@ class Previews(DaemonTest):
         self.assertEqual(m["state"], "running")
 
 
+class PreviewLimits(DaemonTest):
+    daemon_args = ("--max-connections", "3", "--preview-idle-timeout-ms", "60000")
+
+    def test_proxied_connections_are_bounded(self):
+        st, _, m = self.d.request("POST", "/v1/machines", body={})
+        self.assertEqual(st, 201, m)
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + m["id"])
+        start_web(self.d, m["id"])
+        _, _, p = self.d.request("POST", "/v1/machines/%s/previews" % m["id"], {"port": 8000})
+        host = urllib.parse.urlsplit(p["url"]).netloc
+        held = []
+        for i in range(3):  # three proxied keep-alive connections, left open
+            c = http.client.HTTPConnection(self.d.host, self.d.port, timeout=10)
+            c.request("GET", "/h%d" % i, headers={"Host": host})
+            self.assertEqual(c.getresponse().read(), b"path:/h%d" % i)
+            held.append(c)
+        out = self.d.raw(("GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % host).encode())
+        self.assertIn(b" 503 ", out[:20])
+        self.assertIn(b"too_many_connections", out)
+        held.pop().close()
+        time.sleep(0.5)
+        c = http.client.HTTPConnection(self.d.host, self.d.port, timeout=10)
+        c.request("GET", "/again", headers={"Host": host})
+        self.assertEqual(c.getresponse().read(), b"path:/again")  # room again
+        for c in held + [c]:
+            c.close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -206,8 +206,10 @@ static void conn_free(struct preview_conn *pc)
         struct preview_conn **pp = &pc->app->previews;
         while (*pp && *pp != pc)
                 pp = &(*pp)->next;
-        if (*pp)
+        if (*pp) {
                 *pp = pc->next;
+                pc->app->npreviews--;
+        }
         buf_fini(&pc->pre);
         free(pc);
 }
@@ -327,6 +329,12 @@ static void take(struct http_exchange *ex)
                 http_respond_error(ex, c, "%s", msg);
                 return;
         }
+        if (app->npreviews >= app->http.cfg.max_conns) {
+                http_respond_error(ex, NS_E_TOO_MANY_CONNECTIONS,
+                                   "%u preview connections are open; try again later",
+                                   app->npreviews);
+                return;
+        }
         int resume = m->state == M_HIBERNATED || m->state == M_RESUMING;
         if (m->state != M_RUNNING && !(resume && m->auto_resume)) {
                 http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
@@ -351,6 +359,7 @@ static void take(struct http_exchange *ex)
         }
         pc->next = app->previews;
         app->previews = pc;
+        app->npreviews++;
         if (m->state == M_RUNNING)
                 connect_upstream(pc, m);
         else
