@@ -362,6 +362,8 @@ static int run(struct app *app, const struct options *o, struct err *e)
                  NS_VERSION);
         r = loop_run(&app->loop);
         http_server_fini(&app->http);
+        if (!app->machines) /* nothing of it runs on: its rules can go */
+                net_host_fini(&app->net);
         machines_detach(app); /* they keep running; the next daemon adopts them */
         log_info("stopped", "status=%d", r);
         return r < 0 ? err_set(e, -r, "event loop") : 0;

@@ -1,6 +1,7 @@
 /* Host networking of machines (see net.h): slots, addresses, the nftables table and
  * the per-machine namespace set-up, done with Debian's `ip` and `nft`. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -173,6 +174,44 @@ static int write_file(const char *path, const char *text)
         return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
+/* Tables of daemons whose state directory is gone (killed test daemons, removed
+ * installs): their rules would only slow every nft call and every packet down.
+ * NET_TABLE_DIR/TABLE names the state dir of each table. */
+static void sweep_tables(void)
+{
+        DIR *d = opendir(NET_TABLE_DIR);
+        for (struct dirent *de; d && (de = readdir(d));) {
+                if (strncmp(de->d_name, "nullspace_", 10) != 0)
+                        continue;
+                char path[300], dir[PATH_MAX] = "";
+                snprintf(path, sizeof(path), NET_TABLE_DIR "/%s", de->d_name);
+                FILE *f = fopen(path, "re");
+                if (f && !fgets(dir, sizeof(dir), f))
+                        dir[0] = '\0';
+                if (f)
+                        fclose(f);
+                dir[strcspn(dir, "\n")] = '\0';
+                if (dir[0] && access(dir, F_OK) == 0)
+                        continue;
+                const char *del[] = {"nft", "delete", "table", "inet", de->d_name, NULL};
+                run_input(del, NULL, 1);
+                unlink(path);
+        }
+        if (d)
+                closedir(d);
+}
+
+void net_host_fini(const struct net_host *h)
+{
+        if (!h->enabled)
+                return;
+        const char *del[] = {"nft", "delete", "table", "inet", h->table, NULL};
+        run_input(del, NULL, 1);
+        char path[300];
+        snprintf(path, sizeof(path), NET_TABLE_DIR "/%s", h->table);
+        unlink(path);
+}
+
 int net_host_init(struct net_host *h, const char *state_dir, const char *pool, unsigned dns_port,
                   unsigned tls_port, struct err *e)
 {
@@ -209,6 +248,15 @@ int net_host_init(struct net_host *h, const char *state_dir, const char *pool, u
         }
         mkdir("/run/nullspace", 0755);
         mkdir(NET_CLAIM_DIR, 0755);
+        mkdir(NET_TABLE_DIR, 0755);
+        char path[300];
+        snprintf(path, sizeof(path), NET_TABLE_DIR "/%s", h->table);
+        FILE *f = fopen(path, "we");
+        if (f) {
+                fprintf(f, "%s\n", state_dir);
+                fclose(f);
+        }
+        sweep_tables();
         h->enabled = 1;
         return 0;
 }
@@ -518,31 +566,46 @@ static unsigned find_slot(const char *id)
         return n > 0 ? (unsigned)strtoul(buf, NULL, 10) : 0;
 }
 
+/* One transaction that removes machine id's elements, chains and set whatever of them
+ * exists: each is added first (a no-op when there), so no delete can fail. */
+static void teardown_rules(const struct net_host *h, const char *id, unsigned slot)
+{
+        const char *t = h->table;
+        struct buf b;
+        buf_init(&b, 1u << 14);
+        buf_printf(&b, "add chain inet %s e_%s\nadd chain inet %s h_%s\n", t, id, t, id);
+        buf_printf(&b, "add set inet %s d_%s { type ipv4_addr; flags timeout; }\n", t, id);
+        if (slot) {
+                char gip[16];
+                net_addr(h, slot, 1, gip);
+                static const char *const sets[] = {"ifaces", "dnsifaces"};
+                buf_printf(&b, "add element inet %s egress { \"nsh%u\" : jump e_%s }\n", t, slot,
+                           id);
+                buf_printf(&b, "add element inet %s hostin { \"nsh%u\" : jump h_%s }\n", t, slot,
+                           id);
+                for (unsigned i = 0; i < 2; i++)
+                        buf_printf(&b, "add element inet %s %s { \"nsh%u\" }\n", t, sets[i], slot);
+                buf_printf(&b, "add element inet %s saddrs { %s }\n", t, gip);
+                static const char *const all[] = {"egress", "hostin", "ifaces", "dnsifaces"};
+                for (unsigned i = 0; i < 4; i++)
+                        buf_printf(&b, "delete element inet %s %s { \"nsh%u\" }\n", t, all[i],
+                                   slot);
+                buf_printf(&b, "delete element inet %s saddrs { %s }\n", t, gip);
+        }
+        buf_printf(&b, "flush chain inet %s e_%s\nflush chain inet %s h_%s\n", t, id, t, id);
+        buf_printf(&b, "delete chain inet %s e_%s\ndelete chain inet %s h_%s\n", t, id, t, id);
+        buf_printf(&b, "delete set inet %s d_%s\n", t, id);
+        if (b.data)
+                nft_script(b.data, 1);
+        buf_fini(&b);
+}
+
 void net_teardown(const struct net_host *h, const char *id)
 {
         char netns[64];
         snprintf(netns, sizeof(netns), "nsm-%s", id);
         unsigned slot = find_slot(id);
-        if (slot) {
-                char ifn[16], gip[16], cmd[256];
-                snprintf(ifn, sizeof(ifn), "nsh%u", slot);
-                net_addr(h, slot, 1, gip);
-                static const char *const maps[] = {"egress", "hostin", "ifaces", "dnsifaces"};
-                for (unsigned i = 0; i < 4; i++) {
-                        snprintf(cmd, sizeof(cmd), "delete element inet %s %s { \"%s\" }\n",
-                                 h->table, maps[i], ifn);
-                        nft_script(cmd, 1);
-                }
-                snprintf(cmd, sizeof(cmd), "delete element inet %s saddrs { %s }\n", h->table, gip);
-                nft_script(cmd, 1);
-        }
-        char cmd[256];
-        snprintf(cmd, sizeof(cmd), "delete chain inet %s e_%s\n", h->table, id);
-        nft_script(cmd, 1);
-        snprintf(cmd, sizeof(cmd), "delete chain inet %s h_%s\n", h->table, id);
-        nft_script(cmd, 1);
-        snprintf(cmd, sizeof(cmd), "delete set inet %s d_%s\n", h->table, id);
-        nft_script(cmd, 1);
+        teardown_rules(h, id, slot);
         if (ns_exists(netns)) {
                 const char *del[] = {"ip", "netns", "delete", netns, NULL};
                 run_input(del, NULL, 1);

@@ -18,6 +18,7 @@
 
 #define NET_CLAIM_DIR "/run/nullspace/net"
 #define NET_NS_DIR    "/run/netns"
+#define NET_TABLE_DIR "/run/nullspace/tables"
 
 struct net_host {
         int enabled;      /* ip, nft and the kernel's nf_tables are there */
@@ -63,6 +64,9 @@ int net_list_has_addr(const json_t *list, uint32_t addr);
  * what its allowed domains resolved to. Blocks for a few ms (nft). 0 or -1. */
 int net_learn(const struct net_host *h, const char *id, const uint32_t *addrs, const uint32_t *ttls,
               int n);
+
+/* At a daemon's exit with no machine left: removes its nftables table. Blocks (nft). */
+void net_host_fini(const struct net_host *h);
 
 /* Claims a free slot host-wide for machine `id`. Returns the slot (>0) or -errno
  * (-ENOSPC: the pool is full) with e set. */
