@@ -61,6 +61,11 @@ class Network(DaemonTest):
         self.assertEqual(curl_code(self.d, a["id"], "http://%s:%d/healthz" % (gw, self.d.port)),
                          "000")
         self.assertEqual(curl_code(self.d, a["id"], self.outside.url), "200")  # the control
+        # unless explicitly allowed
+        st, _, r = self.d.request("PUT", "/v1/machines/%s/network" % a["id"],
+                                  body={"allow_out": [b_addr]})
+        self.assertEqual(st, 200, r)
+        self.assertEqual(curl_code(self.d, a["id"], "http://%s:8000/" % b_addr), "200")
 
     def test_egress_policy_at_create_and_while_running(self):
         m = self.machine(network={"allow_internet_access": False})
