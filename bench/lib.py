@@ -86,10 +86,29 @@ class RawSandbox:
     with `args` as its process and no daemon, shim or agent. With `machine_mounts` it
     also gets the mounts a machine has (/dev as tmpfs, /sys); with `like` (a machine's
     bundle/config.json) it takes that whole OCI config (mounts, capabilities, limits)
-    and only swaps in its own root and process: the equivalent sandbox."""
+    and only swaps in its own root and process: the equivalent sandbox. With `network`
+    it gets what a machine's network is: its own namespace with a veth pair and
+    addresses, and gVisor's netstack on it (`--network sandbox`)."""
 
-    def __init__(self, work, name, args, memory_mb=512, machine_mounts=False, like=None):
+    def __init__(self, work, name, args, memory_mb=512, machine_mounts=False, like=None,
+                 network=False):
         self.work, self.name = work, name
+        self.netns = None
+        if network:
+            self.netns = "nsraw-%d-%s" % (os.getpid(), name)
+            n = abs(hash(self.netns)) % 16000 + 1
+            host, guest = "10.%d.%d.%d" % (210, n >> 6, (n & 63) * 4 + 1), None
+            guest = host.rsplit(".", 1)[0] + ".%d" % (int(host.rsplit(".", 1)[1]) + 1)
+            veth = "nsr%x" % (abs(hash(self.netns)) & 0xfffffff)
+            for cmd in (["ip", "netns", "add", self.netns],
+                        ["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0",
+                         "netns", self.netns],
+                        ["ip", "addr", "add", host + "/30", "dev", veth],
+                        ["ip", "link", "set", veth, "up"],
+                        ["ip", "-n", self.netns, "addr", "add", guest + "/30", "dev", "eth0"],
+                        ["ip", "-n", self.netns, "link", "set", "eth0", "up"],
+                        ["ip", "-n", self.netns, "link", "set", "lo", "up"]):
+                subprocess.run(cmd, check=True)
         self.dir = os.path.join(work, name)
         self.root = os.path.join(work, "runsc")
         for sub in ("upper", "work", "rootfs", "bundle"):
@@ -111,6 +130,8 @@ class RawSandbox:
                "linux": {"namespaces": [{"type": t} for t in
                                         ("pid", "ipc", "uts", "mount", "network")],
                          "resources": {"memory": {"limit": memory_mb << 20}}}}
+        if self.netns:
+            cfg["linux"]["namespaces"][-1]["path"] = "/run/netns/" + self.netns
         if like:  # a machine's own OCI config, with our root and process
             with open(like) as f:
                 base = json.load(f)
@@ -124,8 +145,13 @@ class RawSandbox:
     def runsc(self, *args, check=True):
         # a detached sandbox inherits our descriptors: never hand it a pipe we wait on
         with open(os.path.join(self.dir, "runsc.log"), "ab") as log:
-            return subprocess.run(["runsc", "--root", self.root, "--network", "none"] +
-                                  list(args), check=check, stdout=subprocess.DEVNULL, stderr=log)
+            argv = ["runsc", "--root", self.root, "--network",
+                    "sandbox" if self.netns else "none"] + list(args)
+            if self.netns:  # as the daemon does (src/runtime/net.c: net_enter)
+                argv = ["unshare", "-m", "--propagation", "slave", "nsenter",
+                        "--net=/run/netns/" + self.netns, "sh", "-c",
+                        'mount -t tmpfs none /proc/sys/net/core && exec "$@"', "-"] + argv
+            return subprocess.run(argv, check=check, stdout=subprocess.DEVNULL, stderr=log)
 
     def bundle(self):
         return os.path.join(self.dir, "bundle")
@@ -137,3 +163,11 @@ class RawSandbox:
                 break
             time.sleep(0.1)
         subprocess.run(["umount", "-l", os.path.join(self.dir, "rootfs")], check=False)
+        if self.netns:
+            subprocess.run(["ip", "netns", "delete", self.netns], check=False)
+
+
+def runsc_argv(root, machine_id, *args):
+    """argv of a runsc call on a daemon's machine: runsc reaches a sandbox only from the
+    machine's network namespace (its control socket is an abstract socket)."""
+    return ["nsenter", "--net=/run/netns/nsm-" + machine_id, "runsc", "--root", root] + list(args)

@@ -20,7 +20,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "..", "tests", "integration"))
-from lib import Daemon, pct, summary  # noqa: E402
+from lib import Daemon, pct, runsc_argv, summary  # noqa: E402
 from wsclient import Session  # noqa: E402
 
 
@@ -43,9 +43,7 @@ def ws_exec(s, mid, cmd):
 
 def raw_exec(root, mid, cmd):
     t0 = time.perf_counter()
-    # runsc reaches a sandbox only from its network namespace
-    p = subprocess.Popen(["nsenter", "--net=/run/netns/nsm-" + mid, "runsc", "--root", root, "exec",
-                          mid, "/bin/sh", "-c", cmd],
+    p = subprocess.Popen(runsc_argv(root, mid, "exec", mid, "/bin/sh", "-c", cmd),
                          stdout=subprocess.PIPE, bufsize=0)
     first, total = None, 0
     while True:
