@@ -58,6 +58,11 @@ class Previews(DaemonTest):
         self.assertTrue(p["url"].startswith("http://8000-%s-" % self.mid[2:]), p)
         self.assertEqual(self.get(p["url"], "/a/b?c=1"), (200, b"path:/a/b?c=1"))
         self.assertEqual(self.get(p["path_url"] + "x/y"), (200, b"path:/x/y"))
+        base = p["path_url"].rstrip("/")
+        self.assertEqual(self.get(base, urllib.parse.urlsplit(base).path + "?q=1"),
+                         (200, b"path:/?q=1"))
+        st, r = self.get(base.replace("/8000/", "/8000x/"))
+        self.assertEqual((st, error_code(r)), (403, "preview_token_invalid"))
         self.assertEqual(self.get("http://127.0.0.1/q", headers={
             "X-Nullspace-Preview-Token": p["token"]}), (200, b"path:/q"))
         st, body = self.get(p["url"], "/host")

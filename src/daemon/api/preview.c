@@ -166,7 +166,9 @@ static int find_target(struct http_exchange *ex, struct preview_target *t, const
                 memcpy(t->token, rest + 1, PREVIEW_TOKEN_LEN);
                 rest += 1 + PREVIEW_TOKEN_LEN;
         }
-        *target = rest[0] ? rest : "/";
+        if (rest[0] && rest[0] != '/' && rest[0] != '?')
+                return -1; /* /preview/ID/8000abc */
+        *target = rest;    /* "", "?q" or "/..." (rewrite_head puts the '/' in front) */
         *by_path = 1;
         return 0;
 }
@@ -188,7 +190,8 @@ static int rewrite_head(struct http_exchange *ex, const struct preview_target *t
 {
         const struct http_req *r = ex->req;
         const char *host = http_req_header(r, "Host");
-        int bad = buf_printf(out, "%s %s HTTP/1.%d\r\n", r->method, target, r->http_minor) < 0;
+        int bad = buf_printf(out, "%s %s%s HTTP/1.%d\r\n", r->method, target[0] == '/' ? "" : "/",
+                             target, r->http_minor) < 0;
         for (unsigned i = 0; i < r->nheaders; i++)
                 if (!skip_header(r->headers[i].name, by_path, r->upgrade))
                         bad |= buf_printf(out, "%s: %s\r\n", r->headers[i].name,
