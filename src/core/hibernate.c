@@ -282,6 +282,7 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
 static void stop_restored(struct machine *m)
 {
         struct app *app = m->app;
+        agent_connect_cancel(m);
         op_helper_stop(m);
         close_agent(m);
         if (m->run.pid) {
@@ -325,6 +326,22 @@ static void on_rearmed(struct child_watch *w, int status)
                 resume_failed(m, "the sandbox did not come back from its checkpoint");
 }
 
+/* The restored machine's agent is reached (or not): its first request goes out. */
+static void on_restore_connected(struct machine *m, const char *error)
+{
+        /* the first request waits in the shim until the restored agent reads it */
+        if (!error &&
+            (m->state == M_CREATING ? spawn_hello(m) : agent_ping(m, NULL, on_answering) != 0))
+                return;
+        const char *why = error ? error : "the restored agent's stream closed";
+        if (m->state == M_RESUMING) {
+                resume_failed(m, why);
+                return;
+        }
+        stop_restored(m);
+        fail(m, why);
+}
+
 int restore_from(struct machine *m, const char *image, struct err *e)
 {
         struct app *app = m->app;
@@ -349,24 +366,18 @@ int restore_from(struct machine *m, const char *image, struct err *e)
                 net_plan_free(&plan);
         strv_free(env);
         strv_free(layers);
-        if (r == 0) {
-                m->sandbox.pid = m->run.pid;
-                m->sandbox.on_exit = on_sandbox_exit;
-                children_watch(&app->children, &m->sandbox);
-                r = agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
-                                   on_agent_state, m, e);
-                m->agent_open = r == 0;
-        }
         if (r < 0) {
                 if (helper > 0)
                         kill(helper, SIGKILL);
                 stop_restored(m);
                 return r;
         }
+        m->sandbox.pid = m->run.pid;
+        m->sandbox.on_exit = on_sandbox_exit;
+        children_watch(&app->children, &m->sandbox);
         watch_op_helper(m, helper, on_rearmed);
-        /* the first request waits in the shim until the restored agent reads it */
-        int sent = m->state == M_CREATING ? spawn_hello(m) : agent_ping(m, NULL, on_answering) != 0;
-        return sent ? 0 : err_set(e, EPIPE, "the restored agent's stream closed");
+        agent_connect(m, on_restore_connected);
+        return 0;
 }
 
 void resume_from(struct machine *m, const char *image)

@@ -72,6 +72,7 @@ void free_machine(struct machine *m)
 {
         loop_timer_cancel(&m->app->loop, &m->deadline);
         loop_timer_cancel(&m->app->loop, &m->settle);
+        loop_timer_cancel(&m->app->loop, &m->connect_timer);
         json_decref(m->env);
         json_decref(m->metadata);
         json_decref(m->layers);
@@ -87,8 +88,58 @@ void finish_create(struct machine *m, const char *code, const char *error)
                 cb(m->create_ud, m, code, error);
 }
 
+#define CONNECT_LIMIT_MS 60000
+
+void agent_connect_cancel(struct machine *m)
+{
+        m->connect_then = NULL;
+        loop_timer_cancel(&m->app->loop, &m->connect_timer);
+}
+
+/* Ends a pending connect with why (NULL: connected). */
+static void connect_done(struct machine *m, const char *why)
+{
+        void (*then)(struct machine *, const char *) = m->connect_then;
+        agent_connect_cancel(m);
+        if (then)
+                then(m, why);
+}
+
+static void try_connect(struct loop_timer *t)
+{
+        struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, connect_timer));
+        struct app *app = m->app;
+        struct err e;
+        int r = app->driver->connect(&app->driver_ctx, m->dir, &m->run, &e);
+        if (r == -EAGAIN) {
+                if (app->loop.now_ms > m->connect_deadline) {
+                        connect_done(m, "the sandbox's shim never listened; see runsc.log");
+                        return;
+                }
+                m->connect_delay = m->connect_delay * 2 > 50 ? 50 : m->connect_delay * 2;
+                loop_timer_arm(&app->loop, &m->connect_timer, m->connect_delay, try_connect);
+                return;
+        }
+        if (r == 0 && agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
+                                     on_agent_state, m, &e) == 0) {
+                m->agent_open = 1;
+                connect_done(m, NULL);
+                return;
+        }
+        connect_done(m, e.msg);
+}
+
+void agent_connect(struct machine *m, void (*then)(struct machine *m, const char *error))
+{
+        m->connect_then = then;
+        m->connect_delay = 1;
+        m->connect_deadline = m->app->loop.now_ms + CONNECT_LIMIT_MS;
+        try_connect(&m->connect_timer);
+}
+
 void fail(struct machine *m, const char *reason)
 {
+        agent_connect_cancel(m);
         if (m->state == M_FAILED || m->state == M_DESTROYING || m->state == M_DESTROYED)
                 return;
         set_state(m, M_FAILED, reason);
@@ -115,6 +166,15 @@ void on_sandbox_exit(struct child_watch *w, int status)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, sandbox));
         m->run.pid = 0;
+        if (m->connect_then) { /* it died before its agent was reached */
+                char why[128];
+                snprintf(why, sizeof(why),
+                         "the sandbox exited (status %d) before its agent "
+                         "answered; see runsc.log",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                connect_done(m, why);
+                return;
+        }
         if (m->state == M_CREATING || m->state == M_RUNNING) {
                 char why[128];
                 snprintf(why, sizeof(why), "the sandbox exited (status %d); see runsc.log",
@@ -179,6 +239,12 @@ char **env_list(const struct machine *m)
         return v;
 }
 
+static void on_start_connected(struct machine *m, const char *error)
+{
+        if (error) /* connected: the agent's hello makes it running (on_agent_state) */
+                fail(m, error);
+}
+
 static void start_sandbox(struct machine *m, const char *rootfs)
 {
         struct app *app = m->app;
@@ -206,12 +272,7 @@ static void start_sandbox(struct machine *m, const char *rootfs)
         m->sandbox.pid = m->run.pid;
         m->sandbox.on_exit = on_sandbox_exit;
         children_watch(&app->children, &m->sandbox);
-        if (agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
-                           on_agent_state, m, &e) < 0) {
-                fail(m, e.msg);
-                return;
-        }
-        m->agent_open = 1;
+        agent_connect(m, on_start_connected);
 }
 
 static void on_template(struct tpl_waiter *w, const char *rootfs, const char *error)

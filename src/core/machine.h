@@ -72,7 +72,11 @@ struct machine {
         int agent_open;
         struct tpl_waiter tpl_wait;
         struct loop_timer deadline;
-        struct loop_timer settle; /* re-asks a pausing machine about its connections */
+        struct loop_timer settle;        /* re-asks a pausing machine about its connections */
+        struct loop_timer connect_timer; /* polls for a new sandbox's agent (agent_connect) */
+        void (*connect_then)(struct machine *m, const char *error);
+        uint64_t connect_deadline;
+        unsigned connect_delay;
         int settle_tries;
         uint64_t time_wait_until; /* loop ms: a TCP connection it closed may linger till */
         machine_done_cb create_cb, destroy_cb;

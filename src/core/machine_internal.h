@@ -19,6 +19,15 @@ void on_agent_state(struct agent_conn *a, json_t *hello);
 /* The sandbox's process (shim) exited. */
 void on_sandbox_exit(struct child_watch *w, int status);
 
+/* Connects to the agent of the sandbox just started or restored without blocking the
+ * loop: polls for the shim's socket (2 ms, backing off to 50 ms, for at most 60 s), then
+ * sets up m->agent. then(m, NULL) once connected, then(m, why) when it cannot be (the
+ * sandbox exited, or never listened). */
+void agent_connect(struct machine *m, void (*then)(struct machine *m, const char *error));
+
+/* Drops a pending agent_connect (then is not called). */
+void agent_connect_cancel(struct machine *m);
+
 /* The machine's environment as "K=V" strings (NULL-terminated; strv_free). */
 char **env_list(const struct machine *m);
 

@@ -44,9 +44,15 @@ struct driver {
         /* 0 when the host can run this driver; else -errno with a reason in e. */
         int (*probe)(const struct driver_ctx *ctx, struct err *e);
         /* Creates the machine's writable layer on top of spec->rootfs and starts the
-         * sandbox with nsagent as its first process. Fills run. */
+         * sandbox with nsagent as its first process. Fills run.pid (the agent fds are
+         * -1 until connect succeeds). */
         int (*start)(const struct driver_ctx *ctx, const struct machine_spec *spec,
                      struct machine_run *run, struct err *e);
+        /* Connects to the agent of a sandbox start/restore just launched (they do not
+         * wait for it): fills run's agent fds. -EAGAIN while its shim is not listening
+         * yet (poll again), other -errno on failure. Never blocks. */
+        int (*connect)(const struct driver_ctx *ctx, const char *dir, struct machine_run *run,
+                       struct err *e);
         /* Reconnects to a machine started by an earlier daemon (whose sandbox kept
          * running). Fills run (pid 0: not our child). -ENOENT when it is gone. */
         int (*attach)(const struct driver_ctx *ctx, const char *id, const char *dir,

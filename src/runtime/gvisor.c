@@ -193,33 +193,34 @@ static void exec_shim(const struct driver_ctx *ctx, const struct machine_spec *s
         _exit(127);
 }
 
-/* Connects to DIR/agent.sock; the shim (pid, 0: not ours) may still be creating it
- * (retries 2 ms apart; ends early when the shim's child died before exec'ing it). */
-static int connect_agent(const char *dir, pid_t pid, int retries, struct err *e)
+/* Connects to DIR/agent.sock once. -EAGAIN while nobody listens there yet. */
+static int connect_agent(const char *dir, struct err *e)
 {
         struct sockaddr_un a = {.sun_family = AF_UNIX};
         if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/agent.sock", dir) >=
             (int)sizeof(a.sun_path))
                 return err_set(e, ENAMETOOLONG, "socket path in %s", dir);
-        for (int i = 0;; i++) {
-                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (fd < 0)
-                        return err_set(e, errno, "socket");
-                if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
-                        return fd;
-                int saved = errno;
-                close(fd);
-                if (i >= retries || (saved != ENOENT && saved != ECONNREFUSED))
-                        return err_set(e, saved, "connect %s", a.sun_path);
-                int st;
-                if (pid > 0 && waitpid(pid, &st, WNOHANG) == pid)
-                        return err_set(e, ECHILD, "%s (see %s/runsc.log)",
-                                       WIFEXITED(st) && WEXITSTATUS(st) == 126
-                                           ? "the machine's network could not be set up"
-                                           : "the sandbox did not start",
-                                       dir);
-                usleep(2000);
-        }
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return err_set(e, errno, "socket");
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+                return fd;
+        int saved = errno;
+        close(fd);
+        if (saved == ENOENT || saved == ECONNREFUSED)
+                return -EAGAIN;
+        return err_set(e, saved, "connect %s", a.sun_path);
+}
+
+int gv_connect(const struct driver_ctx *ctx, const char *dir, struct machine_run *run,
+               struct err *e)
+{
+        (void)ctx;
+        int fd = connect_agent(dir, e);
+        if (fd < 0)
+                return fd;
+        run->agent_rfd = run->agent_wfd = fd;
+        return 0;
 }
 
 static int gv_attach(const struct driver_ctx *ctx, const char *id, const char *dir,
@@ -227,9 +228,9 @@ static int gv_attach(const struct driver_ctx *ctx, const char *id, const char *d
 {
         (void)ctx;
         (void)id;
-        int fd = connect_agent(dir, 0, 0, e);
+        int fd = connect_agent(dir, e);
         if (fd < 0)
-                return fd == -ECONNREFUSED ? -ENOENT : fd;
+                return fd == -EAGAIN ? -ENOENT : fd;
         run->pid = 0;
         run->agent_rfd = run->agent_wfd = fd;
         return 0;
@@ -297,16 +298,8 @@ int launch(const struct driver_ctx *ctx, const struct machine_spec *s, const cha
                 exec_shim(ctx, s, bundle, log, image);
         if (pid < 0)
                 return err_set(e, errno, "fork shim");
-        /* the shim binds its socket once the network is set up (a few process runs):
-         * under heavy load that takes seconds */
-        int fd = connect_agent(dir, pid, 5000, e);
-        if (fd < 0) {
-                kill(pid, SIGKILL);
-                waitpid(pid, NULL, 0);
-                return fd;
-        }
         run->pid = pid;
-        run->agent_rfd = run->agent_wfd = fd;
+        run->agent_rfd = run->agent_wfd = -1;
         return 0;
 }
 
@@ -433,6 +426,7 @@ const struct driver gvisor_driver = {
     .name = "gvisor",
     .probe = gv_probe,
     .start = gv_start,
+    .connect = gv_connect,
     .attach = gv_attach,
     .hibernate = gv_hibernate,
     .restore = gv_restore,

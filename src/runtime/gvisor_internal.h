@@ -25,7 +25,7 @@ int write_bundle(const struct driver_ctx *ctx, const struct machine_spec *s, con
 int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct err *e);
 
 /* Starts the machine's shim running the container (image NULL) or restoring it from
- * `image`, and connects to its socket. Fills run. */
+ * `image`. Fills run.pid; the agent fds are -1 (see gv_connect). */
 int launch(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
            struct machine_run *run, struct err *e);
 
@@ -44,6 +44,10 @@ pid_t fork_helper(void);
 
 /* True when `path` is a mount point. */
 int is_mounted(const char *path);
+
+/* driver.h's connect. */
+int gv_connect(const struct driver_ctx *ctx, const char *dir, struct machine_run *run,
+               struct err *e);
 
 /* gvisor_ckpt.c: the driver operations of the same names (driver.h). */
 pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir, const char *image,

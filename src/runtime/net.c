@@ -181,7 +181,7 @@ static void sweep_tables(void)
 {
         DIR *d = opendir(NET_TABLE_DIR);
         for (struct dirent *de; d && (de = readdir(d));) {
-                if (strncmp(de->d_name, "nullspace_", 10) != 0)
+                if (strncmp(de->d_name, "nullspace_", 10) != 0 || strchr(de->d_name, '.'))
                         continue;
                 char path[300], dir[PATH_MAX] = "";
                 snprintf(path, sizeof(path), NET_TABLE_DIR "/%s", de->d_name);
@@ -191,7 +191,7 @@ static void sweep_tables(void)
                 if (f)
                         fclose(f);
                 dir[strcspn(dir, "\n")] = '\0';
-                if (dir[0] && access(dir, F_OK) == 0)
+                if (!dir[0] || access(dir, F_OK) == 0) /* unreadable: not ours to judge */
                         continue;
                 const char *del[] = {"nft", "delete", "table", "inet", de->d_name, NULL};
                 run_input(del, NULL, 1);
@@ -249,12 +249,17 @@ int net_host_init(struct net_host *h, const char *state_dir, const char *pool, u
         mkdir("/run/nullspace", 0755);
         mkdir(NET_CLAIM_DIR, 0755);
         mkdir(NET_TABLE_DIR, 0755);
-        char path[300];
+        /* written whole under another name first: a sweeping daemon never reads it half */
+        char path[300], tmp[320];
         snprintf(path, sizeof(path), NET_TABLE_DIR "/%s", h->table);
-        FILE *f = fopen(path, "we");
+        snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+        FILE *f = fopen(tmp, "we");
         if (f) {
-                fprintf(f, "%s\n", state_dir);
-                fclose(f);
+                int ok = fprintf(f, "%s\n", state_dir) > 0;
+                if (fclose(f) == 0 && ok)
+                        rename(tmp, path);
+                else
+                        unlink(tmp);
         }
         sweep_tables();
         h->enabled = 1;
