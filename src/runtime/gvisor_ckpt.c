@@ -113,7 +113,6 @@ static void rearm_helper(const struct driver_ctx *ctx, const char *id)
         runsc_root(ctx, root, sizeof(root));
         const char *usr1_argv[] = {RUNSC, "--root", root, "kill", id, "USR1", NULL};
         char status[32];
-        runsc_enter(id);
         /* the restore creates the container's state file, then marks it running (a big
          * machine takes seconds); then the signal is sure to be taken */
         for (int i = 0; i < 30000; i++) {
@@ -122,6 +121,9 @@ static void rearm_helper(const struct driver_ctx *ctx, const char *id)
                         break;
                 usleep(2000);
         }
+        /* the sandbox runs in the machine's namespace, made by the shim's child: join it
+         * only now that it surely exists */
+        runsc_enter(id);
         /* an agent told to "quiesce" re-arms on its own within milliseconds and the
          * daemon stops this helper; the signal is for agents that do not */
         usleep(300000);
