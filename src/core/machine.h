@@ -79,6 +79,10 @@ struct machine {
         unsigned connect_delay;
         int settle_tries;
         uint64_t time_wait_until; /* loop ms: a TCP connection it closed may linger till */
+        struct learned {          /* addresses its allowed domains opened, and until when */
+                uint32_t addr;
+                uint64_t until_ms;
+        } learned[32];
         machine_done_cb create_cb, destroy_cb;
         void *create_ud, *destroy_ud;
         struct app *app;

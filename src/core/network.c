@@ -226,10 +226,55 @@ struct machine *machine_by_address(struct app *app, const char *addr)
         return NULL;
 }
 
+/* True when addr is open for m for at least another `margin` ms already. */
+static int still_learned(const struct machine *m, uint32_t addr, uint64_t now, uint64_t margin)
+{
+        for (size_t i = 0; i < sizeof(m->learned) / sizeof(m->learned[0]); i++)
+                if (m->learned[i].addr == addr && m->learned[i].until_ms > now + margin)
+                        return 1;
+        return 0;
+}
+
+/* Remembers addr as open until `until` (over the entry that ends first). */
+static void remember(struct machine *m, uint32_t addr, uint64_t until)
+{
+        size_t n = sizeof(m->learned) / sizeof(m->learned[0]), pick = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (m->learned[i].addr == addr) {
+                        pick = i;
+                        break;
+                }
+                if (m->learned[i].until_ms < m->learned[pick].until_ms)
+                        pick = i;
+        }
+        m->learned[pick].addr = addr;
+        m->learned[pick].until_ms = until;
+}
+
 void machine_dns_learn(struct machine *m, const uint32_t *addrs, const uint32_t *ttls, int n)
 {
-        if (n > 0 && net_learn(&m->app->net, m->id, addrs, ttls, n) < 0)
+        /* repeated answers (every lookup of a busy name) cost no nft call: only addresses
+         * not open for another 30 s at least */
+        uint32_t fresh[32], fttl[32];
+        int k = 0;
+        uint64_t now = m->app->loop.now_ms;
+        for (int i = 0; i < n && k < 32; i++) {
+                if (still_learned(m, addrs[i], now, 30000))
+                        continue;
+                fresh[k] = addrs[i];
+                fttl[k++] = ttls[i];
+        }
+        if (k == 0)
+                return;
+        if (net_learn(&m->app->net, m->id, fresh, fttl, k) < 0) {
                 log_warn("dns_learn_failed", "machine=%s", m->id);
+                return;
+        }
+        for (int i = 0; i < k; i++) /* net_learn keeps them at least 60 s */
+                remember(m, fresh[i],
+                         now + 1000ull * (fttl[i] < 60     ? 60
+                                          : fttl[i] > 3600 ? 3600
+                                                           : fttl[i]));
 }
 
 int machine_net_reapply(struct machine *m)
