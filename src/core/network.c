@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/dns.h"
@@ -33,7 +32,7 @@ int machine_net_check(const json_t *req, const char **code, struct err *e)
                 } else if (strcmp(key, "allow_out") == 0 || strcmp(key, "deny_out") == 0) {
                         char field[32];
                         snprintf(field, sizeof(field), "network.%s", key);
-                        if (net_check_cidrs(v, field, e) < 0)
+                        if (net_check_targets(v, field, e) < 0)
                                 return -EINVAL;
                 } else {
                         *code = "unknown_field";
@@ -106,14 +105,9 @@ static int apply_now(struct machine *m, struct err *e)
         int r = machine_net_plan(m, &plan);
         if (r <= 0)
                 return r < 0 ? err_set(e, ENOMEM, "network plan") : 0;
-        pid_t pid = fork();
-        if (pid == 0)
-                _exit(net_apply(&plan) == 0 ? 0 : 1);
-        int st = -1;
-        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
+        r = net_apply(&plan);
         net_plan_free(&plan);
-        return st == 0 ? 0 : err_set(e, EIO, "nft refused the machine's new rules");
+        return r == 0 ? 0 : err_set(e, EIO, "nft refused the machine's new rules");
 }
 
 int machine_net_update(struct machine *m, const json_t *req, const char **code, struct err *e)

@@ -177,7 +177,7 @@ static void exec_shim(const struct driver_ctx *ctx, const struct machine_spec *s
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (s->net && net_setup(ctx->net, s->net) < 0)
+        if (s->net && net_setup(s->net) < 0)
                 _exit(126);
         const char *network = s->net ? "sandbox" : "none";
         if (image) {
@@ -319,28 +319,6 @@ static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
         if (r < 0)
                 return r;
         return launch(ctx, s, NULL, run, e);
-}
-
-int run_quiet(const char *const argv[])
-{
-        return run_status(argv, 1);
-}
-
-int run_status(const char *const argv[], int quiet)
-{
-        pid_t pid = fork();
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDWR);
-                dup2(null, 1);
-                if (quiet)
-                        dup2(null, 2);
-                execvp(argv[0], (char *const *)argv);
-                _exit(127);
-        }
-        int st = 0;
-        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
-        return st;
 }
 
 static int remove_tree(const char *path)

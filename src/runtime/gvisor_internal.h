@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "driver.h"
+#include "run.h"
 
 #define RUNSC "runsc"
 
@@ -34,10 +35,10 @@ int launch(const struct driver_ctx *ctx, const struct machine_spec *s, const cha
 void runsc_enter(const char *id);
 
 /* Runs argv (PATH lookup) with stdout and stderr on /dev/null; its wait status. Blocks. */
-int run_quiet(const char *const argv[]);
-
-/* run_quiet, but stderr stays ours unless quiet. */
-int run_status(const char *const argv[], int quiet);
+static inline int run_quiet(const char *const argv[])
+{
+        return run_cmd(argv, NULL, 1);
+}
 
 /* fork() for a helper: in the child, the daemon's blocked signals are unblocked. */
 pid_t fork_helper(void);

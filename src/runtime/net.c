@@ -17,49 +17,14 @@
 #include "../common/buf.h"
 #include "../common/dns.h"
 #include "net.h"
+#include "run.h"
 
 #define MAX_CIDRS 256
-
-/* Runs argv with `input` on its stdin (NULL: /dev/null); stdout to /dev/null, stderr
- * inherited. Its wait status (or -1). Blocks. */
-static int run_input(const char *const argv[], const char *input, int quiet)
-{
-        int p[2] = {-1, -1};
-        if (input && pipe2(p, O_CLOEXEC) < 0)
-                return -1;
-        pid_t pid = fork();
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDWR);
-                dup2(input ? p[0] : null, 0);
-                dup2(null, 1);
-                if (quiet)
-                        dup2(null, 2);
-                execvp(argv[0], (char *const *)argv);
-                _exit(127);
-        }
-        if (input) {
-                close(p[0]);
-                size_t len = strlen(input), off = 0;
-                while (pid > 0 && off < len) {
-                        ssize_t n = write(p[1], input + off, len - off);
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n <= 0)
-                                break;
-                        off += (size_t)n;
-                }
-                close(p[1]);
-        }
-        int st = -1;
-        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
-        return pid > 0 ? st : -1;
-}
 
 static int nft_script(const char *script, int quiet)
 {
         const char *argv[] = {"nft", "-f", "-", NULL};
-        return run_input(argv, script, quiet) == 0 ? 0 : -1;
+        return run_cmd(argv, script, quiet) == 0 ? 0 : -1;
 }
 
 static int have_tool(const char *name)
@@ -104,7 +69,7 @@ static void dotted(uint32_t a, char *out)
         inet_ntop(AF_INET, &in, out, 16);
 }
 
-int net_check_cidrs(const json_t *list, const char *field, struct err *e)
+int net_check_targets(const json_t *list, const char *field, struct err *e)
 {
         if (!list || json_is_null(list))
                 return 0;
@@ -194,7 +159,7 @@ static void sweep_tables(void)
                 if (!dir[0] || access(dir, F_OK) == 0) /* unreadable: not ours to judge */
                         continue;
                 const char *del[] = {"nft", "delete", "table", "inet", de->d_name, NULL};
-                run_input(del, NULL, 1);
+                run_cmd(del, NULL, 1);
                 unlink(path);
         }
         if (d)
@@ -206,7 +171,7 @@ void net_host_fini(const struct net_host *h)
         if (!h->enabled)
                 return;
         const char *del[] = {"nft", "delete", "table", "inet", h->table, NULL};
-        run_input(del, NULL, 1);
+        run_cmd(del, NULL, 1);
         char path[300];
         snprintf(path, sizeof(path), NET_TABLE_DIR "/%s", h->table);
         unlink(path);
@@ -235,7 +200,7 @@ int net_host_init(struct net_host *h, const char *state_dir, const char *pool, u
         /* made afresh at every start (the resolver proxy's port changes); the machines
          * a restarted daemon adopts get their rules again (net_apply) */
         const char *del[] = {"nft", "delete", "table", "inet", h->table, NULL};
-        run_input(del, NULL, 1);
+        run_cmd(del, NULL, 1);
         {
                 char script[sizeof(BASE_RULES) + 64];
                 snprintf(script, sizeof(script), BASE_RULES, h->table, dns_port, tls_port, dns_port,
@@ -439,9 +404,8 @@ static int ns_exists(const char *netns)
         return access(path, F_OK) == 0;
 }
 
-int net_setup(const struct net_host *h, const struct net_plan *plan)
+int net_setup(const struct net_plan *plan)
 {
-        (void)h;
         if (ns_exists(plan->netns)) {
                 /* gVisor took the address off eth0 when it started: give it back */
                 char again[160];
@@ -449,7 +413,7 @@ int net_setup(const struct net_host *h, const struct net_plan *plan)
                          "addr replace %s/30 dev eth0\nroute replace default via %s\n",
                          plan->guest_ip, plan->host_ip);
                 const char *ip_inner[] = {"ip", "-n", plan->netns, "-batch", "-", NULL};
-                if (run_input(ip_inner, again, 0) != 0) {
+                if (run_cmd(ip_inner, again, 0) != 0) {
                         fprintf(stderr, "nullspace: cannot re-address %s\n", plan->netns);
                         return -1;
                 }
@@ -468,7 +432,7 @@ int net_setup(const struct net_host *h, const struct net_plan *plan)
                          plan->guest_ip, plan->host_ip);
                 const char *ip_root[] = {"ip", "-batch", "-", NULL};
                 const char *ip_inner[] = {"ip", "-n", plan->netns, "-batch", "-", NULL};
-                if (run_input(ip_root, root, 0) != 0 || run_input(ip_inner, inner, 0) != 0) {
+                if (run_cmd(ip_root, root, 0) != 0 || run_cmd(ip_inner, inner, 0) != 0) {
                         fprintf(stderr, "nullspace: network namespace %s could not be set up\n",
                                 plan->netns);
                         return -1;
@@ -613,7 +577,7 @@ void net_teardown(const struct net_host *h, const char *id)
         teardown_rules(h, id, slot);
         if (ns_exists(netns)) {
                 const char *del[] = {"ip", "netns", "delete", netns, NULL};
-                run_input(del, NULL, 1);
+                run_cmd(del, NULL, 1);
         }
         net_release(slot, id);
 }

@@ -81,17 +81,17 @@ void net_addr(const struct net_host *h, unsigned slot, int guest, char *out);
 /* Checks a policy's list (array of "A.B.C.D", "A.B.C.D/P" or a domain pattern as
  * dns_valid_pattern takes, at most 256).
  * 0 or -EINVAL with e naming the bad entry. */
-int net_check_cidrs(const json_t *list, const char *field, struct err *e);
+int net_check_targets(const json_t *list, const char *field, struct err *e);
 
 /* Fills plan for machine `id` on `slot` with `p`. 0 or -ENOMEM. Free with net_plan_free. */
 int net_plan_make(const struct net_host *h, const char *id, unsigned slot,
                   const struct net_policy *p, struct net_plan *plan);
 void net_plan_free(struct net_plan *plan);
 
-/* child: creates the machine's namespace, veth pair, addresses and nftables rules
- * unless the namespace already exists (a resume), then joins it (see net_enter). 0 or
- * -1 with the reason on stderr. */
-int net_setup(const struct net_host *h, const struct net_plan *plan);
+/* child: creates the machine's namespace, veth pair and addresses (in an existing one,
+ * a resume's, gives eth0 its address back), applies its nftables rules, then joins it
+ * (see net_enter). 0 or -1 with the reason on stderr. */
+int net_setup(const struct net_plan *plan);
 
 /* child: joins the network namespace of machine `id` (runsc reaches a sandbox's
  * control socket only from there), in a private mount namespace where runsc 20221219

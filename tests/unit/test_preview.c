@@ -79,17 +79,17 @@ static void test_cidrs(void)
 {
         struct err e;
         json_t *good = json_pack("[s,s,s]", "10.0.0.0/8", "1.2.3.4", "0.0.0.0/0");
-        is_int(net_check_cidrs(good, "allow_out", &e), 0, "addresses and CIDRs pass");
-        is_int(net_check_cidrs(NULL, "allow_out", &e), 0, "an absent list passes");
+        is_int(net_check_targets(good, "allow_out", &e), 0, "addresses and CIDRs pass");
+        is_int(net_check_targets(NULL, "allow_out", &e), 0, "an absent list passes");
         static const char *const bad[] = {"10.0.0.0/33", "300.1.1.1", "10.0.0.0/", "::1",
                                           "10.0.0.0/8 ", "a..b",      ""};
         for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 json_t *l = json_pack("[s]", bad[i]);
-                is_int(net_check_cidrs(l, "allow_out", &e), -EINVAL, "bad CIDR %s", bad[i]);
+                is_int(net_check_targets(l, "allow_out", &e), -EINVAL, "bad CIDR %s", bad[i]);
                 json_decref(l);
         }
         json_t *num = json_pack("[i]", 5);
-        is_int(net_check_cidrs(num, "deny_out", &e), -EINVAL, "a number is refused");
+        is_int(net_check_targets(num, "deny_out", &e), -EINVAL, "a number is refused");
         ok(strstr(e.msg, "deny_out[0]") != NULL, "... naming the entry");
         json_decref(num);
         json_decref(good);
