@@ -130,6 +130,7 @@ class Previews(DaemonTest):
         # a port nothing listens on
         st, r = self.get(self.preview(8999)["url"])
         self.assertEqual((st, error_code(r)), (502, "upstream_unreachable"))
+        self.assertTrue(r["error"]["request_id"])  # answered after the takeover, still traced
         for body in ({}, {"port": 0}, {"port": 70000}, {"port": 80, "expires_in_s": 0},
                      {"port": 80, "public": "yes"}, {"port": 80, "x": 1}):
             st, _, r = self.d.request("POST", "/v1/machines/%s/previews" % self.mid, body=body)

@@ -28,6 +28,7 @@ struct preview_conn {
         struct app *app;
         char id[40];
         unsigned port;
+        char request_id[48]; /* the request's, for errors answered after the takeover */
         int client;
         struct buf pre; /* the rewritten head and the bytes after it */
         struct relay *relay;
@@ -218,22 +219,23 @@ static void conn_free(struct preview_conn *pc)
 }
 
 /* Answers the client ourselves (the socket is ours now) and closes it. */
-static void answer_raw(int fd, enum ns_code code, const char *msg)
+static void answer_raw(struct preview_conn *pc, enum ns_code code, const char *msg)
 {
         const struct ns_code_def *d = ns_code_def(code);
-        json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", d->name, "message", msg);
+        json_t *body = http_error_doc(code, msg, pc->request_id);
         char *text = json_dumps(body, JSON_COMPACT);
         json_decref(body);
         char head[256];
         int n = snprintf(head, sizeof(head),
                          "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: "
-                         "%zu\r\nConnection: close\r\n\r\n",
-                         d->http_status, http_status_text(d->http_status), text ? strlen(text) : 0);
-        if (send(fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n && text)
-                (void)!send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+                         "%zu\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n",
+                         d->http_status, http_status_text(d->http_status), text ? strlen(text) : 0,
+                         pc->request_id);
+        if (send(pc->client, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n && text)
+                (void)!send(pc->client, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
         free(text);
-        shutdown(fd, SHUT_WR);
-        close(fd);
+        shutdown(pc->client, SHUT_WR);
+        close(pc->client);
 }
 
 static void on_relay_end(void *ud, int connected, int *client_fd)
@@ -248,7 +250,8 @@ static void on_relay_end(void *ud, int connected, int *client_fd)
                 char msg[160];
                 snprintf(msg, sizeof(msg), "nothing answered on port %u of machine %s", pc->port,
                          pc->id);
-                answer_raw(*client_fd, NS_E_UPSTREAM_UNREACHABLE, msg);
+                pc->client = *client_fd;
+                answer_raw(pc, NS_E_UPSTREAM_UNREACHABLE, msg);
         }
         conn_free(pc);
 }
@@ -262,7 +265,7 @@ static void connect_upstream(struct preview_conn *pc, struct machine *m)
             (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
                 if (fd >= 0)
                         close(fd);
-                answer_raw(pc->client, NS_E_UPSTREAM_UNREACHABLE, "cannot connect to the machine");
+                answer_raw(pc, NS_E_UPSTREAM_UNREACHABLE, "cannot connect to the machine");
                 conn_free(pc);
                 return;
         }
@@ -270,7 +273,7 @@ static void connect_upstream(struct preview_conn *pc, struct machine *m)
                                 CONNECT_MS, pc->app->preview_idle_ms, on_relay_end, pc);
         if (!pc->relay) {
                 close(fd);
-                answer_raw(pc->client, NS_E_INTERNAL, "out of memory");
+                answer_raw(pc, NS_E_INTERNAL, "out of memory");
                 conn_free(pc);
         }
 }
@@ -279,8 +282,7 @@ static void on_resumed(void *ud, struct machine *m, const char *code, const char
 {
         struct preview_conn *pc = ud;
         if (code) {
-                answer_raw(pc->client, api_code_or(code, NS_E_MACHINE_FAILED),
-                           error ? error : code);
+                answer_raw(pc, api_code_or(code, NS_E_MACHINE_FAILED), error ? error : code);
                 conn_free(pc);
                 return;
         }
@@ -351,6 +353,7 @@ static void take(struct http_exchange *ex)
         }
         pc->app = app;
         snprintf(pc->id, sizeof(pc->id), "%s", m->id);
+        snprintf(pc->request_id, sizeof(pc->request_id), "%s", ex->request_id);
         pc->port = t.port;
         buf_init(&pc->pre, RELAY_BUF);
         if (rewrite_head(ex, &t, target, by_path, &pc->pre) < 0 ||

@@ -475,12 +475,16 @@ void http_respond_error(struct http_exchange *ex, enum ns_code code, const char 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        const struct ns_code_def *d = ns_code_def(code);
         if (!ex->request_id[0])
                 next_request_id(ex->conn->srv, ex->request_id, sizeof(ex->request_id));
-        json_t *doc = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", d->name, "message", msg,
-                                "request_id", ex->request_id);
-        http_respond_json(ex, d->http_status, doc);
+        http_respond_json(ex, ns_code_def(code)->http_status,
+                          http_error_doc(code, msg, ex->request_id));
+}
+
+json_t *http_error_doc(enum ns_code code, const char *msg, const char *request_id)
+{
+        return json_pack("{s:{s:s,s:s,s:s}}", "error", "code", ns_code_def(code)->name, "message",
+                         msg, "request_id", request_id);
 }
 
 void http_respond_stream(struct http_exchange *ex, int status, const char *content_type,

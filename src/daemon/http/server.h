@@ -133,6 +133,10 @@ void http_respond_json(struct http_exchange *ex, int status, json_t *doc);
 void http_respond_error(struct http_exchange *ex, enum ns_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The standard error document {"error":{"code","message","request_id"}} (new
+ * reference), for answers written outside an exchange. Thread-safe. */
+json_t *http_error_doc(enum ns_code code, const char *msg, const char *request_id);
+
 /* Starts a chunked response pulled from src (owned by the server from now on). */
 void http_respond_stream(struct http_exchange *ex, int status, const char *content_type,
                          struct http_body_src src);
