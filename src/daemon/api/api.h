@@ -125,6 +125,10 @@ void api_procs_logs(struct http_exchange *ex);
  * or 409 machine_not_running. */
 struct machine *api_running_machine(struct http_exchange *ex);
 
+/* The live machine (any state) named by the path's {id}, or NULL after answering 404
+ * (unknown) or 409 machine_not_running (destroyed or failed). */
+struct machine *api_live_machine(struct http_exchange *ex);
+
 typedef void (*api_running_cb)(struct http_exchange *ex, struct machine *m, void *ctx);
 
 /* Calls then(ex, m, ctx) once the path's machine runs: at once when it does, after an

@@ -263,11 +263,13 @@ static void abort_exec(struct http_exchange *ex)
 }
 
 /* The running machine named by the path, or NULL after answering 404/409. */
-struct machine *api_running_machine(struct http_exchange *ex)
+/* The path's live machine (running, when need_running), or NULL after answering 404 or
+ * 409 machine_not_running (it is in the store, but gone or not running). */
+static struct machine *machine_or_answer(struct http_exchange *ex, int need_running)
 {
         struct app *app = ex->app;
         struct machine *m = machine_find(app, ex->match.params[0]);
-        if (m && m->state == M_RUNNING)
+        if (m && (!need_running || m->state == M_RUNNING))
                 return m;
         struct machine_rec r;
         struct err e;
@@ -282,6 +284,16 @@ struct machine *api_running_machine(struct http_exchange *ex)
                 store_machine_rec_free(&r);
         }
         return NULL;
+}
+
+struct machine *api_running_machine(struct http_exchange *ex)
+{
+        return machine_or_answer(ex, 1);
+}
+
+struct machine *api_live_machine(struct http_exchange *ex)
+{
+        return machine_or_answer(ex, 0);
 }
 
 static void free_op(void *ctx)

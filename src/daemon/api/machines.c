@@ -274,19 +274,12 @@ static const struct jv_field timeout_fields[] = {
 
 void api_machines_timeout(struct http_exchange *ex)
 {
-        struct app *app = ex->app;
         struct timeout_req in = {0};
         if (api_decode(ex, timeout_fields, 1, &in, NULL) < 0)
                 return;
-        struct machine *m = machine_find(app, ex->match.params[0]);
-        if (!m) {
-                struct machine_rec r;
-                if (stored(ex, &r) < 0)
-                        return;
-                store_machine_rec_free(&r);
-                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", r.id, r.state);
+        struct machine *m = api_live_machine(ex);
+        if (!m)
                 return;
-        }
         struct err e;
         if (machine_set_timeout(m, in.timeout_s, &e) < 0) {
                 api_fail(ex, &e);
@@ -435,13 +428,9 @@ void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
 
 void api_machines_network(struct http_exchange *ex)
 {
-        struct app *app = ex->app;
-        struct machine *m = machine_find(app, ex->match.params[0]);
-        if (!m) {
-                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine %s",
-                                   ex->match.params[0]);
+        struct machine *m = api_live_machine(ex);
+        if (!m)
                 return;
-        }
         json_error_t je;
         json_t *req = ex->body.len
                           ? json_loadb(ex->body.data, ex->body.len, JSON_REJECT_DUPLICATES, &je)

@@ -69,12 +69,9 @@ void api_previews_create(struct http_exchange *ex)
         uint64_t present;
         if (api_decode(ex, preview_fields, ARRAY_SIZE(preview_fields), &in, &present) < 0)
                 return;
-        struct machine *m = machine_find(app, ex->match.params[0]);
-        if (!m) {
-                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine %s",
-                                   ex->match.params[0]);
+        struct machine *m = api_live_machine(ex);
+        if (!m)
                 return;
-        }
         if (!m->network) {
                 http_respond_error(ex, NS_E_NETWORK_UNAVAILABLE, "machine %s has no network",
                                    m->id);
