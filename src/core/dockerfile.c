@@ -131,6 +131,17 @@ static json_t *words(const char *s)
         return arr;
 }
 
+/* args with its variables replaced, split into words (new array), or NULL after fail(). */
+static json_t *subst_words(struct parser *p, const char *args)
+{
+        char *text = subst(p, args);
+        if (!text)
+                return NULL;
+        json_t *w = words(text);
+        free(text);
+        return w;
+}
+
 /* The exec form ["a","b"] as an array, or NULL when args is not one. */
 static json_t *exec_form(const char *args)
 {
@@ -177,11 +188,9 @@ static int i_from(struct parser *p, const char *args)
 {
         if (json_array_size(p->steps) > 0)
                 return fail(p, "%s", "a second FROM: multi-stage builds are not supported");
-        char *image = subst(p, args);
-        if (!image)
+        json_t *w = subst_words(p, args);
+        if (!w)
                 return -EINVAL;
-        json_t *w = words(image);
-        free(image);
         int r;
         if (json_array_size(w) == 1)
                 r = add_step(p,
@@ -196,11 +205,9 @@ static int i_from(struct parser *p, const char *args)
 
 static int i_arg(struct parser *p, const char *args)
 {
-        char *text = subst(p, args);
-        if (!text)
+        json_t *w = subst_words(p, args);
+        if (!w)
                 return -EINVAL;
-        json_t *w = words(text);
-        free(text);
         size_t i;
         json_t *v;
         json_array_foreach(w, i, v)
@@ -228,11 +235,10 @@ static int i_arg(struct parser *p, const char *args)
 
 static int i_env(struct parser *p, const char *args)
 {
-        char *text = subst(p, args);
-        if (!text)
+        json_t *w = subst_words(p, args);
+        if (!w)
                 return -EINVAL;
-        json_t *w = words(text), *vars = json_object();
-        free(text);
+        json_t *vars = json_object();
         const char *first = json_string_value(json_array_get(w, 0));
         int r = 0;
         if (first && !strchr(first, '=')) { /* ENV KEY value with spaces */
@@ -310,11 +316,9 @@ static int i_workdir(struct parser *p, const char *args)
 
 static int i_user(struct parser *p, const char *args)
 {
-        char *user = subst(p, args);
-        if (!user)
+        json_t *w = subst_words(p, args);
+        if (!w)
                 return -EINVAL;
-        json_t *w = words(user);
-        free(user);
         int r =
             json_array_size(w) == 1
                 ? add_step(p, json_pack("{s:s,s:O}", "op", "user", "user", json_array_get(w, 0)))
@@ -325,11 +329,10 @@ static int i_user(struct parser *p, const char *args)
 
 static int i_expose(struct parser *p, const char *args)
 {
-        char *text = subst(p, args);
-        if (!text)
+        json_t *w = subst_words(p, args);
+        if (!w)
                 return -EINVAL;
-        json_t *w = words(text), *ports = json_array();
-        free(text);
+        json_t *ports = json_array();
         size_t i;
         json_t *v;
         int r = 0;
