@@ -118,6 +118,16 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_NETWORK_UNAVAILABLE] = {"network_unavailable", 409, 7,
                                   "The machine has no network (networking is off on this "
                                   "host: ip or nft missing)."},
+    [NS_E_BUILD_NOT_FOUND] = {"build_not_found", 404, 6, "No template build has this ID."},
+    [NS_E_CONTEXT_NOT_FOUND] = {"context_not_found", 404, 6,
+                                "No uploaded build context has this ID (upload it with PUT "
+                                "/v1/templates/contexts first)."},
+    [NS_E_TEMPLATE_IN_USE] = {"template_in_use", 409, 7,
+                              "Machines started from the template still exist, or other "
+                              "templates were built from it."},
+    [NS_E_INVALID_DOCKERFILE] = {"invalid_dockerfile", 400, 2,
+                                 "The Dockerfile uses something outside the supported subset "
+                                 "(the message names the line)."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

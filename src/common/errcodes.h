@@ -56,6 +56,10 @@ enum ns_code {
         NS_E_PREVIEW_TOKEN_EXPIRED,
         NS_E_UPSTREAM_UNREACHABLE,
         NS_E_NETWORK_UNAVAILABLE,
+        NS_E_BUILD_NOT_FOUND,
+        NS_E_CONTEXT_NOT_FOUND,
+        NS_E_TEMPLATE_IN_USE,
+        NS_E_INVALID_DOCKERFILE,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

@@ -36,6 +36,8 @@ static const char *type_name(enum jv_type t)
                 return "an array of strings";
         case JV_OBJECT:
                 return "an object";
+        case JV_ARRAY:
+                return "an array";
         }
         return "?";
 }
@@ -148,7 +150,8 @@ static int decode_field(json_t *v, const struct jv_field *f, char *base, struct 
                         break;
                 return decode_list(v, f, dst, e);
         case JV_OBJECT:
-                if (!json_is_object(v))
+        case JV_ARRAY:
+                if (f->type == JV_OBJECT ? !json_is_object(v) : !json_is_array(v))
                         break;
                 *(json_t **)dst = json_incref(v);
                 return 0;
@@ -231,7 +234,7 @@ void jv_free(const struct jv_field *fields, size_t nfields, void *out)
                         struct jv_strlist *l = dst;
                         free_strv(l->items, l->n);
                         memset(l, 0, sizeof(*l));
-                } else if (fields[i].type == JV_OBJECT) {
+                } else if (fields[i].type == JV_OBJECT || fields[i].type == JV_ARRAY) {
                         json_decref(*(json_t **)dst);
                         *(json_t **)dst = NULL;
                 }

@@ -16,6 +16,7 @@ enum jv_type {
         JV_STRMAP,  /* out: struct jv_strmap (object of string values) */
         JV_STRLIST, /* out: struct jv_strlist (array of strings) */
         JV_OBJECT,  /* out: json_t * (a new reference; its contents are the caller's to check) */
+        JV_ARRAY,   /* out: json_t * (a new reference, like JV_OBJECT) */
 };
 
 enum { JV_REQUIRED = 1u << 0 };

@@ -250,7 +250,8 @@ struct capture *machine_fork(struct machine *m, unsigned count, json_t *metadata
         return capture_begin(m, c);
 }
 
-struct capture *machine_snapshot(struct machine *m, const char *name, capture_done_cb cb, void *ud)
+struct capture *machine_snapshot(struct machine *m, const char *name, const char *kind,
+                                 capture_done_cb cb, void *ud)
 {
         struct capture *c = capture_new(m, 1, cb, ud);
         if (!c)
@@ -260,6 +261,7 @@ struct capture *machine_snapshot(struct machine *m, const char *name, capture_do
         snprintf(r.machine_id, sizeof(r.machine_id), "%s", m->id);
         snprintf(r.name, sizeof(r.name), "%s", name ? name : "");
         snprintf(r.state, sizeof(r.state), "creating");
+        snprintf(r.kind, sizeof(r.kind), "%s", kind ? kind : "user");
         r.created_at = time_wall_ms();
         snprintf(c->snap_id, sizeof(c->snap_id), "%s", r.id);
         snapshot_dir(m->app, r.id, c->image, sizeof(c->image));

@@ -16,7 +16,8 @@
 
 struct parser {
         json_t *steps;
-        json_t *vars; /* ARG and ENV values seen so far: what $V means */
+        json_t *vars;    /* ARG and ENV values seen so far: what $V means */
+        json_t *argvals; /* ARG values alone: RUN gets them in its environment */
         const json_t *args;
         char workdir[4096];
         int line;
@@ -181,6 +182,8 @@ static int command_step(struct parser *p, const char *op, const char *args)
         json_t *argv = exec_form(args);
         json_t *step = argv ? json_pack("{s:s,s:o}", "op", op, "argv", argv)
                             : json_pack("{s:s,s:s}", "op", op, "cmd", args);
+        if (strcmp(op, "run") == 0 && json_object_size(p->argvals) > 0)
+                json_object_set_new(step, "args", json_deep_copy(p->argvals));
         return add_step(p, step);
 }
 
@@ -228,6 +231,7 @@ static int i_arg(struct parser *p, const char *args)
                         json_object_set_new(p->vars, name, json_string(eq + 1));
                 else if (!json_object_get(p->vars, name))
                         json_object_set_new(p->vars, name, json_string(""));
+                json_object_set(p->argvals, name, json_object_get(p->vars, name));
         }
         json_decref(w);
         return 0;
@@ -450,8 +454,11 @@ static int instruction(struct parser *p, char *line)
 
 json_t *dockerfile_parse(const char *text, size_t len, const json_t *build_args, struct err *e)
 {
-        struct parser p = {
-            .steps = json_array(), .vars = json_object(), .args = build_args, .e = e};
+        struct parser p = {.steps = json_array(),
+                           .vars = json_object(),
+                           .argvals = json_object(),
+                           .args = build_args,
+                           .e = e};
         snprintf(p.workdir, sizeof(p.workdir), "/");
         if (len > DOCKERFILE_MAX || memchr(text, '\0', len)) {
                 err_set(e, 0, "the Dockerfile is over %u bytes or not text", DOCKERFILE_MAX);
@@ -496,9 +503,11 @@ json_t *dockerfile_parse(const char *text, size_t len, const json_t *build_args,
                 goto bad;
         }
         json_decref(p.vars);
+        json_decref(p.argvals);
         return p.steps;
 bad:
         json_decref(p.steps);
         json_decref(p.vars);
+        json_decref(p.argvals);
         return NULL;
 }

@@ -1,7 +1,8 @@
 /* The Dockerfile subset templates are built from, translated to build steps (JSON):
  *
  *   {"op":"from","image":"base"}                  FROM (one stage; ARGs before it count)
- *   {"op":"run","cmd":"..."} / {"op":"run","argv":[...]}           RUN (shell / exec form)
+ *   {"op":"run","cmd":"..."} / {"op":"run","argv":[...]}           RUN (shell / exec form;
+ *                                 "args": the ARG values declared so far, if any)
  *   {"op":"copy","src":["a","b"],"dest":"/app/","chown":"u:g"}     COPY, ADD (local only)
  *   {"op":"env","vars":{"K":"V"}}                 ENV (both forms)
  *   {"op":"workdir","path":"/app"}                WORKDIR (relative ones resolved)

@@ -1,5 +1,6 @@
 #include "machine.h"
 #include "machine_internal.h"
+#include "tplreg.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -77,6 +78,7 @@ void free_machine(struct machine *m)
         json_decref(m->metadata);
         json_decref(m->layers);
         json_decref(m->network);
+        free(m->keep_layer);
         free(m);
 }
 
@@ -249,9 +251,11 @@ static void start_sandbox(struct machine *m, const char *rootfs)
 {
         struct app *app = m->app;
         char **env = env_list(m);
+        char **layers = layer_paths(app, m->layers);
         struct machine_spec spec = {.id = m->id,
                                     .hostname = m->id,
                                     .rootfs = rootfs,
+                                    .layers = (const char *const *)layers,
                                     .dir = m->dir,
                                     .vcpus = m->vcpus,
                                     .memory_mb = m->memory_mb,
@@ -260,11 +264,12 @@ static void start_sandbox(struct machine *m, const char *rootfs)
         struct net_plan plan;
         int planned = machine_net_plan(m, &plan);
         spec.net = planned > 0 ? &plan : NULL;
-        int r = planned < 0 ? err_set(&e, ENOMEM, "network plan")
-                            : app->driver->start(&app->driver_ctx, &spec, &m->run, &e);
+        int r = planned < 0 || !layers ? err_set(&e, ENOMEM, "network plan")
+                                       : app->driver->start(&app->driver_ctx, &spec, &m->run, &e);
         if (planned > 0)
                 net_plan_free(&plan);
         strv_free(env);
+        strv_free(layers);
         if (r < 0) {
                 fail(m, e.msg);
                 return;
@@ -384,12 +389,9 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
 {
         if (p->snapshot)
                 return machine_spawn_snapshot(app, p, cb, ud, code, e);
-        if (strcmp(p->template_name, "base") != 0) {
-                *code = "template_not_found";
-                err_set(e, 0, "no template named '%s' (available: base)", p->template_name);
-                return NULL;
-        }
-        struct machine *m = machine_new(app, p, NULL, NULL, NULL, cb, ud, e);
+        if (!p->layers && strcmp(p->template_name, "base") != 0)
+                return machine_spawn_template(app, p, cb, ud, code, e);
+        struct machine *m = machine_new(app, p, p->layers, NULL, NULL, cb, ud, e);
         if (!m) {
                 *code = "internal";
                 return NULL;
@@ -412,11 +414,14 @@ static void on_helper_exit(struct child_watch *w, int status)
         if (m->state == M_DESTROYING)
                 set_state(m, M_DESTROYED, NULL);
         layers_collect(m->app);
+        if (m->snapshot_id[0]) /* perhaps the last user of a replaced template's build */
+                tplreg_collect(m->app);
         machine_done_cb cb = m->destroy_cb;
         void *ud = m->destroy_ud;
         unlink_machine(m);
+        int lost = m->keep_layer && !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         if (cb)
-                cb(ud, m, NULL, NULL);
+                cb(ud, m, lost ? "internal" : NULL, lost ? "its layer could not be kept" : NULL);
         free_machine(m);
 }
 
@@ -458,7 +463,7 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
                 m->run.pid = 0;
         }
         struct err e;
-        pid_t pid = app->driver->destroy(&app->driver_ctx, m->id, m->dir, &e);
+        pid_t pid = app->driver->destroy(&app->driver_ctx, m->id, m->dir, m->keep_layer, &e);
         if (pid < 0) {
                 log_error("machine_destroy_failed", "machine=%s", m->id);
                 pid = 0;
@@ -469,6 +474,13 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
                 children_watch(&app->children, &m->helper);
         else
                 on_helper_exit(&m->helper, 0);
+}
+
+void machine_destroy_keep(struct machine *m, const char *layer, machine_done_cb cb, void *ud)
+{
+        if (!m->helper.pid && !m->keep_layer)
+                m->keep_layer = strdup(layer);
+        machine_destroy(m, cb, ud);
 }
 
 void machine_forget_callbacks(struct machine *m, void *ud)

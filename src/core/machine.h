@@ -39,7 +39,7 @@ typedef void (*machine_done_cb)(void *ud, struct machine *m, const char *code, c
 struct machine {
         char id[MACHINE_ID_MAX];
         enum machine_state state;
-        char template_name[64];
+        char template_name[TEMPLATE_REF_MAX + 1];
         unsigned vcpus, memory_mb;
         json_t *env;           /* object of strings (owned) */
         char user[65];         /* default user of commands ("" = root) */
@@ -68,6 +68,7 @@ struct machine {
         char parent_id[MACHINE_ID_MAX];   /* the machine it was forked from ("" if none) */
         char snapshot_id[MACHINE_ID_MAX]; /* the snapshot it was spawned from ("" if none) */
         struct capture *capture;          /* the fork or snapshot under way (parent side) */
+        char *keep_layer;                 /* destroy seals its writable layer there (owned) */
         struct agent_conn agent;
         int agent_open;
         struct tpl_waiter tpl_wait;
@@ -103,6 +104,8 @@ struct machine_params {
         int timeout_hibernate;
         const char *snapshot;  /* spawn from this snapshot instead of a template (NULL: none) */
         const json_t *network; /* egress policy (machine_net_check'ed; NULL: defaults) */
+        json_t *layers;        /* cold start over these sealed layer ids, top first (NULL: none;
+                                * template_name is then only the name shown) */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
@@ -113,6 +116,11 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
 
 /* Destroys m; cb (may be NULL) runs once nothing of it is left. */
 void machine_destroy(struct machine *m, machine_done_cb cb, void *ud);
+
+/* machine_destroy, first sealing m's writable layer into `layer` (a path the caller
+ * has recorded as in use, or layers_collect removes it again); cb gets code "internal"
+ * when the layer could not be kept. */
+void machine_destroy_keep(struct machine *m, const char *layer, machine_done_cb cb, void *ud);
 
 /* Drops a pending callback (its requester went away). */
 void machine_forget_callbacks(struct machine *m, void *ud);
@@ -146,9 +154,10 @@ struct capture *machine_fork(struct machine *m, unsigned count, json_t *metadata
                              capture_done_cb cb, void *ud);
 
 /* Captures a running machine into a snapshot named `name` (the machine runs on): its
- * memory, processes and layers, spawnable with machine_create(.snapshot). Same return
- * and errors as machine_fork. */
-struct capture *machine_snapshot(struct machine *m, const char *name, capture_done_cb cb, void *ud);
+ * memory, processes and layers, spawnable with machine_create(.snapshot). kind: "user"
+ * (listed) or "template" (a template's). Same return and errors as machine_fork. */
+struct capture *machine_snapshot(struct machine *m, const char *name, const char *kind,
+                                 capture_done_cb cb, void *ud);
 
 /* Drops a capture's callback (its requester went away); the capture goes on. */
 void machine_capture_forget(struct capture *c);

@@ -124,7 +124,7 @@ static void recover_one(struct app *app, const struct machine_rec *r)
                                    : "its sandbox was gone when the daemon restarted";
         store_machine_set_state(app->store, r->id, destroying ? "destroyed" : "failed",
                                 destroying ? NULL : why, time_wall_ms(), &e);
-        pid_t pid = app->driver->destroy(&app->driver_ctx, r->id, dir, &e);
+        pid_t pid = app->driver->destroy(&app->driver_ctx, r->id, dir, NULL, &e);
         int st;
         if (pid > 0)
                 waitpid(pid, &st, 0);

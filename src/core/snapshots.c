@@ -18,7 +18,7 @@ void snapshots_recover(struct app *app)
                 struct snapshot_rec *v;
                 size_t n;
                 struct err e;
-                if (store_snapshot_list(app->store, after, 256, &v, &n, &e) < 0)
+                if (store_snapshot_list(app->store, NULL, after, 256, &v, &n, &e) < 0)
                         return;
                 if (n == 0) {
                         free(v);

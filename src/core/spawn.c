@@ -11,6 +11,7 @@
 #include "../common/util.h"
 #include "../daemon/app.h"
 #include "machine_internal.h"
+#include "tplreg.h"
 
 static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
@@ -106,5 +107,28 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
         }
         json_decref(spec);
         store_snapshot_rec_free(&r);
+        return m;
+}
+
+struct machine *machine_spawn_template(struct app *app, const struct machine_params *p,
+                                       machine_done_cb cb, void *ud, const char **code,
+                                       struct err *e)
+{
+        struct template_rec name;
+        struct build_rec b;
+        if (tplreg_lookup(app, p->template_name, &name, &b, code, e) < 0)
+                return NULL;
+        json_t *res = json_loads(b.result, 0, NULL);
+        struct machine_params mp = *p;
+        mp.snapshot = json_string_value(json_object_get(res, "snapshot"));
+        struct machine *m = NULL;
+        if (!mp.snapshot) {
+                *code = "internal";
+                err_set(e, EIO, "template %s has no snapshot", name.name);
+        } else {
+                m = machine_spawn_snapshot(app, &mp, cb, ud, code, e);
+        }
+        json_decref(res);
+        store_build_rec_free(&b);
         return m;
 }

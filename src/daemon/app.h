@@ -43,6 +43,7 @@ struct app {
         char shim_path[PATH_MAX];
         struct machine *machines;   /* live machines */
         struct capture *captures;   /* forks and snapshots under way (core/capture.c) */
+        struct build *builds;       /* template builds under way (core/build.c) */
         struct wsc *ws_clients;     /* WebSocket clients (api/ws.c) */
         unsigned machine_timeout_s; /* default deadline of new machines */
         char state_dir[PATH_MAX];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../core/build.h"
 #include "../common/util.h"
 #include "api/api.h"
 #include "app.h"
@@ -336,6 +337,7 @@ static int setup_machines(struct app *app, struct err *e)
                 log_warn("runtime_unavailable", "runtime=%s reason=\"%s\"", app->driver->name,
                          pe.msg);
         machines_recover(app);
+        builds_recover(app);
         return 0;
 }
 
@@ -362,6 +364,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
                  NS_VERSION);
         r = loop_run(&app->loop);
         http_server_fini(&app->http);
+        builds_drop(app);
         if (!app->machines) /* nothing of it runs on: its rules can go */
                 net_host_fini(&app->net);
         machines_detach(app); /* they keep running; the next daemon adopts them */

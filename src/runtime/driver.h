@@ -77,9 +77,11 @@ struct driver {
         int (*seal)(const struct driver_ctx *ctx, const char *dir, const char *layer,
                     struct err *e);
         /* Starts a helper process that stops the sandbox (if alive) and removes
-         * everything start created. Returns its pid (the caller waits for it). */
+         * everything start created. With keep_layer (NULL: none) the machine's writable
+         * layer is first moved there as a sealed layer (like seal); the helper exits 2
+         * when that fails. Returns its pid (the caller waits for it). */
         pid_t (*destroy)(const struct driver_ctx *ctx, const char *id, const char *dir,
-                         struct err *e);
+                         const char *keep_layer, struct err *e);
 };
 
 /* The file a complete checkpoint image holds (written last). */

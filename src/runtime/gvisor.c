@@ -357,17 +357,24 @@ static void stop_container(const struct driver_ctx *ctx, const char *id)
 
 /* The helper: stop the container, remove its network, unmount the layer, remove the
  * dir. */
-static void destroy_helper(const struct driver_ctx *ctx, const char *id, const char *dir)
+static void destroy_helper(const struct driver_ctx *ctx, const char *id, const char *dir,
+                           const char *keep_layer)
 {
         char rootfs[PATH_MAX + 64];
         stop_container(ctx, id);
         if (ctx->net && ctx->net->enabled)
                 net_teardown(ctx->net, id);
+        struct err e;
+        int kept = !keep_layer || gv_seal(ctx, dir, keep_layer, &e) == 0;
+        if (!kept)
+                fprintf(stderr, "nullspace: keeping the layer of %s: %s\n", id, e.msg);
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
         for (int i = 0; i < 50 && umount2(rootfs, 0) < 0 && errno == EBUSY; i++)
                 usleep(20000);
         umount2(rootfs, MNT_DETACH);
-        _exit(remove_tree(dir) == 0 ? 0 : 1);
+        if (remove_tree(dir) != 0)
+                _exit(1);
+        _exit(kept ? 0 : 2);
 }
 
 pid_t fork_helper(void)
@@ -382,11 +389,11 @@ pid_t fork_helper(void)
 }
 
 static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
-                        struct err *e)
+                        const char *keep_layer, struct err *e)
 {
         pid_t pid = fork_helper();
         if (pid == 0)
-                destroy_helper(ctx, id, dir);
+                destroy_helper(ctx, id, dir, keep_layer);
         if (pid < 0)
                 return err_set(e, errno, "fork destroy helper");
         return pid;

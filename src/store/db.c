@@ -31,19 +31,45 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LAYERS_IN_USE] =
         "SELECT value FROM machines, json_each(machines.spec, '$.layers') "
         "WHERE state NOT IN ('destroyed', 'failed') UNION SELECT value FROM snapshots, "
-        "json_each(snapshots.spec, '$.layers')",
+        "json_each(snapshots.spec, '$.layers') UNION SELECT value FROM build_cache, "
+        "json_each(build_cache.layers) UNION SELECT value FROM builds, "
+        "json_each(builds.result, '$.layers') WHERE builds.state = 'ready'",
     [ST_SN_INSERT] = "INSERT INTO snapshots (id, machine_id, name, state, spec, size_bytes, "
-                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    [ST_SN_GET] = "SELECT id, machine_id, name, state, spec, size_bytes, created_at, rowid "
+                     "created_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_SN_GET] = "SELECT id, machine_id, name, state, spec, size_bytes, created_at, rowid, kind "
                   "FROM snapshots WHERE id = ?",
-    [ST_SN_LIST] = "SELECT id, machine_id, name, state, spec, size_bytes, created_at, rowid "
-                   "FROM snapshots WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_SN_LIST] = "SELECT id, machine_id, name, state, spec, size_bytes, created_at, rowid, kind "
+                   "FROM snapshots WHERE rowid > ?1 AND (?3 IS NULL OR kind = ?3) "
+                   "ORDER BY rowid LIMIT ?2",
     [ST_SN_STATE] = "UPDATE snapshots SET state = ?, spec = ?, size_bytes = ? WHERE id = ?",
     [ST_SN_DELETE] = "DELETE FROM snapshots WHERE id = ?",
     [ST_M_STATE] = "UPDATE machines SET state = ?, failure_reason = ?, updated_at = ? "
                    "WHERE id = ?",
     [ST_M_DEADLINE] = "UPDATE machines SET deadline_at = ? WHERE id = ?",
     [ST_M_GET] = "SELECT " M_COLS " FROM machines WHERE id = ?",
+#define B_COLS "id, ref, state, spec, result, step, error, created_at, updated_at, rowid"
+    [ST_B_INSERT] = "INSERT INTO builds (id, ref, state, spec, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_B_GET] = "SELECT " B_COLS " FROM builds WHERE id = ?",
+    [ST_B_LIST] = "SELECT " B_COLS " FROM builds WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_B_UPDATE] = "UPDATE builds SET state = ?, step = ?, result = ?, error = ?, "
+                    "updated_at = ? WHERE id = ?",
+    [ST_B_BUILDING] = "SELECT id FROM builds WHERE state = 'building' ORDER BY rowid",
+    [ST_BC_GET] = "SELECT layers FROM build_cache WHERE key = ?",
+    [ST_BC_PUT] = "INSERT OR REPLACE INTO build_cache (key, layers, created_at) VALUES (?, ?, ?)",
+    [ST_BC_DELETE] = "DELETE FROM build_cache WHERE key = ?",
+    [ST_T_PUT] = "INSERT INTO templates (id, name, state, build_id, created_at, updated_at) "
+                 "VALUES (?1, ?2, 'ready', ?3, ?4, ?4) ON CONFLICT(name) DO UPDATE SET "
+                 "build_id = ?3, updated_at = ?4",
+    [ST_T_GET] = "SELECT id, name, build_id, created_at, updated_at, rowid FROM templates "
+                 "WHERE name = ?",
+    [ST_T_LIST] = "SELECT id, name, build_id, created_at, updated_at, rowid FROM templates "
+                  "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_T_DELETE] = "DELETE FROM templates WHERE name = ?",
+    [ST_T_REFS] = "SELECT name FROM templates WHERE build_id = ? ORDER BY rowid",
+    [ST_T_DEPENDENTS] = "SELECT DISTINCT t.name FROM templates t JOIN builds b ON "
+                        "b.id = t.build_id WHERE json_extract(b.spec, '$.from_build') = ? "
+                        "ORDER BY t.rowid",
     [ST_EV_APPEND] = "INSERT INTO events (ts, kind, subject_type, subject_id, data) "
                      "VALUES (?, ?, ?, ?, ?)",
     [ST_EV_LIST] = "SELECT seq, ts, kind, subject_id, data FROM events WHERE subject_type = ? "
@@ -231,4 +257,24 @@ int db_get_row(struct store *st, sqlite3_stmt *s, void (*read)(sqlite3_stmt *s, 
         if (rc == SQLITE_DONE)
                 return err_set(e, ENOENT, "%s not found", what);
         return db_fail(st, e, "read");
+}
+
+int db_changed(struct store *st, sqlite3_stmt *s, const char *what, struct err *e)
+{
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+                return db_fail(st, e, what);
+        return sqlite3_changes(st->db) ? 0 : err_set(e, ENOENT, "%s not found", what);
+}
+
+int db_ids(struct store *st, enum stmt_id which, const char *arg, char ***out, size_t *n,
+           struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, which, e);
+        if (!s)
+                return -EIO;
+        if (arg)
+                sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+        return db_collect_ids(st, s, out, n, e);
 }

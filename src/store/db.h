@@ -28,6 +28,20 @@ enum stmt_id {
         ST_SN_LIST,
         ST_SN_STATE,
         ST_SN_DELETE,
+        ST_B_INSERT,
+        ST_B_GET,
+        ST_B_LIST,
+        ST_B_UPDATE,
+        ST_B_BUILDING,
+        ST_BC_GET,
+        ST_BC_PUT,
+        ST_BC_DELETE,
+        ST_T_PUT,
+        ST_T_GET,
+        ST_T_LIST,
+        ST_T_DELETE,
+        ST_T_REFS,
+        ST_T_DEPENDENTS,
         ST_EV_APPEND,
         ST_EV_LIST,
         ST_COUNT
@@ -67,6 +81,15 @@ int db_collect_rows(struct store *st, sqlite3_stmt *s, unsigned limit, size_t si
  * not found") when there is none, -EIO on a database error. */
 int db_get_row(struct store *st, sqlite3_stmt *s, void (*read)(sqlite3_stmt *s, void *row),
                void *row, const char *what, struct err *e);
+
+/* Steps an UPDATE or DELETE s (bound by the caller): 0 when it changed a row, -ENOENT
+ * ("WHAT not found") when none matched, -EIO on a database error. */
+int db_changed(struct store *st, sqlite3_stmt *s, const char *what, struct err *e);
+
+/* Binds arg (may be NULL: unbound) to statement `which` and collects its first column
+ * (db_collect_ids). */
+int db_ids(struct store *st, enum stmt_id which, const char *arg, char ***out, size_t *n,
+           struct err *e);
 
 /* Applies the migrations the database lacks (migrations.c). */
 int db_migrate(struct store *st, struct err *e);

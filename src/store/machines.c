@@ -64,15 +64,6 @@ int store_machine_insert(struct store *st, const struct machine_rec *m, struct e
         return rc == SQLITE_DONE ? 0 : db_fail(st, e, "insert machine");
 }
 
-static int update(struct store *st, sqlite3_stmt *s, struct err *e)
-{
-        int rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE)
-                return db_fail(st, e, "update machine");
-        return sqlite3_changes(st->db) ? 0 : err_set(e, ENOENT, "machine not found");
-}
-
 int store_machine_set_state(struct store *st, const char *id, const char *state,
                             const char *failure, int64_t now_ms, struct err *e)
 {
@@ -84,7 +75,7 @@ int store_machine_set_state(struct store *st, const char *id, const char *state,
                 sqlite3_bind_text(s, 2, failure, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, now_ms);
         sqlite3_bind_text(s, 4, id, -1, SQLITE_STATIC);
-        return update(st, s, e);
+        return db_changed(st, s, "machine", e);
 }
 
 int store_machine_set_deadline(struct store *st, const char *id, int64_t deadline_at, struct err *e)
@@ -94,7 +85,7 @@ int store_machine_set_deadline(struct store *st, const char *id, int64_t deadlin
                 return -EIO;
         sqlite3_bind_int64(s, 1, deadline_at);
         sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-        return update(st, s, e);
+        return db_changed(st, s, "machine", e);
 }
 
 int store_machine_set_spec(struct store *st, const char *id, const char *spec, struct err *e)
@@ -104,33 +95,22 @@ int store_machine_set_spec(struct store *st, const char *id, const char *spec, s
                 return -EIO;
         sqlite3_bind_text(s, 1, spec, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-        return update(st, s, e);
-}
-
-static int ids_of(struct store *st, enum stmt_id which, const char *arg, char ***out, size_t *n,
-                  struct err *e)
-{
-        sqlite3_stmt *s = db_stmt(st, which, e);
-        if (!s)
-                return -EIO;
-        if (arg)
-                sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
-        return db_collect_ids(st, s, out, n, e);
+        return db_changed(st, s, "machine", e);
 }
 
 int store_machine_children(struct store *st, const char *id, char ***out, size_t *n, struct err *e)
 {
-        return ids_of(st, ST_M_CHILDREN, id, out, n, e);
+        return db_ids(st, ST_M_CHILDREN, id, out, n, e);
 }
 
 int store_snapshot_users(struct store *st, const char *id, char ***out, size_t *n, struct err *e)
 {
-        return ids_of(st, ST_M_SNAPSHOT_USERS, id, out, n, e);
+        return db_ids(st, ST_M_SNAPSHOT_USERS, id, out, n, e);
 }
 
 int store_layers_in_use(struct store *st, char ***out, size_t *n, struct err *e)
 {
-        return ids_of(st, ST_LAYERS_IN_USE, NULL, out, n, e);
+        return db_ids(st, ST_LAYERS_IN_USE, NULL, out, n, e);
 }
 
 int store_machine_get(struct store *st, const char *id, struct machine_rec *out, struct err *e)

@@ -65,6 +65,28 @@ static const char *const migrations[] = {
     "ALTER TABLE snapshots ADD COLUMN spec TEXT NOT NULL DEFAULT '{}';"
     "ALTER TABLE snapshots ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX machines_parent ON machines(parent_id);",
+    /* 3: template builds, their per-step cache, template names (the 'templates' table of
+     * migration 1: one row per name:tag, pointing at a build); snapshots get a kind so
+     * the ones templates own stay out of the snapshot list */
+    "CREATE TABLE builds ("
+    "  id TEXT PRIMARY KEY,"
+    "  ref TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  spec TEXT NOT NULL DEFAULT '{}',"
+    "  result TEXT NOT NULL DEFAULT '{}',"
+    "  step INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE build_cache ("
+    "  key TEXT PRIMARY KEY,"
+    "  layers TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "ALTER TABLE templates ADD COLUMN build_id TEXT;"
+    "CREATE INDEX templates_build ON templates(build_id);"
+    "ALTER TABLE snapshots ADD COLUMN kind TEXT NOT NULL DEFAULT 'user';",
 };
 
 int db_migrate(struct store *st, struct err *e)

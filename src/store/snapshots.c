@@ -19,6 +19,7 @@ static void read_row(sqlite3_stmt *s, void *row)
         r->size_bytes = sqlite3_column_int64(s, 5);
         r->created_at = sqlite3_column_int64(s, 6);
         r->seq = sqlite3_column_int64(s, 7);
+        db_column_text(s, 8, r->kind, sizeof(r->kind));
 }
 
 void store_snapshot_rec_free(struct snapshot_rec *r)
@@ -44,6 +45,7 @@ int store_snapshot_insert(struct store *st, const struct snapshot_rec *r, struct
         sqlite3_bind_text(s, 5, r->spec ? r->spec : "{}", -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 6, r->size_bytes);
         sqlite3_bind_int64(s, 7, r->created_at);
+        sqlite3_bind_text(s, 8, r->kind[0] ? r->kind : "user", -1, SQLITE_STATIC);
         int rc = sqlite3_step(s);
         sqlite3_reset(s);
         if (rc == SQLITE_CONSTRAINT)
@@ -60,7 +62,7 @@ int store_snapshot_get(struct store *st, const char *id, struct snapshot_rec *ou
         return db_get_row(st, s, read_row, out, "snapshot", e);
 }
 
-int store_snapshot_list(struct store *st, int64_t after_seq, unsigned limit,
+int store_snapshot_list(struct store *st, const char *kind, int64_t after_seq, unsigned limit,
                         struct snapshot_rec **out, size_t *n, struct err *e)
 {
         sqlite3_stmt *s = db_stmt(st, ST_SN_LIST, e);
@@ -68,20 +70,13 @@ int store_snapshot_list(struct store *st, int64_t after_seq, unsigned limit,
                 return -EIO;
         sqlite3_bind_int64(s, 1, after_seq);
         sqlite3_bind_int64(s, 2, limit);
+        if (kind)
+                sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
         void *rows;
         int r = db_collect_rows(st, s, limit, sizeof(**out), read_row, free_row_any, &rows, n, e);
         if (r == 0)
                 *out = rows;
         return r;
-}
-
-static int changed(struct store *st, sqlite3_stmt *s, struct err *e)
-{
-        int rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE)
-                return db_fail(st, e, "update snapshot");
-        return sqlite3_changes(st->db) ? 0 : err_set(e, ENOENT, "snapshot not found");
 }
 
 int store_snapshot_update(struct store *st, const char *id, const char *state, const char *spec,
@@ -94,7 +89,7 @@ int store_snapshot_update(struct store *st, const char *id, const char *state, c
         sqlite3_bind_text(s, 2, spec ? spec : "{}", -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, size_bytes);
         sqlite3_bind_text(s, 4, id, -1, SQLITE_STATIC);
-        return changed(st, s, e);
+        return db_changed(st, s, "snapshot", e);
 }
 
 int store_snapshot_delete(struct store *st, const char *id, struct err *e)
@@ -103,5 +98,5 @@ int store_snapshot_delete(struct store *st, const char *id, struct err *e)
         if (!s)
                 return -EIO;
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-        return changed(st, s, e);
+        return db_changed(st, s, "snapshot", e);
 }

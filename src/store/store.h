@@ -128,6 +128,7 @@ struct snapshot_rec {
         char machine_id[MACHINE_ID_MAX];
         char name[SNAPSHOT_NAME_MAX + 1];
         char state[16]; /* creating, ready, failed */
+        char kind[16];  /* user (listed), template (a template's; "" at insert: user) */
         char *spec;     /* JSON text, owned (store_snapshot_rec_free) */
         int64_t size_bytes;
         int64_t created_at;
@@ -143,8 +144,9 @@ int store_snapshot_insert(struct store *st, const struct snapshot_rec *s, struct
 /* Reads one snapshot (store_snapshot_rec_free). -ENOENT when absent. */
 int store_snapshot_get(struct store *st, const char *id, struct snapshot_rec *out, struct err *e);
 
-/* Lists up to `limit` snapshots with seq > after_seq, oldest first; *out malloc'd. */
-int store_snapshot_list(struct store *st, int64_t after_seq, unsigned limit,
+/* Lists up to `limit` snapshots of `kind` (NULL: every kind) with seq > after_seq,
+ * oldest first; *out malloc'd. */
+int store_snapshot_list(struct store *st, const char *kind, int64_t after_seq, unsigned limit,
                         struct snapshot_rec **out, size_t *n, struct err *e);
 
 /* Sets state, spec (JSON text, borrowed) and size. -ENOENT when absent. */
@@ -153,6 +155,81 @@ int store_snapshot_update(struct store *st, const char *id, const char *state, c
 
 /* Deletes a snapshot record. -ENOENT when absent. */
 int store_snapshot_delete(struct store *st, const char *id, struct err *e);
+
+#define TEMPLATE_REF_MAX 96 /* name (<= 64) ':' tag (<= 32) */
+
+/* A template build: its request (spec), where it got to (step) and, once ready, what
+ * machines start from (result: snapshot, layers, env, user, cwd, start, ready, ports). */
+struct build_rec {
+        char id[MACHINE_ID_MAX];
+        char ref[TEMPLATE_REF_MAX + 1]; /* the name:tag it builds */
+        char state[16];                 /* building, ready, failed */
+        char *spec;                     /* JSON text, owned (store_build_rec_free) */
+        char *result;                   /* JSON text, owned */
+        int64_t step;                   /* index of the step under way, or that failed */
+        char error[512];
+        int64_t created_at, updated_at, seq;
+};
+
+/* Frees the strings a build record owns. */
+void store_build_rec_free(struct build_rec *b);
+
+/* Inserts a build (state, spec and times from b). -EEXIST when the id is taken. */
+int store_build_insert(struct store *st, const struct build_rec *b, struct err *e);
+
+/* Reads one build (store_build_rec_free). -ENOENT when absent. */
+int store_build_get(struct store *st, const char *id, struct build_rec *out, struct err *e);
+
+/* Lists up to `limit` builds with seq > after_seq, oldest first; *out malloc'd. */
+int store_build_list(struct store *st, int64_t after_seq, unsigned limit, struct build_rec **out,
+                     size_t *n, struct err *e);
+
+/* Sets state, step, result (JSON text, borrowed, NULL: "{}"), error (NULL: none) and
+ * updated_at. -ENOENT when absent. */
+int store_build_update(struct store *st, const char *id, const char *state, int64_t step,
+                       const char *result, const char *error, int64_t now_ms, struct err *e);
+
+/* Ids of builds still marked building (NULL-terminated, strv_free). */
+int store_builds_building(struct store *st, char ***out, size_t *n, struct err *e);
+
+/* The layers (JSON array text, malloc'd into *layers) cached under key. -ENOENT. */
+int store_cache_get(struct store *st, const char *key, char **layers, struct err *e);
+
+/* Records (or replaces) the layers a build step produced under key. */
+int store_cache_put(struct store *st, const char *key, const char *layers, int64_t now_ms,
+                    struct err *e);
+
+/* Forgets a cache entry (its layers are gone). */
+int store_cache_delete(struct store *st, const char *key, struct err *e);
+
+struct template_rec {
+        char id[MACHINE_ID_MAX];
+        char name[TEMPLATE_REF_MAX + 1]; /* name:tag */
+        char build_id[MACHINE_ID_MAX];
+        int64_t created_at, updated_at, seq;
+};
+
+/* Points name (name:tag) at build_id, creating the name when new. */
+int store_template_put(struct store *st, const char *id, const char *name, const char *build_id,
+                       int64_t now_ms, struct err *e);
+
+/* Reads the name. -ENOENT when absent. */
+int store_template_get(struct store *st, const char *name, struct template_rec *out, struct err *e);
+
+/* Lists up to `limit` names with seq > after_seq, oldest first; *out malloc'd (free). */
+int store_template_list(struct store *st, int64_t after_seq, unsigned limit,
+                        struct template_rec **out, size_t *n, struct err *e);
+
+/* Removes a name. -ENOENT when absent. */
+int store_template_delete(struct store *st, const char *name, struct err *e);
+
+/* The names pointing at build_id (strv, NULL-terminated). */
+int store_template_refs(struct store *st, const char *build_id, char ***out, size_t *n,
+                        struct err *e);
+
+/* The names whose builds started FROM build_id (strv, NULL-terminated). */
+int store_template_dependents(struct store *st, const char *build_id, char ***out, size_t *n,
+                              struct err *e);
 
 struct event_rec {
         int64_t seq;

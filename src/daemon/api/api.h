@@ -120,6 +120,15 @@ void api_procs_signal(struct http_exchange *ex);
 void api_procs_stdin(struct http_exchange *ex);
 void api_procs_resize(struct http_exchange *ex);
 void api_procs_logs(struct http_exchange *ex);
+void api_contexts_put(struct http_exchange *ex);
+enum ns_code api_contexts_put_body(struct http_exchange *ex, const char *data, size_t len);
+void api_builds_create(struct http_exchange *ex);
+void api_builds_get(struct http_exchange *ex);
+void api_builds_logs(struct http_exchange *ex);
+void api_templates_list(struct http_exchange *ex);
+void api_templates_get(struct http_exchange *ex);
+void api_templates_delete(struct http_exchange *ex);
+void api_templates_alias(struct http_exchange *ex);
 
 /* The running machine named by the path's {id}, or NULL after answering 404 (unknown)
  * or 409 machine_not_running. */

@@ -3,9 +3,11 @@
 #include "../../common/cleanup.h"
 #include "api.h"
 
-#define JSON_BODY_MAX (64u << 10)
-#define FILE_MAX      (64ull << 30) /* uploads stream; this only bounds one file */
-#define EXEC_BODY_MAX (10u << 20)   /* a command may carry up to 8 MiB of stdin */
+#define JSON_BODY_MAX  (64u << 10)
+#define FILE_MAX       (64ull << 30) /* uploads stream; this only bounds one file */
+#define EXEC_BODY_MAX  (10u << 20)   /* a command may carry up to 8 MiB of stdin */
+#define BUILD_BODY_MAX (1u << 20)    /* a Dockerfile (256 KiB) or builder steps */
+#define CONTEXT_MAX    (1ull << 30)  /* a build context (tar) */
 
 const struct route api_routes[] = {
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
@@ -53,6 +55,15 @@ const struct route api_routes[] = {
     {"DELETE", "/v1/machines/{id}/files", api_files_delete, 0, 0, NULL},
     {"GET", "/v1/machines/{id}/files/{op}", api_files_query, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/files/{op}", api_files_action, ROUTE_JSON_BODY, JSON_BODY_MAX,
+     NULL},
+    {"PUT", "/v1/templates/contexts", api_contexts_put, 0, CONTEXT_MAX, api_contexts_put_body},
+    {"POST", "/v1/templates/builds", api_builds_create, ROUTE_JSON_BODY, BUILD_BODY_MAX, NULL},
+    {"GET", "/v1/templates/builds/{id}", api_builds_get, 0, 0, NULL},
+    {"GET", "/v1/templates/builds/{id}/logs", api_builds_logs, 0, 0, NULL},
+    {"GET", "/v1/templates", api_templates_list, 0, 0, NULL},
+    {"GET", "/v1/templates/{ref}", api_templates_get, 0, 0, NULL},
+    {"DELETE", "/v1/templates/{ref}", api_templates_delete, 0, 0, NULL},
+    {"POST", "/v1/templates/{ref}/aliases", api_templates_alias, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
 };
 

@@ -160,7 +160,8 @@ static void start_snapshot(struct http_exchange *ex, struct machine *m, void *ct
         struct snapshot_req *in = ctx;
         ex->on_abort = abort_capture;
         ex->owner = NULL;
-        struct capture *c = machine_snapshot(m, in->name ? in->name : "", on_snapshotted, ex);
+        struct capture *c =
+            machine_snapshot(m, in->name ? in->name : "", "user", on_snapshotted, ex);
         jv_free(snapshot_fields, ARRAY_SIZE(snapshot_fields), in);
         free(in);
         if (c && ex->on_abort == abort_capture)
@@ -198,7 +199,8 @@ void api_snapshots_list(struct http_exchange *ex)
         struct snapshot_rec *v;
         size_t n;
         struct err e;
-        if (store_snapshot_list(app->store, page.after, (unsigned)page.limit + 1, &v, &n, &e) < 0) {
+        if (store_snapshot_list(app->store, "user", page.after, (unsigned)page.limit + 1, &v, &n,
+                                &e) < 0) {
                 api_fail(ex, &e);
                 return;
         }

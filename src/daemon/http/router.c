@@ -6,7 +6,7 @@
 static int param_char(char c)
 {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '.' || c == '_' || c == '-';
+               c == '.' || c == '_' || c == '-' || c == ':';
 }
 
 /* Matches path against pattern segment by segment, capturing {params} into m. */

@@ -1,0 +1,577 @@
+/* Template builds (build.h): the walk over the steps, one machine per step that
+ * changes files, the cache, the final machine with its start and ready commands. */
+#include "build.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+#include "build_internal.h"
+#include "build_spec.h"
+#include "machine_internal.h"
+#include "mrun.h"
+#include "tplreg.h"
+
+static void advance(struct build *b);
+static void final_machine(struct build *b);
+
+/* ---- records ----------------------------------------------------------------------- */
+
+void build_log_path(const struct app *app, const char *id, char *out, size_t cap)
+{
+        snprintf(out, cap, "%s/builds/%s.log", app->state_dir, id);
+}
+
+static void build_free(struct build *b)
+{
+        for (struct build **pp = &b->app->builds; *pp; pp = &(*pp)->next) {
+                if (*pp == b) {
+                        *pp = b->next;
+                        break;
+                }
+        }
+        loop_timer_cancel(&b->app->loop, &b->timer);
+        mrun_cancel(b->run);
+        if (b->capture)
+                machine_capture_forget(b->capture);
+        if (b->log_fd >= 0)
+                close(b->log_fd);
+        json_decref(b->req);
+        json_decref(b->env);
+        json_decref(b->layers);
+        json_decref(b->ports);
+        json_decref(b->start);
+        free(b);
+}
+
+static struct machine *build_machine(struct build *b)
+{
+        return b->mid[0] ? machine_find(b->app, b->mid) : NULL;
+}
+
+/* Lets the build's machine go (destroyed, nothing waits for it). */
+static void drop_machine(struct build *b)
+{
+        struct machine *m = build_machine(b);
+        b->mid[0] = '\0';
+        if (m && b->start_chan)
+                agentconn_chan_close(&m->agent, b->start_chan);
+        b->start_chan = 0;
+        if (m) {
+                machine_forget_callbacks(m, b);
+                machine_destroy(m, NULL, NULL);
+        }
+}
+
+static void bfail(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void bfail(struct build *b, const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        build_log(b, "system", "error: %s", msg);
+        log_warn("template_build_failed", "build=%s ref=%s step=%zu error=%s", b->id, b->ref,
+                 b->step_no, msg);
+        struct err e;
+        store_build_update(b->app->store, b->id, "failed", (int64_t)b->step_no, NULL, msg,
+                           time_wall_ms(), &e);
+        store_event_append(b->app->store, time_wall_ms(), "build.failed", "build", b->id, NULL,
+                           NULL);
+        mrun_cancel(b->run);
+        b->run = NULL;
+        drop_machine(b);
+        build_free(b);
+}
+
+static void save_step(struct build *b)
+{
+        struct err e;
+        store_build_update(b->app->store, b->id, "building", (int64_t)b->step_no, NULL, NULL,
+                           time_wall_ms(), &e);
+}
+
+/* ---- machines ---------------------------------------------------------------------- */
+
+static void on_machine(void *ud, struct machine *m, const char *code, const char *error)
+{
+        struct build *b = ud;
+        if (code) {
+                b->mid[0] = '\0';
+                bfail(b, "the build machine %s failed: %s", m->id, error ? error : code);
+                return;
+        }
+        b->then(b);
+}
+
+/* Starts a machine over the layers so far; then(b) runs once it runs. `final`: with the
+ * template's environment, user and working directory. */
+static void start_machine(struct build *b, int final, void (*then)(struct build *))
+{
+        json_t *meta = json_pack("{s:s}", "nullspace.build", b->id);
+        struct machine_params p = {
+            .template_name = b->ref,
+            .vcpus = b->vcpus,
+            .memory_mb = b->memory_mb,
+            .env = final ? b->env : NULL,
+            .metadata = meta,
+            .timeout_s = 7200,
+            .user = final && b->user[0] ? b->user : NULL,
+            .cwd = final && b->cwd[0] ? b->cwd : NULL,
+            .layers = b->layers,
+        };
+        const char *code = "internal";
+        struct err e = {0};
+        b->then = then;
+        b->creating = 1;
+        struct machine *m = machine_create(b->app, &p, on_machine, b, &code, &e);
+        json_decref(meta);
+        if (!m) {
+                bfail(b, "no build machine: %s", e.msg);
+                return;
+        }
+        snprintf(b->mid, sizeof(b->mid), "%s", m->id);
+}
+
+/* ---- commands ---------------------------------------------------------------------- */
+
+static void on_output(void *ud, int stream, const char *p, size_t n)
+{
+        build_output(ud, stream, p, n);
+}
+
+static void run_done(void *ud, int code, const char *error)
+{
+        struct build *b = ud;
+        b->run = NULL;
+        build_output_flush(b);
+        void (*then)(struct build *, int, const char *) = b->run_then;
+        then(b, code, error);
+}
+
+static const struct mrun_ops run_ops = {on_output, run_done};
+
+/* Runs req (stolen) in the build's machine; then(b, exit_code, error) follows. */
+static void run(struct build *b, json_t *req, int stdin_fd,
+                void (*then)(struct build *, int, const char *))
+{
+        struct machine *m = build_machine(b);
+        b->run_then = then;
+        b->run = m ? mrun_start(m, req, stdin_fd, &run_ops, b) : NULL;
+        json_decref(req);
+        if (!b->run) {
+                if (stdin_fd >= 0 && !m)
+                        close(stdin_fd);
+                bfail(b, "the build machine is gone");
+        }
+}
+
+/* An exec request with the build's environment (plus `extra`), as `user` in `cwd`. */
+static json_t *exec_req(struct build *b, const json_t *extra, const char *user, const char *cwd)
+{
+        json_t *env = json_deep_copy(extra ? extra : b->env);
+        if (extra)
+                json_object_update(env, b->env);
+        json_t *req = json_pack("{s:s,s:o}", "op", "exec", "env", env);
+        if (user && *user)
+                json_object_set_new(req, "user", json_string(user));
+        if (cwd && *cwd)
+                json_object_set_new(req, "cwd", json_string(cwd));
+        return req;
+}
+
+/* mkdir -p the working directory (as root, like Docker's WORKDIR), then next(b). */
+static void mkdir_done(struct build *b, int code, const char *error)
+{
+        if (code != 0) {
+                bfail(b, "could not create the working directory %s: %s", b->cwd,
+                      error ? error : "mkdir failed");
+                return;
+        }
+        b->after_mkdir(b);
+}
+
+static void make_cwd(struct build *b, void (*next)(struct build *))
+{
+        if (!b->cwd[0]) {
+                next(b);
+                return;
+        }
+        b->after_mkdir = next;
+        json_t *req = exec_req(b, NULL, NULL, NULL);
+        json_object_set_new(req, "argv", json_pack("[s,s,s,s]", "mkdir", "-p", "--", b->cwd));
+        run(b, req, -1, mkdir_done);
+}
+
+/* ---- layer steps ------------------------------------------------------------------- */
+
+static json_t *step_at(const struct build *b, size_t i)
+{
+        return json_array_get(json_object_get(b->req, "steps"), i);
+}
+
+static void on_committed(void *ud, struct machine *m, const char *code, const char *error)
+{
+        (void)m;
+        struct build *b = ud;
+        b->mid[0] = '\0';
+        struct err e;
+        if (code) {
+                store_cache_delete(b->app->store, b->pending_key, &e);
+                bfail(b, "sealing the step's layer failed: %s", error ? error : code);
+                return;
+        }
+        json_decref(b->layers);
+        b->layers = b->pending_layers;
+        b->pending_layers = NULL;
+        memcpy(b->key, b->pending_key, sizeof(b->key));
+        build_log(b, "system", "layer sealed (%.1f s)",
+                  (double)(time_wall_ms() - b->step_started) / 1000.0);
+        b->i++;
+        advance(b);
+}
+
+/* The step succeeded: its layer is recorded under its key, then sealed. */
+static void commit(struct build *b)
+{
+        char id[MACHINE_ID_MAX], path[PATH_MAX + 64];
+        struct err e;
+        rand_id("l_", 8, id, sizeof(id));
+        layer_path(b->app, id, path, sizeof(path));
+        json_t *layers = json_deep_copy(b->layers);
+        json_array_insert_new(layers, 0, json_string(id));
+        char *text = json_dumps(layers, JSON_COMPACT);
+        /* recorded first: layers_collect keeps what the cache names */
+        int r = text ? store_cache_put(b->app->store, b->pending_key, text, time_wall_ms(), &e)
+                     : err_set(&e, ENOMEM, "layers");
+        free(text);
+        struct machine *m = build_machine(b);
+        if (r < 0 || !m) {
+                json_decref(layers);
+                bfail(b, "%s", r < 0 ? e.msg : "the build machine is gone");
+                return;
+        }
+        b->pending_layers = layers;
+        machine_forget_callbacks(m, b);
+        machine_destroy_keep(m, path, on_committed, b);
+}
+
+static void step_done(struct build *b, int code, const char *error)
+{
+        char title[160];
+        build_step_title(step_at(b, b->i), title, sizeof(title));
+        json_int_t line = json_integer_value(json_object_get(step_at(b, b->i), "line"));
+        char where[32] = "";
+        if (line)
+                snprintf(where, sizeof(where), " (line %lld)", (long long)line);
+        if (code != 0)
+                bfail(b, "step %zu%s failed: %s: %s", b->step_no, where, title,
+                      error        ? error
+                      : code > 128 ? "killed by a signal"
+                                   : "non-zero exit");
+        else
+                commit(b);
+        (void)code;
+}
+
+static void step_run(struct build *b)
+{
+        json_t *step = step_at(b, b->i);
+        const char *op = json_string_value(json_object_get(step, "op"));
+        int is_run = !strcmp(op, "run");
+        json_t *req = exec_req(b, json_object_get(step, "args"), is_run ? b->user : NULL,
+                               is_run ? b->cwd : NULL);
+        json_t *argv = json_object_get(step, "argv");
+        if (is_run && argv) {
+                json_object_set(req, "argv", argv);
+        } else {
+                char *script = build_step_script(step);
+                json_object_set_new(req, "cmd", json_string(script ? script : "false"));
+                free(script);
+        }
+        int fd = -1;
+        if (!strcmp(op, "copy")) {
+                char path[PATH_MAX + 64];
+                build_context_path(b->app, b->context_id, path, sizeof(path));
+                fd = b->context_id[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+                if (fd < 0) {
+                        json_decref(req);
+                        bfail(b, "step %zu: COPY needs a build context (context_id)", b->step_no);
+                        return;
+                }
+        }
+        run(b, req, fd, step_done);
+}
+
+static void step_machine_up(struct build *b)
+{
+        make_cwd(b, step_run);
+}
+
+/* ---- the walk ---------------------------------------------------------------------- */
+
+/* Applies a step that changes no files; 0, or -1 when it is not one. */
+static int apply_meta(struct build *b, const json_t *step)
+{
+        const char *op = json_string_value(json_object_get(step, "op"));
+        if (!strcmp(op, "env"))
+                json_object_update(b->env, json_object_get(step, "vars"));
+        else if (!strcmp(op, "workdir"))
+                snprintf(b->cwd, sizeof(b->cwd), "%s",
+                         json_string_value(json_object_get(step, "path")));
+        else if (!strcmp(op, "user"))
+                snprintf(b->user, sizeof(b->user), "%s",
+                         json_string_value(json_object_get(step, "user")));
+        else if (!strcmp(op, "expose"))
+                json_array_extend(b->ports, json_object_get(step, "ports"));
+        else if (!strcmp(op, "start")) {
+                json_decref(b->start);
+                b->start = json_deep_copy(step);
+                json_object_del(b->start, "op");
+                json_object_del(b->start, "line");
+        } else
+                return -1;
+        return 0;
+}
+
+/* The layers cached under key whose directories all exist, or NULL. */
+static json_t *cached(struct build *b, const char *key)
+{
+        char *text = NULL;
+        struct err e;
+        if (store_cache_get(b->app->store, key, &text, &e) < 0)
+                return NULL;
+        json_t *layers = json_loads(text, 0, NULL);
+        free(text);
+        size_t i;
+        json_t *id;
+        json_array_foreach(layers, i, id)
+        {
+                char path[PATH_MAX + 64];
+                struct stat st;
+                layer_path(b->app, json_string_value(id) ?: "-", path, sizeof(path));
+                if (stat(path, &st) < 0) {
+                        json_decref(layers);
+                        store_cache_delete(b->app->store, key, &e);
+                        return NULL;
+                }
+        }
+        return json_is_array(layers) ? layers : (json_decref(layers), NULL);
+}
+
+static void advance(struct build *b)
+{
+        json_t *steps = json_object_get(b->req, "steps");
+        size_t n = json_array_size(steps);
+        for (; b->i < n; b->i++) {
+                json_t *step = json_array_get(steps, b->i);
+                char title[200];
+                build_step_title(step, title, sizeof(title));
+                b->step_no = b->i + 1;
+                if (apply_meta(b, step) == 0) {
+                        build_log(b, "system", "step %zu/%zu: %s", b->step_no, n, title);
+                        continue;
+                }
+                build_key_next(b->key, step, b->env, b->user, b->cwd, b->context_id,
+                               b->pending_key);
+                json_t *hit = b->no_cache ? NULL : cached(b, b->pending_key);
+                if (hit) {
+                        build_log(b, "system", "step %zu/%zu: %s (cached)", b->step_no, n, title);
+                        json_decref(b->layers);
+                        b->layers = hit;
+                        memcpy(b->key, b->pending_key, sizeof(b->key));
+                        b->cached_steps++;
+                        continue;
+                }
+                build_log(b, "system", "step %zu/%zu: %s", b->step_no, n, title);
+                save_step(b);
+                b->step_started = time_wall_ms();
+                start_machine(b, 0, step_machine_up);
+                return;
+        }
+        b->step_no = n + 1;
+        save_step(b);
+        final_machine(b);
+}
+
+/* ---- the final machine ------------------------------------------------------------- */
+
+static void on_snapshot(void *ud, const char *code, const char *error, json_t *children,
+                        const char *snapshot_id, int64_t pause_ms)
+{
+        (void)children;
+        (void)pause_ms;
+        struct build *b = ud;
+        b->capture = NULL;
+        if (code) {
+                bfail(b, "the snapshot failed: %s", error ? error : code);
+                return;
+        }
+        json_t *res =
+            json_pack("{s:s,s:O,s:O,s:s,s:s,s:O,s:O,s:s,s:i,s:i}", "snapshot", snapshot_id,
+                      "layers", b->layers, "env", b->env, "user", b->user, "cwd", b->cwd, "ports",
+                      b->ports, "start", b->start ? b->start : json_null(), "from", b->from,
+                      "vcpus", (int)b->vcpus, "memory_mb", (int)b->memory_mb);
+        json_object_set(res, "ready", json_object_get(b->req, "ready_cmd") ?: json_null());
+        char *text = json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(res);
+        struct err e;
+        int r = store_build_update(b->app->store, b->id, "ready", (int64_t)b->step_no, text, NULL,
+                                   time_wall_ms(), &e);
+        free(text);
+        if (r == 0)
+                r = tplreg_set(b->app, b->ref, b->id, &e);
+        if (r < 0) {
+                bfail(b, "recording the template: %s", e.msg);
+                return;
+        }
+        build_log(b, "system", "template %s ready: snapshot %s, %zu layer(s), %d step(s) cached",
+                  b->ref, snapshot_id, json_array_size(b->layers), b->cached_steps);
+        log_info("template_build_ready", "build=%s ref=%s snapshot=%s", b->id, b->ref, snapshot_id);
+        store_event_append(b->app->store, time_wall_ms(), "build.ready", "build", b->id, NULL,
+                           NULL);
+        drop_machine(b);
+        build_free(b);
+}
+
+static void take_snapshot(struct build *b)
+{
+        struct machine *m = build_machine(b);
+        if (!m) {
+                bfail(b, "the build machine is gone");
+                return;
+        }
+        build_log(b, "system", "snapshotting");
+        b->capture = machine_snapshot(m, b->ref, "template", on_snapshot, b);
+}
+
+static void ready_check(struct build *b);
+
+static void on_ready_timer(struct loop_timer *t)
+{
+        struct build *b = (struct build *)((char *)t - offsetof(struct build, timer));
+        ready_check(b);
+}
+
+static void ready_done(struct build *b, int code, const char *error)
+{
+        if (code == 0) {
+                build_log(b, "system", "ready");
+                take_snapshot(b);
+                return;
+        }
+        if (code < 0 || time_wall_ms() >= b->ready_deadline) {
+                bfail(b, "the ready command did not succeed within %lld s (last: %s)",
+                      (long long)json_integer_value(json_object_get(b->req, "ready_timeout_s")),
+                      error ? error : "non-zero exit");
+                return;
+        }
+        loop_timer_arm(&b->app->loop, &b->timer, 500, on_ready_timer);
+}
+
+static void ready_check(struct build *b)
+{
+        json_t *req = exec_req(b, NULL, b->user, b->cwd);
+        json_object_set(req, "cmd", json_object_get(b->req, "ready_cmd"));
+        run(b, req, -1, ready_done);
+}
+
+static void on_ready_timer_snapshot(struct loop_timer *t)
+{
+        take_snapshot((struct build *)((char *)t - offsetof(struct build, timer)));
+}
+
+static void await_ready(struct build *b)
+{
+        int64_t t = json_integer_value(json_object_get(b->req, "ready_timeout_s"));
+        b->ready_deadline = time_wall_ms() + (t > 0 ? t : BUILD_READY_DEFAULT) * 1000;
+        if (json_object_get(b->req, "ready_cmd")) {
+                build_log(b, "system", "waiting for the ready command: %s",
+                          json_string_value(json_object_get(b->req, "ready_cmd")));
+                ready_check(b);
+        } else if (b->start) { /* no probe: give the service a second to come up */
+                loop_timer_arm(&b->app->loop, &b->timer, 1000, on_ready_timer_snapshot);
+        } else {
+                take_snapshot(b);
+        }
+}
+
+static void on_started(void *ud, json_t *resp)
+{
+        struct build *b = ud;
+        b->start_chan = 0;
+        json_t *err = json_object_get(resp, "error");
+        if (!resp || err) {
+                bfail(b, "the start command could not start: %s",
+                      resp ? json_string_value(json_object_get(err, "message")) ?: "refused"
+                           : "the machine stopped");
+                return;
+        }
+        build_log(b, "system", "start command running (pid %lld)",
+                  (long long)json_integer_value(json_object_get(resp, "pid")));
+        await_ready(b);
+}
+
+static void start_service(struct build *b)
+{
+        struct machine *m = build_machine(b);
+        if (!b->start) {
+                await_ready(b);
+                return;
+        }
+        json_t *req = exec_req(b, NULL, b->user, b->cwd);
+        json_object_set_new(req, "op", json_string("spawn"));
+        json_object_set_new(req, "tag", json_string("start"));
+        json_object_update(req, b->start);
+        build_log(b, "system", "starting: %s",
+                  json_string_value(json_object_get(b->start, "cmd")) ?: "(argv)");
+        b->start_chan = m ? agentconn_call(&m->agent, req, on_started, b) : 0;
+        json_decref(req);
+        if (!b->start_chan)
+                bfail(b, "the build machine is gone");
+}
+
+static void final_up(struct build *b)
+{
+        make_cwd(b, start_service);
+}
+
+static void final_machine(struct build *b)
+{
+        build_log(b, "system", "starting the template's machine");
+        start_machine(b, 1, final_up);
+}
+
+/* ---- start and stop ---------------------------------------------------------------- */
+
+void builds_drop(struct app *app)
+{
+        while (app->builds) {
+                struct build *b = app->builds;
+                struct machine *m = build_machine(b);
+                if (m && b->start_chan)
+                        agentconn_chan_close(&m->agent, b->start_chan);
+                if (m)
+                        machine_forget_callbacks(m, b);
+                build_free(b);
+        }
+}
+
+int build_begin(struct build *b)
+{
+        build_log(b, "system", "building %s from %s%s", b->ref, b->from,
+                  b->no_cache ? " (no cache)" : "");
+        advance(b);
+        return 0;
+}

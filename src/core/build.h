@@ -1,0 +1,49 @@
+/* Template builds: the steps run one by one in real machines. Each step that changes
+ * files runs in a machine started cold over the layers so far; its writable layer is
+ * then sealed as a new layer and cached under the step's key (build_spec.h), so an
+ * unchanged rebuild takes each step from the cache. At the end a machine over all the
+ * layers runs the start command, the ready command is polled until it succeeds, and
+ * the machine is snapshotted: machines from the template start with the service up.
+ * Logs go to STATE/builds/ID.log, one JSON object per line. Loop thread only. */
+#ifndef NS_BUILD_H
+#define NS_BUILD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "../common/err.h"
+#include "../store/store.h"
+
+struct app;
+struct build;
+
+#define BUILD_MAX_RUNNING   4
+#define BUILD_LOG_MAX       (16u << 20) /* output past this is dropped (the log says so) */
+#define BUILD_READY_DEFAULT 120         /* seconds the ready command gets by default */
+
+/* Starts a build of the checked request `req` (borrowed):
+ *   {"ref": canonical name:tag, "from": "base" or a template name, "steps": [...] (no
+ *    from), "context_id"?, "start"? {cmd|argv}, "ready_cmd"?, "ready_timeout_s",
+ *    "no_cache", "vcpus", "memory_mb"}
+ * Writes the build's id into id (MACHINE_ID_MAX bytes). Errors (*code, e):
+ * template_not_found (from), conflict (BUILD_MAX_RUNNING builds run), internal. */
+int build_start(struct app *app, const json_t *req, char *id, const char **code, struct err *e);
+
+/* The path of build id's log. */
+void build_log_path(const struct app *app, const char *id, char *out, size_t cap);
+
+/* The path of an uploaded build context (STATE/contexts/ID.tar). */
+void build_context_path(const struct app *app, const char *id, char *out, size_t cap);
+
+/* The API's view of a build record (new reference). */
+json_t *build_view(const struct build_rec *b);
+
+/* At start-up: builds a stopped daemon left running are marked failed; machines they
+ * used are destroyed. Call after machines_recover. */
+void builds_recover(struct app *app);
+
+/* At daemon exit: forgets the builds under way (their machines are left to the next
+ * daemon's builds_recover). */
+void builds_drop(struct app *app);
+
+#endif

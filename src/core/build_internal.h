@@ -1,0 +1,79 @@
+/* Internal to the template builder (build.c, build_log.c, build_start.c). Loop thread
+ * only. */
+#ifndef NS_BUILD_INTERNAL_H
+#define NS_BUILD_INTERNAL_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
+
+#include "../daemon/loop.h"
+#include "../store/store.h"
+#include "build.h"
+
+struct capture;
+struct mrun;
+
+struct build {
+        struct app *app;
+        char id[MACHINE_ID_MAX];
+        char ref[TEMPLATE_REF_MAX + 1];
+        char from[TEMPLATE_REF_MAX + 1]; /* "base" or the template built on */
+        json_t *req;                     /* the request (owned): steps, ready_cmd, ... */
+        char context_id[65];             /* "" when none */
+        int no_cache;
+        unsigned vcpus, memory_mb;
+        /* what the steps so far made */
+        json_t *env;    /* object of strings */
+        char user[65];  /* "" = root */
+        char cwd[4097]; /* "" = the user's home */
+        json_t *ports;  /* EXPOSEd */
+        json_t *start;  /* {cmd|argv} or NULL */
+        json_t *layers; /* sealed layer ids, top first */
+        char key[65];   /* cache key after the steps so far */
+        size_t i;       /* next step (index) */
+        size_t step_no; /* the step under way, 1-based (steps + 1: the final machine) */
+        int cached_steps;
+        /* the work under way */
+        char mid[MACHINE_ID_MAX]; /* the build machine ("" when none) */
+        int creating;
+        void (*then)(struct build *b);
+        void (*after_mkdir)(struct build *b);
+        void (*run_then)(struct build *b, int code, const char *error);
+        struct mrun *run;
+        uint32_t start_chan;
+        struct capture *capture;
+        char pending_key[65];
+        json_t *pending_layers;
+        int64_t step_started;
+        int64_t ready_deadline;
+        struct loop_timer timer;
+        /* the log */
+        int log_fd;
+        size_t log_bytes;
+        int log_full;
+        struct {
+                char data[4096];
+                size_t len;
+        } line[3];          /* partial output lines of streams 1 and 2 */
+        struct build *next; /* app->builds */
+};
+
+/* ---- build_log.c ---- */
+
+/* Appends a line to the build's log (stream "system", "stdout" or "stderr"). */
+void build_log(struct build *b, const char *stream, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Takes command output of stream 1 or 2: whole lines go to the log. */
+void build_output(struct build *b, int stream, const char *p, size_t n);
+
+/* Writes what is left of partial output lines. */
+void build_output_flush(struct build *b);
+
+/* ---- build.c ---- */
+
+/* Walks the steps from the first (the record exists, the log is open). */
+int build_begin(struct build *b);
+
+#endif

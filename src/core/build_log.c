@@ -1,0 +1,93 @@
+/* A build's log: one JSON object per line, {"ts","step","stream","text"}, appended to
+ * STATE/builds/ID.log; command output split into lines (at most 4 KiB each). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "build_internal.h"
+
+/* A JSON string of n bytes of output: bytes that are not UTF-8 become '?'. */
+static json_t *text_json(const char *p, size_t n)
+{
+        json_t *s = json_stringn(p, n);
+        if (s)
+                return s;
+        char *copy = malloc(n ? n : 1);
+        if (!copy)
+                return json_string("");
+        for (size_t i = 0; i < n; i++)
+                copy[i] = (unsigned char)p[i] < 0x80 ? p[i] : '?';
+        s = json_stringn(copy, n);
+        free(copy);
+        return s ? s : json_string("");
+}
+
+static void write_line(struct build *b, const char *stream, const char *p, size_t n)
+{
+        int system = !strcmp(stream, "system");
+        if (b->log_fd < 0 || (b->log_full && !system))
+                return;
+        if (!system && b->log_bytes + n > BUILD_LOG_MAX) {
+                b->log_full = 1;
+                p = "(output past the log's limit is dropped)";
+                n = strlen(p);
+                stream = "system";
+        }
+        json_t *o = json_pack("{s:I,s:I,s:s,s:o}", "ts", (json_int_t)time_wall_ms(), "step",
+                              (json_int_t)b->step_no, "stream", stream, "text", text_json(p, n));
+        char *line = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (!line)
+                return;
+        size_t len = strlen(line);
+        line[len] = '\n'; /* one write: a reader never sees half a line */
+        if (write(b->log_fd, line, len + 1) == (ssize_t)(len + 1))
+                b->log_bytes += len + 1;
+        free(line);
+}
+
+void build_log(struct build *b, const char *stream, const char *fmt, ...)
+{
+        char text[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        write_line(b, stream, text,
+                   n < 0                      ? 0
+                   : (size_t)n < sizeof(text) ? (size_t)n
+                                              : sizeof(text) - 1);
+}
+
+void build_output(struct build *b, int stream, const char *p, size_t n)
+{
+        if (stream != 1 && stream != 2)
+                return;
+        const char *name = stream == 1 ? "stdout" : "stderr";
+        char *data = b->line[stream].data;
+        size_t *len = &b->line[stream].len;
+        for (size_t i = 0; i < n; i++) {
+                char c = p[i];
+                if (c == '\n' || *len == sizeof(b->line[stream].data)) {
+                        write_line(b, name, data, *len);
+                        *len = 0;
+                        if (c == '\n')
+                                continue;
+                }
+                if (c != '\r')
+                        data[(*len)++] = c;
+        }
+}
+
+void build_output_flush(struct build *b)
+{
+        for (int s = 1; s <= 2; s++) {
+                if (b->line[s].len)
+                        write_line(b, s == 1 ? "stdout" : "stderr", b->line[s].data,
+                                   b->line[s].len);
+                b->line[s].len = 0;
+        }
+}

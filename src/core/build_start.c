@@ -1,0 +1,178 @@
+/* Starting builds (the base they stand on, the record, the log), their view, and the
+ * clean-up after a daemon stopped in the middle of one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+#include "build_internal.h"
+#include "build_spec.h"
+#include "machine_internal.h"
+#include "tplreg.h"
+
+void build_context_path(const struct app *app, const char *id, char *out, size_t cap)
+{
+        snprintf(out, cap, "%s/contexts/%s.tar", app->state_dir, id);
+}
+
+/* The base: "base" (the default Debian template, keyed by when it was built) or a
+ * template, whose layers, environment, user, workdir, ports and start command the
+ * build inherits (not its running processes: each step starts cold). */
+static int set_base(struct build *b, const char **code, struct err *e)
+{
+        b->env = json_object();
+        b->ports = json_array();
+        b->layers = json_array();
+        if (strcmp(b->from, "base") == 0) {
+                char marker[PATH_MAX + 64], stamp[64];
+                struct stat st;
+                snprintf(marker, sizeof(marker), "%s/base/ready", b->app->templates.dir);
+                snprintf(stamp, sizeof(stamp), "base:%lld",
+                         stat(marker, &st) == 0 ? (long long)st.st_mtime : 0LL);
+                build_key_base(stamp, b->key);
+                return 0;
+        }
+        struct template_rec name;
+        struct build_rec parent;
+        if (tplreg_lookup(b->app, b->from, &name, &parent, code, e) < 0)
+                return -ENOENT;
+        snprintf(b->from, sizeof(b->from), "%s", name.name);
+        json_t *res = json_loads(parent.result, 0, NULL);
+        json_object_update(b->env, json_object_get(res, "env"));
+        json_array_extend(b->ports, json_object_get(res, "ports"));
+        json_array_extend(b->layers, json_object_get(res, "layers"));
+        snprintf(b->user, sizeof(b->user), "%s",
+                 json_string_value(json_object_get(res, "user")) ?: "");
+        snprintf(b->cwd, sizeof(b->cwd), "%s",
+                 json_string_value(json_object_get(res, "cwd")) ?: "");
+        json_t *start = json_object_get(res, "start");
+        b->start = json_is_object(start) ? json_deep_copy(start) : NULL;
+        char stamp[64];
+        snprintf(stamp, sizeof(stamp), "template:%s", parent.id);
+        build_key_base(stamp, b->key);
+        json_object_set_new(b->req, "from_build", json_string(parent.id));
+        if (!json_object_get(b->req, "ready_cmd") && json_is_string(json_object_get(res, "ready")))
+                json_object_set(b->req, "ready_cmd", json_object_get(res, "ready"));
+        json_decref(res);
+        store_build_rec_free(&parent);
+        return 0;
+}
+
+static int open_log(struct build *b, struct err *e)
+{
+        char dir[PATH_MAX + 16], path[PATH_MAX + 64];
+        snprintf(dir, sizeof(dir), "%s/builds", b->app->state_dir);
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", dir);
+        build_log_path(b->app, b->id, path, sizeof(path));
+        b->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        return b->log_fd < 0 ? err_set(e, errno, "open %s", path) : 0;
+}
+
+static int record(struct build *b, struct err *e)
+{
+        struct build_rec r = {0};
+        snprintf(r.id, sizeof(r.id), "%s", b->id);
+        snprintf(r.ref, sizeof(r.ref), "%s", b->ref);
+        snprintf(r.state, sizeof(r.state), "building");
+        r.spec = json_dumps(b->req, JSON_COMPACT | JSON_SORT_KEYS);
+        r.created_at = r.updated_at = time_wall_ms();
+        int rc = r.spec ? store_build_insert(b->app->store, &r, e) : err_set(e, ENOMEM, "spec");
+        free(r.spec);
+        return rc;
+}
+
+int build_start(struct app *app, const json_t *req, char *id, const char **code, struct err *e)
+{
+        unsigned running = 0;
+        for (struct build *o = app->builds; o; o = o->next)
+                running++;
+        if (running >= BUILD_MAX_RUNNING) {
+                *code = "conflict";
+                return err_set(e, EBUSY, "%d builds are running; wait for one to end",
+                               BUILD_MAX_RUNNING);
+        }
+        struct build *b = calloc(1, sizeof(*b));
+        if (!b) {
+                *code = "internal";
+                return err_set(e, ENOMEM, "build");
+        }
+        b->app = app;
+        b->log_fd = -1;
+        b->req = json_deep_copy(req);
+        rand_id("b_", 8, b->id, sizeof(b->id));
+        snprintf(b->ref, sizeof(b->ref), "%s", json_string_value(json_object_get(req, "ref")));
+        snprintf(b->from, sizeof(b->from), "%s",
+                 json_string_value(json_object_get(req, "from")) ?: "base");
+        snprintf(b->context_id, sizeof(b->context_id), "%s",
+                 json_string_value(json_object_get(req, "context_id")) ?: "");
+        b->no_cache = json_is_true(json_object_get(req, "no_cache"));
+        b->vcpus = (unsigned)json_integer_value(json_object_get(req, "vcpus"));
+        b->memory_mb = (unsigned)json_integer_value(json_object_get(req, "memory_mb"));
+        *code = "internal";
+        int r = set_base(b, code, e);
+        if (r == 0)
+                r = record(b, e);
+        if (r == 0)
+                r = open_log(b, e);
+        if (r < 0) {
+                b->next = NULL;
+                json_decref(b->req);
+                json_decref(b->env);
+                json_decref(b->ports);
+                json_decref(b->layers);
+                json_decref(b->start);
+                if (b->log_fd >= 0)
+                        close(b->log_fd);
+                free(b);
+                return r;
+        }
+        snprintf(id, MACHINE_ID_MAX, "%s", b->id);
+        b->next = app->builds;
+        app->builds = b;
+        log_info("template_build_start", "build=%s ref=%s from=%s", b->id, b->ref, b->from);
+        store_event_append(app->store, time_wall_ms(), "build.started", "build", b->id, NULL, NULL);
+        return build_begin(b);
+}
+
+json_t *build_view(const struct build_rec *r)
+{
+        json_t *spec = json_loads(r->spec, 0, NULL);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "id", r->id, "template", r->ref, "state",
+                              r->state, "step", (json_int_t)r->step, "created_at",
+                              (json_int_t)r->created_at, "updated_at", (json_int_t)r->updated_at);
+        json_object_set_new(
+            o, "steps", json_integer((json_int_t)json_array_size(json_object_get(spec, "steps"))));
+        json_t *from = json_object_get(spec, "from");
+        json_object_set_new(o, "from", from ? json_incref(from) : json_string("base"));
+        json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
+        json_decref(spec);
+        return o;
+}
+
+void builds_recover(struct app *app)
+{
+        char **ids = NULL;
+        size_t n = 0;
+        struct err e;
+        if (store_builds_building(app->store, &ids, &n, &e) == 0)
+                for (size_t i = 0; i < n; i++)
+                        store_build_update(app->store, ids[i], "failed", 0, NULL,
+                                           "the daemon stopped during the build", time_wall_ms(),
+                                           &e);
+        strv_free(ids);
+        for (struct machine *m = app->machines, *next; m; m = next) {
+                next = m->next;
+                if (json_object_get(m->metadata, "nullspace.build") && m->state != M_DESTROYING) {
+                        log_info("build_machine_removed", "machine=%s", m->id);
+                        machine_destroy(m, NULL, NULL);
+                }
+        }
+        tplreg_collect(app);
+}

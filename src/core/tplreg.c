@@ -1,0 +1,179 @@
+/* The template registry (tplreg.h). */
+#include "tplreg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+#include "build_spec.h"
+#include "machine_internal.h"
+
+int tplreg_lookup(struct app *app, const char *ref, struct template_rec *name,
+                  struct build_rec *build, const char **code, struct err *e)
+{
+        char canon[TEMPLATE_REF_MAX + 1];
+        if (template_ref_norm(ref, canon, e) < 0) {
+                *code = "invalid_field";
+                return -EINVAL;
+        }
+        int r = store_template_get(app->store, canon, name, e);
+        if (r == 0)
+                r = store_build_get(app->store, name->build_id, build, e);
+        if (r == -ENOENT) {
+                *code = "template_not_found";
+                err_set(e, ENOENT, "no template named '%s'", canon);
+        } else if (r < 0) {
+                *code = "internal";
+        }
+        return r;
+}
+
+int tplreg_set(struct app *app, const char *ref, const char *build_id, struct err *e)
+{
+        char id[MACHINE_ID_MAX];
+        rand_id("t_", 8, id, sizeof(id));
+        int r = store_template_put(app->store, id, ref, build_id, time_wall_ms(), e);
+        if (r == 0)
+                tplreg_collect(app);
+        return r;
+}
+
+int tplreg_alias(struct app *app, const char *ref, const char *alias, char *canonical,
+                 const char **code, struct err *e)
+{
+        struct template_rec name, other;
+        struct build_rec b;
+        if (tplreg_lookup(app, ref, &name, &b, code, e) < 0)
+                return -ENOENT;
+        store_build_rec_free(&b);
+        if (template_ref_norm(alias, canonical, e) < 0) {
+                *code = "invalid_field";
+                return -EINVAL;
+        }
+        if (store_template_get(app->store, canonical, &other, e) == 0 &&
+            strcmp(other.build_id, name.build_id) != 0) {
+                *code = "conflict";
+                return err_set(e, EEXIST, "'%s' names another template; delete it first",
+                               canonical);
+        }
+        if (tplreg_set(app, canonical, name.build_id, e) < 0) {
+                *code = "internal";
+                return -EIO;
+        }
+        return 0;
+}
+
+/* Why the build cannot go (into e), or 0 when nothing depends on it. */
+static int build_users(struct app *app, const struct build_rec *b, struct err *e)
+{
+        json_t *res = json_loads(b->result, 0, NULL);
+        const char *snap = json_string_value(json_object_get(res, "snapshot"));
+        char **users = NULL, **deps = NULL;
+        size_t nu = 0, nd = 0;
+        int r = 0;
+        if (snap && store_snapshot_users(app->store, snap, &users, &nu, e) < 0)
+                r = -EIO;
+        else if (store_template_dependents(app->store, b->id, &deps, &nd, e) < 0)
+                r = -EIO;
+        else if (nu > 0)
+                r = err_set(e, EBUSY, "%zu machine(s) started from it still exist, first %s", nu,
+                            users[0]);
+        else if (nd > 0)
+                r = err_set(e, EBUSY, "template %s was built FROM it", deps[0]);
+        strv_free(users);
+        strv_free(deps);
+        json_decref(res);
+        return r;
+}
+
+/* Deletes a build's snapshot and marks it deleted (its layers are then free). */
+static void drop_build(struct app *app, const struct build_rec *b)
+{
+        json_t *res = json_loads(b->result, 0, NULL);
+        const char *snap = json_string_value(json_object_get(res, "snapshot"));
+        const char *code;
+        struct err e;
+        if (snap && snapshot_delete(app, snap, &code, &e) < 0 && strcmp(code, "snapshot_not_found"))
+                log_warn("template_snapshot_kept", "build=%s snapshot=%s error=%s", b->id, snap,
+                         e.msg);
+        else if (store_build_update(app->store, b->id, "deleted", b->step, b->result, NULL,
+                                    time_wall_ms(), &e) == 0)
+                log_info("template_build_deleted", "build=%s ref=%s", b->id, b->ref);
+        json_decref(res);
+        layers_collect(app);
+}
+
+int tplreg_delete(struct app *app, const char *ref, const char **code, struct err *e)
+{
+        struct template_rec name;
+        struct build_rec b;
+        if (tplreg_lookup(app, ref, &name, &b, code, e) < 0)
+                return -ENOENT;
+        char **refs = NULL;
+        size_t n = 0;
+        int r = store_template_refs(app->store, b.id, &refs, &n, e);
+        strv_free(refs);
+        if (r == 0 && n <= 1 && (r = build_users(app, &b, e)) == -EBUSY)
+                *code = "template_in_use";
+        else if (r < 0)
+                *code = "internal";
+        if (r == 0 && (r = store_template_delete(app->store, name.name, e)) < 0)
+                *code = "internal";
+        if (r == 0 && n <= 1)
+                drop_build(app, &b);
+        store_build_rec_free(&b);
+        return r;
+}
+
+void tplreg_collect(struct app *app)
+{
+        int64_t after = 0;
+        for (;;) {
+                struct build_rec *v = NULL;
+                size_t n = 0;
+                struct err e;
+                if (store_build_list(app->store, after, 128, &v, &n, &e) < 0 || n == 0) {
+                        free(v);
+                        return;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        after = v[i].seq;
+                        char **refs = NULL;
+                        size_t nr = 1;
+                        if (strcmp(v[i].state, "ready") == 0 &&
+                            store_template_refs(app->store, v[i].id, &refs, &nr, &e) == 0 &&
+                            nr == 0 && build_users(app, &v[i], &e) == 0)
+                                drop_build(app, &v[i]);
+                        strv_free(refs);
+                        store_build_rec_free(&v[i]);
+                }
+                free(v);
+        }
+}
+
+json_t *tplreg_view(const struct template_rec *name, const struct build_rec *build)
+{
+        json_t *res = json_loads(build->result, 0, NULL);
+        if (!res)
+                res = json_object();
+        const char *colon = strchr(name->name, ':');
+        json_t *o =
+            json_pack("{s:s,s:s%,s:s,s:s,s:I,s:I}", "ref", name->name, "name", name->name,
+                      colon ? (size_t)(colon - name->name) : strlen(name->name), "tag",
+                      colon ? colon + 1 : "latest", "build_id", build->id, "created_at",
+                      (json_int_t)name->created_at, "updated_at", (json_int_t)name->updated_at);
+        static const char *const keys[] = {"snapshot", "env",   "user", "cwd",   "start",
+                                           "ready",    "ports", "from", "vcpus", "memory_mb"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                json_t *v = json_object_get(res, keys[i]);
+                json_object_set_new(o, keys[i], v ? json_incref(v) : json_null());
+        }
+        json_object_set_new(
+            o, "layers", json_integer((json_int_t)json_array_size(json_object_get(res, "layers"))));
+        json_decref(res);
+        return o;
+}

@@ -1,0 +1,40 @@
+/* The template registry: names (name:tag) pointing at ready builds, what machines
+ * start from (a build's snapshot), deletion guarded by what depends on a template, and
+ * the clean-up of builds no name points at any more. Loop thread only. */
+#ifndef NS_TPLREG_H
+#define NS_TPLREG_H
+
+#include <jansson.h>
+
+#include "../common/err.h"
+#include "../store/store.h"
+
+struct app;
+
+/* Finds the ready build `ref` names (any spelling template_ref_norm accepts). On success
+ * *name holds the name and *build the build (store_build_rec_free). Errors (*code):
+ * invalid_field (a malformed name), template_not_found, internal. */
+int tplreg_lookup(struct app *app, const char *ref, struct template_rec *name,
+                  struct build_rec *build, const char **code, struct err *e);
+
+/* Points `ref` (canonical) at build_id, then collects builds left without a name. */
+int tplreg_set(struct app *app, const char *ref, const char *build_id, struct err *e);
+
+/* Adds the name `alias` (any spelling) for the build `ref` names. Errors as
+ * tplreg_lookup, plus conflict when alias names another build already. */
+int tplreg_alias(struct app *app, const char *ref, const char *alias, char *canonical,
+                 const char **code, struct err *e);
+
+/* Removes the name `ref`. When it is the build's last name the build goes too, unless
+ * machines started from it still exist or other templates were built FROM it
+ * (template_in_use). Errors (*code): invalid_field, template_not_found,
+ * template_in_use, internal. */
+int tplreg_delete(struct app *app, const char *ref, const char **code, struct err *e);
+
+/* Deletes the snapshots of ready builds no name points at and nothing uses. */
+void tplreg_collect(struct app *app);
+
+/* The API's view of a name and its build (new reference). */
+json_t *tplreg_view(const struct template_rec *name, const struct build_rec *build);
+
+#endif
