@@ -113,7 +113,7 @@ static int command_ok(const json_t *step)
         return cmd ? string_field(step, "cmd", 65536, 1) : strings_ok(argv, 256, 65536, NULL);
 }
 
-static const char *check_step(const json_t *step)
+const char *build_step_check(const json_t *step)
 {
         const char *op = json_string_value(json_object_get(step, "op"));
         if (!json_is_object(step) || !op)
@@ -172,7 +172,7 @@ int build_steps_check(const json_t *steps, struct err *e)
         json_t *step;
         json_array_foreach(steps, i, step)
         {
-                const char *why = check_step(step);
+                const char *why = build_step_check(step);
                 if (why)
                         return err_set(e, EINVAL, "step %zu: %s", i + 1, why);
         }

@@ -29,6 +29,9 @@
  * [A-Za-z0-9_][A-Za-z0-9._-]{0,31}. 0, or -EINVAL with e saying why. */
 int template_ref_norm(const char *in, char *out, struct err *e);
 
+/* Checks one step: NULL when the builder takes it, else what is wrong (static text). */
+const char *build_step_check(const json_t *step);
+
 /* Checks steps (an array, borrowed) in the form above. 0, or -EINVAL with e naming the
  * step (1-based) and what is wrong. */
 int build_steps_check(const json_t *steps, struct err *e);

@@ -2,6 +2,8 @@
  * instruction. */
 #include "dockerfile.h"
 
+#include "build_spec.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -168,6 +170,12 @@ static int add_step(struct parser *p, json_t *step)
         if (json_array_size(p->steps) >= DOCKERFILE_MAX_STEPS) {
                 json_decref(step);
                 return fail(p, "more than %d instructions", DOCKERFILE_MAX_STEPS);
+        }
+        const char *op = json_string_value(json_object_get(step, "op"));
+        const char *why = op && !strcmp(op, "from") ? NULL : build_step_check(step);
+        if (why) { /* one set of rules for Dockerfiles and builder steps */
+                json_decref(step);
+                return fail(p, "%s", why);
         }
         json_object_set_new(step, "line", json_integer(p->line));
         json_array_append_new(p->steps, step);

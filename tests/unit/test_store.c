@@ -84,6 +84,86 @@ static void lineage(struct store *st)
         is_int(store_snapshot_get(st, "s_1", &got, &e), -ENOENT, "gone");
 }
 
+/* Template builds, the build cache, template names, and what they keep alive. */
+static void templates(struct store *st)
+{
+        struct err e;
+        char **ids;
+        size_t n;
+        struct build_rec b = {.spec = "{\"from_build\":\"b_0\"}", .created_at = 5, .updated_at = 5};
+        snprintf(b.id, sizeof(b.id), "b_1");
+        snprintf(b.ref, sizeof(b.ref), "web:latest");
+        snprintf(b.state, sizeof(b.state), "building");
+        is_int(store_build_insert(st, &b, &e), 0, "insert build");
+        is_int(store_build_insert(st, &b, &e), -EEXIST, "same build id twice");
+        is_int(store_builds_building(st, &ids, &n, &e), 0, "builds under way");
+        ok(n == 1 && !strcmp(ids[0], "b_1"), "... the one");
+        strv_free(ids);
+        is_int(store_build_update(st, "b_1", "ready", 4, "{\"layers\":[\"l_b\"]}", NULL, 9, &e), 0,
+               "build ready");
+        is_int(store_build_update(st, "b_x", "ready", 4, NULL, NULL, 9, &e), -ENOENT,
+               "updating an unknown build");
+        struct build_rec got;
+        is_int(store_build_get(st, "b_1", &got, &e), 0, "get build");
+        ok(!strcmp(got.state, "ready") && got.step == 4 && !strcmp(got.ref, "web:latest") &&
+               strstr(got.result, "l_b") && got.error[0] == '\0',
+           "build fields round-trip");
+        store_build_rec_free(&got);
+        char *layers = NULL;
+        is_int(store_cache_get(st, "k1", &layers, &e), -ENOENT, "cache miss");
+        is_int(store_cache_put(st, "k1", "[\"l_c\"]", 1, &e), 0, "cache put");
+        is_int(store_cache_get(st, "k1", &layers, &e), 0, "cache hit");
+        is_str(layers, "[\"l_c\"]", "cached layers round-trip");
+        free(layers);
+        is_int(store_layers_in_use(st, &ids, &n, &e), 0, "layers in use");
+        ok(has(ids, "l_c") && has(ids, "l_b"), "cached and ready builds' layers are kept");
+        strv_free(ids);
+        is_int(store_cache_delete(st, "k1", &e), 0, "cache delete");
+        is_int(store_template_put(st, "t_1", "web:latest", "b_1", 10, &e), 0, "name a build");
+        is_int(store_template_put(st, "t_2", "web:latest", "b_1", 11, &e), 0,
+               "naming again updates");
+        is_int(store_template_put(st, "t_3", "web:v1", "b_1", 12, &e), 0, "an alias");
+        struct template_rec t;
+        is_int(store_template_get(st, "web:latest", &t, &e), 0, "get name");
+        ok(!strcmp(t.build_id, "b_1") && t.created_at == 10 && t.updated_at == 11,
+           "the name keeps its creation time");
+        is_int(store_template_refs(st, "b_1", &ids, &n, &e), 0, "names of a build");
+        is_int((int)n, 2, "... two");
+        strv_free(ids);
+        is_int(store_template_dependents(st, "b_0", &ids, &n, &e), 0, "dependents");
+        ok(n == 2 && has(ids, "web:v1"), "names of builds FROM b_0");
+        strv_free(ids);
+        is_int(store_template_delete(st, "web:v1", &e), 0, "delete a name");
+        is_int(store_template_delete(st, "web:v1", &e), -ENOENT, "deleting twice");
+        struct template_rec *v;
+        is_int(store_template_list(st, 0, 10, &v, &n, &e), 0, "list names");
+        ok(n == 1 && !strcmp(v[0].name, "web:latest"), "... one left");
+        free(v);
+        struct snapshot_rec s = {.spec = "{}", .created_at = 7};
+        snprintf(s.id, sizeof(s.id), "s_t");
+        snprintf(s.machine_id, sizeof(s.machine_id), "m_p");
+        snprintf(s.state, sizeof(s.state), "ready");
+        snprintf(s.kind, sizeof(s.kind), "template");
+        is_int(store_snapshot_insert(st, &s, &e), 0, "a template's snapshot");
+        struct snapshot_rec *sv;
+        is_int(store_snapshot_list(st, "user", 0, 10, &sv, &n, &e), 0, "list user snapshots");
+        int listed = 0;
+        for (size_t i = 0; i < n; i++) {
+                listed |= !strcmp(sv[i].id, "s_t");
+                store_snapshot_rec_free(&sv[i]);
+        }
+        free(sv);
+        ok(!listed, "a template's snapshot is not among the user's");
+        is_int(store_snapshot_list(st, NULL, 0, 10, &sv, &n, &e), 0, "list every snapshot");
+        listed = 0;
+        for (size_t i = 0; i < n; i++) {
+                listed |= !strcmp(sv[i].id, "s_t") && !strcmp(sv[i].kind, "template");
+                store_snapshot_rec_free(&sv[i]);
+        }
+        free(sv);
+        ok(listed, "... with its kind");
+}
+
 int main(void)
 {
         char dir[] = "/tmp/ns-store-XXXXXX";
@@ -93,7 +173,7 @@ int main(void)
         struct store *st;
         struct err e;
         is_int(store_open(&st, path, &e), 0, "opens a fresh database");
-        is_int(store_schema_version(st), 2, "migrated to version 2");
+        is_int(store_schema_version(st), 3, "migrated to version 3");
         int64_t n = -1;
         is_int(store_key_count(st, &n, &e), 0, "count");
         is_int(n, 0, "fresh store has no keys");
@@ -134,6 +214,7 @@ int main(void)
         is_int(store_key_revoke(st, "key_c", 5000, &e), -EBUSY, "the last active key stays");
         is_int(store_key_revoke(st, "key_nope", 5000, &e), -ENOENT, "unknown key");
         lineage(st);
+        templates(st);
         store_close(st);
 
         is_int(store_open(&st, path, &e), 0, "reopens");
