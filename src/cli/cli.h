@@ -88,6 +88,13 @@ int cmd_snapshots_delete(struct cli *c, int argc, char **argv);
 int cmd_snapshots_get(struct cli *c, int argc, char **argv);
 int cmd_snapshots_list(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_templates_alias(struct cli *c, int argc, char **argv);
+int cmd_templates_build(struct cli *c, int argc, char **argv);
+int cmd_templates_delete(struct cli *c, int argc, char **argv);
+int cmd_templates_get(struct cli *c, int argc, char **argv);
+int cmd_templates_list(struct cli *c, int argc, char **argv);
+int cmd_templates_logs(struct cli *c, int argc, char **argv);
+int cmd_templates_pool(struct cli *c, int argc, char **argv);
 
 extern const struct cli_cmd cli_cmds[];
 extern const size_t cli_ncmds;

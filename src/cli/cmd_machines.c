@@ -72,13 +72,15 @@ int cli_set_int(const struct cli_cmd *cmd, json_t *body, const char *field, cons
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[12] = {0};
-        struct cli_multi multi[12] = {0};
+        const char *v[13] = {0};
+        struct cli_multi multi[13] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
                 return r;
         if (npos)
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[0]);
+        if (v[12] && strcmp(v[12], "prefer") && strcmp(v[12], "require") && strcmp(v[12], "skip"))
+                return cli_usage_error(cmd, "--pool takes prefer, require or skip");
         json_t *body = json_object(), *env, *meta;
         if (v[0])
                 json_object_set_new(body, "template", json_string(v[0]));
@@ -107,6 +109,8 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
         if (v[11])
                 json_object_set_new(body, "network",
                                     json_pack("{s:b}", "allow_internet_access", 0));
+        if (v[12])
+                json_object_set_new(body, "pool", json_string(v[12]));
         c->waiting = "creating";
         return cli_call(c, "POST", "/v1/machines", body, show_one);
 }

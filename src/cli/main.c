@@ -40,6 +40,7 @@ static const struct cli_flag m_create_flags[] = {
     {"--no-auto-resume", NULL, "commands and files do not wake the machine when hibernated", 0},
     {"--snapshot", "ID", "spawn from this snapshot instead of a template", 0},
     {"--no-internet", NULL, "no outbound traffic (see machines network --allow-out)", 0},
+    {"--pool", "MODE", "a template's warm pool: prefer (default), require or skip", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_network_flags[] = {
     {"--internet", NULL, "allow outbound traffic (allow_internet_access)", 0},
@@ -56,6 +57,21 @@ static const struct cli_flag m_fork_flags[] = {
     {"--count", "N", "how many children (1-16, default 1)", 0},
     {"--metadata", "KEY=VALUE", "the children's labels (repeatable; default the parent's)", 1},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag t_build_flags[] = {
+    {"--name", "NAME[:TAG]", "the template's name (tag default latest)", 0},
+    {"--dockerfile", "FILE", "build from this Dockerfile (the supported subset)", 0},
+    {"--context", "DIR", "the files COPY and ADD take (packed with tar, uploaded)", 0},
+    {"--ready-cmd", "CMD", "polled until it succeeds before the snapshot", 0},
+    {"--start-cmd", "CMD", "the service machines start with (replaces CMD)", 0},
+    {"--no-cache", NULL, "run every step again", 0},
+    {"--build-arg", "KEY=VALUE", "an ARG value (repeatable)", 1},
+    {"--from", "TEMPLATE", "the base without a Dockerfile (default base)", 0},
+    {"--ready-timeout-s", "SECONDS", "how long the ready command may fail (default 120)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag t_pool_flags[] = {
+    {"--size", "N", "machines to keep ready (0-32; 0 empties the pool)", 0}, {NULL, NULL, NULL, 0}};
+static const struct cli_flag t_logs_flags[] = {
+    {"--follow", NULL, "keep printing until the build ends", 0}, {NULL, NULL, NULL, 0}};
 static const struct cli_flag s_create_flags[] = {{"--name", "NAME", "a label for the snapshot", 0},
                                                  {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_list_flags[] = {
@@ -174,6 +190,22 @@ const struct cli_cmd cli_cmds[] = {
     {"snapshots get", "ID", "Show one snapshot", no_flags, cmd_snapshots_get},
     {"snapshots delete", "ID", "Delete a snapshot no machine was spawned from", no_flags,
      cmd_snapshots_delete},
+    {"templates build",
+     "--name NAME[:TAG] [--dockerfile FILE] [--context DIR] [--ready-cmd CMD] [--start-cmd CMD]",
+     "Build a template in machines, printing its log; machines then start from its snapshot",
+     t_build_flags, cmd_templates_build},
+    {"templates list", "[--limit N] [--cursor C]", "List templates (one row per name:tag)",
+     list_flags, cmd_templates_list},
+    {"templates get", "NAME[:TAG]", "Show one template", no_flags, cmd_templates_get},
+    {"templates delete", "NAME[:TAG]",
+     "Delete a template name (its build too when nothing else uses it)", no_flags,
+     cmd_templates_delete},
+    {"templates alias", "NAME[:TAG] NEW[:TAG]", "Give a template another name or tag", no_flags,
+     cmd_templates_alias},
+    {"templates logs", "BUILD [--follow]", "Print a build's log", t_logs_flags, cmd_templates_logs},
+    {"templates pool", "NAME[:TAG] --size N",
+     "Keep N machines of the template ready (a warm pool); creates take one", t_pool_flags,
+     cmd_templates_pool},
     {"files watch", "ID DIR [--recursive] [--count N]",
      "Print a directory's file events as they happen (create, modify, delete, rename)",
      f_watch_flags, cmd_files_watch},

@@ -21,6 +21,18 @@ int err_set(struct err *e, int errnum, const char *fmt, ...)
         return ret;
 }
 
+int err_say(struct err *e, int errnum, const char *fmt, ...)
+{
+        if (e) {
+                e->errnum = errnum;
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+                va_end(ap);
+        }
+        return -errnum;
+}
+
 void err_clear(struct err *e)
 {
         if (!e)

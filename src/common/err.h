@@ -18,6 +18,10 @@ struct err {
  * Thread context: any thread; touches only `e`. */
 int err_set(struct err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Like err_set, for messages meant for users: the message is fmt alone (no strerror),
+ * and errnum (non-zero) only classifies it. Returns -errnum. Thread context: any. */
+int err_say(struct err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Clears `e` back to "no error". */
 void err_clear(struct err *e);
 

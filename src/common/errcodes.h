@@ -60,6 +60,7 @@ enum ns_code {
         NS_E_CONTEXT_NOT_FOUND,
         NS_E_TEMPLATE_IN_USE,
         NS_E_INVALID_DOCKERFILE,
+        NS_E_POOL_EMPTY,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

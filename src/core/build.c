@@ -275,14 +275,14 @@ static void step_done(struct build *b, int code, const char *error)
         char where[32] = "";
         if (line)
                 snprintf(where, sizeof(where), " (line %lld)", (long long)line);
+        char why[64];
+        snprintf(why, sizeof(why), code > 128 ? "killed by signal %d" : "exit %d",
+                 code > 128 ? code - 128 : code);
         if (code != 0)
-                bfail(b, "step %zu%s failed: %s: %s", b->step_no, where, title,
-                      error        ? error
-                      : code > 128 ? "killed by a signal"
-                                   : "non-zero exit");
+                bfail(b, "step %zu%s failed (%s): %s", b->step_no, where, error ? error : why,
+                      title);
         else
                 commit(b);
-        (void)code;
 }
 
 static void step_run(struct build *b)

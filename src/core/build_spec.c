@@ -31,12 +31,12 @@ int template_ref_norm(const char *in, char *out, struct err *e)
         size_t nlen = colon ? (size_t)(colon - in) : strlen(in);
         const char *tag = colon ? colon + 1 : "latest";
         if (!name_ok(in, nlen, 64, 0))
-                return err_set(e, EINVAL,
+                return err_say(e, EINVAL,
                                "template name '%.*s': 1 to 64 of a-z 0-9 . _ -, starting with a "
                                "letter or digit",
                                (int)(nlen > 80 ? 80 : nlen), in);
         if (!name_ok(tag, strlen(tag), 32, 1))
-                return err_set(e, EINVAL,
+                return err_say(e, EINVAL,
                                "template tag '%.40s': 1 to 32 of A-Z a-z 0-9 . _ -, not starting "
                                "with . or -",
                                tag);
@@ -167,14 +167,14 @@ const char *build_step_check(const json_t *step)
 int build_steps_check(const json_t *steps, struct err *e)
 {
         if (!json_is_array(steps) || json_array_size(steps) > BUILD_MAX_STEPS)
-                return err_set(e, EINVAL, "steps: an array of at most %d steps", BUILD_MAX_STEPS);
+                return err_say(e, EINVAL, "steps: an array of at most %d steps", BUILD_MAX_STEPS);
         size_t i;
         json_t *step;
         json_array_foreach(steps, i, step)
         {
                 const char *why = build_step_check(step);
                 if (why)
-                        return err_set(e, EINVAL, "step %zu: %s", i + 1, why);
+                        return err_say(e, EINVAL, "step %zu: %s", i + 1, why);
         }
         return 0;
 }

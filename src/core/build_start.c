@@ -95,7 +95,7 @@ int build_start(struct app *app, const json_t *req, char *id, const char **code,
                 running++;
         if (running >= BUILD_MAX_RUNNING) {
                 *code = "conflict";
-                return err_set(e, EBUSY, "%d builds are running; wait for one to end",
+                return err_say(e, EBUSY, "%d builds are running; wait for one to end",
                                BUILD_MAX_RUNNING);
         }
         struct build *b = calloc(1, sizeof(*b));

@@ -304,6 +304,8 @@ json_t *spec_json(const struct machine *m)
                 json_object_set_new(spec, "snapshot", json_string(m->snapshot_id));
         if (m->network)
                 json_object_set_new(spec, "network", json_deep_copy(m->network));
+        if (m->checkout[0])
+                json_object_set_new(spec, "checkout", json_string(m->checkout));
         return spec;
 }
 
@@ -390,7 +392,7 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
         if (p->snapshot)
                 return machine_spawn_snapshot(app, p, cb, ud, code, e);
         if (!p->layers && strcmp(p->template_name, "base") != 0)
-                return machine_spawn_template(app, p, cb, ud, code, e);
+                return machine_from_template(app, p, cb, ud, code, e);
         struct machine *m = machine_new(app, p, p->layers, NULL, NULL, cb, ud, e);
         if (!m) {
                 *code = "internal";
@@ -532,6 +534,8 @@ json_t *machine_rec_json(const struct machine_rec *r)
         json_t *snap = json_object_get(spec, "snapshot");
         json_object_set_new(o, "snapshot_id", snap ? json_incref(snap) : json_null());
         json_object_set_new(o, "network", machine_net_view(json_object_get(spec, "network")));
+        json_t *checkout = json_object_get(spec, "checkout");
+        json_object_set_new(o, "checkout", checkout ? json_incref(checkout) : json_null());
         json_decref(spec);
         return o;
 }

@@ -69,6 +69,7 @@ struct machine {
         char snapshot_id[MACHINE_ID_MAX]; /* the snapshot it was spawned from ("" if none) */
         struct capture *capture;          /* the fork or snapshot under way (parent side) */
         char *keep_layer;                 /* destroy seals its writable layer there (owned) */
+        char checkout[8];                 /* from a template: "pool" or "fresh" ("" otherwise) */
         struct agent_conn agent;
         int agent_open;
         struct tpl_waiter tpl_wait;
@@ -106,11 +107,14 @@ struct machine_params {
         const json_t *network; /* egress policy (machine_net_check'ed; NULL: defaults) */
         json_t *layers;        /* cold start over these sealed layer ids, top first (NULL: none;
                                 * template_name is then only the name shown) */
+        int pool;              /* enum pool_mode (core/pools.h): a template's warm pool first? */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
- * machine stays listed as failed). Returns the machine (owned by the app) or NULL
- * with code/e set when it cannot even start (e.g. unknown template). */
+ * machine stays listed as failed). A template other than base is spawned from its
+ * snapshot, or taken from its warm pool (cb then runs before this returns). Returns the
+ * machine (owned by the app) or NULL with code/e set when it cannot even start (e.g.
+ * template_not_found, pool_empty with POOL_REQUIRE). */
 struct machine *machine_create(struct app *app, const struct machine_params *p, machine_done_cb cb,
                                void *ud, const char **code, struct err *e);
 

@@ -118,9 +118,15 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
  * Returns 0 when the agent stream is gone. */
 int spawn_hello(struct machine *m);
 
-/* machine_create for a template other than base: a spawn from the snapshot of the
- * build its name points at. Errors (*code): invalid_field, template_not_found,
- * snapshot_not_ready, internal. */
+/* machine_create for a template other than base: a member of its warm pool (p->pool
+ * permitting), else a spawn (machine_spawn_template). Errors as machine_spawn_template,
+ * plus pool_empty (POOL_REQUIRE and no member ready). */
+struct machine *machine_from_template(struct app *app, const struct machine_params *p,
+                                      machine_done_cb cb, void *ud, const char **code,
+                                      struct err *e);
+
+/* A spawn from the snapshot of the build the template's name points at. Errors (*code):
+ * invalid_field, template_not_found, snapshot_not_ready, internal. */
 struct machine *machine_spawn_template(struct app *app, const struct machine_params *p,
                                        machine_done_cb cb, void *ud, const char **code,
                                        struct err *e);

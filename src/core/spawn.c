@@ -11,6 +11,7 @@
 #include "../common/util.h"
 #include "../daemon/app.h"
 #include "machine_internal.h"
+#include "pools.h"
 #include "tplreg.h"
 
 static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *p)
@@ -130,5 +131,39 @@ struct machine *machine_spawn_template(struct app *app, const struct machine_par
         }
         json_decref(res);
         store_build_rec_free(&b);
+        return m;
+}
+
+struct machine *machine_from_template(struct app *app, const struct machine_params *p,
+                                      machine_done_cb cb, void *ud, const char **code,
+                                      struct err *e)
+{
+        struct template_rec name;
+        struct build_rec b;
+        if (tplreg_lookup(app, p->template_name, &name, &b, code, e) < 0)
+                return NULL;
+        json_t *res = json_loads(b.result, 0, NULL);
+        const char *snap = json_string_value(json_object_get(res, "snapshot"));
+        struct machine *m =
+            snap && p->pool != POOL_SKIP ? pool_take(app, name.name, snap, p) : NULL;
+        json_decref(res);
+        store_build_rec_free(&b);
+        if (m) {
+                cb(ud, m, NULL, NULL);
+                return m;
+        }
+        if (p->pool == POOL_REQUIRE) {
+                *code = "pool_empty";
+                err_say(e, EAGAIN, "no machine of template %s's warm pool is ready", name.name);
+                return NULL;
+        }
+        struct machine_params mp = *p;
+        mp.template_name = name.name;
+        m = machine_spawn_template(app, &mp, cb, ud, code, e);
+        if (m) {
+                snprintf(m->checkout, sizeof(m->checkout), "fresh");
+                struct err se;
+                save_spec(m, &se);
+        }
         return m;
 }

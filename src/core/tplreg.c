@@ -25,7 +25,7 @@ int tplreg_lookup(struct app *app, const char *ref, struct template_rec *name,
                 r = store_build_get(app->store, name->build_id, build, e);
         if (r == -ENOENT) {
                 *code = "template_not_found";
-                err_set(e, ENOENT, "no template named '%s'", canon);
+                err_say(e, ENOENT, "no template named '%s'", canon);
         } else if (r < 0) {
                 *code = "internal";
         }
@@ -57,7 +57,7 @@ int tplreg_alias(struct app *app, const char *ref, const char *alias, char *cano
         if (store_template_get(app->store, canonical, &other, e) == 0 &&
             strcmp(other.build_id, name.build_id) != 0) {
                 *code = "conflict";
-                return err_set(e, EEXIST, "'%s' names another template; delete it first",
+                return err_say(e, EEXIST, "'%s' names another template; delete it first",
                                canonical);
         }
         if (tplreg_set(app, canonical, name.build_id, e) < 0) {
@@ -67,11 +67,25 @@ int tplreg_alias(struct app *app, const char *ref, const char *alias, char *cano
         return 0;
 }
 
+/* How many of a snapshot's users are not members of a warm pool (those go with it). */
+static size_t outside_pools(struct app *app, char **users, size_t n, const char **first)
+{
+        size_t count = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct machine *m = machine_find(app, users[i]);
+                if (m && json_object_get(m->metadata, "nullspace.pool"))
+                        continue;
+                if (count++ == 0)
+                        *first = users[i];
+        }
+        return count;
+}
+
 /* Why the build cannot go (into e), or 0 when nothing depends on it. */
 static int build_users(struct app *app, const struct build_rec *b, struct err *e)
 {
         json_t *res = json_loads(b->result, 0, NULL);
-        const char *snap = json_string_value(json_object_get(res, "snapshot"));
+        const char *snap = json_string_value(json_object_get(res, "snapshot")), *first = NULL;
         char **users = NULL, **deps = NULL;
         size_t nu = 0, nd = 0;
         int r = 0;
@@ -79,11 +93,11 @@ static int build_users(struct app *app, const struct build_rec *b, struct err *e
                 r = -EIO;
         else if (store_template_dependents(app->store, b->id, &deps, &nd, e) < 0)
                 r = -EIO;
-        else if (nu > 0)
-                r = err_set(e, EBUSY, "%zu machine(s) started from it still exist, first %s", nu,
-                            users[0]);
+        else if ((nu = outside_pools(app, users, nu, &first)) > 0)
+                r = err_say(e, EBUSY, "%zu machine(s) started from it still exist, first %s", nu,
+                            first);
         else if (nd > 0)
-                r = err_set(e, EBUSY, "template %s was built FROM it", deps[0]);
+                r = err_say(e, EBUSY, "template %s was built FROM it", deps[0]);
         strv_free(users);
         strv_free(deps);
         json_decref(res);
@@ -98,8 +112,8 @@ static void drop_build(struct app *app, const struct build_rec *b)
         const char *code;
         struct err e;
         if (snap && snapshot_delete(app, snap, &code, &e) < 0 && strcmp(code, "snapshot_not_found"))
-                log_warn("template_snapshot_kept", "build=%s snapshot=%s error=%s", b->id, snap,
-                         e.msg);
+                log_info("template_snapshot_deferred", "build=%s snapshot=%s reason=%s", b->id,
+                         snap, e.msg);
         else if (store_build_update(app->store, b->id, "deleted", b->step, b->result, NULL,
                                     time_wall_ms(), &e) == 0)
                 log_info("template_build_deleted", "build=%s ref=%s", b->id, b->ref);

@@ -41,11 +41,12 @@ struct app {
         unsigned npreviews;            /* ... how many: at most --max-connections */
         char agent_path[PATH_MAX];
         char shim_path[PATH_MAX];
-        struct machine *machines;   /* live machines */
-        struct capture *captures;   /* forks and snapshots under way (core/capture.c) */
-        struct build *builds;       /* template builds under way (core/build.c) */
-        struct wsc *ws_clients;     /* WebSocket clients (api/ws.c) */
-        unsigned machine_timeout_s; /* default deadline of new machines */
+        struct machine *machines;     /* live machines */
+        struct capture *captures;     /* forks and snapshots under way (core/capture.c) */
+        struct build *builds;         /* template builds under way (core/build.c) */
+        struct loop_timer pool_timer; /* re-checks the warm pools (core/pools.c) */
+        struct wsc *ws_clients;       /* WebSocket clients (api/ws.c) */
+        unsigned machine_timeout_s;   /* default deadline of new machines */
         char state_dir[PATH_MAX];
         char cache_dir[PATH_MAX];
         int64_t started_ms;

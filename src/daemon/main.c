@@ -14,6 +14,7 @@
 
 #include "../common/log.h"
 #include "../core/build.h"
+#include "../core/pools.h"
 #include "../common/util.h"
 #include "api/api.h"
 #include "app.h"
@@ -338,6 +339,7 @@ static int setup_machines(struct app *app, struct err *e)
                          pe.msg);
         machines_recover(app);
         builds_recover(app);
+        pools_start(app);
         return 0;
 }
 
@@ -365,6 +367,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
         r = loop_run(&app->loop);
         http_server_fini(&app->http);
         builds_drop(app);
+        pools_stop(app);
         if (!app->machines) /* nothing of it runs on: its rules can go */
                 net_host_fini(&app->net);
         machines_detach(app); /* they keep running; the next daemon adopts them */

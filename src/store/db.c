@@ -61,10 +61,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_T_PUT] = "INSERT INTO templates (id, name, state, build_id, created_at, updated_at) "
                  "VALUES (?1, ?2, 'ready', ?3, ?4, ?4) ON CONFLICT(name) DO UPDATE SET "
                  "build_id = ?3, updated_at = ?4",
-    [ST_T_GET] = "SELECT id, name, build_id, created_at, updated_at, rowid FROM templates "
-                 "WHERE name = ?",
-    [ST_T_LIST] = "SELECT id, name, build_id, created_at, updated_at, rowid FROM templates "
-                  "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+#define T_COLS "id, name, build_id, created_at, updated_at, rowid, pool_size"
+    [ST_T_GET] = "SELECT " T_COLS " FROM templates WHERE name = ?",
+    [ST_T_LIST] = "SELECT " T_COLS " FROM templates WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_T_POOL] = "UPDATE templates SET pool_size = ? WHERE name = ?",
+    [ST_M_META] = "UPDATE machines SET metadata = ? WHERE id = ?",
     [ST_T_DELETE] = "DELETE FROM templates WHERE name = ?",
     [ST_T_REFS] = "SELECT name FROM templates WHERE build_id = ? ORDER BY rowid",
     [ST_T_DEPENDENTS] = "SELECT DISTINCT t.name FROM templates t JOIN builds b ON "
@@ -76,7 +77,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                    "AND subject_id = ? AND seq > ? ORDER BY seq LIMIT ?",
     [ST_M_LIST] = "SELECT " M_COLS " FROM machines WHERE (state = ?1 OR (?1 IS NULL AND "
                   "state != 'destroyed')) AND rowid > ?2 AND (?3 IS NULL OR "
-                  "json_extract(metadata, ?3) = ?4) ORDER BY rowid LIMIT ?5",
+                  "json_extract(metadata, ?3) = ?4) AND json_extract(metadata, "
+                  "'$.\"nullspace.pool\"') IS NULL ORDER BY rowid LIMIT ?5",
 };
 
 void db_column_text(sqlite3_stmt *s, int col, char *dst, size_t cap)

@@ -42,6 +42,8 @@ enum stmt_id {
         ST_T_DELETE,
         ST_T_REFS,
         ST_T_DEPENDENTS,
+        ST_T_POOL,
+        ST_M_META,
         ST_EV_APPEND,
         ST_EV_LIST,
         ST_COUNT

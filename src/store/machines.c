@@ -144,3 +144,14 @@ int store_machine_list(struct store *st, const struct machine_filter *f, int64_t
                 *out = rows;
         return r;
 }
+
+int store_machine_set_metadata(struct store *st, const char *id, const char *metadata,
+                               struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_M_META, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, metadata, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+        return db_changed(st, s, "machine", e);
+}

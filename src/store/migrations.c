@@ -85,6 +85,7 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL"
     ") STRICT;"
     "ALTER TABLE templates ADD COLUMN build_id TEXT;"
+    "ALTER TABLE templates ADD COLUMN pool_size INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX templates_build ON templates(build_id);"
     "ALTER TABLE snapshots ADD COLUMN kind TEXT NOT NULL DEFAULT 'user';",
 };

@@ -95,6 +95,10 @@ int store_machine_set_deadline(struct store *st, const char *id, int64_t deadlin
 /* Replaces the machine's spec (JSON text, borrowed). -ENOENT when absent. */
 int store_machine_set_spec(struct store *st, const char *id, const char *spec, struct err *e);
 
+/* Replaces the machine's metadata (JSON text, borrowed). -ENOENT when absent. */
+int store_machine_set_metadata(struct store *st, const char *id, const char *metadata,
+                               struct err *e);
+
 /* Ids of the machines forked from `id` that are not destroyed, oldest first. *out is
  * NULL-terminated (strv_free, common/util.h). */
 int store_machine_children(struct store *st, const char *id, char ***out, size_t *n, struct err *e);
@@ -116,7 +120,8 @@ struct machine_filter {
         const char *meta_value;
 };
 
-/* Lists machines matching f with seq > after_seq in creation order. *out is malloc'd
+/* Lists machines matching f with seq > after_seq in creation order (warm pool members,
+ * metadata "nullspace.pool", are not listed). *out is malloc'd
  * (free each record, then the array). */
 int store_machine_list(struct store *st, const struct machine_filter *f, int64_t after_seq,
                        unsigned limit, struct machine_rec **out, size_t *n, struct err *e);
@@ -206,8 +211,12 @@ struct template_rec {
         char id[MACHINE_ID_MAX];
         char name[TEMPLATE_REF_MAX + 1]; /* name:tag */
         char build_id[MACHINE_ID_MAX];
+        int pool_size; /* machines kept ready (warm pool) */
         int64_t created_at, updated_at, seq;
 };
+
+/* Sets how many machines the name's warm pool keeps. -ENOENT when absent. */
+int store_template_set_pool(struct store *st, const char *name, int size, struct err *e);
 
 /* Points name (name:tag) at build_id, creating the name when new. */
 int store_template_put(struct store *st, const char *id, const char *name, const char *build_id,

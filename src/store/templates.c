@@ -154,6 +154,7 @@ static void read_template(sqlite3_stmt *s, void *row)
         t->created_at = sqlite3_column_int64(s, 3);
         t->updated_at = sqlite3_column_int64(s, 4);
         t->seq = sqlite3_column_int64(s, 5);
+        t->pool_size = (int)sqlite3_column_int64(s, 6);
 }
 
 int store_template_put(struct store *st, const char *id, const char *name, const char *build_id,
@@ -214,4 +215,14 @@ int store_template_dependents(struct store *st, const char *build_id, char ***ou
                               struct err *e)
 {
         return db_ids(st, ST_T_DEPENDENTS, build_id, out, n, e);
+}
+
+int store_template_set_pool(struct store *st, const char *name, int size, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_T_POOL, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, size);
+        sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+        return db_changed(st, s, "template", e);
 }

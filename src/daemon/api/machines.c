@@ -19,6 +19,7 @@ struct create_req {
         char *timeout_action;
         char *snapshot;
         json_t *network;
+        char *pool;
 };
 
 static const struct jv_field create_fields[] = {
@@ -34,6 +35,7 @@ static const struct jv_field create_fields[] = {
     {"timeout_action", JV_STRING, 0, offsetof(struct create_req, timeout_action), 16, 0, 0},
     {"snapshot", JV_STRING, 0, offsetof(struct create_req, snapshot), 64, 0, 0},
     {"network", JV_OBJECT, 0, offsetof(struct create_req, network), 0, 0, 0},
+    {"pool", JV_STRING, 0, offsetof(struct create_req, pool), 16, 0, 0},
 };
 
 static json_t *strmap_json(const struct jv_strmap *m)
@@ -110,6 +112,15 @@ void api_machines_create(struct http_exchange *ex)
                                    "field 'timeout_action': destroy or hibernate");
                 return;
         }
+        static const char *const modes[] = {"prefer", "require", "skip"};
+        int pool = 0;
+        while (in.pool && pool < 3 && strcmp(in.pool, modes[pool]) != 0)
+                pool++;
+        if (pool == 3) {
+                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'pool': prefer, require or skip");
+                return;
+        }
         const char *ncode;
         struct err ne;
         if (machine_net_check(in.network, &ncode, &ne) < 0) {
@@ -131,6 +142,7 @@ void api_machines_create(struct http_exchange *ex)
             .timeout_hibernate = in.timeout_action && !strcmp(in.timeout_action, "hibernate"),
             .snapshot = in.snapshot,
             .network = in.network,
+            .pool = pool,
         };
         const char *code = NULL;
         struct err e = {0};

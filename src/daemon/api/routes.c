@@ -65,6 +65,7 @@ const struct route api_routes[] = {
     {"DELETE", "/v1/templates/{ref}", api_templates_delete, 0, 0, NULL},
     {"POST", "/v1/templates/{ref}/aliases", api_templates_alias, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
+    {"PUT", "/v1/templates/{ref}/pool", api_templates_pool, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
 };
 
 const size_t api_nroutes = ARRAY_SIZE(api_routes);

@@ -17,6 +17,7 @@
 #include "../../core/build.h"
 #include "../../core/build_spec.h"
 #include "../../core/dockerfile.h"
+#include "../../core/pools.h"
 #include "../../core/tplreg.h"
 #include "api.h"
 
@@ -329,7 +330,9 @@ static void respond_template(struct http_exchange *ex, int status, const char *r
                         http_respond_error(ex, c, "%s", e.msg);
                 return;
         }
-        http_respond_json(ex, status, tplreg_view(&name, &b));
+        json_t *view = tplreg_view(&name, &b);
+        json_object_set_new(view, "pool", pool_view(ex->app, name.name, name.pool_size));
+        http_respond_json(ex, status, view);
         store_build_rec_free(&b);
 }
 
@@ -357,7 +360,10 @@ void api_templates_list(struct http_exchange *ex)
         for (size_t i = 0; i < shown; i++) {
                 struct build_rec b;
                 if (store_build_get(store_of(ex), v[i].build_id, &b, &e) == 0) {
-                        json_array_append_new(arr, tplreg_view(&v[i], &b));
+                        json_t *view = tplreg_view(&v[i], &b);
+                        json_object_set_new(view, "pool",
+                                            pool_view(ex->app, v[i].name, v[i].pool_size));
+                        json_array_append_new(arr, view);
                         store_build_rec_free(&b);
                 }
         }
@@ -412,4 +418,30 @@ void api_templates_alias(struct http_exchange *ex)
                 respond_template(ex, 201, canon);
         }
         jv_free(alias_fields, 1, &in);
+}
+
+struct pool_req {
+        int64_t size;
+};
+
+static const struct jv_field pool_fields[] = {
+    {"size", JV_INT, JV_REQUIRED, offsetof(struct pool_req, size), 0, 0, POOL_MAX},
+};
+
+void api_templates_pool(struct http_exchange *ex)
+{
+        struct pool_req in = {0};
+        if (api_decode(ex, pool_fields, 1, &in, NULL) < 0)
+                return;
+        const char *code = "internal";
+        struct err e = {0};
+        if (pool_set(ex->app, ex->match.params[0], (int)in.size, &code, &e) < 0) {
+                enum ns_code c = api_code_or(code, NS_E_INTERNAL);
+                if (c == NS_E_INTERNAL)
+                        api_fail(ex, &e);
+                else
+                        http_respond_error(ex, c, "%s", e.msg);
+                return;
+        }
+        respond_template(ex, 200, ex->match.params[0]);
 }

@@ -1,0 +1,356 @@
+/* nullspace templates build|list|get|delete|alias|logs */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define DOCKERFILE_MAX (256u << 10)
+#define CONTEXT_MAX    (1u << 30)
+
+static void template_row(const json_t *t)
+{
+        const json_t *start = json_object_get(t, "start"), *pool = json_object_get(t, "pool");
+        char warm[32];
+        snprintf(warm, sizeof(warm), "%lld/%lld",
+                 (long long)json_integer_value(json_object_get(pool, "ready")),
+                 (long long)json_integer_value(json_object_get(pool, "size")));
+        printf("%-32s %-20s %-20s %-6s %s\n", json_string_value(json_object_get(t, "ref")),
+               json_string_value(json_object_get(t, "build_id")),
+               json_string_value(json_object_get(t, "snapshot")) ?: "-", warm,
+               json_string_value(json_object_get(start, "cmd")) ?: "-");
+}
+
+static void show_template(const json_t *t)
+{
+        template_row(t);
+}
+
+static void show_list(const json_t *d)
+{
+        printf("%-32s %-20s %-20s %-6s %s\n", "TEMPLATE", "BUILD", "SNAPSHOT", "POOL", "START");
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(d, "templates"), i, t) template_row(t);
+        const char *next = json_string_value(json_object_get(d, "next_cursor"));
+        if (next)
+                printf("(more: --cursor %s)\n", next);
+}
+
+/* A template reference for a path: [a-zA-Z0-9._:-], up to 96. */
+static int ref_arg(const struct cli_cmd *cmd, const char *ref)
+{
+        size_t n = strlen(ref);
+        if (n == 0 || n > 96 ||
+            strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") != n)
+                return cli_usage_error(cmd, "expected a template name[:tag], got '%.40s'", ref);
+        return 0;
+}
+
+static int ref_cmd(struct cli *c, const char *name, const char *method, int argc, char **argv,
+                   void (*show)(const json_t *))
+{
+        const struct cli_cmd *cmd = cli_find(name);
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        if (r)
+                return r;
+        if (npos != 1)
+                return cli_usage_error(cmd, "expected one template name");
+        if ((r = ref_arg(cmd, argv[0])))
+                return r;
+        char path[160];
+        snprintf(path, sizeof(path), "/v1/templates/%s", argv[0]);
+        if (show || c->json)
+                return cli_call(c, method, path, NULL, show);
+        r = cli_call(c, method, path, NULL, NULL);
+        if (r == 0)
+                printf("deleted %s\n", argv[0]);
+        return r;
+}
+
+int cmd_templates_list(struct cli *c, int argc, char **argv)
+{
+        return cli_list_cmd(c, "templates list", "/v1/templates", argc, argv, show_list);
+}
+
+int cmd_templates_get(struct cli *c, int argc, char **argv)
+{
+        return ref_cmd(c, "templates get", "GET", argc, argv, show_template);
+}
+
+int cmd_templates_delete(struct cli *c, int argc, char **argv)
+{
+        return ref_cmd(c, "templates delete", "DELETE", argc, argv, NULL);
+}
+
+int cmd_templates_alias(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("templates alias");
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        if (r)
+                return r;
+        if (npos != 2)
+                return cli_usage_error(cmd, "expected a template and its new name");
+        if ((r = ref_arg(cmd, argv[0])) || (r = ref_arg(cmd, argv[1])))
+                return r;
+        char path[180];
+        snprintf(path, sizeof(path), "/v1/templates/%s/aliases", argv[0]);
+        return cli_call(c, "POST", path, json_pack("{s:s}", "name", argv[1]), show_template);
+}
+
+int cmd_templates_pool(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("templates pool");
+        const char *v[1] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        if (r)
+                return r;
+        if (npos != 1 || !v[0])
+                return cli_usage_error(cmd, "expected a template and --size N");
+        if ((r = ref_arg(cmd, argv[0])))
+                return r;
+        json_t *body = json_object();
+        if ((r = cli_set_int(cmd, body, "size", "--size", v[0]))) {
+                json_decref(body);
+                return r;
+        }
+        char path[180];
+        snprintf(path, sizeof(path), "/v1/templates/%s/pool", argv[0]);
+        return cli_call(c, "PUT", path, body, show_template);
+}
+
+/* ---- logs -------------------------------------------------------------------------- */
+
+static void print_line(struct cli *c, const json_t *l)
+{
+        const char *stream = json_string_value(json_object_get(l, "stream")) ?: "";
+        const char *text = json_string_value(json_object_get(l, "text")) ?: "";
+        if (c->json) {
+                char *s = json_dumps(l, JSON_COMPACT);
+                if (s)
+                        printf("%s\n", s);
+                free(s);
+        } else if (!strcmp(stream, "system")) {
+                fprintf(stderr, "#%lld %s\n",
+                        (long long)json_integer_value(json_object_get(l, "step")), text);
+        } else {
+                fprintf(stderr, "   | %s\n", text);
+        }
+}
+
+/* Prints the build's log from the start, following it while it builds (follow) or
+ * once. Returns 0 or an exit status; *state gets the build's last state. */
+static int follow_logs(struct cli *c, const char *build, int follow, char *state, size_t cap)
+{
+        long long cursor = 0;
+        for (;;) {
+                char path[160];
+                snprintf(path, sizeof(path), "/v1/templates/builds/%s/logs?cursor=%lld", build,
+                         cursor);
+                struct cli_resp r;
+                int rc = cli_request(c, "GET", path, NULL, 1, &r);
+                if (rc)
+                        return rc;
+                if (r.status != 200 || !r.doc) {
+                        rc = cli_fail_response(c, &r);
+                        cli_resp_free(&r);
+                        return rc;
+                }
+                size_t i;
+                json_t *l;
+                json_array_foreach(json_object_get(r.doc, "logs"), i, l) print_line(c, l);
+                fflush(stdout);
+                cursor = (long long)json_integer_value(json_object_get(r.doc, "next_cursor"));
+                snprintf(state, cap, "%s",
+                         json_string_value(json_object_get(r.doc, "state")) ?: "");
+                int done = json_is_true(json_object_get(r.doc, "done"));
+                int more = json_array_size(json_object_get(r.doc, "logs")) > 0;
+                cli_resp_free(&r);
+                if (done || (!follow && !more))
+                        return 0;
+                if (!more) {
+                        struct timespec ts = {0, 300 * 1000000L};
+                        nanosleep(&ts, NULL);
+                }
+        }
+}
+
+int cmd_templates_logs(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("templates logs");
+        const char *v[1] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        if (r)
+                return r;
+        if (npos != 1)
+                return cli_usage_error(cmd, "expected one build ID");
+        if ((r = cli_id_arg(cmd, argv[0], "a build ID (b_...)")))
+                return r;
+        char state[32];
+        return follow_logs(c, argv[0], v[0] != NULL, state, sizeof(state));
+}
+
+/* ---- build ------------------------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t max, size_t *len)
+{
+        FILE *f = fopen(path, "rb");
+        if (!f)
+                return NULL;
+        char *data = malloc(max + 1);
+        size_t n = data ? fread(data, 1, max + 1, f) : 0;
+        int bad = ferror(f) || n > max;
+        fclose(f);
+        if (!data || bad) {
+                free(data);
+                errno = bad ? EFBIG : ENOMEM;
+                return NULL;
+        }
+        data[n] = '\0';
+        *len = n;
+        return data;
+}
+
+/* Packs dir with tar (owned by root, as COPY expects) into a temporary file; its path
+ * goes to out. 0 or -1 (tar failed). */
+static int pack_context(const char *dir, char *out, size_t cap)
+{
+        snprintf(out, cap, "/tmp/nullspace-context.XXXXXX");
+        int fd = mkstemp(out);
+        if (fd < 0)
+                return -1;
+        pid_t pid = fork();
+        if (pid == 0) {
+                dup2(fd, 1);
+                execlp("tar", "tar", "-C", dir, "--owner=0", "--group=0", "--numeric-owner", "-cf",
+                       "-", ".", (char *)NULL);
+                _exit(127);
+        }
+        close(fd);
+        int status = 0;
+        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Uploads dir as the build context; its id goes into body. 0 or an exit status. */
+static int upload_context(struct cli *c, const struct cli_cmd *cmd, const char *dir, json_t *body)
+{
+        struct stat st;
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                return cli_usage_error(cmd, "--context %s: not a directory", dir);
+        char tmp[64];
+        size_t len = 0;
+        char *data =
+            pack_context(dir, tmp, sizeof(tmp)) == 0 ? read_file(tmp, CONTEXT_MAX, &len) : NULL;
+        unlink(tmp);
+        if (!data)
+                return cli_usage_error(
+                    cmd, "--context %s: could not pack it with tar (at most 1 GiB)", dir);
+        if (!c->json)
+                fprintf(stderr, "uploading the context (%zu bytes)\n", len);
+        struct cli_resp r;
+        int rc = cli_request_raw(c, "PUT", "/v1/templates/contexts", data, len, &r);
+        free(data);
+        if (rc)
+                return rc;
+        if (r.status != 201 || !r.doc)
+                rc = cli_fail_response(c, &r);
+        else
+                json_object_set(body, "context_id", json_object_get(r.doc, "context_id"));
+        cli_resp_free(&r);
+        return rc;
+}
+
+/* The request of `templates build` from its flags; NULL after a usage error (*rc). */
+static json_t *build_body(const struct cli_cmd *cmd, const char **v, struct cli_multi *m, int *rc)
+{
+        json_t *body = json_pack("{s:s}", "name", v[0]);
+        if (v[1]) {
+                size_t len;
+                char *df = read_file(v[1], DOCKERFILE_MAX, &len);
+                if (!df) {
+                        *rc = cli_usage_error(cmd, "--dockerfile %s: %s", v[1], strerror(errno));
+                        json_decref(body);
+                        return NULL;
+                }
+                json_object_set_new(body, "dockerfile", json_string(df));
+                free(df);
+        } else if (v[7]) {
+                json_object_set_new(body, "from", json_string(v[7]));
+        }
+        static const char *const fields[] = {NULL, NULL, NULL, "ready_cmd", "start_cmd"};
+        for (int i = 3; i <= 4; i++)
+                if (v[i])
+                        json_object_set_new(body, fields[i], json_string(v[i]));
+        if (v[5])
+                json_object_set_new(body, "no_cache", json_true());
+        json_t *args = NULL;
+        if ((*rc = cli_set_int(cmd, body, "ready_timeout_s", "--ready-timeout-s", v[8])) ||
+            (*rc = cli_pairs(cmd, &m[6], "--build-arg", &args))) {
+                json_decref(body);
+                return NULL;
+        }
+        if (args)
+                json_object_set_new(body, "build_args", args);
+        return body;
+}
+
+int cmd_templates_build(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("templates build");
+        const char *v[9] = {0};
+        struct cli_multi m[9] = {0};
+        int npos, rc = cli_parse_flags(cmd, argc, argv, v, m, &npos);
+        if (rc)
+                return rc;
+        if (npos != 0 || !v[0])
+                return cli_usage_error(cmd, "--name is required");
+        if (v[1] && v[7])
+                return cli_usage_error(cmd, "--from goes with builder steps, not --dockerfile");
+        json_t *body = build_body(cmd, v, m, &rc);
+        if (!body)
+                return rc;
+        if (v[2] && (rc = upload_context(c, cmd, v[2], body))) {
+                json_decref(body);
+                return rc;
+        }
+        struct cli_resp r;
+        rc = cli_request(c, "POST", "/v1/templates/builds", body, 1, &r);
+        json_decref(body);
+        if (rc)
+                return rc;
+        if (r.status != 202 || !r.doc) {
+                rc = cli_fail_response(c, &r);
+                cli_resp_free(&r);
+                return rc;
+        }
+        char build[64], state[32] = "";
+        snprintf(build, sizeof(build), "%s", json_string_value(json_object_get(r.doc, "id")));
+        cli_resp_free(&r);
+        if (!c->json)
+                fprintf(stderr, "build %s\n", build);
+        if ((rc = follow_logs(c, build, 1, state, sizeof(state))))
+                return rc;
+        char path[160];
+        if (strcmp(state, "ready") != 0) { /* the build's record says why */
+                snprintf(path, sizeof(path), "/v1/templates/builds/%s", build);
+                if (cli_request(c, "GET", path, NULL, 1, &r) == 0 && r.doc) {
+                        if (c->json)
+                                cli_print_json(r.doc);
+                        else
+                                fprintf(stderr, "error: build %s failed: %s\n", build,
+                                        json_string_value(json_object_get(r.doc, "error"))
+                                            ?: state);
+                }
+                cli_resp_free(&r);
+                return 1;
+        }
+        snprintf(path, sizeof(path), "/v1/templates/%s", v[0]);
+        return cli_call(c, "GET", path, NULL, show_template);
+}

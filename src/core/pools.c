@@ -1,0 +1,204 @@
+/* Warm pools (pools.h). */
+#include "pools.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../daemon/app.h"
+#include "build_spec.h"
+#include "machine_internal.h"
+#include "tplreg.h"
+
+#define POOL_CHECK_MS     5000
+#define POOL_MAX_STARTING 2 /* spawns under way per pool: a refill never floods the host */
+
+/* The pool m belongs to ("" when none). */
+static const char *pool_of(const struct machine *m)
+{
+        return json_string_value(json_object_get(m->metadata, "nullspace.pool")) ?: "";
+}
+
+static int live(const struct machine *m)
+{
+        return m->state == M_CREATING || m->state == M_RUNNING;
+}
+
+static void on_member(void *ud, struct machine *m, const char *code, const char *error)
+{
+        (void)ud;
+        if (code)
+                log_warn("pool_member_failed", "machine=%s pool=%s error=%s", m->id, pool_of(m),
+                         error ? error : code);
+}
+
+static void spawn_member(struct app *app, const char *ref)
+{
+        json_t *meta = json_pack("{s:s}", "nullspace.pool", ref);
+        struct machine_params p = {.template_name = ref, .metadata = meta, .auto_resume = 1};
+        const char *code = "internal";
+        struct err e = {0};
+        struct machine *m = machine_spawn_template(app, &p, on_member, app, &code, &e);
+        json_decref(meta);
+        if (!m)
+                log_warn("pool_spawn_failed", "pool=%s code=%s error=%s", ref, code, e.msg);
+}
+
+/* Refills (or trims) one pool to `size` machines from `snapshot`. */
+static void check_pool(struct app *app, const char *ref, int size, const char *snapshot)
+{
+        int have = 0, starting = 0;
+        for (struct machine *m = app->machines, *next; m; m = next) {
+                next = m->next;
+                if (strcmp(pool_of(m), ref) != 0 || !live(m))
+                        continue;
+                if (strcmp(m->snapshot_id, snapshot) != 0 || have >= size) {
+                        machine_destroy(m, NULL, NULL); /* a replaced build's, or too many */
+                        continue;
+                }
+                have++;
+                starting += m->state == M_CREATING;
+        }
+        for (; have < size && starting < POOL_MAX_STARTING; have++, starting++)
+                spawn_member(app, ref);
+}
+
+/* Destroys members of pools that no longer exist (size 0, name deleted). */
+static void drain_orphans(struct app *app, char **active, size_t n)
+{
+        for (struct machine *m = app->machines, *next; m; m = next) {
+                next = m->next;
+                const char *ref = pool_of(m);
+                if (!*ref || !live(m))
+                        continue;
+                size_t i = 0;
+                while (i < n && strcmp(active[i], ref) != 0)
+                        i++;
+                if (i == n)
+                        machine_destroy(m, NULL, NULL);
+        }
+}
+
+static void check_all(struct app *app)
+{
+        char *active[256];
+        size_t nactive = 0;
+        int64_t after = 0;
+        for (;;) {
+                struct template_rec *v = NULL;
+                size_t n = 0;
+                struct err e;
+                if (store_template_list(app->store, after, 128, &v, &n, &e) < 0 || n == 0) {
+                        free(v);
+                        break;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        after = v[i].seq;
+                        struct build_rec b;
+                        if (v[i].pool_size <= 0 || nactive == 256 ||
+                            store_build_get(app->store, v[i].build_id, &b, &e) < 0)
+                                continue;
+                        json_t *res = json_loads(b.result, 0, NULL);
+                        const char *snap = json_string_value(json_object_get(res, "snapshot"));
+                        if (snap) {
+                                active[nactive++] = strdup(v[i].name);
+                                check_pool(app, v[i].name, v[i].pool_size, snap);
+                        }
+                        json_decref(res);
+                        store_build_rec_free(&b);
+                }
+                free(v);
+        }
+        drain_orphans(app, active, nactive);
+        for (size_t i = 0; i < nactive; i++)
+                free(active[i]);
+}
+
+static void on_timer(struct loop_timer *t)
+{
+        struct app *app = (struct app *)((char *)t - offsetof(struct app, pool_timer));
+        if (app->shutting_down)
+                return;
+        check_all(app);
+        loop_timer_arm(&app->loop, &app->pool_timer, POOL_CHECK_MS, on_timer);
+}
+
+void pools_start(struct app *app)
+{
+        loop_timer_arm(&app->loop, &app->pool_timer, 0, on_timer);
+}
+
+void pools_kick(struct app *app)
+{
+        loop_timer_cancel(&app->loop, &app->pool_timer);
+        loop_timer_arm(&app->loop, &app->pool_timer, 0, on_timer);
+}
+
+void pools_stop(struct app *app)
+{
+        loop_timer_cancel(&app->loop, &app->pool_timer);
+}
+
+int pool_set(struct app *app, const char *ref, int size, const char **code, struct err *e)
+{
+        struct template_rec name;
+        struct build_rec b;
+        if (size < 0 || size > POOL_MAX) {
+                *code = "invalid_field";
+                return err_say(e, EINVAL, "field 'size': 0 to %d", POOL_MAX);
+        }
+        if (tplreg_lookup(app, ref, &name, &b, code, e) < 0)
+                return -ENOENT;
+        store_build_rec_free(&b);
+        if (store_template_set_pool(app->store, name.name, size, e) < 0) {
+                *code = "internal";
+                return -EIO;
+        }
+        log_info("pool_set", "template=%s size=%d", name.name, size);
+        pools_kick(app);
+        return 0;
+}
+
+struct machine *pool_take(struct app *app, const char *ref, const char *snapshot,
+                          const struct machine_params *p)
+{
+        struct machine *m = app->machines;
+        while (m && !(m->state == M_RUNNING && m->agent_open && !strcmp(pool_of(m), ref) &&
+                      !strcmp(m->snapshot_id, snapshot)))
+                m = m->next;
+        if (!m)
+                return NULL;
+        struct err e;
+        json_decref(m->metadata);
+        m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
+        m->auto_resume = p->auto_resume;
+        m->timeout_hibernate = p->timeout_hibernate;
+        m->timeout_s = p->timeout_s;
+        snprintf(m->checkout, sizeof(m->checkout), "pool");
+        char *meta = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!meta || store_machine_set_metadata(app->store, m->id, meta, &e) < 0 ||
+            save_spec(m, &e) < 0 || machine_set_timeout(m, p->timeout_s, &e) < 0)
+                log_warn("pool_take_incomplete", "machine=%s error=%s", m->id,
+                         meta ? e.msg : "out of memory");
+        free(meta);
+        store_event_append(app->store, time_wall_ms(), "machine.checkout", "machine", m->id,
+                           "{\"from\":\"pool\"}", NULL);
+        log_info("pool_take", "machine=%s template=%s", m->id, ref);
+        pools_kick(app);
+        return m;
+}
+
+json_t *pool_view(struct app *app, const char *ref, int size)
+{
+        int ready = 0, creating = 0;
+        for (struct machine *m = app->machines; m; m = m->next) {
+                if (strcmp(pool_of(m), ref) != 0)
+                        continue;
+                ready += m->state == M_RUNNING;
+                creating += m->state == M_CREATING;
+        }
+        return json_pack("{s:i,s:i,s:i}", "size", size, "ready", ready, "creating", creating);
+}

@@ -1,0 +1,42 @@
+/* Warm pools: per template name, machines spawned from its snapshot ahead of time and
+ * kept running, labelled with metadata "nullspace.pool" (not listed as the user's).
+ * A create from the template takes one (relabelled, its deadline set: no sandbox work
+ * on that path) and the pool refills in the background; a timer re-checks every pool
+ * (stale members of a replaced build go, failed ones are replaced). Loop thread only. */
+#ifndef NS_POOLS_H
+#define NS_POOLS_H
+
+#include <jansson.h>
+
+#include "../common/err.h"
+
+struct app;
+struct machine;
+struct machine_params;
+
+#define POOL_MAX 32
+
+enum pool_mode { POOL_PREFER, POOL_REQUIRE, POOL_SKIP };
+
+/* Sets the pool size of template `ref` (any spelling; 0..POOL_MAX) and refills or drains
+ * it. Errors (*code): invalid_field, template_not_found, internal. */
+int pool_set(struct app *app, const char *ref, int size, const char **code, struct err *e);
+
+/* A ready member of ref's pool spawned from snapshot, made the caller's machine with p's
+ * metadata, deadline, auto_resume and timeout action; NULL when none is ready. */
+struct machine *pool_take(struct app *app, const char *ref, const char *snapshot,
+                          const struct machine_params *p);
+
+/* {"size","ready","creating"} of ref's pool (new reference). */
+json_t *pool_view(struct app *app, const char *ref, int size);
+
+/* Checks every pool now and every few seconds from now on (call once, after recovery). */
+void pools_start(struct app *app);
+
+/* Asks for a check soon (a member was taken, a pool or a template changed). */
+void pools_kick(struct app *app);
+
+/* Stops the timer (at exit). */
+void pools_stop(struct app *app);
+
+#endif

@@ -1,0 +1,321 @@
+"""Templates on real gVisor machines: builds from a Dockerfile (with a build context)
+and from builder steps, the per-step cache, start and ready commands captured in the
+snapshot machines start from, failed builds that keep their logs, names, tags and
+aliases, deletion guarded by what depends on a template, warm pools, the CLI."""
+
+import io
+import os
+import tarfile
+import time
+import unittest
+
+from harness import DaemonTest, error_code
+
+APP = b"""import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("greeting=%s\\n" % os.environ.get("GREETING")).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()
+"""
+
+DOCKERFILE = """FROM base
+ARG VER=1
+ENV GREETING=hello APP=/srv/app
+WORKDIR /srv/app
+COPY app.py conf ./
+RUN echo built-$VER > version
+RUN useradd -m app
+USER app
+EXPOSE 8000
+CMD ["python3", "/srv/app/app.py"]
+"""
+
+
+def context_tar(files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+class TemplatesTest(DaemonTest):
+    def req(self, method, path, body=None):
+        return self.d.request(method, path, body=body)
+
+    def upload(self, files):
+        st, _, r = self.d.request("PUT", "/v1/templates/contexts", body=context_tar(files),
+                                  headers={"Content-Type": "application/x-tar"})
+        self.assertEqual(st, 201, r)
+        return r["context_id"]
+
+    def build(self, body, want="ready", timeout=240):
+        st, _, b = self.req("POST", "/v1/templates/builds", body)
+        self.assertEqual(st, 202, b)
+        self.assertEqual(b["state"], "building")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st, _, b = self.req("GET", "/v1/templates/builds/" + b["id"])
+            if b["state"] != "building":
+                break
+            time.sleep(0.2)
+        self.assertEqual(b["state"], want, b)
+        return b
+
+    def logs(self, build_id):
+        out, cursor = [], 0
+        while True:
+            st, _, r = self.req("GET", "/v1/templates/builds/%s/logs?cursor=%d" % (build_id,
+                                                                                     cursor))
+            self.assertEqual(st, 200, r)
+            out += r["logs"]
+            if r["next_cursor"] == cursor:
+                return out
+            cursor = r["next_cursor"]
+
+    def exec(self, mid, cmd):
+        st, _, r = self.req("POST", "/v1/machines/%s/exec" % mid, {"cmd": cmd})
+        self.assertEqual(st, 200, r)
+        return r
+
+    def create(self, body):
+        st, _, m = self.req("POST", "/v1/machines", body)
+        self.assertEqual(st, 201, m)
+        return m
+
+    def destroy(self, mid):
+        self.req("DELETE", "/v1/machines/" + mid)
+
+    def web(self):
+        """The web template, built once for the class (later builds hit the cache)."""
+        if not getattr(type(self), "_web", None):
+            ctx = self.upload({"app.py": APP, "conf/settings.ini": b"mode=test\n"})
+            b = self.build({"name": "web", "dockerfile": DOCKERFILE, "context_id": ctx,
+                            "ready_cmd": "curl -sf localhost:8000"})
+            type(self)._web = (ctx, b)
+        return type(self)._web
+
+    def test_dockerfile_build_and_machines_from_it(self):
+        ctx, b = self.web()
+        st, _, t = self.req("GET", "/v1/templates/web")
+        self.assertEqual(st, 200, t)
+        self.assertEqual((t["ref"], t["name"], t["tag"]), ("web:latest", "web", "latest"))
+        self.assertEqual((t["user"], t["cwd"], t["ports"]), ("app", "/srv/app", [8000]))
+        self.assertEqual(t["env"], {"GREETING": "hello", "APP": "/srv/app"})
+        self.assertEqual(t["start"], {"argv": ["python3", "/srv/app/app.py"]})
+        self.assertEqual(t["ready"], "curl -sf localhost:8000")
+        self.assertEqual(t["build_id"], b["id"])
+        lines = self.logs(b["id"])
+        text = [l["text"] for l in lines]
+        self.assertTrue(any(x.startswith("step 4/8: RUN echo built-$VER") for x in text), text)
+        self.assertTrue(any(x.startswith("template web:latest ready") for x in text), text)
+        m = self.create({"template": "web"})
+        try:
+            self.assertEqual((m["template"], m["user"], m["cwd"], m["checkout"]),
+                             ("web:latest", "app", "/srv/app", "fresh"))
+            # the service started during the build runs in the machine already
+            # (a directory source's contents are copied, like Docker does)
+            r = self.exec(m["id"], "curl -s localhost:8000; whoami; pwd; cat version "
+                                   "settings.ini; echo $GREETING; python3 -c "
+                                   "\"import os; print(os.stat('app.py').st_uid)\"")
+            self.assertEqual(r["stdout"], "greeting=hello\napp\n/srv/app\nbuilt-1\nmode=test\n"
+                                          "hello\n0\n")
+        finally:
+            self.destroy(m["id"])
+        # a template's snapshot is its own: not among the user's snapshots
+        st, _, snaps = self.req("GET", "/v1/snapshots")
+        self.assertNotIn(t["snapshot"], [s["id"] for s in snaps["snapshots"]])
+
+    def test_rebuild_hits_the_cache_step_by_step(self):
+        ctx, first = self.web()
+        body = {"name": "web:again", "dockerfile": DOCKERFILE, "context_id": ctx,
+                "ready_cmd": "curl -sf localhost:8000"}
+        b = self.build(body)
+        cached = [l["text"] for l in self.logs(b["id"]) if l["text"].endswith("(cached)")]
+        self.assertEqual(len(cached), 3, cached)  # COPY and both RUNs
+        b = self.build(dict(body, no_cache=True))
+        self.assertFalse([l for l in self.logs(b["id"]) if l["text"].endswith("(cached)")])
+        # another context: COPY and what follows run again
+        ctx2 = self.upload({"app.py": APP, "conf/settings.ini": b"mode=other\n"})
+        b = self.build(dict(body, context_id=ctx2))
+        self.assertFalse([l for l in self.logs(b["id"]) if l["text"].endswith("(cached)")])
+        # a build arg changes the RUN that sees it, not the COPY before it
+        b = self.build(dict(body, build_args={"VER": "2"}))
+        cached = [l["text"] for l in self.logs(b["id"]) if l["text"].endswith("(cached)")]
+        self.assertEqual(len(cached), 1, cached)
+        m = self.create({"template": "web:again"})
+        try:
+            self.assertEqual(self.exec(m["id"], "cat version")["stdout"], "built-2\n")
+        finally:
+            self.destroy(m["id"])
+        self.assertEqual(self.req("DELETE", "/v1/templates/web:again")[0], 204)
+
+    def test_failed_build_keeps_its_log_and_names_the_step(self):
+        df = "FROM base\nRUN echo first\nRUN echo oops >&2; exit 3\nRUN echo never\n"
+        b = self.build({"name": "broken", "dockerfile": df}, want="failed")
+        self.assertIn("step 2 (line 3) failed (exit 3): RUN echo oops", b["error"])
+        self.assertEqual(b["step"], 2)
+        lines = self.logs(b["id"])
+        self.assertIn({"stream": "stderr", "text": "oops", "step": 2},
+                      [{k: l[k] for k in ("stream", "text", "step")} for l in lines])
+        self.assertFalse([l for l in lines if l["text"] == "never"])
+        st, _, r = self.req("GET", "/v1/templates/broken")
+        self.assertEqual((st, error_code(r)), (404, "template_not_found"))
+        # no machine of the build is left behind
+        deadline, left = time.time() + 20, True
+        while left and time.time() < deadline:
+            ms = self.req("GET", "/v1/machines")[2]["machines"]
+            left = [m for m in ms if m["template"] == "broken:latest"]
+            time.sleep(0.1)
+        self.assertFalse(left)
+        # a ready command that never succeeds fails the build after its timeout
+        b = self.build({"name": "unready", "steps": [{"op": "run", "cmd": "true"}],
+                        "start_cmd": "sleep 600", "ready_cmd": "false", "ready_timeout_s": 2},
+                       want="failed")
+        self.assertIn("ready command did not succeed within 2 s", b["error"])
+
+    def test_builder_steps_from_a_template_and_dependents(self):
+        self.web()
+        steps = [{"op": "env", "vars": {"EXTRA": "1"}},
+                 {"op": "run", "cmd": "echo child > /home/app/child.txt"},
+                 {"op": "apt", "packages": ["jq"]}]
+        b = self.build({"name": "web-child", "from": "web", "steps": steps})
+        st, _, t = self.req("GET", "/v1/templates/web-child")
+        self.assertEqual(t["from"], "web:latest")
+        self.assertEqual(t["env"], {"GREETING": "hello", "APP": "/srv/app", "EXTRA": "1"})
+        self.assertEqual(t["start"], {"argv": ["python3", "/srv/app/app.py"]}, "inherited")
+        m = self.create({"template": "web-child"})
+        try:
+            r = self.exec(m["id"], "cat /home/app/child.txt version; echo '{\"a\":2}' | jq .a; "
+                                   "curl -s localhost:8000")
+            self.assertEqual(r["stdout"], "child\nbuilt-1\n2\ngreeting=hello\n")
+            st, _, r = self.req("DELETE", "/v1/templates/web-child")
+            self.assertEqual((st, error_code(r)), (409, "template_in_use"), r)
+        finally:
+            self.destroy(m["id"])
+        # the parent cannot go while a template built FROM it exists
+        st, _, r = self.req("DELETE", "/v1/templates/web")
+        self.assertEqual((st, error_code(r)), (409, "template_in_use"), r)
+        self.assertIn("web-child", r["error"]["message"])
+        self.assertEqual(self.req("DELETE", "/v1/templates/web-child")[0], 204)
+        self.assertEqual(b["template"], "web-child:latest")
+
+    def test_names_tags_aliases_and_bad_input(self):
+        self.web()
+        st, _, t = self.req("POST", "/v1/templates/web/aliases", {"name": "web:v1"})
+        self.assertEqual((st, t["ref"]), (201, "web:v1"), t)
+        st, _, t2 = self.req("GET", "/v1/templates/web:v1")
+        self.assertEqual(t2["build_id"], t["build_id"])
+        st, _, lst = self.req("GET", "/v1/templates")
+        self.assertTrue({"web:latest", "web:v1"} <= {x["ref"] for x in lst["templates"]})
+        # deleting an alias leaves the other name and the build
+        self.assertEqual(self.req("DELETE", "/v1/templates/web:v1")[0], 204)
+        self.assertEqual(self.req("GET", "/v1/templates/web")[0], 200)
+        cases = [
+            ("POST", "/v1/templates/builds", {"name": "Bad Name", "steps": []}, 400,
+             "invalid_field"),
+            ("POST", "/v1/templates/builds", {"name": "x", "steps": [{"op": "fly"}]}, 400,
+             "invalid_field"),
+            ("POST", "/v1/templates/builds", {"name": "x", "dockerfile": "FROM base\nVOLUME /x\n"},
+             400, "invalid_dockerfile"),
+            ("POST", "/v1/templates/builds", {"name": "x", "dockerfile": "FROM base",
+                                              "steps": []}, 400, "invalid_field"),
+            ("POST", "/v1/templates/builds", {"name": "x", "context_id": "0" * 64}, 404,
+             "context_not_found"),
+            ("POST", "/v1/templates/builds", {"name": "x", "from": "nope"}, 404,
+             "template_not_found"),
+            ("POST", "/v1/templates/builds", {"name": "x", "surprise": 1}, 400, "unknown_field"),
+            ("GET", "/v1/templates/builds/b_0000", None, 404, "build_not_found"),
+            ("GET", "/v1/templates/nope", None, 404, "template_not_found"),
+            ("GET", "/v1/templates/UPPER", None, 400, "invalid_field"),
+            ("POST", "/v1/templates/web/aliases", {"name": "a:b:c"}, 400, "invalid_field"),
+            ("PUT", "/v1/templates/web/pool", {"size": 33}, 400, "invalid_field"),
+            ("POST", "/v1/machines", {"template": "nope"}, 404, "template_not_found"),
+            ("POST", "/v1/machines", {"template": "web", "pool": "maybe"}, 400, "invalid_field"),
+        ]
+        for method, path, body, status, code in cases:
+            st, _, r = self.req(method, path, body)
+            self.assertEqual((st, error_code(r)), (status, code), (path, body, r))
+        st, _, r = self.req("POST", "/v1/templates/builds",
+                            {"name": "x", "dockerfile": "FROM base\nRUN true\nSHELL [\"x\"]\n"})
+        self.assertIn("line 3", r["error"]["message"])
+        self.assertTrue(self.d.alive())
+
+    def test_warm_pool(self):
+        self.web()
+        st, _, r = self.req("POST", "/v1/machines", {"template": "web", "pool": "require"})
+        self.assertEqual((st, error_code(r)), (409, "pool_empty"))
+        st, _, t = self.req("PUT", "/v1/templates/web/pool", {"size": 2})
+        self.assertEqual((st, t["pool"]["size"]), (200, 2), t)
+        deadline = time.time() + 60
+        while time.time() < deadline and t["pool"]["ready"] < 2:
+            time.sleep(0.2)
+            t = self.req("GET", "/v1/templates/web")[2]
+        self.assertEqual(t["pool"]["ready"], 2, t)
+        # members are not the user's machines
+        self.assertFalse([m for m in self.req("GET", "/v1/machines")[2]["machines"]
+                          if m["template"] == "web:latest"])
+        m = self.create({"template": "web", "metadata": {"who": "me"}, "timeout_s": 600})
+        try:
+            self.assertEqual(m["checkout"], "pool")
+            self.assertEqual(m["metadata"], {"who": "me"})
+            self.assertIsNotNone(m["timeout_at"])
+            self.assertEqual(self.exec(m["id"], "curl -s localhost:8000")["stdout"],
+                             "greeting=hello\n")
+            listed = self.req("GET", "/v1/machines?metadata=who%3Dme")[2]["machines"]
+            self.assertEqual([x["id"] for x in listed], [m["id"]])
+            # the pool refills
+            deadline = time.time() + 60
+            while time.time() < deadline and t["pool"]["ready"] < 2:
+                time.sleep(0.2)
+                t = self.req("GET", "/v1/templates/web")[2]
+            self.assertEqual(t["pool"]["ready"], 2, t)
+            skipped = self.create({"template": "web", "pool": "skip"})
+            self.assertEqual(skipped["checkout"], "fresh")
+            self.destroy(skipped["id"])
+        finally:
+            self.destroy(m["id"])
+        st, _, t = self.req("PUT", "/v1/templates/web/pool", {"size": 0})
+        deadline = time.time() + 30
+        while time.time() < deadline and t["pool"]["ready"] + t["pool"]["creating"] > 0:
+            time.sleep(0.2)
+            t = self.req("GET", "/v1/templates/web")[2]
+        self.assertEqual(t["pool"], {"size": 0, "ready": 0, "creating": 0})
+
+    def test_cli_build(self):
+        d = os.path.join(self.d.state_dir, "cli-ctx")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "hello.txt"), "w") as f:
+            f.write("hi from the context\n")
+        with open(os.path.join(d, "Dockerfile"), "w") as f:
+            f.write("FROM base\nCOPY hello.txt /opt/\nRUN cat /opt/hello.txt\n")
+        r = self.d.cli("templates", "build", "--name", "cli-tpl:v2", "--dockerfile",
+                       os.path.join(d, "Dockerfile"), "--context", d, "--start-cmd",
+                       "sleep 1000")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("step 2/3: RUN cat /opt/hello.txt", r.stderr)
+        self.assertIn("   | hi from the context", r.stderr)
+        self.assertTrue(r.stdout.startswith("cli-tpl:v2 "), r.stdout)
+        r = self.d.cli("--json", "templates", "get", "cli-tpl:v2")
+        self.assertIn('"start"', r.stdout)
+        with open(os.path.join(d, "Dockerfile"), "w") as f:
+            f.write("FROM base\nRUN exit 4\n")
+        r = self.d.cli("templates", "build", "--name", "cli-bad", "--dockerfile",
+                       os.path.join(d, "Dockerfile"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("failed: step 1 (line 2) failed (exit 4)", r.stderr)
+        r = self.d.cli("templates", "delete", "cli-tpl:v2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.d.cli("templates", "get", "cli-tpl:v2")
+        self.assertEqual(r.returncode, 6, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
