@@ -229,6 +229,14 @@ int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *
                const char *what, const char *done, int argc, char **argv,
                void (*show)(const json_t *doc));
 
+/* 0 when ref looks like a template reference ([A-Za-z0-9._:-], up to 96); else a usage
+ * error naming `what`. */
+int cli_ref_arg(const struct cli_cmd *cmd, const char *ref, const char *what);
+
+/* cli_id_cmd for a verb on one template name[:tag]. */
+int cli_ref_cmd(struct cli *c, const char *name, const char *method, const char *base,
+                const char *done, int argc, char **argv, void (*show)(const json_t *doc));
+
 /* Looks a command up by name. */
 const struct cli_cmd *cli_find(const char *name);
 

@@ -42,37 +42,6 @@ static void show_list(const json_t *d)
                 printf("(more: --cursor %s)\n", next);
 }
 
-/* A template reference for a path: [a-zA-Z0-9._:-], up to 96. */
-static int ref_arg(const struct cli_cmd *cmd, const char *ref)
-{
-        size_t n = strlen(ref);
-        if (n == 0 || n > 96 ||
-            strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") != n)
-                return cli_usage_error(cmd, "expected a template name[:tag], got '%.40s'", ref);
-        return 0;
-}
-
-static int ref_cmd(struct cli *c, const char *name, const char *method, int argc, char **argv,
-                   void (*show)(const json_t *))
-{
-        const struct cli_cmd *cmd = cli_find(name);
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        if (r)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one template name");
-        if ((r = ref_arg(cmd, argv[0])))
-                return r;
-        char path[160];
-        snprintf(path, sizeof(path), "/v1/templates/%s", argv[0]);
-        if (show || c->json)
-                return cli_call(c, method, path, NULL, show);
-        r = cli_call(c, method, path, NULL, NULL);
-        if (r == 0)
-                printf("deleted %s\n", argv[0]);
-        return r;
-}
-
 int cmd_templates_list(struct cli *c, int argc, char **argv)
 {
         return cli_list_cmd(c, "templates list", "/v1/templates", argc, argv, show_list);
@@ -80,12 +49,14 @@ int cmd_templates_list(struct cli *c, int argc, char **argv)
 
 int cmd_templates_get(struct cli *c, int argc, char **argv)
 {
-        return ref_cmd(c, "templates get", "GET", argc, argv, show_template);
+        return cli_ref_cmd(c, "templates get", "GET", "/v1/templates", NULL, argc, argv,
+                           show_template);
 }
 
 int cmd_templates_delete(struct cli *c, int argc, char **argv)
 {
-        return ref_cmd(c, "templates delete", "DELETE", argc, argv, NULL);
+        return cli_ref_cmd(c, "templates delete", "DELETE", "/v1/templates", "deleted", argc, argv,
+                           NULL);
 }
 
 int cmd_templates_alias(struct cli *c, int argc, char **argv)
@@ -96,7 +67,8 @@ int cmd_templates_alias(struct cli *c, int argc, char **argv)
                 return r;
         if (npos != 2)
                 return cli_usage_error(cmd, "expected a template and its new name");
-        if ((r = ref_arg(cmd, argv[0])) || (r = ref_arg(cmd, argv[1])))
+        if ((r = cli_ref_arg(cmd, argv[0], "a template name[:tag]")) ||
+            (r = cli_ref_arg(cmd, argv[1], "a new name[:tag]")))
                 return r;
         char path[180];
         snprintf(path, sizeof(path), "/v1/templates/%s/aliases", argv[0]);
@@ -112,7 +84,7 @@ int cmd_templates_pool(struct cli *c, int argc, char **argv)
                 return r;
         if (npos != 1 || !v[0])
                 return cli_usage_error(cmd, "expected a template and --size N");
-        if ((r = ref_arg(cmd, argv[0])))
+        if ((r = cli_ref_arg(cmd, argv[0], "a template name[:tag]")))
                 return r;
         json_t *body = json_object();
         if ((r = cli_set_int(cmd, body, "size", "--size", v[0]))) {
@@ -126,26 +98,24 @@ int cmd_templates_pool(struct cli *c, int argc, char **argv)
 
 /* ---- logs -------------------------------------------------------------------------- */
 
-static void print_line(struct cli *c, const json_t *l)
+/* Writes a log line as text to out, or appends it to collect (when not NULL). */
+static void print_line(FILE *out, json_t *collect, json_t *l)
 {
         const char *stream = json_string_value(json_object_get(l, "stream")) ?: "";
         const char *text = json_string_value(json_object_get(l, "text")) ?: "";
-        if (c->json) {
-                char *s = json_dumps(l, JSON_COMPACT);
-                if (s)
-                        printf("%s\n", s);
-                free(s);
-        } else if (!strcmp(stream, "system")) {
-                fprintf(stderr, "#%lld %s\n",
+        if (collect)
+                json_array_append(collect, l);
+        else if (!strcmp(stream, "system"))
+                fprintf(out, "#%lld %s\n",
                         (long long)json_integer_value(json_object_get(l, "step")), text);
-        } else {
-                fprintf(stderr, "   | %s\n", text);
-        }
+        else
+                fprintf(out, "   | %s\n", text);
 }
 
-/* Prints the build's log from the start, following it while it builds (follow) or
- * once. Returns 0 or an exit status; *state gets the build's last state. */
-static int follow_logs(struct cli *c, const char *build, int follow, char *state, size_t cap)
+/* The build's log from the start, while it builds (follow) or what is there: as text to
+ * out, or into collect. Returns 0 or an exit status; *state gets the build's state. */
+static int follow_logs(struct cli *c, const char *build, int follow, FILE *out, json_t *collect,
+                       char *state, size_t cap)
 {
         long long cursor = 0;
         for (;;) {
@@ -163,8 +133,9 @@ static int follow_logs(struct cli *c, const char *build, int follow, char *state
                 }
                 size_t i;
                 json_t *l;
-                json_array_foreach(json_object_get(r.doc, "logs"), i, l) print_line(c, l);
-                fflush(stdout);
+                json_array_foreach(json_object_get(r.doc, "logs"), i, l)
+                    print_line(out, collect, l);
+                fflush(out);
                 cursor = (long long)json_integer_value(json_object_get(r.doc, "next_cursor"));
                 snprintf(state, cap, "%s",
                          json_string_value(json_object_get(r.doc, "state")) ?: "");
@@ -192,7 +163,16 @@ int cmd_templates_logs(struct cli *c, int argc, char **argv)
         if ((r = cli_id_arg(cmd, argv[0], "a build ID (b_...)")))
                 return r;
         char state[32];
-        return follow_logs(c, argv[0], v[0] != NULL, state, sizeof(state));
+        json_t *lines = c->json ? json_array() : NULL;
+        r = follow_logs(c, argv[0], v[0] != NULL, stdout, lines, state, sizeof(state));
+        if (lines && r == 0) {
+                json_t *doc =
+                    json_pack("{s:s,s:s,s:O}", "build", argv[0], "state", state, "logs", lines);
+                cli_print_json(doc);
+                json_decref(doc);
+        }
+        json_decref(lines);
+        return r;
 }
 
 /* ---- build ------------------------------------------------------------------------- */
@@ -252,8 +232,7 @@ static int upload_context(struct cli *c, const struct cli_cmd *cmd, const char *
         if (!data)
                 return cli_usage_error(
                     cmd, "--context %s: could not pack it with tar (at most 1 GiB)", dir);
-        if (!c->json)
-                fprintf(stderr, "uploading the context (%zu bytes)\n", len);
+        fprintf(stderr, "uploading the context (%zu bytes)\n", len);
         struct cli_resp r;
         int rc = cli_request_raw(c, "PUT", "/v1/templates/contexts", data, len, &r);
         free(data);
@@ -333,9 +312,8 @@ int cmd_templates_build(struct cli *c, int argc, char **argv)
         char build[64], state[32] = "";
         snprintf(build, sizeof(build), "%s", json_string_value(json_object_get(r.doc, "id")));
         cli_resp_free(&r);
-        if (!c->json)
-                fprintf(stderr, "build %s\n", build);
-        if ((rc = follow_logs(c, build, 1, state, sizeof(state))))
+        fprintf(stderr, "build %s\n", build);
+        if ((rc = follow_logs(c, build, 1, stderr, NULL, state, sizeof(state))))
                 return rc;
         char path[160];
         if (strcmp(state, "ready") != 0) { /* the build's record says why */
@@ -349,7 +327,7 @@ int cmd_templates_build(struct cli *c, int argc, char **argv)
                                             ?: state);
                 }
                 cli_resp_free(&r);
-                return 1;
+                return ns_code_def(NS_E_MACHINE_FAILED)->exit_code;
         }
         snprintf(path, sizeof(path), "/v1/templates/%s", v[0]);
         return cli_call(c, "GET", path, NULL, show_template);

@@ -109,17 +109,27 @@ int cli_list_cmd(struct cli *c, const char *name, const char *base, int argc, ch
         return cli_call(c, "GET", path, NULL, show);
 }
 
-int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *base,
-               const char *what, const char *done, int argc, char **argv,
-               void (*show)(const json_t *doc))
+int cli_ref_arg(const struct cli_cmd *cmd, const char *ref, const char *what)
+{
+        size_t n = strlen(ref);
+        if (n == 0 || n > 96 ||
+            strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") != n)
+                return cli_usage_error(cmd, "expected %s, got '%.40s'", what, ref);
+        return 0;
+}
+
+static int one_cmd(struct cli *c, const char *name, const char *method, const char *base,
+                   const char *what, const char *done, int argc, char **argv,
+                   void (*show)(const json_t *doc),
+                   int (*check)(const struct cli_cmd *, const char *, const char *))
 {
         const struct cli_cmd *cmd = cli_find(name);
         int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
         if (r)
                 return r;
         if (npos != 1)
-                return cli_usage_error(cmd, "expected one ID");
-        if ((r = cli_id_arg(cmd, argv[0], what)))
+                return cli_usage_error(cmd, "expected %s", what);
+        if ((r = check(cmd, argv[0], what)))
                 return r;
         char path[160];
         snprintf(path, sizeof(path), "%s/%s", base, argv[0]);
@@ -133,6 +143,20 @@ int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *
                 json_decref(d);
         }
         return r;
+}
+
+int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *base,
+               const char *what, const char *done, int argc, char **argv,
+               void (*show)(const json_t *doc))
+{
+        return one_cmd(c, name, method, base, what, done, argc, argv, show, cli_id_arg);
+}
+
+int cli_ref_cmd(struct cli *c, const char *name, const char *method, const char *base,
+                const char *done, int argc, char **argv, void (*show)(const json_t *doc))
+{
+        return one_cmd(c, name, method, base, "a template name[:tag]", done, argc, argv, show,
+                       cli_ref_arg);
 }
 
 void cli_write_base64(FILE *f, const char *s)

@@ -125,7 +125,7 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_TEMPLATE_IN_USE] = {"template_in_use", 409, 7,
                               "Machines started from the template still exist, or other "
                               "templates were built from it."},
-    [NS_E_INVALID_DOCKERFILE] = {"invalid_dockerfile", 400, 2,
+    [NS_E_INVALID_DOCKERFILE] = {"invalid_dockerfile", 400, 4,
                                  "The Dockerfile uses something outside the supported subset "
                                  "(the message names the line)."},
     [NS_E_POOL_EMPTY] = {"pool_empty", 409, 7,

@@ -68,6 +68,14 @@ class Cli(DaemonTest):
             "mcp": None,  # a stdio protocol server: test_mcp.py drives it
             "shell": None,  # interactive: test_shell_is_an_interactive_terminal
             "files watch": None,  # runs until events: test_files_watch_prints_events...
+            "templates build": ["templates", "build", "--name", "cli-t", "--start-cmd",
+                                "sleep 600"],
+            "templates list": ["templates", "list"],
+            "templates get": ["templates", "get", "cli-t"],
+            "templates alias": ["templates", "alias", "cli-t", "cli-t:v2"],
+            "templates pool": ["templates", "pool", "cli-t:v2", "--size", "0"],
+            "templates logs": None,  # needs the build's ID: test_templates.test_cli_build
+            "templates delete": ["templates", "delete", "cli-t:v2"],
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
         }

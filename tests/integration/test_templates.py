@@ -4,6 +4,7 @@ snapshot machines start from, failed builds that keep their logs, names, tags an
 aliases, deletion guarded by what depends on a template, warm pools, the CLI."""
 
 import io
+import json
 import os
 import tarfile
 import time
@@ -305,11 +306,18 @@ class TemplatesTest(DaemonTest):
         self.assertTrue(r.stdout.startswith("cli-tpl:v2 "), r.stdout)
         r = self.d.cli("--json", "templates", "get", "cli-tpl:v2")
         self.assertIn('"start"', r.stdout)
+        build = json.loads(r.stdout)["build_id"]
+        r = self.d.cli("--json", "templates", "logs", build)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["state"], "ready")
+        self.assertIn("hi from the context", [l["text"] for l in doc["logs"]])
+        r = self.d.cli("templates", "logs", build)
+        self.assertIn("#2 step 2/3: RUN cat /opt/hello.txt", r.stdout)
         with open(os.path.join(d, "Dockerfile"), "w") as f:
             f.write("FROM base\nRUN exit 4\n")
         r = self.d.cli("templates", "build", "--name", "cli-bad", "--dockerfile",
                        os.path.join(d, "Dockerfile"))
-        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.returncode, 8, r.stderr)
         self.assertIn("failed: step 1 (line 2) failed (exit 4)", r.stderr)
         r = self.d.cli("templates", "delete", "cli-tpl:v2")
         self.assertEqual(r.returncode, 0, r.stderr)
