@@ -43,6 +43,40 @@ class PythonSdk(DaemonTest):
             import shutil
             shutil.rmtree(venv, ignore_errors=True)
 
+    def test_templates_build_pool_and_machines(self):
+        from nullspace import BuildFailedError, Template
+        ctx = os.path.join(self.d.state_dir, "sdk-ctx")
+        os.makedirs(os.path.join(ctx, "data"), exist_ok=True)
+        with open(os.path.join(ctx, "data", "x.txt"), "w") as f:
+            f.write("from the context\n")
+        seen = []
+        t = Template.build("sdk-tpl:v1", client=self.client, context=ctx,
+                           dockerfile="FROM base\nCOPY data /opt/data\n"
+                                      "RUN cat /opt/data/x.txt\nCMD sleep 600\n",
+                           on_log=seen.append)
+        self.assertEqual((t["ref"], t["start"]), ("sdk-tpl:v1", {"cmd": "sleep 600"}))
+        self.assertIn("from the context", [l["text"] for l in seen])
+        self.assertEqual(Template.alias("sdk-tpl:v1", "sdk-tpl", client=self.client)["ref"],
+                         "sdk-tpl:latest")
+        self.assertTrue({"sdk-tpl:v1", "sdk-tpl:latest"} <=
+                        {x["ref"] for x in Template.list(client=self.client)})
+        self.assertEqual(Template.set_pool("sdk-tpl", 1, client=self.client)["pool"]["size"], 1)
+        m = Machine.create(template="sdk-tpl", client=self.client)
+        try:
+            self.assertIn(m.info["checkout"], ("pool", "fresh"))
+            self.assertEqual(m.commands.run("cat /opt/data/x.txt; pgrep -c sleep").stdout,
+                             "from the context\n1\n")
+        finally:
+            m.kill()
+        Template.set_pool("sdk-tpl", 0, client=self.client)
+        with self.assertRaises(BuildFailedError) as cm:
+            Template.build("sdk-bad", steps=[{"op": "run", "cmd": "exit 5"}], client=self.client)
+        self.assertIn("exit 5", cm.exception.build["error"])
+        with self.assertRaises(errors.TemplateNotFoundError):
+            Template.get("sdk-none", client=self.client)
+        Template.delete("sdk-tpl:v1", client=self.client)
+        Template.delete("sdk-tpl", client=self.client)
+
     def test_configuration_follows_the_cli_precedence(self):
         env = dict(os.environ)
         try:

@@ -12,9 +12,11 @@ Errors raise subclasses of NullspaceError named after the stable codes
 from .client import Client
 from .errors import NullspaceError, error_for
 from .machine import CommandHandle, CommandResult, Machine, PtyHandle, Snapshot, WatchHandle
+from .template import BuildFailedError, Template
 from .websocket import Streams
 
 __version__ = "0.1.0"
 
-__all__ = ["Client", "CommandHandle", "CommandResult", "Machine", "NullspaceError", "PtyHandle",
-           "Snapshot", "Streams", "WatchHandle", "error_for"]
+__all__ = ["BuildFailedError", "Client", "CommandHandle", "CommandResult", "Machine",
+           "NullspaceError", "PtyHandle", "Snapshot", "Streams", "Template", "WatchHandle",
+           "error_for"]

@@ -179,3 +179,43 @@ export const Snapshot: {
   get(id: string, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
   delete(id: string, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
 };
+
+export class BuildFailedError extends NullspaceError {
+  build: Record<string, any>;
+  logs: BuildLogLine[];
+}
+
+export interface BuildLogLine {
+  ts: number;
+  step: number;
+  stream: "system" | "stdout" | "stderr";
+  text: string;
+}
+
+export interface BuildOptions extends ClientOptions {
+  client?: Client;
+  dockerfile?: string;
+  steps?: Array<Record<string, any>>;
+  from?: string;
+  context?: string | Uint8Array;
+  build_args?: Record<string, string>;
+  start_cmd?: string;
+  ready_cmd?: string;
+  ready_timeout_s?: number;
+  no_cache?: boolean;
+  vcpus?: number;
+  memory_mb?: number;
+  onLog?: (line: BuildLogLine) => void;
+  wait?: boolean;
+}
+
+export const Template: {
+  uploadContext(context: string | Uint8Array, opts?: ClientOptions & { client?: Client }): Promise<string>;
+  build(name: string, opts?: BuildOptions): Promise<Record<string, any>>;
+  logs(buildId: string, opts?: ClientOptions & { client?: Client; follow?: boolean; onLog?: (line: BuildLogLine) => void }): Promise<BuildLogLine[]>;
+  get(ref: string, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
+  list(opts?: ClientOptions & { client?: Client }): Promise<Array<Record<string, any>>>;
+  delete(ref: string, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
+  alias(ref: string, newName: string, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
+  setPool(ref: string, size: number, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
+};

@@ -1,6 +1,7 @@
 // The Nullspace SDK for Node.js (20+): machines, commands, files and PTYs over the
 // daemon's HTTP API and its WebSocket streams (docs/websocket-protocol.md). Errors are
 // NullspaceError with the stable `code` of docs/errors.md. Types: index.d.ts.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -527,5 +528,94 @@ export const Snapshot = {
   },
   delete(id, opts = {}) {
     return (opts.client || new Client(opts)).request("DELETE", `/v1/snapshots/${encodeURIComponent(id)}`);
+  },
+};
+
+/** A build that ended failed: `build` is its record (error, step), `logs` its log lines. */
+export class BuildFailedError extends NullspaceError {
+  constructor(build, logs) {
+    super("build_failed", build.error || "the build failed");
+    this.build = build;
+    this.logs = logs;
+  }
+}
+
+const tplPath = (ref, suffix = "") => `/v1/templates/${encodeURIComponent(ref).replace(/%3A/g, ":")}${suffix}`;
+
+/** Templates: build reusable environments, name them, keep warm pools (docs/templates.md).
+ * Machines start from one with Machine.create({ template: "name[:tag]" }). */
+export const Template = {
+  /** Uploads a build context (a directory, packed with tar, or tar bytes); its context_id. */
+  async uploadContext(context, opts = {}) {
+    const c = opts.client || new Client(opts);
+    const raw = typeof context === "string"
+      ? execFileSync("tar", ["-C", context, "--owner=0", "--group=0", "--numeric-owner", "-cf", "-", "."], { maxBuffer: 1 << 30 })
+      : context;
+    return (await c.request("PUT", "/v1/templates/contexts", { raw })).context_id;
+  },
+
+  /** Builds `name` from { dockerfile } or { steps, from }, with an optional context (a
+   * directory or tar bytes); onLog(line) sees the log as it comes. Resolves to the
+   * template (wait: false: the build record at once); a failed build rejects with
+   * BuildFailedError. */
+  async build(name, opts = {}) {
+    const { client, apiUrl, apiKey, context, onLog, wait = true, ...fields } = opts;
+    const c = client || new Client({ apiUrl, apiKey });
+    const body = { name, ...fields };
+    if (context !== undefined) body.context_id = await Template.uploadContext(context, { client: c });
+    const b = await c.request("POST", "/v1/templates/builds", { body });
+    if (!wait) return b;
+    const logs = await Template.logs(b.id, { client: c, follow: true, onLog });
+    const done = await c.request("GET", `/v1/templates/builds/${b.id}`);
+    if (done.state !== "ready") throw new BuildFailedError(done, logs);
+    return Template.get(done.template, { client: c });
+  },
+
+  /** The build's log lines from the start (follow: until it ends). */
+  async logs(buildId, opts = {}) {
+    const c = opts.client || new Client(opts);
+    const out = [];
+    let cursor = 0;
+    for (;;) {
+      const page = await c.request("GET", `/v1/templates/builds/${buildId}/logs`, { query: { cursor } });
+      for (const l of page.logs) {
+        out.push(l);
+        opts.onLog?.(l);
+      }
+      const more = page.next_cursor !== cursor;
+      cursor = page.next_cursor;
+      if (page.done || (!opts.follow && !more)) return out;
+      if (!more) await new Promise((ok) => setTimeout(ok, 300));
+    }
+  },
+
+  get(ref, opts = {}) {
+    return (opts.client || new Client(opts)).request("GET", tplPath(ref));
+  },
+
+  async list(opts = {}) {
+    const c = opts.client || new Client(opts);
+    const out = [];
+    let cursor;
+    do {
+      const page = await c.request("GET", "/v1/templates", { query: { cursor, limit: 1000 } });
+      out.push(...page.templates);
+      cursor = page.next_cursor;
+    } while (cursor);
+    return out;
+  },
+
+  delete(ref, opts = {}) {
+    return (opts.client || new Client(opts)).request("DELETE", tplPath(ref));
+  },
+
+  /** Gives the template another name or tag. */
+  alias(ref, newName, opts = {}) {
+    return (opts.client || new Client(opts)).request("POST", tplPath(ref, "/aliases"), { body: { name: newName } });
+  },
+
+  /** Keeps `size` machines of the template ready (0 drains the pool). */
+  setPool(ref, size, opts = {}) {
+    return (opts.client || new Client(opts)).request("PUT", tplPath(ref, "/pool"), { body: { size } });
   },
 };

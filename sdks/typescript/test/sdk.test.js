@@ -2,7 +2,10 @@
 // (tests/integration/test_sdk_typescript.py starts one and runs `npm test`).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Client, Machine, NullspaceError, Snapshot } from "../src/index.js";
+import { BuildFailedError, Client, Machine, NullspaceError, Snapshot, Template } from "../src/index.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 let m;
 before(async () => {
@@ -126,4 +129,32 @@ test("preview URL and network policy", async () => {
   } finally {
     await w.kill();
   }
+});
+
+test("templates: build with a context, machines from it, pool, failures", async () => {
+  const ctx = mkdtempSync(join(tmpdir(), "ns-ts-ctx-"));
+  writeFileSync(join(ctx, "hello.txt"), "ts context\n");
+  const seen = [];
+  const t = await Template.build("ts-tpl", {
+    dockerfile: "FROM base\nCOPY hello.txt /opt/\nCMD [\"sleep\", \"600\"]\n",
+    context: ctx,
+    onLog: (l) => seen.push(l),
+  });
+  assert.equal(t.ref, "ts-tpl:latest");
+  assert.ok(seen.some((l) => l.text.startsWith("template ts-tpl:latest ready")));
+  assert.equal((await Template.alias("ts-tpl", "ts-tpl:v1")).ref, "ts-tpl:v1");
+  assert.equal((await Template.setPool("ts-tpl:v1", 0)).pool.size, 0);
+  const x = await Machine.create({ template: "ts-tpl:v1", pool: "skip" });
+  try {
+    assert.equal(x.info.checkout, "fresh");
+    assert.equal((await x.commands.run("cat /opt/hello.txt; pgrep -c sleep")).stdout, "ts context\n1\n");
+  } finally {
+    await x.kill();
+  }
+  await assert.rejects(Template.build("ts-bad", { steps: [{ op: "run", cmd: "exit 6" }] }),
+    (e) => e instanceof BuildFailedError && e.build.error.includes("exit 6"));
+  await assert.rejects(Template.get("ts-none"), (e) => e.code === "template_not_found");
+  await Template.delete("ts-tpl:v1");
+  await Template.delete("ts-tpl");
+  assert.ok(!(await Template.list()).some((y) => y.name === "ts-tpl"));
 });
