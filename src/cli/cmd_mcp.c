@@ -115,6 +115,13 @@ static json_t *t_list(struct cli *c, json_t *args, int *is_error)
         return api(c, "GET", path, NULL);
 }
 
+static json_t *t_templates(struct cli *c, json_t *args, int *is_error)
+{
+        (void)args;
+        (void)is_error;
+        return api(c, "GET", "/v1/templates?limit=1000", NULL);
+}
+
 static json_t *t_exec(struct cli *c, json_t *args, int *is_error)
 {
         char path[160];
@@ -237,7 +244,8 @@ static json_t *t_preview(struct cli *c, json_t *args, int *is_error)
 
 static const struct tool tools[] = {
     {"create_machine", "Create an isolated Linux machine (gVisor sandbox) and wait until it runs.",
-     "{\"type\":\"object\",\"properties\":{\"template\":{\"type\":\"string\"},\"memory_mb\":{"
+     "{\"type\":\"object\",\"properties\":{\"template\":{\"type\":\"string\",\"description\":"
+     "\"base (default) or a name[:tag] from list_templates\"},\"memory_mb\":{"
      "\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"},\"timeout_s\":{\"type\":\"integer\","
      "\"description\":\"destroyed (or hibernated) after this long; 0: never\"},\"env\":{\"type\":"
      "\"object\",\"additionalProperties\":{\"type\":\"string\"}},\"metadata\":{\"type\":"
@@ -245,6 +253,10 @@ static const struct tool tools[] = {
      t_create},
     {"list_machines", "List machines, optionally only those in one state.",
      "{\"type\":\"object\",\"properties\":{\"state\":{\"type\":\"string\"}}}", t_list},
+    {"list_templates",
+     "List the templates machines can be created from (packages, files and a running service "
+     "baked in); pass a ref as create_machine's template.",
+     "{\"type\":\"object\",\"properties\":{}}", t_templates},
     {"exec", "Run a shell command in a machine; returns stdout, stderr and exit_code.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"command\":{\"type\":\"string\"},\"cwd\":{"
      "\"type\":\"string\"},\"timeout_s\":{\"type\":\"integer\"}},\"required\":[\"machine_id\","

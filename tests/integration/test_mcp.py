@@ -25,7 +25,7 @@ class Mcp(DaemonTest):
         self.assertEqual(out["tools"], sorted([
             "create_machine", "list_machines", "exec", "read_file", "write_file",
             "hibernate_machine", "resume_machine", "fork_machine", "destroy_machine",
-            "preview_url"]))
+            "preview_url", "list_templates"]))
         self.assertTrue(out["preview"])
         self.assertEqual(out["created"], {"state": "running", "metadata": {"via": "mcp"}})
         self.assertTrue(out["listed"])
