@@ -97,18 +97,13 @@ static void check_all(struct app *app)
                 }
                 for (size_t i = 0; i < n; i++) {
                         after = v[i].seq;
-                        struct build_rec b;
+                        char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
+                        const char *code;
                         if (v[i].pool_size <= 0 || nactive == 256 ||
-                            store_build_get(app->store, v[i].build_id, &b, &e) < 0)
+                            tplreg_snapshot(app, v[i].name, ref, snap, &code, &e) < 0)
                                 continue;
-                        json_t *res = json_loads(b.result, 0, NULL);
-                        const char *snap = json_string_value(json_object_get(res, "snapshot"));
-                        if (snap) {
-                                active[nactive++] = strdup(v[i].name);
-                                check_pool(app, v[i].name, v[i].pool_size, snap);
-                        }
-                        json_decref(res);
-                        store_build_rec_free(&b);
+                        active[nactive++] = strdup(ref);
+                        check_pool(app, ref, v[i].pool_size, snap);
                 }
                 free(v);
         }

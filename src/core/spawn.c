@@ -72,7 +72,8 @@ static void from_snapshot(const json_t *spec, const struct machine_params *req,
                           struct machine_params *out)
 {
         *out = *req;
-        out->template_name = json_string_value(json_object_get(spec, "template")) ?: "base";
+        if (!req->template_name || !strcmp(req->template_name, "base")) /* else: its name */
+                out->template_name = json_string_value(json_object_get(spec, "template")) ?: "base";
         out->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
         out->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
         out->env = json_object_get(spec, "env");
@@ -111,55 +112,45 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
         return m;
 }
 
+/* A spawn from snapshot snap, shown as template ref. */
+static struct machine *spawn_as(struct app *app, const struct machine_params *p, const char *ref,
+                                const char *snap, machine_done_cb cb, void *ud, const char **code,
+                                struct err *e)
+{
+        struct machine_params mp = *p;
+        mp.template_name = ref;
+        mp.snapshot = snap;
+        return machine_spawn_snapshot(app, &mp, cb, ud, code, e);
+}
+
 struct machine *machine_spawn_template(struct app *app, const struct machine_params *p,
                                        machine_done_cb cb, void *ud, const char **code,
                                        struct err *e)
 {
-        struct template_rec name;
-        struct build_rec b;
-        if (tplreg_lookup(app, p->template_name, &name, &b, code, e) < 0)
+        char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
+        if (tplreg_snapshot(app, p->template_name, ref, snap, code, e) < 0)
                 return NULL;
-        json_t *res = json_loads(b.result, 0, NULL);
-        struct machine_params mp = *p;
-        mp.snapshot = json_string_value(json_object_get(res, "snapshot"));
-        struct machine *m = NULL;
-        if (!mp.snapshot) {
-                *code = "internal";
-                err_set(e, EIO, "template %s has no snapshot", name.name);
-        } else {
-                m = machine_spawn_snapshot(app, &mp, cb, ud, code, e);
-        }
-        json_decref(res);
-        store_build_rec_free(&b);
-        return m;
+        return spawn_as(app, p, ref, snap, cb, ud, code, e);
 }
 
 struct machine *machine_from_template(struct app *app, const struct machine_params *p,
                                       machine_done_cb cb, void *ud, const char **code,
                                       struct err *e)
 {
-        struct template_rec name;
-        struct build_rec b;
-        if (tplreg_lookup(app, p->template_name, &name, &b, code, e) < 0)
+        char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
+        if (tplreg_snapshot(app, p->template_name, ref, snap, code, e) < 0)
                 return NULL;
-        json_t *res = json_loads(b.result, 0, NULL);
-        const char *snap = json_string_value(json_object_get(res, "snapshot"));
-        struct machine *m =
-            snap && p->pool != POOL_SKIP ? pool_take(app, name.name, snap, p) : NULL;
-        json_decref(res);
-        store_build_rec_free(&b);
+        struct machine *m = p->pool != POOL_SKIP ? pool_take(app, ref, snap, p) : NULL;
         if (m) {
                 cb(ud, m, NULL, NULL);
                 return m;
         }
         if (p->pool == POOL_REQUIRE) {
                 *code = "pool_empty";
-                err_say(e, EAGAIN, "no machine of template %s's warm pool is ready", name.name);
+                err_say(e, EAGAIN, "no machine of template %s's warm pool is ready", ref);
                 return NULL;
         }
-        struct machine_params mp = *p;
-        mp.template_name = name.name;
-        m = machine_spawn_template(app, &mp, cb, ud, code, e);
+        m = spawn_as(app, p, ref, snap, cb, ud, code, e);
         if (m) {
                 snprintf(m->checkout, sizeof(m->checkout), "fresh");
                 struct err se;

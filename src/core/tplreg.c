@@ -32,6 +32,27 @@ int tplreg_lookup(struct app *app, const char *ref, struct template_rec *name,
         return r;
 }
 
+int tplreg_snapshot(struct app *app, const char *ref, char *canonical, char *snapshot,
+                    const char **code, struct err *e)
+{
+        struct template_rec name;
+        struct build_rec b;
+        if (tplreg_lookup(app, ref, &name, &b, code, e) < 0)
+                return -ENOENT;
+        json_t *res = json_loads(b.result, 0, NULL);
+        const char *snap = json_string_value(json_object_get(res, "snapshot"));
+        int r = snap ? 0 : err_set(e, EIO, "template %s has no snapshot", name.name);
+        if (snap) {
+                snprintf(canonical, TEMPLATE_REF_MAX + 1, "%s", name.name);
+                snprintf(snapshot, MACHINE_ID_MAX, "%s", snap);
+        } else {
+                *code = "internal";
+        }
+        json_decref(res);
+        store_build_rec_free(&b);
+        return r;
+}
+
 int tplreg_set(struct app *app, const char *ref, const char *build_id, struct err *e)
 {
         char id[MACHINE_ID_MAX];

@@ -17,6 +17,11 @@ struct app;
 int tplreg_lookup(struct app *app, const char *ref, struct template_rec *name,
                   struct build_rec *build, const char **code, struct err *e);
 
+/* What machines of template `ref` start from: its canonical name (TEMPLATE_REF_MAX + 1
+ * bytes) and the snapshot of its build (MACHINE_ID_MAX bytes). Errors as tplreg_lookup. */
+int tplreg_snapshot(struct app *app, const char *ref, char *canonical, char *snapshot,
+                    const char **code, struct err *e);
+
 /* Points `ref` (canonical) at build_id, then collects builds left without a name. */
 int tplreg_set(struct app *app, const char *ref, const char *build_id, struct err *e);
 

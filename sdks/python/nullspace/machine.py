@@ -12,6 +12,17 @@ def _client(client, api_url, api_key):
     return client or Client(api_url, api_key)
 
 
+def _pages(c, path, key, **query):
+    """Every item of a paginated list (all pages)."""
+    out, cursor = [], None
+    while True:
+        page = c.request("GET", path, query=dict(query, cursor=cursor, limit=1000))
+        out += page[key]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return out
+
+
 class CommandResult:
     """A finished command: stdout and stderr (str), exit_code, and the rest of the
     daemon's answer (duration_ms, timed_out, signal) in .info."""
@@ -313,14 +324,7 @@ class Machine:
     def list(cls, state=None, api_url=None, api_key=None, client=None):
         """Every machine (all pages), optionally only those in `state`."""
         c = _client(client, api_url, api_key)
-        out, cursor = [], None
-        while True:
-            page = c.request("GET", "/v1/machines",
-                             query={"state": state, "cursor": cursor, "limit": 1000})
-            out += [cls(c, m) for m in page["machines"]]
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return out
+        return [cls(c, m) for m in _pages(c, "/v1/machines", "machines", state=state)]
 
     def refresh(self):
         self.info = self.client.request("GET", self._path())
@@ -385,14 +389,7 @@ class Snapshot:
 
     @staticmethod
     def list(api_url=None, api_key=None, client=None):
-        c = _client(client, api_url, api_key)
-        out, cursor = [], None
-        while True:
-            page = c.request("GET", "/v1/snapshots", query={"cursor": cursor, "limit": 1000})
-            out += page["snapshots"]
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return out
+        return _pages(_client(client, api_url, api_key), "/v1/snapshots", "snapshots")
 
     @staticmethod
     def get(snapshot_id, api_url=None, api_key=None, client=None):

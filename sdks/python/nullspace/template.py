@@ -108,14 +108,8 @@ class Template:
 
     @staticmethod
     def list(api_url=None, api_key=None, client=None):
-        c = _client(client, api_url, api_key)
-        out, cursor = [], None
-        while True:
-            page = c.request("GET", "/v1/templates", query={"cursor": cursor, "limit": 1000})
-            out += page["templates"]
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return out
+        from .machine import _pages
+        return _pages(_client(client, api_url, api_key), "/v1/templates", "templates")
 
     @staticmethod
     def delete(ref, api_url=None, api_key=None, client=None):

@@ -74,6 +74,15 @@ void api_respond_page(struct http_exchange *ex, const struct api_page *p, const 
         http_respond_json(ex, 200, json_pack("{s:o,s:o}", key, arr, "next_cursor", cursor));
 }
 
+void api_fail_code(struct http_exchange *ex, const char *code, const struct err *e)
+{
+        enum ns_code c = api_code_or(code, NS_E_INTERNAL);
+        if (c == NS_E_INTERNAL)
+                api_fail(ex, e);
+        else
+                http_respond_error(ex, c, "%s", e->msg);
+}
+
 enum ns_code api_code_or(const char *name, enum ns_code fallback)
 {
         enum ns_code c = name ? ns_code_by_name(name) : NS_E_COUNT;

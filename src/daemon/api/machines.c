@@ -156,11 +156,7 @@ void api_machines_create(struct http_exchange *ex)
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
         if (!m) {
                 ex->on_abort = NULL;
-                enum ns_code c = api_code_or(code, NS_E_INTERNAL);
-                if (c == NS_E_INTERNAL)
-                        api_fail(ex, &e);
-                else
-                        http_respond_error(ex, c, "%s", e.msg);
+                api_fail_code(ex, code, &e);
                 return;
         }
         if (ex->on_abort == abort_machine_wait) /* still creating: wait */

@@ -221,11 +221,7 @@ void api_snapshots_delete(struct http_exchange *ex)
         const char *code = NULL;
         struct err e = {0};
         if (snapshot_delete(ex->app, ex->match.params[0], &code, &e) < 0) {
-                enum ns_code c = api_code_or(code, NS_E_INTERNAL);
-                if (c == NS_E_INTERNAL)
-                        api_fail(ex, &e);
-                else
-                        http_respond_error(ex, c, "%s", e.msg);
+                api_fail_code(ex, code, &e);
                 return;
         }
         http_respond(ex, 204, NULL, NULL, 0);

@@ -252,10 +252,8 @@ void api_builds_create(struct http_exchange *ex)
                 struct err e = {0};
                 if (build_start(ex->app, req, id, &code, &e) == 0)
                         respond_build(ex, 202, id);
-                else if (api_code_or(code, NS_E_INTERNAL) == NS_E_INTERNAL)
-                        api_fail(ex, &e);
                 else
-                        http_respond_error(ex, api_code_or(code, NS_E_INTERNAL), "%s", e.msg);
+                        api_fail_code(ex, code, &e);
         }
         json_decref(req);
         jv_free(build_fields, ARRAY_SIZE(build_fields), &in);
@@ -323,11 +321,7 @@ static void respond_template(struct http_exchange *ex, int status, const char *r
         const char *code = "internal";
         struct err e;
         if (tplreg_lookup(ex->app, ref, &name, &b, &code, &e) < 0) {
-                enum ns_code c = api_code_or(code, NS_E_INTERNAL);
-                if (c == NS_E_INTERNAL)
-                        api_fail(ex, &e);
-                else
-                        http_respond_error(ex, c, "%s", e.msg);
+                api_fail_code(ex, code, &e);
                 return;
         }
         json_t *view = tplreg_view(&name, &b);
@@ -382,11 +376,7 @@ void api_templates_delete(struct http_exchange *ex)
         const char *code = "internal";
         struct err e = {0};
         if (tplreg_delete(ex->app, ex->match.params[0], &code, &e) < 0) {
-                enum ns_code c = api_code_or(code, NS_E_INTERNAL);
-                if (c == NS_E_INTERNAL)
-                        api_fail(ex, &e);
-                else
-                        http_respond_error(ex, c, "%s", e.msg);
+                api_fail_code(ex, code, &e);
                 return;
         }
         http_respond(ex, 204, NULL, NULL, 0);
@@ -409,11 +399,7 @@ void api_templates_alias(struct http_exchange *ex)
         const char *code = "internal";
         struct err e = {0};
         if (tplreg_alias(ex->app, ex->match.params[0], in.name, canon, &code, &e) < 0) {
-                enum ns_code c = api_code_or(code, NS_E_INTERNAL);
-                if (c == NS_E_INTERNAL)
-                        api_fail(ex, &e);
-                else
-                        http_respond_error(ex, c, "%s", e.msg);
+                api_fail_code(ex, code, &e);
         } else {
                 respond_template(ex, 201, canon);
         }
@@ -436,11 +422,7 @@ void api_templates_pool(struct http_exchange *ex)
         const char *code = "internal";
         struct err e = {0};
         if (pool_set(ex->app, ex->match.params[0], (int)in.size, &code, &e) < 0) {
-                enum ns_code c = api_code_or(code, NS_E_INTERNAL);
-                if (c == NS_E_INTERNAL)
-                        api_fail(ex, &e);
-                else
-                        http_respond_error(ex, c, "%s", e.msg);
+                api_fail_code(ex, code, &e);
                 return;
         }
         respond_template(ex, 200, ex->match.params[0]);
