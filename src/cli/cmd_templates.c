@@ -219,20 +219,17 @@ static int pack_context(const char *dir, char *out, size_t cap)
 }
 
 /* Uploads dir as the build context; its id goes into body. 0 or an exit status. */
-static int upload_context(struct cli *c, const struct cli_cmd *cmd, const char *dir, json_t *body)
+/* Uploads the tar at path (at most 1 GiB) and sets body[field] to its ID. 0 or an exit
+ * status (flag names the flag in errors). */
+static int upload_tar(struct cli *c, const struct cli_cmd *cmd, const char *flag, const char *path,
+                      const char *field, json_t *body)
 {
-        struct stat st;
-        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-                return cli_usage_error(cmd, "--context %s: not a directory", dir);
-        char tmp[64];
         size_t len = 0;
-        char *data =
-            pack_context(dir, tmp, sizeof(tmp)) == 0 ? read_file(tmp, CONTEXT_MAX, &len) : NULL;
-        unlink(tmp);
+        char *data = read_file(path, CONTEXT_MAX, &len);
         if (!data)
-                return cli_usage_error(
-                    cmd, "--context %s: could not pack it with tar (at most 1 GiB)", dir);
-        fprintf(stderr, "uploading the context (%zu bytes)\n", len);
+                return cli_usage_error(cmd, "%s: cannot read it (at most 1 GiB): %s", flag,
+                                       strerror(errno));
+        fprintf(stderr, "uploading %s (%zu bytes)\n", flag + 2, len);
         struct cli_resp r;
         int rc = cli_request_raw(c, "PUT", "/v1/templates/contexts", data, len, &r);
         free(data);
@@ -241,8 +238,24 @@ static int upload_context(struct cli *c, const struct cli_cmd *cmd, const char *
         if (r.status != 201 || !r.doc)
                 rc = cli_fail_response(c, &r);
         else
-                json_object_set(body, "context_id", json_object_get(r.doc, "context_id"));
+                json_object_set(body, field, json_object_get(r.doc, "context_id"));
         cli_resp_free(&r);
+        return rc;
+}
+
+/* Packs and uploads dir as the build context (body.context_id). */
+static int upload_context(struct cli *c, const struct cli_cmd *cmd, const char *dir, json_t *body)
+{
+        struct stat st;
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                return cli_usage_error(cmd, "--context %s: not a directory", dir);
+        char tmp[64];
+        if (pack_context(dir, tmp, sizeof(tmp)) < 0) {
+                unlink(tmp);
+                return cli_usage_error(cmd, "--context %s: could not pack it with tar", dir);
+        }
+        int rc = upload_tar(c, cmd, "--context", tmp, "context_id", body);
+        unlink(tmp);
         return rc;
 }
 
@@ -283,8 +296,8 @@ static json_t *build_body(const struct cli_cmd *cmd, const char **v, struct cli_
 int cmd_templates_build(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("templates build");
-        const char *v[9] = {0};
-        struct cli_multi m[9] = {0};
+        const char *v[10] = {0};
+        struct cli_multi m[10] = {0};
         int npos, rc = cli_parse_flags(cmd, argc, argv, v, m, &npos);
         if (rc)
                 return rc;
@@ -292,10 +305,13 @@ int cmd_templates_build(struct cli *c, int argc, char **argv)
                 return cli_usage_error(cmd, "--name is required");
         if (v[1] && v[7])
                 return cli_usage_error(cmd, "--from goes with builder steps, not --dockerfile");
+        if (v[7] && v[9])
+                return cli_usage_error(cmd, "give one of --from and --image");
         json_t *body = build_body(cmd, v, m, &rc);
         if (!body)
                 return rc;
-        if (v[2] && (rc = upload_context(c, cmd, v[2], body))) {
+        if ((v[2] && (rc = upload_context(c, cmd, v[2], body))) ||
+            (v[9] && (rc = upload_tar(c, cmd, "--image", v[9], "from_image", body)))) {
                 json_decref(body);
                 return rc;
         }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,10 @@ static void build_free(struct build *b)
                 }
         }
         loop_timer_cancel(&b->app->loop, &b->timer);
+        if (b->import.pid) { /* the import stops with the build */
+                children_forget(&b->app->children, &b->import);
+                kill(b->import.pid, SIGKILL);
+        }
         mrun_cancel(b->run);
         if (b->capture)
                 machine_capture_forget(b->capture);
@@ -72,9 +77,7 @@ static void drop_machine(struct build *b)
         }
 }
 
-static void bfail(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void bfail(struct build *b, const char *fmt, ...)
+void build_fail(struct build *b, const char *fmt, ...)
 {
         char msg[512];
         va_list ap;
@@ -107,12 +110,17 @@ static void save_step(struct build *b)
 static void on_machine(void *ud, struct machine *m, const char *code, const char *error)
 {
         struct build *b = ud;
-        if (code) {
-                b->mid[0] = '\0';
-                bfail(b, "the build machine %s failed: %s", m->id, error ? error : code);
+        snprintf(b->mid, sizeof(b->mid), "%s", code ? "" : m->id);
+        if (b->creating) { /* still inside machine_create: start_machine goes on */
+                snprintf(b->create_error, sizeof(b->create_error), "%s",
+                         code ? (error ? error : code) : "");
+                b->created = !code;
                 return;
         }
-        b->then(b);
+        if (code)
+                build_fail(b, "the build machine %s failed: %s", m->id, error ? error : code);
+        else
+                b->then(b);
 }
 
 /* Starts a machine over the layers so far; then(b) runs once it runs. `final`: with the
@@ -130,18 +138,25 @@ static void start_machine(struct build *b, int final, void (*then)(struct build 
             .user = final && b->user[0] ? b->user : NULL,
             .cwd = final && b->cwd[0] ? b->cwd : NULL,
             .layers = b->layers,
+            .image = b->image[0] ? b->image : NULL,
         };
         const char *code = "internal";
         struct err e = {0};
         b->then = then;
-        b->creating = 1;
+        b->creating = 1; /* a callback before machine_create returns is noted, not acted on */
+        b->created = 0;
+        b->create_error[0] = '\0';
         struct machine *m = machine_create(b->app, &p, on_machine, b, &code, &e);
+        b->creating = 0;
         json_decref(meta);
-        if (!m) {
-                bfail(b, "no build machine: %s", e.msg);
-                return;
-        }
-        snprintf(b->mid, sizeof(b->mid), "%s", m->id);
+        if (!m)
+                build_fail(b, "no build machine: %s", e.msg);
+        else if (b->create_error[0])
+                build_fail(b, "the build machine %s failed: %s", m->id, b->create_error);
+        else if (b->created)
+                then(b);
+        else
+                snprintf(b->mid, sizeof(b->mid), "%s", m->id);
 }
 
 /* ---- commands ---------------------------------------------------------------------- */
@@ -173,7 +188,7 @@ static void run(struct build *b, json_t *req, int stdin_fd,
         if (!b->run) {
                 if (stdin_fd >= 0 && !m)
                         close(stdin_fd);
-                bfail(b, "the build machine is gone");
+                build_fail(b, "the build machine is gone");
         }
 }
 
@@ -195,8 +210,8 @@ static json_t *exec_req(struct build *b, const json_t *extra, const char *user, 
 static void mkdir_done(struct build *b, int code, const char *error)
 {
         if (code != 0) {
-                bfail(b, "could not create the working directory %s: %s", b->cwd,
-                      error ? error : "mkdir failed");
+                build_fail(b, "could not create the working directory %s: %s", b->cwd,
+                           error ? error : "mkdir failed");
                 return;
         }
         b->after_mkdir(b);
@@ -229,7 +244,7 @@ static void on_committed(void *ud, struct machine *m, const char *code, const ch
         struct err e;
         if (code) {
                 store_cache_delete(b->app->store, b->pending_key, &e);
-                bfail(b, "sealing the step's layer failed: %s", error ? error : code);
+                build_fail(b, "sealing the step's layer failed: %s", error ? error : code);
                 return;
         }
         json_decref(b->layers);
@@ -259,7 +274,7 @@ static void commit(struct build *b)
         struct machine *m = build_machine(b);
         if (r < 0 || !m) {
                 json_decref(layers);
-                bfail(b, "%s", r < 0 ? e.msg : "the build machine is gone");
+                build_fail(b, "%s", r < 0 ? e.msg : "the build machine is gone");
                 return;
         }
         b->pending_layers = layers;
@@ -279,8 +294,8 @@ static void step_done(struct build *b, int code, const char *error)
         snprintf(why, sizeof(why), code > 128 ? "killed by signal %d" : "exit %d",
                  code > 128 ? code - 128 : code);
         if (code != 0)
-                bfail(b, "step %zu%s failed (%s): %s", b->step_no, where, error ? error : why,
-                      title);
+                build_fail(b, "step %zu%s failed (%s): %s", b->step_no, where, error ? error : why,
+                           title);
         else
                 commit(b);
 }
@@ -307,7 +322,8 @@ static void step_run(struct build *b)
                 fd = b->context_id[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
                 if (fd < 0) {
                         json_decref(req);
-                        bfail(b, "step %zu: COPY needs a build context (context_id)", b->step_no);
+                        build_fail(b, "step %zu: COPY needs a build context (context_id)",
+                                   b->step_no);
                         return;
                 }
         }
@@ -415,7 +431,7 @@ static void on_snapshot(void *ud, const char *code, const char *error, json_t *c
         struct build *b = ud;
         b->capture = NULL;
         if (code) {
-                bfail(b, "the snapshot failed: %s", error ? error : code);
+                build_fail(b, "the snapshot failed: %s", error ? error : code);
                 return;
         }
         json_t *res =
@@ -424,6 +440,8 @@ static void on_snapshot(void *ud, const char *code, const char *error, json_t *c
                       b->ports, "start", b->start ? b->start : json_null(), "from", b->from,
                       "vcpus", (int)b->vcpus, "memory_mb", (int)b->memory_mb);
         json_object_set(res, "ready", json_object_get(b->req, "ready_cmd") ?: json_null());
+        if (b->image[0])
+                json_object_set_new(res, "image", json_string(b->image));
         char *text = json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(res);
         struct err e;
@@ -433,7 +451,7 @@ static void on_snapshot(void *ud, const char *code, const char *error, json_t *c
         if (r == 0)
                 r = tplreg_set(b->app, b->ref, b->id, &e);
         if (r < 0) {
-                bfail(b, "recording the template: %s", e.msg);
+                build_fail(b, "recording the template: %s", e.msg);
                 return;
         }
         build_log(b, "system", "template %s ready: snapshot %s, %zu layer(s), %d step(s) cached",
@@ -449,11 +467,13 @@ static void take_snapshot(struct build *b)
 {
         struct machine *m = build_machine(b);
         if (!m) {
-                bfail(b, "the build machine is gone");
+                build_fail(b, "the build machine is gone");
                 return;
         }
         build_log(b, "system", "snapshotting");
-        b->capture = machine_snapshot(m, b->ref, "template", on_snapshot, b);
+        struct capture *c = machine_snapshot(m, b->ref, "template", on_snapshot, b);
+        if (c) /* else on_snapshot ran already (refused at once) and b may be gone */
+                b->capture = c;
 }
 
 static void ready_check(struct build *b);
@@ -472,9 +492,10 @@ static void ready_done(struct build *b, int code, const char *error)
                 return;
         }
         if (code < 0 || time_wall_ms() >= b->ready_deadline) {
-                bfail(b, "the ready command did not succeed within %lld s (last: %s)",
-                      (long long)json_integer_value(json_object_get(b->req, "ready_timeout_s")),
-                      error ? error : "non-zero exit");
+                build_fail(
+                    b, "the ready command did not succeed within %lld s (last: %s)",
+                    (long long)json_integer_value(json_object_get(b->req, "ready_timeout_s")),
+                    error ? error : "non-zero exit");
                 return;
         }
         loop_timer_arm(&b->app->loop, &b->timer, 500, on_ready_timer);
@@ -513,9 +534,9 @@ static void on_started(void *ud, json_t *resp)
         b->start_chan = 0;
         json_t *err = json_object_get(resp, "error");
         if (!resp || err) {
-                bfail(b, "the start command could not start: %s",
-                      resp ? json_string_value(json_object_get(err, "message")) ?: "refused"
-                           : "the machine stopped");
+                build_fail(b, "the start command could not start: %s",
+                           resp ? json_string_value(json_object_get(err, "message")) ?: "refused"
+                                : "the machine stopped");
                 return;
         }
         build_log(b, "system", "start command running (pid %lld)",
@@ -539,7 +560,7 @@ static void start_service(struct build *b)
         b->start_chan = m ? agentconn_call(&m->agent, req, on_started, b) : 0;
         json_decref(req);
         if (!b->start_chan)
-                bfail(b, "the build machine is gone");
+                build_fail(b, "the build machine is gone");
 }
 
 static void final_up(struct build *b)

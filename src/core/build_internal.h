@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "../daemon/children.h"
 #include "../daemon/loop.h"
 #include "../store/store.h"
 #include "build.h"
@@ -18,7 +19,9 @@ struct build {
         struct app *app;
         char id[MACHINE_ID_MAX];
         char ref[TEMPLATE_REF_MAX + 1];
-        char from[TEMPLATE_REF_MAX + 1]; /* "base" or the template built on */
+        char from[TEMPLATE_REF_MAX + 1]; /* "base", the template built on, or "image" */
+        char image[72];                  /* an imported image below it all ("": base) */
+        struct child_watch import;       /* the image's import, under way */
         json_t *req;                     /* the request (owned): steps, ready_cmd, ... */
         char context_id[65];             /* "" when none */
         int no_cache;
@@ -36,7 +39,8 @@ struct build {
         int cached_steps;
         /* the work under way */
         char mid[MACHINE_ID_MAX]; /* the build machine ("" when none) */
-        int creating;
+        int creating, created;    /* inside machine_create; its callback said "running" */
+        char create_error[256];   /* ... or why the machine failed */
         void (*then)(struct build *b);
         void (*after_mkdir)(struct build *b);
         void (*run_then)(struct build *b, int code, const char *error);
@@ -75,5 +79,8 @@ void build_output_flush(struct build *b);
 
 /* Walks the steps from the first (the record exists, the log is open). */
 int build_begin(struct build *b);
+
+/* Ends the build failed with a reason (logged, recorded); b is freed. */
+void build_fail(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -13,12 +16,119 @@
 #include "../daemon/app.h"
 #include "build_internal.h"
 #include "build_spec.h"
+#include "image.h"
 #include "machine_internal.h"
 #include "tplreg.h"
 
 void build_context_path(const struct app *app, const char *id, char *out, size_t cap)
 {
         snprintf(out, cap, "%s/contexts/%s.tar", app->state_dir, id);
+}
+
+/* ---- an imported image as the base ---------------------------------------------- */
+
+/* Takes what the image's config says machines run with: Env, WorkingDir, User, and
+ * Entrypoint + Cmd as the start command. */
+static void apply_image_config(struct build *b, const char *dir)
+{
+        json_t *cfg = image_config(dir), *v;
+        size_t i;
+        json_array_foreach(json_object_get(cfg, "Env"), i, v)
+        {
+                const char *kv = json_string_value(v), *eq = kv ? strchr(kv, '=') : NULL;
+                if (eq && eq > kv && eq - kv < 256) {
+                        char key[256];
+                        snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+                        json_object_set_new(b->env, key, json_string(eq + 1));
+                }
+        }
+        const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
+        const char *user = json_string_value(json_object_get(cfg, "User"));
+        snprintf(b->cwd, sizeof(b->cwd), "%s", wd && wd[0] == '/' ? wd : "");
+        snprintf(b->user, sizeof(b->user), "%s", user ? user : "");
+        json_t *argv = json_array();
+        json_array_extend(argv, json_object_get(cfg, "Entrypoint"));
+        json_array_extend(argv, json_object_get(cfg, "Cmd"));
+        json_decref(b->start);
+        b->start = json_array_size(argv) ? json_pack("{s:O}", "argv", argv) : NULL;
+        json_decref(argv);
+        json_decref(cfg);
+}
+
+static void on_imported(struct child_watch *cw, int status)
+{
+        struct build *b = (struct build *)((char *)cw - offsetof(struct build, import));
+        b->import.pid = 0;
+        char dir[PATH_MAX + 128], tmp[PATH_MAX + 192], why[512] = "";
+        image_path(b->app, b->image, dir, sizeof(dir));
+        snprintf(tmp, sizeof(tmp), "%s.%s", dir, b->id);
+        int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok) {
+                char path[PATH_MAX + 208];
+                snprintf(path, sizeof(path), "%s.error", tmp);
+                FILE *f = fopen(path, "r");
+                if (!f || !fgets(why, sizeof(why), f))
+                        snprintf(why, sizeof(why), "the import stopped (status %d)", status);
+                if (f)
+                        fclose(f);
+                unlink(path);
+        }
+        if (ok && rename(tmp, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
+                snprintf(why, sizeof(why), "keeping the image: %s", strerror(errno));
+                ok = 0;
+        }
+        remove_later(tmp); /* a loser of a race with another import, or a failure */
+        if (!ok) {
+                build_fail(b, "importing the image failed: %s", why);
+                return;
+        }
+        build_log(b, "system", "image imported");
+        apply_image_config(b, dir);
+        build_begin(b);
+}
+
+/* Imports the image tar b->image (an uploaded context) in a child process, then
+ * build_begin; at once when an earlier build imported it. */
+static int import_image(struct build *b, struct err *e)
+{
+        char dir[PATH_MAX + 128], tmp[PATH_MAX + 192], src[PATH_MAX + 128];
+        struct stat st;
+        image_path(b->app, b->image, dir, sizeof(dir));
+        if (stat(dir, &st) == 0) {
+                build_log(b, "system", "image %.12s: imported before", b->image);
+                apply_image_config(b, dir);
+                return build_begin(b);
+        }
+        snprintf(tmp, sizeof(tmp), "%s.%s", dir, b->id);
+        build_context_path(b->app, b->image, src, sizeof(src));
+        char parent[PATH_MAX + 16];
+        snprintf(parent, sizeof(parent), "%s/bases", b->app->state_dir);
+        if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", parent);
+        build_log(b, "system", "importing the image %.12s", b->image);
+        pid_t pid = fork();
+        if (pid == 0) {
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                struct err ie = {0};
+                if (image_import(src, tmp, &ie) == 0)
+                        _exit(0);
+                char path[PATH_MAX + 208];
+                snprintf(path, sizeof(path), "%s.error", tmp);
+                FILE *f = fopen(path, "w");
+                if (f) {
+                        fputs(ie.msg, f);
+                        fclose(f);
+                }
+                _exit(1);
+        }
+        if (pid < 0)
+                return err_set(e, errno, "fork");
+        b->import.pid = pid;
+        b->import.on_exit = on_imported;
+        children_watch(&b->app->children, &b->import);
+        return 0;
 }
 
 /* The base: "base" (the default Debian template, keyed by when it was built) or a
@@ -29,6 +139,12 @@ static int set_base(struct build *b, const char **code, struct err *e)
         b->env = json_object();
         b->ports = json_array();
         b->layers = json_array();
+        if (b->image[0]) { /* an uploaded image (its config comes with the import) */
+                char stamp[96];
+                snprintf(stamp, sizeof(stamp), "image:%s", b->image);
+                build_key_base(stamp, b->key);
+                return 0;
+        }
         if (strcmp(b->from, "base") == 0) {
                 char marker[PATH_MAX + 64], stamp[64];
                 struct stat st;
@@ -40,8 +156,14 @@ static int set_base(struct build *b, const char **code, struct err *e)
         }
         struct template_rec name;
         struct build_rec parent;
-        if (tplreg_lookup(b->app, b->from, &name, &parent, code, e) < 0)
+        if (tplreg_lookup(b->app, b->from, &name, &parent, code, e) < 0) {
+                if (strcmp(*code, "template_not_found") == 0)
+                        err_say(e, ENOENT,
+                                "the base '%s' is no template (a base is base or a template; "
+                                "container images cannot be imported yet)",
+                                b->from);
                 return -ENOENT;
+        }
         snprintf(b->from, sizeof(b->from), "%s", name.name);
         json_t *res = json_loads(parent.result, 0, NULL);
         json_object_update(b->env, json_object_get(res, "env"));
@@ -53,6 +175,8 @@ static int set_base(struct build *b, const char **code, struct err *e)
                  json_string_value(json_object_get(res, "cwd")) ?: "");
         json_t *start = json_object_get(res, "start");
         b->start = json_is_object(start) ? json_deep_copy(start) : NULL;
+        snprintf(b->image, sizeof(b->image), "%s",
+                 json_string_value(json_object_get(res, "image")) ?: "");
         char stamp[64];
         snprintf(stamp, sizeof(stamp), "template:%s", parent.id);
         build_key_base(stamp, b->key);
@@ -112,6 +236,10 @@ int build_start(struct app *app, const json_t *req, char *id, const char **code,
                  json_string_value(json_object_get(req, "from")) ?: "base");
         snprintf(b->context_id, sizeof(b->context_id), "%s",
                  json_string_value(json_object_get(req, "context_id")) ?: "");
+        snprintf(b->image, sizeof(b->image), "%s",
+                 json_string_value(json_object_get(req, "from_image")) ?: "");
+        if (b->image[0])
+                snprintf(b->from, sizeof(b->from), "image");
         b->no_cache = json_is_true(json_object_get(req, "no_cache"));
         b->vcpus = (unsigned)json_integer_value(json_object_get(req, "vcpus"));
         b->memory_mb = (unsigned)json_integer_value(json_object_get(req, "memory_mb"));
@@ -138,7 +266,11 @@ int build_start(struct app *app, const json_t *req, char *id, const char **code,
         app->builds = b;
         log_info("template_build_start", "build=%s ref=%s from=%s", b->id, b->ref, b->from);
         store_event_append(app->store, time_wall_ms(), "build.started", "build", b->id, NULL, NULL);
-        return build_begin(b);
+        if (json_object_get(req, "from_image") && import_image(b, e) < 0) {
+                build_fail(b, "%s", e->msg);
+                return 0; /* the build exists, failed: its record says why */
+        }
+        return json_object_get(req, "from_image") ? 0 : build_begin(b);
 }
 
 json_t *build_view(const struct build_rec *r)

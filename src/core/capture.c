@@ -124,6 +124,7 @@ static void spawn_children(struct capture *c, struct machine *p)
             .auto_resume = p->auto_resume,
             .timeout_hibernate = p->timeout_hibernate,
             .network = p->network,
+            .image = p->image[0] ? p->image : NULL,
         };
         for (unsigned i = 0; i < c->count; i++) {
                 struct err e;

@@ -347,9 +347,11 @@ int restore_from(struct machine *m, const char *image, struct err *e)
         struct app *app = m->app;
         char **env = env_list(m);
         char **layers = layer_paths(app, m->layers);
+        char rootfs[PATH_MAX + 192];
+        machine_rootfs(m, rootfs, sizeof(rootfs));
         struct machine_spec spec = {.id = m->id,
                                     .hostname = m->id,
-                                    .rootfs = app->templates.base_rootfs,
+                                    .rootfs = rootfs,
                                     .layers = (const char *const *)layers,
                                     .dir = m->dir,
                                     .vcpus = m->vcpus,

@@ -306,6 +306,8 @@ json_t *spec_json(const struct machine *m)
                 json_object_set_new(spec, "network", json_deep_copy(m->network));
         if (m->checkout[0])
                 json_object_set_new(spec, "checkout", json_string(m->checkout));
+        if (m->image[0])
+                json_object_set_new(spec, "image", json_string(m->image));
         return spec;
 }
 
@@ -366,6 +368,7 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
         m->layers = layers ? json_deep_copy(layers) : json_array();
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", parent_id ? parent_id : "");
         snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s", snapshot_id ? snapshot_id : "");
+        snprintf(m->image, sizeof(m->image), "%s", p->image ? p->image : "");
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
         snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, m->id);
@@ -400,6 +403,12 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
         }
         log_info("machine_create", "machine=%s template=%s vcpus=%u memory_mb=%u", m->id,
                  m->template_name, m->vcpus, m->memory_mb);
+        if (m->image[0]) { /* an imported image: nothing to wait for */
+                char rootfs[PATH_MAX + 192];
+                machine_rootfs(m, rootfs, sizeof(rootfs));
+                start_sandbox(m, rootfs);
+                return m;
+        }
         m->tpl_wait.done = on_template;
         templates_need_base(&app->templates, &m->tpl_wait);
         return m;
@@ -505,6 +514,22 @@ int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e)
         int r = store_machine_set_deadline(m->app->store, m->id, m->deadline_at, e);
         arm_deadline(m);
         return r;
+}
+
+void image_path(const struct app *app, const char *id, char *out, size_t cap)
+{
+        snprintf(out, cap, "%s/bases/%s", app->state_dir, id);
+}
+
+void machine_rootfs(const struct machine *m, char *out, size_t cap)
+{
+        if (!m->image[0]) {
+                snprintf(out, cap, "%s", m->app->templates.base_rootfs);
+                return;
+        }
+        char dir[PATH_MAX + 128];
+        image_path(m->app, m->image, dir, sizeof(dir));
+        snprintf(out, cap, "%s/rootfs", dir);
 }
 
 json_t *machine_rec_json(const struct machine_rec *r)

@@ -70,6 +70,7 @@ struct machine {
         struct capture *capture;          /* the fork or snapshot under way (parent side) */
         char *keep_layer;                 /* destroy seals its writable layer there (owned) */
         char checkout[8];                 /* from a template: "pool" or "fresh" ("" otherwise) */
+        char image[72];                   /* its bottom layer: an imported image ("": base) */
         struct agent_conn agent;
         int agent_open;
         struct tpl_waiter tpl_wait;
@@ -108,6 +109,7 @@ struct machine_params {
         json_t *layers;        /* cold start over these sealed layer ids, top first (NULL: none;
                                 * template_name is then only the name shown) */
         int pool;              /* enum pool_mode (core/pools.h): a template's warm pool first? */
+        const char *image;     /* an imported image as the bottom layer (NULL: base) */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
@@ -168,6 +170,12 @@ void machine_capture_forget(struct capture *c);
 
 /* Sets a new deadline `timeout_s` from now (0: none). */
 int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e);
+
+/* The root filesystem below m's layers: its imported image's, or the base template's. */
+void machine_rootfs(const struct machine *m, char *out, size_t cap);
+
+/* The directory of imported image id (STATE/bases/ID). */
+void image_path(const struct app *app, const char *id, char *out, size_t cap);
 
 /* The live machine with this id, or NULL. */
 struct machine *machine_find(struct app *app, const char *id);

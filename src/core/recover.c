@@ -53,6 +53,8 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
         m->layers = json_is_array(layers) ? json_incref(layers) : json_array();
         snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s",
                  json_string_value(json_object_get(spec, "snapshot")) ?: "");
+        snprintf(m->image, sizeof(m->image), "%s",
+                 json_string_value(json_object_get(spec, "image")) ?: "");
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", r->parent_id);
         json_t *net = json_object_get(spec, "network");
         m->network = json_is_object(net) ? json_deep_copy(net) : NULL;

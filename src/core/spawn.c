@@ -77,6 +77,7 @@ static void from_snapshot(const json_t *spec, const struct machine_params *req,
         out->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
         out->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
         out->env = json_object_get(spec, "env");
+        out->image = json_string_value(json_object_get(spec, "image"));
         out->user = json_string_value(json_object_get(spec, "user"));
         out->cwd = json_string_value(json_object_get(spec, "cwd"));
         if (!req->metadata || json_object_size(req->metadata) == 0)

@@ -47,6 +47,61 @@ def context_tar(files):
     return buf.getvalue()
 
 
+def tar_bytes(entries, gz=False):
+    """A tar of entries: (name, bytes) files, (name, None) directories, (name, "->target")
+    symlinks; gzip-compressed with gz."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz" if gz else "w") as t:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o1777 if name == "tmp" else 0o755
+                t.addfile(info)
+            elif isinstance(data, str):
+                info.type, info.linkname = tarfile.SYMTYPE, data[2:]
+                t.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o755
+                t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def busybox_image(oci=False):
+    """A small image (busybox, two layers with whiteouts and an opaque directory) as
+    `docker save` output, or as an OCI layout with gzip-compressed layers."""
+    import hashlib
+    bb = open("/bin/busybox", "rb").read()
+    apps = ["sh", "mkdir", "cat", "echo", "ls", "sleep", "rm", "cp", "chown", "tar", "true",
+            "mktemp", "basename", "dirname", "id", "whoami", "env"]
+    l1 = tar_bytes([("bin", None), ("bin/busybox", bb)] +
+                   [("bin/" + a, "->busybox") for a in apps] +
+                   [("etc", None), ("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+                    ("etc/group", b"root:x:0:\n"), ("root", None), ("tmp", None),
+                    ("data", None), ("data/a.txt", b"a\n"), ("data/b.txt", b"b1\n"),
+                    ("data/sub", None), ("data/sub/c.txt", b"c\n"), ("gone.txt", b"x\n")],
+                   gz=oci)
+    l2 = tar_bytes([("data/.wh.a.txt", b""), (".wh.gone.txt", b""), ("data/b.txt", b"b2\n"),
+                    ("data/sub/.wh..wh..opq", b""), ("data/sub/new.txt", b"new\n")], gz=oci)
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {
+        "Env": ["PATH=/bin", "IMG=yes"], "WorkingDir": "/data",
+        "Entrypoint": ["sh", "-c"], "Cmd": ["echo started > /tmp/started; sleep 1000"]}}).encode()
+    def sha(b):
+        return hashlib.sha256(b).hexdigest()
+    if not oci:
+        files = [("l1/layer.tar", l1), ("l2/layer.tar", l2), ("cfg.json", config),
+                 ("manifest.json", json.dumps([{"Config": "cfg.json", "RepoTags": ["bb:1"],
+                                                "Layers": ["l1/layer.tar", "l2/layer.tar"]}]).encode())]
+        return tar_bytes([("l1", None), ("l2", None)] + files)
+    manifest = json.dumps({"schemaVersion": 2, "config": {"digest": "sha256:" + sha(config)},
+                           "layers": [{"digest": "sha256:" + sha(l)} for l in (l1, l2)]}).encode()
+    index = json.dumps({"schemaVersion": 2, "manifests": [
+        {"digest": "sha256:" + sha(manifest),
+         "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+    blobs = [("blobs/sha256/" + sha(b), b) for b in (l1, l2, config, manifest)]
+    return tar_bytes([("blobs", None), ("blobs/sha256", None), ("oci-layout",
+                      b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index)] + blobs)
+
+
 class TemplatesTest(DaemonTest):
     def req(self, method, path, body=None):
         return self.d.request(method, path, body=body)
@@ -207,6 +262,48 @@ class TemplatesTest(DaemonTest):
         self.assertIn("web-child", r["error"]["message"])
         self.assertEqual(self.req("DELETE", "/v1/templates/web-child")[0], 204)
         self.assertEqual(b["template"], "web-child:latest")
+
+    def test_builds_from_imported_images(self):
+        for oci in (False, True):
+            st, _, up = self.d.request("PUT", "/v1/templates/contexts", body=busybox_image(oci),
+                                       headers={"Content-Type": "application/x-tar"})
+            self.assertEqual(st, 201, up)
+            name = "bb-oci" if oci else "bb-docker"
+            b = self.build({"name": name, "from_image": up["context_id"],
+                            "steps": [{"op": "run", "cmd": "echo built > built.txt"}]})
+            st, _, t = self.req("GET", "/v1/templates/" + name)
+            self.assertEqual((t["from"], t["cwd"]), ("image", "/data"), t)
+            self.assertEqual(t["env"], {"PATH": "/bin", "IMG": "yes"})
+            self.assertEqual(t["start"], {"argv": ["sh", "-c",
+                                                   "echo started > /tmp/started; sleep 1000"]})
+            m = self.create({"template": name})
+            try:
+                r = self.exec(m["id"], "cat b.txt built.txt /tmp/started; ls /data; "
+                                       "ls /data/sub; echo $IMG; ls / | grep -c gone; "
+                                       "ls /usr 2>&1 | grep -c python3")
+                # layer 2 replaced b.txt, whited out a.txt and gone.txt, made sub opaque;
+                # nothing of the base template shows through
+                self.assertEqual(r["stdout"], "b2\nbuilt\nstarted\nb.txt\nbuilt.txt\nsub\n"
+                                              "new.txt\nyes\n0\n0\n", r)
+            finally:
+                self.destroy(m["id"])
+            self.assertEqual(b["from"], "image")
+            self.assertEqual(self.req("DELETE", "/v1/templates/" + name)[0], 204)
+        # the CLI uploads an image file itself
+        path = os.path.join(self.d.state_dir, "bb.tar")
+        with open(path, "wb") as f:
+            f.write(busybox_image())
+        r = self.d.cli("templates", "build", "--name", "bb-cli", "--image", path,
+                       "--start-cmd", "sleep 600")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("building bb-cli:latest from image", r.stderr)
+        self.assertEqual(self.req("DELETE", "/v1/templates/bb-cli")[0], 204)
+        # not an image: the build fails and says why
+        ctx = self.upload({"just.txt": b"x"})
+        b = self.build({"name": "not-image", "from_image": ctx}, want="failed")
+        self.assertIn("no image found", b["error"])
+        st, _, r = self.req("POST", "/v1/templates/builds", {"name": "x", "from_image": "f" * 64})
+        self.assertEqual((st, error_code(r)), (404, "context_not_found"))
 
     def test_names_tags_aliases_and_bad_input(self):
         self.web()

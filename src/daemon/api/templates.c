@@ -125,7 +125,7 @@ void api_contexts_put(struct http_exchange *ex)
 /* ---- builds ------------------------------------------------------------------------ */
 
 struct build_req {
-        char *name, *dockerfile, *from, *context_id, *start_cmd, *ready_cmd;
+        char *name, *dockerfile, *from, *context_id, *start_cmd, *ready_cmd, *from_image;
         json_t *steps;
         struct jv_strmap build_args;
         int64_t ready_timeout_s, vcpus, memory_mb;
@@ -138,6 +138,7 @@ static const struct jv_field build_fields[] = {
     {"steps", JV_ARRAY, 0, offsetof(struct build_req, steps), 0, 0, 0},
     {"from", JV_STRING, 0, offsetof(struct build_req, from), 128, 0, 0},
     {"context_id", JV_STRING, 0, offsetof(struct build_req, context_id), 64, 0, 0},
+    {"from_image", JV_STRING, 0, offsetof(struct build_req, from_image), 64, 0, 0},
     {"build_args", JV_STRMAP, 0, offsetof(struct build_req, build_args), 64, 0, 0},
     {"start_cmd", JV_STRING, 0, offsetof(struct build_req, start_cmd), 65536, 0, 0},
     {"ready_cmd", JV_STRING, 0, offsetof(struct build_req, ready_cmd), 65536, 0, 0},
@@ -152,7 +153,7 @@ static const struct jv_field build_fields[] = {
 static json_t *request_steps(struct http_exchange *ex, const struct build_req *in)
 {
         struct err e = {0};
-        if (in->dockerfile && (in->steps || in->from)) {
+        if (in->dockerfile && (in->steps || in->from)) { /* with from_image, FROM is a label */
                 http_respond_error(ex, NS_E_INVALID_FIELD,
                                    "a Dockerfile names its base and steps: no 'steps' or 'from'");
                 return NULL;
@@ -185,6 +186,24 @@ static json_t *request_steps(struct http_exchange *ex, const struct build_req *i
         return out;
 }
 
+/* Sets req[field] to id, an uploaded tar (context_id, from_image); -1 after answering
+ * 404 context_not_found when there is none with that ID. */
+static int upload_field(struct http_exchange *ex, const char *field, const char *id, json_t *req)
+{
+        char path[PATH_MAX + 128];
+        struct stat st;
+        if (!id)
+                return 0;
+        build_context_path(ex->app, id, path, sizeof(path));
+        if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64 || stat(path, &st) < 0) {
+                http_respond_error(ex, NS_E_CONTEXT_NOT_FOUND,
+                                   "%s: no uploaded tar with ID '%.64s'", field, id);
+                return -1;
+        }
+        json_object_set_new(req, field, json_string(id));
+        return 0;
+}
+
 /* Adds the checked options to req; -1 after answering 400/404. */
 static int request_options(struct http_exchange *ex, const struct build_req *in, json_t *req)
 {
@@ -195,21 +214,19 @@ static int request_options(struct http_exchange *ex, const struct build_req *in,
                 return -1;
         }
         const char *from = json_string_value(json_object_get(req, "from"));
-        if (strcmp(from, "base") != 0 && template_ref_norm(from, path, &e) < 0) {
+        if (!in->from_image && strcmp(from, "base") != 0 && template_ref_norm(from, path, &e) < 0) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "the base: %s (or base)", e.msg);
                 return -1;
         }
-        if (in->context_id) {
-                struct stat st;
-                build_context_path(ex->app, in->context_id, path, sizeof(path));
-                if (strlen(in->context_id) != 64 ||
-                    strspn(in->context_id, "0123456789abcdef") != 64 || stat(path, &st) < 0) {
-                        http_respond_error(ex, NS_E_CONTEXT_NOT_FOUND,
-                                           "no build context with ID '%.64s'", in->context_id);
-                        return -1;
-                }
-                json_object_set_new(req, "context_id", json_string(in->context_id));
+        if (in->from_image && in->from) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "give one of 'from' and 'from_image'");
+                return -1;
         }
+        if (upload_field(ex, "context_id", in->context_id, req) < 0 ||
+            upload_field(ex, "from_image", in->from_image, req) < 0)
+                return -1;
+        if (in->from_image)
+                json_object_set_new(req, "from", json_string("image"));
         json_object_set_new(req, "ref", json_string(ref));
         if (in->start_cmd)
                 json_array_append_new(json_object_get(req, "steps"),
