@@ -340,8 +340,10 @@ static int keep_config(const char *config_path, const char *dir, struct err *e)
                 return err_set(e, EINVAL, "unsafe config path");
         json_t *doc = json_load_file(safe, 0, NULL);
         json_t *cfg = json_object_get(doc, "config");
+        cfg = json_is_object(cfg) ? json_incref(cfg) : json_object();
         snprintf(out, sizeof(out), "%s/config.json", dir);
-        int r = json_dump_file(json_is_object(cfg) ? cfg : json_object(), out, JSON_COMPACT);
+        int r = json_dump_file(cfg, out, JSON_COMPACT);
+        json_decref(cfg);
         json_decref(doc);
         return r == 0 ? 0 : err_set(e, EIO, "write %s", out);
 }
@@ -379,6 +381,7 @@ int image_import(const char *src, const char *dir, struct err *e)
         if (mkdir(dir, 0700) < 0 || mkdir(outer, 0700) < 0 || mkdir(rootfs, 0755) < 0)
                 return err_set(e, errno, "mkdir %s", dir);
         json_t *config = NULL, *layers = NULL;
+        int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* given back at the end */
         int r = unpack_outer(src, outer, e);
         if (r == 0)
                 r = read_manifest(&config, &layers, e);
@@ -416,6 +419,11 @@ int image_import(const char *src, const char *dir, struct err *e)
         }
         json_decref(config);
         json_decref(layers);
+        if (cwd >= 0) {
+                if (fchdir(cwd) < 0 && r == 0)
+                        r = err_set(e, errno, "fchdir");
+                close(cwd);
+        }
         return r;
 }
 

@@ -17,7 +17,8 @@
 
 /* Imports the image tar `src` into the directory `dir` (made; must not exist). Returns
  * 0, or -errno with e saying what is wrong. A failure leaves dir half-made (the caller
- * removes it). Any thread; blocking. */
+ * removes it). It changes the working directory while it runs (given back at the end):
+ * one import per process at a time; blocking. */
 int image_import(const char *src, const char *dir, struct err *e);
 
 /* The image's config ({"Env":[...],"Cmd":[...],...}) that image_import kept in dir, or

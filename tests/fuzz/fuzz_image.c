@@ -48,8 +48,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (image_import(WORK "/in.tar", WORK "/out", &e) < 0 && !e.msg[0])
                 __builtin_trap();
         json_decref(image_config(WORK "/out"));
-        if (chdir("/") < 0)
-                __builtin_trap();
         check_contained();
         nftw(WORK "/out", rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         return 0;
