@@ -10,7 +10,7 @@ import tarfile
 import time
 import unittest
 
-from harness import DaemonTest, error_code
+from harness import Daemon, DaemonTest, assert_clean_exit, error_code
 
 APP = b"""import http.server, os
 class H(http.server.BaseHTTPRequestHandler):
@@ -304,6 +304,35 @@ class TemplatesTest(DaemonTest):
         self.assertIn("no image found", b["error"])
         st, _, r = self.req("POST", "/v1/templates/builds", {"name": "x", "from_image": "f" * 64})
         self.assertEqual((st, error_code(r)), (404, "context_not_found"))
+
+    def test_a_daemon_stopped_mid_build_fails_it_and_cleans_up(self):
+        d = Daemon().start()
+        try:
+            st, _, b = d.request("POST", "/v1/templates/builds",
+                                 {"name": "interrupted", "steps": [
+                                     {"op": "run", "cmd": "echo going; sleep 60"}]})
+            self.assertEqual(st, 202, b)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                ms = d.request("GET", "/v1/machines")[2]["machines"]
+                if [m for m in ms if m["state"] == "running"]:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(d.stop(), 0)
+            d.start()
+            st, _, b = d.request("GET", "/v1/templates/builds/" + b["id"])
+            self.assertEqual((b["state"], b["error"]),
+                             ("failed", "the daemon stopped during the build"), b)
+            deadline, left = time.time() + 30, True
+            while left and time.time() < deadline:
+                left = [m for m in d.request("GET", "/v1/machines")[2]["machines"]
+                        if m["state"] not in ("destroyed", "failed")]
+                time.sleep(0.1)
+            self.assertFalse(left, "the build's machine is destroyed at the restart")
+            st, _, r = d.request("GET", "/v1/templates/interrupted")
+            self.assertEqual(error_code(r), "template_not_found")
+        finally:
+            assert_clean_exit(d)
 
     def test_names_tags_aliases_and_bad_input(self):
         self.web()
