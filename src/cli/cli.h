@@ -90,6 +90,7 @@ int cmd_snapshots_list(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_templates_alias(struct cli *c, int argc, char **argv);
 int cmd_templates_build(struct cli *c, int argc, char **argv);
+int cmd_templates_cancel(struct cli *c, int argc, char **argv);
 int cmd_templates_delete(struct cli *c, int argc, char **argv);
 int cmd_templates_get(struct cli *c, int argc, char **argv);
 int cmd_templates_list(struct cli *c, int argc, char **argv);

@@ -96,6 +96,19 @@ int cmd_templates_pool(struct cli *c, int argc, char **argv)
         return cli_call(c, "PUT", path, body, show_template);
 }
 
+static void show_build(const json_t *b)
+{
+        printf("%s %s %s\n", json_string_value(json_object_get(b, "id")),
+               json_string_value(json_object_get(b, "state")),
+               json_string_value(json_object_get(b, "error")) ?: "");
+}
+
+int cmd_templates_cancel(struct cli *c, int argc, char **argv)
+{
+        return cli_id_cmd(c, "templates cancel", "DELETE", "/v1/templates/builds",
+                          "a build ID (b_...)", NULL, argc, argv, show_build);
+}
+
 /* ---- logs -------------------------------------------------------------------------- */
 
 /* Writes a log line as text to out, or appends it to collect (when not NULL). */

@@ -204,6 +204,8 @@ const struct cli_cmd cli_cmds[] = {
     {"templates alias", "NAME[:TAG] NEW[:TAG]", "Give a template another name or tag", no_flags,
      cmd_templates_alias},
     {"templates logs", "BUILD [--follow]", "Print a build's log", t_logs_flags, cmd_templates_logs},
+    {"templates cancel", "BUILD", "Cancel a running build (its machine is destroyed)", no_flags,
+     cmd_templates_cancel},
     {"templates pool", "NAME[:TAG] --size N",
      "Keep N machines of the template ready (a warm pool); creates take one", t_pool_flags,
      cmd_templates_pool},

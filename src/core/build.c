@@ -77,6 +77,25 @@ static void drop_machine(struct build *b)
         }
 }
 
+/* Ends the build in `state` (failed, cancelled) with msg: recorded, its work stopped, its
+ * machine destroyed, b freed. */
+static void build_end(struct build *b, const char *state, const char *msg)
+{
+        build_log(b, "system", "%s: %s", state, msg);
+        log_warn("template_build_ended", "build=%s ref=%s state=%s step=%zu error=%s", b->id,
+                 b->ref, state, b->step_no, msg);
+        struct err e;
+        char kind[32];
+        snprintf(kind, sizeof(kind), "build.%s", state);
+        store_build_update(b->app->store, b->id, state, (int64_t)b->step_no, NULL, msg,
+                           time_wall_ms(), &e);
+        store_event_append(b->app->store, time_wall_ms(), kind, "build", b->id, NULL, NULL);
+        mrun_cancel(b->run);
+        b->run = NULL;
+        drop_machine(b);
+        build_free(b);
+}
+
 void build_fail(struct build *b, const char *fmt, ...)
 {
         char msg[512];
@@ -84,18 +103,20 @@ void build_fail(struct build *b, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        build_log(b, "system", "error: %s", msg);
-        log_warn("template_build_failed", "build=%s ref=%s step=%zu error=%s", b->id, b->ref,
-                 b->step_no, msg);
-        struct err e;
-        store_build_update(b->app->store, b->id, "failed", (int64_t)b->step_no, NULL, msg,
-                           time_wall_ms(), &e);
-        store_event_append(b->app->store, time_wall_ms(), "build.failed", "build", b->id, NULL,
-                           NULL);
-        mrun_cancel(b->run);
-        b->run = NULL;
-        drop_machine(b);
-        build_free(b);
+        build_end(b, "failed", msg);
+}
+
+int build_cancel(struct app *app, const char *id)
+{
+        struct build *b = app->builds;
+        while (b && strcmp(b->id, id) != 0)
+                b = b->next;
+        if (!b)
+                return -ENOENT;
+        if (b->capture) /* the snapshot is being taken: it ends by itself in a moment */
+                return -EBUSY;
+        build_end(b, "cancelled", "cancelled by a request");
+        return 0;
 }
 
 static void save_step(struct build *b)

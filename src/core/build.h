@@ -29,6 +29,11 @@ struct build;
  * template_not_found (from), conflict (BUILD_MAX_RUNNING builds run), internal. */
 int build_start(struct app *app, const json_t *req, char *id, const char **code, struct err *e);
 
+/* Cancels build id while it runs: its machine is destroyed, its state becomes
+ * "cancelled" (layers of finished steps stay cached). -ENOENT when it does not run
+ * (unknown or ended), -EBUSY while its snapshot is being taken. */
+int build_cancel(struct app *app, const char *id);
+
 /* The path of build id's log. */
 void build_log_path(const struct app *app, const char *id, char *out, size_t cap);
 

@@ -75,6 +75,7 @@ class Cli(DaemonTest):
             "templates alias": ["templates", "alias", "cli-t", "cli-t:v2"],
             "templates pool": ["templates", "pool", "cli-t:v2", "--size", "0"],
             "templates logs": None,  # needs the build's ID: test_templates.test_cli_build
+            "templates cancel": None,  # needs a running build: test_templates
             "templates delete": ["templates", "delete", "cli-t:v2"],
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],

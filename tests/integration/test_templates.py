@@ -236,6 +236,20 @@ class TemplatesTest(DaemonTest):
                         "start_cmd": "sleep 600", "ready_cmd": "false", "ready_timeout_s": 2},
                        want="failed")
         self.assertIn("ready command did not succeed within 2 s", b["error"])
+        # a running build can be cancelled; an ended one cannot
+        st, _, b = self.req("POST", "/v1/templates/builds",
+                            {"name": "long", "steps": [{"op": "run", "cmd": "sleep 300"}]})
+        deadline = time.time() + 30
+        while time.time() < deadline and not [
+                l for l in self.logs(b["id"]) if l["text"].startswith("step 1/1")]:
+            time.sleep(0.1)
+        r = self.d.cli("templates", "cancel", b["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("cancelled cancelled by a request", r.stdout)
+        st, _, again = self.req("DELETE", "/v1/templates/builds/" + b["id"])
+        self.assertEqual((st, error_code(again)), (409, "conflict"))
+        st, _, r = self.req("DELETE", "/v1/templates/builds/b_nope")
+        self.assertEqual((st, error_code(r)), (404, "build_not_found"))
 
     def test_builder_steps_from_a_template_and_dependents(self):
         self.web()

@@ -128,6 +128,7 @@ void api_contexts_put(struct http_exchange *ex);
 enum ns_code api_contexts_put_body(struct http_exchange *ex, const char *data, size_t len);
 void api_builds_create(struct http_exchange *ex);
 void api_builds_get(struct http_exchange *ex);
+void api_builds_cancel(struct http_exchange *ex);
 void api_builds_logs(struct http_exchange *ex);
 void api_templates_list(struct http_exchange *ex);
 void api_templates_get(struct http_exchange *ex);

@@ -59,6 +59,7 @@ const struct route api_routes[] = {
     {"PUT", "/v1/templates/contexts", api_contexts_put, 0, CONTEXT_MAX, api_contexts_put_body},
     {"POST", "/v1/templates/builds", api_builds_create, ROUTE_JSON_BODY, BUILD_BODY_MAX, NULL},
     {"GET", "/v1/templates/builds/{id}", api_builds_get, 0, 0, NULL},
+    {"DELETE", "/v1/templates/builds/{id}", api_builds_cancel, 0, 0, NULL},
     {"GET", "/v1/templates/builds/{id}/logs", api_builds_logs, 0, 0, NULL},
     {"GET", "/v1/templates", api_templates_list, 0, 0, NULL},
     {"GET", "/v1/templates/{ref}", api_templates_get, 0, 0, NULL},

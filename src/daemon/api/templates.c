@@ -281,6 +281,28 @@ void api_builds_get(struct http_exchange *ex)
         respond_build(ex, 200, ex->match.params[0]);
 }
 
+void api_builds_cancel(struct http_exchange *ex)
+{
+        const char *id = ex->match.params[0];
+        int r = build_cancel(ex->app, id);
+        if (r == 0) {
+                respond_build(ex, 200, id);
+                return;
+        }
+        struct build_rec b;
+        struct err e;
+        if (store_build_get(store_of(ex), id, &b, &e) < 0) {
+                respond_build(ex, 200, id); /* answers 404 build_not_found */
+                return;
+        }
+        if (r == -EBUSY)
+                http_respond_error(ex, NS_E_CONFLICT,
+                                   "build %s is taking its snapshot; it ends in a moment", id);
+        else
+                http_respond_error(ex, NS_E_CONFLICT, "build %s has ended (%s)", id, b.state);
+        store_build_rec_free(&b);
+}
+
 #define LOG_PAGE_BYTES (256u << 10)
 
 /* GET /v1/templates/builds/{id}/logs?cursor=OFFSET: whole log lines from a byte offset;
