@@ -9,6 +9,7 @@ PKGS=(
   python3 python3-yaml curl ca-certificates
   wrk nginx-light
   runsc debootstrap util-linux iproute2 nftables busybox-static
+  qemu-system-x86 qemu-utils e2fsprogs
   chromium
   nodejs
 )

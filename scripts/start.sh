@@ -11,6 +11,8 @@ state="${NULLSPACE_STATE_DIR:-/var/lib/nullspace}"
 [ "$(id -u)" -eq 0 ] || state="${NULLSPACE_STATE_DIR:-$HOME/.local/state/nullspace}"
 # the base template (debootstrap, about a minute, once) is shared with the test suite
 [ "$(id -u)" -eq 0 ] && export NULLSPACE_CACHE_DIR="${NULLSPACE_CACHE_DIR:-/var/cache/nullspace}"
+# the guest kernel and initramfs of VM machines ({"runtime":"vm"}), once
+[ "$(id -u)" -eq 0 ] && scripts/vm-assets.sh
 cat >&2 <<MSG
 
 nullspaced is starting: API http://127.0.0.1:7700, state in $state

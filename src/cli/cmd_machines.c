@@ -72,8 +72,8 @@ int cli_set_int(const struct cli_cmd *cmd, json_t *body, const char *field, cons
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[13] = {0};
-        struct cli_multi multi[13] = {0};
+        const char *v[14] = {0};
+        struct cli_multi multi[14] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
                 return r;
@@ -111,6 +111,8 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
                                     json_pack("{s:b}", "allow_internet_access", 0));
         if (v[12])
                 json_object_set_new(body, "pool", json_string(v[12]));
+        if (v[13])
+                json_object_set_new(body, "runtime", json_string(v[13]));
         c->waiting = "creating";
         return cli_call(c, "POST", "/v1/machines", body, show_one);
 }

@@ -41,6 +41,7 @@ static const struct cli_flag m_create_flags[] = {
     {"--snapshot", "ID", "spawn from this snapshot instead of a template", 0},
     {"--no-internet", NULL, "no outbound traffic (see machines network --allow-out)", 0},
     {"--pool", "MODE", "a template's warm pool: prefer (default), require or skip", 0},
+    {"--runtime", "NAME", "gvisor (default) or vm (a QEMU virtual machine)", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_network_flags[] = {
     {"--internet", NULL, "allow outbound traffic (allow_internet_access)", 0},

@@ -131,6 +131,9 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_POOL_EMPTY] = {"pool_empty", 409, 7,
                          "No machine of the template's warm pool is ready (\"pool\": "
                          "\"require\"); retry, or let the create fall back."},
+    [NS_E_RUNTIME_UNSUPPORTED] = {"runtime_unsupported", 409, 7,
+                                  "The machine's runtime cannot do this (yet), or is not "
+                                  "available on this host."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

@@ -177,7 +177,7 @@ static int seal_parent(struct machine *m, struct err *e)
         /* the record names the layer first: a daemon stop in between is settled */
         int r = save_spec(m, e);
         if (r == 0)
-                r = app->driver->seal(&app->driver_ctx, m->dir, path, e);
+                r = m->drv->seal(&app->driver_ctx, m->dir, path, e);
         if (r < 0) {
                 struct err ignored;
                 json_decref(m->layers);

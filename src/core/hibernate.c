@@ -60,7 +60,7 @@ static void reattach(struct machine *m, const char *code, const char *why)
         struct app *app = m->app;
         struct err e;
         struct machine_run run;
-        if (app->driver->attach(&app->driver_ctx, m->id, m->dir, &run, &e) < 0 ||
+        if (m->drv->attach(&app->driver_ctx, m->id, m->dir, &run, &e) < 0 ||
             agentconn_init(&m->agent, &app->loop, run.agent_rfd, run.agent_wfd, on_agent_state, m,
                            &e) < 0) {
                 finish_op(m, "machine_failed", why);
@@ -209,7 +209,7 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
         char own[PATH_MAX + 80];
         own_image(m->dir, own, sizeof(own));
         const char *image = m->capture ? capture_image(m->capture) : own;
-        pid_t pid = app->driver->hibernate(&app->driver_ctx, m->id, m->dir, image, &e);
+        pid_t pid = m->drv->hibernate(&app->driver_ctx, m->id, m->dir, image, &e);
         if (pid < 0) {
                 reattach(m, "machine_failed", e.msg);
                 return;
@@ -221,6 +221,11 @@ int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb
 {
         if (m->state != M_RUNNING) {
                 cb(ud, m, "machine_not_running", machine_state_name(m->state));
+                return -1;
+        }
+        if (!m->drv->hibernate) {
+                cb(ud, m, "runtime_unsupported",
+                   "this runtime cannot checkpoint machines yet (hibernate, fork, snapshots)");
                 return -1;
         }
         for (struct agent_chan *c = m->agent.chans; c; c = c->next) {
@@ -361,8 +366,9 @@ int restore_from(struct machine *m, const char *image, struct err *e)
         struct net_plan plan;
         int planned = machine_net_plan(m, &plan);
         spec.net = planned > 0 ? &plan : NULL;
-        int r = layers && planned >= 0
-                    ? app->driver->restore(&app->driver_ctx, &spec, image, &m->run, &helper, e)
+        int r = !m->drv->restore ? err_set(e, ENOTSUP, "runtime %s cannot restore", m->drv->name)
+                : layers && planned >= 0
+                    ? m->drv->restore(&app->driver_ctx, &spec, image, &m->run, &helper, e)
                     : err_set(e, ENOMEM, "layers");
         if (planned > 0)
                 net_plan_free(&plan);

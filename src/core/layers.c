@@ -61,7 +61,8 @@ char **layer_paths(const struct app *app, json_t *layers)
         return v;
 }
 
-int layers_settle(struct app *app, const char *dir, json_t *layers, struct err *e)
+int layers_settle(struct app *app, const struct driver *drv, const char *dir, json_t *layers,
+                  struct err *e)
 {
         const char *top = json_string_value(json_array_get(layers, 0));
         if (!top)
@@ -71,7 +72,7 @@ int layers_settle(struct app *app, const char *dir, json_t *layers, struct err *
         if (access(path, F_OK) == 0)
                 return 0;
         log_warn("layer_seal_finished", "dir=%s layer=%s", dir, top);
-        return app->driver->seal(&app->driver_ctx, dir, path, e);
+        return drv->seal ? drv->seal(&app->driver_ctx, dir, path, e) : 0;
 }
 
 void remove_later(const char *path)

@@ -112,7 +112,7 @@ static void try_connect(struct loop_timer *t)
         struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, connect_timer));
         struct app *app = m->app;
         struct err e;
-        int r = app->driver->connect(&app->driver_ctx, m->dir, &m->run, &e);
+        int r = m->drv->connect(&app->driver_ctx, m->dir, &m->run, &e);
         if (r == -EAGAIN) {
                 if (app->loop.now_ms > m->connect_deadline) {
                         connect_done(m, "the sandbox's shim never listened; see runsc.log");
@@ -265,7 +265,7 @@ static void start_sandbox(struct machine *m, const char *rootfs)
         int planned = machine_net_plan(m, &plan);
         spec.net = planned > 0 ? &plan : NULL;
         int r = planned < 0 || !layers ? err_set(&e, ENOMEM, "network plan")
-                                       : app->driver->start(&app->driver_ctx, &spec, &m->run, &e);
+                                       : m->drv->start(&app->driver_ctx, &spec, &m->run, &e);
         if (planned > 0)
                 net_plan_free(&plan);
         strv_free(env);
@@ -328,7 +328,7 @@ static int persist_new(struct machine *m, struct err *e)
         struct machine_rec rec = {0};
         snprintf(rec.id, sizeof(rec.id), "%s", m->id);
         snprintf(rec.state, sizeof(rec.state), "creating");
-        snprintf(rec.runtime, sizeof(rec.runtime), "%s", m->app->driver->name);
+        snprintf(rec.runtime, sizeof(rec.runtime), "%s", m->drv->name);
         snprintf(rec.parent_id, sizeof(rec.parent_id), "%s", m->parent_id);
         rec.spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
         rec.metadata = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
@@ -369,6 +369,7 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", parent_id ? parent_id : "");
         snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s", snapshot_id ? snapshot_id : "");
         snprintf(m->image, sizeof(m->image), "%s", p->image ? p->image : "");
+        m->drv = driver_named(app, p->runtime);
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
         snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, m->id);
@@ -392,6 +393,15 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
 struct machine *machine_create(struct app *app, const struct machine_params *p, machine_done_cb cb,
                                void *ud, const char **code, struct err *e)
 {
+        if ((p->snapshot || (!p->layers && strcmp(p->template_name, "base") != 0)) &&
+            !driver_named(app, p->runtime)->restore) {
+                *code = "runtime_unsupported";
+                err_say(e, ENOTSUP,
+                        "runtime %s starts machines from the base template only (no "
+                        "snapshots or templates yet)",
+                        p->runtime);
+                return NULL;
+        }
         if (p->snapshot)
                 return machine_spawn_snapshot(app, p, cb, ud, code, e);
         if (!p->layers && strcmp(p->template_name, "base") != 0)
@@ -474,7 +484,7 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
                 m->run.pid = 0;
         }
         struct err e;
-        pid_t pid = app->driver->destroy(&app->driver_ctx, m->id, m->dir, m->keep_layer, &e);
+        pid_t pid = m->drv->destroy(&app->driver_ctx, m->id, m->dir, m->keep_layer, &e);
         if (pid < 0) {
                 log_error("machine_destroy_failed", "machine=%s", m->id);
                 pid = 0;
@@ -514,6 +524,30 @@ int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e)
         int r = store_machine_set_deadline(m->app->store, m->id, m->deadline_at, e);
         arm_deadline(m);
         return r;
+}
+
+const struct driver *driver_named(struct app *app, const char *name)
+{
+        for (size_t i = 0; name && i < app->ndrivers; i++)
+                if (strcmp(app->drivers[i]->name, name) == 0)
+                        return app->drivers[i];
+        return app->driver;
+}
+
+int driver_check(struct app *app, const char *name, struct err *e)
+{
+        if (!name)
+                return 0;
+        for (size_t i = 0; i < app->ndrivers; i++) {
+                if (strcmp(app->drivers[i]->name, name) != 0)
+                        continue;
+                struct err pe;
+                if (app->drivers[i]->probe(&app->driver_ctx, &pe) < 0)
+                        return err_say(e, ENOTSUP, "runtime %s is not available here: %s", name,
+                                       pe.msg);
+                return 0;
+        }
+        return err_say(e, EINVAL, "field 'runtime': gvisor or vm");
 }
 
 void image_path(const struct app *app, const char *id, char *out, size_t cap)

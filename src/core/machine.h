@@ -71,6 +71,7 @@ struct machine {
         char *keep_layer;                 /* destroy seals its writable layer there (owned) */
         char checkout[8];                 /* from a template: "pool" or "fresh" ("" otherwise) */
         char image[72];                   /* its bottom layer: an imported image ("": base) */
+        const struct driver *drv;         /* its runtime */
         struct agent_conn agent;
         int agent_open;
         struct tpl_waiter tpl_wait;
@@ -110,6 +111,7 @@ struct machine_params {
                                 * template_name is then only the name shown) */
         int pool;              /* enum pool_mode (core/pools.h): a template's warm pool first? */
         const char *image;     /* an imported image as the bottom layer (NULL: base) */
+        const char *runtime;   /* "gvisor" or "vm" (driver_check'ed; NULL: the default) */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
@@ -176,6 +178,10 @@ void machine_rootfs(const struct machine *m, char *out, size_t cap);
 
 /* The directory of imported image id (STATE/bases/ID). */
 void image_path(const struct app *app, const char *id, char *out, size_t cap);
+
+/* 0 when `name` (may be NULL: the default) is a runtime this host has; else -EINVAL
+ * (unknown) or -ENOTSUP (not on this host) with e saying why. */
+int driver_check(struct app *app, const char *name, struct err *e);
 
 /* The live machine with this id, or NULL. */
 struct machine *machine_find(struct app *app, const char *id);

@@ -118,6 +118,9 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
  * Returns 0 when the agent stream is gone. */
 int spawn_hello(struct machine *m);
 
+/* The driver called `name` ("gvisor", "vm"), or the host's default for an unknown name. */
+const struct driver *driver_named(struct app *app, const char *name);
+
 /* machine_create for a template other than base: a member of its warm pool (p->pool
  * permitting), else a spawn (machine_spawn_template). Errors as machine_spawn_template,
  * plus pool_empty (POOL_REQUIRE and no member ready). */
@@ -153,7 +156,8 @@ int64_t image_bytes(const char *dir);
 char **layer_paths(const struct app *app, json_t *layers);
 
 /* Finishes a seal a daemon stop cut short (the top layer is named but missing). */
-int layers_settle(struct app *app, const char *dir, json_t *layers, struct err *e);
+int layers_settle(struct app *app, const struct driver *drv, const char *dir, json_t *layers,
+                  struct err *e);
 
 /* Removes what fork images a stopped daemon left in STATE/images (at start-up). */
 void images_sweep(struct app *app);

@@ -58,7 +58,7 @@ static void merge_policy(json_t *to, const json_t *from)
 int machine_net_new(struct machine *m, const json_t *policy, struct err *e)
 {
         const struct net_host *h = &m->app->net;
-        if (!h->enabled)
+        if (!h->enabled || !m->drv->networking) /* loopback only */
                 return 0;
         int slot = net_claim(h, m->id, e);
         if (slot < 0)

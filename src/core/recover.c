@@ -29,7 +29,8 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
         snprintf(m->id, sizeof(m->id), "%s", r->id);
         snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, r->id);
         struct err e;
-        if (attach && app->driver->attach(&app->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
+        m->drv = driver_named(app, r->runtime);
+        if (attach && m->drv->attach(&app->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
                 free(m);
                 return -1;
         }
@@ -62,7 +63,7 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)
                 m->metadata = json_object();
-        if (!attach && layers_settle(app, m->dir, m->layers, &e) < 0) {
+        if (!attach && layers_settle(app, m->drv, m->dir, m->layers, &e) < 0) {
                 free_machine(m);
                 return -1;
         }
@@ -126,7 +127,7 @@ static void recover_one(struct app *app, const struct machine_rec *r)
                                    : "its sandbox was gone when the daemon restarted";
         store_machine_set_state(app->store, r->id, destroying ? "destroyed" : "failed",
                                 destroying ? NULL : why, time_wall_ms(), &e);
-        pid_t pid = app->driver->destroy(&app->driver_ctx, r->id, dir, NULL, &e);
+        pid_t pid = driver_named(app, r->runtime)->destroy(&app->driver_ctx, r->id, dir, NULL, &e);
         int st;
         if (pid > 0)
                 waitpid(pid, &st, 0);

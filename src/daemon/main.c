@@ -15,6 +15,7 @@
 #include "../common/log.h"
 #include "../core/build.h"
 #include "../core/pools.h"
+#include "../runtime/driver.h"
 #include "../common/util.h"
 #include "api/api.h"
 #include "app.h"
@@ -318,6 +319,13 @@ static int setup_machines(struct app *app, struct err *e)
         if (r < 0)
                 return r;
         app->driver = &gvisor_driver;
+        app->drivers[0] = &gvisor_driver;
+        app->drivers[1] = &qemu_driver;
+        app->ndrivers = 2;
+        if (!app->cache_dir[0]) /* the effective one, for the drivers */
+                snprintf(app->cache_dir, sizeof(app->cache_dir), "%.*s",
+                         (int)sizeof(app->cache_dir) - 1, cache);
+        app->driver_ctx.cache_dir = app->cache_dir;
         app->driver_ctx.state_dir = app->state_dir;
         app->driver_ctx.agent_path = app->agent_path;
         app->driver_ctx.shim_path = app->shim_path;
@@ -333,10 +341,13 @@ static int setup_machines(struct app *app, struct err *e)
         if (!app->net.enabled)
                 log_warn("network_unavailable", "reason=\"%s\" (machines get loopback only)",
                          app->net.reason);
-        struct err pe;
-        if (app->driver->probe(&app->driver_ctx, &pe) < 0)
-                log_warn("runtime_unavailable", "runtime=%s reason=\"%s\"", app->driver->name,
-                         pe.msg);
+        for (size_t i = 0; i < app->ndrivers; i++) {
+                struct err pe;
+                if (app->drivers[i]->probe(&app->driver_ctx, &pe) < 0)
+                        log_warn("runtime_unavailable", "runtime=%s reason=\"%s\"",
+                                 app->drivers[i]->name, pe.msg);
+        }
+        qemu_probe_accel(&app->driver_ctx);
         machines_recover(app);
         builds_recover(app);
         pools_start(app);

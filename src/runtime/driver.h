@@ -15,6 +15,7 @@ struct driver_ctx {
         const char *agent_path;     /* the nsagent binary on the host */
         const char *shim_path;      /* the nsshim binary on the host */
         const struct net_host *net; /* host networking (net->enabled 0: machines have none) */
+        const char *cache_dir;      /* shared build artefacts (the VM guest's kernel, disks) */
 };
 
 struct machine_spec {
@@ -41,6 +42,7 @@ struct machine_run {
 
 struct driver {
         const char *name;
+        int networking; /* machines get a network (spec->net); 0: loopback only */
         /* 0 when the host can run this driver; else -errno with a reason in e. */
         int (*probe)(const struct driver_ctx *ctx, struct err *e);
         /* Creates the machine's writable layer on top of spec->rootfs and starts the
@@ -57,7 +59,8 @@ struct driver {
          * running). Fills run (pid 0: not our child). -ENOENT when it is gone. */
         int (*attach)(const struct driver_ctx *ctx, const char *id, const char *dir,
                       struct machine_run *run, struct err *e);
-        /* Starts a helper that checkpoints the sandbox into the directory `image` (made
+        /* Checkpoints (NULL: this runtime cannot hibernate, fork or snapshot yet).
+         * Starts a helper that checkpoints the sandbox into the directory `image` (made
          * afresh; the sandbox stops; memory and processes are kept, files stay in the
          * layers). The helper exits 0 once the image is whole and marked complete
          * (DRIVER_IMAGE_DONE), also as the machine's own checkpoint DIR/checkpoint
@@ -88,5 +91,14 @@ struct driver {
 #define DRIVER_IMAGE_DONE "nullspace-complete"
 
 extern const struct driver gvisor_driver;
+extern const struct driver qemu_driver;
+
+/* The VM driver's acceleration: "kvm" once a probe this boot found /dev/kvm runs the
+ * guest kernel, else "tcg" (software emulation). */
+const char *qemu_accel(const struct driver_ctx *ctx);
+
+/* Starts that probe in a helper process when this boot has no result yet (KVM_RUN of a
+ * test guest, then a boot of the guest kernel under KVM within 20 s). */
+void qemu_probe_accel(const struct driver_ctx *ctx);
 
 #endif

@@ -22,6 +22,7 @@
 #include "../common/util.h"
 #include "driver.h"
 #include "gvisor_internal.h"
+#include "shim.h"
 
 static int remove_tree(const char *path);
 
@@ -193,49 +194,6 @@ static void exec_shim(const struct driver_ctx *ctx, const struct machine_spec *s
         _exit(127);
 }
 
-/* Connects to DIR/agent.sock once. -EAGAIN while nobody listens there yet. */
-static int connect_agent(const char *dir, struct err *e)
-{
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
-        if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/agent.sock", dir) >=
-            (int)sizeof(a.sun_path))
-                return err_set(e, ENAMETOOLONG, "socket path in %s", dir);
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return err_set(e, errno, "socket");
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
-                return fd;
-        int saved = errno;
-        close(fd);
-        if (saved == ENOENT || saved == ECONNREFUSED)
-                return -EAGAIN;
-        return err_set(e, saved, "connect %s", a.sun_path);
-}
-
-int gv_connect(const struct driver_ctx *ctx, const char *dir, struct machine_run *run,
-               struct err *e)
-{
-        (void)ctx;
-        int fd = connect_agent(dir, e);
-        if (fd < 0)
-                return fd;
-        run->agent_rfd = run->agent_wfd = fd;
-        return 0;
-}
-
-static int gv_attach(const struct driver_ctx *ctx, const char *id, const char *dir,
-                     struct machine_run *run, struct err *e)
-{
-        (void)ctx;
-        (void)id;
-        int fd = connect_agent(dir, e);
-        if (fd < 0)
-                return fd == -EAGAIN ? -ENOENT : fd;
-        run->pid = 0;
-        run->agent_rfd = run->agent_wfd = fd;
-        return 0;
-}
-
 /* Identity inside the machine's own layer: hostname, hosts and a fresh machine-id. */
 static int write_identity(const char *rootfs, const char *hostname, struct err *e)
 {
@@ -377,17 +335,6 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
         _exit(kept ? 0 : 2);
 }
 
-pid_t fork_helper(void)
-{
-        pid_t pid = fork();
-        if (pid == 0) {
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-        }
-        return pid;
-}
-
 static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
                         const char *keep_layer, struct err *e)
 {
@@ -409,10 +356,11 @@ int is_mounted(const char *path)
 
 const struct driver gvisor_driver = {
     .name = "gvisor",
+    .networking = 1,
     .probe = gv_probe,
     .start = gv_start,
-    .connect = gv_connect,
-    .attach = gv_attach,
+    .connect = shim_connect,
+    .attach = shim_attach,
     .hibernate = gv_hibernate,
     .restore = gv_restore,
     .seal = gv_seal,

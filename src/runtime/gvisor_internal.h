@@ -8,6 +8,7 @@
 
 #include "driver.h"
 #include "run.h"
+#include "shim.h"
 
 #define RUNSC "runsc"
 
@@ -40,15 +41,8 @@ static inline int run_quiet(const char *const argv[])
         return run_cmd(argv, NULL, 1);
 }
 
-/* fork() for a helper: in the child, the daemon's blocked signals are unblocked. */
-pid_t fork_helper(void);
-
 /* True when `path` is a mount point. */
 int is_mounted(const char *path);
-
-/* driver.h's connect. */
-int gv_connect(const struct driver_ctx *ctx, const char *dir, struct machine_run *run,
-               struct err *e);
 
 /* gvisor_ckpt.c: the driver operations of the same names (driver.h). */
 pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir, const char *image,

@@ -26,7 +26,8 @@ CODES = [
     "process_exited", "too_many_processes", "stdin_full", "stdin_closed", "not_a_terminal",
     "too_many_channels", "channel_not_found", "preview_token_required", "preview_token_invalid",
     "preview_token_expired", "upstream_unreachable", "network_unavailable", "build_not_found",
-    "context_not_found", "template_in_use", "invalid_dockerfile", "pool_empty", "connection_failed",
+    "context_not_found", "template_in_use", "invalid_dockerfile", "pool_empty", "runtime_unsupported",
+    "connection_failed",
 ]
 
 _BY_CODE = {}

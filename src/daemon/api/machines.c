@@ -20,6 +20,7 @@ struct create_req {
         char *snapshot;
         json_t *network;
         char *pool;
+        char *runtime;
 };
 
 static const struct jv_field create_fields[] = {
@@ -36,6 +37,7 @@ static const struct jv_field create_fields[] = {
     {"snapshot", JV_STRING, 0, offsetof(struct create_req, snapshot), 64, 0, 0},
     {"network", JV_OBJECT, 0, offsetof(struct create_req, network), 0, 0, 0},
     {"pool", JV_STRING, 0, offsetof(struct create_req, pool), 16, 0, 0},
+    {"runtime", JV_STRING, 0, offsetof(struct create_req, runtime), 16, 0, 0},
 };
 
 static json_t *strmap_json(const struct jv_strmap *m)
@@ -121,6 +123,15 @@ void api_machines_create(struct http_exchange *ex)
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'pool': prefer, require or skip");
                 return;
         }
+        struct err re;
+        int rr = driver_check(app, in.runtime, &re);
+        if (rr < 0) {
+                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                http_respond_error(ex,
+                                   rr == -EINVAL ? NS_E_INVALID_FIELD : NS_E_RUNTIME_UNSUPPORTED,
+                                   "%s", re.msg);
+                return;
+        }
         const char *ncode;
         struct err ne;
         if (machine_net_check(in.network, &ncode, &ne) < 0) {
@@ -143,6 +154,7 @@ void api_machines_create(struct http_exchange *ex)
             .snapshot = in.snapshot,
             .network = in.network,
             .pool = pool,
+            .runtime = in.runtime,
         };
         const char *code = NULL;
         struct err e = {0};

@@ -58,12 +58,20 @@ void api_openapi(struct http_exchange *ex)
 static json_t *runtimes(struct app *app)
 {
         json_t *arr = json_array();
-        struct err e;
-        if (app->driver && app->driver->probe(&app->driver_ctx, &e) == 0)
-                json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "name", app->driver->name,
-                                                     "isolation", "gvisor (user-space kernel)",
-                                                     "base_template",
-                                                     templates_base_state(&app->templates)));
+        for (size_t i = 0; i < app->ndrivers; i++) {
+                const struct driver *d = app->drivers[i];
+                struct err e;
+                if (d->probe(&app->driver_ctx, &e) < 0)
+                        continue;
+                int vm = strcmp(d->name, "vm") == 0;
+                json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b}", "name", d->name, "isolation",
+                                      vm ? "virtual machine (QEMU)" : "gvisor (user-space kernel)",
+                                      "base_template", templates_base_state(&app->templates),
+                                      "default", d == app->driver, "network", d->networking);
+                if (vm) /* hardware-accelerated (kvm) or emulated (tcg) */
+                        json_object_set_new(o, "accel", json_string(qemu_accel(&app->driver_ctx)));
+                json_array_append_new(arr, o);
+        }
         return arr;
 }
 

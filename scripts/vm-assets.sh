@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The guest side of VM machines ({"runtime":"vm"}, docs/vm.md), made once per host into
+# $NULLSPACE_CACHE_DIR/vm (default /var/cache/nullspace/vm):
+#   vmlinuz      Debian 12's cloud kernel (package linux-image-*-cloud-amd64, downloaded
+#                and unpacked, never installed on the host)
+#   initrd.cpio  busybox (static) + the virtio modules the kernel needs to reach its disk
+#                and the agent's port (virtio_ring, virtio, virtio_pci*, virtio_blk,
+#                virtio_console) + the init that mounts the disk and starts nsagent
+# Safe to run again: does nothing when both exist and this script did not change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${NULLSPACE_CACHE_DIR:-/var/cache/nullspace}/vm"
+stamp="$out/assets.sha256"
+want=$(sha256sum scripts/vm-assets.sh scripts/vm-init.sh | sha256sum | cut -d' ' -f1)
+if [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.cpio" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+  exit 0
+fi
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+echo "== guest kernel: $pkg" >&2
+apt-get download "$pkg" >/dev/null 2>&1 || (chmod 777 . && apt-get download "$pkg" >/dev/null)
+dpkg-deb -x ./*.deb root
+moddir=$(echo root/lib/modules/*)
+mkdir -p initrd/bin initrd/dev initrd/proc initrd/sys initrd/newroot initrd/modules
+cp /bin/busybox initrd/bin/busybox
+for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
+         drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
+         drivers/char/virtio_console; do
+  cp "$moddir/kernel/$m.ko" initrd/modules/
+done
+cd "$OLDPWD"
+cp scripts/vm-init.sh "$work/initrd/init"
+chmod 755 "$work/initrd/init"
+(cd "$work/initrd" && find . | busybox cpio -o -H newc 2>/dev/null > "$work/initrd.cpio")
+cp "$work"/root/boot/vmlinuz-* "$out/vmlinuz.tmp" && mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+cp "$work/initrd.cpio" "$out/initrd.tmp" && mv "$out/initrd.tmp" "$out/initrd.cpio"
+echo "$want" > "$stamp"
+echo "== guest assets in $out" >&2

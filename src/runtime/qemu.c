@@ -1,0 +1,258 @@
+/* The VM driver ({"runtime":"vm"}): each machine is a QEMU virtual machine — Debian's
+ * cloud kernel, our initramfs (scripts/vm-assets.sh, scripts/vm-init.sh) and a
+ * copy-on-write qcow2 disk over an ext4 image of the template made without loop mounts
+ * (mkfs.ext4 -d). nsagent runs in the guest on a virtio-serial port that QEMU maps to
+ * its own stdin/stdout, which the machine's shim holds — the same agent stream as in
+ * gVisor machines. Hardware-accelerated (KVM) where a probe shows /dev/kvm runs the
+ * guest, emulated (TCG) elsewhere. No network and no checkpoints yet. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "driver.h"
+#include "kvm.h"
+#include "run.h"
+#include "shim.h"
+
+#define QEMU "qemu-system-x86_64"
+
+static void vm_file(const struct driver_ctx *ctx, const char *name, char *out, size_t cap)
+{
+        snprintf(out, cap, "%s/vm/%s", ctx->cache_dir, name);
+}
+
+static int use_kvm(const struct driver_ctx *ctx);
+static int qm_probe(const struct driver_ctx *ctx, struct err *e);
+
+static int qm_probe(const struct driver_ctx *ctx, struct err *e)
+{
+        char kernel[PATH_MAX], initrd[PATH_MAX];
+        vm_file(ctx, "vmlinuz", kernel, sizeof(kernel));
+        vm_file(ctx, "initrd.cpio", initrd, sizeof(initrd));
+        if (access(kernel, R_OK) < 0 || access(initrd, R_OK) < 0)
+                return err_set(e, ENOENT, "no guest kernel in %s/vm (run scripts/vm-assets.sh)",
+                               ctx->cache_dir);
+        const char *version[] = {QEMU, "--version", NULL};
+        if (run_cmd(version, NULL, 1) != 0)
+                return err_set(e, ENOENT, "%s is not installed", QEMU);
+        return 0;
+}
+
+/* The environment file the guest's init sources: `export 'K=V'` lines. */
+static int write_env(const char *dir, char *const *env)
+{
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof(path), "%s/env", dir);
+        FILE *f = fopen(path, "w");
+        if (!f)
+                return -1;
+        for (char *const *kv = env; kv && *kv; kv++) {
+                fputs("export '", f);
+                for (const char *c = *kv; *c; c++)
+                        fputs(*c == '\'' ? "'\\''" : (char[]){*c, 0}, f);
+                fputs("'\n", f);
+        }
+        return fclose(f);
+}
+
+/* Makes the guest's disk (the template's ext4 image once per template build, then the
+ * machine's qcow2 overlay on it) and its initramfs (ours + the machine's own part:
+ * nsagent, env, hostname). Runs in the child that becomes the shim: blocking is fine. */
+static const char prepare_script[] =
+    "set -e\n"
+    "dir=$1 vm=$2 rootfs=$3 agent=$4 host=$5\n"
+    "stamp=$(stat -c %Y \"$rootfs/../ready\" 2>/dev/null || echo 0)\n"
+    "base=\"$vm/base-$stamp.ext4\"\n"
+    "if [ ! -e \"$base\" ]; then\n"
+    "  exec 9>\"$vm/base.lock\"\n"
+    "  flock 9\n"
+    "  if [ ! -e \"$base\" ]; then\n"
+    "    size=$(( $(du -sxm \"$rootfs\" | cut -f1) * 2 + 512 ))\n"
+    "    mkfs.ext4 -q -F -d \"$rootfs\" -L nsroot \"$base.tmp\" \"${size}M\"\n"
+    "    mv \"$base.tmp\" \"$base\"\n"
+    "  fi\n"
+    "  exec 9>&-\n"
+    "fi\n"
+    "qemu-img create -q -f qcow2 -F raw -b \"$base\" \"$dir/disk.qcow2\"\n"
+    "mkdir -p \"$dir/guest/ns\"\n"
+    "cp \"$agent\" \"$dir/guest/ns/nsagent\"\n"
+    "printf '%s\\n' \"$host\" > \"$dir/guest/ns/hostname\"\n"
+    "cp \"$dir/env\" \"$dir/guest/ns/env\"\n"
+    "(cd \"$dir/guest\" && find . | busybox cpio -o -H newc 2>/dev/null) > \"$dir/guest.cpio\"\n"
+    "cat \"$vm/initrd.cpio\" \"$dir/guest.cpio\" > \"$dir/initrd\"\n"
+    "rm -rf \"$dir/guest\" \"$dir/guest.cpio\"\n";
+
+/* vm/accel-BOOT_ID: what the probe found during this boot of the host. */
+static void accel_file(const struct driver_ctx *ctx, char *out, size_t cap)
+{
+        char boot[64] = "unknown", name[96];
+        FILE *b = fopen("/proc/sys/kernel/random/boot_id", "r");
+        if (b) {
+                if (!fgets(boot, sizeof(boot), b))
+                        snprintf(boot, sizeof(boot), "unknown");
+                boot[strcspn(boot, "\n")] = '\0';
+                fclose(b);
+        }
+        snprintf(name, sizeof(name), "accel-%s", boot);
+        vm_file(ctx, name, out, cap);
+}
+
+/* Boots the guest kernel under KVM in probe mode (its init answers and powers off). */
+static const char probe_script[] =
+    "timeout 20 " QEMU " -M pc -accel kvm -cpu host -m 256 -nodefaults -no-user-config "
+    "-display none -serial stdio -kernel \"$1\" -initrd \"$2\" "
+    "-append 'console=ttyS0 quiet panic=-1 nullspace.probe' -no-reboot 2>/dev/null | "
+    "grep -q nullspace-probe-ok\n";
+
+void qemu_probe_accel(const struct driver_ctx *ctx)
+{
+        char path[PATH_MAX], tmp[PATH_MAX + 16], kernel[PATH_MAX], initrd[PATH_MAX];
+        accel_file(ctx, path, sizeof(path));
+        if (access(path, F_OK) == 0 || qm_probe(ctx, &(struct err){0}) < 0)
+                return;
+        if (fork_helper() != 0)
+                return; /* the reaper collects it */
+        struct err e = {0};
+        vm_file(ctx, "vmlinuz", kernel, sizeof(kernel));
+        vm_file(ctx, "initrd.cpio", initrd, sizeof(initrd));
+        const char *argv[] = {"sh",   "-c",   probe_script, "nullspace-kvm-probe",
+                              kernel, initrd, NULL};
+        int kvm = kvm_usable(&e) == 0;
+        if (kvm && run_cmd(argv, NULL, 1) != 0) {
+                kvm = 0;
+                snprintf(e.msg, sizeof(e.msg), "/dev/kvm does not boot the guest kernel");
+        }
+        snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+        FILE *f = fopen(tmp, "w");
+        if (f) {
+                fprintf(f, "%s %s\n", kvm ? "kvm" : "tcg", kvm ? "" : e.msg);
+                fclose(f);
+                rename(tmp, path);
+        }
+        _exit(0);
+}
+
+const char *qemu_accel(const struct driver_ctx *ctx)
+{
+        return use_kvm(ctx) ? "kvm" : "tcg";
+}
+
+/* KVM when the probe (qemu_probe_accel) found it runs the guest during this boot. */
+static int use_kvm(const struct driver_ctx *ctx)
+{
+        char path[PATH_MAX], buf[16] = "";
+        accel_file(ctx, path, sizeof(path));
+        FILE *f = fopen(path, "r");
+        if (f) {
+                if (!fgets(buf, sizeof(buf), f))
+                        buf[0] = '\0';
+                fclose(f);
+        }
+        return strncmp(buf, "kvm", 3) == 0;
+}
+
+static void exec_qemu(const struct driver_ctx *ctx, const struct machine_spec *s)
+{
+        char kernel[PATH_MAX], initrd[PATH_MAX + 16], disk[PATH_MAX + 32], serial[PATH_MAX + 32],
+            pidf[PATH_MAX + 16], drive[PATH_MAX + 64], mem[16], cpus[16], logp[PATH_MAX + 16];
+        vm_file(ctx, "vmlinuz", kernel, sizeof(kernel));
+        snprintf(initrd, sizeof(initrd), "%s/initrd", s->dir);
+        snprintf(disk, sizeof(disk), "%s/disk.qcow2", s->dir);
+        snprintf(drive, sizeof(drive), "file=%s,if=virtio,format=qcow2", disk);
+        snprintf(serial, sizeof(serial), "file:%s/console.log", s->dir);
+        snprintf(pidf, sizeof(pidf), "%s/qemu.pid", s->dir);
+        snprintf(logp, sizeof(logp), "%s/qemu.log", s->dir);
+        snprintf(mem, sizeof(mem), "%u", s->memory_mb ? s->memory_mb : 512);
+        snprintf(cpus, sizeof(cpus), "%u", s->vcpus ? s->vcpus : 1);
+        int kvm = use_kvm(ctx);
+        int lfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (lfd >= 0)
+                dup2(lfd, 2);
+        execl(ctx->shim_path, "nsshim", s->dir, "--", QEMU, "-M", "pc", "-accel",
+              kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "qemu64", "-smp", cpus, "-m", mem,
+              "-nodefaults", "-no-user-config", "-display", "none", "-serial", serial, "-kernel",
+              kernel, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1", "-drive", drive,
+              "-device", "virtio-serial", "-chardev", "stdio,id=agent,signal=off", "-device",
+              "virtserialport,chardev=agent,name=nsagent", "-no-reboot", "-pidfile", pidf,
+              (char *)NULL);
+        _exit(127);
+}
+
+static int qm_start(const struct driver_ctx *ctx, const struct machine_spec *s,
+                    struct machine_run *run, struct err *e)
+{
+        if (s->layers && s->layers[0])
+                return err_set(e, ENOTSUP, "VM machines start from the base template only");
+        if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", s->dir);
+        char sock[PATH_MAX + 32], vm[PATH_MAX];
+        snprintf(sock, sizeof(sock), "%s/agent.sock", s->dir);
+        unlink(sock);
+        vm_file(ctx, "", vm, sizeof(vm));
+        pid_t pid = fork_helper();
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR);
+                dup2(null, 0);
+                dup2(null, 1);
+                const char *argv[] = {"sh",        "-c", prepare_script, "nullspace-vm-prepare",
+                                      s->dir,      vm,   s->rootfs,      ctx->agent_path,
+                                      s->hostname, NULL};
+                if (write_env(s->dir, s->env) < 0 || run_cmd(argv, NULL, 0) != 0)
+                        _exit(126);
+                exec_qemu(ctx, s);
+        }
+        if (pid < 0)
+                return err_set(e, errno, "fork");
+        run->pid = pid;
+        run->agent_rfd = run->agent_wfd = -1;
+        return 0;
+}
+
+/* The destroy helper: the guest stops with its QEMU; the machine's files go. */
+static void destroy_helper(const char *dir)
+{
+        char pidf[PATH_MAX + 16];
+        snprintf(pidf, sizeof(pidf), "%s/qemu.pid", dir);
+        FILE *f = fopen(pidf, "r");
+        long pid = 0;
+        if (f) {
+                if (fscanf(f, "%ld", &pid) != 1)
+                        pid = 0;
+                fclose(f);
+        }
+        if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0)
+                for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
+                        usleep(20000);
+        const char *rm[] = {"rm", "-rf", "--one-file-system", dir, NULL};
+        _exit(run_cmd(rm, NULL, 1) == 0 ? 0 : 1);
+}
+
+static pid_t qm_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
+                        const char *keep_layer, struct err *e)
+{
+        (void)ctx;
+        (void)id;
+        if (keep_layer)
+                return err_set(e, ENOTSUP, "VM machines have no layers to keep");
+        pid_t pid = fork_helper();
+        if (pid == 0)
+                destroy_helper(dir);
+        return pid < 0 ? err_set(e, errno, "fork destroy helper") : pid;
+}
+
+const struct driver qemu_driver = {
+    .name = "vm",
+    .networking = 0,
+    .probe = qm_probe,
+    .start = qm_start,
+    .connect = shim_connect,
+    .attach = shim_attach,
+    .destroy = qm_destroy,
+};

@@ -1,0 +1,23 @@
+/* What every driver shares about the machine's shim (src/shim): the agent stream is
+ * reached on DIR/agent.sock whatever runs the machine (runsc, QEMU). */
+#ifndef NS_RUNTIME_SHIM_H
+#define NS_RUNTIME_SHIM_H
+
+#include <sys/types.h>
+
+#include "driver.h"
+
+/* driver.h's connect: the agent stream of a machine whose shim was just launched.
+ * -EAGAIN while the shim does not listen yet. Never blocks. */
+int shim_connect(const struct driver_ctx *ctx, const char *dir, struct machine_run *run,
+                 struct err *e);
+
+/* driver.h's attach: the agent stream of a machine an earlier daemon started (run.pid 0:
+ * not our child). -ENOENT when its shim is gone. */
+int shim_attach(const struct driver_ctx *ctx, const char *id, const char *dir,
+                struct machine_run *run, struct err *e);
+
+/* fork() for a helper: in the child, the daemon's blocked signals are unblocked. */
+pid_t fork_helper(void);
+
+#endif
