@@ -27,7 +27,7 @@ struct app {
         unsigned char signing_key[32]; /* signs file URLs (DIR/signing-key) */
         struct children children;
         struct templates templates;
-        const struct driver *driver;      /* the host's default runtime */
+        const struct driver *driver;     /* the host's default runtime */
         const struct driver *drivers[2]; /* every runtime built in */
         size_t ndrivers;
         struct driver_ctx driver_ctx;
