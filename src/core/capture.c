@@ -125,6 +125,7 @@ static void spawn_children(struct capture *c, struct machine *p)
             .timeout_hibernate = p->timeout_hibernate,
             .network = p->network,
             .image = p->image[0] ? p->image : NULL,
+            .runtime = p->drv->name,
         };
         for (unsigned i = 0; i < c->count; i++) {
                 struct err e;

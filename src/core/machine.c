@@ -308,6 +308,7 @@ json_t *spec_json(const struct machine *m)
                 json_object_set_new(spec, "checkout", json_string(m->checkout));
         if (m->image[0])
                 json_object_set_new(spec, "image", json_string(m->image));
+        json_object_set_new(spec, "runtime", json_string(m->drv->name));
         return spec;
 }
 
@@ -393,15 +394,6 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
 struct machine *machine_create(struct app *app, const struct machine_params *p, machine_done_cb cb,
                                void *ud, const char **code, struct err *e)
 {
-        if ((p->snapshot || (!p->layers && strcmp(p->template_name, "base") != 0)) &&
-            !driver_named(app, p->runtime)->restore) {
-                *code = "runtime_unsupported";
-                err_say(e, ENOTSUP,
-                        "runtime %s starts machines from the base template only (no "
-                        "snapshots or templates yet)",
-                        p->runtime);
-                return NULL;
-        }
         if (p->snapshot)
                 return machine_spawn_snapshot(app, p, cb, ud, code, e);
         if (!p->layers && strcmp(p->template_name, "base") != 0)

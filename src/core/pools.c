@@ -162,7 +162,8 @@ struct machine *pool_take(struct app *app, const char *ref, const char *snapshot
 {
         struct machine *m = app->machines;
         while (m && !(m->state == M_RUNNING && m->agent_open && !strcmp(pool_of(m), ref) &&
-                      !strcmp(m->snapshot_id, snapshot)))
+                      !strcmp(m->snapshot_id, snapshot) &&
+                      (!p->runtime || !strcmp(p->runtime, m->drv->name))))
                 m = m->next;
         if (!m)
                 return NULL;

@@ -78,6 +78,7 @@ static void from_snapshot(const json_t *spec, const struct machine_params *req,
         out->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
         out->env = json_object_get(spec, "env");
         out->image = json_string_value(json_object_get(spec, "image"));
+        out->runtime = json_string_value(json_object_get(spec, "runtime"));
         out->user = json_string_value(json_object_get(spec, "user"));
         out->cwd = json_string_value(json_object_get(spec, "cwd"));
         if (!req->metadata || json_object_size(req->metadata) == 0)
@@ -95,9 +96,16 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
         }
         struct machine *m = NULL;
         json_t *spec = json_loads(r.spec, 0, NULL);
+        const char *rt = json_string_value(json_object_get(spec, "runtime")) ?: "gvisor";
         if (strcmp(r.state, "ready") != 0 || !spec) {
                 *code = "snapshot_not_ready";
                 err_set(e, 0, "snapshot %s is %s", r.id, r.state);
+        } else if (p->runtime && strcmp(p->runtime, rt) != 0) {
+                *code = "runtime_unsupported";
+                err_say(e, ENOTSUP, "%s was captured from a %s machine: it restores as one",
+                        p->template_name && strcmp(p->template_name, "base") ? p->template_name
+                                                                             : r.id,
+                        rt);
         } else {
                 struct machine_params mp;
                 from_snapshot(spec, p, &mp);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../common/util.h"
+#include "ckpt_files.h"
 #include "gvisor_internal.h"
 
 /* The container's status from runsc's own state file (ROOT/ID_sandbox:ID.state in this
@@ -31,37 +32,6 @@ static int container_status(const char *root, const char *id, char *out, size_t 
         snprintf(out, cap, "%s", json_string_value(json_object_get(st, "status")) ?: "?");
         json_decref(st);
         return 1;
-}
-
-/* Makes `dst` (emptied first) hold hard links to the files of image `src`. */
-static int link_image(const char *src, const char *dst)
-{
-        if (strcmp(src, dst) == 0)
-                return 0;
-        remove_flat_dir(dst);
-        if (mkdir(dst, 0700) < 0)
-                return -1;
-        DIR *d = opendir(src);
-        int to = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int r = d && to >= 0 ? 0 : -1;
-        for (struct dirent *de; r == 0 && (de = readdir(d));)
-                if (de->d_name[0] != '.' && strcmp(de->d_name, DRIVER_IMAGE_DONE) != 0)
-                        r = linkat(dirfd(d), de->d_name, to, de->d_name, 0);
-        if (d)
-                closedir(d);
-        if (to >= 0)
-                close(to);
-        return r;
-}
-
-static int mark_complete(const char *image)
-{
-        char done[PATH_MAX + 64];
-        snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
-        int fd = open(done, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || fsync(fd) < 0)
-                return -1;
-        return close(fd);
 }
 
 /* The helper for hibernate: a fresh image dir, then `runsc checkpoint` (which stops the
@@ -89,8 +59,7 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
         /* the sandbox has exited (its memory is free); `runsc run` removes the rest of
          * the container on its own (~100 ms): a restore's shim waits for that */
         /* the machine's own checkpoint first: a restarted daemon resumes it from there */
-        if (link_image(image, own) < 0 || mark_complete(own) < 0 ||
-            (strcmp(image, own) != 0 && mark_complete(image) < 0))
+        if (image_publish(image, own) < 0)
                 _exit(1);
         _exit(0);
 }

@@ -18,6 +18,7 @@
 
 #include "driver.h"
 #include "kvm.h"
+#include "qemu_internal.h"
 #include "run.h"
 #include "shim.h"
 
@@ -158,10 +159,11 @@ static int use_kvm(const struct driver_ctx *ctx)
         return strncmp(buf, "kvm", 3) == 0;
 }
 
-static void exec_qemu(const struct driver_ctx *ctx, const struct machine_spec *s)
+void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const char *incoming)
 {
         char kernel[PATH_MAX], initrd[PATH_MAX + 16], disk[PATH_MAX + 32], serial[PATH_MAX + 32],
-            pidf[PATH_MAX + 16], drive[PATH_MAX + 64], mem[16], cpus[16], logp[PATH_MAX + 16];
+            pidf[PATH_MAX + 16], drive[PATH_MAX + 64], mem[16], cpus[16], logp[PATH_MAX + 16],
+            qmp[PATH_MAX + 48], in[PATH_MAX + 48];
         vm_file(ctx, "vmlinuz", kernel, sizeof(kernel));
         snprintf(initrd, sizeof(initrd), "%s/initrd", s->dir);
         snprintf(disk, sizeof(disk), "%s/disk.qcow2", s->dir);
@@ -169,6 +171,10 @@ static void exec_qemu(const struct driver_ctx *ctx, const struct machine_spec *s
         snprintf(serial, sizeof(serial), "file:%s/console.log", s->dir);
         snprintf(pidf, sizeof(pidf), "%s/qemu.pid", s->dir);
         snprintf(logp, sizeof(logp), "%s/qemu.log", s->dir);
+        snprintf(qmp, sizeof(qmp), "unix:%s/qmp.sock,server=on,wait=off", s->dir);
+        /* a restore: the memory and device state from a checkpoint's stream */
+        snprintf(in, sizeof(in), "%s%s%s", incoming ? "exec:cat '" : "", incoming ? incoming : "",
+                 incoming ? "/memory'" : "");
         snprintf(mem, sizeof(mem), "%u", s->memory_mb ? s->memory_mb : 512);
         snprintf(cpus, sizeof(cpus), "%u", s->vcpus ? s->vcpus : 1);
         int kvm = use_kvm(ctx);
@@ -180,8 +186,8 @@ static void exec_qemu(const struct driver_ctx *ctx, const struct machine_spec *s
               "-nodefaults", "-no-user-config", "-display", "none", "-serial", serial, "-kernel",
               kernel, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1", "-drive", drive,
               "-device", "virtio-serial", "-chardev", "stdio,id=agent,signal=off", "-device",
-              "virtserialport,chardev=agent,name=nsagent", "-no-reboot", "-pidfile", pidf,
-              (char *)NULL);
+              "virtserialport,chardev=agent,name=nsagent", "-no-reboot", "-pidfile", pidf, "-qmp",
+              qmp, incoming ? "-incoming" : (char *)NULL, in, (char *)NULL);
         _exit(127);
 }
 
@@ -206,7 +212,7 @@ static int qm_start(const struct driver_ctx *ctx, const struct machine_spec *s,
                                       s->hostname, NULL};
                 if (write_env(s->dir, s->env) < 0 || run_cmd(argv, NULL, 0) != 0)
                         _exit(126);
-                exec_qemu(ctx, s);
+                qemu_exec(ctx, s, NULL);
         }
         if (pid < 0)
                 return err_set(e, errno, "fork");
@@ -254,5 +260,8 @@ const struct driver qemu_driver = {
     .start = qm_start,
     .connect = shim_connect,
     .attach = shim_attach,
+    .hibernate = qemu_hibernate,
+    .restore = qemu_restore,
+    .seal = qemu_seal,
     .destroy = qm_destroy,
 };

@@ -105,6 +105,7 @@ class Machines(DaemonTest):
         c, r = self.stream(mid, {"cmd": "echo started > /root/s; "
                                         "while true; do echo tick; sleep 0.1; done"})
         self.assertEqual(r.status, 200)
+        r.readline()  # its first output: it runs (a close before it starts would stop it unborn)
         c.close()
         self.assertEqual(self.exec(mid, cmd="cat /root/s")["stdout"], "started\n")
         for _ in range(100):

@@ -1,6 +1,6 @@
 """VM machines ({"runtime":"vm"}): real QEMU virtual machines, here under software
 emulation (TCG; KVM where the probe finds it works), with nsagent on a virtio-serial port:
-boot to agent ready, commands, files, what they cannot do yet, destroy. Few, because
+boot to agent ready, commands, files, hibernate and resume, fork x2, destroy. Few, because
 emulation is slow; never a fake."""
 
 import os
@@ -21,30 +21,50 @@ class VmMachines(DaemonTest):
         self.assertIn(vm[0]["accel"], ("kvm", "tcg"))  # tcg here: /dev/kvm boots no guest
         self.assertFalse(vm[0]["network"])
 
-    def test_boot_exec_files_and_destroy(self):
+    def exec(self, mid, cmd):
+        st, _, r = self.req("POST", "/v1/machines/%s/exec" % mid, {"cmd": cmd})
+        self.assertEqual((st, r.get("exit_code")), (200, 0), r)
+        return r["stdout"]
+
+    def test_boot_exec_files_hibernate_resume_fork(self):
         t0 = time.time()
         st, _, m = self.req("POST", "/v1/machines", {"runtime": "vm", "env": {"WHO": "vm"}})
         self.assertEqual(st, 201, m)
         boot = time.time() - t0
         self.assertEqual((m["runtime"], m["state"]), ("vm", "running"))
-        mid = m["id"]
+        mid, kids = m["id"], []
         try:
-            st, _, r = self.req("POST", "/v1/machines/%s/exec" % mid,
-                                {"cmd": "uname -r; hostname; echo $WHO; cat /proc/1/comm; "
-                                        "grep -c hypervisor /proc/cpuinfo >/dev/null && echo vcpu"})
-            self.assertEqual(st, 200, r)
-            out = r["stdout"].split("\n")
-            self.assertTrue(out[0].endswith("-cloud-amd64"), r)  # its own kernel
-            self.assertEqual(out[1:5], [mid, "vm", "nsagent", "vcpu"], r)
+            out = self.exec(mid, "uname -r; hostname; echo $WHO; cat /proc/1/comm; "
+                                 "grep -q hypervisor /proc/cpuinfo && echo vcpu").split("\n")
+            self.assertTrue(out[0].endswith("-cloud-amd64"), out)  # its own kernel
+            self.assertEqual(out[1:5], [mid, "vm", "nsagent", "vcpu"], out)
             st, _, w = self.d.request("PUT", "/v1/machines/%s/files?path=/root/a.txt" % mid,
                                       body=b"written into a VM\n")
             self.assertEqual(st, 200, w)
             st, _, data = self.d.request("GET", "/v1/machines/%s/files?path=/root/a.txt" % mid)
             self.assertEqual(data, b"written into a VM\n")
-            for op in ("hibernate", "fork", "snapshots"):
-                st, _, r = self.req("POST", "/v1/machines/%s/%s" % (mid, op), {} if op != "hibernate" else None)
-                self.assertEqual((st, error_code(r)), (409, "runtime_unsupported"), (op, r))
+            # a process keeps counting through hibernate and resume (memory kept)
+            self.exec(mid, "(i=0; while true; do i=$((i+1)); echo $i > /root/n; sleep 0.2; "
+                           "done) >/dev/null 2>&1 &")
+            time.sleep(1)
+            st, _, h = self.req("POST", "/v1/machines/%s/hibernate" % mid)
+            self.assertEqual((st, h["state"]), (200, "hibernated"), h)
+            before = int(self.exec(mid, "cat /root/n"))  # auto-resumes
+            time.sleep(1)
+            self.assertGreater(int(self.exec(mid, "cat /root/n")), before)
+            st, _, f = self.req("POST", "/v1/machines/%s/fork" % mid, {"count": 2})
+            self.assertEqual(st, 201, f)
+            kids = [k["id"] for k in f["machines"]]
+            self.assertEqual([k["runtime"] for k in f["machines"]], ["vm", "vm"])
+            for k in kids:
+                self.assertEqual(self.exec(k, "cat /root/a.txt; hostname"),
+                                 "written into a VM\n%s\n" % k)
+            self.exec(kids[0], "echo child > /root/a.txt")
+            self.assertEqual(self.exec(mid, "cat /root/a.txt"), "written into a VM\n")
+            self.assertEqual(self.exec(kids[1], "cat /root/a.txt"), "written into a VM\n")
         finally:
+            for k in kids:
+                self.req("DELETE", "/v1/machines/" + k)
             st, _, m = self.req("DELETE", "/v1/machines/" + mid)
         self.assertEqual(m["state"], "destroyed")
         self.assertFalse(os.path.exists(os.path.join(self.d.state_dir, "machines", mid)))
@@ -54,7 +74,7 @@ class VmMachines(DaemonTest):
         st, _, r = self.req("POST", "/v1/machines", {"runtime": "firecracker"})
         self.assertEqual((st, error_code(r)), (400, "invalid_field"))
         st, _, r = self.req("POST", "/v1/machines", {"runtime": "vm", "template": "nope"})
-        self.assertEqual((st, error_code(r)), (409, "runtime_unsupported"))
+        self.assertEqual((st, error_code(r)), (404, "template_not_found"))
 
 
 if __name__ == "__main__":

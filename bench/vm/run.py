@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""bench/vm: VM machines ({"runtime":"vm"}) against raw QEMU, in one run.
+
+  boot        POST /v1/machines {"runtime":"vm"} until it answers (agent ready)
+              vs raw: the same qemu-system-x86_64 command line (kernel, initramfs with
+              nsagent, qcow2 overlay, virtio-serial on stdio) until the agent's HELLO
+  exec        POST .../exec {"cmd":"true"} round trip
+  hibernate   POST .../hibernate (QMP stop + migrate to a file + quit)
+  resume      POST .../resume (QEMU -incoming from that file, until the guest runs)
+  fork x1     POST .../fork {"count":1} (answered when the child runs)
+
+Here the host's /dev/kvm cannot boot guests, so this measures software emulation (TCG);
+on a KVM host (GET /v1/info says "accel":"kvm") the same run shows hardware speed:
+expect boot well under a second and exec in milliseconds.
+
+Usage: bench/vm/run.py [--runs 3]
+Needs a built tree, scripts/vm-assets.sh run, QEMU, and root."""
+
+import argparse
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lib import BUILD, CACHE, Daemon, summary  # noqa: E402
+
+VM = os.path.join(CACHE, "vm")
+
+
+def raw_boot(work):
+    """ms from starting QEMU to the agent's first frame (HELLO)."""
+    base = sorted(f for f in os.listdir(VM) if f.startswith("base-") and f.endswith(".ext4"))
+    disk = os.path.join(work, "disk.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
+                    os.path.join(VM, base[-1]), disk], check=True)
+    guest = os.path.join(work, "guest", "ns")
+    os.makedirs(guest, exist_ok=True)
+    subprocess.run(["cp", os.path.join(BUILD, "nsagent"), guest], check=True)
+    with open(os.path.join(guest, "hostname"), "w") as f:
+        f.write("raw\n")
+    with open(os.path.join(guest, "env"), "w") as f:
+        f.write("export 'PATH=/usr/bin:/bin'\n")
+    cpio = subprocess.run("cd %s/guest && find . | busybox cpio -o -H newc 2>/dev/null" % work,
+                          shell=True, capture_output=True, check=True).stdout
+    initrd = os.path.join(work, "initrd")
+    with open(initrd, "wb") as f:
+        f.write(open(os.path.join(VM, "initrd.cpio"), "rb").read() + cpio)
+    t0 = time.monotonic()
+    p = subprocess.Popen(["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-cpu", "qemu64",
+                          "-m", "512", "-nodefaults", "-no-user-config", "-display", "none",
+                          "-serial", "null", "-kernel", os.path.join(VM, "vmlinuz"), "-initrd",
+                          initrd, "-append", "console=ttyS0 quiet panic=-1", "-drive",
+                          "file=%s,if=virtio,format=qcow2" % disk, "-device", "virtio-serial",
+                          "-chardev", "stdio,id=agent,signal=off", "-device",
+                          "virtserialport,chardev=agent,name=nsagent", "-no-reboot"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    n = struct.unpack("<IHHI", p.stdout.read(12))[0]
+    p.stdout.read(n)
+    ms = (time.monotonic() - t0) * 1000
+    p.kill()
+    p.wait()
+    os.unlink(disk)
+    return ms
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    r = fn()
+    return r, (time.monotonic() - t0) * 1000
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    d = Daemon()
+    work = tempfile.mkdtemp(prefix="ns-bench-vm-")
+    res = {k: [] for k in ("boot", "raw boot", "exec", "hibernate", "resume", "fork x1")}
+    try:
+        accel = [r for r in d.call("GET", "/v1/info")["runtimes"] if r["name"] == "vm"]
+        print("accel: %s" % (accel[0]["accel"] if accel else "vm runtime missing"))
+        for i in range(a.runs):
+            m, ms = timed(lambda: d.call("POST", "/v1/machines", {"runtime": "vm"}))
+            res["boot"].append(ms)
+            res["raw boot"].append(raw_boot(work))
+            mid = m["id"]
+            for _ in range(5):
+                res["exec"].append(timed(lambda: d.call(
+                    "POST", "/v1/machines/%s/exec" % mid, {"cmd": "true"}))[1])
+            res["hibernate"].append(timed(lambda: d.call(
+                "POST", "/v1/machines/%s/hibernate" % mid))[1])
+            res["resume"].append(timed(lambda: d.call(
+                "POST", "/v1/machines/%s/resume" % mid))[1])
+            f, ms = timed(lambda: d.call("POST", "/v1/machines/%s/fork" % mid, {"count": 1}))
+            res["fork x1"].append(ms)
+            d.destroy_all([mid] + [k["id"] for k in f["machines"]])
+            print("run %d/%d" % (i + 1, a.runs), file=sys.stderr)
+        for k, v in res.items():
+            print(summary(k, v))
+        print("boot / raw boot (p50): %.2fx" % (sorted(res["boot"])[len(res["boot"]) // 2] /
+                                                  sorted(res["raw boot"])[len(res["raw boot"]) // 2]))
+    finally:
+        d.stop()
+        subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+/* Internal to the VM driver: qemu.c (start, destroy, the KVM probe) and qemu_ckpt.c
+ * (hibernate, restore, seal). Errors as in driver.h. */
+#ifndef NS_QEMU_INTERNAL_H
+#define NS_QEMU_INTERNAL_H
+
+#include "driver.h"
+
+/* In the child that becomes the machine's shim: execs nsshim running QEMU for machine
+ * s (its disk DIR/disk.qcow2 and initramfs DIR/initrd made), restoring the checkpoint
+ * image directory `incoming` when not NULL. Never returns. */
+void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const char *incoming)
+    __attribute__((noreturn));
+
+pid_t qemu_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
+                     const char *image, struct err *e);
+int qemu_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
+                 struct machine_run *run, pid_t *helper, struct err *e);
+int qemu_seal(const struct driver_ctx *ctx, const char *dir, const char *layer, struct err *e);
+
+#endif
