@@ -160,6 +160,7 @@ static void start_machine(struct build *b, int final, void (*then)(struct build 
             .cwd = final && b->cwd[0] ? b->cwd : NULL,
             .layers = b->layers,
             .image = b->image[0] ? b->image : NULL,
+            .runtime = "gvisor", /* templates are gVisor snapshots (for now) */
         };
         const char *code = "internal";
         struct err e = {0};

@@ -30,6 +30,7 @@ struct app {
         const struct driver *driver;     /* the host's default runtime */
         const struct driver *drivers[2]; /* every runtime built in */
         size_t ndrivers;
+        const char *default_runtime; /* --default-runtime (NULL: gvisor) */
         struct driver_ctx driver_ctx;
         struct net_host net;      /* machines' host networking (runtime/net.h) */
         const char *net_pool;     /* --machine-network CIDR (NULL: the default) */

@@ -32,6 +32,7 @@ struct options {
         const char *preview_domain;
         unsigned preview_port;
         unsigned preview_idle_ms;
+        const char *runtime;
 };
 
 static void usage(FILE *f)
@@ -59,6 +60,8 @@ static void usage(FILE *f)
                 "  --preview-port N       the port preview URLs name (default: the --listen port)\n"
                 "  --preview-idle-timeout-ms N  close a proxied preview connection after N ms\n"
                 "                         without traffic either way (300000)\n"
+                "  --default-runtime NAME runtime of machines created without one: gvisor\n"
+                "                         (default) or vm (QEMU virtual machines)\n"
                 "  --print-routes         print the served routes (METHOD PATH) and exit\n"
                 "  --print-errors         print the error-code catalogue as JSON and exit\n"
                 "  --version              print the version and exit\n"
@@ -128,6 +131,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                 O_PDOMAIN,
                 O_PPORT,
                 O_PIDLE,
+                O_RUNTIME,
                 O_ROUTES,
                 O_ERRORS,
                 O_VER
@@ -145,6 +149,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             {"preview-domain", required_argument, 0, O_PDOMAIN},
             {"preview-port", required_argument, 0, O_PPORT},
             {"preview-idle-timeout-ms", required_argument, 0, O_PIDLE},
+            {"default-runtime", required_argument, 0, O_RUNTIME},
             {"print-routes", no_argument, 0, O_ROUTES},
             {"print-errors", no_argument, 0, O_ERRORS},
             {"version", no_argument, 0, O_VER},
@@ -200,6 +205,11 @@ static int parse_args(int argc, char **argv, struct options *o)
                 case O_PIDLE:
                         if (parse_uint(optarg, &o->preview_idle_ms) < 0)
                                 goto bad;
+                        break;
+                case O_RUNTIME:
+                        if (strcmp(optarg, "gvisor") != 0 && strcmp(optarg, "vm") != 0)
+                                goto bad;
+                        o->runtime = optarg;
                         break;
                 case O_ROUTES:
                         print_routes();
@@ -322,6 +332,8 @@ static int setup_machines(struct app *app, struct err *e)
         app->drivers[0] = &gvisor_driver;
         app->drivers[1] = &qemu_driver;
         app->ndrivers = 2;
+        if (app->default_runtime && strcmp(app->default_runtime, "vm") == 0)
+                app->driver = &qemu_driver;
         if (!app->cache_dir[0]) /* the effective one, for the drivers */
                 snprintf(app->cache_dir, sizeof(app->cache_dir), "%.*s",
                          (int)sizeof(app->cache_dir) - 1, cache);
@@ -410,6 +422,7 @@ int main(int argc, char **argv)
                  o.preview_domain ? o.preview_domain : "localhost");
         app.preview_port = o.preview_port;
         app.preview_idle_ms = o.preview_idle_ms;
+        app.default_runtime = o.runtime;
         app.lock_fd = -1;
         app.loop.epfd = -1;
         struct err e = {0};

@@ -77,5 +77,14 @@ class VmMachines(DaemonTest):
         self.assertEqual((st, error_code(r)), (404, "template_not_found"))
 
 
+class VmByDefault(DaemonTest):
+    daemon_args = ("--default-runtime", "vm")
+
+    def test_the_host_default_is_vm(self):
+        st, _, info = self.d.request("GET", "/v1/info")
+        default = [r["name"] for r in info["runtimes"] if r["default"]]
+        self.assertEqual(default, ["vm"])
+
+
 if __name__ == "__main__":
     unittest.main()
