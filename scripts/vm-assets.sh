@@ -19,9 +19,21 @@ mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+kernel_pkg() {
+  apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}'
+}
+fetch() { # as root apt's sandbox user needs to write here
+  chmod 777 .
+  pkg=$(kernel_pkg)
+  [ -n "$pkg" ] && apt-get download "$pkg" >/dev/null 2>&1
+}
+if ! fetch; then # package lists missing or stale: refresh them once
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  fetch || { echo "vm-assets: cannot download linux-image-cloud-amd64" >&2; exit 1; }
+fi
 echo "== guest kernel: $pkg" >&2
-apt-get download "$pkg" >/dev/null 2>&1 || (chmod 777 . && apt-get download "$pkg" >/dev/null)
 dpkg-deb -x ./*.deb root
 moddir=$(echo root/lib/modules/*)
 mkdir -p initrd/bin initrd/dev initrd/proc initrd/sys initrd/newroot initrd/modules

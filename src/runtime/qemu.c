@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,6 +121,11 @@ void qemu_probe_accel(const struct driver_ctx *ctx)
                 return;
         if (fork_helper() != 0)
                 return; /* the reaper collects it */
+        char lock[PATH_MAX];
+        vm_file(ctx, "accel.lock", lock, sizeof(lock));
+        int lfd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0 || access(path, F_OK) == 0)
+                _exit(0); /* another daemon probes (or just did) */
         struct err e = {0};
         vm_file(ctx, "vmlinuz", kernel, sizeof(kernel));
         vm_file(ctx, "initrd.cpio", initrd, sizeof(initrd));
