@@ -71,6 +71,11 @@ static void unlink_machine(struct machine *m)
 
 void free_machine(struct machine *m)
 {
+        if (m->agent_open) { /* never left registered on the loop */
+                m->agent_open = 0;
+                m->agent.on_state = NULL;
+                agentconn_fini(&m->agent);
+        }
         loop_timer_cancel(&m->app->loop, &m->deadline);
         loop_timer_cancel(&m->app->loop, &m->settle);
         loop_timer_cancel(&m->app->loop, &m->connect_timer);
@@ -451,6 +456,7 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
         m->destroy_cb = cb;
         m->destroy_ud = ud;
         templates_cancel(&app->templates, &m->tpl_wait);
+        agent_connect_cancel(m); /* a sandbox still starting must not connect any more */
         if (m->op_helper.pid) {
                 children_forget(&app->children, &m->op_helper);
                 kill(m->op_helper.pid, SIGKILL);

@@ -168,11 +168,7 @@ void machines_detach(struct app *app)
                         children_forget(&app->children, &m->helper);
                 if (m->op_helper.pid)
                         children_forget(&app->children, &m->op_helper);
-                if (m->agent_open) {
-                        m->agent.on_state = NULL;
-                        agentconn_fini(&m->agent);
-                }
-                free_machine(m);
+                free_machine(m); /* it closes our end of the agent stream */
         }
         captures_drop(app);
 }

@@ -52,6 +52,9 @@ int loop_io_mod(struct loop *l, struct loop_io *io, uint32_t events)
 void loop_io_del(struct loop *l, struct loop_io *io)
 {
         epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+        for (int i = l->batch_i + 1; l->batch && i < l->batch_n; i++)
+                if (l->batch[i].data.ptr == io)
+                        l->batch[i].data.ptr = NULL;
 }
 
 void loop_timer_cancel(struct loop *l, struct loop_timer *t)
@@ -112,10 +115,14 @@ int loop_run(struct loop *l)
                 if (n < 0 && errno != EINTR)
                         return -errno;
                 l->now_ms = mono_ms();
-                for (int i = 0; i < n; i++) {
-                        struct loop_io *io = evs[i].data.ptr;
-                        io->cb(io, evs[i].events);
+                l->batch = evs;
+                l->batch_n = n;
+                for (l->batch_i = 0; l->batch_i < n; l->batch_i++) {
+                        struct loop_io *io = evs[l->batch_i].data.ptr;
+                        if (io) /* NULL: deleted by an earlier callback of this batch */
+                                io->cb(io, evs[l->batch_i].events);
                 }
+                l->batch = NULL;
                 run_timers(l);
         }
         return 0;

@@ -35,6 +35,10 @@ struct loop {
         int stop;
         uint64_t now_ms;           /* monotonic, refreshed each iteration */
         struct loop_timer *timers; /* sorted by due_ms */
+        /* the events being dispatched: loop_io_del blanks those of an io removed (and
+         * perhaps freed) by an earlier callback of the same batch */
+        struct epoll_event *batch;
+        int batch_n, batch_i;
 };
 
 /* Creates the epoll instance. Returns 0 or -errno with `e` set. */
