@@ -5,7 +5,8 @@
 #                and unpacked, never installed on the host)
 #   initrd.cpio  busybox (static) + the virtio modules the kernel needs to reach its disk
 #                and the agent's port (virtio_ring, virtio, virtio_pci*, virtio_blk,
-#                virtio_console) + the init that mounts the disk and starts nsagent
+#                virtio_console, virtio_net) + the init that mounts the disk, configures
+#                the network the daemon gave the machine and starts nsagent
 # Safe to run again: does nothing when both exist and this script did not change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,8 @@ mkdir -p initrd/bin initrd/dev initrd/proc initrd/sys initrd/newroot initrd/modu
 cp /bin/busybox initrd/bin/busybox
 for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
          drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
-         drivers/char/virtio_console; do
+         drivers/char/virtio_console net/core/failover drivers/net/net_failover \
+         drivers/net/virtio_net; do
   cp "$moddir/kernel/$m.ko" initrd/modules/
 done
 cd "$OLDPWD"

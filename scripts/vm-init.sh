@@ -19,7 +19,7 @@ case "$(cat /proc/cmdline)" in
   ;;
 esac
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
-         virtio_console; do
+         virtio_console failover net_failover virtio_net; do
   insmod "/modules/$m.ko" || fail "insmod $m"
 done
 i=0
@@ -29,6 +29,12 @@ while [ ! -b /dev/vda ] || [ ! -c /dev/vport0p1 ]; do
   usleep 10000
 done
 mount -t ext4 /dev/vda /newroot || fail "mount /dev/vda"
+ip link set lo up
+if [ -f /ns/net ]; then # "ADDRESS GATEWAY": the machine's /30 (docs/networking.md)
+  read -r addr gw < /ns/net
+  ip link set eth0 up && ip addr add "$addr/30" dev eth0 && ip route add default via "$gw" ||
+    fail "network $addr via $gw"
+fi
 mkdir -p /newroot/.nsagent /newroot/proc /newroot/sys /newroot/dev /newroot/tmp /newroot/etc
 cp /ns/nsagent /newroot/.nsagent/nsagent || fail "agent"
 host=$(cat /ns/hostname)

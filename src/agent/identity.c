@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -52,6 +53,41 @@ static int valid_machine_id(const char *id)
         return 1;
 }
 
+/* A dotted IPv4 address. */
+static int valid_ipv4(const char *s)
+{
+        unsigned b[4];
+        char end;
+        return s && sscanf(s, "%u.%u.%u.%u%c", &b[0], &b[1], &b[2], &b[3], &end) == 4 &&
+               b[0] < 256 && b[1] < 256 && b[2] < 256 && b[3] < 256;
+}
+
+/* Runs `ip` with args and waits; 0 when it succeeded. */
+static int run_ip(const char *const argv[])
+{
+        pid_t pid = fork();
+        if (pid == 0) {
+                execvp("ip", (char *const *)argv);
+                _exit(127);
+        }
+        int st = 0;
+        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        return pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* A VM's own kernel keeps the address it was checkpointed with: a restored copy in
+ * another network takes its own (gVisor machines take it from their namespace). */
+static int readdress(const char *addr, const char *gw)
+{
+        char cidr[32];
+        snprintf(cidr, sizeof(cidr), "%s/30", addr);
+        const char *flush[] = {"ip", "addr", "flush", "dev", "eth0", NULL};
+        const char *add[] = {"ip", "addr", "add", cidr, "dev", "eth0", NULL};
+        const char *route[] = {"ip", "route", "replace", "default", "via", gw, NULL};
+        return run_ip(flush) == 0 && run_ip(add) == 0 && run_ip(route) == 0 ? 0 : -1;
+}
+
 void identity_apply(struct agent *a, uint32_t chan, json_t *req)
 {
         const char *host = json_string_value(json_object_get(req, "hostname"));
@@ -77,6 +113,12 @@ void identity_apply(struct agent *a, uint32_t chan, json_t *req)
         snprintf(line, sizeof(line), "%s\n", mid);
         if (replace_file("/etc/machine-id", line) < 0) {
                 agent_send_errno(a, chan, errno, "/etc/machine-id");
+                return;
+        }
+        const char *addr = json_string_value(json_object_get(req, "address"));
+        const char *gw = json_string_value(json_object_get(req, "gateway"));
+        if (addr && (!valid_ipv4(addr) || !valid_ipv4(gw) || readdress(addr, gw) < 0)) {
+                agent_send_error(a, chan, "io_error", "could not take the address %.32s", addr);
                 return;
         }
         int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);

@@ -48,6 +48,10 @@ int spawn_hello(struct machine *m)
         hex_encode(seed, sizeof(seed), seedhex);
         json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "identity", "hostname", m->id,
                                 "machine_id", mid, "seed", seedhex);
+        if (m->drv->readdress && m->network) { /* its own kernel keeps the parent's address */
+                json_object_set(req, "address", json_object_get(m->network, "address"));
+                json_object_set(req, "gateway", json_object_get(m->network, "gateway"));
+        }
         return agent_ping(m, req, on_identity) != 0;
 }
 

@@ -19,6 +19,7 @@
 
 #include "driver.h"
 #include "kvm.h"
+#include "net.h"
 #include "qemu_internal.h"
 #include "run.h"
 #include "shim.h"
@@ -45,6 +46,30 @@ static int qm_probe(const struct driver_ctx *ctx, struct err *e)
         if (run_cmd(version, NULL, 1) != 0)
                 return err_set(e, ENOENT, "%s is not installed", QEMU);
         return 0;
+}
+
+/* In the child that becomes the shim: the machine's namespace and rules as for gVisor
+ * (net_setup, which also joins the namespace), then its eth0 given up to a bridge with a
+ * tap for QEMU (the guest's own kernel holds the address, set by its init from
+ * DIR/net). -1 on failure. */
+int qemu_net(const struct machine_spec *s)
+{
+        if (!s->net)
+                return 0;
+        static const char bridge[] =
+            "ip addr flush dev eth0\n"
+            "ip link show br0 >/dev/null 2>&1 || ip link add br0 type bridge\n"
+            "ip link show tap0 >/dev/null 2>&1 || ip tuntap add dev tap0 mode tap\n"
+            "ip link set eth0 master br0 && ip link set tap0 master br0\n"
+            "ip link set br0 up && ip link set tap0 up && ip link set eth0 up\n";
+        const char *argv[] = {"sh", "-ec", bridge, NULL};
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof(path), "%s/net", s->dir);
+        FILE *f = net_setup(s->net) == 0 && run_cmd(argv, NULL, 0) == 0 ? fopen(path, "w") : NULL;
+        if (!f)
+                return -1;
+        fprintf(f, "%s %s\n", s->net->guest_ip, s->net->host_ip);
+        return fclose(f);
 }
 
 /* The environment file the guest's init sources: `export 'K=V'` lines. */
@@ -87,6 +112,7 @@ static const char prepare_script[] =
     "cp \"$agent\" \"$dir/guest/ns/nsagent\"\n"
     "printf '%s\\n' \"$host\" > \"$dir/guest/ns/hostname\"\n"
     "cp \"$dir/env\" \"$dir/guest/ns/env\"\n"
+    "if [ -f \"$dir/net\" ]; then cp \"$dir/net\" \"$dir/guest/ns/net\"; fi\n"
     "(cd \"$dir/guest\" && find . | busybox cpio -o -H newc 2>/dev/null) > \"$dir/guest.cpio\"\n"
     "cat \"$vm/initrd.cpio\" \"$dir/guest.cpio\" > \"$dir/initrd\"\n"
     "rm -rf \"$dir/guest\" \"$dir/guest.cpio\"\n";
@@ -169,7 +195,7 @@ void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const
 {
         char kernel[PATH_MAX], initrd[PATH_MAX + 16], disk[PATH_MAX + 32], serial[PATH_MAX + 32],
             pidf[PATH_MAX + 16], drive[PATH_MAX + 64], mem[16], cpus[16], logp[PATH_MAX + 16],
-            qmp[PATH_MAX + 48], in[PATH_MAX + 48];
+            qmp[PATH_MAX + 48], in[PATH_MAX + 48], nic[96];
         vm_file(ctx, "vmlinuz", kernel, sizeof(kernel));
         snprintf(initrd, sizeof(initrd), "%s/initrd", s->dir);
         snprintf(disk, sizeof(disk), "%s/disk.qcow2", s->dir);
@@ -184,6 +210,9 @@ void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const
         snprintf(mem, sizeof(mem), "%u", s->memory_mb ? s->memory_mb : 512);
         snprintf(cpus, sizeof(cpus), "%u", s->vcpus ? s->vcpus : 1);
         int kvm = use_kvm(ctx);
+        /* one MAC for all: each machine has a link of its own, and fork children restore
+         * the parent's device state */
+        snprintf(nic, sizeof(nic), "virtio-net-pci,netdev=net0,mac=52:54:00:6e:73:01");
         int lfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (lfd >= 0)
                 dup2(lfd, 2);
@@ -193,7 +222,10 @@ void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const
               kernel, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1", "-drive", drive,
               "-device", "virtio-serial", "-chardev", "stdio,id=agent,signal=off", "-device",
               "virtserialport,chardev=agent,name=nsagent", "-no-reboot", "-pidfile", pidf, "-qmp",
-              qmp, incoming ? "-incoming" : (char *)NULL, in, (char *)NULL);
+              qmp, "-netdev",
+              s->net ? "tap,id=net0,ifname=tap0,script=no,downscript=no"
+                     : "user,id=net0,restrict=on",
+              "-device", nic, incoming ? "-incoming" : (char *)NULL, in, (char *)NULL);
         _exit(127);
 }
 
@@ -216,7 +248,7 @@ static int qm_start(const struct driver_ctx *ctx, const struct machine_spec *s,
                 const char *argv[] = {"sh",        "-c", prepare_script, "nullspace-vm-prepare",
                                       s->dir,      vm,   s->rootfs,      ctx->agent_path,
                                       s->hostname, NULL};
-                if (write_env(s->dir, s->env) < 0 || run_cmd(argv, NULL, 0) != 0)
+                if (qemu_net(s) < 0 || write_env(s->dir, s->env) < 0 || run_cmd(argv, NULL, 0) != 0)
                         _exit(126);
                 qemu_exec(ctx, s, NULL);
         }
@@ -227,8 +259,8 @@ static int qm_start(const struct driver_ctx *ctx, const struct machine_spec *s,
         return 0;
 }
 
-/* The destroy helper: the guest stops with its QEMU; the machine's files go. */
-static void destroy_helper(const char *dir)
+/* The destroy helper: the guest stops with its QEMU; its network and files go. */
+static void destroy_helper(const struct driver_ctx *ctx, const char *id, const char *dir)
 {
         char pidf[PATH_MAX + 16];
         snprintf(pidf, sizeof(pidf), "%s/qemu.pid", dir);
@@ -242,6 +274,8 @@ static void destroy_helper(const char *dir)
         if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0)
                 for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
                         usleep(20000);
+        if (ctx->net && ctx->net->enabled)
+                net_teardown(ctx->net, id);
         const char *rm[] = {"rm", "-rf", "--one-file-system", dir, NULL};
         _exit(run_cmd(rm, NULL, 1) == 0 ? 0 : 1);
 }
@@ -249,19 +283,19 @@ static void destroy_helper(const char *dir)
 static pid_t qm_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
                         const char *keep_layer, struct err *e)
 {
-        (void)ctx;
-        (void)id;
         if (keep_layer)
                 return err_set(e, ENOTSUP, "VM machines have no layers to keep");
         pid_t pid = fork_helper();
         if (pid == 0)
-                destroy_helper(dir);
+                destroy_helper(ctx, id, dir);
         return pid < 0 ? err_set(e, errno, "fork destroy helper") : pid;
 }
 
 const struct driver qemu_driver = {
     .name = "vm",
-    .networking = 0,
+    .networking = 1,
+    .readdress = 1,
+    .checkpoints_tcp = 1,
     .probe = qm_probe,
     .start = qm_start,
     .connect = shim_connect,

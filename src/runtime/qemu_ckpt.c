@@ -141,7 +141,7 @@ static void restore_child(const struct driver_ctx *ctx, const struct machine_spe
                 if (!layer || run_cmd(argv, NULL, 0) != 0)
                         _exit(126);
         }
-        if (access(initrd, F_OK) < 0 && link(from, initrd) < 0)
+        if ((access(initrd, F_OK) < 0 && link(from, initrd) < 0) || qemu_net(s) < 0)
                 _exit(126);
         qemu_exec(ctx, s, image);
 }

@@ -11,6 +11,9 @@
 void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const char *incoming)
     __attribute__((noreturn));
 
+/* In the child that becomes the shim: the machine's network (see qemu.c); 0 or -1. */
+int qemu_net(const struct machine_spec *s);
+
 pid_t qemu_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
                      const char *image, struct err *e);
 int qemu_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,

@@ -8,6 +8,7 @@ import time
 import unittest
 
 from harness import DaemonTest, error_code
+from nettest import OutsideHost
 
 
 class VmMachines(DaemonTest):
@@ -19,7 +20,7 @@ class VmMachines(DaemonTest):
         vm = [r for r in info["runtimes"] if r["name"] == "vm"]
         self.assertEqual(len(vm), 1, info["runtimes"])
         self.assertIn(vm[0]["accel"], ("kvm", "tcg"))  # tcg here: /dev/kvm boots no guest
-        self.assertFalse(vm[0]["network"])
+        self.assertTrue(vm[0]["network"])
 
     def exec(self, mid, cmd):
         st, _, r = self.req("POST", "/v1/machines/%s/exec" % mid, {"cmd": cmd})
@@ -33,7 +34,13 @@ class VmMachines(DaemonTest):
         boot = time.time() - t0
         self.assertEqual((m["runtime"], m["state"]), ("vm", "running"))
         mid, kids = m["id"], []
+        outside = OutsideHost()
         try:
+            # a network of its own, its address held by the guest's kernel
+            self.assertIn("inet %s/30" % m["network"]["address"],
+                          self.exec(mid, "ip -4 addr show eth0"))
+            self.assertEqual(self.exec(mid, "curl -s --max-time 20 " + outside.url),
+                             "outside\n")
             out = self.exec(mid, "uname -r; hostname; echo $WHO; cat /proc/1/comm; "
                                  "grep -q hypervisor /proc/cpuinfo && echo vcpu").split("\n")
             self.assertTrue(out[0].endswith("-cloud-amd64"), out)  # its own kernel
@@ -47,6 +54,7 @@ class VmMachines(DaemonTest):
             self.exec(mid, "(i=0; while true; do i=$((i+1)); echo $i > /root/n; sleep 0.2; "
                            "done) >/dev/null 2>&1 &")
             time.sleep(1)
+            # right after a connection: a VM's kernel carries TCP state, no wait needed
             st, _, h = self.req("POST", "/v1/machines/%s/hibernate" % mid)
             self.assertEqual((st, h["state"]), (200, "hibernated"), h)
             before = int(self.exec(mid, "cat /root/n"))  # auto-resumes
@@ -56,13 +64,19 @@ class VmMachines(DaemonTest):
             self.assertEqual(st, 201, f)
             kids = [k["id"] for k in f["machines"]]
             self.assertEqual([k["runtime"] for k in f["machines"]], ["vm", "vm"])
-            for k in kids:
+            for k, info in zip(kids, f["machines"]):
                 self.assertEqual(self.exec(k, "cat /root/a.txt; hostname"),
                                  "written into a VM\n%s\n" % k)
+                # its own kernel took its own address (not the parent's) and it gets out
+                self.assertIn("inet %s/30" % info["network"]["address"],
+                              self.exec(k, "ip -4 addr show eth0"))
+                self.assertEqual(self.exec(k, "curl -s --max-time 20 " + outside.url),
+                                 "outside\n")
             self.exec(kids[0], "echo child > /root/a.txt")
             self.assertEqual(self.exec(mid, "cat /root/a.txt"), "written into a VM\n")
             self.assertEqual(self.exec(kids[1], "cat /root/a.txt"), "written into a VM\n")
         finally:
+            outside.close()
             for k in kids:
                 self.req("DELETE", "/v1/machines/" + k)
             st, _, m = self.req("DELETE", "/v1/machines/" + mid)
