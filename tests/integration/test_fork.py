@@ -12,8 +12,9 @@ import unittest
 
 from harness import Daemon, DaemonTest, error_code
 
-COUNTER = ("(i=0; while true; do i=$((i+1)); echo $i > /root/counter; sleep 0.1; done) "
-           ">/dev/null 2>&1 &")
+# the counter is replaced, never truncated: a reader never sees it empty
+COUNTER = ("(i=0; while true; do i=$((i+1)); echo $i > /root/counter.new; "
+           "mv /root/counter.new /root/counter; sleep 0.1; done) >/dev/null 2>&1 &")
 
 
 def layer_dirs(d):

@@ -481,8 +481,8 @@ class Hibernate(DaemonTest):
         st, _, m = self.req("POST", "/v1/machines", {"auto_resume": False})
         mid = m["id"]
         self.run_cmd(mid, "echo before > /root/kept; "
-                          "(i=0; while true; do i=$((i+1)); echo $i > /root/counter; sleep 0.1; "
-                          "done) >/dev/null 2>&1 &")
+                          "(i=0; while true; do i=$((i+1)); echo $i > /root/c.new; "
+                          "mv /root/c.new /root/counter; sleep 0.1; done) >/dev/null 2>&1 &")
         time.sleep(0.5)
         last = 0
         for cycle in range(5):

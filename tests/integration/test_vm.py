@@ -51,8 +51,8 @@ class VmMachines(DaemonTest):
             st, _, data = self.d.request("GET", "/v1/machines/%s/files?path=/root/a.txt" % mid)
             self.assertEqual(data, b"written into a VM\n")
             # a process keeps counting through hibernate and resume (memory kept)
-            self.exec(mid, "(i=0; while true; do i=$((i+1)); echo $i > /root/n; sleep 0.2; "
-                           "done) >/dev/null 2>&1 &")
+            self.exec(mid, "(i=0; while true; do i=$((i+1)); echo $i > /root/n.new; "
+                           "mv /root/n.new /root/n; sleep 0.2; done) >/dev/null 2>&1 &")
             time.sleep(1)
             # right after a connection: a VM's kernel carries TCP state, no wait needed
             st, _, h = self.req("POST", "/v1/machines/%s/hibernate" % mid)
