@@ -1,5 +1,5 @@
 /* Template builds (build.h): the walk over the steps, one machine per step that
- * changes files, the cache, the final machine with its start and ready commands. */
+ * changes files, the cache; the template's machine is build_final.c's. */
 #include "build.h"
 
 #include <errno.h>
@@ -23,7 +23,6 @@
 #include "tplreg.h"
 
 static void advance(struct build *b);
-static void final_machine(struct build *b);
 
 /* ---- records ----------------------------------------------------------------------- */
 
@@ -32,7 +31,7 @@ void build_log_path(const struct app *app, const char *id, char *out, size_t cap
         snprintf(out, cap, "%s/builds/%s.log", app->state_dir, id);
 }
 
-static void build_free(struct build *b)
+void build_free(struct build *b)
 {
         for (struct build **pp = &b->app->builds; *pp; pp = &(*pp)->next) {
                 if (*pp == b) {
@@ -58,13 +57,13 @@ static void build_free(struct build *b)
         free(b);
 }
 
-static struct machine *build_machine(struct build *b)
+struct machine *build_machine(struct build *b)
 {
         return b->mid[0] ? machine_find(b->app, b->mid) : NULL;
 }
 
 /* Lets the build's machine go (destroyed, nothing waits for it). */
-static void drop_machine(struct build *b)
+void build_drop_machine(struct build *b)
 {
         struct machine *m = build_machine(b);
         b->mid[0] = '\0';
@@ -92,7 +91,7 @@ static void build_end(struct build *b, const char *state, const char *msg)
         store_event_append(b->app->store, time_wall_ms(), kind, "build", b->id, NULL, NULL);
         mrun_cancel(b->run);
         b->run = NULL;
-        drop_machine(b);
+        build_drop_machine(b);
         build_free(b);
 }
 
@@ -146,7 +145,7 @@ static void on_machine(void *ud, struct machine *m, const char *code, const char
 
 /* Starts a machine over the layers so far; then(b) runs once it runs. `final`: with the
  * template's environment, user and working directory. */
-static void start_machine(struct build *b, int final, void (*then)(struct build *))
+void build_start_machine(struct build *b, int final, void (*then)(struct build *))
 {
         json_t *meta = json_pack("{s:s}", "nullspace.build", b->id);
         struct machine_params p = {
@@ -200,8 +199,8 @@ static void run_done(void *ud, int code, const char *error)
 static const struct mrun_ops run_ops = {on_output, run_done};
 
 /* Runs req (stolen) in the build's machine; then(b, exit_code, error) follows. */
-static void run(struct build *b, json_t *req, int stdin_fd,
-                void (*then)(struct build *, int, const char *))
+void build_run(struct build *b, json_t *req, int stdin_fd,
+               void (*then)(struct build *, int, const char *))
 {
         struct machine *m = build_machine(b);
         b->run_then = then;
@@ -215,7 +214,7 @@ static void run(struct build *b, json_t *req, int stdin_fd,
 }
 
 /* An exec request with the build's environment (plus `extra`), as `user` in `cwd`. */
-static json_t *exec_req(struct build *b, const json_t *extra, const char *user, const char *cwd)
+json_t *build_exec_req(struct build *b, const json_t *extra, const char *user, const char *cwd)
 {
         json_t *env = json_deep_copy(extra ? extra : b->env);
         if (extra)
@@ -239,16 +238,16 @@ static void mkdir_done(struct build *b, int code, const char *error)
         b->after_mkdir(b);
 }
 
-static void make_cwd(struct build *b, void (*next)(struct build *))
+void build_make_cwd(struct build *b, void (*next)(struct build *))
 {
         if (!b->cwd[0]) {
                 next(b);
                 return;
         }
         b->after_mkdir = next;
-        json_t *req = exec_req(b, NULL, NULL, NULL);
+        json_t *req = build_exec_req(b, NULL, NULL, NULL);
         json_object_set_new(req, "argv", json_pack("[s,s,s,s]", "mkdir", "-p", "--", b->cwd));
-        run(b, req, -1, mkdir_done);
+        build_run(b, req, -1, mkdir_done);
 }
 
 /* ---- layer steps ------------------------------------------------------------------- */
@@ -327,8 +326,8 @@ static void step_run(struct build *b)
         json_t *step = step_at(b, b->i);
         const char *op = json_string_value(json_object_get(step, "op"));
         int is_run = !strcmp(op, "run");
-        json_t *req = exec_req(b, json_object_get(step, "args"), is_run ? b->user : NULL,
-                               is_run ? b->cwd : NULL);
+        json_t *req = build_exec_req(b, json_object_get(step, "args"), is_run ? b->user : NULL,
+                                     is_run ? b->cwd : NULL);
         json_t *argv = json_object_get(step, "argv");
         if (is_run && argv) {
                 json_object_set(req, "argv", argv);
@@ -349,12 +348,12 @@ static void step_run(struct build *b)
                         return;
                 }
         }
-        run(b, req, fd, step_done);
+        build_run(b, req, fd, step_done);
 }
 
 static void step_machine_up(struct build *b)
 {
-        make_cwd(b, step_run);
+        build_make_cwd(b, step_run);
 }
 
 /* ---- the walk ---------------------------------------------------------------------- */
@@ -435,165 +434,12 @@ static void advance(struct build *b)
                 build_log(b, "system", "step %zu/%zu: %s", b->step_no, n, title);
                 save_step(b);
                 b->step_started = time_wall_ms();
-                start_machine(b, 0, step_machine_up);
+                build_start_machine(b, 0, step_machine_up);
                 return;
         }
         b->step_no = n + 1;
         save_step(b);
-        final_machine(b);
-}
-
-/* ---- the final machine ------------------------------------------------------------- */
-
-static void on_snapshot(void *ud, const char *code, const char *error, json_t *children,
-                        const char *snapshot_id, int64_t pause_ms)
-{
-        (void)children;
-        (void)pause_ms;
-        struct build *b = ud;
-        b->capture = NULL;
-        if (code) {
-                build_fail(b, "the snapshot failed: %s", error ? error : code);
-                return;
-        }
-        json_t *res =
-            json_pack("{s:s,s:O,s:O,s:s,s:s,s:O,s:O,s:s,s:i,s:i}", "snapshot", snapshot_id,
-                      "layers", b->layers, "env", b->env, "user", b->user, "cwd", b->cwd, "ports",
-                      b->ports, "start", b->start ? b->start : json_null(), "from", b->from,
-                      "vcpus", (int)b->vcpus, "memory_mb", (int)b->memory_mb);
-        json_object_set(res, "ready", json_object_get(b->req, "ready_cmd") ?: json_null());
-        if (b->image[0])
-                json_object_set_new(res, "image", json_string(b->image));
-        char *text = json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(res);
-        struct err e;
-        int r = store_build_update(b->app->store, b->id, "ready", (int64_t)b->step_no, text, NULL,
-                                   time_wall_ms(), &e);
-        free(text);
-        if (r == 0)
-                r = tplreg_set(b->app, b->ref, b->id, &e);
-        if (r < 0) {
-                build_fail(b, "recording the template: %s", e.msg);
-                return;
-        }
-        build_log(b, "system", "template %s ready: snapshot %s, %zu layer(s), %d step(s) cached",
-                  b->ref, snapshot_id, json_array_size(b->layers), b->cached_steps);
-        log_info("template_build_ready", "build=%s ref=%s snapshot=%s", b->id, b->ref, snapshot_id);
-        store_event_append(b->app->store, time_wall_ms(), "build.ready", "build", b->id, NULL,
-                           NULL);
-        drop_machine(b);
-        build_free(b);
-}
-
-static void take_snapshot(struct build *b)
-{
-        struct machine *m = build_machine(b);
-        if (!m) {
-                build_fail(b, "the build machine is gone");
-                return;
-        }
-        build_log(b, "system", "snapshotting");
-        struct capture *c = machine_snapshot(m, b->ref, "template", on_snapshot, b);
-        if (c) /* else on_snapshot ran already (refused at once) and b may be gone */
-                b->capture = c;
-}
-
-static void ready_check(struct build *b);
-
-static void on_ready_timer(struct loop_timer *t)
-{
-        struct build *b = (struct build *)((char *)t - offsetof(struct build, timer));
-        ready_check(b);
-}
-
-static void ready_done(struct build *b, int code, const char *error)
-{
-        if (code == 0) {
-                build_log(b, "system", "ready");
-                take_snapshot(b);
-                return;
-        }
-        if (code < 0 || time_wall_ms() >= b->ready_deadline) {
-                build_fail(
-                    b, "the ready command did not succeed within %lld s (last: %s)",
-                    (long long)json_integer_value(json_object_get(b->req, "ready_timeout_s")),
-                    error ? error : "non-zero exit");
-                return;
-        }
-        loop_timer_arm(&b->app->loop, &b->timer, 500, on_ready_timer);
-}
-
-static void ready_check(struct build *b)
-{
-        json_t *req = exec_req(b, NULL, b->user, b->cwd);
-        json_object_set(req, "cmd", json_object_get(b->req, "ready_cmd"));
-        run(b, req, -1, ready_done);
-}
-
-static void on_ready_timer_snapshot(struct loop_timer *t)
-{
-        take_snapshot((struct build *)((char *)t - offsetof(struct build, timer)));
-}
-
-static void await_ready(struct build *b)
-{
-        int64_t t = json_integer_value(json_object_get(b->req, "ready_timeout_s"));
-        b->ready_deadline = time_wall_ms() + (t > 0 ? t : BUILD_READY_DEFAULT) * 1000;
-        if (json_object_get(b->req, "ready_cmd")) {
-                build_log(b, "system", "waiting for the ready command: %s",
-                          json_string_value(json_object_get(b->req, "ready_cmd")));
-                ready_check(b);
-        } else if (b->start) { /* no probe: give the service a second to come up */
-                loop_timer_arm(&b->app->loop, &b->timer, 1000, on_ready_timer_snapshot);
-        } else {
-                take_snapshot(b);
-        }
-}
-
-static void on_started(void *ud, json_t *resp)
-{
-        struct build *b = ud;
-        b->start_chan = 0;
-        json_t *err = json_object_get(resp, "error");
-        if (!resp || err) {
-                build_fail(b, "the start command could not start: %s",
-                           resp ? json_string_value(json_object_get(err, "message")) ?: "refused"
-                                : "the machine stopped");
-                return;
-        }
-        build_log(b, "system", "start command running (pid %lld)",
-                  (long long)json_integer_value(json_object_get(resp, "pid")));
-        await_ready(b);
-}
-
-static void start_service(struct build *b)
-{
-        struct machine *m = build_machine(b);
-        if (!b->start) {
-                await_ready(b);
-                return;
-        }
-        json_t *req = exec_req(b, NULL, b->user, b->cwd);
-        json_object_set_new(req, "op", json_string("spawn"));
-        json_object_set_new(req, "tag", json_string("start"));
-        json_object_update(req, b->start);
-        build_log(b, "system", "starting: %s",
-                  json_string_value(json_object_get(b->start, "cmd")) ?: "(argv)");
-        b->start_chan = m ? agentconn_call(&m->agent, req, on_started, b) : 0;
-        json_decref(req);
-        if (!b->start_chan)
-                build_fail(b, "the build machine is gone");
-}
-
-static void final_up(struct build *b)
-{
-        make_cwd(b, start_service);
-}
-
-static void final_machine(struct build *b)
-{
-        build_log(b, "system", "starting the template's machine");
-        start_machine(b, 1, final_up);
+        build_final(b);
 }
 
 /* ---- start and stop ---------------------------------------------------------------- */

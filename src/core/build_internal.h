@@ -80,6 +80,36 @@ void build_output_flush(struct build *b);
 /* Walks the steps from the first (the record exists, the log is open). */
 int build_begin(struct build *b);
 
+/* Frees b (its timer, run, capture and import stopped; nothing recorded). */
+void build_free(struct build *b);
+
+/* The build's machine, or NULL when it has none (or it is gone). */
+struct machine *build_machine(struct build *b);
+
+/* Lets the build's machine go (destroyed; nothing waits for it). */
+void build_drop_machine(struct build *b);
+
+/* Starts a machine over the layers so far; then(b) runs once it runs. final: with the
+ * template's environment, user and working directory. */
+void build_start_machine(struct build *b, int final, void (*then)(struct build *));
+
+/* Runs req (stolen) in the build's machine with stdin_fd (owned; -1: none); then(b,
+ * exit_code, error) follows (or the build fails when the machine is gone). */
+void build_run(struct build *b, json_t *req, int stdin_fd,
+               void (*then)(struct build *, int, const char *));
+
+/* An exec request with the build's environment (plus `extra`), as user in cwd. */
+json_t *build_exec_req(struct build *b, const json_t *extra, const char *user, const char *cwd);
+
+/* Creates the working directory (as root) when set, then next(b). */
+void build_make_cwd(struct build *b, void (*next)(struct build *));
+
+/* ---- build_final.c ---- */
+
+/* The template's machine: start command, ready command, snapshot, the name recorded;
+ * b is freed at the end (or failed). */
+void build_final(struct build *b);
+
 /* Ends the build failed with a reason (logged, recorded); b is freed. */
 void build_fail(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
