@@ -54,6 +54,7 @@ void build_free(struct build *b)
         json_decref(b->layers);
         json_decref(b->ports);
         json_decref(b->start);
+        json_decref(b->pending_layers);
         free(b);
 }
 

@@ -245,20 +245,12 @@ int build_start(struct app *app, const json_t *req, char *id, const char **code,
         b->memory_mb = (unsigned)json_integer_value(json_object_get(req, "memory_mb"));
         *code = "internal";
         int r = set_base(b, code, e);
+        if (r == 0) /* the log first: a recorded build always has one */
+                r = open_log(b, e);
         if (r == 0)
                 r = record(b, e);
-        if (r == 0)
-                r = open_log(b, e);
         if (r < 0) {
-                b->next = NULL;
-                json_decref(b->req);
-                json_decref(b->env);
-                json_decref(b->ports);
-                json_decref(b->layers);
-                json_decref(b->start);
-                if (b->log_fd >= 0)
-                        close(b->log_fd);
-                free(b);
+                build_free(b); /* not listed yet: it only releases */
                 return r;
         }
         snprintf(id, MACHINE_ID_MAX, "%s", b->id);

@@ -375,6 +375,7 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", parent_id ? parent_id : "");
         snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s", snapshot_id ? snapshot_id : "");
         snprintf(m->image, sizeof(m->image), "%s", p->image ? p->image : "");
+        snprintf(m->checkout, sizeof(m->checkout), "%s", p->checkout ? p->checkout : "");
         m->drv = driver_named(app, p->runtime);
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;

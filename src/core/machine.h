@@ -110,6 +110,7 @@ struct machine_params {
         json_t *layers;        /* cold start over these sealed layer ids, top first (NULL: none;
                                 * template_name is then only the name shown) */
         int pool;              /* enum pool_mode (core/pools.h): a template's warm pool first? */
+        const char *checkout;  /* "fresh" for a spawn from a template (NULL: none) */
         const char *image;     /* an imported image as the bottom layer (NULL: base) */
         const char *runtime;   /* "gvisor" or "vm" (driver_check'ed; NULL: the default) */
 };

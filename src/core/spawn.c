@@ -163,11 +163,7 @@ struct machine *machine_from_template(struct app *app, const struct machine_para
                 err_say(e, EAGAIN, "no machine of template %s's warm pool is ready", ref);
                 return NULL;
         }
-        m = spawn_as(app, p, ref, snap, cb, ud, code, e);
-        if (m) {
-                snprintf(m->checkout, sizeof(m->checkout), "fresh");
-                struct err se;
-                save_spec(m, &se);
-        }
-        return m;
+        struct machine_params fresh = *p;
+        fresh.checkout = "fresh"; /* recorded with the machine, not written again after */
+        return spawn_as(app, &fresh, ref, snap, cb, ud, code, e);
 }

@@ -242,19 +242,25 @@ static int request_options(struct http_exchange *ex, const struct build_req *in,
         return 0;
 }
 
-static void respond_build(struct http_exchange *ex, int status, const char *id)
+/* Reads build id into *r (store_build_rec_free); -1 after answering 404 or 500. */
+static int stored_build(struct http_exchange *ex, const char *id, struct build_rec *r)
 {
-        struct build_rec r;
         struct err e;
-        int rc = store_build_get(store_of(ex), id, &r, &e);
+        int rc = store_build_get(store_of(ex), id, r, &e);
         if (rc == -ENOENT)
                 http_respond_error(ex, NS_E_BUILD_NOT_FOUND, "no build with ID '%s'", id);
         else if (rc < 0)
                 api_fail(ex, &e);
-        else
-                http_respond_json(ex, status, build_view(&r));
-        if (rc == 0)
-                store_build_rec_free(&r);
+        return rc < 0 ? -1 : 0;
+}
+
+static void respond_build(struct http_exchange *ex, int status, const char *id)
+{
+        struct build_rec r;
+        if (stored_build(ex, id, &r) < 0)
+                return;
+        http_respond_json(ex, status, build_view(&r));
+        store_build_rec_free(&r);
 }
 
 void api_builds_create(struct http_exchange *ex)
@@ -290,11 +296,8 @@ void api_builds_cancel(struct http_exchange *ex)
                 return;
         }
         struct build_rec b;
-        struct err e;
-        if (store_build_get(store_of(ex), id, &b, &e) < 0) {
-                respond_build(ex, 200, id); /* answers 404 build_not_found */
+        if (stored_build(ex, id, &b) < 0)
                 return;
-        }
         if (r == -EBUSY)
                 http_respond_error(ex, NS_E_CONFLICT,
                                    "build %s is taking its snapshot; it ends in a moment", id);
@@ -315,16 +318,8 @@ void api_builds_logs(struct http_exchange *ex)
             (q[0].present && api_query_int(ex, &q[0], 0, INT64_MAX, &cursor) < 0))
                 return;
         struct build_rec r;
-        struct err e;
-        int rc = store_build_get(store_of(ex), ex->match.params[0], &r, &e);
-        if (rc < 0) {
-                if (rc == -ENOENT)
-                        http_respond_error(ex, NS_E_BUILD_NOT_FOUND, "no build with ID '%s'",
-                                           ex->match.params[0]);
-                else
-                        api_fail(ex, &e);
+        if (stored_build(ex, ex->match.params[0], &r) < 0)
                 return;
-        }
         char path[PATH_MAX + 64];
         build_log_path(ex->app, r.id, path, sizeof(path));
         char *data = malloc(LOG_PAGE_BYTES);
@@ -353,6 +348,15 @@ void api_builds_logs(struct http_exchange *ex)
 
 /* ---- names ------------------------------------------------------------------------- */
 
+/* A name's view with its warm pool (new reference). */
+static json_t *template_json(struct http_exchange *ex, const struct template_rec *name,
+                             const struct build_rec *b)
+{
+        json_t *view = tplreg_view(name, b);
+        json_object_set_new(view, "pool", pool_view(ex->app, name->name, name->pool_size));
+        return view;
+}
+
 static void respond_template(struct http_exchange *ex, int status, const char *ref)
 {
         struct template_rec name;
@@ -363,9 +367,7 @@ static void respond_template(struct http_exchange *ex, int status, const char *r
                 api_fail_code(ex, code, &e);
                 return;
         }
-        json_t *view = tplreg_view(&name, &b);
-        json_object_set_new(view, "pool", pool_view(ex->app, name.name, name.pool_size));
-        http_respond_json(ex, status, view);
+        http_respond_json(ex, status, template_json(ex, &name, &b));
         store_build_rec_free(&b);
 }
 
@@ -393,10 +395,7 @@ void api_templates_list(struct http_exchange *ex)
         for (size_t i = 0; i < shown; i++) {
                 struct build_rec b;
                 if (store_build_get(store_of(ex), v[i].build_id, &b, &e) == 0) {
-                        json_t *view = tplreg_view(&v[i], &b);
-                        json_object_set_new(view, "pool",
-                                            pool_view(ex->app, v[i].name, v[i].pool_size));
-                        json_array_append_new(arr, view);
+                        json_array_append_new(arr, template_json(ex, &v[i], &b));
                         store_build_rec_free(&b);
                 }
         }
