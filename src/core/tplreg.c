@@ -166,28 +166,20 @@ int tplreg_delete(struct app *app, const char *ref, const char **code, struct er
 
 void tplreg_collect(struct app *app)
 {
-        int64_t after = 0;
-        for (;;) {
-                struct build_rec *v = NULL;
-                size_t n = 0;
-                struct err e;
-                if (store_build_list(app->store, after, 128, &v, &n, &e) < 0 || n == 0) {
-                        free(v);
-                        return;
-                }
-                for (size_t i = 0; i < n; i++) {
-                        after = v[i].seq;
-                        char **refs = NULL;
-                        size_t nr = 1;
-                        if (strcmp(v[i].state, "ready") == 0 &&
-                            store_template_refs(app->store, v[i].id, &refs, &nr, &e) == 0 &&
-                            nr == 0 && build_users(app, &v[i], &e) == 0)
-                                drop_build(app, &v[i]);
-                        strv_free(refs);
-                        store_build_rec_free(&v[i]);
-                }
-                free(v);
+        char **ids = NULL;
+        size_t n = 0;
+        struct err e;
+        if (store_builds_unnamed(app->store, &ids, &n, &e) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) { /* usually none: one query is all it costs */
+                struct build_rec b;
+                if (store_build_get(app->store, ids[i], &b, &e) < 0)
+                        continue;
+                if (build_users(app, &b, &e) == 0)
+                        drop_build(app, &b);
+                store_build_rec_free(&b);
         }
+        strv_free(ids);
 }
 
 json_t *tplreg_view(const struct template_rec *name, const struct build_rec *build)

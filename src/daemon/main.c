@@ -69,7 +69,8 @@ static void usage(FILE *f)
                 "Environment:\n"
                 "  NULLSPACE_API_KEY      first admin key when the state dir is initialised;\n"
                 "                         otherwise one is generated into DIR/api-key (0600)\n"
-                "  NULLSPACE_CACHE_DIR    shared build artefacts (templates) across state dirs\n");
+                "  NULLSPACE_CACHE_DIR    shared build artefacts across state dirs (the base\n"
+                "                         template, the VM guest kernel and disk images)\n");
 }
 
 static void print_routes(void)

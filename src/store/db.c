@@ -51,10 +51,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_B_INSERT] = "INSERT INTO builds (id, ref, state, spec, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
     [ST_B_GET] = "SELECT " B_COLS " FROM builds WHERE id = ?",
-    [ST_B_LIST] = "SELECT " B_COLS " FROM builds WHERE rowid > ? ORDER BY rowid LIMIT ?",
     [ST_B_UPDATE] = "UPDATE builds SET state = ?, step = ?, result = ?, error = ?, "
                     "updated_at = ? WHERE id = ?",
     [ST_B_BUILDING] = "SELECT id FROM builds WHERE state = 'building' ORDER BY rowid",
+    [ST_B_UNNAMED] = "SELECT id FROM builds b WHERE state = 'ready' AND NOT EXISTS "
+                     "(SELECT 1 FROM templates t WHERE t.build_id = b.id) ORDER BY rowid",
     [ST_BC_GET] = "SELECT layers FROM build_cache WHERE key = ?",
     [ST_BC_PUT] = "INSERT OR REPLACE INTO build_cache (key, layers, created_at) VALUES (?, ?, ?)",
     [ST_BC_DELETE] = "DELETE FROM build_cache WHERE key = ?",

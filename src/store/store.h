@@ -185,10 +185,6 @@ int store_build_insert(struct store *st, const struct build_rec *b, struct err *
 /* Reads one build (store_build_rec_free). -ENOENT when absent. */
 int store_build_get(struct store *st, const char *id, struct build_rec *out, struct err *e);
 
-/* Lists up to `limit` builds with seq > after_seq, oldest first; *out malloc'd. */
-int store_build_list(struct store *st, int64_t after_seq, unsigned limit, struct build_rec **out,
-                     size_t *n, struct err *e);
-
 /* Sets state, step, result (JSON text, borrowed, NULL: "{}"), error (NULL: none) and
  * updated_at. -ENOENT when absent. */
 int store_build_update(struct store *st, const char *id, const char *state, int64_t step,
@@ -196,6 +192,9 @@ int store_build_update(struct store *st, const char *id, const char *state, int6
 
 /* Ids of builds still marked building (NULL-terminated, strv_free). */
 int store_builds_building(struct store *st, char ***out, size_t *n, struct err *e);
+
+/* Ids of ready builds no template name points at any more (strv_free). */
+int store_builds_unnamed(struct store *st, char ***out, size_t *n, struct err *e);
 
 /* The layers (JSON array text, malloc'd into *layers) cached under key. -ENOENT. */
 int store_cache_get(struct store *st, const char *key, char **layers, struct err *e);

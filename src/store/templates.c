@@ -35,11 +35,6 @@ void store_build_rec_free(struct build_rec *b)
         b->spec = b->result = NULL;
 }
 
-static void free_build_any(void *row)
-{
-        store_build_rec_free(row);
-}
-
 int store_build_insert(struct store *st, const struct build_rec *b, struct err *e)
 {
         sqlite3_stmt *s = db_stmt(st, ST_B_INSERT, e);
@@ -67,22 +62,6 @@ int store_build_get(struct store *st, const char *id, struct build_rec *out, str
         return db_get_row(st, s, read_build, out, "build", e);
 }
 
-int store_build_list(struct store *st, int64_t after_seq, unsigned limit, struct build_rec **out,
-                     size_t *n, struct err *e)
-{
-        sqlite3_stmt *s = db_stmt(st, ST_B_LIST, e);
-        if (!s)
-                return -EIO;
-        sqlite3_bind_int64(s, 1, after_seq);
-        sqlite3_bind_int64(s, 2, limit);
-        void *rows;
-        int r =
-            db_collect_rows(st, s, limit, sizeof(**out), read_build, free_build_any, &rows, n, e);
-        if (r == 0)
-                *out = rows;
-        return r;
-}
-
 int store_build_update(struct store *st, const char *id, const char *state, int64_t step,
                        const char *result, const char *error, int64_t now_ms, struct err *e)
 {
@@ -102,6 +81,11 @@ int store_build_update(struct store *st, const char *id, const char *state, int6
 int store_builds_building(struct store *st, char ***out, size_t *n, struct err *e)
 {
         return db_ids(st, ST_B_BUILDING, NULL, out, n, e);
+}
+
+int store_builds_unnamed(struct store *st, char ***out, size_t *n, struct err *e)
+{
+        return db_ids(st, ST_B_UNNAMED, NULL, out, n, e);
 }
 
 int store_cache_get(struct store *st, const char *key, char **layers, struct err *e)

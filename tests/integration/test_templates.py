@@ -37,14 +37,7 @@ CMD ["python3", "/srv/app/app.py"]
 
 
 def context_tar(files):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return tar_bytes(list(files.items()))
 
 
 def tar_bytes(entries, gz=False):

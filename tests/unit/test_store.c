@@ -119,6 +119,9 @@ static void templates(struct store *st)
         ok(has(ids, "l_c") && has(ids, "l_b"), "cached and ready builds' layers are kept");
         strv_free(ids);
         is_int(store_cache_delete(st, "k1", &e), 0, "cache delete");
+        is_int(store_builds_unnamed(st, &ids, &n, &e), 0, "unnamed builds");
+        ok(n == 1 && !strcmp(ids[0], "b_1"), "a ready build without a name");
+        strv_free(ids);
         is_int(store_template_put(st, "t_1", "web:latest", "b_1", 10, &e), 0, "name a build");
         is_int(store_template_put(st, "t_2", "web:latest", "b_1", 11, &e), 0,
                "naming again updates");
@@ -127,6 +130,9 @@ static void templates(struct store *st)
         is_int(store_template_get(st, "web:latest", &t, &e), 0, "get name");
         ok(!strcmp(t.build_id, "b_1") && t.created_at == 10 && t.updated_at == 11,
            "the name keeps its creation time");
+        is_int(store_builds_unnamed(st, &ids, &n, &e), 0, "unnamed builds");
+        is_int((int)n, 0, "... none once named");
+        strv_free(ids);
         is_int(store_template_refs(st, "b_1", &ids, &n, &e), 0, "names of a build");
         is_int((int)n, 2, "... two");
         strv_free(ids);
