@@ -202,6 +202,10 @@ int cli_ws_error(const json_t *msg, const char *eol);
  * status. */
 int cli_id_path_args(const struct cli_cmd *cmd, int argc, char **argv, const char **values);
 
+/* Prints each item of doc[key] with row, then "(more: --cursor C)" when the page has a
+ * next_cursor: the body of every list verb's table (the caller prints its header). */
+void cli_print_rows(const json_t *doc, const char *key, void (*row)(const json_t *item));
+
 /* Prints doc as indented JSON on stdout (borrowed). */
 void cli_print_json(const json_t *doc);
 

@@ -26,12 +26,7 @@ static void key_row(const json_t *k)
 static void show_list(const json_t *d)
 {
         printf("%-22s %-12s %-24s %s\n", "ID", "PREFIX", "NAME", "STATE");
-        size_t i;
-        json_t *k;
-        json_array_foreach(json_object_get(d, "keys"), i, k) key_row(k);
-        const char *next = json_string_value(json_object_get(d, "next_cursor"));
-        if (next)
-                printf("(more: --cursor %s)\n", next);
+        cli_print_rows(d, "keys", key_row);
 }
 
 static void show_one(const json_t *d)

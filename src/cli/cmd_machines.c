@@ -25,12 +25,7 @@ static void show_one(const json_t *m)
 static void show_list(const json_t *d)
 {
         printf("%-20s %-10s %-8s %s\n", "ID", "STATE", "TEMPLATE", "REASON");
-        size_t i;
-        json_t *m;
-        json_array_foreach(json_object_get(d, "machines"), i, m) machine_row(m);
-        const char *next = json_string_value(json_object_get(d, "next_cursor"));
-        if (next)
-                printf("(more: --cursor %s)\n", next);
+        cli_print_rows(d, "machines", machine_row);
 }
 
 static int is_number(const char *s)
@@ -181,22 +176,19 @@ int cmd_machines_metrics(struct cli *c, int argc, char **argv)
         return by_id_show(c, "machines metrics", "GET", "/metrics", argc, argv, show_doc);
 }
 
+static void event_row(const json_t *e)
+{
+        char *data = json_dumps(json_object_get(e, "data"), JSON_COMPACT);
+        printf("%-6lld %-14lld %-16s %s\n",
+               (long long)json_integer_value(json_object_get(e, "seq")),
+               (long long)json_integer_value(json_object_get(e, "ts")),
+               json_string_value(json_object_get(e, "kind")), data ? data : "");
+        free(data);
+}
+
 static void show_events(const json_t *d)
 {
-        size_t i;
-        json_t *e;
-        json_array_foreach(json_object_get(d, "events"), i, e)
-        {
-                char *data = json_dumps(json_object_get(e, "data"), JSON_COMPACT);
-                printf("%-6lld %-14lld %-16s %s\n",
-                       (long long)json_integer_value(json_object_get(e, "seq")),
-                       (long long)json_integer_value(json_object_get(e, "ts")),
-                       json_string_value(json_object_get(e, "kind")), data ? data : "");
-                free(data);
-        }
-        const char *next = json_string_value(json_object_get(d, "next_cursor"));
-        if (next)
-                printf("(more: --cursor %s)\n", next);
+        cli_print_rows(d, "events", event_row);
 }
 
 int cmd_machines_events(struct cli *c, int argc, char **argv)

@@ -21,12 +21,7 @@ static void show_one(const json_t *s)
 static void show_list(const json_t *d)
 {
         printf("%-20s %-8s %-20s %10s  %s\n", "ID", "STATE", "MACHINE", "BYTES", "NAME");
-        size_t i;
-        json_t *s;
-        json_array_foreach(json_object_get(d, "snapshots"), i, s) snapshot_row(s);
-        const char *next = json_string_value(json_object_get(d, "next_cursor"));
-        if (next)
-                printf("(more: --cursor %s)\n", next);
+        cli_print_rows(d, "snapshots", snapshot_row);
 }
 
 int cmd_snapshots_create(struct cli *c, int argc, char **argv)

@@ -34,12 +34,7 @@ static void show_template(const json_t *t)
 static void show_list(const json_t *d)
 {
         printf("%-32s %-20s %-20s %-6s %s\n", "TEMPLATE", "BUILD", "SNAPSHOT", "POOL", "START");
-        size_t i;
-        json_t *t;
-        json_array_foreach(json_object_get(d, "templates"), i, t) template_row(t);
-        const char *next = json_string_value(json_object_get(d, "next_cursor"));
-        if (next)
-                printf("(more: --cursor %s)\n", next);
+        cli_print_rows(d, "templates", template_row);
 }
 
 int cmd_templates_list(struct cli *c, int argc, char **argv)

@@ -109,6 +109,16 @@ int cli_list_cmd(struct cli *c, const char *name, const char *base, int argc, ch
         return cli_call(c, "GET", path, NULL, show);
 }
 
+void cli_print_rows(const json_t *doc, const char *key, void (*row)(const json_t *item))
+{
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(doc, key), i, item) row(item);
+        const char *next = json_string_value(json_object_get(doc, "next_cursor"));
+        if (next)
+                printf("(more: --cursor %s)\n", next);
+}
+
 int cli_ref_arg(const struct cli_cmd *cmd, const char *ref, const char *what)
 {
         size_t n = strlen(ref);
