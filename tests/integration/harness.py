@@ -21,6 +21,11 @@ CLI = os.path.join(BUILD, "nullspace")
 _live = []
 
 
+def read_text(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
 @atexit.register
 def _kill_leftovers():
     for d in list(_live):
@@ -55,7 +60,7 @@ class Daemon:
             if self.proc.poll() is not None:
                 raise RuntimeError("daemon exited %d: %s" % (self.proc.returncode, self.read_log()))
             if os.path.exists(addr_file):
-                self.addr = open(addr_file).read().strip()
+                self.addr = read_text(addr_file).strip()
                 self.host, port = self.addr.rsplit(":", 1)
                 self.port = int(port)
                 self.url = "http://" + self.addr
@@ -67,11 +72,11 @@ class Daemon:
     def key(self):
         if "NULLSPACE_API_KEY" in self.env:
             return self.env["NULLSPACE_API_KEY"]
-        return open(os.path.join(self.state_dir, "api-key")).read().strip()
+        return read_text(os.path.join(self.state_dir, "api-key")).strip()
 
     def read_log(self):
         try:
-            return open(self.log_path, errors="replace").read()
+            return read_text(self.log_path)
         except OSError:
             return ""
 
@@ -127,6 +132,19 @@ class Daemon:
             if m["state"] != "destroyed":
                 self.request("DELETE", "/v1/machines/" + m["id"])
 
+    def build_template(self, body, timeout=240):
+        """POSTs a template build and polls it until it is no longer building; returns
+        (the first answer's status and body, the last state of the build)."""
+        st, _, b = self.request("POST", "/v1/templates/builds", body)
+        first = (st, b)
+        deadline = time.time() + timeout
+        while st == 202 and time.time() < deadline:
+            _, _, b = self.request("GET", "/v1/templates/builds/" + b["id"])
+            if b["state"] != "building":
+                break
+            time.sleep(0.2)
+        return first, b
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -179,7 +197,7 @@ class Daemon:
 
     def rss_kib(self):
         """The daemon's resident memory now (KiB)."""
-        for line in open("/proc/%d/status" % self.proc.pid):
+        for line in read_text("/proc/%d/status" % self.proc.pid).splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
 
@@ -197,6 +215,22 @@ class Daemon:
         # an empty stdin unless given: never the test runner's own
         return subprocess.run([CLI] + list(args), env=e, capture_output=True, text=True,
                               input="" if input is None else input, timeout=60)
+
+
+def run_bounded(argv, timeout, **kw):
+    """Runs argv in a session of its own and returns the CompletedProcess; on timeout the
+    whole group (npm's node child included) is killed and AssertionError carries what it
+    printed so far, so a hang names where it hung instead of running into CTest's limit."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, **kw)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        raise AssertionError("%s: no end after %d s\n%s\n%s" %
+                             (" ".join(argv), timeout, out[-6000:], err[-3000:]))
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
 
 
 def recv_until_closed(sock):

@@ -4,10 +4,9 @@ arguments, an unknown tool."""
 
 import json
 import os
-import subprocess
 import unittest
 
-from harness import CLI, DaemonTest, SOURCE
+from harness import CLI, DaemonTest, SOURCE, run_bounded
 
 MCP_DIR = os.path.join(SOURCE, "tests", "mcp")
 
@@ -17,8 +16,8 @@ class Mcp(DaemonTest):
         self.assertTrue(os.path.isdir(os.path.join(MCP_DIR, "node_modules")),
                         "run scripts/test.sh (it installs tests/mcp with npm ci)")
         env = self.d.client_env()
-        r = subprocess.run(["node", os.path.join(MCP_DIR, "client.mjs"), CLI], env=env,
-                           capture_output=True, text=True, timeout=300, cwd=MCP_DIR)
+        r = run_bounded(["node", os.path.join(MCP_DIR, "client.mjs"), CLI], 240, env=env,
+                        cwd=MCP_DIR)
         self.assertEqual(r.returncode, 0, r.stderr)
         out = json.loads(r.stdout.strip().splitlines()[-1])
         self.assertEqual(out["server"], {"name": "nullspace", "version": "0.1.0"})

@@ -2,10 +2,9 @@
 daemon and real machines started here."""
 
 import os
-import subprocess
 import unittest
 
-from harness import DaemonTest, SOURCE
+from harness import DaemonTest, SOURCE, run_bounded
 
 SDK = os.path.join(SOURCE, "sdks", "typescript")
 
@@ -15,9 +14,12 @@ class TypeScriptSdk(DaemonTest):
         self.assertTrue(os.path.isdir(os.path.join(SDK, "node_modules")),
                         "run scripts/test.sh (it installs sdks/typescript with npm ci)")
         env = self.d.client_env()
-        r = subprocess.run(["npm", "test", "--silent"], cwd=SDK, env=env, capture_output=True,
-                           text=True, timeout=600)
-        self.assertEqual(r.returncode, 0, r.stdout[-4000:] + r.stderr[-2000:])
+        try:
+            r = run_bounded(["npm", "test", "--silent"], 240, cwd=SDK, env=env)
+        except AssertionError as e:
+            raise AssertionError("%s\ndaemon log:\n%s" % (e, self.d.read_log()[-6000:]))
+        self.assertEqual(r.returncode, 0, r.stdout[-6000:] + r.stderr[-2000:] +
+                         "\ndaemon log:\n" + self.d.read_log()[-6000:])
         self.assertIn("# fail 0", r.stdout)
 
 

@@ -3,6 +3,8 @@
 export interface ClientOptions {
   apiUrl?: string;
   apiKey?: string;
+  /** Bound on each HTTP request, in ms (default 600000); past it: NullspaceError request_timeout. */
+  timeoutMs?: number;
 }
 
 /** An error answer of the daemon; `code` is stable (docs/errors.md). */
@@ -18,6 +20,7 @@ export class Client {
   constructor(opts?: ClientOptions);
   apiUrl: string;
   apiKey?: string;
+  timeoutMs: number;
   request(
     method: string,
     path: string,

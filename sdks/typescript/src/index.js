@@ -61,8 +61,10 @@ export function resolveConfig(opts = {}) {
 }
 
 export class Client {
+  /** opts.timeoutMs bounds each request (default 600 s, like the Python SDK's). */
   constructor(opts = {}) {
     Object.assign(this, resolveConfig(opts));
+    this.timeoutMs = opts.timeoutMs ?? 600000;
   }
 
   async request(method, urlPath, { body, query, raw } = {}) {
@@ -80,8 +82,9 @@ export class Client {
     }
     let r;
     try {
-      r = await fetch(url, { method, headers, body: data });
+      r = await fetch(url, { method, headers, body: data, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (e) {
+      if (e.name === "TimeoutError") throw new NullspaceError("request_timeout", `${method} ${urlPath}: no answer in ${this.timeoutMs} ms`);
       throw new NullspaceError("connection_failed", `cannot reach ${this.apiUrl}: ${e.cause?.message || e.message}`);
     }
     const isJson = (r.headers.get("content-type") || "").startsWith("application/json");

@@ -118,7 +118,7 @@ test("preview URL and network policy", async () => {
     assert.ok((await w.getUrl(8000)).startsWith("http://8000-"));
     let body = "";
     for (let i = 0; i < 100 && body === ""; i++) {
-      const r = await fetch(p.path_url).catch(() => null);
+      const r = await fetch(p.path_url, { signal: AbortSignal.timeout(10000) }).catch(() => null);
       if (r && r.ok) body = await r.text();
       else await new Promise((ok) => setTimeout(ok, 200));
     }
