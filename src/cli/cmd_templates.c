@@ -284,9 +284,10 @@ static json_t *build_body(const struct cli_cmd *cmd, const char **v, struct cli_
         } else if (v[7]) {
                 json_object_set_new(body, "from", json_string(v[7]));
         }
-        static const char *const fields[] = {NULL, NULL, NULL, "ready_cmd", "start_cmd"};
-        for (int i = 3; i <= 4; i++)
-                if (v[i])
+        static const char *const fields[] = {NULL, NULL, NULL, "ready_cmd", "start_cmd", NULL,
+                                             NULL, NULL, NULL, NULL,        "runtime"};
+        for (int i = 3; i <= 10; i++)
+                if (fields[i] && v[i])
                         json_object_set_new(body, fields[i], json_string(v[i]));
         if (v[5])
                 json_object_set_new(body, "no_cache", json_true());
@@ -304,8 +305,8 @@ static json_t *build_body(const struct cli_cmd *cmd, const char **v, struct cli_
 int cmd_templates_build(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("templates build");
-        const char *v[10] = {0};
-        struct cli_multi m[10] = {0};
+        const char *v[11] = {0};
+        struct cli_multi m[11] = {0};
         int npos, rc = cli_parse_flags(cmd, argc, argv, v, m, &npos);
         if (rc)
                 return rc;

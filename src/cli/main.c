@@ -69,6 +69,7 @@ static const struct cli_flag t_build_flags[] = {
     {"--from", "TEMPLATE", "the base without a Dockerfile (default base)", 0},
     {"--ready-timeout-s", "SECONDS", "how long the ready command may fail (default 120)", 0},
     {"--image", "TAR", "base: a container image (docker save output or an OCI layout tar)", 0},
+    {"--runtime", "NAME", "what its machines run on: gvisor or vm (default: the host's)", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag t_pool_flags[] = {
     {"--size", "N", "machines to keep ready (0-32; 0 empties the pool)", 0}, {NULL, NULL, NULL, 0}};

@@ -160,7 +160,9 @@ void build_start_machine(struct build *b, int final, void (*then)(struct build *
             .cwd = final && b->cwd[0] ? b->cwd : NULL,
             .layers = b->layers,
             .image = b->image[0] ? b->image : NULL,
-            .runtime = "gvisor", /* templates are gVisor snapshots (for now) */
+            /* steps seal directory layers, which gVisor makes; the template's machine
+             * runs in the build's runtime (a VM boots on a disk made of those layers) */
+            .runtime = final ? b->runtime : "gvisor",
         };
         const char *code = "internal";
         struct err e = {0};

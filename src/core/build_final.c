@@ -24,11 +24,11 @@ static void on_snapshot(void *ud, const char *code, const char *error, json_t *c
                 build_fail(b, "the snapshot failed: %s", error ? error : code);
                 return;
         }
-        json_t *res =
-            json_pack("{s:s,s:O,s:O,s:s,s:s,s:O,s:O,s:s,s:i,s:i}", "snapshot", snapshot_id,
-                      "layers", b->layers, "env", b->env, "user", b->user, "cwd", b->cwd, "ports",
-                      b->ports, "start", b->start ? b->start : json_null(), "from", b->from,
-                      "vcpus", (int)b->vcpus, "memory_mb", (int)b->memory_mb);
+        json_t *res = json_pack(
+            "{s:s,s:O,s:O,s:s,s:s,s:O,s:O,s:s,s:i,s:i,s:s}", "snapshot", snapshot_id, "layers",
+            b->layers, "env", b->env, "user", b->user, "cwd", b->cwd, "ports", b->ports, "start",
+            b->start ? b->start : json_null(), "from", b->from, "vcpus", (int)b->vcpus, "memory_mb",
+            (int)b->memory_mb, "runtime", b->runtime);
         json_object_set(res, "ready", json_object_get(b->req, "ready_cmd") ?: json_null());
         if (b->image[0])
                 json_object_set_new(res, "image", json_string(b->image));

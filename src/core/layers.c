@@ -84,10 +84,13 @@ void remove_later(const char *path)
         }
 }
 
+/* True when entry `name` of STATE/layers is layer ids[i] or a file of it ("ID.vm.ext4":
+ * the VM disk image of the stack it tops, its lock). */
 static int in_list(char **ids, const char *name)
 {
+        size_t len = strcspn(name, ".");
         for (size_t i = 0; ids && ids[i]; i++)
-                if (strcmp(ids[i], name) == 0)
+                if (strlen(ids[i]) == len && strncmp(ids[i], name, len) == 0)
                         return 1;
         return 0;
 }

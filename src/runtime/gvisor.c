@@ -22,6 +22,7 @@
 #include "../common/util.h"
 #include "driver.h"
 #include "gvisor_internal.h"
+#include "overlay.h"
 #include "shim.h"
 
 static int remove_tree(const char *path);
@@ -124,24 +125,9 @@ int write_bundle(const struct driver_ctx *ctx, const struct machine_spec *s, con
         return r;
 }
 
-/* lowerdir=LAYER1:LAYER2:...:ROOTFS (top first) */
-static int lower_dirs(const struct machine_spec *s, char *out, size_t cap, struct err *e)
-{
-        size_t len = 0;
-        for (const char *const *l = s->layers; l && *l; l++) {
-                int n = snprintf(out + len, cap - len, "%s:", *l);
-                if (n < 0 || (size_t)n >= cap - len)
-                        return err_set(e, E2BIG, "too many layers (fork or snapshot fewer times)");
-                len += (size_t)n;
-        }
-        if ((size_t)snprintf(out + len, cap - len, "%s", s->rootfs) >= cap - len)
-                return err_set(e, E2BIG, "too many layers (fork or snapshot fewer times)");
-        return 0;
-}
-
 int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct err *e)
 {
-        char upper[PATH_MAX + 64], work[PATH_MAX + 64], lower[3072], opts[4096];
+        char upper[PATH_MAX + 64], work[PATH_MAX + 64], lower[OVERLAY_LOWER_MAX], opts[4096];
         /* the upper dir's mode becomes the mode of the machine's "/" */
         int r = mkdir_in(s->dir, "upper", 0755, upper, sizeof(upper), e);
         if (r == 0)
@@ -149,7 +135,7 @@ int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct e
         if (r == 0)
                 r = mkdir_in(s->dir, "rootfs", 0755, rootfs, cap, e);
         if (r == 0)
-                r = lower_dirs(s, lower, sizeof(lower), e);
+                r = overlay_lower(s, lower, sizeof(lower), e);
         if (r < 0)
                 return r;
         /* the kernel takes one page of options */

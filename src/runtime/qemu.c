@@ -90,25 +90,11 @@ static int write_env(const char *dir, char *const *env)
         return fclose(f);
 }
 
-/* Makes the guest's disk (the template's ext4 image once per template build, then the
- * machine's qcow2 overlay on it) and its initramfs (ours + the machine's own part:
- * nsagent, env, hostname). Runs in the child that becomes the shim: blocking is fine. */
+/* Makes the machine's initramfs (ours + the machine's own part: nsagent, env,
+ * hostname). Runs in the child that becomes the shim: blocking is fine. */
 static const char prepare_script[] =
     "set -e\n"
-    "dir=$1 vm=$2 rootfs=$3 agent=$4 host=$5\n"
-    "stamp=$(stat -c %Y \"$rootfs/../ready\" 2>/dev/null || echo 0)\n"
-    "base=\"$vm/base-$stamp.ext4\"\n"
-    "if [ ! -e \"$base\" ]; then\n"
-    "  exec 9>\"$vm/base.lock\"\n"
-    "  flock 9\n"
-    "  if [ ! -e \"$base\" ]; then\n"
-    "    size=$(( $(du -sxm \"$rootfs\" | cut -f1) * 2 + 512 ))\n"
-    "    mkfs.ext4 -q -F -d \"$rootfs\" -L nsroot \"$base.tmp\" \"${size}M\"\n"
-    "    mv \"$base.tmp\" \"$base\"\n"
-    "  fi\n"
-    "  exec 9>&-\n"
-    "fi\n"
-    "qemu-img create -q -f qcow2 -F raw -b \"$base\" \"$dir/disk.qcow2\"\n"
+    "dir=$1 vm=$2 agent=$3 host=$4\n"
     "mkdir -p \"$dir/guest/ns\"\n"
     "cp \"$agent\" \"$dir/guest/ns/nsagent\"\n"
     "printf '%s\\n' \"$host\" > \"$dir/guest/ns/hostname\"\n"
@@ -117,6 +103,26 @@ static const char prepare_script[] =
     "(cd \"$dir/guest\" && find . | busybox cpio -o -H newc 2>/dev/null) > \"$dir/guest.cpio\"\n"
     "cat \"$vm/initrd.cpio\" \"$dir/guest.cpio\" > \"$dir/initrd\"\n"
     "rm -rf \"$dir/guest\" \"$dir/guest.cpio\"\n";
+
+/* The child that becomes the shim of a cold start: network, disk, initramfs, QEMU. */
+static void start_child(const struct driver_ctx *ctx, const struct machine_spec *s, const char *vm)
+{
+        struct err e = {0};
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        if (qemu_net(s) < 0 || write_env(s->dir, s->env) < 0 || qemu_new_disk(s, &e) < 0) {
+                fprintf(stderr, "nullspace: VM %s: %s\n", s->id,
+                        e.msg[0] ? e.msg : "set-up failed");
+                _exit(126);
+        }
+        const char *argv[] = {"sh",   "-c", prepare_script,  "nullspace-vm-prepare",
+                              s->dir, vm,   ctx->agent_path, s->hostname,
+                              NULL};
+        if (run_cmd(argv, NULL, 0) != 0)
+                _exit(126);
+        qemu_exec(ctx, s, NULL);
+}
 
 /* vm/accel-BOOT_ID: what the probe found during this boot of the host. */
 static void accel_file(const struct driver_ctx *ctx, char *out, size_t cap)
@@ -233,8 +239,6 @@ void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const
 static int qm_start(const struct driver_ctx *ctx, const struct machine_spec *s,
                     struct machine_run *run, struct err *e)
 {
-        if (s->layers && s->layers[0])
-                return err_set(e, ENOTSUP, "VM machines start from the base template only");
         if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
                 return err_set(e, errno, "mkdir %s", s->dir);
         char sock[PATH_MAX + 32], vm[PATH_MAX];
@@ -242,17 +246,8 @@ static int qm_start(const struct driver_ctx *ctx, const struct machine_spec *s,
         unlink(sock);
         vm_file(ctx, "", vm, sizeof(vm));
         pid_t pid = fork_helper();
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDWR);
-                dup2(null, 0);
-                dup2(null, 1);
-                const char *argv[] = {"sh",        "-c", prepare_script, "nullspace-vm-prepare",
-                                      s->dir,      vm,   s->rootfs,      ctx->agent_path,
-                                      s->hostname, NULL};
-                if (qemu_net(s) < 0 || write_env(s->dir, s->env) < 0 || run_cmd(argv, NULL, 0) != 0)
-                        _exit(126);
-                qemu_exec(ctx, s, NULL);
-        }
+        if (pid == 0)
+                start_child(ctx, s, vm);
         if (pid < 0)
                 return err_set(e, errno, "fork");
         run->pid = pid;

@@ -130,16 +130,13 @@ static void running_helper(const char *dir)
 static void restore_child(const struct driver_ctx *ctx, const struct machine_spec *s,
                           const char *image)
 {
-        char disk[PATH_MAX + 32], initrd[PATH_MAX + 16], from[PATH_MAX + 16];
-        snprintf(disk, sizeof(disk), "%s/disk.qcow2", s->dir);
+        char initrd[PATH_MAX + 16], from[PATH_MAX + 16];
         snprintf(initrd, sizeof(initrd), "%s/initrd", s->dir);
         snprintf(from, sizeof(from), "%s/initrd", image);
-        if (access(disk, F_OK) < 0) {
-                const char *layer = s->layers ? s->layers[0] : NULL;
-                const char *argv[] = {"qemu-img", "create", "-q",  "-f", "qcow2", "-F",
-                                      "qcow2",    "-b",     layer, disk, NULL};
-                if (!layer || run_cmd(argv, NULL, 0) != 0)
-                        _exit(126);
+        struct err e = {0};
+        if (qemu_new_disk(s, &e) < 0) {
+                fprintf(stderr, "nullspace: VM %s: %s\n", s->id, e.msg);
+                _exit(126);
         }
         if ((access(initrd, F_OK) < 0 && link(from, initrd) < 0) || qemu_net(s) < 0)
                 _exit(126);
@@ -183,9 +180,7 @@ int qemu_seal(const struct driver_ctx *ctx, const char *dir, const char *layer, 
         if (access(layer, F_OK) < 0 && rename(disk, layer) < 0)
                 return err_set(e, errno, "move %s to %s", disk, layer);
         chmod(layer, 0444);
-        const char *argv[] = {"qemu-img", "create", "-q",  "-f", "qcow2", "-F",
-                              "qcow2",    "-b",     layer, disk, NULL};
-        if (access(disk, F_OK) < 0 && run_cmd(argv, NULL, 1) != 0)
+        if (access(disk, F_OK) < 0 && qemu_overlay(layer, "qcow2", disk) < 0)
                 return err_set(e, EIO, "qemu-img create over %s", layer);
         return 0;
 }

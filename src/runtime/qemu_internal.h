@@ -14,6 +14,16 @@ void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const
 /* In the child that becomes the shim: the machine's network (see qemu.c); 0 or -1. */
 int qemu_net(const struct machine_spec *s);
 
+/* In the child that becomes the shim (blocks; seconds when its backing image is made
+ * first): the machine's disk DIR/disk.qcow2, unless it has one, as a copy-on-write
+ * overlay on the image of its layers and rootfs (qemu_disk.c). -errno with a reason in
+ * e. */
+int qemu_new_disk(const struct machine_spec *s, struct err *e);
+
+/* qemu-img: a qcow2 file `disk` over `backing` (format fmt: "raw" or "qcow2"). 0 or -1.
+ * Blocks; helper processes only. */
+int qemu_overlay(const char *backing, const char *fmt, const char *disk);
+
 pid_t qemu_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
                      const char *image, struct err *e);
 int qemu_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,

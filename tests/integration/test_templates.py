@@ -106,15 +106,8 @@ class TemplatesTest(DaemonTest):
         return r["context_id"]
 
     def build(self, body, want="ready", timeout=240):
-        st, _, b = self.req("POST", "/v1/templates/builds", body)
-        self.assertEqual(st, 202, b)
-        self.assertEqual(b["state"], "building")
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            st, _, b = self.req("GET", "/v1/templates/builds/" + b["id"])
-            if b["state"] != "building":
-                break
-            time.sleep(0.2)
+        (st, first), b = self.d.build_template(body, timeout)
+        self.assertEqual((st, first.get("state")), (202, "building"), first)
         self.assertEqual(b["state"], want, b)
         return b
 

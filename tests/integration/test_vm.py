@@ -84,6 +84,49 @@ class VmMachines(DaemonTest):
         self.assertFalse(os.path.exists(os.path.join(self.d.state_dir, "machines", mid)))
         print("vm boot to agent ready: %.1f s" % boot)
 
+    def test_machines_from_a_template_built_for_vms(self):
+        # the steps run (and are cached) as for gVisor; the template's machine is a VM
+        # booted on a disk made of those layers, and its snapshot is what VMs spawn from
+        (st, b0), b = self.d.build_template({
+            "name": "vmt", "runtime": "vm",
+            "dockerfile": "FROM base\nENV GREETING=hello-vm\nRUN echo built > /opt/built\n"
+                          "CMD sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/n.new; "
+                          "mv /root/n.new /root/n; sleep 0.2; done'\n"}, timeout=300)
+        self.assertEqual((st, b0["runtime"]), (202, "vm"), b0)
+        self.assertEqual(b["state"], "ready", b)
+        st, _, t = self.req("GET", "/v1/templates/vmt")
+        self.assertEqual((st, t["runtime"]), (200, "vm"), t)
+        st, _, r = self.req("POST", "/v1/machines", {"template": "vmt", "runtime": "gvisor"})
+        self.assertEqual((st, error_code(r)), (409, "runtime_unsupported"), r)
+        st, _, p = self.req("PUT", "/v1/templates/vmt/pool", {"size": 1})
+        self.assertEqual(st, 200, p)
+        ids = []
+        try:
+            for want in ("fresh", "pool"):
+                if want == "pool":  # a warm VM restored from the template's snapshot
+                    deadline = time.time() + 120
+                    while time.time() < deadline:
+                        st, _, t = self.req("GET", "/v1/templates/vmt")
+                        if t["pool"]["ready"] >= 1:
+                            break
+                        time.sleep(0.5)
+                body = {"template": "vmt", "pool": "skip" if want == "fresh" else "require"}
+                st, _, m = self.req("POST", "/v1/machines", body)
+                self.assertEqual(st, 201, m)
+                ids.append(m["id"])
+                self.assertEqual((m["runtime"], m["checkout"]), ("vm", want))
+                out = self.exec(m["id"], "cat /opt/built; echo $GREETING; cat /root/n; hostname")
+                built, greeting, n, host = out.split("\n")[:4]
+                self.assertEqual((built, greeting, host), ("built", "hello-vm", m["id"]))
+                time.sleep(0.6)  # the start command runs on from the snapshot
+                self.assertGreater(int(self.exec(m["id"], "cat /root/n")), int(n))
+        finally:
+            self.req("PUT", "/v1/templates/vmt/pool", {"size": 0})
+            for mid in ids:
+                self.req("DELETE", "/v1/machines/" + mid)
+        (st, r), _ = self.d.build_template({"name": "bad", "runtime": "qemu"}, timeout=1)
+        self.assertEqual((st, error_code(r)), (400, "invalid_field"), r)
+
     def test_bad_runtime_input(self):
         st, _, r = self.req("POST", "/v1/machines", {"runtime": "firecracker"})
         self.assertEqual((st, error_code(r)), (400, "invalid_field"))

@@ -59,17 +59,19 @@ class Template:
     @staticmethod
     def build(name, dockerfile=None, steps=None, base=None, context=None, build_args=None,
               start_cmd=None, ready_cmd=None, ready_timeout_s=None, no_cache=False,
-              on_log=None, wait=True, api_url=None, api_key=None, client=None):
+              runtime=None, on_log=None, wait=True, api_url=None, api_key=None, client=None):
         """Builds template `name` ("name[:tag]") from a Dockerfile's text or builder
         steps (on `base`: "base" or another template). `context` is a directory or tar
-        bytes. on_log(line) gets each log line (a dict: ts, step, stream, text) as it
+        bytes; `runtime` ("gvisor" or "vm"; default the host's) is what its machines run
+        on. on_log(line) gets each log line (a dict: ts, step, stream, text) as it
         comes. Returns the template, or with wait=False the build record at once; a
         failed build raises BuildFailedError."""
         c = _client(client, api_url, api_key)
         body = {"name": name, "no_cache": no_cache}
         for k, v in (("dockerfile", dockerfile), ("steps", steps), ("from", base),
                      ("build_args", build_args), ("start_cmd", start_cmd),
-                     ("ready_cmd", ready_cmd), ("ready_timeout_s", ready_timeout_s)):
+                     ("ready_cmd", ready_cmd), ("ready_timeout_s", ready_timeout_s),
+                     ("runtime", runtime)):
             if v is not None:
                 body[k] = v
         if context is not None:

@@ -208,6 +208,8 @@ export interface BuildOptions extends ClientOptions {
   no_cache?: boolean;
   vcpus?: number;
   memory_mb?: number;
+  /** What its machines run on (default: the host's default runtime). */
+  runtime?: "gvisor" | "vm";
   onLog?: (line: BuildLogLine) => void;
   wait?: boolean;
 }

@@ -433,8 +433,8 @@ export class Machine {
   }
 
   static async create(opts = {}) {
-    const { apiUrl, apiKey, client, template = "base", ...fields } = opts;
-    const c = client || new Client({ apiUrl, apiKey });
+    const { apiUrl, apiKey, timeoutMs, client, template = "base", ...fields } = opts;
+    const c = client || new Client({ apiUrl, apiKey, timeoutMs });
     const body = fields.snapshot ? fields : { template, ...fields };
     return new Machine(c, await c.request("POST", "/v1/machines", { body }));
   }
@@ -562,8 +562,8 @@ export const Template = {
    * template (wait: false: the build record at once); a failed build rejects with
    * BuildFailedError. */
   async build(name, opts = {}) {
-    const { client, apiUrl, apiKey, context, onLog, wait = true, ...fields } = opts;
-    const c = client || new Client({ apiUrl, apiKey });
+    const { client, apiUrl, apiKey, timeoutMs, context, onLog, wait = true, ...fields } = opts;
+    const c = client || new Client({ apiUrl, apiKey, timeoutMs });
     const body = { name, ...fields };
     if (context !== undefined) body.context_id = await Template.uploadContext(context, { client: c });
     const b = await c.request("POST", "/v1/templates/builds", { body });

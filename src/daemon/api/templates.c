@@ -125,7 +125,7 @@ void api_contexts_put(struct http_exchange *ex)
 /* ---- builds ------------------------------------------------------------------------ */
 
 struct build_req {
-        char *name, *dockerfile, *from, *context_id, *start_cmd, *ready_cmd, *from_image;
+        char *name, *dockerfile, *from, *context_id, *start_cmd, *ready_cmd, *from_image, *runtime;
         json_t *steps;
         struct jv_strmap build_args;
         int64_t ready_timeout_s, vcpus, memory_mb;
@@ -146,6 +146,7 @@ static const struct jv_field build_fields[] = {
     {"no_cache", JV_BOOL, 0, offsetof(struct build_req, no_cache), 0, 0, 0},
     {"vcpus", JV_INT, 0, offsetof(struct build_req, vcpus), 0, 1, 16},
     {"memory_mb", JV_INT, 0, offsetof(struct build_req, memory_mb), 0, 128, 65536},
+    {"runtime", JV_STRING, 0, offsetof(struct build_req, runtime), 16, 0, 0},
 };
 
 /* {"from", "steps"} of the request (new reference): the Dockerfile's translated (its
@@ -222,6 +223,12 @@ static int request_options(struct http_exchange *ex, const struct build_req *in,
                 http_respond_error(ex, NS_E_INVALID_FIELD, "give one of 'from' and 'from_image'");
                 return -1;
         }
+        int rr = driver_check(ex->app, in->runtime, &e);
+        if (rr < 0) {
+                http_respond_error(
+                    ex, rr == -EINVAL ? NS_E_INVALID_FIELD : NS_E_RUNTIME_UNSUPPORTED, "%s", e.msg);
+                return -1;
+        }
         if (upload_field(ex, "context_id", in->context_id, req) < 0 ||
             upload_field(ex, "from_image", in->from_image, req) < 0)
                 return -1;
@@ -239,6 +246,10 @@ static int request_options(struct http_exchange *ex, const struct build_req *in,
         json_object_set_new(req, "no_cache", json_boolean(in->no_cache));
         json_object_set_new(req, "vcpus", json_integer(in->vcpus ? in->vcpus : 1));
         json_object_set_new(req, "memory_mb", json_integer(in->memory_mb ? in->memory_mb : 1024));
+        /* the template's machine (and so its snapshot) runs on it; steps run in gVisor */
+        const struct app *app = ex->app;
+        json_object_set_new(req, "runtime",
+                            json_string(in->runtime ? in->runtime : app->driver->name));
         return 0;
 }
 
