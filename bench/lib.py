@@ -67,6 +67,17 @@ class Daemon:
             raise RuntimeError("%s %s -> %d %s" % (method, path, r.status, data[:200]))
         return json.loads(data) if r.getheader("Content-Type", "").startswith("application/json") else data
 
+    def build(self, body):
+        """Builds a template (POST /v1/templates/builds, polled); ms it took."""
+        t0 = time.monotonic()
+        b = self.call("POST", "/v1/templates/builds", body)
+        while b["state"] == "building":
+            time.sleep(0.05)
+            b = self.call("GET", "/v1/templates/builds/" + b["id"])
+        if b["state"] != "ready":
+            raise RuntimeError("build failed: %s" % b["error"])
+        return (time.monotonic() - t0) * 1000
+
     def destroy_all(self, ids):
         threads = [threading.Thread(target=self.call, args=("DELETE", "/v1/machines/" + i))
                    for i in ids]

@@ -8,6 +8,8 @@
   hibernate   POST .../hibernate (QMP stop + migrate to a file + quit)
   resume      POST .../resume (QEMU -incoming from that file, until the guest runs)
   fork x1     POST .../fork {"count":1} (answered when the child runs)
+  template    POST /v1/machines {"template":T,"pool":"skip"} of a template built with
+              {"runtime":"vm"} (restored from its snapshot, its service running) vs boot
 
 Here the host's /dev/kvm cannot boot guests, so this measures software emulation (TCG);
 on a KVM host (GET /v1/info says "accel":"kvm") the same run shows hardware speed:
@@ -32,10 +34,12 @@ VM = os.path.join(CACHE, "vm")
 
 def raw_boot(work):
     """ms from starting QEMU to the agent's first frame (HELLO)."""
-    base = sorted(f for f in os.listdir(VM) if f.startswith("base-") and f.endswith(".ext4"))
+    bdir = os.path.join(CACHE, "templates", "base")  # the daemon made its disk image first
+    base = max((f for f in os.listdir(bdir) if f.startswith("vm-") and f.endswith(".ext4")),
+               key=lambda f: os.path.getmtime(os.path.join(bdir, f)))
     disk = os.path.join(work, "disk.qcow2")
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
-                    os.path.join(VM, base[-1]), disk], check=True)
+                    os.path.join(bdir, base), disk], check=True)
     guest = os.path.join(work, "guest", "ns")
     os.makedirs(guest, exist_ok=True)
     subprocess.run(["cp", os.path.join(BUILD, "nsagent"), guest], check=True)
@@ -78,10 +82,14 @@ def main():
     a = ap.parse_args()
     d = Daemon()
     work = tempfile.mkdtemp(prefix="ns-bench-vm-")
-    res = {k: [] for k in ("boot", "raw boot", "exec", "hibernate", "resume", "fork x1")}
+    res = {k: [] for k in ("boot", "raw boot", "exec", "hibernate", "resume", "fork x1",
+                           "template")}
     try:
         accel = [r for r in d.call("GET", "/v1/info")["runtimes"] if r["name"] == "vm"]
         print("accel: %s" % (accel[0]["accel"] if accel else "vm runtime missing"))
+        print("template build (vm): %.0f ms" % d.build(
+            {"name": "bench-vm", "runtime": "vm", "dockerfile":
+             "FROM base\nRUN echo built > /opt/built\nCMD [\"sleep\", \"infinity\"]\n"}))
         for i in range(a.runs):
             m, ms = timed(lambda: d.call("POST", "/v1/machines", {"runtime": "vm"}))
             res["boot"].append(ms)
@@ -96,12 +104,16 @@ def main():
                 "POST", "/v1/machines/%s/resume" % mid))[1])
             f, ms = timed(lambda: d.call("POST", "/v1/machines/%s/fork" % mid, {"count": 1}))
             res["fork x1"].append(ms)
-            d.destroy_all([mid] + [k["id"] for k in f["machines"]])
+            t, ms = timed(lambda: d.call("POST", "/v1/machines",
+                                         {"template": "bench-vm", "pool": "skip"}))
+            res["template"].append(ms)
+            d.destroy_all([mid, t["id"]] + [k["id"] for k in f["machines"]])
             print("run %d/%d" % (i + 1, a.runs), file=sys.stderr)
         for k, v in res.items():
             print(summary(k, v))
-        print("boot / raw boot (p50): %.2fx" % (sorted(res["boot"])[len(res["boot"]) // 2] /
-                                                  sorted(res["raw boot"])[len(res["raw boot"]) // 2]))
+        p50 = {k: sorted(v)[len(v) // 2] for k, v in res.items()}
+        print("boot / raw boot (p50): %.2fx" % (p50["boot"] / p50["raw boot"]))
+        print("template / boot (p50): %.2fx" % (p50["template"] / p50["boot"]))
     finally:
         d.stop()
         subprocess.run(["rm", "-rf", work])
