@@ -32,7 +32,7 @@ from lib import BUILD, CACHE, Daemon, summary  # noqa: E402
 VM = os.path.join(CACHE, "vm")
 
 
-def raw_boot(work):
+def raw_boot(work, accel):
     """ms from starting QEMU to the agent's first frame (HELLO)."""
     bdir = os.path.join(CACHE, "templates", "base")  # the daemon made its disk image first
     base = max((f for f in os.listdir(bdir) if f.startswith("vm-") and f.endswith(".ext4")),
@@ -53,7 +53,9 @@ def raw_boot(work):
     with open(initrd, "wb") as f:
         f.write(open(os.path.join(VM, "initrd.cpio"), "rb").read() + cpio)
     t0 = time.monotonic()
-    p = subprocess.Popen(["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-cpu", "qemu64",
+    kvm = accel == "kvm"  # like the daemon: what its probe found
+    p = subprocess.Popen(["qemu-system-x86_64", "-M", "pc", "-accel", "kvm" if kvm else "tcg",
+                          "-cpu", "host" if kvm else "qemu64",
                           "-m", "512", "-nodefaults", "-no-user-config", "-display", "none",
                           "-serial", "null", "-kernel", os.path.join(VM, "vmlinuz"), "-initrd",
                           initrd, "-append", "console=ttyS0 quiet panic=-1", "-drive",
@@ -85,15 +87,16 @@ def main():
     res = {k: [] for k in ("boot", "raw boot", "exec", "hibernate", "resume", "fork x1",
                            "template")}
     try:
-        accel = [r for r in d.call("GET", "/v1/info")["runtimes"] if r["name"] == "vm"]
-        print("accel: %s" % (accel[0]["accel"] if accel else "vm runtime missing"))
+        vm = [r for r in d.call("GET", "/v1/info")["runtimes"] if r["name"] == "vm"]
+        accel = vm[0]["accel"] if vm else "vm runtime missing"
+        print("accel: %s" % accel)
         print("template build (vm): %.0f ms" % d.build(
             {"name": "bench-vm", "runtime": "vm", "dockerfile":
              "FROM base\nRUN echo built > /opt/built\nCMD [\"sleep\", \"infinity\"]\n"}))
         for i in range(a.runs):
             m, ms = timed(lambda: d.call("POST", "/v1/machines", {"runtime": "vm"}))
             res["boot"].append(ms)
-            res["raw boot"].append(raw_boot(work))
+            res["raw boot"].append(raw_boot(work, accel))
             mid = m["id"]
             for _ in range(5):
                 res["exec"].append(timed(lambda: d.call(
