@@ -20,9 +20,10 @@ static void template_row(const json_t *t)
         snprintf(warm, sizeof(warm), "%lld/%lld",
                  (long long)json_integer_value(json_object_get(pool, "ready")),
                  (long long)json_integer_value(json_object_get(pool, "size")));
-        printf("%-32s %-20s %-20s %-6s %s\n", json_string_value(json_object_get(t, "ref")),
+        printf("%-32s %-20s %-20s %-7s %-6s %s\n", json_string_value(json_object_get(t, "ref")),
                json_string_value(json_object_get(t, "build_id")),
-               json_string_value(json_object_get(t, "snapshot")) ?: "-", warm,
+               json_string_value(json_object_get(t, "snapshot")) ?: "-",
+               json_string_value(json_object_get(t, "runtime")) ?: "-", warm,
                json_string_value(json_object_get(start, "cmd")) ?: "-");
 }
 
@@ -33,7 +34,8 @@ static void show_template(const json_t *t)
 
 static void show_list(const json_t *d)
 {
-        printf("%-32s %-20s %-20s %-6s %s\n", "TEMPLATE", "BUILD", "SNAPSHOT", "POOL", "START");
+        printf("%-32s %-20s %-20s %-7s %-6s %s\n", "TEMPLATE", "BUILD", "SNAPSHOT", "RUNTIME",
+               "POOL", "START");
         cli_print_rows(d, "templates", template_row);
 }
 
