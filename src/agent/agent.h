@@ -46,6 +46,7 @@ struct proc {
         int in_eof;
         int exited, status;
         uint64_t start_ms, end_ms, drain_ms;
+        size_t left[3];     /* after the exit: bytes it left unread in its output pipes */
         int64_t started_at; /* wall clock, ms */
         struct proc *next;
 };
@@ -66,6 +67,7 @@ struct chan {
         int in_eof;
         int exited, status, timed_out;
         uint64_t start_ms, deadline_ms;
+        size_t left[3]; /* after the exit: bytes the command left unread in its pipes */
         /* read / write */
         int fd;
         uint64_t bytes;
@@ -143,6 +145,15 @@ int agent_watch(struct agent *a, int fd, uint32_t events, uint32_t chan, int whi
 void agent_unwatch(struct agent *a, int fd);
 
 uint64_t agent_now_ms(void);
+
+/* Output a process that exited left in its pipes is delivered whatever the reader's
+ * pace: DRAIN_MS after the exit, a pipe is cut only once those bytes were read (what
+ * comes later is from its background children, which may hold the pipe open forever).
+ * drain_note records the bytes unread in fd (FIONREAD; 0 when unknown) into *left,
+ * drain_read counts n bytes read off them, drain_pending says whether any remain. */
+void drain_note(int fd, size_t *left);
+void drain_read(size_t *left, size_t n);
+int drain_pending(const size_t left[3]);
 
 /* identity.c: {"op":"identity","hostname","machine_id","seed"} after a fork or a spawn
  * from a snapshot. Answers RESP {"hostname"} or an error. */

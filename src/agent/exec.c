@@ -135,6 +135,7 @@ static void read_stream(struct agent *a, struct chan *c, int stream)
                         return;
                 }
                 c->credit[stream] -= (uint32_t)n;
+                drain_read(&c->left[stream], (size_t)n);
                 for (size_t off = 0; off < (size_t)n; off += NSP_MAX_DATA) {
                         size_t len =
                             (size_t)n - off < NSP_MAX_DATA ? (size_t)n - off : NSP_MAX_DATA;
@@ -213,6 +214,8 @@ void exec_reap(struct agent *a)
                                 c->exited = 1;
                                 c->status = status;
                                 c->deadline_ms = agent_now_ms() + DRAIN_MS;
+                                drain_note(c->fd_out, &c->left[NSP_STDOUT]);
+                                drain_note(c->fd_err, &c->left[NSP_STDERR]);
                         }
                 }
         }
@@ -227,6 +230,8 @@ void exec_check_deadlines(struct agent *a, uint64_t now)
                         kill(-c->pid, SIGKILL);
                         c->timed_out = 1;
                         c->deadline_ms = 0;
+                } else if (drain_pending(c->left)) {
+                        c->deadline_ms = now + DRAIN_MS; /* its reader is behind: wait */
                 } else {
                         /* output held open by background children is cut here */
                         c->deadline_ms = 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -26,6 +27,22 @@ uint64_t agent_now_ms(void)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void drain_note(int fd, size_t *left)
+{
+        int n = 0;
+        *left = fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n : 0;
+}
+
+void drain_read(size_t *left, size_t n)
+{
+        *left -= n < *left ? n : *left;
+}
+
+int drain_pending(const size_t left[3])
+{
+        return left[NSP_STDOUT] > 0 || left[NSP_STDERR] > 0;
 }
 
 int agent_send(struct agent *a, uint16_t type, uint16_t flags, uint32_t chan, const void *p,

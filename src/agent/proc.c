@@ -412,6 +412,7 @@ void proc_on_fd(struct agent *a, pid_t pid, int stream)
                         return;
                 }
                 ring_write(&p->ring[stream], tmp, (size_t)n);
+                drain_read(&p->left[stream], (size_t)n);
                 if ((size_t)n < sizeof(tmp))
                         return;
         }
@@ -426,6 +427,8 @@ void proc_on_exit(struct agent *a, pid_t pid, int status)
         p->status = status;
         p->end_ms = agent_now_ms();
         p->drain_ms = p->end_ms + DRAIN_MS;
+        drain_note(p->fd_out, &p->left[NSP_STDOUT]);
+        drain_note(p->fd_err, &p->left[NSP_STDERR]);
 }
 
 static void set_watch(struct agent *a, struct proc *p, int fd, int want, uint32_t ev, int stream)
@@ -442,9 +445,14 @@ void proc_drain(struct agent *a, uint64_t now)
 {
         for (struct proc *p = a->procs; p; p = p->next) {
                 if (p->exited && p->drain_ms && now >= p->drain_ms) {
-                        /* output held open by the process's own children is cut here */
+                        /* output held open by the process's own children is cut here,
+                         * once what it left itself was read (an attached reader lags) */
                         proc_on_fd(a, p->pid, NSP_STDOUT);
                         proc_on_fd(a, p->pid, NSP_STDERR);
+                        if (drain_pending(p->left)) {
+                                p->drain_ms = now + DRAIN_MS;
+                                continue;
+                        }
                         close_fd(a, &p->fd_in);
                         close_fd(a, &p->fd_out);
                         close_fd(a, &p->fd_err);

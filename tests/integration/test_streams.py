@@ -5,10 +5,11 @@ file watch, sessions across a client leaving and across hibernate/resume, flow c
 with 1 GiB of output, and bad input."""
 
 import json
+import signal
 import time
 import unittest
 
-from harness import DaemonTest, error_code
+from harness import Daemon, DaemonTest, error_code
 from wsclient import Session, WsError
 
 GiB = 1 << 30
@@ -151,6 +152,40 @@ class Streams(DaemonTest):
         finally:
             self.d.request("DELETE", "/v1/machines/" + child)
             self.api("POST", "/processes/kept/signal", {"signal": "KILL"})
+
+    def paced_collect(self, s, channel):
+        """A client that stops for 0.3 s after every 2 MiB: with every buffer on the way
+        full, the command's last MiB waits in its pipe long after the command exited."""
+        out, end, since = 0, None, 0
+        while end is None:
+            msg = s.next()
+            if msg.get("channel") != channel:
+                continue
+            if msg["type"] == "data" and msg["stream"] == 1:
+                out += len(msg["data"])
+                since += len(msg["data"])
+                if since >= 2 << 20:
+                    since = 0
+                    time.sleep(0.3)
+            elif msg["type"] in ("exit", "detached"):
+                end = msg
+        return out, end
+
+    def test_a_slow_client_gets_all_output_of_a_command_that_exited(self):
+        # output the command left in its pipe is delivered whatever the client's pace;
+        # only output its background children keep writing is cut after the exit
+        s = self.session()
+        r = s.call("exec", machine=self.mid, cmd="head -c 16000000 /dev/zero")
+        self.assertEqual(self.paced_collect(s, r["channel"])[0], 16000000)
+        r = s.call("process.start", machine=self.mid, tag="slowreader",
+                   cmd="head -c 16000000 /dev/zero")
+        out, end = self.paced_collect(s, r["channel"])
+        self.assertEqual((out, end["type"]), (16000000, "exit"))
+        # a background child holding the output open: cut after the exit as before (else
+        # this waits for the sleep)
+        r = s.call("exec", machine=self.mid, cmd="echo hi; sleep 600 &")
+        out, err, end = s.collect(r["channel"])
+        self.assertEqual((out, end["exit_code"]), (b"hi\n", 0))
 
     def test_watch_streams_create_modify_delete_and_rename(self):
         s = self.session()
@@ -321,6 +356,41 @@ class Streams(DaemonTest):
         self.assertEqual(s.call("ping")["type"], "pong")
         st, _, m = self.d.request("GET", "/v1/machines/" + self.mid)
         self.assertEqual((st, m["state"]), (200, "running"))
+
+
+class KilledMidStream(unittest.TestCase):
+    """Bulk output goes from the agent's pipe to the daemon's socket without passing
+    through the shim (spliced): a daemon killed in the middle of it must leave the next
+    daemon a stream that starts on a frame boundary."""
+
+    def test_a_daemon_killed_mid_stream_leaves_the_agent_stream_whole(self):
+        d = Daemon().start()
+        try:
+            st, _, m = d.request("POST", "/v1/machines")
+            self.assertEqual(st, 201, m)
+            mid = m["id"]
+            for round_ in range(3):
+                s = Session(d)
+                r = s.call("exec", machine=mid, cmd="cat /dev/zero")
+                got = 0
+                while got < (8 << 20) * (round_ + 1):
+                    msg = s.next()
+                    if msg.get("channel") == r["channel"] and msg["type"] == "data":
+                        got += len(msg["data"])
+                d.proc.send_signal(signal.SIGKILL)  # frames in flight, one cut midway
+                d.stop()
+                s.close()
+                d.start()
+                s = Session(d)
+                r = s.call("exec", machine=mid, cmd="head -c 20000000 /dev/zero; echo end >&2")
+                out, err, end = s.collect(r["channel"])
+                self.assertEqual((len(out), err, end["exit_code"]), (20000000, b"end\n", 0))
+                s.close()
+            st, _, got = d.request("DELETE", "/v1/machines/" + mid)
+            self.assertEqual((st, got["state"]), (200, "destroyed"))
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
 
 
 if __name__ == "__main__":
