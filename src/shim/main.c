@@ -11,7 +11,9 @@
  * connected. It forwards only whole frames (include/nsproto.h), so a daemon that dies
  * mid-frame never leaves the agent or the next daemon out of step. While no daemon is
  * connected, frames from the agent wait (up to SHIM_BUFFER bytes, then the agent is
- * simply not read: its flow control holds it). It exits when COMMAND exits. */
+ * simply not read: its flow control holds it). Bulk output (large DATA frames) goes
+ * from the agent's pipe to a connected daemon's socket by splice(2), not through this
+ * process's memory. It exits when COMMAND exits. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,14 +29,7 @@
 
 #include "../../include/nsproto.h"
 #include "../common/buf.h"
-
-#define SHIM_BUFFER (8u << 20)
-
-struct side {
-        int rfd, wfd;
-        struct nsp_reader reader; /* frames read from this side */
-        struct buf out;           /* whole frames waiting to be written to this side */
-};
+#include "shim.h"
 
 static int nonblock(int fd)
 {
@@ -63,11 +58,12 @@ static int pump_frames(struct side *from, struct side *to)
         return r < 0 ? -1 : 0;
 }
 
-/* Reads what the side has; -1 at EOF or error. */
-static int read_side(struct side *s)
+int read_side(struct side *s, size_t cap)
 {
         for (;;) {
                 size_t room = nsp_reader_room(&s->reader);
+                if (room > cap)
+                        room = cap;
                 if (room == 0)
                         return 0;
                 /* large reads straight into the reader: each one frees pipe space the
@@ -81,6 +77,7 @@ static int read_side(struct side *s)
                 if (n <= 0)
                         return -1;
                 nsp_reader_commit(&s->reader, (size_t)n);
+                cap -= (size_t)n;
         }
 }
 
@@ -104,7 +101,7 @@ static int write_side(struct side *s)
         return r;
 }
 
-static void drop_daemon(struct side *d)
+void drop_daemon(struct side *d)
 {
         close(d->rfd);
         d->rfd = d->wfd = -1;
@@ -157,16 +154,22 @@ static pid_t start(char **argv, int *to_agent, int *from_agent)
 
 static void loop(int lfd, pid_t child, struct side *agent, struct side *daemon)
 {
+        struct direct d = {.mode = D_HEADER};
         for (;;) {
                 int st;
                 if (waitpid(child, &st, WNOHANG) == child)
                         return;
                 struct pollfd p[4] = {
                     {lfd, daemon->rfd < 0 ? POLLIN : 0, 0},
-                    {agent->rfd, daemon->out.len < SHIM_BUFFER ? POLLIN : 0, 0},
+                    {agent->rfd, agent_events(&d, agent, daemon), 0},
                     {agent->wfd, agent->out.len ? POLLOUT : 0, 0},
                     {daemon->rfd,
-                     (short)(daemon->rfd < 0 ? 0 : POLLIN | (daemon->out.len ? POLLOUT : 0)), 0},
+                     (short)(daemon->rfd < 0
+                                 ? 0
+                                 : POLLIN | (daemon->out.len || (d.mode == D_SPLICE && d.wait_out)
+                                                 ? POLLOUT
+                                                 : 0)),
+                     0},
                 };
                 if (poll(p, 4, 500) < 0 && errno != EINTR)
                         return;
@@ -175,16 +178,20 @@ static void loop(int lfd, pid_t child, struct side *agent, struct side *daemon)
                         if (c >= 0)
                                 daemon->rfd = daemon->wfd = c;
                 }
-                if ((p[1].revents & (POLLIN | POLLHUP)) && read_side(agent) < 0)
+                int wake = (p[1].revents & (POLLIN | POLLHUP)) ||
+                           (d.mode == D_SPLICE && (p[3].revents & POLLOUT));
+                if (wake && agent_read(&d, agent, daemon) < 0)
                         return; /* the sandbox closed its output: it is going away */
                 if (pump_frames(agent, daemon) < 0)
                         return;
                 if (daemon->rfd >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR))) {
-                        if (read_side(daemon) < 0 || pump_frames(daemon, agent) < 0)
+                        if (read_side(daemon, (size_t)-1) < 0 || pump_frames(daemon, agent) < 0)
                                 drop_daemon(daemon);
                 }
                 if (daemon->rfd >= 0 && write_side(daemon) < 0)
                         drop_daemon(daemon);
+                if (daemon->rfd < 0)
+                        direct_lost_daemon(&d);
                 if (write_side(agent) < 0)
                         return;
         }
