@@ -43,7 +43,7 @@ static int direct_header(struct direct *d, struct side *agent, struct side *daem
         if (daemon->wfd < 0) /* gone meanwhile: the frame waits, read the usual way */
                 return nsp_reader_feed(&agent->reader, d->hdr, NSP_HDR_SIZE);
         size_t sent = 0;
-        if (h.type == NSP_DATA && h.len >= DIRECT_MIN) {
+        if (h.type == NSP_DATA && h.len >= DIRECT_MIN && !d->no_splice) {
                 ssize_t w = write(daemon->wfd, d->hdr, NSP_HDR_SIZE);
                 if (w < 0 && errno != EAGAIN && errno != EINTR) {
                         drop_daemon(daemon);
@@ -59,34 +59,41 @@ static int direct_header(struct direct *d, struct side *agent, struct side *daem
                                    : 0;
 }
 
+/* Splices payload bytes; n > 0 moved, 0 would block, -1 at the agent's EOF. */
+static ssize_t direct_splice(struct direct *d, struct side *agent, struct side *daemon)
+{
+        ssize_t n =
+            splice(agent->rfd, NULL, daemon->wfd, NULL, d->left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+                struct pollfd q = {daemon->wfd, POLLOUT, 0}; /* which end does it wait for? */
+                d->wait_out = !(poll(&q, 1, 0) == 1 && (q.revents & POLLOUT));
+                return 0;
+        }
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+                d->no_splice = 1; /* not here: this payload and all later go through out */
+                d->mode = D_BUFFER;
+                return 1;
+        }
+        if (n < 0) {
+                drop_daemon(daemon); /* the socket failed: the pipe does not */
+                d->mode = D_DISCARD;
+                return 1;
+        }
+        return n > 0 ? n : -1;
+}
+
 /* Moves payload bytes the current mode's way; n > 0 moved, 0 would block, -1 at the
  * agent's EOF or error. */
 static ssize_t direct_move(struct direct *d, struct side *agent, struct side *daemon)
 {
         static unsigned char tmp[NSP_MAX_DATA];
         size_t want = d->left < sizeof(tmp) ? d->left : sizeof(tmp);
-        ssize_t n;
-        if (d->mode == D_SPLICE) {
-                n = splice(agent->rfd, NULL, daemon->wfd, NULL, d->left,
-                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-                if (n < 0 && errno != EAGAIN && errno != EINTR) {
-                        drop_daemon(daemon); /* the socket failed: the pipe does not */
-                        d->mode = D_DISCARD;
-                        return 1;
-                }
-        } else {
-                n = read(agent->rfd, tmp, want);
-                if (n > 0 && d->mode == D_BUFFER && buf_append(&daemon->out, tmp, (size_t)n) < 0)
-                        return -1;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-                if (d->mode == D_SPLICE) { /* which end is it waiting for? */
-                        struct pollfd q = {daemon->wfd, POLLOUT, 0};
-                        d->wait_out = !(poll(&q, 1, 0) == 1 && (q.revents & POLLOUT));
-                }
-                return 0;
-        }
-        if (n <= 0)
+        enum direct_mode mode = d->mode;
+        ssize_t n =
+            mode == D_SPLICE ? direct_splice(d, agent, daemon) : read_some(agent->rfd, tmp, want);
+        if (n <= 0 || d->mode != mode)
+                return n;
+        if (mode == D_BUFFER && buf_append(&daemon->out, tmp, (size_t)n) < 0)
                 return -1;
         d->left -= (size_t)n;
         if (d->left == 0)
@@ -105,13 +112,9 @@ static int direct_pump(struct direct *d, struct side *agent, struct side *daemon
                                 return (int)n;
                         continue;
                 }
-                ssize_t n = read(agent->rfd, d->hdr + d->hdr_len, NSP_HDR_SIZE - d->hdr_len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
-                        return 0;
+                ssize_t n = read_some(agent->rfd, d->hdr + d->hdr_len, NSP_HDR_SIZE - d->hdr_len);
                 if (n <= 0)
-                        return -1;
+                        return (int)n;
                 d->hdr_len += (size_t)n;
                 if (d->hdr_len == NSP_HDR_SIZE && direct_header(d, agent, daemon) < 0)
                         return -1;

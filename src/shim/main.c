@@ -58,6 +58,18 @@ static int pump_frames(struct side *from, struct side *to)
         return r < 0 ? -1 : 0;
 }
 
+ssize_t read_some(int fd, void *p, size_t n)
+{
+        for (;;) {
+                ssize_t r = read(fd, p, n);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0 && errno == EAGAIN)
+                        return 0;
+                return r > 0 ? r : -1;
+        }
+}
+
 int read_side(struct side *s, size_t cap)
 {
         for (;;) {
@@ -69,13 +81,9 @@ int read_side(struct side *s, size_t cap)
                 /* large reads straight into the reader: each one frees pipe space the
                  * agent is woken for */
                 unsigned char *dst = nsp_reader_space(&s->reader, room);
-                ssize_t n = dst ? read(s->rfd, dst, room) : -1;
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
-                        return 0;
+                ssize_t n = dst ? read_some(s->rfd, dst, room) : -1;
                 if (n <= 0)
-                        return -1;
+                        return (int)n;
                 nsp_reader_commit(&s->reader, (size_t)n);
                 cap -= (size_t)n;
         }

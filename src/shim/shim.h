@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../../include/nsproto.h"
 #include "../common/buf.h"
@@ -16,6 +17,10 @@ struct side {
         struct nsp_reader reader; /* frames read from this side */
         struct buf out;           /* whole frames waiting to be written to this side */
 };
+
+/* read(2) without EINTR: bytes read (> 0), 0 when none can be read now, -1 at EOF or on
+ * an error. */
+ssize_t read_some(int fd, void *p, size_t n);
 
 /* Reads what the side has into its frame reader, at most `cap` bytes; -1 at EOF or
  * error. */
@@ -34,6 +39,7 @@ struct direct {
         size_t hdr_len; /* D_HEADER: header bytes read so far */
         size_t left;    /* other modes: payload bytes still to move */
         int wait_out;   /* D_SPLICE: the socket is full (else: the pipe is empty) */
+        int no_splice;  /* the kernel refused to splice: payloads go through out */
 };
 
 /* Reads from the agent: with no daemon into the frame reader (frames wait in out),
