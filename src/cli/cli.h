@@ -96,6 +96,7 @@ int cmd_templates_get(struct cli *c, int argc, char **argv);
 int cmd_templates_list(struct cli *c, int argc, char **argv);
 int cmd_templates_logs(struct cli *c, int argc, char **argv);
 int cmd_templates_pool(struct cli *c, int argc, char **argv);
+int cmd_templates_prune(struct cli *c, int argc, char **argv);
 
 extern const struct cli_cmd cli_cmds[];
 extern const size_t cli_ncmds;

@@ -93,6 +93,32 @@ int cmd_templates_pool(struct cli *c, int argc, char **argv)
         return cli_call(c, "PUT", path, body, show_template);
 }
 
+static void show_pruned(const json_t *r)
+{
+        printf("cache entries %lld, uploads %lld, images %lld, layers %lld removed\n",
+               (long long)json_integer_value(json_object_get(r, "cache_entries")),
+               (long long)json_integer_value(json_object_get(r, "contexts")),
+               (long long)json_integer_value(json_object_get(r, "images")),
+               (long long)json_integer_value(json_object_get(r, "layers")));
+}
+
+int cmd_templates_prune(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("templates prune");
+        const char *v[1] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        if (r)
+                return r;
+        if (npos != 0)
+                return cli_usage_error(cmd, "no arguments expected");
+        json_t *body = json_object();
+        if ((r = cli_set_int(cmd, body, "older_than_s", "--older-than-s", v[0]))) {
+                json_decref(body);
+                return r;
+        }
+        return cli_call(c, "POST", "/v1/templates/prune", body, show_pruned);
+}
+
 static void show_build(const json_t *b)
 {
         printf("%s %s %s\n", json_string_value(json_object_get(b, "id")),

@@ -73,6 +73,9 @@ static const struct cli_flag t_build_flags[] = {
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag t_pool_flags[] = {
     {"--size", "N", "machines to keep ready (0-32; 0 empties the pool)", 0}, {NULL, NULL, NULL, 0}};
+static const struct cli_flag t_prune_flags[] = {
+    {"--older-than-s", "SECONDS", "only what is older than this (default 0: everything)", 0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag t_logs_flags[] = {
     {"--follow", NULL, "keep printing until the build ends", 0}, {NULL, NULL, NULL, 0}};
 static const struct cli_flag s_create_flags[] = {{"--name", "NAME", "a label for the snapshot", 0},
@@ -211,6 +214,9 @@ const struct cli_cmd cli_cmds[] = {
     {"templates pool", "NAME[:TAG] --size N",
      "Keep N machines of the template ready (a warm pool); creates take one", t_pool_flags,
      cmd_templates_pool},
+    {"templates prune", "[--older-than-s N]",
+     "Free the disk old builds hold: build cache, uploads, unused images and layers", t_prune_flags,
+     cmd_templates_prune},
     {"files watch", "ID DIR [--recursive] [--count N]",
      "Print a directory's file events as they happen (create, modify, delete, rename)",
      f_watch_flags, cmd_files_watch},

@@ -84,8 +84,8 @@ void remove_later(const char *path)
         }
 }
 
-/* True when entry `name` of STATE/layers is layer ids[i] or a file of it ("ID.vm.ext4":
- * the VM disk image of the stack it tops, its lock). */
+/* True when directory entry `name` is ids[i] or a file of it ("ID.vm.ext4": the VM disk
+ * image of the stack a layer tops; "ID.tar": an upload; "ID.BUILD": an image import). */
 static int in_list(char **ids, const char *name)
 {
         size_t len = strcspn(name, ".");
@@ -95,27 +95,41 @@ static int in_list(char **ids, const char *name)
         return 0;
 }
 
-void layers_collect(struct app *app)
+int dir_sweep(struct app *app, const char *sub, char **used, int64_t before_ms, const char *what)
+{
+        char dir[PATH_MAX + 64];
+        snprintf(dir, sizeof(dir), "%s/%s", app->state_dir, sub);
+        DIR *d = opendir(dir);
+        int n = 0;
+        struct stat st;
+        for (struct dirent *de; d && (de = readdir(d));) {
+                if (de->d_name[0] == '.' || in_list(used, de->d_name))
+                        continue;
+                if (before_ms >= 0 &&
+                    (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                     (int64_t)st.st_mtime * 1000 >= before_ms))
+                        continue;
+                char path[PATH_MAX + 320];
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                log_info(what, "name=%s", de->d_name);
+                remove_later(path);
+                n++;
+        }
+        if (d)
+                closedir(d);
+        return n;
+}
+
+int layers_collect(struct app *app)
 {
         char **used = NULL;
         size_t n;
         struct err e;
         if (store_layers_in_use(app->store, &used, &n, &e) < 0)
-                return; /* keep everything when unsure */
-        char dir[PATH_MAX + 16];
-        snprintf(dir, sizeof(dir), "%s/layers", app->state_dir);
-        DIR *d = opendir(dir);
-        for (struct dirent *de; d && (de = readdir(d));) {
-                if (de->d_name[0] == '.' || in_list(used, de->d_name))
-                        continue;
-                char path[PATH_MAX + 300];
-                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                log_info("layer_collected", "layer=%s", de->d_name);
-                remove_later(path);
-        }
-        if (d)
-                closedir(d);
+                return 0; /* keep everything when unsure */
+        int r = dir_sweep(app, "layers", used, -1, "layer_collected");
         strv_free(used);
+        return r;
 }
 
 void images_sweep(struct app *app)

@@ -244,8 +244,8 @@ int machine_net_reapply(struct machine *m);
 /* The API's view of a spec's "network" object (new reference; null when none). */
 json_t *machine_net_view(const json_t *network);
 
-/* Removes filesystem layers nothing refers to any more (in a child process). */
-void layers_collect(struct app *app);
+/* Removes filesystem layers nothing refers to any more (in child processes); how many. */
+int layers_collect(struct app *app);
 
 /* At daemon exit: lets go of every machine without stopping it (a later daemon adopts
  * the running ones). */

@@ -59,6 +59,16 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BC_GET] = "SELECT layers FROM build_cache WHERE key = ?",
     [ST_BC_PUT] = "INSERT OR REPLACE INTO build_cache (key, layers, created_at) VALUES (?, ?, ?)",
     [ST_BC_DELETE] = "DELETE FROM build_cache WHERE key = ?",
+    [ST_BC_PRUNE] = "DELETE FROM build_cache WHERE created_at < ?",
+    /* imported images (STATE/bases/ID) machines, snapshots and builds stand on */
+    [ST_IMAGES_IN_USE] =
+        "SELECT json_extract(spec, '$.image') FROM machines WHERE state NOT IN ('destroyed', "
+        "'failed') AND json_extract(spec, '$.image') IS NOT NULL UNION SELECT "
+        "json_extract(spec, '$.image') FROM snapshots WHERE json_extract(spec, '$.image') IS "
+        "NOT NULL UNION SELECT json_extract(result, '$.image') FROM builds WHERE state = "
+        "'ready' AND json_extract(result, '$.image') IS NOT NULL UNION SELECT "
+        "json_extract(spec, '$.from_image') FROM builds WHERE state = 'building' AND "
+        "json_extract(spec, '$.from_image') IS NOT NULL",
     [ST_T_PUT] = "INSERT INTO templates (id, name, state, build_id, created_at, updated_at) "
                  "VALUES (?1, ?2, 'ready', ?3, ?4, ?4) ON CONFLICT(name) DO UPDATE SET "
                  "build_id = ?3, updated_at = ?4",

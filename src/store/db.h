@@ -36,6 +36,8 @@ enum stmt_id {
         ST_BC_GET,
         ST_BC_PUT,
         ST_BC_DELETE,
+        ST_BC_PRUNE,
+        ST_IMAGES_IN_USE,
         ST_T_PUT,
         ST_T_GET,
         ST_T_LIST,

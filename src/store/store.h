@@ -206,6 +206,13 @@ int store_cache_put(struct store *st, const char *key, const char *layers, int64
 /* Forgets a cache entry (its layers are gone). */
 int store_cache_delete(struct store *st, const char *key, struct err *e);
 
+/* Forgets the cache entries made before before_ms; *removed says how many. */
+int store_cache_prune(struct store *st, int64_t before_ms, int64_t *removed, struct err *e);
+
+/* IDs of imported images (STATE/bases/ID) a live machine, a snapshot, a ready build or
+ * one under way uses (strv_free). */
+int store_images_in_use(struct store *st, char ***out, size_t *n, struct err *e);
+
 struct template_rec {
         char id[MACHINE_ID_MAX];
         char name[TEMPLATE_REF_MAX + 1]; /* name:tag */

@@ -128,6 +128,25 @@ int store_cache_delete(struct store *st, const char *key, struct err *e)
         return db_changed(st, s, "cache entry", e);
 }
 
+int store_cache_prune(struct store *st, int64_t before_ms, int64_t *removed, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_BC_PRUNE, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, before_ms);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+                return db_fail(st, e, "build cache");
+        *removed = sqlite3_changes(st->db);
+        return 0;
+}
+
+int store_images_in_use(struct store *st, char ***out, size_t *n, struct err *e)
+{
+        return db_ids(st, ST_IMAGES_IN_USE, NULL, out, n, e);
+}
+
 static void read_template(sqlite3_stmt *s, void *row)
 {
         struct template_rec *t = row;

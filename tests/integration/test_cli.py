@@ -77,6 +77,7 @@ class Cli(DaemonTest):
             "templates logs": None,  # needs the build's ID: test_templates.test_cli_build
             "templates cancel": None,  # needs a running build: test_templates
             "templates delete": ["templates", "delete", "cli-t:v2"],
+            "templates prune": ["templates", "prune", "--older-than-s", "3600"],
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
         }

@@ -51,7 +51,8 @@ class Contract(unittest.TestCase):
         self.assertEqual(sorted(enum), sorted(daemon_codes))
 
     def test_errors_doc_lists_every_code_with_status_and_exit(self):
-        doc = open(os.path.join(SOURCE, "docs/errors.md")).read()
+        with open(os.path.join(SOURCE, "docs/errors.md")) as f:
+            doc = f.read()
         for e in catalogue():
             row = re.search(r"^\| `%s` \| (\S+) \| (\d+) \|" % e["code"], doc, re.M)
             self.assertIsNotNone(row, e["code"])

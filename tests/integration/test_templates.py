@@ -63,7 +63,8 @@ def busybox_image(oci=False):
     """A small image (busybox, two layers with whiteouts and an opaque directory) as
     `docker save` output, or as an OCI layout with gzip-compressed layers."""
     import hashlib
-    bb = open("/bin/busybox", "rb").read()
+    with open("/bin/busybox", "rb") as f:
+        bb = f.read()
     apps = ["sh", "mkdir", "cat", "echo", "ls", "sleep", "rm", "cp", "chown", "tar", "true",
             "mktemp", "basename", "dirname", "id", "whoami", "env"]
     l1 = tar_bytes([("bin", None), ("bin/busybox", bb)] +
@@ -95,7 +96,9 @@ def busybox_image(oci=False):
                       b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index)] + blobs)
 
 
-class TemplatesTest(DaemonTest):
+class TemplateClient(DaemonTest):
+    """Helpers of template tests (no tests of its own)."""
+
     def req(self, method, path, body=None):
         return self.d.request(method, path, body=body)
 
@@ -135,6 +138,11 @@ class TemplatesTest(DaemonTest):
     def destroy(self, mid):
         self.req("DELETE", "/v1/machines/" + mid)
 
+    def cached(self, build_id):
+        return [l["text"] for l in self.logs(build_id) if l["text"].endswith("(cached)")]
+
+
+class TemplatesTest(TemplateClient):
     def web(self):
         """The web template, built once for the class (later builds hit the cache)."""
         if not getattr(type(self), "_web", None):
@@ -180,17 +188,17 @@ class TemplatesTest(DaemonTest):
         body = {"name": "web:again", "dockerfile": DOCKERFILE, "context_id": ctx,
                 "ready_cmd": "curl -sf localhost:8000"}
         b = self.build(body)
-        cached = [l["text"] for l in self.logs(b["id"]) if l["text"].endswith("(cached)")]
+        cached = self.cached(b["id"])
         self.assertEqual(len(cached), 3, cached)  # COPY and both RUNs
         b = self.build(dict(body, no_cache=True))
-        self.assertFalse([l for l in self.logs(b["id"]) if l["text"].endswith("(cached)")])
+        self.assertEqual(self.cached(b["id"]), [])
         # another context: COPY and what follows run again
         ctx2 = self.upload({"app.py": APP, "conf/settings.ini": b"mode=other\n"})
         b = self.build(dict(body, context_id=ctx2))
-        self.assertFalse([l for l in self.logs(b["id"]) if l["text"].endswith("(cached)")])
+        self.assertEqual(self.cached(b["id"]), [])
         # a build arg changes the RUN that sees it, not the COPY before it
         b = self.build(dict(body, build_args={"VER": "2"}))
-        cached = [l["text"] for l in self.logs(b["id"]) if l["text"].endswith("(cached)")]
+        cached = self.cached(b["id"])
         self.assertEqual(len(cached), 1, cached)
         m = self.create({"template": "web:again"})
         try:
@@ -449,6 +457,63 @@ class TemplatesTest(DaemonTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         r = self.d.cli("templates", "get", "cli-tpl:v2")
         self.assertEqual(r.returncode, 6, r.stderr)
+
+
+class Prune(TemplateClient):
+    def entries(self, sub):
+        path = os.path.join(self.d.state_dir, sub)
+        return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+    def test_prune_frees_what_only_old_builds_hold(self):
+        ctx = self.upload({"hello.txt": b"pruned\n"})
+        steps = {"name": "p1", "context_id": ctx, "start_cmd": "sleep 600", "steps": [
+            {"op": "copy", "src": ["hello.txt"], "dest": "/opt/"},
+            {"op": "run", "cmd": "echo ran > /opt/ran"}]}
+        self.build(steps)
+        st, _, up = self.d.request("PUT", "/v1/templates/contexts", body=busybox_image(),
+                                   headers={"Content-Type": "application/x-tar"})
+        self.build({"name": "pimg", "from_image": up["context_id"],
+                    "steps": [{"op": "run", "cmd": "echo x > x"}]})
+        self.assertEqual(self.req("DELETE", "/v1/templates/pimg")[0], 204)
+        self.assertEqual(len(self.entries("bases")), 1)
+        # a build under way: refused, nothing touched
+        st, _, b = self.req("POST", "/v1/templates/builds", {"name": "later", "steps": []})
+        self.assertEqual(st, 202, b)
+        st, _, r = self.req("POST", "/v1/templates/prune")
+        self.assertEqual((st, error_code(r)), (409, "conflict"), r)
+        deadline = time.time() + 60
+        while self.req("GET", "/v1/templates/builds/" + b["id"])[2]["state"] == "building":
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.2)
+        layers = [x for x in self.entries("layers") if "." not in x]
+        # younger than the cutoff: kept
+        st, _, r = self.req("POST", "/v1/templates/prune", {"older_than_s": 3600})
+        self.assertEqual((st, r), (200, {"cache_entries": 0, "contexts": 0, "images": 0,
+                                         "layers": 0}))
+        st, _, r = self.req("POST", "/v1/templates/prune", {"older_than_s": -1})
+        self.assertEqual((st, error_code(r)), (400, "invalid_field"), r)
+        r = self.d.cli("templates", "prune")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # 3 cache entries (COPY and RUN of p1, RUN of pimg), both uploads, the image, and the
+        # layer of pimg's step that only the cache held
+        self.assertIn("cache entries 3, uploads 2, images 1, layers 1 removed", r.stdout)
+        deadline = time.time() + 30
+        while (self.entries("bases") or self.entries("contexts")) and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual((self.entries("bases"), self.entries("contexts")), ([], []))
+        kept = [x for x in self.entries("layers") if "." not in x]
+        self.assertEqual(len(kept), len(layers) - 1)
+        # p1 works on; building it again runs its steps (a new upload: the old one is gone)
+        m = self.create({"template": "p1"})
+        try:
+            self.assertEqual(self.exec(m["id"], "cat /opt/hello.txt /opt/ran")["stdout"],
+                             "pruned\nran\n")
+        finally:
+            self.destroy(m["id"])
+        st, _, r = self.req("POST", "/v1/templates/builds", steps)
+        self.assertEqual((st, error_code(r)), (404, "context_not_found"), r)
+        b = self.build(dict(steps, context_id=self.upload({"hello.txt": b"pruned\n"})))
+        self.assertEqual(self.cached(b["id"]), [])
 
 
 if __name__ == "__main__":

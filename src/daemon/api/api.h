@@ -135,6 +135,7 @@ void api_templates_get(struct http_exchange *ex);
 void api_templates_delete(struct http_exchange *ex);
 void api_templates_alias(struct http_exchange *ex);
 void api_templates_pool(struct http_exchange *ex);
+void api_templates_prune(struct http_exchange *ex);
 
 /* The running machine named by the path's {id}, or NULL after answering 404 (unknown)
  * or 409 machine_not_running. */

@@ -62,6 +62,7 @@ const struct route api_routes[] = {
     {"DELETE", "/v1/templates/builds/{id}", api_builds_cancel, 0, 0, NULL},
     {"GET", "/v1/templates/builds/{id}/logs", api_builds_logs, 0, 0, NULL},
     {"GET", "/v1/templates", api_templates_list, 0, 0, NULL},
+    {"POST", "/v1/templates/prune", api_templates_prune, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
     {"GET", "/v1/templates/{ref}", api_templates_get, 0, 0, NULL},
     {"DELETE", "/v1/templates/{ref}", api_templates_delete, 0, 0, NULL},
     {"POST", "/v1/templates/{ref}/aliases", api_templates_alias, ROUTE_JSON_BODY, JSON_BODY_MAX,

@@ -18,6 +18,7 @@
 #include "../../core/build_spec.h"
 #include "../../core/dockerfile.h"
 #include "../../core/pools.h"
+#include "../../core/prune.h"
 #include "../../core/tplreg.h"
 #include "api.h"
 
@@ -475,4 +476,34 @@ void api_templates_pool(struct http_exchange *ex)
                 return;
         }
         respond_template(ex, 200, ex->match.params[0]);
+}
+
+struct prune_req {
+        int64_t older_than_s;
+};
+
+static const struct jv_field prune_fields[] = {
+    {"older_than_s", JV_INT, 0, offsetof(struct prune_req, older_than_s), 0, 0, 10LL * 365 * 86400},
+};
+
+void api_templates_prune(struct http_exchange *ex)
+{
+        struct prune_req in = {0};
+        if (api_decode(ex, prune_fields, 1, &in, NULL) < 0)
+                return;
+        struct prune_report r;
+        struct err e = {0};
+        int rc = templates_prune(ex->app, in.older_than_s * 1000, &r, &e);
+        if (rc == -EBUSY) {
+                http_respond_error(ex, NS_E_CONFLICT, "%s", e.msg);
+                return;
+        }
+        if (rc < 0) {
+                api_fail(ex, &e);
+                return;
+        }
+        http_respond_json(ex, 200,
+                          json_pack("{s:I,s:i,s:i,s:i}", "cache_entries",
+                                    (json_int_t)r.cache_entries, "contexts", r.contexts, "images",
+                                    r.images, "layers", r.layers));
 }
