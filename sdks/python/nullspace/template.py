@@ -128,3 +128,10 @@ class Template:
         """Keeps `size` machines of the template ready (0 drains the pool)."""
         c = _client(client, api_url, api_key)
         return c.request("PUT", _ref(ref) + "/pool", body={"size": size})
+
+    @staticmethod
+    def prune(older_than_s=0, api_url=None, api_key=None, client=None):
+        """Frees the disk old builds hold (build cache, uploads, unused images, layers);
+        returns the counts removed. Raises ConflictError while a build is under way."""
+        c = _client(client, api_url, api_key)
+        return c.request("POST", "/v1/templates/prune", body={"older_than_s": older_than_s})

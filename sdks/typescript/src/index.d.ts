@@ -223,4 +223,5 @@ export const Template: {
   delete(ref: string, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
   alias(ref: string, newName: string, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
   setPool(ref: string, size: number, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
+  prune(opts?: ClientOptions & { client?: Client; olderThanS?: number }): Promise<{ cache_entries: number; contexts: number; images: number; layers: number }>;
 };

@@ -621,4 +621,11 @@ export const Template = {
   setPool(ref, size, opts = {}) {
     return (opts.client || new Client(opts)).request("PUT", tplPath(ref, "/pool"), { body: { size } });
   },
+
+  /** Frees the disk old builds hold (build cache, uploads, unused images, layers); the
+   * counts removed. Rejects with code "conflict" while a build is under way. */
+  prune(opts = {}) {
+    const body = { older_than_s: opts.olderThanS ?? 0 };
+    return (opts.client || new Client(opts)).request("POST", "/v1/templates/prune", { body });
+  },
 };

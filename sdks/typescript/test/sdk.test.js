@@ -157,4 +157,5 @@ test("templates: build with a context, machines from it, pool, failures", async 
   await Template.delete("ts-tpl:v1");
   await Template.delete("ts-tpl");
   assert.ok(!(await Template.list()).some((y) => y.name === "ts-tpl"));
+  assert.deepEqual(await Template.prune({ olderThanS: 3600 }), { cache_entries: 0, contexts: 0, images: 0, layers: 0 });
 });
