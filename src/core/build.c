@@ -55,6 +55,8 @@ void build_free(struct build *b)
         json_decref(b->ports);
         json_decref(b->start);
         json_decref(b->pending_layers);
+        if (b->app->build_log_hook) /* its record says how it ended */
+                b->app->build_log_hook(b->app, b->id, 1);
         free(b);
 }
 

@@ -37,6 +37,15 @@ int build_cancel(struct app *app, const char *id);
 /* The path of build id's log. */
 void build_log_path(const struct app *app, const char *id, char *out, size_t cap);
 
+#define BUILD_LOG_PAGE (256u << 10) /* log bytes read at a time */
+
+/* The whole lines of build id's log from byte `cursor` on, at most one page (new
+ * reference: an array of {"ts","step","stream","text"}; empty when there is no log).
+ * *next is the cursor after them; *more says the page was full (read again). Blocks on
+ * a file read only. */
+json_t *build_log_lines(const struct app *app, const char *id, uint64_t cursor, uint64_t *next,
+                        int *more);
+
 /* The path of an uploaded build context (STATE/contexts/ID.tar). */
 void build_context_path(const struct app *app, const char *id, char *out, size_t cap);
 

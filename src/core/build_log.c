@@ -1,5 +1,7 @@
 /* A build's log: one JSON object per line, {"ts","step","stream","text"}, appended to
  * STATE/builds/ID.log; command output split into lines (at most 4 KiB each). */
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +9,7 @@
 #include <unistd.h>
 
 #include "../common/util.h"
+#include "../daemon/app.h"
 #include "build_internal.h"
 
 /* A JSON string of n bytes of output: bytes that are not UTF-8 become '?'. */
@@ -47,6 +50,8 @@ static void write_line(struct build *b, const char *stream, const char *p, size_
         if (write(b->log_fd, line, len + 1) == (ssize_t)(len + 1))
                 b->log_bytes += len + 1;
         free(line);
+        if (b->app->build_log_hook)
+                b->app->build_log_hook(b->app, b->id, 0);
 }
 
 void build_log(struct build *b, const char *stream, const char *fmt, ...)
@@ -90,4 +95,30 @@ void build_output_flush(struct build *b)
                                    b->line[s].len);
                 b->line[s].len = 0;
         }
+}
+
+json_t *build_log_lines(const struct app *app, const char *id, uint64_t cursor, uint64_t *next,
+                        int *more)
+{
+        char path[PATH_MAX + 64];
+        build_log_path(app, id, path, sizeof(path));
+        char *data = malloc(BUILD_LOG_PAGE);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = data && fd >= 0 ? pread(fd, data, BUILD_LOG_PAGE, (off_t)cursor) : 0;
+        if (fd >= 0)
+                close(fd);
+        json_t *lines = json_array();
+        size_t used = 0;
+        for (ssize_t i = 0; n > 0 && i < n; i++) {
+                if (data[i] != '\n')
+                        continue;
+                json_t *line = json_loadb(data + used, (size_t)i - used, 0, NULL);
+                if (line)
+                        json_array_append_new(lines, line);
+                used = (size_t)i + 1;
+        }
+        free(data);
+        *next = cursor + used;
+        *more = n == (ssize_t)BUILD_LOG_PAGE;
+        return lines;
 }

@@ -49,7 +49,9 @@ struct app {
         struct build *builds;         /* template builds under way (core/build.c) */
         struct loop_timer pool_timer; /* re-checks the warm pools (core/pools.c) */
         struct wsc *ws_clients;       /* WebSocket clients (api/ws.c) */
-        unsigned machine_timeout_s;   /* default deadline of new machines */
+        /* a build's log grew (ended 0) or the build ended (1): WebSocket log readers */
+        void (*build_log_hook)(struct app *app, const char *build_id, int ended);
+        unsigned machine_timeout_s; /* default deadline of new machines */
         char state_dir[PATH_MAX];
         char cache_dir[PATH_MAX];
         int64_t started_ms;

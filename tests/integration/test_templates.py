@@ -11,6 +11,7 @@ import time
 import unittest
 
 from harness import Daemon, DaemonTest, assert_clean_exit, error_code
+from wsclient import Session, WsError
 
 APP = b"""import http.server, os
 class H(http.server.BaseHTTPRequestHandler):
@@ -206,6 +207,43 @@ class TemplatesTest(TemplateClient):
         finally:
             self.destroy(m["id"])
         self.assertEqual(self.req("DELETE", "/v1/templates/web:again")[0], 204)
+
+    def test_build_logs_stream_over_the_websocket(self):
+        st, _, b = self.req("POST", "/v1/templates/builds", {"name": "ws-logs", "steps": [
+            {"op": "run", "cmd": "for i in 1 2 3; do echo line$i; sleep 0.3; done"}]})
+        self.assertEqual(st, 202, b)
+        s = Session(self.d)
+        self.addCleanup(s.close)
+
+        def follow(cursor=0):
+            r = s.call("build.logs", build=b["id"], cursor=cursor)
+            lines, end = [], None
+            while end is None:
+                m = s.next()
+                if m.get("channel") != r["channel"]:
+                    continue
+                if m["type"] == "log":
+                    lines.append(m["line"])
+                elif m["type"] == "exit":
+                    end = m
+            return lines, end
+        lines, end = follow()  # while it runs: lines as they come, then the end
+        texts = [l["text"] for l in lines]
+        self.assertEqual([t for t in texts if t.startswith("line")], ["line1", "line2", "line3"])
+        self.assertTrue(texts[-1].startswith("template ws-logs:latest ready"), texts)
+        self.assertEqual((end["state"], end.get("error")), ("ready", None))
+        # the same as the HTTP route; after the end a client gets it all at once, and a
+        # cursor skips what it had
+        self.assertEqual(lines, self.logs(b["id"]))
+        again, end2 = follow()
+        self.assertEqual((again, end2["cursor"]), (lines, end["cursor"]))
+        half = len(json.dumps(lines[0], separators=(",", ":"))) + 1
+        rest, _ = follow(cursor=half)
+        self.assertEqual(rest, lines[1:])
+        with self.assertRaises(WsError) as c:
+            s.call("build.logs", build="b_nope")
+        self.assertEqual(c.exception.code, "build_not_found")
+        self.assertEqual(self.req("DELETE", "/v1/templates/ws-logs")[0], 204)
 
     def test_failed_build_keeps_its_log_and_names_the_step(self):
         df = "FROM base\nRUN echo first\nRUN echo oops >&2; exit 3\nRUN echo never\n"

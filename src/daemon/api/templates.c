@@ -318,8 +318,6 @@ void api_builds_cancel(struct http_exchange *ex)
         store_build_rec_free(&b);
 }
 
-#define LOG_PAGE_BYTES (256u << 10)
-
 /* GET /v1/templates/builds/{id}/logs?cursor=OFFSET: whole log lines from a byte offset;
  * next_cursor is where the next call starts (the same while nothing new came). */
 void api_builds_logs(struct http_exchange *ex)
@@ -332,29 +330,13 @@ void api_builds_logs(struct http_exchange *ex)
         struct build_rec r;
         if (stored_build(ex, ex->match.params[0], &r) < 0)
                 return;
-        char path[PATH_MAX + 64];
-        build_log_path(ex->app, r.id, path, sizeof(path));
-        char *data = malloc(LOG_PAGE_BYTES);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = data && fd >= 0 ? pread(fd, data, LOG_PAGE_BYTES, (off_t)cursor) : 0;
-        if (fd >= 0)
-                close(fd);
-        json_t *lines = json_array();
-        size_t used = 0;
-        for (ssize_t i = 0; n > 0 && i < n; i++) {
-                if (data[i] != '\n')
-                        continue;
-                json_t *line = json_loadb(data + used, (size_t)i - used, 0, NULL);
-                if (line)
-                        json_array_append_new(lines, line);
-                used = (size_t)i + 1;
-        }
-        free(data);
+        uint64_t next;
+        int more;
+        json_t *lines = build_log_lines(ex->app, r.id, (uint64_t)cursor, &next, &more);
         int done = strcmp(r.state, "building") != 0;
         http_respond_json(ex, 200,
                           json_pack("{s:o,s:I,s:s,s:b}", "logs", lines, "next_cursor",
-                                    (json_int_t)(cursor + (long long)used), "state", r.state,
-                                    "done", done && (size_t)n < LOG_PAGE_BYTES));
+                                    (json_int_t)next, "state", r.state, "done", done && !more));
         store_build_rec_free(&r);
 }
 

@@ -377,6 +377,33 @@ static void op_events(struct wreq *r, struct machine *m)
         reply(r->c, r->id, json_pack("{s:I}", "channel", (json_int_t)ch->id));
 }
 
+struct build_logs_in {
+        char *build;
+        int64_t cursor;
+};
+
+static const struct jv_field build_logs_fields[] = {
+    {"build", JV_STRING, JV_REQUIRED, offsetof(struct build_logs_in, build), MACHINE_ID_MAX - 1, 0,
+     0},
+    {"cursor", JV_INT, 0, offsetof(struct build_logs_in, cursor), 0, 0, INT64_MAX},
+};
+
+static void op_build_logs(struct wreq *r, struct machine *m)
+{
+        (void)m;
+        struct build_logs_in in = {0};
+        if (decode(r, build_logs_fields, ARRAY_SIZE(build_logs_fields), &in) < 0)
+                return;
+        struct wch *ch = wch_build_open(r->c, r->id, in.build, (uint64_t)in.cursor);
+        if (ch) {
+                reply(r->c, r->id,
+                      json_pack("{s:I,s:I}", "channel", (json_int_t)ch->id, "cursor",
+                                (json_int_t)in.cursor));
+                wch_build_start(ch);
+        }
+        jv_free(build_logs_fields, ARRAY_SIZE(build_logs_fields), &in);
+}
+
 static void op_close(struct wreq *r, struct machine *m)
 {
         (void)m;
@@ -425,12 +452,19 @@ static void op_channel_stdin(struct wreq *r, struct machine *m)
 }
 
 static const struct wop ops[] = {
-    {"ping", 0, op_ping},           {"exec", 1, op_exec},
-    {"process.start", 1, op_start}, {"process.attach", 1, op_attach},
-    {"process.list", 1, op_list},   {"process.signal", 1, op_signal},
-    {"process.stdin", 1, op_stdin}, {"process.resize", 1, op_resize},
-    {"watch", 1, op_watch},         {"events.subscribe", 0, op_events},
-    {"stdin", 0, op_channel_stdin}, {"close", 0, op_close},
+    {"ping", 0, op_ping},
+    {"exec", 1, op_exec},
+    {"process.start", 1, op_start},
+    {"process.attach", 1, op_attach},
+    {"process.list", 1, op_list},
+    {"process.signal", 1, op_signal},
+    {"process.stdin", 1, op_stdin},
+    {"process.resize", 1, op_resize},
+    {"watch", 1, op_watch},
+    {"events.subscribe", 0, op_events},
+    {"build.logs", 0, op_build_logs},
+    {"stdin", 0, op_channel_stdin},
+    {"close", 0, op_close},
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */
@@ -582,6 +616,7 @@ static void on_writable(struct ws_session *ws, void *user)
 {
         (void)ws;
         wch_grant_all(user);
+        wch_build_pump_all(user);
 }
 
 static void on_close(struct ws_session *ws, void *user)
@@ -628,6 +663,7 @@ void api_ws_install(struct app *app)
 {
         struct store_event_hook hook = {on_store_event, app};
         store_set_event_hook(app->store, &hook);
+        app->build_log_hook = wsc_build_notify;
 }
 
 void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,

@@ -15,7 +15,7 @@
 #define WSC_MAX_CHANNELS 16
 #define WSC_LINE_MAX     (64u << 10) /* one watch event line */
 
-enum wch_kind { WCH_EXEC = 1, WCH_PROC, WCH_WATCH, WCH_EVENTS };
+enum wch_kind { WCH_EXEC = 1, WCH_PROC, WCH_WATCH, WCH_EVENTS, WCH_BUILD };
 
 struct wsc;
 
@@ -24,15 +24,16 @@ struct wch {
         struct wsc *c;
         uint32_t id;
         enum wch_kind kind;
-        char machine[MACHINE_ID_MAX];
-        struct agent_conn *agent; /* NULL for events */
-        uint32_t achan;           /* the agent channel */
+        char machine[MACHINE_ID_MAX]; /* (build.logs: the build's ID) */
+        struct agent_conn *agent;     /* NULL for events and build logs */
+        uint32_t achan;               /* the agent channel */
         int pid;
         json_t *req_id;   /* the id of the request that opened it */
         int answered;     /* that request got its reply */
         uint32_t owed[3]; /* output bytes taken from the agent, not yet granted back */
         uint32_t window;  /* the agent's output credit per stream (grants go in halves) */
         struct buf line;  /* watch: a partial event line */
+        uint64_t cursor;  /* build logs: the next byte of the log to send */
         struct wch *next;
 };
 
@@ -74,6 +75,16 @@ void wch_free(struct wch *ch);
 void wch_grant_all(struct wsc *c);
 /* Client data for a channel (binary frame stream 0, or a text "stdin" message). */
 void wch_stdin(struct wch *ch, json_t *id, const void *p, size_t n, int eof);
+/* ws_build.c: build log channels. wch_build_open registers one for build (after
+ * answering id with build_not_found when there is none: NULL); the caller replies, then
+ * wch_build_start sends what the log holds (and the end when the build ended).
+ * wch_build_pump_all goes on once the client caught up; wsc_build_notify is the build
+ * log hook (app.h: a log grew or a build ended). */
+struct wch *wch_build_open(struct wsc *c, json_t *id, const char *build, uint64_t cursor);
+void wch_build_start(struct wch *ch);
+void wch_build_pump_all(struct wsc *c);
+void wsc_build_notify(struct app *app, const char *build_id, int ended);
+
 /* Lifecycle events to every client subscribed (a store hook). */
 void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
                          const char *subject_type, const char *subject_id, const char *data);
