@@ -6,6 +6,7 @@ aliases, deletion guarded by what depends on a template, warm pools, the CLI."""
 import io
 import json
 import os
+import re
 import tarfile
 import time
 import unittest
@@ -532,15 +533,21 @@ class Prune(TemplateClient):
         self.assertEqual((st, error_code(r)), (400, "invalid_field"), r)
         r = self.d.cli("templates", "prune")
         self.assertEqual(r.returncode, 0, r.stderr)
-        # 3 cache entries (COPY and RUN of p1, RUN of pimg), both uploads, the image, and the
-        # layer of pimg's step that only the cache held
-        self.assertIn("cache entries 3, uploads 2, images 1, layers 1 removed", r.stdout)
-        deadline = time.time() + 30
-        while (self.entries("bases") or self.entries("contexts")) and time.time() < deadline:
+        # 3 cache entries (COPY and RUN of p1, RUN of pimg), both uploads, the image, and at
+        # least the layer of pimg's step that only the cache held
+        got = re.search(r"cache entries (\d+), uploads (\d+), images (\d+), layers (\d+) removed",
+                        r.stdout)
+        self.assertIsNotNone(got, r.stdout)
+        self.assertEqual([int(x) for x in got.groups()[:3]], [3, 2, 1])
+        self.assertGreaterEqual(int(got.group(4)), 1)
+        def kept():
+            return [x for x in self.entries("layers") if "." not in x]
+        deadline = time.time() + 30  # files go in child processes
+        while (self.entries("bases") or self.entries("contexts") or
+               len(kept()) >= len(layers)) and time.time() < deadline:
             time.sleep(0.1)
         self.assertEqual((self.entries("bases"), self.entries("contexts")), ([], []))
-        kept = [x for x in self.entries("layers") if "." not in x]
-        self.assertEqual(len(kept), len(layers) - 1)
+        self.assertLess(len(kept()), len(layers))
         # p1 works on; building it again runs its steps (a new upload: the old one is gone)
         m = self.create({"template": "p1"})
         try:

@@ -157,5 +157,7 @@ test("templates: build with a context, machines from it, pool, failures", async 
   await Template.delete("ts-tpl:v1");
   await Template.delete("ts-tpl");
   assert.ok(!(await Template.list()).some((y) => y.name === "ts-tpl"));
-  assert.deepEqual(await Template.prune({ olderThanS: 3600 }), { cache_entries: 0, contexts: 0, images: 0, layers: 0 });
+  // everything is younger than the cutoff: kept (unreferenced layers, e.g. of the deleted template, may go)
+  const pruned = await Template.prune({ olderThanS: 3600 });
+  assert.deepEqual([pruned.cache_entries, pruned.contexts, pruned.images], [0, 0, 0]);
 });
