@@ -36,7 +36,11 @@ class Helpers:
 
     def run_cmd(self, mid, cmd, d=None):
         st, _, r = self.req("POST", "/v1/machines/%s/exec" % mid, {"cmd": cmd}, d)
-        self.assertEqual((st, r.get("exit_code")), (200, 0), r)
+        if (st, r.get("exit_code")) != (200, 0):  # say what the daemon saw of it
+            _, _, m = self.req("GET", "/v1/machines/" + mid, None, d)
+            log = [l for l in (d or self.d).read_log().splitlines() if mid in l]
+            self.fail("%s: %s %r\nmachine now: %r\ndaemon log of it:\n%s" %
+                      (cmd, st, r, m, "\n".join(log[-40:])))
         return r["stdout"]
 
     def create(self, d=None, **body):
