@@ -150,10 +150,11 @@ uint64_t agent_now_ms(void);
  * pace: DRAIN_MS after the exit, a pipe is cut only once those bytes were read (what
  * comes later is from its background children, which may hold the pipe open forever).
  * drain_note records the bytes unread in fd (FIONREAD; 0 when unknown) into *left,
- * drain_read counts n bytes read off them, drain_pending says whether any remain. */
+ * drain_read counts n bytes read off them, drain_pending says whether any remain in a
+ * pipe still open (a closed one has nothing more to give). */
 void drain_note(int fd, size_t *left);
 void drain_read(size_t *left, size_t n);
-int drain_pending(const size_t left[3]);
+int drain_pending(const size_t left[3], int fd_out, int fd_err);
 
 /* identity.c: {"op":"identity","hostname","machine_id","seed"} after a fork or a spawn
  * from a snapshot. Answers RESP {"hostname"} or an error. */

@@ -230,7 +230,7 @@ void exec_check_deadlines(struct agent *a, uint64_t now)
                         kill(-c->pid, SIGKILL);
                         c->timed_out = 1;
                         c->deadline_ms = 0;
-                } else if (drain_pending(c->left)) {
+                } else if (drain_pending(c->left, c->fd_out, c->fd_err)) {
                         c->deadline_ms = now + DRAIN_MS; /* its reader is behind: wait */
                 } else {
                         /* output held open by background children is cut here */

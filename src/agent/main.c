@@ -40,9 +40,9 @@ void drain_read(size_t *left, size_t n)
         *left -= n < *left ? n : *left;
 }
 
-int drain_pending(const size_t left[3])
+int drain_pending(const size_t left[3], int fd_out, int fd_err)
 {
-        return left[NSP_STDOUT] > 0 || left[NSP_STDERR] > 0;
+        return (fd_out >= 0 && left[NSP_STDOUT] > 0) || (fd_err >= 0 && left[NSP_STDERR] > 0);
 }
 
 int agent_send(struct agent *a, uint16_t type, uint16_t flags, uint32_t chan, const void *p,

@@ -449,7 +449,7 @@ void proc_drain(struct agent *a, uint64_t now)
                          * once what it left itself was read (an attached reader lags) */
                         proc_on_fd(a, p->pid, NSP_STDOUT);
                         proc_on_fd(a, p->pid, NSP_STDERR);
-                        if (drain_pending(p->left)) {
+                        if (drain_pending(p->left, p->fd_out, p->fd_err)) {
                                 p->drain_ms = now + DRAIN_MS;
                                 continue;
                         }
