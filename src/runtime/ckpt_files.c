@@ -51,3 +51,14 @@ int image_publish(const char *image, const char *own)
                 return -1;
         return strcmp(image, own) != 0 ? mark_complete(image) : 0;
 }
+
+int restore_prepare(const char *image, const char *dir, struct err *e)
+{
+        char done[PATH_MAX + 64];
+        snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
+        if (access(done, R_OK) < 0)
+                return err_set(e, ENOENT, "no complete checkpoint in %s", image);
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir %s", dir);
+        return 0;
+}

@@ -7,4 +7,11 @@
  * 0 or -1 (errno). Blocking: helpers only. */
 int image_publish(const char *image, const char *own);
 
+#include "../common/err.h"
+
+/* What every driver's restore checks first: `image` is a complete checkpoint
+ * (-ENOENT otherwise) and the machine's directory `dir` exists (made when missing).
+ * 0 or -errno with a reason in e. Runs in the caller (a stat and a mkdir). */
+int restore_prepare(const char *image, const char *dir, struct err *e);
+
 #endif

@@ -107,14 +107,12 @@ static void rearm_helper(const struct driver_ctx *ctx, const char *id)
 int gv_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
                struct machine_run *run, pid_t *helper, struct err *e)
 {
-        char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64], done[PATH_MAX + 64];
-        snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
-        if (access(done, R_OK) < 0)
-                return err_set(e, ENOENT, "no complete checkpoint in %s", image);
-        if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
-                return err_set(e, errno, "mkdir %s", s->dir);
+        char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64];
+        int r = restore_prepare(image, s->dir, e);
+        if (r < 0)
+                return r;
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", s->dir);
-        int r = is_mounted(rootfs) ? 0 : mount_layer(s, rootfs, sizeof(rootfs), e);
+        r = is_mounted(rootfs) ? 0 : mount_layer(s, rootfs, sizeof(rootfs), e);
         if (r == 0)
                 r = mkdir_in(s->dir, "bundle", 0700, bundle, sizeof(bundle), e);
         if (r == 0)

@@ -236,23 +236,35 @@ void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const
         _exit(127);
 }
 
-static int qm_start(const struct driver_ctx *ctx, const struct machine_spec *s,
-                    struct machine_run *run, struct err *e)
+int qemu_launch(const struct driver_ctx *ctx, const struct machine_spec *s,
+                void (*child)(const struct driver_ctx *, const struct machine_spec *, const char *),
+                const char *arg, struct machine_run *run, struct err *e)
 {
         if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
                 return err_set(e, errno, "mkdir %s", s->dir);
-        char sock[PATH_MAX + 32], vm[PATH_MAX];
-        snprintf(sock, sizeof(sock), "%s/agent.sock", s->dir);
-        unlink(sock);
-        vm_file(ctx, "", vm, sizeof(vm));
+        /* sockets a previous shim or QEMU left: only the new ones may be reached */
+        static const char *const stale[] = {"agent.sock", "qmp.sock"};
+        char sock[PATH_MAX + 32];
+        for (size_t i = 0; i < 2; i++) {
+                snprintf(sock, sizeof(sock), "%s/%s", s->dir, stale[i]);
+                unlink(sock);
+        }
         pid_t pid = fork_helper();
         if (pid == 0)
-                start_child(ctx, s, vm);
+                child(ctx, s, arg);
         if (pid < 0)
                 return err_set(e, errno, "fork");
         run->pid = pid;
         run->agent_rfd = run->agent_wfd = -1;
         return 0;
+}
+
+static int qm_start(const struct driver_ctx *ctx, const struct machine_spec *s,
+                    struct machine_run *run, struct err *e)
+{
+        char vm[PATH_MAX];
+        vm_file(ctx, "", vm, sizeof(vm));
+        return qemu_launch(ctx, s, start_child, vm, run, e);
 }
 
 /* The destroy helper: the guest stops with its QEMU; its network and files go. */

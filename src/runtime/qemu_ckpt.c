@@ -146,23 +146,11 @@ static void restore_child(const struct driver_ctx *ctx, const struct machine_spe
 int qemu_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
                  struct machine_run *run, pid_t *helper, struct err *e)
 {
-        char done[PATH_MAX + 64], sock[PATH_MAX + 32];
-        snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);
-        if (access(done, R_OK) < 0)
-                return err_set(e, ENOENT, "no complete checkpoint in %s", image);
-        if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
-                return err_set(e, errno, "mkdir %s", s->dir);
-        snprintf(sock, sizeof(sock), "%s/agent.sock", s->dir);
-        unlink(sock); /* only the new shim's */
-        qmp_path(s->dir, sock, sizeof(sock));
-        unlink(sock);
-        pid_t pid = fork_helper();
-        if (pid == 0)
-                restore_child(ctx, s, image);
-        if (pid < 0)
-                return err_set(e, errno, "fork");
-        run->pid = pid;
-        run->agent_rfd = run->agent_wfd = -1;
+        int r = restore_prepare(image, s->dir, e);
+        if (r == 0)
+                r = qemu_launch(ctx, s, restore_child, image, run, e);
+        if (r < 0)
+                return r;
         pid_t h = fork_helper();
         if (h == 0)
                 running_helper(s->dir);

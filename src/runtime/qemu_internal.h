@@ -11,6 +11,13 @@
 void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const char *incoming)
     __attribute__((noreturn));
 
+/* Starts the child that becomes machine s's shim: its directory made, stale sockets
+ * (agent.sock, qmp.sock) removed, then child(ctx, s, arg) in a fork that never returns;
+ * fills run (agent fds -1 until connect). 0 or -errno. */
+int qemu_launch(const struct driver_ctx *ctx, const struct machine_spec *s,
+                void (*child)(const struct driver_ctx *, const struct machine_spec *, const char *),
+                const char *arg, struct machine_run *run, struct err *e);
+
 /* In the child that becomes the shim: the machine's network (see qemu.c); 0 or -1. */
 int qemu_net(const struct machine_spec *s);
 
