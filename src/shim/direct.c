@@ -14,16 +14,21 @@
 
 #define DIRECT_MIN (32u << 10)
 
-/* Between frames, with nothing waiting for the daemon: the next frame may start. */
-static int direct_idle(const struct direct *d, const struct side *daemon)
+/* No frame under way (not even part of a header read). */
+static int between_frames(const struct direct *d)
 {
-        return d->mode == D_HEADER && d->hdr_len == 0 && daemon->out.len == 0;
+        return d->mode == D_HEADER && d->hdr_len == 0;
 }
 
+static int reader_empty(const struct nsp_reader *r)
+{
+        return r->len == r->off;
+}
+
+/* A frame under way goes on; a new one starts only to a daemon nothing waits for. */
 static int direct_ok(const struct direct *d, const struct side *daemon)
 {
-        return !(d->mode == D_HEADER && d->hdr_len == 0) ||
-               (daemon->wfd >= 0 && daemon->out.len == 0);
+        return !between_frames(d) || (daemon->wfd >= 0 && daemon->out.len == 0);
 }
 
 void direct_lost_daemon(struct direct *d)
@@ -105,7 +110,7 @@ static ssize_t direct_move(struct direct *d, struct side *agent, struct side *da
  * read_side. */
 static int direct_pump(struct direct *d, struct side *agent, struct side *daemon)
 {
-        while (direct_ok(d, daemon) && agent->reader.len == agent->reader.off) {
+        while (direct_ok(d, daemon) && reader_empty(&agent->reader)) {
                 if (d->mode != D_HEADER) {
                         ssize_t n = direct_move(d, agent, daemon);
                         if (n <= 0)
@@ -138,10 +143,9 @@ static size_t partial_left(const struct nsp_reader *r)
  * direct. */
 int agent_read(struct direct *d, struct side *agent, struct side *daemon)
 {
-        int idle = d->mode == D_HEADER && d->hdr_len == 0;
-        if (daemon->wfd < 0 && idle)
+        if (daemon->wfd < 0 && between_frames(d))
                 return read_side(agent, (size_t)-1);
-        if (agent->reader.len > agent->reader.off) {
+        if (!reader_empty(&agent->reader)) {
                 size_t part = partial_left(&agent->reader);
                 return part ? read_side(agent, part) : 0;
         }
@@ -152,10 +156,7 @@ short agent_events(const struct direct *d, const struct side *agent, const struc
 {
         if (d->mode == D_SPLICE)
                 return d->wait_out ? 0 : POLLIN;
-        if (daemon->wfd >= 0 && agent->reader.len == agent->reader.off && direct_idle(d, daemon))
-                return POLLIN;
-        if (daemon->wfd >= 0 && d->mode == D_HEADER && d->hdr_len == 0 &&
-            agent->reader.len == agent->reader.off)
-                return 0; /* out must drain first */
+        if (daemon->wfd >= 0 && between_frames(d) && reader_empty(&agent->reader))
+                return daemon->out.len == 0 ? POLLIN : 0; /* what waits in out goes first */
         return daemon->out.len < SHIM_BUFFER ? POLLIN : 0;
 }
