@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/util.h"
@@ -102,12 +103,22 @@ json_t *build_log_lines(const struct app *app, const char *id, uint64_t cursor, 
 {
         char path[PATH_MAX + 64];
         build_log_path(app, id, path, sizeof(path));
-        char *data = malloc(BUILD_LOG_PAGE);
+        json_t *lines = json_array();
+        *next = cursor;
+        *more = 0;
+        /* only what was written past the cursor is read (this runs for every new line
+         * while WebSocket readers follow a build) */
+        struct stat st;
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = data && fd >= 0 ? pread(fd, data, BUILD_LOG_PAGE, (off_t)cursor) : 0;
+        size_t want = fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size > cursor
+                          ? (size_t)((uint64_t)st.st_size - cursor)
+                          : 0;
+        if (want > BUILD_LOG_PAGE)
+                want = BUILD_LOG_PAGE;
+        char *data = want ? malloc(want) : NULL;
+        ssize_t n = data ? pread(fd, data, want, (off_t)cursor) : 0;
         if (fd >= 0)
                 close(fd);
-        json_t *lines = json_array();
         size_t used = 0;
         for (ssize_t i = 0; n > 0 && i < n; i++) {
                 if (data[i] != '\n')
