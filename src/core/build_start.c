@@ -243,8 +243,7 @@ int build_start(struct app *app, const json_t *req, char *id, const char **code,
         b->no_cache = json_is_true(json_object_get(req, "no_cache"));
         b->vcpus = (unsigned)json_integer_value(json_object_get(req, "vcpus"));
         b->memory_mb = (unsigned)json_integer_value(json_object_get(req, "memory_mb"));
-        snprintf(b->runtime, sizeof(b->runtime), "%s",
-                 json_string_value(json_object_get(req, "runtime")) ?: "gvisor");
+        snprintf(b->runtime, sizeof(b->runtime), "%s", record_runtime(req));
         *code = "internal";
         int r = set_base(b, code, e);
         if (r == 0) /* the log first: a recorded build always has one */
@@ -277,9 +276,7 @@ json_t *build_view(const struct build_rec *r)
             o, "steps", json_integer((json_int_t)json_array_size(json_object_get(spec, "steps"))));
         json_t *from = json_object_get(spec, "from");
         json_object_set_new(o, "from", from ? json_incref(from) : json_string("base"));
-        json_object_set_new(
-            o, "runtime",
-            json_string(json_string_value(json_object_get(spec, "runtime")) ?: "gvisor"));
+        json_object_set_new(o, "runtime", json_string(record_runtime(spec)));
         json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
         json_decref(spec);
         return o;

@@ -549,6 +549,11 @@ int driver_check(struct app *app, const char *name, struct err *e)
         return err_say(e, EINVAL, "field 'runtime': gvisor or vm");
 }
 
+const char *record_runtime(const json_t *o)
+{
+        return json_string_value(json_object_get(o, "runtime")) ?: "gvisor";
+}
+
 void image_path(const struct app *app, const char *id, char *out, size_t cap)
 {
         snprintf(out, cap, "%s/bases/%s", app->state_dir, id);

@@ -184,6 +184,11 @@ void image_path(const struct app *app, const char *id, char *out, size_t cap);
  * (unknown) or -ENOTSUP (not on this host) with e saying why. */
 int driver_check(struct app *app, const char *name, struct err *e);
 
+/* The runtime a stored record (machine spec, snapshot spec, build request or result)
+ * names in "runtime": records from before there were runtimes are gVisor's. Borrowed
+ * from o. */
+const char *record_runtime(const json_t *o);
+
 /* The live machine with this id, or NULL. */
 struct machine *machine_find(struct app *app, const char *id);
 

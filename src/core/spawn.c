@@ -82,7 +82,7 @@ static void from_snapshot(const json_t *spec, const struct machine_params *req,
         out->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
         out->env = json_object_get(spec, "env");
         out->image = json_string_value(json_object_get(spec, "image"));
-        out->runtime = json_string_value(json_object_get(spec, "runtime"));
+        out->runtime = record_runtime(spec); /* a snapshot restores on its own runtime */
         out->user = json_string_value(json_object_get(spec, "user"));
         out->cwd = json_string_value(json_object_get(spec, "cwd"));
         if (!req->metadata || json_object_size(req->metadata) == 0)
@@ -100,7 +100,7 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
         }
         struct machine *m = NULL;
         json_t *spec = json_loads(r.spec, 0, NULL);
-        const char *rt = json_string_value(json_object_get(spec, "runtime")) ?: "gvisor";
+        const char *rt = record_runtime(spec);
         if (strcmp(r.state, "ready") != 0 || !spec) {
                 *code = "snapshot_not_ready";
                 err_set(e, 0, "snapshot %s is %s", r.id, r.state);

@@ -200,9 +200,7 @@ json_t *tplreg_view(const struct template_rec *name, const struct build_rec *bui
                 json_object_set_new(o, keys[i], v ? json_incref(v) : json_null());
         }
         /* what its machines run on (builds before runtimes were gVisor's) */
-        json_object_set_new(
-            o, "runtime",
-            json_string(json_string_value(json_object_get(res, "runtime")) ?: "gvisor"));
+        json_object_set_new(o, "runtime", json_string(record_runtime(res)));
         json_object_set_new(
             o, "layers", json_integer((json_int_t)json_array_size(json_object_get(res, "layers"))));
         json_decref(res);
