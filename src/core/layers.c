@@ -111,7 +111,8 @@ int dir_sweep(struct app *app, const char *sub, char **used, int64_t before_ms, 
                         continue;
                 char path[PATH_MAX + 320];
                 snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                log_info(what, "name=%s", de->d_name);
+                if (what)
+                        log_info(what, "name=%s", de->d_name);
                 remove_later(path);
                 n++;
         }
@@ -134,18 +135,7 @@ int layers_collect(struct app *app)
 
 void images_sweep(struct app *app)
 {
-        char dir[PATH_MAX + 16];
-        snprintf(dir, sizeof(dir), "%s/images", app->state_dir);
-        DIR *d = opendir(dir);
-        for (struct dirent *de; d && (de = readdir(d));) {
-                if (de->d_name[0] == '.')
-                        continue;
-                char path[PATH_MAX + 300];
-                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                remove_later(path);
-        }
-        if (d)
-                closedir(d);
+        dir_sweep(app, "images", NULL, -1, NULL);
 }
 
 void op_pid_write(const char *dir, pid_t pid)

@@ -167,7 +167,7 @@ void remove_later(const char *path);
 
 /* Removes (remove_later) the entries of STATE/sub that are not in `used` (an entry
  * "ID.anything" belongs to ID) and, when before_ms >= 0, were last changed before it;
- * logs each under event `what`. Returns how many. Loop thread. */
+ * logs each under event `what` (NULL: silently). Returns how many. Loop thread. */
 int dir_sweep(struct app *app, const char *sub, char **used, int64_t before_ms, const char *what);
 
 /* DIR/op.pid names the helper at work on a machine, so a restarted daemon can wait. */
