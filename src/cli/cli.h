@@ -18,7 +18,8 @@ struct cli {
         char api_key[300];
         const char *url_from; /* where api_url came from: flag, env, config, default */
         const char *key_from;
-        double timeout_s;
+        double timeout_s; /* a request's limit; waiting commands: only if timeout_set */
+        int timeout_set;  /* --timeout was given */
         int json;
         const char *config_path; /* --config, else the default path */
         const char *waiting;     /* set by long commands: "hibernating" shown while waiting */

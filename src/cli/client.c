@@ -17,18 +17,41 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
         return buf_append(b, p, size * n) == 0 ? size * n : 0;
 }
 
-static int conn_error(struct cli *c, const char *url, const char *why)
+/* Prints a client-side error (code, message) and returns its exit status. */
+static int client_error(struct cli *c, enum ns_code code, const char *msg)
 {
-        const struct ns_code_def *d = ns_code_def(NS_E_CONNECTION_FAILED);
+        const struct ns_code_def *d = ns_code_def(code);
         if (c->json) {
-                json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", d->name, "message", why);
+                json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", d->name, "message", msg);
                 json_dumpf(doc, stdout, JSON_COMPACT);
                 putchar('\n');
                 json_decref(doc);
         } else {
-                fprintf(stderr, "error: %s: cannot reach %s: %s\n", d->name, url, why);
+                fprintf(stderr, "error: %s: %s\n", d->name, msg);
         }
         return d->exit_code;
+}
+
+static int conn_error(struct cli *c, const char *url, const char *why)
+{
+        char msg[4900];
+        snprintf(msg, sizeof(msg), "cannot reach %s: %.200s", url, why);
+        return client_error(c, NS_E_CONNECTION_FAILED, msg);
+}
+
+/* A transfer that failed: a timeout is request_timeout (what we waited for, and how to
+ * wait longer); only a connection that could not be made or broke is connection_failed. */
+static int transfer_error(struct cli *c, const char *method, const char *url, CURLcode rc,
+                          double waited_s)
+{
+        if (rc != CURLE_OPERATION_TIMEDOUT)
+                return conn_error(c, url, curl_easy_strerror(rc));
+        char msg[4900];
+        snprintf(msg, sizeof(msg),
+                 "gave up after %.0f s waiting for the daemon to answer %s %s; the daemon may "
+                 "still complete it. Wait longer with --timeout SECONDS",
+                 waited_s, method, url);
+        return client_error(c, NS_E_REQUEST_TIMEOUT, msg);
 }
 
 /* Lines of a streamed (NDJSON) 200 answer go to on_line as they arrive; any other
@@ -64,12 +87,17 @@ static size_t on_stream_data(char *p, size_t size, size_t n, void *ud)
         return size * n;
 }
 
-/* A long request (create, hibernate, resume, fork, snapshot) shows how long it has been
- * waiting on a terminal: "hibernating… 3.5 s". */
+/* A long request (create, hibernate, resume, fork, snapshot) shows on a terminal what it
+ * waits for: the daemon's preparation when /readyz names one ("building the base
+ * template: step 3/10 downloading packages (libc6), 48 s"), else how long it has waited
+ * ("hibernating… 3.5 s"). */
 struct waiting {
+        struct cli *c;
         const char *label;
         double start;
         double shown;
+        double polled;
+        char line[200];
 };
 
 static double now_s(void)
@@ -79,16 +107,60 @@ static double now_s(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The daemon's preparation under way as one line, from GET /readyz; "" when none. */
+static void poll_preparing(struct cli *c, char *out, size_t cap)
+{
+        out[0] = '\0';
+        char url[1100];
+        snprintf(url, sizeof(url), "%s/readyz", c->api_url);
+        struct buf b;
+        buf_init(&b, 64u << 10);
+        CURL *h = curl_easy_init();
+        if (!h)
+                return;
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        json_t *doc = NULL;
+        if (curl_easy_perform(h) == CURLE_OK)
+                doc = json_loadb(b.data, b.len, 0, NULL);
+        curl_easy_cleanup(h);
+        buf_fini(&b);
+        json_t *t = json_array_get(json_object_get(doc, "waiting_for"), 0);
+        if (t) {
+                const char *detail = json_string_value(json_object_get(t, "detail"));
+                char more[96] = "";
+                if (detail)
+                        snprintf(more, sizeof(more), " (%s)", detail);
+                snprintf(out, cap, "%s: step %lld/%lld %s%s, %lld s",
+                         json_string_value(json_object_get(t, "label")),
+                         json_integer_value(json_object_get(t, "step")),
+                         json_integer_value(json_object_get(t, "steps")),
+                         json_string_value(json_object_get(t, "stage")), more,
+                         json_integer_value(json_object_get(t, "elapsed_s")));
+        }
+        json_decref(doc);
+}
+
 static int on_waiting(void *ud, curl_off_t dl_total, curl_off_t dl, curl_off_t ul_total,
                       curl_off_t ul)
 {
         (void)dl_total, (void)dl, (void)ul_total, (void)ul;
         struct waiting *w = ud;
-        double t = now_s() - w->start;
-        if (t >= 1.0 && t - w->shown >= 0.25) {
-                fprintf(stderr, "\r%s… %.1f s ", w->label, t);
-                w->shown = t;
+        double now = now_s(), t = now - w->start;
+        if (t < 1.0 || t - w->shown < 0.25)
+                return 0;
+        if (now - w->polled >= 1.0) {
+                poll_preparing(w->c, w->line, sizeof(w->line));
+                w->polled = now;
         }
+        if (w->line[0])
+                fprintf(stderr, "\r\033[K%s", w->line);
+        else
+                fprintf(stderr, "\r\033[K%s… %.1f s", w->label, t);
+        w->shown = t;
         return 0;
 }
 
@@ -138,12 +210,15 @@ static int perform(struct cli *c, const char *method, const char *path, const st
                 curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
                 curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
         }
-        /* a streamed command lasts as long as it runs: only the connection is bounded */
-        curl_easy_setopt(h, lines ? CURLOPT_CONNECTTIMEOUT_MS : CURLOPT_TIMEOUT_MS,
+        /* a streamed command lasts as long as it runs, and a command that waits for an
+         * operation as long as the operation (unless --timeout): only the connection is
+         * bounded */
+        int unbounded = lines || (c->waiting && !c->timeout_set);
+        curl_easy_setopt(h, unbounded ? CURLOPT_CONNECTTIMEOUT_MS : CURLOPT_TIMEOUT_MS,
                          (long)(c->timeout_s * 1000));
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "nullspace-cli/0.1.0");
-        struct waiting w = {c->waiting, now_s(), 0};
+        struct waiting w = {.c = c, .label = c->waiting, .start = now_s()};
         if (c->waiting && !c->json && isatty(2)) {
                 curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
                 curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_waiting);
@@ -151,10 +226,10 @@ static int perform(struct cli *c, const char *method, const char *path, const st
         }
         CURLcode rc = curl_easy_perform(h);
         if (w.shown > 0)
-                fprintf(stderr, "\r%*s\r", (int)strlen(c->waiting) + 16, "");
+                fprintf(stderr, "\r\033[K");
         int ret = 0;
         if (rc != CURLE_OK)
-                ret = conn_error(c, url, curl_easy_strerror(rc));
+                ret = transfer_error(c, method, url, rc, now_s() - w.start);
         else
                 curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
         curl_slist_free_all(hdrs);
@@ -336,7 +411,7 @@ int cli_transfer(struct cli *c, const char *method, const char *path, FILE *in, 
         int ret = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t.status);
         if (rc != CURLE_OK && !(t.status >= 300)) {
-                ret = conn_error(c, url, curl_easy_strerror(rc));
+                ret = transfer_error(c, method, url, rc, c->timeout_s);
         } else {
                 struct cli_resp r = {.status = t.status, .body = t.err};
                 r.doc = t.err.len ? json_loadb(t.err.data, t.err.len, 0, NULL) : NULL;

@@ -62,10 +62,15 @@ static json_t *api(struct cli *c, const char *method, const char *path, json_t *
         struct cli_resp r;
         int rc = cli_request(c, method, path, body, 1, &r);
         json_decref(body);
-        if (rc)
-                return text_result(json_pack("{s:{s:s,s:s}}", "error", "code", "connection_failed",
-                                             "message", "the daemon could not be reached"),
+        if (rc) {
+                int timeout = rc == ns_code_def(NS_E_REQUEST_TIMEOUT)->exit_code;
+                return text_result(json_pack("{s:{s:s,s:s}}", "error", "code",
+                                             timeout ? "request_timeout" : "connection_failed",
+                                             "message",
+                                             timeout ? "the daemon did not answer in time"
+                                                     : "the daemon could not be reached"),
                                    1);
+        }
         int bad = r.status < 200 || r.status >= 300;
         json_t *doc = r.doc ? json_incref(r.doc) : json_pack("{s:I}", "status", r.status);
         cli_resp_free(&r);
@@ -96,6 +101,7 @@ static json_t *bad_args(int *is_error, const char *msg)
 
 static json_t *t_create(struct cli *c, json_t *args, int *is_error)
 {
+        c->waiting = "creating"; /* as long as the operation takes */
         (void)is_error;
         json_t *body = json_object();
         const char *keys[] = {"template", "memory_mb", "vcpus", "timeout_s", "env", "metadata"};
@@ -211,16 +217,19 @@ static json_t *by_id(struct cli *c, json_t *args, int *is_error, const char *met
 
 static json_t *t_hibernate(struct cli *c, json_t *args, int *is_error)
 {
+        c->waiting = "hibernating"; /* as long as the operation takes */
         return by_id(c, args, is_error, "POST", "/hibernate", NULL);
 }
 
 static json_t *t_resume(struct cli *c, json_t *args, int *is_error)
 {
+        c->waiting = "resuming"; /* as long as the operation takes */
         return by_id(c, args, is_error, "POST", "/resume", NULL);
 }
 
 static json_t *t_fork(struct cli *c, json_t *args, int *is_error)
 {
+        c->waiting = "forking"; /* as long as the operation takes */
         json_int_t count = json_integer_value(json_object_get(args, "count"));
         return by_id(c, args, is_error, "POST", "/fork",
                      json_pack("{s:I}", "count", count > 0 ? count : 1));
@@ -312,6 +321,7 @@ static void tools_call(struct cli *c, json_t *id, json_t *params)
                         int is_error = 0;
                         json_t *res =
                             tools[i].run(c, json_is_object(args) ? args : NULL, &is_error);
+                        c->waiting = NULL;
                         send_result(id, res);
                         return;
                 }

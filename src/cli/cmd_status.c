@@ -1,5 +1,7 @@
-/* nullspace status: is the daemon up, which version, is the key accepted. */
+/* nullspace status: is the daemon up, which version, is the key accepted, and how far
+ * its first-run preparations are (the base template, the VM guest). */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -44,6 +46,22 @@ int cmd_status(struct cli *c, int argc, char **argv)
                        json_string_value(json_object_get(d, "version")),
                        (long long)json_integer_value(json_object_get(d, "uptime_s")),
                        json_string_value(json_object_get(d, "state_dir")));
+                size_t i;
+                json_t *t;
+                json_array_foreach(json_object_get(d, "prepare"), i, t)
+                {
+                        const char *state = json_string_value(json_object_get(t, "state"));
+                        printf("%-11s %s", json_string_value(json_object_get(t, "name")), state);
+                        if (strcmp(state, "building") == 0)
+                                printf(" (step %lld/%lld %s, %lld s)",
+                                       json_integer_value(json_object_get(t, "step")),
+                                       json_integer_value(json_object_get(t, "steps")),
+                                       json_string_value(json_object_get(t, "stage")),
+                                       json_integer_value(json_object_get(t, "elapsed_s")));
+                        else if (json_object_get(t, "error"))
+                                printf(": %s", json_string_value(json_object_get(t, "error")));
+                        putchar('\n');
+                }
         }
         cli_resp_free(&info);
         return 0;

@@ -12,7 +12,10 @@ const struct cli_flag cli_global_flags[] = {
      0},
     {"--api-key", "KEY", "API key (env NULLSPACE_API_KEY)", 0},
     {"--config", "FILE", "config file (default ~/.config/nullspace/config)", 0},
-    {"--timeout", "SECONDS", "give up on a request after this long (default 30)", 0},
+    {"--timeout", "SECONDS",
+     "give up on a request after this long (default 30; commands that wait for an "
+     "operation wait as long as it takes unless given)",
+     0},
     {"--json", NULL, "machine-readable output on stdout, errors included", 0},
     {"--help", NULL, "show help", 0},
     {"--version", NULL, "print the version", 0},
@@ -238,18 +241,30 @@ const struct cli_cmd cli_cmds[] = {
 };
 const size_t cli_ncmds = ARRAY_SIZE(cli_cmds);
 
-static void usage(FILE *f)
+/* Prints "  NAME  TEXT" with NAME padded to `col` and TEXT wrapped at 80 columns under
+ * itself: a help table whose second column lines up however long a verb is. */
+static void help_row(FILE *f, const char *name, int col, const char *text)
 {
-        fprintf(f, "Usage: nullspace [GLOBAL FLAGS] COMMAND [ARGS]\n\nCommands:\n");
-        for (size_t i = 0; i < cli_ncmds; i++)
-                fprintf(f, "  %-14s %s\n", cli_cmds[i].name, cli_cmds[i].summary);
-        fprintf(f, "\nGlobal flags:\n");
-        for (const struct cli_flag *g = cli_global_flags; g->name; g++)
-                fprintf(f, "  %-10s %-8s %s\n", g->name, g->arg ? g->arg : "", g->help);
-        fprintf(f, "\nConfiguration precedence: flags > NULLSPACE_API_URL / NULLSPACE_API_KEY > "
-                   "config file\n(api_url = ..., api_key = ...) > defaults (the local daemon; "
-                   "its key file\n/var/lib/nullspace/api-key when readable).\n"
-                   "Exit codes: docs/cli-exit-codes.md, or `nullspace schema`.\n");
+        int indent = col + 4, width = 80 - indent;
+        fprintf(f, "  %-*s  ", col, name);
+        if (width < 30)
+                width = 30;
+        while (*text) {
+                int n = (int)strlen(text);
+                if (n > width) {
+                        n = width;
+                        while (n > 0 && text[n] != ' ')
+                                n--;
+                        if (n == 0)
+                                n = width;
+                }
+                fprintf(f, "%.*s\n", n, text);
+                text += n;
+                while (*text == ' ')
+                        text++;
+                if (*text)
+                        fprintf(f, "%*s", indent, "");
+        }
 }
 
 /* "--name ARG" of a flag (static storage: one call per use). */
@@ -260,14 +275,45 @@ static const char *flag_usage(const struct cli_flag *f)
         return out;
 }
 
+static int flags_width(const struct cli_flag *flags)
+{
+        int w = 0;
+        for (const struct cli_flag *g = flags; g->name; g++) {
+                int n = (int)strlen(flag_usage(g));
+                w = n > w ? n : w;
+        }
+        return w;
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f, "Usage: nullspace [GLOBAL FLAGS] COMMAND [ARGS]\n\nCommands:\n");
+        int col = 0;
+        for (size_t i = 0; i < cli_ncmds; i++) {
+                int n = (int)strlen(cli_cmds[i].name);
+                col = n > col ? n : col;
+        }
+        for (size_t i = 0; i < cli_ncmds; i++)
+                help_row(f, cli_cmds[i].name, col, cli_cmds[i].summary);
+        fprintf(f, "\nGlobal flags:\n");
+        col = flags_width(cli_global_flags);
+        for (const struct cli_flag *g = cli_global_flags; g->name; g++)
+                help_row(f, flag_usage(g), col, g->help);
+        fprintf(f, "\nConfiguration precedence: flags > NULLSPACE_API_URL / NULLSPACE_API_KEY > "
+                   "config file\n(api_url = ..., api_key = ...) > defaults (the local daemon; "
+                   "its key file\n/var/lib/nullspace/api-key when readable).\n"
+                   "Exit codes: docs/cli-exit-codes.md, or `nullspace schema`.\n");
+}
+
 static void cmd_help(const struct cli_cmd *cmd)
 {
         printf("Usage: nullspace %s %s\n\n%s\n", cmd->name, cmd->args ? cmd->args : "",
                cmd->summary);
         if (cmd->flags && cmd->flags[0].name) {
                 printf("\nFlags:\n");
+                int col = flags_width(cmd->flags);
                 for (const struct cli_flag *f = cmd->flags; f->name; f++)
-                        printf("  %-28s %s\n", flag_usage(f), f->help);
+                        help_row(stdout, flag_usage(f), col, f->help);
         }
         printf("\nGlobal flags (--json, --api-url, ...): nullspace --help\n");
 }
@@ -317,6 +363,7 @@ static int take_globals(struct cli *c, int argc, char **argv)
                 } else {
                         char *end;
                         c->timeout_s = strtod(val, &end);
+                        c->timeout_set = 1;
                         if (*end || c->timeout_s <= 0 || c->timeout_s > 86400)
                                 return -cli_usage_error(NULL, "--timeout needs seconds (0-86400]");
                 }

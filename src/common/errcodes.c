@@ -134,6 +134,10 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_RUNTIME_UNSUPPORTED] = {"runtime_unsupported", 409, 7,
                                   "The machine's runtime cannot do this (yet), or is not "
                                   "available on this host."},
+    [NS_E_TEMPLATE_NOT_READY] = {"template_not_ready", 503, 8,
+                                 "What machines start from could not be prepared: the base "
+                                 "template's or the VM guest's build failed or ran past its "
+                                 "limit (GET /readyz says which; the next create tries again)."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

@@ -62,6 +62,7 @@ enum ns_code {
         NS_E_INVALID_DOCKERFILE,
         NS_E_POOL_EMPTY,
         NS_E_RUNTIME_UNSUPPORTED,
+        NS_E_TEMPLATE_NOT_READY,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

@@ -285,15 +285,29 @@ static void start_sandbox(struct machine *m, const char *rootfs)
         agent_connect(m, on_start_connected);
 }
 
-static void on_template(struct tpl_waiter *w, const char *rootfs, const char *error)
+/* What the machine starts from is ready (or failed): the base template, and for a VM
+ * its guest's kernel too (both prepared at start-up, core/prep.h); then it starts. */
+static void on_template(struct prep_waiter *w, const char *error)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, tpl_wait));
         if (m->state != M_CREATING)
                 return;
-        if (!rootfs)
-                fail(m, error ? error : "the template is not available");
-        else
-                start_sandbox(m, rootfs);
+        if (error) {
+                finish_create(m, "template_not_ready", error);
+                fail(m, error);
+                return;
+        }
+        if (strcmp(m->drv->name, "vm") == 0 && m->app->vm_guest.state != PREP_READY) {
+                prep_need(&m->app->vm_guest, &m->tpl_wait); /* back here when it is */
+                return;
+        }
+        start_sandbox(m, m->app->templates.base_rootfs);
+}
+
+void machine__cancel_waits(struct machine *m)
+{
+        prep_cancel(&m->app->templates.base, &m->tpl_wait);
+        prep_cancel(&m->app->vm_guest, &m->tpl_wait);
 }
 
 json_t *spec_json(const struct machine *m)
@@ -418,7 +432,7 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
                 return m;
         }
         m->tpl_wait.done = on_template;
-        templates_need_base(&app->templates, &m->tpl_wait);
+        prep_need(&app->templates.base, &m->tpl_wait);
         return m;
 }
 
@@ -456,7 +470,7 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
         }
         m->destroy_cb = cb;
         m->destroy_ud = ud;
-        templates_cancel(&app->templates, &m->tpl_wait);
+        machine__cancel_waits(m);
         agent_connect_cancel(m); /* a sandbox still starting must not connect any more */
         if (m->op_helper.pid) {
                 children_forget(&app->children, &m->op_helper);

@@ -74,7 +74,7 @@ struct machine {
         const struct driver *drv;         /* its runtime */
         struct agent_conn agent;
         int agent_open;
-        struct tpl_waiter tpl_wait;
+        struct prep_waiter tpl_wait; /* for the base template, then a VM's guest */
         struct loop_timer deadline;
         struct loop_timer settle;        /* re-asks a pausing machine about its connections */
         struct loop_timer connect_timer; /* polls for a new sandbox's agent (agent_connect) */

@@ -25,6 +25,9 @@ void on_sandbox_exit(struct child_watch *w, int status);
  * sandbox exited, or never listened). */
 void agent_connect(struct machine *m, void (*then)(struct machine *m, const char *error));
 
+/* Withdraws the machine from the base template's and the VM guest's waiters. */
+void machine__cancel_waits(struct machine *m);
+
 /* Drops a pending agent_connect (then is not called). */
 void agent_connect_cancel(struct machine *m);
 

@@ -161,7 +161,7 @@ void machines_detach(struct app *app)
         while (app->machines) {
                 struct machine *m = app->machines;
                 app->machines = m->next;
-                templates_cancel(&app->templates, &m->tpl_wait);
+                machine__cancel_waits(m);
                 if (m->run.pid)
                         children_forget(&app->children, &m->sandbox);
                 if (m->helper.pid)

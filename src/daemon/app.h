@@ -10,6 +10,7 @@
 #include "sniproxy.h"
 #include "../core/machine.h"
 #include "../core/template.h"
+#include "../core/vm_guest.h"
 #include "../runtime/driver.h"
 #include "../store/store.h"
 #include "children.h"
@@ -27,6 +28,7 @@ struct app {
         unsigned char signing_key[32]; /* signs file URLs (DIR/signing-key) */
         struct children children;
         struct templates templates;
+        struct prep vm_guest;            /* the VM guest's kernel + initramfs (core/vm_guest.c) */
         const struct driver *driver;     /* the host's default runtime */
         const struct driver *drivers[2]; /* every runtime built in */
         size_t ndrivers;
@@ -42,6 +44,8 @@ struct app {
         unsigned preview_idle_ms;      /* a proxied connection without traffic ends */
         struct preview_conn *previews; /* proxied connections (api/preview.c) */
         unsigned npreviews;            /* ... how many: at most --max-connections */
+        char lib_dir[PATH_MAX];        /* nsagent, nsshim, vm-assets.sh (beside us or ../lib) */
+        int prepare_off;               /* --no-prepare: build the base on the first create */
         char agent_path[PATH_MAX];
         char shim_path[PATH_MAX];
         struct machine *machines;     /* live machines */

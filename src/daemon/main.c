@@ -33,6 +33,7 @@ struct options {
         unsigned preview_port;
         unsigned preview_idle_ms;
         const char *runtime;
+        int no_prepare;
 };
 
 static void usage(FILE *f)
@@ -62,6 +63,8 @@ static void usage(FILE *f)
                 "                         without traffic either way (300000)\n"
                 "  --default-runtime NAME runtime of machines created without one: gvisor\n"
                 "                         (default) or vm (QEMU virtual machines)\n"
+                "  --no-prepare           do not build the base template (and the VM guest)\n"
+                "                         at start-up; the first create builds it instead\n"
                 "  --print-routes         print the served routes (METHOD PATH) and exit\n"
                 "  --print-errors         print the error-code catalogue as JSON and exit\n"
                 "  --version              print the version and exit\n"
@@ -133,6 +136,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                 O_PPORT,
                 O_PIDLE,
                 O_RUNTIME,
+                O_NOPREP,
                 O_ROUTES,
                 O_ERRORS,
                 O_VER
@@ -151,6 +155,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             {"preview-port", required_argument, 0, O_PPORT},
             {"preview-idle-timeout-ms", required_argument, 0, O_PIDLE},
             {"default-runtime", required_argument, 0, O_RUNTIME},
+            {"no-prepare", no_argument, 0, O_NOPREP},
             {"print-routes", no_argument, 0, O_ROUTES},
             {"print-errors", no_argument, 0, O_ERRORS},
             {"version", no_argument, 0, O_VER},
@@ -211,6 +216,9 @@ static int parse_args(int argc, char **argv, struct options *o)
                         if (strcmp(optarg, "gvisor") != 0 && strcmp(optarg, "vm") != 0)
                                 goto bad;
                         o->runtime = optarg;
+                        break;
+                case O_NOPREP:
+                        o->no_prepare = 1;
                         break;
                 case O_ROUTES:
                         print_routes();
@@ -282,8 +290,9 @@ static int setup_signals(struct app *app, struct err *e)
         return loop_io_add(&app->loop, &app->sig_io, EPOLLIN, e);
 }
 
-/* The agent and shim binaries ship next to nullspaced (NULLSPACE_AGENT overrides the
- * agent's path). */
+/* The agent and shim binaries and the VM guest's scripts ship next to nullspaced (a
+ * build tree) or in ../lib/nullspace (an installed layout: bin/nullspaced);
+ * NULLSPACE_AGENT overrides the agent's path. */
 static int find_agent(struct app *app, struct err *e)
 {
         char self[PATH_MAX];
@@ -292,7 +301,12 @@ static int find_agent(struct app *app, struct err *e)
                 return err_set(e, errno, "readlink /proc/self/exe");
         self[len] = '\0';
         *strrchr(self, '/') = '\0';
-        if (snprintf(app->shim_path, sizeof(app->shim_path), "%s/nsshim", self) >=
+        snprintf(app->lib_dir, sizeof(app->lib_dir), "%s", self);
+        char probe[PATH_MAX + 16];
+        snprintf(probe, sizeof(probe), "%s/nsshim", self);
+        if (access(probe, X_OK) < 0 && strlen(self) + 20 < sizeof(app->lib_dir))
+                snprintf(app->lib_dir, sizeof(app->lib_dir), "%s/../lib/nullspace", self);
+        if (snprintf(app->shim_path, sizeof(app->shim_path), "%s/nsshim", app->lib_dir) >=
             (int)sizeof(app->shim_path))
                 return err_set(e, ENAMETOOLONG, "shim path");
         if (access(app->shim_path, X_OK) < 0)
@@ -301,13 +315,26 @@ static int find_agent(struct app *app, struct err *e)
         if (env && *env) {
                 snprintf(app->agent_path, sizeof(app->agent_path), "%s", env);
         } else {
-                if (snprintf(app->agent_path, sizeof(app->agent_path), "%s/nsagent", self) >=
-                    (int)sizeof(app->agent_path))
+                if (snprintf(app->agent_path, sizeof(app->agent_path), "%s/nsagent",
+                             app->lib_dir) >= (int)sizeof(app->agent_path))
                         return err_set(e, ENAMETOOLONG, "agent path");
         }
         if (access(app->agent_path, X_OK) < 0)
                 return err_set(e, errno, "agent binary %s", app->agent_path);
         return 0;
+}
+
+/* What the first machine needs is built now, in the background, not on its create:
+ * the base template and, where QEMU is installed, the VM guest (docs/configuration.md,
+ * "First run"). */
+static void prepare_first_run(struct app *app)
+{
+        if (app->prepare_off)
+                return;
+        prep_start(&app->templates.base);
+        struct err pe;
+        if (qemu_driver.probe(&app->driver_ctx, &pe) == 0)
+                prep_start(&app->vm_guest);
 }
 
 static int setup_machines(struct app *app, struct err *e)
@@ -327,6 +354,9 @@ static int setup_machines(struct app *app, struct err *e)
         int r = find_agent(app, e);
         if (r == 0)
                 r = templates_init(&app->templates, &app->loop, &app->children, cache, e);
+        if (r == 0)
+                r = vm_guest_init(&app->vm_guest, &app->loop, &app->children, app->lib_dir, cache,
+                                  e);
         if (r < 0)
                 return r;
         app->driver = &gvisor_driver;
@@ -360,6 +390,7 @@ static int setup_machines(struct app *app, struct err *e)
                         log_warn("runtime_unavailable", "runtime=%s reason=\"%s\"",
                                  app->drivers[i]->name, pe.msg);
         }
+        prepare_first_run(app);
         qemu_probe_accel(&app->driver_ctx);
         machines_recover(app);
         builds_recover(app);
@@ -392,6 +423,8 @@ static int run(struct app *app, const struct options *o, struct err *e)
         http_server_fini(&app->http);
         builds_drop(app);
         pools_stop(app);
+        templates_fini(&app->templates); /* a preparation under way finishes on its own */
+        prep_fini(&app->vm_guest);
         if (!app->machines) /* nothing of it runs on: its rules can go */
                 net_host_fini(&app->net);
         machines_detach(app); /* they keep running; the next daemon adopts them */
@@ -424,6 +457,7 @@ int main(int argc, char **argv)
         app.preview_port = o.preview_port;
         app.preview_idle_ms = o.preview_idle_ms;
         app.default_runtime = o.runtime;
+        app.prepare_off = o.no_prepare;
         app.lock_fd = -1;
         app.loop.epfd = -1;
         struct err e = {0};

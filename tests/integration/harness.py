@@ -201,7 +201,7 @@ class Daemon:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
 
-    def cli(self, *args, env=None, key=True, input=None):
+    def cli(self, *args, env=None, key=True, input=None, timeout=300):
         e = dict(os.environ)
         for k in ("NULLSPACE_API_KEY", "NULLSPACE_API_URL", "NULLSPACE_STATE_DIR"):
             e.pop(k, None)
@@ -214,7 +214,7 @@ class Daemon:
             e.update(env)
         # an empty stdin unless given: never the test runner's own
         return subprocess.run([CLI] + list(args), env=e, capture_output=True, text=True,
-                              input="" if input is None else input, timeout=60)
+                              input="" if input is None else input, timeout=timeout)
 
 
 def run_bounded(argv, timeout, **kw):

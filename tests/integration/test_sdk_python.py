@@ -113,6 +113,23 @@ class PythonSdk(DaemonTest):
         with self.assertRaises(errors.ConnectionFailedError):
             Machine.list(client=Client("http://127.0.0.1:1", "k"))
 
+    def test_a_request_out_of_time_is_request_timeout_and_waits_are_unbounded(self):
+        import socket
+        quick = Client(self.d.url, self.d.key, timeout=1)
+        # a foreground command waits for its operation: the 1 s request bound does not apply
+        r = Machine.connect(self.m.id, client=quick).commands.run("sleep 2; echo slept")
+        self.assertEqual(r.stdout, "slept\n")
+        bounded = Client(self.d.url, self.d.key, wait_timeout=1)
+        with self.assertRaises(errors.RequestTimeoutError) as c:
+            Machine.connect(self.m.id, client=bounded).commands.run("sleep 3")
+        self.assertIn("wait_timeout", str(c.exception))
+        with socket.socket() as silent:  # accepts, never answers
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            url = "http://127.0.0.1:%d" % silent.getsockname()[1]
+            with self.assertRaises(errors.RequestTimeoutError):
+                Client(url, "k", timeout=0.5).request("GET", "/v1/info")
+
     def test_commands_foreground_streamed_and_background(self):
         r = self.m.commands.run("echo hi; echo err >&2; exit 3")
         self.assertEqual((r.stdout, r.stderr, r.exit_code), ("hi\n", "err\n", 3))

@@ -3,17 +3,25 @@ errors of nullspace.errors, and opens WebSocket stream sessions on the same daem
 
 import http.client
 import json
+import socket
 import urllib.parse
 
 from . import config
-from .errors import ConnectionFailedError, error_for
+
+from .errors import ConnectionFailedError, RequestTimeoutError, error_for
 from .websocket import Streams
 
 
 class Client:
-    """A daemon and a key (see nullspace.config for where they come from)."""
+    """A daemon and a key (see nullspace.config for where they come from).
 
-    def __init__(self, api_url=None, api_key=None, timeout=600):
+    `timeout` bounds each ordinary request (seconds). Requests that wait for an operation
+    (create, hibernate, resume, fork, snapshot, a foreground command) wait as long as the
+    operation takes unless `wait_timeout` is given. A request that runs out of time
+    raises RequestTimeoutError; only a daemon that cannot be reached raises
+    ConnectionFailedError."""
+
+    def __init__(self, api_url=None, api_key=None, timeout=600, wait_timeout=None):
         self.api_url, self.api_key = config.resolve(api_url, api_key)
         u = urllib.parse.urlsplit(self.api_url)
         if u.scheme not in ("http", "https") or not u.hostname:
@@ -22,14 +30,16 @@ class Client:
         self.host = u.hostname
         self.port = u.port or (443 if self.https else 80)
         self.timeout = timeout
+        self.wait_timeout = wait_timeout
 
-    def _conn(self):
+    def _conn(self, timeout):
         cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        return cls(self.host, self.port, timeout=self.timeout)
+        return cls(self.host, self.port, timeout=timeout)
 
-    def request(self, method, path, body=None, query=None, raw=None):
+    def request(self, method, path, body=None, query=None, raw=None, wait=False):
         """Sends a request; returns the decoded JSON answer (or the raw bytes for
         non-JSON answers). `body` is sent as JSON, `raw` as application/octet-stream.
+        `wait`: the request waits for an operation (bounded by wait_timeout only).
         Errors raise the code's NullspaceError subclass."""
         if query:
             path += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
@@ -42,11 +52,17 @@ class Client:
             headers["Content-Type"] = "application/json"
         elif raw is not None:
             headers["Content-Type"] = "application/octet-stream"
-        c = self._conn()
+        limit = self.wait_timeout if wait else self.timeout
+        c = self._conn(limit)
         try:
             c.request(method, path, body=data, headers=headers)
             r = c.getresponse()
             payload = r.read()
+        except socket.timeout as e:
+            raise RequestTimeoutError(
+                "gave up after %s s waiting for the daemon to answer %s %s; it may still "
+                "complete it (raise the client's %s)" %
+                (limit, method, path, "wait_timeout" if wait else "timeout")) from e
         except OSError as e:
             raise ConnectionFailedError("cannot reach %s: %s" % (self.api_url, e)) from e
         finally:

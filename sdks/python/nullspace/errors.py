@@ -27,6 +27,7 @@ CODES = [
     "too_many_channels", "channel_not_found", "preview_token_required", "preview_token_invalid",
     "preview_token_expired", "upstream_unreachable", "network_unavailable", "build_not_found",
     "context_not_found", "template_in_use", "invalid_dockerfile", "pool_empty", "runtime_unsupported",
+    "template_not_ready",
     "connection_failed",
 ]
 

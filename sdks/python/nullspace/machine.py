@@ -103,7 +103,7 @@ class Commands:
         if not on_stdout and not on_stderr:
             if stdin is not None:
                 spec["stdin"] = stdin
-            r = self.m.client.request("POST", self.m._path("/exec"), body=spec)
+            r = self.m.client.request("POST", self.m._path("/exec"), body=spec, wait=True)
             return CommandResult(r["stdout"], r["stderr"], r)
         s = self.m.client.streams()
         try:
@@ -313,7 +313,7 @@ class Machine:
         body = dict(fields)
         if not body.get("snapshot"):
             body["template"] = template
-        return cls(c, c.request("POST", "/v1/machines", body=body))
+        return cls(c, c.request("POST", "/v1/machines", body=body, wait=True))
 
     @classmethod
     def connect(cls, machine_id, api_url=None, api_key=None, client=None):
@@ -334,10 +334,10 @@ class Machine:
         self.info = self.client.request("DELETE", self._path())
 
     def hibernate(self):
-        self.info = self.client.request("POST", self._path("/hibernate"))
+        self.info = self.client.request("POST", self._path("/hibernate"), wait=True)
 
     def resume(self):
-        self.info = self.client.request("POST", self._path("/resume"))
+        self.info = self.client.request("POST", self._path("/resume"), wait=True)
 
     def set_timeout(self, timeout_s):
         self.info = self.client.request("POST", self._path("/timeout"),
@@ -347,7 +347,7 @@ class Machine:
         body = {"count": count}
         if metadata is not None:
             body["metadata"] = metadata
-        r = self.client.request("POST", self._path("/fork"), body=body)
+        r = self.client.request("POST", self._path("/fork"), body=body, wait=True)
         return [Machine(self.client, m) for m in r["machines"]]
 
     def preview(self, port, expires_in_s=None, public=None):
@@ -380,7 +380,8 @@ class Machine:
     def snapshot(self, name):
         """Captures this machine into a snapshot (a dict; spawn with
         Machine.create(snapshot=ID))."""
-        return self.client.request("POST", self._path("/snapshots"), body={"name": name})
+        return self.client.request("POST", self._path("/snapshots"), body={"name": name},
+                                   wait=True)
 
 
 class Snapshot:

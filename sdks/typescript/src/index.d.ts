@@ -3,8 +3,11 @@
 export interface ClientOptions {
   apiUrl?: string;
   apiKey?: string;
-  /** Bound on each HTTP request, in ms (default 600000); past it: NullspaceError request_timeout. */
+  /** Bound on each ordinary HTTP request, in ms (default 600000); past it: NullspaceError request_timeout. */
   timeoutMs?: number;
+  /** Bound on requests that wait for an operation (create, hibernate, resume, fork,
+   * snapshot, a foreground command), in ms; default: none, they wait as long as it takes. */
+  waitTimeoutMs?: number;
 }
 
 /** An error answer of the daemon; `code` is stable (docs/errors.md). */
@@ -21,10 +24,11 @@ export class Client {
   apiUrl: string;
   apiKey?: string;
   timeoutMs: number;
+  waitTimeoutMs?: number;
   request(
     method: string,
     path: string,
-    opts?: { body?: unknown; query?: Record<string, unknown>; raw?: Uint8Array | string },
+    opts?: { body?: unknown; query?: Record<string, unknown>; raw?: Uint8Array | string; wait?: boolean },
   ): Promise<any>;
   streams(): Promise<Streams>;
 }

@@ -61,13 +61,16 @@ export function resolveConfig(opts = {}) {
 }
 
 export class Client {
-  /** opts.timeoutMs bounds each request (default 600 s, like the Python SDK's). */
+  /** opts.timeoutMs bounds each ordinary request (default 600 s, like the Python SDK's).
+   * Requests that wait for an operation (create, hibernate, resume, fork, snapshot, a
+   * foreground command) wait as long as it takes unless opts.waitTimeoutMs is given. */
   constructor(opts = {}) {
     Object.assign(this, resolveConfig(opts));
     this.timeoutMs = opts.timeoutMs ?? 600000;
+    this.waitTimeoutMs = opts.waitTimeoutMs;
   }
 
-  async request(method, urlPath, { body, query, raw } = {}) {
+  async request(method, urlPath, { body, query, raw, wait = false } = {}) {
     const url = new URL(this.apiUrl + urlPath);
     for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
     const headers = {};
@@ -80,11 +83,13 @@ export class Client {
       data = raw;
       headers["Content-Type"] = "application/octet-stream";
     }
+    const limit = wait ? this.waitTimeoutMs : this.timeoutMs;
     let r;
     try {
-      r = await fetch(url, { method, headers, body: data, signal: AbortSignal.timeout(this.timeoutMs) });
+      r = await fetch(url, { method, headers, body: data, signal: limit === undefined ? undefined : AbortSignal.timeout(limit) });
     } catch (e) {
-      if (e.name === "TimeoutError") throw new NullspaceError("request_timeout", `${method} ${urlPath}: no answer in ${this.timeoutMs} ms`);
+      if (e.name === "TimeoutError")
+        throw new NullspaceError("request_timeout", `gave up after ${limit} ms waiting for the daemon to answer ${method} ${urlPath}; it may still complete it (raise the client's ${wait ? "waitTimeoutMs" : "timeoutMs"})`);
       throw new NullspaceError("connection_failed", `cannot reach ${this.apiUrl}: ${e.cause?.message || e.message}`);
     }
     const isJson = (r.headers.get("content-type") || "").startsWith("application/json");
@@ -251,7 +256,7 @@ class Commands {
     }
     if (!opts.onStdout && !opts.onStderr) {
       if (opts.stdin !== undefined) spec.stdin = opts.stdin;
-      const r = await this.m.client.request("POST", this.m.path("/exec"), { body: spec });
+      const r = await this.m.client.request("POST", this.m.path("/exec"), { body: spec, wait: true });
       return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exit_code, info: r };
     }
     const s = await this.m.client.streams();
@@ -433,10 +438,10 @@ export class Machine {
   }
 
   static async create(opts = {}) {
-    const { apiUrl, apiKey, timeoutMs, client, template = "base", ...fields } = opts;
-    const c = client || new Client({ apiUrl, apiKey, timeoutMs });
+    const { apiUrl, apiKey, timeoutMs, waitTimeoutMs, client, template = "base", ...fields } = opts;
+    const c = client || new Client({ apiUrl, apiKey, timeoutMs, waitTimeoutMs });
     const body = fields.snapshot ? fields : { template, ...fields };
-    return new Machine(c, await c.request("POST", "/v1/machines", { body }));
+    return new Machine(c, await c.request("POST", "/v1/machines", { body, wait: true }));
   }
 
   static async connect(id, opts = {}) {
@@ -466,11 +471,11 @@ export class Machine {
   }
 
   async hibernate() {
-    this.info = await this.client.request("POST", this.path("/hibernate"));
+    this.info = await this.client.request("POST", this.path("/hibernate"), { wait: true });
   }
 
   async resume() {
-    this.info = await this.client.request("POST", this.path("/resume"));
+    this.info = await this.client.request("POST", this.path("/resume"), { wait: true });
   }
 
   async setTimeout(timeoutS) {
@@ -479,12 +484,12 @@ export class Machine {
 
   async fork(count = 1, metadata) {
     const body = metadata ? { count, metadata } : { count };
-    const r = await this.client.request("POST", this.path("/fork"), { body });
+    const r = await this.client.request("POST", this.path("/fork"), { body, wait: true });
     return r.machines.map((m) => new Machine(this.client, m));
   }
 
   snapshot(name) {
-    return this.client.request("POST", this.path("/snapshots"), { body: { name } });
+    return this.client.request("POST", this.path("/snapshots"), { body: { name }, wait: true });
   }
 
   /** A signed URL reaching `port` through the daemon: { url, path_url, token, port,

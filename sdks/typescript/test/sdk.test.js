@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { BuildFailedError, Client, Machine, NullspaceError, Snapshot, Template } from "../src/index.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -23,6 +24,24 @@ test("machines: create, connect, list, typed errors", async () => {
   await assert.rejects(Machine.connect("m_nope"), (e) => e instanceof NullspaceError && e.code === "machine_not_found" && e.status === 404);
   await assert.rejects(Machine.list({ apiKey: "wrong" }), (e) => e.code === "unauthorized");
   await assert.rejects(Machine.list({ apiUrl: "http://127.0.0.1:1", apiKey: "k" }), (e) => e.code === "connection_failed");
+});
+
+test("timeouts: request_timeout, not connection_failed; waits are unbounded by default", async () => {
+  const quick = new Client({ timeoutMs: 1000 });
+  const slow = await Machine.connect(m.id, { client: quick });
+  assert.equal((await slow.commands.run("sleep 2; echo slept")).stdout, "slept\n");
+  const bounded = await Machine.connect(m.id, { client: new Client({ waitTimeoutMs: 1000 }) });
+  await assert.rejects(bounded.commands.run("sleep 3"), (e) => e.code === "request_timeout" && /waitTimeoutMs/.test(e.message));
+  const sockets = [];
+  const silent = net.createServer((s) => sockets.push(s)); // accepts, never answers
+  await new Promise((ok) => silent.listen(0, "127.0.0.1", ok));
+  try {
+    const c = new Client({ apiUrl: `http://127.0.0.1:${silent.address().port}`, apiKey: "k", timeoutMs: 500 });
+    await assert.rejects(c.request("GET", "/v1/info"), (e) => e.code === "request_timeout");
+  } finally {
+    silent.close();
+    for (const s of sockets) s.destroy();
+  }
 });
 
 test("commands: foreground, streamed, stdin, background", async () => {

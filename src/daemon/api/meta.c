@@ -14,6 +14,40 @@ void api_healthz(struct http_exchange *ex)
         http_respond_json(ex, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* A prep task (core/prep.h) as clients see it: what it is, how far, how long. */
+static json_t *prep_json(const struct prep *p)
+{
+        struct prep_progress pr;
+        prep_progress(p, &pr);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:s,s:I}", "name", p->desc->name, "label",
+                              p->desc->label, "state", prep_state_name(p), "step", (int)pr.step,
+                              "steps", (int)pr.steps, "stage", pr.stage, "elapsed_s",
+                              (json_int_t)(pr.elapsed_ms / 1000));
+        if (pr.detail[0])
+                json_object_set_new(o, "detail", json_string(pr.detail));
+        if (pr.items)
+                json_object_set_new(o, "items", json_integer(pr.items));
+        if (p->state == PREP_FAILED)
+                json_object_set_new(o, "error", json_string(p->error));
+        return o;
+}
+
+/* The prep tasks: with only_needed, those default machines need (readiness: the base,
+ * and the VM guest when VMs are the default); else every one this host runs (the VM
+ * guest where QEMU is installed). */
+static json_t *prep_list(struct app *app, int only_needed)
+{
+        json_t *arr = json_array();
+        json_array_append_new(arr, prep_json(&app->templates.base));
+        struct err e;
+        int vm = only_needed ? app->driver == &qemu_driver
+                             : app->vm_guest.state != PREP_MISSING ||
+                                   qemu_driver.probe(&app->driver_ctx, &e) == 0;
+        if (vm)
+                json_array_append_new(arr, prep_json(&app->vm_guest));
+        return arr;
+}
+
 void api_readyz(struct http_exchange *ex)
 {
         struct app *app = ex->app;
@@ -22,7 +56,23 @@ void api_readyz(struct http_exchange *ex)
                 http_respond_error(ex, NS_E_SHUTTING_DOWN, "not ready");
                 return;
         }
-        http_respond_json(ex, 200, json_pack("{s:s}", "status", "ready"));
+        /* ready once what default machines start from is there */
+        json_t *needed = prep_list(app, 1), *waiting = json_array();
+        size_t i;
+        json_t *t;
+        json_array_foreach(needed, i, t)
+        {
+                if (strcmp(json_string_value(json_object_get(t, "state")), "ready") != 0)
+                        json_array_append(waiting, t);
+        }
+        json_decref(needed);
+        if (json_array_size(waiting) == 0) {
+                json_decref(waiting);
+                http_respond_json(ex, 200, json_pack("{s:s}", "status", "ready"));
+                return;
+        }
+        http_respond_json(ex, 503,
+                          json_pack("{s:s,s:o}", "status", "preparing", "waiting_for", waiting));
 }
 
 /* The spec is streamed (chunked) from memory: the same path large downloads take. */
@@ -66,7 +116,7 @@ static json_t *runtimes(struct app *app)
                 int vm = strcmp(d->name, "vm") == 0;
                 json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b}", "name", d->name, "isolation",
                                       vm ? "virtual machine (QEMU)" : "gvisor (user-space kernel)",
-                                      "base_template", templates_base_state(&app->templates),
+                                      "base_template", prep_state_name(&app->templates.base),
                                       "default", d == app->driver, "network", d->networking);
                 if (vm) /* hardware-accelerated (kvm) or emulated (tcg) */
                         json_object_set_new(o, "accel", json_string(qemu_accel(&app->driver_ctx)));
@@ -89,6 +139,7 @@ void api_info(struct http_exchange *ex)
                       "limits", "max_connections", (json_int_t)c->max_conns, "max_header_bytes",
                       (json_int_t)c->max_head, "idle_timeout_ms", (json_int_t)c->idle_timeout_ms,
                       "request_timeout_ms", (json_int_t)c->request_timeout_ms);
+        json_object_set_new(doc, "prepare", prep_list(app, 0));
         json_object_set_new(doc, "network",
                             json_pack("{s:b,s:s?,s:s,s:s}", "enabled", app->net.enabled, "reason",
                                       app->net.enabled ? NULL : app->net.reason, "preview_domain",
