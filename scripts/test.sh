@@ -9,7 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-NULLSPACE_CACHE_DIR=/var/cache/nullspace scripts/vm-assets.sh # the VM machines' guest (tests/integration/test_vm.py)
 jobs=$(nproc)
 
 # npm packages the suite needs, pinned by their lock files: the official MCP client that
