@@ -327,6 +327,23 @@ class Files(DaemonTest):
         import hashlib
         self.assertEqual(r["stdout"].split()[0], hashlib.sha256(data).hexdigest())
 
+    def test_answers_that_merely_contain_the_word_error_are_not_errors(self):
+        # listing a directory with a file named "error", a file whose content is an agent
+        # error document, and a process tagged "error": all succeed
+        self.d.request("PUT", self.url(path="/tmp/w/error"), body=b'{"error":{"code":"x"}}')
+        st, _, listing = self.d.request("GET", self.url("/list", path="/tmp/w"))
+        self.assertEqual((st, [e["name"] for e in listing["entries"]]), (200, ["error"]), listing)
+        st, _, info = self.d.request("GET", self.url("/stat", path="/tmp/w/error"))
+        self.assertEqual((st, info["type"]), (200, "file"), info)
+        st, _, p = self.d.request("POST", "/v1/machines/%s/processes" % self.mid,
+                                  body={"cmd": "sleep 30", "tag": "error"})
+        self.assertEqual(st, 201, p)
+        st, _, procs = self.d.request("GET", "/v1/machines/%s/processes" % self.mid)
+        self.assertEqual(st, 200, procs)
+        self.assertIn("error", [x.get("tag") for x in procs["processes"]])
+        self.d.request("POST", "/v1/machines/%s/processes/%d/signal" % (self.mid, p["pid"]),
+                       body={"signal": "KILL"})
+
     def test_metadata_operations(self):
         self.d.request("PUT", self.url(path="/srv/a/one.txt"), body=b"1")
         st, _, r = self.d.request("POST", "/v1/machines/%s/files/mkdir" % self.mid,
