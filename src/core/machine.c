@@ -331,6 +331,35 @@ json_t *spec_json(const struct machine *m)
         return spec;
 }
 
+void machine__spec_read(struct machine *m, const json_t *spec)
+{
+        snprintf(m->template_name, sizeof(m->template_name), "%s",
+                 json_string_value(json_object_get(spec, "template")) ?: "base");
+        m->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
+        m->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
+        snprintf(m->user, sizeof(m->user), "%s",
+                 json_string_value(json_object_get(spec, "user")) ?: "");
+        snprintf(m->cwd, sizeof(m->cwd), "%s",
+                 json_string_value(json_object_get(spec, "cwd")) ?: "");
+        json_t *env = json_object_get(spec, "env");
+        m->env = json_is_object(env) ? json_deep_copy(env) : json_object();
+        json_t *ar = json_object_get(spec, "auto_resume");
+        m->auto_resume = ar ? json_is_true(ar) : 1;
+        const char *action = json_string_value(json_object_get(spec, "timeout_action"));
+        m->timeout_hibernate = action && !strcmp(action, "hibernate");
+        m->timeout_s = json_integer_value(json_object_get(spec, "timeout_s"));
+        json_t *layers = json_object_get(spec, "layers");
+        m->layers = json_is_array(layers) ? json_deep_copy(layers) : json_array();
+        snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s",
+                 json_string_value(json_object_get(spec, "snapshot")) ?: "");
+        snprintf(m->image, sizeof(m->image), "%s",
+                 json_string_value(json_object_get(spec, "image")) ?: "");
+        snprintf(m->checkout, sizeof(m->checkout), "%s",
+                 json_string_value(json_object_get(spec, "checkout")) ?: "");
+        json_t *net = json_object_get(spec, "network");
+        m->network = json_is_object(net) ? json_deep_copy(net) : NULL;
+}
+
 int save_spec(struct machine *m, struct err *e)
 {
         json_t *spec = spec_json(m);

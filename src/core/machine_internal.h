@@ -37,6 +37,10 @@ char **env_list(const struct machine *m);
 /* The machine's spec as stored (new reference). */
 json_t *spec_json(const struct machine *m);
 
+/* Sets m's fields from a stored spec (the inverse of spec_json; missing fields take
+ * their defaults). m->env, layers and network become m's own copies. */
+void machine__spec_read(struct machine *m, const json_t *spec);
+
 /* Stores the machine's spec again (after its layers changed). */
 int save_spec(struct machine *m, struct err *e);
 

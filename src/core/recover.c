@@ -35,30 +35,8 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
                 return -1;
         }
         json_t *spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
-        snprintf(m->template_name, sizeof(m->template_name), "%s",
-                 json_string_value(json_object_get(spec, "template")) ?: "base");
-        m->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
-        m->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
-        snprintf(m->user, sizeof(m->user), "%s",
-                 json_string_value(json_object_get(spec, "user")) ?: "");
-        snprintf(m->cwd, sizeof(m->cwd), "%s",
-                 json_string_value(json_object_get(spec, "cwd")) ?: "");
-        json_t *env = json_object_get(spec, "env");
-        m->env = env ? json_incref(env) : json_object();
-        json_t *ar = json_object_get(spec, "auto_resume");
-        m->auto_resume = ar ? json_is_true(ar) : 1;
-        const char *action = json_string_value(json_object_get(spec, "timeout_action"));
-        m->timeout_hibernate = action && !strcmp(action, "hibernate");
-        m->timeout_s = json_integer_value(json_object_get(spec, "timeout_s"));
-        json_t *layers = json_object_get(spec, "layers");
-        m->layers = json_is_array(layers) ? json_incref(layers) : json_array();
-        snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s",
-                 json_string_value(json_object_get(spec, "snapshot")) ?: "");
-        snprintf(m->image, sizeof(m->image), "%s",
-                 json_string_value(json_object_get(spec, "image")) ?: "");
+        machine__spec_read(m, spec);
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", r->parent_id);
-        json_t *net = json_object_get(spec, "network");
-        m->network = json_is_object(net) ? json_deep_copy(net) : NULL;
         json_decref(spec);
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)

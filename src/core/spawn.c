@@ -71,10 +71,21 @@ struct machine *machine_spawn(struct app *app, const struct machine_params *p, c
 }
 
 /* The parameters a snapshot fixes (its memory holds them): template, size, env, user,
- * cwd; the request decides the rest. */
-static void from_snapshot(const json_t *spec, const struct machine_params *req,
+ * cwd; the request decides the rest. A machine given no metadata takes the snapshot's,
+ * less the daemon's own keys ("nullspace.*": a template's snapshot was taken of its
+ * build machine, and a machine marked as one is removed at the next start). `spec` is
+ * the caller's own copy: those keys are deleted from it. */
+static void from_snapshot(json_t *spec, const struct machine_params *req,
                           struct machine_params *out)
 {
+        const char *key;
+        void *tmp;
+        json_t *value, *meta = json_object_get(spec, "metadata");
+        json_object_foreach_safe(meta, tmp, key, value)
+        {
+                if (strncmp(key, "nullspace.", 10) == 0)
+                        json_object_del(meta, key);
+        }
         *out = *req;
         if (!req->template_name || !strcmp(req->template_name, "base")) /* else: its name */
                 out->template_name = json_string_value(json_object_get(spec, "template")) ?: "base";

@@ -463,6 +463,23 @@ class TemplatesTest(TemplateClient):
             t = self.req("GET", "/v1/templates/web")[2]
         self.assertEqual(t["pool"], {"size": 0, "ready": 0, "creating": 0})
 
+    def test_a_machines_checkout_survives_a_daemon_restart(self):
+        self.web()
+        m = self.create({"template": "web", "pool": "skip"})
+        try:
+            self.assertEqual(m["checkout"], "fresh")
+            self.assertEqual(self.d.stop(), 0)
+            self.d.start()
+            # a snapshot stores the spec again: what the new daemon read of it
+            st, _, snap = self.req("POST", "/v1/machines/%s/snapshots" % m["id"], {"name": "c"})
+            self.assertEqual(st, 201, snap)
+            self.req("DELETE", "/v1/snapshots/" + snap["id"])
+            st, _, got = self.req("GET", "/v1/machines/" + m["id"])
+            self.assertEqual((got["checkout"], got["template"], got["metadata"]),
+                             ("fresh", m["template"], {}), got)
+        finally:
+            self.destroy(m["id"])
+
     def test_cli_build(self):
         d = os.path.join(self.d.state_dir, "cli-ctx")
         os.makedirs(d, exist_ok=True)
