@@ -85,12 +85,14 @@ static int disk_low(const char *dir)
         return disk_free(dir) < DISK_SLACK;
 }
 
-/* A checkpoint writes about the memory the sandbox uses; gVisor stops a sandbox whose
+/* A checkpoint writes about the memory the machine uses (a VM: its QEMU's resident
+ * memory, the guest's RAM that was touched); gVisor stops a sandbox whose
  * checkpoint fails, so a checkpoint that cannot fit is not even started. */
 static int checkpoint_fits(const struct machine *m, char *why, size_t cap)
 {
-        long long mem, limit, cpu;
-        sandbox_usage(m->id, &mem, &limit, &cpu);
+        struct machine_usage u;
+        m->drv->usage(&m->app->driver_ctx, m->id, m->dir, &u);
+        long long mem = u.mem_bytes;
         uint64_t need = (mem > 0 ? (uint64_t)mem + (uint64_t)mem / 10 : 0) + DISK_SLACK;
         uint64_t avail = disk_free(m->app->state_dir);
         if (avail >= need)

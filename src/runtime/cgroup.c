@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cgroup.h"
 
@@ -43,4 +44,62 @@ void sandbox_usage(const char *id, long long *mem, long long *limit, long long *
         snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/cpu.stat", id);
         long long us = read_number(p, "usage_usec");
         *cpu_ns = us >= 0 ? us * 1000 : -1;
+}
+
+/* The value of `-m` in a NUL-separated command line, in bytes (QEMU's default unit: MiB;
+ * "size=N" and a suffix are understood too); -1 without one. */
+static long long mem_arg(const char *cmd, size_t len)
+{
+        for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
+                if (strcmp(cmd + i, "-m") != 0 || i + 3 >= len)
+                        continue;
+                const char *v = cmd + i + 3;
+                if (strncmp(v, "size=", 5) == 0)
+                        v += 5;
+                char *end;
+                long long n = strtoll(v, &end, 10);
+                long long unit = *end == 'G' || *end == 'g'   ? 1ll << 30
+                                 : *end == 'K' || *end == 'k' ? 1ll << 10
+                                                              : 1ll << 20;
+                return n > 0 ? n * unit : -1;
+        }
+        return -1;
+}
+
+void process_usage(pid_t pid, long long *mem, long long *limit, long long *cpu_ns)
+{
+        char p[64];
+        *mem = *limit = *cpu_ns = -1;
+        snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+        FILE *f = fopen(p, "re");
+        if (f) {
+                char line[256];
+                while (fgets(line, sizeof(line), f))
+                        if (strncmp(line, "VmRSS:", 6) == 0)
+                                *mem = strtoll(line + 6, NULL, 10) * 1024;
+                fclose(f);
+        }
+        snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+        if ((f = fopen(p, "re"))) {
+                char buf[1024];
+                size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+                buf[n] = '\0';
+                /* utime and stime are fields 14 and 15, counted after the ")" of comm */
+                char *s = strrchr(buf, ')');
+                unsigned long long ut, st;
+                if (s && sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                                &st) == 2)
+                        *cpu_ns =
+                            (long long)((ut + st) *
+                                        (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK)));
+                fclose(f);
+        }
+        snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
+        if ((f = fopen(p, "re"))) {
+                char cmd[8192];
+                size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+                cmd[n] = '\0';
+                *limit = mem_arg(cmd, n);
+                fclose(f);
+        }
 }

@@ -40,11 +40,19 @@ struct machine_run {
         int agent_wfd; /* frames to the agent (caller owns; may equal agent_rfd) */
 };
 
+/* What a machine costs the host now; -1 for what cannot be told. */
+struct machine_usage {
+        long long mem_bytes; /* resident memory, runtime included */
+        long long mem_limit; /* the most it may use */
+        long long cpu_ns;    /* CPU time used so far */
+};
+
 struct driver {
         const char *name;
-        int networking;      /* machines get a network (spec->net); 0: loopback only */
-        int readdress;       /* a restored copy must be told its new address (its own kernel) */
-        int checkpoints_tcp; /* checkpoints keep open TCP connections (no need to wait) */
+        const char *layer_file; /* in the machine's dir: its writable layer (dir or file) */
+        int networking;         /* machines get a network (spec->net); 0: loopback only */
+        int readdress;          /* a restored copy must be told its new address (its own kernel) */
+        int checkpoints_tcp;    /* checkpoints keep open TCP connections (no need to wait) */
         /* 0 when the host can run this driver; else -errno with a reason in e. */
         int (*probe)(const struct driver_ctx *ctx, struct err *e);
         /* Creates the machine's writable layer on top of spec->rootfs and starts the
@@ -87,6 +95,10 @@ struct driver {
          * when that fails. Returns its pid (the caller waits for it). */
         pid_t (*destroy)(const struct driver_ctx *ctx, const char *id, const char *dir,
                          const char *keep_layer, struct err *e);
+        /* Fills *u for the running machine id (dir: its directory). Reads /proc and
+         * /sys only: cheap enough for the loop thread. */
+        void (*usage)(const struct driver_ctx *ctx, const char *id, const char *dir,
+                      struct machine_usage *u);
 };
 
 /* The file a complete checkpoint image holds (written last). */

@@ -21,6 +21,7 @@
 #include "../common/cleanup.h"
 #include "../common/util.h"
 #include "driver.h"
+#include "cgroup.h"
 #include "gvisor_internal.h"
 #include "overlay.h"
 #include "shim.h"
@@ -340,8 +341,17 @@ int is_mounted(const char *path)
         return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
 }
 
+/* runsc names the sandbox's cgroup after the container: what the machine costs. */
+static void gv_usage(const struct driver_ctx *ctx, const char *id, const char *dir,
+                     struct machine_usage *u)
+{
+        (void)ctx, (void)dir;
+        sandbox_usage(id, &u->mem_bytes, &u->mem_limit, &u->cpu_ns);
+}
+
 const struct driver gvisor_driver = {
     .name = "gvisor",
+    .layer_file = "upper",
     .networking = 1,
     .probe = gv_probe,
     .start = gv_start,
@@ -351,4 +361,5 @@ const struct driver gvisor_driver = {
     .restore = gv_restore,
     .seal = gv_seal,
     .destroy = gv_destroy,
+    .usage = gv_usage,
 };

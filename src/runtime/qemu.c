@@ -20,6 +20,7 @@
 #include "driver.h"
 #include "kvm.h"
 #include "net.h"
+#include "cgroup.h"
 #include "qemu_internal.h"
 #include "run.h"
 #include "shim.h"
@@ -262,18 +263,36 @@ static int qm_start(const struct driver_ctx *ctx, const struct machine_spec *s,
         return qemu_launch(ctx, s, start_child, vm, run, e);
 }
 
-/* The destroy helper: the guest stops with its QEMU; its network and files go. */
-static void destroy_helper(const struct driver_ctx *ctx, const char *id, const char *dir)
+/* The pid in DIR/qemu.pid (QEMU's -pidfile), 0 when there is none. */
+static pid_t qemu_pid(const char *dir)
 {
         char pidf[PATH_MAX + 16];
         snprintf(pidf, sizeof(pidf), "%s/qemu.pid", dir);
-        FILE *f = fopen(pidf, "r");
+        FILE *f = fopen(pidf, "re");
         long pid = 0;
         if (f) {
                 if (fscanf(f, "%ld", &pid) != 1)
                         pid = 0;
                 fclose(f);
         }
+        return pid > 1 ? (pid_t)pid : 0;
+}
+
+/* A VM costs what its QEMU process does: the guest's memory is QEMU's. */
+static void qm_usage(const struct driver_ctx *ctx, const char *id, const char *dir,
+                     struct machine_usage *u)
+{
+        (void)ctx, (void)id;
+        pid_t pid = qemu_pid(dir);
+        u->mem_bytes = u->mem_limit = u->cpu_ns = -1;
+        if (pid)
+                process_usage(pid, &u->mem_bytes, &u->mem_limit, &u->cpu_ns);
+}
+
+/* The destroy helper: the guest stops with its QEMU; its network and files go. */
+static void destroy_helper(const struct driver_ctx *ctx, const char *id, const char *dir)
+{
+        pid_t pid = qemu_pid(dir);
         if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0)
                 for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
                         usleep(20000);
@@ -296,6 +315,7 @@ static pid_t qm_destroy(const struct driver_ctx *ctx, const char *id, const char
 
 const struct driver qemu_driver = {
     .name = "vm",
+    .layer_file = "disk.qcow2",
     .networking = 1,
     .readdress = 1,
     .checkpoints_tcp = 1,
@@ -307,4 +327,5 @@ const struct driver qemu_driver = {
     .restore = qemu_restore,
     .seal = qemu_seal,
     .destroy = qm_destroy,
+    .usage = qm_usage,
 };

@@ -329,5 +329,39 @@ class DiskFull(Helpers, unittest.TestCase):
             os.rmdir(state)
 
 
+class VmDiskFull(Helpers, unittest.TestCase):
+    """The free-space check before a checkpoint counts a VM's memory (its QEMU's): a
+    hibernate that cannot fit is refused before it starts and the VM runs on."""
+
+    def test_hibernating_a_vm_that_cannot_fit_is_refused_and_it_runs_on(self):
+        import tempfile
+        state = tempfile.mkdtemp(prefix="ns-full-vm-")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", state], check=True)
+        d = Daemon(state_dir=state)
+        try:
+            d.start()
+            st, _, m = self.req("POST", "/v1/machines", {"runtime": "vm"}, d)
+            self.assertEqual(st, 201, m)
+            mid = m["id"]
+            # 192 MiB of incompressible guest memory: QEMU holds more than the disk has
+            self.run_cmd(mid, "echo kept > /root/kept; (python3 -c 'import os,time; "
+                              "b=os.urandom(192<<20); open(\"/root/ready\",\"w\").close(); "
+                              "time.sleep(3600)' >/dev/null 2>&1 &)", d)
+            self.assertTrue(wait_until(lambda: self.req(
+                "POST", "/v1/machines/%s/exec" % mid, {"cmd": "test -e /root/ready"},
+                d)[2]["exit_code"] == 0, 120))
+            st, _, r = self.req("POST", "/v1/machines/%s/hibernate" % mid, d=d)
+            self.assertEqual((st, error_code(r)), (507, "no_space"), r)
+            self.assertIn("needs about", r["error"]["message"])
+            self.assertEqual(self.req("GET", "/v1/machines/" + mid, d=d)[2]["state"], "running")
+            self.assertEqual(self.run_cmd(mid, "cat /root/kept", d), "kept\n")
+            d.destroy_all_machines()
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+            subprocess.run(["umount", "-l", state])
+            os.rmdir(state)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -50,6 +50,13 @@ class VmMachines(DaemonTest):
             self.assertEqual(st, 200, w)
             st, _, data = self.d.request("GET", "/v1/machines/%s/files?path=/root/a.txt" % mid)
             self.assertEqual(data, b"written into a VM\n")
+            # metrics come from the VM's QEMU process and its qcow2 overlay
+            st, _, mt = self.req("GET", "/v1/machines/%s/metrics" % mid)
+            self.assertEqual(st, 200, mt)
+            self.assertGreater(mt["cpu_ns"], 0, mt)
+            self.assertGreater(mt["memory_bytes"], 0, mt)
+            self.assertEqual(mt["memory_limit_bytes"], m["memory_mb"] << 20, mt)
+            self.assertGreater(mt["disk_bytes"], 0, mt)
             # a process keeps counting through hibernate and resume (memory kept)
             self.exec(mid, "(i=0; while true; do i=$((i+1)); echo $i > /root/n.new; "
                            "mv /root/n.new /root/n; sleep 0.2; done) >/dev/null 2>&1 &")

@@ -1,6 +1,8 @@
-/* GET /v1/machines/{id}/metrics: CPU and memory from the sandbox's cgroup on the host
- * (what the machine really costs, runtime included), and the bytes its own layer uses
- * on disk, counted by a child process so a large layer never stalls the loop. */
+/* GET /v1/machines/{id}/metrics: CPU and memory as the runtime tells them on the host
+ * (gVisor: the sandbox's cgroup; VM: its QEMU process — what the machine really costs,
+ * runtime included), and the bytes its own writable layer (a directory, or a VM's qcow2
+ * overlay) uses on disk, counted by a child process so a large layer never stalls the
+ * loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -13,7 +15,6 @@
 #include <unistd.h>
 
 #include "../../common/util.h"
-#include "../../runtime/cgroup.h"
 #include "api.h"
 
 struct metrics_op {
@@ -23,11 +24,6 @@ struct metrics_op {
         char id[MACHINE_ID_MAX];
         long long cpu_ns, mem_bytes, mem_limit;
 };
-
-static void cgroup_stats(struct metrics_op *op)
-{
-        sandbox_usage(op->id, &op->mem_bytes, &op->mem_limit, &op->cpu_ns);
-}
 
 static long long du_total;
 
@@ -88,9 +84,13 @@ void api_machines_metrics(struct http_exchange *ex)
                 return;
         }
         snprintf(op->id, sizeof(op->id), "%s", m->id);
-        cgroup_stats(op);
+        struct machine_usage u;
+        m->drv->usage(&app->driver_ctx, m->id, m->dir, &u);
+        op->cpu_ns = u.cpu_ns;
+        op->mem_bytes = u.mem_bytes;
+        op->mem_limit = u.mem_limit;
         char upper[PATH_MAX + 80];
-        snprintf(upper, sizeof(upper), "%s/upper", m->dir);
+        snprintf(upper, sizeof(upper), "%s/%s", m->dir, m->drv->layer_file);
         pid_t pid = fork();
         if (pid == 0) {
                 /* the child: walk the layer, print the total, exit */
