@@ -33,30 +33,46 @@ struct machine *machine_find(struct app *app, const char *id)
 }
 
 /* Persists a state change before anything else happens. */
+/* Stores a machine's new state with its lifecycle event and log line: the one way a
+ * state change is recorded, for a live machine or a record alone. 0 or -errno (e). */
+static int record_state(struct app *app, const char *id, const char *state, const char *failure,
+                        struct err *e)
+{
+        int r = store_machine_set_state(app->store, id, state, failure, time_wall_ms(), e);
+        json_t *data = json_pack("{s:s}", "state", state);
+        if (failure)
+                json_object_set_new(data, "reason", json_string(failure));
+        char *text = json_dumps(data, JSON_COMPACT);
+        json_decref(data);
+        struct err ee;
+        if (r == 0 && store_event_append(app->store, time_wall_ms(), "machine.state", "machine", id,
+                                         text, &ee) < 0)
+                log_error("event_store_failed", "machine=%s", id);
+        free(text);
+        char q[600];
+        if (r == 0)
+                log_info("machine_state", "machine=%s state=%s reason=%s", id, state,
+                         log_quote(q, sizeof(q), failure ? failure : "-"));
+        return r;
+}
+
 void set_state(struct machine *m, enum machine_state s, const char *failure)
 {
         struct err e;
         m->state = s;
         if (failure)
                 snprintf(m->failure, sizeof(m->failure), "%s", failure);
-        if (store_machine_set_state(m->app->store, m->id, state_names[s], failure, time_wall_ms(),
-                                    &e) < 0) {
+        if (record_state(m->app, m->id, state_names[s], failure, &e) < 0) {
                 char q[600];
                 log_error("machine_store_failed", "machine=%s error=%s", m->id,
                           log_quote(q, sizeof(q), e.msg));
         }
-        json_t *data = json_pack("{s:s}", "state", state_names[s]);
-        if (failure)
-                json_object_set_new(data, "reason", json_string(failure));
-        char *text = json_dumps(data, JSON_COMPACT);
-        json_decref(data);
-        if (store_event_append(m->app->store, time_wall_ms(), "machine.state", "machine", m->id,
-                               text, &e) < 0)
-                log_error("event_store_failed", "machine=%s", m->id);
-        free(text);
-        char q[600];
-        log_info("machine_state", "machine=%s state=%s reason=%s", m->id, state_names[s],
-                 log_quote(q, sizeof(q), failure ? failure : "-"));
+}
+
+int machine_record_state(struct app *app, const char *id, enum machine_state s, const char *failure,
+                         struct err *e)
+{
+        return record_state(app, id, state_names[s], failure, e);
 }
 
 static void unlink_machine(struct machine *m)

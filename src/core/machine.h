@@ -126,6 +126,12 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
 /* Destroys m; cb (may be NULL) runs once nothing of it is left. */
 void machine_destroy(struct machine *m, machine_done_cb cb, void *ud);
 
+/* Records state s (failure: its reason, or NULL) of machine `id`, which has no live
+ * sandbox (failed, or gone: destroyed; a record an earlier daemon left): the store, its
+ * lifecycle event and a log line, as for a live machine. 0 or -errno with e set. */
+int machine_record_state(struct app *app, const char *id, enum machine_state s, const char *failure,
+                         struct err *e);
+
 /* machine_destroy, first sealing m's writable layer into `layer` (a path the caller
  * has recorded as in use, or layers_collect removes it again); cb gets code "internal"
  * when the layer could not be kept. */

@@ -103,8 +103,9 @@ static void recover_one(struct app *app, const struct machine_rec *r)
                           : moving ? "the daemon stopped while it was paused and no complete "
                                      "checkpoint was left"
                                    : "its sandbox was gone when the daemon restarted";
-        store_machine_set_state(app->store, r->id, destroying ? "destroyed" : "failed",
-                                destroying ? NULL : why, time_wall_ms(), &e);
+        if (machine_record_state(app, r->id, destroying ? M_DESTROYED : M_FAILED,
+                                 destroying ? NULL : why, &e) < 0)
+                log_error("machine_store_failed", "machine=%s error=\"%s\"", r->id, e.msg);
         pid_t pid = driver_named(app, r->runtime)->destroy(&app->driver_ctx, r->id, dir, NULL, &e);
         int st;
         if (pid > 0)

@@ -696,6 +696,13 @@ class Restart(unittest.TestCase):
             self.assertIn("gone", got["failure_reason"])
             self.assertEqual(mounts_under(d.state_dir), [])
             self.assertEqual(os.listdir(os.path.join(d.state_dir, "machines")), [])
+            # destroying it records the change like any other: its event and a log line
+            st, _, gone = d.request("DELETE", "/v1/machines/" + m["id"])
+            self.assertEqual((st, gone["state"]), (200, "destroyed"), gone)
+            st, _, ev = d.request("GET", "/v1/machines/%s/events" % m["id"])
+            self.assertEqual([e.get("state") for e in ev["events"]][-2:], ["failed", "destroyed"],
+                             ev)
+            self.assertIn("machine=%s state=destroyed" % m["id"], d.read_log())
             self.assertEqual(d.stop(), 0)
         finally:
             d.cleanup()

@@ -271,8 +271,7 @@ void api_machines_destroy(struct http_exchange *ex)
         if (!m) { /* failed or destroyed already: nothing runs */
                 struct err e;
                 if (strcmp(r.state, "destroyed") != 0 &&
-                    store_machine_set_state(app->store, r.id, "destroyed", NULL, r.updated_at, &e) <
-                        0) {
+                    machine_record_state(app, r.id, M_DESTROYED, NULL, &e) < 0) {
                         api_fail(ex, &e);
                         return;
                 }
