@@ -31,7 +31,18 @@ static char *trim(char *s)
         return s;
 }
 
-/* Reads `key = value` lines; '#' starts a comment. A missing file is not an error. */
+/* The config file's grammar, shared with both SDKs (docs/configuration.md, tested with
+ * the same cases in tests/integration/test_config.py): `key = value` lines, blanks
+ * around both trimmed; a line whose first non-blank character is '#' is a comment ('#'
+ * anywhere else belongs to the value); a value in matching quotes loses them; a later
+ * line wins; unknown keys are ignored; any other line is an error naming FILE:LINE. A
+ * missing file is not an error unless named with --config. */
+/* Whether a setting may still come from the file: not given by a flag or env. */
+static int from_file(const char *from)
+{
+        return !from || strcmp(from, "config") == 0;
+}
+
 static int read_config(struct cli *c, const char *path, int explicit_path)
 {
         FILE *f = fopen(path, "r");
@@ -59,10 +70,10 @@ static int read_config(struct cli *c, const char *path, int explicit_path)
                 }
                 *eq = '\0';
                 char *k = trim(s), *v = trim(eq + 1);
-                if (strcmp(k, "api_url") == 0 && !c->url_from) {
+                if (strcmp(k, "api_url") == 0 && from_file(c->url_from)) {
                         snprintf(c->api_url, sizeof(c->api_url), "%s", v);
                         c->url_from = "config";
-                } else if (strcmp(k, "api_key") == 0 && !c->key_from) {
+                } else if (strcmp(k, "api_key") == 0 && from_file(c->key_from)) {
                         snprintf(c->api_key, sizeof(c->api_key), "%s", v);
                         c->key_from = "config";
                 }

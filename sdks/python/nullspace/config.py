@@ -9,26 +9,38 @@ import os
 DEFAULT_URL = "http://127.0.0.1:7700"
 
 
+def parse_config(text, path="config"):
+    """The config file's grammar, the CLI's and the TypeScript SDK's too
+    (docs/configuration.md): `key = value` lines, blanks around both trimmed; a line whose
+    first non-blank character is '#' is a comment ('#' anywhere else belongs to the
+    value); a value in matching quotes loses them; a later line wins; unknown keys are
+    kept but unused; any other line raises ValueError naming PATH:LINE."""
+    out = {}
+    for n, line in enumerate(text.split("\n"), 1):
+        line = line.strip(" \t\r\n")
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ValueError("%s:%d: expected key = value" % (path, n))
+        k, v = (x.strip(" \t") for x in line.split("=", 1))
+        if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+            v = v[1:-1]
+        out[k] = v
+    return out
+
+
 def _config_file():
     path = os.environ.get("NULLSPACE_CONFIG")
     if not path:
         base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"),
                                                                  ".config")
         path = os.path.join(base, "nullspace", "config")
-    out = {}
     try:
         with open(path) as f:
-            for line in f:
-                line = line.split("#", 1)[0].strip()
-                if "=" not in line:
-                    continue
-                k, v = (x.strip() for x in line.split("=", 1))
-                if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-                    v = v[1:-1]
-                out[k] = v
+            text = f.read()
     except OSError:
-        pass
-    return out
+        return {}
+    return parse_config(text, path)
 
 
 def _state_key():

@@ -19,6 +19,10 @@ export class NullspaceError extends Error {
 
 export function resolveConfig(opts?: ClientOptions): { apiUrl: string; apiKey?: string };
 
+/** Parses a config file's text (docs/configuration.md); throws on a line that is not
+ * `key = value`, naming FILE:LINE. */
+export function parseConfig(text: string, file?: string): Record<string, string>;
+
 export class Client {
   constructor(opts?: ClientOptions);
   apiUrl: string;

@@ -19,24 +19,35 @@ export class NullspaceError extends Error {
   }
 }
 
+/** The config file's grammar, the CLI's and the Python SDK's too (docs/configuration.md):
+ * `key = value` lines, blanks around both trimmed; a line whose first non-blank character
+ * is '#' is a comment ('#' anywhere else belongs to the value); a value in matching quotes
+ * loses them; a later line wins; any other line throws, naming FILE:LINE. */
+export function parseConfig(text, file = "config") {
+  const out = {};
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.replace(/^[ \t\r]+|[ \t\r]+$/g, "");
+    if (!line || line.startsWith("#")) return;
+    const eq = line.indexOf("=");
+    if (eq < 0) throw new Error(`${file}:${i + 1}: expected key = value`);
+    let v = line.slice(eq + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (v.length >= 2 && v[0] === v[v.length - 1] && `"'`.includes(v[0])) v = v.slice(1, -1);
+    out[line.slice(0, eq).replace(/^[ \t]+|[ \t]+$/g, "")] = v;
+  });
+  return out;
+}
+
 function configFile() {
   const file =
     process.env.NULLSPACE_CONFIG ||
     path.join(process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config"), "nullspace", "config");
-  const out = {};
+  let text;
   try {
-    for (let line of fs.readFileSync(file, "utf8").split("\n")) {
-      line = line.split("#")[0].trim();
-      const eq = line.indexOf("=");
-      if (eq < 0) continue;
-      let v = line.slice(eq + 1).trim();
-      if (v.length >= 2 && v[0] === v[v.length - 1] && `"'`.includes(v[0])) v = v.slice(1, -1);
-      out[line.slice(0, eq).trim()] = v;
-    }
+    text = fs.readFileSync(file, "utf8");
   } catch {
-    // no file: defaults
+    return {}; // no file: defaults
   }
-  return out;
+  return parseConfig(text, file);
 }
 
 function stateKey() {
