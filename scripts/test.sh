@@ -12,8 +12,9 @@ scripts/deps.sh
 jobs=$(nproc)
 
 # npm packages the suite needs, pinned by their lock files: the official MCP client that
-# drives `nullspace mcp` (tests/mcp) and the TypeScript SDK's own dependencies
-for dir in tests/mcp sdks/typescript; do
+# drives `nullspace mcp` (tests/mcp), the TypeScript SDK's own dependencies, and Redocly
+# CLI that lints specs/openapi.yaml (tests/spec)
+for dir in tests/mcp sdks/typescript tests/spec; do
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
     echo "== npm ci ($dir)" >&2
     npm ci --prefix "$dir" --no-audit --no-fund >&2

@@ -35,6 +35,13 @@ int template_ref_norm(const char *in, char *out, struct err *e)
                                "template name '%.*s': 1 to 64 of a-z 0-9 . _ -, starting with a "
                                "letter or digit",
                                (int)(nlen > 80 ? 80 : nlen), in);
+        /* the words of /v1/templates/... routes: a template named so could not be reached */
+        static const char *const reserved[] = {"builds", "contexts", "prune"};
+        for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+                if (nlen == strlen(reserved[i]) && strncmp(in, reserved[i], nlen) == 0)
+                        return err_say(e, EINVAL,
+                                       "template name '%s' is reserved (a route of /v1/templates)",
+                                       reserved[i]);
         if (!name_ok(tag, strlen(tag), 32, 1))
                 return err_say(e, EINVAL,
                                "template tag '%.40s': 1 to 32 of A-Z a-z 0-9 . _ -, not starting "

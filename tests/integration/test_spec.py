@@ -27,6 +27,20 @@ class Contract(unittest.TestCase):
     def test_spec_is_openapi_3_1(self):
         self.assertEqual(spec()["openapi"], "3.1.0")
 
+    def test_redocly_recommended_rules_pass(self):
+        """Redocly CLI (tests/spec, pinned; installed by scripts/test.sh) with its
+        recommended rules: no error and no warning but the reasoned ignores."""
+        lint = os.path.join(SOURCE, "tests", "spec")
+        self.assertTrue(os.path.isdir(os.path.join(lint, "node_modules")),
+                        "run scripts/test.sh (it installs tests/spec with npm ci)")
+        r = subprocess.run(["npx", "--no-install", "redocly", "lint", "--format=stylish",
+                            "../../specs/openapi.yaml"], cwd=lint, capture_output=True,
+                           text=True, timeout=120)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 0, out)
+        self.assertIn("Your API description is valid", out)
+        self.assertNotIn("warning", out.split("validating")[-1], out)
+
     def test_router_and_spec_list_the_same_routes(self):
         served = set(tuple(l.split(" ", 1)) for l in
                      subprocess.check_output([DAEMON, "--print-routes"], text=True).splitlines())

@@ -12,10 +12,12 @@ static void test_refs(void)
         struct err e;
         is_int(template_ref_norm("web", out, &e), 0, "a bare name");
         is_str(out, "web:latest", "... means name:latest");
+        is_int(template_ref_norm("builds-2", out, &e), 0, "a name that only starts like a route");
         is_int(template_ref_norm("my-app.v2_x:V1.0-rc_1", out, &e), 0, "name and tag");
         is_str(out, "my-app.v2_x:V1.0-rc_1", "... kept as given");
-        static const char *const bad[] = {"",    "Web",     "-web", "web:", "web:-x",    "web:a:b",
-                                          "a b", "web:t/x", ":tag", "we$b", "x:.hidden", "../x"};
+        static const char *const bad[] = {"",          "Web",  "-web",    "web:",     "web:-x",
+                                          "web:a:b",   "a b",  "web:t/x", ":tag",     "we$b",
+                                          "x:.hidden", "../x", "builds",  "prune:v1", "contexts"};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 is_int(template_ref_norm(bad[i], out, &e), -EINVAL, "refused: '%s'", bad[i]);
         char longname[80];
