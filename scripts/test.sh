@@ -28,7 +28,12 @@ clang-format --dry-run --Werror $files
 echo "== gcc build + tests" >&2
 cmake -S . -B build -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
+# every test destroys what it created, also when it fails: anything left fails the suite
+leftovers=$(mktemp)
+trap 'rm -f "$leftovers"' EXIT
+scripts/leftovers.sh snapshot "$leftovers"
 (cd build && ctest --output-on-failure -j"$jobs")
+scripts/leftovers.sh check "$leftovers"
 
 echo "== clang ASan+UBSan build + tests + fuzzers" >&2
 cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DNS_SANITIZE=ON \
@@ -37,4 +42,6 @@ cmake --build build-asan -j"$jobs"
 cd build-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+../scripts/leftovers.sh snapshot "$leftovers"
 ctest --output-on-failure -j"$jobs"
+../scripts/leftovers.sh check "$leftovers"

@@ -542,7 +542,8 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
                 m->run.pid = 0;
         }
         struct err e;
-        pid_t pid = m->drv->destroy(&app->driver_ctx, m->id, m->dir, m->keep_layer, &e);
+        pid_t pid =
+            m->drv->destroy(&app->driver_ctx, m->id, m->dir, m->keep_layer, m->shim_pid, &e);
         if (pid < 0) {
                 log_error("machine_destroy_failed", "machine=%s", m->id);
                 pid = 0;

@@ -92,9 +92,12 @@ struct driver {
         /* Starts a helper process that stops the sandbox (if alive) and removes
          * everything start created. With keep_layer (NULL: none) the machine's writable
          * layer is first moved there as a sealed layer (like seal); the helper exits 2
-         * when that fails. Returns its pid (the caller waits for it). */
+         * when that fails. `launcher` is the process run.pid named (the shim of a start
+         * or restore that may still be creating the sandbox; 0: none known): the helper
+         * is done only once it is gone too, so nothing can create the sandbox after it.
+         * Returns its pid (the caller waits for it). */
         pid_t (*destroy)(const struct driver_ctx *ctx, const char *id, const char *dir,
-                         const char *keep_layer, struct err *e);
+                         const char *keep_layer, pid_t launcher, struct err *e);
         /* Fills *u for the running machine id (dir: its directory). Reads /proc and
          * /sys only: cheap enough for the loop thread. */
         void (*usage)(const struct driver_ctx *ctx, const char *id, const char *dir,

@@ -274,7 +274,30 @@ static int remove_tree(const char *path)
 
 /* Kills and deletes the container (a child in the machine's network namespace: runsc
  * reaches the sandbox only from there; the helper keeps the host's mounts). */
-static void stop_container(const struct driver_ctx *ctx, const char *id)
+/* Whether pid still runs (a zombie, waiting for the daemon to reap it, does not). */
+static int process_alive(pid_t pid)
+{
+        if (pid <= 0 || kill(pid, 0) < 0)
+                return 0;
+        char path[64], buf[256];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return 0;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *s = strrchr(buf, ')');
+        return !(s && s[1] == ' ' && s[2] == 'Z');
+}
+
+#define STOP_LIMIT 600 /* rounds of 50 ms: a launcher still restoring gets 30 s */
+
+/* Stops the container for good: kill and delete until runsc no longer knows it and its
+ * launcher (the shim of a start or restore) is gone — a restore still loading creates
+ * the container only after a first delete found nothing, and would leave a sandbox
+ * running with its machine's directory removed. */
+static void stop_container(const struct driver_ctx *ctx, const char *id, pid_t launcher)
 {
         pid_t pid = fork();
         if (pid != 0) {
@@ -288,25 +311,26 @@ static void stop_container(const struct driver_ctx *ctx, const char *id)
         const char *del_argv[] = {RUNSC, "--root", root, "delete", "--force", id, NULL};
         const char *state_argv[] = {RUNSC, "--root", root, "state", id, NULL};
         runsc_enter(id);
-        run_quiet(kill_argv);
-        /* runsc serialises on its own locks; under load a delete can lose a race, so
-         * repeat until the container is gone */
-        for (int i = 0; i < 20; i++) {
+        for (int i = 0; i < STOP_LIMIT; i++) {
+                run_quiet(kill_argv);
+                /* runsc serialises on its own locks; under load a delete can lose a race */
                 run_quiet(del_argv);
-                if (run_quiet(state_argv) != 0)
-                        break;
+                if (run_quiet(state_argv) != 0 && !process_alive(launcher))
+                        _exit(0);
                 usleep(50000);
         }
-        _exit(0);
+        if (process_alive(launcher)) /* it never finished: nothing of it may go on */
+                kill(-launcher, SIGKILL);
+        _exit(1);
 }
 
 /* The helper: stop the container, remove its network, unmount the layer, remove the
  * dir. */
 static void destroy_helper(const struct driver_ctx *ctx, const char *id, const char *dir,
-                           const char *keep_layer)
+                           const char *keep_layer, pid_t launcher)
 {
         char rootfs[PATH_MAX + 64];
-        stop_container(ctx, id);
+        stop_container(ctx, id, launcher);
         if (ctx->net && ctx->net->enabled)
                 net_teardown(ctx->net, id);
         struct err e;
@@ -323,11 +347,11 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
 }
 
 static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
-                        const char *keep_layer, struct err *e)
+                        const char *keep_layer, pid_t launcher, struct err *e)
 {
         pid_t pid = fork_helper();
         if (pid == 0)
-                destroy_helper(ctx, id, dir, keep_layer);
+                destroy_helper(ctx, id, dir, keep_layer, launcher);
         if (pid < 0)
                 return err_set(e, errno, "fork destroy helper");
         return pid;

@@ -303,8 +303,9 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
 }
 
 static pid_t qm_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
-                        const char *keep_layer, struct err *e)
+                        const char *keep_layer, pid_t launcher, struct err *e)
 {
+        (void)launcher; /* QEMU writes its pid file before it runs the guest */
         if (keep_layer)
                 return err_set(e, ENOTSUP, "VM machines have no layers to keep");
         pid_t pid = fork_helper();

@@ -112,19 +112,40 @@ class Daemon:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def sweep_machines(self):
-        """Machines outlive the daemon by design: tear down whatever a test left behind."""
+        """Machines outlive the daemon by design: tear down whatever a test left behind,
+        as the daemon's own destroy would (sandboxes, VMs, mounts, network namespaces,
+        address claims, the nftables table). A start or restore still under way creates
+        its sandbox only later, so containers are killed until no process of this state
+        directory (shims, runsc, QEMU) is left, for at most 30 s."""
         mdir = os.path.join(self.state_dir, "machines")
         root = os.path.join(self.state_dir, "runsc")
-        for mid in (os.listdir(mdir) if os.path.isdir(mdir) else []):
-            subprocess.run(["runsc", "--root", root, "kill", mid, "KILL"], capture_output=True)
-            for _ in range(10):
-                if subprocess.run(["runsc", "--root", root, "delete", "--force", mid],
-                                  capture_output=True).returncode == 0:
-                    break
-                time.sleep(0.1)
+        ids = os.listdir(mdir) if os.path.isdir(mdir) else []
+        deadline = time.time() + 30
+        while True:
+            listed = subprocess.run(["runsc", "--root", root, "list", "-quiet"],
+                                    capture_output=True, text=True).stdout.split()
+            for cid in listed:
+                subprocess.run(["runsc", "--root", root, "kill", cid, "KILL"],
+                               capture_output=True)
+                subprocess.run(["runsc", "--root", root, "delete", "--force", cid],
+                               capture_output=True)
+            for mid in ids:
+                try:
+                    os.kill(int(read_text(os.path.join(mdir, mid, "qemu.pid")).strip()),
+                            signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+            alive = subprocess.run(["pgrep", "-f", mdir], capture_output=True).returncode == 0
+            if (not listed and not alive) or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        subprocess.run(["pkill", "-9", "-f", mdir], capture_output=True)
+        for mid in ids:
             subprocess.run(["umount", "-l", os.path.join(mdir, mid, "rootfs")],
                            capture_output=True)
-        subprocess.run(["pkill", "-9", "-f", "nsshim " + mdir], capture_output=True)
+            subprocess.run(["ip", "netns", "delete", "nsm-" + mid], capture_output=True)
+            release_net_claim(mid)
+        drop_nft_table(self.state_dir)
 
     def destroy_all_machines(self):
         st, _, page = self.request("GET", "/v1/machines?limit=1000")
@@ -215,6 +236,40 @@ class Daemon:
         # an empty stdin unless given: never the test runner's own
         return subprocess.run([CLI] + list(args), env=e, capture_output=True, text=True,
                               input="" if input is None else input, timeout=timeout)
+
+
+NET_CLAIMS = "/run/nullspace/net"
+NET_TABLES = "/run/nullspace/tables"
+
+
+def release_net_claim(mid):
+    """Gives back a machine's address slot (runtime/net.c: CLAIMS/ID holds the slot,
+    CLAIMS/SLOT the ID)."""
+    try:
+        slot = read_text(os.path.join(NET_CLAIMS, mid)).strip()
+    except OSError:
+        return
+    for name in (slot, mid):
+        try:
+            os.unlink(os.path.join(NET_CLAIMS, name))
+        except OSError:
+            pass
+
+
+def drop_nft_table(state_dir):
+    """Deletes the nftables table of the daemon of state_dir (TABLES/NAME names its
+    state dir)."""
+    for name in (os.listdir(NET_TABLES) if os.path.isdir(NET_TABLES) else []):
+        try:
+            if read_text(os.path.join(NET_TABLES, name)).strip() != state_dir:
+                continue
+        except OSError:
+            continue
+        subprocess.run(["nft", "delete", "table", "inet", name], capture_output=True)
+        try:
+            os.unlink(os.path.join(NET_TABLES, name))
+        except OSError:
+            pass
 
 
 def run_bounded(argv, timeout, **kw):

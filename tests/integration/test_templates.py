@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import subprocess
 import tarfile
 import time
 import unittest
@@ -479,6 +480,36 @@ class TemplatesTest(TemplateClient):
                              ("fresh", m["template"], {}), got)
         finally:
             self.destroy(m["id"])
+
+    def test_machines_destroyed_while_they_restore_leave_no_sandbox(self):
+        """A warm pool shrunk while its members are restored from the template's snapshot
+        destroys them mid-restore: each destroy must stop the restore too, so that no
+        sandbox appears after its machine is gone (one did, with its directory removed)."""
+        self.web()
+        root = os.path.join(self.d.state_dir, "runsc")
+
+        def listed():
+            return subprocess.run(["runsc", "--root", root, "list", "-quiet"],
+                                  capture_output=True, text=True).stdout.split()
+
+        for n in range(5):
+            self.req("PUT", "/v1/templates/web/pool", {"size": 3})
+            time.sleep(0.1 * n)  # at several points of the restores
+            self.req("PUT", "/v1/templates/web/pool", {"size": 0})
+        # until all is gone and 3 s after: a sandbox of a machine recorded destroyed
+        # would be one that outlived its destroy
+        orphans, quiet_since, deadline = set(), None, time.time() + 60
+        while time.time() < deadline and (quiet_since is None or time.time() < quiet_since + 3):
+            now = listed()
+            for mid in now:
+                if self.req("GET", "/v1/machines/" + mid)[2].get("state") == "destroyed":
+                    orphans.add(mid)
+            pool = self.req("GET", "/v1/templates/web")[2]["pool"]
+            busy = now or pool["ready"] + pool["creating"]
+            quiet_since = None if busy else (quiet_since or time.time())
+            time.sleep(0.1)
+        self.assertEqual(sorted(orphans), [])
+        self.assertEqual(listed(), [])
 
     def test_cli_build(self):
         d = os.path.join(self.d.state_dir, "cli-ctx")

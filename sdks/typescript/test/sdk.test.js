@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { BuildFailedError, Client, Machine, NullspaceError, Snapshot, Template } from "../src/index.js";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,8 +150,9 @@ test("preview URL and network policy", async () => {
   }
 });
 
-test("templates: build with a context, machines from it, pool, failures", async () => {
+test("templates: build with a context, machines from it, pool, failures", async (t0) => {
   const ctx = mkdtempSync(join(tmpdir(), "ns-ts-ctx-"));
+  t0.after(() => rmSync(ctx, { recursive: true, force: true }));
   writeFileSync(join(ctx, "hello.txt"), "ts context\n");
   const seen = [];
   const t = await Template.build("ts-tpl", {
