@@ -7,11 +7,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from harness import empty_pools, sweep_state_dir  # noqa: E402  (one clean-up for both)
 BUILD = os.path.join(ROOT, "build")
 CACHE = os.environ.get("NULLSPACE_CACHE_DIR", "/var/cache/nullspace")
 BASE_ROOTFS = os.path.join(CACHE, "templates/base/rootfs")
@@ -86,10 +89,28 @@ class Daemon:
         for t in threads:
             t.join()
 
+    def request(self, method, path, body=None):
+        """(status, headers, body) without raising, for the shared clean-up."""
+        try:
+            return 200, {}, self.call(method, path, body)
+        except (RuntimeError, OSError):
+            return 500, {}, {}
+
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(120)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Destroys everything the bench made (warm pools first: their members outlive a
+        stopped daemon like every machine), stops the daemon, then sweeps whatever is
+        still there — also after a bench that failed half-way."""
+        try:
+            if self.proc.poll() is None:
+                empty_pools(self.request)
+                page = self.request("GET", "/v1/machines?limit=1000")[2]
+                self.destroy_all([m["id"] for m in page.get("machines", [])
+                                  if m["state"] != "destroyed"])
+        finally:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(120)
+            sweep_state_dir(self.dir)
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class RawSandbox:

@@ -112,42 +112,14 @@ class Daemon:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def sweep_machines(self):
-        """Machines outlive the daemon by design: tear down whatever a test left behind,
-        as the daemon's own destroy would (sandboxes, VMs, mounts, network namespaces,
-        address claims, the nftables table). A start or restore still under way creates
-        its sandbox only later, so containers are killed until no process of this state
-        directory (shims, runsc, QEMU) is left, for at most 30 s."""
-        mdir = os.path.join(self.state_dir, "machines")
-        root = os.path.join(self.state_dir, "runsc")
-        ids = os.listdir(mdir) if os.path.isdir(mdir) else []
-        deadline = time.time() + 30
-        while True:
-            listed = subprocess.run(["runsc", "--root", root, "list", "-quiet"],
-                                    capture_output=True, text=True).stdout.split()
-            for cid in listed:
-                subprocess.run(["runsc", "--root", root, "kill", cid, "KILL"],
-                               capture_output=True)
-                subprocess.run(["runsc", "--root", root, "delete", "--force", cid],
-                               capture_output=True)
-            for mid in ids:
-                try:
-                    os.kill(int(read_text(os.path.join(mdir, mid, "qemu.pid")).strip()),
-                            signal.SIGKILL)
-                except (OSError, ValueError):
-                    pass
-            alive = subprocess.run(["pgrep", "-f", mdir], capture_output=True).returncode == 0
-            if (not listed and not alive) or time.time() > deadline:
-                break
-            time.sleep(0.1)
-        subprocess.run(["pkill", "-9", "-f", mdir], capture_output=True)
-        for mid in ids:
-            subprocess.run(["umount", "-l", os.path.join(mdir, mid, "rootfs")],
-                           capture_output=True)
-            subprocess.run(["ip", "netns", "delete", "nsm-" + mid], capture_output=True)
-            release_net_claim(mid)
-        drop_nft_table(self.state_dir)
+        """Machines outlive the daemon by design: tear down whatever a test left behind
+        (sweep_state_dir)."""
+        sweep_state_dir(self.state_dir)
 
     def destroy_all_machines(self):
+        """Empties every warm pool (its members are machines no list shows), then
+        destroys every machine."""
+        empty_pools(self.request)
         st, _, page = self.request("GET", "/v1/machines?limit=1000")
         for m in page.get("machines", []) if st == 200 else []:
             if m["state"] != "destroyed":
@@ -236,6 +208,60 @@ class Daemon:
         # an empty stdin unless given: never the test runner's own
         return subprocess.run([CLI] + list(args), env=e, capture_output=True, text=True,
                               input="" if input is None else input, timeout=timeout)
+
+
+def empty_pools(request, timeout=60):
+    """Sets every template's warm pool to 0 and waits until its members are gone.
+    request(method, path, body) -> (status, headers, body), as Daemon.request."""
+    st, _, page = request("GET", "/v1/templates?limit=1000")
+    pooled = [t["name"] for t in (page.get("templates", []) if st == 200 else [])
+              if (t.get("pool") or {}).get("size")]
+    for name in pooled:
+        request("PUT", "/v1/templates/%s/pool" % name, {"size": 0})
+    deadline = time.time() + timeout
+    for name in pooled:
+        while time.time() < deadline:
+            pool = request("GET", "/v1/templates/" + name)[2].get("pool") or {}
+            if pool.get("ready", 0) + pool.get("creating", 0) == 0:
+                break
+            time.sleep(0.1)
+
+
+def sweep_state_dir(state_dir):
+    """Machines outlive the daemon by design: tear down whatever a test left behind,
+    as the daemon's own destroy would (sandboxes, VMs, mounts, network namespaces,
+    address claims, the nftables table). A start or restore still under way creates
+    its sandbox only later, so containers are killed until no process of this state
+    directory (shims, runsc, QEMU) is left, for at most 30 s."""
+    mdir = os.path.join(state_dir, "machines")
+    root = os.path.join(state_dir, "runsc")
+    ids = os.listdir(mdir) if os.path.isdir(mdir) else []
+    deadline = time.time() + 30
+    while True:
+        listed = subprocess.run(["runsc", "--root", root, "list", "-quiet"],
+                                capture_output=True, text=True).stdout.split()
+        for cid in listed:
+            subprocess.run(["runsc", "--root", root, "kill", cid, "KILL"],
+                           capture_output=True)
+            subprocess.run(["runsc", "--root", root, "delete", "--force", cid],
+                           capture_output=True)
+        for mid in ids:
+            try:
+                os.kill(int(read_text(os.path.join(mdir, mid, "qemu.pid")).strip()),
+                        signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        alive = subprocess.run(["pgrep", "-f", mdir], capture_output=True).returncode == 0
+        if (not listed and not alive) or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    subprocess.run(["pkill", "-9", "-f", mdir], capture_output=True)
+    for mid in ids:
+        subprocess.run(["umount", "-l", os.path.join(mdir, mid, "rootfs")],
+                       capture_output=True)
+        subprocess.run(["ip", "netns", "delete", "nsm-" + mid], capture_output=True)
+        release_net_claim(mid)
+    drop_nft_table(state_dir)
 
 
 NET_CLAIMS = "/run/nullspace/net"
