@@ -164,15 +164,19 @@ int store_open(struct store **out, const char *path, struct err *e)
                 return r;
         }
         sqlite3_busy_timeout(st->db, 5000);
-        int r = db_exec(st,
-                        /* the daemon is the database's only user (it holds the state
-                         * dir's lock): exclusive locking spares two fcntl() locks per
-                         * statement and the shared-memory WAL index */
-                        "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
-                        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                        e);
-        if (r == 0 && query_int(st, "PRAGMA user_version", &st->version) < 0)
-                r = db_fail(st, e, "read schema version");
+        /* the schema version first: a database a newer build wrote is refused before
+         * anything (the journal mode included) is changed in it */
+        int r = query_int(st, "PRAGMA user_version", &st->version) < 0
+                    ? db_fail(st, e, "read schema version")
+                    : db_check_version(st, e);
+        if (r == 0)
+                r = db_exec(st,
+                            /* the daemon is the database's only user (it holds the state
+                             * dir's lock): exclusive locking spares two fcntl() locks per
+                             * statement and the shared-memory WAL index */
+                            "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+                            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                            e);
         if (r == 0)
                 r = db_migrate(st, e);
         if (r < 0) {

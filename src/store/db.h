@@ -98,4 +98,7 @@ int db_ids(struct store *st, enum stmt_id which, const char *arg, char ***out, s
 /* Applies the migrations the database lacks (migrations.c). */
 int db_migrate(struct store *st, struct err *e);
 
+/* -EPROTO (e says so) when st->version is newer than this build's migrations know. */
+int db_check_version(const struct store *st, struct err *e);
+
 #endif

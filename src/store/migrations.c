@@ -90,17 +90,27 @@ static const char *const migrations[] = {
     "ALTER TABLE snapshots ADD COLUMN kind TEXT NOT NULL DEFAULT 'user';",
 };
 
+#define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int db_check_version(const struct store *st, struct err *e)
+{
+        if (st->version > LATEST)
+                return err_set(e, EPROTO,
+                               "database schema version %d is newer than this build knows (%d); "
+                               "run the newer nullspaced, or restore a backup made before the "
+                               "upgrade (docs/operations.md)",
+                               st->version, LATEST);
+        return 0;
+}
+
 int db_migrate(struct store *st, struct err *e)
 {
-        const int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
-        if (st->version > latest)
-                return err_set(e, EPROTO,
-                               "database schema version %d is newer than this build knows (%d)",
-                               st->version, latest);
-        for (int v = st->version; v < latest; v++) {
+        const int latest = LATEST;
+        int r = db_check_version(st, e);
+        for (int v = st->version; r == 0 && v < latest; v++) {
                 char bump[64];
                 snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", v + 1);
-                int r = db_exec(st, "BEGIN IMMEDIATE;", e);
+                r = db_exec(st, "BEGIN IMMEDIATE;", e);
                 if (r == 0)
                         r = db_exec(st, migrations[v], e);
                 if (r == 0)
@@ -113,5 +123,5 @@ int db_migrate(struct store *st, struct err *e)
                 }
                 st->version = v + 1;
         }
-        return 0;
+        return r;
 }
