@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/kvconf.h"
 #include "cli.h"
 
 void cli_config_default_path(char *out, size_t cap)
@@ -17,69 +18,39 @@ void cli_config_default_path(char *out, size_t cap)
                 snprintf(out, cap, "%s/.config/nullspace/config", home ? home : "");
 }
 
-static char *trim(char *s)
-{
-        while (*s == ' ' || *s == '\t')
-                s++;
-        size_t n = strlen(s);
-        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-                s[--n] = '\0';
-        if (n >= 2 && ((s[0] == '"' && s[n - 1] == '"') || (s[0] == '\'' && s[n - 1] == '\''))) {
-                s[n - 1] = '\0';
-                s++;
-        }
-        return s;
-}
-
-/* The config file's grammar, shared with both SDKs (docs/configuration.md, tested with
- * the same cases in tests/integration/test_config.py): `key = value` lines, blanks
- * around both trimmed; a line whose first non-blank character is '#' is a comment ('#'
- * anywhere else belongs to the value); a value in matching quotes loses them; a later
- * line wins; unknown keys are ignored; any other line is an error naming FILE:LINE. A
- * missing file is not an error unless named with --config. */
 /* Whether a setting may still come from the file: not given by a flag or env. */
 static int from_file(const char *from)
 {
         return !from || strcmp(from, "config") == 0;
 }
 
+/* A pair of the config file: the keys we know; others are for other tools. */
+static int on_pair(void *ud, const char *k, const char *v, int line, struct err *e)
+{
+        (void)line, (void)e;
+        struct cli *c = ud;
+        if (strcmp(k, "api_url") == 0 && from_file(c->url_from)) {
+                snprintf(c->api_url, sizeof(c->api_url), "%s", v);
+                c->url_from = "config";
+        } else if (strcmp(k, "api_key") == 0 && from_file(c->key_from)) {
+                snprintf(c->api_key, sizeof(c->api_key), "%s", v);
+                c->key_from = "config";
+        }
+        return 0;
+}
+
+/* The config file (src/common/kvconf.h has its grammar, shared with both SDKs and
+ * tested with the same cases in tests/integration/test_config.py): a later line wins;
+ * unknown keys are ignored; a bad line is an error naming FILE:LINE. A missing file is
+ * not an error unless named with --config. */
 static int read_config(struct cli *c, const char *path, int explicit_path)
 {
-        FILE *f = fopen(path, "r");
-        if (!f) {
-                if (explicit_path) {
-                        fprintf(stderr, "error: usage: cannot read config %s: %s\n", path,
-                                strerror(errno));
-                        return ns_code_def(NS_E_USAGE)->exit_code;
-                }
+        struct err e;
+        int r = kvconf_read(path, on_pair, c, &e);
+        if (r == 0 || (r == -ENOENT && !explicit_path))
                 return 0;
-        }
-        char line[2048];
-        int lineno = 0;
-        while (fgets(line, sizeof(line), f)) {
-                lineno++;
-                char *s = trim(line);
-                if (!*s || *s == '#')
-                        continue;
-                char *eq = strchr(s, '=');
-                if (!eq) {
-                        fprintf(stderr, "error: usage: %s:%d: expected key = value\n", path,
-                                lineno);
-                        fclose(f);
-                        return ns_code_def(NS_E_USAGE)->exit_code;
-                }
-                *eq = '\0';
-                char *k = trim(s), *v = trim(eq + 1);
-                if (strcmp(k, "api_url") == 0 && from_file(c->url_from)) {
-                        snprintf(c->api_url, sizeof(c->api_url), "%s", v);
-                        c->url_from = "config";
-                } else if (strcmp(k, "api_key") == 0 && from_file(c->key_from)) {
-                        snprintf(c->api_key, sizeof(c->api_key), "%s", v);
-                        c->key_from = "config";
-                }
-        }
-        fclose(f);
-        return 0;
+        fprintf(stderr, "error: usage: %s\n", e.msg);
+        return ns_code_def(NS_E_USAGE)->exit_code;
 }
 
 /* Default key: the local daemon's generated key file, when this user can read it. */

@@ -19,6 +19,7 @@
 #include "../common/util.h"
 #include "api/api.h"
 #include "app.h"
+#include "args.h"
 #include "auth.h"
 #include "state.h"
 
@@ -63,6 +64,9 @@ static void usage(FILE *f)
                 "                         without traffic either way (300000)\n"
                 "  --default-runtime NAME runtime of machines created without one: gvisor\n"
                 "                         (default) or vm (QEMU virtual machines)\n"
+                "  --config FILE          settings file (default " NS_CONFIG_PATH " when it\n"
+                "                         exists): option-name = value lines; flags win over\n"
+                "                         NULLSPACE_OPTION_NAME variables, which win over it\n"
                 "  --no-prepare           do not build the base template (and the VM guest)\n"
                 "                         at start-up; the first create builds it instead\n"
                 "  --print-routes         print the served routes (METHOD PATH) and exit\n"
@@ -119,53 +123,64 @@ static void default_state_dir(char *out, size_t cap)
                 snprintf(out, cap, "%s/.local/state/nullspace", home);
 }
 
-/* Returns 0 to run, 1 to exit successfully, 2 on a usage error. */
-static int parse_args(int argc, char **argv, struct options *o)
+enum {
+        O_STATE = 256,
+        O_LISTEN,
+        O_LOG,
+        O_MAXC,
+        O_IDLE,
+        O_REQ,
+        O_MTIMEOUT,
+        O_NETPOOL,
+        O_DNSUP,
+        O_PDOMAIN,
+        O_PPORT,
+        O_PIDLE,
+        O_RUNTIME,
+        O_NOPREP,
+        O_CONFIG,
+        O_ROUTES,
+        O_ERRORS,
+        O_VER
+};
+
+/* Every option; those before O_CONFIG are settings, which the config file and the
+ * environment may give too (config.c: daemon_args). */
+static const struct option longs[] = {
+    {"state-dir", required_argument, 0, O_STATE},
+    {"listen", required_argument, 0, O_LISTEN},
+    {"log-level", required_argument, 0, O_LOG},
+    {"max-connections", required_argument, 0, O_MAXC},
+    {"idle-timeout-ms", required_argument, 0, O_IDLE},
+    {"request-timeout-ms", required_argument, 0, O_REQ},
+    {"machine-timeout-s", required_argument, 0, O_MTIMEOUT},
+    {"machine-network", required_argument, 0, O_NETPOOL},
+    {"dns-upstream", required_argument, 0, O_DNSUP},
+    {"preview-domain", required_argument, 0, O_PDOMAIN},
+    {"preview-port", required_argument, 0, O_PPORT},
+    {"preview-idle-timeout-ms", required_argument, 0, O_PIDLE},
+    {"default-runtime", required_argument, 0, O_RUNTIME},
+    {"no-prepare", no_argument, 0, O_NOPREP},
+    {"config", required_argument, 0, O_CONFIG},
+    {"print-routes", no_argument, 0, O_ROUTES},
+    {"print-errors", no_argument, 0, O_ERRORS},
+    {"version", no_argument, 0, O_VER},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+/* Returns 0 to run, 1 to exit successfully, 2 on a usage error (said on stderr, with
+ * where the bad setting came from). argv: daemon_args's merge of the config file, the
+ * environment and the command line, `origin` naming each. */
+static int parse_args(int argc, char **argv, const char *const *origin, struct options *o)
 {
-        enum {
-                O_STATE = 256,
-                O_LISTEN,
-                O_LOG,
-                O_MAXC,
-                O_IDLE,
-                O_REQ,
-                O_MTIMEOUT,
-                O_NETPOOL,
-                O_DNSUP,
-                O_PDOMAIN,
-                O_PPORT,
-                O_PIDLE,
-                O_RUNTIME,
-                O_NOPREP,
-                O_ROUTES,
-                O_ERRORS,
-                O_VER
-        };
-        static const struct option longs[] = {
-            {"state-dir", required_argument, 0, O_STATE},
-            {"listen", required_argument, 0, O_LISTEN},
-            {"log-level", required_argument, 0, O_LOG},
-            {"max-connections", required_argument, 0, O_MAXC},
-            {"idle-timeout-ms", required_argument, 0, O_IDLE},
-            {"request-timeout-ms", required_argument, 0, O_REQ},
-            {"machine-timeout-s", required_argument, 0, O_MTIMEOUT},
-            {"machine-network", required_argument, 0, O_NETPOOL},
-            {"dns-upstream", required_argument, 0, O_DNSUP},
-            {"preview-domain", required_argument, 0, O_PDOMAIN},
-            {"preview-port", required_argument, 0, O_PPORT},
-            {"preview-idle-timeout-ms", required_argument, 0, O_PIDLE},
-            {"default-runtime", required_argument, 0, O_RUNTIME},
-            {"no-prepare", no_argument, 0, O_NOPREP},
-            {"print-routes", no_argument, 0, O_ROUTES},
-            {"print-errors", no_argument, 0, O_ERRORS},
-            {"version", no_argument, 0, O_VER},
-            {"help", no_argument, 0, 'h'},
-            {0, 0, 0, 0},
-        };
         int c;
         enum log_level lvl;
+        opterr = 0;
         while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
                 switch (c) {
+                case O_CONFIG: /* read before: daemon_args */
+                        break;
                 case O_STATE:
                         o->state_dir = optarg;
                         break;
@@ -238,8 +253,15 @@ static int parse_args(int argc, char **argv, struct options *o)
         }
         if (optind == argc)
                 return 0;
+        fprintf(stderr, "nullspaced: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return 2;
 bad:
-        fprintf(stderr, "nullspaced: invalid arguments (try --help)\n");
+        /* the option just looked at; getopt has moved past it (and its value) */
+        int at = optind - 1 < argc && optind > 1 ? optind - 1 : 1;
+        if (at > 1 && argv[at][0] != '-' && argv[at - 1][0] == '-')
+                at--; /* "--opt VALUE" given as two words */
+        fprintf(stderr, "nullspaced: bad option or value '%s'%s%s (try --help)\n", argv[at],
+                origin[at] ? " from " : "", origin[at] ? origin[at] : "");
         return 2;
 }
 
@@ -438,9 +460,17 @@ int main(int argc, char **argv)
         struct options o = {
             .listen = "127.0.0.1:7700", .machine_timeout_s = 300, .preview_idle_ms = 300000};
         http_server_cfg_defaults(&o.http);
-        int pr = parse_args(argc, argv, &o);
-        if (pr)
+        struct daemon_args args;
+        struct err ae;
+        if (daemon_args(argc, argv, longs, O_CONFIG - O_STATE, &args, &ae) < 0) {
+                fprintf(stderr, "nullspaced: %s\n", ae.msg);
+                return 2;
+        }
+        int pr = parse_args(args.argc, args.argv, args.origin, &o);
+        if (pr) {
+                daemon_args_free(&args);
                 return pr == 1 ? 0 : 2;
+        }
         if (o.state_dir)
                 snprintf(app.state_dir, sizeof(app.state_dir), "%s", o.state_dir);
         else
@@ -464,6 +494,7 @@ int main(int argc, char **argv)
         int r = run(&app, &o, &e);
         store_close(app.store);
         loop_fini(&app.loop);
+        daemon_args_free(&args); /* the options point into it */
         if (r < 0) {
                 char q[600];
                 log_error("fatal", "error=%s", log_quote(q, sizeof(q), e.msg));

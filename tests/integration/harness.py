@@ -52,7 +52,9 @@ class Daemon:
             os.unlink(addr_file)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [DAEMON, "--state-dir", self.state_dir, "--listen", "127.0.0.1:0"] + self.args,
+            # --config: a host's /etc/nullspace/nullspaced.conf is not the tests'
+            [DAEMON, "--config", "/dev/null", "--state-dir", self.state_dir, "--listen",
+             "127.0.0.1:0"] + self.args,
             stdout=self.log, stderr=self.log, env=self.env)
         _live.append(self)
         deadline = time.time() + timeout

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import CLI, SOURCE, DaemonTest
+from harness import CLI, DAEMON, SOURCE, Daemon, DaemonTest
 
 KEY = "cfg#key-0123456789abcdef"
 CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config_cases.json")
@@ -83,6 +83,59 @@ class ConfigGrammar(DaemonTest):
                 }
                 want = {k: case["expect"] for k in got}
                 self.assertEqual(got, want)
+
+
+class DaemonSettings(unittest.TestCase):
+    """nullspaced's settings: the command line over NULLSPACE_<OPTION> variables over the
+    config file (the same grammar, option names as keys) over the defaults."""
+
+    def run_daemon(self, conf, args=(), env=None):
+        state = tempfile.mkdtemp(prefix="ns-it-conf-")
+        path = os.path.join(state, "nullspaced.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        e = {k: v for k, v in os.environ.items() if not k.startswith("NULLSPACE_")}
+        e["NULLSPACE_CACHE_DIR"] = os.environ.get("NULLSPACE_CACHE_DIR", "/var/cache/nullspace")
+        e.update(env or {})
+        d = Daemon(["--config", path] + list(args), env=e, state_dir=state)
+        d.env = e  # exactly these variables
+        d.own_dir = True  # cleanup() removes it
+        return d
+
+    def test_flags_over_env_over_file(self):
+        d = self.run_daemon("listen = 127.0.0.1:1\nlog-level = 'debug'\n"
+                            "machine-timeout-s = 111\nno-prepare = true\n",
+                            env={"NULLSPACE_MACHINE_TIMEOUT_S": "222",
+                                 "NULLSPACE_LOG_LEVEL": "warn"})
+        try:
+            d.start()  # its own --listen 127.0.0.1:0 wins over the file's
+            st, _, m = d.request("POST", "/v1/machines")
+            self.assertEqual(st, 201, m)
+            # the environment's 222 s over the file's 111 s
+            self.assertAlmostEqual((m["timeout_at"] - m["created_at"]) / 1000, 222, delta=2)
+            self.assertNotIn("level=debug", d.read_log())  # warn from the environment
+            self.assertEqual(d.request("DELETE", "/v1/machines/" + m["id"])[0], 200)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+    def test_a_bad_setting_names_where_it_came_from(self):
+        for conf, env, want in (
+                ("listen = 127.0.0.1:0\ncolour = blue\n", {}, ":2: unknown setting 'colour'"),
+                ("no-prepare = maybe\n", {}, ":1: no-prepare is a switch: true or false"),
+                ("max-connections = 5\n", {"NULLSPACE_MAX_CONNECTIONS": "lots"},
+                 "'--max-connections=lots' from env NULLSPACE_MAX_CONNECTIONS"),
+                ("this is not a setting\n", {}, ":1: expected key = value")):
+            d = self.run_daemon(conf, env=env)
+            try:
+                r = subprocess.run([DAEMON, "--config",
+                                    os.path.join(d.state_dir, "nullspaced.conf"),
+                                    "--state-dir", d.state_dir],
+                                   env=d.env, capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(want, r.stderr)
+            finally:
+                d.cleanup()
 
 
 if __name__ == "__main__":
