@@ -12,6 +12,7 @@ PKGS=(
   qemu-system-x86 qemu-utils e2fsprogs
   chromium
   nodejs
+  lintian fakeroot dpkg-dev systemd
 )
 
 missing=()

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../include/nsproto.h"
 #include "../common/log.h"
 #include "../core/build.h"
 #include "../core/pools.h"
@@ -71,7 +72,8 @@ static void usage(FILE *f)
                 "                         at start-up; the first create builds it instead\n"
                 "  --print-routes         print the served routes (METHOD PATH) and exit\n"
                 "  --print-errors         print the error-code catalogue as JSON and exit\n"
-                "  --version              print the version and exit\n"
+                "  --version              print the version, the store schema and the agent\n"
+                "                         protocol version, and exit\n"
                 "  --help                 this text\n\n"
                 "Environment:\n"
                 "  NULLSPACE_API_KEY      first admin key when the state dir is initialised;\n"
@@ -241,8 +243,9 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                 case O_ERRORS:
                         print_errors();
                         return 1;
-                case O_VER:
-                        printf("nullspaced %s\n", NS_VERSION);
+                case O_VER: /* what a release manifest records (scripts/package.sh) */
+                        printf("nullspaced %s (store schema %d, agent protocol %d)\n", NS_VERSION,
+                               store_schema_latest(), NSP_VERSION);
                         return 1;
                 case 'h':
                         usage(stdout);

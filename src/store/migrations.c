@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "db.h"
+#include "store.h"
 
 static const char *const migrations[] = {
     /* 1: the foundation's tables */
@@ -91,6 +92,11 @@ static const char *const migrations[] = {
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int store_schema_latest(void)
+{
+        return LATEST;
+}
 
 int db_check_version(const struct store *st, struct err *e)
 {

@@ -22,6 +22,9 @@ void store_close(struct store *st);
 /* Schema version the database is at. */
 int store_schema_version(struct store *st);
 
+/* The schema version this build migrates databases to (its newest). */
+int store_schema_latest(void);
+
 /* Cheap liveness probe of the database (for /readyz). */
 int store_ping(struct store *st, struct err *e);
 

@@ -33,7 +33,8 @@ def _kill_leftovers():
 
 
 class Daemon:
-    def __init__(self, args=(), env=None, state_dir=None):
+    def __init__(self, args=(), env=None, state_dir=None, binary=None):
+        self.binary = binary or DAEMON  # another nullspaced (an installed layout's)
         self.own_dir = state_dir is None
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="ns-it-")
         self.args = list(args)
@@ -53,7 +54,7 @@ class Daemon:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             # --config: a host's /etc/nullspace/nullspaced.conf is not the tests'
-            [DAEMON, "--config", "/dev/null", "--state-dir", self.state_dir, "--listen",
+            [self.binary, "--config", "/dev/null", "--state-dir", self.state_dir, "--listen",
              "127.0.0.1:0"] + self.args,
             stdout=self.log, stderr=self.log, env=self.env)
         _live.append(self)
