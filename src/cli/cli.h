@@ -23,6 +23,7 @@ struct cli {
         int json;
         const char *config_path; /* --config, else the default path */
         const char *waiting;     /* set by long commands: "hibernating" shown while waiting */
+        int quiet;               /* requests print no error of their own (doctor) */
 };
 
 struct cli_flag {
@@ -49,6 +50,7 @@ struct cli_cmd {
 };
 
 /* The verbs (one file per verb group: cmd_*.c); each returns the exit status. */
+int cmd_doctor(struct cli *c, int argc, char **argv);
 int cmd_files_ls(struct cli *c, int argc, char **argv);
 int cmd_files_mkdir(struct cli *c, int argc, char **argv);
 int cmd_files_mv(struct cli *c, int argc, char **argv);

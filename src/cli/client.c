@@ -21,6 +21,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 static int client_error(struct cli *c, enum ns_code code, const char *msg)
 {
         const struct ns_code_def *d = ns_code_def(code);
+        if (c->quiet)
+                return d->exit_code;
         if (c->json) {
                 json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", d->name, "message", msg);
                 json_dumpf(doc, stdout, JSON_COMPACT);

@@ -23,6 +23,9 @@ const struct cli_flag cli_global_flags[] = {
 };
 
 static const struct cli_flag no_flags[] = {{NULL, NULL, NULL, 0}};
+static const struct cli_flag doctor_flags[] = {
+    {"--state-dir", "DIR", "the daemon's state directory (default: the daemon's own)", 0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag create_flags[] = {{"--name", "NAME", "a label for the key", 0},
                                                {NULL, NULL, NULL, 0}};
 static const struct cli_flag list_flags[] = {
@@ -138,6 +141,10 @@ static const struct cli_flag f_write_flags[] = {
 const struct cli_cmd cli_cmds[] = {
     {"status", "", "Check that the daemon answers and the API key is accepted", no_flags,
      cmd_status},
+    {"doctor", "[--state-dir DIR]",
+     "Check this host and its daemon (runsc, cgroup v2, nftables, KVM, disk, the base "
+     "template, leftover sandboxes): a verdict and a fix for each; exits 1 when one fails",
+     doctor_flags, cmd_doctor},
     {"keys create", "[--name NAME]", "Create an API key (its secret is shown once)", create_flags,
      cmd_keys_create},
     {"keys list", "[--limit N] [--cursor C]", "List API keys (secrets are never shown)", list_flags,

@@ -20,6 +20,35 @@ class Cli(DaemonTest):
         self.assertEqual((doc["status"], doc["info"]["version"]), ("ok", "0.1.0"))
         self.assertEqual(doc["key_source"], "env")
 
+    def test_doctor_checks_the_host_and_the_daemon(self):
+        r = self.d.cli("doctor", "--json")
+        doc = json.loads(r.stdout)
+        names = [c["name"] for c in doc["checks"]]
+        self.assertEqual(names, ["daemon", "base template", "vm guest", "runsc", "cgroup v2",
+                                 "nftables", "kvm", "disk", "leftovers"])
+        self.assertEqual((r.returncode, doc["ok"]), (0, True), r.stdout)
+        self.assertEqual(doc["checks"][0]["status"], "ok")
+        self.assertTrue(all(c["status"] == "ok" or c["fix"] for c in doc["checks"]))
+        r = self.d.cli("doctor")
+        self.assertRegex(r.stdout, r"(?m)^ok    daemon         http://")
+        # a shim whose state directory is gone is found, and the verdict is a failure
+        import sys
+        gone = os.path.join(self.d.state_dir, "gone")
+        orphan = subprocess.Popen(["nsshim", "-c", "import time; time.sleep(60)",
+                                   gone + "/machines/m_orphan"], executable=sys.executable)
+        try:
+            time.sleep(0.3)
+            r = self.d.cli("doctor", "--json")
+            left = [c for c in json.loads(r.stdout)["checks"] if c["name"] == "leftovers"][0]
+            self.assertEqual((r.returncode, left["status"]), (1, "fail"), left)
+            self.assertIn("pid %d of %s" % (orphan.pid, gone), left["detail"])
+        finally:
+            orphan.kill()
+            orphan.wait()
+        r = self.d.cli("doctor", env={"NULLSPACE_API_URL": "http://127.0.0.1:1"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("fail  daemon         no answer from http://127.0.0.1:1", r.stdout)
+
     def test_every_command_speaks_json(self):
         created = json.loads(self.d.cli("--json", "keys", "create", "--name", "j").stdout)
         r = self.d.cli("--json", "machines", "create", "--metadata", "by=cli", "--env", "X=1",
@@ -31,6 +60,7 @@ class Cli(DaemonTest):
         mid = machine["id"]
         runs = {
             "status": ["status"],
+            "doctor": ["doctor"],
             "keys create": ["keys", "create"],
             "keys list": ["keys", "list", "--limit", "2"],
             "keys get": ["keys", "get", created["id"]],
