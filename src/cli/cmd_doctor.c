@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "../common/util.h"
 #include "cli.h"
 
 struct doctor {
@@ -210,12 +211,10 @@ static int process_state_dir(const char *pid, char *out, size_t cap)
 {
         char path[64], cmd[4096];
         snprintf(path, sizeof(path), "/proc/%.20s/cmdline", pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
+        ssize_t got = read_small(path, cmd, sizeof(cmd));
+        if (got <= 0)
                 return 0;
-        size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
-        fclose(f);
-        cmd[n] = '\0';
+        size_t n = (size_t)got;
         const char *prev = "", *base = strrchr(cmd, '/');
         int shim = !strcmp(base ? base + 1 : cmd, "nsshim");
         for (size_t i = 0; i < n; i += strlen(cmd + i) + 1) {

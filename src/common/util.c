@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <stdio.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -188,4 +190,16 @@ void remove_flat_dir(const char *dir)
         if (d)
                 closedir(d);
         rmdir(dir);
+}
+
+ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return -1;
+        size_t n = cap ? fread(buf, 1, cap - 1, f) : 0;
+        fclose(f);
+        if (cap)
+                buf[n] = '\0';
+        return (ssize_t)n;
 }

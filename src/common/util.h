@@ -10,6 +10,10 @@
 int64_t time_wall_ms(void);
 uint64_t time_mono_ns(void);
 
+/* Reads at most cap-1 bytes of a small file (a /proc entry) into buf, NUL-terminated.
+ * Returns how many, or -1 when it cannot be opened. Any thread. */
+ssize_t read_small(const char *path, char *buf, size_t cap);
+
 /* Fills `buf` with `n` bytes from the kernel CSPRNG. Returns 0 or -errno. Thread-safe. */
 int rand_bytes(void *buf, size_t n);
 

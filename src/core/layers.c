@@ -141,7 +141,7 @@ void images_sweep(struct app *app)
 void op_pid_write(const char *dir, pid_t pid)
 {
         char path[PATH_MAX + 64], text[32];
-        snprintf(path, sizeof(path), "%s/op.pid", dir);
+        snprintf(path, sizeof(path), "%s/" DRIVER_OP_PID, dir);
         int n = snprintf(text, sizeof(text), "%d\n", (int)pid);
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0) {
@@ -154,7 +154,7 @@ void op_pid_write(const char *dir, pid_t pid)
 void op_pid_clear(const char *dir)
 {
         char path[PATH_MAX + 64];
-        snprintf(path, sizeof(path), "%s/op.pid", dir);
+        snprintf(path, sizeof(path), "%s/" DRIVER_OP_PID, dir);
         unlink(path);
 }
 
@@ -171,7 +171,7 @@ static int ours(pid_t pid)
 void wait_op_helper(const char *dir)
 {
         char path[PATH_MAX + 64], text[32] = "";
-        snprintf(path, sizeof(path), "%s/op.pid", dir);
+        snprintf(path, sizeof(path), "%s/" DRIVER_OP_PID, dir);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return;

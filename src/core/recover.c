@@ -106,7 +106,8 @@ static void recover_one(struct app *app, const struct machine_rec *r)
         if (machine_record_state(app, r->id, destroying ? M_DESTROYED : M_FAILED,
                                  destroying ? NULL : why, &e) < 0)
                 log_error("machine_store_failed", "machine=%s error=\"%s\"", r->id, e.msg);
-        pid_t pid = driver_named(app, r->runtime)->destroy(&app->driver_ctx, r->id, dir, NULL, 0, &e);
+        pid_t pid =
+            driver_named(app, r->runtime)->destroy(&app->driver_ctx, r->id, dir, NULL, 0, &e);
         int st;
         if (pid > 0)
                 waitpid(pid, &st, 0);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/util.h"
 #include "cgroup.h"
 
 /* The first number in a file (or the value after `key` when given); -1 if none. */
@@ -80,10 +81,8 @@ void process_usage(pid_t pid, long long *mem, long long *limit, long long *cpu_n
                 fclose(f);
         }
         snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-        if ((f = fopen(p, "re"))) {
-                char buf[1024];
-                size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-                buf[n] = '\0';
+        char buf[1024];
+        if (read_small(p, buf, sizeof(buf)) > 0) {
                 /* utime and stime are fields 14 and 15, counted after the ")" of comm */
                 char *s = strrchr(buf, ')');
                 unsigned long long ut, st;
@@ -92,14 +91,10 @@ void process_usage(pid_t pid, long long *mem, long long *limit, long long *cpu_n
                         *cpu_ns =
                             (long long)((ut + st) *
                                         (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK)));
-                fclose(f);
         }
         snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
-        if ((f = fopen(p, "re"))) {
-                char cmd[8192];
-                size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
-                cmd[n] = '\0';
-                *limit = mem_arg(cmd, n);
-                fclose(f);
-        }
+        char cmd[8192];
+        ssize_t n = read_small(p, cmd, sizeof(cmd));
+        if (n > 0)
+                *limit = mem_arg(cmd, (size_t)n);
 }

@@ -104,6 +104,12 @@ struct driver {
                       struct machine_usage *u);
 };
 
+/* The file in a machine's dir naming its checkpoint or restore helper ("PID\n"): the
+ * daemon writes it right after a hibernate or restore returned the helper's pid, and a
+ * restarted daemon waits for that process. A checkpoint helper acts only once it is
+ * named there (helper_gate), so one whose daemon died before naming it does nothing. */
+#define DRIVER_OP_PID "op.pid"
+
 /* The file a complete checkpoint image holds (written last). */
 #define DRIVER_IMAGE_DONE "nullspace-complete"
 

@@ -281,12 +281,8 @@ static int process_alive(pid_t pid)
                 return 0;
         char path[64], buf[256];
         snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
+        if (read_small(path, buf, sizeof(buf)) < 0)
                 return 0;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
         const char *s = strrchr(buf, ')');
         return !(s && s[1] == ' ' && s[2] == 'Z');
 }

@@ -40,6 +40,7 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
                               const char *image)
 {
         char root[PATH_MAX + 64], own[PATH_MAX + 64];
+        helper_gate(dir);
         runsc_root(ctx, root, sizeof(root));
         snprintf(own, sizeof(own), "%s/checkpoint", dir);
         remove_flat_dir(image);

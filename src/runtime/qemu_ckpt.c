@@ -53,6 +53,7 @@ static void hibernate_helper(const char *dir, const char *image)
             to[PATH_MAX + 16];
         struct qmp q;
         struct err e = {0};
+        helper_gate(dir);
         qmp_path(dir, sock, sizeof(sock));
         snprintf(own, sizeof(own), "%s/checkpoint", dir);
         remove_flat_dir(image);

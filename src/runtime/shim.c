@@ -2,6 +2,9 @@
 #include "shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -60,4 +63,23 @@ pid_t fork_helper(void)
                 sigprocmask(SIG_SETMASK, &none, NULL);
         }
         return pid;
+}
+
+void helper_gate(const char *dir)
+{
+        char path[PATH_MAX + 32], text[32];
+        snprintf(path, sizeof(path), "%s/" DRIVER_OP_PID, dir);
+        for (int i = 0; i < 5000; i++) {
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+                if (fd >= 0)
+                        close(fd);
+                if (n > 0) {
+                        text[n] = '\0';
+                        if (atoi(text) == (int)getpid())
+                                return;
+                }
+                usleep(1000);
+        }
+        _exit(0);
 }
