@@ -92,6 +92,21 @@ class Streams(DaemonTest):
         out, _, end = s2.collect(r3["channel"])
         self.assertEqual((out, end["type"]), (b"", "exit"))
 
+    def output_until(self, s, ch, text, seconds=60):
+        """The channel's output until `text` appears; past `seconds`, a failure that shows
+        what did arrive (and the process list), not a socket timeout."""
+        out, deadline = b"", time.time() + seconds
+        while text not in out:
+            left = deadline - time.time()
+            if left <= 0:
+                st, _, procs = self.api("GET", "/processes")
+                self.fail("no %r after %d s; the channel printed %r; processes: %r" %
+                          (text, seconds, out[-2000:], procs))
+            msg = s.poll(left)
+            if msg and msg.get("channel") == ch and msg["type"] == "data":
+                out += bytes(msg["data"])
+        return out
+
     def test_pty_session_drives_a_python_repl_resizes_and_reconnects(self):
         s = self.session()
         r = s.call("process.start", machine=self.mid, cmd="python3 -q", pty=True, cols=100,
@@ -103,10 +118,10 @@ class Streams(DaemonTest):
         s.collect(ch, until=lambda o: b"x=42" in o)
         size = "subprocess.run(['stty', 'size'])\n"
         s.stdin(ch, size.encode())
-        out, _, _ = s.collect(ch, until=lambda o: b"30 100" in o)
+        self.output_until(s, ch, b"30 100")
         s.call("process.resize", machine=self.mid, pid=pid, cols=132, rows=43)
         s.stdin(ch, size.encode())
-        s.collect(ch, until=lambda o: b"43 132" in o)
+        self.output_until(s, ch, b"43 132")
         s.call("close", channel=ch)
         # typed while nobody is attached: the output waits in the replay buffer
         s.call("process.stdin", machine=self.mid, pid=pid, data="print('away', x)\n")
