@@ -253,9 +253,13 @@ class Cli(DaemonTest):
                         break
             self.assertIn(text, bytes(seen))
         try:
-            os.write(fd, b"echo $((6*7)); stty size\n")
+            os.write(fd, b"PS1='rea''dy> '; echo $((6*7)); stty size\n")
             until(b"42")
-            until(b"33 101")  # the session started at our terminal's size
+            # the session started at our terminal's size; resized at the prompt (a resize
+            # while readline puts the terminal back between commands can be lost in the
+            # machine: test_streams.py)
+            until(b"33 101\r\n")
+            until(b"ready> ")  # the prompt (its text is not in the echoed command)
             fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 44, 120, 0, 0))
             time.sleep(0.5)  # SIGWINCH reaches the CLI, which resizes the session
             os.write(fd, b"stty size\n")
