@@ -258,7 +258,7 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                 return 0;
         fprintf(stderr, "nullspaced: unexpected argument '%s' (try --help)\n", argv[optind]);
         return 2;
-bad:
+bad:;
         /* the option just looked at; getopt has moved past it (and its value) */
         int at = optind - 1 < argc && optind > 1 ? optind - 1 : 1;
         if (at > 1 && argv[at][0] != '-' && argv[at - 1][0] == '-')
