@@ -37,8 +37,17 @@ static void check_contained(void)
         closedir(d);
 }
 
+/* The scratch directory goes when the fuzzer exits (the suite checks what tests leave). */
+static void remove_work(void)
+{
+        nftw(WORK, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+        static int cleanup_registered;
+        if (!cleanup_registered++)
+                atexit(remove_work);
         mkdir(WORK, 0700);
         FILE *f = fopen(WORK "/in.tar", "wb");
         if (!f || fwrite(data, 1, size, f) != size)
