@@ -3,9 +3,11 @@ from the parent's exact state and diverge, data survives hibernate cycles and fo
 resumed machines, snapshots spawn any number of machines, and a daemon killed in the
 middle of a checkpoint loses nothing."""
 
+import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -292,33 +294,18 @@ class Crashes(Helpers, unittest.TestCase):
             d.cleanup()
 
 
-class DiskFull(Helpers, unittest.TestCase):
-    """Checkpoints go to the state directory; when its disk is full the hibernate fails
-    with no_space and the machine keeps running with its processes."""
+class SmallDisk(Helpers):
+    """A daemon whose state directory is a small tmpfs, and a machine holding memory."""
 
-    def test_hibernate_on_a_full_disk_keeps_the_machine_running(self):
-        import tempfile
+    @contextlib.contextmanager
+    def daemon_on_tmpfs(self, size_mb):
         state = tempfile.mkdtemp(prefix="ns-full-")
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", state], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mb, "tmpfs", state],
+                       check=True)
         d = Daemon(state_dir=state)
         try:
             d.start()
-            mid = self.create(d)
-            # 96 MiB of incompressible memory cannot fit in a 48 MiB state directory
-            self.run_cmd(mid, "echo kept > /root/kept; (python3 -c 'import os,time; "
-                              "b=os.urandom(96<<20); open(\"/root/ready\",\"w\").close(); "
-                              "time.sleep(3600)' >/dev/null 2>&1 &)", d)
-            self.assertTrue(wait_until(lambda: self.req(
-                "POST", "/v1/machines/%s/exec" % mid, {"cmd": "test -e /root/ready"},
-                d)[2]["exit_code"] == 0))
-            st, _, r = self.req("POST", "/v1/machines/%s/hibernate" % mid, d=d)
-            self.assertEqual((st, error_code(r)), (507, "no_space"), r)
-            self.assertEqual(self.req("GET", "/v1/machines/" + mid, d=d)[2]["state"], "running")
-            self.assertEqual(self.run_cmd(mid, "cat /root/kept; pgrep -c python3", d).split(),
-                             ["kept", "1"])
-            st, _, r = self.req("POST", "/v1/machines/%s/fork" % mid, {"count": 1}, d)
-            self.assertEqual((st, error_code(r)), (507, "no_space"), r)
-            self.assertEqual(self.run_cmd(mid, "cat /root/kept", d), "kept\n")
+            yield d
             d.destroy_all_machines()
             self.assertEqual(d.stop(), 0)
         finally:
@@ -328,39 +315,51 @@ class DiskFull(Helpers, unittest.TestCase):
             subprocess.run(["umount", "-l", state])
             os.rmdir(state)
 
+    def hold_memory(self, mid, mib, d, timeout=20):
+        """Writes /root/kept and starts a process holding `mib` MiB of random bytes."""
+        self.run_cmd(mid, "echo kept > /root/kept; (python3 -c 'import os,time; "
+                          "b=os.urandom(%d<<20); open(\"/root/ready\",\"w\").close(); "
+                          "time.sleep(3600)' >/dev/null 2>&1 &)" % mib, d)
+        self.assertTrue(wait_until(lambda: self.req(
+            "POST", "/v1/machines/%s/exec" % mid, {"cmd": "test -e /root/ready"},
+            d)[2]["exit_code"] == 0, timeout))
 
-class VmDiskFull(Helpers, unittest.TestCase):
+
+class DiskFull(SmallDisk, unittest.TestCase):
+    """Checkpoints go to the state directory; when its disk is full the hibernate fails
+    with no_space and the machine keeps running with its processes."""
+
+    def test_hibernate_on_a_full_disk_keeps_the_machine_running(self):
+        with self.daemon_on_tmpfs(48) as d:
+            mid = self.create(d)
+            # 96 MiB of incompressible memory cannot fit in a 48 MiB state directory
+            self.hold_memory(mid, 96, d)
+            st, _, r = self.req("POST", "/v1/machines/%s/hibernate" % mid, d=d)
+            self.assertEqual((st, error_code(r)), (507, "no_space"), r)
+            self.assertEqual(self.req("GET", "/v1/machines/" + mid, d=d)[2]["state"], "running")
+            self.assertEqual(self.run_cmd(mid, "cat /root/kept; pgrep -c python3", d).split(),
+                             ["kept", "1"])
+            st, _, r = self.req("POST", "/v1/machines/%s/fork" % mid, {"count": 1}, d)
+            self.assertEqual((st, error_code(r)), (507, "no_space"), r)
+            self.assertEqual(self.run_cmd(mid, "cat /root/kept", d), "kept\n")
+
+
+class VmDiskFull(SmallDisk, unittest.TestCase):
     """The free-space check before a checkpoint counts a VM's memory (its QEMU's): a
     hibernate that cannot fit is refused before it starts and the VM runs on."""
 
     def test_hibernating_a_vm_that_cannot_fit_is_refused_and_it_runs_on(self):
-        import tempfile
-        state = tempfile.mkdtemp(prefix="ns-full-vm-")
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", state], check=True)
-        d = Daemon(state_dir=state)
-        try:
-            d.start()
+        with self.daemon_on_tmpfs(160) as d:
             st, _, m = self.req("POST", "/v1/machines", {"runtime": "vm"}, d)
             self.assertEqual(st, 201, m)
             mid = m["id"]
             # 192 MiB of incompressible guest memory: QEMU holds more than the disk has
-            self.run_cmd(mid, "echo kept > /root/kept; (python3 -c 'import os,time; "
-                              "b=os.urandom(192<<20); open(\"/root/ready\",\"w\").close(); "
-                              "time.sleep(3600)' >/dev/null 2>&1 &)", d)
-            self.assertTrue(wait_until(lambda: self.req(
-                "POST", "/v1/machines/%s/exec" % mid, {"cmd": "test -e /root/ready"},
-                d)[2]["exit_code"] == 0, 120))
+            self.hold_memory(mid, 192, d, timeout=120)
             st, _, r = self.req("POST", "/v1/machines/%s/hibernate" % mid, d=d)
             self.assertEqual((st, error_code(r)), (507, "no_space"), r)
             self.assertIn("needs about", r["error"]["message"])
             self.assertEqual(self.req("GET", "/v1/machines/" + mid, d=d)[2]["state"], "running")
             self.assertEqual(self.run_cmd(mid, "cat /root/kept", d), "kept\n")
-            d.destroy_all_machines()
-            self.assertEqual(d.stop(), 0)
-        finally:
-            d.cleanup()
-            subprocess.run(["umount", "-l", state])
-            os.rmdir(state)
 
 
 if __name__ == "__main__":
