@@ -17,8 +17,7 @@ struct doctor {
         struct cli *c;
         json_t *checks;
         int failed;
-        json_t *info;  /* GET /v1/info, or NULL */
-        json_t *ready; /* GET /readyz body, or NULL */
+        json_t *info; /* GET /v1/info, or NULL */
         char state_dir[1024];
 };
 
@@ -58,7 +57,7 @@ static void check_daemon(struct doctor *d)
 {
         struct cli_resp r;
         d->c->quiet = 1;
-        int rc = cli_request(d->c, "GET", "/readyz", NULL, 0, &r);
+        int rc = cli_request(d->c, "GET", "/healthz", NULL, 0, &r); /* does it answer? */
         if (rc) {
                 verdict(d, "daemon", "fail",
                         "start it: systemctl start nullspaced (or scripts/start.sh)",
@@ -66,7 +65,6 @@ static void check_daemon(struct doctor *d)
                 d->c->quiet = 0;
                 return;
         }
-        d->ready = r.doc ? json_incref(r.doc) : NULL;
         cli_resp_free(&r);
         rc = cli_request(d->c, "GET", "/v1/info", NULL, 1, &r);
         d->c->quiet = 0;
@@ -306,6 +304,5 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
         }
         json_decref(d.checks);
         json_decref(d.info);
-        json_decref(d.ready);
         return d.failed ? 1 : 0;
 }

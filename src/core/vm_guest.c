@@ -64,16 +64,11 @@ static int assets_current(const char *script_dir, const char *vm_dir)
         EVP_MD_CTX_free(ctx);
         if (!ok)
                 return 0;
-        char want[2 * EVP_MAX_MD_SIZE + 1], have[2 * EVP_MAX_MD_SIZE + 2] = "";
-        for (unsigned i = 0; i < mdlen; i++)
-                snprintf(want + 2 * i, 3, "%02x", md[i]);
+        char want[2 * EVP_MAX_MD_SIZE + 1], have[2 * EVP_MAX_MD_SIZE + 2];
+        hex_encode(md, mdlen, want);
         snprintf(stamp, sizeof(stamp), "%s/assets.sha256", vm_dir);
-        FILE *f = fopen(stamp, "re");
-        if (!f)
+        if (read_small(stamp, have, sizeof(have)) < 0)
                 return 0;
-        if (!fgets(have, sizeof(have), f))
-                have[0] = '\0';
-        fclose(f);
         have[strcspn(have, "\n")] = '\0';
         return strcmp(want, have) == 0;
 }
