@@ -15,7 +15,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "build_internal.h"
 #include "build_spec.h"
 #include "machine_internal.h"
@@ -26,22 +26,22 @@ static void advance(struct build *b);
 
 /* ---- records ----------------------------------------------------------------------- */
 
-void build_log_path(const struct app *app, const char *id, char *out, size_t cap)
+void build_log_path(const struct core *core, const char *id, char *out, size_t cap)
 {
-        snprintf(out, cap, "%s/builds/%s.log", app->state_dir, id);
+        snprintf(out, cap, "%s/builds/%s.log", core->state_dir, id);
 }
 
 void build_free(struct build *b)
 {
-        for (struct build **pp = &b->app->builds; *pp; pp = &(*pp)->next) {
+        for (struct build **pp = &b->core->builds; *pp; pp = &(*pp)->next) {
                 if (*pp == b) {
                         *pp = b->next;
                         break;
                 }
         }
-        loop_timer_cancel(&b->app->loop, &b->timer);
+        loop_timer_cancel(&b->core->loop, &b->timer);
         if (b->import.pid) { /* the import stops with the build */
-                children_forget(&b->app->children, &b->import);
+                children_forget(&b->core->children, &b->import);
                 kill(b->import.pid, SIGKILL);
         }
         mrun_cancel(b->run);
@@ -55,14 +55,14 @@ void build_free(struct build *b)
         json_decref(b->ports);
         json_decref(b->start);
         json_decref(b->pending_layers);
-        if (b->app->build_log_hook) /* its record says how it ended */
-                b->app->build_log_hook(b->app, b->id, 1);
+        if (b->core->hooks.build_log) /* its record says how it ended */
+                b->core->hooks.build_log(b->core, b->id, 1);
         free(b);
 }
 
 struct machine *build_machine(struct build *b)
 {
-        return b->mid[0] ? machine_find(b->app, b->mid) : NULL;
+        return b->mid[0] ? machine_find(b->core, b->mid) : NULL;
 }
 
 /* Lets the build's machine go (destroyed, nothing waits for it). */
@@ -89,9 +89,9 @@ static void build_end(struct build *b, const char *state, const char *msg)
         struct err e;
         char kind[32];
         snprintf(kind, sizeof(kind), "build.%s", state);
-        store_build_update(b->app->store, b->id, state, (int64_t)b->step_no, NULL, msg,
+        store_build_update(b->core->store, b->id, state, (int64_t)b->step_no, NULL, msg,
                            time_wall_ms(), &e);
-        store_event_append(b->app->store, time_wall_ms(), kind, "build", b->id, NULL, NULL);
+        store_event_append(b->core->store, time_wall_ms(), kind, "build", b->id, NULL, NULL);
         mrun_cancel(b->run);
         b->run = NULL;
         build_drop_machine(b);
@@ -108,9 +108,9 @@ void build_fail(struct build *b, const char *fmt, ...)
         build_end(b, "failed", msg);
 }
 
-int build_cancel(struct app *app, const char *id)
+int build_cancel(struct core *core, const char *id)
 {
-        struct build *b = app->builds;
+        struct build *b = core->builds;
         while (b && strcmp(b->id, id) != 0)
                 b = b->next;
         if (!b)
@@ -124,7 +124,7 @@ int build_cancel(struct app *app, const char *id)
 static void save_step(struct build *b)
 {
         struct err e;
-        store_build_update(b->app->store, b->id, "building", (int64_t)b->step_no, NULL, NULL,
+        store_build_update(b->core->store, b->id, "building", (int64_t)b->step_no, NULL, NULL,
                            time_wall_ms(), &e);
 }
 
@@ -172,7 +172,7 @@ void build_start_machine(struct build *b, int final, void (*then)(struct build *
         b->creating = 1; /* a callback before machine_create returns is noted, not acted on */
         b->created = 0;
         b->create_error[0] = '\0';
-        struct machine *m = machine_create(b->app, &p, on_machine, b, &code, &e);
+        struct machine *m = machine_create(b->core, &p, on_machine, b, &code, &e);
         b->creating = 0;
         json_decref(meta);
         if (!m)
@@ -269,7 +269,7 @@ static void on_committed(void *ud, struct machine *m, const char *code, const ch
         b->mid[0] = '\0';
         struct err e;
         if (code) {
-                store_cache_delete(b->app->store, b->pending_key, &e);
+                store_cache_delete(b->core->store, b->pending_key, &e);
                 build_fail(b, "sealing the step's layer failed: %s", error ? error : code);
                 return;
         }
@@ -289,12 +289,12 @@ static void commit(struct build *b)
         char id[MACHINE_ID_MAX], path[PATH_MAX + 64];
         struct err e;
         rand_id("l_", 8, id, sizeof(id));
-        layer_path(b->app, id, path, sizeof(path));
+        layer_path(b->core, id, path, sizeof(path));
         json_t *layers = json_deep_copy(b->layers);
         json_array_insert_new(layers, 0, json_string(id));
         char *text = json_dumps(layers, JSON_COMPACT);
         /* recorded first: layers_collect keeps what the cache names */
-        int r = text ? store_cache_put(b->app->store, b->pending_key, text, time_wall_ms(), &e)
+        int r = text ? store_cache_put(b->core->store, b->pending_key, text, time_wall_ms(), &e)
                      : err_set(&e, ENOMEM, "layers");
         free(text);
         struct machine *m = build_machine(b);
@@ -344,7 +344,7 @@ static void step_run(struct build *b)
         int fd = -1;
         if (!strcmp(op, "copy")) {
                 char path[PATH_MAX + 64];
-                build_context_path(b->app, b->context_id, path, sizeof(path));
+                build_context_path(b->core, b->context_id, path, sizeof(path));
                 fd = b->context_id[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
                 if (fd < 0) {
                         json_decref(req);
@@ -392,7 +392,7 @@ static json_t *cached(struct build *b, const char *key)
 {
         char *text = NULL;
         struct err e;
-        if (store_cache_get(b->app->store, key, &text, &e) < 0)
+        if (store_cache_get(b->core->store, key, &text, &e) < 0)
                 return NULL;
         json_t *layers = json_loads(text, 0, NULL);
         free(text);
@@ -402,10 +402,10 @@ static json_t *cached(struct build *b, const char *key)
         {
                 char path[PATH_MAX + 64];
                 struct stat st;
-                layer_path(b->app, json_string_value(id) ?: "-", path, sizeof(path));
+                layer_path(b->core, json_string_value(id) ?: "-", path, sizeof(path));
                 if (stat(path, &st) < 0) {
                         json_decref(layers);
-                        store_cache_delete(b->app->store, key, &e);
+                        store_cache_delete(b->core->store, key, &e);
                         return NULL;
                 }
         }
@@ -449,10 +449,10 @@ static void advance(struct build *b)
 
 /* ---- start and stop ---------------------------------------------------------------- */
 
-void builds_drop(struct app *app)
+void builds_drop(struct core *core)
 {
-        while (app->builds) {
-                struct build *b = app->builds;
+        while (core->builds) {
+                struct build *b = core->builds;
                 struct machine *m = build_machine(b);
                 if (m && b->start_chan)
                         agentconn_chan_close(&m->agent, b->start_chan);

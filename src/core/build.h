@@ -14,7 +14,7 @@
 #include "../common/err.h"
 #include "../store/store.h"
 
-struct app;
+struct core;
 struct build;
 
 #define BUILD_MAX_RUNNING   4
@@ -27,15 +27,15 @@ struct build;
  *    "no_cache", "vcpus", "memory_mb"}
  * Writes the build's id into id (MACHINE_ID_MAX bytes). Errors (*code, e):
  * template_not_found (from), conflict (BUILD_MAX_RUNNING builds run), internal. */
-int build_start(struct app *app, const json_t *req, char *id, const char **code, struct err *e);
+int build_start(struct core *core, const json_t *req, char *id, const char **code, struct err *e);
 
 /* Cancels build id while it runs: its machine is destroyed, its state becomes
  * "cancelled" (layers of finished steps stay cached). -ENOENT when it does not run
  * (unknown or ended), -EBUSY while its snapshot is being taken. */
-int build_cancel(struct app *app, const char *id);
+int build_cancel(struct core *core, const char *id);
 
 /* The path of build id's log. */
-void build_log_path(const struct app *app, const char *id, char *out, size_t cap);
+void build_log_path(const struct core *core, const char *id, char *out, size_t cap);
 
 #define BUILD_LOG_PAGE (256u << 10) /* log bytes read at a time */
 
@@ -43,21 +43,21 @@ void build_log_path(const struct app *app, const char *id, char *out, size_t cap
  * reference: an array of {"ts","step","stream","text"}; empty when there is no log).
  * *next is the cursor after them; *more says the page was full (read again). Blocks on
  * a file read only. */
-json_t *build_log_lines(const struct app *app, const char *id, uint64_t cursor, uint64_t *next,
+json_t *build_log_lines(const struct core *core, const char *id, uint64_t cursor, uint64_t *next,
                         int *more);
 
 /* The path of an uploaded build context (STATE/contexts/ID.tar). */
-void build_context_path(const struct app *app, const char *id, char *out, size_t cap);
+void build_context_path(const struct core *core, const char *id, char *out, size_t cap);
 
 /* The API's view of a build record (new reference). */
 json_t *build_view(const struct build_rec *b);
 
 /* At start-up: builds a stopped daemon left running are marked failed; machines they
  * used are destroyed. Call after machines_recover. */
-void builds_recover(struct app *app);
+void builds_recover(struct core *core);
 
 /* At daemon exit: forgets the builds under way (their machines are left to the next
  * daemon's builds_recover). */
-void builds_drop(struct app *app);
+void builds_drop(struct core *core);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "build_internal.h"
 #include "machine_internal.h"
 #include "tplreg.h"
@@ -35,11 +35,11 @@ static void on_snapshot(void *ud, const char *code, const char *error, json_t *c
         char *text = json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(res);
         struct err e;
-        int r = store_build_update(b->app->store, b->id, "ready", (int64_t)b->step_no, text, NULL,
+        int r = store_build_update(b->core->store, b->id, "ready", (int64_t)b->step_no, text, NULL,
                                    time_wall_ms(), &e);
         free(text);
         if (r == 0)
-                r = tplreg_set(b->app, b->ref, b->id, &e);
+                r = tplreg_set(b->core, b->ref, b->id, &e);
         if (r < 0) {
                 build_fail(b, "recording the template: %s", e.msg);
                 return;
@@ -47,7 +47,7 @@ static void on_snapshot(void *ud, const char *code, const char *error, json_t *c
         build_log(b, "system", "template %s ready: snapshot %s, %zu layer(s), %d step(s) cached",
                   b->ref, snapshot_id, json_array_size(b->layers), b->cached_steps);
         log_info("template_build_ready", "build=%s ref=%s snapshot=%s", b->id, b->ref, snapshot_id);
-        store_event_append(b->app->store, time_wall_ms(), "build.ready", "build", b->id, NULL,
+        store_event_append(b->core->store, time_wall_ms(), "build.ready", "build", b->id, NULL,
                            NULL);
         build_drop_machine(b);
         build_free(b);
@@ -88,7 +88,7 @@ static void ready_done(struct build *b, int code, const char *error)
                     error ? error : "non-zero exit");
                 return;
         }
-        loop_timer_arm(&b->app->loop, &b->timer, 500, on_ready_timer);
+        loop_timer_arm(&b->core->loop, &b->timer, 500, on_ready_timer);
 }
 
 static void ready_check(struct build *b)
@@ -112,7 +112,7 @@ static void await_ready(struct build *b)
                           json_string_value(json_object_get(b->req, "ready_cmd")));
                 ready_check(b);
         } else if (b->start) { /* no probe: give the service a second to come up */
-                loop_timer_arm(&b->app->loop, &b->timer, 1000, on_ready_timer_snapshot);
+                loop_timer_arm(&b->core->loop, &b->timer, 1000, on_ready_timer_snapshot);
         } else {
                 take_snapshot(b);
         }

@@ -7,8 +7,8 @@
 #include <limits.h>
 #include <stdint.h>
 
-#include "../daemon/children.h"
-#include "../daemon/loop.h"
+#include "../common/children.h"
+#include "../common/loop.h"
 #include "../store/store.h"
 #include "build.h"
 
@@ -16,7 +16,7 @@ struct capture;
 struct mrun;
 
 struct build {
-        struct app *app;
+        struct core *core;
         char id[MACHINE_ID_MAX];
         char ref[TEMPLATE_REF_MAX + 1];
         char from[TEMPLATE_REF_MAX + 1]; /* "base", the template built on, or "image" */
@@ -61,7 +61,7 @@ struct build {
                 char data[4096];
                 size_t len;
         } line[3];          /* partial output lines of streams 1 and 2 */
-        struct build *next; /* app->builds */
+        struct build *next; /* core->builds */
 };
 
 /* ---- build_log.c ---- */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "build_internal.h"
 
 /* A JSON string of n bytes of output: bytes that are not UTF-8 become '?'. */
@@ -51,8 +51,8 @@ static void write_line(struct build *b, const char *stream, const char *p, size_
         if (write(b->log_fd, line, len + 1) == (ssize_t)(len + 1))
                 b->log_bytes += len + 1;
         free(line);
-        if (b->app->build_log_hook)
-                b->app->build_log_hook(b->app, b->id, 0);
+        if (b->core->hooks.build_log)
+                b->core->hooks.build_log(b->core, b->id, 0);
 }
 
 void build_log(struct build *b, const char *stream, const char *fmt, ...)
@@ -98,11 +98,11 @@ void build_output_flush(struct build *b)
         }
 }
 
-json_t *build_log_lines(const struct app *app, const char *id, uint64_t cursor, uint64_t *next,
+json_t *build_log_lines(const struct core *core, const char *id, uint64_t cursor, uint64_t *next,
                         int *more)
 {
         char path[PATH_MAX + 64];
-        build_log_path(app, id, path, sizeof(path));
+        build_log_path(core, id, path, sizeof(path));
         json_t *lines = json_array();
         *next = cursor;
         *more = 0;

@@ -13,16 +13,16 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "build_internal.h"
 #include "build_spec.h"
 #include "image.h"
 #include "machine_internal.h"
 #include "tplreg.h"
 
-void build_context_path(const struct app *app, const char *id, char *out, size_t cap)
+void build_context_path(const struct core *core, const char *id, char *out, size_t cap)
 {
-        snprintf(out, cap, "%s/contexts/%s.tar", app->state_dir, id);
+        snprintf(out, cap, "%s/contexts/%s.tar", core->state_dir, id);
 }
 
 /* ---- an imported image as the base ---------------------------------------------- */
@@ -60,7 +60,7 @@ static void on_imported(struct child_watch *cw, int status)
         struct build *b = (struct build *)((char *)cw - offsetof(struct build, import));
         b->import.pid = 0;
         char dir[PATH_MAX + 128], tmp[PATH_MAX + 192], why[512] = "";
-        image_path(b->app, b->image, dir, sizeof(dir));
+        image_path(b->core, b->image, dir, sizeof(dir));
         snprintf(tmp, sizeof(tmp), "%s.%s", dir, b->id);
         int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok) {
@@ -93,16 +93,16 @@ static int import_image(struct build *b, struct err *e)
 {
         char dir[PATH_MAX + 128], tmp[PATH_MAX + 192], src[PATH_MAX + 128];
         struct stat st;
-        image_path(b->app, b->image, dir, sizeof(dir));
+        image_path(b->core, b->image, dir, sizeof(dir));
         if (stat(dir, &st) == 0) {
                 build_log(b, "system", "image %.12s: imported before", b->image);
                 apply_image_config(b, dir);
                 return build_begin(b);
         }
         snprintf(tmp, sizeof(tmp), "%s.%s", dir, b->id);
-        build_context_path(b->app, b->image, src, sizeof(src));
+        build_context_path(b->core, b->image, src, sizeof(src));
         char parent[PATH_MAX + 16];
-        snprintf(parent, sizeof(parent), "%s/bases", b->app->state_dir);
+        snprintf(parent, sizeof(parent), "%s/bases", b->core->state_dir);
         if (mkdir(parent, 0700) < 0 && errno != EEXIST)
                 return err_set(e, errno, "mkdir %s", parent);
         build_log(b, "system", "importing the image %.12s", b->image);
@@ -127,7 +127,7 @@ static int import_image(struct build *b, struct err *e)
                 return err_set(e, errno, "fork");
         b->import.pid = pid;
         b->import.on_exit = on_imported;
-        children_watch(&b->app->children, &b->import);
+        children_watch(&b->core->children, &b->import);
         return 0;
 }
 
@@ -148,7 +148,7 @@ static int set_base(struct build *b, const char **code, struct err *e)
         if (strcmp(b->from, "base") == 0) {
                 char marker[PATH_MAX + 64], stamp[64];
                 struct stat st;
-                snprintf(marker, sizeof(marker), "%s/base/ready", b->app->templates.dir);
+                snprintf(marker, sizeof(marker), "%s/base/ready", b->core->templates.dir);
                 snprintf(stamp, sizeof(stamp), "base:%lld",
                          stat(marker, &st) == 0 ? (long long)st.st_mtime : 0LL);
                 build_key_base(stamp, b->key);
@@ -156,7 +156,7 @@ static int set_base(struct build *b, const char **code, struct err *e)
         }
         struct template_rec name;
         struct build_rec parent;
-        if (tplreg_lookup(b->app, b->from, &name, &parent, code, e) < 0) {
+        if (tplreg_lookup(b->core, b->from, &name, &parent, code, e) < 0) {
                 if (strcmp(*code, "template_not_found") == 0)
                         err_say(e, ENOENT,
                                 "the base '%s' is no template (a base is base or a template; "
@@ -191,10 +191,10 @@ static int set_base(struct build *b, const char **code, struct err *e)
 static int open_log(struct build *b, struct err *e)
 {
         char dir[PATH_MAX + 16], path[PATH_MAX + 64];
-        snprintf(dir, sizeof(dir), "%s/builds", b->app->state_dir);
+        snprintf(dir, sizeof(dir), "%s/builds", b->core->state_dir);
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return err_set(e, errno, "mkdir %s", dir);
-        build_log_path(b->app, b->id, path, sizeof(path));
+        build_log_path(b->core, b->id, path, sizeof(path));
         b->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         return b->log_fd < 0 ? err_set(e, errno, "open %s", path) : 0;
 }
@@ -207,15 +207,15 @@ static int record(struct build *b, struct err *e)
         snprintf(r.state, sizeof(r.state), "building");
         r.spec = json_dumps(b->req, JSON_COMPACT | JSON_SORT_KEYS);
         r.created_at = r.updated_at = time_wall_ms();
-        int rc = r.spec ? store_build_insert(b->app->store, &r, e) : err_set(e, ENOMEM, "spec");
+        int rc = r.spec ? store_build_insert(b->core->store, &r, e) : err_set(e, ENOMEM, "spec");
         free(r.spec);
         return rc;
 }
 
-int build_start(struct app *app, const json_t *req, char *id, const char **code, struct err *e)
+int build_start(struct core *core, const json_t *req, char *id, const char **code, struct err *e)
 {
         unsigned running = 0;
-        for (struct build *o = app->builds; o; o = o->next)
+        for (struct build *o = core->builds; o; o = o->next)
                 running++;
         if (running >= BUILD_MAX_RUNNING) {
                 *code = "conflict";
@@ -227,7 +227,7 @@ int build_start(struct app *app, const json_t *req, char *id, const char **code,
                 *code = "internal";
                 return err_set(e, ENOMEM, "build");
         }
-        b->app = app;
+        b->core = core;
         b->log_fd = -1;
         b->req = json_deep_copy(req);
         rand_id("b_", 8, b->id, sizeof(b->id));
@@ -255,10 +255,11 @@ int build_start(struct app *app, const json_t *req, char *id, const char **code,
                 return r;
         }
         snprintf(id, MACHINE_ID_MAX, "%s", b->id);
-        b->next = app->builds;
-        app->builds = b;
+        b->next = core->builds;
+        core->builds = b;
         log_info("template_build_start", "build=%s ref=%s from=%s", b->id, b->ref, b->from);
-        store_event_append(app->store, time_wall_ms(), "build.started", "build", b->id, NULL, NULL);
+        store_event_append(core->store, time_wall_ms(), "build.started", "build", b->id, NULL,
+                           NULL);
         if (json_object_get(req, "from_image") && import_image(b, e) < 0) {
                 build_fail(b, "%s", e->msg);
                 return 0; /* the build exists, failed: its record says why */
@@ -282,23 +283,23 @@ json_t *build_view(const struct build_rec *r)
         return o;
 }
 
-void builds_recover(struct app *app)
+void builds_recover(struct core *core)
 {
         char **ids = NULL;
         size_t n = 0;
         struct err e;
-        if (store_builds_building(app->store, &ids, &n, &e) == 0)
+        if (store_builds_building(core->store, &ids, &n, &e) == 0)
                 for (size_t i = 0; i < n; i++)
-                        store_build_update(app->store, ids[i], "failed", 0, NULL,
+                        store_build_update(core->store, ids[i], "failed", 0, NULL,
                                            "the daemon stopped during the build", time_wall_ms(),
                                            &e);
         strv_free(ids);
-        for (struct machine *m = app->machines, *next; m; m = next) {
+        for (struct machine *m = core->machines, *next; m; m = next) {
                 next = m->next;
                 if (json_object_get(m->metadata, "nullspace.build") && m->state != M_DESTROYING) {
                         log_info("build_machine_removed", "machine=%s", m->id);
                         machine_destroy(m, NULL, NULL);
                 }
         }
-        tplreg_collect(app);
+        tplreg_collect(core);
 }

@@ -10,7 +10,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "machine_internal.h"
 
 struct capture {
@@ -29,8 +29,8 @@ struct capture {
         char code[40], error[256];
         capture_done_cb cb;
         void *ud;
-        struct app *app;
-        struct capture *next; /* app->captures */
+        struct core *core;
+        struct capture *next; /* core->captures */
 };
 
 const char *capture_image(const struct capture *c)
@@ -48,10 +48,10 @@ static void note_error(struct capture *c, const char *code, const char *error)
 
 static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
 {
-        struct app *app = m->app;
+        struct core *core = m->core;
         struct err e;
         if (!ok) { /* a snapshot that failed never existed: the requester is told */
-                store_snapshot_delete(app->store, c->snap_id, &e);
+                store_snapshot_delete(core->store, c->snap_id, &e);
                 remove_later(c->image);
                 c->recorded = 0;
                 return;
@@ -61,17 +61,17 @@ static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
         char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(spec);
         int64_t size = image_bytes(c->image);
-        if (store_snapshot_update(app->store, c->snap_id, "ready", text ? text : "{}", size, &e) <
+        if (store_snapshot_update(core->store, c->snap_id, "ready", text ? text : "{}", size, &e) <
             0)
                 note_error(c, "internal", e.msg);
         free(text);
-        store_event_append(app->store, time_wall_ms(), "snapshot.ready", "machine", m->id, NULL,
+        store_event_append(core->store, time_wall_ms(), "snapshot.ready", "machine", m->id, NULL,
                            NULL);
 }
 
 static void capture_free(struct capture *c)
 {
-        for (struct capture **pp = &c->app->captures; *pp; pp = &(*pp)->next) {
+        for (struct capture **pp = &c->core->captures; *pp; pp = &(*pp)->next) {
                 if (*pp == c) {
                         *pp = c->next;
                         break;
@@ -82,10 +82,10 @@ static void capture_free(struct capture *c)
         free(c);
 }
 
-void captures_drop(struct app *app)
+void captures_drop(struct core *core)
 {
-        while (app->captures)
-                capture_free(app->captures);
+        while (core->captures)
+                capture_free(core->captures);
 }
 
 static void maybe_finish(struct capture *c)
@@ -131,7 +131,7 @@ static void spawn_children(struct capture *c, struct machine *p)
                 struct err e;
                 c->pending++;
                 struct machine *k =
-                    machine_spawn(p->app, &mp, c->image, p->layers, p->id, NULL, on_child, c, &e);
+                    machine_spawn(p->core, &mp, c->image, p->layers, p->id, NULL, on_child, c, &e);
                 if (!k) {
                         c->pending--;
                         note_error(c, "internal", e.msg);
@@ -165,11 +165,11 @@ static void on_parent(void *ud, struct machine *m, const char *code, const char 
 /* Seals the parent's writable layer as a new shared layer and records it. */
 static int seal_parent(struct machine *m, struct err *e)
 {
-        struct app *app = m->app;
+        struct core *core = m->core;
         char id[MACHINE_ID_MAX], path[PATH_MAX + 64];
         if (rand_id("l_", 8, id, sizeof(id)) < 0)
                 return err_set(e, EIO, "layer id");
-        layer_path(app, id, path, sizeof(path));
+        layer_path(core, id, path, sizeof(path));
         json_t *old = json_incref(m->layers);
         json_t *layers = json_deep_copy(m->layers);
         json_array_insert_new(layers, 0, json_string(id));
@@ -178,7 +178,7 @@ static int seal_parent(struct machine *m, struct err *e)
         /* the record names the layer first: a daemon stop in between is settled */
         int r = save_spec(m, e);
         if (r == 0)
-                r = m->drv->seal(&app->driver_ctx, m->dir, path, e);
+                r = m->drv->seal(&core->driver_ctx, m->dir, path, e);
         if (r < 0) {
                 struct err ignored;
                 json_decref(m->layers);
@@ -214,9 +214,9 @@ static struct capture *capture_new(struct machine *m, int snapshot, capture_done
         }
         c->snapshot = snapshot;
         c->parent = m;
-        c->app = m->app;
-        c->next = m->app->captures;
-        m->app->captures = c;
+        c->core = m->core;
+        c->next = m->core->captures;
+        m->core->captures = c;
         c->children = json_array();
         c->pending = 1;
         c->cb = cb;
@@ -245,7 +245,7 @@ struct capture *machine_fork(struct machine *m, unsigned count, json_t *metadata
                 return NULL;
         char id[MACHINE_ID_MAX];
         rand_id("f_", 8, id, sizeof(id));
-        snprintf(c->image, sizeof(c->image), "%s/images/%s", m->app->state_dir, id);
+        snprintf(c->image, sizeof(c->image), "%s/images/%s", m->core->state_dir, id);
         c->count = count;
         c->metadata = metadata ? json_deep_copy(metadata) : NULL;
         log_info("machine_fork", "machine=%s count=%u", m->id, count);
@@ -266,9 +266,9 @@ struct capture *machine_snapshot(struct machine *m, const char *name, const char
         snprintf(r.kind, sizeof(r.kind), "%s", kind ? kind : "user");
         r.created_at = time_wall_ms();
         snprintf(c->snap_id, sizeof(c->snap_id), "%s", r.id);
-        snapshot_dir(m->app, r.id, c->image, sizeof(c->image));
+        snapshot_dir(m->core, r.id, c->image, sizeof(c->image));
         struct err e; /* a capture refused below drops the record again (on_parent) */
-        if (store_snapshot_insert(m->app->store, &r, &e) < 0) {
+        if (store_snapshot_insert(m->core->store, &r, &e) < 0) {
                 note_error(c, "internal", e.msg);
                 on_parent(c, m, NULL, NULL);
                 return NULL;

@@ -14,7 +14,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "../runtime/cgroup.h"
 #include "machine_internal.h"
 
@@ -57,11 +57,11 @@ static void close_agent(struct machine *m)
 /* Back to running on the shim that is still there (the checkpoint failed). */
 static void reattach(struct machine *m, const char *code, const char *why)
 {
-        struct app *app = m->app;
+        struct core *core = m->core;
         struct err e;
         struct machine_run run;
-        if (m->drv->attach(&app->driver_ctx, m->id, m->dir, &run, &e) < 0 ||
-            agentconn_init(&m->agent, &app->loop, run.agent_rfd, run.agent_wfd, on_agent_state, m,
+        if (m->drv->attach(&core->driver_ctx, m->id, m->dir, &run, &e) < 0 ||
+            agentconn_init(&m->agent, &core->loop, run.agent_rfd, run.agent_wfd, on_agent_state, m,
                            &e) < 0) {
                 finish_op(m, "machine_failed", why);
                 fail(m, why);
@@ -91,10 +91,10 @@ static int disk_low(const char *dir)
 static int checkpoint_fits(const struct machine *m, char *why, size_t cap)
 {
         struct machine_usage u;
-        m->drv->usage(&m->app->driver_ctx, m->id, m->dir, &u);
+        m->drv->usage(&m->core->driver_ctx, m->id, m->dir, &u);
         long long mem = u.mem_bytes;
         uint64_t need = (mem > 0 ? (uint64_t)mem + (uint64_t)mem / 10 : 0) + DISK_SLACK;
-        uint64_t avail = disk_free(m->app->state_dir);
+        uint64_t avail = disk_free(m->core->state_dir);
         if (avail >= need)
                 return 1;
         snprintf(why, cap,
@@ -111,7 +111,7 @@ static void watch_op_helper(struct machine *m, pid_t pid,
 {
         m->op_helper.pid = pid;
         m->op_helper.on_exit = on_exit;
-        children_watch(&m->app->children, &m->op_helper);
+        children_watch(&m->core->children, &m->op_helper);
         op_pid_write(m->dir, pid);
 }
 
@@ -129,7 +129,7 @@ static void on_checkpointed(struct child_watch *w, int status)
                 return;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 log_warn("machine_checkpoint_failed", "machine=%s status=%d", m->id, status);
-                if (disk_low(m->app->state_dir))
+                if (disk_low(m->core->state_dir))
                         reattach(m, "no_space",
                                  "the checkpoint failed: the state directory's disk is full");
                 else
@@ -162,6 +162,12 @@ static void on_settle(struct loop_timer *t)
 
 /* gVisor cannot checkpoint open TCP connections (a failed checkpoint would stop the
  * machine): wait for them to end, for at most SETTLE_TRIES steps. 1 while waiting. */
+void machine_note_time_wait(struct machine *m, uint64_t until_ms)
+{
+        if (until_ms > m->time_wait_until)
+                m->time_wait_until = until_ms;
+}
+
 static int wait_connections(struct machine *m, const struct nsp_hdr *h, const unsigned char *p)
 {
         if (m->drv->checkpoints_tcp) /* a VM's own kernel carries its connections along */
@@ -172,14 +178,14 @@ static int wait_connections(struct machine *m, const struct nsp_hdr *h, const un
         const char *guest = json_string_value(json_object_get(m->network, "address"));
         if (guest)
                 n += net_live_connections(guest);
-        if (m->time_wait_until > m->app->loop.now_ms)
+        if (m->time_wait_until > m->core->loop.now_ms)
                 n++;
         if (n <= 0) {
                 m->settle_tries = 0;
                 return 0;
         }
         if (m->settle_tries++ < SETTLE_TRIES) {
-                loop_timer_arm(&m->app->loop, &m->settle, SETTLE_STEP_MS, on_settle);
+                loop_timer_arm(&m->core->loop, &m->settle, SETTLE_STEP_MS, on_settle);
                 return 1;
         }
         m->settle_tries = 0;
@@ -196,7 +202,7 @@ static int wait_connections(struct machine *m, const struct nsp_hdr *h, const un
 static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
         struct machine *m = ud;
-        struct app *app = m->app;
+        struct core *core = m->core;
         if (!h) { /* the agent went away: on_agent_state handles the machine */
                 finish_op(m, "machine_failed", "the agent stopped answering");
                 return;
@@ -207,13 +213,13 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
         close_agent(m);
         /* the shim ends with its sandbox; nothing to watch there any more */
         if (m->run.pid)
-                children_forget(&app->children, &m->sandbox);
+                children_forget(&core->children, &m->sandbox);
         m->run.pid = 0;
         struct err e;
         char own[PATH_MAX + 80];
         own_image(m->dir, own, sizeof(own));
         const char *image = m->capture ? capture_image(m->capture) : own;
-        pid_t pid = m->drv->hibernate(&app->driver_ctx, m->id, m->dir, image, &e);
+        pid_t pid = m->drv->hibernate(&core->driver_ctx, m->id, m->dir, image, &e);
         if (pid < 0) {
                 reattach(m, "machine_failed", e.msg);
                 return;
@@ -247,7 +253,8 @@ int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb
         agentconn_detach_sessions(&m->agent, s == M_HIBERNATING ? "machine_hibernating"
                                              : s == M_FORKING   ? "machine_forking"
                                                                 : "machine_snapshotting");
-        preview_drop_machine(m->app, m->id);
+        if (m->core->hooks.before_checkpoint)
+                m->core->hooks.before_checkpoint(m->core, m->id);
         add_waiter(m, cb, ud); /* running: nobody else waits */
         set_state(m, s, NULL);
         /* "quiesce" also tells the agent to re-arm itself once restored */
@@ -290,12 +297,12 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
 
 static void stop_restored(struct machine *m)
 {
-        struct app *app = m->app;
+        struct core *core = m->core;
         agent_connect_cancel(m);
         op_helper_stop(m);
         close_agent(m);
         if (m->run.pid) {
-                children_forget(&app->children, &m->sandbox);
+                children_forget(&core->children, &m->sandbox);
                 kill(m->run.pid, SIGKILL);
                 m->run.pid = 0;
         }
@@ -314,7 +321,7 @@ void op_helper_stop(struct machine *m)
 {
         if (!m->op_helper.pid)
                 return;
-        children_forget(&m->app->children, &m->op_helper);
+        children_forget(&m->core->children, &m->op_helper);
         kill(m->op_helper.pid, SIGKILL); /* the reaper collects it */
         m->op_helper.pid = 0;
         op_pid_clear(m->dir);
@@ -353,9 +360,9 @@ static void on_restore_connected(struct machine *m, const char *error)
 
 int restore_from(struct machine *m, const char *image, struct err *e)
 {
-        struct app *app = m->app;
+        struct core *core = m->core;
         char **env = env_list(m);
-        char **layers = layer_paths(app, m->layers);
+        char **layers = layer_paths(core, m->layers);
         char rootfs[PATH_MAX + 192];
         machine_rootfs(m, rootfs, sizeof(rootfs));
         struct machine_spec spec = {.id = m->id,
@@ -372,7 +379,7 @@ int restore_from(struct machine *m, const char *image, struct err *e)
         spec.net = planned > 0 ? &plan : NULL;
         int r = !m->drv->restore ? err_set(e, ENOTSUP, "runtime %s cannot restore", m->drv->name)
                 : layers && planned >= 0
-                    ? m->drv->restore(&app->driver_ctx, &spec, image, &m->run, &helper, e)
+                    ? m->drv->restore(&core->driver_ctx, &spec, image, &m->run, &helper, e)
                     : err_set(e, ENOMEM, "layers");
         if (planned > 0)
                 net_plan_free(&plan);
@@ -386,7 +393,7 @@ int restore_from(struct machine *m, const char *image, struct err *e)
         }
         m->sandbox.pid = m->run.pid;
         m->sandbox.on_exit = on_sandbox_exit;
-        children_watch(&app->children, &m->sandbox);
+        children_watch(&core->children, &m->sandbox);
         watch_op_helper(m, helper, on_rearmed);
         agent_connect(m, on_restore_connected);
         return 0;

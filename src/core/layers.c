@@ -14,17 +14,17 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "machine_internal.h"
 
-void layer_path(const struct app *app, const char *id, char *out, size_t cap)
+void layer_path(const struct core *core, const char *id, char *out, size_t cap)
 {
-        snprintf(out, cap, "%s/layers/%s", app->state_dir, id);
+        snprintf(out, cap, "%s/layers/%s", core->state_dir, id);
 }
 
-void snapshot_dir(const struct app *app, const char *id, char *out, size_t cap)
+void snapshot_dir(const struct core *core, const char *id, char *out, size_t cap)
 {
-        snprintf(out, cap, "%s/snapshots/%s", app->state_dir, id);
+        snprintf(out, cap, "%s/snapshots/%s", core->state_dir, id);
 }
 
 void own_image(const char *machine_dir, char *out, size_t cap)
@@ -45,13 +45,13 @@ int64_t image_bytes(const char *dir)
         return total;
 }
 
-char **layer_paths(const struct app *app, json_t *layers)
+char **layer_paths(const struct core *core, json_t *layers)
 {
         size_t n = json_array_size(layers);
         char **v = calloc(n + 1, sizeof(char *));
         for (size_t i = 0; v && i < n; i++) {
                 char path[PATH_MAX + 64];
-                layer_path(app, json_string_value(json_array_get(layers, i)) ?: "-", path,
+                layer_path(core, json_string_value(json_array_get(layers, i)) ?: "-", path,
                            sizeof(path));
                 if (!(v[i] = strdup(path))) {
                         strv_free(v);
@@ -61,18 +61,18 @@ char **layer_paths(const struct app *app, json_t *layers)
         return v;
 }
 
-int layers_settle(struct app *app, const struct driver *drv, const char *dir, json_t *layers,
+int layers_settle(struct core *core, const struct driver *drv, const char *dir, json_t *layers,
                   struct err *e)
 {
         const char *top = json_string_value(json_array_get(layers, 0));
         if (!top)
                 return 0;
         char path[PATH_MAX + 64];
-        layer_path(app, top, path, sizeof(path));
+        layer_path(core, top, path, sizeof(path));
         if (access(path, F_OK) == 0)
                 return 0;
         log_warn("layer_seal_finished", "dir=%s layer=%s", dir, top);
-        return drv->seal ? drv->seal(&app->driver_ctx, dir, path, e) : 0;
+        return drv->seal ? drv->seal(&core->driver_ctx, dir, path, e) : 0;
 }
 
 void remove_later(const char *path)
@@ -95,10 +95,10 @@ static int in_list(char **ids, const char *name)
         return 0;
 }
 
-int dir_sweep(struct app *app, const char *sub, char **used, int64_t before_ms, const char *what)
+int dir_sweep(struct core *core, const char *sub, char **used, int64_t before_ms, const char *what)
 {
         char dir[PATH_MAX + 64];
-        snprintf(dir, sizeof(dir), "%s/%s", app->state_dir, sub);
+        snprintf(dir, sizeof(dir), "%s/%s", core->state_dir, sub);
         DIR *d = opendir(dir);
         int n = 0;
         struct stat st;
@@ -121,21 +121,21 @@ int dir_sweep(struct app *app, const char *sub, char **used, int64_t before_ms, 
         return n;
 }
 
-int layers_collect(struct app *app)
+int layers_collect(struct core *core)
 {
         char **used = NULL;
         size_t n;
         struct err e;
-        if (store_layers_in_use(app->store, &used, &n, &e) < 0)
+        if (store_layers_in_use(core->store, &used, &n, &e) < 0)
                 return 0; /* keep everything when unsure */
-        int r = dir_sweep(app, "layers", used, -1, "layer_collected");
+        int r = dir_sweep(core, "layers", used, -1, "layer_collected");
         strv_free(used);
         return r;
 }
 
-void images_sweep(struct app *app)
+void images_sweep(struct core *core)
 {
-        dir_sweep(app, "images", NULL, -1, NULL);
+        dir_sweep(core, "images", NULL, -1, NULL);
 }
 
 void op_pid_write(const char *dir, pid_t pid)

@@ -13,7 +13,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 
 static const char *const state_names[] = {"creating", "running",     "destroying", "destroyed",
                                           "failed",   "hibernating", "hibernated", "resuming",
@@ -24,9 +24,9 @@ const char *machine_state_name(enum machine_state s)
         return state_names[s];
 }
 
-struct machine *machine_find(struct app *app, const char *id)
+struct machine *machine_find(struct core *core, const char *id)
 {
-        for (struct machine *m = app->machines; m; m = m->next)
+        for (struct machine *m = core->machines; m; m = m->next)
                 if (strcmp(m->id, id) == 0)
                         return m;
         return NULL;
@@ -35,18 +35,18 @@ struct machine *machine_find(struct app *app, const char *id)
 /* Persists a state change before anything else happens. */
 /* Stores a machine's new state with its lifecycle event and log line: the one way a
  * state change is recorded, for a live machine or a record alone. 0 or -errno (e). */
-static int record_state(struct app *app, const char *id, const char *state, const char *failure,
+static int record_state(struct core *core, const char *id, const char *state, const char *failure,
                         struct err *e)
 {
-        int r = store_machine_set_state(app->store, id, state, failure, time_wall_ms(), e);
+        int r = store_machine_set_state(core->store, id, state, failure, time_wall_ms(), e);
         json_t *data = json_pack("{s:s}", "state", state);
         if (failure)
                 json_object_set_new(data, "reason", json_string(failure));
         char *text = json_dumps(data, JSON_COMPACT);
         json_decref(data);
         struct err ee;
-        if (r == 0 && store_event_append(app->store, time_wall_ms(), "machine.state", "machine", id,
-                                         text, &ee) < 0)
+        if (r == 0 && store_event_append(core->store, time_wall_ms(), "machine.state", "machine",
+                                         id, text, &ee) < 0)
                 log_error("event_store_failed", "machine=%s", id);
         free(text);
         char q[600];
@@ -62,22 +62,22 @@ void set_state(struct machine *m, enum machine_state s, const char *failure)
         m->state = s;
         if (failure)
                 snprintf(m->failure, sizeof(m->failure), "%s", failure);
-        if (record_state(m->app, m->id, state_names[s], failure, &e) < 0) {
+        if (record_state(m->core, m->id, state_names[s], failure, &e) < 0) {
                 char q[600];
                 log_error("machine_store_failed", "machine=%s error=%s", m->id,
                           log_quote(q, sizeof(q), e.msg));
         }
 }
 
-int machine_record_state(struct app *app, const char *id, enum machine_state s, const char *failure,
-                         struct err *e)
+int machine_record_state(struct core *core, const char *id, enum machine_state s,
+                         const char *failure, struct err *e)
 {
-        return record_state(app, id, state_names[s], failure, e);
+        return record_state(core, id, state_names[s], failure, e);
 }
 
 static void unlink_machine(struct machine *m)
 {
-        for (struct machine **pp = &m->app->machines; *pp; pp = &(*pp)->next) {
+        for (struct machine **pp = &m->core->machines; *pp; pp = &(*pp)->next) {
                 if (*pp == m) {
                         *pp = m->next;
                         return;
@@ -92,9 +92,9 @@ void free_machine(struct machine *m)
                 m->agent.on_state = NULL;
                 agentconn_fini(&m->agent);
         }
-        loop_timer_cancel(&m->app->loop, &m->deadline);
-        loop_timer_cancel(&m->app->loop, &m->settle);
-        loop_timer_cancel(&m->app->loop, &m->connect_timer);
+        loop_timer_cancel(&m->core->loop, &m->deadline);
+        loop_timer_cancel(&m->core->loop, &m->settle);
+        loop_timer_cancel(&m->core->loop, &m->connect_timer);
         json_decref(m->env);
         json_decref(m->metadata);
         json_decref(m->layers);
@@ -116,7 +116,7 @@ void finish_create(struct machine *m, const char *code, const char *error)
 void agent_connect_cancel(struct machine *m)
 {
         m->connect_then = NULL;
-        loop_timer_cancel(&m->app->loop, &m->connect_timer);
+        loop_timer_cancel(&m->core->loop, &m->connect_timer);
 }
 
 /* Ends a pending connect with why (NULL: connected). */
@@ -131,19 +131,19 @@ static void connect_done(struct machine *m, const char *why)
 static void try_connect(struct loop_timer *t)
 {
         struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, connect_timer));
-        struct app *app = m->app;
+        struct core *core = m->core;
         struct err e;
-        int r = m->drv->connect(&app->driver_ctx, m->dir, &m->run, &e);
+        int r = m->drv->connect(&core->driver_ctx, m->dir, &m->run, &e);
         if (r == -EAGAIN) {
-                if (app->loop.now_ms > m->connect_deadline) {
+                if (core->loop.now_ms > m->connect_deadline) {
                         connect_done(m, "the sandbox's shim never listened; see runsc.log");
                         return;
                 }
                 m->connect_delay = m->connect_delay * 2 > 50 ? 50 : m->connect_delay * 2;
-                loop_timer_arm(&app->loop, &m->connect_timer, m->connect_delay, try_connect);
+                loop_timer_arm(&core->loop, &m->connect_timer, m->connect_delay, try_connect);
                 return;
         }
-        if (r == 0 && agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
+        if (r == 0 && agentconn_init(&m->agent, &core->loop, m->run.agent_rfd, m->run.agent_wfd,
                                      on_agent_state, m, &e) == 0) {
                 m->agent_open = 1;
                 connect_done(m, NULL);
@@ -156,7 +156,7 @@ void agent_connect(struct machine *m, void (*then)(struct machine *m, const char
 {
         m->connect_then = then;
         m->connect_delay = 1;
-        m->connect_deadline = m->app->loop.now_ms + CONNECT_LIMIT_MS;
+        m->connect_deadline = m->core->loop.now_ms + CONNECT_LIMIT_MS;
         try_connect(&m->connect_timer);
 }
 
@@ -213,7 +213,7 @@ static void on_timeout_hibernated(void *ud, struct machine *m, const char *code,
         (void)ud;
         (void)error;
         if (code && !strcmp(code, "machine_busy")) { /* commands run: try again shortly */
-                loop_timer_arm(&m->app->loop, &m->deadline, 10000, on_deadline);
+                loop_timer_arm(&m->core->loop, &m->deadline, 10000, on_deadline);
                 return;
         }
         if (code)
@@ -233,11 +233,11 @@ static void on_deadline(struct loop_timer *t)
 
 void arm_deadline(struct machine *m)
 {
-        loop_timer_cancel(&m->app->loop, &m->deadline);
+        loop_timer_cancel(&m->core->loop, &m->deadline);
         if (!m->deadline_at)
                 return;
         int64_t left = m->deadline_at - time_wall_ms();
-        loop_timer_arm(&m->app->loop, &m->deadline, left > 0 ? (uint64_t)left : 0, on_deadline);
+        loop_timer_arm(&m->core->loop, &m->deadline, left > 0 ? (uint64_t)left : 0, on_deadline);
 }
 
 char **env_list(const struct machine *m)
@@ -270,9 +270,9 @@ static void on_start_connected(struct machine *m, const char *error)
 
 static void start_sandbox(struct machine *m, const char *rootfs)
 {
-        struct app *app = m->app;
+        struct core *core = m->core;
         char **env = env_list(m);
-        char **layers = layer_paths(app, m->layers);
+        char **layers = layer_paths(core, m->layers);
         struct machine_spec spec = {.id = m->id,
                                     .hostname = m->id,
                                     .rootfs = rootfs,
@@ -286,7 +286,7 @@ static void start_sandbox(struct machine *m, const char *rootfs)
         int planned = machine_net_plan(m, &plan);
         spec.net = planned > 0 ? &plan : NULL;
         int r = planned < 0 || !layers ? err_set(&e, ENOMEM, "network plan")
-                                       : m->drv->start(&app->driver_ctx, &spec, &m->run, &e);
+                                       : m->drv->start(&core->driver_ctx, &spec, &m->run, &e);
         if (planned > 0)
                 net_plan_free(&plan);
         strv_free(env);
@@ -297,7 +297,7 @@ static void start_sandbox(struct machine *m, const char *rootfs)
         }
         m->sandbox.pid = m->run.pid;
         m->sandbox.on_exit = on_sandbox_exit;
-        children_watch(&app->children, &m->sandbox);
+        children_watch(&core->children, &m->sandbox);
         agent_connect(m, on_start_connected);
 }
 
@@ -313,17 +313,17 @@ static void on_template(struct prep_waiter *w, const char *error)
                 fail(m, error);
                 return;
         }
-        if (strcmp(m->drv->name, "vm") == 0 && m->app->vm_guest.state != PREP_READY) {
-                prep_need(&m->app->vm_guest, &m->tpl_wait); /* back here when it is */
+        if (strcmp(m->drv->name, "vm") == 0 && m->core->vm_guest.state != PREP_READY) {
+                prep_need(&m->core->vm_guest, &m->tpl_wait); /* back here when it is */
                 return;
         }
-        start_sandbox(m, m->app->templates.base_rootfs);
+        start_sandbox(m, m->core->templates.base_rootfs);
 }
 
 void machine__cancel_waits(struct machine *m)
 {
-        prep_cancel(&m->app->templates.base, &m->tpl_wait);
-        prep_cancel(&m->app->vm_guest, &m->tpl_wait);
+        prep_cancel(&m->core->templates.base, &m->tpl_wait);
+        prep_cancel(&m->core->vm_guest, &m->tpl_wait);
 }
 
 json_t *spec_json(const struct machine *m)
@@ -381,7 +381,7 @@ int save_spec(struct machine *m, struct err *e)
         json_t *spec = spec_json(m);
         char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(spec);
-        int r = text ? store_machine_set_spec(m->app->store, m->id, text, e)
+        int r = text ? store_machine_set_spec(m->core->store, m->id, text, e)
                      : err_set(e, ENOMEM, "spec");
         free(text);
         return r;
@@ -399,16 +399,16 @@ static int persist_new(struct machine *m, struct err *e)
         rec.metadata = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
         rec.deadline_at = m->deadline_at;
         rec.created_at = rec.updated_at = m->created_at;
-        int r = store_machine_insert(m->app->store, &rec, e);
+        int r = store_machine_insert(m->core->store, &rec, e);
         if (r == 0)
-                store_event_append(m->app->store, m->created_at, "machine.state", "machine", m->id,
+                store_event_append(m->core->store, m->created_at, "machine.state", "machine", m->id,
                                    "{\"state\":\"creating\"}", NULL);
         store_machine_rec_free(&rec);
         json_decref(spec);
         return r;
 }
 
-struct machine *machine_new(struct app *app, const struct machine_params *p, json_t *layers,
+struct machine *machine_new(struct core *core, const struct machine_params *p, json_t *layers,
                             const char *parent_id, const char *snapshot_id, machine_done_cb cb,
                             void *ud, struct err *e)
 {
@@ -418,7 +418,7 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
                 err_set(e, ENOMEM, "machine");
                 return NULL;
         }
-        m->app = app;
+        m->core = core;
         m->state = M_CREATING;
         snprintf(m->template_name, sizeof(m->template_name), "%s", p->template_name);
         m->vcpus = p->vcpus;
@@ -435,10 +435,10 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
         snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s", snapshot_id ? snapshot_id : "");
         snprintf(m->image, sizeof(m->image), "%s", p->image ? p->image : "");
         snprintf(m->checkout, sizeof(m->checkout), "%s", p->checkout ? p->checkout : "");
-        m->drv = driver_named(app, p->runtime);
+        m->drv = driver_named(core, p->runtime);
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
-        snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, m->id);
+        snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", core->state_dir, m->id);
         if (machine_net_new(m, p->network, e) < 0) {
                 free_machine(m);
                 return NULL;
@@ -450,20 +450,20 @@ struct machine *machine_new(struct app *app, const struct machine_params *p, jso
         }
         m->create_cb = cb;
         m->create_ud = ud;
-        m->next = app->machines;
-        app->machines = m;
+        m->next = core->machines;
+        core->machines = m;
         arm_deadline(m);
         return m;
 }
 
-struct machine *machine_create(struct app *app, const struct machine_params *p, machine_done_cb cb,
-                               void *ud, const char **code, struct err *e)
+struct machine *machine_create(struct core *core, const struct machine_params *p,
+                               machine_done_cb cb, void *ud, const char **code, struct err *e)
 {
         if (p->snapshot)
-                return machine_spawn_snapshot(app, p, cb, ud, code, e);
+                return machine_spawn_snapshot(core, p, cb, ud, code, e);
         if (!p->layers && strcmp(p->template_name, "base") != 0)
-                return machine_from_template(app, p, cb, ud, code, e);
-        struct machine *m = machine_new(app, p, p->layers, NULL, NULL, cb, ud, e);
+                return machine_from_template(core, p, cb, ud, code, e);
+        struct machine *m = machine_new(core, p, p->layers, NULL, NULL, cb, ud, e);
         if (!m) {
                 *code = "internal";
                 return NULL;
@@ -477,7 +477,7 @@ struct machine *machine_create(struct app *app, const struct machine_params *p, 
                 return m;
         }
         m->tpl_wait.done = on_template;
-        prep_need(&app->templates.base, &m->tpl_wait);
+        prep_need(&core->templates.base, &m->tpl_wait);
         return m;
 }
 
@@ -491,9 +491,9 @@ static void on_helper_exit(struct child_watch *w, int status)
                 kill(m->shim_pid, SIGKILL); /* normally gone already, with its sandbox */
         if (m->state == M_DESTROYING)
                 set_state(m, M_DESTROYED, NULL);
-        layers_collect(m->app);
+        layers_collect(m->core);
         if (m->snapshot_id[0]) /* perhaps the last user of a replaced template's build */
-                tplreg_collect(m->app);
+                tplreg_collect(m->core);
         machine_done_cb cb = m->destroy_cb;
         void *ud = m->destroy_ud;
         unlink_machine(m);
@@ -505,7 +505,7 @@ static void on_helper_exit(struct child_watch *w, int status)
 
 void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
 {
-        struct app *app = m->app;
+        struct core *core = m->core;
         if (m->helper.pid) { /* already on its way out */
                 if (cb && !m->destroy_cb) {
                         m->destroy_cb = cb;
@@ -518,7 +518,7 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
         machine__cancel_waits(m);
         agent_connect_cancel(m); /* a sandbox still starting must not connect any more */
         if (m->op_helper.pid) {
-                children_forget(&app->children, &m->op_helper);
+                children_forget(&core->children, &m->op_helper);
                 kill(m->op_helper.pid, SIGKILL);
                 m->op_helper.pid = 0;
         }
@@ -537,13 +537,13 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
         if (m->run.pid) {
                 /* the helper stops the sandbox; the shim then exits and the reaper
                  * collects it without a watch */
-                children_forget(&app->children, &m->sandbox);
+                children_forget(&core->children, &m->sandbox);
                 m->shim_pid = m->run.pid;
                 m->run.pid = 0;
         }
         struct err e;
         pid_t pid =
-            m->drv->destroy(&app->driver_ctx, m->id, m->dir, m->keep_layer, m->shim_pid, &e);
+            m->drv->destroy(&core->driver_ctx, m->id, m->dir, m->keep_layer, m->shim_pid, &e);
         if (pid < 0) {
                 log_error("machine_destroy_failed", "machine=%s", m->id);
                 pid = 0;
@@ -551,7 +551,7 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
         m->helper.pid = pid;
         m->helper.on_exit = on_helper_exit;
         if (pid)
-                children_watch(&app->children, &m->helper);
+                children_watch(&core->children, &m->helper);
         else
                 on_helper_exit(&m->helper, 0);
 }
@@ -580,28 +580,28 @@ void machine_forget_callbacks(struct machine *m, void *ud)
 int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e)
 {
         m->deadline_at = timeout_s > 0 ? time_wall_ms() + timeout_s * 1000 : 0;
-        int r = store_machine_set_deadline(m->app->store, m->id, m->deadline_at, e);
+        int r = store_machine_set_deadline(m->core->store, m->id, m->deadline_at, e);
         arm_deadline(m);
         return r;
 }
 
-const struct driver *driver_named(struct app *app, const char *name)
+const struct driver *driver_named(struct core *core, const char *name)
 {
-        for (size_t i = 0; name && i < app->ndrivers; i++)
-                if (strcmp(app->drivers[i]->name, name) == 0)
-                        return app->drivers[i];
-        return app->driver;
+        for (size_t i = 0; name && i < core->ndrivers; i++)
+                if (strcmp(core->drivers[i]->name, name) == 0)
+                        return core->drivers[i];
+        return core->driver;
 }
 
-int driver_check(struct app *app, const char *name, struct err *e)
+int driver_check(struct core *core, const char *name, struct err *e)
 {
         if (!name)
                 return 0;
-        for (size_t i = 0; i < app->ndrivers; i++) {
-                if (strcmp(app->drivers[i]->name, name) != 0)
+        for (size_t i = 0; i < core->ndrivers; i++) {
+                if (strcmp(core->drivers[i]->name, name) != 0)
                         continue;
                 struct err pe;
-                if (app->drivers[i]->probe(&app->driver_ctx, &pe) < 0)
+                if (core->drivers[i]->probe(&core->driver_ctx, &pe) < 0)
                         return err_say(e, ENOTSUP, "runtime %s is not available here: %s", name,
                                        pe.msg);
                 return 0;
@@ -614,19 +614,19 @@ const char *record_runtime(const json_t *o)
         return json_string_value(json_object_get(o, "runtime")) ?: "gvisor";
 }
 
-void image_path(const struct app *app, const char *id, char *out, size_t cap)
+void image_path(const struct core *core, const char *id, char *out, size_t cap)
 {
-        snprintf(out, cap, "%s/bases/%s", app->state_dir, id);
+        snprintf(out, cap, "%s/bases/%s", core->state_dir, id);
 }
 
 void machine_rootfs(const struct machine *m, char *out, size_t cap)
 {
         if (!m->image[0]) {
-                snprintf(out, cap, "%s", m->app->templates.base_rootfs);
+                snprintf(out, cap, "%s", m->core->templates.base_rootfs);
                 return;
         }
         char dir[PATH_MAX + 128];
-        image_path(m->app, m->image, dir, sizeof(dir));
+        image_path(m->core, m->image, dir, sizeof(dir));
         snprintf(out, cap, "%s/rootfs", dir);
 }
 

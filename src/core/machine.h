@@ -7,13 +7,13 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "../daemon/children.h"
+#include "../common/children.h"
 #include "../runtime/agentconn.h"
 #include "../runtime/driver.h"
 #include "../store/store.h"
 #include "template.h"
 
-struct app;
+struct core;
 
 enum machine_state {
         M_CREATING,
@@ -89,7 +89,7 @@ struct machine {
         } learned[32];
         machine_done_cb create_cb, destroy_cb;
         void *create_ud, *destroy_ud;
-        struct app *app;
+        struct core *core;
         struct machine *next;
 };
 
@@ -118,10 +118,10 @@ struct machine_params {
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
  * machine stays listed as failed). A template other than base is spawned from its
  * snapshot, or taken from its warm pool (cb then runs before this returns). Returns the
- * machine (owned by the app) or NULL with code/e set when it cannot even start (e.g.
+ * machine (owned by the core) or NULL with code/e set when it cannot even start (e.g.
  * template_not_found, pool_empty with POOL_REQUIRE). */
-struct machine *machine_create(struct app *app, const struct machine_params *p, machine_done_cb cb,
-                               void *ud, const char **code, struct err *e);
+struct machine *machine_create(struct core *core, const struct machine_params *p,
+                               machine_done_cb cb, void *ud, const char **code, struct err *e);
 
 /* Destroys m; cb (may be NULL) runs once nothing of it is left. */
 void machine_destroy(struct machine *m, machine_done_cb cb, void *ud);
@@ -129,8 +129,8 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud);
 /* Records state s (failure: its reason, or NULL) of machine `id`, which has no live
  * sandbox (failed, or gone: destroyed; a record an earlier daemon left): the store, its
  * lifecycle event and a log line, as for a live machine. 0 or -errno with e set. */
-int machine_record_state(struct app *app, const char *id, enum machine_state s, const char *failure,
-                         struct err *e);
+int machine_record_state(struct core *core, const char *id, enum machine_state s,
+                         const char *failure, struct err *e);
 
 /* machine_destroy, first sealing m's writable layer into `layer` (a path the caller
  * has recorded as in use, or layers_collect removes it again); cb gets code "internal"
@@ -144,6 +144,10 @@ void machine_forget_callbacks(struct machine *m, void *ud);
  * directory and the sandbox stops. cb gets machine_busy while commands or transfers
  * are open, machine_not_running unless running. */
 void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud);
+
+/* A TCP connection into m that m closed first lingers in TIME_WAIT until loop time
+ * until_ms (a relay noticed): a checkpoint waits for it, as gVisor cannot save it. */
+void machine_note_time_wait(struct machine *m, uint64_t until_ms);
 
 /* Resumes a hibernated machine where it stopped; while a resume is under way, or a
  * fork or snapshot pauses the machine, cb joins it (told when it runs again). cb gets
@@ -184,11 +188,11 @@ int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e);
 void machine_rootfs(const struct machine *m, char *out, size_t cap);
 
 /* The directory of imported image id (STATE/bases/ID). */
-void image_path(const struct app *app, const char *id, char *out, size_t cap);
+void image_path(const struct core *core, const char *id, char *out, size_t cap);
 
 /* 0 when `name` (may be NULL: the default) is a runtime this host has; else -EINVAL
  * (unknown) or -ENOTSUP (not on this host) with e saying why. */
-int driver_check(struct app *app, const char *name, struct err *e);
+int driver_check(struct core *core, const char *name, struct err *e);
 
 /* The runtime a stored record (machine spec, snapshot spec, build request or result)
  * names in "runtime": records from before there were runtimes are gVisor's. Borrowed
@@ -196,7 +200,7 @@ int driver_check(struct app *app, const char *name, struct err *e);
 const char *record_runtime(const json_t *o);
 
 /* The live machine with this id, or NULL. */
-struct machine *machine_find(struct app *app, const char *id);
+struct machine *machine_find(struct core *core, const char *id);
 
 /* "creating", "running", ... */
 const char *machine_state_name(enum machine_state s);
@@ -207,12 +211,12 @@ json_t *machine_rec_json(const struct machine_rec *r);
 /* Reconciles the store at start-up: running machines whose sandboxes still run are
  * adopted again (their shims kept the agent streams); the others, and machines caught
  * mid-creation or mid-destruction, are marked failed or destroyed and torn down. */
-void machines_recover(struct app *app);
+void machines_recover(struct core *core);
 
 /* Deletes a snapshot and its image (its layers go when nothing else uses them).
  * Errors (code): snapshot_not_found, snapshot_in_use (machines spawned from it still
  * exist, or it is being captured), internal. */
-int snapshot_delete(struct app *app, const char *id, const char **code, struct err *e);
+int snapshot_delete(struct core *core, const char *id, const char **code, struct err *e);
 
 /* ---- network.c ---- */
 
@@ -243,7 +247,7 @@ int machine_dns_verdict(const struct machine *m, const char *name);
 int machine_tls_verdict(const struct machine *m, uint32_t dst, const char *sni);
 
 /* The live machine whose network address is addr (dotted), or NULL. */
-struct machine *machine_by_address(struct app *app, const char *addr);
+struct machine *machine_by_address(struct core *core, const char *addr);
 
 /* Lets m reach addrs (network order) for their TTLs; blocks a few ms (nft). */
 void machine_dns_learn(struct machine *m, const uint32_t *addrs, const uint32_t *ttls, int n);
@@ -256,10 +260,10 @@ int machine_net_reapply(struct machine *m);
 json_t *machine_net_view(const json_t *network);
 
 /* Removes filesystem layers nothing refers to any more (in child processes); how many. */
-int layers_collect(struct app *app);
+int layers_collect(struct core *core);
 
 /* At daemon exit: lets go of every machine without stopping it (a later daemon adopts
  * the running ones). */
-void machines_detach(struct app *app);
+void machines_detach(struct core *core);
 
 #endif

@@ -46,7 +46,7 @@ int save_spec(struct machine *m, struct err *e);
 
 /* A new machine record (state creating, persisted, listed, deadline armed) with a copy
  * of `layers` (NULL: none); cb runs when creation ends. NULL with e set on failure. */
-struct machine *machine_new(struct app *app, const struct machine_params *p, json_t *layers,
+struct machine *machine_new(struct core *core, const struct machine_params *p, json_t *layers,
                             const char *parent_id, const char *snapshot_id, machine_done_cb cb,
                             void *ud, struct err *e);
 
@@ -104,7 +104,7 @@ void resume_from(struct machine *m, const char *image);
 const char *capture_image(const struct capture *c);
 
 /* At daemon exit: frees the captures still under way (their machines are let go). */
-void captures_drop(struct app *app);
+void captures_drop(struct core *core);
 
 /* The checkpoint of a forking / snapshotting machine is complete. */
 void capture_checkpointed(struct machine *m);
@@ -112,12 +112,12 @@ void capture_checkpointed(struct machine *m);
 /* ---- spawn.c ---- */
 
 /* Creates a machine restored from `image` over `layers`, with a fresh identity. */
-struct machine *machine_spawn(struct app *app, const struct machine_params *p, const char *image,
+struct machine *machine_spawn(struct core *core, const struct machine_params *p, const char *image,
                               json_t *layers, const char *parent_id, const char *snapshot_id,
                               machine_done_cb cb, void *ud, struct err *e);
 
 /* machine_create with p->snapshot set. */
-struct machine *machine_spawn_snapshot(struct app *app, const struct machine_params *p,
+struct machine *machine_spawn_snapshot(struct core *core, const struct machine_params *p,
                                        machine_done_cb cb, void *ud, const char **code,
                                        struct err *e);
 
@@ -126,32 +126,32 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
 int spawn_hello(struct machine *m);
 
 /* The driver called `name` ("gvisor", "vm"), or the host's default for an unknown name. */
-const struct driver *driver_named(struct app *app, const char *name);
+const struct driver *driver_named(struct core *core, const char *name);
 
 /* machine_create for a template other than base: a member of its warm pool (p->pool
  * permitting), else a spawn (machine_spawn_template). Errors as machine_spawn_template,
  * plus pool_empty (POOL_REQUIRE and no member ready). */
-struct machine *machine_from_template(struct app *app, const struct machine_params *p,
+struct machine *machine_from_template(struct core *core, const struct machine_params *p,
                                       machine_done_cb cb, void *ud, const char **code,
                                       struct err *e);
 
 /* A spawn from the snapshot of the build the template's name points at. Errors (*code):
  * invalid_field, template_not_found, snapshot_not_ready, internal. */
-struct machine *machine_spawn_template(struct app *app, const struct machine_params *p,
+struct machine *machine_spawn_template(struct core *core, const struct machine_params *p,
                                        machine_done_cb cb, void *ud, const char **code,
                                        struct err *e);
 
 /* ---- snapshots.c ---- */
 
 /* Snapshots caught mid-capture by a daemon stop are dropped. */
-void snapshots_recover(struct app *app);
+void snapshots_recover(struct core *core);
 
 /* ---- layers.c ---- */
 
-void layer_path(const struct app *app, const char *id, char *out, size_t cap);
+void layer_path(const struct core *core, const char *id, char *out, size_t cap);
 
 /* STATE/snapshots/ID: a snapshot's image. */
-void snapshot_dir(const struct app *app, const char *id, char *out, size_t cap);
+void snapshot_dir(const struct core *core, const char *id, char *out, size_t cap);
 
 /* DIR/checkpoint: a machine's own checkpoint image (hibernate; linked by fork/snapshot). */
 void own_image(const char *machine_dir, char *out, size_t cap);
@@ -160,14 +160,14 @@ void own_image(const char *machine_dir, char *out, size_t cap);
 int64_t image_bytes(const char *dir);
 
 /* Paths of the layers (NULL-terminated; strv_free), NULL on allocation failure. */
-char **layer_paths(const struct app *app, json_t *layers);
+char **layer_paths(const struct core *core, json_t *layers);
 
 /* Finishes a seal a daemon stop cut short (the top layer is named but missing). */
-int layers_settle(struct app *app, const struct driver *drv, const char *dir, json_t *layers,
+int layers_settle(struct core *core, const struct driver *drv, const char *dir, json_t *layers,
                   struct err *e);
 
 /* Removes what fork images a stopped daemon left in STATE/images (at start-up). */
-void images_sweep(struct app *app);
+void images_sweep(struct core *core);
 
 /* rm -rf in a child process the reaper collects. */
 void remove_later(const char *path);
@@ -175,7 +175,7 @@ void remove_later(const char *path);
 /* Removes (remove_later) the entries of STATE/sub that are not in `used` (an entry
  * "ID.anything" belongs to ID) and, when before_ms >= 0, were last changed before it;
  * logs each under event `what` (NULL: silently). Returns how many. Loop thread. */
-int dir_sweep(struct app *app, const char *sub, char **used, int64_t before_ms, const char *what);
+int dir_sweep(struct core *core, const char *sub, char **used, int64_t before_ms, const char *what);
 
 /* DIR/op.pid names the helper at work on a machine, so a restarted daemon can wait. */
 void op_pid_write(const char *dir, pid_t pid);

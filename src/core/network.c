@@ -9,7 +9,7 @@
 
 #include "../common/dns.h"
 #include "../common/log.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "machine_internal.h"
 
 #define MAX_PUBLIC_PORTS 32
@@ -57,7 +57,7 @@ static void merge_policy(json_t *to, const json_t *from)
 
 int machine_net_new(struct machine *m, const json_t *policy, struct err *e)
 {
-        const struct net_host *h = &m->app->net;
+        const struct net_host *h = &m->core->net;
         if (!h->enabled || !m->drv->networking) /* loopback only */
                 return 0;
         int slot = net_claim(h, m->id, e);
@@ -91,11 +91,11 @@ static void policy_of(const json_t *n, struct net_policy *p)
 int machine_net_plan(const struct machine *m, struct net_plan *plan)
 {
         json_int_t slot = json_integer_value(json_object_get(m->network, "slot"));
-        if (!m->app->net.enabled || slot <= 0)
+        if (!m->core->net.enabled || slot <= 0)
                 return 0;
         struct net_policy p;
         policy_of(m->network, &p);
-        return net_plan_make(&m->app->net, m->id, (unsigned)slot, &p, plan) == 0 ? 1 : -1;
+        return net_plan_make(&m->core->net, m->id, (unsigned)slot, &p, plan) == 0 ? 1 : -1;
 }
 
 /* Applies the machine's policy now (nft, a few ms) when its namespace exists. */
@@ -210,9 +210,9 @@ int machine_tls_verdict(const struct machine *m, uint32_t dst, const char *sni)
                net_list_has_addr(p.allow_out, dst);
 }
 
-struct machine *machine_by_address(struct app *app, const char *addr)
+struct machine *machine_by_address(struct core *core, const char *addr)
 {
-        for (struct machine *m = app->machines; m; m = m->next) {
+        for (struct machine *m = core->machines; m; m = m->next) {
                 const char *a = json_string_value(json_object_get(m->network, "address"));
                 if (a && strcmp(a, addr) == 0)
                         return m;
@@ -251,7 +251,7 @@ void machine_dns_learn(struct machine *m, const uint32_t *addrs, const uint32_t 
          * not open for another 30 s at least */
         uint32_t fresh[32], fttl[32];
         int k = 0;
-        uint64_t now = m->app->loop.now_ms;
+        uint64_t now = m->core->loop.now_ms;
         for (int i = 0; i < n && k < 32; i++) {
                 if (still_learned(m, addrs[i], now, 30000))
                         continue;
@@ -260,7 +260,7 @@ void machine_dns_learn(struct machine *m, const uint32_t *addrs, const uint32_t 
         }
         if (k == 0)
                 return;
-        if (net_learn(&m->app->net, m->id, fresh, fttl, k) < 0) {
+        if (net_learn(&m->core->net, m->id, fresh, fttl, k) < 0) {
                 log_warn("dns_learn_failed", "machine=%s", m->id);
                 return;
         }

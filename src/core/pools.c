@@ -8,7 +8,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "build_spec.h"
 #include "machine_internal.h"
 #include "tplreg.h"
@@ -35,23 +35,23 @@ static void on_member(void *ud, struct machine *m, const char *code, const char 
                          error ? error : code);
 }
 
-static void spawn_member(struct app *app, const char *ref)
+static void spawn_member(struct core *core, const char *ref)
 {
         json_t *meta = json_pack("{s:s}", "nullspace.pool", ref);
         struct machine_params p = {.template_name = ref, .metadata = meta, .auto_resume = 1};
         const char *code = "internal";
         struct err e = {0};
-        struct machine *m = machine_spawn_template(app, &p, on_member, app, &code, &e);
+        struct machine *m = machine_spawn_template(core, &p, on_member, core, &code, &e);
         json_decref(meta);
         if (!m)
                 log_warn("pool_spawn_failed", "pool=%s code=%s error=%s", ref, code, e.msg);
 }
 
 /* Refills (or trims) one pool to `size` machines from `snapshot`. */
-static void check_pool(struct app *app, const char *ref, int size, const char *snapshot)
+static void check_pool(struct core *core, const char *ref, int size, const char *snapshot)
 {
         int have = 0, starting = 0;
-        for (struct machine *m = app->machines, *next; m; m = next) {
+        for (struct machine *m = core->machines, *next; m; m = next) {
                 next = m->next;
                 if (strcmp(pool_of(m), ref) != 0 || !live(m))
                         continue;
@@ -63,13 +63,13 @@ static void check_pool(struct app *app, const char *ref, int size, const char *s
                 starting += m->state == M_CREATING;
         }
         for (; have < size && starting < POOL_MAX_STARTING; have++, starting++)
-                spawn_member(app, ref);
+                spawn_member(core, ref);
 }
 
 /* Destroys members of pools that no longer exist (size 0, name deleted). */
-static void drain_orphans(struct app *app, char **active, size_t n)
+static void drain_orphans(struct core *core, char **active, size_t n)
 {
-        for (struct machine *m = app->machines, *next; m; m = next) {
+        for (struct machine *m = core->machines, *next; m; m = next) {
                 next = m->next;
                 const char *ref = pool_of(m);
                 if (!*ref || !live(m))
@@ -82,7 +82,7 @@ static void drain_orphans(struct app *app, char **active, size_t n)
         }
 }
 
-static void check_all(struct app *app)
+static void check_all(struct core *core)
 {
         char *active[256];
         size_t nactive = 0;
@@ -91,7 +91,7 @@ static void check_all(struct app *app)
                 struct template_rec *v = NULL;
                 size_t n = 0;
                 struct err e;
-                if (store_template_list(app->store, after, 128, &v, &n, &e) < 0 || n == 0) {
+                if (store_template_list(core->store, after, 128, &v, &n, &e) < 0 || n == 0) {
                         free(v);
                         break;
                 }
@@ -100,44 +100,44 @@ static void check_all(struct app *app)
                         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
                         const char *code;
                         if (v[i].pool_size <= 0 || nactive == 256 ||
-                            tplreg_snapshot(app, v[i].name, ref, snap, &code, &e) < 0)
+                            tplreg_snapshot(core, v[i].name, ref, snap, &code, &e) < 0)
                                 continue;
                         active[nactive++] = strdup(ref);
-                        check_pool(app, ref, v[i].pool_size, snap);
+                        check_pool(core, ref, v[i].pool_size, snap);
                 }
                 free(v);
         }
-        drain_orphans(app, active, nactive);
+        drain_orphans(core, active, nactive);
         for (size_t i = 0; i < nactive; i++)
                 free(active[i]);
 }
 
 static void on_timer(struct loop_timer *t)
 {
-        struct app *app = (struct app *)((char *)t - offsetof(struct app, pool_timer));
-        if (app->shutting_down)
+        struct core *core = (struct core *)((char *)t - offsetof(struct core, pool_timer));
+        if (core->shutting_down)
                 return;
-        check_all(app);
-        loop_timer_arm(&app->loop, &app->pool_timer, POOL_CHECK_MS, on_timer);
+        check_all(core);
+        loop_timer_arm(&core->loop, &core->pool_timer, POOL_CHECK_MS, on_timer);
 }
 
-void pools_start(struct app *app)
+void pools_start(struct core *core)
 {
-        loop_timer_arm(&app->loop, &app->pool_timer, 0, on_timer);
+        loop_timer_arm(&core->loop, &core->pool_timer, 0, on_timer);
 }
 
-void pools_kick(struct app *app)
+void pools_kick(struct core *core)
 {
-        loop_timer_cancel(&app->loop, &app->pool_timer);
-        loop_timer_arm(&app->loop, &app->pool_timer, 0, on_timer);
+        loop_timer_cancel(&core->loop, &core->pool_timer);
+        loop_timer_arm(&core->loop, &core->pool_timer, 0, on_timer);
 }
 
-void pools_stop(struct app *app)
+void pools_stop(struct core *core)
 {
-        loop_timer_cancel(&app->loop, &app->pool_timer);
+        loop_timer_cancel(&core->loop, &core->pool_timer);
 }
 
-int pool_set(struct app *app, const char *ref, int size, const char **code, struct err *e)
+int pool_set(struct core *core, const char *ref, int size, const char **code, struct err *e)
 {
         struct template_rec name;
         struct build_rec b;
@@ -145,22 +145,22 @@ int pool_set(struct app *app, const char *ref, int size, const char **code, stru
                 *code = "invalid_field";
                 return err_say(e, EINVAL, "field 'size': 0 to %d", POOL_MAX);
         }
-        if (tplreg_lookup(app, ref, &name, &b, code, e) < 0)
+        if (tplreg_lookup(core, ref, &name, &b, code, e) < 0)
                 return -ENOENT;
         store_build_rec_free(&b);
-        if (store_template_set_pool(app->store, name.name, size, e) < 0) {
+        if (store_template_set_pool(core->store, name.name, size, e) < 0) {
                 *code = "internal";
                 return -EIO;
         }
         log_info("pool_set", "template=%s size=%d", name.name, size);
-        pools_kick(app);
+        pools_kick(core);
         return 0;
 }
 
-struct machine *pool_take(struct app *app, const char *ref, const char *snapshot,
+struct machine *pool_take(struct core *core, const char *ref, const char *snapshot,
                           const struct machine_params *p)
 {
-        struct machine *m = app->machines;
+        struct machine *m = core->machines;
         while (m && !(m->state == M_RUNNING && m->agent_open && !strcmp(pool_of(m), ref) &&
                       !strcmp(m->snapshot_id, snapshot) &&
                       (!p->runtime || !strcmp(p->runtime, m->drv->name))))
@@ -175,22 +175,22 @@ struct machine *pool_take(struct app *app, const char *ref, const char *snapshot
         m->timeout_s = p->timeout_s;
         snprintf(m->checkout, sizeof(m->checkout), "pool");
         char *meta = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!meta || store_machine_set_metadata(app->store, m->id, meta, &e) < 0 ||
+        if (!meta || store_machine_set_metadata(core->store, m->id, meta, &e) < 0 ||
             save_spec(m, &e) < 0 || machine_set_timeout(m, p->timeout_s, &e) < 0)
                 log_warn("pool_take_incomplete", "machine=%s error=%s", m->id,
                          meta ? e.msg : "out of memory");
         free(meta);
-        store_event_append(app->store, time_wall_ms(), "machine.checkout", "machine", m->id,
+        store_event_append(core->store, time_wall_ms(), "machine.checkout", "machine", m->id,
                            "{\"from\":\"pool\"}", NULL);
         log_info("pool_take", "machine=%s template=%s", m->id, ref);
-        pools_kick(app);
+        pools_kick(core);
         return m;
 }
 
-json_t *pool_view(struct app *app, const char *ref, int size)
+json_t *pool_view(struct core *core, const char *ref, int size)
 {
         int ready = 0, creating = 0;
-        for (struct machine *m = app->machines; m; m = m->next) {
+        for (struct machine *m = core->machines; m; m = m->next) {
                 if (strcmp(pool_of(m), ref) != 0)
                         continue;
                 ready += m->state == M_RUNNING;

@@ -10,7 +10,7 @@
 
 #include "../common/err.h"
 
-struct app;
+struct core;
 struct machine;
 struct machine_params;
 
@@ -20,23 +20,23 @@ enum pool_mode { POOL_PREFER, POOL_REQUIRE, POOL_SKIP };
 
 /* Sets the pool size of template `ref` (any spelling; 0..POOL_MAX) and refills or drains
  * it. Errors (*code): invalid_field, template_not_found, internal. */
-int pool_set(struct app *app, const char *ref, int size, const char **code, struct err *e);
+int pool_set(struct core *core, const char *ref, int size, const char **code, struct err *e);
 
 /* A ready member of ref's pool spawned from snapshot, made the caller's machine with p's
  * metadata, deadline, auto_resume and timeout action; NULL when none is ready. */
-struct machine *pool_take(struct app *app, const char *ref, const char *snapshot,
+struct machine *pool_take(struct core *core, const char *ref, const char *snapshot,
                           const struct machine_params *p);
 
 /* {"size","ready","creating"} of ref's pool (new reference). */
-json_t *pool_view(struct app *app, const char *ref, int size);
+json_t *pool_view(struct core *core, const char *ref, int size);
 
 /* Checks every pool now and every few seconds from now on (call once, after recovery). */
-void pools_start(struct app *app);
+void pools_start(struct core *core);
 
 /* Asks for a check soon (a member was taken, a pool or a template changed). */
-void pools_kick(struct app *app);
+void pools_kick(struct core *core);
 
 /* Stops the timer (at exit). */
-void pools_stop(struct app *app);
+void pools_stop(struct core *core);
 
 #endif

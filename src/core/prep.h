@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "../daemon/children.h"
-#include "../daemon/loop.h"
+#include "../common/children.h"
+#include "../common/loop.h"
 
 enum prep_state { PREP_MISSING, PREP_BUILDING, PREP_READY, PREP_FAILED };
 

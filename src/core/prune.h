@@ -7,7 +7,7 @@
 
 #include "../common/err.h"
 
-struct app;
+struct core;
 
 struct prune_report {
         int64_t cache_entries; /* build cache entries forgotten */
@@ -21,7 +21,7 @@ struct prune_report {
  * the layers nothing refers to any more (files go in child processes). Templates and
  * machines keep working; later builds run their steps again. -EBUSY (say'd) while a
  * build is under way, -EIO on a store error. Loop thread. */
-int templates_prune(struct app *app, int64_t older_than_ms, struct prune_report *out,
+int templates_prune(struct core *core, int64_t older_than_ms, struct prune_report *out,
                     struct err *e);
 
 #endif

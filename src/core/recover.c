@@ -10,7 +10,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "machine_internal.h"
 
 /* Rebuilds the live machine of a record. With `attach`, its sandbox must still run and
@@ -20,17 +20,17 @@ static void forget_answer(void *ud, json_t *resp)
         (void)ud, (void)resp;
 }
 
-static int adopt(struct app *app, const struct machine_rec *r, int attach)
+static int adopt(struct core *core, const struct machine_rec *r, int attach)
 {
         struct machine *m = calloc(1, sizeof(*m));
         if (!m)
                 return -1;
-        m->app = app;
+        m->core = core;
         snprintf(m->id, sizeof(m->id), "%s", r->id);
-        snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", app->state_dir, r->id);
+        snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", core->state_dir, r->id);
         struct err e;
-        m->drv = driver_named(app, r->runtime);
-        if (attach && m->drv->attach(&app->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
+        m->drv = driver_named(core, r->runtime);
+        if (attach && m->drv->attach(&core->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
                 free(m);
                 return -1;
         }
@@ -41,14 +41,14 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)
                 m->metadata = json_object();
-        if (!attach && layers_settle(app, m->drv, m->dir, m->layers, &e) < 0) {
+        if (!attach && layers_settle(core, m->drv, m->dir, m->layers, &e) < 0) {
                 free_machine(m);
                 return -1;
         }
         m->state = attach ? M_RUNNING : M_HIBERNATED;
         m->created_at = r->created_at;
         m->deadline_at = r->deadline_at;
-        if (attach && agentconn_init(&m->agent, &app->loop, m->run.agent_rfd, m->run.agent_wfd,
+        if (attach && agentconn_init(&m->agent, &core->loop, m->run.agent_rfd, m->run.agent_wfd,
                                      on_agent_state, m, &e) < 0) {
                 free_machine(m);
                 return -1;
@@ -59,8 +59,8 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
                 agentconn_call(&m->agent, req, forget_answer, NULL);
                 json_decref(req);
         }
-        m->next = app->machines;
-        app->machines = m;
+        m->next = core->machines;
+        core->machines = m;
         arm_deadline(m);
         if (strcmp(r->state, machine_state_name(m->state)) != 0)
                 set_state(m, m->state, NULL);
@@ -69,32 +69,32 @@ static int adopt(struct app *app, const struct machine_rec *r, int attach)
         return 0;
 }
 
-static int has_checkpoint(struct app *app, const char *id)
+static int has_checkpoint(struct core *core, const char *id)
 {
         char path[PATH_MAX + 96];
-        snprintf(path, sizeof(path), "%s/machines/%s/checkpoint/" DRIVER_IMAGE_DONE, app->state_dir,
-                 id);
+        snprintf(path, sizeof(path), "%s/machines/%s/checkpoint/" DRIVER_IMAGE_DONE,
+                 core->state_dir, id);
         return access(path, R_OK) == 0;
 }
 
 /* What a record left by an earlier daemon becomes. */
-static void recover_one(struct app *app, const struct machine_rec *r)
+static void recover_one(struct core *core, const struct machine_rec *r)
 {
         int running = !strcmp(r->state, "running"), hib = !strcmp(r->state, "hibernated");
         int moving = !strcmp(r->state, "hibernating") || !strcmp(r->state, "resuming") ||
                      !strcmp(r->state, "forking") || !strcmp(r->state, "snapshotting");
         char dir[PATH_MAX + 64];
-        snprintf(dir, sizeof(dir), "%s/machines/%s", app->state_dir, r->id);
+        snprintf(dir, sizeof(dir), "%s/machines/%s", core->state_dir, r->id);
         if (moving) /* a checkpoint or restore helper of the old daemon may still work */
                 wait_op_helper(dir);
         /* a complete checkpoint taken while pausing means the sandbox stopped, even if
          * its shim is still on its way out (and would accept an attach) */
         int paused = moving && strcmp(r->state, "resuming") != 0;
-        if ((hib || (paused && has_checkpoint(app, r->id))) && adopt(app, r, 0) == 0)
+        if ((hib || (paused && has_checkpoint(core, r->id))) && adopt(core, r, 0) == 0)
                 return;
-        if ((running || moving) && adopt(app, r, 1) == 0)
+        if ((running || moving) && adopt(core, r, 1) == 0)
                 return;
-        if (moving && has_checkpoint(app, r->id) && adopt(app, r, 0) == 0)
+        if (moving && has_checkpoint(core, r->id) && adopt(core, r, 0) == 0)
                 return;
         /* half-created, half-destroyed, or its sandbox died with the daemon */
         struct err e;
@@ -103,18 +103,18 @@ static void recover_one(struct app *app, const struct machine_rec *r)
                           : moving ? "the daemon stopped while it was paused and no complete "
                                      "checkpoint was left"
                                    : "its sandbox was gone when the daemon restarted";
-        if (machine_record_state(app, r->id, destroying ? M_DESTROYED : M_FAILED,
+        if (machine_record_state(core, r->id, destroying ? M_DESTROYED : M_FAILED,
                                  destroying ? NULL : why, &e) < 0)
                 log_error("machine_store_failed", "machine=%s error=\"%s\"", r->id, e.msg);
         pid_t pid =
-            driver_named(app, r->runtime)->destroy(&app->driver_ctx, r->id, dir, NULL, 0, &e);
+            driver_named(core, r->runtime)->destroy(&core->driver_ctx, r->id, dir, NULL, 0, &e);
         int st;
         if (pid > 0)
                 waitpid(pid, &st, 0);
         log_warn("machine_recovered", "machine=%s was=%s", r->id, r->state);
 }
 
-void machines_recover(struct app *app)
+void machines_recover(struct core *core)
 {
         static const char *const live[] = {"creating",    "running",  "destroying", "hibernated",
                                            "hibernating", "resuming", "forking",    "snapshotting"};
@@ -123,32 +123,32 @@ void machines_recover(struct app *app)
                 size_t n;
                 struct err e;
                 struct machine_filter f = {.state = live[i]};
-                if (store_machine_list(app->store, &f, 0, 100000, &v, &n, &e) < 0)
+                if (store_machine_list(core->store, &f, 0, 100000, &v, &n, &e) < 0)
                         continue;
                 for (size_t k = 0; k < n; k++) {
-                        recover_one(app, &v[k]);
+                        recover_one(core, &v[k]);
                         store_machine_rec_free(&v[k]);
                 }
                 free(v);
         }
-        snapshots_recover(app);
-        images_sweep(app);
-        layers_collect(app);
+        snapshots_recover(core);
+        images_sweep(core);
+        layers_collect(core);
 }
 
-void machines_detach(struct app *app)
+void machines_detach(struct core *core)
 {
-        while (app->machines) {
-                struct machine *m = app->machines;
-                app->machines = m->next;
+        while (core->machines) {
+                struct machine *m = core->machines;
+                core->machines = m->next;
                 machine__cancel_waits(m);
                 if (m->run.pid)
-                        children_forget(&app->children, &m->sandbox);
+                        children_forget(&core->children, &m->sandbox);
                 if (m->helper.pid)
-                        children_forget(&app->children, &m->helper);
+                        children_forget(&core->children, &m->helper);
                 if (m->op_helper.pid)
-                        children_forget(&app->children, &m->op_helper);
+                        children_forget(&core->children, &m->op_helper);
                 free_machine(m); /* it closes our end of the agent stream */
         }
-        captures_drop(app);
+        captures_drop(core);
 }

@@ -8,17 +8,17 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "machine_internal.h"
 
-void snapshots_recover(struct app *app)
+void snapshots_recover(struct core *core)
 {
         int64_t after = 0;
         for (;;) {
                 struct snapshot_rec *v;
                 size_t n;
                 struct err e;
-                if (store_snapshot_list(app->store, NULL, after, 256, &v, &n, &e) < 0)
+                if (store_snapshot_list(core->store, NULL, after, 256, &v, &n, &e) < 0)
                         return;
                 if (n == 0) {
                         free(v);
@@ -28,8 +28,8 @@ void snapshots_recover(struct app *app)
                         after = v[i].seq;
                         if (strcmp(v[i].state, "creating") == 0) {
                                 char dir[PATH_MAX + 64];
-                                snapshot_dir(app, v[i].id, dir, sizeof(dir));
-                                store_snapshot_delete(app->store, v[i].id, &e);
+                                snapshot_dir(core, v[i].id, dir, sizeof(dir));
+                                store_snapshot_delete(core->store, v[i].id, &e);
                                 remove_later(dir);
                                 log_warn("snapshot_dropped", "snapshot=%s reason=%s", v[i].id,
                                          "the daemon stopped while capturing it");
@@ -40,10 +40,10 @@ void snapshots_recover(struct app *app)
         }
 }
 
-int snapshot_delete(struct app *app, const char *id, const char **code, struct err *e)
+int snapshot_delete(struct core *core, const char *id, const char **code, struct err *e)
 {
         struct snapshot_rec r;
-        int rc = store_snapshot_get(app->store, id, &r, e);
+        int rc = store_snapshot_get(core->store, id, &r, e);
         if (rc < 0) {
                 *code = rc == -ENOENT ? "snapshot_not_found" : "internal";
                 if (rc == -ENOENT)
@@ -54,7 +54,7 @@ int snapshot_delete(struct app *app, const char *id, const char **code, struct e
         store_snapshot_rec_free(&r);
         char **users = NULL;
         size_t n = 0;
-        if (!creating && store_snapshot_users(app->store, id, &users, &n, e) < 0) {
+        if (!creating && store_snapshot_users(core->store, id, &users, &n, e) < 0) {
                 *code = "internal";
                 return -EIO;
         }
@@ -69,15 +69,15 @@ int snapshot_delete(struct app *app, const char *id, const char **code, struct e
                 return -EBUSY;
         }
         strv_free(users);
-        if (store_snapshot_delete(app->store, id, e) < 0) {
+        if (store_snapshot_delete(core->store, id, e) < 0) {
                 *code = "internal";
                 return -EIO;
         }
         char dir[PATH_MAX + 64];
-        snapshot_dir(app, id, dir, sizeof(dir));
+        snapshot_dir(core, id, dir, sizeof(dir));
         remove_later(dir);
-        layers_collect(app);
-        store_event_append(app->store, time_wall_ms(), "snapshot.deleted", "snapshot", id, NULL,
+        layers_collect(core);
+        store_event_append(core->store, time_wall_ms(), "snapshot.deleted", "snapshot", id, NULL,
                            NULL);
         return 0;
 }

@@ -9,7 +9,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "machine_internal.h"
 #include "pools.h"
 #include "tplreg.h"
@@ -55,11 +55,11 @@ int spawn_hello(struct machine *m)
         return agent_ping(m, req, on_identity) != 0;
 }
 
-struct machine *machine_spawn(struct app *app, const struct machine_params *p, const char *image,
+struct machine *machine_spawn(struct core *core, const struct machine_params *p, const char *image,
                               json_t *layers, const char *parent_id, const char *snapshot_id,
                               machine_done_cb cb, void *ud, struct err *e)
 {
-        struct machine *m = machine_new(app, p, layers, parent_id, snapshot_id, cb, ud, e);
+        struct machine *m = machine_new(core, p, layers, parent_id, snapshot_id, cb, ud, e);
         if (!m)
                 return NULL;
         log_info("machine_spawn", "machine=%s parent=%s snapshot=%s", m->id,
@@ -100,12 +100,12 @@ static void from_snapshot(json_t *spec, const struct machine_params *req,
                 out->metadata = json_object_get(spec, "metadata");
 }
 
-struct machine *machine_spawn_snapshot(struct app *app, const struct machine_params *p,
+struct machine *machine_spawn_snapshot(struct core *core, const struct machine_params *p,
                                        machine_done_cb cb, void *ud, const char **code,
                                        struct err *e)
 {
         struct snapshot_rec r;
-        if (store_snapshot_get(app->store, p->snapshot, &r, e) < 0) {
+        if (store_snapshot_get(core->store, p->snapshot, &r, e) < 0) {
                 *code = e->errnum == ENOENT ? "snapshot_not_found" : "internal";
                 return NULL;
         }
@@ -125,8 +125,8 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
                 struct machine_params mp;
                 from_snapshot(spec, p, &mp);
                 char image[PATH_MAX + 64];
-                snapshot_dir(app, r.id, image, sizeof(image));
-                m = machine_spawn(app, &mp, image, json_object_get(spec, "layers"), NULL, r.id, cb,
+                snapshot_dir(core, r.id, image, sizeof(image));
+                m = machine_spawn(core, &mp, image, json_object_get(spec, "layers"), NULL, r.id, cb,
                                   ud, e);
                 if (!m)
                         *code = "internal";
@@ -137,34 +137,34 @@ struct machine *machine_spawn_snapshot(struct app *app, const struct machine_par
 }
 
 /* A spawn from snapshot snap, shown as template ref. */
-static struct machine *spawn_as(struct app *app, const struct machine_params *p, const char *ref,
+static struct machine *spawn_as(struct core *core, const struct machine_params *p, const char *ref,
                                 const char *snap, machine_done_cb cb, void *ud, const char **code,
                                 struct err *e)
 {
         struct machine_params mp = *p;
         mp.template_name = ref;
         mp.snapshot = snap;
-        return machine_spawn_snapshot(app, &mp, cb, ud, code, e);
+        return machine_spawn_snapshot(core, &mp, cb, ud, code, e);
 }
 
-struct machine *machine_spawn_template(struct app *app, const struct machine_params *p,
+struct machine *machine_spawn_template(struct core *core, const struct machine_params *p,
                                        machine_done_cb cb, void *ud, const char **code,
                                        struct err *e)
 {
         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
-        if (tplreg_snapshot(app, p->template_name, ref, snap, code, e) < 0)
+        if (tplreg_snapshot(core, p->template_name, ref, snap, code, e) < 0)
                 return NULL;
-        return spawn_as(app, p, ref, snap, cb, ud, code, e);
+        return spawn_as(core, p, ref, snap, cb, ud, code, e);
 }
 
-struct machine *machine_from_template(struct app *app, const struct machine_params *p,
+struct machine *machine_from_template(struct core *core, const struct machine_params *p,
                                       machine_done_cb cb, void *ud, const char **code,
                                       struct err *e)
 {
         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
-        if (tplreg_snapshot(app, p->template_name, ref, snap, code, e) < 0)
+        if (tplreg_snapshot(core, p->template_name, ref, snap, code, e) < 0)
                 return NULL;
-        struct machine *m = p->pool != POOL_SKIP ? pool_take(app, ref, snap, p) : NULL;
+        struct machine *m = p->pool != POOL_SKIP ? pool_take(core, ref, snap, p) : NULL;
         if (m) {
                 cb(ud, m, NULL, NULL);
                 return m;
@@ -176,5 +176,5 @@ struct machine *machine_from_template(struct app *app, const struct machine_para
         }
         struct machine_params fresh = *p;
         fresh.checkout = "fresh"; /* recorded with the machine, not written again after */
-        return spawn_as(app, &fresh, ref, snap, cb, ud, code, e);
+        return spawn_as(core, &fresh, ref, snap, cb, ud, code, e);
 }

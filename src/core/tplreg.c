@@ -8,11 +8,11 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../daemon/app.h"
+#include "core.h"
 #include "build_spec.h"
 #include "machine_internal.h"
 
-int tplreg_lookup(struct app *app, const char *ref, struct template_rec *name,
+int tplreg_lookup(struct core *core, const char *ref, struct template_rec *name,
                   struct build_rec *build, const char **code, struct err *e)
 {
         char canon[TEMPLATE_REF_MAX + 1];
@@ -20,9 +20,9 @@ int tplreg_lookup(struct app *app, const char *ref, struct template_rec *name,
                 *code = "invalid_field";
                 return -EINVAL;
         }
-        int r = store_template_get(app->store, canon, name, e);
+        int r = store_template_get(core->store, canon, name, e);
         if (r == 0)
-                r = store_build_get(app->store, name->build_id, build, e);
+                r = store_build_get(core->store, name->build_id, build, e);
         if (r == -ENOENT) {
                 *code = "template_not_found";
                 err_say(e, ENOENT, "no template named '%s'", canon);
@@ -32,12 +32,12 @@ int tplreg_lookup(struct app *app, const char *ref, struct template_rec *name,
         return r;
 }
 
-int tplreg_snapshot(struct app *app, const char *ref, char *canonical, char *snapshot,
+int tplreg_snapshot(struct core *core, const char *ref, char *canonical, char *snapshot,
                     const char **code, struct err *e)
 {
         struct template_rec name;
         struct build_rec b;
-        if (tplreg_lookup(app, ref, &name, &b, code, e) < 0)
+        if (tplreg_lookup(core, ref, &name, &b, code, e) < 0)
                 return -ENOENT;
         json_t *res = json_loads(b.result, 0, NULL);
         const char *snap = json_string_value(json_object_get(res, "snapshot"));
@@ -53,35 +53,35 @@ int tplreg_snapshot(struct app *app, const char *ref, char *canonical, char *sna
         return r;
 }
 
-int tplreg_set(struct app *app, const char *ref, const char *build_id, struct err *e)
+int tplreg_set(struct core *core, const char *ref, const char *build_id, struct err *e)
 {
         char id[MACHINE_ID_MAX];
         rand_id("t_", 8, id, sizeof(id));
-        int r = store_template_put(app->store, id, ref, build_id, time_wall_ms(), e);
+        int r = store_template_put(core->store, id, ref, build_id, time_wall_ms(), e);
         if (r == 0)
-                tplreg_collect(app);
+                tplreg_collect(core);
         return r;
 }
 
-int tplreg_alias(struct app *app, const char *ref, const char *alias, char *canonical,
+int tplreg_alias(struct core *core, const char *ref, const char *alias, char *canonical,
                  const char **code, struct err *e)
 {
         struct template_rec name, other;
         struct build_rec b;
-        if (tplreg_lookup(app, ref, &name, &b, code, e) < 0)
+        if (tplreg_lookup(core, ref, &name, &b, code, e) < 0)
                 return -ENOENT;
         store_build_rec_free(&b);
         if (template_ref_norm(alias, canonical, e) < 0) {
                 *code = "invalid_field";
                 return -EINVAL;
         }
-        if (store_template_get(app->store, canonical, &other, e) == 0 &&
+        if (store_template_get(core->store, canonical, &other, e) == 0 &&
             strcmp(other.build_id, name.build_id) != 0) {
                 *code = "conflict";
                 return err_say(e, EEXIST, "'%s' names another template; delete it first",
                                canonical);
         }
-        if (tplreg_set(app, canonical, name.build_id, e) < 0) {
+        if (tplreg_set(core, canonical, name.build_id, e) < 0) {
                 *code = "internal";
                 return -EIO;
         }
@@ -89,11 +89,11 @@ int tplreg_alias(struct app *app, const char *ref, const char *alias, char *cano
 }
 
 /* How many of a snapshot's users are not members of a warm pool (those go with it). */
-static size_t outside_pools(struct app *app, char **users, size_t n, const char **first)
+static size_t outside_pools(struct core *core, char **users, size_t n, const char **first)
 {
         size_t count = 0;
         for (size_t i = 0; i < n; i++) {
-                struct machine *m = machine_find(app, users[i]);
+                struct machine *m = machine_find(core, users[i]);
                 if (m && json_object_get(m->metadata, "nullspace.pool"))
                         continue;
                 if (count++ == 0)
@@ -103,18 +103,18 @@ static size_t outside_pools(struct app *app, char **users, size_t n, const char 
 }
 
 /* Why the build cannot go (into e), or 0 when nothing depends on it. */
-static int build_users(struct app *app, const struct build_rec *b, struct err *e)
+static int build_users(struct core *core, const struct build_rec *b, struct err *e)
 {
         json_t *res = json_loads(b->result, 0, NULL);
         const char *snap = json_string_value(json_object_get(res, "snapshot")), *first = NULL;
         char **users = NULL, **deps = NULL;
         size_t nu = 0, nd = 0;
         int r = 0;
-        if (snap && store_snapshot_users(app->store, snap, &users, &nu, e) < 0)
+        if (snap && store_snapshot_users(core->store, snap, &users, &nu, e) < 0)
                 r = -EIO;
-        else if (store_template_dependents(app->store, b->id, &deps, &nd, e) < 0)
+        else if (store_template_dependents(core->store, b->id, &deps, &nd, e) < 0)
                 r = -EIO;
-        else if ((nu = outside_pools(app, users, nu, &first)) > 0)
+        else if ((nu = outside_pools(core, users, nu, &first)) > 0)
                 r = err_say(e, EBUSY, "%zu machine(s) started from it still exist, first %s", nu,
                             first);
         else if (nd > 0)
@@ -126,57 +126,58 @@ static int build_users(struct app *app, const struct build_rec *b, struct err *e
 }
 
 /* Deletes a build's snapshot and marks it deleted (its layers are then free). */
-static void drop_build(struct app *app, const struct build_rec *b)
+static void drop_build(struct core *core, const struct build_rec *b)
 {
         json_t *res = json_loads(b->result, 0, NULL);
         const char *snap = json_string_value(json_object_get(res, "snapshot"));
         const char *code;
         struct err e;
-        if (snap && snapshot_delete(app, snap, &code, &e) < 0 && strcmp(code, "snapshot_not_found"))
+        if (snap && snapshot_delete(core, snap, &code, &e) < 0 &&
+            strcmp(code, "snapshot_not_found"))
                 log_info("template_snapshot_deferred", "build=%s snapshot=%s reason=%s", b->id,
                          snap, e.msg);
-        else if (store_build_update(app->store, b->id, "deleted", b->step, b->result, NULL,
+        else if (store_build_update(core->store, b->id, "deleted", b->step, b->result, NULL,
                                     time_wall_ms(), &e) == 0)
                 log_info("template_build_deleted", "build=%s ref=%s", b->id, b->ref);
         json_decref(res);
-        layers_collect(app);
+        layers_collect(core);
 }
 
-int tplreg_delete(struct app *app, const char *ref, const char **code, struct err *e)
+int tplreg_delete(struct core *core, const char *ref, const char **code, struct err *e)
 {
         struct template_rec name;
         struct build_rec b;
-        if (tplreg_lookup(app, ref, &name, &b, code, e) < 0)
+        if (tplreg_lookup(core, ref, &name, &b, code, e) < 0)
                 return -ENOENT;
         char **refs = NULL;
         size_t n = 0;
-        int r = store_template_refs(app->store, b.id, &refs, &n, e);
+        int r = store_template_refs(core->store, b.id, &refs, &n, e);
         strv_free(refs);
-        if (r == 0 && n <= 1 && (r = build_users(app, &b, e)) == -EBUSY)
+        if (r == 0 && n <= 1 && (r = build_users(core, &b, e)) == -EBUSY)
                 *code = "template_in_use";
         else if (r < 0)
                 *code = "internal";
-        if (r == 0 && (r = store_template_delete(app->store, name.name, e)) < 0)
+        if (r == 0 && (r = store_template_delete(core->store, name.name, e)) < 0)
                 *code = "internal";
         if (r == 0 && n <= 1)
-                drop_build(app, &b);
+                drop_build(core, &b);
         store_build_rec_free(&b);
         return r;
 }
 
-void tplreg_collect(struct app *app)
+void tplreg_collect(struct core *core)
 {
         char **ids = NULL;
         size_t n = 0;
         struct err e;
-        if (store_builds_unnamed(app->store, &ids, &n, &e) < 0)
+        if (store_builds_unnamed(core->store, &ids, &n, &e) < 0)
                 return;
         for (size_t i = 0; i < n; i++) { /* usually none: one query is all it costs */
                 struct build_rec b;
-                if (store_build_get(app->store, ids[i], &b, &e) < 0)
+                if (store_build_get(core->store, ids[i], &b, &e) < 0)
                         continue;
-                if (build_users(app, &b, &e) == 0)
-                        drop_build(app, &b);
+                if (build_users(core, &b, &e) == 0)
+                        drop_build(core, &b);
                 store_build_rec_free(&b);
         }
         strv_free(ids);

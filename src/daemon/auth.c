@@ -133,7 +133,7 @@ enum ns_code auth_authenticate(struct http_exchange *ex)
         }
         struct key_rec rec;
         struct err e;
-        int r = store_key_find_active(app->store, hash, &rec, &e);
+        int r = store_key_find_active(app->core.store, hash, &rec, &e);
         if (r == -ENOENT)
                 return NS_E_UNAUTHORIZED;
         if (r < 0) {

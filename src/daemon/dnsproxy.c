@@ -67,11 +67,11 @@ static void on_query(struct dnsproxy *p, unsigned char *msg, size_t n,
         struct dns_query q;
         char addr[16];
         inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
-        struct machine *m = machine_by_address(p->app, addr);
+        struct machine *m = machine_by_address(&p->app->core, addr);
         if (!m || dns_parse_query(msg, n, &q) < 0)
                 return; /* not ours, or not a query: dropped */
         int verdict = machine_dns_verdict(m, q.name);
-        struct dns_pending *slot = free_slot(p, p->app->loop.now_ms);
+        struct dns_pending *slot = free_slot(p, p->app->core.loop.now_ms);
         if (verdict < 0 || !slot) {
                 log_debug("dns_refused", "machine=%s name=%s", m->id, q.name);
                 answer_error(p, msg, n, from, DNS_RCODE_REFUSED);
@@ -82,7 +82,7 @@ static void on_query(struct dnsproxy *p, unsigned char *msg, size_t n,
                                      .client_id = q.id,
                                      .client = *from,
                                      .learn = verdict > 0,
-                                     .expires_ms = p->app->loop.now_ms + QUERY_MS};
+                                     .expires_ms = p->app->core.loop.now_ms + QUERY_MS};
         snprintf(slot->machine, sizeof(slot->machine), "%s", m->id);
         msg[0] = (unsigned char)(slot->up_id >> 8);
         msg[1] = (unsigned char)slot->up_id;
@@ -103,7 +103,7 @@ static void on_answer(struct dnsproxy *p, unsigned char *msg, size_t n)
         if (!s)
                 return;
         s->used = 0;
-        struct machine *m = machine_find(p->app, s->machine);
+        struct machine *m = machine_find(&p->app->core, s->machine);
         if (!m)
                 return;
         if (s->learn) {
@@ -173,8 +173,8 @@ int dnsproxy_start(struct dnsproxy *p, struct app *app, const char *upstream, st
         p->port = ntohs(any.sin_port);
         p->io.cb = on_io;
         p->up.cb = on_up;
-        if (loop_io_add(&app->loop, &p->io, EPOLLIN, e) < 0 ||
-            loop_io_add(&app->loop, &p->up, EPOLLIN, e) < 0) {
+        if (loop_io_add(&app->core.loop, &p->io, EPOLLIN, e) < 0 ||
+            loop_io_add(&app->core.loop, &p->up, EPOLLIN, e) < 0) {
                 dnsproxy_stop(p);
                 return -EIO;
         }

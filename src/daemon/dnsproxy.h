@@ -12,7 +12,7 @@
 
 #include "../common/dns.h"
 #include "../common/err.h"
-#include "loop.h"
+#include "../common/loop.h"
 
 #define DNSPROXY_PENDING 256
 

@@ -271,7 +271,7 @@ bad:;
 static void on_drained(struct http_server *s)
 {
         struct app *app = (struct app *)((char *)s - offsetof(struct app, http));
-        loop_stop(&app->loop);
+        loop_stop(&app->core.loop);
 }
 
 static void on_shutdown(struct loop_timer *t)
@@ -287,14 +287,14 @@ static void on_signal(struct loop_io *io, uint32_t events)
         struct signalfd_siginfo si;
         while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo == SIGCHLD) {
-                        children_reap(&app->children);
+                        children_reap(&app->core.children);
                         continue;
                 }
                 log_info("signal", "signo=%u open_connections=%u", si.ssi_signo, app->http.nconns);
-                if (!app->shutting_down) {
-                        app->shutting_down = 1;
+                if (!app->core.shutting_down) {
+                        app->core.shutting_down = 1;
                         /* connections are freed from a timer, never inside this batch */
-                        loop_timer_arm(&app->loop, &app->shutdown_timer, 0, on_shutdown);
+                        loop_timer_arm(&app->core.loop, &app->shutdown_timer, 0, on_shutdown);
                 }
         }
 }
@@ -312,7 +312,7 @@ static int setup_signals(struct app *app, struct err *e)
         if (app->sig_io.fd < 0)
                 return err_set(e, errno, "signalfd");
         app->sig_io.cb = on_signal;
-        return loop_io_add(&app->loop, &app->sig_io, EPOLLIN, e);
+        return loop_io_add(&app->core.loop, &app->sig_io, EPOLLIN, e);
 }
 
 /* The agent and shim binaries and the VM guest's scripts ship next to nullspaced (a
@@ -326,26 +326,26 @@ static int find_agent(struct app *app, struct err *e)
                 return err_set(e, errno, "readlink /proc/self/exe");
         self[len] = '\0';
         *strrchr(self, '/') = '\0';
-        snprintf(app->lib_dir, sizeof(app->lib_dir), "%s", self);
+        snprintf(app->core.lib_dir, sizeof(app->core.lib_dir), "%s", self);
         char probe[PATH_MAX + 16];
         snprintf(probe, sizeof(probe), "%s/nsshim", self);
-        if (access(probe, X_OK) < 0 && strlen(self) + 20 < sizeof(app->lib_dir))
-                snprintf(app->lib_dir, sizeof(app->lib_dir), "%s/../lib/nullspace", self);
-        if (snprintf(app->shim_path, sizeof(app->shim_path), "%s/nsshim", app->lib_dir) >=
-            (int)sizeof(app->shim_path))
+        if (access(probe, X_OK) < 0 && strlen(self) + 20 < sizeof(app->core.lib_dir))
+                snprintf(app->core.lib_dir, sizeof(app->core.lib_dir), "%s/../lib/nullspace", self);
+        if (snprintf(app->core.shim_path, sizeof(app->core.shim_path), "%s/nsshim",
+                     app->core.lib_dir) >= (int)sizeof(app->core.shim_path))
                 return err_set(e, ENAMETOOLONG, "shim path");
-        if (access(app->shim_path, X_OK) < 0)
-                return err_set(e, errno, "shim binary %s", app->shim_path);
+        if (access(app->core.shim_path, X_OK) < 0)
+                return err_set(e, errno, "shim binary %s", app->core.shim_path);
         const char *env = getenv("NULLSPACE_AGENT");
         if (env && *env) {
-                snprintf(app->agent_path, sizeof(app->agent_path), "%s", env);
+                snprintf(app->core.agent_path, sizeof(app->core.agent_path), "%s", env);
         } else {
-                if (snprintf(app->agent_path, sizeof(app->agent_path), "%s/nsagent",
-                             app->lib_dir) >= (int)sizeof(app->agent_path))
+                if (snprintf(app->core.agent_path, sizeof(app->core.agent_path), "%s/nsagent",
+                             app->core.lib_dir) >= (int)sizeof(app->core.agent_path))
                         return err_set(e, ENAMETOOLONG, "agent path");
         }
-        if (access(app->agent_path, X_OK) < 0)
-                return err_set(e, errno, "agent binary %s", app->agent_path);
+        if (access(app->core.agent_path, X_OK) < 0)
+                return err_set(e, errno, "agent binary %s", app->core.agent_path);
         return 0;
 }
 
@@ -354,72 +354,73 @@ static int find_agent(struct app *app, struct err *e)
  * "First run"). */
 static void prepare_first_run(struct app *app)
 {
-        if (app->prepare_off)
+        if (app->core.prepare_off)
                 return;
-        prep_start(&app->templates.base);
+        prep_start(&app->core.templates.base);
         struct err pe;
-        if (qemu_driver.probe(&app->driver_ctx, &pe) == 0)
-                prep_start(&app->vm_guest);
+        if (qemu_driver.probe(&app->core.driver_ctx, &pe) == 0)
+                prep_start(&app->core.vm_guest);
 }
 
 static int setup_machines(struct app *app, struct err *e)
 {
         char cache[PATH_MAX + 16];
-        if (app->cache_dir[0])
-                snprintf(cache, sizeof(cache), "%s", app->cache_dir);
+        if (app->core.cache_dir[0])
+                snprintf(cache, sizeof(cache), "%s", app->core.cache_dir);
         else
-                snprintf(cache, sizeof(cache), "%s/cache", app->state_dir);
+                snprintf(cache, sizeof(cache), "%s/cache", app->core.state_dir);
         static const char *const subdirs[] = {"machines", "layers", "snapshots", "images"};
         for (unsigned i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
                 char dir[PATH_MAX + 16];
-                snprintf(dir, sizeof(dir), "%s/%s", app->state_dir, subdirs[i]);
+                snprintf(dir, sizeof(dir), "%s/%s", app->core.state_dir, subdirs[i]);
                 if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                         return err_set(e, errno, "mkdir %s", dir);
         }
         int r = find_agent(app, e);
         if (r == 0)
-                r = templates_init(&app->templates, &app->loop, &app->children, cache, e);
+                r = templates_init(&app->core.templates, &app->core.loop, &app->core.children,
+                                   cache, e);
         if (r == 0)
-                r = vm_guest_init(&app->vm_guest, &app->loop, &app->children, app->lib_dir, cache,
-                                  e);
+                r = vm_guest_init(&app->core.vm_guest, &app->core.loop, &app->core.children,
+                                  app->core.lib_dir, cache, e);
         if (r < 0)
                 return r;
-        app->driver = &gvisor_driver;
-        app->drivers[0] = &gvisor_driver;
-        app->drivers[1] = &qemu_driver;
-        app->ndrivers = 2;
-        if (app->default_runtime && strcmp(app->default_runtime, "vm") == 0)
-                app->driver = &qemu_driver;
-        if (!app->cache_dir[0]) /* the effective one, for the drivers */
-                snprintf(app->cache_dir, sizeof(app->cache_dir), "%.*s",
-                         (int)sizeof(app->cache_dir) - 1, cache);
-        app->driver_ctx.cache_dir = app->cache_dir;
-        app->driver_ctx.state_dir = app->state_dir;
-        app->driver_ctx.agent_path = app->agent_path;
-        app->driver_ctx.shim_path = app->shim_path;
-        app->driver_ctx.net = &app->net;
+        app->core.driver = &gvisor_driver;
+        app->core.drivers[0] = &gvisor_driver;
+        app->core.drivers[1] = &qemu_driver;
+        app->core.ndrivers = 2;
+        if (app->core.default_runtime && strcmp(app->core.default_runtime, "vm") == 0)
+                app->core.driver = &qemu_driver;
+        if (!app->core.cache_dir[0]) /* the effective one, for the drivers */
+                snprintf(app->core.cache_dir, sizeof(app->core.cache_dir), "%.*s",
+                         (int)sizeof(app->core.cache_dir) - 1, cache);
+        app->core.driver_ctx.cache_dir = app->core.cache_dir;
+        app->core.driver_ctx.state_dir = app->core.state_dir;
+        app->core.driver_ctx.agent_path = app->core.agent_path;
+        app->core.driver_ctx.shim_path = app->core.shim_path;
+        app->core.driver_ctx.net = &app->core.net;
         r = dnsproxy_start(&app->dns, app, app->dns_upstream, e);
         if (r == 0)
                 r = sniproxy_start(&app->sni, app, e);
         if (r == 0)
-                r = net_host_init(&app->net, app->state_dir, app->net_pool, app->dns.port,
+                r = net_host_init(&app->core.net, app->core.state_dir, app->net_pool, app->dns.port,
                                   app->sni.port, e);
         if (r < 0)
                 return r;
-        if (!app->net.enabled)
+        if (!app->core.net.enabled)
                 log_warn("network_unavailable", "reason=\"%s\" (machines get loopback only)",
-                         app->net.reason);
-        for (size_t i = 0; i < app->ndrivers; i++) {
+                         app->core.net.reason);
+        for (size_t i = 0; i < app->core.ndrivers; i++) {
                 struct err pe;
-                if (app->drivers[i]->probe(&app->driver_ctx, &pe) < 0)
+                if (app->core.drivers[i]->probe(&app->core.driver_ctx, &pe) < 0)
                         log_warn("runtime_unavailable", "runtime=%s reason=\"%s\"",
-                                 app->drivers[i]->name, pe.msg);
+                                 app->core.drivers[i]->name, pe.msg);
         }
         prepare_first_run(app);
-        qemu_probe_accel(&app->driver_ctx);
-        machines_recover(app);
-        builds_recover(app);
-        pools_start(app);
+        qemu_probe_accel(&app->core.driver_ctx);
+        machines_recover(&app->core);
+        builds_recover(&app->core);
+        pools_start(&app->core);
         return 0;
 }
 
@@ -429,7 +430,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
         if (r < 0)
                 return r;
         api_ws_install(app);
-        r = loop_init(&app->loop, e);
+        r = loop_init(&app->core.loop, e);
         if (r == 0)
                 r = setup_machines(app, e);
         if (r == 0)
@@ -437,22 +438,22 @@ static int run(struct app *app, const struct options *o, struct err *e)
         struct http_app happ = {api_routes, api_nroutes, auth_authenticate, app,
                                 api_preview_intercept};
         if (r == 0)
-                r = http_server_start(&app->http, &app->loop, o->listen, &o->http, &happ, e);
+                r = http_server_start(&app->http, &app->core.loop, o->listen, &o->http, &happ, e);
         if (r == 0)
                 r = state_write_addr(app, app->http.bound, e);
         if (r < 0)
                 return r;
-        log_info("listening", "addr=%s state_dir=%s version=%s", app->http.bound, app->state_dir,
-                 NS_VERSION);
-        r = loop_run(&app->loop);
+        log_info("listening", "addr=%s state_dir=%s version=%s", app->http.bound,
+                 app->core.state_dir, NS_VERSION);
+        r = loop_run(&app->core.loop);
         http_server_fini(&app->http);
-        builds_drop(app);
-        pools_stop(app);
-        templates_fini(&app->templates); /* a preparation under way finishes on its own */
-        prep_fini(&app->vm_guest);
-        if (!app->machines) /* nothing of it runs on: its rules can go */
-                net_host_fini(&app->net);
-        machines_detach(app); /* they keep running; the next daemon adopts them */
+        builds_drop(&app->core);
+        pools_stop(&app->core);
+        templates_fini(&app->core.templates); /* a preparation under way finishes on its own */
+        prep_fini(&app->core.vm_guest);
+        if (!app->core.machines) /* nothing of it runs on: its rules can go */
+                net_host_fini(&app->core.net);
+        machines_detach(&app->core); /* they keep running; the next daemon adopts them */
         log_info("stopped", "status=%d", r);
         return r < 0 ? err_set(e, -r, "event loop") : 0;
 }
@@ -475,28 +476,28 @@ int main(int argc, char **argv)
                 return pr == 1 ? 0 : 2;
         }
         if (o.state_dir)
-                snprintf(app.state_dir, sizeof(app.state_dir), "%s", o.state_dir);
+                snprintf(app.core.state_dir, sizeof(app.core.state_dir), "%s", o.state_dir);
         else
-                default_state_dir(app.state_dir, sizeof(app.state_dir));
+                default_state_dir(app.core.state_dir, sizeof(app.core.state_dir));
         const char *cache = getenv("NULLSPACE_CACHE_DIR");
         if (cache)
-                snprintf(app.cache_dir, sizeof(app.cache_dir), "%s", cache);
+                snprintf(app.core.cache_dir, sizeof(app.core.cache_dir), "%s", cache);
         app.started_ms = time_wall_ms();
-        app.machine_timeout_s = o.machine_timeout_s;
+        app.core.machine_timeout_s = o.machine_timeout_s;
         app.net_pool = o.net_pool;
         app.dns_upstream = o.dns_upstream;
         snprintf(app.preview_domain, sizeof(app.preview_domain), "%s",
                  o.preview_domain ? o.preview_domain : "localhost");
         app.preview_port = o.preview_port;
         app.preview_idle_ms = o.preview_idle_ms;
-        app.default_runtime = o.runtime;
-        app.prepare_off = o.no_prepare;
+        app.core.default_runtime = o.runtime;
+        app.core.prepare_off = o.no_prepare;
         app.lock_fd = -1;
-        app.loop.epfd = -1;
+        app.core.loop.epfd = -1;
         struct err e = {0};
         int r = run(&app, &o, &e);
-        store_close(app.store);
-        loop_fini(&app.loop);
+        store_close(app.core.store);
+        loop_fini(&app.core.loop);
         daemon_args_free(&args); /* the options point into it */
         if (r < 0) {
                 char q[600];

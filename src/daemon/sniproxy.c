@@ -48,8 +48,8 @@ static void unlink_conn(struct sni_conn *c)
                 *pp = c->next;
                 c->p->nconns--;
         }
-        loop_timer_cancel(&c->p->app->loop, &c->timer);
-        loop_timer_arm(&c->p->app->loop, &c->reap, 0, reap);
+        loop_timer_cancel(&c->p->app->core.loop, &c->timer);
+        loop_timer_arm(&c->p->app->core.loop, &c->reap, 0, reap);
 }
 
 /* Refuses: a reset, so the client fails at once. */
@@ -57,7 +57,7 @@ static void cut(struct sni_conn *c)
 {
         struct linger l = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-        loop_io_del(&c->p->app->loop, &c->io);
+        loop_io_del(&c->p->app->core.loop, &c->io);
         close(c->io.fd);
         unlink_conn(c);
 }
@@ -72,8 +72,8 @@ static void on_relay_end(void *ud, int connected, int *client_fd)
 
 static void forward(struct sni_conn *c)
 {
-        loop_io_del(&c->p->app->loop, &c->io);
-        loop_timer_cancel(&c->p->app->loop, &c->timer);
+        loop_io_del(&c->p->app->core.loop, &c->io);
+        loop_timer_cancel(&c->p->app->core.loop, &c->timer);
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0 ||
             (connect(fd, (struct sockaddr *)&c->dst, sizeof(c->dst)) < 0 && errno != EINPROGRESS)) {
@@ -82,7 +82,7 @@ static void forward(struct sni_conn *c)
                 cut(c);
                 return;
         }
-        c->relay = relay_start(&c->p->app->loop, c->io.fd, fd, c->hello, c->len, CONNECT_MS,
+        c->relay = relay_start(&c->p->app->core.loop, c->io.fd, fd, c->hello, c->len, CONNECT_MS,
                                IDLE_MS, on_relay_end, c);
         if (!c->relay) {
                 close(fd);
@@ -93,7 +93,7 @@ static void forward(struct sni_conn *c)
 /* The hello is whole (or will never be): judge it. */
 static void decide(struct sni_conn *c, int got, const char *sni)
 {
-        struct machine *m = machine_find(c->p->app, c->machine);
+        struct machine *m = machine_find(&c->p->app->core, c->machine);
         int allow = m && got >= 0 &&
                     machine_tls_verdict(m, ntohl(c->dst.sin_addr.s_addr), got > 0 ? sni : "");
         char d[16];
@@ -143,7 +143,7 @@ static void on_accept(struct loop_io *io, uint32_t events)
                         return;
                 char addr[16];
                 inet_ntop(AF_INET, &peer.sin_addr, addr, sizeof(addr));
-                struct machine *m = machine_by_address(p->app, addr);
+                struct machine *m = machine_by_address(&p->app->core, addr);
                 struct sni_conn *c = m && p->nconns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
                 socklen_t dl = sizeof(c ? c->dst : peer);
                 struct err e;
@@ -156,7 +156,7 @@ static void on_accept(struct loop_io *io, uint32_t events)
                 snprintf(c->machine, sizeof(c->machine), "%s", m->id);
                 c->io.fd = fd;
                 c->io.cb = on_io;
-                if (loop_io_add(&p->app->loop, &c->io, EPOLLIN, &e) < 0) {
+                if (loop_io_add(&p->app->core.loop, &c->io, EPOLLIN, &e) < 0) {
                         free(c);
                         close(fd);
                         continue;
@@ -164,7 +164,7 @@ static void on_accept(struct loop_io *io, uint32_t events)
                 c->next = p->conns;
                 p->conns = c;
                 p->nconns++;
-                loop_timer_arm(&p->app->loop, &c->timer, HELLO_MS, on_hello_timeout);
+                loop_timer_arm(&p->app->core.loop, &c->timer, HELLO_MS, on_hello_timeout);
         }
 }
 
@@ -185,7 +185,7 @@ int sniproxy_start(struct sniproxy *p, struct app *app, struct err *e)
         }
         p->port = ntohs(any.sin_port);
         p->lio.cb = on_accept;
-        if (loop_io_add(&app->loop, &p->lio, EPOLLIN, e) < 0) {
+        if (loop_io_add(&app->core.loop, &p->lio, EPOLLIN, e) < 0) {
                 sniproxy_stop(p);
                 return -EIO;
         }

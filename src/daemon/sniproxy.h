@@ -7,7 +7,7 @@
 #define NS_SNIPROXY_H
 
 #include "../common/err.h"
-#include "loop.h"
+#include "../common/loop.h"
 
 struct app;
 struct sni_conn;

@@ -52,7 +52,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, unsigned m
 static int lock_dir(struct app *app, struct err *e)
 {
         char path[PATH_MAX + 32];
-        snprintf(path, sizeof(path), "%s/nullspaced.lock", app->state_dir);
+        snprintf(path, sizeof(path), "%s/nullspaced.lock", app->core.state_dir);
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
                 return err_set(e, errno, "open %s", path);
@@ -60,7 +60,8 @@ static int lock_dir(struct app *app, struct err *e)
                 int saved = errno;
                 close(fd);
                 if (saved == EWOULDBLOCK)
-                        return err_set(e, EBUSY, "another nullspaced is using %s", app->state_dir);
+                        return err_set(e, EBUSY, "another nullspaced is using %s",
+                                       app->core.state_dir);
                 return err_set(e, saved, "lock %s", path);
         }
         app->lock_fd = fd;
@@ -70,13 +71,13 @@ static int lock_dir(struct app *app, struct err *e)
 static int first_key(struct app *app, struct err *e)
 {
         int64_t n = 0;
-        int r = store_key_count(app->store, &n, e);
+        int r = store_key_count(app->core.store, &n, e);
         if (r < 0 || n > 0)
                 return r;
         const char *given = getenv("NULLSPACE_API_KEY");
         struct key_rec k;
         char token[KEY_TOKEN_MAX];
-        r = auth_create_key(app->store, "admin", given && *given ? given : NULL, &k, token, e);
+        r = auth_create_key(app->core.store, "admin", given && *given ? given : NULL, &k, token, e);
         if (r < 0)
                 return r;
         if (given && *given) {
@@ -84,7 +85,7 @@ static int first_key(struct app *app, struct err *e)
                 return 0;
         }
         char path[PATH_MAX + 16], line[KEY_TOKEN_MAX + 1];
-        snprintf(path, sizeof(path), "%s/api-key", app->state_dir);
+        snprintf(path, sizeof(path), "%s/api-key", app->core.state_dir);
         int len = snprintf(line, sizeof(line), "%s\n", token);
         r = write_file_atomic(path, line, (size_t)len, 0600, e);
         if (r == 0)
@@ -96,7 +97,7 @@ static int first_key(struct app *app, struct err *e)
 static int signing_key(struct app *app, struct err *e)
 {
         char path[PATH_MAX + 32];
-        snprintf(path, sizeof(path), "%s/signing-key", app->state_dir);
+        snprintf(path, sizeof(path), "%s/signing-key", app->core.state_dir);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
                 ssize_t n = read(fd, app->signing_key, sizeof(app->signing_key));
@@ -114,14 +115,14 @@ static int signing_key(struct app *app, struct err *e)
 
 int state_open(struct app *app, struct err *e)
 {
-        int r = mkdir_p(app->state_dir, 0700, e);
+        int r = mkdir_p(app->core.state_dir, 0700, e);
         if (r == 0)
                 r = lock_dir(app, e);
         if (r < 0)
                 return r;
         char db[PATH_MAX + 16];
-        snprintf(db, sizeof(db), "%s/nullspace.db", app->state_dir);
-        r = store_open(&app->store, db, e);
+        snprintf(db, sizeof(db), "%s/nullspace.db", app->core.state_dir);
+        r = store_open(&app->core.store, db, e);
         if (r == 0)
                 r = first_key(app, e);
         if (r == 0)
@@ -132,7 +133,7 @@ int state_open(struct app *app, struct err *e)
 int state_write_addr(struct app *app, const char *addr, struct err *e)
 {
         char path[PATH_MAX + 32], line[128];
-        snprintf(path, sizeof(path), "%s/nullspaced.addr", app->state_dir);
+        snprintf(path, sizeof(path), "%s/nullspaced.addr", app->core.state_dir);
         int n = snprintf(line, sizeof(line), "%s\n", addr);
         return write_file_atomic(path, line, (size_t)n, 0644, e);
 }

@@ -5,7 +5,7 @@
 
 #include "app.h"
 
-/* Creates (0700) and locks app->state_dir, opens the store, and on a fresh store
+/* Creates (0700) and locks app->core.state_dir, opens the store, and on a fresh store
  * creates the first admin key (NULLSPACE_API_KEY or generated into DIR/api-key).
  * Returns 0 or -errno with `e` set (-EBUSY: another daemon holds the directory). */
 int state_open(struct app *app, struct err *e);

@@ -10,7 +10,7 @@
 #include "../../include/nsproto.h"
 #include "../common/buf.h"
 #include "../common/err.h"
-#include "../daemon/loop.h"
+#include "../common/loop.h"
 
 #define AGENTCONN_OUT_LIMIT (8u << 20)
 

@@ -153,4 +153,10 @@ typedef void (*api_running_cb)(struct http_exchange *ex, struct machine *m, void
 void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
                       void (*free_ctx)(void *ctx));
 
+/* The core below the daemon that serves ex. */
+static inline struct core *api_core(const struct http_exchange *ex)
+{
+        return &((struct app *)ex->app)->core;
+}
+
 #endif

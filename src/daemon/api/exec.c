@@ -268,12 +268,12 @@ static void abort_exec(struct http_exchange *ex)
 static struct machine *machine_or_answer(struct http_exchange *ex, int need_running)
 {
         struct app *app = ex->app;
-        struct machine *m = machine_find(app, ex->match.params[0]);
+        struct machine *m = machine_find(&app->core, ex->match.params[0]);
         if (m && (!need_running || m->state == M_RUNNING))
                 return m;
         struct machine_rec r;
         struct err e;
-        int rc = store_machine_get(app->store, ex->match.params[0], &r, &e);
+        int rc = store_machine_get(app->core.store, ex->match.params[0], &r, &e);
         if (rc == -ENOENT) {
                 http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
                                    ex->match.params[0]);
@@ -333,7 +333,8 @@ void api_machines_exec(struct http_exchange *ex)
                 op->stream = in.stream;
                 buf_init(&op->out[1], EXEC_OUTPUT_MAX);
                 buf_init(&op->out[2], EXEC_OUTPUT_MAX);
-                op->req = api_cmd_request("exec", &in.c, machine_find(app, ex->match.params[0]));
+                op->req =
+                    api_cmd_request("exec", &in.c, machine_find(&app->core, ex->match.params[0]));
                 json_object_set_new(op->req, "stdin", json_boolean(in.stdin_data != NULL));
                 op->stdin_data = steal_ptr(in.stdin_data);
                 op->stdin_len = op->stdin_data ? strlen(op->stdin_data) : 0;

@@ -228,7 +228,7 @@ static enum ns_code start_write(struct http_exchange *ex)
         long mode = q[1].present ? strtol(q[1].value, &end, 8) : 0644;
         if (q[1].present && (*end || mode < 0 || mode > 07777))
                 return NS_E_INVALID_REQUEST;
-        struct machine *m = machine_find(app, ex->match.params[0]);
+        struct machine *m = machine_find(&app->core, ex->match.params[0]);
         if (!m)
                 return NS_E_MACHINE_NOT_FOUND;
         int wake = (m->state == M_HIBERNATED || m->state == M_RESUMING) && m->auto_resume;
@@ -567,7 +567,7 @@ void api_files_sign(struct http_exchange *ex)
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'method': GET or PUT");
         } else if (!in.path[0]) {
                 http_respond_error(ex, NS_E_INVALID_PATH, "field 'path' is empty");
-        } else if ((rc = store_machine_get(app->store, ex->match.params[0], &r, &e)) < 0) {
+        } else if ((rc = store_machine_get(app->core.store, ex->match.params[0], &r, &e)) < 0) {
                 if (rc == -ENOENT)
                         http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
                                            ex->match.params[0]);

@@ -39,8 +39,8 @@ void api_keys_create(struct http_exchange *ex)
         struct key_rec k;
         char token[KEY_TOKEN_MAX];
         struct err e;
-        int r = auth_create_key(app->store, in.name && in.name[0] ? in.name : "unnamed", NULL, &k,
-                                token, &e);
+        int r = auth_create_key(app->core.store, in.name && in.name[0] ? in.name : "unnamed", NULL,
+                                &k, token, &e);
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
         if (r < 0) {
                 api_fail(ex, &e);
@@ -64,7 +64,8 @@ void api_keys_list(struct http_exchange *ex)
         struct key_rec *keys;
         size_t n;
         struct err e;
-        if (store_key_list(app->store, page.after, (unsigned)page.limit + 1, &keys, &n, &e) < 0) {
+        if (store_key_list(app->core.store, page.after, (unsigned)page.limit + 1, &keys, &n, &e) <
+            0) {
                 api_fail(ex, &e);
                 return;
         }
@@ -77,7 +78,7 @@ static int find_key(struct http_exchange *ex, struct key_rec *k)
 {
         struct app *app = ex->app;
         struct err e;
-        int r = store_key_get(app->store, ex->match.params[0], k, &e);
+        int r = store_key_get(app->core.store, ex->match.params[0], k, &e);
         if (r == -ENOENT)
                 http_respond_error(ex, NS_E_KEY_NOT_FOUND, "no API key with ID '%s'",
                                    ex->match.params[0]);
@@ -97,7 +98,7 @@ void api_keys_revoke(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         struct err e;
-        int r = store_key_revoke(app->store, ex->match.params[0], time_wall_ms(), &e);
+        int r = store_key_revoke(app->core.store, ex->match.params[0], time_wall_ms(), &e);
         auth_cache_clear(&app->auth_cache);
         if (r == -ENOENT)
                 http_respond_error(ex, NS_E_KEY_NOT_FOUND, "no API key with ID '%s'",

@@ -55,7 +55,7 @@ json_t *api_machine_view(struct app *app, const struct machine_rec *r)
         size_t n = 0;
         struct err e;
         json_t *arr = json_array();
-        if (store_machine_children(app->store, r->id, &kids, &n, &e) == 0)
+        if (store_machine_children(app->core.store, r->id, &kids, &n, &e) == 0)
                 for (size_t i = 0; i < n; i++)
                         json_array_append_new(arr, json_string(kids[i]));
         strv_free(kids);
@@ -68,7 +68,7 @@ void api_respond_machine(struct http_exchange *ex, int status, const char *id)
         struct app *app = ex->app;
         struct machine_rec r;
         struct err e;
-        if (store_machine_get(app->store, id, &r, &e) < 0) {
+        if (store_machine_get(app->core.store, id, &r, &e) < 0) {
                 api_fail(ex, &e);
                 return;
         }
@@ -124,7 +124,7 @@ void api_machines_create(struct http_exchange *ex)
                 return;
         }
         struct err re;
-        int rr = driver_check(app, in.runtime, &re);
+        int rr = driver_check(&app->core, in.runtime, &re);
         if (rr < 0) {
                 jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
                 http_respond_error(ex,
@@ -144,7 +144,7 @@ void api_machines_create(struct http_exchange *ex)
             .template_name = in.template_name ? in.template_name : "base",
             .vcpus = (unsigned)(present & (1u << 1) ? in.vcpus : 1),
             .memory_mb = (unsigned)(present & (1u << 2) ? in.memory_mb : 512),
-            .timeout_s = present & (1u << 3) ? in.timeout_s : app->machine_timeout_s,
+            .timeout_s = present & (1u << 3) ? in.timeout_s : app->core.machine_timeout_s,
             .env = env,
             .metadata = meta,
             .user = in.user,
@@ -162,7 +162,7 @@ void api_machines_create(struct http_exchange *ex)
          * exchange, which is how we can tell afterwards */
         ex->on_abort = abort_machine_wait;
         ex->owner = NULL;
-        struct machine *m = machine_create(app, &p, on_created, ex, &code, &e);
+        struct machine *m = machine_create(&app->core, &p, on_created, ex, &code, &e);
         json_decref(env);
         json_decref(meta);
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
@@ -216,8 +216,8 @@ void api_machines_list(struct http_exchange *ex)
         struct machine_rec *v;
         size_t n;
         struct err e;
-        if (store_machine_list(app->store, &f, page.after, (unsigned)page.limit + 1, &v, &n, &e) <
-            0) {
+        if (store_machine_list(app->core.store, &f, page.after, (unsigned)page.limit + 1, &v, &n,
+                               &e) < 0) {
                 api_fail(ex, &e);
                 return;
         }
@@ -233,7 +233,7 @@ static int stored(struct http_exchange *ex, struct machine_rec *r)
 {
         struct app *app = ex->app;
         struct err e;
-        int rc = store_machine_get(app->store, ex->match.params[0], r, &e);
+        int rc = store_machine_get(app->core.store, ex->match.params[0], r, &e);
         if (rc == -ENOENT)
                 http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
                                    ex->match.params[0]);
@@ -267,11 +267,11 @@ void api_machines_destroy(struct http_exchange *ex)
         if (stored(ex, &r) < 0)
                 return;
         store_machine_rec_free(&r);
-        struct machine *m = machine_find(app, ex->match.params[0]);
+        struct machine *m = machine_find(&app->core, ex->match.params[0]);
         if (!m) { /* failed or destroyed already: nothing runs */
                 struct err e;
                 if (strcmp(r.state, "destroyed") != 0 &&
-                    machine_record_state(app, r.id, M_DESTROYED, NULL, &e) < 0) {
+                    machine_record_state(&app->core, r.id, M_DESTROYED, NULL, &e) < 0) {
                         api_fail(ex, &e);
                         return;
                 }
@@ -318,7 +318,7 @@ static void state_op(struct http_exchange *ex,
                      void (*op)(struct machine *, machine_done_cb, void *))
 {
         struct app *app = ex->app;
-        struct machine *m = machine_find(app, ex->match.params[0]);
+        struct machine *m = machine_find(&app->core, ex->match.params[0]);
         if (!m) {
                 struct machine_rec r;
                 if (stored(ex, &r) < 0)
@@ -369,7 +369,7 @@ void api_machines_events(struct http_exchange *ex)
         struct event_rec *v;
         size_t n;
         struct err e;
-        if (store_event_list(app->store, "machine", ex->match.params[0], page.after,
+        if (store_event_list(app->core.store, "machine", ex->match.params[0], page.after,
                              (unsigned)page.limit + 1, &v, &n, &e) < 0) {
                 api_fail(ex, &e);
                 return;
@@ -421,7 +421,7 @@ void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
                       void (*free_ctx)(void *ctx))
 {
         struct app *app = ex->app;
-        struct machine *m = machine_find(app, ex->match.params[0]);
+        struct machine *m = machine_find(&app->core, ex->match.params[0]);
         if (m && m->state == M_RUNNING) {
                 then(ex, m, ctx);
                 return;

@@ -38,13 +38,13 @@ static json_t *prep_json(const struct prep *p)
 static json_t *prep_list(struct app *app, int only_needed)
 {
         json_t *arr = json_array();
-        json_array_append_new(arr, prep_json(&app->templates.base));
+        json_array_append_new(arr, prep_json(&app->core.templates.base));
         struct err e;
-        int vm = only_needed ? app->driver == &qemu_driver
-                             : app->vm_guest.state != PREP_MISSING ||
-                                   qemu_driver.probe(&app->driver_ctx, &e) == 0;
+        int vm = only_needed ? app->core.driver == &qemu_driver
+                             : app->core.vm_guest.state != PREP_MISSING ||
+                                   qemu_driver.probe(&app->core.driver_ctx, &e) == 0;
         if (vm)
-                json_array_append_new(arr, prep_json(&app->vm_guest));
+                json_array_append_new(arr, prep_json(&app->core.vm_guest));
         return arr;
 }
 
@@ -52,7 +52,7 @@ void api_readyz(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         struct err e;
-        if (app->shutting_down || store_ping(app->store, &e) < 0) {
+        if (app->core.shutting_down || store_ping(app->core.store, &e) < 0) {
                 http_respond_error(ex, NS_E_SHUTTING_DOWN, "not ready");
                 return;
         }
@@ -108,18 +108,19 @@ void api_openapi(struct http_exchange *ex)
 static json_t *runtimes(struct app *app)
 {
         json_t *arr = json_array();
-        for (size_t i = 0; i < app->ndrivers; i++) {
-                const struct driver *d = app->drivers[i];
+        for (size_t i = 0; i < app->core.ndrivers; i++) {
+                const struct driver *d = app->core.drivers[i];
                 struct err e;
-                if (d->probe(&app->driver_ctx, &e) < 0)
+                if (d->probe(&app->core.driver_ctx, &e) < 0)
                         continue;
                 int vm = strcmp(d->name, "vm") == 0;
                 json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b}", "name", d->name, "isolation",
                                       vm ? "virtual machine (QEMU)" : "gvisor (user-space kernel)",
-                                      "base_template", prep_state_name(&app->templates.base),
-                                      "default", d == app->driver, "network", d->networking);
+                                      "base_template", prep_state_name(&app->core.templates.base),
+                                      "default", d == app->core.driver, "network", d->networking);
                 if (vm) /* hardware-accelerated (kvm) or emulated (tcg) */
-                        json_object_set_new(o, "accel", json_string(qemu_accel(&app->driver_ctx)));
+                        json_object_set_new(o, "accel",
+                                            json_string(qemu_accel(&app->core.driver_ctx)));
                 json_array_append_new(arr, o);
         }
         return arr;
@@ -130,19 +131,20 @@ void api_info(struct http_exchange *ex)
         struct app *app = ex->app;
         const struct http_server_cfg *c = &app->http.cfg;
         int64_t now = time_wall_ms();
-        json_t *doc =
-            json_pack("{s:s,s:s,s:I,s:I,s:i,s:s,s:s?,s:o,s:{s:I,s:I,s:I,s:I}}", "version",
-                      NS_VERSION, "api_version", "v1", "started_at", (json_int_t)app->started_ms,
-                      "uptime_s", (json_int_t)((now - app->started_ms) / 1000), "schema_version",
-                      store_schema_version(app->store), "state_dir", app->state_dir, "cache_dir",
-                      app->cache_dir[0] ? app->cache_dir : NULL, "runtimes", runtimes(app),
-                      "limits", "max_connections", (json_int_t)c->max_conns, "max_header_bytes",
-                      (json_int_t)c->max_head, "idle_timeout_ms", (json_int_t)c->idle_timeout_ms,
-                      "request_timeout_ms", (json_int_t)c->request_timeout_ms);
+        json_t *doc = json_pack(
+            "{s:s,s:s,s:I,s:I,s:i,s:s,s:s?,s:o,s:{s:I,s:I,s:I,s:I}}", "version", NS_VERSION,
+            "api_version", "v1", "started_at", (json_int_t)app->started_ms, "uptime_s",
+            (json_int_t)((now - app->started_ms) / 1000), "schema_version",
+            store_schema_version(app->core.store), "state_dir", app->core.state_dir, "cache_dir",
+            app->core.cache_dir[0] ? app->core.cache_dir : NULL, "runtimes", runtimes(app),
+            "limits", "max_connections", (json_int_t)c->max_conns, "max_header_bytes",
+            (json_int_t)c->max_head, "idle_timeout_ms", (json_int_t)c->idle_timeout_ms,
+            "request_timeout_ms", (json_int_t)c->request_timeout_ms);
         json_object_set_new(doc, "prepare", prep_list(app, 0));
         json_object_set_new(doc, "network",
-                            json_pack("{s:b,s:s?,s:s,s:s}", "enabled", app->net.enabled, "reason",
-                                      app->net.enabled ? NULL : app->net.reason, "preview_domain",
-                                      app->preview_domain, "nftables_table", app->net.table));
+                            json_pack("{s:b,s:s?,s:s,s:s}", "enabled", app->core.net.enabled,
+                                      "reason", app->core.net.enabled ? NULL : app->core.net.reason,
+                                      "preview_domain", app->preview_domain, "nftables_table",
+                                      app->core.net.table));
         http_respond_json(ex, 200, doc);
 }

@@ -85,7 +85,7 @@ void api_machines_metrics(struct http_exchange *ex)
         }
         snprintf(op->id, sizeof(op->id), "%s", m->id);
         struct machine_usage u;
-        m->drv->usage(&app->driver_ctx, m->id, m->dir, &u);
+        m->drv->usage(&app->core.driver_ctx, m->id, m->dir, &u);
         op->cpu_ns = u.cpu_ns;
         op->mem_bytes = u.mem_bytes;
         op->mem_limit = u.mem_limit;
@@ -114,7 +114,7 @@ void api_machines_metrics(struct http_exchange *ex)
         op->ex = ex;
         op->child.pid = pid;
         op->child.on_exit = on_du_exit;
-        children_watch(&app->children, &op->child);
+        children_watch(&app->core.children, &op->child);
         ex->owner = op;
         ex->on_abort = abort_metrics;
 }

@@ -238,11 +238,11 @@ static void answer_raw(struct preview_conn *pc, enum ns_code code, const char *m
 static void on_relay_end(void *ud, int connected, int *client_fd)
 {
         struct preview_conn *pc = ud;
-        struct machine *m = machine_find(pc->app, pc->id);
+        struct machine *m = machine_find(&pc->app->core, pc->id);
         /* the machine closed first: its side waits in TIME_WAIT, which gVisor cannot
          * checkpoint, for 60 s */
         if (connected && m && pc->relay && pc->relay->upstream_closed_first)
-                m->time_wait_until = pc->app->loop.now_ms + 61000;
+                machine_note_time_wait(m, pc->app->core.loop.now_ms + 61000);
         if (!connected) {
                 char msg[160];
                 snprintf(msg, sizeof(msg), "nothing answered on port %u of machine %s", pc->port,
@@ -266,7 +266,7 @@ static void connect_upstream(struct preview_conn *pc, struct machine *m)
                 conn_free(pc);
                 return;
         }
-        pc->relay = relay_start(&pc->app->loop, pc->client, fd, pc->pre.data, pc->pre.len,
+        pc->relay = relay_start(&pc->app->core.loop, pc->client, fd, pc->pre.data, pc->pre.len,
                                 CONNECT_MS, pc->app->preview_idle_ms, on_relay_end, pc);
         if (!pc->relay) {
                 close(fd);
@@ -325,7 +325,7 @@ static void take(struct http_exchange *ex)
                 http_respond_error(ex, NS_E_PREVIEW_TOKEN_INVALID, "not a preview URL");
                 return;
         }
-        struct machine *m = machine_find(app, t.id);
+        struct machine *m = machine_find(&app->core, t.id);
         enum ns_code c = admit(app, m, &t, msg, sizeof(msg));
         if (c != NS_OK) {
                 http_respond_error(ex, c, "%s", msg);
@@ -369,8 +369,9 @@ static void take(struct http_exchange *ex)
                 machine_resume(m, on_resumed, pc);
 }
 
-void preview_drop_machine(struct app *app, const char *id)
+void preview_drop_machine(struct core *core, const char *id)
 {
+        struct app *app = app_of(core);
         for (struct preview_conn *pc = app->previews, *next; pc; pc = next) {
                 next = pc->next;
                 if (strcmp(pc->id, id) == 0 && pc->relay)

@@ -137,8 +137,8 @@ void api_procs_start(struct http_exchange *ex)
         char msg[256];
         if (api_decode(ex, api_spawn_fields, api_spawn_nfields, &in, NULL) < 0)
                 return;
-        json_t *req = api_spawn_request(&in, machine_find(ex->app, ex->match.params[0]), &code, msg,
-                                        sizeof(msg));
+        json_t *req = api_spawn_request(&in, machine_find(api_core(ex), ex->match.params[0]), &code,
+                                        msg, sizeof(msg));
         if (req)
                 api_agent_simple(ex, req, 201);
         else

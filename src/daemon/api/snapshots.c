@@ -31,7 +31,7 @@ static int respond_snapshot(struct http_exchange *ex, int status, const char *id
         struct app *app = ex->app;
         struct snapshot_rec r;
         struct err e;
-        int rc = store_snapshot_get(app->store, id, &r, &e);
+        int rc = store_snapshot_get(app->core.store, id, &r, &e);
         if (rc == -ENOENT)
                 http_respond_error(ex, NS_E_SNAPSHOT_NOT_FOUND, "no snapshot with ID '%s'", id);
         else if (rc < 0)
@@ -72,7 +72,7 @@ static void on_forked(void *ud, const char *code, const char *error, json_t *chi
         {
                 struct machine_rec r;
                 struct err e;
-                if (store_machine_get(app->store, json_string_value(id), &r, &e) == 0) {
+                if (store_machine_get(app->core.store, json_string_value(id), &r, &e) == 0) {
                         json_array_append_new(arr, api_machine_view(app, &r));
                         store_machine_rec_free(&r);
                 }
@@ -199,8 +199,8 @@ void api_snapshots_list(struct http_exchange *ex)
         struct snapshot_rec *v;
         size_t n;
         struct err e;
-        if (store_snapshot_list(app->store, "user", page.after, (unsigned)page.limit + 1, &v, &n,
-                                &e) < 0) {
+        if (store_snapshot_list(app->core.store, "user", page.after, (unsigned)page.limit + 1, &v,
+                                &n, &e) < 0) {
                 api_fail(ex, &e);
                 return;
         }
@@ -220,7 +220,7 @@ void api_snapshots_delete(struct http_exchange *ex)
 {
         const char *code = NULL;
         struct err e = {0};
-        if (snapshot_delete(ex->app, ex->match.params[0], &code, &e) < 0) {
+        if (snapshot_delete(api_core(ex), ex->match.params[0], &code, &e) < 0) {
                 api_fail_code(ex, code, &e);
                 return;
         }

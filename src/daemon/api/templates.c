@@ -25,7 +25,7 @@
 static struct store *store_of(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        return app->store;
+        return app->core.store;
 }
 
 /* ---- contexts ---------------------------------------------------------------------- */
@@ -60,7 +60,7 @@ static enum ns_code upload_open(struct http_exchange *ex)
                 return NS_E_INTERNAL;
         u->fd = -1;
         char dir[PATH_MAX + 16];
-        snprintf(dir, sizeof(dir), "%s/contexts", app->state_dir);
+        snprintf(dir, sizeof(dir), "%s/contexts", app->core.state_dir);
         snprintf(u->tmp, sizeof(u->tmp), "%s/upload.XXXXXX", dir);
         if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || (u->fd = mkstemp(u->tmp)) < 0 ||
             !(u->md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(u->md, EVP_sha256(), NULL)) {
@@ -111,7 +111,7 @@ void api_contexts_put(struct http_exchange *ex)
         char id[65], path[PATH_MAX + 64];
         EVP_DigestFinal_ex(u->md, md, &mdlen);
         hex_encode(md, sizeof(md), id);
-        build_context_path(ex->app, id, path, sizeof(path));
+        build_context_path(api_core(ex), id, path, sizeof(path));
         if (fsync(u->fd) < 0 || rename(u->tmp, path) < 0) {
                 upload_free(u);
                 http_respond_error(ex, NS_E_IO_ERROR, "storing the context failed");
@@ -196,7 +196,7 @@ static int upload_field(struct http_exchange *ex, const char *field, const char 
         struct stat st;
         if (!id)
                 return 0;
-        build_context_path(ex->app, id, path, sizeof(path));
+        build_context_path(api_core(ex), id, path, sizeof(path));
         if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64 || stat(path, &st) < 0) {
                 http_respond_error(ex, NS_E_CONTEXT_NOT_FOUND,
                                    "%s: no uploaded tar with ID '%.64s'", field, id);
@@ -224,7 +224,7 @@ static int request_options(struct http_exchange *ex, const struct build_req *in,
                 http_respond_error(ex, NS_E_INVALID_FIELD, "give one of 'from' and 'from_image'");
                 return -1;
         }
-        int rr = driver_check(ex->app, in->runtime, &e);
+        int rr = driver_check(api_core(ex), in->runtime, &e);
         if (rr < 0) {
                 http_respond_error(
                     ex, rr == -EINVAL ? NS_E_INVALID_FIELD : NS_E_RUNTIME_UNSUPPORTED, "%s", e.msg);
@@ -250,7 +250,7 @@ static int request_options(struct http_exchange *ex, const struct build_req *in,
         /* the template's machine (and so its snapshot) runs on it; steps run in gVisor */
         const struct app *app = ex->app;
         json_object_set_new(req, "runtime",
-                            json_string(in->runtime ? in->runtime : app->driver->name));
+                            json_string(in->runtime ? in->runtime : app->core.driver->name));
         return 0;
 }
 
@@ -285,7 +285,7 @@ void api_builds_create(struct http_exchange *ex)
                 char id[MACHINE_ID_MAX];
                 const char *code = "internal";
                 struct err e = {0};
-                if (build_start(ex->app, req, id, &code, &e) == 0)
+                if (build_start(api_core(ex), req, id, &code, &e) == 0)
                         respond_build(ex, 202, id);
                 else
                         api_fail_code(ex, code, &e);
@@ -302,7 +302,7 @@ void api_builds_get(struct http_exchange *ex)
 void api_builds_cancel(struct http_exchange *ex)
 {
         const char *id = ex->match.params[0];
-        int r = build_cancel(ex->app, id);
+        int r = build_cancel(api_core(ex), id);
         if (r == 0) {
                 respond_build(ex, 200, id);
                 return;
@@ -332,7 +332,7 @@ void api_builds_logs(struct http_exchange *ex)
                 return;
         uint64_t next;
         int more;
-        json_t *lines = build_log_lines(ex->app, r.id, (uint64_t)cursor, &next, &more);
+        json_t *lines = build_log_lines(api_core(ex), r.id, (uint64_t)cursor, &next, &more);
         int done = strcmp(r.state, "building") != 0;
         http_respond_json(ex, 200,
                           json_pack("{s:o,s:I,s:s,s:b}", "logs", lines, "next_cursor",
@@ -347,7 +347,7 @@ static json_t *template_json(struct http_exchange *ex, const struct template_rec
                              const struct build_rec *b)
 {
         json_t *view = tplreg_view(name, b);
-        json_object_set_new(view, "pool", pool_view(ex->app, name->name, name->pool_size));
+        json_object_set_new(view, "pool", pool_view(api_core(ex), name->name, name->pool_size));
         return view;
 }
 
@@ -357,7 +357,7 @@ static void respond_template(struct http_exchange *ex, int status, const char *r
         struct build_rec b;
         const char *code = "internal";
         struct err e;
-        if (tplreg_lookup(ex->app, ref, &name, &b, &code, &e) < 0) {
+        if (tplreg_lookup(api_core(ex), ref, &name, &b, &code, &e) < 0) {
                 api_fail_code(ex, code, &e);
                 return;
         }
@@ -407,7 +407,7 @@ void api_templates_delete(struct http_exchange *ex)
 {
         const char *code = "internal";
         struct err e = {0};
-        if (tplreg_delete(ex->app, ex->match.params[0], &code, &e) < 0) {
+        if (tplreg_delete(api_core(ex), ex->match.params[0], &code, &e) < 0) {
                 api_fail_code(ex, code, &e);
                 return;
         }
@@ -430,7 +430,7 @@ void api_templates_alias(struct http_exchange *ex)
         char canon[TEMPLATE_REF_MAX + 1];
         const char *code = "internal";
         struct err e = {0};
-        if (tplreg_alias(ex->app, ex->match.params[0], in.name, canon, &code, &e) < 0) {
+        if (tplreg_alias(api_core(ex), ex->match.params[0], in.name, canon, &code, &e) < 0) {
                 api_fail_code(ex, code, &e);
         } else {
                 respond_template(ex, 201, canon);
@@ -453,7 +453,7 @@ void api_templates_pool(struct http_exchange *ex)
                 return;
         const char *code = "internal";
         struct err e = {0};
-        if (pool_set(ex->app, ex->match.params[0], (int)in.size, &code, &e) < 0) {
+        if (pool_set(api_core(ex), ex->match.params[0], (int)in.size, &code, &e) < 0) {
                 api_fail_code(ex, code, &e);
                 return;
         }
@@ -475,7 +475,7 @@ void api_templates_prune(struct http_exchange *ex)
                 return;
         struct prune_report r;
         struct err e = {0};
-        int rc = templates_prune(ex->app, in.older_than_s * 1000, &r, &e);
+        int rc = templates_prune(api_core(ex), in.older_than_s * 1000, &r, &e);
         if (rc == -EBUSY) {
                 http_respond_error(ex, NS_E_CONFLICT, "%s", e.msg);
                 return;

@@ -484,7 +484,7 @@ static void on_resumed(void *ud, struct machine *m, const char *code, const char
  * hibernated (auto_resume on), or once a fork or snapshot paused it no more. */
 static void with_machine(struct wreq *r)
 {
-        struct machine *m = machine_find(r->c->app, r->machine);
+        struct machine *m = machine_find(&r->c->app->core, r->machine);
         if (!m) {
                 wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
                           r->machine);
@@ -662,8 +662,9 @@ static void on_store_event(void *ud, int64_t seq, int64_t ts, const char *kind,
 void api_ws_install(struct app *app)
 {
         struct store_event_hook hook = {on_store_event, app};
-        store_set_event_hook(app->store, &hook);
-        app->build_log_hook = wsc_build_notify;
+        store_set_event_hook(app->core.store, &hook);
+        app->core.hooks.build_log = wsc_build_notify;
+        app->core.hooks.before_checkpoint = preview_drop_machine;
 }
 
 void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,

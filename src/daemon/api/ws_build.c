@@ -19,7 +19,8 @@ static void pump(struct wch *ch, int ended)
         int more = 1;
         while (more && c->ws && ws_queued(c->ws) < WS_LOW_WATER) {
                 uint64_t next;
-                json_t *lines = build_log_lines(c->app, ch->machine, ch->cursor, &next, &more);
+                json_t *lines =
+                    build_log_lines(&c->app->core, ch->machine, ch->cursor, &next, &more);
                 size_t i;
                 json_t *line;
                 json_array_foreach(lines, i, line)
@@ -34,7 +35,7 @@ static void pump(struct wch *ch, int ended)
                 return;
         struct build_rec r;
         struct err e;
-        if (store_build_get(c->app->store, ch->machine, &r, &e) < 0)
+        if (store_build_get(c->app->core.store, ch->machine, &r, &e) < 0)
                 return;
         if (strcmp(r.state, "building") != 0) {
                 wsc_send(c,
@@ -50,7 +51,7 @@ struct wch *wch_build_open(struct wsc *c, json_t *id, const char *build, uint64_
 {
         struct build_rec r;
         struct err e;
-        int rc = store_build_get(c->app->store, build, &r, &e);
+        int rc = store_build_get(c->app->core.store, build, &r, &e);
         if (rc < 0) {
                 if (rc == -ENOENT)
                         wsc_error(c, id, 0, NS_E_BUILD_NOT_FOUND, "no build with ID '%s'", build);
@@ -81,8 +82,9 @@ void wch_build_pump_all(struct wsc *c)
         }
 }
 
-void wsc_build_notify(struct app *app, const char *build_id, int ended)
+void wsc_build_notify(struct core *core, const char *build_id, int ended)
 {
+        struct app *app = app_of(core);
         for (struct wsc *c = app->ws_clients; c; c = c->next)
                 for (struct wch *ch = c->chans, *next; c->ws && ch; ch = next) {
                         next = ch->next;

@@ -79,11 +79,11 @@ void wch_stdin(struct wch *ch, json_t *id, const void *p, size_t n, int eof);
  * answering id with build_not_found when there is none: NULL); the caller replies, then
  * wch_build_start sends what the log holds (and the end when the build ended).
  * wch_build_pump_all goes on once the client caught up; wsc_build_notify is the build
- * log hook (app.h: a log grew or a build ended). */
+ * log hook (core.h: a log grew or a build ended). */
 struct wch *wch_build_open(struct wsc *c, json_t *id, const char *build, uint64_t cursor);
 void wch_build_start(struct wch *ch);
 void wch_build_pump_all(struct wsc *c);
-void wsc_build_notify(struct app *app, const char *build_id, int ended);
+void wsc_build_notify(struct core *core, const char *build_id, int ended);
 
 /* Lifecycle events to every client subscribed (a store hook). */
 void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../loop.h"
+#include "../../common/loop.h"
 
 #define RELAY_BUF (64u << 10)
 

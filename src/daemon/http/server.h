@@ -13,7 +13,7 @@
 #include "../../common/buf.h"
 #include "../../common/err.h"
 #include "../../common/errcodes.h"
-#include "../loop.h"
+#include "../../common/loop.h"
 #include "parse.h"
 #include "router.h"
 

@@ -1,0 +1,61 @@
+/* The core's one context struct: what machines, templates, builds and warm pools need
+ * (the loop, child processes, the store, the runtimes, host networking, directories)
+ * and nothing of the layers above it (HTTP, auth, proxies, WebSocket clients). The
+ * daemon embeds it in its own context (daemon/app.h) and learns what the core must
+ * tell it through `hooks`. Used from the loop thread only. */
+#ifndef NS_CORE_H
+#define NS_CORE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "../common/children.h"
+#include "../common/loop.h"
+#include "../runtime/driver.h"
+#include "../runtime/net.h"
+#include "../store/store.h"
+#include "template.h"
+
+struct core;
+struct machine;
+struct capture;
+struct build;
+
+/* What the core tells the layer above. Each may be NULL; each runs on the loop thread,
+ * synchronously, and must not free what the core passes (borrowed for the call). */
+struct core_hooks {
+        /* a build's log grew (ended 0) or the build ended (1): its log readers */
+        void (*build_log)(struct core *core, const char *build_id, int ended);
+        /* a checkpoint of machine id is about to start: whatever holds TCP connections
+         * into it (preview relays) lets go, since a checkpoint cannot keep them */
+        void (*before_checkpoint)(struct core *core, const char *machine_id);
+};
+
+struct core {
+        struct loop loop;
+        struct children children;
+        struct store *store;
+        struct templates templates;      /* the base rootfs (core/template.c) */
+        struct prep vm_guest;            /* the VM guest's kernel + initramfs (core/vm_guest.c) */
+        const struct driver *driver;     /* the host's default runtime */
+        const struct driver *drivers[3]; /* every runtime built in (or a test's) */
+        size_t ndrivers;
+        const char *default_runtime; /* --default-runtime (NULL: gvisor) */
+        struct driver_ctx driver_ctx;
+        struct net_host net;    /* machines' host networking (runtime/net.h) */
+        char lib_dir[PATH_MAX]; /* nsagent, nsshim, vm-assets.sh (beside us or ../lib) */
+        int prepare_off;        /* --no-prepare: build the base on the first create */
+        char agent_path[PATH_MAX];
+        char shim_path[PATH_MAX];
+        struct machine *machines;     /* live machines */
+        struct capture *captures;     /* forks and snapshots under way (core/capture.c) */
+        struct build *builds;         /* template builds under way (core/build.c) */
+        struct loop_timer pool_timer; /* re-checks the warm pools (core/pools.c) */
+        unsigned machine_timeout_s;   /* default deadline of new machines */
+        char state_dir[PATH_MAX];
+        char cache_dir[PATH_MAX];
+        int shutting_down; /* the daemon is stopping: no new pool members */
+        struct core_hooks hooks;
+};
+
+#endif
