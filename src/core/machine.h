@@ -145,6 +145,46 @@ void machine_forget_callbacks(struct machine *m, void *ud);
  * are open, machine_not_running unless running. */
 void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud);
 
+/* A session channel (an attach or a watch): a checkpoint detaches it instead of
+ * waiting for it to end. */
+#define MACHINE_CHAN_SESSION 1u
+
+/* Opens a channel on m's agent with request `req` (borrowed): cb gets its frames (a
+ * NULL header when the agent goes). *conn (may be NULL) is set to the connection the
+ * channel's further calls take (agentconn_send_stdin, _grant, _signal, _chan_close,
+ * _detach; valid until cb saw the end). Returns the channel id, or 0 when m has no
+ * agent connection or the agent does not take the request (cb is not called). The
+ * caller has checked m's state (running, or paused for a capture). */
+uint32_t machine_open_channel(struct machine *m, const json_t *req, unsigned flags,
+                              agent_frame_cb cb, void *ud, struct agent_conn **conn);
+
+/* One request, one answer on m's agent (agentconn_call): done gets the answer
+ * (borrowed; an error is {"error":{...}}) or NULL when the agent went. 0 (done is not
+ * called) when m has no agent connection or the request cannot be sent. */
+uint32_t machine_call(struct machine *m, const json_t *req, void (*done)(void *ud, json_t *resp),
+                      void *ud);
+
+/* One sample of a machine's usage; a figure the runtime cannot tell is -1. */
+struct machine_sample {
+        char id[MACHINE_ID_MAX];
+        int64_t sampled_at;             /* ms since epoch */
+        long long cpu_ns;               /* CPU time used so far (runtime included) */
+        long long mem_bytes, mem_limit; /* resident memory and the most it may use */
+        long long disk_bytes;           /* its own writable layer on disk */
+};
+
+typedef void (*machine_sample_cb)(void *ud, const struct machine_sample *s);
+struct machine_sampling;
+
+/* Samples m's usage (a running machine): CPU and memory from its driver at once, the
+ * disk in a child process; cb runs on the loop once counted (never before this
+ * returns). Returns the sampling (for machine_sample_forget), or NULL with e set. */
+struct machine_sampling *machine_sample(struct machine *m, machine_sample_cb cb, void *ud,
+                                        struct err *e);
+
+/* Drops a sampling's callback (its requester went away); the count still ends. */
+void machine_sample_forget(struct machine_sampling *op);
+
 /* A TCP connection into m that m closed first lingers in TIME_WAIT until loop time
  * until_ms (a relay noticed): a checkpoint waits for it, as gVisor cannot save it. */
 void machine_note_time_wait(struct machine *m, uint64_t until_ms);

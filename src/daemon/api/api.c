@@ -90,9 +90,9 @@ enum ns_code api_code_or(const char *name, enum ns_code fallback)
 }
 
 uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **req,
-                          agent_frame_cb cb, void *ud)
+                          agent_frame_cb cb, void *ud, struct agent_conn **conn)
 {
-        uint32_t chan = agentconn_open(&m->agent, *req, cb, ud);
+        uint32_t chan = machine_open_channel(m, *req, 0, cb, ud, conn);
         json_decref(*req);
         *req = NULL;
         if (!chan)
@@ -102,10 +102,10 @@ uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **
 }
 
 uint32_t api_start_channel(struct http_exchange *ex, struct machine *m, json_t **req,
-                           agent_frame_cb cb, void *op, void (*on_abort)(struct http_exchange *),
-                           void (*free_op)(void *))
+                           struct agent_conn **conn, agent_frame_cb cb, void *op,
+                           void (*on_abort)(struct http_exchange *), void (*free_op)(void *))
 {
-        uint32_t chan = api_open_channel(ex, m, req, cb, op);
+        uint32_t chan = api_open_channel(ex, m, req, cb, op, conn);
         if (!chan) {
                 free_op(op);
                 return 0;

@@ -42,16 +42,17 @@ void api_respond_page(struct http_exchange *ex, const struct api_page *p, const 
 /* The catalogue code named `name`, or `fallback` when the name is unknown or NULL. */
 enum ns_code api_code_or(const char *name, enum ns_code fallback);
 
-/* Opens a channel on m's agent for *req, which is released (and set to NULL) either
- * way. Returns the channel, or 0 after answering 409 machine_not_running. */
+/* Opens a channel on m's agent for *req (machine_open_channel), which is released (and
+ * set to NULL) either way; *conn gets the connection. Returns the channel, or 0 after
+ * answering 409 machine_not_running. */
 uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **req,
-                          agent_frame_cb cb, void *ud);
+                          agent_frame_cb cb, void *ud, struct agent_conn **conn);
 
 /* api_open_channel, then the exchange belongs to `op` (its owner, aborted through
  * on_abort). Returns the channel, or 0 after answering and freeing op with free_op. */
 uint32_t api_start_channel(struct http_exchange *ex, struct machine *m, json_t **req,
-                           agent_frame_cb cb, void *op, void (*on_abort)(struct http_exchange *),
-                           void (*free_op)(void *));
+                           struct agent_conn **conn, agent_frame_cb cb, void *op,
+                           void (*on_abort)(struct http_exchange *), void (*free_op)(void *));
 
 /* True when an agent answer (RESP payload) is an error document. */
 int api_agent_is_error(const unsigned char *p, size_t n);

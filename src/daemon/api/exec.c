@@ -305,8 +305,8 @@ static void free_op(void *ctx)
 static void exec_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct exec_op *op = ctx;
-        op->agent = &m->agent;
-        op->chan = api_start_channel(ex, m, &op->req, on_frame, op, abort_exec, free_op);
+        op->chan =
+            api_start_channel(ex, m, &op->req, &op->agent, on_frame, op, abort_exec, free_op);
         if (op->chan)
                 feed_stdin(op);
 }

@@ -68,8 +68,8 @@ static void free_op_ctx(void *ctx)
 static void start_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct file_op *op = ctx;
-        op->agent = &m->agent;
-        op->chan = api_start_channel(ex, m, &op->req, op->cb, op, op->abort_cb, free_op_ctx);
+        op->chan =
+            api_start_channel(ex, m, &op->req, &op->agent, op->cb, op, op->abort_cb, free_op_ctx);
 }
 
 /* Sends `req` (stolen) to the path's machine once it runs (resuming it when
@@ -181,8 +181,7 @@ static void abort_write(struct http_exchange *ex)
 /* Opens the write channel; -1 when the agent is gone (op untouched otherwise). */
 static int open_write(struct file_op *op)
 {
-        op->agent = &op->machine->agent;
-        op->chan = agentconn_open(op->agent, op->req, on_write_frame, op);
+        op->chan = machine_open_channel(op->machine, op->req, 0, on_write_frame, op, &op->agent);
         json_decref(op->req);
         op->req = NULL;
         return op->chan ? 0 : -1;

@@ -157,7 +157,7 @@ static void call(struct wreq *r, struct machine *m, json_t *req)
         if (w) {
                 *w = (struct wcall){r->c, r->id ? json_incref(r->id) : NULL};
                 wsc_ref(r->c);
-                if (!agentconn_call(&m->agent, req, on_call_done, w)) {
+                if (!machine_call(m, req, on_call_done, w)) {
                         wsc_unref(r->c);
                         json_decref(w->id);
                         free(w);
@@ -179,14 +179,12 @@ static void open_stream(struct wreq *r, struct machine *m, enum wch_kind kind, j
         if (ch && window)
                 ch->window = (uint32_t)window;
         if (ch) {
-                ch->agent = &m->agent;
-                ch->achan = agentconn_open(&m->agent, req, wch_on_frame, ch);
+                ch->achan = machine_open_channel(m, req, session ? MACHINE_CHAN_SESSION : 0,
+                                                 wch_on_frame, ch, &ch->agent);
                 if (!ch->achan) {
                         wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING,
                                   "machine %s is not answering", m->id);
                         wch_free(ch);
-                } else if (session) {
-                        agentconn_set_session(&m->agent, ch->achan);
                 }
         }
         json_decref(req);
