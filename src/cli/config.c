@@ -45,7 +45,7 @@ static int on_pair(void *ud, const char *k, const char *v, int line, struct err 
  * not an error unless named with --config. */
 static int read_config(struct cli *c, const char *path, int explicit_path)
 {
-        struct err e;
+        struct err e = {0};
         int r = kvconf_read(path, on_pair, c, &e);
         if (r == 0 || (r == -ENOENT && !explicit_path))
                 return 0;

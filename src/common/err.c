@@ -33,10 +33,29 @@ int err_say(struct err *e, int errnum, const char *fmt, ...)
         return -errnum;
 }
 
+int err_coded(struct err *e, enum ns_code code, int errnum, const char *fmt, ...)
+{
+        if (e) {
+                e->errnum = errnum;
+                e->code = code;
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+                va_end(ap);
+        }
+        return -errnum;
+}
+
+enum ns_code err_code_of(const struct err *e)
+{
+        return e->code == NS_OK ? NS_E_INTERNAL : e->code;
+}
+
 void err_clear(struct err *e)
 {
         if (!e)
                 return;
         e->errnum = 0;
+        e->code = NS_OK;
         e->msg[0] = '\0';
 }

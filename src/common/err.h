@@ -7,9 +7,12 @@
 
 #include <stddef.h>
 
+#include "errcodes.h"
+
 struct err {
-        int errnum;    /* positive errno, 0 when unset */
-        char msg[512]; /* "context: strerror" */
+        int errnum;        /* positive errno, 0 when unset */
+        enum ns_code code; /* the catalogue's code for it (NS_OK: none said; internal) */
+        char msg[512];     /* "context: strerror" */
 };
 
 /* Records `errnum` and a formatted context in `e` (NULL allowed: nothing recorded).
@@ -21,6 +24,14 @@ int err_set(struct err *e, int errnum, const char *fmt, ...) __attribute__((form
 /* Like err_set, for messages meant for users: the message is fmt alone (no strerror),
  * and errnum (non-zero) only classifies it. Returns -errnum. Thread context: any. */
 int err_say(struct err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Like err_say, and classifies the error with catalogue code `code`, which the API
+ * answers with. Returns -errnum. Thread context: any. */
+int err_coded(struct err *e, enum ns_code code, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The catalogue code of e (NS_E_INTERNAL when none was said). */
+enum ns_code err_code_of(const struct err *e);
 
 /* Clears `e` back to "no error". */
 void err_clear(struct err *e);

@@ -159,3 +159,8 @@ enum ns_code ns_code_by_name(const char *name)
                         return (enum ns_code)i;
         return NS_E_COUNT;
 }
+
+const char *ns_code_name(enum ns_code c)
+{
+        return ns_code_def(c)->name;
+}

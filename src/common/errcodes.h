@@ -79,6 +79,9 @@ struct ns_code_def {
 /* Definition of `c` (NS_OK included). Never NULL for c < NS_E_COUNT. Thread-safe. */
 const struct ns_code_def *ns_code_def(enum ns_code c);
 
+/* The stable name of c ("machine_busy"; "ok" for NS_OK). Thread-safe. */
+const char *ns_code_name(enum ns_code c);
+
 /* Looks a code up by its name; returns NS_E_COUNT when unknown. Thread-safe. */
 enum ns_code ns_code_by_name(const char *name);
 

@@ -86,7 +86,7 @@ static void build_end(struct build *b, const char *state, const char *msg)
         build_log(b, "system", "%s: %s", state, msg);
         log_warn("template_build_ended", "build=%s ref=%s state=%s step=%zu error=%s", b->id,
                  b->ref, state, b->step_no, msg);
-        struct err e;
+        struct err e = {0};
         char kind[32];
         snprintf(kind, sizeof(kind), "build.%s", state);
         store_build_update(b->core->store, b->id, state, (int64_t)b->step_no, NULL, msg,
@@ -123,25 +123,26 @@ int build_cancel(struct core *core, const char *id)
 
 static void save_step(struct build *b)
 {
-        struct err e;
+        struct err e = {0};
         store_build_update(b->core->store, b->id, "building", (int64_t)b->step_no, NULL, NULL,
                            time_wall_ms(), &e);
 }
 
 /* ---- machines ---------------------------------------------------------------------- */
 
-static void on_machine(void *ud, struct machine *m, const char *code, const char *error)
+static void on_machine(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         struct build *b = ud;
         snprintf(b->mid, sizeof(b->mid), "%s", code ? "" : m->id);
         if (b->creating) { /* still inside machine_create: start_machine goes on */
                 snprintf(b->create_error, sizeof(b->create_error), "%s",
-                         code ? (error ? error : code) : "");
+                         code ? (error ? error : ns_code_name(code)) : "");
                 b->created = !code;
                 return;
         }
         if (code)
-                build_fail(b, "the build machine %s failed: %s", m->id, error ? error : code);
+                build_fail(b, "the build machine %s failed: %s", m->id,
+                           error ? error : ns_code_name(code));
         else
                 b->then(b);
 }
@@ -166,13 +167,12 @@ void build_start_machine(struct build *b, int final, void (*then)(struct build *
              * runs in the build's runtime (a VM boots on a disk made of those layers) */
             .runtime = final ? b->runtime : "gvisor",
         };
-        const char *code = "internal";
         struct err e = {0};
         b->then = then;
         b->creating = 1; /* a callback before machine_create returns is noted, not acted on */
         b->created = 0;
         b->create_error[0] = '\0';
-        struct machine *m = machine_create(b->core, &p, on_machine, b, &code, &e);
+        struct machine *m = machine_create(b->core, &p, on_machine, b, &e);
         b->creating = 0;
         json_decref(meta);
         if (!m)
@@ -262,15 +262,16 @@ static json_t *step_at(const struct build *b, size_t i)
         return json_array_get(json_object_get(b->req, "steps"), i);
 }
 
-static void on_committed(void *ud, struct machine *m, const char *code, const char *error)
+static void on_committed(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         (void)m;
         struct build *b = ud;
         b->mid[0] = '\0';
-        struct err e;
+        struct err e = {0};
         if (code) {
                 store_cache_delete(b->core->store, b->pending_key, &e);
-                build_fail(b, "sealing the step's layer failed: %s", error ? error : code);
+                build_fail(b, "sealing the step's layer failed: %s",
+                           error ? error : ns_code_name(code));
                 return;
         }
         json_decref(b->layers);
@@ -287,7 +288,7 @@ static void on_committed(void *ud, struct machine *m, const char *code, const ch
 static void commit(struct build *b)
 {
         char id[MACHINE_ID_MAX], path[PATH_MAX + 64];
-        struct err e;
+        struct err e = {0};
         rand_id("l_", 8, id, sizeof(id));
         layer_path(b->core, id, path, sizeof(path));
         json_t *layers = json_deep_copy(b->layers);
@@ -391,7 +392,7 @@ static int apply_meta(struct build *b, const json_t *step)
 static json_t *cached(struct build *b, const char *key)
 {
         char *text = NULL;
-        struct err e;
+        struct err e = {0};
         if (store_cache_get(b->core->store, key, &text, &e) < 0)
                 return NULL;
         json_t *layers = json_loads(text, 0, NULL);

@@ -27,7 +27,7 @@ struct build;
  *    "no_cache", "vcpus", "memory_mb"}
  * Writes the build's id into id (MACHINE_ID_MAX bytes). Errors (*code, e):
  * template_not_found (from), conflict (BUILD_MAX_RUNNING builds run), internal. */
-int build_start(struct core *core, const json_t *req, char *id, const char **code, struct err *e);
+int build_start(struct core *core, const json_t *req, char *id, struct err *e);
 
 /* Cancels build id while it runs: its machine is destroyed, its state becomes
  * "cancelled" (layers of finished steps stay cached). -ENOENT when it does not run

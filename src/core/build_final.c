@@ -13,7 +13,7 @@
 #include "machine_internal.h"
 #include "tplreg.h"
 
-static void on_snapshot(void *ud, const char *code, const char *error, json_t *children,
+static void on_snapshot(void *ud, enum ns_code code, const char *error, json_t *children,
                         const char *snapshot_id, int64_t pause_ms)
 {
         (void)children;
@@ -21,7 +21,7 @@ static void on_snapshot(void *ud, const char *code, const char *error, json_t *c
         struct build *b = ud;
         b->capture = NULL;
         if (code) {
-                build_fail(b, "the snapshot failed: %s", error ? error : code);
+                build_fail(b, "the snapshot failed: %s", error ? error : ns_code_name(code));
                 return;
         }
         json_t *res = json_pack(
@@ -34,7 +34,7 @@ static void on_snapshot(void *ud, const char *code, const char *error, json_t *c
                 json_object_set_new(res, "image", json_string(b->image));
         char *text = json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(res);
-        struct err e;
+        struct err e = {0};
         int r = store_build_update(b->core->store, b->id, "ready", (int64_t)b->step_no, text, NULL,
                                    time_wall_ms(), &e);
         free(text);

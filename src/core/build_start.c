@@ -134,7 +134,7 @@ static int import_image(struct build *b, struct err *e)
 /* The base: "base" (the default Debian template, keyed by when it was built) or a
  * template, whose layers, environment, user, workdir, ports and start command the
  * build inherits (not its running processes: each step starts cold). */
-static int set_base(struct build *b, const char **code, struct err *e)
+static int set_base(struct build *b, struct err *e)
 {
         b->env = json_object();
         b->ports = json_array();
@@ -156,8 +156,8 @@ static int set_base(struct build *b, const char **code, struct err *e)
         }
         struct template_rec name;
         struct build_rec parent;
-        if (tplreg_lookup(b->core, b->from, &name, &parent, code, e) < 0) {
-                if (strcmp(*code, "template_not_found") == 0)
+        if (tplreg_lookup(b->core, b->from, &name, &parent, e) < 0) {
+                if (e->code == NS_E_TEMPLATE_NOT_FOUND)
                         err_say(e, ENOENT,
                                 "the base '%s' is no template (a base is base or a template; "
                                 "container images cannot be imported yet)",
@@ -212,19 +212,19 @@ static int record(struct build *b, struct err *e)
         return rc;
 }
 
-int build_start(struct core *core, const json_t *req, char *id, const char **code, struct err *e)
+int build_start(struct core *core, const json_t *req, char *id, struct err *e)
 {
         unsigned running = 0;
         for (struct build *o = core->builds; o; o = o->next)
                 running++;
         if (running >= BUILD_MAX_RUNNING) {
-                *code = "conflict";
+                e->code = NS_E_CONFLICT;
                 return err_say(e, EBUSY, "%d builds are running; wait for one to end",
                                BUILD_MAX_RUNNING);
         }
         struct build *b = calloc(1, sizeof(*b));
         if (!b) {
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
                 return err_set(e, ENOMEM, "build");
         }
         b->core = core;
@@ -244,8 +244,8 @@ int build_start(struct core *core, const json_t *req, char *id, const char **cod
         b->vcpus = (unsigned)json_integer_value(json_object_get(req, "vcpus"));
         b->memory_mb = (unsigned)json_integer_value(json_object_get(req, "memory_mb"));
         snprintf(b->runtime, sizeof(b->runtime), "%s", record_runtime(req));
-        *code = "internal";
-        int r = set_base(b, code, e);
+        e->code = NS_E_INTERNAL;
+        int r = set_base(b, e);
         if (r == 0) /* the log first: a recorded build always has one */
                 r = open_log(b, e);
         if (r == 0)
@@ -287,7 +287,7 @@ void builds_recover(struct core *core)
 {
         char **ids = NULL;
         size_t n = 0;
-        struct err e;
+        struct err e = {0};
         if (store_builds_building(core->store, &ids, &n, &e) == 0)
                 for (size_t i = 0; i < n; i++)
                         store_build_update(core->store, ids[i], "failed", 0, NULL,

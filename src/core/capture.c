@@ -26,7 +26,8 @@ struct capture {
         unsigned pending;  /* parent + children not settled */
         int64_t paused_at; /* monotonic ns */
         int64_t pause_ms;
-        char code[40], error[256];
+        enum ns_code code; /* the first error (NS_OK: none) */
+        char error[512];
         capture_done_cb cb;
         void *ud;
         struct core *core;
@@ -38,18 +39,18 @@ const char *capture_image(const struct capture *c)
         return c->image;
 }
 
-static void note_error(struct capture *c, const char *code, const char *error)
+static void note_error(struct capture *c, enum ns_code code, const char *error)
 {
-        if (c->code[0])
+        if (c->code)
                 return;
-        snprintf(c->code, sizeof(c->code), "%s", code ? code : "internal");
+        c->code = code ? code : NS_E_INTERNAL;
         snprintf(c->error, sizeof(c->error), "%s", error ? error : "failed");
 }
 
 static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
 {
         struct core *core = m->core;
-        struct err e;
+        struct err e = {0};
         if (!ok) { /* a snapshot that failed never existed: the requester is told */
                 store_snapshot_delete(core->store, c->snap_id, &e);
                 remove_later(c->image);
@@ -63,7 +64,7 @@ static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
         int64_t size = image_bytes(c->image);
         if (store_snapshot_update(core->store, c->snap_id, "ready", text ? text : "{}", size, &e) <
             0)
-                note_error(c, "internal", e.msg);
+                note_error(c, NS_E_INTERNAL, e.msg);
         free(text);
         store_event_append(core->store, time_wall_ms(), "snapshot.ready", "machine", m->id, NULL,
                            NULL);
@@ -93,18 +94,18 @@ static void maybe_finish(struct capture *c)
         if (c->pending > 0)
                 return;
         if (c->cb)
-                c->cb(c->ud, c->code[0] ? c->code : NULL, c->code[0] ? c->error : NULL, c->children,
+                c->cb(c->ud, c->code, c->code ? c->error : NULL, c->children,
                       c->snapshot ? c->snap_id : "", c->pause_ms);
         if (!c->snapshot)
                 remove_later(c->image);
         capture_free(c);
 }
 
-static void on_child(void *ud, struct machine *m, const char *code, const char *error)
+static void on_child(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         struct capture *c = ud;
         if (code)
-                log_warn("fork_child_failed", "machine=%s code=%s", m->id, code);
+                log_warn("fork_child_failed", "machine=%s code=%s", m->id, ns_code_name(code));
         (void)error;
         c->pending--;
         maybe_finish(c);
@@ -128,13 +129,13 @@ static void spawn_children(struct capture *c, struct machine *p)
             .runtime = p->drv->name,
         };
         for (unsigned i = 0; i < c->count; i++) {
-                struct err e;
+                struct err e = {0};
                 c->pending++;
                 struct machine *k =
                     machine_spawn(p->core, &mp, c->image, p->layers, p->id, NULL, on_child, c, &e);
                 if (!k) {
                         c->pending--;
-                        note_error(c, "internal", e.msg);
+                        note_error(c, NS_E_INTERNAL, e.msg);
                         continue;
                 }
                 json_array_append_new(c->children, json_string(k->id));
@@ -142,7 +143,7 @@ static void spawn_children(struct capture *c, struct machine *p)
 }
 
 /* The parent's part ended: running again (code NULL), or not. */
-static void on_parent(void *ud, struct machine *m, const char *code, const char *error)
+static void on_parent(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         struct capture *c = ud;
         if (m->capture == c)
@@ -152,7 +153,7 @@ static void on_parent(void *ud, struct machine *m, const char *code, const char 
         else
                 c->pause_ms = (int64_t)((time_mono_ns() - (uint64_t)c->paused_at) / 1000000);
         log_info("capture_parent_done", "machine=%s pause_ms=%lld code=%s", m->id,
-                 (long long)c->pause_ms, code ? code : "-");
+                 (long long)c->pause_ms, code ? ns_code_name(code) : "-");
         if (c->sealed && !c->snapshot)
                 spawn_children(c, m);
         if (c->snapshot && c->recorded && !c->sealed)
@@ -180,7 +181,7 @@ static int seal_parent(struct machine *m, struct err *e)
         if (r == 0)
                 r = m->drv->seal(&core->driver_ctx, m->dir, path, e);
         if (r < 0) {
-                struct err ignored;
+                struct err ignored = {0};
                 json_decref(m->layers);
                 m->layers = old;
                 save_spec(m, &ignored);
@@ -193,11 +194,11 @@ static int seal_parent(struct machine *m, struct err *e)
 void capture_checkpointed(struct machine *m)
 {
         struct capture *c = m->capture;
-        struct err e;
+        struct err e = {0};
         if (seal_parent(m, &e) == 0)
                 c->sealed = 1;
         else
-                note_error(c, "internal", e.msg);
+                note_error(c, NS_E_INTERNAL, e.msg);
         if (c->snapshot)
                 snapshot_settle(c, m, c->sealed);
         char own[PATH_MAX + 80]; /* the helper linked the image there too */
@@ -209,7 +210,7 @@ static struct capture *capture_new(struct machine *m, int snapshot, capture_done
 {
         struct capture *c = calloc(1, sizeof(*c));
         if (!c) {
-                cb(ud, "internal", "out of memory", NULL, "", 0);
+                cb(ud, NS_E_INTERNAL, "out of memory", NULL, "", 0);
                 return NULL;
         }
         c->snapshot = snapshot;
@@ -227,8 +228,8 @@ static struct capture *capture_new(struct machine *m, int snapshot, capture_done
 static struct capture *capture_begin(struct machine *m, struct capture *c)
 {
         if (m->capture) {
-                note_error(c, "machine_busy", "a fork or snapshot of this machine is under way");
-                on_parent(c, m, NULL, NULL);
+                note_error(c, NS_E_MACHINE_BUSY, "a fork or snapshot of this machine is under way");
+                on_parent(c, m, NS_OK, NULL);
                 return NULL;
         }
         m->capture = c;
@@ -267,10 +268,10 @@ struct capture *machine_snapshot(struct machine *m, const char *name, const char
         r.created_at = time_wall_ms();
         snprintf(c->snap_id, sizeof(c->snap_id), "%s", r.id);
         snapshot_dir(m->core, r.id, c->image, sizeof(c->image));
-        struct err e; /* a capture refused below drops the record again (on_parent) */
+        struct err e = {0}; /* a capture refused below drops the record again (on_parent) */
         if (store_snapshot_insert(m->core->store, &r, &e) < 0) {
-                note_error(c, "internal", e.msg);
-                on_parent(c, m, NULL, NULL);
+                note_error(c, NS_E_INTERNAL, e.msg);
+                on_parent(c, m, NS_OK, NULL);
                 return NULL;
         }
         c->recorded = 1;

@@ -18,7 +18,7 @@
 #include "../runtime/cgroup.h"
 #include "machine_internal.h"
 
-void finish_op(struct machine *m, const char *code, const char *error)
+void finish_op(struct machine *m, enum ns_code code, const char *error)
 {
         struct machine_waiter w[MACHINE_MAX_WAITERS];
         int n = m->nwaiters;
@@ -55,15 +55,15 @@ static void close_agent(struct machine *m)
 }
 
 /* Back to running on the shim that is still there (the checkpoint failed). */
-static void reattach(struct machine *m, const char *code, const char *why)
+static void reattach(struct machine *m, enum ns_code code, const char *why)
 {
         struct core *core = m->core;
-        struct err e;
+        struct err e = {0};
         struct machine_run run;
         if (m->drv->attach(&core->driver_ctx, m->id, m->dir, &run, &e) < 0 ||
             agentconn_init(&m->agent, &core->loop, run.agent_rfd, run.agent_wfd, on_agent_state, m,
                            &e) < 0) {
-                finish_op(m, "machine_failed", why);
+                finish_op(m, NS_E_MACHINE_FAILED, why);
                 fail(m, why);
                 return;
         }
@@ -130,10 +130,10 @@ static void on_checkpointed(struct child_watch *w, int status)
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 log_warn("machine_checkpoint_failed", "machine=%s status=%d", m->id, status);
                 if (disk_low(m->core->state_dir))
-                        reattach(m, "no_space",
+                        reattach(m, NS_E_NO_SPACE,
                                  "the checkpoint failed: the state directory's disk is full");
                 else
-                        reattach(m, "machine_failed", "the checkpoint failed; see runsc.log");
+                        reattach(m, NS_E_MACHINE_FAILED, "the checkpoint failed; see runsc.log");
                 return;
         }
         if (m->state != M_HIBERNATING) {
@@ -141,7 +141,7 @@ static void on_checkpointed(struct child_watch *w, int status)
                 return;
         }
         set_state(m, M_HIBERNATED, NULL);
-        finish_op(m, NULL, NULL);
+        finish_op(m, NS_OK, NULL);
 }
 
 #define SETTLE_STEP_MS 500
@@ -155,7 +155,7 @@ static void on_settle(struct loop_timer *t)
         if (!pausing(m))
                 return;
         if (!agent_ping(m, json_pack("{s:s}", "op", "quiesce"), on_quiesced)) {
-                finish_op(m, "machine_failed", "the agent is not answering");
+                finish_op(m, NS_E_MACHINE_FAILED, "the agent is not answering");
                 fail(m, "the agent stopped answering");
         }
 }
@@ -195,7 +195,7 @@ static int wait_connections(struct machine *m, const struct nsp_hdr *h, const un
                  "cannot checkpoint them: close them and retry",
                  (long long)n, SETTLE_TRIES * SETTLE_STEP_MS / 1000);
         set_state(m, M_RUNNING, NULL);
-        finish_op(m, "machine_busy", why);
+        finish_op(m, NS_E_MACHINE_BUSY, why);
         return 1;
 }
 
@@ -204,7 +204,7 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
         struct machine *m = ud;
         struct core *core = m->core;
         if (!h) { /* the agent went away: on_agent_state handles the machine */
-                finish_op(m, "machine_failed", "the agent stopped answering");
+                finish_op(m, NS_E_MACHINE_FAILED, "the agent stopped answering");
                 return;
         }
         agentconn_chan_close(&m->agent, m->ping_chan);
@@ -215,13 +215,13 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
         if (m->run.pid)
                 children_forget(&core->children, &m->sandbox);
         m->run.pid = 0;
-        struct err e;
+        struct err e = {0};
         char own[PATH_MAX + 80];
         own_image(m->dir, own, sizeof(own));
         const char *image = m->capture ? capture_image(m->capture) : own;
         pid_t pid = m->drv->hibernate(&core->driver_ctx, m->id, m->dir, image, &e);
         if (pid < 0) {
-                reattach(m, "machine_failed", e.msg);
+                reattach(m, NS_E_MACHINE_FAILED, e.msg);
                 return;
         }
         watch_op_helper(m, pid, on_checkpointed);
@@ -230,23 +230,23 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
 int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb, void *ud)
 {
         if (m->state != M_RUNNING) {
-                cb(ud, m, "machine_not_running", machine_state_name(m->state));
+                cb(ud, m, NS_E_MACHINE_NOT_RUNNING, machine_state_name(m->state));
                 return -1;
         }
         if (!m->drv->hibernate) {
-                cb(ud, m, "runtime_unsupported",
+                cb(ud, m, NS_E_RUNTIME_UNSUPPORTED,
                    "this runtime cannot checkpoint machines yet (hibernate, fork, snapshots)");
                 return -1;
         }
         for (struct agent_chan *c = m->agent.chans; c; c = c->next) {
                 if (!c->session) {
-                        cb(ud, m, "machine_busy", "commands or file transfers are still open");
+                        cb(ud, m, NS_E_MACHINE_BUSY, "commands or file transfers are still open");
                         return -1;
                 }
         }
         char why[256];
         if (!checkpoint_fits(m, why, sizeof(why))) {
-                cb(ud, m, "no_space", why);
+                cb(ud, m, NS_E_NO_SPACE, why);
                 return -1;
         }
         /* processes and PTYs run on inside the checkpoint; their readers re-attach */
@@ -259,7 +259,7 @@ int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb
         set_state(m, s, NULL);
         /* "quiesce" also tells the agent to re-arm itself once restored */
         if (!agent_ping(m, json_pack("{s:s}", "op", "quiesce"), on_quiesced)) {
-                finish_op(m, "machine_failed", "the agent is not answering");
+                finish_op(m, NS_E_MACHINE_FAILED, "the agent is not answering");
                 fail(m, "the agent stopped answering");
         }
         return 0;
@@ -289,10 +289,10 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
         char image[PATH_MAX + 80]; /* it ran on: its checkpoint is stale, free the disk */
         own_image(m->dir, image, sizeof(image));
         remove_flat_dir(image);
-        struct err e;
+        struct err e = {0};
         if (m->timeout_s > 0) /* a resumed machine gets a fresh deadline */
                 machine_set_timeout(m, m->timeout_s, &e);
-        finish_op(m, NULL, NULL);
+        finish_op(m, NS_OK, NULL);
 }
 
 static void stop_restored(struct machine *m)
@@ -314,7 +314,7 @@ static void resume_failed(struct machine *m, const char *why)
         stop_restored(m);
         set_state(m, M_HIBERNATED, NULL);
         log_warn("machine_resume_failed", "machine=%s", m->id);
-        finish_op(m, "machine_failed", why);
+        finish_op(m, NS_E_MACHINE_FAILED, why);
 }
 
 void op_helper_stop(struct machine *m)
@@ -401,7 +401,7 @@ int restore_from(struct machine *m, const char *image, struct err *e)
 
 void resume_from(struct machine *m, const char *image)
 {
-        struct err e;
+        struct err e = {0};
         set_state(m, M_RESUMING, NULL);
         if (restore_from(m, image, &e) < 0)
                 resume_failed(m, e.msg);
@@ -412,11 +412,11 @@ void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
         if (m->state == M_RESUMING || m->state == M_FORKING || m->state == M_SNAPSHOTTING) {
                 /* join the resume under way, or the one that ends a fork's pause */
                 if (add_waiter(m, cb, ud) < 0)
-                        cb(ud, m, "machine_busy", "too many requests wait for this resume");
+                        cb(ud, m, NS_E_MACHINE_BUSY, "too many requests wait for this resume");
                 return;
         }
         if (m->state != M_HIBERNATED) {
-                cb(ud, m, "machine_not_running", machine_state_name(m->state));
+                cb(ud, m, NS_E_MACHINE_NOT_RUNNING, machine_state_name(m->state));
                 return;
         }
         add_waiter(m, cb, ud);

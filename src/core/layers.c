@@ -125,7 +125,7 @@ int layers_collect(struct core *core)
 {
         char **used = NULL;
         size_t n;
-        struct err e;
+        struct err e = {0};
         if (store_layers_in_use(core->store, &used, &n, &e) < 0)
                 return 0; /* keep everything when unsure */
         int r = dir_sweep(core, "layers", used, -1, "layer_collected");

@@ -44,7 +44,7 @@ static int record_state(struct core *core, const char *id, const char *state, co
                 json_object_set_new(data, "reason", json_string(failure));
         char *text = json_dumps(data, JSON_COMPACT);
         json_decref(data);
-        struct err ee;
+        struct err ee = {0};
         if (r == 0 && store_event_append(core->store, time_wall_ms(), "machine.state", "machine",
                                          id, text, &ee) < 0)
                 log_error("event_store_failed", "machine=%s", id);
@@ -58,7 +58,7 @@ static int record_state(struct core *core, const char *id, const char *state, co
 
 void set_state(struct machine *m, enum machine_state s, const char *failure)
 {
-        struct err e;
+        struct err e = {0};
         m->state = s;
         if (failure)
                 snprintf(m->failure, sizeof(m->failure), "%s", failure);
@@ -103,7 +103,7 @@ void free_machine(struct machine *m)
         free(m);
 }
 
-void finish_create(struct machine *m, const char *code, const char *error)
+void finish_create(struct machine *m, enum ns_code code, const char *error)
 {
         machine_done_cb cb = m->create_cb;
         m->create_cb = NULL;
@@ -132,7 +132,7 @@ static void try_connect(struct loop_timer *t)
 {
         struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, connect_timer));
         struct core *core = m->core;
-        struct err e;
+        struct err e = {0};
         int r = m->drv->connect(&core->driver_ctx, m->dir, &m->run, &e);
         if (r == -EAGAIN) {
                 if (core->loop.now_ms > m->connect_deadline) {
@@ -166,7 +166,7 @@ void fail(struct machine *m, const char *reason)
         if (m->state == M_FAILED || m->state == M_DESTROYING || m->state == M_DESTROYED)
                 return;
         set_state(m, M_FAILED, reason);
-        finish_create(m, "machine_failed", reason);
+        finish_create(m, NS_E_MACHINE_FAILED, reason);
         /* tear the sandbox down; the record stays, failed, with its reason */
         machine_destroy(m, NULL, NULL);
 }
@@ -182,7 +182,7 @@ void on_agent_state(struct agent_conn *a, json_t *hello)
         if (m->state != M_CREATING)
                 return;
         set_state(m, M_RUNNING, NULL);
-        finish_create(m, NULL, NULL);
+        finish_create(m, NS_OK, NULL);
 }
 
 void on_sandbox_exit(struct child_watch *w, int status)
@@ -208,16 +208,17 @@ void on_sandbox_exit(struct child_watch *w, int status)
 
 static void on_deadline(struct loop_timer *t);
 
-static void on_timeout_hibernated(void *ud, struct machine *m, const char *code, const char *error)
+static void on_timeout_hibernated(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         (void)ud;
         (void)error;
-        if (code && !strcmp(code, "machine_busy")) { /* commands run: try again shortly */
+        if (code == NS_E_MACHINE_BUSY) { /* commands run: try again shortly */
                 loop_timer_arm(&m->core->loop, &m->deadline, 10000, on_deadline);
                 return;
         }
         if (code)
-                log_warn("machine_timeout_hibernate_failed", "machine=%s code=%s", m->id, code);
+                log_warn("machine_timeout_hibernate_failed", "machine=%s code=%s", m->id,
+                         ns_code_name(code));
 }
 
 static void on_deadline(struct loop_timer *t)
@@ -281,7 +282,7 @@ static void start_sandbox(struct machine *m, const char *rootfs)
                                     .vcpus = m->vcpus,
                                     .memory_mb = m->memory_mb,
                                     .env = env};
-        struct err e;
+        struct err e = {0};
         struct net_plan plan;
         int planned = machine_net_plan(m, &plan);
         spec.net = planned > 0 ? &plan : NULL;
@@ -309,7 +310,7 @@ static void on_template(struct prep_waiter *w, const char *error)
         if (m->state != M_CREATING)
                 return;
         if (error) {
-                finish_create(m, "template_not_ready", error);
+                finish_create(m, NS_E_TEMPLATE_NOT_READY, error);
                 fail(m, error);
                 return;
         }
@@ -457,15 +458,15 @@ struct machine *machine_new(struct core *core, const struct machine_params *p, j
 }
 
 struct machine *machine_create(struct core *core, const struct machine_params *p,
-                               machine_done_cb cb, void *ud, const char **code, struct err *e)
+                               machine_done_cb cb, void *ud, struct err *e)
 {
         if (p->snapshot)
-                return machine_spawn_snapshot(core, p, cb, ud, code, e);
+                return machine_spawn_snapshot(core, p, cb, ud, e);
         if (!p->layers && strcmp(p->template_name, "base") != 0)
-                return machine_from_template(core, p, cb, ud, code, e);
+                return machine_from_template(core, p, cb, ud, e);
         struct machine *m = machine_new(core, p, p->layers, NULL, NULL, cb, ud, e);
         if (!m) {
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
                 return NULL;
         }
         log_info("machine_create", "machine=%s template=%s vcpus=%u memory_mb=%u", m->id,
@@ -499,7 +500,8 @@ static void on_helper_exit(struct child_watch *w, int status)
         unlink_machine(m);
         int lost = m->keep_layer && !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         if (cb)
-                cb(ud, m, lost ? "internal" : NULL, lost ? "its layer could not be kept" : NULL);
+                cb(ud, m, lost ? NS_E_INTERNAL : NS_OK,
+                   lost ? "its layer could not be kept" : NULL);
         free_machine(m);
 }
 
@@ -524,11 +526,11 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
         }
         while (m->nwaiters > 0) { /* a hibernate or resume in progress ends here */
                 struct machine_waiter w = m->waiters[--m->nwaiters];
-                w.cb(w.ud, m, "machine_not_running", "the machine was destroyed");
+                w.cb(w.ud, m, NS_E_MACHINE_NOT_RUNNING, "the machine was destroyed");
         }
         if (m->state != M_FAILED)
                 set_state(m, M_DESTROYING, NULL);
-        finish_create(m, "machine_failed", "the machine was destroyed while being created");
+        finish_create(m, NS_E_MACHINE_FAILED, "the machine was destroyed while being created");
         if (m->agent_open) {
                 m->agent_open = 0;
                 m->agent.on_state = NULL;
@@ -541,7 +543,7 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
                 m->shim_pid = m->run.pid;
                 m->run.pid = 0;
         }
-        struct err e;
+        struct err e = {0};
         pid_t pid =
             m->drv->destroy(&core->driver_ctx, m->id, m->dir, m->keep_layer, m->shim_pid, &e);
         if (pid < 0) {
@@ -600,7 +602,7 @@ int driver_check(struct core *core, const char *name, struct err *e)
         for (size_t i = 0; i < core->ndrivers; i++) {
                 if (strcmp(core->drivers[i]->name, name) != 0)
                         continue;
-                struct err pe;
+                struct err pe = {0};
                 if (core->drivers[i]->probe(&core->driver_ctx, &pe) < 0)
                         return err_say(e, ENOTSUP, "runtime %s is not available here: %s", name,
                                        pe.msg);

@@ -32,7 +32,7 @@ struct machine;
 
 /* Completion of create or destroy: error is NULL on success (code names the stable
  * error code otherwise). */
-typedef void (*machine_done_cb)(void *ud, struct machine *m, const char *code, const char *error);
+typedef void (*machine_done_cb)(void *ud, struct machine *m, enum ns_code code, const char *error);
 
 #define MACHINE_MAX_WAITERS 64
 
@@ -121,7 +121,7 @@ struct machine_params {
  * machine (owned by the core) or NULL with code/e set when it cannot even start (e.g.
  * template_not_found, pool_empty with POOL_REQUIRE). */
 struct machine *machine_create(struct core *core, const struct machine_params *p,
-                               machine_done_cb cb, void *ud, const char **code, struct err *e);
+                               machine_done_cb cb, void *ud, struct err *e);
 
 /* Destroys m; cb (may be NULL) runs once nothing of it is left. */
 void machine_destroy(struct machine *m, machine_done_cb cb, void *ud);
@@ -198,7 +198,7 @@ void machine_resume(struct machine *m, machine_done_cb cb, void *ud);
 /* Completion of a fork or snapshot. On success code is NULL and `children` (borrowed,
  * an array of machine ids; empty for a snapshot), `snapshot_id` ("" for a fork) and
  * `pause_ms` (how long the parent was stopped) describe the result. */
-typedef void (*capture_done_cb)(void *ud, const char *code, const char *error, json_t *children,
+typedef void (*capture_done_cb)(void *ud, enum ns_code code, const char *error, json_t *children,
                                 const char *snapshot_id, int64_t pause_ms);
 
 #define MACHINE_MAX_FORK 16
@@ -256,18 +256,18 @@ void machines_recover(struct core *core);
 /* Deletes a snapshot and its image (its layers go when nothing else uses them).
  * Errors (code): snapshot_not_found, snapshot_in_use (machines spawned from it still
  * exist, or it is being captured), internal. */
-int snapshot_delete(struct core *core, const char *id, const char **code, struct err *e);
+int snapshot_delete(struct core *core, const char *id, struct err *e);
 
 /* ---- network.c ---- */
 
 /* Checks a request's "network" object (allow_internet_access, allow_out, deny_out).
  * 0, or -EINVAL with *code ("invalid_field", "unknown_field") and e set. */
-int machine_net_check(const json_t *req, const char **code, struct err *e);
+int machine_net_check(const json_t *req, struct err *e);
 
 /* Changes the machine's egress policy (fields of `req` replace the machine's) and
  * applies it at once when the machine's namespace exists (nft, a few ms, blocking).
  * Errors (*code): invalid_field, unknown_field, network_unavailable, internal. */
-int machine_net_update(struct machine *m, const json_t *req, const char **code, struct err *e);
+int machine_net_update(struct machine *m, const json_t *req, struct err *e);
 
 /* Adds (public 1) or removes port from the ports served without a token; persisted.
  * 0 or -errno (ENOTSUP: no network; ENOSPC: too many). */

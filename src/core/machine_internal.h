@@ -54,7 +54,7 @@ struct machine *machine_new(struct core *core, const struct machine_params *p, j
 void free_machine(struct machine *m);
 
 /* Runs the create callback once (code NULL: success). */
-void finish_create(struct machine *m, const char *code, const char *error);
+void finish_create(struct machine *m, enum ns_code code, const char *error);
 
 /* Re-arms the machine's deadline timer from m->deadline_at. */
 void arm_deadline(struct machine *m);
@@ -74,7 +74,7 @@ int machine_net_plan(const struct machine *m, struct net_plan *plan);
 /* ---- hibernate.c ---- */
 
 /* Tells every waiter of a hibernate / resume / capture and empties the list. */
-void finish_op(struct machine *m, const char *code, const char *error);
+void finish_op(struct machine *m, enum ns_code code, const char *error);
 
 /* Adds a waiter; -1 when MACHINE_MAX_WAITERS wait already. */
 int add_waiter(struct machine *m, machine_done_cb cb, void *ud);
@@ -118,8 +118,7 @@ struct machine *machine_spawn(struct core *core, const struct machine_params *p,
 
 /* machine_create with p->snapshot set. */
 struct machine *machine_spawn_snapshot(struct core *core, const struct machine_params *p,
-                                       machine_done_cb cb, void *ud, const char **code,
-                                       struct err *e);
+                                       machine_done_cb cb, void *ud, struct err *e);
 
 /* Sends a restored new machine its identity; it runs once the agent applied it.
  * Returns 0 when the agent stream is gone. */
@@ -132,14 +131,12 @@ const struct driver *driver_named(struct core *core, const char *name);
  * permitting), else a spawn (machine_spawn_template). Errors as machine_spawn_template,
  * plus pool_empty (POOL_REQUIRE and no member ready). */
 struct machine *machine_from_template(struct core *core, const struct machine_params *p,
-                                      machine_done_cb cb, void *ud, const char **code,
-                                      struct err *e);
+                                      machine_done_cb cb, void *ud, struct err *e);
 
 /* A spawn from the snapshot of the build the template's name points at. Errors (*code):
  * invalid_field, template_not_found, snapshot_not_ready, internal. */
 struct machine *machine_spawn_template(struct core *core, const struct machine_params *p,
-                                       machine_done_cb cb, void *ud, const char **code,
-                                       struct err *e);
+                                       machine_done_cb cb, void *ud, struct err *e);
 
 /* ---- snapshots.c ---- */
 

@@ -14,11 +14,11 @@
 
 #define MAX_PUBLIC_PORTS 32
 
-int machine_net_check(const json_t *req, const char **code, struct err *e)
+int machine_net_check(const json_t *req, struct err *e)
 {
         const char *key;
         json_t *v;
-        *code = "invalid_field";
+        e->code = NS_E_INVALID_FIELD;
         if (!req)
                 return 0;
         json_object_foreach((json_t *)req, key, v)
@@ -35,7 +35,7 @@ int machine_net_check(const json_t *req, const char **code, struct err *e)
                         if (net_check_targets(v, field, e) < 0)
                                 return -EINVAL;
                 } else {
-                        *code = "unknown_field";
+                        e->code = NS_E_UNKNOWN_FIELD;
                         char shown[64];
                         snprintf(shown, sizeof(shown), "%s", key);
                         return err_set(e, 0, "unknown field 'network.%s'", shown), -EINVAL;
@@ -110,18 +110,18 @@ static int apply_now(struct machine *m, struct err *e)
         return r == 0 ? 0 : err_set(e, EIO, "nft refused the machine's new rules");
 }
 
-int machine_net_update(struct machine *m, const json_t *req, const char **code, struct err *e)
+int machine_net_update(struct machine *m, const json_t *req, struct err *e)
 {
-        if (machine_net_check(req, code, e) < 0)
+        if (machine_net_check(req, e) < 0)
                 return -EINVAL;
-        *code = "network_unavailable";
+        e->code = NS_E_NETWORK_UNAVAILABLE;
         if (!m->network)
                 return err_set(e, 0, "machine %s has no network (networking is off on this host)",
                                m->id),
                        -ENOTSUP;
         json_t *before = json_deep_copy(m->network);
         merge_policy(m->network, req);
-        *code = "internal";
+        e->code = NS_E_INTERNAL;
         int r = m->state == M_CREATING ? 0 : apply_now(m, e);
         if (r == 0)
                 r = save_spec(m, e);
@@ -273,7 +273,7 @@ void machine_dns_learn(struct machine *m, const uint32_t *addrs, const uint32_t 
 
 int machine_net_reapply(struct machine *m)
 {
-        struct err e;
+        struct err e = {0};
         char path[128];
         snprintf(path, sizeof(path), NET_NS_DIR "/nsm-%s", m->id);
         if (!m->network || access(path, F_OK) < 0)

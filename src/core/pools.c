@@ -27,24 +27,24 @@ static int live(const struct machine *m)
         return m->state == M_CREATING || m->state == M_RUNNING;
 }
 
-static void on_member(void *ud, struct machine *m, const char *code, const char *error)
+static void on_member(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         (void)ud;
         if (code)
                 log_warn("pool_member_failed", "machine=%s pool=%s error=%s", m->id, pool_of(m),
-                         error ? error : code);
+                         error ? error : ns_code_name(code));
 }
 
 static void spawn_member(struct core *core, const char *ref)
 {
         json_t *meta = json_pack("{s:s}", "nullspace.pool", ref);
         struct machine_params p = {.template_name = ref, .metadata = meta, .auto_resume = 1};
-        const char *code = "internal";
         struct err e = {0};
-        struct machine *m = machine_spawn_template(core, &p, on_member, core, &code, &e);
+        struct machine *m = machine_spawn_template(core, &p, on_member, core, &e);
         json_decref(meta);
         if (!m)
-                log_warn("pool_spawn_failed", "pool=%s code=%s error=%s", ref, code, e.msg);
+                log_warn("pool_spawn_failed", "pool=%s code=%s error=%s", ref,
+                         ns_code_name(err_code_of(&e)), e.msg);
 }
 
 /* Refills (or trims) one pool to `size` machines from `snapshot`. */
@@ -90,7 +90,7 @@ static void check_all(struct core *core)
         for (;;) {
                 struct template_rec *v = NULL;
                 size_t n = 0;
-                struct err e;
+                struct err e = {0};
                 if (store_template_list(core->store, after, 128, &v, &n, &e) < 0 || n == 0) {
                         free(v);
                         break;
@@ -98,9 +98,8 @@ static void check_all(struct core *core)
                 for (size_t i = 0; i < n; i++) {
                         after = v[i].seq;
                         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
-                        const char *code;
                         if (v[i].pool_size <= 0 || nactive == 256 ||
-                            tplreg_snapshot(core, v[i].name, ref, snap, &code, &e) < 0)
+                            tplreg_snapshot(core, v[i].name, ref, snap, &e) < 0)
                                 continue;
                         active[nactive++] = strdup(ref);
                         check_pool(core, ref, v[i].pool_size, snap);
@@ -137,19 +136,19 @@ void pools_stop(struct core *core)
         loop_timer_cancel(&core->loop, &core->pool_timer);
 }
 
-int pool_set(struct core *core, const char *ref, int size, const char **code, struct err *e)
+int pool_set(struct core *core, const char *ref, int size, struct err *e)
 {
         struct template_rec name;
         struct build_rec b;
         if (size < 0 || size > POOL_MAX) {
-                *code = "invalid_field";
+                e->code = NS_E_INVALID_FIELD;
                 return err_say(e, EINVAL, "field 'size': 0 to %d", POOL_MAX);
         }
-        if (tplreg_lookup(core, ref, &name, &b, code, e) < 0)
+        if (tplreg_lookup(core, ref, &name, &b, e) < 0)
                 return -ENOENT;
         store_build_rec_free(&b);
         if (store_template_set_pool(core->store, name.name, size, e) < 0) {
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
                 return -EIO;
         }
         log_info("pool_set", "template=%s size=%d", name.name, size);
@@ -167,7 +166,7 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
                 m = m->next;
         if (!m)
                 return NULL;
-        struct err e;
+        struct err e = {0};
         json_decref(m->metadata);
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
         m->auto_resume = p->auto_resume;

@@ -20,7 +20,7 @@ enum pool_mode { POOL_PREFER, POOL_REQUIRE, POOL_SKIP };
 
 /* Sets the pool size of template `ref` (any spelling; 0..POOL_MAX) and refills or drains
  * it. Errors (*code): invalid_field, template_not_found, internal. */
-int pool_set(struct core *core, const char *ref, int size, const char **code, struct err *e);
+int pool_set(struct core *core, const char *ref, int size, struct err *e);
 
 /* A ready member of ref's pool spawned from snapshot, made the caller's machine with p's
  * metadata, deadline, auto_resume and timeout action; NULL when none is ready. */

@@ -206,7 +206,7 @@ void prep_start(struct prep *p)
 {
         if (p->state == PREP_READY || p->state == PREP_BUILDING)
                 return;
-        struct err e;
+        struct err e = {0};
         p->state = PREP_BUILDING;
         if (spawn(p, &e) < 0)
                 finish(p, PREP_FAILED, e.msg);

@@ -28,7 +28,7 @@ static int adopt(struct core *core, const struct machine_rec *r, int attach)
         m->core = core;
         snprintf(m->id, sizeof(m->id), "%s", r->id);
         snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", core->state_dir, r->id);
-        struct err e;
+        struct err e = {0};
         m->drv = driver_named(core, r->runtime);
         if (attach && m->drv->attach(&core->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
                 free(m);
@@ -97,7 +97,7 @@ static void recover_one(struct core *core, const struct machine_rec *r)
         if (moving && has_checkpoint(core, r->id) && adopt(core, r, 0) == 0)
                 return;
         /* half-created, half-destroyed, or its sandbox died with the daemon */
-        struct err e;
+        struct err e = {0};
         int destroying = !strcmp(r->state, "destroying");
         const char *why = !strcmp(r->state, "creating") ? "the daemon stopped while creating it"
                           : moving ? "the daemon stopped while it was paused and no complete "
@@ -121,7 +121,7 @@ void machines_recover(struct core *core)
         for (unsigned i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
                 struct machine_rec *v;
                 size_t n;
-                struct err e;
+                struct err e = {0};
                 struct machine_filter f = {.state = live[i]};
                 if (store_machine_list(core->store, &f, 0, 100000, &v, &n, &e) < 0)
                         continue;

@@ -17,7 +17,7 @@ void snapshots_recover(struct core *core)
         for (;;) {
                 struct snapshot_rec *v;
                 size_t n;
-                struct err e;
+                struct err e = {0};
                 if (store_snapshot_list(core->store, NULL, after, 256, &v, &n, &e) < 0)
                         return;
                 if (n == 0) {
@@ -40,12 +40,12 @@ void snapshots_recover(struct core *core)
         }
 }
 
-int snapshot_delete(struct core *core, const char *id, const char **code, struct err *e)
+int snapshot_delete(struct core *core, const char *id, struct err *e)
 {
         struct snapshot_rec r;
         int rc = store_snapshot_get(core->store, id, &r, e);
         if (rc < 0) {
-                *code = rc == -ENOENT ? "snapshot_not_found" : "internal";
+                e->code = rc == -ENOENT ? NS_E_SNAPSHOT_NOT_FOUND : NS_E_INTERNAL;
                 if (rc == -ENOENT)
                         err_set(e, ENOENT, "no snapshot with ID '%s'", id);
                 return rc;
@@ -55,11 +55,11 @@ int snapshot_delete(struct core *core, const char *id, const char **code, struct
         char **users = NULL;
         size_t n = 0;
         if (!creating && store_snapshot_users(core->store, id, &users, &n, e) < 0) {
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
                 return -EIO;
         }
         if (creating || n > 0) {
-                *code = "snapshot_in_use";
+                e->code = NS_E_SNAPSHOT_IN_USE;
                 if (creating)
                         err_set(e, 0, "snapshot %s is still being captured", id);
                 else
@@ -70,7 +70,7 @@ int snapshot_delete(struct core *core, const char *id, const char **code, struct
         }
         strv_free(users);
         if (store_snapshot_delete(core->store, id, e) < 0) {
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
                 return -EIO;
         }
         char dir[PATH_MAX + 64];

@@ -35,7 +35,7 @@ static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *
         json_decref(resp);
         op_helper_stop(m);
         set_state(m, M_RUNNING, NULL);
-        finish_create(m, NULL, NULL);
+        finish_create(m, NS_OK, NULL);
 }
 
 int spawn_hello(struct machine *m)
@@ -64,7 +64,7 @@ struct machine *machine_spawn(struct core *core, const struct machine_params *p,
                 return NULL;
         log_info("machine_spawn", "machine=%s parent=%s snapshot=%s", m->id,
                  parent_id ? parent_id : "-", snapshot_id ? snapshot_id : "-");
-        struct err re;
+        struct err re = {0};
         if (restore_from(m, image, &re) < 0)
                 fail(m, re.msg);
         return m;
@@ -101,22 +101,21 @@ static void from_snapshot(json_t *spec, const struct machine_params *req,
 }
 
 struct machine *machine_spawn_snapshot(struct core *core, const struct machine_params *p,
-                                       machine_done_cb cb, void *ud, const char **code,
-                                       struct err *e)
+                                       machine_done_cb cb, void *ud, struct err *e)
 {
         struct snapshot_rec r;
         if (store_snapshot_get(core->store, p->snapshot, &r, e) < 0) {
-                *code = e->errnum == ENOENT ? "snapshot_not_found" : "internal";
+                e->code = e->errnum == ENOENT ? NS_E_SNAPSHOT_NOT_FOUND : NS_E_INTERNAL;
                 return NULL;
         }
         struct machine *m = NULL;
         json_t *spec = json_loads(r.spec, 0, NULL);
         const char *rt = record_runtime(spec);
         if (strcmp(r.state, "ready") != 0 || !spec) {
-                *code = "snapshot_not_ready";
+                e->code = NS_E_SNAPSHOT_NOT_READY;
                 err_set(e, 0, "snapshot %s is %s", r.id, r.state);
         } else if (p->runtime && strcmp(p->runtime, rt) != 0) {
-                *code = "runtime_unsupported";
+                e->code = NS_E_RUNTIME_UNSUPPORTED;
                 err_say(e, ENOTSUP, "%s was captured from a %s machine: it restores as one",
                         p->template_name && strcmp(p->template_name, "base") ? p->template_name
                                                                              : r.id,
@@ -129,7 +128,7 @@ struct machine *machine_spawn_snapshot(struct core *core, const struct machine_p
                 m = machine_spawn(core, &mp, image, json_object_get(spec, "layers"), NULL, r.id, cb,
                                   ud, e);
                 if (!m)
-                        *code = "internal";
+                        e->code = NS_E_INTERNAL;
         }
         json_decref(spec);
         store_snapshot_rec_free(&r);
@@ -138,43 +137,40 @@ struct machine *machine_spawn_snapshot(struct core *core, const struct machine_p
 
 /* A spawn from snapshot snap, shown as template ref. */
 static struct machine *spawn_as(struct core *core, const struct machine_params *p, const char *ref,
-                                const char *snap, machine_done_cb cb, void *ud, const char **code,
-                                struct err *e)
+                                const char *snap, machine_done_cb cb, void *ud, struct err *e)
 {
         struct machine_params mp = *p;
         mp.template_name = ref;
         mp.snapshot = snap;
-        return machine_spawn_snapshot(core, &mp, cb, ud, code, e);
+        return machine_spawn_snapshot(core, &mp, cb, ud, e);
 }
 
 struct machine *machine_spawn_template(struct core *core, const struct machine_params *p,
-                                       machine_done_cb cb, void *ud, const char **code,
-                                       struct err *e)
+                                       machine_done_cb cb, void *ud, struct err *e)
 {
         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
-        if (tplreg_snapshot(core, p->template_name, ref, snap, code, e) < 0)
+        if (tplreg_snapshot(core, p->template_name, ref, snap, e) < 0)
                 return NULL;
-        return spawn_as(core, p, ref, snap, cb, ud, code, e);
+        return spawn_as(core, p, ref, snap, cb, ud, e);
 }
 
 struct machine *machine_from_template(struct core *core, const struct machine_params *p,
-                                      machine_done_cb cb, void *ud, const char **code,
-                                      struct err *e)
+                                      machine_done_cb cb, void *ud, struct err *e)
 {
         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
-        if (tplreg_snapshot(core, p->template_name, ref, snap, code, e) < 0)
+        if (tplreg_snapshot(core, p->template_name, ref, snap, e) < 0)
                 return NULL;
         struct machine *m = p->pool != POOL_SKIP ? pool_take(core, ref, snap, p) : NULL;
         if (m) {
-                cb(ud, m, NULL, NULL);
+                cb(ud, m, NS_OK, NULL);
                 return m;
         }
         if (p->pool == POOL_REQUIRE) {
-                *code = "pool_empty";
+                e->code = NS_E_POOL_EMPTY;
                 err_say(e, EAGAIN, "no machine of template %s's warm pool is ready", ref);
                 return NULL;
         }
         struct machine_params fresh = *p;
         fresh.checkout = "fresh"; /* recorded with the machine, not written again after */
-        return spawn_as(core, &fresh, ref, snap, cb, ud, code, e);
+        return spawn_as(core, &fresh, ref, snap, cb, ud, e);
 }

@@ -13,31 +13,31 @@
 #include "machine_internal.h"
 
 int tplreg_lookup(struct core *core, const char *ref, struct template_rec *name,
-                  struct build_rec *build, const char **code, struct err *e)
+                  struct build_rec *build, struct err *e)
 {
         char canon[TEMPLATE_REF_MAX + 1];
         if (template_ref_norm(ref, canon, e) < 0) {
-                *code = "invalid_field";
+                e->code = NS_E_INVALID_FIELD;
                 return -EINVAL;
         }
         int r = store_template_get(core->store, canon, name, e);
         if (r == 0)
                 r = store_build_get(core->store, name->build_id, build, e);
         if (r == -ENOENT) {
-                *code = "template_not_found";
+                e->code = NS_E_TEMPLATE_NOT_FOUND;
                 err_say(e, ENOENT, "no template named '%s'", canon);
         } else if (r < 0) {
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
         }
         return r;
 }
 
 int tplreg_snapshot(struct core *core, const char *ref, char *canonical, char *snapshot,
-                    const char **code, struct err *e)
+                    struct err *e)
 {
         struct template_rec name;
         struct build_rec b;
-        if (tplreg_lookup(core, ref, &name, &b, code, e) < 0)
+        if (tplreg_lookup(core, ref, &name, &b, e) < 0)
                 return -ENOENT;
         json_t *res = json_loads(b.result, 0, NULL);
         const char *snap = json_string_value(json_object_get(res, "snapshot"));
@@ -46,7 +46,7 @@ int tplreg_snapshot(struct core *core, const char *ref, char *canonical, char *s
                 snprintf(canonical, TEMPLATE_REF_MAX + 1, "%s", name.name);
                 snprintf(snapshot, MACHINE_ID_MAX, "%s", snap);
         } else {
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
         }
         json_decref(res);
         store_build_rec_free(&b);
@@ -64,25 +64,25 @@ int tplreg_set(struct core *core, const char *ref, const char *build_id, struct 
 }
 
 int tplreg_alias(struct core *core, const char *ref, const char *alias, char *canonical,
-                 const char **code, struct err *e)
+                 struct err *e)
 {
         struct template_rec name, other;
         struct build_rec b;
-        if (tplreg_lookup(core, ref, &name, &b, code, e) < 0)
+        if (tplreg_lookup(core, ref, &name, &b, e) < 0)
                 return -ENOENT;
         store_build_rec_free(&b);
         if (template_ref_norm(alias, canonical, e) < 0) {
-                *code = "invalid_field";
+                e->code = NS_E_INVALID_FIELD;
                 return -EINVAL;
         }
         if (store_template_get(core->store, canonical, &other, e) == 0 &&
             strcmp(other.build_id, name.build_id) != 0) {
-                *code = "conflict";
+                e->code = NS_E_CONFLICT;
                 return err_say(e, EEXIST, "'%s' names another template; delete it first",
                                canonical);
         }
         if (tplreg_set(core, canonical, name.build_id, e) < 0) {
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
                 return -EIO;
         }
         return 0;
@@ -130,10 +130,8 @@ static void drop_build(struct core *core, const struct build_rec *b)
 {
         json_t *res = json_loads(b->result, 0, NULL);
         const char *snap = json_string_value(json_object_get(res, "snapshot"));
-        const char *code;
-        struct err e;
-        if (snap && snapshot_delete(core, snap, &code, &e) < 0 &&
-            strcmp(code, "snapshot_not_found"))
+        struct err e = {0};
+        if (snap && snapshot_delete(core, snap, &e) < 0 && e.code != NS_E_SNAPSHOT_NOT_FOUND)
                 log_info("template_snapshot_deferred", "build=%s snapshot=%s reason=%s", b->id,
                          snap, e.msg);
         else if (store_build_update(core->store, b->id, "deleted", b->step, b->result, NULL,
@@ -143,22 +141,22 @@ static void drop_build(struct core *core, const struct build_rec *b)
         layers_collect(core);
 }
 
-int tplreg_delete(struct core *core, const char *ref, const char **code, struct err *e)
+int tplreg_delete(struct core *core, const char *ref, struct err *e)
 {
         struct template_rec name;
         struct build_rec b;
-        if (tplreg_lookup(core, ref, &name, &b, code, e) < 0)
+        if (tplreg_lookup(core, ref, &name, &b, e) < 0)
                 return -ENOENT;
         char **refs = NULL;
         size_t n = 0;
         int r = store_template_refs(core->store, b.id, &refs, &n, e);
         strv_free(refs);
         if (r == 0 && n <= 1 && (r = build_users(core, &b, e)) == -EBUSY)
-                *code = "template_in_use";
+                e->code = NS_E_TEMPLATE_IN_USE;
         else if (r < 0)
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
         if (r == 0 && (r = store_template_delete(core->store, name.name, e)) < 0)
-                *code = "internal";
+                e->code = NS_E_INTERNAL;
         if (r == 0 && n <= 1)
                 drop_build(core, &b);
         store_build_rec_free(&b);
@@ -169,7 +167,7 @@ void tplreg_collect(struct core *core)
 {
         char **ids = NULL;
         size_t n = 0;
-        struct err e;
+        struct err e = {0};
         if (store_builds_unnamed(core->store, &ids, &n, &e) < 0)
                 return;
         for (size_t i = 0; i < n; i++) { /* usually none: one query is all it costs */

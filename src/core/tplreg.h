@@ -15,12 +15,12 @@ struct core;
  * *name holds the name and *build the build (store_build_rec_free). Errors (*code):
  * invalid_field (a malformed name), template_not_found, internal. */
 int tplreg_lookup(struct core *core, const char *ref, struct template_rec *name,
-                  struct build_rec *build, const char **code, struct err *e);
+                  struct build_rec *build, struct err *e);
 
 /* What machines of template `ref` start from: its canonical name (TEMPLATE_REF_MAX + 1
  * bytes) and the snapshot of its build (MACHINE_ID_MAX bytes). Errors as tplreg_lookup. */
 int tplreg_snapshot(struct core *core, const char *ref, char *canonical, char *snapshot,
-                    const char **code, struct err *e);
+                    struct err *e);
 
 /* Points `ref` (canonical) at build_id, then collects builds left without a name. */
 int tplreg_set(struct core *core, const char *ref, const char *build_id, struct err *e);
@@ -28,13 +28,13 @@ int tplreg_set(struct core *core, const char *ref, const char *build_id, struct 
 /* Adds the name `alias` (any spelling) for the build `ref` names. Errors as
  * tplreg_lookup, plus conflict when alias names another build already. */
 int tplreg_alias(struct core *core, const char *ref, const char *alias, char *canonical,
-                 const char **code, struct err *e);
+                 struct err *e);
 
 /* Removes the name `ref`. When it is the build's last name the build goes too, unless
  * machines started from it still exist or other templates were built FROM it
  * (template_in_use). Errors (*code): invalid_field, template_not_found,
  * template_in_use, internal. */
-int tplreg_delete(struct core *core, const char *ref, const char **code, struct err *e);
+int tplreg_delete(struct core *core, const char *ref, struct err *e);
 
 /* Deletes the snapshots of ready builds no name points at and nothing uses. */
 void tplreg_collect(struct core *core);

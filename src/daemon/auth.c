@@ -132,7 +132,7 @@ enum ns_code auth_authenticate(struct http_exchange *ex)
                 return NS_OK;
         }
         struct key_rec rec;
-        struct err e;
+        struct err e = {0};
         int r = store_key_find_active(app->core.store, hash, &rec, &e);
         if (r == -ENOENT)
                 return NS_E_UNAUTHORIZED;

@@ -357,7 +357,7 @@ static void prepare_first_run(struct app *app)
         if (app->core.prepare_off)
                 return;
         prep_start(&app->core.templates.base);
-        struct err pe;
+        struct err pe = {0};
         if (qemu_driver.probe(&app->core.driver_ctx, &pe) == 0)
                 prep_start(&app->core.vm_guest);
 }
@@ -411,7 +411,7 @@ static int setup_machines(struct app *app, struct err *e)
                 log_warn("network_unavailable", "reason=\"%s\" (machines get loopback only)",
                          app->core.net.reason);
         for (size_t i = 0; i < app->core.ndrivers; i++) {
-                struct err pe;
+                struct err pe = {0};
                 if (app->core.drivers[i]->probe(&app->core.driver_ctx, &pe) < 0)
                         log_warn("runtime_unavailable", "runtime=%s reason=\"%s\"",
                                  app->core.drivers[i]->name, pe.msg);
@@ -465,7 +465,7 @@ int main(int argc, char **argv)
             .listen = "127.0.0.1:7700", .machine_timeout_s = 300, .preview_idle_ms = 300000};
         http_server_cfg_defaults(&o.http);
         struct daemon_args args;
-        struct err ae;
+        struct err ae = {0};
         if (daemon_args(argc, argv, longs, O_CONFIG - O_STATE, &args, &ae) < 0) {
                 fprintf(stderr, "nullspaced: %s\n", ae.msg);
                 return 2;

@@ -146,7 +146,7 @@ static void on_accept(struct loop_io *io, uint32_t events)
                 struct machine *m = machine_by_address(&p->app->core, addr);
                 struct sni_conn *c = m && p->nconns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
                 socklen_t dl = sizeof(c ? c->dst : peer);
-                struct err e;
+                struct err e = {0};
                 if (!c || getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &c->dst, &dl) < 0) {
                         free(c);
                         close(fd);

@@ -329,7 +329,7 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
         stop_container(ctx, id, launcher);
         if (ctx->net && ctx->net->enabled)
                 net_teardown(ctx->net, id);
-        struct err e;
+        struct err e = {0};
         int kept = !keep_layer || gv_seal(ctx, dir, keep_layer, &e) == 0;
         if (!kept)
                 fprintf(stderr, "nullspace: keeping the layer of %s: %s\n", id, e.msg);

@@ -74,9 +74,9 @@ void api_respond_page(struct http_exchange *ex, const struct api_page *p, const 
         http_respond_json(ex, 200, json_pack("{s:o,s:o}", key, arr, "next_cursor", cursor));
 }
 
-void api_fail_code(struct http_exchange *ex, const char *code, const struct err *e)
+void api_fail_err(struct http_exchange *ex, const struct err *e)
 {
-        enum ns_code c = api_code_or(code, NS_E_INTERNAL);
+        enum ns_code c = err_code_of(e);
         if (c == NS_E_INTERNAL)
                 api_fail(ex, e);
         else

@@ -67,9 +67,9 @@ enum ns_code api_agent_error(const unsigned char *p, size_t n, enum ns_code fall
  * its error document with the error's catalogue code (files.c). */
 void api_agent_simple(struct http_exchange *ex, json_t *req, int status);
 
-/* Answers the error a core function reported: its catalogue code `code` with e's
- * message, or (internal, or a code the catalogue lacks) as api_fail does. */
-void api_fail_code(struct http_exchange *ex, const char *code, const struct err *e);
+/* Answers the error a core function reported: its catalogue code (e->code) with e's
+ * message, or, when it said none (internal), as api_fail does. */
+void api_fail_err(struct http_exchange *ex, const struct err *e);
 
 /* Logs an unexpected failure with the request ID and answers 500 `internal`. */
 void api_fail(struct http_exchange *ex, const struct err *e);

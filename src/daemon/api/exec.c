@@ -272,7 +272,7 @@ static struct machine *machine_or_answer(struct http_exchange *ex, int need_runn
         if (m && (!need_running || m->state == M_RUNNING))
                 return m;
         struct machine_rec r;
-        struct err e;
+        struct err e = {0};
         int rc = store_machine_get(app->core.store, ex->match.params[0], &r, &e);
         if (rc == -ENOENT) {
                 http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",

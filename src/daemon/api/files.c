@@ -187,7 +187,7 @@ static int open_write(struct file_op *op)
         return op->chan ? 0 : -1;
 }
 
-static void on_put_resumed(void *ud, struct machine *m, const char *code, const char *error)
+static void on_put_resumed(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         (void)m;
         struct file_op *op = ud;
@@ -199,10 +199,10 @@ static void on_put_resumed(void *ud, struct machine *m, const char *code, const 
                 return; /* pump_write sends EOF at the end; the RESP answers */
         }
         /* the body is read and dropped; the error answers at its end */
-        op->err = code ? api_code_or(code, NS_E_MACHINE_FAILED) : NS_E_MACHINE_NOT_RUNNING;
+        op->err = code ? code : NS_E_MACHINE_NOT_RUNNING;
         snprintf(op->msg, sizeof(op->msg), "could not resume the machine: %s",
                  error  ? error
-                 : code ? code
+                 : code ? ns_code_name(code)
                         : "its agent does not answer");
         op->lost = 1;
         if (op->body_done)
@@ -560,7 +560,7 @@ void api_files_sign(struct http_exchange *ex)
                 return;
         const char *method = in.method ? in.method : "GET";
         struct machine_rec r;
-        struct err e;
+        struct err e = {0};
         int rc;
         if (strcmp(method, "GET") && strcmp(method, "PUT")) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'method': GET or PUT");

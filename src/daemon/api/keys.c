@@ -38,7 +38,7 @@ void api_keys_create(struct http_exchange *ex)
                 return;
         struct key_rec k;
         char token[KEY_TOKEN_MAX];
-        struct err e;
+        struct err e = {0};
         int r = auth_create_key(app->core.store, in.name && in.name[0] ? in.name : "unnamed", NULL,
                                 &k, token, &e);
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
@@ -63,7 +63,7 @@ void api_keys_list(struct http_exchange *ex)
                 return;
         struct key_rec *keys;
         size_t n;
-        struct err e;
+        struct err e = {0};
         if (store_key_list(app->core.store, page.after, (unsigned)page.limit + 1, &keys, &n, &e) <
             0) {
                 api_fail(ex, &e);
@@ -77,7 +77,7 @@ void api_keys_list(struct http_exchange *ex)
 static int find_key(struct http_exchange *ex, struct key_rec *k)
 {
         struct app *app = ex->app;
-        struct err e;
+        struct err e = {0};
         int r = store_key_get(app->core.store, ex->match.params[0], k, &e);
         if (r == -ENOENT)
                 http_respond_error(ex, NS_E_KEY_NOT_FOUND, "no API key with ID '%s'",
@@ -97,7 +97,7 @@ void api_keys_get(struct http_exchange *ex)
 void api_keys_revoke(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        struct err e;
+        struct err e = {0};
         int r = store_key_revoke(app->core.store, ex->match.params[0], time_wall_ms(), &e);
         auth_cache_clear(&app->auth_cache);
         if (r == -ENOENT)

@@ -53,7 +53,7 @@ json_t *api_machine_view(struct app *app, const struct machine_rec *r)
         json_t *o = machine_rec_json(r);
         char **kids = NULL;
         size_t n = 0;
-        struct err e;
+        struct err e = {0};
         json_t *arr = json_array();
         if (store_machine_children(app->core.store, r->id, &kids, &n, &e) == 0)
                 for (size_t i = 0; i < n; i++)
@@ -67,7 +67,7 @@ void api_respond_machine(struct http_exchange *ex, int status, const char *id)
 {
         struct app *app = ex->app;
         struct machine_rec r;
-        struct err e;
+        struct err e = {0};
         if (store_machine_get(app->core.store, id, &r, &e) < 0) {
                 api_fail(ex, &e);
                 return;
@@ -78,18 +78,18 @@ void api_respond_machine(struct http_exchange *ex, int status, const char *id)
 
 /* Completion of a machine operation an exchange waited for: the machine (status) or
  * the operation's error. */
-static void answer(struct http_exchange *ex, struct machine *m, int status, const char *code,
+static void answer(struct http_exchange *ex, struct machine *m, int status, enum ns_code code,
                    const char *error)
 {
         ex->on_abort = NULL;
         if (!code)
                 api_respond_machine(ex, status, m->id);
         else
-                http_respond_error(ex, api_code_or(code, NS_E_MACHINE_FAILED), "machine %s: %s",
-                                   m->id, error ? error : code);
+                http_respond_error(ex, (code ? code : NS_E_MACHINE_FAILED), "machine %s: %s", m->id,
+                                   error ? error : ns_code_name(code));
 }
 
-static void on_created(void *ud, struct machine *m, const char *code, const char *error)
+static void on_created(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         answer(ud, m, 201, code, error);
 }
@@ -123,7 +123,7 @@ void api_machines_create(struct http_exchange *ex)
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'pool': prefer, require or skip");
                 return;
         }
-        struct err re;
+        struct err re = {0};
         int rr = driver_check(&app->core, in.runtime, &re);
         if (rr < 0) {
                 jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
@@ -132,11 +132,10 @@ void api_machines_create(struct http_exchange *ex)
                                    "%s", re.msg);
                 return;
         }
-        const char *ncode;
-        struct err ne;
-        if (machine_net_check(in.network, &ncode, &ne) < 0) {
+        struct err ne = {0};
+        if (machine_net_check(in.network, &ne) < 0) {
                 jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
-                http_respond_error(ex, api_code_or(ncode, NS_E_INVALID_FIELD), "%s", ne.msg);
+                http_respond_error(ex, ne.code ? ne.code : NS_E_INVALID_FIELD, "%s", ne.msg);
                 return;
         }
         json_t *env = strmap_json(&in.env), *meta = strmap_json(&in.metadata);
@@ -156,19 +155,18 @@ void api_machines_create(struct http_exchange *ex)
             .pool = pool,
             .runtime = in.runtime,
         };
-        const char *code = NULL;
         struct err e = {0};
         /* the callback may answer before machine_create returns; answering resets the
          * exchange, which is how we can tell afterwards */
         ex->on_abort = abort_machine_wait;
         ex->owner = NULL;
-        struct machine *m = machine_create(&app->core, &p, on_created, ex, &code, &e);
+        struct machine *m = machine_create(&app->core, &p, on_created, ex, &e);
         json_decref(env);
         json_decref(meta);
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
         if (!m) {
                 ex->on_abort = NULL;
-                api_fail_code(ex, code, &e);
+                api_fail_err(ex, &e);
                 return;
         }
         if (ex->on_abort == abort_machine_wait) /* still creating: wait */
@@ -215,7 +213,7 @@ void api_machines_list(struct http_exchange *ex)
         }
         struct machine_rec *v;
         size_t n;
-        struct err e;
+        struct err e = {0};
         if (store_machine_list(app->core.store, &f, page.after, (unsigned)page.limit + 1, &v, &n,
                                &e) < 0) {
                 api_fail(ex, &e);
@@ -232,7 +230,7 @@ void api_machines_list(struct http_exchange *ex)
 static int stored(struct http_exchange *ex, struct machine_rec *r)
 {
         struct app *app = ex->app;
-        struct err e;
+        struct err e = {0};
         int rc = store_machine_get(app->core.store, ex->match.params[0], r, &e);
         if (rc == -ENOENT)
                 http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
@@ -251,7 +249,7 @@ void api_machines_get(struct http_exchange *ex)
         store_machine_rec_free(&r);
 }
 
-static void on_destroyed(void *ud, struct machine *m, const char *code, const char *error)
+static void on_destroyed(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         (void)code;
         (void)error;
@@ -269,7 +267,7 @@ void api_machines_destroy(struct http_exchange *ex)
         store_machine_rec_free(&r);
         struct machine *m = machine_find(&app->core, ex->match.params[0]);
         if (!m) { /* failed or destroyed already: nothing runs */
-                struct err e;
+                struct err e = {0};
                 if (strcmp(r.state, "destroyed") != 0 &&
                     machine_record_state(&app->core, r.id, M_DESTROYED, NULL, &e) < 0) {
                         api_fail(ex, &e);
@@ -299,7 +297,7 @@ void api_machines_timeout(struct http_exchange *ex)
         struct machine *m = api_live_machine(ex);
         if (!m)
                 return;
-        struct err e;
+        struct err e = {0};
         if (machine_set_timeout(m, in.timeout_s, &e) < 0) {
                 api_fail(ex, &e);
                 return;
@@ -309,7 +307,7 @@ void api_machines_timeout(struct http_exchange *ex)
 
 /* ---- hibernate / resume ----------------------------------------------------------- */
 
-static void on_state_op(void *ud, struct machine *m, const char *code, const char *error)
+static void on_state_op(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         answer(ud, m, 200, code, error);
 }
@@ -368,7 +366,7 @@ void api_machines_events(struct http_exchange *ex)
         store_machine_rec_free(&r);
         struct event_rec *v;
         size_t n;
-        struct err e;
+        struct err e = {0};
         if (store_event_list(app->core.store, "machine", ex->match.params[0], page.after,
                              (unsigned)page.limit + 1, &v, &n, &e) < 0) {
                 api_fail(ex, &e);
@@ -391,7 +389,7 @@ struct resume_wait {
         void (*free_ctx)(void *ctx);
 };
 
-static void on_auto_resumed(void *ud, struct machine *m, const char *code, const char *error)
+static void on_auto_resumed(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         struct resume_wait *w = ud;
         struct http_exchange *ex = w->ex;
@@ -401,9 +399,9 @@ static void on_auto_resumed(void *ud, struct machine *m, const char *code, const
         } else {
                 if (w->free_ctx)
                         w->free_ctx(w->ctx);
-                http_respond_error(ex, api_code_or(code, NS_E_MACHINE_FAILED),
+                http_respond_error(ex, (code ? code : NS_E_MACHINE_FAILED),
                                    "machine %s could not be resumed: %s", m->id,
-                                   error ? error : code);
+                                   error ? error : ns_code_name(code));
         }
         free(w);
 }
@@ -459,12 +457,11 @@ void api_machines_network(struct http_exchange *ex)
                 http_respond_error(ex, NS_E_INVALID_JSON, "the body must be a JSON object");
                 return;
         }
-        const char *code = NULL;
-        struct err e;
-        int r = machine_net_update(m, req, &code, &e);
+        struct err e = {0};
+        int r = machine_net_update(m, req, &e);
         json_decref(req);
         if (r < 0)
-                http_respond_error(ex, api_code_or(code, NS_E_INTERNAL), "%s", e.msg);
+                http_respond_error(ex, err_code_of(&e), "%s", e.msg);
         else
                 api_respond_machine(ex, 200, m->id);
 }

@@ -39,7 +39,7 @@ static json_t *prep_list(struct app *app, int only_needed)
 {
         json_t *arr = json_array();
         json_array_append_new(arr, prep_json(&app->core.templates.base));
-        struct err e;
+        struct err e = {0};
         int vm = only_needed ? app->core.driver == &qemu_driver
                              : app->core.vm_guest.state != PREP_MISSING ||
                                    qemu_driver.probe(&app->core.driver_ctx, &e) == 0;
@@ -51,7 +51,7 @@ static json_t *prep_list(struct app *app, int only_needed)
 void api_readyz(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        struct err e;
+        struct err e = {0};
         if (app->core.shutting_down || store_ping(app->core.store, &e) < 0) {
                 http_respond_error(ex, NS_E_SHUTTING_DOWN, "not ready");
                 return;
@@ -110,7 +110,7 @@ static json_t *runtimes(struct app *app)
         json_t *arr = json_array();
         for (size_t i = 0; i < app->core.ndrivers; i++) {
                 const struct driver *d = app->core.drivers[i];
-                struct err e;
+                struct err e = {0};
                 if (d->probe(&app->core.driver_ctx, &e) < 0)
                         continue;
                 int vm = strcmp(d->name, "vm") == 0;

@@ -77,7 +77,7 @@ void api_previews_create(struct http_exchange *ex)
                                    m->id);
                 return;
         }
-        struct err e;
+        struct err e = {0};
         if ((present & 4) && machine_net_publish(m, (int)in.port, in.public, &e) < 0) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "%s", e.msg);
                 return;
@@ -275,11 +275,12 @@ static void connect_upstream(struct preview_conn *pc, struct machine *m)
         }
 }
 
-static void on_resumed(void *ud, struct machine *m, const char *code, const char *error)
+static void on_resumed(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         struct preview_conn *pc = ud;
         if (code) {
-                answer_raw(pc, api_code_or(code, NS_E_MACHINE_FAILED), error ? error : code);
+                answer_raw(pc, (code ? code : NS_E_MACHINE_FAILED),
+                           error ? error : ns_code_name(code));
                 conn_free(pc);
                 return;
         }

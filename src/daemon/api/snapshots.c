@@ -30,7 +30,7 @@ static int respond_snapshot(struct http_exchange *ex, int status, const char *id
 {
         struct app *app = ex->app;
         struct snapshot_rec r;
-        struct err e;
+        struct err e = {0};
         int rc = store_snapshot_get(app->core.store, id, &r, &e);
         if (rc == -ENOENT)
                 http_respond_error(ex, NS_E_SNAPSHOT_NOT_FOUND, "no snapshot with ID '%s'", id);
@@ -49,12 +49,13 @@ static void abort_capture(struct http_exchange *ex)
                 machine_capture_forget(ex->owner);
 }
 
-static void answer_error(struct http_exchange *ex, const char *code, const char *error)
+static void answer_error(struct http_exchange *ex, enum ns_code code, const char *error)
 {
-        http_respond_error(ex, api_code_or(code, NS_E_MACHINE_FAILED), "%s", error ? error : code);
+        http_respond_error(ex, (code ? code : NS_E_MACHINE_FAILED), "%s",
+                           error ? error : ns_code_name(code));
 }
 
-static void on_forked(void *ud, const char *code, const char *error, json_t *children,
+static void on_forked(void *ud, enum ns_code code, const char *error, json_t *children,
                       const char *snapshot_id, int64_t pause_ms)
 {
         (void)snapshot_id;
@@ -71,7 +72,7 @@ static void on_forked(void *ud, const char *code, const char *error, json_t *chi
         json_array_foreach(children, i, id)
         {
                 struct machine_rec r;
-                struct err e;
+                struct err e = {0};
                 if (store_machine_get(app->core.store, json_string_value(id), &r, &e) == 0) {
                         json_array_append_new(arr, api_machine_view(app, &r));
                         store_machine_rec_free(&r);
@@ -134,7 +135,7 @@ void api_machines_fork(struct http_exchange *ex)
         api_when_running(ex, start_fork, in, free_fork_req);
 }
 
-static void on_snapshotted(void *ud, const char *code, const char *error, json_t *children,
+static void on_snapshotted(void *ud, enum ns_code code, const char *error, json_t *children,
                            const char *snapshot_id, int64_t pause_ms)
 {
         (void)children;
@@ -198,7 +199,7 @@ void api_snapshots_list(struct http_exchange *ex)
                 return;
         struct snapshot_rec *v;
         size_t n;
-        struct err e;
+        struct err e = {0};
         if (store_snapshot_list(app->core.store, "user", page.after, (unsigned)page.limit + 1, &v,
                                 &n, &e) < 0) {
                 api_fail(ex, &e);
@@ -218,10 +219,9 @@ void api_snapshots_get(struct http_exchange *ex)
 
 void api_snapshots_delete(struct http_exchange *ex)
 {
-        const char *code = NULL;
         struct err e = {0};
-        if (snapshot_delete(api_core(ex), ex->match.params[0], &code, &e) < 0) {
-                api_fail_code(ex, code, &e);
+        if (snapshot_delete(api_core(ex), ex->match.params[0], &e) < 0) {
+                api_fail_err(ex, &e);
                 return;
         }
         http_respond(ex, 204, NULL, NULL, 0);

@@ -209,7 +209,7 @@ static int upload_field(struct http_exchange *ex, const char *field, const char 
 /* Adds the checked options to req; -1 after answering 400/404. */
 static int request_options(struct http_exchange *ex, const struct build_req *in, json_t *req)
 {
-        struct err e;
+        struct err e = {0};
         char ref[TEMPLATE_REF_MAX + 1], path[PATH_MAX + 64];
         if (template_ref_norm(in->name, ref, &e) < 0) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'name': %s", e.msg);
@@ -257,7 +257,7 @@ static int request_options(struct http_exchange *ex, const struct build_req *in,
 /* Reads build id into *r (store_build_rec_free); -1 after answering 404 or 500. */
 static int stored_build(struct http_exchange *ex, const char *id, struct build_rec *r)
 {
-        struct err e;
+        struct err e = {0};
         int rc = store_build_get(store_of(ex), id, r, &e);
         if (rc == -ENOENT)
                 http_respond_error(ex, NS_E_BUILD_NOT_FOUND, "no build with ID '%s'", id);
@@ -283,12 +283,11 @@ void api_builds_create(struct http_exchange *ex)
         json_t *req = request_steps(ex, &in);
         if (req && request_options(ex, &in, req) == 0) {
                 char id[MACHINE_ID_MAX];
-                const char *code = "internal";
                 struct err e = {0};
-                if (build_start(api_core(ex), req, id, &code, &e) == 0)
+                if (build_start(api_core(ex), req, id, &e) == 0)
                         respond_build(ex, 202, id);
                 else
-                        api_fail_code(ex, code, &e);
+                        api_fail_err(ex, &e);
         }
         json_decref(req);
         jv_free(build_fields, ARRAY_SIZE(build_fields), &in);
@@ -355,10 +354,9 @@ static void respond_template(struct http_exchange *ex, int status, const char *r
 {
         struct template_rec name;
         struct build_rec b;
-        const char *code = "internal";
-        struct err e;
-        if (tplreg_lookup(api_core(ex), ref, &name, &b, &code, &e) < 0) {
-                api_fail_code(ex, code, &e);
+        struct err e = {0};
+        if (tplreg_lookup(api_core(ex), ref, &name, &b, &e) < 0) {
+                api_fail_err(ex, &e);
                 return;
         }
         http_respond_json(ex, status, template_json(ex, &name, &b));
@@ -378,7 +376,7 @@ void api_templates_list(struct http_exchange *ex)
                 return;
         struct template_rec *v = NULL;
         size_t n = 0;
-        struct err e;
+        struct err e = {0};
         if (store_template_list(store_of(ex), page.after, (unsigned)page.limit + 1, &v, &n, &e) <
             0) {
                 api_fail(ex, &e);
@@ -405,10 +403,9 @@ void api_templates_list(struct http_exchange *ex)
 
 void api_templates_delete(struct http_exchange *ex)
 {
-        const char *code = "internal";
         struct err e = {0};
-        if (tplreg_delete(api_core(ex), ex->match.params[0], &code, &e) < 0) {
-                api_fail_code(ex, code, &e);
+        if (tplreg_delete(api_core(ex), ex->match.params[0], &e) < 0) {
+                api_fail_err(ex, &e);
                 return;
         }
         http_respond(ex, 204, NULL, NULL, 0);
@@ -428,10 +425,9 @@ void api_templates_alias(struct http_exchange *ex)
         if (api_decode(ex, alias_fields, 1, &in, NULL) < 0)
                 return;
         char canon[TEMPLATE_REF_MAX + 1];
-        const char *code = "internal";
         struct err e = {0};
-        if (tplreg_alias(api_core(ex), ex->match.params[0], in.name, canon, &code, &e) < 0) {
-                api_fail_code(ex, code, &e);
+        if (tplreg_alias(api_core(ex), ex->match.params[0], in.name, canon, &e) < 0) {
+                api_fail_err(ex, &e);
         } else {
                 respond_template(ex, 201, canon);
         }
@@ -451,10 +447,9 @@ void api_templates_pool(struct http_exchange *ex)
         struct pool_req in = {0};
         if (api_decode(ex, pool_fields, 1, &in, NULL) < 0)
                 return;
-        const char *code = "internal";
         struct err e = {0};
-        if (pool_set(api_core(ex), ex->match.params[0], (int)in.size, &code, &e) < 0) {
-                api_fail_code(ex, code, &e);
+        if (pool_set(api_core(ex), ex->match.params[0], (int)in.size, &e) < 0) {
+                api_fail_err(ex, &e);
                 return;
         }
         respond_template(ex, 200, ex->match.params[0]);

@@ -467,13 +467,13 @@ static const struct wop ops[] = {
 
 /* ---- dispatch ------------------------------------------------------------------------- */
 
-static void on_resumed(void *ud, struct machine *m, const char *code, const char *error)
+static void on_resumed(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         struct wreq *r = ud;
         if (r->c->ws && !code)
                 r->op->run(r, m);
         else if (r->c->ws)
-                wsc_error(r->c, r->id, 0, api_code_or(code, NS_E_MACHINE_NOT_RUNNING), "%s",
+                wsc_error(r->c, r->id, 0, (code ? code : NS_E_MACHINE_NOT_RUNNING), "%s",
                           error ? error : "the machine did not resume");
         wreq_free(r);
 }

@@ -34,7 +34,7 @@ static void pump(struct wch *ch, int ended)
         if (more || !ended || !c->ws)
                 return;
         struct build_rec r;
-        struct err e;
+        struct err e = {0};
         if (store_build_get(c->app->core.store, ch->machine, &r, &e) < 0)
                 return;
         if (strcmp(r.state, "building") != 0) {
@@ -50,7 +50,7 @@ static void pump(struct wch *ch, int ended)
 struct wch *wch_build_open(struct wsc *c, json_t *id, const char *build, uint64_t cursor)
 {
         struct build_rec r;
-        struct err e;
+        struct err e = {0};
         int rc = store_build_get(c->app->core.store, build, &r, &e);
         if (rc < 0) {
                 if (rc == -ENOENT)

@@ -194,7 +194,7 @@ struct relay *relay_start(struct loop *loop, int client, int upstream, const voi
                 r->s[i].r = r;
                 r->s[i].io.fd = fds[i];
                 r->s[i].io.cb = on_io;
-                struct err e;
+                struct err e = {0};
                 if (loop_io_add(loop, &r->s[i].io, i ? EPOLLOUT : EPOLLRDHUP, &e) < 0) {
                         if (i)
                                 loop_io_del(loop, &r->s[0].io);
