@@ -114,25 +114,25 @@ static void on_child(void *ud, struct machine *m, enum ns_code code, const char 
 static void spawn_children(struct capture *c, struct machine *p)
 {
         struct machine_params mp = {
-            .template_name = p->template_name,
-            .vcpus = p->vcpus,
-            .memory_mb = p->memory_mb,
-            .env = p->env,
+            .template_name = p->conf.template_name,
+            .vcpus = p->conf.vcpus,
+            .memory_mb = p->conf.memory_mb,
+            .env = p->conf.env,
             .metadata = c->metadata ? c->metadata : p->metadata,
-            .timeout_s = p->timeout_s,
-            .user = p->user,
-            .cwd = p->cwd,
-            .auto_resume = p->auto_resume,
-            .timeout_hibernate = p->timeout_hibernate,
-            .network = p->network,
-            .image = p->image[0] ? p->image : NULL,
+            .timeout_s = p->conf.timeout_s,
+            .user = p->conf.user,
+            .cwd = p->conf.cwd,
+            .auto_resume = p->conf.auto_resume,
+            .timeout_hibernate = p->conf.timeout_hibernate,
+            .network = p->conf.network,
+            .image = p->conf.image[0] ? p->conf.image : NULL,
             .runtime = p->drv->name,
         };
         for (unsigned i = 0; i < c->count; i++) {
                 struct err e = {0};
                 c->pending++;
-                struct machine *k =
-                    machine_spawn(p->core, &mp, c->image, p->layers, p->id, NULL, on_child, c, &e);
+                struct machine *k = machine_spawn(p->core, &mp, c->image, p->conf.layers, p->id,
+                                                  NULL, on_child, c, &e);
                 if (!k) {
                         c->pending--;
                         note_error(c, NS_E_INTERNAL, e.msg);
@@ -171,19 +171,19 @@ static int seal_parent(struct machine *m, struct err *e)
         if (rand_id("l_", 8, id, sizeof(id)) < 0)
                 return err_set(e, EIO, "layer id");
         layer_path(core, id, path, sizeof(path));
-        json_t *old = json_incref(m->layers);
-        json_t *layers = json_deep_copy(m->layers);
+        json_t *old = json_incref(m->conf.layers);
+        json_t *layers = json_deep_copy(m->conf.layers);
         json_array_insert_new(layers, 0, json_string(id));
-        json_decref(m->layers);
-        m->layers = layers;
+        json_decref(m->conf.layers);
+        m->conf.layers = layers;
         /* the record names the layer first: a daemon stop in between is settled */
         int r = save_spec(m, e);
         if (r == 0)
                 r = m->drv->seal(&core->driver_ctx, m->dir, path, e);
         if (r < 0) {
                 struct err ignored = {0};
-                json_decref(m->layers);
-                m->layers = old;
+                json_decref(m->conf.layers);
+                m->conf.layers = old;
                 save_spec(m, &ignored);
                 return r;
         }

@@ -175,7 +175,7 @@ static int wait_connections(struct machine *m, const struct nsp_hdr *h, const un
         json_t *resp = json_loadb((const char *)p, h->len, 0, NULL);
         json_int_t n = json_integer_value(json_object_get(resp, "tcp_connections"));
         json_decref(resp);
-        const char *guest = json_string_value(json_object_get(m->network, "address"));
+        const char *guest = json_string_value(json_object_get(m->conf.network, "address"));
         if (guest)
                 n += net_live_connections(guest);
         if (m->time_wait_until > m->core->loop.now_ms)
@@ -290,8 +290,8 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
         own_image(m->dir, image, sizeof(image));
         remove_flat_dir(image);
         struct err e = {0};
-        if (m->timeout_s > 0) /* a resumed machine gets a fresh deadline */
-                machine_set_timeout(m, m->timeout_s, &e);
+        if (m->conf.timeout_s > 0) /* a resumed machine gets a fresh deadline */
+                machine_set_timeout(m, m->conf.timeout_s, &e);
         finish_op(m, NS_OK, NULL);
 }
 
@@ -362,7 +362,7 @@ int restore_from(struct machine *m, const char *image, struct err *e)
 {
         struct core *core = m->core;
         char **env = env_list(m);
-        char **layers = layer_paths(core, m->layers);
+        char **layers = layer_paths(core, m->conf.layers);
         char rootfs[PATH_MAX + 192];
         machine_rootfs(m, rootfs, sizeof(rootfs));
         struct machine_spec spec = {.id = m->id,
@@ -370,8 +370,8 @@ int restore_from(struct machine *m, const char *image, struct err *e)
                                     .rootfs = rootfs,
                                     .layers = (const char *const *)layers,
                                     .dir = m->dir,
-                                    .vcpus = m->vcpus,
-                                    .memory_mb = m->memory_mb,
+                                    .vcpus = m->conf.vcpus,
+                                    .memory_mb = m->conf.memory_mb,
                                     .env = env};
         pid_t helper = 0;
         struct net_plan plan;

@@ -95,11 +95,10 @@ void free_machine(struct machine *m)
         loop_timer_cancel(&m->core->loop, &m->deadline);
         loop_timer_cancel(&m->core->loop, &m->settle);
         loop_timer_cancel(&m->core->loop, &m->connect_timer);
-        json_decref(m->env);
+        machine_conf_fini(&m->conf);
         json_decref(m->metadata);
-        json_decref(m->layers);
-        json_decref(m->network);
         free(m->keep_layer);
+        free(m->dir);
         free(m);
 }
 
@@ -225,8 +224,8 @@ static void on_deadline(struct loop_timer *t)
 {
         struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, deadline));
         log_info("machine_timeout", "machine=%s action=%s", m->id,
-                 m->timeout_hibernate ? "hibernate" : "destroy");
-        if (m->timeout_hibernate && m->state == M_RUNNING)
+                 m->conf.timeout_hibernate ? "hibernate" : "destroy");
+        if (m->conf.timeout_hibernate && m->state == M_RUNNING)
                 machine_hibernate(m, on_timeout_hibernated, m);
         else if (m->state == M_RUNNING || m->state == M_CREATING)
                 machine_destroy(m, NULL, NULL);
@@ -243,7 +242,7 @@ void arm_deadline(struct machine *m)
 
 char **env_list(const struct machine *m)
 {
-        size_t n = json_object_size(m->env);
+        size_t n = json_object_size(m->conf.env);
         char **v = calloc(n + 4, sizeof(char *));
         size_t i = 0;
         if (!v)
@@ -253,7 +252,7 @@ char **env_list(const struct machine *m)
         v[i++] = strdup("LANG=C.UTF-8");
         const char *k;
         json_t *val;
-        json_object_foreach(m->env, k, val)
+        json_object_foreach(m->conf.env, k, val)
         {
                 char *kv = malloc(strlen(k) + json_string_length(val) + 2);
                 if (kv)
@@ -273,14 +272,14 @@ static void start_sandbox(struct machine *m, const char *rootfs)
 {
         struct core *core = m->core;
         char **env = env_list(m);
-        char **layers = layer_paths(core, m->layers);
+        char **layers = layer_paths(core, m->conf.layers);
         struct machine_spec spec = {.id = m->id,
                                     .hostname = m->id,
                                     .rootfs = rootfs,
                                     .layers = (const char *const *)layers,
                                     .dir = m->dir,
-                                    .vcpus = m->vcpus,
-                                    .memory_mb = m->memory_mb,
+                                    .vcpus = m->conf.vcpus,
+                                    .memory_mb = m->conf.memory_mb,
                                     .env = env};
         struct err e = {0};
         struct net_plan plan;
@@ -327,54 +326,21 @@ void machine__cancel_waits(struct machine *m)
         prep_cancel(&m->core->vm_guest, &m->tpl_wait);
 }
 
-json_t *spec_json(const struct machine *m)
+void machine__set_driver(struct machine *m, const struct driver *drv)
 {
-        json_t *spec = json_pack("{s:s,s:i,s:i,s:O,s:s,s:s,s:O}", "template", m->template_name,
-                                 "vcpus", (int)m->vcpus, "memory_mb", (int)m->memory_mb, "env",
-                                 m->env, "user", m->user, "cwd", m->cwd, "layers", m->layers);
-        json_object_set_new(spec, "auto_resume", json_boolean(m->auto_resume));
-        json_object_set_new(spec, "timeout_action",
-                            json_string(m->timeout_hibernate ? "hibernate" : "destroy"));
-        json_object_set_new(spec, "timeout_s", json_integer(m->timeout_s));
-        if (m->snapshot_id[0])
-                json_object_set_new(spec, "snapshot", json_string(m->snapshot_id));
-        if (m->network)
-                json_object_set_new(spec, "network", json_deep_copy(m->network));
-        if (m->checkout[0])
-                json_object_set_new(spec, "checkout", json_string(m->checkout));
-        if (m->image[0])
-                json_object_set_new(spec, "image", json_string(m->image));
-        json_object_set_new(spec, "runtime", json_string(m->drv->name));
-        return spec;
+        m->drv = drv;
+        snprintf(m->conf.runtime, sizeof(m->conf.runtime), "%s", drv->name);
 }
 
-void machine__spec_read(struct machine *m, const json_t *spec)
+char *machine__dir(const struct core *core, const char *id)
 {
-        snprintf(m->template_name, sizeof(m->template_name), "%s",
-                 json_string_value(json_object_get(spec, "template")) ?: "base");
-        m->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
-        m->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
-        snprintf(m->user, sizeof(m->user), "%s",
-                 json_string_value(json_object_get(spec, "user")) ?: "");
-        snprintf(m->cwd, sizeof(m->cwd), "%s",
-                 json_string_value(json_object_get(spec, "cwd")) ?: "");
-        json_t *env = json_object_get(spec, "env");
-        m->env = json_is_object(env) ? json_deep_copy(env) : json_object();
-        json_t *ar = json_object_get(spec, "auto_resume");
-        m->auto_resume = ar ? json_is_true(ar) : 1;
-        const char *action = json_string_value(json_object_get(spec, "timeout_action"));
-        m->timeout_hibernate = action && !strcmp(action, "hibernate");
-        m->timeout_s = json_integer_value(json_object_get(spec, "timeout_s"));
-        json_t *layers = json_object_get(spec, "layers");
-        m->layers = json_is_array(layers) ? json_deep_copy(layers) : json_array();
-        snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s",
-                 json_string_value(json_object_get(spec, "snapshot")) ?: "");
-        snprintf(m->image, sizeof(m->image), "%s",
-                 json_string_value(json_object_get(spec, "image")) ?: "");
-        snprintf(m->checkout, sizeof(m->checkout), "%s",
-                 json_string_value(json_object_get(spec, "checkout")) ?: "");
-        json_t *net = json_object_get(spec, "network");
-        m->network = json_is_object(net) ? json_deep_copy(net) : NULL;
+        char *dir = NULL;
+        return asprintf(&dir, "%s/machines/%s", core->state_dir, id) < 0 ? NULL : dir;
+}
+
+json_t *spec_json(const struct machine *m)
+{
+        return machine_conf_encode(&m->conf);
 }
 
 int save_spec(struct machine *m, struct err *e)
@@ -421,25 +387,30 @@ struct machine *machine_new(struct core *core, const struct machine_params *p, j
         }
         m->core = core;
         m->state = M_CREATING;
-        snprintf(m->template_name, sizeof(m->template_name), "%s", p->template_name);
-        m->vcpus = p->vcpus;
-        m->memory_mb = p->memory_mb;
-        m->env = p->env ? json_deep_copy(p->env) : json_object();
-        snprintf(m->user, sizeof(m->user), "%s", p->user ? p->user : "");
-        m->auto_resume = p->auto_resume;
-        m->timeout_hibernate = p->timeout_hibernate;
-        m->timeout_s = p->timeout_s;
-        snprintf(m->cwd, sizeof(m->cwd), "%s", p->cwd ? p->cwd : "");
+        snprintf(m->conf.template_name, sizeof(m->conf.template_name), "%s", p->template_name);
+        m->conf.vcpus = p->vcpus;
+        m->conf.memory_mb = p->memory_mb;
+        m->conf.env = p->env ? json_deep_copy(p->env) : json_object();
+        snprintf(m->conf.user, sizeof(m->conf.user), "%s", p->user ? p->user : "");
+        m->conf.auto_resume = p->auto_resume;
+        m->conf.timeout_hibernate = p->timeout_hibernate;
+        m->conf.timeout_s = p->timeout_s;
+        int nomem = machine_conf_set_cwd(&m->conf, p->cwd) < 0;
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
-        m->layers = layers ? json_deep_copy(layers) : json_array();
+        m->conf.layers = layers ? json_deep_copy(layers) : json_array();
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", parent_id ? parent_id : "");
-        snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s", snapshot_id ? snapshot_id : "");
-        snprintf(m->image, sizeof(m->image), "%s", p->image ? p->image : "");
-        snprintf(m->checkout, sizeof(m->checkout), "%s", p->checkout ? p->checkout : "");
-        m->drv = driver_named(core, p->runtime);
+        snprintf(m->conf.snapshot_id, sizeof(m->conf.snapshot_id), "%s",
+                 snapshot_id ? snapshot_id : "");
+        snprintf(m->conf.image, sizeof(m->conf.image), "%s", p->image ? p->image : "");
+        snprintf(m->conf.checkout, sizeof(m->conf.checkout), "%s", p->checkout ? p->checkout : "");
+        machine__set_driver(m, driver_named(core, p->runtime));
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
-        snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", core->state_dir, m->id);
+        if (nomem || !(m->dir = machine__dir(core, m->id))) {
+                free_machine(m);
+                err_set(e, ENOMEM, "machine");
+                return NULL;
+        }
         if (machine_net_new(m, p->network, e) < 0) {
                 free_machine(m);
                 return NULL;
@@ -470,8 +441,8 @@ struct machine *machine_create(struct core *core, const struct machine_params *p
                 return NULL;
         }
         log_info("machine_create", "machine=%s template=%s vcpus=%u memory_mb=%u", m->id,
-                 m->template_name, m->vcpus, m->memory_mb);
-        if (m->image[0]) { /* an imported image: nothing to wait for */
+                 m->conf.template_name, m->conf.vcpus, m->conf.memory_mb);
+        if (m->conf.image[0]) { /* an imported image: nothing to wait for */
                 char rootfs[PATH_MAX + 192];
                 machine_rootfs(m, rootfs, sizeof(rootfs));
                 start_sandbox(m, rootfs);
@@ -493,7 +464,7 @@ static void on_helper_exit(struct child_watch *w, int status)
         if (m->state == M_DESTROYING)
                 set_state(m, M_DESTROYED, NULL);
         layers_collect(m->core);
-        if (m->snapshot_id[0]) /* perhaps the last user of a replaced template's build */
+        if (m->conf.snapshot_id[0]) /* perhaps the last user of a replaced template's build */
                 tplreg_collect(m->core);
         machine_done_cb cb = m->destroy_cb;
         void *ud = m->destroy_ud;
@@ -623,44 +594,43 @@ void image_path(const struct core *core, const char *id, char *out, size_t cap)
 
 void machine_rootfs(const struct machine *m, char *out, size_t cap)
 {
-        if (!m->image[0]) {
+        if (!m->conf.image[0]) {
                 snprintf(out, cap, "%s", m->core->templates.base_rootfs);
                 return;
         }
         char dir[PATH_MAX + 128];
-        image_path(m->core, m->image, dir, sizeof(dir));
+        image_path(m->core, m->conf.image, dir, sizeof(dir));
         snprintf(out, cap, "%s/rootfs", dir);
+}
+
+static json_t *str_or_null(const char *s)
+{
+        return s && *s ? json_string(s) : json_null();
 }
 
 json_t *machine_rec_json(const struct machine_rec *r)
 {
-        json_t *spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
+        struct machine_conf c;
+        if (machine_conf_parse(&c, r->spec) < 0)
+                return NULL;
         json_t *meta = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
-        json_t *o = json_pack(
-            "{s:s,s:s,s:s,s:O?,s:O?,s:O?,s:o,s:I,s:I}", "id", r->id, "state", r->state, "runtime",
-            r->runtime, "template", json_object_get(spec, "template"), "vcpus",
-            json_object_get(spec, "vcpus"), "memory_mb", json_object_get(spec, "memory_mb"),
-            "metadata", meta ? meta : json_object(), "created_at", (json_int_t)r->created_at,
-            "updated_at", (json_int_t)r->updated_at);
-        const char *user = json_string_value(json_object_get(spec, "user"));
-        const char *cwd = json_string_value(json_object_get(spec, "cwd"));
-        json_object_set_new(o, "user", user && *user ? json_string(user) : json_null());
-        json_t *ar = json_object_get(spec, "auto_resume");
-        json_object_set_new(o, "auto_resume", json_boolean(ar ? json_is_true(ar) : 1));
-        const char *action = json_string_value(json_object_get(spec, "timeout_action"));
-        json_object_set_new(o, "timeout_action", json_string(action ? action : "destroy"));
-        json_object_set_new(o, "cwd", cwd && *cwd ? json_string(cwd) : json_null());
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:o,s:I,s:I}", "id", r->id, "state",
+                              r->state, "runtime", r->runtime, "template", c.template_name, "vcpus",
+                              (int)c.vcpus, "memory_mb", (int)c.memory_mb, "metadata",
+                              meta ? meta : json_object(), "created_at", (json_int_t)r->created_at,
+                              "updated_at", (json_int_t)r->updated_at);
+        json_object_set_new(o, "user", str_or_null(c.user));
+        json_object_set_new(o, "auto_resume", json_boolean(c.auto_resume));
+        json_object_set_new(o, "timeout_action",
+                            json_string(c.timeout_hibernate ? "hibernate" : "destroy"));
+        json_object_set_new(o, "cwd", str_or_null(c.cwd));
         json_object_set_new(o, "timeout_at",
                             r->deadline_at ? json_integer(r->deadline_at) : json_null());
-        json_object_set_new(o, "failure_reason",
-                            r->failure[0] ? json_string(r->failure) : json_null());
-        json_object_set_new(o, "parent_id",
-                            r->parent_id[0] ? json_string(r->parent_id) : json_null());
-        json_t *snap = json_object_get(spec, "snapshot");
-        json_object_set_new(o, "snapshot_id", snap ? json_incref(snap) : json_null());
-        json_object_set_new(o, "network", machine_net_view(json_object_get(spec, "network")));
-        json_t *checkout = json_object_get(spec, "checkout");
-        json_object_set_new(o, "checkout", checkout ? json_incref(checkout) : json_null());
-        json_decref(spec);
+        json_object_set_new(o, "failure_reason", str_or_null(r->failure));
+        json_object_set_new(o, "parent_id", str_or_null(r->parent_id));
+        json_object_set_new(o, "snapshot_id", str_or_null(c.snapshot_id));
+        json_object_set_new(o, "network", machine_net_view(c.network));
+        json_object_set_new(o, "checkout", str_or_null(c.checkout));
+        machine_conf_fini(&c);
         return o;
 }

@@ -11,6 +11,7 @@
 #include "../runtime/agentconn.h"
 #include "../runtime/driver.h"
 #include "../store/store.h"
+#include "conf.h"
 #include "template.h"
 
 struct core;
@@ -37,43 +38,38 @@ typedef void (*machine_done_cb)(void *ud, struct machine *m, enum ns_code code, 
 #define MACHINE_MAX_WAITERS 64
 
 struct machine {
+        /* ---- its record: persisted (store), the spec through one table (conf.h) ---- */
         char id[MACHINE_ID_MAX];
         enum machine_state state;
-        char template_name[TEMPLATE_REF_MAX + 1];
-        unsigned vcpus, memory_mb;
-        json_t *env;           /* object of strings (owned) */
-        char user[65];         /* default user of commands ("" = root) */
-        int auto_resume;       /* commands and files wake the machine when hibernated */
-        int timeout_hibernate; /* at the deadline: hibernate (1) or destroy (0) */
-        int64_t timeout_s;     /* the deadline's length, re-armed on resume */
-        char cwd[4097];        /* default working directory of commands ("" = home) */
-        json_t *metadata;      /* object of strings (owned) */
+        struct machine_conf conf; /* what it is made of: the record's spec */
+        json_t *metadata;         /* object of strings (owned) */
         int64_t created_at;
-        int64_t deadline_at; /* ms since epoch; 0 = none */
-        char dir[PATH_MAX + 64];
+        int64_t deadline_at;            /* ms since epoch; 0 = none */
+        char parent_id[MACHINE_ID_MAX]; /* the machine it was forked from ("" if none) */
         char failure[256];
+        char *dir; /* STATE/machines/ID (owned) */
+        /* ---- its runtime handle: the sandbox, its processes, the agent stream ---- */
         struct machine_run run;
         struct child_watch sandbox;   /* the runsc process */
         struct child_watch helper;    /* the destroy helper */
         pid_t shim_pid;               /* our shim, remembered while destroying */
         struct child_watch op_helper; /* checkpoint / restore helper */
+        const struct driver *drv;     /* its runtime */
+        struct agent_conn agent;
+        int agent_open;
+        struct learned { /* addresses its allowed domains opened, and until when */
+                uint32_t addr;
+                uint64_t until_ms;
+        } learned[32];
+        /* ---- the operation under way: its waiters and timers ---- */
         uint32_t ping_chan;
         struct machine_waiter {
                 machine_done_cb cb;
                 void *ud;
         } waiters[MACHINE_MAX_WAITERS]; /* told when a hibernate / resume completes */
         int nwaiters;
-        json_t *layers;  /* read-only layer ids below its own, top first (owned) */
-        json_t *network; /* slot, address, policy, public ports (owned; NULL: no network) */
-        char parent_id[MACHINE_ID_MAX];   /* the machine it was forked from ("" if none) */
-        char snapshot_id[MACHINE_ID_MAX]; /* the snapshot it was spawned from ("" if none) */
-        struct capture *capture;          /* the fork or snapshot under way (parent side) */
-        char *keep_layer;                 /* destroy seals its writable layer there (owned) */
-        char checkout[8];                 /* from a template: "pool" or "fresh" ("" otherwise) */
-        char image[72];                   /* its bottom layer: an imported image ("": base) */
-        const struct driver *drv;         /* its runtime */
-        struct agent_conn agent;
-        int agent_open;
+        struct capture *capture;     /* the fork or snapshot under way (parent side) */
+        char *keep_layer;            /* destroy seals its writable layer there (owned) */
         struct prep_waiter tpl_wait; /* for the base template, then a VM's guest */
         struct loop_timer deadline;
         struct loop_timer settle;        /* re-asks a pausing machine about its connections */
@@ -83,10 +79,6 @@ struct machine {
         unsigned connect_delay;
         int settle_tries;
         uint64_t time_wait_until; /* loop ms: a TCP connection it closed may linger till */
-        struct learned {          /* addresses its allowed domains opened, and until when */
-                uint32_t addr;
-                uint64_t until_ms;
-        } learned[32];
         machine_done_cb create_cb, destroy_cb;
         void *create_ud, *destroy_ud;
         struct core *core;

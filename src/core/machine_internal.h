@@ -34,12 +34,14 @@ void agent_connect_cancel(struct machine *m);
 /* The machine's environment as "K=V" strings (NULL-terminated; strv_free). */
 char **env_list(const struct machine *m);
 
-/* The machine's spec as stored (new reference). */
+/* The machine's spec as stored (machine_conf_encode; new reference). */
 json_t *spec_json(const struct machine *m);
 
-/* Sets m's fields from a stored spec (the inverse of spec_json; missing fields take
- * their defaults). m->env, layers and network become m's own copies. */
-void machine__spec_read(struct machine *m, const json_t *spec);
+/* Sets m's runtime (and the spec's name of it). */
+void machine__set_driver(struct machine *m, const struct driver *drv);
+
+/* STATE/machines/ID (malloc'ed; NULL when out of memory). */
+char *machine__dir(const struct core *core, const char *id);
 
 /* Stores the machine's spec again (after its layers changed). */
 int save_spec(struct machine *m, struct err *e);

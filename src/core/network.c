@@ -66,16 +66,16 @@ int machine_net_new(struct machine *m, const json_t *policy, struct err *e)
         char host[16], guest[16];
         net_addr(h, (unsigned)slot, 0, host);
         net_addr(h, (unsigned)slot, 1, guest);
-        m->network =
+        m->conf.network =
             json_pack("{s:i,s:s,s:s,s:b,s:[],s:[],s:[]}", "slot", slot, "address", guest, "gateway",
                       host, "allow_internet_access", 1, "allow_out", "deny_out", "public_ports");
-        merge_policy(m->network, policy);
+        merge_policy(m->conf.network, policy);
         return 0;
 }
 
 void machine_net_release(struct machine *m)
 {
-        json_int_t slot = json_integer_value(json_object_get(m->network, "slot"));
+        json_int_t slot = json_integer_value(json_object_get(m->conf.network, "slot"));
         if (slot > 0)
                 net_release((unsigned)slot, m->id);
 }
@@ -90,11 +90,11 @@ static void policy_of(const json_t *n, struct net_policy *p)
 
 int machine_net_plan(const struct machine *m, struct net_plan *plan)
 {
-        json_int_t slot = json_integer_value(json_object_get(m->network, "slot"));
+        json_int_t slot = json_integer_value(json_object_get(m->conf.network, "slot"));
         if (!m->core->net.enabled || slot <= 0)
                 return 0;
         struct net_policy p;
-        policy_of(m->network, &p);
+        policy_of(m->conf.network, &p);
         return net_plan_make(&m->core->net, m->id, (unsigned)slot, &p, plan) == 0 ? 1 : -1;
 }
 
@@ -115,19 +115,19 @@ int machine_net_update(struct machine *m, const json_t *req, struct err *e)
         if (machine_net_check(req, e) < 0)
                 return -EINVAL;
         e->code = NS_E_NETWORK_UNAVAILABLE;
-        if (!m->network)
+        if (!m->conf.network)
                 return err_set(e, 0, "machine %s has no network (networking is off on this host)",
                                m->id),
                        -ENOTSUP;
-        json_t *before = json_deep_copy(m->network);
-        merge_policy(m->network, req);
+        json_t *before = json_deep_copy(m->conf.network);
+        merge_policy(m->conf.network, req);
         e->code = NS_E_INTERNAL;
         int r = m->state == M_CREATING ? 0 : apply_now(m, e);
         if (r == 0)
                 r = save_spec(m, e);
         if (r < 0) {
-                json_decref(m->network);
-                m->network = before;
+                json_decref(m->conf.network);
+                m->conf.network = before;
                 return r;
         }
         json_decref(before);
@@ -137,7 +137,7 @@ int machine_net_update(struct machine *m, const json_t *req, struct err *e)
 
 int machine_net_publish(struct machine *m, int port, int public, struct err *e)
 {
-        json_t *ports = json_object_get(m->network, "public_ports");
+        json_t *ports = json_object_get(m->conf.network, "public_ports");
         if (!ports)
                 return err_set(e, 0, "machine %s has no network", m->id), -ENOTSUP;
         size_t i;
@@ -161,7 +161,7 @@ int machine_net_is_public(const struct machine *m, int port)
 {
         size_t i;
         json_t *v;
-        json_array_foreach(json_object_get(m->network, "public_ports"), i,
+        json_array_foreach(json_object_get(m->conf.network, "public_ports"), i,
                            v) if (json_integer_value(v) == port) return 1;
         return 0;
 }
@@ -192,7 +192,7 @@ static int list_matches(const json_t *list, const char *name)
 int machine_dns_verdict(const struct machine *m, const char *name)
 {
         struct net_policy p;
-        policy_of(m->network, &p);
+        policy_of(m->conf.network, &p);
         if (list_matches(p.deny_out, name))
                 return -1;
         if (p.internet)
@@ -203,7 +203,7 @@ int machine_dns_verdict(const struct machine *m, const char *name)
 int machine_tls_verdict(const struct machine *m, uint32_t dst, const char *sni)
 {
         struct net_policy p;
-        policy_of(m->network, &p);
+        policy_of(m->conf.network, &p);
         if ((sni[0] && list_matches(p.deny_out, sni)) || net_list_has_addr(p.deny_out, dst))
                 return 0;
         return p.internet || (sni[0] && list_matches(p.allow_out, sni)) ||
@@ -213,7 +213,7 @@ int machine_tls_verdict(const struct machine *m, uint32_t dst, const char *sni)
 struct machine *machine_by_address(struct core *core, const char *addr)
 {
         for (struct machine *m = core->machines; m; m = m->next) {
-                const char *a = json_string_value(json_object_get(m->network, "address"));
+                const char *a = json_string_value(json_object_get(m->conf.network, "address"));
                 if (a && strcmp(a, addr) == 0)
                         return m;
         }
@@ -276,7 +276,7 @@ int machine_net_reapply(struct machine *m)
         struct err e = {0};
         char path[128];
         snprintf(path, sizeof(path), NET_NS_DIR "/nsm-%s", m->id);
-        if (!m->network || access(path, F_OK) < 0)
+        if (!m->conf.network || access(path, F_OK) < 0)
                 return 0;
         int r = apply_now(m, &e);
         if (r < 0)

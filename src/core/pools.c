@@ -55,7 +55,7 @@ static void check_pool(struct core *core, const char *ref, int size, const char 
                 next = m->next;
                 if (strcmp(pool_of(m), ref) != 0 || !live(m))
                         continue;
-                if (strcmp(m->snapshot_id, snapshot) != 0 || have >= size) {
+                if (strcmp(m->conf.snapshot_id, snapshot) != 0 || have >= size) {
                         machine_destroy(m, NULL, NULL); /* a replaced build's, or too many */
                         continue;
                 }
@@ -161,7 +161,7 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
 {
         struct machine *m = core->machines;
         while (m && !(m->state == M_RUNNING && m->agent_open && !strcmp(pool_of(m), ref) &&
-                      !strcmp(m->snapshot_id, snapshot) &&
+                      !strcmp(m->conf.snapshot_id, snapshot) &&
                       (!p->runtime || !strcmp(p->runtime, m->drv->name))))
                 m = m->next;
         if (!m)
@@ -169,10 +169,10 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
         struct err e = {0};
         json_decref(m->metadata);
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
-        m->auto_resume = p->auto_resume;
-        m->timeout_hibernate = p->timeout_hibernate;
-        m->timeout_s = p->timeout_s;
-        snprintf(m->checkout, sizeof(m->checkout), "pool");
+        m->conf.auto_resume = p->auto_resume;
+        m->conf.timeout_hibernate = p->timeout_hibernate;
+        m->conf.timeout_s = p->timeout_s;
+        snprintf(m->conf.checkout, sizeof(m->conf.checkout), "pool");
         char *meta = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
         if (!meta || store_machine_set_metadata(core->store, m->id, meta, &e) < 0 ||
             save_spec(m, &e) < 0 || machine_set_timeout(m, p->timeout_s, &e) < 0)

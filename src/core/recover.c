@@ -27,21 +27,21 @@ static int adopt(struct core *core, const struct machine_rec *r, int attach)
                 return -1;
         m->core = core;
         snprintf(m->id, sizeof(m->id), "%s", r->id);
-        snprintf(m->dir, sizeof(m->dir), "%s/machines/%s", core->state_dir, r->id);
         struct err e = {0};
-        m->drv = driver_named(core, r->runtime);
-        if (attach && m->drv->attach(&core->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
-                free(m);
+        if (!(m->dir = machine__dir(core, r->id)) || machine_conf_parse(&m->conf, r->spec) < 0) {
+                free_machine(m);
                 return -1;
         }
-        json_t *spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
-        machine__spec_read(m, spec);
+        machine__set_driver(m, driver_named(core, r->runtime));
+        if (attach && m->drv->attach(&core->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
+                free_machine(m);
+                return -1;
+        }
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", r->parent_id);
-        json_decref(spec);
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)
                 m->metadata = json_object();
-        if (!attach && layers_settle(core, m->drv, m->dir, m->layers, &e) < 0) {
+        if (!attach && layers_settle(core, m->drv, m->dir, m->conf.layers, &e) < 0) {
                 free_machine(m);
                 return -1;
         }

@@ -48,9 +48,9 @@ int spawn_hello(struct machine *m)
         hex_encode(seed, sizeof(seed), seedhex);
         json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "identity", "hostname", m->id,
                                 "machine_id", mid, "seed", seedhex);
-        if (m->drv->readdress && m->network) { /* its own kernel keeps the parent's address */
-                json_object_set(req, "address", json_object_get(m->network, "address"));
-                json_object_set(req, "gateway", json_object_get(m->network, "gateway"));
+        if (m->drv->readdress && m->conf.network) { /* its own kernel keeps the parent's address */
+                json_object_set(req, "address", json_object_get(m->conf.network, "address"));
+                json_object_set(req, "gateway", json_object_get(m->conf.network, "gateway"));
         }
         return agent_ping(m, req, on_identity) != 0;
 }
@@ -75,8 +75,8 @@ struct machine *machine_spawn(struct core *core, const struct machine_params *p,
  * less the daemon's own keys ("nullspace.*": a template's snapshot was taken of its
  * build machine, and a machine marked as one is removed at the next start). `spec` is
  * the caller's own copy: those keys are deleted from it. */
-static void from_snapshot(json_t *spec, const struct machine_params *req,
-                          struct machine_params *out)
+static void from_snapshot(json_t *spec, const struct machine_conf *c,
+                          const struct machine_params *req, struct machine_params *out)
 {
         const char *key;
         void *tmp;
@@ -88,14 +88,14 @@ static void from_snapshot(json_t *spec, const struct machine_params *req,
         }
         *out = *req;
         if (!req->template_name || !strcmp(req->template_name, "base")) /* else: its name */
-                out->template_name = json_string_value(json_object_get(spec, "template")) ?: "base";
-        out->vcpus = (unsigned)json_integer_value(json_object_get(spec, "vcpus"));
-        out->memory_mb = (unsigned)json_integer_value(json_object_get(spec, "memory_mb"));
-        out->env = json_object_get(spec, "env");
-        out->image = json_string_value(json_object_get(spec, "image"));
-        out->runtime = record_runtime(spec); /* a snapshot restores on its own runtime */
-        out->user = json_string_value(json_object_get(spec, "user"));
-        out->cwd = json_string_value(json_object_get(spec, "cwd"));
+                out->template_name = c->template_name;
+        out->vcpus = c->vcpus;
+        out->memory_mb = c->memory_mb;
+        out->env = c->env;
+        out->image = c->image[0] ? c->image : NULL;
+        out->runtime = c->runtime; /* a snapshot restores on its own runtime */
+        out->user = c->user[0] ? c->user : NULL;
+        out->cwd = c->cwd[0] ? c->cwd : NULL;
         if (!req->metadata || json_object_size(req->metadata) == 0)
                 out->metadata = json_object_get(spec, "metadata");
 }
@@ -110,7 +110,14 @@ struct machine *machine_spawn_snapshot(struct core *core, const struct machine_p
         }
         struct machine *m = NULL;
         json_t *spec = json_loads(r.spec, 0, NULL);
-        const char *rt = record_runtime(spec);
+        struct machine_conf c;
+        if (machine_conf_decode(&c, spec) < 0) {
+                json_decref(spec);
+                store_snapshot_rec_free(&r);
+                err_set(e, ENOMEM, "snapshot spec");
+                return NULL;
+        }
+        const char *rt = c.runtime;
         if (strcmp(r.state, "ready") != 0 || !spec) {
                 e->code = NS_E_SNAPSHOT_NOT_READY;
                 err_set(e, 0, "snapshot %s is %s", r.id, r.state);
@@ -122,14 +129,14 @@ struct machine *machine_spawn_snapshot(struct core *core, const struct machine_p
                         rt);
         } else {
                 struct machine_params mp;
-                from_snapshot(spec, p, &mp);
+                from_snapshot(spec, &c, p, &mp);
                 char image[PATH_MAX + 64];
                 snapshot_dir(core, r.id, image, sizeof(image));
-                m = machine_spawn(core, &mp, image, json_object_get(spec, "layers"), NULL, r.id, cb,
-                                  ud, e);
+                m = machine_spawn(core, &mp, image, c.layers, NULL, r.id, cb, ud, e);
                 if (!m)
                         e->code = NS_E_INTERNAL;
         }
+        machine_conf_fini(&c);
         json_decref(spec);
         store_snapshot_rec_free(&r);
         return m;

@@ -14,6 +14,7 @@
 #include "../../src/common/log.h"
 #include "../../src/core/core.h"
 #include "../../src/core/machine.h"
+#include "../../src/core/machine_internal.h"
 #include "../../src/core/vm_guest.h"
 #include "fake_driver.h"
 #include "tap.h"
@@ -498,6 +499,55 @@ static void test_recovery(void)
            "the store says failed or destroyed for the one caught creating (%s)", st);
 }
 
+/* Every field of the spec table, set away from its default, survives a restart. */
+static void test_spec_round_trip(void)
+{
+        struct machine *m = create("spec round trip");
+        if (!m)
+                return;
+        struct machine_conf *c = &m->conf;
+        snprintf(c->template_name, sizeof(c->template_name), "tpl-a");
+        c->vcpus = 3;
+        c->memory_mb = 777;
+        json_object_set_new(c->env, "K", json_string("v"));
+        snprintf(c->user, sizeof(c->user), "agent");
+        machine_conf_set_cwd(c, "/work/dir");
+        json_array_append_new(c->layers, json_string("l_0123"));
+        c->auto_resume = 0;
+        c->timeout_hibernate = 1;
+        c->timeout_s = 4321;
+        snprintf(c->snapshot_id, sizeof(c->snapshot_id), "s_0123");
+        c->network = json_pack("{s:i,s:s}", "slot", 7, "address", "10.1.2.3");
+        snprintf(c->checkout, sizeof(c->checkout), "fresh");
+        snprintf(c->image, sizeof(c->image), "i_0123");
+        struct err e = {0};
+        is_int(save_spec(m, &e), 0, "the spec is stored (%s)", e.msg);
+        json_t *before = spec_json(m);
+        is_int(json_object_size(before), machine_conf_nfields,
+               "every field of the table is stored");
+        char id[MACHINE_ID_MAX];
+        snprintf(id, sizeof(id), "%s", m->id);
+        core_restart();
+        m = machine_find(&core, id);
+        ok(m != NULL, "the machine is adopted after a restart");
+        if (!m) {
+                json_decref(before);
+                return;
+        }
+        json_t *after = spec_json(m);
+        ok(json_equal(before, after), "every field reads back as it was written");
+        char *a = json_dumps(after, JSON_SORT_KEYS), *b = json_dumps(before, JSON_SORT_KEYS);
+        if (!json_equal(before, after))
+                printf("#   before %s\n#   after  %s\n", b, a);
+        free(a);
+        free(b);
+        json_decref(before);
+        json_decref(after);
+        json_decref(m->conf.network); /* it has no slot to give back on this host */
+        m->conf.network = NULL;
+        destroy(m, "destroy after the round trip");
+}
+
 int main(void)
 {
         log_set_level(getenv("NS_TEST_LOG")
@@ -517,6 +567,7 @@ int main(void)
         test_fork();
         test_destroy_during_fork();
         test_recovery();
+        test_spec_round_trip();
         drain();
         machines_detach(&core);
         templates_fini(&core.templates);

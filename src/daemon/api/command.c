@@ -33,8 +33,8 @@ json_t *api_cmd_request(const char *op, const struct api_cmd *in, const struct m
         for (size_t i = 0; i < in->env.n; i++)
                 json_object_set_new(env, in->env.keys[i], json_string(in->env.values[i]));
         json_object_set_new(req, "env", env);
-        const char *cwd = in->cwd ? in->cwd : m && m->cwd[0] ? m->cwd : NULL;
-        const char *user = in->user ? in->user : m && m->user[0] ? m->user : NULL;
+        const char *cwd = in->cwd ? in->cwd : m && m->conf.cwd[0] ? m->conf.cwd : NULL;
+        const char *user = in->user ? in->user : m && m->conf.user[0] ? m->conf.user : NULL;
         if (cwd)
                 json_object_set_new(req, "cwd", json_string(cwd));
         if (user)

@@ -230,7 +230,7 @@ static enum ns_code start_write(struct http_exchange *ex)
         struct machine *m = machine_find(&app->core, ex->match.params[0]);
         if (!m)
                 return NS_E_MACHINE_NOT_FOUND;
-        int wake = (m->state == M_HIBERNATED || m->state == M_RESUMING) && m->auto_resume;
+        int wake = (m->state == M_HIBERNATED || m->state == M_RESUMING) && m->conf.auto_resume;
         if (m->state != M_RUNNING && !wake)
                 return NS_E_MACHINE_NOT_RUNNING;
         struct file_op *op = calloc(1, sizeof(*op));

@@ -427,7 +427,8 @@ void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
         struct resume_wait *w = NULL;
         int paused = m && (m->state == M_FORKING || m->state == M_SNAPSHOTTING);
         if (m &&
-            (paused || ((m->state == M_HIBERNATED || m->state == M_RESUMING) && m->auto_resume)) &&
+            (paused ||
+             ((m->state == M_HIBERNATED || m->state == M_RESUMING) && m->conf.auto_resume)) &&
             (w = calloc(1, sizeof(*w)))) {
                 *w = (struct resume_wait){ex, m, then, ctx, free_ctx};
                 ex->owner = w;

@@ -72,7 +72,7 @@ void api_previews_create(struct http_exchange *ex)
         struct machine *m = api_live_machine(ex);
         if (!m)
                 return;
-        if (!m->network) {
+        if (!m->conf.network) {
                 http_respond_error(ex, NS_E_NETWORK_UNAVAILABLE, "machine %s has no network",
                                    m->id);
                 return;
@@ -255,7 +255,7 @@ static void on_relay_end(void *ud, int connected, int *client_fd)
 
 static void connect_upstream(struct preview_conn *pc, struct machine *m)
 {
-        const char *addr = json_string_value(json_object_get(m->network, "address"));
+        const char *addr = json_string_value(json_object_get(m->conf.network, "address"));
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)pc->port)};
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0 || !addr || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
@@ -295,7 +295,7 @@ static enum ns_code admit(struct app *app, struct machine *m, const struct previ
                 snprintf(msg, cap, "no machine %s", t->id);
                 return NS_E_MACHINE_NOT_FOUND;
         }
-        if (!m->network) {
+        if (!m->conf.network) {
                 snprintf(msg, cap, "machine %s has no network", m->id);
                 return NS_E_NETWORK_UNAVAILABLE;
         }
@@ -339,7 +339,7 @@ static void take(struct http_exchange *ex)
                 return;
         }
         int resume = m->state == M_HIBERNATED || m->state == M_RESUMING;
-        if (m->state != M_RUNNING && !(resume && m->auto_resume)) {
+        if (m->state != M_RUNNING && !(resume && m->conf.auto_resume)) {
                 http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
                                    machine_state_name(m->state));
                 return;

@@ -13,16 +13,15 @@
 static json_t *snapshot_json(const void *row)
 {
         const struct snapshot_rec *r = row;
-        json_t *spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
+        struct machine_conf c;
+        if (machine_conf_parse(&c, r->spec) < 0)
+                return NULL;
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "id", r->id, "name", r->name,
                               "machine_id", r->machine_id, "state", r->state, "size_bytes",
                               (json_int_t)r->size_bytes, "created_at", (json_int_t)r->created_at);
-        json_t *tpl = json_object_get(spec, "template");
-        json_object_set_new(o, "template", tpl ? json_incref(tpl) : json_null());
-        json_object_set_new(
-            o, "layers",
-            json_integer((json_int_t)json_array_size(json_object_get(spec, "layers"))));
-        json_decref(spec);
+        json_object_set_new(o, "template", json_string(c.template_name));
+        json_object_set_new(o, "layers", json_integer((json_int_t)json_array_size(c.layers)));
+        machine_conf_fini(&c);
         return o;
 }
 

@@ -489,7 +489,7 @@ static void with_machine(struct wreq *r)
         } else if (m->state == M_RUNNING) {
                 r->op->run(r, m);
         } else if (m->state == M_FORKING || m->state == M_SNAPSHOTTING ||
-                   ((m->state == M_HIBERNATED || m->state == M_RESUMING) && m->auto_resume)) {
+                   ((m->state == M_HIBERNATED || m->state == M_RESUMING) && m->conf.auto_resume)) {
                 machine_resume(m, on_resumed, r);
                 return; /* r is freed by on_resumed */
         } else {
