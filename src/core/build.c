@@ -19,8 +19,8 @@
 #include "build_internal.h"
 #include "build_spec.h"
 #include "machine_internal.h"
-#include "mrun.h"
-#include "tplreg.h"
+#include "machine_cmd.h"
+#include "templates.h"
 
 static void advance(struct build *b);
 
@@ -44,7 +44,7 @@ void build_free(struct build *b)
                 children_forget(&b->core->children, &b->import);
                 kill(b->import.pid, SIGKILL);
         }
-        mrun_cancel(b->run);
+        machine_cmd_cancel(b->run);
         if (b->capture)
                 machine_capture_forget(b->capture);
         if (b->log_fd >= 0)
@@ -92,7 +92,7 @@ static void build_end(struct build *b, const char *state, const char *msg)
         store_build_update(b->core->store, b->id, state, (int64_t)b->step_no, NULL, msg,
                            time_wall_ms(), &e);
         store_event_append(b->core->store, time_wall_ms(), kind, "build", b->id, NULL, NULL);
-        mrun_cancel(b->run);
+        machine_cmd_cancel(b->run);
         b->run = NULL;
         build_drop_machine(b);
         build_free(b);
@@ -201,7 +201,7 @@ static void run_done(void *ud, int code, const char *error)
         then(b, code, error);
 }
 
-static const struct mrun_ops run_ops = {on_output, run_done};
+static const struct machine_cmd_ops run_ops = {on_output, run_done};
 
 /* Runs req (stolen) in the build's machine; then(b, exit_code, error) follows. */
 void build_run(struct build *b, json_t *req, int stdin_fd,
@@ -209,7 +209,7 @@ void build_run(struct build *b, json_t *req, int stdin_fd,
 {
         struct machine *m = build_machine(b);
         b->run_then = then;
-        b->run = m ? mrun_start(m, req, stdin_fd, &run_ops, b) : NULL;
+        b->run = m ? machine_cmd_start(m, req, stdin_fd, &run_ops, b) : NULL;
         json_decref(req);
         if (!b->run) {
                 if (stdin_fd >= 0 && !m)
@@ -290,7 +290,7 @@ static void commit(struct build *b)
         char id[MACHINE_ID_MAX], path[PATH_MAX + 64];
         struct err e = {0};
         rand_id("l_", 8, id, sizeof(id));
-        layer_path(b->core, id, path, sizeof(path));
+        layers_path(b->core, id, path, sizeof(path));
         json_t *layers = json_deep_copy(b->layers);
         json_array_insert_new(layers, 0, json_string(id));
         char *text = json_dumps(layers, JSON_COMPACT);
@@ -403,7 +403,7 @@ static json_t *cached(struct build *b, const char *key)
         {
                 char path[PATH_MAX + 64];
                 struct stat st;
-                layer_path(b->core, json_string_value(id) ?: "-", path, sizeof(path));
+                layers_path(b->core, json_string_value(id) ?: "-", path, sizeof(path));
                 if (stat(path, &st) < 0) {
                         json_decref(layers);
                         store_cache_delete(b->core->store, key, &e);

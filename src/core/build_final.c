@@ -11,7 +11,7 @@
 #include "core.h"
 #include "build_internal.h"
 #include "machine_internal.h"
-#include "tplreg.h"
+#include "templates.h"
 
 static void on_snapshot(void *ud, enum ns_code code, const char *error, json_t *children,
                         const char *snapshot_id, int64_t pause_ms)
@@ -39,7 +39,7 @@ static void on_snapshot(void *ud, enum ns_code code, const char *error, json_t *
                                    time_wall_ms(), &e);
         free(text);
         if (r == 0)
-                r = tplreg_set(b->core, b->ref, b->id, &e);
+                r = templates_set(b->core, b->ref, b->id, &e);
         if (r < 0) {
                 build_fail(b, "recording the template: %s", e.msg);
                 return;

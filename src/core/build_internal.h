@@ -13,7 +13,7 @@
 #include "build.h"
 
 struct capture;
-struct mrun;
+struct machine_cmd;
 
 struct build {
         struct core *core;
@@ -45,7 +45,7 @@ struct build {
         void (*then)(struct build *b);
         void (*after_mkdir)(struct build *b);
         void (*run_then)(struct build *b, int code, const char *error);
-        struct mrun *run;
+        struct machine_cmd *run;
         uint32_t start_chan;
         struct capture *capture;
         char pending_key[65];

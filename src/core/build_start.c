@@ -18,7 +18,7 @@
 #include "build_spec.h"
 #include "image.h"
 #include "machine_internal.h"
-#include "tplreg.h"
+#include "templates.h"
 
 void build_context_path(const struct core *core, const char *id, char *out, size_t cap)
 {
@@ -60,7 +60,7 @@ static void on_imported(struct child_watch *cw, int status)
         struct build *b = (struct build *)((char *)cw - offsetof(struct build, import));
         b->import.pid = 0;
         char dir[PATH_MAX + 128], tmp[PATH_MAX + 192], why[512] = "";
-        image_path(b->core, b->image, dir, sizeof(dir));
+        layers_image_path(b->core, b->image, dir, sizeof(dir));
         snprintf(tmp, sizeof(tmp), "%s.%s", dir, b->id);
         int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok) {
@@ -77,7 +77,7 @@ static void on_imported(struct child_watch *cw, int status)
                 snprintf(why, sizeof(why), "keeping the image: %s", strerror(errno));
                 ok = 0;
         }
-        remove_later(tmp); /* a loser of a race with another import, or a failure */
+        layers_remove_later(tmp); /* a loser of a race with another import, or a failure */
         if (!ok) {
                 build_fail(b, "importing the image failed: %s", why);
                 return;
@@ -93,7 +93,7 @@ static int import_image(struct build *b, struct err *e)
 {
         char dir[PATH_MAX + 128], tmp[PATH_MAX + 192], src[PATH_MAX + 128];
         struct stat st;
-        image_path(b->core, b->image, dir, sizeof(dir));
+        layers_image_path(b->core, b->image, dir, sizeof(dir));
         if (stat(dir, &st) == 0) {
                 build_log(b, "system", "image %.12s: imported before", b->image);
                 apply_image_config(b, dir);
@@ -156,7 +156,7 @@ static int set_base(struct build *b, struct err *e)
         }
         struct template_rec name;
         struct build_rec parent;
-        if (tplreg_lookup(b->core, b->from, &name, &parent, e) < 0) {
+        if (templates_lookup(b->core, b->from, &name, &parent, e) < 0) {
                 if (e->code == NS_E_TEMPLATE_NOT_FOUND)
                         err_say(e, ENOENT,
                                 "the base '%s' is no template (a base is base or a template; "
@@ -243,7 +243,7 @@ int build_start(struct core *core, const json_t *req, char *id, struct err *e)
         b->no_cache = json_is_true(json_object_get(req, "no_cache"));
         b->vcpus = (unsigned)json_integer_value(json_object_get(req, "vcpus"));
         b->memory_mb = (unsigned)json_integer_value(json_object_get(req, "memory_mb"));
-        snprintf(b->runtime, sizeof(b->runtime), "%s", record_runtime(req));
+        snprintf(b->runtime, sizeof(b->runtime), "%s", core_record_runtime(req));
         e->code = NS_E_INTERNAL;
         int r = set_base(b, e);
         if (r == 0) /* the log first: a recorded build always has one */
@@ -277,7 +277,7 @@ json_t *build_view(const struct build_rec *r)
             o, "steps", json_integer((json_int_t)json_array_size(json_object_get(spec, "steps"))));
         json_t *from = json_object_get(spec, "from");
         json_object_set_new(o, "from", from ? json_incref(from) : json_string("base"));
-        json_object_set_new(o, "runtime", json_string(record_runtime(spec)));
+        json_object_set_new(o, "runtime", json_string(core_record_runtime(spec)));
         json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
         json_decref(spec);
         return o;
@@ -301,5 +301,5 @@ void builds_recover(struct core *core)
                         machine_destroy(m, NULL, NULL);
                 }
         }
-        tplreg_collect(core);
+        templates_collect(core);
 }

@@ -34,7 +34,7 @@ struct capture {
         struct capture *next; /* core->captures */
 };
 
-const char *capture_image(const struct capture *c)
+const char *capture__image(const struct capture *c)
 {
         return c->image;
 }
@@ -53,15 +53,15 @@ static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
         struct err e = {0};
         if (!ok) { /* a snapshot that failed never existed: the requester is told */
                 store_snapshot_delete(core->store, c->snap_id, &e);
-                remove_later(c->image);
+                layers_remove_later(c->image);
                 c->recorded = 0;
                 return;
         }
-        json_t *spec = spec_json(m);
+        json_t *spec = machine__spec_json(m);
         json_object_set(spec, "metadata", m->metadata);
         char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(spec);
-        int64_t size = image_bytes(c->image);
+        int64_t size = layers_image_bytes(c->image);
         if (store_snapshot_update(core->store, c->snap_id, "ready", text ? text : "{}", size, &e) <
             0)
                 note_error(c, NS_E_INTERNAL, e.msg);
@@ -97,7 +97,7 @@ static void maybe_finish(struct capture *c)
                 c->cb(c->ud, c->code, c->code ? c->error : NULL, c->children,
                       c->snapshot ? c->snap_id : "", c->pause_ms);
         if (!c->snapshot)
-                remove_later(c->image);
+                layers_remove_later(c->image);
         capture_free(c);
 }
 
@@ -131,8 +131,8 @@ static void spawn_children(struct capture *c, struct machine *p)
         for (unsigned i = 0; i < c->count; i++) {
                 struct err e = {0};
                 c->pending++;
-                struct machine *k = machine_spawn(p->core, &mp, c->image, p->conf.layers, p->id,
-                                                  NULL, on_child, c, &e);
+                struct machine *k = machine__spawn(p->core, &mp, c->image, p->conf.layers, p->id,
+                                                   NULL, on_child, c, &e);
                 if (!k) {
                         c->pending--;
                         note_error(c, NS_E_INTERNAL, e.msg);
@@ -170,28 +170,28 @@ static int seal_parent(struct machine *m, struct err *e)
         char id[MACHINE_ID_MAX], path[PATH_MAX + 64];
         if (rand_id("l_", 8, id, sizeof(id)) < 0)
                 return err_set(e, EIO, "layer id");
-        layer_path(core, id, path, sizeof(path));
+        layers_path(core, id, path, sizeof(path));
         json_t *old = json_incref(m->conf.layers);
         json_t *layers = json_deep_copy(m->conf.layers);
         json_array_insert_new(layers, 0, json_string(id));
         json_decref(m->conf.layers);
         m->conf.layers = layers;
         /* the record names the layer first: a daemon stop in between is settled */
-        int r = save_spec(m, e);
+        int r = machine__save_spec(m, e);
         if (r == 0)
                 r = m->drv->seal(&core->driver_ctx, m->dir, path, e);
         if (r < 0) {
                 struct err ignored = {0};
                 json_decref(m->conf.layers);
                 m->conf.layers = old;
-                save_spec(m, &ignored);
+                machine__save_spec(m, &ignored);
                 return r;
         }
         json_decref(old);
         return 0;
 }
 
-void capture_checkpointed(struct machine *m)
+void capture__checkpointed(struct machine *m)
 {
         struct capture *c = m->capture;
         struct err e = {0};
@@ -202,8 +202,8 @@ void capture_checkpointed(struct machine *m)
         if (c->snapshot)
                 snapshot_settle(c, m, c->sealed);
         char own[PATH_MAX + 80]; /* the helper linked the image there too */
-        own_image(m->dir, own, sizeof(own));
-        resume_from(m, own);
+        layers_own_image(m->dir, own, sizeof(own));
+        machine__resume_from(m, own);
 }
 
 static struct capture *capture_new(struct machine *m, int snapshot, capture_done_cb cb, void *ud)
@@ -234,7 +234,8 @@ static struct capture *capture_begin(struct machine *m, struct capture *c)
         }
         m->capture = c;
         c->paused_at = (int64_t)time_mono_ns();
-        int r = checkpoint_start(m, c->snapshot ? M_SNAPSHOTTING : M_FORKING, on_parent, c);
+        int r =
+            machine__checkpoint_start(m, c->snapshot ? M_SNAPSHOTTING : M_FORKING, on_parent, c);
         return r < 0 ? NULL : c; /* refused: on_parent ran and c is gone */
 }
 
@@ -267,7 +268,7 @@ struct capture *machine_snapshot(struct machine *m, const char *name, const char
         snprintf(r.kind, sizeof(r.kind), "%s", kind ? kind : "user");
         r.created_at = time_wall_ms();
         snprintf(c->snap_id, sizeof(c->snap_id), "%s", r.id);
-        snapshot_dir(m->core, r.id, c->image, sizeof(c->image));
+        layers_snapshot_dir(m->core, r.id, c->image, sizeof(c->image));
         struct err e = {0}; /* a capture refused below drops the record again (on_parent) */
         if (store_snapshot_insert(m->core->store, &r, &e) < 0) {
                 note_error(c, NS_E_INTERNAL, e.msg);

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "../store/store.h"
-#include "template.h"
+#include "base_rootfs.h"
 
 struct machine_conf {
         char template_name[TEMPLATE_REF_MAX + 1]; /* "template" ("base") */

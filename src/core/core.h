@@ -14,7 +14,7 @@
 #include "../runtime/driver.h"
 #include "../runtime/net.h"
 #include "../store/store.h"
-#include "template.h"
+#include "base_rootfs.h"
 
 struct core;
 struct machine;
@@ -35,7 +35,7 @@ struct core {
         struct loop loop;
         struct children children;
         struct store *store;
-        struct templates templates;      /* the base rootfs (core/template.c) */
+        struct templates templates;      /* the base rootfs (core/base_rootfs.c) */
         struct prep vm_guest;            /* the VM guest's kernel + initramfs (core/vm_guest.c) */
         const struct driver *driver;     /* the host's default runtime */
         const struct driver *drivers[3]; /* every runtime built in (or a test's) */

@@ -18,7 +18,7 @@
 #include "../runtime/cgroup.h"
 #include "machine_internal.h"
 
-void finish_op(struct machine *m, enum ns_code code, const char *error)
+void machine__finish_op(struct machine *m, enum ns_code code, const char *error)
 {
         struct machine_waiter w[MACHINE_MAX_WAITERS];
         int n = m->nwaiters;
@@ -28,7 +28,7 @@ void finish_op(struct machine *m, enum ns_code code, const char *error)
                 w[i].cb(w[i].ud, m, code, error);
 }
 
-int add_waiter(struct machine *m, machine_done_cb cb, void *ud)
+int machine__add_waiter(struct machine *m, machine_done_cb cb, void *ud)
 {
         if (m->nwaiters >= MACHINE_MAX_WAITERS)
                 return -1;
@@ -36,7 +36,7 @@ int add_waiter(struct machine *m, machine_done_cb cb, void *ud)
         return 0;
 }
 
-uint32_t agent_ping(struct machine *m, json_t *req, agent_frame_cb cb)
+uint32_t machine__agent_ping(struct machine *m, json_t *req, agent_frame_cb cb)
 {
         if (!req)
                 req = json_pack("{s:s,s:s}", "op", "exists", "path", "/");
@@ -61,15 +61,15 @@ static void reattach(struct machine *m, enum ns_code code, const char *why)
         struct err e = {0};
         struct machine_run run;
         if (m->drv->attach(&core->driver_ctx, m->id, m->dir, &run, &e) < 0 ||
-            agentconn_init(&m->agent, &core->loop, run.agent_rfd, run.agent_wfd, on_agent_state, m,
-                           &e) < 0) {
-                finish_op(m, NS_E_MACHINE_FAILED, why);
-                fail(m, why);
+            agentconn_init(&m->agent, &core->loop, run.agent_rfd, run.agent_wfd,
+                           machine__on_agent_state, m, &e) < 0) {
+                machine__finish_op(m, NS_E_MACHINE_FAILED, why);
+                machine__fail(m, why);
                 return;
         }
         m->agent_open = 1;
-        set_state(m, M_RUNNING, NULL);
-        finish_op(m, code, why);
+        machine__set_state(m, M_RUNNING, NULL);
+        machine__finish_op(m, code, why);
 }
 
 #define DISK_SLACK (64ull << 20) /* kept free beside a checkpoint: the store writes too */
@@ -112,7 +112,7 @@ static void watch_op_helper(struct machine *m, pid_t pid,
         m->op_helper.pid = pid;
         m->op_helper.on_exit = on_exit;
         children_watch(&m->core->children, &m->op_helper);
-        op_pid_write(m->dir, pid);
+        layers_op_pid_write(m->dir, pid);
 }
 
 static int pausing(const struct machine *m)
@@ -124,7 +124,7 @@ static void on_checkpointed(struct child_watch *w, int status)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, op_helper));
         m->op_helper.pid = 0;
-        op_pid_clear(m->dir);
+        layers_op_pid_clear(m->dir);
         if (!pausing(m))
                 return;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -137,11 +137,11 @@ static void on_checkpointed(struct child_watch *w, int status)
                 return;
         }
         if (m->state != M_HIBERNATING) {
-                capture_checkpointed(m);
+                capture__checkpointed(m);
                 return;
         }
-        set_state(m, M_HIBERNATED, NULL);
-        finish_op(m, NS_OK, NULL);
+        machine__set_state(m, M_HIBERNATED, NULL);
+        machine__finish_op(m, NS_OK, NULL);
 }
 
 #define SETTLE_STEP_MS 500
@@ -154,9 +154,9 @@ static void on_settle(struct loop_timer *t)
         struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, settle));
         if (!pausing(m))
                 return;
-        if (!agent_ping(m, json_pack("{s:s}", "op", "quiesce"), on_quiesced)) {
-                finish_op(m, NS_E_MACHINE_FAILED, "the agent is not answering");
-                fail(m, "the agent stopped answering");
+        if (!machine__agent_ping(m, json_pack("{s:s}", "op", "quiesce"), on_quiesced)) {
+                machine__finish_op(m, NS_E_MACHINE_FAILED, "the agent is not answering");
+                machine__fail(m, "the agent stopped answering");
         }
 }
 
@@ -194,8 +194,8 @@ static int wait_connections(struct machine *m, const struct nsp_hdr *h, const un
                  "%lld TCP connection(s) of the machine stayed open for %d s; the runtime "
                  "cannot checkpoint them: close them and retry",
                  (long long)n, SETTLE_TRIES * SETTLE_STEP_MS / 1000);
-        set_state(m, M_RUNNING, NULL);
-        finish_op(m, NS_E_MACHINE_BUSY, why);
+        machine__set_state(m, M_RUNNING, NULL);
+        machine__finish_op(m, NS_E_MACHINE_BUSY, why);
         return 1;
 }
 
@@ -203,8 +203,8 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
 {
         struct machine *m = ud;
         struct core *core = m->core;
-        if (!h) { /* the agent went away: on_agent_state handles the machine */
-                finish_op(m, NS_E_MACHINE_FAILED, "the agent stopped answering");
+        if (!h) { /* the agent went away: machine__on_agent_state handles the machine */
+                machine__finish_op(m, NS_E_MACHINE_FAILED, "the agent stopped answering");
                 return;
         }
         agentconn_chan_close(&m->agent, m->ping_chan);
@@ -217,8 +217,8 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
         m->run.pid = 0;
         struct err e = {0};
         char own[PATH_MAX + 80];
-        own_image(m->dir, own, sizeof(own));
-        const char *image = m->capture ? capture_image(m->capture) : own;
+        layers_own_image(m->dir, own, sizeof(own));
+        const char *image = m->capture ? capture__image(m->capture) : own;
         pid_t pid = m->drv->hibernate(&core->driver_ctx, m->id, m->dir, image, &e);
         if (pid < 0) {
                 reattach(m, NS_E_MACHINE_FAILED, e.msg);
@@ -227,7 +227,7 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
         watch_op_helper(m, pid, on_checkpointed);
 }
 
-int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb, void *ud)
+int machine__checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb, void *ud)
 {
         if (m->state != M_RUNNING) {
                 cb(ud, m, NS_E_MACHINE_NOT_RUNNING, machine_state_name(m->state));
@@ -255,19 +255,19 @@ int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb
                                                                 : "machine_snapshotting");
         if (m->core->hooks.before_checkpoint)
                 m->core->hooks.before_checkpoint(m->core, m->id);
-        add_waiter(m, cb, ud); /* running: nobody else waits */
-        set_state(m, s, NULL);
+        machine__add_waiter(m, cb, ud); /* running: nobody else waits */
+        machine__set_state(m, s, NULL);
         /* "quiesce" also tells the agent to re-arm itself once restored */
-        if (!agent_ping(m, json_pack("{s:s}", "op", "quiesce"), on_quiesced)) {
-                finish_op(m, NS_E_MACHINE_FAILED, "the agent is not answering");
-                fail(m, "the agent stopped answering");
+        if (!machine__agent_ping(m, json_pack("{s:s}", "op", "quiesce"), on_quiesced)) {
+                machine__finish_op(m, NS_E_MACHINE_FAILED, "the agent is not answering");
+                machine__fail(m, "the agent stopped answering");
         }
         return 0;
 }
 
 void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud)
 {
-        checkpoint_start(m, M_HIBERNATING, cb, ud);
+        machine__checkpoint_start(m, M_HIBERNATING, cb, ud);
 }
 
 static void resume_failed(struct machine *m, const char *why);
@@ -284,22 +284,22 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
         agentconn_chan_close(&m->agent, m->ping_chan);
         if (m->state != M_RESUMING)
                 return;
-        op_helper_stop(m);
-        set_state(m, M_RUNNING, NULL);
+        machine__op_helper_stop(m);
+        machine__set_state(m, M_RUNNING, NULL);
         char image[PATH_MAX + 80]; /* it ran on: its checkpoint is stale, free the disk */
-        own_image(m->dir, image, sizeof(image));
+        layers_own_image(m->dir, image, sizeof(image));
         remove_flat_dir(image);
         struct err e = {0};
         if (m->conf.timeout_s > 0) /* a resumed machine gets a fresh deadline */
                 machine_set_timeout(m, m->conf.timeout_s, &e);
-        finish_op(m, NS_OK, NULL);
+        machine__finish_op(m, NS_OK, NULL);
 }
 
 static void stop_restored(struct machine *m)
 {
         struct core *core = m->core;
-        agent_connect_cancel(m);
-        op_helper_stop(m);
+        machine__agent_connect_cancel(m);
+        machine__op_helper_stop(m);
         close_agent(m);
         if (m->run.pid) {
                 children_forget(&core->children, &m->sandbox);
@@ -312,19 +312,19 @@ static void stop_restored(struct machine *m)
 static void resume_failed(struct machine *m, const char *why)
 {
         stop_restored(m);
-        set_state(m, M_HIBERNATED, NULL);
+        machine__set_state(m, M_HIBERNATED, NULL);
         log_warn("machine_resume_failed", "machine=%s", m->id);
-        finish_op(m, NS_E_MACHINE_FAILED, why);
+        machine__finish_op(m, NS_E_MACHINE_FAILED, why);
 }
 
-void op_helper_stop(struct machine *m)
+void machine__op_helper_stop(struct machine *m)
 {
         if (!m->op_helper.pid)
                 return;
         children_forget(&m->core->children, &m->op_helper);
         kill(m->op_helper.pid, SIGKILL); /* the reaper collects it */
         m->op_helper.pid = 0;
-        op_pid_clear(m->dir);
+        layers_op_pid_clear(m->dir);
 }
 
 /* The restore helper (which signals the agent to re-arm, in case it does not on its
@@ -333,11 +333,12 @@ static void on_rearmed(struct child_watch *w, int status)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, op_helper));
         m->op_helper.pid = 0;
-        op_pid_clear(m->dir);
+        layers_op_pid_clear(m->dir);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return;
         if (m->state == M_CREATING) /* a fork child or a spawn from a snapshot */
-                fail(m, "the sandbox did not come back from the checkpoint; see runsc.log");
+                machine__fail(m,
+                              "the sandbox did not come back from the checkpoint; see runsc.log");
         else if (m->state == M_RESUMING)
                 resume_failed(m, "the sandbox did not come back from its checkpoint");
 }
@@ -346,8 +347,8 @@ static void on_rearmed(struct child_watch *w, int status)
 static void on_restore_connected(struct machine *m, const char *error)
 {
         /* the first request waits in the shim until the restored agent reads it */
-        if (!error &&
-            (m->state == M_CREATING ? spawn_hello(m) : agent_ping(m, NULL, on_answering) != 0))
+        if (!error && (m->state == M_CREATING ? machine__spawn_hello(m)
+                                              : machine__agent_ping(m, NULL, on_answering) != 0))
                 return;
         const char *why = error ? error : "the restored agent's stream closed";
         if (m->state == M_RESUMING) {
@@ -355,14 +356,14 @@ static void on_restore_connected(struct machine *m, const char *error)
                 return;
         }
         stop_restored(m);
-        fail(m, why);
+        machine__fail(m, why);
 }
 
-int restore_from(struct machine *m, const char *image, struct err *e)
+int machine__restore_from(struct machine *m, const char *image, struct err *e)
 {
         struct core *core = m->core;
-        char **env = env_list(m);
-        char **layers = layer_paths(core, m->conf.layers);
+        char **env = machine__env_list(m);
+        char **layers = layers_paths(core, m->conf.layers);
         char rootfs[PATH_MAX + 192];
         machine_rootfs(m, rootfs, sizeof(rootfs));
         struct machine_spec spec = {.id = m->id,
@@ -392,18 +393,18 @@ int restore_from(struct machine *m, const char *image, struct err *e)
                 return r;
         }
         m->sandbox.pid = m->run.pid;
-        m->sandbox.on_exit = on_sandbox_exit;
+        m->sandbox.on_exit = machine__on_sandbox_exit;
         children_watch(&core->children, &m->sandbox);
         watch_op_helper(m, helper, on_rearmed);
-        agent_connect(m, on_restore_connected);
+        machine__agent_connect(m, on_restore_connected);
         return 0;
 }
 
-void resume_from(struct machine *m, const char *image)
+void machine__resume_from(struct machine *m, const char *image)
 {
         struct err e = {0};
-        set_state(m, M_RESUMING, NULL);
-        if (restore_from(m, image, &e) < 0)
+        machine__set_state(m, M_RESUMING, NULL);
+        if (machine__restore_from(m, image, &e) < 0)
                 resume_failed(m, e.msg);
 }
 
@@ -411,7 +412,7 @@ void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
 {
         if (m->state == M_RESUMING || m->state == M_FORKING || m->state == M_SNAPSHOTTING) {
                 /* join the resume under way, or the one that ends a fork's pause */
-                if (add_waiter(m, cb, ud) < 0)
+                if (machine__add_waiter(m, cb, ud) < 0)
                         cb(ud, m, NS_E_MACHINE_BUSY, "too many requests wait for this resume");
                 return;
         }
@@ -419,8 +420,8 @@ void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
                 cb(ud, m, NS_E_MACHINE_NOT_RUNNING, machine_state_name(m->state));
                 return;
         }
-        add_waiter(m, cb, ud);
+        machine__add_waiter(m, cb, ud);
         char image[PATH_MAX + 80];
-        own_image(m->dir, image, sizeof(image));
-        resume_from(m, image);
+        layers_own_image(m->dir, image, sizeof(image));
+        machine__resume_from(m, image);
 }

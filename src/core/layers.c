@@ -17,22 +17,22 @@
 #include "core.h"
 #include "machine_internal.h"
 
-void layer_path(const struct core *core, const char *id, char *out, size_t cap)
+void layers_path(const struct core *core, const char *id, char *out, size_t cap)
 {
         snprintf(out, cap, "%s/layers/%s", core->state_dir, id);
 }
 
-void snapshot_dir(const struct core *core, const char *id, char *out, size_t cap)
+void layers_snapshot_dir(const struct core *core, const char *id, char *out, size_t cap)
 {
         snprintf(out, cap, "%s/snapshots/%s", core->state_dir, id);
 }
 
-void own_image(const char *machine_dir, char *out, size_t cap)
+void layers_own_image(const char *machine_dir, char *out, size_t cap)
 {
         snprintf(out, cap, "%s/checkpoint", machine_dir);
 }
 
-int64_t image_bytes(const char *dir)
+int64_t layers_image_bytes(const char *dir)
 {
         int64_t total = 0;
         DIR *d = opendir(dir);
@@ -45,14 +45,14 @@ int64_t image_bytes(const char *dir)
         return total;
 }
 
-char **layer_paths(const struct core *core, json_t *layers)
+char **layers_paths(const struct core *core, json_t *layers)
 {
         size_t n = json_array_size(layers);
         char **v = calloc(n + 1, sizeof(char *));
         for (size_t i = 0; v && i < n; i++) {
                 char path[PATH_MAX + 64];
-                layer_path(core, json_string_value(json_array_get(layers, i)) ?: "-", path,
-                           sizeof(path));
+                layers_path(core, json_string_value(json_array_get(layers, i)) ?: "-", path,
+                            sizeof(path));
                 if (!(v[i] = strdup(path))) {
                         strv_free(v);
                         return NULL;
@@ -68,14 +68,14 @@ int layers_settle(struct core *core, const struct driver *drv, const char *dir, 
         if (!top)
                 return 0;
         char path[PATH_MAX + 64];
-        layer_path(core, top, path, sizeof(path));
+        layers_path(core, top, path, sizeof(path));
         if (access(path, F_OK) == 0)
                 return 0;
         log_warn("layer_seal_finished", "dir=%s layer=%s", dir, top);
         return drv->seal ? drv->seal(&core->driver_ctx, dir, path, e) : 0;
 }
 
-void remove_later(const char *path)
+void layers_remove_later(const char *path)
 {
         pid_t pid = fork();
         if (pid == 0) { /* reaped by the daemon's reaper without a watch */
@@ -95,7 +95,8 @@ static int in_list(char **ids, const char *name)
         return 0;
 }
 
-int dir_sweep(struct core *core, const char *sub, char **used, int64_t before_ms, const char *what)
+int layers_dir_sweep(struct core *core, const char *sub, char **used, int64_t before_ms,
+                     const char *what)
 {
         char dir[PATH_MAX + 64];
         snprintf(dir, sizeof(dir), "%s/%s", core->state_dir, sub);
@@ -113,7 +114,7 @@ int dir_sweep(struct core *core, const char *sub, char **used, int64_t before_ms
                 snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
                 if (what)
                         log_info(what, "name=%s", de->d_name);
-                remove_later(path);
+                layers_remove_later(path);
                 n++;
         }
         if (d)
@@ -128,17 +129,17 @@ int layers_collect(struct core *core)
         struct err e = {0};
         if (store_layers_in_use(core->store, &used, &n, &e) < 0)
                 return 0; /* keep everything when unsure */
-        int r = dir_sweep(core, "layers", used, -1, "layer_collected");
+        int r = layers_dir_sweep(core, "layers", used, -1, "layer_collected");
         strv_free(used);
         return r;
 }
 
-void images_sweep(struct core *core)
+void layers_sweep_images(struct core *core)
 {
-        dir_sweep(core, "images", NULL, -1, NULL);
+        layers_dir_sweep(core, "images", NULL, -1, NULL);
 }
 
-void op_pid_write(const char *dir, pid_t pid)
+void layers_op_pid_write(const char *dir, pid_t pid)
 {
         char path[PATH_MAX + 64], text[32];
         snprintf(path, sizeof(path), "%s/" DRIVER_OP_PID, dir);
@@ -151,7 +152,7 @@ void op_pid_write(const char *dir, pid_t pid)
         }
 }
 
-void op_pid_clear(const char *dir)
+void layers_op_pid_clear(const char *dir)
 {
         char path[PATH_MAX + 64];
         snprintf(path, sizeof(path), "%s/" DRIVER_OP_PID, dir);
@@ -168,7 +169,7 @@ static int ours(pid_t pid)
         return a > 0 && b > 0 && a == b && memcmp(exe, self, (size_t)a) == 0;
 }
 
-void wait_op_helper(const char *dir)
+void layers_wait_op_helper(const char *dir)
 {
         char path[PATH_MAX + 64], text[32] = "";
         snprintf(path, sizeof(path), "%s/" DRIVER_OP_PID, dir);

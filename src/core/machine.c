@@ -1,6 +1,6 @@
 #include "machine.h"
 #include "machine_internal.h"
-#include "tplreg.h"
+#include "templates.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -56,7 +56,7 @@ static int record_state(struct core *core, const char *id, const char *state, co
         return r;
 }
 
-void set_state(struct machine *m, enum machine_state s, const char *failure)
+void machine__set_state(struct machine *m, enum machine_state s, const char *failure)
 {
         struct err e = {0};
         m->state = s;
@@ -85,7 +85,7 @@ static void unlink_machine(struct machine *m)
         }
 }
 
-void free_machine(struct machine *m)
+void machine__free(struct machine *m)
 {
         if (m->agent_open) { /* never left registered on the loop */
                 m->agent_open = 0;
@@ -102,7 +102,7 @@ void free_machine(struct machine *m)
         free(m);
 }
 
-void finish_create(struct machine *m, enum ns_code code, const char *error)
+void machine__finish_create(struct machine *m, enum ns_code code, const char *error)
 {
         machine_done_cb cb = m->create_cb;
         m->create_cb = NULL;
@@ -112,7 +112,7 @@ void finish_create(struct machine *m, enum ns_code code, const char *error)
 
 #define CONNECT_LIMIT_MS 60000
 
-void agent_connect_cancel(struct machine *m)
+void machine__agent_connect_cancel(struct machine *m)
 {
         m->connect_then = NULL;
         loop_timer_cancel(&m->core->loop, &m->connect_timer);
@@ -122,7 +122,7 @@ void agent_connect_cancel(struct machine *m)
 static void connect_done(struct machine *m, const char *why)
 {
         void (*then)(struct machine *, const char *) = m->connect_then;
-        agent_connect_cancel(m);
+        machine__agent_connect_cancel(m);
         if (then)
                 then(m, why);
 }
@@ -143,7 +143,7 @@ static void try_connect(struct loop_timer *t)
                 return;
         }
         if (r == 0 && agentconn_init(&m->agent, &core->loop, m->run.agent_rfd, m->run.agent_wfd,
-                                     on_agent_state, m, &e) == 0) {
+                                     machine__on_agent_state, m, &e) == 0) {
                 m->agent_open = 1;
                 connect_done(m, NULL);
                 return;
@@ -151,7 +151,7 @@ static void try_connect(struct loop_timer *t)
         connect_done(m, e.msg);
 }
 
-void agent_connect(struct machine *m, void (*then)(struct machine *m, const char *error))
+void machine__agent_connect(struct machine *m, void (*then)(struct machine *m, const char *error))
 {
         m->connect_then = then;
         m->connect_delay = 1;
@@ -159,32 +159,32 @@ void agent_connect(struct machine *m, void (*then)(struct machine *m, const char
         try_connect(&m->connect_timer);
 }
 
-void fail(struct machine *m, const char *reason)
+void machine__fail(struct machine *m, const char *reason)
 {
-        agent_connect_cancel(m);
+        machine__agent_connect_cancel(m);
         if (m->state == M_FAILED || m->state == M_DESTROYING || m->state == M_DESTROYED)
                 return;
-        set_state(m, M_FAILED, reason);
-        finish_create(m, NS_E_MACHINE_FAILED, reason);
+        machine__set_state(m, M_FAILED, reason);
+        machine__finish_create(m, NS_E_MACHINE_FAILED, reason);
         /* tear the sandbox down; the record stays, failed, with its reason */
         machine_destroy(m, NULL, NULL);
 }
 
-void on_agent_state(struct agent_conn *a, json_t *hello)
+void machine__on_agent_state(struct agent_conn *a, json_t *hello)
 {
         struct machine *m = a->owner;
         if (!hello) {
                 if (m->state == M_CREATING || m->state == M_RUNNING)
-                        fail(m, "the machine's agent stopped answering");
+                        machine__fail(m, "the machine's agent stopped answering");
                 return;
         }
         if (m->state != M_CREATING)
                 return;
-        set_state(m, M_RUNNING, NULL);
-        finish_create(m, NS_OK, NULL);
+        machine__set_state(m, M_RUNNING, NULL);
+        machine__finish_create(m, NS_OK, NULL);
 }
 
-void on_sandbox_exit(struct child_watch *w, int status)
+void machine__on_sandbox_exit(struct child_watch *w, int status)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, sandbox));
         m->run.pid = 0;
@@ -201,7 +201,7 @@ void on_sandbox_exit(struct child_watch *w, int status)
                 char why[128];
                 snprintf(why, sizeof(why), "the sandbox exited (status %d); see runsc.log",
                          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-                fail(m, why);
+                machine__fail(m, why);
         }
 }
 
@@ -231,7 +231,7 @@ static void on_deadline(struct loop_timer *t)
                 machine_destroy(m, NULL, NULL);
 }
 
-void arm_deadline(struct machine *m)
+void machine__arm_deadline(struct machine *m)
 {
         loop_timer_cancel(&m->core->loop, &m->deadline);
         if (!m->deadline_at)
@@ -240,7 +240,7 @@ void arm_deadline(struct machine *m)
         loop_timer_arm(&m->core->loop, &m->deadline, left > 0 ? (uint64_t)left : 0, on_deadline);
 }
 
-char **env_list(const struct machine *m)
+char **machine__env_list(const struct machine *m)
 {
         size_t n = json_object_size(m->conf.env);
         char **v = calloc(n + 4, sizeof(char *));
@@ -264,15 +264,15 @@ char **env_list(const struct machine *m)
 
 static void on_start_connected(struct machine *m, const char *error)
 {
-        if (error) /* connected: the agent's hello makes it running (on_agent_state) */
-                fail(m, error);
+        if (error) /* connected: the agent's hello makes it running (machine__on_agent_state) */
+                machine__fail(m, error);
 }
 
 static void start_sandbox(struct machine *m, const char *rootfs)
 {
         struct core *core = m->core;
-        char **env = env_list(m);
-        char **layers = layer_paths(core, m->conf.layers);
+        char **env = machine__env_list(m);
+        char **layers = layers_paths(core, m->conf.layers);
         struct machine_spec spec = {.id = m->id,
                                     .hostname = m->id,
                                     .rootfs = rootfs,
@@ -292,13 +292,13 @@ static void start_sandbox(struct machine *m, const char *rootfs)
         strv_free(env);
         strv_free(layers);
         if (r < 0) {
-                fail(m, e.msg);
+                machine__fail(m, e.msg);
                 return;
         }
         m->sandbox.pid = m->run.pid;
-        m->sandbox.on_exit = on_sandbox_exit;
+        m->sandbox.on_exit = machine__on_sandbox_exit;
         children_watch(&core->children, &m->sandbox);
-        agent_connect(m, on_start_connected);
+        machine__agent_connect(m, on_start_connected);
 }
 
 /* What the machine starts from is ready (or failed): the base template, and for a VM
@@ -309,8 +309,8 @@ static void on_template(struct prep_waiter *w, const char *error)
         if (m->state != M_CREATING)
                 return;
         if (error) {
-                finish_create(m, NS_E_TEMPLATE_NOT_READY, error);
-                fail(m, error);
+                machine__finish_create(m, NS_E_TEMPLATE_NOT_READY, error);
+                machine__fail(m, error);
                 return;
         }
         if (strcmp(m->drv->name, "vm") == 0 && m->core->vm_guest.state != PREP_READY) {
@@ -338,14 +338,14 @@ char *machine__dir(const struct core *core, const char *id)
         return asprintf(&dir, "%s/machines/%s", core->state_dir, id) < 0 ? NULL : dir;
 }
 
-json_t *spec_json(const struct machine *m)
+json_t *machine__spec_json(const struct machine *m)
 {
         return machine_conf_encode(&m->conf);
 }
 
-int save_spec(struct machine *m, struct err *e)
+int machine__save_spec(struct machine *m, struct err *e)
 {
-        json_t *spec = spec_json(m);
+        json_t *spec = machine__spec_json(m);
         char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(spec);
         int r = text ? store_machine_set_spec(m->core->store, m->id, text, e)
@@ -356,7 +356,7 @@ int save_spec(struct machine *m, struct err *e)
 
 static int persist_new(struct machine *m, struct err *e)
 {
-        json_t *spec = spec_json(m);
+        json_t *spec = machine__spec_json(m);
         struct machine_rec rec = {0};
         snprintf(rec.id, sizeof(rec.id), "%s", m->id);
         snprintf(rec.state, sizeof(rec.state), "creating");
@@ -375,9 +375,9 @@ static int persist_new(struct machine *m, struct err *e)
         return r;
 }
 
-struct machine *machine_new(struct core *core, const struct machine_params *p, json_t *layers,
-                            const char *parent_id, const char *snapshot_id, machine_done_cb cb,
-                            void *ud, struct err *e)
+struct machine *machine__new(struct core *core, const struct machine_params *p, json_t *layers,
+                             const char *parent_id, const char *snapshot_id, machine_done_cb cb,
+                             void *ud, struct err *e)
 {
         struct machine *m = calloc(1, sizeof(*m));
         if (!m || rand_id("m_", 8, m->id, sizeof(m->id)) < 0) {
@@ -403,28 +403,28 @@ struct machine *machine_new(struct core *core, const struct machine_params *p, j
                  snapshot_id ? snapshot_id : "");
         snprintf(m->conf.image, sizeof(m->conf.image), "%s", p->image ? p->image : "");
         snprintf(m->conf.checkout, sizeof(m->conf.checkout), "%s", p->checkout ? p->checkout : "");
-        machine__set_driver(m, driver_named(core, p->runtime));
+        machine__set_driver(m, machine__driver_named(core, p->runtime));
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
         if (nomem || !(m->dir = machine__dir(core, m->id))) {
-                free_machine(m);
+                machine__free(m);
                 err_set(e, ENOMEM, "machine");
                 return NULL;
         }
         if (machine_net_new(m, p->network, e) < 0) {
-                free_machine(m);
+                machine__free(m);
                 return NULL;
         }
         if (persist_new(m, e) < 0) {
                 machine_net_release(m);
-                free_machine(m);
+                machine__free(m);
                 return NULL;
         }
         m->create_cb = cb;
         m->create_ud = ud;
         m->next = core->machines;
         core->machines = m;
-        arm_deadline(m);
+        machine__arm_deadline(m);
         return m;
 }
 
@@ -432,10 +432,10 @@ struct machine *machine_create(struct core *core, const struct machine_params *p
                                machine_done_cb cb, void *ud, struct err *e)
 {
         if (p->snapshot)
-                return machine_spawn_snapshot(core, p, cb, ud, e);
+                return machine__spawn_snapshot(core, p, cb, ud, e);
         if (!p->layers && strcmp(p->template_name, "base") != 0)
-                return machine_from_template(core, p, cb, ud, e);
-        struct machine *m = machine_new(core, p, p->layers, NULL, NULL, cb, ud, e);
+                return machine__from_template(core, p, cb, ud, e);
+        struct machine *m = machine__new(core, p, p->layers, NULL, NULL, cb, ud, e);
         if (!m) {
                 e->code = NS_E_INTERNAL;
                 return NULL;
@@ -462,10 +462,10 @@ static void on_helper_exit(struct child_watch *w, int status)
         if (m->shim_pid)
                 kill(m->shim_pid, SIGKILL); /* normally gone already, with its sandbox */
         if (m->state == M_DESTROYING)
-                set_state(m, M_DESTROYED, NULL);
+                machine__set_state(m, M_DESTROYED, NULL);
         layers_collect(m->core);
         if (m->conf.snapshot_id[0]) /* perhaps the last user of a replaced template's build */
-                tplreg_collect(m->core);
+                templates_collect(m->core);
         machine_done_cb cb = m->destroy_cb;
         void *ud = m->destroy_ud;
         unlink_machine(m);
@@ -473,7 +473,7 @@ static void on_helper_exit(struct child_watch *w, int status)
         if (cb)
                 cb(ud, m, lost ? NS_E_INTERNAL : NS_OK,
                    lost ? "its layer could not be kept" : NULL);
-        free_machine(m);
+        machine__free(m);
 }
 
 void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
@@ -489,7 +489,7 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
         m->destroy_cb = cb;
         m->destroy_ud = ud;
         machine__cancel_waits(m);
-        agent_connect_cancel(m); /* a sandbox still starting must not connect any more */
+        machine__agent_connect_cancel(m); /* a sandbox still starting must not connect any more */
         if (m->op_helper.pid) {
                 children_forget(&core->children, &m->op_helper);
                 kill(m->op_helper.pid, SIGKILL);
@@ -500,8 +500,9 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
                 w.cb(w.ud, m, NS_E_MACHINE_NOT_RUNNING, "the machine was destroyed");
         }
         if (m->state != M_FAILED)
-                set_state(m, M_DESTROYING, NULL);
-        finish_create(m, NS_E_MACHINE_FAILED, "the machine was destroyed while being created");
+                machine__set_state(m, M_DESTROYING, NULL);
+        machine__finish_create(m, NS_E_MACHINE_FAILED,
+                               "the machine was destroyed while being created");
         if (m->agent_open) {
                 m->agent_open = 0;
                 m->agent.on_state = NULL;
@@ -554,11 +555,11 @@ int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e)
 {
         m->deadline_at = timeout_s > 0 ? time_wall_ms() + timeout_s * 1000 : 0;
         int r = store_machine_set_deadline(m->core->store, m->id, m->deadline_at, e);
-        arm_deadline(m);
+        machine__arm_deadline(m);
         return r;
 }
 
-const struct driver *driver_named(struct core *core, const char *name)
+const struct driver *machine__driver_named(struct core *core, const char *name)
 {
         for (size_t i = 0; name && i < core->ndrivers; i++)
                 if (strcmp(core->drivers[i]->name, name) == 0)
@@ -566,7 +567,7 @@ const struct driver *driver_named(struct core *core, const char *name)
         return core->driver;
 }
 
-int driver_check(struct core *core, const char *name, struct err *e)
+int core_driver_check(struct core *core, const char *name, struct err *e)
 {
         if (!name)
                 return 0;
@@ -582,12 +583,12 @@ int driver_check(struct core *core, const char *name, struct err *e)
         return err_say(e, EINVAL, "field 'runtime': gvisor or vm");
 }
 
-const char *record_runtime(const json_t *o)
+const char *core_record_runtime(const json_t *o)
 {
         return json_string_value(json_object_get(o, "runtime")) ?: "gvisor";
 }
 
-void image_path(const struct core *core, const char *id, char *out, size_t cap)
+void layers_image_path(const struct core *core, const char *id, char *out, size_t cap)
 {
         snprintf(out, cap, "%s/bases/%s", core->state_dir, id);
 }
@@ -599,7 +600,7 @@ void machine_rootfs(const struct machine *m, char *out, size_t cap)
                 return;
         }
         char dir[PATH_MAX + 128];
-        image_path(m->core, m->conf.image, dir, sizeof(dir));
+        layers_image_path(m->core, m->conf.image, dir, sizeof(dir));
         snprintf(out, cap, "%s/rootfs", dir);
 }
 

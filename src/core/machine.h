@@ -12,7 +12,7 @@
 #include "../runtime/driver.h"
 #include "../store/store.h"
 #include "conf.h"
-#include "template.h"
+#include "base_rootfs.h"
 
 struct core;
 
@@ -72,8 +72,9 @@ struct machine {
         char *keep_layer;            /* destroy seals its writable layer there (owned) */
         struct prep_waiter tpl_wait; /* for the base template, then a VM's guest */
         struct loop_timer deadline;
-        struct loop_timer settle;        /* re-asks a pausing machine about its connections */
-        struct loop_timer connect_timer; /* polls for a new sandbox's agent (agent_connect) */
+        struct loop_timer settle; /* re-asks a pausing machine about its connections */
+        struct loop_timer
+            connect_timer; /* polls for a new sandbox's agent (machine__agent_connect) */
         void (*connect_then)(struct machine *m, const char *error);
         uint64_t connect_deadline;
         unsigned connect_delay;
@@ -104,7 +105,7 @@ struct machine_params {
         int pool;              /* enum pool_mode (core/pools.h): a template's warm pool first? */
         const char *checkout;  /* "fresh" for a spawn from a template (NULL: none) */
         const char *image;     /* an imported image as the bottom layer (NULL: base) */
-        const char *runtime;   /* "gvisor" or "vm" (driver_check'ed; NULL: the default) */
+        const char *runtime;   /* "gvisor" or "vm" (core_driver_check'ed; NULL: the default) */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
@@ -220,16 +221,16 @@ int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e);
 void machine_rootfs(const struct machine *m, char *out, size_t cap);
 
 /* The directory of imported image id (STATE/bases/ID). */
-void image_path(const struct core *core, const char *id, char *out, size_t cap);
+void layers_image_path(const struct core *core, const char *id, char *out, size_t cap);
 
 /* 0 when `name` (may be NULL: the default) is a runtime this host has; else -EINVAL
  * (unknown) or -ENOTSUP (not on this host) with e saying why. */
-int driver_check(struct core *core, const char *name, struct err *e);
+int core_driver_check(struct core *core, const char *name, struct err *e);
 
 /* The runtime a stored record (machine spec, snapshot spec, build request or result)
  * names in "runtime": records from before there were runtimes are gVisor's. Borrowed
  * from o. */
-const char *record_runtime(const json_t *o);
+const char *core_record_runtime(const json_t *o);
 
 /* The live machine with this id, or NULL. */
 struct machine *machine_find(struct core *core, const char *id);

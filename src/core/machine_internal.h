@@ -8,34 +8,34 @@
 /* ---- machine.c ---- */
 
 /* Persists and logs a state change (failure may be NULL). */
-void set_state(struct machine *m, enum machine_state s, const char *failure);
+void machine__set_state(struct machine *m, enum machine_state s, const char *failure);
 
 /* Marks the machine failed with `reason` and tears its sandbox down. */
-void fail(struct machine *m, const char *reason);
+void machine__fail(struct machine *m, const char *reason);
 
 /* agentconn state callback: hello → running, loss → failed. */
-void on_agent_state(struct agent_conn *a, json_t *hello);
+void machine__on_agent_state(struct agent_conn *a, json_t *hello);
 
 /* The sandbox's process (shim) exited. */
-void on_sandbox_exit(struct child_watch *w, int status);
+void machine__on_sandbox_exit(struct child_watch *w, int status);
 
 /* Connects to the agent of the sandbox just started or restored without blocking the
  * loop: polls for the shim's socket (2 ms, backing off to 50 ms, for at most 60 s), then
  * sets up m->agent. then(m, NULL) once connected, then(m, why) when it cannot be (the
  * sandbox exited, or never listened). */
-void agent_connect(struct machine *m, void (*then)(struct machine *m, const char *error));
+void machine__agent_connect(struct machine *m, void (*then)(struct machine *m, const char *error));
 
 /* Withdraws the machine from the base template's and the VM guest's waiters. */
 void machine__cancel_waits(struct machine *m);
 
-/* Drops a pending agent_connect (then is not called). */
-void agent_connect_cancel(struct machine *m);
+/* Drops a pending machine__agent_connect (then is not called). */
+void machine__agent_connect_cancel(struct machine *m);
 
 /* The machine's environment as "K=V" strings (NULL-terminated; strv_free). */
-char **env_list(const struct machine *m);
+char **machine__env_list(const struct machine *m);
 
 /* The machine's spec as stored (machine_conf_encode; new reference). */
-json_t *spec_json(const struct machine *m);
+json_t *machine__spec_json(const struct machine *m);
 
 /* Sets m's runtime (and the spec's name of it). */
 void machine__set_driver(struct machine *m, const struct driver *drv);
@@ -44,22 +44,22 @@ void machine__set_driver(struct machine *m, const struct driver *drv);
 char *machine__dir(const struct core *core, const char *id);
 
 /* Stores the machine's spec again (after its layers changed). */
-int save_spec(struct machine *m, struct err *e);
+int machine__save_spec(struct machine *m, struct err *e);
 
 /* A new machine record (state creating, persisted, listed, deadline armed) with a copy
  * of `layers` (NULL: none); cb runs when creation ends. NULL with e set on failure. */
-struct machine *machine_new(struct core *core, const struct machine_params *p, json_t *layers,
-                            const char *parent_id, const char *snapshot_id, machine_done_cb cb,
-                            void *ud, struct err *e);
+struct machine *machine__new(struct core *core, const struct machine_params *p, json_t *layers,
+                             const char *parent_id, const char *snapshot_id, machine_done_cb cb,
+                             void *ud, struct err *e);
 
 /* Frees a machine that is no longer listed (its deadline timer cancelled). */
-void free_machine(struct machine *m);
+void machine__free(struct machine *m);
 
 /* Runs the create callback once (code NULL: success). */
-void finish_create(struct machine *m, enum ns_code code, const char *error);
+void machine__finish_create(struct machine *m, enum ns_code code, const char *error);
 
 /* Re-arms the machine's deadline timer from m->deadline_at. */
-void arm_deadline(struct machine *m);
+void machine__arm_deadline(struct machine *m);
 
 /* ---- network.c ---- */
 
@@ -76,69 +76,70 @@ int machine_net_plan(const struct machine *m, struct net_plan *plan);
 /* ---- hibernate.c ---- */
 
 /* Tells every waiter of a hibernate / resume / capture and empties the list. */
-void finish_op(struct machine *m, enum ns_code code, const char *error);
+void machine__finish_op(struct machine *m, enum ns_code code, const char *error);
 
 /* Adds a waiter; -1 when MACHINE_MAX_WAITERS wait already. */
-int add_waiter(struct machine *m, machine_done_cb cb, void *ud);
+int machine__add_waiter(struct machine *m, machine_done_cb cb, void *ud);
 
 /* Opens a channel with `req` (stolen; NULL: a harmless "exists /") whose answer proves
  * the agent read everything sent before. Returns the channel (0: agent gone). */
-uint32_t agent_ping(struct machine *m, json_t *req, agent_frame_cb cb);
+uint32_t machine__agent_ping(struct machine *m, json_t *req, agent_frame_cb cb);
 
 /* Pauses a running machine into state s (hibernating, forking, snapshotting) and
  * checkpoints it; cb is told the outcome via the waiters. -1 when refused (cb told). */
-int checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb, void *ud);
+int machine__checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb,
+                              void *ud);
 
 /* Starts the machine's sandbox from `image` and sends the first request at once (the
- * agent reads it once restored): resuming → a ping, creating → spawn_hello. A helper
+ * agent reads it once restored): resuming → a ping, creating → machine__spawn_hello. A helper
  * signals the agent to re-arm in case it does not on its own; only its failure counts. */
-int restore_from(struct machine *m, const char *image, struct err *e);
+int machine__restore_from(struct machine *m, const char *image, struct err *e);
 
 /* Stops (and forgets) the machine's checkpoint / restore helper, if any. */
-void op_helper_stop(struct machine *m);
+void machine__op_helper_stop(struct machine *m);
 
 /* Resumes m (hibernated or just checkpointed) from `image`; waiters are told. */
-void resume_from(struct machine *m, const char *image);
+void machine__resume_from(struct machine *m, const char *image);
 
 /* ---- capture.c ---- */
 
 /* The image directory of a capture under way. */
-const char *capture_image(const struct capture *c);
+const char *capture__image(const struct capture *c);
 
 /* At daemon exit: frees the captures still under way (their machines are let go). */
 void captures_drop(struct core *core);
 
 /* The checkpoint of a forking / snapshotting machine is complete. */
-void capture_checkpointed(struct machine *m);
+void capture__checkpointed(struct machine *m);
 
 /* ---- spawn.c ---- */
 
 /* Creates a machine restored from `image` over `layers`, with a fresh identity. */
-struct machine *machine_spawn(struct core *core, const struct machine_params *p, const char *image,
-                              json_t *layers, const char *parent_id, const char *snapshot_id,
-                              machine_done_cb cb, void *ud, struct err *e);
+struct machine *machine__spawn(struct core *core, const struct machine_params *p, const char *image,
+                               json_t *layers, const char *parent_id, const char *snapshot_id,
+                               machine_done_cb cb, void *ud, struct err *e);
 
 /* machine_create with p->snapshot set. */
-struct machine *machine_spawn_snapshot(struct core *core, const struct machine_params *p,
-                                       machine_done_cb cb, void *ud, struct err *e);
+struct machine *machine__spawn_snapshot(struct core *core, const struct machine_params *p,
+                                        machine_done_cb cb, void *ud, struct err *e);
 
 /* Sends a restored new machine its identity; it runs once the agent applied it.
  * Returns 0 when the agent stream is gone. */
-int spawn_hello(struct machine *m);
+int machine__spawn_hello(struct machine *m);
 
 /* The driver called `name` ("gvisor", "vm"), or the host's default for an unknown name. */
-const struct driver *driver_named(struct core *core, const char *name);
+const struct driver *machine__driver_named(struct core *core, const char *name);
 
 /* machine_create for a template other than base: a member of its warm pool (p->pool
- * permitting), else a spawn (machine_spawn_template). Errors as machine_spawn_template,
+ * permitting), else a spawn (machine__spawn_template). Errors as machine__spawn_template,
  * plus pool_empty (POOL_REQUIRE and no member ready). */
-struct machine *machine_from_template(struct core *core, const struct machine_params *p,
-                                      machine_done_cb cb, void *ud, struct err *e);
+struct machine *machine__from_template(struct core *core, const struct machine_params *p,
+                                       machine_done_cb cb, void *ud, struct err *e);
 
 /* A spawn from the snapshot of the build the template's name points at. Errors (*code):
  * invalid_field, template_not_found, snapshot_not_ready, internal. */
-struct machine *machine_spawn_template(struct core *core, const struct machine_params *p,
-                                       machine_done_cb cb, void *ud, struct err *e);
+struct machine *machine__spawn_template(struct core *core, const struct machine_params *p,
+                                        machine_done_cb cb, void *ud, struct err *e);
 
 /* ---- snapshots.c ---- */
 
@@ -147,38 +148,39 @@ void snapshots_recover(struct core *core);
 
 /* ---- layers.c ---- */
 
-void layer_path(const struct core *core, const char *id, char *out, size_t cap);
+void layers_path(const struct core *core, const char *id, char *out, size_t cap);
 
 /* STATE/snapshots/ID: a snapshot's image. */
-void snapshot_dir(const struct core *core, const char *id, char *out, size_t cap);
+void layers_snapshot_dir(const struct core *core, const char *id, char *out, size_t cap);
 
 /* DIR/checkpoint: a machine's own checkpoint image (hibernate; linked by fork/snapshot). */
-void own_image(const char *machine_dir, char *out, size_t cap);
+void layers_own_image(const char *machine_dir, char *out, size_t cap);
 
 /* Disk used by the files of an image directory (bytes). */
-int64_t image_bytes(const char *dir);
+int64_t layers_image_bytes(const char *dir);
 
 /* Paths of the layers (NULL-terminated; strv_free), NULL on allocation failure. */
-char **layer_paths(const struct core *core, json_t *layers);
+char **layers_paths(const struct core *core, json_t *layers);
 
 /* Finishes a seal a daemon stop cut short (the top layer is named but missing). */
 int layers_settle(struct core *core, const struct driver *drv, const char *dir, json_t *layers,
                   struct err *e);
 
 /* Removes what fork images a stopped daemon left in STATE/images (at start-up). */
-void images_sweep(struct core *core);
+void layers_sweep_images(struct core *core);
 
 /* rm -rf in a child process the reaper collects. */
-void remove_later(const char *path);
+void layers_remove_later(const char *path);
 
-/* Removes (remove_later) the entries of STATE/sub that are not in `used` (an entry
+/* Removes (layers_remove_later) the entries of STATE/sub that are not in `used` (an entry
  * "ID.anything" belongs to ID) and, when before_ms >= 0, were last changed before it;
  * logs each under event `what` (NULL: silently). Returns how many. Loop thread. */
-int dir_sweep(struct core *core, const char *sub, char **used, int64_t before_ms, const char *what);
+int layers_dir_sweep(struct core *core, const char *sub, char **used, int64_t before_ms,
+                     const char *what);
 
 /* DIR/op.pid names the helper at work on a machine, so a restarted daemon can wait. */
-void op_pid_write(const char *dir, pid_t pid);
-void op_pid_clear(const char *dir);
-void wait_op_helper(const char *dir);
+void layers_op_pid_write(const char *dir, pid_t pid);
+void layers_op_pid_clear(const char *dir);
+void layers_wait_op_helper(const char *dir);
 
 #endif

@@ -124,7 +124,7 @@ int machine_net_update(struct machine *m, const json_t *req, struct err *e)
         e->code = NS_E_INTERNAL;
         int r = m->state == M_CREATING ? 0 : apply_now(m, e);
         if (r == 0)
-                r = save_spec(m, e);
+                r = machine__save_spec(m, e);
         if (r < 0) {
                 json_decref(m->conf.network);
                 m->conf.network = before;
@@ -146,7 +146,7 @@ int machine_net_publish(struct machine *m, int port, int public, struct err *e)
         {
                 if (!public)
                         json_array_remove(ports, i);
-                return public ? 0 : save_spec(m, e);
+                return public ? 0 : machine__save_spec(m, e);
         }
         if (!public)
                 return 0;
@@ -154,7 +154,7 @@ int machine_net_publish(struct machine *m, int port, int public, struct err *e)
                 return err_set(e, 0, "at most %d public ports per machine", MAX_PUBLIC_PORTS),
                        -ENOSPC;
         json_array_append_new(ports, json_integer(port));
-        return save_spec(m, e);
+        return machine__save_spec(m, e);
 }
 
 int machine_net_is_public(const struct machine *m, int port)

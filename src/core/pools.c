@@ -11,7 +11,7 @@
 #include "core.h"
 #include "build_spec.h"
 #include "machine_internal.h"
-#include "tplreg.h"
+#include "templates.h"
 
 #define POOL_CHECK_MS     5000
 #define POOL_MAX_STARTING 2 /* spawns under way per pool: a refill never floods the host */
@@ -40,7 +40,7 @@ static void spawn_member(struct core *core, const char *ref)
         json_t *meta = json_pack("{s:s}", "nullspace.pool", ref);
         struct machine_params p = {.template_name = ref, .metadata = meta, .auto_resume = 1};
         struct err e = {0};
-        struct machine *m = machine_spawn_template(core, &p, on_member, core, &e);
+        struct machine *m = machine__spawn_template(core, &p, on_member, core, &e);
         json_decref(meta);
         if (!m)
                 log_warn("pool_spawn_failed", "pool=%s code=%s error=%s", ref,
@@ -99,7 +99,7 @@ static void check_all(struct core *core)
                         after = v[i].seq;
                         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
                         if (v[i].pool_size <= 0 || nactive == 256 ||
-                            tplreg_snapshot(core, v[i].name, ref, snap, &e) < 0)
+                            templates_snapshot(core, v[i].name, ref, snap, &e) < 0)
                                 continue;
                         active[nactive++] = strdup(ref);
                         check_pool(core, ref, v[i].pool_size, snap);
@@ -144,7 +144,7 @@ int pool_set(struct core *core, const char *ref, int size, struct err *e)
                 e->code = NS_E_INVALID_FIELD;
                 return err_say(e, EINVAL, "field 'size': 0 to %d", POOL_MAX);
         }
-        if (tplreg_lookup(core, ref, &name, &b, e) < 0)
+        if (templates_lookup(core, ref, &name, &b, e) < 0)
                 return -ENOENT;
         store_build_rec_free(&b);
         if (store_template_set_pool(core->store, name.name, size, e) < 0) {
@@ -175,7 +175,7 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
         snprintf(m->conf.checkout, sizeof(m->conf.checkout), "pool");
         char *meta = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
         if (!meta || store_machine_set_metadata(core->store, m->id, meta, &e) < 0 ||
-            save_spec(m, &e) < 0 || machine_set_timeout(m, p->timeout_s, &e) < 0)
+            machine__save_spec(m, &e) < 0 || machine_set_timeout(m, p->timeout_s, &e) < 0)
                 log_warn("pool_take_incomplete", "machine=%s error=%s", m->id,
                          meta ? e.msg : "out of memory");
         free(meta);

@@ -1,5 +1,5 @@
 /* One-time preparations that machines need before the first of them can start: the
- * base template's root filesystem (template.c) and the VM guest's kernel and initramfs
+ * base template's root filesystem (base_rootfs.c) and the VM guest's kernel and initramfs
  * (vm_guest.c). Each is a script run once in the background, its output logged line by
  * line and read for progress ("step 3/10 downloading packages"), bounded in time, with
  * waiters called when it ends. Loop thread only. */

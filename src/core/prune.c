@@ -21,8 +21,8 @@ int templates_prune(struct core *core, int64_t older_than_ms, struct prune_repor
         if (store_cache_prune(core->store, before, &out->cache_entries, e) < 0 ||
             store_images_in_use(core->store, &images, &n, e) < 0)
                 return -EIO;
-        out->contexts = dir_sweep(core, "contexts", NULL, before, "context_pruned");
-        out->images = dir_sweep(core, "bases", images, before, "image_pruned");
+        out->contexts = layers_dir_sweep(core, "contexts", NULL, before, "context_pruned");
+        out->images = layers_dir_sweep(core, "bases", images, before, "image_pruned");
         strv_free(images);
         out->layers = layers_collect(core);
         log_info("templates_pruned", "cache_entries=%lld contexts=%d images=%d layers=%d",

@@ -29,12 +29,12 @@ static int adopt(struct core *core, const struct machine_rec *r, int attach)
         snprintf(m->id, sizeof(m->id), "%s", r->id);
         struct err e = {0};
         if (!(m->dir = machine__dir(core, r->id)) || machine_conf_parse(&m->conf, r->spec) < 0) {
-                free_machine(m);
+                machine__free(m);
                 return -1;
         }
-        machine__set_driver(m, driver_named(core, r->runtime));
+        machine__set_driver(m, machine__driver_named(core, r->runtime));
         if (attach && m->drv->attach(&core->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
-                free_machine(m);
+                machine__free(m);
                 return -1;
         }
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", r->parent_id);
@@ -42,15 +42,15 @@ static int adopt(struct core *core, const struct machine_rec *r, int attach)
         if (!m->metadata)
                 m->metadata = json_object();
         if (!attach && layers_settle(core, m->drv, m->dir, m->conf.layers, &e) < 0) {
-                free_machine(m);
+                machine__free(m);
                 return -1;
         }
         m->state = attach ? M_RUNNING : M_HIBERNATED;
         m->created_at = r->created_at;
         m->deadline_at = r->deadline_at;
         if (attach && agentconn_init(&m->agent, &core->loop, m->run.agent_rfd, m->run.agent_wfd,
-                                     on_agent_state, m, &e) < 0) {
-                free_machine(m);
+                                     machine__on_agent_state, m, &e) < 0) {
+                machine__free(m);
                 return -1;
         }
         m->agent_open = attach;
@@ -61,9 +61,9 @@ static int adopt(struct core *core, const struct machine_rec *r, int attach)
         }
         m->next = core->machines;
         core->machines = m;
-        arm_deadline(m);
+        machine__arm_deadline(m);
         if (strcmp(r->state, machine_state_name(m->state)) != 0)
-                set_state(m, m->state, NULL);
+                machine__set_state(m, m->state, NULL);
         log_info("machine_adopted", "machine=%s state=%s", m->id, machine_state_name(m->state));
         machine_net_reapply(m); /* this daemon's table was made afresh */
         return 0;
@@ -86,7 +86,7 @@ static void recover_one(struct core *core, const struct machine_rec *r)
         char dir[PATH_MAX + 64];
         snprintf(dir, sizeof(dir), "%s/machines/%s", core->state_dir, r->id);
         if (moving) /* a checkpoint or restore helper of the old daemon may still work */
-                wait_op_helper(dir);
+                layers_wait_op_helper(dir);
         /* a complete checkpoint taken while pausing means the sandbox stopped, even if
          * its shim is still on its way out (and would accept an attach) */
         int paused = moving && strcmp(r->state, "resuming") != 0;
@@ -106,8 +106,8 @@ static void recover_one(struct core *core, const struct machine_rec *r)
         if (machine_record_state(core, r->id, destroying ? M_DESTROYED : M_FAILED,
                                  destroying ? NULL : why, &e) < 0)
                 log_error("machine_store_failed", "machine=%s error=\"%s\"", r->id, e.msg);
-        pid_t pid =
-            driver_named(core, r->runtime)->destroy(&core->driver_ctx, r->id, dir, NULL, 0, &e);
+        pid_t pid = machine__driver_named(core, r->runtime)
+                        ->destroy(&core->driver_ctx, r->id, dir, NULL, 0, &e);
         int st;
         if (pid > 0)
                 waitpid(pid, &st, 0);
@@ -132,7 +132,7 @@ void machines_recover(struct core *core)
                 free(v);
         }
         snapshots_recover(core);
-        images_sweep(core);
+        layers_sweep_images(core);
         layers_collect(core);
 }
 
@@ -148,7 +148,7 @@ void machines_detach(struct core *core)
                         children_forget(&core->children, &m->helper);
                 if (m->op_helper.pid)
                         children_forget(&core->children, &m->op_helper);
-                free_machine(m); /* it closes our end of the agent stream */
+                machine__free(m); /* it closes our end of the agent stream */
         }
         captures_drop(core);
 }

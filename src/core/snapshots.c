@@ -28,9 +28,9 @@ void snapshots_recover(struct core *core)
                         after = v[i].seq;
                         if (strcmp(v[i].state, "creating") == 0) {
                                 char dir[PATH_MAX + 64];
-                                snapshot_dir(core, v[i].id, dir, sizeof(dir));
+                                layers_snapshot_dir(core, v[i].id, dir, sizeof(dir));
                                 store_snapshot_delete(core->store, v[i].id, &e);
-                                remove_later(dir);
+                                layers_remove_later(dir);
                                 log_warn("snapshot_dropped", "snapshot=%s reason=%s", v[i].id,
                                          "the daemon stopped while capturing it");
                         }
@@ -74,8 +74,8 @@ int snapshot_delete(struct core *core, const char *id, struct err *e)
                 return -EIO;
         }
         char dir[PATH_MAX + 64];
-        snapshot_dir(core, id, dir, sizeof(dir));
-        remove_later(dir);
+        layers_snapshot_dir(core, id, dir, sizeof(dir));
+        layers_remove_later(dir);
         layers_collect(core);
         store_event_append(core->store, time_wall_ms(), "snapshot.deleted", "snapshot", id, NULL,
                            NULL);

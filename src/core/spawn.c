@@ -12,12 +12,12 @@
 #include "core.h"
 #include "machine_internal.h"
 #include "pools.h"
-#include "tplreg.h"
+#include "templates.h"
 
 static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
         struct machine *m = ud;
-        if (!h) /* the agent went away: on_agent_state fails the machine */
+        if (!h) /* the agent went away: machine__on_agent_state fails the machine */
                 return;
         agentconn_chan_close(&m->agent, m->ping_chan);
         if (m->state != M_CREATING)
@@ -29,16 +29,16 @@ static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *
                 snprintf(why, sizeof(why), "the new identity was refused: %s",
                          json_string_value(json_object_get(err, "message")) ?: "bad answer");
                 json_decref(resp);
-                fail(m, why);
+                machine__fail(m, why);
                 return;
         }
         json_decref(resp);
-        op_helper_stop(m);
-        set_state(m, M_RUNNING, NULL);
-        finish_create(m, NS_OK, NULL);
+        machine__op_helper_stop(m);
+        machine__set_state(m, M_RUNNING, NULL);
+        machine__finish_create(m, NS_OK, NULL);
 }
 
-int spawn_hello(struct machine *m)
+int machine__spawn_hello(struct machine *m)
 {
         unsigned char raw[16], seed[32];
         char mid[33], seedhex[65];
@@ -52,21 +52,21 @@ int spawn_hello(struct machine *m)
                 json_object_set(req, "address", json_object_get(m->conf.network, "address"));
                 json_object_set(req, "gateway", json_object_get(m->conf.network, "gateway"));
         }
-        return agent_ping(m, req, on_identity) != 0;
+        return machine__agent_ping(m, req, on_identity) != 0;
 }
 
-struct machine *machine_spawn(struct core *core, const struct machine_params *p, const char *image,
-                              json_t *layers, const char *parent_id, const char *snapshot_id,
-                              machine_done_cb cb, void *ud, struct err *e)
+struct machine *machine__spawn(struct core *core, const struct machine_params *p, const char *image,
+                               json_t *layers, const char *parent_id, const char *snapshot_id,
+                               machine_done_cb cb, void *ud, struct err *e)
 {
-        struct machine *m = machine_new(core, p, layers, parent_id, snapshot_id, cb, ud, e);
+        struct machine *m = machine__new(core, p, layers, parent_id, snapshot_id, cb, ud, e);
         if (!m)
                 return NULL;
-        log_info("machine_spawn", "machine=%s parent=%s snapshot=%s", m->id,
+        log_info("machine__spawn", "machine=%s parent=%s snapshot=%s", m->id,
                  parent_id ? parent_id : "-", snapshot_id ? snapshot_id : "-");
         struct err re = {0};
-        if (restore_from(m, image, &re) < 0)
-                fail(m, re.msg);
+        if (machine__restore_from(m, image, &re) < 0)
+                machine__fail(m, re.msg);
         return m;
 }
 
@@ -100,8 +100,8 @@ static void from_snapshot(json_t *spec, const struct machine_conf *c,
                 out->metadata = json_object_get(spec, "metadata");
 }
 
-struct machine *machine_spawn_snapshot(struct core *core, const struct machine_params *p,
-                                       machine_done_cb cb, void *ud, struct err *e)
+struct machine *machine__spawn_snapshot(struct core *core, const struct machine_params *p,
+                                        machine_done_cb cb, void *ud, struct err *e)
 {
         struct snapshot_rec r;
         if (store_snapshot_get(core->store, p->snapshot, &r, e) < 0) {
@@ -131,8 +131,8 @@ struct machine *machine_spawn_snapshot(struct core *core, const struct machine_p
                 struct machine_params mp;
                 from_snapshot(spec, &c, p, &mp);
                 char image[PATH_MAX + 64];
-                snapshot_dir(core, r.id, image, sizeof(image));
-                m = machine_spawn(core, &mp, image, c.layers, NULL, r.id, cb, ud, e);
+                layers_snapshot_dir(core, r.id, image, sizeof(image));
+                m = machine__spawn(core, &mp, image, c.layers, NULL, r.id, cb, ud, e);
                 if (!m)
                         e->code = NS_E_INTERNAL;
         }
@@ -149,23 +149,23 @@ static struct machine *spawn_as(struct core *core, const struct machine_params *
         struct machine_params mp = *p;
         mp.template_name = ref;
         mp.snapshot = snap;
-        return machine_spawn_snapshot(core, &mp, cb, ud, e);
+        return machine__spawn_snapshot(core, &mp, cb, ud, e);
 }
 
-struct machine *machine_spawn_template(struct core *core, const struct machine_params *p,
-                                       machine_done_cb cb, void *ud, struct err *e)
+struct machine *machine__spawn_template(struct core *core, const struct machine_params *p,
+                                        machine_done_cb cb, void *ud, struct err *e)
 {
         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
-        if (tplreg_snapshot(core, p->template_name, ref, snap, e) < 0)
+        if (templates_snapshot(core, p->template_name, ref, snap, e) < 0)
                 return NULL;
         return spawn_as(core, p, ref, snap, cb, ud, e);
 }
 
-struct machine *machine_from_template(struct core *core, const struct machine_params *p,
-                                      machine_done_cb cb, void *ud, struct err *e)
+struct machine *machine__from_template(struct core *core, const struct machine_params *p,
+                                       machine_done_cb cb, void *ud, struct err *e)
 {
         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
-        if (tplreg_snapshot(core, p->template_name, ref, snap, e) < 0)
+        if (templates_snapshot(core, p->template_name, ref, snap, e) < 0)
                 return NULL;
         struct machine *m = p->pool != POOL_SKIP ? pool_take(core, ref, snap, p) : NULL;
         if (m) {

@@ -11,7 +11,7 @@
 #include "sniproxy.h"
 #include "../core/core.h"
 #include "../core/machine.h"
-#include "../core/template.h"
+#include "../core/base_rootfs.h"
 #include "../core/vm_guest.h"
 #include "../runtime/driver.h"
 #include "../store/store.h"
@@ -36,7 +36,7 @@ struct app {
         unsigned preview_idle_ms;      /* a proxied connection without traffic ends */
         struct preview_conn *previews; /* proxied connections (api/preview.c) */
         unsigned npreviews;            /* ... how many: at most --max-connections */
-        struct wsc *ws_clients;        /* WebSocket clients (api/ws.c) */
+        struct ws_client *ws_clients;  /* WebSocket clients (api/ws.c) */
         int64_t started_ms;
         int lock_fd;
         struct loop_io sig_io;

@@ -378,8 +378,8 @@ static int setup_machines(struct app *app, struct err *e)
         }
         int r = find_agent(app, e);
         if (r == 0)
-                r = templates_init(&app->core.templates, &app->core.loop, &app->core.children,
-                                   cache, e);
+                r = base_rootfs_init(&app->core.templates, &app->core.loop, &app->core.children,
+                                     cache, e);
         if (r == 0)
                 r = vm_guest_init(&app->core.vm_guest, &app->core.loop, &app->core.children,
                                   app->core.lib_dir, cache, e);
@@ -449,7 +449,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
         http_server_fini(&app->http);
         builds_drop(&app->core);
         pools_stop(&app->core);
-        templates_fini(&app->core.templates); /* a preparation under way finishes on its own */
+        base_rootfs_fini(&app->core.templates); /* a preparation under way finishes on its own */
         prep_fini(&app->core.vm_guest);
         if (!app->core.machines) /* nothing of it runs on: its rules can go */
                 net_host_fini(&app->core.net);

@@ -27,7 +27,7 @@ static long long read_number(const char *path, const char *key)
         return v;
 }
 
-void sandbox_usage(const char *id, long long *mem, long long *limit, long long *cpu_ns)
+void cgroup_sandbox_usage(const char *id, long long *mem, long long *limit, long long *cpu_ns)
 {
         char p[512];
         snprintf(p, sizeof(p), "/sys/fs/cgroup/memory/%s/memory.usage_in_bytes", id);
@@ -67,7 +67,7 @@ static long long mem_arg(const char *cmd, size_t len)
         return -1;
 }
 
-void process_usage(pid_t pid, long long *mem, long long *limit, long long *cpu_ns)
+void cgroup_process_usage(pid_t pid, long long *mem, long long *limit, long long *cpu_ns)
 {
         char p[64];
         *mem = *limit = *cpu_ns = -1;

@@ -6,10 +6,10 @@
 
 /* Memory in use, its limit (bytes) and CPU time used (ns) of sandbox `id`; -1 for what
  * the host does not tell. */
-void sandbox_usage(const char *id, long long *mem, long long *limit, long long *cpu_ns);
+void cgroup_sandbox_usage(const char *id, long long *mem, long long *limit, long long *cpu_ns);
 
 /* The same for one host process (a VM's QEMU): resident memory and CPU time from
  * /proc/PID; *limit from its `-m MB` argument when it has one. -1 for what is unknown. */
-void process_usage(pid_t pid, long long *mem, long long *limit, long long *cpu_ns);
+void cgroup_process_usage(pid_t pid, long long *mem, long long *limit, long long *cpu_ns);
 
 #endif

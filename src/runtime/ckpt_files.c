@@ -44,7 +44,7 @@ static int mark_complete(const char *image)
         return close(fd);
 }
 
-int image_publish(const char *image, const char *own)
+int ckpt_image_publish(const char *image, const char *own)
 {
         /* the machine's own checkpoint first: a restarted daemon resumes it from there */
         if (link_image(image, own) < 0 || mark_complete(own) < 0)
@@ -52,7 +52,7 @@ int image_publish(const char *image, const char *own)
         return strcmp(image, own) != 0 ? mark_complete(image) : 0;
 }
 
-int restore_prepare(const char *image, const char *dir, struct err *e)
+int ckpt_restore_prepare(const char *image, const char *dir, struct err *e)
 {
         char done[PATH_MAX + 64];
         snprintf(done, sizeof(done), "%s/" DRIVER_IMAGE_DONE, image);

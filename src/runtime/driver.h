@@ -107,7 +107,7 @@ struct driver {
 /* The file in a machine's dir naming its checkpoint or restore helper ("PID\n"): the
  * daemon writes it right after a hibernate or restore returned the helper's pid, and a
  * restarted daemon waits for that process. A checkpoint helper acts only once it is
- * named there (helper_gate), so one whose daemon died before naming it does nothing. */
+ * named there (shim_helper_gate), so one whose daemon died before naming it does nothing. */
 #define DRIVER_OP_PID "op.pid"
 
 /* The file a complete checkpoint image holds (written last). */

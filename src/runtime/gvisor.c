@@ -28,7 +28,7 @@
 
 static int remove_tree(const char *path);
 
-void runsc_root(const struct driver_ctx *ctx, char *out, size_t cap)
+void gvisor__runsc_root(const struct driver_ctx *ctx, char *out, size_t cap)
 {
         snprintf(out, cap, "%s/runsc", ctx->state_dir);
 }
@@ -41,7 +41,8 @@ static int gv_probe(const struct driver_ctx *ctx, struct err *e)
         return 0;
 }
 
-int mkdir_in(const char *dir, const char *name, mode_t mode, char *out, size_t cap, struct err *e)
+int gvisor__mkdir_in(const char *dir, const char *name, mode_t mode, char *out, size_t cap,
+                     struct err *e)
 {
         if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap)
                 return err_set(e, ENAMETOOLONG, "path in %s", dir);
@@ -112,8 +113,8 @@ static json_t *oci_config(const struct driver_ctx *ctx, const struct machine_spe
         return cfg;
 }
 
-int write_bundle(const struct driver_ctx *ctx, const struct machine_spec *s, const char *rootfs,
-                 const char *bundle, struct err *e)
+int gvisor__write_bundle(const struct driver_ctx *ctx, const struct machine_spec *s,
+                         const char *rootfs, const char *bundle, struct err *e)
 {
         json_t *cfg = oci_config(ctx, s, rootfs);
         char path[PATH_MAX + 64];
@@ -126,15 +127,15 @@ int write_bundle(const struct driver_ctx *ctx, const struct machine_spec *s, con
         return r;
 }
 
-int mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct err *e)
+int gvisor__mount_layer(const struct machine_spec *s, char *rootfs, size_t cap, struct err *e)
 {
         char upper[PATH_MAX + 64], work[PATH_MAX + 64], lower[OVERLAY_LOWER_MAX], opts[4096];
         /* the upper dir's mode becomes the mode of the machine's "/" */
-        int r = mkdir_in(s->dir, "upper", 0755, upper, sizeof(upper), e);
+        int r = gvisor__mkdir_in(s->dir, "upper", 0755, upper, sizeof(upper), e);
         if (r == 0)
-                r = mkdir_in(s->dir, "work", 0700, work, sizeof(work), e);
+                r = gvisor__mkdir_in(s->dir, "work", 0700, work, sizeof(work), e);
         if (r == 0)
-                r = mkdir_in(s->dir, "rootfs", 0755, rootfs, cap, e);
+                r = gvisor__mkdir_in(s->dir, "rootfs", 0755, rootfs, cap, e);
         if (r == 0)
                 r = overlay_lower(s, lower, sizeof(lower), e);
         if (r < 0)
@@ -155,7 +156,7 @@ static void exec_shim(const struct driver_ctx *ctx, const struct machine_spec *s
 {
         const char *id = s->id, *dir = s->dir;
         char root[PATH_MAX + 64];
-        runsc_root(ctx, root, sizeof(root));
+        gvisor__runsc_root(ctx, root, sizeof(root));
         int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0);
@@ -220,14 +221,14 @@ static int write_identity(const char *rootfs, const char *hostname, struct err *
 }
 
 /* Starts the shim (running or restoring the container) and connects to its socket. */
-void runsc_enter(const char *id)
+void gvisor__runsc_enter(const char *id)
 {
         if (net_enter(id) < 0)
                 _exit(125);
 }
 
-int launch(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
-           struct machine_run *run, struct err *e)
+int gvisor__launch(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
+                   struct machine_run *run, struct err *e)
 {
         const char *dir = s->dir;
         char bundle[PATH_MAX + 64], log[PATH_MAX + 64];
@@ -254,16 +255,16 @@ static int gv_start(const struct driver_ctx *ctx, const struct machine_spec *s,
         char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64];
         if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
                 return err_set(e, errno, "mkdir %s", s->dir);
-        int r = mount_layer(s, rootfs, sizeof(rootfs), e);
+        int r = gvisor__mount_layer(s, rootfs, sizeof(rootfs), e);
         if (r == 0)
                 r = write_identity(rootfs, s->hostname, e);
         if (r == 0)
-                r = mkdir_in(s->dir, "bundle", 0700, bundle, sizeof(bundle), e);
+                r = gvisor__mkdir_in(s->dir, "bundle", 0700, bundle, sizeof(bundle), e);
         if (r == 0)
-                r = write_bundle(ctx, s, rootfs, bundle, e);
+                r = gvisor__write_bundle(ctx, s, rootfs, bundle, e);
         if (r < 0)
                 return r;
-        return launch(ctx, s, NULL, run, e);
+        return gvisor__launch(ctx, s, NULL, run, e);
 }
 
 static int remove_tree(const char *path)
@@ -302,11 +303,11 @@ static void stop_container(const struct driver_ctx *ctx, const char *id, pid_t l
                 return;
         }
         char root[PATH_MAX + 64];
-        runsc_root(ctx, root, sizeof(root));
+        gvisor__runsc_root(ctx, root, sizeof(root));
         const char *kill_argv[] = {RUNSC, "--root", root, "kill", id, "KILL", NULL};
         const char *del_argv[] = {RUNSC, "--root", root, "delete", "--force", id, NULL};
         const char *state_argv[] = {RUNSC, "--root", root, "state", id, NULL};
-        runsc_enter(id);
+        gvisor__runsc_enter(id);
         for (int i = 0; i < STOP_LIMIT; i++) {
                 run_quiet(kill_argv);
                 /* runsc serialises on its own locks; under load a delete can lose a race */
@@ -330,7 +331,7 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
         if (ctx->net && ctx->net->enabled)
                 net_teardown(ctx->net, id);
         struct err e = {0};
-        int kept = !keep_layer || gv_seal(ctx, dir, keep_layer, &e) == 0;
+        int kept = !keep_layer || gvisor__seal(ctx, dir, keep_layer, &e) == 0;
         if (!kept)
                 fprintf(stderr, "nullspace: keeping the layer of %s: %s\n", id, e.msg);
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
@@ -345,7 +346,7 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
 static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
                         const char *keep_layer, pid_t launcher, struct err *e)
 {
-        pid_t pid = fork_helper();
+        pid_t pid = shim_fork_helper();
         if (pid == 0)
                 destroy_helper(ctx, id, dir, keep_layer, launcher);
         if (pid < 0)
@@ -353,7 +354,7 @@ static pid_t gv_destroy(const struct driver_ctx *ctx, const char *id, const char
         return pid;
 }
 
-int is_mounted(const char *path)
+int gvisor__is_mounted(const char *path)
 {
         char parent[PATH_MAX + 80];
         struct stat a, b;
@@ -366,7 +367,7 @@ static void gv_usage(const struct driver_ctx *ctx, const char *id, const char *d
                      struct machine_usage *u)
 {
         (void)ctx, (void)dir;
-        sandbox_usage(id, &u->mem_bytes, &u->mem_limit, &u->cpu_ns);
+        cgroup_sandbox_usage(id, &u->mem_bytes, &u->mem_limit, &u->cpu_ns);
 }
 
 const struct driver gvisor_driver = {
@@ -377,9 +378,9 @@ const struct driver gvisor_driver = {
     .start = gv_start,
     .connect = shim_connect,
     .attach = shim_attach,
-    .hibernate = gv_hibernate,
-    .restore = gv_restore,
-    .seal = gv_seal,
+    .hibernate = gvisor__hibernate,
+    .restore = gvisor__restore,
+    .seal = gvisor__seal,
     .destroy = gv_destroy,
     .usage = gv_usage,
 };

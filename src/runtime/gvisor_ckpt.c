@@ -40,35 +40,35 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
                               const char *image)
 {
         char root[PATH_MAX + 64], own[PATH_MAX + 64];
-        helper_gate(dir);
-        runsc_root(ctx, root, sizeof(root));
+        shim_helper_gate(dir);
+        gvisor__runsc_root(ctx, root, sizeof(root));
         snprintf(own, sizeof(own), "%s/checkpoint", dir);
         remove_flat_dir(image);
         if (mkdir(image, 0700) < 0)
                 _exit(1);
         const char *ckpt[] = {RUNSC, "--root", root, "checkpoint", "--image-path", image, id, NULL};
-        runsc_enter(id); /* the files below are in the host's mounts all the same */
+        gvisor__runsc_enter(id); /* the files below are in the host's mounts all the same */
         char log[PATH_MAX + 64];
         snprintf(log, sizeof(log), "%s/runsc.log", dir);
         int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (lfd >= 0)
                 dup2(lfd, 2); /* why a checkpoint failed goes to the machine's log */
-        if (run_cmd(ckpt, NULL, lfd < 0) != 0) {
+        if (gvisor__run_cmd(ckpt, NULL, lfd < 0) != 0) {
                 remove_flat_dir(image); /* a partial image only fills the disk */
                 _exit(1);
         }
         /* the sandbox has exited (its memory is free); `runsc run` removes the rest of
          * the container on its own (~100 ms): a restore's shim waits for that */
         /* the machine's own checkpoint first: a restarted daemon resumes it from there */
-        if (image_publish(image, own) < 0)
+        if (ckpt_image_publish(image, own) < 0)
                 _exit(1);
         _exit(0);
 }
 
-pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir, const char *image,
-                   struct err *e)
+pid_t gvisor__hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
+                        const char *image, struct err *e)
 {
-        pid_t pid = fork_helper();
+        pid_t pid = shim_fork_helper();
         if (pid == 0)
                 checkpoint_helper(ctx, id, dir, image);
         return pid < 0 ? err_set(e, errno, "fork checkpoint helper") : pid;
@@ -80,7 +80,7 @@ pid_t gv_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir
 static void rearm_helper(const struct driver_ctx *ctx, const char *id)
 {
         char root[PATH_MAX + 64];
-        runsc_root(ctx, root, sizeof(root));
+        gvisor__runsc_root(ctx, root, sizeof(root));
         const char *usr1_argv[] = {RUNSC, "--root", root, "kill", id, "USR1", NULL};
         char status[32];
         /* the restore creates the container's state file, then marks it running (a big
@@ -93,7 +93,7 @@ static void rearm_helper(const struct driver_ctx *ctx, const char *id)
         }
         /* the sandbox runs in the machine's namespace, made by the shim's child: join it
          * only now that it surely exists */
-        runsc_enter(id);
+        gvisor__runsc_enter(id);
         /* an agent told to "quiesce" re-arms on its own within milliseconds and the
          * daemon stops this helper; the signal is for agents that do not */
         usleep(300000);
@@ -105,24 +105,24 @@ static void rearm_helper(const struct driver_ctx *ctx, const char *id)
         _exit(1);
 }
 
-int gv_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
-               struct machine_run *run, pid_t *helper, struct err *e)
+int gvisor__restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
+                    struct machine_run *run, pid_t *helper, struct err *e)
 {
         char rootfs[PATH_MAX + 64], bundle[PATH_MAX + 64];
-        int r = restore_prepare(image, s->dir, e);
+        int r = ckpt_restore_prepare(image, s->dir, e);
         if (r < 0)
                 return r;
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", s->dir);
-        r = is_mounted(rootfs) ? 0 : mount_layer(s, rootfs, sizeof(rootfs), e);
+        r = gvisor__is_mounted(rootfs) ? 0 : gvisor__mount_layer(s, rootfs, sizeof(rootfs), e);
         if (r == 0)
-                r = mkdir_in(s->dir, "bundle", 0700, bundle, sizeof(bundle), e);
+                r = gvisor__mkdir_in(s->dir, "bundle", 0700, bundle, sizeof(bundle), e);
         if (r == 0)
-                r = write_bundle(ctx, s, rootfs, bundle, e);
+                r = gvisor__write_bundle(ctx, s, rootfs, bundle, e);
         if (r == 0)
-                r = launch(ctx, s, image, run, e);
+                r = gvisor__launch(ctx, s, image, run, e);
         if (r < 0)
                 return r;
-        pid_t pid = fork_helper();
+        pid_t pid = shim_fork_helper();
         if (pid == 0)
                 rearm_helper(ctx, s->id);
         if (pid < 0)
@@ -141,16 +141,16 @@ static int sync_dir(const char *path)
         return r;
 }
 
-int gv_seal(const struct driver_ctx *ctx, const char *dir, const char *layer, struct err *e)
+int gvisor__seal(const struct driver_ctx *ctx, const char *dir, const char *layer, struct err *e)
 {
         (void)ctx;
         char rootfs[PATH_MAX + 64], upper[PATH_MAX + 64], parent[PATH_MAX + 64];
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
         snprintf(upper, sizeof(upper), "%s/upper", dir);
-        for (int i = 0; i < 50 && is_mounted(rootfs) && umount2(rootfs, 0) < 0 && errno == EBUSY;
-             i++)
+        for (int i = 0;
+             i < 50 && gvisor__is_mounted(rootfs) && umount2(rootfs, 0) < 0 && errno == EBUSY; i++)
                 usleep(10000);
-        if (is_mounted(rootfs) && umount2(rootfs, MNT_DETACH) < 0)
+        if (gvisor__is_mounted(rootfs) && umount2(rootfs, MNT_DETACH) < 0)
                 return err_set(e, errno, "umount %s", rootfs);
         if (access(layer, F_OK) < 0 && rename(upper, layer) < 0)
                 return err_set(e, errno, "move %s to %s", upper, layer);

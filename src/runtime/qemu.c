@@ -62,7 +62,8 @@ int qemu_net(const struct machine_spec *s)
         const char *argv[] = {"sh", "-ec", bridge, NULL};
         char path[PATH_MAX + 16];
         snprintf(path, sizeof(path), "%s/net", s->dir);
-        FILE *f = net_setup(s->net) == 0 && run_cmd(argv, NULL, 0) == 0 ? fopen(path, "w") : NULL;
+        FILE *f =
+            net_setup(s->net) == 0 && gvisor__run_cmd(argv, NULL, 0) == 0 ? fopen(path, "w") : NULL;
         if (!f)
                 return -1;
         fprintf(f, "%s %s\n", s->net->guest_ip, s->net->host_ip);
@@ -115,7 +116,7 @@ static void start_child(const struct driver_ctx *ctx, const struct machine_spec 
         const char *argv[] = {"sh",   "-c", prepare_script,  "nullspace-vm-prepare",
                               s->dir, vm,   ctx->agent_path, s->hostname,
                               NULL};
-        if (run_cmd(argv, NULL, 0) != 0)
+        if (gvisor__run_cmd(argv, NULL, 0) != 0)
                 _exit(126);
         qemu_exec(ctx, s, NULL);
 }
@@ -148,7 +149,7 @@ void qemu_probe_accel(const struct driver_ctx *ctx)
         accel_file(ctx, path, sizeof(path));
         if (access(path, F_OK) == 0 || qm_probe(ctx, &(struct err){0}) < 0)
                 return;
-        if (fork_helper() != 0)
+        if (shim_fork_helper() != 0)
                 return; /* the reaper collects it */
         char lock[PATH_MAX];
         vm_file(ctx, "accel.lock", lock, sizeof(lock));
@@ -161,7 +162,7 @@ void qemu_probe_accel(const struct driver_ctx *ctx)
         const char *argv[] = {"sh",   "-c",   probe_script, "nullspace-kvm-probe",
                               kernel, initrd, NULL};
         int kvm = kvm_usable(&e) == 0;
-        if (kvm && run_cmd(argv, NULL, 1) != 0) {
+        if (kvm && gvisor__run_cmd(argv, NULL, 1) != 0) {
                 kvm = 0;
                 snprintf(e.msg, sizeof(e.msg), "/dev/kvm does not boot the guest kernel");
         }
@@ -245,7 +246,7 @@ int qemu_launch(const struct driver_ctx *ctx, const struct machine_spec *s,
                 snprintf(sock, sizeof(sock), "%s/%s", s->dir, stale[i]);
                 unlink(sock);
         }
-        pid_t pid = fork_helper();
+        pid_t pid = shim_fork_helper();
         if (pid == 0)
                 child(ctx, s, arg);
         if (pid < 0)
@@ -286,7 +287,7 @@ static void qm_usage(const struct driver_ctx *ctx, const char *id, const char *d
         pid_t pid = qemu_pid(dir);
         u->mem_bytes = u->mem_limit = u->cpu_ns = -1;
         if (pid)
-                process_usage(pid, &u->mem_bytes, &u->mem_limit, &u->cpu_ns);
+                cgroup_process_usage(pid, &u->mem_bytes, &u->mem_limit, &u->cpu_ns);
 }
 
 /* The destroy helper: the guest stops with its QEMU; its network and files go. */
@@ -299,7 +300,7 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
         if (ctx->net && ctx->net->enabled)
                 net_teardown(ctx->net, id);
         const char *rm[] = {"rm", "-rf", "--one-file-system", dir, NULL};
-        _exit(run_cmd(rm, NULL, 1) == 0 ? 0 : 1);
+        _exit(gvisor__run_cmd(rm, NULL, 1) == 0 ? 0 : 1);
 }
 
 static pid_t qm_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,
@@ -308,7 +309,7 @@ static pid_t qm_destroy(const struct driver_ctx *ctx, const char *id, const char
         (void)launcher; /* QEMU writes its pid file before it runs the guest */
         if (keep_layer)
                 return err_set(e, ENOTSUP, "VM machines have no layers to keep");
-        pid_t pid = fork_helper();
+        pid_t pid = shim_fork_helper();
         if (pid == 0)
                 destroy_helper(ctx, id, dir);
         return pid < 0 ? err_set(e, errno, "fork destroy helper") : pid;

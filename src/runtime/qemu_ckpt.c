@@ -53,7 +53,7 @@ static void hibernate_helper(const char *dir, const char *image)
             to[PATH_MAX + 16];
         struct qmp q;
         struct err e = {0};
-        helper_gate(dir);
+        shim_helper_gate(dir);
         qmp_path(dir, sock, sizeof(sock));
         snprintf(own, sizeof(own), "%s/checkpoint", dir);
         remove_flat_dir(image);
@@ -75,7 +75,7 @@ static void hibernate_helper(const char *dir, const char *image)
         qmp_close(&q);
         snprintf(from, sizeof(from), "%s/initrd", dir);
         snprintf(to, sizeof(to), "%s/initrd", image);
-        if (link(from, to) < 0 || image_publish(image, own) < 0)
+        if (link(from, to) < 0 || ckpt_image_publish(image, own) < 0)
                 _exit(1);
         _exit(0);
 }
@@ -85,7 +85,7 @@ pid_t qemu_hibernate(const struct driver_ctx *ctx, const char *id, const char *d
 {
         (void)ctx;
         (void)id;
-        pid_t pid = fork_helper();
+        pid_t pid = shim_fork_helper();
         if (pid == 0)
                 hibernate_helper(dir, image);
         return pid < 0 ? err_set(e, errno, "fork hibernate helper") : pid;
@@ -147,12 +147,12 @@ static void restore_child(const struct driver_ctx *ctx, const struct machine_spe
 int qemu_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,
                  struct machine_run *run, pid_t *helper, struct err *e)
 {
-        int r = restore_prepare(image, s->dir, e);
+        int r = ckpt_restore_prepare(image, s->dir, e);
         if (r == 0)
                 r = qemu_launch(ctx, s, restore_child, image, run, e);
         if (r < 0)
                 return r;
-        pid_t h = fork_helper();
+        pid_t h = shim_fork_helper();
         if (h == 0)
                 running_helper(s->dir);
         if (h < 0)

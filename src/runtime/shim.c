@@ -54,7 +54,7 @@ int shim_attach(const struct driver_ctx *ctx, const char *id, const char *dir,
         return 0;
 }
 
-pid_t fork_helper(void)
+pid_t shim_fork_helper(void)
 {
         pid_t pid = fork();
         if (pid == 0) {
@@ -65,7 +65,7 @@ pid_t fork_helper(void)
         return pid;
 }
 
-void helper_gate(const char *dir)
+void shim_helper_gate(const char *dir)
 {
         char path[PATH_MAX + 32], text[32];
         snprintf(path, sizeof(path), "%s/" DRIVER_OP_PID, dir);

@@ -18,12 +18,12 @@ int shim_attach(const struct driver_ctx *ctx, const char *id, const char *dir,
                 struct machine_run *run, struct err *e);
 
 /* fork() for a helper: in the child, the daemon's blocked signals are unblocked. */
-pid_t fork_helper(void);
+pid_t shim_fork_helper(void);
 
 /* In a checkpoint helper just forked: waits (up to 5 s) until DIR/DRIVER_OP_PID names
  * this process, and exits 0 without doing anything when it never does (the daemon died
  * before recording it: the next daemon did not wait for it, and a checkpoint now would
  * stop a machine that daemon has adopted as running). Helper child only. */
-void helper_gate(const char *dir);
+void shim_helper_gate(const char *dir);
 
 #endif

@@ -98,7 +98,7 @@ static void sandbox_main(const char *dir, int hello)
 
 static pid_t spawn_sandbox(const char *dir, int hello, struct err *e)
 {
-        pid_t pid = fork_helper();
+        pid_t pid = shim_fork_helper();
         if (pid == 0)
                 sandbox_main(dir, hello);
         return pid < 0 ? err_set(e, errno, "fork sandbox") : pid;
@@ -164,9 +164,9 @@ static pid_t fake_hibernate(const struct driver_ctx *ctx, const char *id, const 
                             const char *image, struct err *e)
 {
         (void)ctx, (void)id;
-        pid_t pid = fork_helper();
+        pid_t pid = shim_fork_helper();
         if (pid == 0) {
-                helper_gate(dir);
+                shim_helper_gate(dir);
                 usleep(fake_knobs.helper_ms * 1000u);
                 if (fake_knobs.fail_hibernate)
                         _exit(1); /* the sandbox runs on, as gVisor's does */
@@ -196,7 +196,7 @@ static int fake_restore(const struct driver_ctx *ctx, const struct machine_spec 
         if (pid < 0)
                 return pid;
         *run = (struct machine_run){pid, -1, -1};
-        *helper = fork_helper();
+        *helper = shim_fork_helper();
         if (*helper == 0) {
                 usleep(fake_knobs.helper_ms * 1000u);
                 _exit(fake_knobs.fail_restore ? 1 : 0);
@@ -221,7 +221,7 @@ static pid_t fake_destroy(const struct driver_ctx *ctx, const char *id, const ch
                           const char *keep_layer, pid_t launcher, struct err *e)
 {
         (void)id;
-        pid_t pid = fork_helper();
+        pid_t pid = shim_fork_helper();
         if (pid == 0) {
                 usleep(fake_knobs.helper_ms * 1000u);
                 kill_sandbox(dir);

@@ -63,7 +63,7 @@ static int core_up(void)
         core.driver_ctx =
             (struct driver_ctx){core.state_dir, NULL, NULL, &core.net, core.cache_dir};
         if (loop_init(&core.loop, &e) < 0 || store_open(&core.store, db, &e) < 0 ||
-            templates_init(&core.templates, &core.loop, &core.children, core.cache_dir, &e) < 0 ||
+            base_rootfs_init(&core.templates, &core.loop, &core.children, core.cache_dir, &e) < 0 ||
             vm_guest_init(&core.vm_guest, &core.loop, &core.children, root, core.cache_dir, &e) <
                 0) {
                 printf("# setup: %s\n", e.msg);
@@ -521,8 +521,8 @@ static void test_spec_round_trip(void)
         snprintf(c->checkout, sizeof(c->checkout), "fresh");
         snprintf(c->image, sizeof(c->image), "i_0123");
         struct err e = {0};
-        is_int(save_spec(m, &e), 0, "the spec is stored (%s)", e.msg);
-        json_t *before = spec_json(m);
+        is_int(machine__save_spec(m, &e), 0, "the spec is stored (%s)", e.msg);
+        json_t *before = machine__spec_json(m);
         is_int(json_object_size(before), machine_conf_nfields,
                "every field of the table is stored");
         char id[MACHINE_ID_MAX];
@@ -534,7 +534,7 @@ static void test_spec_round_trip(void)
                 json_decref(before);
                 return;
         }
-        json_t *after = spec_json(m);
+        json_t *after = machine__spec_json(m);
         ok(json_equal(before, after), "every field reads back as it was written");
         char *a = json_dumps(after, JSON_SORT_KEYS), *b = json_dumps(before, JSON_SORT_KEYS);
         if (!json_equal(before, after))
@@ -570,7 +570,7 @@ int main(void)
         test_spec_round_trip();
         drain();
         machines_detach(&core);
-        templates_fini(&core.templates);
+        base_rootfs_fini(&core.templates);
         prep_fini(&core.vm_guest);
         store_close(core.store);
         loop_fini(&core.loop);

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/core/template.h"
+#include "../../src/core/base_rootfs.h"
 #include "tap.h"
 
 /* Lines as debootstrap prints them, in order, with the interleaved noise it adds. */
@@ -37,7 +37,7 @@ int main(void)
         ok(mkdtemp(dir) != NULL, "temporary cache dir");
         struct templates t;
         struct err e;
-        is_int(templates_init(&t, NULL, NULL, dir, &e), 0, "templates_init on an empty cache");
+        is_int(base_rootfs_init(&t, NULL, NULL, dir, &e), 0, "base_rootfs_init on an empty cache");
         is_str(prep_state_name(&t.base), "missing", "an empty cache has no base");
         const struct prep_desc *d = t.base.desc;
         struct prep_progress p = {0};
@@ -63,7 +63,7 @@ int main(void)
         is_int(p.items, 2, "two packages counted (validations are not)");
         for (size_t i = 1; i < sizeof(transcript) / sizeof(transcript[0]); i++)
                 ok(seen[i] >= seen[i - 1], "steps never go back (line %zu)", i);
-        templates_fini(&t);
+        base_rootfs_fini(&t);
         char cmd[64];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         ok(system(cmd) == 0, "cleaned up");

@@ -124,7 +124,7 @@ void api_machines_create(struct http_exchange *ex)
                 return;
         }
         struct err re = {0};
-        int rr = driver_check(&app->core, in.runtime, &re);
+        int rr = core_driver_check(&app->core, in.runtime, &re);
         if (rr < 0) {
                 jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
                 http_respond_error(ex,

@@ -19,7 +19,7 @@
 #include "../../core/dockerfile.h"
 #include "../../core/pools.h"
 #include "../../core/prune.h"
-#include "../../core/tplreg.h"
+#include "../../core/templates.h"
 #include "api.h"
 
 static struct store *store_of(struct http_exchange *ex)
@@ -224,7 +224,7 @@ static int request_options(struct http_exchange *ex, const struct build_req *in,
                 http_respond_error(ex, NS_E_INVALID_FIELD, "give one of 'from' and 'from_image'");
                 return -1;
         }
-        int rr = driver_check(api_core(ex), in->runtime, &e);
+        int rr = core_driver_check(api_core(ex), in->runtime, &e);
         if (rr < 0) {
                 http_respond_error(
                     ex, rr == -EINVAL ? NS_E_INVALID_FIELD : NS_E_RUNTIME_UNSUPPORTED, "%s", e.msg);
@@ -345,7 +345,7 @@ void api_builds_logs(struct http_exchange *ex)
 static json_t *template_json(struct http_exchange *ex, const struct template_rec *name,
                              const struct build_rec *b)
 {
-        json_t *view = tplreg_view(name, b);
+        json_t *view = templates_view(name, b);
         json_object_set_new(view, "pool", pool_view(api_core(ex), name->name, name->pool_size));
         return view;
 }
@@ -355,7 +355,7 @@ static void respond_template(struct http_exchange *ex, int status, const char *r
         struct template_rec name;
         struct build_rec b;
         struct err e = {0};
-        if (tplreg_lookup(api_core(ex), ref, &name, &b, &e) < 0) {
+        if (templates_lookup(api_core(ex), ref, &name, &b, &e) < 0) {
                 api_fail_err(ex, &e);
                 return;
         }
@@ -404,7 +404,7 @@ void api_templates_list(struct http_exchange *ex)
 void api_templates_delete(struct http_exchange *ex)
 {
         struct err e = {0};
-        if (tplreg_delete(api_core(ex), ex->match.params[0], &e) < 0) {
+        if (templates_delete(api_core(ex), ex->match.params[0], &e) < 0) {
                 api_fail_err(ex, &e);
                 return;
         }
@@ -426,7 +426,7 @@ void api_templates_alias(struct http_exchange *ex)
                 return;
         char canon[TEMPLATE_REF_MAX + 1];
         struct err e = {0};
-        if (tplreg_alias(api_core(ex), ex->match.params[0], in.name, canon, &e) < 0) {
+        if (templates_alias(api_core(ex), ex->match.params[0], in.name, canon, &e) < 0) {
                 api_fail_err(ex, &e);
         } else {
                 respond_template(ex, 201, canon);

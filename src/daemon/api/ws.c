@@ -16,7 +16,7 @@
 #define STDIN_MSG_MAX  (512u << 10) /* one stdin message for a process (base64 in the agent) */
 #define WS_EXEC_WINDOW (2u << 20)   /* output credit per stream of an exec (fewer round trips) */
 
-void wsc_send(struct wsc *c, json_t *doc)
+void ws_client_send(struct ws_client *c, json_t *doc)
 {
         char *text = c->ws ? json_dumps(doc, JSON_COMPACT) : NULL;
         json_decref(doc);
@@ -28,7 +28,8 @@ void wsc_send(struct wsc *c, json_t *doc)
         free(text);
 }
 
-void wsc_error(struct wsc *c, json_t *id, uint32_t channel, enum ns_code code, const char *fmt, ...)
+void ws_client_error(struct ws_client *c, json_t *id, uint32_t channel, enum ns_code code,
+                     const char *fmt, ...)
 {
         char msg[512];
         va_list ap;
@@ -44,19 +45,19 @@ void wsc_error(struct wsc *c, json_t *id, uint32_t channel, enum ns_code code, c
                 json_object_set(doc, "id", id);
         if (channel)
                 json_object_set_new(doc, "channel", json_integer(channel));
-        wsc_send(c, doc);
+        ws_client_send(c, doc);
 }
 
-void wsc_ref(struct wsc *c)
+void ws_client_ref(struct ws_client *c)
 {
         c->refs++;
 }
 
-void wsc_unref(struct wsc *c)
+void ws_client_unref(struct ws_client *c)
 {
         if (--c->refs > 0)
                 return;
-        for (struct wsc **pp = &c->app->ws_clients; *pp; pp = &(*pp)->next) {
+        for (struct ws_client **pp = &c->app->ws_clients; *pp; pp = &(*pp)->next) {
                 if (*pp == c) {
                         *pp = c->next;
                         break;
@@ -65,19 +66,19 @@ void wsc_unref(struct wsc *c)
         free(c);
 }
 
-static void reply(struct wsc *c, json_t *id, json_t *doc)
+static void reply(struct ws_client *c, json_t *id, json_t *doc)
 {
         json_object_set_new(doc, "type", json_string("reply"));
         if (id)
                 json_object_set(doc, "id", id);
-        wsc_send(c, doc);
+        ws_client_send(c, doc);
 }
 
 /* ---- one request ------------------------------------------------------------------ */
 
 /* A request being handled: the message, with type/id/machine/selector taken out. */
-struct wreq {
-        struct wsc *c;
+struct ws_request {
+        struct ws_client *c;
         json_t *msg; /* what is left for the op's field table */
         json_t *id;
         char machine[MACHINE_ID_MAX];
@@ -89,102 +90,102 @@ struct wreq {
 struct wop {
         const char *type;
         int needs_machine;
-        void (*run)(struct wreq *r, struct machine *m);
+        void (*run)(struct ws_request *r, struct machine *m);
 };
 
-static void wreq_free(struct wreq *r)
+static void ws_request_free(struct ws_request *r)
 {
         json_decref(r->msg);
         json_decref(r->id);
-        wsc_unref(r->c);
+        ws_client_unref(r->c);
         free(r);
 }
 
 /* Decodes what is left of the message with `fields`; -1 after answering the error. */
-static int decode(struct wreq *r, const struct jv_field *fields, size_t n, void *out)
+static int decode(struct ws_request *r, const struct jv_field *fields, size_t n, void *out)
 {
         struct jv_error e;
         char *text = json_dumps(r->msg, JSON_COMPACT);
         int rc = text ? jv_decode(text, strlen(text), fields, n, out, NULL, &e) : -1;
         free(text);
         if (rc < 0)
-                wsc_error(r->c, r->id, 0, text ? e.code : NS_E_INTERNAL, "%s",
-                          text ? e.msg : "out of memory");
+                ws_client_error(r->c, r->id, 0, text ? e.code : NS_E_INTERNAL, "%s",
+                                text ? e.msg : "out of memory");
         return rc;
 }
 
 /* Names the process of r in req (pid or tag); -1 after answering when neither is given. */
-static int name_process(struct wreq *r, json_t *req)
+static int name_process(struct ws_request *r, json_t *req)
 {
         if (r->pid)
                 json_object_set_new(req, "pid", json_integer(r->pid));
         else if (r->tag[0])
                 json_object_set_new(req, "tag", json_string(r->tag));
         else {
-                wsc_error(r->c, r->id, 0, NS_E_MISSING_FIELD, "give 'pid' or 'tag'");
+                ws_client_error(r->c, r->id, 0, NS_E_MISSING_FIELD, "give 'pid' or 'tag'");
                 return -1;
         }
         return 0;
 }
 
-struct wcall {
-        struct wsc *c;
+struct ws_call {
+        struct ws_client *c;
         json_t *id;
 };
 
 static void on_call_done(void *ud, json_t *resp)
 {
-        struct wcall *w = ud;
+        struct ws_call *w = ud;
         json_t *err = json_object_get(resp, "error");
         if (!resp)
-                wsc_error(w->c, w->id, 0, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
+                ws_client_error(w->c, w->id, 0, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
         else if (err)
-                wsc_error(
+                ws_client_error(
                     w->c, w->id, 0,
                     api_code_or(json_string_value(json_object_get(err, "code")), NS_E_INTERNAL),
                     "%s", json_string_value(json_object_get(err, "message")) ?: "refused");
         else
                 reply(w->c, w->id, json_deep_copy(resp));
         json_decref(w->id);
-        wsc_unref(w->c);
+        ws_client_unref(w->c);
         free(w);
 }
 
 /* One request to the agent, one reply to the client. Steals req. */
-static void call(struct wreq *r, struct machine *m, json_t *req)
+static void call(struct ws_request *r, struct machine *m, json_t *req)
 {
-        struct wcall *w = calloc(1, sizeof(*w));
+        struct ws_call *w = calloc(1, sizeof(*w));
         if (w) {
-                *w = (struct wcall){r->c, r->id ? json_incref(r->id) : NULL};
-                wsc_ref(r->c);
+                *w = (struct ws_call){r->c, r->id ? json_incref(r->id) : NULL};
+                ws_client_ref(r->c);
                 if (!machine_call(m, req, on_call_done, w)) {
-                        wsc_unref(r->c);
+                        ws_client_unref(r->c);
                         json_decref(w->id);
                         free(w);
                         w = NULL;
                 }
         }
         if (!w)
-                wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
-                          m->id);
+                ws_client_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING,
+                                "machine %s is not answering", m->id);
         json_decref(req);
 }
 
 /* Opens a stream channel for req (stolen); the agent's first answer replies. */
-static void open_stream(struct wreq *r, struct machine *m, enum wch_kind kind, json_t *req,
-                        int session)
+static void open_stream(struct ws_request *r, struct machine *m, enum ws_channel_kind kind,
+                        json_t *req, int session)
 {
-        struct wch *ch = wch_new(r->c, r->id, kind, m->id);
+        struct ws_channel *ch = ws_channel_new(r->c, r->id, kind, m->id);
         json_int_t window = json_integer_value(json_object_get(req, "window"));
         if (ch && window)
                 ch->window = (uint32_t)window;
         if (ch) {
                 ch->achan = machine_open_channel(m, req, session ? MACHINE_CHAN_SESSION : 0,
-                                                 wch_on_frame, ch, &ch->agent);
+                                                 ws_channel_on_frame, ch, &ch->agent);
                 if (!ch->achan) {
-                        wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING,
-                                  "machine %s is not answering", m->id);
-                        wch_free(ch);
+                        ws_client_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING,
+                                        "machine %s is not answering", m->id);
+                        ws_channel_free(ch);
                 }
         }
         json_decref(req);
@@ -192,13 +193,13 @@ static void open_stream(struct wreq *r, struct machine *m, enum wch_kind kind, j
 
 /* ---- the operations ------------------------------------------------------------------ */
 
-static void op_ping(struct wreq *r, struct machine *m)
+static void op_ping(struct ws_request *r, struct machine *m)
 {
         (void)m; /* the one reply not of type "reply": {"type":"pong"} */
         json_t *doc = json_pack("{s:s,s:I}", "type", "pong", "time_ms", (json_int_t)time_wall_ms());
         if (r->id)
                 json_object_set(doc, "id", r->id);
-        wsc_send(r->c, doc);
+        ws_client_send(r->c, doc);
 }
 
 struct exec_in {
@@ -211,7 +212,7 @@ static const struct jv_field exec_in_fields[] = {
     {"stdin", JV_BOOL, 0, offsetof(struct exec_in, stdin_open), 0, 0, 0},
 };
 
-static void op_exec(struct wreq *r, struct machine *m)
+static void op_exec(struct ws_request *r, struct machine *m)
 {
         struct exec_in in = {0};
         enum ns_code code;
@@ -219,7 +220,7 @@ static void op_exec(struct wreq *r, struct machine *m)
         if (decode(r, exec_in_fields, ARRAY_SIZE(exec_in_fields), &in) < 0)
                 return;
         if (api_cmd_check(&in.c, &code, msg, sizeof(msg)) < 0) {
-                wsc_error(r->c, r->id, 0, code, "%s", msg);
+                ws_client_error(r->c, r->id, 0, code, "%s", msg);
         } else {
                 json_t *req = api_cmd_request("exec", &in.c, m);
                 json_object_set_new(req, "stdin", json_boolean(in.stdin_open));
@@ -229,7 +230,7 @@ static void op_exec(struct wreq *r, struct machine *m)
         jv_free(exec_in_fields, ARRAY_SIZE(exec_in_fields), &in);
 }
 
-static void op_start(struct wreq *r, struct machine *m)
+static void op_start(struct ws_request *r, struct machine *m)
 {
         struct api_spawn in = {0};
         enum ns_code code;
@@ -237,7 +238,7 @@ static void op_start(struct wreq *r, struct machine *m)
         json_t *attach = json_object_get(r->msg, "attach");
         int attached = !json_is_false(attach);
         if (attach && !json_is_boolean(attach)) {
-                wsc_error(r->c, r->id, 0, NS_E_INVALID_FIELD, "field 'attach': a boolean");
+                ws_client_error(r->c, r->id, 0, NS_E_INVALID_FIELD, "field 'attach': a boolean");
                 return;
         }
         json_object_del(r->msg, "attach");
@@ -248,7 +249,7 @@ static void op_start(struct wreq *r, struct machine *m)
         json_t *req = api_spawn_request(&in, m, &code, msg, sizeof(msg));
         jv_free(api_spawn_fields, api_spawn_nfields, &in);
         if (!req) {
-                wsc_error(r->c, r->id, 0, code, "%s", msg);
+                ws_client_error(r->c, r->id, 0, code, "%s", msg);
         } else if (attached) {
                 json_object_set_new(req, "attach", json_true());
                 open_stream(r, m, WCH_PROC, req, 1);
@@ -265,7 +266,7 @@ static const struct jv_field attach_in_fields[] = {
     {"replay", JV_BOOL, 0, offsetof(struct attach_in, replay), 0, 0, 0},
 };
 
-static void op_attach(struct wreq *r, struct machine *m)
+static void op_attach(struct ws_request *r, struct machine *m)
 {
         struct attach_in in = {1};
         if (decode(r, attach_in_fields, ARRAY_SIZE(attach_in_fields), &in) < 0)
@@ -277,33 +278,33 @@ static void op_attach(struct wreq *r, struct machine *m)
                 open_stream(r, m, WCH_PROC, req, 1);
 }
 
-static void op_list(struct wreq *r, struct machine *m)
+static void op_list(struct ws_request *r, struct machine *m)
 {
         if (decode(r, NULL, 0, NULL) == 0)
                 call(r, m, json_pack("{s:s}", "op", "proc_list"));
 }
 
 /* process.signal / process.stdin / process.resize: decode, build, name, call. */
-static void proc_call(struct wreq *r, struct machine *m, const struct jv_field *fields, size_t n,
-                      void *in, json_t *req, enum ns_code code, const char *msg)
+static void proc_call(struct ws_request *r, struct machine *m, const struct jv_field *fields,
+                      size_t n, void *in, json_t *req, enum ns_code code, const char *msg)
 {
         jv_free(fields, n, in);
         if (!req)
-                wsc_error(r->c, r->id, 0, code, "%s", msg);
+                ws_client_error(r->c, r->id, 0, code, "%s", msg);
         else if (name_process(r, req) < 0)
                 json_decref(req);
         else
                 call(r, m, req);
 }
 
-static void op_signal(struct wreq *r, struct machine *m)
+static void op_signal(struct ws_request *r, struct machine *m)
 {
         struct api_signal in = {0};
         enum ns_code code = NS_OK;
         char msg[256] = "";
         if (decode(r, api_signal_fields, api_signal_nfields, &in) < 0)
                 return;
-        struct wch *ch = r->channel ? wch_find(r->c, (uint32_t)r->channel) : NULL;
+        struct ws_channel *ch = r->channel ? ws_channel_find(r->c, (uint32_t)r->channel) : NULL;
         int sig = api_signal_parse(in.signal);
         if (r->channel && ch && ch->agent && sig) { /* an exec's process, or an attached one */
                 agentconn_signal(ch->agent, ch->achan, sig);
@@ -313,15 +314,15 @@ static void op_signal(struct wreq *r, struct machine *m)
         }
         if (r->channel && !ch) {
                 jv_free(api_signal_fields, api_signal_nfields, &in);
-                wsc_error(r->c, r->id, 0, NS_E_CHANNEL_NOT_FOUND, "no channel %lld",
-                          (long long)r->channel);
+                ws_client_error(r->c, r->id, 0, NS_E_CHANNEL_NOT_FOUND, "no channel %lld",
+                                (long long)r->channel);
                 return;
         }
         json_t *req = api_signal_request(&in, &code, msg, sizeof(msg));
         proc_call(r, m, api_signal_fields, api_signal_nfields, &in, req, code, msg);
 }
 
-static void op_stdin(struct wreq *r, struct machine *m)
+static void op_stdin(struct ws_request *r, struct machine *m)
 {
         struct api_input in = {0};
         enum ns_code code = NS_OK;
@@ -332,7 +333,7 @@ static void op_stdin(struct wreq *r, struct machine *m)
         proc_call(r, m, api_input_fields, api_input_nfields, &in, req, code, msg);
 }
 
-static void op_resize(struct wreq *r, struct machine *m)
+static void op_resize(struct ws_request *r, struct machine *m)
 {
         struct api_resize in = {0};
         if (decode(r, api_resize_fields, api_resize_nfields, &in) < 0)
@@ -351,7 +352,7 @@ static const struct jv_field watch_in_fields[] = {
     {"recursive", JV_BOOL, 0, offsetof(struct watch_in, recursive), 0, 0, 0},
 };
 
-static void op_watch(struct wreq *r, struct machine *m)
+static void op_watch(struct ws_request *r, struct machine *m)
 {
         struct watch_in in = {0};
         if (decode(r, watch_in_fields, ARRAY_SIZE(watch_in_fields), &in) < 0)
@@ -363,12 +364,12 @@ static void op_watch(struct wreq *r, struct machine *m)
         jv_free(watch_in_fields, ARRAY_SIZE(watch_in_fields), &in);
 }
 
-static void op_events(struct wreq *r, struct machine *m)
+static void op_events(struct ws_request *r, struct machine *m)
 {
         (void)m;
         if (decode(r, NULL, 0, NULL) < 0)
                 return;
-        struct wch *ch = wch_new(r->c, r->id, WCH_EVENTS, r->machine);
+        struct ws_channel *ch = ws_channel_new(r->c, r->id, WCH_EVENTS, r->machine);
         if (!ch)
                 return;
         ch->answered = 1;
@@ -386,42 +387,42 @@ static const struct jv_field build_logs_fields[] = {
     {"cursor", JV_INT, 0, offsetof(struct build_logs_in, cursor), 0, 0, INT64_MAX},
 };
 
-static void op_build_logs(struct wreq *r, struct machine *m)
+static void op_build_logs(struct ws_request *r, struct machine *m)
 {
         (void)m;
         struct build_logs_in in = {0};
         if (decode(r, build_logs_fields, ARRAY_SIZE(build_logs_fields), &in) < 0)
                 return;
-        struct wch *ch = wch_build_open(r->c, r->id, in.build, (uint64_t)in.cursor);
+        struct ws_channel *ch = ws_channel_build_open(r->c, r->id, in.build, (uint64_t)in.cursor);
         if (ch) {
                 reply(r->c, r->id,
                       json_pack("{s:I,s:I}", "channel", (json_int_t)ch->id, "cursor",
                                 (json_int_t)in.cursor));
-                wch_build_start(ch);
+                ws_channel_build_start(ch);
         }
         jv_free(build_logs_fields, ARRAY_SIZE(build_logs_fields), &in);
 }
 
-static void op_close(struct wreq *r, struct machine *m)
+static void op_close(struct ws_request *r, struct machine *m)
 {
         (void)m;
-        struct wch *ch = wch_find(r->c, (uint32_t)r->channel);
+        struct ws_channel *ch = ws_channel_find(r->c, (uint32_t)r->channel);
         if (decode(r, NULL, 0, NULL) < 0)
                 return;
         if (!ch) {
-                wsc_error(r->c, r->id, 0, NS_E_CHANNEL_NOT_FOUND, "no channel %lld",
-                          (long long)r->channel);
+                ws_client_error(r->c, r->id, 0, NS_E_CHANNEL_NOT_FOUND, "no channel %lld",
+                                (long long)r->channel);
                 return;
         }
-        wch_close(ch);
+        ws_channel_close(ch);
         reply(r->c, r->id, json_object());
 }
 
-static void op_channel_stdin(struct wreq *r, struct machine *m)
+static void op_channel_stdin(struct ws_request *r, struct machine *m)
 {
         (void)m;
         struct api_input in = {0};
-        struct wch *ch = wch_find(r->c, (uint32_t)r->channel);
+        struct ws_channel *ch = ws_channel_find(r->c, (uint32_t)r->channel);
         if (decode(r, api_input_fields, api_input_nfields, &in) < 0)
                 return;
         size_t n = in.data ? strlen(in.data) : 0;
@@ -433,15 +434,16 @@ static void op_channel_stdin(struct wreq *r, struct machine *m)
         else if (raw && n)
                 memcpy(raw, in.data, n);
         if (!ch)
-                wsc_error(r->c, r->id, 0, NS_E_CHANNEL_NOT_FOUND, "no channel %lld",
-                          (long long)r->channel);
+                ws_client_error(r->c, r->id, 0, NS_E_CHANNEL_NOT_FOUND, "no channel %lld",
+                                (long long)r->channel);
         else if (!raw || len < 0)
-                wsc_error(r->c, r->id, ch->id, NS_E_INVALID_FIELD, "field 'data' is not base64");
+                ws_client_error(r->c, r->id, ch->id, NS_E_INVALID_FIELD,
+                                "field 'data' is not base64");
         else if ((size_t)len > STDIN_MSG_MAX)
-                wsc_error(r->c, r->id, ch->id, NS_E_PAYLOAD_TOO_LARGE,
-                          "one stdin message carries at most 512 KiB");
+                ws_client_error(r->c, r->id, ch->id, NS_E_PAYLOAD_TOO_LARGE,
+                                "one stdin message carries at most 512 KiB");
         else {
-                wch_stdin(ch, r->id, raw, (size_t)len, in.eof);
+                ws_channel_stdin(ch, r->id, raw, (size_t)len, in.eof);
                 if (r->id)
                         reply(r->c, r->id, json_object());
         }
@@ -469,23 +471,23 @@ static const struct wop ops[] = {
 
 static void on_resumed(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
-        struct wreq *r = ud;
+        struct ws_request *r = ud;
         if (r->c->ws && !code)
                 r->op->run(r, m);
         else if (r->c->ws)
-                wsc_error(r->c, r->id, 0, (code ? code : NS_E_MACHINE_NOT_RUNNING), "%s",
-                          error ? error : "the machine did not resume");
-        wreq_free(r);
+                ws_client_error(r->c, r->id, 0, (code ? code : NS_E_MACHINE_NOT_RUNNING), "%s",
+                                error ? error : "the machine did not resume");
+        ws_request_free(r);
 }
 
 /* Runs r once its machine runs: at once, after an automatic resume when it is
  * hibernated (auto_resume on), or once a fork or snapshot paused it no more. */
-static void with_machine(struct wreq *r)
+static void with_machine(struct ws_request *r)
 {
         struct machine *m = machine_find(&r->c->app->core, r->machine);
         if (!m) {
-                wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
-                          r->machine);
+                ws_client_error(r->c, r->id, 0, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
+                                r->machine);
         } else if (m->state == M_RUNNING) {
                 r->op->run(r, m);
         } else if (m->state == M_FORKING || m->state == M_SNAPSHOTTING ||
@@ -493,15 +495,15 @@ static void with_machine(struct wreq *r)
                 machine_resume(m, on_resumed, r);
                 return; /* r is freed by on_resumed */
         } else {
-                wsc_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
-                          machine_state_name(m->state));
+                ws_client_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
+                                machine_state_name(m->state));
         }
-        wreq_free(r);
+        ws_request_free(r);
 }
 
 /* Takes "type", "id", "machine", "pid", "tag" and "channel" out of msg into r; -1
  * after answering when one has the wrong type. */
-static int take_common(struct wreq *r, const char **type)
+static int take_common(struct ws_request *r, const char **type)
 {
         json_t *msg = r->msg, *v;
         *type = NULL;
@@ -524,7 +526,8 @@ static int take_common(struct wreq *r, const char **type)
                   json_integer_value(v) > UINT32_MAX))
                 bad = "channel";
         if (bad) {
-                wsc_error(r->c, r->id, 0, NS_E_INVALID_FIELD, "field '%s' has the wrong type", bad);
+                ws_client_error(r->c, r->id, 0, NS_E_INVALID_FIELD, "field '%s' has the wrong type",
+                                bad);
                 return -1;
         }
         snprintf(r->machine, sizeof(r->machine), "%s", machine ? machine : "");
@@ -545,37 +548,39 @@ static const struct wop *find_op(const char *type)
 static void on_text(struct ws_session *ws, const char *data, size_t len, void *user)
 {
         (void)ws;
-        struct wsc *c = user;
+        struct ws_client *c = user;
         json_error_t jerr;
         json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!msg || !json_is_object(msg)) {
-                wsc_error(c, NULL, 0, NS_E_INVALID_JSON, "each message must be a JSON object");
+                ws_client_error(c, NULL, 0, NS_E_INVALID_JSON,
+                                "each message must be a JSON object");
                 json_decref(msg);
                 return;
         }
-        struct wreq *r = calloc(1, sizeof(*r));
+        struct ws_request *r = calloc(1, sizeof(*r));
         if (!r) {
                 json_decref(msg);
-                wsc_error(c, NULL, 0, NS_E_INTERNAL, "out of memory");
+                ws_client_error(c, NULL, 0, NS_E_INTERNAL, "out of memory");
                 return;
         }
         r->c = c;
         r->msg = msg;
-        wsc_ref(c);
+        ws_client_ref(c);
         const char *type;
         if (take_common(r, &type) < 0) {
-                wreq_free(r);
+                ws_request_free(r);
                 return;
         }
         r->op = find_op(type);
         if (!type)
-                wsc_error(c, r->id, 0, NS_E_MISSING_FIELD, "field 'type' is required");
+                ws_client_error(c, r->id, 0, NS_E_MISSING_FIELD, "field 'type' is required");
         else if (!r->op)
-                wsc_error(c, r->id, 0, NS_E_INVALID_FIELD, "unknown message type '%.64s'", type);
+                ws_client_error(c, r->id, 0, NS_E_INVALID_FIELD, "unknown message type '%.64s'",
+                                type);
         else if (r->op->needs_machine && !r->machine[0])
-                wsc_error(c, r->id, 0, NS_E_MISSING_FIELD, "field 'machine' is required");
+                ws_client_error(c, r->id, 0, NS_E_MISSING_FIELD, "field 'machine' is required");
         if (!r->op || (r->op->needs_machine && !r->machine[0])) {
-                wreq_free(r);
+                ws_request_free(r);
                 return;
         }
         const char *keys[] = {"type", "id", "machine", "pid", "tag", "channel"};
@@ -583,7 +588,7 @@ static void on_text(struct ws_session *ws, const char *data, size_t len, void *u
                 json_object_del(msg, keys[i]);
         if (!r->op->needs_machine) {
                 r->op->run(r, NULL);
-                wreq_free(r);
+                ws_request_free(r);
         } else {
                 with_machine(r);
         }
@@ -593,38 +598,38 @@ static void on_text(struct ws_session *ws, const char *data, size_t len, void *u
  * payload is the end of input. */
 static void on_binary(struct ws_session *ws, const char *data, size_t len, void *user)
 {
-        struct wsc *c = user;
+        struct ws_client *c = user;
         const unsigned char *p = (const unsigned char *)data;
         if (len < 5 || p[0] != 0) {
                 ws_close(ws, 1003, "binary frames are [0][channel u32][bytes]");
                 return;
         }
         uint32_t id = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
-        struct wch *ch = wch_find(c, id);
+        struct ws_channel *ch = ws_channel_find(c, id);
         if (!ch)
-                wsc_error(c, NULL, id, NS_E_CHANNEL_NOT_FOUND, "no channel %u", id);
+                ws_client_error(c, NULL, id, NS_E_CHANNEL_NOT_FOUND, "no channel %u", id);
         else if (len - 5 > STDIN_MSG_MAX)
-                wsc_error(c, NULL, id, NS_E_PAYLOAD_TOO_LARGE,
-                          "one stdin message carries at most 512 KiB");
+                ws_client_error(c, NULL, id, NS_E_PAYLOAD_TOO_LARGE,
+                                "one stdin message carries at most 512 KiB");
         else
-                wch_stdin(ch, NULL, p + 5, len - 5, len == 5);
+                ws_channel_stdin(ch, NULL, p + 5, len - 5, len == 5);
 }
 
 static void on_writable(struct ws_session *ws, void *user)
 {
         (void)ws;
-        wch_grant_all(user);
-        wch_build_pump_all(user);
+        ws_channel_grant_all(user);
+        ws_channel_build_pump_all(user);
 }
 
 static void on_close(struct ws_session *ws, void *user)
 {
         (void)ws;
-        struct wsc *c = user;
+        struct ws_client *c = user;
         c->ws = NULL;
         while (c->chans)
-                wch_close(c->chans); /* processes run on; exec commands are killed */
-        wsc_unref(c);
+                ws_channel_close(c->chans); /* processes run on; exec commands are killed */
+        ws_client_unref(c);
 }
 
 static const struct ws_handlers handlers = {
@@ -636,7 +641,7 @@ static const struct ws_handlers handlers = {
 
 void api_ws(struct http_exchange *ex)
 {
-        struct wsc *c = calloc(1, sizeof(*c));
+        struct ws_client *c = calloc(1, sizeof(*c));
         if (!c) {
                 http_respond_error(ex, NS_E_INTERNAL, "out of memory");
                 return;
@@ -654,23 +659,23 @@ void api_ws(struct http_exchange *ex)
 static void on_store_event(void *ud, int64_t seq, int64_t ts, const char *kind,
                            const char *subject_type, const char *subject_id, const char *data)
 {
-        wsc_broadcast_event(ud, seq, ts, kind, subject_type, subject_id, data);
+        ws_client_broadcast_event(ud, seq, ts, kind, subject_type, subject_id, data);
 }
 
 void api_ws_install(struct app *app)
 {
         struct store_event_hook hook = {on_store_event, app};
         store_set_event_hook(app->core.store, &hook);
-        app->core.hooks.build_log = wsc_build_notify;
+        app->core.hooks.build_log = ws_client_build_notify;
         app->core.hooks.before_checkpoint = preview_drop_machine;
 }
 
-void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
-                         const char *subject_type, const char *subject_id, const char *data)
+void ws_client_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
+                               const char *subject_type, const char *subject_id, const char *data)
 {
         json_t *event = NULL; /* built once, for the first subscriber */
-        for (struct wsc *c = app->ws_clients; c; c = c->next) {
-                for (struct wch *ch = c->chans; c->ws && ch; ch = ch->next) {
+        for (struct ws_client *c = app->ws_clients; c; c = c->next) {
+                for (struct ws_channel *ch = c->chans; c->ws && ch; ch = ch->next) {
                         if (ch->kind != WCH_EVENTS ||
                             (ch->machine[0] && strcmp(ch->machine, subject_id)))
                                 continue;
@@ -681,8 +686,8 @@ void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *k
                                                   kind, "subject_type", subject_type, "subject_id",
                                                   subject_id, "data", d ? d : json_object());
                         }
-                        wsc_send(c, json_pack("{s:s,s:I,s:O}", "type", "event", "channel",
-                                              (json_int_t)ch->id, "event", event));
+                        ws_client_send(c, json_pack("{s:s,s:I,s:O}", "type", "event", "channel",
+                                                    (json_int_t)ch->id, "event", event));
                 }
         }
         json_decref(event);

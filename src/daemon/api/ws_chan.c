@@ -12,16 +12,17 @@
 #include "api.h"
 #include "wsapi.h"
 
-struct wch *wch_new(struct wsc *c, json_t *id, enum wch_kind kind, const char *machine)
+struct ws_channel *ws_channel_new(struct ws_client *c, json_t *id, enum ws_channel_kind kind,
+                                  const char *machine)
 {
         if (c->nchans >= WSC_MAX_CHANNELS) {
-                wsc_error(c, id, 0, NS_E_TOO_MANY_CHANNELS, "%d channels are open already",
-                          WSC_MAX_CHANNELS);
+                ws_client_error(c, id, 0, NS_E_TOO_MANY_CHANNELS, "%d channels are open already",
+                                WSC_MAX_CHANNELS);
                 return NULL;
         }
-        struct wch *ch = calloc(1, sizeof(*ch));
+        struct ws_channel *ch = calloc(1, sizeof(*ch));
         if (!ch) {
-                wsc_error(c, id, 0, NS_E_INTERNAL, "out of memory");
+                ws_client_error(c, id, 0, NS_E_INTERNAL, "out of memory");
                 return NULL;
         }
         ch->c = c;
@@ -37,18 +38,18 @@ struct wch *wch_new(struct wsc *c, json_t *id, enum wch_kind kind, const char *m
         return ch;
 }
 
-struct wch *wch_find(struct wsc *c, uint32_t id)
+struct ws_channel *ws_channel_find(struct ws_client *c, uint32_t id)
 {
-        for (struct wch *ch = c->chans; ch; ch = ch->next)
+        for (struct ws_channel *ch = c->chans; ch; ch = ch->next)
                 if (ch->id == id)
                         return ch;
         return NULL;
 }
 
-void wch_free(struct wch *ch)
+void ws_channel_free(struct ws_channel *ch)
 {
-        struct wsc *c = ch->c;
-        for (struct wch **pp = &c->chans; *pp; pp = &(*pp)->next) {
+        struct ws_client *c = ch->c;
+        for (struct ws_channel **pp = &c->chans; *pp; pp = &(*pp)->next) {
                 if (*pp == ch) {
                         *pp = ch->next;
                         break;
@@ -60,14 +61,14 @@ void wch_free(struct wch *ch)
         free(ch);
 }
 
-void wch_close(struct wch *ch)
+void ws_channel_close(struct ws_channel *ch)
 {
         if (ch->agent)
                 agentconn_detach(ch->agent, ch->achan);
-        wch_free(ch);
+        ws_channel_free(ch);
 }
 
-static void grant(struct wch *ch)
+static void grant(struct ws_channel *ch)
 {
         for (int s = NSP_STDOUT; s <= NSP_STDERR; s++) {
                 if (ch->owed[s] && ch->agent)
@@ -76,15 +77,15 @@ static void grant(struct wch *ch)
         }
 }
 
-void wch_grant_all(struct wsc *c)
+void ws_channel_grant_all(struct ws_client *c)
 {
-        for (struct wch *ch = c->chans; ch; ch = ch->next)
+        for (struct ws_channel *ch = c->chans; ch; ch = ch->next)
                 grant(ch);
 }
 
 /* Credit goes back in batches of half a window (each grant wakes the agent, which
  * inside gVisor costs more than the bytes); the rest when the client caught up. */
-static void owe(struct wch *ch, int stream, size_t n)
+static void owe(struct ws_channel *ch, int stream, size_t n)
 {
         ch->owed[stream] += (uint32_t)n;
         if (ch->owed[stream] >= ch->window / 2 && ch->c->ws && ws_queued(ch->c->ws) < WS_LOW_WATER)
@@ -92,7 +93,7 @@ static void owe(struct wch *ch, int stream, size_t n)
 }
 
 /* Watch output: JSON lines → {"type":"watch","channel","event":{...}} messages. */
-static void watch_lines(struct wch *ch, const unsigned char *p, size_t n)
+static void watch_lines(struct ws_channel *ch, const unsigned char *p, size_t n)
 {
         if (buf_append(&ch->line, p, n) < 0) {
                 buf_reset(&ch->line); /* a line over WSC_LINE_MAX: cannot happen (PATH_MAX) */
@@ -104,12 +105,12 @@ static void watch_lines(struct wch *ch, const unsigned char *p, size_t n)
                 json_t *ev = json_loadb(ch->line.data, len, 0, NULL);
                 buf_consume(&ch->line, len + 1);
                 if (ev)
-                        wsc_send(ch->c, json_pack("{s:s,s:I,s:o}", "type", "watch", "channel",
-                                                  (json_int_t)ch->id, "event", ev));
+                        ws_client_send(ch->c, json_pack("{s:s,s:I,s:o}", "type", "watch", "channel",
+                                                        (json_int_t)ch->id, "event", ev));
         }
 }
 
-static void on_output(struct wch *ch, int stream, const unsigned char *p, size_t n)
+static void on_output(struct ws_channel *ch, int stream, const unsigned char *p, size_t n)
 {
         if (ch->kind == WCH_WATCH) {
                 watch_lines(ch, p, n);
@@ -129,18 +130,18 @@ static void on_output(struct wch *ch, int stream, const unsigned char *p, size_t
 }
 
 /* The agent's first answer: the request that opened the channel is answered. */
-static void on_first_resp(struct wch *ch, const unsigned char *p, size_t n)
+static void on_first_resp(struct ws_channel *ch, const unsigned char *p, size_t n)
 {
         json_t *doc = json_loadb((const char *)p, n, 0, NULL);
         json_t *err = json_object_get(doc, "error");
         if (err) {
                 const char *code = json_string_value(json_object_get(err, "code"));
                 const char *msg = json_string_value(json_object_get(err, "message"));
-                wsc_error(ch->c, ch->req_id, 0, api_code_or(code, NS_E_INTERNAL), "%s",
-                          msg ? msg : "the machine refused it");
+                ws_client_error(ch->c, ch->req_id, 0, api_code_or(code, NS_E_INTERNAL), "%s",
+                                msg ? msg : "the machine refused it");
                 agentconn_chan_close(ch->agent, ch->achan);
                 json_decref(doc);
-                wch_free(ch);
+                ws_channel_free(ch);
                 return;
         }
         ch->answered = 1;
@@ -149,20 +150,20 @@ static void on_first_resp(struct wch *ch, const unsigned char *p, size_t n)
         json_object_set(doc, "id", ch->req_id);
         json_object_set_new(doc, "channel", json_integer(ch->id));
         json_object_set_new(doc, "machine", json_string(ch->machine));
-        wsc_send(ch->c, doc);
+        ws_client_send(ch->c, doc);
 }
 
-void wch_on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
+void ws_channel_on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
-        struct wch *ch = ud;
+        struct ws_channel *ch = ud;
         if (!h) { /* the agent side is gone: detached for a checkpoint, or the machine stopped */
-                wsc_send(ch->c, json_pack("{s:s,s:I,s:s}", "type", "detached", "channel",
-                                          (json_int_t)ch->id, "reason",
-                                          p ? (const char *)p : "machine_stopped"));
+                ws_client_send(ch->c, json_pack("{s:s,s:I,s:s}", "type", "detached", "channel",
+                                                (json_int_t)ch->id, "reason",
+                                                p ? (const char *)p : "machine_stopped"));
                 if (!ch->answered)
-                        wsc_error(ch->c, ch->req_id, 0, NS_E_MACHINE_NOT_RUNNING,
-                                  "the machine stopped");
-                wch_free(ch);
+                        ws_client_error(ch->c, ch->req_id, 0, NS_E_MACHINE_NOT_RUNNING,
+                                        "the machine stopped");
+                ws_channel_free(ch);
                 return;
         }
         switch (h->type) {
@@ -181,8 +182,8 @@ void wch_on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
                 json_object_set_new(doc, "type", json_string("exit"));
                 json_object_set_new(doc, "channel", json_integer(ch->id));
                 agentconn_chan_close(ch->agent, ch->achan);
-                wsc_send(ch->c, doc);
-                wch_free(ch);
+                ws_client_send(ch->c, doc);
+                ws_channel_free(ch);
                 break;
         }
         default:
@@ -191,7 +192,7 @@ void wch_on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 }
 
 struct stdin_call {
-        struct wsc *c;
+        struct ws_client *c;
         json_t *id;
         uint32_t channel;
 };
@@ -201,57 +202,58 @@ static void on_stdin_done(void *ud, json_t *resp)
         struct stdin_call *sc = ud;
         json_t *err = json_object_get(resp, "error");
         if (sc->c->ws && (!resp || err))
-                wsc_error(sc->c, sc->id, sc->channel,
-                          resp ? api_code_or(json_string_value(json_object_get(err, "code")),
-                                             NS_E_INTERNAL)
-                               : NS_E_MACHINE_NOT_RUNNING,
-                          "%s",
-                          resp ? json_string_value(json_object_get(err, "message")) ?: "refused"
-                               : "the machine stopped");
+                ws_client_error(sc->c, sc->id, sc->channel,
+                                resp ? api_code_or(json_string_value(json_object_get(err, "code")),
+                                                   NS_E_INTERNAL)
+                                     : NS_E_MACHINE_NOT_RUNNING,
+                                "%s",
+                                resp ? json_string_value(json_object_get(err, "message"))
+                                           ?: "refused"
+                                     : "the machine stopped");
         json_decref(sc->id);
-        wsc_unref(sc->c);
+        ws_client_unref(sc->c);
         free(sc);
 }
 
 /* A process's stdin goes through proc_input (its answer says when the process has
  * 1 MiB unread: stdin_full), so a flood cannot grow the agent. */
-static void proc_stdin(struct wch *ch, json_t *id, const void *p, size_t n, int eof)
+static void proc_stdin(struct ws_channel *ch, json_t *id, const void *p, size_t n, int eof)
 {
         json_t *data = json_base64(p, n);
         struct stdin_call *sc = calloc(1, sizeof(*sc));
         if (!data || !sc) {
                 json_decref(data);
                 free(sc);
-                wsc_error(ch->c, id, ch->id, NS_E_INTERNAL, "out of memory");
+                ws_client_error(ch->c, id, ch->id, NS_E_INTERNAL, "out of memory");
                 return;
         }
         json_t *req = json_pack("{s:s,s:i,s:o,s:b}", "op", "proc_input", "pid", ch->pid, "data",
                                 data, "eof", eof);
         *sc = (struct stdin_call){ch->c, id ? json_incref(id) : NULL, ch->id};
-        wsc_ref(ch->c);
+        ws_client_ref(ch->c);
         if (!agentconn_call(ch->agent, req, on_stdin_done, sc)) {
-                wsc_error(ch->c, id, ch->id, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
+                ws_client_error(ch->c, id, ch->id, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
                 json_decref(sc->id);
-                wsc_unref(ch->c);
+                ws_client_unref(ch->c);
                 free(sc);
         }
         json_decref(req);
 }
 
-void wch_stdin(struct wch *ch, json_t *id, const void *p, size_t n, int eof)
+void ws_channel_stdin(struct ws_channel *ch, json_t *id, const void *p, size_t n, int eof)
 {
         if (ch->kind == WCH_PROC) {
                 proc_stdin(ch, id, p, n, eof);
         } else if (ch->kind == WCH_EXEC) {
                 size_t took = agentconn_send_stdin(ch->agent, ch->achan, p, n);
                 if (took < n)
-                        wsc_error(ch->c, id, ch->id, NS_E_STDIN_FULL,
-                                  "the command has not read its stdin: %zu bytes dropped",
-                                  n - took);
+                        ws_client_error(ch->c, id, ch->id, NS_E_STDIN_FULL,
+                                        "the command has not read its stdin: %zu bytes dropped",
+                                        n - took);
                 if (eof)
                         agentconn_send_eof(ch->agent, ch->achan);
         } else {
-                wsc_error(ch->c, id, ch->id, NS_E_INVALID_REQUEST, "channel %u takes no input",
-                          ch->id);
+                ws_client_error(ch->c, id, ch->id, NS_E_INVALID_REQUEST,
+                                "channel %u takes no input", ch->id);
         }
 }

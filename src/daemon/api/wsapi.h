@@ -15,15 +15,15 @@
 #define WSC_MAX_CHANNELS 16
 #define WSC_LINE_MAX     (64u << 10) /* one watch event line */
 
-enum wch_kind { WCH_EXEC = 1, WCH_PROC, WCH_WATCH, WCH_EVENTS, WCH_BUILD };
+enum ws_channel_kind { WCH_EXEC = 1, WCH_PROC, WCH_WATCH, WCH_EVENTS, WCH_BUILD };
 
-struct wsc;
+struct ws_client;
 
 /* One stream of a session, numbered by the daemon (1, 2, ...). */
-struct wch {
-        struct wsc *c;
+struct ws_channel {
+        struct ws_client *c;
         uint32_t id;
-        enum wch_kind kind;
+        enum ws_channel_kind kind;
         char machine[MACHINE_ID_MAX]; /* (build.logs: the build's ID) */
         struct agent_conn *agent;     /* NULL for events and build logs */
         uint32_t achan;               /* the agent channel */
@@ -34,59 +34,61 @@ struct wch {
         uint32_t window;  /* the agent's output credit per stream (grants go in halves) */
         struct buf line;  /* watch: a partial event line */
         uint64_t cursor;  /* build logs: the next byte of the log to send */
-        struct wch *next;
+        struct ws_channel *next;
 };
 
 /* A client. Pending agent calls and resumes hold references; `ws` is NULL once the
  * session closed (their answers are then dropped). */
-struct wsc {
+struct ws_client {
         struct app *app;
         struct ws_session *ws;
         int refs;
-        struct wch *chans;
+        struct ws_channel *chans;
         unsigned nchans;
         uint32_t next_id;
-        struct wsc *next; /* app->ws_clients */
+        struct ws_client *next; /* app->ws_clients */
 };
 
 /* Sends {"type":..., ...} (steals doc; adds nothing). A client that cannot take it is
  * closed with 1008. */
-void wsc_send(struct wsc *c, json_t *doc);
+void ws_client_send(struct ws_client *c, json_t *doc);
 
 /* Sends {"type":"error","id"?,"channel"?,"error":{"code","message","request_id"}}. */
-void wsc_error(struct wsc *c, json_t *id, uint32_t channel, enum ns_code code, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void ws_client_error(struct ws_client *c, json_t *id, uint32_t channel, enum ns_code code,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-void wsc_ref(struct wsc *c);
-void wsc_unref(struct wsc *c);
+void ws_client_ref(struct ws_client *c);
+void ws_client_unref(struct ws_client *c);
 
-/* ws_chan.c: channels. wch_open registers a channel whose agent frames go through
- * wch_on_frame (to be passed to agentconn_open with the channel as ud); NULL (after
+/* ws_chan.c: channels. ws_channel_open registers a channel whose agent frames go through
+ * ws_channel_on_frame (to be passed to agentconn_open with the channel as ud); NULL (after
  * answering id) past WSC_MAX_CHANNELS. */
-struct wch *wch_new(struct wsc *c, json_t *id, enum wch_kind kind, const char *machine);
-void wch_on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p);
-struct wch *wch_find(struct wsc *c, uint32_t id);
+struct ws_channel *ws_channel_new(struct ws_client *c, json_t *id, enum ws_channel_kind kind,
+                                  const char *machine);
+void ws_channel_on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p);
+struct ws_channel *ws_channel_find(struct ws_client *c, uint32_t id);
 /* Ends a channel from our side: the agent channel is detached (an exec's process is
  * killed; a background process runs on). */
-void wch_close(struct wch *ch);
+void ws_channel_close(struct ws_channel *ch);
 /* Frees a channel whose agent side is already gone. */
-void wch_free(struct wch *ch);
+void ws_channel_free(struct ws_channel *ch);
 /* Grants the agent what every channel is owed (the client caught up). */
-void wch_grant_all(struct wsc *c);
+void ws_channel_grant_all(struct ws_client *c);
 /* Client data for a channel (binary frame stream 0, or a text "stdin" message). */
-void wch_stdin(struct wch *ch, json_t *id, const void *p, size_t n, int eof);
-/* ws_build.c: build log channels. wch_build_open registers one for build (after
+void ws_channel_stdin(struct ws_channel *ch, json_t *id, const void *p, size_t n, int eof);
+/* ws_build.c: build log channels. ws_channel_build_open registers one for build (after
  * answering id with build_not_found when there is none: NULL); the caller replies, then
- * wch_build_start sends what the log holds (and the end when the build ended).
- * wch_build_pump_all goes on once the client caught up; wsc_build_notify is the build
+ * ws_channel_build_start sends what the log holds (and the end when the build ended).
+ * ws_channel_build_pump_all goes on once the client caught up; ws_client_build_notify is the build
  * log hook (core.h: a log grew or a build ended). */
-struct wch *wch_build_open(struct wsc *c, json_t *id, const char *build, uint64_t cursor);
-void wch_build_start(struct wch *ch);
-void wch_build_pump_all(struct wsc *c);
-void wsc_build_notify(struct core *core, const char *build_id, int ended);
+struct ws_channel *ws_channel_build_open(struct ws_client *c, json_t *id, const char *build,
+                                         uint64_t cursor);
+void ws_channel_build_start(struct ws_channel *ch);
+void ws_channel_build_pump_all(struct ws_client *c);
+void ws_client_build_notify(struct core *core, const char *build_id, int ended);
 
 /* Lifecycle events to every client subscribed (a store hook). */
-void wsc_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
-                         const char *subject_type, const char *subject_id, const char *data);
+void ws_client_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
+                               const char *subject_type, const char *subject_id, const char *data);
 
 #endif

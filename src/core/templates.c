@@ -1,5 +1,5 @@
-/* The template registry (tplreg.h). */
-#include "tplreg.h"
+/* The template registry: names, aliases and the builds they point at (templates.h). */
+#include "templates.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,8 +12,8 @@
 #include "build_spec.h"
 #include "machine_internal.h"
 
-int tplreg_lookup(struct core *core, const char *ref, struct template_rec *name,
-                  struct build_rec *build, struct err *e)
+int templates_lookup(struct core *core, const char *ref, struct template_rec *name,
+                     struct build_rec *build, struct err *e)
 {
         char canon[TEMPLATE_REF_MAX + 1];
         if (template_ref_norm(ref, canon, e) < 0) {
@@ -32,12 +32,12 @@ int tplreg_lookup(struct core *core, const char *ref, struct template_rec *name,
         return r;
 }
 
-int tplreg_snapshot(struct core *core, const char *ref, char *canonical, char *snapshot,
-                    struct err *e)
+int templates_snapshot(struct core *core, const char *ref, char *canonical, char *snapshot,
+                       struct err *e)
 {
         struct template_rec name;
         struct build_rec b;
-        if (tplreg_lookup(core, ref, &name, &b, e) < 0)
+        if (templates_lookup(core, ref, &name, &b, e) < 0)
                 return -ENOENT;
         json_t *res = json_loads(b.result, 0, NULL);
         const char *snap = json_string_value(json_object_get(res, "snapshot"));
@@ -53,22 +53,22 @@ int tplreg_snapshot(struct core *core, const char *ref, char *canonical, char *s
         return r;
 }
 
-int tplreg_set(struct core *core, const char *ref, const char *build_id, struct err *e)
+int templates_set(struct core *core, const char *ref, const char *build_id, struct err *e)
 {
         char id[MACHINE_ID_MAX];
         rand_id("t_", 8, id, sizeof(id));
         int r = store_template_put(core->store, id, ref, build_id, time_wall_ms(), e);
         if (r == 0)
-                tplreg_collect(core);
+                templates_collect(core);
         return r;
 }
 
-int tplreg_alias(struct core *core, const char *ref, const char *alias, char *canonical,
-                 struct err *e)
+int templates_alias(struct core *core, const char *ref, const char *alias, char *canonical,
+                    struct err *e)
 {
         struct template_rec name, other;
         struct build_rec b;
-        if (tplreg_lookup(core, ref, &name, &b, e) < 0)
+        if (templates_lookup(core, ref, &name, &b, e) < 0)
                 return -ENOENT;
         store_build_rec_free(&b);
         if (template_ref_norm(alias, canonical, e) < 0) {
@@ -81,7 +81,7 @@ int tplreg_alias(struct core *core, const char *ref, const char *alias, char *ca
                 return err_say(e, EEXIST, "'%s' names another template; delete it first",
                                canonical);
         }
-        if (tplreg_set(core, canonical, name.build_id, e) < 0) {
+        if (templates_set(core, canonical, name.build_id, e) < 0) {
                 e->code = NS_E_INTERNAL;
                 return -EIO;
         }
@@ -141,11 +141,11 @@ static void drop_build(struct core *core, const struct build_rec *b)
         layers_collect(core);
 }
 
-int tplreg_delete(struct core *core, const char *ref, struct err *e)
+int templates_delete(struct core *core, const char *ref, struct err *e)
 {
         struct template_rec name;
         struct build_rec b;
-        if (tplreg_lookup(core, ref, &name, &b, e) < 0)
+        if (templates_lookup(core, ref, &name, &b, e) < 0)
                 return -ENOENT;
         char **refs = NULL;
         size_t n = 0;
@@ -163,7 +163,7 @@ int tplreg_delete(struct core *core, const char *ref, struct err *e)
         return r;
 }
 
-void tplreg_collect(struct core *core)
+void templates_collect(struct core *core)
 {
         char **ids = NULL;
         size_t n = 0;
@@ -181,7 +181,7 @@ void tplreg_collect(struct core *core)
         strv_free(ids);
 }
 
-json_t *tplreg_view(const struct template_rec *name, const struct build_rec *build)
+json_t *templates_view(const struct template_rec *name, const struct build_rec *build)
 {
         json_t *res = json_loads(build->result, 0, NULL);
         if (!res)
@@ -199,7 +199,7 @@ json_t *tplreg_view(const struct template_rec *name, const struct build_rec *bui
                 json_object_set_new(o, keys[i], v ? json_incref(v) : json_null());
         }
         /* what its machines run on (builds before runtimes were gVisor's) */
-        json_object_set_new(o, "runtime", json_string(record_runtime(res)));
+        json_object_set_new(o, "runtime", json_string(core_record_runtime(res)));
         json_object_set_new(
             o, "layers", json_integer((json_int_t)json_array_size(json_object_get(res, "layers"))));
         json_decref(res);

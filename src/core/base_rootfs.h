@@ -2,8 +2,8 @@
  * ca-certificates, python3, git, curl, procps, iproute2), once per cache dir, shared
  * read-only by every machine. The daemon starts building it at start-up (a prep task,
  * prep.h) so the first create rarely waits. Loop thread. */
-#ifndef NS_TEMPLATE_H
-#define NS_TEMPLATE_H
+#ifndef NS_BASE_ROOTFS_H
+#define NS_BASE_ROOTFS_H
 
 #include <limits.h>
 
@@ -20,10 +20,10 @@ struct templates {
 };
 
 /* Looks for an already built base under cache_dir. Returns 0 or -errno. */
-int templates_init(struct templates *t, struct loop *loop, struct children *children,
-                   const char *cache_dir, struct err *e);
+int base_rootfs_init(struct templates *t, struct loop *loop, struct children *children,
+                     const char *cache_dir, struct err *e);
 
-/* Frees what templates_init allocated. */
-void templates_fini(struct templates *t);
+/* Frees what base_rootfs_init allocated. */
+void base_rootfs_fini(struct templates *t);
 
 #endif

@@ -1,4 +1,4 @@
-#include "template.h"
+#include "base_rootfs.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,8 +67,8 @@ static const struct prep_desc base_desc = {
     .limit_s = TPL_BUILD_LIMIT_S,
 };
 
-int templates_init(struct templates *t, struct loop *loop, struct children *children,
-                   const char *cache_dir, struct err *e)
+int base_rootfs_init(struct templates *t, struct loop *loop, struct children *children,
+                     const char *cache_dir, struct err *e)
 {
         snprintf(t->dir, sizeof(t->dir), "%s/templates", cache_dir);
         snprintf(t->base_rootfs, sizeof(t->base_rootfs), "%s/base/rootfs", t->dir);
@@ -85,7 +85,7 @@ int templates_init(struct templates *t, struct loop *loop, struct children *chil
         return 0;
 }
 
-void templates_fini(struct templates *t)
+void base_rootfs_fini(struct templates *t)
 {
         prep_fini(&t->base);
 }

@@ -1,5 +1,5 @@
-/* Commands the daemon runs in a machine (mrun.h). */
-#include "mrun.h"
+/* Commands the daemon runs in a machine (machine_cmd.h). */
+#include "machine_cmd.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,26 +10,26 @@
 #include "../../include/nsproto.h"
 #include "machine.h"
 
-struct mrun {
+struct machine_cmd {
         struct agent_conn *agent;
         uint32_t chan;
         int stdin_fd; /* -1 once sent (EOF) or when none */
-        const struct mrun_ops *ops;
+        const struct machine_cmd_ops *ops;
         void *ud;
 };
 
-static void end(struct mrun *r, int code, const char *error)
+static void end(struct machine_cmd *r, int code, const char *error)
 {
         if (r->stdin_fd >= 0)
                 close(r->stdin_fd);
-        const struct mrun_ops *ops = r->ops;
+        const struct machine_cmd_ops *ops = r->ops;
         void *ud = r->ud;
         free(r);
         ops->done(ud, code, error);
 }
 
 /* Sends stdin while the agent gives credit; EOF at the file's end. */
-static void pump(struct mrun *r)
+static void pump(struct machine_cmd *r)
 {
         static char chunk[NSP_MAX_DATA];
         while (r->stdin_fd >= 0) {
@@ -52,7 +52,7 @@ static void pump(struct mrun *r)
 
 static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
-        struct mrun *r = ud;
+        struct machine_cmd *r = ud;
         if (!h) {
                 end(r, -1, "the machine stopped while the command ran");
                 return;
@@ -93,16 +93,16 @@ static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
         }
 }
 
-struct mrun *mrun_start(struct machine *m, const json_t *req, int stdin_fd,
-                        const struct mrun_ops *ops, void *ud)
+struct machine_cmd *machine_cmd_start(struct machine *m, const json_t *req, int stdin_fd,
+                                      const struct machine_cmd_ops *ops, void *ud)
 {
-        struct mrun *r = m->agent_open ? calloc(1, sizeof(*r)) : NULL;
+        struct machine_cmd *r = m->agent_open ? calloc(1, sizeof(*r)) : NULL;
         if (!r) {
                 if (stdin_fd >= 0)
                         close(stdin_fd);
                 return NULL;
         }
-        *r = (struct mrun){&m->agent, 0, stdin_fd, ops, ud};
+        *r = (struct machine_cmd){&m->agent, 0, stdin_fd, ops, ud};
         json_t *full = json_copy((json_t *)req);
         json_object_set_new(full, "stdin", json_boolean(stdin_fd >= 0));
         r->chan = agentconn_open(r->agent, full, on_frame, r);
@@ -120,7 +120,7 @@ struct mrun *mrun_start(struct machine *m, const json_t *req, int stdin_fd,
         return r;
 }
 
-void mrun_cancel(struct mrun *r)
+void machine_cmd_cancel(struct machine_cmd *r)
 {
         if (!r)
                 return;
