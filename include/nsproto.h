@@ -25,7 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NSP_VERSION     1
+#define NSP_VERSION 2 /* 2: RESP frames mark errors with NSP_RESP_ERROR */
+/* RESP flags: the payload is an error, {"error":{"code","message"}}. Agents of protocol
+ * 1 (machines hibernated by an older daemon) send errors without it. */
+#define NSP_RESP_ERROR  1u
 #define NSP_HDR_SIZE    12
 #define NSP_MAX_PAYLOAD (1u << 20)   /* a larger frame is a protocol error */
 #define NSP_MAX_DATA    (256u << 10) /* DATA frames are at most this big */
@@ -35,7 +38,8 @@
 enum nsp_type {
         NSP_HELLO = 1,  /* agent → daemon, chan 0: {"version","pid","hostname"} */
         NSP_REQ = 2,    /* daemon → agent: {"op": ...} opens a channel */
-        NSP_RESP = 3,   /* agent → daemon: result, or {"error":{"code","message"}}; terminal */
+        NSP_RESP = 3,   /* agent → daemon: result, or (flags NSP_RESP_ERROR)
+                           {"error":{"code","message"}}; terminal */
         NSP_DATA = 4,   /* raw bytes on stream `flags` */
         NSP_EOF = 5,    /* end of stream `flags` */
         NSP_WINDOW = 6, /* payload u32: more credit for the peer's DATA on (chan, flags) */

@@ -55,6 +55,13 @@ struct watch_dir; /* watch.c */
 
 struct agent;
 
+/* An operation a request names ({"op": name}): fn answers it on chan (req borrowed).
+ * Each module keeps a table of its own, ended by {NULL, NULL}; main.c looks names up. */
+struct agent_op {
+        const char *name;
+        void (*fn)(struct agent *a, uint32_t chan, json_t *req);
+};
+
 /* One open channel (an exec or a file transfer). */
 struct chan {
         uint32_t id;
@@ -187,7 +194,7 @@ int exec_next_deadline(struct agent *a, uint64_t now);
 void exec_pump(struct agent *a, struct chan *c);
 
 /* proc.c: ops spawn, proc_list, proc_input, proc_signal, proc_resize (answers chan) */
-void proc_request(struct agent *a, uint32_t chan, const char *op, json_t *req);
+extern const struct agent_op proc_ops[];
 struct proc *proc_find(struct agent *a, pid_t pid);
 struct proc *proc_find_tag(struct agent *a, const char *tag);
 int proc_finished(const struct proc *p);
@@ -216,8 +223,8 @@ void watch_on_fd(struct agent *a, struct chan *c);
 void watch_pump(struct agent *a, struct chan *c);
 void watch_free(struct chan *c);
 
-/* files.c */
-void files_request(struct agent *a, uint32_t chan, const char *op, json_t *req);
+/* files.c: ops read, write, stat, exists, list, mkdir, remove, rename, search, replace */
+extern const struct agent_op files_ops[];
 void files_on_data(struct agent *a, struct chan *c, const unsigned char *p, size_t n, int eof);
 void files_pump(struct agent *a, struct chan *c);
 

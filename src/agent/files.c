@@ -334,70 +334,123 @@ static void op_replace(struct agent *a, uint32_t chan, const char *path, json_t 
                         json_pack("{s:s,s:I}", "path", path, "replacements", (json_int_t)count));
 }
 
-static void simple_op(struct agent *a, uint32_t chan, const char *op, const char *path, json_t *req)
-{
-        struct stat st;
-        if (!strcmp(op, "stat")) {
-                if (lstat(path, &st) < 0)
-                        agent_send_errno(a, chan, errno, path);
-                else
-                        agent_send_json(a, NSP_RESP, chan, stat_json(path, &st));
-        } else if (!strcmp(op, "exists")) {
-                agent_send_json(a, NSP_RESP, chan,
-                                json_pack("{s:b}", "exists", lstat(path, &st) == 0));
-        } else if (!strcmp(op, "list")) {
-                json_int_t depth = json_integer_value(json_object_get(req, "depth"));
-                if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                        agent_send_errno(a, chan, errno ? errno : ENOTDIR, path);
-                        return;
-                }
-                struct listing l = {json_array(), depth < 1 ? 1 : depth > 32 ? 32 : (int)depth, 0};
-                walk(path, 1, list_visit, &l);
-                agent_send_json(a, NSP_RESP, chan,
-                                json_pack("{s:o,s:b}", "entries", l.out, "truncated",
-                                          l.count >= LIST_MAX_ENTRIES));
-        } else if (!strcmp(op, "mkdir")) {
-                if (mkdirs(path, 0755) < 0)
-                        agent_send_errno(a, chan, errno, path);
-                else
-                        agent_send_json(a, NSP_RESP, chan, json_pack("{s:s}", "path", path));
-        } else if (!strcmp(op, "remove")) {
-                if (remove_tree(path) < 0)
-                        agent_send_errno(a, chan, errno, path);
-                else
-                        agent_send_json(a, NSP_RESP, chan, json_pack("{s:s}", "path", path));
-        } else if (!strcmp(op, "rename")) {
-                const char *to = json_string_value(json_object_get(req, "to"));
-                if (!to || !*to)
-                        agent_send_error(a, chan, "invalid_request", "rename needs 'to'");
-                else if (parent_dirs(to) < 0 || rename(path, to) < 0)
-                        agent_send_errno(a, chan, errno, path);
-                else
-                        agent_send_json(a, NSP_RESP, chan, json_pack("{s:s}", "path", to));
-        } else if (!strcmp(op, "search")) {
-                op_search(a, chan, path, req);
-        } else if (!strcmp(op, "replace")) {
-                op_replace(a, chan, path, req);
-        } else {
-                agent_send_error(a, chan, "invalid_request", "unknown operation '%s'", op);
-        }
-}
-
-void files_request(struct agent *a, uint32_t chan, const char *op, json_t *req)
+/* The request's path, or NULL after answering invalid_path. */
+static const char *req_path(struct agent *a, uint32_t chan, json_t *req)
 {
         const char *path = json_string_value(json_object_get(req, "path"));
         if (!path || !*path || strlen(path) >= PATH_MAX) {
                 agent_send_error(a, chan, "invalid_path", "a path is required");
-                return;
+                return NULL;
         }
         errno = 0;
-        if (!strcmp(op, "read"))
-                start_read(a, chan, path);
-        else if (!strcmp(op, "write"))
-                start_write(a, chan, path, req);
-        else
-                simple_op(a, chan, op, path, req);
+        return path;
 }
+
+/* The answer {"path": path}, or the error errno says. */
+static void answer_path(struct agent *a, uint32_t chan, int failed, const char *path,
+                        const char *said)
+{
+        if (failed)
+                agent_send_errno(a, chan, errno, path);
+        else
+                agent_send_json(a, NSP_RESP, chan, json_pack("{s:s}", "path", said));
+}
+
+static void op_stat(struct agent *a, uint32_t chan, json_t *req)
+{
+        struct stat st;
+        const char *path = req_path(a, chan, req);
+        if (path && lstat(path, &st) < 0)
+                agent_send_errno(a, chan, errno, path);
+        else if (path)
+                agent_send_json(a, NSP_RESP, chan, stat_json(path, &st));
+}
+
+static void op_exists(struct agent *a, uint32_t chan, json_t *req)
+{
+        struct stat st;
+        const char *path = req_path(a, chan, req);
+        if (path)
+                agent_send_json(a, NSP_RESP, chan,
+                                json_pack("{s:b}", "exists", lstat(path, &st) == 0));
+}
+
+static void op_list(struct agent *a, uint32_t chan, json_t *req)
+{
+        struct stat st;
+        const char *path = req_path(a, chan, req);
+        if (!path)
+                return;
+        json_int_t depth = json_integer_value(json_object_get(req, "depth"));
+        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                agent_send_errno(a, chan, errno ? errno : ENOTDIR, path);
+                return;
+        }
+        struct listing l = {json_array(), depth < 1 ? 1 : depth > 32 ? 32 : (int)depth, 0};
+        walk(path, 1, list_visit, &l);
+        agent_send_json(
+            a, NSP_RESP, chan,
+            json_pack("{s:o,s:b}", "entries", l.out, "truncated", l.count >= LIST_MAX_ENTRIES));
+}
+
+static void op_mkdir(struct agent *a, uint32_t chan, json_t *req)
+{
+        const char *path = req_path(a, chan, req);
+        if (path)
+                answer_path(a, chan, mkdirs(path, 0755) < 0, path, path);
+}
+
+static void op_remove(struct agent *a, uint32_t chan, json_t *req)
+{
+        const char *path = req_path(a, chan, req);
+        if (path)
+                answer_path(a, chan, remove_tree(path) < 0, path, path);
+}
+
+static void op_rename(struct agent *a, uint32_t chan, json_t *req)
+{
+        const char *path = req_path(a, chan, req);
+        const char *to = json_string_value(json_object_get(req, "to"));
+        if (path && (!to || !*to))
+                agent_send_error(a, chan, "invalid_request", "rename needs 'to'");
+        else if (path)
+                answer_path(a, chan, parent_dirs(to) < 0 || rename(path, to) < 0, path, to);
+}
+
+static void op_search_req(struct agent *a, uint32_t chan, json_t *req)
+{
+        const char *path = req_path(a, chan, req);
+        if (path)
+                op_search(a, chan, path, req);
+}
+
+static void op_replace_req(struct agent *a, uint32_t chan, json_t *req)
+{
+        const char *path = req_path(a, chan, req);
+        if (path)
+                op_replace(a, chan, path, req);
+}
+
+static void op_read(struct agent *a, uint32_t chan, json_t *req)
+{
+        const char *path = req_path(a, chan, req);
+        if (path)
+                start_read(a, chan, path);
+}
+
+static void op_write(struct agent *a, uint32_t chan, json_t *req)
+{
+        const char *path = req_path(a, chan, req);
+        if (path)
+                start_write(a, chan, path, req);
+}
+
+const struct agent_op files_ops[] = {
+    {"read", op_read},           {"write", op_write},   {"stat", op_stat},
+    {"exists", op_exists},       {"list", op_list},     {"mkdir", op_mkdir},
+    {"remove", op_remove},       {"rename", op_rename}, {"search", op_search_req},
+    {"replace", op_replace_req}, {NULL, NULL},
+};
 
 void files_on_data(struct agent *a, struct chan *c, const unsigned char *p, size_t n, int eof)
 {

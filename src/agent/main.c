@@ -74,8 +74,12 @@ void agent_send_error(struct agent *a, uint32_t chan, const char *code, const ch
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        agent_send_json(a, NSP_RESP, chan,
-                        json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+        json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+        char *text = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        if (text)
+                agent_send(a, NSP_RESP, NSP_RESP_ERROR, chan, text, strlen(text));
+        free(text);
 }
 
 void agent_send_errno(struct agent *a, uint32_t chan, int err, const char *what)
@@ -233,34 +237,57 @@ static int tcp_connections(void)
         return n;
 }
 
+static void op_detach_all(struct agent *a, uint32_t chan, json_t *req)
+{
+        (void)req;
+        detach_all(a, chan);
+}
+
+/* Before a checkpoint: re-arm once restored; tell how many TCP connections are open. */
+static void op_quiesce(struct agent *a, uint32_t chan, json_t *req)
+{
+        (void)req;
+        a->rearm_pending = 1;
+        a->rearm_until = 0;
+        agent_send_json(a, NSP_RESP, chan,
+                        json_pack("{s:i}", "tcp_connections", tcp_connections()));
+}
+
+static const struct agent_op main_ops[] = {
+    {"exec", exec_start},
+    {"attach", attach_request},
+    {"watch", watch_request},
+    {"identity", identity_apply},
+    {"detach_all", op_detach_all},
+    {"quiesce", op_quiesce},
+    {NULL, NULL},
+};
+
+static const struct agent_op *const op_tables[] = {main_ops, proc_ops, files_ops};
+
+static const struct agent_op *find_op(const char *name)
+{
+        for (size_t t = 0; t < sizeof(op_tables) / sizeof(op_tables[0]); t++)
+                for (const struct agent_op *o = op_tables[t]; o->name; o++)
+                        if (strcmp(o->name, name) == 0)
+                                return o;
+        return NULL;
+}
+
 static void on_request(struct agent *a, uint32_t chan, const unsigned char *p, size_t n)
 {
         json_error_t jerr;
         json_t *req = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
         const char *op = json_string_value(json_object_get(req, "op"));
+        const struct agent_op *o;
         if (!req || !json_is_object(req) || !op)
                 agent_send_error(a, chan, "invalid_request", "a request is a JSON object with op");
         else if (chan == 0 || agent_chan_find(a, chan))
                 agent_send_error(a, chan, "invalid_request", "channel %u is in use", chan);
-        else if (strcmp(op, "exec") == 0)
-                exec_start(a, chan, req);
-        else if (strcmp(op, "attach") == 0)
-                attach_request(a, chan, req);
-        else if (strcmp(op, "watch") == 0)
-                watch_request(a, chan, req);
-        else if (strncmp(op, "proc_", 5) == 0 || strcmp(op, "spawn") == 0)
-                proc_request(a, chan, op, req);
-        else if (strcmp(op, "identity") == 0)
-                identity_apply(a, chan, req);
-        else if (strcmp(op, "detach_all") == 0)
-                detach_all(a, chan);
-        else if (strcmp(op, "quiesce") == 0) {
-                a->rearm_pending = 1;
-                a->rearm_until = 0;
-                agent_send_json(a, NSP_RESP, chan,
-                                json_pack("{s:i}", "tcp_connections", tcp_connections()));
-        } else
-                files_request(a, chan, op, req);
+        else if (!(o = find_op(op)))
+                agent_send_error(a, chan, "invalid_request", "unknown operation '%.64s'", op);
+        else
+                o->fn(a, chan, req);
         json_decref(req);
 }
 

@@ -365,21 +365,16 @@ static void resize_request(struct agent *a, uint32_t chan, json_t *req)
         }
 }
 
-void proc_request(struct agent *a, uint32_t chan, const char *op, json_t *req)
+static void list_op(struct agent *a, uint32_t chan, json_t *req)
 {
-        if (strcmp(op, "spawn") == 0)
-                spawn_request(a, chan, req);
-        else if (strcmp(op, "proc_list") == 0)
-                list_request(a, chan);
-        else if (strcmp(op, "proc_input") == 0)
-                input_request(a, chan, req);
-        else if (strcmp(op, "proc_signal") == 0)
-                signal_request(a, chan, req);
-        else if (strcmp(op, "proc_resize") == 0)
-                resize_request(a, chan, req);
-        else
-                agent_send_error(a, chan, "invalid_request", "unknown op '%s'", op);
+        (void)req;
+        list_request(a, chan);
 }
+
+const struct agent_op proc_ops[] = {
+    {"spawn", spawn_request},        {"proc_list", list_op},          {"proc_input", input_request},
+    {"proc_signal", signal_request}, {"proc_resize", resize_request}, {NULL, NULL},
+};
 
 /* May the process's output be read now? Not while an attached reader lags too far. */
 static int may_read(struct agent *a, const struct proc *p, int stream)

@@ -118,14 +118,13 @@ static void await_ready(struct build *b)
         }
 }
 
-static void on_started(void *ud, json_t *resp)
+static void on_started(void *ud, json_t *resp, const json_t *error)
 {
         struct build *b = ud;
         b->start_chan = 0;
-        json_t *err = json_object_get(resp, "error");
-        if (!resp || err) {
+        if (!resp || error) {
                 build_fail(b, "the start command could not start: %s",
-                           resp ? json_string_value(json_object_get(err, "message")) ?: "refused"
+                           resp ? json_string_value(json_object_get(error, "message")) ?: "refused"
                                 : "the machine stopped");
                 return;
         }
@@ -147,7 +146,7 @@ static void start_service(struct build *b)
         json_object_update(req, b->start);
         build_log(b, "system", "starting: %s",
                   json_string_value(json_object_get(b->start, "cmd")) ?: "(argv)");
-        b->start_chan = m ? agentconn_call(&m->agent, req, on_started, b) : 0;
+        b->start_chan = m ? machine_call(m, req, on_started, b) : 0;
         json_decref(req);
         if (!b->start_chan)
                 build_fail(b, "the build machine is gone");

@@ -20,8 +20,7 @@ uint32_t machine_open_channel(struct machine *m, const json_t *req, unsigned fla
         return chan;
 }
 
-uint32_t machine_call(struct machine *m, const json_t *req, void (*done)(void *ud, json_t *resp),
-                      void *ud)
+uint32_t machine_call(struct machine *m, const json_t *req, agent_call_cb done, void *ud)
 {
         struct agent_conn *a = conn_of(m);
         return a ? agentconn_call(a, req, done, ud) : 0;

@@ -151,11 +151,10 @@ void machine_hibernate(struct machine *m, machine_done_cb cb, void *ud);
 uint32_t machine_open_channel(struct machine *m, const json_t *req, unsigned flags,
                               agent_frame_cb cb, void *ud, struct agent_conn **conn);
 
-/* One request, one answer on m's agent (agentconn_call): done gets the answer
- * (borrowed; an error is {"error":{...}}) or NULL when the agent went. 0 (done is not
- * called) when m has no agent connection or the request cannot be sent. */
-uint32_t machine_call(struct machine *m, const json_t *req, void (*done)(void *ud, json_t *resp),
-                      void *ud);
+/* One request, one answer on m's agent (agentconn_call: done gets the answer, and the
+ * agent's error when it refused). 0 (done is not called) when m has no agent
+ * connection or the request cannot be sent. */
+uint32_t machine_call(struct machine *m, const json_t *req, agent_call_cb done, void *ud);
 
 /* One sample of a machine's usage; a figure the runtime cannot tell is -1. */
 struct machine_sample {

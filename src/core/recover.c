@@ -15,9 +15,9 @@
 
 /* Rebuilds the live machine of a record. With `attach`, its sandbox must still run and
  * its agent answer on the shim's socket (-1 otherwise); without, it is hibernated. */
-static void forget_answer(void *ud, json_t *resp)
+static void forget_answer(void *ud, json_t *resp, const json_t *error)
 {
-        (void)ud, (void)resp;
+        (void)ud, (void)resp, (void)error;
 }
 
 static int adopt(struct core *core, const struct machine_rec *r, int attach)

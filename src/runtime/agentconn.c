@@ -303,9 +303,22 @@ unsigned agentconn_detach_sessions(struct agent_conn *a, const char *reason)
         return n;
 }
 
+int agentconn_resp_is_error(const struct nsp_hdr *h, const unsigned char *p)
+{
+        if (h->flags & NSP_RESP_ERROR)
+                return 1;
+        /* protocol 1: only the shape says it (a reply holding a field named "error", a
+         * file or a process tag, is not one) */
+        json_t *doc = json_loadb((const char *)p, h->len, 0, NULL);
+        json_t *err = json_object_get(doc, "error");
+        int is = json_object_size(doc) == 1 && json_is_string(json_object_get(err, "code"));
+        json_decref(doc);
+        return is;
+}
+
 struct call {
         struct agent_conn *a;
-        void (*done)(void *ud, json_t *resp);
+        agent_call_cb done;
         void *ud;
 };
 
@@ -315,18 +328,21 @@ static void on_call_frame(void *ud, const struct nsp_hdr *h, const unsigned char
         if (h && h->type != NSP_RESP)
                 return; /* a one-shot request gets nothing else */
         json_t *doc = h ? json_loadb((const char *)p, h->len, 0, NULL) : NULL;
+        int failed = h && (!doc || agentconn_resp_is_error(h, p));
         if (h)
                 agentconn_chan_close(c->a, h->chan);
         if (h && !doc)
                 doc = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message",
                                 "the agent's answer is not JSON");
-        c->done(c->ud, doc);
+        json_t *error = failed ? json_object_get(doc, "error") : NULL;
+        if (failed && !json_is_object(error))
+                error = doc; /* an error frame of another shape: its message is missing */
+        c->done(c->ud, doc, error);
         json_decref(doc);
         free(c);
 }
 
-uint32_t agentconn_call(struct agent_conn *a, const json_t *req,
-                        void (*done)(void *ud, json_t *resp), void *ud)
+uint32_t agentconn_call(struct agent_conn *a, const json_t *req, agent_call_cb done, void *ud)
 {
         struct call *c = calloc(1, sizeof(*c));
         if (!c)

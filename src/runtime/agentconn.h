@@ -86,11 +86,18 @@ void agentconn_detach(struct agent_conn *a, uint32_t chan);
  * `reason`. Returns how many went. */
 unsigned agentconn_detach_sessions(struct agent_conn *a, const char *reason);
 
-/* One request, one answer: done(ud, resp) gets the RESP document (borrowed; an error
- * document is {"error":{...}}), or NULL when the connection was lost. Returns the
- * channel, or 0 (done is not called) when the request cannot be sent. */
-uint32_t agentconn_call(struct agent_conn *a, const json_t *req,
-                        void (*done)(void *ud, json_t *resp), void *ud);
+/* Whether a RESP frame is an error: marked NSP_RESP_ERROR, or, from an agent of protocol 1,
+ * exactly {"error":{"code",...}}. */
+int agentconn_resp_is_error(const struct nsp_hdr *h, const unsigned char *p);
+
+/* The answer to agentconn_call: resp is the RESP document (borrowed), error its
+ * {"code","message"} object when the agent refused (else NULL); resp NULL when the
+ * connection was lost. */
+typedef void (*agent_call_cb)(void *ud, json_t *resp, const json_t *error);
+
+/* One request, one answer: done gets it. Returns the channel, or 0 (done is not
+ * called) when the request cannot be sent. */
+uint32_t agentconn_call(struct agent_conn *a, const json_t *req, agent_call_cb done, void *ud);
 
 /* Credit left for stream 0 of chan. */
 uint32_t agentconn_credit(struct agent_conn *a, uint32_t chan);

@@ -9,6 +9,7 @@ import subprocess
 
 HELLO, REQ, RESP, DATA, EOF, WINDOW, EXIT, SIGNAL = range(1, 9)
 STDIN, STDOUT, STDERR = 0, 1, 2
+RESP_ERROR = 1  # RESP flags: the answer is an error
 WINDOW_INIT = 1 << 20
 
 
@@ -77,10 +78,14 @@ class Agent:
 
     def call(self, req):
         """A simple operation: returns the RESP object."""
+        return self.call_flagged(req)[0]
+
+    def call_flagged(self, req):
+        """A simple operation: (the RESP object, its frame's flags)."""
         chan = self.request(req)
-        t, _, c, payload = self.frame()
+        t, flags, c, payload = self.frame()
         assert (t, c) == (RESP, chan), (t, c, payload)
-        return json.loads(payload)
+        return json.loads(payload), flags
 
     def run(self, req, stdin=None, grant=True):
         """Runs an exec to completion: returns (resp, stdout, stderr, exit). Stdin is sent

@@ -11,8 +11,8 @@ import tempfile
 import time
 import unittest
 
-from agentproto import (Agent, DATA, EOF, EXIT, REQ, RESP, SIGNAL, STDERR, STDIN, STDOUT,
-                        WINDOW, WINDOW_INIT)
+from agentproto import (Agent, DATA, EOF, EXIT, REQ, RESP, RESP_ERROR, SIGNAL, STDERR, STDIN,
+                        STDOUT, WINDOW, WINDOW_INIT)
 from harness import BUILD
 
 AGENT = os.path.join(BUILD, "nsagent")
@@ -32,7 +32,7 @@ class AgentTest(unittest.TestCase):
 
 class AgentExec(AgentTest):
     def test_hello(self):
-        self.assertEqual(self.a.hello["version"], 1)
+        self.assertEqual(self.a.hello["version"], 2)
 
     def test_argv_and_shell(self):
         resp, out, err, ex = self.a.run({"argv": ["echo", "hi", "there"]})
@@ -122,8 +122,9 @@ class AgentExec(AgentTest):
 
     def test_bad_requests_get_errors(self):
         self.a.send(REQ, 900, b"not json")
-        t, _, c, payload = self.a.frame()
+        t, flags, c, payload = self.a.frame()
         self.assertEqual((t, c, json.loads(payload)["error"]["code"]), (RESP, 900, "invalid_request"))
+        self.assertEqual(flags, RESP_ERROR, "an error RESP is marked in its frame")
         resp = self.a.call({"op": "teleport", "path": "/x"})
         self.assertEqual(resp["error"]["code"], "invalid_request")
         resp = self.a.call({"op": "exec"})
@@ -165,6 +166,16 @@ class AgentFiles(AgentTest):
         self.assertEqual(meta["error"]["code"], "invalid_path")
         resp = self.a.call({"op": "stat", "path": ""})
         self.assertEqual(resp["error"]["code"], "invalid_path")
+
+    def test_only_errors_are_marked(self):
+        # a file named "error" is an answer like any other: only the frame says "error"
+        path = os.path.join(self.tmp, "error")
+        self.a.write_file(path, b"x")
+        resp, flags = self.a.call_flagged({"op": "list", "path": self.tmp})
+        self.assertEqual(flags, 0)
+        self.assertIn("error", [e["name"] for e in resp["entries"]])
+        resp, flags = self.a.call_flagged({"op": "stat", "path": os.path.join(self.tmp, "nope")})
+        self.assertEqual((resp["error"]["code"], flags), ("file_not_found", RESP_ERROR))
 
 
 class AgentProtocolErrors(unittest.TestCase):

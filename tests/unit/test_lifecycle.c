@@ -227,10 +227,10 @@ static void destroy(struct machine *m, const char *what)
 
 static int answered;
 
-static void on_answer(void *ud, json_t *resp)
+static void on_answer(void *ud, json_t *resp, const json_t *error)
 {
         (void)ud;
-        answered = resp && !json_object_get(resp, "error") ? 1 : -1;
+        answered = resp && !error ? 1 : -1;
         if (--pending == 0)
                 loop_stop(&core.loop);
 }

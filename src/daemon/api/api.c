@@ -115,17 +115,6 @@ uint32_t api_start_channel(struct http_exchange *ex, struct machine *m, json_t *
         return chan;
 }
 
-int api_agent_is_error(const unsigned char *p, size_t n)
-{
-        /* the agent's errors are {"error":{"code","message"}}; a reply that merely holds
-         * the word (a file or a process tag named "error") is not one */
-        json_t *doc = json_loadb((const char *)p, n, 0, NULL);
-        json_t *err = json_object_get(doc, "error");
-        int is = json_object_size(doc) == 1 && json_is_string(json_object_get(err, "code"));
-        json_decref(doc);
-        return is;
-}
-
 enum ns_code api_agent_error(const unsigned char *p, size_t n, enum ns_code fallback, char *msg,
                              size_t cap)
 {

@@ -54,9 +54,6 @@ uint32_t api_start_channel(struct http_exchange *ex, struct machine *m, json_t *
                            struct agent_conn **conn, agent_frame_cb cb, void *op,
                            void (*on_abort)(struct http_exchange *), void (*free_op)(void *));
 
-/* True when an agent answer (RESP payload) is an error document. */
-int api_agent_is_error(const unsigned char *p, size_t n);
-
 /* Reads an agent error document {"error":{"code","message"}}: returns the catalogue
  * code (`fallback` for codes the catalogue lacks) and copies the message into msg. */
 enum ns_code api_agent_error(const unsigned char *p, size_t n, enum ns_code fallback, char *msg,

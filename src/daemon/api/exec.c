@@ -226,7 +226,7 @@ static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
         }
         switch (h->type) {
         case NSP_RESP:
-                if (api_agent_is_error(p, h->len)) {
+                if (agentconn_resp_is_error(h, p)) {
                         op->error = api_agent_error(p, h->len, NS_E_INTERNAL, op->error_msg,
                                                     sizeof(op->error_msg));
                         agentconn_chan_close(op->agent, op->chan);

@@ -149,7 +149,7 @@ static void on_write_frame(void *ud, const struct nsp_hdr *h, const unsigned cha
                 return;
         } else if (h->type == NSP_RESP) {
                 agentconn_chan_close(op->agent, op->chan);
-                if (api_agent_is_error(p, h->len)) {
+                if (agentconn_resp_is_error(h, p)) {
                         take_error(op, p, h->len);
                 } else {
                         json_t *doc = json_loadb((const char *)p, h->len, 0, NULL);
@@ -333,7 +333,7 @@ static void on_read_frame(void *ud, const struct nsp_hdr *h, const unsigned char
 {
         struct file_op *op = ud;
         struct http_exchange *ex = op->ex;
-        if (!h || (h->type == NSP_RESP && api_agent_is_error(p, h->len))) {
+        if (!h || (h->type == NSP_RESP && agentconn_resp_is_error(h, p))) {
                 op->lost = 1;
                 if (h) {
                         agentconn_chan_close(op->agent, op->chan);
@@ -395,7 +395,7 @@ static void on_simple_frame(void *ud, const struct nsp_hdr *h, const unsigned ch
                 ex->on_abort = NULL;
                 if (!h) {
                         http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
-                } else if (api_agent_is_error(p, h->len)) {
+                } else if (agentconn_resp_is_error(h, p)) {
                         take_error(op, p, h->len);
                         http_respond_error(ex, op->err, "%s", op->msg);
                 } else {

@@ -267,7 +267,7 @@ static void on_logs_frame(void *ud, const struct nsp_hdr *h, const unsigned char
 {
         struct logs_op *op = ud;
         struct http_exchange *ex = op->ex;
-        if (h && h->type == NSP_RESP && !op->head && !api_agent_is_error(p, h->len)) {
+        if (h && h->type == NSP_RESP && !op->head && !agentconn_resp_is_error(h, p)) {
                 op->head = json_loadb((const char *)p, h->len, 0, NULL);
                 return;
         }

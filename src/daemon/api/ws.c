@@ -133,10 +133,9 @@ struct ws_call {
         json_t *id;
 };
 
-static void on_call_done(void *ud, json_t *resp)
+static void on_call_done(void *ud, json_t *resp, const json_t *err)
 {
         struct ws_call *w = ud;
-        json_t *err = json_object_get(resp, "error");
         if (!resp)
                 ws_client_error(w->c, w->id, 0, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
         else if (err)

@@ -197,10 +197,9 @@ struct stdin_call {
         uint32_t channel;
 };
 
-static void on_stdin_done(void *ud, json_t *resp)
+static void on_stdin_done(void *ud, json_t *resp, const json_t *err)
 {
         struct stdin_call *sc = ud;
-        json_t *err = json_object_get(resp, "error");
         if (sc->c->ws && (!resp || err))
                 ws_client_error(sc->c, sc->id, sc->channel,
                                 resp ? api_code_or(json_string_value(json_object_get(err, "code")),
