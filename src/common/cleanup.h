@@ -1,9 +1,11 @@
 /* Scope-bound cleanup helpers (GNU C `cleanup` attribute), after crun.
  * A variable declared `_cleanup_free_` is free()d when it leaves scope; hand it over
- * with steal_ptr() to keep it. Same for file descriptors with `_cleanup_close_`. */
+ * with steal_ptr() to keep it. Same for file descriptors with `_cleanup_close_` and
+ * JSON values with `_cleanup_json_` (json_decref). */
 #ifndef NS_CLEANUP_H
 #define NS_CLEANUP_H
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -18,8 +20,14 @@ static inline void ns_closep(int *fd)
                 close(*fd);
 }
 
+static inline void ns_json_decrefp(json_t **j)
+{
+        json_decref(*j);
+}
+
 #define _cleanup_free_  __attribute__((cleanup(ns_freep)))
 #define _cleanup_close_ __attribute__((cleanup(ns_closep)))
+#define _cleanup_json_  __attribute__((cleanup(ns_json_decrefp)))
 
 #define steal_ptr(p)                                                                               \
         ({                                                                                         \

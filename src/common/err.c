@@ -21,29 +21,34 @@ int err_set(struct err *e, int errnum, const char *fmt, ...)
         return ret;
 }
 
-int err_say(struct err *e, int errnum, const char *fmt, ...)
+__attribute__((format(printf, 3, 0))) static int vsay(struct err *e, int errnum, const char *fmt,
+                                                      va_list ap)
 {
         if (e) {
                 e->errnum = errnum;
-                va_list ap;
-                va_start(ap, fmt);
                 vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-                va_end(ap);
         }
         return -errnum;
 }
 
+int err_say(struct err *e, int errnum, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vsay(e, errnum, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 int err_coded(struct err *e, enum ns_code code, int errnum, const char *fmt, ...)
 {
-        if (e) {
-                e->errnum = errnum;
+        if (e)
                 e->code = code;
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-                va_end(ap);
-        }
-        return -errnum;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vsay(e, errnum, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 enum ns_code err_code_of(const struct err *e)

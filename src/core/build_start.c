@@ -218,9 +218,8 @@ int build_start(struct core *core, const json_t *req, char *id, struct err *e)
         for (struct build *o = core->builds; o; o = o->next)
                 running++;
         if (running >= BUILD_MAX_RUNNING) {
-                e->code = NS_E_CONFLICT;
-                return err_say(e, EBUSY, "%d builds are running; wait for one to end",
-                               BUILD_MAX_RUNNING);
+                return err_coded(e, NS_E_CONFLICT, EBUSY,
+                                 "%d builds are running; wait for one to end", BUILD_MAX_RUNNING);
         }
         struct build *b = calloc(1, sizeof(*b));
         if (!b) {

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/cleanup.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "core.h"
@@ -345,18 +346,15 @@ json_t *machine__spec_json(const struct machine *m)
 
 int machine__save_spec(struct machine *m, struct err *e)
 {
-        json_t *spec = machine__spec_json(m);
-        char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(spec);
-        int r = text ? store_machine_set_spec(m->core->store, m->id, text, e)
-                     : err_set(e, ENOMEM, "spec");
-        free(text);
-        return r;
+        _cleanup_json_ json_t *spec = machine__spec_json(m);
+        _cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+        return text ? store_machine_set_spec(m->core->store, m->id, text, e)
+                    : err_set(e, ENOMEM, "spec");
 }
 
 static int persist_new(struct machine *m, struct err *e)
 {
-        json_t *spec = machine__spec_json(m);
+        _cleanup_json_ json_t *spec = machine__spec_json(m);
         struct machine_rec rec = {0};
         snprintf(rec.id, sizeof(rec.id), "%s", m->id);
         snprintf(rec.state, sizeof(rec.state), "creating");
@@ -371,7 +369,6 @@ static int persist_new(struct machine *m, struct err *e)
                 store_event_append(m->core->store, m->created_at, "machine.state", "machine", m->id,
                                    "{\"state\":\"creating\"}", NULL);
         store_machine_rec_free(&rec);
-        json_decref(spec);
         return r;
 }
 

@@ -141,8 +141,7 @@ int pool_set(struct core *core, const char *ref, int size, struct err *e)
         struct template_rec name;
         struct build_rec b;
         if (size < 0 || size > POOL_MAX) {
-                e->code = NS_E_INVALID_FIELD;
-                return err_say(e, EINVAL, "field 'size': 0 to %d", POOL_MAX);
+                return err_coded(e, NS_E_INVALID_FIELD, EINVAL, "field 'size': 0 to %d", POOL_MAX);
         }
         if (templates_lookup(core, ref, &name, &b, e) < 0)
                 return -ENOENT;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "../common/cleanup.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "core.h"
@@ -109,10 +110,9 @@ struct machine *machine__spawn_snapshot(struct core *core, const struct machine_
                 return NULL;
         }
         struct machine *m = NULL;
-        json_t *spec = json_loads(r.spec, 0, NULL);
+        _cleanup_json_ json_t *spec = json_loads(r.spec, 0, NULL);
         struct machine_conf c;
         if (machine_conf_decode(&c, spec) < 0) {
-                json_decref(spec);
                 store_snapshot_rec_free(&r);
                 err_set(e, ENOMEM, "snapshot spec");
                 return NULL;
@@ -122,11 +122,11 @@ struct machine *machine__spawn_snapshot(struct core *core, const struct machine_
                 e->code = NS_E_SNAPSHOT_NOT_READY;
                 err_set(e, 0, "snapshot %s is %s", r.id, r.state);
         } else if (p->runtime && strcmp(p->runtime, rt) != 0) {
-                e->code = NS_E_RUNTIME_UNSUPPORTED;
-                err_say(e, ENOTSUP, "%s was captured from a %s machine: it restores as one",
-                        p->template_name && strcmp(p->template_name, "base") ? p->template_name
-                                                                             : r.id,
-                        rt);
+                err_coded(e, NS_E_RUNTIME_UNSUPPORTED, ENOTSUP,
+                          "%s was captured from a %s machine: it restores as one",
+                          p->template_name && strcmp(p->template_name, "base") ? p->template_name
+                                                                               : r.id,
+                          rt);
         } else {
                 struct machine_params mp;
                 from_snapshot(spec, &c, p, &mp);
@@ -137,7 +137,6 @@ struct machine *machine__spawn_snapshot(struct core *core, const struct machine_
                         e->code = NS_E_INTERNAL;
         }
         machine_conf_fini(&c);
-        json_decref(spec);
         store_snapshot_rec_free(&r);
         return m;
 }

@@ -24,8 +24,7 @@ int templates_lookup(struct core *core, const char *ref, struct template_rec *na
         if (r == 0)
                 r = store_build_get(core->store, name->build_id, build, e);
         if (r == -ENOENT) {
-                e->code = NS_E_TEMPLATE_NOT_FOUND;
-                err_say(e, ENOENT, "no template named '%s'", canon);
+                err_coded(e, NS_E_TEMPLATE_NOT_FOUND, ENOENT, "no template named '%s'", canon);
         } else if (r < 0) {
                 e->code = NS_E_INTERNAL;
         }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/cleanup.h"
 #include "../common/util.h"
 #include "core.h"
 #include "machine_internal.h"
@@ -67,10 +68,9 @@ static void count_layer(const char *upper, int fd)
 struct machine_sampling *machine_sample(struct machine *m, machine_sample_cb cb, void *ud,
                                         struct err *e)
 {
-        struct machine_sampling *op = calloc(1, sizeof(*op));
+        _cleanup_free_ struct machine_sampling *op = calloc(1, sizeof(*op));
         int p[2];
         if (!op || pipe2(p, O_CLOEXEC) < 0) {
-                free(op);
                 err_set(e, ENOMEM, "out of resources");
                 return NULL;
         }
@@ -90,7 +90,6 @@ struct machine_sampling *machine_sample(struct machine *m, machine_sample_cb cb,
         close(p[1]);
         if (pid < 0) {
                 close(p[0]);
-                free(op);
                 err_set(e, EAGAIN, "fork failed");
                 return NULL;
         }
@@ -100,7 +99,7 @@ struct machine_sampling *machine_sample(struct machine *m, machine_sample_cb cb,
         op->child.pid = pid;
         op->child.on_exit = on_du_exit;
         children_watch(&m->core->children, &op->child);
-        return op;
+        return steal_ptr(op);
 }
 
 void machine_sample_forget(struct machine_sampling *op)

@@ -85,5 +85,81 @@ class Contract(unittest.TestCase):
             self.assertEqual(rows.get(e["code"]), e["exit_code"], e["code"])
 
 
+    def test_sdk_error_classes_are_generated_from_the_catalogue(self):
+        """Both SDKs' error classes come from `nullspaced --print-errors`: a code added to
+        the daemon fails here until scripts/gen-sdk-errors.py is run again."""
+        r = subprocess.run([os.path.join(SOURCE, "scripts", "gen-sdk-errors.py"), "--check",
+                            DAEMON], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+def schema_props(doc, schema):
+    """Property names of a schema (following $ref, allOf and a oneOf with null)."""
+    if "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].split("/")[-1]]
+    names = set(schema.get("properties", {}))
+    for part in schema.get("allOf", []) + schema.get("oneOf", []):
+        names |= schema_props(doc, part)
+    return names
+
+
+def ts_interface(name):
+    """Property names of `export interface NAME` in the TypeScript SDK's index.d.ts."""
+    with open(os.path.join(SOURCE, "sdks/typescript/src/index.d.ts")) as f:
+        text = f.read()
+    body = re.search(r"^export interface %s\b[^{]*\{(.*?)^\}" % name, text, re.M | re.S)
+    assert body, name
+    return set(re.findall(r"^  (\w+)\??:", body.group(1), re.M))
+
+
+# TypeScript SDK types and the spec schemas they mirror. Keys only the SDK has (client
+# options, callbacks, values it derives) are listed; everything else must match.
+CLIENT_OPTIONS = {"apiUrl", "apiKey", "timeoutMs", "waitTimeoutMs", "client"}
+TS_TYPES = [
+    ("CreateOptions", ("/v1/machines", "post", "request"), CLIENT_OPTIONS, set()),
+    ("MachineInfo", ("Machine",), set(), set()),
+    ("NetworkPolicy", ("NetworkPolicy",), set(), set()),
+    ("Preview", ("/v1/machines/{id}/previews", "post", "201"), set(), set()),
+    # name is build()'s first argument; context (a directory or tar bytes) is uploaded
+    # and sent as context_id; onLog and wait shape the call
+    ("BuildOptions", ("/v1/templates/builds", "post", "request"),
+     CLIENT_OPTIONS | {"context", "onLog", "wait"}, {"name", "context_id"}),
+]
+
+
+class TypeScriptTypes(unittest.TestCase):
+    def schema(self, doc, where):
+        if len(where) == 1:
+            return doc["components"]["schemas"][where[0]]
+        path, method, part = where
+        op = doc["paths"][path][method]
+        if part == "request":
+            return op["requestBody"]["content"]["application/json"]["schema"]
+        return op["responses"][part]["content"]["application/json"]["schema"]
+
+    def test_sdk_types_match_the_spec(self):
+        doc = spec()
+        for ts, where, sdk_only, spec_only in TS_TYPES:
+            want = schema_props(doc, self.schema(doc, where)) - spec_only
+            have = ts_interface(ts) - sdk_only
+            self.assertEqual(sorted(have), sorted(want), "%s vs %s" % (ts, "/".join(where)))
+
+    def test_declarations_type_check(self):
+        """tsc --strict (tests/spec, pinned) compiles a file written against the SDK's
+        declarations: they are valid and export what users import."""
+        lint = os.path.join(SOURCE, "tests", "spec")
+        r = subprocess.run(["npx", "--no-install", "tsc", "--noEmit", "--strict", "--module",
+                            "esnext", "--moduleResolution", "bundler", "--target", "es2022",
+                            "sdk-types.ts"], cwd=lint, capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_build_log_lines_match_the_spec(self):
+        doc = spec()
+        logs = self.schema(doc, ("/v1/templates/builds/{id}/logs", "get", "200"))
+        self.assertEqual(sorted(ts_interface("BuildLogLine")),
+                         sorted(logs["properties"]["logs"]["items"]["properties"]))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -10,12 +10,10 @@ export interface ClientOptions {
   waitTimeoutMs?: number;
 }
 
-/** An error answer of the daemon; `code` is stable (docs/errors.md). */
-export class NullspaceError extends Error {
-  code: string;
-  status?: number;
-  requestId?: string;
-}
+/** Errors: NullspaceError and one subclass per stable code (docs/errors.md), generated
+ * from the daemon's catalogue. */
+export * from "./errors.js";
+import { NullspaceError } from "./errors.js";
 
 export function resolveConfig(opts?: ClientOptions): { apiUrl: string; apiKey?: string };
 
@@ -142,6 +140,34 @@ export interface CreateOptions extends ClientOptions {
   timeout_action?: "destroy" | "hibernate";
   snapshot?: string;
   network?: NetworkPolicy;
+  /** With a template: its warm pool first (prefer), only (require) or never (skip). */
+  pool?: "prefer" | "require" | "skip";
+  /** What it runs on (default: the host's default runtime). */
+  runtime?: "gvisor" | "vm";
+}
+
+/** A machine as the API shows it (GET /v1/machines/{id}). */
+export interface MachineInfo {
+  id: string;
+  state: string;
+  runtime: "gvisor" | "vm";
+  template: string;
+  vcpus: number;
+  memory_mb: number;
+  metadata: Record<string, string>;
+  created_at: number;
+  updated_at: number;
+  user: string | null;
+  cwd: string | null;
+  auto_resume: boolean;
+  timeout_action: "destroy" | "hibernate";
+  timeout_at: number | null;
+  failure_reason: string | null;
+  parent_id: string | null;
+  snapshot_id: string | null;
+  checkout: string | null;
+  children?: string[];
+  network: (NetworkPolicy & { address: string; gateway: string; public_ports: number[] }) | null;
 }
 
 export interface NetworkPolicy {
@@ -162,7 +188,7 @@ export interface Preview {
 
 export class Machine {
   id: string;
-  info: Record<string, any>;
+  info: MachineInfo;
   readonly state: string;
   client: Client;
   commands: Commands;
@@ -208,6 +234,8 @@ export interface BuildOptions extends ClientOptions {
   dockerfile?: string;
   steps?: Array<Record<string, any>>;
   from?: string;
+  /** An uploaded container image (a context id) as the base instead of `from`. */
+  from_image?: string;
   context?: string | Uint8Array;
   build_args?: Record<string, string>;
   start_cmd?: string;

@@ -6,18 +6,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { errorFor, NullspaceError } from "./errors.js";
 
 const EARLY_MAX = 4096; // events kept per channel before listen()
 
-export class NullspaceError extends Error {
-  constructor(code, message, status, requestId) {
-    super(`${code}: ${message}`);
-    this.name = "NullspaceError";
-    this.code = code;
-    this.status = status;
-    this.requestId = requestId;
-  }
-}
+export * from "./errors.js"; // NullspaceError, one class per code, errorFor (generated)
 
 /** The config file's grammar, the CLI's and the Python SDK's too (docs/configuration.md):
  * `key = value` lines, blanks around both trimmed; a line whose first non-blank character
@@ -100,14 +93,14 @@ export class Client {
       r = await fetch(url, { method, headers, body: data, signal: limit === undefined ? undefined : AbortSignal.timeout(limit) });
     } catch (e) {
       if (e.name === "TimeoutError")
-        throw new NullspaceError("request_timeout", `gave up after ${limit} ms waiting for the daemon to answer ${method} ${urlPath}; it may still complete it (raise the client's ${wait ? "waitTimeoutMs" : "timeoutMs"})`);
-      throw new NullspaceError("connection_failed", `cannot reach ${this.apiUrl}: ${e.cause?.message || e.message}`);
+        throw errorFor("request_timeout", `gave up after ${limit} ms waiting for the daemon to answer ${method} ${urlPath}; it may still complete it (raise the client's ${wait ? "waitTimeoutMs" : "timeoutMs"})`);
+      throw errorFor("connection_failed", `cannot reach ${this.apiUrl}: ${e.cause?.message || e.message}`);
     }
     const isJson = (r.headers.get("content-type") || "").startsWith("application/json");
     const payload = isJson ? await r.json() : Buffer.from(await r.arrayBuffer());
     if (r.status >= 400) {
       const e = (isJson && payload.error) || {};
-      throw new NullspaceError(e.code || "internal", e.message || `HTTP ${r.status}`, r.status, e.request_id);
+      throw errorFor(e.code || "internal", e.message || `HTTP ${r.status}`, r.status, e.request_id);
     }
     return payload;
   }
@@ -134,7 +127,7 @@ export class Streams {
     });
     this.ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
     this.ws.on("close", () => {
-      for (const { reject } of this.pending.values()) reject(new NullspaceError("connection_failed", "the session closed"));
+      for (const { reject } of this.pending.values()) reject(errorFor("connection_failed", "the session closed"));
       this.pending.clear();
       for (const ch of this.channels.values()) ch.onEnd?.({ type: "detached", reason: "session_closed" });
       this.channels.clear();
@@ -163,7 +156,7 @@ export class Streams {
     if (msg.id !== undefined && this.pending.has(msg.id) && ["reply", "error", "pong"].includes(msg.type)) {
       const { resolve, reject } = this.pending.get(msg.id);
       this.pending.delete(msg.id);
-      if (msg.type === "error") reject(new NullspaceError(msg.error.code, msg.error.message, undefined, msg.error.request_id));
+      if (msg.type === "error") reject(errorFor(msg.error.code, msg.error.message, undefined, msg.error.request_id));
       else resolve(msg);
       return;
     }
@@ -234,7 +227,7 @@ export class CommandHandle {
       const r = await s.call("process.attach", { machine: this.machine.id, pid: this.pid });
       const done = follow(s, r.channel, this.opts.onStdout, this.opts.onStderr);
       const { stdout, stderr, end } = await done;
-      if (end.type === "detached") throw new NullspaceError("machine_busy", `detached: ${end.reason}`);
+      if (end.type === "detached") throw errorFor("machine_busy", `detached: ${end.reason}`);
       return { stdout, stderr, exitCode: end.exit_code, info: end };
     } finally {
       s.close();
@@ -578,8 +571,8 @@ export const Template = {
    * template (wait: false: the build record at once); a failed build rejects with
    * BuildFailedError. */
   async build(name, opts = {}) {
-    const { client, apiUrl, apiKey, timeoutMs, context, onLog, wait = true, ...fields } = opts;
-    const c = client || new Client({ apiUrl, apiKey, timeoutMs });
+    const { client, apiUrl, apiKey, timeoutMs, waitTimeoutMs, context, onLog, wait = true, ...fields } = opts;
+    const c = client || new Client({ apiUrl, apiKey, timeoutMs, waitTimeoutMs });
     const body = { name, ...fields };
     if (context !== undefined) body.context_id = await Template.uploadContext(context, { client: c });
     const b = await c.request("POST", "/v1/templates/builds", { body });

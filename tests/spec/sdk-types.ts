@@ -1,0 +1,23 @@
+// Compiled (never run) by tests/integration/test_spec.py with tsc --strict: the
+// TypeScript SDK's declarations export what its users write against.
+import {
+  Machine,
+  MachineNotFoundError,
+  NullspaceError,
+  errorFor,
+  type CreateOptions,
+  type MachineInfo,
+} from "../../sdks/typescript/src/index.js";
+
+const e: NullspaceError = errorFor("machine_not_found", "no machine m_1");
+if (e instanceof MachineNotFoundError) {
+  const code: "machine_not_found" = e.code;
+  console.log(code, e.status, e.requestId);
+}
+
+export async function started(): Promise<string> {
+  const opts: CreateOptions = { template: "base", runtime: "vm", pool: "skip", timeout_s: 60 };
+  const m = await Machine.create(opts);
+  const info: MachineInfo = m.info;
+  return `${info.id} ${info.state} ${info.runtime} ${info.network?.address ?? "-"}`;
+}
