@@ -71,7 +71,7 @@ void build_drop_machine(struct build *b)
         struct machine *m = build_machine(b);
         b->mid[0] = '\0';
         if (m && b->start_chan)
-                agentconn_chan_close(&m->agent, b->start_chan);
+                agentconn_chan_close(&m->rt.agent, b->start_chan);
         b->start_chan = 0;
         if (m) {
                 machine_forget_callbacks(m, b);
@@ -456,7 +456,7 @@ void builds_drop(struct core *core)
                 struct build *b = core->builds;
                 struct machine *m = build_machine(b);
                 if (m && b->start_chan)
-                        agentconn_chan_close(&m->agent, b->start_chan);
+                        agentconn_chan_close(&m->rt.agent, b->start_chan);
                 if (m)
                         machine_forget_callbacks(m, b);
                 build_free(b);

@@ -126,7 +126,7 @@ static void spawn_children(struct capture *c, struct machine *p)
             .timeout_hibernate = p->conf.timeout_hibernate,
             .network = p->conf.network,
             .image = p->conf.image[0] ? p->conf.image : NULL,
-            .runtime = p->drv->name,
+            .runtime = p->rt.drv->name,
         };
         for (unsigned i = 0; i < c->count; i++) {
                 struct err e = {0};
@@ -146,8 +146,8 @@ static void spawn_children(struct capture *c, struct machine *p)
 static void on_parent(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         struct capture *c = ud;
-        if (m->capture == c)
-                m->capture = NULL;
+        if (m->op.capture == c)
+                m->op.capture = NULL;
         if (code)
                 note_error(c, code, error);
         else
@@ -179,7 +179,7 @@ static int seal_parent(struct machine *m, struct err *e)
         /* the record names the layer first: a daemon stop in between is settled */
         int r = machine__save_spec(m, e);
         if (r == 0)
-                r = m->drv->seal(&core->driver_ctx, m->dir, path, e);
+                r = m->rt.drv->seal(&core->driver_ctx, m->dir, path, e);
         if (r < 0) {
                 struct err ignored = {0};
                 json_decref(m->conf.layers);
@@ -193,7 +193,7 @@ static int seal_parent(struct machine *m, struct err *e)
 
 void capture__checkpointed(struct machine *m)
 {
-        struct capture *c = m->capture;
+        struct capture *c = m->op.capture;
         struct err e = {0};
         if (seal_parent(m, &e) == 0)
                 c->sealed = 1;
@@ -227,12 +227,12 @@ static struct capture *capture_new(struct machine *m, int snapshot, capture_done
 
 static struct capture *capture_begin(struct machine *m, struct capture *c)
 {
-        if (m->capture) {
+        if (m->op.capture) {
                 note_error(c, NS_E_MACHINE_BUSY, "a fork or snapshot of this machine is under way");
                 on_parent(c, m, NS_OK, NULL);
                 return NULL;
         }
-        m->capture = c;
+        m->op.capture = c;
         c->paused_at = (int64_t)time_mono_ns();
         int r =
             machine__checkpoint_start(m, c->snapshot ? M_SNAPSHOTTING : M_FORKING, on_parent, c);

@@ -5,7 +5,7 @@
 
 static struct agent_conn *conn_of(struct machine *m)
 {
-        return m->agent_open ? &m->agent : NULL; /* callers checked the state */
+        return m->rt.agent_open ? &m->rt.agent : NULL; /* callers checked the state */
 }
 
 uint32_t machine_open_channel(struct machine *m, const json_t *req, unsigned flags,

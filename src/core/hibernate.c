@@ -21,18 +21,18 @@
 void machine__finish_op(struct machine *m, enum ns_code code, const char *error)
 {
         struct machine_waiter w[MACHINE_MAX_WAITERS];
-        int n = m->nwaiters;
-        memcpy(w, m->waiters, sizeof(w[0]) * (size_t)n);
-        m->nwaiters = 0;
+        int n = m->op.nwaiters;
+        memcpy(w, m->op.waiters, sizeof(w[0]) * (size_t)n);
+        m->op.nwaiters = 0;
         for (int i = 0; i < n; i++)
                 w[i].cb(w[i].ud, m, code, error);
 }
 
 int machine__add_waiter(struct machine *m, machine_done_cb cb, void *ud)
 {
-        if (m->nwaiters >= MACHINE_MAX_WAITERS)
+        if (m->op.nwaiters >= MACHINE_MAX_WAITERS)
                 return -1;
-        m->waiters[m->nwaiters++] = (struct machine_waiter){cb, ud};
+        m->op.waiters[m->op.nwaiters++] = (struct machine_waiter){cb, ud};
         return 0;
 }
 
@@ -40,18 +40,18 @@ uint32_t machine__agent_ping(struct machine *m, json_t *req, agent_frame_cb cb)
 {
         if (!req)
                 req = json_pack("{s:s,s:s}", "op", "exists", "path", "/");
-        m->ping_chan = agentconn_open(&m->agent, req, cb, m);
+        m->op.ping_chan = agentconn_open(&m->rt.agent, req, cb, m);
         json_decref(req);
-        return m->ping_chan;
+        return m->op.ping_chan;
 }
 
 static void close_agent(struct machine *m)
 {
-        if (!m->agent_open)
+        if (!m->rt.agent_open)
                 return;
-        m->agent_open = 0;
-        m->agent.on_state = NULL;
-        agentconn_fini(&m->agent);
+        m->rt.agent_open = 0;
+        m->rt.agent.on_state = NULL;
+        agentconn_fini(&m->rt.agent);
 }
 
 /* Back to running on the shim that is still there (the checkpoint failed). */
@@ -60,14 +60,14 @@ static void reattach(struct machine *m, enum ns_code code, const char *why)
         struct core *core = m->core;
         struct err e = {0};
         struct machine_run run;
-        if (m->drv->attach(&core->driver_ctx, m->id, m->dir, &run, &e) < 0 ||
-            agentconn_init(&m->agent, &core->loop, run.agent_rfd, run.agent_wfd,
+        if (m->rt.drv->attach(&core->driver_ctx, m->id, m->dir, &run, &e) < 0 ||
+            agentconn_init(&m->rt.agent, &core->loop, run.agent_rfd, run.agent_wfd,
                            machine__on_agent_state, m, &e) < 0) {
                 machine__finish_op(m, NS_E_MACHINE_FAILED, why);
                 machine__fail(m, why);
                 return;
         }
-        m->agent_open = 1;
+        m->rt.agent_open = 1;
         machine__set_state(m, M_RUNNING, NULL);
         machine__finish_op(m, code, why);
 }
@@ -91,7 +91,7 @@ static int disk_low(const char *dir)
 static int checkpoint_fits(const struct machine *m, char *why, size_t cap)
 {
         struct machine_usage u;
-        m->drv->usage(&m->core->driver_ctx, m->id, m->dir, &u);
+        m->rt.drv->usage(&m->core->driver_ctx, m->id, m->dir, &u);
         long long mem = u.mem_bytes;
         uint64_t need = (mem > 0 ? (uint64_t)mem + (uint64_t)mem / 10 : 0) + DISK_SLACK;
         uint64_t avail = disk_free(m->core->state_dir);
@@ -109,9 +109,9 @@ static int checkpoint_fits(const struct machine *m, char *why, size_t cap)
 static void watch_op_helper(struct machine *m, pid_t pid,
                             void (*on_exit)(struct child_watch *w, int status))
 {
-        m->op_helper.pid = pid;
-        m->op_helper.on_exit = on_exit;
-        children_watch(&m->core->children, &m->op_helper);
+        m->rt.op_helper.pid = pid;
+        m->rt.op_helper.on_exit = on_exit;
+        children_watch(&m->core->children, &m->rt.op_helper);
         layers_op_pid_write(m->dir, pid);
 }
 
@@ -122,8 +122,8 @@ static int pausing(const struct machine *m)
 
 static void on_checkpointed(struct child_watch *w, int status)
 {
-        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, op_helper));
-        m->op_helper.pid = 0;
+        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, rt.op_helper));
+        m->rt.op_helper.pid = 0;
         layers_op_pid_clear(m->dir);
         if (!pausing(m))
                 return;
@@ -151,7 +151,7 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
 
 static void on_settle(struct loop_timer *t)
 {
-        struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, settle));
+        struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, op.settle));
         if (!pausing(m))
                 return;
         if (!machine__agent_ping(m, json_pack("{s:s}", "op", "quiesce"), on_quiesced)) {
@@ -164,13 +164,13 @@ static void on_settle(struct loop_timer *t)
  * machine): wait for them to end, for at most SETTLE_TRIES steps. 1 while waiting. */
 void machine_note_time_wait(struct machine *m, uint64_t until_ms)
 {
-        if (until_ms > m->time_wait_until)
-                m->time_wait_until = until_ms;
+        if (until_ms > m->op.time_wait_until)
+                m->op.time_wait_until = until_ms;
 }
 
 static int wait_connections(struct machine *m, const struct nsp_hdr *h, const unsigned char *p)
 {
-        if (m->drv->checkpoints_tcp) /* a VM's own kernel carries its connections along */
+        if (m->rt.drv->checkpoints_tcp) /* a VM's own kernel carries its connections along */
                 return 0;
         json_t *resp = json_loadb((const char *)p, h->len, 0, NULL);
         json_int_t n = json_integer_value(json_object_get(resp, "tcp_connections"));
@@ -178,17 +178,17 @@ static int wait_connections(struct machine *m, const struct nsp_hdr *h, const un
         const char *guest = json_string_value(json_object_get(m->conf.network, "address"));
         if (guest)
                 n += net_live_connections(guest);
-        if (m->time_wait_until > m->core->loop.now_ms)
+        if (m->op.time_wait_until > m->core->loop.now_ms)
                 n++;
         if (n <= 0) {
-                m->settle_tries = 0;
+                m->op.settle_tries = 0;
                 return 0;
         }
-        if (m->settle_tries++ < SETTLE_TRIES) {
-                loop_timer_arm(&m->core->loop, &m->settle, SETTLE_STEP_MS, on_settle);
+        if (m->op.settle_tries++ < SETTLE_TRIES) {
+                loop_timer_arm(&m->core->loop, &m->op.settle, SETTLE_STEP_MS, on_settle);
                 return 1;
         }
-        m->settle_tries = 0;
+        m->op.settle_tries = 0;
         char why[200];
         snprintf(why, sizeof(why),
                  "%lld TCP connection(s) of the machine stayed open for %d s; the runtime "
@@ -207,19 +207,19 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
                 machine__finish_op(m, NS_E_MACHINE_FAILED, "the agent stopped answering");
                 return;
         }
-        agentconn_chan_close(&m->agent, m->ping_chan);
+        agentconn_chan_close(&m->rt.agent, m->op.ping_chan);
         if (!pausing(m) || wait_connections(m, h, p))
                 return;
         close_agent(m);
         /* the shim ends with its sandbox; nothing to watch there any more */
-        if (m->run.pid)
-                children_forget(&core->children, &m->sandbox);
-        m->run.pid = 0;
+        if (m->rt.run.pid)
+                children_forget(&core->children, &m->rt.sandbox);
+        m->rt.run.pid = 0;
         struct err e = {0};
         char own[PATH_MAX + 80];
         layers_own_image(m->dir, own, sizeof(own));
-        const char *image = m->capture ? capture__image(m->capture) : own;
-        pid_t pid = m->drv->hibernate(&core->driver_ctx, m->id, m->dir, image, &e);
+        const char *image = m->op.capture ? capture__image(m->op.capture) : own;
+        pid_t pid = m->rt.drv->hibernate(&core->driver_ctx, m->id, m->dir, image, &e);
         if (pid < 0) {
                 reattach(m, NS_E_MACHINE_FAILED, e.msg);
                 return;
@@ -233,12 +233,12 @@ int machine__checkpoint_start(struct machine *m, enum machine_state s, machine_d
                 cb(ud, m, NS_E_MACHINE_NOT_RUNNING, machine_state_name(m->state));
                 return -1;
         }
-        if (!m->drv->hibernate) {
+        if (!m->rt.drv->hibernate) {
                 cb(ud, m, NS_E_RUNTIME_UNSUPPORTED,
                    "this runtime cannot checkpoint machines yet (hibernate, fork, snapshots)");
                 return -1;
         }
-        for (struct agent_chan *c = m->agent.chans; c; c = c->next) {
+        for (struct agent_chan *c = m->rt.agent.chans; c; c = c->next) {
                 if (!c->session) {
                         cb(ud, m, NS_E_MACHINE_BUSY, "commands or file transfers are still open");
                         return -1;
@@ -250,9 +250,9 @@ int machine__checkpoint_start(struct machine *m, enum machine_state s, machine_d
                 return -1;
         }
         /* processes and PTYs run on inside the checkpoint; their readers re-attach */
-        agentconn_detach_sessions(&m->agent, s == M_HIBERNATING ? "machine_hibernating"
-                                             : s == M_FORKING   ? "machine_forking"
-                                                                : "machine_snapshotting");
+        agentconn_detach_sessions(&m->rt.agent, s == M_HIBERNATING ? "machine_hibernating"
+                                                : s == M_FORKING   ? "machine_forking"
+                                                                   : "machine_snapshotting");
         if (m->core->hooks.before_checkpoint)
                 m->core->hooks.before_checkpoint(m->core, m->id);
         machine__add_waiter(m, cb, ud); /* running: nobody else waits */
@@ -281,7 +281,7 @@ static void on_answering(void *ud, const struct nsp_hdr *h, const unsigned char 
                         resume_failed(m, "the restored agent does not answer");
                 return;
         }
-        agentconn_chan_close(&m->agent, m->ping_chan);
+        agentconn_chan_close(&m->rt.agent, m->op.ping_chan);
         if (m->state != M_RESUMING)
                 return;
         machine__op_helper_stop(m);
@@ -301,10 +301,10 @@ static void stop_restored(struct machine *m)
         machine__agent_connect_cancel(m);
         machine__op_helper_stop(m);
         close_agent(m);
-        if (m->run.pid) {
-                children_forget(&core->children, &m->sandbox);
-                kill(m->run.pid, SIGKILL);
-                m->run.pid = 0;
+        if (m->rt.run.pid) {
+                children_forget(&core->children, &m->rt.sandbox);
+                kill(m->rt.run.pid, SIGKILL);
+                m->rt.run.pid = 0;
         }
 }
 
@@ -319,11 +319,11 @@ static void resume_failed(struct machine *m, const char *why)
 
 void machine__op_helper_stop(struct machine *m)
 {
-        if (!m->op_helper.pid)
+        if (!m->rt.op_helper.pid)
                 return;
-        children_forget(&m->core->children, &m->op_helper);
-        kill(m->op_helper.pid, SIGKILL); /* the reaper collects it */
-        m->op_helper.pid = 0;
+        children_forget(&m->core->children, &m->rt.op_helper);
+        kill(m->rt.op_helper.pid, SIGKILL); /* the reaper collects it */
+        m->rt.op_helper.pid = 0;
         layers_op_pid_clear(m->dir);
 }
 
@@ -331,8 +331,8 @@ void machine__op_helper_stop(struct machine *m)
  * own) exited before the agent answered: only a failure matters. */
 static void on_rearmed(struct child_watch *w, int status)
 {
-        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, op_helper));
-        m->op_helper.pid = 0;
+        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, rt.op_helper));
+        m->rt.op_helper.pid = 0;
         layers_op_pid_clear(m->dir);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return;
@@ -378,9 +378,10 @@ int machine__restore_from(struct machine *m, const char *image, struct err *e)
         struct net_plan plan;
         int planned = machine_net_plan(m, &plan);
         spec.net = planned > 0 ? &plan : NULL;
-        int r = !m->drv->restore ? err_set(e, ENOTSUP, "runtime %s cannot restore", m->drv->name)
+        int r = !m->rt.drv->restore
+                    ? err_set(e, ENOTSUP, "runtime %s cannot restore", m->rt.drv->name)
                 : layers && planned >= 0
-                    ? m->drv->restore(&core->driver_ctx, &spec, image, &m->run, &helper, e)
+                    ? m->rt.drv->restore(&core->driver_ctx, &spec, image, &m->rt.run, &helper, e)
                     : err_set(e, ENOMEM, "layers");
         if (planned > 0)
                 net_plan_free(&plan);
@@ -392,9 +393,9 @@ int machine__restore_from(struct machine *m, const char *image, struct err *e)
                 stop_restored(m);
                 return r;
         }
-        m->sandbox.pid = m->run.pid;
-        m->sandbox.on_exit = machine__on_sandbox_exit;
-        children_watch(&core->children, &m->sandbox);
+        m->rt.sandbox.pid = m->rt.run.pid;
+        m->rt.sandbox.on_exit = machine__on_sandbox_exit;
+        children_watch(&core->children, &m->rt.sandbox);
         watch_op_helper(m, helper, on_rearmed);
         machine__agent_connect(m, on_restore_connected);
         return 0;

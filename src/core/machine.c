@@ -88,41 +88,41 @@ static void unlink_machine(struct machine *m)
 
 void machine__free(struct machine *m)
 {
-        if (m->agent_open) { /* never left registered on the loop */
-                m->agent_open = 0;
-                m->agent.on_state = NULL;
-                agentconn_fini(&m->agent);
+        if (m->rt.agent_open) { /* never left registered on the loop */
+                m->rt.agent_open = 0;
+                m->rt.agent.on_state = NULL;
+                agentconn_fini(&m->rt.agent);
         }
-        loop_timer_cancel(&m->core->loop, &m->deadline);
-        loop_timer_cancel(&m->core->loop, &m->settle);
-        loop_timer_cancel(&m->core->loop, &m->connect_timer);
+        loop_timer_cancel(&m->core->loop, &m->op.deadline);
+        loop_timer_cancel(&m->core->loop, &m->op.settle);
+        loop_timer_cancel(&m->core->loop, &m->op.connect_timer);
         machine_conf_fini(&m->conf);
         json_decref(m->metadata);
-        free(m->keep_layer);
+        free(m->op.keep_layer);
         free(m->dir);
         free(m);
 }
 
 void machine__finish_create(struct machine *m, enum ns_code code, const char *error)
 {
-        machine_done_cb cb = m->create_cb;
-        m->create_cb = NULL;
+        machine_done_cb cb = m->op.create_cb;
+        m->op.create_cb = NULL;
         if (cb)
-                cb(m->create_ud, m, code, error);
+                cb(m->op.create_ud, m, code, error);
 }
 
 #define CONNECT_LIMIT_MS 60000
 
 void machine__agent_connect_cancel(struct machine *m)
 {
-        m->connect_then = NULL;
-        loop_timer_cancel(&m->core->loop, &m->connect_timer);
+        m->op.connect_then = NULL;
+        loop_timer_cancel(&m->core->loop, &m->op.connect_timer);
 }
 
 /* Ends a pending connect with why (NULL: connected). */
 static void connect_done(struct machine *m, const char *why)
 {
-        void (*then)(struct machine *, const char *) = m->connect_then;
+        void (*then)(struct machine *, const char *) = m->op.connect_then;
         machine__agent_connect_cancel(m);
         if (then)
                 then(m, why);
@@ -130,22 +130,23 @@ static void connect_done(struct machine *m, const char *why)
 
 static void try_connect(struct loop_timer *t)
 {
-        struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, connect_timer));
+        struct machine *m =
+            (struct machine *)((char *)t - offsetof(struct machine, op.connect_timer));
         struct core *core = m->core;
         struct err e = {0};
-        int r = m->drv->connect(&core->driver_ctx, m->dir, &m->run, &e);
+        int r = m->rt.drv->connect(&core->driver_ctx, m->dir, &m->rt.run, &e);
         if (r == -EAGAIN) {
-                if (core->loop.now_ms > m->connect_deadline) {
+                if (core->loop.now_ms > m->op.connect_deadline) {
                         connect_done(m, "the sandbox's shim never listened; see runsc.log");
                         return;
                 }
-                m->connect_delay = m->connect_delay * 2 > 50 ? 50 : m->connect_delay * 2;
-                loop_timer_arm(&core->loop, &m->connect_timer, m->connect_delay, try_connect);
+                m->op.connect_delay = m->op.connect_delay * 2 > 50 ? 50 : m->op.connect_delay * 2;
+                loop_timer_arm(&core->loop, &m->op.connect_timer, m->op.connect_delay, try_connect);
                 return;
         }
-        if (r == 0 && agentconn_init(&m->agent, &core->loop, m->run.agent_rfd, m->run.agent_wfd,
-                                     machine__on_agent_state, m, &e) == 0) {
-                m->agent_open = 1;
+        if (r == 0 && agentconn_init(&m->rt.agent, &core->loop, m->rt.run.agent_rfd,
+                                     m->rt.run.agent_wfd, machine__on_agent_state, m, &e) == 0) {
+                m->rt.agent_open = 1;
                 connect_done(m, NULL);
                 return;
         }
@@ -154,10 +155,10 @@ static void try_connect(struct loop_timer *t)
 
 void machine__agent_connect(struct machine *m, void (*then)(struct machine *m, const char *error))
 {
-        m->connect_then = then;
-        m->connect_delay = 1;
-        m->connect_deadline = m->core->loop.now_ms + CONNECT_LIMIT_MS;
-        try_connect(&m->connect_timer);
+        m->op.connect_then = then;
+        m->op.connect_delay = 1;
+        m->op.connect_deadline = m->core->loop.now_ms + CONNECT_LIMIT_MS;
+        try_connect(&m->op.connect_timer);
 }
 
 void machine__fail(struct machine *m, const char *reason)
@@ -187,9 +188,9 @@ void machine__on_agent_state(struct agent_conn *a, json_t *hello)
 
 void machine__on_sandbox_exit(struct child_watch *w, int status)
 {
-        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, sandbox));
-        m->run.pid = 0;
-        if (m->connect_then) { /* it died before its agent was reached */
+        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, rt.sandbox));
+        m->rt.run.pid = 0;
+        if (m->op.connect_then) { /* it died before its agent was reached */
                 char why[128];
                 snprintf(why, sizeof(why),
                          "the sandbox exited (status %d) before its agent "
@@ -213,7 +214,7 @@ static void on_timeout_hibernated(void *ud, struct machine *m, enum ns_code code
         (void)ud;
         (void)error;
         if (code == NS_E_MACHINE_BUSY) { /* commands run: try again shortly */
-                loop_timer_arm(&m->core->loop, &m->deadline, 10000, on_deadline);
+                loop_timer_arm(&m->core->loop, &m->op.deadline, 10000, on_deadline);
                 return;
         }
         if (code)
@@ -223,7 +224,7 @@ static void on_timeout_hibernated(void *ud, struct machine *m, enum ns_code code
 
 static void on_deadline(struct loop_timer *t)
 {
-        struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, deadline));
+        struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, op.deadline));
         log_info("machine_timeout", "machine=%s action=%s", m->id,
                  m->conf.timeout_hibernate ? "hibernate" : "destroy");
         if (m->conf.timeout_hibernate && m->state == M_RUNNING)
@@ -234,11 +235,11 @@ static void on_deadline(struct loop_timer *t)
 
 void machine__arm_deadline(struct machine *m)
 {
-        loop_timer_cancel(&m->core->loop, &m->deadline);
+        loop_timer_cancel(&m->core->loop, &m->op.deadline);
         if (!m->deadline_at)
                 return;
         int64_t left = m->deadline_at - time_wall_ms();
-        loop_timer_arm(&m->core->loop, &m->deadline, left > 0 ? (uint64_t)left : 0, on_deadline);
+        loop_timer_arm(&m->core->loop, &m->op.deadline, left > 0 ? (uint64_t)left : 0, on_deadline);
 }
 
 char **machine__env_list(const struct machine *m)
@@ -287,7 +288,7 @@ static void start_sandbox(struct machine *m, const char *rootfs)
         int planned = machine_net_plan(m, &plan);
         spec.net = planned > 0 ? &plan : NULL;
         int r = planned < 0 || !layers ? err_set(&e, ENOMEM, "network plan")
-                                       : m->drv->start(&core->driver_ctx, &spec, &m->run, &e);
+                                       : m->rt.drv->start(&core->driver_ctx, &spec, &m->rt.run, &e);
         if (planned > 0)
                 net_plan_free(&plan);
         strv_free(env);
@@ -296,9 +297,9 @@ static void start_sandbox(struct machine *m, const char *rootfs)
                 machine__fail(m, e.msg);
                 return;
         }
-        m->sandbox.pid = m->run.pid;
-        m->sandbox.on_exit = machine__on_sandbox_exit;
-        children_watch(&core->children, &m->sandbox);
+        m->rt.sandbox.pid = m->rt.run.pid;
+        m->rt.sandbox.on_exit = machine__on_sandbox_exit;
+        children_watch(&core->children, &m->rt.sandbox);
         machine__agent_connect(m, on_start_connected);
 }
 
@@ -306,7 +307,7 @@ static void start_sandbox(struct machine *m, const char *rootfs)
  * its guest's kernel too (both prepared at start-up, core/prep.h); then it starts. */
 static void on_template(struct prep_waiter *w, const char *error)
 {
-        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, tpl_wait));
+        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, op.tpl_wait));
         if (m->state != M_CREATING)
                 return;
         if (error) {
@@ -314,8 +315,8 @@ static void on_template(struct prep_waiter *w, const char *error)
                 machine__fail(m, error);
                 return;
         }
-        if (strcmp(m->drv->name, "vm") == 0 && m->core->vm_guest.state != PREP_READY) {
-                prep_need(&m->core->vm_guest, &m->tpl_wait); /* back here when it is */
+        if (strcmp(m->rt.drv->name, "vm") == 0 && m->core->vm_guest.state != PREP_READY) {
+                prep_need(&m->core->vm_guest, &m->op.tpl_wait); /* back here when it is */
                 return;
         }
         start_sandbox(m, m->core->templates.base_rootfs);
@@ -323,13 +324,13 @@ static void on_template(struct prep_waiter *w, const char *error)
 
 void machine__cancel_waits(struct machine *m)
 {
-        prep_cancel(&m->core->templates.base, &m->tpl_wait);
-        prep_cancel(&m->core->vm_guest, &m->tpl_wait);
+        prep_cancel(&m->core->templates.base, &m->op.tpl_wait);
+        prep_cancel(&m->core->vm_guest, &m->op.tpl_wait);
 }
 
 void machine__set_driver(struct machine *m, const struct driver *drv)
 {
-        m->drv = drv;
+        m->rt.drv = drv;
         snprintf(m->conf.runtime, sizeof(m->conf.runtime), "%s", drv->name);
 }
 
@@ -358,7 +359,7 @@ static int persist_new(struct machine *m, struct err *e)
         struct machine_rec rec = {0};
         snprintf(rec.id, sizeof(rec.id), "%s", m->id);
         snprintf(rec.state, sizeof(rec.state), "creating");
-        snprintf(rec.runtime, sizeof(rec.runtime), "%s", m->drv->name);
+        snprintf(rec.runtime, sizeof(rec.runtime), "%s", m->rt.drv->name);
         snprintf(rec.parent_id, sizeof(rec.parent_id), "%s", m->parent_id);
         rec.spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
         rec.metadata = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
@@ -417,8 +418,8 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
                 machine__free(m);
                 return NULL;
         }
-        m->create_cb = cb;
-        m->create_ud = ud;
+        m->op.create_cb = cb;
+        m->op.create_ud = ud;
         m->next = core->machines;
         core->machines = m;
         machine__arm_deadline(m);
@@ -445,28 +446,28 @@ struct machine *machine_create(struct core *core, const struct machine_params *p
                 start_sandbox(m, rootfs);
                 return m;
         }
-        m->tpl_wait.done = on_template;
-        prep_need(&core->templates.base, &m->tpl_wait);
+        m->op.tpl_wait.done = on_template;
+        prep_need(&core->templates.base, &m->op.tpl_wait);
         return m;
 }
 
 static void on_helper_exit(struct child_watch *w, int status)
 {
-        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, helper));
+        struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, rt.helper));
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 log_warn("machine_cleanup_incomplete", "machine=%s status=%d dir=%s", m->id, status,
                          m->dir);
-        if (m->shim_pid)
-                kill(m->shim_pid, SIGKILL); /* normally gone already, with its sandbox */
+        if (m->rt.shim_pid)
+                kill(m->rt.shim_pid, SIGKILL); /* normally gone already, with its sandbox */
         if (m->state == M_DESTROYING)
                 machine__set_state(m, M_DESTROYED, NULL);
         layers_collect(m->core);
         if (m->conf.snapshot_id[0]) /* perhaps the last user of a replaced template's build */
                 templates_collect(m->core);
-        machine_done_cb cb = m->destroy_cb;
-        void *ud = m->destroy_ud;
+        machine_done_cb cb = m->op.destroy_cb;
+        void *ud = m->op.destroy_ud;
         unlink_machine(m);
-        int lost = m->keep_layer && !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        int lost = m->op.keep_layer && !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         if (cb)
                 cb(ud, m, lost ? NS_E_INTERNAL : NS_OK,
                    lost ? "its layer could not be kept" : NULL);
@@ -476,76 +477,76 @@ static void on_helper_exit(struct child_watch *w, int status)
 void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
 {
         struct core *core = m->core;
-        if (m->helper.pid) { /* already on its way out */
-                if (cb && !m->destroy_cb) {
-                        m->destroy_cb = cb;
-                        m->destroy_ud = ud;
+        if (m->rt.helper.pid) { /* already on its way out */
+                if (cb && !m->op.destroy_cb) {
+                        m->op.destroy_cb = cb;
+                        m->op.destroy_ud = ud;
                 }
                 return;
         }
-        m->destroy_cb = cb;
-        m->destroy_ud = ud;
+        m->op.destroy_cb = cb;
+        m->op.destroy_ud = ud;
         machine__cancel_waits(m);
         machine__agent_connect_cancel(m); /* a sandbox still starting must not connect any more */
-        if (m->op_helper.pid) {
-                children_forget(&core->children, &m->op_helper);
-                kill(m->op_helper.pid, SIGKILL);
-                m->op_helper.pid = 0;
+        if (m->rt.op_helper.pid) {
+                children_forget(&core->children, &m->rt.op_helper);
+                kill(m->rt.op_helper.pid, SIGKILL);
+                m->rt.op_helper.pid = 0;
         }
-        while (m->nwaiters > 0) { /* a hibernate or resume in progress ends here */
-                struct machine_waiter w = m->waiters[--m->nwaiters];
+        while (m->op.nwaiters > 0) { /* a hibernate or resume in progress ends here */
+                struct machine_waiter w = m->op.waiters[--m->op.nwaiters];
                 w.cb(w.ud, m, NS_E_MACHINE_NOT_RUNNING, "the machine was destroyed");
         }
         if (m->state != M_FAILED)
                 machine__set_state(m, M_DESTROYING, NULL);
         machine__finish_create(m, NS_E_MACHINE_FAILED,
                                "the machine was destroyed while being created");
-        if (m->agent_open) {
-                m->agent_open = 0;
-                m->agent.on_state = NULL;
-                agentconn_fini(&m->agent);
+        if (m->rt.agent_open) {
+                m->rt.agent_open = 0;
+                m->rt.agent.on_state = NULL;
+                agentconn_fini(&m->rt.agent);
         }
-        if (m->run.pid) {
+        if (m->rt.run.pid) {
                 /* the helper stops the sandbox; the shim then exits and the reaper
                  * collects it without a watch */
-                children_forget(&core->children, &m->sandbox);
-                m->shim_pid = m->run.pid;
-                m->run.pid = 0;
+                children_forget(&core->children, &m->rt.sandbox);
+                m->rt.shim_pid = m->rt.run.pid;
+                m->rt.run.pid = 0;
         }
         struct err e = {0};
-        pid_t pid =
-            m->drv->destroy(&core->driver_ctx, m->id, m->dir, m->keep_layer, m->shim_pid, &e);
+        pid_t pid = m->rt.drv->destroy(&core->driver_ctx, m->id, m->dir, m->op.keep_layer,
+                                       m->rt.shim_pid, &e);
         if (pid < 0) {
                 log_error("machine_destroy_failed", "machine=%s", m->id);
                 pid = 0;
         }
-        m->helper.pid = pid;
-        m->helper.on_exit = on_helper_exit;
+        m->rt.helper.pid = pid;
+        m->rt.helper.on_exit = on_helper_exit;
         if (pid)
-                children_watch(&core->children, &m->helper);
+                children_watch(&core->children, &m->rt.helper);
         else
-                on_helper_exit(&m->helper, 0);
+                on_helper_exit(&m->rt.helper, 0);
 }
 
 void machine_destroy_keep(struct machine *m, const char *layer, machine_done_cb cb, void *ud)
 {
-        if (!m->helper.pid && !m->keep_layer)
-                m->keep_layer = strdup(layer);
+        if (!m->rt.helper.pid && !m->op.keep_layer)
+                m->op.keep_layer = strdup(layer);
         machine_destroy(m, cb, ud);
 }
 
 void machine_forget_callbacks(struct machine *m, void *ud)
 {
-        for (int i = 0; i < m->nwaiters; i++) {
-                if (m->waiters[i].ud == ud) {
-                        m->waiters[i] = m->waiters[--m->nwaiters];
+        for (int i = 0; i < m->op.nwaiters; i++) {
+                if (m->op.waiters[i].ud == ud) {
+                        m->op.waiters[i] = m->op.waiters[--m->op.nwaiters];
                         i--;
                 }
         }
-        if (m->create_ud == ud)
-                m->create_cb = NULL;
-        if (m->destroy_ud == ud)
-                m->destroy_cb = NULL;
+        if (m->op.create_ud == ud)
+                m->op.create_cb = NULL;
+        if (m->op.destroy_ud == ud)
+                m->op.destroy_cb = NULL;
 }
 
 int machine_set_timeout(struct machine *m, int64_t timeout_s, struct err *e)

@@ -37,6 +37,46 @@ typedef void (*machine_done_cb)(void *ud, struct machine *m, enum ns_code code, 
 
 #define MACHINE_MAX_WAITERS 64
 
+/* A live machine's runtime handle: its sandbox, the processes working on it and the
+ * agent stream. Not persisted: a restarted daemon attaches again (driver attach). */
+struct machine_handle {
+        const struct driver *drv;     /* its runtime */
+        struct machine_run run;       /* the sandbox's process and agent fds */
+        struct child_watch sandbox;   /* the sandbox's process (the shim) */
+        struct child_watch helper;    /* the destroy helper */
+        struct child_watch op_helper; /* checkpoint / restore helper */
+        pid_t shim_pid;               /* our shim, remembered while destroying */
+        struct agent_conn agent;
+        int agent_open;
+        struct learned { /* addresses its allowed domains opened, and until when */
+                uint32_t addr;
+                uint64_t until_ms;
+        } learned[32];
+};
+
+/* What is under way on a machine: who waits for it, its timers and callbacks. */
+struct machine_op {
+        struct machine_waiter {
+                machine_done_cb cb;
+                void *ud;
+        } waiters[MACHINE_MAX_WAITERS]; /* told when a hibernate / resume / capture ends */
+        int nwaiters;
+        uint32_t ping_chan;
+        struct capture *capture;     /* the fork or snapshot under way (parent side) */
+        char *keep_layer;            /* destroy seals its writable layer there (owned) */
+        struct prep_waiter tpl_wait; /* for the base template, then a VM's guest */
+        struct loop_timer deadline;
+        struct loop_timer settle;        /* re-asks a pausing machine about its connections */
+        struct loop_timer connect_timer; /* polls for a new sandbox's agent */
+        void (*connect_then)(struct machine *m, const char *error);
+        uint64_t connect_deadline;
+        unsigned connect_delay;
+        int settle_tries;
+        uint64_t time_wait_until; /* loop ms: a TCP connection it closed may linger till */
+        machine_done_cb create_cb, destroy_cb;
+        void *create_ud, *destroy_ud;
+};
+
 struct machine {
         /* ---- its record: persisted (store), the spec through one table (conf.h) ---- */
         char id[MACHINE_ID_MAX];
@@ -47,41 +87,9 @@ struct machine {
         int64_t deadline_at;            /* ms since epoch; 0 = none */
         char parent_id[MACHINE_ID_MAX]; /* the machine it was forked from ("" if none) */
         char failure[256];
-        char *dir; /* STATE/machines/ID (owned) */
-        /* ---- its runtime handle: the sandbox, its processes, the agent stream ---- */
-        struct machine_run run;
-        struct child_watch sandbox;   /* the runsc process */
-        struct child_watch helper;    /* the destroy helper */
-        pid_t shim_pid;               /* our shim, remembered while destroying */
-        struct child_watch op_helper; /* checkpoint / restore helper */
-        const struct driver *drv;     /* its runtime */
-        struct agent_conn agent;
-        int agent_open;
-        struct learned { /* addresses its allowed domains opened, and until when */
-                uint32_t addr;
-                uint64_t until_ms;
-        } learned[32];
-        /* ---- the operation under way: its waiters and timers ---- */
-        uint32_t ping_chan;
-        struct machine_waiter {
-                machine_done_cb cb;
-                void *ud;
-        } waiters[MACHINE_MAX_WAITERS]; /* told when a hibernate / resume completes */
-        int nwaiters;
-        struct capture *capture;     /* the fork or snapshot under way (parent side) */
-        char *keep_layer;            /* destroy seals its writable layer there (owned) */
-        struct prep_waiter tpl_wait; /* for the base template, then a VM's guest */
-        struct loop_timer deadline;
-        struct loop_timer settle; /* re-asks a pausing machine about its connections */
-        struct loop_timer
-            connect_timer; /* polls for a new sandbox's agent (machine__agent_connect) */
-        void (*connect_then)(struct machine *m, const char *error);
-        uint64_t connect_deadline;
-        unsigned connect_delay;
-        int settle_tries;
-        uint64_t time_wait_until; /* loop ms: a TCP connection it closed may linger till */
-        machine_done_cb create_cb, destroy_cb;
-        void *create_ud, *destroy_ud;
+        char *dir;                /* STATE/machines/ID (owned) */
+        struct machine_handle rt; /* its sandbox, processes and agent stream */
+        struct machine_op op;     /* what is under way: waiters, timers, callbacks */
         struct core *core;
         struct machine *next;
 };

@@ -96,13 +96,13 @@ static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 struct machine_cmd *machine_cmd_start(struct machine *m, const json_t *req, int stdin_fd,
                                       const struct machine_cmd_ops *ops, void *ud)
 {
-        struct machine_cmd *r = m->agent_open ? calloc(1, sizeof(*r)) : NULL;
+        struct machine_cmd *r = m->rt.agent_open ? calloc(1, sizeof(*r)) : NULL;
         if (!r) {
                 if (stdin_fd >= 0)
                         close(stdin_fd);
                 return NULL;
         }
-        *r = (struct machine_cmd){&m->agent, 0, stdin_fd, ops, ud};
+        *r = (struct machine_cmd){&m->rt.agent, 0, stdin_fd, ops, ud};
         json_t *full = json_copy((json_t *)req);
         json_object_set_new(full, "stdin", json_boolean(stdin_fd >= 0));
         r->chan = agentconn_open(r->agent, full, on_frame, r);

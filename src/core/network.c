@@ -58,7 +58,7 @@ static void merge_policy(json_t *to, const json_t *from)
 int machine_net_new(struct machine *m, const json_t *policy, struct err *e)
 {
         const struct net_host *h = &m->core->net;
-        if (!h->enabled || !m->drv->networking) /* loopback only */
+        if (!h->enabled || !m->rt.drv->networking) /* loopback only */
                 return 0;
         int slot = net_claim(h, m->id, e);
         if (slot < 0)
@@ -223,8 +223,8 @@ struct machine *machine_by_address(struct core *core, const char *addr)
 /* True when addr is open for m for at least another `margin` ms already. */
 static int still_learned(const struct machine *m, uint32_t addr, uint64_t now, uint64_t margin)
 {
-        for (size_t i = 0; i < sizeof(m->learned) / sizeof(m->learned[0]); i++)
-                if (m->learned[i].addr == addr && m->learned[i].until_ms > now + margin)
+        for (size_t i = 0; i < sizeof(m->rt.learned) / sizeof(m->rt.learned[0]); i++)
+                if (m->rt.learned[i].addr == addr && m->rt.learned[i].until_ms > now + margin)
                         return 1;
         return 0;
 }
@@ -232,17 +232,17 @@ static int still_learned(const struct machine *m, uint32_t addr, uint64_t now, u
 /* Remembers addr as open until `until` (over the entry that ends first). */
 static void remember(struct machine *m, uint32_t addr, uint64_t until)
 {
-        size_t n = sizeof(m->learned) / sizeof(m->learned[0]), pick = 0;
+        size_t n = sizeof(m->rt.learned) / sizeof(m->rt.learned[0]), pick = 0;
         for (size_t i = 0; i < n; i++) {
-                if (m->learned[i].addr == addr) {
+                if (m->rt.learned[i].addr == addr) {
                         pick = i;
                         break;
                 }
-                if (m->learned[i].until_ms < m->learned[pick].until_ms)
+                if (m->rt.learned[i].until_ms < m->rt.learned[pick].until_ms)
                         pick = i;
         }
-        m->learned[pick].addr = addr;
-        m->learned[pick].until_ms = until;
+        m->rt.learned[pick].addr = addr;
+        m->rt.learned[pick].until_ms = until;
 }
 
 void machine_dns_learn(struct machine *m, const uint32_t *addrs, const uint32_t *ttls, int n)

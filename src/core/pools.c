@@ -159,9 +159,9 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
                           const struct machine_params *p)
 {
         struct machine *m = core->machines;
-        while (m && !(m->state == M_RUNNING && m->agent_open && !strcmp(pool_of(m), ref) &&
+        while (m && !(m->state == M_RUNNING && m->rt.agent_open && !strcmp(pool_of(m), ref) &&
                       !strcmp(m->conf.snapshot_id, snapshot) &&
-                      (!p->runtime || !strcmp(p->runtime, m->drv->name))))
+                      (!p->runtime || !strcmp(p->runtime, m->rt.drv->name))))
                 m = m->next;
         if (!m)
                 return NULL;

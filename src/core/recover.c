@@ -33,7 +33,7 @@ static int adopt(struct core *core, const struct machine_rec *r, int attach)
                 return -1;
         }
         machine__set_driver(m, machine__driver_named(core, r->runtime));
-        if (attach && m->drv->attach(&core->driver_ctx, m->id, m->dir, &m->run, &e) < 0) {
+        if (attach && m->rt.drv->attach(&core->driver_ctx, m->id, m->dir, &m->rt.run, &e) < 0) {
                 machine__free(m);
                 return -1;
         }
@@ -41,22 +41,22 @@ static int adopt(struct core *core, const struct machine_rec *r, int attach)
         m->metadata = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
         if (!m->metadata)
                 m->metadata = json_object();
-        if (!attach && layers_settle(core, m->drv, m->dir, m->conf.layers, &e) < 0) {
+        if (!attach && layers_settle(core, m->rt.drv, m->dir, m->conf.layers, &e) < 0) {
                 machine__free(m);
                 return -1;
         }
         m->state = attach ? M_RUNNING : M_HIBERNATED;
         m->created_at = r->created_at;
         m->deadline_at = r->deadline_at;
-        if (attach && agentconn_init(&m->agent, &core->loop, m->run.agent_rfd, m->run.agent_wfd,
-                                     machine__on_agent_state, m, &e) < 0) {
+        if (attach && agentconn_init(&m->rt.agent, &core->loop, m->rt.run.agent_rfd,
+                                     m->rt.run.agent_wfd, machine__on_agent_state, m, &e) < 0) {
                 machine__free(m);
                 return -1;
         }
-        m->agent_open = attach;
+        m->rt.agent_open = attach;
         if (attach) { /* channels the previous daemon had open have nobody behind them */
                 json_t *req = json_pack("{s:s}", "op", "detach_all");
-                agentconn_call(&m->agent, req, forget_answer, NULL);
+                agentconn_call(&m->rt.agent, req, forget_answer, NULL);
                 json_decref(req);
         }
         m->next = core->machines;
@@ -142,12 +142,12 @@ void machines_detach(struct core *core)
                 struct machine *m = core->machines;
                 core->machines = m->next;
                 machine__cancel_waits(m);
-                if (m->run.pid)
-                        children_forget(&core->children, &m->sandbox);
-                if (m->helper.pid)
-                        children_forget(&core->children, &m->helper);
-                if (m->op_helper.pid)
-                        children_forget(&core->children, &m->op_helper);
+                if (m->rt.run.pid)
+                        children_forget(&core->children, &m->rt.sandbox);
+                if (m->rt.helper.pid)
+                        children_forget(&core->children, &m->rt.helper);
+                if (m->rt.op_helper.pid)
+                        children_forget(&core->children, &m->rt.op_helper);
                 machine__free(m); /* it closes our end of the agent stream */
         }
         captures_drop(core);

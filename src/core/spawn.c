@@ -20,7 +20,7 @@ static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *
         struct machine *m = ud;
         if (!h) /* the agent went away: machine__on_agent_state fails the machine */
                 return;
-        agentconn_chan_close(&m->agent, m->ping_chan);
+        agentconn_chan_close(&m->rt.agent, m->op.ping_chan);
         if (m->state != M_CREATING)
                 return;
         json_t *resp = json_loadb((const char *)p, h->len, 0, NULL);
@@ -49,7 +49,8 @@ int machine__spawn_hello(struct machine *m)
         hex_encode(seed, sizeof(seed), seedhex);
         json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "identity", "hostname", m->id,
                                 "machine_id", mid, "seed", seedhex);
-        if (m->drv->readdress && m->conf.network) { /* its own kernel keeps the parent's address */
+        if (m->rt.drv->readdress &&
+            m->conf.network) { /* its own kernel keeps the parent's address */
                 json_object_set(req, "address", json_object_get(m->conf.network, "address"));
                 json_object_set(req, "gateway", json_object_get(m->conf.network, "gateway"));
         }

@@ -78,12 +78,12 @@ struct machine_sampling *machine_sample(struct machine *m, machine_sample_cb cb,
         op->s.sampled_at = time_wall_ms();
         op->s.disk_bytes = -1;
         struct machine_usage u;
-        m->drv->usage(&m->core->driver_ctx, m->id, m->dir, &u);
+        m->rt.drv->usage(&m->core->driver_ctx, m->id, m->dir, &u);
         op->s.cpu_ns = u.cpu_ns;
         op->s.mem_bytes = u.mem_bytes;
         op->s.mem_limit = u.mem_limit;
         char upper[PATH_MAX + 80];
-        snprintf(upper, sizeof(upper), "%s/%s", m->dir, m->drv->layer_file);
+        snprintf(upper, sizeof(upper), "%s/%s", m->dir, m->rt.drv->layer_file);
         pid_t pid = fork();
         if (pid == 0)
                 count_layer(upper, p[1]);
