@@ -21,7 +21,7 @@ if [ -z "$build" ]; then
 fi
 build=$(cd "$build" && pwd)
 
-# what the binaries say of themselves: nullspaced 0.1.0 (store schema 3, agent protocol 1)
+# what the binaries say of themselves: nullspaced 0.1.0 (store schema 3, agent protocol 2)
 read -r _ version _ _ schema _ _ protocol < <("$build/nullspaced" --version | tr -d '(),')
 arch=$(dpkg --print-architecture)
 root="$work/root"
