@@ -53,7 +53,7 @@ static void checkpoint_helper(const struct driver_ctx *ctx, const char *id, cons
         int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (lfd >= 0)
                 dup2(lfd, 2); /* why a checkpoint failed goes to the machine's log */
-        if (gvisor__run_cmd(ckpt, NULL, lfd < 0) != 0) {
+        if (run_cmd(ckpt, NULL, lfd < 0) != 0) {
                 remove_flat_dir(image); /* a partial image only fills the disk */
                 _exit(1);
         }

@@ -39,7 +39,7 @@ void gvisor__runsc_enter(const char *id);
 /* Runs argv (PATH lookup) with stdout and stderr on /dev/null; its wait status. Blocks. */
 static inline int run_quiet(const char *const argv[])
 {
-        return gvisor__run_cmd(argv, NULL, 1);
+        return run_cmd(argv, NULL, 1);
 }
 
 /* True when `path` is a mount point. */

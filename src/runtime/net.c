@@ -24,7 +24,7 @@
 static int nft_script(const char *script, int quiet)
 {
         const char *argv[] = {"nft", "-f", "-", NULL};
-        return gvisor__run_cmd(argv, script, quiet) == 0 ? 0 : -1;
+        return run_cmd(argv, script, quiet) == 0 ? 0 : -1;
 }
 
 static int have_tool(const char *name)
@@ -159,7 +159,7 @@ static void sweep_tables(void)
                 if (!dir[0] || access(dir, F_OK) == 0) /* unreadable: not ours to judge */
                         continue;
                 const char *del[] = {"nft", "delete", "table", "inet", de->d_name, NULL};
-                gvisor__run_cmd(del, NULL, 1);
+                run_cmd(del, NULL, 1);
                 unlink(path);
         }
         if (d)
@@ -171,7 +171,7 @@ void net_host_fini(const struct net_host *h)
         if (!h->enabled)
                 return;
         const char *del[] = {"nft", "delete", "table", "inet", h->table, NULL};
-        gvisor__run_cmd(del, NULL, 1);
+        run_cmd(del, NULL, 1);
         char path[300];
         snprintf(path, sizeof(path), NET_TABLE_DIR "/%s", h->table);
         unlink(path);
@@ -200,7 +200,7 @@ int net_host_init(struct net_host *h, const char *state_dir, const char *pool, u
         /* made afresh at every start (the resolver proxy's port changes); the machines
          * a restarted daemon adopts get their rules again (net_apply) */
         const char *del[] = {"nft", "delete", "table", "inet", h->table, NULL};
-        gvisor__run_cmd(del, NULL, 1);
+        run_cmd(del, NULL, 1);
         {
                 char script[sizeof(BASE_RULES) + 64];
                 snprintf(script, sizeof(script), BASE_RULES, h->table, dns_port, tls_port, dns_port,
@@ -413,7 +413,7 @@ int net_setup(const struct net_plan *plan)
                          "addr replace %s/30 dev eth0\nroute replace default via %s\n",
                          plan->guest_ip, plan->host_ip);
                 const char *ip_inner[] = {"ip", "-n", plan->netns, "-batch", "-", NULL};
-                if (gvisor__run_cmd(ip_inner, again, 0) != 0) {
+                if (run_cmd(ip_inner, again, 0) != 0) {
                         fprintf(stderr, "nullspace: cannot re-address %s\n", plan->netns);
                         return -1;
                 }
@@ -432,8 +432,8 @@ int net_setup(const struct net_plan *plan)
                          plan->guest_ip, plan->host_ip);
                 const char *ip_root[] = {"ip", "-batch", "-", NULL};
                 const char *ip_inner[] = {"ip", "-n", plan->netns, "-batch", "-", NULL};
-                if (gvisor__run_cmd(ip_root, root, 0) != 0 ||
-                    gvisor__run_cmd(ip_inner, inner, 0) != 0) {
+                if (run_cmd(ip_root, root, 0) != 0 ||
+                    run_cmd(ip_inner, inner, 0) != 0) {
                         fprintf(stderr, "nullspace: network namespace %s could not be set up\n",
                                 plan->netns);
                         return -1;
@@ -578,7 +578,7 @@ void net_teardown(const struct net_host *h, const char *id)
         teardown_rules(h, id, slot);
         if (ns_exists(netns)) {
                 const char *del[] = {"ip", "netns", "delete", netns, NULL};
-                gvisor__run_cmd(del, NULL, 1);
+                run_cmd(del, NULL, 1);
         }
         net_release(slot, id);
 }

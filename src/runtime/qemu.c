@@ -63,7 +63,7 @@ int qemu_net(const struct machine_spec *s)
         char path[PATH_MAX + 16];
         snprintf(path, sizeof(path), "%s/net", s->dir);
         FILE *f =
-            net_setup(s->net) == 0 && gvisor__run_cmd(argv, NULL, 0) == 0 ? fopen(path, "w") : NULL;
+            net_setup(s->net) == 0 && run_cmd(argv, NULL, 0) == 0 ? fopen(path, "w") : NULL;
         if (!f)
                 return -1;
         fprintf(f, "%s %s\n", s->net->guest_ip, s->net->host_ip);
@@ -116,7 +116,7 @@ static void start_child(const struct driver_ctx *ctx, const struct machine_spec 
         const char *argv[] = {"sh",   "-c", prepare_script,  "nullspace-vm-prepare",
                               s->dir, vm,   ctx->agent_path, s->hostname,
                               NULL};
-        if (gvisor__run_cmd(argv, NULL, 0) != 0)
+        if (run_cmd(argv, NULL, 0) != 0)
                 _exit(126);
         qemu_exec(ctx, s, NULL);
 }
@@ -162,7 +162,7 @@ void qemu_probe_accel(const struct driver_ctx *ctx)
         const char *argv[] = {"sh",   "-c",   probe_script, "nullspace-kvm-probe",
                               kernel, initrd, NULL};
         int kvm = kvm_usable(&e) == 0;
-        if (kvm && gvisor__run_cmd(argv, NULL, 1) != 0) {
+        if (kvm && run_cmd(argv, NULL, 1) != 0) {
                 kvm = 0;
                 snprintf(e.msg, sizeof(e.msg), "/dev/kvm does not boot the guest kernel");
         }
@@ -300,7 +300,7 @@ static void destroy_helper(const struct driver_ctx *ctx, const char *id, const c
         if (ctx->net && ctx->net->enabled)
                 net_teardown(ctx->net, id);
         const char *rm[] = {"rm", "-rf", "--one-file-system", dir, NULL};
-        _exit(gvisor__run_cmd(rm, NULL, 1) == 0 ? 0 : 1);
+        _exit(run_cmd(rm, NULL, 1) == 0 ? 0 : 1);
 }
 
 static pid_t qm_destroy(const struct driver_ctx *ctx, const char *id, const char *dir,

@@ -42,7 +42,7 @@ static int make_disk(const char *src, const char *out, const char *lower, struct
         const char *argv[] = {"unshare", "-m",  "--propagation", "private",
                               "sh",      "-ec", mkdisk_script,   "nullspace-vm-disk",
                               src,       out,   lower,           NULL};
-        if (gvisor__run_cmd(argv, NULL, 0) != 0)
+        if (run_cmd(argv, NULL, 0) != 0)
                 return err_set(e, EIO, "making the disk image %s failed", out);
         return 0;
 }
@@ -79,7 +79,7 @@ int qemu_overlay(const char *backing, const char *fmt, const char *disk)
 {
         const char *argv[] = {"qemu-img", "create", "-q",    "-f", "qcow2", "-F",
                               fmt,        "-b",     backing, disk, NULL};
-        return gvisor__run_cmd(argv, NULL, 1) == 0 ? 0 : -1;
+        return run_cmd(argv, NULL, 1) == 0 ? 0 : -1;
 }
 
 int qemu_new_disk(const struct machine_spec *s, struct err *e)

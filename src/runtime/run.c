@@ -7,7 +7,7 @@
 
 #include "run.h"
 
-int gvisor__run_cmd(const char *const argv[], const char *input, int quiet)
+int run_cmd(const char *const argv[], const char *input, int quiet)
 {
         int p[2] = {-1, -1};
         if (input && pipe2(p, O_CLOEXEC) < 0)

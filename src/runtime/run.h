@@ -7,6 +7,6 @@
 /* Runs argv (PATH lookup) with `input` on its stdin (NULL: /dev/null), stdout on
  * /dev/null and stderr too when quiet (else inherited). Returns its wait status, or -1
  * when it could not be started. */
-int gvisor__run_cmd(const char *const argv[], const char *input, int quiet);
+int run_cmd(const char *const argv[], const char *input, int quiet);
 
 #endif
