@@ -58,4 +58,11 @@ struct core {
         struct core_hooks hooks;
 };
 
+/* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,
+ * shim_path (and cache_dir; "" means STATE/cache, and it is set to that): makes
+ * STATE/{machines,layers,snapshots,images}, finds what the cache already holds of the
+ * base rootfs and the VM guest (neither is built here: prep_start), and fills
+ * driver_ctx. The caller picks the drivers. 0 or -errno with e set. Loop thread. */
+int core_init(struct core *core, struct err *e);
+
 #endif

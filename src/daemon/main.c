@@ -364,25 +364,9 @@ static void prepare_first_run(struct app *app)
 
 static int setup_machines(struct app *app, struct err *e)
 {
-        char cache[PATH_MAX + 16];
-        if (app->core.cache_dir[0])
-                snprintf(cache, sizeof(cache), "%s", app->core.cache_dir);
-        else
-                snprintf(cache, sizeof(cache), "%s/cache", app->core.state_dir);
-        static const char *const subdirs[] = {"machines", "layers", "snapshots", "images"};
-        for (unsigned i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-                char dir[PATH_MAX + 16];
-                snprintf(dir, sizeof(dir), "%s/%s", app->core.state_dir, subdirs[i]);
-                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                        return err_set(e, errno, "mkdir %s", dir);
-        }
         int r = find_agent(app, e);
         if (r == 0)
-                r = base_rootfs_init(&app->core.templates, &app->core.loop, &app->core.children,
-                                     cache, e);
-        if (r == 0)
-                r = vm_guest_init(&app->core.vm_guest, &app->core.loop, &app->core.children,
-                                  app->core.lib_dir, cache, e);
+                r = core_init(&app->core, e);
         if (r < 0)
                 return r;
         app->core.driver = &gvisor_driver;
@@ -391,14 +375,6 @@ static int setup_machines(struct app *app, struct err *e)
         app->core.ndrivers = 2;
         if (app->core.default_runtime && strcmp(app->core.default_runtime, "vm") == 0)
                 app->core.driver = &qemu_driver;
-        if (!app->core.cache_dir[0]) /* the effective one, for the drivers */
-                snprintf(app->core.cache_dir, sizeof(app->core.cache_dir), "%.*s",
-                         (int)sizeof(app->core.cache_dir) - 1, cache);
-        app->core.driver_ctx.cache_dir = app->core.cache_dir;
-        app->core.driver_ctx.state_dir = app->core.state_dir;
-        app->core.driver_ctx.agent_path = app->core.agent_path;
-        app->core.driver_ctx.shim_path = app->core.shim_path;
-        app->core.driver_ctx.net = &app->core.net;
         r = dnsproxy_start(&app->dns, app, app->dns_upstream, e);
         if (r == 0)
                 r = sniproxy_start(&app->sni, app, e);

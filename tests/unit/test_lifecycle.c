@@ -47,8 +47,8 @@ static int core_up(void)
         struct err e = {0};
         snprintf(core.state_dir, sizeof(core.state_dir), "%s/state", root);
         snprintf(core.cache_dir, sizeof(core.cache_dir), "%s/cache", root);
+        snprintf(core.lib_dir, sizeof(core.lib_dir), "%s", root);
         const char *dirs[] = {"state",
-                              "state/machines",
                               "cache",
                               "cache/templates",
                               "cache/templates/base",
@@ -60,12 +60,8 @@ static int core_up(void)
         snprintf(db, sizeof(db), "%s/nullspace.db", core.state_dir);
         core.driver = core.drivers[0] = &fake_driver;
         core.ndrivers = 1;
-        core.driver_ctx =
-            (struct driver_ctx){core.state_dir, NULL, NULL, &core.net, core.cache_dir};
         if (loop_init(&core.loop, &e) < 0 || store_open(&core.store, db, &e) < 0 ||
-            base_rootfs_init(&core.templates, &core.loop, &core.children, core.cache_dir, &e) < 0 ||
-            vm_guest_init(&core.vm_guest, &core.loop, &core.children, root, core.cache_dir, &e) <
-                0) {
+            core_init(&core, &e) < 0) {
                 printf("# setup: %s\n", e.msg);
                 return -1;
         }
