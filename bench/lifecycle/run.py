@@ -193,15 +193,17 @@ def main():
     sizes = [int(s) for s in a.sizes.split(",")]
     d = Daemon()
     results = []
+    cfg = tempfile.mkdtemp(prefix="ns-bench-cfg-")
     try:
         warm = d.call("POST", "/v1/machines", {"timeout_s": 0})  # builds the template if needed
-        like = os.path.join(tempfile.mkdtemp(prefix="ns-bench-cfg-"), "config.json")
+        like = os.path.join(cfg, "config.json")
         shutil.copy(os.path.join(d.dir, "machines", warm["id"], "bundle/config.json"), like)
         d.call("DELETE", "/v1/machines/" + warm["id"])
         for mib in sizes:
             results.append((mib, ours(d, mib, a.runs), raw(mib, a.runs, like)))
     finally:
         d.stop()
+        shutil.rmtree(cfg, ignore_errors=True)
     print("\nbench/lifecycle (%d cores; runs=%d)" % (os.cpu_count(), a.runs))
     for mib, o, r in results:
         report(mib, o, r)
