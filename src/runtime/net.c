@@ -432,8 +432,7 @@ int net_setup(const struct net_plan *plan)
                          plan->guest_ip, plan->host_ip);
                 const char *ip_root[] = {"ip", "-batch", "-", NULL};
                 const char *ip_inner[] = {"ip", "-n", plan->netns, "-batch", "-", NULL};
-                if (run_cmd(ip_root, root, 0) != 0 ||
-                    run_cmd(ip_inner, inner, 0) != 0) {
+                if (run_cmd(ip_root, root, 0) != 0 || run_cmd(ip_inner, inner, 0) != 0) {
                         fprintf(stderr, "nullspace: network namespace %s could not be set up\n",
                                 plan->netns);
                         return -1;

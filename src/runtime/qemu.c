@@ -62,8 +62,7 @@ int qemu_net(const struct machine_spec *s)
         const char *argv[] = {"sh", "-ec", bridge, NULL};
         char path[PATH_MAX + 16];
         snprintf(path, sizeof(path), "%s/net", s->dir);
-        FILE *f =
-            net_setup(s->net) == 0 && run_cmd(argv, NULL, 0) == 0 ? fopen(path, "w") : NULL;
+        FILE *f = net_setup(s->net) == 0 && run_cmd(argv, NULL, 0) == 0 ? fopen(path, "w") : NULL;
         if (!f)
                 return -1;
         fprintf(f, "%s %s\n", s->net->guest_ip, s->net->host_ip);
