@@ -1,5 +1,6 @@
 /* The one table of a machine spec's fields (conf.h). */
 #include "conf.h"
+#include "machine.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -20,6 +21,8 @@ enum conf_type {
 };
 
 #define OMIT_EMPTY 1u /* not stored when "" (older records lack it) */
+#define VIEW_NULL  2u /* the API shows "" as null */
+#define VIEW_NET   4u /* the API shows machine_net_view of it */
 
 struct conf_field {
         const char *key;
@@ -27,26 +30,29 @@ struct conf_field {
         size_t off, cap;
         const char *def; /* CT_STR / CT_HSTR: when missing; CT_BOOL: "1" for true */
         unsigned flags;
+        const char *view; /* its name in the API's view of a machine (NULL: not shown) */
 };
 
 #define AT(f) offsetof(struct machine_conf, f), sizeof(((struct machine_conf *)0)->f)
 
+/* env (it may hold secrets), layers, timeout_s and image are stored, not shown */
 static const struct conf_field fields[] = {
-    {"template", CT_STR, AT(template_name), "base", 0},
-    {"vcpus", CT_UINT, AT(vcpus), NULL, 0},
-    {"memory_mb", CT_UINT, AT(memory_mb), NULL, 0},
-    {"env", CT_OBJECT, AT(env), NULL, 0},
-    {"user", CT_STR, AT(user), "", 0},
-    {"cwd", CT_HSTR, AT(cwd), "", 0},
-    {"layers", CT_ARRAY, AT(layers), NULL, 0},
-    {"auto_resume", CT_BOOL, AT(auto_resume), "1", 0},
-    {"timeout_action", CT_ACTION, AT(timeout_hibernate), NULL, 0},
-    {"timeout_s", CT_I64, AT(timeout_s), NULL, 0},
-    {"snapshot", CT_STR, AT(snapshot_id), "", OMIT_EMPTY},
-    {"network", CT_OBJ_OPT, AT(network), NULL, 0},
-    {"checkout", CT_STR, AT(checkout), "", OMIT_EMPTY},
-    {"image", CT_STR, AT(image), "", OMIT_EMPTY},
-    {"runtime", CT_STR, AT(runtime), "gvisor", 0}, /* records from before runtimes: gVisor */
+    {"template", CT_STR, AT(template_name), "base", 0, "template"},
+    {"vcpus", CT_UINT, AT(vcpus), NULL, 0, "vcpus"},
+    {"memory_mb", CT_UINT, AT(memory_mb), NULL, 0, "memory_mb"},
+    {"env", CT_OBJECT, AT(env), NULL, 0, NULL},
+    {"user", CT_STR, AT(user), "", VIEW_NULL, "user"},
+    {"cwd", CT_HSTR, AT(cwd), "", VIEW_NULL, "cwd"},
+    {"layers", CT_ARRAY, AT(layers), NULL, 0, NULL},
+    {"auto_resume", CT_BOOL, AT(auto_resume), "1", 0, "auto_resume"},
+    {"timeout_action", CT_ACTION, AT(timeout_hibernate), NULL, 0, "timeout_action"},
+    {"timeout_s", CT_I64, AT(timeout_s), NULL, 0, NULL},
+    {"snapshot", CT_STR, AT(snapshot_id), "", OMIT_EMPTY | VIEW_NULL, "snapshot_id"},
+    {"network", CT_OBJ_OPT, AT(network), NULL, VIEW_NET, "network"},
+    {"checkout", CT_STR, AT(checkout), "", OMIT_EMPTY | VIEW_NULL, "checkout"},
+    {"image", CT_STR, AT(image), "", OMIT_EMPTY, NULL},
+    /* records from before runtimes: gVisor */
+    {"runtime", CT_STR, AT(runtime), "gvisor", 0, "runtime"},
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -150,6 +156,23 @@ json_t *machine_conf_encode(const struct machine_conf *c)
                         json_object_set_new(spec, fields[i].key, v);
         }
         return spec;
+}
+
+void machine_conf_view(const struct machine_conf *c, json_t *out)
+{
+        for (size_t i = 0; i < NFIELDS; i++) {
+                const struct conf_field *f = &fields[i];
+                const void *at = (const char *)c + f->off;
+                const char *s = f->type == CT_STR    ? (const char *)at
+                                : f->type == CT_HSTR ? *(char *const *)at
+                                                     : NULL;
+                json_t *v = !f->view                               ? NULL
+                            : (f->flags & VIEW_NULL) && !(s && *s) ? json_null()
+                            : (f->flags & VIEW_NET) ? machine_net_view(*(json_t *const *)at)
+                                                    : encode_one(c, f);
+                if (v)
+                        json_object_set_new(out, f->view, v);
+        }
 }
 
 int machine_conf_set_cwd(struct machine_conf *c, const char *cwd)

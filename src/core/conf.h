@@ -42,6 +42,11 @@ int machine_conf_parse(struct machine_conf *c, const char *text);
 /* The stored form of c (new reference; NULL when out of memory). */
 json_t *machine_conf_encode(const struct machine_conf *c);
 
+/* Adds the fields the API shows of c to `out` (the view of a machine: "" as null where
+ * the API says so, the network as machine_net_view; env, layers, timeout_s and image
+ * are not shown). */
+void machine_conf_view(const struct machine_conf *c, json_t *out);
+
 /* Sets c's cwd (a copy; NULL: ""). 0 or -ENOMEM. */
 int machine_conf_set_cwd(struct machine_conf *c, const char *cwd);
 

@@ -613,23 +613,14 @@ json_t *machine_rec_json(const struct machine_rec *r)
         if (machine_conf_parse(&c, r->spec) < 0)
                 return NULL;
         json_t *meta = json_loads(r->metadata ? r->metadata : "{}", 0, NULL);
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:o,s:I,s:I}", "id", r->id, "state",
-                              r->state, "runtime", r->runtime, "template", c.template_name, "vcpus",
-                              (int)c.vcpus, "memory_mb", (int)c.memory_mb, "metadata",
+        json_t *o = json_pack("{s:s,s:s,s:o,s:I,s:I}", "id", r->id, "state", r->state, "metadata",
                               meta ? meta : json_object(), "created_at", (json_int_t)r->created_at,
                               "updated_at", (json_int_t)r->updated_at);
-        json_object_set_new(o, "user", str_or_null(c.user));
-        json_object_set_new(o, "auto_resume", json_boolean(c.auto_resume));
-        json_object_set_new(o, "timeout_action",
-                            json_string(c.timeout_hibernate ? "hibernate" : "destroy"));
-        json_object_set_new(o, "cwd", str_or_null(c.cwd));
+        machine_conf_view(&c, o);
         json_object_set_new(o, "timeout_at",
                             r->deadline_at ? json_integer(r->deadline_at) : json_null());
         json_object_set_new(o, "failure_reason", str_or_null(r->failure));
         json_object_set_new(o, "parent_id", str_or_null(r->parent_id));
-        json_object_set_new(o, "snapshot_id", str_or_null(c.snapshot_id));
-        json_object_set_new(o, "network", machine_net_view(c.network));
-        json_object_set_new(o, "checkout", str_or_null(c.checkout));
         machine_conf_fini(&c);
         return o;
 }

@@ -532,6 +532,26 @@ static void test_spec_round_trip(void)
         }
         json_t *after = machine__spec_json(m);
         ok(json_equal(before, after), "every field reads back as it was written");
+        struct machine_rec rec;
+        struct err ge = {0};
+        json_t *view =
+            store_machine_get(core.store, id, &rec, &ge) == 0 ? machine_rec_json(&rec) : NULL;
+        if (view)
+                store_machine_rec_free(&rec);
+        json_t *want = json_pack("{s:s,s:i,s:i,s:s,s:s,s:b,s:s,s:s,s:s,s:s}", "template", "tpl-a",
+                                 "vcpus", 3, "memory_mb", 777, "user", "agent", "cwd", "/work/dir",
+                                 "auto_resume", 0, "timeout_action", "hibernate", "snapshot_id",
+                                 "s_0123", "checkout", "fresh", "runtime", "gvisor");
+        const char *key;
+        json_t *value;
+        int shown = view != NULL;
+        json_object_foreach(want, key, value) shown &=
+            json_equal(json_object_get(view, key), value);
+        ok(shown, "the API's view shows the spec's fields from the same table");
+        ok(view && !json_object_get(view, "env") && !json_object_get(view, "layers"),
+           "... and not the environment or the layers");
+        json_decref(want);
+        json_decref(view);
         char *a = json_dumps(after, JSON_SORT_KEYS), *b = json_dumps(before, JSON_SORT_KEYS);
         if (!json_equal(before, after))
                 printf("#   before %s\n#   after  %s\n", b, a);
