@@ -56,10 +56,14 @@ static int lock_dir(struct app *app, struct err *e)
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
                 return err_set(e, errno, "open %s", path);
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        /* a POSIX record lock, not flock: it belongs to this process alone, so a helper
+         * forked without exec (a checkpoint, restore or destroy helper, which may outlive
+         * a stopped daemon by design) does not hold it and keep the next daemon out */
+        struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fcntl(fd, F_SETLK, &l) < 0) {
                 int saved = errno;
                 close(fd);
-                if (saved == EWOULDBLOCK)
+                if (saved == EAGAIN || saved == EACCES)
                         return err_set(e, EBUSY, "another nullspaced is using %s",
                                        app->core.state_dir);
                 return err_set(e, saved, "lock %s", path);
