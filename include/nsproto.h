@@ -28,7 +28,10 @@
 #define NSP_VERSION 2 /* 2: RESP frames mark errors with NSP_RESP_ERROR */
 /* RESP flags: the payload is an error, {"error":{"code","message"}}. Agents of protocol
  * 1 (machines hibernated by an older daemon) send errors without it. */
-#define NSP_RESP_ERROR  1u
+#define NSP_RESP_ERROR 1u
+/* RESP flags: sent by every protocol-2 agent, so the daemon knows NSP_RESP_ERROR decides
+ * and never reads the payload to tell. */
+#define NSP_RESP_MARKED 2u
 #define NSP_HDR_SIZE    12
 #define NSP_MAX_PAYLOAD (1u << 20)   /* a larger frame is a protocol error */
 #define NSP_MAX_DATA    (256u << 10) /* DATA frames are at most this big */

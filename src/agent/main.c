@@ -56,15 +56,23 @@ int agent_send(struct agent *a, uint16_t type, uint16_t flags, uint32_t chan, co
         return 0;
 }
 
-int agent_send_json(struct agent *a, uint16_t type, uint32_t chan, json_t *doc)
+/* Queues doc (stolen) as a frame; a RESP says whether it is an error (protocol 2). */
+static int send_doc(struct agent *a, uint16_t type, uint16_t flags, uint32_t chan, json_t *doc)
 {
         char *text = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
         if (!text)
                 return -1;
-        int r = agent_send(a, type, 0, chan, text, strlen(text));
+        if (type == NSP_RESP)
+                flags |= NSP_RESP_MARKED;
+        int r = agent_send(a, type, flags, chan, text, strlen(text));
         free(text);
         return r;
+}
+
+int agent_send_json(struct agent *a, uint16_t type, uint32_t chan, json_t *doc)
+{
+        return send_doc(a, type, 0, chan, doc);
 }
 
 void agent_send_error(struct agent *a, uint32_t chan, const char *code, const char *fmt, ...)
@@ -74,12 +82,8 @@ void agent_send_error(struct agent *a, uint32_t chan, const char *code, const ch
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
-        char *text = json_dumps(doc, JSON_COMPACT);
-        json_decref(doc);
-        if (text)
-                agent_send(a, NSP_RESP, NSP_RESP_ERROR, chan, text, strlen(text));
-        free(text);
+        send_doc(a, NSP_RESP, NSP_RESP_ERROR, chan,
+                 json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
 void agent_send_errno(struct agent *a, uint32_t chan, int err, const char *what)

@@ -305,8 +305,8 @@ unsigned agentconn_detach_sessions(struct agent_conn *a, const char *reason)
 
 int agentconn_resp_is_error(const struct nsp_hdr *h, const unsigned char *p)
 {
-        if (h->flags & NSP_RESP_ERROR)
-                return 1;
+        if (h->flags & (NSP_RESP_ERROR | NSP_RESP_MARKED))
+                return (h->flags & NSP_RESP_ERROR) != 0;
         /* protocol 1: only the shape says it (a reply holding a field named "error", a
          * file or a process tag, is not one) */
         json_t *doc = json_loadb((const char *)p, h->len, 0, NULL);

@@ -86,8 +86,9 @@ void agentconn_detach(struct agent_conn *a, uint32_t chan);
  * `reason`. Returns how many went. */
 unsigned agentconn_detach_sessions(struct agent_conn *a, const char *reason);
 
-/* Whether a RESP frame is an error: marked NSP_RESP_ERROR, or, from an agent of protocol 1,
- * exactly {"error":{"code",...}}. */
+/* Whether a RESP frame is an error: its NSP_RESP_ERROR flag from a protocol-2 agent
+ * (NSP_RESP_MARKED; the payload is not read), or, from an agent of protocol 1, exactly
+ * {"error":{"code",...}}. */
 int agentconn_resp_is_error(const struct nsp_hdr *h, const unsigned char *p);
 
 /* The answer to agentconn_call: resp is the RESP document (borrowed), error its

@@ -16,6 +16,8 @@ int main(void)
         const char *err = "{\"error\":{\"code\":\"file_not_found\",\"message\":\"x: gone\"}}";
         is_int(is_error(NSP_RESP_ERROR, err), 1, "a marked error is an error");
         is_int(is_error(NSP_RESP_ERROR, "{}"), 1, "the mark decides, whatever the payload");
+        is_int(is_error(NSP_RESP_MARKED, err), 0,
+               "protocol 2: an unmarked error-shaped answer is an answer");
         is_int(is_error(0, err), 1, "protocol 1: an unmarked answer of the error shape");
         is_int(is_error(0, "{\"entries\":[{\"name\":\"error\"}],\"truncated\":false}"), 0,
                "an answer naming a file 'error' is not one");
