@@ -267,12 +267,25 @@ static const struct agent_op main_ops[] = {
     {NULL, NULL},
 };
 
+static const struct agent_op watch_ops[] = {
+    {"watch", watch_request},
+    {NULL, NULL},
+};
+
 static const struct agent_op *const op_tables[] = {main_ops, proc_ops, files_ops};
+
+/* With --files-only (a volume's agent on the host, daemon/core/volume_files.c): files
+ * and watches, nothing that starts a process or changes the system. */
+static const struct agent_op *const files_only_tables[] = {files_ops, watch_ops};
+
+static int files_only;
 
 static const struct agent_op *find_op(const char *name)
 {
-        for (size_t t = 0; t < sizeof(op_tables) / sizeof(op_tables[0]); t++)
-                for (const struct agent_op *o = op_tables[t]; o->name; o++)
+        const struct agent_op *const *tables = files_only ? files_only_tables : op_tables;
+        size_t n = files_only ? 2 : sizeof(op_tables) / sizeof(op_tables[0]);
+        for (size_t t = 0; t < n; t++)
+                for (const struct agent_op *o = tables[t]; o->name; o++)
                         if (strcmp(o->name, name) == 0)
                                 return o;
         return NULL;
@@ -451,9 +464,30 @@ static int setup(struct agent *a)
         return agent_watch(a, a->out_fd, 0, 0, W_OUT);
 }
 
-int main(void)
+/* In a gVisor machine whose root has glibc: what the agent starts preloads the statx
+ * fix the runtime mounts (src/agent/statx_fix.c). */
+static void preload_statx_fix(void)
+{
+        static const char fix[] = "/.nsagent/libnsstatx.so";
+        static const char *const libcs[] = {"/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6",
+                                            "/usr/lib/x86_64-linux-gnu/libc.so.6"};
+        int glibc = 0;
+        for (size_t i = 0; i < sizeof(libcs) / sizeof(libcs[0]); i++)
+                glibc |= access(libcs[i], R_OK) == 0;
+        if (!glibc || access(fix, R_OK) < 0)
+                return;
+        const char *old = getenv("LD_PRELOAD");
+        char v[1024];
+        snprintf(v, sizeof(v), "%s%s%s", fix, old && *old ? ":" : "", old ? old : "");
+        setenv("LD_PRELOAD", v, 1);
+}
+
+int main(int argc, char **argv)
 {
         static struct agent a;
+        files_only = argc > 1 && strcmp(argv[1], "--files-only") == 0;
+        if (!files_only)
+                preload_statx_fix();
         uint64_t now = agent_now_ms(); /* read once per round: clocks cost inside gVisor */
         if (setup(&a) < 0) {
                 perror("nsagent: setup");

@@ -138,6 +138,19 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
                                  "What machines start from could not be prepared: the base "
                                  "template's or the VM guest's build failed or ran past its "
                                  "limit (GET /readyz says which; the next create tries again)."},
+    [NS_E_VOLUME_NOT_FOUND] = {"volume_not_found", 404, 6,
+                               "No volume has this ID or name (or a machine's snapshot "
+                               "mounts a volume that was deleted)."},
+    [NS_E_VOLUME_IN_USE] = {"volume_in_use", 409, 7,
+                            "Machines that mount the volume still exist; destroy them "
+                            "first."},
+    [NS_E_VOLUME_EXISTS] = {"volume_exists", 409, 7, "A volume with this name exists."},
+    [NS_E_UPLOAD_NOT_FOUND] = {"upload_not_found", 404, 6,
+                               "No resumable upload has this ID (finished, cancelled or "
+                               "expired)."},
+    [NS_E_CHECKSUM_MISMATCH] = {"checksum_mismatch", 409, 7,
+                                "The uploaded bytes do not match the sha256 the upload was "
+                                "started with; it was not kept."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

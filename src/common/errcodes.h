@@ -63,6 +63,11 @@ enum ns_code {
         NS_E_POOL_EMPTY,
         NS_E_RUNTIME_UNSUPPORTED,
         NS_E_TEMPLATE_NOT_READY,
+        NS_E_VOLUME_NOT_FOUND,
+        NS_E_VOLUME_IN_USE,
+        NS_E_VOLUME_EXISTS,
+        NS_E_UPLOAD_NOT_FOUND,
+        NS_E_CHECKSUM_MISMATCH,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

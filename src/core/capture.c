@@ -127,6 +127,7 @@ static void spawn_children(struct capture *c, struct machine *p)
             .network = p->conf.network,
             .image = p->conf.image[0] ? p->conf.image : NULL,
             .runtime = p->rt.drv->name,
+            .volumes = p->conf.volumes,
         };
         for (unsigned i = 0; i < c->count; i++) {
                 struct err e = {0};

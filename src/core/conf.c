@@ -53,6 +53,7 @@ static const struct conf_field fields[] = {
     {"image", CT_STR, AT(image), "", OMIT_EMPTY, NULL},
     /* records from before runtimes: gVisor */
     {"runtime", CT_STR, AT(runtime), "gvisor", 0, "runtime"},
+    {"volumes", CT_ARRAY, AT(volumes), NULL, 0, "volumes"},
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -190,6 +191,7 @@ void machine_conf_fini(struct machine_conf *c)
         json_decref(c->env);
         json_decref(c->layers);
         json_decref(c->network);
+        json_decref(c->volumes);
         free(c->cwd);
         memset(c, 0, sizeof(*c));
 }

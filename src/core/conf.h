@@ -27,6 +27,7 @@ struct machine_conf {
         char checkout[8]; /* from a template: "pool" or "fresh" ("" otherwise) */
         char image[72];   /* its bottom layer: an imported image ("": base) */
         char runtime[16]; /* "gvisor" or "vm" */
+        json_t *volumes;  /* its mounts, as volume_mounts_check made them (owned; []) */
 };
 
 /* How many fields the table has (a test checks every one survives a restart). */

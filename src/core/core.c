@@ -9,7 +9,8 @@
 
 int core_init(struct core *core, struct err *e)
 {
-        static const char *const subdirs[] = {"machines", "layers", "snapshots", "images"};
+        static const char *const subdirs[] = {"machines", "layers", "snapshots", "images",
+                                              "volumes"};
         for (unsigned i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
                 char dir[PATH_MAX + 16];
                 snprintf(dir, sizeof(dir), "%s/%s", core->state_dir, subdirs[i]);

@@ -20,6 +20,7 @@ struct core;
 struct machine;
 struct capture;
 struct build;
+struct volume_agent;
 
 /* What the core tells the layer above. Each may be NULL; each runs on the loop thread,
  * synchronously, and must not free what the core passes (borrowed for the call). */
@@ -47,11 +48,12 @@ struct core {
         int prepare_off;        /* --no-prepare: build the base on the first create */
         char agent_path[PATH_MAX];
         char shim_path[PATH_MAX];
-        struct machine *machines;     /* live machines */
-        struct capture *captures;     /* forks and snapshots under way (core/capture.c) */
-        struct build *builds;         /* template builds under way (core/build.c) */
-        struct loop_timer pool_timer; /* re-checks the warm pools (core/pools.c) */
-        unsigned machine_timeout_s;   /* default deadline of new machines */
+        struct machine *machines;           /* live machines */
+        struct capture *captures;           /* forks and snapshots under way (core/capture.c) */
+        struct build *builds;               /* template builds under way (core/build.c) */
+        struct volume_agent *volume_agents; /* volumes' file agents (core/volume_files.c) */
+        struct loop_timer pool_timer;       /* re-checks the warm pools (core/pools.c) */
+        unsigned machine_timeout_s;         /* default deadline of new machines */
         char state_dir[PATH_MAX];
         char cache_dir[PATH_MAX];
         int shutting_down; /* the daemon is stopping: no new pool members */
@@ -60,7 +62,7 @@ struct core {
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,
  * shim_path (and cache_dir; "" means STATE/cache, and it is set to that): makes
- * STATE/{machines,layers,snapshots,images}, finds what the cache already holds of the
+ * STATE/{machines,layers,snapshots,images,volumes}, finds what the cache already holds of the
  * base rootfs and the VM guest (neither is built here: prep_start), and fills
  * driver_ctx. The caller picks the drivers. 0 or -errno with e set. Loop thread. */
 int core_init(struct core *core, struct err *e);

@@ -362,31 +362,17 @@ static void on_restore_connected(struct machine *m, const char *error)
 int machine__restore_from(struct machine *m, const char *image, struct err *e)
 {
         struct core *core = m->core;
-        char **env = machine__env_list(m);
-        char **layers = layers_paths(core, m->conf.layers);
         char rootfs[PATH_MAX + 192];
         machine_rootfs(m, rootfs, sizeof(rootfs));
-        struct machine_spec spec = {.id = m->id,
-                                    .hostname = m->id,
-                                    .rootfs = rootfs,
-                                    .layers = (const char *const *)layers,
-                                    .dir = m->dir,
-                                    .vcpus = m->conf.vcpus,
-                                    .memory_mb = m->conf.memory_mb,
-                                    .env = env};
         pid_t helper = 0;
-        struct net_plan plan;
-        int planned = machine_net_plan(m, &plan);
-        spec.net = planned > 0 ? &plan : NULL;
+        struct sandbox_spec s;
         int r = !m->rt.drv->restore
                     ? err_set(e, ENOTSUP, "runtime %s cannot restore", m->rt.drv->name)
-                : layers && planned >= 0
-                    ? m->rt.drv->restore(&core->driver_ctx, &spec, image, &m->rt.run, &helper, e)
-                    : err_set(e, ENOMEM, "layers");
-        if (planned > 0)
-                net_plan_free(&plan);
-        strv_free(env);
-        strv_free(layers);
+                    : machine__sandbox_spec(m, rootfs, &s, e);
+        if (r == 0) {
+                r = m->rt.drv->restore(&core->driver_ctx, &s.spec, image, &m->rt.run, &helper, e);
+                machine__sandbox_spec_fini(&s);
+        }
         if (r < 0) {
                 if (helper > 0)
                         kill(helper, SIGKILL);

@@ -273,27 +273,16 @@ static void on_start_connected(struct machine *m, const char *error)
 static void start_sandbox(struct machine *m, const char *rootfs)
 {
         struct core *core = m->core;
-        char **env = machine__env_list(m);
-        char **layers = layers_paths(core, m->conf.layers);
-        struct machine_spec spec = {.id = m->id,
-                                    .hostname = m->id,
-                                    .rootfs = rootfs,
-                                    .layers = (const char *const *)layers,
-                                    .dir = m->dir,
-                                    .vcpus = m->conf.vcpus,
-                                    .memory_mb = m->conf.memory_mb,
-                                    .env = env};
         struct err e = {0};
-        struct net_plan plan;
-        int planned = machine_net_plan(m, &plan);
-        spec.net = planned > 0 ? &plan : NULL;
-        int r = planned < 0 || !layers ? err_set(&e, ENOMEM, "network plan")
-                                       : m->rt.drv->start(&core->driver_ctx, &spec, &m->rt.run, &e);
-        if (planned > 0)
-                net_plan_free(&plan);
-        strv_free(env);
-        strv_free(layers);
+        struct sandbox_spec s;
+        int r = machine__sandbox_spec(m, rootfs, &s, &e);
+        if (r == 0) {
+                r = m->rt.drv->start(&core->driver_ctx, &s.spec, &m->rt.run, &e);
+                machine__sandbox_spec_fini(&s);
+        }
         if (r < 0) {
+                if (e.code != NS_OK)
+                        machine__finish_create(m, e.code, e.msg);
                 machine__fail(m, e.msg);
                 return;
         }
@@ -396,6 +385,7 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
         int nomem = machine_conf_set_cwd(&m->conf, p->cwd) < 0;
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
         m->conf.layers = layers ? json_deep_copy(layers) : json_array();
+        m->conf.volumes = p->volumes ? json_deep_copy(p->volumes) : json_array();
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", parent_id ? parent_id : "");
         snprintf(m->conf.snapshot_id, sizeof(m->conf.snapshot_id), "%s",
                  snapshot_id ? snapshot_id : "");
@@ -404,7 +394,7 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
         machine__set_driver(m, machine__driver_named(core, p->runtime));
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
-        if (nomem || !(m->dir = machine__dir(core, m->id))) {
+        if (nomem || !m->conf.volumes || !(m->dir = machine__dir(core, m->id))) {
                 machine__free(m);
                 err_set(e, ENOMEM, "machine");
                 return NULL;

@@ -114,6 +114,7 @@ struct machine_params {
         const char *checkout;  /* "fresh" for a spawn from a template (NULL: none) */
         const char *image;     /* an imported image as the bottom layer (NULL: base) */
         const char *runtime;   /* "gvisor" or "vm" (core_driver_check'ed; NULL: the default) */
+        const json_t *volumes; /* its mounts (volume_mounts_check'ed; NULL: none) */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the

@@ -34,6 +34,25 @@ void machine__agent_connect_cancel(struct machine *m);
 /* The machine's environment as "K=V" strings (NULL-terminated; strv_free). */
 char **machine__env_list(const struct machine *m);
 
+/* What a driver's start or restore is given, and what it points into. */
+struct sandbox_spec {
+        struct machine_spec spec;
+        char **env, **layers;
+        struct net_plan plan;
+        int planned;
+        struct machine_mount *mounts;
+};
+
+/* Fills s for machine m on `rootfs` (borrowed until sandbox_spec_fini): environment,
+ * layers, network plan and its volumes pinned (volume_mounts_pin). 0, or -errno with
+ * e set (e->code volume_not_found when a volume it mounts is gone); s is finished on
+ * failure. */
+int machine__sandbox_spec(struct machine *m, const char *rootfs, struct sandbox_spec *s,
+                          struct err *e);
+
+/* Frees what machine__sandbox_spec made. */
+void machine__sandbox_spec_fini(struct sandbox_spec *s);
+
 /* The machine's spec as stored (machine_conf_encode; new reference). */
 json_t *machine__spec_json(const struct machine *m);
 

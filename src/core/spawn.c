@@ -14,6 +14,7 @@
 #include "machine_internal.h"
 #include "pools.h"
 #include "templates.h"
+#include "volumes.h"
 
 static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
@@ -98,6 +99,8 @@ static void from_snapshot(json_t *spec, const struct machine_conf *c,
         out->runtime = c->runtime; /* a snapshot restores on its own runtime */
         out->user = c->user[0] ? c->user : NULL;
         out->cwd = c->cwd[0] ? c->cwd : NULL;
+        /* a snapshot's memory has its volumes mounted: it keeps them */
+        out->volumes = json_array_size(c->volumes) ? c->volumes : req->volumes;
         if (!req->metadata || json_object_size(req->metadata) == 0)
                 out->metadata = json_object_get(spec, "metadata");
 }
@@ -128,7 +131,10 @@ struct machine *machine__spawn_snapshot(struct core *core, const struct machine_
                           p->template_name && strcmp(p->template_name, "base") ? p->template_name
                                                                                : r.id,
                           rt);
-        } else {
+        } else if (json_array_size(c.volumes) && json_array_size(p->volumes)) {
+                err_coded(e, NS_E_INVALID_FIELD, EINVAL,
+                          "field 'volumes': snapshot %s mounts volumes of its own", r.id);
+        } else if (volume_mounts_exist(core, c.volumes, e) == 0) {
                 struct machine_params mp;
                 from_snapshot(spec, &c, p, &mp);
                 char image[PATH_MAX + 64];
@@ -167,7 +173,10 @@ struct machine *machine__from_template(struct core *core, const struct machine_p
         char ref[TEMPLATE_REF_MAX + 1], snap[MACHINE_ID_MAX];
         if (templates_snapshot(core, p->template_name, ref, snap, e) < 0)
                 return NULL;
-        struct machine *m = p->pool != POOL_SKIP ? pool_take(core, ref, snap, p) : NULL;
+        /* warm pool members mount nothing */
+        struct machine *m = p->pool != POOL_SKIP && !json_array_size(p->volumes)
+                                ? pool_take(core, ref, snap, p)
+                                : NULL;
         if (m) {
                 cb(ud, m, NS_OK, NULL);
                 return m;

@@ -16,6 +16,7 @@
 #include "../common/log.h"
 #include "../core/build.h"
 #include "../core/pools.h"
+#include "../core/volumes.h"
 #include "../runtime/driver.h"
 #include "../common/util.h"
 #include "api/api.h"
@@ -277,6 +278,7 @@ static void on_drained(struct http_server *s)
 static void on_shutdown(struct loop_timer *t)
 {
         struct app *app = (struct app *)((char *)t - offsetof(struct app, shutdown_timer));
+        volume_agents_stop_all(&app->core);
         http_server_drain(&app->http, on_drained);
 }
 
@@ -394,6 +396,7 @@ static int setup_machines(struct app *app, struct err *e)
         }
         prepare_first_run(app);
         qemu_probe_accel(&app->core.driver_ctx);
+        volumes_recover(&app->core); /* before the machines that mount them */
         machines_recover(&app->core);
         builds_recover(&app->core);
         pools_start(&app->core);

@@ -18,6 +18,13 @@ struct driver_ctx {
         const char *cache_dir;      /* shared build artefacts (the VM guest's kernel, disks) */
 };
 
+/* A host directory shown inside the machine (a volume: core/volumes.h). */
+struct machine_mount {
+        const char *source; /* on the host: a directory the core pinned (no symlink in it) */
+        const char *dest;   /* absolute path in the machine */
+        int read_only;      /* writes fail with EROFS inside */
+};
+
 struct machine_spec {
         const char *id;
         const char *hostname;
@@ -32,6 +39,8 @@ struct machine_spec {
         /* its network (NULL: none, loopback only): the child that starts the sandbox
          * creates the namespace when missing and applies the rules */
         const struct net_plan *net;
+        const struct machine_mount *mounts; /* nmounts of them (volumes) */
+        size_t nmounts;
 };
 
 struct machine_run {

@@ -65,6 +65,17 @@ static json_t *mount_entry(const char *dst, const char *type, const char *src, c
         return m;
 }
 
+/* The statx fix beside the agent binary (src/agent/statx_fix.c); -1 when absent. */
+static int statx_fix_path(const struct driver_ctx *ctx, char *out, size_t cap)
+{
+        const char *slash = strrchr(ctx->agent_path, '/');
+        int n = slash ? (int)(slash - ctx->agent_path) : 0;
+        if (snprintf(out, cap, "%.*s%slibnsstatx.so", n, ctx->agent_path, slash ? "/" : "") >=
+            (int)cap)
+                return -1;
+        return access(out, R_OK);
+}
+
 static json_t *oci_config(const struct driver_ctx *ctx, const struct machine_spec *s,
                           const char *rootfs)
 {
@@ -78,6 +89,14 @@ static json_t *oci_config(const struct driver_ctx *ctx, const struct machine_spe
                               mount_entry("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
         json_array_append_new(
             mounts, mount_entry("/.nsagent/nsagent", "bind", ctx->agent_path, "rbind,ro"));
+        char fix[PATH_MAX];
+        if (statx_fix_path(ctx, fix, sizeof(fix)) == 0)
+                json_array_append_new(
+                    mounts, mount_entry("/.nsagent/libnsstatx.so", "bind", fix, "rbind,ro"));
+        for (size_t i = 0; i < s->nmounts; i++) /* volumes: served by the gofer */
+                json_array_append_new(
+                    mounts, mount_entry(s->mounts[i].dest, "bind", s->mounts[i].source,
+                                        s->mounts[i].read_only ? "rbind,ro" : "rbind,rw"));
         /* the usual container capability set, so root in the machine can switch users;
          * CAP_SYS_ADMIN only for the agent, which drops it from what it starts */
         static const char *const caps[] = {

@@ -73,6 +73,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                  "VALUES (?1, ?2, 'ready', ?3, ?4, ?4) ON CONFLICT(name) DO UPDATE SET "
                  "build_id = ?3, updated_at = ?4",
 #define T_COLS "id, name, build_id, created_at, updated_at, rowid, pool_size"
+#define V_COLS "id, name, size_bytes, created_at, state, metadata, rowid"
     [ST_T_GET] = "SELECT " T_COLS " FROM templates WHERE name = ?",
     [ST_T_LIST] = "SELECT " T_COLS " FROM templates WHERE rowid > ? ORDER BY rowid LIMIT ?",
     [ST_T_POOL] = "UPDATE templates SET pool_size = ? WHERE name = ?",
@@ -86,6 +87,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "VALUES (?, ?, ?, ?, ?)",
     [ST_EV_LIST] = "SELECT seq, ts, kind, subject_id, data FROM events WHERE subject_type = ? "
                    "AND subject_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    [ST_V_INSERT] = "INSERT INTO volumes (id, name, size_bytes, created_at, state, metadata) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_V_GET] = "SELECT " V_COLS " FROM volumes WHERE id = ?1 OR name = ?1",
+    [ST_V_LIST] = "SELECT " V_COLS " FROM volumes WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_V_STATE] = "UPDATE volumes SET state = ? WHERE id = ?",
+    [ST_V_DELETE] = "DELETE FROM volumes WHERE id = ?",
+    [ST_V_USERS] = "SELECT DISTINCT m.id FROM machines m, json_each(m.spec, '$.volumes') v "
+                   "WHERE m.state NOT IN ('destroyed', 'failed') "
+                   "AND json_extract(v.value, '$.volume') = ? ORDER BY m.rowid",
     [ST_M_LIST] = "SELECT " M_COLS " FROM machines WHERE (state = ?1 OR (?1 IS NULL AND "
                   "state != 'destroyed')) AND rowid > ?2 AND (?3 IS NULL OR "
                   "json_extract(metadata, ?3) = ?4) AND json_extract(metadata, "

@@ -48,6 +48,12 @@ enum stmt_id {
         ST_M_META,
         ST_EV_APPEND,
         ST_EV_LIST,
+        ST_V_INSERT,
+        ST_V_GET,
+        ST_V_LIST,
+        ST_V_STATE,
+        ST_V_DELETE,
+        ST_V_USERS,
         ST_COUNT
 };
 

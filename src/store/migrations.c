@@ -89,6 +89,9 @@ static const char *const migrations[] = {
     "ALTER TABLE templates ADD COLUMN pool_size INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX templates_build ON templates(build_id);"
     "ALTER TABLE snapshots ADD COLUMN kind TEXT NOT NULL DEFAULT 'user';",
+    /* volumes: labels and a state (creating while its filesystem is made) */
+    ("ALTER TABLE volumes ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';"
+     "ALTER TABLE volumes ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';"),
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -164,6 +164,44 @@ int store_snapshot_update(struct store *st, const char *id, const char *state, c
 /* Deletes a snapshot record. -ENOENT when absent. */
 int store_snapshot_delete(struct store *st, const char *id, struct err *e);
 
+#define VOLUME_NAME_MAX 64
+
+/* A volume: a filesystem of its own (STATE/volumes/ID) that machines mount. */
+struct volume_rec {
+        char id[MACHINE_ID_MAX];
+        char name[VOLUME_NAME_MAX + 1];
+        char state[16]; /* creating, ready */
+        char *metadata; /* JSON text, owned (store_volume_rec_free) */
+        int64_t size_bytes;
+        int64_t created_at;
+        int64_t seq;
+};
+
+/* Frees the strings a volume record owns. */
+void store_volume_rec_free(struct volume_rec *v);
+
+/* Inserts a volume. -EEXIST when its id or name is taken. */
+int store_volume_insert(struct store *st, const struct volume_rec *v, struct err *e);
+
+/* Reads the volume whose id or name is `ref` (store_volume_rec_free). -ENOENT when
+ * there is none. */
+int store_volume_get(struct store *st, const char *ref, struct volume_rec *out, struct err *e);
+
+/* Lists up to `limit` volumes with seq > after_seq, oldest first; *out malloc'd (free
+ * each record, then the array). */
+int store_volume_list(struct store *st, int64_t after_seq, unsigned limit, struct volume_rec **out,
+                      size_t *n, struct err *e);
+
+/* Sets a volume's state. -ENOENT when absent. */
+int store_volume_set_state(struct store *st, const char *id, const char *state, struct err *e);
+
+/* Deletes a volume record. -ENOENT when absent. */
+int store_volume_delete(struct store *st, const char *id, struct err *e);
+
+/* Ids of the machines (neither destroyed nor failed) whose spec mounts volume `id`,
+ * oldest first; *out NULL-terminated (strv_free). */
+int store_volume_users(struct store *st, const char *id, char ***out, size_t *n, struct err *e);
+
 #define TEMPLATE_REF_MAX 96 /* name (<= 64) ':' tag (<= 32) */
 
 /* A template build: its request (spec), where it got to (step) and, once ready, what

@@ -265,6 +265,18 @@ def sweep_state_dir(state_dir):
         subprocess.run(["ip", "netns", "delete", "nsm-" + mid], capture_output=True)
         release_net_claim(mid)
     drop_nft_table(state_dir)
+    sweep_volumes(state_dir)
+
+
+def sweep_volumes(state_dir):
+    """Volumes are loop-mounted filesystems (and bind mounts of their subpaths) that a
+    stopped daemon keeps: unmount them, which frees their loop devices."""
+    vdir = os.path.join(state_dir, "volumes")
+    for vid in os.listdir(vdir) if os.path.isdir(vdir) else []:
+        binds = os.path.join(vdir, vid, "binds")
+        for b in os.listdir(binds) if os.path.isdir(binds) else []:
+            subprocess.run(["umount", "-l", os.path.join(binds, b)], capture_output=True)
+        subprocess.run(["umount", "-l", os.path.join(vdir, vid, "mnt")], capture_output=True)
 
 
 NET_CLAIMS = "/run/nullspace/net"

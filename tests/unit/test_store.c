@@ -170,6 +170,53 @@ static void templates(struct store *st)
         ok(listed, "... with its kind");
 }
 
+static void volumes(struct store *st)
+{
+        struct err e = {0};
+        struct volume_rec v = {.size_bytes = 64 << 20, .created_at = 5};
+        snprintf(v.id, sizeof(v.id), "v_1");
+        snprintf(v.name, sizeof(v.name), "data");
+        is_int(store_volume_insert(st, &v, &e), 0, "insert a volume");
+        snprintf(v.id, sizeof(v.id), "v_2");
+        is_int(store_volume_insert(st, &v, &e), -EEXIST, "a second volume of that name: EEXIST");
+        snprintf(v.name, sizeof(v.name), "other");
+        snprintf(v.state, sizeof(v.state), "creating");
+        is_int(store_volume_insert(st, &v, &e), 0, "another name");
+        struct volume_rec got;
+        is_int(store_volume_get(st, "data", &got, &e), 0, "found by name");
+        ok(!strcmp(got.id, "v_1") && !strcmp(got.state, "ready") && got.size_bytes == 64 << 20 &&
+               !strcmp(got.metadata, "{}"),
+           "... with its fields and defaults");
+        store_volume_rec_free(&got);
+        is_int(store_volume_get(st, "v_2", &got, &e), 0, "found by id");
+        ok(!strcmp(got.state, "creating"), "... in its state");
+        store_volume_rec_free(&got);
+        is_int(store_volume_get(st, "nope", &got, &e), -ENOENT, "unknown: ENOENT");
+        is_int(store_volume_set_state(st, "v_2", "ready", &e), 0, "set state");
+        struct volume_rec *rows;
+        size_t n;
+        is_int(store_volume_list(st, 0, 1, &rows, &n, &e), 0, "list a page of one");
+        ok(n == 1 && !strcmp(rows[0].id, "v_1"), "... oldest first");
+        int64_t after = rows[0].seq;
+        store_volume_rec_free(&rows[0]);
+        free(rows);
+        is_int(store_volume_list(st, after, 10, &rows, &n, &e), 0, "the next page");
+        ok(n == 1 && !strcmp(rows[0].id, "v_2"), "... holds the other");
+        store_volume_rec_free(&rows[0]);
+        free(rows);
+        put_machine(st, "m_v1", "", "running",
+                    "{\"volumes\":[{\"volume\":\"v_1\",\"path\":\"/a\"},"
+                    "{\"volume\":\"v_1\",\"path\":\"/b\"}]}");
+        put_machine(st, "m_v2", "", "destroyed", "{\"volumes\":[{\"volume\":\"v_1\"}]}");
+        put_machine(st, "m_v3", "", "hibernated", "{\"volumes\":[{\"volume\":\"v_2\"}]}");
+        char **ids;
+        is_int(store_volume_users(st, "v_1", &ids, &n, &e), 0, "users of a volume");
+        ok(n == 1 && !strcmp(ids[0], "m_v1"), "... once each, destroyed machines not");
+        strv_free(ids);
+        is_int(store_volume_delete(st, "v_1", &e), 0, "delete");
+        is_int(store_volume_delete(st, "v_1", &e), -ENOENT, "delete again: ENOENT");
+}
+
 int main(void)
 {
         char dir[] = "/tmp/ns-store-XXXXXX";
@@ -179,7 +226,7 @@ int main(void)
         struct store *st;
         struct err e;
         is_int(store_open(&st, path, &e), 0, "opens a fresh database");
-        is_int(store_schema_version(st), 3, "migrated to version 3");
+        is_int(store_schema_version(st), 4, "migrated to version 4");
         int64_t n = -1;
         is_int(store_key_count(st, &n, &e), 0, "count");
         is_int(n, 0, "fresh store has no keys");
@@ -221,6 +268,7 @@ int main(void)
         is_int(store_key_revoke(st, "key_nope", 5000, &e), -ENOENT, "unknown key");
         lineage(st);
         templates(st);
+        volumes(st);
         store_close(st);
 
         is_int(store_open(&st, path, &e), 0, "reopens");

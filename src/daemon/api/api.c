@@ -1,3 +1,4 @@
+#include "../../core/volumes.h"
 #include "api.h"
 
 #include <errno.h>
@@ -92,10 +93,17 @@ enum ns_code api_code_or(const char *name, enum ns_code fallback)
 uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **req,
                           agent_frame_cb cb, void *ud, struct agent_conn **conn)
 {
-        uint32_t chan = machine_open_channel(m, *req, 0, cb, ud, conn);
+        char vol[MACHINE_ID_MAX];
+        struct err e = {0};
+        uint32_t chan = 0;
+        if (m)
+                chan = machine_open_channel(m, *req, 0, cb, ud, conn);
+        else if (api_volume_id(ex, vol, sizeof(vol)) == 0 &&
+                 !(chan = volume_open_channel(api_core(ex), vol, *req, cb, ud, conn, &e)))
+                api_fail_err(ex, &e);
         json_decref(*req);
         *req = NULL;
-        if (!chan)
+        if (!chan && m)
                 http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is not answering",
                                    m->id);
         return chan;

@@ -39,12 +39,26 @@ void api_respond_page(struct http_exchange *ex, const struct api_page *p, const 
                       const void *rows, size_t got, size_t size, size_t seq_off,
                       json_t *(*to_json)(const void *row));
 
+/* A decoded string map as a JSON object (new reference). */
+json_t *api_strmap_json(const struct jv_strmap *m);
+
+/* True for the /v1/volumes/{id}/… routes (files.c serves machines and volumes). */
+int api_is_volume_route(const struct http_exchange *ex);
+
+/* api_volume_id without answering: NS_OK, volume_not_found, conflict or internal. */
+enum ns_code api_volume_lookup(struct http_exchange *ex, char *id, size_t cap);
+
+/* The id of the ready volume the route's {id} names (an id or a name) into id; -1
+ * after answering (volume_not_found, conflict while it is created or deleted). */
+int api_volume_id(struct http_exchange *ex, char *id, size_t cap);
+
 /* The catalogue code named `name`, or `fallback` when the name is unknown or NULL. */
 enum ns_code api_code_or(const char *name, enum ns_code fallback);
 
 /* Opens a channel on m's agent for *req (machine_open_channel), which is released (and
  * set to NULL) either way; *conn gets the connection. Returns the channel, or 0 after
- * answering 409 machine_not_running. */
+ * answering 409 machine_not_running. m NULL: on the file agent of the route's volume
+ * (volume_open_channel; errors answered with their codes). */
 uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **req,
                           agent_frame_cb cb, void *ud, struct agent_conn **conn);
 
@@ -116,6 +130,10 @@ void api_snapshots_create(struct http_exchange *ex);
 void api_snapshots_list(struct http_exchange *ex);
 void api_snapshots_get(struct http_exchange *ex);
 void api_snapshots_delete(struct http_exchange *ex);
+void api_volumes_create(struct http_exchange *ex);
+void api_volumes_list(struct http_exchange *ex);
+void api_volumes_get(struct http_exchange *ex);
+void api_volumes_delete(struct http_exchange *ex);
 void api_procs_start(struct http_exchange *ex);
 void api_procs_list(struct http_exchange *ex);
 void api_procs_signal(struct http_exchange *ex);
@@ -147,7 +165,8 @@ typedef void (*api_running_cb)(struct http_exchange *ex, struct machine *m, void
 
 /* Calls then(ex, m, ctx) once the path's machine runs: at once when it does, after an
  * automatic resume when it is hibernated (and auto_resume is on). Otherwise answers
- * 404/409 and frees ctx with free_ctx (may be NULL). */
+ * 404/409 and frees ctx with free_ctx (may be NULL). On a volume's route: then(ex,
+ * NULL, ctx) at once (its file agent is started when the channel opens). */
 void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
                       void (*free_ctx)(void *ctx));
 

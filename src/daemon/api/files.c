@@ -14,6 +14,7 @@
 #include "../../common/cleanup.h"
 #include "../../common/util.h"
 #include "../auth.h"
+#include "../../core/volumes.h"
 #include "api.h"
 
 #define PENDING_MAX (NSP_WINDOW_INIT + NSP_MAX_DATA)
@@ -26,11 +27,12 @@ struct file_op {
         int body_done, eof_sent, eof, streaming, lost;
         uint64_t bytes;
         enum ns_code err;
-        char msg[1100]; /* an error message, or the path written */
-        json_t *req;    /* the request, until it is sent */
-        struct machine *machine;
-        int waiting; /* an upload waits for its machine to resume */
-        int status;  /* one-shot: the HTTP status of a successful answer */
+        char msg[1100];              /* an error message, or the path written */
+        json_t *req;                 /* the request, until it is sent */
+        struct machine *machine;     /* NULL: a volume's files */
+        char volume[MACHINE_ID_MAX]; /* that volume's id */
+        int waiting;                 /* an upload waits for its machine to resume */
+        int status;                  /* one-shot: the HTTP status of a successful answer */
         agent_frame_cb cb;
         void (*abort_cb)(struct http_exchange *ex);
 };
@@ -181,7 +183,13 @@ static void abort_write(struct http_exchange *ex)
 /* Opens the write channel; -1 when the agent is gone (op untouched otherwise). */
 static int open_write(struct file_op *op)
 {
-        op->chan = machine_open_channel(op->machine, op->req, 0, on_write_frame, op, &op->agent);
+        struct err e = {0};
+        if (op->machine)
+                op->chan =
+                    machine_open_channel(op->machine, op->req, 0, on_write_frame, op, &op->agent);
+        else
+                op->chan = volume_open_channel(api_core(op->ex), op->volume, op->req,
+                                               on_write_frame, op, &op->agent, &e);
         json_decref(op->req);
         op->req = NULL;
         return op->chan ? 0 : -1;
@@ -227,18 +235,27 @@ static enum ns_code start_write(struct http_exchange *ex)
         long mode = q[1].present ? strtol(q[1].value, &end, 8) : 0644;
         if (q[1].present && (*end || mode < 0 || mode > 07777))
                 return NS_E_INVALID_REQUEST;
-        struct machine *m = machine_find(&app->core, ex->match.params[0]);
-        if (!m)
+        char vol[MACHINE_ID_MAX] = "";
+        struct machine *m = NULL;
+        int wake = 0;
+        if (api_is_volume_route(ex)) {
+                enum ns_code c = api_volume_lookup(ex, vol, sizeof(vol));
+                if (c != NS_OK)
+                        return c;
+        } else if (!(m = machine_find(&app->core, ex->match.params[0]))) {
                 return NS_E_MACHINE_NOT_FOUND;
-        int wake = (m->state == M_HIBERNATED || m->state == M_RESUMING) && m->conf.auto_resume;
-        if (m->state != M_RUNNING && !wake)
-                return NS_E_MACHINE_NOT_RUNNING;
+        } else {
+                wake = (m->state == M_HIBERNATED || m->state == M_RESUMING) && m->conf.auto_resume;
+                if (m->state != M_RUNNING && !wake)
+                        return NS_E_MACHINE_NOT_RUNNING;
+        }
         struct file_op *op = calloc(1, sizeof(*op));
         if (!op)
                 return NS_E_INTERNAL;
         buf_init(&op->pending, PENDING_MAX);
         op->ex = ex;
         op->machine = m;
+        snprintf(op->volume, sizeof(op->volume), "%s", vol);
         snprintf(op->msg, sizeof(op->msg), "%s", q[0].value);
         op->req = json_pack("{s:s,s:s,s:i}", "op", "write", "path", q[0].value, "mode", (int)mode);
         ex->owner = op;
@@ -253,7 +270,7 @@ static enum ns_code start_write(struct http_exchange *ex)
                 ex->owner = NULL;
                 ex->on_abort = NULL;
                 op_free(op);
-                return NS_E_MACHINE_NOT_RUNNING;
+                return m ? NS_E_MACHINE_NOT_RUNNING : NS_E_IO_ERROR;
         }
         return NS_OK;
 }
@@ -551,6 +568,27 @@ static void base_url(struct http_exchange *ex, char *out, size_t cap)
         snprintf(out, cap, "http://%s", ok ? host : app->http.bound);
 }
 
+/* The id a signed URL names: the route's machine, or its volume's id (a name may be
+ * given). -1 after answering 404. */
+static int target_id(struct http_exchange *ex, char *id, size_t cap)
+{
+        if (api_is_volume_route(ex))
+                return api_volume_id(ex, id, cap);
+        struct machine_rec r;
+        struct err e = {0};
+        int rc = store_machine_get(api_core(ex)->store, ex->match.params[0], &r, &e);
+        if (rc == -ENOENT)
+                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
+                                   ex->match.params[0]);
+        else if (rc < 0)
+                api_fail(ex, &e);
+        else
+                snprintf(id, cap, "%s", r.id);
+        if (rc == 0)
+                store_machine_rec_free(&r);
+        return rc == 0 ? 0 : -1;
+}
+
 void api_files_sign(struct http_exchange *ex)
 {
         struct app *app = ex->app;
@@ -559,29 +597,20 @@ void api_files_sign(struct http_exchange *ex)
         if (api_decode(ex, sign_fields, ARRAY_SIZE(sign_fields), &in, &present) < 0)
                 return;
         const char *method = in.method ? in.method : "GET";
-        struct machine_rec r;
-        struct err e = {0};
-        int rc;
+        char id[MACHINE_ID_MAX];
         if (strcmp(method, "GET") && strcmp(method, "PUT")) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'method': GET or PUT");
         } else if (!in.path[0]) {
                 http_respond_error(ex, NS_E_INVALID_PATH, "field 'path' is empty");
-        } else if ((rc = store_machine_get(app->core.store, ex->match.params[0], &r, &e)) < 0) {
-                if (rc == -ENOENT)
-                        http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
-                                           ex->match.params[0]);
-                else
-                        api_fail(ex, &e);
-        } else {
-                store_machine_rec_free(&r);
+        } else if (target_id(ex, id, sizeof(id)) == 0) {
                 long long expires = time_wall_ms() / 1000 + (present & 4 ? in.expires_in_s : 300);
                 char sig[65], base[300], *path = url_escape(in.path);
-                auth_sign(app->signing_key, method, ex->match.params[0], in.path, expires, sig);
+                auth_sign(app->signing_key, method, id, in.path, expires, sig);
                 base_url(ex, base, sizeof(base));
                 char *url = NULL;
-                if (path &&
-                    asprintf(&url, "%s/v1/machines/%s/files?path=%s&expires=%lld&signature=%s",
-                             base, ex->match.params[0], path, expires, sig) > 0)
+                if (path && asprintf(&url, "%s/v1/%s/%s/files?path=%s&expires=%lld&signature=%s",
+                                     base, api_is_volume_route(ex) ? "volumes" : "machines", id,
+                                     path, expires, sig) > 0)
                         http_respond_json(ex, 200,
                                           json_pack("{s:s,s:s,s:s,s:I}", "url", url, "method",
                                                     method, "path", in.path, "expires_at",

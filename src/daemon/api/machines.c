@@ -8,6 +8,7 @@
 #include "../../common/cleanup.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
+#include "../../core/volumes.h"
 #include "api.h"
 
 struct create_req {
@@ -21,6 +22,7 @@ struct create_req {
         json_t *network;
         char *pool;
         char *runtime;
+        json_t *volumes;
 };
 
 static const struct jv_field create_fields[] = {
@@ -38,9 +40,10 @@ static const struct jv_field create_fields[] = {
     {"network", JV_OBJECT, 0, offsetof(struct create_req, network), 0, 0, 0},
     {"pool", JV_STRING, 0, offsetof(struct create_req, pool), 16, 0, 0},
     {"runtime", JV_STRING, 0, offsetof(struct create_req, runtime), 16, 0, 0},
+    {"volumes", JV_ARRAY, 0, offsetof(struct create_req, volumes), 0, 0, 0},
 };
 
-static json_t *strmap_json(const struct jv_strmap *m)
+json_t *api_strmap_json(const struct jv_strmap *m)
 {
         json_t *o = json_object();
         for (size_t i = 0; i < m->n; i++)
@@ -138,7 +141,13 @@ void api_machines_create(struct http_exchange *ex)
                 http_respond_error(ex, ne.code ? ne.code : NS_E_INVALID_FIELD, "%s", ne.msg);
                 return;
         }
-        json_t *env = strmap_json(&in.env), *meta = strmap_json(&in.metadata);
+        json_t *vols = NULL;
+        if (volume_mounts_check(&app->core, in.volumes, &vols, &ne) < 0) {
+                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                api_fail_err(ex, &ne);
+                return;
+        }
+        json_t *env = api_strmap_json(&in.env), *meta = api_strmap_json(&in.metadata);
         struct machine_params p = {
             .template_name = in.template_name ? in.template_name : "base",
             .vcpus = (unsigned)(present & (1u << 1) ? in.vcpus : 1),
@@ -154,6 +163,7 @@ void api_machines_create(struct http_exchange *ex)
             .network = in.network,
             .pool = pool,
             .runtime = in.runtime,
+            .volumes = vols,
         };
         struct err e = {0};
         /* the callback may answer before machine_create returns; answering resets the
@@ -163,6 +173,7 @@ void api_machines_create(struct http_exchange *ex)
         struct machine *m = machine_create(&app->core, &p, on_created, ex, &e);
         json_decref(env);
         json_decref(meta);
+        json_decref(vols);
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
         if (!m) {
                 ex->on_abort = NULL;
@@ -419,6 +430,10 @@ void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
                       void (*free_ctx)(void *ctx))
 {
         struct app *app = ex->app;
+        if (api_is_volume_route(ex)) {
+                then(ex, NULL, ctx);
+                return;
+        }
         struct machine *m = machine_find(&app->core, ex->match.params[0]);
         if (m && m->state == M_RUNNING) {
                 then(ex, m, ctx);
