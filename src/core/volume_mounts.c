@@ -66,6 +66,34 @@ static int check_subpath(const char *sub, size_t i, struct err *e)
         return 0;
 }
 
+/* The parts of sub that exist are directories, not symlinks (what is missing is made
+ * when the machine starts). 0, or -EINVAL with e set (invalid_path). */
+static int subpath_ok(struct core *core, const char *id, const char *sub, size_t i, struct err *e)
+{
+        char mnt[PATH_MAX], part[NAME_MAX + 1];
+        volume_dir(core, id, "mnt", mnt, sizeof(mnt));
+        int fd = open(mnt, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        while (fd >= 0 && *sub) {
+                size_t n = strcspn(sub, "/");
+                snprintf(part, sizeof(part), "%.*s", (int)n, sub);
+                sub += n + (sub[n] == '/');
+                int next = openat(fd, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                int missing = next < 0 && errno == ENOENT;
+                close(fd);
+                if (missing)
+                        return 0;
+                if (next < 0)
+                        return err_coded(e, NS_E_INVALID_PATH, EINVAL,
+                                         "volumes[%zu].subpath: '%s' is not a directory of the "
+                                         "volume (a symlink or a file)",
+                                         i, part);
+                fd = next;
+        }
+        if (fd >= 0)
+                close(fd);
+        return 0;
+}
+
 /* One request entry into its stored form (*out); 0 or -errno with e set. */
 static int check_one(struct core *core, const json_t *it, size_t i, json_t **out, struct err *e)
 {
@@ -92,6 +120,8 @@ static int check_one(struct core *core, const json_t *it, size_t i, json_t **out
         if (strcmp(r.state, "ready") != 0)
                 return err_coded(e, NS_E_CONFLICT, EBUSY, "volumes[%zu]: volume %s is %s", i, r.id,
                                  r.state);
+        if (sub[0] && subpath_ok(core, r.id, sub, i, e) < 0)
+                return -EINVAL;
         *out = json_pack("{s:s,s:s,s:s,s:s,s:b}", "volume", r.id, "name", r.name, "path", path,
                          "subpath", sub, "read_only", ro);
         return *out ? 0 : err_set(e, ENOMEM, "volumes");

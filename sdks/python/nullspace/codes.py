@@ -58,6 +58,11 @@ CODES = {
     "pool_empty": (409, "No machine of the template's warm pool is ready (\"pool\": \"require\"); retry, or let the create fall back."),
     "runtime_unsupported": (409, "The machine's runtime cannot do this (yet), or is not available on this host."),
     "template_not_ready": (503, "What machines start from could not be prepared: the base template's or the VM guest's build failed or ran past its limit (GET /readyz says which; the next create tries again)."),
+    "volume_not_found": (404, "No volume has this ID or name (or a machine's snapshot mounts a volume that was deleted)."),
+    "volume_in_use": (409, "Machines that mount the volume still exist; destroy them first."),
+    "volume_exists": (409, "A volume with this name exists."),
+    "upload_not_found": (404, "No resumable upload has this ID (finished, cancelled or expired)."),
+    "checksum_mismatch": (409, "The uploaded bytes do not match the sha256 the upload was started with; it was not kept."),
     "usage": (0, "The command line is wrong (CLI only)."),
     "connection_failed": (0, "The daemon could not be reached (CLI and SDKs only)."),
 }

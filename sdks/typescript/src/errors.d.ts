@@ -292,6 +292,31 @@ export class TemplateNotReadyError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "template_not_ready";
 }
+/** No volume has this ID or name (or a machine's snapshot mounts a volume that was deleted). */
+export class VolumeNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "volume_not_found";
+}
+/** Machines that mount the volume still exist; destroy them first. */
+export class VolumeInUseError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "volume_in_use";
+}
+/** A volume with this name exists. */
+export class VolumeExistsError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "volume_exists";
+}
+/** No resumable upload has this ID (finished, cancelled or expired). */
+export class UploadNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "upload_not_found";
+}
+/** The uploaded bytes do not match the sha256 the upload was started with; it was not kept. */
+export class ChecksumMismatchError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "checksum_mismatch";
+}
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

@@ -410,6 +410,41 @@ export class TemplateNotReadyError extends NullspaceError {
   }
 }
 
+/** No volume has this ID or name (or a machine's snapshot mounts a volume that was deleted). */
+export class VolumeNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("volume_not_found", message, status, requestId);
+  }
+}
+
+/** Machines that mount the volume still exist; destroy them first. */
+export class VolumeInUseError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("volume_in_use", message, status, requestId);
+  }
+}
+
+/** A volume with this name exists. */
+export class VolumeExistsError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("volume_exists", message, status, requestId);
+  }
+}
+
+/** No resumable upload has this ID (finished, cancelled or expired). */
+export class UploadNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("upload_not_found", message, status, requestId);
+  }
+}
+
+/** The uploaded bytes do not match the sha256 the upload was started with; it was not kept. */
+export class ChecksumMismatchError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("checksum_mismatch", message, status, requestId);
+  }
+}
+
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -482,6 +517,11 @@ const BY_CODE = {
   pool_empty: PoolEmptyError,
   runtime_unsupported: RuntimeUnsupportedError,
   template_not_ready: TemplateNotReadyError,
+  volume_not_found: VolumeNotFoundError,
+  volume_in_use: VolumeInUseError,
+  volume_exists: VolumeExistsError,
+  upload_not_found: UploadNotFoundError,
+  checksum_mismatch: ChecksumMismatchError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,
 };
