@@ -87,6 +87,19 @@ int cmd_processes_stdin(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
 int cmd_shell(struct cli *c, int argc, char **argv);
 int cmd_snapshots_create(struct cli *c, int argc, char **argv);
+int cmd_volumes_create(struct cli *c, int argc, char **argv);
+int cmd_volumes_list(struct cli *c, int argc, char **argv);
+int cmd_volumes_get(struct cli *c, int argc, char **argv);
+int cmd_volumes_delete(struct cli *c, int argc, char **argv);
+
+/* Sets body["volumes"] from the --volume values in m (NAME:/PATH[:ro][:subpath=DIR]);
+ * nothing when there are none. 0 or a usage error status. */
+int cli_volume_mounts(const struct cli_cmd *cmd, const struct cli_multi *m, json_t *body);
+
+/* The API path of what a files command's first argument names: /v1/machines/ID for a
+ * machine ID, /v1/volumes/REF for a volume ID (v_...) or volume:NAME. Answers a usage
+ * error (returns its exit code) for anything else. */
+int cli_files_base(const struct cli_cmd *cmd, const char *target, char *out, size_t cap);
 int cmd_snapshots_delete(struct cli *c, int argc, char **argv);
 int cmd_snapshots_get(struct cli *c, int argc, char **argv);
 int cmd_snapshots_list(struct cli *c, int argc, char **argv);

@@ -1,6 +1,6 @@
-/* nullspace files read|write|ls|stat|rm|mkdir|mv — a machine's files from the shell.
- * read and write stream (standard output / input, or --from FILE) with a progress line
- * on a terminal. */
+/* nullspace files read|write|ls|stat|rm|mkdir|mv|sign — a machine's files, or a
+ * volume's (its ID v_..., or volume:NAME), from the shell. read and write stream
+ * (standard output / input, or --from FILE) with a progress line on a terminal. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,23 @@
 #include "../common/util.h"
 #include "cli.h"
 
+int cli_files_base(const struct cli_cmd *cmd, const char *target, char *out, size_t cap)
+{
+        const char *vol = strncmp(target, "volume:", 7) == 0 ? target + 7
+                          : strncmp(target, "v_", 2) == 0    ? target
+                                                             : NULL;
+        const char *id = vol ? vol : target;
+        const char *ok = vol ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+                             : "abcdefghijklmnopqrstuvwxyz0123456789_";
+        if (!*id || strlen(id) > 64 || strspn(id, ok) != strlen(id))
+                return cli_usage_error(cmd,
+                                       "'%s' is not a machine ID (m_...), a volume ID (v_...) "
+                                       "or volume:NAME",
+                                       target);
+        snprintf(out, cap, "/v1/%s/%s", vol ? "volumes" : "machines", id);
+        return 0;
+}
+
 /* Parses "ID PATH..." (exactly `want` positionals); fills the escaped URL for `suffix`. */
 static int target(const struct cli_cmd *cmd, int argc, char **argv, int want, const char *suffix,
                   const char *extra_query, char *url, size_t cap, int *npos)
@@ -20,11 +37,11 @@ static int target(const struct cli_cmd *cmd, int argc, char **argv, int want, co
                 return r;
         if (*npos != want)
                 return cli_usage_error(cmd, "expected %s", cmd->args);
-        const char *id = argv[0];
-        if (strlen(id) > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(id))
-                return cli_usage_error(cmd, "'%s' is not a machine ID (m_...)", id);
+        char base[128];
+        if ((r = cli_files_base(cmd, argv[0], base, sizeof(base))))
+                return r;
         char *path = curl_easy_escape(NULL, argv[1], 0);
-        snprintf(url, cap, "/v1/machines/%s/files%s?path=%s%s", id, suffix, path ? path : "",
+        snprintf(url, cap, "%s/files%s?path=%s%s", base, suffix, path ? path : "",
                  extra_query ? extra_query : "");
         curl_free(path);
         return 0;
@@ -93,8 +110,10 @@ static int action(struct cli *c, const char *name, const char *op, int argc, cha
                 return r;
         if (npos != want)
                 return cli_usage_error(cmd, "expected %s", cmd->args);
-        char url[256];
-        snprintf(url, sizeof(url), "/v1/machines/%s/files/%s", argv[0], op);
+        char base[128], url[256];
+        if ((r = cli_files_base(cmd, argv[0], base, sizeof(base))))
+                return r;
+        snprintf(url, sizeof(url), "%s/files/%s", base, op);
         json_t *body = json_pack("{s:s}", "path", argv[1]);
         if (want == 3)
                 json_object_set_new(body, "to", json_string(argv[2]));
@@ -177,8 +196,13 @@ int cmd_files_sign(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("files sign");
         const char *v[2] = {0};
-        int r = cli_id_path_args(cmd, argc, argv, v);
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
         if (r)
+                return r;
+        if (npos != 2)
+                return cli_usage_error(cmd, "expected %s", cmd->args);
+        char base[128];
+        if ((r = cli_files_base(cmd, argv[0], base, sizeof(base))))
                 return r;
         json_t *body = json_pack("{s:s}", "path", argv[1]);
         if (v[0])
@@ -187,7 +211,7 @@ int cmd_files_sign(struct cli *c, int argc, char **argv)
                 json_decref(body);
                 return r;
         }
-        char path[128];
-        snprintf(path, sizeof(path), "/v1/machines/%s/signed-urls", argv[0]);
+        char path[160];
+        snprintf(path, sizeof(path), "%s/signed-urls", base);
         return cli_call(c, "POST", path, body, show_url);
 }

@@ -67,8 +67,9 @@ int cli_set_int(const struct cli_cmd *cmd, json_t *body, const char *field, cons
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[14] = {0};
-        struct cli_multi multi[14] = {0};
+        const char *v[15] = {0};
+        static struct cli_multi multi[15];
+        memset(multi, 0, sizeof(multi));
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
                 return r;
@@ -76,15 +77,18 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[0]);
         if (v[12] && strcmp(v[12], "prefer") && strcmp(v[12], "require") && strcmp(v[12], "skip"))
                 return cli_usage_error(cmd, "--pool takes prefer, require or skip");
-        json_t *body = json_object(), *env, *meta;
+        json_t *body = json_object(), *env = NULL, *meta = NULL;
         if (v[0])
                 json_object_set_new(body, "template", json_string(v[0]));
         if ((r = cli_set_int(cmd, body, "vcpus", "--vcpus", v[1])) ||
             (r = cli_set_int(cmd, body, "memory_mb", "--memory-mb", v[2])) ||
             (r = cli_set_int(cmd, body, "timeout_s", "--timeout-s", v[3])) ||
             (r = cli_pairs(cmd, &multi[4], "--env", &env)) ||
-            (r = cli_pairs(cmd, &multi[5], "--metadata", &meta))) {
+            (r = cli_pairs(cmd, &multi[5], "--metadata", &meta)) ||
+            (r = cli_volume_mounts(cmd, &multi[14], body))) {
                 json_decref(body);
+                json_decref(env);
+                json_decref(meta);
                 return r;
         }
         if (env)

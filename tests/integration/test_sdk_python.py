@@ -10,7 +10,7 @@ from harness import DaemonTest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sdks",
                                 "python"))
 import nullspace  # noqa: E402
-from nullspace import Client, Machine  # noqa: E402
+from nullspace import Client, Machine, Volume  # noqa: E402
 from nullspace import errors  # noqa: E402
 
 
@@ -175,6 +175,28 @@ class PythonSdk(DaemonTest):
             self.assertEqual(ev["path"], "/root/sdk/new.txt")
         finally:
             w.close()
+
+    def test_volumes(self):
+        vol = Volume.create("py-vol", size_mb=32, metadata={"sdk": "python"}, client=self.client)
+        self.assertEqual((vol.info["state"], vol.info["metadata"]), ("ready", {"sdk": "python"}))
+        vol.files.write("/in/a.txt", "from python")
+        m = Machine.create(client=self.client,
+                           volumes=[vol.mount("/data", read_only=True),
+                                    vol.mount("/w", subpath="in")])
+        try:
+            self.assertEqual(m.commands.run("cat /data/in/a.txt").stdout, "from python")
+            self.assertNotEqual(m.commands.run("touch /data/x").exit_code, 0)
+            m.commands.run("echo back > /w/b.txt")
+            self.assertEqual(vol.files.read("/in/b.txt"), "back\n")
+            self.assertEqual(Volume.get("py-vol", client=self.client).info["machines"], [m.id])
+            self.assertIn(vol.id, [v.id for v in Volume.list(client=self.client)])
+            with self.assertRaises(errors.VolumeInUseError):
+                vol.delete()
+        finally:
+            m.kill()
+        vol.delete()
+        with self.assertRaises(errors.VolumeNotFoundError):
+            Volume.get("py-vol", client=self.client)
 
     def test_pty_drives_a_repl_and_reconnects(self):
         t = self.m.pty.create(cols=90, rows=20, cmd="python3 -q")

@@ -119,6 +119,8 @@ TS_TYPES = [
     ("CreateOptions", ("/v1/machines", "post", "request"), CLIENT_OPTIONS, set()),
     ("MachineInfo", ("Machine",), set(), set()),
     ("NetworkPolicy", ("NetworkPolicy",), set(), set()),
+    ("VolumeMount", ("VolumeMount",), set(), set()),
+    ("VolumeInfo", ("Volume",), set(), set()),
     ("Preview", ("/v1/machines/{id}/previews", "post", "201"), set(), set()),
     # name is build()'s first argument; context (a directory or tar bytes) is uploaded
     # and sent as context_id; onLog and wait shape the call

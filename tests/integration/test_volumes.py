@@ -232,6 +232,44 @@ class DirectFiles(VolumeHelpers, DaemonTest):
         self.assertGreaterEqual(v["used_bytes"], v["capacity_bytes"] - (2 << 20))
 
 
+class Cli(VolumeHelpers, DaemonTest):
+    def test_volumes_commands_and_mounts(self):
+        import json
+        r = self.d.cli("--json", "volumes", "create", "clivol", "--size-mb", "32",
+                       "--metadata", "team=a")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        v = json.loads(r.stdout)
+        self.assertEqual((v["name"], v["size_mb"], v["metadata"]), ("clivol", 32, {"team": "a"}))
+        r = self.d.cli("volumes", "create", "clivol")
+        self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertIn("volume_exists", r.stderr)
+        r = self.d.cli("files", "write", "volume:clivol", "/in.txt", input="from the cli\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.d.cli("--json", "machines", "create", "--volume", "clivol:/v:ro",
+                       "--volume", "clivol:/w:subpath=sub/dir")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = json.loads(r.stdout)
+        self.assertEqual([(x["path"], x["read_only"], x["subpath"]) for x in m["volumes"]],
+                         [("/v", True, ""), ("/w", False, "sub/dir")])
+        self.sh(m["id"], "cat /v/in.txt > /w/copy")
+        r = self.d.cli("files", "read", v["id"], "/sub/dir/copy")
+        self.assertEqual((r.returncode, r.stdout), (0, "from the cli\n"), r.stderr)
+        r = self.d.cli("files", "ls", "volume:clivol", "/sub")
+        self.assertIn("/sub/dir", r.stdout)
+        r = self.d.cli("volumes", "get", "clivol")
+        self.assertIn("mounted by " + m["id"], r.stdout)
+        r = self.d.cli("volumes", "delete", "clivol")
+        self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertIn("volume_in_use", r.stderr)
+        r = self.d.cli("machines", "create", "--volume", "clivol")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.destroy(m["id"])
+        r = self.d.cli("volumes", "delete", "clivol")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.d.cli("volumes", "list")
+        self.assertNotIn("clivol", r.stdout)
+
+
 class Lifecycle(VolumeHelpers, DaemonTest):
     def test_hibernate_fork_and_snapshots_keep_the_mounts(self):
         self.volume("life")

@@ -4,6 +4,8 @@ import {
   Machine,
   MachineNotFoundError,
   NullspaceError,
+  Volume,
+  VolumeInUseError,
   errorFor,
   type CreateOptions,
   type MachineInfo,
@@ -20,4 +22,17 @@ export async function started(): Promise<string> {
   const m = await Machine.create(opts);
   const info: MachineInfo = m.info;
   return `${info.id} ${info.state} ${info.runtime} ${info.network?.address ?? "-"}`;
+}
+
+export async function mounted(): Promise<string> {
+  const vol = await Volume.create("data", { sizeMb: 64, metadata: { team: "a" } });
+  await vol.files.write("/seed.txt", "seed");
+  const m = await Machine.create({ volumes: [vol.mount("/data", { readOnly: true })] });
+  try {
+    await vol.delete();
+  } catch (err) {
+    if (!(err instanceof VolumeInUseError)) throw err;
+  }
+  const used: number | undefined = (await vol.refresh()).info.used_bytes;
+  return `${m.info.volumes[0].path} ${used ?? 0}`;
 }

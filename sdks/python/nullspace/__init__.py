@@ -13,10 +13,11 @@ from .client import Client
 from .errors import NullspaceError, error_for
 from .machine import CommandHandle, CommandResult, Machine, PtyHandle, Snapshot, WatchHandle
 from .template import BuildFailedError, Template
+from .volume import Volume
 from .websocket import Streams
 
 __version__ = "0.1.0"
 
 __all__ = ["BuildFailedError", "Client", "CommandHandle", "CommandResult", "Machine",
-           "NullspaceError", "PtyHandle", "Snapshot", "Streams", "Template", "WatchHandle",
-           "error_for"]
+           "NullspaceError", "PtyHandle", "Snapshot", "Streams", "Template", "Volume",
+           "WatchHandle", "error_for"]

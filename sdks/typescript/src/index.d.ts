@@ -144,6 +144,53 @@ export interface CreateOptions extends ClientOptions {
   pool?: "prefer" | "require" | "skip";
   /** What it runs on (default: the host's default runtime). */
   runtime?: "gvisor" | "vm";
+  /** Volumes to mount (see Volume.mount). */
+  volumes?: VolumeMount[];
+}
+
+/** A volume mounted in a machine (createMachine's `volumes`, a machine's view). */
+export interface VolumeMount {
+  /** The volume's ID or name (a machine's view shows its ID, and `name`). */
+  volume: string;
+  name?: string;
+  /** Absolute path in the machine. */
+  path: string;
+  /** A directory of the volume to mount instead of its root. */
+  subpath?: string;
+  read_only?: boolean;
+}
+
+/** A volume as the API shows it (GET /v1/volumes/{id}). */
+export interface VolumeInfo {
+  id: string;
+  name: string;
+  state: "creating" | "ready" | "deleting";
+  size_mb: number;
+  metadata: Record<string, string>;
+  created_at: number;
+  used_bytes?: number;
+  capacity_bytes?: number;
+  machines?: string[];
+}
+
+/** A volume: a filesystem that outlives machines; its files without a machine in `files`. */
+export class Volume {
+  constructor(client: Client, info: VolumeInfo);
+  client: Client;
+  info: VolumeInfo;
+  id: string;
+  name: string;
+  files: Files;
+  static create(
+    name: string,
+    opts?: ClientOptions & { client?: Client; sizeMb?: number; metadata?: Record<string, string> },
+  ): Promise<Volume>;
+  static get(ref: string, opts?: ClientOptions & { client?: Client }): Promise<Volume>;
+  static list(opts?: ClientOptions & { client?: Client }): Promise<Volume[]>;
+  refresh(): Promise<Volume>;
+  delete(): Promise<void>;
+  /** The entry createMachine's `volumes` takes. */
+  mount(path: string, opts?: { subpath?: string; readOnly?: boolean }): VolumeMount;
 }
 
 /** A machine as the API shows it (GET /v1/machines/{id}). */
@@ -168,6 +215,7 @@ export interface MachineInfo {
   checkout: string | null;
   children?: string[];
   network: (NetworkPolicy & { address: string; gateway: string; public_ports: number[] }) | null;
+  volumes: VolumeMount[];
 }
 
 export interface NetworkPolicy {

@@ -543,6 +543,63 @@ export const Snapshot = {
   },
 };
 
+/** A volume: a filesystem that outlives machines and is shared between them. Mount it
+ * with Machine.create({ volumes: [vol.mount("/data")] }); its files without a machine are
+ * in `files` (the same calls as a machine's). */
+export class Volume {
+  constructor(client, info) {
+    this.client = client;
+    this.info = info;
+    this.id = info.id;
+    this.name = info.name;
+    this.files = new Files(this);
+  }
+
+  path(suffix = "") {
+    return `/v1/volumes/${encodeURIComponent(this.id)}${suffix}`;
+  }
+
+  static async create(name, opts = {}) {
+    const { sizeMb = 1024, metadata, client, ...rest } = opts;
+    const c = client || new Client(rest);
+    const body = { name, size_mb: sizeMb };
+    if (metadata) body.metadata = metadata;
+    return new Volume(c, await c.request("POST", "/v1/volumes", { body, wait: true }));
+  }
+
+  static async get(ref, opts = {}) {
+    const c = opts.client || new Client(opts);
+    return new Volume(c, await c.request("GET", `/v1/volumes/${encodeURIComponent(ref)}`));
+  }
+
+  static async list(opts = {}) {
+    const c = opts.client || new Client(opts);
+    const out = [];
+    let cursor;
+    do {
+      const page = await c.request("GET", "/v1/volumes", { query: { cursor, limit: 1000 } });
+      out.push(...page.volumes.map((v) => new Volume(c, v)));
+      cursor = page.next_cursor;
+    } while (cursor);
+    return out;
+  }
+
+  async refresh() {
+    this.info = await this.client.request("GET", this.path());
+    return this;
+  }
+
+  async delete() {
+    await this.client.request("DELETE", this.path(), { wait: true });
+  }
+
+  mount(path, { subpath, readOnly = false } = {}) {
+    const m = { volume: this.id, path, read_only: readOnly };
+    if (subpath) m.subpath = subpath;
+    return m;
+  }
+}
+
 /** A build that ended failed: `build` is its record (error, step), `logs` its log lines. */
 export class BuildFailedError extends NullspaceError {
   constructor(build, logs) {

@@ -2,7 +2,7 @@
 // (tests/integration/test_sdk_typescript.py starts one and runs `npm test`).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { BuildFailedError, Client, Machine, NullspaceError, Snapshot, Template } from "../src/index.js";
+import { BuildFailedError, Client, Machine, NullspaceError, Snapshot, Template, Volume } from "../src/index.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -62,6 +62,27 @@ test("commands: foreground, streamed, stdin, background", async () => {
   const sleeper = await m.commands.run("sleep 300", { background: true });
   await sleeper.kill();
   assert.equal((await m.commands.connect(sleeper.pid).wait()).info.signal, 9);
+});
+
+test("volumes: create, files without a machine, mounted read-only, in use, delete", async () => {
+  const vol = await Volume.create("ts-vol", { sizeMb: 32, metadata: { sdk: "ts" } });
+  assert.equal(vol.info.state, "ready");
+  await vol.files.write("/seed/a.txt", "from the sdk");
+  const v2 = await Machine.create({ volumes: [vol.mount("/data", { readOnly: true }), vol.mount("/w", { subpath: "seed" })] });
+  try {
+    assert.deepEqual(v2.info.volumes.map((x) => [x.path, x.read_only]), [["/data", true], ["/w", false]]);
+    assert.equal((await v2.commands.run("cat /data/seed/a.txt")).stdout, "from the sdk");
+    assert.notEqual((await v2.commands.run("touch /data/x")).exit_code, 0);
+    await v2.commands.run("echo back > /w/b.txt");
+    assert.equal(await vol.files.read("/seed/b.txt"), "back\n");
+    assert.ok((await Volume.list()).some((x) => x.id === vol.id));
+    assert.deepEqual((await Volume.get("ts-vol")).info.machines, [v2.id]);
+    await assert.rejects(vol.delete(), (e) => e.code === "volume_in_use" && e.status === 409);
+  } finally {
+    await v2.kill();
+  }
+  await vol.delete();
+  await assert.rejects(Volume.get("ts-vol"), (e) => e.code === "volume_not_found");
 });
 
 test("files and watch", async () => {
