@@ -92,6 +92,18 @@ static int machine_path(json_t *args, const char *suffix, char *out, size_t cap)
         return 0;
 }
 
+/* machine_path, or "/v1/volumes/REF" + suffix when a `volume` (ID or name) is given. */
+static int files_owner_path(json_t *args, const char *suffix, char *out, size_t cap)
+{
+        const char *vol = str_arg(args, "volume");
+        if (!vol)
+                return machine_path(args, suffix, out, cap);
+        if (!is_safe_token(vol, 64))
+                return -1;
+        snprintf(out, cap, "/v1/volumes/%s%s", vol, suffix);
+        return 0;
+}
+
 static json_t *bad_args(int *is_error, const char *msg)
 {
         *is_error = 1;
@@ -104,7 +116,8 @@ static json_t *t_create(struct cli *c, json_t *args, int *is_error)
         c->waiting = "creating"; /* as long as the operation takes */
         (void)is_error;
         json_t *body = json_object();
-        const char *keys[] = {"template", "memory_mb", "vcpus", "timeout_s", "env", "metadata"};
+        const char *keys[] = {"template", "memory_mb", "vcpus",  "timeout_s",
+                              "env",      "metadata",  "volumes"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
                 if (json_object_get(args, keys[i]))
                         json_object_set(body, keys[i], json_object_get(args, keys[i]));
@@ -147,7 +160,7 @@ static int file_path(json_t *args, char *out, size_t cap)
 {
         const char *p = str_arg(args, "path");
         char *esc = p ? url_escape(p) : NULL;
-        int r = esc && machine_path(args, "/files?path=", out, cap) == 0 &&
+        int r = esc && files_owner_path(args, "/files?path=", out, cap) == 0 &&
                         strlen(out) + strlen(esc) < cap
                     ? 0
                     : -1;
@@ -161,7 +174,7 @@ static json_t *t_read(struct cli *c, json_t *args, int *is_error)
 {
         char path[8192];
         if (file_path(args, path, sizeof(path)) < 0)
-                return bad_args(is_error, "machine_id and path are required");
+                return bad_args(is_error, "machine_id (or volume) and path are required");
         struct cli_resp r;
         if (cli_request(c, "GET", path, NULL, 1, &r))
                 return bad_args(is_error, "the daemon could not be reached");
@@ -192,7 +205,7 @@ static json_t *t_write(struct cli *c, json_t *args, int *is_error)
         char path[8192];
         const char *content = str_arg(args, "content");
         if (file_path(args, path, sizeof(path)) < 0 || !content)
-                return bad_args(is_error, "machine_id, path and content are required");
+                return bad_args(is_error, "machine_id (or volume), path and content are required");
         size_t n = json_string_length(json_object_get(args, "content"));
         struct cli_resp r;
         if (cli_request_raw(c, "PUT", path, content, n, &r))
@@ -249,7 +262,35 @@ static json_t *t_preview(struct cli *c, json_t *args, int *is_error)
         return by_id(c, args, is_error, "POST", "/previews", body);
 }
 
+static json_t *t_volume_create(struct cli *c, json_t *args, int *is_error)
+{
+        const char *name = str_arg(args, "name");
+        if (!name || !json_is_integer(json_object_get(args, "size_mb")))
+                return bad_args(is_error, "name and size_mb are required");
+        return api(
+            c, "POST", "/v1/volumes",
+            json_pack("{s:s,s:O}", "name", name, "size_mb", json_object_get(args, "size_mb")));
+}
+
+static json_t *t_volume_list(struct cli *c, json_t *args, int *is_error)
+{
+        (void)args;
+        (void)is_error;
+        return api(c, "GET", "/v1/volumes?limit=1000", NULL);
+}
+
+static json_t *t_volume_delete(struct cli *c, json_t *args, int *is_error)
+{
+        char path[160];
+        if (!str_arg(args, "volume") || files_owner_path(args, "", path, sizeof(path)) < 0)
+                return bad_args(is_error, "volume is required");
+        return api(c, "DELETE", path, NULL);
+}
+
 #define ID_PROP "\"machine_id\":{\"type\":\"string\",\"description\":\"the machine (m_...)\"}"
+#define VOL_PROP                                                                                   \
+        "\"volume\":{\"type\":\"string\",\"description\":\"a volume's ID or name, instead of "     \
+        "machine_id: its files without a machine\"}"
 
 static const struct tool tools[] = {
     {"create_machine", "Create an isolated Linux machine (gVisor sandbox) and wait until it runs.",
@@ -258,7 +299,11 @@ static const struct tool tools[] = {
      "\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"},\"timeout_s\":{\"type\":\"integer\","
      "\"description\":\"destroyed (or hibernated) after this long; 0: never\"},\"env\":{\"type\":"
      "\"object\",\"additionalProperties\":{\"type\":\"string\"}},\"metadata\":{\"type\":"
-     "\"object\",\"additionalProperties\":{\"type\":\"string\"}}}}",
+     "\"object\",\"additionalProperties\":{\"type\":\"string\"}},\"volumes\":{\"type\":"
+     "\"array\",\"description\":\"volumes to mount\",\"items\":{\"type\":\"object\","
+     "\"properties\":{\"volume\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"
+     "\"subpath\":{\"type\":\"string\"},\"read_only\":{\"type\":\"boolean\"}},"
+     "\"required\":[\"volume\",\"path\"]}}}}",
      t_create},
     {"list_machines", "List machines, optionally only those in one state.",
      "{\"type\":\"object\",\"properties\":{\"state\":{\"type\":\"string\"}}}", t_list},
@@ -271,14 +316,26 @@ static const struct tool tools[] = {
      "\"type\":\"string\"},\"timeout_s\":{\"type\":\"integer\"}},\"required\":[\"machine_id\","
      "\"command\"]}",
      t_exec},
-    {"read_file", "Read a file of a machine (text; base64 when it is not UTF-8).",
-     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"path\":{\"type\":\"string\"}},"
-     "\"required\":[\"machine_id\",\"path\"]}",
+    {"read_file", "Read a file of a machine or a volume (text; base64 when it is not UTF-8).",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP "," VOL_PROP ",\"path\":{\"type\":"
+     "\"string\"}},\"required\":[\"path\"]}",
      t_read},
-    {"write_file", "Write a text file in a machine (parents created, replaced atomically).",
-     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"path\":{\"type\":\"string\"},"
-     "\"content\":{\"type\":\"string\"}},\"required\":[\"machine_id\",\"path\",\"content\"]}",
+    {"write_file",
+     "Write a text file in a machine or a volume (parents created, replaced atomically).",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP "," VOL_PROP ",\"path\":{\"type\":"
+     "\"string\"},\"content\":{\"type\":\"string\"}},\"required\":[\"path\",\"content\"]}",
      t_write},
+    {"create_volume",
+     "Create a volume: a filesystem that outlives machines and that several machines can "
+     "mount at once (create_machine's volumes).",
+     "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"size_mb\":{"
+     "\"type\":\"integer\",\"minimum\":16}},\"required\":[\"name\",\"size_mb\"]}",
+     t_volume_create},
+    {"list_volumes", "List volumes with their size and use.",
+     "{\"type\":\"object\",\"properties\":{}}", t_volume_list},
+    {"delete_volume", "Delete a volume no machine mounts, and its files.",
+     "{\"type\":\"object\",\"properties\":{" VOL_PROP "},\"required\":[\"volume\"]}",
+     t_volume_delete},
     {"hibernate_machine", "Checkpoint a machine's memory, processes and files and stop it.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}",
      t_hibernate},

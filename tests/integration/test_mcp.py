@@ -24,7 +24,11 @@ class Mcp(DaemonTest):
         self.assertEqual(out["tools"], sorted([
             "create_machine", "list_machines", "exec", "read_file", "write_file",
             "hibernate_machine", "resume_machine", "fork_machine", "destroy_machine",
-            "preview_url", "list_templates"]))
+            "preview_url", "list_templates", "create_volume", "list_volumes",
+            "delete_volume"]))
+        self.assertEqual(out["volume"], {
+            "listed": ["mcpvol"], "read_in_machine": "on a volume\n", "read_only": True,
+            "read_direct": "on a volume\n", "in_use": "volume_in_use", "deleted": True})
         self.assertTrue(out["preview"])
         self.assertEqual(out["created"], {"state": "running", "metadata": {"via": "mcp"}})
         self.assertTrue(out["listed"])

@@ -44,6 +44,20 @@ out.destroyed = [];
 for (const x of [kids[0].id, id]) {
   out.destroyed.push(json(await call("destroy_machine", { machine_id: x })).state);
 }
+const vol = json(await call("create_volume", { name: "mcpvol", size_mb: 32 }));
+await call("write_file", { volume: "mcpvol", path: "/shared.txt", content: "on a volume\n" });
+const vm = json(await call("create_machine", { volumes: [{ volume: "mcpvol", path: "/data", read_only: true }] }));
+const vread = json(await call("exec", { machine_id: vm.id, command: "cat /data/shared.txt; touch /data/x" }));
+const inUse = await call("delete_volume", { volume: vol.id });
+out.volume = {
+  listed: json(await call("list_volumes", {})).volumes.map((v) => v.name),
+  read_in_machine: vread.stdout,
+  read_only: vread.exit_code !== 0,
+  read_direct: text(await call("read_file", { volume: "mcpvol", path: "/shared.txt" })),
+  in_use: inUse.isError && json(inUse).error.code,
+};
+await call("destroy_machine", { machine_id: vm.id });
+out.volume.deleted = !(await call("delete_volume", { volume: "mcpvol" })).isError;
 const bad = await call("destroy_machine", {});
 out.bad_args = bad.isError;
 let unknown = null;
