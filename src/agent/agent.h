@@ -93,9 +93,19 @@ struct chan {
         int recursive;
         uint32_t move_cookie;
         char *move_from;
+        /* tar_read / tar_write: the archive's state (tar_fs.c) */
+        void *tar;
 };
 
-enum { CHAN_EXEC = 1, CHAN_READ, CHAN_WRITE, CHAN_ATTACH, CHAN_WATCH };
+enum {
+        CHAN_EXEC = 1,
+        CHAN_READ,
+        CHAN_WRITE,
+        CHAN_ATTACH,
+        CHAN_WATCH,
+        CHAN_TAR_READ,
+        CHAN_TAR_WRITE
+};
 
 /* A command to start (parsed from an exec or spawn request). */
 struct spawn {
@@ -227,5 +237,15 @@ void watch_free(struct chan *c);
 extern const struct agent_op files_ops[];
 void files_on_data(struct agent *a, struct chan *c, const unsigned char *p, size_t n, int eof);
 void files_pump(struct agent *a, struct chan *c);
+
+/* mkdir -p (mode for what it makes). 0 or -1 with errno. */
+int files_mkdirs(const char *path, mode_t mode);
+
+/* tar_fs.c: ops tar_read {"path"} (a directory or file as a tar stream) and tar_write
+ * {"path"} (a tar stream on stdin extracted beneath it) */
+extern const struct agent_op tar_ops[];
+void tar_on_data(struct agent *a, struct chan *c, const unsigned char *p, size_t n, int eof);
+void tar_pump(struct agent *a, struct chan *c);
+void tar_chan_free(struct chan *c);
 
 #endif

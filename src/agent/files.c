@@ -44,7 +44,7 @@ static json_t *stat_json(const char *path, const struct stat *st)
         return o;
 }
 
-static int mkdirs(const char *path, mode_t mode)
+int files_mkdirs(const char *path, mode_t mode)
 {
         char tmp[PATH_MAX];
         if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
@@ -72,7 +72,7 @@ static int parent_dirs(const char *path)
         if (!slash || slash == tmp)
                 return 0;
         *slash = '\0';
-        return mkdirs(tmp, 0755);
+        return files_mkdirs(tmp, 0755);
 }
 
 /* Walks dir depth-first (not following links): visit(ctx, path, name, st, depth) is
@@ -397,7 +397,7 @@ static void op_mkdir(struct agent *a, uint32_t chan, json_t *req)
 {
         const char *path = req_path(a, chan, req);
         if (path)
-                answer_path(a, chan, mkdirs(path, 0755) < 0, path, path);
+                answer_path(a, chan, files_mkdirs(path, 0755) < 0, path, path);
 }
 
 static void op_remove(struct agent *a, uint32_t chan, json_t *req)

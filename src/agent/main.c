@@ -163,6 +163,8 @@ void agent_chan_free(struct agent *a, struct chan *c)
                 unlink(c->tmp_path);
         if (c->kind == CHAN_WATCH)
                 watch_free(c);
+        if (c->tar)
+                tar_chan_free(c);
         free(c->path);
         free(c->tmp_path);
         buf_fini(&c->in_pending);
@@ -272,18 +274,19 @@ static const struct agent_op watch_ops[] = {
     {NULL, NULL},
 };
 
-static const struct agent_op *const op_tables[] = {main_ops, proc_ops, files_ops};
+static const struct agent_op *const op_tables[] = {main_ops, proc_ops, files_ops, tar_ops};
 
 /* With --files-only (a volume's agent on the host, daemon/core/volume_files.c): files
  * and watches, nothing that starts a process or changes the system. */
-static const struct agent_op *const files_only_tables[] = {files_ops, watch_ops};
+static const struct agent_op *const files_only_tables[] = {files_ops, tar_ops, watch_ops};
 
 static int files_only;
 
 static const struct agent_op *find_op(const char *name)
 {
         const struct agent_op *const *tables = files_only ? files_only_tables : op_tables;
-        size_t n = files_only ? 2 : sizeof(op_tables) / sizeof(op_tables[0]);
+        size_t n = files_only ? sizeof(files_only_tables) / sizeof(files_only_tables[0])
+                              : sizeof(op_tables) / sizeof(op_tables[0]);
         for (size_t t = 0; t < n; t++)
                 for (const struct agent_op *o = tables[t]; o->name; o++)
                         if (strcmp(o->name, name) == 0)
@@ -325,6 +328,8 @@ static void on_frame(struct agent *a, const struct nsp_hdr *h, const unsigned ch
                         proc_on_stdin(a, c, p, h->len, h->type == NSP_EOF);
                 else if (c && c->kind == CHAN_WRITE)
                         files_on_data(a, c, p, h->len, h->type == NSP_EOF);
+                else if (c && c->kind == CHAN_TAR_WRITE)
+                        tar_on_data(a, c, p, h->len, h->type == NSP_EOF);
                 break; /* data for a finished channel is dropped */
         case NSP_WINDOW:
                 if (c && h->flags != NSP_STDIN) {
@@ -415,6 +420,8 @@ static void pump_all(struct agent *a, uint64_t now)
                         attach_pump(a, c);
                 else if (c->kind == CHAN_WATCH)
                         watch_pump(a, c);
+                else if (c->kind == CHAN_TAR_READ)
+                        tar_pump(a, c);
                 else
                         files_pump(a, c);
         }

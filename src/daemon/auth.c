@@ -94,10 +94,13 @@ void auth_sign(const unsigned char key[32], const char *method, const char *mach
 static enum ns_code check_signed(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        struct query_param q[] = {
-            {.name = "path"}, {.name = "mode"}, {.name = "expires"}, {.name = "signature"}};
+        struct query_param q[] = {{.name = "path"},
+                                  {.name = "mode"},
+                                  {.name = "expires"},
+                                  {.name = "signature"},
+                                  {.name = "format"}};
         char msg[256];
-        if (query_parse(ex->req->query, q, 4, msg, sizeof(msg)) < 0 || !q[0].present ||
+        if (query_parse(ex->req->query, q, 5, msg, sizeof(msg)) < 0 || !q[0].present ||
             !q[2].present || !q[3].present || strlen(q[3].value) != 64)
                 return NS_E_INVALID_SIGNATURE;
         char *end;

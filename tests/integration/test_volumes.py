@@ -4,8 +4,10 @@ hibernate, fork, snapshots and a daemon killed with SIGKILL, their size enforced
 their files reachable without a machine through an agent that nothing planted in the
 volume leads out of."""
 
+import io
 import os
 import signal
+import tarfile
 import unittest
 
 from harness import Daemon, DaemonTest, assert_clean_exit, error_code
@@ -208,6 +210,86 @@ class DirectFiles(VolumeHelpers, DaemonTest):
         st, _, r = self.req("GET", "/v1/volumes/trap/files/list?path=/root/&depth=2")
         names = [e["path"] for e in r.get("entries", [])]
         self.assertNotIn("/root/etc/passwd", names)
+
+    def test_directories_as_tar_both_ways(self):
+        self.volume("tars")
+        buf = io.BytesIO()
+        files = {"a.txt": b"alpha", "d/e/f.bin": os.urandom(70000),
+                 "long/" + "n" * 150 + "/x.txt": b"long name"}
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+            for name, data in files.items():
+                ti = tarfile.TarInfo(name)
+                ti.size, ti.mode = len(data), 0o640
+                t.addfile(ti, io.BytesIO(data))
+            ti = tarfile.TarInfo("ln")
+            ti.type, ti.linkname = tarfile.SYMTYPE, "a.txt"
+            t.addfile(ti)
+        st, _, r = self.req("PUT", "/v1/volumes/tars/files?path=/up&format=tar", buf.getvalue(),
+                            headers={"Content-Type": "application/x-tar"})
+        self.assertEqual((st, r.get("entries")), (200, 4), r)
+        st, h, data = self.req("GET", "/v1/volumes/tars/files?path=/up&format=tar")
+        self.assertEqual((st, h["content-type"]), (200, "application/x-tar"))
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            got = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+            modes = {m.name: m.mode for m in t.getmembers() if m.isfile()}
+            links = {m.name: m.linkname for m in t.getmembers() if m.issym()}
+        self.assertEqual(got, files)
+        self.assertEqual(set(modes.values()), {0o640})
+        self.assertEqual(links, {"ln": "a.txt"})
+        # the same into a machine, and a machine's directory out
+        mid = self.create()["id"]
+        st, _, r = self.req("PUT", "/v1/machines/%s/files?path=/root/in&format=tar" % mid,
+                            buf.getvalue(), headers={"Content-Type": "application/x-tar"})
+        self.assertEqual(st, 200, r)
+        self.assertEqual(self.sh(mid, "cat /root/in/ln")["stdout"], "alpha")
+        st, _, data = self.req("GET", "/v1/machines/%s/files?path=/root/in&format=tar" % mid)
+        self.assertEqual(len(tarfile.open(fileobj=io.BytesIO(data)).getnames()), 8)
+        st, _, r = self.req("PUT", "/v1/volumes/tars/files?path=/up&format=tar", b"not a tar" * 99,
+                            headers={"Content-Type": "application/x-tar"})
+        self.assertEqual((st, error_code(r)), (400, "invalid_request"))
+        st, _, r = self.req("GET", "/v1/volumes/tars/files?path=/up&format=zip")
+        self.assertEqual(st, 400)
+
+    def test_tar_uploads_cannot_leave_the_target(self):
+        self.volume("tartrap")
+        mid = self.create(volumes=[{"volume": "tartrap", "path": "/data"}])["id"]
+        self.sh(mid, "mkdir -p /data/t && ln -s / /data/t/root && ln -s /etc /data/t/etc")
+
+        def archive(*members):
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as t:
+                for name, kind, target in members:
+                    ti = tarfile.TarInfo(name)
+                    if kind == "sym":
+                        ti.type, ti.linkname = tarfile.SYMTYPE, target
+                        t.addfile(ti)
+                    else:
+                        ti.size = len(b"pwned")
+                        t.addfile(ti, io.BytesIO(b"pwned"))
+            return buf.getvalue()
+
+        cases = [
+            archive(("../escaped", "file", None)),
+            archive(("a/../../escaped", "file", None)),
+            archive(("root/tmp/escaped", "file", None)),  # through a planted symlink
+            archive(("etc/escaped", "file", None)),
+            archive(("x", "sym", "/tmp"), ("x/escaped", "file", None)),  # one of its own
+        ]
+        for body in cases:
+            st, _, r = self.req("PUT", "/v1/volumes/tartrap/files?path=/t&format=tar", body,
+                                headers={"Content-Type": "application/x-tar"})
+            self.assertEqual((st, error_code(r)), (400, "invalid_path"), r)
+        self.assertFalse(os.path.exists("/tmp/escaped"))
+        self.assertFalse(os.path.exists("/etc/escaped"))
+        out = self.sh(mid, "find / -xdev -name escaped 2>/dev/null; "
+                           "find /data -name escaped")["stdout"]
+        self.assertEqual(out, "")
+        # a member that replaces a planted symlink replaces it, never writes through it
+        st, _, r = self.req("PUT", "/v1/volumes/tartrap/files?path=/t&format=tar",
+                            archive(("etc", "file", None)),
+                            headers={"Content-Type": "application/x-tar"})
+        self.assertEqual(st, 200, r)
+        self.assertEqual(self.sh(mid, "cat /data/t/etc")["stdout"], "pwned")
 
     def test_signed_url(self):
         v = self.volume("signed")

@@ -1,11 +1,13 @@
 /* Files of a machine, through its agent:
  *   PUT    /v1/machines/{id}/files?path=P[&mode=0644]   raw body, streamed in
  *   GET    /v1/machines/{id}/files?path=P                raw body, streamed out
+ *   PUT/GET  ...&format=tar: a directory as a tar archive (extracted beneath P / P's tree)
  *   DELETE /v1/machines/{id}/files?path=P                recursive remove
  *   GET    /v1/machines/{id}/files/{op}?path=P[&depth=N] op: stat, exists, list
  *   POST   /v1/machines/{id}/files/{op} {"path"[,"to"]}  op: mkdir, rename
  * Both transfers hold at most one flow-control window (256 KiB) of file data per
- * request in the daemon: a slow side slows the other. */
+ * request in the daemon: a slow side slows the other. The same routes under
+ * /v1/volumes/{id} reach a volume's files through its file agent (core/volumes.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,7 @@ struct file_op {
         uint32_t chan;
         struct buf pending; /* write: body not yet sent; read: data not yet pulled */
         int body_done, eof_sent, eof, streaming, lost;
-        uint64_t bytes;
+        uint64_t bytes, entries;
         enum ns_code err;
         char msg[1100];              /* an error message, or the path written */
         json_t *req;                 /* the request, until it is sent */
@@ -33,6 +35,7 @@ struct file_op {
         char volume[MACHINE_ID_MAX]; /* that volume's id */
         int waiting;                 /* an upload waits for its machine to resume */
         int status;                  /* one-shot: the HTTP status of a successful answer */
+        int tar;                     /* a tar archive of a directory, not one file's bytes */
         agent_frame_cb cb;
         void (*abort_cb)(struct http_exchange *ex);
 };
@@ -94,14 +97,6 @@ static struct file_op *new_op(struct http_exchange *ex, json_t *req, agent_frame
         return op;
 }
 
-static void start_op(struct http_exchange *ex, json_t *req, agent_frame_cb cb,
-                     void (*abort_cb)(struct http_exchange *), size_t pending)
-{
-        struct file_op *op = new_op(ex, req, cb, abort_cb, pending);
-        if (op)
-                api_when_running(ex, start_go, op, free_op_ctx);
-}
-
 /* ---- upload ------------------------------------------------------------------ */
 
 static void finish_write(struct file_op *op)
@@ -113,8 +108,11 @@ static void finish_write(struct file_op *op)
                         http_respond_error(ex, op->err, "%s", op->msg);
                 else
                         http_respond_json(ex, 200,
-                                          json_pack("{s:s,s:I}", "path", op->msg, "bytes",
-                                                    (json_int_t)op->bytes));
+                                          op->tar ? json_pack("{s:s,s:I,s:I}", "path", op->msg,
+                                                              "bytes", (json_int_t)op->bytes,
+                                                              "entries", (json_int_t)op->entries)
+                                                  : json_pack("{s:s,s:I}", "path", op->msg, "bytes",
+                                                              (json_int_t)op->bytes));
         }
         op_free(op);
 }
@@ -156,6 +154,7 @@ static void on_write_frame(void *ud, const struct nsp_hdr *h, const unsigned cha
                 } else {
                         json_t *doc = json_loadb((const char *)p, h->len, 0, NULL);
                         op->bytes = (uint64_t)json_integer_value(json_object_get(doc, "bytes"));
+                        op->entries = (uint64_t)json_integer_value(json_object_get(doc, "entries"));
                         json_decref(doc);
                 }
                 op->lost = 1; /* the channel is done either way */
@@ -224,10 +223,16 @@ static void on_put_resumed(void *ud, struct machine *m, enum ns_code code, const
 static enum ns_code start_write(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        struct query_param q[] = {
-            {.name = "path"}, {.name = "mode"}, {.name = "expires"}, {.name = "signature"}};
+        struct query_param q[] = {{.name = "path"},
+                                  {.name = "mode"},
+                                  {.name = "expires"},
+                                  {.name = "signature"},
+                                  {.name = "format"}};
         char msg[256];
-        if (query_parse(ex->req->query, q, 4, msg, sizeof(msg)) < 0)
+        if (query_parse(ex->req->query, q, 5, msg, sizeof(msg)) < 0)
+                return NS_E_INVALID_REQUEST;
+        int tar = q[4].present && !strcmp(q[4].value, "tar");
+        if (q[4].present && !tar)
                 return NS_E_INVALID_REQUEST;
         if (!q[0].present || !q[0].value[0])
                 return NS_E_INVALID_PATH;
@@ -257,7 +262,9 @@ static enum ns_code start_write(struct http_exchange *ex)
         op->machine = m;
         snprintf(op->volume, sizeof(op->volume), "%s", vol);
         snprintf(op->msg, sizeof(op->msg), "%s", q[0].value);
-        op->req = json_pack("{s:s,s:s,s:i}", "op", "write", "path", q[0].value, "mode", (int)mode);
+        op->tar = tar;
+        op->req = json_pack("{s:s,s:s,s:i}", "op", tar ? "tar_write" : "write", "path", q[0].value,
+                            "mode", (int)mode);
         ex->owner = op;
         ex->on_abort = abort_write;
         if (wake) { /* the body waits (input paused) while the machine resumes */
@@ -374,7 +381,8 @@ static void on_read_frame(void *ud, const struct nsp_hdr *h, const unsigned char
                 op->streaming = 1;
                 ex->on_abort = NULL;
                 struct http_body_src src = {read_src, free_src, op};
-                http_respond_stream(ex, 200, "application/octet-stream", src);
+                http_respond_stream(
+                    ex, 200, op->tar ? "application/x-tar" : "application/octet-stream", src);
         } else if (h->type == NSP_DATA && buf_append(&op->pending, p, h->len) == 0) {
                 http_stream_wake(ex);
         } else if (h->type == NSP_EOF) {
@@ -393,11 +401,22 @@ static void abort_read(struct http_exchange *ex)
 
 void api_files_get(struct http_exchange *ex)
 {
-        struct query_param q[] = {{.name = "path"}, {.name = "expires"}, {.name = "signature"}};
-        if (path_param(ex, q, 3) < 0)
+        struct query_param q[] = {
+            {.name = "path"}, {.name = "expires"}, {.name = "signature"}, {.name = "format"}};
+        if (path_param(ex, q, 4) < 0)
                 return;
-        start_op(ex, json_pack("{s:s,s:s}", "op", "read", "path", q[0].value), on_read_frame,
-                 abort_read, PENDING_MAX);
+        int tar = q[3].present && !strcmp(q[3].value, "tar");
+        if (q[3].present && !tar) {
+                http_respond_error(ex, NS_E_INVALID_REQUEST, "query parameter 'format': tar");
+                return;
+        }
+        struct file_op *op =
+            new_op(ex, json_pack("{s:s,s:s}", "op", tar ? "tar_read" : "read", "path", q[0].value),
+                   on_read_frame, abort_read, PENDING_MAX);
+        if (op) {
+                op->tar = tar;
+                api_when_running(ex, start_go, op, free_op_ctx);
+        }
 }
 
 /* ---- one-shot operations ------------------------------------------------------ */
