@@ -81,6 +81,8 @@ struct chan {
         char *path, *tmp_path;
         unsigned mode;
         int failed;
+        int resume;      /* a resumable upload's piece: no temp file, nothing renamed */
+        uint64_t offset; /* where that piece began */
         /* credit for what we send on stdout (1) and stderr (2) */
         uint32_t credit[3];
         /* attach: the process is c->pid; what was sent, and where a non-following
@@ -240,6 +242,13 @@ void files_pump(struct agent *a, struct chan *c);
 
 /* mkdir -p (mode for what it makes). 0 or -1 with errno. */
 int files_mkdirs(const char *path, mode_t mode);
+
+/* The directories above path, made as needed. 0 or -1 with errno. */
+int files_parent_dirs(const char *path);
+
+/* upload.c: a write with an "offset" (upload_piece), and op upload_finish */
+extern const struct agent_op upload_ops[];
+void upload_piece(struct agent *a, uint32_t chan, const char *path, json_int_t offset);
 
 /* tar_fs.c: ops tar_read {"path"} (a directory or file as a tar stream) and tar_write
  * {"path"} (a tar stream on stdin extracted beneath it) */

@@ -64,7 +64,7 @@ int files_mkdirs(const char *path, mode_t mode)
         return 0;
 }
 
-static int parent_dirs(const char *path)
+int files_parent_dirs(const char *path)
 {
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof(tmp), "%s", path);
@@ -178,7 +178,11 @@ static void start_write(struct agent *a, uint32_t chan, const char *path, json_t
 {
         json_t *jm = json_object_get(req, "mode");
         unsigned mode = json_is_integer(jm) ? (unsigned)json_integer_value(jm) & 07777 : 0644;
-        if (parent_dirs(path) < 0) {
+        if (json_is_integer(json_object_get(req, "offset"))) {
+                upload_piece(a, chan, path, json_integer_value(json_object_get(req, "offset")));
+                return;
+        }
+        if (files_parent_dirs(path) < 0) {
                 agent_send_errno(a, chan, errno, path);
                 return;
         }
@@ -414,7 +418,7 @@ static void op_rename(struct agent *a, uint32_t chan, json_t *req)
         if (path && (!to || !*to))
                 agent_send_error(a, chan, "invalid_request", "rename needs 'to'");
         else if (path)
-                answer_path(a, chan, parent_dirs(to) < 0 || rename(path, to) < 0, path, to);
+                answer_path(a, chan, files_parent_dirs(to) < 0 || rename(path, to) < 0, path, to);
 }
 
 static void op_search_req(struct agent *a, uint32_t chan, json_t *req)
@@ -446,6 +450,7 @@ static void op_write(struct agent *a, uint32_t chan, json_t *req)
 }
 
 const struct agent_op files_ops[] = {
+
     {"read", op_read},           {"write", op_write},   {"stat", op_stat},
     {"exists", op_exists},       {"list", op_list},     {"mkdir", op_mkdir},
     {"remove", op_remove},       {"rename", op_rename}, {"search", op_search_req},
@@ -470,6 +475,16 @@ void files_on_data(struct agent *a, struct chan *c, const unsigned char *p, size
                 unsigned char credit[4] = {(unsigned char)n, (unsigned char)(n >> 8),
                                            (unsigned char)(n >> 16), (unsigned char)(n >> 24)};
                 agent_send(a, NSP_WINDOW, NSP_STDIN, c->id, credit, 4);
+                return;
+        }
+        if (!c->failed && c->resume && fsync(c->fd) < 0)
+                c->failed = errno;
+        if (!c->failed && c->resume) {
+                agent_send_json(a, NSP_RESP, c->id,
+                                json_pack("{s:s,s:I,s:I}", "path", c->path, "bytes",
+                                          (json_int_t)c->bytes, "size",
+                                          (json_int_t)(c->offset + c->bytes)));
+                agent_chan_free(a, c);
                 return;
         }
         if (!c->failed && (fsync(c->fd) < 0 || fchmod(c->fd, c->mode) < 0))

@@ -87,6 +87,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "VALUES (?, ?, ?, ?, ?)",
     [ST_EV_LIST] = "SELECT seq, ts, kind, subject_id, data FROM events WHERE subject_type = ? "
                    "AND subject_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    [ST_UP_INSERT] = "INSERT INTO uploads (id, owner, path, tmp, size, sha256, mode, created_at, "
+                     "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_UP_GET] = "SELECT id, owner, path, tmp, size, sha256, mode, created_at, expires_at "
+                  "FROM uploads WHERE id = ?",
+    [ST_UP_DELETE] = "DELETE FROM uploads WHERE id = ?",
     [ST_V_INSERT] = "INSERT INTO volumes (id, name, size_bytes, created_at, state, metadata) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
     [ST_V_GET] = "SELECT " V_COLS " FROM volumes WHERE id = ?1 OR name = ?1",

@@ -54,6 +54,9 @@ enum stmt_id {
         ST_V_STATE,
         ST_V_DELETE,
         ST_V_USERS,
+        ST_UP_INSERT,
+        ST_UP_GET,
+        ST_UP_DELETE,
         ST_COUNT
 };
 

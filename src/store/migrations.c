@@ -89,9 +89,21 @@ static const char *const migrations[] = {
     "ALTER TABLE templates ADD COLUMN pool_size INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX templates_build ON templates(build_id);"
     "ALTER TABLE snapshots ADD COLUMN kind TEXT NOT NULL DEFAULT 'user';",
-    /* volumes: labels and a state (creating while its filesystem is made) */
+    /* volumes: labels and a state (creating while its filesystem is made); resumable
+     * uploads into machines and volumes */
     ("ALTER TABLE volumes ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';"
-     "ALTER TABLE volumes ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';"),
+     "ALTER TABLE volumes ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';"
+     "CREATE TABLE uploads ("
+     "  id TEXT PRIMARY KEY,"
+     "  owner TEXT NOT NULL,"
+     "  path TEXT NOT NULL,"
+     "  tmp TEXT NOT NULL,"
+     "  size INTEGER NOT NULL,"
+     "  sha256 TEXT NOT NULL DEFAULT '',"
+     "  mode INTEGER NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  expires_at INTEGER NOT NULL"
+     ") STRICT;"),
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

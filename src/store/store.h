@@ -202,6 +202,27 @@ int store_volume_delete(struct store *st, const char *id, struct err *e);
  * oldest first; *out NULL-terminated (strv_free). */
 int store_volume_users(struct store *st, const char *id, char ***out, size_t *n, struct err *e);
 
+/* A resumable upload: bytes go to `tmp` in its owner (a machine or a volume) until they
+ * are all there, then it is renamed to `path`. */
+struct upload_rec {
+        char id[MACHINE_ID_MAX];
+        char owner[MACHINE_ID_MAX]; /* m_... or v_... */
+        char path[4097], tmp[4097];
+        int64_t size;
+        char sha256[65]; /* "" when not given */
+        unsigned mode;
+        int64_t created_at, expires_at;
+};
+
+/* Inserts an upload. */
+int store_upload_insert(struct store *st, const struct upload_rec *u, struct err *e);
+
+/* Reads one upload. -ENOENT when absent. */
+int store_upload_get(struct store *st, const char *id, struct upload_rec *out, struct err *e);
+
+/* Deletes an upload record. -ENOENT when absent. */
+int store_upload_delete(struct store *st, const char *id, struct err *e);
+
 #define TEMPLATE_REF_MAX 96 /* name (<= 64) ':' tag (<= 32) */
 
 /* A template build: its request (spec), where it got to (step) and, once ready, what

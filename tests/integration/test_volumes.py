@@ -4,10 +4,13 @@ hibernate, fork, snapshots and a daemon killed with SIGKILL, their size enforced
 their files reachable without a machine through an agent that nothing planted in the
 volume leads out of."""
 
+import hashlib
 import io
 import os
 import signal
+import socket
 import tarfile
+import time
 import unittest
 
 from harness import Daemon, DaemonTest, assert_clean_exit, error_code
@@ -401,6 +404,80 @@ class Lifecycle(VolumeHelpers, DaemonTest):
         self.destroy(m["id"])
         self.destroy(base)
         self.req("DELETE", "/v1/snapshots/" + snap["id"])
+
+
+def cut_upload(d, path, data, upto):
+    """Sends a PUT of all of data but stops after `upto` bytes and drops the connection."""
+    s = socket.create_connection((d.host, d.port))
+    head = ("PUT %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+            "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" %
+            (path, d.key, len(data)))
+    s.sendall(head.encode() + data[:upto])
+    s.close()
+
+
+class Resumable(VolumeHelpers, unittest.TestCase):
+    def test_cut_at_half_resumed_after_a_restart(self):
+        d = Daemon().start()
+        try:
+            self.volume("res", 128, d=d)
+            mid = self.create(d=d)["id"]
+            data = os.urandom(24 << 20)
+            sha = hashlib.sha256(data).hexdigest()
+            for owner in ("/v1/volumes/res", "/v1/machines/" + mid):
+                st, _, u = self.req("POST", owner + "/uploads",
+                                    {"path": "/up/big.bin", "size": len(data), "sha256": sha},
+                                    d=d)
+                self.assertEqual((st, u["offset"]), (201, 0), u)
+                piece = "%s/uploads/%s?offset=" % (owner, u["id"])
+                cut_upload(d, piece + "0", data, len(data) // 2)
+                deadline = time.time() + 10  # the daemon writes what reached it, then stops
+                off, last = 0, -1
+                while time.time() < deadline and off != last:
+                    last = off
+                    time.sleep(0.3)
+                    off = self.req("GET", "%s/uploads/%s" % (owner, u["id"]), d=d)[2]["offset"]
+                self.assertGreater(off, 0)
+                self.assertLessEqual(off, len(data) // 2)
+                d.stop()
+                d.start()
+                st, _, g = self.req("GET", "%s/uploads/%s" % (owner, u["id"]), d=d)
+                self.assertEqual((st, g["offset"]), (200, off), "kept across a restart")
+                st, _, r = self.req("POST", "%s/uploads/%s/complete" % (owner, u["id"]), d=d)
+                self.assertEqual((st, error_code(r)), (409, "conflict"), "bytes are missing")
+                st, _, r = self.req("PUT", piece + str(off + 1), data[off + 1:], d=d,
+                                    headers={"Content-Type": "application/octet-stream"})
+                self.assertEqual((st, error_code(r)), (409, "conflict"), "past the offset")
+                st, _, r = self.req("PUT", piece + str(off), data[off:], d=d,
+                                    headers={"Content-Type": "application/octet-stream"})
+                self.assertEqual((st, r["offset"]), (200, len(data)), r)
+                st, _, r = self.req("POST", "%s/uploads/%s/complete" % (owner, u["id"]), d=d)
+                self.assertEqual((st, r["sha256"], r["size"]), (200, sha, len(data)), r)
+                st, _, got = self.req("GET", owner + "/files?path=/up/big.bin", d=d)
+                self.assertEqual(hashlib.sha256(got).hexdigest(), sha)
+                st, _, ls = self.req("GET", owner + "/files/list?path=/up", d=d)
+                self.assertEqual([e["name"] for e in ls["entries"]], ["big.bin"], "no leftovers")
+                st, _, r = self.req("GET", "%s/uploads/%s" % (owner, u["id"]), d=d)
+                self.assertEqual((st, error_code(r)), (404, "upload_not_found"))
+            # a wrong checksum drops the upload
+            st, _, u = self.req("POST", "/v1/volumes/res/uploads",
+                                {"path": "/bad", "size": 3, "sha256": "0" * 64}, d=d)
+            self.req("PUT", "/v1/volumes/res/uploads/%s?offset=0" % u["id"], b"abc", d=d,
+                     headers={"Content-Type": "application/octet-stream"})
+            st, _, r = self.req("POST", "/v1/volumes/res/uploads/%s/complete" % u["id"], d=d)
+            self.assertEqual((st, error_code(r)), (409, "checksum_mismatch"))
+            self.assertEqual(self.req("GET", "/v1/volumes/res/files/exists?path=/bad", d=d)[2],
+                             {"exists": False})
+            st, _, u = self.req("POST", "/v1/volumes/res/uploads", {"path": "/c", "size": 1}, d=d)
+            self.assertEqual(self.req("DELETE", "/v1/volumes/res/uploads/" + u["id"], d=d)[0],
+                             204)
+            for bad in ({"path": "rel", "size": 1}, {"path": "/d/", "size": 1},
+                        {"path": "/x", "size": -1}, {"path": "/x", "size": 1, "sha256": "xy"},
+                        {"path": "/x", "size": 1, "mode": "999"}):
+                self.assertEqual(self.req("POST", "/v1/volumes/res/uploads", bad, d=d)[0], 400,
+                                 bad)
+        finally:
+            assert_clean_exit(d)
 
 
 class Restart(VolumeHelpers, unittest.TestCase):

@@ -1,10 +1,12 @@
 /* Common helpers: bounded buffers, encodings, the error catalogue. */
 #include <errno.h>
+#include <string.h>
 
 #include "../../src/common/buf.h"
 #include "../../src/common/errcodes.h"
 #include "../../src/common/ring.h"
 #include "../../src/common/util.h"
+#include "../../src/common/sha256.h"
 #include "tap.h"
 
 /* The replay ring: readers by absolute offset, oldest bytes dropped past cap. */
@@ -33,8 +35,39 @@ static void test_ring(void)
         is_int(ring_read(&r, 0, out, 1, NULL), 0, "... and reads nothing");
 }
 
+static void sha256_vectors(void)
+{
+        static const struct {
+                const char *in;
+                const char *want;
+        } v[] = {
+            {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+            {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+            {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+        };
+        char hex[65];
+        struct sha256 s;
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+                sha256_init(&s);
+                sha256_update(&s, v[i].in, strlen(v[i].in));
+                sha256_final_hex(&s, hex);
+                is_str(hex, v[i].want, "sha256 of a FIPS test vector");
+        }
+        /* a million 'a', fed in uneven pieces across block boundaries */
+        static char a[1000000];
+        memset(a, 'a', sizeof(a));
+        sha256_init(&s);
+        for (size_t off = 0, step = 1; off < sizeof(a); off += step, step = step * 7 % 1000 + 1)
+                sha256_update(&s, a + off, off + step > sizeof(a) ? sizeof(a) - off : step);
+        sha256_final_hex(&s, hex);
+        is_str(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+               "sha256 of a million 'a' in uneven pieces");
+}
+
 int main(void)
 {
+        sha256_vectors();
         struct buf b;
         buf_init(&b, 8);
         is_int(buf_append(&b, "abcd", 4), 0, "append within limit");

@@ -52,6 +52,11 @@ enum ns_code api_volume_lookup(struct http_exchange *ex, char *id, size_t cap);
  * after answering (volume_not_found, conflict while it is created or deleted). */
 int api_volume_id(struct http_exchange *ex, char *id, size_t cap);
 
+/* The upload the route's {upload} names, if it belongs to the route's machine or
+ * volume and has not expired (an expired record is dropped): NS_OK or
+ * upload_not_found. */
+enum ns_code api_upload_find(struct http_exchange *ex, struct upload_rec *u);
+
 /* The catalogue code named `name`, or `fallback` when the name is unknown or NULL. */
 enum ns_code api_code_or(const char *name, enum ns_code fallback);
 
@@ -77,6 +82,15 @@ enum ns_code api_agent_error(const unsigned char *p, size_t n, enum ns_code fall
  * and auto_resume is on) and answers the agent's one RESP document with `status`, or
  * its error document with the error's catalogue code (files.c). */
 void api_agent_simple(struct http_exchange *ex, json_t *req, int status);
+
+/* What api_agent_call hands over: the agent's answer (borrowed; NULL on failure), or
+ * the failure's code and message. The callback must answer ex. */
+typedef void (*api_agent_done)(struct http_exchange *ex, const json_t *resp, enum ns_code code,
+                               const char *msg, void *ud);
+
+/* api_agent_simple, but `then` answers (ud is its own; not called when the client left
+ * first, so ud must be freed elsewhere or be static/owned by ex). */
+void api_agent_call(struct http_exchange *ex, json_t *req, api_agent_done then, void *ud);
 
 /* Answers the error a core function reported: its catalogue code (e->code) with e's
  * message, or, when it said none (internal), as api_fail does. */
@@ -134,6 +148,10 @@ void api_volumes_create(struct http_exchange *ex);
 void api_volumes_list(struct http_exchange *ex);
 void api_volumes_get(struct http_exchange *ex);
 void api_volumes_delete(struct http_exchange *ex);
+void api_uploads_create(struct http_exchange *ex);
+void api_uploads_get(struct http_exchange *ex);
+void api_uploads_complete(struct http_exchange *ex);
+void api_uploads_cancel(struct http_exchange *ex);
 void api_procs_start(struct http_exchange *ex);
 void api_procs_list(struct http_exchange *ex);
 void api_procs_signal(struct http_exchange *ex);

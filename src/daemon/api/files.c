@@ -1,13 +1,12 @@
-/* Files of a machine, through its agent:
+/* Files of a machine, through its agent, the streamed transfers:
  *   PUT    /v1/machines/{id}/files?path=P[&mode=0644]   raw body, streamed in
  *   GET    /v1/machines/{id}/files?path=P                raw body, streamed out
  *   PUT/GET  ...&format=tar: a directory as a tar archive (extracted beneath P / P's tree)
- *   DELETE /v1/machines/{id}/files?path=P                recursive remove
- *   GET    /v1/machines/{id}/files/{op}?path=P[&depth=N] op: stat, exists, list
- *   POST   /v1/machines/{id}/files/{op} {"path"[,"to"]}  op: mkdir, rename
- * Both transfers hold at most one flow-control window (256 KiB) of file data per
- * request in the daemon: a slow side slows the other. The same routes under
- * /v1/volumes/{id} reach a volume's files through its file agent (core/volumes.h). */
+ *   PUT    /v1/machines/{id}/uploads/{upload}?offset=N  a resumable upload's piece
+ * (the one-shot operations: files_ops.c; resumable uploads: uploads.c). Both transfers hold at most
+ * one flow-control window (256 KiB) of file data per request in the daemon: a slow side slows the
+ * other. The same routes under /v1/volumes/{id} reach a volume's files through its file agent
+ * (core/volumes.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,30 +16,11 @@
 #include "../../common/util.h"
 #include "../auth.h"
 #include "../../core/volumes.h"
-#include "api.h"
+#include "files_internal.h"
 
 #define PENDING_MAX (NSP_WINDOW_INIT + NSP_MAX_DATA)
 
-struct file_op {
-        struct http_exchange *ex; /* NULL once the client left */
-        struct agent_conn *agent;
-        uint32_t chan;
-        struct buf pending; /* write: body not yet sent; read: data not yet pulled */
-        int body_done, eof_sent, eof, streaming, lost;
-        uint64_t bytes, entries;
-        enum ns_code err;
-        char msg[1100];              /* an error message, or the path written */
-        json_t *req;                 /* the request, until it is sent */
-        struct machine *machine;     /* NULL: a volume's files */
-        char volume[MACHINE_ID_MAX]; /* that volume's id */
-        int waiting;                 /* an upload waits for its machine to resume */
-        int status;                  /* one-shot: the HTTP status of a successful answer */
-        int tar;                     /* a tar archive of a directory, not one file's bytes */
-        agent_frame_cb cb;
-        void (*abort_cb)(struct http_exchange *ex);
-};
-
-static void op_free(struct file_op *op)
+void files_op_free(struct file_op *op)
 {
         buf_fini(&op->pending);
         json_decref(op->req);
@@ -48,12 +28,12 @@ static void op_free(struct file_op *op)
 }
 
 /* Reads the agent's error document into op->err/msg. */
-static void take_error(struct file_op *op, const unsigned char *p, size_t n)
+void files_take_error(struct file_op *op, const unsigned char *p, size_t n)
 {
         op->err = api_agent_error(p, n, NS_E_IO_ERROR, op->msg, sizeof(op->msg));
 }
 
-static int path_param(struct http_exchange *ex, struct query_param *q, size_t n)
+int files_path_param(struct http_exchange *ex, struct query_param *q, size_t n)
 {
         if (api_query(ex, q, n) < 0)
                 return -1;
@@ -64,24 +44,24 @@ static int path_param(struct http_exchange *ex, struct query_param *q, size_t n)
         return 0;
 }
 
-static void free_op_ctx(void *ctx)
+void files_free_op_ctx(void *ctx)
 {
-        op_free(ctx);
+        files_op_free(ctx);
 }
 
 /* The machine runs (perhaps just resumed): open the channel. */
-static void start_go(struct http_exchange *ex, struct machine *m, void *ctx)
+void files_start_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct file_op *op = ctx;
-        op->chan =
-            api_start_channel(ex, m, &op->req, &op->agent, op->cb, op, op->abort_cb, free_op_ctx);
+        op->chan = api_start_channel(ex, m, &op->req, &op->agent, op->cb, op, op->abort_cb,
+                                     files_free_op_ctx);
 }
 
 /* Sends `req` (stolen) to the path's machine once it runs (resuming it when
  * hibernated); `cb` receives the channel's frames with the op, which holds up to
  * `pending` bytes. Errors are answered. */
-static struct file_op *new_op(struct http_exchange *ex, json_t *req, agent_frame_cb cb,
-                              void (*abort_cb)(struct http_exchange *), size_t pending)
+struct file_op *files_new_op(struct http_exchange *ex, json_t *req, agent_frame_cb cb,
+                             void (*abort_cb)(struct http_exchange *), size_t pending)
 {
         struct file_op *op = calloc(1, sizeof(*op));
         if (!op) {
@@ -106,6 +86,10 @@ static void finish_write(struct file_op *op)
                 ex->on_abort = NULL;
                 if (op->err != NS_OK)
                         http_respond_error(ex, op->err, "%s", op->msg);
+                else if (op->upload[0])
+                        http_respond_json(ex, 200,
+                                          json_pack("{s:s,s:s,s:I}", "id", op->upload, "path",
+                                                    op->msg, "offset", (json_int_t)op->size));
                 else
                         http_respond_json(ex, 200,
                                           op->tar ? json_pack("{s:s,s:I,s:I}", "path", op->msg,
@@ -114,7 +98,7 @@ static void finish_write(struct file_op *op)
                                                   : json_pack("{s:s,s:I}", "path", op->msg, "bytes",
                                                               (json_int_t)op->bytes));
         }
-        op_free(op);
+        files_op_free(op);
 }
 
 static void pump_write(struct file_op *op)
@@ -150,11 +134,12 @@ static void on_write_frame(void *ud, const struct nsp_hdr *h, const unsigned cha
         } else if (h->type == NSP_RESP) {
                 agentconn_chan_close(op->agent, op->chan);
                 if (agentconn_resp_is_error(h, p)) {
-                        take_error(op, p, h->len);
+                        files_take_error(op, p, h->len);
                 } else {
                         json_t *doc = json_loadb((const char *)p, h->len, 0, NULL);
                         op->bytes = (uint64_t)json_integer_value(json_object_get(doc, "bytes"));
                         op->entries = (uint64_t)json_integer_value(json_object_get(doc, "entries"));
+                        op->size = (uint64_t)json_integer_value(json_object_get(doc, "size"));
                         json_decref(doc);
                 }
                 op->lost = 1; /* the channel is done either way */
@@ -176,7 +161,7 @@ static void abort_write(struct http_exchange *ex)
                 agentconn_signal(op->agent, op->chan, 9); /* the agent drops the temp file */
                 agentconn_chan_close(op->agent, op->chan);
         }
-        op_free(op);
+        files_op_free(op);
 }
 
 /* Opens the write channel; -1 when the agent is gone (op untouched otherwise). */
@@ -220,51 +205,77 @@ static void on_put_resumed(void *ud, struct machine *m, enum ns_code code, const
 
 /* Opens the write channel on the first body piece (or at the end for an empty body).
  * Errors here end the request with their code (the connection closes). */
-static enum ns_code start_write(struct http_exchange *ex)
+/* The agent request of an upload: a file (path, mode), a tar archive (format=tar), or
+ * a piece of a resumable upload (its route; offset). label gets the path answered. */
+static enum ns_code write_request(struct http_exchange *ex, json_t **req, char *label, size_t cap,
+                                  int *tar, char *upload)
 {
-        struct app *app = ex->app;
-        struct query_param q[] = {{.name = "path"},
-                                  {.name = "mode"},
-                                  {.name = "expires"},
-                                  {.name = "signature"},
-                                  {.name = "format"}};
-        char msg[256];
-        if (query_parse(ex->req->query, q, 5, msg, sizeof(msg)) < 0)
+        struct query_param q[] = {{.name = "path"},      {.name = "mode"},   {.name = "expires"},
+                                  {.name = "signature"}, {.name = "format"}, {.name = "offset"}};
+        char msg[256], *end;
+        if (query_parse(ex->req->query, q, 6, msg, sizeof(msg)) < 0)
                 return NS_E_INVALID_REQUEST;
-        int tar = q[4].present && !strcmp(q[4].value, "tar");
-        if (q[4].present && !tar)
+        if (ex->match.nparams > 1) { /* …/uploads/{upload}?offset=N */
+                struct upload_rec u;
+                long long off = q[5].present ? strtoll(q[5].value, &end, 10) : -1;
+                if (!q[5].present || *end || off < 0 || q[0].present || q[4].present)
+                        return NS_E_INVALID_REQUEST;
+                enum ns_code c = api_upload_find(ex, &u);
+                if (c != NS_OK)
+                        return c;
+                snprintf(label, cap, "%.1000s", u.path);
+                snprintf(upload, MACHINE_ID_MAX, "%s", u.id);
+                *req = json_pack("{s:s,s:s,s:I}", "op", "write", "path", u.tmp, "offset",
+                                 (json_int_t)off);
+                return NS_OK;
+        }
+        *tar = q[4].present && !strcmp(q[4].value, "tar");
+        if ((q[4].present && !*tar) || q[5].present)
                 return NS_E_INVALID_REQUEST;
         if (!q[0].present || !q[0].value[0])
                 return NS_E_INVALID_PATH;
-        char *end;
         long mode = q[1].present ? strtol(q[1].value, &end, 8) : 0644;
         if (q[1].present && (*end || mode < 0 || mode > 07777))
                 return NS_E_INVALID_REQUEST;
+        snprintf(label, cap, "%.1000s", q[0].value);
+        *req = json_pack("{s:s,s:s,s:i}", "op", *tar ? "tar_write" : "write", "path", q[0].value,
+                         "mode", (int)mode);
+        return NS_OK;
+}
+
+static enum ns_code start_write(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        char label[1100], upload[MACHINE_ID_MAX] = "";
+        int tar = 0;
+        json_t *req = NULL;
+        enum ns_code rc = write_request(ex, &req, label, sizeof(label), &tar, upload);
+        if (rc != NS_OK)
+                return rc;
         char vol[MACHINE_ID_MAX] = "";
         struct machine *m = NULL;
         int wake = 0;
-        if (api_is_volume_route(ex)) {
-                enum ns_code c = api_volume_lookup(ex, vol, sizeof(vol));
-                if (c != NS_OK)
-                        return c;
-        } else if (!(m = machine_find(&app->core, ex->match.params[0]))) {
-                return NS_E_MACHINE_NOT_FOUND;
-        } else {
-                wake = (m->state == M_HIBERNATED || m->state == M_RESUMING) && m->conf.auto_resume;
-                if (m->state != M_RUNNING && !wake)
-                        return NS_E_MACHINE_NOT_RUNNING;
+        if (api_is_volume_route(ex))
+                rc = api_volume_lookup(ex, vol, sizeof(vol));
+        else if (!(m = machine_find(&app->core, ex->match.params[0])))
+                rc = NS_E_MACHINE_NOT_FOUND;
+        else if (!(wake = (m->state == M_HIBERNATED || m->state == M_RESUMING) &&
+                          m->conf.auto_resume) &&
+                 m->state != M_RUNNING)
+                rc = NS_E_MACHINE_NOT_RUNNING;
+        struct file_op *op = rc == NS_OK ? calloc(1, sizeof(*op)) : NULL;
+        if (!op) {
+                json_decref(req);
+                return rc != NS_OK ? rc : NS_E_INTERNAL;
         }
-        struct file_op *op = calloc(1, sizeof(*op));
-        if (!op)
-                return NS_E_INTERNAL;
         buf_init(&op->pending, PENDING_MAX);
         op->ex = ex;
         op->machine = m;
         snprintf(op->volume, sizeof(op->volume), "%s", vol);
-        snprintf(op->msg, sizeof(op->msg), "%s", q[0].value);
+        snprintf(op->msg, sizeof(op->msg), "%s", label);
+        snprintf(op->upload, sizeof(op->upload), "%s", upload);
         op->tar = tar;
-        op->req = json_pack("{s:s,s:s,s:i}", "op", tar ? "tar_write" : "write", "path", q[0].value,
-                            "mode", (int)mode);
+        op->req = req;
         ex->owner = op;
         ex->on_abort = abort_write;
         if (wake) { /* the body waits (input paused) while the machine resumes */
@@ -276,7 +287,7 @@ static enum ns_code start_write(struct http_exchange *ex)
         if (open_write(op) < 0) {
                 ex->owner = NULL;
                 ex->on_abort = NULL;
-                op_free(op);
+                files_op_free(op);
                 return m ? NS_E_MACHINE_NOT_RUNNING : NS_E_IO_ERROR;
         }
         return NS_OK;
@@ -350,7 +361,7 @@ static void free_src(void *ctx)
 {
         struct file_op *op = ctx;
         release_read(op);
-        op_free(op);
+        files_op_free(op);
 }
 
 static void on_read_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
@@ -361,7 +372,7 @@ static void on_read_frame(void *ud, const struct nsp_hdr *h, const unsigned char
                 op->lost = 1;
                 if (h) {
                         agentconn_chan_close(op->agent, op->chan);
-                        take_error(op, p, h->len);
+                        files_take_error(op, p, h->len);
                 } else {
                         op->err = NS_E_MACHINE_NOT_RUNNING;
                         snprintf(op->msg, sizeof(op->msg), "the machine stopped");
@@ -371,7 +382,7 @@ static void on_read_frame(void *ud, const struct nsp_hdr *h, const unsigned char
                                 ex->on_abort = NULL;
                                 http_respond_error(ex, op->err, "%s", op->msg);
                         }
-                        op_free(op);
+                        files_op_free(op);
                 } else if (ex) {
                         http_stream_wake(ex); /* the source reports the failure */
                 }
@@ -396,248 +407,25 @@ static void abort_read(struct http_exchange *ex)
 {
         struct file_op *op = ex->owner;
         release_read(op);
-        op_free(op);
+        files_op_free(op);
 }
 
 void api_files_get(struct http_exchange *ex)
 {
         struct query_param q[] = {
             {.name = "path"}, {.name = "expires"}, {.name = "signature"}, {.name = "format"}};
-        if (path_param(ex, q, 4) < 0)
+        if (files_path_param(ex, q, 4) < 0)
                 return;
         int tar = q[3].present && !strcmp(q[3].value, "tar");
         if (q[3].present && !tar) {
                 http_respond_error(ex, NS_E_INVALID_REQUEST, "query parameter 'format': tar");
                 return;
         }
-        struct file_op *op =
-            new_op(ex, json_pack("{s:s,s:s}", "op", tar ? "tar_read" : "read", "path", q[0].value),
-                   on_read_frame, abort_read, PENDING_MAX);
+        struct file_op *op = files_new_op(
+            ex, json_pack("{s:s,s:s}", "op", tar ? "tar_read" : "read", "path", q[0].value),
+            on_read_frame, abort_read, PENDING_MAX);
         if (op) {
                 op->tar = tar;
-                api_when_running(ex, start_go, op, free_op_ctx);
+                api_when_running(ex, files_start_go, op, files_free_op_ctx);
         }
-}
-
-/* ---- one-shot operations ------------------------------------------------------ */
-
-static void on_simple_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
-{
-        struct file_op *op = ud;
-        struct http_exchange *ex = op->ex;
-        if (h)
-                agentconn_chan_close(op->agent, op->chan);
-        if (ex) {
-                ex->on_abort = NULL;
-                if (!h) {
-                        http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
-                } else if (agentconn_resp_is_error(h, p)) {
-                        take_error(op, p, h->len);
-                        http_respond_error(ex, op->err, "%s", op->msg);
-                } else {
-                        http_respond(ex, op->status ? op->status : 200, "application/json", p,
-                                     h->len);
-                }
-        }
-        op_free(op);
-}
-
-static void abort_simple(struct http_exchange *ex)
-{
-        struct file_op *op = ex->owner;
-        op->ex = NULL; /* the answer is dropped when it comes */
-}
-
-void api_agent_simple(struct http_exchange *ex, json_t *req, int status)
-{
-        struct file_op *op = new_op(ex, req, on_simple_frame, abort_simple, 0);
-        if (!op)
-                return;
-        op->status = status;
-        api_when_running(ex, start_go, op, free_op_ctx);
-}
-
-static void simple(struct http_exchange *ex, json_t *req)
-{
-        api_agent_simple(ex, req, 200);
-}
-
-void api_files_delete(struct http_exchange *ex)
-{
-        struct query_param q[] = {{.name = "path"}};
-        if (path_param(ex, q, 1) == 0)
-                simple(ex, json_pack("{s:s,s:s}", "op", "remove", "path", q[0].value));
-}
-
-/* search?path=DIR[&name=GLOB][&content=TEXT][&limit=N] */
-static void search(struct http_exchange *ex)
-{
-        struct query_param q[] = {
-            {.name = "path"}, {.name = "name"}, {.name = "content"}, {.name = "limit"}};
-        long long limit = 1000;
-        if (path_param(ex, q, 4) < 0)
-                return;
-        if (q[3].present && api_query_int(ex, &q[3], 1, 10000, &limit) < 0)
-                return;
-        if (!q[1].present && !q[2].present) {
-                http_respond_error(ex, NS_E_INVALID_REQUEST, "search needs 'name' or 'content'");
-                return;
-        }
-        json_t *req = json_pack("{s:s,s:s,s:I}", "op", "search", "path", q[0].value, "limit",
-                                (json_int_t)limit);
-        if (q[1].present)
-                json_object_set_new(req, "name", json_string(q[1].value));
-        if (q[2].present)
-                json_object_set_new(req, "content", json_string(q[2].value));
-        simple(ex, req);
-}
-
-void api_files_query(struct http_exchange *ex)
-{
-        const char *op = ex->match.params[1];
-        if (!strcmp(op, "search")) {
-                search(ex);
-                return;
-        }
-        if (strcmp(op, "stat") && strcmp(op, "exists") && strcmp(op, "list")) {
-                http_respond_error(ex, NS_E_NOT_FOUND,
-                                   "no file operation '%s' (stat, exists, list, search)", op);
-                return;
-        }
-        struct query_param q[] = {{.name = "path"}, {.name = "depth"}};
-        long long depth = 1;
-        if (path_param(ex, q, 2) < 0)
-                return;
-        if (q[1].present && (strcmp(op, "list") || api_query_int(ex, &q[1], 1, 32, &depth) < 0)) {
-                if (!ex->responded && strcmp(op, "list"))
-                        http_respond_error(ex, NS_E_INVALID_REQUEST, "'depth' is for list only");
-                return;
-        }
-        simple(ex, json_pack("{s:s,s:s,s:I}", "op", op, "path", q[0].value, "depth",
-                             (json_int_t)depth));
-}
-
-struct op_req {
-        char *path, *to, *find, *replace;
-};
-
-static const struct jv_field op_fields[] = {
-    {"path", JV_STRING, JV_REQUIRED, offsetof(struct op_req, path), 4096, 0, 0},
-    {"to", JV_STRING, 0, offsetof(struct op_req, to), 4096, 0, 0},
-    {"find", JV_STRING, 0, offsetof(struct op_req, find), 65536, 0, 0},
-    {"replace", JV_STRING, 0, offsetof(struct op_req, replace), 65536, 0, 0},
-};
-
-void api_files_action(struct http_exchange *ex)
-{
-        const char *op = ex->match.params[1];
-        int rename_op = !strcmp(op, "rename"), replace_op = !strcmp(op, "replace");
-        if (!rename_op && !replace_op && strcmp(op, "mkdir")) {
-                http_respond_error(ex, NS_E_NOT_FOUND,
-                                   "no file operation '%s' (mkdir, rename, replace)", op);
-                return;
-        }
-        struct op_req in = {0};
-        uint64_t present;
-        if (api_decode(ex, op_fields, ARRAY_SIZE(op_fields), &in, &present) < 0)
-                return;
-        uint64_t want = rename_op ? 1u << 1 : replace_op ? (1u << 2 | 1u << 3) : 0;
-        if ((present & ~1ull) != want) {
-                http_respond_error(ex, NS_E_INVALID_FIELD, "%s takes %s", op,
-                                   rename_op    ? "'path' and 'to'"
-                                   : replace_op ? "'path', 'find' and 'replace'"
-                                                : "'path' only");
-        } else if (replace_op && !in.find[0]) {
-                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'find' is empty");
-        } else {
-                json_t *req = json_pack("{s:s,s:s}", "op", op, "path", in.path);
-                if (in.to)
-                        json_object_set_new(req, "to", json_string(in.to));
-                if (replace_op) {
-                        json_object_set_new(req, "find", json_string(in.find));
-                        json_object_set_new(req, "replace", json_string(in.replace));
-                }
-                simple(ex, req);
-        }
-        jv_free(op_fields, ARRAY_SIZE(op_fields), &in);
-}
-
-/* ---- signed URLs ------------------------------------------------------------------ */
-
-struct sign_req {
-        char *path, *method;
-        int64_t expires_in_s;
-};
-
-static const struct jv_field sign_fields[] = {
-    {"path", JV_STRING, JV_REQUIRED, offsetof(struct sign_req, path), 1024, 0, 0},
-    {"method", JV_STRING, 0, offsetof(struct sign_req, method), 8, 0, 0},
-    {"expires_in_s", JV_INT, 0, offsetof(struct sign_req, expires_in_s), 0, 1, 7 * 86400},
-};
-
-/* The base URL clients reached us on: the Host header when it looks sane. */
-static void base_url(struct http_exchange *ex, char *out, size_t cap)
-{
-        struct app *app = ex->app;
-        const char *host = http_req_header(ex->req, "Host");
-        int ok =
-            host && *host && strlen(host) < 256 &&
-            strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
-                strlen(host);
-        snprintf(out, cap, "http://%s", ok ? host : app->http.bound);
-}
-
-/* The id a signed URL names: the route's machine, or its volume's id (a name may be
- * given). -1 after answering 404. */
-static int target_id(struct http_exchange *ex, char *id, size_t cap)
-{
-        if (api_is_volume_route(ex))
-                return api_volume_id(ex, id, cap);
-        struct machine_rec r;
-        struct err e = {0};
-        int rc = store_machine_get(api_core(ex)->store, ex->match.params[0], &r, &e);
-        if (rc == -ENOENT)
-                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
-                                   ex->match.params[0]);
-        else if (rc < 0)
-                api_fail(ex, &e);
-        else
-                snprintf(id, cap, "%s", r.id);
-        if (rc == 0)
-                store_machine_rec_free(&r);
-        return rc == 0 ? 0 : -1;
-}
-
-void api_files_sign(struct http_exchange *ex)
-{
-        struct app *app = ex->app;
-        struct sign_req in = {0};
-        uint64_t present;
-        if (api_decode(ex, sign_fields, ARRAY_SIZE(sign_fields), &in, &present) < 0)
-                return;
-        const char *method = in.method ? in.method : "GET";
-        char id[MACHINE_ID_MAX];
-        if (strcmp(method, "GET") && strcmp(method, "PUT")) {
-                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'method': GET or PUT");
-        } else if (!in.path[0]) {
-                http_respond_error(ex, NS_E_INVALID_PATH, "field 'path' is empty");
-        } else if (target_id(ex, id, sizeof(id)) == 0) {
-                long long expires = time_wall_ms() / 1000 + (present & 4 ? in.expires_in_s : 300);
-                char sig[65], base[300], *path = url_escape(in.path);
-                auth_sign(app->signing_key, method, id, in.path, expires, sig);
-                base_url(ex, base, sizeof(base));
-                char *url = NULL;
-                if (path && asprintf(&url, "%s/v1/%s/%s/files?path=%s&expires=%lld&signature=%s",
-                                     base, api_is_volume_route(ex) ? "volumes" : "machines", id,
-                                     path, expires, sig) > 0)
-                        http_respond_json(ex, 200,
-                                          json_pack("{s:s,s:s,s:s,s:I}", "url", url, "method",
-                                                    method, "path", in.path, "expires_at",
-                                                    (json_int_t)expires * 1000));
-                else
-                        http_respond_error(ex, NS_E_INTERNAL, "out of memory");
-                free(url);
-                free(path);
-        }
-        jv_free(sign_fields, ARRAY_SIZE(sign_fields), &in);
 }
