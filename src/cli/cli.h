@@ -91,6 +91,10 @@ int cmd_volumes_create(struct cli *c, int argc, char **argv);
 int cmd_volumes_list(struct cli *c, int argc, char **argv);
 int cmd_volumes_get(struct cli *c, int argc, char **argv);
 int cmd_volumes_delete(struct cli *c, int argc, char **argv);
+int cmd_volumes_upload(struct cli *c, int argc, char **argv);
+int cmd_volumes_download(struct cli *c, int argc, char **argv);
+int cmd_files_upload(struct cli *c, int argc, char **argv);
+int cmd_files_download(struct cli *c, int argc, char **argv);
 
 /* Sets body["volumes"] from the --volume values in m (NAME:/PATH[:ro][:subpath=DIR]);
  * nothing when there are none. 0 or a usage error status. */

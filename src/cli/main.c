@@ -220,6 +220,13 @@ const struct cli_cmd cli_cmds[] = {
      cmd_volumes_get},
     {"volumes delete", "ID|NAME", "Delete a volume no machine mounts, and its files", no_flags,
      cmd_volumes_delete},
+    {"volumes upload", "ID|NAME LOCAL REMOTE",
+     "Copy a local file (a resumable upload, SHA-256 checked) or directory (a tar stream) "
+     "into a volume",
+     no_flags, cmd_volumes_upload},
+    {"volumes download", "ID|NAME REMOTE LOCAL",
+     "Copy a volume's file, or directory (a tar stream), to the local LOCAL", no_flags,
+     cmd_volumes_download},
     {"templates build",
      "--name NAME[:TAG] [--dockerfile FILE] [--context DIR] [--ready-cmd CMD] [--start-cmd CMD]",
      "Build a template in machines, printing its log; machines then start from its snapshot",
@@ -254,6 +261,14 @@ const struct cli_cmd cli_cmds[] = {
     {"files write", "TARGET PATH [--mode OCTAL] [--from FILE]",
      "Write standard input (or --from FILE) to a file of the machine or volume", f_write_flags,
      cmd_files_write},
+    {"files upload", "TARGET LOCAL REMOTE",
+     "Copy a local file (a resumable upload: a dropped connection goes on where it stopped; "
+     "SHA-256 checked) or directory (a tar stream) to a machine or volume",
+     no_flags, cmd_files_upload},
+    {"files download", "TARGET REMOTE LOCAL",
+     "Copy a file, or a directory (a tar stream, unpacked with tar), of a machine or volume "
+     "to LOCAL",
+     no_flags, cmd_files_download},
     {"files ls", "TARGET PATH [--depth N]", "List a directory of a machine or volume", f_ls_flags,
      cmd_files_ls},
     {"files stat", "TARGET PATH", "Show a path's type, mode and size", no_flags, cmd_files_stat},

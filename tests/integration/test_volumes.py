@@ -15,7 +15,17 @@ import unittest
 
 from harness import Daemon, DaemonTest, assert_clean_exit, error_code
 
-HOST_PASSWD = open("/etc/passwd").read()
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+HOST_PASSWD = read_bytes("/etc/passwd").decode()
 
 
 class VolumeHelpers:
@@ -353,6 +363,36 @@ class Cli(VolumeHelpers, DaemonTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         r = self.d.cli("volumes", "list")
         self.assertNotIn("clivol", r.stdout)
+
+    def test_upload_and_download_files_and_directories(self):
+        import tempfile
+        self.volume("xfer")
+        with tempfile.TemporaryDirectory(prefix="ns-cli-xfer-") as tmp:
+            src = os.path.join(tmp, "src")
+            os.makedirs(os.path.join(src, "sub"))
+            big = os.urandom((9 << 20) + 123)  # more than one upload piece
+            write_bytes(os.path.join(src, "big.bin"), big)
+            write_bytes(os.path.join(src, "sub", "note.txt"), b"note")
+            os.symlink("note.txt", os.path.join(src, "sub", "ln"))
+            r = self.d.cli("volumes", "upload", "xfer", os.path.join(src, "big.bin"), "/f/big.bin")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(hashlib.sha256(self.vget("xfer", "/f/big.bin")[2]).hexdigest(),
+                             hashlib.sha256(big).hexdigest())
+            r = self.d.cli("volumes", "upload", "xfer", src, "/tree")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            mid = self.create(volumes=[{"volume": "xfer", "path": "/v"}])["id"]
+            self.assertEqual(self.sh(mid, "cat /v/tree/sub/ln")["stdout"], "note")
+            r = self.d.cli("files", "download", mid, "/v/tree", os.path.join(tmp, "back"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(read_bytes(os.path.join(tmp, "back", "big.bin")), big)
+            self.assertEqual(os.readlink(os.path.join(tmp, "back", "sub", "ln")), "note.txt")
+            r = self.d.cli("volumes", "download", "xfer", "/f/big.bin", os.path.join(tmp, "b2"))
+            self.assertEqual((r.returncode, read_bytes(os.path.join(tmp, "b2")) == big),
+                             (0, True), r.stderr)
+            r = self.d.cli("files", "upload", mid, os.path.join(tmp, "missing"), "/x")
+            self.assertEqual(r.returncode, 2)
+            r = self.d.cli("files", "download", mid, "/nope", os.path.join(tmp, "n"))
+            self.assertEqual(r.returncode, 6, r.stderr)
 
 
 class Lifecycle(VolumeHelpers, DaemonTest):
