@@ -198,6 +198,58 @@ class PythonSdk(DaemonTest):
         with self.assertRaises(errors.VolumeNotFoundError):
             Volume.get("py-vol", client=self.client)
 
+    def test_transfers_resume_after_a_dropped_piece(self):
+        import hashlib
+        import socket
+        import tempfile
+        vol = Volume.create("py-xfer", size_mb=64, client=self.client)
+        try:
+            with tempfile.TemporaryDirectory(prefix="ns-sdk-xfer-") as tmp:
+                data = os.urandom((3 << 20) + 7)
+                src = os.path.join(tmp, "data.bin")
+                with open(src, "wb") as f:
+                    f.write(data)
+                real, calls = self.client.transfer, []
+
+                def flaky(method, path, query=None, body=None, size=None, **kw):
+                    calls.append(query.get("offset") if query else None)
+                    if method == "PUT" and len(calls) == 2:  # cut the second piece halfway
+                        s = socket.create_connection((self.client.host, self.client.port))
+                        s.sendall(("PUT %s?offset=%d HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                                   "Bearer %s\r\nContent-Length: %d\r\n\r\n" %
+                                   (path, query["offset"], self.client.api_key, size)).encode() +
+                                  body.read(size // 2))
+                        s.close()
+                        raise errors.ConnectionFailedError("cut")
+                    return real(method, path, query=query, body=body, size=size, **kw)
+
+                self.client.transfer = flaky
+                seen = []
+                try:
+                    r = vol.files.upload_file(src, "/in/data.bin", piece=1 << 20,
+                                              progress=lambda d, t: seen.append((d, t)))
+                finally:
+                    self.client.transfer = real
+                self.assertEqual(r["sha256"], hashlib.sha256(data).hexdigest())
+                self.assertEqual(seen[-1], (len(data), len(data)))
+                self.assertEqual(calls[1], 1 << 20)
+                self.assertTrue((1 << 20) <= calls[2] <= (3 << 19), calls)  # what it held
+                out = os.path.join(tmp, "back.bin")
+                self.assertEqual(vol.files.download_file("/in/data.bin", out), len(data))
+                with open(out, "rb") as f:
+                    self.assertEqual(f.read(), data)
+                tree = os.path.join(tmp, "tree")
+                os.makedirs(os.path.join(tree, "a"))
+                with open(os.path.join(tree, "a", "x.txt"), "w") as f:
+                    f.write("x")
+                self.assertEqual(self.m.files.upload_dir(tree, "/root/tree")["entries"], 2)
+                self.assertEqual(self.m.files.read("/root/tree/a/x.txt"), "x")
+                self.m.files.download_dir("/root/tree", os.path.join(tmp, "copy"))
+                with open(os.path.join(tmp, "copy", "a", "x.txt")) as f:
+                    self.assertEqual(f.read(), "x")
+        finally:
+            vol.delete()
+
     def test_pty_drives_a_repl_and_reconnects(self):
         t = self.m.pty.create(cols=90, rows=20, cmd="python3 -q")
         t.wait_for(">>> ")

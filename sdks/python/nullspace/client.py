@@ -75,6 +75,61 @@ class Client:
                             status=r.status, request_id=e.get("request_id"))
         return doc if is_json else payload
 
+    def transfer(self, method, path, query=None, body=None, size=None, sink=None,
+                 progress=None, content_type="application/octet-stream"):
+        """Streams a body up (`body`: a file object read to its end, `size` bytes) or an
+        answer down (into the file object `sink`), calling progress(done, total) as it
+        goes (total None when unknown). Returns the decoded JSON answer of an upload, or
+        the bytes written for a download. Errors raise the code's NullspaceError."""
+        if query:
+            path += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        headers = {"Authorization": "Bearer " + self.api_key} if self.api_key else {}
+        c = self._conn(self.timeout)
+        try:
+            c.putrequest(method, path)
+            for k, v in headers.items():
+                c.putheader(k, v)
+            if body is not None:
+                c.putheader("Content-Type", content_type)
+                c.putheader("Content-Length", str(size))
+            c.endheaders()
+            done = 0
+            while body is not None:
+                chunk = body.read(1 << 20)
+                if not chunk:
+                    break
+                c.send(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, size)
+            r = c.getresponse()
+            if r.status >= 400 or sink is None:
+                payload = r.read()
+                doc = json.loads(payload) if payload and (r.getheader("Content-Type") or "") \
+                    .startswith("application/json") else None
+                if r.status >= 400:
+                    e = (doc or {}).get("error") or {}
+                    raise error_for(e.get("code", "internal"), e.get("message", payload[:200]),
+                                    status=r.status, request_id=e.get("request_id"))
+                return doc
+            total = r.getheader("Content-Length")
+            total, got = (int(total) if total else None), 0
+            while True:
+                chunk = r.read(1 << 20)
+                if not chunk:
+                    return got
+                sink.write(chunk)
+                got += len(chunk)
+                if progress:
+                    progress(got, total)
+        except socket.timeout as e:
+            raise RequestTimeoutError("gave up after %s s on %s %s" % (self.timeout, method,
+                                                                        path)) from e
+        except OSError as e:
+            raise ConnectionFailedError("cannot reach %s: %s" % (self.api_url, e)) from e
+        finally:
+            c.close()
+
     def streams(self, timeout=600):
         """A new WebSocket session (nullspace.websocket.Streams) on this daemon."""
         if self.https:

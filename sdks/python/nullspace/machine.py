@@ -2,10 +2,16 @@
 resume, fork, snapshots), m.commands (run, background processes), m.files and m.pty."""
 
 import base64
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
 import time
 import urllib.parse
 
 from .client import Client
+from .errors import ConnectionFailedError, RequestTimeoutError, ShuttingDownError
 
 
 def _client(client, api_url, api_key):
@@ -168,8 +174,83 @@ class WatchHandle:
 
 
 class Files:
+    """A machine's files, or a volume's (the same calls; Volume.files)."""
+
     def __init__(self, machine):
         self.m = machine
+
+    def upload_file(self, local, remote, progress=None, piece=8 << 20, retries=5):
+        """Copies the local file `local` to `remote` as a resumable upload: pieces of
+        `piece` bytes; a piece that fails on the way (connection, timeout, a restarting
+        daemon) is retried up to `retries` times from the offset the daemon holds; the
+        SHA-256 is checked at the end. progress(done, total) is called as bytes go."""
+        c = self.m.client
+        size = os.path.getsize(local)
+        h = hashlib.sha256()
+        with open(local, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        mode = "%o" % (os.stat(local).st_mode & 0o777)
+        u = c.request("POST", self.m._path("/uploads"),
+                      body={"path": remote, "size": size, "sha256": h.hexdigest(), "mode": mode})
+        up, offset, tries = self.m._path("/uploads/" + u["id"]), 0, 0
+        with open(local, "rb") as f:
+            while offset < size:
+                f.seek(offset)
+                n = min(piece, size - offset)
+                try:
+                    r = c.transfer("PUT", up, query={"offset": offset},
+                                   body=io.BytesIO(f.read(n)), size=n)
+                    offset, tries = r["offset"], 0
+                    if progress:
+                        progress(offset, size)
+                except (ConnectionFailedError, RequestTimeoutError, ShuttingDownError):
+                    tries += 1
+                    if tries > retries:
+                        raise
+                    time.sleep(min(0.2 * 2 ** tries, 5))
+                    offset = c.request("GET", up)["offset"]
+        return c.request("POST", up + "/complete", wait=True)
+
+    def download_file(self, remote, local, progress=None):
+        """Streams the file `remote` into the local file `local`; returns its size."""
+        with open(local, "wb") as out:
+            return self.m.client.transfer("GET", self.m._path("/files"),
+                                          query={"path": remote}, sink=out, progress=progress)
+
+    def upload_dir(self, local_dir, remote_dir, progress=None):
+        """Copies a local directory's tree beneath `remote_dir` (a tar stream; members
+        that would leave it are refused by the daemon). Returns {path, bytes, entries}."""
+        with tempfile.TemporaryFile() as tmp:
+            with tarfile.open(fileobj=tmp, mode="w") as t:
+                for name in sorted(os.listdir(local_dir)):
+                    t.add(os.path.join(local_dir, name), arcname=name)
+            size = tmp.tell()
+            tmp.seek(0)
+            return self.m.client.transfer("PUT", self.m._path("/files"),
+                                          query={"path": remote_dir, "format": "tar"},
+                                          body=tmp, size=size, progress=progress,
+                                          content_type="application/x-tar")
+
+    def download_dir(self, remote_dir, local_dir, progress=None):
+        """Copies the tree beneath `remote_dir` into `local_dir` (made when missing),
+        through a tar stream; nothing it holds is written outside local_dir."""
+        os.makedirs(local_dir, exist_ok=True)
+        with tempfile.TemporaryFile() as tmp:
+            self.m.client.transfer("GET", self.m._path("/files"),
+                                   query={"path": remote_dir, "format": "tar"}, sink=tmp,
+                                   progress=progress)
+            tmp.seek(0)
+            with tarfile.open(fileobj=tmp, mode="r") as t:
+                if hasattr(tarfile, "data_filter"):
+                    t.extractall(local_dir, filter="data")
+                else:  # older Pythons: refuse what would leave local_dir
+                    root = os.path.realpath(local_dir)
+                    for m in t.getmembers():
+                        dest = os.path.realpath(os.path.join(local_dir, m.name))
+                        if os.path.commonpath([root, dest]) != root or m.isdev():
+                            raise ValueError("unsafe member %r" % m.name)
+                    t.extractall(local_dir)
 
     def read_bytes(self, path):
         return self.m.client.request("GET", self.m._path("/files"), query={"path": path})

@@ -104,6 +104,15 @@ export interface Files {
   remove(path: string): Promise<unknown>;
   rename(path: string, to: string): Promise<unknown>;
   makeDir(path: string): Promise<unknown>;
+  /** A resumable upload of a local file (retried from the daemon's offset; SHA-256 checked). */
+  uploadFile(
+    local: string,
+    remote: string,
+    opts?: { onProgress?: (done: number, total: number) => void; pieceSize?: number; retries?: number },
+  ): Promise<{ path: string; size: number; sha256: string }>;
+  downloadFile(remote: string, local: string, opts?: { onProgress?: (done: number, total: number | null) => void }): Promise<number>;
+  uploadDir(localDir: string, remote: string): Promise<{ path: string; bytes: number; entries: number }>;
+  downloadDir(remote: string, localDir: string, opts?: { onProgress?: (done: number, total: number | null) => void }): Promise<void>;
   watch(
     path: string,
     onEvent: (ev: WatchEvent) => void,

@@ -1,7 +1,8 @@
 // The Nullspace SDK for Node.js (20+): machines, commands, files and PTYs over the
 // daemon's HTTP API and its WebSocket streams (docs/websocket-protocol.md). Errors are
 // NullspaceError with the stable `code` of docs/errors.md. Types: index.d.ts.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -103,6 +104,31 @@ export class Client {
       throw errorFor(e.code || "internal", e.message || `HTTP ${r.status}`, r.status, e.request_id);
     }
     return payload;
+  }
+
+  /** Streams the answer of GET urlPath into the file `dest`; resolves its size. */
+  async download(urlPath, query, dest, onProgress) {
+    const url = new URL(this.apiUrl + urlPath);
+    for (const [k, v] of Object.entries(query || {})) url.searchParams.set(k, String(v));
+    let r;
+    try {
+      r = await fetch(url, { headers: this.apiKey ? { Authorization: `Bearer ${this.apiKey}` } : {} });
+    } catch (e) {
+      throw errorFor("connection_failed", `cannot reach ${this.apiUrl}: ${e.cause?.message || e.message}`);
+    }
+    if (r.status >= 400) {
+      const e = (await r.json().catch(() => ({}))).error || {};
+      throw errorFor(e.code || "internal", e.message || `HTTP ${r.status}`, r.status, e.request_id);
+    }
+    const out = fs.createWriteStream(dest);
+    let got = 0;
+    for await (const chunk of r.body) {
+      if (!out.write(chunk)) await new Promise((ok) => out.once("drain", ok));
+      got += chunk.length;
+      onProgress?.(got, null);
+    }
+    await new Promise((ok, fail) => out.end((e) => (e ? fail(e) : ok())));
+    return got;
   }
 
   /** A WebSocket session (Streams) on this daemon. */
@@ -335,6 +361,70 @@ class Files {
 
   makeDir(p) {
     return this.m.client.request("POST", this.m.path("/files/mkdir"), { body: { path: p } });
+  }
+
+  /** Copies the local file `local` to `remote` as a resumable upload: pieces of
+   * `pieceSize` bytes; a failed piece is retried (up to `retries` times) from the offset
+   * the daemon holds; the SHA-256 is checked at the end. onProgress(done, total). */
+  async uploadFile(local, remote, { onProgress, pieceSize = 8 << 20, retries = 5 } = {}) {
+    const c = this.m.client;
+    const st = fs.statSync(local);
+    const hash = createHash("sha256");
+    for await (const chunk of fs.createReadStream(local)) hash.update(chunk);
+    const u = await c.request("POST", this.m.path("/uploads"), {
+      body: { path: remote, size: st.size, sha256: hash.digest("hex"), mode: (st.mode & 0o777).toString(8) },
+    });
+    const up = this.m.path(`/uploads/${u.id}`);
+    const fd = fs.openSync(local, "r");
+    try {
+      let offset = 0;
+      for (let tries = 0; offset < st.size; ) {
+        const n = Math.min(pieceSize, st.size - offset);
+        const piece = Buffer.alloc(n);
+        fs.readSync(fd, piece, 0, n, offset);
+        try {
+          offset = (await c.request("PUT", up, { query: { offset }, raw: piece })).offset;
+          tries = 0;
+          onProgress?.(offset, st.size);
+        } catch (e) {
+          if (!["connection_failed", "request_timeout", "shutting_down"].includes(e.code) || ++tries > retries) throw e;
+          await new Promise((ok) => setTimeout(ok, Math.min(200 * 2 ** tries, 5000)));
+          offset = (await c.request("GET", up)).offset;
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return c.request("POST", `${up}/complete`, { wait: true });
+  }
+
+  /** Streams the file `remote` into the local file `local`; resolves its size. */
+  downloadFile(remote, local, { onProgress } = {}) {
+    return this.m.client.download(this.m.path("/files"), { path: remote }, local, onProgress);
+  }
+
+  /** Copies a local directory's tree beneath `remote` (a tar stream made with tar(1)). */
+  async uploadDir(localDir, remote) {
+    const tarBytes = await new Promise((ok, fail) => {
+      const p = spawn("tar", ["-C", localDir, "-cf", "-", "."]);
+      const parts = [];
+      p.stdout.on("data", (d) => parts.push(d));
+      p.on("error", fail);
+      p.on("close", (code) => (code === 0 ? ok(Buffer.concat(parts)) : fail(new Error(`tar exited ${code}`))));
+    });
+    return this.m.client.request("PUT", this.m.path("/files"), { query: { path: remote, format: "tar" }, raw: tarBytes });
+  }
+
+  /** Copies the tree beneath `remote` into `localDir` (a tar stream unpacked with tar(1)). */
+  async downloadDir(remote, localDir, { onProgress } = {}) {
+    fs.mkdirSync(localDir, { recursive: true });
+    const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ns-dl-")), "tree.tar");
+    try {
+      await this.m.client.download(this.m.path("/files"), { path: remote, format: "tar" }, tmp, onProgress);
+      execFileSync("tar", ["-C", localDir, "-xf", tmp]);
+    } finally {
+      fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+    }
   }
 
   /** Watches a directory: onEvent({type, path, is_dir, from?}); resolves a handle with close(). */

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { BuildFailedError, Client, Machine, NullspaceError, Snapshot, Template, Volume } from "../src/index.js";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +83,28 @@ test("volumes: create, files without a machine, mounted read-only, in use, delet
   }
   await vol.delete();
   await assert.rejects(Volume.get("ts-vol"), (e) => e.code === "volume_not_found");
+});
+
+test("transfers: a resumable file upload, downloads, directories both ways", async (t0) => {
+  const dir = mkdtempSync(join(tmpdir(), "ns-ts-xfer-"));
+  t0.after(() => rmSync(dir, { recursive: true, force: true }));
+  const data = Buffer.alloc((2 << 20) + 11);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+  writeFileSync(join(dir, "d.bin"), data);
+  const seen = [];
+  const r = await m.files.uploadFile(join(dir, "d.bin"), "/root/xfer/d.bin", { pieceSize: 1 << 20, onProgress: (d, t) => seen.push([d, t]) });
+  assert.equal(r.size, data.length);
+  assert.deepEqual(seen.at(-1), [data.length, data.length]);
+  assert.equal(seen.length, 3);
+  assert.equal(await m.files.downloadFile("/root/xfer/d.bin", join(dir, "back.bin")), data.length);
+  assert.ok(readFileSync(join(dir, "back.bin")).equals(data));
+  const tree = join(dir, "tree");
+  mkdirSync(join(tree, "a"), { recursive: true });
+  writeFileSync(join(tree, "a", "x.txt"), "x");
+  assert.equal((await m.files.uploadDir(tree, "/root/tree")).entries, 3);
+  assert.equal(await m.files.read("/root/tree/a/x.txt"), "x");
+  await m.files.downloadDir("/root/tree", join(dir, "copy"));
+  assert.equal(readFileSync(join(dir, "copy", "a", "x.txt"), "utf8"), "x");
 });
 
 test("files and watch", async () => {

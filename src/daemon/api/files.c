@@ -20,8 +20,32 @@
 
 #define PENDING_MAX (NSP_WINDOW_INIT + NSP_MAX_DATA)
 
+/* Pieces of resumable uploads under way (few: a list does). A newer piece of the same
+ * upload supersedes an older one whose client is gone but not yet noticed: its channel
+ * is closed first, and the agent takes frames in order, so the older one's last bytes
+ * land before the newer one sets the file's length to its offset. */
+static struct file_op *pieces;
+
+static void supersede(const char *upload)
+{
+        for (struct file_op *op = pieces; op; op = op->next_piece) {
+                if (strcmp(op->upload, upload) != 0 || op->lost || op->waiting || !op->chan)
+                        continue;
+                agentconn_signal(op->agent, op->chan, 9);
+                agentconn_chan_close(op->agent, op->chan);
+                op->lost = 1;
+                op->err = NS_E_CONFLICT;
+                snprintf(op->msg, sizeof(op->msg), "a newer piece of upload %s took over", upload);
+        }
+}
+
 void files_op_free(struct file_op *op)
 {
+        for (struct file_op **pp = &pieces; *pp; pp = &(*pp)->next_piece)
+                if (*pp == op) {
+                        *pp = op->next_piece;
+                        break;
+                }
         buf_fini(&op->pending);
         json_decref(op->req);
         free(op);
@@ -274,6 +298,11 @@ static enum ns_code start_write(struct http_exchange *ex)
         snprintf(op->volume, sizeof(op->volume), "%s", vol);
         snprintf(op->msg, sizeof(op->msg), "%s", label);
         snprintf(op->upload, sizeof(op->upload), "%s", upload);
+        if (upload[0]) {
+                supersede(upload);
+                op->next_piece = pieces;
+                pieces = op;
+        }
         op->tar = tar;
         op->req = req;
         ex->owner = op;

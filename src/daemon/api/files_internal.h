@@ -27,6 +27,7 @@ struct file_op {
         void *then_ud;
         char upload[MACHINE_ID_MAX]; /* a resumable upload's piece: its id */
         uint64_t size;               /* that upload's length after the piece */
+        struct file_op *next_piece;  /* in the list of pieces under way (files.c) */
 };
 
 /* Frees op and what it holds. */
