@@ -7,8 +7,9 @@
 #                and unpacked, never installed on the host)
 #   initrd.cpio  busybox (static) + the virtio modules the kernel needs to reach its disk
 #                and the agent's port (virtio_ring, virtio, virtio_pci*, virtio_blk,
-#                virtio_console, virtio_net) + the init that mounts the disk, configures
-#                the network the daemon gave the machine and starts nsagent
+#                virtio_console, virtio_net; fuse and virtiofs for volumes) + the init that
+#                mounts the disk and the machine's volumes, configures the network the
+#                daemon gave the machine and starts nsagent
 # Safe to run again: does nothing when both exist and neither script changed (the stamp
 # is the sha256 of the two scripts' contents, this one first: the daemon checks it too).
 set -euo pipefail
@@ -47,7 +48,7 @@ cp /bin/busybox initrd/bin/busybox
 for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
          drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
          drivers/char/virtio_console net/core/failover drivers/net/net_failover \
-         drivers/net/virtio_net; do
+         drivers/net/virtio_net fs/fuse/fuse fs/fuse/virtiofs; do
   cp "$moddir/kernel/$m.ko" initrd/modules/
 done
 echo "== packing the initramfs"

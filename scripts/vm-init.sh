@@ -29,6 +29,13 @@ while [ ! -b /dev/vda ] || [ ! -c /dev/vport0p1 ]; do
   usleep 10000
 done
 mount -t ext4 /dev/vda /newroot || fail "mount /dev/vda"
+if [ -f /ns/mounts ]; then # volumes: "TAG PATH ro|rw" lines, each a virtio-fs device
+  insmod /modules/fuse.ko && insmod /modules/virtiofs.ko || fail "insmod virtiofs"
+  while read -r tag path mode; do
+    mkdir -p "/newroot$path" && mount -t virtiofs -o "$mode" "$tag" "/newroot$path" ||
+      fail "mount volume $tag at $path"
+  done < /ns/mounts
+fi
 ip link set lo up
 if [ -f /ns/net ]; then # "ADDRESS GATEWAY": the machine's /30 (docs/networking.md)
   read -r addr gw < /ns/net

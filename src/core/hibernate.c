@@ -238,6 +238,12 @@ int machine__checkpoint_start(struct machine *m, enum machine_state s, machine_d
                    "this runtime cannot checkpoint machines yet (hibernate, fork, snapshots)");
                 return -1;
         }
+        if (!m->rt.drv->checkpoints_mounts && json_array_size(m->conf.volumes)) {
+                cb(ud, m, NS_E_RUNTIME_UNSUPPORTED,
+                   "a VM machine that mounts volumes cannot be checkpointed (hibernate, fork, "
+                   "snapshots): its virtio-fs devices cannot migrate");
+                return -1;
+        }
         for (struct agent_chan *c = m->rt.agent.chans; c; c = c->next) {
                 if (!c->session) {
                         cb(ud, m, NS_E_MACHINE_BUSY, "commands or file transfers are still open");

@@ -62,6 +62,7 @@ struct driver {
         int networking;         /* machines get a network (spec->net); 0: loopback only */
         int readdress;          /* a restored copy must be told its new address (its own kernel) */
         int checkpoints_tcp;    /* checkpoints keep open TCP connections (no need to wait) */
+        int checkpoints_mounts; /* a machine with volumes mounted can be checkpointed */
         /* 0 when the host can run this driver; else -errno with a reason in e. */
         int (*probe)(const struct driver_ctx *ctx, struct err *e);
         /* Creates the machine's writable layer on top of spec->rootfs and starts the

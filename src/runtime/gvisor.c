@@ -393,6 +393,7 @@ const struct driver gvisor_driver = {
     .name = "gvisor",
     .layer_file = "upper",
     .networking = 1,
+    .checkpoints_mounts = 1,
     .probe = gv_probe,
     .start = gv_start,
     .connect = shim_connect,

@@ -96,6 +96,7 @@ static const char prepare_script[] =
     "printf '%s\\n' \"$host\" > \"$dir/guest/ns/hostname\"\n"
     "cp \"$dir/env\" \"$dir/guest/ns/env\"\n"
     "if [ -f \"$dir/net\" ]; then cp \"$dir/net\" \"$dir/guest/ns/net\"; fi\n"
+    "if [ -f \"$dir/mounts\" ]; then cp \"$dir/mounts\" \"$dir/guest/ns/mounts\"; fi\n"
     "(cd \"$dir/guest\" && find . | busybox cpio -o -H newc 2>/dev/null) > \"$dir/guest.cpio\"\n"
     "cat \"$vm/initrd.cpio\" \"$dir/guest.cpio\" > \"$dir/initrd\"\n"
     "rm -rf \"$dir/guest\" \"$dir/guest.cpio\"\n";
@@ -107,7 +108,8 @@ static void start_child(const struct driver_ctx *ctx, const struct machine_spec 
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0);
         dup2(null, 1);
-        if (qemu_net(s) < 0 || write_env(s->dir, s->env) < 0 || qemu_new_disk(s, &e) < 0) {
+        if (qemu_net(s) < 0 || write_env(s->dir, s->env) < 0 || qemu_new_disk(s, &e) < 0 ||
+            qemu_volumes_start(s) < 0) {
                 fprintf(stderr, "nullspace: VM %s: %s\n", s->id,
                         e.msg[0] ? e.msg : "set-up failed");
                 _exit(126);
@@ -219,16 +221,36 @@ void qemu_exec(const struct driver_ctx *ctx, const struct machine_spec *s, const
         int lfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (lfd >= 0)
                 dup2(lfd, 2);
-        execl(ctx->shim_path, "nsshim", s->dir, "--", QEMU, "-M", "pc", "-accel",
-              kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "qemu64", "-smp", cpus, "-m", mem,
-              "-nodefaults", "-no-user-config", "-display", "none", "-serial", serial, "-kernel",
-              kernel, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1", "-drive", drive,
-              "-device", "virtio-serial", "-chardev", "stdio,id=agent,signal=off", "-device",
-              "virtserialport,chardev=agent,name=nsagent", "-no-reboot", "-pidfile", pidf, "-qmp",
-              qmp, "-netdev",
-              s->net ? "tap,id=net0,ifname=tap0,script=no,downscript=no"
-                     : "user,id=net0,restrict=on",
-              "-device", nic, incoming ? "-incoming" : (char *)NULL, in, (char *)NULL);
+        /* QEMU's command line, a flag and its value side by side */
+        // clang-format off
+        const char *argv[96] = {
+            "nsshim", s->dir, "--", QEMU, "-M", "pc", "-accel", kvm ? "kvm" : "tcg",
+            "-cpu", kvm ? "host" : "qemu64", "-smp", cpus, "-m", mem,
+            "-nodefaults", "-no-user-config", "-display", "none", "-serial", serial,
+            "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1",
+            "-drive", drive, "-device", "virtio-serial",
+            "-chardev", "stdio,id=agent,signal=off",
+            "-device", "virtserialport,chardev=agent,name=nsagent",
+            "-no-reboot", "-pidfile", pidf, "-qmp", qmp,
+            "-netdev", s->net ? "tap,id=net0,ifname=tap0,script=no,downscript=no"
+                              : "user,id=net0,restrict=on",
+            "-device", nic, /* volumes and -incoming follow */
+        };
+        // clang-format on
+        size_t n = 0;
+        while (argv[n])
+                n++;
+        static char store[16384];
+        int k = qemu_volume_args(s, argv + n, 90 - n, store, sizeof(store));
+        if (k < 0)
+                _exit(126);
+        n += (size_t)k;
+        if (incoming) {
+                argv[n++] = "-incoming";
+                argv[n++] = in;
+        }
+        argv[n] = NULL;
+        execv(ctx->shim_path, (char *const *)argv);
         _exit(127);
 }
 

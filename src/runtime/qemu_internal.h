@@ -18,6 +18,16 @@ int qemu_launch(const struct driver_ctx *ctx, const struct machine_spec *s,
                 void (*child)(const struct driver_ctx *, const struct machine_spec *, const char *),
                 const char *arg, struct machine_run *run, struct err *e);
 
+/* In the child that becomes the shim: writes DIR/mounts (the guest's init mounts each
+ * "TAG PATH ro|rw") and starts one virtiofsd per volume mount, waiting for its socket
+ * (qemu_fs.c). 0 (nothing to do without mounts) or -1. */
+int qemu_volumes_start(const struct machine_spec *s);
+
+/* QEMU's arguments for s's volume mounts (shared guest memory, a vhost-user-fs device per
+ * mount) into argv (cap entries; the strings live in store). How many, or -1. */
+int qemu_volume_args(const struct machine_spec *s, const char **argv, size_t cap, char *store,
+                     size_t store_cap);
+
 /* In the child that becomes the shim: the machine's network (see qemu.c); 0 or -1. */
 int qemu_net(const struct machine_spec *s);
 

@@ -520,6 +520,37 @@ class Resumable(VolumeHelpers, unittest.TestCase):
             assert_clean_exit(d)
 
 
+class VmSharing(VolumeHelpers, DaemonTest):
+    def test_a_gvisor_and_a_vm_machine_share_a_volume(self):
+        self.volume("both", 64)
+        vm = self.create(runtime="vm", volumes=[{"volume": "both", "path": "/data"},
+                                                {"volume": "both", "path": "/ro",
+                                                 "read_only": True}])["id"]
+        gv = self.create(volumes=[{"volume": "both", "path": "/data"}])["id"]
+        self.sh(vm, "echo from-vm > /data/vm.txt && mount | grep -q 'on /data type virtiofs'")
+        self.assertEqual(self.sh(gv, "cat /data/vm.txt; echo from-gvisor > /data/g.txt")
+                         ["stdout"], "from-vm\n")
+        self.assertEqual(self.sh(vm, "cat /data/g.txt /ro/vm.txt")["stdout"],
+                         "from-gvisor\nfrom-vm\n")
+        r = self.sh(vm, "echo no > /ro/x", code=2)
+        self.assertIn("Read-only file system", r["stderr"])
+        # blocking locks work within the machine (they do not reach other machines)
+        self.sh(vm, "flock /data/lock true && python3 -c 'import fcntl, os; "
+                    "fd = os.open(\"/data/l\", os.O_CREAT | os.O_RDWR); fcntl.lockf(fd, "
+                    "fcntl.LOCK_EX)'")
+        self.assertEqual(self.vget("both", "/g.txt")[2], b"from-gvisor\n")
+        # its virtio-fs devices cannot migrate: no checkpoint, said plainly
+        for op in ("hibernate", "fork", "snapshots"):
+            st, _, r = self.req("POST", "/v1/machines/%s/%s" % (vm, op), {} if op != "hibernate"
+                                else None)
+            self.assertEqual((st, error_code(r)), (409, "runtime_unsupported"), (op, r))
+        self.sh(vm, "cat /data/vm.txt")  # still running
+        st, _, r = self.req("POST", "/v1/machines",
+                            {"runtime": "vm", "timeout_action": "hibernate",
+                             "volumes": [{"volume": "both", "path": "/d"}]})
+        self.assertEqual(st, 400, r)
+
+
 class Restart(VolumeHelpers, unittest.TestCase):
     def test_sigkill_keeps_volume_data_and_mounts(self):
         d = Daemon().start()
