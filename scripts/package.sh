@@ -17,7 +17,7 @@ build=${2:-}
 if [ -z "$build" ]; then
   build="$work/build"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target nullspaced nullspace nsagent nsshim >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target nullspaced nullspace nsagent nsshim nsstatx >/dev/null
 fi
 build=$(cd "$build" && pwd)
 
@@ -27,6 +27,7 @@ arch=$(dpkg --print-architecture)
 root="$work/root"
 DESTDIR="$root" cmake --install "$build" --prefix /usr --strip >/dev/null
 chmod 0755 "$root/usr/lib/nullspace/"*
+chmod 0644 "$root/usr/lib/nullspace/"*.so # preloaded into machines, not run
 
 # man pages from the programs' own help, so they say what the code does
 man() { # NAME SECTION BINARY SUMMARY

@@ -210,6 +210,12 @@ static int download(struct cli *c, const char *name, const char *prefix, int arg
         int closed = dir ? pclose(out) : fclose(out);
         if (closed != 0 && r == 0)
                 r = cli_usage_error(cmd, "could not write %s", argv[2]);
+        if (r == 0 && c->json) {
+                json_t *doc = json_pack("{s:s,s:s,s:s}", "path", argv[1], "local", argv[2], "type",
+                                        dir ? "dir" : "file");
+                cli_print_json(doc);
+                json_decref(doc);
+        }
         return r;
 }
 

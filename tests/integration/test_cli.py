@@ -108,6 +108,16 @@ class Cli(DaemonTest):
             "templates cancel": None,  # needs a running build: test_templates
             "templates delete": ["templates", "delete", "cli-t:v2"],
             "templates prune": ["templates", "prune", "--older-than-s", "3600"],
+            "files upload": ["files", "upload", mid, __file__, "/root/up/t.py"],
+            "files download": ["files", "download", mid, "/root/up",
+                               os.path.join(self.d.state_dir, "down")],
+            "volumes create": ["volumes", "create", "clivol", "--size-mb", "32"],
+            "volumes list": ["volumes", "list"],
+            "volumes get": ["volumes", "get", "clivol"],
+            "volumes upload": ["volumes", "upload", "clivol", __file__, "/t.py"],
+            "volumes download": ["volumes", "download", "clivol", "/t.py",
+                                 os.path.join(self.d.state_dir, "t.py")],
+            "volumes delete": ["volumes", "delete", "clivol"],
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
         }
