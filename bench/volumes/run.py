@@ -14,7 +14,7 @@
 Targets (issue "Volumes"): volume >= 0.8x rootfs throughput in the machine, small files
 >= 0.5x rootfs, direct upload >= 300 MB/s.
 
-Usage: bench/volumes/run.py [--runs 3] [--mib 1024]
+Usage: bench/volumes/run.py [--runs 5] [--mib 1024]
 Needs a built tree (build/nullspaced, build/nsagent), runsc, and root. Cleans up after
 itself (also when it fails)."""
 
@@ -162,7 +162,7 @@ def peak_rss_kib(pid):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--mib", type=int, default=1024)
     ap.add_argument("--tree-gib", type=int, default=2)
     ap.add_argument("--creates", type=int, default=20)
@@ -178,12 +178,17 @@ def main():
         mid = m["id"]
         print("== (a) sequential %d MiB, MB/s (median of %d): write (fsync) / read" %
               (a.mib, a.runs))
+        cases = (("machine: volume /data", lambda: dd_in_machine(d, mid, "/data/seq", a.mib)),
+                 ("machine: rootfs /root", lambda: dd_in_machine(d, mid, "/root/seq", a.mib)),
+                 ("host: the volume's directory", lambda: dd_on_host(mnt + "/seq", a.mib)),
+                 ("host: a plain state directory", lambda: dd_on_host(plain + "/seq", a.mib)))
+        got = {name: [] for name, _ in cases}
+        for run in range(a.runs):  # interleaved, each run in another order: the host's
+            for name, fn in cases[run % 4:] + cases[:run % 4]:  # writeback is not steady
+                got[name].append(fn())
         rows = {}
-        for name, fn in (("machine: volume /data", lambda: dd_in_machine(d, mid, "/data/seq", a.mib)),
-                         ("machine: rootfs /root", lambda: dd_in_machine(d, mid, "/root/seq", a.mib)),
-                         ("host: the volume's directory", lambda: dd_on_host(mnt + "/seq", a.mib)),
-                         ("host: a plain state directory", lambda: dd_on_host(plain + "/seq", a.mib))):
-            ws, rs = zip(*[fn() for _ in range(a.runs)])
+        for name, _ in cases:
+            ws, rs = zip(*got[name])
             rows[name] = (med(ws), med(rs))
             print("  %-32s %8.0f / %8.0f" % (name, med(ws), med(rs)))
         vw, vr = rows["machine: volume /data"]
@@ -192,13 +197,16 @@ def main():
 
         print("== (b) 10 000 small-file creates (1 KiB), ms (median of %d)" % a.runs)
         d.call("PUT", "/v1/machines/%s/files?path=/root/small.py" % mid, SMALL.encode(), raw=True)
-        res = {}
-        for name, fn in (
-                ("machine: volume", lambda: float(sh(d, mid, "python3 /root/small.py /data/s && rm -rf /data/s").split()[0])),
-                ("machine: rootfs", lambda: float(sh(d, mid, "python3 /root/small.py /root/s && rm -rf /root/s").split()[0])),
-                ("host: the volume's directory", lambda: small_files_host(mnt + "/s")),
-                ("host: a plain state directory", lambda: small_files_host(plain + "/s"))):
-            res[name] = med([fn() for _ in range(a.runs)])
+        small = (("machine: volume", lambda: float(sh(d, mid, "python3 /root/small.py /data/s && rm -rf /data/s").split()[0])),
+                 ("machine: rootfs", lambda: float(sh(d, mid, "python3 /root/small.py /root/s && rm -rf /root/s").split()[0])),
+                 ("host: the volume's directory", lambda: small_files_host(mnt + "/s")),
+                 ("host: a plain state directory", lambda: small_files_host(plain + "/s")))
+        got = {name: [] for name, _ in small}
+        for run in range(a.runs):
+            for name, fn in small[run % 4:] + small[:run % 4]:
+                got[name].append(fn())
+        res = {name: med(v) for name, v in got.items()}
+        for name, _ in small:
             print("  %-32s %8.0f ms" % (name, res[name]))
         print("  ratio volume/rootfs in the machine (throughput): %.2fx" %
               (res["machine: rootfs"] / res["machine: volume"]))

@@ -37,16 +37,23 @@ int volume_is_mounted(const struct core *core, const char *id)
         return stat(dir, &a) == 0 && stat(mnt, &b) == 0 && a.st_dev != b.st_dev;
 }
 
-/* mount(8) of the image on mnt (it sets up the loop device, freed again at unmount). */
+/* The image on a loop device with direct I/O (no second page cache under the volume's:
+ * an fsync'd write then costs what it does on the host, not several times that),
+ * mounted on mnt; the device is let go once mounted (losetup -d: it is freed at the
+ * unmount). */
+static const char mount_script[] = "set -e\n"
+                                   "dev=$(losetup --find --show --direct-io=on \"$1\")\n"
+                                   "mount -t ext4 -o nosuid,nodev,noatime \"$dev\" \"$2\" ||\n"
+                                   "  { losetup -d \"$dev\"; exit 1; }\n"
+                                   "losetup -d \"$dev\"\n";
+
 static int mount_image(const struct core *core, const char *id)
 {
         char img[PATH_MAX], mnt[PATH_MAX];
         volume_dir(core, id, "disk.ext4", img, sizeof(img));
         volume_dir(core, id, "mnt", mnt, sizeof(mnt));
-        const char *argv[] = {"mount", "-t", "ext4", "-o", "loop,nosuid,nodev,noatime",
-                              img,     mnt,  NULL};
-        int st = run_cmd(argv, NULL, 0);
-        return st == 0 ? 0 : -EIO;
+        const char *argv[] = {"sh", "-c", mount_script, "nullspace-volume-mount", img, mnt, NULL};
+        return run_cmd(argv, NULL, 0) == 0 ? 0 : -EIO;
 }
 
 /* In a child: the sparse image, its filesystem, the mount. Exits 0 when all is done. */
