@@ -246,6 +246,9 @@ int files_mkdirs(const char *path, mode_t mode);
 /* The directories above path, made as needed. 0 or -1 with errno. */
 int files_parent_dirs(const char *path);
 
+/* files_batch.c: ops chmod and write_batch */
+extern const struct agent_op files_batch_ops[];
+
 /* upload.c: a write with an "offset" (upload_piece), and op upload_finish */
 extern const struct agent_op upload_ops[];
 void upload_piece(struct agent *a, uint32_t chan, const char *path, json_int_t offset);

@@ -274,13 +274,13 @@ static const struct agent_op watch_ops[] = {
     {NULL, NULL},
 };
 
-static const struct agent_op *const op_tables[] = {main_ops, proc_ops, files_ops, tar_ops,
-                                                   upload_ops};
+static const struct agent_op *const op_tables[] = {main_ops, proc_ops,        files_ops,
+                                                   tar_ops,  files_batch_ops, upload_ops};
 
 /* With --files-only (a volume's agent on the host, daemon/core/volume_files.c): files
  * and watches, nothing that starts a process or changes the system. */
-static const struct agent_op *const files_only_tables[] = {files_ops, tar_ops, upload_ops,
-                                                           watch_ops};
+static const struct agent_op *const files_only_tables[] = {files_ops, tar_ops, files_batch_ops,
+                                                           upload_ops, watch_ops};
 
 static int files_only;
 

@@ -94,6 +94,7 @@ int cmd_volumes_delete(struct cli *c, int argc, char **argv);
 int cmd_volumes_upload(struct cli *c, int argc, char **argv);
 int cmd_volumes_download(struct cli *c, int argc, char **argv);
 int cmd_files_upload(struct cli *c, int argc, char **argv);
+int cmd_files_chmod(struct cli *c, int argc, char **argv);
 int cmd_files_download(struct cli *c, int argc, char **argv);
 
 /* Sets body["volumes"] from the --volume values in m (NAME:/PATH[:ro][:subpath=DIR]);
@@ -219,9 +220,10 @@ int cli_ws_io(struct cli_ws *w, short revents);
  * ended with eol ("\n", or "\r\n" on a raw terminal); returns its exit status. */
 int cli_ws_error(const json_t *msg, const char *eol);
 
-/* Parses "ID PATH" and the flags of cmd (values as cli_parse_flags); 0 or the usage
- * status. */
-int cli_id_path_args(const struct cli_cmd *cmd, int argc, char **argv, const char **values);
+/* Parses "TARGET PATH" and the flags of cmd (values as cli_parse_flags), and the
+ * target's API path into base (cli_files_base); 0 or the usage status. */
+int cli_target_path_args(const struct cli_cmd *cmd, int argc, char **argv, const char **values,
+                         char *base, size_t cap);
 
 /* Prints each item of doc[key] with row, then "(more: --cursor C)" when the page has a
  * next_cursor: the body of every list verb's table (the caller prints its header). */

@@ -116,8 +116,14 @@ static int action(struct cli *c, const char *name, const char *op, int argc, cha
         snprintf(url, sizeof(url), "%s/files/%s", base, op);
         json_t *body = json_pack("{s:s}", "path", argv[1]);
         if (want == 3)
-                json_object_set_new(body, "to", json_string(argv[2]));
+                json_object_set_new(body, strcmp(op, "chmod") ? "to" : "mode",
+                                    json_string(argv[2]));
         return cli_call(c, "POST", url, body, show_path);
+}
+
+int cmd_files_chmod(struct cli *c, int argc, char **argv)
+{
+        return action(c, "files chmod", "chmod", argc, argv, 3);
 }
 
 int cmd_files_mkdir(struct cli *c, int argc, char **argv)
@@ -196,13 +202,9 @@ int cmd_files_sign(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("files sign");
         const char *v[2] = {0};
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
-        if (r)
-                return r;
-        if (npos != 2)
-                return cli_usage_error(cmd, "expected %s", cmd->args);
         char base[128];
-        if ((r = cli_files_base(cmd, argv[0], base, sizeof(base))))
+        int r = cli_target_path_args(cmd, argc, argv, v, base, sizeof(base));
+        if (r)
                 return r;
         json_t *body = json_pack("{s:s}", "path", argv[1]);
         if (v[0])

@@ -52,9 +52,12 @@ int cmd_files_watch(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("files watch");
         const char *v[2] = {0};
-        int r = cli_id_path_args(cmd, argc, argv, v);
+        char base[160]; /* /v1/machines/ID or /v1/volumes/REF: which one, and its id */
+        int r = cli_target_path_args(cmd, argc, argv, v, base, sizeof(base));
         if (r)
                 return r;
+        int vol = strncmp(base, "/v1/volumes/", 12) == 0;
+        const char *who = strrchr(base, '/') + 1;
         if (v[1] && (strspn(v[1], "0123456789") != strlen(v[1]) || !v[1][0]))
                 return cli_usage_error(cmd, "--count needs a whole number");
         struct watch w = {.c = c, .left = v[1] ? atol(v[1]) : -1};
@@ -62,9 +65,9 @@ int cmd_files_watch(struct cli *c, int argc, char **argv)
         w.ws.ud = &w;
         if ((r = cli_ws_open(c, &w.ws)))
                 return r;
-        cli_ws_send_json(&w.ws,
-                         json_pack("{s:s,s:i,s:s,s:s,s:b}", "type", "watch", "id", 1, "machine",
-                                   argv[0], "path", argv[1], "recursive", v[0] != NULL));
+        cli_ws_send_json(&w.ws, json_pack("{s:s,s:i,s:s,s:s,s:b}", "type", "watch", "id", 1,
+                                          vol ? "volume" : "machine", who, "path", argv[1],
+                                          "recursive", v[0] != NULL));
         while (!w.done) {
                 struct pollfd p = {w.ws.fd, cli_ws_events(&w.ws), 0};
                 if (poll(&p, 1, cli_ws_timeout(&w.ws)) < 0 && errno != EINTR)

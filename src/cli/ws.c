@@ -222,12 +222,13 @@ int cli_ws_error(const json_t *msg, const char *eol)
         return nc != NS_E_COUNT ? ns_code_def(nc)->exit_code : 1;
 }
 
-int cli_id_path_args(const struct cli_cmd *cmd, int argc, char **argv, const char **values)
+int cli_target_path_args(const struct cli_cmd *cmd, int argc, char **argv, const char **values,
+                         char *base, size_t cap)
 {
         int npos, r = cli_parse_flags(cmd, argc, argv, values, NULL, &npos);
         if (r)
                 return r;
         if (npos != 2)
                 return cli_usage_error(cmd, "expected %s", cmd->args);
-        return cli_id_arg(cmd, argv[0], "a machine ID (m_...)");
+        return cli_files_base(cmd, argv[0], base, cap);
 }

@@ -19,9 +19,20 @@ static uint32_t ror(uint32_t x, int n)
         return x >> n | x << (32 - n);
 }
 
+#define CH(x, y, z)  (((x) & (y)) ^ (~(x) & (z)))
+#define MAJ(x, y, z) (((x) & (y)) ^ ((x) & (z)) ^ ((y) & (z)))
+#define S0(x)        (ror(x, 2) ^ ror(x, 13) ^ ror(x, 22))
+#define S1(x)        (ror(x, 6) ^ ror(x, 11) ^ ror(x, 25))
+#define R(a, b, c, d, e, f, g, h, i)                                                               \
+        do {                                                                                       \
+                uint32_t t1 = h + S1(e) + CH(e, f, g) + K[i] + w[i];                               \
+                d += t1;                                                                           \
+                h = t1 + S0(a) + MAJ(a, b, c);                                                     \
+        } while (0)
+
 static void block(struct sha256 *s, const unsigned char *p)
 {
-        uint32_t w[64], v[8];
+        uint32_t w[64];
         for (int i = 0; i < 16; i++)
                 w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
                        (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
@@ -30,18 +41,26 @@ static void block(struct sha256 *s, const unsigned char *p)
                 uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ w[i - 2] >> 10;
                 w[i] = w[i - 16] + s0 + w[i - 7] + s1;
         }
-        memcpy(v, s->h, sizeof(v));
-        for (int i = 0; i < 64; i++) {
-                uint32_t t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) +
-                              ((v[4] & v[5]) ^ (~v[4] & v[6])) + K[i] + w[i];
-                uint32_t t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) +
-                              ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
-                memmove(v + 1, v, 7 * sizeof(uint32_t));
-                v[4] += t1;
-                v[0] = t1 + t2;
+        uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4], f = s->h[5],
+                 g = s->h[6], h = s->h[7];
+        for (int i = 0; i < 64; i += 8) { /* the variables rotate by renaming, not moving */
+                R(a, b, c, d, e, f, g, h, i);
+                R(h, a, b, c, d, e, f, g, i + 1);
+                R(g, h, a, b, c, d, e, f, i + 2);
+                R(f, g, h, a, b, c, d, e, i + 3);
+                R(e, f, g, h, a, b, c, d, i + 4);
+                R(d, e, f, g, h, a, b, c, i + 5);
+                R(c, d, e, f, g, h, a, b, i + 6);
+                R(b, c, d, e, f, g, h, a, i + 7);
         }
-        for (int i = 0; i < 8; i++)
-                s->h[i] += v[i];
+        s->h[0] += a;
+        s->h[1] += b;
+        s->h[2] += c;
+        s->h[3] += d;
+        s->h[4] += e;
+        s->h[5] += f;
+        s->h[6] += g;
+        s->h[7] += h;
 }
 
 void sha256_init(struct sha256 *s)

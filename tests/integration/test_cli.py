@@ -83,6 +83,7 @@ class Cli(DaemonTest):
             "files stat": ["files", "stat", mid, "/root/f.txt"],
             "files mkdir": ["files", "mkdir", mid, "/root/d/e"],
             "files mv": ["files", "mv", mid, "/root/f.txt", "/root/d/g.txt"],
+            "files chmod": ["files", "chmod", mid, "/root/d/g.txt", "600"],
             "files rm": ["files", "rm", mid, "/root/d"],
             "processes start": ["processes", "start", mid, "--tag", "j", "--", "cat"],
             "processes list": ["processes", "list", mid],

@@ -180,6 +180,10 @@ class PythonSdk(DaemonTest):
         vol = Volume.create("py-vol", size_mb=32, metadata={"sdk": "python"}, client=self.client)
         self.assertEqual((vol.info["state"], vol.info["metadata"]), ("ready", {"sdk": "python"}))
         vol.files.write("/in/a.txt", "from python")
+        self.assertEqual(vol.files.write_files([("/in/x%d" % i, "x") for i in range(50)])
+                         ["written"], 50)
+        vol.files.chmod("/in/x1", 0o600)
+        self.assertEqual(vol.files.list("/in")["entries"][0]["path"].startswith("/in/"), True)
         m = Machine.create(client=self.client,
                            volumes=[vol.mount("/data", read_only=True),
                                     vol.mount("/w", subpath="in")])

@@ -14,6 +14,7 @@ import time
 import unittest
 
 from harness import Daemon, DaemonTest, assert_clean_exit, error_code
+from wsclient import Session, WsError
 
 def read_bytes(path):
     with open(path, "rb") as f:
@@ -303,6 +304,48 @@ class DirectFiles(VolumeHelpers, DaemonTest):
                             headers={"Content-Type": "application/x-tar"})
         self.assertEqual(st, 200, r)
         self.assertEqual(self.sh(mid, "cat /data/t/etc")["stdout"], "pwned")
+
+    def test_chmod_batch_and_watch(self):
+        import base64
+        self.volume("ops")
+        st, _, r = self.req("POST", "/v1/volumes/ops/files/batch", {"files": [
+            {"path": "/b/%03d.txt" % i, "content": "n%d" % i} for i in range(300)] + [
+            {"path": "/b/bin", "content": base64.b64encode(b"\x00\xff").decode(),
+             "encoding": "base64", "mode": "600"}]})
+        self.assertEqual((st, r["written"]), (200, 301), r)
+        self.assertEqual(self.vget("ops", "/b/123.txt")[2], b"n123")
+        st, _, r = self.req("GET", "/v1/volumes/ops/files/stat?path=/b/bin")
+        self.assertEqual((r["size"], r["mode"]), (2, 0o600))
+        st, _, r = self.req("POST", "/v1/volumes/ops/files/chmod", {"path": "/b/bin",
+                                                                    "mode": "640"})
+        self.assertEqual(st, 200, r)
+        self.assertEqual(self.req("GET", "/v1/volumes/ops/files/stat?path=/b/bin")[2]["mode"],
+                         0o640)
+        for bad in ({"files": [{"path": "/x"}]}, {"files": "no"},
+                    {"files": [{"path": "/x", "content": "a", "encoding": "hex"}]}):
+            self.assertEqual(self.req("POST", "/v1/volumes/ops/files/batch", bad)[0], 400, bad)
+        mid = self.create(volumes=[{"volume": "ops", "path": "/data"}])["id"]
+        st, _, r = self.req("POST", "/v1/machines/%s/files/batch" % mid,
+                            {"files": [{"path": "/root/m.txt", "content": "in a machine"}]})
+        self.assertEqual(st, 200, r)
+        self.assertEqual(self.sh(mid, "cat /root/m.txt; stat -c %a /data/b/bin")["stdout"],
+                         "in a machine640\n")
+        # a volume watched without a machine sees what a machine does in it
+        s = Session(self.d)
+        try:
+            r = s.call("watch", volume="ops", path="/b")
+            self.sh(mid, "echo new > /data/b/new.txt")
+            seen = set()
+            while "/b/new.txt" not in seen:
+                msg = s.poll(30)
+                self.assertIsNotNone(msg, "no watch event")
+                if msg.get("channel") == r["channel"] and msg["type"] == "watch":
+                    seen.add(msg["event"]["path"])
+            with self.assertRaises(WsError) as e:
+                s.call("watch", volume="nope", path="/")
+            self.assertEqual(e.exception.code, "volume_not_found")
+        finally:
+            s.close()
 
     def test_signed_url(self):
         v = self.volume("signed")

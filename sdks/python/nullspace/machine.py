@@ -278,12 +278,28 @@ class Files:
         return self.m.client.request("POST", self.m._path("/files/rename"),
                                      body={"path": path, "to": to})
 
+    def chmod(self, path, mode):
+        """Sets permission bits (an int like 0o755, or octal text like "755")."""
+        mode = mode if isinstance(mode, str) else "%o" % mode
+        return self.m.client.request("POST", self.m._path("/files/chmod"),
+                                     body={"path": path, "mode": mode})
+
+    def write_files(self, files):
+        """Writes many small files in one request: a list of (path, data) pairs, data str
+        or bytes (at most 512 KiB of body; larger sets: upload_dir)."""
+        body = []
+        for path, data in files:
+            raw = data.encode() if isinstance(data, str) else bytes(data)
+            body.append({"path": path, "content": base64.b64encode(raw).decode(),
+                         "encoding": "base64"})
+        return self.m.client.request("POST", self.m._path("/files/batch"), body={"files": body})
+
     def make_dir(self, path):
         return self.m.client.request("POST", self.m._path("/files/mkdir"), body={"path": path})
 
     def watch(self, path, recursive=False):
         s = self.m.client.streams()
-        r = s.call("watch", machine=self.m.id, path=path, recursive=recursive)
+        r = s.call("watch", path=path, recursive=recursive, **self.m._owner())
         return WatchHandle(s, r["channel"])
 
 
@@ -384,6 +400,9 @@ class Machine:
 
     def _path(self, suffix=""):
         return "/v1/machines/" + urllib.parse.quote(self.id, safe="") + suffix
+
+    def _owner(self):
+        return {"machine": self.id}
 
     @classmethod
     def create(cls, template="base", api_url=None, api_key=None, client=None, **fields):

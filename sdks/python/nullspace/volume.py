@@ -24,6 +24,9 @@ class Volume:
     def _path(self, suffix=""):
         return "/v1/volumes/" + urllib.parse.quote(self.id, safe="") + suffix
 
+    def _owner(self):
+        return {"volume": self.id}
+
     @classmethod
     def create(cls, name, size_mb=1024, metadata=None, api_url=None, api_key=None,
                client=None):

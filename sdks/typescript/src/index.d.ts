@@ -104,6 +104,8 @@ export interface Files {
   remove(path: string): Promise<unknown>;
   rename(path: string, to: string): Promise<unknown>;
   makeDir(path: string): Promise<unknown>;
+  chmod(path: string, mode: number | string): Promise<{ path: string; mode: number }>;
+  writeFiles(files: Array<{ path: string; data: Uint8Array | string }>): Promise<{ written: number; bytes: number }>;
   /** A resumable upload of a local file (retried from the daemon's offset; SHA-256 checked). */
   uploadFile(
     local: string,

@@ -359,6 +359,17 @@ class Files {
     return this.m.client.request("POST", this.m.path("/files/rename"), { body: { path: p, to } });
   }
 
+  /** Sets permission bits (a number like 0o755, or octal text like "755"). */
+  chmod(p, mode) {
+    return this.m.client.request("POST", this.m.path("/files/chmod"), { body: { path: p, mode: typeof mode === "number" ? mode.toString(8) : mode } });
+  }
+
+  /** Writes many small files in one request: [{ path, data }] (at most 512 KiB of body). */
+  writeFiles(files) {
+    const body = files.map((f) => ({ path: f.path, content: Buffer.from(f.data).toString("base64"), encoding: "base64" }));
+    return this.m.client.request("POST", this.m.path("/files/batch"), { body: { files: body } });
+  }
+
   makeDir(p) {
     return this.m.client.request("POST", this.m.path("/files/mkdir"), { body: { path: p } });
   }
@@ -430,7 +441,7 @@ class Files {
   /** Watches a directory: onEvent({type, path, is_dir, from?}); resolves a handle with close(). */
   async watch(p, onEvent, { recursive = false } = {}) {
     const s = await this.m.client.streams();
-    const r = await s.call("watch", { machine: this.m.id, path: p, recursive });
+    const r = await s.call("watch", { ...this.m.owner(), path: p, recursive });
     s.listen(r.channel, { onMessage: (msg) => msg.type === "watch" && onEvent(msg.event) });
     return { close: () => s.close() };
   }
@@ -529,6 +540,10 @@ export class Machine {
 
   path(suffix = "") {
     return `/v1/machines/${encodeURIComponent(this.id)}${suffix}`;
+  }
+
+  owner() {
+    return { machine: this.id };
   }
 
   static async create(opts = {}) {
@@ -647,6 +662,10 @@ export class Volume {
 
   path(suffix = "") {
     return `/v1/volumes/${encodeURIComponent(this.id)}${suffix}`;
+  }
+
+  owner() {
+    return { volume: this.id };
   }
 
   static async create(name, opts = {}) {

@@ -68,6 +68,8 @@ test("volumes: create, files without a machine, mounted read-only, in use, delet
   const vol = await Volume.create("ts-vol", { sizeMb: 32, metadata: { sdk: "ts" } });
   assert.equal(vol.info.state, "ready");
   await vol.files.write("/seed/a.txt", "from the sdk");
+  assert.equal((await vol.files.writeFiles([{ path: "/seed/x", data: "x" }, { path: "/seed/y", data: new Uint8Array([0, 255]) }])).written, 2);
+  assert.equal((await vol.files.chmod("/seed/y", 0o600)).mode, 0o600);
   const v2 = await Machine.create({ volumes: [vol.mount("/data", { readOnly: true }), vol.mount("/w", { subpath: "seed" })] });
   try {
     assert.deepEqual(v2.info.volumes.map((x) => [x.path, x.read_only]), [["/data", true], ["/w", false]]);

@@ -148,6 +148,7 @@ void api_volumes_create(struct http_exchange *ex);
 void api_volumes_list(struct http_exchange *ex);
 void api_volumes_get(struct http_exchange *ex);
 void api_volumes_delete(struct http_exchange *ex);
+void api_files_batch(struct http_exchange *ex);
 void api_uploads_create(struct http_exchange *ex);
 void api_uploads_get(struct http_exchange *ex);
 void api_uploads_complete(struct http_exchange *ex);

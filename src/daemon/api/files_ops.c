@@ -135,7 +135,7 @@ void api_files_query(struct http_exchange *ex)
 }
 
 struct op_req {
-        char *path, *to, *find, *replace;
+        char *path, *to, *find, *replace, *mode;
 };
 
 static const struct jv_field op_fields[] = {
@@ -143,40 +143,109 @@ static const struct jv_field op_fields[] = {
     {"to", JV_STRING, 0, offsetof(struct op_req, to), 4096, 0, 0},
     {"find", JV_STRING, 0, offsetof(struct op_req, find), 65536, 0, 0},
     {"replace", JV_STRING, 0, offsetof(struct op_req, replace), 65536, 0, 0},
+    {"mode", JV_STRING, 0, offsetof(struct op_req, mode), 4, 0, 0},
 };
+
+/* The agent request of one action (its fields checked), or NULL after answering. */
+static json_t *action_request(struct http_exchange *ex, const char *op, const struct op_req *in,
+                              uint64_t present)
+{
+        int rename_op = !strcmp(op, "rename"), replace_op = !strcmp(op, "replace"),
+            chmod_op = !strcmp(op, "chmod");
+        uint64_t want = rename_op    ? 1u << 1
+                        : replace_op ? (1u << 2 | 1u << 3)
+                        : chmod_op   ? 1u << 4
+                                     : 0;
+        char *end = NULL;
+        long mode = in->mode ? strtol(in->mode, &end, 8) : 0;
+        if ((present & ~1ull) != want) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "%s takes %s", op,
+                                   rename_op    ? "'path' and 'to'"
+                                   : replace_op ? "'path', 'find' and 'replace'"
+                                   : chmod_op   ? "'path' and 'mode'"
+                                                : "'path' only");
+        } else if (replace_op && !in->find[0]) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'find' is empty");
+        } else if (chmod_op && (!in->mode[0] || *end || mode < 0 || mode > 07777)) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'mode': octal, like \"755\"");
+        } else {
+                json_t *req = json_pack("{s:s,s:s}", "op", op, "path", in->path);
+                if (in->to)
+                        json_object_set_new(req, "to", json_string(in->to));
+                if (replace_op) {
+                        json_object_set_new(req, "find", json_string(in->find));
+                        json_object_set_new(req, "replace", json_string(in->replace));
+                }
+                if (chmod_op)
+                        json_object_set_new(req, "mode", json_integer(mode));
+                return req;
+        }
+        return NULL;
+}
 
 void api_files_action(struct http_exchange *ex)
 {
         const char *op = ex->match.params[1];
-        int rename_op = !strcmp(op, "rename"), replace_op = !strcmp(op, "replace");
-        if (!rename_op && !replace_op && strcmp(op, "mkdir")) {
+        if (strcmp(op, "rename") && strcmp(op, "replace") && strcmp(op, "mkdir") &&
+            strcmp(op, "chmod")) {
                 http_respond_error(ex, NS_E_NOT_FOUND,
-                                   "no file operation '%s' (mkdir, rename, replace)", op);
+                                   "no file operation '%s' (mkdir, rename, replace, chmod)", op);
                 return;
         }
         struct op_req in = {0};
         uint64_t present;
         if (api_decode(ex, op_fields, ARRAY_SIZE(op_fields), &in, &present) < 0)
                 return;
-        uint64_t want = rename_op ? 1u << 1 : replace_op ? (1u << 2 | 1u << 3) : 0;
-        if ((present & ~1ull) != want) {
-                http_respond_error(ex, NS_E_INVALID_FIELD, "%s takes %s", op,
-                                   rename_op    ? "'path' and 'to'"
-                                   : replace_op ? "'path', 'find' and 'replace'"
-                                                : "'path' only");
-        } else if (replace_op && !in.find[0]) {
-                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'find' is empty");
-        } else {
-                json_t *req = json_pack("{s:s,s:s}", "op", op, "path", in.path);
-                if (in.to)
-                        json_object_set_new(req, "to", json_string(in.to));
-                if (replace_op) {
-                        json_object_set_new(req, "find", json_string(in.find));
-                        json_object_set_new(req, "replace", json_string(in.replace));
-                }
+        json_t *req = action_request(ex, op, &in, present);
+        if (req)
                 simple(ex, req);
-        }
         jv_free(op_fields, ARRAY_SIZE(op_fields), &in);
+}
+
+#define BATCH_FILES_MAX 10000
+
+/* POST …/files/batch {"files":[{"path","content","encoding":"utf8"|"base64","mode"}]}:
+ * many small files in one request, each written atomically, in order. */
+void api_files_batch(struct http_exchange *ex)
+{
+        json_error_t je;
+        json_t *body = json_loadb(ex->body.data, ex->body.len, JSON_REJECT_DUPLICATES, &je);
+        json_t *files = json_object_get(body, "files"), *f, *out = json_array();
+        size_t i;
+        const char *bad = !json_is_object(body) || json_object_size(body) != 1 ||
+                                  !json_is_array(files) || json_array_size(files) > BATCH_FILES_MAX
+                              ? "the body is {\"files\": [...]} (at most 10000)"
+                              : NULL;
+        json_array_foreach(files, i, f)
+        {
+                const char *path = json_string_value(json_object_get(f, "path"));
+                json_t *content = json_object_get(f, "content");
+                const char *enc = json_string_value(json_object_get(f, "encoding"));
+                const char *mode = json_string_value(json_object_get(f, "mode"));
+                char *end = NULL;
+                long m = mode ? strtol(mode, &end, 8) : 0644;
+                if (bad || !path || !*path || !json_is_string(content) ||
+                    (enc && strcmp(enc, "utf8") && strcmp(enc, "base64")) ||
+                    (mode && (*end || !*mode || m < 0 || m > 07777))) {
+                        bad = bad ? bad
+                                  : "each file is {\"path\", \"content\"[, \"encoding\": "
+                                    "utf8|base64, \"mode\": octal]}";
+                        break;
+                }
+                json_t *data =
+                    enc && !strcmp(enc, "base64")
+                        ? json_incref(content)
+                        : json_base64(json_string_value(content), json_string_length(content));
+                json_array_append_new(out,
+                                      json_pack("{s:s,s:o,s:i}", "path", path, "data",
+                                                data ? data : json_string(""), "mode", (int)m));
+        }
+        if (bad)
+                http_respond_error(ex, NS_E_INVALID_FIELD, "%s", bad);
+        else
+                simple(ex, json_pack("{s:s,s:O}", "op", "write_batch", "files", out));
+        json_decref(out);
+        json_decref(body);
 }
 
 /* ---- signed URLs ------------------------------------------------------------------ */

@@ -8,6 +8,7 @@
 #define EXEC_BODY_MAX  (10u << 20)   /* a command may carry up to 8 MiB of stdin */
 #define BUILD_BODY_MAX (1u << 20)    /* a Dockerfile (256 KiB) or builder steps */
 #define CONTEXT_MAX    (1ull << 30)  /* a build context (tar) */
+#define BATCH_BODY_MAX (512u << 10)  /* many small files in one request (JSON; one agent frame) */
 
 const struct route api_routes[] = {
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
@@ -53,6 +54,8 @@ const struct route api_routes[] = {
     {"GET", "/v1/machines/{id}/files", api_files_get, ROUTE_SIGNED, 0, NULL},
     {"POST", "/v1/machines/{id}/signed-urls", api_files_sign, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
     {"DELETE", "/v1/machines/{id}/files", api_files_delete, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/files/batch", api_files_batch, ROUTE_JSON_BODY, BATCH_BODY_MAX,
+     NULL},
     {"GET", "/v1/machines/{id}/files/{op}", api_files_query, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/files/{op}", api_files_action, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
@@ -64,6 +67,8 @@ const struct route api_routes[] = {
     {"GET", "/v1/volumes/{id}/files", api_files_get, ROUTE_SIGNED, 0, NULL},
     {"POST", "/v1/volumes/{id}/signed-urls", api_files_sign, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
     {"DELETE", "/v1/volumes/{id}/files", api_files_delete, 0, 0, NULL},
+    {"POST", "/v1/volumes/{id}/files/batch", api_files_batch, ROUTE_JSON_BODY, BATCH_BODY_MAX,
+     NULL},
     {"GET", "/v1/volumes/{id}/files/{op}", api_files_query, 0, 0, NULL},
     {"POST", "/v1/volumes/{id}/files/{op}", api_files_action, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
     {"POST", "/v1/machines/{id}/uploads", api_uploads_create, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},

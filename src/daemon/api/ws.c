@@ -2,6 +2,7 @@
  * each answered by exactly one {"type":"reply","id",...} or {"type":"error","id",...};
  * requests that open a stream name its channel in the reply, and the stream's output
  * follows as binary frames (ws_chan.c). docs/websocket-protocol.md is the contract. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "../../common/util.h"
 #include "api.h"
 #include "command.h"
+#include "../../core/volumes.h"
 #include "wsapi.h"
 
 #define STDIN_MSG_MAX  (512u << 10) /* one stdin message for a process (base64 in the agent) */
@@ -82,6 +84,7 @@ struct ws_request {
         json_t *msg; /* what is left for the op's field table */
         json_t *id;
         char machine[MACHINE_ID_MAX];
+        char volume[VOLUME_NAME_MAX + 1]; /* watch: a volume's ID or name instead */
         int64_t pid, channel;
         char tag[65];
         const struct wop *op;
@@ -89,7 +92,7 @@ struct ws_request {
 
 struct wop {
         const char *type;
-        int needs_machine;
+        int needs_machine; /* 1; 2: a machine or a volume (watch) */
         void (*run)(struct ws_request *r, struct machine *m);
 };
 
@@ -171,19 +174,37 @@ static void call(struct ws_request *r, struct machine *m, json_t *req)
 }
 
 /* Opens a stream channel for req (stolen); the agent's first answer replies. */
+/* A channel for req (stolen) on m's agent, or (m NULL) on the file agent of the volume
+ * r names; its messages name the machine, or the volume's id. */
 static void open_stream(struct ws_request *r, struct machine *m, enum ws_channel_kind kind,
                         json_t *req, int session)
 {
-        struct ws_channel *ch = ws_channel_new(r->c, r->id, kind, m->id);
+        struct volume_rec v = {0};
+        struct err e = {0};
+        int rc = m ? 0 : store_volume_get(r->c->app->core.store, r->volume, &v, &e);
+        store_volume_rec_free(&v);
+        if (rc < 0 || (!m && strcmp(v.state, "ready") != 0)) {
+                ws_client_error(
+                    r->c, r->id, 0, rc == -ENOENT ? NS_E_VOLUME_NOT_FOUND : NS_E_CONFLICT,
+                    "volume '%s' %s", r->volume, rc == -ENOENT ? "does not exist" : "is not ready");
+                json_decref(req);
+                return;
+        }
+        struct ws_channel *ch = ws_channel_new(r->c, r->id, kind, m ? m->id : v.id);
         json_int_t window = json_integer_value(json_object_get(req, "window"));
         if (ch && window)
                 ch->window = (uint32_t)window;
         if (ch) {
-                ch->achan = machine_open_channel(m, req, session ? MACHINE_CHAN_SESSION : 0,
-                                                 ws_channel_on_frame, ch, &ch->agent);
+                ch->achan = m ? machine_open_channel(m, req, session ? MACHINE_CHAN_SESSION : 0,
+                                                     ws_channel_on_frame, ch, &ch->agent)
+                              : volume_open_channel(&r->c->app->core, v.id, req,
+                                                    ws_channel_on_frame, ch, &ch->agent, &e);
+                if (ch->achan && !m && session)
+                        agentconn_set_session(ch->agent, ch->achan);
                 if (!ch->achan) {
-                        ws_client_error(r->c, r->id, 0, NS_E_MACHINE_NOT_RUNNING,
-                                        "machine %s is not answering", m->id);
+                        ws_client_error(
+                            r->c, r->id, 0, m ? NS_E_MACHINE_NOT_RUNNING : err_code_of(&e),
+                            "%s %s is not answering", m ? "machine" : "volume", m ? m->id : v.id);
                         ws_channel_free(ch);
                 }
         }
@@ -459,7 +480,7 @@ static const struct wop ops[] = {
     {"process.signal", 1, op_signal},
     {"process.stdin", 1, op_stdin},
     {"process.resize", 1, op_resize},
-    {"watch", 1, op_watch},
+    {"watch", 2, op_watch},
     {"events.subscribe", 0, op_events},
     {"build.logs", 0, op_build_logs},
     {"stdin", 0, op_channel_stdin},
@@ -510,10 +531,14 @@ static int take_common(struct ws_request *r, const char **type)
         if ((v = json_object_get(msg, "type")) && json_is_string(v))
                 *type = json_string_value(v);
         const char *machine = json_string_value(json_object_get(msg, "machine"));
+        const char *volume = json_string_value(json_object_get(msg, "volume"));
         const char *tag = json_string_value(json_object_get(msg, "tag"));
         const char *bad = NULL;
         if (json_object_get(msg, "machine") && (!machine || strlen(machine) >= MACHINE_ID_MAX))
                 bad = "machine";
+        else if (json_object_get(msg, "volume") &&
+                 (!volume || !*volume || strlen(volume) >= sizeof(r->volume)))
+                bad = "volume";
         else if (json_object_get(msg, "tag") && (!tag || strlen(tag) >= sizeof(r->tag)))
                 bad = "tag";
         else if ((v = json_object_get(msg, "pid")) &&
@@ -530,6 +555,7 @@ static int take_common(struct ws_request *r, const char **type)
                 return -1;
         }
         snprintf(r->machine, sizeof(r->machine), "%s", machine ? machine : "");
+        snprintf(r->volume, sizeof(r->volume), "%s", volume ? volume : "");
         snprintf(r->tag, sizeof(r->tag), "%s", tag ? tag : "");
         r->pid = json_integer_value(json_object_get(msg, "pid"));
         r->channel = json_integer_value(json_object_get(msg, "channel"));
@@ -576,16 +602,19 @@ static void on_text(struct ws_session *ws, const char *data, size_t len, void *u
         else if (!r->op)
                 ws_client_error(c, r->id, 0, NS_E_INVALID_FIELD, "unknown message type '%.64s'",
                                 type);
-        else if (r->op->needs_machine && !r->machine[0])
-                ws_client_error(c, r->id, 0, NS_E_MISSING_FIELD, "field 'machine' is required");
-        if (!r->op || (r->op->needs_machine && !r->machine[0])) {
+        int on_volume = r->op && r->op->needs_machine == 2 && r->volume[0] && !r->machine[0];
+        int missing = r->op && r->op->needs_machine && !r->machine[0] && !on_volume;
+        if (missing)
+                ws_client_error(c, r->id, 0, NS_E_MISSING_FIELD, "field 'machine' is required%s",
+                                r->op->needs_machine == 2 ? " (or 'volume')" : "");
+        if (!r->op || missing) {
                 ws_request_free(r);
                 return;
         }
-        const char *keys[] = {"type", "id", "machine", "pid", "tag", "channel"};
+        const char *keys[] = {"type", "id", "machine", "volume", "pid", "tag", "channel"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
                 json_object_del(msg, keys[i]);
-        if (!r->op->needs_machine) {
+        if (!r->op->needs_machine || on_volume) {
                 r->op->run(r, NULL);
                 ws_request_free(r);
         } else {
