@@ -261,6 +261,13 @@ int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *
  * error naming `what`. */
 int cli_ref_arg(const struct cli_cmd *cmd, const char *ref, const char *what);
 
+/* cli_id_cmd for a verb on one volume ID or name ([A-Za-z0-9_-], up to 64). */
+int cli_volume_cmd(struct cli *c, const char *name, const char *method, const char *done, int argc,
+                   char **argv, void (*show)(const json_t *doc));
+
+/* 0 when name is a volume name; else a usage error. */
+int cli_volume_name_arg(const struct cli_cmd *cmd, const char *name);
+
 /* cli_id_cmd for a verb on one template name[:tag]. */
 int cli_ref_cmd(struct cli *c, const char *name, const char *method, const char *base,
                 const char *done, int argc, char **argv, void (*show)(const json_t *doc));

@@ -30,15 +30,6 @@ static void show_list(const json_t *d)
         cli_print_rows(d, "volumes", volume_row);
 }
 
-/* A volume's ID or name: [A-Za-z0-9_-], up to 64. */
-static int ref_arg(const struct cli_cmd *cmd, const char *ref, const char *what)
-{
-        const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
-        if (!*ref || strlen(ref) > 64 || strspn(ref, ok) != strlen(ref))
-                return cli_usage_error(cmd, "'%s' is not %s", ref, what);
-        return 0;
-}
-
 int cmd_volumes_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("volumes create");
@@ -49,7 +40,7 @@ int cmd_volumes_create(struct cli *c, int argc, char **argv)
                 return r;
         if (npos != 1)
                 return cli_usage_error(cmd, "expected one volume name");
-        if ((r = ref_arg(cmd, argv[0], "a volume name ([A-Za-z0-9_-], up to 64)")))
+        if ((r = cli_volume_name_arg(cmd, argv[0])))
                 return r;
         json_t *body = json_pack("{s:s,s:i}", "name", argv[0], "size_mb", 1024), *meta = NULL;
         if ((r = cli_set_int(cmd, body, "size_mb", "--size-mb", v[0])) ||
@@ -67,39 +58,14 @@ int cmd_volumes_list(struct cli *c, int argc, char **argv)
         return cli_list_cmd(c, "volumes list", "/v1/volumes", argc, argv, show_list);
 }
 
-static int one(struct cli *c, const char *name, const char *method, const char *done, int argc,
-               char **argv, void (*show)(const json_t *))
-{
-        const struct cli_cmd *cmd = cli_find(name);
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        if (r)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected a volume ID or name");
-        if ((r = ref_arg(cmd, argv[0], "a volume ID or name")))
-                return r;
-        char path[160];
-        snprintf(path, sizeof(path), "/v1/volumes/%s", argv[0]);
-        r = cli_call(c, method, path, NULL, show);
-        if (r == 0 && done) {
-                json_t *d = json_pack("{s:s,s:b}", "id", argv[0], done, 1);
-                if (c->json)
-                        cli_print_json(d);
-                else
-                        printf("%s %s\n", done, argv[0]);
-                json_decref(d);
-        }
-        return r;
-}
-
 int cmd_volumes_get(struct cli *c, int argc, char **argv)
 {
-        return one(c, "volumes get", "GET", NULL, argc, argv, show_one);
+        return cli_volume_cmd(c, "volumes get", "GET", NULL, argc, argv, show_one);
 }
 
 int cmd_volumes_delete(struct cli *c, int argc, char **argv)
 {
-        return one(c, "volumes delete", "DELETE", "deleted", argc, argv, NULL);
+        return cli_volume_cmd(c, "volumes delete", "DELETE", "deleted", argc, argv, NULL);
 }
 
 /* One --volume NAME:/path[:ro][:subpath=a/b] into a mount object; NULL after a usage

@@ -162,6 +162,27 @@ int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *
         return one_cmd(c, name, method, base, what, done, argc, argv, show, cli_id_arg);
 }
 
+/* A volume's ID or name: [A-Za-z0-9_-], up to 64. */
+static int volume_arg(const struct cli_cmd *cmd, const char *ref, const char *what)
+{
+        const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+        if (!*ref || strlen(ref) > 64 || strspn(ref, ok) != strlen(ref))
+                return cli_usage_error(cmd, "'%s' is not %s", ref, what);
+        return 0;
+}
+
+int cli_volume_cmd(struct cli *c, const char *name, const char *method, const char *done, int argc,
+                   char **argv, void (*show)(const json_t *doc))
+{
+        return one_cmd(c, name, method, "/v1/volumes", "a volume ID or name", done, argc, argv,
+                       show, volume_arg);
+}
+
+int cli_volume_name_arg(const struct cli_cmd *cmd, const char *name)
+{
+        return volume_arg(cmd, name, "a volume name ([A-Za-z0-9_-], up to 64)");
+}
+
 int cli_ref_cmd(struct cli *c, const char *name, const char *method, const char *base,
                 const char *done, int argc, char **argv, void (*show)(const json_t *doc))
 {

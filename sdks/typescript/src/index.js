@@ -139,6 +139,18 @@ export class Client {
   }
 }
 
+/** Every item of a paginated list (all pages): GET path?cursor&limit, items in page[key]. */
+async function allPages(c, path, key, query = {}) {
+  const out = [];
+  let cursor;
+  do {
+    const page = await c.request("GET", path, { query: { ...query, cursor, limit: 1000 } });
+    out.push(...page[key]);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return out;
+}
+
 /** The /v1/ws protocol: call() answers requests; channel output goes to listeners. */
 export class Streams {
   constructor(url, apiKey) {
@@ -560,14 +572,7 @@ export class Machine {
 
   static async list(opts = {}) {
     const c = opts.client || new Client(opts);
-    const out = [];
-    let cursor;
-    do {
-      const page = await c.request("GET", "/v1/machines", { query: { state: opts.state, cursor, limit: 1000 } });
-      out.push(...page.machines.map((m) => new Machine(c, m)));
-      cursor = page.next_cursor;
-    } while (cursor);
-    return out;
+    return (await allPages(c, "/v1/machines", "machines", { state: opts.state })).map((m) => new Machine(c, m));
   }
 
   async refresh() {
@@ -631,14 +636,7 @@ export class Machine {
 export const Snapshot = {
   async list(opts = {}) {
     const c = opts.client || new Client(opts);
-    const out = [];
-    let cursor;
-    do {
-      const page = await c.request("GET", "/v1/snapshots", { query: { cursor, limit: 1000 } });
-      out.push(...page.snapshots);
-      cursor = page.next_cursor;
-    } while (cursor);
-    return out;
+    return allPages(c, "/v1/snapshots", "snapshots");
   },
   get(id, opts = {}) {
     return (opts.client || new Client(opts)).request("GET", `/v1/snapshots/${encodeURIComponent(id)}`);
@@ -683,14 +681,7 @@ export class Volume {
 
   static async list(opts = {}) {
     const c = opts.client || new Client(opts);
-    const out = [];
-    let cursor;
-    do {
-      const page = await c.request("GET", "/v1/volumes", { query: { cursor, limit: 1000 } });
-      out.push(...page.volumes.map((v) => new Volume(c, v)));
-      cursor = page.next_cursor;
-    } while (cursor);
-    return out;
+    return (await allPages(c, "/v1/volumes", "volumes")).map((v) => new Volume(c, v));
   }
 
   async refresh() {
@@ -773,14 +764,7 @@ export const Template = {
 
   async list(opts = {}) {
     const c = opts.client || new Client(opts);
-    const out = [];
-    let cursor;
-    do {
-      const page = await c.request("GET", "/v1/templates", { query: { cursor, limit: 1000 } });
-      out.push(...page.templates);
-      cursor = page.next_cursor;
-    } while (cursor);
-    return out;
+    return allPages(c, "/v1/templates", "templates");
   },
 
   delete(ref, opts = {}) {

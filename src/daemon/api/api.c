@@ -109,18 +109,19 @@ uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **
         return chan;
 }
 
-uint32_t api_start_channel(struct http_exchange *ex, struct machine *m, json_t **req,
-                           struct agent_conn **conn, agent_frame_cb cb, void *op,
-                           void (*on_abort)(struct http_exchange *), void (*free_op)(void *))
+int api_start_channel(struct http_exchange *ex, struct machine *m, json_t **req,
+                      struct agent_conn **conn, uint32_t *chan, agent_frame_cb cb, void *op,
+                      void (*on_abort)(struct http_exchange *), void (*free_op)(void *))
 {
-        uint32_t chan = api_open_channel(ex, m, req, cb, op, conn);
-        if (!chan) {
-                free_op(op);
-                return 0;
+        uint32_t c = api_open_channel(ex, m, req, cb, op, conn);
+        if (!c) {
+                free_op(op); /* chan was op's: untouched */
+                return -1;
         }
+        *chan = c;
         ex->owner = op;
         ex->on_abort = on_abort;
-        return chan;
+        return 0;
 }
 
 enum ns_code api_agent_error(const unsigned char *p, size_t n, enum ns_code fallback, char *msg,

@@ -52,6 +52,10 @@ enum ns_code api_volume_lookup(struct http_exchange *ex, char *id, size_t cap);
  * after answering (volume_not_found, conflict while it is created or deleted). */
 int api_volume_id(struct http_exchange *ex, char *id, size_t cap);
 
+/* The id of what the route's {id} names: its machine (recorded, in any state), or its
+ * ready volume (an id or a name). -1 after answering 404 (or 409, 500). */
+int api_owner_id(struct http_exchange *ex, char *id, size_t cap);
+
 /* The upload the route's {upload} names, if it belongs to the route's machine or
  * volume and has not expired (an expired record is dropped): NS_OK or
  * upload_not_found. */
@@ -68,10 +72,11 @@ uint32_t api_open_channel(struct http_exchange *ex, struct machine *m, json_t **
                           agent_frame_cb cb, void *ud, struct agent_conn **conn);
 
 /* api_open_channel, then the exchange belongs to `op` (its owner, aborted through
- * on_abort). Returns the channel, or 0 after answering and freeing op with free_op. */
-uint32_t api_start_channel(struct http_exchange *ex, struct machine *m, json_t **req,
-                           struct agent_conn **conn, agent_frame_cb cb, void *op,
-                           void (*on_abort)(struct http_exchange *), void (*free_op)(void *));
+ * on_abort) and *chan (op's field, usually) is the channel: 0. -1 after answering and
+ * freeing op with free_op (chan untouched: it was in op). */
+int api_start_channel(struct http_exchange *ex, struct machine *m, json_t **req,
+                      struct agent_conn **conn, uint32_t *chan, agent_frame_cb cb, void *op,
+                      void (*on_abort)(struct http_exchange *), void (*free_op)(void *));
 
 /* Reads an agent error document {"error":{"code","message"}}: returns the catalogue
  * code (`fallback` for codes the catalogue lacks) and copies the message into msg. */

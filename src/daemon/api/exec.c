@@ -305,9 +305,8 @@ static void free_op(void *ctx)
 static void exec_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct exec_op *op = ctx;
-        op->chan =
-            api_start_channel(ex, m, &op->req, &op->agent, on_frame, op, abort_exec, free_op);
-        if (op->chan)
+        if (api_start_channel(ex, m, &op->req, &op->agent, &op->chan, on_frame, op, abort_exec,
+                              free_op) == 0)
                 feed_stdin(op);
 }
 

@@ -77,8 +77,8 @@ void files_free_op_ctx(void *ctx)
 void files_start_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct file_op *op = ctx;
-        op->chan = api_start_channel(ex, m, &op->req, &op->agent, op->cb, op, op->abort_cb,
-                                     files_free_op_ctx);
+        api_start_channel(ex, m, &op->req, &op->agent, &op->chan, op->cb, op, op->abort_cb,
+                          files_free_op_ctx);
 }
 
 /* Sends `req` (stolen) to the path's machine once it runs (resuming it when

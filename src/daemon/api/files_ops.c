@@ -273,9 +273,7 @@ static void base_url(struct http_exchange *ex, char *out, size_t cap)
         snprintf(out, cap, "http://%s", ok ? host : app->http.bound);
 }
 
-/* The id a signed URL names: the route's machine, or its volume's id (a name may be
- * given). -1 after answering 404. */
-static int target_id(struct http_exchange *ex, char *id, size_t cap)
+int api_owner_id(struct http_exchange *ex, char *id, size_t cap)
 {
         if (api_is_volume_route(ex))
                 return api_volume_id(ex, id, cap);
@@ -307,7 +305,7 @@ void api_files_sign(struct http_exchange *ex)
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'method': GET or PUT");
         } else if (!in.path[0]) {
                 http_respond_error(ex, NS_E_INVALID_PATH, "field 'path' is empty");
-        } else if (target_id(ex, id, sizeof(id)) == 0) {
+        } else if (api_owner_id(ex, id, sizeof(id)) == 0) {
                 long long expires = time_wall_ms() / 1000 + (present & 4 ? in.expires_in_s : 300);
                 char sig[65], base[300], *path = url_escape(in.path);
                 auth_sign(app->signing_key, method, id, in.path, expires, sig);

@@ -305,8 +305,8 @@ static void abort_logs(struct http_exchange *ex)
 static void logs_go(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct logs_op *op = ctx;
-        op->chan = api_start_channel(ex, m, &op->req, &op->agent, on_logs_frame, op, abort_logs,
-                                     logs_free);
+        api_start_channel(ex, m, &op->req, &op->agent, &op->chan, on_logs_frame, op, abort_logs,
+                          logs_free);
 }
 
 void api_procs_logs(struct http_exchange *ex)

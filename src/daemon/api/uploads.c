@@ -20,26 +20,6 @@
 #define UPLOAD_TTL_MS (24ll * 3600 * 1000)
 #define UPLOAD_MAX    (1ll << 40)
 
-/* The id of the route's owner (machine or volume) into id; -1 after answering. */
-static int owner_id(struct http_exchange *ex, char *id, size_t cap)
-{
-        if (api_is_volume_route(ex))
-                return api_volume_id(ex, id, cap);
-        struct machine_rec r;
-        struct err e = {0};
-        int rc = store_machine_get(api_core(ex)->store, ex->match.params[0], &r, &e);
-        if (rc == -ENOENT)
-                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
-                                   ex->match.params[0]);
-        else if (rc < 0)
-                api_fail(ex, &e);
-        else
-                snprintf(id, cap, "%s", r.id);
-        if (rc == 0)
-                store_machine_rec_free(&r);
-        return rc == 0 ? 0 : -1;
-}
-
 enum ns_code api_upload_find(struct http_exchange *ex, struct upload_rec *u)
 {
         struct err e = {0};
@@ -111,7 +91,7 @@ void api_uploads_create(struct http_exchange *ex)
                                    "field 'sha256': 64 lowercase hex digits");
         } else if (in.mode && (*end || !in.mode[0] || mode < 0 || mode > 07777)) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "field 'mode': octal, like \"644\"");
-        } else if (owner_id(ex, u.owner, sizeof(u.owner)) == 0) {
+        } else if (api_owner_id(ex, u.owner, sizeof(u.owner)) == 0) {
                 u.mode = (unsigned)mode;
                 rand_id("up_", 8, u.id, sizeof(u.id));
                 snprintf(u.path, sizeof(u.path), "%s", in.path);
