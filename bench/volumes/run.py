@@ -10,6 +10,8 @@
       the downloads back; a resumable upload (8 MiB pieces)
   (d) a 2 GiB directory downloaded as tar: the daemon's peak RSS before and after
   (e) volume create: p50 of N creates
+  (f) inside a VM machine (virtio-fs; TCG where KVM cannot run guests): sequential write
+      (fsync) and read on the volume vs the VM's own disk; ratio
 
 Targets (issue "Volumes"): volume >= 0.8x rootfs throughput in the machine, small files
 >= 0.5x rootfs, direct upload >= 300 MB/s.
@@ -166,6 +168,7 @@ def main():
     ap.add_argument("--mib", type=int, default=1024)
     ap.add_argument("--tree-gib", type=int, default=2)
     ap.add_argument("--creates", type=int, default=20)
+    ap.add_argument("--vm-mib", type=int, default=256, help="0: no VM part")
     a = ap.parse_args()
     d = Daemon()
     plain = tempfile.mkdtemp(prefix="ns-bench-plain-", dir=d.dir)
@@ -259,6 +262,24 @@ def main():
             mk.append((time.perf_counter() - t) * 1000)
             os.unlink(img)
         print(" p50 %.1f ms" % pct(mk, 50))
+        if a.vm_mib:
+            print("== (f) VM machine, %d MiB, MB/s (median of %d): write (fsync) / read" %
+                  (a.vm_mib, a.runs))
+            vm = d.call("POST", "/v1/machines", {"runtime": "vm", "timeout_s": 0,
+                                                 "volumes": [{"volume": "bench",
+                                                              "path": "/data"}]})["id"]
+            vcases = (("VM: volume /data (virtio-fs)", "/data/seq"),
+                      ("VM: its own disk /root", "/root/seq"))
+            got = {name: [] for name, _ in vcases}
+            for run in range(a.runs):
+                for name, path in vcases[run % 2:] + vcases[:run % 2]:
+                    got[name].append(dd_in_machine(d, vm, path, a.vm_mib))
+            for name, _ in vcases:
+                ws, rs = zip(*got[name])
+                print("  %-32s %8.0f / %8.0f" % (name, med(ws), med(rs)))
+            (vw, vr), (fw, fr) = [tuple(map(med, zip(*got[n]))) for n, _ in vcases]
+            print("  ratio volume/own disk in the VM: write %.2fx  read %.2fx" % (vw / fw, vr / fr))
+            d.call("DELETE", "/v1/machines/" + vm)
         d.call("DELETE", "/v1/machines/" + mid)
         for i in range(a.creates):
             d.call("DELETE", "/v1/volumes/c%d" % i)

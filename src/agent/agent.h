@@ -253,6 +253,9 @@ extern const struct agent_op files_batch_ops[];
 extern const struct agent_op upload_ops[];
 void upload_piece(struct agent *a, uint32_t chan, const char *path, json_int_t offset);
 
+/* n bytes a piece wrote into the upload file `path`, after those before them. */
+void upload_hash(const char *path, const unsigned char *p, size_t n);
+
 /* tar_fs.c: ops tar_read {"path"} (a directory or file as a tar stream) and tar_write
  * {"path"} (a tar stream on stdin extracted beneath it) */
 extern const struct agent_op tar_ops[];

@@ -471,15 +471,15 @@ void files_on_data(struct agent *a, struct chan *c, const unsigned char *p, size
                         }
                         done += (size_t)w;
                 }
+                if (c->resume)
+                        upload_hash(c->path, p, done);
                 c->bytes += n;
                 unsigned char credit[4] = {(unsigned char)n, (unsigned char)(n >> 8),
                                            (unsigned char)(n >> 16), (unsigned char)(n >> 24)};
                 agent_send(a, NSP_WINDOW, NSP_STDIN, c->id, credit, 4);
                 return;
         }
-        if (!c->failed && c->resume && fsync(c->fd) < 0)
-                c->failed = errno;
-        if (!c->failed && c->resume) {
+        if (!c->failed && c->resume) { /* synced at the end (upload_finish), not per piece */
                 agent_send_json(a, NSP_RESP, c->id,
                                 json_pack("{s:s,s:I,s:I}", "path", c->path, "bytes",
                                           (json_int_t)c->bytes, "size",
