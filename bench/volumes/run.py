@@ -190,10 +190,11 @@ def main():
             for name, fn in cases[run % 4:] + cases[:run % 4]:  # writeback is not steady
                 got[name].append(fn())
         rows = {}
-        for name, _ in cases:
+        for name, _ in cases:  # the spread too: this host's disk is shared and noisy
             ws, rs = zip(*got[name])
             rows[name] = (med(ws), med(rs))
-            print("  %-32s %8.0f / %8.0f" % (name, med(ws), med(rs)))
+            print("  %-32s %8.0f / %8.0f   (writes %.0f-%.0f)" % (name, med(ws), med(rs),
+                                                                  min(ws), max(ws)))
         vw, vr = rows["machine: volume /data"]
         fw, fr = rows["machine: rootfs /root"]
         print("  ratio volume/rootfs in the machine: write %.2fx  read %.2fx" % (vw / fw, vr / fr))
