@@ -1,8 +1,9 @@
 /* A volume's files without a machine: the same nsagent machines run, started on the
  * host in files-only mode and confined to the volume (volumes.h). One per volume,
- * started on first use, gone when the daemon closes its stream or the volume is
- * deleted. */
+ * started on first use, stopped after VOLUME_AGENT_IDLE_MS with no channel open, when
+ * the daemon closes its stream, or when the volume is deleted. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -21,8 +22,11 @@
 #include "volumes.h"
 #include "volumes_internal.h"
 
+#define VOLUME_AGENT_IDLE_MS 60000
+
 struct volume_agent {
         struct child_watch w; /* first: the child's exit finds the agent */
+        struct loop_timer idle;
         struct agent_conn conn;
         struct core *core;
         char id[MACHINE_ID_MAX];
@@ -71,6 +75,7 @@ static void on_agent_exit(struct child_watch *w, int status)
         if (*pp)
                 *pp = va->next;
         log_info("volume_agent_exit", "volume=%s status=%d", va->id, status);
+        loop_timer_cancel(&va->core->loop, &va->idle);
         agentconn_fini(&va->conn);
         free(va);
 }
@@ -82,6 +87,23 @@ static void on_state(struct agent_conn *a, json_t *hello)
                 va->lost = 1;
                 kill(va->w.pid, SIGKILL);
         }
+}
+
+/* Every VOLUME_AGENT_IDLE_MS: an agent with no channel open goes (the next call starts
+ * another; a watch is a channel, so a watched volume keeps its agent). */
+static void on_idle_check(struct loop_timer *t)
+{
+        struct volume_agent *va =
+            (struct volume_agent *)((char *)t - offsetof(struct volume_agent, idle));
+        if (va->lost)
+                return;
+        if (va->conn.chans) {
+                loop_timer_arm(&va->core->loop, &va->idle, VOLUME_AGENT_IDLE_MS, on_idle_check);
+                return;
+        }
+        log_info("volume_agent_idle", "volume=%s", va->id);
+        va->lost = 1;
+        kill(va->w.pid, SIGKILL);
 }
 
 static struct volume_agent *start_agent(struct core *core, const char *id, struct err *e)
@@ -117,6 +139,7 @@ static struct volume_agent *start_agent(struct core *core, const char *id, struc
         va->w.on_exit = on_agent_exit;
         snprintf(va->id, sizeof(va->id), "%s", id);
         children_watch(&core->children, &va->w);
+        loop_timer_arm(&core->loop, &va->idle, VOLUME_AGENT_IDLE_MS, on_idle_check);
         va->next = core->volume_agents;
         core->volume_agents = va;
         log_info("volume_agent_start", "volume=%s pid=%d", id, (int)pid);
