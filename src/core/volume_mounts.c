@@ -66,32 +66,46 @@ static int check_subpath(const char *sub, size_t i, struct err *e)
         return 0;
 }
 
-/* The parts of sub that exist are directories, not symlinks (what is missing is made
- * when the machine starts). 0, or -EINVAL with e set (invalid_path). */
-static int subpath_ok(struct core *core, const char *id, const char *sub, size_t i, struct err *e)
+/* Walks sub beneath the volume root fd (taken), part by part with O_NOFOLLOW: a symlink
+ * or a file on the way fails (invalid_path). make: missing parts are made, and the
+ * subpath's O_PATH fd is returned; else what exists is checked and 0 returned (the rest
+ * is made when the machine starts). -errno with e set. */
+static int walk_subpath(int fd, const char *sub, int make, struct err *e)
 {
-        char mnt[PATH_MAX], part[NAME_MAX + 1];
-        volume_dir(core, id, "mnt", mnt, sizeof(mnt));
-        int fd = open(mnt, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        char part[NAME_MAX + 1];
         while (fd >= 0 && *sub) {
                 size_t n = strcspn(sub, "/");
                 snprintf(part, sizeof(part), "%.*s", (int)n, sub);
                 sub += n + (sub[n] == '/');
+                if (make && mkdirat(fd, part, 0755) < 0 && errno != EEXIST) {
+                        int r = err_set(e, errno, "subpath part '%s'", part);
+                        close(fd);
+                        return r;
+                }
                 int next = openat(fd, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                int missing = next < 0 && errno == ENOENT;
+                int err = errno;
                 close(fd);
-                if (missing)
+                if (next < 0 && err == ENOENT && !make)
                         return 0;
                 if (next < 0)
                         return err_coded(e, NS_E_INVALID_PATH, EINVAL,
-                                         "volumes[%zu].subpath: '%s' is not a directory of the "
-                                         "volume (a symlink or a file)",
-                                         i, part);
+                                         "subpath part '%s' is not a directory of the volume "
+                                         "(a symlink or a file)",
+                                         part);
                 fd = next;
         }
-        if (fd >= 0)
+        if (fd < 0)
+                return err_set(e, errno, "open the volume's root");
+        if (!make)
                 close(fd);
-        return 0;
+        return make ? fd : 0;
+}
+
+static int open_root(const struct core *core, const char *id)
+{
+        char mnt[PATH_MAX];
+        volume_dir(core, id, "mnt", mnt, sizeof(mnt));
+        return open(mnt, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* One request entry into its stored form (*out); 0 or -errno with e set. */
@@ -110,18 +124,12 @@ static int check_one(struct core *core, const json_t *it, size_t i, json_t **out
         if (check_path(path, i, e) < 0 || check_subpath(sub, i, e) < 0)
                 return -EINVAL;
         struct volume_rec r;
-        int rc = store_volume_get(core->store, ref, &r, e);
-        if (rc == -ENOENT)
-                return err_coded(e, NS_E_VOLUME_NOT_FOUND, ENOENT, "volumes[%zu]: no volume '%s'",
-                                 i, ref);
-        if (rc < 0)
-                return rc;
-        store_volume_rec_free(&r);
-        if (strcmp(r.state, "ready") != 0)
-                return err_coded(e, NS_E_CONFLICT, EBUSY, "volumes[%zu]: volume %s is %s", i, r.id,
-                                 r.state);
-        if (sub[0] && subpath_ok(core, r.id, sub, i, e) < 0)
-                return -EINVAL;
+        int rc = volume_ready(core, ref, &r, e);
+        if (rc < 0 || (sub[0] && (rc = walk_subpath(open_root(core, r.id), sub, 0, e)) < 0)) {
+                char why[sizeof(e->msg)];
+                snprintf(why, sizeof(why), "%s", e->msg);
+                return err_coded(e, e->code, -rc, "volumes[%zu]: %.200s", i, why);
+        }
         *out = json_pack("{s:s,s:s,s:s,s:s,s:b}", "volume", r.id, "name", r.name, "path", path,
                          "subpath", sub, "read_only", ro);
         return *out ? 0 : err_set(e, ENOMEM, "volumes");
@@ -182,39 +190,12 @@ void volume_unbind_all(const char *binds)
                 closedir(d);
 }
 
-/* Opens the subpath beneath the volume's root fd (taken), making missing directories;
- * a symlink or a file on the way fails. Returns an O_PATH fd or -errno with e set. */
-static int open_beneath(int fd, const char *sub, struct err *e)
-{
-        char part[NAME_MAX + 1];
-        while (*sub) {
-                size_t n = strcspn(sub, "/");
-                snprintf(part, sizeof(part), "%.*s", (int)n, sub);
-                sub += n + (sub[n] == '/');
-                if (mkdirat(fd, part, 0755) < 0 && errno != EEXIST) {
-                        int r = err_set(e, errno, "subpath part '%s'", part);
-                        close(fd);
-                        return r;
-                }
-                int next = openat(fd, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                close(fd);
-                if (next < 0)
-                        return err_coded(e, NS_E_INVALID_PATH, errno,
-                                         "subpath part '%s' is not a directory of the volume "
-                                         "(a symlink or a file)",
-                                         part);
-                fd = next;
-        }
-        return fd;
-}
-
 /* Binds the volume's subpath at `target` (read-only when ro). 0 or -errno with e set. */
-static int bind_subpath(const char *mnt, const char *sub, int ro, const char *target, struct err *e)
+static int bind_subpath(const struct core *core, const char *id, const char *sub, int ro,
+                        const char *target, struct err *e)
 {
-        int fd = open(mnt, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int fd = walk_subpath(open_root(core, id), sub, 1, e);
         if (fd < 0)
-                return err_set(e, errno, "open %s", mnt);
-        if ((fd = open_beneath(fd, sub, e)) < 0)
                 return fd;
         char src[64];
         snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
@@ -237,22 +218,29 @@ static int is_mountpoint(const char *parent, const char *path)
         return stat(parent, &a) == 0 && stat(path, &b) == 0 && a.st_dev != b.st_dev;
 }
 
+/* The volume a stored mount names is still there (and ready). 0, or -errno with e set:
+ * volume_not_found when it was deleted. */
+static int mount_ready(struct core *core, const json_t *it, struct err *e)
+{
+        const char *id = json_string_value(json_object_get(it, "volume"));
+        struct volume_rec r;
+        int rc = volume_ready(core, id ? id : "", &r, e);
+        if (rc == -ENOENT || rc == -EBUSY)
+                return err_coded(e, NS_E_VOLUME_NOT_FOUND, ENOENT,
+                                 "volume %s (mounted at %s) no longer exists", id ? id : "?",
+                                 json_string_value(json_object_get(it, "path")));
+        return rc;
+}
+
 /* The host directory for one stored mount into *src (malloc'd). */
 static int pin_one(struct core *core, const json_t *it, char **src, struct err *e)
 {
         const char *id = json_string_value(json_object_get(it, "volume"));
         const char *sub = json_string_value(json_object_get(it, "subpath"));
-        const char *path = json_string_value(json_object_get(it, "path"));
         int ro = json_is_true(json_object_get(it, "read_only"));
-        struct volume_rec r;
-        int rc = id ? store_volume_get(core->store, id, &r, e) : -ENOENT;
-        if (rc == -ENOENT || (rc == 0 && strcmp(r.state, "ready") != 0))
-                return err_coded(e, NS_E_VOLUME_NOT_FOUND, ENOENT,
-                                 "volume %s (mounted at %s) no longer exists", id ? id : "?",
-                                 path ? path : "?");
+        int rc = mount_ready(core, it, e);
         if (rc < 0)
                 return rc;
-        store_volume_rec_free(&r);
         char mnt[PATH_MAX], binds[PATH_MAX], target[PATH_MAX + 2 * VOLUME_SUBPATH_MAX + 8];
         volume_dir(core, id, "mnt", mnt, sizeof(mnt));
         volume_dir(core, id, "binds", binds, sizeof(binds));
@@ -267,7 +255,7 @@ static int pin_one(struct core *core, const json_t *it, char **src, struct err *
         snprintf(target, sizeof(target), "%s/%s-%s", binds, key, ro ? "ro" : "rw");
         if (mkdir(binds, 0700) < 0 && errno != EEXIST)
                 return err_set(e, errno, "mkdir %s", binds);
-        if (!is_mountpoint(binds, target) && bind_subpath(mnt, sub, ro, target, e) < 0)
+        if (!is_mountpoint(binds, target) && bind_subpath(core, id, sub, ro, target, e) < 0)
                 return -EIO;
         return (*src = strdup(target)) ? 0 : err_set(e, ENOMEM, "volumes");
 }
@@ -309,16 +297,7 @@ int volume_mounts_exist(struct core *core, const json_t *mounts, struct err *e)
         const json_t *it;
         json_array_foreach(mounts, i, it)
         {
-                const char *id = json_string_value(json_object_get(it, "volume"));
-                struct volume_rec r;
-                int rc = id ? store_volume_get(core->store, id, &r, e) : -ENOENT;
-                if (rc == 0)
-                        store_volume_rec_free(&r);
-                if (rc == -ENOENT || (rc == 0 && strcmp(r.state, "ready") != 0))
-                        return err_coded(e, NS_E_VOLUME_NOT_FOUND, ENOENT,
-                                         "volume %s (mounted at %s) no longer exists",
-                                         id ? id : "?",
-                                         json_string_value(json_object_get(it, "path")));
+                int rc = mount_ready(core, it, e);
                 if (rc < 0)
                         return rc;
         }

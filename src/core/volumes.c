@@ -83,8 +83,9 @@ static void make_volume(const struct core *core, const char *id, int64_t size_mb
         _exit(0);
 }
 
-/* In a child: every bind and the volume's own mount go, then its directory. */
-static void unmake_volume(const struct core *core, const char *id)
+/* Every bind and the volume's own mount go, then its directory (a delete's child, or
+ * start-up finishing one cut short). 0 or -1. */
+static int unmake_volume(const struct core *core, const char *id)
 {
         char binds[PATH_MAX], mnt[PATH_MAX], dir[PATH_MAX];
         volume_dir(core, id, "binds", binds, sizeof(binds));
@@ -92,9 +93,9 @@ static void unmake_volume(const struct core *core, const char *id)
         volume_dir(core, id, "", dir, sizeof(dir));
         volume_unbind_all(binds);
         if (umount2(mnt, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-                _exit(1);
+                return -1;
         const char *rm[] = {"rm", "-rf", "--one-file-system", dir, NULL};
-        _exit(run_cmd(rm, NULL, 0) == 0 ? 0 : 1);
+        return run_cmd(rm, NULL, 0) == 0 ? 0 : -1;
 }
 
 struct volume_job {
@@ -144,12 +145,25 @@ static int start_job(struct volume_job *j, int64_t size_mb, struct err *e)
         }
         if (pid == 0) {
                 if (j->deleting)
-                        unmake_volume(j->core, j->id);
+                        _exit(unmake_volume(j->core, j->id) == 0 ? 0 : 1);
                 make_volume(j->core, j->id, size_mb);
         }
         j->w.pid = pid;
         j->w.on_exit = on_job_exit;
         children_watch(&j->core->children, &j->w);
+        return 0;
+}
+
+int volume_ready(struct core *core, const char *ref, struct volume_rec *out, struct err *e)
+{
+        int rc = store_volume_get(core->store, ref, out, e);
+        if (rc == -ENOENT)
+                return err_coded(e, NS_E_VOLUME_NOT_FOUND, ENOENT, "no volume '%s'", ref);
+        if (rc < 0)
+                return rc;
+        store_volume_rec_free(out);
+        if (strcmp(out->state, "ready") != 0)
+                return err_coded(e, NS_E_CONFLICT, EBUSY, "volume %s is %s", out->id, out->state);
         return 0;
 }
 
@@ -210,14 +224,9 @@ int volume_create(struct core *core, const char *name, int64_t size_mb, const js
 int volume_delete(struct core *core, const char *ref, volume_done_cb cb, void *ud, struct err *e)
 {
         struct volume_rec r;
-        int rc = store_volume_get(core->store, ref, &r, e);
-        if (rc == -ENOENT)
-                return err_coded(e, NS_E_VOLUME_NOT_FOUND, ENOENT, "no volume '%s'", ref);
+        int rc = volume_ready(core, ref, &r, e);
         if (rc < 0)
                 return rc;
-        store_volume_rec_free(&r);
-        if (strcmp(r.state, "ready") != 0)
-                return err_coded(e, NS_E_CONFLICT, EBUSY, "volume %s is %s", r.id, r.state);
         char **users = NULL;
         size_t n = 0;
         if ((rc = store_volume_users(core->store, r.id, &users, &n, e)) < 0)
@@ -286,16 +295,8 @@ json_t *volume_view(struct core *core, const char *ref, int with_users, struct e
 
 static void recover_one(struct core *core, const struct volume_rec *r)
 {
-        char dir[PATH_MAX];
-        volume_dir(core, r->id, "", dir, sizeof(dir));
         if (strcmp(r->state, "ready") != 0) { /* a create or delete cut short */
-                char binds[PATH_MAX + 8], mnt[PATH_MAX + 8];
-                snprintf(binds, sizeof(binds), "%s/binds", dir);
-                snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
-                volume_unbind_all(binds);
-                umount2(mnt, MNT_DETACH);
-                const char *rm[] = {"rm", "-rf", "--one-file-system", dir, NULL};
-                run_cmd(rm, NULL, 0);
+                unmake_volume(core, r->id);
                 store_volume_delete(core->store, r->id, NULL);
                 log_info("volume_dropped", "volume=%s state=%s", r->id, r->state);
                 return;

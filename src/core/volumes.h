@@ -38,6 +38,11 @@ typedef void (*volume_done_cb)(void *ud, const char *id, enum ns_code code, cons
 int volume_create(struct core *core, const char *name, int64_t size_mb, const json_t *metadata,
                   volume_done_cb cb, void *ud, char *id_out, size_t cap, struct err *e);
 
+/* Reads the volume whose id or name is `ref` into *out (its metadata not kept) when it
+ * is ready: 0; -ENOENT (volume_not_found), -EBUSY (conflict: being created or deleted)
+ * or -EIO with e set. */
+int volume_ready(struct core *core, const char *ref, struct volume_rec *out, struct err *e);
+
 /* Starts deleting the volume with id or name `ref`: refused (volume_in_use, e lists
  * the machines) while a machine that is neither destroyed nor failed mounts it. Its
  * file agent stops, its mounts go, its files are removed, then its record; cb runs at

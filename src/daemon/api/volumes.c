@@ -1,6 +1,5 @@
 /* Volumes: POST/GET /v1/volumes, GET/DELETE /v1/volumes/{id} (id or name). Their
  * files are served by files.c through the volume's file agent (core/volumes.h). */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,28 +156,28 @@ int api_is_volume_route(const struct http_exchange *ex)
         return strncmp(ex->match.route->pattern, "/v1/volumes/", 12) == 0;
 }
 
-enum ns_code api_volume_lookup(struct http_exchange *ex, char *id, size_t cap)
+/* The ready volume the route's {id} names, its id into id; -errno with e set. */
+static int lookup(struct http_exchange *ex, char *id, size_t cap, struct err *e)
 {
         struct volume_rec r;
+        int rc = volume_ready(api_core(ex), ex->match.params[0], &r, e);
+        if (rc == 0)
+                snprintf(id, cap, "%s", r.id);
+        return rc;
+}
+
+enum ns_code api_volume_lookup(struct http_exchange *ex, char *id, size_t cap)
+{
         struct err e = {0};
-        int rc = store_volume_get(api_core(ex)->store, ex->match.params[0], &r, &e);
-        if (rc < 0)
-                return rc == -ENOENT ? NS_E_VOLUME_NOT_FOUND : NS_E_INTERNAL;
-        store_volume_rec_free(&r);
-        if (strcmp(r.state, "ready") != 0)
-                return NS_E_CONFLICT;
-        snprintf(id, cap, "%s", r.id);
-        return NS_OK;
+        return lookup(ex, id, cap, &e) < 0 ? err_code_of(&e) : NS_OK;
 }
 
 int api_volume_id(struct http_exchange *ex, char *id, size_t cap)
 {
-        enum ns_code c = api_volume_lookup(ex, id, cap);
-        if (c == NS_E_VOLUME_NOT_FOUND)
-                http_respond_error(ex, c, "no volume '%s'", ex->match.params[0]);
-        else if (c != NS_OK)
-                http_respond_error(ex, c, "volume '%s': %s", ex->match.params[0],
-                                   c == NS_E_CONFLICT ? "being created or deleted"
-                                                      : "the store failed (see the daemon log)");
-        return c == NS_OK ? 0 : -1;
+        struct err e = {0};
+        if (lookup(ex, id, cap, &e) < 0) {
+                api_fail_err(ex, &e);
+                return -1;
+        }
+        return 0;
 }

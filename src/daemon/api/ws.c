@@ -2,7 +2,6 @@
  * each answered by exactly one {"type":"reply","id",...} or {"type":"error","id",...};
  * requests that open a stream name its channel in the reply, and the stream's output
  * follows as binary frames (ws_chan.c). docs/websocket-protocol.md is the contract. */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,12 +180,8 @@ static void open_stream(struct ws_request *r, struct machine *m, enum ws_channel
 {
         struct volume_rec v = {0};
         struct err e = {0};
-        int rc = m ? 0 : store_volume_get(r->c->app->core.store, r->volume, &v, &e);
-        store_volume_rec_free(&v);
-        if (rc < 0 || (!m && strcmp(v.state, "ready") != 0)) {
-                ws_client_error(
-                    r->c, r->id, 0, rc == -ENOENT ? NS_E_VOLUME_NOT_FOUND : NS_E_CONFLICT,
-                    "volume '%s' %s", r->volume, rc == -ENOENT ? "does not exist" : "is not ready");
+        if (!m && volume_ready(&r->c->app->core, r->volume, &v, &e) < 0) {
+                ws_client_error(r->c, r->id, 0, err_code_of(&e), "%s", e.msg);
                 json_decref(req);
                 return;
         }
