@@ -154,6 +154,15 @@ void agent_send_error(struct agent *a, uint32_t chan, const char *code, const ch
 /* Queues RESP error for an errno value (file_not_found, permission_denied, ...). */
 void agent_send_errno(struct agent *a, uint32_t chan, int err, const char *what);
 
+/* Gives the daemon back n bytes of channel chan's stdin window (they were consumed). */
+void agent_grant_stdin(struct agent *a, uint32_t chan, size_t n);
+
+/* Sends a read channel's bytes as DATA while it has credit, pulled from src (>0 bytes,
+ * 0 at the end: EOF, or -errno: the error, named `what`); the channel ends with it. */
+void files_pump_from(struct agent *a, struct chan *c,
+                     ssize_t (*src)(struct chan *c, unsigned char *dst, size_t cap),
+                     const char *what);
+
 /* Channels. */
 struct chan *agent_chan_new(struct agent *a, uint32_t id, int kind);
 struct chan *agent_chan_find(struct agent *a, uint32_t id);

@@ -166,10 +166,7 @@ static void write_stdin(struct agent *a, struct chan *c)
         }
         if (done) {
                 buf_consume(&c->in_pending, done);
-                unsigned char credit[4] = {(unsigned char)done, (unsigned char)(done >> 8),
-                                           (unsigned char)(done >> 16),
-                                           (unsigned char)(done >> 24)};
-                agent_send(a, NSP_WINDOW, NSP_STDIN, c->id, credit, 4);
+                agent_grant_stdin(a, c->id, done);
         }
         if (c->in_eof && c->in_pending.len == 0) {
                 agent_unwatch(a, c->fd_in);

@@ -474,9 +474,7 @@ void files_on_data(struct agent *a, struct chan *c, const unsigned char *p, size
                 if (c->resume)
                         upload_hash(c->path, p, done);
                 c->bytes += n;
-                unsigned char credit[4] = {(unsigned char)n, (unsigned char)(n >> 8),
-                                           (unsigned char)(n >> 16), (unsigned char)(n >> 24)};
-                agent_send(a, NSP_WINDOW, NSP_STDIN, c->id, credit, 4);
+                agent_grant_stdin(a, c->id, n);
                 return;
         }
         if (!c->failed && c->resume) { /* synced at the end (upload_finish), not per piece */
@@ -503,28 +501,38 @@ void files_on_data(struct agent *a, struct chan *c, const unsigned char *p, size
         agent_chan_free(a, c);
 }
 
-void files_pump(struct agent *a, struct chan *c)
+void files_pump_from(struct agent *a, struct chan *c,
+                     ssize_t (*src)(struct chan *c, unsigned char *dst, size_t cap),
+                     const char *what)
 {
-        if (c->kind != CHAN_READ)
-                return;
+        static unsigned char tmp[NSP_MAX_DATA];
         while (c->credit[NSP_STDOUT] > 0 && a->out.len < AGENT_OUT_HIGH) {
-                static char tmp[NSP_MAX_DATA];
                 size_t want =
                     c->credit[NSP_STDOUT] < sizeof(tmp) ? c->credit[NSP_STDOUT] : sizeof(tmp);
-                ssize_t n = read(c->fd, tmp, want);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        agent_send_errno(a, c->id, errno, "read");
-                        agent_chan_free(a, c);
-                        return;
-                }
-                if (n == 0) {
-                        agent_send(a, NSP_EOF, NSP_STDOUT, c->id, NULL, 0);
+                ssize_t n = src(c, tmp, want);
+                if (n <= 0) {
+                        if (n < 0)
+                                agent_send_errno(a, c->id, (int)-n, what);
+                        else
+                                agent_send(a, NSP_EOF, NSP_STDOUT, c->id, NULL, 0);
                         agent_chan_free(a, c);
                         return;
                 }
                 c->credit[NSP_STDOUT] -= (uint32_t)n;
                 agent_send(a, NSP_DATA, NSP_STDOUT, c->id, tmp, (size_t)n);
         }
+}
+
+static ssize_t read_fd(struct chan *c, unsigned char *dst, size_t cap)
+{
+        ssize_t n;
+        while ((n = read(c->fd, dst, cap)) < 0 && errno == EINTR)
+                ;
+        return n < 0 ? -errno : n;
+}
+
+void files_pump(struct agent *a, struct chan *c)
+{
+        if (c->kind == CHAN_READ)
+                files_pump_from(a, c, read_fd, "read");
 }

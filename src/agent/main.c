@@ -70,6 +70,13 @@ static int send_doc(struct agent *a, uint16_t type, uint16_t flags, uint32_t cha
         return r;
 }
 
+void agent_grant_stdin(struct agent *a, uint32_t chan, size_t n)
+{
+        unsigned char credit[4] = {(unsigned char)n, (unsigned char)(n >> 8),
+                                   (unsigned char)(n >> 16), (unsigned char)(n >> 24)};
+        agent_send(a, NSP_WINDOW, NSP_STDIN, chan, credit, 4);
+}
+
 int agent_send_json(struct agent *a, uint16_t type, uint32_t chan, json_t *doc)
 {
         return send_doc(a, type, 0, chan, doc);

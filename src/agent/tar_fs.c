@@ -403,24 +403,14 @@ const struct agent_op tar_ops[] = {
     {NULL, NULL},
 };
 
+static ssize_t tar_src(struct chan *c, unsigned char *dst, size_t cap)
+{
+        return gen_read(c->tar, dst, cap);
+}
+
 void tar_pump(struct agent *a, struct chan *c)
 {
-        static unsigned char tmp[NSP_MAX_DATA];
-        while (c->credit[NSP_STDOUT] > 0 && a->out.len < AGENT_OUT_HIGH) {
-                size_t want =
-                    c->credit[NSP_STDOUT] < sizeof(tmp) ? c->credit[NSP_STDOUT] : sizeof(tmp);
-                ssize_t n = gen_read(c->tar, tmp, want);
-                if (n <= 0) {
-                        if (n < 0)
-                                agent_send_errno(a, c->id, (int)-n, "tar");
-                        else
-                                agent_send(a, NSP_EOF, NSP_STDOUT, c->id, NULL, 0);
-                        agent_chan_free(a, c);
-                        return;
-                }
-                c->credit[NSP_STDOUT] -= (uint32_t)n;
-                agent_send(a, NSP_DATA, NSP_STDOUT, c->id, tmp, (size_t)n);
-        }
+        files_pump_from(a, c, tar_src, "tar");
 }
 
 void tar_on_data(struct agent *a, struct chan *c, const unsigned char *p, size_t n, int eof)
@@ -432,9 +422,7 @@ void tar_on_data(struct agent *a, struct chan *c, const unsigned char *p, size_t
                         x->err = r < 0 ? -r : 0;
                 }
                 c->bytes += n;
-                unsigned char credit[4] = {(unsigned char)n, (unsigned char)(n >> 8),
-                                           (unsigned char)(n >> 16), (unsigned char)(n >> 24)};
-                agent_send(a, NSP_WINDOW, NSP_STDIN, c->id, credit, 4);
+                agent_grant_stdin(a, c->id, n);
                 return;
         }
         int r = x->err ? -x->err : tar_reader_finish(&x->r);
