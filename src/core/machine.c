@@ -419,6 +419,13 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
 struct machine *machine_create(struct core *core, const struct machine_params *p,
                                machine_done_cb cb, void *ud, struct err *e)
 {
+        if (p->timeout_hibernate && json_array_size(p->volumes) &&
+            !machine__driver_named(core, p->runtime)->checkpoints_mounts) {
+                err_coded(e, NS_E_INVALID_FIELD, EINVAL,
+                          "field 'timeout_action': a VM machine that mounts volumes cannot "
+                          "hibernate (its virtio-fs devices cannot migrate)");
+                return NULL;
+        }
         if (p->snapshot)
                 return machine__spawn_snapshot(core, p, cb, ud, e);
         if (!p->layers && strcmp(p->template_name, "base") != 0)

@@ -118,10 +118,11 @@ struct machine_params {
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
- * machine stays listed as failed). A template other than base is spawned from its
- * snapshot, or taken from its warm pool (cb then runs before this returns). Returns the
- * machine (owned by the core) or NULL with code/e set when it cannot even start (e.g.
- * template_not_found, pool_empty with POOL_REQUIRE). */
+ * machine stays listed as failed). Refused (invalid_field): volumes with a hibernating
+ * deadline on a runtime that cannot checkpoint mounts. A template other than base is spawned from
+ * its snapshot, or taken from its warm pool (cb then runs before this returns). Returns the machine
+ * (owned by the core) or NULL with code/e set when it cannot even start (e.g. template_not_found,
+ * pool_empty with POOL_REQUIRE). */
 struct machine *machine_create(struct core *core, const struct machine_params *p,
                                machine_done_cb cb, void *ud, struct err *e);
 

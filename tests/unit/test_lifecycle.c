@@ -355,6 +355,22 @@ static void test_failed_start(void)
         is_str(stored_state(id), "failed", "the store says failed");
 }
 
+/* A runtime that cannot checkpoint mounts (the fake, like QEMU's) refuses volumes with a
+ * deadline that hibernates, before anything is made. */
+static void test_volumes_refuse_a_hibernating_deadline(void)
+{
+        json_t *vols = json_pack("[{s:s,s:s}]", "volume", "v_x", "path", "/data");
+        struct machine_params p = {.template_name = "base",
+                                   .vcpus = 1,
+                                   .memory_mb = 256,
+                                   .timeout_hibernate = 1,
+                                   .volumes = vols};
+        struct err e = {0};
+        ok(machine_create(&core, &p, done, NULL, &e) == NULL, "refused at once");
+        is_int(e.code, NS_E_INVALID_FIELD, "... as invalid_field (timeout_action)");
+        json_decref(vols);
+}
+
 static void test_destroy_during_create(void)
 {
         struct machine_params p = {.template_name = "base", .vcpus = 1, .memory_mb = 256};
@@ -578,6 +594,7 @@ int main(void)
         test_failed_checkpoint();
         test_failed_restore();
         test_failed_start();
+        test_volumes_refuse_a_hibernating_deadline();
         test_destroy_during_create();
         test_destroy_during_resume();
         test_fork();

@@ -147,18 +147,6 @@ void api_machines_create(struct http_exchange *ex)
                 api_fail_err(ex, &ne);
                 return;
         }
-        const char *rt = in.runtime                  ? in.runtime
-                         : app->core.default_runtime ? app->core.default_runtime
-                                                     : "gvisor";
-        if (json_array_size(vols) && !strcmp(rt, "vm") && in.timeout_action &&
-            !strcmp(in.timeout_action, "hibernate")) {
-                json_decref(vols);
-                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
-                http_respond_error(ex, NS_E_INVALID_FIELD,
-                                   "field 'timeout_action': a VM machine that mounts volumes "
-                                   "cannot hibernate (its virtio-fs devices cannot migrate)");
-                return;
-        }
         json_t *env = api_strmap_json(&in.env), *meta = api_strmap_json(&in.metadata);
         struct machine_params p = {
             .template_name = in.template_name ? in.template_name : "base",
