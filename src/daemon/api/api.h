@@ -56,10 +56,10 @@ int api_volume_id(struct http_exchange *ex, char *id, size_t cap);
  * ready volume (an id or a name). -1 after answering 404 (or 409, 500). */
 int api_owner_id(struct http_exchange *ex, char *id, size_t cap);
 
-/* The upload the route's {upload} names, if it belongs to the route's machine or
- * volume and has not expired (an expired record is dropped): NS_OK or
- * upload_not_found. */
-enum ns_code api_upload_find(struct http_exchange *ex, struct upload_rec *u);
+/* The upload the route's {upload} names, if it belongs to `owner` (a machine's or a
+ * volume's id; NULL: what the route names, looked up) and has not expired (an expired
+ * record is dropped): NS_OK or upload_not_found. */
+enum ns_code api_upload_find(struct http_exchange *ex, const char *owner, struct upload_rec *u);
 
 /* The catalogue code named `name`, or `fallback` when the name is unknown or NULL. */
 enum ns_code api_code_or(const char *name, enum ns_code fallback);

@@ -231,8 +231,8 @@ static void on_put_resumed(void *ud, struct machine *m, enum ns_code code, const
  * Errors here end the request with their code (the connection closes). */
 /* The agent request of an upload: a file (path, mode), a tar archive (format=tar), or
  * a piece of a resumable upload (its route; offset). label gets the path answered. */
-static enum ns_code write_request(struct http_exchange *ex, json_t **req, char *label, size_t cap,
-                                  int *tar, char *upload)
+static enum ns_code write_request(struct http_exchange *ex, const char *owner, json_t **req,
+                                  char *label, size_t cap, int *tar, char *upload)
 {
         struct query_param q[] = {{.name = "path"},      {.name = "mode"},   {.name = "expires"},
                                   {.name = "signature"}, {.name = "format"}, {.name = "offset"}};
@@ -244,7 +244,7 @@ static enum ns_code write_request(struct http_exchange *ex, json_t **req, char *
                 long long off = q[5].present ? strtoll(q[5].value, &end, 10) : -1;
                 if (!q[5].present || *end || off < 0 || q[0].present || q[4].present)
                         return NS_E_INVALID_REQUEST;
-                enum ns_code c = api_upload_find(ex, &u);
+                enum ns_code c = api_upload_find(ex, owner, &u);
                 if (c != NS_OK)
                         return c;
                 snprintf(label, cap, "%.1000s", u.path);
@@ -270,15 +270,12 @@ static enum ns_code write_request(struct http_exchange *ex, json_t **req, char *
 static enum ns_code start_write(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        char label[1100], upload[MACHINE_ID_MAX] = "";
+        char label[1100], upload[MACHINE_ID_MAX] = "", vol[MACHINE_ID_MAX] = "";
         int tar = 0;
         json_t *req = NULL;
-        enum ns_code rc = write_request(ex, &req, label, sizeof(label), &tar, upload);
-        if (rc != NS_OK)
-                return rc;
-        char vol[MACHINE_ID_MAX] = "";
         struct machine *m = NULL;
         int wake = 0;
+        enum ns_code rc = NS_OK;
         if (api_is_volume_route(ex))
                 rc = api_volume_lookup(ex, vol, sizeof(vol));
         else if (!(m = machine_find(&app->core, ex->match.params[0])))
@@ -287,6 +284,8 @@ static enum ns_code start_write(struct http_exchange *ex)
                           m->conf.auto_resume) &&
                  m->state != M_RUNNING)
                 rc = NS_E_MACHINE_NOT_RUNNING;
+        if (rc == NS_OK)
+                rc = write_request(ex, m ? m->id : vol, &req, label, sizeof(label), &tar, upload);
         struct file_op *op = rc == NS_OK ? calloc(1, sizeof(*op)) : NULL;
         if (!op) {
                 json_decref(req);

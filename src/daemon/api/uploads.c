@@ -20,19 +20,19 @@
 #define UPLOAD_TTL_MS (24ll * 3600 * 1000)
 #define UPLOAD_MAX    (1ll << 40)
 
-enum ns_code api_upload_find(struct http_exchange *ex, struct upload_rec *u)
+enum ns_code api_upload_find(struct http_exchange *ex, const char *owner, struct upload_rec *u)
 {
         struct err e = {0};
-        char owner[MACHINE_ID_MAX] = "";
+        char id[MACHINE_ID_MAX];
         struct store *st = api_core(ex)->store;
         if (store_upload_get(st, ex->match.params[1], u, &e) < 0)
                 return NS_E_UPLOAD_NOT_FOUND;
-        if (api_is_volume_route(ex)) {
-                if (api_volume_lookup(ex, owner, sizeof(owner)) != NS_OK)
+        if (!owner && api_is_volume_route(ex)) {
+                if (api_volume_lookup(ex, id, sizeof(id)) != NS_OK)
                         return NS_E_UPLOAD_NOT_FOUND;
+                owner = id;
         }
-        const char *want = owner[0] ? owner : ex->match.params[0];
-        if (strcmp(want, u->owner) != 0)
+        if (strcmp(owner ? owner : ex->match.params[0], u->owner) != 0)
                 return NS_E_UPLOAD_NOT_FOUND;
         if (u->expires_at < time_wall_ms()) {
                 store_upload_delete(st, u->id, NULL); /* its file: see docs (left behind) */
@@ -117,7 +117,7 @@ static void on_stat(struct http_exchange *ex, const json_t *resp, enum ns_code c
 {
         (void)ud;
         struct upload_rec u;
-        enum ns_code c = api_upload_find(ex, &u);
+        enum ns_code c = api_upload_find(ex, NULL, &u);
         if (c != NS_OK)
                 respond_find_error(ex, c);
         else if (code != NS_OK && code != NS_E_FILE_NOT_FOUND)
@@ -130,7 +130,7 @@ static void on_stat(struct http_exchange *ex, const json_t *resp, enum ns_code c
 void api_uploads_get(struct http_exchange *ex)
 {
         struct upload_rec u;
-        enum ns_code c = api_upload_find(ex, &u);
+        enum ns_code c = api_upload_find(ex, NULL, &u);
         if (c != NS_OK)
                 respond_find_error(ex, c);
         else
@@ -153,7 +153,7 @@ static void on_finished(struct http_exchange *ex, const json_t *resp, enum ns_co
 void api_uploads_complete(struct http_exchange *ex)
 {
         struct upload_rec u;
-        enum ns_code c = api_upload_find(ex, &u);
+        enum ns_code c = api_upload_find(ex, NULL, &u);
         if (c != NS_OK) {
                 respond_find_error(ex, c);
                 return;
@@ -181,7 +181,7 @@ static void on_removed(struct http_exchange *ex, const json_t *resp, enum ns_cod
 void api_uploads_cancel(struct http_exchange *ex)
 {
         struct upload_rec u;
-        enum ns_code c = api_upload_find(ex, &u);
+        enum ns_code c = api_upload_find(ex, NULL, &u);
         if (c != NS_OK)
                 respond_find_error(ex, c);
         else
