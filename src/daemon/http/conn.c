@@ -613,8 +613,7 @@ static int process_input(struct http_conn *c)
         return conn_flush(c);
 }
 
-/* Reads what fits in c->in; returns 1 when it filled it (more is likely waiting). */
-static int read_input(struct http_conn *c)
+static void read_input(struct http_conn *c)
 {
         while (c->in_len < CONN_IN_SIZE) {
                 ssize_t n = recv(c->io.fd, c->in + c->in_len, CONN_IN_SIZE - c->in_len, 0);
@@ -631,12 +630,7 @@ static int read_input(struct http_conn *c)
                 if ((size_t)n < CONN_IN_SIZE)
                         break;
         }
-        return c->in_len == CONN_IN_SIZE;
 }
-
-/* Rounds of read-then-process one readiness event may take: a streamed body (an upload)
- * goes through the small input buffer many times without a trip through epoll each. */
-#define READ_ROUNDS 16
 
 static void on_io(struct loop_io *io, uint32_t events)
 {
@@ -657,21 +651,11 @@ static void on_io(struct loop_io *io, uint32_t events)
         }
         if ((events & EPOLLOUT) && conn_flush(c) < 0)
                 return;
-        int full = 0;
         if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
                 if (c->state == CONN_READING)
-                        full = read_input(c);
+                        read_input(c);
                 else if (events & (EPOLLRDHUP | EPOLLHUP))
                         c->peer_closed = 1;
-        }
-        for (int round = 1; full && round < READ_ROUNDS && c->state == CONN_READING && c->partial &&
-                            !c->peer_closed;
-             round++) {
-                if (process_input(c) < 0)
-                        return;
-                if (c->state != CONN_READING || c->ex.input_paused || c->in_len == CONN_IN_SIZE)
-                        break;
-                full = read_input(c);
         }
         if (c->peer_closed && c->state == CONN_READING && c->in_len == 0) {
                 conn_close(c);
