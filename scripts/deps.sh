@@ -13,6 +13,7 @@ PKGS=(
   chromium
   nodejs
   lintian fakeroot dpkg-dev systemd
+  prometheus
 )
 
 missing=()
@@ -30,3 +31,8 @@ echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# the tests need only promtool from the prometheus package: a server it starts on
+# install (on a host booted with systemd) is not ours to leave running
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+  $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+fi

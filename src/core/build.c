@@ -91,7 +91,12 @@ static void build_end(struct build *b, const char *state, const char *msg)
         snprintf(kind, sizeof(kind), "build.%s", state);
         store_build_update(b->core->store, b->id, state, (int64_t)b->step_no, NULL, msg,
                            time_wall_ms(), &e);
-        store_event_append(b->core->store, time_wall_ms(), kind, "build", b->id, NULL, NULL);
+        struct core_cause cause = b->cause;
+        if (strcmp(state, "failed") == 0)
+                snprintf(cause.reason, sizeof(cause.reason), "error");
+        core_event(b->core, kind, "build", b->id, &cause,
+                   json_pack("{s:s,s:s,s:I}", "ref", b->ref, "error", msg, "step",
+                             (json_int_t)b->step_no));
         machine_cmd_cancel(b->run);
         b->run = NULL;
         build_drop_machine(b);

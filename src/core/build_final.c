@@ -47,8 +47,8 @@ static void on_snapshot(void *ud, enum ns_code code, const char *error, json_t *
         build_log(b, "system", "template %s ready: snapshot %s, %zu layer(s), %d step(s) cached",
                   b->ref, snapshot_id, json_array_size(b->layers), b->cached_steps);
         log_info("template_build_ready", "build=%s ref=%s snapshot=%s", b->id, b->ref, snapshot_id);
-        store_event_append(b->core->store, time_wall_ms(), "build.ready", "build", b->id, NULL,
-                           NULL);
+        core_event(b->core, "build.ready", "build", b->id, &b->cause,
+                   json_pack("{s:s,s:s}", "ref", b->ref, "snapshot_id", snapshot_id));
         build_drop_machine(b);
         build_free(b);
 }

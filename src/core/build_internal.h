@@ -26,7 +26,8 @@ struct build {
         char context_id[65];             /* "" when none */
         int no_cache;
         unsigned vcpus, memory_mb;
-        char runtime[16]; /* of the template's machine (steps run in gVisor machines) */
+        char runtime[16];        /* of the template's machine (steps run in gVisor machines) */
+        struct core_cause cause; /* who started the build (its events say so) */
         /* what the steps so far made */
         json_t *env;    /* object of strings */
         char user[65];  /* "" = root */

@@ -257,8 +257,9 @@ int build_start(struct core *core, const json_t *req, char *id, struct err *e)
         b->next = core->builds;
         core->builds = b;
         log_info("template_build_start", "build=%s ref=%s from=%s", b->id, b->ref, b->from);
-        store_event_append(core->store, time_wall_ms(), "build.started", "build", b->id, NULL,
-                           NULL);
+        b->cause = core_cause_now(core);
+        core_event(core, "build.started", "build", b->id, &b->cause,
+                   json_pack("{s:s,s:s}", "ref", b->ref, "from", b->from));
         if (json_object_get(req, "from_image") && import_image(b, e) < 0) {
                 build_fail(b, "%s", e->msg);
                 return 0; /* the build exists, failed: its record says why */

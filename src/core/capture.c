@@ -53,6 +53,10 @@ static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
         struct err e = {0};
         if (!ok) { /* a snapshot that failed never existed: the requester is told */
                 store_snapshot_delete(core->store, c->snap_id, &e);
+                struct core_cause cause = m->op.cause;
+                snprintf(cause.reason, sizeof(cause.reason), "error");
+                core_event(core, "snapshot.failed", "snapshot", c->snap_id, &cause,
+                           json_pack("{s:s,s:s}", "machine_id", m->id, "error", c->error));
                 layers_remove_later(c->image);
                 c->recorded = 0;
                 return;
@@ -66,8 +70,8 @@ static void snapshot_settle(struct capture *c, const struct machine *m, int ok)
             0)
                 note_error(c, NS_E_INTERNAL, e.msg);
         free(text);
-        store_event_append(core->store, time_wall_ms(), "snapshot.ready", "machine", m->id, NULL,
-                           NULL);
+        core_event(core, "snapshot.ready", "snapshot", c->snap_id, &m->op.cause,
+                   json_pack("{s:s,s:I}", "machine_id", m->id, "size_bytes", (json_int_t)size));
 }
 
 static void capture_free(struct capture *c)
@@ -155,8 +159,12 @@ static void on_parent(void *ud, struct machine *m, enum ns_code code, const char
                 c->pause_ms = (int64_t)((time_mono_ns() - (uint64_t)c->paused_at) / 1000000);
         log_info("capture_parent_done", "machine=%s pause_ms=%lld code=%s", m->id,
                  (long long)c->pause_ms, code ? ns_code_name(code) : "-");
-        if (c->sealed && !c->snapshot)
+        if (c->sealed && !c->snapshot) { /* the children are the fork's doing */
+                struct core_cause was = m->core->cause;
+                m->core->cause = m->op.cause;
                 spawn_children(c, m);
+                m->core->cause = was;
+        }
         if (c->snapshot && c->recorded && !c->sealed)
                 snapshot_settle(c, m, 0);
         c->parent = NULL;

@@ -15,12 +15,14 @@
 #include "../runtime/net.h"
 #include "../store/store.h"
 #include "base_rootfs.h"
+#include "events.h"
 
 struct core;
 struct machine;
 struct capture;
 struct build;
 struct volume_agent;
+struct webhooks;
 
 /* What the core tells the layer above. Each may be NULL; each runs on the loop thread,
  * synchronously, and must not free what the core passes (borrowed for the call). */
@@ -30,6 +32,9 @@ struct core_hooks {
         /* a checkpoint of machine id is about to start: whatever holds TCP connections
          * into it (preview relays) lets go, since a checkpoint cannot keep them */
         void (*before_checkpoint)(struct core *core, const char *machine_id);
+        /* a machine operation ended (op: create, hibernate, resume, fork, snapshot,
+         * destroy; ok 0 when the machine failed), ns after it started */
+        void (*operation)(struct core *core, const char *op, int ok, uint64_t ns);
 };
 
 struct core {
@@ -58,6 +63,8 @@ struct core {
         char cache_dir[PATH_MAX];
         int shutting_down; /* the daemon is stopping: no new pool members */
         struct core_hooks hooks;
+        struct core_cause cause;   /* who asks for the work started now (core/events.h) */
+        struct webhooks *webhooks; /* the webhook sender (core/webhooks.c; NULL: not started) */
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

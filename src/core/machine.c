@@ -33,28 +33,74 @@ struct machine *machine_find(struct core *core, const char *id)
         return NULL;
 }
 
-/* Persists a state change before anything else happens. */
+/* A state that starts an operation: the cause in force becomes the operation's. */
+static int starts_operation(enum machine_state s)
+{
+        return s == M_CREATING || s == M_HIBERNATING || s == M_RESUMING || s == M_FORKING ||
+               s == M_SNAPSHOTTING || s == M_DESTROYING;
+}
+
+/* Starts or ends the timing of an operation; the core's operation hook hears of each end.
+ * A transitional state reached from another (forking, then resuming) continues the
+ * operation under way: same name, same cause. */
+static void note_operation(struct machine *m, enum machine_state s)
+{
+        static const char *const ops[] = {
+            [M_CREATING] = "create", [M_HIBERNATING] = "hibernate", [M_RESUMING] = "resume",
+            [M_FORKING] = "fork",    [M_SNAPSHOTTING] = "snapshot", [M_DESTROYING] = "destroy"};
+        uint64_t now = time_mono_ns();
+        int under_way = m->op.op_state != M_RUNNING;
+        const char *op = (size_t)m->op.op_state < ARRAY_SIZE(ops) ? ops[m->op.op_state] : NULL;
+        if (s == M_DESTROYING && under_way && m->op.op_state != M_DESTROYING) {
+                if (op && m->core->hooks.operation) /* cut short by a destroy */
+                        m->core->hooks.operation(m->core, op, 0, now - m->op.op_started_ns);
+                under_way = 0;
+        }
+        if (starts_operation(s)) {
+                if (!under_way) {
+                        m->op.op_state = s;
+                        m->op.op_started_ns = now;
+                        m->op.cause = core_cause_now(m->core);
+                }
+                return;
+        }
+        if (under_way && op && m->core->hooks.operation)
+                m->core->hooks.operation(m->core, op, s != M_FAILED, now - m->op.op_started_ns);
+        m->op.op_state = M_RUNNING;
+}
+
+/* The event of a state change: machine.<state> with the runtime and, on failure, why. */
+static void state_event(struct core *core, const char *id, enum machine_state s,
+                        const char *runtime, const char *failure, const struct core_cause *cause)
+{
+        json_t *data = json_pack("{s:s}", "state", state_names[s]);
+        if (runtime)
+                json_object_set_new(data, "runtime", json_string(runtime));
+        if (failure)
+                json_object_set_new(data, "failure", json_string(failure));
+        struct core_cause c = cause ? *cause : core_cause_now(core);
+        if (s == M_FAILED)
+                snprintf(c.reason, sizeof(c.reason), "error");
+        char type[EVENT_TYPE_MAX];
+        snprintf(type, sizeof(type), "machine.%s", state_names[s]);
+        core_event(core, type, "machine", id, &c, data);
+}
+
 /* Stores a machine's new state with its lifecycle event and log line: the one way a
  * state change is recorded, for a live machine or a record alone. 0 or -errno (e). */
-static int record_state(struct core *core, const char *id, const char *state, const char *failure,
+static int record_state(struct core *core, const char *id, enum machine_state s,
+                        const char *runtime, const char *failure, const struct core_cause *cause,
                         struct err *e)
 {
+        const char *state = state_names[s];
         int r = store_machine_set_state(core->store, id, state, failure, time_wall_ms(), e);
-        json_t *data = json_pack("{s:s}", "state", state);
-        if (failure)
-                json_object_set_new(data, "reason", json_string(failure));
-        char *text = json_dumps(data, JSON_COMPACT);
-        json_decref(data);
-        struct err ee = {0};
-        if (r == 0 && store_event_append(core->store, time_wall_ms(), "machine.state", "machine",
-                                         id, text, &ee) < 0)
-                log_error("event_store_failed", "machine=%s", id);
-        free(text);
+        if (r < 0)
+                return r;
+        state_event(core, id, s, runtime, failure, cause);
         char q[600];
-        if (r == 0)
-                log_info("machine_state", "machine=%s state=%s reason=%s", id, state,
-                         log_quote(q, sizeof(q), failure ? failure : "-"));
-        return r;
+        log_info("machine_state", "machine=%s state=%s reason=%s", id, state,
+                 log_quote(q, sizeof(q), failure ? failure : "-"));
+        return 0;
 }
 
 void machine__set_state(struct machine *m, enum machine_state s, const char *failure)
@@ -63,7 +109,8 @@ void machine__set_state(struct machine *m, enum machine_state s, const char *fai
         m->state = s;
         if (failure)
                 snprintf(m->failure, sizeof(m->failure), "%s", failure);
-        if (record_state(m->core, m->id, state_names[s], failure, &e) < 0) {
+        note_operation(m, s);
+        if (record_state(m->core, m->id, s, m->rt.drv->name, failure, &m->op.cause, &e) < 0) {
                 char q[600];
                 log_error("machine_store_failed", "machine=%s error=%s", m->id,
                           log_quote(q, sizeof(q), e.msg));
@@ -73,7 +120,7 @@ void machine__set_state(struct machine *m, enum machine_state s, const char *fai
 int machine_record_state(struct core *core, const char *id, enum machine_state s,
                          const char *failure, struct err *e)
 {
-        return record_state(core, id, state_names[s], failure, e);
+        return record_state(core, id, s, NULL, failure, NULL, e);
 }
 
 static void unlink_machine(struct machine *m)
@@ -227,10 +274,12 @@ static void on_deadline(struct loop_timer *t)
         struct machine *m = (struct machine *)((char *)t - offsetof(struct machine, op.deadline));
         log_info("machine_timeout", "machine=%s action=%s", m->id,
                  m->conf.timeout_hibernate ? "hibernate" : "destroy");
+        core_cause_set(m->core, "timeout", NULL);
         if (m->conf.timeout_hibernate && m->state == M_RUNNING)
                 machine_hibernate(m, on_timeout_hibernated, m);
         else if (m->state == M_RUNNING || m->state == M_CREATING)
                 machine_destroy(m, NULL, NULL);
+        core_cause_clear(m->core);
 }
 
 void machine__arm_deadline(struct machine *m)
@@ -355,9 +404,11 @@ static int persist_new(struct machine *m, struct err *e)
         rec.deadline_at = m->deadline_at;
         rec.created_at = rec.updated_at = m->created_at;
         int r = store_machine_insert(m->core->store, &rec, e);
+        m->op.cause = core_cause_now(m->core);
+        m->op.op_state = M_CREATING;
+        m->op.op_started_ns = time_mono_ns();
         if (r == 0)
-                store_event_append(m->core->store, m->created_at, "machine.state", "machine", m->id,
-                                   "{\"state\":\"creating\"}", NULL);
+                state_event(m->core, m->id, M_CREATING, m->rt.drv->name, NULL, &m->op.cause);
         store_machine_rec_free(&rec);
         return r;
 }
@@ -373,6 +424,7 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
                 return NULL;
         }
         m->core = core;
+        m->op.op_state = M_RUNNING; /* no operation under way */
         m->state = M_CREATING;
         snprintf(m->conf.template_name, sizeof(m->conf.template_name), "%s", p->template_name);
         m->conf.vcpus = p->vcpus;

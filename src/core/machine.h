@@ -12,6 +12,7 @@
 #include "../runtime/driver.h"
 #include "../store/store.h"
 #include "conf.h"
+#include "events.h"
 #include "base_rootfs.h"
 
 struct core;
@@ -75,6 +76,9 @@ struct machine_op {
         uint64_t time_wait_until; /* loop ms: a TCP connection it closed may linger till */
         machine_done_cb create_cb, destroy_cb;
         void *create_ud, *destroy_ud;
+        struct core_cause cause;     /* why the operation under way runs (its events say so) */
+        enum machine_state op_state; /* the state that started it (M_RUNNING: none) */
+        uint64_t op_started_ns;      /* monotonic, when it started */
 };
 
 struct machine {

@@ -116,7 +116,9 @@ static void on_timer(struct loop_timer *t)
         struct core *core = (struct core *)((char *)t - offsetof(struct core, pool_timer));
         if (core->shutting_down)
                 return;
+        core_cause_set(core, "pool", NULL);
         check_all(core);
+        core_cause_clear(core);
         loop_timer_arm(&core->loop, &core->pool_timer, POOL_CHECK_MS, on_timer);
 }
 
@@ -178,8 +180,8 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
                 log_warn("pool_take_incomplete", "machine=%s error=%s", m->id,
                          meta ? e.msg : "out of memory");
         free(meta);
-        store_event_append(core->store, time_wall_ms(), "machine.checkout", "machine", m->id,
-                           "{\"from\":\"pool\"}", NULL);
+        core_event(core, "machine.claimed", "machine", m->id, NULL,
+                   json_pack("{s:s,s:s}", "from", "pool", "template", ref));
         log_info("pool_take", "machine=%s template=%s", m->id, ref);
         pools_kick(core);
         return m;

@@ -26,6 +26,7 @@ static int adopt(struct core *core, const struct machine_rec *r, int attach)
         if (!m)
                 return -1;
         m->core = core;
+        m->op.op_state = M_RUNNING; /* no operation under way */
         snprintf(m->id, sizeof(m->id), "%s", r->id);
         struct err e = {0};
         if (!(m->dir = machine__dir(core, r->id)) || machine_conf_parse(&m->conf, r->spec) < 0) {

@@ -77,7 +77,6 @@ int snapshot_delete(struct core *core, const char *id, struct err *e)
         layers_snapshot_dir(core, id, dir, sizeof(dir));
         layers_remove_later(dir);
         layers_collect(core);
-        store_event_append(core->store, time_wall_ms(), "snapshot.deleted", "snapshot", id, NULL,
-                           NULL);
+        core_event(core, "snapshot.deleted", "snapshot", id, NULL, NULL);
         return 0;
 }

@@ -105,7 +105,20 @@ struct volume_job {
         int deleting;
         volume_done_cb cb;
         void *ud;
+        struct core_cause cause; /* who asked (the job's events say so) */
 };
+
+/* The event of a volume's change: volume.<what>, an error when it failed. */
+static void volume_event(struct volume_job *j, const char *what, const char *why)
+{
+        struct core_cause c = j->cause;
+        if (why)
+                snprintf(c.reason, sizeof(c.reason), "error");
+        char type[EVENT_TYPE_MAX];
+        snprintf(type, sizeof(type), "volume.%s", what);
+        core_event(j->core, type, "volume", j->id, &c,
+                   why ? json_pack("{s:s}", "error", why) : NULL);
+}
 
 static void on_job_exit(struct child_watch *w, int status)
 {
@@ -129,6 +142,8 @@ static void on_job_exit(struct child_watch *w, int status)
         }
         log_info(j->deleting ? "volume_deleted" : "volume_created", "volume=%s ok=%d", j->id,
                  why == NULL);
+        volume_event(
+            j, j->deleting ? (why ? "delete_failed" : "deleted") : (why ? "failed" : "ready"), why);
         if (j->cb)
                 j->cb(j->ud, j->id, why ? NS_E_IO_ERROR : NS_OK, why);
         free(j);
@@ -214,8 +229,10 @@ int volume_create(struct core *core, const char *name, int64_t size_mb, const js
                 free(j);
                 return rc;
         }
-        *j = (struct volume_job){.core = core, .cb = cb, .ud = ud};
+        *j = (struct volume_job){.core = core, .cb = cb, .ud = ud, .cause = core_cause_now(core)};
         snprintf(j->id, sizeof(j->id), "%s", r.id);
+        core_event(core, "volume.creating", "volume", r.id, &j->cause,
+                   json_pack("{s:s,s:I}", "name", name, "size_mb", (json_int_t)size_mb));
         snprintf(id_out, cap, "%s", r.id);
         log_info("volume_create", "volume=%s name=%s size_mb=%lld", r.id, name, (long long)size_mb);
         return start_job(j, size_mb, e);
@@ -244,8 +261,10 @@ int volume_delete(struct core *core, const char *ref, volume_done_cb cb, void *u
         struct volume_job *j = calloc(1, sizeof(*j));
         if (!j)
                 return err_set(e, ENOMEM, "volume");
-        *j = (struct volume_job){.core = core, .deleting = 1, .cb = cb, .ud = ud};
+        *j = (struct volume_job){
+            .core = core, .deleting = 1, .cb = cb, .ud = ud, .cause = core_cause_now(core)};
         snprintf(j->id, sizeof(j->id), "%s", r.id);
+        volume_event(j, "deleting", NULL);
         return start_job(j, 0, e);
 }
 

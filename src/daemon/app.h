@@ -37,6 +37,9 @@ struct app {
         struct preview_conn *previews; /* proxied connections (api/preview.c) */
         unsigned npreviews;            /* ... how many: at most --max-connections */
         struct ws_client *ws_clients;  /* WebSocket clients (api/ws.c) */
+        unsigned events_retention_s;   /* --events-retention-days in seconds (0: forever) */
+        int webhook_allow_private;     /* --webhook-allow-private */
+        struct loop_timer prune_timer; /* prunes old events hourly (observe.c) */
         int64_t started_ms;
         int lock_fd;
         struct loop_io sig_io;

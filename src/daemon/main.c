@@ -23,6 +23,7 @@
 #include "app.h"
 #include "args.h"
 #include "auth.h"
+#include "observe.h"
 #include "state.h"
 
 struct options {
@@ -37,6 +38,8 @@ struct options {
         unsigned preview_idle_ms;
         const char *runtime;
         int no_prepare;
+        unsigned events_retention_days;
+        int webhook_allow_private;
 };
 
 static void usage(FILE *f)
@@ -69,6 +72,10 @@ static void usage(FILE *f)
                 "  --config FILE          settings file (default " NS_CONFIG_PATH " when it\n"
                 "                         exists): option-name = value lines; flags win over\n"
                 "                         NULLSPACE_OPTION_NAME variables, which win over it\n"
+                "  --events-retention-days N  keep lifecycle events N days (30; 0 keeps them\n"
+                "                         forever); finished webhook deliveries go with them\n"
+                "  --webhook-allow-private  let webhooks target loopback, link-local and\n"
+                "                         private addresses (refused by default)\n"
                 "  --no-prepare           do not build the base template (and the VM guest)\n"
                 "                         at start-up; the first create builds it instead\n"
                 "  --print-routes         print the served routes (METHOD PATH) and exit\n"
@@ -141,6 +148,8 @@ enum {
         O_PIDLE,
         O_RUNTIME,
         O_NOPREP,
+        O_RETENTION,
+        O_WHPRIVATE,
         O_CONFIG,
         O_ROUTES,
         O_ERRORS,
@@ -164,6 +173,8 @@ static const struct option longs[] = {
     {"preview-idle-timeout-ms", required_argument, 0, O_PIDLE},
     {"default-runtime", required_argument, 0, O_RUNTIME},
     {"no-prepare", no_argument, 0, O_NOPREP},
+    {"events-retention-days", required_argument, 0, O_RETENTION},
+    {"webhook-allow-private", no_argument, 0, O_WHPRIVATE},
     {"config", required_argument, 0, O_CONFIG},
     {"print-routes", no_argument, 0, O_ROUTES},
     {"print-errors", no_argument, 0, O_ERRORS},
@@ -237,6 +248,16 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                         break;
                 case O_NOPREP:
                         o->no_prepare = 1;
+                        break;
+                case O_RETENTION:
+                        if (strcmp(optarg, "0") == 0)
+                                o->events_retention_days = 0;
+                        else if (parse_uint(optarg, &o->events_retention_days) < 0 ||
+                                 o->events_retention_days > 36500)
+                                goto bad;
+                        break;
+                case O_WHPRIVATE:
+                        o->webhook_allow_private = 1;
                         break;
                 case O_ROUTES:
                         print_routes();
@@ -409,13 +430,21 @@ static int run(struct app *app, const struct options *o, struct err *e)
         if (r < 0)
                 return r;
         api_ws_install(app);
+        observe_install(app);
         r = loop_init(&app->core.loop, e);
         if (r == 0)
                 r = setup_machines(app, e);
         if (r == 0)
                 r = setup_signals(app, e);
-        struct http_app happ = {api_routes, api_nroutes, auth_authenticate, app,
-                                api_preview_intercept};
+        if (r == 0)
+                r = observe_start(app, e);
+        struct http_app happ = {.routes = api_routes,
+                                .nroutes = api_nroutes,
+                                .authenticate = auth_authenticate,
+                                .ctx = app,
+                                .intercept = api_preview_intercept,
+                                .dispatch = observe_dispatch,
+                                .done = observe_done};
         if (r == 0)
                 r = http_server_start(&app->http, &app->core.loop, o->listen, &o->http, &happ, e);
         if (r == 0)
@@ -426,6 +455,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
                  app->core.state_dir, NS_VERSION);
         r = loop_run(&app->core.loop);
         http_server_fini(&app->http);
+        observe_stop(app);
         builds_drop(&app->core);
         pools_stop(&app->core);
         base_rootfs_fini(&app->core.templates); /* a preparation under way finishes on its own */
@@ -440,8 +470,10 @@ static int run(struct app *app, const struct options *o, struct err *e)
 int main(int argc, char **argv)
 {
         static struct app app;
-        struct options o = {
-            .listen = "127.0.0.1:7700", .machine_timeout_s = 300, .preview_idle_ms = 300000};
+        struct options o = {.listen = "127.0.0.1:7700",
+                            .machine_timeout_s = 300,
+                            .preview_idle_ms = 300000,
+                            .events_retention_days = 30};
         http_server_cfg_defaults(&o.http);
         struct daemon_args args;
         struct err ae = {0};
@@ -471,6 +503,8 @@ int main(int argc, char **argv)
         app.preview_idle_ms = o.preview_idle_ms;
         app.core.default_runtime = o.runtime;
         app.core.prepare_off = o.no_prepare;
+        app.events_retention_s = o.events_retention_days * 86400u;
+        app.webhook_allow_private = o.webhook_allow_private;
         app.lock_fd = -1;
         app.core.loop.epfd = -1;
         struct err e = {0};

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define EV_COLS "seq, ts, kind, subject_type, subject_id, data, id, reason, key_id"
+
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_INSERT] = "INSERT INTO api_keys (id, name, prefix, hash, role, created_at) "
                       "VALUES (?, ?, ?, ?, ?, ?)",
@@ -83,10 +85,60 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_T_DEPENDENTS] = "SELECT DISTINCT t.name FROM templates t JOIN builds b ON "
                         "b.id = t.build_id WHERE json_extract(b.spec, '$.from_build') = ? "
                         "ORDER BY t.rowid",
-    [ST_EV_APPEND] = "INSERT INTO events (ts, kind, subject_type, subject_id, data) "
-                     "VALUES (?, ?, ?, ?, ?)",
-    [ST_EV_LIST] = "SELECT seq, ts, kind, subject_id, data FROM events WHERE subject_type = ? "
-                   "AND subject_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    [ST_EV_APPEND] = "INSERT INTO events (ts, kind, subject_type, subject_id, data, id, reason, "
+                     "key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    /* pings go to their own webhook (enabled or not); other events to every enabled
+     * webhook with a matching filter: "*", the exact type, or a "prefix.*" */
+    [ST_EV_FANOUT] =
+        "INSERT INTO deliveries (id, webhook_id, event_seq, next_at, created_at, updated_at) "
+        "SELECT 'dl_' || lower(hex(randomblob(8))), w.id, ?1, ?2, ?2, ?2 FROM webhooks w "
+        "WHERE (?3 = 'webhook.ping' AND w.id = ?4) OR (?3 <> 'webhook.ping' AND w.enabled = 1 "
+        "AND EXISTS (SELECT 1 FROM json_each(w.events) j WHERE j.value = '*' OR j.value = ?3 "
+        "OR (substr(j.value, -2) = '.*' AND substr(?3, 1, length(j.value) - 1) = "
+        "substr(j.value, 1, length(j.value) - 1))))",
+    [ST_EV_QUERY] = "SELECT " EV_COLS " FROM events WHERE (?1 IS NULL OR subject_type = ?1) "
+                    "AND (?2 IS NULL OR subject_id = ?2) AND (?3 IS NULL OR kind = ?3 OR "
+                    "(substr(?3, -2) = '.*' AND substr(kind, 1, length(?3) - 1) = "
+                    "substr(?3, 1, length(?3) - 1))) AND seq > ?4 AND ts >= ?5 "
+                    "ORDER BY seq LIMIT ?6",
+    [ST_EV_GET] = "SELECT " EV_COLS " FROM events WHERE seq = ?",
+    [ST_EV_LAST] = "SELECT coalesce(max(seq), 0) FROM events",
+    [ST_EV_PRUNE_DELIVERIES] = "DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < ?",
+    [ST_EV_PRUNE] = "DELETE FROM events WHERE ts < ?1 AND seq NOT IN "
+                    "(SELECT event_seq FROM deliveries)",
+#define WH_COLS "id, url, events, enabled, secret, description, created_at, updated_at, rowid"
+    [ST_WH_INSERT] = "INSERT INTO webhooks (id, url, events, enabled, secret, description, "
+                     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_WH_GET] = "SELECT " WH_COLS " FROM webhooks WHERE id = ?",
+    [ST_WH_LIST] = "SELECT " WH_COLS " FROM webhooks WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_WH_UPDATE] = "UPDATE webhooks SET url = ?, events = ?, enabled = ?, secret = ?, "
+                     "description = ?, updated_at = ? WHERE id = ?",
+    [ST_WH_DELETE] = "DELETE FROM webhooks WHERE id = ?",
+#define DL_COLS                                                                                    \
+        "d.id, d.webhook_id, d.event_seq, coalesce(e.id, ''), coalesce(e.kind, ''), d.state, "     \
+        "d.attempts, d.next_at, d.created_at, d.updated_at, d.rowid"
+    [ST_DL_LEASE] =
+        "UPDATE deliveries SET next_at = ?3, leased = 1 WHERE id IN (SELECT id FROM deliveries "
+        "WHERE webhook_id = ?1 AND state = 'pending' AND next_at <= ?2 "
+        "ORDER BY next_at, rowid LIMIT ?4) RETURNING id",
+    [ST_DL_SET] =
+        "UPDATE deliveries SET state = ?, next_at = ?, attempts = attempts + 1, leased = 0, "
+        "updated_at = ? WHERE id = ?",
+    [ST_DL_ATTEMPT] = "INSERT INTO delivery_attempts (delivery_id, at, status, duration_ms, "
+                      "error, response) VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_DL_LIST] = "SELECT " DL_COLS " FROM deliveries d LEFT JOIN events e ON e.seq = "
+                   "d.event_seq WHERE d.webhook_id = ?1 AND (?2 = 0 OR d.rowid < ?2) "
+                   "ORDER BY d.rowid DESC LIMIT ?3",
+    [ST_DL_GET] = "SELECT " DL_COLS " FROM deliveries d LEFT JOIN events e ON e.seq = "
+                  "d.event_seq WHERE d.webhook_id = ? AND d.id = ?",
+    [ST_DL_ATTEMPTS] = "SELECT at, status, duration_ms, error, response FROM delivery_attempts "
+                       "WHERE delivery_id = ? ORDER BY seq LIMIT ?",
+    [ST_DL_REDELIVER] = "UPDATE deliveries SET state = 'pending', next_at = ?, updated_at = ? "
+                        "WHERE webhook_id = ? AND id = ?",
+    [ST_DL_UNLEASE] = "UPDATE deliveries SET next_at = ?, leased = 0 WHERE leased = 1",
+    [ST_DL_NEXT] =
+        "SELECT coalesce(min(d.next_at), 9223372036854775807) FROM deliveries d "
+        "JOIN webhooks w ON w.id = d.webhook_id WHERE d.state = 'pending' AND w.enabled = 1",
     [ST_UP_INSERT] = "INSERT INTO uploads (id, owner, path, tmp, size, sha256, mode, created_at, "
                      "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_UP_GET] = "SELECT id, owner, path, tmp, size, sha256, mode, created_at, expires_at "
@@ -167,6 +219,22 @@ static int query_int(struct store *st, const char *sql, int *out)
         return r;
 }
 
+/* Times every statement that writes (COMMIT's fsync included) into st->writes. */
+static int on_profile(unsigned type, void *ud, void *p, void *x)
+{
+        struct store *st = ud;
+        const char *sql = type == SQLITE_TRACE_PROFILE ? sqlite3_sql(p) : NULL;
+        if (sql && (!sqlite3_stmt_readonly(p) || strncmp(sql, "COMMIT", 6) == 0 ||
+                    strncmp(sql, "RELEASE", 7) == 0))
+                prom_hist_observe(&st->writes, (double)*(const sqlite3_int64 *)x / 1e9);
+        return 0;
+}
+
+const struct prom_hist *store_write_latency(const struct store *st)
+{
+        return &st->writes;
+}
+
 int store_open(struct store **out, const char *path, struct err *e)
 {
         struct store *st = calloc(1, sizeof(*st));
@@ -179,6 +247,7 @@ int store_open(struct store **out, const char *path, struct err *e)
                 return r;
         }
         sqlite3_busy_timeout(st->db, 5000);
+        sqlite3_trace_v2(st->db, SQLITE_TRACE_PROFILE, on_profile, st);
         /* the schema version first: a database a newer build wrote is refused before
          * anything (the journal mode included) is changed in it */
         int r = query_int(st, "PRAGMA user_version", &st->version) < 0

@@ -47,7 +47,12 @@ enum stmt_id {
         ST_T_POOL,
         ST_M_META,
         ST_EV_APPEND,
-        ST_EV_LIST,
+        ST_EV_FANOUT,
+        ST_EV_QUERY,
+        ST_EV_GET,
+        ST_EV_LAST,
+        ST_EV_PRUNE_DELIVERIES,
+        ST_EV_PRUNE,
         ST_V_INSERT,
         ST_V_GET,
         ST_V_LIST,
@@ -57,6 +62,20 @@ enum stmt_id {
         ST_UP_INSERT,
         ST_UP_GET,
         ST_UP_DELETE,
+        ST_WH_INSERT,
+        ST_WH_GET,
+        ST_WH_LIST,
+        ST_WH_UPDATE,
+        ST_WH_DELETE,
+        ST_DL_LEASE,
+        ST_DL_SET,
+        ST_DL_ATTEMPT,
+        ST_DL_LIST,
+        ST_DL_GET,
+        ST_DL_ATTEMPTS,
+        ST_DL_REDELIVER,
+        ST_DL_NEXT,
+        ST_DL_UNLEASE,
         ST_COUNT
 };
 
@@ -65,6 +84,7 @@ struct store {
         sqlite3_stmt *stmts[ST_COUNT];
         int version;
         struct store_event_hook hook;
+        struct prom_hist writes; /* latency of statements that write */
 };
 
 /* Returns the cached prepared statement `id`, reset and unbound; NULL with `e` set. */

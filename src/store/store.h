@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../common/err.h"
+#include "../common/prom.h"
 
 struct store;
 
@@ -21,6 +22,10 @@ void store_close(struct store *st);
 
 /* Schema version the database is at. */
 int store_schema_version(struct store *st);
+
+/* The latency of every statement that wrote (a COMMIT with its fsync included), since
+ * the store was opened. Borrowed. */
+const struct prom_hist *store_write_latency(const struct store *st);
 
 /* The schema version this build migrates databases to (its newest). */
 int store_schema_latest(void);
@@ -308,32 +313,66 @@ int store_template_refs(struct store *st, const char *build_id, char ***out, siz
 int store_template_dependents(struct store *st, const char *build_id, char ***out, size_t *n,
                               struct err *e);
 
+#define EVENT_ID_MAX   24
+#define EVENT_TYPE_MAX 48
+
+/* One lifecycle event: what happened (type) to what (subject), why (reason: user,
+ * timeout, idle, error, system, pool), which API key asked (key_id, "" when none). */
 struct event_rec {
         int64_t seq;
         int64_t ts; /* ms since epoch */
-        char kind[48];
+        char id[EVENT_ID_MAX];
+        char kind[EVENT_TYPE_MAX];
+        char subject_type[16];
         char subject_id[MACHINE_ID_MAX];
-        char *data; /* JSON text, owned (free) */
+        char reason[16];
+        char key_id[48];
+        char *data; /* JSON text, owned (free; store_event_rec_free) */
 };
 
-/* Told of every event appended (after it is stored), e.g. to stream it to clients. */
+/* Told of every event appended (after it is committed), e.g. to stream it to clients
+ * or to wake the webhook sender; `fanout` is how many deliveries it queued. */
 struct store_event_hook {
-        void (*fn)(void *ud, int64_t seq, int64_t ts, const char *kind, const char *subject_type,
-                   const char *subject_id, const char *data);
+        void (*fn)(void *ud, const struct event_rec *ev, unsigned fanout);
         void *ud;
 };
 
 /* Sets the hook (fn NULL: none). */
 void store_set_event_hook(struct store *st, const struct store_event_hook *hook);
 
-/* Appends an event about (subject_type, subject_id) with JSON `data` (borrowed). */
-int store_event_append(struct store *st, int64_t ts, const char *kind, const char *subject_type,
-                       const char *subject_id, const char *data, struct err *e);
+/* Appends ev (seq and, when empty, id are filled in; data borrowed, NULL means "{}") and,
+ * in the same transaction, one pending delivery per enabled webhook whose event filter
+ * matches its type (the durable outbox). 0 or -EIO. */
+int store_event_append(struct store *st, struct event_rec *ev, struct err *e);
 
-/* Lists events of a subject after seq, oldest first; *out malloc'd (free each data, then
- * the array). */
-int store_event_list(struct store *st, const char *subject_type, const char *subject_id,
-                     int64_t after_seq, unsigned limit, struct event_rec **out, size_t *n,
-                     struct err *e);
+/* What store_event_query selects; NULL/0 fields do not filter. `type` is exact, or a
+ * prefix ending in ".*" ("machine.*"). */
+struct event_filter {
+        const char *subject_type;
+        const char *subject_id;
+        const char *type;
+        int64_t after_seq;
+        int64_t since_ts;
+};
+
+/* Events matching f, oldest first, at most limit; *out calloc'd (store_event_rec_free
+ * each, then free the array). */
+int store_event_query(struct store *st, const struct event_filter *f, unsigned limit,
+                      struct event_rec **out, size_t *n, struct err *e);
+
+/* The event with this sequence number. -ENOENT when pruned or never existed. */
+int store_event_get(struct store *st, int64_t seq, struct event_rec *out, struct err *e);
+
+/* The newest sequence number (0 when the log is empty). */
+int64_t store_event_last_seq(struct store *st);
+
+/* Deletes events older than before_ts that no pending delivery still needs, and
+ * finished deliveries (with their attempts) older than before_ts. Returns how many
+ * events went, or -EIO. */
+int store_event_prune(struct store *st, int64_t before_ts, struct err *e);
+
+void store_event_rec_free(struct event_rec *ev);
+
+#include "webhooks.h"
 
 #endif

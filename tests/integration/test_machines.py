@@ -524,11 +524,12 @@ class Hibernate(DaemonTest):
             self.run_cmd(mid, "echo %d >> /root/cycles" % cycle)
         self.assertEqual(self.run_cmd(mid, "cat /root/cycles").split(), ["0", "1", "2", "3", "4"])
         st, _, evs = self.req("GET", "/v1/machines/%s/events?limit=1000" % mid)
-        states = [e["state"] for e in evs["events"]]
+        states = [e["data"]["state"] for e in evs["events"]]
         self.assertEqual(states[:2], ["creating", "running"])
         self.assertEqual(states[2:6], ["hibernating", "hibernated", "resuming", "running"])
         self.assertEqual(len(states), 2 + 5 * 4)
-        self.assertEqual({e["kind"] for e in evs["events"]}, {"machine.state"})
+        self.assertEqual({e["type"] for e in evs["events"]}, {"machine." + s for s in states})
+        self.assertEqual({e["reason"] for e in evs["events"]}, {"user"})
         st, _, r = self.req("POST", "/v1/machines/%s/resume" % mid)
         self.assertEqual(error_code(r), "machine_not_running")
         st, _, r = self.req("POST", "/v1/machines/%s/hibernate" % mid)

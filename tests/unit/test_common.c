@@ -7,6 +7,9 @@
 #include "../../src/common/ring.h"
 #include "../../src/common/util.h"
 #include "../../src/common/sha256.h"
+#include "../../src/common/prom.h"
+#include "../../src/core/webhook_sign.h"
+#include "../../src/core/webhooks.h"
 #include "tap.h"
 
 /* The replay ring: readers by absolute offset, oldest bytes dropped past cap. */
@@ -65,9 +68,43 @@ static void sha256_vectors(void)
                "sha256 of a million 'a' in uneven pieces");
 }
 
+/* Standard Webhooks' published example, and the target rule. */
+static void webhook_vectors(void)
+{
+        char sig[WEBHOOK_SIG_MAX];
+        const char *body = "{\"test\": 2432232314}";
+        is_int(webhook_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                            "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body, strlen(body), sig),
+               0, "sign");
+        is_str(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+               "the Standard Webhooks example signature");
+        ok(webhook_sign("nope", "m", 1, "", 0, sig) < 0, "a secret without whsec_ is refused");
+        char secret[64];
+        is_int(webhook_secret_new(secret, sizeof(secret)), 0, "new secret");
+        ok(strncmp(secret, "whsec_", 6) == 0 && strlen(secret) == 6 + 44, "whsec_ + 32 bytes");
+        struct err e = {0};
+        ok(webhook_url_check("https://hooks.example.com/x", 0, &e) == 0, "a public https URL");
+        ok(webhook_url_check("ftp://example.com/", 1, &e) < 0, "ftp is refused");
+        ok(webhook_url_check("http://user:pw@example.com/", 1, &e) < 0, "user info is refused");
+        ok(webhook_url_check("http://127.0.0.1:9/", 0, &e) < 0, "loopback refused by default");
+        ok(webhook_url_check("http://127.0.0.1:9/", 1, &e) == 0, "... allowed by the flag");
+        ok(webhook_url_check("http://[::1]:9/", 0, &e) < 0, "IPv6 loopback refused");
+        ok(webhook_url_check("http://169.254.169.254/", 0, &e) < 0, "link-local refused");
+        ok(webhook_url_check("http://10.1.2.3/", 0, &e) < 0, "RFC 1918 refused");
+        ok(webhook_url_check("http://[::ffff:192.168.1.1]/", 0, &e) < 0, "mapped private refused");
+        ok(webhook_url_check("http://8.8.8.8/", 0, &e) == 0, "a public address");
+        is_int((int)webhook_retry_delay_ms(1), 1000, "first retry after 1 s");
+        is_int((int)webhook_retry_delay_ms(2), 5000, "then 5 s");
+        ok(webhook_retry_delay_ms(WEBHOOK_ATTEMPTS_MAX) < 0, "then no more");
+        char l[32];
+        prom_label(l, sizeof(l), "k", "a\"b\\c\n");
+        is_str(l, "k=\"a\\\"b\\\\c\\n\"", "label values escaped");
+}
+
 int main(void)
 {
         sha256_vectors();
+        webhook_vectors();
         struct buf b;
         buf_init(&b, 8);
         is_int(buf_append(&b, "abcd", 4), 0, "append within limit");

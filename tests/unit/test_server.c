@@ -241,7 +241,7 @@ int main(void)
         struct err e;
         struct http_server_cfg cfg;
         http_server_cfg_defaults(&cfg);
-        struct http_app app = {routes, 3, no_auth, &T, NULL};
+        struct http_app app = {.routes = routes, .nroutes = 3, .authenticate = no_auth, .ctx = &T};
         ok(loop_init(&T.loop, &e) == 0, "loop");
         ok(http_server_start(&T.srv, &T.loop, "127.0.0.1:0", &cfg, &app, &e) == 0,
            "server listens on %s", T.srv.bound);

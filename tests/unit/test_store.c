@@ -217,6 +217,103 @@ static void volumes(struct store *st)
         is_int(store_volume_delete(st, "v_1", &e), -ENOENT, "delete again: ENOENT");
 }
 
+static struct event_rec ev(const char *type, const char *subject, int64_t ts)
+{
+        struct event_rec r = {.ts = ts};
+        snprintf(r.kind, sizeof(r.kind), "%s", type);
+        snprintf(r.subject_type, sizeof(r.subject_type), "machine");
+        snprintf(r.subject_id, sizeof(r.subject_id), "%s", subject);
+        snprintf(r.reason, sizeof(r.reason), "user");
+        return r;
+}
+
+static unsigned last_fanout;
+static void count_fanout(void *ud, const struct event_rec *e, unsigned fanout)
+{
+        (void)ud;
+        (void)e;
+        last_fanout = fanout;
+}
+
+/* The event log, its filters, and the webhook outbox filled in the same transaction. */
+static void events_and_outbox(struct store *st)
+{
+        struct err e = {0};
+        struct webhook_rec all = {.enabled = 1, .events = "[\"*\"]"}, mach = all, off = all;
+        snprintf(all.id, sizeof(all.id), "wh_all");
+        snprintf(mach.id, sizeof(mach.id), "wh_mach");
+        mach.events = "[\"machine.hibernated\",\"volume.*\"]";
+        snprintf(off.id, sizeof(off.id), "wh_off");
+        off.enabled = 0;
+        is_int(store_webhook_insert(st, &all, &e), 0, "insert webhook");
+        is_int(store_webhook_insert(st, &mach, &e), 0, "insert a filtered webhook");
+        is_int(store_webhook_insert(st, &off, &e), 0, "insert a disabled webhook");
+        struct store_event_hook hook = {count_fanout, NULL};
+        store_set_event_hook(st, &hook);
+        struct event_rec a = ev("machine.running", "m_1", 100),
+                         b = ev("machine.hibernated", "m_1", 200),
+                         c = ev("volume.ready", "v_1", 300), p = ev("webhook.ping", "wh_off", 400);
+        is_int(store_event_append(st, &a, &e), 0, "append");
+        ok(a.seq > 0 && strncmp(a.id, "ev_", 3) == 0, "seq and id filled in");
+        is_int((int)last_fanout, 1, "machine.running: the catch-all endpoint only");
+        is_int(store_event_append(st, &b, &e), 0, "append");
+        is_int((int)last_fanout, 2, "machine.hibernated: both enabled endpoints");
+        is_int(store_event_append(st, &c, &e), 0, "append");
+        is_int((int)last_fanout, 2, "volume.*: a family filter matches");
+        is_int(store_event_append(st, &p, &e), 0, "append");
+        is_int((int)last_fanout, 1, "a ping goes to its own webhook only, enabled or not");
+        store_set_event_hook(st, NULL);
+        struct event_rec *v;
+        size_t n;
+        struct event_filter f = {.type = "machine.*"};
+        is_int(store_event_query(st, &f, 10, &v, &n, &e), 0, "query by family");
+        ok(n == 2 && v[0].seq == a.seq && v[1].seq == b.seq && !strcmp(v[0].reason, "user"),
+           "machine events in order, reason kept");
+        for (size_t i = 0; i < n; i++)
+                store_event_rec_free(&v[i]);
+        free(v);
+        f = (struct event_filter){.after_seq = a.seq, .since_ts = 250};
+        is_int(store_event_query(st, &f, 10, &v, &n, &e), 0, "query after a seq and time");
+        ok(n == 2 && v[0].seq == c.seq, "... later events only");
+        for (size_t i = 0; i < n; i++)
+                store_event_rec_free(&v[i]);
+        free(v);
+
+        struct delivery_rec *d;
+        is_int(store_delivery_lease(st, "wh_mach", 1000, 5000, 8, &d, &n, &e), 0, "lease");
+        ok(n == 2 && !strcmp(d[0].type, "machine.hibernated") && d[0].next_at == 5000,
+           "the due deliveries, leased until later");
+        size_t n2;
+        struct delivery_rec *d2;
+        is_int(store_delivery_lease(st, "wh_mach", 1000, 5000, 8, &d2, &n2, &e), 0, "lease again");
+        is_int((int)n2, 0, "leased deliveries are not leased twice");
+        free(d2);
+        struct attempt_rec at = {.at = 1000, .status = 500, .duration_ms = 3, .response = "oops"};
+        is_int(store_delivery_record(st, d[0].id, &at, "pending", 2000, &e), 0, "record a retry");
+        at.status = 200;
+        is_int(store_delivery_record(st, d[1].id, &at, "delivered", 0, &e), 0, "record success");
+        is_int(store_delivery_lease(st, "wh_mach", 2500, 9000, 8, &d2, &n2, &e), 0, "lease later");
+        ok(n2 == 1 && !strcmp(d2[0].id, d[0].id) && d2[0].attempts == 1, "the retry is due again");
+        free(d2);
+        struct attempt_rec *log;
+        is_int(store_attempt_list(st, d[0].id, 10, &log, &n2, &e), 0, "attempt log");
+        ok(n2 == 1 && log[0].status == 500 && !strcmp(log[0].response, "oops"), "... kept");
+        free(log[0].response);
+        free(log);
+        is_int(store_delivery_redeliver(st, "wh_mach", d[1].id, 3000, &e), 0, "redeliver");
+        is_int(store_delivery_redeliver(st, "wh_all", d[1].id, 3000, &e), -ENOENT,
+               "another webhook's delivery is not found");
+        free(d);
+        ok(store_delivery_next_due(st) <= 3000, "the next due time counts pending deliveries");
+        is_int(store_event_prune(st, 10000, &e), 0,
+               "prune keeps the events pending deliveries need");
+        is_int(store_webhook_delete(st, "wh_all", &e), 0, "delete webhook");
+        is_int(store_webhook_delete(st, "wh_mach", &e), 0, "delete webhook");
+        is_int(store_webhook_delete(st, "wh_off", &e), 0, "delete webhook");
+        is_int(store_event_prune(st, 10000, &e), 4, "... their deliveries went with them");
+        ok(store_delivery_next_due(st) == INT64_MAX, "nothing is due");
+}
+
 int main(void)
 {
         char dir[] = "/tmp/ns-store-XXXXXX";
@@ -226,7 +323,7 @@ int main(void)
         struct store *st;
         struct err e;
         is_int(store_open(&st, path, &e), 0, "opens a fresh database");
-        is_int(store_schema_version(st), 4, "migrated to version 4");
+        is_int(store_schema_version(st), store_schema_latest(), "migrated to the latest version");
         int64_t n = -1;
         is_int(store_key_count(st, &n, &e), 0, "count");
         is_int(n, 0, "fresh store has no keys");
@@ -269,6 +366,7 @@ int main(void)
         lineage(st);
         templates(st);
         volumes(st);
+        events_and_outbox(st);
         store_close(st);
 
         is_int(store_open(&st, path, &e), 0, "reopens");

@@ -129,6 +129,17 @@ void api_machines_exec(struct http_exchange *ex);
 void api_machines_metrics(struct http_exchange *ex);
 void api_machines_hibernate(struct http_exchange *ex);
 void api_machines_events(struct http_exchange *ex);
+void api_events_list(struct http_exchange *ex);
+void api_webhooks_create(struct http_exchange *ex);
+void api_webhooks_list(struct http_exchange *ex);
+void api_webhooks_get(struct http_exchange *ex);
+void api_webhooks_update(struct http_exchange *ex);
+void api_webhooks_delete(struct http_exchange *ex);
+void api_webhooks_rotate(struct http_exchange *ex);
+void api_webhooks_test(struct http_exchange *ex);
+void api_webhooks_deliveries(struct http_exchange *ex);
+void api_webhooks_delivery(struct http_exchange *ex);
+void api_webhooks_redeliver(struct http_exchange *ex);
 void api_machines_resume(struct http_exchange *ex);
 void api_files_put(struct http_exchange *ex);
 enum ns_code api_files_put_body(struct http_exchange *ex, const char *data, size_t len);
@@ -199,5 +210,11 @@ static inline struct core *api_core(const struct http_exchange *ex)
 {
         return &((struct app *)ex->app)->core;
 }
+
+/* Answers a page of events matching f after the page's cursor (api/events.c). */
+void api_events_page(struct http_exchange *ex, struct event_filter *f, const struct api_page *page);
+
+/* Whether t is an event type filter: a type, a family ("machine.*") or "*". */
+int api_event_type_ok(const char *t);
 
 #endif

@@ -46,6 +46,8 @@ void api_keys_create(struct http_exchange *ex)
                 api_fail(ex, &e);
                 return;
         }
+        core_event(&app->core, "key.created", "key", k.id, NULL,
+                   json_pack("{s:s}", "name", k.name));
         json_t *doc = key_json(&k);
         json_object_set_new(doc, "key", json_string(token));
         char loc[96];
@@ -109,6 +111,8 @@ void api_keys_revoke(struct http_exchange *ex)
                                    ex->match.params[0]);
         else if (r < 0)
                 api_fail(ex, &e);
-        else
+        else {
+                core_event(&app->core, "key.revoked", "key", ex->match.params[0], NULL, NULL);
                 http_respond(ex, 204, NULL, NULL, 0);
+        }
 }

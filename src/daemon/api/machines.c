@@ -351,23 +351,9 @@ void api_machines_resume(struct http_exchange *ex)
         state_op(ex, machine_resume);
 }
 
-static json_t *event_json(const void *row)
-{
-        const struct event_rec *r = row;
-        json_t *ev = json_loads(r->data, 0, NULL);
-        if (!ev)
-                ev = json_object();
-        json_object_set_new(ev, "seq", json_integer(r->seq));
-        json_object_set_new(ev, "ts", json_integer(r->ts));
-        json_object_set_new(ev, "kind", json_string(r->kind));
-        json_object_set_new(ev, "machine_id", json_string(r->subject_id));
-        return ev;
-}
-
 /* GET /v1/machines/{id}/events: the machine's lifecycle, oldest first. */
 void api_machines_events(struct http_exchange *ex)
 {
-        struct app *app = ex->app;
         struct query_param q[] = {{.name = "limit"}, {.name = "cursor"}};
         struct api_page page;
         struct machine_rec r;
@@ -375,19 +361,8 @@ void api_machines_events(struct http_exchange *ex)
             stored(ex, &r) < 0)
                 return;
         store_machine_rec_free(&r);
-        struct event_rec *v;
-        size_t n;
-        struct err e = {0};
-        if (store_event_list(app->core.store, "machine", ex->match.params[0], page.after,
-                             (unsigned)page.limit + 1, &v, &n, &e) < 0) {
-                api_fail(ex, &e);
-                return;
-        }
-        api_respond_page(ex, &page, "events", v, n, sizeof(*v), offsetof(struct event_rec, seq),
-                         event_json);
-        for (size_t i = 0; i < n; i++)
-                free(v[i].data);
-        free(v);
+        struct event_filter f = {.subject_type = "machine", .subject_id = ex->match.params[0]};
+        api_events_page(ex, &f, &page);
 }
 
 /* ---- auto-resume ------------------------------------------------------------------ */

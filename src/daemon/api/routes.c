@@ -2,6 +2,7 @@
  * compares `nullspaced --print-routes` with the spec). */
 #include "../../common/cleanup.h"
 #include "api.h"
+#include "../metrics_prom.h"
 
 #define JSON_BODY_MAX  (64u << 10)
 #define FILE_MAX       (64ull << 30) /* uploads stream; this only bounds one file */
@@ -20,6 +21,18 @@ const struct route api_routes[] = {
     {"GET", "/v1/keys/{id}", api_keys_get, 0, 0, NULL},
     {"DELETE", "/v1/keys/{id}", api_keys_revoke, 0, 0, NULL},
     {"GET", "/v1/ws", api_ws, ROUTE_WEBSOCKET, 0, NULL},
+    {"GET", "/v1/events", api_events_list, 0, 0, NULL},
+    {"GET", "/metrics", api_prom_metrics, 0, 0, NULL},
+    {"POST", "/v1/webhooks", api_webhooks_create, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
+    {"GET", "/v1/webhooks", api_webhooks_list, 0, 0, NULL},
+    {"GET", "/v1/webhooks/{id}", api_webhooks_get, 0, 0, NULL},
+    {"PATCH", "/v1/webhooks/{id}", api_webhooks_update, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
+    {"DELETE", "/v1/webhooks/{id}", api_webhooks_delete, 0, 0, NULL},
+    {"POST", "/v1/webhooks/{id}/rotate-secret", api_webhooks_rotate, 0, 0, NULL},
+    {"POST", "/v1/webhooks/{id}/test", api_webhooks_test, 0, 0, NULL},
+    {"GET", "/v1/webhooks/{id}/deliveries", api_webhooks_deliveries, 0, 0, NULL},
+    {"GET", "/v1/webhooks/{id}/deliveries/{did}", api_webhooks_delivery, 0, 0, NULL},
+    {"POST", "/v1/webhooks/{id}/deliveries/{did}/redeliver", api_webhooks_redeliver, 0, 0, NULL},
     {"POST", "/v1/machines", api_machines_create, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
     {"GET", "/v1/machines", api_machines_list, 0, 0, NULL},
     {"GET", "/v1/machines/{id}", api_machines_get, 0, 0, NULL},

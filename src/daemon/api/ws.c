@@ -379,16 +379,89 @@ static void op_watch(struct ws_request *r, struct machine *m)
         jv_free(watch_in_fields, ARRAY_SIZE(watch_in_fields), &in);
 }
 
+struct events_in {
+        char *type;
+        int64_t since_seq;
+        int has_since;
+};
+
+static const struct jv_field events_fields[] = {
+    {"type", JV_STRING, 0, offsetof(struct events_in, type), EVENT_TYPE_MAX - 1, 0, 0},
+    {"since_seq", JV_INT, 0, offsetof(struct events_in, since_seq), 0, 0, INT64_MAX},
+};
+
+static int channel_wants(const struct ws_channel *ch, const struct event_rec *ev)
+{
+        if (ch->machine[0] && strcmp(ch->machine, ev->subject_id) != 0)
+                return 0;
+        const char *t = ch->ev_type;
+        size_t n = strlen(t);
+        if (!n || strcmp(t, "*") == 0 || strcmp(t, ev->kind) == 0)
+                return 1;
+        return n >= 2 && strcmp(t + n - 2, ".*") == 0 && strncmp(t, ev->kind, n - 1) == 0;
+}
+
+static void send_event(struct ws_channel *ch, json_t *view)
+{
+        ws_client_send(ch->c, json_pack("{s:s,s:I,s:O}", "type", "event", "channel",
+                                        (json_int_t)ch->id, "event", view));
+}
+
+/* Replays what the store kept after since_seq (at most EVENTS_REPLAY_MAX); 1 when more
+ * remain (the client pages through GET /v1/events for those). */
+#define EVENTS_REPLAY_MAX 1000
+static int replay_events(struct ws_channel *ch, int64_t since_seq)
+{
+        struct event_filter f = {.after_seq = since_seq};
+        if (ch->machine[0]) {
+                f.subject_type = "machine";
+                f.subject_id = ch->machine;
+        }
+        if (ch->ev_type[0] && strcmp(ch->ev_type, "*") != 0)
+                f.type = ch->ev_type;
+        struct event_rec *v = NULL;
+        size_t n = 0;
+        if (store_event_query(ch->c->app->core.store, &f, EVENTS_REPLAY_MAX + 1, &v, &n, NULL) < 0)
+                return 0;
+        for (size_t i = 0; i < n && i < EVENTS_REPLAY_MAX; i++) {
+                json_t *view = event_view(&v[i]);
+                send_event(ch, view);
+                json_decref(view);
+        }
+        for (size_t i = 0; i < n; i++)
+                store_event_rec_free(&v[i]);
+        free(v);
+        return n > EVENTS_REPLAY_MAX;
+}
+
 static void op_events(struct ws_request *r, struct machine *m)
 {
         (void)m;
-        if (decode(r, NULL, 0, NULL) < 0)
+        struct events_in in = {0};
+        if (decode(r, events_fields, ARRAY_SIZE(events_fields), &in) < 0)
                 return;
+        if (in.type && !api_event_type_ok(in.type)) {
+                ws_client_error(r->c, r->id, 0, NS_E_INVALID_FIELD,
+                                "field 'type': an event type (machine.running), a family "
+                                "(machine.*) or *");
+                jv_free(events_fields, ARRAY_SIZE(events_fields), &in);
+                return;
+        }
         struct ws_channel *ch = ws_channel_new(r->c, r->id, WCH_EVENTS, r->machine);
-        if (!ch)
-                return;
-        ch->answered = 1;
-        reply(r->c, r->id, json_pack("{s:I}", "channel", (json_int_t)ch->id));
+        if (ch) {
+                snprintf(ch->ev_type, sizeof(ch->ev_type), "%s", in.type ? in.type : "");
+                ch->answered = 1;
+                int64_t last = store_event_last_seq(r->c->app->core.store);
+                reply(r->c, r->id,
+                      json_pack("{s:I,s:I}", "channel", (json_int_t)ch->id, "last_seq",
+                                (json_int_t)last));
+                if (json_object_get(r->msg, "since_seq") && replay_events(ch, in.since_seq))
+                        ws_client_error(r->c, r->id, ch->id, NS_E_CONFLICT,
+                                        "more than %d events to replay: page through GET "
+                                        "/v1/events?since_seq=%lld for the rest",
+                                        EVENTS_REPLAY_MAX, (long long)in.since_seq);
+        }
+        jv_free(events_fields, ARRAY_SIZE(events_fields), &in);
 }
 
 struct build_logs_in {
@@ -565,10 +638,8 @@ static const struct wop *find_op(const char *type)
         return NULL;
 }
 
-static void on_text(struct ws_session *ws, const char *data, size_t len, void *user)
+static void handle_text(struct ws_client *c, const char *data, size_t len)
 {
-        (void)ws;
-        struct ws_client *c = user;
         json_error_t jerr;
         json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!msg || !json_is_object(msg)) {
@@ -615,6 +686,16 @@ static void on_text(struct ws_session *ws, const char *data, size_t len, void *u
         } else {
                 with_machine(r);
         }
+}
+
+/* A request from the client: what it starts is the client's key's doing. */
+static void on_text(struct ws_session *ws, const char *data, size_t len, void *user)
+{
+        (void)ws;
+        struct ws_client *c = user;
+        core_cause_set(&c->app->core, "user", c->key_id);
+        handle_text(c, data, len);
+        core_cause_clear(&c->app->core);
 }
 
 /* A binary frame from the client: [0][channel u32 big-endian][stdin bytes]. An empty
@@ -671,6 +752,7 @@ void api_ws(struct http_exchange *ex)
         }
         c->app = ex->app;
         c->refs = 1;
+        snprintf(c->key_id, sizeof(c->key_id), "%s", ex->key_id);
         if (http_ws_accept(ex, &handlers, c, &c->ws) < 0) {
                 free(c);
                 return;
@@ -679,39 +761,23 @@ void api_ws(struct http_exchange *ex)
         c->app->ws_clients = c;
 }
 
-static void on_store_event(void *ud, int64_t seq, int64_t ts, const char *kind,
-                           const char *subject_type, const char *subject_id, const char *data)
-{
-        ws_client_broadcast_event(ud, seq, ts, kind, subject_type, subject_id, data);
-}
-
 void api_ws_install(struct app *app)
 {
-        struct store_event_hook hook = {on_store_event, app};
-        store_set_event_hook(app->core.store, &hook);
         app->core.hooks.build_log = ws_client_build_notify;
         app->core.hooks.before_checkpoint = preview_drop_machine;
 }
 
-void ws_client_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
-                               const char *subject_type, const char *subject_id, const char *data)
+void ws_client_broadcast_event(struct app *app, const struct event_rec *ev)
 {
-        json_t *event = NULL; /* built once, for the first subscriber */
+        json_t *view = NULL; /* built once, for the first subscriber */
         for (struct ws_client *c = app->ws_clients; c; c = c->next) {
                 for (struct ws_channel *ch = c->chans; c->ws && ch; ch = ch->next) {
-                        if (ch->kind != WCH_EVENTS ||
-                            (ch->machine[0] && strcmp(ch->machine, subject_id)))
+                        if (ch->kind != WCH_EVENTS || !channel_wants(ch, ev))
                                 continue;
-                        if (!event) {
-                                json_t *d = json_loads(data, 0, NULL);
-                                event = json_pack("{s:I,s:I,s:s,s:s,s:s,s:o}", "seq",
-                                                  (json_int_t)seq, "ts", (json_int_t)ts, "kind",
-                                                  kind, "subject_type", subject_type, "subject_id",
-                                                  subject_id, "data", d ? d : json_object());
-                        }
-                        ws_client_send(c, json_pack("{s:s,s:I,s:O}", "type", "event", "channel",
-                                                    (json_int_t)ch->id, "event", event));
+                        if (!view)
+                                view = event_view(ev);
+                        send_event(ch, view);
                 }
         }
-        json_decref(event);
+        json_decref(view);
 }

@@ -34,6 +34,7 @@ struct ws_channel {
         uint32_t window;  /* the agent's output credit per stream (grants go in halves) */
         struct buf line;  /* watch: a partial event line */
         uint64_t cursor;  /* build logs: the next byte of the log to send */
+        char ev_type[EVENT_TYPE_MAX]; /* events: the type filter ("" or "*": all) */
         struct ws_channel *next;
 };
 
@@ -45,6 +46,7 @@ struct ws_client {
         int refs;
         struct ws_channel *chans;
         unsigned nchans;
+        char key_id[48]; /* the API key it authenticated with */
         uint32_t next_id;
         struct ws_client *next; /* app->ws_clients */
 };
@@ -88,7 +90,6 @@ void ws_channel_build_pump_all(struct ws_client *c);
 void ws_client_build_notify(struct core *core, const char *build_id, int ended);
 
 /* Lifecycle events to every client subscribed (a store hook). */
-void ws_client_broadcast_event(struct app *app, int64_t seq, int64_t ts, const char *kind,
-                               const char *subject_type, const char *subject_id, const char *data);
+void ws_client_broadcast_event(struct app *app, const struct event_rec *ev);
 
 #endif

@@ -356,11 +356,23 @@ void conn_log_exchange(struct http_conn *c)
                  (unsigned long long)us, ex->key_id[0] ? ex->key_id : "-", c->peer);
 }
 
+/* Calls the route's handler, through the application's dispatch when it has one. */
+static void conn_run_handler(struct http_conn *c)
+{
+        const struct http_app *a = &c->srv->app;
+        if (a->dispatch)
+                a->dispatch(&c->ex);
+        else
+                c->ex.match.route->handler(&c->ex);
+}
+
 /* The current response is fully queued: get ready for the next request. */
 static void exchange_done(struct http_conn *c)
 {
         struct http_exchange *ex = &c->ex;
         conn_log_exchange(c);
+        if (c->srv->app.done && ex->req)
+                c->srv->app.done(ex);
         buf_fini(&ex->body);
         buf_reset(&ex->headers);
         ex->req = NULL;
@@ -551,7 +563,7 @@ static void dispatch(struct http_conn *c)
                 respond_code(c, ex->pending);
                 return;
         }
-        ex->match.route->handler(ex);
+        conn_run_handler(c);
 }
 
 /* A request that cannot be parsed (or whose body cannot be skipped) gets its error and
@@ -568,11 +580,10 @@ static void fail_request(struct http_conn *c, enum ns_code code)
 
 static int start_upgrade(struct http_conn *c, size_t consumed)
 {
-        struct http_exchange *ex = &c->ex;
         c->state = CONN_HANDLING;
         c->in_process = 1;
         c->head_used = consumed;
-        ex->match.route->handler(ex); /* switches to CONN_WS through http_ws_accept, or errs */
+        conn_run_handler(c); /* switches to CONN_WS through http_ws_accept, or errs */
         c->in_process = 0;
         if (c->dead) /* taken over (http_take_socket) */
                 return -1;

@@ -39,6 +39,11 @@ struct http_app {
          * the request (no API key, no body read) and is expected to take the
          * connection with http_take_socket(). NULL: route as usual. */
         const struct route *(*intercept)(struct http_exchange *ex);
+        /* Optional: runs a request's handler (ex->match.route->handler) with whatever
+         * context the application wants around it. NULL: the handler is called directly. */
+        void (*dispatch)(struct http_exchange *ex);
+        /* Optional: told when a response has been queued in full (status, route, time). */
+        void (*done)(struct http_exchange *ex);
 };
 
 /* One request/response pair. Owned by its connection; valid from the handler call

@@ -1,0 +1,58 @@
+/* Requests as causes, events to their consumers, pruning (observe.h). */
+#include "observe.h"
+#include "../common/log.h"
+#include "../core/webhooks.h"
+#include "api/api.h"
+#include "api/wsapi.h"
+#include "app.h"
+#include "metrics_prom.h"
+
+#define PRUNE_EVERY_MS (3600u * 1000u)
+
+static void on_event(void *ud, const struct event_rec *ev, unsigned fanout)
+{
+        struct app *app = ud;
+        ws_client_broadcast_event(app, ev);
+        prom_count_event(ev);
+        if (fanout)
+                webhooks_kick(&app->core);
+}
+
+void observe_install(struct app *app)
+{
+        struct store_event_hook hook = {on_event, app};
+        store_set_event_hook(app->core.store, &hook);
+        app->core.hooks.operation = prom_count_operation;
+}
+
+static void on_prune(struct loop_timer *t)
+{
+        struct app *app = (struct app *)((char *)t - offsetof(struct app, prune_timer));
+        core_events_prune(&app->core, app->events_retention_s);
+        loop_timer_arm(&app->core.loop, &app->prune_timer, PRUNE_EVERY_MS, on_prune);
+}
+
+int observe_start(struct app *app, struct err *e)
+{
+        loop_timer_arm(&app->core.loop, &app->prune_timer, 0, on_prune);
+        return webhooks_start(&app->core, app->webhook_allow_private, e);
+}
+
+void observe_stop(struct app *app)
+{
+        loop_timer_cancel(&app->core.loop, &app->prune_timer);
+        webhooks_stop(&app->core);
+}
+
+void observe_dispatch(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        core_cause_set(&app->core, "user", ex->key_id);
+        ex->match.route->handler(ex);
+        core_cause_clear(&app->core);
+}
+
+void observe_done(struct http_exchange *ex)
+{
+        prom_count_request(ex);
+}

@@ -1,0 +1,263 @@
+"""Observability against a real daemon and a real HTTP receiver: the event log and its
+filters, signed webhook deliveries for machine lifecycles with reasons, the retry rules,
+endpoints that never hold each other up, deliveries that survive a SIGKILL, and
+/metrics checked by promtool."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import unittest
+
+from harness import Daemon, DaemonTest, error_code
+from webhook_receiver import Receiver, verify
+
+
+class Helpers:
+    def hook(self, path, events=None, **extra):
+        body = {"url": self.rx.url(path)}
+        if events is not None:
+            body["events"] = events
+        body.update(extra)
+        st, _, w = self.d.request("POST", "/v1/webhooks", body)
+        self.assertEqual(st, 201, w)
+        self.addCleanup(self.d.request, "DELETE", "/v1/webhooks/" + w["id"])
+        return w
+
+    def deliveries(self, wid):
+        st, _, page = self.d.request("GET", "/v1/webhooks/%s/deliveries" % wid)
+        self.assertEqual(st, 200, page)
+        return page["deliveries"]
+
+    def new_key(self, name="k"):
+        st, _, k = self.d.request("POST", "/v1/keys", {"name": name})
+        self.assertEqual(st, 201, k)
+        return k
+
+
+class Events(Helpers, DaemonTest):
+    daemon_args = ("--webhook-allow-private",)
+
+    def test_events_name_their_cause_and_filter(self):
+        _, _, keys = self.d.request("GET", "/v1/keys")
+        admin = keys["keys"][0]["id"]
+        k = self.new_key("audited")
+        st, _, page = self.d.request("GET", "/v1/events?type=key.created&subject=" + k["id"])
+        self.assertEqual(st, 200, page)
+        (ev,) = page["events"]
+        self.assertEqual((ev["type"], ev["subject"], ev["reason"], ev["key_id"]),
+                         ("key.created", {"type": "key", "id": k["id"]}, "user", admin))
+        self.assertTrue(ev["id"].startswith("ev_") and ev["seq"] > 0 and ev["ts"] > 0, ev)
+        self.assertEqual(ev["data"], {"name": "audited"})
+        later = self.new_key("later")
+        st, _, page = self.d.request("GET", "/v1/events?type=key.*&since_seq=%d" % ev["seq"])
+        self.assertEqual([e["subject"]["id"] for e in page["events"]], [later["id"]])
+        st, _, page = self.d.request("GET", "/v1/events?limit=1&type=key.*")
+        self.assertEqual(len(page["events"]), 1)
+        self.assertIsNotNone(page["next_cursor"])
+        st, _, nxt = self.d.request("GET", "/v1/events?limit=1&type=key.*&cursor=%s" %
+                                    page["next_cursor"])
+        self.assertGreater(nxt["events"][0]["seq"], page["events"][0]["seq"])
+        for bad in ("type=Machine", "type=a.*.b", "since_seq=-1", "since=x"):
+            st, _, b = self.d.request("GET", "/v1/events?" + bad)
+            self.assertEqual(st, 400, bad)
+
+    def setUp(self):
+        self.rx = Receiver()
+        self.addCleanup(self.rx.close)
+
+    def test_webhook_crud_shows_the_secret_once(self):
+        w = self.hook("/crud", ["machine.*"], description="ops")
+        self.assertTrue(w["secret"].startswith("whsec_"))
+        st, _, got = self.d.request("GET", "/v1/webhooks/" + w["id"])
+        self.assertEqual(st, 200)
+        self.assertNotIn("secret", got)
+        self.assertEqual((got["events"], got["enabled"], got["description"]),
+                         (["machine.*"], True, "ops"))
+        st, _, up = self.d.request("PATCH", "/v1/webhooks/" + w["id"],
+                                   {"enabled": False, "events": ["key.created"]})
+        self.assertEqual((st, up["enabled"], up["events"]), (200, False, ["key.created"]))
+        st, _, b = self.d.request("POST", "/v1/webhooks/%s/test" % w["id"])
+        self.assertEqual((st, error_code(b)), (409, "conflict"))
+        st, _, rot = self.d.request("POST", "/v1/webhooks/%s/rotate-secret" % w["id"])
+        self.assertEqual(st, 200)
+        self.assertNotEqual(rot["secret"], w["secret"])
+        st, _, page = self.d.request("GET", "/v1/webhooks")
+        self.assertIn(w["id"], [x["id"] for x in page["webhooks"]])
+        for body in ({"url": "ftp://x/"}, {"url": "http://u:p@h/"}, {"events": ["x"]},
+                     {"url": self.rx.url("/"), "events": ["Machine.*"]},
+                     {"url": self.rx.url("/"), "bogus": 1}):
+            st, _, b = self.d.request("POST", "/v1/webhooks", body)
+            self.assertEqual(st, 400, (body, b))
+        st, _, b = self.d.request("GET", "/v1/webhooks/wh_nope")
+        self.assertEqual((st, error_code(b)), (404, "webhook_not_found"))
+        st, _, b = self.d.request("GET", "/v1/webhooks/%s/deliveries/dl_nope" % w["id"])
+        self.assertEqual((st, error_code(b)), (404, "delivery_not_found"))
+
+    def test_ping_is_signed_and_delivered(self):
+        w = self.hook("/ping")
+        st, _, _ = self.d.request("POST", "/v1/webhooks/%s/test" % w["id"])
+        self.assertEqual(st, 202)
+        def pings():
+            return [r for r in self.rx.requests("/ping") if b'"webhook.ping"' in r[2]]
+
+        self.assertTrue(self.rx.wait(pings))
+        path, hdrs, body, _ = pings()[0]
+        verify(w["secret"], hdrs, body)
+        ev = json.loads(body)
+        self.assertEqual((ev["type"], ev["id"]), ("webhook.ping", hdrs["webhook-id"]))
+        with self.assertRaises(ValueError):
+            verify(w["secret"], dict(hdrs, **{"webhook-id": "ev_other"}), body)
+
+    def test_machine_lifecycle_is_delivered_with_reasons(self):
+        w = self.hook("/life", ["machine.*"])
+        st, _, m = self.d.request("POST", "/v1/machines", {})
+        self.assertEqual(st, 201, m)
+        mid = m["id"]
+        for op in ("hibernate", "resume"):
+            st, _, r = self.d.request("POST", "/v1/machines/%s/%s" % (mid, op))
+            self.assertEqual(st, 200, r)
+        st, _, f = self.d.request("POST", "/v1/machines/%s/fork" % mid, {"count": 1})
+        self.assertEqual(st, 201, f)
+        child = f["machines"][0]["id"]
+        for x in (mid, child):
+            self.assertEqual(self.d.request("DELETE", "/v1/machines/" + x)[0], 200)
+        st, _, t = self.d.request("POST", "/v1/machines", {"timeout_s": 1})
+        self.assertEqual(st, 201, t)
+
+        def states(m):
+            return [(e["type"], e["reason"]) for e in self.rx.events("/life")
+                    if e["subject"]["id"] == m]
+
+        self.assertTrue(self.rx.wait(lambda: ("machine.destroyed", "timeout") in states(t["id"])),
+                        states(t["id"]))
+        self.assertTrue(self.rx.wait(lambda: ("machine.destroyed", "user") in states(mid)))
+        want = ["machine.creating", "machine.running", "machine.hibernating", "machine.hibernated",
+                "machine.resuming", "machine.running", "machine.forking", "machine.resuming",
+                "machine.running",
+                "machine.destroying", "machine.destroyed"]
+        self.assertEqual([s for s, _ in states(mid)], want)
+        self.assertEqual({r for _, r in states(mid)}, {"user"}, states(mid))
+        self.assertIn(("machine.running", "user"), states(child))
+        for _, hdrs, body, _ in self.rx.requests("/life"):
+            verify(w["secret"], hdrs, body)
+        ids = [e["id"] for e in self.rx.events("/life")]
+        self.assertEqual(len(ids), len(set(ids)), "each event delivered once here")
+
+    def test_retries_follow_the_status(self):
+        self.rx.script["/flaky"] = [500, 500, 200]
+        self.rx.script["/bad"] = [400]
+        flaky = self.hook("/flaky", ["key.created"])
+        bad = self.hook("/bad", ["key.created"])
+        self.new_key("retry-me")
+
+        def settled(wid, state):
+            d = self.deliveries(wid)
+            return d and d[0]["state"] == state and d[0]
+
+        self.assertTrue(self.rx.wait(lambda: settled(flaky["id"], "delivered"), 30))
+        d = settled(flaky["id"], "delivered")
+        self.assertEqual([a["status"] for a in d["attempt_log"]], [500, 500, 200])
+        gaps = [b["at"] - a["at"] for a, b in zip(d["attempt_log"], d["attempt_log"][1:])]
+        self.assertTrue(800 <= gaps[0] <= 1500 and 4000 <= gaps[1] <= 6500, gaps)
+        self.assertTrue(self.rx.wait(lambda: settled(bad["id"], "failed")))
+        b = settled(bad["id"], "failed")
+        self.assertEqual([a["status"] for a in b["attempt_log"]], [400], "a 400 is not retried")
+        self.assertEqual(b["attempt_log"][0]["response"], '{"ok":true}')
+        self.rx.script["/bad"] = [200]
+        st, _, r = self.d.request("POST", "/v1/webhooks/%s/deliveries/%s/redeliver" %
+                                  (bad["id"], b["id"]))
+        self.assertEqual((st, r["state"]), (202, "pending"))
+        self.assertTrue(self.rx.wait(lambda: settled(bad["id"], "delivered")))
+        ids = {h["webhook-id"] for _, h, _, _ in self.rx.requests("/bad")}
+        self.assertEqual(len(ids), 1, "a redelivery carries the same webhook-id")
+
+    def test_a_hanging_endpoint_never_delays_another(self):
+        self.rx.script["/hang"] = ["hang"]
+        self.hook("/hang", ["key.created"])
+        self.hook("/fast", ["key.created"])
+        t0 = time.time()
+        for i in range(20):
+            self.new_key("k%d" % i)
+        self.assertTrue(self.rx.wait(lambda: len(self.rx.requests("/fast")) == 20, 10))
+        took = self.rx.requests("/fast")[-1][3] - t0
+        self.assertLess(took, 5, "the fast endpoint waited on the hanging one")
+        self.assertEqual(len(self.rx.requests("/hang")), 8, "at most 8 in flight per endpoint")
+
+
+class Private(unittest.TestCase):
+    def test_private_targets_are_refused_without_the_flag(self):
+        d = Daemon().start()
+        try:
+            st, _, b = d.request("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/x"})
+            self.assertEqual((st, error_code(b)), (400, "invalid_field"))
+            self.assertIn("--webhook-allow-private", b["error"]["message"])
+            # a host that resolves to loopback (127.1) is refused when the request is sent
+            st, _, w = d.request("POST", "/v1/webhooks", {"url": "http://127.1:9/x"})
+            self.assertEqual(st, 201, w)
+            d.request("POST", "/v1/webhooks/%s/test" % w["id"])
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                dl = d.request("GET", "/v1/webhooks/%s/deliveries" % w["id"])[2]["deliveries"]
+                if dl and dl[0]["state"] == "failed":
+                    break
+                time.sleep(0.1)
+            self.assertEqual(dl[0]["state"], "failed", dl)
+            self.assertIn("private", dl[0]["attempt_log"][0]["error"])
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+
+class Durability(Helpers, unittest.TestCase):
+    def test_sigkill_with_pending_deliveries_loses_none(self):
+        self.rx = Receiver()
+        self.addCleanup(self.rx.close)
+        self.rx.script["/slow"] = ["hang"]
+        self.d = d = Daemon(["--webhook-allow-private"]).start()
+        self.addCleanup(d.cleanup)
+        st, _, w = d.request("POST", "/v1/webhooks", {"url": self.rx.url("/slow"),
+                                                      "events": ["key.created"]})
+        self.assertEqual(st, 201, w)
+        made = {self.new_key("d%d" % i)["id"] for i in range(200)}
+        self.assertTrue(self.rx.wait(lambda: len(self.rx.requests("/slow")) >= 8))
+        d.stop(signal.SIGKILL)
+        self.rx.script["/slow"] = [200]
+        d.start()
+        self.assertTrue(self.rx.wait(lambda: {json.loads(b)["subject"]["id"] for p, _, b, _ in
+                                              self.rx.requests("/slow")} >= made, 60))
+        ok = [json.loads(b) for p, _, b, _ in self.rx.requests("/slow")]
+        by_id = {}
+        for e in ok:
+            by_id.setdefault(e["id"], set()).add(e["subject"]["id"])
+        self.assertTrue(all(len(v) == 1 for v in by_id.values()),
+                        "a duplicate always carries the same event ID")
+        self.assertEqual(d.stop(), 0)
+
+
+class Prometheus(DaemonTest):
+    @unittest.skipUnless(shutil.which("promtool"), "promtool (Debian prometheus) is missing")
+    def test_metrics_pass_promtool(self):
+        self.d.request("GET", "/v1/machines")
+        self.d.request("GET", "/v1/nope")
+        st, hdrs, body = self.d.request("GET", "/metrics")
+        self.assertEqual(st, 200)
+        self.assertTrue(hdrs["content-type"].startswith("text/plain; version=0.0.4"))
+        text = body.decode()
+        for name in ("nullspace_machines{", "nullspace_http_requests_total{",
+                     "nullspace_machine_operation_duration_seconds_bucket",
+                     "nullspace_webhook_deliveries_total", "nullspace_store_write_duration_seconds",
+                     "nullspace_agent_channels_open", "nullspace_events_total"):
+            self.assertIn(name, text)
+        self.assertIn('route="/v1/machines",method="GET",status="200"', text)
+        r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        st, _, _ = self.d.request("GET", "/metrics", key=False)
+        self.assertEqual(st, 401, "metrics need a key on the API port")
+
+
+if __name__ == "__main__":
+    unittest.main()
