@@ -87,6 +87,16 @@ int cmd_processes_stdin(struct cli *c, int argc, char **argv);
 int cmd_schema(struct cli *c, int argc, char **argv);
 int cmd_shell(struct cli *c, int argc, char **argv);
 int cmd_snapshots_create(struct cli *c, int argc, char **argv);
+int cmd_events(struct cli *c, int argc, char **argv);
+int cmd_webhooks_create(struct cli *c, int argc, char **argv);
+int cmd_webhooks_list(struct cli *c, int argc, char **argv);
+int cmd_webhooks_get(struct cli *c, int argc, char **argv);
+int cmd_webhooks_update(struct cli *c, int argc, char **argv);
+int cmd_webhooks_delete(struct cli *c, int argc, char **argv);
+int cmd_webhooks_test(struct cli *c, int argc, char **argv);
+int cmd_webhooks_rotate(struct cli *c, int argc, char **argv);
+int cmd_webhooks_deliveries(struct cli *c, int argc, char **argv);
+int cmd_webhooks_redeliver(struct cli *c, int argc, char **argv);
 int cmd_volumes_create(struct cli *c, int argc, char **argv);
 int cmd_volumes_list(struct cli *c, int argc, char **argv);
 int cmd_volumes_get(struct cli *c, int argc, char **argv);
@@ -228,6 +238,9 @@ int cli_target_path_args(const struct cli_cmd *cmd, int argc, char **argv, const
 /* Prints each item of doc[key] with row, then "(more: --cursor C)" when the page has a
  * next_cursor: the body of every list verb's table (the caller prints its header). */
 void cli_print_rows(const json_t *doc, const char *key, void (*row)(const json_t *item));
+
+/* One lifecycle event as a table row (cmd_events.c). */
+void cli_event_row(const json_t *e);
 
 /* Prints doc as indented JSON on stdout (borrowed). */
 void cli_print_json(const json_t *doc);

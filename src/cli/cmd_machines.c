@@ -175,24 +175,48 @@ static void show_doc(const json_t *doc)
         cli_print_json(doc);
 }
 
-int cmd_machines_metrics(struct cli *c, int argc, char **argv)
+static void point_row(const json_t *p)
 {
-        return by_id_show(c, "machines metrics", "GET", "/metrics", argc, argv, show_doc);
+        const char *keys[] = {"ts",         "cpu_ns",       "memory_bytes",
+                              "disk_bytes", "net_rx_bytes", "net_tx_bytes"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                json_t *v = json_object_get(p, keys[i]);
+                if (json_is_integer(v))
+                        printf("%-14lld ", (long long)json_integer_value(v));
+                else
+                        printf("%-14s ", "-");
+        }
+        putchar('\n');
 }
 
-static void event_row(const json_t *e)
+static void show_series(const json_t *d)
 {
-        char *data = json_dumps(json_object_get(e, "data"), JSON_COMPACT);
-        printf("%-6lld %-14lld %-16s %s\n",
-               (long long)json_integer_value(json_object_get(e, "seq")),
-               (long long)json_integer_value(json_object_get(e, "ts")),
-               json_string_value(json_object_get(e, "kind")), data ? data : "");
-        free(data);
+        printf("%-14s %-14s %-14s %-14s %-14s %-14s\n", "TS", "CPU_NS", "MEMORY", "DISK", "NET_RX",
+               "NET_TX");
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(d, "points"), i, p) point_row(p);
+}
+
+int cmd_machines_metrics(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines metrics");
+        const char *v[1] = {0};
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        if (v[0] && !is_number(v[0]))
+                return cli_usage_error(cmd, "--since is a time in ms since the epoch (0: all)");
+        char path[200];
+        snprintf(path, sizeof(path), "/v1/machines/%s/metrics%s%s", id, v[0] ? "?since=" : "",
+                 v[0] ? v[0] : "");
+        return cli_call(c, "GET", path, NULL, v[0] ? show_series : show_doc);
 }
 
 static void show_events(const json_t *d)
 {
-        cli_print_rows(d, "events", event_row);
+        cli_print_rows(d, "events", cli_event_row);
 }
 
 int cmd_machines_events(struct cli *c, int argc, char **argv)

@@ -120,6 +120,24 @@ static const struct cli_flag m_events_flags[] = {
     {"--limit", "N", "events per page (1-1000, default 100)", 0},
     {"--cursor", "SEQ", "continue after this event's seq", 0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag m_metrics_flags[] = {
+    {"--since", "MS", "the samples kept after this time (ms since the epoch; 0: all)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag events_flags[] = {
+    {"--type", "TYPE", "an event type (machine.running) or a family (machine.*)", 0},
+    {"--subject", "ID", "events about this machine, volume, key, build or webhook", 0},
+    {"--since-seq", "SEQ", "events after this sequence number", 0},
+    {"--limit", "N", "events per page (1-1000, default 100)", 0},
+    {"--cursor", "SEQ", "continue after this event's seq", 0},
+    {"--follow", NULL, "print new events as they happen (after --since-seq) until interrupted", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag wh_flags[] = {
+    {"--url", "URL", "where deliveries go (http:// or https://)", 0},
+    {"--event", "TYPE", "deliver this type or family (machine.*); repeat; default all", 1},
+    {"--enable", NULL, "deliver (the default)", 0},
+    {"--disable", NULL, "stop delivering (pending deliveries wait)", 0},
+    {"--description", "TEXT", "a note on the endpoint", 0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag f_sign_flags[] = {
     {"--method", "GET|PUT", "what the URL allows (default GET)", 0},
     {"--expires-s", "SECONDS", "how long it is valid (default 3600)", 0},
@@ -165,7 +183,8 @@ const struct cli_cmd cli_cmds[] = {
     {"machines exec", "ID [FLAGS] -- CMD [ARGS...]",
      "Run a command in a machine; exits with the command's exit code", m_exec_flags,
      cmd_machines_exec},
-    {"machines metrics", "ID", "Show a machine's CPU and memory use", no_flags,
+    {"machines metrics", "ID [--since MS]",
+     "Show a machine's CPU, memory and disk use now, or its samples since a time", m_metrics_flags,
      cmd_machines_metrics},
     {"machines events", "ID [--limit N] [--cursor SEQ]", "Show a machine's lifecycle events",
      m_events_flags, cmd_machines_events},
@@ -211,6 +230,28 @@ const struct cli_cmd cli_cmds[] = {
     {"snapshots get", "ID", "Show one snapshot", no_flags, cmd_snapshots_get},
     {"snapshots delete", "ID", "Delete a snapshot no machine was spawned from", no_flags,
      cmd_snapshots_delete},
+    {"events", "[--type T] [--subject ID] [--since-seq SEQ] [--follow]",
+     "Show the lifecycle log: what happened to machines, snapshots, builds, volumes, keys and "
+     "webhooks, why (reason) and at whose request (key_id)",
+     events_flags, cmd_events},
+    {"webhooks create", "URL [--event TYPE]... [--description TEXT] [--disable]",
+     "Deliver events to URL, signed (Standard Webhooks); prints the secret once", wh_flags,
+     cmd_webhooks_create},
+    {"webhooks list", "[--limit N] [--cursor C]", "List webhooks", list_flags, cmd_webhooks_list},
+    {"webhooks get", "ID", "Show one webhook", no_flags, cmd_webhooks_get},
+    {"webhooks update", "ID [--url URL] [--event TYPE]... [--enable|--disable]",
+     "Change a webhook's target, event filter or state", wh_flags, cmd_webhooks_update},
+    {"webhooks delete", "ID", "Delete a webhook and its delivery log", no_flags,
+     cmd_webhooks_delete},
+    {"webhooks test", "ID", "Send a webhook.ping event to the webhook", no_flags,
+     cmd_webhooks_test},
+    {"webhooks rotate-secret", "ID", "Give a webhook a new secret (printed once)", no_flags,
+     cmd_webhooks_rotate},
+    {"webhooks deliveries", "ID [--limit N] [--cursor C]",
+     "Show a webhook's deliveries, newest first, with their attempts", list_flags,
+     cmd_webhooks_deliveries},
+    {"webhooks redeliver", "ID DELIVERY", "Send a delivery again (the same webhook-id)", no_flags,
+     cmd_webhooks_redeliver},
     {"volumes create", "NAME [--size-mb MB] [--metadata K=V]",
      "Create a volume: a filesystem machines mount (machines create --volume) and that "
      "outlives them; its files: the files commands with volume:NAME",

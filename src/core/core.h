@@ -58,6 +58,8 @@ struct core {
         struct build *builds;               /* template builds under way (core/build.c) */
         struct volume_agent *volume_agents; /* volumes' file agents (core/volume_files.c) */
         struct loop_timer pool_timer;       /* re-checks the warm pools (core/pools.c) */
+        struct loop_timer usage_timer;      /* samples machines' usage (core/monitor.c) */
+        unsigned usage_interval_ms;         /* ... this often (0: USAGE_INTERVAL_MS) */
         unsigned machine_timeout_s;         /* default deadline of new machines */
         char state_dir[PATH_MAX];
         char cache_dir[PATH_MAX];

@@ -1,5 +1,6 @@
 #include "machine.h"
 #include "machine_internal.h"
+#include "monitor.h"
 #include "templates.h"
 
 #include <errno.h>
@@ -143,6 +144,7 @@ void machine__free(struct machine *m)
         loop_timer_cancel(&m->core->loop, &m->op.deadline);
         loop_timer_cancel(&m->core->loop, &m->op.settle);
         loop_timer_cancel(&m->core->loop, &m->op.connect_timer);
+        usage_ring_free(m);
         machine_conf_fini(&m->conf);
         json_decref(m->metadata);
         free(m->op.keep_layer);

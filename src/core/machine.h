@@ -94,11 +94,13 @@ struct machine {
         char *dir;                /* STATE/machines/ID (owned) */
         struct machine_handle rt; /* its sandbox, processes and agent stream */
         struct machine_op op;     /* what is under way: waiters, timers, callbacks */
+        struct usage_ring *usage; /* its usage over time (core/monitor.c; NULL: none yet) */
         struct core *core;
         struct machine *next;
 };
 
 struct capture;
+struct usage_ring;
 
 struct machine_params {
         const char *template_name;

@@ -39,6 +39,7 @@ struct options {
         const char *runtime;
         int no_prepare;
         unsigned events_retention_days;
+        unsigned metrics_interval_ms;
         int webhook_allow_private;
 };
 
@@ -74,6 +75,8 @@ static void usage(FILE *f)
                 "                         NULLSPACE_OPTION_NAME variables, which win over it\n"
                 "  --events-retention-days N  keep lifecycle events N days (30; 0 keeps them\n"
                 "                         forever); finished webhook deliveries go with them\n"
+                "  --metrics-interval-ms N  sample machines' usage every N ms (5000, at\n"
+                "                         least 100); the last 720 samples are kept per machine\n"
                 "  --webhook-allow-private  let webhooks target loopback, link-local and\n"
                 "                         private addresses (refused by default)\n"
                 "  --no-prepare           do not build the base template (and the VM guest)\n"
@@ -150,6 +153,7 @@ enum {
         O_NOPREP,
         O_RETENTION,
         O_WHPRIVATE,
+        O_MINTERVAL,
         O_CONFIG,
         O_ROUTES,
         O_ERRORS,
@@ -175,6 +179,7 @@ static const struct option longs[] = {
     {"no-prepare", no_argument, 0, O_NOPREP},
     {"events-retention-days", required_argument, 0, O_RETENTION},
     {"webhook-allow-private", no_argument, 0, O_WHPRIVATE},
+    {"metrics-interval-ms", required_argument, 0, O_MINTERVAL},
     {"config", required_argument, 0, O_CONFIG},
     {"print-routes", no_argument, 0, O_ROUTES},
     {"print-errors", no_argument, 0, O_ERRORS},
@@ -254,6 +259,11 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                                 o->events_retention_days = 0;
                         else if (parse_uint(optarg, &o->events_retention_days) < 0 ||
                                  o->events_retention_days > 36500)
+                                goto bad;
+                        break;
+                case O_MINTERVAL:
+                        if (parse_uint(optarg, &o->metrics_interval_ms) < 0 ||
+                            o->metrics_interval_ms < 100)
                                 goto bad;
                         break;
                 case O_WHPRIVATE:
@@ -505,6 +515,7 @@ int main(int argc, char **argv)
         app.core.prepare_off = o.no_prepare;
         app.events_retention_s = o.events_retention_days * 86400u;
         app.webhook_allow_private = o.webhook_allow_private;
+        app.core.usage_interval_ms = o.metrics_interval_ms;
         app.lock_fd = -1;
         app.core.loop.epfd = -1;
         struct err e = {0};

@@ -1,8 +1,10 @@
 /* Requests as causes, events to their consumers, pruning (observe.h). */
 #include "observe.h"
 #include "../common/log.h"
+#include "../core/monitor.h"
 #include "../core/webhooks.h"
 #include "api/api.h"
+#include "api/monitor.h"
 #include "api/wsapi.h"
 #include "app.h"
 #include "metrics_prom.h"
@@ -13,6 +15,7 @@ static void on_event(void *ud, const struct event_rec *ev, unsigned fanout)
 {
         struct app *app = ud;
         ws_client_broadcast_event(app, ev);
+        monitor_broadcast_event(app, ev);
         prom_count_event(ev);
         if (fanout)
                 webhooks_kick(&app->core);
@@ -35,12 +38,14 @@ static void on_prune(struct loop_timer *t)
 int observe_start(struct app *app, struct err *e)
 {
         loop_timer_arm(&app->core.loop, &app->prune_timer, 0, on_prune);
+        monitor_start(&app->core);
         return webhooks_start(&app->core, app->webhook_allow_private, e);
 }
 
 void observe_stop(struct app *app)
 {
         loop_timer_cancel(&app->core.loop, &app->prune_timer);
+        monitor_stop(&app->core);
         webhooks_stop(&app->core);
 }
 

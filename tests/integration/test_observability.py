@@ -13,6 +13,7 @@ import unittest
 
 from harness import Daemon, DaemonTest, error_code
 from webhook_receiver import Receiver, verify
+from wsclient import Session, WsError
 
 
 class Helpers:
@@ -185,6 +186,70 @@ class Events(Helpers, DaemonTest):
         took = self.rx.requests("/fast")[-1][3] - t0
         self.assertLess(took, 5, "the fast endpoint waited on the hanging one")
         self.assertEqual(len(self.rx.requests("/hang")), 8, "at most 8 in flight per endpoint")
+
+
+class Monitor(DaemonTest):
+    daemon_args = ("--metrics-interval-ms", "200")
+
+    def setUp(self):
+        st, _, m = self.d.request("POST", "/v1/machines", {})
+        self.assertEqual(st, 201, m)
+        self.mid = m["id"]
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + self.mid)
+
+    def test_websocket_samples_at_the_interval_and_carries_events(self):
+        s = Session(self.d, timeout=20)
+        self.addCleanup(s.close)
+        r = s.call("monitor.subscribe", machines=[self.mid], interval_ms=250)
+        self.assertEqual(r["interval_ms"], 250)
+        samples = []
+        while len(samples) < 6:
+            msg = s.next()
+            if msg["type"] == "monitor" and "sample" in msg:
+                samples.append(msg["sample"])
+        self.assertEqual({x["machine"] for x in samples}, {self.mid})
+        for x in samples:
+            self.assertGreater(x["memory_bytes"], 0, x)
+            self.assertGreater(x["cpu_ns"], 0, x)
+            self.assertGreaterEqual(x["net_rx_bytes"], 0, x)
+        self.assertIsNotNone(samples[-1]["cpu_percent"])
+        span = samples[-1]["ts"] - samples[1]["ts"]
+        self.assertTrue(4 * 250 * 0.8 <= span <= 4 * 250 * 3, span)
+        st, _, _ = self.d.request("POST", "/v1/machines/%s/hibernate" % self.mid)
+        self.assertEqual(st, 200)
+        seen = []
+        while "machine.hibernated" not in seen:
+            msg = s.next()
+            if msg["type"] == "monitor" and "event" in msg:
+                seen.append(msg["event"]["type"])
+        self.assertEqual(seen, ["machine.hibernating", "machine.hibernated"])
+        for bad in ({"interval_ms": 5}, {"machines": "x"}, {"bogus": 1}):
+            with self.assertRaises(WsError):
+                s.call("monitor.subscribe", **bad)
+
+    def test_sse_and_the_series(self):
+        c = self.d.conn(timeout=20)
+        c.request("GET", "/v1/monitor?interval_ms=200&machines=" + self.mid,
+                  headers={"Authorization": "Bearer " + self.d.key})
+        r = c.getresponse()
+        self.assertEqual((r.status, r.getheader("Content-Type")), (200, "text/event-stream"))
+        got = []
+        while len(got) < 3:
+            line = r.fp.readline().decode()
+            if line.startswith("data: "):
+                got.append(json.loads(line[6:]))
+        c.close()
+        self.assertEqual({g["machine"] for g in got}, {self.mid})
+        time.sleep(1.2)
+        st, _, ser = self.d.request("GET", "/v1/machines/%s/metrics?since=0" % self.mid)
+        self.assertEqual((st, ser["interval_ms"], ser["capacity"]), (200, 200, 720), ser)
+        ts = [p["ts"] for p in ser["points"]]
+        self.assertGreaterEqual(len(ts), 4)
+        self.assertEqual(ts, sorted(ts))
+        st, _, later = self.d.request("GET", "/v1/machines/%s/metrics?since=%d" % (self.mid, ts[-2]))
+        self.assertEqual([p["ts"] for p in later["points"]][:1], ts[-1:])
+        st, _, b = self.d.request("GET", "/v1/monitor?interval_ms=1")
+        self.assertEqual(st, 400)
 
 
 class Private(unittest.TestCase):

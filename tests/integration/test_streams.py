@@ -347,12 +347,14 @@ class Streams(DaemonTest):
         rnd = random.Random(5)  # fixed seed: a failure reproduces
         types = ["exec", "process.start", "process.attach", "process.list", "process.stdin",
                  "process.signal", "process.resize", "watch", "events.subscribe", "stdin",
+                 "monitor.subscribe",
                  "close", "ping", "nope", 7, None]
         values = [None, True, -1, 0, 1, 2 ** 40, "", "x" * 300, "/tmp", "../..", [], {}, [1, "a"],
                   {"a": 1}, 1.5, "m_nope", self.mid, "TERM", "KILL" * 20]
         fields = ["machine", "cmd", "argv", "env", "cwd", "user", "tag", "pid", "channel", "pty",
                   "cols", "rows", "attach", "replay", "data", "encoding", "eof", "signal", "path",
-                  "recursive", "timeout_s", "stdin", "bogus"]
+                  "recursive", "timeout_s", "stdin", "machines", "interval_ms", "type",
+                  "since_seq", "bogus"]
         s = Session(self.d, timeout=10)
         self.addCleanup(s.close)
         for i in range(400):

@@ -1,6 +1,12 @@
-/* GET /v1/machines/{id}/metrics: the machine's usage as the core samples it
- * (machine_sample: CPU, memory, its writable layer's bytes on disk). */
+/* GET /v1/machines/{id}/metrics: the machine's usage now as the core samples it
+ * (machine_sample: CPU, memory, its writable layer's bytes on disk), or with ?since= its
+ * usage over time from the core's ring (core/monitor.c). */
+#include <stdlib.h>
+
+#include "../../common/cleanup.h"
+#include "../../core/monitor.h"
 #include "api.h"
+#include "monitor.h"
 
 static json_t *num_or_null(long long v)
 {
@@ -24,8 +30,39 @@ static void abort_metrics(struct http_exchange *ex)
         machine_sample_forget(ex->owner);
 }
 
+/* The points newer than `since` (ms since epoch) the core kept of a live machine. */
+static void series(struct http_exchange *ex, const struct query_param *since)
+{
+        long long after = 0;
+        if (api_query_int(ex, since, 0, INT64_MAX, &after) < 0)
+                return;
+        struct machine *m = api_live_machine(ex);
+        if (!m)
+                return;
+        _cleanup_free_ struct usage_point *v = calloc(USAGE_RING_N, sizeof(*v));
+        if (!v) {
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        size_t n = usage_series(m, after, v, USAGE_RING_N);
+        json_t *points = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(points, usage_point_json(&v[i]));
+        http_respond_json(ex, 200,
+                          json_pack("{s:s,s:i,s:i,s:o}", "id", m->id, "interval_ms",
+                                    (int)usage_interval_ms(api_core(ex)), "capacity", USAGE_RING_N,
+                                    "points", points));
+}
+
 void api_machines_metrics(struct http_exchange *ex)
 {
+        struct query_param q[] = {{.name = "since"}};
+        if (api_query(ex, q, ARRAY_SIZE(q)) < 0)
+                return;
+        if (q[0].present) {
+                series(ex, &q[0]);
+                return;
+        }
         struct machine *m = api_running_machine(ex);
         if (!m)
                 return;

@@ -3,6 +3,7 @@
 #include "../../common/cleanup.h"
 #include "api.h"
 #include "../metrics_prom.h"
+#include "monitor.h"
 
 #define JSON_BODY_MAX  (64u << 10)
 #define FILE_MAX       (64ull << 30) /* uploads stream; this only bounds one file */
@@ -23,6 +24,7 @@ const struct route api_routes[] = {
     {"GET", "/v1/ws", api_ws, ROUTE_WEBSOCKET, 0, NULL},
     {"GET", "/v1/events", api_events_list, 0, 0, NULL},
     {"GET", "/metrics", api_prom_metrics, 0, 0, NULL},
+    {"GET", "/v1/monitor", api_monitor_sse, 0, 0, NULL},
     {"POST", "/v1/webhooks", api_webhooks_create, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
     {"GET", "/v1/webhooks", api_webhooks_list, 0, 0, NULL},
     {"GET", "/v1/webhooks/{id}", api_webhooks_get, 0, 0, NULL},

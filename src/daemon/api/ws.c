@@ -12,6 +12,7 @@
 #include "api.h"
 #include "command.h"
 #include "../../core/volumes.h"
+#include "monitor.h"
 #include "wsapi.h"
 
 #define STDIN_MSG_MAX  (512u << 10) /* one stdin message for a process (base64 in the agent) */
@@ -464,6 +465,48 @@ static void op_events(struct ws_request *r, struct machine *m)
         jv_free(events_fields, ARRAY_SIZE(events_fields), &in);
 }
 
+struct monitor_in {
+        struct jv_strlist machines;
+        int64_t interval_ms;
+};
+
+static const struct jv_field monitor_fields[] = {
+    {"machines", JV_STRLIST, 0, offsetof(struct monitor_in, machines), MONITOR_MACHINES_MAX, 0, 0},
+    {"interval_ms", JV_INT, 0, offsetof(struct monitor_in, interval_ms), 0, MONITOR_INTERVAL_MIN_MS,
+     MONITOR_INTERVAL_MAX_MS},
+};
+
+static void monitor_to_ws(void *ud, const char *kind, json_t *doc)
+{
+        struct ws_channel *ch = ud;
+        if (ch->c->ws)
+                ws_client_send(ch->c, json_pack("{s:s,s:I,s:O}", "type", "monitor", "channel",
+                                                (json_int_t)ch->id, kind, doc));
+}
+
+static void op_monitor(struct ws_request *r, struct machine *m)
+{
+        (void)m;
+        struct monitor_in in = {.interval_ms = 1000};
+        if (decode(r, monitor_fields, ARRAY_SIZE(monitor_fields), &in) < 0)
+                return;
+        struct ws_channel *ch = ws_channel_new(r->c, r->id, WCH_MONITOR, NULL);
+        if (ch) {
+                ch->answered = 1;
+                reply(r->c, r->id,
+                      json_pack("{s:I,s:I}", "channel", (json_int_t)ch->id, "interval_ms",
+                                (json_int_t)in.interval_ms));
+                ch->mon =
+                    monitor_sub_new(r->c->app, (const char *const *)in.machines.items,
+                                    in.machines.n, (unsigned)in.interval_ms, monitor_to_ws, ch);
+                if (!ch->mon) {
+                        ws_client_error(r->c, r->id, ch->id, NS_E_INTERNAL, "out of memory");
+                        ws_channel_free(ch);
+                }
+        }
+        jv_free(monitor_fields, ARRAY_SIZE(monitor_fields), &in);
+}
+
 struct build_logs_in {
         char *build;
         int64_t cursor;
@@ -551,6 +594,7 @@ static const struct wop ops[] = {
     {"watch", 2, op_watch},
     {"events.subscribe", 0, op_events},
     {"build.logs", 0, op_build_logs},
+    {"monitor.subscribe", 0, op_monitor},
     {"stdin", 0, op_channel_stdin},
     {"close", 0, op_close},
 };

@@ -10,6 +10,7 @@
 
 #include "../../common/util.h"
 #include "api.h"
+#include "monitor.h"
 #include "wsapi.h"
 
 struct ws_channel *ws_channel_new(struct ws_client *c, json_t *id, enum ws_channel_kind kind,
@@ -56,6 +57,7 @@ void ws_channel_free(struct ws_channel *ch)
                 }
         }
         c->nchans--;
+        monitor_sub_free(ch->mon);
         buf_fini(&ch->line);
         json_decref(ch->req_id);
         free(ch);

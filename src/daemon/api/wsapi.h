@@ -15,11 +15,13 @@
 #define WSC_MAX_CHANNELS 16
 #define WSC_LINE_MAX     (64u << 10) /* one watch event line */
 
-enum ws_channel_kind { WCH_EXEC = 1, WCH_PROC, WCH_WATCH, WCH_EVENTS, WCH_BUILD };
+enum ws_channel_kind { WCH_EXEC = 1, WCH_PROC, WCH_WATCH, WCH_EVENTS, WCH_BUILD, WCH_MONITOR };
 
 struct ws_client;
 
 /* One stream of a session, numbered by the daemon (1, 2, ...). */
+struct monitor_sub;
+
 struct ws_channel {
         struct ws_client *c;
         uint32_t id;
@@ -35,6 +37,7 @@ struct ws_channel {
         struct buf line;  /* watch: a partial event line */
         uint64_t cursor;  /* build logs: the next byte of the log to send */
         char ev_type[EVENT_TYPE_MAX]; /* events: the type filter ("" or "*": all) */
+        struct monitor_sub *mon;      /* monitor: its subscription (api/monitor.c) */
         struct ws_channel *next;
 };
 
