@@ -63,6 +63,8 @@ CODES = {
     "volume_exists": (409, "A volume with this name exists."),
     "upload_not_found": (404, "No resumable upload has this ID (finished, cancelled or expired)."),
     "checksum_mismatch": (409, "The uploaded bytes do not match the sha256 the upload was started with; it was not kept."),
+    "webhook_not_found": (404, "No webhook has this ID."),
+    "delivery_not_found": (404, "The webhook has no delivery with this ID (or it was pruned)."),
     "usage": (0, "The command line is wrong (CLI only)."),
     "connection_failed": (0, "The daemon could not be reached (CLI and SDKs only)."),
 }

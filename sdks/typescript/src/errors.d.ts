@@ -317,6 +317,16 @@ export class ChecksumMismatchError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "checksum_mismatch";
 }
+/** No webhook has this ID. */
+export class WebhookNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "webhook_not_found";
+}
+/** The webhook has no delivery with this ID (or it was pruned). */
+export class DeliveryNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "delivery_not_found";
+}
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

@@ -445,6 +445,20 @@ export class ChecksumMismatchError extends NullspaceError {
   }
 }
 
+/** No webhook has this ID. */
+export class WebhookNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("webhook_not_found", message, status, requestId);
+  }
+}
+
+/** The webhook has no delivery with this ID (or it was pruned). */
+export class DeliveryNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("delivery_not_found", message, status, requestId);
+  }
+}
+
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -522,6 +536,8 @@ const BY_CODE = {
   volume_exists: VolumeExistsError,
   upload_not_found: UploadNotFoundError,
   checksum_mismatch: ChecksumMismatchError,
+  webhook_not_found: WebhookNotFoundError,
+  delivery_not_found: DeliveryNotFoundError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,
 };
