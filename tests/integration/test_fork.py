@@ -97,7 +97,7 @@ class Fork(Helpers, DaemonTest):
         st, _, p = self.req("GET", "/v1/machines/" + mid)
         self.assertEqual((p["parent_id"], sorted(p["children"])), (None, sorted(kids)))
         st, _, evs = self.req("GET", "/v1/machines/%s/events?limit=100" % mid)
-        states = [e["state"] for e in evs["events"]]
+        states = [e["data"]["state"] for e in evs["events"]]
         self.assertEqual(states[-3:], ["forking", "resuming", "running"])
         # one sealed layer under all three, each with its own writable layer
         self.assertEqual(len(layer_dirs(self.d)), 1)

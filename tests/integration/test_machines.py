@@ -567,7 +567,7 @@ class Hibernate(DaemonTest):
         self.assertEqual(sorted(outs), ["%d\n" % i for i in range(6)],
                          "requests arriving together all ride on one resume")
         st, _, evs = self.req("GET", "/v1/machines/%s/events" % mid)
-        self.assertEqual([e["state"] for e in evs["events"]].count("resuming"), 5)
+        self.assertEqual([e["data"]["state"] for e in evs["events"]].count("resuming"), 5)
         self.req("DELETE", "/v1/machines/" + mid)
         st, _, m = self.req("POST", "/v1/machines", {"auto_resume": False})
         self.assertFalse(m["auto_resume"])
@@ -701,7 +701,7 @@ class Restart(unittest.TestCase):
             st, _, gone = d.request("DELETE", "/v1/machines/" + m["id"])
             self.assertEqual((st, gone["state"]), (200, "destroyed"), gone)
             st, _, ev = d.request("GET", "/v1/machines/%s/events" % m["id"])
-            self.assertEqual([e.get("state") for e in ev["events"]][-2:], ["failed", "destroyed"],
+            self.assertEqual([e["data"]["state"] for e in ev["events"]][-2:], ["failed", "destroyed"],
                              ev)
             self.assertIn("machine=%s state=destroyed" % m["id"], d.read_log())
             self.assertEqual(d.stop(), 0)

@@ -15,6 +15,8 @@ from nullspace import errors  # noqa: E402
 
 
 class PythonSdk(DaemonTest):
+    daemon_args = ("--webhook-allow-private", "--metrics-interval-ms", "200")
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -325,3 +327,44 @@ class PythonSdk(DaemonTest):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+    def test_events_webhooks_monitor_and_metrics(self):
+        """Events, webhooks (verified with the SDK's own verify_webhook), monitor, metrics."""
+        import itertools
+        import time
+        from webhook_receiver import Receiver
+        from nullspace import Webhook, WebhookVerificationError
+        rx = Receiver()
+        self.addCleanup(rx.close)
+        w = Webhook.create(rx.url("/sdk"), events=["machine.*"], client=self.client)
+        self.addCleanup(w.delete)
+        self.assertTrue(w.secret.startswith("whsec_"))
+        self.m.hibernate()
+        self.m.resume()
+        self.assertTrue(rx.wait(lambda: any(b'"machine.resuming"' in r[2]
+                                            for r in rx.requests("/sdk"))))
+        _, hdrs, body, _ = rx.requests("/sdk")[0]
+        self.assertEqual(nullspace.verify_webhook(w.secret, hdrs, body), hdrs["webhook-id"])
+        with self.assertRaises(WebhookVerificationError):
+            nullspace.verify_webhook(w.secret, hdrs, body + b" ")
+        with self.assertRaises(WebhookVerificationError):
+            nullspace.verify_webhook(w.secret, hdrs, body, now=time.time() + 3600)
+        self.assertEqual(w.deliveries()[0]["state"], "delivered")
+        types = [e["type"] for e in nullspace.list_events(subject=self.m.id, client=self.client)]
+        self.assertEqual(types[-4:], ["machine.hibernating", "machine.hibernated",
+                                      "machine.resuming", "machine.running"])
+        self.assertEqual([e["type"] for e in self.m.events()][-1], "machine.running")
+        first = nullspace.list_events(subject=self.m.id, client=self.client)[0]
+        replay = nullspace.follow_events(machine=self.m.id, since_seq=first["seq"] - 1,
+                                         client=self.client)
+        self.assertEqual(next(replay)["id"], first["id"])
+        replay.close()
+        samples = itertools.islice(
+            (d for k, d in nullspace.monitor([self.m.id], 200, client=self.client)
+             if k == "sample"), 2)
+        self.assertEqual({s["machine"] for s in samples}, {self.m.id})
+        time.sleep(0.5)
+        pts = self.m.metrics(since=0)["points"]
+        self.assertGreaterEqual(len(pts), 1)
+        self.assertIn("net_rx_bytes", pts[-1])
+        self.assertIn("cpu_ns", self.m.metrics())

@@ -10,6 +10,8 @@ SDK = os.path.join(SOURCE, "sdks", "typescript")
 
 
 class TypeScriptSdk(DaemonTest):
+    daemon_args = ("--webhook-allow-private", "--metrics-interval-ms", "200")
+
     def test_npm_test_passes_against_a_real_daemon(self):
         self.assertTrue(os.path.isdir(os.path.join(SDK, "node_modules")),
                         "run scripts/test.sh (it installs sdks/typescript with npm ci)")

@@ -122,6 +122,10 @@ TS_TYPES = [
     ("VolumeMount", ("VolumeMount",), set(), set()),
     ("VolumeInfo", ("Volume",), set(), set()),
     ("Preview", ("/v1/machines/{id}/previews", "post", "201"), set(), set()),
+    ("Event", ("Event",), set(), set()),
+    ("UsagePoint", ("UsagePoint",), set(), set()),
+    ("WebhookInfo", ("Webhook",), set(), set()),
+    ("Delivery", ("Delivery",), set(), set()),
     # name is build()'s first argument; context (a directory or tar bytes) is uploaded
     # and sent as context_id; onLog and wait shape the call
     ("BuildOptions", ("/v1/templates/builds", "post", "request"),

@@ -29,18 +29,24 @@ def state_from_fixture():
 class Upgrade(unittest.TestCase):
     def test_a_state_dir_of_schema_2_is_migrated_and_kept(self):
         state = state_from_fixture()
-        d = Daemon(state_dir=state, env={"NULLSPACE_API_KEY": KEY})
+        # the fixture's events are older than the default retention: kept for this check
+        d = Daemon(["--events-retention-days", "0"], state_dir=state,
+                   env={"NULLSPACE_API_KEY": KEY})
         try:
             d.start()
             st, _, info = d.request("GET", "/v1/info", key=KEY)
             self.assertEqual(st, 200, info)  # the old key still works
-            self.assertEqual(info["schema_version"], 4)
+            self.assertEqual(info["schema_version"], 5)
             st, _, m = d.request("GET", "/v1/machines/m_00000000fixture1", key=KEY)
             self.assertEqual((st, m["state"], m["metadata"], m["checkout"]),
                              (200, "destroyed", {"owner": "v2"}, "fresh"), m)
             st, _, ev = d.request("GET", "/v1/machines/m_00000000fixture1/events", key=KEY)
-            self.assertEqual([e["state"] for e in ev["events"]],
-                             ["creating", "running", "destroyed"])
+            # migration 5 typed the old machine.state events and gave them IDs
+            self.assertEqual([(e["type"], e["data"]["state"], e["reason"]) for e in ev["events"]],
+                             [("machine.creating", "creating", "system"),
+                              ("machine.running", "running", "system"),
+                              ("machine.destroyed", "destroyed", "system")])
+            self.assertEqual(len({e["id"] for e in ev["events"]}), 3)
             st, _, t = d.request("GET", "/v1/templates", key=KEY)  # migration 3's tables
             self.assertEqual(st, 200, t)
             st, _, v = d.request("POST", "/v1/volumes", {"name": "after", "size_mb": 16},
@@ -50,6 +56,13 @@ class Upgrade(unittest.TestCase):
             st, _, new = d.request("POST", "/v1/machines", key=KEY)
             self.assertEqual((st, new["state"]), (201, "running"), new)
             self.assertEqual(d.request("DELETE", "/v1/machines/" + new["id"], key=KEY)[0], 200)
+            self.assertEqual(d.stop(), 0)
+            d.args = []  # the default retention (30 days) prunes them at start-up
+            d.start()
+            st, _, ev = d.request("GET", "/v1/machines/m_00000000fixture1/events", key=KEY)
+            self.assertEqual((st, ev["events"]), (200, []))
+            st, _, ev = d.request("GET", "/v1/machines/%s/events" % new["id"], key=KEY)
+            self.assertEqual(len(ev["events"]), 4, "recent events stay")
             self.assertEqual(d.stop(), 0)
         finally:
             d.kill()
@@ -69,7 +82,7 @@ class Upgrade(unittest.TestCase):
         try:
             with self.assertRaises(RuntimeError) as e:
                 d.start()
-            self.assertIn("database schema version 99 is newer than this build knows (4)",
+            self.assertIn("database schema version 99 is newer than this build knows (5)",
                           str(e.exception))
             deadline = time.time() + 5
             while d.proc.poll() is None and time.time() < deadline:

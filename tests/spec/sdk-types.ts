@@ -4,10 +4,15 @@ import {
   Machine,
   MachineNotFoundError,
   NullspaceError,
+  Events,
   Volume,
   VolumeInUseError,
+  Webhook,
+  verifyWebhook,
   errorFor,
   type CreateOptions,
+  type Delivery,
+  type Event,
   type MachineInfo,
 } from "../../sdks/typescript/src/index.js";
 
@@ -35,4 +40,14 @@ export async function mounted(): Promise<string> {
   }
   const used: number | undefined = (await vol.refresh()).info.used_bytes;
   return `${m.info.volumes[0].path} ${used ?? 0}`;
+}
+
+export async function observed(body: Buffer, headers: Record<string, string>): Promise<string> {
+  const w = await Webhook.create("https://hooks.example.com/n", { events: ["machine.*"] });
+  const id: string = verifyWebhook(w.secret ?? "", headers, body);
+  const d: Delivery[] = await w.deliveries();
+  const evs: Event[] = await Events.list({ type: "machine.*" });
+  const sub = await Events.follow((e: Event) => console.log(e.type, e.reason, e.key_id));
+  sub.close();
+  return `${id} ${d[0]?.state} ${evs.length}`;
 }

@@ -12,6 +12,8 @@ Errors raise subclasses of NullspaceError named after the stable codes
 from .client import Client
 from .errors import NullspaceError, error_for
 from .machine import CommandHandle, CommandResult, Machine, PtyHandle, Snapshot, WatchHandle
+from .observe import (Webhook, WebhookVerificationError, follow_events, list_events, monitor,
+                      verify_webhook)
 from .template import BuildFailedError, Template
 from .volume import Volume
 from .websocket import Streams
@@ -20,4 +22,5 @@ __version__ = "0.1.0"
 
 __all__ = ["BuildFailedError", "Client", "CommandHandle", "CommandResult", "Machine",
            "NullspaceError", "PtyHandle", "Snapshot", "Streams", "Template", "Volume",
-           "WatchHandle", "error_for"]
+           "WatchHandle", "Webhook", "WebhookVerificationError", "error_for", "follow_events",
+           "list_events", "monitor", "verify_webhook"]

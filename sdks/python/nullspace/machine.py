@@ -401,6 +401,18 @@ class Machine:
     def _path(self, suffix=""):
         return "/v1/machines/" + urllib.parse.quote(self.id, safe="") + suffix
 
+    def metrics(self, since=None):
+        """Usage now ({cpu_ns, memory_bytes, memory_limit_bytes, disk_bytes}), or with
+        `since` (ms since the epoch; 0 for all) the samples kept since then:
+        {interval_ms, capacity, points: [{ts, cpu_ns, memory_bytes, disk_bytes,
+        net_rx_bytes, net_tx_bytes}, ...]}."""
+        return self.client.request("GET", self._path("/metrics"),
+                                   query=None if since is None else {"since": since})
+
+    def events(self):
+        """The machine's lifecycle events, oldest first."""
+        return _pages(self.client, self._path("/events"), "events")
+
     def _owner(self):
         return {"machine": self.id}
 

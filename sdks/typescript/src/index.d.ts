@@ -184,6 +184,108 @@ export interface VolumeInfo {
   machines?: string[];
 }
 
+/** A lifecycle event (GET /v1/events). */
+export interface Event {
+  seq: number;
+  id: string;
+  type: string;
+  subject: { type: string; id: string };
+  reason: "user" | "timeout" | "idle" | "error" | "system" | "pool";
+  key_id: string | null;
+  ts: number;
+  data: Record<string, any>;
+}
+
+/** One usage sample (a figure the host cannot give is null). */
+export interface UsagePoint {
+  ts: number;
+  cpu_ns: number | null;
+  memory_bytes: number | null;
+  memory_limit_bytes: number | null;
+  disk_bytes: number | null;
+  net_rx_bytes: number | null;
+  net_tx_bytes: number | null;
+}
+
+export interface UsageSeries {
+  id: string;
+  interval_ms: number;
+  capacity: number;
+  points: UsagePoint[];
+}
+
+/** A subscription: close() ends it. */
+export interface Subscription {
+  close(): void;
+}
+
+export const Events: {
+  list(opts?: ClientOptions & { client?: Client; type?: string; subject?: string; sinceSeq?: number; since?: number }): Promise<Event[]>;
+  follow(
+    onEvent: (e: Event) => void,
+    opts?: ClientOptions & { client?: Client; type?: string; machine?: string; sinceSeq?: number },
+  ): Promise<Subscription>;
+  monitor(
+    onMessage: (kind: "sample" | "event", doc: Record<string, any>) => void,
+    opts?: ClientOptions & { client?: Client; machines?: string[]; intervalMs?: number },
+  ): Promise<Subscription>;
+};
+
+/** A webhook as the API shows it (`secret` only from create and rotateSecret). */
+export interface WebhookInfo {
+  id: string;
+  url: string;
+  events: string[];
+  enabled: boolean;
+  description: string;
+  created_at: number;
+  updated_at: number;
+  secret?: string;
+}
+
+/** One event's delivery to one webhook, with every attempt. */
+export interface Delivery {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_seq: number;
+  type: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: number;
+  next_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+  attempt_log: { at: number; status: number | null; duration_ms: number; error: string | null; response: string }[];
+}
+
+export class Webhook {
+  constructor(client: Client, info: WebhookInfo);
+  client: Client;
+  info: WebhookInfo;
+  id: string;
+  secret?: string;
+  static create(
+    url: string,
+    opts?: ClientOptions & { client?: Client; events?: string[]; enabled?: boolean; description?: string },
+  ): Promise<Webhook>;
+  static get(id: string, opts?: ClientOptions & { client?: Client }): Promise<Webhook>;
+  static list(opts?: ClientOptions & { client?: Client }): Promise<Webhook[]>;
+  update(fields: { url?: string; events?: string[]; enabled?: boolean; description?: string }): Promise<Webhook>;
+  delete(): Promise<void>;
+  rotateSecret(): Promise<string>;
+  test(): Promise<void>;
+  deliveries(): Promise<Delivery[]>;
+  redeliver(deliveryId: string): Promise<Delivery>;
+}
+
+/** Verifies a delivery (Standard Webhooks v1); throws unless valid; returns its webhook-id. */
+export function verifyWebhook(
+  secret: string,
+  headers: Record<string, string | string[] | undefined>,
+  body: string | Buffer | Uint8Array,
+  opts?: { toleranceS?: number; now?: number },
+): string;
+
 /** A volume: a filesystem that outlives machines; its files without a machine in `files`. */
 export class Volume {
   constructor(client: Client, info: VolumeInfo);
@@ -268,6 +370,10 @@ export class Machine {
   getUrl(port: number, opts?: { expiresInS?: number }): Promise<string>;
   readonly network: (NetworkPolicy & { address: string; gateway: string; public_ports: number[] }) | null;
   setNetwork(policy: NetworkPolicy): Promise<Record<string, any>>;
+  /** Usage now, or with `since` (ms since the epoch; 0: all) the samples kept since then. */
+  metrics(opts?: { since?: number }): Promise<Record<string, any> | UsageSeries>;
+  /** The machine's lifecycle events, oldest first. */
+  events(): Promise<Event[]>;
 }
 
 export const Snapshot: {

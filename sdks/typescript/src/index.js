@@ -2,7 +2,7 @@
 // daemon's HTTP API and its WebSocket streams (docs/websocket-protocol.md). Errors are
 // NullspaceError with the stable `code` of docs/errors.md. Types: index.d.ts.
 import { execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -620,6 +620,18 @@ export class Machine {
     return (await this.preview(port, opts)).url;
   }
 
+  /** Usage now ({cpu_ns, memory_bytes, memory_limit_bytes, disk_bytes}), or with
+   * opts.since (ms since the epoch; 0: all) the samples kept since then:
+   * {interval_ms, capacity, points: [{ts, cpu_ns, memory_bytes, disk_bytes, net_rx_bytes, net_tx_bytes}]}. */
+  metrics(opts = {}) {
+    return this.client.request("GET", this.path("/metrics"), { query: { since: opts.since } });
+  }
+
+  /** The machine's lifecycle events, oldest first. */
+  events() {
+    return allPages(this.client, this.path("/events"), "events");
+  }
+
   /** The address and egress policy as last fetched (null: no network). */
   get network() {
     return this.info.network ?? null;
@@ -698,6 +710,134 @@ export class Volume {
     if (subpath) m.subpath = subpath;
     return m;
   }
+}
+
+/** The lifecycle log: list it, follow it live, or watch usage samples (monitor). */
+export const Events = {
+  /** Every stored event matching opts.type ("machine.running" or "machine.*"),
+   * opts.subject, opts.sinceSeq, opts.since (ms), oldest first. */
+  list(opts = {}) {
+    const c = opts.client || new Client(opts);
+    return allPages(c, "/v1/events", "events", { type: opts.type, subject: opts.subject, since_seq: opts.sinceSeq, since: opts.since });
+  },
+
+  /** Calls onEvent(event) for each event as it happens (after opts.sinceSeq: stored ones
+   * first); opts.type and opts.machine filter. Resolves { close() } once subscribed. */
+  async follow(onEvent, opts = {}) {
+    const c = opts.client || new Client(opts);
+    const s = await c.streams();
+    const fields = {};
+    if (opts.type) fields.type = opts.type;
+    if (opts.machine) fields.machine = opts.machine;
+    if (opts.sinceSeq !== undefined) fields.since_seq = opts.sinceSeq;
+    try {
+      const r = await s.call("events.subscribe", fields);
+      s.listen(r.channel, { onMessage: (msg) => msg.type === "event" && onEvent(msg.event) });
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    return { close: () => s.close() };
+  },
+
+  /** Calls onMessage(kind, doc) with "sample" every opts.intervalMs (1000) for each watched
+   * running machine (opts.machines; all when absent) and "event" for their lifecycle
+   * events. Resolves { close() } once subscribed. */
+  async monitor(onMessage, opts = {}) {
+    const c = opts.client || new Client(opts);
+    const s = await c.streams();
+    try {
+      const r = await s.call("monitor.subscribe", { machines: opts.machines || [], interval_ms: opts.intervalMs ?? 1000 });
+      s.listen(r.channel, {
+        onMessage: (msg) => msg.type === "monitor" && (msg.sample ? onMessage("sample", msg.sample) : onMessage("event", msg.event)),
+      });
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    return { close: () => s.close() };
+  },
+};
+
+/** An endpoint events are delivered to, signed per Standard Webhooks. `secret` is set
+ * right after create and rotateSecret only. */
+export class Webhook {
+  constructor(client, info) {
+    this.client = client;
+    this.info = info;
+    this.id = info.id;
+    this.secret = info.secret;
+  }
+
+  path(suffix = "") {
+    return `/v1/webhooks/${encodeURIComponent(this.id)}${suffix}`;
+  }
+
+  /** opts.events: types or families (["machine.*"]); all when absent. */
+  static async create(url, opts = {}) {
+    const { events, enabled = true, description, client, ...rest } = opts;
+    const c = client || new Client(rest);
+    const body = { url, enabled };
+    if (events) body.events = events;
+    if (description !== undefined) body.description = description;
+    return new Webhook(c, await c.request("POST", "/v1/webhooks", { body }));
+  }
+
+  static async get(id, opts = {}) {
+    const c = opts.client || new Client(opts);
+    return new Webhook(c, await c.request("GET", `/v1/webhooks/${encodeURIComponent(id)}`));
+  }
+
+  static async list(opts = {}) {
+    const c = opts.client || new Client(opts);
+    return (await allPages(c, "/v1/webhooks", "webhooks")).map((w) => new Webhook(c, w));
+  }
+
+  /** Changes url, events, enabled or description. */
+  async update(fields) {
+    this.info = await this.client.request("PATCH", this.path(), { body: fields });
+    return this;
+  }
+
+  async delete() {
+    await this.client.request("DELETE", this.path());
+  }
+
+  async rotateSecret() {
+    this.info = await this.client.request("POST", this.path("/rotate-secret"));
+    this.secret = this.info.secret;
+    return this.secret;
+  }
+
+  async test() {
+    await this.client.request("POST", this.path("/test"));
+  }
+
+  /** Its deliveries, newest first, each with its attempt_log. */
+  deliveries() {
+    return allPages(this.client, this.path("/deliveries"), "deliveries");
+  }
+
+  redeliver(deliveryId) {
+    return this.client.request("POST", this.path(`/deliveries/${encodeURIComponent(deliveryId)}/redeliver`));
+  }
+}
+
+/** Checks a delivery as its receiver got it (headers: any case; body: the raw bytes or
+ * string). Throws unless a v1 signature matches HMAC-SHA256 of "id.timestamp.body" under
+ * the secret and the timestamp is within toleranceS of now. Returns the webhook-id
+ * (deduplicate on it). */
+export function verifyWebhook(secret, headers, body, { toleranceS = 300, now = Date.now() / 1000 } = {}) {
+  const h = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  const id = h["webhook-id"], ts = h["webhook-timestamp"], sigs = h["webhook-signature"];
+  if (!id || !ts || !sigs || !/^\d+$/.test(ts)) throw new Error("missing or malformed webhook headers");
+  if (Math.abs(now - Number(ts)) > toleranceS) throw new Error("timestamp outside the tolerance");
+  const key = Buffer.from(secret.startsWith("whsec_") ? secret.slice(6) : secret, "base64");
+  const mac = createHmac("sha256", key).update(`${id}.${ts}.`).update(Buffer.from(body)).digest("base64");
+  const want = Buffer.from(`v1,${mac}`);
+  const ok = sigs.split(" ").some((s) => s.length === want.length && timingSafeEqual(Buffer.from(s), want));
+  if (!ok) throw new Error("no signature matches");
+  return id;
 }
 
 /** A build that ended failed: `build` is its record (error, step), `logs` its log lines. */

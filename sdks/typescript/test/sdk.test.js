@@ -2,7 +2,8 @@
 // (tests/integration/test_sdk_typescript.py starts one and runs `npm test`).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { BuildFailedError, Client, Machine, NullspaceError, Snapshot, Template, Volume } from "../src/index.js";
+import { BuildFailedError, Client, Events, Machine, NullspaceError, Snapshot, Template, Volume, Webhook, verifyWebhook } from "../src/index.js";
+import http from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -227,4 +228,44 @@ test("templates: build with a context, machines from it, pool, failures", async 
   // everything is younger than the cutoff: kept (unreferenced layers, e.g. of the deleted template, may go)
   const pruned = await Template.prune({ olderThanS: 3600 });
   assert.deepEqual([pruned.cache_entries, pruned.contexts, pruned.images], [0, 0, 0]);
+});
+
+test("observability: a signed webhook, events listed and followed, monitor, metrics", async (t0) => {
+  const got = [];
+  const rx = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      got.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.end("ok");
+    });
+  });
+  await new Promise((ok) => rx.listen(0, "127.0.0.1", ok));
+  t0.after(() => rx.close());
+  const w = await Webhook.create(`http://127.0.0.1:${rx.address().port}/ts`, { events: ["machine.*"] });
+  t0.after(() => w.delete());
+  assert.match(w.secret, /^whsec_/);
+  const seen = [];
+  const sub = await Events.follow((e) => seen.push(e.type), { machine: m.id });
+  await m.hibernate();
+  await m.resume();
+  for (let i = 0; i < 100 && !got.some((g) => g.body.includes('"machine.resuming"')); i++) await new Promise((ok) => setTimeout(ok, 100));
+  const d = got.find((g) => g.body.includes('"machine.resuming"'));
+  assert.equal(verifyWebhook(w.secret, d.headers, d.body), d.headers["webhook-id"]);
+  assert.throws(() => verifyWebhook(w.secret, d.headers, Buffer.concat([d.body, Buffer.from(" ")])));
+  assert.throws(() => verifyWebhook(w.secret, d.headers, d.body, { now: Date.now() / 1000 + 3600 }));
+  sub.close();
+  assert.deepEqual(seen.slice(0, 2), ["machine.hibernating", "machine.hibernated"]);
+  const evs = await Events.list({ subject: m.id, type: "machine.*" });
+  assert.equal(evs.at(-1).type, "machine.running");
+  assert.equal(evs.at(-1).reason, "user");
+  assert.equal((await m.events()).at(-1).id, evs.at(-1).id);
+  const samples = [];
+  const mon = await Events.monitor((kind, doc) => kind === "sample" && samples.push(doc), { machines: [m.id], intervalMs: 200 });
+  for (let i = 0; i < 50 && samples.length < 2; i++) await new Promise((ok) => setTimeout(ok, 100));
+  mon.close();
+  assert.ok(samples.length >= 2 && samples.every((x) => x.machine === m.id));
+  assert.ok("cpu_ns" in (await m.metrics()));
+  assert.ok(Array.isArray((await m.metrics({ since: 0 })).points));
+  assert.ok((await w.deliveries()).some((x) => x.state === "delivered"));
 });
