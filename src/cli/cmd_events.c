@@ -69,7 +69,7 @@ static int follow(struct cli *c, const char *type, const char *machine, const ch
                 return r;
         json_t *req = json_pack("{s:s,s:i}", "type", "events.subscribe", "id", 1);
         if (type)
-                json_object_set_new(req, "type", json_string(type));
+                json_object_set_new(req, "event_type", json_string(type));
         if (machine)
                 json_object_set_new(req, "machine", json_string(machine));
         json_object_set_new(req, "since_seq", json_integer(since ? atoll(since) : 0));
@@ -227,14 +227,14 @@ int cmd_webhooks_list(struct cli *c, int argc, char **argv)
 
 int cmd_webhooks_get(struct cli *c, int argc, char **argv)
 {
-        return cli_id_cmd(c, "webhooks get", "GET", "/v1/webhooks/", "webhook ID", NULL, argc, argv,
-                          show_webhook);
+        return cli_id_cmd(c, "webhooks get", "GET", "/v1/webhooks", "a webhook ID (wh_...)", NULL,
+                          argc, argv, show_webhook);
 }
 
 int cmd_webhooks_delete(struct cli *c, int argc, char **argv)
 {
-        return cli_id_cmd(c, "webhooks delete", "DELETE", "/v1/webhooks/", "webhook ID", "deleted",
-                          argc, argv, NULL);
+        return cli_id_cmd(c, "webhooks delete", "DELETE", "/v1/webhooks", "a webhook ID (wh_...)",
+                          "deleted", argc, argv, NULL);
 }
 
 /* POST /v1/webhooks/ID/<verb> for the ID in argv[0]. */

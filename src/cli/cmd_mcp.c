@@ -287,6 +287,24 @@ static json_t *t_volume_delete(struct cli *c, json_t *args, int *is_error)
         return api(c, "DELETE", path, NULL);
 }
 
+/* The lifecycle log: what happened to machines (or one machine), why and when. */
+static json_t *t_events(struct cli *c, json_t *args, int *is_error)
+{
+        const char *type = str_arg(args, "type"), *id = str_arg(args, "machine_id");
+        json_t *since = json_object_get(args, "since_seq");
+        char family[48] = ""; /* "machine.*": the part before the * is checked */
+        if (type)
+                snprintf(family, sizeof(family), "%.*s", (int)strcspn(type, "*"), type);
+        if ((type && (!is_safe_token(family, 47) || strcmp(type + strlen(family), "*") > 0)) ||
+            (id && !is_safe_token(id, 64)) || (since && !json_is_integer(since)))
+                return bad_args(is_error, "type, machine_id: plain tokens; since_seq: a number");
+        char path[256];
+        snprintf(path, sizeof(path), "/v1/events?limit=200%s%s%s%s&since_seq=%lld",
+                 type ? "&type=" : "", type ? type : "", id ? "&subject=" : "", id ? id : "",
+                 since ? (long long)json_integer_value(since) : 0LL);
+        return api(c, "GET", path, NULL);
+}
+
 #define ID_PROP "\"machine_id\":{\"type\":\"string\",\"description\":\"the machine (m_...)\"}"
 #define VOL_PROP                                                                                   \
         "\"volume\":{\"type\":\"string\",\"description\":\"a volume's ID or name, instead of "     \
@@ -352,6 +370,13 @@ static const struct tool tools[] = {
      "\"minimum\":1,\"maximum\":65535},\"expires_in_s\":{\"type\":\"integer\",\"minimum\":1}},"
      "\"required\":[\"machine_id\",\"port\"]}",
      t_preview},
+    {"list_events",
+     "The lifecycle log (oldest first, 200 at most): machines created, hibernated, resumed, "
+     "forked, failed or destroyed, with the reason (user, timeout, error, ...) and when; "
+     "filter by type (machine.failed, machine.*) or machine_id, continue after since_seq.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"type\":{\"type\":\"string\"},"
+     "\"since_seq\":{\"type\":\"integer\",\"minimum\":0}}}",
+     t_events},
     {"destroy_machine", "Destroy a machine and everything in it.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}", t_destroy},
 };

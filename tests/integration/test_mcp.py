@@ -25,11 +25,15 @@ class Mcp(DaemonTest):
             "create_machine", "list_machines", "exec", "read_file", "write_file",
             "hibernate_machine", "resume_machine", "fork_machine", "destroy_machine",
             "preview_url", "list_templates", "create_volume", "list_volumes",
-            "delete_volume"]))
+            "delete_volume", "list_events"]))
         self.assertEqual(out["volume"], {
             "listed": ["mcpvol"], "read_in_machine": "on a volume\n", "read_only": True,
             "read_direct": "on a volume\n", "in_use": "volume_in_use", "deleted": True})
         self.assertTrue(out["preview"])
+        self.assertEqual(out["events"][:2], [["machine.creating", "user"],
+                                             ["machine.running", "user"]])
+        self.assertEqual(out["events"][-2:], [["machine.destroying", "user"],
+                                              ["machine.destroyed", "user"]])
         self.assertEqual(out["created"], {"state": "running", "metadata": {"via": "mcp"}})
         self.assertTrue(out["listed"])
         self.assertEqual(out["exec"], {"stdout": "hi\n", "stderr": "err\n", "exit_code": 3})

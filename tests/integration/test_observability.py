@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from harness import Daemon, DaemonTest, error_code
+from harness import CLI, Daemon, DaemonTest, error_code
 from webhook_receiver import Receiver, verify
 from wsclient import Session, WsError
 
@@ -64,6 +64,30 @@ class Events(Helpers, DaemonTest):
         for bad in ("type=Machine", "type=a.*.b", "since_seq=-1", "since=x"):
             st, _, b = self.d.request("GET", "/v1/events?" + bad)
             self.assertEqual(st, 400, bad)
+
+    def test_cli_lists_and_follows_events(self):
+        k = self.new_key("cli-seen")
+        r = self.d.cli("events", "--type", "key.created", "--subject", k["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("key.created", r.stdout)
+        self.assertIn(k["id"], r.stdout)
+        env = dict(os.environ, NULLSPACE_API_URL=self.d.url, NULLSPACE_API_KEY=self.d.key,
+                   HOME=self.d.state_dir)
+        p = subprocess.Popen([CLI, "events", "--follow", "--json", "--type", "key.*",
+                              "--since-seq", "0"], env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            first = json.loads(p.stdout.readline())
+            self.assertEqual(first["type"], "key.created", "stored events come first")
+            live = self.new_key("cli-live")
+            while True:
+                ev = json.loads(p.stdout.readline())
+                if ev["subject"]["id"] == live["id"]:
+                    break
+        finally:
+            p.kill()
+            p.wait()
+        r = self.d.cli("events", "--since-seq", "x")
+        self.assertEqual(r.returncode, 2)
 
     def setUp(self):
         self.rx = Receiver()

@@ -23,6 +23,8 @@ def blocks():
 
 
 class Recipes(DaemonTest):
+    daemon_args = ("--webhook-allow-private",)  # the webhook recipes listen on loopback
+
     def run_block(self, lang, body):
         env = self.d.client_env(PYTHONPATH=os.path.join(SOURCE, "sdks", "python"),
                                 PATH=os.path.abspath(BUILD) + os.pathsep + os.environ["PATH"])

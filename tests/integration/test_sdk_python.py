@@ -355,7 +355,8 @@ if __name__ == "__main__":
                                       "machine.resuming", "machine.running"])
         self.assertEqual([e["type"] for e in self.m.events()][-1], "machine.running")
         first = nullspace.list_events(subject=self.m.id, client=self.client)[0]
-        replay = nullspace.follow_events(machine=self.m.id, since_seq=first["seq"] - 1,
+        replay = nullspace.follow_events(machine=self.m.id, type="machine.*",
+                                         since_seq=first["seq"] - 1,
                                          client=self.client)
         self.assertEqual(next(replay)["id"], first["id"])
         replay.close()

@@ -44,6 +44,7 @@ out.destroyed = [];
 for (const x of [kids[0].id, id]) {
   out.destroyed.push(json(await call("destroy_machine", { machine_id: x })).state);
 }
+out.events = json(await call("list_events", { machine_id: id, type: "machine.*" })).events.map((e) => [e.type, e.reason]);
 const vol = json(await call("create_volume", { name: "mcpvol", size_mb: 32 }));
 await call("write_file", { volume: "mcpvol", path: "/shared.txt", content: "on a volume\n" });
 const vm = json(await call("create_machine", { volumes: [{ volume: "mcpvol", path: "/data", read_only: true }] }));

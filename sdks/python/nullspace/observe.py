@@ -32,7 +32,7 @@ def follow_events(type=None, machine=None, since_seq=None, api_url=None, api_key
     try:
         fields = {}
         if type:
-            fields["type"] = type
+            fields["event_type"] = type
         if machine:
             fields["machine"] = machine
         if since_seq is not None:

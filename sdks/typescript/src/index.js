@@ -727,7 +727,7 @@ export const Events = {
     const c = opts.client || new Client(opts);
     const s = await c.streams();
     const fields = {};
-    if (opts.type) fields.type = opts.type;
+    if (opts.type) fields.event_type = opts.type;
     if (opts.machine) fields.machine = opts.machine;
     if (opts.sinceSeq !== undefined) fields.since_seq = opts.sinceSeq;
     try {

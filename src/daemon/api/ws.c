@@ -387,7 +387,7 @@ struct events_in {
 };
 
 static const struct jv_field events_fields[] = {
-    {"type", JV_STRING, 0, offsetof(struct events_in, type), EVENT_TYPE_MAX - 1, 0, 0},
+    {"event_type", JV_STRING, 0, offsetof(struct events_in, type), EVENT_TYPE_MAX - 1, 0, 0},
     {"since_seq", JV_INT, 0, offsetof(struct events_in, since_seq), 0, 0, INT64_MAX},
 };
 
@@ -443,7 +443,7 @@ static void op_events(struct ws_request *r, struct machine *m)
                 return;
         if (in.type && !api_event_type_ok(in.type)) {
                 ws_client_error(r->c, r->id, 0, NS_E_INVALID_FIELD,
-                                "field 'type': an event type (machine.running), a family "
+                                "field 'event_type': an event type (machine.running), a family "
                                 "(machine.*) or *");
                 jv_free(events_fields, ARRAY_SIZE(events_fields), &in);
                 return;
