@@ -38,12 +38,12 @@ def du_bytes(path):
 class Daemon:
     """nullspaced on a free loopback port with a temporary state directory."""
 
-    def __init__(self):
+    def __init__(self, args=()):
         self.dir = tempfile.mkdtemp(prefix="ns-bench-")
         env = dict(os.environ, NULLSPACE_CACHE_DIR=CACHE)
         self.proc = subprocess.Popen([os.path.join(BUILD, "nullspaced"), "--state-dir", self.dir,
                                       "--listen", "127.0.0.1:0", "--log-level", "warn",
-                                      "--max-connections", "4096"],
+                                      "--max-connections", "4096"] + list(args),
                                      env=env, stderr=open(os.path.join(self.dir, "log"), "wb"))
         for _ in range(200):
             if os.path.exists(os.path.join(self.dir, "nullspaced.addr")):
