@@ -52,6 +52,9 @@ struct wh_sock {
         struct webhooks *w;
 };
 
+#define PUMP_MIN_MS 2  /* pumps (each one transaction) at most this often under load */
+#define BODY_CACHE  32 /* events whose body one pump serialised (shared by endpoints) */
+
 struct webhooks {
         struct core *core;
         CURLM *multi;
@@ -62,6 +65,13 @@ struct webhooks {
         struct wh_result *results;
         int allow_private;
         struct webhook_stats stats;
+        uint64_t last_pump; /* loop ms */
+        struct {
+                int64_t seq;
+                char id[EVENT_ID_MAX];
+                char *body;
+        } bodies[BODY_CACHE];
+        unsigned nbodies;
 };
 
 static const int64_t retry_ms[] = {1000,    5000,    30000,   120000,  600000,
@@ -82,11 +92,17 @@ static struct wh_endpoint *endpoint(struct webhooks *w, const char *id)
         return NULL;
 }
 
+static void on_pump(struct loop_timer *t);
+
+/* Runs the pump after delay ms, and never sooner than PUMP_MIN_MS after the last one. */
 static void arm_pump(struct webhooks *w, uint64_t delay)
 {
-        if (w->pump_timer.armed && w->pump_timer.due_ms <= w->core->loop.now_ms + delay)
+        uint64_t now = w->core->loop.now_ms, earliest = w->last_pump + PUMP_MIN_MS;
+        if (now + delay < earliest)
+                delay = earliest - now;
+        if (w->pump_timer.armed && w->pump_timer.due_ms <= now + delay)
                 return;
-        loop_timer_arm(&w->core->loop, &w->pump_timer, delay, w->pump_timer.cb);
+        loop_timer_arm(&w->core->loop, &w->pump_timer, delay, on_pump);
 }
 
 /* ---- outcomes -------------------------------------------------------------------------- */
@@ -291,20 +307,52 @@ static int add_header(struct wh_send *s, const char *name, const char *v)
         return 0;
 }
 
-/* The request of delivery d to ep: the event as body, signed. -1 when it cannot be made. */
-static int prepare(struct wh_send *s, const struct wh_endpoint *ep, const struct event_rec *ev)
+/* The event's body (serialised once per pump for every endpoint), or NULL when the
+ * event is gone. Borrowed until the pump ends. */
+static const char *event_body(struct webhooks *w, int64_t seq, const char **id)
 {
-        json_t *view = event_view(ev);
-        s->body = view ? json_dumps(view, JSON_COMPACT) : NULL;
+        for (unsigned i = 0; i < w->nbodies; i++)
+                if (w->bodies[i].seq == seq) {
+                        *id = w->bodies[i].id;
+                        return w->bodies[i].body;
+                }
+        struct event_rec ev = {0};
+        if (w->nbodies == BODY_CACHE || store_event_get(w->core->store, seq, &ev, NULL) < 0)
+                return NULL;
+        json_t *view = event_view(&ev);
+        char *body = view ? json_dumps(view, JSON_COMPACT) : NULL;
         json_decref(view);
+        if (body) {
+                w->bodies[w->nbodies].seq = seq;
+                snprintf(w->bodies[w->nbodies].id, sizeof(w->bodies[0].id), "%s", ev.id);
+                w->bodies[w->nbodies++].body = body;
+                *id = w->bodies[w->nbodies - 1].id;
+        }
+        store_event_rec_free(&ev);
+        return body;
+}
+
+static void drop_bodies(struct webhooks *w)
+{
+        for (unsigned i = 0; i < w->nbodies; i++)
+                free(w->bodies[i].body);
+        w->nbodies = 0;
+}
+
+/* The request to ep: body (copied: curl may send it after the pump), signed under msg_id.
+ * -1 when it cannot be made. */
+static int prepare(struct wh_send *s, const struct wh_endpoint *ep, const char *msg_id,
+                   const char *body)
+{
+        s->body = strdup(body);
         char ts[24], sig[WEBHOOK_SIG_MAX];
         int64_t now_s = s->started_at / 1000;
         snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
-        if (!s->body || webhook_sign(ep->secret, ev->id, now_s, s->body, strlen(s->body), sig) < 0)
+        if (!s->body || webhook_sign(ep->secret, msg_id, now_s, s->body, strlen(s->body), sig) < 0)
                 return -1;
         if (add_header(s, "Content-Type", "application/json") < 0 ||
             add_header(s, "User-Agent", "Nullspace-Webhooks/1") < 0 ||
-            add_header(s, "webhook-id", ev->id) < 0 || add_header(s, "webhook-timestamp", ts) < 0 ||
+            add_header(s, "webhook-id", msg_id) < 0 || add_header(s, "webhook-timestamp", ts) < 0 ||
             add_header(s, "webhook-signature", sig) < 0 || !(s->easy = curl_easy_init()))
                 return -1;
         CURL *c = s->easy;
@@ -342,10 +390,10 @@ static void fail_now(struct webhooks *w, const struct delivery_rec *d, const cha
 
 static void start_send(struct webhooks *w, struct wh_endpoint *ep, const struct delivery_rec *d)
 {
-        struct event_rec ev = {0};
-        struct wh_send *s = calloc(1, sizeof(*s));
-        if (!s || store_event_get(w->core->store, d->event_seq, &ev, NULL) < 0) {
-                free(s);
+        const char *msg_id = NULL;
+        const char *body = event_body(w, d->event_seq, &msg_id);
+        struct wh_send *s = body ? calloc(1, sizeof(*s)) : NULL;
+        if (!s) {
                 fail_now(w, d, "the event is no longer stored (retention)");
                 return;
         }
@@ -355,9 +403,7 @@ static void start_send(struct webhooks *w, struct wh_endpoint *ep, const struct 
         s->attempts_before = d->attempts;
         s->started_at = time_wall_ms();
         s->started_ns = time_mono_ns();
-        int r = prepare(s, ep, &ev);
-        store_event_rec_free(&ev);
-        if (r < 0) {
+        if (prepare(s, ep, msg_id, body) < 0) {
                 send_free(s);
                 fail_now(w, d, "the request could not be made (secret or memory)");
                 return;
@@ -386,28 +432,37 @@ static void flush_results(struct webhooks *w)
         }
 }
 
-static void lease_due(struct webhooks *w, int64_t now)
+/* Leases and sends what is due for every endpoint with room; returns the earliest time
+ * something not leased now falls due (INT64_MAX: nothing; now: an endpoint is full and a
+ * completion will pump again). */
+static int64_t lease_due(struct webhooks *w, int64_t now)
 {
+        int64_t next = INT64_MAX;
         for (size_t i = 0; i < w->neps; i++) {
                 struct wh_endpoint *ep = &w->eps[i];
-                if (ep->inflight >= WEBHOOK_INFLIGHT_MAX)
-                        continue;
+                unsigned room = WEBHOOK_INFLIGHT_MAX - ep->inflight;
                 struct delivery_rec *v = NULL;
                 size_t n = 0;
-                if (store_delivery_lease(w->core->store, ep->id, now,
-                                         now + WEBHOOK_TIMEOUT_MS + 30000,
-                                         WEBHOOK_INFLIGHT_MAX - ep->inflight, &v, &n, NULL) < 0)
-                        continue;
-                for (size_t k = 0; k < n; k++)
-                        start_send(w, ep, &v[k]);
-                free(v);
+                if (room && store_delivery_lease(w->core->store, ep->id, now,
+                                                 now + WEBHOOK_TIMEOUT_MS + 30000, room, &v, &n,
+                                                 NULL) == 0) {
+                        for (size_t k = 0; k < n; k++)
+                                start_send(w, ep, &v[k]);
+                        free(v);
+                }
+                if (room && n < room) { /* all that was due went: when is the next? */
+                        int64_t due = store_delivery_next_due(w->core->store, ep->id);
+                        next = due < next ? due : next;
+                }
         }
+        return next;
 }
 
 static void on_pump(struct loop_timer *t)
 {
         struct webhooks *w = (struct webhooks *)((char *)t - offsetof(struct webhooks, pump_timer));
         int64_t now = time_wall_ms();
+        w->last_pump = w->core->loop.now_ms;
         struct err e = {0};
         if (store_begin(w->core->store, &e) < 0) {
                 log_warn("webhook_pump_failed", "error=%s", e.msg);
@@ -415,20 +470,16 @@ static void on_pump(struct loop_timer *t)
                 return;
         }
         flush_results(w);
-        lease_due(w, now);
+        int64_t next = lease_due(w, now);
         if (store_commit(w->core->store, &e) < 0)
                 log_warn("webhook_pump_failed", "error=%s", e.msg);
+        drop_bodies(w);
         int running;
         curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         check_done(w);
-        int64_t due = store_delivery_next_due(w->core->store);
-        if (due != INT64_MAX && !w->pump_timer.armed) {
-                int64_t d = due - time_wall_ms();
-                loop_timer_arm(&w->core->loop, &w->pump_timer,
-                               d > 60000 ? 60000
-                               : d > 200 ? (uint64_t)d
-                                         : 200,
-                               on_pump);
+        if (next != INT64_MAX && !w->pump_timer.armed) {
+                int64_t d = next - time_wall_ms();
+                arm_pump(w, d > 60000 ? 60000 : d > 0 ? (uint64_t)d : 0);
         }
 }
 

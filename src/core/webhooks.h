@@ -11,7 +11,7 @@
 
 struct core;
 
-#define WEBHOOK_INFLIGHT_MAX  8     /* requests in flight per endpoint */
+#define WEBHOOK_INFLIGHT_MAX  32    /* requests in flight per endpoint */
 #define WEBHOOK_TIMEOUT_MS    10000 /* one attempt, connection included */
 #define WEBHOOK_RESPONSE_KEEP 1024  /* bytes of an answer's body kept in the attempt log */
 #define WEBHOOK_ATTEMPTS_MAX  10    /* then the delivery is failed */

@@ -120,7 +120,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DL_LEASE] =
         "UPDATE deliveries SET next_at = ?3, leased = 1 WHERE id IN (SELECT id FROM deliveries "
         "WHERE webhook_id = ?1 AND state = 'pending' AND next_at <= ?2 "
-        "ORDER BY next_at, rowid LIMIT ?4) RETURNING id",
+        "ORDER BY next_at LIMIT ?4) RETURNING id, event_seq, attempts",
     [ST_DL_SET] =
         "UPDATE deliveries SET state = ?, next_at = ?, attempts = attempts + 1, leased = 0, "
         "updated_at = ? WHERE id = ?",
@@ -136,9 +136,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DL_REDELIVER] = "UPDATE deliveries SET state = 'pending', next_at = ?, updated_at = ? "
                         "WHERE webhook_id = ? AND id = ?",
     [ST_DL_UNLEASE] = "UPDATE deliveries SET next_at = ?, leased = 0 WHERE leased = 1",
-    [ST_DL_NEXT] =
-        "SELECT coalesce(min(d.next_at), 9223372036854775807) FROM deliveries d "
-        "JOIN webhooks w ON w.id = d.webhook_id WHERE d.state = 'pending' AND w.enabled = 1",
+    /* per webhook: the (webhook_id, state, next_at) index answers it without a scan */
+    [ST_DL_NEXT] = "SELECT coalesce(min(next_at), 9223372036854775807) FROM deliveries "
+                   "WHERE webhook_id = ? AND state = 'pending'",
     [ST_UP_INSERT] = "INSERT INTO uploads (id, owner, path, tmp, size, sha256, mode, created_at, "
                      "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_UP_GET] = "SELECT id, owner, path, tmp, size, sha256, mode, created_at, expires_at "

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "db.h"
@@ -114,11 +115,18 @@ static void read_delivery(sqlite3_stmt *s, void *row)
         d->rowid = sqlite3_column_int64(s, 10);
 }
 
+static void read_leased(sqlite3_stmt *s, void *row)
+{
+        struct delivery_rec *d = row;
+        db_column_text(s, 0, d->id, sizeof(d->id));
+        d->event_seq = sqlite3_column_int64(s, 1);
+        d->attempts = sqlite3_column_int(s, 2);
+        snprintf(d->state, sizeof(d->state), "pending");
+}
+
 int store_delivery_lease(struct store *st, const char *webhook_id, int64_t now, int64_t until,
                          unsigned limit, struct delivery_rec **out, size_t *n, struct err *e)
 {
-        char **ids = NULL;
-        size_t nids = 0;
         sqlite3_stmt *s = db_stmt(st, ST_DL_LEASE, e);
         if (!s)
                 return -EIO;
@@ -126,22 +134,12 @@ int store_delivery_lease(struct store *st, const char *webhook_id, int64_t now, 
         sqlite3_bind_int64(s, 2, now);
         sqlite3_bind_int64(s, 3, until);
         sqlite3_bind_int64(s, 4, limit);
-        int r = db_collect_ids(st, s, &ids, &nids, e);
-        if (r < 0)
-                return r;
-        struct delivery_rec *v = calloc(nids ? nids : 1, sizeof(*v));
-        size_t k = 0;
-        for (size_t i = 0; v && i < nids; i++)
-                if (store_delivery_get(st, webhook_id, ids[i], &v[k], NULL) == 0)
-                        k++;
-        for (size_t i = 0; i < nids; i++)
-                free(ids[i]);
-        free(ids);
-        if (!v)
-                return err_set(e, ENOMEM, "lease deliveries");
-        *out = v;
-        *n = k;
-        return 0;
+        int r = db_collect_rows(st, s, limit, sizeof(**out), read_leased, NULL, (void **)out, n, e);
+        for (size_t i = 0; r == 0 && i < *n; i++) {
+                snprintf((*out)[i].webhook_id, sizeof((*out)[i].webhook_id), "%s", webhook_id);
+                (*out)[i].next_at = until;
+        }
+        return r;
 }
 
 int store_delivery_record(struct store *st, const char *id, const struct attempt_rec *a,
@@ -245,11 +243,12 @@ int store_delivery_unlease(struct store *st, int64_t now, struct err *e)
         return rc == SQLITE_DONE ? sqlite3_changes(st->db) : db_fail(st, e, "unlease deliveries");
 }
 
-int64_t store_delivery_next_due(struct store *st)
+int64_t store_delivery_next_due(struct store *st, const char *webhook_id)
 {
         sqlite3_stmt *s = db_stmt(st, ST_DL_NEXT, NULL);
         if (!s)
                 return INT64_MAX;
+        sqlite3_bind_text(s, 1, webhook_id, -1, SQLITE_STATIC);
         int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : INT64_MAX;
         sqlite3_reset(s);
         return v;

@@ -51,7 +51,8 @@ struct delivery_rec {
 
 /* Leases up to `limit` deliveries of webhook_id that are due at `now`: their next_at
  * becomes `until` (so a daemon killed while sending retries them after it restarts).
- * *out calloc'd. */
+ * *out calloc'd; each row has id, webhook_id, event_seq, attempts (type and event_id
+ * are left empty). */
 int store_delivery_lease(struct store *st, const char *webhook_id, int64_t now, int64_t until,
                          unsigned limit, struct delivery_rec **out, size_t *n, struct err *e);
 
@@ -89,8 +90,8 @@ int store_delivery_redeliver(struct store *st, const char *webhook_id, const cha
  * had in flight is still being sent. Returns how many, or -EIO. */
 int store_delivery_unlease(struct store *st, int64_t now, struct err *e);
 
-/* The earliest next_at of a pending delivery of an enabled webhook, or INT64_MAX. */
-int64_t store_delivery_next_due(struct store *st);
+/* The earliest next_at of a pending delivery of webhook_id, or INT64_MAX. */
+int64_t store_delivery_next_due(struct store *st, const char *webhook_id);
 
 /* Starts and ends a batch of writes in one transaction (not nested). */
 int store_begin(struct store *st, struct err *e);

@@ -204,12 +204,12 @@ class Events(Helpers, DaemonTest):
         self.hook("/hang", ["key.created"])
         self.hook("/fast", ["key.created"])
         t0 = time.time()
-        for i in range(20):
+        for i in range(40):
             self.new_key("k%d" % i)
-        self.assertTrue(self.rx.wait(lambda: len(self.rx.requests("/fast")) == 20, 10))
+        self.assertTrue(self.rx.wait(lambda: len(self.rx.requests("/fast")) == 40, 10))
         took = self.rx.requests("/fast")[-1][3] - t0
         self.assertLess(took, 5, "the fast endpoint waited on the hanging one")
-        self.assertEqual(len(self.rx.requests("/hang")), 8, "at most 8 in flight per endpoint")
+        self.assertEqual(len(self.rx.requests("/hang")), 32, "at most 32 in flight per endpoint")
 
 
 class Monitor(DaemonTest):
@@ -311,7 +311,7 @@ class Durability(Helpers, unittest.TestCase):
                                                       "events": ["key.created"]})
         self.assertEqual(st, 201, w)
         made = {self.new_key("d%d" % i)["id"] for i in range(200)}
-        self.assertTrue(self.rx.wait(lambda: len(self.rx.requests("/slow")) >= 8))
+        self.assertTrue(self.rx.wait(lambda: len(self.rx.requests("/slow")) >= 32))
         d.stop(signal.SIGKILL)
         self.rx.script["/slow"] = [200]
         d.start()
