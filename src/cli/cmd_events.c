@@ -178,46 +178,42 @@ static int webhook_body(const struct cli_cmd *cmd, const char *const *v,
         return 0;
 }
 
-int cmd_webhooks_create(struct cli *c, int argc, char **argv)
+/* webhooks create URL [flags] (POST) and webhooks update ID [flags] (PATCH). */
+static int webhook_write(struct cli *c, const char *name, int create, int argc, char **argv)
 {
-        const struct cli_cmd *cmd = cli_find("webhooks create");
+        const struct cli_cmd *cmd = cli_find(name);
         const char *v[5] = {0}; /* --url --event --enable --disable --description */
         struct cli_multi multi[5] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
                 return r;
-        if (npos > 1 || (npos == 0 && !v[0]))
+        if (create && (npos > 1 || (npos == 0 && !v[0])))
                 return cli_usage_error(cmd, "expected the URL deliveries go to");
-        if (npos == 1)
+        if (!create && npos != 1)
+                return cli_usage_error(cmd, "expected one webhook ID");
+        if (!create && (r = cli_id_arg(cmd, argv[0], "a webhook ID (wh_...)")))
+                return r;
+        if (create && npos == 1)
                 v[0] = argv[0];
         json_t *body = json_object();
         if ((r = webhook_body(cmd, v, &multi[1], body))) {
                 json_decref(body);
                 return r;
         }
-        return cli_call(c, "POST", "/v1/webhooks", body, show_webhook);
+        char path[160] = "/v1/webhooks";
+        if (!create)
+                snprintf(path, sizeof(path), "/v1/webhooks/%s", argv[0]);
+        return cli_call(c, create ? "POST" : "PATCH", path, body, show_webhook);
+}
+
+int cmd_webhooks_create(struct cli *c, int argc, char **argv)
+{
+        return webhook_write(c, "webhooks create", 1, argc, argv);
 }
 
 int cmd_webhooks_update(struct cli *c, int argc, char **argv)
 {
-        const struct cli_cmd *cmd = cli_find("webhooks update");
-        const char *v[5] = {0};
-        struct cli_multi multi[5] = {0};
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
-        if (r)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one webhook ID");
-        if ((r = cli_id_arg(cmd, argv[0], "webhook ID")))
-                return r;
-        json_t *body = json_object();
-        if ((r = webhook_body(cmd, v, &multi[1], body))) {
-                json_decref(body);
-                return r;
-        }
-        char path[160];
-        snprintf(path, sizeof(path), "/v1/webhooks/%s", argv[0]);
-        return cli_call(c, "PATCH", path, body, show_webhook);
+        return webhook_write(c, "webhooks update", 0, argc, argv);
 }
 
 int cmd_webhooks_list(struct cli *c, int argc, char **argv)
