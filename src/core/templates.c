@@ -57,8 +57,11 @@ int templates_set(struct core *core, const char *ref, const char *build_id, stru
         char id[MACHINE_ID_MAX];
         rand_id("t_", 8, id, sizeof(id));
         int r = store_template_put(core->store, id, ref, build_id, time_wall_ms(), e);
-        if (r == 0)
+        if (r == 0) {
+                core_event(core, "template.set", "template", ref, NULL,
+                           json_pack("{s:s}", "build_id", build_id));
                 templates_collect(core);
+        }
         return r;
 }
 
@@ -156,6 +159,9 @@ int templates_delete(struct core *core, const char *ref, struct err *e)
                 e->code = NS_E_INTERNAL;
         if (r == 0 && (r = store_template_delete(core->store, name.name, e)) < 0)
                 e->code = NS_E_INTERNAL;
+        if (r == 0)
+                core_event(core, "template.deleted", "template", name.name, NULL,
+                           json_pack("{s:s}", "build_id", b.id));
         if (r == 0 && n <= 1)
                 drop_build(core, &b);
         store_build_rec_free(&b);

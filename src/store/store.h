@@ -324,7 +324,7 @@ struct event_rec {
         char id[EVENT_ID_MAX];
         char kind[EVENT_TYPE_MAX];
         char subject_type[16];
-        char subject_id[MACHINE_ID_MAX];
+        char subject_id[128]; /* an ID, or a template's name:tag */
         char reason[16];
         char key_id[48];
         char *data; /* JSON text, owned (free; store_event_rec_free) */
