@@ -58,8 +58,20 @@ class Cli(DaemonTest):
         self.assertEqual(machine["metadata"], {"by": "cli"})
         self.assertEqual((machine["timeout_action"], machine["auto_resume"]), ("hibernate", False))
         mid = machine["id"]
+        wh = json.loads(self.d.cli("--json", "webhooks", "create", "https://hooks.example.invalid/a",
+                                   "--event", "key.*").stdout)["id"]
         runs = {
             "status": ["status"],
+            "events": ["events", "--type", "machine.*", "--limit", "5"],
+            "webhooks create": ["webhooks", "create", "https://hooks.example.invalid/b",
+                                "--event", "machine.*", "--description", "cli"],
+            "webhooks list": ["webhooks", "list"],
+            "webhooks get": ["webhooks", "get", wh],
+            "webhooks test": ["webhooks", "test", wh],
+            "webhooks deliveries": ["webhooks", "deliveries", wh, "--limit", "5"],
+            "webhooks redeliver": None,  # needs a delivery's ID: after the loop
+            "webhooks rotate-secret": ["webhooks", "rotate-secret", wh],
+            "webhooks update": ["webhooks", "update", wh, "--disable"],
             "doctor": ["doctor"],
             "keys create": ["keys", "create"],
             "keys list": ["keys", "list", "--limit", "2"],
@@ -121,6 +133,7 @@ class Cli(DaemonTest):
             "volumes delete": ["volumes", "delete", "clivol"],
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
+            "webhooks delete": None,  # after the loop
         }
         schema = json.loads(self.d.cli("schema").stdout)
         self.assertEqual(sorted(c["name"] for c in schema["commands"]), sorted(runs))
@@ -139,6 +152,12 @@ class Cli(DaemonTest):
                 self.assertEqual(doc["machines"][0]["metadata"], {"k": "v"})
             if name == "snapshots create":
                 snap = doc["id"]
+        dl = json.loads(self.d.cli("--json", "webhooks", "deliveries", wh).stdout)["deliveries"]
+        r = self.d.cli("--json", "webhooks", "redeliver", wh, dl[0]["id"])
+        self.assertEqual((r.returncode, json.loads(r.stdout)["state"]), (0, "pending"), r.stderr)
+        r = self.d.cli("--json", "webhooks", "delete", wh)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.d.cli("webhooks", "get", wh).returncode, 6)
         # the snapshot outlives its machine; a machine spawned from it holds it
         self.assertEqual(json.loads(self.d.cli("--json", "snapshots", "get", snap).stdout)["name"],
                          "cli")

@@ -393,6 +393,11 @@ class TemplatesTest(TemplateClient):
         # deleting an alias leaves the other name and the build
         self.assertEqual(self.req("DELETE", "/v1/templates/web:v1")[0], 204)
         self.assertEqual(self.req("GET", "/v1/templates/web")[0], 200)
+        st, _, evs = self.req("GET", "/v1/events?subject=web:v1")
+        self.assertEqual([(e["type"], e["subject"]["type"], e["data"]["build_id"], e["reason"])
+                          for e in evs["events"]],
+                         [("template.set", "template", t["build_id"], "user"),
+                          ("template.deleted", "template", t["build_id"], "user")])
         cases = [
             ("POST", "/v1/templates/builds", {"name": "Bad Name", "steps": []}, 400,
              "invalid_field"),
