@@ -40,6 +40,7 @@ struct options {
         int no_prepare;
         unsigned events_retention_days;
         unsigned metrics_interval_ms;
+        const char *metrics_listen;
         int webhook_allow_private;
 };
 
@@ -77,6 +78,8 @@ static void usage(FILE *f)
                 "                         forever); finished webhook deliveries go with them\n"
                 "  --metrics-interval-ms N  sample machines' usage every N ms (5000, at\n"
                 "                         least 100); the last 720 samples are kept per machine\n"
+                "  --metrics-listen HOST:PORT  also serve GET /metrics there, without a key\n"
+                "                         (for a Prometheus that holds none; keep it private)\n"
                 "  --webhook-allow-private  let webhooks target loopback, link-local and\n"
                 "                         private addresses (refused by default)\n"
                 "  --no-prepare           do not build the base template (and the VM guest)\n"
@@ -154,6 +157,7 @@ enum {
         O_RETENTION,
         O_WHPRIVATE,
         O_MINTERVAL,
+        O_MLISTEN,
         O_CONFIG,
         O_ROUTES,
         O_ERRORS,
@@ -180,6 +184,7 @@ static const struct option longs[] = {
     {"events-retention-days", required_argument, 0, O_RETENTION},
     {"webhook-allow-private", no_argument, 0, O_WHPRIVATE},
     {"metrics-interval-ms", required_argument, 0, O_MINTERVAL},
+    {"metrics-listen", required_argument, 0, O_MLISTEN},
     {"config", required_argument, 0, O_CONFIG},
     {"print-routes", no_argument, 0, O_ROUTES},
     {"print-errors", no_argument, 0, O_ERRORS},
@@ -265,6 +270,9 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                         if (parse_uint(optarg, &o->metrics_interval_ms) < 0 ||
                             o->metrics_interval_ms < 100)
                                 goto bad;
+                        break;
+                case O_MLISTEN:
+                        o->metrics_listen = optarg;
                         break;
                 case O_WHPRIVATE:
                         o->webhook_allow_private = 1;
@@ -448,6 +456,8 @@ static int run(struct app *app, const struct options *o, struct err *e)
                 r = setup_signals(app, e);
         if (r == 0)
                 r = observe_start(app, e);
+        if (r == 0 && o->metrics_listen)
+                r = observe_metrics_listen(app, o->metrics_listen, e);
         struct http_app happ = {.routes = api_routes,
                                 .nroutes = api_nroutes,
                                 .authenticate = auth_authenticate,

@@ -42,8 +42,37 @@ int observe_start(struct app *app, struct err *e)
         return webhooks_start(&app->core, app->webhook_allow_private, e);
 }
 
+/* The metrics listener's one route: no key (the address is the protection). */
+static const struct route metrics_routes[] = {
+    {"GET", "/metrics", api_prom_metrics, 0, 0, NULL},
+};
+
+static enum ns_code open_door(struct http_exchange *ex)
+{
+        (void)ex;
+        return NS_OK;
+}
+
+int observe_metrics_listen(struct app *app, const char *hostport, struct err *e)
+{
+        struct http_server_cfg cfg;
+        http_server_cfg_defaults(&cfg);
+        cfg.max_conns = 64;
+        struct http_app happ = {
+            .routes = metrics_routes, .nroutes = 1, .authenticate = open_door, .ctx = app};
+        int r = http_server_start(&app->metrics_http, &app->core.loop, hostport, &cfg, &happ, e);
+        if (r == 0) {
+                app->metrics_listening = 1;
+                log_info("metrics_listening", "addr=%s", app->metrics_http.bound);
+        }
+        return r;
+}
+
 void observe_stop(struct app *app)
 {
+        if (app->metrics_listening)
+                http_server_fini(&app->metrics_http);
+        app->metrics_listening = 0;
         loop_timer_cancel(&app->core.loop, &app->prune_timer);
         monitor_stop(&app->core);
         webhooks_stop(&app->core);

@@ -14,7 +14,11 @@ void observe_install(struct app *app);
 /* Starts the webhook sender and the hourly pruning. 0 or -errno with e. */
 int observe_start(struct app *app, struct err *e);
 
-/* Stops both (pending deliveries stay in the store for the next start). */
+/* Serves GET /metrics without a key on its own address (--metrics-listen HOST:PORT),
+ * for a Prometheus that should hold no API key. 0 or -errno with e. */
+int observe_metrics_listen(struct app *app, const char *hostport, struct err *e);
+
+/* Stops them (pending deliveries stay in the store for the next start). */
 void observe_stop(struct app *app);
 
 /* http_app.dispatch: runs the handler with the request's key as the core's cause. */

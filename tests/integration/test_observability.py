@@ -327,6 +327,24 @@ class Durability(Helpers, unittest.TestCase):
 
 
 class Prometheus(DaemonTest):
+    daemon_args = ("--metrics-listen", "127.0.0.1:0")
+
+    def test_the_metrics_listener_needs_no_key_and_serves_nothing_else(self):
+        import re
+        import http.client
+        addr = re.search(r"msg=metrics_listening addr=([0-9.]+):(\d+)", self.d.read_log())
+        self.assertIsNotNone(addr, self.d.read_log()[-2000:])
+        c = http.client.HTTPConnection(addr.group(1), int(addr.group(2)), timeout=10)
+        c.request("GET", "/metrics")
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"nullspace_machines{", r.read())
+        c.request("GET", "/v1/machines")
+        r = c.getresponse()
+        r.read()
+        self.assertEqual(r.status, 404, "only /metrics is served there")
+        c.close()
+
     @unittest.skipUnless(shutil.which("promtool"), "promtool (Debian prometheus) is missing")
     def test_metrics_pass_promtool(self):
         self.d.request("GET", "/v1/machines")
