@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NSP_VERSION 2 /* 2: RESP frames mark errors with NSP_RESP_ERROR */
+#define NSP_VERSION 3 /* 2: RESP frames mark errors with NSP_RESP_ERROR; 3: NOTE frames */
 /* RESP flags: the payload is an error, {"error":{"code","message"}}. Agents of protocol
  * 1 (machines hibernated by an older daemon) send errors without it. */
 #define NSP_RESP_ERROR 1u
@@ -51,6 +51,10 @@ enum nsp_type {
         NSP_SIGNAL = 8, /* daemon → agent: payload u32 signal number for the channel's process */
         NSP_DETACH = 9, /* daemon → agent: forget the channel, no answer (an exec's process is
                            killed; a background process attached to it runs on) */
+        NSP_NOTE = 10,  /* agent → daemon, chan 0 (protocol 3): something happened that no
+                           request asked about: {"event":"process.start","pid","tag","cmd",
+                           "background"} or {"event":"process.exit","pid","tag","exit_code",
+                           "signal","background"} */
 };
 
 enum nsp_stream {

@@ -221,6 +221,14 @@ struct proc *proc_find_tag(struct agent *a, const char *tag);
 int proc_finished(const struct proc *p);
 void proc_on_fd(struct agent *a, pid_t pid, int stream);
 void proc_on_exit(struct agent *a, pid_t pid, int status);
+
+/* What a request started, as a listing shows it: its cmd, or its argv joined (malloc'd). */
+char *proc_describe(json_t *req, const struct spawn *sp);
+
+/* Tells the daemon (a NOTE frame) that a process started (status NULL) or exited:
+ * background (a spawn'ed process) or a foreground exec; cmd may be NULL. */
+void agent_note_process(struct agent *a, pid_t pid, const char *tag, const char *cmd,
+                        int background, const int *status);
 /* Cuts the output of processes that exited DRAIN_MS ago (before channels pump, so
  * their readers see the end in the same round). */
 void proc_drain(struct agent *a, uint64_t now);

@@ -94,6 +94,9 @@ void exec_start(struct agent *a, uint32_t chan, json_t *req)
                 c->fd_in = -1;
         }
         agent_send_json(a, NSP_RESP, chan, json_pack("{s:i}", "pid", (int)pid));
+        char *cmd = proc_describe(req, &sp);
+        agent_note_process(a, pid, NULL, cmd, 0, NULL);
+        free(cmd);
         char msg[512]; /* the shell's convention: the reason on stderr, exit 126/127 */
         size_t n = spawn_exec_error(&sp, &ce, msg, sizeof(msg));
         if (n) {
@@ -208,6 +211,7 @@ void exec_reap(struct agent *a)
                 proc_on_exit(a, pid, status);
                 for (struct chan *c = a->chans; c; c = c->next) {
                         if (c->kind == CHAN_EXEC && c->pid == pid && !c->exited) {
+                                agent_note_process(a, pid, NULL, NULL, 0, &status);
                                 c->exited = 1;
                                 c->status = status;
                                 c->deadline_ms = agent_now_ms() + DRAIN_MS;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,7 +137,7 @@ static pid_t start_tty(struct agent *a, uint32_t chan, struct proc *p, const str
 }
 
 /* The command line for listings: cmd as given, else argv joined (at most 1 KiB). */
-static char *describe(json_t *req, const struct spawn *sp)
+char *proc_describe(json_t *req, const struct spawn *sp)
 {
         const char *cmd = json_string_value(json_object_get(req, "cmd"));
         if (cmd)
@@ -155,7 +156,7 @@ static struct proc *proc_new(const char *tag, json_t *req, const struct spawn *s
                 return NULL;
         p->fd_in = p->fd_out = p->fd_err = -1;
         snprintf(p->tag, sizeof(p->tag), "%s", tag ? tag : "");
-        p->cmd = describe(req, sp);
+        p->cmd = proc_describe(req, sp);
         ring_init(&p->ring[1], PROC_RING_SIZE);
         ring_init(&p->ring[2], PROC_RING_SIZE);
         buf_init(&p->in_pending, PROC_STDIN_MAX);
@@ -220,6 +221,7 @@ static void spawn_request(struct agent *a, uint32_t chan, json_t *req)
         a->procs = p;
         a->nprocs++;
         spawn_free(&sp);
+        agent_note_process(a, pid, p->tag, p->cmd, 1, NULL);
         json_t *resp = json_pack("{s:i,s:s}", "pid", (int)pid, "tag", p->tag);
         if (json_is_true(json_object_get(req, "attach")))
                 attach_start(a, chan, p, 1, 1, resp);
@@ -413,11 +415,30 @@ void proc_on_fd(struct agent *a, pid_t pid, int stream)
         }
 }
 
+void agent_note_process(struct agent *a, pid_t pid, const char *tag, const char *cmd,
+                        int background, const int *status)
+{
+        json_t *doc =
+            json_pack("{s:s,s:i,s:s,s:b}", "event", status ? "process.exit" : "process.start",
+                      "pid", (int)pid, "tag", tag ? tag : "", "background", background);
+        if (cmd)
+                json_object_set_new(doc, "cmd", json_stringn(cmd, strnlen(cmd, 200)));
+        if (status) {
+                int sig = WIFSIGNALED(*status) ? WTERMSIG(*status) : 0;
+                json_object_set_new(
+                    doc, "exit_code",
+                    json_integer(WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + sig));
+                json_object_set_new(doc, "signal", sig ? json_integer(sig) : json_null());
+        }
+        agent_send_json(a, NSP_NOTE, 0, doc);
+}
+
 void proc_on_exit(struct agent *a, pid_t pid, int status)
 {
         struct proc *p = proc_find(a, pid);
         if (!p || p->exited)
                 return;
+        agent_note_process(a, pid, p->tag, NULL, 1, &status);
         p->exited = 1;
         p->status = status;
         p->end_ms = agent_now_ms();

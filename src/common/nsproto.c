@@ -32,7 +32,7 @@ int nsp_hdr_decode(const unsigned char in[NSP_HDR_SIZE], struct nsp_hdr *h)
         h->type = (uint16_t)(in[4] | in[5] << 8);
         h->flags = (uint16_t)(in[6] | in[7] << 8);
         h->chan = get32(in + 8);
-        if (h->type < NSP_HELLO || h->type > NSP_DETACH || h->len > NSP_MAX_PAYLOAD)
+        if (h->type < NSP_HELLO || h->type > NSP_NOTE || h->len > NSP_MAX_PAYLOAD)
                 return -1;
         if (h->type == NSP_DATA && h->len > NSP_MAX_DATA)
                 return -1;

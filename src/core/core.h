@@ -35,6 +35,8 @@ struct core_hooks {
         /* a machine operation ended (op: create, hibernate, resume, fork, snapshot,
          * destroy; ok 0 when the machine failed), ns after it started */
         void (*operation)(struct core *core, const char *op, int ok, uint64_t ns);
+        /* a machine's agent says a process started or exited (the NOTE document) */
+        void (*process)(struct core *core, const char *machine_id, json_t *note);
 };
 
 struct core {

@@ -61,8 +61,7 @@ static void reattach(struct machine *m, enum ns_code code, const char *why)
         struct err e = {0};
         struct machine_run run;
         if (m->rt.drv->attach(&core->driver_ctx, m->id, m->dir, &run, &e) < 0 ||
-            agentconn_init(&m->rt.agent, &core->loop, run.agent_rfd, run.agent_wfd,
-                           machine__on_agent_state, m, &e) < 0) {
+            machine__agent_open(m, run.agent_rfd, run.agent_wfd, &e) < 0) {
                 machine__finish_op(m, NS_E_MACHINE_FAILED, why);
                 machine__fail(m, why);
                 return;

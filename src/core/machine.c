@@ -193,8 +193,7 @@ static void try_connect(struct loop_timer *t)
                 loop_timer_arm(&core->loop, &m->op.connect_timer, m->op.connect_delay, try_connect);
                 return;
         }
-        if (r == 0 && agentconn_init(&m->rt.agent, &core->loop, m->rt.run.agent_rfd,
-                                     m->rt.run.agent_wfd, machine__on_agent_state, m, &e) == 0) {
+        if (r == 0 && machine__agent_open(m, m->rt.run.agent_rfd, m->rt.run.agent_wfd, &e) == 0) {
                 m->rt.agent_open = 1;
                 connect_done(m, NULL);
                 return;
@@ -219,6 +218,22 @@ void machine__fail(struct machine *m, const char *reason)
         machine__finish_create(m, NS_E_MACHINE_FAILED, reason);
         /* tear the sandbox down; the record stays, failed, with its reason */
         machine_destroy(m, NULL, NULL);
+}
+
+/* A NOTE from the machine's agent (a process started or exited): to the layer above. */
+static void on_agent_note(struct agent_conn *a, json_t *note)
+{
+        struct machine *m = a->owner;
+        if (m->core->hooks.process)
+                m->core->hooks.process(m->core, m->id, note);
+}
+
+int machine__agent_open(struct machine *m, int rfd, int wfd, struct err *e)
+{
+        int r =
+            agentconn_init(&m->rt.agent, &m->core->loop, rfd, wfd, machine__on_agent_state, m, e);
+        m->rt.agent.on_note = on_agent_note;
+        return r;
 }
 
 void machine__on_agent_state(struct agent_conn *a, json_t *hello)

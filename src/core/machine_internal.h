@@ -16,6 +16,10 @@ void machine__fail(struct machine *m, const char *reason);
 /* agentconn state callback: hello → running, loss → failed. */
 void machine__on_agent_state(struct agent_conn *a, json_t *hello);
 
+/* Starts talking to the machine's agent over (rfd, wfd): state changes go to
+ * machine__on_agent_state, NOTE frames to core->hooks.process. 0 or -errno with e. */
+int machine__agent_open(struct machine *m, int rfd, int wfd, struct err *e);
+
 /* The sandbox's process (shim) exited. */
 void machine__on_sandbox_exit(struct child_watch *w, int status);
 

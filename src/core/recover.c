@@ -49,8 +49,7 @@ static int adopt(struct core *core, const struct machine_rec *r, int attach)
         m->state = attach ? M_RUNNING : M_HIBERNATED;
         m->created_at = r->created_at;
         m->deadline_at = r->deadline_at;
-        if (attach && agentconn_init(&m->rt.agent, &core->loop, m->rt.run.agent_rfd,
-                                     m->rt.run.agent_wfd, machine__on_agent_state, m, &e) < 0) {
+        if (attach && machine__agent_open(m, m->rt.run.agent_rfd, m->rt.run.agent_wfd, &e) < 0) {
                 machine__free(m);
                 return -1;
         }

@@ -21,11 +21,17 @@ static void on_event(void *ud, const struct event_rec *ev, unsigned fanout)
                 webhooks_kick(&app->core);
 }
 
+static void on_process(struct core *core, const char *machine_id, json_t *note)
+{
+        monitor_broadcast_process(app_of(core), machine_id, note);
+}
+
 void observe_install(struct app *app)
 {
         struct store_event_hook hook = {on_event, app};
         store_set_event_hook(app->core.store, &hook);
         app->core.hooks.operation = prom_count_operation;
+        app->core.hooks.process = on_process;
 }
 
 static void on_prune(struct loop_timer *t)

@@ -94,6 +94,13 @@ static uint32_t get32(const unsigned char *p)
 
 static void on_frame(struct agent_conn *a, const struct nsp_hdr *h, const unsigned char *p)
 {
+        if (h->type == NSP_NOTE) {
+                json_t *doc = a->on_note ? json_loadb((const char *)p, h->len, 0, NULL) : NULL;
+                if (doc)
+                        a->on_note(a, doc);
+                json_decref(doc);
+                return;
+        }
         if (h->type == NSP_HELLO) {
                 json_t *doc = json_loadb((const char *)p, h->len, 0, NULL);
                 a->hello_seen = 1;

@@ -45,6 +45,8 @@ struct agent_conn {
         int lost;
         /* called once with the agent's HELLO document, then on loss (doc NULL) */
         void (*on_state)(struct agent_conn *a, json_t *hello);
+        /* optional: a NOTE frame's document (borrowed), e.g. a process started or exited */
+        void (*on_note)(struct agent_conn *a, json_t *note);
         void *owner;
 };
 

@@ -8,6 +8,7 @@ import struct
 import subprocess
 
 HELLO, REQ, RESP, DATA, EOF, WINDOW, EXIT, SIGNAL = range(1, 9)
+NOTE = 10
 STDIN, STDOUT, STDERR = 0, 1, 2
 RESP_ERROR = 1  # RESP flags: the answer is an error
 WINDOW_INIT = 1 << 20
@@ -42,6 +43,7 @@ class Agent:
     def __init__(self, argv, **kw):
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, **kw)
         self.buf = b""
+        self.notes = []  # NOTE frames, in order
         self.next_chan = 1
         t, _, _, payload = self.frame()
         assert t == HELLO, t
@@ -54,13 +56,17 @@ class Agent:
         self.proc.stdin.flush()
 
     def frame(self, timeout=10):
-        """Next frame as (type, flags, chan, payload)."""
+        """Next frame as (type, flags, chan, payload). NOTE frames (the agent telling of
+        processes on its own) are kept in self.notes instead."""
         while True:
             if len(self.buf) >= 12:
                 n, t, flags, chan = struct.unpack("<IHHI", self.buf[:12])
                 if len(self.buf) >= 12 + n:
                     payload = self.buf[12:12 + n]
                     self.buf = self.buf[12 + n:]
+                    if t == NOTE:
+                        self.notes.append(json.loads(payload))
+                        continue
                     return t, flags, chan, payload
             r, _, _ = select.select([self.proc.stdout], [], [], timeout)
             if not r:

@@ -32,7 +32,16 @@ class AgentTest(unittest.TestCase):
 
 class AgentExec(AgentTest):
     def test_hello(self):
-        self.assertEqual(self.a.hello["version"], 2)
+        self.assertEqual(self.a.hello["version"], 3)
+
+    def test_processes_are_noted_on_channel_0(self):
+        resp, _, _, ex = self.a.run({"cmd": "exit 4"})
+        self.assertEqual(ex["exit_code"], 4)
+        notes = [n for n in self.a.notes if n["pid"] == resp["pid"]]
+        self.assertEqual([(n["event"], n["background"]) for n in notes],
+                         [("process.start", False), ("process.exit", False)])
+        self.assertEqual((notes[0]["cmd"], notes[1]["exit_code"], notes[1]["signal"]),
+                         ("exit 4", 4, None))
 
     def test_argv_and_shell(self):
         resp, out, err, ex = self.a.run({"argv": ["echo", "hi", "there"]})

@@ -247,6 +247,30 @@ class Monitor(DaemonTest):
             if msg["type"] == "monitor" and "event" in msg:
                 seen.append(msg["event"]["type"])
         self.assertEqual(seen, ["machine.hibernating", "machine.hibernated"])
+        st, _, _ = self.d.request("POST", "/v1/machines/%s/resume" % self.mid)
+        self.assertEqual(st, 200)
+        st, _, r = self.d.request("POST", "/v1/machines/%s/exec" % self.mid,
+                                  {"cmd": "echo hi; exit 3"})
+        self.assertEqual((st, r["exit_code"]), (200, 3), r)
+        st, _, bg = self.d.request("POST", "/v1/machines/%s/processes" % self.mid,
+                                   {"cmd": "sleep 60", "tag": "napper"})
+        self.assertEqual(st, 201, bg)
+        st, _, _ = self.d.request("POST", "/v1/machines/%s/processes/napper/signal" % self.mid,
+                                  {"signal": "KILL"})
+        notes = []
+        while not any(n["event"] == "process.exit" and n["background"] for n in notes):
+            msg = s.next()
+            if msg["type"] == "monitor" and "process" in msg:
+                notes.append(msg["process"])
+        fg = [n for n in notes if not n["background"]]
+        self.assertEqual([(n["event"], n.get("exit_code")) for n in fg],
+                         [("process.start", None), ("process.exit", 3)], notes)
+        self.assertEqual(fg[0]["cmd"], "echo hi; exit 3")
+        back = [n for n in notes if n["background"]]
+        self.assertEqual([(n["event"], n["tag"]) for n in back],
+                         [("process.start", "napper"), ("process.exit", "napper")])
+        self.assertEqual((back[1]["exit_code"], back[1]["signal"]), (137, 9))
+        self.assertEqual({n["machine"] for n in notes}, {self.mid})
         for bad in ({"interval_ms": 5}, {"machines": "x"}, {"bogus": 1}):
             with self.assertRaises(WsError):
                 s.call("monitor.subscribe", **bad)

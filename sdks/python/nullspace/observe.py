@@ -49,8 +49,9 @@ def follow_events(type=None, machine=None, since_seq=None, api_url=None, api_key
 def monitor(machines=None, interval_ms=1000, api_url=None, api_key=None, client=None,
             timeout=600):
     """Yields ("sample", {...}) every interval_ms for each watched running machine
-    (all of them when machines is None) and ("event", {...}) for their lifecycle
-    events and for builds and snapshots. Stop by closing the generator."""
+    (all of them when machines is None), ("event", {...}) for their lifecycle events and
+    for builds and snapshots, and ("process", {...}) when a process in one of them starts
+    or exits. Stop by closing the generator."""
     c = _client(client, api_url, api_key)
     s = c.streams(timeout=timeout)
     try:
@@ -59,7 +60,9 @@ def monitor(machines=None, interval_ms=1000, api_url=None, api_key=None, client=
         while True:
             msg = s.next()
             if msg.get("type") == "monitor" and msg.get("channel") == ch:
-                yield ("sample", msg["sample"]) if "sample" in msg else ("event", msg["event"])
+                for kind in ("sample", "event", "process"):
+                    if kind in msg:
+                        yield kind, msg[kind]
     finally:
         s.close()
 

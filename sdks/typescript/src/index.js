@@ -741,15 +741,19 @@ export const Events = {
   },
 
   /** Calls onMessage(kind, doc) with "sample" every opts.intervalMs (1000) for each watched
-   * running machine (opts.machines; all when absent) and "event" for their lifecycle
-   * events. Resolves { close() } once subscribed. */
+   * running machine (opts.machines; all when absent), "event" for their lifecycle events
+   * and "process" when a process in one starts or exits. Resolves { close() } once
+   * subscribed. */
   async monitor(onMessage, opts = {}) {
     const c = opts.client || new Client(opts);
     const s = await c.streams();
     try {
       const r = await s.call("monitor.subscribe", { machines: opts.machines || [], interval_ms: opts.intervalMs ?? 1000 });
       s.listen(r.channel, {
-        onMessage: (msg) => msg.type === "monitor" && (msg.sample ? onMessage("sample", msg.sample) : onMessage("event", msg.event)),
+        onMessage: (msg) => {
+          if (msg.type !== "monitor") return;
+          for (const kind of ["sample", "event", "process"]) if (msg[kind]) onMessage(kind, msg[kind]);
+        },
       });
     } catch (e) {
       s.close();

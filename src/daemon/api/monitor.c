@@ -157,6 +157,23 @@ void monitor_broadcast_event(struct app *app, const struct event_rec *ev)
         json_decref(view);
 }
 
+void monitor_broadcast_process(struct app *app, const char *machine_id, json_t *note)
+{
+        (void)app;
+        json_t *doc = NULL;
+        for (struct monitor_sub *s = subs, *next; s; s = next) {
+                next = s->next;
+                if (!watches(s, machine_id))
+                        continue;
+                if (!doc) {
+                        doc = json_deep_copy(note);
+                        json_object_set_new(doc, "machine", json_string(machine_id));
+                }
+                s->sink(s->ud, "process", doc);
+        }
+        json_decref(doc);
+}
+
 /* ---- Server-Sent Events ------------------------------------------------------------------ */
 
 #define SSE_PENDING_MAX (1u << 20) /* a client this far behind misses samples */

@@ -15,7 +15,7 @@ struct monitor_sub;
 #define MONITOR_INTERVAL_MAX_MS 60000
 #define MONITOR_MACHINES_MAX    64
 
-/* Where a subscription's messages go: kind "sample" or "event", doc borrowed. */
+/* Where a subscription's messages go: kind "sample", "event" or "process", doc borrowed. */
 typedef void (*monitor_sink)(void *ud, const char *kind, json_t *doc);
 
 /* Starts a subscription for `machines` (n IDs, copied; 0 means every running machine)
@@ -33,6 +33,10 @@ void monitor_broadcast_event(struct app *app, const struct event_rec *ev);
 /* A usage sample as the API shows it (a new object). */
 struct usage_point;
 json_t *usage_point_json(const struct usage_point *p);
+
+/* Tells every subscription watching machine_id that one of its processes started or
+ * exited (note: the agent's NOTE document, borrowed). */
+void monitor_broadcast_process(struct app *app, const char *machine_id, json_t *note);
 
 /* GET /v1/monitor?machines=a,b&interval_ms=N: the stream as text/event-stream. */
 struct http_exchange;
