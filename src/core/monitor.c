@@ -1,12 +1,15 @@
 /* Periodic usage samples into a ring per machine (monitor.h). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/util.h"
 #include "core.h"
+#include "build_internal.h"
 #include "machine_internal.h"
 #include "monitor.h"
 
@@ -120,6 +123,60 @@ size_t usage_series(const struct machine *m, int64_t since_ms, struct usage_poin
                         out[k++] = *p;
         }
         return k;
+}
+
+/* Bytes of the regular files in a flat image directory (0 when none yet). */
+static int64_t image_bytes(const char *dir)
+{
+        DIR *d = opendir(dir);
+        int64_t total = 0;
+        struct dirent *de;
+        struct stat st;
+        while (d && (de = readdir(d)))
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISREG(st.st_mode))
+                        total += st.st_size;
+        if (d)
+                closedir(d);
+        return total;
+}
+
+void monitor_progress(struct core *core, void (*fn)(void *ud, const struct op_progress *p),
+                      void *ud)
+{
+        uint64_t now = time_mono_ns();
+        for (struct machine *m = core->machines; m; m = m->next) {
+                const char *op = m->state == M_HIBERNATING    ? "hibernate"
+                                 : m->state == M_FORKING      ? "fork"
+                                 : m->state == M_SNAPSHOTTING ? "snapshot"
+                                                              : NULL;
+                if (!op)
+                        continue;
+                char own[PATH_MAX + 80];
+                layers_own_image(m->dir, own, sizeof(own));
+                const char *image = m->op.capture ? capture__image(m->op.capture) : own;
+                struct op_progress p = {"machine",
+                                        m->id,
+                                        op,
+                                        NULL,
+                                        image_bytes(image),
+                                        -1,
+                                        -1,
+                                        (int64_t)((now - m->op.op_started_ns) / 1000000)};
+                fn(ud, &p);
+        }
+        for (struct build *b = core->builds; b; b = b->next) {
+                json_t *steps = json_object_get(b->req, "steps");
+                struct op_progress p = {"build",
+                                        b->id,
+                                        "build",
+                                        b->ref,
+                                        -1,
+                                        (int64_t)b->step_no,
+                                        (int64_t)json_array_size(steps),
+                                        -1};
+                fn(ud, &p);
+        }
 }
 
 void usage_ring_free(struct machine *m)

@@ -37,6 +37,22 @@ void usage_now(struct machine *m, struct usage_point *out);
  * how many. */
 size_t usage_series(const struct machine *m, int64_t since_ms, struct usage_point *out, size_t cap);
 
+/* An operation under way, as the monitor stream shows its progress. */
+struct op_progress {
+        const char *subject_type; /* "machine" or "build" */
+        const char *id;
+        const char *operation; /* hibernate, fork, snapshot; build */
+        const char *ref;       /* a build's template name:tag (NULL for machines) */
+        int64_t bytes_done;    /* a checkpoint's image so far (-1 for builds) */
+        int64_t step, steps;   /* a build's step under way and its steps (-1 for machines) */
+        int64_t elapsed_ms;    /* since the operation started (machines; -1 for builds) */
+};
+
+/* Calls fn for every operation under way: machines checkpointing (the bytes their image
+ * holds so far) and template builds (the step under way). */
+void monitor_progress(struct core *core, void (*fn)(void *ud, const struct op_progress *p),
+                      void *ud);
+
 /* Frees m's ring (machine__free). */
 void usage_ring_free(struct machine *m);
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import unittest
 
@@ -274,6 +275,32 @@ class Monitor(DaemonTest):
         for bad in ({"interval_ms": 5}, {"machines": "x"}, {"bogus": 1}):
             with self.assertRaises(WsError):
                 s.call("monitor.subscribe", **bad)
+
+    def test_progress_of_a_checkpoint(self):
+        st, _, r = self.d.request("POST", "/v1/machines/%s/exec" % self.mid, {
+            "cmd": "head -c 300000000 /dev/urandom > /dev/shm/fill && echo ok"})
+        self.assertEqual((st, r["stdout"]), (200, "ok\n"), r)
+        s = Session(self.d, timeout=60)
+        self.addCleanup(s.close)
+        s.call("monitor.subscribe", machines=[self.mid], interval_ms=100)
+        done = []
+        t = threading.Thread(target=lambda: done.append(
+            self.d.request("POST", "/v1/machines/%s/hibernate" % self.mid)[0]))
+        t.start()
+        progress, seen = [], []
+        while "machine.hibernated" not in seen:
+            msg = s.next()
+            if msg["type"] == "monitor" and "progress" in msg:
+                progress.append(msg["progress"])
+            elif msg["type"] == "monitor" and "event" in msg:
+                seen.append(msg["event"]["type"])
+        t.join()
+        self.assertEqual(done, [200])
+        self.assertTrue(progress, "a 300 MB checkpoint reports its progress")
+        self.assertEqual({(p["id"], p["operation"]) for p in progress}, {(self.mid, "hibernate")})
+        sizes = [p["bytes_done"] for p in progress]
+        self.assertEqual(sizes, sorted(sizes), "bytes only grow")
+        self.assertTrue(all("elapsed_ms" in p for p in progress))
 
     def test_sse_and_the_series(self):
         c = self.d.conn(timeout=20)

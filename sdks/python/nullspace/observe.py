@@ -50,8 +50,9 @@ def monitor(machines=None, interval_ms=1000, api_url=None, api_key=None, client=
             timeout=600):
     """Yields ("sample", {...}) every interval_ms for each watched running machine
     (all of them when machines is None), ("event", {...}) for their lifecycle events and
-    for builds and snapshots, and ("process", {...}) when a process in one of them starts
-    or exits. Stop by closing the generator."""
+    for builds and snapshots, ("process", {...}) when a process in one of them starts
+    or exits, and ("progress", {...}) for operations under way (a checkpoint's bytes so
+    far, a build's step). Stop by closing the generator."""
     c = _client(client, api_url, api_key)
     s = c.streams(timeout=timeout)
     try:
@@ -60,7 +61,7 @@ def monitor(machines=None, interval_ms=1000, api_url=None, api_key=None, client=
         while True:
             msg = s.next()
             if msg.get("type") == "monitor" and msg.get("channel") == ch:
-                for kind in ("sample", "event", "process"):
+                for kind in ("sample", "event", "process", "progress"):
                     if kind in msg:
                         yield kind, msg[kind]
     finally:

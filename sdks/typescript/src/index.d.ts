@@ -226,7 +226,7 @@ export const Events: {
     opts?: ClientOptions & { client?: Client; type?: string; machine?: string; sinceSeq?: number },
   ): Promise<Subscription>;
   monitor(
-    onMessage: (kind: "sample" | "event" | "process", doc: Record<string, any>) => void,
+    onMessage: (kind: "sample" | "event" | "process" | "progress", doc: Record<string, any>) => void,
     opts?: ClientOptions & { client?: Client; machines?: string[]; intervalMs?: number },
   ): Promise<Subscription>;
 };

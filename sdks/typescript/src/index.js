@@ -752,7 +752,7 @@ export const Events = {
       s.listen(r.channel, {
         onMessage: (msg) => {
           if (msg.type !== "monitor") return;
-          for (const kind of ["sample", "event", "process"]) if (msg[kind]) onMessage(kind, msg[kind]);
+          for (const kind of ["sample", "event", "process", "progress"]) if (msg[kind]) onMessage(kind, msg[kind]);
         },
       });
     } catch (e) {

@@ -90,6 +90,27 @@ static void sample_one(struct monitor_sub *s, struct machine *m)
         json_decref(d);
 }
 
+static void progress_one(void *ud, const struct op_progress *p)
+{
+        struct monitor_sub *s = ud;
+        if (strcmp(p->subject_type, "machine") == 0 && !watches(s, p->id))
+                return;
+        json_t *d = json_pack("{s:s,s:s,s:s}", "subject_type", p->subject_type, "id", p->id,
+                              "operation", p->operation);
+        if (p->ref)
+                json_object_set_new(d, "ref", json_string(p->ref));
+        if (p->bytes_done >= 0)
+                json_object_set_new(d, "bytes_done", json_integer(p->bytes_done));
+        if (p->elapsed_ms >= 0)
+                json_object_set_new(d, "elapsed_ms", json_integer(p->elapsed_ms));
+        if (p->step >= 0) {
+                json_object_set_new(d, "step", json_integer(p->step));
+                json_object_set_new(d, "steps", json_integer(p->steps));
+        }
+        s->sink(s->ud, "progress", d);
+        json_decref(d);
+}
+
 static void on_tick(struct loop_timer *t)
 {
         struct monitor_sub *s =
@@ -98,6 +119,7 @@ static void on_tick(struct loop_timer *t)
         for (struct machine *m = core->machines; m; m = m->next)
                 if (m->state == M_RUNNING && m->rt.drv->usage && watches(s, m->id))
                         sample_one(s, m);
+        monitor_progress(core, progress_one, s);
         loop_timer_arm(&core->loop, &s->timer, s->interval_ms, on_tick);
 }
 
