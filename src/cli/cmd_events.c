@@ -233,20 +233,31 @@ int cmd_webhooks_delete(struct cli *c, int argc, char **argv)
                           "deleted", argc, argv, NULL);
 }
 
+/* Parses cmd's flags (into values) and its one webhook ID; NULL after a usage error
+ * (its status in *r). */
+static const char *webhook_id_arg(const struct cli_cmd *cmd, int argc, char **argv,
+                                  const char **values, int *r)
+{
+        int npos;
+        if ((*r = cli_parse_flags(cmd, argc, argv, values, NULL, &npos)))
+                return NULL;
+        if (npos != 1) {
+                *r = cli_usage_error(cmd, "expected one webhook ID");
+                return NULL;
+        }
+        return (*r = cli_id_arg(cmd, argv[0], "a webhook ID (wh_...)")) ? NULL : argv[0];
+}
+
 /* POST /v1/webhooks/ID/<verb> for the ID in argv[0]. */
 static int webhook_post(struct cli *c, const char *name, const char *verb, int argc, char **argv,
                         void (*show)(const json_t *doc))
 {
-        const struct cli_cmd *cmd = cli_find(name);
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        if (r)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one webhook ID");
-        if ((r = cli_id_arg(cmd, argv[0], "webhook ID")))
+        int r;
+        const char *id = webhook_id_arg(cli_find(name), argc, argv, NULL, &r);
+        if (!id)
                 return r;
         char path[200];
-        snprintf(path, sizeof(path), "/v1/webhooks/%s/%s", argv[0], verb);
+        snprintf(path, sizeof(path), "/v1/webhooks/%s/%s", id, verb);
         return cli_call(c, "POST", path, NULL, show);
 }
 
@@ -271,15 +282,12 @@ int cmd_webhooks_deliveries(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("webhooks deliveries");
         const char *v[2] = {0};
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
-        if (r)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one webhook ID");
-        if ((r = cli_id_arg(cmd, argv[0], "webhook ID")))
+        int r;
+        const char *id = webhook_id_arg(cmd, argc, argv, v, &r);
+        if (!id)
                 return r;
         char base[160], path[300];
-        snprintf(base, sizeof(base), "/v1/webhooks/%s/deliveries", argv[0]);
+        snprintf(base, sizeof(base), "/v1/webhooks/%s/deliveries", id);
         if ((r = cli_page_path(cmd, base, v[0], v[1], path, sizeof(path))))
                 return r;
         return cli_call(c, "GET", path, NULL, show_deliveries);

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 const unsigned char *p;
                 int got;
                 while ((got = nsp_reader_next(&r, &h, &p)) == 1)
-                        if (h.len > NSP_MAX_PAYLOAD || h.type < NSP_HELLO || h.type > NSP_DETACH ||
+                        if (h.len > NSP_MAX_PAYLOAD || h.type < NSP_HELLO || h.type > NSP_NOTE ||
                             (h.len && !p))
                                 __builtin_trap();
                 if (got < 0)
