@@ -12,6 +12,8 @@ from nettest import OutsideHost
 
 
 class VmMachines(DaemonTest):
+    daemon_args = ("--metrics-interval-ms", "200")
+
     def req(self, method, path, body=None):
         return self.d.request(method, path, body=body)
 
@@ -57,6 +59,13 @@ class VmMachines(DaemonTest):
             self.assertGreater(mt["memory_bytes"], 0, mt)
             self.assertEqual(mt["memory_limit_bytes"], m["memory_mb"] << 20, mt)
             self.assertGreater(mt["disk_bytes"], 0, mt)
+            # ... and its samples over time, network bytes included (its host veth)
+            st, _, ser = self.req("GET", "/v1/machines/%s/metrics?since=0" % mid)
+            self.assertEqual(st, 200, ser)
+            self.assertTrue(ser["points"], ser)
+            last = ser["points"][-1]
+            self.assertGreater(last["cpu_ns"], 0, last)
+            self.assertGreater(last["net_rx_bytes"], 0, last)  # the curl above
             # a process keeps counting through hibernate and resume (memory kept)
             self.exec(mid, "(i=0; while true; do i=$((i+1)); echo $i > /root/n.new; "
                            "mv /root/n.new /root/n; sleep 0.2; done) >/dev/null 2>&1 &")
