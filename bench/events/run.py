@@ -143,9 +143,20 @@ def sustained(d, work, rate, seconds, hooks):
         c1 = cpu_s(d.proc.pid)
         lost = dups = 0
         lags = []
-        for r in rxs:
+        for r, w in zip(rxs, ws):
             got = r.arrivals()
-            lost += len(set(ts) - set(got))
+            missing = set(ts) - set(got)
+            lost += len(missing)
+            if missing:  # say what the daemon thinks of them
+                cursor, seen = None, 0
+                while cursor is not False and seen < 200:
+                    page = d.call("GET", "/v1/webhooks/%s/deliveries?limit=1000%s" % (
+                        w["id"], "&cursor=" + cursor if cursor else ""))
+                    for dl in page["deliveries"]:
+                        if dl["event_id"] in missing:
+                            print("    missing at %s: %s" % (r.url, json.dumps(dl)))
+                    cursor = page["next_cursor"] or False
+                    seen += 1
             dups += sum(len(v) - 1 for v in got.values())
             lags += [got[i][0] - ts[i] for i in ts if i in got]
         for w in ws:

@@ -71,7 +71,7 @@ struct webhooks {
                 char id[EVENT_ID_MAX];
                 char *body;
         } bodies[BODY_CACHE];
-        unsigned nbodies;
+        unsigned nbodies, evict;
 };
 
 static const int64_t retry_ms[] = {1000,    5000,    30000,   120000,  600000,
@@ -317,26 +317,29 @@ static const char *event_body(struct webhooks *w, int64_t seq, const char **id)
                         return w->bodies[i].body;
                 }
         struct event_rec ev = {0};
-        if (w->nbodies == BODY_CACHE || store_event_get(w->core->store, seq, &ev, NULL) < 0)
+        if (store_event_get(w->core->store, seq, &ev, NULL) < 0)
                 return NULL;
         json_t *view = event_view(&ev);
         char *body = view ? json_dumps(view, JSON_COMPACT) : NULL;
         json_decref(view);
-        if (body) {
-                w->bodies[w->nbodies].seq = seq;
-                snprintf(w->bodies[w->nbodies].id, sizeof(w->bodies[0].id), "%s", ev.id);
-                w->bodies[w->nbodies++].body = body;
-                *id = w->bodies[w->nbodies - 1].id;
-        }
+        /* a full cache gives up its oldest entry (its body was copied by whoever used it) */
+        unsigned k = w->nbodies < BODY_CACHE ? w->nbodies++ : w->evict++ % BODY_CACHE;
+        free(w->bodies[k].body);
+        w->bodies[k].seq = body ? seq : 0;
+        w->bodies[k].body = body;
+        snprintf(w->bodies[k].id, sizeof(w->bodies[k].id), "%s", ev.id);
+        *id = w->bodies[k].id;
         store_event_rec_free(&ev);
         return body;
 }
 
 static void drop_bodies(struct webhooks *w)
 {
-        for (unsigned i = 0; i < w->nbodies; i++)
+        for (unsigned i = 0; i < w->nbodies; i++) {
                 free(w->bodies[i].body);
-        w->nbodies = 0;
+                w->bodies[i].body = NULL;
+        }
+        w->nbodies = w->evict = 0;
 }
 
 /* The request to ep: body (copied: curl may send it after the pump), signed under msg_id.
@@ -392,9 +395,13 @@ static void start_send(struct webhooks *w, struct wh_endpoint *ep, const struct 
 {
         const char *msg_id = NULL;
         const char *body = event_body(w, d->event_seq, &msg_id);
-        struct wh_send *s = body ? calloc(1, sizeof(*s)) : NULL;
-        if (!s) {
+        if (!body) {
                 fail_now(w, d, "the event is no longer stored (retention)");
+                return;
+        }
+        struct wh_send *s = calloc(1, sizeof(*s));
+        if (!s) {
+                fail_now(w, d, "out of memory");
                 return;
         }
         s->w = w;

@@ -377,6 +377,39 @@ class Durability(Helpers, unittest.TestCase):
         self.assertEqual(d.stop(), 0)
 
 
+    def test_endpoints_with_different_backlogs_after_a_restart(self):
+        """The first pump after a restart sends 32 events to each of two endpoints whose
+        backlogs start at different events (64 distinct events in one pump): none is
+        dropped."""
+        self.rx = Receiver()
+        self.addCleanup(self.rx.close)
+        self.rx.script["/a"] = ["hang"]
+        self.rx.script["/c"] = ["hang"]
+        self.d = d = Daemon(["--webhook-allow-private"]).start()
+        self.addCleanup(d.cleanup)
+        for path, keys in (("/a", 60), ("/c", 0)):
+            st, _, w = d.request("POST", "/v1/webhooks", {"url": self.rx.url(path),
+                                                          "events": ["key.created"]})
+            self.assertEqual(st, 201, w)
+            if keys:
+                first = {self.new_key("a%d" % i)["id"] for i in range(keys)}
+        later = {self.new_key("c%d" % i)["id"] for i in range(90)}
+        self.assertTrue(self.rx.wait(lambda: len(self.rx.requests("/a")) >= 32 and
+                                     len(self.rx.requests("/c")) >= 32))
+        d.stop(signal.SIGKILL)
+        self.rx.script["/a"] = [200]
+        self.rx.script["/c"] = [200]
+        d.start()
+
+        def got(p):
+            return {json.loads(b)["subject"]["id"] for _, _, b, _ in self.rx.requests(p)}
+
+        self.assertTrue(self.rx.wait(lambda: got("/a") >= first | later and got("/c") >= later,
+                                     60),
+                        (len((first | later) - got("/a")), len(later - got("/c"))))
+        self.assertEqual(d.stop(), 0)
+
+
 class Prometheus(DaemonTest):
     daemon_args = ("--metrics-listen", "127.0.0.1:0")
 
