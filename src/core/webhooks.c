@@ -19,6 +19,8 @@ struct wh_endpoint {
         char id[WEBHOOK_ID_MAX];
         char url[WEBHOOK_URL_MAX];
         char secret[64];
+        char previous[64];      /* the secret before a rotation, also signed with ... */
+        int64_t previous_until; /* ... until then (ms since epoch) */
         unsigned inflight;
 };
 
@@ -348,11 +350,18 @@ static int prepare(struct wh_send *s, const struct wh_endpoint *ep, const char *
                    const char *body)
 {
         s->body = strdup(body);
-        char ts[24], sig[WEBHOOK_SIG_MAX];
+        char ts[24], sig[2 * WEBHOOK_SIG_MAX];
         int64_t now_s = s->started_at / 1000;
         snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
         if (!s->body || webhook_sign(ep->secret, msg_id, now_s, s->body, strlen(s->body), sig) < 0)
                 return -1;
+        if (ep->previous[0] && s->started_at < ep->previous_until) { /* a rotation's overlap */
+                size_t n = strlen(sig);
+                sig[n++] = ' ';
+                if (webhook_sign(ep->previous, msg_id, now_s, s->body, strlen(s->body), sig + n) <
+                    0)
+                        sig[n - 1] = '\0';
+        }
         if (add_header(s, "Content-Type", "application/json") < 0 ||
             add_header(s, "User-Agent", "Nullspace-Webhooks/1") < 0 ||
             add_header(s, "webhook-id", msg_id) < 0 || add_header(s, "webhook-timestamp", ts) < 0 ||
@@ -513,6 +522,9 @@ static void load_endpoints(struct webhooks *w)
                                 snprintf(ep->id, sizeof(ep->id), "%s", v[i].id);
                                 snprintf(ep->url, sizeof(ep->url), "%s", v[i].url);
                                 snprintf(ep->secret, sizeof(ep->secret), "%s", v[i].secret);
+                                snprintf(ep->previous, sizeof(ep->previous), "%s",
+                                         v[i].previous_secret);
+                                ep->previous_until = v[i].previous_until;
                                 struct wh_endpoint *old = endpoint(w, ep->id);
                                 ep->inflight = old ? old->inflight : 0;
                         }

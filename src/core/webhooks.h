@@ -11,10 +11,11 @@
 
 struct core;
 
-#define WEBHOOK_INFLIGHT_MAX  32    /* requests in flight per endpoint */
-#define WEBHOOK_TIMEOUT_MS    10000 /* one attempt, connection included */
-#define WEBHOOK_RESPONSE_KEEP 1024  /* bytes of an answer's body kept in the attempt log */
-#define WEBHOOK_ATTEMPTS_MAX  10    /* then the delivery is failed */
+#define WEBHOOK_INFLIGHT_MAX    32    /* requests in flight per endpoint */
+#define WEBHOOK_TIMEOUT_MS      10000 /* one attempt, connection included */
+#define WEBHOOK_RESPONSE_KEEP   1024  /* bytes of an answer's body kept in the attempt log */
+#define WEBHOOK_ATTEMPTS_MAX    10    /* then the delivery is failed */
+#define WEBHOOK_ROTATE_GRACE_MS (24 * 3600 * 1000LL) /* a rotated-out secret still signs */
 
 /* Counters since start (Prometheus). */
 struct webhook_stats {

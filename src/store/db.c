@@ -106,13 +106,17 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_EV_PRUNE_DELIVERIES] = "DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < ?",
     [ST_EV_PRUNE] = "DELETE FROM events WHERE ts < ?1 AND seq NOT IN "
                     "(SELECT event_seq FROM deliveries)",
-#define WH_COLS "id, url, events, enabled, secret, description, created_at, updated_at, rowid"
+#define WH_COLS                                                                                    \
+        "id, url, events, enabled, secret, description, created_at, updated_at, rowid, "           \
+        "previous_secret, previous_until"
     [ST_WH_INSERT] = "INSERT INTO webhooks (id, url, events, enabled, secret, description, "
-                     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     "previous_secret, previous_until, created_at, updated_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_WH_GET] = "SELECT " WH_COLS " FROM webhooks WHERE id = ?",
     [ST_WH_LIST] = "SELECT " WH_COLS " FROM webhooks WHERE rowid > ? ORDER BY rowid LIMIT ?",
     [ST_WH_UPDATE] = "UPDATE webhooks SET url = ?, events = ?, enabled = ?, secret = ?, "
-                     "description = ?, updated_at = ? WHERE id = ?",
+                     "description = ?, previous_secret = ?, previous_until = ?, updated_at = ? "
+                     "WHERE id = ?",
     [ST_WH_DELETE] = "DELETE FROM webhooks WHERE id = ?",
 #define DL_COLS                                                                                    \
         "d.id, d.webhook_id, d.event_seq, coalesce(e.id, ''), coalesce(e.kind, ''), d.state, "     \

@@ -122,6 +122,8 @@ static const char *const migrations[] = {
      "  enabled INTEGER NOT NULL DEFAULT 1,"
      "  secret TEXT NOT NULL,"
      "  description TEXT NOT NULL DEFAULT '',"
+     "  previous_secret TEXT NOT NULL DEFAULT '',"
+     "  previous_until INTEGER NOT NULL DEFAULT 0,"
      "  created_at INTEGER NOT NULL,"
      "  updated_at INTEGER NOT NULL"
      ") STRICT;"

@@ -20,6 +20,8 @@ static void bind_webhook(sqlite3_stmt *s, int first, const struct webhook_rec *w
         sqlite3_bind_int(s, first + 2, w->enabled);
         sqlite3_bind_text(s, first + 3, w->secret, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, first + 4, w->description, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, first + 5, w->previous_secret, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, first + 6, w->previous_until);
 }
 
 int store_webhook_insert(struct store *st, const struct webhook_rec *w, struct err *e)
@@ -29,8 +31,8 @@ int store_webhook_insert(struct store *st, const struct webhook_rec *w, struct e
                 return -EIO;
         sqlite3_bind_text(s, 1, w->id, -1, SQLITE_STATIC);
         bind_webhook(s, 2, w);
-        sqlite3_bind_int64(s, 7, w->created_at);
-        sqlite3_bind_int64(s, 8, w->updated_at);
+        sqlite3_bind_int64(s, 9, w->created_at);
+        sqlite3_bind_int64(s, 10, w->updated_at);
         int rc = sqlite3_step(s);
         sqlite3_reset(s);
         if (rc == SQLITE_CONSTRAINT)
@@ -51,6 +53,8 @@ static void read_webhook(sqlite3_stmt *s, void *row)
         w->created_at = sqlite3_column_int64(s, 6);
         w->updated_at = sqlite3_column_int64(s, 7);
         w->rowid = sqlite3_column_int64(s, 8);
+        db_column_text(s, 9, w->previous_secret, sizeof(w->previous_secret));
+        w->previous_until = sqlite3_column_int64(s, 10);
 }
 
 static void free_webhook(void *row)
@@ -85,8 +89,8 @@ int store_webhook_update(struct store *st, const struct webhook_rec *w, struct e
         if (!s)
                 return -EIO;
         bind_webhook(s, 1, w);
-        sqlite3_bind_int64(s, 6, w->updated_at);
-        sqlite3_bind_text(s, 7, w->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 8, w->updated_at);
+        sqlite3_bind_text(s, 9, w->id, -1, SQLITE_STATIC);
         return db_changed(st, s, "webhook", e);
 }
 

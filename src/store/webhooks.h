@@ -14,6 +14,8 @@ struct webhook_rec {
         int enabled;
         char secret[64]; /* "whsec_" + base64 of 32 random bytes */
         char description[256];
+        char previous_secret[64]; /* after a rotation: still signed with until previous_until */
+        int64_t previous_until;   /* ms since epoch (0: none) */
         int64_t created_at, updated_at;
         int64_t rowid; /* listing cursor */
 };

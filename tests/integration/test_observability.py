@@ -136,6 +136,18 @@ class Events(Helpers, DaemonTest):
         self.assertEqual((ev["type"], ev["id"]), ("webhook.ping", hdrs["webhook-id"]))
         with self.assertRaises(ValueError):
             verify(w["secret"], dict(hdrs, **{"webhook-id": "ev_other"}), body)
+        # a rotation: for a day deliveries are signed with both secrets
+        st, _, rot = self.d.request("POST", "/v1/webhooks/%s/rotate-secret" % w["id"])
+        self.assertEqual(st, 200, rot)
+        self.assertGreater(rot["previous_secret_expires_at"], time.time() * 1000 + 23 * 3600e3)
+        self.d.request("POST", "/v1/webhooks/%s/test" % w["id"])
+        self.assertTrue(self.rx.wait(lambda: len(pings()) == 2))
+        _, hdrs, body, _ = pings()[1]
+        self.assertEqual(len(hdrs["webhook-signature"].split()), 2, hdrs)
+        verify(w["secret"], hdrs, body)  # a receiver not switched yet
+        verify(rot["secret"], hdrs, body)
+        from nullspace import verify_webhook  # the SDK's verifier agrees (wsclient's path)
+        self.assertEqual(verify_webhook(w["secret"], hdrs, body), hdrs["webhook-id"])
 
     def test_machine_lifecycle_is_delivered_with_reasons(self):
         w = self.hook("/life", ["machine.*"])

@@ -241,6 +241,7 @@ export interface WebhookInfo {
   created_at: number;
   updated_at: number;
   secret?: string;
+  previous_secret_expires_at: number | null;
 }
 
 /** One event's delivery to one webhook, with every attempt. */

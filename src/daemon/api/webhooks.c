@@ -37,6 +37,9 @@ static json_t *webhook_view(const struct webhook_rec *w, int with_secret)
                               (json_int_t)w->updated_at);
         if (with_secret)
                 json_object_set_new(v, "secret", json_string(w->secret));
+        int overlap = w->previous_secret[0] && w->previous_until > time_wall_ms();
+        json_object_set_new(v, "previous_secret_expires_at",
+                            overlap ? json_integer(w->previous_until) : json_null());
         return v;
 }
 
@@ -189,10 +192,16 @@ void api_webhooks_rotate(struct http_exchange *ex)
         struct webhook_rec w;
         if (stored(ex, &w) < 0)
                 return;
-        if (webhook_secret_new(w.secret, sizeof(w.secret)) < 0)
+        char fresh[sizeof(w.secret)];
+        if (webhook_secret_new(fresh, sizeof(fresh)) < 0) {
                 http_respond_error(ex, NS_E_INTERNAL, "no randomness for a secret");
-        else
+        } else {
+                /* deliveries carry both signatures for a day: receivers switch meanwhile */
+                snprintf(w.previous_secret, sizeof(w.previous_secret), "%s", w.secret);
+                w.previous_until = time_wall_ms() + WEBHOOK_ROTATE_GRACE_MS;
+                snprintf(w.secret, sizeof(w.secret), "%s", fresh);
                 save(ex, &w, 1);
+        }
         store_webhook_rec_free(&w);
 }
 
