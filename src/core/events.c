@@ -61,6 +61,24 @@ void core_events_prune(struct core *core, unsigned retention_s)
                 log_info("events_pruned", "count=%d retention_s=%u", n, retention_s);
 }
 
+int event_filter_ok(const char *f)
+{
+        size_t n = strlen(f);
+        const char *star = strchr(f, '*');
+        if (strcmp(f, "*") == 0)
+                return 1;
+        return n > 0 && n < EVENT_TYPE_MAX && strspn(f, "abcdefghijklmnopqrstuvwxyz_.*") == n &&
+               (!star || (n >= 2 && star == f + n - 1 && f[n - 2] == '.'));
+}
+
+int event_filter_matches(const char *f, const char *type)
+{
+        size_t n = strlen(f);
+        if (!n || strcmp(f, "*") == 0 || strcmp(f, type) == 0)
+                return 1;
+        return n >= 2 && strcmp(f + n - 2, ".*") == 0 && strncmp(f, type, n - 1) == 0;
+}
+
 json_t *event_view(const struct event_rec *ev)
 {
         json_t *data = json_loads(ev->data ? ev->data : "{}", 0, NULL);

@@ -37,6 +37,13 @@ void core_events_prune(struct core *core, unsigned retention_s);
 
 struct event_rec;
 
+/* Whether f is a type filter: a type ("machine.running"), a family ("machine.*") or "*"
+ * (lower case letters, '_' and '.'). The store's SQL (fanout, queries) matches the same. */
+int event_filter_ok(const char *f);
+
+/* Whether type matches filter f ("" and "*" match every type). */
+int event_filter_matches(const char *f, const char *type);
+
 /* The event as every client sees it (API, WebSocket, webhook bodies): seq, id, type,
  * subject {type, id}, reason, key_id (null when none), ts (ms) and data. New reference. */
 json_t *event_view(const struct event_rec *ev);

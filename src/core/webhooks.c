@@ -438,9 +438,9 @@ static void flush_results(struct webhooks *w)
                 struct wh_result *r = w->results;
                 w->results = r->next;
                 struct err e = {0};
-                if (store_delivery_record(w->core->store, r->delivery_id, &r->a, r->state,
-                                          r->next_at, &e) < 0 &&
-                    e.code != NS_OK)
+                int rc = store_delivery_record(w->core->store, r->delivery_id, &r->a, r->state,
+                                               r->next_at, &e);
+                if (rc < 0 && rc != -ENOENT) /* ENOENT: its webhook was deleted meanwhile */
                         log_warn("webhook_record_failed", "delivery=%s error=%s", r->delivery_id,
                                  e.msg);
                 free(r->a.response);
@@ -590,11 +590,10 @@ void webhooks_stop(struct core *core)
         loop_timer_cancel(&core->loop, &w->pump_timer);
         loop_timer_cancel(&core->loop, &w->curl_timer);
         struct err e = {0};
-        if (w->results && store_begin(core->store, &e) == 0) {
-                flush_results(w);
+        int batched = w->results && store_begin(core->store, &e) == 0; /* one commit for all */
+        flush_results(w);
+        if (batched)
                 store_commit(core->store, &e);
-        }
-        flush_results(w); /* frees what could not be written */
         while (w->sends) {
                 struct wh_send *s = w->sends;
                 w->sends = s->next;

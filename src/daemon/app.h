@@ -22,6 +22,8 @@
 
 #define NS_VERSION "0.1.0"
 
+struct monitor_sub;
+
 struct app {
         struct core core; /* machines, templates, builds: everything below the API */
         struct http_server http;
@@ -37,6 +39,7 @@ struct app {
         struct preview_conn *previews;   /* proxied connections (api/preview.c) */
         unsigned npreviews;              /* ... how many: at most --max-connections */
         struct ws_client *ws_clients;    /* WebSocket clients (api/ws.c) */
+        struct monitor_sub *monitors;    /* monitor stream subscriptions (api/monitor.c) */
         unsigned events_retention_s;     /* --events-retention-days in seconds (0: forever) */
         int webhook_allow_private;       /* --webhook-allow-private */
         struct loop_timer prune_timer;   /* prunes old events hourly (observe.c) */

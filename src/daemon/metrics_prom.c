@@ -83,29 +83,30 @@ void prom_count_operation(struct core *core, const char *op, int ok, uint64_t ns
                 }
 }
 
+/* Machines by runtime and state, and agent channels: one pass over the machines. */
 static void write_machines(struct buf *b, struct core *core)
 {
+        unsigned count[ARRAY_SIZE(core->drivers)][M_SNAPSHOTTING + 1] = {{0}}, chans = 0;
+        for (struct machine *m = core->machines; m; m = m->next) {
+                for (size_t d = 0; d < core->ndrivers; d++)
+                        if (m->rt.drv == core->drivers[d] && m->state <= M_SNAPSHOTTING)
+                                count[d][m->state]++;
+                for (struct agent_chan *c = m->rt.agent_open ? m->rt.agent.chans : NULL; c;
+                     c = c->next)
+                        chans++;
+        }
         prom_head(b, "nullspace_machines", "gauge",
                   "Machines the daemon holds, by state and runtime.");
-        for (size_t d = 0; d < core->ndrivers; d++) {
+        for (size_t d = 0; d < core->ndrivers; d++)
                 for (int s = M_CREATING; s <= M_SNAPSHOTTING; s++) {
                         if (s == M_DESTROYED)
                                 continue;
-                        unsigned n = 0;
-                        for (struct machine *m = core->machines; m; m = m->next)
-                                n += m->rt.drv == core->drivers[d] && (int)m->state == s;
                         char l1[64], l2[64], labels[140];
                         prom_label(l1, sizeof(l1), "state", machine_state_name(s));
                         prom_label(l2, sizeof(l2), "runtime", core->drivers[d]->name);
                         snprintf(labels, sizeof(labels), "%s,%s", l1, l2);
-                        prom_sample(b, "nullspace_machines", labels, n);
+                        prom_sample(b, "nullspace_machines", labels, count[d][s]);
                 }
-        }
-        unsigned chans = 0;
-        for (struct machine *m = core->machines; m; m = m->next)
-                for (struct agent_chan *c = m->rt.agent_open ? m->rt.agent.chans : NULL; c;
-                     c = c->next)
-                        chans++;
         prom_head(b, "nullspace_agent_channels_open", "gauge",
                   "Channels open to machines' agents (exec, files, watch, PTY).");
         prom_sample(b, "nullspace_agent_channels_open", "", chans);

@@ -214,7 +214,4 @@ static inline struct core *api_core(const struct http_exchange *ex)
 /* Answers a page of events matching f after the page's cursor (api/events.c). */
 void api_events_page(struct http_exchange *ex, struct event_filter *f, const struct api_page *page);
 
-/* Whether t is an event type filter: a type, a family ("machine.*") or "*". */
-int api_event_type_ok(const char *t);
-
 #endif

@@ -13,6 +13,18 @@ static json_t *num_or_null(long long v)
         return v >= 0 ? json_integer(v) : json_null();
 }
 
+json_t *usage_point_json(const struct usage_point *p)
+{
+        json_t *d = json_pack("{s:I}", "ts", (json_int_t)p->ts);
+        json_object_set_new(d, "cpu_ns", num_or_null(p->cpu_ns));
+        json_object_set_new(d, "memory_bytes", num_or_null(p->mem_bytes));
+        json_object_set_new(d, "memory_limit_bytes", num_or_null(p->mem_limit));
+        json_object_set_new(d, "disk_bytes", num_or_null(p->disk_bytes));
+        json_object_set_new(d, "net_rx_bytes", num_or_null(p->net_rx_bytes));
+        json_object_set_new(d, "net_tx_bytes", num_or_null(p->net_tx_bytes));
+        return d;
+}
+
 static void on_sample(void *ud, const struct machine_sample *s)
 {
         struct http_exchange *ex = ud;

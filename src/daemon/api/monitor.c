@@ -27,8 +27,6 @@ struct monitor_sub {
         struct monitor_sub *next;
 };
 
-static struct monitor_sub *subs; /* the daemon's subscriptions (one daemon per process) */
-
 static int watches(const struct monitor_sub *s, const char *id)
 {
         for (size_t i = 0; i < s->n; i++)
@@ -59,23 +57,6 @@ static double cpu_percent(struct monitor_sub *s, const char *id, const struct us
         q->cpu_ns = p->cpu_ns;
         q->ts = p->ts;
         return pct;
-}
-
-static json_t *num(int64_t v)
-{
-        return v >= 0 ? json_integer(v) : json_null();
-}
-
-json_t *usage_point_json(const struct usage_point *p)
-{
-        json_t *d = json_pack("{s:I}", "ts", (json_int_t)p->ts);
-        json_object_set_new(d, "cpu_ns", num(p->cpu_ns));
-        json_object_set_new(d, "memory_bytes", num(p->mem_bytes));
-        json_object_set_new(d, "memory_limit_bytes", num(p->mem_limit));
-        json_object_set_new(d, "disk_bytes", num(p->disk_bytes));
-        json_object_set_new(d, "net_rx_bytes", num(p->net_rx_bytes));
-        json_object_set_new(d, "net_tx_bytes", num(p->net_tx_bytes));
-        return d;
 }
 
 static void sample_one(struct monitor_sub *s, struct machine *m)
@@ -138,8 +119,8 @@ struct monitor_sub *monitor_sub_new(struct app *app, const char *const *machines
         s->interval_ms = interval_ms;
         s->sink = sink;
         s->ud = ud;
-        s->next = subs;
-        subs = s;
+        s->next = app->monitors;
+        app->monitors = s;
         loop_timer_arm(&app->core.loop, &s->timer, 0, on_tick);
         return s;
 }
@@ -148,7 +129,7 @@ void monitor_sub_free(struct monitor_sub *s)
 {
         if (!s)
                 return;
-        for (struct monitor_sub **pp = &subs; *pp; pp = &(*pp)->next)
+        for (struct monitor_sub **pp = &s->app->monitors; *pp; pp = &(*pp)->next)
                 if (*pp == s) {
                         *pp = s->next;
                         break;
@@ -161,14 +142,13 @@ void monitor_sub_free(struct monitor_sub *s)
 
 void monitor_broadcast_event(struct app *app, const struct event_rec *ev)
 {
-        (void)app;
         json_t *view = NULL;
         /* builds and snapshots are progress every watcher sees; machines only theirs */
         int any_subject =
             strcmp(ev->subject_type, "build") == 0 || strcmp(ev->subject_type, "snapshot") == 0;
         if (!any_subject && strcmp(ev->subject_type, "machine") != 0)
                 return;
-        for (struct monitor_sub *s = subs, *next; s; s = next) {
+        for (struct monitor_sub *s = app->monitors, *next; s; s = next) {
                 next = s->next; /* a sink may end its subscription */
                 if (!any_subject && !watches(s, ev->subject_id))
                         continue;
@@ -181,9 +161,8 @@ void monitor_broadcast_event(struct app *app, const struct event_rec *ev)
 
 void monitor_broadcast_process(struct app *app, const char *machine_id, json_t *note)
 {
-        (void)app;
         json_t *doc = NULL;
-        for (struct monitor_sub *s = subs, *next; s; s = next) {
+        for (struct monitor_sub *s = app->monitors, *next; s; s = next) {
                 next = s->next;
                 if (!watches(s, machine_id))
                         continue;

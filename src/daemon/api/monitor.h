@@ -30,7 +30,8 @@ void monitor_sub_free(struct monitor_sub *s);
  * and snapshot events) of the event. */
 void monitor_broadcast_event(struct app *app, const struct event_rec *ev);
 
-/* A usage sample as the API shows it (a new object). */
+/* A usage sample as the API shows it (a new object; api/metrics.c, beside the
+ * single sample's view). */
 struct usage_point;
 json_t *usage_point_json(const struct usage_point *p);
 

@@ -58,7 +58,7 @@ static int apply(struct http_exchange *ex, const struct webhook_req *in, uint64_
         if (present & F_EVENTS) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < in->events.n; i++) {
-                        if (!api_event_type_ok(in->events.items[i])) {
+                        if (!event_filter_ok(in->events.items[i])) {
                                 json_decref(a);
                                 http_respond_error(ex, NS_E_INVALID_FIELD,
                                                    "field 'events': '%.64s' is not an event type "
@@ -273,11 +273,15 @@ static json_t *delivery_view(struct store *st, const struct delivery_rec *d)
         return v;
 }
 
-static struct store *page_store;
+/* A delivery of a page with its view made beforehand (the view reads its attempts). */
+struct shown {
+        struct delivery_rec d;
+        json_t *view;
+};
 
-static json_t *delivery_row(const void *row)
+static json_t *shown_view(const void *row)
 {
-        return delivery_view(page_store, row);
+        return json_incref(((const struct shown *)row)->view);
 }
 
 void api_webhooks_deliveries(struct http_exchange *ex)
@@ -289,17 +293,29 @@ void api_webhooks_deliveries(struct http_exchange *ex)
             stored(ex, &w) < 0)
                 return;
         store_webhook_rec_free(&w);
+        struct store *st = api_core(ex)->store;
         struct delivery_rec *v = NULL;
         size_t n = 0;
         struct err e = {0};
-        page_store = api_core(ex)->store;
-        if (store_delivery_list(page_store, w.id, page.after, (unsigned)page.limit + 1, &v, &n,
-                                &e) < 0) {
+        if (store_delivery_list(st, w.id, page.after, (unsigned)page.limit + 1, &v, &n, &e) < 0) {
                 api_fail(ex, &e);
                 return;
         }
-        api_respond_page(ex, &page, "deliveries", v, n, sizeof(*v),
-                         offsetof(struct delivery_rec, rowid), delivery_row);
+        struct shown *rows = calloc(n ? n : 1, sizeof(*rows));
+        if (!rows) {
+                free(v);
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        for (size_t i = 0; i < n; i++) { /* the row past the page only says there is more */
+                rows[i].d = v[i];
+                rows[i].view = i < (size_t)page.limit ? delivery_view(st, &v[i]) : NULL;
+        }
+        api_respond_page(ex, &page, "deliveries", rows, n, sizeof(*rows),
+                         offsetof(struct shown, d.rowid), shown_view);
+        for (size_t i = 0; i < n; i++)
+                json_decref(rows[i].view);
+        free(rows);
         free(v);
 }
 

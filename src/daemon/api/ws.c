@@ -383,7 +383,6 @@ static void op_watch(struct ws_request *r, struct machine *m)
 struct events_in {
         char *type;
         int64_t since_seq;
-        int has_since;
 };
 
 static const struct jv_field events_fields[] = {
@@ -393,13 +392,8 @@ static const struct jv_field events_fields[] = {
 
 static int channel_wants(const struct ws_channel *ch, const struct event_rec *ev)
 {
-        if (ch->machine[0] && strcmp(ch->machine, ev->subject_id) != 0)
-                return 0;
-        const char *t = ch->ev_type;
-        size_t n = strlen(t);
-        if (!n || strcmp(t, "*") == 0 || strcmp(t, ev->kind) == 0)
-                return 1;
-        return n >= 2 && strcmp(t + n - 2, ".*") == 0 && strncmp(t, ev->kind, n - 1) == 0;
+        return (!ch->machine[0] || strcmp(ch->machine, ev->subject_id) == 0) &&
+               event_filter_matches(ch->ev_type, ev->kind);
 }
 
 static void send_event(struct ws_channel *ch, json_t *view)
@@ -441,7 +435,7 @@ static void op_events(struct ws_request *r, struct machine *m)
         struct events_in in = {0};
         if (decode(r, events_fields, ARRAY_SIZE(events_fields), &in) < 0)
                 return;
-        if (in.type && !api_event_type_ok(in.type)) {
+        if (in.type && !event_filter_ok(in.type)) {
                 ws_client_error(r->c, r->id, 0, NS_E_INVALID_FIELD,
                                 "field 'event_type': an event type (machine.running), a family "
                                 "(machine.*) or *");
