@@ -51,6 +51,8 @@ struct cli_cmd {
 
 /* The verbs (one file per verb group: cmd_*.c); each returns the exit status. */
 int cmd_doctor(struct cli *c, int argc, char **argv);
+int cmd_ssh(struct cli *c, int argc, char **argv);
+int cmd_ssh_proxy(struct cli *c, int argc, char **argv);
 int cmd_files_ls(struct cli *c, int argc, char **argv);
 int cmd_files_mkdir(struct cli *c, int argc, char **argv);
 int cmd_files_mv(struct cli *c, int argc, char **argv);
@@ -219,6 +221,16 @@ struct cli_ws {
         int closed;
 };
 int cli_ws_open(struct cli *c, struct cli_ws *w);
+
+/* Connects to the API's host and port (http:// URLs; `what` names the command in the
+ * error). Returns the fd (blocking) with "host:port" in hostport for a Host header, or
+ * -1 after printing the error. */
+int cli_dial(struct cli *c, const char *what, char *hostport, size_t cap);
+
+/* Reads an HTTP answer head from fd into head (cap bytes, NUL-terminated; *got bytes
+ * read, maybe past the head). Returns where the body starts, or NULL when no whole head
+ * came. */
+char *cli_read_head(int fd, char *head, size_t cap, size_t *got);
 void cli_ws_close(struct cli_ws *w);
 void cli_ws_send_json(struct cli_ws *w, json_t *doc); /* steals doc */
 void cli_ws_send_input(struct cli_ws *w, uint32_t channel, const void *p, size_t n);

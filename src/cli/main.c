@@ -147,7 +147,18 @@ static const struct cli_flag f_watch_flags[] = {
     {"--count", "N", "stop after N events", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag shell_flags[] = {
-    {"--cmd", "CMD", "run this instead of the login shell", 0}, {NULL, NULL, NULL, 0}};
+    {"--cmd", "CMD", "run this instead of the login shell", 0},
+    {"--attach", "PID|TAG", "attach to this running PTY session (its output replayed) instead", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag ssh_flags[] = {
+    {"--user", "USER", "log in as USER (default: the machine's user, else root)", 0},
+    {"--identity", "FILE",
+     "use this private key (FILE.pub beside it; default: one made once "
+     "in ~/.config/nullspace/ssh)",
+     0},
+    {"--ttl-s", "N", "the certificate lives N seconds (default 900, at most 3600)", 0},
+    {"--print", NULL, "print the ssh command instead of running it", 0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag p_kill_flags[] = {
     {"--signal", "SIG", "any signal: TERM, INT, HUP, USR1, 9, ... (default KILL)", 0},
     {NULL, NULL, NULL, 0}};
@@ -202,9 +213,17 @@ const struct cli_cmd cli_cmds[] = {
      "Print a signed URL that reaches PORT of the machine", m_preview_flags, cmd_machines_preview},
     {"machines fork", "ID [--count N] [--metadata K=V]",
      "Branch a running machine into N independent children", m_fork_flags, cmd_machines_fork},
-    {"shell", "ID [--cmd CMD]",
+    {"shell", "ID [--cmd CMD | --attach PID|TAG]",
      "Open an interactive terminal in a machine (a PTY session; exits with its exit code)",
      shell_flags, cmd_shell},
+    {"ssh", "ID [FLAGS] [-- SSH-ARGS...]",
+     "SSH into a machine with OpenSSH (a short-lived certificate, through the daemon; scp, "
+     "sftp and -L/-R work with the same ProxyCommand)",
+     ssh_flags, cmd_ssh},
+    {"ssh-proxy", "ID",
+     "Relay stdin/stdout to the machine's sshd through the daemon (OpenSSH's ProxyCommand: "
+     "ssh -o ProxyCommand='nullspace ssh-proxy %h' root@ID)",
+     no_flags, cmd_ssh_proxy},
     {"mcp", "",
      "Serve the Model Context Protocol on stdio: tools to create, list, exec in, read and "
      "write files of, hibernate, resume, fork and destroy machines",

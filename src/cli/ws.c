@@ -75,15 +75,16 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 
 /* Opens a TCP connection to the API and upgrades it to a WebSocket on /v1/ws. Returns the
  * socket, or -1 after printing why. */
-static int ws_connect(struct cli *c, struct cli_ws *sh)
+int cli_dial(struct cli *c, const char *what, char *hostport, size_t cap)
 {
         char host[256] = "", port[16] = "80";
         if (strncmp(c->api_url, "http://", 7) != 0 ||
             sscanf(c->api_url + 7, "%255[^:/]:%15[0-9]", host, port) < 1) {
-                fprintf(stderr, "error: usage: shell needs an http:// API URL (not %s)\n",
+                fprintf(stderr, "error: usage: %s needs an http:// API URL (not %s)\n", what,
                         c->api_url);
                 return -1;
         }
+        snprintf(hostport, cap, "%s:%s", host, port);
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
         int fd = -1;
         if (getaddrinfo(host, port, &hints, &ai) == 0) {
@@ -96,32 +97,48 @@ static int ws_connect(struct cli *c, struct cli_ws *sh)
                 }
                 freeaddrinfo(ai);
         }
-        if (fd < 0) {
+        if (fd < 0)
                 fprintf(stderr, "error: connection_failed: cannot reach %s\n", c->api_url);
-                return -1;
+        return fd;
+}
+
+char *cli_read_head(int fd, char *head, size_t cap, size_t *got)
+{
+        char *end = NULL;
+        *got = 0;
+        while (!end && *got < cap - 1) {
+                ssize_t r = recv(fd, head + *got, cap - 1 - *got, 0);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        break;
+                *got += (size_t)r;
+                head[*got] = '\0';
+                end = strstr(head, "\r\n\r\n");
         }
+        return end ? end + 4 : NULL;
+}
+
+static int ws_connect(struct cli *c, struct cli_ws *sh)
+{
+        char hostport[300];
+        int fd = cli_dial(c, "shell", hostport, sizeof(hostport));
+        if (fd < 0)
+                return -1;
         unsigned char raw[16];
         char key[32], req[1024], want[64], material[128];
         rand_bytes(raw, sizeof(raw));
         base64_encode(raw, sizeof(raw), key);
         int n = snprintf(req, sizeof(req),
-                         "GET /v1/ws HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
+                         "GET /v1/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
                          "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                          "Sec-WebSocket-Key: %s\r\nAuthorization: Bearer %s\r\n\r\n",
-                         host, port, key, c->api_key);
+                         hostport, key, c->api_key);
         char head[4096];
         size_t got = 0;
         char *end = NULL;
-        if (send(fd, req, (size_t)n, MSG_NOSIGNAL) == n) {
-                while (!end && got < sizeof(head) - 1) {
-                        ssize_t r = recv(fd, head + got, sizeof(head) - 1 - got, 0);
-                        if (r <= 0)
-                                break;
-                        got += (size_t)r;
-                        head[got] = '\0';
-                        end = strstr(head, "\r\n\r\n");
-                }
-        }
+        if (send(fd, req, (size_t)n, MSG_NOSIGNAL) == n)
+                end = cli_read_head(fd, head, sizeof(head), &got);
         unsigned char digest[SHA_DIGEST_LENGTH];
         n = snprintf(material, sizeof(material), "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
         SHA1((const unsigned char *)material, (size_t)n, digest);
@@ -133,7 +150,6 @@ static int ws_connect(struct cli *c, struct cli_ws *sh)
                 close(fd);
                 return -2 - (status == 401);
         }
-        end += 4;
         sh->left_len = got - (size_t)(end - head);
         memcpy(sh->leftover, end, sh->left_len);
         return fd;

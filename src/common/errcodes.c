@@ -154,6 +154,9 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_WEBHOOK_NOT_FOUND] = {"webhook_not_found", 404, 6, "No webhook has this ID."},
     [NS_E_DELIVERY_NOT_FOUND] = {"delivery_not_found", 404, 6,
                                  "The webhook has no delivery with this ID (or it was pruned)."},
+    [NS_E_SSH_UNAVAILABLE] = {"ssh_unavailable", 409, 7,
+                              "SSH cannot run in this machine: its template has no usable "
+                              "sshd, or sshd could not start (the message says why)."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

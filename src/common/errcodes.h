@@ -70,6 +70,7 @@ enum ns_code {
         NS_E_CHECKSUM_MISMATCH,
         NS_E_WEBHOOK_NOT_FOUND,
         NS_E_DELIVERY_NOT_FOUND,
+        NS_E_SSH_UNAVAILABLE,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

@@ -25,6 +25,8 @@ int core_init(struct core *core, struct err *e)
         if (r == 0)
                 r = vm_guest_init(&core->vm_guest, &core->loop, &core->children, core->lib_dir,
                                   core->cache_dir, e);
+        if (r == 0)
+                r = core_ssh_init(core, e);
         if (r < 0)
                 return r;
         core->driver_ctx = (struct driver_ctx){.state_dir = core->state_dir,

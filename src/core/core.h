@@ -16,6 +16,7 @@
 #include "../store/store.h"
 #include "base_rootfs.h"
 #include "events.h"
+#include "ssh.h"
 
 struct core;
 struct machine;
@@ -69,6 +70,7 @@ struct core {
         struct core_hooks hooks;
         struct core_cause cause;   /* who asks for the work started now (core/events.h) */
         struct webhooks *webhooks; /* the webhook sender (core/webhooks.c; NULL: not started) */
+        struct core_ssh ssh;       /* SSH certificate authorities, sshd in machines (core/ssh.c) */
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

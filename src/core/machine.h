@@ -95,6 +95,7 @@ struct machine {
         struct machine_handle rt; /* its sandbox, processes and agent stream */
         struct machine_op op;     /* what is under way: waiters, timers, callbacks */
         struct usage_ring *usage; /* its usage over time (core/monitor.c; NULL: none yet) */
+        int ssh_ready;            /* sshd is set up for this machine (core/ssh.c) */
         struct core *core;
         struct machine *next;
 };

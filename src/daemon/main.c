@@ -480,6 +480,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
         pools_stop(&app->core);
         base_rootfs_fini(&app->core.templates); /* a preparation under way finishes on its own */
         prep_fini(&app->core.vm_guest);
+        core_ssh_fini(&app->core);
         if (!app->core.machines) /* nothing of it runs on: its rules can go */
                 net_host_fini(&app->core.net);
         machines_detach(&app->core); /* they keep running; the next daemon adopts them */

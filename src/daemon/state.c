@@ -10,6 +10,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/log.h"
+#include "../common/secret.h"
 #include "../common/util.h"
 #include "auth.h"
 
@@ -28,23 +29,6 @@ static int mkdir_p(const char *path, mode_t mode, struct err *e)
         }
         if (mkdir(tmp, mode) < 0 && errno != EEXIST)
                 return err_set(e, errno, "mkdir %s", tmp);
-        return 0;
-}
-
-int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, struct err *e)
-{
-        char tmp[PATH_MAX + 8];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        if (fd < 0)
-                return err_set(e, errno, "open %s", tmp);
-        if (fchmod(fd, mode) < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0) {
-                int saved = errno;
-                unlink(tmp);
-                return err_set(e, saved ? saved : EIO, "write %s", tmp);
-        }
-        if (rename(tmp, path) < 0)
-                return err_set(e, errno, "rename %s", path);
         return 0;
 }
 
@@ -101,19 +85,7 @@ static int signing_key(struct app *app, struct err *e)
 {
         char path[PATH_MAX + 32];
         snprintf(path, sizeof(path), "%s/signing-key", app->core.state_dir);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                ssize_t n = read(fd, app->signing_key, sizeof(app->signing_key));
-                close(fd);
-                if (n == (ssize_t)sizeof(app->signing_key))
-                        return 0;
-                return err_set(e, EIO, "%s is damaged; remove it to make a new one", path);
-        }
-        int r = rand_bytes(app->signing_key, sizeof(app->signing_key));
-        if (r < 0)
-                return err_set(e, -r, "random signing key");
-        return write_file_atomic(path, (const char *)app->signing_key, sizeof(app->signing_key),
-                                 0600, e);
+        return secret_load(path, app->signing_key, sizeof(app->signing_key), e);
 }
 
 int state_open(struct app *app, struct err *e)

@@ -4,6 +4,7 @@
 #define NS_STATE_H
 
 #include "app.h"
+#include "../common/secret.h"
 
 /* Creates (0700) and locks app->core.state_dir, opens the store, and on a fresh store
  * creates the first admin key (NULLSPACE_API_KEY or generated into DIR/api-key).
@@ -12,8 +13,5 @@ int state_open(struct app *app, struct err *e);
 
 /* Writes DIR/nullspaced.addr with the address the server is bound to (atomically). */
 int state_write_addr(struct app *app, const char *addr, struct err *e);
-
-/* Writes `data` to path atomically (temp file, fsync, rename) with `mode`. */
-int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, struct err *e);
 
 #endif

@@ -141,6 +141,8 @@ void api_webhooks_deliveries(struct http_exchange *ex);
 void api_webhooks_delivery(struct http_exchange *ex);
 void api_webhooks_redeliver(struct http_exchange *ex);
 void api_machines_resume(struct http_exchange *ex);
+void api_ssh_certify(struct http_exchange *ex);
+void api_ssh_tunnel(struct http_exchange *ex);
 void api_files_put(struct http_exchange *ex);
 enum ns_code api_files_put_body(struct http_exchange *ex, const char *data, size_t len);
 void api_files_get(struct http_exchange *ex);

@@ -24,17 +24,6 @@
 #define MAX_EXPIRES_S     (7 * 86400)
 #define DEFAULT_EXPIRES_S 3600
 
-struct preview_conn {
-        struct app *app;
-        char id[40];
-        unsigned port;
-        char request_id[48]; /* the request's, for errors answered after the takeover */
-        int client;
-        struct buf pre; /* the rewritten head and the bytes after it */
-        struct relay *relay;
-        struct preview_conn *next;
-};
-
 /* ---- issuing ---- */
 
 struct preview_req {
@@ -243,6 +232,12 @@ static void on_relay_end(void *ud, int connected, int *client_fd)
          * checkpoint, for 60 s */
         if (connected && m && pc->relay && pc->relay->upstream_closed_first)
                 machine_note_time_wait(m, pc->app->core.loop.now_ms + 61000);
+        pc->relay = NULL;
+        if (!connected && pc->refused) { /* the opener's to decide: pc lives on */
+                pc->client = *client_fd;
+                pc->refused(pc);
+                return;
+        }
         if (!connected) {
                 char msg[160];
                 snprintf(msg, sizeof(msg), "nothing answered on port %u of machine %s", pc->port,
@@ -253,7 +248,13 @@ static void on_relay_end(void *ud, int connected, int *client_fd)
         conn_free(pc);
 }
 
-static void connect_upstream(struct preview_conn *pc, struct machine *m)
+void preview_conn_fail(struct preview_conn *pc, enum ns_code code, const char *msg)
+{
+        answer_raw(pc, code, msg);
+        conn_free(pc);
+}
+
+void preview_conn_connect(struct preview_conn *pc, struct machine *m)
 {
         const char *addr = json_string_value(json_object_get(m->conf.network, "address"));
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)pc->port)};
@@ -272,7 +273,10 @@ static void connect_upstream(struct preview_conn *pc, struct machine *m)
                 close(fd);
                 answer_raw(pc, NS_E_INTERNAL, "out of memory");
                 conn_free(pc);
+                return;
         }
+        if (pc->reply)
+                relay_reply(pc->relay, pc->reply, strlen(pc->reply));
 }
 
 static void on_resumed(void *ud, struct machine *m, enum ns_code code, const char *error)
@@ -284,7 +288,7 @@ static void on_resumed(void *ud, struct machine *m, enum ns_code code, const cha
                 conn_free(pc);
                 return;
         }
-        connect_upstream(pc, m);
+        preview_conn_connect(pc, m);
 }
 
 /* Which error, if any, keeps the request from the machine. */
@@ -344,30 +348,47 @@ static void take(struct http_exchange *ex)
                                    machine_state_name(m->state));
                 return;
         }
+        struct buf pre;
+        buf_init(&pre, RELAY_BUF);
+        if (rewrite_head(ex, &t, target, by_path, &pre) < 0) {
+                buf_fini(&pre);
+                http_respond_error(ex, NS_E_HEADERS_TOO_LARGE, "the request head is too large");
+                return;
+        }
+        struct preview_conn *pc = preview_conn_take(ex, m, t.port, &pre);
+        if (!pc)
+                return;
+        if (m->state == M_RUNNING)
+                preview_conn_connect(pc, m);
+        else
+                machine_resume(m, on_resumed, pc);
+}
+
+struct preview_conn *preview_conn_take(struct http_exchange *ex, struct machine *m, unsigned port,
+                                       struct buf *pre)
+{
+        struct app *app = ex->app;
         struct preview_conn *pc = calloc(1, sizeof(*pc));
         if (!pc) {
+                buf_fini(pre);
                 http_respond_error(ex, NS_E_INTERNAL, "out of memory");
-                return;
+                return NULL;
         }
         pc->app = app;
         snprintf(pc->id, sizeof(pc->id), "%s", m->id);
         snprintf(pc->request_id, sizeof(pc->request_id), "%s", ex->request_id);
-        pc->port = t.port;
-        buf_init(&pc->pre, RELAY_BUF);
-        if (rewrite_head(ex, &t, target, by_path, &pc->pre) < 0 ||
-            (pc->client = http_take_socket(ex, &pc->pre)) < 0) {
+        pc->port = port;
+        pc->pre = *pre;
+        if ((pc->client = http_take_socket(ex, &pc->pre)) < 0) {
                 buf_fini(&pc->pre);
                 free(pc);
                 http_respond_error(ex, NS_E_HEADERS_TOO_LARGE, "the request head is too large");
-                return;
+                return NULL;
         }
         pc->next = app->previews;
         app->previews = pc;
         app->npreviews++;
-        if (m->state == M_RUNNING)
-                connect_upstream(pc, m);
-        else
-                machine_resume(m, on_resumed, pc);
+        return pc;
 }
 
 void preview_drop_machine(struct core *core, const char *id)

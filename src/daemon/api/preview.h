@@ -7,7 +7,13 @@
 
 #include <stdint.h>
 
+#include "../../common/buf.h"
 #include "../../common/errcodes.h"
+
+struct app;
+struct machine;
+struct relay;
+struct http_exchange;
 
 #define PREVIEW_TOKEN_LEN 31
 
@@ -28,5 +34,37 @@ enum ns_code preview_token_check(const unsigned char key[32], const char *id, un
 
 /* Parses a host label "PORT-HEX16[-TOKEN]" of len bytes. 0 or -1. Thread-safe. */
 int preview_parse_label(const char *label, size_t len, struct preview_target *t);
+
+/* A client connection relayed to a port of a machine: a preview request, or an SSH
+ * tunnel (api/ssh.c). Listed in app->previews (at most --max-connections), ended when
+ * the machine is checkpointed (preview_drop_machine). */
+struct preview_conn {
+        struct app *app;
+        char id[40];
+        unsigned port;
+        char request_id[48]; /* the request's, for errors answered after the takeover */
+        int client;
+        struct buf pre;    /* sent upstream first: the rewritten head, bytes after it */
+        const char *reply; /* sent to the client once connected (static; NULL: none) */
+        struct relay *relay;
+        /* Told instead of answering upstream_unreachable when the connect fails (NULL:
+         * answer): pc lives on, to connect again or fail. */
+        void (*refused)(struct preview_conn *pc);
+        void *ud;
+        struct preview_conn *next;
+};
+
+/* Takes ex's client socket into a new listed connection to `port` of machine m; pre
+ * (stolen) is what goes upstream first, the bytes read past the head added to it.
+ * Returns it, or NULL after answering ex. Loop thread. */
+struct preview_conn *preview_conn_take(struct http_exchange *ex, struct machine *m, unsigned port,
+                                       struct buf *pre);
+
+/* Connects pc to its port at running machine m's address and relays. Loop thread. */
+void preview_conn_connect(struct preview_conn *pc, struct machine *m);
+
+/* Answers pc's client with an error (raw HTTP: the socket is ours), closes and frees
+ * pc. Loop thread. */
+void preview_conn_fail(struct preview_conn *pc, enum ns_code code, const char *msg);
 
 #endif

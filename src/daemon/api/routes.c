@@ -44,6 +44,8 @@ const struct route api_routes[] = {
     {"POST", "/v1/machines/{id}/resume", api_machines_resume, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/previews", api_previews_create, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
+    {"POST", "/v1/machines/{id}/ssh", api_ssh_certify, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
+    {"GET", "/v1/machines/{id}/ssh/tunnel", api_ssh_tunnel, ROUTE_UPGRADE, 0, NULL},
     {"PUT", "/v1/machines/{id}/network", api_machines_network, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
     {"POST", "/v1/machines/{id}/fork", api_machines_fork, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},

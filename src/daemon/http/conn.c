@@ -72,7 +72,7 @@ static enum ns_code on_head(void *ud, struct http_req *req)
         enum ns_code m =
             router_match(s->app.routes, s->app.nroutes, req->method, req->path, &ex->match);
         const struct route *r = ex->match.route;
-        if (req->upgrade && (m != NS_OK || !(r->flags & ROUTE_WEBSOCKET)))
+        if (req->upgrade && (m != NS_OK || !(r->flags & (ROUTE_WEBSOCKET | ROUTE_UPGRADE))))
                 return m == NS_OK ? NS_E_INVALID_REQUEST : m;
         if (m != NS_OK) {
                 ex->pending = m;
@@ -91,7 +91,7 @@ static enum ns_code on_head(void *ud, struct http_req *req)
         if (has_body && (r->flags & ROUTE_JSON_BODY) &&
             !json_content_type(http_req_header(req, "Content-Type")))
                 ex->pending = NS_E_UNSUPPORTED_MEDIA_TYPE;
-        if ((r->flags & ROUTE_WEBSOCKET) && !req->upgrade)
+        if ((r->flags & (ROUTE_WEBSOCKET | ROUTE_UPGRADE)) && !req->upgrade)
                 ex->pending = NS_E_INVALID_REQUEST;
         const char *expect = http_req_header(req, "Expect");
         if (ex->pending == NS_OK && expect && strcasecmp(expect, "100-continue") == 0)

@@ -50,6 +50,11 @@ struct relay {
 struct relay *relay_start(struct loop *loop, int client, int upstream, const void *pre, size_t len,
                           unsigned connect_ms, unsigned idle_ms, relay_end_cb on_end, void *ud);
 
+/* Queues n bytes (at most RELAY_BUF) for the client, sent once the upstream connect
+ * succeeds and before anything upstream sends: an answer that switches protocols.
+ * Call right after relay_start. */
+void relay_reply(struct relay *r, const void *p, size_t n);
+
 /* Ends the relay now (both sockets closed; on_end told with connected 1). The relay is
  * freed from a timer. */
 void relay_stop(struct relay *r);

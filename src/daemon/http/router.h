@@ -15,6 +15,7 @@ enum route_flags {
         ROUTE_JSON_BODY = 1u << 1, /* body, when any, must be application/json */
         ROUTE_WEBSOCKET = 1u << 2, /* a WebSocket upgrade endpoint */
         ROUTE_SIGNED = 1u << 3,    /* a signed URL (?expires=&signature=) replaces the key */
+        ROUTE_UPGRADE = 1u << 4,   /* takes another HTTP upgrade (its handler takes the socket) */
 };
 
 #define ROUTE_MAX_PARAMS 4
