@@ -14,6 +14,7 @@ PKGS=(
   nodejs
   lintian fakeroot dpkg-dev systemd
   prometheus
+  openssh-client
 )
 
 missing=()

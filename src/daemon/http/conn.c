@@ -583,6 +583,9 @@ static int start_upgrade(struct http_conn *c, size_t consumed)
         c->state = CONN_HANDLING;
         c->in_process = 1;
         c->head_used = consumed;
+        /* refused, the connection ends: what follows the head is in a protocol we did
+         * not switch to (and the parser would hand the same head over again) */
+        c->close_after = 1;
         conn_run_handler(c); /* switches to CONN_WS through http_ws_accept, or errs */
         c->in_process = 0;
         if (c->dead) /* taken over (http_take_socket) */
