@@ -52,6 +52,7 @@ struct cli_cmd {
 /* The verbs (one file per verb group: cmd_*.c); each returns the exit status. */
 int cmd_doctor(struct cli *c, int argc, char **argv);
 int cmd_ssh(struct cli *c, int argc, char **argv);
+int cmd_machines_connect(struct cli *c, int argc, char **argv);
 int cmd_ssh_proxy(struct cli *c, int argc, char **argv);
 int cmd_files_ls(struct cli *c, int argc, char **argv);
 int cmd_files_mkdir(struct cli *c, int argc, char **argv);

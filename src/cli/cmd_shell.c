@@ -1,6 +1,7 @@
-/* `nullspace shell ID [--cmd CMD]`: an interactive terminal in a machine. It starts a
- * PTY session over the WebSocket (/v1/ws, process.start with "pty": true; no command:
- * the login shell), puts our terminal in raw mode, relays keys and output, follows
+/* `nullspace shell ID [--cmd CMD | --attach PID|TAG]`: an interactive terminal in a
+ * machine. It starts a PTY session over the WebSocket (/v1/ws, process.start with "pty":
+ * true; no command: the login shell) or attaches to a running one (process.attach, its
+ * output replayed first), puts our terminal in raw mode, relays keys and output, follows
  * window size changes (process.resize), and exits with the session's exit code. */
 #include <errno.h>
 #include <poll.h>
@@ -22,7 +23,10 @@ struct shell {
         int pid;          /* the session's process */
         int done, exit_code;
         const char *machine;
+        int attach; /* attached to a running session (--attach) */
 };
+
+static void send_resize(struct shell *sh);
 
 /* ---- what the daemon sends ------------------------------------------------------------ */
 
@@ -33,6 +37,8 @@ static void on_text(struct shell *sh, const char *data, size_t len)
         if (type && !strcmp(type, "reply") && json_integer_value(json_object_get(msg, "id")) == 1) {
                 sh->channel = (uint32_t)json_integer_value(json_object_get(msg, "channel"));
                 sh->pid = (int)json_integer_value(json_object_get(msg, "pid"));
+                if (sh->attach) /* an attached session takes our window's size */
+                        send_resize(sh);
         } else if (type && !strcmp(type, "error")) {
                 int status = cli_ws_error(msg, "\r\n");
                 if (json_integer_value(json_object_get(msg, "id")) == 1) { /* the start failed */
@@ -83,6 +89,15 @@ static void window_size(unsigned *cols, unsigned *rows)
                 *cols = ws.ws_col, *rows = ws.ws_row;
 }
 
+static void send_resize(struct shell *sh)
+{
+        unsigned cols, rows;
+        window_size(&cols, &rows);
+        cli_ws_send_json(&sh->ws, json_pack("{s:s,s:i,s:s,s:i,s:i,s:i}", "type", "process.resize",
+                                            "id", 2, "machine", sh->machine, "pid", sh->pid, "cols",
+                                            cols, "rows", rows));
+}
+
 static void relay(struct shell *sh, int sigfd)
 {
         int stdin_open = 1;
@@ -108,12 +123,7 @@ static void relay(struct shell *sh, int sigfd)
                         struct signalfd_siginfo si;
                         while (read(sigfd, &si, sizeof(si)) == sizeof(si))
                                 ;
-                        unsigned cols, rows;
-                        window_size(&cols, &rows);
-                        cli_ws_send_json(&sh->ws, json_pack("{s:s,s:i,s:s,s:i,s:i,s:i}", "type",
-                                                            "process.resize", "id", 2, "machine",
-                                                            sh->machine, "pid", sh->pid, "cols",
-                                                            cols, "rows", rows));
+                        send_resize(sh);
                 }
                 if (cli_ws_io(&sh->ws, p[0].revents) < 0 && !sh->done)
                         break;
@@ -123,12 +133,12 @@ static void relay(struct shell *sh, int sigfd)
 int cmd_shell(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("shell");
-        const char *v[1] = {0};
+        const char *v[2] = {0}; /* --cmd --attach */
         int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
         const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
         if (!id)
                 return r;
-        struct shell sh = {.machine = id, .exit_code = 1};
+        struct shell sh = {.machine = id, .exit_code = 1, .attach = v[1] != NULL};
         sh.ws.on_text = on_text_msg;
         sh.ws.on_binary = on_output;
         sh.ws.ud = &sh;
@@ -136,8 +146,22 @@ int cmd_shell(struct cli *c, int argc, char **argv)
                 return r;
         unsigned cols, rows;
         window_size(&cols, &rows);
-        json_t *start = json_pack("{s:s,s:i,s:s,s:b,s:i,s:i}", "type", "process.start", "id", 1,
+        if (v[0] && v[1]) {
+                cli_ws_close(&sh.ws);
+                return cli_usage_error(cmd, "--cmd and --attach exclude each other");
+        }
+        json_t *start;
+        if (v[1]) { /* the session's size follows ours once attached (process.resize) */
+                start = json_pack("{s:s,s:i,s:s,s:b}", "type", "process.attach", "id", 1, "machine",
+                                  id, "replay", 1);
+                if (strspn(v[1], "0123456789") == strlen(v[1]) && *v[1])
+                        json_object_set_new(start, "pid", json_integer(atoll(v[1])));
+                else
+                        json_object_set_new(start, "tag", json_string(v[1]));
+        } else {
+                start = json_pack("{s:s,s:i,s:s,s:b,s:i,s:i}", "type", "process.start", "id", 1,
                                   "machine", id, "pty", 1, "cols", cols, "rows", rows);
+        }
         if (v[0])
                 json_object_set_new(start, "cmd", json_string(v[0]));
         cli_ws_send_json(&sh.ws, start);

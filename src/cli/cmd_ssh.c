@@ -302,3 +302,114 @@ int cmd_ssh(struct cli *c, int argc, char **argv)
         fprintf(stderr, "error: cannot run ssh: %s (install OpenSSH's client)\n", strerror(errno));
         return 1;
 }
+
+/* ---- machines connect ---- */
+
+/* Listening TCP ports from /proc/net/tcp{,6} text: each port once, flagged loopback when
+ * only a loopback address listens on it. */
+static json_t *listening_ports(const char *text)
+{
+        json_t *ports = json_object();
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                char local[80];
+                unsigned port, st;
+                if (sscanf(l, " %*d: %79[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", local, &port, &st) !=
+                        3 ||
+                    st != 0x0A)
+                        continue;
+                int loop = !strcmp(local, "0100007F") ||
+                           !strcmp(local, "00000000000000000000000001000000");
+                char key[16];
+                snprintf(key, sizeof(key), "%u", port);
+                json_t *had = json_object_get(ports, key);
+                if (!had || (json_is_true(had) && !loop))
+                        json_object_set_new(ports, key, json_boolean(loop));
+        }
+        return ports;
+}
+
+int cmd_machines_connect(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("machines connect");
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        char path[300];
+        snprintf(path, sizeof(path), "/v1/machines/%s", id);
+        struct cli_resp m;
+        if ((r = cli_request(c, "GET", path, NULL, 1, &m)))
+                return r;
+        if (m.status != 200 || !m.doc) {
+                r = cli_fail_response(c, &m);
+                cli_resp_free(&m);
+                return r;
+        }
+        const char *state = json_string_value(json_object_get(m.doc, "state"));
+        json_t *out =
+            json_pack("{s:s,s:s?,s:O?,s:s,s:s,s:s,s:o}", "id", id, "state", state, "network",
+                      json_object_get(m.doc, "network"), "shell", "nullspace shell ID", "ssh",
+                      "nullspace ssh ID", "ssh_proxy_command", "nullspace ssh-proxy %h", "ports",
+                      json_array());
+        cli_resp_free(&m);
+        state = json_string_value(json_object_get(out, "state")); /* m's copy is gone */
+        struct cli_resp e = {0};
+        snprintf(path, sizeof(path), "/v1/machines/%s/exec", id);
+        json_t *body = json_pack("{s:s}", "cmd", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null");
+        int ran = state && !strcmp(state, "running") &&
+                  cli_request(c, "POST", path, body, 1, &e) == 0 && e.status == 200 && e.doc;
+        json_decref(body);
+        json_t *ports =
+            listening_ports(ran ? json_string_value(json_object_get(e.doc, "stdout")) : "");
+        cli_resp_free(&e);
+        const char *k;
+        json_t *loop;
+        json_object_foreach(ports, k, loop)
+        {
+                json_t *p =
+                    json_pack("{s:i,s:b}", "port", atoi(k), "loopback_only", json_is_true(loop));
+                struct cli_resp pr = {0};
+                json_t *pb = json_pack("{s:i}", "port", atoi(k));
+                snprintf(path, sizeof(path), "/v1/machines/%s/previews", id);
+                if (!json_is_true(loop) && atoi(k) != 22 && json_object_get(out, "network") &&
+                    cli_request(c, "POST", path, pb, 1, &pr) == 0 && pr.status == 201 && pr.doc)
+                        json_object_set(p, "preview_url", json_object_get(pr.doc, "url"));
+                json_decref(pb);
+                cli_resp_free(&pr);
+                json_array_append_new(json_object_get(out, "ports"), p);
+        }
+        json_decref(ports);
+        for (const char *f = "shell\0ssh\0"; *f; f += strlen(f) + 1) {
+                char line[200];
+                snprintf(line, sizeof(line), "nullspace %s %s", f, id);
+                json_object_set_new(out, f, json_string(line));
+        }
+        if (c->json) {
+                cli_print_json(out);
+        } else {
+                const char *addr =
+                    json_string_value(json_object_get(json_object_get(out, "network"), "address"));
+                printf("machine %s (%s)%s%s\n", id, state ? state : "?", addr ? " at " : "",
+                       addr ? addr : "");
+                printf("  shell:  nullspace shell %s\n  ssh:    nullspace ssh %s\n"
+                       "          ssh -o ProxyCommand='nullspace ssh-proxy %%h' root@%s  "
+                       "(after nullspace ssh once: it makes the key and certificate)\n"
+                       "  exec:   nullspace machines exec %s -- CMD\n",
+                       id, id, id, id);
+                size_t i;
+                json_t *p;
+                json_array_foreach(json_object_get(out, "ports"), i, p)
+                {
+                        const char *u = json_string_value(json_object_get(p, "preview_url"));
+                        int port = (int)json_integer_value(json_object_get(p, "port"));
+                        printf("  port %d: %s\n", port,
+                               u            ? u
+                               : port == 22 ? "sshd (use nullspace ssh)"
+                               : json_is_true(json_object_get(p, "loopback_only"))
+                                   ? "loopback only: no preview"
+                                   : "no preview (no network)");
+                }
+        }
+        json_decref(out);
+        return 0;
+}

@@ -167,6 +167,28 @@ class Ssh(DaemonTest):
                 raise AssertionError("the forwarded port never answered")
             time.sleep(0.2)
 
+    def test_shell_attaches_to_a_running_session(self):
+        st, _, p = self.d.request("POST", "/v1/machines/%s/processes" % self.mid,
+                                  {"cmd": "bash", "pty": True, "tag": "sess"})
+        self.assertEqual(st, 201, p)
+        r = self.d.cli("shell", self.mid, "--attach", "sess", input="echo attached-$((6*7))\nexit 4\n")
+        self.assertEqual(r.returncode, 4, r.stderr)
+        self.assertIn("attached-42", r.stdout)
+        r = self.d.cli("shell", self.mid, "--attach", "nosuch")
+        self.assertEqual(r.returncode, 6, r.stderr)
+
+    def test_machines_connect_lists_ports_and_previews(self):
+        start_web(self.d, self.mid, 8100)
+        r = self.d.cli("--json", "machines", "connect", self.mid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["ssh"], "nullspace ssh " + self.mid)
+        port = [p for p in doc["ports"] if p["port"] == 8100][0]
+        st, body = _http_get(self.d, port["preview_url"] + "hi")
+        self.assertEqual((st, body), (200, b"path:/hi"))
+        r = self.d.cli("machines", "connect", self.mid)
+        self.assertIn("port 8100: http://", r.stdout)
+
     # ---- what is refused ----
 
     def test_plain_keys_other_machines_users_and_expired_certificates_are_refused(self):
@@ -309,6 +331,18 @@ class Ssh(DaemonTest):
             for m in (child, mid):
                 if m:
                     self.d.request("DELETE", "/v1/machines/" + m)
+
+
+def _http_get(d, url):
+    import urllib.parse
+    import http.client
+    u = urllib.parse.urlsplit(url)
+    c = http.client.HTTPConnection(d.host, d.port, timeout=30)
+    c.request("GET", u.path, headers={"Host": u.netloc})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
 
 
 def _read(path):
