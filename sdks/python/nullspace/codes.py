@@ -65,6 +65,7 @@ CODES = {
     "checksum_mismatch": (409, "The uploaded bytes do not match the sha256 the upload was started with; it was not kept."),
     "webhook_not_found": (404, "No webhook has this ID."),
     "delivery_not_found": (404, "The webhook has no delivery with this ID (or it was pruned)."),
+    "ssh_unavailable": (409, "SSH cannot run in this machine: its template has no usable sshd, or sshd could not start (the message says why)."),
     "usage": (0, "The command line is wrong (CLI only)."),
     "connection_failed": (0, "The daemon could not be reached (CLI and SDKs only)."),
 }

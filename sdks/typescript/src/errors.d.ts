@@ -327,6 +327,11 @@ export class DeliveryNotFoundError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "delivery_not_found";
 }
+/** SSH cannot run in this machine: its template has no usable sshd, or sshd could not start (the message says why). */
+export class SshUnavailableError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "ssh_unavailable";
+}
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

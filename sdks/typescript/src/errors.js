@@ -459,6 +459,13 @@ export class DeliveryNotFoundError extends NullspaceError {
   }
 }
 
+/** SSH cannot run in this machine: its template has no usable sshd, or sshd could not start (the message says why). */
+export class SshUnavailableError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("ssh_unavailable", message, status, requestId);
+  }
+}
+
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -538,6 +545,7 @@ const BY_CODE = {
   checksum_mismatch: ChecksumMismatchError,
   webhook_not_found: WebhookNotFoundError,
   delivery_not_found: DeliveryNotFoundError,
+  ssh_unavailable: SshUnavailableError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,
 };
