@@ -271,6 +271,29 @@ class PythonSdk(DaemonTest):
         self.assertEqual(again.kill()["signal"], 9)
         again.close()
 
+    def test_ssh_certificate(self):
+        import subprocess
+        import tempfile
+        m = Machine.create(client=self.client)
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                key = os.path.join(d, "k")
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key],
+                               check=True)
+                with open(key + ".pub") as f:
+                    c = m.ssh_certificate(f.read(), ttl_s=60)
+                self.assertEqual(c["principal"], m.id + ":root")
+                with open(key + "-cert.pub", "w") as f:
+                    f.write(c["certificate"] + "\n")
+                out = subprocess.run(["ssh-keygen", "-L", "-f", key + "-cert.pub"],
+                                     capture_output=True, text=True)
+                self.assertIn(m.id + ":root", out.stdout)
+            with self.assertRaises(errors.NullspaceError) as e:
+                m.ssh_certificate("ssh-rsa AAAA")
+            self.assertEqual(e.exception.code, "invalid_field")
+        finally:
+            m.kill()
+
     def test_preview_and_network_policy(self):
         import time
         import urllib.request

@@ -474,6 +474,19 @@ class Machine:
             body["public"] = public
         return self.client.request("POST", self._path("/previews"), body=body)
 
+    def ssh_certificate(self, public_key, user=None, ttl_s=None, agent_forwarding=None):
+        """A short-lived OpenSSH certificate for `public_key` (one public key line) on this
+        machine: a dict with certificate, known_hosts, principal, expires_at, ... Use it
+        with ssh's CertificateFile and ProxyCommand='nullspace ssh-proxy %h' (docs/access.md)."""
+        body = {"public_key": public_key}
+        if user is not None:
+            body["user"] = user
+        if ttl_s is not None:
+            body["ttl_s"] = ttl_s
+        if agent_forwarding is not None:
+            body["agent_forwarding"] = agent_forwarding
+        return self.client.request("POST", self._path("/ssh"), body=body)
+
     def get_url(self, port, expires_in_s=None):
         """Just the preview URL of `port` (host-routed)."""
         return self.preview(port, expires_in_s)["url"]

@@ -369,12 +369,34 @@ export class Machine {
   snapshot(name: string): Promise<Record<string, any>>;
   preview(port: number, opts?: { expiresInS?: number; public?: boolean }): Promise<Preview>;
   getUrl(port: number, opts?: { expiresInS?: number }): Promise<string>;
+  /** A short-lived OpenSSH certificate for one public key line on this machine. */
+  sshCertificate(
+    publicKey: string,
+    opts?: { user?: string; ttlS?: number; agentForwarding?: boolean },
+  ): Promise<SshCertificate>;
   readonly network: (NetworkPolicy & { address: string; gateway: string; public_ports: number[] }) | null;
   setNetwork(policy: NetworkPolicy): Promise<Record<string, any>>;
   /** Usage now, or with `since` (ms since the epoch; 0: all) the samples kept since then. */
   metrics(opts?: { since?: number }): Promise<Record<string, any> | UsageSeries>;
   /** The machine's lifecycle events, oldest first. */
   events(): Promise<Event[]>;
+}
+
+export interface SshCertificate {
+  machine_id: string;
+  user: string;
+  certificate: string;
+  principal: string;
+  key_id: string;
+  serial: number;
+  fingerprint: string;
+  valid_after: number;
+  expires_at: number;
+  known_hosts: string;
+  host_ca_public_key: string;
+  user_ca_public_key: string;
+  command: string;
+  proxy_command: string;
 }
 
 export const Snapshot: {

@@ -615,6 +615,16 @@ export class Machine {
     return this.client.request("POST", this.path("/previews"), { body });
   }
 
+  /** A short-lived OpenSSH certificate for `publicKey` (one public key line) on this
+   * machine: { certificate, known_hosts, principal, expires_at, ... } (docs/access.md). */
+  sshCertificate(publicKey, opts = {}) {
+    const body = { public_key: publicKey };
+    if (opts.user !== undefined) body.user = opts.user;
+    if (opts.ttlS !== undefined) body.ttl_s = opts.ttlS;
+    if (opts.agentForwarding !== undefined) body.agent_forwarding = opts.agentForwarding;
+    return this.client.request("POST", this.path("/ssh"), { body });
+  }
+
   /** Just the preview URL of `port` (host-routed). */
   async getUrl(port, opts = {}) {
     return (await this.preview(port, opts)).url;

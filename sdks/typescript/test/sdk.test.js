@@ -1,6 +1,7 @@
 // Runs against a real daemon: NULLSPACE_API_URL and NULLSPACE_API_KEY must point at one
 // (tests/integration/test_sdk_typescript.py starts one and runs `npm test`).
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import { after, before, test } from "node:test";
 import { BuildFailedError, Client, Events, Machine, NullspaceError, Snapshot, Template, Volume, Webhook, verifyWebhook } from "../src/index.js";
 import http from "node:http";
@@ -173,6 +174,23 @@ test("lifecycle: hibernate, resume, fork", async () => {
     await x.kill();
   }
   assert.equal(x.state, "destroyed");
+});
+
+test("SSH certificate for a key", async () => {
+  const { publicKey } = crypto.generateKeyPairSync("ed25519");
+  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+  const str = (b) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const line = "ssh-ed25519 " + Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]).toString("base64");
+  const m = await Machine.create();
+  try {
+    const c = await m.sshCertificate(line, { user: "root", ttlS: 60 });
+    assert.equal(c.principal, m.id + ":root");
+    assert.ok(c.certificate.startsWith("ssh-ed25519-cert-v01@openssh.com "));
+    assert.ok(c.expires_at - Date.now() <= 60000);
+    await assert.rejects(m.sshCertificate("ssh-ed25519 AAAA"), (e) => e.code === "invalid_field");
+  } finally {
+    await m.kill();
+  }
 });
 
 test("preview URL and network policy", async () => {
