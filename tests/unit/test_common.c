@@ -1,5 +1,8 @@
 /* Common helpers: bounded buffers, encodings, the error catalogue. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "../../src/common/buf.h"
@@ -7,6 +10,7 @@
 #include "../../src/common/ring.h"
 #include "../../src/common/util.h"
 #include "../../src/common/sha256.h"
+#include "../../src/common/sshkey.h"
 #include "../../src/common/prom.h"
 #include "../../src/core/webhook_sign.h"
 #include "../../src/core/webhooks.h"
@@ -101,8 +105,65 @@ static void webhook_vectors(void)
         is_str(l, "k=\"a\\\"b\\\\c\\n\"", "label values escaped");
 }
 
+/* OpenSSH's own ssh-keygen reads our private key file and certificate: the public half
+ * it derives is ours, and it lists the certificate's principal and CA. */
+static void sshkey_formats(void)
+{
+        unsigned char seed[32] = {7, 7, 7}, pub[32];
+        ok(ssh_ed25519_public(seed, pub) == 0, "ed25519 public key from a seed");
+        char *line = ssh_ed25519_line(pub, NULL), *priv = ssh_ed25519_private_file(seed, "t");
+        char path[] = "/tmp/ns-sshkey-XXXXXX";
+        int fd = mkstemp(path);
+        ok(fd >= 0 && line && priv && write(fd, priv, strlen(priv)) == (ssize_t)strlen(priv),
+           "private key file written");
+        close(fd);
+        char cmd[200], got[300] = "";
+        snprintf(cmd, sizeof(cmd), "ssh-keygen -y -f %s 2>&1", path);
+        FILE *p = popen(cmd, "r");
+        if (p && !fgets(got, sizeof(got), p))
+                got[0] = '\0';
+        if (p)
+                pclose(p);
+        got[strcspn(got, "\n")] = '\0';
+        ok(line && strncmp(got, line, strlen(line)) == 0,
+           "ssh-keygen -y derives our public key (%s)", got);
+        struct ssh_pubkey k = {0};
+        char why[200];
+        ok(ssh_pubkey_parse(line, &k, why, sizeof(why)) == 0, "our line parses back");
+        const char *pr[] = {"m_1:root"};
+        struct ssh_cert_req r = {.key = &k,
+                                 .key_id = "id",
+                                 .principals = pr,
+                                 .nprincipals = 1,
+                                 .valid_before = 4000000000u,
+                                 .extensions = SSH_EXT_PTY};
+        char *cert = ssh_cert_sign(&r, seed, NULL);
+        FILE *f = fopen(path, "w");
+        if (f && cert)
+                fprintf(f, "%s\n", cert);
+        if (f)
+                fclose(f);
+        snprintf(cmd, sizeof(cmd), "ssh-keygen -L -f %s 2>&1", path);
+        char all[4096] = "";
+        p = popen(cmd, "r");
+        size_t n = p ? fread(all, 1, sizeof(all) - 1, p) : 0;
+        all[n] = '\0';
+        if (p)
+                pclose(p);
+        ok(strstr(all, "m_1:root") && strstr(all, "permit-pty") && !strstr(all, "permit-agent"),
+           "ssh-keygen -L reads our certificate");
+        ok(ssh_pubkey_parse("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7", &k, why, sizeof(why)) < 0,
+           "a cut RSA key is refused (%s)", why);
+        unlink(path);
+        ssh_pubkey_free(&k);
+        free(cert);
+        free(line);
+        free(priv);
+}
+
 int main(void)
 {
+        sshkey_formats();
         sha256_vectors();
         webhook_vectors();
         struct buf b;
