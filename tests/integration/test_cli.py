@@ -110,6 +110,9 @@ class Cli(DaemonTest):
             "files sign": ["files", "sign", mid, "/root/f.txt", "--expires-s", "60"],
             "mcp": None,  # a stdio protocol server: test_mcp.py drives it
             "shell": None,  # interactive: test_shell_is_an_interactive_terminal
+            "ssh": None,  # runs OpenSSH: test_ssh.py
+            "ssh-proxy": None,  # OpenSSH's ProxyCommand: test_ssh.py
+            "machines connect": ["machines", "connect", mid],
             "files watch": None,  # runs until events: test_files_watch_prints_events...
             "templates build": ["templates", "build", "--name", "cli-t", "--start-cmd",
                                 "sleep 600"],
