@@ -336,18 +336,8 @@ static void take(struct http_exchange *ex)
                 http_respond_error(ex, c, "%s", msg);
                 return;
         }
-        if (app->npreviews >= app->http.cfg.max_conns) {
-                http_respond_error(ex, NS_E_TOO_MANY_CONNECTIONS,
-                                   "%u preview connections are open; try again later",
-                                   app->npreviews);
+        if (preview_conn_admit(ex, m) < 0)
                 return;
-        }
-        int resume = m->state == M_HIBERNATED || m->state == M_RESUMING;
-        if (m->state != M_RUNNING && !(resume && m->conf.auto_resume)) {
-                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
-                                   machine_state_name(m->state));
-                return;
-        }
         struct buf pre;
         buf_init(&pre, RELAY_BUF);
         if (rewrite_head(ex, &t, target, by_path, &pre) < 0) {
@@ -362,6 +352,24 @@ static void take(struct http_exchange *ex)
                 preview_conn_connect(pc, m);
         else
                 machine_resume(m, on_resumed, pc);
+}
+
+int preview_conn_admit(struct http_exchange *ex, struct machine *m)
+{
+        struct app *app = ex->app;
+        if (app->npreviews >= app->http.cfg.max_conns) {
+                http_respond_error(ex, NS_E_TOO_MANY_CONNECTIONS,
+                                   "%u relayed connections are open; try again later",
+                                   app->npreviews);
+                return -1;
+        }
+        int resume = m->state == M_HIBERNATED || m->state == M_RESUMING;
+        if (m->state != M_RUNNING && !(resume && m->conf.auto_resume)) {
+                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
+                                   machine_state_name(m->state));
+                return -1;
+        }
+        return 0;
 }
 
 struct preview_conn *preview_conn_take(struct http_exchange *ex, struct machine *m, unsigned port,

@@ -54,6 +54,10 @@ struct preview_conn {
         struct preview_conn *next;
 };
 
+/* Whether a connection to machine m may be relayed now: under --max-connections, and m
+ * running or resumable (hibernated with auto_resume). 0, or -1 after answering ex. */
+int preview_conn_admit(struct http_exchange *ex, struct machine *m);
+
 /* Takes ex's client socket into a new listed connection to `port` of machine m; pre
  * (stolen) is what goes upstream first, the bytes read past the head added to it.
  * Returns it, or NULL after answering ex. Loop thread. */

@@ -144,7 +144,6 @@ static void on_resumed(void *ud, struct machine *m, enum ns_code code, const cha
 
 void api_ssh_tunnel(struct http_exchange *ex)
 {
-        struct app *app = ex->app;
         const char *up = http_req_header(ex->req, "Upgrade");
         if (!up || strcasecmp(up, UPGRADE_TOKEN) != 0) {
                 http_respond_error(ex, NS_E_INVALID_REQUEST,
@@ -159,18 +158,8 @@ void api_ssh_tunnel(struct http_exchange *ex)
                                    "machine %s has no network: SSH reaches sshd over it", m->id);
                 return;
         }
-        int resume = m->state == M_HIBERNATED || m->state == M_RESUMING;
-        if (m->state != M_RUNNING && !(resume && m->conf.auto_resume)) {
-                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
-                                   machine_state_name(m->state));
+        if (preview_conn_admit(ex, m) < 0)
                 return;
-        }
-        if (app->npreviews >= app->http.cfg.max_conns) {
-                http_respond_error(ex, NS_E_TOO_MANY_CONNECTIONS,
-                                   "%u relayed connections are open; try again later",
-                                   app->npreviews);
-                return;
-        }
         struct buf pre;
         buf_init(&pre, RELAY_BUF);
         struct preview_conn *pc = preview_conn_take(ex, m, SSH_PORT, &pre);
