@@ -262,6 +262,21 @@ static json_t *t_preview(struct cli *c, json_t *args, int *is_error)
         return by_id(c, args, is_error, "POST", "/previews", body);
 }
 
+/* A short-lived OpenSSH certificate for a public key the agent (or its user) holds. */
+static json_t *t_ssh(struct cli *c, json_t *args, int *is_error)
+{
+        const char *key = str_arg(args, "public_key"), *user = str_arg(args, "user");
+        json_t *ttl = json_object_get(args, "ttl_s");
+        if (!key || (ttl && !json_is_integer(ttl)))
+                return bad_args(is_error, "public_key (one OpenSSH public key line) is required");
+        json_t *body = json_pack("{s:s}", "public_key", key);
+        if (user)
+                json_object_set_new(body, "user", json_string(user));
+        if (ttl)
+                json_object_set(body, "ttl_s", ttl);
+        return by_id(c, args, is_error, "POST", "/ssh", body);
+}
+
 static json_t *t_volume_create(struct cli *c, json_t *args, int *is_error)
 {
         const char *name = str_arg(args, "name");
@@ -370,6 +385,16 @@ static const struct tool tools[] = {
      "\"minimum\":1,\"maximum\":65535},\"expires_in_s\":{\"type\":\"integer\",\"minimum\":1}},"
      "\"required\":[\"machine_id\",\"port\"]}",
      t_preview},
+    {"ssh_certificate",
+     "A short-lived OpenSSH certificate for public_key on a machine (a person's or another "
+     "tool's ssh): use it with ssh -o CertificateFile=... -o ProxyCommand='nullspace ssh-proxy "
+     "%h' USER@MACHINE_ID; known_hosts is returned too. Nothing else opens sshd there.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"public_key\":{\"type\":\"string\"},"
+     "\"user\":{\"type\":\"string\",\"description\":\"default: the machine's user, else root\"},"
+     "\"ttl_s\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":3600}},\"required\":[\"machine_"
+     "id\","
+     "\"public_key\"]}",
+     t_ssh},
     {"list_events",
      "The lifecycle log (oldest first, 200 at most): machines created, hibernated, resumed, "
      "forked, failed or destroyed, with the reason (user, timeout, error, ...) and when; "

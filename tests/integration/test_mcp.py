@@ -25,7 +25,8 @@ class Mcp(DaemonTest):
             "create_machine", "list_machines", "exec", "read_file", "write_file",
             "hibernate_machine", "resume_machine", "fork_machine", "destroy_machine",
             "preview_url", "list_templates", "create_volume", "list_volumes",
-            "delete_volume", "list_events"]))
+            "delete_volume", "list_events", "ssh_certificate"]))
+        self.assertEqual(out["ssh"], {"principal": True, "bad": "invalid_field"})
         self.assertEqual(out["volume"], {
             "listed": ["mcpvol"], "read_in_machine": "on a volume\n", "read_only": True,
             "read_direct": "on a volume\n", "in_use": "volume_in_use", "deleted": True})
