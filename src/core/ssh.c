@@ -448,17 +448,3 @@ int machine_ssh_prepare(struct machine *m, int force, ssh_ready_cb cb, void *ud)
         setup_run(s, m);
         return 0;
 }
-
-void machine_ssh_forget(struct core *core, void *ud)
-{
-        for (struct ssh_setup *s = core->ssh.setups; s; s = s->next)
-                for (struct ssh_waiter **pp = &s->waiters; *pp;) {
-                        struct ssh_waiter *w = *pp;
-                        if (w->ud == ud) {
-                                *pp = w->next;
-                                free(w);
-                        } else {
-                                pp = &w->next;
-                        }
-                }
-}

@@ -61,9 +61,6 @@ typedef void (*ssh_ready_cb)(void *ud, enum ns_code code, const char *msg);
  * when it was done (sshd stopped answering). */
 int machine_ssh_prepare(struct machine *m, int force, ssh_ready_cb cb, void *ud);
 
-/* Withdraws the waiter (cb, ud) from any setup: its requester went away. */
-void machine_ssh_forget(struct core *core, void *ud);
-
 /* Starts fetching the sshd package into the cache now, in the background (no wait). */
 void core_ssh_warm(struct core *core);
 
