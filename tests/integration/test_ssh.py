@@ -315,6 +315,48 @@ class Ssh(DaemonTest):
         finally:
             self.d.request("DELETE", "/v1/machines/" + mid)
 
+    def test_checkpoints_right_after_sessions(self):
+        """sshd and the client close at once: the tunnel resets the machine's end, so no
+        connection lingers in TIME_WAIT there (gVisor cannot checkpoint one)."""
+        mid = self.create()
+        try:
+            opts = self.ssh_options(mid)
+            for i in range(4):
+                r = self.ssh("echo %d" % i, mid=mid, opts=opts)  # resumes it from the 2nd on
+                self.assertEqual((r.returncode, r.stdout), (0, b"%d\n" % i), r.stderr)
+                st, _, r = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
+                self.assertEqual(st, 200, r)
+        finally:
+            self.d.request("DELETE", "/v1/machines/" + mid)
+
+    def test_sshd_closing_first_leaves_no_connection_behind(self):
+        """sshd hangs up first on a client that does not speak SSH; the tunnel resets the
+        machine's end instead of leaving it in TIME_WAIT, which gVisor cannot checkpoint:
+        the machine hibernates at once and resumes."""
+        mid = self.create()
+        try:
+            opts = self.ssh_options(mid)
+            self.assertEqual(self.ssh("true", mid=mid, opts=opts).returncode, 0)
+            with socket.create_connection((self.d.host, self.d.port), timeout=30) as s:
+                s.sendall(("GET /v1/machines/%s/ssh/tunnel HTTP/1.1\r\nHost: x\r\n"
+                           "Authorization: Bearer %s\r\nConnection: Upgrade\r\n"
+                           "Upgrade: nullspace-ssh\r\n\r\n" % (mid, self.d.key)).encode())
+                got = b""
+                while b"SSH-2.0-" not in got:
+                    chunk = s.recv(4096)
+                    self.assertTrue(chunk, got)
+                    got += chunk
+                self.assertTrue(got.startswith(b"HTTP/1.1 101 "), got)
+                s.sendall(b"this is not ssh\r\n")
+                while s.recv(4096):
+                    pass  # sshd closed first
+            st, _, r = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
+            self.assertEqual(st, 200, r)
+            r = self.ssh("echo back", mid=mid, opts=opts)
+            self.assertEqual((r.returncode, r.stdout), (0, b"back\n"), r.stderr)
+        finally:
+            self.d.request("DELETE", "/v1/machines/" + mid)
+
     def test_fork_child_answers_with_its_own_identity(self):
         mid, child = self.create(), None
         try:

@@ -277,6 +277,8 @@ void preview_conn_connect(struct preview_conn *pc, struct machine *m)
         }
         if (pc->reply)
                 relay_reply(pc->relay, pc->reply, strlen(pc->reply));
+        if (pc->abortive)
+                relay_abortive(pc->relay);
 }
 
 static void on_resumed(void *ud, struct machine *m, enum ns_code code, const char *error)

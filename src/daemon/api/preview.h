@@ -46,6 +46,7 @@ struct preview_conn {
         int client;
         struct buf pre;    /* sent upstream first: the rewritten head, bytes after it */
         const char *reply; /* sent to the client once connected (static; NULL: none) */
+        int abortive;      /* reset the upstream at the end, never half-close it (relay.h) */
         struct relay *relay;
         /* Told instead of answering upstream_unreachable when the connect fails (NULL:
          * answer): pc lives on, to connect again or fail. */

@@ -166,6 +166,7 @@ void api_ssh_tunnel(struct http_exchange *ex)
         if (!pc)
                 return;
         pc->reply = switching;
+        pc->abortive = 1; /* sshd and the client close at once: no TIME_WAIT in the machine */
         pc->refused = on_refused;
         log_info("ssh_tunnel", "machine=%s request_id=%s", m->id, pc->request_id);
         if (m->state != M_RUNNING)

@@ -26,6 +26,10 @@ static void finish(struct relay *r, int connected)
         int client = r->s[0].io.fd;
         for (int i = 0; i < 2; i++)
                 loop_io_del(r->loop, &r->s[i].io);
+        if (r->abort_upstream && !r->connecting) { /* a reset: no TIME_WAIT on either side */
+                struct linger l = {1, 0};
+                setsockopt(r->s[1].io.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+        }
         close(r->s[1].io.fd);
         if (connected)
                 close(client);
@@ -42,6 +46,11 @@ void relay_reply(struct relay *r, const void *p, size_t n)
                 n = RELAY_BUF;
         memcpy(r->s[1].buf, p, n); /* as if the upstream had sent it */
         r->s[1].len = n;
+}
+
+void relay_abortive(struct relay *r)
+{
+        r->abort_upstream = 1;
 }
 
 void relay_stop(struct relay *r)
@@ -80,7 +89,7 @@ static int flush_to(struct relay *r, int from)
                 src->off += (size_t)n;
         }
         src->off = src->len = 0;
-        if (src->eof && !dst->shut) {
+        if (src->eof && !dst->shut && !(from == 0 && r->abort_upstream)) {
                 shutdown(dst->io.fd, SHUT_WR);
                 dst->shut = 1;
         }
@@ -112,7 +121,7 @@ static int fill(struct relay *r, int i)
                         return -1;
                 if (n == 0) {
                         me->eof = 1;
-                        if (i == 1)
+                        if (i == 1 && !r->abort_upstream)
                                 r->upstream_closed_first = closed_first(me->io.fd);
                 }
                 me->len += (size_t)n;
@@ -151,6 +160,8 @@ static void on_io(struct loop_io *io, uint32_t events)
         int done = 1;
         for (int k = 0; k < 2; k++)
                 done &= r->s[k].eof && r->s[k].len == 0;
+        if (r->abort_upstream && r->s[0].eof && r->s[0].len == 0)
+                done = 1; /* the client is through: reset the upstream (finish) */
         if (done || (events & EPOLLERR)) {
                 finish(r, 1);
                 return;

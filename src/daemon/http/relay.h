@@ -41,6 +41,7 @@ struct relay {
         int ended;
         /* the upstream closed before it had our FIN (so it waits in TIME_WAIT now) */
         int upstream_closed_first;
+        int abort_upstream; /* never a FIN upstream: the client's end resets it (relay_abortive) */
         struct relay *next; /* the owner's list */
 };
 
@@ -54,6 +55,13 @@ struct relay *relay_start(struct loop *loop, int client, int upstream, const voi
  * succeeds and before anything upstream sends: an answer that switches protocols.
  * Call right after relay_start. */
 void relay_reply(struct relay *r, const void *p, size_t n);
+
+/* The upstream is never half-closed: when the client's side ends (or the relay does)
+ * the upstream connection is reset, so the upstream never lingers in TIME_WAIT, whoever
+ * closed first (a gVisor sandbox cannot checkpoint a TIME_WAIT connection). For
+ * protocols that end on their own messages, not on a half-close (SSH). Call right after
+ * relay_start. */
+void relay_abortive(struct relay *r);
 
 /* Ends the relay now (both sockets closed; on_end told with connected 1). The relay is
  * freed from a timer. */
