@@ -79,6 +79,7 @@ int cmd_machines_get(struct cli *c, int argc, char **argv);
 int cmd_machines_hibernate(struct cli *c, int argc, char **argv);
 int cmd_machines_list(struct cli *c, int argc, char **argv);
 int cmd_machines_resume(struct cli *c, int argc, char **argv);
+int cmd_machines_pause(struct cli *c, int argc, char **argv);
 int cmd_machines_timeout(struct cli *c, int argc, char **argv);
 int cmd_mcp(struct cli *c, int argc, char **argv);
 int cmd_processes_kill(struct cli *c, int argc, char **argv);

@@ -257,6 +257,11 @@ int cmd_machines_resume(struct cli *c, int argc, char **argv)
         return by_id(c, "machines resume", "POST", "/resume", argc, argv);
 }
 
+int cmd_machines_pause(struct cli *c, int argc, char **argv)
+{
+        return by_id(c, "machines pause", "POST", "/pause", argc, argv);
+}
+
 static void show_forked(const json_t *d)
 {
         printf("%-20s %-10s %-8s %s\n", "ID", "STATE", "TEMPLATE", "REASON");

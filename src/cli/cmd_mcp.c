@@ -240,6 +240,11 @@ static json_t *t_resume(struct cli *c, json_t *args, int *is_error)
         return by_id(c, args, is_error, "POST", "/resume", NULL);
 }
 
+static json_t *t_pause(struct cli *c, json_t *args, int *is_error)
+{
+        return by_id(c, args, is_error, "POST", "/pause", NULL);
+}
+
 static json_t *t_fork(struct cli *c, json_t *args, int *is_error)
 {
         c->waiting = "forking"; /* as long as the operation takes */
@@ -372,8 +377,12 @@ static const struct tool tools[] = {
     {"hibernate_machine", "Checkpoint a machine's memory, processes and files and stop it.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}",
      t_hibernate},
-    {"resume_machine", "Resume a hibernated machine where it stopped.",
+    {"resume_machine", "Resume a paused or hibernated machine where it stopped.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}", t_resume},
+    {"pause_machine",
+     "Pause a running machine in memory (cheap while idle; any call to it continues it in "
+     "milliseconds, processes and sessions intact).",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}", t_pause},
     {"fork_machine", "Branch a running machine into independent children with its state.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"count\":{\"type\":\"integer\","
      "\"minimum\":1,\"maximum\":16}},\"required\":[\"machine_id\"]}",

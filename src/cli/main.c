@@ -205,8 +205,12 @@ const struct cli_cmd cli_cmds[] = {
      cmd_machines_destroy},
     {"machines hibernate", "ID", "Checkpoint a machine and stop its sandbox", no_flags,
      cmd_machines_hibernate},
-    {"machines resume", "ID", "Resume a hibernated machine where it stopped", no_flags,
+    {"machines resume", "ID", "Resume a paused or hibernated machine where it stopped", no_flags,
      cmd_machines_resume},
+    {"machines pause", "ID",
+     "Pause a running machine in memory (processes, sessions and connections wait; resume "
+     "or any request continues it in milliseconds)",
+     no_flags, cmd_machines_pause},
     {"machines network", "ID [--internet|--no-internet] [--allow-out X] [--deny-out X]",
      "Show or change a machine's address and egress policy", m_network_flags, cmd_machines_network},
     {"machines preview", "ID PORT [--expires-s N] [--public|--private]",

@@ -228,6 +228,11 @@ static void on_quiesced(void *ud, const struct nsp_hdr *h, const unsigned char *
 
 int machine__checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb, void *ud)
 {
+        struct err e = {0};
+        if (m->state == M_PAUSED && machine__unpause(m, &e) < 0) {
+                cb(ud, m, NS_E_MACHINE_FAILED, e.msg);
+                return -1;
+        }
         if (m->state != M_RUNNING) {
                 cb(ud, m, NS_E_MACHINE_NOT_RUNNING, machine_state_name(m->state));
                 return -1;
@@ -402,6 +407,14 @@ void machine__resume_from(struct machine *m, const char *image)
 
 void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
 {
+        if (m->state == M_PAUSED) {
+                struct err e = {0};
+                if (machine__unpause(m, &e) < 0)
+                        cb(ud, m, NS_E_MACHINE_FAILED, e.msg);
+                else
+                        cb(ud, m, NS_OK, NULL);
+                return;
+        }
         if (m->state == M_RESUMING || m->state == M_FORKING || m->state == M_SNAPSHOTTING) {
                 /* join the resume under way, or the one that ends a fork's pause */
                 if (machine__add_waiter(m, cb, ud) < 0)

@@ -17,9 +17,9 @@
 #include "../common/util.h"
 #include "core.h"
 
-static const char *const state_names[] = {"creating", "running",     "destroying", "destroyed",
-                                          "failed",   "hibernating", "hibernated", "resuming",
-                                          "forking",  "snapshotting"};
+static const char *const state_names[] = {"creating", "running",      "destroying", "destroyed",
+                                          "failed",   "hibernating",  "hibernated", "resuming",
+                                          "forking",  "snapshotting", "paused"};
 
 const char *machine_state_name(enum machine_state s)
 {
@@ -292,9 +292,12 @@ static void on_deadline(struct loop_timer *t)
         log_info("machine_timeout", "machine=%s action=%s", m->id,
                  m->conf.timeout_hibernate ? "hibernate" : "destroy");
         core_cause_set(m->core, "timeout", NULL);
+        struct err e = {0};
+        if (m->state == M_PAUSED && machine__unpause(m, &e) < 0) /* destroyed all the same */
+                log_warn("machine_timeout_unpause_failed", "machine=%s", m->id);
         if (m->conf.timeout_hibernate && m->state == M_RUNNING)
                 machine_hibernate(m, on_timeout_hibernated, m);
-        else if (m->state == M_RUNNING || m->state == M_CREATING)
+        else if (m->state == M_RUNNING || m->state == M_CREATING || m->state == M_PAUSED)
                 machine_destroy(m, NULL, NULL);
         core_cause_clear(m->core);
 }
@@ -552,6 +555,10 @@ void machine_destroy(struct machine *m, machine_done_cb cb, void *ud)
         }
         m->op.destroy_cb = cb;
         m->op.destroy_ud = ud;
+        struct err thaw = {0}; /* a frozen sandbox would not even die */
+        if (m->state == M_PAUSED &&
+            m->rt.drv->pause(&core->driver_ctx, m->id, m->dir, 0, &thaw) < 0)
+                log_warn("machine_destroy_unpause_failed", "machine=%s", m->id);
         machine__cancel_waits(m);
         machine__agent_connect_cancel(m); /* a sandbox still starting must not connect any more */
         if (m->rt.op_helper.pid) {

@@ -28,7 +28,9 @@ enum machine_state {
         M_RESUMING,
         M_FORKING,      /* paused: its checkpoint is taken for children */
         M_SNAPSHOTTING, /* paused: its checkpoint is taken for a snapshot */
+        M_PAUSED,       /* stopped in memory (machine_pause): nothing saved, nothing detached */
 };
+#define M_STATE_COUNT (M_PAUSED + 1)
 
 struct machine;
 
@@ -198,11 +200,22 @@ void machine_sample_forget(struct machine_sampling *op);
  * until_ms (a relay noticed): a checkpoint waits for it, as gVisor cannot save it. */
 void machine_note_time_wait(struct machine *m, uint64_t until_ms);
 
-/* Resumes a hibernated machine where it stopped; while a resume is under way, or a
- * fork or snapshot pauses the machine, cb joins it (told when it runs again). cb gets
- * machine_not_running unless hibernated or resuming, machine_busy when too many requests wait,
- * machine_failed when the restore fails (it stays hibernated). */
+/* Resumes a paused machine at once (cb runs before this returns), or a hibernated one
+ * from its checkpoint; while a resume is under way, or a fork or snapshot pauses the
+ * machine, cb joins it (told when it runs again). cb gets machine_not_running unless
+ * paused, hibernated or resuming, machine_busy when too many requests wait,
+ * machine_failed when the restore (or the runtime's continue) fails (it stays as it was). */
 void machine_resume(struct machine *m, machine_done_cb cb, void *ud);
+
+/* Pauses the running machine m in memory (state paused; core/pause.c): its processes stop
+ * where they are, sessions and connections stay. cb runs before this returns: NS_OK (also
+ * when it was paused already), machine_not_running unless running, runtime_unsupported,
+ * machine_failed when the runtime could not (it runs on). */
+void machine_pause(struct machine *m, machine_done_cb cb, void *ud);
+
+/* Whether a request to m may wait for it to run (machine_resume): a paused, hibernated
+ * or resuming machine with auto_resume on, or one a fork or snapshot paused. */
+int machine_wakeable(const struct machine *m);
 
 /* Completion of a fork or snapshot. On success code is NULL and `children` (borrowed,
  * an array of machine ids; empty for a snapshot), `snapshot_id` ("" for a fork) and

@@ -110,6 +110,10 @@ uint32_t machine__agent_ping(struct machine *m, json_t *req, agent_frame_cb cb);
 
 /* Pauses a running machine into state s (hibernating, forking, snapshotting) and
  * checkpoints it; cb is told the outcome via the waiters. -1 when refused (cb told). */
+/* Continues a paused machine (state running); 0 when it was not paused. -1 with e set
+ * when the runtime could not (it stays paused). core/pause.c. */
+int machine__unpause(struct machine *m, struct err *e);
+
 int machine__checkpoint_start(struct machine *m, enum machine_state s, machine_done_cb cb,
                               void *ud);
 

@@ -92,7 +92,7 @@ static void on_tick(struct loop_timer *t)
 {
         struct core *core = (struct core *)((char *)t - offsetof(struct core, usage_timer));
         for (struct machine *m = core->machines; m; m = m->next)
-                if (m->state == M_RUNNING && m->rt.drv->usage)
+                if ((m->state == M_RUNNING || m->state == M_PAUSED) && m->rt.drv->usage)
                         sample(m);
         loop_timer_arm(&core->loop, &core->usage_timer, usage_interval_ms(core), on_tick);
 }

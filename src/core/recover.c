@@ -92,6 +92,14 @@ static void recover_one(struct core *core, const struct machine_rec *r)
         int paused = moving && strcmp(r->state, "resuming") != 0;
         if ((hib || (paused && has_checkpoint(core, r->id))) && adopt(core, r, 0) == 0)
                 return;
+        if (!strcmp(r->state, "paused")) { /* adopted running: its agent must answer */
+                struct err te = {0};
+                const struct driver *d = machine__driver_named(core, r->runtime);
+                if (d->pause && d->pause(&core->driver_ctx, r->id, dir, 0, &te) < 0)
+                        log_warn("machine_unpause_failed", "machine=%s error=\"%s\"", r->id,
+                                 te.msg);
+                running = 1;
+        }
         if ((running || moving) && adopt(core, r, 1) == 0)
                 return;
         if (moving && has_checkpoint(core, r->id) && adopt(core, r, 0) == 0)

@@ -86,10 +86,10 @@ void prom_count_operation(struct core *core, const char *op, int ok, uint64_t ns
 /* Machines by runtime and state, and agent channels: one pass over the machines. */
 static void write_machines(struct buf *b, struct core *core)
 {
-        unsigned count[ARRAY_SIZE(core->drivers)][M_SNAPSHOTTING + 1] = {{0}}, chans = 0;
+        unsigned count[ARRAY_SIZE(core->drivers)][M_STATE_COUNT] = {{0}}, chans = 0;
         for (struct machine *m = core->machines; m; m = m->next) {
                 for (size_t d = 0; d < core->ndrivers; d++)
-                        if (m->rt.drv == core->drivers[d] && m->state <= M_SNAPSHOTTING)
+                        if (m->rt.drv == core->drivers[d] && m->state < M_STATE_COUNT)
                                 count[d][m->state]++;
                 for (struct agent_chan *c = m->rt.agent_open ? m->rt.agent.chans : NULL; c;
                      c = c->next)
@@ -98,7 +98,7 @@ static void write_machines(struct buf *b, struct core *core)
         prom_head(b, "nullspace_machines", "gauge",
                   "Machines the daemon holds, by state and runtime.");
         for (size_t d = 0; d < core->ndrivers; d++)
-                for (int s = M_CREATING; s <= M_SNAPSHOTTING; s++) {
+                for (int s = M_CREATING; s < M_STATE_COUNT; s++) {
                         if (s == M_DESTROYED)
                                 continue;
                         char l1[64], l2[64], labels[140];

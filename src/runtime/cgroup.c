@@ -1,8 +1,11 @@
 /* What the host's cgroups say a sandbox uses (runsc names its cgroup after the
  * container ID), v1 (memory/, cpuacct/) or v2 (unified). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/util.h"
@@ -97,4 +100,51 @@ void cgroup_process_usage(pid_t pid, long long *mem, long long *limit, long long
         ssize_t n = read_small(p, cmd, sizeof(cmd));
         if (n > 0)
                 *limit = mem_arg(cmd, (size_t)n);
+}
+
+static int write_text(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, text, strlen(text));
+        int r = n == (ssize_t)strlen(text) ? 0 : -(errno ? errno : EIO);
+        close(fd);
+        return r;
+}
+
+/* Whether the file holds `want` (v1: the state word; v2: a "frozen N" line). */
+static int reads_as(const char *path, const char *want)
+{
+        char buf[256];
+        ssize_t n = read_small(path, buf, sizeof(buf));
+        return n > 0 && strstr(buf, want) != NULL;
+}
+
+int cgroup_sandbox_freeze(const char *id, int frozen, struct err *e)
+{
+        char ctl[512], state[512];
+        const char *word, *want;
+        snprintf(ctl, sizeof(ctl), "/sys/fs/cgroup/freezer/%s/freezer.state", id);
+        if (access(ctl, F_OK) == 0) {
+                word = frozen ? "FROZEN" : "THAWED";
+                want = word;
+                snprintf(state, sizeof(state), "%s", ctl);
+        } else {
+                snprintf(ctl, sizeof(ctl), "/sys/fs/cgroup/%s/cgroup.freeze", id);
+                snprintf(state, sizeof(state), "/sys/fs/cgroup/%s/cgroup.events", id);
+                word = frozen ? "1" : "0";
+                want = frozen ? "frozen 1" : "frozen 0";
+        }
+        int r = write_text(ctl, word);
+        if (r < 0)
+                return err_set(e, -r, "%s the cgroup of %s", frozen ? "freezing" : "thawing", id);
+        for (int i = 0; i < 20000; i++) { /* 50 us steps: at most a second */
+                if (reads_as(state, want))
+                        return 0;
+                struct timespec ts = {0, 50000};
+                nanosleep(&ts, NULL);
+        }
+        return err_set(e, ETIMEDOUT, "the cgroup of %s did not become %s", id,
+                       frozen ? "frozen" : "thawed");
 }

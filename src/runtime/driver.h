@@ -108,6 +108,11 @@ struct driver {
          * Returns its pid (the caller waits for it). */
         pid_t (*destroy)(const struct driver_ctx *ctx, const char *id, const char *dir,
                          const char *keep_layer, pid_t launcher, struct err *e);
+        /* Stops (paused 1) or continues (0) every process of the running machine in
+         * memory, at once: nothing is saved, nothing detached (NULL: this runtime
+         * cannot). Blocking, milliseconds. 0 or -errno with e set. */
+        int (*pause)(const struct driver_ctx *ctx, const char *id, const char *dir, int paused,
+                     struct err *e);
         /* Fills *u for the running machine id (dir: its directory). Reads /proc and
          * /sys only: cheap enough for the loop thread. */
         void (*usage)(const struct driver_ctx *ctx, const char *id, const char *dir,

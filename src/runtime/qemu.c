@@ -351,4 +351,5 @@ const struct driver qemu_driver = {
     .seal = qemu_seal,
     .destroy = qm_destroy,
     .usage = qm_usage,
+    .pause = qemu_pause,
 };

@@ -173,3 +173,20 @@ int qemu_seal(const struct driver_ctx *ctx, const char *dir, const char *layer, 
                 return err_set(e, EIO, "qemu-img create over %s", layer);
         return 0;
 }
+
+int qemu_pause(const struct driver_ctx *ctx, const char *id, const char *dir, int paused,
+               struct err *e)
+{
+        (void)ctx, (void)id;
+        char sock[PATH_MAX + 16];
+        qmp_path(dir, sock, sizeof(sock));
+        struct qmp q;
+        if (qmp_open(&q, sock, 2000, e) < 0)
+                return -EIO;
+        json_t *r = qmp_call(&q, paused ? "stop" : "cont", NULL, 2000, e);
+        qmp_close(&q);
+        if (!r)
+                return -EIO;
+        json_decref(r);
+        return 0;
+}

@@ -41,6 +41,10 @@ int qemu_new_disk(const struct machine_spec *s, struct err *e);
  * Blocks; helper processes only. */
 int qemu_overlay(const char *backing, const char *fmt, const char *disk);
 
+/* QMP stop (paused 1) or cont: the VM's vCPUs halt in memory (driver.h's pause). */
+int qemu_pause(const struct driver_ctx *ctx, const char *id, const char *dir, int paused,
+               struct err *e);
+
 pid_t qemu_hibernate(const struct driver_ctx *ctx, const char *id, const char *dir,
                      const char *image, struct err *e);
 int qemu_restore(const struct driver_ctx *ctx, const struct machine_spec *s, const char *image,

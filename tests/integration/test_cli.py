@@ -84,6 +84,7 @@ class Cli(DaemonTest):
             "machines timeout": ["machines", "timeout", mid, "600"],
             "machines hibernate": ["machines", "hibernate", mid],
             "machines resume": ["machines", "resume", mid],
+            "machines pause": ["machines", "pause", mid],
             "machines fork": ["machines", "fork", mid, "--count", "1", "--metadata", "k=v"],
             "snapshots create": ["snapshots", "create", mid, "--name", "cli"],
             "snapshots list": ["snapshots", "list", "--limit", "5"],

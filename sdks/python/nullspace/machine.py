@@ -451,7 +451,13 @@ class Machine:
         self.info = self.client.request("POST", self._path("/hibernate"), wait=True)
 
     def resume(self):
+        """Continues a paused machine (milliseconds) or restores a hibernated one."""
         self.info = self.client.request("POST", self._path("/resume"), wait=True)
+
+    def pause(self):
+        """Stops the machine in memory: processes, sessions and connections wait; any
+        request (with auto_resume) or resume() continues it."""
+        self.info = self.client.request("POST", self._path("/pause"))
 
     def set_timeout(self, timeout_s):
         self.info = self.client.request("POST", self._path("/timeout"),

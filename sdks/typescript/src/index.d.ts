@@ -363,6 +363,8 @@ export class Machine {
   refresh(): Promise<Machine>;
   kill(): Promise<void>;
   hibernate(): Promise<void>;
+  /** Stops the machine in memory; resume() or any request continues it. */
+  pause(): Promise<void>;
   resume(): Promise<void>;
   setTimeout(timeoutS: number): Promise<void>;
   fork(count?: number, metadata?: Record<string, string>): Promise<Machine[]>;

@@ -588,8 +588,15 @@ export class Machine {
     this.info = await this.client.request("POST", this.path("/hibernate"), { wait: true });
   }
 
+  /** Continues a paused machine (milliseconds) or restores a hibernated one. */
   async resume() {
     this.info = await this.client.request("POST", this.path("/resume"), { wait: true });
+  }
+
+  /** Stops the machine in memory: processes, sessions and connections wait; any request
+   * (with auto_resume) or resume() continues it. */
+  async pause() {
+    this.info = await this.client.request("POST", this.path("/pause"));
   }
 
   async setTimeout(timeoutS) {

@@ -141,6 +141,7 @@ void api_webhooks_deliveries(struct http_exchange *ex);
 void api_webhooks_delivery(struct http_exchange *ex);
 void api_webhooks_redeliver(struct http_exchange *ex);
 void api_machines_resume(struct http_exchange *ex);
+void api_machines_pause(struct http_exchange *ex);
 void api_ssh_certify(struct http_exchange *ex);
 void api_ssh_tunnel(struct http_exchange *ex);
 void api_files_put(struct http_exchange *ex);
@@ -206,6 +207,11 @@ typedef void (*api_running_cb)(struct http_exchange *ex, struct machine *m, void
  * NULL, ctx) at once (its file agent is started when the channel opens). */
 void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
                       void (*free_ctx)(void *ctx));
+
+/* api_when_running for operations that continue a paused machine themselves (fork,
+ * snapshot): then(ex, m, ctx) at once for a paused machine, whatever its auto_resume. */
+void api_when_in_memory(struct http_exchange *ex, api_running_cb then, void *ctx,
+                        void (*free_ctx)(void *ctx));
 
 /* The core below the daemon that serves ex. */
 static inline struct core *api_core(const struct http_exchange *ex)

@@ -198,14 +198,14 @@ void api_machines_list(struct http_exchange *ex)
         if (api_query(ex, q, ARRAY_SIZE(q)) < 0 || api_page_parse(ex, &q[0], &q[1], &page) < 0)
                 return;
         const char *state = NULL;
-        for (int i = 0; q[2].present && i <= M_SNAPSHOTTING; i++)
+        for (int i = 0; q[2].present && i < M_STATE_COUNT; i++)
                 if (strcmp(q[2].value, machine_state_name((enum machine_state)i)) == 0)
                         state = machine_state_name((enum machine_state)i);
         if (q[2].present && !state) {
                 http_respond_error(ex, NS_E_INVALID_REQUEST,
                                    "query parameter 'state' must be one of creating, running, "
                                    "destroying, destroyed, failed, hibernating, hibernated, "
-                                   "resuming, forking, snapshotting");
+                                   "resuming, forking, snapshotting, paused");
                 return;
         }
         struct machine_filter f = {.state = state};
@@ -316,7 +316,7 @@ void api_machines_timeout(struct http_exchange *ex)
         api_respond_machine(ex, 200, m->id);
 }
 
-/* ---- hibernate / resume ----------------------------------------------------------- */
+/* ---- hibernate / pause / resume ----------------------------------------------------------- */
 
 static void on_state_op(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
@@ -349,6 +349,11 @@ void api_machines_hibernate(struct http_exchange *ex)
 void api_machines_resume(struct http_exchange *ex)
 {
         state_op(ex, machine_resume);
+}
+
+void api_machines_pause(struct http_exchange *ex)
+{
+        state_op(ex, machine_pause);
 }
 
 /* GET /v1/machines/{id}/events: the machine's lifecycle, oldest first. */
@@ -415,11 +420,7 @@ void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
                 return;
         }
         struct resume_wait *w = NULL;
-        int paused = m && (m->state == M_FORKING || m->state == M_SNAPSHOTTING);
-        if (m &&
-            (paused ||
-             ((m->state == M_HIBERNATED || m->state == M_RESUMING) && m->conf.auto_resume)) &&
-            (w = calloc(1, sizeof(*w)))) {
+        if (m && machine_wakeable(m) && (w = calloc(1, sizeof(*w)))) {
                 *w = (struct resume_wait){ex, m, then, ctx, free_ctx};
                 ex->owner = w;
                 ex->on_abort = abort_resume_wait;
@@ -432,6 +433,16 @@ void api_when_running(struct http_exchange *ex, api_running_cb then, void *ctx,
         if (api_running_machine(ex))
                 http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING,
                                    "machine %s is busy changing state", ex->match.params[0]);
+}
+
+void api_when_in_memory(struct http_exchange *ex, api_running_cb then, void *ctx,
+                        void (*free_ctx)(void *ctx))
+{
+        struct machine *m = machine_find(api_core(ex), ex->match.params[0]);
+        if (m && m->state == M_PAUSED)
+                then(ex, m, ctx); /* the operation continues it itself */
+        else
+                api_when_running(ex, then, ctx, free_ctx);
 }
 
 void api_machines_network(struct http_exchange *ex)

@@ -365,8 +365,7 @@ int preview_conn_admit(struct http_exchange *ex, struct machine *m)
                                    app->npreviews);
                 return -1;
         }
-        int resume = m->state == M_HIBERNATED || m->state == M_RESUMING;
-        if (m->state != M_RUNNING && !(resume && m->conf.auto_resume)) {
+        if (m->state != M_RUNNING && !machine_wakeable(m)) {
                 http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
                                    machine_state_name(m->state));
                 return -1;

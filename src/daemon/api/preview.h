@@ -56,7 +56,7 @@ struct preview_conn {
 };
 
 /* Whether a connection to machine m may be relayed now: under --max-connections, and m
- * running or resumable (hibernated with auto_resume). 0, or -1 after answering ex. */
+ * running or able to wait for it (machine_wakeable). 0, or -1 after answering ex. */
 int preview_conn_admit(struct http_exchange *ex, struct machine *m);
 
 /* Takes ex's client socket into a new listed connection to `port` of machine m; pre

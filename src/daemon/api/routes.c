@@ -42,6 +42,7 @@ const struct route api_routes[] = {
     {"POST", "/v1/machines/{id}/hibernate", api_machines_hibernate, 0, 0, NULL},
     {"GET", "/v1/machines/{id}/events", api_machines_events, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/resume", api_machines_resume, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/pause", api_machines_pause, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/previews", api_previews_create, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
     {"POST", "/v1/machines/{id}/ssh", api_ssh_certify, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},

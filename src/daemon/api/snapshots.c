@@ -131,7 +131,7 @@ void api_machines_fork(struct http_exchange *ex)
                 free(in);
                 return;
         }
-        api_when_running(ex, start_fork, in, free_fork_req);
+        api_when_in_memory(ex, start_fork, in, free_fork_req);
 }
 
 static void on_snapshotted(void *ud, enum ns_code code, const char *error, json_t *children,
@@ -186,7 +186,7 @@ void api_snapshots_create(struct http_exchange *ex)
                 free(in);
                 return;
         }
-        api_when_running(ex, start_snapshot, in, free_snapshot_req);
+        api_when_in_memory(ex, start_snapshot, in, free_snapshot_req);
 }
 
 void api_snapshots_list(struct http_exchange *ex)

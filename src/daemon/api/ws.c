@@ -607,7 +607,7 @@ static void on_resumed(void *ud, struct machine *m, enum ns_code code, const cha
 }
 
 /* Runs r once its machine runs: at once, after an automatic resume when it is
- * hibernated (auto_resume on), or once a fork or snapshot paused it no more. */
+ * paused or hibernated (auto_resume on), or once a fork or snapshot paused it no more. */
 static void with_machine(struct ws_request *r)
 {
         struct machine *m = machine_find(&r->c->app->core, r->machine);
@@ -616,8 +616,7 @@ static void with_machine(struct ws_request *r)
                                 r->machine);
         } else if (m->state == M_RUNNING) {
                 r->op->run(r, m);
-        } else if (m->state == M_FORKING || m->state == M_SNAPSHOTTING ||
-                   ((m->state == M_HIBERNATED || m->state == M_RESUMING) && m->conf.auto_resume)) {
+        } else if (machine_wakeable(m)) {
                 machine_resume(m, on_resumed, r);
                 return; /* r is freed by on_resumed */
         } else {
