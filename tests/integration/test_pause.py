@@ -1,0 +1,168 @@
+"""Pausing real gVisor machines in memory: the sandbox's cgroup is frozen while paused
+and its processes continue where they were; a PTY session stays attached across a pause
+and a TCP connection through a preview survives it; an exec, a file read and a preview
+request each continue a paused machine (auto_resume), and none does without it; fork,
+hibernate and destroy work on a paused machine; its deadline keeps running; events."""
+
+import http.client
+import os
+import time
+import unittest
+import urllib.parse
+
+from harness import DaemonTest, error_code
+from nettest import start_web
+from wsclient import Session
+
+
+def freezer_state(mid):
+    for path in ("/sys/fs/cgroup/freezer/%s/freezer.state" % mid,
+                 "/sys/fs/cgroup/%s/cgroup.events" % mid):
+        if os.path.exists(path):
+            with open(path) as f:
+                text = f.read()
+            return "FROZEN" if "FROZEN" in text or "frozen 1" in text else "THAWED"
+    raise AssertionError("no freezer cgroup for " + mid)
+
+
+class Pause(DaemonTest):
+    def create(self, **body):
+        st, _, m = self.d.request("POST", "/v1/machines", body=body)
+        self.assertEqual(st, 201, m)
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + m["id"])
+        return m["id"]
+
+    def pause(self, mid):
+        st, _, m = self.d.request("POST", "/v1/machines/%s/pause" % mid)
+        self.assertEqual((st, m.get("state")), (200, "paused"), m)
+        self.assertEqual(freezer_state(mid), "FROZEN")
+
+    def state(self, mid):
+        return self.d.request("GET", "/v1/machines/" + mid)[2]["state"]
+
+    def exec(self, mid, cmd):
+        st, _, r = self.d.request("POST", "/v1/machines/%s/exec" % mid, {"cmd": cmd})
+        return st, r
+
+    def test_processes_stop_and_continue(self):
+        mid = self.create()
+        st, _, p = self.d.request("POST", "/v1/machines/%s/processes" % mid, {
+            "cmd": "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done",
+            "tag": "counter"})
+        self.assertEqual(st, 201, p)
+        time.sleep(0.5)
+        self.pause(mid)
+        self.assertEqual(self.d.request("POST", "/v1/machines/%s/pause" % mid)[2]["state"],
+                         "paused")  # again: nothing to do
+        st, _, m = self.d.request("POST", "/v1/machines/%s/resume" % mid)
+        self.assertEqual((st, m["state"]), (200, "running"), m)
+        self.assertEqual(freezer_state(mid), "THAWED")
+        first = int(self.exec(mid, "cat /tmp/n")[1]["stdout"])
+        time.sleep(0.5)
+        self.assertGreater(int(self.exec(mid, "cat /tmp/n")[1]["stdout"]), first)
+        st, _, ps = self.d.request("GET", "/v1/machines/%s/processes" % mid)
+        self.assertTrue(any(x["pid"] == p["pid"] and x["running"] for x in ps["processes"]), ps)
+        st, _, ev = self.d.request("GET", "/v1/machines/%s/events" % mid)
+        types = [e["type"] for e in ev["events"]]
+        self.assertIn("machine.paused", types)
+        self.assertEqual(types[types.index("machine.paused") + 1], "machine.running")
+        st, _, page = self.d.request("GET", "/v1/machines?state=paused")
+        self.assertEqual(st, 200, page)
+
+    def test_requests_continue_a_paused_machine(self):
+        mid = self.create()
+        start_web(self.d, mid)
+        st, _, pv = self.d.request("POST", "/v1/machines/%s/previews" % mid,
+                                   {"port": 8000, "expires_in_s": 600})
+        self.assertEqual(st, 201, pv)
+        self.pause(mid)
+        st, r = self.exec(mid, "echo awake")
+        self.assertEqual((st, r["stdout"]), (200, "awake\n"), r)
+        self.assertEqual(self.state(mid), "running")
+        self.pause(mid)
+        st, _, body = self.d.request("GET", "/v1/machines/%s/files?path=/srv/web.py" % mid)
+        self.assertEqual(st, 200)
+        self.assertEqual(self.state(mid), "running")
+        self.pause(mid)
+        u = urllib.parse.urlsplit(pv["path_url"])
+        c = http.client.HTTPConnection(self.d.host, self.d.port, timeout=30)
+        c.request("GET", u.path + "ping")
+        r = c.getresponse()
+        self.assertEqual((r.status, r.read()), (200, b"path:/ping"))
+        c.close()
+        self.assertEqual(self.state(mid), "running")
+
+    def test_without_auto_resume_requests_are_refused(self):
+        mid = self.create(auto_resume=False)
+        self.pause(mid)
+        st, r = self.exec(mid, "true")
+        self.assertEqual((st, error_code(r)), (409, "machine_not_running"), r)
+        self.assertEqual(freezer_state(mid), "FROZEN")
+        # explicit operations still work: fork continues the parent itself
+        st, _, f = self.d.request("POST", "/v1/machines/%s/fork" % mid, {"count": 1})
+        self.assertEqual(st, 201, f)
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + f["machines"][0]["id"])
+        self.assertEqual(self.state(mid), "running")
+
+    def test_sessions_and_connections_survive(self):
+        mid = self.create()
+        start_web(self.d, mid)
+        st, _, pv = self.d.request("POST", "/v1/machines/%s/previews" % mid,
+                                   {"port": 8000, "expires_in_s": 600})
+        u = urllib.parse.urlsplit(pv["url"])
+        conn = http.client.HTTPConnection(self.d.host, self.d.port, timeout=30)
+        conn.request("GET", "/one", headers={"Host": u.netloc})
+        r = conn.getresponse()
+        self.assertEqual(r.read(), b"path:/one")
+        s = Session(self.d)
+        try:
+            p = s.call("process.start", machine=mid, cmd="cat", pty=True)
+            s.stdin(p["channel"], b"before\n")
+            s.collect(p["channel"], until=lambda out: b"before\r\nbefore" in out)
+            self.pause(mid)
+            st, _, m = self.d.request("POST", "/v1/machines/%s/resume" % mid)
+            self.assertEqual(st, 200, m)
+            s.stdin(p["channel"], b"after\n")  # the same attachment: nothing detached
+            out, _, end = s.collect(p["channel"], until=lambda out: b"after\r\nafter" in out)
+            self.assertIsNone(end)
+        finally:
+            s.close()
+        conn.request("GET", "/two", headers={"Host": u.netloc})  # the same connection
+        r = conn.getresponse()
+        self.assertEqual(r.read(), b"path:/two")
+        conn.close()
+
+    def test_hibernate_and_destroy_a_paused_machine(self):
+        mid = self.create()
+        self.exec(mid, "echo kept > /root/f")
+        self.pause(mid)
+        st, _, m = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
+        self.assertEqual((st, m["state"]), (200, "hibernated"), m)
+        self.assertEqual(self.exec(mid, "cat /root/f")[1]["stdout"], "kept\n")
+        self.pause(mid)
+        st, _, m = self.d.request("DELETE", "/v1/machines/" + mid)
+        self.assertEqual(st, 200, m)
+        self.assertEqual(self.state(mid), "destroyed")
+
+    def test_deadline_runs_while_paused(self):
+        mid = self.create(timeout_s=2)
+        self.pause(mid)
+        deadline = time.time() + 30
+        while self.state(mid) != "destroyed":
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.2)
+        st, _, ev = self.d.request("GET", "/v1/machines/%s/events" % mid)
+        last = ev["events"][-1]
+        self.assertEqual((last["type"], last["reason"]), ("machine.destroyed", "timeout"))
+
+    def test_bad_requests(self):
+        st, _, r = self.d.request("POST", "/v1/machines/m_0000000000000000/pause")
+        self.assertEqual((st, error_code(r)), (404, "machine_not_found"))
+        mid = self.create()
+        self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
+        st, _, r = self.d.request("POST", "/v1/machines/%s/pause" % mid)
+        self.assertEqual((st, error_code(r)), (409, "machine_not_running"), r)
+
+
+if __name__ == "__main__":
+    unittest.main()
