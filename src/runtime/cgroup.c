@@ -124,27 +124,34 @@ static int reads_as(const char *path, const char *want)
 int cgroup_sandbox_freeze(const char *id, int frozen, struct err *e)
 {
         char ctl[512], state[512];
-        const char *word, *want;
         snprintf(ctl, sizeof(ctl), "/sys/fs/cgroup/freezer/%s/freezer.state", id);
-        if (access(ctl, F_OK) == 0) {
-                word = frozen ? "FROZEN" : "THAWED";
-                want = word;
+        int v1 = access(ctl, F_OK) == 0;
+        if (v1) {
                 snprintf(state, sizeof(state), "%s", ctl);
         } else {
                 snprintf(ctl, sizeof(ctl), "/sys/fs/cgroup/%s/cgroup.freeze", id);
                 snprintf(state, sizeof(state), "/sys/fs/cgroup/%s/cgroup.events", id);
-                word = frozen ? "1" : "0";
-                want = frozen ? "frozen 1" : "frozen 0";
         }
-        int r = write_text(ctl, word);
-        if (r < 0)
-                return err_set(e, -r, "%s the cgroup of %s", frozen ? "freezing" : "thawing", id);
-        for (int i = 0; i < 20000; i++) { /* 50 us steps: at most a second */
+        const char *thaw = v1 ? "THAWED" : "0", *word = frozen ? (v1 ? "FROZEN" : "1") : thaw;
+        const char *want = v1 ? word : frozen ? "frozen 1" : "frozen 0";
+        /* A v1 freezer can stay FREEZING when a task was busy (in a syscall the freezer
+         * does not interrupt): the kernel tries once per write, so write again; and now
+         * and then thaw and freeze anew, which unsticks what a retry does not (as runc
+         * does). At most about a second. */
+        for (int i = 0; i < 4000; i++) {
+                if (frozen && i && i % 200 == 0)
+                        write_text(ctl, thaw);
+                int r = i % 4 == 0 ? write_text(ctl, word) : 0;
+                if (r < 0)
+                        return err_set(e, -r, "%s the cgroup of %s",
+                                       frozen ? "freezing" : "thawing", id);
                 if (reads_as(state, want))
                         return 0;
                 struct timespec ts = {0, 50000};
                 nanosleep(&ts, NULL);
         }
+        if (frozen) /* never leave it half frozen */
+                write_text(ctl, thaw);
         return err_set(e, ETIMEDOUT, "the cgroup of %s did not become %s", id,
                        frozen ? "frozen" : "thawed");
 }
