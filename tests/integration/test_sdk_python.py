@@ -271,6 +271,19 @@ class PythonSdk(DaemonTest):
         self.assertEqual(again.kill()["signal"], 9)
         again.close()
 
+    def test_pause_and_resume(self):
+        m = Machine.create(client=self.client)
+        try:
+            m.commands.run("echo 1 > /tmp/x")
+            m.pause()
+            self.assertEqual(m.info["state"], "paused")
+            self.assertEqual(m.commands.run("cat /tmp/x").stdout, "1\n")  # continues it
+            m.pause()
+            m.resume()
+            self.assertEqual(m.info["state"], "running")
+        finally:
+            m.kill()
+
     def test_ssh_certificate(self):
         import subprocess
         import tempfile

@@ -176,6 +176,21 @@ test("lifecycle: hibernate, resume, fork", async () => {
   assert.equal(x.state, "destroyed");
 });
 
+test("pause and resume", async () => {
+  const m = await Machine.create();
+  try {
+    await m.commands.run("echo 1 > /tmp/x");
+    await m.pause();
+    assert.equal(m.info.state, "paused");
+    assert.equal((await m.commands.run("cat /tmp/x")).stdout, "1\n"); // continues it
+    await m.pause();
+    await m.resume();
+    assert.equal(m.info.state, "running");
+  } finally {
+    await m.kill();
+  }
+});
+
 test("SSH certificate for a key", async () => {
   const { publicKey } = crypto.generateKeyPairSync("ed25519");
   const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
