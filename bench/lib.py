@@ -41,6 +41,7 @@ class Daemon:
     def __init__(self, args=()):
         self.dir = tempfile.mkdtemp(prefix="ns-bench-")
         env = dict(os.environ, NULLSPACE_CACHE_DIR=CACHE)
+        env.pop("NULLSPACE_API_KEY", None)  # else it becomes the first key: no api-key file
         self.proc = subprocess.Popen([os.path.join(BUILD, "nullspaced"), "--state-dir", self.dir,
                                       "--listen", "127.0.0.1:0", "--log-level", "warn",
                                       "--max-connections", "4096"] + list(args),
