@@ -76,6 +76,12 @@ class VmMachines(DaemonTest):
             before = int(self.exec(mid, "cat /root/n"))  # auto-resumes
             time.sleep(1)
             self.assertGreater(int(self.exec(mid, "cat /root/n")), before)
+            # paused in memory (QMP stop), then continued by a command (QMP cont)
+            st, _, p = self.req("POST", "/v1/machines/%s/pause" % mid)
+            self.assertEqual((st, p["state"]), (200, "paused"), p)
+            before = int(self.exec(mid, "cat /root/n"))
+            time.sleep(1)
+            self.assertGreater(int(self.exec(mid, "cat /root/n")), before)
             st, _, f = self.req("POST", "/v1/machines/%s/fork" % mid, {"count": 2})
             self.assertEqual(st, 201, f)
             kids = [k["id"] for k in f["machines"]]
