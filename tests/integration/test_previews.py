@@ -208,6 +208,25 @@ class Previews(DaemonTest):
         self.assertEqual(m["state"], "running")
 
 
+    def test_server_closing_first_holds_no_checkpoint_back(self):
+        # path URLs ask the machine's server to close (Connection: close) and the client
+        # reads until it has: a hibernate right after each connection works
+        st, _, m = self.d.request("POST", "/v1/machines", body={"auto_resume": True})
+        self.assertEqual(st, 201, m)
+        mid = m["id"]
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + mid)
+        start_web(self.d, mid)
+        p = self.preview(8000, mid=mid)
+        path = urllib.parse.urlsplit(p["path_url"]).path
+        for i in range(3):
+            with socket.create_connection((self.d.host, self.d.port), timeout=30) as s:
+                s.sendall(("GET %sn%d HTTP/1.1\r\nHost: x\r\n\r\n" % (path, i)).encode())
+                got = recv_until_closed(s)  # the server hangs up first; then we do
+            self.assertTrue(got.endswith(b"path:/n%d" % i), got[-200:])
+            st, _, m = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
+            self.assertEqual((st, m.get("state")), (200, "hibernated"), m)
+
+
 class PreviewLimits(DaemonTest):
     daemon_args = ("--max-connections", "3", "--preview-idle-timeout-ms", "60000")
 
