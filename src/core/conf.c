@@ -54,6 +54,7 @@ static const struct conf_field fields[] = {
     /* records from before runtimes: gVisor */
     {"runtime", CT_STR, AT(runtime), "gvisor", 0, "runtime"},
     {"volumes", CT_ARRAY, AT(volumes), NULL, 0, "volumes"},
+    {"idle", CT_OBJ_OPT, AT(idle), NULL, 0, "idle"},
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -192,6 +193,7 @@ void machine_conf_fini(struct machine_conf *c)
         json_decref(c->layers);
         json_decref(c->network);
         json_decref(c->volumes);
+        json_decref(c->idle);
         free(c->cwd);
         memset(c, 0, sizeof(*c));
 }

@@ -28,6 +28,7 @@ struct machine_conf {
         char image[72];   /* its bottom layer: an imported image ("": base) */
         char runtime[16]; /* "gvisor" or "vm" */
         json_t *volumes;  /* its mounts, as volume_mounts_check made them (owned; []) */
+        json_t *idle;     /* {"pause_after_s","hibernate_after_s"} (owned; NULL: the daemon's) */
 };
 
 /* How many fields the table has (a test checks every one survives a restart). */

@@ -38,6 +38,9 @@ struct core_hooks {
         void (*operation)(struct core *core, const char *op, int ok, uint64_t ns);
         /* a machine's agent says a process started or exited (the NOTE document) */
         void (*process)(struct core *core, const char *machine_id, json_t *note);
+        /* whether something above the core keeps machine id in use (a relayed
+         * connection): an idle check leaves it awake (core/idle.c) */
+        int (*in_use)(struct core *core, const char *machine_id);
 };
 
 struct core {
@@ -71,6 +74,9 @@ struct core {
         struct core_cause cause;   /* who asks for the work started now (core/events.h) */
         struct webhooks *webhooks; /* the webhook sender (core/webhooks.c; NULL: not started) */
         struct core_ssh ssh;       /* SSH certificate authorities, sshd in machines (core/ssh.c) */
+        unsigned idle_pause_s;     /* machines without an idle policy: pause after (0: never) */
+        unsigned idle_hibernate_s; /* ... then hibernate after this much more (0: never) */
+        struct loop_timer idle_timer; /* checks machines' idleness every second (core/idle.c) */
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

@@ -106,12 +106,19 @@ static int record_state(struct core *core, const char *id, enum machine_state s,
 
 void machine__set_state(struct machine *m, enum machine_state s, const char *failure)
 {
+        if (s == M_RUNNING) /* it just started or woke: its idle time starts now */
+                m->active_ms = m->core->loop.now_ms;
         struct err e = {0};
         m->state = s;
         if (failure)
                 snprintf(m->failure, sizeof(m->failure), "%s", failure);
+        /* a state of an operation carries the operation's cause; one outside any (a pause,
+         * the running that ends it) the cause in force now */
+        int in_op = m->op.op_state != M_RUNNING || starts_operation(s);
         note_operation(m, s);
-        if (record_state(m->core, m->id, s, m->rt.drv->name, failure, &m->op.cause, &e) < 0) {
+        struct core_cause now = core_cause_now(m->core);
+        if (record_state(m->core, m->id, s, m->rt.drv->name, failure, in_op ? &m->op.cause : &now,
+                         &e) < 0) {
                 char q[600];
                 log_error("machine_store_failed", "machine=%s error=%s", m->id,
                           log_quote(q, sizeof(q), e.msg));
@@ -458,6 +465,8 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
         m->conf.layers = layers ? json_deep_copy(layers) : json_array();
         m->conf.volumes = p->volumes ? json_deep_copy(p->volumes) : json_array();
+        m->conf.idle = p->idle ? json_deep_copy(p->idle) : NULL;
+        m->active_ms = core->loop.now_ms;
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", parent_id ? parent_id : "");
         snprintf(m->conf.snapshot_id, sizeof(m->conf.snapshot_id), "%s",
                  snapshot_id ? snapshot_id : "");

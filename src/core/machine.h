@@ -98,6 +98,7 @@ struct machine {
         struct machine_op op;     /* what is under way: waiters, timers, callbacks */
         struct usage_ring *usage; /* its usage over time (core/monitor.c; NULL: none yet) */
         int ssh_ready;            /* sshd is set up for this machine (core/ssh.c) */
+        uint64_t active_ms;       /* loop time of its last sign of use (core/idle.c) */
         struct core *core;
         struct machine *next;
 };
@@ -124,6 +125,7 @@ struct machine_params {
         const char *image;     /* an imported image as the bottom layer (NULL: base) */
         const char *runtime;   /* "gvisor" or "vm" (core_driver_check'ed; NULL: the default) */
         const json_t *volumes; /* its mounts (volume_mounts_check'ed; NULL: none) */
+        const json_t *idle;    /* its idle policy (machine_idle_check'ed; NULL: the daemon's) */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the
@@ -212,6 +214,19 @@ void machine_resume(struct machine *m, machine_done_cb cb, void *ud);
  * when it was paused already), machine_not_running unless running, runtime_unsupported,
  * machine_failed when the runtime could not (it runs on). */
 void machine_pause(struct machine *m, machine_done_cb cb, void *ud);
+
+/* ---- idle.c: machines that put themselves to sleep ---- */
+
+/* Checks an "idle" request object {"pause_after_s","hibernate_after_s"} (whole seconds,
+ * 0..30 days, 0: never). 0, or -EINVAL with e set (code invalid_field/unknown_field). */
+int machine_idle_check(const json_t *idle, struct err *e);
+
+/* A sign that m is in use now (an API request, a relayed byte): its idle time restarts. */
+void machine_touch(struct machine *m);
+
+/* Starts the once-a-second check that pauses machines idle for pause_after_s and
+ * hibernates paused ones idle for hibernate_after_s more (reason idle). Loop thread. */
+void core_idle_start(struct core *core);
 
 /* Whether a request to m may wait for it to run (machine_resume): a paused, hibernated
  * or resuming machine with auto_resume on, or one a fork or snapshot paused. */

@@ -61,6 +61,10 @@ static inline struct app *app_of(struct core *core)
  * cannot keep open TCP connections. */
 void preview_drop_machine(struct core *core, const char *id);
 
+/* Whether a preview or SSH connection to machine id is open (api/preview.c): the core's
+ * idle check leaves it awake. */
+int preview_machine_in_use(struct core *core, const char *id);
+
 /* The route table (api/routes.c). */
 extern const struct route api_routes[];
 extern const size_t api_nroutes;

@@ -40,6 +40,7 @@ struct options {
         int no_prepare;
         unsigned events_retention_days;
         unsigned metrics_interval_ms;
+        unsigned idle_pause_s, idle_hibernate_s;
         const char *metrics_listen;
         int webhook_allow_private;
 };
@@ -76,6 +77,10 @@ static void usage(FILE *f)
                 "                         NULLSPACE_OPTION_NAME variables, which win over it\n"
                 "  --events-retention-days N  keep lifecycle events N days (30; 0 keeps them\n"
                 "                         forever); finished webhook deliveries go with them\n"
+                "  --idle-pause-after-s N  pause machines without their own idle policy\n"
+                "                         after N s without use (0: never, the default)\n"
+                "  --idle-hibernate-after-s N  hibernate such machines N s after that\n"
+                "                         (0: never, the default)\n"
                 "  --metrics-interval-ms N  sample machines' usage every N ms (5000, at\n"
                 "                         least 100); the last 720 samples are kept per machine\n"
                 "  --metrics-listen HOST:PORT  also serve GET /metrics there, without a key\n"
@@ -157,6 +162,8 @@ enum {
         O_RETENTION,
         O_WHPRIVATE,
         O_MINTERVAL,
+        O_IDLE_PAUSE,
+        O_IDLE_HIB,
         O_MLISTEN,
         O_CONFIG,
         O_ROUTES,
@@ -184,6 +191,8 @@ static const struct option longs[] = {
     {"events-retention-days", required_argument, 0, O_RETENTION},
     {"webhook-allow-private", no_argument, 0, O_WHPRIVATE},
     {"metrics-interval-ms", required_argument, 0, O_MINTERVAL},
+    {"idle-pause-after-s", required_argument, 0, O_IDLE_PAUSE},
+    {"idle-hibernate-after-s", required_argument, 0, O_IDLE_HIB},
     {"metrics-listen", required_argument, 0, O_MLISTEN},
     {"config", required_argument, 0, O_CONFIG},
     {"print-routes", no_argument, 0, O_ROUTES},
@@ -264,6 +273,16 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                                 o->events_retention_days = 0;
                         else if (parse_uint(optarg, &o->events_retention_days) < 0 ||
                                  o->events_retention_days > 36500)
+                                goto bad;
+                        break;
+                case O_IDLE_PAUSE:
+                        if (parse_uint(optarg, &o->idle_pause_s) < 0 ||
+                            o->idle_pause_s > 30 * 86400)
+                                goto bad;
+                        break;
+                case O_IDLE_HIB:
+                        if (parse_uint(optarg, &o->idle_hibernate_s) < 0 ||
+                            o->idle_hibernate_s > 30 * 86400)
                                 goto bad;
                         break;
                 case O_MINTERVAL:
@@ -439,6 +458,7 @@ static int setup_machines(struct app *app, struct err *e)
         machines_recover(&app->core);
         builds_recover(&app->core);
         pools_start(&app->core);
+        core_idle_start(&app->core);
         return 0;
 }
 
@@ -527,6 +547,8 @@ int main(int argc, char **argv)
         app.events_retention_s = o.events_retention_days * 86400u;
         app.webhook_allow_private = o.webhook_allow_private;
         app.core.usage_interval_ms = o.metrics_interval_ms;
+        app.core.idle_pause_s = o.idle_pause_s;
+        app.core.idle_hibernate_s = o.idle_hibernate_s;
         app.lock_fd = -1;
         app.core.loop.epfd = -1;
         struct err e = {0};

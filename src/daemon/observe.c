@@ -1,5 +1,8 @@
 /* Requests as causes, events to their consumers, pruning (observe.h). */
 #include "observe.h"
+
+#include <string.h>
+
 #include "../common/log.h"
 #include "../core/monitor.h"
 #include "../core/webhooks.h"
@@ -32,6 +35,7 @@ void observe_install(struct app *app)
         store_set_event_hook(app->core.store, &hook);
         app->core.hooks.operation = prom_count_operation;
         app->core.hooks.process = on_process;
+        app->core.hooks.in_use = preview_machine_in_use;
 }
 
 static void on_prune(struct loop_timer *t)
@@ -84,10 +88,28 @@ void observe_stop(struct app *app)
         webhooks_stop(&app->core);
 }
 
+/* Whether a request uses the machine in its path: everything but looking at it (its
+ * record, events and metrics), which would otherwise keep a watched machine awake. */
+static int uses_machine(const struct http_exchange *ex)
+{
+        static const char *const looks[] = {"/v1/machines/{id}", "/v1/machines/{id}/events",
+                                            "/v1/machines/{id}/metrics"};
+        const char *p = ex->match.route->pattern;
+        if (strncmp(p, "/v1/machines/{id}", 17) != 0)
+                return 0;
+        for (size_t i = 0; i < sizeof(looks) / sizeof(looks[0]); i++)
+                if (!strcmp(ex->req->method, "GET") && !strcmp(p, looks[i]))
+                        return 0;
+        return 1;
+}
+
 void observe_dispatch(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         core_cause_set(&app->core, "user", ex->key_id);
+        struct machine *m = uses_machine(ex) ? machine_find(&app->core, ex->match.params[0]) : NULL;
+        if (m) /* a request to a machine is a sign of use (its idle time restarts) */
+                machine_touch(m);
         ex->match.route->handler(ex);
         core_cause_clear(&app->core);
 }

@@ -155,6 +155,47 @@ class Pause(DaemonTest):
         last = ev["events"][-1]
         self.assertEqual((last["type"], last["reason"]), ("machine.destroyed", "timeout"))
 
+    def wait_state(self, mid, want, timeout=60):
+        deadline = time.time() + timeout
+        while self.state(mid) != want:
+            self.assertLess(time.time(), deadline, "never %s" % want)
+            time.sleep(0.2)
+
+    def test_idle_machines_pause_then_hibernate(self):
+        mid = self.create(idle={"pause_after_s": 1, "hibernate_after_s": 2})
+        st, _, m = self.d.request("GET", "/v1/machines/" + mid)
+        self.assertEqual(m["idle"], {"pause_after_s": 1, "hibernate_after_s": 2})
+        self.wait_state(mid, "paused")
+        self.wait_state(mid, "hibernated")
+        st, _, ev = self.d.request("GET", "/v1/machines/%s/events" % mid)
+        reasons = {e["type"]: e["reason"] for e in ev["events"]}
+        self.assertEqual((reasons["machine.paused"], reasons["machine.hibernated"]),
+                         ("idle", "idle"), ev)
+        st, r = self.exec(mid, "echo woke")  # a request wakes it, idle time restarts
+        self.assertEqual((st, r["stdout"]), (200, "woke\n"), r)
+        self.wait_state(mid, "paused")
+
+    def test_sessions_keep_a_machine_awake(self):
+        mid = self.create(idle={"pause_after_s": 1})
+        s = Session(self.d)
+        try:
+            p = s.call("process.start", machine=mid, cmd="cat", pty=True)
+            time.sleep(3)  # three idle checks, the session attached all along
+            self.assertEqual(self.state(mid), "running")
+            s.stdin(p["channel"], b"still\n")
+            s.collect(p["channel"], until=lambda out: b"still\r\nstill" in out)
+        finally:
+            s.close()
+        self.wait_state(mid, "paused")  # detached: idle again
+
+    def test_bad_idle_policies(self):
+        for idle, code in (({"pause_after_s": -1}, "invalid_field"),
+                           ({"pause_after_s": "1"}, "invalid_field"),
+                           ({"sleep_after_s": 1}, "unknown_field"),
+                           (5, "invalid_field")):
+            st, _, r = self.d.request("POST", "/v1/machines", body={"idle": idle})
+            self.assertEqual((st, error_code(r)), (400, code), idle)
+
     def test_bad_requests(self):
         st, _, r = self.d.request("POST", "/v1/machines/m_0000000000000000/pause")
         self.assertEqual((st, error_code(r)), (404, "machine_not_found"))

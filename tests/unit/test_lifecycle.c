@@ -532,6 +532,7 @@ static void test_spec_round_trip(void)
         c->network = json_pack("{s:i,s:s}", "slot", 7, "address", "10.1.2.3");
         snprintf(c->checkout, sizeof(c->checkout), "fresh");
         snprintf(c->image, sizeof(c->image), "i_0123");
+        c->idle = json_pack("{s:i,s:i}", "pause_after_s", 60, "hibernate_after_s", 600);
         struct err e = {0};
         is_int(machine__save_spec(m, &e), 0, "the spec is stored (%s)", e.msg);
         json_t *before = machine__spec_json(m);

@@ -23,6 +23,7 @@ struct create_req {
         char *pool;
         char *runtime;
         json_t *volumes;
+        json_t *idle;
 };
 
 static const struct jv_field create_fields[] = {
@@ -41,6 +42,7 @@ static const struct jv_field create_fields[] = {
     {"pool", JV_STRING, 0, offsetof(struct create_req, pool), 16, 0, 0},
     {"runtime", JV_STRING, 0, offsetof(struct create_req, runtime), 16, 0, 0},
     {"volumes", JV_ARRAY, 0, offsetof(struct create_req, volumes), 0, 0, 0},
+    {"idle", JV_OBJECT, 0, offsetof(struct create_req, idle), 0, 0, 0},
 };
 
 json_t *api_strmap_json(const struct jv_strmap *m)
@@ -141,6 +143,11 @@ void api_machines_create(struct http_exchange *ex)
                 http_respond_error(ex, ne.code ? ne.code : NS_E_INVALID_FIELD, "%s", ne.msg);
                 return;
         }
+        if (machine_idle_check(in.idle, &ne) < 0) {
+                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                api_fail_err(ex, &ne);
+                return;
+        }
         json_t *vols = NULL;
         if (volume_mounts_check(&app->core, in.volumes, &vols, &ne) < 0) {
                 jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
@@ -164,6 +171,7 @@ void api_machines_create(struct http_exchange *ex)
             .pool = pool,
             .runtime = in.runtime,
             .volumes = vols,
+            .idle = in.idle,
         };
         struct err e = {0};
         /* the callback may answer before machine_create returns; answering resets the

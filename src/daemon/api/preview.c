@@ -400,6 +400,14 @@ struct preview_conn *preview_conn_take(struct http_exchange *ex, struct machine 
         return pc;
 }
 
+int preview_machine_in_use(struct core *core, const char *id)
+{
+        for (struct preview_conn *pc = app_of(core)->previews; pc; pc = pc->next)
+                if (strcmp(pc->id, id) == 0)
+                        return 1;
+        return 0;
+}
+
 void preview_drop_machine(struct core *core, const char *id)
 {
         struct app *app = app_of(core);

@@ -611,6 +611,8 @@ static void on_resumed(void *ud, struct machine *m, enum ns_code code, const cha
 static void with_machine(struct ws_request *r)
 {
         struct machine *m = machine_find(&r->c->app->core, r->machine);
+        if (m) /* a request to a machine is a sign of use (its idle time restarts) */
+                machine_touch(m);
         if (!m) {
                 ws_client_error(r->c, r->id, 0, NS_E_MACHINE_NOT_FOUND, "no machine with ID '%s'",
                                 r->machine);
