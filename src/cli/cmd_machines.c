@@ -67,8 +67,8 @@ int cli_set_int(const struct cli_cmd *cmd, json_t *body, const char *field, cons
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[15] = {0};
-        static struct cli_multi multi[15];
+        const char *v[17] = {0};
+        static struct cli_multi multi[17];
         memset(multi, 0, sizeof(multi));
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
@@ -112,6 +112,16 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "pool", json_string(v[12]));
         if (v[13])
                 json_object_set_new(body, "runtime", json_string(v[13]));
+        if (v[15] || v[16]) {
+                json_t *idle = json_object();
+                json_object_set_new(body, "idle", idle);
+                if ((r = cli_set_int(cmd, idle, "pause_after_s", "--idle-pause-s", v[15])) ||
+                    (r = cli_set_int(cmd, idle, "hibernate_after_s", "--idle-hibernate-s",
+                                     v[16]))) {
+                        json_decref(body);
+                        return r;
+                }
+        }
         c->waiting = "creating";
         return cli_call(c, "POST", "/v1/machines", body, show_one);
 }

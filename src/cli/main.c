@@ -43,12 +43,14 @@ static const struct cli_flag m_create_flags[] = {
     {"--user", "USER", "default user of commands", 0},
     {"--cwd", "DIR", "default working directory of commands", 0},
     {"--timeout-action", "ACTION", "destroy (default) or hibernate at the deadline", 0},
-    {"--no-auto-resume", NULL, "commands and files do not wake the machine when hibernated", 0},
+    {"--no-auto-resume", NULL, "requests do not wake the machine when paused or hibernated", 0},
     {"--snapshot", "ID", "spawn from this snapshot instead of a template", 0},
     {"--no-internet", NULL, "no outbound traffic (see machines network --allow-out)", 0},
     {"--pool", "MODE", "a template's warm pool: prefer (default), require or skip", 0},
     {"--runtime", "NAME", "gvisor (default) or vm (a QEMU virtual machine)", 0},
     {"--volume", "NAME:/PATH[:ro][:subpath=DIR]", "mount a volume (repeatable)", 1},
+    {"--idle-pause-s", "N", "pause it after N s without use (0: never)", 0},
+    {"--idle-hibernate-s", "N", "hibernate it N s after that (0: never)", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag v_create_flags[] = {
     {"--size-mb", "MB", "its size limit (default 1024)", 0},

@@ -188,6 +188,20 @@ class Pause(DaemonTest):
             s.close()
         self.wait_state(mid, "paused")  # detached: idle again
 
+    def test_cli_pause_and_idle_flags(self):
+        import json
+        r = self.d.cli("--json", "machines", "create", "--idle-pause-s", "1",
+                       "--idle-hibernate-s", "0")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = json.loads(r.stdout)
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + m["id"])
+        self.assertEqual(m["idle"], {"pause_after_s": 1, "hibernate_after_s": 0})
+        self.wait_state(m["id"], "paused")
+        r = self.d.cli("machines", "resume", m["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.d.cli("--json", "machines", "pause", m["id"])
+        self.assertEqual((r.returncode, json.loads(r.stdout)["state"]), (0, "paused"), r.stderr)
+
     def test_bad_idle_policies(self):
         for idle, code in (({"pause_after_s": -1}, "invalid_field"),
                            ({"pause_after_s": "1"}, "invalid_field"),

@@ -157,6 +157,13 @@ export interface CreateOptions extends ClientOptions {
   runtime?: "gvisor" | "vm";
   /** Volumes to mount (see Volume.mount). */
   volumes?: VolumeMount[];
+  /** Pause after pause_after_s without use, hibernate hibernate_after_s later (0: never). */
+  idle?: IdlePolicy;
+}
+
+export interface IdlePolicy {
+  pause_after_s?: number;
+  hibernate_after_s?: number;
 }
 
 /** A volume mounted in a machine (createMachine's `volumes`, a machine's view). */
@@ -330,6 +337,7 @@ export interface MachineInfo {
   children?: string[];
   network: (NetworkPolicy & { address: string; gateway: string; public_ports: number[] }) | null;
   volumes: VolumeMount[];
+  idle?: IdlePolicy | null;
 }
 
 export interface NetworkPolicy {
