@@ -191,15 +191,18 @@ class Previews(DaemonTest):
                 return
         self.fail("the page never got its echo: %s\n%s" % (out.stdout, out.stderr[-2000:]))
 
+    def own_web_machine(self):
+        """A machine of the test's own with the web app on 8000, and its preview."""
+        st, _, m = self.d.request("POST", "/v1/machines", body={"auto_resume": True})
+        self.assertEqual(st, 201, m)
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + m["id"])
+        start_web(self.d, m["id"])
+        return m["id"], self.preview(8000, mid=m["id"])
+
     def test_auto_resume_on_traffic(self):
         # a machine of its own, reached only by clients that close first: nothing of
         # it lingers in TIME_WAIT, so the hibernate need not wait
-        st, _, m = self.d.request("POST", "/v1/machines", body={"auto_resume": True})
-        self.assertEqual(st, 201, m)
-        mid = m["id"]
-        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + mid)
-        start_web(self.d, mid)
-        p = self.preview(8000, mid=mid)
+        mid, p = self.own_web_machine()
         self.assertEqual(self.get(p["url"], "/before"), (200, b"path:/before"))
         st, _, m = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
         self.assertEqual((st, m.get("state")), (200, "hibernated"), m)
@@ -207,16 +210,10 @@ class Previews(DaemonTest):
         st, _, m = self.d.request("GET", "/v1/machines/" + mid)
         self.assertEqual(m["state"], "running")
 
-
     def test_server_closing_first_holds_no_checkpoint_back(self):
         # path URLs ask the machine's server to close (Connection: close) and the client
         # reads until it has: a hibernate right after each connection works
-        st, _, m = self.d.request("POST", "/v1/machines", body={"auto_resume": True})
-        self.assertEqual(st, 201, m)
-        mid = m["id"]
-        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + mid)
-        start_web(self.d, mid)
-        p = self.preview(8000, mid=mid)
+        mid, p = self.own_web_machine()
         path = urllib.parse.urlsplit(p["path_url"]).path
         for i in range(3):
             with socket.create_connection((self.d.host, self.d.port), timeout=30) as s:
