@@ -34,21 +34,16 @@ def _private_cache():
 
 
 class Ssh(DaemonTest):
-    cache = _private_cache()
-    daemon_env = {"NULLSPACE_CACHE_DIR": cache}
-
     @classmethod
     def setUpClass(cls):
-        super().setUpClass()
+        cls.cache = _private_cache()  # removed also when the set-up fails half-way
+        cls.addClassCleanup(shutil.rmtree, cls.cache, ignore_errors=True)
         cls.tmp = tempfile.mkdtemp(prefix="ns-ssh-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
+        cls.daemon_env = {"NULLSPACE_CACHE_DIR": cls.cache}
+        super().setUpClass()
         cls.mid = cls.create()
         cls.opts = cls.ssh_options(cls.mid)
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        shutil.rmtree(cls.cache, ignore_errors=True)
 
     @classmethod
     def create(cls, **body):
