@@ -77,6 +77,9 @@ struct core {
         unsigned idle_pause_s;     /* machines without an idle policy: pause after (0: never) */
         unsigned idle_hibernate_s; /* ... then hibernate after this much more (0: never) */
         struct loop_timer idle_timer; /* checks machines' idleness every second (core/idle.c) */
+        /* below this much available host memory (MiB; 0: 5 % of the host's) the
+         * longest-paused machines are hibernated, one at a time (core/idle.c) */
+        unsigned memory_watermark_mb;
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

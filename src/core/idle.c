@@ -2,11 +2,14 @@
  * use (API requests name it, agent channels are open on it, the daemon relays a
  * connection to it) for pause_after_s is paused; a paused one idle for hibernate_after_s
  * more is hibernated to disk. Per machine ("idle" at create) or the daemon's default.
- * The cause of both is reason `idle`. Loop thread only. */
+ * The cause of both is reason `idle`. Below a watermark of available host memory the
+ * longest-paused machines are hibernated first. Loop thread only. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/log.h"
+#include "../common/util.h"
 #include "core.h"
 #include "machine_internal.h"
 
@@ -91,6 +94,47 @@ static void check(struct core *core, struct machine *m)
         core_cause_clear(core);
 }
 
+/* MemAvailable and MemTotal of the host, in MiB; -1 when unknown. */
+static void host_memory(long long *avail, long long *total)
+{
+        char buf[4096];
+        *avail = *total = -1;
+        if (read_small("/proc/meminfo", buf, sizeof(buf)) <= 0)
+                return;
+        const char *a = strstr(buf, "MemAvailable:"), *t = strstr(buf, "MemTotal:");
+        if (a)
+                *avail = strtoll(a + 13, NULL, 10) / 1024;
+        if (t)
+                *total = strtoll(t + 9, NULL, 10) / 1024;
+}
+
+/* Below the watermark: the machine paused longest goes to disk, one at a time (the
+ * next tick sees what that freed). Sleeping machines are bounded by disk, not RAM. */
+static void relieve_memory(struct core *core)
+{
+        long long avail, total;
+        host_memory(&avail, &total);
+        long long mark =
+            core->memory_watermark_mb ? (long long)core->memory_watermark_mb : total / 20;
+        if (avail < 0 || avail >= mark)
+                return;
+        struct machine *oldest = NULL;
+        for (struct machine *m = core->machines; m; m = m->next) {
+                if (m->state == M_HIBERNATING)
+                        return; /* one under way already */
+                if (m->state == M_PAUSED && m->rt.drv->hibernate &&
+                    (!oldest || m->paused_ms < oldest->paused_ms))
+                        oldest = m;
+        }
+        if (!oldest)
+                return;
+        log_info("memory_pressure", "available_mb=%lld watermark_mb=%lld machine=%s", avail, mark,
+                 oldest->id);
+        core_cause_set(core, "idle", NULL);
+        machine_hibernate(oldest, on_idle_done, NULL);
+        core_cause_clear(core);
+}
+
 static void on_tick(struct loop_timer *t)
 {
         struct core *core = (struct core *)((char *)t - offsetof(struct core, idle_timer));
@@ -98,6 +142,7 @@ static void on_tick(struct loop_timer *t)
                 next = m->next;
                 check(core, m);
         }
+        relieve_memory(core);
         loop_timer_arm(&core->loop, &core->idle_timer, IDLE_TICK_MS, on_tick);
 }
 

@@ -99,6 +99,7 @@ struct machine {
         struct usage_ring *usage; /* its usage over time (core/monitor.c; NULL: none yet) */
         int ssh_ready;            /* sshd is set up for this machine (core/ssh.c) */
         uint64_t active_ms;       /* loop time of its last sign of use (core/idle.c) */
+        uint64_t paused_ms;       /* loop time it was paused (core/pause.c) */
         struct core *core;
         struct machine *next;
 };

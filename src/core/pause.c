@@ -48,6 +48,7 @@ void machine_pause(struct machine *m, machine_done_cb cb, void *ud)
                 return;
         }
         machine__set_state(m, M_PAUSED, NULL);
+        m->paused_ms = m->core->loop.now_ms;
         log_info("machine_paused", "machine=%s us=%llu", m->id,
                  (unsigned long long)((time_mono_ns() - t0) / 1000));
         cb(ud, m, NS_OK, NULL);

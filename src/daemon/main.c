@@ -40,7 +40,7 @@ struct options {
         int no_prepare;
         unsigned events_retention_days;
         unsigned metrics_interval_ms;
-        unsigned idle_pause_s, idle_hibernate_s;
+        unsigned idle_pause_s, idle_hibernate_s, memory_watermark_mb;
         const char *metrics_listen;
         int webhook_allow_private;
 };
@@ -81,6 +81,9 @@ static void usage(FILE *f)
                 "                         after N s without use (0: never, the default)\n"
                 "  --idle-hibernate-after-s N  hibernate such machines N s after that\n"
                 "                         (0: never, the default)\n"
+                "  --memory-watermark-mb N  below N MiB of available host memory,\n"
+                "                         hibernate the longest-paused machines first\n"
+                "                         (default: 5 %% of the host's memory)\n"
                 "  --metrics-interval-ms N  sample machines' usage every N ms (5000, at\n"
                 "                         least 100); the last 720 samples are kept per machine\n"
                 "  --metrics-listen HOST:PORT  also serve GET /metrics there, without a key\n"
@@ -132,6 +135,16 @@ static int parse_uint(const char *s, unsigned *out)
         return 0;
 }
 
+/* parse_uint that also takes 0 (options whose 0 means "never"). */
+static int parse_uint0(const char *s, unsigned *out)
+{
+        if (strcmp(s, "0") == 0) {
+                *out = 0;
+                return 0;
+        }
+        return parse_uint(s, out);
+}
+
 static void default_state_dir(char *out, size_t cap)
 {
         const char *env = getenv("NULLSPACE_STATE_DIR");
@@ -164,6 +177,7 @@ enum {
         O_MINTERVAL,
         O_IDLE_PAUSE,
         O_IDLE_HIB,
+        O_MEM_WATERMARK,
         O_MLISTEN,
         O_CONFIG,
         O_ROUTES,
@@ -193,6 +207,7 @@ static const struct option longs[] = {
     {"metrics-interval-ms", required_argument, 0, O_MINTERVAL},
     {"idle-pause-after-s", required_argument, 0, O_IDLE_PAUSE},
     {"idle-hibernate-after-s", required_argument, 0, O_IDLE_HIB},
+    {"memory-watermark-mb", required_argument, 0, O_MEM_WATERMARK},
     {"metrics-listen", required_argument, 0, O_MLISTEN},
     {"config", required_argument, 0, O_CONFIG},
     {"print-routes", no_argument, 0, O_ROUTES},
@@ -276,13 +291,17 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                                 goto bad;
                         break;
                 case O_IDLE_PAUSE:
-                        if (parse_uint(optarg, &o->idle_pause_s) < 0 ||
+                        if (parse_uint0(optarg, &o->idle_pause_s) < 0 ||
                             o->idle_pause_s > 30 * 86400)
                                 goto bad;
                         break;
                 case O_IDLE_HIB:
-                        if (parse_uint(optarg, &o->idle_hibernate_s) < 0 ||
+                        if (parse_uint0(optarg, &o->idle_hibernate_s) < 0 ||
                             o->idle_hibernate_s > 30 * 86400)
+                                goto bad;
+                        break;
+                case O_MEM_WATERMARK:
+                        if (parse_uint0(optarg, &o->memory_watermark_mb) < 0)
                                 goto bad;
                         break;
                 case O_MINTERVAL:
@@ -549,6 +568,7 @@ int main(int argc, char **argv)
         app.core.usage_interval_ms = o.metrics_interval_ms;
         app.core.idle_pause_s = o.idle_pause_s;
         app.core.idle_hibernate_s = o.idle_hibernate_s;
+        app.core.memory_watermark_mb = o.memory_watermark_mb;
         app.lock_fd = -1;
         app.core.loop.epfd = -1;
         struct err e = {0};

@@ -219,5 +219,37 @@ class Pause(DaemonTest):
         self.assertEqual((st, error_code(r)), (409, "machine_not_running"), r)
 
 
+class MemoryPressure(DaemonTest):
+    # a watermark above any host's memory: the host is always "short"
+    daemon_args = ("--memory-watermark-mb", "100000000")
+
+    def test_longest_paused_machines_go_to_disk_first(self):
+        ids = []
+        for _ in range(2):
+            st, _, m = self.d.request("POST", "/v1/machines", body={})
+            self.assertEqual(st, 201, m)
+            self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + m["id"])
+            ids.append(m["id"])
+        running = ids[1]
+        for mid in ids:  # the first is paused first
+            st, _, m = self.d.request("POST", "/v1/machines/%s/pause" % mid)
+            self.assertEqual(st, 200, m)
+        deadline = time.time() + 60
+        while any(self.d.request("GET", "/v1/machines/" + i)[2]["state"] != "hibernated"
+                  for i in ids):
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.2)
+        st, _, ev = self.d.request("GET", "/v1/events?type=machine.hibernating")
+        order = [e["subject"]["id"] for e in ev["events"] if e["subject"]["id"] in ids]
+        self.assertEqual(order, ids)
+        self.assertTrue(all(e["reason"] == "idle" for e in ev["events"]))
+        # running machines are not touched by memory pressure, only paused ones
+        st, _, m = self.d.request("POST", "/v1/machines/%s/resume" % running)
+        self.assertEqual(st, 200, m)
+        time.sleep(2.5)
+        self.assertEqual(self.d.request("GET", "/v1/machines/" + running)[2]["state"],
+                         "running")
+
+
 if __name__ == "__main__":
     unittest.main()
