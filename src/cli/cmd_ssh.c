@@ -346,11 +346,13 @@ int cmd_machines_connect(struct cli *c, int argc, char **argv)
                 return r;
         }
         const char *state = json_string_value(json_object_get(m.doc, "state"));
+        char shell[200], ssh[200];
+        snprintf(shell, sizeof(shell), "nullspace shell %s", id);
+        snprintf(ssh, sizeof(ssh), "nullspace ssh %s", id);
         json_t *out =
             json_pack("{s:s,s:s?,s:O?,s:s,s:s,s:s,s:o}", "id", id, "state", state, "network",
-                      json_object_get(m.doc, "network"), "shell", "nullspace shell ID", "ssh",
-                      "nullspace ssh ID", "ssh_proxy_command", "nullspace ssh-proxy %h", "ports",
-                      json_array());
+                      json_object_get(m.doc, "network"), "shell", shell, "ssh", ssh,
+                      "ssh_proxy_command", "nullspace ssh-proxy %h", "ports", json_array());
         cli_resp_free(&m);
         state = json_string_value(json_object_get(out, "state")); /* m's copy is gone */
         struct cli_resp e = {0};
@@ -379,11 +381,6 @@ int cmd_machines_connect(struct cli *c, int argc, char **argv)
                 json_array_append_new(json_object_get(out, "ports"), p);
         }
         json_decref(ports);
-        for (const char *f = "shell\0ssh\0"; *f; f += strlen(f) + 1) {
-                char line[200];
-                snprintf(line, sizeof(line), "nullspace %s %s", f, id);
-                json_object_set_new(out, f, json_string(line));
-        }
         if (c->json) {
                 cli_print_json(out);
         } else {

@@ -284,13 +284,20 @@ void preview_conn_connect(struct preview_conn *pc, struct machine *m)
 static void on_resumed(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         struct preview_conn *pc = ud;
-        if (code) {
-                answer_raw(pc, (code ? code : NS_E_MACHINE_FAILED),
-                           error ? error : ns_code_name(code));
-                conn_free(pc);
-                return;
-        }
-        preview_conn_connect(pc, m);
+        if (code)
+                preview_conn_fail(pc, code, error ? error : ns_code_name(code));
+        else
+                pc->go(pc, m);
+}
+
+void preview_conn_start(struct preview_conn *pc, struct machine *m,
+                        void (*go)(struct preview_conn *pc, struct machine *m))
+{
+        pc->go = go;
+        if (m->state == M_RUNNING)
+                go(pc, m);
+        else
+                machine_resume(m, on_resumed, pc);
 }
 
 /* Which error, if any, keeps the request from the machine. */
@@ -350,10 +357,7 @@ static void take(struct http_exchange *ex)
         struct preview_conn *pc = preview_conn_take(ex, m, t.port, &pre);
         if (!pc)
                 return;
-        if (m->state == M_RUNNING)
-                preview_conn_connect(pc, m);
-        else
-                machine_resume(m, on_resumed, pc);
+        preview_conn_start(pc, m, preview_conn_connect);
 }
 
 int preview_conn_admit(struct http_exchange *ex, struct machine *m)

@@ -51,7 +51,9 @@ struct preview_conn {
         /* Told instead of answering upstream_unreachable when the connect fails (NULL:
          * answer): pc lives on, to connect again or fail. */
         void (*refused)(struct preview_conn *pc);
-        void *ud;
+        int retried; /* the opener's: it tried once more already */
+        /* what runs once the machine runs (preview_conn_start) */
+        void (*go)(struct preview_conn *pc, struct machine *m);
         struct preview_conn *next;
 };
 
@@ -64,6 +66,11 @@ int preview_conn_admit(struct http_exchange *ex, struct machine *m);
  * Returns it, or NULL after answering ex. Loop thread. */
 struct preview_conn *preview_conn_take(struct http_exchange *ex, struct machine *m, unsigned port,
                                        struct buf *pre);
+
+/* Runs go(pc, m) once machine m runs: at once, or after a resume (a failed resume is
+ * answered to the client and pc freed). m must have passed preview_conn_admit. */
+void preview_conn_start(struct preview_conn *pc, struct machine *m,
+                        void (*go)(struct preview_conn *pc, struct machine *m));
 
 /* Connects pc to its port at running machine m's address and relays. Loop thread. */
 void preview_conn_connect(struct preview_conn *pc, struct machine *m);

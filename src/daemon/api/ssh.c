@@ -109,12 +109,12 @@ static void on_refused(struct preview_conn *pc)
 {
         struct machine *m = machine_find(&pc->app->core, pc->id);
         char msg[160];
-        if (!m || m->state != M_RUNNING || pc->ud) {
+        if (!m || m->state != M_RUNNING || pc->retried) {
                 snprintf(msg, sizeof(msg), "sshd in machine %s does not answer", pc->id);
                 preview_conn_fail(pc, NS_E_SSH_UNAVAILABLE, msg);
                 return;
         }
-        pc->ud = pc; /* retried */
+        pc->retried = 1;
         if (machine_ssh_prepare(m, 1, on_ready, pc))
                 tunnel_connect(pc);
 }
@@ -131,13 +131,9 @@ static void tunnel_connect(struct preview_conn *pc)
         preview_conn_connect(pc, m);
 }
 
-static void on_resumed(void *ud, struct machine *m, enum ns_code code, const char *error)
+/* The machine runs: sshd set up in it (once), then the connection. */
+static void tunnel_go(struct preview_conn *pc, struct machine *m)
 {
-        struct preview_conn *pc = ud;
-        if (code) {
-                preview_conn_fail(pc, code, error ? error : ns_code_name(code));
-                return;
-        }
         if (machine_ssh_prepare(m, 0, on_ready, pc))
                 tunnel_connect(pc);
 }
@@ -169,8 +165,5 @@ void api_ssh_tunnel(struct http_exchange *ex)
         pc->abortive = 1; /* sshd and the client close at once: no TIME_WAIT in the machine */
         pc->refused = on_refused;
         log_info("ssh_tunnel", "machine=%s request_id=%s", m->id, pc->request_id);
-        if (m->state != M_RUNNING)
-                machine_resume(m, on_resumed, pc);
-        else if (machine_ssh_prepare(m, 0, on_ready, pc))
-                tunnel_connect(pc);
+        preview_conn_start(pc, m, tunnel_go);
 }
