@@ -96,7 +96,7 @@ static const struct cli_flag s_create_flags[] = {{"--name", "NAME", "a label for
 static const struct cli_flag m_list_flags[] = {
     {"--state", "STATE",
      "creating|running|destroying|destroyed|failed|hibernating|hibernated|resuming|forking|"
-     "snapshotting",
+     "snapshotting|paused",
      0},
     {"--limit", "N", "machines per page (1-1000, default 100)", 0},
     {"--cursor", "CURSOR", "continue after a previous page's next_cursor", 0},
