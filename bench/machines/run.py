@@ -2,13 +2,15 @@
 """bench/machines: nullspaced machines against the raw runsc they wrap, in one run.
 
   (a) create -> first `exec true` returns   vs  `runsc run` of the same rootfs running /bin/true,
-      in a network namespace of its own like a machine's (and, for reference, without)
+      in a network namespace of its own like a machine's (and, for reference, without);
+      a cold create ("pool": "skip") and a default create taken from the base template's
+      warm pool (each sample waits until the pool is full again)
   (b) `exec true` round trip via the API    vs  `runsc exec` into the same machine
   (c) file write + read, 1 KiB and 100 MiB
   (d) density: N idle machines, host memory per machine (free before/after, and PSS of
-      the runsc processes)
+      the runsc processes), running and then all paused
 
-Usage: bench/machines/run.py [--runs 50] [--density 200]
+Usage: bench/machines/run.py [--runs 50] [--density 200] [--only density]
 Needs a built tree (build/nullspaced, build/nsagent), runsc, and root."""
 
 import argparse
@@ -43,11 +45,22 @@ def raw_runsc_run(runs, network=False):
     return times
 
 
-def bench_create(d, runs):
+def wait_pool_full(d):
+    while True:
+        pool = d.call("GET", "/v1/info")["base_pool"]
+        if pool["ready"] == pool["size"] and pool["creating"] == 0:
+            return
+        time.sleep(0.02)
+
+
+def bench_create(d, runs, pool="skip"):
     times, ids = [], []
     for _ in range(runs):
+        if pool != "skip":
+            wait_pool_full(d)
+            time.sleep(0.2)  # the member just parked settles
         t0 = time.perf_counter()
-        m = d.call("POST", "/v1/machines", {"timeout_s": 0})
+        m = d.call("POST", "/v1/machines", {"timeout_s": 0, "pool": pool})
         d.call("POST", "/v1/machines/%s/exec" % m["id"], {"argv": ["true"]})
         times.append((time.perf_counter() - t0) * 1000)
         ids.append(m["id"])
@@ -118,53 +131,81 @@ def runsc_pss_mib(state_dir):
     return total / 1024.0
 
 
-def bench_density(d, n):
-    before = used_mib()
-    ids, lock = [], threading.Lock()
-
-    def make(k):
-        for _ in range(k):
-            m = d.call("POST", "/v1/machines", {"timeout_s": 0})
-            with lock:
-                ids.append(m["id"])
-    threads = [threading.Thread(target=make, args=(n // 4,)) for _ in range(4)]
-    t0 = time.time()
+def in_threads(fn, items, nthreads=4):
+    chunks = [items[i::nthreads] for i in range(nthreads)]
+    threads = [threading.Thread(target=lambda c=c: [fn(x) for x in c]) for c in chunks]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    took = time.time() - t0
-    time.sleep(3)
-    after = used_mib()
-    pss = runsc_pss_mib(d.dir)
-    d.destroy_all(ids)
-    return len(ids), took, (after - before) / len(ids), pss / len(ids)
+
+
+def bench_density(d, n):
+    """n idle machines made 4 at a time (cold: "pool": "skip"); host memory per machine
+    running, then with all of them paused."""
+    before = used_mib()
+    ids, lock = [], threading.Lock()
+
+    def make(_):
+        m = d.call("POST", "/v1/machines", {"timeout_s": 0, "pool": "skip"})
+        with lock:
+            ids.append(m["id"])
+    t0 = time.time()
+    try:
+        in_threads(make, list(range(n)))
+        took = time.time() - t0
+        time.sleep(3)
+        running = ((used_mib() - before) / len(ids), runsc_pss_mib(d.dir) / len(ids))
+        t0 = time.time()
+        in_threads(lambda i: d.call("POST", "/v1/machines/%s/pause" % i), list(ids))
+        paused_took = time.time() - t0
+        time.sleep(3)
+        paused = ((used_mib() - before) / len(ids), runsc_pss_mib(d.dir) / len(ids))
+        left = used_mib()
+    finally:
+        d.destroy_all(ids)
+    return len(ids), took, running, paused, paused_took, left
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--density", type=int, default=200)
+    ap.add_argument("--only", choices=["density"], help="run only this part")
     a = ap.parse_args()
     d = Daemon()
     try:
         warm = d.call("POST", "/v1/machines", {"timeout_s": 0})  # builds the template if needed
         d.call("DELETE", "/v1/machines/" + warm["id"])
-        raw_none = raw_runsc_run(a.runs)
-        raw_a = raw_runsc_run(a.runs, network=True)
-        api_a = bench_create(d, a.runs)
-        mid, api_b, raw_b = bench_exec(d, a.runs)
-        w1, r1, wmb, rmb = bench_files(d, mid, a.runs)
-        d.call("DELETE", "/v1/machines/" + mid)
-        n, took, free_per, pss_per = bench_density(d, a.density)
+        if a.only != "density":
+            raw_none = raw_runsc_run(a.runs)
+            raw_a = raw_runsc_run(a.runs, network=True)
+            api_a = bench_create(d, a.runs)
+            pooled = bench_create(d, a.runs, pool="require")
+            mid, api_b, raw_b = bench_exec(d, a.runs)
+            w1, r1, wmb, rmb = bench_files(d, mid, a.runs)
+            d.call("DELETE", "/v1/machines/" + mid)
+        dens = bench_density(d, a.density)
     finally:
         d.stop()
     print("\nbench/machines (%d cores; runs=%d)" % (os.cpu_count(), a.runs))
+    if a.only != "density":
+        report(raw_none, raw_a, api_a, pooled, raw_b, api_b, w1, r1, wmb, rmb)
+    n, took, running, paused, paused_took, left = dens
+    print("(d) %d idle machines started in %.1f s: running %.1f MiB each by `free`, %.1f MiB "
+          "PSS of runsc processes each (target <= 40)" % (n, took, running[0], running[1]))
+    print("(d) all paused in %.1f s: %.1f MiB each by `free`, %.1f MiB PSS each; host memory "
+          "in use with them %.0f MiB" % (paused_took, paused[0], paused[1], left))
+
+
+def report(raw_none, raw_a, api_a, pooled, raw_b, api_b, w1, r1, wmb, rmb):
     print(summary("(a) raw: runsc run /bin/true, --network none", raw_none))
     print(summary("(a) raw: same in its own netns, --network sandbox", raw_a))
     print(summary("(a) nullspace: create -> first exec", api_a))
     print("    ratio p50 %.2fx raw with a network, as machines have (target <= 1.2x);"
           " %.2fx raw without" % (pct(api_a, 50) / pct(raw_a, 50), pct(api_a, 50) / pct(raw_none, 50)))
+    print(summary("(a) nullspace: default create from the base pool -> first exec", pooled))
+    print("    %.2fx a cold create (target <= 30 ms p50)" % (pct(pooled, 50) / pct(api_a, 50)))
     print(summary("(b) raw: runsc exec /bin/true", raw_b))
     print(summary("(b) nullspace: POST exec true", api_b))
     print("    ratio p50 %.2fx raw (target <= 0.25x)" % (pct(api_b, 50) / pct(raw_b, 50)))
@@ -172,8 +213,6 @@ def main():
     print(summary("(c) read 1 KiB", r1))
     print("(c) 100 MiB write %.0f MB/s, read %.0f MB/s (median of 5; target >= 300)" %
           (statistics.median(wmb), statistics.median(rmb)))
-    print("(d) %d idle machines started in %.1f s: %.1f MiB each by `free`, %.1f MiB PSS of "
-          "runsc processes each (target <= 40)" % (n, took, free_per, pss_per))
 
 
 if __name__ == "__main__":

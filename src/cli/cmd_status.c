@@ -62,6 +62,12 @@ int cmd_status(struct cli *c, int argc, char **argv)
                                 printf(": %s", json_string_value(json_object_get(t, "error")));
                         putchar('\n');
                 }
+                json_t *pool = json_object_get(d, "base_pool");
+                if (pool)
+                        printf("base pool   %lld ready of %lld (%lld starting)\n",
+                               json_integer_value(json_object_get(pool, "ready")),
+                               json_integer_value(json_object_get(pool, "size")),
+                               json_integer_value(json_object_get(pool, "creating")));
         }
         cli_resp_free(&info);
         return 0;

@@ -80,6 +80,7 @@ struct core {
         /* below this much available host memory (MiB; 0: 5 % of the host's) the
          * longest-paused machines are hibernated, one at a time (core/idle.c) */
         unsigned memory_watermark_mb;
+        unsigned base_pool_size; /* machines of the base template kept ready (core/pools.c) */
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

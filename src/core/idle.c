@@ -108,28 +108,41 @@ static void host_memory(long long *avail, long long *total)
                 *total = strtoll(t + 9, NULL, 10) / 1024;
 }
 
-/* Below the watermark: the machine paused longest goes to disk, one at a time (the
- * next tick sees what that freed). Sleeping machines are bounded by disk, not RAM. */
-static void relieve_memory(struct core *core)
+int core_memory_low(struct core *core)
 {
         long long avail, total;
         host_memory(&avail, &total);
         long long mark =
             core->memory_watermark_mb ? (long long)core->memory_watermark_mb : total / 20;
-        if (avail < 0 || avail >= mark)
+        return avail >= 0 && avail < mark;
+}
+
+/* Below the watermark: a warm pool member goes first (destroyed: it holds nothing of
+ * anyone's), then the machine paused longest goes to disk; one at a time (the next tick
+ * sees what that freed). Sleeping machines are bounded by disk, not RAM. */
+static void relieve_memory(struct core *core)
+{
+        if (!core_memory_low(core))
                 return;
         struct machine *oldest = NULL;
         for (struct machine *m = core->machines; m; m = m->next) {
-                if (m->state == M_HIBERNATING)
+                if (m->state == M_HIBERNATING || m->state == M_DESTROYING)
                         return; /* one under way already */
+                if (json_object_get(m->metadata, "nullspace.pool") &&
+                    (m->state == M_RUNNING || m->state == M_PAUSED)) {
+                        log_info("memory_pressure", "pool_member=%s", m->id);
+                        core_cause_set(core, "pool", NULL);
+                        machine_destroy(m, NULL, NULL);
+                        core_cause_clear(core);
+                        return;
+                }
                 if (m->state == M_PAUSED && m->rt.drv->hibernate &&
                     (!oldest || m->paused_ms < oldest->paused_ms))
                         oldest = m;
         }
         if (!oldest)
                 return;
-        log_info("memory_pressure", "available_mb=%lld watermark_mb=%lld machine=%s", avail, mark,
-                 oldest->id);
+        log_info("memory_pressure", "machine=%s", oldest->id);
         core_cause_set(core, "idle", NULL);
         machine_hibernate(oldest, on_idle_done, NULL);
         core_cause_clear(core);

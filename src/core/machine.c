@@ -1,6 +1,7 @@
 #include "machine.h"
 #include "machine_internal.h"
 #include "monitor.h"
+#include "pools.h"
 #include "templates.h"
 
 #include <errno.h>
@@ -511,7 +512,17 @@ struct machine *machine_create(struct core *core, const struct machine_params *p
                 return machine__spawn_snapshot(core, p, cb, ud, e);
         if (!p->layers && strcmp(p->template_name, "base") != 0)
                 return machine__from_template(core, p, cb, ud, e);
-        struct machine *m = machine__new(core, p, p->layers, NULL, NULL, cb, ud, e);
+        struct machine *m = p->pool != POOL_SKIP ? pool_take(core, "base", "", p) : NULL;
+        if (m) {
+                cb(ud, m, NS_OK, NULL);
+                return m;
+        }
+        if (p->pool == POOL_REQUIRE) {
+                err_coded(e, NS_E_POOL_EMPTY, EAGAIN,
+                          "no machine of the base template's warm pool is ready");
+                return NULL;
+        }
+        m = machine__new(core, p, p->layers, NULL, NULL, cb, ud, e);
         if (!m) {
                 e->code = NS_E_INTERNAL;
                 return NULL;

@@ -229,6 +229,11 @@ void machine_touch(struct machine *m);
  * hibernates paused ones idle for hibernate_after_s more (reason idle). Loop thread. */
 void core_idle_start(struct core *core);
 
+/* Whether the host's available memory is below the watermark (memory_watermark_mb, or
+ * 5 % of the host's): warm pools then stop refilling and give their members up first.
+ * Loop thread. */
+int core_memory_low(struct core *core);
+
 /* Whether a request to m may wait for it to run (machine_resume): a paused, hibernated
  * or resuming machine with auto_resume on, or one a fork or snapshot paused. */
 int machine_wakeable(const struct machine *m);

@@ -15,6 +15,9 @@
 
 #define POOL_CHECK_MS     5000
 #define POOL_MAX_STARTING 2 /* spawns under way per pool: a refill never floods the host */
+/* A take refills its pool this much later: starting a sandbox takes a core for a
+ * quarter second, which the taker's first commands should not have to share. */
+#define POOL_REFILL_DELAY_MS 500
 
 /* The pool m belongs to ("" when none). */
 static const char *pool_of(const struct machine *m)
@@ -24,23 +27,52 @@ static const char *pool_of(const struct machine *m)
 
 static int live(const struct machine *m)
 {
-        return m->state == M_CREATING || m->state == M_RUNNING;
+        return m->state == M_CREATING || m->state == M_RUNNING || m->state == M_PAUSED;
+}
+
+static void on_parked(void *ud, struct machine *m, enum ns_code code, const char *error)
+{
+        (void)ud;
+        if (code) /* it waits running instead: still a member */
+                log_warn("pool_member_pause_failed", "machine=%s error=%s", m->id,
+                         error ? error : ns_code_name(code));
+}
+
+/* A ready member waits paused: no CPU while it waits, running again in a millisecond. */
+static void park(struct machine *m)
+{
+        if (m->state == M_RUNNING && m->rt.agent_open && m->rt.drv->pause)
+                machine_pause(m, on_parked, NULL);
 }
 
 static void on_member(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         (void)ud;
-        if (code)
+        if (code) {
                 log_warn("pool_member_failed", "machine=%s pool=%s error=%s", m->id, pool_of(m),
                          error ? error : ns_code_name(code));
+                if (m->state == M_FAILED) /* nobody's: it would stay listed */
+                        machine_destroy(m, NULL, NULL);
+                return;
+        }
+        core_cause_set(m->core, "pool", NULL);
+        park(m);
+        core_cause_clear(m->core);
 }
 
 static void spawn_member(struct core *core, const char *ref)
 {
         json_t *meta = json_pack("{s:s}", "nullspace.pool", ref);
-        struct machine_params p = {.template_name = ref, .metadata = meta, .auto_resume = 1};
+        struct machine_params p = {.template_name = ref,
+                                   .metadata = meta,
+                                   .auto_resume = 1,
+                                   .vcpus = POOL_BASE_VCPUS,
+                                   .memory_mb = POOL_BASE_MEMORY_MB,
+                                   .pool = POOL_SKIP};
         struct err e = {0};
-        struct machine *m = machine__spawn_template(core, &p, on_member, core, &e);
+        struct machine *m = strcmp(ref, "base") == 0
+                                ? machine_create(core, &p, on_member, core, &e)
+                                : machine__spawn_template(core, &p, on_member, core, &e);
         json_decref(meta);
         if (!m)
                 log_warn("pool_spawn_failed", "pool=%s code=%s error=%s", ref,
@@ -61,7 +93,10 @@ static void check_pool(struct core *core, const char *ref, int size, const char 
                 }
                 have++;
                 starting += m->state == M_CREATING;
+                park(m); /* e.g. adopted running after a restart */
         }
+        if (core_memory_low(core))
+                return; /* the host needs its memory more than a pool does */
         for (; have < size && starting < POOL_MAX_STARTING; have++, starting++)
                 spawn_member(core, ref);
 }
@@ -105,6 +140,11 @@ static void check_all(struct core *core)
                         check_pool(core, ref, v[i].pool_size, snap);
                 }
                 free(v);
+        }
+        if (core->base_pool_size && nactive < 256) {
+                active[nactive++] = strdup("base");
+                if (core->templates.base.state == PREP_READY) /* else: members would wait */
+                        check_pool(core, "base", (int)core->base_pool_size, "");
         }
         drain_orphans(core, active, nactive);
         for (size_t i = 0; i < nactive; i++)
@@ -157,14 +197,32 @@ int pool_set(struct core *core, const char *ref, int size, struct err *e)
         return 0;
 }
 
+/* The first member of ref's pool that a create with p can take, running again; NULL
+ * when none. A member that cannot run again is given up. */
+static struct machine *ready_member(struct core *core, const char *ref, const char *snapshot,
+                                    const struct machine_params *p)
+{
+        for (struct machine *m = core->machines, *next; m; m = next) {
+                next = m->next;
+                if ((m->state != M_RUNNING && m->state != M_PAUSED) || !m->rt.agent_open ||
+                    strcmp(pool_of(m), ref) != 0 || strcmp(m->conf.snapshot_id, snapshot) != 0 ||
+                    (p->runtime && strcmp(p->runtime, m->rt.drv->name) != 0))
+                        continue;
+                struct err e = {0};
+                if (machine__unpause(m, &e) == 0)
+                        return m;
+                machine_destroy(m, NULL, NULL);
+        }
+        return NULL;
+}
+
 struct machine *pool_take(struct core *core, const char *ref, const char *snapshot,
                           const struct machine_params *p)
 {
-        struct machine *m = core->machines;
-        while (m && !(m->state == M_RUNNING && m->rt.agent_open && !strcmp(pool_of(m), ref) &&
-                      !strcmp(m->conf.snapshot_id, snapshot) &&
-                      (!p->runtime || !strcmp(p->runtime, m->rt.drv->name))))
-                m = m->next;
+        int base = strcmp(ref, "base") == 0;
+        if (p->network || (base && !pool_base_fits(core, p)))
+                return NULL; /* its own egress policy, or a shape the members do not have */
+        struct machine *m = ready_member(core, ref, snapshot, p);
         if (!m)
                 return NULL;
         struct err e = {0};
@@ -173,7 +231,15 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
         m->conf.auto_resume = p->auto_resume;
         m->conf.timeout_hibernate = p->timeout_hibernate;
         m->conf.timeout_s = p->timeout_s;
+        json_decref(m->conf.idle);
+        m->conf.idle = p->idle ? json_deep_copy(p->idle) : NULL;
+        if (base) { /* a template's machines have its user and directory, as a fresh spawn */
+                snprintf(m->conf.user, sizeof(m->conf.user), "%s", p->user ? p->user : "");
+                if (machine_conf_set_cwd(&m->conf, p->cwd) < 0)
+                        log_warn("pool_take_incomplete", "machine=%s error=cwd", m->id);
+        }
         snprintf(m->conf.checkout, sizeof(m->conf.checkout), "pool");
+        m->active_ms = core->loop.now_ms;
         char *meta = json_dumps(m->metadata, JSON_COMPACT | JSON_SORT_KEYS);
         if (!meta || store_machine_set_metadata(core->store, m->id, meta, &e) < 0 ||
             machine__save_spec(m, &e) < 0 || machine_set_timeout(m, p->timeout_s, &e) < 0)
@@ -183,8 +249,17 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
         core_event(core, "machine.claimed", "machine", m->id, NULL,
                    json_pack("{s:s,s:s}", "from", "pool", "template", ref));
         log_info("pool_take", "machine=%s template=%s", m->id, ref);
-        pools_kick(core);
+        loop_timer_cancel(&core->loop, &core->pool_timer);
+        loop_timer_arm(&core->loop, &core->pool_timer, POOL_REFILL_DELAY_MS, on_timer);
         return m;
+}
+
+int pool_base_fits(struct core *core, const struct machine_params *p)
+{
+        return !p->layers && !p->image && !p->snapshot && !p->network &&
+               !json_array_size(p->volumes) && !json_object_size(p->env) &&
+               p->vcpus == POOL_BASE_VCPUS && p->memory_mb == POOL_BASE_MEMORY_MB &&
+               (!p->runtime || strcmp(p->runtime, machine__driver_named(core, NULL)->name) == 0);
 }
 
 json_t *pool_view(struct core *core, const char *ref, int size)
@@ -193,7 +268,7 @@ json_t *pool_view(struct core *core, const char *ref, int size)
         for (struct machine *m = core->machines; m; m = m->next) {
                 if (strcmp(pool_of(m), ref) != 0)
                         continue;
-                ready += m->state == M_RUNNING;
+                ready += m->state == M_RUNNING || m->state == M_PAUSED;
                 creating += m->state == M_CREATING;
         }
         return json_pack("{s:i,s:i,s:i}", "size", size, "ready", ready, "creating", creating);

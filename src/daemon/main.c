@@ -41,6 +41,7 @@ struct options {
         unsigned events_retention_days;
         unsigned metrics_interval_ms;
         unsigned idle_pause_s, idle_hibernate_s, memory_watermark_mb;
+        unsigned base_pool;
         const char *metrics_listen;
         int webhook_allow_private;
 };
@@ -83,7 +84,11 @@ static void usage(FILE *f)
                 "                         (0: never, the default)\n"
                 "  --memory-watermark-mb N  below N MiB of available host memory,\n"
                 "                         hibernate the longest-paused machines first\n"
-                "                         (default: 5 %% of the host's memory)\n"
+                "                         (default: 5 %% of the host's memory); warm pools\n"
+                "                         stop refilling and give up their machines first\n"
+                "  --base-pool N          machines of the default (base) template kept ready,\n"
+                "                         paused, for creates with default settings (2; 0\n"
+                "                         turns the pool off; at most 32)\n"
                 "  --metrics-interval-ms N  sample machines' usage every N ms (5000, at\n"
                 "                         least 100); the last 720 samples are kept per machine\n"
                 "  --metrics-listen HOST:PORT  also serve GET /metrics there, without a key\n"
@@ -178,6 +183,7 @@ enum {
         O_IDLE_PAUSE,
         O_IDLE_HIB,
         O_MEM_WATERMARK,
+        O_BASE_POOL,
         O_MLISTEN,
         O_CONFIG,
         O_ROUTES,
@@ -208,6 +214,7 @@ static const struct option longs[] = {
     {"idle-pause-after-s", required_argument, 0, O_IDLE_PAUSE},
     {"idle-hibernate-after-s", required_argument, 0, O_IDLE_HIB},
     {"memory-watermark-mb", required_argument, 0, O_MEM_WATERMARK},
+    {"base-pool", required_argument, 0, O_BASE_POOL},
     {"metrics-listen", required_argument, 0, O_MLISTEN},
     {"config", required_argument, 0, O_CONFIG},
     {"print-routes", no_argument, 0, O_ROUTES},
@@ -302,6 +309,10 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                         break;
                 case O_MEM_WATERMARK:
                         if (parse_uint0(optarg, &o->memory_watermark_mb) < 0)
+                                goto bad;
+                        break;
+                case O_BASE_POOL:
+                        if (parse_uint0(optarg, &o->base_pool) < 0 || o->base_pool > POOL_MAX)
                                 goto bad;
                         break;
                 case O_MINTERVAL:
@@ -533,7 +544,8 @@ int main(int argc, char **argv)
         struct options o = {.listen = "127.0.0.1:7700",
                             .machine_timeout_s = 300,
                             .preview_idle_ms = 300000,
-                            .events_retention_days = 30};
+                            .events_retention_days = 30,
+                            .base_pool = 2};
         http_server_cfg_defaults(&o.http);
         struct daemon_args args;
         struct err ae = {0};
@@ -569,6 +581,7 @@ int main(int argc, char **argv)
         app.core.idle_pause_s = o.idle_pause_s;
         app.core.idle_hibernate_s = o.idle_hibernate_s;
         app.core.memory_watermark_mb = o.memory_watermark_mb;
+        app.core.base_pool_size = o.base_pool;
         app.lock_fd = -1;
         app.core.loop.epfd = -1;
         struct err e = {0};

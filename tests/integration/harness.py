@@ -33,11 +33,14 @@ def _kill_leftovers():
 
 
 class Daemon:
-    def __init__(self, args=(), env=None, state_dir=None, binary=None):
+    def __init__(self, args=(), env=None, state_dir=None, binary=None, base_pool=0):
         self.binary = binary or DAEMON  # another nullspaced (an installed layout's)
         self.own_dir = state_dir is None
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="ns-it-")
-        self.args = list(args)
+        # no warm pool of base machines unless a test asks for one (None: the daemon's
+        # default): the machines a test finds on the host are then the test's own
+        pool = [] if base_pool is None else ["--base-pool", str(base_pool)]
+        self.args = pool + list(args)
         self.env = dict(os.environ)
         self.env.pop("NULLSPACE_API_KEY", None)
         # the base template is built once per host and shared by every test daemon
@@ -348,10 +351,11 @@ class DaemonTest(unittest.TestCase):
 
     daemon_args = ()
     daemon_env = None
+    base_pool = 0  # None: the daemon's default pool
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(cls.daemon_args, cls.daemon_env).start()
+        cls.d = Daemon(cls.daemon_args, cls.daemon_env, base_pool=cls.base_pool).start()
 
     @classmethod
     def tearDownClass(cls):

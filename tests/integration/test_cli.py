@@ -15,6 +15,7 @@ class Cli(DaemonTest):
         r = self.d.cli("status")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("daemon      ok", r.stdout)
+        self.assertIn("base pool   0 ready of 0 (0 starting)", r.stdout)  # --base-pool 0
         r = self.d.cli("status", "--json")
         doc = json.loads(r.stdout)
         self.assertEqual((doc["status"], doc["info"]["version"]), ("ok", "0.1.0"))

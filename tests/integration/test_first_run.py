@@ -38,7 +38,8 @@ class FirstRun(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.cache = tempfile.mkdtemp(prefix="ns-cold-cache-")
-        cls.d = Daemon(env={"NULLSPACE_CACHE_DIR": cls.cache}).start()
+        # the daemon's defaults, warm pool of base machines included
+        cls.d = Daemon(env={"NULLSPACE_CACHE_DIR": cls.cache}, base_pool=None).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -117,6 +118,15 @@ class FirstRun(unittest.TestCase):
                 break
             time.sleep(0.5)
         self.assertEqual(by, ["running"])
+        # then the base template's warm pool fills, and a create takes a member
+        while time.time() < deadline:
+            pool = self.d.request("GET", "/v1/info")[2]["base_pool"]
+            if pool["ready"] == 2:
+                break
+            time.sleep(0.5)
+        self.assertEqual(pool, {"size": 2, "ready": 2, "creating": 0})
+        st, _, m = self.d.request("POST", "/v1/machines", body={"pool": "require"})
+        self.assertEqual((st, m.get("checkout")), (201, "pool"), m)
 
     def test_4_the_vm_guest_is_prepared_too(self):
         deadline = time.time() + 300

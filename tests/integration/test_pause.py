@@ -222,6 +222,7 @@ class Pause(DaemonTest):
 class MemoryPressure(DaemonTest):
     # a watermark above any host's memory: the host is always "short"
     daemon_args = ("--memory-watermark-mb", "100000000")
+    base_pool = None
 
     def test_longest_paused_machines_go_to_disk_first(self):
         ids = []
@@ -249,6 +250,78 @@ class MemoryPressure(DaemonTest):
         time.sleep(2.5)
         self.assertEqual(self.d.request("GET", "/v1/machines/" + running)[2]["state"],
                          "running")
+        # the base template's warm pool gave its machines up and does not refill
+        self.assertEqual(self.d.request("GET", "/v1/info")[2]["base_pool"],
+                         {"size": 2, "ready": 0, "creating": 0})
+        st, _, m = self.d.request("POST", "/v1/machines", body={})
+        self.assertEqual(st, 201, m)
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + m["id"])
+        self.assertIsNone(m["checkout"])
+
+
+class BasePool(DaemonTest):
+    """The default template keeps two machines ready, paused, by default: a default create
+    takes one (its settings applied as it is taken) and the pool refills; a create the
+    members do not fit starts fresh."""
+
+    base_pool = None  # the daemon's default
+
+    def pool(self):
+        return self.d.request("GET", "/v1/info")[2]["base_pool"]
+
+    def wait_full(self):
+        deadline = time.time() + 60
+        while self.pool() != {"size": 2, "ready": 2, "creating": 0}:
+            self.assertLess(time.time(), deadline, self.pool())
+            time.sleep(0.1)
+
+    def create(self, **body):
+        st, _, m = self.d.request("POST", "/v1/machines", body=body)
+        self.assertEqual(st, 201, m)
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + m["id"])
+        return m
+
+    def claimed(self, mid):
+        st, _, ev = self.d.request("GET", "/v1/events?type=machine.claimed")
+        return [e["data"] for e in ev["events"] if e["subject"]["id"] == mid]
+
+    def test_a_default_create_takes_a_member_and_the_pool_refills(self):
+        self.wait_full()
+        # members wait paused (frozen) and are nobody's: not listed
+        self.assertEqual(self.d.request("GET", "/v1/machines")[2]["machines"], [])
+        m = self.create(metadata={"who": "me"}, user="nobody", cwd="/tmp",
+                        idle={"pause_after_s": 600}, timeout_s=120)
+        self.assertEqual((m["state"], m["checkout"], m["metadata"]),
+                         ("running", "pool", {"who": "me"}), m)
+        self.assertEqual(m["idle"], {"pause_after_s": 600})
+        self.assertEqual(freezer_state(m["id"]), "THAWED")
+        self.assertEqual(self.claimed(m["id"]), [{"from": "pool", "template": "base"}])
+        st, _, r = self.d.request("POST", "/v1/machines/%s/exec" % m["id"], {"cmd": "id -un; pwd"})
+        self.assertEqual((st, r["stdout"]), (200, "nobody\n/tmp\n"), r)
+        listed = self.d.request("GET", "/v1/machines")[2]["machines"]
+        self.assertEqual([x["id"] for x in listed], [m["id"]])
+        self.assertGreater(m["timeout_at"], time.time() * 1000 + 100000)
+        self.wait_full()  # refilled in the background
+
+    def test_creates_the_members_do_not_fit_start_fresh(self):
+        self.wait_full()
+        for body in ({"env": {"A": "1"}}, {"memory_mb": 256}, {"pool": "skip"},
+                     {"network": {"allow_internet_access": False}}):
+            m = self.create(**body)
+            self.assertIsNone(m["checkout"], body)
+            self.assertEqual(self.claimed(m["id"]), [], body)
+        self.assertEqual(self.pool()["ready"], 2)
+        st, _, r = self.d.request("PUT", "/v1/templates/base/pool", {"size": 3})
+        self.assertEqual((st, error_code(r)), (404, "template_not_found"), r)
+
+
+class BasePoolOff(DaemonTest):
+
+    def test_require_says_the_pool_is_empty(self):
+        self.assertEqual(self.d.request("GET", "/v1/info")[2]["base_pool"],
+                         {"size": 0, "ready": 0, "creating": 0})
+        st, _, r = self.d.request("POST", "/v1/machines", body={"pool": "require"})
+        self.assertEqual((st, error_code(r)), (409, "pool_empty"), r)
 
 
 if __name__ == "__main__":

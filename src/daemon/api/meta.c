@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../../common/util.h"
+#include "../../core/pools.h"
 #include "api.h"
 
 /* specs/openapi.yaml, embedded at build time (generated openapi_spec.c). */
@@ -141,6 +142,8 @@ void api_info(struct http_exchange *ex)
             (json_int_t)c->max_head, "idle_timeout_ms", (json_int_t)c->idle_timeout_ms,
             "request_timeout_ms", (json_int_t)c->request_timeout_ms);
         json_object_set_new(doc, "prepare", prep_list(app, 0));
+        json_object_set_new(doc, "base_pool",
+                            pool_view(&app->core, "base", (int)app->core.base_pool_size));
         json_object_set_new(doc, "network",
                             json_pack("{s:b,s:s?,s:s,s:s}", "enabled", app->core.net.enabled,
                                       "reason", app->core.net.enabled ? NULL : app->core.net.reason,
