@@ -1,7 +1,8 @@
 /* Fork and snapshots: the parent is paused and checkpointed like a hibernate, its
  * writable layer is sealed into a shared read-only one, then it is restored at once
- * (its pause ends) and the children, each on a fresh writable layer over the sealed
- * one, are restored from the same image. A snapshot keeps the image; a fork removes it
+ * (its pause ends) while the first child, on a fresh writable layer over the sealed one,
+ * is restored from the same image alongside it; the other children follow once the
+ * parent runs. A snapshot keeps the image; a fork removes it
  * once every child runs. Loop thread only. */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ struct capture {
         char image[PATH_MAX + 64];
         char snap_id[MACHINE_ID_MAX];
         int sealed;        /* the parent's layer was sealed: children can be made */
+        unsigned spawned;  /* children spawned so far (of count) */
         int recorded;      /* the snapshot record exists */
         json_t *children;  /* ids */
         unsigned pending;  /* parent + children not settled */
@@ -115,7 +117,8 @@ static void on_child(void *ud, struct machine *m, enum ns_code code, const char 
         maybe_finish(c);
 }
 
-static void spawn_children(struct capture *c, struct machine *p)
+/* Spawns children of p until `upto` of them have been (c->spawned counts). */
+static void spawn_children(struct capture *c, struct machine *p, unsigned upto)
 {
         struct machine_params mp = {
             .template_name = p->conf.template_name,
@@ -133,7 +136,9 @@ static void spawn_children(struct capture *c, struct machine *p)
             .runtime = p->rt.drv->name,
             .volumes = p->conf.volumes,
         };
-        for (unsigned i = 0; i < c->count; i++) {
+        struct core_cause was = p->core->cause;
+        p->core->cause = p->op.cause; /* the children are the fork's doing */
+        for (; c->spawned < upto && c->spawned < c->count; c->spawned++) {
                 struct err e = {0};
                 c->pending++;
                 struct machine *k = machine__spawn(p->core, &mp, c->image, p->conf.layers, p->id,
@@ -145,6 +150,7 @@ static void spawn_children(struct capture *c, struct machine *p)
                 }
                 json_array_append_new(c->children, json_string(k->id));
         }
+        p->core->cause = was;
 }
 
 /* The parent's part ended: running again (code NULL), or not. */
@@ -159,12 +165,8 @@ static void on_parent(void *ud, struct machine *m, enum ns_code code, const char
                 c->pause_ms = (int64_t)((time_mono_ns() - (uint64_t)c->paused_at) / 1000000);
         log_info("capture_parent_done", "machine=%s pause_ms=%lld code=%s", m->id,
                  (long long)c->pause_ms, code ? ns_code_name(code) : "-");
-        if (c->sealed && !c->snapshot) { /* the children are the fork's doing */
-                struct core_cause was = m->core->cause;
-                m->core->cause = m->op.cause;
-                spawn_children(c, m);
-                m->core->cause = was;
-        }
+        if (c->sealed && !c->snapshot)
+                spawn_children(c, m, c->count); /* the rest, now that the parent runs */
         if (c->snapshot && c->recorded && !c->sealed)
                 snapshot_settle(c, m, 0);
         c->parent = NULL;
@@ -210,6 +212,11 @@ void capture__checkpointed(struct machine *m)
                 note_error(c, NS_E_INTERNAL, e.msg);
         if (c->snapshot)
                 snapshot_settle(c, m, c->sealed);
+        /* the first child restores from the image while the parent does: a fork costs
+         * one checkpoint and one restore, not a restore after another. The others wait
+         * until the parent runs, so that its pause does not grow with their number. */
+        if (c->sealed && !c->snapshot)
+                spawn_children(c, m, 1);
         char own[PATH_MAX + 80]; /* the helper linked the image there too */
         layers_own_image(m->dir, own, sizeof(own));
         machine__resume_from(m, own);

@@ -188,6 +188,26 @@ class Pause(DaemonTest):
             s.close()
         self.wait_state(mid, "paused")  # detached: idle again
 
+    def test_preview_connections_keep_a_machine_awake(self):
+        mid = self.create(idle={"pause_after_s": 1})
+        start_web(self.d, mid)
+        st, _, pv = self.d.request("POST", "/v1/machines/%s/previews" % mid,
+                                   {"port": 8000, "expires_in_s": 600})
+        self.assertEqual(st, 201, pv)
+        u = urllib.parse.urlsplit(pv["url"])
+        conn = http.client.HTTPConnection(self.d.host, self.d.port, timeout=30)
+        for i in range(6):  # three idle checks with a relayed connection open
+            conn.request("GET", "/%d" % i, headers={"Host": u.netloc})
+            self.assertEqual(conn.getresponse().read(), b"path:/%d" % i)
+            self.assertEqual(self.state(mid), "running")
+            time.sleep(0.5)
+        conn.close()
+        self.wait_state(mid, "paused")  # closed: idle again
+        conn = http.client.HTTPConnection(self.d.host, self.d.port, timeout=30)
+        conn.request("GET", "/again", headers={"Host": u.netloc})  # wakes it
+        self.assertEqual(conn.getresponse().read(), b"path:/again")
+        conn.close()
+
     def test_cli_pause_and_idle_flags(self):
         import json
         r = self.d.cli("--json", "machines", "create", "--idle-pause-s", "1",
