@@ -246,6 +246,8 @@ def sweep_state_dir(state_dir):
     while True:
         listed = subprocess.run(["runsc", "--root", root, "list", "-quiet"],
                                 capture_output=True, text=True).stdout.split()
+        for cid in set(listed) | set(ids):
+            thaw(cid)  # a paused machine's processes cannot even die while frozen
         for cid in listed:
             subprocess.run(["runsc", "--root", root, "kill", cid, "KILL"],
                            capture_output=True)
@@ -269,6 +271,17 @@ def sweep_state_dir(state_dir):
         release_net_claim(mid)
     drop_nft_table(state_dir)
     sweep_volumes(state_dir)
+
+
+def thaw(mid):
+    """Continues machine mid if it is paused (its cgroup frozen, v1 or v2)."""
+    for path, text in (("/sys/fs/cgroup/freezer/%s/freezer.state" % mid, "THAWED"),
+                       ("/sys/fs/cgroup/%s/cgroup.freeze" % mid, "0")):
+        try:
+            with open(path, "w") as f:
+                f.write(text)
+        except OSError:
+            pass
 
 
 def sweep_volumes(state_dir):
