@@ -203,3 +203,31 @@ ssize_t read_small(const char *path, char *buf, size_t cap)
                 buf[n] = '\0';
         return (ssize_t)n;
 }
+
+int read_last_line(const char *path, char *out, size_t cap)
+{
+        char tail[4096];
+        if (!cap)
+                return -1;
+        out[0] = '\0';
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return -1;
+        long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+        long from = size > (long)sizeof(tail) - 1 ? size - ((long)sizeof(tail) - 1) : 0;
+        size_t n =
+            size >= 0 && fseek(f, from, SEEK_SET) == 0 ? fread(tail, 1, sizeof(tail) - 1, f) : 0;
+        fclose(f);
+        while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r' || tail[n - 1] == ' '))
+                n--;
+        size_t start = n;
+        while (start > 0 && tail[start - 1] != '\n')
+                start--;
+        if (start == n)
+                return -1;
+        size_t len = n - start < cap - 1 ? n - start : cap - 1;
+        for (size_t i = 0; i < len; i++) /* a log line may hold anything: keep it printable */
+                out[i] = (unsigned char)tail[start + i] < 0x20 ? ' ' : tail[start + i];
+        out[len] = '\0';
+        return 0;
+}

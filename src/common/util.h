@@ -14,6 +14,11 @@ uint64_t time_mono_ns(void);
  * Returns how many, or -1 when it cannot be opened. Any thread. */
 ssize_t read_small(const char *path, char *buf, size_t cap);
 
+/* The last non-empty line of a text file (a log), from its last 4 KiB, cut to cap-1
+ * bytes with control characters made spaces, into out. Returns 0, or -1 when the file
+ * cannot be read or holds no line (out is then ""). Any thread. */
+int read_last_line(const char *path, char *out, size_t cap);
+
 /* Fills `buf` with `n` bytes from the kernel CSPRNG. Returns 0 or -errno. Thread-safe. */
 int rand_bytes(void *buf, size_t n);
 

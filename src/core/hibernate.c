@@ -357,8 +357,11 @@ static void on_rearmed(struct child_watch *w, int status)
 static void on_restore_connected(struct machine *m, const char *error)
 {
         /* the first request waits in the shim until the restored agent reads it */
-        if (!error && (m->state == M_CREATING ? machine__spawn_hello(m)
-                                              : machine__agent_ping(m, NULL, on_answering) != 0))
+        if (!error && m->state == M_CREATING && machine__spawn_hello(m)) {
+                machine__await_hello(m);
+                return;
+        }
+        if (!error && m->state != M_CREATING && machine__agent_ping(m, NULL, on_answering) != 0)
                 return;
         const char *why = error ? error : "the restored agent's stream closed";
         if (m->state == M_RESUMING) {

@@ -162,6 +162,12 @@ void machine__free(struct machine *m)
 
 void machine__finish_create(struct machine *m, enum ns_code code, const char *error)
 {
+        if (!m->op.connect_then) /* no connect under way: the timer is await_hello's */
+                loop_timer_cancel(&m->core->loop, &m->op.connect_timer);
+        struct err e = {0}; /* the deadline counts from here: a slow start does not shorten it */
+        if (code == NS_OK && m->conf.timeout_s > 0 &&
+            machine_set_timeout(m, m->conf.timeout_s, &e) < 0)
+                log_warn("machine_deadline_not_saved", "machine=%s error=%s", m->id, e.msg);
         machine_done_cb cb = m->op.create_cb;
         m->op.create_cb = NULL;
         if (cb)
@@ -258,23 +264,30 @@ void machine__on_agent_state(struct agent_conn *a, json_t *hello)
         machine__finish_create(m, NS_OK, NULL);
 }
 
+/* Why a sandbox that exited failed its machine, with the last line runsc.log holds (the
+ * shim's, gVisor's or our own setup's reason) so the error says it without a log hunt. */
+static void sandbox_exit_why(const struct machine *m, int status, int early, char *why, size_t cap)
+{
+        char path[PATH_MAX], last[180];
+        snprintf(path, sizeof(path), "%s/runsc.log", m->dir);
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        int said = read_last_line(path, last, sizeof(last)) == 0;
+        snprintf(why, cap, "the sandbox exited (status %d)%s; runsc.log ends: %s", code,
+                 early ? " before its agent answered" : "", said ? last : "(nothing)");
+}
+
 void machine__on_sandbox_exit(struct child_watch *w, int status)
 {
         struct machine *m = (struct machine *)((char *)w - offsetof(struct machine, rt.sandbox));
         m->rt.run.pid = 0;
+        char why[400];
         if (m->op.connect_then) { /* it died before its agent was reached */
-                char why[128];
-                snprintf(why, sizeof(why),
-                         "the sandbox exited (status %d) before its agent "
-                         "answered; see runsc.log",
-                         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                sandbox_exit_why(m, status, 1, why, sizeof(why));
                 connect_done(m, why);
                 return;
         }
         if (m->state == M_CREATING || m->state == M_RUNNING) {
-                char why[128];
-                snprintf(why, sizeof(why), "the sandbox exited (status %d); see runsc.log",
-                         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                sandbox_exit_why(m, status, 0, why, sizeof(why));
                 machine__fail(m, why);
         }
 }
@@ -341,10 +354,32 @@ char **machine__env_list(const struct machine *m)
         return v;
 }
 
+#define HELLO_LIMIT_S 120
+
+static void on_hello_late(struct loop_timer *t)
+{
+        struct machine *m =
+            (struct machine *)((char *)t - offsetof(struct machine, op.connect_timer));
+        char why[128];
+        snprintf(why, sizeof(why),
+                 "the machine's sandbox started but its agent did not answer within %d s; "
+                 "see runsc.log",
+                 HELLO_LIMIT_S);
+        if (m->state == M_CREATING)
+                machine__fail(m, why);
+}
+
+void machine__await_hello(struct machine *m)
+{
+        loop_timer_arm(&m->core->loop, &m->op.connect_timer, HELLO_LIMIT_S * 1000, on_hello_late);
+}
+
 static void on_start_connected(struct machine *m, const char *error)
 {
-        if (error) /* connected: the agent's hello makes it running (machine__on_agent_state) */
+        if (error)
                 machine__fail(m, error);
+        else /* the agent's hello makes it running (machine__on_agent_state) */
+                machine__await_hello(m);
 }
 
 static void start_sandbox(struct machine *m, const char *rootfs)
@@ -494,8 +529,7 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
         m->op.create_ud = ud;
         m->next = core->machines;
         core->machines = m;
-        machine__arm_deadline(m);
-        return m;
+        return m; /* the deadline is armed when the create ends (machine__finish_create) */
 }
 
 struct machine *machine_create(struct core *core, const struct machine_params *p,

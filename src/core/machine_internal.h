@@ -38,6 +38,11 @@ void machine__agent_connect_cancel(struct machine *m);
 /* The machine's environment as "K=V" strings (NULL-terminated; strv_free). */
 char **machine__env_list(const struct machine *m);
 
+/* A creating machine whose agent is connected but has not answered yet fails after a
+ * while (a sandbox that hangs as it boots, e.g. when the host is out of threads)
+ * instead of leaving its create waiting for ever; machine__finish_create stops the wait. */
+void machine__await_hello(struct machine *m);
+
 /* What a driver's start or restore is given, and what it points into. */
 struct sandbox_spec {
         struct machine_spec spec;

@@ -161,8 +161,29 @@ static void sshkey_formats(void)
         free(priv);
 }
 
+/* The last line of a log, as a failed sandbox's error quotes it. */
+static void last_lines(void)
+{
+        char path[] = "/tmp/ns-lastline-XXXXXX", out[16];
+        int fd = mkstemp(path);
+        ok(fd >= 0, "temporary log");
+        is_int(read_last_line(path, out, sizeof(out)), -1, "an empty log has no line");
+        is_str(out, "", "... and says nothing");
+        dprintf(fd, "first\nnullspace: refused\r\n\n  \n");
+        is_int(read_last_line(path, out, sizeof(out)), 0, "a log's last line");
+        is_str(out, "nullspace: refu", "... without trailing blanks, cut to the buffer");
+        for (int i = 0; i < 2000; i++) /* longer than the tail read */
+                dprintf(fd, "line %d\tx\n", i);
+        is_int(read_last_line(path, out, sizeof(out)), 0, "a long log");
+        is_str(out, "line 1999 x", "... ends with its newest line, control bytes made spaces");
+        close(fd);
+        unlink(path);
+        is_int(read_last_line(path, out, sizeof(out)), -1, "a missing log");
+}
+
 int main(void)
 {
+        last_lines();
         sshkey_formats();
         sha256_vectors();
         webhook_vectors();
