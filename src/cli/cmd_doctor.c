@@ -203,6 +203,25 @@ static void check_disk(struct doctor *d)
                 verdict(d, "disk", "ok", NULL, "%llu MiB free in %s", free_mib, d->state_dir);
 }
 
+/* How many idle gVisor machines the host's PIDs allow (about 40 threads each, each a
+ * PID; the daemon raises kernel.pid_max at start) and its memory holds (about 22 MiB
+ * each, running or paused; hibernated ones hold none). docs/operations.md#density */
+static void check_density(struct doctor *d)
+{
+        char buf[64];
+        long pid_max = read_small("/proc/sys/kernel/pid_max", buf, sizeof(buf)) > 0 ? atol(buf) : 0;
+        long mem_mib = sysconf(_SC_PHYS_PAGES) / 1024 * (sysconf(_SC_PAGESIZE) / 1024) / 1024;
+        long by_pids = pid_max / 42, by_mem = mem_mib / 22;
+        if (pid_max > 0 && by_pids < 1000 && by_pids < by_mem)
+                verdict(d, "density", "warn",
+                        "start the daemon (it raises it) or: sysctl -w kernel.pid_max=4194304",
+                        "kernel.pid_max %ld lets about %ld machines run", pid_max, by_pids);
+        else
+                verdict(d, "density", "ok", NULL,
+                        "about %ld idle machines fit in %ld MiB (more hibernated)", by_mem,
+                        mem_mib);
+}
+
 /* The directory a sandbox process belongs to: the DIR of "--root DIR/runsc" (runsc) or
  * of an argument DIR/machines/ID of nsshim (the shim); 0 when it is neither. */
 static int process_state_dir(const char *pid, char *out, size_t cap)
@@ -294,6 +313,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
         check_nftables(&d);
         check_kvm(&d);
         check_disk(&d);
+        check_density(&d);
         check_leftovers(&d);
         if (c->json) {
                 json_t *doc = json_pack("{s:b,s:O}", "ok", !d.failed, "checks", d.checks);

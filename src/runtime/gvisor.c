@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/log.h"
 #include "../common/util.h"
 #include "driver.h"
 #include "cgroup.h"
@@ -33,11 +34,36 @@ void gvisor__runsc_root(const struct driver_ctx *ctx, char *out, size_t cap)
         snprintf(out, cap, "%s/runsc", ctx->state_dir);
 }
 
+/* A gVisor machine runs about 40 host threads (sentry and gofer), and every thread takes
+ * a PID: Debian's kernel.pid_max of 32768 stops a host near 780 machines, with creates
+ * that fail or hang. Raised to the 64-bit kernel's ceiling, as for a host of containers. */
+#define PID_MAX_WANTED 4194304
+
+static void raise_pid_max(void)
+{
+        char now[32];
+        if (read_small("/proc/sys/kernel/pid_max", now, sizeof(now)) <= 0 ||
+            atol(now) >= PID_MAX_WANTED)
+                return;
+        FILE *f = fopen("/proc/sys/kernel/pid_max", "we");
+        int ok = f && fprintf(f, "%d\n", PID_MAX_WANTED) > 0;
+        if (f && fclose(f) != 0)
+                ok = 0;
+        if (ok)
+                log_info("host_pid_max_raised", "from=%ld to=%d", atol(now), PID_MAX_WANTED);
+        else
+                log_warn("host_pid_max_low",
+                         "pid_max=%ld (about %ld machines fit; raise "
+                         "kernel.pid_max)",
+                         atol(now), atol(now) / 42);
+}
+
 static int gv_probe(const struct driver_ctx *ctx, struct err *e)
 {
         (void)ctx;
         if (access("/usr/bin/runsc", X_OK) < 0 && access("/usr/sbin/runsc", X_OK) < 0)
                 return err_set(e, ENOENT, "runsc is not installed (Debian package runsc)");
+        raise_pid_max();
         return 0;
 }
 

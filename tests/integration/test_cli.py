@@ -26,8 +26,14 @@ class Cli(DaemonTest):
         doc = json.loads(r.stdout)
         names = [c["name"] for c in doc["checks"]]
         self.assertEqual(names, ["daemon", "base template", "vm guest", "runsc", "cgroup v2",
-                                 "nftables", "kvm", "disk", "leftovers"])
+                                 "nftables", "kvm", "disk", "density", "leftovers"])
         self.assertEqual((r.returncode, doc["ok"]), (0, True), r.stdout)
+        # the daemon raised kernel.pid_max: gVisor's threads are PIDs, 32768 fit ~780 machines
+        with open("/proc/sys/kernel/pid_max") as f:
+            self.assertGreaterEqual(int(f.read()), 4194304)
+        density = [c for c in doc["checks"] if c["name"] == "density"][0]
+        self.assertEqual(density["status"], "ok", density)
+        self.assertRegex(density["detail"], r"^about \d+ idle machines fit in \d+ MiB")
         self.assertEqual(doc["checks"][0]["status"], "ok")
         self.assertTrue(all(c["status"] == "ok" or c["fix"] for c in doc["checks"]))
         r = self.d.cli("doctor")
