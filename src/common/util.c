@@ -4,9 +4,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,5 +233,20 @@ int read_last_line(const char *path, char *out, size_t cap)
         for (size_t i = 0; i < len; i++) /* a log line may hold anything: keep it printable */
                 out[i] = (unsigned char)tail[start + i] < 0x20 ? ' ' : tail[start + i];
         out[len] = '\0';
+        return 0;
+}
+
+pid_t fork_child(void)
+{
+        pid_t pid = fork();
+        if (pid != 0)
+                return pid;
+        if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+                return 0;
+        struct rlimit rl; /* kernels before 5.11: one by one */
+        long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1u << 20 ? (long)rl.rlim_cur
+                                                                                : 1 << 20;
+        for (int fd = 3; fd < max; fd++)
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
         return 0;
 }

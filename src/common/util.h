@@ -19,6 +19,13 @@ ssize_t read_small(const char *path, char *buf, size_t cap);
  * cannot be read or holds no line (out is then ""). Any thread. */
 int read_last_line(const char *path, char *out, size_t cap);
 
+/* fork(), and in the child every descriptor from 3 up made close-on-exec, so what the
+ * child execs holds only what it dup2s onto 0..2 (or opens itself). Libraries the
+ * daemon links open some descriptors without O_CLOEXEC (libcurl's wake-up socketpair
+ * and its sockets), and a leaked one numbered 257 made gVisor's boot refuse to start
+ * ("FD 257 is already in use") once ~240 machines were running. Returns as fork(). */
+pid_t fork_child(void);
+
 /* Fills `buf` with `n` bytes from the kernel CSPRNG. Returns 0 or -errno. Thread-safe. */
 int rand_bytes(void *buf, size_t n);
 

@@ -106,7 +106,7 @@ static int import_image(struct build *b, struct err *e)
         if (mkdir(parent, 0700) < 0 && errno != EEXIST)
                 return err_set(e, errno, "mkdir %s", parent);
         build_log(b, "system", "importing the image %.12s", b->image);
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid == 0) {
                 sigset_t none;
                 sigemptyset(&none);

@@ -77,7 +77,7 @@ int layers_settle(struct core *core, const struct driver *drv, const char *dir, 
 
 void layers_remove_later(const char *path)
 {
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid == 0) { /* reaped by the daemon's reaper without a watch */
                 execlp("rm", "rm", "-rf", "--one-file-system", path, (char *)NULL);
                 _exit(127);

@@ -168,7 +168,7 @@ static int spawn(struct prep *p, struct err *e)
         int fds[2];
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return err_set(e, errno, "pipe");
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid == 0) {
                 dup2(fds[1], 1);
                 dup2(fds[1], 2);

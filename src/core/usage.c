@@ -84,7 +84,7 @@ struct machine_sampling *machine_sample(struct machine *m, machine_sample_cb cb,
         op->s.mem_limit = u.mem_limit;
         char upper[PATH_MAX + 80];
         snprintf(upper, sizeof(upper), "%s/%s", m->dir, m->rt.drv->layer_file);
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid == 0)
                 count_layer(upper, p[1]);
         close(p[1]);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/util.h"
 #include "core.h"
 #include "volumes.h"
 #include "volumes_internal.h"
@@ -121,7 +122,7 @@ static struct volume_agent *start_agent(struct core *core, const char *id, struc
                 free(va);
                 return NULL;
         }
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid == 0)
                 exec_confined(core->agent_path, mnt, sv[1]);
         close(sv[1]);

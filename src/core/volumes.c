@@ -152,7 +152,7 @@ static void on_job_exit(struct child_watch *w, int status)
 /* Forks a child running fn for j (taken); -errno with e set. */
 static int start_job(struct volume_job *j, int64_t size_mb, struct err *e)
 {
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid < 0) {
                 int r = err_set(e, errno, "fork");
                 free(j);

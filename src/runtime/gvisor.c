@@ -203,7 +203,7 @@ static void exec_shim(const struct driver_ctx *ctx, const struct machine_spec *s
         char root[PATH_MAX + 64];
         gvisor__runsc_root(ctx, root, sizeof(root));
         int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        int null = open("/dev/null", O_RDWR);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         dup2(null, 0);
         dup2(null, 1);
         if (lfd >= 0)
@@ -284,7 +284,7 @@ int gvisor__launch(const struct driver_ctx *ctx, const struct machine_spec *s, c
         char sock[PATH_MAX + 64];
         snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
         unlink(sock);
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid == 0)
                 exec_shim(ctx, s, bundle, log, image);
         if (pid < 0)
@@ -341,7 +341,7 @@ static int process_alive(pid_t pid)
  * running with its machine's directory removed. */
 static void stop_container(const struct driver_ctx *ctx, const char *id, pid_t launcher)
 {
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid != 0) {
                 while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;

@@ -105,7 +105,7 @@ static const char prepare_script[] =
 static void start_child(const struct driver_ctx *ctx, const struct machine_spec *s, const char *vm)
 {
         struct err e = {0};
-        int null = open("/dev/null", O_RDWR);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         dup2(null, 0);
         dup2(null, 1);
         if (qemu_net(s) < 0 || write_env(s->dir, s->env) < 0 || qemu_new_disk(s, &e) < 0 ||

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/util.h"
 #include "qemu_internal.h"
 
 #define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
@@ -41,7 +42,7 @@ int qemu_volumes_start(const struct machine_spec *s)
                 sock_path(s, i, sock, sizeof(sock));
                 snprintf(src, sizeof(src), "source=%s", s->mounts[i].source);
                 unlink(sock);
-                pid_t pid = fork();
+                pid_t pid = fork_child();
                 if (pid == 0) {
                         char arg[PATH_MAX + 32];
                         snprintf(arg, sizeof(arg), "--socket-path=%s", sock);

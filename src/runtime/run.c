@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/util.h"
 #include "run.h"
 
 int run_cmd(const char *const argv[], const char *input, int quiet)
@@ -12,9 +13,9 @@ int run_cmd(const char *const argv[], const char *input, int quiet)
         int p[2] = {-1, -1};
         if (input && pipe2(p, O_CLOEXEC) < 0)
                 return -1;
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid == 0) {
-                int null = open("/dev/null", O_RDWR);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 dup2(input ? p[0] : null, 0);
                 dup2(null, 1);
                 if (quiet)

@@ -1,4 +1,5 @@
 /* The shim side shared by the drivers (shim.h). */
+#include "../common/util.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -56,7 +57,7 @@ int shim_attach(const struct driver_ctx *ctx, const char *id, const char *dir,
 
 pid_t shim_fork_helper(void)
 {
-        pid_t pid = fork();
+        pid_t pid = fork_child();
         if (pid == 0) {
                 sigset_t none;
                 sigemptyset(&none);

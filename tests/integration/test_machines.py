@@ -19,7 +19,8 @@ def runsc_list(state_dir):
 
 
 def mounts_under(path):
-    return [l for l in open("/proc/mounts").read().splitlines() if path in l]
+    with open("/proc/mounts") as f:
+        return [l for l in f.read().splitlines() if path in l]
 
 
 class Machines(DaemonTest):
@@ -51,6 +52,39 @@ class Machines(DaemonTest):
         self.destroy(m["id"])
         st, _, body = self.d.request("POST", "/v1/machines/%s/exec" % m["id"], body={"cmd": "true"})
         self.assertEqual((st, error_code(body)), (409, "machine_not_running"))
+
+    def test_sandbox_processes_hold_none_of_the_daemons_descriptors(self):
+        # libcurl (webhooks) opens descriptors without O_CLOEXEC; one inherited as fd 257
+        # made gVisor refuse to boot ("FD 257 is already in use") past ~240 machines
+        def open_files(pid):
+            out = set()
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    out.add(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+                except OSError:
+                    pass
+            return out
+        m = self.create()
+        try:
+            # sockets and pipes have inode numbers of their own; anon inodes
+            # (epoll, eventfd) all read alike, so they cannot be told apart
+            daemon = {f for f in open_files(self.d.proc.pid) if f.startswith(("socket:", "pipe:"))}
+            self.assertTrue(daemon)
+            procs = []
+            for p in os.listdir("/proc"):
+                try:
+                    if p.isdigit() and m["id"].encode() in open("/proc/%s/cmdline" % p, "rb").read():
+                        procs.append(int(p))
+                except OSError:
+                    pass
+            self.assertGreaterEqual(len(procs), 3, "shim, runsc and the sandbox")
+            for pid in procs:
+                try:
+                    self.assertEqual(open_files(pid) & daemon, set(), "pid %d" % pid)
+                except FileNotFoundError:  # a short-lived helper that has ended
+                    pass
+        finally:
+            self.destroy(m["id"])
 
     def stream(self, mid, body):
         import http.client
