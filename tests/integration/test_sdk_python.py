@@ -256,6 +256,16 @@ class PythonSdk(DaemonTest):
         finally:
             vol.delete()
 
+    def test_a_poll_with_no_time_left_answers_none(self):
+        # a deadline that has just passed polls with a timeout of 0, which makes the
+        # socket non-blocking (CI once saw BlockingIOError escape from a PTY wait)
+        s = self.client.streams()
+        try:
+            self.assertIsNone(s.poll(0))
+            self.assertEqual(s.call("ping")["type"], "pong")
+        finally:
+            s.ws.close()
+
     def test_pty_drives_a_repl_and_reconnects(self):
         t = self.m.pty.create(cols=90, rows=20, cmd="python3 -q")
         t.wait_for(">>> ")

@@ -96,7 +96,9 @@ class WebSocket:
             self.sock.settimeout(self.timeout if timeout is None else timeout)
             try:
                 d = self.sock.recv(1 << 20)
-            except socket.timeout:
+            except (socket.timeout, BlockingIOError):
+                # a timeout of 0 makes the socket non-blocking: an empty read then
+                # raises BlockingIOError, not socket.timeout
                 if timeout is None:
                     raise
                 return None
