@@ -10,7 +10,7 @@ list() {
   # processes with a test state dir on their command line (shims, runsc, QEMU, helpers)
   pgrep -af '/tmp/ns-' 2>/dev/null | grep -v -e pgrep -e leftovers.sh | sed 's/^[0-9]* /process /' || true
   grep ' /tmp/ns-' /proc/mounts | awk '{print "mount " $2}' || true
-  ip netns list 2>/dev/null | awk '$1 ~ /^nsm-/ {print "netns " $1}' || true
+  ip netns list 2>/dev/null | awk '$1 ~ /^nsm-|^nsp[0-9a-f]+-/ {print "netns " $1}' || true
   nft list tables 2>/dev/null | awk '$3 ~ /^nullspace_/ {print "nft " $3}' || true
   ls /run/nullspace/net 2>/dev/null | sed 's/^/claim /' || true
   ls -d /tmp/ns-* 2>/dev/null | sed 's/^/dir /' || true

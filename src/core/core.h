@@ -13,6 +13,7 @@
 #include "../common/loop.h"
 #include "../runtime/driver.h"
 #include "../runtime/net.h"
+#include "netns_pool.h"
 #include "../store/store.h"
 #include "base_rootfs.h"
 #include "events.h"
@@ -80,7 +81,8 @@ struct core {
         /* below this much available host memory (MiB; 0: 5 % of the host's) the
          * longest-paused machines are hibernated, one at a time (core/idle.c) */
         unsigned memory_watermark_mb;
-        unsigned base_pool_size; /* machines of the base template kept ready (core/pools.c) */
+        unsigned base_pool_size;      /* machines of the base template kept ready (core/pools.c) */
+        struct netns_pool netns_pool; /* network namespaces made ahead (core/netns_pool.c) */
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

@@ -60,7 +60,9 @@ int machine_net_new(struct machine *m, const json_t *policy, struct err *e)
         const struct net_host *h = &m->core->net;
         if (!h->enabled || !m->rt.drv->networking) /* loopback only */
                 return 0;
-        int slot = net_claim(h, m->id, e);
+        int slot = (int)netns_pool_take(m->core, m->id);
+        if (slot == 0)
+                slot = net_claim(h, m->id, e);
         if (slot < 0)
                 return slot;
         char host[16], guest[16];

@@ -42,6 +42,7 @@ struct options {
         unsigned metrics_interval_ms;
         unsigned idle_pause_s, idle_hibernate_s, memory_watermark_mb;
         unsigned base_pool;
+        unsigned netns_pool;
         const char *metrics_listen;
         int webhook_allow_private;
 };
@@ -89,6 +90,9 @@ static void usage(FILE *f)
                 "  --base-pool N          machines of the default (base) template kept ready,\n"
                 "                         paused, for creates with default settings (2; 0\n"
                 "                         turns the pool off; at most 32)\n"
+                "  --netns-pool N         network namespaces made ahead of machines, so a\n"
+                "                         create only renames one (4; 0 turns it off; at\n"
+                "                         most 64)\n"
                 "  --metrics-interval-ms N  sample machines' usage every N ms (5000, at\n"
                 "                         least 100); the last 720 samples are kept per machine\n"
                 "  --metrics-listen HOST:PORT  also serve GET /metrics there, without a key\n"
@@ -184,6 +188,7 @@ enum {
         O_IDLE_HIB,
         O_MEM_WATERMARK,
         O_BASE_POOL,
+        O_NETNS_POOL,
         O_MLISTEN,
         O_CONFIG,
         O_ROUTES,
@@ -215,6 +220,7 @@ static const struct option longs[] = {
     {"idle-hibernate-after-s", required_argument, 0, O_IDLE_HIB},
     {"memory-watermark-mb", required_argument, 0, O_MEM_WATERMARK},
     {"base-pool", required_argument, 0, O_BASE_POOL},
+    {"netns-pool", required_argument, 0, O_NETNS_POOL},
     {"metrics-listen", required_argument, 0, O_MLISTEN},
     {"config", required_argument, 0, O_CONFIG},
     {"print-routes", no_argument, 0, O_ROUTES},
@@ -313,6 +319,11 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                         break;
                 case O_BASE_POOL:
                         if (parse_uint0(optarg, &o->base_pool) < 0 || o->base_pool > POOL_MAX)
+                                goto bad;
+                        break;
+                case O_NETNS_POOL:
+                        if (parse_uint0(optarg, &o->netns_pool) < 0 ||
+                            o->netns_pool > NETNS_POOL_MAX)
                                 goto bad;
                         break;
                 case O_MINTERVAL:
@@ -487,6 +498,7 @@ static int setup_machines(struct app *app, struct err *e)
         volumes_recover(&app->core); /* before the machines that mount them */
         machines_recover(&app->core);
         builds_recover(&app->core);
+        netns_pool_start(&app->core);
         pools_start(&app->core);
         core_idle_start(&app->core);
         return 0;
@@ -528,6 +540,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
         observe_stop(app);
         builds_drop(&app->core);
         pools_stop(&app->core);
+        netns_pool_stop(&app->core);
         base_rootfs_fini(&app->core.templates); /* a preparation under way finishes on its own */
         prep_fini(&app->core.vm_guest);
         core_ssh_fini(&app->core);
@@ -545,7 +558,8 @@ int main(int argc, char **argv)
                             .machine_timeout_s = 300,
                             .preview_idle_ms = 300000,
                             .events_retention_days = 30,
-                            .base_pool = 2};
+                            .base_pool = 2,
+                            .netns_pool = 4};
         http_server_cfg_defaults(&o.http);
         struct daemon_args args;
         struct err ae = {0};
@@ -582,6 +596,7 @@ int main(int argc, char **argv)
         app.core.idle_hibernate_s = o.idle_hibernate_s;
         app.core.memory_watermark_mb = o.memory_watermark_mb;
         app.core.base_pool_size = o.base_pool;
+        app.core.netns_pool.want = o.netns_pool;
         app.lock_fd = -1;
         app.core.loop.epfd = -1;
         struct err e = {0};

@@ -17,6 +17,7 @@
 #include "../common/buf.h"
 #include "../common/dns.h"
 #include "net.h"
+#include "net_internal.h"
 #include "run.h"
 
 #define MAX_CIDRS 256
@@ -160,6 +161,7 @@ static void sweep_tables(void)
                         continue;
                 const char *del[] = {"nft", "delete", "table", "inet", de->d_name, NULL};
                 run_cmd(del, NULL, 1);
+                net__pool_sweep(de->d_name);
                 unlink(path);
         }
         if (d)
@@ -227,7 +229,37 @@ int net_host_init(struct net_host *h, const char *state_dir, const char *pool, u
                         unlink(tmp);
         }
         sweep_tables();
+        net__pool_sweep(h->table); /* what a killed predecessor made ahead */
         h->enabled = 1;
+        return 0;
+}
+
+void net__pool_names(const struct net_host *h, unsigned slot, char *id, size_t idcap, char *netns,
+                     size_t nscap)
+{
+        const char *hash = h->table + 10; /* "nullspace_" + 8 hex digits */
+        if (id)
+                snprintf(id, idcap, "np%s-%u", hash, slot);
+        if (netns)
+                snprintf(netns, nscap, "nsp%s-%u", hash, slot);
+}
+
+/* Writes `text` to claim file NAME whole (another name first, then renamed). */
+int net__claim_write(const char *name, const char *text)
+{
+        char path[128], tmp[140];
+        snprintf(path, sizeof(path), NET_CLAIM_DIR "/%s", name);
+        snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+        int c = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (c < 0)
+                return -errno;
+        int ok = write(c, text, strlen(text)) == (ssize_t)strlen(text);
+        close(c);
+        if (!ok || rename(tmp, path) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return r ? r : -EIO;
+        }
         return 0;
 }
 
@@ -245,21 +277,21 @@ int net_claim(const struct net_host *h, const char *id, struct err *e)
                 unsigned slot = (start + i) % h->slots;
                 if (slot == 0)
                         continue;
-                char path[128];
+                char path[128], pool_id[48], num[16];
                 snprintf(path, sizeof(path), NET_CLAIM_DIR "/%u", slot);
                 int c = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
                 if (c < 0 && errno == EEXIST)
                         continue;
                 if (c < 0)
                         return err_set(e, errno, "claim %s", path);
+                if (!id) { /* a pool namespace's: named after its slot */
+                        net__pool_names(h, slot, pool_id, sizeof(pool_id), NULL, 0);
+                        id = pool_id;
+                }
                 dprintf(c, "%s\n", id);
                 close(c);
-                snprintf(path, sizeof(path), NET_CLAIM_DIR "/%s", id);
-                c = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (c >= 0) {
-                        dprintf(c, "%u\n", slot);
-                        close(c);
-                }
+                snprintf(num, sizeof(num), "%u\n", slot);
+                net__claim_write(id, num);
                 return (int)slot;
         }
         return err_set(e, ENOSPC, "every address of the machine network pool is in use");
@@ -373,6 +405,7 @@ int net_plan_make(const struct net_host *h, const char *id, unsigned slot,
         snprintf(plan->host_if, sizeof(plan->host_if), "nsh%u", slot);
         net_addr(h, slot, 0, plan->host_ip);
         net_addr(h, slot, 1, plan->guest_ip);
+        net__pool_names(h, slot, NULL, 0, plan->pool_netns, sizeof(plan->pool_netns));
         struct buf b;
         buf_init(&b, 1u << 20);
         policy_rules(&b, h->table, id, p);
@@ -397,16 +430,38 @@ void net_plan_free(struct net_plan *plan)
         plan->nft = NULL;
 }
 
-static int ns_exists(const char *netns)
+int net__ns_exists(const char *netns)
 {
         char path[128];
         snprintf(path, sizeof(path), NET_NS_DIR "/%s", netns);
         return access(path, F_OK) == 0;
 }
 
+int net__make_ns(const char *netns, const char *host_if, const char *host_ip, const char *guest_ip)
+{
+        char root[512], inner[256];
+        snprintf(root, sizeof(root),
+                 "netns add %s\n"
+                 "link add %s type veth peer name eth0 netns %s\n"
+                 "addr add %s/30 dev %s\n"
+                 "link set %s up\n",
+                 netns, host_if, netns, host_ip, host_if, host_if);
+        snprintf(inner, sizeof(inner),
+                 "addr add %s/30 dev eth0\nlink set eth0 up\nlink set lo up\n"
+                 "route add default via %s\n",
+                 guest_ip, host_ip);
+        const char *ip_root[] = {"ip", "-batch", "-", NULL};
+        const char *ip_inner[] = {"ip", "-n", netns, "-batch", "-", NULL};
+        if (run_cmd(ip_root, root, 0) != 0 || run_cmd(ip_inner, inner, 0) != 0) {
+                fprintf(stderr, "nullspace: network namespace %s could not be set up\n", netns);
+                return -1;
+        }
+        return 0;
+}
+
 int net_setup(const struct net_plan *plan)
 {
-        if (ns_exists(plan->netns)) {
+        if (net__ns_exists(plan->netns)) {
                 /* gVisor took the address off eth0 when it started: give it back */
                 char again[160];
                 snprintf(again, sizeof(again),
@@ -417,26 +472,9 @@ int net_setup(const struct net_plan *plan)
                         fprintf(stderr, "nullspace: cannot re-address %s\n", plan->netns);
                         return -1;
                 }
-        } else {
-                char root[512], inner[256];
-                snprintf(root, sizeof(root),
-                         "netns add %s\n"
-                         "link add %s type veth peer name eth0 netns %s\n"
-                         "addr add %s/30 dev %s\n"
-                         "link set %s up\n",
-                         plan->netns, plan->host_if, plan->netns, plan->host_ip, plan->host_if,
-                         plan->host_if);
-                snprintf(inner, sizeof(inner),
-                         "addr add %s/30 dev eth0\nlink set eth0 up\nlink set lo up\n"
-                         "route add default via %s\n",
-                         plan->guest_ip, plan->host_ip);
-                const char *ip_root[] = {"ip", "-batch", "-", NULL};
-                const char *ip_inner[] = {"ip", "-n", plan->netns, "-batch", "-", NULL};
-                if (run_cmd(ip_root, root, 0) != 0 || run_cmd(ip_inner, inner, 0) != 0) {
-                        fprintf(stderr, "nullspace: network namespace %s could not be set up\n",
-                                plan->netns);
-                        return -1;
-                }
+        } else if (net__pool_adopt(plan->pool_netns, plan->netns) < 0 &&
+                   net__make_ns(plan->netns, plan->host_if, plan->host_ip, plan->guest_ip) < 0) {
+                return -1;
         }
         if (nft_script(plan->nft, 0) < 0) {
                 fprintf(stderr, "nullspace: nftables rules for %s were refused\n", plan->netns);
@@ -575,9 +613,10 @@ void net_teardown(const struct net_host *h, const char *id)
         snprintf(netns, sizeof(netns), "nsm-%s", id);
         unsigned slot = find_slot(id);
         teardown_rules(h, id, slot);
-        if (ns_exists(netns)) {
-                const char *del[] = {"ip", "netns", "delete", netns, NULL};
-                run_cmd(del, NULL, 1);
+        net__ns_delete(netns);
+        if (slot) { /* given to the machine from the pool but never taken over */
+                net__pool_names(h, slot, NULL, 0, netns, sizeof(netns));
+                net__ns_delete(netns);
         }
         net_release(slot, id);
 }

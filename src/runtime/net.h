@@ -41,7 +41,8 @@ struct net_plan {
         char netns[64];   /* "nsm-ID" */
         char host_if[16]; /* "nshN" */
         char host_ip[16], guest_ip[16];
-        char *nft; /* the machine's nftables script (chain, set elements, policy) */
+        char *nft;           /* the machine's nftables script (chain, set elements, policy) */
+        char pool_netns[64]; /* the pool namespace of its slot, taken over when there */
 };
 
 /* Probes and prepares the host at daemon start: ip forwarding on, this daemon's
@@ -68,10 +69,25 @@ int net_learn(const struct net_host *h, const char *id, const uint32_t *addrs, c
 /* At a daemon's exit with no machine left: removes its nftables table. Blocks (nft). */
 void net_host_fini(const struct net_host *h);
 
-/* Claims a free slot host-wide for machine `id`. Returns the slot (>0) or -errno
- * (-ENOSPC: the pool is full) with e set. */
+/* Claims a free slot host-wide for machine `id` (NULL: for a pool namespace, see
+ * below). Returns the slot (>0) or -errno (-ENOSPC: the pool is full) with e set. */
 int net_claim(const struct net_host *h, const char *id, struct err *e);
 
+/* The namespace pool: namespaces made ahead of machines, each on a slot claimed with
+ * net_claim(h, NULL, e), so that a machine's start only renames one (net_setup takes
+ * over the pool namespace of its slot when there is one).
+ *
+ * child: makes the pool namespaces of `slots` (n of them). 0, or -1 with none of them
+ * left (the claims stay: net_pool_release). */
+int net_pool_build(const struct net_host *h, const unsigned *slots, unsigned n);
+/* Gives pool slot `slot` (built) to machine `id`: the claim names id from now on, and
+ * the machine's start takes the namespace over. 0 or -errno (the slot stays the
+ * pool's). Loop thread (file renames). */
+int net_pool_give(const struct net_host *h, unsigned slot, const char *id);
+/* Frees the claim of a pool slot whose namespace is gone. Loop thread. */
+void net_pool_release(const struct net_host *h, unsigned slot);
+/* blocking: deletes a pool slot's namespace and frees its claim. */
+void net_pool_drop(const struct net_host *h, unsigned slot);
 /* Frees machine id's slot (no-op for 0). Any process. */
 void net_release(unsigned slot, const char *id);
 

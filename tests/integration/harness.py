@@ -323,8 +323,29 @@ def drop_nft_table(state_dir):
         except OSError:
             continue
         subprocess.run(["nft", "delete", "table", "inet", name], capture_output=True)
+        drop_netns_pool(name)
         try:
             os.unlink(os.path.join(NET_TABLES, name))
+        except OSError:
+            pass
+
+
+def drop_netns_pool(table):
+    """Deletes the network namespaces a daemon made ahead of machines (runtime/net_pool.c:
+    namespace nspHASH-SLOT, claimed as CLAIMS/npHASH-SLOT) and frees their slots."""
+    prefix = "np" + table[len("nullspace_"):] + "-"
+    for name in (os.listdir(NET_CLAIMS) if os.path.isdir(NET_CLAIMS) else []):
+        if not name.startswith(prefix) or "." in name:
+            continue
+        slot = name[len(prefix):]
+        subprocess.run(["ip", "netns", "delete", "nsp" + name[2:]], capture_output=True)
+        try:
+            if read_text(os.path.join(NET_CLAIMS, slot)).strip() == name:
+                os.unlink(os.path.join(NET_CLAIMS, slot))
+        except OSError:
+            pass
+        try:
+            os.unlink(os.path.join(NET_CLAIMS, name))
         except OSError:
             pass
 

@@ -3,10 +3,12 @@ and namespace, reaches the outside through NAT, cannot reach other machines or t
 host's services (the daemon's API included), follows its egress policy (changed while
 it runs), and fork children get addresses of their own."""
 
+import os
 import socket
+import time
 import unittest
 
-from harness import DaemonTest, error_code
+from harness import Daemon, DaemonTest, error_code
 from nettest import OutsideHost, curl_code, machine_address, start_web
 
 
@@ -152,6 +154,74 @@ class Network(DaemonTest):
             # each child serves on its own address (the server came along in the fork)
             socket.create_connection((addr, 8000), timeout=5).close()
             self.assertEqual(curl_code(self.d, k, self.outside.url), "200")
+
+
+def pool_namespaces(table):
+    """{slot: name} of the namespaces daemon `table` made ahead of machines."""
+    prefix = "nsp" + table[len("nullspace_"):] + "-"
+    return {int(n[len(prefix):]): n for n in os.listdir("/run/netns") if n.startswith(prefix)}
+
+
+def wait_pool_ready(d, want, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        info = d.request("GET", "/v1/info")[2]
+        pool = info["network"]["netns_pool"]
+        if pool["ready"] == want or time.time() > deadline:
+            return info["network"]["nftables_table"], pool
+        time.sleep(0.05)
+
+
+class NamespacePool(unittest.TestCase):
+    """Network namespaces made ahead of machines (--netns-pool): a create takes one, the
+    pool refills, and none outlives its daemon, also a killed one."""
+
+    def test_a_create_takes_a_made_namespace_and_the_pool_refills(self):
+        d = Daemon(("--netns-pool", "3")).start()
+        try:
+            table, pool = wait_pool_ready(d, 3)
+            self.assertEqual(pool, {"size": 3, "ready": 3, "creating": 0})
+            made = pool_namespaces(table)
+            self.assertEqual(len(made), 3, made)
+            st, _, m = d.request("POST", "/v1/machines", {})
+            self.assertEqual(st, 201, m)
+            with open("/run/nullspace/net/" + m["id"]) as f:
+                slot = int(f.read())
+            self.assertIn(slot, made)  # its address is the pool's, and so its namespace
+            self.assertFalse(os.path.exists("/run/netns/" + made[slot]))
+            r = d.request("POST", "/v1/machines/%s/exec" % m["id"],
+                          {"cmd": "ip -4 addr show eth0; ip route"})[2]
+            self.assertIn("inet %s/30" % m["network"]["address"], r["stdout"])
+            self.assertIn("default via %s" % m["network"]["gateway"], r["stdout"])
+            self.assertEqual(wait_pool_ready(d, 3)[1]["ready"], 3)
+            self.assertEqual(d.request("DELETE", "/v1/machines/" + m["id"])[0], 200)
+            self.assertFalse(os.path.exists("/run/netns/nsm-" + m["id"]))
+            self.assertEqual(d.stop(), 0)
+            self.assertEqual(pool_namespaces(table), {})
+            self.assertFalse([n for n in os.listdir("/run/nullspace/net")
+                              if n.startswith("np" + table[len("nullspace_"):])])
+        finally:
+            d.cleanup()
+
+    def test_a_killed_daemons_namespaces_go_at_its_next_start(self):
+        d = Daemon(("--netns-pool", "2")).start()
+        try:
+            table, _ = wait_pool_ready(d, 2)
+            before = pool_namespaces(table)
+            self.assertEqual(len(before), 2)
+            d.kill()
+            self.assertEqual(pool_namespaces(table), before)  # nothing removed them
+            d.start()
+            wait_pool_ready(d, 2)
+            after = pool_namespaces(table)
+            self.assertEqual(len(after), 2, after)
+            # the old ones were deleted and their slots freed before new ones were made
+            for slot in set(before) - set(after):
+                self.assertFalse(os.path.exists("/run/nullspace/net/%d" % slot))
+            self.assertEqual(d.stop(), 0)
+            self.assertEqual(pool_namespaces(table), {})
+        finally:
+            d.cleanup()
 
 
 if __name__ == "__main__":

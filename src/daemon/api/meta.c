@@ -144,10 +144,13 @@ void api_info(struct http_exchange *ex)
         json_object_set_new(doc, "prepare", prep_list(app, 0));
         json_object_set_new(doc, "base_pool",
                             pool_view(&app->core, "base", (int)app->core.base_pool_size));
+        const struct netns_pool *np = &app->core.netns_pool;
         json_object_set_new(doc, "network",
-                            json_pack("{s:b,s:s?,s:s,s:s}", "enabled", app->core.net.enabled,
-                                      "reason", app->core.net.enabled ? NULL : app->core.net.reason,
+                            json_pack("{s:b,s:s?,s:s,s:s,s:{s:i,s:i,s:i}}", "enabled",
+                                      app->core.net.enabled, "reason",
+                                      app->core.net.enabled ? NULL : app->core.net.reason,
                                       "preview_domain", app->preview_domain, "nftables_table",
-                                      app->core.net.table));
+                                      app->core.net.table, "netns_pool", "size", (int)np->want,
+                                      "ready", (int)np->nready, "creating", (int)np->nbuilding));
         http_respond_json(ex, 200, doc);
 }
