@@ -107,8 +107,10 @@ static int record_state(struct core *core, const char *id, enum machine_state s,
 
 void machine__set_state(struct machine *m, enum machine_state s, const char *failure)
 {
-        if (s == M_RUNNING) /* it just started or woke: its idle time starts now */
+        if (s == M_RUNNING) { /* it just started or woke: its idle time starts now */
                 m->active_ms = m->core->loop.now_ms;
+                m->net_ruled = m->conf.network != NULL; /* its start applied them */
+        }
         struct err e = {0};
         m->state = s;
         if (failure)

@@ -98,6 +98,9 @@ struct machine {
         struct machine_op op;     /* what is under way: waiters, timers, callbacks */
         struct usage_ring *usage; /* its usage over time (core/monitor.c; NULL: none yet) */
         int ssh_ready;            /* sshd is set up for this machine (core/ssh.c) */
+        /* its nftables rules are in this daemon's table as its policy says (applied, or
+         * its pool namespace's): a start or restore in its namespace skips nft */
+        int net_ruled;
         uint64_t active_ms;       /* loop time of its last sign of use (core/idle.c) */
         uint64_t paused_ms;       /* loop time it was paused (core/pause.c) */
         struct core *core;

@@ -55,12 +55,21 @@ static void merge_policy(json_t *to, const json_t *from)
         }
 }
 
+static void policy_of(const json_t *n, struct net_policy *p)
+{
+        json_t *inet = json_object_get(n, "allow_internet_access");
+        p->internet = !inet || json_is_true(inet);
+        p->allow_out = json_object_get(n, "allow_out");
+        p->deny_out = json_object_get(n, "deny_out");
+}
+
 int machine_net_new(struct machine *m, const json_t *policy, struct err *e)
 {
         const struct net_host *h = &m->core->net;
         if (!h->enabled || !m->rt.drv->networking) /* loopback only */
                 return 0;
         int slot = (int)netns_pool_take(m->core, m->id);
+        int pooled = slot > 0;
         if (slot == 0)
                 slot = net_claim(h, m->id, e);
         if (slot < 0)
@@ -72,6 +81,9 @@ int machine_net_new(struct machine *m, const json_t *policy, struct err *e)
             json_pack("{s:i,s:s,s:s,s:b,s:[],s:[],s:[]}", "slot", slot, "address", guest, "gateway",
                       host, "allow_internet_access", 1, "allow_out", "deny_out", "public_ports");
         merge_policy(m->conf.network, policy);
+        struct net_policy p;
+        policy_of(m->conf.network, &p);
+        m->net_ruled = pooled && net_policy_is_default(&p); /* the pool's rules are its own */
         return 0;
 }
 
@@ -82,14 +94,6 @@ void machine_net_release(struct machine *m)
                 net_release((unsigned)slot, m->id);
 }
 
-static void policy_of(const json_t *n, struct net_policy *p)
-{
-        json_t *inet = json_object_get(n, "allow_internet_access");
-        p->internet = !inet || json_is_true(inet);
-        p->allow_out = json_object_get(n, "allow_out");
-        p->deny_out = json_object_get(n, "deny_out");
-}
-
 int machine_net_plan(const struct machine *m, struct net_plan *plan)
 {
         json_int_t slot = json_integer_value(json_object_get(m->conf.network, "slot"));
@@ -97,7 +101,10 @@ int machine_net_plan(const struct machine *m, struct net_plan *plan)
                 return 0;
         struct net_policy p;
         policy_of(m->conf.network, &p);
-        return net_plan_make(&m->core->net, m->id, (unsigned)slot, &p, plan) == 0 ? 1 : -1;
+        if (net_plan_make(&m->core->net, m->id, (unsigned)slot, &p, plan) < 0)
+                return -1;
+        plan->rules_ready = m->net_ruled;
+        return 1;
 }
 
 /* Applies the machine's policy now (nft, a few ms) when its namespace exists. */
@@ -109,6 +116,7 @@ static int apply_now(struct machine *m, struct err *e)
                 return r < 0 ? err_set(e, ENOMEM, "network plan") : 0;
         r = net_apply(&plan);
         net_plan_free(&plan);
+        m->net_ruled = r == 0;
         return r == 0 ? 0 : err_set(e, EIO, "nft refused the machine's new rules");
 }
 
@@ -124,6 +132,7 @@ int machine_net_update(struct machine *m, const json_t *req, struct err *e)
         json_t *before = json_deep_copy(m->conf.network);
         merge_policy(m->conf.network, req);
         e->code = NS_E_INTERNAL;
+        m->net_ruled = 0; /* the start under way, or this, applies the new policy */
         int r = m->state == M_CREATING ? 0 : apply_now(m, e);
         if (r == 0)
                 r = machine__save_spec(m, e);
@@ -262,7 +271,8 @@ void machine_dns_learn(struct machine *m, const uint32_t *addrs, const uint32_t 
         }
         if (k == 0)
                 return;
-        if (net_learn(&m->core->net, m->id, fresh, fttl, k) < 0) {
+        unsigned slot = (unsigned)json_integer_value(json_object_get(m->conf.network, "slot"));
+        if (net_learn(&m->core->net, slot, fresh, fttl, k) < 0) {
                 log_warn("dns_learn_failed", "machine=%s", m->id);
                 return;
         }

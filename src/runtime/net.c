@@ -373,47 +373,55 @@ static size_t cidr_set(struct buf *b, const json_t *list)
         return n;
 }
 
-static void policy_rules(struct buf *b, const char *t, const char *id, const struct net_policy *p)
+int net_policy_is_default(const struct net_policy *p)
 {
-        buf_printf(b, "add chain inet %s e_%s\nadd chain inet %s h_%s\n", t, id, t, id);
-        buf_printf(b, "add set inet %s d_%s { type ipv4_addr; flags timeout; }\n", t, id);
-        buf_printf(b, "flush chain inet %s e_%s\nflush chain inet %s h_%s\n", t, id, t, id);
-        buf_printf(b, "add rule inet %s e_%s ct state established,related accept\n", t, id);
+        return p->internet && count_cidrs(p->allow_out) == 0 && count_cidrs(p->deny_out) == 0 &&
+               !net_policy_has_domains(p);
+}
+
+/* A machine's chains and set are named after its slot (e_N, h_N, d_N): a pool
+ * namespace's rules are made before the machine that takes it is known. */
+static void policy_rules(struct buf *b, const char *t, unsigned n, const struct net_policy *p)
+{
+        buf_printf(b, "add chain inet %s e_%u\nadd chain inet %s h_%u\n", t, n, t, n);
+        buf_printf(b, "add set inet %s d_%u { type ipv4_addr; flags timeout; }\n", t, n);
+        buf_printf(b, "flush chain inet %s e_%u\nflush chain inet %s h_%u\n", t, n, t, n);
+        buf_printf(b, "add rule inet %s e_%u ct state established,related accept\n", t, n);
         if (p->deny_out && count_cidrs(p->deny_out)) {
-                buf_printf(b, "add rule inet %s e_%s ip daddr ", t, id);
+                buf_printf(b, "add rule inet %s e_%u ip daddr ", t, n);
                 cidr_set(b, p->deny_out);
                 buf_printf(b, " drop\n");
         }
         /* addresses the resolver proxy learned for allowed domains */
-        buf_printf(b, "add rule inet %s e_%s ip daddr @d_%s accept\n", t, id, id);
+        buf_printf(b, "add rule inet %s e_%u ip daddr @d_%u accept\n", t, n, n);
         if (p->allow_out && count_cidrs(p->allow_out)) {
-                buf_printf(b, "add rule inet %s e_%s ip daddr ", t, id);
+                buf_printf(b, "add rule inet %s e_%u ip daddr ", t, n);
                 cidr_set(b, p->allow_out);
-                buf_printf(b, " accept\nadd rule inet %s h_%s ip daddr ", t, id);
+                buf_printf(b, " accept\nadd rule inet %s h_%u ip daddr ", t, n);
                 cidr_set(b, p->allow_out);
                 buf_printf(b, " accept\n");
         }
         if (!p->internet)
-                buf_printf(b, "add rule inet %s e_%s drop\n", t, id);
+                buf_printf(b, "add rule inet %s e_%u drop\n", t, n);
 }
 
 int net_plan_make(const struct net_host *h, const char *id, unsigned slot,
                   const struct net_policy *p, struct net_plan *plan)
 {
         memset(plan, 0, sizeof(*plan));
-        snprintf(plan->netns, sizeof(plan->netns), "nsm-%s", id);
+        snprintf(plan->netns, sizeof(plan->netns), "nsm-%s", id ? id : "");
         snprintf(plan->host_if, sizeof(plan->host_if), "nsh%u", slot);
         net_addr(h, slot, 0, plan->host_ip);
         net_addr(h, slot, 1, plan->guest_ip);
         net__pool_names(h, slot, NULL, 0, plan->pool_netns, sizeof(plan->pool_netns));
         struct buf b;
         buf_init(&b, 1u << 20);
-        policy_rules(&b, h->table, id, p);
+        policy_rules(&b, h->table, slot, p);
         const char *t = h->table, *f = plan->host_if;
         buf_printf(&b, "add element inet %s ifaces { \"%s\" }\n", t, f);
         buf_printf(&b, "add element inet %s saddrs { %s }\n", t, plan->guest_ip);
-        buf_printf(&b, "add element inet %s egress { \"%s\" : jump e_%s }\n", t, f, id);
-        buf_printf(&b, "add element inet %s hostin { \"%s\" : jump h_%s }\n", t, f, id);
+        buf_printf(&b, "add element inet %s egress { \"%s\" : jump e_%u }\n", t, f, slot);
+        buf_printf(&b, "add element inet %s hostin { \"%s\" : jump h_%u }\n", t, f, slot);
         /* machines with domains in their policy resolve through the daemon's proxy */
         buf_printf(&b, "add element inet %s dnsifaces { \"%s\" }\n", t, f);
         if (!net_policy_has_domains(p))
@@ -435,6 +443,11 @@ int net__ns_exists(const char *netns)
         char path[128];
         snprintf(path, sizeof(path), NET_NS_DIR "/%s", netns);
         return access(path, F_OK) == 0;
+}
+
+int net__nft(const char *script)
+{
+        return nft_script(script, 0);
 }
 
 int net__make_ns(const char *netns, const char *host_if, const char *host_ip, const char *guest_ip)
@@ -461,7 +474,8 @@ int net__make_ns(const char *netns, const char *host_if, const char *host_ip, co
 
 int net_setup(const struct net_plan *plan)
 {
-        if (net__ns_exists(plan->netns)) {
+        int had = net__ns_exists(plan->netns);
+        if (had) {
                 /* gVisor took the address off eth0 when it started: give it back */
                 char again[160];
                 snprintf(again, sizeof(again),
@@ -472,11 +486,12 @@ int net_setup(const struct net_plan *plan)
                         fprintf(stderr, "nullspace: cannot re-address %s\n", plan->netns);
                         return -1;
                 }
-        } else if (net__pool_adopt(plan->pool_netns, plan->netns) < 0 &&
-                   net__make_ns(plan->netns, plan->host_if, plan->host_ip, plan->guest_ip) < 0) {
+        } else if (net__pool_adopt(plan->pool_netns, plan->netns) == 0) {
+                had = 1; /* with the rules of the default policy */
+        } else if (net__make_ns(plan->netns, plan->host_if, plan->host_ip, plan->guest_ip) < 0) {
                 return -1;
         }
-        if (nft_script(plan->nft, 0) < 0) {
+        if (!(had && plan->rules_ready) && nft_script(plan->nft, 0) < 0) {
                 fprintf(stderr, "nullspace: nftables rules for %s were refused\n", plan->netns);
                 return -1;
         }
@@ -510,7 +525,7 @@ int net_enter(const char *id)
         return 0;
 }
 
-int net_learn(const struct net_host *h, const char *id, const uint32_t *addrs, const uint32_t *ttls,
+int net_learn(const struct net_host *h, unsigned slot, const uint32_t *addrs, const uint32_t *ttls,
               int n)
 {
         struct buf b;
@@ -519,7 +534,7 @@ int net_learn(const struct net_host *h, const char *id, const uint32_t *addrs, c
                 char d[16];
                 dotted(ntohl(addrs[i]), d);
                 uint32_t t = ttls[i] < 60 ? 60 : ttls[i] > 3600 ? 3600 : ttls[i];
-                buf_printf(&b, "add element inet %s d_%s { %s timeout %us }\n", h->table, id, d,
+                buf_printf(&b, "add element inet %s d_%u { %s timeout %us }\n", h->table, slot, d,
                            (unsigned)t);
         }
         int r = b.data ? nft_script(b.data, 0) : -1;
@@ -573,35 +588,33 @@ static unsigned find_slot(const char *id)
         return n > 0 ? (unsigned)strtoul(buf, NULL, 10) : 0;
 }
 
-/* One transaction that removes machine id's elements, chains and set whatever of them
- * exists: each is added first (a no-op when there), so no delete can fail. */
-static void teardown_rules(const struct net_host *h, const char *id, unsigned slot)
+void net__teardown_rules(const struct net_host *h, unsigned slot)
 {
+        if (!slot)
+                return;
         const char *t = h->table;
+        char gip[16];
+        net_addr(h, slot, 1, gip);
         struct buf b;
         buf_init(&b, 1u << 14);
-        buf_printf(&b, "add chain inet %s e_%s\nadd chain inet %s h_%s\n", t, id, t, id);
-        buf_printf(&b, "add set inet %s d_%s { type ipv4_addr; flags timeout; }\n", t, id);
-        if (slot) {
-                char gip[16];
-                net_addr(h, slot, 1, gip);
-                static const char *const sets[] = {"ifaces", "dnsifaces"};
-                buf_printf(&b, "add element inet %s egress { \"nsh%u\" : jump e_%s }\n", t, slot,
-                           id);
-                buf_printf(&b, "add element inet %s hostin { \"nsh%u\" : jump h_%s }\n", t, slot,
-                           id);
-                for (unsigned i = 0; i < 2; i++)
-                        buf_printf(&b, "add element inet %s %s { \"nsh%u\" }\n", t, sets[i], slot);
-                buf_printf(&b, "add element inet %s saddrs { %s }\n", t, gip);
-                static const char *const all[] = {"egress", "hostin", "ifaces", "dnsifaces"};
-                for (unsigned i = 0; i < 4; i++)
-                        buf_printf(&b, "delete element inet %s %s { \"nsh%u\" }\n", t, all[i],
-                                   slot);
-                buf_printf(&b, "delete element inet %s saddrs { %s }\n", t, gip);
-        }
-        buf_printf(&b, "flush chain inet %s e_%s\nflush chain inet %s h_%s\n", t, id, t, id);
-        buf_printf(&b, "delete chain inet %s e_%s\ndelete chain inet %s h_%s\n", t, id, t, id);
-        buf_printf(&b, "delete set inet %s d_%s\n", t, id);
+        /* one transaction; each thing is added first (a no-op when there), so no delete
+         * can fail */
+        buf_printf(&b, "add chain inet %s e_%u\nadd chain inet %s h_%u\n", t, slot, t, slot);
+        buf_printf(&b, "add set inet %s d_%u { type ipv4_addr; flags timeout; }\n", t, slot);
+        buf_printf(&b, "add element inet %s egress { \"nsh%u\" : jump e_%u }\n", t, slot, slot);
+        buf_printf(&b, "add element inet %s hostin { \"nsh%u\" : jump h_%u }\n", t, slot, slot);
+        static const char *const sets[] = {"ifaces", "dnsifaces"};
+        for (unsigned i = 0; i < 2; i++)
+                buf_printf(&b, "add element inet %s %s { \"nsh%u\" }\n", t, sets[i], slot);
+        buf_printf(&b, "add element inet %s saddrs { %s }\n", t, gip);
+        static const char *const all[] = {"egress", "hostin", "ifaces", "dnsifaces"};
+        for (unsigned i = 0; i < 4; i++)
+                buf_printf(&b, "delete element inet %s %s { \"nsh%u\" }\n", t, all[i], slot);
+        buf_printf(&b, "delete element inet %s saddrs { %s }\n", t, gip);
+        buf_printf(&b, "flush chain inet %s e_%u\nflush chain inet %s h_%u\n", t, slot, t, slot);
+        buf_printf(&b, "delete chain inet %s e_%u\ndelete chain inet %s h_%u\n", t, slot, t,
+                   slot);
+        buf_printf(&b, "delete set inet %s d_%u\n", t, slot);
         if (b.data)
                 nft_script(b.data, 1);
         buf_fini(&b);
@@ -612,7 +625,7 @@ void net_teardown(const struct net_host *h, const char *id)
         char netns[64];
         snprintf(netns, sizeof(netns), "nsm-%s", id);
         unsigned slot = find_slot(id);
-        teardown_rules(h, id, slot);
+        net__teardown_rules(h, slot);
         net__ns_delete(netns);
         if (slot) { /* given to the machine from the pool but never taken over */
                 net__pool_names(h, slot, NULL, 0, netns, sizeof(netns));

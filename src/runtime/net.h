@@ -43,6 +43,10 @@ struct net_plan {
         char host_ip[16], guest_ip[16];
         char *nft;           /* the machine's nftables script (chain, set elements, policy) */
         char pool_netns[64]; /* the pool namespace of its slot, taken over when there */
+        /* the caller knows the rules of nft are in place (applied since this daemon made
+         * its table, or a pool namespace's with a default policy): net_setup skips nft
+         * when the namespace was there or taken over from the pool */
+        int rules_ready;
 };
 
 /* Probes and prepares the host at daemon start: ip forwarding on, this daemon's
@@ -61,10 +65,13 @@ int net_policy_has_domains(const struct net_policy *p);
 /* True when a policy list's CIDRs cover addr (host order). */
 int net_list_has_addr(const json_t *list, uint32_t addr);
 
-/* Lets machine id reach addrs (network order) for their TTLs (clamped to 60..3600 s):
+/* Lets the machine on `slot` reach addrs (network order) for their TTLs (clamped to 60..3600 s):
  * what its allowed domains resolved to. Blocks for a few ms (nft). 0 or -1. */
-int net_learn(const struct net_host *h, const char *id, const uint32_t *addrs, const uint32_t *ttls,
+int net_learn(const struct net_host *h, unsigned slot, const uint32_t *addrs, const uint32_t *ttls,
               int n);
+/* True when a policy is the default one (internet on, no lists): the rules a pool
+ * namespace was made with. */
+int net_policy_is_default(const struct net_policy *p);
 
 /* At a daemon's exit with no machine left: removes its nftables table. Blocks (nft). */
 void net_host_fini(const struct net_host *h);
@@ -99,7 +106,8 @@ void net_addr(const struct net_host *h, unsigned slot, int guest, char *out);
  * 0 or -EINVAL with e naming the bad entry. */
 int net_check_targets(const json_t *list, const char *field, struct err *e);
 
-/* Fills plan for machine `id` on `slot` with `p`. 0 or -ENOMEM. Free with net_plan_free. */
+/* Fills plan for machine `id` on `slot` with `p` (rules_ready 0). 0 or -ENOMEM. Free
+ * with net_plan_free. */
 int net_plan_make(const struct net_host *h, const char *id, unsigned slot,
                   const struct net_policy *p, struct net_plan *plan);
 void net_plan_free(struct net_plan *plan);

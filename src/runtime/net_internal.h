@@ -22,6 +22,10 @@ int net__make_ns(const char *netns, const char *host_if, const char *host_ip, co
  * one unmounted). 0, or -1 when there is none to take ("" or gone; a pool namespace
  * that could not be renamed is deleted, so a fresh one can take its interface name). */
 int net__pool_adopt(const char *pool, const char *netns);
+/* child: runs an nft script. 0 or -1. */
+int net__nft(const char *script);
+/* child: removes the rules, chains, set and set elements of slot's machine. */
+void net__teardown_rules(const struct net_host *h, unsigned slot);
 /* blocking: deletes the pool namespaces and claims of table `table` ("nullspace_HASH"). */
 void net__pool_sweep(const char *table);
 

@@ -54,10 +54,21 @@ int net_pool_build(const struct net_host *h, const unsigned *slots, unsigned n)
                 net_addr(h, slots[i], 0, host_ip);
                 net_addr(h, slots[i], 1, guest_ip);
                 net__ns_delete(netns); /* half made by a builder that died */
-                if (net__make_ns(netns, host_if, host_ip, guest_ip) < 0) {
+                /* the rules of the default policy, which most machines keep */
+                struct net_policy open = {.internet = 1};
+                struct net_plan plan;
+                int r = net_plan_make(h, NULL, slots[i], &open, &plan);
+                if (r == 0) {
+                        r = net__make_ns(netns, host_if, host_ip, guest_ip);
+                        if (r == 0)
+                                r = net__nft(plan.nft);
+                        net_plan_free(&plan);
+                }
+                if (r < 0) {
                         for (unsigned j = 0; j <= i; j++) {
                                 net__pool_names(h, slots[j], NULL, 0, netns, sizeof(netns));
                                 net__ns_delete(netns);
+                                net__teardown_rules(h, slots[j]);
                         }
                         return -1;
                 }
@@ -99,6 +110,7 @@ void net_pool_drop(const struct net_host *h, unsigned slot)
         char netns[64];
         net__pool_names(h, slot, NULL, 0, netns, sizeof(netns));
         net__ns_delete(netns);
+        net__teardown_rules(h, slot);
         net_pool_release(h, slot);
 }
 
