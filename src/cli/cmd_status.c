@@ -5,6 +5,16 @@
 
 #include "cli.h"
 
+/* "LABEL  R ready of N (K WHAT)" of a pool view ({size, ready, creating}; NULL: none). */
+static void print_pool(const char *label, const json_t *pool, const char *what)
+{
+        if (pool)
+                printf("%-11s %lld ready of %lld (%lld %s)\n", label,
+                       json_integer_value(json_object_get(pool, "ready")),
+                       json_integer_value(json_object_get(pool, "size")),
+                       json_integer_value(json_object_get(pool, "creating")), what);
+}
+
 int cmd_status(struct cli *c, int argc, char **argv)
 {
         (void)argv;
@@ -62,12 +72,10 @@ int cmd_status(struct cli *c, int argc, char **argv)
                                 printf(": %s", json_string_value(json_object_get(t, "error")));
                         putchar('\n');
                 }
-                json_t *pool = json_object_get(d, "base_pool");
-                if (pool)
-                        printf("base pool   %lld ready of %lld (%lld starting)\n",
-                               json_integer_value(json_object_get(pool, "ready")),
-                               json_integer_value(json_object_get(pool, "size")),
-                               json_integer_value(json_object_get(pool, "creating")));
+                print_pool("base pool", json_object_get(d, "base_pool"), "starting");
+                print_pool("netns pool",
+                           json_object_get(json_object_get(d, "network"), "netns_pool"),
+                           "being made");
         }
         cli_resp_free(&info);
         return 0;

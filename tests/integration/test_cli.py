@@ -16,6 +16,7 @@ class Cli(DaemonTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("daemon      ok", r.stdout)
         self.assertIn("base pool   0 ready of 0 (0 starting)", r.stdout)  # --base-pool 0
+        self.assertRegex(r.stdout, r"netns pool  \d ready of 4 \(\d being made\)")
         r = self.d.cli("status", "--json")
         doc = json.loads(r.stdout)
         self.assertEqual((doc["status"], doc["info"]["version"]), ("ok", "0.1.0"))
