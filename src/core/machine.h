@@ -101,8 +101,8 @@ struct machine {
         /* its nftables rules are in this daemon's table as its policy says (applied, or
          * its pool namespace's): a start or restore in its namespace skips nft */
         int net_ruled;
-        uint64_t active_ms;       /* loop time of its last sign of use (core/idle.c) */
-        uint64_t paused_ms;       /* loop time it was paused (core/pause.c) */
+        uint64_t active_ms; /* loop time of its last sign of use (core/idle.c) */
+        uint64_t paused_ms; /* loop time it was paused (core/pause.c) */
         struct core *core;
         struct machine *next;
 };

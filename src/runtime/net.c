@@ -612,8 +612,7 @@ void net__teardown_rules(const struct net_host *h, unsigned slot)
                 buf_printf(&b, "delete element inet %s %s { \"nsh%u\" }\n", t, all[i], slot);
         buf_printf(&b, "delete element inet %s saddrs { %s }\n", t, gip);
         buf_printf(&b, "flush chain inet %s e_%u\nflush chain inet %s h_%u\n", t, slot, t, slot);
-        buf_printf(&b, "delete chain inet %s e_%u\ndelete chain inet %s h_%u\n", t, slot, t,
-                   slot);
+        buf_printf(&b, "delete chain inet %s e_%u\ndelete chain inet %s h_%u\n", t, slot, t, slot);
         buf_printf(&b, "delete set inet %s d_%u\n", t, slot);
         if (b.data)
                 nft_script(b.data, 1);
