@@ -366,6 +366,18 @@ def run_bounded(argv, timeout, **kw):
     return subprocess.CompletedProcess(argv, p.returncode, out, err)
 
 
+def npm_test(d, cwd, env, timeout):
+    """Runs `npm test` (node:test) in cwd against daemon d and asserts it passed; a
+    failure or hang carries the test output and the daemon's log."""
+    try:
+        r = run_bounded(["npm", "test", "--silent"], timeout, cwd=cwd, env=env)
+    except AssertionError as e:
+        raise AssertionError("%s\ndaemon log:\n%s" % (e, d.read_log()[-6000:]))
+    assert r.returncode == 0 and "# fail 0" in r.stdout, (
+        r.stdout[-6000:] + r.stderr[-2000:] + "\ndaemon log:\n" + d.read_log()[-6000:])
+    return r
+
+
 def recv_until_closed(sock):
     """Reads everything the peer sends until it closes the connection."""
     out = b""

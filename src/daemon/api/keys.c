@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../common/cleanup.h"
 #include "../../common/util.h"
@@ -24,10 +25,12 @@ static json_t *key_json(const void *row)
 
 struct create_req {
         char *name;
+        char *format;
 };
 
 static const struct jv_field create_fields[] = {
     {"name", JV_STRING, 0, offsetof(struct create_req, name), KEY_NAME_MAX, 0, 0},
+    {"format", JV_STRING, 0, offsetof(struct create_req, format), 16, 0, 0},
 };
 
 void api_keys_create(struct http_exchange *ex)
@@ -36,11 +39,29 @@ void api_keys_create(struct http_exchange *ex)
         struct create_req in = {0};
         if (api_decode(ex, create_fields, ARRAY_SIZE(create_fields), &in, NULL) < 0)
                 return;
+        /* "e2b": the form E2B's SDKs check keys against, "e2b_" and 40 hex digits */
+        char e2b[45] = "";
+        if (in.format && strcmp(in.format, "e2b") == 0) {
+                unsigned char raw[20];
+                memcpy(e2b, "e2b_", 4);
+                if (rand_bytes(raw, sizeof(raw)) < 0) {
+                        jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                        struct err re = {0};
+                        err_set(&re, EIO, "random key");
+                        api_fail(ex, &re);
+                        return;
+                }
+                hex_encode(raw, sizeof(raw), e2b + 4);
+        } else if (in.format && strcmp(in.format, "nullspace") != 0) {
+                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'format': nullspace or e2b");
+                return;
+        }
         struct key_rec k;
         char token[KEY_TOKEN_MAX];
         struct err e = {0};
-        int r = auth_create_key(app->core.store, in.name && in.name[0] ? in.name : "unnamed", NULL,
-                                &k, token, &e);
+        int r = auth_create_key(app->core.store, in.name && in.name[0] ? in.name : "unnamed",
+                                e2b[4] ? e2b : NULL, &k, token, &e);
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
         if (r < 0) {
                 api_fail(ex, &e);

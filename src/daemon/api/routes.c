@@ -2,6 +2,7 @@
  * compares `nullspaced --print-routes` with the spec). */
 #include "../../common/cleanup.h"
 #include "api.h"
+#include "e2b.h"
 #include "../metrics_prom.h"
 #include "monitor.h"
 
@@ -13,6 +14,27 @@
 #define BATCH_BODY_MAX (512u << 10)  /* many small files in one request (JSON; one agent frame) */
 
 const struct route api_routes[] = {
+    /* E2B's control plane (docs/e2b.md) */
+    {"POST", "/e2b/sandboxes", e2b_sandboxes_create, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
+    {"POST", "/e2b/v2/sandboxes", e2b_sandboxes_create, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
+    {"GET", "/e2b/sandboxes", e2b_sandboxes_list, 0, 0, NULL},
+    {"GET", "/e2b/v2/sandboxes", e2b_sandboxes_list_v2, 0, 0, NULL},
+    {"GET", "/e2b/sandboxes/{id}", e2b_sandboxes_get, 0, 0, NULL},
+    {"DELETE", "/e2b/sandboxes/{id}", e2b_sandboxes_kill, 0, 0, NULL},
+    {"POST", "/e2b/sandboxes/{id}/timeout", e2b_sandboxes_timeout, ROUTE_JSON_BODY, JSON_BODY_MAX,
+     NULL},
+    {"POST", "/e2b/sandboxes/{id}/refreshes", e2b_sandboxes_refresh, ROUTE_JSON_BODY, JSON_BODY_MAX,
+     NULL},
+    {"POST", "/e2b/sandboxes/{id}/pause", e2b_sandboxes_pause, ROUTE_JSON_BODY, JSON_BODY_MAX,
+     NULL},
+    {"POST", "/e2b/sandboxes/{id}/resume", e2b_sandboxes_resume, ROUTE_JSON_BODY, JSON_BODY_MAX,
+     NULL},
+    {"POST", "/e2b/sandboxes/{id}/connect", e2b_sandboxes_connect, ROUTE_JSON_BODY, JSON_BODY_MAX,
+     NULL},
+    {"POST", "/e2b/v2/sandboxes/{id}/connect", e2b_sandboxes_connect, ROUTE_JSON_BODY,
+     JSON_BODY_MAX, NULL},
+    /* ... and envd, the sandbox side (access token, not API key) */
+    {"GET", "/e2b/envd/health", e2b_envd_health, ROUTE_PUBLIC, 0, NULL},
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
     {"GET", "/readyz", api_readyz, ROUTE_PUBLIC, 0, NULL},
     {"GET", "/openapi.yaml", api_openapi, ROUTE_PUBLIC, 0, NULL},

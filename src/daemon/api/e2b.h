@@ -1,0 +1,38 @@
+/* E2B compatibility (docs/e2b.md): E2B's control plane (e2b.c) and the sandbox-side
+ * envd API (e2b_envd.c) over our machines. Loop thread only. */
+#ifndef NS_API_E2B_H
+#define NS_API_E2B_H
+
+#include "../app.h"
+#include "../http/server.h"
+
+/* The envd version we answer: the SDK gates features on it (docs/e2b.md). */
+#define E2B_ENVD_VERSION "0.4.0"
+
+/* Answers E2B's error document {"code": status, "message"} with a formatted message. */
+void e2b_error(struct http_exchange *ex, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Answers one of our catalogue codes in E2B's shape (its HTTP status; msg or the
+ * code's meaning). */
+void e2b_fail(struct http_exchange *ex, enum ns_code code, const char *msg);
+/* The envd access token of sandbox `id` (hex HMAC under the daemon's signing key): what
+ * the SDK sends back as X-Access-Token. out: 64 hex digits and a NUL. */
+void e2b_envd_token(const struct app *app, const char *id, char out[65]);
+
+/* envd: the machine of the request's E2b-Sandbox-Id when its X-Access-Token is right,
+ * else NULL after answering 400 or 401. */
+struct machine *e2b_envd_machine(struct http_exchange *ex);
+void e2b_envd_health(struct http_exchange *ex);
+
+void e2b_sandboxes_create(struct http_exchange *ex);
+void e2b_sandboxes_get(struct http_exchange *ex);
+void e2b_sandboxes_kill(struct http_exchange *ex);
+void e2b_sandboxes_list(struct http_exchange *ex);
+void e2b_sandboxes_list_v2(struct http_exchange *ex);
+void e2b_sandboxes_timeout(struct http_exchange *ex);
+void e2b_sandboxes_refresh(struct http_exchange *ex);
+void e2b_sandboxes_pause(struct http_exchange *ex);
+void e2b_sandboxes_resume(struct http_exchange *ex);
+void e2b_sandboxes_connect(struct http_exchange *ex);
+
+#endif

@@ -1,0 +1,69 @@
+// The official e2b SDK (pinned in package.json), unchanged, against a Nullspace daemon:
+// E2B_API_URL=http://HOST:PORT/e2b, E2B_SANDBOX_URL=http://HOST:PORT/e2b/envd and
+// E2B_API_KEY (a key made with {"format": "e2b"}) are set by tests/integration/test_e2b.py.
+import assert from 'node:assert/strict'
+import { after, test } from 'node:test'
+import { Sandbox, SandboxNotFoundError, NotFoundError } from 'e2b'
+
+const made = []
+after(async () => {
+  for (const id of made) await Sandbox.kill(id).catch(() => {})
+})
+
+async function create(opts) {
+  const sbx = await Sandbox.create(opts)
+  made.push(sbx.sandboxId)
+  return sbx
+}
+
+test('create, getInfo, isRunning, list with a metadata filter, kill', async () => {
+  const sbx = await create({ metadata: { suite: 'e2b', n: '1' }, timeoutMs: 120_000 })
+  const info = await sbx.getInfo()
+  assert.equal(info.sandboxId, sbx.sandboxId)
+  assert.equal(info.templateId, 'base')
+  assert.equal(info.state, 'running')
+  assert.deepEqual(info.metadata, { suite: 'e2b', n: '1' })
+  assert.ok(info.endAt.getTime() - Date.now() > 100_000, String(info.endAt))
+  assert.equal(await sbx.isRunning(), true)
+
+  const other = await create({ metadata: { suite: 'e2b', n: '2' } })
+  const page = Sandbox.list({ query: { metadata: { suite: 'e2b', n: '1' } } })
+  const items = await page.nextItems()
+  assert.deepEqual(items.map((s) => s.sandboxId), [sbx.sandboxId])
+  assert.equal(items[0].state, 'running')
+
+  assert.equal(await Sandbox.kill(other.sandboxId), true)
+  assert.equal(await Sandbox.kill(other.sandboxId), false) // gone: not found
+  await assert.rejects(Sandbox.getInfo(other.sandboxId), NotFoundError)
+})
+
+test('list pages through with nextToken', async () => {
+  const mine = []
+  for (let i = 0; i < 3; i++) mine.push((await create({ metadata: { suite: 'pages' } })).sandboxId)
+  const page = Sandbox.list({ query: { metadata: { suite: 'pages' } }, limit: 2 })
+  const seen = []
+  while (page.hasNext) seen.push(...(await page.nextItems()).map((s) => s.sandboxId))
+  assert.deepEqual(seen.sort(), mine.sort())
+})
+
+test('setTimeout moves the deadline', async () => {
+  const sbx = await create({ timeoutMs: 60_000 })
+  await sbx.setTimeout(600_000)
+  const info = await sbx.getInfo()
+  assert.ok(info.endAt.getTime() - Date.now() > 500_000, String(info.endAt))
+})
+
+test('pause, then connect resumes the same sandbox', async () => {
+  const sbx = await create()
+  assert.equal(await sbx.pause(), true)
+  assert.equal((await sbx.getInfo()).state, 'paused')
+  const again = await Sandbox.connect(sbx.sandboxId)
+  assert.equal(again.sandboxId, sbx.sandboxId)
+  assert.equal((await again.getInfo()).state, 'running')
+  assert.equal(await again.isRunning(), true)
+})
+
+test('unknown sandboxes and templates are E2B errors', async () => {
+  await assert.rejects(Sandbox.connect('m_0000000000000000'), SandboxNotFoundError)
+  await assert.rejects(Sandbox.create('no-such-template'), /not found/)
+})
