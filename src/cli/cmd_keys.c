@@ -37,7 +37,7 @@ static void show_one(const json_t *d)
 int cmd_keys_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("keys create");
-        const char *v[1] = {0};
+        const char *v[2] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
         if (r)
                 return r;
@@ -46,6 +46,8 @@ int cmd_keys_create(struct cli *c, int argc, char **argv)
         json_t *body = json_object();
         if (v[0])
                 json_object_set_new(body, "name", json_string(v[0]));
+        if (v[1])
+                json_object_set_new(body, "format", json_string(v[1]));
         return cli_call(c, "POST", "/v1/keys", body, show_created);
 }
 

@@ -26,8 +26,13 @@ static const struct cli_flag no_flags[] = {{NULL, NULL, NULL, 0}};
 static const struct cli_flag doctor_flags[] = {
     {"--state-dir", "DIR", "the daemon's state directory (default: the daemon's own)", 0},
     {NULL, NULL, NULL, 0}};
-static const struct cli_flag create_flags[] = {{"--name", "NAME", "a label for the key", 0},
-                                               {NULL, NULL, NULL, 0}};
+static const struct cli_flag create_flags[] = {
+    {"--name", "NAME", "a label for the key", 0},
+    {"--format", "FORMAT",
+     "nullspace (default) or e2b: e2b_ and 40 hex digits, as E2B's SDKs "
+     "check keys (docs/e2b.md)",
+     0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag list_flags[] = {
     {"--limit", "N", "keys per page (1-1000, default 100)", 0},
     {"--cursor", "CURSOR", "continue after a previous page's next_cursor", 0},
@@ -181,8 +186,8 @@ const struct cli_cmd cli_cmds[] = {
      "Check this host and its daemon (runsc, cgroup v2, nftables, KVM, disk, the base "
      "template, leftover sandboxes): a verdict and a fix for each; exits 1 when one fails",
      doctor_flags, cmd_doctor},
-    {"keys create", "[--name NAME]", "Create an API key (its secret is shown once)", create_flags,
-     cmd_keys_create},
+    {"keys create", "[--name NAME] [--format e2b]", "Create an API key (its secret is shown once)",
+     create_flags, cmd_keys_create},
     {"keys list", "[--limit N] [--cursor C]", "List API keys (secrets are never shown)", list_flags,
      cmd_keys_list},
     {"keys get", "ID", "Show one API key", no_flags, cmd_keys_get},

@@ -347,6 +347,12 @@ class Cli(DaemonTest):
         r = self.d.cli("status", env={"NULLSPACE_API_KEY": secret})
         self.assertEqual(r.returncode, 5)
         self.assertIn("unauthorized", r.stderr)
+        doc = json.loads(self.d.cli("--json", "keys", "create", "--format", "e2b").stdout)
+        self.assertRegex(doc["key"], r"^e2b_[0-9a-f]{40}$")
+        self.assertEqual(self.d.cli("status", env={"NULLSPACE_API_KEY": doc["key"]}).returncode, 0)
+        r = self.d.cli("keys", "create", "--format", "pem")
+        self.assertEqual(r.returncode, 4, r.stderr)  # invalid_field
+        self.assertIn("nullspace or e2b", r.stderr)
 
     def test_exit_codes(self):
         self.assertEqual(self.d.cli("keys", "get", "key_0000000000000000").returncode, 6)
