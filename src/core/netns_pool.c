@@ -2,7 +2,9 @@
 #include "netns_pool.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,8 +61,14 @@ static void refill(struct core *core)
         }
         if (!p->nbuilding)
                 return;
+        pid_t parent = getpid();
         pid_t pid = fork_child();
         if (pid == 0) {
+                /* never outlive the daemon: what a dead daemon's helper made after the
+                 * clean-up that followed it would stay for ever */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                        _exit(1);
                 setpriority(PRIO_PROCESS, 0, 10); /* behind the machines that start */
                 _exit(net_pool_build(&core->net, p->building, p->nbuilding) == 0 ? 0 : 1);
         }

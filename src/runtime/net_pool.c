@@ -143,4 +143,13 @@ void net__pool_sweep(const char *table)
         }
         if (d)
                 closedir(d);
+        /* and namespaces whose claim is gone already (a helper that finished after a
+         * clean-up) */
+        d = opendir(NET_NS_DIR);
+        snprintf(prefix, sizeof(prefix), "nsp%s-", table + 10);
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+                        net__ns_delete(de->d_name);
+        if (d)
+                closedir(d);
 }

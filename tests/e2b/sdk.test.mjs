@@ -3,7 +3,7 @@
 // E2B_API_KEY (a key made with {"format": "e2b"}) are set by tests/integration/test_e2b.py.
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
-import { Sandbox, SandboxNotFoundError, NotFoundError } from 'e2b'
+import { CommandExitError, NotFoundError, Sandbox, SandboxNotFoundError } from 'e2b'
 
 const made = []
 after(async () => {
@@ -66,4 +66,29 @@ test('pause, then connect resumes the same sandbox', async () => {
 test('unknown sandboxes and templates are E2B errors', async () => {
   await assert.rejects(Sandbox.connect('m_0000000000000000'), SandboxNotFoundError)
   await assert.rejects(Sandbox.create('no-such-template'), /not found/)
+})
+
+test('commands.run: output, streamed callbacks, env, cwd, user, exit codes', async () => {
+  const sbx = await create()
+  const greeting = 'it\'s "quoted" $HOME\nand a newline'
+  const r = await sbx.commands.run('echo out; echo err >&2; printf %s "$GREETING"', {
+    envs: { GREETING: greeting },
+  })
+  assert.equal(r.exitCode, 0)
+  assert.equal(r.stdout, 'out\n' + greeting) // through the environment, never as code text
+  assert.equal(r.stderr, 'err\n')
+
+  const seen = []
+  await sbx.commands.run('for i in 1 2 3; do echo $i; sleep 0.1; done', {
+    onStdout: (d) => seen.push(d),
+  })
+  assert.equal(seen.join(''), '1\n2\n3\n')
+
+  assert.equal((await sbx.commands.run('pwd', { cwd: '/tmp' })).stdout, '/tmp\n')
+  assert.equal((await sbx.commands.run('id -un', { user: 'root' })).stdout, 'root\n')
+
+  const err = await sbx.commands.run('echo no >&2; exit 3').catch((e) => e)
+  assert.ok(err instanceof CommandExitError, String(err))
+  assert.equal(err.exitCode, 3)
+  assert.equal(err.stderr, 'no\n')
 })

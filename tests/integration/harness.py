@@ -348,6 +348,9 @@ def drop_netns_pool(table):
             os.unlink(os.path.join(NET_CLAIMS, name))
         except OSError:
             pass
+    for name in (os.listdir("/run/netns") if os.path.isdir("/run/netns") else []):
+        if name.startswith("nsp" + prefix[2:]):  # its claim went first
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True)
 
 
 def run_bounded(argv, timeout, **kw):

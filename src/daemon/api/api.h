@@ -104,6 +104,20 @@ void api_fail_err(struct http_exchange *ex, const struct err *e);
 /* Logs an unexpected failure with the request ID and answers 500 `internal`. */
 void api_fail(struct http_exchange *ex, const struct err *e);
 
+/* How a streamed command's answer is written (exec.c): NDJSON for /v1 exec, Connect
+ * envelopes for E2B's process.Start. Each appends to out. start (may be NULL) once the
+ * process runs; output per chunk (stream NSP_STDOUT or NSP_STDERR; base64 asked for);
+ * end once, with the agent's exit document (code NS_OK) or the failure. */
+struct exec_stream_fmt {
+        const char *content_type;
+        void (*start)(struct buf *out, int pid);
+        void (*output)(struct buf *out, int stream, const unsigned char *p, size_t n, int base64);
+        void (*end)(struct buf *out, const json_t *exit, enum ns_code code, const char *msg);
+};
+/* Runs the agent request `req` (an exec; stolen) on the path's machine once it runs and
+ * streams its answer through fmt (200, chunked; errors before the start are answered as
+ * usual). The client's window paces the command. */
+void api_exec_stream(struct http_exchange *ex, json_t *req, const struct exec_stream_fmt *fmt);
 /* The handlers, one group per file. */
 void api_healthz(struct http_exchange *ex);
 void api_previews_create(struct http_exchange *ex);

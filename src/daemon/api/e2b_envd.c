@@ -2,6 +2,7 @@
  * its sandbox in the E2b-Sandbox-Id header and carries the sandbox's envd access token
  * (X-Access-Token, from e2b_envd_token) instead of an API key. Loop thread only. */
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api.h"
@@ -24,6 +25,9 @@ struct machine *e2b_envd_machine(struct http_exchange *ex)
                 e2b_error(ex, 401, "unknown sandbox or wrong X-Access-Token");
                 return NULL;
         }
+        /* what the /v1 helpers read the machine from (api_when_running, ...) */
+        snprintf(ex->match.params[0], sizeof(ex->match.params[0]), "%s", m->id);
+        ex->match.nparams = 1;
         return m;
 }
 

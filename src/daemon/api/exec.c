@@ -33,6 +33,7 @@ static const struct jv_field exec_fields[] = {
 
 struct exec_op {
         struct http_exchange *ex;
+        const struct exec_stream_fmt *fmt; /* how a streamed answer is written */
         struct agent_conn *agent;
         uint32_t chan;
         struct buf out[3];
@@ -106,14 +107,48 @@ static void feed_stdin(struct exec_op *op)
 
 /* ---- streaming (NDJSON) ---------------------------------------------------------- */
 
-static void stream_line(struct exec_op *op, json_t *line)
+static void ndjson_line(struct buf *out, json_t *line)
 {
         char *text = json_dumps(line, JSON_COMPACT);
         json_decref(line);
-        if (!text || buf_append(&op->pending, text, strlen(text)) < 0 ||
-            buf_append(&op->pending, "\n", 1) < 0)
-                op->truncated = 1;
+        if (text && buf_append(out, text, strlen(text)) == 0)
+                buf_append(out, "\n", 1);
         free(text);
+}
+
+static void ndjson_output(struct buf *out, int stream, const unsigned char *p, size_t n, int base64)
+{
+        json_t *data = base64 ? NULL : json_stringn((const char *)p, n);
+        json_t *line = json_pack("{s:s}", "type", stream == NSP_STDOUT ? "stdout" : "stderr");
+        if (!data) { /* asked for, or not valid UTF-8 on its own */
+                data = json_base64(p, n) ?: json_null();
+                json_object_set_new(line, "encoding", json_string("base64"));
+        }
+        json_object_set_new(line, "data", data);
+        ndjson_line(out, line);
+}
+
+static void ndjson_end(struct buf *out, const json_t *exit, enum ns_code code, const char *msg)
+{
+        if (code == NS_OK)
+                ndjson_line(out, json_pack("{s:s,s:O,s:O,s:O,s:O}", "type", "exit", "exit_code",
+                                           json_object_get(exit, "exit_code"), "duration_ms",
+                                           json_object_get(exit, "duration_ms"), "timed_out",
+                                           json_object_get(exit, "timed_out"), "signal",
+                                           json_object_get(exit, "signal")));
+        else
+                ndjson_line(out, json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "code",
+                                           ns_code_def(code)->name, "message", msg));
+}
+
+static const struct exec_stream_fmt ndjson = {"application/x-ndjson", NULL, ndjson_output,
+                                              ndjson_end};
+
+/* What the formatter wrote is there for the client: wake the stream. */
+static void stream_wrote(struct exec_op *op, size_t before)
+{
+        if (op->pending.len == before && !op->ended)
+                op->truncated = 1; /* over STREAM_PENDING: cannot happen under the windows */
         if (op->waiting) {
                 op->waiting = 0;
                 http_stream_wake(op->ex);
@@ -122,15 +157,10 @@ static void stream_line(struct exec_op *op, json_t *line)
 
 static void stream_output(struct exec_op *op, int stream, const unsigned char *p, size_t n)
 {
-        json_t *data = op->base64 ? NULL : json_stringn((const char *)p, n);
-        json_t *line = json_pack("{s:s}", "type", stream == NSP_STDOUT ? "stdout" : "stderr");
-        if (!data) { /* asked for, or not valid UTF-8 on its own */
-                data = json_base64(p, n) ?: json_null();
-                json_object_set_new(line, "encoding", json_string("base64"));
-        }
-        json_object_set_new(line, "data", data);
+        size_t before = op->pending.len;
+        op->fmt->output(&op->pending, stream, p, n, op->base64);
         op->owed[stream] += (uint32_t)n;
-        stream_line(op, line);
+        stream_wrote(op, before);
 }
 
 static void stream_end(struct exec_op *op, enum ns_code code, const char *msg)
@@ -138,15 +168,8 @@ static void stream_end(struct exec_op *op, enum ns_code code, const char *msg)
         if (op->ended)
                 return;
         op->ended = 1;
-        if (code == NS_OK)
-                stream_line(op, json_pack("{s:s,s:O,s:O,s:O,s:O}", "type", "exit", "exit_code",
-                                          json_object_get(op->exit, "exit_code"), "duration_ms",
-                                          json_object_get(op->exit, "duration_ms"), "timed_out",
-                                          json_object_get(op->exit, "timed_out"), "signal",
-                                          json_object_get(op->exit, "signal")));
-        else
-                stream_line(op, json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "code",
-                                          ns_code_def(code)->name, "message", msg));
+        op->fmt->end(&op->pending, op->exit, code, msg);
+        stream_wrote(op, op->pending.len);
 }
 
 static ssize_t stream_read(void *ctx, char *dst, size_t cap)
@@ -181,14 +204,19 @@ static void stream_free(void *ctx)
         op_free(op);
 }
 
-static void stream_start(struct exec_op *op)
+static void stream_start(struct exec_op *op, const struct nsp_hdr *h, const unsigned char *p)
 {
         struct http_exchange *ex = op->ex;
         op->started = 1;
         ex->on_abort = NULL; /* from now on the body source owns op (stream_free) */
         ex->owner = NULL;
         buf_init(&op->pending, STREAM_PENDING);
-        http_respond_stream(ex, 200, "application/x-ndjson",
+        if (op->fmt->start) {
+                json_t *resp = json_loadb((const char *)p, h->len, 0, NULL);
+                op->fmt->start(&op->pending, (int)json_integer_value(json_object_get(resp, "pid")));
+                json_decref(resp);
+        }
+        http_respond_stream(ex, 200, op->fmt->content_type,
                             (struct http_body_src){stream_read, stream_free, op});
 }
 
@@ -232,7 +260,7 @@ static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
                         agentconn_chan_close(op->agent, op->chan);
                         finish(op);
                 } else if (op->stream && op->ex) { /* started: the answer streams from here */
-                        stream_start(op);
+                        stream_start(op, h, p);
                 }
                 return;
         case NSP_DATA:
@@ -328,6 +356,7 @@ void api_machines_exec(struct http_exchange *ex)
         }
         if (op) {
                 op->ex = ex;
+                op->fmt = &ndjson;
                 op->base64 = in.encoding && !strcmp(in.encoding, "base64");
                 op->stream = in.stream;
                 buf_init(&op->out[1], EXEC_OUTPUT_MAX);
@@ -340,4 +369,20 @@ void api_machines_exec(struct http_exchange *ex)
                 api_when_running(ex, exec_go, op, free_op);
         }
         jv_free(exec_fields, ARRAY_SIZE(exec_fields), &in);
+}
+
+void api_exec_stream(struct http_exchange *ex, json_t *req, const struct exec_stream_fmt *fmt)
+{
+        struct exec_op *op = calloc(1, sizeof(*op));
+        if (!op) {
+                json_decref(req);
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        op->ex = ex;
+        op->fmt = fmt;
+        op->stream = 1;
+        op->req = req;
+        json_object_set_new(op->req, "stdin", json_false());
+        api_when_running(ex, exec_go, op, free_op);
 }

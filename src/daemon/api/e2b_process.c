@@ -1,0 +1,204 @@
+/* E2B's process.Process service over the Connect protocol with the JSON codec (what the
+ * e2b SDK speaks to envd): a server stream is a run of enveloped messages (a flags byte,
+ * a 4-byte big-endian length, the JSON) ending in an end-of-stream envelope (flags 2)
+ * that carries the error, if any. Loop thread only. */
+#include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../../common/buf.h"
+#include "api.h"
+#include "e2b.h"
+
+#define CONNECT_JSON   "application/connect+json"
+#define ENVELOPE_END   0x02
+#define ENVELOPE_FLAGS 0x01 /* compressed: we never ask for it */
+
+/* Appends one envelope holding doc (stolen). */
+static void envelope(struct buf *out, unsigned flags, json_t *doc)
+{
+        char *text = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        if (!text)
+                return;
+        size_t n = strlen(text);
+        unsigned char head[5] = {(unsigned char)flags};
+        uint32_t be = htonl((uint32_t)n);
+        memcpy(head + 1, &be, 4);
+        if (buf_append(out, head, 5) == 0)
+                buf_append(out, text, n);
+        free(text);
+}
+
+/* The Connect error code of one of ours. */
+static const char *connect_code(enum ns_code code)
+{
+        switch (code) {
+        case NS_E_MACHINE_NOT_FOUND:
+        case NS_E_NOT_FOUND:
+                return "not_found";
+        case NS_E_INVALID_FIELD:
+        case NS_E_INVALID_REQUEST:
+        case NS_E_MISSING_FIELD:
+                return "invalid_argument";
+        case NS_E_MACHINE_NOT_RUNNING:
+        case NS_E_MACHINE_BUSY:
+                return "unavailable";
+        default:
+                return "internal";
+        }
+}
+
+static void on_start(struct buf *out, int pid)
+{
+        envelope(out, 0, json_pack("{s:{s:{s:i}}}", "event", "start", "pid", pid));
+}
+
+static void on_output(struct buf *out, int stream, const unsigned char *p, size_t n, int base64)
+{
+        (void)base64; /* proto3 JSON: bytes are always base64 */
+        json_t *data = json_base64(p, n);
+        if (data)
+                envelope(out, 0,
+                         json_pack("{s:{s:{s:o}}}", "event", "data",
+                                   stream == NSP_STDOUT ? "stdout" : "stderr", data));
+}
+
+static void on_end(struct buf *out, const json_t *exit, enum ns_code code, const char *msg)
+{
+        if (code == NS_OK) {
+                int status = (int)json_integer_value(json_object_get(exit, "exit_code"));
+                json_t *sig = json_object_get(exit, "signal");
+                char text[64];
+                if (json_is_integer(sig))
+                        snprintf(text, sizeof(text), "signal: %s",
+                                 strsignal((int)json_integer_value(sig)));
+                else
+                        snprintf(text, sizeof(text), "exit status %d", status);
+                envelope(out, 0,
+                         json_pack("{s:{s:{s:i,s:b,s:s}}}", "event", "end", "exitCode",
+                                   json_is_integer(sig) ? -1 : status, "exited",
+                                   !json_is_integer(sig), "status", text));
+                envelope(out, ENVELOPE_END, json_object());
+        } else {
+                envelope(out, ENVELOPE_END,
+                         json_pack("{s:{s:s,s:s}}", "error", "code", connect_code(code), "message",
+                                   msg ? msg : ns_code_name(code)));
+        }
+}
+
+static const struct exec_stream_fmt connect_events = {CONNECT_JSON, on_start, on_output, on_end};
+
+/* Answers a Connect error to a streaming call: 200 and an end-of-stream envelope. */
+static void stream_error(struct http_exchange *ex, const char *code, const char *msg)
+{
+        struct buf b;
+        buf_init(&b, 1u << 16);
+        envelope(&b, ENVELOPE_END,
+                 json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+        http_respond(ex, 200, CONNECT_JSON, b.data, b.len);
+        buf_fini(&b);
+}
+
+/* The request message of a streaming call: one envelope, uncompressed. */
+static json_t *stream_request(struct http_exchange *ex)
+{
+        const unsigned char *p = (const unsigned char *)ex->body.data;
+        uint32_t be;
+        if (ex->body.len < 5 || (p[0] & ENVELOPE_FLAGS)) {
+                stream_error(ex, "invalid_argument", "expected one uncompressed envelope");
+                return NULL;
+        }
+        memcpy(&be, p + 1, 4);
+        json_t *doc = ntohl(be) == ex->body.len - 5
+                          ? json_loadb((const char *)p + 5, ex->body.len - 5, 0, NULL)
+                          : NULL;
+        if (!json_is_object(doc)) {
+                json_decref(doc);
+                stream_error(ex, "invalid_argument", "the message is not a JSON object");
+        }
+        return doc;
+}
+
+/* The user of `Authorization: Basic base64(user:)`, into out ("" when none). */
+static int basic_user(struct http_exchange *ex, char *out, size_t cap)
+{
+        out[0] = '\0';
+        const char *h = http_req_header(ex->req, "Authorization");
+        if (!h || strncasecmp(h, "Basic ", 6) != 0)
+                return 0;
+        unsigned char raw[192];
+        int n = EVP_DecodeBlock(raw, (const unsigned char *)h + 6, (int)strnlen(h + 6, 252));
+        if (n < 0)
+                return -1;
+        raw[n] = '\0';
+        char *colon = strchr((char *)raw, ':');
+        if (!colon || (size_t)(colon - (char *)raw) >= cap)
+                return -1;
+        memcpy(out, raw, (size_t)(colon - (char *)raw));
+        out[colon - (char *)raw] = '\0';
+        return 0;
+}
+
+/* ProcessConfig {cmd, args, envs, cwd} as our agent's exec request (new reference), or
+ * NULL when malformed. */
+static json_t *exec_request(const json_t *cfg, const char *user)
+{
+        const char *cmd = json_string_value(json_object_get(cfg, "cmd"));
+        json_t *args = json_object_get(cfg, "args"), *envs = json_object_get(cfg, "envs");
+        const char *cwd = json_string_value(json_object_get(cfg, "cwd"));
+        if (!cmd || !cmd[0] || (args && !json_is_array(args)) || (envs && !json_is_object(envs)))
+                return NULL;
+        json_t *argv = json_pack("[s]", cmd), *env = json_object();
+        size_t i;
+        json_t *v;
+        json_array_foreach(args, i, v)
+        {
+                if (!json_is_string(v) || i >= 4096)
+                        goto bad;
+                json_array_append(argv, v);
+        }
+        const char *k;
+        json_object_foreach(envs, k, v)
+        {
+                if (!json_is_string(v))
+                        goto bad;
+                json_object_set(env, k, v);
+        }
+        json_t *req = json_pack("{s:s,s:o,s:o}", "op", "exec", "argv", argv, "env", env);
+        if (cwd && cwd[0])
+                json_object_set_new(req, "cwd", json_string(cwd));
+        if (user[0])
+                json_object_set_new(req, "user", json_string(user));
+        return req;
+bad:
+        json_decref(argv);
+        json_decref(env);
+        return NULL;
+}
+
+void e2b_process_start(struct http_exchange *ex)
+{
+        if (!e2b_envd_machine(ex))
+                return;
+        json_t *in = stream_request(ex);
+        if (!in)
+                return;
+        char user[64];
+        json_t *req = NULL;
+        if (basic_user(ex, user, sizeof(user)) < 0)
+                stream_error(ex, "unauthenticated", "Authorization: Basic names the user");
+        else if (json_object_get(in, "pty"))
+                stream_error(ex, "unimplemented", "PTY processes are not supported yet");
+        else if (!(req = exec_request(json_object_get(in, "process"), user)))
+                stream_error(ex, "invalid_argument",
+                             "process: {cmd, args: [strings], envs: {strings}, cwd}");
+        else
+                api_exec_stream(ex, req, &connect_events);
+        json_decref(in);
+}
