@@ -20,6 +20,7 @@
 #include "../runtime/driver.h"
 #include "../common/util.h"
 #include "api/api.h"
+#include "api/e2b.h"
 #include "app.h"
 #include "args.h"
 #include "auth.h"
@@ -525,6 +526,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
                                 .authenticate = auth_authenticate,
                                 .ctx = app,
                                 .intercept = api_preview_intercept,
+                                .error_doc = e2b_error_doc,
                                 .dispatch = observe_dispatch,
                                 .done = observe_done};
         if (r == 0)

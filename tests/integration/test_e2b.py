@@ -30,6 +30,17 @@ class E2bSdk(DaemonTest):
         self.assertEqual(st, 400, body)
         st, _, body = self.d.request("GET", "/e2b/envd/health")
         self.assertEqual((st, body["code"]), (400, 400), body)
+        # what E2B has and we do not yet, unknown paths, wrong methods, no key: E2B's shape
+        for method, path, status in (("GET", "/e2b/sandboxes/x/logs", 404),
+                                     ("GET", "/e2b/no/such/route", 404),
+                                     ("PATCH", "/e2b/v2/sandboxes", 405)):
+            st, _, body = self.d.request(method, path)
+            self.assertEqual((st, body.get("code")), (status, status), body)
+            self.assertTrue(body["message"], body)
+        st, _, body = self.d.request("GET", "/e2b/v2/sandboxes", key=False)
+        self.assertEqual((st, body.get("code")), (401, 401), body)
+        st, _, body = self.d.request("GET", "/v1/no/such/route")  # ours stay ours
+        self.assertEqual(body["error"]["code"], "not_found", body)
 
 
 if __name__ == "__main__":

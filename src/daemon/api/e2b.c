@@ -29,6 +29,13 @@ void e2b_error(struct http_exchange *ex, int status, const char *fmt, ...)
         http_respond_json(ex, status, json_pack("{s:i,s:s}", "code", status, "message", msg));
 }
 
+json_t *e2b_error_doc(struct http_exchange *ex, enum ns_code code, const char *msg)
+{
+        if (strncmp(ex->req->path, "/e2b/", 5) != 0)
+                return NULL;
+        return json_pack("{s:i,s:s}", "code", ns_code_def(code)->http_status, "message", msg);
+}
+
 void e2b_fail(struct http_exchange *ex, enum ns_code code, const char *msg)
 {
         const struct ns_code_def *d = ns_code_def(code ? code : NS_E_INTERNAL);

@@ -12,6 +12,9 @@
 /* Answers E2B's error document {"code": status, "message"} with a formatted message. */
 void e2b_error(struct http_exchange *ex, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* http_app.error_doc: E2B's {"code": status, "message"} for requests under /e2b/ (every
+ * error there, unknown routes and a missing key included), NULL for the rest. */
+json_t *e2b_error_doc(struct http_exchange *ex, enum ns_code code, const char *msg);
 /* Answers one of our catalogue codes in E2B's shape (its HTTP status; msg or the
  * code's meaning). */
 void e2b_fail(struct http_exchange *ex, enum ns_code code, const char *msg);

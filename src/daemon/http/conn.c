@@ -489,8 +489,10 @@ void http_respond_error(struct http_exchange *ex, enum ns_code code, const char 
         va_end(ap);
         if (!ex->request_id[0])
                 next_request_id(ex->conn->srv, ex->request_id, sizeof(ex->request_id));
+        const struct http_app *app = &ex->conn->srv->app;
+        json_t *doc = app->error_doc && ex->req ? app->error_doc(ex, code, msg) : NULL;
         http_respond_json(ex, ns_code_def(code)->http_status,
-                          http_error_doc(code, msg, ex->request_id));
+                          doc ? doc : http_error_doc(code, msg, ex->request_id));
 }
 
 json_t *http_error_doc(enum ns_code code, const char *msg, const char *request_id)

@@ -42,6 +42,9 @@ struct http_app {
         /* Optional: runs a request's handler (ex->match.route->handler) with whatever
          * context the application wants around it. NULL: the handler is called directly. */
         void (*dispatch)(struct http_exchange *ex);
+        /* Optional: the error document of `code` for ex (new reference), for requests
+         * whose clients expect another shape than ours (http_error_doc); NULL: ours. */
+        json_t *(*error_doc)(struct http_exchange *ex, enum ns_code code, const char *msg);
         /* Optional: told when a response has been queued in full (status, route, time). */
         void (*done)(struct http_exchange *ex);
 };
