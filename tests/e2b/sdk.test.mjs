@@ -92,3 +92,12 @@ test('commands.run: output, streamed callbacks, env, cwd, user, exit codes', asy
   assert.equal(err.exitCode, 3)
   assert.equal(err.stderr, 'no\n')
 })
+
+test('files.read: text, bytes, relative to home, missing file', async () => {
+  const sbx = await create()
+  await sbx.commands.run("printf 'hello\\n' > /tmp/t.txt; printf '\\000\\377\\376' > /root/b.bin")
+  assert.equal(await sbx.files.read('/tmp/t.txt'), 'hello\n')
+  const bytes = await sbx.files.read('b.bin', { format: 'bytes', user: 'root' })
+  assert.deepEqual([...bytes], [0, 255, 254])
+  await assert.rejects(sbx.files.read('/tmp/none'), NotFoundError)
+})

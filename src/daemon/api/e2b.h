@@ -26,6 +26,8 @@ void e2b_envd_token(const struct app *app, const char *id, char out[65]);
  * else NULL after answering 400 or 401. */
 struct machine *e2b_envd_machine(struct http_exchange *ex);
 void e2b_envd_health(struct http_exchange *ex);
+/* GET /files?path=&username=: the file's bytes (relative paths under the user's home). */
+void e2b_files_get(struct http_exchange *ex);
 /* process.Process/Start (Connect, server stream): the command's start, output and end. */
 void e2b_process_start(struct http_exchange *ex);
 

@@ -1,9 +1,14 @@
 /* E2B's sandbox-side API (envd) at /e2b/envd (E2B_SANDBOX_URL): every request names
  * its sandbox in the E2b-Sandbox-Id header and carries the sandbox's envd access token
  * (X-Access-Token, from e2b_envd_token) instead of an API key. Loop thread only. */
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "../../common/cleanup.h"
+#include "../../common/util.h"
 
 #include "api.h"
 #include "e2b.h"
@@ -35,4 +40,47 @@ void e2b_envd_health(struct http_exchange *ex)
 {
         if (e2b_envd_machine(ex))
                 http_respond(ex, 204, NULL, NULL, 0);
+}
+
+/* E2B's path of `user`: relative paths are under the user's home. out: PATH_MAX. */
+static int resolve_path(const char *path, const char *user, char *out, size_t cap)
+{
+        int n = path[0] == '/'                      ? snprintf(out, cap, "%s", path)
+                : !user[0] || !strcmp(user, "root") ? snprintf(out, cap, "/root/%s", path)
+                                                    : snprintf(out, cap, "/home/%s/%s", user, path);
+        return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+void e2b_files_get(struct http_exchange *ex)
+{
+        if (!e2b_envd_machine(ex))
+                return;
+        struct query_param q[] = {{.name = "path"},
+                                  {.name = "username"},
+                                  {.name = "signature"},
+                                  {.name = "signature_expiration"}};
+        char msg[160], path[PATH_MAX];
+        if (query_parse(ex->req->query, q, ARRAY_SIZE(q), msg, sizeof(msg)) < 0) {
+                e2b_error(ex, 400, "%s", msg);
+                return;
+        }
+        if (!q[0].present || !q[0].value[0] ||
+            resolve_path(q[0].value, q[1].present ? q[1].value : "", path, sizeof(path)) < 0) {
+                e2b_error(ex, 400, "query parameter 'path' names the file");
+                return;
+        }
+        /* the rest is ours: GET /v1/machines/{id}/files?path= */
+        char *esc = url_escape(path);
+        size_t n = esc ? strlen(esc) + 6 : 0;
+        char *query = esc ? malloc(n) : NULL;
+        if (!query) {
+                free(esc);
+                e2b_error(ex, 500, "out of memory");
+                return;
+        }
+        snprintf(query, n, "path=%s", esc);
+        free(esc);
+        free(ex->req->query);
+        ex->req->query = query;
+        api_files_get(ex);
 }

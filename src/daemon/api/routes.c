@@ -35,6 +35,7 @@ const struct route api_routes[] = {
      JSON_BODY_MAX, NULL},
     /* ... and envd, the sandbox side (access token, not API key) */
     {"GET", "/e2b/envd/health", e2b_envd_health, ROUTE_PUBLIC, 0, NULL},
+    {"GET", "/e2b/envd/files", e2b_files_get, ROUTE_PUBLIC, 0, NULL},
     {"POST", "/e2b/envd/process.Process/Start", e2b_process_start, ROUTE_PUBLIC, EXEC_BODY_MAX,
      NULL},
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
