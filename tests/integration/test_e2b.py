@@ -1,6 +1,7 @@
 """E2B compatibility: the official `e2b` npm SDK (tests/e2b, pinned) runs unchanged
 against a real daemon's /e2b API and real machines (docs/e2b.md)."""
 
+import json
 import os
 import unittest
 
@@ -41,6 +42,33 @@ class E2bSdk(DaemonTest):
         self.assertEqual((st, body.get("code")), (401, 401), body)
         st, _, body = self.d.request("GET", "/v1/no/such/route")  # ours stay ours
         self.assertEqual(body["error"]["code"], "not_found", body)
+
+    def test_malformed_connect_requests_get_connect_errors(self):
+        import struct
+        st, _, m = self.d.request("POST", "/e2b/v2/sandboxes", {"timeout": 60})
+        self.assertEqual(st, 201, m)
+        self.addCleanup(self.d.request, "DELETE", "/e2b/sandboxes/" + m["sandboxID"])
+        h = {"E2b-Sandbox-Id": m["sandboxID"], "X-Access-Token": m["envdAccessToken"],
+             "Content-Type": "application/connect+json"}
+        path = "/e2b/envd/process.Process/Start"
+
+        def env(flags, payload, length=None):
+            return struct.pack("!BI", flags, len(payload) if length is None else length) + payload
+
+        for body in (b"", b"\0\0", env(0, b"{}", 9999), env(1, b"{}"), env(0, b"[1]"),
+                     env(0, b"not json"), env(0, b'{"process": {"cmd": ""}}'),
+                     env(0, b'{"process": {"cmd": "ls", "args": [1]}}'),
+                     env(0, b'{"process": {"cmd": "ls", "envs": {"A": 1}}}')):
+            st, hdrs, raw = self.d.request("POST", path, body=body, headers=h, key=False)
+            self.assertEqual(st, 200, raw)
+            # one end-of-stream envelope carrying the error
+            flags, n = struct.unpack("!BI", raw[:5])
+            self.assertEqual((flags, len(raw)), (2, 5 + n), raw)
+            self.assertEqual(json.loads(raw[5:])["error"]["code"], "invalid_argument", raw)
+        bad = dict(h, **{"X-Access-Token": "0" * 64})
+        st, _, body = self.d.request("POST", path, body=env(0, b"{}"), headers=bad, key=False)
+        self.assertEqual((st, body["code"]), (401, 401), body)
+        self.assertEqual(self.d.request("GET", "/e2b/sandboxes/" + m["sandboxID"])[0], 200)
 
 
 if __name__ == "__main__":

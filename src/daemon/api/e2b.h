@@ -28,6 +28,11 @@ struct machine *e2b_envd_machine(struct http_exchange *ex);
 void e2b_envd_health(struct http_exchange *ex);
 /* GET /files?path=&username=: the file's bytes (relative paths under the user's home). */
 void e2b_files_get(struct http_exchange *ex);
+/* A process.Process/Start request (body: one Connect envelope; authorization: the
+ * Authorization header or NULL) as our agent's exec request (new reference), or NULL
+ * with *code (a Connect error code) and *why. Thread-safe (no exchange, no state). */
+json_t *e2b_start_parse(const void *body, size_t len, const char *authorization, const char **code,
+                        const char **why);
 /* process.Process/Start (Connect, server stream): the command's start, output and end. */
 void e2b_process_start(struct http_exchange *ex);
 

@@ -105,35 +105,34 @@ static void stream_error(struct http_exchange *ex, const char *code, const char 
         buf_fini(&b);
 }
 
-/* The request message of a streaming call: one envelope, uncompressed. */
-static json_t *stream_request(struct http_exchange *ex)
+/* The request message of a streaming call: one envelope, uncompressed; NULL when not. */
+static json_t *envelope_json(const unsigned char *p, size_t len)
 {
-        const unsigned char *p = (const unsigned char *)ex->body.data;
         uint32_t be;
-        if (ex->body.len < 5 || (p[0] & ENVELOPE_FLAGS)) {
-                stream_error(ex, "invalid_argument", "expected one uncompressed envelope");
+        if (len < 5 || (p[0] & ENVELOPE_FLAGS))
                 return NULL;
-        }
         memcpy(&be, p + 1, 4);
-        json_t *doc = ntohl(be) == ex->body.len - 5
-                          ? json_loadb((const char *)p + 5, ex->body.len - 5, 0, NULL)
-                          : NULL;
+        json_t *doc =
+            ntohl(be) == len - 5 ? json_loadb((const char *)p + 5, len - 5, 0, NULL) : NULL;
         if (!json_is_object(doc)) {
                 json_decref(doc);
-                stream_error(ex, "invalid_argument", "the message is not a JSON object");
+                return NULL;
         }
         return doc;
 }
 
-/* The user of `Authorization: Basic base64(user:)`, into out ("" when none). */
-static int basic_user(struct http_exchange *ex, char *out, size_t cap)
+/* The user of `Basic base64(user:)` into out ("" when h is NULL or not Basic); -1 when
+ * it does not decode to "USER:". */
+static int basic_user(const char *h, char *out, size_t cap)
 {
         out[0] = '\0';
-        const char *h = http_req_header(ex->req, "Authorization");
         if (!h || strncasecmp(h, "Basic ", 6) != 0)
                 return 0;
         unsigned char raw[192];
-        int n = EVP_DecodeBlock(raw, (const unsigned char *)h + 6, (int)strnlen(h + 6, 252));
+        size_t in = strnlen(h + 6, 252);
+        if (in % 4)
+                return -1;
+        int n = EVP_DecodeBlock(raw, (const unsigned char *)h + 6, (int)in);
         if (n < 0)
                 return -1;
         raw[n] = '\0';
@@ -152,21 +151,22 @@ static json_t *exec_request(const json_t *cfg, const char *user)
         const char *cmd = json_string_value(json_object_get(cfg, "cmd"));
         json_t *args = json_object_get(cfg, "args"), *envs = json_object_get(cfg, "envs");
         const char *cwd = json_string_value(json_object_get(cfg, "cwd"));
-        if (!cmd || !cmd[0] || (args && !json_is_array(args)) || (envs && !json_is_object(envs)))
+        if (!cmd || !cmd[0] || (args && !json_is_array(args)) || (envs && !json_is_object(envs)) ||
+            json_array_size(args) > 4096 || json_object_size(envs) > 256)
                 return NULL;
         json_t *argv = json_pack("[s]", cmd), *env = json_object();
         size_t i;
         json_t *v;
         json_array_foreach(args, i, v)
         {
-                if (!json_is_string(v) || i >= 4096)
+                if (!json_is_string(v))
                         goto bad;
                 json_array_append(argv, v);
         }
         const char *k;
         json_object_foreach(envs, k, v)
         {
-                if (!json_is_string(v))
+                if (!json_is_string(v) || !k[0] || strchr(k, '='))
                         goto bad;
                 json_object_set(env, k, v);
         }
@@ -182,23 +182,33 @@ bad:
         return NULL;
 }
 
+json_t *e2b_start_parse(const void *body, size_t len, const char *authorization, const char **code,
+                        const char **why)
+{
+        char user[64];
+        json_t *in = envelope_json(body, len), *req = NULL;
+        *code = "invalid_argument";
+        if (!in)
+                *why = "expected one uncompressed envelope holding a JSON object";
+        else if (basic_user(authorization, user, sizeof(user)) < 0)
+                *code = "unauthenticated", *why = "Authorization: Basic names the user";
+        else if (json_object_get(in, "pty"))
+                *code = "unimplemented", *why = "PTY processes are not supported yet";
+        else if (!(req = exec_request(json_object_get(in, "process"), user)))
+                *why = "process: {cmd, args: [strings], envs: {name: string}, cwd}";
+        json_decref(in);
+        return req;
+}
+
 void e2b_process_start(struct http_exchange *ex)
 {
         if (!e2b_envd_machine(ex))
                 return;
-        json_t *in = stream_request(ex);
-        if (!in)
-                return;
-        char user[64];
-        json_t *req = NULL;
-        if (basic_user(ex, user, sizeof(user)) < 0)
-                stream_error(ex, "unauthenticated", "Authorization: Basic names the user");
-        else if (json_object_get(in, "pty"))
-                stream_error(ex, "unimplemented", "PTY processes are not supported yet");
-        else if (!(req = exec_request(json_object_get(in, "process"), user)))
-                stream_error(ex, "invalid_argument",
-                             "process: {cmd, args: [strings], envs: {strings}, cwd}");
-        else
+        const char *code, *why;
+        json_t *req = e2b_start_parse(ex->body.data, ex->body.len,
+                                      http_req_header(ex->req, "Authorization"), &code, &why);
+        if (req)
                 api_exec_stream(ex, req, &connect_events);
-        json_decref(in);
+        else
+                stream_error(ex, code, why);
 }
