@@ -101,3 +101,23 @@ test('files.read: text, bytes, relative to home, missing file', async () => {
   assert.deepEqual([...bytes], [0, 255, 254])
   await assert.rejects(sbx.files.read('/tmp/none'), NotFoundError)
 })
+
+test('files.write: text, bytes, several files, parents made, read back exactly', async () => {
+  const sbx = await create()
+  const info = await sbx.files.write('/tmp/deep/dir/a.txt', 'it\'s "text"\nwith lines\n')
+  assert.equal(info.path, '/tmp/deep/dir/a.txt')
+  assert.equal(info.name, 'a.txt')
+  assert.equal(await sbx.files.read('/tmp/deep/dir/a.txt'), 'it\'s "text"\nwith lines\n')
+
+  const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) % 256)
+  await sbx.files.write('blob.bin', bytes.buffer, { user: 'root' })
+  const back = await sbx.files.read('/root/blob.bin', { format: 'bytes' })
+  assert.equal(Buffer.compare(Buffer.from(back), Buffer.from(bytes)), 0)
+
+  const many = await sbx.files.write([
+    { path: '/tmp/m/one', data: '1' },
+    { path: '/tmp/m/two', data: '2' },
+  ])
+  assert.deepEqual(many.map((f) => f.path), ['/tmp/m/one', '/tmp/m/two'])
+  assert.equal((await sbx.commands.run('cat /tmp/m/one /tmp/m/two')).stdout, '12')
+})

@@ -26,8 +26,27 @@ void e2b_envd_token(const struct app *app, const char *id, char out[65]);
  * else NULL after answering 400 or 401. */
 struct machine *e2b_envd_machine(struct http_exchange *ex);
 void e2b_envd_health(struct http_exchange *ex);
+/* E2B's path of `user` into out: relative paths are under the user's home (/root for
+ * root or none, else /home/USER). -1 when it does not fit. */
+int e2b_resolve_path(const char *path, const char *user, char *out, size_t cap);
+/* POST /files: multipart/form-data files, each part's filename its path (or ?path=). */
+void e2b_files_post(struct http_exchange *ex);
 /* GET /files?path=&username=: the file's bytes (relative paths under the user's home). */
 void e2b_files_get(struct http_exchange *ex);
+/* One part of a multipart/form-data body: pointers into the body (not NUL-ended). */
+struct e2b_part {
+        const char *name, *filename; /* filename NULL when the part has none */
+        size_t name_len, filename_len;
+        const unsigned char *data;
+        size_t len;
+};
+/* Splits a whole multipart/form-data body (its Content-Type names the boundary) into at
+ * most max parts. 0 with *n set, or -1 with *why. Thread-safe. */
+int e2b_multipart_parse(const char *content_type, const unsigned char *body, size_t len,
+                        struct e2b_part *parts, size_t max, size_t *n, const char **why);
+/* A part's filename (n bytes, %22 %0A %0D unescaped) into out; -1 when empty, too long
+ * or holding a NUL. */
+int e2b_form_filename(const char *s, size_t n, char *out, size_t cap);
 /* A process.Process/Start request (body: one Connect envelope; authorization: the
  * Authorization header or NULL) as our agent's exec request (new reference), or NULL
  * with *code (a Connect error code) and *why. Thread-safe (no exchange, no state). */

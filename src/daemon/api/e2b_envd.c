@@ -42,8 +42,7 @@ void e2b_envd_health(struct http_exchange *ex)
                 http_respond(ex, 204, NULL, NULL, 0);
 }
 
-/* E2B's path of `user`: relative paths are under the user's home. out: PATH_MAX. */
-static int resolve_path(const char *path, const char *user, char *out, size_t cap)
+int e2b_resolve_path(const char *path, const char *user, char *out, size_t cap)
 {
         int n = path[0] == '/'                      ? snprintf(out, cap, "%s", path)
                 : !user[0] || !strcmp(user, "root") ? snprintf(out, cap, "/root/%s", path)
@@ -65,7 +64,7 @@ void e2b_files_get(struct http_exchange *ex)
                 return;
         }
         if (!q[0].present || !q[0].value[0] ||
-            resolve_path(q[0].value, q[1].present ? q[1].value : "", path, sizeof(path)) < 0) {
+            e2b_resolve_path(q[0].value, q[1].present ? q[1].value : "", path, sizeof(path)) < 0) {
                 e2b_error(ex, 400, "query parameter 'path' names the file");
                 return;
         }

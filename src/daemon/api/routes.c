@@ -11,6 +11,7 @@
 #define EXEC_BODY_MAX  (10u << 20)   /* a command may carry up to 8 MiB of stdin */
 #define BUILD_BODY_MAX (1u << 20)    /* a Dockerfile (256 KiB) or builder steps */
 #define CONTEXT_MAX    (1ull << 30)  /* a build context (tar) */
+#define E2B_UPLOAD_MAX (64u << 20)   /* an E2B multipart upload, held whole */
 #define BATCH_BODY_MAX (512u << 10)  /* many small files in one request (JSON; one agent frame) */
 
 const struct route api_routes[] = {
@@ -36,6 +37,7 @@ const struct route api_routes[] = {
     /* ... and envd, the sandbox side (access token, not API key) */
     {"GET", "/e2b/envd/health", e2b_envd_health, ROUTE_PUBLIC, 0, NULL},
     {"GET", "/e2b/envd/files", e2b_files_get, ROUTE_PUBLIC, 0, NULL},
+    {"POST", "/e2b/envd/files", e2b_files_post, ROUTE_PUBLIC, E2B_UPLOAD_MAX, NULL},
     {"POST", "/e2b/envd/process.Process/Start", e2b_process_start, ROUTE_PUBLIC, EXEC_BODY_MAX,
      NULL},
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},

@@ -1,0 +1,182 @@
+/* E2B's envd POST /files: the files of a multipart/form-data body (each part's filename
+ * its path; or the `path` query for a single part) written one after another through
+ * the machine's agent, answered with E2B's [{name, type, path}]. The body is whole in
+ * memory (the route bounds it). Loop thread only. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/cleanup.h"
+#include "api.h"
+#include "e2b.h"
+
+#define E2B_PARTS_MAX 64
+
+struct e2b_write {
+        struct http_exchange *ex; /* NULL once the client left */
+        struct agent_conn *agent;
+        uint32_t chan;
+        struct e2b_part parts[E2B_PARTS_MAX];
+        char (*paths)[PATH_MAX]; /* each part's path */
+        size_t nparts, cur, sent;
+        json_t *done; /* the answer: entries written so far */
+};
+
+static void write_free(void *ctx)
+{
+        struct e2b_write *w = ctx;
+        json_decref(w->done);
+        free(w->paths);
+        free(w);
+}
+
+static void next_part(struct e2b_write *w, struct machine *m);
+
+/* Sends what the agent's window takes of the current part; EOF once it is all out. */
+static void pump(struct e2b_write *w)
+{
+        const struct e2b_part *p = &w->parts[w->cur];
+        if (w->sent < p->len)
+                w->sent +=
+                    agentconn_send_stdin(w->agent, w->chan, p->data + w->sent, p->len - w->sent);
+        if (w->sent == p->len) {
+                agentconn_send_eof(w->agent, w->chan);
+                w->sent++; /* EOF sent */
+        }
+}
+
+static void on_frame(void *ud, const struct nsp_hdr *h, const unsigned char *p)
+{
+        struct e2b_write *w = ud;
+        struct http_exchange *ex = w->ex;
+        if (h && h->type == NSP_WINDOW) {
+                if (w->sent <= w->parts[w->cur].len)
+                        pump(w);
+                return;
+        }
+        if (h && h->type != NSP_RESP)
+                return;
+        if (h)
+                agentconn_chan_close(w->agent, w->chan);
+        if (!ex) { /* the client left while the agent finished */
+                write_free(w);
+                return;
+        }
+        ex->on_abort = NULL;
+        char msg[512] = "the machine stopped during the upload";
+        enum ns_code code = NS_E_MACHINE_NOT_RUNNING;
+        if (h && agentconn_resp_is_error(h, p))
+                code = api_agent_error(p, h->len, NS_E_IO_ERROR, msg, sizeof(msg));
+        else if (h)
+                code = NS_OK;
+        if (code != NS_OK) {
+                e2b_fail(ex, code, msg);
+                write_free(w);
+                return;
+        }
+        const char *path = w->paths[w->cur], *base = strrchr(path, '/');
+        json_array_append_new(w->done, json_pack("{s:s,s:s,s:s}", "name", base ? base + 1 : path,
+                                                 "type", "file", "path", path));
+        w->cur++;
+        next_part(w, machine_find(api_core(ex), ex->match.params[0]));
+}
+
+static void abort_write(struct http_exchange *ex)
+{
+        struct e2b_write *w = ex->owner;
+        w->ex = NULL; /* the agent's answer frees w (the file is written or not) */
+        agentconn_signal(w->agent, w->chan, 9);
+}
+
+/* Writes part w->cur, or answers once every part is written. */
+static void next_part(struct e2b_write *w, struct machine *m)
+{
+        struct http_exchange *ex = w->ex;
+        if (w->cur == w->nparts) {
+                http_respond_json(ex, 200, json_incref(w->done));
+                write_free(w);
+                return;
+        }
+        json_t *req =
+            json_pack("{s:s,s:s,s:i}", "op", "write", "path", w->paths[w->cur], "mode", 0644);
+        w->sent = 0;
+        w->chan = m ? machine_open_channel(m, req, 0, on_frame, w, &w->agent) : 0;
+        json_decref(req);
+        if (!w->chan) {
+                e2b_fail(ex, NS_E_MACHINE_NOT_RUNNING, "the machine's agent does not answer");
+                write_free(w);
+                return;
+        }
+        ex->owner = w;
+        ex->on_abort = abort_write;
+        pump(w);
+}
+
+static void go(struct http_exchange *ex, struct machine *m, void *ctx)
+{
+        (void)ex;
+        next_part(ctx, m);
+}
+
+/* Each part's path: its filename, or the `path` query for a lone part without one;
+ * relative paths under the user's home. -1 after answering 400. */
+static int part_paths(struct http_exchange *ex, struct e2b_write *w, const char *query_path,
+                      const char *user)
+{
+        for (size_t i = 0; i < w->nparts; i++) {
+                const struct e2b_part *p = &w->parts[i];
+                char name[PATH_MAX];
+                int ok = query_path && w->nparts == 1
+                             ? snprintf(name, sizeof(name), "%s", query_path) < (int)sizeof(name)
+                             : p->filename && e2b_form_filename(p->filename, p->filename_len, name,
+                                                                sizeof(name)) == 0;
+                if (!ok || e2b_resolve_path(name, user, w->paths[i], PATH_MAX) < 0) {
+                        e2b_error(ex, 400, "part %zu names no path (its filename, or ?path=)", i);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+void e2b_files_post(struct http_exchange *ex)
+{
+        if (!e2b_envd_machine(ex))
+                return;
+        struct query_param q[] = {{.name = "path"},
+                                  {.name = "username"},
+                                  {.name = "signature"},
+                                  {.name = "signature_expiration"}};
+        char msg[160];
+        if (query_parse(ex->req->query, q, ARRAY_SIZE(q), msg, sizeof(msg)) < 0) {
+                e2b_error(ex, 400, "%s", msg);
+                return;
+        }
+        struct e2b_write *w = calloc(1, sizeof(*w));
+        if (!w || !(w->done = json_array())) {
+                e2b_error(ex, 500, "out of memory");
+                if (w)
+                        write_free(w);
+                return;
+        }
+        const char *why;
+        int bad = e2b_multipart_parse(http_req_header(ex->req, "Content-Type"),
+                                      (const unsigned char *)ex->body.data, ex->body.len, w->parts,
+                                      E2B_PARTS_MAX, &w->nparts, &why);
+        if (!bad && w->nparts == 0)
+                bad = -1, why = "no file in the body";
+        if (!bad && !(w->paths = calloc(w->nparts, PATH_MAX)))
+                bad = -1, why = "out of memory";
+        if (bad) {
+                e2b_error(ex, 400, "%s", why);
+                write_free(w);
+                return;
+        }
+        w->ex = ex;
+        if (part_paths(ex, w, q[0].present && q[0].value[0] ? q[0].value : NULL,
+                       q[1].present ? q[1].value : "") < 0) {
+                write_free(w);
+                return;
+        }
+        api_when_running(ex, go, w, write_free);
+}
