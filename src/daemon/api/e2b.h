@@ -4,6 +4,7 @@
 #define NS_API_E2B_H
 
 #include "../app.h"
+#include "../http/query.h"
 #include "../http/server.h"
 
 /* The envd version we answer: the SDK gates features on it (docs/e2b.md). */
@@ -26,6 +27,10 @@ void e2b_envd_token(const struct app *app, const char *id, char out[65]);
  * else NULL after answering 400 or 401. */
 struct machine *e2b_envd_machine(struct http_exchange *ex);
 void e2b_envd_health(struct http_exchange *ex);
+/* The query of envd's /files: path, username, signature, signature_expiration. */
+#define E2B_FILES_QUERY 4
+/* e2b_envd_machine, then the /files query parsed into q; -1 after answering. */
+int e2b_files_request(struct http_exchange *ex, struct query_param q[E2B_FILES_QUERY]);
 /* E2B's path of `user` into out: relative paths are under the user's home (/root for
  * root or none, else /home/USER). -1 when it does not fit. */
 int e2b_resolve_path(const char *path, const char *user, char *out, size_t cap);

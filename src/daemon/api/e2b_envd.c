@@ -50,19 +50,28 @@ int e2b_resolve_path(const char *path, const char *user, char *out, size_t cap)
         return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
+int e2b_files_request(struct http_exchange *ex, struct query_param q[E2B_FILES_QUERY])
+{
+        static const char *const names[E2B_FILES_QUERY] = {"path", "username", "signature",
+                                                           "signature_expiration"};
+        char msg[160];
+        if (!e2b_envd_machine(ex))
+                return -1;
+        for (unsigned i = 0; i < E2B_FILES_QUERY; i++)
+                q[i] = (struct query_param){.name = names[i]};
+        if (query_parse(ex->req->query, q, E2B_FILES_QUERY, msg, sizeof(msg)) < 0) {
+                e2b_error(ex, 400, "%s", msg);
+                return -1;
+        }
+        return 0;
+}
+
 void e2b_files_get(struct http_exchange *ex)
 {
-        if (!e2b_envd_machine(ex))
+        struct query_param q[E2B_FILES_QUERY];
+        char path[PATH_MAX];
+        if (e2b_files_request(ex, q) < 0)
                 return;
-        struct query_param q[] = {{.name = "path"},
-                                  {.name = "username"},
-                                  {.name = "signature"},
-                                  {.name = "signature_expiration"}};
-        char msg[160], path[PATH_MAX];
-        if (query_parse(ex->req->query, q, ARRAY_SIZE(q), msg, sizeof(msg)) < 0) {
-                e2b_error(ex, 400, "%s", msg);
-                return;
-        }
         if (!q[0].present || !q[0].value[0] ||
             e2b_resolve_path(q[0].value, q[1].present ? q[1].value : "", path, sizeof(path)) < 0) {
                 e2b_error(ex, 400, "query parameter 'path' names the file");

@@ -141,17 +141,9 @@ static int part_paths(struct http_exchange *ex, struct e2b_write *w, const char 
 
 void e2b_files_post(struct http_exchange *ex)
 {
-        if (!e2b_envd_machine(ex))
+        struct query_param q[E2B_FILES_QUERY];
+        if (e2b_files_request(ex, q) < 0)
                 return;
-        struct query_param q[] = {{.name = "path"},
-                                  {.name = "username"},
-                                  {.name = "signature"},
-                                  {.name = "signature_expiration"}};
-        char msg[160];
-        if (query_parse(ex->req->query, q, ARRAY_SIZE(q), msg, sizeof(msg)) < 0) {
-                e2b_error(ex, 400, "%s", msg);
-                return;
-        }
         struct e2b_write *w = calloc(1, sizeof(*w));
         if (!w || !(w->done = json_array())) {
                 e2b_error(ex, 500, "out of memory");
