@@ -121,3 +121,30 @@ test('files.write: text, bytes, several files, parents made, read back exactly',
   assert.deepEqual(many.map((f) => f.path), ['/tmp/m/one', '/tmp/m/two'])
   assert.equal((await sbx.commands.run('cat /tmp/m/one /tmp/m/two')).stdout, '12')
 })
+
+test('files: exists, getInfo, makeDir, list, rename, remove', async () => {
+  const sbx = await create()
+  assert.equal(await sbx.files.exists('/tmp/fs'), false)
+  assert.equal(await sbx.files.makeDir('/tmp/fs/sub'), true)
+  assert.equal(await sbx.files.makeDir('/tmp/fs/sub'), false) // there already
+  await sbx.files.write('/tmp/fs/a.txt', 'abc')
+  const info = await sbx.files.getInfo('/tmp/fs/a.txt')
+  assert.equal(info.name, 'a.txt')
+  assert.equal(info.type, 'file')
+  assert.equal(info.size, 3)
+  assert.equal(info.path, '/tmp/fs/a.txt')
+  assert.match(info.permissions, /^-rw/)
+  assert.ok(Math.abs(info.modifiedTime.getTime() - Date.now()) < 600_000, String(info.modifiedTime))
+
+  const names = (await sbx.files.list('/tmp/fs')).map((e) => `${e.name}:${e.type}`).sort()
+  assert.deepEqual(names, ['a.txt:file', 'sub:dir'])
+
+  const moved = await sbx.files.rename('/tmp/fs/a.txt', '/tmp/fs/sub/b.txt')
+  assert.equal(moved.path, '/tmp/fs/sub/b.txt')
+  assert.equal(await sbx.files.exists('/tmp/fs/a.txt'), false)
+  assert.equal(await sbx.files.read('/tmp/fs/sub/b.txt'), 'abc')
+
+  await sbx.files.remove('/tmp/fs')
+  assert.equal(await sbx.files.exists('/tmp/fs'), false)
+  await assert.rejects(sbx.files.getInfo('/tmp/fs'), NotFoundError)
+})

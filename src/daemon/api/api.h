@@ -96,6 +96,10 @@ typedef void (*api_agent_done)(struct http_exchange *ex, const json_t *resp, enu
 /* api_agent_simple, but `then` answers (ud is its own; not called when the client left
  * first, so ud must be freed elsewhere or be static/owned by ex). */
 void api_agent_call(struct http_exchange *ex, json_t *req, api_agent_done then, void *ud);
+/* api_agent_call with ud owned: `then` takes it, and when then is never called (the
+ * client left, the machine could not run) free_ud(ud) is. */
+void api_agent_call_owned(struct http_exchange *ex, json_t *req, api_agent_done then, void *ud,
+                          void (*free_ud)(void *ud));
 
 /* Answers the error a core function reported: its catalogue code (e->code) with e's
  * message, or, when it said none (internal), as api_fail does. */

@@ -49,7 +49,7 @@ void e2b_envd_token(const struct app *app, const char *id, char out[65])
 }
 
 /* "2026-12-04T14:35:33.123Z" of ms since the epoch. */
-static json_t *iso_time(int64_t ms)
+json_t *e2b_iso_time(int64_t ms)
 {
         time_t s = (time_t)(ms / 1000);
         struct tm tm;
@@ -88,10 +88,11 @@ static json_t *sandbox_json(const struct app *app, const struct machine_rec *r, 
                 json_object_set_new(o, "domain", json_null());
         }
         if (detail != 1) {
-                json_object_set_new(o, "startedAt", iso_time(r->created_at));
-                json_object_set_new(
-                    o, "endAt",
-                    iso_time(r->deadline_at ? r->deadline_at : r->created_at + 86400000LL * 365));
+                json_object_set_new(o, "startedAt", e2b_iso_time(r->created_at));
+                json_object_set_new(o, "endAt",
+                                    e2b_iso_time(r->deadline_at
+                                                     ? r->deadline_at
+                                                     : r->created_at + 86400000LL * 365));
                 json_object_set_new(o, "state", json_string(e2b_state(r->state)));
                 json_object_set(o, "cpuCount", json_object_get(v, "vcpus"));
                 json_object_set(o, "memoryMB", json_object_get(v, "memory_mb"));

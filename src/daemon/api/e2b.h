@@ -3,6 +3,8 @@
 #ifndef NS_API_E2B_H
 #define NS_API_E2B_H
 
+#include <stdint.h>
+
 #include "../app.h"
 #include "../http/query.h"
 #include "../http/server.h"
@@ -27,6 +29,18 @@ void e2b_envd_token(const struct app *app, const char *id, char out[65]);
  * else NULL after answering 400 or 401. */
 struct machine *e2b_envd_machine(struct http_exchange *ex);
 void e2b_envd_health(struct http_exchange *ex);
+/* "2026-12-04T14:35:33.123Z" of ms since the epoch (new reference). */
+json_t *e2b_iso_time(int64_t ms);
+/* The Connect error code ("not_found", "invalid_argument", ...) of one of ours. */
+const char *e2b_connect_code(enum ns_code c);
+/* Answers a Connect unary error: code's HTTP status and {"code", "message"}. */
+void e2b_connect_error(struct http_exchange *ex, const char *code, const char *msg);
+/* The user of the request's `Authorization: Basic base64(USER:)` into out ("" when
+ * none); -1 after answering unauthenticated. */
+int e2b_basic_user(struct http_exchange *ex, char *out, size_t cap);
+/* POST /filesystem.Filesystem/{method}: Stat, ListDir, MakeDir, Move, Remove (others:
+ * unimplemented). */
+void e2b_fs_call(struct http_exchange *ex);
 /* The query of envd's /files: path, username, signature, signature_expiration. */
 #define E2B_FILES_QUERY 4
 /* e2b_envd_machine, then the /files query parsed into q; -1 after answering. */

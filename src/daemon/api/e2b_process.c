@@ -35,25 +35,6 @@ static void envelope(struct buf *out, unsigned flags, json_t *doc)
         free(text);
 }
 
-/* The Connect error code of one of ours. */
-static const char *connect_code(enum ns_code code)
-{
-        switch (code) {
-        case NS_E_MACHINE_NOT_FOUND:
-        case NS_E_NOT_FOUND:
-                return "not_found";
-        case NS_E_INVALID_FIELD:
-        case NS_E_INVALID_REQUEST:
-        case NS_E_MISSING_FIELD:
-                return "invalid_argument";
-        case NS_E_MACHINE_NOT_RUNNING:
-        case NS_E_MACHINE_BUSY:
-                return "unavailable";
-        default:
-                return "internal";
-        }
-}
-
 static void on_start(struct buf *out, int pid)
 {
         envelope(out, 0, json_pack("{s:{s:{s:i}}}", "event", "start", "pid", pid));
@@ -87,8 +68,8 @@ static void on_end(struct buf *out, const json_t *exit, enum ns_code code, const
                 envelope(out, ENVELOPE_END, json_object());
         } else {
                 envelope(out, ENVELOPE_END,
-                         json_pack("{s:{s:s,s:s}}", "error", "code", connect_code(code), "message",
-                                   msg ? msg : ns_code_name(code)));
+                         json_pack("{s:{s:s,s:s}}", "error", "code", e2b_connect_code(code),
+                                   "message", msg ? msg : ns_code_name(code)));
         }
 }
 
@@ -180,6 +161,14 @@ bad:
         json_decref(argv);
         json_decref(env);
         return NULL;
+}
+
+int e2b_basic_user(struct http_exchange *ex, char *out, size_t cap)
+{
+        if (basic_user(http_req_header(ex->req, "Authorization"), out, cap) == 0)
+                return 0;
+        e2b_connect_error(ex, "unauthenticated", "Authorization: Basic names the user");
+        return -1;
 }
 
 json_t *e2b_start_parse(const void *body, size_t len, const char *authorization, const char **code,

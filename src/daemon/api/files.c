@@ -48,6 +48,8 @@ void files_op_free(struct file_op *op)
                 }
         buf_fini(&op->pending);
         json_decref(op->req);
+        if (op->then_free)
+                op->then_free(op->then_ud);
         free(op);
 }
 

@@ -25,6 +25,7 @@ struct file_op {
         void (*abort_cb)(struct http_exchange *ex);
         api_agent_done then; /* one-shot: answers instead of passing the RESP on */
         void *then_ud;
+        void (*then_free)(void *ud); /* frees then_ud when `then` is never called */
         char upload[MACHINE_ID_MAX]; /* a resumable upload's piece: its id */
         uint64_t size;               /* that upload's length after the piece */
         struct file_op *next_piece;  /* in the list of pieces under way (files.c) */

@@ -28,6 +28,7 @@ static void on_simple_frame(void *ud, const struct nsp_hdr *h, const unsigned ch
                         files_take_error(op, p, h->len);
                 else if (!h)
                         snprintf(op->msg, sizeof(op->msg), "the machine stopped");
+                op->then_free = NULL; /* then takes then_ud */
                 op->then(ex, doc,
                          doc  ? NS_OK
                          : !h ? NS_E_MACHINE_NOT_RUNNING
@@ -64,14 +65,24 @@ void api_agent_simple(struct http_exchange *ex, json_t *req, int status)
         api_when_running(ex, files_start_go, op, files_free_op_ctx);
 }
 
-void api_agent_call(struct http_exchange *ex, json_t *req, api_agent_done then, void *ud)
+void api_agent_call_owned(struct http_exchange *ex, json_t *req, api_agent_done then, void *ud,
+                          void (*free_ud)(void *ud))
 {
         struct file_op *op = files_new_op(ex, req, on_simple_frame, abort_simple, 0);
-        if (!op)
+        if (!op) {
+                if (free_ud)
+                        free_ud(ud);
                 return;
+        }
         op->then = then;
         op->then_ud = ud;
+        op->then_free = free_ud;
         api_when_running(ex, files_start_go, op, files_free_op_ctx);
+}
+
+void api_agent_call(struct http_exchange *ex, json_t *req, api_agent_done then, void *ud)
+{
+        api_agent_call_owned(ex, req, then, ud, NULL);
 }
 
 static void simple(struct http_exchange *ex, json_t *req)

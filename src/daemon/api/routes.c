@@ -38,6 +38,8 @@ const struct route api_routes[] = {
     {"GET", "/e2b/envd/health", e2b_envd_health, ROUTE_PUBLIC, 0, NULL},
     {"GET", "/e2b/envd/files", e2b_files_get, ROUTE_PUBLIC, 0, NULL},
     {"POST", "/e2b/envd/files", e2b_files_post, ROUTE_PUBLIC, E2B_UPLOAD_MAX, NULL},
+    {"POST", "/e2b/envd/filesystem.Filesystem/{method}", e2b_fs_call, ROUTE_PUBLIC, JSON_BODY_MAX,
+     NULL},
     {"POST", "/e2b/envd/process.Process/Start", e2b_process_start, ROUTE_PUBLIC, EXEC_BODY_MAX,
      NULL},
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
