@@ -148,3 +148,18 @@ test('files: exists, getInfo, makeDir, list, rename, remove', async () => {
   assert.equal(await sbx.files.exists('/tmp/fs'), false)
   await assert.rejects(sbx.files.getInfo('/tmp/fs'), NotFoundError)
 })
+
+test('getMetrics: CPU, memory and disk over time', async () => {
+  const sbx = await create()
+  await sbx.commands.run('timeout 2 sh -c "while :; do :; done"; true')
+  await new Promise((r) => setTimeout(r, 500))
+  const points = await sbx.getMetrics()
+  assert.ok(points.length >= 2, JSON.stringify(points))
+  const last = points[points.length - 1]
+  assert.equal(last.cpuCount, 1)
+  assert.ok(last.memTotal > 0 && last.memUsed > 0, JSON.stringify(last))
+  assert.ok(points.some((p) => p.cpuUsedPct > 10), JSON.stringify(points.map((p) => p.cpuUsedPct)))
+  assert.ok(last.timestamp instanceof Date && !isNaN(last.timestamp))
+  const none = await sbx.getMetrics({ start: new Date(Date.now() + 3_600_000) })
+  assert.deepEqual(none, [])
+})

@@ -11,6 +11,7 @@ TESTS = os.path.join(SOURCE, "tests", "e2b")
 
 
 class E2bSdk(DaemonTest):
+    daemon_args = ("--metrics-interval-ms", "200")  # getMetrics has points soon
     def test_the_e2b_sdk_passes_against_a_real_daemon(self):
         self.assertTrue(os.path.isdir(os.path.join(TESTS, "node_modules")),
                         "run scripts/test.sh (it installs tests/e2b with npm ci)")

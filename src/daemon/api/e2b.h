@@ -84,5 +84,6 @@ void e2b_sandboxes_refresh(struct http_exchange *ex);
 void e2b_sandboxes_pause(struct http_exchange *ex);
 void e2b_sandboxes_resume(struct http_exchange *ex);
 void e2b_sandboxes_connect(struct http_exchange *ex);
+void e2b_sandboxes_metrics(struct http_exchange *ex);
 
 #endif

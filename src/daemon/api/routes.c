@@ -22,6 +22,7 @@ const struct route api_routes[] = {
     {"GET", "/e2b/v2/sandboxes", e2b_sandboxes_list_v2, 0, 0, NULL},
     {"GET", "/e2b/sandboxes/{id}", e2b_sandboxes_get, 0, 0, NULL},
     {"DELETE", "/e2b/sandboxes/{id}", e2b_sandboxes_kill, 0, 0, NULL},
+    {"GET", "/e2b/sandboxes/{id}/metrics", e2b_sandboxes_metrics, 0, 0, NULL},
     {"POST", "/e2b/sandboxes/{id}/timeout", e2b_sandboxes_timeout, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
     {"POST", "/e2b/sandboxes/{id}/refreshes", e2b_sandboxes_refresh, ROUTE_JSON_BODY, JSON_BODY_MAX,

@@ -1,0 +1,66 @@
+/* E2B's GET /sandboxes/{id}/metrics?start=&end= (unix seconds): the machine's usage over
+ * time from the core's ring (core/monitor.c) as E2B's SandboxMetric list. Loop thread. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/cleanup.h"
+#include "../../core/monitor.h"
+#include "api.h"
+#include "e2b.h"
+
+/* A unix-seconds bound (absent: dflt); -1 when malformed. */
+static int seconds_param(const struct query_param *p, long long dflt, long long *out)
+{
+        char *end;
+        *out = dflt;
+        if (!p->present)
+                return 0;
+        *out = strtoll(p->value, &end, 10);
+        return *end || end == p->value || *out < 0 ? -1 : 0;
+}
+
+static json_t *metric_json(const struct usage_point *p, const struct usage_point *before,
+                           unsigned vcpus)
+{
+        double pct = 0;
+        if (before && p->cpu_ns >= 0 && before->cpu_ns >= 0 && p->ts > before->ts)
+                pct = (double)(p->cpu_ns - before->cpu_ns) / 1e4 / (double)(p->ts - before->ts) /
+                      (vcpus ? vcpus : 1);
+        return json_pack(
+            "{s:o,s:I,s:i,s:f,s:I,s:I,s:I,s:I}", "timestamp", e2b_iso_time(p->ts), "timestampUnix",
+            (json_int_t)(p->ts / 1000), "cpuCount", (int)vcpus, "cpuUsedPct", pct < 0 ? 0 : pct,
+            "memUsed", (json_int_t)(p->mem_bytes > 0 ? p->mem_bytes : 0), "memTotal",
+            (json_int_t)(p->mem_limit > 0 ? p->mem_limit : 0), "diskUsed",
+            (json_int_t)(p->disk_bytes > 0 ? p->disk_bytes : 0), "diskTotal", (json_int_t)0);
+}
+
+void e2b_sandboxes_metrics(struct http_exchange *ex)
+{
+        struct query_param q[] = {{.name = "start"}, {.name = "end"}};
+        char msg[160];
+        long long start, end;
+        if (query_parse(ex->req->query, q, 2, msg, sizeof(msg)) < 0 ||
+            seconds_param(&q[0], 0, &start) < 0 ||
+            seconds_param(&q[1], INT64_MAX / 1000, &end) < 0) {
+                e2b_error(ex, 400, "start and end are unix seconds");
+                return;
+        }
+        struct machine *m = machine_find(api_core(ex), ex->match.params[0]);
+        if (!m) {
+                e2b_error(ex, 404, "sandbox %s not found", ex->match.params[0]);
+                return;
+        }
+        _cleanup_free_ struct usage_point *v = calloc(USAGE_RING_N, sizeof(*v));
+        if (!v) {
+                e2b_error(ex, 500, "out of memory");
+                return;
+        }
+        /* one point before start too: the first one's CPU share needs it */
+        size_t n = usage_series(m, 0, v, USAGE_RING_N);
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+                if (v[i].ts >= start * 1000 && v[i].ts <= end * 1000)
+                        json_array_append_new(
+                            arr, metric_json(&v[i], i ? &v[i - 1] : NULL, m->conf.vcpus));
+        http_respond_json(ex, 200, arr);
+}
