@@ -163,8 +163,9 @@ static struct proc *proc_new(const char *tag, json_t *req, const struct spawn *s
         return p;
 }
 
-/* {"op":"spawn", cmd|argv, env, cwd, user, "tag", "pty":{"cols","rows"}, "attach"}:
- * RESP {"pid"} (terminal unless "attach", which makes chan an attach channel). */
+/* {"op":"spawn", cmd|argv, env, cwd, user, "tag", "pty":{"cols","rows"}, "attach",
+ * "stdin"}: RESP {"pid"} (terminal unless "attach", which makes chan an attach channel).
+ * "stdin": false closes a pipe process's stdin at once (absent: it stays open). */
 static void spawn_request(struct agent *a, uint32_t chan, json_t *req)
 {
         json_t *pty = json_object_get(req, "pty");
@@ -201,6 +202,10 @@ static void spawn_request(struct agent *a, uint32_t chan, json_t *req)
                         p->fd_in = fds[0];
                         p->fd_out = fds[1];
                         p->fd_err = fds[2];
+                        if (json_is_false(json_object_get(req, "stdin"))) {
+                                close(p->fd_in); /* asked for none: reads see EOF */
+                                p->fd_in = -1;
+                        }
                 }
         }
         if (pid < 0) {

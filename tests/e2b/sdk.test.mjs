@@ -163,3 +163,26 @@ test('getMetrics: CPU, memory and disk over time', async () => {
   const none = await sbx.getMetrics({ start: new Date(Date.now() + 3_600_000) })
   assert.deepEqual(none, [])
 })
+
+test('commands in the background: list, sendStdin, connect, kill, wait', async () => {
+  const sbx = await create()
+  const cat = await sbx.commands.run('cat', { background: true, stdin: true })
+  assert.ok(cat.pid > 0)
+  const listed = await sbx.commands.list()
+  assert.ok(listed.some((p) => p.pid === cat.pid), JSON.stringify(listed))
+  await sbx.commands.sendStdin(cat.pid, 'ping\n')
+  await sbx.commands.closeStdin(cat.pid)
+  const done = await cat.wait()
+  assert.equal(done.stdout, 'ping\n')
+  assert.equal(done.exitCode, 0)
+
+  const slow = await sbx.commands.run('sleep 0.5; echo later', { background: true })
+  const again = await sbx.commands.connect(slow.pid)
+  assert.equal((await again.wait()).stdout, 'later\n')
+
+  const sleeper = await sbx.commands.run('sleep 600', { background: true })
+  assert.equal(await sbx.commands.kill(sleeper.pid), true)
+  const err = await sleeper.wait().catch((e) => e)
+  assert.ok(err instanceof CommandExitError, String(err))
+  assert.equal(await sbx.commands.kill(999_999), false) // no such process
+})

@@ -117,10 +117,12 @@ struct exec_stream_fmt {
         void (*start)(struct buf *out, int pid);
         void (*output)(struct buf *out, int stream, const unsigned char *p, size_t n, int base64);
         void (*end)(struct buf *out, const json_t *exit, enum ns_code code, const char *msg);
+        int detach; /* a client that leaves detaches (the process runs on), not kills */
 };
-/* Runs the agent request `req` (an exec; stolen) on the path's machine once it runs and
- * streams its answer through fmt (200, chunked; errors before the start are answered as
- * usual). The client's window paces the command. */
+/* Runs the agent request `req` (stolen: an exec, a spawn with "attach", or an attach;
+ * "stdin" false unless it says) on the path's machine once it runs and streams its
+ * answer through fmt (200, chunked; errors before the start are answered as usual). The
+ * client's window paces the command. */
 void api_exec_stream(struct http_exchange *ex, json_t *req, const struct exec_stream_fmt *fmt);
 /* The handlers, one group per file. */
 void api_healthz(struct http_exchange *ex);

@@ -10,7 +10,7 @@
 #include "../http/server.h"
 
 /* The envd version we answer: the SDK gates features on it (docs/e2b.md). */
-#define E2B_ENVD_VERSION "0.4.0"
+#define E2B_ENVD_VERSION "0.5.2"
 
 /* Answers E2B's error document {"code": status, "message"} with a formatted message. */
 void e2b_error(struct http_exchange *ex, int status, const char *fmt, ...)
@@ -73,6 +73,17 @@ json_t *e2b_start_parse(const void *body, size_t len, const char *authorization,
                         const char **why);
 /* process.Process/Start (Connect, server stream): the command's start, output and end. */
 void e2b_process_start(struct http_exchange *ex);
+/* POST /process.Process/{method}: Start, Connect (streams), List, SendSignal, SendInput,
+ * CloseStdin (unary); others unimplemented. */
+void e2b_process_call(struct http_exchange *ex);
+/* The JSON object in one uncompressed Connect envelope of len bytes (new reference), or
+ * NULL. Thread-safe. */
+json_t *e2b_envelope_json(const void *p, size_t len);
+/* Streams the agent request req (stolen: a spawn with attach, or an attach) as E2B
+ * process events; a client that leaves detaches. */
+void e2b_stream_events(struct http_exchange *ex, json_t *req);
+/* Answers a streaming call's error: 200 and one end-of-stream envelope. */
+void e2b_stream_error(struct http_exchange *ex, const char *code, const char *msg);
 
 void e2b_sandboxes_create(struct http_exchange *ex);
 void e2b_sandboxes_get(struct http_exchange *ex);

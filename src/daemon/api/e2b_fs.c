@@ -25,9 +25,10 @@ void e2b_connect_error(struct http_exchange *ex, const char *code, const char *m
         static const struct {
                 const char *code;
                 int status;
-        } map[] = {{"invalid_argument", 400}, {"unauthenticated", 401}, {"permission_denied", 403},
-                   {"not_found", 404},        {"already_exists", 409},  {"unimplemented", 501},
-                   {"unavailable", 503}};
+        } map[] = {
+            {"invalid_argument", 400}, {"unauthenticated", 401},     {"permission_denied", 403},
+            {"not_found", 404},        {"already_exists", 409},      {"unimplemented", 501},
+            {"unavailable", 503},      {"failed_precondition", 400}, {"resource_exhausted", 429}};
         int status = 500;
         for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
                 if (strcmp(map[i].code, code) == 0)
@@ -41,7 +42,13 @@ const char *e2b_connect_code(enum ns_code c)
         case NS_E_FILE_NOT_FOUND:
         case NS_E_MACHINE_NOT_FOUND:
         case NS_E_NOT_FOUND:
+        case NS_E_PROCESS_NOT_FOUND:
                 return "not_found";
+        case NS_E_STDIN_CLOSED:
+                return "failed_precondition";
+        case NS_E_TOO_MANY_PROCESSES:
+        case NS_E_TOO_MANY_CHANNELS:
+                return "resource_exhausted";
         case NS_E_FILE_EXISTS:
                 return "already_exists";
         case NS_E_PERMISSION_DENIED:

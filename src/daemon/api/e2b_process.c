@@ -73,10 +73,15 @@ static void on_end(struct buf *out, const json_t *exit, enum ns_code code, const
         }
 }
 
-static const struct exec_stream_fmt connect_events = {CONNECT_JSON, on_start, on_output, on_end};
+/* a client that drops the stream leaves the process running (E2B's background commands) */
+static const struct exec_stream_fmt connect_events = {CONNECT_JSON, on_start, on_output, on_end, 1};
 
-/* Answers a Connect error to a streaming call: 200 and an end-of-stream envelope. */
-static void stream_error(struct http_exchange *ex, const char *code, const char *msg)
+void e2b_stream_events(struct http_exchange *ex, json_t *req)
+{
+        api_exec_stream(ex, req, &connect_events);
+}
+
+void e2b_stream_error(struct http_exchange *ex, const char *code, const char *msg)
 {
         struct buf b;
         buf_init(&b, 1u << 16);
@@ -86,9 +91,9 @@ static void stream_error(struct http_exchange *ex, const char *code, const char 
         buf_fini(&b);
 }
 
-/* The request message of a streaming call: one envelope, uncompressed; NULL when not. */
-static json_t *envelope_json(const unsigned char *p, size_t len)
+json_t *e2b_envelope_json(const void *body, size_t len)
 {
+        const unsigned char *p = body;
         uint32_t be;
         if (len < 5 || (p[0] & ENVELOPE_FLAGS))
                 return NULL;
@@ -151,7 +156,10 @@ static json_t *exec_request(const json_t *cfg, const char *user)
                         goto bad;
                 json_object_set(env, k, v);
         }
-        json_t *req = json_pack("{s:s,s:o,s:o}", "op", "exec", "argv", argv, "env", env);
+        /* a registered process streamed on its attach channel: List, SendSignal,
+         * SendInput and Connect find it by pid later */
+        json_t *req =
+            json_pack("{s:s,s:o,s:o,s:b}", "op", "spawn", "argv", argv, "env", env, "attach", 1);
         if (cwd && cwd[0])
                 json_object_set_new(req, "cwd", json_string(cwd));
         if (user[0])
@@ -175,7 +183,7 @@ json_t *e2b_start_parse(const void *body, size_t len, const char *authorization,
                         const char **why)
 {
         char user[64];
-        json_t *in = envelope_json(body, len), *req = NULL;
+        json_t *in = e2b_envelope_json(body, len), *req = NULL;
         *code = "invalid_argument";
         if (!in)
                 *why = "expected one uncompressed envelope holding a JSON object";
@@ -185,6 +193,13 @@ json_t *e2b_start_parse(const void *body, size_t len, const char *authorization,
                 *code = "unimplemented", *why = "PTY processes are not supported yet";
         else if (!(req = exec_request(json_object_get(in, "process"), user)))
                 *why = "process: {cmd, args: [strings], envs: {name: string}, cwd}";
+        const char *tag = json_string_value(json_object_get(in, "tag"));
+        if (req) {
+                json_object_set_new(req, "stdin",
+                                    json_boolean(json_is_true(json_object_get(in, "stdin"))));
+                if (tag && tag[0] && strlen(tag) <= 64)
+                        json_object_set_new(req, "tag", json_string(tag));
+        }
         json_decref(in);
         return req;
 }
@@ -197,7 +212,7 @@ void e2b_process_start(struct http_exchange *ex)
         json_t *req = e2b_start_parse(ex->body.data, ex->body.len,
                                       http_req_header(ex->req, "Authorization"), &code, &why);
         if (req)
-                api_exec_stream(ex, req, &connect_events);
+                e2b_stream_events(ex, req);
         else
-                stream_error(ex, code, why);
+                e2b_stream_error(ex, code, why);
 }

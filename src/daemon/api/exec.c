@@ -142,7 +142,7 @@ static void ndjson_end(struct buf *out, const json_t *exit, enum ns_code code, c
 }
 
 static const struct exec_stream_fmt ndjson = {"application/x-ndjson", NULL, ndjson_output,
-                                              ndjson_end};
+                                              ndjson_end, 0};
 
 /* What the formatter wrote is there for the client: wake the stream. */
 static void stream_wrote(struct exec_op *op, size_t before)
@@ -197,8 +197,9 @@ static ssize_t stream_read(void *ctx, char *dst, size_t cap)
 static void stream_free(void *ctx)
 {
         struct exec_op *op = ctx;
-        if (op->agent && !op->ended) { /* the client left: stop the command */
-                agentconn_signal(op->agent, op->chan, 9);
+        if (op->agent && !op->ended) { /* the client left: stop the command (or detach) */
+                if (!op->fmt->detach)
+                        agentconn_signal(op->agent, op->chan, 9);
                 agentconn_chan_close(op->agent, op->chan);
         }
         op_free(op);
@@ -383,6 +384,7 @@ void api_exec_stream(struct http_exchange *ex, json_t *req, const struct exec_st
         op->fmt = fmt;
         op->stream = 1;
         op->req = req;
-        json_object_set_new(op->req, "stdin", json_false());
+        if (!json_object_get(op->req, "stdin"))
+                json_object_set_new(op->req, "stdin", json_false());
         api_when_running(ex, exec_go, op, free_op);
 }

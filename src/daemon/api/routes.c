@@ -41,7 +41,7 @@ const struct route api_routes[] = {
     {"POST", "/e2b/envd/files", e2b_files_post, ROUTE_PUBLIC, E2B_UPLOAD_MAX, NULL},
     {"POST", "/e2b/envd/filesystem.Filesystem/{method}", e2b_fs_call, ROUTE_PUBLIC, JSON_BODY_MAX,
      NULL},
-    {"POST", "/e2b/envd/process.Process/Start", e2b_process_start, ROUTE_PUBLIC, EXEC_BODY_MAX,
+    {"POST", "/e2b/envd/process.Process/{method}", e2b_process_call, ROUTE_PUBLIC, EXEC_BODY_MAX,
      NULL},
     {"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
     {"GET", "/readyz", api_readyz, ROUTE_PUBLIC, 0, NULL},
