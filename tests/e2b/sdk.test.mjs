@@ -176,7 +176,7 @@ test('commands in the background: list, sendStdin, connect, kill, wait', async (
   assert.equal(done.stdout, 'ping\n')
   assert.equal(done.exitCode, 0)
 
-  const slow = await sbx.commands.run('sleep 0.5; echo later', { background: true })
+  const slow = await sbx.commands.run('sleep 2; echo later', { background: true })
   const again = await sbx.commands.connect(slow.pid)
   assert.equal((await again.wait()).stdout, 'later\n')
 
