@@ -186,3 +186,24 @@ test('commands in the background: list, sendStdin, connect, kill, wait', async (
   assert.ok(err instanceof CommandExitError, String(err))
   assert.equal(await sbx.commands.kill(999_999), false) // no such process
 })
+
+test('pty: create, sendInput, resize, kill', async () => {
+  const sbx = await create()
+  let seen = ''
+  const dec = new TextDecoder()
+  const waitFor = async (text) => {
+    for (let i = 0; i < 200 && !seen.includes(text); i++) await new Promise((r) => setTimeout(r, 50))
+    assert.ok(seen.includes(text), JSON.stringify(seen.slice(-300)))
+  }
+  const term = await sbx.pty.create({ cols: 90, rows: 20, onData: (d) => (seen += dec.decode(d)) })
+  assert.ok(term.pid > 0)
+  await sbx.pty.sendInput(term.pid, new TextEncoder().encode('stty size; echo mark-$((6*7))\n'))
+  await waitFor('20 90')
+  await waitFor('mark-42')
+  await sbx.pty.resize(term.pid, { cols: 120, rows: 30 })
+  await sbx.pty.sendInput(term.pid, new TextEncoder().encode('stty size\n'))
+  await waitFor('30 120')
+  assert.equal(await sbx.pty.kill(term.pid), true)
+  const end = await term.wait().catch((e) => e)
+  assert.notEqual(end.exitCode, 0)
+})

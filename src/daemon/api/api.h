@@ -110,12 +110,14 @@ void api_fail(struct http_exchange *ex, const struct err *e);
 
 /* How a streamed command's answer is written (exec.c): NDJSON for /v1 exec, Connect
  * envelopes for E2B's process.Start. Each appends to out. start (may be NULL) once the
- * process runs; output per chunk (stream NSP_STDOUT or NSP_STDERR; base64 asked for);
+ * process runs; output per chunk (stream NSP_STDOUT or NSP_STDERR; flags: EXEC_OUT_*);
  * end once, with the agent's exit document (code NS_OK) or the failure. */
+#define EXEC_OUT_BASE64 1 /* the client asked for base64 */
+#define EXEC_OUT_PTY    2 /* the process has a terminal (its output is the terminal's) */
 struct exec_stream_fmt {
         const char *content_type;
         void (*start)(struct buf *out, int pid);
-        void (*output)(struct buf *out, int stream, const unsigned char *p, size_t n, int base64);
+        void (*output)(struct buf *out, int stream, const unsigned char *p, size_t n, int flags);
         void (*end)(struct buf *out, const json_t *exit, enum ns_code code, const char *msg);
         int detach; /* a client that leaves detaches (the process runs on), not kills */
 };

@@ -66,6 +66,9 @@ int e2b_multipart_parse(const char *content_type, const unsigned char *body, siz
 /* A part's filename (n bytes, %22 %0A %0D unescaped) into out; -1 when empty, too long
  * or holding a NUL. */
 int e2b_form_filename(const char *s, size_t n, char *out, size_t cap);
+/* A PTY {size: {cols, rows}} (1..1000 each) into req as "pty" {cols, rows} and as
+ * "cols", "rows"; -1 when malformed. */
+int e2b_pty_size(const json_t *pty, json_t *req);
 /* A process.Process/Start request (body: one Connect envelope; authorization: the
  * Authorization header or NULL) as our agent's exec request (new reference), or NULL
  * with *code (a Connect error code) and *why. Thread-safe (no exchange, no state). */

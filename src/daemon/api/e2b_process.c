@@ -40,14 +40,12 @@ static void on_start(struct buf *out, int pid)
         envelope(out, 0, json_pack("{s:{s:{s:i}}}", "event", "start", "pid", pid));
 }
 
-static void on_output(struct buf *out, int stream, const unsigned char *p, size_t n, int base64)
+static void on_output(struct buf *out, int stream, const unsigned char *p, size_t n, int flags)
 {
-        (void)base64; /* proto3 JSON: bytes are always base64 */
-        json_t *data = json_base64(p, n);
+        json_t *data = json_base64(p, n); /* proto3 JSON: bytes are always base64 */
+        const char *key = flags & EXEC_OUT_PTY ? "pty" : stream == NSP_STDOUT ? "stdout" : "stderr";
         if (data)
-                envelope(out, 0,
-                         json_pack("{s:{s:{s:o}}}", "event", "data",
-                                   stream == NSP_STDOUT ? "stdout" : "stderr", data));
+                envelope(out, 0, json_pack("{s:{s:{s:o}}}", "event", "data", key, data));
 }
 
 static void on_end(struct buf *out, const json_t *exit, enum ns_code code, const char *msg)
@@ -179,6 +177,19 @@ int e2b_basic_user(struct http_exchange *ex, char *out, size_t cap)
         return -1;
 }
 
+int e2b_pty_size(const json_t *pty, json_t *req)
+{
+        const json_t *size = json_object_get(pty, "size");
+        json_int_t cols = json_integer_value(json_object_get(size, "cols"));
+        json_int_t rows = json_integer_value(json_object_get(size, "rows"));
+        if (cols < 1 || cols > 1000 || rows < 1 || rows > 1000)
+                return -1;
+        json_object_set_new(req, "pty", json_pack("{s:I,s:I}", "cols", cols, "rows", rows));
+        json_object_set_new(req, "cols", json_integer(cols)); /* for proc_resize */
+        json_object_set_new(req, "rows", json_integer(rows));
+        return 0;
+}
+
 json_t *e2b_start_parse(const void *body, size_t len, const char *authorization, const char **code,
                         const char **why)
 {
@@ -189,10 +200,10 @@ json_t *e2b_start_parse(const void *body, size_t len, const char *authorization,
                 *why = "expected one uncompressed envelope holding a JSON object";
         else if (basic_user(authorization, user, sizeof(user)) < 0)
                 *code = "unauthenticated", *why = "Authorization: Basic names the user";
-        else if (json_object_get(in, "pty"))
-                *code = "unimplemented", *why = "PTY processes are not supported yet";
         else if (!(req = exec_request(json_object_get(in, "process"), user)))
                 *why = "process: {cmd, args: [strings], envs: {name: string}, cwd}";
+        else if (json_object_get(in, "pty") && e2b_pty_size(json_object_get(in, "pty"), req) < 0)
+                json_decref(req), req = NULL, *why = "pty: {size: {cols, rows}}, 1 to 1000 each";
         const char *tag = json_string_value(json_object_get(in, "tag"));
         if (req) {
                 json_object_set_new(req, "stdin",

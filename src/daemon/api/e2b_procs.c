@@ -93,12 +93,20 @@ static json_t *unary_request(const char *method, const json_t *in, const char **
                         return req;
         } else if (strcmp(method, "SendInput") == 0) {
                 const json_t *input = json_object_get(in, "input");
-                const char *data = json_string_value(json_object_get(input, "stdin"));
+                const char *data = json_string_value(json_object_get(input, "stdin"))
+                                       ?: json_string_value(json_object_get(input, "pty"));
                 json_object_set_new(req, "op", json_string("proc_input"));
                 json_object_set_new(req, "data", json_string(data ? data : ""));
-                *why = "input: {stdin: base64} (PTY input is not supported yet)";
+                *why = "input: {stdin: base64} or {pty: base64}";
                 if (data)
                         return req;
+        } else if (strcmp(method, "Update") == 0) {
+                json_object_set_new(req, "op", json_string("proc_resize"));
+                *why = "pty: {size: {cols, rows}}, 1 to 1000 each";
+                if (e2b_pty_size(json_object_get(in, "pty"), req) == 0) {
+                        json_object_del(req, "pty");
+                        return req;
+                }
         } else if (strcmp(method, "CloseStdin") == 0) {
                 json_object_set_new(req, "op", json_string("proc_input"));
                 json_object_set_new(req, "eof", json_true());
@@ -130,8 +138,8 @@ void e2b_process_call(struct http_exchange *ex)
                 e2b_process_start(ex);
                 return;
         }
-        static const char *const known[] = {"Connect", "List", "SendSignal", "SendInput",
-                                            "CloseStdin"};
+        static const char *const known[] = {"Connect",   "List",       "SendSignal",
+                                            "SendInput", "CloseStdin", "Update"};
         int ok = 0;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
                 ok |= strcmp(method, known[i]) == 0;

@@ -47,6 +47,7 @@ struct exec_op {
         char error_msg[512];
         /* streaming */
         int stream, started, ended, waiting;
+        int pty;            /* the process has a terminal (the agent's answer says) */
         struct buf pending; /* NDJSON lines the client has not read */
         uint32_t owed[3];   /* output bytes read from the agent, granted back once sent */
 };
@@ -158,7 +159,8 @@ static void stream_wrote(struct exec_op *op, size_t before)
 static void stream_output(struct exec_op *op, int stream, const unsigned char *p, size_t n)
 {
         size_t before = op->pending.len;
-        op->fmt->output(&op->pending, stream, p, n, op->base64);
+        op->fmt->output(&op->pending, stream, p, n,
+                        (op->base64 ? EXEC_OUT_BASE64 : 0) | (op->pty ? EXEC_OUT_PTY : 0));
         op->owed[stream] += (uint32_t)n;
         stream_wrote(op, before);
 }
@@ -212,11 +214,11 @@ static void stream_start(struct exec_op *op, const struct nsp_hdr *h, const unsi
         ex->on_abort = NULL; /* from now on the body source owns op (stream_free) */
         ex->owner = NULL;
         buf_init(&op->pending, STREAM_PENDING);
-        if (op->fmt->start) {
-                json_t *resp = json_loadb((const char *)p, h->len, 0, NULL);
+        json_t *resp = json_loadb((const char *)p, h->len, 0, NULL);
+        op->pty = json_is_true(json_object_get(resp, "pty"));
+        if (op->fmt->start)
                 op->fmt->start(&op->pending, (int)json_integer_value(json_object_get(resp, "pid")));
-                json_decref(resp);
-        }
+        json_decref(resp);
         http_respond_stream(ex, 200, op->fmt->content_type,
                             (struct http_body_src){stream_read, stream_free, op});
 }
