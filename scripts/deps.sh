@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libjansson-dev libwslay-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev libarchive-dev
+  zlib1g-dev
   python3 python3-yaml curl ca-certificates
   wrk nginx-light
   runsc debootstrap util-linux iproute2 nftables busybox-static

@@ -306,7 +306,8 @@ int snapshot_delete(struct core *core, const char *id, struct err *e);
 
 /* ---- network.c ---- */
 
-/* Checks a request's "network" object (allow_internet_access, allow_out, deny_out).
+/* Checks a request's "network" object (allow_internet_access, allow_out, deny_out,
+ * public_all: every port served without a token).
  * 0, or -EINVAL with *code ("invalid_field", "unknown_field") and e set. */
 int machine_net_check(const json_t *req, struct err *e);
 
@@ -319,7 +320,7 @@ int machine_net_update(struct machine *m, const json_t *req, struct err *e);
  * 0 or -errno (ENOTSUP: no network; ENOSPC: too many). */
 int machine_net_publish(struct machine *m, int port, int public, struct err *e);
 
-/* True when port is served without a token. */
+/* True when port is served without a token (published, or public_all). */
 int machine_net_is_public(const struct machine *m, int port);
 
 /* What the resolver proxy does with m's query for name (lowercase): -1 refuse (a denied

@@ -29,6 +29,11 @@ int machine_net_check(const json_t *req, struct err *e)
                                                "field 'network.allow_internet_access': expected a "
                                                "boolean"),
                                        -EINVAL;
+                } else if (strcmp(key, "public_all") == 0) {
+                        if (!json_is_boolean(v))
+                                return err_set(e, 0,
+                                               "field 'network.public_all': expected a boolean"),
+                                       -EINVAL;
                 } else if (strcmp(key, "allow_out") == 0 || strcmp(key, "deny_out") == 0) {
                         char field[32];
                         snprintf(field, sizeof(field), "network.%s", key);
@@ -47,8 +52,9 @@ int machine_net_check(const json_t *req, struct err *e)
 /* Copies the policy fields of `from` (may be NULL) over `to`. */
 static void merge_policy(json_t *to, const json_t *from)
 {
-        static const char *const keys[] = {"allow_internet_access", "allow_out", "deny_out"};
-        for (unsigned i = 0; from && i < 3; i++) {
+        static const char *const keys[] = {"allow_internet_access", "allow_out", "deny_out",
+                                           "public_all"};
+        for (unsigned i = 0; from && i < 4; i++) {
                 json_t *v = json_object_get(from, keys[i]);
                 if (v && !json_is_null(v))
                         json_object_set_new(to, keys[i], json_deep_copy(v));
@@ -172,6 +178,8 @@ int machine_net_is_public(const struct machine *m, int port)
 {
         size_t i;
         json_t *v;
+        if (json_is_true(json_object_get(m->conf.network, "public_all")))
+                return 1;
         json_array_foreach(json_object_get(m->conf.network, "public_ports"), i,
                            v) if (json_integer_value(v) == port) return 1;
         return 0;

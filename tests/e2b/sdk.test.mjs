@@ -2,8 +2,37 @@
 // E2B_API_URL=http://HOST:PORT/e2b, E2B_SANDBOX_URL=http://HOST:PORT/e2b/envd and
 // E2B_API_KEY (a key made with {"format": "e2b"}) are set by tests/integration/test_e2b.py.
 import assert from 'node:assert/strict'
+import http from 'node:http'
 import { after, test } from 'node:test'
-import { CommandExitError, NotFoundError, Sandbox, SandboxNotFoundError } from 'e2b'
+import { ALL_TRAFFIC, CommandExitError, NotFoundError, Sandbox, SandboxNotFoundError } from 'e2b'
+
+const daemon = new URL(process.env.E2B_API_URL)
+
+// A request to the daemon naming `host` (PORT-SANDBOXID.DOMAIN): Node does not resolve
+// *.localhost, so the name goes in the Host header. Answers {status, body}.
+function viaHost(host, path, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: daemon.hostname, port: daemon.port, path, headers: { ...headers, Host: host } },
+      (res) => {
+        let body = ''
+        res.on('data', (d) => (body += d))
+        res.on('end', () => resolve({ status: res.statusCode, body }))
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+// Our own API (the E2B key is a Nullspace key): the machine of a sandbox.
+async function ourMachine(sandboxId) {
+  const res = await fetch(new URL(`/v1/machines/m_${sandboxId}`, daemon), {
+    headers: { Authorization: `Bearer ${process.env.E2B_API_KEY}` },
+  })
+  assert.equal(res.status, 200)
+  return res.json()
+}
 
 const made = []
 after(async () => {
@@ -206,4 +235,164 @@ test('pty: create, sendInput, resize, kill', async () => {
   assert.equal(await sbx.pty.kill(term.pid), true)
   const end = await term.wait().catch((e) => e)
   assert.notEqual(end.exitCode, 0)
+})
+
+test('getHost: a server in the sandbox at PORT-SANDBOXID.DOMAIN; envd there too', async () => {
+  const sbx = await create()
+  await sbx.commands.run('mkdir -p /srv && echo served > /srv/index.html')
+  await sbx.commands.run('cd /srv && python3 -m http.server 8000', { background: true })
+  const host = sbx.getHost(8000)
+  assert.equal(host, `8000-${sbx.sandboxId}.${sbx.sandboxDomain}`)
+  let r
+  for (let i = 0; i < 100; i++) {
+    r = await viaHost(host, '/index.html')
+    if (r.status === 200) break
+    await new Promise((res) => setTimeout(res, 100))
+  }
+  assert.equal(r.status, 200, r.body)
+  assert.equal(r.body, 'served\n')
+
+  // host mode: the SDK without E2B_SANDBOX_URL talks to envd at 49983-SANDBOXID.DOMAIN
+  const envd = sbx.getHost(49983)
+  const token = { 'X-Access-Token': sbx.envdAccessToken }
+  assert.equal((await viaHost(envd, '/health', token)).status, 204)
+  assert.equal((await viaHost(envd, '/health')).status, 401)
+  const file = await viaHost(envd, '/files?path=/srv/index.html', token)
+  assert.equal(file.body, 'served\n')
+})
+
+test('allowPublicTraffic false: ports need the traffic access token', async () => {
+  const sbx = await create({ network: { allowPublicTraffic: false } })
+  assert.ok(sbx.trafficAccessToken, 'a traffic token')
+  await sbx.commands.run('cd /tmp && python3 -m http.server 8001', { background: true })
+  const host = sbx.getHost(8001)
+  const header = { 'e2b-traffic-access-token': sbx.trafficAccessToken }
+  let r
+  for (let i = 0; i < 100; i++) {
+    r = await viaHost(host, '/', header)
+    if (r.status === 200) break
+    await new Promise((res) => setTimeout(res, 100))
+  }
+  assert.equal(r.status, 200, r.body)
+  assert.equal((await viaHost(host, '/')).status, 401)
+  const forged = { 'e2b-traffic-access-token': sbx.envdAccessToken }
+  assert.equal((await viaHost(host, '/', forged)).status, 401)
+})
+
+test('uploadUrl and downloadUrl: signed, expiring, bound to path and operation', async () => {
+  const sbx = await create()
+  const up = await sbx.uploadUrl('/tmp/up/u.txt')
+  const form = new FormData()
+  form.append('file', new Blob(['uploaded by URL']), '/tmp/up/u.txt')
+  const put = await fetch(up, { method: 'POST', body: form })
+  assert.equal(put.status, 200, await put.clone().text())
+  assert.equal(await sbx.files.read('/tmp/up/u.txt'), 'uploaded by URL')
+
+  const down = await sbx.downloadUrl('/tmp/up/u.txt', { useSignatureExpiration: 60 })
+  assert.match(down, /signature_expiration=/)
+  const got = await fetch(down)
+  assert.equal(got.status, 200)
+  assert.equal(await got.text(), 'uploaded by URL')
+
+  const other = new URL(down)
+  other.searchParams.set('path', '/etc/shadow') // another path: the signature no longer fits
+  assert.equal((await fetch(other)).status, 401)
+  assert.equal((await fetch(up)).status, 401) // a write signature does not read
+  const expired = new URL(await sbx.downloadUrl('/tmp/up/u.txt', { useSignatureExpiration: -5 }))
+  assert.equal((await fetch(expired)).status, 401)
+
+  // host mode: the same URL by the sandbox's envd host
+  const byHost = new URL(await sbx.downloadUrl('/tmp/up/u.txt'))
+  const r = await viaHost(sbx.getHost(49983), byHost.pathname + byHost.search)
+  assert.equal(r.body, 'uploaded by URL')
+})
+
+test('network: allowInternetAccess, allowOut/denyOut at create, updateNetwork', async () => {
+  const sbx = await create({
+    network: { denyOut: [ALL_TRAFFIC], allowOut: ['10.20.30.0/24', 'deb.debian.org'] },
+  })
+  let net = (await ourMachine(sbx.sandboxId)).network
+  assert.equal(net.allow_internet_access, false)
+  assert.deepEqual(net.allow_out, ['10.20.30.0/24', 'deb.debian.org'])
+  assert.equal(net.public_all, true)
+
+  await sbx.updateNetwork({ denyOut: ['192.0.2.0/24'] })
+  net = (await ourMachine(sbx.sandboxId)).network
+  assert.equal(net.allow_internet_access, true)
+  assert.deepEqual(net.deny_out, ['192.0.2.0/24'])
+  assert.deepEqual(net.allow_out, [])
+
+  const closed = await create({ allowInternetAccess: false })
+  assert.equal((await ourMachine(closed.sandboxId)).network.allow_internet_access, false)
+  await assert.rejects(create({ network: { allowOut: [42] } }), /network/)
+})
+
+test('fork: children with the parent state that diverge; snapshots: create, list, spawn, delete', async () => {
+  const sbx = await create()
+  await sbx.files.write('/tmp/state', 'parent')
+  const kids = await sbx.fork({ count: 2, timeoutMs: 300_000 })
+  assert.equal(kids.length, 2)
+  for (const k of kids) {
+    assert.ok(!(k instanceof Error), String(k))
+    made.push(k.sandboxId)
+    assert.notEqual(k.sandboxId, sbx.sandboxId)
+  }
+  await kids[0].files.write('/tmp/state', 'child')
+  assert.equal(await kids[0].files.read('/tmp/state'), 'child')
+  assert.equal(await kids[1].files.read('/tmp/state'), 'parent')
+  assert.equal(await sbx.files.read('/tmp/state'), 'parent')
+  assert.ok((await kids[1].getInfo()).endAt.getTime() - Date.now() > 200_000)
+
+  const snap = await sbx.createSnapshot({ name: 'e2b-suite-snap' })
+  assert.deepEqual(snap.names, ['e2b-suite-snap'])
+  const listed = await Sandbox.listSnapshots({ sandboxId: sbx.sandboxId }).nextItems()
+  assert.deepEqual(listed.map((s) => s.snapshotId), [snap.snapshotId])
+  const spawned = await create(snap.snapshotId)
+  assert.equal(await spawned.files.read('/tmp/state'), 'parent')
+  const byName = await create('e2b-suite-snap')
+  assert.equal(await byName.files.read('/tmp/state'), 'parent')
+  await Sandbox.kill(spawned.sandboxId)
+  await Sandbox.kill(byName.sandboxId)
+  assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId), true)
+  assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId), false)
+})
+
+test('files.watchDir: create, write, rename, remove events, recursive, stop', async () => {
+  const sbx = await create()
+  await sbx.files.makeDir('/tmp/w/sub')
+  const seen = []
+  const handle = await sbx.files.watchDir('/tmp/w', (e) => seen.push(`${e.type}:${e.name}`), {
+    recursive: true,
+  })
+  const waitFor = async (entry) => {
+    for (let i = 0; i < 100 && !seen.includes(entry); i++) await new Promise((r) => setTimeout(r, 50))
+    assert.ok(seen.includes(entry), `${entry} not in ${JSON.stringify(seen)}`)
+  }
+  await sbx.files.write('/tmp/w/a.txt', 'x')
+  await waitFor('create:a.txt')
+  await waitFor('write:a.txt')
+  await sbx.files.rename('/tmp/w/a.txt', '/tmp/w/b.txt')
+  await waitFor('rename:a.txt')
+  await waitFor('create:b.txt')
+  await sbx.files.write('/tmp/w/sub/deep.txt', 'y')
+  await waitFor('create:sub/deep.txt')
+  await sbx.files.remove('/tmp/w/b.txt')
+  await waitFor('remove:b.txt')
+  await handle.stop()
+  const before = seen.length
+  await sbx.files.write('/tmp/w/after.txt', 'z')
+  await new Promise((r) => setTimeout(r, 300))
+  assert.equal(seen.length, before, JSON.stringify(seen.slice(before)))
+  await assert.rejects(sbx.files.watchDir('/tmp/none', () => {}), NotFoundError)
+})
+
+test('files.write as octet-stream and gzip (envd 0.5.7), read back exactly', async () => {
+  const sbx = await create()
+  const bytes = new Uint8Array(200_000).map((_, i) => (i * 13) % 256)
+  await sbx.files.write('/tmp/o.bin', bytes.buffer, { useOctetStream: true })
+  const back = await sbx.files.read('/tmp/o.bin', { format: 'bytes' })
+  assert.equal(Buffer.compare(Buffer.from(back), Buffer.from(bytes)), 0)
+  const info = await sbx.files.write('/tmp/z/g.txt', 'gzipped '.repeat(1000), { gzip: true })
+  assert.equal(info.path, '/tmp/z/g.txt')
+  assert.equal(await sbx.files.read('/tmp/z/g.txt'), 'gzipped '.repeat(1000))
 })

@@ -1,13 +1,15 @@
 /* libFuzzer target: what E2B's envd takes from the wire. The input's first line is a
  * header value, the rest a body; its first byte picks the parser: process.Process/Start
  * (the Authorization header and a Connect-enveloped JSON request, into our agent's exec
- * request) or a multipart/form-data upload (the Content-Type and the body, into parts
- * and their paths). */
+ * request), a multipart/form-data upload (the Content-Type and the body, into parts
+ * and their paths), or a gzip-encoded octet-stream upload (the body decoded within a
+ * bound). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/common/gunzip.h"
 #include "../../src/daemon/api/e2b.h"
 
 static void start(const char *hdr, const uint8_t *body, size_t n)
@@ -52,11 +54,26 @@ static void multipart(const char *hdr, const uint8_t *body, size_t n)
         }
 }
 
+static void gzip_body(const uint8_t *body, size_t n)
+{
+        unsigned char *out = NULL;
+        size_t len = 0;
+        const char *why = NULL;
+        if (gunzip_bounded(body, n, 1u << 16, &out, &len, &why) < 0) {
+                if (!why || out)
+                        __builtin_trap();
+                return;
+        }
+        if (len > (1u << 16) || (len && !out))
+                __builtin_trap();
+        free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         if (size < 1)
                 return 0;
-        int which = data[0] & 1;
+        int which = data[0] % 3;
         data++, size--;
         const uint8_t *nl = memchr(data, '\n', size);
         size_t hlen = nl ? (size_t)(nl - data) : 0;
@@ -71,8 +88,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *copy = malloc(blen ? blen : 1);
         if (copy) {
                 memcpy(copy, body, blen);
-                if (which)
+                if (which == 1)
                         multipart(nl ? hdr : NULL, copy, blen);
+                else if (which == 2)
+                        gzip_body(copy, blen);
                 else
                         start(nl ? hdr : NULL, copy, blen);
                 free(copy);

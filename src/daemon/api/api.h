@@ -114,12 +114,17 @@ void api_fail(struct http_exchange *ex, const struct err *e);
  * end once, with the agent's exit document (code NS_OK) or the failure. */
 #define EXEC_OUT_BASE64 1 /* the client asked for base64 */
 #define EXEC_OUT_PTY    2 /* the process has a terminal (its output is the terminal's) */
+/* How a streamed agent channel is written: start once it began (`begun`: the agent's
+ * answer, e.g. {"pid"} or a watch's {"path"}), output per data frame, end once. */
 struct exec_stream_fmt {
         const char *content_type;
-        void (*start)(struct buf *out, int pid);
-        void (*output)(struct buf *out, int stream, const unsigned char *p, size_t n, int flags);
+        void (*start)(struct buf *out, const json_t *begun);
+        void (*output)(struct buf *out, const json_t *begun, int stream, const unsigned char *p,
+                       size_t n, int flags);
         void (*end)(struct buf *out, const json_t *exit, enum ns_code code, const char *msg);
         int detach; /* a client that leaves detaches (the process runs on), not kills */
+        /* an error before the start is answered 200 with end's body, not as our error */
+        int errors_in_body;
 };
 /* Runs the agent request `req` (stolen: an exec, a spawn with "attach", or an attach;
  * "stdin" false unless it says) on the path's machine once it runs and streams its

@@ -16,6 +16,7 @@
 #include "../auth.h"
 #include "api.h"
 #include "e2b.h"
+#include "preview.h"
 
 #define E2B_LIST_MAX 1000
 
@@ -31,7 +32,7 @@ void e2b_error(struct http_exchange *ex, int status, const char *fmt, ...)
 
 json_t *e2b_error_doc(struct http_exchange *ex, enum ns_code code, const char *msg)
 {
-        if (strncmp(ex->req->path, "/e2b/", 5) != 0)
+        if (strncmp(ex->req->path, "/e2b/", 5) != 0 && strcmp(ex->req->path, "/files") != 0)
                 return NULL;
         return json_pack("{s:i,s:s}", "code", ns_code_def(code)->http_status, "message", msg);
 }
@@ -41,6 +42,23 @@ void e2b_fail(struct http_exchange *ex, enum ns_code code, const char *msg)
         const struct ns_code_def *d = ns_code_def(code ? code : NS_E_INTERNAL);
         e2b_error(ex, d->http_status ? d->http_status : 500, "%s",
                   msg && msg[0] ? msg : d->meaning);
+}
+
+const char *e2b_sandbox_id(const char *machine_id)
+{
+        return preview_id_hex(machine_id);
+}
+
+void e2b_machine_id(const char *sandbox_id, char *out, size_t cap)
+{
+        snprintf(out, cap, "%s%s", strncmp(sandbox_id, "m_", 2) == 0 ? "" : "m_", sandbox_id);
+}
+
+void e2b_path_machine(struct http_exchange *ex)
+{
+        char id[sizeof(ex->match.params[0])];
+        e2b_machine_id(ex->match.params[0], id, sizeof(id));
+        memcpy(ex->match.params[0], id, sizeof(id));
 }
 
 void e2b_envd_token(const struct app *app, const char *id, char out[65])
@@ -78,14 +96,20 @@ static json_t *sandbox_json(const struct app *app, const struct machine_rec *r, 
 {
         json_t *v = machine_rec_json(r);
         const char *tpl = json_string_value(json_object_get(v, "template"));
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "sandboxID", r->id, "templateID",
-                              tpl ? tpl : "base", "alias", tpl ? tpl : "base", "clientID",
-                              "nullspace", "envdVersion", E2B_ENVD_VERSION);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "sandboxID", e2b_sandbox_id(r->id),
+                              "templateID", tpl ? tpl : "base", "alias", tpl ? tpl : "base",
+                              "clientID", "nullspace", "envdVersion", E2B_ENVD_VERSION);
         if (detail) {
                 char token[65];
                 e2b_envd_token(app, r->id, token);
                 json_object_set_new(o, "envdAccessToken", json_string(token));
-                json_object_set_new(o, "domain", json_null());
+                if (!json_is_true(json_object_get(json_object_get(v, "network"), "public_all"))) {
+                        e2b_traffic_token(app, r->id, token);
+                        json_object_set_new(o, "trafficAccessToken", json_string(token));
+                }
+                char domain[300];
+                preview_domain(app, domain, sizeof(domain));
+                json_object_set_new(o, "domain", json_string(domain));
         }
         if (detail != 1) {
                 json_object_set_new(o, "startedAt", e2b_iso_time(r->created_at));
@@ -108,6 +132,7 @@ static int find_sandbox(struct http_exchange *ex, struct machine_rec *r)
 {
         struct app *app = ex->app;
         struct err e = {0};
+        e2b_path_machine(ex);
         int rc = store_machine_get(app->core.store, ex->match.params[0], r, &e);
         if (rc == 0 && !e2b_state(r->state)) {
                 store_machine_rec_free(r);
@@ -115,8 +140,19 @@ static int find_sandbox(struct http_exchange *ex, struct machine_rec *r)
         }
         if (rc < 0)
                 e2b_error(ex, rc == -ENOENT ? 404 : 500, "sandbox %s not found",
-                          ex->match.params[0]);
+                          e2b_sandbox_id(ex->match.params[0]));
         return rc;
+}
+
+json_t *e2b_sandbox_of(struct app *app, const char *id)
+{
+        struct machine_rec r;
+        struct err e = {0};
+        if (store_machine_get(app->core.store, id, &r, &e) < 0)
+                return NULL;
+        json_t *o = sandbox_json(app, &r, 1);
+        store_machine_rec_free(&r);
+        return o;
 }
 
 static void respond_sandbox(struct http_exchange *ex, int status, const char *id, int detail)
@@ -230,21 +266,26 @@ void e2b_sandboxes_create(struct http_exchange *ex)
         const char *tpl = json_string_value(json_object_get(in, "templateID"));
         json_t *env = NULL, *meta = NULL, *net = NULL;
         int64_t timeout;
-        json_t *inet = json_object_get(in, "allow_internet_access");
+        struct err e = {0};
         if (string_map(json_object_get(in, "envVars"), &env) < 0 ||
             string_map(json_object_get(in, "metadata"), &meta) < 0 ||
-            seconds(json_object_get(in, "timeout"), 15, &timeout) < 0 ||
-            (inet && !json_is_boolean(inet))) {
+            seconds(json_object_get(in, "timeout"), 15, &timeout) < 0) {
                 e2b_error(ex, 400,
                           "bad field: envVars and metadata are string maps, timeout is "
-                          "seconds (0 to 604800), allow_internet_access a boolean");
+                          "seconds (0 to 604800)");
                 goto out;
         }
-        if (inet && json_is_false(inet))
-                net = json_pack("{s:b}", "allow_internet_access", 0);
+        if (!(net = e2b_network_create(in, &e))) {
+                e2b_error(ex, 400, "%s", e.msg);
+                goto out;
+        }
         int auto_pause = json_is_true(json_object_get(in, "autoPause"));
+        char snap[MACHINE_ID_MAX] = "";
+        if (tpl && tpl[0] && e2b_snapshot_find(app, tpl, snap, sizeof(snap)) < 0)
+                snap[0] = '\0'; /* not a snapshot: a template's name */
         struct machine_params p = {
-            .template_name = tpl && tpl[0] ? tpl : "base",
+            .template_name = tpl && tpl[0] && !snap[0] ? tpl : "base",
+            .snapshot = snap[0] ? snap : NULL,
             .vcpus = 1,
             .memory_mb = 512,
             .timeout_s = timeout,
@@ -254,7 +295,6 @@ void e2b_sandboxes_create(struct http_exchange *ex)
             .timeout_hibernate = auto_pause,
             .network = net,
         };
-        struct err e = {0};
         ex->on_abort = abort_wait;
         ex->owner = NULL;
         struct machine *m = machine_create(&app->core, &p, on_created, ex, &e);
@@ -340,8 +380,7 @@ static void form_unescape(char *s)
         *w = '\0';
 }
 
-/* A whole decimal number in [min, max]; -1 when not. */
-static int whole(const char *s, long long min, long long max, long long *out)
+int e2b_whole(const char *s, long long min, long long max, long long *out)
 {
         char *end;
         errno = 0;
@@ -387,8 +426,8 @@ static void list(struct http_exchange *ex, int v2)
         char msg[160] = "";
         if (query_parse(ex->req->query, q, ARRAY_SIZE(q), msg, sizeof(msg)) < 0 ||
             parse_states(q[1].present ? q[1].value : NULL, &running, &paused) < 0 ||
-            (q[2].present && whole(q[2].value, 1, E2B_LIST_MAX, &limit) < 0) ||
-            (q[3].present && whole(q[3].value, 0, INT64_MAX, &after) < 0)) {
+            (q[2].present && e2b_whole(q[2].value, 1, E2B_LIST_MAX, &limit) < 0) ||
+            (q[3].present && e2b_whole(q[3].value, 0, INT64_MAX, &after) < 0)) {
                 e2b_error(ex, 400,
                           "bad query%s%s: state is running,paused; limit 1..%d; "
                           "nextToken as given by x-next-token",
@@ -457,7 +496,7 @@ static struct machine *live_sandbox(struct http_exchange *ex)
         store_machine_rec_free(&r);
         struct machine *m = machine_find(&app->core, ex->match.params[0]);
         if (!m)
-                e2b_error(ex, 404, "sandbox %s not found", ex->match.params[0]);
+                e2b_error(ex, 404, "sandbox %s not found", e2b_sandbox_id(ex->match.params[0]));
         return m;
 }
 
@@ -507,7 +546,7 @@ void e2b_sandboxes_pause(struct http_exchange *ex)
         if (!m)
                 return;
         if (m->state == M_HIBERNATED || m->state == M_PAUSED) {
-                e2b_error(ex, 409, "sandbox %s is already paused", m->id);
+                e2b_error(ex, 409, "sandbox %s is already paused", e2b_sandbox_id(m->id));
                 return;
         }
         wait_op(ex, m, machine_hibernate, on_done_204);
@@ -531,7 +570,7 @@ static void wake(struct http_exchange *ex, int is_connect)
                 if (t >= 0 && machine_set_timeout(m, t, &e) < 0)
                         e2b_fail(ex, e.code, e.msg);
                 else if (!asleep && !is_connect)
-                        e2b_error(ex, 409, "sandbox %s is already running", m->id);
+                        e2b_error(ex, 409, "sandbox %s is already running", e2b_sandbox_id(m->id));
                 else if (!asleep) /* creating, forking: running as far as E2B can tell */
                         respond_sandbox(ex, 200, m->id, 1);
                 else

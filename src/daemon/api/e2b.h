@@ -5,12 +5,16 @@
 
 #include <stdint.h>
 
+#include "../../common/buf.h"
 #include "../app.h"
 #include "../http/query.h"
 #include "../http/server.h"
 
-/* The envd version we answer: the SDK gates features on it (docs/e2b.md). */
-#define E2B_ENVD_VERSION "0.5.2"
+/* The envd version we answer: the SDK gates features on it (docs/e2b.md). 0.5.7:
+ * octet-stream (and gzip) uploads. */
+#define E2B_ENVD_VERSION "0.5.7"
+/* An E2B upload (multipart or octet-stream, and a gzip body once decoded), held whole. */
+#define E2B_UPLOAD_MAX (64u << 20)
 
 /* Answers E2B's error document {"code": status, "message"} with a formatted message. */
 void e2b_error(struct http_exchange *ex, int status, const char *fmt, ...)
@@ -21,14 +25,43 @@ json_t *e2b_error_doc(struct http_exchange *ex, enum ns_code code, const char *m
 /* Answers one of our catalogue codes in E2B's shape (its HTTP status; msg or the
  * code's meaning). */
 void e2b_fail(struct http_exchange *ex, enum ns_code code, const char *msg);
+/* E2B's ID of one of our machines: its hex part, a DNS label (the SDK's host for a port
+ * is PORT-SANDBOXID.DOMAIN). Points into machine_id. */
+const char *e2b_sandbox_id(const char *machine_id);
+/* Our machine ID of an E2B sandbox ID (the hex part, or already ours) into out. */
+void e2b_machine_id(const char *sandbox_id, char *out, size_t cap);
+/* Turns the route's {id} (a sandbox ID) into our machine ID in place. */
+void e2b_path_machine(struct http_exchange *ex);
 /* The envd access token of sandbox `id` (hex HMAC under the daemon's signing key): what
  * the SDK sends back as X-Access-Token. out: 64 hex digits and a NUL. */
 void e2b_envd_token(const struct app *app, const char *id, char out[65]);
+
+/* The port envd listens on in an E2B sandbox: PORT-SANDBOXID.DOMAIN with this port
+ * reaches our envd API, any other port the machine's server (the preview proxy). */
+#define E2B_ENVD_PORT 49983
+
+/* The traffic access token of sandbox `id` (created with allowPublicTraffic false):
+ * what the e2b-traffic-access-token header carries. out: 64 hex digits and a NUL. */
+void e2b_traffic_token(const struct app *app, const char *id, char out[65]);
+/* Whether header (may be NULL) is machine id's traffic token. Constant time. */
+int e2b_traffic_ok(const struct app *app, const char *id, const char *header);
+/* Our "network" object of a create request's allow_internet_access and network
+ * {allowPublicTraffic, allowOut, denyOut} (new reference), or NULL with e set. */
+json_t *e2b_network_create(const json_t *in, struct err *e);
+/* A request to PORT-SANDBOXID.DOMAIN with envd's port (host mode: the SDK without
+ * E2B_SANDBOX_URL, or a signed file URL) goes to our envd routes: its path gets the
+ * /e2b/envd prefix. 1 when it did, 0 when the host is not such a name. */
+int e2b_envd_take_host(struct http_exchange *ex);
 
 /* envd: the machine of the request's E2b-Sandbox-Id when its X-Access-Token is right,
  * else NULL after answering 400 or 401. */
 struct machine *e2b_envd_machine(struct http_exchange *ex);
 void e2b_envd_health(struct http_exchange *ex);
+/* E2B's signature of a file URL: "v1_" + unpadded base64 of SHA-256 of
+ * "path:op:user:token[:expiration]" (op "read" or "write"), into out (48 bytes do).
+ * -1 when the inputs are too long. Thread-safe. */
+int e2b_file_signature(const char *path, const char *op, const char *user, const char *token,
+                       const char *expiration, char *out, size_t cap);
 /* "2026-12-04T14:35:33.123Z" of ms since the epoch (new reference). */
 json_t *e2b_iso_time(int64_t ms);
 /* The Connect error code ("not_found", "invalid_argument", ...) of one of ours. */
@@ -38,12 +71,15 @@ void e2b_connect_error(struct http_exchange *ex, const char *code, const char *m
 /* The user of the request's `Authorization: Basic base64(USER:)` into out ("" when
  * none); -1 after answering unauthenticated. */
 int e2b_basic_user(struct http_exchange *ex, char *out, size_t cap);
-/* POST /filesystem.Filesystem/{method}: Stat, ListDir, MakeDir, Move, Remove (others:
- * unimplemented). */
+/* POST /filesystem.Filesystem/{method}: Stat, ListDir, MakeDir, Move, Remove, WatchDir
+ * (others: unimplemented). */
 void e2b_fs_call(struct http_exchange *ex);
+/* filesystem.Filesystem/WatchDir (a server stream): the directory's changes. */
+void e2b_watch_dir(struct http_exchange *ex);
 /* The query of envd's /files: path, username, signature, signature_expiration. */
 #define E2B_FILES_QUERY 4
-/* e2b_envd_machine, then the /files query parsed into q; -1 after answering. */
+/* The /files query parsed into q, then the machine: e2b_envd_machine, or for a signed
+ * URL (a signature and no X-Access-Token) the signature checked; -1 after answering. */
 int e2b_files_request(struct http_exchange *ex, struct query_param q[E2B_FILES_QUERY]);
 /* E2B's path of `user` into out: relative paths are under the user's home (/root for
  * root or none, else /home/USER). -1 when it does not fit. */
@@ -82,11 +118,24 @@ void e2b_process_call(struct http_exchange *ex);
 /* The JSON object in one uncompressed Connect envelope of len bytes (new reference), or
  * NULL. Thread-safe. */
 json_t *e2b_envelope_json(const void *p, size_t len);
+#define E2B_CONNECT_JSON "application/connect+json"
+#define E2B_ENVELOPE_END 0x02 /* the end-of-stream envelope's flags */
+/* Appends one Connect envelope (flags, 4-byte big-endian length, JSON) holding doc
+ * (stolen) to out. */
+void e2b_envelope(struct buf *out, unsigned flags, json_t *doc);
 /* Streams the agent request req (stolen: a spawn with attach, or an attach) as E2B
  * process events; a client that leaves detaches. */
 void e2b_stream_events(struct http_exchange *ex, json_t *req);
 /* Answers a streaming call's error: 200 and one end-of-stream envelope. */
 void e2b_stream_error(struct http_exchange *ex, const char *code, const char *msg);
+
+/* The SandboxDetail of machine id (new reference), NULL when it is not stored. */
+json_t *e2b_sandbox_of(struct app *app, const char *id);
+/* A whole decimal number in [min, max] into *out; -1 when not. Thread-safe. */
+int e2b_whole(const char *s, long long min, long long max, long long *out);
+/* The ID of the snapshot ref names (its ID, or the name of a ready one: the newest)
+ * into id; -1 when none. */
+int e2b_snapshot_find(struct app *app, const char *ref, char *id, size_t cap);
 
 void e2b_sandboxes_create(struct http_exchange *ex);
 void e2b_sandboxes_get(struct http_exchange *ex);
@@ -99,5 +148,16 @@ void e2b_sandboxes_pause(struct http_exchange *ex);
 void e2b_sandboxes_resume(struct http_exchange *ex);
 void e2b_sandboxes_connect(struct http_exchange *ex);
 void e2b_sandboxes_metrics(struct http_exchange *ex);
+/* PUT /sandboxes/{id}/network: {allowOut, denyOut, allow_internet_access} replace the
+ * sandbox's egress policy. */
+void e2b_sandboxes_network(struct http_exchange *ex);
+/* POST /sandboxes/{id}/fork {timeout, count}: [{sandbox} or {error}] per child. */
+void e2b_sandboxes_fork(struct http_exchange *ex);
+/* POST /sandboxes/{id}/snapshots {name}: {snapshotID, names}. */
+void e2b_sandboxes_snapshot(struct http_exchange *ex);
+/* GET /snapshots?sandboxID=&name=&limit=&nextToken=. */
+void e2b_snapshots_list(struct http_exchange *ex);
+/* DELETE /templates/{id}: a snapshot (by ID or name). */
+void e2b_templates_delete(struct http_exchange *ex);
 
 #endif

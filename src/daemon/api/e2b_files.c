@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../../common/cleanup.h"
+#include "../../common/gunzip.h"
 #include "api.h"
 #include "e2b.h"
 
@@ -20,13 +22,15 @@ struct e2b_write {
         struct e2b_part parts[E2B_PARTS_MAX];
         char (*paths)[PATH_MAX]; /* each part's path */
         size_t nparts, cur, sent;
-        json_t *done; /* the answer: entries written so far */
+        json_t *done;           /* the answer: entries written so far */
+        unsigned char *decoded; /* a gzip body decoded (the lone part's bytes) */
 };
 
 static void write_free(void *ctx)
 {
         struct e2b_write *w = ctx;
         json_decref(w->done);
+        free(w->decoded);
         free(w->paths);
         free(w);
 }
@@ -139,6 +143,25 @@ static int part_paths(struct http_exchange *ex, struct e2b_write *w, const char 
         return 0;
 }
 
+/* An application/octet-stream body: one file (named by ?path=), gzip-encoded or not. */
+static int octet_body(struct http_exchange *ex, struct e2b_write *w, const char **why)
+{
+        const char *enc = http_req_header(ex->req, "Content-Encoding");
+        const unsigned char *data = (const unsigned char *)ex->body.data;
+        size_t len = ex->body.len;
+        if (enc && strcasecmp(enc, "gzip") == 0) {
+                if (gunzip_bounded(data, len, E2B_UPLOAD_MAX, &w->decoded, &len, why) < 0)
+                        return -1;
+                data = w->decoded;
+        } else if (enc && strcasecmp(enc, "identity") != 0) {
+                *why = "Content-Encoding: gzip or none";
+                return -1;
+        }
+        w->parts[0] = (struct e2b_part){.data = data, .len = len};
+        w->nparts = 1;
+        return 0;
+}
+
 void e2b_files_post(struct http_exchange *ex)
 {
         struct query_param q[E2B_FILES_QUERY];
@@ -151,10 +174,11 @@ void e2b_files_post(struct http_exchange *ex)
                         write_free(w);
                 return;
         }
-        const char *why;
-        int bad = e2b_multipart_parse(http_req_header(ex->req, "Content-Type"),
-                                      (const unsigned char *)ex->body.data, ex->body.len, w->parts,
-                                      E2B_PARTS_MAX, &w->nparts, &why);
+        const char *why, *ct = http_req_header(ex->req, "Content-Type");
+        int bad = ct && strncasecmp(ct, "application/octet-stream", 24) == 0
+                      ? octet_body(ex, w, &why)
+                      : e2b_multipart_parse(ct, (const unsigned char *)ex->body.data, ex->body.len,
+                                            w->parts, E2B_PARTS_MAX, &w->nparts, &why);
         if (!bad && w->nparts == 0)
                 bad = -1, why = "no file in the body";
         if (!bad && !(w->paths = calloc(w->nparts, PATH_MAX)))

@@ -167,6 +167,10 @@ static int path_field(struct http_exchange *ex, const json_t *in, const char *ke
 
 void e2b_fs_call(struct http_exchange *ex)
 {
+        if (strcmp(ex->match.params[0], "WatchDir") == 0) {
+                e2b_watch_dir(ex); /* a server stream */
+                return;
+        }
         enum fs_method m = FS_COUNT;
         for (int i = 0; i < FS_COUNT; i++)
                 if (strcmp(ex->match.params[0], methods[i]) == 0)

@@ -45,9 +45,10 @@ void e2b_sandboxes_metrics(struct http_exchange *ex)
                 e2b_error(ex, 400, "start and end are unix seconds");
                 return;
         }
+        e2b_path_machine(ex);
         struct machine *m = machine_find(api_core(ex), ex->match.params[0]);
         if (!m) {
-                e2b_error(ex, 404, "sandbox %s not found", ex->match.params[0]);
+                e2b_error(ex, 404, "sandbox %s not found", e2b_sandbox_id(ex->match.params[0]));
                 return;
         }
         _cleanup_free_ struct usage_point *v = calloc(USAGE_RING_N, sizeof(*v));

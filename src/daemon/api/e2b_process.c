@@ -15,12 +15,9 @@
 #include "api.h"
 #include "e2b.h"
 
-#define CONNECT_JSON   "application/connect+json"
-#define ENVELOPE_END   0x02
 #define ENVELOPE_FLAGS 0x01 /* compressed: we never ask for it */
 
-/* Appends one envelope holding doc (stolen). */
-static void envelope(struct buf *out, unsigned flags, json_t *doc)
+void e2b_envelope(struct buf *out, unsigned flags, json_t *doc)
 {
         char *text = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
@@ -35,17 +32,20 @@ static void envelope(struct buf *out, unsigned flags, json_t *doc)
         free(text);
 }
 
-static void on_start(struct buf *out, int pid)
+static void on_start(struct buf *out, const json_t *begun)
 {
-        envelope(out, 0, json_pack("{s:{s:{s:i}}}", "event", "start", "pid", pid));
+        int pid = (int)json_integer_value(json_object_get(begun, "pid"));
+        e2b_envelope(out, 0, json_pack("{s:{s:{s:i}}}", "event", "start", "pid", pid));
 }
 
-static void on_output(struct buf *out, int stream, const unsigned char *p, size_t n, int flags)
+static void on_output(struct buf *out, const json_t *begun, int stream, const unsigned char *p,
+                      size_t n, int flags)
 {
+        (void)begun;
         json_t *data = json_base64(p, n); /* proto3 JSON: bytes are always base64 */
         const char *key = flags & EXEC_OUT_PTY ? "pty" : stream == NSP_STDOUT ? "stdout" : "stderr";
         if (data)
-                envelope(out, 0, json_pack("{s:{s:{s:o}}}", "event", "data", key, data));
+                e2b_envelope(out, 0, json_pack("{s:{s:{s:o}}}", "event", "data", key, data));
 }
 
 static void on_end(struct buf *out, const json_t *exit, enum ns_code code, const char *msg)
@@ -59,20 +59,21 @@ static void on_end(struct buf *out, const json_t *exit, enum ns_code code, const
                                  strsignal((int)json_integer_value(sig)));
                 else
                         snprintf(text, sizeof(text), "exit status %d", status);
-                envelope(out, 0,
-                         json_pack("{s:{s:{s:i,s:b,s:s}}}", "event", "end", "exitCode",
-                                   json_is_integer(sig) ? -1 : status, "exited",
-                                   !json_is_integer(sig), "status", text));
-                envelope(out, ENVELOPE_END, json_object());
+                e2b_envelope(out, 0,
+                             json_pack("{s:{s:{s:i,s:b,s:s}}}", "event", "end", "exitCode",
+                                       json_is_integer(sig) ? -1 : status, "exited",
+                                       !json_is_integer(sig), "status", text));
+                e2b_envelope(out, E2B_ENVELOPE_END, json_object());
         } else {
-                envelope(out, ENVELOPE_END,
-                         json_pack("{s:{s:s,s:s}}", "error", "code", e2b_connect_code(code),
-                                   "message", msg ? msg : ns_code_name(code)));
+                e2b_envelope(out, E2B_ENVELOPE_END,
+                             json_pack("{s:{s:s,s:s}}", "error", "code", e2b_connect_code(code),
+                                       "message", msg ? msg : ns_code_name(code)));
         }
 }
 
 /* a client that drops the stream leaves the process running (E2B's background commands) */
-static const struct exec_stream_fmt connect_events = {CONNECT_JSON, on_start, on_output, on_end, 1};
+static const struct exec_stream_fmt connect_events = {E2B_CONNECT_JSON, on_start, on_output,
+                                                      on_end,           1,        1};
 
 void e2b_stream_events(struct http_exchange *ex, json_t *req)
 {
@@ -83,9 +84,9 @@ void e2b_stream_error(struct http_exchange *ex, const char *code, const char *ms
 {
         struct buf b;
         buf_init(&b, 1u << 16);
-        envelope(&b, ENVELOPE_END,
-                 json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
-        http_respond(ex, 200, CONNECT_JSON, b.data, b.len);
+        e2b_envelope(&b, E2B_ENVELOPE_END,
+                     json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+        http_respond(ex, 200, E2B_CONNECT_JSON, b.data, b.len);
         buf_fini(&b);
 }
 

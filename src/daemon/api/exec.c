@@ -41,7 +41,8 @@ struct exec_op {
         int base64;
         char *stdin_data;
         size_t stdin_len, stdin_sent;
-        json_t *req; /* the exec request, until it is sent */
+        json_t *req;   /* the exec request, until it is sent */
+        json_t *begun; /* the agent's answer to it, once streaming */
         json_t *exit;
         enum ns_code error;
         char error_msg[512];
@@ -60,6 +61,7 @@ static void op_free(struct exec_op *op)
         free(op->stdin_data);
         json_decref(op->exit);
         json_decref(op->req);
+        json_decref(op->begun);
         free(op);
 }
 
@@ -76,7 +78,13 @@ static void finish(struct exec_op *op)
         struct http_exchange *ex = op->ex;
         if (ex) {
                 ex->on_abort = NULL;
-                if (op->error != NS_OK) {
+                if (op->error != NS_OK && op->stream && op->fmt->errors_in_body) {
+                        struct buf b;
+                        buf_init(&b, 1u << 16);
+                        op->fmt->end(&b, NULL, op->error, op->error_msg);
+                        http_respond(ex, 200, op->fmt->content_type, b.data, b.len);
+                        buf_fini(&b);
+                } else if (op->error != NS_OK) {
                         http_respond_error(ex, op->error, "%s", op->error_msg);
                 } else {
                         json_t *doc =
@@ -117,8 +125,10 @@ static void ndjson_line(struct buf *out, json_t *line)
         free(text);
 }
 
-static void ndjson_output(struct buf *out, int stream, const unsigned char *p, size_t n, int base64)
+static void ndjson_output(struct buf *out, const json_t *begun, int stream, const unsigned char *p,
+                          size_t n, int base64)
 {
+        (void)begun;
         json_t *data = base64 ? NULL : json_stringn((const char *)p, n);
         json_t *line = json_pack("{s:s}", "type", stream == NSP_STDOUT ? "stdout" : "stderr");
         if (!data) { /* asked for, or not valid UTF-8 on its own */
@@ -142,8 +152,8 @@ static void ndjson_end(struct buf *out, const json_t *exit, enum ns_code code, c
                                            ns_code_def(code)->name, "message", msg));
 }
 
-static const struct exec_stream_fmt ndjson = {"application/x-ndjson", NULL, ndjson_output,
-                                              ndjson_end, 0};
+static const struct exec_stream_fmt ndjson = {
+    "application/x-ndjson", NULL, ndjson_output, ndjson_end, 0, 0};
 
 /* What the formatter wrote is there for the client: wake the stream. */
 static void stream_wrote(struct exec_op *op, size_t before)
@@ -159,7 +169,7 @@ static void stream_wrote(struct exec_op *op, size_t before)
 static void stream_output(struct exec_op *op, int stream, const unsigned char *p, size_t n)
 {
         size_t before = op->pending.len;
-        op->fmt->output(&op->pending, stream, p, n,
+        op->fmt->output(&op->pending, op->begun, stream, p, n,
                         (op->base64 ? EXEC_OUT_BASE64 : 0) | (op->pty ? EXEC_OUT_PTY : 0));
         op->owed[stream] += (uint32_t)n;
         stream_wrote(op, before);
@@ -214,11 +224,10 @@ static void stream_start(struct exec_op *op, const struct nsp_hdr *h, const unsi
         ex->on_abort = NULL; /* from now on the body source owns op (stream_free) */
         ex->owner = NULL;
         buf_init(&op->pending, STREAM_PENDING);
-        json_t *resp = json_loadb((const char *)p, h->len, 0, NULL);
-        op->pty = json_is_true(json_object_get(resp, "pty"));
+        op->begun = json_loadb((const char *)p, h->len, 0, NULL);
+        op->pty = json_is_true(json_object_get(op->begun, "pty"));
         if (op->fmt->start)
-                op->fmt->start(&op->pending, (int)json_integer_value(json_object_get(resp, "pid")));
-        json_decref(resp);
+                op->fmt->start(&op->pending, op->begun);
         http_respond_stream(ex, 200, op->fmt->content_type,
                             (struct http_body_src){stream_read, stream_free, op});
 }

@@ -18,6 +18,7 @@
 #include "../../common/util.h"
 #include "../http/relay.h"
 #include "api.h"
+#include "e2b.h"
 #include "preview.h"
 
 #define CONNECT_MS        10000
@@ -37,8 +38,7 @@ static const struct jv_field preview_fields[] = {
     {"public", JV_BOOL, 0, offsetof(struct preview_req, public), 0, 0, 0},
 };
 
-/* The hex part of a machine ID (the IDs are "m_" + 16 hex). */
-static const char *id_hex(const char *id)
+const char *preview_id_hex(const char *id)
 {
         return strncmp(id, "m_", 2) == 0 ? id + 2 : id;
 }
@@ -49,6 +49,15 @@ static unsigned url_port(const struct app *app)
                 return app->preview_port;
         const char *colon = strrchr(app->http.bound, ':');
         return colon ? (unsigned)atoi(colon + 1) : 80;
+}
+
+void preview_domain(const struct app *app, char *out, size_t cap)
+{
+        unsigned port = url_port(app);
+        if (port == 80 || port == 443)
+                snprintf(out, cap, "%s", app->preview_domain);
+        else
+                snprintf(out, cap, "%s:%u", app->preview_domain, port);
 }
 
 void api_previews_create(struct http_exchange *ex)
@@ -75,7 +84,7 @@ void api_previews_create(struct http_exchange *ex)
         uint32_t exp = (uint32_t)(time_wall_ms() / 1000 + expires_in);
         char tok[PREVIEW_TOKEN_LEN + 1], label[80], url[400], path_url[300];
         preview_token_make(app->signing_key, m->id, (unsigned)in.port, exp, tok);
-        snprintf(label, sizeof(label), "%u-%s-%s", (unsigned)in.port, id_hex(m->id), tok);
+        snprintf(label, sizeof(label), "%u-%s-%s", (unsigned)in.port, preview_id_hex(m->id), tok);
         snprintf(url, sizeof(url), "http://%s.%s:%u/", label, app->preview_domain, url_port(app));
         snprintf(path_url, sizeof(path_url), "http://%s/preview/%s/%u/%s/", app->http.bound, m->id,
                  (unsigned)in.port, tok);
@@ -85,8 +94,8 @@ void api_previews_create(struct http_exchange *ex)
                       machine_net_is_public(m, (int)in.port));
         if (machine_net_is_public(m, (int)in.port)) {
                 char pub[300];
-                snprintf(pub, sizeof(pub), "http://%u-%s.%s:%u/", (unsigned)in.port, id_hex(m->id),
-                         app->preview_domain, url_port(app));
+                snprintf(pub, sizeof(pub), "http://%u-%s.%s:%u/", (unsigned)in.port,
+                         preview_id_hex(m->id), app->preview_domain, url_port(app));
                 json_object_set_new(o, "public_url", json_string(pub));
         }
         http_respond_json(ex, 201, o);
@@ -111,10 +120,19 @@ static size_t host_label(const struct app *app, const char *host, const char **l
         return (size_t)(dot - host);
 }
 
+int preview_host_target(const struct app *app, const char *host, struct preview_target *t)
+{
+        const char *label;
+        size_t n = host_label(app, host, &label);
+        return n ? preview_parse_label(label, n, t) : -1;
+}
+
 const struct route *api_preview_intercept(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         const char *label;
+        if (e2b_envd_take_host(ex)) /* E2B's envd by host: routed as /e2b/envd/... */
+                return NULL;
         if (host_label(app, http_req_header(ex->req, "Host"), &label) ||
             http_req_header(ex->req, "X-Nullspace-Preview-Token") ||
             strncmp(ex->req->path, "/preview/", 9) == 0)
@@ -302,7 +320,7 @@ void preview_conn_start(struct preview_conn *pc, struct machine *m,
 
 /* Which error, if any, keeps the request from the machine. */
 static enum ns_code admit(struct app *app, struct machine *m, const struct preview_target *t,
-                          char *msg, size_t cap)
+                          const char *traffic_token, char *msg, size_t cap)
 {
         if (!m) {
                 snprintf(msg, cap, "no machine %s", t->id);
@@ -312,7 +330,8 @@ static enum ns_code admit(struct app *app, struct machine *m, const struct previ
                 snprintf(msg, cap, "machine %s has no network", m->id);
                 return NS_E_NETWORK_UNAVAILABLE;
         }
-        if (!t->token[0] && machine_net_is_public(m, (int)t->port))
+        if (!t->token[0] &&
+            (machine_net_is_public(m, (int)t->port) || e2b_traffic_ok(app, m->id, traffic_token)))
                 return NS_OK;
         if (!t->token[0]) {
                 snprintf(msg, cap, "port %u of machine %s is not public: use its preview URL",
@@ -340,7 +359,8 @@ static void take(struct http_exchange *ex)
                 return;
         }
         struct machine *m = machine_find(&app->core, t.id);
-        enum ns_code c = admit(app, m, &t, msg, sizeof(msg));
+        enum ns_code c = admit(app, m, &t, http_req_header(ex->req, "E2b-Traffic-Access-Token"),
+                               msg, sizeof(msg));
         if (c != NS_OK) {
                 http_respond_error(ex, c, "%s", msg);
                 return;

@@ -5,6 +5,7 @@
 #ifndef NS_API_PREVIEW_H
 #define NS_API_PREVIEW_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../../common/buf.h"
@@ -22,6 +23,15 @@ struct preview_target {
         unsigned port;
         char token[PREVIEW_TOKEN_LEN + 1]; /* "" when the URL has none */
 };
+
+/* The hex part of a machine ID (IDs are "m_" + 16 hex): MACHINE in preview names. */
+const char *preview_id_hex(const char *id);
+/* The domain preview names end in, with the port the URLs name unless 80 or 443
+ * ("localhost:7700"). */
+void preview_domain(const struct app *app, char *out, size_t cap);
+/* The target a Host header (may be NULL) names when it is PORT-MACHINE[-TOKEN].DOMAIN;
+ * 0, or -1 when it is not a preview name. */
+int preview_host_target(const struct app *app, const char *host, struct preview_target *t);
 
 /* A token for (id, port) valid until exp (seconds since the epoch). Thread-safe. */
 void preview_token_make(const unsigned char key[32], const char *id, unsigned port, uint32_t exp,

@@ -11,7 +11,6 @@
 #define EXEC_BODY_MAX  (10u << 20)   /* a command may carry up to 8 MiB of stdin */
 #define BUILD_BODY_MAX (1u << 20)    /* a Dockerfile (256 KiB) or builder steps */
 #define CONTEXT_MAX    (1ull << 30)  /* a build context (tar) */
-#define E2B_UPLOAD_MAX (64u << 20)   /* an E2B multipart upload, held whole */
 #define BATCH_BODY_MAX (512u << 10)  /* many small files in one request (JSON; one agent frame) */
 
 const struct route api_routes[] = {
@@ -23,6 +22,13 @@ const struct route api_routes[] = {
     {"GET", "/e2b/sandboxes/{id}", e2b_sandboxes_get, 0, 0, NULL},
     {"DELETE", "/e2b/sandboxes/{id}", e2b_sandboxes_kill, 0, 0, NULL},
     {"GET", "/e2b/sandboxes/{id}/metrics", e2b_sandboxes_metrics, 0, 0, NULL},
+    {"PUT", "/e2b/sandboxes/{id}/network", e2b_sandboxes_network, ROUTE_JSON_BODY, JSON_BODY_MAX,
+     NULL},
+    {"POST", "/e2b/sandboxes/{id}/fork", e2b_sandboxes_fork, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
+    {"POST", "/e2b/sandboxes/{id}/snapshots", e2b_sandboxes_snapshot, ROUTE_JSON_BODY,
+     JSON_BODY_MAX, NULL},
+    {"GET", "/e2b/snapshots", e2b_snapshots_list, 0, 0, NULL},
+    {"DELETE", "/e2b/templates/{id}", e2b_templates_delete, 0, 0, NULL},
     {"POST", "/e2b/sandboxes/{id}/timeout", e2b_sandboxes_timeout, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
     {"POST", "/e2b/sandboxes/{id}/refreshes", e2b_sandboxes_refresh, ROUTE_JSON_BODY, JSON_BODY_MAX,
@@ -38,6 +44,9 @@ const struct route api_routes[] = {
     /* ... and envd, the sandbox side (access token, not API key) */
     {"GET", "/e2b/envd/health", e2b_envd_health, ROUTE_PUBLIC, 0, NULL},
     {"GET", "/e2b/envd/files", e2b_files_get, ROUTE_PUBLIC, 0, NULL},
+    /* a signed file URL the SDK built from E2B_SANDBOX_URL drops its path: /files */
+    {"GET", "/files", e2b_files_get, ROUTE_PUBLIC, 0, NULL},
+    {"POST", "/files", e2b_files_post, ROUTE_PUBLIC, E2B_UPLOAD_MAX, NULL},
     {"POST", "/e2b/envd/files", e2b_files_post, ROUTE_PUBLIC, E2B_UPLOAD_MAX, NULL},
     {"POST", "/e2b/envd/filesystem.Filesystem/{method}", e2b_fs_call, ROUTE_PUBLIC, JSON_BODY_MAX,
      NULL},

@@ -1,0 +1,86 @@
+/* E2B's filesystem.Filesystem/WatchDir (Connect server stream) over our agent's watch
+ * channel: a start message, then one {filesystem: {name, type}} per change, named
+ * relative to the watched directory (a rename is RENAME of the old name and CREATE of
+ * the new, as envd reports it). The stream ends when the client leaves or the
+ * directory goes. Loop thread only. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "e2b.h"
+
+static void watch_start(struct buf *out, const json_t *begun)
+{
+        (void)begun;
+        e2b_envelope(out, 0, json_pack("{s:{}}", "start"));
+}
+
+/* One event: path (absolute) named relative to root. */
+static void event(struct buf *out, const char *root, const char *path, const char *type)
+{
+        size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+        const char *name = strncmp(path, root, rl) == 0 && path[rl] == '/' ? path + rl + 1 : path;
+        e2b_envelope(out, 0, json_pack("{s:{s:s,s:s}}", "filesystem", "name", name, "type", type));
+}
+
+/* Our agent's watch events are JSON lines, one per data frame. */
+static void watch_output(struct buf *out, const json_t *begun, int stream, const unsigned char *p,
+                         size_t n, int flags)
+{
+        (void)stream;
+        (void)flags;
+        const char *root = json_string_value(json_object_get(begun, "path"));
+        for (size_t at = 0; root && at < n;) {
+                const unsigned char *nl = memchr(p + at, '\n', n - at);
+                size_t len = nl ? (size_t)(nl - (p + at)) : n - at;
+                json_t *ev = json_loadb((const char *)p + at, len, 0, NULL);
+                at += len + 1;
+                const char *type = json_string_value(json_object_get(ev, "type"));
+                const char *path = json_string_value(json_object_get(ev, "path"));
+                const char *from = json_string_value(json_object_get(ev, "from"));
+                if (type && path && strcmp(type, "create") == 0)
+                        event(out, root, path, "EVENT_TYPE_CREATE");
+                else if (type && path && strcmp(type, "modify") == 0)
+                        event(out, root, path, "EVENT_TYPE_WRITE");
+                else if (type && path && strcmp(type, "delete") == 0)
+                        event(out, root, path, "EVENT_TYPE_REMOVE");
+                else if (type && path && from && strcmp(type, "rename") == 0) {
+                        event(out, root, from, "EVENT_TYPE_RENAME");
+                        event(out, root, path, "EVENT_TYPE_CREATE");
+                }
+                json_decref(ev);
+        }
+}
+
+static void watch_end(struct buf *out, const json_t *exit, enum ns_code code, const char *msg)
+{
+        (void)exit;
+        e2b_envelope(out, E2B_ENVELOPE_END,
+                     code == NS_OK
+                         ? json_object()
+                         : json_pack("{s:{s:s,s:s}}", "error", "code", e2b_connect_code(code),
+                                     "message", msg ? msg : ns_code_name(code)));
+}
+
+static const struct exec_stream_fmt watch_events = {E2B_CONNECT_JSON, watch_start, watch_output,
+                                                    watch_end,        0,           1};
+
+void e2b_watch_dir(struct http_exchange *ex)
+{
+        char user[64], path[PATH_MAX];
+        if (!e2b_envd_machine(ex) || e2b_basic_user(ex, user, sizeof(user)) < 0)
+                return;
+        json_t *in = e2b_envelope_json(ex->body.data, ex->body.len);
+        const char *p = json_string_value(json_object_get(in, "path"));
+        if (!p || !p[0] || e2b_resolve_path(p, user, path, sizeof(path)) < 0) {
+                json_decref(in);
+                e2b_stream_error(ex, "invalid_argument",
+                                 "expected one envelope {path, recursive} naming a directory");
+                return;
+        }
+        json_t *req = json_pack("{s:s,s:s,s:b}", "op", "watch", "path", path, "recursive",
+                                json_is_true(json_object_get(in, "recursive")));
+        json_decref(in);
+        api_exec_stream(ex, req, &watch_events);
+}
