@@ -57,6 +57,10 @@ enum nsp_type {
                            "signal","background"} */
 };
 
+/* A file write goes to PATH + NSP_WRITE_TMP + the channel number, then is renamed over
+ * PATH: a watch sees that name come and go (e2b_watch.c hides it). */
+#define NSP_WRITE_TMP ".nswrite-"
+
 enum nsp_stream {
         NSP_STDIN = 0,  /* daemon → agent: process stdin, or file content being written */
         NSP_STDOUT = 1, /* agent → daemon: process stdout, or file content being read */

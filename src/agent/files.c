@@ -187,7 +187,7 @@ static void start_write(struct agent *a, uint32_t chan, const char *path, json_t
                 return;
         }
         char tmp[PATH_MAX];
-        if (snprintf(tmp, sizeof(tmp), "%s.nswrite-%u", path, chan) >= (int)sizeof(tmp)) {
+        if (snprintf(tmp, sizeof(tmp), "%s" NSP_WRITE_TMP "%u", path, chan) >= (int)sizeof(tmp)) {
                 agent_send_errno(a, chan, ENAMETOOLONG, path);
                 return;
         }

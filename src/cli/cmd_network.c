@@ -28,6 +28,8 @@ static void show_network(const json_t *m)
                json_is_true(json_object_get(net, "allow_internet_access")) ? "true" : "false");
         show_list_field(net, "allow_out");
         show_list_field(net, "deny_out");
+        printf("%-22s%s\n", "public_all",
+               json_is_true(json_object_get(net, "public_all")) ? "true" : "false");
 }
 
 /* A JSON array of the flag's values ("" as the only value: an empty list). */
@@ -43,8 +45,8 @@ static json_t *cidr_list(const struct cli_multi *m)
 int cmd_machines_network(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines network");
-        const char *v[4] = {0};
-        struct cli_multi multi[4] = {0};
+        const char *v[6] = {0};
+        struct cli_multi multi[6] = {0};
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
         if (!id)
@@ -53,9 +55,11 @@ int cmd_machines_network(struct cli *c, int argc, char **argv)
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
         if (v[0] && v[1])
                 return cli_usage_error(cmd, "--internet and --no-internet exclude each other");
+        if (v[4] && v[5])
+                return cli_usage_error(cmd, "--public-all and --no-public-all exclude each other");
         char path[128];
         snprintf(path, sizeof(path), "/v1/machines/%s", id);
-        int change = v[0] || v[1] || multi[2].n || multi[3].n;
+        int change = v[0] || v[1] || multi[2].n || multi[3].n || v[4] || v[5];
         if (!change) /* no flags: show it */
                 return cli_call(c, "GET", path, NULL, show_network);
         json_t *body = json_object();
@@ -65,6 +69,8 @@ int cmd_machines_network(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "allow_out", cidr_list(&multi[2]));
         if (multi[3].n)
                 json_object_set_new(body, "deny_out", cidr_list(&multi[3]));
+        if (v[4] || v[5])
+                json_object_set_new(body, "public_all", json_boolean(v[4] != NULL));
         snprintf(path, sizeof(path), "/v1/machines/%s/network", id);
         return cli_call(c, "PUT", path, body, show_network);
 }

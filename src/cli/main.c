@@ -66,6 +66,8 @@ static const struct cli_flag m_network_flags[] = {
     {"--no-internet", NULL, "only --allow-out destinations", 0},
     {"--allow-out", "CIDR|DOMAIN", "always reachable (repeatable; \"\" empties the list)", 1},
     {"--deny-out", "CIDR|DOMAIN", "never reachable (repeatable; \"\" empties the list)", 1},
+    {"--public-all", NULL, "serve every port without a token (public_all)", 0},
+    {"--no-public-all", NULL, "ports need a preview token again", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_preview_flags[] = {
     {"--expires-s", "SECONDS", "how long the URL works (default 3600, at most 604800)", 0},
@@ -218,7 +220,8 @@ const struct cli_cmd cli_cmds[] = {
      "Pause a running machine in memory (processes, sessions and connections wait; resume "
      "or any request continues it in milliseconds)",
      no_flags, cmd_machines_pause},
-    {"machines network", "ID [--internet|--no-internet] [--allow-out X] [--deny-out X]",
+    {"machines network",
+     "ID [--internet|--no-internet] [--allow-out X] [--deny-out X] [--[no-]public-all]",
      "Show or change a machine's address and egress policy", m_network_flags, cmd_machines_network},
     {"machines preview", "ID PORT [--expires-s N] [--public|--private]",
      "Print a signed URL that reaches PORT of the machine", m_preview_flags, cmd_machines_preview},

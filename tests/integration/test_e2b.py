@@ -34,6 +34,7 @@ class E2bSdk(DaemonTest):
         self.assertEqual((st, body["code"]), (400, 400), body)
         # what E2B has and we do not yet, unknown paths, wrong methods, no key: E2B's shape
         for method, path, status in (("GET", "/e2b/sandboxes/x/logs", 404),
+                                     ("GET", "/e2b/templates", 404),
                                      ("GET", "/e2b/no/such/route", 404),
                                      ("PATCH", "/e2b/v2/sandboxes", 405)):
             st, _, body = self.d.request(method, path)
@@ -70,6 +71,52 @@ class E2bSdk(DaemonTest):
         st, _, body = self.d.request("POST", path, body=env(0, b"{}"), headers=bad, key=False)
         self.assertEqual((st, body["code"]), (401, 401), body)
         self.assertEqual(self.d.request("GET", "/e2b/sandboxes/" + m["sandboxID"])[0], 200)
+
+    def test_bad_uploads_signatures_and_streams_get_clear_errors(self):
+        import gzip
+        import struct
+        st, _, m = self.d.request("POST", "/e2b/v2/sandboxes", {"timeout": 60})
+        self.assertEqual(st, 201, m)
+        self.addCleanup(self.d.request, "DELETE", "/e2b/sandboxes/" + m["sandboxID"])
+        h = {"E2b-Sandbox-Id": m["sandboxID"], "X-Access-Token": m["envdAccessToken"]}
+        octet = dict(h, **{"Content-Type": "application/octet-stream"})
+        files = "/e2b/envd/files?path=/tmp/u"
+        # gzip: corrupt, truncated, a bomb past the 64 MiB bound, an unknown encoding
+        bomb = gzip.compress(b"\0" * (65 << 20), 9)
+        good = gzip.compress(b"fine")
+        for body, enc, why in ((b"not gzip", "gzip", "corrupt"), (good[:-6], "gzip", "truncated"),
+                               (bomb, "gzip", "too large"), (b"x", "br", "gzip or none")):
+            st, _, body = self.d.request("POST", files, body=body, key=False,
+                                         headers=dict(octet, **{"Content-Encoding": enc}))
+            self.assertEqual((st, body["code"]), (400, 400), body)
+            self.assertIn(why, body["message"])
+        st, _, body = self.d.request("POST", files, body=good, key=False,
+                                     headers=dict(octet, **{"Content-Encoding": "gzip"}))
+        self.assertEqual(st, 200, body)
+        # signed URLs: a forged signature, one naming no sandbox, none at all
+        for path, hdrs, status in (("/files?path=/tmp/u&signature=v1_forged", {}, 401),
+                                   ("/e2b/envd/files?path=/tmp/u&signature=v1_x",
+                                    {"E2b-Sandbox-Id": m["sandboxID"]}, 401),
+                                   ("/files?path=/tmp/u&signature=v1_x&signature_expiration=soon",
+                                    {}, 401),
+                                   ("/files?path=/tmp/u", {}, 400)):
+            st, _, body = self.d.request("GET", path, headers=hdrs, key=False)
+            self.assertEqual((st, body["code"]), (status, status), (path, body))
+        # WatchDir: a malformed request and a missing directory end the stream with errors
+        cj = dict(h, **{"Content-Type": "application/connect+json"})
+        watch = "/e2b/envd/filesystem.Filesystem/WatchDir"
+        for payload, code in ((b"[]", "invalid_argument"), (b'{"path": ""}', "invalid_argument"),
+                              (b'{"path": "/tmp/none"}', "not_found")):
+            env = struct.pack("!BI", 0, len(payload)) + payload
+            st, _, raw = self.d.request("POST", watch, body=env, headers=cj, key=False)
+            self.assertEqual(st, 200, raw)
+            flags, n = struct.unpack("!BI", raw[:5])
+            self.assertEqual((flags, json.loads(raw[5:5 + n])["error"]["code"]), (2, code), raw)
+        # fork and snapshot bodies out of range
+        for path, body in (("/fork", {"count": 99}), ("/fork", {"timeout": "x"}),
+                           ("/snapshots", {"name": 5})):
+            st, _, out = self.d.request("POST", "/e2b/sandboxes/" + m["sandboxID"] + path, body)
+            self.assertEqual((st, out["code"]), (400, 400), out)
 
 
 if __name__ == "__main__":

@@ -502,10 +502,13 @@ class Machine:
         """The machine's address and egress policy as last fetched (None: no network)."""
         return self.info.get("network")
 
-    def set_network(self, allow_internet_access=None, allow_out=None, deny_out=None):
-        """Changes the egress policy (only the arguments given), also while it runs."""
+    def set_network(self, allow_internet_access=None, allow_out=None, deny_out=None,
+                    public_all=None):
+        """Changes the egress policy (only the arguments given), also while it runs;
+        public_all serves every port without a preview token."""
         body = {k: v for k, v in (("allow_internet_access", allow_internet_access),
-                                  ("allow_out", allow_out), ("deny_out", deny_out))
+                                  ("allow_out", allow_out), ("deny_out", deny_out),
+                                  ("public_all", public_all))
                 if v is not None}
         self.info = self.client.request("PUT", self._path("/network"), body=body)
         return self.info["network"]

@@ -344,6 +344,8 @@ export interface NetworkPolicy {
   allow_internet_access?: boolean;
   allow_out?: string[];
   deny_out?: string[];
+  /** Every port served without a preview token (E2B's allowPublicTraffic). */
+  public_all?: boolean;
 }
 
 export interface Preview {

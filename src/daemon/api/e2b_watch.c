@@ -1,8 +1,9 @@
 /* E2B's filesystem.Filesystem/WatchDir (Connect server stream) over our agent's watch
  * channel: a start message, then one {filesystem: {name, type}} per change, named
  * relative to the watched directory (a rename is RENAME of the old name and CREATE of
- * the new, as envd reports it). The stream ends when the client leaves or the
- * directory goes. Loop thread only. */
+ * the new, as envd reports it). A file our agent writes is a temporary file renamed
+ * over the path: its events are those of a write in place (CREATE, WRITE). The stream
+ * ends when the client leaves or the directory goes. Loop thread only. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,14 @@ static void event(struct buf *out, const char *root, const char *path, const cha
         e2b_envelope(out, 0, json_pack("{s:{s:s,s:s}}", "filesystem", "name", name, "type", type));
 }
 
+/* Whether path is an agent write's temporary file (PATH.nswrite-CHANNEL). */
+static int write_tmp(const char *path)
+{
+        const char *t = path ? strstr(path, NSP_WRITE_TMP) : NULL;
+        return t && t[strlen(NSP_WRITE_TMP)] &&
+               strspn(t + strlen(NSP_WRITE_TMP), "0123456789") == strlen(t + strlen(NSP_WRITE_TMP));
+}
+
 /* Our agent's watch events are JSON lines, one per data frame. */
 static void watch_output(struct buf *out, const json_t *begun, int stream, const unsigned char *p,
                          size_t n, int flags)
@@ -39,7 +48,12 @@ static void watch_output(struct buf *out, const json_t *begun, int stream, const
                 const char *type = json_string_value(json_object_get(ev, "type"));
                 const char *path = json_string_value(json_object_get(ev, "path"));
                 const char *from = json_string_value(json_object_get(ev, "from"));
-                if (type && path && strcmp(type, "create") == 0)
+                if (type && path && from && strcmp(type, "rename") == 0 && write_tmp(from)) {
+                        event(out, root, path, "EVENT_TYPE_CREATE");
+                        event(out, root, path, "EVENT_TYPE_WRITE");
+                } else if (write_tmp(path)) {
+                        /* the write under way: seen once it lands */
+                } else if (type && path && strcmp(type, "create") == 0)
                         event(out, root, path, "EVENT_TYPE_CREATE");
                 else if (type && path && strcmp(type, "modify") == 0)
                         event(out, root, path, "EVENT_TYPE_WRITE");
