@@ -380,6 +380,16 @@ static void form_unescape(char *s)
         *w = '\0';
 }
 
+void e2b_respond_page(struct http_exchange *ex, json_t *items, int64_t next)
+{
+        if (next) {
+                char tok[32];
+                snprintf(tok, sizeof(tok), "%lld", (long long)next);
+                http_add_header(ex, "X-Next-Token", tok);
+        }
+        http_respond_json(ex, 200, items);
+}
+
 int e2b_whole(const char *s, long long min, long long max, long long *out)
 {
         char *end;
@@ -468,12 +478,7 @@ static void list(struct http_exchange *ex, int v2)
                 if (n < 200)
                         break;
         }
-        if (next) {
-                char tok[32];
-                snprintf(tok, sizeof(tok), "%lld", (long long)next);
-                http_add_header(ex, "X-Next-Token", tok);
-        }
-        http_respond_json(ex, 200, arr);
+        e2b_respond_page(ex, arr, next);
 }
 
 void e2b_sandboxes_list(struct http_exchange *ex)

@@ -131,6 +131,8 @@ void e2b_stream_error(struct http_exchange *ex, const char *code, const char *ms
 
 /* The SandboxDetail of machine id (new reference), NULL when it is not stored. */
 json_t *e2b_sandbox_of(struct app *app, const char *id);
+/* Answers 200 with a page of items (stolen); next (0: none) as X-Next-Token. */
+void e2b_respond_page(struct http_exchange *ex, json_t *items, int64_t next);
 /* A whole decimal number in [min, max] into *out; -1 when not. Thread-safe. */
 int e2b_whole(const char *s, long long min, long long max, long long *out);
 /* The ID of the snapshot ref names (its ID, or the name of a ready one: the newest)

@@ -234,12 +234,7 @@ void e2b_snapshots_list(struct http_exchange *ex)
                 free(v);
                 more = n == 200;
         }
-        if (next) {
-                char tok[32];
-                snprintf(tok, sizeof(tok), "%lld", (long long)next);
-                http_add_header(ex, "X-Next-Token", tok);
-        }
-        http_respond_json(ex, 200, arr);
+        e2b_respond_page(ex, arr, next);
 }
 
 void e2b_templates_delete(struct http_exchange *ex)
