@@ -7,7 +7,7 @@ import { Machine } from '../../sdks/typescript/src/index.js'
 
 const runs = Number(process.argv[2] || 50)
 const sbx = await Sandbox.create({ timeoutMs: 600_000 })
-const out = { e2b_run: [], ours_run: [], e2b_read: [], ours_read: [] }
+const out = { e2b_run: [], ours_run: [], ours_login: [], e2b_read: [], ours_read: [] }
 try {
   const m = await Machine.connect(`m_${sbx.sandboxId}`)
   await sbx.files.write('/tmp/bench.txt', 'x'.repeat(4096))
@@ -23,6 +23,8 @@ try {
   for (let i = 0; i < runs; i++) {
     await time(out.e2b_run, () => sbx.commands.run('true'))
     await time(out.ours_run, () => m.commands.run('true'))
+    // what the e2b SDK asks envd to run for commands.run('true'): a login shell
+    await time(out.ours_login, () => m.commands.run(['/bin/bash', '-l', '-c', 'true']))
     await time(out.e2b_read, () => sbx.files.read('/tmp/bench.txt'))
     await time(out.ours_read, () => m.files.read('/tmp/bench.txt'))
   }
