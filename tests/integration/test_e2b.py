@@ -34,7 +34,7 @@ class E2bSdk(DaemonTest):
         self.assertEqual((st, body["code"]), (400, 400), body)
         # what E2B has and we do not yet, unknown paths, wrong methods, no key: E2B's shape
         for method, path, status in (("GET", "/e2b/sandboxes/x/logs", 404),
-                                     ("GET", "/e2b/templates", 404),
+                                     ("GET", "/e2b/volumes", 404),
                                      ("GET", "/e2b/no/such/route", 404),
                                      ("PATCH", "/e2b/v2/sandboxes", 405)):
             st, _, body = self.d.request(method, path)
@@ -75,10 +75,17 @@ class E2bSdk(DaemonTest):
     def test_bad_uploads_signatures_and_streams_get_clear_errors(self):
         import gzip
         import struct
-        st, _, m = self.d.request("POST", "/e2b/v2/sandboxes", {"timeout": 60})
+        st, _, m = self.d.request("POST", "/e2b/v2/sandboxes",
+                                  {"timeout": 60, "envVars": {"GREETING": "it's $HOME"}})
         self.assertEqual(st, 201, m)
         self.addCleanup(self.d.request, "DELETE", "/e2b/sandboxes/" + m["sandboxID"])
         h = {"E2b-Sandbox-Id": m["sandboxID"], "X-Access-Token": m["envdAccessToken"]}
+        st, _, logs = self.d.request("GET", "/e2b/sandboxes/%s/logs" % m["sandboxID"])
+        self.assertEqual(st, 200, logs)
+        self.assertIn("machine.running", [e["message"] for e in logs["logEntries"]])
+        self.assertTrue(logs["logs"][0]["line"] and logs["logs"][0]["timestamp"], logs)
+        st, _, envs = self.d.request("GET", "/e2b/envd/envs", headers=h, key=False)
+        self.assertEqual((st, envs), (200, {"GREETING": "it's $HOME"}), envs)
         octet = dict(h, **{"Content-Type": "application/octet-stream"})
         files = "/e2b/envd/files?path=/tmp/u"
         # gzip: corrupt, truncated, a bomb past the 64 MiB bound, an unknown encoding

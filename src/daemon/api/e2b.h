@@ -57,6 +57,8 @@ int e2b_envd_take_host(struct http_exchange *ex);
  * else NULL after answering 400 or 401. */
 struct machine *e2b_envd_machine(struct http_exchange *ex);
 void e2b_envd_health(struct http_exchange *ex);
+/* GET /envs: the sandbox's environment variables (its create's envVars). */
+void e2b_envd_envs(struct http_exchange *ex);
 /* E2B's signature of a file URL: "v1_" + unpadded base64 of SHA-256 of
  * "path:op:user:token[:expiration]" (op "read" or "write"), into out (48 bytes do).
  * -1 when the inputs are too long. Thread-safe. */
@@ -150,6 +152,9 @@ void e2b_sandboxes_pause(struct http_exchange *ex);
 void e2b_sandboxes_resume(struct http_exchange *ex);
 void e2b_sandboxes_connect(struct http_exchange *ex);
 void e2b_sandboxes_metrics(struct http_exchange *ex);
+/* GET /sandboxes/{id}/logs?start=&limit=: the machine's lifecycle events as SandboxLogs
+ * ({logs: [{timestamp, line}], logEntries: [{timestamp, level, message, fields}]}). */
+void e2b_sandboxes_logs(struct http_exchange *ex);
 /* PUT /sandboxes/{id}/network: {allowOut, denyOut, allow_internet_access} replace the
  * sandbox's egress policy. */
 void e2b_sandboxes_network(struct http_exchange *ex);

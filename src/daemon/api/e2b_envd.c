@@ -148,6 +148,14 @@ void e2b_envd_health(struct http_exchange *ex)
                 http_respond(ex, 204, NULL, NULL, 0);
 }
 
+void e2b_envd_envs(struct http_exchange *ex)
+{
+        struct machine *m = e2b_envd_machine(ex);
+        if (m)
+                http_respond_json(ex, 200,
+                                  m->conf.env ? json_deep_copy(m->conf.env) : json_object());
+}
+
 int e2b_resolve_path(const char *path, const char *user, char *out, size_t cap)
 {
         int n = path[0] == '/'                      ? snprintf(out, cap, "%s", path)

@@ -1,5 +1,8 @@
 /* E2B's GET /sandboxes/{id}/metrics?start=&end= (unix seconds): the machine's usage over
- * time from the core's ring (core/monitor.c) as E2B's SandboxMetric list. Loop thread. */
+ * time from the core's ring (core/monitor.c) as E2B's SandboxMetric list; and
+ * GET /sandboxes/{id}/logs: its lifecycle events (the event log) as E2B's SandboxLogs.
+ * Loop thread. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,4 +67,57 @@ void e2b_sandboxes_metrics(struct http_exchange *ex)
                         json_array_append_new(
                             arr, metric_json(&v[i], i ? &v[i - 1] : NULL, m->conf.vcpus));
         http_respond_json(ex, 200, arr);
+}
+
+/* One lifecycle event as E2B's log line and structured entry. */
+static void log_event(const struct event_rec *ev, json_t *lines, json_t *entries)
+{
+        char line[256];
+        snprintf(line, sizeof(line), "%s%s%s", ev->kind, ev->reason[0] ? " reason=" : "",
+                 ev->reason);
+        json_array_append_new(
+            lines, json_pack("{s:o,s:s}", "timestamp", e2b_iso_time(ev->ts), "line", line));
+        json_t *fields = json_pack("{s:s}", "event_id", ev->id);
+        if (ev->reason[0])
+                json_object_set_new(fields, "reason", json_string(ev->reason));
+        json_array_append_new(entries,
+                              json_pack("{s:o,s:s,s:s,s:o}", "timestamp", e2b_iso_time(ev->ts),
+                                        "level", strstr(ev->kind, "failed") ? "error" : "info",
+                                        "message", ev->kind, "fields", fields));
+}
+
+void e2b_sandboxes_logs(struct http_exchange *ex)
+{
+        struct query_param q[] = {{.name = "start"}, {.name = "limit"}};
+        char msg[160];
+        long long start = 0, limit = 1000;
+        if (query_parse(ex->req->query, q, 2, msg, sizeof(msg)) < 0 ||
+            (q[0].present && e2b_whole(q[0].value, 0, INT64_MAX, &start) < 0) ||
+            (q[1].present && e2b_whole(q[1].value, 1, 1000, &limit) < 0)) {
+                e2b_error(ex, 400, "start is unix milliseconds, limit 1 to 1000");
+                return;
+        }
+        struct machine_rec r;
+        struct err e = {0};
+        e2b_path_machine(ex);
+        if (store_machine_get(api_core(ex)->store, ex->match.params[0], &r, &e) < 0) {
+                e2b_error(ex, 404, "sandbox %s not found", e2b_sandbox_id(ex->match.params[0]));
+                return;
+        }
+        store_machine_rec_free(&r);
+        struct event_filter f = {
+            .subject_type = "machine", .subject_id = ex->match.params[0], .since_ts = start};
+        struct event_rec *v;
+        size_t n;
+        if (store_event_query(api_core(ex)->store, &f, (unsigned)limit, &v, &n, &e) < 0) {
+                e2b_error(ex, 500, "%s", e.msg);
+                return;
+        }
+        json_t *lines = json_array(), *entries = json_array();
+        for (size_t i = 0; i < n; i++) {
+                log_event(&v[i], lines, entries);
+                store_event_rec_free(&v[i]);
+        }
+        free(v);
+        http_respond_json(ex, 200, json_pack("{s:o,s:o}", "logs", lines, "logEntries", entries));
 }

@@ -22,6 +22,7 @@ const struct route api_routes[] = {
     {"GET", "/e2b/sandboxes/{id}", e2b_sandboxes_get, 0, 0, NULL},
     {"DELETE", "/e2b/sandboxes/{id}", e2b_sandboxes_kill, 0, 0, NULL},
     {"GET", "/e2b/sandboxes/{id}/metrics", e2b_sandboxes_metrics, 0, 0, NULL},
+    {"GET", "/e2b/sandboxes/{id}/logs", e2b_sandboxes_logs, 0, 0, NULL},
     {"PUT", "/e2b/sandboxes/{id}/network", e2b_sandboxes_network, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
     {"POST", "/e2b/sandboxes/{id}/fork", e2b_sandboxes_fork, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
@@ -43,6 +44,7 @@ const struct route api_routes[] = {
      JSON_BODY_MAX, NULL},
     /* ... and envd, the sandbox side (access token, not API key) */
     {"GET", "/e2b/envd/health", e2b_envd_health, ROUTE_PUBLIC, 0, NULL},
+    {"GET", "/e2b/envd/envs", e2b_envd_envs, ROUTE_PUBLIC, 0, NULL},
     {"GET", "/e2b/envd/files", e2b_files_get, ROUTE_PUBLIC, 0, NULL},
     /* a signed file URL the SDK built from E2B_SANDBOX_URL drops its path: /files */
     {"GET", "/files", e2b_files_get, ROUTE_PUBLIC, 0, NULL},
