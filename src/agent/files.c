@@ -27,7 +27,9 @@ static const char *type_of(mode_t m)
         return "other";
 }
 
-static json_t *stat_json(const char *path, const struct stat *st)
+/* {path, type, size, mode, mtime_ms[, target]}; with `owner` also uid, gid, atime_ms,
+ * ctime_ms (asked for with "owner": true). */
+static json_t *stat_json(const char *path, const struct stat *st, int owner)
 {
         json_t *o =
             json_pack("{s:s,s:s,s:I,s:i,s:I}", "path", path, "type", type_of(st->st_mode), "size",
@@ -40,6 +42,16 @@ static json_t *stat_json(const char *path, const struct stat *st)
                         target[n] = '\0';
                         json_object_set_new(o, "target", json_string(target));
                 }
+        }
+        if (owner) {
+                json_object_set_new(o, "uid", json_integer((json_int_t)st->st_uid));
+                json_object_set_new(o, "gid", json_integer((json_int_t)st->st_gid));
+                json_object_set_new(o, "atime_ms",
+                                    json_integer((json_int_t)st->st_atim.tv_sec * 1000 +
+                                                 st->st_atim.tv_nsec / 1000000));
+                json_object_set_new(o, "ctime_ms",
+                                    json_integer((json_int_t)st->st_ctim.tv_sec * 1000 +
+                                                 st->st_ctim.tv_nsec / 1000000));
         }
         return o;
 }
@@ -109,6 +121,7 @@ struct listing {
         json_t *out;
         int max_depth;
         size_t count;
+        int owner;
 };
 
 static int list_visit(void *ctx, const char *path, const char *name, const struct stat *st,
@@ -117,7 +130,7 @@ static int list_visit(void *ctx, const char *path, const char *name, const struc
         struct listing *l = ctx;
         if (l->count >= LIST_MAX_ENTRIES)
                 return -1;
-        json_t *o = stat_json(path, st);
+        json_t *o = stat_json(path, st, l->owner);
         json_object_set_new(o, "name", json_string(name));
         json_array_append_new(l->out, o);
         l->count++;
@@ -257,7 +270,7 @@ static int search_visit(void *ctx, const char *path, const char *name, const str
         if (name_ok && s->content)
                 search_content(s, path, st);
         else if (name_ok)
-                json_array_append_new(s->results, stat_json(path, st));
+                json_array_append_new(s->results, stat_json(path, st, 0));
         return 1;
 }
 
@@ -367,7 +380,8 @@ static void op_stat(struct agent *a, uint32_t chan, json_t *req)
         if (path && lstat(path, &st) < 0)
                 agent_send_errno(a, chan, errno, path);
         else if (path)
-                agent_send_json(a, NSP_RESP, chan, stat_json(path, &st));
+                agent_send_json(a, NSP_RESP, chan,
+                                stat_json(path, &st, json_is_true(json_object_get(req, "owner"))));
 }
 
 static void op_exists(struct agent *a, uint32_t chan, json_t *req)
@@ -390,7 +404,11 @@ static void op_list(struct agent *a, uint32_t chan, json_t *req)
                 agent_send_errno(a, chan, errno ? errno : ENOTDIR, path);
                 return;
         }
-        struct listing l = {json_array(), depth < 1 ? 1 : depth > 32 ? 32 : (int)depth, 0};
+        struct listing l = {json_array(),
+                            depth < 1    ? 1
+                            : depth > 32 ? 32
+                                         : (int)depth,
+                            0, json_is_true(json_object_get(req, "owner"))};
         walk(path, 1, list_visit, &l);
         agent_send_json(
             a, NSP_RESP, chan,

@@ -1,4 +1,5 @@
-/* File operations on many paths or on metadata: "chmod" {"path","mode"} and
+/* File operations on many paths or on metadata: "chmod" {"path","mode"}, "chown"
+ * {"path","uid","gid"} (-1 or absent: unchanged; the link itself, not its target) and
  * "write_batch" {"files":[{"path","data" (base64),"mode"}]}, each file written to a
  * temporary file and renamed over its path, in order; the first failure stops the batch
  * and names its path (the files before it are written). */
@@ -29,6 +30,22 @@ static void op_chmod(struct agent *a, uint32_t chan, json_t *req)
                 agent_send_json(a, NSP_RESP, chan,
                                 json_pack("{s:s,s:I}", "path", path, "mode",
                                           (json_int_t)json_integer_value(jm)));
+}
+
+static void op_chown(struct agent *a, uint32_t chan, json_t *req)
+{
+        const char *path = json_string_value(json_object_get(req, "path"));
+        json_t *ju = json_object_get(req, "uid"), *jg = json_object_get(req, "gid");
+        json_int_t uid = json_is_integer(ju) ? json_integer_value(ju) : -1;
+        json_int_t gid = json_is_integer(jg) ? json_integer_value(jg) : -1;
+        if (!path || !*path || uid < -1 || gid < -1 || uid > 0x7fffffff || gid > 0x7fffffff) {
+                agent_send_error(a, chan, "invalid_request", "chown needs 'path', 'uid', 'gid'");
+                return;
+        }
+        if (lchown(path, (uid_t)uid, (gid_t)gid) < 0)
+                agent_send_errno(a, chan, errno, path);
+        else
+                agent_send_json(a, NSP_RESP, chan, json_pack("{s:s}", "path", path));
 }
 
 /* One file of a batch: decoded, written to PATH.nsbatch-CHAN, fsync'd, renamed. */
@@ -88,6 +105,7 @@ static void op_write_batch(struct agent *a, uint32_t chan, json_t *req)
 
 const struct agent_op files_batch_ops[] = {
     {"chmod", op_chmod},
+    {"chown", op_chown},
     {"write_batch", op_write_batch},
     {NULL, NULL},
 };

@@ -118,10 +118,30 @@ static enum ns_code check_signed(struct http_exchange *ex)
         return NS_OK;
 }
 
+void auth_volume_token(const unsigned char key[32], const char *volume_id, char out[65])
+{
+        auth_sign(key, "VOLUME", volume_id, "token", 0, out);
+}
+
+/* Whether key is the token of the route's volume ({id}, its ID). */
+static int volume_token_ok(struct http_exchange *ex, const char *key)
+{
+        struct app *app = ex->app;
+        char want[65];
+        if (!(ex->match.route->flags & ROUTE_VOLUME_TOKEN) || !key || strlen(key) != 64)
+                return 0;
+        auth_volume_token(app->signing_key, ex->match.params[0], want);
+        return CRYPTO_memcmp(want, key, 64) == 0;
+}
+
 enum ns_code auth_authenticate(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         const char *key = presented_key(ex->req);
+        if (volume_token_ok(ex, key)) {
+                snprintf(ex->key_id, sizeof(ex->key_id), "volume-token");
+                return NS_OK;
+        }
         if ((!key || !*key) && (ex->match.route->flags & ROUTE_SIGNED) &&
             strstr(ex->req->query, "signature="))
                 return check_signed(ex);

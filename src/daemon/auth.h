@@ -31,6 +31,10 @@ void auth_cache_clear(struct auth_cache *c);
 int auth_create_key(struct store *st, const char *name, const char *secret, struct key_rec *out,
                     char token[KEY_TOKEN_MAX], struct err *e);
 
+/* The token that opens one volume's files (routes marked ROUTE_VOLUME_TOKEN) in place
+ * of an API key: auth_sign over the volume ID. out: 64 hex digits and a NUL. Thread-safe. */
+void auth_volume_token(const unsigned char key[32], const char *volume_id, char out[65]);
+
 /* Signs a file URL: hex HMAC-SHA256 of "v1\nMETHOD\nMACHINE\nPATH\nEXPIRES" under the
  * daemon's signing key. out gets 64 hex digits and a NUL. */
 void auth_sign(const unsigned char key[32], const char *method, const char *machine,

@@ -4,7 +4,15 @@
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { after, test } from 'node:test'
-import { ALL_TRAFFIC, CommandExitError, NotFoundError, Sandbox, SandboxNotFoundError } from 'e2b'
+import {
+  ALL_TRAFFIC,
+  CommandExitError,
+  NotFoundError,
+  Sandbox,
+  SandboxNotFoundError,
+  Volume,
+  VolumePathNotFoundError,
+} from 'e2b'
 
 const daemon = new URL(process.env.E2B_API_URL)
 
@@ -395,4 +403,44 @@ test('files.write as octet-stream and gzip (envd 0.5.7), read back exactly', asy
   const info = await sbx.files.write('/tmp/z/g.txt', 'gzipped '.repeat(1000), { gzip: true })
   assert.equal(info.path, '/tmp/z/g.txt')
   assert.equal(await sbx.files.read('/tmp/z/g.txt'), 'gzipped '.repeat(1000))
+})
+
+test('volumes: create, list, files through the volume API, mounted in a sandbox, destroy', async () => {
+  const vol = await Volume.create('e2b-suite-vol')
+  try {
+    assert.ok(vol.volumeId && vol.token)
+    const listed = await Volume.list()
+    assert.ok(listed.some((v) => v.volumeId === vol.volumeId && v.name === 'e2b-suite-vol'))
+    assert.equal((await Volume.getInfo(vol.volumeId)).name, 'e2b-suite-vol')
+
+    const st = await vol.writeFile('/data/a.txt', 'volume data')
+    assert.equal(st.type, 'file')
+    assert.equal(st.size, 11)
+    assert.equal(st.path, '/data/a.txt')
+    assert.equal(await vol.readFile('/data/a.txt'), 'volume data')
+    await assert.rejects(vol.writeFile('/data/a.txt', 'again', { force: false }), /exists/)
+    const dir = await vol.makeDir('/data/sub', { mode: 0o750 })
+    assert.equal(dir.type, 'directory')
+    assert.equal(dir.mode & 0o777, 0o750)
+    const names = (await vol.list('/data')).map((e) => `${e.name}:${e.type}`).sort()
+    assert.deepEqual(names, ['a.txt:file', 'sub:directory'])
+    const changed = await vol.updateMetadata('/data/a.txt', { mode: 0o600, uid: 1000, gid: 1000 })
+    assert.equal(changed.mode & 0o777, 0o600)
+    assert.deepEqual([changed.uid, changed.gid], [1000, 1000])
+    const info = await vol.getInfo('/data/a.txt')
+    assert.ok(Math.abs(info.mtime.getTime() - Date.now()) < 600_000, String(info.mtime))
+    await assert.rejects(vol.getInfo('/nope'), VolumePathNotFoundError)
+    assert.equal(await vol.exists('/nope'), false)
+
+    const sbx = await create({ volumeMounts: { '/mnt/vol': vol } })
+    assert.equal((await sbx.commands.run('cat /mnt/vol/data/a.txt')).stdout, 'volume data')
+    await sbx.files.write('/mnt/vol/from-sandbox.txt', 'hi')
+    await Sandbox.kill(sbx.sandboxId)
+    assert.equal(await vol.readFile('/from-sandbox.txt'), 'hi')
+    await vol.remove('/data')
+    assert.equal(await vol.exists('/data'), false)
+  } finally {
+    assert.equal(await Volume.destroy(vol.volumeId), true)
+  }
+  assert.equal(await Volume.destroy(vol.volumeId), false)
 })

@@ -19,7 +19,8 @@ class E2bSdk(DaemonTest):
         self.assertEqual(st, 201, k)
         self.assertRegex(k["key"], r"^e2b_[0-9a-f]{40}$")  # what the SDK's check accepts
         env = dict(os.environ, E2B_API_URL=self.d.url + "/e2b",
-                   E2B_SANDBOX_URL=self.d.url + "/e2b/envd", E2B_API_KEY=k["key"])
+                   E2B_SANDBOX_URL=self.d.url + "/e2b/envd", E2B_API_KEY=k["key"],
+                   E2B_VOLUME_API_URL=self.d.url + "/e2b")
         npm_test(self.d, TESTS, env, 300)
 
     def test_unknown_e2b_routes_and_bad_input_get_e2b_errors(self):
@@ -124,6 +125,33 @@ class E2bSdk(DaemonTest):
                            ("/snapshots", {"name": 5})):
             st, _, out = self.d.request("POST", "/e2b/sandboxes/" + m["sandboxID"] + path, body)
             self.assertEqual((st, out["code"]), (400, 400), out)
+
+    def test_volume_content_takes_only_its_own_token(self):
+        vols = []
+        for name in ("tok-a", "tok-b"):
+            st, _, v = self.d.request("POST", "/e2b/volumes", {"name": name})
+            self.assertEqual(st, 201, v)
+            self.addCleanup(self.d.request, "DELETE", "/e2b/volumes/" + v["volumeID"])
+            vols.append(v)
+        a, b = vols
+        root = "/e2b/volumecontent/%s/path?path=/" % a["volumeID"]
+        st, _, entry = self.d.request("GET", root, key=a["token"])
+        self.assertEqual((st, entry["type"], entry["path"]), (200, "directory", "/"), entry)
+        for key in (b["token"], "0" * 64, False):  # another volume's, forged, none
+            st, _, body = self.d.request("GET", root, key=key)
+            self.assertEqual((st, body["code"]), (401, 401), body)
+        # a volume token opens nothing else
+        st, _, body = self.d.request("GET", "/e2b/volumes", key=a["token"])
+        self.assertEqual(st, 401, body)
+        base = "/e2b/volumecontent/%s" % a["volumeID"]
+        for method, path, body in (("GET", "/dir?path=/&depth=99", None),
+                                   ("GET", "/dir?depth=1", None),
+                                   ("PATCH", "/path?path=/", {"mode": "x"}),
+                                   ("PUT", "/file?path=/f&mode=99999", b"x")):
+            st, _, out = self.d.request(method, base + path, body=body, key=a["token"])
+            self.assertEqual((st, out["code"]), (400, 400), (path, out))
+        st, _, out = self.d.request("POST", "/e2b/volumes", {"name": "bad name!"})
+        self.assertEqual((st, out["code"]), (400, 400), out)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ void api_respond_page(struct http_exchange *ex, const struct api_page *p, const 
 /* A decoded string map as a JSON object (new reference). */
 json_t *api_strmap_json(const struct jv_strmap *m);
 
-/* True for the /v1/volumes/{id}/… routes (files.c serves machines and volumes). */
+/* True for the /v1/volumes/{id}/… and /e2b/volumecontent/{id}/… routes (files.c serves
+ * machines and volumes). */
 int api_is_volume_route(const struct http_exchange *ex);
 
 /* api_volume_id without answering: NS_OK, volume_not_found, conflict or internal. */

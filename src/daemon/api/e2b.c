@@ -264,7 +264,7 @@ void e2b_sandboxes_create(struct http_exchange *ex)
         if (!in)
                 return;
         const char *tpl = json_string_value(json_object_get(in, "templateID"));
-        json_t *env = NULL, *meta = NULL, *net = NULL;
+        json_t *env = NULL, *meta = NULL, *net = NULL, *vols = NULL;
         int64_t timeout;
         struct err e = {0};
         if (string_map(json_object_get(in, "envVars"), &env) < 0 ||
@@ -277,6 +277,10 @@ void e2b_sandboxes_create(struct http_exchange *ex)
         }
         if (!(net = e2b_network_create(in, &e))) {
                 e2b_error(ex, 400, "%s", e.msg);
+                goto out;
+        }
+        if (e2b_volume_mounts(app, json_object_get(in, "volumeMounts"), &vols, &e) < 0) {
+                e2b_fail(ex, err_code_of(&e), e.msg);
                 goto out;
         }
         int auto_pause = json_is_true(json_object_get(in, "autoPause"));
@@ -294,6 +298,7 @@ void e2b_sandboxes_create(struct http_exchange *ex)
             .auto_resume = 1,
             .timeout_hibernate = auto_pause,
             .network = net,
+            .volumes = vols,
         };
         ex->on_abort = abort_wait;
         ex->owner = NULL;
@@ -311,6 +316,7 @@ out:
         json_decref(env);
         json_decref(meta);
         json_decref(net);
+        json_decref(vols);
         json_decref(in);
 }
 

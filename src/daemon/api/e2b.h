@@ -88,6 +88,20 @@ int e2b_files_request(struct http_exchange *ex, struct query_param q[E2B_FILES_Q
 int e2b_resolve_path(const char *path, const char *user, char *out, size_t cap);
 /* POST /files: multipart/form-data files, each part's filename its path (or ?path=). */
 void e2b_files_post(struct http_exchange *ex);
+/* Writes the request's whole body to path (mode; refused with 409 when it exists unless
+ * overwrite) on the route's machine or volume, then calls then(ex, path, ud) to answer
+ * (ud is then's; freed with free() when then is never called). */
+void e2b_write_body(struct http_exchange *ex, const char *path, int mode, int overwrite,
+                    void (*then)(struct http_exchange *ex, const char *path, void *ud), void *ud);
+/* The volume content API (E2B_VOLUME_API_URL): GET/POST /volumecontent/{id}/dir
+ * (list, make), GET/PATCH/DELETE /path (VolumeEntryStat; mode, uid, gid; remove),
+ * GET/PUT /file (bytes; octet-stream upload). */
+void e2b_volume_dir(struct http_exchange *ex);
+void e2b_volume_path(struct http_exchange *ex);
+void e2b_volume_file_get(struct http_exchange *ex);
+void e2b_volume_file_put(struct http_exchange *ex);
+/* Answers with the bytes of path on the route's machine or volume (our files API). */
+void e2b_read_file(struct http_exchange *ex, const char *path);
 /* GET /files?path=&username=: the file's bytes (relative paths under the user's home). */
 void e2b_files_get(struct http_exchange *ex);
 /* One part of a multipart/form-data body: pointers into the body (not NUL-ended). */
@@ -140,6 +154,20 @@ int e2b_whole(const char *s, long long min, long long max, long long *out);
 /* The ID of the snapshot ref names (its ID, or the name of a ready one: the newest)
  * into id; -1 when none. */
 int e2b_snapshot_find(struct app *app, const char *ref, char *id, size_t cap);
+
+/* A create's volumeMounts ([{name, path}]; absent: none) checked into our mounts (*out,
+ * new reference, NULL when none). 0 or -errno with e set (invalid_field,
+ * volume_not_found). */
+int e2b_volume_mounts(struct app *app, const json_t *mounts, json_t **out, struct err *e);
+
+/* POST /volumes {name}: {volumeID, name, token, domain} once it is ready (201). */
+void e2b_volumes_create(struct http_exchange *ex);
+/* GET /volumes/{id}: {volumeID, name, token, domain}. */
+void e2b_volumes_get(struct http_exchange *ex);
+/* GET /volumes: [{volumeID, name}]. */
+void e2b_volumes_list(struct http_exchange *ex);
+/* DELETE /volumes/{id}: 204; 409 while a machine mounts it. */
+void e2b_volumes_delete(struct http_exchange *ex);
 
 void e2b_sandboxes_create(struct http_exchange *ex);
 void e2b_sandboxes_get(struct http_exchange *ex);

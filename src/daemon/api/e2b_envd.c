@@ -181,18 +181,8 @@ int e2b_files_request(struct http_exchange *ex, struct query_param q[E2B_FILES_Q
         return (is_signed ? signed_machine(ex, q, op) : e2b_envd_machine(ex)) ? 0 : -1;
 }
 
-void e2b_files_get(struct http_exchange *ex)
+void e2b_read_file(struct http_exchange *ex, const char *path)
 {
-        struct query_param q[E2B_FILES_QUERY];
-        char path[PATH_MAX];
-        if (e2b_files_request(ex, q) < 0)
-                return;
-        if (!q[0].present || !q[0].value[0] ||
-            e2b_resolve_path(q[0].value, q[1].present ? q[1].value : "", path, sizeof(path)) < 0) {
-                e2b_error(ex, 400, "query parameter 'path' names the file");
-                return;
-        }
-        /* the rest is ours: GET /v1/machines/{id}/files?path= */
         char *esc = url_escape(path);
         size_t n = esc ? strlen(esc) + 6 : 0;
         char *query = esc ? malloc(n) : NULL;
@@ -206,4 +196,19 @@ void e2b_files_get(struct http_exchange *ex)
         free(ex->req->query);
         ex->req->query = query;
         api_files_get(ex);
+}
+
+void e2b_files_get(struct http_exchange *ex)
+{
+        struct query_param q[E2B_FILES_QUERY];
+        char path[PATH_MAX];
+        if (e2b_files_request(ex, q) < 0)
+                return;
+        if (!q[0].present || !q[0].value[0] ||
+            e2b_resolve_path(q[0].value, q[1].present ? q[1].value : "", path, sizeof(path)) < 0) {
+                e2b_error(ex, 400, "query parameter 'path' names the file");
+                return;
+        }
+        /* the rest is ours: GET /v1/machines/{id}/files?path= */
+        e2b_read_file(ex, path);
 }

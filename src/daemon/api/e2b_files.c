@@ -1,7 +1,8 @@
 /* E2B's envd POST /files: the files of a multipart/form-data body (each part's filename
  * its path; or the `path` query for a single part) written one after another through
- * the machine's agent, answered with E2B's [{name, type, path}]. The body is whole in
- * memory (the route bounds it). Loop thread only. */
+ * the machine's agent, answered with E2B's [{name, type, path}]; and the one file of a
+ * volume content upload (e2b_write_body). The body is whole in memory (the route bounds
+ * it). Loop thread only. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +25,17 @@ struct e2b_write {
         size_t nparts, cur, sent;
         json_t *done;           /* the answer: entries written so far */
         unsigned char *decoded; /* a gzip body decoded (the lone part's bytes) */
+        int mode;               /* of the files written */
+        /* e2b_write_body: what answers once the file is written (then_ud is its) */
+        void (*then)(struct http_exchange *ex, const char *path, void *ud);
+        void *then_ud;
 };
 
 static void write_free(void *ctx)
 {
         struct e2b_write *w = ctx;
+        if (w->then)
+                free(w->then_ud);
         json_decref(w->done);
         free(w->decoded);
         free(w->paths);
@@ -97,18 +104,28 @@ static void abort_write(struct http_exchange *ex)
 static void next_part(struct e2b_write *w, struct machine *m)
 {
         struct http_exchange *ex = w->ex;
+        if (w->cur == w->nparts && w->then) {
+                void (*then)(struct http_exchange *, const char *, void *) = w->then;
+                w->then = NULL; /* then_ud is then's */
+                then(ex, w->paths[0], w->then_ud);
+                write_free(w);
+                return;
+        }
         if (w->cur == w->nparts) {
                 http_respond_json(ex, 200, json_incref(w->done));
                 write_free(w);
                 return;
         }
-        json_t *req =
-            json_pack("{s:s,s:s,s:i}", "op", "write", "path", w->paths[w->cur], "mode", 0644);
+        if (!m && !api_is_volume_route(ex)) {
+                e2b_fail(ex, NS_E_MACHINE_NOT_RUNNING, "the machine stopped");
+                write_free(w);
+                return;
+        }
+        json_t *req = json_pack("{s:s,s:s,s:i}", "op", "write", "path", w->paths[w->cur], "mode",
+                                w->mode ? w->mode : 0644);
         w->sent = 0;
-        w->chan = m ? machine_open_channel(m, req, 0, on_frame, w, &w->agent) : 0;
-        json_decref(req);
+        w->chan = api_open_channel(ex, m, &req, on_frame, w, &w->agent); /* answers a failure */
         if (!w->chan) {
-                e2b_fail(ex, NS_E_MACHINE_NOT_RUNNING, "the machine's agent does not answer");
                 write_free(w);
                 return;
         }
@@ -195,4 +212,46 @@ void e2b_files_post(struct http_exchange *ex)
                 return;
         }
         api_when_running(ex, go, w, write_free);
+}
+
+/* The answer to the exists check before a write that must not overwrite. */
+static void on_checked(struct http_exchange *ex, const json_t *doc, enum ns_code code,
+                       const char *msg, void *ud)
+{
+        struct e2b_write *w = ud;
+        if (code)
+                e2b_fail(ex, code, msg);
+        else if (json_is_true(json_object_get(doc, "exists")))
+                e2b_error(ex, 409, "%s exists: overwrite it with force", w->paths[0]);
+        else {
+                api_when_running(ex, go, w, write_free);
+                return;
+        }
+        write_free(w);
+}
+
+void e2b_write_body(struct http_exchange *ex, const char *path, int mode, int overwrite,
+                    void (*then)(struct http_exchange *ex, const char *path, void *ud), void *ud)
+{
+        struct e2b_write *w = calloc(1, sizeof(*w));
+        if (!w || !(w->paths = calloc(1, PATH_MAX)) || !(w->done = json_array())) {
+                if (w)
+                        write_free(w);
+                free(ud);
+                e2b_error(ex, 500, "out of memory");
+                return;
+        }
+        w->ex = ex;
+        w->mode = mode;
+        w->then = then;
+        w->then_ud = ud;
+        w->parts[0] =
+            (struct e2b_part){.data = (const unsigned char *)ex->body.data, .len = ex->body.len};
+        w->nparts = 1;
+        snprintf(w->paths[0], PATH_MAX, "%s", path);
+        if (overwrite)
+                api_when_running(ex, go, w, write_free);
+        else
+                api_agent_call_owned(ex, json_pack("{s:s,s:s}", "op", "exists", "path", path),
+                                     on_checked, w, write_free);
 }

@@ -153,7 +153,8 @@ void api_volumes_delete(struct http_exchange *ex)
 
 int api_is_volume_route(const struct http_exchange *ex)
 {
-        return strncmp(ex->match.route->pattern, "/v1/volumes/", 12) == 0;
+        const char *p = ex->match.route->pattern;
+        return strncmp(p, "/v1/volumes/", 12) == 0 || strncmp(p, "/e2b/volumecontent/", 19) == 0;
 }
 
 /* The ready volume the route's {id} names, its id into id; -errno with e set. */

@@ -16,6 +16,7 @@ enum route_flags {
         ROUTE_WEBSOCKET = 1u << 2, /* a WebSocket upgrade endpoint */
         ROUTE_SIGNED = 1u << 3,    /* a signed URL (?expires=&signature=) replaces the key */
         ROUTE_UPGRADE = 1u << 4,   /* takes another HTTP upgrade (its handler takes the socket) */
+        ROUTE_VOLUME_TOKEN = 1u << 5, /* the {id} volume's token (Bearer) replaces the key */
 };
 
 #define ROUTE_MAX_PARAMS 4
