@@ -35,7 +35,7 @@ class E2bSdk(DaemonTest):
         self.assertEqual((st, body["code"]), (400, 400), body)
         # what E2B has and we do not yet, unknown paths, wrong methods, no key: E2B's shape
         for method, path, status in (("GET", "/e2b/sandboxes/x/logs", 404),
-                                     ("GET", "/e2b/volumes", 404),
+                                     ("GET", "/e2b/templates", 404),
                                      ("GET", "/e2b/no/such/route", 404),
                                      ("PATCH", "/e2b/v2/sandboxes", 405)):
             st, _, body = self.d.request(method, path)
