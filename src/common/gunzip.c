@@ -26,8 +26,9 @@ int gunzip_bounded(const void *in, size_t n, size_t max, unsigned char **out, si
         int rc = Z_OK;
         *why = NULL;
         while (!*why) {
-                if (len == cap) { /* room for the next chunk, one byte past max to tell */
-                        size_t want = cap + CHUNK > max + 1 ? max + 1 : cap + CHUNK;
+                if (len == cap) { /* doubled (linear time), one byte past max to tell */
+                        size_t want = cap ? cap * 2 : CHUNK;
+                        want = want > max + 1 ? max + 1 : want;
                         unsigned char *g = want > cap ? realloc(buf, want) : NULL;
                         if (!g) {
                                 *why = want > cap ? "out of memory" : "decoded body too large";

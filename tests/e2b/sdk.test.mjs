@@ -10,6 +10,7 @@ import {
   NotFoundError,
   Sandbox,
   SandboxNotFoundError,
+  Template,
   Volume,
   VolumePathNotFoundError,
 } from 'e2b'
@@ -443,4 +444,19 @@ test('volumes: create, list, files through the volume API, mounted in a sandbox,
     assert.equal(await Volume.destroy(vol.volumeId), true)
   }
   assert.equal(await Volume.destroy(vol.volumeId), false)
+})
+
+test('templates: Template.exists, and the REST list and get', async () => {
+  assert.equal(await Template.exists('base'), true)
+  assert.equal(await Template.exists('no-such-template'), false)
+  const headers = { 'X-API-Key': process.env.E2B_API_KEY }
+  const list = await (await fetch(`${process.env.E2B_API_URL}/templates`, { headers })).json()
+  const base = list.find((t) => t.templateID === 'base')
+  assert.ok(base, JSON.stringify(list))
+  assert.deepEqual(base.aliases, ['base'])
+  assert.equal(base.buildStatus, 'ready')
+  const one = await fetch(`${process.env.E2B_API_URL}/templates/base`, { headers })
+  assert.equal((await one.json()).builds.length, 1)
+  const none = await fetch(`${process.env.E2B_API_URL}/templates/no-such`, { headers })
+  assert.equal(none.status, 404)
 })

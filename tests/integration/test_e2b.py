@@ -35,7 +35,7 @@ class E2bSdk(DaemonTest):
         self.assertEqual((st, body["code"]), (400, 400), body)
         # what E2B has and we do not yet, unknown paths, wrong methods, no key: E2B's shape
         for method, path, status in (("GET", "/e2b/sandboxes/x/logs", 404),
-                                     ("GET", "/e2b/templates", 404),
+                                     ("GET", "/e2b/templates/x/builds/y/status", 404),
                                      ("GET", "/e2b/no/such/route", 404),
                                      ("PATCH", "/e2b/v2/sandboxes", 405)):
             st, _, body = self.d.request(method, path)
@@ -48,7 +48,7 @@ class E2bSdk(DaemonTest):
 
     def test_malformed_connect_requests_get_connect_errors(self):
         import struct
-        st, _, m = self.d.request("POST", "/e2b/v2/sandboxes", {"timeout": 60})
+        st, _, m = self.d.request("POST", "/e2b/v2/sandboxes", {"timeout": 600})
         self.assertEqual(st, 201, m)
         self.addCleanup(self.d.request, "DELETE", "/e2b/sandboxes/" + m["sandboxID"])
         h = {"E2b-Sandbox-Id": m["sandboxID"], "X-Access-Token": m["envdAccessToken"],
@@ -77,7 +77,7 @@ class E2bSdk(DaemonTest):
         import gzip
         import struct
         st, _, m = self.d.request("POST", "/e2b/v2/sandboxes",
-                                  {"timeout": 60, "envVars": {"GREETING": "it's $HOME"}})
+                                  {"timeout": 600, "envVars": {"GREETING": "it's $HOME"}})
         self.assertEqual(st, 201, m)
         self.addCleanup(self.d.request, "DELETE", "/e2b/sandboxes/" + m["sandboxID"])
         h = {"E2b-Sandbox-Id": m["sandboxID"], "X-Access-Token": m["envdAccessToken"]}

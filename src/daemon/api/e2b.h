@@ -169,6 +169,13 @@ void e2b_volumes_list(struct http_exchange *ex);
 /* DELETE /volumes/{id}: 204; 409 while a machine mounts it. */
 void e2b_volumes_delete(struct http_exchange *ex);
 
+/* GET /templates: E2B's Template list ("base" and every named template). */
+void e2b_templates_list(struct http_exchange *ex);
+/* GET /templates/{id}: TemplateWithBuilds (its current build); 404 when unknown. */
+void e2b_templates_get(struct http_exchange *ex);
+/* GET /templates/aliases/{alias}: {templateID, public} or 404 (Template.exists). */
+void e2b_templates_alias(struct http_exchange *ex);
+
 void e2b_sandboxes_create(struct http_exchange *ex);
 void e2b_sandboxes_get(struct http_exchange *ex);
 void e2b_sandboxes_kill(struct http_exchange *ex);
