@@ -23,6 +23,7 @@
 #define NS_VERSION "0.1.0"
 
 struct monitor_sub;
+struct e2b_watcher;
 
 struct app {
         struct core core; /* machines, templates, builds: everything below the API */
@@ -34,16 +35,17 @@ struct app {
         struct dnsproxy dns;           /* the machines' resolver proxy */
         struct sniproxy sni;           /* the machines' TLS filter */
         char preview_domain[208];
-        unsigned preview_port;           /* named in preview URLs (0: the listen port) */
-        unsigned preview_idle_ms;        /* a proxied connection without traffic ends */
-        struct preview_conn *previews;   /* proxied connections (api/preview.c) */
-        unsigned npreviews;              /* ... how many: at most --max-connections */
-        struct ws_client *ws_clients;    /* WebSocket clients (api/ws.c) */
-        struct monitor_sub *monitors;    /* monitor stream subscriptions (api/monitor.c) */
-        unsigned events_retention_s;     /* --events-retention-days in seconds (0: forever) */
-        int webhook_allow_private;       /* --webhook-allow-private */
-        struct loop_timer prune_timer;   /* prunes old events hourly (observe.c) */
-        struct http_server metrics_http; /* --metrics-listen: GET /metrics without a key */
+        unsigned preview_port;            /* named in preview URLs (0: the listen port) */
+        unsigned preview_idle_ms;         /* a proxied connection without traffic ends */
+        struct preview_conn *previews;    /* proxied connections (api/preview.c) */
+        unsigned npreviews;               /* ... how many: at most --max-connections */
+        struct ws_client *ws_clients;     /* WebSocket clients (api/ws.c) */
+        struct monitor_sub *monitors;     /* monitor stream subscriptions (api/monitor.c) */
+        struct e2b_watcher *e2b_watchers; /* E2B's polled watchers (api/e2b_watchers.c) */
+        unsigned events_retention_s;      /* --events-retention-days in seconds (0: forever) */
+        int webhook_allow_private;        /* --webhook-allow-private */
+        struct loop_timer prune_timer;    /* prunes old events hourly (observe.c) */
+        struct http_server metrics_http;  /* --metrics-listen: GET /metrics without a key */
         int metrics_listening;
         int64_t started_ms;
         int lock_fd;

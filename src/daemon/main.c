@@ -539,6 +539,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
                  app->core.state_dir, NS_VERSION);
         r = loop_run(&app->core.loop);
         http_server_fini(&app->http);
+        e2b_watchers_stop(app);
         observe_stop(app);
         builds_drop(&app->core);
         pools_stop(&app->core);

@@ -3,9 +3,12 @@ against a real daemon's /e2b API and real machines (docs/e2b.md)."""
 
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 import unittest
 
-from harness import DaemonTest, SOURCE, npm_test
+from harness import DaemonTest, SOURCE, npm_test, run_bounded
 
 TESTS = os.path.join(SOURCE, "tests", "e2b")
 
@@ -152,6 +155,65 @@ class E2bSdk(DaemonTest):
             self.assertEqual((st, out["code"]), (400, 400), (path, out))
         st, _, out = self.d.request("POST", "/e2b/volumes", {"name": "bad name!"})
         self.assertEqual((st, out["code"]), (400, 400), out)
+
+    def test_polled_watchers_report_changes_until_removed(self):
+        import time
+        st, _, m = self.d.request("POST", "/e2b/v2/sandboxes", {"timeout": 600})
+        self.assertEqual(st, 201, m)
+        self.addCleanup(self.d.request, "DELETE", "/e2b/sandboxes/" + m["sandboxID"])
+        h = {"E2b-Sandbox-Id": m["sandboxID"], "X-Access-Token": m["envdAccessToken"]}
+        fs = "/e2b/envd/filesystem.Filesystem/"
+        ours = "/v1/machines/m_%s/exec" % m["sandboxID"]
+        self.assertEqual(self.d.request("POST", ours, {"cmd": "mkdir -p /tmp/pw"})[0], 200)
+
+        def call(method, body):
+            return self.d.request("POST", fs + method, body, headers=h, key=False)
+
+        st, _, w = call("CreateWatcher", {"path": "/tmp/pw", "recursive": True})
+        self.assertEqual(st, 200, w)
+        self.assertEqual(self.d.request("POST", ours, {"cmd": "echo x > /tmp/pw/f"})[0], 200)
+        seen = []
+        for _ in range(100):  # bounded: the event arrives within a few polls
+            st, _, got = call("GetWatcherEvents", {"watcherId": w["watcherId"]})
+            self.assertEqual(st, 200, got)
+            seen += [(e["type"], e["name"]) for e in got["events"]]
+            if ("EVENT_TYPE_CREATE", "f") in seen:
+                break
+            time.sleep(0.05)
+        self.assertIn(("EVENT_TYPE_CREATE", "f"), seen)
+        st, _, got = call("RemoveWatcher", {"watcherId": w["watcherId"]})
+        self.assertEqual((st, got), (200, {}))
+        st, _, got = call("GetWatcherEvents", {"watcherId": w["watcherId"]})
+        self.assertEqual((st, got["code"]), (404, "not_found"), got)
+        st, _, got = call("CreateWatcher", {"path": "/tmp/none"})
+        self.assertEqual((st, got["code"]), (404, "not_found"), got)
+        st, _, got = call("CreateWatcher", {"path": ""})
+        self.assertEqual((st, got["code"]), (400, "invalid_argument"), got)
+
+
+class E2bHostMode(DaemonTest):
+    """The SDK without E2B_SANDBOX_URL: https to PORT-SANDBOXID.e2b.test through a TLS
+    proxy (tests/e2b/hostmode.test.mjs) to a daemon whose preview domain is e2b.test."""
+    daemon_args = ("--preview-domain", "e2b.test", "--preview-port", "443")
+
+    def test_the_sdk_in_host_mode(self):
+        work = tempfile.mkdtemp(prefix="ns-e2b-tls-")
+        self.addCleanup(shutil.rmtree, work, True)
+        key, cert = os.path.join(work, "key.pem"), os.path.join(work, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=e2b.test", "-keyout", key, "-out", cert, "-addext",
+                        "subjectAltName=DNS:e2b.test,DNS:*.e2b.test"],
+                       check=True, capture_output=True, timeout=60)
+        st, _, k = self.d.request("POST", "/v1/keys", {"name": "e2b", "format": "e2b"})
+        self.assertEqual(st, 201, k)
+        env = {n: v for n, v in os.environ.items() if not n.startswith("E2B_")}
+        env.update(E2B_API_URL=self.d.url + "/e2b", E2B_API_KEY=k["key"],
+                   NODE_EXTRA_CA_CERTS=cert, HOSTMODE_KEY=key, HOSTMODE_CERT=cert)
+        r = run_bounded(["node", "--test", "--test-timeout=120000", "hostmode.test.mjs"], 300,
+                        cwd=TESTS, env=env)
+        self.assertTrue(r.returncode == 0 and "# pass 1" in r.stdout and "# fail 0" in r.stdout,
+                        r.stdout[-6000:] + r.stderr[-2000:] + "\ndaemon log:\n" +
+                        self.d.read_log()[-4000:])
 
 
 if __name__ == "__main__":

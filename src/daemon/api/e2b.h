@@ -78,6 +78,20 @@ int e2b_basic_user(struct http_exchange *ex, char *out, size_t cap);
 void e2b_fs_call(struct http_exchange *ex);
 /* filesystem.Filesystem/WatchDir (a server stream): the directory's changes. */
 void e2b_watch_dir(struct http_exchange *ex);
+/* Our agent's watch request of a WatchDir/CreateWatcher request {path, recursive} for
+ * user (new reference), or NULL when it names no path. */
+json_t *e2b_watch_request(const json_t *in, const char *user);
+/* Turns n bytes of our agent's watch output (JSON lines) into E2B FilesystemEvents
+ * {name (relative to root), type}, each handed to emit (stolen). */
+void e2b_watch_events(const char *root, const unsigned char *p, size_t n,
+                      void (*emit)(void *ctx, json_t *ev), void *ctx);
+/* CreateWatcher, GetWatcherEvents, RemoveWatcher (unary; the polled form of WatchDir):
+ * watchers live in the daemon, each on an agent watch channel, its events kept (at most
+ * E2B_WATCHER_EVENTS) until polled; one not polled for 10 minutes is dropped. */
+#define E2B_WATCHER_EVENTS 4096
+void e2b_watcher_call(struct http_exchange *ex, const char *method, const char *user);
+/* Drops every watcher (daemon stop). */
+void e2b_watchers_stop(struct app *app);
 /* The query of envd's /files: path, username, signature, signature_expiration. */
 #define E2B_FILES_QUERY 4
 /* The /files query parsed into q, then the machine: e2b_envd_machine, or for a signed

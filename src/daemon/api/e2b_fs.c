@@ -1,5 +1,6 @@
 /* E2B's filesystem.Filesystem unary calls over Connect (JSON codec): Stat, ListDir,
- * MakeDir, Move, Remove, each one or two requests to the machine's agent. A unary call
+ * MakeDir, Move, Remove, each one or two requests to the machine's agent (WatchDir and
+ * the polled watchers are e2b_watch.c and e2b_watchers.c). A unary call
  * is a POST of the request's JSON; the answer is the response's JSON, or an HTTP error
  * status with a Connect error {"code", "message"}. Loop thread only. */
 #include <limits.h>
@@ -169,6 +170,15 @@ void e2b_fs_call(struct http_exchange *ex)
 {
         if (strcmp(ex->match.params[0], "WatchDir") == 0) {
                 e2b_watch_dir(ex); /* a server stream */
+                return;
+        }
+        static const char *const polled[] = {"CreateWatcher", "GetWatcherEvents", "RemoveWatcher"};
+        for (size_t i = 0; i < sizeof(polled) / sizeof(polled[0]); i++) {
+                char user[64];
+                if (strcmp(ex->match.params[0], polled[i]) != 0)
+                        continue;
+                if (e2b_envd_machine(ex) && e2b_basic_user(ex, user, sizeof(user)) == 0)
+                        e2b_watcher_call(ex, polled[i], user);
                 return;
         }
         enum fs_method m = FS_COUNT;
