@@ -43,6 +43,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SN_LIST] = "SELECT id, machine_id, name, state, spec, size_bytes, created_at, rowid, kind "
                    "FROM snapshots WHERE rowid > ?1 AND (?3 IS NULL OR kind = ?3) "
                    "ORDER BY rowid LIMIT ?2",
+    [ST_SN_BY_NAME] = "SELECT id, machine_id, name, state, spec, size_bytes, created_at, rowid, "
+                      "kind FROM snapshots WHERE name = ?1 AND kind = ?2 AND state = 'ready' "
+                      "ORDER BY rowid DESC LIMIT 1",
     [ST_SN_STATE] = "UPDATE snapshots SET state = ?, spec = ?, size_bytes = ? WHERE id = ?",
     [ST_SN_DELETE] = "DELETE FROM snapshots WHERE id = ?",
     [ST_M_STATE] = "UPDATE machines SET state = ?, failure_reason = ?, updated_at = ? "

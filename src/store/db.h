@@ -26,6 +26,7 @@ enum stmt_id {
         ST_SN_INSERT,
         ST_SN_GET,
         ST_SN_LIST,
+        ST_SN_BY_NAME,
         ST_SN_STATE,
         ST_SN_DELETE,
         ST_B_INSERT,

@@ -79,6 +79,17 @@ int store_snapshot_list(struct store *st, const char *kind, int64_t after_seq, u
         return r;
 }
 
+int store_snapshot_find_name(struct store *st, const char *kind, const char *name,
+                             struct snapshot_rec *out, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, ST_SN_BY_NAME, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+        return db_get_row(st, s, read_row, out, "snapshot", e);
+}
+
 int store_snapshot_update(struct store *st, const char *id, const char *state, const char *spec,
                           int64_t size_bytes, struct err *e)
 {

@@ -157,6 +157,11 @@ int store_snapshot_insert(struct store *st, const struct snapshot_rec *s, struct
 /* Reads one snapshot (store_snapshot_rec_free). -ENOENT when absent. */
 int store_snapshot_get(struct store *st, const char *id, struct snapshot_rec *out, struct err *e);
 
+/* Reads the newest ready snapshot of `kind` named `name` (store_snapshot_rec_free).
+ * -ENOENT when none. */
+int store_snapshot_find_name(struct store *st, const char *kind, const char *name,
+                             struct snapshot_rec *out, struct err *e);
+
 /* Lists up to `limit` snapshots of `kind` (NULL: every kind) with seq > after_seq,
  * oldest first; *out malloc'd. */
 int store_snapshot_list(struct store *st, const char *kind, int64_t after_seq, unsigned limit,

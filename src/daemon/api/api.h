@@ -187,6 +187,9 @@ json_t *api_machine_view(struct app *app, const struct machine_rec *r);
 void api_respond_machine(struct http_exchange *ex, int status, const char *id);
 
 void api_machines_fork(struct http_exchange *ex);
+/* on_abort of a request waiting for a fork or snapshot (ex->owner: its capture, or
+ * NULL): the capture goes on without it. */
+void api_abort_capture(struct http_exchange *ex);
 void api_snapshots_create(struct http_exchange *ex);
 void api_snapshots_list(struct http_exchange *ex);
 void api_snapshots_get(struct http_exchange *ex);

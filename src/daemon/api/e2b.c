@@ -212,8 +212,7 @@ static void wait_op(struct http_exchange *ex, struct machine *m,
         op(m, cb, ex);
 }
 
-/* A JSON object body (or none: an empty object), else NULL after answering 400. */
-static json_t *body_object(struct http_exchange *ex)
+json_t *e2b_body_object(struct http_exchange *ex)
 {
         if (ex->body.len == 0)
                 return json_object();
@@ -245,8 +244,7 @@ static int string_map(const json_t *v, json_t **out)
         return 0;
 }
 
-/* A seconds field in 0..7 days (absent: dflt); -1 when bad. */
-static int seconds(const json_t *v, int64_t dflt, int64_t *out)
+int e2b_seconds(const json_t *v, int64_t dflt, int64_t *out)
 {
         *out = dflt;
         if (!v || json_is_null(v))
@@ -260,7 +258,7 @@ static int seconds(const json_t *v, int64_t dflt, int64_t *out)
 void e2b_sandboxes_create(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        json_t *in = body_object(ex);
+        json_t *in = e2b_body_object(ex);
         if (!in)
                 return;
         const char *tpl = json_string_value(json_object_get(in, "templateID"));
@@ -269,7 +267,7 @@ void e2b_sandboxes_create(struct http_exchange *ex)
         struct err e = {0};
         if (string_map(json_object_get(in, "envVars"), &env) < 0 ||
             string_map(json_object_get(in, "metadata"), &meta) < 0 ||
-            seconds(json_object_get(in, "timeout"), 15, &timeout) < 0) {
+            e2b_seconds(json_object_get(in, "timeout"), 15, &timeout) < 0) {
                 e2b_error(ex, 400,
                           "bad field: envVars and metadata are string maps, timeout is "
                           "seconds (0 to 604800)");
@@ -513,12 +511,12 @@ static struct machine *live_sandbox(struct http_exchange *ex)
 
 void e2b_sandboxes_timeout(struct http_exchange *ex)
 {
-        json_t *in = body_object(ex);
+        json_t *in = e2b_body_object(ex);
         if (!in)
                 return;
         int64_t t;
         struct machine *m = NULL;
-        if (seconds(json_object_get(in, "timeout"), -1, &t) < 0 || t < 0)
+        if (e2b_seconds(json_object_get(in, "timeout"), -1, &t) < 0 || t < 0)
                 e2b_error(ex, 400, "field 'timeout': seconds, 0 to 604800");
         else if ((m = live_sandbox(ex)) != NULL) {
                 struct err e = {0};
@@ -532,12 +530,12 @@ void e2b_sandboxes_timeout(struct http_exchange *ex)
 
 void e2b_sandboxes_refresh(struct http_exchange *ex)
 {
-        json_t *in = body_object(ex);
+        json_t *in = e2b_body_object(ex);
         if (!in)
                 return;
         int64_t t;
         struct machine *m = NULL;
-        if (seconds(json_object_get(in, "duration"), 60, &t) < 0)
+        if (e2b_seconds(json_object_get(in, "duration"), 60, &t) < 0)
                 e2b_error(ex, 400, "field 'duration': seconds, 0 to 604800");
         else if ((m = live_sandbox(ex)) != NULL) {
                 /* a refresh only ever extends the deadline */
@@ -567,12 +565,12 @@ void e2b_sandboxes_pause(struct http_exchange *ex)
  * with an optional new timeout. */
 static void wake(struct http_exchange *ex, int is_connect)
 {
-        json_t *in = body_object(ex);
+        json_t *in = e2b_body_object(ex);
         if (!in)
                 return;
         int64_t t;
         struct machine *m = NULL;
-        if (seconds(json_object_get(in, "timeout"), -1, &t) < 0) {
+        if (e2b_seconds(json_object_get(in, "timeout"), -1, &t) < 0) {
                 e2b_error(ex, 400, "field 'timeout': seconds, 0 to 604800");
         } else if ((m = live_sandbox(ex)) != NULL) {
                 struct err e = {0};

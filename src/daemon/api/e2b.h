@@ -48,10 +48,10 @@ int e2b_traffic_ok(const struct app *app, const char *id, const char *header);
 /* Our "network" object of a create request's allow_internet_access and network
  * {allowPublicTraffic, allowOut, denyOut} (new reference), or NULL with e set. */
 json_t *e2b_network_create(const json_t *in, struct err *e);
-/* A request to PORT-SANDBOXID.DOMAIN with envd's port (host mode: the SDK without
- * E2B_SANDBOX_URL, or a signed file URL) goes to our envd routes: its path gets the
- * /e2b/envd prefix. 1 when it did, 0 when the host is not such a name. */
-int e2b_envd_take_host(struct http_exchange *ex);
+/* A request to 49983-SANDBOXID.DOMAIN (host mode: the SDK without E2B_SANDBOX_URL, or
+ * a signed file URL; api_preview_intercept tells) goes to our envd routes: its path
+ * gets the /e2b/envd prefix. 0, or -1 when out of memory (the path is left). */
+int e2b_envd_route(struct http_exchange *ex);
 
 /* envd: the machine of the request's E2b-Sandbox-Id when its X-Access-Token is right,
  * else NULL after answering 400 or 401. */
@@ -153,6 +153,9 @@ json_t *e2b_envelope_json(const void *p, size_t len);
 /* Appends one Connect envelope (flags, 4-byte big-endian length, JSON) holding doc
  * (stolen) to out. */
 void e2b_envelope(struct buf *out, unsigned flags, json_t *doc);
+/* Appends the end-of-stream envelope: {} , or {error: {code, message}} when code (a
+ * Connect error code) is not NULL. */
+void e2b_stream_end(struct buf *out, const char *code, const char *msg);
 /* Streams the agent request req (stolen: a spawn with attach, or an attach) as E2B
  * process events; a client that leaves detaches. */
 void e2b_stream_events(struct http_exchange *ex, json_t *req);
@@ -163,6 +166,10 @@ void e2b_stream_error(struct http_exchange *ex, const char *code, const char *ms
 json_t *e2b_sandbox_of(struct app *app, const char *id);
 /* Answers 200 with a page of items (stolen); next (0: none) as X-Next-Token. */
 void e2b_respond_page(struct http_exchange *ex, json_t *items, int64_t next);
+/* A JSON object body (or none: an empty object), else NULL after answering 400. */
+json_t *e2b_body_object(struct http_exchange *ex);
+/* A seconds field in 0..7 days (absent or null: dflt); -1 when bad. Thread-safe. */
+int e2b_seconds(const json_t *v, int64_t dflt, int64_t *out);
 /* A whole decimal number in [min, max] into *out; -1 when not. Thread-safe. */
 int e2b_whole(const char *s, long long min, long long max, long long *out);
 /* The ID of the snapshot ref names (its ID, or the name of a ready one: the newest)

@@ -18,20 +18,16 @@
 #include "e2b.h"
 #include "preview.h"
 
-int e2b_envd_take_host(struct http_exchange *ex)
+int e2b_envd_route(struct http_exchange *ex)
 {
-        struct preview_target t;
-        if (preview_host_target(ex->app, http_req_header(ex->req, "Host"), &t) < 0 ||
-            t.port != E2B_ENVD_PORT || t.token[0])
-                return 0;
         size_t n = strlen(ex->req->path) + sizeof("/e2b/envd");
         char *path = malloc(n);
         if (!path)
-                return 0; /* the preview proxy answers: nothing listens there */
+                return -1;
         snprintf(path, n, "/e2b/envd%s", ex->req->path);
         free(ex->req->path);
         ex->req->path = path;
-        return 1;
+        return 0;
 }
 
 /* Our ID of the sandbox the request names (E2b-Sandbox-Id, or the host

@@ -27,7 +27,7 @@ int e2b_traffic_ok(const struct app *app, const char *id, const char *header)
 }
 
 /* A list of targets (absent: NULL) without 0.0.0.0/0, and whether it held that. -1
- * when not an array of at most 256 strings. */
+ * (and *out NULL) when not an array of at most 256 strings. */
 static int targets(const json_t *v, json_t **out, int *all)
 {
         *out = NULL;
@@ -40,8 +40,11 @@ static int targets(const json_t *v, json_t **out, int *all)
         json_t *x;
         json_array_foreach(v, i, x)
         {
-                if (!json_is_string(x))
+                if (!json_is_string(x)) {
+                        json_decref(*out);
+                        *out = NULL;
                         return -1;
+                }
                 if (strcmp(json_string_value(x), E2B_ALL_TRAFFIC) == 0)
                         *all = 1;
                 else

@@ -32,6 +32,13 @@ void e2b_envelope(struct buf *out, unsigned flags, json_t *doc)
         free(text);
 }
 
+void e2b_stream_end(struct buf *out, const char *code, const char *msg)
+{
+        e2b_envelope(out, E2B_ENVELOPE_END,
+                     code ? json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg)
+                          : json_object());
+}
+
 static void on_start(struct buf *out, const json_t *begun)
 {
         int pid = (int)json_integer_value(json_object_get(begun, "pid"));
@@ -63,11 +70,9 @@ static void on_end(struct buf *out, const json_t *exit, enum ns_code code, const
                              json_pack("{s:{s:{s:i,s:b,s:s}}}", "event", "end", "exitCode",
                                        json_is_integer(sig) ? -1 : status, "exited",
                                        !json_is_integer(sig), "status", text));
-                e2b_envelope(out, E2B_ENVELOPE_END, json_object());
+                e2b_stream_end(out, NULL, NULL);
         } else {
-                e2b_envelope(out, E2B_ENVELOPE_END,
-                             json_pack("{s:{s:s,s:s}}", "error", "code", e2b_connect_code(code),
-                                       "message", msg ? msg : ns_code_name(code)));
+                e2b_stream_end(out, e2b_connect_code(code), msg ? msg : ns_code_name(code));
         }
 }
 
@@ -84,8 +89,7 @@ void e2b_stream_error(struct http_exchange *ex, const char *code, const char *ms
 {
         struct buf b;
         buf_init(&b, 1u << 16);
-        e2b_envelope(&b, E2B_ENVELOPE_END,
-                     json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+        e2b_stream_end(&b, code, msg);
         http_respond(ex, 200, E2B_CONNECT_JSON, b.data, b.len);
         buf_fini(&b);
 }

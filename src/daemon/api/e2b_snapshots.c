@@ -27,30 +27,12 @@ int e2b_snapshot_find(struct app *app, const char *ref, char *id, size_t cap)
 {
         struct snapshot_rec r;
         struct err e = {0};
-        if (store_snapshot_get(app->core.store, ref, &r, &e) == 0) {
-                snprintf(id, cap, "%s", r.id);
-                store_snapshot_rec_free(&r);
-                return 0;
-        }
-        int found = -1;
-        int64_t after = 0;
-        for (;;) { /* by name: the newest ready one */
-                struct snapshot_rec *v;
-                size_t n;
-                if (store_snapshot_list(app->core.store, "user", after, 200, &v, &n, &e) < 0)
-                        return -1;
-                for (size_t i = 0; i < n; i++) {
-                        if (strcmp(v[i].name, ref) == 0 && strcmp(v[i].state, "ready") == 0) {
-                                snprintf(id, cap, "%s", v[i].id);
-                                found = 0;
-                        }
-                        after = v[i].seq;
-                        store_snapshot_rec_free(&v[i]);
-                }
-                free(v);
-                if (n < 200)
-                        return found;
-        }
+        if (store_snapshot_get(app->core.store, ref, &r, &e) < 0 &&
+            store_snapshot_find_name(app->core.store, "user", ref, &r, &e) < 0)
+                return -1;
+        snprintf(id, cap, "%s", r.id);
+        store_snapshot_rec_free(&r);
+        return 0;
 }
 
 /* ---- fork ---- */
@@ -113,34 +95,29 @@ static void start_fork(struct http_exchange *ex, struct machine *m, void *ctx)
         }
 }
 
-static void abort_capture(struct http_exchange *ex)
-{
-        if (ex->owner)
-                machine_capture_forget(ex->owner);
-}
-
 void e2b_sandboxes_fork(struct http_exchange *ex)
 {
-        json_t *in = ex->body.len ? json_loadb((const char *)ex->body.data, ex->body.len, 0, NULL)
-                                  : json_object();
-        json_t *t = json_object_get(in, "timeout"), *n = json_object_get(in, "count");
-        struct e2b_fork *f = calloc(1, sizeof(*f));
-        int ok = json_is_object(in) && (!t || json_is_null(t) || json_is_integer(t)) &&
-                 (!n || json_is_null(n) || json_is_integer(n));
-        f = ok ? f : (free(f), NULL);
-        if (f) {
-                f->timeout = json_is_integer(t) ? json_integer_value(t) : -1;
-                f->count = json_is_integer(n) ? (unsigned)json_integer_value(n) : 1;
-        }
-        json_decref(in);
-        if (!f || f->timeout > 7 * 86400 || f->count < 1 || f->count > MACHINE_MAX_FORK) {
-                free(f);
+        json_t *in = e2b_body_object(ex);
+        if (!in)
+                return;
+        json_t *n = json_object_get(in, "count");
+        json_int_t count = json_is_integer(n) ? json_integer_value(n) : 1;
+        int64_t timeout;
+        struct e2b_fork *f = NULL;
+        if (e2b_seconds(json_object_get(in, "timeout"), -1, &timeout) < 0 ||
+            (n && !json_is_null(n) && !json_is_integer(n)) || count < 1 ||
+            count > MACHINE_MAX_FORK) {
                 e2b_error(ex, 400, "the body is {timeout: seconds (0 to 604800), count: 1 to %d}",
                           MACHINE_MAX_FORK);
-                return;
+        } else if (!(f = calloc(1, sizeof(*f)))) {
+                e2b_error(ex, 500, "out of memory");
+        } else {
+                f->timeout = timeout;
+                f->count = (unsigned)count;
+                e2b_path_machine(ex);
+                api_when_in_memory(ex, start_fork, f, free);
         }
-        e2b_path_machine(ex);
-        api_when_in_memory(ex, start_fork, f, free);
+        json_decref(in);
 }
 
 /* ---- snapshots ---- */
@@ -166,30 +143,31 @@ static void on_snapshotted(void *ud, enum ns_code code, const char *error, json_
 
 static void start_snapshot(struct http_exchange *ex, struct machine *m, void *ctx)
 {
-        ex->on_abort = abort_capture;
+        ex->on_abort = api_abort_capture;
         ex->owner = NULL;
         struct capture *c = machine_snapshot(m, ctx, "user", on_snapshotted, ex);
         free(ctx);
-        if (c && ex->on_abort == abort_capture)
+        if (c && ex->on_abort == api_abort_capture)
                 ex->owner = c;
 }
 
 void e2b_sandboxes_snapshot(struct http_exchange *ex)
 {
-        json_t *in = ex->body.len ? json_loadb((const char *)ex->body.data, ex->body.len, 0, NULL)
-                                  : json_object();
-        json_t *name = json_object_get(in, "name");
-        char *copy = NULL;
-        if (json_is_object(in) && (!name || json_is_string(name)) &&
-            strlen(json_string_value(name) ?: "") <= SNAPSHOT_NAME_MAX)
-                copy = strdup(json_string_value(name) ?: "");
-        json_decref(in);
-        if (!copy) {
-                e2b_error(ex, 400, "the body is {name: at most %d characters}", SNAPSHOT_NAME_MAX);
+        json_t *in = e2b_body_object(ex);
+        if (!in)
                 return;
+        json_t *name = json_object_get(in, "name");
+        const char *s = json_is_string(name) ? json_string_value(name) : "";
+        char *copy = NULL;
+        if ((name && !json_is_null(name) && !json_is_string(name)) || strlen(s) > SNAPSHOT_NAME_MAX)
+                e2b_error(ex, 400, "the body is {name: at most %d characters}", SNAPSHOT_NAME_MAX);
+        else if (!(copy = strdup(s)))
+                e2b_error(ex, 500, "out of memory");
+        else {
+                e2b_path_machine(ex);
+                api_when_in_memory(ex, start_snapshot, copy, free);
         }
-        e2b_path_machine(ex);
-        api_when_in_memory(ex, start_snapshot, copy, free);
+        json_decref(in);
 }
 
 void e2b_snapshots_list(struct http_exchange *ex)

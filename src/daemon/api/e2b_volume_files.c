@@ -184,9 +184,11 @@ void e2b_volume_path(struct http_exchange *ex)
         }
         long long set[3] = {-1, -1, -1}; /* PATCH {uid, gid, mode} */
         if (strcmp(ex->req->method, "PATCH") == 0) {
-                json_t *in = json_loadb((const char *)ex->body.data, ex->body.len, 0, NULL);
+                json_t *in = e2b_body_object(ex);
+                if (!in)
+                        return;
                 static const char *const keys[3] = {"uid", "gid", "mode"};
-                int bad = !json_is_object(in);
+                int bad = 0;
                 for (int i = 0; i < 3 && !bad; i++) {
                         json_t *x = json_object_get(in, keys[i]);
                         bad = x && !json_is_null(x) &&

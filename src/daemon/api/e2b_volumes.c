@@ -68,7 +68,9 @@ static struct e2b_vwait *vwait(struct http_exchange *ex, const char *name)
 
 void e2b_volumes_create(struct http_exchange *ex)
 {
-        json_t *in = json_loadb((const char *)ex->body.data, ex->body.len, 0, NULL);
+        json_t *in = e2b_body_object(ex);
+        if (!in)
+                return;
         const char *name = json_string_value(json_object_get(in, "name"));
         char id[MACHINE_ID_MAX];
         struct err e = {0};

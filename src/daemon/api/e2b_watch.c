@@ -82,11 +82,10 @@ static void watch_output(struct buf *out, const json_t *begun, int stream, const
 static void watch_end(struct buf *out, const json_t *exit, enum ns_code code, const char *msg)
 {
         (void)exit;
-        e2b_envelope(out, E2B_ENVELOPE_END,
-                     code == NS_OK
-                         ? json_object()
-                         : json_pack("{s:{s:s,s:s}}", "error", "code", e2b_connect_code(code),
-                                     "message", msg ? msg : ns_code_name(code)));
+        if (code == NS_OK)
+                e2b_stream_end(out, NULL, NULL);
+        else
+                e2b_stream_end(out, e2b_connect_code(code), msg ? msg : ns_code_name(code));
 }
 
 static const struct exec_stream_fmt watch_events = {E2B_CONNECT_JSON, watch_start, watch_output,

@@ -131,10 +131,13 @@ const struct route *api_preview_intercept(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         const char *label;
-        if (e2b_envd_take_host(ex)) /* E2B's envd by host: routed as /e2b/envd/... */
+        struct preview_target t;
+        size_t n = host_label(app, http_req_header(ex->req, "Host"), &label);
+        /* E2B's envd by host (49983-SANDBOXID.DOMAIN): routed as /e2b/envd/... */
+        if (n && preview_parse_label(label, n, &t) == 0 && t.port == E2B_ENVD_PORT && !t.token[0] &&
+            e2b_envd_route(ex) == 0)
                 return NULL;
-        if (host_label(app, http_req_header(ex->req, "Host"), &label) ||
-            http_req_header(ex->req, "X-Nullspace-Preview-Token") ||
+        if (n || http_req_header(ex->req, "X-Nullspace-Preview-Token") ||
             strncmp(ex->req->path, "/preview/", 9) == 0)
                 return &preview_route;
         return NULL;

@@ -42,7 +42,7 @@ static int respond_snapshot(struct http_exchange *ex, int status, const char *id
         return rc;
 }
 
-static void abort_capture(struct http_exchange *ex)
+void api_abort_capture(struct http_exchange *ex)
 {
         if (ex->owner)
                 machine_capture_forget(ex->owner);
@@ -106,11 +106,11 @@ static void start_fork(struct http_exchange *ex, struct machine *m, void *ctx)
         unsigned count = in->count ? (unsigned)in->count : 1;
         jv_free(fork_fields, ARRAY_SIZE(fork_fields), in);
         free(in);
-        ex->on_abort = abort_capture;
+        ex->on_abort = api_abort_capture;
         ex->owner = NULL;
         struct capture *c = machine_fork(m, count, meta, on_forked, ex);
         json_decref(meta);
-        if (c && ex->on_abort == abort_capture)
+        if (c && ex->on_abort == api_abort_capture)
                 ex->owner = c;
 }
 
@@ -158,13 +158,13 @@ static const struct jv_field snapshot_fields[] = {
 static void start_snapshot(struct http_exchange *ex, struct machine *m, void *ctx)
 {
         struct snapshot_req *in = ctx;
-        ex->on_abort = abort_capture;
+        ex->on_abort = api_abort_capture;
         ex->owner = NULL;
         struct capture *c =
             machine_snapshot(m, in->name ? in->name : "", "user", on_snapshotted, ex);
         jv_free(snapshot_fields, ARRAY_SIZE(snapshot_fields), in);
         free(in);
-        if (c && ex->on_abort == abort_capture)
+        if (c && ex->on_abort == api_abort_capture)
                 ex->owner = c;
 }
 
