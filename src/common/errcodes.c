@@ -157,6 +157,15 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_SSH_UNAVAILABLE] = {"ssh_unavailable", 409, 7,
                               "SSH cannot run in this machine: its template has no usable "
                               "sshd, or sshd could not start (the message says why)."},
+    [NS_E_CODE_INTERPRETER_NOT_AVAILABLE] = {"code_interpreter_not_available", 409, 7,
+                                             "The machine runs no code interpreter: create it "
+                                             "from the code-interpreter template."},
+    [NS_E_CODE_CONTEXT_NOT_FOUND] = {"code_context_not_found", 404, 6,
+                                     "The machine's code interpreter has no context with this "
+                                     "ID (deleted, or never made)."},
+    [NS_E_LANGUAGE_NOT_SUPPORTED] = {"language_not_supported", 400, 4,
+                                     "The code interpreter does not run this language (the "
+                                     "message lists those it does)."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

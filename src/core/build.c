@@ -45,8 +45,14 @@ void build_free(struct build *b)
                 kill(b->import.pid, SIGKILL);
         }
         machine_cmd_cancel(b->run);
+        build_host_stop(b);
         if (b->capture)
                 machine_capture_forget(b->capture);
+        while (b->waiters) { /* told last-in first; each is gone once told */
+                struct build_waiter *w = b->waiters;
+                b->waiters = w->next;
+                w->done(w, b->ok ? NULL : b->end_msg[0] ? b->end_msg : "the build stopped");
+        }
         if (b->log_fd >= 0)
                 close(b->log_fd);
         json_decref(b->req);
@@ -83,6 +89,8 @@ void build_drop_machine(struct build *b)
  * machine destroyed, b freed. */
 static void build_end(struct build *b, const char *state, const char *msg)
 {
+        snprintf(b->end_msg, sizeof(b->end_msg), "build %s of %s %s: %s", b->id, b->ref, state,
+                 msg);
         build_log(b, "system", "%s: %s", state, msg);
         log_warn("template_build_ended", "build=%s ref=%s state=%s step=%zu error=%s", b->id,
                  b->ref, state, b->step_no, msg);
@@ -279,9 +287,15 @@ static void on_committed(void *ud, struct machine *m, enum ns_code code, const c
                            error ? error : ns_code_name(code));
                 return;
         }
-        json_decref(b->layers);
-        b->layers = b->pending_layers;
+        json_t *layers = b->pending_layers;
         b->pending_layers = NULL;
+        build_step_sealed(b, layers);
+}
+
+void build_step_sealed(struct build *b, json_t *layers)
+{
+        json_decref(b->layers);
+        b->layers = layers;
         memcpy(b->key, b->pending_key, sizeof(b->key));
         build_log(b, "system", "layer sealed (%.1f s)",
                   (double)(time_wall_ms() - b->step_started) / 1000.0);
@@ -445,7 +459,10 @@ static void advance(struct build *b)
                 build_log(b, "system", "step %zu/%zu: %s", b->step_no, n, title);
                 save_step(b);
                 b->step_started = time_wall_ms();
-                build_start_machine(b, 0, step_machine_up);
+                if (b->trusted && !strcmp(json_string_value(json_object_get(step, "op")), "apt"))
+                        build_host_step(b);
+                else
+                        build_start_machine(b, 0, step_machine_up);
                 return;
         }
         b->step_no = n + 1;
@@ -459,6 +476,7 @@ void builds_drop(struct core *core)
 {
         while (core->builds) {
                 struct build *b = core->builds;
+                b->waiters = NULL; /* the daemon exits: nobody is answered */
                 struct machine *m = build_machine(b);
                 if (m && b->start_chan)
                         agentconn_chan_close(&m->rt.agent, b->start_chan);
@@ -474,4 +492,26 @@ int build_begin(struct build *b)
                   b->no_cache ? " (no cache)" : "");
         advance(b);
         return 0;
+}
+
+int build_wait_ref(struct core *core, const char *ref, struct build_waiter *w)
+{
+        for (struct build *b = core->builds; b; b = b->next) {
+                if (strcmp(b->ref, ref) == 0) {
+                        w->next = b->waiters;
+                        b->waiters = w;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+void build_wait_cancel(struct core *core, struct build_waiter *w)
+{
+        for (struct build *b = core->builds; b; b = b->next)
+                for (struct build_waiter **pp = &b->waiters; *pp; pp = &(*pp)->next)
+                        if (*pp == w) {
+                                *pp = w->next;
+                                return;
+                        }
 }

@@ -21,6 +21,12 @@ struct build;
 #define BUILD_LOG_MAX       (16u << 20) /* output past this is dropped (the log says so) */
 #define BUILD_READY_DEFAULT 120         /* seconds the ready command gets by default */
 
+/* Told once when a build ends: error NULL when its template is ready. */
+struct build_waiter {
+        void (*done)(struct build_waiter *w, const char *error);
+        struct build_waiter *next;
+};
+
 /* Starts a build of the checked request `req` (borrowed):
  *   {"ref": canonical name:tag, "from": "base" or a template name, "steps": [...] (no
  *    from), "context_id"?, "start"? {cmd|argv}, "ready_cmd"?, "ready_timeout_s",
@@ -28,6 +34,18 @@ struct build;
  * Writes the build's id into id (MACHINE_ID_MAX bytes). Errors (*code, e):
  * template_not_found (from), conflict (BUILD_MAX_RUNNING builds run), internal. */
 int build_start(struct core *core, const json_t *req, char *id, struct err *e);
+
+/* build_start for a built-in template (core/builtin.c): its apt steps run on the host
+ * (build_host.c); w (may be NULL, borrowed until told) is told when it ends. */
+int build_start_trusted(struct core *core, const json_t *req, struct build_waiter *w, char *id,
+                        struct err *e);
+
+/* Adds w to the waiters of the build under way for ref (canonical). 0, or -ENOENT when
+ * none runs. */
+int build_wait_ref(struct core *core, const char *ref, struct build_waiter *w);
+
+/* Withdraws w from whichever build it waits for. */
+void build_wait_cancel(struct core *core, struct build_waiter *w);
 
 /* Cancels build id while it runs: its machine is destroyed, its state becomes
  * "cancelled" (layers of finished steps stay cached). -ENOENT when it does not run

@@ -49,6 +49,7 @@ static void on_snapshot(void *ud, enum ns_code code, const char *error, json_t *
         log_info("template_build_ready", "build=%s ref=%s snapshot=%s", b->id, b->ref, snapshot_id);
         core_event(b->core, "build.ready", "build", b->id, &b->cause,
                    json_pack("{s:s,s:s}", "ref", b->ref, "snapshot_id", snapshot_id));
+        b->ok = 1;
         build_drop_machine(b);
         build_free(b);
 }

@@ -61,8 +61,15 @@ struct build {
         struct {
                 char data[4096];
                 size_t len;
-        } line[3];          /* partial output lines of streams 1 and 2 */
-        struct build *next; /* core->builds */
+        } line[3]; /* partial output lines of streams 1 and 2 */
+        /* a built-in template's build (builtin.c): its apt steps run on the host */
+        int trusted;
+        struct child_watch host;      /* the host step under way (build_host.c) */
+        struct loop_io host_out;      /* its output */
+        struct build_waiter *waiters; /* told when the build ends */
+        int ok;                       /* it ended ready */
+        char end_msg[256];            /* why it ended otherwise */
+        struct build *next;           /* core->builds */
 };
 
 /* ---- build_log.c ---- */
@@ -105,6 +112,21 @@ json_t *build_exec_req(struct build *b, const json_t *extra, const char *user, c
 
 /* Creates the working directory (as root) when set, then next(b). */
 void build_make_cwd(struct build *b, void (*next)(struct build *));
+
+/* The step under way made `layers` (stolen: the new layer first, then those below):
+ * they and the step's key become the build's, and the walk goes on. */
+void build_step_sealed(struct build *b, json_t *layers);
+
+/* ---- build_host.c ---- */
+
+/* Runs the apt step under way on the host, in a chroot over the layers so far, into
+ * a layer shared through the cache directory (CACHE/layers/KEY, id "k_" + KEY) that
+ * daemons sharing the cache reuse; then build_step_sealed. Only for trusted builds
+ * (built-in templates, whose steps come with the daemon); b fails on error. */
+void build_host_step(struct build *b);
+
+/* Stops a host step under way (its process group killed). */
+void build_host_stop(struct build *b);
 
 /* ---- build_final.c ---- */
 

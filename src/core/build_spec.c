@@ -231,7 +231,7 @@ static void text(struct buf *b, const char *s)
         "export DEBIAN_FRONTEND=noninteractive\n"                                                  \
         "apt-get update -q\n"                                                                      \
         "apt-get install -y -q --no-install-recommends"
-#define APT_CLEAN "rm -rf /var/lib/apt/lists/*\n"
+#define APT_CLEAN "apt-get clean\nrm -rf /var/lib/apt/lists/*\n"
 
 /* COPY: the context arrives as a tar on stdin, is unpacked in a temporary directory
  * (gone afterwards, so not in the layer) and each source copied like Docker does: a

@@ -212,7 +212,8 @@ static int record(struct build *b, struct err *e)
         return rc;
 }
 
-int build_start(struct core *core, const json_t *req, char *id, struct err *e)
+static int start(struct core *core, const json_t *req, int trusted, struct build_waiter *w,
+                 char *id, struct err *e)
 {
         unsigned running = 0;
         for (struct build *o = core->builds; o; o = o->next)
@@ -228,6 +229,11 @@ int build_start(struct core *core, const json_t *req, char *id, struct err *e)
         }
         b->core = core;
         b->log_fd = -1;
+        b->trusted = trusted;
+        if (w) {
+                w->next = NULL;
+                b->waiters = w;
+        }
         b->req = json_deep_copy(req);
         rand_id("b_", 8, b->id, sizeof(b->id));
         snprintf(b->ref, sizeof(b->ref), "%s", json_string_value(json_object_get(req, "ref")));
@@ -250,7 +256,8 @@ int build_start(struct core *core, const json_t *req, char *id, struct err *e)
         if (r == 0)
                 r = record(b, e);
         if (r < 0) {
-                build_free(b); /* not listed yet: it only releases */
+                b->waiters = NULL; /* told by the return value */
+                build_free(b);     /* not listed yet: it only releases */
                 return r;
         }
         snprintf(id, MACHINE_ID_MAX, "%s", b->id);
@@ -265,6 +272,17 @@ int build_start(struct core *core, const json_t *req, char *id, struct err *e)
                 return 0; /* the build exists, failed: its record says why */
         }
         return json_object_get(req, "from_image") ? 0 : build_begin(b);
+}
+
+int build_start(struct core *core, const json_t *req, char *id, struct err *e)
+{
+        return start(core, req, 0, NULL, id, e);
+}
+
+int build_start_trusted(struct core *core, const json_t *req, struct build_waiter *w, char *id,
+                        struct err *e)
+{
+        return start(core, req, 1, w, id, e);
 }
 
 json_t *build_view(const struct build_rec *r)

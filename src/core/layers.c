@@ -19,7 +19,10 @@
 
 void layers_path(const struct core *core, const char *id, char *out, size_t cap)
 {
-        snprintf(out, cap, "%s/layers/%s", core->state_dir, id);
+        if (strncmp(id, "k_", 2) == 0) /* shared through the cache (build_host.c) */
+                snprintf(out, cap, "%s/layers/%s", core->cache_dir, id + 2);
+        else
+                snprintf(out, cap, "%s/layers/%s", core->state_dir, id);
 }
 
 void layers_snapshot_dir(const struct core *core, const char *id, char *out, size_t cap)

@@ -180,6 +180,8 @@ void snapshots_recover(struct core *core);
 
 /* ---- layers.c ---- */
 
+/* The directory of layer id: STATE/layers/ID, or CACHE/layers/KEY for a layer shared
+ * through the cache ("k_" + KEY, made by a built-in template's host step). */
 void layers_path(const struct core *core, const char *id, char *out, size_t cap);
 
 /* STATE/snapshots/ID: a snapshot's image. */

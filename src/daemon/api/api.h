@@ -138,6 +138,10 @@ void api_previews_create(struct http_exchange *ex);
 void api_machines_network(struct http_exchange *ex);
 /* Takes preview requests off the server before routing (http_app.intercept). */
 const struct route *api_preview_intercept(struct http_exchange *ex);
+
+/* /v1/machines/{id}/code/... (api/code.c): taken at the head like a preview and
+ * forwarded to the machine's code interpreter; NULL for any other request. */
+const struct route *api_code_intercept(struct http_exchange *ex);
 void api_readyz(struct http_exchange *ex);
 void api_openapi(struct http_exchange *ex);
 void api_info(struct http_exchange *ex);

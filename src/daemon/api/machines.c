@@ -8,6 +8,7 @@
 #include "../../common/cleanup.h"
 #include "../../common/log.h"
 #include "../../common/util.h"
+#include "../../core/builtin.h"
 #include "../../core/volumes.h"
 #include "api.h"
 
@@ -105,7 +106,80 @@ static void abort_machine_wait(struct http_exchange *ex)
                 machine_forget_callbacks(ex->owner, ex);
 }
 
+static void create(struct http_exchange *ex, int may_build);
+
+/* A create waiting for a built-in template's first build (core/builtin.h). */
+struct builtin_create {
+        struct builtin_wait w;
+        struct http_exchange *ex;
+        int starting; /* inside builtin_template_need: an answer now is handled after */
+        int told;
+        char error[256];
+};
+
+static void abort_builtin_wait(struct http_exchange *ex)
+{
+        struct builtin_create *bc = ex->owner;
+        builtin_wait_cancel(&bc->w);
+        free(bc);
+}
+
+static void builtin_done(struct builtin_create *bc)
+{
+        struct http_exchange *ex = bc->ex;
+        ex->on_abort = NULL;
+        ex->owner = NULL;
+        if (bc->error[0])
+                http_respond_error(ex, NS_E_TEMPLATE_NOT_READY,
+                                   "template %s could not be built: %s", bc->w.name, bc->error);
+        else
+                create(ex, 0); /* again, now that the template exists */
+        free(bc);
+}
+
+static void on_builtin(struct builtin_wait *w, const char *error)
+{
+        struct builtin_create *bc = (struct builtin_create *)w;
+        snprintf(bc->error, sizeof(bc->error), "%s", error ? error : "");
+        bc->told = 1;
+        if (!bc->starting)
+                builtin_done(bc);
+}
+
+/* Waits for the first build of built-in template `ref`, then creates again. */
+static void wait_builtin(struct http_exchange *ex, const char *ref)
+{
+        struct builtin_create *bc = calloc(1, sizeof(*bc));
+        if (!bc) {
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                return;
+        }
+        bc->w.done = on_builtin;
+        bc->ex = ex;
+        bc->starting = 1;
+        struct err e = {0};
+        log_info("machine_create_waits", "template=%s: building it first", ref);
+        if (builtin_template_need(&((struct app *)ex->app)->core, ref, &bc->w, &e) < 0) {
+                free(bc);
+                http_respond_error(ex, NS_E_TEMPLATE_NOT_READY,
+                                   "template %s could not be built: %s", ref, e.msg);
+                return;
+        }
+        bc->starting = 0;
+        if (bc->told) {
+                builtin_done(bc);
+                return;
+        }
+        ex->owner = bc;
+        ex->on_abort = abort_builtin_wait;
+}
+
 void api_machines_create(struct http_exchange *ex)
+{
+        create(ex, 1);
+}
+
+static void create(struct http_exchange *ex, int may_build)
 {
         struct app *app = ex->app;
         struct create_req in = {0};
@@ -182,10 +256,17 @@ void api_machines_create(struct http_exchange *ex)
         json_decref(env);
         json_decref(meta);
         json_decref(vols);
+        int build = !m && may_build && e.code == NS_E_TEMPLATE_NOT_FOUND && !in.snapshot &&
+                    builtin_template_known(&app->core, p.template_name);
+        char ref[160];
+        snprintf(ref, sizeof(ref), "%s", p.template_name);
         jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
         if (!m) {
                 ex->on_abort = NULL;
-                api_fail_err(ex, &e);
+                if (build)
+                        wait_builtin(ex, ref);
+                else
+                        api_fail_err(ex, &e);
                 return;
         }
         if (ex->on_abort == abort_machine_wait) /* still creating: wait */

@@ -130,6 +130,9 @@ int preview_host_target(const struct app *app, const char *host, struct preview_
 const struct route *api_preview_intercept(struct http_exchange *ex)
 {
         struct app *app = ex->app;
+        const struct route *code = api_code_intercept(ex);
+        if (code)
+                return code;
         const char *label;
         struct preview_target t;
         size_t n = host_label(app, http_req_header(ex->req, "Host"), &label);
@@ -181,27 +184,30 @@ static int find_target(struct http_exchange *ex, struct preview_target *t, const
         return 0;
 }
 
-static int skip_header(const char *name, int by_path, int upgrade)
+static int skip_header(const char *name, int by_path, int upgrade, int ours)
 {
         static const char *const always[] = {"Host", "X-Nullspace-Preview-Token", "X-Forwarded-For",
                                              "X-Forwarded-Host", "X-Forwarded-Proto"};
         for (size_t i = 0; i < ARRAY_SIZE(always); i++)
                 if (strcasecmp(name, always[i]) == 0)
                         return 1;
+        /* a request of our API: the key never enters the machine */
+        if (ours && (strcasecmp(name, "Authorization") == 0 || strcasecmp(name, "X-API-Key") == 0))
+                return 1;
         return by_path && !upgrade &&
                (strcasecmp(name, "Connection") == 0 || strcasecmp(name, "Keep-Alive") == 0);
 }
 
 /* The request head as the machine's server gets it. */
 static int rewrite_head(struct http_exchange *ex, const struct preview_target *t,
-                        const char *target, int by_path, struct buf *out)
+                        const char *target, int by_path, int ours, struct buf *out)
 {
         const struct http_req *r = ex->req;
         const char *host = http_req_header(r, "Host");
         int bad = buf_printf(out, "%s %s%s HTTP/1.%d\r\n", r->method, target[0] == '/' ? "" : "/",
                              target, r->http_minor) < 0;
         for (unsigned i = 0; i < r->nheaders; i++)
-                if (!skip_header(r->headers[i].name, by_path, r->upgrade))
+                if (!skip_header(r->headers[i].name, by_path, r->upgrade, ours))
                         bad |= buf_printf(out, "%s: %s\r\n", r->headers[i].name,
                                           r->headers[i].value) < 0;
         bad |= buf_printf(out,
@@ -333,6 +339,12 @@ static enum ns_code admit(struct app *app, struct machine *m, const struct previ
                 snprintf(msg, cap, "machine %s has no network", m->id);
                 return NS_E_NETWORK_UNAVAILABLE;
         }
+        if (t->port == CODE_PORT) { /* reached only through our API (api/code.c) */
+                snprintf(msg, cap,
+                         "port %u is the code interpreter's: use /v1/machines/%s/code/...",
+                         CODE_PORT, m->id);
+                return NS_E_FORBIDDEN;
+        }
         if (!t->token[0] &&
             (machine_net_is_public(m, (int)t->port) || e2b_traffic_ok(app, m->id, traffic_token)))
                 return NS_OK;
@@ -372,7 +384,7 @@ static void take(struct http_exchange *ex)
                 return;
         struct buf pre;
         buf_init(&pre, RELAY_BUF);
-        if (rewrite_head(ex, &t, target, by_path, &pre) < 0) {
+        if (rewrite_head(ex, &t, target, by_path, 0, &pre) < 0) {
                 buf_fini(&pre);
                 http_respond_error(ex, NS_E_HEADERS_TOO_LARGE, "the request head is too large");
                 return;
@@ -381,6 +393,33 @@ static void take(struct http_exchange *ex)
         if (!pc)
                 return;
         preview_conn_start(pc, m, preview_conn_connect);
+}
+
+int preview_forward(struct http_exchange *ex, struct machine *m, unsigned port, const char *target,
+                    void (*refused)(struct preview_conn *pc))
+{
+        if (!m->conf.network) {
+                http_respond_error(ex, NS_E_NETWORK_UNAVAILABLE, "machine %s has no network",
+                                   m->id);
+                return -1;
+        }
+        if (preview_conn_admit(ex, m) < 0)
+                return -1;
+        struct preview_target t = {.port = port};
+        snprintf(t.id, sizeof(t.id), "%s", m->id);
+        struct buf pre;
+        buf_init(&pre, RELAY_BUF);
+        if (rewrite_head(ex, &t, target, 1, 1, &pre) < 0) {
+                buf_fini(&pre);
+                http_respond_error(ex, NS_E_HEADERS_TOO_LARGE, "the request head is too large");
+                return -1;
+        }
+        struct preview_conn *pc = preview_conn_take(ex, m, port, &pre);
+        if (!pc)
+                return -1;
+        pc->refused = refused;
+        preview_conn_start(pc, m, preview_conn_connect);
+        return 0;
 }
 
 int preview_conn_admit(struct http_exchange *ex, struct machine *m)

@@ -85,6 +85,17 @@ void preview_conn_start(struct preview_conn *pc, struct machine *m,
 /* Connects pc to its port at running machine m's address and relays. Loop thread. */
 void preview_conn_connect(struct preview_conn *pc, struct machine *m);
 
+/* The code interpreter's port in machines of the code-interpreter template: never a
+ * preview, reached through /v1/machines/{id}/code/... (api/code.c). */
+#define CODE_PORT 49999
+
+/* Forwards request ex (taken at its head, api_preview_intercept) to `port` of machine m
+ * as `target` (path and query), its API key stripped, the connection closed after the
+ * answer; a hibernated m resumes first. refused (may be NULL) is told instead of
+ * answering upstream_unreachable when nothing listens. 0, or -1 after answering ex. */
+int preview_forward(struct http_exchange *ex, struct machine *m, unsigned port, const char *target,
+                    void (*refused)(struct preview_conn *pc));
+
 /* Answers pc's client with an error (raw HTTP: the socket is ours), closes and frees
  * pc. Loop thread. */
 void preview_conn_fail(struct preview_conn *pc, enum ns_code code, const char *msg);

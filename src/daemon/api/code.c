@@ -1,0 +1,90 @@
+/* /v1/machines/{id}/code/...: the code interpreter. It is a server inside machines of
+ * the code-interpreter template (templates/code-interpreter: contexts, runs, kernels,
+ * results), listening on CODE_PORT; these requests are authenticated here and then
+ * forwarded to it whole, at their head, so a streamed run (NDJSON) flows through as
+ * it happens and a client that leaves ends the run (the server interrupts it). The
+ * API key never enters the machine; a hibernated machine resumes first. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../common/log.h"
+#include "../auth.h"
+#include "api.h"
+#include "preview.h"
+
+static void take(struct http_exchange *ex);
+static const struct route code_route = {"*", "/v1/machines/{id}/code/...", take, ROUTE_PUBLIC, 0,
+                                        NULL};
+
+#define PREFIX "/v1/machines/"
+
+/* The machine id and the server's path ("/run", "/contexts/ID/restart") of a code
+ * request's path; 0, or -1 when the path is not one. IDs and segments: [A-Za-z0-9_-]. */
+static int split(const char *path, char *id, size_t idcap, const char **rest)
+{
+        if (strncmp(path, PREFIX, strlen(PREFIX)) != 0)
+                return -1;
+        const char *p = path + strlen(PREFIX);
+        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+        if (n == 0 || n >= idcap || strncmp(p + n, "/code/", 6) != 0)
+                return -1;
+        memcpy(id, p, n);
+        id[n] = '\0';
+        *rest = p + n + 5; /* "/run" ... */
+        for (const char *s = *rest; *s; s++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-/",
+                            *s))
+                        return -1;
+        return strstr(*rest, "//") || (*rest)[1] == '\0' ? -1 : 0;
+}
+
+const struct route *api_code_intercept(struct http_exchange *ex)
+{
+        char id[64];
+        const char *rest;
+        return split(ex->req->path, id, sizeof(id), &rest) == 0 ? &code_route : NULL;
+}
+
+/* Nothing listens on the port: the machine is not from the code-interpreter template
+ * (or its server died). */
+static void refused(struct preview_conn *pc)
+{
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "machine %s runs no code interpreter (create it from the code-interpreter "
+                 "template)",
+                 pc->id);
+        preview_conn_fail(pc, NS_E_CODE_INTERPRETER_NOT_AVAILABLE, msg);
+}
+
+static void take(struct http_exchange *ex)
+{
+        struct app *app = ex->app;
+        enum ns_code c = auth_authenticate(ex);
+        if (c != NS_OK) {
+                http_respond_error(ex, c, "%s", ns_code_def(c)->meaning);
+                return;
+        }
+        char id[64];
+        const char *rest;
+        if (split(ex->req->path, id, sizeof(id), &rest) < 0) { /* intercepted: it splits */
+                http_respond_error(ex, NS_E_NOT_FOUND, "no such route");
+                return;
+        }
+        struct machine *m = machine_find(&app->core, id);
+        if (!m) {
+                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND, "no machine %s", id);
+                return;
+        }
+        /* the server's path and the query as the client sent it */
+        const char *query = strchr(ex->req->target, '?');
+        char target[512];
+        if ((size_t)snprintf(target, sizeof(target), "%s%s", rest, query ? query : "") >=
+            sizeof(target)) {
+                http_respond_error(ex, NS_E_INVALID_REQUEST, "the request target is too long");
+                return;
+        }
+        if (preview_forward(ex, m, CODE_PORT, target, refused) == 0)
+                log_info("code_request", "machine=%s method=%s path=%s", m->id, ex->req->method,
+                         rest);
+}

@@ -1,0 +1,48 @@
+"""The shapes a run's output takes on the wire (one JSON object per line):
+stdout/stderr chunks, results (a MIME bundle under short names), the error, the
+execution count, keep-alives and the end."""
+
+import datetime
+
+# MIME type -> the result's field; anything else goes under "extra"
+FIELDS = {
+    "text/plain": "text",
+    "text/html": "html",
+    "text/markdown": "markdown",
+    "image/svg+xml": "svg",
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "application/pdf": "pdf",
+    "text/latex": "latex",
+    "application/json": "json",
+    "application/javascript": "javascript",
+    "application/vnd.nullspace.chart+json": "chart",
+    "application/vnd.nullspace.data+json": "data",
+}
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def result(bundle, main):
+    out = {"type": "result", "is_main_result": bool(main)}
+    extra = {}
+    for mime, value in bundle.items():
+        field = FIELDS.get(mime)
+        if field:
+            out[field] = value
+        else:
+            extra[mime] = value
+    if extra:
+        out["extra"] = extra
+    return out
+
+
+def error(name, value, traceback):
+    return {"name": name, "value": value, "traceback": traceback}
+
+
+def timeout_error(timeout_s):
+    return error("TimeoutError", "the run took longer than its timeout of %gs and was interrupted"
+                 % timeout_s, "")
