@@ -332,6 +332,21 @@ export class SshUnavailableError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "ssh_unavailable";
 }
+/** The machine runs no code interpreter: create it from the code-interpreter template. */
+export class CodeInterpreterNotAvailableError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "code_interpreter_not_available";
+}
+/** The machine's code interpreter has no context with this ID (deleted, or never made). */
+export class CodeContextNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "code_context_not_found";
+}
+/** The code interpreter does not run this language (the message lists those it does). */
+export class LanguageNotSupportedError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "language_not_supported";
+}
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

@@ -466,6 +466,27 @@ export class SshUnavailableError extends NullspaceError {
   }
 }
 
+/** The machine runs no code interpreter: create it from the code-interpreter template. */
+export class CodeInterpreterNotAvailableError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("code_interpreter_not_available", message, status, requestId);
+  }
+}
+
+/** The machine's code interpreter has no context with this ID (deleted, or never made). */
+export class CodeContextNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("code_context_not_found", message, status, requestId);
+  }
+}
+
+/** The code interpreter does not run this language (the message lists those it does). */
+export class LanguageNotSupportedError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("language_not_supported", message, status, requestId);
+  }
+}
+
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -546,6 +567,9 @@ const BY_CODE = {
   webhook_not_found: WebhookNotFoundError,
   delivery_not_found: DeliveryNotFoundError,
   ssh_unavailable: SshUnavailableError,
+  code_interpreter_not_available: CodeInterpreterNotAvailableError,
+  code_context_not_found: CodeContextNotFoundError,
+  language_not_supported: LanguageNotSupportedError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,
 };

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 
+import guard
 import results
 
 PRELUDE = r"""
@@ -62,6 +63,7 @@ class BashKernel:
         self.ctl = None
         self.count = 0
         self.restarted = None
+        self.executing = False
 
     def start(self, workdir=None):
         env = dict(os.environ)
@@ -126,8 +128,10 @@ class BashKernel:
         try:
             self.proc.stdin.write(("__nsp_cell %s %s\n" % (_q(cell), _q(envfile))).encode())
             self.proc.stdin.flush()
+            self.executing = True
             return self._collect(timeout_s, emit)
         finally:
+            self.executing = False
             for p in (cell, envfile):
                 if p:
                     try:
@@ -166,7 +170,19 @@ class BashKernel:
                       "timestamp": results.now()})
 
         while status is None:
-            ready, _, _ = select.select([out, err, self.ctl], [], [], 1.0)
+            limit = guard.over_limit(self.proc.pid)
+            if limit:
+                drain(out, "stdout")
+                drain(err, "stderr")
+                self.restarted = ("the context's shell was stopped for using too much memory "
+                                  "and was restarted; its state is lost")
+                self.stop()
+                error = results.error("OutOfMemory", "the run held more than %d MiB, most of "
+                                      "the machine's memory: its shell was stopped" % (limit >> 20),
+                                      "")
+                send(dict(error, type="error"))
+                return {"execution_count": self.count, "error": error, "client_gone": gone}
+            ready, _, _ = select.select([out, err, self.ctl], [], [], 0.25)
             now = time.monotonic()
             if out in ready:
                 drain(out, "stdout")

@@ -14,6 +14,7 @@ import time
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
+import guard
 import results
 
 KEEPALIVE_S = 5.0
@@ -35,27 +36,11 @@ ENV_CODE = {
 }
 
 
-def memory_limit():
-    """Bytes a kernel may map: most of the machine's memory, so a runaway run
-    fails inside its kernel instead of taking the machine down."""
-    total = 0
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    total = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return max(int(total * 0.8), 256 << 20) if total else 0
-
-
 def kernel_specs():
-    """Writes our kernel specs (the packaged ones, under a memory limit, Python's
-    with our start-up file) and returns their manager."""
-    limit = memory_limit()
-    wrap = ["prlimit", "--as=%d" % limit, "--"] if limit else []
+    """Writes our kernel specs (the packaged ones, Python's through our launcher and
+    start-up file) and returns their manager."""
     specs = {
-        "python": ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}",
+        "python": ["python3", "/opt/nullspace/code/kernel_launcher.py", "-f", "{connection_file}",
                    "--IPKernelApp.exec_files=/opt/nullspace/code/startup.py",
                    "--HistoryManager.enabled=False", "--InteractiveShell.colors=NoColor"],
         "r": ["R", "--slave", "-e", "IRkernel::main()", "--args", "{connection_file}"],
@@ -63,8 +48,7 @@ def kernel_specs():
     for name, argv in specs.items():
         d = os.path.join(KERNEL_DIR, "nsp-" + name)  # "python" would mean the packaged spec
         os.makedirs(d, exist_ok=True)
-        # R's allocator maps far more than it uses: a limit on address space would break it
-        spec = {"argv": (wrap if name == "python" else []) + argv, "display_name": name,
+        spec = {"argv": argv, "display_name": name,
                 "language": name, "interrupt_mode": "signal"}
         with open(os.path.join(d, "kernel.json"), "w") as f:
             json.dump(spec, f)
@@ -86,12 +70,14 @@ class JupyterKernel:
         self.kc = None
         self.restarted = None  # why the last restart happened, told with the next run
         self.workdir = None
+        self.executing = False  # the kernel has a run of ours (an interrupt reaches it)
 
     def start(self, workdir):
         self.workdir = workdir
         env = dict(os.environ)
         env.update(self.env)
         env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        env["NSCODE_KERNEL_IPC"] = os.path.join(workdir, "kernel")
         env["PLOTLY_RENDERER"] = "plotly_mimetype"  # never the notebook's inlined plotly.js
         env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # ipykernel's debugger warns otherwise
         env.pop("NSCODE_SERVER", None)
@@ -112,6 +98,11 @@ class JupyterKernel:
 
     def alive(self):
         return self.km is not None and self.km.is_alive()
+
+    def pid(self):
+        """The kernel's process id, which is its session's too (0: none)."""
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return proc.pid if proc is not None else 0
 
     def stop(self):
         if self.kc:
@@ -149,7 +140,8 @@ class JupyterKernel:
     def run(self, code, env, timeout_s, emit, workdir):
         """Runs code; returns the execution's summary {"execution_count", "error"}."""
         if not self.alive():
-            self.restart("the context's kernel had died; it was restarted and its state is lost")
+            self.restart(self.restarted or
+                         "the context's kernel had died; it was restarted and its state is lost")
         if self.restarted:
             emit({"type": "stderr", "text": "[nullspace] %s\n" % self.restarted,
                   "timestamp": results.now()})
@@ -170,6 +162,7 @@ class JupyterKernel:
     def _execute(self, code, timeout_s, emit):
         kc = self.kc
         msg_id = kc.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
+        self.executing = True
         start = time.monotonic()
         deadline = start + timeout_s if timeout_s else None
         last = start
@@ -193,8 +186,19 @@ class JupyterKernel:
                     self.interrupt()
 
         while True:
+            limit = guard.over_limit(self.pid())
+            if limit:
+                error = results.error("OutOfMemory",
+                                      "the run held more than %d MiB, most of the machine's "
+                                      "memory: its kernel was stopped and restarts on the next "
+                                      "run with its state lost" % (limit >> 20), "")
+                send(dict(error, type="error"))
+                self.restarted = ("the context's kernel was stopped for using too much memory "
+                                  "and was restarted; its state is lost")
+                self.stop()
+                break
             try:
-                msg = kc.get_iopub_msg(timeout=1)
+                msg = kc.get_iopub_msg(timeout=0.25)
             except queue.Empty:
                 now = time.monotonic()
                 if not self.alive():
@@ -242,7 +246,8 @@ class JupyterKernel:
                     error = results.error(content.get("ename", "Error"), content.get("evalue", ""),
                                           "\n".join(content.get("traceback", [])))
                 send(dict(error, type="error"))
-        while True:  # the shell replies are not read otherwise: drop them
+        self.executing = False
+        while self.kc is kc:  # the shell replies are not read otherwise: drop them
             try:
                 kc.get_shell_msg(timeout=0)
             except queue.Empty:

@@ -1,0 +1,290 @@
+"""The code interpreter (docs/code-interpreter.md): machines from the built-in template
+code-interpreter, built on first need (its apt layer comes from the shared cache, or is
+made on the host when the cache is cold), and /v1/machines/{id}/code/... against the
+real kernels inside: state across runs, results of every kind, errors, environment
+variables, interrupts, contexts, streaming, hibernate and fork."""
+
+import base64
+import json
+import threading
+import time
+import unittest
+
+from harness import DaemonTest, error_code
+
+
+class Code(DaemonTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        st, _, m = cls.d.request("POST", "/v1/machines",
+                                 {"template": "code-interpreter", "timeout_s": 3600})
+        assert st == 201, m
+        cls.mid = m["id"]
+
+    def run_code(self, code, mid=None, expect=200, **kw):
+        st, _, r = self.d.request("POST", "/v1/machines/%s/code/run" % (mid or self.mid),
+                                  dict(kw, code=code))
+        self.assertEqual(st, expect, r)
+        return r
+
+    def context(self, **body):
+        """A new context, deleted when the test ends (each holds a kernel's memory)."""
+        st, _, ctx = self.d.request("POST", "/v1/machines/%s/code/contexts" % self.mid, body)
+        self.assertEqual(st, 201, ctx)
+        self.addCleanup(self.d.request, "DELETE",
+                        "/v1/machines/%s/code/contexts/%s" % (self.mid, ctx["id"]))
+        return ctx
+
+    def main_text(self, r):
+        self.assertIsNone(r["error"], r)
+        mains = [x for x in r["results"] if x["is_main_result"]]
+        self.assertEqual(len(mains), 1, r)
+        return mains[0]["text"]
+
+    def test_python_state_carries_from_run_to_run(self):
+        self.run_code("import os\nos.chdir('/tmp')\nx = 41\ndef inc(v):\n    return v + 1")
+        self.assertEqual(self.main_text(self.run_code("inc(x)")), "42")
+        self.assertEqual(self.main_text(self.run_code("os.getcwd()")), "'/tmp'")
+        r = self.run_code("print('out'); import sys; print('err', file=sys.stderr)")
+        self.assertEqual(("".join(r["logs"]["stdout"]), "".join(r["logs"]["stderr"])),
+                         ("out\n", "err\n"))
+        self.assertIsInstance(r["execution_count"], int)
+
+    def test_matplotlib_charts_come_as_png_and_data(self):
+        r = self.run_code("import matplotlib.pyplot as plt\n"
+                          "plt.plot([1, 2, 3], [4, 5, 7], label='speed')\n"
+                          "plt.title('T'); plt.xlabel('t'); plt.ylabel('v'); plt.legend()\n"
+                          "plt.show()")
+        (fig,) = r["results"]
+        self.assertTrue(base64.b64decode(fig["png"]).startswith(b"\x89PNG"))
+        chart = fig["chart"]
+        self.assertEqual((chart["type"], chart["title"], chart["x_label"], chart["y_label"]),
+                         ("line", "T", "t", "v"))
+        self.assertEqual(chart["elements"], [{"label": "speed", "points": [[1, 4], [2, 5], [3, 7]]}])
+        r = self.run_code("import matplotlib.pyplot as plt\n"
+                          "plt.bar(['a', 'b', 'c'], [3, 1, 2]); plt.show()")
+        chart = r["results"][0]["chart"]
+        self.assertEqual(chart["type"], "bar")
+        self.assertEqual([(e["label"], e["value"]) for e in chart["elements"]],
+                         [("a", 3), ("b", 1), ("c", 2)])
+        r = self.run_code("import matplotlib.pyplot as plt\n"
+                          "fig, ax = plt.subplots(1, 2)\n"
+                          "ax[0].pie([1, 2], labels=['p', 'q'])\n"
+                          "ax[1].boxplot([[1, 2, 3, 4, 5, 20]]); plt.show()")
+        chart = r["results"][0]["chart"]
+        self.assertEqual([c["type"] for c in chart["elements"]], ["pie", "box_and_whisker"])
+        box = chart["elements"][1]["elements"][0]
+        self.assertEqual((box["median"], box["outliers"]), (3.5, [20]))
+
+    def test_dataframes_plotly_and_images(self):
+        r = self.run_code("import pandas as pd\npd.DataFrame({'a': [1, 2], 'b': ['x', 'y']})")
+        (df,) = r["results"]
+        self.assertTrue(df["is_main_result"])
+        self.assertEqual((df["data"]["columns"], df["data"]["rows"]),
+                         (["a", "b"], [[1, "x"], [2, "y"]]))
+        self.assertIn("<table", df["html"])
+        r = self.run_code("import plotly.express as px\npx.line(x=[1, 2], y=[3, 4])")
+        self.assertEqual(len(r["results"]), 1, "one result, not one per piece")
+        fig = r["results"][0]
+        self.assertTrue(fig["html"].lstrip().startswith("<html>"))
+        self.assertEqual(fig["html"].count("cdn.plot.ly"), 1, "plotly.js referenced once")
+        self.assertLess(len(fig["html"]), 200000, "plotly.js is referenced, never inlined")
+        self.assertEqual(fig["extra"]["application/vnd.plotly.v1+json"]["data"][0]["y"], [3, 4])
+        r = self.run_code("from PIL import Image\nImage.new('RGB', (4, 4), 'red')")
+        self.assertTrue(base64.b64decode(r["results"][0]["png"]).startswith(b"\x89PNG"))
+        r = self.run_code("from IPython.display import display, Markdown, HTML\n"
+                          "display(Markdown('**b**')); display(HTML('<i>i</i>'))")
+        self.assertEqual([x.get("markdown") or x.get("html") for x in r["results"]],
+                         ["**b**", "<i>i</i>"])
+
+    def test_errors_come_with_name_value_and_traceback(self):
+        r = self.run_code("def f():\n    return 1 / 0\nf()")
+        err = r["error"]
+        self.assertEqual((err["name"], err["value"]), ("ZeroDivisionError", "division by zero"))
+        self.assertIn("----> 3 f()", err["traceback"])
+        self.assertNotIn("\x1b[", err["traceback"], "plain text, no colour codes")
+
+    def test_environment_variables_never_become_code(self):
+        tricky = "it's \"quoted\"\nnew line $HOME `id` \\ end"
+        r = self.run_code("import os\nos.environ['TRICKY']", env={"TRICKY": tricky})
+        self.assertEqual(self.main_text(r), repr(tricky))
+        r = self.run_code("import os\nos.environ.get('TRICKY', 'gone')")
+        self.assertEqual(self.main_text(r), "'gone'", "a run's variables end with it")
+        r = self.run_code('printf "%s" "$TRICKY"', language="bash", env={"TRICKY": tricky})
+        self.assertEqual("".join(r["logs"]["stdout"]), tricky)
+        r = self.run_code('echo "[${TRICKY-unset}]"', language="bash")
+        self.assertEqual("".join(r["logs"]["stdout"]), "[unset]\n")
+
+    def test_bash_keeps_cwd_variables_and_functions(self):
+        self.run_code("cd /etc; N=7; hi() { echo \"hi $1\"; }", language="bash")
+        r = self.run_code("pwd; hi there; echo $N", language="bash")
+        self.assertEqual("".join(r["logs"]["stdout"]), "/etc\nhi there\n7\n")
+        r = self.run_code("false", language="bash")
+        self.assertEqual((r["error"]["name"], r["error"]["value"]), ("ExitCode", "1"))
+
+    def test_r_runs_in_its_own_kernel(self):
+        ctx = self.context(language="r")
+        self.run_code("y <- 21", context=ctx["id"])
+        r = self.run_code("y * 2", context=ctx["id"])
+        self.assertEqual(r["results"][0]["text"], "[1] 42")
+
+    def test_timeouts_and_interrupts_end_runs_and_keep_state(self):
+        self.run_code("kept = 'yes'")
+        t = time.monotonic()
+        r = self.run_code("import time\nwhile True: time.sleep(0.05)", timeout_s=1)
+        self.assertEqual(r["error"]["name"], "TimeoutError")
+        self.assertLess(time.monotonic() - t, 30)
+        self.assertEqual(self.main_text(self.run_code("kept")), "'yes'")
+        r = self.run_code("while true; do sleep 0.05; done", language="bash", timeout_s=1)
+        self.assertEqual(r["error"]["name"], "TimeoutError")
+        self.assertEqual("".join(self.run_code("echo alive", language="bash")["logs"]["stdout"]),
+                         "alive\n")
+        # an explicit interrupt, from another connection, of a run that would never end
+        ctx = self.context()
+        out = {}
+        t = threading.Thread(target=lambda: out.update(
+            r=self.run_code("import time\nwhile True: time.sleep(0.05)", context=ctx["id"])))
+        t.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            st, _, r = self.d.request(
+                "POST", "/v1/machines/%s/code/contexts/%s/interrupt" % (self.mid, ctx["id"]))
+            if r.get("interrupted"):
+                break
+            time.sleep(0.2)
+        t.join(30)
+        if "r" not in out:
+            st, _, o = self.d.request("POST", "/v1/machines/%s/exec" % self.mid,
+                                      {"argv": ["tail", "-c", "3000", "/var/log/nscode.log"]})
+            self.fail("the run did not answer; the interpreter's log:\n" + o.get("stdout", ""))
+        self.assertEqual(out["r"]["error"]["name"], "KeyboardInterrupt")
+
+    def test_a_memory_hog_is_contained(self):
+        ctx = self.context()
+        r = self.run_code("hog = []\nwhile True: hog.append(b'\\x01' * (32 << 20))",
+                          context=ctx["id"], timeout_s=120)
+        self.assertIn(r["error"]["name"], ("MemoryError", "OutOfMemory"), r)
+        # the machine, its agent and the other contexts keep answering
+        self.assertEqual(self.main_text(self.run_code("6 * 7")), "42")
+        st, _, out = self.d.request("POST", "/v1/machines/%s/exec" % self.mid,
+                                    {"argv": ["echo", "agent"]})
+        self.assertEqual((st, out["stdout"]), (200, "agent\n"), out)
+        self.run_code("del hog", context=ctx["id"])
+
+    def test_contexts_are_isolated_and_listed(self):
+        ids = []
+        for cwd in ("/tmp", "/var"):
+            ctx = self.context(language="python", cwd=cwd)
+            self.assertEqual((ctx["language"], ctx["cwd"]), ("python", cwd), ctx)
+            ids.append(ctx["id"])
+        self.run_code("v = 'first'", context=ids[0])
+        r = self.run_code("v", context=ids[1])
+        self.assertEqual(r["error"]["name"], "NameError")
+        self.assertEqual(self.main_text(self.run_code("import os; os.getcwd()", context=ids[1])),
+                         "'/var'")
+        st, _, listed = self.d.request("GET", "/v1/machines/%s/code/contexts" % self.mid)
+        self.assertTrue(set(ids) <= {c["id"] for c in listed})
+        st, _, r = self.d.request("POST", "/v1/machines/%s/code/contexts/%s/restart"
+                                  % (self.mid, ids[0]))
+        self.assertEqual(st, 200, r)
+        self.assertEqual(self.run_code("v", context=ids[0])["error"]["name"], "NameError")
+        st, _, r = self.d.request("DELETE", "/v1/machines/%s/code/contexts/%s" % (self.mid, ids[0]))
+        self.assertEqual(st, 200, r)
+        r = self.run_code("1", context=ids[0], expect=404)
+        self.assertEqual(error_code(r), "code_context_not_found")
+
+    def test_runs_on_one_context_queue_in_order(self):
+        ctx = self.context()
+        self.run_code("seen = []", context=ctx["id"])
+        threads = [threading.Thread(target=self.run_code, args=(
+            "import time; time.sleep(0.3); seen.append(%d)" % i,), kwargs={"context": ctx["id"]})
+            for i in range(3)]
+        for i, t in enumerate(threads):
+            t.start()
+            time.sleep(0.1)  # they arrive in order
+        for t in threads:
+            t.join(60)
+        self.assertEqual(self.main_text(self.run_code("seen", context=ctx["id"])), "[0, 1, 2]")
+
+    def test_a_streamed_run_arrives_as_it_happens(self):
+        c = self.d.conn()
+        c.request("POST", "/v1/machines/%s/code/run" % self.mid,
+                  body=json.dumps({"code": "import time\nprint('a', flush=True)\n"
+                                           "time.sleep(1)\nprint('b')\n7", "stream": True}),
+                  headers={"Authorization": "Bearer " + self.d.key,
+                           "Content-Type": "application/json"})
+        resp = c.getresponse()
+        self.assertEqual(resp.getheader("Content-Type"), "application/x-ndjson")
+        lines, first_at, t0 = [], None, time.monotonic()
+        for raw in resp:
+            if raw.strip():
+                lines.append(json.loads(raw))
+                if first_at is None:
+                    first_at = time.monotonic() - t0
+        c.close()
+        kinds = [x["type"] for x in lines]
+        self.assertEqual(kinds[0], "stdout")
+        self.assertEqual(kinds[-1], "end_of_execution")
+        self.assertIn("result", kinds)
+        self.assertLess(first_at, time.monotonic() - t0 - 0.5, "the first line came before the end")
+
+    def test_bad_requests_get_stable_errors(self):
+        for body, code in (({"code": 1}, "invalid_field"), ({}, "missing_field"),
+                           ({"code": "1", "language": "cobol"}, "language_not_supported"),
+                           ({"code": "1", "bogus": 1}, "unknown_field"),
+                           ({"code": "1", "env": {"A=B": "x"}}, "invalid_field"),
+                           ({"code": "1", "timeout_s": -1}, "invalid_field")):
+            st, _, r = self.d.request("POST", "/v1/machines/%s/code/run" % self.mid, body)
+            self.assertEqual((st, error_code(r)), (400, code), body)
+        st, _, r = self.d.request("POST", "/v1/machines/%s/code/run" % self.mid, "{nope",
+                                  headers={"Content-Type": "application/json"})
+        self.assertEqual(error_code(r), "invalid_json")
+        st, _, r = self.d.request("POST", "/v1/machines/m_0000000000000000/code/run", {"code": "1"})
+        self.assertEqual((st, error_code(r)), (404, "machine_not_found"))
+        st, _, r = self.d.request("POST", "/v1/machines/%s/code/run" % self.mid, {"code": "1"},
+                                  key="nsk_wrong")
+        self.assertEqual(st, 401)
+        st, _, m = self.d.request("POST", "/v1/machines", {})
+        try:
+            st, _, r = self.d.request("POST", "/v1/machines/%s/code/run" % m["id"], {"code": "1"})
+            self.assertEqual((st, error_code(r)), (409, "code_interpreter_not_available"))
+        finally:
+            self.d.request("DELETE", "/v1/machines/" + m["id"])
+        # the interpreter's port is never a preview
+        st, _, r = self.d.request("POST", "/v1/machines/%s/previews" % self.mid, {"port": 49999})
+        url = r.get("url", "")
+        if st == 201:
+            path = url[url.index("/preview/"):] if "/preview/" in url else None
+            if path:
+                st, _, r = self.d.request("GET", path, key=False)
+                self.assertEqual(st, 403, r)
+
+    def test_hibernate_resume_and_fork_keep_kernel_state(self):
+        st, _, m = self.d.request("POST", "/v1/machines", {"template": "code-interpreter"})
+        self.assertEqual(st, 201, m)
+        mid = m["id"]
+        try:
+            self.run_code("x = 42", mid=mid)
+            self.run_code("B=bash-state", mid=mid, language="bash")
+            st, _, r = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
+            self.assertEqual(st, 200, r)
+            # the next request resumes it
+            self.assertEqual(self.main_text(self.run_code("x", mid=mid)), "42")
+            st, _, r = self.d.request("POST", "/v1/machines/%s/fork" % mid, {"count": 1})
+            self.assertEqual(st, 201, r)
+            kid = r["machines"][0]["id"]
+            try:
+                self.run_code("x += 1", mid=kid)
+                self.assertEqual(self.main_text(self.run_code("x", mid=kid)), "43")
+                self.assertEqual(self.main_text(self.run_code("x", mid=mid)), "42")
+                r = self.run_code("echo $B", mid=kid, language="bash")
+                self.assertEqual("".join(r["logs"]["stdout"]), "bash-state\n")
+            finally:
+                self.d.request("DELETE", "/v1/machines/" + kid)
+        finally:
+            self.d.request("DELETE", "/v1/machines/" + mid)
+
+
+if __name__ == "__main__":
+    unittest.main()
