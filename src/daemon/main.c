@@ -118,6 +118,8 @@ static void print_routes(void)
 {
         for (size_t i = 0; i < api_nroutes; i++)
                 printf("%s %s\n", api_routes[i].method, api_routes[i].pattern);
+        for (size_t i = 0; i < api_code_nroutes; i++) /* taken at their head (api/code.c) */
+                printf("%s %s\n", api_code_routes[i].method, api_code_routes[i].pattern);
 }
 
 static void print_errors(void)

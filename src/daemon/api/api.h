@@ -142,6 +142,10 @@ const struct route *api_preview_intercept(struct http_exchange *ex);
 /* /v1/machines/{id}/code/... (api/code.c): taken at the head like a preview and
  * forwarded to the machine's code interpreter; NULL for any other request. */
 const struct route *api_code_intercept(struct http_exchange *ex);
+
+/* The routes api_code_intercept takes (for --print-routes and the spec's test). */
+extern const struct route api_code_routes[];
+extern const size_t api_code_nroutes;
 void api_readyz(struct http_exchange *ex);
 void api_openapi(struct http_exchange *ex);
 void api_info(struct http_exchange *ex);

@@ -18,6 +18,18 @@ static const struct route code_route = {"*", "/v1/machines/{id}/code/...", take,
 
 #define PREFIX "/v1/machines/"
 
+/* What the interpreter serves: a request for anything else is answered here (404 or
+ * 405) and never reaches the machine. Handlers unused: take() forwards them all. */
+const struct route api_code_routes[] = {
+    {"POST", "/v1/machines/{id}/code/run", NULL, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/code/contexts", NULL, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/code/contexts", NULL, 0, 0, NULL},
+    {"DELETE", "/v1/machines/{id}/code/contexts/{context_id}", NULL, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/code/contexts/{context_id}/restart", NULL, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/code/contexts/{context_id}/interrupt", NULL, 0, 0, NULL},
+};
+const size_t api_code_nroutes = sizeof(api_code_routes) / sizeof(api_code_routes[0]);
+
 /* The machine id and the server's path ("/run", "/contexts/ID/restart") of a code
  * request's path; 0, or -1 when the path is not one. IDs and segments: [A-Za-z0-9_-]. */
 static int split(const char *path, char *id, size_t idcap, const char **rest)
@@ -69,6 +81,18 @@ static void take(struct http_exchange *ex)
         const char *rest;
         if (split(ex->req->path, id, sizeof(id), &rest) < 0) { /* intercepted: it splits */
                 http_respond_error(ex, NS_E_NOT_FOUND, "no such route");
+                return;
+        }
+        struct route_match rm;
+        enum ns_code rc =
+            router_match(api_code_routes, api_code_nroutes, ex->req->method, ex->req->path, &rm);
+        if (rc == NS_E_METHOD_NOT_ALLOWED) {
+                http_respond_error(ex, rc, "%s is not allowed here (%s are)", ex->req->method,
+                                   rm.allow);
+                return;
+        }
+        if (rc != NS_OK) {
+                http_respond_error(ex, NS_E_NOT_FOUND, "no route matches this path");
                 return;
         }
         struct machine *m = machine_find(&app->core, id);

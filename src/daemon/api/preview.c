@@ -192,7 +192,8 @@ static int skip_header(const char *name, int by_path, int upgrade, int ours)
                 if (strcasecmp(name, always[i]) == 0)
                         return 1;
         /* a request of our API: the key never enters the machine */
-        if (ours && (strcasecmp(name, "Authorization") == 0 || strcasecmp(name, "X-API-Key") == 0))
+        if (ours && (strcasecmp(name, "Authorization") == 0 || strcasecmp(name, "X-API-Key") == 0 ||
+                     strcasecmp(name, "X-Request-Id") == 0))
                 return 1;
         return by_path && !upgrade &&
                (strcasecmp(name, "Connection") == 0 || strcasecmp(name, "Keep-Alive") == 0);
@@ -210,6 +211,8 @@ static int rewrite_head(struct http_exchange *ex, const struct preview_target *t
                 if (!skip_header(r->headers[i].name, by_path, r->upgrade, ours))
                         bad |= buf_printf(out, "%s: %s\r\n", r->headers[i].name,
                                           r->headers[i].value) < 0;
+        if (ours) /* the server's errors carry the request's ID */
+                bad |= buf_printf(out, "X-Request-Id: %s\r\n", ex->request_id) < 0;
         bad |= buf_printf(out,
                           "Host: localhost:%u\r\nX-Forwarded-Host: %s\r\n"
                           "X-Forwarded-Proto: http\r\n%s\r\n",

@@ -210,7 +210,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def fail(self, e):
-        self.answer(e.status, {"error": {"code": e.code, "message": e.message}})
+        self.answer(e.status, {"error": {"code": e.code, "message": e.message,
+                                         "request_id": self.headers.get("X-Request-Id", "")}})
 
     def start_stream(self):
         self.send_response(200)
