@@ -108,7 +108,9 @@ static void take(struct http_exchange *ex)
                 http_respond_error(ex, NS_E_INVALID_REQUEST, "the request target is too long");
                 return;
         }
+        /* forwarding hands the socket over and frees the request: log what it names first */
+        char method[16];
+        snprintf(method, sizeof(method), "%s", ex->req->method);
         if (preview_forward(ex, m, CODE_PORT, target, refused) == 0)
-                log_info("code_request", "machine=%s method=%s path=%s", m->id, ex->req->method,
-                         rest);
+                log_info("code_request", "machine=%s method=%s target=%s", m->id, method, target);
 }

@@ -92,7 +92,9 @@ void preview_conn_connect(struct preview_conn *pc, struct machine *m);
 /* Forwards request ex (taken at its head, api_preview_intercept) to `port` of machine m
  * as `target` (path and query), its API key stripped, the connection closed after the
  * answer; a hibernated m resumes first. refused (may be NULL) is told instead of
- * answering upstream_unreachable when nothing listens. 0, or -1 after answering ex. */
+ * answering upstream_unreachable when nothing listens. 0 (ex, its request and everything
+ * they point to are freed: copy what is still needed before calling), or -1 after
+ * answering ex. Loop thread. */
 int preview_forward(struct http_exchange *ex, struct machine *m, unsigned port, const char *target,
                     void (*refused)(struct preview_conn *pc));
 
