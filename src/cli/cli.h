@@ -51,6 +51,17 @@ struct cli_cmd {
 
 /* The verbs (one file per verb group: cmd_*.c); each returns the exit status. */
 int cmd_doctor(struct cli *c, int argc, char **argv);
+int cmd_code_run(struct cli *c, int argc, char **argv);
+int cmd_code_interrupt(struct cli *c, int argc, char **argv);
+int cmd_code_contexts_list(struct cli *c, int argc, char **argv);
+int cmd_code_contexts_create(struct cli *c, int argc, char **argv);
+int cmd_code_contexts_delete(struct cli *c, int argc, char **argv);
+int cmd_code_contexts_restart(struct cli *c, int argc, char **argv);
+
+/* The MCP tool run_code (cmd_mcp.c's table): runs args.code in args.machine_id and
+ * answers a tool result (new reference): the execution as JSON text, each PNG/JPEG
+ * result as image content. *is_error when the request failed or the code raised. */
+json_t *cli_mcp_run_code(struct cli *c, json_t *args, int *is_error);
 int cmd_ssh(struct cli *c, int argc, char **argv);
 int cmd_machines_connect(struct cli *c, int argc, char **argv);
 int cmd_ssh_proxy(struct cli *c, int argc, char **argv);
@@ -164,6 +175,12 @@ int cli_request_raw(struct cli *c, const char *method, const char *path, const v
  * (with no timeout: the stream lasts as long as the command); any other answer fills r
  * as cli_request does. */
 int cli_request_lines(struct cli *c, const char *method, const char *path, const json_t *body,
+                      void (*on_line)(void *ud, json_t *line), void *ud, struct cli_resp *r);
+
+/* POSTs body (stolen) to path: with --json for the one whole answer (in r), else with
+ * "stream": true, each NDJSON line handed to on_line as it comes (people see output as
+ * it happens). 0 when an answer came (any status, in r), else the exit status. */
+int cli_post_streamed(struct cli *c, const char *path, json_t *body,
                       void (*on_line)(void *ud, json_t *line), void *ud, struct cli_resp *r);
 
 /* Runs one authenticated request (body stolen, may be NULL). A 2xx JSON answer is

@@ -428,3 +428,14 @@ int cli_transfer(struct cli *c, const char *method, const char *path, FILE *in, 
         buf_fini(&t.err);
         return ret;
 }
+
+int cli_post_streamed(struct cli *c, const char *path, json_t *body,
+                      void (*on_line)(void *ud, json_t *line), void *ud, struct cli_resp *r)
+{
+        if (!c->json)
+                json_object_set_new(body, "stream", json_true());
+        int rc = c->json ? cli_request(c, "POST", path, body, 1, r)
+                         : cli_request_lines(c, "POST", path, body, on_line, ud, r);
+        json_decref(body);
+        return rc;
+}

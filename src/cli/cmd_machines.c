@@ -435,12 +435,7 @@ int cmd_machines_exec(struct cli *c, int argc, char **argv)
         snprintf(path, sizeof(path), "/v1/machines/%s/exec", id);
         struct cli_resp resp;
         struct exec_stream st = {0};
-        if (!c->json) /* people see output as it comes; --json gets the one answer */
-                json_object_set_new(body, "stream", json_true());
-        r = c->json ? cli_request(c, "POST", path, body, 1, &resp)
-                    : cli_request_lines(c, "POST", path, body, on_exec_line, &st, &resp);
-        json_decref(body);
-        if (r)
+        if ((r = cli_post_streamed(c, path, body, on_exec_line, &st, &resp)))
                 return r;
         if (resp.status != 200)
                 r = cli_fail_response(c, &resp);

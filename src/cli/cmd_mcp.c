@@ -411,6 +411,18 @@ static const struct tool tools[] = {
      "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"type\":{\"type\":\"string\"},"
      "\"since_seq\":{\"type\":\"integer\",\"minimum\":0}}}",
      t_events},
+    {"run_code",
+     "Run code in a machine of the code-interpreter template (create_machine with template "
+     "code-interpreter) and return its results: text, errors with tracebacks, and charts and "
+     "images as image content. Variables, imports and the working directory persist from run to "
+     "run in a context, like notebook cells.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"code\":{\"type\":\"string\"},"
+     "\"language\":{\"type\":\"string\",\"enum\":[\"python\",\"r\",\"bash\"],"
+     "\"description\":\"default python\"},\"context\":{\"type\":\"string\",\"description\":"
+     "\"a context ID (default: the language's default context)\"},\"env\":{\"type\":"
+     "\"object\",\"additionalProperties\":{\"type\":\"string\"}},\"timeout_s\":{\"type\":"
+     "\"integer\",\"minimum\":0}},\"required\":[\"machine_id\",\"code\"]}",
+     cli_mcp_run_code},
     {"destroy_machine", "Destroy a machine and everything in it.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}", t_destroy},
 };

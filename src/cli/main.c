@@ -116,6 +116,19 @@ static const struct cli_flag m_exec_flags[] = {
     {"--stdin", NULL, "send our standard input (up to 8 MiB) to the command", 0},
     {NULL, NULL, NULL, 0}};
 
+static const struct cli_flag code_run_flags[] = {
+    {"--language", "LANG", "python (default), r or bash: its default context", 0},
+    {"--context", "ID", "run in this context (code contexts create)", 0},
+    {"--env", "KEY=VALUE", "environment of this run only (repeatable)", 1},
+    {"--timeout-s", "SECONDS", "interrupt the run after this long (default 300; 0: never)", 0},
+    {"--out", "DIR", "save results' PNG, JPEG, SVG, PDF and HTML there (result-N.EXT)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag code_ctx_flags[] = {
+    {"--language", "LANG", "python (default), r or bash", 0},
+    {"--cwd", "DIR", "its working directory (default the home directory)", 0},
+    {"--env", "KEY=VALUE", "its environment, for every run (repeatable)", 1},
+    {NULL, NULL, NULL, 0}};
+
 static const struct cli_flag p_start_flags[] = {
     {"--tag", "TAG", "a name to find the process by later (not all digits)", 0},
     {"--pty", NULL, "run it on a terminal (no command: the login shell)", 0},
@@ -200,6 +213,21 @@ const struct cli_cmd cli_cmds[] = {
     {"machines list", "[--state S] [--limit N] [--cursor C]", "List machines", m_list_flags,
      cmd_machines_list},
     {"machines get", "ID", "Show one machine", no_flags, cmd_machines_get},
+    {"code run", "ID [FLAGS] FILE|-",
+     "Run code in a machine of the code-interpreter template, streaming its output; results' "
+     "text on stdout, their images and HTML into --out; exits 1 when the code raised an error",
+     code_run_flags, cmd_code_run},
+    {"code interrupt", "ID CONTEXT", "Interrupt the run under way in a context", no_flags,
+     cmd_code_interrupt},
+    {"code contexts list", "ID", "List the code interpreter's contexts", no_flags,
+     cmd_code_contexts_list},
+    {"code contexts create", "ID [--language L] [--cwd DIR] [--env K=V]",
+     "Start a context: an interpreter of its own whose state carries from run to run",
+     code_ctx_flags, cmd_code_contexts_create},
+    {"code contexts delete", "ID CONTEXT", "Stop a context and forget it", no_flags,
+     cmd_code_contexts_delete},
+    {"code contexts restart", "ID CONTEXT",
+     "Give a context a fresh interpreter (its state is lost)", no_flags, cmd_code_contexts_restart},
     {"machines exec", "ID [FLAGS] -- CMD [ARGS...]",
      "Run a command in a machine; exits with the command's exit code", m_exec_flags,
      cmd_machines_exec},
@@ -504,14 +532,15 @@ int main(int argc, char **argv)
                 printf("nullspace 0.1.0\n");
                 return 0;
         }
-        /* commands are one or two words: "status", "keys create" */
-        const struct cli_cmd *cmd = cli_find(args[0]);
-        int used = 1;
-        if (!cmd && n >= 2) {
-                char two[128];
-                snprintf(two, sizeof(two), "%s %s", args[0], args[1]);
-                cmd = cli_find(two);
-                used = 2;
+        /* commands are one to three words: "status", "keys create", "code contexts list" */
+        const struct cli_cmd *cmd = NULL;
+        int used = 0;
+        char words[192] = "";
+        while (!cmd && used < 3 && used < n) {
+                size_t len = strlen(words);
+                snprintf(words + len, sizeof(words) - len, "%s%s", used ? " " : "", args[used]);
+                used++;
+                cmd = cli_find(words);
         }
         if (!cmd)
                 return cli_usage_error(NULL, "unknown command '%s' (see nullspace --help)",

@@ -126,6 +126,11 @@ TS_TYPES = [
     ("UsagePoint", ("UsagePoint",), set(), set()),
     ("WebhookInfo", ("Webhook",), set(), set()),
     ("Delivery", ("Delivery",), set(), set()),
+    ("CodeContext", ("CodeContext",), set(), set()),
+    ("ExecutionError", ("CodeError",), set(), set()),
+    # callbacks shape the call; context is a context or its ID; stream is set by them
+    ("RunCodeOptions", ("/v1/machines/{id}/code/run", "post", "request"),
+     {"onStdout", "onStderr", "onResult", "onError", "timeoutS"}, {"code", "stream", "timeout_s"}),
     # name is build()'s first argument; context (a directory or tar bytes) is uploaded
     # and sent as context_id; onLog and wait shape the call
     ("BuildOptions", ("/v1/templates/builds", "post", "request"),

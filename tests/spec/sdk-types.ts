@@ -10,6 +10,10 @@ import {
   Webhook,
   verifyWebhook,
   errorFor,
+  CodeInterpreterNotAvailableError,
+  Execution,
+  Result,
+  type CodeContext,
   type CreateOptions,
   type Delivery,
   type Event,
@@ -50,4 +54,24 @@ export async function observed(body: Buffer, headers: Record<string, string>): P
   const sub = await Events.follow((e: Event) => console.log(e.type, e.reason, e.key_id));
   sub.close();
   return `${id} ${d[0]?.state} ${evs.length}`;
+}
+
+export async function analysed(m: Machine): Promise<string> {
+  const ctx: CodeContext = await m.code.createContext({ language: "python", cwd: "/tmp" });
+  const seen: Result[] = [];
+  const ex: Execution = await m.code.run("x = 1\nx + 1", {
+    context: ctx,
+    env: { A: "1" },
+    timeoutS: 10,
+    onStdout: (t: string) => console.log(t),
+    onResult: (r: Result) => seen.push(r),
+  });
+  try {
+    await m.code.run("1", { language: "r" });
+  } catch (err) {
+    if (!(err instanceof CodeInterpreterNotAvailableError)) throw err;
+  }
+  const stopped: boolean = await m.code.interrupt(ctx.id);
+  await m.code.deleteContext(ctx);
+  return `${ex.text} ${ex.error?.name} ${seen[0]?.png?.length} ${stopped} ${ex.results[0].formats()}`;
 }

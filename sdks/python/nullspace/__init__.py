@@ -4,12 +4,15 @@
     m = Machine.create()                      # NULLSPACE_API_URL / NULLSPACE_API_KEY
     r = m.commands.run("echo hi")             # r.stdout == "hi\\n", r.exit_code == 0
     m.files.write("/root/a.txt", "data")
+    # machines from the code-interpreter template also run code in stateful contexts:
+    # Machine.create(template="code-interpreter").code.run("1 + 1").text == "2"
     m.kill()
 
 Errors raise subclasses of NullspaceError named after the stable codes
 (MachineNotFoundError for machine_not_found, ...)."""
 
 from .client import Client
+from .code import Context, Execution, ExecutionError, Result
 from .errors import NullspaceError, error_for
 from .machine import CommandHandle, CommandResult, Machine, PtyHandle, Snapshot, WatchHandle
 from .observe import (Webhook, WebhookVerificationError, follow_events, list_events, monitor,
@@ -20,7 +23,8 @@ from .websocket import Streams
 
 __version__ = "0.1.0"
 
-__all__ = ["BuildFailedError", "Client", "CommandHandle", "CommandResult", "Machine",
+__all__ = ["BuildFailedError", "Client", "CommandHandle", "CommandResult", "Context",
+           "Execution", "ExecutionError", "Machine", "Result",
            "NullspaceError", "PtyHandle", "Snapshot", "Streams", "Template", "Volume",
            "WatchHandle", "Webhook", "WebhookVerificationError", "error_for", "follow_events",
            "list_events", "monitor", "verify_webhook"]

@@ -12,6 +12,13 @@ from .errors import ConnectionFailedError, RequestTimeoutError, error_for
 from .websocket import Streams
 
 
+def _error(status, doc, payload):
+    """The typed exception of an error answer (its JSON doc, else its first bytes)."""
+    e = (doc.get("error") if isinstance(doc, dict) else None) or {}
+    return error_for(e.get("code", "internal"), e.get("message", payload[:200]), status=status,
+                     request_id=e.get("request_id"))
+
+
 class Client:
     """A daemon and a key (see nullspace.config for where they come from).
 
@@ -70,10 +77,40 @@ class Client:
         is_json = (r.getheader("Content-Type") or "").startswith("application/json")
         doc = json.loads(payload) if is_json and payload else None
         if r.status >= 400:
-            e = (doc or {}).get("error") or {}
-            raise error_for(e.get("code", "internal"), e.get("message", payload[:200]),
-                            status=r.status, request_id=e.get("request_id"))
+            raise _error(r.status, doc, payload)
         return doc if is_json else payload
+
+    def lines(self, method, path, body):
+        """Sends a JSON request whose answer is NDJSON and yields each line, decoded, as
+        it arrives (the connection's silence is bounded by `timeout`; a stream that lasts
+        keeps its own time). Errors raise the code's NullspaceError."""
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = "Bearer " + self.api_key
+        c = self._conn(self.timeout)
+        try:
+            c.request(method, path, body=json.dumps(body).encode(), headers=headers)
+            r = c.getresponse()
+            if r.status >= 400:
+                payload = r.read()
+                try:
+                    doc = json.loads(payload)
+                except ValueError:
+                    doc = None
+                raise _error(r.status, doc, payload)
+            while True:
+                line = r.readline()
+                if not line:
+                    return
+                if line.strip():
+                    yield json.loads(line)
+        except socket.timeout as e:
+            raise RequestTimeoutError("no line for %s s on %s %s" % (self.timeout, method,
+                                                                     path)) from e
+        except OSError as e:
+            raise ConnectionFailedError("cannot reach %s: %s" % (self.api_url, e)) from e
+        finally:
+            c.close()
 
     def transfer(self, method, path, query=None, body=None, size=None, sink=None,
                  progress=None, content_type="application/octet-stream"):
@@ -108,9 +145,7 @@ class Client:
                 doc = json.loads(payload) if payload and (r.getheader("Content-Type") or "") \
                     .startswith("application/json") else None
                 if r.status >= 400:
-                    e = (doc or {}).get("error") or {}
-                    raise error_for(e.get("code", "internal"), e.get("message", payload[:200]),
-                                    status=r.status, request_id=e.get("request_id"))
+                    raise _error(r.status, doc, payload)
                 return doc
             total = r.getheader("Content-Length")
             total, got = (int(total) if total else None), 0

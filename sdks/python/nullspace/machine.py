@@ -10,6 +10,7 @@ import tempfile
 import time
 import urllib.parse
 
+from .code import Code
 from .client import Client
 from .errors import ConnectionFailedError, RequestTimeoutError, ShuttingDownError
 
@@ -390,6 +391,7 @@ class Machine:
         self.commands = Commands(self)
         self.files = Files(self)
         self.pty = Pty(self)
+        self.code = Code(self)
 
     def __repr__(self):
         return "Machine(%s, %s)" % (self.id, self.info.get("state"))

@@ -32,6 +32,8 @@ export class Client {
     path: string,
     opts?: { body?: unknown; query?: Record<string, unknown>; raw?: Uint8Array | string; wait?: boolean },
   ): Promise<any>;
+  /** A JSON request whose answer is read as a stream (NDJSON); rejects with the typed error. */
+  open(method: string, path: string, body: unknown): Promise<Response>;
   streams(): Promise<Streams>;
 }
 
@@ -366,6 +368,8 @@ export class Machine {
   commands: Commands;
   files: Files;
   pty: Pty;
+  /** The code interpreter (machines from the code-interpreter template). */
+  code: Code;
   path(suffix?: string): string;
   static create(opts?: CreateOptions): Promise<Machine>;
   static connect(id: string, opts?: ClientOptions & { client?: Client }): Promise<Machine>;
@@ -461,3 +465,77 @@ export const Template: {
   setPool(ref: string, size: number, opts?: ClientOptions & { client?: Client }): Promise<Record<string, any>>;
   prune(opts?: ClientOptions & { client?: Client; olderThanS?: number }): Promise<{ cache_entries: number; contexts: number; images: number; layers: number }>;
 };
+
+/** The fields of a result, one per MIME type or typed form. */
+export const RESULT_FORMATS: readonly string[];
+
+/** One displayed value of a run (docs/code-interpreter.md, "Results"). */
+export class Result {
+  raw: Record<string, any>;
+  isMainResult: boolean;
+  text?: string;
+  html?: string;
+  markdown?: string;
+  /** base64 */
+  png?: string;
+  /** base64 */
+  jpeg?: string;
+  svg?: string;
+  /** base64 */
+  pdf?: string;
+  latex?: string;
+  json?: any;
+  javascript?: string;
+  /** A matplotlib figure's data: type, title, labels, elements. */
+  chart?: Record<string, any>;
+  /** A DataFrame: columns, index, rows, total_rows. */
+  data?: Record<string, any>;
+  extra?: Record<string, any>;
+  formats(): string[];
+}
+
+export interface ExecutionError {
+  name: string;
+  value: string;
+  traceback: string;
+}
+
+export class Execution {
+  results: Result[];
+  logs: { stdout: string[]; stderr: string[] };
+  error: ExecutionError | null;
+  executionCount: number | null;
+  context: string | null;
+  /** The main result's text, or undefined. */
+  readonly text: string | undefined;
+}
+
+export interface CodeContext {
+  id: string;
+  language: string;
+  cwd: string;
+}
+
+export interface RunCodeOptions {
+  /** python (default), r or bash; ignored when context is given. */
+  language?: string;
+  context?: CodeContext | string;
+  /** This run's environment (its process environment; never code text). */
+  env?: Record<string, string>;
+  /** Interrupt the run after this long (default 300, 0: never). */
+  timeoutS?: number;
+  onStdout?: (text: string) => void;
+  onStderr?: (text: string) => void;
+  onResult?: (result: Result) => void;
+  onError?: (error: ExecutionError) => void;
+}
+
+export class Code {
+  run(code: string, opts?: RunCodeOptions): Promise<Execution>;
+  createContext(opts?: { language?: string; cwd?: string; env?: Record<string, string> }): Promise<CodeContext>;
+  listContexts(): Promise<CodeContext[]>;
+  deleteContext(context: CodeContext | string): Promise<void>;
+  restartContext(context: CodeContext | string): Promise<CodeContext>;
+  /** Resolves whether a run was under way. */
+  interrupt(context: CodeContext | string): Promise<boolean>;
+}

@@ -7,11 +7,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { Code } from "./code.js";
 import { errorFor, NullspaceError } from "./errors.js";
 
 const EARLY_MAX = 4096; // events kept per channel before listen()
 
 export * from "./errors.js"; // NullspaceError, one class per code, errorFor (generated)
+export { Code, Execution, Result, RESULT_FORMATS } from "./code.js";
 
 /** The config file's grammar, the CLI's and the Python SDK's too (docs/configuration.md):
  * `key = value` lines, blanks around both trimmed; a line whose first non-blank character
@@ -104,6 +106,25 @@ export class Client {
       throw errorFor(e.code || "internal", e.message || `HTTP ${r.status}`, r.status, e.request_id);
     }
     return payload;
+  }
+
+  /** Sends a JSON request whose answer is read as a stream (NDJSON): resolves the fetch
+   * Response once its head is in (no time limit: the stream lasts as long as its work),
+   * or throws the typed error of an error answer. */
+  async open(method, urlPath, body) {
+    const headers = { "Content-Type": "application/json" };
+    if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
+    let r;
+    try {
+      r = await fetch(new URL(this.apiUrl + urlPath), { method, headers, body: JSON.stringify(body) });
+    } catch (e) {
+      throw errorFor("connection_failed", `cannot reach ${this.apiUrl}: ${e.cause?.message || e.message}`);
+    }
+    if (r.status >= 400) {
+      const e = (await r.json().catch(() => ({}))).error || {};
+      throw errorFor(e.code || "internal", e.message || `HTTP ${r.status}`, r.status, e.request_id);
+    }
+    return r;
   }
 
   /** Streams the answer of GET urlPath into the file `dest`; resolves its size. */
@@ -544,6 +565,7 @@ export class Machine {
     this.commands = new Commands(this);
     this.files = new Files(this);
     this.pty = new Pty(this);
+    this.code = new Code(this);
   }
 
   get state() {

@@ -208,7 +208,7 @@ static int rewrite_head(struct http_exchange *ex, const struct preview_target *t
         int bad = buf_printf(out, "%s %s%s HTTP/1.%d\r\n", r->method, target[0] == '/' ? "" : "/",
                              target, r->http_minor) < 0;
         for (unsigned i = 0; i < r->nheaders; i++)
-                if (!skip_header(r->headers[i].name, by_path, r->upgrade, ours))
+                if (!skip_header(r->headers[i].name, by_path, r->asked_upgrade, ours))
                         bad |= buf_printf(out, "%s: %s\r\n", r->headers[i].name,
                                           r->headers[i].value) < 0;
         if (ours) /* the server's errors carry the request's ID */
@@ -217,7 +217,7 @@ static int rewrite_head(struct http_exchange *ex, const struct preview_target *t
                           "Host: localhost:%u\r\nX-Forwarded-Host: %s\r\n"
                           "X-Forwarded-Proto: http\r\n%s\r\n",
                           t->port, host ? host : "",
-                          by_path && !r->upgrade ? "Connection: close\r\n" : "") < 0;
+                          by_path && !r->asked_upgrade ? "Connection: close\r\n" : "") < 0;
         return bad ? -1 : 0;
 }
 

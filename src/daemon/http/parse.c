@@ -115,7 +115,7 @@ static int build_request(struct http_parser *p)
         r->content_length = (p->ll.flags & F_CONTENT_LENGTH) ? (int64_t)p->ll.content_length : -1;
         r->chunked = (p->ll.flags & F_CHUNKED) != 0;
         r->keep_alive = llhttp_should_keep_alive(&p->ll);
-        r->upgrade = p->ll.upgrade;
+        r->upgrade = r->asked_upgrade = p->ll.upgrade;
         r->http_minor = p->ll.http_minor;
         return 0;
 }

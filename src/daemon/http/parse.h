@@ -29,7 +29,8 @@ struct http_req {
         int64_t content_length; /* -1 when absent */
         int chunked;
         int keep_alive;
-        int upgrade;
+        int upgrade;       /* the rest of the connection is not HTTP (also set when taken) */
+        int asked_upgrade; /* the client asked for it (Upgrade header or CONNECT) */
         int http_minor;
 };
 

@@ -19,6 +19,7 @@ FIELDS = {
     "application/vnd.nullspace.chart+json": "chart",
     "application/vnd.nullspace.data+json": "data",
 }
+BINARY = ("png", "jpeg", "pdf")  # base64, sent as one line (IPython's ends in a newline)
 
 
 def now():
@@ -30,7 +31,9 @@ def result(bundle, main):
     extra = {}
     for mime, value in bundle.items():
         field = FIELDS.get(mime)
-        if field:
+        if field in BINARY and isinstance(value, str):
+            out[field] = "".join(value.split())
+        elif field:
             out[field] = value
         else:
             extra[mime] = value

@@ -206,8 +206,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        self.say_close()
         self.end_headers()
         self.wfile.write(data)
+
+    def say_close(self):
+        """The daemon asks for one request per connection: say so, or a keep-alive client
+        would send its next request down a connection about to close."""
+        if self.close_connection:
+            self.send_header("Connection", "close")
 
     def fail(self, e):
         self.answer(e.status, {"error": {"code": e.code, "message": e.message,
@@ -217,6 +224,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
+        self.say_close()
         self.end_headers()
 
     def chunk(self, obj):

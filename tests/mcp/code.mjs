@@ -1,0 +1,35 @@
+// Drives the run_code tool of `nullspace mcp` with the official MCP client against a
+// machine of the code-interpreter template (test_code_clients.py); prints one JSON line.
+// Usage: node code.mjs CLI_PATH MACHINE_ID
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+const [cli, id] = process.argv.slice(2);
+const transport = new StdioClientTransport({
+  command: cli,
+  args: ["mcp"],
+  env: {
+    NULLSPACE_API_URL: process.env.NULLSPACE_API_URL,
+    NULLSPACE_API_KEY: process.env.NULLSPACE_API_KEY,
+    HOME: process.env.HOME,
+    PATH: process.env.PATH,
+  },
+  stderr: "inherit",
+});
+const client = new Client({ name: "nullspace-code-test", version: "1.0.0" });
+await client.connect(transport);
+const call = (args) => client.callTool({ name: "run_code", arguments: { machine_id: id, ...args } });
+
+const out = { listed: (await client.listTools()).tools.some((t) => t.name === "run_code") };
+const plot = await call({ code: "import matplotlib.pyplot as plt\nplt.bar(['a'], [1]); plt.show()\n3 + 4" });
+out.kinds = plot.content.map((c) => c.type);
+out.mime = plot.content[1]?.mimeType;
+out.png_head = plot.content[1]?.data.slice(0, 12);
+const doc = JSON.parse(plot.content[0].text);
+out.text = doc.results.find((r) => r.is_main_result)?.text;
+out.is_error = plot.isError;
+const bad = await call({ code: "undefined_name" });
+out.error_name = JSON.parse(bad.content[0].text).error.name;
+out.error_is_error = bad.isError;
+await client.close();
+console.log(JSON.stringify(out));
