@@ -146,6 +146,10 @@ class Cli(DaemonTest):
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
             "webhooks delete": None,  # after the loop
+            # a machine of the code-interpreter template: test_code_clients (--json too)
+            "code run": None, "code interrupt": None, "code contexts list": None,
+            "code contexts create": None, "code contexts delete": None,
+            "code contexts restart": None,
         }
         schema = json.loads(self.d.cli("schema").stdout)
         self.assertEqual(sorted(c["name"] for c in schema["commands"]), sorted(runs))

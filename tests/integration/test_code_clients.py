@@ -98,6 +98,16 @@ class CodeClients(DaemonTest):
         cid = json.loads(r.stdout)["id"]
         r = self.d.cli("code", "contexts", "list", self.m.id)
         self.assertIn(cid, r.stdout)
+        for argv, want in ((("contexts", "list", self.m.id), None),
+                           (("contexts", "restart", self.m.id, cid), {"id": cid}),
+                           (("interrupt", self.m.id, cid), {"id": cid, "interrupted": False})):
+            r = self.d.cli("--json", "code", *argv)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            doc = json.loads(r.stdout)
+            if want is None:
+                self.assertIn(cid, [c["id"] for c in doc])
+            else:
+                self.assertEqual({k: doc[k] for k in want}, want)
         r = self.d.cli("code", "run", self.m.id, "--context", cid, "-", input="1 + 2")
         self.assertEqual((r.returncode, r.stdout.strip()), (0, "[1] 3"), r.stderr)
         r = self.d.cli("code", "contexts", "delete", self.m.id, cid)
