@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../common/util.h"
 #include "cli.h"
@@ -194,6 +195,8 @@ int cmd_code_run(struct cli *c, int argc, char **argv)
                 return cli_usage_error(cmd, "give the machine ID and a file of code (- for stdin)");
         if (v[0] && v[1])
                 return cli_usage_error(cmd, "give --language or --context, not both");
+        if (v[4] && mkdir(v[4], 0755) < 0 && errno != EEXIST)
+                return cli_usage_error(cmd, "cannot make %s: %s", v[4], strerror(errno));
         size_t len = 0;
         char *code = read_code(cmd, argv[1], &len, &r);
         if (!code)

@@ -127,7 +127,9 @@ class Code(DaemonTest):
         ctx = self.context(language="r")
         self.run_code("y <- 21", context=ctx["id"])
         r = self.run_code("y * 2", context=ctx["id"])
-        self.assertEqual(r["results"][0]["text"], "[1] 42")
+        self.assertEqual(self.main_text(r), "[1] 42")  # IRkernel's display, made the main one
+        r = self.run_code("print('shown'); invisible(3)", context=ctx["id"])
+        self.assertEqual([x["is_main_result"] for x in r["results"]], [])
 
     def test_timeouts_and_interrupts_end_runs_and_keep_state(self):
         self.run_code("kept = 'yes'")

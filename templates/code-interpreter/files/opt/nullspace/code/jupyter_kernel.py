@@ -172,7 +172,23 @@ class JupyterKernel:
         count = None
         error = None
 
-        def send(obj):
+        # IRkernel shows the value of a cell's last expression as display_data, not as
+        # execute_result: R's latest display is held back, and is the main result when
+        # nothing follows it before the run ends well
+        held = []
+
+        def send(obj, hold=False):
+            flush()
+            if hold:
+                held.append(obj)
+            else:
+                emit_one(obj)
+
+        def flush():
+            if held:
+                emit_one(held.pop())
+
+        def emit_one(obj):
             nonlocal gone, interrupted_at, why
             if gone:
                 return
@@ -229,6 +245,9 @@ class JupyterKernel:
             last = time.monotonic()
             kind, content = msg["msg_type"], msg["content"]
             if kind == "status" and content.get("execution_state") == "idle":
+                if held and error is None:
+                    held[0]["is_main_result"] = True
+                flush()
                 break
             if kind == "execute_input":
                 count = content.get("execution_count")
@@ -238,7 +257,9 @@ class JupyterKernel:
             elif kind in ("execute_result", "display_data", "update_display_data"):
                 if kind == "execute_result":
                     count = content.get("execution_count", count)
-                send(results.result(content.get("data", {}), kind == "execute_result"))
+                main = kind == "execute_result"
+                send(results.result(content.get("data", {}), main),
+                     hold=self.language == "r" and kind == "display_data")
             elif kind == "error":
                 if why == "timeout":
                     error = results.timeout_error(timeout_s)
@@ -246,6 +267,7 @@ class JupyterKernel:
                     error = results.error(content.get("ename", "Error"), content.get("evalue", ""),
                                           "\n".join(content.get("traceback", [])))
                 send(dict(error, type="error"))
+        flush()  # a run that ended otherwise (memory, death, interrupt)
         self.executing = False
         while self.kc is kc:  # the shell replies are not read otherwise: drop them
             try:
