@@ -85,6 +85,9 @@ class JupyterKernel:
         # checkpointed (hibernate, fork, snapshots), one with Unix sockets can
         km = KernelManager(kernel_name="nsp-" + self.language, kernel_spec_manager=_SPECS,
                            transport="ipc", ip=os.path.join(workdir, "kernel"))
+        # the kernel's address and key in the context's directory (0600, like the
+        # directory): what a client of its own needs (bench/code drives the kernel raw)
+        km.connection_file = os.path.join(workdir, "connection.json")
         km.start_kernel(cwd=self.cwd, env=env)
         kc = km.client()
         kc.start_channels()
