@@ -363,6 +363,26 @@ class Handler(BaseHTTPRequestHandler):
 PRELOAD = "import numpy, pandas, matplotlib.pyplot\ndel numpy, pandas, matplotlib"
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def shutdown_request(self, request):
+        """Lets the peer close first: the side that closes first holds the connection in
+        TIME_WAIT for a minute, and gVisor cannot checkpoint a machine with one (hibernate,
+        fork and snapshots would fail). The daemon's client closes once it has the answer
+        (it says Connection: close); a peer that does not is closed after a few seconds."""
+        try:
+            request.settimeout(LINGER_S)
+            while request.recv(65536):
+                pass
+        except OSError:
+            pass
+        super().shutdown_request(request)
+
+
+LINGER_S = 5.0
+
+
 def warm():
     """The default Python context starts with the server, its usual libraries loaded,
     so a machine from the template's snapshot answers its first run at once."""
@@ -384,8 +404,7 @@ def main():
     LOG.addHandler(handler)
     LOG.setLevel(logging.INFO)
     port = int(os.environ.get("NSCODE_PORT", PORT))
-    srv = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-    srv.daemon_threads = True
+    srv = Server(("0.0.0.0", port), Handler)
     threading.Thread(target=warm, daemon=True).start()
     srv.serve_forever()
 
