@@ -5,6 +5,7 @@ MCP client (tests/mcp/code.mjs), against one machine of the code-interpreter tem
 import base64
 import json
 import os
+import shutil
 import sys
 import tempfile
 import unittest
@@ -76,8 +77,7 @@ class CodeClients(DaemonTest):
 
     def test_cli_streams_saves_results_and_exits_with_the_code(self):
         out = tempfile.mkdtemp(prefix="ns-code-out-")
-        self.addCleanup(lambda: [os.unlink(os.path.join(out, f)) for f in os.listdir(out)]
-                        or os.rmdir(out))
+        self.addCleanup(shutil.rmtree, out, ignore_errors=True)
         r = self.d.cli("code", "run", self.m.id, "-", "--out", out, "--env", "V=a b",
                        input="import os\nprint(os.environ['V'])\n" + PLOT + "\n6 * 7")
         self.assertEqual(r.returncode, 0, r.stderr)
