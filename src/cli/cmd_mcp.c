@@ -417,7 +417,8 @@ static const struct tool tools[] = {
      "images as image content. Variables, imports and the working directory persist from run to "
      "run in a context, like notebook cells.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"code\":{\"type\":\"string\"},"
-     "\"language\":{\"type\":\"string\",\"enum\":[\"python\",\"r\",\"bash\"],"
+     "\"language\":{\"type\":\"string\",\"enum\":[\"python\",\"r\",\"javascript\",\"typescript\","
+     "\"java\",\"bash\"],"
      "\"description\":\"default python\"},\"context\":{\"type\":\"string\",\"description\":"
      "\"a context ID (default: the language's default context)\"},\"env\":{\"type\":"
      "\"object\",\"additionalProperties\":{\"type\":\"string\"}},\"timeout_s\":{\"type\":"

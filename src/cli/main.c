@@ -117,14 +117,15 @@ static const struct cli_flag m_exec_flags[] = {
     {NULL, NULL, NULL, 0}};
 
 static const struct cli_flag code_run_flags[] = {
-    {"--language", "LANG", "python (default), r or bash: its default context", 0},
+    {"--language", "LANG",
+     "python (default), r, javascript, typescript, java or bash: its default context", 0},
     {"--context", "ID", "run in this context (code contexts create)", 0},
     {"--env", "KEY=VALUE", "environment of this run only (repeatable)", 1},
     {"--timeout-s", "SECONDS", "interrupt the run after this long (default 300; 0: never)", 0},
     {"--out", "DIR", "save results' PNG, JPEG, SVG, PDF and HTML there (result-N.EXT)", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag code_ctx_flags[] = {
-    {"--language", "LANG", "python (default), r or bash", 0},
+    {"--language", "LANG", "python (default), r, javascript, typescript, java or bash", 0},
     {"--cwd", "DIR", "its working directory (default the home directory)", 0},
     {"--env", "KEY=VALUE", "its environment, for every run (repeatable)", 1},
     {NULL, NULL, NULL, 0}};

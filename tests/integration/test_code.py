@@ -131,6 +131,57 @@ class Code(DaemonTest):
         r = self.run_code("print('shown'); invisible(3)", context=ctx["id"])
         self.assertEqual([x["is_main_result"] for x in r["results"]], [])
 
+    def test_javascript_and_typescript_keep_globals_and_await(self):
+        tricky = "it's \"q\"\n$HOME"
+        js = self.context(language="javascript", cwd="/tmp")
+        run = lambda code, **kw: self.run_code(code, context=js["id"], **kw)  # noqa: E731
+        run("const base = 40; function inc(v) { return v + 1 }\nclass P { two() { return 2 } }")
+        self.assertEqual(self.main_text(run("let base = 39; inc(base) + new P().two()")), "42",
+                         "declarations carry over and may be declared again")
+        r = run("const fs = require('fs'); import path from 'path';\n"
+                "console.log(path.basename(process.cwd()));\n"
+                "await new Promise((ok) => setTimeout(ok, 10)); process.env.TRICKY",
+                env={"TRICKY": tricky})
+        self.assertEqual("".join(r["logs"]["stdout"]), "tmp\n")
+        self.assertEqual(self.main_text(r), "`%s`" % tricky.replace("\n", "\\n"))
+        r = run("display({'text/html': '<b>b</b>'}); [1, 2].map((x) => x * 2)")
+        self.assertEqual([(x.get("html"), x.get("text"), x["is_main_result"]) for x in r["results"]],
+                         [("<b>b</b>", None, False), (None, "[ 2, 4 ]", True)])
+        r = run("function boom() { throw new TypeError('bad ' + typeof fs) }\nboom()")
+        self.assertEqual((r["error"]["name"], r["error"]["value"]), ("TypeError", "bad object"))
+        self.assertIn("at boom (cell-", r["error"]["traceback"])
+        r = run("while (true) {}", timeout_s=1)
+        self.assertEqual(r["error"]["name"], "TimeoutError")
+        self.assertEqual(self.main_text(run("inc(base)")), "40", "an endless loop is stopped, "
+                         "the context lives on")
+        ts = self.context(language="typescript")
+        self.run_code("interface Pt { x: number }\nconst p: Pt = { x: 6 };\n"
+                      "enum E { Seven = 7 }", context=ts["id"])
+        r = self.run_code("const n: number = await Promise.resolve(p.x * E.Seven); n",
+                          context=ts["id"])
+        self.assertEqual(self.main_text(r), "42")
+        r = self.run_code("let bad: = 1", context=ts["id"])
+        self.assertEqual(r["error"]["name"], "SyntaxError")
+
+    def test_java_keeps_declarations_in_jshell(self):
+        ctx = self.context(language="java")
+        run = lambda code, **kw: self.run_code(code, context=ctx["id"], **kw)  # noqa: E731
+        r = run("int x = 40;\nint inc(int v) { return v + 1; }\nSystem.out.println(\"hi\");")
+        self.assertEqual((r["error"], "".join(r["logs"]["stdout"])), (None, "hi\n"))
+        self.assertEqual(self.main_text(run("inc(x) + 1")), "42")
+        r = run("List.of(3, 4).stream().map(v -> v * 2).collect(Collectors.toList())")
+        self.assertEqual(self.main_text(r), "[6, 8]")
+        r = run("System.getenv(\"TRICKY\")", env={"TRICKY": "a'b\"$c"})
+        self.assertEqual(self.main_text(r), '"a\'b\\"$c"')
+        r = run("int y = 1 / (x - 40);")
+        self.assertEqual((r["error"]["name"], r["error"]["value"]),
+                         ("java.lang.ArithmeticException", "/ by zero"))
+        r = run("int z = ;")
+        self.assertEqual(r["error"]["name"], "CompilationError")
+        r = run("while (true) {}", timeout_s=1)
+        self.assertEqual(r["error"]["name"], "TimeoutError")
+        self.assertEqual(self.main_text(run("x")), "40")
+
     def test_timeouts_and_interrupts_end_runs_and_keep_state(self):
         self.run_code("kept = 'yes'")
         t = time.monotonic()

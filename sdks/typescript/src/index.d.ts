@@ -517,7 +517,7 @@ export interface CodeContext {
 }
 
 export interface RunCodeOptions {
-  /** python (default), r or bash; ignored when context is given. */
+  /** python (default), r, javascript, typescript, java or bash; ignored when context is given. */
   language?: string;
   context?: CodeContext | string;
   /** This run's environment (its process environment; never code text). */

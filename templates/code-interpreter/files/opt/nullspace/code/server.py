@@ -34,6 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import results  # noqa: E402
 from bash_kernel import BashKernel  # noqa: E402
+from java_kernel import JavaKernel  # noqa: E402
+from js_kernel import JsKernel  # noqa: E402
 
 PORT = 49999
 LOG_PATH = "/var/log/nscode.log"
@@ -41,8 +43,9 @@ LOG = logging.getLogger("nscode")
 MAX_BODY = 16 << 20
 RUN_DIR = "/run/nscode"
 ALIASES = {"python": "python", "python3": "python", "py": "python", "r": "r", "bash": "bash",
-           "sh": "bash", "shell": "bash"}
-PLANNED = ("javascript", "js", "typescript", "ts", "java")
+           "sh": "bash", "shell": "bash", "javascript": "javascript", "js": "javascript",
+           "node": "javascript", "typescript": "typescript", "ts": "typescript", "java": "java"}
+LANGUAGES = "python, r, javascript, typescript, java or bash"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -58,12 +61,8 @@ def language_of(name):
     lang = ALIASES.get(name.lower())
     if lang:
         return lang
-    if name.lower() in PLANNED:
-        raise ApiError(400, "language_not_supported",
-                       "language '%s' is not supported by this template yet "
-                       "(python, r and bash are)" % name)
     raise ApiError(400, "language_not_supported",
-                   "unknown language '%s' (python, r or bash)" % name[:64])
+                   "unknown language '%s' (%s)" % (name[:64], LANGUAGES))
 
 
 def env_of(value, field):
@@ -88,6 +87,10 @@ class Context:
         os.makedirs(self.workdir, mode=0o700, exist_ok=True)
         if language == "bash":
             self.kernel = BashKernel(language, cwd, env)
+        elif language in ("javascript", "typescript"):
+            self.kernel = JsKernel(language, cwd, env)
+        elif language == "java":
+            self.kernel = JavaKernel(language, cwd, env)
         else:
             from jupyter_kernel import JupyterKernel
 

@@ -1,0 +1,19 @@
+"""JavaScript and TypeScript contexts: js_worker.js in Node.js (Debian's nodejs, with
+node-acorn to parse and node-typescript to transpile). A run and its environment go
+to the worker as one JSON line on its request pipe: the values never become code."""
+
+import os
+
+from worker_kernel import WorkerKernel
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js_worker.js")
+
+
+class JsKernel(WorkerKernel):
+    noun = "Node.js process"
+
+    def argv(self):
+        return ["node", "--max-old-space-size=4096", WORKER, self.language]
+
+    def send(self, code, env):
+        self.write_request({"code": code, "env": env})
