@@ -19,6 +19,7 @@
 #include "../common/util.h"
 #include "build_spec.h"
 #include "core.h"
+#include "templates.h"
 
 #define CONTEXT_MAX (16u << 20) /* a definition's files, as a tar */
 
@@ -262,4 +263,89 @@ void builtin_wait_cancel(struct builtin_wait *w)
         else if (w->waiting == 2)
                 build_wait_cancel(w->core, &w->build);
         w->waiting = 0;
+}
+
+/* ---- rebuilding after an upgrade ------------------------------------------------------ */
+
+/* 1 when NAME:latest was built from another definition than today's, 0 when from this
+ * one, -1 when there is no such template (or the definition is broken: its first need
+ * says so). */
+static int builtin_stale(struct core *core, const char *name)
+{
+        static const char *const keys[] = {"steps", "context_id", "ready_cmd", "ready_timeout_s",
+                                           "memory_mb"};
+        char ref[TEMPLATE_REF_MAX + 1];
+        struct template_rec tn;
+        struct build_rec b;
+        struct err e = {0};
+        snprintf(ref, sizeof(ref), "%s:latest", name);
+        if (templates_lookup(core, ref, &tn, &b, &e) < 0)
+                return -1;
+        json_t *was = json_loads(b.spec ? b.spec : "", 0, NULL);
+        store_build_rec_free(&b);
+        json_t *now = definition_req(core, name, &e);
+        int stale = now ? 0 : -1;
+        for (size_t i = 0; now && i < sizeof(keys) / sizeof(keys[0]); i++) {
+                json_t *a = json_object_get(was, keys[i]), *c = json_object_get(now, keys[i]);
+                if ((a || c) && !json_equal(a, c))
+                        stale = 1;
+        }
+        json_decref(was);
+        json_decref(now);
+        return stale;
+}
+
+static void refreshed(struct builtin_wait *w, const char *error)
+{
+        if (error)
+                log_warn("builtin_template_refresh_failed", "template=%s error=\"%s\"", w->name,
+                         error);
+        else
+                log_info("builtin_template_refreshed", "template=%s", w->name);
+        for (struct builtin_wait **pp = &w->core->refreshing; *pp; pp = &(*pp)->next)
+                if (*pp == w) {
+                        *pp = w->next;
+                        break;
+                }
+        free(w);
+}
+
+void builtin_templates_refresh(struct core *core)
+{
+        json_t *names = builtin_template_names(core);
+        size_t i;
+        json_t *v;
+        json_array_foreach(names, i, v)
+        {
+                const char *name = json_string_value(v);
+                if (builtin_stale(core, name) != 1)
+                        continue;
+                struct builtin_wait *w = calloc(1, sizeof(*w));
+                struct err e = {0};
+                if (!w)
+                        break;
+                w->done = refreshed;
+                w->core = core;
+                w->next = core->refreshing;
+                core->refreshing = w;
+                log_info("builtin_template_stale",
+                         "template=%s reason=\"its definition changed: rebuilding\"", name);
+                if (builtin_template_need(core, name, w, &e) < 0) {
+                        log_warn("builtin_template_refresh_failed", "template=%s error=\"%s\"",
+                                 name, e.msg);
+                        core->refreshing = w->next;
+                        free(w);
+                }
+        }
+        json_decref(names);
+}
+
+void builtin_refresh_stop(struct core *core)
+{
+        while (core->refreshing) {
+                struct builtin_wait *w = core->refreshing;
+                core->refreshing = w->next;
+                builtin_wait_cancel(w);
+                free(w);
+        }
 }

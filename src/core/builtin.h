@@ -21,6 +21,7 @@ struct builtin_wait {
         struct prep_waiter base;   /* the base template first */
         struct build_waiter build; /* then the build */
         int waiting;               /* 1: on base, 2: on the build */
+        struct builtin_wait *next; /* in core->refreshing */
 };
 
 /* Whether `ref` (any spelling) names a built-in template: NAME or NAME:latest with a
@@ -36,6 +37,16 @@ int builtin_template_need(struct core *core, const char *ref, struct builtin_wai
 
 /* Withdraws w (its requester went away); the build goes on. */
 void builtin_wait_cancel(struct builtin_wait *w);
+
+/* Starts rebuilding each built-in template whose build was made from a definition other
+ * than the one this daemon ships (after an upgrade: its steps, files or commands
+ * changed). Machines keep starting from the old build; the name moves to the new one
+ * when it is ready. Templates never built are left to their first need. Call once at
+ * start-up; builtin_refresh_stop at shutdown. */
+void builtin_templates_refresh(struct core *core);
+
+/* Forgets the rebuilds' waits (the daemon stops; the builds are dropped). */
+void builtin_refresh_stop(struct core *core);
 
 /* The names of the built-in templates (a new JSON array of strings). */
 json_t *builtin_template_names(const struct core *core);

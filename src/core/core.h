@@ -63,6 +63,7 @@ struct core {
         struct machine *machines;           /* live machines */
         struct capture *captures;           /* forks and snapshots under way (core/capture.c) */
         struct build *builds;               /* template builds under way (core/build.c) */
+        struct builtin_wait *refreshing;    /* built-in templates rebuilt (core/builtin.c) */
         struct volume_agent *volume_agents; /* volumes' file agents (core/volume_files.c) */
         struct loop_timer pool_timer;       /* re-checks the warm pools (core/pools.c) */
         struct loop_timer usage_timer;      /* samples machines' usage (core/monitor.c) */

@@ -15,6 +15,7 @@
 #include "../../include/nsproto.h"
 #include "../common/log.h"
 #include "../core/build.h"
+#include "../core/builtin.h"
 #include "../core/pools.h"
 #include "../core/volumes.h"
 #include "../runtime/driver.h"
@@ -501,6 +502,7 @@ static int setup_machines(struct app *app, struct err *e)
         volumes_recover(&app->core); /* before the machines that mount them */
         machines_recover(&app->core);
         builds_recover(&app->core);
+        builtin_templates_refresh(&app->core); /* after an upgrade: rebuilt in the background */
         netns_pool_start(&app->core);
         pools_start(&app->core);
         core_idle_start(&app->core);
@@ -543,6 +545,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
         http_server_fini(&app->http);
         e2b_watchers_stop(app);
         observe_stop(app);
+        builtin_refresh_stop(&app->core);
         builds_drop(&app->core);
         pools_stop(&app->core);
         netns_pool_stop(&app->core);
