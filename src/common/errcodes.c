@@ -163,6 +163,11 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_CODE_CONTEXT_NOT_FOUND] = {"code_context_not_found", 404, 6,
                                      "The machine's code interpreter has no context with this "
                                      "ID (deleted, or never made)."},
+    [NS_E_CODE_RUN_NOT_FOUND] = {"code_run_not_found", 404, 6,
+                                 "The machine's code interpreter has no run with this ID "
+                                 "(deleted, dropped as one of the oldest, or never started)."},
+    [NS_E_CODE_ARTIFACT_NOT_FOUND] = {"code_artifact_not_found", 404, 6,
+                                      "The run has no artifact with this ID."},
     [NS_E_LANGUAGE_NOT_SUPPORTED] = {"language_not_supported", 400, 4,
                                      "The code interpreter does not run this language (the "
                                      "message lists those it does)."},

@@ -182,6 +182,54 @@ class Code(DaemonTest):
         self.assertEqual(r["error"]["name"], "TimeoutError")
         self.assertEqual(self.main_text(run("x")), "40")
 
+    def test_async_runs_artifacts_and_cancel(self):
+        base = "/v1/machines/%s/code/runs" % self.mid
+        ctx = self.context()
+        code = ("import os, numpy as np\nfrom PIL import Image\n"
+                "d = os.environ['NULLSPACE_ARTIFACTS_DIR']\n"
+                "os.makedirs(d + '/out')\nopen(d + '/out/data.csv', 'w').write('a,b\\n1,2\\n')\n"
+                "rng = np.random.default_rng(1)\n"
+                "Image.fromarray(rng.integers(0, 255, (700, 700, 3), dtype=np.uint8))")
+        st, _, run = self.d.request("POST", base, {"code": code, "context": ctx["id"]})
+        self.assertEqual((st, run["state"] in ("queued", "running")), (202, True), run)
+        st, _, listed = self.d.request("GET", base)
+        self.assertIn(run["id"], [r["id"] for r in listed])
+        st, _, run = self.d.request("GET", "%s/%s?wait_s=60" % (base, run["id"]))
+        self.assertEqual((st, run["state"]), (200, "succeeded"), run)
+        (img,) = run["execution"]["results"]
+        self.assertIsNone(img["png"], "a result over 1 MiB is an artifact, not inline")
+        by_id = {a["id"]: a for a in run["artifacts"]}
+        self.assertEqual((by_id[img["artifacts"]["png"]]["source"],
+                          by_id[img["artifacts"]["png"]]["mime_type"]), ("result", "image/png"))
+        files = [a for a in run["artifacts"] if a["source"] == "file"]
+        self.assertEqual([(a["name"], a["size"]) for a in files], [("out/data.csv", 8)])
+        st, hdrs, body = self.d.request("GET", "%s/%s/artifacts/%s" % (base, run["id"], files[0]["id"]))
+        self.assertEqual((st, body), (200, b"a,b\n1,2\n"))
+        st, _, png = self.d.request("GET", "%s/%s/artifacts/%s" % (base, run["id"], img["artifacts"]["png"]))
+        self.assertTrue(png.startswith(b"\x89PNG") and len(png) > (1 << 20))
+        # cancel: a queued run never starts, a running one is interrupted
+        st, _, a = self.d.request("POST", base, {"code": "import time\nwhile True: time.sleep(0.05)",
+                                                 "context": ctx["id"]})
+        st, _, b = self.d.request("POST", base, {"code": "ran = True", "context": ctx["id"]})
+        st, _, gone = self.d.request("DELETE", "%s/%s" % (base, a["id"]))
+        self.assertEqual((st, error_code(gone)), (409, "conflict"))
+        for r in (b, a):
+            st, _, c = self.d.request("POST", "%s/%s/cancel" % (base, r["id"]))
+            self.assertEqual((st, c["cancelled"]), (200, True), c)
+        for r, err in ((a, "KeyboardInterrupt"), (b, None)):
+            st, _, r = self.d.request("GET", "%s/%s?wait_s=30" % (base, r["id"]))
+            self.assertEqual(r["state"], "cancelled", r)
+            self.assertEqual((r["execution"]["error"] or {}).get("name"), err, r)
+        self.assertEqual(self.main_text(self.run_code("'ran' in dir()", context=ctx["id"])),
+                         "False")
+        # an ended run goes with its artifacts
+        st, _, _ = self.d.request("DELETE", "%s/%s" % (base, run["id"]))
+        self.assertEqual(st, 200)
+        for path, code in (("%s/%s" % (base, run["id"]), "code_run_not_found"),
+                           ("%s/%s/artifacts/art_9" % (base, a["id"]), "code_artifact_not_found")):
+            st, _, r = self.d.request("GET", path)
+            self.assertEqual((st, error_code(r)), (404, code), path)
+
     def test_timeouts_and_interrupts_end_runs_and_keep_state(self):
         self.run_code("kept = 'yes'")
         t = time.monotonic()

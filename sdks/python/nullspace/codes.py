@@ -68,6 +68,8 @@ CODES = {
     "ssh_unavailable": (409, "SSH cannot run in this machine: its template has no usable sshd, or sshd could not start (the message says why)."),
     "code_interpreter_not_available": (409, "The machine runs no code interpreter: create it from the code-interpreter template."),
     "code_context_not_found": (404, "The machine's code interpreter has no context with this ID (deleted, or never made)."),
+    "code_run_not_found": (404, "The machine's code interpreter has no run with this ID (deleted, dropped as one of the oldest, or never started)."),
+    "code_artifact_not_found": (404, "The run has no artifact with this ID."),
     "language_not_supported": (400, "The code interpreter does not run this language (the message lists those it does)."),
     "usage": (0, "The command line is wrong (CLI only)."),
     "connection_failed": (0, "The daemon could not be reached (CLI and SDKs only)."),

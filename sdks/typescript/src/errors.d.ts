@@ -342,6 +342,16 @@ export class CodeContextNotFoundError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "code_context_not_found";
 }
+/** The machine's code interpreter has no run with this ID (deleted, dropped as one of the oldest, or never started). */
+export class CodeRunNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "code_run_not_found";
+}
+/** The run has no artifact with this ID. */
+export class CodeArtifactNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "code_artifact_not_found";
+}
 /** The code interpreter does not run this language (the message lists those it does). */
 export class LanguageNotSupportedError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

@@ -480,6 +480,20 @@ export class CodeContextNotFoundError extends NullspaceError {
   }
 }
 
+/** The machine's code interpreter has no run with this ID (deleted, dropped as one of the oldest, or never started). */
+export class CodeRunNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("code_run_not_found", message, status, requestId);
+  }
+}
+
+/** The run has no artifact with this ID. */
+export class CodeArtifactNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("code_artifact_not_found", message, status, requestId);
+  }
+}
+
 /** The code interpreter does not run this language (the message lists those it does). */
 export class LanguageNotSupportedError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -569,6 +583,8 @@ const BY_CODE = {
   ssh_unavailable: SshUnavailableError,
   code_interpreter_not_available: CodeInterpreterNotAvailableError,
   code_context_not_found: CodeContextNotFoundError,
+  code_run_not_found: CodeRunNotFoundError,
+  code_artifact_not_found: CodeArtifactNotFoundError,
   language_not_supported: LanguageNotSupportedError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,

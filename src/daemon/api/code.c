@@ -27,6 +27,13 @@ const struct route api_code_routes[] = {
     {"DELETE", "/v1/machines/{id}/code/contexts/{context_id}", NULL, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/code/contexts/{context_id}/restart", NULL, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/code/contexts/{context_id}/interrupt", NULL, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/code/runs", NULL, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/code/runs", NULL, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/code/runs/{run_id}", NULL, 0, 0, NULL},
+    {"DELETE", "/v1/machines/{id}/code/runs/{run_id}", NULL, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/code/runs/{run_id}/cancel", NULL, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/code/runs/{run_id}/artifacts", NULL, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/code/runs/{run_id}/artifacts/{artifact_id}", NULL, 0, 0, NULL},
 };
 const size_t api_code_nroutes = sizeof(api_code_routes) / sizeof(api_code_routes[0]);
 

@@ -49,3 +49,22 @@ def error(name, value, traceback):
 def timeout_error(timeout_s):
     return error("TimeoutError", "the run took longer than its timeout of %gs and was interrupted"
                  % timeout_s, "")
+
+
+class Execution:
+    """A whole execution gathered from a run's output lines (emit = this object)."""
+
+    def __init__(self, context_id):
+        self.doc = {"context": context_id, "results": [], "logs": {"stdout": [], "stderr": []},
+                    "error": None, "execution_count": None}
+
+    def __call__(self, obj):
+        kind, doc = obj["type"], self.doc
+        if kind in ("stdout", "stderr"):
+            doc["logs"][kind].append(obj["text"])
+        elif kind == "result":
+            doc["results"].append({k: v for k, v in obj.items() if k != "type"})
+        elif kind == "error":
+            doc["error"] = {k: v for k, v in obj.items() if k != "type"}
+        elif kind == "number_of_executions":
+            doc["execution_count"] = obj["execution_count"]

@@ -14,6 +14,13 @@ whose state carries from run to run, and runs code in them:
   POST   /contexts/ID/interrupt        interrupts the run under way
   POST   /run {code, context | language, env, timeout_s, stream}
   POST   /execute {code, context_id | language, env_vars}   (E2B's form, streamed)
+  POST   /runs {code, context | language, env, timeout_s}   a run started, answered at once
+  GET    /runs                         newest first
+  GET    /runs/ID?wait_s=N             the run (waiting up to N s for its end)
+  POST   /runs/ID/cancel
+  DELETE /runs/ID                      an ended run and its artifacts
+  GET    /runs/ID/artifacts            [{id, name, size, mime_type, source}]
+  GET    /runs/ID/artifacts/AID        the artifact's bytes
 
 A streamed run answers NDJSON lines as they happen (results.py); otherwise one
 JSON document with everything. Errors: {"error": {"code", "message"}}.
@@ -24,15 +31,19 @@ import logging
 import logging.handlers
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import results  # noqa: E402
+import runs  # noqa: E402
+from errors import ApiError  # noqa: E402
 from bash_kernel import BashKernel  # noqa: E402
 from java_kernel import JavaKernel  # noqa: E402
 from js_kernel import JsKernel  # noqa: E402
@@ -47,12 +58,6 @@ ALIASES = {"python": "python", "python3": "python", "py": "python", "r": "r", "b
            "node": "javascript", "typescript": "typescript", "ts": "typescript", "java": "java"}
 LANGUAGES = "python, r, javascript, typescript, java or bash"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-
-
-class ApiError(Exception):
-    def __init__(self, status, code, message):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def language_of(name):
@@ -96,6 +101,7 @@ class Context:
 
             self.kernel = JupyterKernel(language, cwd, env)
         self.cond = threading.Condition()
+        self.deleted = False
         self.next_ticket = 0
         self.serving = 0
 
@@ -117,7 +123,16 @@ class Context:
                 self.cond.notify_all()
 
     def run(self, code, env, timeout_s, emit):
-        return self.turn(lambda: self.kernel.run(code, env, timeout_s, emit, self.workdir))
+        return self.turn(lambda: self.run_turn(code, env, timeout_s, emit))
+
+    def run_turn(self, code, env, timeout_s, emit):
+        """Runs code now (the caller has the context's turn)."""
+        if self.deleted:  # while the run waited for its turn
+            error = results.error("ContextDeleted", "the context %s was deleted before the run "
+                                  "could start" % self.id, "")
+            emit(dict(error, type="error"))
+            return {"execution_count": None, "error": error, "client_gone": False}
+        return self.kernel.run(code, env, timeout_s, emit, self.workdir)
 
 
 class Contexts:
@@ -159,6 +174,7 @@ class Contexts:
             ctx = self.by_id.pop(cid, None)
         if not ctx:
             raise ApiError(404, "code_context_not_found", "no context %s" % str(cid)[:64])
+        ctx.deleted = True
         ctx.kernel.stop()
 
     def list(self):
@@ -168,6 +184,7 @@ class Contexts:
 
 DEFAULT_LOCK = threading.Lock()
 CONTEXTS = Contexts()
+RUNS = runs.Runs()
 WARM = threading.Event()
 
 
@@ -266,6 +283,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self.answer(200, dict(ctx.view(), interrupted=ctx.kernel.executing))
             if path in ("/run", "/execute") and method == "POST":
                 return self.run_code(self.body(), e2b=path == "/execute")
+            if parts[0] == "runs":
+                return self.route_runs(method, parts[1:])
             raise ApiError(404, "not_found", "no route %s %s" % (method, path[:100]))
         except ApiError as e:
             self.fail(e)
@@ -303,9 +322,46 @@ class Handler(BaseHTTPRequestHandler):
         ctx = CONTEXTS.create(language, cwd, env)
         self.answer(201, ctx.view())
 
-    def run_code(self, req, e2b):
+    def route_runs(self, method, parts):
+        if not parts and method == "POST":
+            ctx, code, env, timeout_s, _ = self.run_request(self.body(), False, run=True)
+            return self.answer(202, RUNS.start(ctx, code, env, timeout_s).view(full=True))
+        if not parts and method == "GET":
+            return self.answer(200, RUNS.list())
+        run = RUNS.get(parts[0]) if parts else None
+        if len(parts) == 1 and method == "GET":
+            run.done.wait(runs.wait_of(self.query()))
+            return self.answer(200, run.view(full=True))
+        if len(parts) == 1 and method == "DELETE":
+            RUNS.delete(run.id)
+            return self.answer(200, {"id": run.id, "deleted": True})
+        if len(parts) == 2 and parts[1] == "cancel" and method == "POST":
+            cancelled = run.cancel()
+            return self.answer(200, dict(run.view(), cancelled=cancelled))
+        if len(parts) == 2 and parts[1] == "artifacts" and method == "GET":
+            return self.answer(200, list(run.artifacts))
+        if len(parts) == 3 and parts[1] == "artifacts" and method == "GET":
+            return self.send_file(run.artifact_path(parts[2]),
+                                  next(a["mime_type"] for a in run.artifacts if a["id"] == parts[2]))
+        raise ApiError(404, "not_found", "no route %s %s" % (method, self.path[:100]))
+
+    def query(self):
+        return dict(urllib.parse.parse_qsl(self.path.split("?", 1)[1] if "?" in self.path else ""))
+
+    def send_file(self, path, mime):
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            self.send_response(200)
+            self.send_header("Content-Type", mime)
+            self.send_header("Content-Length", str(size))
+            self.say_close()
+            self.end_headers()
+            shutil.copyfileobj(f, self.wfile, 1 << 16)
+
+    def run_request(self, req, e2b, run=False):
+        """A run's request checked: (context, code, env, timeout_s, stream)."""
         fields = ({"code", "context_id", "language", "env_vars"} if e2b else
-                  {"code", "context", "language", "env", "timeout_s", "stream"})
+                  {"code", "context", "language", "env", "timeout_s"} | (set() if run else {"stream"}))
         unknown = set(req) - fields
         if unknown and not e2b:
             raise ApiError(400, "unknown_field", "unknown field '%s'" % sorted(unknown)[0])
@@ -331,6 +387,10 @@ class Handler(BaseHTTPRequestHandler):
             ctx = CONTEXTS.get(cid)
         else:
             ctx = CONTEXTS.default(language_of(lang or "python"))
+        return ctx, code, env, timeout_s, stream
+
+    def run_code(self, req, e2b):
+        ctx, code, env, timeout_s, stream = self.run_request(req, e2b)
         if stream:
             self.start_stream()
             summary = ctx.run(code, env, timeout_s, self.chunk)
@@ -343,22 +403,9 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.close_connection = True
             return
-        doc = {"context": ctx.id, "results": [], "logs": {"stdout": [], "stderr": []},
-               "error": None, "execution_count": None}
-
-        def collect(obj):
-            kind = obj["type"]
-            if kind in ("stdout", "stderr"):
-                doc["logs"][kind].append(obj["text"])
-            elif kind == "result":
-                doc["results"].append({k: v for k, v in obj.items() if k != "type"})
-            elif kind == "error":
-                doc["error"] = {k: v for k, v in obj.items() if k != "type"}
-            elif kind == "number_of_executions":
-                doc["execution_count"] = obj["execution_count"]
-
-        ctx.run(code, env, timeout_s, collect)
-        self.answer(200, doc)
+        execution = results.Execution(ctx.id)
+        ctx.run(code, env, timeout_s, execution)
+        self.answer(200, execution.doc)
 
 
 # imported in the default Python context before the template's snapshot is taken, so
