@@ -5,8 +5,8 @@ and deleted later.
 Each run has a directory of artifacts: the code finds its path in the environment
 variable NULLSPACE_ARTIFACTS_DIR, and every file it leaves there is listed as an
 artifact once the run ends. A result field over BIG_RESULT bytes (a large PNG or HTML)
-is stored as an artifact too, the result naming it under "artifacts" instead of
-carrying it. Everything lives in the machine (RUNS_DIR), so it goes with the machine,
+is stored as an artifact too: the result names it under "artifacts" ({field: artifact
+ID}) and no longer carries that field. Everything lives in the machine (RUNS_DIR), so it goes with the machine,
 is kept by hibernate and snapshots and copied by fork. The oldest finished runs are
 dropped, with their artifacts, past MAX_KEPT.
 """
@@ -113,7 +113,7 @@ class Run:
                 f.write(data)
             art = self._add(name, path, "result")
             result = dict(result)
-            result[field] = None
+            del result[field]
             result.setdefault("artifacts", {})[field] = art["id"]
         return result
 
