@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import unittest
 
 from harness import CLI, DaemonTest, SOURCE, run_bounded
@@ -56,6 +57,31 @@ class CodeClients(DaemonTest):
             code.run("1", context=ctx)
         with self.assertRaises(nullspace.errors.LanguageNotSupportedError):
             code.run("1", language="cobol")
+
+    def test_python_sdk_async_runs_and_artifacts(self):
+        code = self.m.code
+        run = code.start("import os\nopen(os.environ['NULLSPACE_ARTIFACTS_DIR'] + '/r.json', 'w')"
+                         ".write('{\"a\": 1}')\n6 * 7", language="python")
+        self.assertIn(run.id, [r.id for r in code.list_runs()])
+        ex = run.wait(60)
+        self.assertEqual((run.state, ex.text), ("succeeded", "42"))
+        (art,) = run.artifacts
+        self.assertEqual((art.name, art.mime_type, run.read_artifact(art)),
+                         ("r.json", "application/json", b'{"a": 1}'))
+        out = tempfile.mkdtemp(prefix="ns-code-art-")
+        self.addCleanup(shutil.rmtree, out, ignore_errors=True)
+        self.assertEqual(run.download_artifact(art, out), os.path.join(out, "r.json"))
+        slow = code.start("import time\ntime.sleep(60)")
+        deadline = time.monotonic() + 30
+        while slow.refresh().state == "queued" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(slow.state, "running")
+        self.assertTrue(slow.cancel())
+        self.assertEqual(slow.wait(30).error.name, "KeyboardInterrupt")
+        self.assertEqual(code.get_run(slow.id).state, "cancelled")
+        run.delete()
+        with self.assertRaises(nullspace.errors.CodeRunNotFoundError):
+            code.get_run(run.id)
 
     def test_a_machine_of_another_template_says_so(self):
         base = nullspace.Machine.create(client=self.client)

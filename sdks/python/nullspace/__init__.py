@@ -12,7 +12,7 @@ Errors raise subclasses of NullspaceError named after the stable codes
 (MachineNotFoundError for machine_not_found, ...)."""
 
 from .client import Client
-from .code import Context, Execution, ExecutionError, Result
+from .code import Artifact, CodeRun, Context, Execution, ExecutionError, Result
 from .errors import NullspaceError, error_for
 from .machine import CommandHandle, CommandResult, Machine, PtyHandle, Snapshot, WatchHandle
 from .observe import (Webhook, WebhookVerificationError, follow_events, list_events, monitor,
@@ -23,7 +23,7 @@ from .websocket import Streams
 
 __version__ = "0.1.0"
 
-__all__ = ["BuildFailedError", "Client", "CommandHandle", "CommandResult", "Context",
+__all__ = ["Artifact", "BuildFailedError", "Client", "CodeRun", "CommandHandle", "CommandResult", "Context",
            "Execution", "ExecutionError", "Machine", "Result",
            "NullspaceError", "PtyHandle", "Snapshot", "Streams", "Template", "Volume",
            "WatchHandle", "Webhook", "WebhookVerificationError", "error_for", "follow_events",

@@ -1,13 +1,18 @@
 """The code interpreter (docs/code-interpreter.md) of machines from the code-interpreter
-template: m.code.run() runs code in a stateful context (Python, R or Bash) and returns an
-Execution with its results (MIME bundles, chart and DataFrame data), logs and error.
+template: m.code.run() runs code in a stateful context (Python, R, JavaScript,
+TypeScript, Java or Bash) and returns an Execution with its results (MIME bundles, chart
+and DataFrame data), logs and error; m.code.start() starts a run and returns at once.
 
     m = Machine.create(template="code-interpreter")
     m.code.run("x = 41")
     m.code.run("x + 1").text                  # '42'
     m.code.run("print('hi')", on_stdout=print)  # streamed as it happens
+    run = m.code.start("import time; time.sleep(5); 42")
+    run.wait().text                           # '42'
 """
 
+import os
+import time
 import urllib.parse
 
 from .errors import NullspaceError
@@ -95,6 +100,95 @@ class Context:
         return "Context(%s, %s)" % (self.id, self.language)
 
 
+class Artifact:
+    """A file a run left in its artifacts directory, or a result field over 1 MiB:
+    .id, .name, .size, .mime_type, .source ("file" or "result")."""
+
+    def __init__(self, doc):
+        self.id = doc["id"]
+        self.name = doc.get("name")
+        self.size = doc.get("size")
+        self.mime_type = doc.get("mime_type")
+        self.source = doc.get("source")
+
+    def __repr__(self):
+        return "Artifact(%s, %s, %s bytes)" % (self.id, self.name, self.size)
+
+
+ENDED = ("succeeded", "failed", "cancelled")
+
+
+class CodeRun:
+    """An asynchronous run (m.code.start): .id, .state (queued, running, succeeded,
+    failed, cancelled), .context, .language, .created_at, .started_at, .ended_at,
+    .execution (an Execution: what it produced so far) and .artifacts (Artifact)."""
+
+    def __init__(self, code, doc):
+        self._code = code
+        self._update(doc)
+
+    def _update(self, doc):
+        self.id = doc["id"]
+        for k in ("state", "context", "language", "created_at", "started_at", "ended_at"):
+            setattr(self, k, doc.get(k))
+        self.execution = Execution(doc["execution"]) if "execution" in doc else None
+        self.artifacts = [Artifact(a) for a in doc.get("artifacts") or []]
+
+    @property
+    def done(self):
+        return self.state in ENDED
+
+    def _path(self, suffix=""):
+        return self._code._path("/runs/" + urllib.parse.quote(self.id, safe="") + suffix)
+
+    def refresh(self, wait_s=0):
+        """Fetches the run again, waiting up to wait_s (at most 60) for it to end."""
+        self._update(self._code.machine.client.request(
+            "GET", self._path(), query={"wait_s": wait_s or None}, wait=True))
+        return self
+
+    def wait(self, timeout_s=None):
+        """Waits for the run to end (or timeout_s to pass) and returns its Execution."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self.refresh()
+        while not self.done:
+            left = 60 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.refresh(min(60, max(1, int(left))))
+        return self.execution
+
+    def cancel(self):
+        """Cancels the run (a queued one never starts, a running one is interrupted);
+        False when it had already ended."""
+        r = self._code.machine.client.request("POST", self._path("/cancel"))
+        self.state = r.get("state", self.state)
+        return bool(r.get("cancelled"))
+
+    def delete(self):
+        """Forgets the ended run and deletes its artifacts."""
+        self._code.machine.client.request("DELETE", self._path())
+
+    def read_artifact(self, artifact):
+        """An artifact's bytes (an Artifact or its ID)."""
+        aid = artifact.id if isinstance(artifact, Artifact) else str(artifact)
+        return self._code.machine.client.request(
+            "GET", self._path("/artifacts/" + urllib.parse.quote(aid, safe="")), decode=False,
+            wait=True)
+
+    def download_artifact(self, artifact, path):
+        """Writes an artifact to path (a directory: under the artifact's own name)."""
+        if os.path.isdir(path):
+            name = artifact.name if isinstance(artifact, Artifact) else str(artifact)
+            path = os.path.join(path, os.path.basename(name))
+        with open(path, "wb") as f:
+            f.write(self.read_artifact(artifact))
+        return path
+
+    def __repr__(self):
+        return "CodeRun(%s, %s)" % (self.id, self.state)
+
+
 def _cid(context):
     return context.id if isinstance(context, Context) else str(context)
 
@@ -152,6 +246,26 @@ class Code:
         if not ended:
             raise NullspaceError("the run's stream ended before the run did", code="internal")
         return ex
+
+    def start(self, code, language=None, context=None, env=None, timeout_s=None):
+        """Starts a run and returns its CodeRun at once (the arguments as run()'s). The
+        code finds its artifacts directory in $NULLSPACE_ARTIFACTS_DIR."""
+        body = {"code": code}
+        for k, v in (("language", language), ("env", env), ("timeout_s", timeout_s)):
+            if v is not None:
+                body[k] = v
+        if context is not None:
+            body["context"] = _cid(context)
+        return CodeRun(self, self.machine.client.request("POST", self._path("/runs"), body=body,
+                                                         wait=True))
+
+    def list_runs(self):
+        """The machine's asynchronous runs, newest first (without their output)."""
+        return [CodeRun(self, d) for d in self.machine.client.request("GET", self._path("/runs"))]
+
+    def get_run(self, run_id, wait_s=0):
+        """A run by ID (waiting up to wait_s for it to end)."""
+        return CodeRun(self, {"id": run_id}).refresh(wait_s)
 
     def create_context(self, language="python", cwd=None, env=None):
         """A new context: its own interpreter, isolated from the others. `env`: its

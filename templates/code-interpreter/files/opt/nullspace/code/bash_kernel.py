@@ -30,6 +30,7 @@ __nsp_run() {
     rm -f "$__nsp_e"
   fi
   trap 'trap ":" INT; return 130' INT
+  printf '{"t":"started"}\n' >&@CTL@
   . "$__nsp_f" < /dev/null
   __nsp_rc=$?
   trap ':' INT
@@ -43,7 +44,7 @@ __nsp_run() {
   done
   return $__nsp_rc
 }
-__nsp_cell() { __nsp_run "$1" "$2"; printf '{"t":"done","status":%s}\n' "$?" >&CTL; }
+__nsp_cell() { __nsp_run "$1" "$2"; printf '{"t":"done","status":%s}\n' "$?" >&@CTL@; }
 unset NSCODE_CTL_FD NSCODE_REQ_FD
 """
 
@@ -56,7 +57,7 @@ class BashKernel(WorkerKernel):
         return ["bash", "--noprofile", "--norc"]
 
     def started(self):
-        self.req.write(PRELUDE.replace("CTL", str(self.child_ctl_fd)).encode())
+        self.req.write(PRELUDE.replace("@CTL@", str(self.child_ctl_fd)).encode())
         self.req.flush()
 
     def send(self, code, env):

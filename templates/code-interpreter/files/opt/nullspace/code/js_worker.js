@@ -247,9 +247,11 @@ function transpile(code) {
 // ---- running ----
 
 let interruptRun = null; // rejects the wait of an async run under way
+let interruptedEarly = false; // SIGINT came after 'started', before the code ran
 
 process.on('SIGINT', () => {
   if (interruptRun) interruptRun(new Interrupted());
+  else interruptedEarly = true;
 });
 process.on('uncaughtException', (e) => process.stderr.write('Uncaught ' + stackOf(e) + '\n'));
 process.on('unhandledRejection', (e) => {
@@ -286,6 +288,7 @@ async function execute(code) {
   const js = TYPESCRIPT ? transpile(code) : code;
   const t = transform(js, filename);
   if (t.hoist.length) vm.runInThisContext('var ' + t.hoist.join(', ') + ';');
+  if (interruptedEarly) throw new Interrupted();
   const script = new vm.Script(t.source, {
     filename, importModuleDynamically: (spec) => import(resolveForImport(spec)),
   });
@@ -294,6 +297,7 @@ async function execute(code) {
     return { value, shows: t.shows };
   }
   const stop = new Promise((_, reject) => { interruptRun = reject; });
+  if (interruptedEarly) throw new Interrupted();
   try {
     const value = await Promise.race([script.runInThisContext({ displayErrors: false }), stop]);
     return { value, shows: t.shows };
@@ -303,6 +307,8 @@ async function execute(code) {
 }
 
 async function serve(req) {
+  interruptedEarly = false;
+  tell({ t: 'started' });
   const saved = {};
   for (const [k, v] of Object.entries(req.env || {})) {
     saved[k] = Object.prototype.hasOwnProperty.call(process.env, k) ? process.env[k] : null;

@@ -16,6 +16,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 import guard
 import results
+from interrupts import InterruptGate
 
 KEEPALIVE_S = 5.0
 INTERRUPT_GRACE_S = 5.0  # an interrupted run that does not end by then: restart
@@ -72,6 +73,7 @@ class JupyterKernel:
         self.restarted = None  # why the last restart happened, told with the next run
         self.workdir = None
         self.executing = False  # the kernel has a run of ours (an interrupt reaches it)
+        self.gate = InterruptGate()
 
     def start(self, workdir):
         self.workdir = workdir
@@ -124,8 +126,9 @@ class JupyterKernel:
         self.restarted = why
 
     def interrupt(self):
-        if self.km:
-            self.km.interrupt_kernel()
+        km = self.km
+        if km:
+            self.gate.request(km.interrupt_kernel)
 
     def _silent(self, code):
         """Runs code silently and waits for its reply (bounded)."""
@@ -143,6 +146,13 @@ class JupyterKernel:
 
     def run(self, code, env, timeout_s, emit, workdir):
         """Runs code; returns the execution's summary {"execution_count", "error"}."""
+        self.gate.start()  # an interrupt from now on waits for the code to begin
+        try:
+            return self._run(code, env, timeout_s, emit, workdir)
+        finally:
+            self.gate.end()  # a late interrupt must not reach the next run
+
+    def _run(self, code, env, timeout_s, emit, workdir):
         if not self.alive():
             self.restart(self.restarted or
                          "the context's kernel had died; it was restarted and its state is lost")
@@ -257,8 +267,9 @@ class JupyterKernel:
                     held[0]["is_main_result"] = True
                 flush()
                 break
-            if kind == "execute_input":
+            if kind == "execute_input":  # the kernel runs the code now: SIGINT reaches it
                 count = content.get("execution_count")
+                self.gate.begin(self.km.interrupt_kernel)
             elif kind == "stream":
                 send({"type": content.get("name", "stdout"), "text": content.get("text", ""),
                       "timestamp": results.now()})

@@ -92,6 +92,8 @@ class Run:
         with self.lock:
             if self.cancelled:
                 return None
+            # handed over from here: a cancel now waits for the code to begin
+            self.ctx.kernel.gate.start()
             self.state, self.started_at = "running", results.now()
         env = dict(self.env, NULLSPACE_ARTIFACTS_DIR=self.artifacts_dir)
         return self.ctx.run_turn(self.code, env, self.timeout_s, self._collect)

@@ -5,6 +5,7 @@ The worker runs in a session of its own. What the code prints arrives on its std
 and stderr; everything else comes back as JSON lines on a control pipe:
   {"t": "result", "bundle": {MIME: data}, "main": bool}
   {"t": "error", "name", "value", "traceback"}
+  {"t": "started"}                    the run has begun (an interrupt reaches it now)
   {"t": "done", "status": N}          the run ended (N: the exit status, Bash only)
 A subclass says how the worker starts (argv), how a run is handed to it (send) and
 how it is interrupted; the loop here does the rest: streaming, the memory guard,
@@ -21,6 +22,7 @@ import time
 
 import guard
 import results
+from interrupts import InterruptGate
 
 INTERRUPT_GRACE_S = 3.0  # an interrupted run that does not end by then: restart
 KEEPALIVE_S = 5.0
@@ -40,6 +42,7 @@ class WorkerKernel:
         self.count = 0
         self.restarted = None  # why the last restart happened, told with the next run
         self.executing = False
+        self.gate = InterruptGate()
 
     # ---- what a subclass provides ----
     def argv(self):
@@ -104,6 +107,9 @@ class WorkerKernel:
         self.restarted = why
 
     def interrupt(self):
+        self.gate.request(self.signal_int)
+
+    def signal_int(self):
         if self.alive():
             try:
                 os.killpg(self.proc.pid, signal.SIGINT)
@@ -116,6 +122,14 @@ class WorkerKernel:
 
     # ---- a run ----
     def run(self, code, env, timeout_s, emit, workdir):
+        self.gate.start()  # an interrupt from now on waits for the code to begin
+        try:
+            return self._run(code, env, timeout_s, emit)
+        finally:
+            self.executing = False
+            self.gate.end()  # a late interrupt must not reach the next run
+
+    def _run(self, code, env, timeout_s, emit):
         if not self.alive():
             self.restart(self.restarted or "the context's %s had exited; it was restarted and "
                          "its state is lost" % self.noun)
@@ -129,10 +143,7 @@ class WorkerKernel:
         except OSError:  # the worker died between the check and the write
             pass
         self.executing = True
-        try:
-            return Collector(self, timeout_s, emit).loop()
-        finally:
-            self.executing = False
+        return Collector(self, timeout_s, emit).loop()
 
     def status_error(self, status):
         """The error a run's exit status means (Bash: a non-zero last command)."""
@@ -195,6 +206,8 @@ class Collector:
             elif kind == "error":
                 self.error = results.error(str(msg.get("name", "Error")), str(msg.get("value", "")),
                                            str(msg.get("traceback", "")))
+            elif kind == "started":
+                self.k.gate.begin(self.k.signal_int)
             elif kind == "done":
                 status = msg.get("status", 0)
                 return status if isinstance(status, int) else 1

@@ -80,6 +80,7 @@ public final class Worker {
       }
     }
     interrupted = false;
+    Display.tell("{\"t\":\"started\"}");
     try {
       run(String.valueOf(req.get("code")));
     } catch (RuntimeException e) {
@@ -107,6 +108,10 @@ public final class Worker {
       }
       rest = ci.remaining();
       value = null;
+      if (interrupted) {
+        error("Interrupted", "the run was interrupted", "");
+        return;
+      }
       for (SnippetEvent ev : shell.eval(ci.source())) {
         if (ev.causeSnippet() != null) continue;
         if (!report(ev)) return;
