@@ -26,4 +26,19 @@ try {
   if (!(e instanceof NullspaceError)) throw e;
   out.gone = e.code;
 }
+// an asynchronous run with an artifact, in JavaScript
+const run = await m.code.start(
+  "const fs = require('fs');\nfs.writeFileSync(process.env.NULLSPACE_ARTIFACTS_DIR + '/n.txt', 'seven');\n6 * 7",
+  { language: "javascript" },
+);
+out.listedRun = (await m.code.listRuns()).some((r) => r.id === run.id);
+out.runText = (await run.wait(60)).text;
+out.artifact = [run.state, run.artifacts.map((a) => a.name), (await run.readArtifact(run.artifacts[0])).toString()];
+await run.delete();
+try {
+  await m.code.getRun(run.id);
+} catch (e) {
+  if (!(e instanceof NullspaceError)) throw e;
+  out.runGone = e.code;
+}
 console.log(JSON.stringify(out));

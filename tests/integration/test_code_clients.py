@@ -99,7 +99,9 @@ class CodeClients(DaemonTest):
         self.assertEqual(out, {
             "text": "42", "streamed": ["a\n"], "formats": [["text", "png", "chart"]],
             "error": "ZeroDivisionError", "ctx": ["bash", "/tmp"], "env": "a'b\"$c",
-            "listed": True, "interrupted": False, "gone": "code_context_not_found"})
+            "listed": True, "interrupted": False, "gone": "code_context_not_found",
+            "listedRun": True, "runText": "42", "artifact": ["succeeded", ["n.txt"], "seven"],
+            "runGone": "code_run_not_found"})
 
     def test_cli_streams_saves_results_and_exits_with_the_code(self):
         out = tempfile.mkdtemp(prefix="ns-code-out-")

@@ -128,6 +128,7 @@ TS_TYPES = [
     ("Delivery", ("Delivery",), set(), set()),
     ("CodeContext", ("CodeContext",), set(), set()),
     ("ExecutionError", ("CodeError",), set(), set()),
+    ("CodeArtifact", ("CodeArtifact",), {"mimeType"}, {"mime_type"}),
     # callbacks shape the call; context is a context or its ID; stream is set by them
     ("RunCodeOptions", ("/v1/machines/{id}/code/run", "post", "request"),
      {"onStdout", "onStderr", "onResult", "onError", "timeoutS"}, {"code", "stream", "timeout_s"}),

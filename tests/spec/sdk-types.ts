@@ -13,6 +13,8 @@ import {
   CodeInterpreterNotAvailableError,
   Execution,
   Result,
+  CodeRun,
+  type CodeArtifact,
   type CodeContext,
   type CreateOptions,
   type Delivery,
@@ -71,6 +73,12 @@ export async function analysed(m: Machine): Promise<string> {
   } catch (err) {
     if (!(err instanceof CodeInterpreterNotAvailableError)) throw err;
   }
+  const run: CodeRun = await m.code.start("print(1)", { language: "python", timeoutS: 30 });
+  const done: Execution | null = await run.wait(60);
+  const art: CodeArtifact | undefined = run.artifacts[0];
+  const bytes: Buffer | undefined = art && (await run.readArtifact(art));
+  console.log(done?.text, run.state, bytes?.length, (await m.code.listRuns()).length, await run.cancel());
+  await run.delete();
   const stopped: boolean = await m.code.interrupt(ctx.id);
   await m.code.deleteContext(ctx);
   return `${ex.text} ${ex.error?.name} ${seen[0]?.png?.length} ${stopped} ${ex.results[0].formats()}`;

@@ -1,7 +1,9 @@
 // The code interpreter (docs/code-interpreter.md) of machines from the code-interpreter
-// template: m.code.run() runs code in a stateful context (Python, R or Bash) and
-// resolves an Execution with its results (MIME bundles, chart and DataFrame data), logs
-// and error. The same surface as the Python SDK's m.code.
+// template: m.code.run() runs code in a stateful context (Python, R, JavaScript,
+// TypeScript, Java or Bash) and resolves an Execution with its results (MIME bundles,
+// chart and DataFrame data), logs and error; m.code.start() starts a run and resolves
+// a CodeRun at once. The same surface as the Python SDK's m.code.
+import { writeFile } from "node:fs/promises";
 import { errorFor } from "./errors.js";
 
 /** The fields of a result: one per MIME type, or our typed forms (chart, data). */
@@ -39,6 +41,81 @@ export class Execution {
 }
 
 const cid = (context) => (typeof context === "string" ? context : context.id);
+
+const ENDED = ["succeeded", "failed", "cancelled"];
+
+/** An asynchronous run (m.code.start): id, state (queued, running, succeeded, failed,
+ * cancelled), context, language, createdAt, startedAt, endedAt, execution (what it
+ * produced so far, once fetched) and artifacts ({id, name, size, mimeType, source}). */
+export class CodeRun {
+  constructor(code, doc) {
+    this.code = code;
+    this.update(doc);
+  }
+
+  update(doc) {
+    this.id = doc.id;
+    this.state = doc.state;
+    this.context = doc.context;
+    this.language = doc.language;
+    this.createdAt = doc.created_at;
+    this.startedAt = doc.started_at ?? null;
+    this.endedAt = doc.ended_at ?? null;
+    this.execution = doc.execution ? new Execution(doc.execution) : null;
+    this.artifacts = (doc.artifacts || []).map((a) => ({ id: a.id, name: a.name, size: a.size, mimeType: a.mime_type, source: a.source }));
+  }
+
+  get done() {
+    return ENDED.includes(this.state);
+  }
+
+  path(suffix = "") {
+    return this.code.path(`/runs/${encodeURIComponent(this.id)}${suffix}`);
+  }
+
+  /** Fetches the run again, waiting up to waitS (at most 60) for it to end. */
+  async refresh(waitS = 0) {
+    this.update(await this.code.machine.client.request("GET", this.path(), { query: { wait_s: waitS || undefined }, wait: true }));
+    return this;
+  }
+
+  /** Waits for the run to end (or timeoutS to pass); resolves its Execution. */
+  async wait(timeoutS) {
+    const deadline = timeoutS === undefined ? undefined : Date.now() + timeoutS * 1000;
+    await this.refresh();
+    while (!this.done) {
+      const left = deadline === undefined ? 60 : (deadline - Date.now()) / 1000;
+      if (left <= 0) break;
+      await this.refresh(Math.min(60, Math.max(1, Math.floor(left))));
+    }
+    return this.execution;
+  }
+
+  /** Cancels the run (a queued one never starts, a running one is interrupted);
+   * resolves false when it had already ended. */
+  async cancel() {
+    const r = await this.code.machine.client.request("POST", this.path("/cancel"));
+    this.state = r.state ?? this.state;
+    return Boolean(r.cancelled);
+  }
+
+  /** Forgets the ended run and deletes its artifacts. */
+  async delete() {
+    await this.code.machine.client.request("DELETE", this.path());
+  }
+
+  /** An artifact's bytes (an artifact or its ID) as a Buffer. */
+  readArtifact(artifact) {
+    const aid = typeof artifact === "string" ? artifact : artifact.id;
+    return this.code.machine.client.request("GET", this.path(`/artifacts/${encodeURIComponent(aid)}`), { decode: false, wait: true });
+  }
+
+  /** Writes an artifact to a local file. */
+  async downloadArtifact(artifact, file) {
+    await writeFile(file, await this.readArtifact(artifact));
+    return file;
+  }
+}
 
 /** Splits a fetch body into lines, each handed to onLine as parsed JSON. */
 async function eachLine(body, onLine) {
@@ -106,6 +183,27 @@ export class Code {
     });
     if (!ended) throw errorFor("internal", "the run's stream ended before the run did");
     return ex;
+  }
+
+  /** Starts a run and resolves its CodeRun at once (the options as run()'s, without the
+   * callbacks). The code finds its artifacts directory in $NULLSPACE_ARTIFACTS_DIR. */
+  async start(code, opts = {}) {
+    const body = { code };
+    if (opts.language !== undefined) body.language = opts.language;
+    if (opts.context !== undefined) body.context = cid(opts.context);
+    if (opts.env !== undefined) body.env = opts.env;
+    if (opts.timeoutS !== undefined) body.timeout_s = opts.timeoutS;
+    return new CodeRun(this, await this.machine.client.request("POST", this.path("/runs"), { body, wait: true }));
+  }
+
+  /** The machine's asynchronous runs, newest first (without their output). */
+  async listRuns() {
+    return (await this.machine.client.request("GET", this.path("/runs"))).map((d) => new CodeRun(this, d));
+  }
+
+  /** A run by ID (waiting up to waitS for it to end). */
+  getRun(runId, waitS = 0) {
+    return new CodeRun(this, { id: runId }).refresh(waitS);
   }
 
   /** A new context (its own interpreter, isolated from the others): {id, language, cwd}. */

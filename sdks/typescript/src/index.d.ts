@@ -530,8 +530,48 @@ export interface RunCodeOptions {
   onError?: (error: ExecutionError) => void;
 }
 
+export interface CodeArtifact {
+  id: string;
+  /** Its path under the artifacts directory, or result-N.EXT for a large result. */
+  name: string;
+  size: number;
+  mimeType: string;
+  source: "file" | "result";
+}
+
+export type StartCodeOptions = Omit<RunCodeOptions, "onStdout" | "onStderr" | "onResult" | "onError">;
+
+/** An asynchronous run (m.code.start). */
+export class CodeRun {
+  id: string;
+  state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+  context: string;
+  language: string;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** What it produced so far (null until fetched with refresh or wait). */
+  execution: Execution | null;
+  artifacts: CodeArtifact[];
+  readonly done: boolean;
+  /** Fetches the run again, waiting up to waitS (at most 60) for it to end. */
+  refresh(waitS?: number): Promise<CodeRun>;
+  /** Waits for the run to end (or timeoutS to pass). */
+  wait(timeoutS?: number): Promise<Execution | null>;
+  /** Resolves false when the run had already ended. */
+  cancel(): Promise<boolean>;
+  delete(): Promise<void>;
+  readArtifact(artifact: CodeArtifact | string): Promise<Buffer>;
+  downloadArtifact(artifact: CodeArtifact | string, file: string): Promise<string>;
+}
+
 export class Code {
   run(code: string, opts?: RunCodeOptions): Promise<Execution>;
+  /** Starts a run and resolves at once; the code finds $NULLSPACE_ARTIFACTS_DIR. */
+  start(code: string, opts?: StartCodeOptions): Promise<CodeRun>;
+  /** Newest first, without their output. */
+  listRuns(): Promise<CodeRun[]>;
+  getRun(runId: string, waitS?: number): Promise<CodeRun>;
   createContext(opts?: { language?: string; cwd?: string; env?: Record<string, string> }): Promise<CodeContext>;
   listContexts(): Promise<CodeContext[]>;
   deleteContext(context: CodeContext | string): Promise<void>;

@@ -13,7 +13,7 @@ import { errorFor, NullspaceError } from "./errors.js";
 const EARLY_MAX = 4096; // events kept per channel before listen()
 
 export * from "./errors.js"; // NullspaceError, one class per code, errorFor (generated)
-export { Code, Execution, Result, RESULT_FORMATS } from "./code.js";
+export { Code, CodeRun, Execution, Result, RESULT_FORMATS } from "./code.js";
 
 /** The config file's grammar, the CLI's and the Python SDK's too (docs/configuration.md):
  * `key = value` lines, blanks around both trimmed; a line whose first non-blank character
@@ -77,7 +77,7 @@ export class Client {
     this.waitTimeoutMs = opts.waitTimeoutMs;
   }
 
-  async request(method, urlPath, { body, query, raw, wait = false } = {}) {
+  async request(method, urlPath, { body, query, raw, wait = false, decode = true } = {}) {
     const url = new URL(this.apiUrl + urlPath);
     for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
     const headers = {};
@@ -99,7 +99,7 @@ export class Client {
         throw errorFor("request_timeout", `gave up after ${limit} ms waiting for the daemon to answer ${method} ${urlPath}; it may still complete it (raise the client's ${wait ? "waitTimeoutMs" : "timeoutMs"})`);
       throw errorFor("connection_failed", `cannot reach ${this.apiUrl}: ${e.cause?.message || e.message}`);
     }
-    const isJson = (r.headers.get("content-type") || "").startsWith("application/json");
+    const isJson = (r.headers.get("content-type") || "").startsWith("application/json") && (decode || r.status >= 400);
     const payload = isJson ? await r.json() : Buffer.from(await r.arrayBuffer());
     if (r.status >= 400) {
       const e = (isJson && payload.error) || {};
