@@ -57,6 +57,24 @@ int cmd_code_contexts_list(struct cli *c, int argc, char **argv);
 int cmd_code_contexts_create(struct cli *c, int argc, char **argv);
 int cmd_code_contexts_delete(struct cli *c, int argc, char **argv);
 int cmd_code_contexts_restart(struct cli *c, int argc, char **argv);
+int cmd_code_runs_start(struct cli *c, int argc, char **argv);
+int cmd_code_runs_list(struct cli *c, int argc, char **argv);
+int cmd_code_runs_get(struct cli *c, int argc, char **argv);
+int cmd_code_runs_cancel(struct cli *c, int argc, char **argv);
+int cmd_code_runs_delete(struct cli *c, int argc, char **argv);
+int cmd_code_artifacts_list(struct cli *c, int argc, char **argv);
+int cmd_code_artifacts_get(struct cli *c, int argc, char **argv);
+
+/* Shared by code run and code runs start (cmd_code.c). */
+/* The code to run: the file named (or stdin for "-"), malloc'd; NULL after printing a
+ * usage error (status in *ret). */
+char *cli_read_code(const struct cli_cmd *cmd, const char *src, size_t *len, int *ret);
+/* A run's request body from the code (borrowed) and the flags --language, --context,
+ * --env, --timeout-s (v[0..3], multi[2]); NULL after a usage error (status in *ret). */
+json_t *cli_code_body(const struct cli_cmd *cmd, const char **v, struct cli_multi *multi,
+                      char *code, size_t len, int *ret);
+/* The code's error on stderr (its traceback, else name: value); returns 1. */
+int cli_code_error(const json_t *err);
 
 /* The MCP tool run_code (cmd_mcp.c's table): runs args.code in args.machine_id and
  * answers a tool result (new reference): the execution as JSON text, each PNG/JPEG

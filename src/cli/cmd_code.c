@@ -99,8 +99,7 @@ static void on_line(void *ud, json_t *line)
         }
 }
 
-/* The code's error on stderr (its traceback, else name: value); exit status 1. */
-static int code_error(const json_t *err)
+int cli_code_error(const json_t *err)
 {
         const char *tb = json_string_value(json_object_get(err, "traceback"));
         if (tb && *tb)
@@ -111,8 +110,7 @@ static int code_error(const json_t *err)
         return 1;
 }
 
-/* The code to run: the file named (or stdin for "-"); NULL after printing why. */
-static char *read_code(const struct cli_cmd *cmd, const char *src, size_t *len, int *ret)
+char *cli_read_code(const struct cli_cmd *cmd, const char *src, size_t *len, int *ret)
 {
         char *code = NULL;
         if (strcmp(src, "-") == 0) {
@@ -143,10 +141,8 @@ static char *read_code(const struct cli_cmd *cmd, const char *src, size_t *len, 
         return code;
 }
 
-/* Builds the run's request from the flags (--language, --context, --env, --timeout-s);
- * NULL after a usage error. */
-static json_t *run_body(const struct cli_cmd *cmd, const char **v, struct cli_multi *multi,
-                        char *code, size_t len, int *ret)
+json_t *cli_code_body(const struct cli_cmd *cmd, const char **v, struct cli_multi *multi,
+                      char *code, size_t len, int *ret)
 {
         json_t *body = json_object(), *env = NULL;
         json_object_set_new(body, "code", json_stringn(code, len));
@@ -198,10 +194,10 @@ int cmd_code_run(struct cli *c, int argc, char **argv)
         if (v[4] && mkdir(v[4], 0755) < 0 && errno != EEXIST)
                 return cli_usage_error(cmd, "cannot make %s: %s", v[4], strerror(errno));
         size_t len = 0;
-        char *code = read_code(cmd, argv[1], &len, &r);
+        char *code = cli_read_code(cmd, argv[1], &len, &r);
         if (!code)
                 return r;
-        json_t *body = run_body(cmd, v, multi, code, len, &r);
+        json_t *body = cli_code_body(cmd, v, multi, code, len, &r);
         free(code);
         if (!body)
                 return r;
@@ -221,7 +217,7 @@ int cmd_code_run(struct cli *c, int argc, char **argv)
                 r = (fprintf(stderr, "error: the run's stream ended before the run did\n"),
                      ns_code_def(NS_E_INTERNAL)->exit_code);
         else
-                r = st.end ? code_error(st.end) : st.failed;
+                r = st.end ? cli_code_error(st.end) : st.failed;
         cli_resp_free(&resp);
         json_decref(st.end);
         return r;

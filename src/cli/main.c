@@ -124,6 +124,17 @@ static const struct cli_flag code_run_flags[] = {
     {"--timeout-s", "SECONDS", "interrupt the run after this long (default 300; 0: never)", 0},
     {"--out", "DIR", "save results' PNG, JPEG, SVG, PDF and HTML there (result-N.EXT)", 0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag code_start_flags[] = {
+    {"--language", "LANG",
+     "python (default), r, javascript, typescript, java or bash: its default context", 0},
+    {"--context", "ID", "run in this context (code contexts create)", 0},
+    {"--env", "KEY=VALUE", "environment of this run only (repeatable)", 1},
+    {"--timeout-s", "SECONDS", "interrupt the run after this long (default 300; 0: never)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag code_get_flags[] = {{"--wait", NULL, "wait for the run to end", 0},
+                                                 {NULL, NULL, NULL, 0}};
+static const struct cli_flag code_artifact_flags[] = {
+    {"--out", "FILE", "write it there (default: standard output)", 0}, {NULL, NULL, NULL, 0}};
 static const struct cli_flag code_ctx_flags[] = {
     {"--language", "LANG", "python (default), r, javascript, typescript, java or bash", 0},
     {"--cwd", "DIR", "its working directory (default the home directory)", 0},
@@ -229,6 +240,22 @@ const struct cli_cmd cli_cmds[] = {
      cmd_code_contexts_delete},
     {"code contexts restart", "ID CONTEXT",
      "Give a context a fresh interpreter (its state is lost)", no_flags, cmd_code_contexts_restart},
+    {"code runs start", "ID [FLAGS] FILE|-",
+     "Start a run and print its ID at once (the code finds $NULLSPACE_ARTIFACTS_DIR)",
+     code_start_flags, cmd_code_runs_start},
+    {"code runs list", "ID", "List the machine's asynchronous runs, newest first", no_flags,
+     cmd_code_runs_list},
+    {"code runs get", "ID RUN [--wait]",
+     "Show a run: its output, results' text, error and state; exits 1 when it failed or was "
+     "cancelled",
+     code_get_flags, cmd_code_runs_get},
+    {"code runs cancel", "ID RUN", "Cancel a run (queued: never starts; running: interrupted)",
+     no_flags, cmd_code_runs_cancel},
+    {"code runs delete", "ID RUN", "Forget an ended run and delete its artifacts", no_flags,
+     cmd_code_runs_delete},
+    {"code artifacts list", "ID RUN", "List a run's artifacts", no_flags, cmd_code_artifacts_list},
+    {"code artifacts get", "ID RUN ARTIFACT [--out FILE]", "Download an artifact",
+     code_artifact_flags, cmd_code_artifacts_get},
     {"machines exec", "ID [FLAGS] -- CMD [ARGS...]",
      "Run a command in a machine; exits with the command's exit code", m_exec_flags,
      cmd_machines_exec},

@@ -149,7 +149,9 @@ class Cli(DaemonTest):
             # a machine of the code-interpreter template: test_code_clients (--json too)
             "code run": None, "code interrupt": None, "code contexts list": None,
             "code contexts create": None, "code contexts delete": None,
-            "code contexts restart": None,
+            "code contexts restart": None, "code runs start": None, "code runs list": None,
+            "code runs get": None, "code runs cancel": None, "code runs delete": None,
+            "code artifacts list": None, "code artifacts get": None,
         }
         schema = json.loads(self.d.cli("schema").stdout)
         self.assertEqual(sorted(c["name"] for c in schema["commands"]), sorted(runs))

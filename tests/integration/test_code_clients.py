@@ -145,6 +145,36 @@ class CodeClients(DaemonTest):
         r = self.d.cli("code", "run", self.m.id, "--language", "r", "--context", cid, "-")
         self.assertEqual(r.returncode, 2)
 
+    def test_cli_async_runs_and_artifacts(self):
+        r = self.d.cli("--json", "code", "runs", "start", self.m.id, "--language", "bash", "-",
+                       input='echo out; printf art > "$NULLSPACE_ARTIFACTS_DIR/a.txt"')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rid = json.loads(r.stdout)["id"]
+        r = self.d.cli("code", "runs", "list", self.m.id)
+        self.assertIn(rid, r.stdout)
+        r = self.d.cli("code", "runs", "get", self.m.id, rid, "--wait")
+        self.assertEqual((r.returncode, r.stdout), (0, "out\n"), r.stderr)
+        self.assertIn("%s succeeded (1 artifact" % rid, r.stderr)
+        r = self.d.cli("--json", "code", "artifacts", "list", self.m.id, rid)
+        (art,) = json.loads(r.stdout)
+        self.assertEqual((art["name"], art["size"]), ("a.txt", 3))
+        r = self.d.cli("code", "artifacts", "get", self.m.id, rid, art["id"])
+        self.assertEqual((r.returncode, r.stdout), (0, "art"), r.stderr)
+        r = self.d.cli("code", "artifacts", "get", self.m.id, rid, "art_99")
+        self.assertEqual(r.returncode, 6, r.stderr)  # code_artifact_not_found
+        r = self.d.cli("--json", "code", "runs", "start", self.m.id, "--language", "bash", "-",
+                       input="sleep 60")
+        slow = json.loads(r.stdout)["id"]
+        r = self.d.cli("--json", "code", "runs", "cancel", self.m.id, slow)
+        self.assertEqual((r.returncode, json.loads(r.stdout)["cancelled"]), (0, True), r.stderr)
+        r = self.d.cli("--json", "code", "runs", "get", self.m.id, slow, "--wait")
+        self.assertEqual((r.returncode, json.loads(r.stdout)["state"]), (1, "cancelled"))
+        for run in (rid, slow):
+            r = self.d.cli("code", "runs", "delete", self.m.id, run)
+            self.assertEqual((r.returncode, r.stdout), (0, "deleted %s\n" % run), r.stderr)
+        r = self.d.cli("code", "runs", "get", self.m.id, rid)
+        self.assertEqual(r.returncode, 6, r.stderr)  # code_run_not_found
+
     def test_the_official_mcp_client_gets_images(self):
         mcp = os.path.join(SOURCE, "tests", "mcp")
         r = run_bounded(["node", os.path.join(mcp, "code.mjs"), CLI, self.m.id], 120,
