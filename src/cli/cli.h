@@ -65,14 +65,12 @@ int cmd_code_runs_delete(struct cli *c, int argc, char **argv);
 int cmd_code_artifacts_list(struct cli *c, int argc, char **argv);
 int cmd_code_artifacts_get(struct cli *c, int argc, char **argv);
 
-/* Shared by code run and code runs start (cmd_code.c). */
-/* The code to run: the file named (or stdin for "-"), malloc'd; NULL after printing a
- * usage error (status in *ret). */
-char *cli_read_code(const struct cli_cmd *cmd, const char *src, size_t *len, int *ret);
-/* A run's request body from the code (borrowed) and the flags --language, --context,
- * --env, --timeout-s (v[0..3], multi[2]); NULL after a usage error (status in *ret). */
-json_t *cli_code_body(const struct cli_cmd *cmd, const char **v, struct cli_multi *multi,
-                      char *code, size_t len, int *ret);
+/* Shared by code run and code runs start (cmd_code.c): a run's request body (new
+ * reference) from the positional arguments ID FILE|- (the code from the file or stdin)
+ * and the flags --language, --context, --env, --timeout-s (v[0..3], multi[2]); NULL
+ * after a usage error (status in *ret). */
+json_t *cli_code_request(const struct cli_cmd *cmd, int npos, char **argv, const char **v,
+                         struct cli_multi *multi, int *ret);
 /* The code's error on stderr (its traceback, else name: value); returns 1. */
 int cli_code_error(const json_t *err);
 

@@ -110,7 +110,8 @@ int cli_code_error(const json_t *err)
         return 1;
 }
 
-char *cli_read_code(const struct cli_cmd *cmd, const char *src, size_t *len, int *ret)
+/* The code to run: the file named (or stdin for "-"); NULL after printing why. */
+static char *read_code(const struct cli_cmd *cmd, const char *src, size_t *len, int *ret)
 {
         char *code = NULL;
         if (strcmp(src, "-") == 0) {
@@ -141,8 +142,10 @@ char *cli_read_code(const struct cli_cmd *cmd, const char *src, size_t *len, int
         return code;
 }
 
-json_t *cli_code_body(const struct cli_cmd *cmd, const char **v, struct cli_multi *multi,
-                      char *code, size_t len, int *ret)
+/* Builds the run's request from the code and the flags (--language, --context, --env,
+ * --timeout-s); NULL after a usage error. */
+static json_t *run_body(const struct cli_cmd *cmd, const char **v, struct cli_multi *multi,
+                        char *code, size_t len, int *ret)
 {
         json_t *body = json_object(), *env = NULL;
         json_object_set_new(body, "code", json_stringn(code, len));
@@ -163,6 +166,26 @@ json_t *cli_code_body(const struct cli_cmd *cmd, const char **v, struct cli_mult
         }
         if (env)
                 json_object_set_new(body, "env", env);
+        return body;
+}
+
+json_t *cli_code_request(const struct cli_cmd *cmd, int npos, char **argv, const char **v,
+                         struct cli_multi *multi, int *ret)
+{
+        if (npos != 2) {
+                *ret = cli_usage_error(cmd, "give the machine ID and a file of code (- for stdin)");
+                return NULL;
+        }
+        if (v[0] && v[1]) {
+                *ret = cli_usage_error(cmd, "give --language or --context, not both");
+                return NULL;
+        }
+        size_t len = 0;
+        char *code = read_code(cmd, argv[1], &len, ret);
+        if (!code)
+                return NULL;
+        json_t *body = run_body(cmd, v, multi, code, len, ret);
+        free(code);
         return body;
 }
 
@@ -187,20 +210,13 @@ int cmd_code_run(struct cli *c, int argc, char **argv)
         const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
         if (!id)
                 return r;
-        if (npos != 2)
-                return cli_usage_error(cmd, "give the machine ID and a file of code (- for stdin)");
-        if (v[0] && v[1])
-                return cli_usage_error(cmd, "give --language or --context, not both");
-        if (v[4] && mkdir(v[4], 0755) < 0 && errno != EEXIST)
-                return cli_usage_error(cmd, "cannot make %s: %s", v[4], strerror(errno));
-        size_t len = 0;
-        char *code = cli_read_code(cmd, argv[1], &len, &r);
-        if (!code)
-                return r;
-        json_t *body = cli_code_body(cmd, v, multi, code, len, &r);
-        free(code);
+        json_t *body = cli_code_request(cmd, npos, argv, v, multi, &r);
         if (!body)
                 return r;
+        if (v[4] && mkdir(v[4], 0755) < 0 && errno != EEXIST) {
+                json_decref(body);
+                return cli_usage_error(cmd, "cannot make %s: %s", v[4], strerror(errno));
+        }
         char path[128];
         snprintf(path, sizeof(path), "/v1/machines/%s/code/run", id);
         struct code_run st = {.c = c, .out_dir = v[4]};

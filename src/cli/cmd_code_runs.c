@@ -2,7 +2,6 @@
  * the code interpreter started asynchronously, and the files they leave
  * (docs/code-interpreter.md, "Asynchronous runs and artifacts"). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -82,20 +81,9 @@ int cmd_code_runs_start(struct cli *c, int argc, char **argv)
         struct cli_multi multi[4] = {0};
         char path[192];
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
-        if (r)
+        if (r || (r = runs_path(cmd, npos ? 1 : 0, argv, 1, "", path, sizeof(path))))
                 return r;
-        if (npos != 2)
-                return cli_usage_error(cmd, "give the machine ID and a file of code (- for stdin)");
-        if ((r = runs_path(cmd, 1, argv, 1, "", path, sizeof(path))))
-                return r;
-        if (v[0] && v[1])
-                return cli_usage_error(cmd, "give --language or --context, not both");
-        size_t len = 0;
-        char *code = cli_read_code(cmd, argv[1], &len, &r);
-        if (!code)
-                return r;
-        json_t *body = cli_code_body(cmd, v, multi, code, len, &r);
-        free(code);
+        json_t *body = cli_code_request(cmd, npos, argv, v, multi, &r);
         if (!body)
                 return r;
         return cli_call(c, "POST", path, body, run_row);
@@ -186,14 +174,21 @@ static void show_cancelled(const json_t *doc)
                json_is_true(json_object_get(doc, "cancelled")) ? "cancelled" : "had already ended");
 }
 
-int cmd_code_runs_cancel(struct cli *c, int argc, char **argv)
+/* A verb on one run: METHOD .../runs/RUN[SUFFIX], shown with `show`. */
+static int on_run(struct cli *c, const char *name, const char *method, const char *suffix, int argc,
+                  char **argv, void (*show)(const json_t *doc))
 {
-        const struct cli_cmd *cmd = cli_find("code runs cancel");
+        const struct cli_cmd *cmd = cli_find(name);
         char path[256];
         int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        if (r || (r = runs_path(cmd, npos, argv, 2, "/cancel", path, sizeof(path))))
+        if (r || (r = runs_path(cmd, npos, argv, 2, suffix, path, sizeof(path))))
                 return r;
-        return cli_call(c, "POST", path, NULL, show_cancelled);
+        return cli_call(c, method, path, NULL, show);
+}
+
+int cmd_code_runs_cancel(struct cli *c, int argc, char **argv)
+{
+        return on_run(c, "code runs cancel", "POST", "/cancel", argc, argv, show_cancelled);
 }
 
 static void show_deleted(const json_t *doc)
@@ -203,22 +198,12 @@ static void show_deleted(const json_t *doc)
 
 int cmd_code_runs_delete(struct cli *c, int argc, char **argv)
 {
-        const struct cli_cmd *cmd = cli_find("code runs delete");
-        char path[256];
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        if (r || (r = runs_path(cmd, npos, argv, 2, "", path, sizeof(path))))
-                return r;
-        return cli_call(c, "DELETE", path, NULL, show_deleted);
+        return on_run(c, "code runs delete", "DELETE", "", argc, argv, show_deleted);
 }
 
 int cmd_code_artifacts_list(struct cli *c, int argc, char **argv)
 {
-        const struct cli_cmd *cmd = cli_find("code artifacts list");
-        char path[256];
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        if (r || (r = runs_path(cmd, npos, argv, 2, "/artifacts", path, sizeof(path))))
-                return r;
-        return cli_call(c, "GET", path, NULL, show_artifacts);
+        return on_run(c, "code artifacts list", "GET", "/artifacts", argc, argv, show_artifacts);
 }
 
 int cmd_code_artifacts_get(struct cli *c, int argc, char **argv)

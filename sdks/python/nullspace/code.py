@@ -193,6 +193,16 @@ def _cid(context):
     return context.id if isinstance(context, Context) else str(context)
 
 
+def _run_body(code, language, context, env, timeout_s):
+    body = {"code": code}
+    for k, v in (("language", language), ("env", env), ("timeout_s", timeout_s)):
+        if v is not None:
+            body[k] = v
+    if context is not None:
+        body["context"] = _cid(context)
+    return body
+
+
 class Code:
     """m.code: runs and contexts of a machine's code interpreter. Errors raise the
     daemon's typed errors (CodeInterpreterNotAvailableError on a machine of another
@@ -212,12 +222,7 @@ class Code:
         `timeout_s`: interrupt it after this long (default 300, 0: never). With any
         on_* callback the run is streamed: on_stdout/on_stderr get each chunk (str),
         on_result each Result, on_error the ExecutionError, as they happen."""
-        body = {"code": code}
-        for k, v in (("language", language), ("env", env), ("timeout_s", timeout_s)):
-            if v is not None:
-                body[k] = v
-        if context is not None:
-            body["context"] = _cid(context)
+        body = _run_body(code, language, context, env, timeout_s)
         c = self.machine.client
         if not (on_stdout or on_stderr or on_result or on_error):
             return Execution(c.request("POST", self._path("/run"), body=body, wait=True))
@@ -250,12 +255,7 @@ class Code:
     def start(self, code, language=None, context=None, env=None, timeout_s=None):
         """Starts a run and returns its CodeRun at once (the arguments as run()'s). The
         code finds its artifacts directory in $NULLSPACE_ARTIFACTS_DIR."""
-        body = {"code": code}
-        for k, v in (("language", language), ("env", env), ("timeout_s", timeout_s)):
-            if v is not None:
-                body[k] = v
-        if context is not None:
-            body["context"] = _cid(context)
+        body = _run_body(code, language, context, env, timeout_s)
         return CodeRun(self, self.machine.client.request("POST", self._path("/runs"), body=body,
                                                          wait=True))
 

@@ -42,6 +42,16 @@ export class Execution {
 
 const cid = (context) => (typeof context === "string" ? context : context.id);
 
+/** A run's request from run()'s or start()'s options. */
+function runBody(code, opts) {
+  const body = { code };
+  if (opts.language !== undefined) body.language = opts.language;
+  if (opts.context !== undefined) body.context = cid(opts.context);
+  if (opts.env !== undefined) body.env = opts.env;
+  if (opts.timeoutS !== undefined) body.timeout_s = opts.timeoutS;
+  return body;
+}
+
 const ENDED = ["succeeded", "failed", "cancelled"];
 
 /** An asynchronous run (m.code.start): id, state (queued, running, succeeded, failed,
@@ -150,11 +160,7 @@ export class Code {
    * onStdout/onStderr (each chunk), onResult (each Result) or onError, the run is
    * streamed and they are called as it happens. */
   async run(code, opts = {}) {
-    const body = { code };
-    if (opts.language !== undefined) body.language = opts.language;
-    if (opts.context !== undefined) body.context = cid(opts.context);
-    if (opts.env !== undefined) body.env = opts.env;
-    if (opts.timeoutS !== undefined) body.timeout_s = opts.timeoutS;
+    const body = runBody(code, opts);
     const c = this.machine.client;
     if (!(opts.onStdout || opts.onStderr || opts.onResult || opts.onError))
       return new Execution(await c.request("POST", this.path("/run"), { body, wait: true }));
@@ -188,11 +194,7 @@ export class Code {
   /** Starts a run and resolves its CodeRun at once (the options as run()'s, without the
    * callbacks). The code finds its artifacts directory in $NULLSPACE_ARTIFACTS_DIR. */
   async start(code, opts = {}) {
-    const body = { code };
-    if (opts.language !== undefined) body.language = opts.language;
-    if (opts.context !== undefined) body.context = cid(opts.context);
-    if (opts.env !== undefined) body.env = opts.env;
-    if (opts.timeoutS !== undefined) body.timeout_s = opts.timeoutS;
+    const body = runBody(code, opts);
     return new CodeRun(this, await this.machine.client.request("POST", this.path("/runs"), { body, wait: true }));
   }
 
