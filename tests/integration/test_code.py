@@ -368,6 +368,15 @@ class Code(DaemonTest):
         try:
             self.run_code("x = 42", mid=mid)
             self.run_code("B=bash-state", mid=mid, language="bash")
+            self.run_code("const js = 'js-state'", mid=mid, language="javascript")
+            self.run_code("String j = \"java-state\";", mid=mid, language="java")
+            # an ended asynchronous run and its artifact, kept by hibernate, copied by fork
+            st, _, run = self.d.request(
+                "POST", "/v1/machines/%s/code/runs" % mid,
+                {"code": "printf kept > $NULLSPACE_ARTIFACTS_DIR/k", "language": "bash"})
+            st, _, run = self.d.request("GET", "/v1/machines/%s/code/runs/%s?wait_s=30"
+                                        % (mid, run["id"]))
+            self.assertEqual(run["state"], "succeeded", run)
             st, _, r = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
             self.assertEqual(st, 200, r)
             # the next request resumes it
@@ -381,6 +390,13 @@ class Code(DaemonTest):
                 self.assertEqual(self.main_text(self.run_code("x", mid=mid)), "42")
                 r = self.run_code("echo $B", mid=kid, language="bash")
                 self.assertEqual("".join(r["logs"]["stdout"]), "bash-state\n")
+                for lang, code, want in (("javascript", "js", "'js-state'"),
+                                         ("java", "j", '"java-state"')):
+                    self.assertEqual(self.main_text(self.run_code(code, mid=kid, language=lang)),
+                                     want)
+                st, _, art = self.d.request("GET", "/v1/machines/%s/code/runs/%s/artifacts/art_1"
+                                            % (kid, run["id"]))
+                self.assertEqual((st, art), (200, b"kept"))
             finally:
                 self.d.request("DELETE", "/v1/machines/" + kid)
         finally:
