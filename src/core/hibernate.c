@@ -161,12 +161,6 @@ static void on_settle(struct loop_timer *t)
 
 /* gVisor cannot checkpoint open TCP connections (a failed checkpoint would stop the
  * machine): wait for them to end, for at most SETTLE_TRIES steps. 1 while waiting. */
-void machine_note_time_wait(struct machine *m, uint64_t until_ms)
-{
-        if (until_ms > m->op.time_wait_until)
-                m->op.time_wait_until = until_ms;
-}
-
 static int wait_connections(struct machine *m, const struct nsp_hdr *h, const unsigned char *p)
 {
         if (m->rt.drv->checkpoints_tcp) /* a VM's own kernel carries its connections along */
@@ -177,8 +171,6 @@ static int wait_connections(struct machine *m, const struct nsp_hdr *h, const un
         const char *guest = json_string_value(json_object_get(m->conf.network, "address"));
         if (guest)
                 n += net_live_connections(guest);
-        if (m->op.time_wait_until > m->core->loop.now_ms)
-                n++;
         if (n <= 0) {
                 m->op.settle_tries = 0;
                 return 0;

@@ -75,7 +75,6 @@ struct machine_op {
         uint64_t connect_deadline;
         unsigned connect_delay;
         int settle_tries;
-        uint64_t time_wait_until; /* loop ms: a TCP connection it closed may linger till */
         machine_done_cb create_cb, destroy_cb;
         void *create_ud, *destroy_ud;
         struct core_cause cause;     /* why the operation under way runs (its events say so) */
@@ -201,10 +200,6 @@ struct machine_sampling *machine_sample(struct machine *m, machine_sample_cb cb,
 
 /* Drops a sampling's callback (its requester went away); the count still ends. */
 void machine_sample_forget(struct machine_sampling *op);
-
-/* A TCP connection into m that m closed first lingers in TIME_WAIT until loop time
- * until_ms (a relay noticed): a checkpoint waits for it, as gVisor cannot save it. */
-void machine_note_time_wait(struct machine *m, uint64_t until_ms);
 
 /* Resumes a paused machine at once (cb runs before this returns), or a hibernated one
  * from its checkpoint; while a resume is under way, or a fork or snapshot pauses the

@@ -257,12 +257,7 @@ static void answer_raw(struct preview_conn *pc, enum ns_code code, const char *m
 static void on_relay_end(void *ud, int connected, int *client_fd)
 {
         struct preview_conn *pc = ud;
-        struct machine *m = machine_find(&pc->app->core, pc->id);
-        /* the machine closed first: its side waits in TIME_WAIT, which gVisor cannot
-         * checkpoint, for 60 s */
-        if (connected && m && pc->relay && pc->relay->upstream_closed_first)
-                machine_note_time_wait(m, pc->app->core.loop.now_ms + 61000);
-        pc->relay = NULL;
+        pc->relay = NULL; /* it reset an upstream that closed first: no TIME_WAIT there */
         if (!connected && pc->refused) { /* the opener's to decide: pc lives on */
                 pc->client = *client_fd;
                 pc->refused(pc);

@@ -26,7 +26,9 @@ static void finish(struct relay *r, int connected)
         int client = r->s[0].io.fd;
         for (int i = 0; i < 2; i++)
                 loop_io_del(r->loop, &r->s[i].io);
-        if (r->abort_upstream && !r->connecting) { /* a reset: no TIME_WAIT on either side */
+        /* a reset: no TIME_WAIT on either side; when the upstream closed first, our reset
+         * ends its FIN_WAIT instead of the FIN that would leave it in TIME_WAIT */
+        if ((r->abort_upstream || r->upstream_closed_first) && !r->connecting) {
                 struct linger l = {1, 0};
                 setsockopt(r->s[1].io.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
         }
@@ -89,7 +91,10 @@ static int flush_to(struct relay *r, int from)
                 src->off += (size_t)n;
         }
         src->off = src->len = 0;
-        if (src->eof && !dst->shut && !(from == 0 && r->abort_upstream)) {
+        /* never a FIN upstream when it will be reset: a FIN would put an upstream that
+         * closed first into TIME_WAIT, where it ignores the reset */
+        if (src->eof && !dst->shut &&
+            !(from == 0 && (r->abort_upstream || r->upstream_closed_first))) {
                 shutdown(dst->io.fd, SHUT_WR);
                 dst->shut = 1;
         }

@@ -39,7 +39,8 @@ struct relay {
         relay_end_cb on_end;
         void *ud;
         int ended;
-        /* the upstream closed before it had our FIN (so it waits in TIME_WAIT now) */
+        /* the upstream closed before it had our FIN: it is reset at the end (so it never
+         * waits in TIME_WAIT) */
         int upstream_closed_first;
         int abort_upstream; /* never a FIN upstream: the client's end resets it (relay_abortive) */
         struct relay *next; /* the owner's list */
