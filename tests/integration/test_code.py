@@ -6,6 +6,7 @@ variables, interrupts, contexts, streaming, hibernate and fork."""
 
 import base64
 import json
+import socket
 import threading
 import time
 import unittest
@@ -260,6 +261,25 @@ class Code(DaemonTest):
                                       {"argv": ["tail", "-c", "3000", "/var/log/nscode.log"]})
             self.fail("the run did not answer; the interpreter's log:\n" + o.get("stdout", ""))
         self.assertEqual(out["r"]["error"]["name"], "KeyboardInterrupt")
+
+    def test_a_client_that_leaves_interrupts_its_run(self):
+        ctx = self.context()
+        self.run_code("kept = 1", context=ctx["id"])
+        body = json.dumps({"code": "import time\nwhile True: time.sleep(0.05)",
+                           "context": ctx["id"]}).encode()
+        with socket.create_connection((self.d.host, self.d.port), timeout=30) as s:
+            s.sendall(b"POST /v1/machines/%s/code/run HTTP/1.1\r\nHost: x\r\n"
+                      b"Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n%s"
+                      % (self.mid.encode(), self.d.key.encode(), len(body), body))
+            time.sleep(2)  # the run is under way; the client goes without its answer
+        # the endless run was interrupted: the context answers the next run (in 30 s, or
+        # the client gives up)
+        c = self.d.conn(timeout=30)
+        self.addCleanup(c.close)
+        st, _, r = self.d.request("POST", "/v1/machines/%s/code/run" % self.mid,
+                                  {"code": "kept + 1", "context": ctx["id"]}, conn=c)
+        self.assertEqual((st, self.main_text(r)), (200, "2"))
 
     def test_a_memory_hog_is_contained(self):
         ctx = self.context()

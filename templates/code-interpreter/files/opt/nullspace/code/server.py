@@ -44,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import results  # noqa: E402
 import runs  # noqa: E402
 from errors import ApiError  # noqa: E402
+from leave_watch import LeaveWatch  # noqa: E402
 from bash_kernel import BashKernel  # noqa: E402
 from java_kernel import JavaKernel  # noqa: E402
 from js_kernel import JsKernel  # noqa: E402
@@ -404,7 +405,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             return
         execution = results.Execution(ctx.id)
-        ctx.run(code, env, timeout_s, execution)
+        if LeaveWatch(self.connection, ctx).run(code, env, timeout_s, execution).get("client_gone"):
+            self.close_connection = True
+            return
         self.answer(200, execution.doc)
 
 
