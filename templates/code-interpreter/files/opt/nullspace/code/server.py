@@ -405,7 +405,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             return
         execution = results.Execution(ctx.id)
-        if LeaveWatch(self.connection, ctx).run(code, env, timeout_s, execution).get("client_gone"):
+        if LeaveWatch(self.connection, ctx, execution).run(code, env, timeout_s).get("client_gone"):
             self.close_connection = True
             return
         self.answer(200, execution.doc)
