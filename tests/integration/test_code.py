@@ -293,6 +293,21 @@ class Code(DaemonTest):
         self.assertEqual((st, out["stdout"]), (200, "agent\n"), out)
         self.run_code("del hog", context=ctx["id"])
 
+    def test_contexts_are_capped(self):
+        st, _, have = self.d.request("GET", "/v1/machines/%s/code/contexts" % self.mid)
+        made = 0
+        while True:  # bash contexts: a shell each, cheap to make
+            st, _, ctx = self.d.request("POST", "/v1/machines/%s/code/contexts" % self.mid,
+                                        {"language": "bash"})
+            if st != 201:
+                break
+            made += 1
+            self.addCleanup(self.d.request, "DELETE",
+                            "/v1/machines/%s/code/contexts/%s" % (self.mid, ctx["id"]))
+            self.assertLess(made, 100, "no cap")
+        self.assertEqual((st, error_code(ctx)), (409, "conflict"), ctx)
+        self.assertEqual(len(have) + made, 64)
+
     def test_contexts_are_isolated_and_listed(self):
         ids = []
         for cwd in ("/tmp", "/var"):

@@ -53,6 +53,7 @@ PORT = 49999
 LOG_PATH = "/var/log/nscode.log"
 LOG = logging.getLogger("nscode")
 MAX_BODY = 16 << 20
+MAX_CONTEXTS = 64  # per machine, defaults included: a runaway client cannot exhaust it
 RUN_DIR = "/run/nscode"
 ALIASES = {"python": "python", "python3": "python", "py": "python", "r": "r", "bash": "bash",
            "sh": "bash", "shell": "bash", "javascript": "javascript", "js": "javascript",
@@ -140,13 +141,23 @@ class Contexts:
     def __init__(self):
         self.lock = threading.Lock()
         self.by_id = {}
+        self.starting = 0  # contexts being made (they count against MAX_CONTEXTS)
         self.defaults = {}  # language -> id
 
     def create(self, language, cwd, env, cid=None):
-        ctx = Context(cid or uuid.uuid4().hex, language, cwd, env)
-        ctx.kernel.start(ctx.workdir)
         with self.lock:
-            self.by_id[ctx.id] = ctx
+            if len(self.by_id) + self.starting >= MAX_CONTEXTS:
+                raise ApiError(409, "conflict", "the interpreter holds %d contexts, the most it "
+                               "keeps: delete some first" % MAX_CONTEXTS)
+            self.starting += 1
+        try:
+            ctx = Context(cid or uuid.uuid4().hex, language, cwd, env)
+            ctx.kernel.start(ctx.workdir)
+            with self.lock:
+                self.by_id[ctx.id] = ctx
+        finally:
+            with self.lock:
+                self.starting -= 1
         return ctx
 
     def get(self, cid):
