@@ -15,6 +15,11 @@ class InterruptGate:
         self.state = "idle"
         self.pending = False
 
+    @property
+    def busy(self):
+        """A run is handed over or under way (an interrupt now reaches it)."""
+        return self.state != "idle"
+
     def start(self):
         """A run is being handed over (again: no change)."""
         with self.lock:

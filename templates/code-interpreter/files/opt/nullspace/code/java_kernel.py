@@ -16,10 +16,9 @@ class JavaKernel(WorkerKernel):
     def argv(self):
         # C1 only and the serial collector: a context starts and answers sooner, and a
         # JVM per context stays small
-        return ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
-                "--add-opens", "java.base/java.util=ALL-UNNAMED",
-                "--add-opens", "java.base/java.lang=ALL-UNNAMED",
-                "-cp", CLASSES, "nullspace.Worker"]
+        # (--add-opens: the worker puts a run's environment into the JVM's own table)
+        return ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "--add-opens", "java.base/java.util=ALL-UNNAMED", "-cp", CLASSES, "nullspace.Worker"]
 
     def send(self, code, env):
         self.write_request({"code": code, "env": env})

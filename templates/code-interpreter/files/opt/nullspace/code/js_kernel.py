@@ -13,6 +13,9 @@ class JsKernel(WorkerKernel):
     noun = "Node.js process"
 
     def argv(self):
+        # a heap limit above the machine's memory: a run that allocates without end is
+        # stopped by the memory guard (OutOfMemory, the context restarts), not by V8
+        # aborting the worker halfway
         return ["node", "--max-old-space-size=4096", WORKER, self.language]
 
     def send(self, code, env):

@@ -72,7 +72,6 @@ class JupyterKernel:
         self.kc = None
         self.restarted = None  # why the last restart happened, told with the next run
         self.workdir = None
-        self.executing = False  # the kernel has a run of ours (an interrupt reaches it)
         self.gate = InterruptGate()
 
     def start(self, workdir):
@@ -176,7 +175,6 @@ class JupyterKernel:
     def _execute(self, code, timeout_s, emit):
         kc = self.kc
         msg_id = kc.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
-        self.executing = True
         start = time.monotonic()
         deadline = start + timeout_s if timeout_s else None
         last = start
@@ -287,7 +285,6 @@ class JupyterKernel:
                                           "\n".join(content.get("traceback", [])))
                 send(dict(error, type="error"))
         flush()  # a run that ended otherwise (memory, death, interrupt)
-        self.executing = False
         while self.kc is kc:  # the shell replies are not read otherwise: drop them
             try:
                 kc.get_shell_msg(timeout=0)

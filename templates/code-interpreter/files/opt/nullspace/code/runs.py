@@ -45,7 +45,7 @@ class Run:
         os.makedirs(self.artifacts_dir, mode=0o755)
         self.execution = results.Execution(ctx.id)
         self.artifacts = []
-        self.paths = {}  # artifact id -> its file
+        self.files = {}  # artifact id -> (the artifact, its file)
         self.lock = threading.Lock()
         self.cancelled = False
         self.done = threading.Event()
@@ -124,7 +124,7 @@ class Run:
         art = {"id": "art_%d" % (len(self.artifacts) + 1), "name": name,
                "size": os.path.getsize(path), "mime_type": mime, "source": source}
         self.artifacts.append(art)
-        self.paths[art["id"]] = path
+        self.files[art["id"]] = (art, path)
         return art
 
     def _harvest(self):
@@ -138,12 +138,13 @@ class Run:
                 if os.path.isfile(path) and not os.path.islink(path):
                     self._add(os.path.relpath(path, self.artifacts_dir), path, "file")
 
-    def artifact_path(self, aid):
-        path = self.paths.get(aid)
+    def artifact(self, aid):
+        """(the artifact, its file) of ID aid."""
+        art, path = self.files.get(aid, (None, None))
         if not path or not os.path.isfile(path):
             raise ApiError(404, "code_artifact_not_found",
                            "run %s has no artifact %s" % (self.id, str(aid)[:64]))
-        return path
+        return art, path
 
 
 class Runs:
@@ -159,15 +160,19 @@ class Runs:
                                "once: wait for some to end" % live)
             run = Run(ctx, code, env, timeout_s)
             self.by_id[run.id] = run
-            self._prune()
+            dropped = self._prune()
+        for r in dropped:  # their files go outside the lock
+            shutil.rmtree(r.dir, ignore_errors=True)
         threading.Thread(target=run.go, daemon=True, name=run.id).start()
         return run
 
     def _prune(self):
+        """Forgets the oldest ended runs past MAX_KEPT (the lock held); returns them."""
         finished = [r for r in self.by_id.values() if r.done.is_set()]
-        for r in finished[:max(0, len(finished) - MAX_KEPT)]:
+        dropped = finished[:max(0, len(finished) - MAX_KEPT)]
+        for r in dropped:
             del self.by_id[r.id]
-            shutil.rmtree(r.dir, ignore_errors=True)
+        return dropped
 
     def get(self, rid):
         with self.lock:

@@ -292,7 +292,7 @@ class Handler(BaseHTTPRequestHandler):
                     return self.answer(200, ctx.view())
                 if parts[2] == "interrupt":
                     ctx.kernel.interrupt()
-                    return self.answer(200, dict(ctx.view(), interrupted=ctx.kernel.executing))
+                    return self.answer(200, dict(ctx.view(), interrupted=ctx.kernel.gate.busy))
             if path in ("/run", "/execute") and method == "POST":
                 return self.run_code(self.body(), e2b=path == "/execute")
             if parts[0] == "runs":
@@ -353,8 +353,8 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 2 and parts[1] == "artifacts" and method == "GET":
             return self.answer(200, list(run.artifacts))
         if len(parts) == 3 and parts[1] == "artifacts" and method == "GET":
-            return self.send_file(run.artifact_path(parts[2]),
-                                  next(a["mime_type"] for a in run.artifacts if a["id"] == parts[2]))
+            art, path = run.artifact(parts[2])
+            return self.send_file(path, art["mime_type"])
         raise ApiError(404, "not_found", "no route %s %s" % (method, self.path[:100]))
 
     def query(self):

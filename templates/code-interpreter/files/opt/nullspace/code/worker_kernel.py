@@ -41,7 +41,6 @@ class WorkerKernel:
         self.workdir = None
         self.count = 0
         self.restarted = None  # why the last restart happened, told with the next run
-        self.executing = False
         self.gate = InterruptGate()
 
     # ---- what a subclass provides ----
@@ -51,9 +50,6 @@ class WorkerKernel:
     def send(self, code, env):
         """Hands one run to the worker."""
         raise NotImplementedError
-
-    def extra_env(self):
-        return {}
 
     def started(self):
         """Called once the worker runs (self.child_ctl_fd: the control pipe's number in it)."""
@@ -65,7 +61,6 @@ class WorkerKernel:
         self.workdir = workdir or self.workdir
         env = dict(os.environ)
         env.update(self.env)
-        env.update(self.extra_env())
         env.pop("NSCODE_SERVER", None)
         ctl_r, ctl_w = os.pipe()
         req_r, req_w = os.pipe()
@@ -126,7 +121,6 @@ class WorkerKernel:
         try:
             return self._run(code, env, timeout_s, emit)
         finally:
-            self.executing = False
             self.gate.end()  # a late interrupt must not reach the next run
 
     def _run(self, code, env, timeout_s, emit):
@@ -142,7 +136,6 @@ class WorkerKernel:
             self.send(code, env)
         except OSError:  # the worker died between the check and the write
             pass
-        self.executing = True
         return Collector(self, timeout_s, emit).loop()
 
     def status_error(self, status):
