@@ -122,8 +122,9 @@ static int tar_add(struct archive *a, const char *dir, const char *rel)
         return r;
 }
 
-/* Stores the definition directory's files/ as a build context; its id into id. */
-static int make_context(struct core *core, const char *dir, char id[65], struct err *e)
+/* The definition directory's files/ as a build context: its id into id, and (store) the
+ * context stored under that id. */
+static int make_context(struct core *core, const char *dir, int store, char id[65], struct err *e)
 {
         struct buf tar;
         buf_init(&tar, CONTEXT_MAX);
@@ -145,6 +146,10 @@ static int make_context(struct core *core, const char *dir, char id[65], struct 
         sha256_init(&h);
         sha256_update(&h, tar.data, tar.len);
         sha256_final_hex(&h, id);
+        if (!store) {
+                buf_fini(&tar);
+                return 0;
+        }
         char path[PATH_MAX + 128];
         snprintf(path, sizeof(path), "%s/contexts", core->state_dir);
         mkdir(path, 0700);
@@ -157,8 +162,9 @@ static int make_context(struct core *core, const char *dir, char id[65], struct 
 /* ---- building ------------------------------------------------------------------------ */
 
 /* The build request of definition `name`: its steps (start as a step), ready command,
- * context and resources. NULL with e set when the definition is broken. */
-static json_t *definition_req(struct core *core, const char *name, struct err *e)
+ * context and resources; with store, its context is stored for a build. NULL with e set
+ * when the definition is broken. */
+static json_t *definition_req(struct core *core, const char *name, int store, struct err *e)
 {
         char dir[PATH_MAX + 160], path[PATH_MAX + 192], context[65];
         definition_dir(core, name, dir, sizeof(dir));
@@ -175,7 +181,7 @@ static json_t *definition_req(struct core *core, const char *name, struct err *e
                 json_decref(steps);
                 return NULL;
         }
-        if (make_context(core, dir, context, e) < 0) {
+        if (make_context(core, dir, store, context, e) < 0) {
                 json_decref(def);
                 json_decref(steps);
                 return NULL;
@@ -218,7 +224,7 @@ static int build_now(struct builtin_wait *w, struct err *e)
         w->waiting = 2;
         if (build_wait_ref(w->core, ref, &w->build) == 0)
                 return 0;
-        json_t *req = definition_req(w->core, w->name, e);
+        json_t *req = definition_req(w->core, w->name, 1, e);
         int r = req ? build_start_trusted(w->core, req, &w->build, id, e) : -EINVAL;
         json_decref(req);
         if (r < 0) {
@@ -283,7 +289,7 @@ static int builtin_stale(struct core *core, const char *name)
                 return -1;
         json_t *was = json_loads(b.spec ? b.spec : "", 0, NULL);
         store_build_rec_free(&b);
-        json_t *now = definition_req(core, name, &e);
+        json_t *now = definition_req(core, name, 0, &e); /* compared only: nothing written */
         int stale = now ? 0 : -1;
         for (size_t i = 0; now && i < sizeof(keys) / sizeof(keys[0]); i++) {
                 json_t *a = json_object_get(was, keys[i]), *c = json_object_get(now, keys[i]);
