@@ -1,6 +1,9 @@
 // The TypeScript SDK's m.code against a machine of the code-interpreter template
 // (test_code_clients.py): prints one JSON line summarising what each call gave.
 // Usage: node code_sdk.mjs MACHINE_ID (env: the daemon's URL and key)
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { Machine, NullspaceError } from "../../sdks/typescript/src/index.js";
 
 const m = await Machine.connect(process.argv[2]);
@@ -34,6 +37,13 @@ const run = await m.code.start(
 out.listedRun = (await m.code.listRuns()).some((r) => r.id === run.id);
 out.runText = (await run.wait(60)).text;
 out.artifact = [run.state, run.artifacts.map((a) => a.name), (await run.readArtifact(run.artifacts[0])).toString()];
+const file = join(mkdtempSync(join(tmpdir(), "ns-code-art-")), "n.txt");
+try {
+  await run.downloadArtifact(run.artifacts[0], file);
+  out.downloaded = readFileSync(file, "utf8");
+} finally {
+  rmSync(dirname(file), { recursive: true, force: true });
+}
 await run.delete();
 try {
   await m.code.getRun(run.id);

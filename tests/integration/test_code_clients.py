@@ -101,6 +101,7 @@ class CodeClients(DaemonTest):
             "error": "ZeroDivisionError", "ctx": ["bash", "/tmp"], "env": "a'b\"$c",
             "listed": True, "interrupted": False, "gone": "code_context_not_found",
             "listedRun": True, "runText": "42", "artifact": ["succeeded", ["n.txt"], "seven"],
+            "downloaded": "seven",
             "runGone": "code_run_not_found"})
 
     def test_cli_streams_saves_results_and_exits_with_the_code(self):

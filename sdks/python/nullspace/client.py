@@ -43,11 +43,10 @@ class Client:
         cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
         return cls(self.host, self.port, timeout=timeout)
 
-    def request(self, method, path, body=None, query=None, raw=None, wait=False, decode=True):
+    def request(self, method, path, body=None, query=None, raw=None, wait=False):
         """Sends a request; returns the decoded JSON answer (or the raw bytes for
-        non-JSON answers, and for every answer when `decode` is false). `body` is sent as
-        JSON, `raw` as application/octet-stream. `wait`: the request waits for an
-        operation (bounded by wait_timeout only).
+        non-JSON answers). `body` is sent as JSON, `raw` as application/octet-stream.
+        `wait`: the request waits for an operation (bounded by wait_timeout only).
         Errors raise the code's NullspaceError subclass."""
         if query:
             path += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
@@ -76,10 +75,10 @@ class Client:
         finally:
             c.close()
         is_json = (r.getheader("Content-Type") or "").startswith("application/json")
-        doc = json.loads(payload) if is_json and payload and (decode or r.status >= 400) else None
+        doc = json.loads(payload) if is_json and payload else None
         if r.status >= 400:
             raise _error(r.status, doc, payload)
-        return doc if is_json and decode else payload
+        return doc if is_json else payload
 
     def lines(self, method, path, body):
         """Sends a JSON request whose answer is NDJSON and yields each line, decoded, as

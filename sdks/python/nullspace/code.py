@@ -11,6 +11,7 @@ and DataFrame data), logs and error; m.code.start() starts a run and returns at 
     run.wait().text                           # '42'
 """
 
+import io
 import os
 import time
 import urllib.parse
@@ -169,20 +170,24 @@ class CodeRun:
         """Forgets the ended run and deletes its artifacts."""
         self._code.machine.client.request("DELETE", self._path())
 
+    def _fetch_artifact(self, artifact, sink):
+        aid = artifact.id if isinstance(artifact, Artifact) else str(artifact)
+        self._code.machine.client.transfer(
+            "GET", self._path("/artifacts/" + urllib.parse.quote(aid, safe="")), sink=sink)
+
     def read_artifact(self, artifact):
         """An artifact's bytes (an Artifact or its ID)."""
-        aid = artifact.id if isinstance(artifact, Artifact) else str(artifact)
-        return self._code.machine.client.request(
-            "GET", self._path("/artifacts/" + urllib.parse.quote(aid, safe="")), decode=False,
-            wait=True)
+        buf = io.BytesIO()
+        self._fetch_artifact(artifact, buf)
+        return buf.getvalue()
 
     def download_artifact(self, artifact, path):
-        """Writes an artifact to path (a directory: under the artifact's own name)."""
+        """Streams an artifact into path (a directory: under the artifact's own name)."""
         if os.path.isdir(path):
             name = artifact.name if isinstance(artifact, Artifact) else str(artifact)
             path = os.path.join(path, os.path.basename(name))
         with open(path, "wb") as f:
-            f.write(self.read_artifact(artifact))
+            self._fetch_artifact(artifact, f)
         return path
 
     def __repr__(self):

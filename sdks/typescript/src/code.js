@@ -3,7 +3,6 @@
 // TypeScript, Java or Bash) and resolves an Execution with its results (MIME bundles,
 // chart and DataFrame data), logs and error; m.code.start() starts a run and resolves
 // a CodeRun at once. The same surface as the Python SDK's m.code.
-import { writeFile } from "node:fs/promises";
 import { errorFor } from "./errors.js";
 
 /** The fields of a result: one per MIME type, or our typed forms (chart, data). */
@@ -120,9 +119,10 @@ export class CodeRun {
     return this.code.machine.client.request("GET", this.path(`/artifacts/${encodeURIComponent(aid)}`), { decode: false, wait: true });
   }
 
-  /** Writes an artifact to a local file. */
+  /** Streams an artifact into a local file. */
   async downloadArtifact(artifact, file) {
-    await writeFile(file, await this.readArtifact(artifact));
+    const aid = typeof artifact === "string" ? artifact : artifact.id;
+    await this.code.machine.client.download(this.path(`/artifacts/${encodeURIComponent(aid)}`), {}, file);
     return file;
   }
 }
