@@ -1,22 +1,9 @@
 // Drives `nullspace mcp` (stdio) with the official MCP client and prints one JSON
 // summary line of what each tool returned. Usage: node client.mjs CLI_PATH
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { connect } from "./connect.mjs";
 
 const cli = process.argv[2];
-const transport = new StdioClientTransport({
-  command: cli,
-  args: ["mcp"],
-  env: {
-    NULLSPACE_API_URL: process.env.NULLSPACE_API_URL,
-    NULLSPACE_API_KEY: process.env.NULLSPACE_API_KEY,
-    HOME: process.env.HOME,
-    PATH: process.env.PATH,
-  },
-  stderr: "inherit",
-});
-const client = new Client({ name: "nullspace-test", version: "1.0.0" });
-await client.connect(transport);
+const { client, transport } = await connect(cli, "nullspace-test");
 
 const text = (r) => r.content.map((c) => c.text).join("\n");
 const json = (r) => JSON.parse(text(r));

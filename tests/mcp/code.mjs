@@ -1,23 +1,10 @@
 // Drives the run_code tool of `nullspace mcp` with the official MCP client against a
 // machine of the code-interpreter template (test_code_clients.py); prints one JSON line.
 // Usage: node code.mjs CLI_PATH MACHINE_ID
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { connect } from "./connect.mjs";
 
 const [cli, id] = process.argv.slice(2);
-const transport = new StdioClientTransport({
-  command: cli,
-  args: ["mcp"],
-  env: {
-    NULLSPACE_API_URL: process.env.NULLSPACE_API_URL,
-    NULLSPACE_API_KEY: process.env.NULLSPACE_API_KEY,
-    HOME: process.env.HOME,
-    PATH: process.env.PATH,
-  },
-  stderr: "inherit",
-});
-const client = new Client({ name: "nullspace-code-test", version: "1.0.0" });
-await client.connect(transport);
+const { client } = await connect(cli, "nullspace-code-test");
 const call = (args) => client.callTool({ name: "run_code", arguments: { machine_id: id, ...args } });
 
 const out = { listed: (await client.listTools()).tools.some((t) => t.name === "run_code") };
