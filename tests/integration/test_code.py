@@ -12,6 +12,7 @@ import time
 import unittest
 
 from harness import DaemonTest, error_code
+from wsclient import Session, WsError
 
 
 class Code(DaemonTest):
@@ -364,6 +365,66 @@ class Code(DaemonTest):
         self.assertEqual(kinds[-1], "end_of_execution")
         self.assertIn("result", kinds)
         self.assertLess(first_at, time.monotonic() - t0 - 0.5, "the first line came before the end")
+
+    def test_code_run_over_the_websocket(self):
+        ws = Session(self.d)
+        self.addCleanup(ws.close)
+
+        def events(channel):
+            out = []
+            while True:
+                msg = ws.next()
+                if msg.get("channel") != channel:
+                    continue
+                self.assertIn(msg["type"], ("code", "exit"), msg)
+                if msg["type"] == "exit":
+                    return out
+                out.append(msg["event"])
+
+        ctx = self.context()
+        r = ws.call("code.run", machine=self.mid, context=ctx["id"],
+                    code="import time\nprint('a', flush=True)\ntime.sleep(6)\nprint('b')\n6*7")
+        evs = events(r["channel"])
+        kinds = [e["type"] for e in evs]
+        self.assertNotIn("keepalive", kinds)  # the session has its own pings
+        self.assertEqual(kinds[0], "stdout")
+        self.assertEqual(kinds[-1], "end_of_execution")
+        self.assertEqual([e["text"] for e in evs if e["type"] == "result"], ["42"])
+        # state is the context's, whichever way a run came
+        self.assertEqual(self.main_text(self.run_code("time.time() > 0", context=ctx["id"])),
+                         "True")
+        # output faster than the client reads: paced, nothing lost
+        r = ws.call("code.run", machine=self.mid, context=ctx["id"],
+                    code="for i in range(40): print(str(i) * 100000, flush=True)")
+        out = "".join(e["text"] for e in events(r["channel"]) if e["type"] == "stdout")
+        self.assertEqual(out, "".join(str(i) * 100000 + "\n" for i in range(40)))
+        # the interpreter's refusals answer the request with their codes
+        for fields, code in (({"code": "1", "language": "cobol"}, "language_not_supported"),
+                             ({"code": "1", "context": "nosuch"}, "code_context_not_found"),
+                             ({"code": 1}, "invalid_field"),
+                             ({}, "missing_field")):
+            with self.assertRaises(WsError) as cm:
+                ws.call("code.run", machine=self.mid, **fields)
+            self.assertEqual(cm.exception.code, code, fields)
+        with self.assertRaises(WsError) as cm:
+            ws.call("code.run", machine="m_0000000000000000", code="1")
+        self.assertEqual(cm.exception.code, "machine_not_found")
+        st, _, m = self.d.request("POST", "/v1/machines", {})
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + m["id"])
+        with self.assertRaises(WsError) as cm:
+            ws.call("code.run", machine=m["id"], code="1")
+        self.assertEqual(cm.exception.code, "code_interpreter_not_available")
+        # closing the channel interrupts its run; the context keeps its state
+        self.run_code("kept = 1", context=ctx["id"])
+        r = ws.call("code.run", machine=self.mid, context=ctx["id"],
+                    code="import time\nwhile True: time.sleep(0.05)")
+        time.sleep(1)
+        ws.call("close", channel=r["channel"])
+        c = self.d.conn(timeout=30)
+        self.addCleanup(c.close)
+        st, _, r = self.d.request("POST", "/v1/machines/%s/code/run" % self.mid,
+                                  {"code": "kept + 1", "context": ctx["id"]}, conn=c)
+        self.assertEqual((st, self.main_text(r)), (200, "2"))
 
     def test_bad_requests_get_stable_errors(self):
         for body, code in (({"code": 1}, "invalid_field"), ({}, "missing_field"),

@@ -143,6 +143,10 @@ const struct route *api_preview_intercept(struct http_exchange *ex);
  * forwarded to the machine's code interpreter; NULL for any other request. */
 const struct route *api_code_intercept(struct http_exchange *ex);
 
+/* Answers a code request whose machine has nothing on CODE_PORT: 409
+ * code_interpreter_not_available (a preview_conn's refused hook; ws_code.c's too). */
+struct preview_conn;
+void api_code_refused(struct preview_conn *pc);
 /* The routes api_code_intercept takes (for --print-routes and the spec's test). */
 extern const struct route api_code_routes[];
 extern const size_t api_code_nroutes;

@@ -66,7 +66,7 @@ const struct route *api_code_intercept(struct http_exchange *ex)
 
 /* Nothing listens on the port: the machine is not from the code-interpreter template
  * (or its server died). */
-static void refused(struct preview_conn *pc)
+void api_code_refused(struct preview_conn *pc)
 {
         char msg[200];
         snprintf(msg, sizeof(msg),
@@ -118,6 +118,6 @@ static void take(struct http_exchange *ex)
         /* forwarding hands the socket over and frees the request: log what it names first */
         char method[16];
         snprintf(method, sizeof(method), "%s", ex->req->method);
-        if (preview_forward(ex, m, CODE_PORT, target, refused) == 0)
+        if (preview_forward(ex, m, CODE_PORT, target, api_code_refused) == 0)
                 log_info("code_request", "machine=%s method=%s target=%s", m->id, method, target);
 }

@@ -437,30 +437,40 @@ int preview_conn_admit(struct http_exchange *ex, struct machine *m)
         return 0;
 }
 
+struct preview_conn *preview_conn_open(struct app *app, struct machine *m, unsigned port,
+                                       int client, const char *request_id)
+{
+        struct preview_conn *pc = calloc(1, sizeof(*pc));
+        if (!pc)
+                return NULL;
+        pc->app = app;
+        snprintf(pc->id, sizeof(pc->id), "%s", m->id);
+        snprintf(pc->request_id, sizeof(pc->request_id), "%s", request_id);
+        pc->port = port;
+        pc->client = client;
+        buf_init(&pc->pre, RELAY_BUF);
+        pc->next = app->previews;
+        app->previews = pc;
+        app->npreviews++;
+        return pc;
+}
+
 struct preview_conn *preview_conn_take(struct http_exchange *ex, struct machine *m, unsigned port,
                                        struct buf *pre)
 {
-        struct app *app = ex->app;
-        struct preview_conn *pc = calloc(1, sizeof(*pc));
+        struct preview_conn *pc = preview_conn_open(ex->app, m, port, -1, ex->request_id);
         if (!pc) {
                 buf_fini(pre);
                 http_respond_error(ex, NS_E_INTERNAL, "out of memory");
                 return NULL;
         }
-        pc->app = app;
-        snprintf(pc->id, sizeof(pc->id), "%s", m->id);
-        snprintf(pc->request_id, sizeof(pc->request_id), "%s", ex->request_id);
-        pc->port = port;
+        buf_fini(&pc->pre);
         pc->pre = *pre;
         if ((pc->client = http_take_socket(ex, &pc->pre)) < 0) {
-                buf_fini(&pc->pre);
-                free(pc);
+                conn_free(pc);
                 http_respond_error(ex, NS_E_HEADERS_TOO_LARGE, "the request head is too large");
                 return NULL;
         }
-        pc->next = app->previews;
-        app->previews = pc;
-        app->npreviews++;
         return pc;
 }
 

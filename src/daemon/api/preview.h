@@ -71,6 +71,13 @@ struct preview_conn {
  * running or able to wait for it (machine_wakeable). 0, or -1 after answering ex. */
 int preview_conn_admit(struct http_exchange *ex, struct machine *m);
 
+/* A new listed connection to `port` of machine m for a client socket of the daemon's own
+ * (a socketpair end: api/ws_code.c), taken unless NULL is returned (out of memory).
+ * Check app->npreviews against --max-connections first; start it like one taken
+ * (preview_conn_start); what it relays comes from the client socket. Loop thread. */
+struct preview_conn *preview_conn_open(struct app *app, struct machine *m, unsigned port,
+                                       int client, const char *request_id);
+
 /* Takes ex's client socket into a new listed connection to `port` of machine m; pre
  * (stolen) is what goes upstream first, the bytes read past the head added to it.
  * Returns it, or NULL after answering ex. Loop thread. */

@@ -576,6 +576,12 @@ static void op_channel_stdin(struct ws_request *r, struct machine *m)
         jv_free(api_input_fields, api_input_nfields, &in);
 }
 
+/* A run of the machine's code interpreter, streamed (ws_code.c). */
+static void op_code_run(struct ws_request *r, struct machine *m)
+{
+        ws_code_open(r->c, r->id, m, r->msg);
+}
+
 static const struct wop ops[] = {
     {"ping", 0, op_ping},
     {"exec", 1, op_exec},
@@ -588,6 +594,7 @@ static const struct wop ops[] = {
     {"watch", 2, op_watch},
     {"events.subscribe", 0, op_events},
     {"build.logs", 0, op_build_logs},
+    {"code.run", 1, op_code_run},
     {"monitor.subscribe", 0, op_monitor},
     {"stdin", 0, op_channel_stdin},
     {"close", 0, op_close},
@@ -763,6 +770,7 @@ static void on_writable(struct ws_session *ws, void *user)
         (void)ws;
         ws_channel_grant_all(user);
         ws_channel_build_pump_all(user);
+        ws_code_pump_all(user);
 }
 
 static void on_close(struct ws_session *ws, void *user)

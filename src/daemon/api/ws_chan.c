@@ -58,6 +58,7 @@ void ws_channel_free(struct ws_channel *ch)
         }
         c->nchans--;
         monitor_sub_free(ch->mon);
+        ws_code_free(ch->code);
         buf_fini(&ch->line);
         json_decref(ch->req_id);
         free(ch);

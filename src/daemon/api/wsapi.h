@@ -15,7 +15,15 @@
 #define WSC_MAX_CHANNELS 16
 #define WSC_LINE_MAX     (64u << 10) /* one watch event line */
 
-enum ws_channel_kind { WCH_EXEC = 1, WCH_PROC, WCH_WATCH, WCH_EVENTS, WCH_BUILD, WCH_MONITOR };
+enum ws_channel_kind {
+        WCH_EXEC = 1,
+        WCH_PROC,
+        WCH_WATCH,
+        WCH_EVENTS,
+        WCH_BUILD,
+        WCH_MONITOR,
+        WCH_CODE
+};
 
 struct ws_client;
 
@@ -38,6 +46,7 @@ struct ws_channel {
         uint64_t cursor;  /* build logs: the next byte of the log to send */
         char ev_type[EVENT_TYPE_MAX]; /* events: the type filter ("" or "*": all) */
         struct monitor_sub *mon;      /* monitor: its subscription (api/monitor.c) */
+        struct ws_code *code;         /* code.run: the run's stream (ws_code.c) */
         struct ws_channel *next;
 };
 
@@ -91,6 +100,17 @@ struct ws_channel *ws_channel_build_open(struct ws_client *c, json_t *id, const 
 void ws_channel_build_start(struct ws_channel *ch);
 void ws_channel_build_pump_all(struct ws_client *c);
 void ws_client_build_notify(struct core *core, const char *build_id, int ended);
+
+/* ws_code.c: code.run channels. ws_code_open streams a run of m's code interpreter
+ * (fields: the message's run fields, borrowed) on a new channel, answering id with the
+ * channel once the interpreter took the run, or with its error; ws_code_pump_all goes on
+ * once the client caught up; ws_code_free (from ws_channel_free) closes the stream,
+ * which interrupts the run. */
+struct ws_code;
+void ws_code_open(struct ws_client *c, json_t *id, struct machine *m, json_t *fields);
+void ws_code_pump(struct ws_channel *ch);
+void ws_code_pump_all(struct ws_client *c);
+void ws_code_free(struct ws_code *wc);
 
 /* Lifecycle events to every client subscribed (a store hook). */
 void ws_client_broadcast_event(struct app *app, const struct event_rec *ev);
