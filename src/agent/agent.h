@@ -141,6 +141,7 @@ struct agent {
          * made before (or too early after) it */
         int rearm_pending;
         uint64_t rearm_until; /* ms (agent_now_ms); 0 while no frame came yet */
+        unsigned rearms_left; /* rebuilds still owed before the window may end */
 };
 
 /* Queues one frame; returns 0 or -1 when the output is over its hard limit. */

@@ -322,8 +322,10 @@ static void on_request(struct agent *a, uint32_t chan, const unsigned char *p, s
 
 static void on_frame(struct agent *a, const struct nsp_hdr *h, const unsigned char *p)
 {
-        if (a->rearm_pending && !a->rearm_until) /* restored (or no checkpoint came) */
+        if (a->rearm_pending && !a->rearm_until) { /* restored (or no checkpoint came) */
                 a->rearm_until = agent_now_ms() + REARM_WINDOW_MS;
+                a->rearms_left = REARM_WINDOW_MS / REARM_POLL_MS;
+        }
         struct chan *c = h->type == NSP_REQ ? NULL : agent_chan_find(a, h->chan);
         switch (h->type) {
         case NSP_REQ:
@@ -440,8 +442,9 @@ static void pump_all(struct agent *a, uint64_t now)
 /* Builds the epoll set anew. After a restore from a checkpoint, readiness of the (new)
  * stdio descriptors does not reach the old registrations: after a "quiesce" the agent
  * does this every REARM_POLL_MS until REARM_WINDOW_MS after the first frame that
- * follows, and on SIGUSR1 (sent by the daemon through `runsc kill` once the restored
- * sandbox runs). Channels and processes re-register in pump_all. */
+ * follows (and at least REARM_WINDOW_MS / REARM_POLL_MS times), and on SIGUSR1 (sent by the daemon
+ * through `runsc kill` once the restored sandbox runs). Channels and processes re-register in
+ * pump_all. */
 static void rearm(struct agent *a)
 {
         close(a->epfd);
@@ -527,10 +530,16 @@ int main(int argc, char **argv)
                         timeout = REARM_POLL_MS;
                 int n = epoll_wait(a.epfd, evs, 32, timeout);
                 now = agent_now_ms();
-                if (a.rearm_pending && a.rearm_until && now > a.rearm_until)
+                /* the window is both a time and a number of rebuilds: a sandbox frozen
+                 * right after its restore (a warm pool parks its members at once) sees
+                 * the window's time pass while frozen, and its last rebuild may predate
+                 * the restore's end; the rebuilds owed go on once it is thawed */
+                if (a.rearm_pending && a.rearm_until && now > a.rearm_until && !a.rearms_left)
                         a.rearm_pending = 0;
-                if (n == 0 && a.rearm_pending)
+                if (n == 0 && a.rearm_pending) {
                         rearm(&a);
+                        a.rearms_left -= a.rearms_left > 0;
+                }
                 for (int i = 0; i < n; i++) {
                         uint32_t chan = (uint32_t)(evs[i].data.u64 >> 8);
                         int which = (int)(evs[i].data.u64 & 0xff);
