@@ -211,7 +211,8 @@ struct relay *relay_start(struct loop *loop, int client, int upstream, const voi
         r->last_ms = loop->now_ms;
         r->on_end = on_end;
         r->ud = ud;
-        memcpy(r->s[0].buf, pre, len); /* as if the client had sent it */
+        if (len)                               /* (pre may be NULL when len is 0) */
+                memcpy(r->s[0].buf, pre, len); /* as if the client had sent it */
         r->s[0].len = len;
         int fds[2] = {client, upstream};
         for (int i = 0; i < 2; i++) {
