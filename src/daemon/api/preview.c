@@ -396,11 +396,6 @@ static void take(struct http_exchange *ex)
 int preview_forward(struct http_exchange *ex, struct machine *m, unsigned port, const char *target,
                     void (*refused)(struct preview_conn *pc))
 {
-        if (!m->conf.network) {
-                http_respond_error(ex, NS_E_NETWORK_UNAVAILABLE, "machine %s has no network",
-                                   m->id);
-                return -1;
-        }
         if (preview_conn_admit(ex, m) < 0)
                 return -1;
         struct preview_target t = {.port = port};
@@ -420,21 +415,32 @@ int preview_forward(struct http_exchange *ex, struct machine *m, unsigned port, 
         return 0;
 }
 
-int preview_conn_admit(struct http_exchange *ex, struct machine *m)
+enum ns_code preview_conn_refusal(const struct app *app, const struct machine *m, char *msg,
+                                  size_t cap)
 {
-        struct app *app = ex->app;
+        if (!m->conf.network) {
+                snprintf(msg, cap, "machine %s has no network", m->id);
+                return NS_E_NETWORK_UNAVAILABLE;
+        }
         if (app->npreviews >= app->http.cfg.max_conns) {
-                http_respond_error(ex, NS_E_TOO_MANY_CONNECTIONS,
-                                   "%u relayed connections are open; try again later",
-                                   app->npreviews);
-                return -1;
+                snprintf(msg, cap, "%u relayed connections are open; try again later",
+                         app->npreviews);
+                return NS_E_TOO_MANY_CONNECTIONS;
         }
         if (m->state != M_RUNNING && !machine_wakeable(m)) {
-                http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING, "machine %s is %s", m->id,
-                                   machine_state_name(m->state));
-                return -1;
+                snprintf(msg, cap, "machine %s is %s", m->id, machine_state_name(m->state));
+                return NS_E_MACHINE_NOT_RUNNING;
         }
-        return 0;
+        return NS_OK;
+}
+
+int preview_conn_admit(struct http_exchange *ex, struct machine *m)
+{
+        char msg[200];
+        enum ns_code c = preview_conn_refusal(ex->app, m, msg, sizeof(msg));
+        if (c != NS_OK)
+                http_respond_error(ex, c, "%s", msg);
+        return c == NS_OK ? 0 : -1;
 }
 
 struct preview_conn *preview_conn_open(struct app *app, struct machine *m, unsigned port,

@@ -67,8 +67,13 @@ struct preview_conn {
         struct preview_conn *next;
 };
 
-/* Whether a connection to machine m may be relayed now: under --max-connections, and m
- * running or able to wait for it (machine_wakeable). 0, or -1 after answering ex. */
+/* Why a connection to machine m may not be relayed now: NS_OK when m has a network, the
+ * daemon is under --max-connections and m runs or can wait for it (machine_wakeable);
+ * else network_unavailable, too_many_connections or machine_not_running, with the
+ * message in msg. Loop thread. */
+enum ns_code preview_conn_refusal(const struct app *app, const struct machine *m, char *msg,
+                                  size_t cap);
+/* preview_conn_refusal, answered to ex: 0, or -1 after answering. */
 int preview_conn_admit(struct http_exchange *ex, struct machine *m);
 
 /* A new listed connection to `port` of machine m for a client socket of the daemon's own

@@ -234,14 +234,10 @@ static int request(struct ws_code *wc, json_t *fields, const char *request_id)
 void ws_code_open(struct ws_client *c, json_t *id, struct machine *m, json_t *fields)
 {
         struct app *app = c->app;
-        if (!m->conf.network) {
-                ws_client_error(c, id, 0, NS_E_NETWORK_UNAVAILABLE, "machine %s has no network",
-                                m->id);
-                return;
-        }
-        if (app->npreviews >= app->http.cfg.max_conns) {
-                ws_client_error(c, id, 0, NS_E_TOO_MANY_CONNECTIONS,
-                                "%u relayed connections are open; try again later", app->npreviews);
+        char msg[200];
+        enum ns_code refusal = preview_conn_refusal(app, m, msg, sizeof(msg));
+        if (refusal != NS_OK) {
+                ws_client_error(c, id, 0, refusal, "%s", msg);
                 return;
         }
         struct ws_channel *ch = ws_channel_new(c, id, WCH_CODE, m->id);
