@@ -97,6 +97,7 @@ struct machine {
         struct machine_op op;     /* what is under way: waiters, timers, callbacks */
         struct usage_ring *usage; /* its usage over time (core/monitor.c; NULL: none yet) */
         int ssh_ready;            /* sshd is set up for this machine (core/ssh.c) */
+        int pool_checking;        /* its pool's ready command runs in it (core/pools.c) */
         /* its nftables rules are in this daemon's table as its policy says (applied, or
          * its pool namespace's): a start or restore in its namespace skips nft */
         int net_ruled;

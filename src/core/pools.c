@@ -10,6 +10,7 @@
 #include "../common/util.h"
 #include "core.h"
 #include "build_spec.h"
+#include "machine_cmd.h"
 #include "machine_internal.h"
 #include "templates.h"
 
@@ -17,7 +18,8 @@
 #define POOL_MAX_STARTING 2 /* spawns under way per pool: a refill never floods the host */
 /* A take refills its pool this much later: starting a sandbox takes a core for a
  * quarter second, which the taker's first commands should not have to share. */
-#define POOL_REFILL_DELAY_MS 500
+#define POOL_REFILL_DELAY_MS  500
+#define POOL_CHECK_TIMEOUT_MS 60000 /* a member's ready command */
 
 /* The pool m belongs to ("" when none). */
 static const char *pool_of(const struct machine *m)
@@ -45,6 +47,87 @@ static void park(struct machine *m)
                 machine_pause(m, on_parked, NULL);
 }
 
+/* A member's ready check under way (its machine found again by id: it may go first). */
+struct member_check {
+        struct core *core;
+        char id[MACHINE_ID_MAX];
+};
+
+static void ignore_output(void *ud, int stream, const char *p, size_t n)
+{
+        (void)ud, (void)stream, (void)p, (void)n;
+}
+
+static void on_checked(void *ud, int exit_code, const char *error)
+{
+        struct member_check *c = ud;
+        struct machine *m = machine_find(c->core, c->id);
+        free(c);
+        if (!m)
+                return;
+        m->pool_checking = 0;
+        if (!live(m))
+                return;
+        struct core *core = m->core;
+        core_cause_set(core, "pool", NULL);
+        if (exit_code == 0) {
+                park(m);
+        } else { /* broken since its snapshot: a taker would get a machine that fails */
+                log_warn("pool_member_not_ready", "machine=%s pool=%s exit=%d error=%s", m->id,
+                         pool_of(m), exit_code, error ? error : "the ready command failed");
+                machine_destroy(m, NULL, NULL);
+        }
+        core_cause_clear(core);
+}
+
+static const struct machine_cmd_ops check_ops = {ignore_output, on_checked};
+
+/* The ready command of template ref's build (owned), NULL when it has none. */
+static char *ready_cmd_of(struct core *core, const char *ref)
+{
+        struct template_rec name;
+        struct build_rec b;
+        struct err e = {0};
+        if (templates_lookup(core, ref, &name, &b, &e) < 0)
+                return NULL;
+        json_t *res = json_loads(b.result ? b.result : "{}", 0, NULL);
+        const char *cmd = json_string_value(json_object_get(res, "ready"));
+        char *out = cmd ? strdup(cmd) : NULL;
+        json_decref(res);
+        store_build_rec_free(&b);
+        return out;
+}
+
+/* Runs its template's ready command in a new member, which is parked once it passed:
+ * the member is known to work, and the command's requests have run once after the
+ * restore (a code interpreter's kernel answers its first message late), not the
+ * taker's. A member without one is parked at once. */
+static void check_member(struct machine *m)
+{
+        char *cmd = ready_cmd_of(m->core, pool_of(m));
+        struct member_check *c = cmd ? calloc(1, sizeof(*c)) : NULL;
+        json_t *req = c ? json_pack("{s:s,s:s,s:i}", "op", "exec", "cmd", cmd, "timeout_ms",
+                                    POOL_CHECK_TIMEOUT_MS)
+                        : NULL;
+        free(cmd);
+        if (req && m->conf.user[0])
+                json_object_set_new(req, "user", json_string(m->conf.user));
+        if (req && m->conf.cwd[0])
+                json_object_set_new(req, "cwd", json_string(m->conf.cwd));
+        if (c) {
+                c->core = m->core;
+                snprintf(c->id, sizeof(c->id), "%s", m->id);
+        }
+        struct machine_cmd *run = req ? machine_cmd_start(m, req, -1, &check_ops, c) : NULL;
+        json_decref(req);
+        if (run) {
+                m->pool_checking = 1;
+                return;
+        }
+        free(c);
+        park(m);
+}
+
 static void on_member(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
         (void)ud;
@@ -56,7 +139,7 @@ static void on_member(void *ud, struct machine *m, enum ns_code code, const char
                 return;
         }
         core_cause_set(m->core, "pool", NULL);
-        park(m);
+        check_member(m);
         core_cause_clear(m->core);
 }
 
@@ -92,8 +175,9 @@ static void check_pool(struct core *core, const char *ref, int size, const char 
                         continue;
                 }
                 have++;
-                starting += m->state == M_CREATING;
-                park(m); /* e.g. adopted running after a restart */
+                starting += m->state == M_CREATING || m->pool_checking;
+                if (!m->pool_checking)
+                        park(m); /* e.g. adopted running after a restart */
         }
         if (core_memory_low(core))
                 return; /* the host needs its memory more than a pool does */
@@ -197,15 +281,16 @@ int pool_set(struct core *core, const char *ref, int size, struct err *e)
         return 0;
 }
 
-/* The first member of ref's pool that a create with p can take, running again; NULL
- * when none. A member that cannot run again is given up. */
+/* The first checked member of ref's pool that a create with p can take, running again;
+ * NULL when none. A member that cannot run again is given up. */
 static struct machine *ready_member(struct core *core, const char *ref, const char *snapshot,
                                     const struct machine_params *p)
 {
         for (struct machine *m = core->machines, *next; m; m = next) {
                 next = m->next;
                 if ((m->state != M_RUNNING && m->state != M_PAUSED) || !m->rt.agent_open ||
-                    strcmp(pool_of(m), ref) != 0 || strcmp(m->conf.snapshot_id, snapshot) != 0 ||
+                    m->pool_checking || strcmp(pool_of(m), ref) != 0 ||
+                    strcmp(m->conf.snapshot_id, snapshot) != 0 ||
                     (p->runtime && strcmp(p->runtime, m->rt.drv->name) != 0))
                         continue;
                 struct err e = {0};
@@ -268,8 +353,9 @@ json_t *pool_view(struct core *core, const char *ref, int size)
         for (struct machine *m = core->machines; m; m = m->next) {
                 if (strcmp(pool_of(m), ref) != 0)
                         continue;
-                ready += m->state == M_RUNNING || m->state == M_PAUSED;
-                creating += m->state == M_CREATING;
+                int up = (m->state == M_RUNNING || m->state == M_PAUSED) && !m->pool_checking;
+                ready += up;
+                creating += m->state == M_CREATING || m->pool_checking;
         }
         return json_pack("{s:i,s:i,s:i}", "size", size, "ready", ready, "creating", creating);
 }

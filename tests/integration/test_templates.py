@@ -26,6 +26,9 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()
 """
 
+# the ready command records its runs: at the build, and once more in each pool member
+READY = "curl -sf localhost:8000 && echo checked >> /tmp/ready-checks"
+
 DOCKERFILE = """FROM base
 ARG VER=1
 ENV GREETING=hello APP=/srv/app
@@ -151,7 +154,7 @@ class TemplatesTest(TemplateClient):
         if not getattr(type(self), "_web", None):
             ctx = self.upload({"app.py": APP, "conf/settings.ini": b"mode=test\n"})
             b = self.build({"name": "web", "dockerfile": DOCKERFILE, "context_id": ctx,
-                            "ready_cmd": "curl -sf localhost:8000"})
+                            "ready_cmd": READY})
             type(self)._web = (ctx, b)
         return type(self)._web
 
@@ -163,7 +166,7 @@ class TemplatesTest(TemplateClient):
         self.assertEqual((t["user"], t["cwd"], t["ports"]), ("app", "/srv/app", [8000]))
         self.assertEqual(t["env"], {"GREETING": "hello", "APP": "/srv/app"})
         self.assertEqual(t["start"], {"argv": ["python3", "/srv/app/app.py"]})
-        self.assertEqual(t["ready"], "curl -sf localhost:8000")
+        self.assertEqual(t["ready"], READY)
         self.assertEqual(t["build_id"], b["id"])
         lines = self.logs(b["id"])
         text = [l["text"] for l in lines]
@@ -189,7 +192,7 @@ class TemplatesTest(TemplateClient):
     def test_rebuild_hits_the_cache_step_by_step(self):
         ctx, first = self.web()
         body = {"name": "web:again", "dockerfile": DOCKERFILE, "context_id": ctx,
-                "ready_cmd": "curl -sf localhost:8000"}
+                "ready_cmd": READY}
         b = self.build(body)
         cached = self.cached(b["id"])
         self.assertEqual(len(cached), 3, cached)  # COPY and both RUNs
@@ -428,6 +431,16 @@ class TemplatesTest(TemplateClient):
         self.assertIn("line 3", r["error"]["message"])
         self.assertTrue(self.d.alive())
 
+    def drain_pool(self, name):
+        """Sets template name's pool size to 0 and waits until its members are gone."""
+        st, _, t = self.req("PUT", "/v1/templates/%s/pool" % name, {"size": 0})
+        self.assertEqual(st, 200, t)
+        deadline = time.time() + 30
+        while time.time() < deadline and t["pool"]["ready"] + t["pool"]["creating"] > 0:
+            time.sleep(0.2)
+            t = self.req("GET", "/v1/templates/" + name)[2]
+        self.assertEqual(t["pool"], {"size": 0, "ready": 0, "creating": 0})
+
     def test_warm_pool(self):
         self.web()
         st, _, r = self.req("POST", "/v1/machines", {"template": "web", "pool": "require"})
@@ -452,6 +465,9 @@ class TemplatesTest(TemplateClient):
             self.assertIsNotNone(m["timeout_at"])
             self.assertEqual(self.exec(m["id"], "curl -s localhost:8000")["stdout"],
                              "greeting=hello\n")
+            # its ready command ran in it before it was parked (the build's run, then its own)
+            self.assertEqual(self.exec(m["id"], "cat /tmp/ready-checks")["stdout"],
+                             "checked\nchecked\n")
             listed = self.req("GET", "/v1/machines?metadata=who%3Dme")[2]["machines"]
             self.assertEqual([x["id"] for x in listed], [m["id"]])
             # the pool refills
@@ -462,15 +478,31 @@ class TemplatesTest(TemplateClient):
             self.assertEqual(t["pool"]["ready"], 2, t)
             skipped = self.create({"template": "web", "pool": "skip"})
             self.assertEqual(skipped["checkout"], "fresh")
+            self.assertEqual(self.exec(skipped["id"], "cat /tmp/ready-checks")["stdout"],
+                             "checked\n")
             self.destroy(skipped["id"])
         finally:
             self.destroy(m["id"])
-        st, _, t = self.req("PUT", "/v1/templates/web/pool", {"size": 0})
-        deadline = time.time() + 30
-        while time.time() < deadline and t["pool"]["ready"] + t["pool"]["creating"] > 0:
-            time.sleep(0.2)
-            t = self.req("GET", "/v1/templates/web")[2]
-        self.assertEqual(t["pool"], {"size": 0, "ready": 0, "creating": 0})
+        self.drain_pool("web")
+
+    def test_a_pool_member_whose_ready_command_fails_is_never_handed_out(self):
+        # the ready command passes at the build and fails in every member: its marker is
+        # in the template's snapshot
+        self.build({"name": "fails-later", "steps": [], "start_cmd": "sleep 600",
+                    "ready_cmd": "test ! -e /tmp/built && touch /tmp/built"})
+        st, _, t = self.req("PUT", "/v1/templates/fails-later/pool", {"size": 1})
+        self.assertEqual(st, 200, t)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline and "pool_member_not_ready" not in self.d.read_log():
+                time.sleep(0.2)
+            self.assertIn("pool_member_not_ready", self.d.read_log())
+            self.assertEqual(self.req("GET", "/v1/templates/fails-later")[2]["pool"]["ready"], 0)
+            st, _, r = self.req("POST", "/v1/machines",
+                                {"template": "fails-later", "pool": "require"})
+            self.assertEqual((st, error_code(r)), (409, "pool_empty"), r)
+        finally:
+            self.drain_pool("fails-later")
 
     def test_a_machines_checkout_survives_a_daemon_restart(self):
         self.web()

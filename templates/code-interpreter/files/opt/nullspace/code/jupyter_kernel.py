@@ -143,15 +143,16 @@ class JupyterKernel:
             if reply["parent_header"].get("msg_id") == msg_id:
                 return
 
-    def run(self, code, env, timeout_s, emit, workdir):
-        """Runs code; returns the execution's summary {"execution_count", "error"}."""
+    def run(self, code, env, timeout_s, emit, workdir, history=True):
+        """Runs code; returns the execution's summary {"execution_count", "error"}.
+        history=False: the kernel neither counts the run nor keeps its output."""
         self.gate.start()  # an interrupt from now on waits for the code to begin
         try:
-            return self._run(code, env, timeout_s, emit, workdir)
+            return self._run(code, env, timeout_s, emit, workdir, history)
         finally:
             self.gate.end()  # a late interrupt must not reach the next run
 
-    def _run(self, code, env, timeout_s, emit, workdir):
+    def _run(self, code, env, timeout_s, emit, workdir, history):
         if not self.alive():
             self.restart(self.restarted or
                          "the context's kernel had died; it was restarted and its state is lost")
@@ -167,14 +168,14 @@ class JupyterKernel:
                 json.dump(env, f)
             self._silent(push % json.dumps(path))
         try:
-            return self._execute(code, timeout_s, emit)
+            return self._execute(code, timeout_s, emit, history)
         finally:
             if env and pop and self.alive():
                 self._silent(pop)
 
-    def _execute(self, code, timeout_s, emit):
+    def _execute(self, code, timeout_s, emit, history):
         kc = self.kc
-        msg_id = kc.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
+        msg_id = kc.execute(code, store_history=history, allow_stdin=False, stop_on_error=False)
         start = time.monotonic()
         deadline = start + timeout_s if timeout_s else None
         last = start
