@@ -61,13 +61,13 @@ static void ignore_output(void *ud, int stream, const char *p, size_t n)
 static void on_checked(void *ud, int exit_code, const char *error)
 {
         struct member_check *c = ud;
-        struct machine *m = machine_find(c->core, c->id);
+        struct machine *m = c->core->shutting_down ? NULL : machine_find(c->core, c->id);
         free(c);
         if (!m)
-                return;
+                return; /* gone, or the daemon stops (its machines are let go) */
         m->pool_checking = 0;
-        if (!live(m))
-                return;
+        if (!live(m) || exit_code < 0)
+                return; /* its agent went away: the next pool check sees to it */
         struct core *core = m->core;
         core_cause_set(core, "pool", NULL);
         if (exit_code == 0) {

@@ -7,8 +7,10 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+import urllib.parse
 
 from harness import DaemonTest, SOURCE, npm_test, run_bounded
+from nettest import start_web
 
 TESTS = os.path.join(SOURCE, "tests", "e2b")
 
@@ -48,6 +50,58 @@ class E2bSdk(DaemonTest):
         self.assertEqual((st, body.get("code")), (401, 401), body)
         st, _, body = self.d.request("GET", "/v1/no/such/route")  # ours stay ours
         self.assertEqual(body["error"]["code"], "not_found", body)
+
+    def test_ports_by_header_and_the_code_interpreters_port(self):
+        """E2B_SANDBOX_URL requests naming a port in E2b-Sandbox-Port reach it (how
+        @e2b/code-interpreter reaches 49999); port 49999 only for E2B's clients: an open
+        sandbox, its traffic token or its envd access token, never a preview URL."""
+        def sandbox(body):
+            st, _, sb = self.d.request("POST", "/e2b/v2/sandboxes", dict(body, timeout=600))
+            self.assertEqual(st, 201, sb)
+            self.addCleanup(self.d.request, "DELETE", "/e2b/sandboxes/" + sb["sandboxID"])
+            start_web(self.d, "m_" + sb["sandboxID"], 49999)
+            return sb
+
+        def get(sb, port, path="/a?b=1", by_host=False, **headers):
+            if by_host:
+                headers["Host"] = "%d-%s.localhost:%d" % (port, sb["sandboxID"], self.d.port)
+            else:
+                headers.update({"E2b-Sandbox-Id": sb["sandboxID"], "E2b-Sandbox-Port": str(port)})
+                path = "/e2b/envd" + path
+            st, _, body = self.d.request("GET", path, headers=headers, key=False)
+            return st, body
+
+        public = sandbox({})
+        start_web(self.d, "m_" + public["sandboxID"], 8000)
+        self.assertEqual(get(public, 49999), (200, b"path:/a?b=1"))
+        self.assertEqual(get(public, 49999, by_host=True), (200, b"path:/a?b=1"))
+        self.assertEqual(get(public, 8000, "/x"), (200, b"path:/x"))
+        private = sandbox({"network": {"allowPublicTraffic": False}})
+        def refused(st, body):  # E2B's error shape, or ours for a host-mode request
+            self.assertEqual(st, 403, body)
+            self.assertIn("code interpreter", body.get("message") or body["error"]["message"])
+
+        for by_host in (False, True):
+            refused(*get(private, 49999, by_host=by_host))
+            refused(*get(private, 49999, by_host=by_host, **{"X-Access-Token": "0" * 64}))
+            self.assertEqual(get(private, 49999, by_host=by_host,
+                                 **{"X-Access-Token": private["envdAccessToken"]}),
+                             (200, b"path:/a?b=1"))
+            self.assertEqual(get(private, 49999, by_host=by_host, **{
+                "E2b-Traffic-Access-Token": private["trafficAccessToken"]}), (200, b"path:/a?b=1"))
+        # our preview URLs never reach it, public or not
+        st, _, p = self.d.request("POST", "/v1/machines/m_%s/previews" % public["sandboxID"],
+                                  {"port": 49999, "expires_in_s": 300})
+        if st == 201:
+            path = urllib.parse.urlsplit(p["path_url"]).path
+            refused(*self.d.request("GET", path, key=False)[::2])
+        else:
+            self.assertEqual(st, 400, p)
+        # envd's own port by header is envd (the header names it, nothing is relayed)
+        st, _, body = self.d.request("GET", "/e2b/envd/health", headers={
+            "E2b-Sandbox-Id": public["sandboxID"], "E2b-Sandbox-Port": "49983",
+            "X-Access-Token": public["envdAccessToken"]}, key=False)
+        self.assertIn(st, (200, 204), body)
 
     def test_malformed_connect_requests_get_connect_errors(self):
         import struct

@@ -161,6 +161,13 @@ void api_ws(struct http_exchange *ex);
 /* Streams the store's events to subscribed WebSocket clients (call once the store is open). */
 void api_ws_install(struct app *app);
 void api_machines_create(struct http_exchange *ex);
+
+/* Waits for the first build of built-in template `ref` (core/builtin.h), then calls
+ * again(ex), which creates anew; a build that fails has failed(ex, msg) answer. The
+ * exchange owns the wait (a client that leaves cancels it). Loop thread only. */
+void api_builtin_wait(struct http_exchange *ex, const char *ref,
+                      void (*again)(struct http_exchange *ex),
+                      void (*failed)(struct http_exchange *ex, const char *msg));
 void api_machines_list(struct http_exchange *ex);
 void api_machines_get(struct http_exchange *ex);
 void api_machines_destroy(struct http_exchange *ex);

@@ -13,6 +13,7 @@
 
 #include "../../common/cleanup.h"
 #include "../../common/util.h"
+#include "../../core/builtin.h"
 #include "../auth.h"
 #include "api.h"
 #include "e2b.h"
@@ -95,10 +96,12 @@ static const char *e2b_state(const char *ours)
 static json_t *sandbox_json(const struct app *app, const struct machine_rec *r, int detail)
 {
         json_t *v = machine_rec_json(r);
-        const char *tpl = json_string_value(json_object_get(v, "template"));
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "sandboxID", e2b_sandbox_id(r->id),
-                              "templateID", tpl ? tpl : "base", "alias", tpl ? tpl : "base",
-                              "clientID", "nullspace", "envdVersion", E2B_ENVD_VERSION);
+        char tpl[TEMPLATE_REF_MAX + 1];
+        e2b_template_id(json_string_value(json_object_get(v, "template")) ?: "base", tpl,
+                        sizeof(tpl));
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:s,s:s}", "sandboxID", e2b_sandbox_id(r->id), "templateID",
+                      tpl, "alias", tpl, "clientID", "nullspace", "envdVersion", E2B_ENVD_VERSION);
         if (detail) {
                 char token[65];
                 e2b_envd_token(app, r->id, token);
@@ -255,7 +258,33 @@ int e2b_seconds(const json_t *v, int64_t dflt, int64_t *out)
         return 0;
 }
 
+/* Our template for an E2B template name: E2B's SDKs default to their own templates
+ * (@e2b/code-interpreter to code-interpreter-v1), which are our built-in ones. */
+static const char *template_of(const char *tpl)
+{
+        if (!tpl || !tpl[0])
+                return "base";
+        return strcmp(tpl, "code-interpreter-v1") == 0 ? "code-interpreter" : tpl;
+}
+
+static void create(struct http_exchange *ex, int may_build);
+
+static void create_again(struct http_exchange *ex)
+{
+        create(ex, 0);
+}
+
+static void builtin_failed(struct http_exchange *ex, const char *msg)
+{
+        e2b_error(ex, 500, "%s", msg);
+}
+
 void e2b_sandboxes_create(struct http_exchange *ex)
+{
+        create(ex, 1);
+}
+
+static void create(struct http_exchange *ex, int may_build)
 {
         struct app *app = ex->app;
         json_t *in = e2b_body_object(ex);
@@ -286,7 +315,7 @@ void e2b_sandboxes_create(struct http_exchange *ex)
         if (tpl && tpl[0] && e2b_snapshot_find(app, tpl, snap, sizeof(snap)) < 0)
                 snap[0] = '\0'; /* not a snapshot: a template's name */
         struct machine_params p = {
-            .template_name = tpl && tpl[0] && !snap[0] ? tpl : "base",
+            .template_name = snap[0] ? "base" : template_of(tpl),
             .snapshot = snap[0] ? snap : NULL,
             .vcpus = 1,
             .memory_mb = 512,
@@ -303,7 +332,10 @@ void e2b_sandboxes_create(struct http_exchange *ex)
         struct machine *m = machine_create(&app->core, &p, on_created, ex, &e);
         if (!m) {
                 ex->on_abort = NULL;
-                if (e.code == NS_E_TEMPLATE_NOT_FOUND)
+                if (e.code == NS_E_TEMPLATE_NOT_FOUND && may_build && !snap[0] &&
+                    builtin_template_known(&app->core, p.template_name))
+                        api_builtin_wait(ex, p.template_name, create_again, builtin_failed);
+                else if (e.code == NS_E_TEMPLATE_NOT_FOUND)
                         e2b_error(ex, 404, "template '%s' not found", p.template_name);
                 else
                         e2b_fail(ex, e.code, e.msg);

@@ -36,6 +36,9 @@ void e2b_path_machine(struct http_exchange *ex);
  * the SDK sends back as X-Access-Token. out: 64 hex digits and a NUL. */
 void e2b_envd_token(const struct app *app, const char *id, char out[65]);
 
+/* Whether header (NULL: absent) is machine id's envd access token (constant time). */
+int e2b_envd_token_ok(const struct app *app, const char *id, const char *header);
+
 /* The port envd listens on in an E2B sandbox: PORT-SANDBOXID.DOMAIN with this port
  * reaches our envd API, any other port the machine's server (the preview proxy). */
 #define E2B_ENVD_PORT 49983
@@ -192,6 +195,8 @@ void e2b_volumes_delete(struct http_exchange *ex);
 
 /* GET /templates: E2B's Template list ("base" and every named template). */
 void e2b_templates_list(struct http_exchange *ex);
+/* E2B's ID of our template name:tag (":latest" dropped: "web") into out. */
+void e2b_template_id(const char *ref, char *out, size_t cap);
 /* GET /templates/{id}: TemplateWithBuilds (its current build); 404 when unknown. */
 void e2b_templates_get(struct http_exchange *ex);
 /* GET /templates/aliases/{alias}: {templateID, public} or 404 (Template.exists). */

@@ -70,17 +70,22 @@ static struct machine *admitted(struct http_exchange *ex, const char *id, int ok
         return m;
 }
 
+int e2b_envd_token_ok(const struct app *app, const char *id, const char *header)
+{
+        char want[65];
+        e2b_envd_token(app, id, want);
+        return header && strlen(header) == 64 && CRYPTO_memcmp(header, want, 64) == 0;
+}
+
 struct machine *e2b_envd_machine(struct http_exchange *ex)
 {
-        const char *token = http_req_header(ex->req, "X-Access-Token");
-        char id[40], want[65];
+        char id[40];
         if (named_sandbox(ex, id) < 0) {
                 answer_unnamed(ex);
                 return NULL;
         }
-        e2b_envd_token(ex->app, id, want);
         return admitted(ex, id,
-                        token && strlen(token) == 64 && CRYPTO_memcmp(token, want, 64) == 0);
+                        e2b_envd_token_ok(ex->app, id, http_req_header(ex->req, "X-Access-Token")));
 }
 
 int e2b_file_signature(const char *path, const char *op, const char *user, const char *token,

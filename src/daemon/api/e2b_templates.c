@@ -12,8 +12,7 @@
 #include "api.h"
 #include "e2b.h"
 
-/* E2B's ID of a template name:tag (":latest" dropped) into out. */
-static void alias_of(const char *ref, char *out, size_t cap)
+void e2b_template_id(const char *ref, char *out, size_t cap)
 {
         size_t n = strlen(ref);
         if (n > 7 && strcmp(ref + n - 7, ":latest") == 0)
@@ -50,7 +49,7 @@ void e2b_templates_list(struct http_exchange *ex)
                 for (size_t i = 0; i < n; i++) {
                         struct build_rec b;
                         char alias[TEMPLATE_REF_MAX + 1];
-                        alias_of(v[i].name, alias, sizeof(alias));
+                        e2b_template_id(v[i].name, alias, sizeof(alias));
                         if (store_build_get(api_core(ex)->store, v[i].build_id, &b, &e) == 0) {
                                 json_array_append_new(arr, template_json(alias, &b, v[i].created_at,
                                                                          v[i].updated_at));
@@ -78,7 +77,7 @@ static json_t *find(struct http_exchange *ex, const char *ref)
                 return NULL;
         }
         char alias[TEMPLATE_REF_MAX + 1];
-        alias_of(name.name, alias, sizeof(alias));
+        e2b_template_id(name.name, alias, sizeof(alias));
         json_t *o = template_json(alias, &b, name.created_at, name.updated_at);
         store_build_rec_free(&b);
         return o;

@@ -112,6 +112,8 @@ static void create(struct http_exchange *ex, int may_build);
 struct builtin_create {
         struct builtin_wait w;
         struct http_exchange *ex;
+        void (*again)(struct http_exchange *ex);
+        void (*failed)(struct http_exchange *ex, const char *msg);
         int starting; /* inside builtin_template_need: an answer now is handled after */
         int told;
         char error[256];
@@ -129,11 +131,14 @@ static void builtin_done(struct builtin_create *bc)
         struct http_exchange *ex = bc->ex;
         ex->on_abort = NULL;
         ex->owner = NULL;
-        if (bc->error[0])
-                http_respond_error(ex, NS_E_TEMPLATE_NOT_READY,
-                                   "template %s could not be built: %s", bc->w.name, bc->error);
-        else
-                create(ex, 0); /* again, now that the template exists */
+        if (bc->error[0]) {
+                char msg[512];
+                snprintf(msg, sizeof(msg), "template %s could not be built: %s", bc->w.name,
+                         bc->error);
+                bc->failed(ex, msg);
+        } else {
+                bc->again(ex); /* now that the template exists */
+        }
         free(bc);
 }
 
@@ -146,23 +151,24 @@ static void on_builtin(struct builtin_wait *w, const char *error)
                 builtin_done(bc);
 }
 
-/* Waits for the first build of built-in template `ref`, then creates again. */
-static void wait_builtin(struct http_exchange *ex, const char *ref)
+void api_builtin_wait(struct http_exchange *ex, const char *ref,
+                      void (*again)(struct http_exchange *ex),
+                      void (*failed)(struct http_exchange *ex, const char *msg))
 {
         struct builtin_create *bc = calloc(1, sizeof(*bc));
         if (!bc) {
-                http_respond_error(ex, NS_E_INTERNAL, "out of memory");
+                failed(ex, "out of memory");
                 return;
         }
-        bc->w.done = on_builtin;
-        bc->ex = ex;
-        bc->starting = 1;
+        *bc = (struct builtin_create){
+            .w.done = on_builtin, .ex = ex, .again = again, .failed = failed, .starting = 1};
         struct err e = {0};
         log_info("machine_create_waits", "template=%s: building it first", ref);
         if (builtin_template_need(&((struct app *)ex->app)->core, ref, &bc->w, &e) < 0) {
                 free(bc);
-                http_respond_error(ex, NS_E_TEMPLATE_NOT_READY,
-                                   "template %s could not be built: %s", ref, e.msg);
+                char msg[768];
+                snprintf(msg, sizeof(msg), "template %.160s could not be built: %s", ref, e.msg);
+                failed(ex, msg);
                 return;
         }
         bc->starting = 0;
@@ -172,6 +178,16 @@ static void wait_builtin(struct http_exchange *ex, const char *ref)
         }
         ex->owner = bc;
         ex->on_abort = abort_builtin_wait;
+}
+
+static void create_again(struct http_exchange *ex)
+{
+        create(ex, 0);
+}
+
+static void builtin_failed(struct http_exchange *ex, const char *msg)
+{
+        http_respond_error(ex, NS_E_TEMPLATE_NOT_READY, "%s", msg);
 }
 
 void api_machines_create(struct http_exchange *ex)
@@ -264,7 +280,7 @@ static void create(struct http_exchange *ex, int may_build)
         if (!m) {
                 ex->on_abort = NULL;
                 if (build)
-                        wait_builtin(ex, ref);
+                        api_builtin_wait(ex, ref, create_again, builtin_failed);
                 else
                         api_fail_err(ex, &e);
                 return;

@@ -127,14 +127,35 @@ int preview_host_target(const struct app *app, const char *host, struct preview_
         return n ? preview_parse_label(label, n, t) : -1;
 }
 
+/* E2B's port addressing through E2B_SANDBOX_URL: /e2b/envd/... naming the sandbox in
+ * E2b-Sandbox-Id and a port other than envd's in E2b-Sandbox-Port (@e2b/code-interpreter
+ * reaches its port 49999 so). 0 with t set and *rest the target after /e2b/envd. */
+static int e2b_port_target(struct http_exchange *ex, struct preview_target *t, const char **rest)
+{
+        const char *id = http_req_header(ex->req, "E2b-Sandbox-Id");
+        const char *port = http_req_header(ex->req, "E2b-Sandbox-Port");
+        char *end = NULL;
+        unsigned long p = port ? strtoul(port, &end, 10) : 0;
+        if (!id || !id[0] || strlen(id) >= 32 || !port || end == port || *end || p == 0 ||
+            p > 65535 || p == E2B_ENVD_PORT || strncmp(ex->req->target, "/e2b/envd/", 10) != 0)
+                return -1;
+        memset(t, 0, sizeof(*t));
+        e2b_machine_id(id, t->id, sizeof(t->id));
+        t->port = (unsigned)p;
+        *rest = ex->req->target + strlen("/e2b/envd");
+        return 0;
+}
+
 const struct route *api_preview_intercept(struct http_exchange *ex)
 {
         struct app *app = ex->app;
         const struct route *code = api_code_intercept(ex);
         if (code)
                 return code;
-        const char *label;
+        const char *label, *rest;
         struct preview_target t;
+        if (e2b_port_target(ex, &t, &rest) == 0)
+                return &preview_route;
         size_t n = host_label(app, http_req_header(ex->req, "Host"), &label);
         /* E2B's envd by host (49983-SANDBOXID.DOMAIN): routed as /e2b/envd/... */
         if (n && preview_parse_label(label, n, &t) == 0 && t.port == E2B_ENVD_PORT && !t.token[0] &&
@@ -156,6 +177,10 @@ static int find_target(struct http_exchange *ex, struct preview_target *t, const
         size_t n = host_label(app, http_req_header(ex->req, "Host"), &label);
         *target = ex->req->target;
         *by_path = 0;
+        if (e2b_port_target(ex, t, target) == 0) {
+                *by_path = 1; /* the daemon's own host, as a path-addressed preview */
+                return 0;
+        }
         if (n)
                 return preview_parse_label(label, n, t);
         if (hdr)
@@ -325,9 +350,11 @@ void preview_conn_start(struct preview_conn *pc, struct machine *m,
                 machine_resume(m, on_resumed, pc);
 }
 
-/* Which error, if any, keeps the request from the machine. */
+/* Which error, if any, keeps the request from the machine. E2B's clients pass its
+ * traffic token (a non-public port) and its envd access token (the code interpreter). */
 static enum ns_code admit(struct app *app, struct machine *m, const struct preview_target *t,
-                          const char *traffic_token, char *msg, size_t cap)
+                          const char *traffic_token, const char *access_token, char *msg,
+                          size_t cap)
 {
         if (!m) {
                 snprintf(msg, cap, "no machine %s", t->id);
@@ -337,14 +364,19 @@ static enum ns_code admit(struct app *app, struct machine *m, const struct previ
                 snprintf(msg, cap, "machine %s has no network", m->id);
                 return NS_E_NETWORK_UNAVAILABLE;
         }
-        if (t->port == CODE_PORT) { /* reached only through our API (api/code.c) */
+        int open = !t->token[0] && (machine_net_is_public(m, (int)t->port) ||
+                                    e2b_traffic_ok(app, m->id, traffic_token));
+        /* the code interpreter runs any code: never by a preview URL, only through our API
+         * (api/code.c) or as E2B's SDK reaches it (an open port, or its access token) */
+        if (t->port == CODE_PORT) {
+                if (open || (!t->token[0] && e2b_envd_token_ok(app, m->id, access_token)))
+                        return NS_OK;
                 snprintf(msg, cap,
                          "port %u is the code interpreter's: use /v1/machines/%s/code/...",
                          CODE_PORT, m->id);
                 return NS_E_FORBIDDEN;
         }
-        if (!t->token[0] &&
-            (machine_net_is_public(m, (int)t->port) || e2b_traffic_ok(app, m->id, traffic_token)))
+        if (open)
                 return NS_OK;
         if (!t->token[0]) {
                 snprintf(msg, cap, "port %u of machine %s is not public: use its preview URL",
@@ -373,7 +405,7 @@ static void take(struct http_exchange *ex)
         }
         struct machine *m = machine_find(&app->core, t.id);
         enum ns_code c = admit(app, m, &t, http_req_header(ex->req, "E2b-Traffic-Access-Token"),
-                               msg, sizeof(msg));
+                               http_req_header(ex->req, "X-Access-Token"), msg, sizeof(msg));
         if (c != NS_OK) {
                 http_respond_error(ex, c, "%s", msg);
                 return;
