@@ -24,6 +24,11 @@ class Code(DaemonTest):
                                  {"template": "code-interpreter", "timeout_s": 3600})
         assert st == 201, m
         cls.mid = m["id"]
+        # the machine's first run (the template's ready command ran a warm-up cell in
+        # this context before the snapshot: it must leave no trace)
+        st, _, cls.first = cls.d.request("POST", "/v1/machines/%s/code/run" % cls.mid,
+                                         {"code": "repr(_), repr(__), 'Out' in dir() and len(Out)"})
+        assert st == 200, cls.first
 
     def run_code(self, code, mid=None, expect=200, **kw):
         st, _, r = self.d.request("POST", "/v1/machines/%s/code/run" % (mid or self.mid),
@@ -44,6 +49,10 @@ class Code(DaemonTest):
         mains = [x for x in r["results"] if x["is_main_result"]]
         self.assertEqual(len(mains), 1, r)
         return mains[0]["text"]
+
+    def test_the_warm_up_cell_leaves_no_trace(self):
+        self.assertEqual(self.first["execution_count"], 1, self.first)
+        self.assertEqual(self.main_text(self.first), '("\'\'", "\'\'", 0)')
 
     def test_python_state_carries_from_run_to_run(self):
         self.run_code("import os\nos.chdir('/tmp')\nx = 41\ndef inc(v):\n    return v + 1")
