@@ -1,0 +1,38 @@
+#!/bin/sh
+# The desktop session of the desktop template, started in order, each part once the one
+# before it answers: the X server (Xvfb), a D-Bus session bus, the window manager, the
+# desktop and panel, then the VNC server on the machine's loopback (the daemon relays
+# viewers to it; nothing outside the machine reaches it). Screen size from
+# NS_DESKTOP_WIDTH, NS_DESKTOP_HEIGHT, NS_DESKTOP_DEPTH (default 1280x800x24). Commands
+# reach the session with `. /run/nullspace-desktop/env` (DISPLAY and the session bus).
+W=${NS_DESKTOP_WIDTH:-1280} H=${NS_DESKTOP_HEIGHT:-800} D=${NS_DESKTOP_DEPTH:-24}
+export DISPLAY=:0 HOME=${HOME:-/root}
+LOG=/var/log/nullspace-desktop.log
+exec >>"$LOG" 2>&1
+
+# waits up to $1 tenths of a second for the command after it to succeed
+until_ok() {
+        n=$1
+        shift
+        while ! "$@" >/dev/null 2>&1; do
+                n=$((n - 1))
+                [ "$n" -gt 0 ] || { echo "session: gave up waiting for: $*"; return 1; }
+                sleep 0.1
+        done
+}
+
+rm -f /tmp/.X0-lock /tmp/.X11-unix/X0
+Xvfb :0 -screen 0 "${W}x${H}x${D}" -nolisten tcp -dpi 96 +extension RANDR &
+until_ok 100 xdpyinfo || exit 1
+eval "$(dbus-launch --sh-syntax)"
+export DBUS_SESSION_BUS_ADDRESS
+# what commands run in the machine need to reach the session (. this file)
+mkdir -p /run/nullspace-desktop
+printf 'export DISPLAY=%s DBUS_SESSION_BUS_ADDRESS=%s\n' "$DISPLAY" "'$DBUS_SESSION_BUS_ADDRESS'" \
+        >/run/nullspace-desktop/env
+xfwm4 --compositor=off &
+until_ok 100 sh -c 'xprop -root _NET_SUPPORTING_WM_CHECK | grep -q "window id"'
+xfdesktop &
+xfce4-panel &
+x11vnc -display :0 -localhost -rfbport 5900 -forever -shared -nopw -noxdamage -quiet &
+wait
