@@ -276,7 +276,7 @@ static void create_again(struct http_exchange *ex)
 
 static void builtin_failed(struct http_exchange *ex, const char *msg)
 {
-        e2b_error(ex, 500, "%s", msg);
+        e2b_fail(ex, NS_E_TEMPLATE_NOT_READY, msg); /* our stable code's status, E2B's shape */
 }
 
 void e2b_sandboxes_create(struct http_exchange *ex)

@@ -126,16 +126,23 @@ static void abort_builtin_wait(struct http_exchange *ex)
         free(bc);
 }
 
+/* Has failed answer that built-in template name could not be built (why: error). */
+static void build_failed(struct http_exchange *ex,
+                         void (*failed)(struct http_exchange *ex, const char *msg),
+                         const char *name, const char *error)
+{
+        char msg[768];
+        snprintf(msg, sizeof(msg), "template %.160s could not be built: %.512s", name, error);
+        failed(ex, msg);
+}
+
 static void builtin_done(struct builtin_create *bc)
 {
         struct http_exchange *ex = bc->ex;
         ex->on_abort = NULL;
         ex->owner = NULL;
         if (bc->error[0]) {
-                char msg[512];
-                snprintf(msg, sizeof(msg), "template %s could not be built: %s", bc->w.name,
-                         bc->error);
-                bc->failed(ex, msg);
+                build_failed(ex, bc->failed, bc->w.name, bc->error);
         } else {
                 bc->again(ex); /* now that the template exists */
         }
@@ -166,9 +173,7 @@ void api_builtin_wait(struct http_exchange *ex, const char *ref,
         log_info("machine_create_waits", "template=%s: building it first", ref);
         if (builtin_template_need(&((struct app *)ex->app)->core, ref, &bc->w, &e) < 0) {
                 free(bc);
-                char msg[768];
-                snprintf(msg, sizeof(msg), "template %.160s could not be built: %s", ref, e.msg);
-                failed(ex, msg);
+                build_failed(ex, failed, ref, e.msg);
                 return;
         }
         bc->starting = 0;
