@@ -64,6 +64,20 @@ int cmd_code_runs_cancel(struct cli *c, int argc, char **argv);
 int cmd_code_runs_delete(struct cli *c, int argc, char **argv);
 int cmd_code_artifacts_list(struct cli *c, int argc, char **argv);
 int cmd_code_artifacts_get(struct cli *c, int argc, char **argv);
+int cmd_desktop_click(struct cli *c, int argc, char **argv);
+int cmd_desktop_move(struct cli *c, int argc, char **argv);
+int cmd_desktop_drag(struct cli *c, int argc, char **argv);
+int cmd_desktop_scroll(struct cli *c, int argc, char **argv);
+int cmd_desktop_type(struct cli *c, int argc, char **argv);
+int cmd_desktop_key(struct cli *c, int argc, char **argv);
+int cmd_desktop_screen(struct cli *c, int argc, char **argv);
+int cmd_desktop_cursor(struct cli *c, int argc, char **argv);
+int cmd_desktop_windows(struct cli *c, int argc, char **argv);
+int cmd_desktop_focus(struct cli *c, int argc, char **argv);
+int cmd_desktop_close(struct cli *c, int argc, char **argv);
+int cmd_desktop_clipboard(struct cli *c, int argc, char **argv);
+int cmd_desktop_launch(struct cli *c, int argc, char **argv);
+int cmd_desktop_screenshot(struct cli *c, int argc, char **argv);
 
 /* Shared by code run and code runs start (cmd_code.c): a run's request body (new
  * reference) from the positional arguments ID FILE|- (the code from the file or stdin)
@@ -306,6 +320,10 @@ int cli_id_arg(const struct cli_cmd *cmd, const char *id, const char *what);
 /* BASE?limit=..&cursor=.. into out (values checked: numbers); usage error otherwise. */
 int cli_page_path(const struct cli_cmd *cmd, const char *base, const char *limit,
                   const char *cursor, char *out, size_t cap);
+
+/* A verb on one machine with no flags: METHOD /v1/machines/ID<suffix>, shown with show. */
+int cli_machine_cmd(struct cli *c, const char *name, const char *method, const char *suffix,
+                    int argc, char **argv, void (*show)(const json_t *doc));
 
 /* A list verb whose flags are exactly --limit and --cursor: GET base?limit&cursor. */
 int cli_list_cmd(struct cli *c, const char *name, const char *base, int argc, char **argv,

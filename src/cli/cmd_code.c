@@ -265,16 +265,8 @@ static void show_contexts(const json_t *doc)
 
 int cmd_code_contexts_list(struct cli *c, int argc, char **argv)
 {
-        const struct cli_cmd *cmd = cli_find("code contexts list");
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
-        if (!id)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one machine ID");
-        char path[128];
-        snprintf(path, sizeof(path), "/v1/machines/%s/code/contexts", id);
-        return cli_call(c, "GET", path, NULL, show_contexts);
+        return cli_machine_cmd(c, "code contexts list", "GET", "/code/contexts", argc, argv,
+                               show_contexts);
 }
 
 int cmd_code_contexts_create(struct cli *c, int argc, char **argv)

@@ -38,6 +38,36 @@ static const struct cli_flag list_flags[] = {
     {"--cursor", "CURSOR", "continue after a previous page's next_cursor", 0},
     {NULL, NULL, NULL, 0}};
 
+static const struct cli_flag d_shot_flags[] = {
+    {"--out", "FILE", "write the image here (- or a pipe: stdout)", 0},
+    {"--format", "FORMAT", "png (default) or jpeg", 0},
+    {"--quality", "N", "JPEG quality 1-100 (default 80)", 0},
+    {"--region", "X,Y,W,H", "only this rectangle of the screen", 0},
+    {"--scale", "F", "shrink by this factor (0.05-1)", 0},
+    {"--cursor", NULL, "draw the mouse pointer", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_click_flags[] = {
+    {"--button", "B", "left (default), middle or right", 0},
+    {"--double", NULL, "a double click", 0},
+    {"--clicks", "N", "click N times (1-3)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_button_flags[] = {
+    {"--button", "B", "left (default), middle or right", 0}, {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_scroll_flags[] = {
+    {"--direction", "D", "up, down (default), left or right", 0},
+    {"--amount", "N", "wheel steps (default 3)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_delay_flags[] = {
+    {"--delay-ms", "MS", "between keys (default 12)", 0}, {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_clip_flags[] = {
+    {"--set", "TEXT", "put TEXT on the clipboard (-: standard input) instead of printing it", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_launch_flags[] = {
+    {"--app", "NAME", "a desktop entry: its file name (chromium) or its Name=", 0},
+    {"--cwd", "DIR", "working directory (default the home directory)", 0},
+    {"--env", "KEY=VALUE", "extra environment (repeatable)", 1},
+    {"--wait-s", "N", "wait up to N s for its window and show it", 0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag m_create_flags[] = {
     {"--template", "NAME", "template (default base)", 0},
     {"--vcpus", "N", "virtual CPUs (default 1)", 0},
@@ -256,6 +286,31 @@ const struct cli_cmd cli_cmds[] = {
     {"code artifacts list", "ID RUN", "List a run's artifacts", no_flags, cmd_code_artifacts_list},
     {"code artifacts get", "ID RUN ARTIFACT [--out FILE]", "Download an artifact",
      code_artifact_flags, cmd_code_artifacts_get},
+    {"desktop screenshot", "ID [--out FILE] [--format F] [--region X,Y,W,H] [--scale F] [--cursor]",
+     "Save a screenshot of a desktop machine (PNG or JPEG)", d_shot_flags, cmd_desktop_screenshot},
+    {"desktop screen", "ID", "Show the screen's size (WIDTHxHEIGHTxDEPTH)", no_flags,
+     cmd_desktop_screen},
+    {"desktop cursor", "ID", "Show where the mouse pointer is (X Y)", no_flags, cmd_desktop_cursor},
+    {"desktop move", "ID X Y", "Move the mouse pointer", no_flags, cmd_desktop_move},
+    {"desktop click", "ID [X Y] [--button B] [--double]",
+     "Click (at X Y, or where the pointer is); prints where the pointer is after", d_click_flags,
+     cmd_desktop_click},
+    {"desktop drag", "ID X Y TO_X TO_Y [--button B]", "Drag with a button held", d_button_flags,
+     cmd_desktop_drag},
+    {"desktop scroll", "ID [X Y] [--direction D] [--amount N]", "Turn the mouse wheel",
+     d_scroll_flags, cmd_desktop_scroll},
+    {"desktop type", "ID TEXT|- [--delay-ms MS]", "Type text (any Unicode) into the focused window",
+     d_delay_flags, cmd_desktop_type},
+    {"desktop key", "ID KEYS... [--delay-ms MS]",
+     "Press keys or combinations one after another (ctrl+shift+t enter)", d_delay_flags,
+     cmd_desktop_key},
+    {"desktop windows", "ID", "List the application windows", no_flags, cmd_desktop_windows},
+    {"desktop focus", "ID WINDOW", "Raise and focus a window", no_flags, cmd_desktop_focus},
+    {"desktop close", "ID WINDOW", "Ask a window to close", no_flags, cmd_desktop_close},
+    {"desktop clipboard", "ID [--set TEXT|-]", "Print the clipboard's text, or set it",
+     d_clip_flags, cmd_desktop_clipboard},
+    {"desktop launch", "ID (--app NAME | -- COMMAND...) [--wait-s N]",
+     "Start an application in the desktop session", d_launch_flags, cmd_desktop_launch},
     {"machines exec", "ID [FLAGS] -- CMD [ARGS...]",
      "Run a command in a machine; exits with the command's exit code", m_exec_flags,
      cmd_machines_exec},

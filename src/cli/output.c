@@ -155,6 +155,21 @@ static int one_cmd(struct cli *c, const char *name, const char *method, const ch
         return r;
 }
 
+int cli_machine_cmd(struct cli *c, const char *name, const char *method, const char *suffix,
+                    int argc, char **argv, void (*show)(const json_t *doc))
+{
+        const struct cli_cmd *cmd = cli_find(name);
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        if (npos != 1)
+                return cli_usage_error(cmd, "expected one machine ID");
+        char path[192];
+        snprintf(path, sizeof(path), "/v1/machines/%s%s", id, suffix);
+        return cli_call(c, method, path, NULL, show);
+}
+
 int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *base,
                const char *what, const char *done, int argc, char **argv,
                void (*show)(const json_t *doc))

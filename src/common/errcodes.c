@@ -168,6 +168,15 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
                                  "(deleted, dropped as one of the oldest, or never started)."},
     [NS_E_CODE_ARTIFACT_NOT_FOUND] = {"code_artifact_not_found", 404, 6,
                                       "The run has no artifact with this ID."},
+    [NS_E_DESKTOP_NOT_AVAILABLE] = {"desktop_not_available", 409, 7,
+                                    "The machine has no desktop: create it from the desktop "
+                                    "template."},
+    [NS_E_DESKTOP_WINDOW_NOT_FOUND] = {"desktop_window_not_found", 404, 6,
+                                       "The desktop has no application window with this ID "
+                                       "(closed, or never there)."},
+    [NS_E_DESKTOP_APP_NOT_FOUND] = {"desktop_app_not_found", 404, 6,
+                                    "No desktop entry of the machine has this name (a .desktop "
+                                    "file name or its Name=)."},
     [NS_E_LANGUAGE_NOT_SUPPORTED] = {"language_not_supported", 400, 4,
                                      "The code interpreter does not run this language (the "
                                      "message lists those it does)."},

@@ -75,6 +75,9 @@ enum ns_code {
         NS_E_CODE_CONTEXT_NOT_FOUND,
         NS_E_CODE_RUN_NOT_FOUND,
         NS_E_CODE_ARTIFACT_NOT_FOUND,
+        NS_E_DESKTOP_NOT_AVAILABLE,
+        NS_E_DESKTOP_WINDOW_NOT_FOUND,
+        NS_E_DESKTOP_APP_NOT_FOUND,
         NS_E_LANGUAGE_NOT_SUPPORTED,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,

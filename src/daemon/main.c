@@ -119,8 +119,10 @@ static void print_routes(void)
 {
         for (size_t i = 0; i < api_nroutes; i++)
                 printf("%s %s\n", api_routes[i].method, api_routes[i].pattern);
-        for (size_t i = 0; i < api_code_nroutes; i++) /* taken at their head (api/code.c) */
-                printf("%s %s\n", api_code_routes[i].method, api_code_routes[i].pattern);
+        for (size_t s = 0; s < api_nservices; s++) /* taken at their head (api/services.c) */
+                for (size_t i = 0; i < api_services[s].nroutes; i++)
+                        printf("%s %s\n", api_services[s].routes[i].method,
+                               api_services[s].routes[i].pattern);
 }
 
 static void print_errors(void)

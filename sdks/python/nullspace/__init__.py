@@ -6,6 +6,8 @@
     m.files.write("/root/a.txt", "data")
     # machines from the code-interpreter template also run code in stateful contexts:
     # Machine.create(template="code-interpreter").code.run("1 + 1").text == "2"
+    # and machines from the desktop template have a screen, mouse and keyboard:
+    # Machine.create(template="desktop").desktop.screenshot() -> PNG bytes
     m.kill()
 
 Errors raise subclasses of NullspaceError named after the stable codes
@@ -13,6 +15,7 @@ Errors raise subclasses of NullspaceError named after the stable codes
 
 from .client import Client
 from .code import Artifact, CodeRun, Context, Execution, ExecutionError, Result
+from .desktop import Desktop
 from .errors import NullspaceError, error_for
 from .machine import CommandHandle, CommandResult, Machine, PtyHandle, Snapshot, WatchHandle
 from .observe import (Webhook, WebhookVerificationError, follow_events, list_events, monitor,
@@ -24,7 +27,7 @@ from .websocket import Streams
 __version__ = "0.1.0"
 
 __all__ = ["Artifact", "BuildFailedError", "Client", "CodeRun", "CommandHandle", "CommandResult", "Context",
-           "Execution", "ExecutionError", "Machine", "Result",
+           "Desktop", "Execution", "ExecutionError", "Machine", "Result",
            "NullspaceError", "PtyHandle", "Snapshot", "Streams", "Template", "Volume",
            "WatchHandle", "Webhook", "WebhookVerificationError", "error_for", "follow_events",
            "list_events", "monitor", "verify_webhook"]

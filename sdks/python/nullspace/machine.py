@@ -11,6 +11,7 @@ import time
 import urllib.parse
 
 from .code import Code
+from .desktop import Desktop
 from .client import Client
 from .errors import ConnectionFailedError, RequestTimeoutError, ShuttingDownError
 
@@ -392,6 +393,7 @@ class Machine:
         self.files = Files(self)
         self.pty = Pty(self)
         self.code = Code(self)
+        self.desktop = Desktop(self)
 
     def __repr__(self):
         return "Machine(%s, %s)" % (self.id, self.info.get("state"))

@@ -352,6 +352,21 @@ export class CodeArtifactNotFoundError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "code_artifact_not_found";
 }
+/** The machine has no desktop: create it from the desktop template. */
+export class DesktopNotAvailableError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "desktop_not_available";
+}
+/** The desktop has no application window with this ID (closed, or never there). */
+export class DesktopWindowNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "desktop_window_not_found";
+}
+/** No desktop entry of the machine has this name (a .desktop file name or its Name=). */
+export class DesktopAppNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "desktop_app_not_found";
+}
 /** The code interpreter does not run this language (the message lists those it does). */
 export class LanguageNotSupportedError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

@@ -494,6 +494,27 @@ export class CodeArtifactNotFoundError extends NullspaceError {
   }
 }
 
+/** The machine has no desktop: create it from the desktop template. */
+export class DesktopNotAvailableError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("desktop_not_available", message, status, requestId);
+  }
+}
+
+/** The desktop has no application window with this ID (closed, or never there). */
+export class DesktopWindowNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("desktop_window_not_found", message, status, requestId);
+  }
+}
+
+/** No desktop entry of the machine has this name (a .desktop file name or its Name=). */
+export class DesktopAppNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("desktop_app_not_found", message, status, requestId);
+  }
+}
+
 /** The code interpreter does not run this language (the message lists those it does). */
 export class LanguageNotSupportedError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -585,6 +606,9 @@ const BY_CODE = {
   code_context_not_found: CodeContextNotFoundError,
   code_run_not_found: CodeRunNotFoundError,
   code_artifact_not_found: CodeArtifactNotFoundError,
+  desktop_not_available: DesktopNotAvailableError,
+  desktop_window_not_found: DesktopWindowNotFoundError,
+  desktop_app_not_found: DesktopAppNotFoundError,
   language_not_supported: LanguageNotSupportedError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,

@@ -370,6 +370,8 @@ export class Machine {
   pty: Pty;
   /** The code interpreter (machines from the code-interpreter template). */
   code: Code;
+  /** The desktop (machines from the desktop template). */
+  desktop: Desktop;
   path(suffix?: string): string;
   static create(opts?: CreateOptions): Promise<Machine>;
   static connect(id: string, opts?: ClientOptions & { client?: Client }): Promise<Machine>;
@@ -578,4 +580,47 @@ export class Code {
   restartContext(context: CodeContext | string): Promise<CodeContext>;
   /** Resolves whether a run was under way. */
   interrupt(context: CodeContext | string): Promise<boolean>;
+}
+
+export interface DesktopWindow {
+  id: number;
+  title: string;
+  /** Its WM_CLASS class (Chromium, st-256color). */
+  app: string;
+  pid: number | null;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  focused: boolean;
+  minimized: boolean;
+}
+
+export type MouseButton = "left" | "middle" | "right";
+export interface Point { x: number; y: number }
+
+/** m.desktop: screenshots, mouse and keyboard input, windows, the clipboard and launching
+ * applications (machines from the desktop template; others: DesktopNotAvailableError).
+ * Input calls resolve once the machine's X server has the input, with the pointer's
+ * position after. */
+export class Desktop {
+  screen(): Promise<{ width: number; height: number; depth: number }>;
+  screenshot(opts?: { format?: "png" | "jpeg"; quality?: number; region?: { x: number; y: number; width: number; height: number }; scale?: number; cursor?: boolean }): Promise<Buffer>;
+  cursorPosition(): Promise<Point>;
+  move(x: number, y: number): Promise<Point>;
+  click(x?: number, y?: number, opts?: { button?: MouseButton; double?: boolean; clicks?: number }): Promise<Point>;
+  doubleClick(x?: number, y?: number, button?: MouseButton): Promise<Point>;
+  rightClick(x?: number, y?: number): Promise<Point>;
+  mouseDown(x?: number, y?: number, button?: MouseButton): Promise<Point>;
+  mouseUp(x?: number, y?: number, button?: MouseButton): Promise<Point>;
+  drag(from: [number, number], to: [number, number], button?: MouseButton): Promise<Point>;
+  scroll(direction?: "up" | "down" | "left" | "right", amount?: number, x?: number, y?: number): Promise<Point>;
+  type(text: string, opts?: { delayMs?: number }): Promise<{ typed: number }>;
+  key(keys: string | string[], opts?: { delayMs?: number }): Promise<{ keys: string[] }>;
+  windows(): Promise<DesktopWindow[]>;
+  focus(window: DesktopWindow | number | string): Promise<DesktopWindow>;
+  close(window: DesktopWindow | number | string): Promise<{ id: number; closing: boolean }>;
+  clipboard(): Promise<string>;
+  setClipboard(text: string): Promise<{ length: number }>;
+  launch(opts: { app?: string; command?: string; env?: Record<string, string>; cwd?: string; waitS?: number }): Promise<{ pid: number; window: DesktopWindow | null }>;
 }

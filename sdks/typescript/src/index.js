@@ -8,12 +8,14 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { Code } from "./code.js";
+import { Desktop } from "./desktop.js";
 import { errorFor, NullspaceError } from "./errors.js";
 
 const EARLY_MAX = 4096; // events kept per channel before listen()
 
 export * from "./errors.js"; // NullspaceError, one class per code, errorFor (generated)
 export { Code, CodeRun, Execution, Result, RESULT_FORMATS } from "./code.js";
+export { Desktop } from "./desktop.js";
 
 /** The config file's grammar, the CLI's and the Python SDK's too (docs/configuration.md):
  * `key = value` lines, blanks around both trimmed; a line whose first non-blank character
@@ -566,6 +568,7 @@ export class Machine {
     this.files = new Files(this);
     this.pty = new Pty(this);
     this.code = new Code(this);
+    this.desktop = new Desktop(this);
   }
 
   get state() {

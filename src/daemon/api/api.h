@@ -139,17 +139,28 @@ void api_machines_network(struct http_exchange *ex);
 /* Takes preview requests off the server before routing (http_app.intercept). */
 const struct route *api_preview_intercept(struct http_exchange *ex);
 
-/* /v1/machines/{id}/code/... (api/code.c): taken at the head like a preview and
- * forwarded to the machine's code interpreter; NULL for any other request. */
-const struct route *api_code_intercept(struct http_exchange *ex);
+/* A server inside machines of a built-in template, reached through our API only
+ * (api/services.c): /v1/machines/{id}/SEGMENT/... forwarded to PORT of the machine. */
+struct machine_service {
+        const char *segment;        /* "code", "desktop" */
+        unsigned port;              /* CODE_PORT, DESKTOP_PORT */
+        const struct route *routes; /* what it serves (for --print-routes, the spec's test) */
+        size_t nroutes;
+        enum ns_code code;   /* answered when nothing listens on port */
+        const char *missing; /* the message's end then: "has no desktop (...)" */
+};
+extern const struct machine_service api_services[];
+extern const size_t api_nservices;
 
-/* Answers a code request whose machine has nothing on CODE_PORT: 409
- * code_interpreter_not_available (a preview_conn's refused hook; ws_code.c's too). */
+/* A request for one of api_services: the route that takes it at its head (like a
+ * preview) and forwards it to the machine's server; NULL for any other request. */
+const struct route *api_service_intercept(struct http_exchange *ex);
+
+/* Answers a service request whose machine has nothing on the service's port (by
+ * pc->port): 409 code_interpreter_not_available or desktop_not_available (a
+ * preview_conn's refused hook; ws_code.c's too). Loop thread. */
 struct preview_conn;
-void api_code_refused(struct preview_conn *pc);
-/* The routes api_code_intercept takes (for --print-routes and the spec's test). */
-extern const struct route api_code_routes[];
-extern const size_t api_code_nroutes;
+void api_service_refused(struct preview_conn *pc);
 void api_readyz(struct http_exchange *ex);
 void api_openapi(struct http_exchange *ex);
 void api_info(struct http_exchange *ex);

@@ -149,9 +149,9 @@ static int e2b_port_target(struct http_exchange *ex, struct preview_target *t, c
 const struct route *api_preview_intercept(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        const struct route *code = api_code_intercept(ex);
-        if (code)
-                return code;
+        const struct route *service = api_service_intercept(ex);
+        if (service)
+                return service;
         const char *label, *rest;
         struct preview_target t;
         if (e2b_port_target(ex, &t, &rest) == 0)
@@ -374,6 +374,11 @@ static enum ns_code admit(struct app *app, struct machine *m, const struct previ
                 snprintf(msg, cap,
                          "port %u is the code interpreter's: use /v1/machines/%s/code/...",
                          CODE_PORT, m->id);
+                return NS_E_FORBIDDEN;
+        }
+        if (t->port == DESKTOP_PORT) {
+                snprintf(msg, cap, "port %u is the desktop's: use /v1/machines/%s/desktop/...",
+                         DESKTOP_PORT, m->id);
                 return NS_E_FORBIDDEN;
         }
         if (open)

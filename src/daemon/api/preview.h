@@ -100,6 +100,9 @@ void preview_conn_connect(struct preview_conn *pc, struct machine *m);
 /* The code interpreter's port in machines of the code-interpreter template: never a
  * preview, reached through /v1/machines/{id}/code/... (api/code.c). */
 #define CODE_PORT 49999
+/* The desktop's automation server in machines of the desktop template: never a preview,
+ * reached through /v1/machines/{id}/desktop/... (api/services.c). */
+#define DESKTOP_PORT 49990
 
 /* Forwards request ex (taken at its head, api_preview_intercept) to `port` of machine m
  * as `target` (path and query), its API key stripped, the connection closed after the

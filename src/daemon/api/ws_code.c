@@ -273,6 +273,6 @@ void ws_code_open(struct ws_client *c, json_t *id, struct machine *m, json_t *fi
                                 e.msg[0] ? e.msg : "out of memory");
                 return;
         }
-        pc->refused = api_code_refused; /* answers 409 code_interpreter_not_available */
+        pc->refused = api_service_refused; /* answers 409 code_interpreter_not_available */
         preview_conn_connect(pc, m);
 }

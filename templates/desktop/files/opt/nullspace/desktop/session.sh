@@ -2,7 +2,8 @@
 # The desktop session of the desktop template, started in order, each part once the one
 # before it answers: the X server (Xvfb), a D-Bus session bus, the window manager, the
 # desktop and panel, then the VNC server on the machine's loopback (the daemon relays
-# viewers to it; nothing outside the machine reaches it). Screen size from
+# viewers to it; nothing outside the machine reaches it) and nsdesktop, the automation
+# server the daemon forwards /v1/machines/{id}/desktop/... to (server.py). Screen size from
 # NS_DESKTOP_WIDTH, NS_DESKTOP_HEIGHT, NS_DESKTOP_DEPTH (default 1280x800x24). Commands
 # reach the session with `. /run/nullspace-desktop/env` (DISPLAY and the session bus).
 W=${NS_DESKTOP_WIDTH:-1280} H=${NS_DESKTOP_HEIGHT:-800} D=${NS_DESKTOP_DEPTH:-24}
@@ -35,4 +36,5 @@ until_ok 100 sh -c 'xprop -root _NET_SUPPORTING_WM_CHECK | grep -q "window id"'
 xfdesktop &
 xfce4-panel &
 x11vnc -display :0 -localhost -rfbport 5900 -forever -shared -nopw -noxdamage -quiet &
+python3 /opt/nullspace/desktop/server.py &
 wait

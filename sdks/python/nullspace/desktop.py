@@ -1,0 +1,132 @@
+"""The desktop (docs/desktop.md) of machines from the desktop template: m.desktop takes
+screenshots and sends mouse and keyboard input, lists, focuses and closes windows,
+reads and sets the clipboard and launches applications — what a computer-use agent
+does. Every input call returns once the machine's X server has the input.
+
+    m = Machine.create(template="desktop")
+    png = m.desktop.screenshot()                     # bytes
+    m.desktop.launch(app="chromium", wait_s=30)      # {"pid", "window"}
+    m.desktop.click(640, 400)
+    m.desktop.type("héllo 日本")
+    m.desktop.key("ctrl+l")
+"""
+
+import urllib.parse
+
+
+class Desktop:
+    """m.desktop. Errors raise the daemon's typed errors (DesktopNotAvailableError on a
+    machine of another template, DesktopWindowNotFoundError, DesktopAppNotFoundError,
+    InvalidFieldError, ...)."""
+
+    def __init__(self, machine):
+        self.machine = machine
+
+    def _call(self, method, suffix, body=None, query=None):
+        return self.machine.client.request(method, self.machine._path("/desktop" + suffix),
+                                           body=body, query=query)
+
+    def screen(self):
+        """{"width", "height", "depth"} of the screen."""
+        return self._call("GET", "/screen")
+
+    def screenshot(self, format="png", quality=None, region=None, scale=None, cursor=False):
+        """The screen as PNG (or JPEG: format="jpeg", quality 1-100) bytes; region
+        (x, y, width, height) crops, scale (0.05-1) shrinks, cursor draws the pointer."""
+        q = {"format": format, "quality": quality, "scale": scale,
+             "cursor": "true" if cursor else None}
+        if region:
+            q.update(zip(("x", "y", "width", "height"), region))
+        return self._call("GET", "/screenshot", query=q)
+
+    def cursor_position(self):
+        """(x, y) of the mouse pointer."""
+        p = self._call("GET", "/mouse")
+        return p["x"], p["y"]
+
+    def move(self, x, y):
+        return self._call("POST", "/mouse/move", {"x": x, "y": y})
+
+    def click(self, x=None, y=None, button="left", double=False, clicks=None):
+        """Clicks button (left, middle, right) at (x, y), or where the pointer is."""
+        body = {"button": button, "double": double}
+        if x is not None or y is not None:
+            body.update(x=x, y=y)
+        if clicks is not None:
+            body["clicks"] = clicks
+        return self._call("POST", "/mouse/click", body)
+
+    def double_click(self, x=None, y=None, button="left"):
+        return self.click(x, y, button, double=True)
+
+    def right_click(self, x=None, y=None):
+        return self.click(x, y, "right")
+
+    def mouse_down(self, x=None, y=None, button="left"):
+        return self._call("POST", "/mouse/down", _at(x, y, button=button))
+
+    def mouse_up(self, x=None, y=None, button="left"):
+        return self._call("POST", "/mouse/up", _at(x, y, button=button))
+
+    def drag(self, start, end, button="left"):
+        """Drags from start (x, y) to end (x, y) with button held."""
+        return self._call("POST", "/mouse/drag", {"x": start[0], "y": start[1], "to_x": end[0],
+                                                  "to_y": end[1], "button": button})
+
+    def scroll(self, direction="down", amount=3, x=None, y=None):
+        """Turns the wheel amount steps up, down, left or right (at x, y when given)."""
+        return self._call("POST", "/mouse/scroll",
+                          _at(x, y, direction=direction, amount=amount))
+
+    def type(self, text, delay_ms=None):
+        """Types text (any Unicode) into the focused window."""
+        body = {"text": text}
+        if delay_ms is not None:
+            body["delay_ms"] = delay_ms
+        return self._call("POST", "/keyboard/type", body)
+
+    def key(self, *keys, delay_ms=None):
+        """Presses keys or combinations one after another: key("ctrl+shift+t"),
+        key("esc", "enter")."""
+        body = {"keys": list(keys)}
+        if delay_ms is not None:
+            body["delay_ms"] = delay_ms
+        return self._call("POST", "/keyboard/key", body)
+
+    def windows(self):
+        """The application windows: [{"id", "title", "app", "pid", "x", "y", "width",
+        "height", "focused", "minimized"}]."""
+        return self._call("GET", "/windows")
+
+    def focus(self, window):
+        """Raises and focuses a window (its id or its dict); the window after."""
+        return self._call("POST", "/windows/%s/focus" % _wid(window))
+
+    def close(self, window):
+        """Asks a window to close, as its close button does."""
+        return self._call("POST", "/windows/%s/close" % _wid(window))
+
+    def clipboard(self):
+        """The clipboard's text ("" when it holds none)."""
+        return self._call("GET", "/clipboard")["text"]
+
+    def set_clipboard(self, text):
+        return self._call("PUT", "/clipboard", {"text": text})
+
+    def launch(self, app=None, command=None, env=None, cwd=None, wait_s=None):
+        """Starts a desktop entry (app="chromium") or a shell command in the session:
+        {"pid", "window"}; with wait_s the new window (or None when none came)."""
+        body = {k: v for k, v in (("app", app), ("command", command), ("env", env),
+                                   ("cwd", cwd), ("wait_s", wait_s)) if v is not None}
+        return self._call("POST", "/launch", body)
+
+
+def _at(x, y, **fields):
+    if x is not None or y is not None:
+        fields.update(x=x, y=y)
+    return fields
+
+
+def _wid(window):
+    wid = window["id"] if isinstance(window, dict) else window
+    return urllib.parse.quote(str(wid), safe="")

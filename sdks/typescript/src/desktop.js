@@ -1,0 +1,119 @@
+// The desktop (docs/desktop.md) of machines from the desktop template: m.desktop takes
+// screenshots, sends mouse and keyboard input, lists, focuses and closes windows, reads
+// and sets the clipboard and launches applications. Every input call resolves once the
+// machine's X server has the input.
+
+function at(x, y, fields) {
+  return x === undefined && y === undefined ? fields : { x, y, ...fields };
+}
+
+function windowId(w) {
+  return encodeURIComponent(String(typeof w === "object" ? w.id : w));
+}
+
+/** m.desktop. Errors are the daemon's typed errors (DesktopNotAvailableError on a
+ * machine of another template, DesktopWindowNotFoundError, DesktopAppNotFoundError,
+ * InvalidFieldError, ...). */
+export class Desktop {
+  constructor(machine) {
+    this.machine = machine;
+  }
+
+  call(method, suffix, opts) {
+    return this.machine.client.request(method, this.machine.path(`/desktop${suffix}`), opts);
+  }
+
+  /** { width, height, depth } of the screen. */
+  screen() {
+    return this.call("GET", "/screen");
+  }
+
+  /** The screen as a PNG (or JPEG: format "jpeg", quality 1-100) Buffer; region
+   * { x, y, width, height } crops, scale (0.05-1) shrinks, cursor draws the pointer. */
+  screenshot({ format = "png", quality, region, scale, cursor } = {}) {
+    const query = { format, quality, scale, cursor: cursor ? "true" : undefined, ...(region || {}) };
+    return this.call("GET", "/screenshot", { query, decode: false });
+  }
+
+  /** { x, y } of the mouse pointer. */
+  cursorPosition() {
+    return this.call("GET", "/mouse");
+  }
+
+  move(x, y) {
+    return this.call("POST", "/mouse/move", { body: { x, y } });
+  }
+
+  /** Clicks opts.button (left, middle, right; opts.double, opts.clicks) at (x, y), or
+   * where the pointer is when x and y are undefined. */
+  click(x, y, { button = "left", double = false, clicks } = {}) {
+    return this.call("POST", "/mouse/click", { body: at(x, y, { button, double, clicks }) });
+  }
+
+  doubleClick(x, y, button = "left") {
+    return this.click(x, y, { button, double: true });
+  }
+
+  rightClick(x, y) {
+    return this.click(x, y, { button: "right" });
+  }
+
+  mouseDown(x, y, button = "left") {
+    return this.call("POST", "/mouse/down", { body: at(x, y, { button }) });
+  }
+
+  mouseUp(x, y, button = "left") {
+    return this.call("POST", "/mouse/up", { body: at(x, y, { button }) });
+  }
+
+  /** Drags from [x, y] to [x, y] with button held. */
+  drag(from, to, button = "left") {
+    return this.call("POST", "/mouse/drag", { body: { x: from[0], y: from[1], to_x: to[0], to_y: to[1], button } });
+  }
+
+  /** Turns the wheel amount steps up, down, left or right (at x, y when given). */
+  scroll(direction = "down", amount = 3, x, y) {
+    return this.call("POST", "/mouse/scroll", { body: at(x, y, { direction, amount }) });
+  }
+
+  /** Types text (any Unicode) into the focused window. */
+  type(text, { delayMs } = {}) {
+    return this.call("POST", "/keyboard/type", { body: { text, delay_ms: delayMs } });
+  }
+
+  /** Presses keys or combinations one after another: key("ctrl+shift+t"),
+   * key(["esc", "enter"]). */
+  key(keys, { delayMs } = {}) {
+    return this.call("POST", "/keyboard/key", { body: { keys: Array.isArray(keys) ? keys : [keys], delay_ms: delayMs } });
+  }
+
+  /** The application windows: [{ id, title, app, pid, x, y, width, height, focused, minimized }]. */
+  windows() {
+    return this.call("GET", "/windows");
+  }
+
+  /** Raises and focuses a window (its id or the window); resolves the window after. */
+  focus(window) {
+    return this.call("POST", `/windows/${windowId(window)}/focus`);
+  }
+
+  /** Asks a window to close, as its close button does. */
+  close(window) {
+    return this.call("POST", `/windows/${windowId(window)}/close`);
+  }
+
+  /** The clipboard's text ("" when it holds none). */
+  async clipboard() {
+    return (await this.call("GET", "/clipboard")).text;
+  }
+
+  setClipboard(text) {
+    return this.call("PUT", "/clipboard", { body: { text } });
+  }
+
+  /** Starts a desktop entry ({ app: "chromium" }) or a shell command ({ command }) in the
+   * session; resolves { pid, window } (the new window with waitS, else null). */
+  launch({ app, command, env, cwd, waitS } = {}) {
+    return this.call("POST", "/launch", { body: { app, command, env, cwd, wait_s: waitS }, wait: true });
+  }
+}
