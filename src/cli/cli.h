@@ -92,6 +92,28 @@ int cli_code_error(const json_t *err);
  * answers a tool result (new reference): the execution as JSON text, each PNG/JPEG
  * result as image content. *is_error when the request failed or the code raised. */
 json_t *cli_mcp_run_code(struct cli *c, json_t *args, int *is_error);
+
+struct cli_resp;
+/* An MCP tool of `nullspace mcp` (cmd_mcp.c): run answers a tools/call result and sets
+ * *is_error when the call failed. */
+struct cli_mcp_tool {
+        const char *name, *description, *schema; /* schema: JSON text of inputSchema */
+        json_t *(*run)(struct cli *c, json_t *args, int *is_error);
+};
+/* The desktop's computer-use tools (cmd_mcp_desktop.c). */
+extern const struct cli_mcp_tool cli_mcp_desktop_tools[];
+extern const size_t cli_mcp_ndesktop_tools;
+/* A tool result holding doc (stolen) as JSON text content. */
+json_t *cli_mcp_text_result(json_t *doc, int is_error);
+/* Performs an API call (body stolen) and turns its answer into a tool result. */
+json_t *cli_mcp_api(struct cli *c, const char *method, const char *path, json_t *body);
+/* "/v1/machines/ID" + suffix into out: 0, or -1 when args' machine_id is missing or odd. */
+int cli_mcp_machine_path(json_t *args, const char *suffix, char *out, size_t cap);
+/* GET path into r: NULL when it answered 200 (the caller frees r), else the tool's error
+ * result (r freed, *is_error set). */
+json_t *cli_mcp_get(struct cli *c, const char *path, struct cli_resp *r, int *is_error);
+/* An invalid_field tool error with msg; sets *is_error. */
+json_t *cli_mcp_bad_args(int *is_error, const char *msg);
 int cmd_ssh(struct cli *c, int argc, char **argv);
 int cmd_machines_connect(struct cli *c, int argc, char **argv);
 int cmd_ssh_proxy(struct cli *c, int argc, char **argv);

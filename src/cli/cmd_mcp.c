@@ -40,13 +40,8 @@ static void send_error(json_t *id, int code, const char *msg)
 
 /* ---- tools -------------------------------------------------------------------------- */
 
-struct tool {
-        const char *name, *description, *schema; /* schema: JSON text of inputSchema */
-        json_t *(*run)(struct cli *c, json_t *args, int *is_error);
-};
-
 /* A tool's answer: the API's JSON (or its error document) as text content. */
-static json_t *text_result(json_t *doc, int is_error)
+json_t *cli_mcp_text_result(json_t *doc, int is_error)
 {
         char *text = json_dumps(doc, JSON_INDENT(2));
         json_t *r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text",
@@ -56,25 +51,24 @@ static json_t *text_result(json_t *doc, int is_error)
         return r;
 }
 
-/* Performs an API call and turns its answer into a tool result. */
-static json_t *api(struct cli *c, const char *method, const char *path, json_t *body)
+json_t *cli_mcp_api(struct cli *c, const char *method, const char *path, json_t *body)
 {
         struct cli_resp r;
         int rc = cli_request(c, method, path, body, 1, &r);
         json_decref(body);
         if (rc) {
                 int timeout = rc == ns_code_def(NS_E_REQUEST_TIMEOUT)->exit_code;
-                return text_result(json_pack("{s:{s:s,s:s}}", "error", "code",
-                                             timeout ? "request_timeout" : "connection_failed",
-                                             "message",
-                                             timeout ? "the daemon did not answer in time"
-                                                     : "the daemon could not be reached"),
-                                   1);
+                return cli_mcp_text_result(
+                    json_pack("{s:{s:s,s:s}}", "error", "code",
+                              timeout ? "request_timeout" : "connection_failed", "message",
+                              timeout ? "the daemon did not answer in time"
+                                      : "the daemon could not be reached"),
+                    1);
         }
         int bad = r.status < 200 || r.status >= 300;
         json_t *doc = r.doc ? json_incref(r.doc) : json_pack("{s:I}", "status", r.status);
         cli_resp_free(&r);
-        return text_result(doc, bad);
+        return cli_mcp_text_result(doc, bad);
 }
 
 static const char *str_arg(json_t *args, const char *key)
@@ -82,8 +76,7 @@ static const char *str_arg(json_t *args, const char *key)
         return json_string_value(json_object_get(args, key));
 }
 
-/* "/v1/machines/ID" + suffix, or NULL when the machine_id argument is missing or odd. */
-static int machine_path(json_t *args, const char *suffix, char *out, size_t cap)
+int cli_mcp_machine_path(json_t *args, const char *suffix, char *out, size_t cap)
 {
         const char *id = str_arg(args, "machine_id");
         if (!id || !is_safe_token(id, 64))
@@ -97,17 +90,29 @@ static int files_owner_path(json_t *args, const char *suffix, char *out, size_t 
 {
         const char *vol = str_arg(args, "volume");
         if (!vol)
-                return machine_path(args, suffix, out, cap);
+                return cli_mcp_machine_path(args, suffix, out, cap);
         if (!is_safe_token(vol, 64))
                 return -1;
         snprintf(out, cap, "/v1/volumes/%s%s", vol, suffix);
         return 0;
 }
 
-static json_t *bad_args(int *is_error, const char *msg)
+json_t *cli_mcp_get(struct cli *c, const char *path, struct cli_resp *r, int *is_error)
+{
+        if (cli_request(c, "GET", path, NULL, 1, r))
+                return cli_mcp_bad_args(is_error, "the daemon could not be reached");
+        if (r->status == 200)
+                return NULL;
+        *is_error = 1;
+        json_t *res = cli_mcp_text_result(r->doc ? json_incref(r->doc) : json_object(), 1);
+        cli_resp_free(r);
+        return res;
+}
+
+json_t *cli_mcp_bad_args(int *is_error, const char *msg)
 {
         *is_error = 1;
-        return text_result(
+        return cli_mcp_text_result(
             json_pack("{s:{s:s,s:s}}", "error", "code", "invalid_field", "message", msg), 1);
 }
 
@@ -121,7 +126,7 @@ static json_t *t_create(struct cli *c, json_t *args, int *is_error)
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
                 if (json_object_get(args, keys[i]))
                         json_object_set(body, keys[i], json_object_get(args, keys[i]));
-        return api(c, "POST", "/v1/machines", body);
+        return cli_mcp_api(c, "POST", "/v1/machines", body);
 }
 
 static json_t *t_list(struct cli *c, json_t *args, int *is_error)
@@ -131,28 +136,28 @@ static json_t *t_list(struct cli *c, json_t *args, int *is_error)
         char path[128];
         snprintf(path, sizeof(path), "/v1/machines?limit=1000%s%s", state ? "&state=" : "",
                  state && is_safe_token(state, 32) ? state : "");
-        return api(c, "GET", path, NULL);
+        return cli_mcp_api(c, "GET", path, NULL);
 }
 
 static json_t *t_templates(struct cli *c, json_t *args, int *is_error)
 {
         (void)args;
         (void)is_error;
-        return api(c, "GET", "/v1/templates?limit=1000", NULL);
+        return cli_mcp_api(c, "GET", "/v1/templates?limit=1000", NULL);
 }
 
 static json_t *t_exec(struct cli *c, json_t *args, int *is_error)
 {
         char path[160];
         const char *cmd = str_arg(args, "command");
-        if (machine_path(args, "/exec", path, sizeof(path)) < 0 || !cmd)
-                return bad_args(is_error, "machine_id and command are required");
+        if (cli_mcp_machine_path(args, "/exec", path, sizeof(path)) < 0 || !cmd)
+                return cli_mcp_bad_args(is_error, "machine_id and command are required");
         json_t *body = json_pack("{s:s}", "cmd", cmd);
         if (str_arg(args, "cwd"))
                 json_object_set(body, "cwd", json_object_get(args, "cwd"));
         if (json_is_integer(json_object_get(args, "timeout_s")))
                 json_object_set(body, "timeout_s", json_object_get(args, "timeout_s"));
-        return api(c, "POST", path, body);
+        return cli_mcp_api(c, "POST", path, body);
 }
 
 /* "/v1/machines/ID/files?path=P" (P escaped), or -1. */
@@ -174,16 +179,13 @@ static json_t *t_read(struct cli *c, json_t *args, int *is_error)
 {
         char path[8192];
         if (file_path(args, path, sizeof(path)) < 0)
-                return bad_args(is_error, "machine_id (or volume) and path are required");
+                return cli_mcp_bad_args(is_error, "machine_id (or volume) and path are required");
         struct cli_resp r;
-        if (cli_request(c, "GET", path, NULL, 1, &r))
-                return bad_args(is_error, "the daemon could not be reached");
-        json_t *res;
-        if (r.status != 200) {
-                *is_error = 1;
-                res = text_result(r.doc ? json_incref(r.doc) : json_object(), 1);
-        } else if (r.body.len > FILE_TEXT_MAX) {
-                res = bad_args(is_error, "the file is larger than 8 MiB");
+        json_t *res = cli_mcp_get(c, path, &r, is_error);
+        if (res)
+                return res;
+        if (r.body.len > FILE_TEXT_MAX) {
+                res = cli_mcp_bad_args(is_error, "the file is larger than 8 MiB");
         } else {
                 json_t *s = json_stringn(r.body.data ? r.body.data : "", r.body.len);
                 if (!s) { /* not UTF-8: base64 */
@@ -205,27 +207,28 @@ static json_t *t_write(struct cli *c, json_t *args, int *is_error)
         char path[8192];
         const char *content = str_arg(args, "content");
         if (file_path(args, path, sizeof(path)) < 0 || !content)
-                return bad_args(is_error, "machine_id (or volume), path and content are required");
+                return cli_mcp_bad_args(is_error,
+                                        "machine_id (or volume), path and content are required");
         size_t n = json_string_length(json_object_get(args, "content"));
         struct cli_resp r;
         if (cli_request_raw(c, "PUT", path, content, n, &r))
-                return bad_args(is_error, "the daemon could not be reached");
+                return cli_mcp_bad_args(is_error, "the daemon could not be reached");
         int bad = r.status != 200;
         json_t *doc = r.doc ? json_incref(r.doc) : json_object();
         cli_resp_free(&r);
         *is_error = bad;
-        return text_result(doc, bad);
+        return cli_mcp_text_result(doc, bad);
 }
 
 static json_t *by_id(struct cli *c, json_t *args, int *is_error, const char *method,
                      const char *suffix, json_t *body)
 {
         char path[160];
-        if (machine_path(args, suffix, path, sizeof(path)) < 0) {
+        if (cli_mcp_machine_path(args, suffix, path, sizeof(path)) < 0) {
                 json_decref(body);
-                return bad_args(is_error, "machine_id is required");
+                return cli_mcp_bad_args(is_error, "machine_id is required");
         }
-        return api(c, method, path, body);
+        return cli_mcp_api(c, method, path, body);
 }
 
 static json_t *t_hibernate(struct cli *c, json_t *args, int *is_error)
@@ -273,7 +276,8 @@ static json_t *t_ssh(struct cli *c, json_t *args, int *is_error)
         const char *key = str_arg(args, "public_key"), *user = str_arg(args, "user");
         json_t *ttl = json_object_get(args, "ttl_s");
         if (!key || (ttl && !json_is_integer(ttl)))
-                return bad_args(is_error, "public_key (one OpenSSH public key line) is required");
+                return cli_mcp_bad_args(is_error,
+                                        "public_key (one OpenSSH public key line) is required");
         json_t *body = json_pack("{s:s}", "public_key", key);
         if (user)
                 json_object_set_new(body, "user", json_string(user));
@@ -286,8 +290,8 @@ static json_t *t_volume_create(struct cli *c, json_t *args, int *is_error)
 {
         const char *name = str_arg(args, "name");
         if (!name || !json_is_integer(json_object_get(args, "size_mb")))
-                return bad_args(is_error, "name and size_mb are required");
-        return api(
+                return cli_mcp_bad_args(is_error, "name and size_mb are required");
+        return cli_mcp_api(
             c, "POST", "/v1/volumes",
             json_pack("{s:s,s:O}", "name", name, "size_mb", json_object_get(args, "size_mb")));
 }
@@ -296,15 +300,15 @@ static json_t *t_volume_list(struct cli *c, json_t *args, int *is_error)
 {
         (void)args;
         (void)is_error;
-        return api(c, "GET", "/v1/volumes?limit=1000", NULL);
+        return cli_mcp_api(c, "GET", "/v1/volumes?limit=1000", NULL);
 }
 
 static json_t *t_volume_delete(struct cli *c, json_t *args, int *is_error)
 {
         char path[160];
         if (!str_arg(args, "volume") || files_owner_path(args, "", path, sizeof(path)) < 0)
-                return bad_args(is_error, "volume is required");
-        return api(c, "DELETE", path, NULL);
+                return cli_mcp_bad_args(is_error, "volume is required");
+        return cli_mcp_api(c, "DELETE", path, NULL);
 }
 
 /* The lifecycle log: what happened to machines (or one machine), why and when. */
@@ -317,12 +321,13 @@ static json_t *t_events(struct cli *c, json_t *args, int *is_error)
                 snprintf(family, sizeof(family), "%.*s", (int)strcspn(type, "*"), type);
         if ((type && (!is_safe_token(family, 47) || strcmp(type + strlen(family), "*") > 0)) ||
             (id && !is_safe_token(id, 64)) || (since && !json_is_integer(since)))
-                return bad_args(is_error, "type, machine_id: plain tokens; since_seq: a number");
+                return cli_mcp_bad_args(is_error,
+                                        "type, machine_id: plain tokens; since_seq: a number");
         char path[256];
         snprintf(path, sizeof(path), "/v1/events?limit=200%s%s%s%s&since_seq=%lld",
                  type ? "&type=" : "", type ? type : "", id ? "&subject=" : "", id ? id : "",
                  since ? (long long)json_integer_value(since) : 0LL);
-        return api(c, "GET", path, NULL);
+        return cli_mcp_api(c, "GET", path, NULL);
 }
 
 #define ID_PROP "\"machine_id\":{\"type\":\"string\",\"description\":\"the machine (m_...)\"}"
@@ -330,7 +335,7 @@ static json_t *t_events(struct cli *c, json_t *args, int *is_error)
         "\"volume\":{\"type\":\"string\",\"description\":\"a volume's ID or name, instead of "     \
         "machine_id: its files without a machine\"}"
 
-static const struct tool tools[] = {
+static const struct cli_mcp_tool tools[] = {
     {"create_machine", "Create an isolated Linux machine (gVisor sandbox) and wait until it runs.",
      "{\"type\":\"object\",\"properties\":{\"template\":{\"type\":\"string\",\"description\":"
      "\"base (default) or a name[:tag] from list_templates\"},\"memory_mb\":{"
@@ -430,14 +435,23 @@ static const struct tool tools[] = {
 
 /* ---- the protocol ---------------------------------------------------------------------- */
 
+/* Tool number i of ours and of the desktop's (cmd_mcp_desktop.c), or NULL past the end. */
+static const struct cli_mcp_tool *tool_at(size_t i)
+{
+        size_t n = sizeof(tools) / sizeof(tools[0]);
+        if (i < n)
+                return &tools[i];
+        return i - n < cli_mcp_ndesktop_tools ? &cli_mcp_desktop_tools[i - n] : NULL;
+}
+
 static json_t *tools_list(void)
 {
         json_t *arr = json_array();
-        for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
-                json_array_append_new(arr,
-                                      json_pack("{s:s,s:s,s:o}", "name", tools[i].name,
-                                                "description", tools[i].description, "inputSchema",
-                                                json_loads(tools[i].schema, 0, NULL)));
+        const struct cli_mcp_tool *t;
+        for (size_t i = 0; (t = tool_at(i)); i++)
+                json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "name", t->name,
+                                                     "description", t->description, "inputSchema",
+                                                     json_loads(t->schema, 0, NULL)));
         return json_pack("{s:o}", "tools", arr);
 }
 
@@ -445,11 +459,11 @@ static void tools_call(struct cli *c, json_t *id, json_t *params)
 {
         const char *name = json_string_value(json_object_get(params, "name"));
         json_t *args = json_object_get(params, "arguments");
-        for (size_t i = 0; name && i < sizeof(tools) / sizeof(tools[0]); i++) {
-                if (strcmp(tools[i].name, name) == 0) {
+        const struct cli_mcp_tool *t;
+        for (size_t i = 0; name && (t = tool_at(i)); i++) {
+                if (strcmp(t->name, name) == 0) {
                         int is_error = 0;
-                        json_t *res =
-                            tools[i].run(c, json_is_object(args) ? args : NULL, &is_error);
+                        json_t *res = t->run(c, json_is_object(args) ? args : NULL, &is_error);
                         c->waiting = NULL;
                         send_result(id, res);
                         return;

@@ -353,14 +353,16 @@ def drop_netns_pool(table):
             subprocess.run(["ip", "netns", "delete", name], capture_output=True)
 
 
-def run_bounded(argv, timeout, **kw):
-    """Runs argv in a session of its own and returns the CompletedProcess; on timeout the
-    whole group (npm's node child included) is killed and AssertionError carries what it
-    printed so far, so a hang names where it hung instead of running into CTest's limit."""
+def run_bounded(argv, timeout, input=None, **kw):
+    """Runs argv in a session of its own (input, when given, on its stdin) and returns the
+    CompletedProcess; on timeout the whole group (npm's node child included) is killed and
+    AssertionError carries what it printed so far, so a hang names where it hung instead
+    of running into CTest's limit."""
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.PIPE if input is not None else None,
                          start_new_session=True, **kw)
     try:
-        out, err = p.communicate(timeout=timeout)
+        out, err = p.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         out, err = p.communicate()

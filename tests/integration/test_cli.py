@@ -152,6 +152,10 @@ class Cli(DaemonTest):
             "code contexts restart": None, "code runs start": None, "code runs list": None,
             "code runs get": None, "code runs cancel": None, "code runs delete": None,
             "code artifacts list": None, "code artifacts get": None,
+            # a machine of the desktop template: test_desktop.test_the_cli
+            **{"desktop " + v: None for v in (
+                "screenshot", "screen", "cursor", "move", "click", "drag", "scroll", "type",
+                "key", "windows", "focus", "close", "clipboard", "launch")},
         }
         schema = json.loads(self.d.cli("schema").stdout)
         self.assertEqual(sorted(c["name"] for c in schema["commands"]), sorted(runs))

@@ -3,14 +3,25 @@ has its session on screen from a machine's first instant (Xvfb, the window manag
 VNC on the machine's loopback only), and /v1/machines/{id}/desktop/... drives it
 through the machine's automation server: screenshots, mouse and keyboard input that
 real applications receive (xev records it, st shows typed text), Unicode typing and
-the clipboard, windows, launching applications, stable errors."""
+the clipboard, windows, launching applications, stable errors; and the same through
+every client: the Python and TypeScript SDKs, the CLI and the official MCP client."""
 
+import json
+import os
 import re
 import struct
+import sys
+import tempfile
 import time
 import unittest
 
-from harness import DaemonTest, error_code
+from harness import CLI, SOURCE, DaemonTest, error_code, run_bounded
+from recipes import blocks, check, run_block
+
+sys.path.insert(0, os.path.join(SOURCE, "sdks", "python"))
+import nullspace  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 SESSION = ". /run/nullspace-desktop/env; "
 
@@ -100,35 +111,32 @@ class Desktop(DaemonTest):
             self.refused("GET", "screenshot?" + query, None, 400, code)
 
     def test_typing_shows_on_screen_and_unicode_arrives(self):
-        win = self.launch("st -t nstyping -e bash", "nstyping")
+        # cat reads what the terminal gets (a shell starting up may flush what came early)
+        win = self.launch("st -t nstyping -e sh -c 'cat > /tmp/typed'", "nstyping")
         self.assertTrue(self.api("POST", "windows/%d/focus" % win["id"])["focused"])
         at = "screenshot?x=%d&y=%d&width=%d&height=%d" % (win["x"], win["y"], win["width"],
                                                            win["height"])
         elsewhere = "screenshot?x=1180&y=700&width=100&height=100"
         before, other = self.api("GET", at), self.api("GET", elsewhere)
-        text = "echo typed-é日本 > /tmp/typed"
+        text = "typed-é日本"
         self.assertEqual(self.api("POST", "keyboard/type", {"text": text}), {"typed": len(text)})
         self.api("POST", "keyboard/key", {"keys": "enter"})
-        try:
-            self.until(lambda: "日本" in self.sh("cat /tmp/typed 2>/dev/null || true"), "/tmp/typed")
-        except AssertionError:
-            open("/tmp/typing-fail.png", "wb").write(self.api("GET", "screenshot"))
-            raise AssertionError(self.sh("cat /tmp/typed 2>/dev/null || true"))
+        self.typed("/tmp/typed", "日本")
         self.assertEqual(self.sh("cat /tmp/typed"), "typed-é日本\n")
         # the terminal shows it; the rest of the screen did not change
         self.assertNotEqual(self.api("GET", at), before)
         self.assertEqual(self.api("GET", elsewhere), other)
         # the clipboard, both ways between the API and the session's own tools
+        self.sh("printf 'from-xclip ü' | xclip -selection clipboard")
+        self.assertEqual(self.api("GET", "clipboard"), {"text": "from-xclip ü"})
         self.assertEqual(self.api("PUT", "clipboard", {"text": "clip é日本\nline 2"}),
                          {"length": 15})
         self.assertEqual(self.sh("xclip -o -selection clipboard"), "clip é日本\nline 2")
-        self.sh("printf 'from-xclip ü' | xclip -selection clipboard")
-        self.assertEqual(self.api("GET", "clipboard"), {"text": "from-xclip ü"})
-        # pasting it into the terminal types it
-        self.api("POST", "keyboard/type", {"text": "echo "})
-        self.api("POST", "keyboard/key", {"keys": ["ctrl+shift+v", "space"], "delay_ms": 0})
-        self.api("POST", "keyboard/type", {"text": "> /tmp/pasted\n"})
-        self.until(lambda: "ü" in self.sh("cat /tmp/pasted 2>/dev/null || true"), "/tmp/pasted")
+        # pasting it into the terminal (st: ctrl+shift+v) types it; the terminal asks for
+        # the text and gets it later: its first line reaches cat by the newline in it
+        self.api("POST", "keyboard/key", {"keys": "ctrl+shift+v"})
+        self.typed("/tmp/typed", "clip é日本\n")
+        self.assertEqual(self.sh("cat /tmp/typed"), "typed-é日本\nclip é日本\n")
 
     def test_mouse_input_reaches_an_application(self):
         # xev prints the button events its window gets, with where they happened
@@ -228,6 +236,113 @@ class Desktop(DaemonTest):
         path = r["path_url"][r["path_url"].index("/preview/"):]
         st, _, r = self.d.request("GET", path + "screen", key=False)
         self.assertEqual((st, error_code(r)), (403, "forbidden"), r)
+
+
+    def typed(self, path, want):
+        """Waits for the text typed into a terminal to land in path; on failure says what
+        the desktop showed (its windows; the screen in /tmp/desktop-failure.png)."""
+        try:
+            self.until(lambda: want in self.sh("cat %s 2>/dev/null || true" % path), path)
+        except AssertionError:
+            with open("/tmp/desktop-failure.png", "wb") as f:
+                f.write(self.api("GET", "screenshot"))
+            raise AssertionError("%s never held %r: %r; windows %s" % (
+                path, want, self.sh("cat %s 2>/dev/null || true" % path),
+                self.api("GET", "windows")))
+
+    def test_the_python_sdk(self):
+        d = nullspace.Machine.connect(self.mid, client=nullspace.Client(self.d.url, self.d.key)).desktop
+        self.assertEqual(d.screen()["width"], 1280)
+        self.assertEqual(png_size(d.screenshot(region=(10, 10, 30, 20))), (30, 20))
+        self.assertEqual(d.screenshot(format="jpeg", scale=0.2, cursor=True)[:2], b"\xff\xd8")
+        r = d.launch(command="st -t nspy -e sh -c 'cat > /tmp/py-typed'", wait_s=30)
+        self.addCleanup(self.sh, "kill -- -%d 2>/dev/null || true" % r["pid"])
+        w = r["window"]
+        self.assertEqual(d.move(w["x"] + 5, w["y"] + 5), {"x": w["x"] + 5, "y": w["y"] + 5})
+        self.assertEqual(d.cursor_position(), (w["x"] + 5, w["y"] + 5))
+        d.click(w["x"] + 10, w["y"] + 10)
+        # the window manager handles a click after it is delivered: focus() waits for it
+        self.assertTrue(d.focus(w)["focused"])
+        d.type("py-日本")
+        d.key("enter")
+        self.typed("/tmp/py-typed", "py-日本")
+        d.set_clipboard("py clip ü")
+        self.assertEqual(d.clipboard(), "py clip ü")
+        d.scroll("down", 1)
+        self.assertIn(w["id"], [x["id"] for x in d.windows()])
+        with self.assertRaises(nullspace.errors.DesktopWindowNotFoundError):
+            d.close(12345)
+        self.assertTrue(d.close(w)["closing"])
+
+    def test_the_typescript_sdk(self):
+        r = run_bounded(["node", os.path.join(HERE, "desktop_sdk.mjs"), self.mid], 120,
+                        env=self.d.client_env(), cwd=os.path.join(SOURCE, "sdks", "typescript"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        w = out.pop("moved")
+        self.assertEqual(out.pop("cursor"), w)
+        self.assertEqual(out.pop("click"), {"x": w["x"] + 2, "y": w["y"] + 2})
+        self.assertEqual(out, {
+            "screen": {"width": 1280, "height": 800, "depth": 24}, "png": ["PNG", 64, 32],
+            "jpeg": "ffd8", "launched": ["nsts", "number"], "focused": True,
+            "typed": {"typed": 5}, "key": {"keys": ["enter"]}, "file": "ts-日本\n",
+            "clip": "ts clip ü",
+            "listed": True, "closing": True,
+            "missing": [True, "desktop_window_not_found", "DesktopWindowNotFoundError"]})
+
+    def test_the_cli(self):
+        env = self.d.client_env()
+
+        def cli(*args, expect=0, stdin=None):
+            r = run_bounded([CLI] + list(args), 60, env=env, input=stdin)
+            self.assertEqual(r.returncode, expect, r.stdout + r.stderr)
+            return r.stdout
+
+        with tempfile.TemporaryDirectory() as tmp:
+            shot = os.path.join(tmp, "shot.png")
+            cli("desktop", "screenshot", self.mid, "--out", shot, "--region", "0,0,40,30")
+            self.assertEqual(png_size(open(shot, "rb").read()), (40, 30))
+        self.assertEqual(cli("desktop", "screen", self.mid), "1280x800x24\n")
+        out = json.loads(cli("--json", "desktop", "launch", self.mid, "--wait-s", "30", "--",
+                             "st", "-t", "nscli", "-e", "sh", "-c", "'cat > /tmp/cli-typed'"))
+        self.addCleanup(self.sh, "kill -- -%d 2>/dev/null || true" % out["pid"])
+        w = out["window"]
+        self.assertEqual(w["title"], "nscli")
+        self.assertIn("nscli", cli("desktop", "windows", self.mid))
+        self.assertEqual(cli("desktop", "click", self.mid, str(w["x"] + 9), str(w["y"] + 9)),
+                         "%d %d\n" % (w["x"] + 9, w["y"] + 9))
+        self.assertIn("yes", cli("desktop", "focus", self.mid, str(w["id"])))
+        cli("desktop", "type", self.mid, "-", stdin="cli-日本")
+        cli("desktop", "key", self.mid, "enter")
+        self.typed("/tmp/cli-typed", "cli-日本")
+        cli("desktop", "clipboard", self.mid, "--set", "cli clip ü")
+        self.assertEqual(cli("desktop", "clipboard", self.mid), "cli clip ü")
+        cli("desktop", "close", self.mid, "999999", expect=6)
+        cli("desktop", "key", self.mid, "ctrl+nosuchkey", expect=4)
+        cli("desktop", "click", self.mid, "12", expect=2)
+        cli("desktop", "screenshot", self.mid, "--region", "1,2", expect=2)
+
+    def test_the_official_mcp_client(self):
+        mcp = os.path.join(SOURCE, "tests", "mcp")
+        r = run_bounded(["node", os.path.join(mcp, "desktop.mjs"), CLI, self.mid], 120,
+                        env=self.d.client_env(), cwd=mcp)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual(out, {
+            "tools": ["desktop_click", "desktop_drag", "desktop_key", "desktop_launch",
+                      "desktop_screenshot", "desktop_scroll", "desktop_type", "desktop_windows"],
+            "shot": ["image", "image/png", False], "size": [640, 400], "title": "nsmcp",
+            "click": out["click"], "typed": {"typed": 5}, "key": {"keys": ["enter"]},
+            "scroll": False, "windows": True, "bad": [True, "invalid_field"]})
+        self.typed("/tmp/mcp-typed", "mcp-ü")
+        self.sh("pkill -f 'st -t [n]smcp' || true")
+
+    def test_the_recipes(self):
+        found = [b for b in blocks() if b[0].startswith("desktop")]
+        self.assertEqual(len(found), 4)
+        for name, lang, body in found:
+            with self.subTest(recipe=name, lang=lang):
+                check(self, name, lang, run_block(self.d, lang, body))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""What nsdesktop does to the session: mouse and keyboard input through xdotool (XTest;
-it types any Unicode character by mapping a spare keycode for it), the clipboard
+"""What nsdesktop does to the session: mouse and keyboard input through XTest (xinput.py:
+any Unicode character is typed through a spare keycode mapped for it), the clipboard
 through xclip, and applications started in the session. Every call returns once the
-X server has the input (xdotool syncs), not once an application reacted to it."""
+X server has the input, not once an application reacted to it."""
 
 import configparser
 import glob
@@ -12,17 +12,16 @@ import tempfile
 import threading
 import time
 
-from Xlib import XK
-
 import screen
+import xinput
 from args import ApiError
 
 ENV_FILE = "/run/nullspace-desktop/env"
 APP_DIRS = ("/usr/share/applications", "/usr/local/share/applications",
             os.path.expanduser("~/.local/share/applications"))
-BUTTONS = {"left": "1", "middle": "2", "right": "3"}
-SCROLL = {"up": "4", "down": "5", "left": "6", "right": "7"}
-# names people and models use for keys, to X keysym names
+BUTTONS = {"left": 1, "middle": 2, "right": 3}
+SCROLL = {"up": 4, "down": 5, "left": 6, "right": 7}
+# names people and models use for keys, to X keysym names (modifiers: xinput.MODIFIERS)
 KEY_ALIASES = {
     "enter": "Return", "return": "Return", "esc": "Escape", "escape": "Escape", "tab": "Tab",
     "backspace": "BackSpace", "delete": "Delete", "del": "Delete", "insert": "Insert",
@@ -51,72 +50,88 @@ def session_env():
     return env
 
 
-def xdotool(*argv, timeout=30):
-    with INPUT:
-        r = subprocess.run(("xdotool",) + argv, env=session_env(), capture_output=True,
-                           timeout=timeout)
-    if r.returncode != 0:
-        err = r.stderr.decode(errors="replace").strip()[:300]
-        raise ApiError(500, "internal", "xdotool failed: %s" % (err or r.returncode))
+def _at(at):
+    if at:
+        xinput.move(*at)
 
 
 def move(x, y):
-    xdotool("mousemove", "--sync", str(x), str(y))
+    with INPUT:
+        xinput.move(x, y)
 
 
 def click(at, button, clicks):
-    argv = ["mousemove", "--sync", str(at[0]), str(at[1])] if at else []
-    xdotool(*argv, "click", "--repeat", str(clicks), "--delay", "80", BUTTONS[button])
+    with INPUT:
+        _at(at)
+        for i in range(clicks):
+            if i:
+                time.sleep(0.08)  # well inside any double-click interval
+            xinput.button(BUTTONS[button], True)
+            xinput.button(BUTTONS[button], False)
 
 
 def press(at, button, down):
-    argv = ["mousemove", "--sync", str(at[0]), str(at[1])] if at else []
-    xdotool(*argv, "mousedown" if down else "mouseup", BUTTONS[button])
+    with INPUT:
+        _at(at)
+        xinput.button(BUTTONS[button], down)
 
 
 def drag(start, end, button):
     """Press at start, move there in steps (applications look for motion), release."""
     mid = ((start[0] + end[0]) // 2, (start[1] + end[1]) // 2)
-    xdotool("mousemove", "--sync", *map(str, start), "mousedown", BUTTONS[button],
-            "sleep", "0.05", "mousemove", *map(str, mid), "sleep", "0.05",
-            "mousemove", "--sync", *map(str, end), "sleep", "0.05", "mouseup", BUTTONS[button])
+    with INPUT:
+        xinput.move(*start)
+        xinput.button(BUTTONS[button], True)
+        for p in (mid, end):
+            time.sleep(0.05)
+            xinput.move(*p)
+        time.sleep(0.05)
+        xinput.button(BUTTONS[button], False)
 
 
 def scroll(at, direction, amount):
-    argv = ["mousemove", "--sync", str(at[0]), str(at[1])] if at else []
-    xdotool(*argv, "click", "--repeat", str(amount), "--delay", "20", SCROLL[direction])
+    with INPUT:
+        _at(at)
+        for i in range(amount):
+            if i:
+                time.sleep(0.02)
+            xinput.button(SCROLL[direction], True)
+            xinput.button(SCROLL[direction], False)
 
 
 def type_text(text, delay_ms):
-    if text:
-        xdotool("type", "--delay", str(delay_ms), "--", text,
-                timeout=30 + len(text) * (delay_ms + 30) / 1000)
+    with INPUT:
+        xinput.type_text(text, delay_ms)
 
 
 def keysym_of(name):
-    """The X keysym name of a key name ('enter', 'a', 'F5', 'ctrl'), or an error."""
-    alias = KEY_ALIASES.get(name.lower())
-    if alias:
-        return alias
-    if len(name) > 1 and name[0] in "fF" and name[1:].isdigit() and 1 <= int(name[1:]) <= 24:
-        return "F" + name[1:]
-    if XK.string_to_keysym(name) or (len(name) == 1 and name.isprintable()):
-        return name
+    """The keysym of a key name ('enter', 'a', 'F5', 'ctrl', 'é'), or an error."""
+    alias = KEY_ALIASES.get(name.lower(), name)
+    alias = xinput.MODIFIERS.get(alias, alias)
+    if len(alias) > 1 and alias[0] in "fF" and alias[1:].isdigit() and 1 <= int(alias[1:]) <= 24:
+        alias = "F" + alias[1:]
+    sym = xinput.keysym_of_name(alias)
+    if sym:
+        return sym
+    if len(name) == 1 and name.isprintable():
+        return xinput.keysym_of_char(name)
     raise ApiError(400, "invalid_field", "unknown key '%s' (X keysym names such as Return, "
                    "Escape, a, F5, or enter, esc, ctrl, shift, alt, super)" % name[:32])
 
 
 def combo(spec):
-    """'ctrl+shift+t' as xdotool's combination ('ctrl+shift+t'); '+' alone is the key."""
+    """'ctrl+shift+t' as its keysyms, in order; '+' alone is the key."""
     parts = ["plus"] if spec == "+" else spec.split("+")
     if not 1 <= len(parts) <= 6 or "" in parts:
         raise ApiError(400, "invalid_field", "key combination '%s': keys joined by + (at most 6)"
                        % spec[:64])
-    return "+".join(keysym_of(p) for p in parts)
+    return [keysym_of(p) for p in parts]
 
 
 def keys(combos, delay_ms):
-    xdotool("key", "--delay", str(delay_ms), "--", *[combo(c) for c in combos])
+    syms = [combo(c) for c in combos]  # all checked before any is pressed
+    with INPUT:
+        xinput.press_combos(syms, delay_ms)
 
 
 def clipboard_get():
@@ -196,12 +211,13 @@ def launch(app, command, env, cwd, wait_s):
 
 
 def _new_window(before, pid, wait_s):
+    """The first new window once the window manager placed it (its view says where)."""
     deadline = time.monotonic() + wait_s
     while True:
         new = [w for w in screen.windows() if w["id"] not in before]
         mine = [w for w in new if w["pid"] == pid]
-        if mine or new:
-            return (mine or new)[0]
+        if (mine or new) and screen.settled((mine or new)[0]["id"]):
+            return screen.window((mine or new)[0]["id"])
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.1)

@@ -158,6 +158,19 @@ def windows():
     return locked(read)
 
 
+def settled(wid):
+    """Whether the window manager has placed window wid: it is shown (viewable) in its
+    frame. Until then its position is where the application asked, not where it is."""
+    def read(d):
+        win = d.create_resource_object("window", wid)
+        try:
+            return (win.get_attributes().map_state == X.IsViewable and
+                    _prop(d, win, "_NET_FRAME_EXTENTS", Xatom.CARDINAL) is not None)
+        except (error.BadWindow, error.BadDrawable):
+            return False
+    return locked(read)
+
+
 def window(wid):
     for w in windows():
         if w["id"] == wid:
