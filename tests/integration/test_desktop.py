@@ -337,6 +337,48 @@ class Desktop(DaemonTest):
         self.typed("/tmp/mcp-typed", "mcp-ü")
         self.sh("pkill -f 'st -t [n]smcp' || true")
 
+    def test_hibernate_keeps_the_windows_and_fork_copies_the_screen(self):
+        """Right after typing (a forwarded request just answered): the checkpoint must not
+        meet the forwarded connection still open in the machine."""
+        st, _, m = self.d.request("POST", "/v1/machines", {"template": "desktop"})
+        self.assertEqual(st, 201, m)
+        mid = m["id"]
+        try:
+            r = self.api("POST", "launch", {"command": "st -t nskept -e sh -c 'cat > /tmp/kept'",
+                                            "wait_s": 30}, mid=mid)
+            win = r["window"]
+            self.api("POST", "keyboard/type", {"text": "before\n"}, mid=mid)
+            st, _, r = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
+            self.assertEqual(st, 200, r)
+            # the next request resumes it: the window is there, its program alive
+            self.assertIn(win["id"], [w["id"] for w in self.api("GET", "windows", mid=mid)])
+            st, _, r = self.d.request("POST", "/v1/machines/%s/fork" % mid, {"count": 1})
+            self.assertEqual(st, 201, r)
+            kid = r["machines"][0]["id"]
+            try:
+                self.assertEqual([w["title"] for w in self.api("GET", "windows", mid=kid)],
+                                 ["nskept"])
+                at = "screenshot?x=%d&y=%d&width=%d&height=%d" % (
+                    win["x"], win["y"], win["width"], win["height"])
+                self.assertEqual(self.api("GET", at, mid=kid), self.api("GET", at, mid=mid))
+                # each has its own screen from here on
+                self.api("POST", "keyboard/type", {"text": "only in the child\n"}, mid=kid)
+                deadline = time.time() + 10
+                while time.time() < deadline and "child" not in self.read(kid, "/tmp/kept"):
+                    time.sleep(0.2)
+                self.assertEqual(self.read(kid, "/tmp/kept"), "before\nonly in the child\n")
+                self.assertEqual(self.read(mid, "/tmp/kept"), "before\n")
+                self.assertNotEqual(self.api("GET", at, mid=kid), self.api("GET", at, mid=mid))
+            finally:
+                self.d.request("DELETE", "/v1/machines/" + kid)
+        finally:
+            self.d.request("DELETE", "/v1/machines/" + mid)
+
+    def read(self, mid, path):
+        st, _, data = self.d.request("GET", "/v1/machines/%s/files?path=%s" % (mid, path))
+        self.assertEqual(st, 200, data)
+        return data.decode()
+
     def test_the_recipes(self):
         found = [b for b in blocks() if b[0].startswith("desktop")]
         self.assertEqual(len(found), 4)

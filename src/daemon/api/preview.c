@@ -448,6 +448,9 @@ int preview_forward(struct http_exchange *ex, struct machine *m, unsigned port, 
         if (!pc)
                 return -1;
         pc->refused = refused;
+        /* one request, then the server closes: end with a reset, so the machine's socket
+         * never lingers half-closed into a checkpoint that follows at once */
+        pc->abortive = 1;
         preview_conn_start(pc, m, preview_conn_connect);
         return 0;
 }
@@ -530,7 +533,12 @@ void preview_drop_machine(struct core *core, const char *id)
         struct app *app = app_of(core);
         for (struct preview_conn *pc = app->previews, *next; pc; pc = next) {
                 next = pc->next;
-                if (strcmp(pc->id, id) == 0 && pc->relay)
+                if (strcmp(pc->id, id) == 0 && pc->relay) {
+                        /* a reset: a FIN would leave the machine's end open (CLOSE_WAIT)
+                         * until its server closes it, and gVisor refuses to checkpoint a
+                         * connected socket */
+                        relay_abortive(pc->relay);
                         relay_stop(pc->relay); /* frees pc through on_relay_end */
+                }
         }
 }
