@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -61,6 +60,12 @@ static int post(struct cli *c, const struct cli_cmd *cmd, int npos, char **argv,
                 return r;
         }
         return cli_call(c, "POST", path, body, show);
+}
+
+int cmd_desktop_cursor(struct cli *c, int argc, char **argv)
+{
+        return cli_machine_cmd(c, "desktop cursor", "GET", "/desktop/mouse", argc, argv,
+                               show_point);
 }
 
 static int button_flag(const struct cli_cmd *cmd, const char *v, json_t *body)
@@ -144,11 +149,6 @@ int cmd_desktop_scroll(struct cli *c, int argc, char **argv)
         return post(c, cmd, npos, argv, "mouse/scroll", body, show_point);
 }
 
-static void show_typed(const json_t *doc)
-{
-        (void)doc; /* the input is the output: nothing to say */
-}
-
 int cmd_desktop_type(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("desktop type");
@@ -173,7 +173,7 @@ int cmd_desktop_type(struct cli *c, int argc, char **argv)
                 json_decref(body);
                 return r;
         }
-        return post(c, cmd, 1, argv, "keyboard/type", body, show_typed);
+        return post(c, cmd, 1, argv, "keyboard/type", body, NULL);
 }
 
 int cmd_desktop_key(struct cli *c, int argc, char **argv)
@@ -193,5 +193,5 @@ int cmd_desktop_key(struct cli *c, int argc, char **argv)
                 json_decref(body);
                 return r;
         }
-        return post(c, cmd, 1, argv, "keyboard/key", body, show_typed);
+        return post(c, cmd, 1, argv, "keyboard/key", body, NULL);
 }

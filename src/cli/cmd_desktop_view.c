@@ -1,4 +1,4 @@
-/* nullspace desktop screen|screenshot|cursor|windows|focus|close|clipboard|launch: what
+/* nullspace desktop screen|screenshot|windows|focus|close|clipboard|launch: what
  * the desktop shows and holds, and applications started in it (docs/desktop.md). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,17 +23,6 @@ int cmd_desktop_screen(struct cli *c, int argc, char **argv)
 {
         return cli_machine_cmd(c, "desktop screen", "GET", "/desktop/screen", argc, argv,
                                show_screen);
-}
-
-static void show_point(const json_t *doc)
-{
-        printf("%lld %lld\n", num(doc, "x"), num(doc, "y"));
-}
-
-int cmd_desktop_cursor(struct cli *c, int argc, char **argv)
-{
-        return cli_machine_cmd(c, "desktop cursor", "GET", "/desktop/mouse", argc, argv,
-                               show_point);
 }
 
 static void window_row(const json_t *w)
@@ -95,11 +84,6 @@ static void show_clipboard(const json_t *doc)
         fputs(json_string_value(json_object_get(doc, "text")) ?: "", stdout);
 }
 
-static void show_set(const json_t *doc)
-{
-        (void)doc;
-}
-
 int cmd_desktop_clipboard(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("desktop clipboard");
@@ -124,7 +108,7 @@ int cmd_desktop_clipboard(struct cli *c, int argc, char **argv)
                 return cli_usage_error(cmd, "the text is not UTF-8");
         json_t *body = json_object();
         json_object_set_new(body, "text", text);
-        return cli_call(c, "PUT", path, body, show_set);
+        return cli_call(c, "PUT", path, body, NULL);
 }
 
 static void show_launched(const json_t *doc)

@@ -158,26 +158,10 @@ const char *cli_machine_id(const struct cli_cmd *cmd, int npos, char **argv, int
         return *ret ? NULL : argv[0];
 }
 
-/* `nullspace machines VERB ID`: METHOD /v1/machines/ID[SUFFIX]. */
-static int by_id_show(struct cli *c, const char *name, const char *method, const char *suffix,
-                      int argc, char **argv, void (*show)(const json_t *doc))
-{
-        const struct cli_cmd *cmd = cli_find(name);
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
-        if (!id)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
-        char path[128];
-        snprintf(path, sizeof(path), "/v1/machines/%s%s", id, suffix);
-        return cli_call(c, method, path, NULL, show);
-}
-
 static int by_id(struct cli *c, const char *name, const char *method, const char *suffix, int argc,
                  char **argv)
 {
-        return by_id_show(c, name, method, suffix, argc, argv, show_one);
+        return cli_machine_cmd(c, name, method, suffix, argc, argv, show_one);
 }
 
 static void show_doc(const json_t *doc)

@@ -164,7 +164,7 @@ int cli_machine_cmd(struct cli *c, const char *name, const char *method, const c
         if (!id)
                 return r;
         if (npos != 1)
-                return cli_usage_error(cmd, "expected one machine ID");
+                return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
         char path[192];
         snprintf(path, sizeof(path), "/v1/machines/%s%s", id, suffix);
         return cli_call(c, method, path, NULL, show);

@@ -111,7 +111,7 @@ def _assign_init(first, rows):
     _spare = [first + i for i, row in enumerate(rows) if _ours(row) and first + i > 8]
 
 
-def _assign(keysym, first, per, rows):
+def _assign(keysym, per):
     """A spare keycode for keysym (the least recently used when all are taken)."""
     if not _spare:
         raise ApiError(500, "internal", "the keyboard map has no free keycode to type with")
@@ -148,7 +148,7 @@ class Keys:
         found = _find(keysym, self.first, self.rows)
         if found:
             return found
-        return _assign(keysym, self.first, self.per, self.rows), False
+        return _assign(keysym, self.per), False
 
 
 def _key(code, down):
