@@ -8,6 +8,7 @@ every client: the Python and TypeScript SDKs, the CLI and the official MCP clien
 
 import json
 import os
+import pathlib
 import re
 import struct
 import sys
@@ -301,7 +302,7 @@ class Desktop(DaemonTest):
         with tempfile.TemporaryDirectory() as tmp:
             shot = os.path.join(tmp, "shot.png")
             cli("desktop", "screenshot", self.mid, "--out", shot, "--region", "0,0,40,30")
-            self.assertEqual(png_size(open(shot, "rb").read()), (40, 30))
+            self.assertEqual(png_size(pathlib.Path(shot).read_bytes()), (40, 30))
         self.assertEqual(cli("desktop", "screen", self.mid), "1280x800x24\n")
         out = json.loads(cli("--json", "desktop", "launch", self.mid, "--wait-s", "30", "--",
                              "st", "-t", "nscli", "-e", "sh", "-c", "'cat > /tmp/cli-typed'"))

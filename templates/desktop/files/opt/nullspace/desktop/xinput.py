@@ -38,9 +38,6 @@ _XTST.XTestFakeMotionEvent.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_i
                                        ctypes.c_ulong]
 
 REMAP_AFTER_S = 0.25
-# after a keycode got its character, before it is pressed: clients refetch the map when
-# told it changed, and a key pressed at once was seen lost (the first é in a new machine)
-SETTLE_S = 0.05
 NO_SYMBOL = 0
 MODIFIERS = {"ctrl": "Control_L", "shift": "Shift_L", "alt": "Alt_L", "super": "Super_L"}
 _display = None
@@ -128,8 +125,8 @@ def _assign(keysym, per):
     syms = (_KeySym * per)(*([keysym] * per))
     _X11.XChangeKeyboardMapping(_disp(), code, per, syms, 1)
     _X11.XSync(_disp(), 0)
-    time.sleep(SETTLE_S)
     _given[keysym] = code
+    _used_at[code] = time.monotonic()  # not taken back by the next one of the same call
     return code
 
 
@@ -150,6 +147,18 @@ class Keys:
             return found
         return _assign(keysym, self.per), False
 
+    def prepare(self, keysyms):
+        """Maps the keysyms the map lacks before anything is pressed, as many as there are
+        spare keycodes (the rest are mapped when their turn comes)."""
+        if _spare is None:
+            _assign_init(self.first, self.rows)
+        lacking = []
+        for sym in keysyms:
+            if sym not in _given and sym not in lacking and not _find(sym, self.first, self.rows):
+                lacking.append(sym)
+        for sym in lacking[:len(_spare)]:
+            self.code(sym)
+
 
 def _key(code, down):
     _XTST.XTestFakeKeyEvent(_disp(), code, 1 if down else 0, 0)
@@ -158,6 +167,7 @@ def _key(code, down):
 def type_text(text, delay_ms):
     keys = Keys()
     shift = keys.code(keysym_of_name("Shift_L"))[0]
+    keys.prepare([keysym_of_char(ch) for ch in text])
     for ch in text:
         code, shifted = keys.code(keysym_of_char(ch))
         if shifted:
@@ -176,6 +186,7 @@ def press_combos(combos, delay_ms):
     """Each combination (its keysyms, modifiers first) pressed and released in turn."""
     keys = Keys()
     shift = keys.code(keysym_of_name("Shift_L"))[0]
+    keys.prepare([sym for syms in combos for sym in syms])
     for syms in combos:
         codes = []
         for sym in syms:
