@@ -177,6 +177,11 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_DESKTOP_APP_NOT_FOUND] = {"desktop_app_not_found", 404, 6,
                                     "No desktop entry of the machine has this name (a .desktop "
                                     "file name or its Name=)."},
+    [NS_E_VIEWER_TOKEN_INVALID] = {"viewer_token_invalid", 403, 5,
+                                   "The desktop viewer's token is forged, malformed, or made "
+                                   "for another machine or mode."},
+    [NS_E_VIEWER_TOKEN_EXPIRED] = {"viewer_token_expired", 403, 5,
+                                   "The desktop viewer's time is up; ask for a new viewer URL."},
     [NS_E_LANGUAGE_NOT_SUPPORTED] = {"language_not_supported", 400, 4,
                                      "The code interpreter does not run this language (the "
                                      "message lists those it does)."},

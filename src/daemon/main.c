@@ -22,6 +22,7 @@
 #include "../common/util.h"
 #include "api/api.h"
 #include "api/e2b.h"
+#include "api/viewer.h"
 #include "app.h"
 #include "args.h"
 #include "auth.h"
@@ -123,6 +124,7 @@ static void print_routes(void)
                 for (size_t i = 0; i < api_services[s].nroutes; i++)
                         printf("%s %s\n", api_services[s].routes[i].method,
                                api_services[s].routes[i].pattern);
+        printf("%s %s\n", api_viewer_file_route.method, api_viewer_file_route.pattern);
 }
 
 static void print_errors(void)

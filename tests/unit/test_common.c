@@ -12,6 +12,7 @@
 #include "../../src/common/sha256.h"
 #include "../../src/common/sshkey.h"
 #include "../../src/common/prom.h"
+#include "../../src/common/rfb.h"
 #include "../../src/core/webhook_sign.h"
 #include "../../src/core/webhooks.h"
 #include "tap.h"
@@ -181,8 +182,90 @@ static void last_lines(void)
         is_int(read_last_line(path, out, sizeof(out)), -1, "a missing log");
 }
 
+/* Feeds s[0..n) to a view-only filter in pieces of `step` bytes: what passes. */
+static int rfb_run(const unsigned char *s, size_t n, size_t step, struct buf *out,
+                   struct rfb_filter *f)
+{
+        const char *why = NULL;
+        rfb_filter_init(f);
+        for (size_t i = 0; i < n; i += step) {
+                int rc = rfb_filter_feed(f, s + i, n - i < step ? n - i : step, out, &why);
+                if (rc < 0)
+                        return rc;
+        }
+        return 0;
+}
+
+/* View-only viewers: their input never reaches the VNC server, the rest passes intact,
+ * however the stream is cut into reads. */
+static void rfb_view_only(void)
+{
+        static const unsigned char hs[] = "RFB 003.008\n\x01\x01";
+        unsigned char s[256];
+        size_t n = 0;
+        memcpy(s, hs, 14), n = 14;
+        static const unsigned char enc[] = {2, 0, 0, 2, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0x11};
+        static const unsigned char upd[] = {3, 1, 0, 0, 0, 0, 5, 0, 3, 32};
+        static const unsigned char key[] = {4, 1, 0, 0, 0, 0, 0, 'a'};
+        static const unsigned char ptr[] = {5, 1, 0, 10, 0, 20};
+        static const unsigned char cut[] = {6, 0, 0, 0, 0, 0, 0, 3, 'x', 'y', 'z'};
+        static const unsigned char ecut[] = {6, 0, 0, 0, 0xff, 0xff, 0xff, 0xfc, 1, 2, 3, 4};
+        static const unsigned char fence[] = {248, 0, 0, 0, 0, 0, 0, 1, 2, 'f', 'f'};
+        static const unsigned char size[] = {251, 0, 2, 0, 1, 0,  1,  0,  1,  2,  3,  4,
+                                             5,   6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+        static const unsigned char qemu[] = {255, 0, 0, 1, 0, 0, 0, 'a', 0, 0, 0, 30};
+        static const unsigned char pf[20] = {0, 0, 0, 0, 32, 24, 0, 1};
+        const struct {
+                const unsigned char *p;
+                size_t n;
+                int passes;
+        } msgs[] = {{enc, sizeof(enc), 1},     {upd, sizeof(upd), 1},   {key, sizeof(key), 0},
+                    {ptr, sizeof(ptr), 0},     {cut, sizeof(cut), 0},   {ecut, sizeof(ecut), 0},
+                    {fence, sizeof(fence), 1}, {size, sizeof(size), 0}, {qemu, sizeof(qemu), 0},
+                    {pf, sizeof(pf), 1}};
+        unsigned char want[256];
+        size_t wn = 14;
+        memcpy(want, hs, 14);
+        for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+                memcpy(s + n, msgs[i].p, msgs[i].n);
+                n += msgs[i].n;
+                if (msgs[i].passes) {
+                        memcpy(want + wn, msgs[i].p, msgs[i].n);
+                        wn += msgs[i].n;
+                }
+        }
+        for (size_t step = 1; step <= n; step = step < 8 ? step + 1 : step * 3) {
+                struct buf out;
+                struct rfb_filter f;
+                buf_init(&out, 4096);
+                int rc = rfb_run(s, n, step, &out, &f);
+                ok(rc == 0 && out.len == wn && memcmp(out.data, want, wn) == 0,
+                   "view-only: input dropped, the rest intact (reads of %zu bytes)", step);
+                is_int(f.dropped, 6, "... six input messages dropped");
+                buf_fini(&out);
+        }
+        struct buf out;
+        struct rfb_filter f;
+        buf_init(&out, 4096);
+        is_int(rfb_run((const unsigned char *)"RFB 003.003\n\x01\x05\x00\x00\x01\x00\x01", 18, 18,
+                       &out, &f),
+               0, "3.3: no security byte from the client");
+        is_int(out.len, 13, "... the version and ClientInit pass, the pointer event not");
+        buf_reset(&out);
+        is_int(rfb_run((const unsigned char *)"RFB 003.008\n\x02", 13, 13, &out, &f), -1,
+               "a security type other than None is refused");
+        is_int(rfb_run((const unsigned char *)"GET / HTTP/1.1\r\n", 16, 16, &out, &f), -1,
+               "HTTP is not RFB");
+        is_int(rfb_run((const unsigned char *)"RFB 003.008\n\x01\x01\x07\x00", 16, 16, &out, &f),
+               -1, "an unknown message type ends the stream");
+        is_int(rfb_run((const unsigned char *)"RFB 003.008\n\x01\x01\xff\x01", 16, 16, &out, &f),
+               -1, "... as does an unknown QEMU subtype");
+        buf_fini(&out);
+}
+
 int main(void)
 {
+        rfb_view_only();
         last_lines();
         sshkey_formats();
         sha256_vectors();

@@ -52,6 +52,31 @@ static void test_tokens(void)
                NS_E_PREVIEW_TOKEN_INVALID, "... as is none");
 }
 
+/* Viewer tokens: tied to the machine and the mode; never a preview token. */
+static void test_viewer_tokens(void)
+{
+        char v[PREVIEW_TOKEN_LEN + 1], p[PREVIEW_TOKEN_LEN + 1];
+        const char *id = "m_00112233aabbccdd";
+        viewer_token_make(KEY, id, 1, 2000000000u, v);
+        is_int(viewer_token_check(KEY, id, 1, v, 1900000000), NS_OK,
+               "a view-only token checks out");
+        is_int(viewer_token_check(KEY, id, 1, v, 2000000001), NS_E_VIEWER_TOKEN_EXPIRED,
+               "... and expires");
+        is_int(viewer_token_check(KEY, id, 0, v, 0), NS_E_VIEWER_TOKEN_INVALID,
+               "a view-only token does not give control");
+        is_int(viewer_token_check(KEY, "m_00112233aabbccde", 1, v, 0), NS_E_VIEWER_TOKEN_INVALID,
+               "nor another machine's viewer");
+        viewer_token_make(KEY, id, 0, 2000000000u, v);
+        is_int(viewer_token_check(KEY, id, 0, v, 0), NS_OK, "a control token checks out");
+        preview_token_make(KEY, id, 5900, 2000000000u, p);
+        is_int(viewer_token_check(KEY, id, 0, p, 0), NS_E_VIEWER_TOKEN_INVALID,
+               "a preview token is no viewer token");
+        is_int(preview_token_check(KEY, id, 5900, v, 0), NS_E_PREVIEW_TOKEN_INVALID,
+               "... nor a viewer token a preview token");
+        is_int(viewer_token_check(KEY, id, 0, "nope", 0), NS_E_VIEWER_TOKEN_INVALID,
+               "a malformed token is refused");
+}
+
 static void test_labels(void)
 {
         struct preview_target p;
@@ -98,6 +123,7 @@ static void test_cidrs(void)
 int main(void)
 {
         test_tokens();
+        test_viewer_tokens();
         test_labels();
         test_cidrs();
         return tap_done();

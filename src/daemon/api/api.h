@@ -148,6 +148,8 @@ struct machine_service {
         size_t nroutes;
         enum ns_code code;   /* answered when nothing listens on port */
         const char *missing; /* the message's end then: "has no desktop (...)" */
+        const char *own;     /* a path under the segment the daemon serves itself ("/viewer",
+                                 and what is under it); NULL: none */
 };
 extern const struct machine_service api_services[];
 extern const size_t api_nservices;

@@ -20,6 +20,7 @@
 #include "api.h"
 #include "e2b.h"
 #include "preview.h"
+#include "viewer.h"
 
 #define CONNECT_MS        10000
 #define MAX_EXPIRES_S     (7 * 86400)
@@ -149,9 +150,11 @@ static int e2b_port_target(struct http_exchange *ex, struct preview_target *t, c
 const struct route *api_preview_intercept(struct http_exchange *ex)
 {
         struct app *app = ex->app;
-        const struct route *service = api_service_intercept(ex);
-        if (service)
-                return service;
+        const struct route *own = api_service_intercept(ex);
+        if (!own)
+                own = api_viewer_intercept(ex);
+        if (own)
+                return own;
         const char *label, *rest;
         struct preview_target t;
         if (e2b_port_target(ex, &t, &rest) == 0)

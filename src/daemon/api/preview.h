@@ -42,6 +42,15 @@ void preview_token_make(const unsigned char key[32], const char *id, unsigned po
 enum ns_code preview_token_check(const unsigned char key[32], const char *id, unsigned port,
                                  const char *token, int64_t now_s);
 
+/* A desktop viewer's token for machine id, view-only or in control, valid until exp;
+ * viewer_token_check answers NS_OK, NS_E_VIEWER_TOKEN_INVALID (malformed, forged, other
+ * machine or mode) or NS_E_VIEWER_TOKEN_EXPIRED. Same encoding as preview tokens, another
+ * MAC message: neither passes for the other. Thread-safe. */
+void viewer_token_make(const unsigned char key[32], const char *id, int view_only, uint32_t exp,
+                       char out[PREVIEW_TOKEN_LEN + 1]);
+enum ns_code viewer_token_check(const unsigned char key[32], const char *id, int view_only,
+                                const char *token, int64_t now_s);
+
 /* Parses a host label "PORT-HEX16[-TOKEN]" of len bytes. 0 or -1. Thread-safe. */
 int preview_parse_label(const char *label, size_t len, struct preview_target *t);
 

@@ -1,7 +1,8 @@
-/* Preview tokens: base32 (lowercase, host-label safe) of the expiry (u32, seconds since
- * the epoch) and the first 15 bytes of HMAC-SHA256(daemon key, "preview1\nID\nPORT\nEXP").
- * Stateless: a token names no machine itself; the URL around it does, and the MAC ties
- * the two together. Thread-safe. */
+/* Preview and viewer tokens: base32 (lowercase, host-label safe) of the expiry (u32,
+ * seconds since the epoch) and the first 15 bytes of HMAC-SHA256(daemon key,
+ * "preview1\nID\nPORT\nEXP") or, for a desktop viewer, "viewer1\nID\nMODE\nEXP" (MODE
+ * "view" or "control"). Stateless: a token names no machine itself; the URL around it
+ * does, and the MAC ties the two together. Thread-safe. */
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -14,24 +15,25 @@
 
 static const char B32[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-static void mac_of(const unsigned char key[32], const char *id, unsigned port, uint32_t exp,
-                   unsigned char out[32])
+/* kind: "preview1" or "viewer1"; what: the port or the viewer's mode */
+static void mac_of(const unsigned char key[32], const char *kind, const char *id, const char *what,
+                   uint32_t exp, unsigned char out[32])
 {
-        char msg[128];
-        int n = snprintf(msg, sizeof(msg), "preview1\n%s\n%u\n%u", id, port, exp);
+        char msg[160];
+        int n = snprintf(msg, sizeof(msg), "%s\n%s\n%s\n%u", kind, id, what, exp);
         unsigned int len = 32;
         HMAC(EVP_sha256(), key, 32, (const unsigned char *)msg, (size_t)n, out, &len);
 }
 
-void preview_token_make(const unsigned char key[32], const char *id, unsigned port, uint32_t exp,
-                        char out[PREVIEW_TOKEN_LEN + 1])
+static void token_make(const unsigned char key[32], const char *kind, const char *id,
+                       const char *what, uint32_t exp, char out[PREVIEW_TOKEN_LEN + 1])
 {
         unsigned char raw[RAW_BYTES], mac[32];
         raw[0] = (unsigned char)(exp >> 24);
         raw[1] = (unsigned char)(exp >> 16);
         raw[2] = (unsigned char)(exp >> 8);
         raw[3] = (unsigned char)exp;
-        mac_of(key, id, port, exp, mac);
+        mac_of(key, kind, id, what, exp, mac);
         memcpy(raw + 4, mac, MAC_BYTES);
         unsigned acc = 0, bits = 0, o = 0;
         for (unsigned i = 0; i < RAW_BYTES; i++) {
@@ -47,17 +49,18 @@ void preview_token_make(const unsigned char key[32], const char *id, unsigned po
         out[o] = '\0';
 }
 
-enum ns_code preview_token_check(const unsigned char key[32], const char *id, unsigned port,
-                                 const char *token, int64_t now_s)
+/* NS_OK, -1 (malformed, forged) or 1 (expired). */
+static int token_check(const unsigned char key[32], const char *kind, const char *id,
+                       const char *what, const char *token, int64_t now_s)
 {
         unsigned char raw[RAW_BYTES + 1] = {0};
         if (!token || strlen(token) != PREVIEW_TOKEN_LEN)
-                return NS_E_PREVIEW_TOKEN_INVALID;
+                return -1;
         unsigned acc = 0, bits = 0, o = 0;
         for (const char *p = token; *p; p++) {
                 const char *at = strchr(B32, *p);
                 if (!at)
-                        return NS_E_PREVIEW_TOKEN_INVALID;
+                        return -1;
                 acc = (acc << 5) | (unsigned)(at - B32);
                 bits += 5;
                 if (bits >= 8) {
@@ -66,14 +69,44 @@ enum ns_code preview_token_check(const unsigned char key[32], const char *id, un
                 }
         }
         if (acc & ((1u << bits) - 1)) /* padding bits set: not the one encoding of a token */
-                return NS_E_PREVIEW_TOKEN_INVALID;
+                return -1;
         uint32_t exp =
             (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
         unsigned char mac[32];
-        mac_of(key, id, port, exp, mac);
+        mac_of(key, kind, id, what, exp, mac);
         if (CRYPTO_memcmp(mac, raw + 4, MAC_BYTES) != 0)
-                return NS_E_PREVIEW_TOKEN_INVALID;
-        return (int64_t)exp < now_s ? NS_E_PREVIEW_TOKEN_EXPIRED : NS_OK;
+                return -1;
+        return (int64_t)exp < now_s ? 1 : 0;
+}
+
+void preview_token_make(const unsigned char key[32], const char *id, unsigned port, uint32_t exp,
+                        char out[PREVIEW_TOKEN_LEN + 1])
+{
+        char what[16];
+        snprintf(what, sizeof(what), "%u", port);
+        token_make(key, "preview1", id, what, exp, out);
+}
+
+enum ns_code preview_token_check(const unsigned char key[32], const char *id, unsigned port,
+                                 const char *token, int64_t now_s)
+{
+        char what[16];
+        snprintf(what, sizeof(what), "%u", port);
+        int rc = token_check(key, "preview1", id, what, token, now_s);
+        return rc < 0 ? NS_E_PREVIEW_TOKEN_INVALID : rc ? NS_E_PREVIEW_TOKEN_EXPIRED : NS_OK;
+}
+
+void viewer_token_make(const unsigned char key[32], const char *id, int view_only, uint32_t exp,
+                       char out[PREVIEW_TOKEN_LEN + 1])
+{
+        token_make(key, "viewer1", id, view_only ? "view" : "control", exp, out);
+}
+
+enum ns_code viewer_token_check(const unsigned char key[32], const char *id, int view_only,
+                                const char *token, int64_t now_s)
+{
+        int rc = token_check(key, "viewer1", id, view_only ? "view" : "control", token, now_s);
+        return rc < 0 ? NS_E_VIEWER_TOKEN_INVALID : rc ? NS_E_VIEWER_TOKEN_EXPIRED : NS_OK;
 }
 
 int preview_parse_label(const char *label, size_t len, struct preview_target *t)

@@ -5,6 +5,7 @@
 #include "e2b.h"
 #include "../metrics_prom.h"
 #include "monitor.h"
+#include "viewer.h"
 
 #define JSON_BODY_MAX  (64u << 10)
 #define FILE_MAX       (64ull << 30) /* uploads stream; this only bounds one file */
@@ -103,6 +104,11 @@ const struct route api_routes[] = {
     {"POST", "/v1/machines/{id}/pause", api_machines_pause, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/previews", api_previews_create, ROUTE_JSON_BODY, JSON_BODY_MAX,
      NULL},
+    {"POST", "/v1/machines/{id}/desktop/viewer", api_desktop_viewer_create, ROUTE_JSON_BODY,
+     JSON_BODY_MAX, NULL},
+    /* the viewer's token (its WebSocket subprotocol) replaces the key */
+    {"GET", "/v1/machines/{id}/desktop/viewer/socket", api_desktop_viewer_socket,
+     ROUTE_PUBLIC | ROUTE_WEBSOCKET, 0, NULL},
     {"POST", "/v1/machines/{id}/ssh", api_ssh_certify, ROUTE_JSON_BODY, JSON_BODY_MAX, NULL},
     {"GET", "/v1/machines/{id}/ssh/tunnel", api_ssh_tunnel, ROUTE_UPGRADE, 0, NULL},
     {"PUT", "/v1/machines/{id}/network", api_machines_network, ROUTE_JSON_BODY, JSON_BODY_MAX,

@@ -61,9 +61,9 @@ static const struct route desktop_routes[] = {
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 const struct machine_service api_services[] = {
     {"code", CODE_PORT, code_routes, N(code_routes), NS_E_CODE_INTERPRETER_NOT_AVAILABLE,
-     "runs no code interpreter (create it from the code-interpreter template)"},
+     "runs no code interpreter (create it from the code-interpreter template)", NULL},
     {"desktop", DESKTOP_PORT, desktop_routes, N(desktop_routes), NS_E_DESKTOP_NOT_AVAILABLE,
-     "has no desktop (create it from the desktop template)"},
+     "has no desktop (create it from the desktop template)", "/viewer"},
 };
 const size_t api_nservices = N(api_services);
 
@@ -91,6 +91,10 @@ static const struct machine_service *split(const char *path, char *id, size_t id
         memcpy(id, p, n);
         id[n] = '\0';
         *rest = p + n + 1 + strlen(s->segment); /* "/run" ... */
+        size_t own = s->own ? strlen(s->own) : 0;
+        if (own && strncmp(*rest, s->own, own) == 0 &&
+            ((*rest)[own] == '\0' || (*rest)[own] == '/'))
+                return NULL; /* routed as the daemon's own (api/viewer.c) */
         for (const char *c = *rest; *c; c++)
                 if (*c != '/' && !strchr(seg, *c))
                         return NULL;

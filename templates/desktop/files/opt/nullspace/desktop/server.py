@@ -21,6 +21,7 @@ here; the preview proxy never does). session.sh starts it once the X server answ
   GET  /clipboard                      {text}
   PUT  /clipboard {text}
   POST /launch {app | command, env, cwd, wait_s}        {pid, window}
+  GET  /vnc                            101, then RFB to and from the VNC server (vnc.py)
 
 Errors: {"error": {"code", "message"}} with the daemon's codes (docs/errors.md).
 """
@@ -38,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import args  # noqa: E402
 import control  # noqa: E402
 import screen  # noqa: E402
+import vnc  # noqa: E402
 from args import ApiError  # noqa: E402
 
 PORT = 49990
@@ -224,6 +226,8 @@ class Handler(BaseHTTPRequestHandler):
                 text = args.text(req, "text", CLIPBOARD_MAX)
                 control.clipboard_set(text)
                 return self.answer(200, {"length": len(text)})
+            if method == "GET" and path == "/vnc":
+                return self.vnc()
             if path == "/launch" and method == "POST":
                 return self.answer(200, launch_route(self.body()))
             raise ApiError(404, "not_found", "no route %s %s" % (method, path[:100]))
@@ -240,6 +244,16 @@ class Handler(BaseHTTPRequestHandler):
                                                                         LOG_PATH)}})
             except OSError:
                 self.close_connection = True
+
+    def vnc(self):
+        up = vnc.connect()
+        self.send_response(101)
+        self.send_header("Upgrade", "rfb")
+        self.send_header("Connection", "Upgrade")
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        vnc.splice(self.connection, up)
 
     def do_GET(self):
         self.route("GET")
