@@ -15,9 +15,10 @@ jobs=$(nproc)
 
 # npm packages the suite needs, pinned by their lock files: the official MCP client that
 # drives `nullspace mcp` (tests/mcp), the TypeScript SDK's own dependencies, Redocly
-# CLI that lints specs/openapi.yaml (tests/spec), and the official e2b SDK run
-# against our /e2b API (tests/e2b)
-for dir in tests/mcp sdks/typescript tests/spec tests/e2b; do
+# CLI that lints specs/openapi.yaml (tests/spec), the official e2b SDK run against our
+# /e2b API (tests/e2b), and playwright-core that drives Debian's Chromium through the
+# desktop viewer (tests/browser)
+for dir in tests/mcp sdks/typescript tests/spec tests/e2b tests/browser; do
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
     echo "== npm ci ($dir)" >&2
     npm ci --prefix "$dir" --no-audit --no-fund >&2

@@ -1,8 +1,10 @@
-/* nullspace desktop screen|screenshot|windows|focus|close|clipboard|launch: what
- * the desktop shows and holds, and applications started in it (docs/desktop.md). */
+/* nullspace desktop screen|screenshot|windows|focus|close|clipboard|launch|viewer: what
+ * the desktop shows and holds, applications started in it, and a browser's view of it
+ * (docs/desktop.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -212,4 +214,36 @@ int cmd_desktop_screenshot(struct cli *c, int argc, char **argv)
         if (!to_stdout && r == 0 && !c->json)
                 fprintf(stderr, "saved %s\n", v[0]);
         return r;
+}
+
+static void show_viewer(const json_t *doc)
+{
+        int view = json_is_true(json_object_get(doc, "view_only"));
+        printf("%s\n", json_string_value(json_object_get(doc, "url")) ?: "");
+        fprintf(stderr, "%s for %lld s: anyone with this URL can %s\n",
+                view ? "view only" : "in control",
+                (num(doc, "expires_at") - (long long)time(NULL) * 1000 + 999) / 1000,
+                view ? "watch" : "take over");
+}
+
+int cmd_desktop_viewer(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("desktop viewer");
+        const char *v[2] = {0};
+        char path[160];
+        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        if (npos != 1)
+                return cli_usage_error(cmd, "expected one machine ID");
+        json_t *body = json_object();
+        if (v[0])
+                json_object_set_new(body, "view_only", json_true());
+        if ((r = cli_set_int(cmd, body, "expires_in_s", "--expires-in", v[1]))) {
+                json_decref(body);
+                return r;
+        }
+        snprintf(path, sizeof(path), "/v1/machines/%s/desktop/viewer", id);
+        return cli_call(c, "POST", path, body, show_viewer);
 }

@@ -101,6 +101,12 @@ static json_t *t_windows(struct cli *c, json_t *args, int *is_error)
         return res;
 }
 
+static json_t *t_viewer(struct cli *c, json_t *args, int *is_error)
+{
+        static const char *const keys[] = {"view_only", "expires_in_s", NULL};
+        return post(c, args, is_error, "/desktop/viewer", keys);
+}
+
 const struct cli_mcp_tool cli_mcp_desktop_tools[] = {
     {"desktop_screenshot",
      "A screenshot of a desktop machine (create_machine with template desktop) as an image; "
@@ -147,6 +153,13 @@ const struct cli_mcp_tool cli_mcp_desktop_tools[] = {
     {"desktop_windows",
      "The application windows of a desktop machine: id, title, app, position, size, focused.",
      "{\"type\":\"object\",\"properties\":{" ID_PROP "},\"required\":[\"machine_id\"]}", t_windows},
+    {"desktop_viewer",
+     "A URL that shows a desktop machine in a browser, for a person to watch (view_only) or "
+     "take over; it lets viewers connect for expires_in_s seconds (default 900).",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"view_only\":{\"type\":\"boolean\"},"
+     "\"expires_in_s\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":86400}},"
+     "\"required\":[\"machine_id\"]}",
+     t_viewer},
 };
 const size_t cli_mcp_ndesktop_tools =
     sizeof(cli_mcp_desktop_tools) / sizeof(cli_mcp_desktop_tools[0]);

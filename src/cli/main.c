@@ -62,6 +62,11 @@ static const struct cli_flag d_delay_flags[] = {
 static const struct cli_flag d_clip_flags[] = {
     {"--set", "TEXT", "put TEXT on the clipboard (-: standard input) instead of printing it", 0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_viewer_flags[] = {
+    {"--view-only", NULL, "the viewer only watches: its input is dropped by the daemon", 0},
+    {"--expires-in", "SECONDS", "how long the URL lets a viewer connect (default 900, max 86400)",
+     0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag d_launch_flags[] = {
     {"--app", "NAME", "a desktop entry: its file name (chromium) or its Name=", 0},
     {"--cwd", "DIR", "working directory (default the home directory)", 0},
@@ -311,6 +316,9 @@ const struct cli_cmd cli_cmds[] = {
      d_clip_flags, cmd_desktop_clipboard},
     {"desktop launch", "ID (--app NAME | -- COMMAND...) [--wait-s N]",
      "Start an application in the desktop session", d_launch_flags, cmd_desktop_launch},
+    {"desktop viewer", "ID [--view-only] [--expires-in SECONDS]",
+     "Print a URL that shows the desktop in a browser (noVNC), to watch or take over",
+     d_viewer_flags, cmd_desktop_viewer},
     {"machines exec", "ID [FLAGS] -- CMD [ARGS...]",
      "Run a command in a machine; exits with the command's exit code", m_exec_flags,
      cmd_machines_exec},

@@ -6,10 +6,12 @@ real applications receive (xev records it, st shows typed text), Unicode typing 
 the clipboard, windows, launching applications, stable errors; and the same through
 every client: the Python and TypeScript SDKs, the CLI and the official MCP client."""
 
+import base64
 import json
 import os
 import pathlib
 import re
+import socket
 import struct
 import sys
 import tempfile
@@ -230,6 +232,16 @@ class Desktop(DaemonTest):
                 st, _, r = self.d.request(method, "/v1/machines/%s/desktop/%s" % (m["id"], path),
                                           {} if method == "POST" else None)
                 self.assertEqual((st, error_code(r)), (409, "desktop_not_available"), r)
+            # its viewer connects, and the daemon says why it ends at once
+            st, _, v = self.d.request("POST", "/v1/machines/%s/desktop/viewer" % m["id"], {})
+            self.assertEqual(st, 201, v)
+            st, _, s = ws_upgrade(self.d, "/v1/machines/%s/desktop/viewer/socket" % m["id"],
+                                  v["websocket_protocol"])
+            self.assertEqual(st, 101)
+            with s:
+                code, reason = ws_close_code(s)
+            self.assertEqual(code, 4409, reason)
+            self.assertTrue(reason.startswith("desktop_not_available: "), reason)
         finally:
             self.d.request("DELETE", "/v1/machines/" + m["id"])
         st, _, r = self.d.request("POST", "/v1/machines/%s/previews" % self.mid, {"port": 49990})
@@ -274,6 +286,9 @@ class Desktop(DaemonTest):
         with self.assertRaises(nullspace.errors.DesktopWindowNotFoundError):
             d.close(12345)
         self.assertTrue(d.close(w)["closing"])
+        v = d.viewer(view_only=True, expires_in_s=60)
+        self.assertEqual((v["view_only"], v["machine_id"]), (True, self.mid))
+        self.assertTrue(v["url"].startswith(self.d.url + "/viewer/#machine=" + self.mid), v)
 
     def test_the_typescript_sdk(self):
         r = run_bounded(["node", os.path.join(HERE, "desktop_sdk.mjs"), self.mid], 120,
@@ -288,7 +303,7 @@ class Desktop(DaemonTest):
             "jpeg": "ffd8", "launched": ["nsts", "number"], "focused": True,
             "typed": {"typed": 5}, "key": {"keys": ["enter"]}, "file": "ts-日本\n",
             "clip": "ts clip ü",
-            "listed": True, "closing": True,
+            "listed": True, "closing": True, "viewer": [True, True, True],
             "missing": [True, "desktop_window_not_found", "DesktopWindowNotFoundError"]})
 
     def test_the_cli(self):
@@ -318,6 +333,12 @@ class Desktop(DaemonTest):
         self.typed("/tmp/cli-typed", "cli-日本")
         cli("desktop", "clipboard", self.mid, "--set", "cli clip ü")
         self.assertEqual(cli("desktop", "clipboard", self.mid), "cli clip ü")
+        url = cli("desktop", "viewer", self.mid, "--view-only", "--expires-in", "60")
+        self.assertTrue(url.startswith("%s/viewer/#machine=%s&mode=view&token=" % (
+            self.d.url, self.mid)), url)
+        v = json.loads(cli("--json", "desktop", "viewer", self.mid))
+        self.assertEqual(v["view_only"], False)
+        cli("desktop", "viewer", self.mid, "--expires-in", "0", expect=4)
         cli("desktop", "close", self.mid, "999999", expect=6)
         cli("desktop", "key", self.mid, "ctrl+nosuchkey", expect=4)
         cli("desktop", "click", self.mid, "12", expect=2)
@@ -331,10 +352,12 @@ class Desktop(DaemonTest):
         out = json.loads(r.stdout.strip().splitlines()[-1])
         self.assertEqual(out, {
             "tools": ["desktop_click", "desktop_drag", "desktop_key", "desktop_launch",
-                      "desktop_screenshot", "desktop_scroll", "desktop_type", "desktop_windows"],
+                      "desktop_screenshot", "desktop_scroll", "desktop_type", "desktop_viewer",
+                      "desktop_windows"],
             "shot": ["image", "image/png", False], "size": [640, 400], "title": "nsmcp",
             "click": out["click"], "typed": {"typed": 5}, "key": {"keys": ["enter"]},
-            "scroll": False, "windows": True, "bad": [True, "invalid_field"]})
+            "scroll": False, "windows": True, "viewer": [True, True],
+            "bad": [True, "invalid_field"]})
         self.typed("/tmp/mcp-typed", "mcp-ü")
         self.sh("pkill -f 'st -t [n]smcp' || true")
 
@@ -380,12 +403,151 @@ class Desktop(DaemonTest):
         self.assertEqual(st, 200, data)
         return data.decode()
 
+    # ---- the viewer ----
+
+    def viewer(self, **body):
+        st, _, v = self.d.request("POST", "/v1/machines/%s/desktop/viewer" % self.mid, body)
+        self.assertEqual(st, 201, v)
+        return v
+
+    def browse(self, url, steps=()):
+        """The viewer page in headless Chromium (tests/browser/viewer.mjs): what it saw."""
+        r = run_bounded(["node", os.path.join(SOURCE, "tests", "browser", "viewer.mjs"),
+                         json.dumps({"url": url, "steps": list(steps)})], 120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertNotIn("error", out, out)
+        return out
+
+    def test_the_viewer_resumes_the_machine_and_a_viewer_in_control_drives_it(self):
+        st, _, m = self.d.request("POST", "/v1/machines/%s/hibernate" % self.mid)
+        self.assertEqual((st, m.get("state")), (200, "hibernated"), m)
+        v = self.viewer(expires_in_s=300)
+        self.assertFalse(v["view_only"])
+        self.assertTrue(v["url"].startswith("%s/viewer/#machine=%s&mode=control&token=" % (
+            self.d.url, self.mid)), v)
+        self.assertEqual(v["websocket_protocol"].split(".")[:2], ["nullspace", "control"])
+        out = self.browse(v["url"])
+        self.assertEqual(out["status"], "connected", out)
+        self.assertEqual((out["screen"]["width"], out["screen"]["height"]), (1280, 800), out)
+        st, _, m = self.d.request("GET", "/v1/machines/" + self.mid)
+        self.assertEqual(m["state"], "running")
+        # a second connection (a reconnect) finds the same session: the window opened
+        # meanwhile gets the viewer's click and typing
+        win = self.launch("st -t nsviewer -e sh -c 'cat > /tmp/viewer-typed'", "nsviewer")
+        cx, cy = win["x"] + win["width"] // 2, win["y"] + win["height"] // 2
+        out = self.browse(v["url"], [{"click": [cx, cy]}, {"type": "via viewer\n"}])
+        self.assertEqual(out["final_status"], "connected", out)
+        self.typed("/tmp/viewer-typed", "via viewer")
+        at = self.api("GET", "mouse")
+        self.assertLessEqual(abs(at["x"] - cx) + abs(at["y"] - cy), 2, (at, cx, cy))
+
+    def test_a_view_only_viewer_input_is_dropped_by_the_daemon(self):
+        win = self.launch("st -t nsview -e sh -c 'cat > /tmp/view-typed'", "nsview")
+        self.api("POST", "mouse/move", {"x": 1100, "y": 700})
+        v = self.viewer(view_only=True)
+        self.assertIn("&mode=view&", v["url"])
+        # the page's own switch turned off: input is sent, and the daemon drops it
+        cx, cy = win["x"] + win["width"] // 2, win["y"] + win["height"] // 2
+        out = self.browse(v["url"], [{"force_control": True}, {"click": [cx, cy]},
+                                     {"type": "nope\n"}, {"wait_ms": 500}])
+        self.assertEqual(out["final_status"], "connected", out)
+        self.assertEqual(self.api("GET", "mouse"), {"x": 1100, "y": 700})
+        self.assertEqual(self.sh("cat /tmp/view-typed 2>/dev/null || true"), "")
+        ends = re.findall(r"desktop_viewer_end machine=%s .*dropped_input=(\d+)" % self.mid,
+                          self.d.read_log())
+        self.assertTrue(ends and int(ends[-1]) >= 8, ends)  # clicks and keys, down and up
+
+    def test_viewer_tokens_are_checked_before_the_upgrade(self):
+        v = self.viewer(view_only=True, expires_in_s=1)
+        tok = v["websocket_protocol"].split(".")[2]
+        path = "/v1/machines/%s/desktop/viewer/socket" % self.mid
+        forged = tok[:-2] + ("aa" if tok[-2:] != "aa" else "bb")
+        for proto, code in (("nullspace.control." + tok, "viewer_token_invalid"),
+                            ("nullspace.view." + forged, "viewer_token_invalid"),
+                            ("binary", "viewer_token_invalid"), (None, "viewer_token_invalid")):
+            self.assertEqual(ws_upgrade(self.d, path, proto)[:2], (403, code), proto)
+        other = "/v1/machines/m_0123456789abcdef/desktop/viewer/socket"
+        self.assertEqual(ws_upgrade(self.d, other, v["websocket_protocol"])[:2],
+                         (403, "viewer_token_invalid"))
+        time.sleep(2.1)
+        self.assertEqual(ws_upgrade(self.d, path, v["websocket_protocol"])[:2],
+                         (403, "viewer_token_expired"))
+        for body, code in (({"expires_in_s": 0}, "invalid_field"),
+                           ({"expires_in_s": 86401}, "invalid_field"),
+                           ({"view_only": "yes"}, "invalid_field"), ({"port": 1}, "unknown_field")):
+            st, _, r = self.d.request("POST", "/v1/machines/%s/desktop/viewer" % self.mid, body)
+            self.assertEqual((st, error_code(r)), (400, code), (body, r))
+        st, _, r = self.d.request("POST", "/v1/machines/m_0123456789abcdef/desktop/viewer", {})
+        self.assertEqual((st, error_code(r)), (404, "machine_not_found"), r)
+        # the page and noVNC's modules are the daemon's, served without a key
+        st, hdrs, page = self.d.request("GET", "/viewer/", key=False)
+        self.assertEqual((st, hdrs["content-type"]), (200, "text/html; charset=utf-8"))
+        self.assertEqual(hdrs["referrer-policy"], "no-referrer")
+        st, _, _ = self.d.request("GET", "/viewer/novnc/core/rfb.js", key=False)
+        self.assertEqual(st, 200)
+        st, _, r = self.d.request("GET", "/viewer/nosuch.js", key=False)
+        self.assertEqual((st, error_code(r)), (404, "not_found"))
+
     def test_the_recipes(self):
         found = [b for b in blocks() if b[0].startswith("desktop")]
         self.assertEqual(len(found), 4)
         for name, lang, body in found:
             with self.subTest(recipe=name, lang=lang):
                 check(self, name, lang, run_block(self.d, lang, body))
+
+
+
+def ws_upgrade(d, path, protocol):
+    """A WebSocket upgrade of path offering protocol (None: none): (status, error code,
+    the socket when upgraded)."""
+    s = socket.create_connection((d.host, d.port), timeout=30)
+    head = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n" % (
+                path, d.host, d.port, base64.b64encode(os.urandom(16)).decode()))
+    if protocol:
+        head += "Sec-WebSocket-Protocol: %s\r\n" % protocol
+    s.sendall((head + "\r\n").encode())
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    status = int(head.split(b" ", 2)[1])
+    if status == 101:
+        return status, None, s
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    s.close()
+    return status, error_code(json.loads(body)), None
+
+
+def ws_close_code(s):
+    """Reads the server's frames until its close frame: (code, reason)."""
+    def exact(n):
+        b = b""
+        while len(b) < n:
+            chunk = s.recv(n - len(b))
+            if not chunk:
+                raise AssertionError("the socket ended before a close frame")
+            b += chunk
+        return b
+    while True:
+        op, n = exact(2)
+        n &= 0x7F
+        if n == 126:
+            n = struct.unpack(">H", exact(2))[0]
+        elif n == 127:
+            n = struct.unpack(">Q", exact(8))[0]
+        payload = exact(n)
+        if op & 0x0F == 8:
+            return struct.unpack(">H", payload[:2])[0], payload[2:].decode()
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ class Mcp(DaemonTest):
             "preview_url", "list_templates", "create_volume", "list_volumes",
             "delete_volume", "list_events", "ssh_certificate", "pause_machine", "run_code",
             "desktop_screenshot", "desktop_click", "desktop_type", "desktop_key", "desktop_scroll",
-            "desktop_drag", "desktop_launch", "desktop_windows"]))
+            "desktop_drag", "desktop_launch", "desktop_windows", "desktop_viewer"]))
         self.assertEqual(out["ssh"], {"principal": True, "bad": "invalid_field"})
         self.assertEqual(out["volume"], {
             "listed": ["mcpvol"], "read_in_machine": "on a volume\n", "read_only": True,

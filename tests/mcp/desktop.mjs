@@ -24,6 +24,8 @@ out.key = text(await call("desktop_key", { keys: ["enter"] }));
 out.click = text(await call("desktop_click", { x: w.x + 20, y: w.y + 20 }));
 out.scroll = (await call("desktop_scroll", { direction: "up", amount: 1 })).isError;
 out.windows = text(await call("desktop_windows", {})).some((x) => x.title === "nsmcp");
+const viewer = text(await call("desktop_viewer", { view_only: true, expires_in_s: 30 }));
+out.viewer = [viewer.view_only, viewer.url.includes("/viewer/#machine=" + id)];
 const bad = await call("desktop_key", { keys: "ctrl+nosuchkey" });
 out.bad = [bad.isError, text(bad).error.code];
 await client.close();

@@ -73,6 +73,8 @@ CODES = {
     "desktop_not_available": (409, "The machine has no desktop: create it from the desktop template."),
     "desktop_window_not_found": (404, "The desktop has no application window with this ID (closed, or never there)."),
     "desktop_app_not_found": (404, "No desktop entry of the machine has this name (a .desktop file name or its Name=)."),
+    "viewer_token_invalid": (403, "The desktop viewer's token is forged, malformed, or made for another machine or mode."),
+    "viewer_token_expired": (403, "The desktop viewer's time is up; ask for a new viewer URL."),
     "language_not_supported": (400, "The code interpreter does not run this language (the message lists those it does)."),
     "usage": (0, "The command line is wrong (CLI only)."),
     "connection_failed": (0, "The daemon could not be reached (CLI and SDKs only)."),

@@ -9,6 +9,7 @@ does. Every input call returns once the machine's X server has the input.
     m.desktop.click(640, 400)
     m.desktop.type("héllo 日本")
     m.desktop.key("ctrl+l")
+    print(m.desktop.viewer(view_only=True)["url"])   # watch it in a browser
 """
 
 import urllib.parse
@@ -119,6 +120,17 @@ class Desktop:
         body = {k: v for k, v in (("app", app), ("command", command), ("env", env),
                                    ("cwd", cwd), ("wait_s", wait_s)) if v is not None}
         return self._call("POST", "/launch", body)
+
+    def viewer(self, view_only=False, expires_in_s=None):
+        """A URL of the daemon's browser viewer (noVNC) for this desktop, for a person to
+        watch (view_only: the daemon drops the viewer's input) or take over: {"url",
+        "view_only", "expires_at", "websocket_url", "websocket_protocol", "machine_id"}.
+        The URL lets viewers connect for expires_in_s (default 900, max 86400); a
+        connected viewer stays connected. Connecting resumes a hibernated machine."""
+        body = {"view_only": bool(view_only)}
+        if expires_in_s is not None:
+            body["expires_in_s"] = expires_in_s
+        return self._call("POST", "/viewer", body)
 
 
 def _at(x, y, **fields):

@@ -1,7 +1,7 @@
 // The desktop (docs/desktop.md) of machines from the desktop template: m.desktop takes
 // screenshots, sends mouse and keyboard input, lists, focuses and closes windows, reads
-// and sets the clipboard and launches applications. Every input call resolves once the
-// machine's X server has the input.
+// and sets the clipboard, launches applications and hands out browser viewer URLs. Every
+// input call resolves once the machine's X server has the input.
 
 function at(x, y, fields) {
   return x === undefined && y === undefined ? fields : { x, y, ...fields };
@@ -115,5 +115,12 @@ export class Desktop {
    * session; resolves { pid, window } (the new window with waitS, else null). */
   launch({ app, command, env, cwd, waitS } = {}) {
     return this.call("POST", "/launch", { body: { app, command, env, cwd, wait_s: waitS }, wait: true });
+  }
+
+  /** A URL of the daemon's browser viewer (noVNC) for this desktop, to watch ({ viewOnly:
+   * true }: the daemon drops the viewer's input) or take over; viewers may connect for
+   * expiresInS (default 900, max 86400). Connecting resumes a hibernated machine. */
+  viewer({ viewOnly = false, expiresInS } = {}) {
+    return this.call("POST", "/viewer", { body: { view_only: viewOnly, expires_in_s: expiresInS } });
   }
 }

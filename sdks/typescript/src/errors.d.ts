@@ -367,6 +367,16 @@ export class DesktopAppNotFoundError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "desktop_app_not_found";
 }
+/** The desktop viewer's token is forged, malformed, or made for another machine or mode. */
+export class ViewerTokenInvalidError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "viewer_token_invalid";
+}
+/** The desktop viewer's time is up; ask for a new viewer URL. */
+export class ViewerTokenExpiredError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "viewer_token_expired";
+}
 /** The code interpreter does not run this language (the message lists those it does). */
 export class LanguageNotSupportedError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

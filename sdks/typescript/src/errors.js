@@ -515,6 +515,20 @@ export class DesktopAppNotFoundError extends NullspaceError {
   }
 }
 
+/** The desktop viewer's token is forged, malformed, or made for another machine or mode. */
+export class ViewerTokenInvalidError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("viewer_token_invalid", message, status, requestId);
+  }
+}
+
+/** The desktop viewer's time is up; ask for a new viewer URL. */
+export class ViewerTokenExpiredError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("viewer_token_expired", message, status, requestId);
+  }
+}
+
 /** The code interpreter does not run this language (the message lists those it does). */
 export class LanguageNotSupportedError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -609,6 +623,8 @@ const BY_CODE = {
   desktop_not_available: DesktopNotAvailableError,
   desktop_window_not_found: DesktopWindowNotFoundError,
   desktop_app_not_found: DesktopAppNotFoundError,
+  viewer_token_invalid: ViewerTokenInvalidError,
+  viewer_token_expired: ViewerTokenExpiredError,
   language_not_supported: LanguageNotSupportedError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,

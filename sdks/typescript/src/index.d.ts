@@ -582,6 +582,19 @@ export class Code {
   interrupt(context: CodeContext | string): Promise<boolean>;
 }
 
+/** A browser viewer of a desktop (m.desktop.viewer). */
+export interface DesktopViewer {
+  /** the page: the machine, mode and token ride in its fragment */
+  url: string;
+  machine_id: string;
+  view_only: boolean;
+  /** ms since the epoch: viewers may connect until then */
+  expires_at: number;
+  /** for a viewer of your own: the RFB WebSocket and the subprotocol that authorises it */
+  websocket_url: string;
+  websocket_protocol: string;
+}
+
 export interface DesktopWindow {
   id: number;
   title: string;
@@ -623,4 +636,7 @@ export class Desktop {
   clipboard(): Promise<string>;
   setClipboard(text: string): Promise<{ length: number }>;
   launch(opts: { app?: string; command?: string; env?: Record<string, string>; cwd?: string; waitS?: number }): Promise<{ pid: number; window: DesktopWindow | null }>;
+  /** A URL of the daemon's browser viewer (noVNC): to watch (viewOnly: the daemon drops
+   * the viewer's input) or take over; viewers may connect for expiresInS (default 900). */
+  viewer(opts?: { viewOnly?: boolean; expiresInS?: number }): Promise<DesktopViewer>;
 }

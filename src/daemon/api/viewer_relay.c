@@ -8,7 +8,8 @@
  * viewer's stream goes through rfb_filter (common/rfb.h): its input never reaches the
  * machine. Errors end the WebSocket with close code 4000 + the error's HTTP status and
  * its code as the reason (4409 desktop_not_available); the desktop going away (the
- * machine stopped or was checkpointed) ends it with 1001. Reading from the machine
+ * machine stopped or was checkpointed) ends it with 1001. A viewer that leaves ends the
+ * machine's side with a half-close, after everything it sent (drain). Reading from the machine
  * stops while WS_LOW_WATER bytes wait for a slow viewer. Loop thread only. */
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +40,9 @@ struct viewer {
         int upgraded;
         struct buf up; /* bytes for the machine, from up_off on not yet written */
         size_t up_off;
-        int ended; /* the close is under way: nothing more goes either way */
+        int ended;    /* the close is under way: nothing more goes either way */
+        int draining; /* the viewer left: its last input goes on to the machine (drain) */
+        int shut;     /* ... and was all written: our end is half-closed */
 };
 
 static struct loop *loop_of(struct viewer *v)
@@ -52,7 +55,7 @@ static void drop_socket(struct viewer *v)
         if (v->io.fd < 0)
                 return;
         loop_io_del(loop_of(v), &v->io);
-        close(v->io.fd); /* the relay sees its client leave and resets the machine's side */
+        close(v->io.fd);
         v->io.fd = -1;
 }
 
@@ -159,9 +162,52 @@ static void write_some(struct viewer *v)
         }
 }
 
+static void free_viewer(struct viewer *v)
+{
+        drop_socket(v);
+        buf_fini(&v->answer);
+        buf_fini(&v->up);
+        free(v);
+}
+
+/* After the viewer left: what it sent last goes on to the machine, then a half-close;
+ * what comes back is dropped until the machine's side ends (nsdesktop gives the VNC
+ * server DRAIN_S to read it all and close: keys typed just before a viewer leaves still
+ * arrive), and v is freed. A reset or a checkpoint ends it at once. */
+static void drain(struct viewer *v, uint32_t events)
+{
+        if ((events & EPOLLOUT) && v->up_off < v->up.len) {
+                ssize_t n = send(v->io.fd, v->up.data + v->up_off, v->up.len - v->up_off,
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n > 0)
+                        v->up_off += (size_t)n;
+                else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                        drop_socket(v);
+        }
+        if (v->io.fd >= 0 && v->up_off == v->up.len && !v->shut) {
+                shutdown(v->io.fd, SHUT_WR);
+                v->shut = 1;
+        }
+        if (v->io.fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+                static char sink[READ_SIZE];
+                ssize_t n = recv(v->io.fd, sink, sizeof(sink), MSG_DONTWAIT);
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                        drop_socket(v);
+        }
+        if (v->io.fd < 0) {
+                free_viewer(v);
+                return;
+        }
+        loop_io_mod(loop_of(v), &v->io, EPOLLIN | (v->shut ? 0 : EPOLLOUT));
+}
+
 static void on_io(struct loop_io *io, uint32_t events)
 {
         struct viewer *v = (struct viewer *)((char *)io - offsetof(struct viewer, io));
+        if (v->draining) {
+                drain(v, events);
+                return;
+        }
         if ((events & EPOLLOUT) && v->upgraded && v->up_off < v->up.len)
                 write_some(v);
         if (!v->ended && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
@@ -211,10 +257,12 @@ static void on_close(struct ws_session *ws, void *user)
         if (!v->ended)
                 log_info("desktop_viewer_end", "machine=%s by=viewer dropped_input=%llu",
                          v->machine, (unsigned long long)v->rfb.dropped);
-        drop_socket(v);
-        buf_fini(&v->answer);
-        buf_fini(&v->up);
-        free(v);
+        if (!v->ended && v->upgraded && v->io.fd >= 0) {
+                v->draining = 1;
+                drain(v, EPOLLOUT);
+                return;
+        }
+        free_viewer(v);
 }
 
 static const struct ws_handlers handlers = {
@@ -268,8 +316,9 @@ void viewer_relay_start(struct http_exchange *ex, struct machine *m, int view_on
                 end(v, 1011, "cannot open the viewer: out of memory");
                 return;
         }
+        /* not abortive: the viewer's last input must reach the machine (a checkpoint
+         * resets the connection while it is listed, preview_drop_machine) */
         pc->refused = api_service_refused; /* answers 409 desktop_not_available */
-        pc->abortive = 1; /* a reset at the end: nothing half-closed holds a checkpoint back */
         log_info("desktop_viewer_start", "machine=%s view_only=%d request_id=%s", m->id, view_only,
                  ex->request_id);
         preview_conn_start(pc, m, preview_conn_connect);

@@ -8,11 +8,14 @@ viewer and drops a view-only viewer's input) and x11vnc.
 
 import selectors
 import socket
+import struct
+import time
 
 from args import ApiError
 
 ADDR = ("127.0.0.1", 5900)
 CHUNK = 64 << 10
+DRAIN_S = 2
 
 
 def connect():
@@ -26,21 +29,37 @@ def connect():
 
 
 def splice(conn, up):
-    """Copies bytes both ways until either side ends; then closes up at once (a reset:
-    nothing of it lingers in the machine)."""
+    """Copies bytes both ways until both sides ended. The end of one side is passed on as
+    a half-close; once the viewer's side ended, the VNC server has DRAIN_S to read what it
+    sent and close (keys typed just before a viewer leaves still arrive) while what it
+    sends is dropped. A reset ends at once, and up is reset too: nothing of it lingers in
+    the machine."""
     sel = selectors.DefaultSelector()
     sel.register(conn, selectors.EVENT_READ, up)
     sel.register(up, selectors.EVENT_READ, conn)
+    deadline = None
+    clean = False
     try:
-        while True:
-            for key, _ in sel.select():
+        while sel.get_map():
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = sel.select(wait)
+            if not ready:
+                return
+            for key, _ in ready:
                 data = key.fileobj.recv(CHUNK)
-                if not data:
-                    return
-                key.data.sendall(data)
+                if data:
+                    if deadline is None:  # once the viewer left, what comes back is dropped
+                        key.data.sendall(data)
+                    continue
+                sel.unregister(key.fileobj)
+                key.data.shutdown(socket.SHUT_WR)
+                if key.fileobj is conn:
+                    deadline = time.monotonic() + DRAIN_S
+        clean = True
     except OSError:
         return
     finally:
         sel.close()
-        up.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        if not clean:
+            up.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         up.close()
