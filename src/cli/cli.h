@@ -78,6 +78,7 @@ int cmd_desktop_close(struct cli *c, int argc, char **argv);
 int cmd_desktop_clipboard(struct cli *c, int argc, char **argv);
 int cmd_desktop_launch(struct cli *c, int argc, char **argv);
 int cmd_desktop_viewer(struct cli *c, int argc, char **argv);
+int cmd_desktop_resize(struct cli *c, int argc, char **argv);
 int cmd_desktop_screenshot(struct cli *c, int argc, char **argv);
 
 /* Shared by code run and code runs start (cmd_code.c): a run's request body (new

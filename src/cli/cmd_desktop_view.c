@@ -27,6 +27,24 @@ int cmd_desktop_screen(struct cli *c, int argc, char **argv)
                                show_screen);
 }
 
+int cmd_desktop_resize(struct cli *c, int argc, char **argv)
+{
+        const struct cli_cmd *cmd = cli_find("desktop resize");
+        char path[160];
+        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
+        if (!id)
+                return r;
+        json_t *body = json_object();
+        if (npos != 3 || (r = cli_set_int(cmd, body, "width", "WIDTH", argv[1])) ||
+            (r = cli_set_int(cmd, body, "height", "HEIGHT", argv[2]))) {
+                json_decref(body);
+                return r ? r : cli_usage_error(cmd, "expected a machine ID, WIDTH and HEIGHT");
+        }
+        snprintf(path, sizeof(path), "/v1/machines/%s/desktop/screen", id);
+        return cli_call(c, "PUT", path, body, show_screen);
+}
+
 static void window_row(const json_t *w)
 {
         const char *title = json_string_value(json_object_get(w, "title"));

@@ -67,8 +67,8 @@ int cli_set_int(const struct cli_cmd *cmd, json_t *body, const char *field, cons
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[17] = {0};
-        static struct cli_multi multi[17];
+        const char *v[18] = {0};
+        static struct cli_multi multi[18];
         memset(multi, 0, sizeof(multi));
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
@@ -112,6 +112,14 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
                 json_object_set_new(body, "pool", json_string(v[12]));
         if (v[13])
                 json_object_set_new(body, "runtime", json_string(v[13]));
+        int dw, dh, end = 0;
+        if (v[17] && (sscanf(v[17], "%dx%d%n", &dw, &dh, &end) != 2 || v[17][end])) {
+                json_decref(body);
+                return cli_usage_error(cmd, "--desktop takes WIDTHxHEIGHT (1920x1080)");
+        }
+        if (v[17])
+                json_object_set_new(body, "desktop",
+                                    json_pack("{s:i,s:i}", "width", dw, "height", dh));
         if (v[15] || v[16]) {
                 json_t *idle = json_object();
                 json_object_set_new(body, "idle", idle);

@@ -121,8 +121,8 @@ static json_t *t_create(struct cli *c, json_t *args, int *is_error)
         c->waiting = "creating"; /* as long as the operation takes */
         (void)is_error;
         json_t *body = json_object();
-        const char *keys[] = {"template", "memory_mb", "vcpus",  "timeout_s",
-                              "env",      "metadata",  "volumes"};
+        const char *keys[] = {"template", "memory_mb", "vcpus",   "timeout_s",
+                              "env",      "metadata",  "volumes", "desktop"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
                 if (json_object_get(args, keys[i]))
                         json_object_set(body, keys[i], json_object_get(args, keys[i]));
@@ -346,7 +346,10 @@ static const struct cli_mcp_tool tools[] = {
      "\"array\",\"description\":\"volumes to mount\",\"items\":{\"type\":\"object\","
      "\"properties\":{\"volume\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"
      "\"subpath\":{\"type\":\"string\"},\"read_only\":{\"type\":\"boolean\"}},"
-     "\"required\":[\"volume\",\"path\"]}}}}",
+     "\"required\":[\"volume\",\"path\"]}},\"desktop\":{\"type\":\"object\",\"description\":"
+     "\"the screen size of a desktop template machine\",\"properties\":{\"width\":{\"type\":"
+     "\"integer\",\"minimum\":320,\"maximum\":3840},\"height\":{\"type\":\"integer\","
+     "\"minimum\":240,\"maximum\":2160}}}}}",
      t_create},
     {"list_machines", "List machines, optionally only those in one state.",
      "{\"type\":\"object\",\"properties\":{\"state\":{\"type\":\"string\"}}}", t_list},

@@ -91,6 +91,7 @@ static const struct cli_flag m_create_flags[] = {
     {"--volume", "NAME:/PATH[:ro][:subpath=DIR]", "mount a volume (repeatable)", 1},
     {"--idle-pause-s", "N", "pause it after N s without use (0: never)", 0},
     {"--idle-hibernate-s", "N", "hibernate it N s after that (0: never)", 0},
+    {"--desktop", "WIDTHxHEIGHT", "the desktop template's screen size (default 1280x800)", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag v_create_flags[] = {
     {"--size-mb", "MB", "its size limit (default 1024)", 0},
@@ -316,6 +317,9 @@ const struct cli_cmd cli_cmds[] = {
      d_clip_flags, cmd_desktop_clipboard},
     {"desktop launch", "ID (--app NAME | -- COMMAND...) [--wait-s N]",
      "Start an application in the desktop session", d_launch_flags, cmd_desktop_launch},
+    {"desktop resize", "ID WIDTH HEIGHT",
+     "Change the screen's size (320x240 to 3840x2160); windows stay open", no_flags,
+     cmd_desktop_resize},
     {"desktop viewer", "ID [--view-only] [--expires-in SECONDS]",
      "Print a URL that shows the desktop in a browser (noVNC), to watch or take over",
      d_viewer_flags, cmd_desktop_viewer},

@@ -26,6 +26,7 @@ await d.setClipboard("ts clip ü");
 out.clip = await d.clipboard();
 out.listed = (await d.windows()).some((x) => x.id === w.id);
 out.closing = (await d.close(w.id)).closing;
+out.resized = await d.resize(1280, 800);
 const v = await d.viewer({ viewOnly: true, expiresInS: 60 });
 out.viewer = [v.view_only, v.url.includes("&mode=view&token="), v.expires_at - Date.now() <= 60000];
 try {

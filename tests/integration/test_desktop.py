@@ -286,6 +286,7 @@ class Desktop(DaemonTest):
         with self.assertRaises(nullspace.errors.DesktopWindowNotFoundError):
             d.close(12345)
         self.assertTrue(d.close(w)["closing"])
+        self.assertEqual(d.resize(1280, 800), {"width": 1280, "height": 800, "depth": 24})
         v = d.viewer(view_only=True, expires_in_s=60)
         self.assertEqual((v["view_only"], v["machine_id"]), (True, self.mid))
         self.assertTrue(v["url"].startswith(self.d.url + "/viewer/#machine=" + self.mid), v)
@@ -304,6 +305,7 @@ class Desktop(DaemonTest):
             "typed": {"typed": 5}, "key": {"keys": ["enter"]}, "file": "ts-日本\n",
             "clip": "ts clip ü",
             "listed": True, "closing": True, "viewer": [True, True, True],
+            "resized": {"width": 1280, "height": 800, "depth": 24},
             "missing": [True, "desktop_window_not_found", "DesktopWindowNotFoundError"]})
 
     def test_the_cli(self):
@@ -319,6 +321,10 @@ class Desktop(DaemonTest):
             cli("desktop", "screenshot", self.mid, "--out", shot, "--region", "0,0,40,30")
             self.assertEqual(png_size(pathlib.Path(shot).read_bytes()), (40, 30))
         self.assertEqual(cli("desktop", "screen", self.mid), "1280x800x24\n")
+        self.assertEqual(cli("desktop", "resize", self.mid, "1280", "800"), "1280x800x24\n")
+        cli("desktop", "resize", self.mid, "1280", expect=2)
+        cli("desktop", "resize", self.mid, "99999", "800", expect=4)
+        cli("machines", "create", "--desktop", "1280", expect=2)
         out = json.loads(cli("--json", "desktop", "launch", self.mid, "--wait-s", "30", "--",
                              "st", "-t", "nscli", "-e", "sh", "-c", "'cat > /tmp/cli-typed'"))
         self.addCleanup(self.sh, "kill -- -%d 2>/dev/null || true" % out["pid"])
@@ -402,6 +408,45 @@ class Desktop(DaemonTest):
         st, _, data = self.d.request("GET", "/v1/machines/%s/files?path=%s" % (mid, path))
         self.assertEqual(st, 200, data)
         return data.decode()
+
+    def test_a_screen_size_at_create_and_later(self):
+        st, _, m = self.d.request("POST", "/v1/machines", {
+            "template": "desktop", "desktop": {"width": 1024, "height": 768, "depth": 24}})
+        self.assertEqual(st, 201, m)
+        mid = m["id"]
+        try:
+            self.assertEqual(self.api("GET", "screen", mid=mid),
+                             {"width": 1024, "height": 768, "depth": 24})
+            self.assertEqual(png_size(self.api("GET", "screenshot", mid=mid)), (1024, 768))
+            # the desktop is redrawn at the new size: its bottom right corner is the
+            # desktop's background, not the black of a screen nothing draws on
+            st, _, r = self.d.request("POST", "/v1/machines/%s/exec" % mid, {"cmd": (
+                "ffmpeg -loglevel error -f x11grab -video_size 100x60 -i :0+900,650 "
+                "-frames:v 1 -f rawvideo -pix_fmt rgb24 - | python3 -c \"import sys; b = "
+                "sys.stdin.buffer.read(); print(len(b), b.count(0) == len(b))\"")})
+            self.assertEqual((st, r.get("stdout")), (200, "18000 False\n"), r)
+            self.assertEqual(self.api("PUT", "screen", {"width": 1920, "height": 1080}, mid=mid),
+                             {"width": 1920, "height": 1080, "depth": 24})
+            self.assertEqual(png_size(self.api("GET", "screenshot?scale=0.5", mid=mid)),
+                             (960, 540))
+            for body, code in (({"width": 100, "height": 768}, "invalid_field"),
+                               ({"width": 1024}, "missing_field")):
+                st, _, r = self.d.request("PUT", "/v1/machines/%s/desktop/screen" % mid, body)
+                self.assertEqual((st, error_code(r)), (400, code), r)
+        finally:
+            self.d.request("DELETE", "/v1/machines/" + mid)
+        for desktop, code in (({"width": 319}, "invalid_field"), ({"depth": 16}, "invalid_field"),
+                              ({"dpi": 96}, "unknown_field"), ([1024, 768], "invalid_field")):
+            st, _, r = self.d.request("POST", "/v1/machines",
+                                      {"template": "desktop", "desktop": desktop})
+            self.assertEqual((st, error_code(r)), (400, code), (desktop, r))
+        # a template without a desktop: nothing is left of the machine
+        _, _, before = self.d.request("GET", "/v1/machines?limit=1000")
+        st, _, r = self.d.request("POST", "/v1/machines", {"desktop": {"width": 1024}})
+        self.assertEqual((st, error_code(r)), (409, "desktop_not_available"), r)
+        gone = re.search(r"machine (m_[0-9a-f]+)", r["error"]["message"]).group(1)
+        st, _, m = self.d.request("GET", "/v1/machines/" + gone)
+        self.assertIn(m.get("state"), ("destroying", "destroyed"), m)
 
     # ---- the viewer ----
 

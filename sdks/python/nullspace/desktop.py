@@ -31,6 +31,12 @@ class Desktop:
         """{"width", "height", "depth"} of the screen."""
         return self._call("GET", "/screen")
 
+    def resize(self, width, height):
+        """Changes the screen's size (320x240 to 3840x2160; windows stay open, viewers
+        follow): the new {"width", "height", "depth"}. A machine gets its first size at
+        create: Machine.create(template="desktop", desktop={"width": 1920, "height": 1080})."""
+        return self._call("PUT", "/screen", {"width": width, "height": height})
+
     def screenshot(self, format="png", quality=None, region=None, scale=None, cursor=False):
         """The screen as PNG (or JPEG: format="jpeg", quality 1-100) bytes; region
         (x, y, width, height) crops, scale (0.05-1) shrinks, cursor draws the pointer."""

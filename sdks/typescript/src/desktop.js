@@ -117,6 +117,13 @@ export class Desktop {
     return this.call("POST", "/launch", { body: { app, command, env, cwd, wait_s: waitS }, wait: true });
   }
 
+  /** Changes the screen's size (320x240 to 3840x2160; windows stay open, viewers follow);
+   * resolves { width, height, depth }. The first size comes with the machine:
+   * Machine.create({ template: "desktop", desktop: { width: 1920, height: 1080 } }). */
+  resize(width, height) {
+    return this.call("PUT", "/screen", { body: { width, height } });
+  }
+
   /** A URL of the daemon's browser viewer (noVNC) for this desktop, to watch ({ viewOnly:
    * true }: the daemon drops the viewer's input) or take over; viewers may connect for
    * expiresInS (default 900, max 86400). Connecting resumes a hibernated machine. */

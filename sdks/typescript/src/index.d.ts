@@ -161,6 +161,8 @@ export interface CreateOptions extends ClientOptions {
   volumes?: VolumeMount[];
   /** Pause after pause_after_s without use, hibernate hibernate_after_s later (0: never). */
   idle?: IdlePolicy;
+  /** The desktop template's screen size (default 1280x800; depth 24 only). */
+  desktop?: { width?: number; height?: number; depth?: 24 };
 }
 
 export interface IdlePolicy {
@@ -639,4 +641,6 @@ export class Desktop {
   /** A URL of the daemon's browser viewer (noVNC): to watch (viewOnly: the daemon drops
    * the viewer's input) or take over; viewers may connect for expiresInS (default 900). */
   viewer(opts?: { viewOnly?: boolean; expiresInS?: number }): Promise<DesktopViewer>;
+  /** Changes the screen's size (320x240 to 3840x2160). */
+  resize(width: number, height: number): Promise<{ width: number; height: number; depth: number }>;
 }

@@ -262,6 +262,17 @@ struct machine *api_running_machine(struct http_exchange *ex);
  * (unknown) or 409 machine_not_running (destroyed or failed). */
 struct machine *api_live_machine(struct http_exchange *ex);
 
+/* desktop_size.c: a create's "desktop" size. api_desktop_size_check reads o ({width,
+ * height, depth}; NULL: none, *w = 0) into w and h: 0, or -1 with e (invalid_field,
+ * unknown_field). api_desktop_size_apply resizes running machine m's desktop, then calls
+ * done(ex, m, NS_OK, NULL); on failure it answers ex itself (desktop_not_available when
+ * m's template has none) and destroys m. Loop thread. */
+typedef void (*api_desktop_size_cb)(struct http_exchange *ex, struct machine *m, enum ns_code code,
+                                    const char *error);
+int api_desktop_size_check(const json_t *o, int *w, int *h, struct err *e);
+void api_desktop_size_apply(struct http_exchange *ex, struct machine *m, int w, int h,
+                            api_desktop_size_cb done);
+
 typedef void (*api_running_cb)(struct http_exchange *ex, struct machine *m, void *ctx);
 
 /* Calls then(ex, m, ctx) once the path's machine runs: at once when it does, after an

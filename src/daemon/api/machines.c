@@ -25,6 +25,7 @@ struct create_req {
         char *runtime;
         json_t *volumes;
         json_t *idle;
+        json_t *desktop;
 };
 
 static const struct jv_field create_fields[] = {
@@ -44,6 +45,7 @@ static const struct jv_field create_fields[] = {
     {"runtime", JV_STRING, 0, offsetof(struct create_req, runtime), 16, 0, 0},
     {"volumes", JV_ARRAY, 0, offsetof(struct create_req, volumes), 0, 0, 0},
     {"idle", JV_OBJECT, 0, offsetof(struct create_req, idle), 0, 0, 0},
+    {"desktop", JV_OBJECT, 0, offsetof(struct create_req, desktop), 0, 0, 0},
 };
 
 json_t *api_strmap_json(const struct jv_strmap *m)
@@ -95,9 +97,29 @@ static void answer(struct http_exchange *ex, struct machine *m, int status, enum
                                    error ? error : ns_code_name(code));
 }
 
+static void created(struct http_exchange *ex, struct machine *m, enum ns_code code,
+                    const char *error)
+{
+        answer(ex, m, 201, code, error);
+}
+
+/* The machine runs: its desktop is sized first when the request asks (checked already). */
 static void on_created(void *ud, struct machine *m, enum ns_code code, const char *error)
 {
-        answer(ud, m, 201, code, error);
+        struct http_exchange *ex = ud;
+        int w = 0, h = 0;
+        if (!code) {
+                json_t *doc = json_loadb(ex->body.data ? ex->body.data : "", ex->body.len, 0, NULL);
+                struct err e = {0};
+                (void)api_desktop_size_check(json_object_get(doc, "desktop"), &w, &h, &e);
+                json_decref(doc);
+        }
+        if (w) {
+                ex->on_abort = NULL;
+                api_desktop_size_apply(ex, m, w, h, created);
+                return;
+        }
+        created(ex, m, code, error);
 }
 
 static void abort_machine_wait(struct http_exchange *ex)
@@ -239,6 +261,12 @@ static void create(struct http_exchange *ex, int may_build)
                 return;
         }
         if (machine_idle_check(in.idle, &ne) < 0) {
+                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                api_fail_err(ex, &ne);
+                return;
+        }
+        int dw, dh;
+        if (api_desktop_size_check(in.desktop, &dw, &dh, &ne) < 0) {
                 jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
                 api_fail_err(ex, &ne);
                 return;

@@ -40,6 +40,7 @@ static const struct route code_routes[] = {
 
 static const struct route desktop_routes[] = {
     {"GET", "/v1/machines/{id}/desktop/screen", NULL, 0, 0, NULL},
+    {"PUT", "/v1/machines/{id}/desktop/screen", NULL, 0, 0, NULL},
     {"GET", "/v1/machines/{id}/desktop/screenshot", NULL, 0, 0, NULL},
     {"GET", "/v1/machines/{id}/desktop/mouse", NULL, 0, 0, NULL},
     {"POST", "/v1/machines/{id}/desktop/mouse/move", NULL, 0, 0, NULL},

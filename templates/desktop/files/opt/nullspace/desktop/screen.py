@@ -51,9 +51,9 @@ def locked(fn):
 
 
 def size():
-    def read(d):
-        s = d.screen()
-        return {"width": s.width_in_pixels, "height": s.height_in_pixels, "depth": s.root_depth}
+    def read(d):  # the root's geometry now: RandR changes it (resize.py), the setup's not
+        g = d.screen().root.get_geometry()
+        return {"width": g.width, "height": g.height, "depth": g.depth}
     return locked(read)
 
 

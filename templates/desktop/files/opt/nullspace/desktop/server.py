@@ -6,6 +6,7 @@ here; the preview proxy never does). session.sh starts it once the X server answ
 
   GET  /health
   GET  /screen                         {width, height, depth}
+  PUT  /screen {width, height}         resizes the screen (resize.py), answers the new size
   GET  /screenshot?format=png|jpeg&quality=&x=&y=&width=&height=&scale=&cursor=
   GET  /mouse                          {x, y}: the pointer
   POST /mouse/move {x, y}
@@ -30,11 +31,13 @@ import json
 import logging
 import logging.handlers
 import os
+import subprocess
 import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
 import args  # noqa: E402
 import control  # noqa: E402
@@ -49,6 +52,17 @@ MAX_BODY = 2 << 20
 TEXT_MAX = 64 << 10  # typed at once
 CLIPBOARD_MAX = 1 << 20
 BUTTON = ("left", "middle", "right")
+
+
+def resize_route(req):
+    args.known_fields(req, ("width", "height"))
+    w = args.integer(req, "width", 320, 3840)
+    h = args.integer(req, "height", 240, 2160)
+    r = subprocess.run([os.path.join(HERE, "resize.py"), str(w), str(h)],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise ApiError(500, "internal", "xrandr refused %dx%d: %s" % (w, h, r.stderr.strip()[:300]))
+    return screen.size()
 
 
 def mouse_route(action, req):
@@ -200,6 +214,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(200, {"status": "ok"})
             if method == "GET" and path == "/screen":
                 return self.answer(200, screen.size())
+            if method == "PUT" and path == "/screen":
+                return self.answer(200, resize_route(self.body()))
             if method == "GET" and path == "/screenshot":
                 return self.send(200, *screenshot_route(self.query()))
             if method == "GET" and path == "/mouse":

@@ -3,10 +3,12 @@
 # before it answers: the X server (Xvfb), a D-Bus session bus, the window manager, the
 # desktop and panel, then the VNC server on the machine's loopback (the daemon relays
 # viewers to it; nothing outside the machine reaches it) and nsdesktop, the automation
-# server the daemon forwards /v1/machines/{id}/desktop/... to (server.py). Screen size from
-# NS_DESKTOP_WIDTH, NS_DESKTOP_HEIGHT, NS_DESKTOP_DEPTH (default 1280x800x24). Commands
-# reach the session with `. /run/nullspace-desktop/env` (DISPLAY and the session bus).
-W=${NS_DESKTOP_WIDTH:-1280} H=${NS_DESKTOP_HEIGHT:-800} D=${NS_DESKTOP_DEPTH:-24}
+# server the daemon forwards /v1/machines/{id}/desktop/... to (server.py). The X server's frame
+# buffer is as large as a screen may ever be (MAX_W x MAX_H); the screen starts at
+# 1280x800 and a machine's create (its "desktop" size) or PUT /screen changes it with
+# RandR, up to that (resize.py). Commands reach the session with
+# `. /run/nullspace-desktop/env` (DISPLAY and the session bus).
+W=1280 H=800 D=24 MAX_W=3840 MAX_H=2160
 export DISPLAY=:0 HOME=${HOME:-/root}
 LOG=/var/log/nullspace-desktop.log
 exec >>"$LOG" 2>&1
@@ -23,8 +25,10 @@ until_ok() {
 }
 
 rm -f /tmp/.X0-lock /tmp/.X11-unix/X0
-Xvfb :0 -screen 0 "${W}x${H}x${D}" -nolisten tcp -dpi 96 +extension RANDR &
+# -noreset: the server keeps its RandR set-up while no client is connected yet
+Xvfb :0 -screen 0 "${MAX_W}x${MAX_H}x${D}" -nolisten tcp -noreset -dpi 96 +extension RANDR &
 until_ok 100 xdpyinfo || exit 1
+"$(dirname "$0")/resize.py" "$W" "$H" || exit 1
 eval "$(dbus-launch --sh-syntax)"
 export DBUS_SESSION_BUS_ADDRESS
 # what commands run in the machine need to reach the session (. this file)
@@ -35,6 +39,6 @@ xfwm4 --compositor=off &
 until_ok 100 sh -c 'xprop -root _NET_SUPPORTING_WM_CHECK | grep -q "window id"'
 xfdesktop &
 xfce4-panel &
-x11vnc -display :0 -localhost -rfbport 5900 -forever -shared -nopw -noxdamage -quiet &
+x11vnc -display :0 -localhost -rfbport 5900 -forever -shared -nopw -noxdamage -xrandr -quiet &
 python3 /opt/nullspace/desktop/server.py &
 wait
