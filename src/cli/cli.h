@@ -79,6 +79,12 @@ int cmd_desktop_clipboard(struct cli *c, int argc, char **argv);
 int cmd_desktop_launch(struct cli *c, int argc, char **argv);
 int cmd_desktop_viewer(struct cli *c, int argc, char **argv);
 int cmd_desktop_resize(struct cli *c, int argc, char **argv);
+int cmd_desktop_record_start(struct cli *c, int argc, char **argv);
+int cmd_desktop_record_stop(struct cli *c, int argc, char **argv);
+int cmd_desktop_record_list(struct cli *c, int argc, char **argv);
+int cmd_desktop_record_get(struct cli *c, int argc, char **argv);
+int cmd_desktop_record_download(struct cli *c, int argc, char **argv);
+int cmd_desktop_record_delete(struct cli *c, int argc, char **argv);
 int cmd_desktop_screenshot(struct cli *c, int argc, char **argv);
 
 /* Shared by code run and code runs start (cmd_code.c): a run's request body (new

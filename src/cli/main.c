@@ -67,6 +67,10 @@ static const struct cli_flag d_viewer_flags[] = {
     {"--expires-in", "SECONDS", "how long the URL lets a viewer connect (default 900, max 86400)",
      0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_record_flags[] = {
+    {"--fps", "N", "frames a second, 1-30 (default 10)", 0}, {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_out_flags[] = {
+    {"--out", "FILE", "write the MP4 here (-: standard output)", 0}, {NULL, NULL, NULL, 0}};
 static const struct cli_flag d_launch_flags[] = {
     {"--app", "NAME", "a desktop entry: its file name (chromium) or its Name=", 0},
     {"--cwd", "DIR", "working directory (default the home directory)", 0},
@@ -320,6 +324,18 @@ const struct cli_cmd cli_cmds[] = {
     {"desktop resize", "ID WIDTH HEIGHT",
      "Change the screen's size (320x240 to 3840x2160); windows stay open", no_flags,
      cmd_desktop_resize},
+    {"desktop record start", "ID [--fps N]",
+     "Start recording the screen to an MP4 kept on the host; prints the recording's ID",
+     d_record_flags, cmd_desktop_record_start},
+    {"desktop record stop", "ID REC", "Stop a recording (waits until its file is complete)",
+     no_flags, cmd_desktop_record_stop},
+    {"desktop record list", "ID", "List a machine's recordings, newest first", no_flags,
+     cmd_desktop_record_list},
+    {"desktop record get", "ID REC", "Show a recording", no_flags, cmd_desktop_record_get},
+    {"desktop record download", "ID REC --out FILE", "Download a recording's MP4", d_out_flags,
+     cmd_desktop_record_download},
+    {"desktop record delete", "ID REC", "Delete a recording and its file", no_flags,
+     cmd_desktop_record_delete},
     {"desktop viewer", "ID [--view-only] [--expires-in SECONDS]",
      "Print a URL that shows the desktop in a browser (noVNC), to watch or take over",
      d_viewer_flags, cmd_desktop_viewer},

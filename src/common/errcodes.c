@@ -182,6 +182,9 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
                                    "for another machine or mode."},
     [NS_E_VIEWER_TOKEN_EXPIRED] = {"viewer_token_expired", 403, 5,
                                    "The desktop viewer's time is up; ask for a new viewer URL."},
+    [NS_E_RECORDING_NOT_FOUND] = {"recording_not_found", 404, 6,
+                                  "The machine has no desktop recording with this ID (deleted, "
+                                  "or never made)."},
     [NS_E_LANGUAGE_NOT_SUPPORTED] = {"language_not_supported", 400, 4,
                                      "The code interpreter does not run this language (the "
                                      "message lists those it does)."},

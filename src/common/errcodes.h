@@ -80,6 +80,7 @@ enum ns_code {
         NS_E_DESKTOP_APP_NOT_FOUND,
         NS_E_VIEWER_TOKEN_INVALID,
         NS_E_VIEWER_TOKEN_EXPIRED,
+        NS_E_RECORDING_NOT_FOUND,
         NS_E_LANGUAGE_NOT_SUPPORTED,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,

@@ -31,8 +31,10 @@ struct webhooks;
 struct core_hooks {
         /* a build's log grew (ended 0) or the build ended (1): its log readers */
         void (*build_log)(struct core *core, const char *build_id, int ended);
-        /* a checkpoint of machine id is about to start: whatever holds TCP connections
-         * into it (preview relays) lets go, since a checkpoint cannot keep them */
+        /* a checkpoint of machine id is about to be tried (it may still be refused as
+         * busy): whatever holds TCP connections into it (preview relays) or runs commands
+         * that end rather than hold it back (desktop recordings) lets go, since a
+         * checkpoint cannot keep them */
         void (*before_checkpoint)(struct core *core, const char *machine_id);
         /* a machine operation ended (op: create, hibernate, resume, fork, snapshot,
          * destroy; ok 0 when the machine failed), ns after it started */

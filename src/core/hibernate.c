@@ -240,6 +240,10 @@ int machine__checkpoint_start(struct machine *m, enum machine_state s, machine_d
                    "snapshots): its virtio-fs devices cannot migrate");
                 return -1;
         }
+        /* first: what ends rather than hold a checkpoint back lets go (a desktop recording's
+         * command, relays), so only the user's own commands and transfers count as busy */
+        if (m->core->hooks.before_checkpoint)
+                m->core->hooks.before_checkpoint(m->core, m->id);
         for (struct agent_chan *c = m->rt.agent.chans; c; c = c->next) {
                 if (!c->session) {
                         cb(ud, m, NS_E_MACHINE_BUSY, "commands or file transfers are still open");
@@ -255,8 +259,6 @@ int machine__checkpoint_start(struct machine *m, enum machine_state s, machine_d
         agentconn_detach_sessions(&m->rt.agent, s == M_HIBERNATING ? "machine_hibernating"
                                                 : s == M_FORKING   ? "machine_forking"
                                                                    : "machine_snapshotting");
-        if (m->core->hooks.before_checkpoint)
-                m->core->hooks.before_checkpoint(m->core, m->id);
         machine__add_waiter(m, cb, ud); /* running: nobody else waits */
         machine__set_state(m, s, NULL);
         /* "quiesce" also tells the agent to re-arm itself once restored */

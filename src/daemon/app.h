@@ -40,6 +40,7 @@ struct app {
         struct preview_conn *previews;    /* proxied connections (api/preview.c) */
         unsigned npreviews;               /* ... how many: at most --max-connections */
         struct ws_client *ws_clients;     /* WebSocket clients (api/ws.c) */
+        struct recording *recordings;     /* desktop recordings under way (api/recordings.c) */
         struct monitor_sub *monitors;     /* monitor stream subscriptions (api/monitor.c) */
         struct e2b_watcher *e2b_watchers; /* E2B's polled watchers (api/e2b_watchers.c) */
         unsigned events_retention_s;      /* --events-retention-days in seconds (0: forever) */

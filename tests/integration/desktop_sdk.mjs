@@ -27,6 +27,10 @@ out.clip = await d.clipboard();
 out.listed = (await d.windows()).some((x) => x.id === w.id);
 out.closing = (await d.close(w.id)).closing;
 out.resized = await d.resize(1280, 800);
+const rec = await d.startRecording({ fps: 2 });
+await new Promise((r) => setTimeout(r, 2500)); // ffmpeg's first fragment: a second of video
+out.recorded = [(await d.stopRecording(rec)).state, (await d.downloadRecording(rec)).subarray(4, 8).toString()];
+await d.deleteRecording(rec.id);
 const v = await d.viewer({ viewOnly: true, expiresInS: 60 });
 out.viewer = [v.view_only, v.url.includes("&mode=view&token="), v.expires_at - Date.now() <= 60000];
 try {

@@ -287,6 +287,14 @@ class Desktop(DaemonTest):
             d.close(12345)
         self.assertTrue(d.close(w)["closing"])
         self.assertEqual(d.resize(1280, 800), {"width": 1280, "height": 800, "depth": 24})
+        rec = d.start_recording(fps=2)
+        time.sleep(2.5)  # ffmpeg's first fragment: a second of video
+        self.assertEqual(d.stop_recording(rec)["state"], "stopped")
+        self.assertEqual(d.download_recording(rec)[4:8], b"ftyp")
+        self.assertIn(rec["id"], [x["id"] for x in d.recordings()])
+        d.delete_recording(rec)
+        with self.assertRaises(nullspace.errors.RecordingNotFoundError):
+            d.recording(rec)
         v = d.viewer(view_only=True, expires_in_s=60)
         self.assertEqual((v["view_only"], v["machine_id"]), (True, self.mid))
         self.assertTrue(v["url"].startswith(self.d.url + "/viewer/#machine=" + self.mid), v)
@@ -306,6 +314,7 @@ class Desktop(DaemonTest):
             "clip": "ts clip ü",
             "listed": True, "closing": True, "viewer": [True, True, True],
             "resized": {"width": 1280, "height": 800, "depth": 24},
+            "recorded": ["stopped", "ftyp"],
             "missing": [True, "desktop_window_not_found", "DesktopWindowNotFoundError"]})
 
     def test_the_cli(self):
@@ -345,6 +354,16 @@ class Desktop(DaemonTest):
         v = json.loads(cli("--json", "desktop", "viewer", self.mid))
         self.assertEqual(v["view_only"], False)
         cli("desktop", "viewer", self.mid, "--expires-in", "0", expect=4)
+        rec = cli("desktop", "record", "start", self.mid, "--fps", "2").strip()
+        time.sleep(2.5)  # ffmpeg's first fragment: a second of video
+        self.assertIn("stopped", cli("desktop", "record", "stop", self.mid, rec))
+        self.assertIn(rec, cli("desktop", "record", "list", self.mid))
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "rec.mp4")
+            cli("desktop", "record", "download", self.mid, rec, "--out", out)
+            self.assertEqual(pathlib.Path(out).read_bytes()[4:8], b"ftyp")
+        cli("desktop", "record", "delete", self.mid, rec)
+        cli("desktop", "record", "get", self.mid, rec, expect=6)
         cli("desktop", "close", self.mid, "999999", expect=6)
         cli("desktop", "key", self.mid, "ctrl+nosuchkey", expect=4)
         cli("desktop", "click", self.mid, "12", expect=2)
@@ -447,6 +466,66 @@ class Desktop(DaemonTest):
         gone = re.search(r"machine (m_[0-9a-f]+)", r["error"]["message"]).group(1)
         st, _, m = self.d.request("GET", "/v1/machines/" + gone)
         self.assertIn(m.get("state"), ("destroying", "destroyed"), m)
+
+    # ---- recordings ----
+
+    def probe(self, mp4):
+        """ffprobe, in the test's desktop machine, of an MP4: codec, width, height, frames."""
+        st, _, r = self.d.request("PUT", "/v1/machines/%s/files?path=/tmp/probe.mp4" % self.mid,
+                                  mp4)
+        self.assertEqual(st, 200, r)
+        out = self.sh("ffprobe -v error -count_frames -select_streams v:0 -show_entries "
+                      "stream=codec_name,width,height,nb_read_frames -of csv=p=0 /tmp/probe.mp4")
+        codec, w, h, frames = out.strip().split(",")
+        return codec, int(w), int(h), int(frames)
+
+    def test_recordings_are_playable_end_with_a_checkpoint_and_outlive_the_machine(self):
+        st, _, m = self.d.request("POST", "/v1/machines", {"template": "desktop"})
+        self.assertEqual(st, 201, m)
+        mid = m["id"]
+        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + mid)
+        base = "/v1/machines/%s/desktop/recordings" % mid
+        st, _, r = self.d.request("POST", base, {"fps": 5})
+        self.assertEqual((st, r["state"], r["fps"]), (201, "recording", 5), r)
+        st, _, busy = self.d.request("POST", base, {})
+        self.assertEqual((st, error_code(busy)), (409, "conflict"), busy)
+        self.api("POST", "launch", {"command": "st -t nsrec", "wait_s": 30}, mid=mid)
+        time.sleep(3)
+        st, _, done = self.d.request("POST", "%s/%s/stop" % (base, r["id"]))
+        self.assertEqual((st, done["state"]), (200, "stopped"), done)
+        self.assertGreater(done["bytes"], 1000)
+        st, hdrs, mp4 = self.d.request("GET", "%s/%s/file" % (base, r["id"]))
+        self.assertEqual((st, hdrs["content-type"], len(mp4)), (200, "video/mp4", done["bytes"]))
+        codec, w, h, frames = self.probe(mp4)
+        self.assertEqual((codec, w, h), ("h264", 1280, 800))
+        self.assertGreaterEqual(frames, 5)
+        # a hibernate ends a recording under way; what it holds plays
+        st, _, r2 = self.d.request("POST", base, {"fps": 10})
+        self.assertEqual(st, 201, r2)
+        time.sleep(3)
+        st, _, hib = self.d.request("POST", "/v1/machines/%s/hibernate" % mid)
+        self.assertEqual((st, hib.get("state")), (200, "hibernated"), hib)
+        st, _, got = self.d.request("GET", "%s/%s" % (base, r2["id"]))
+        self.assertEqual(got["state"], "stopped", got)
+        self.assertIn("checkpointed", got["reason"])
+        st, _, mp4 = self.d.request("GET", "%s/%s/file" % (base, r2["id"]))
+        self.assertGreater(self.probe(mp4)[3], 0)
+        # destroyed, the machine's recordings stay until deleted
+        st, _, _ = self.d.request("DELETE", "/v1/machines/" + mid)
+        st, _, listed = self.d.request("GET", base)
+        self.assertEqual([x["id"] for x in listed["recordings"]], [r2["id"], r["id"]])
+        for rid in (r["id"], r2["id"]):
+            st, _, _ = self.d.request("DELETE", "%s/%s" % (base, rid))
+            self.assertEqual(st, 204)
+        st, _, gone = self.d.request("GET", "%s/%s" % (base, r["id"]))
+        self.assertEqual((st, error_code(gone)), (404, "recording_not_found"), gone)
+        st, _, listed = self.d.request("GET", base)
+        self.assertEqual((st, listed), (200, {"recordings": []}))
+        st, _, bad = self.d.request("POST", "/v1/machines/%s/desktop/recordings" % self.mid,
+                                    {"fps": 31})
+        self.assertEqual((st, error_code(bad)), (400, "invalid_field"), bad)
+        st, _, bad = self.d.request("GET", "/v1/machines/m_0123456789abcdef/desktop/recordings")
+        self.assertEqual((st, error_code(bad)), (404, "machine_not_found"), bad)
 
     # ---- the viewer ----
 

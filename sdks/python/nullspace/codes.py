@@ -75,6 +75,7 @@ CODES = {
     "desktop_app_not_found": (404, "No desktop entry of the machine has this name (a .desktop file name or its Name=)."),
     "viewer_token_invalid": (403, "The desktop viewer's token is forged, malformed, or made for another machine or mode."),
     "viewer_token_expired": (403, "The desktop viewer's time is up; ask for a new viewer URL."),
+    "recording_not_found": (404, "The machine has no desktop recording with this ID (deleted, or never made)."),
     "language_not_supported": (400, "The code interpreter does not run this language (the message lists those it does)."),
     "usage": (0, "The command line is wrong (CLI only)."),
     "connection_failed": (0, "The daemon could not be reached (CLI and SDKs only)."),

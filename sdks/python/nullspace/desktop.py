@@ -127,6 +127,35 @@ class Desktop:
                                    ("cwd", cwd), ("wait_s", wait_s)) if v is not None}
         return self._call("POST", "/launch", body)
 
+    def start_recording(self, fps=None):
+        """Starts recording the screen into an MP4 kept on the host (fps 1-30, default
+        10): {"id", "state": "recording", ...}. One recording at a time per machine; a
+        hibernate, snapshot or fork ends it (the file stays playable)."""
+        return self._call("POST", "/recordings", {} if fps is None else {"fps": fps})
+
+    def stop_recording(self, recording):
+        """Stops a recording and returns it once its file is complete."""
+        return self._call("POST", "/recordings/%s/stop" % _rid(recording))
+
+    def recordings(self):
+        """The machine's recordings, newest first (also after the machine is destroyed)."""
+        return self._call("GET", "/recordings")["recordings"]
+
+    def recording(self, recording):
+        return self._call("GET", "/recordings/%s" % _rid(recording))
+
+    def download_recording(self, recording, path=None):
+        """The recording's MP4 as bytes, or written to path (then the path)."""
+        data = self._call("GET", "/recordings/%s/file" % _rid(recording))
+        if path is None:
+            return data
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def delete_recording(self, recording):
+        self._call("DELETE", "/recordings/%s" % _rid(recording))
+
     def viewer(self, view_only=False, expires_in_s=None):
         """A URL of the daemon's browser viewer (noVNC) for this desktop, for a person to
         watch (view_only: the daemon drops the viewer's input) or take over: {"url",
@@ -143,6 +172,11 @@ def _at(x, y, **fields):
     if x is not None or y is not None:
         fields.update(x=x, y=y)
     return fields
+
+
+def _rid(recording):
+    rid = recording["id"] if isinstance(recording, dict) else recording
+    return urllib.parse.quote(str(rid), safe="")
 
 
 def _wid(window):

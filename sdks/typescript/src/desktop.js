@@ -7,6 +7,10 @@ function at(x, y, fields) {
   return x === undefined && y === undefined ? fields : { x, y, ...fields };
 }
 
+function recId(r) {
+  return encodeURIComponent(String(typeof r === "object" ? r.id : r));
+}
+
 function windowId(w) {
   return encodeURIComponent(String(typeof w === "object" ? w.id : w));
 }
@@ -122,6 +126,35 @@ export class Desktop {
    * Machine.create({ template: "desktop", desktop: { width: 1920, height: 1080 } }). */
   resize(width, height) {
     return this.call("PUT", "/screen", { body: { width, height } });
+  }
+
+  /** Starts recording the screen into an MP4 kept on the host ({ fps }: 1-30, default
+   * 10); resolves { id, state: "recording", ... }. A hibernate, snapshot or fork ends it. */
+  startRecording({ fps } = {}) {
+    return this.call("POST", "/recordings", { body: { fps } });
+  }
+
+  /** Stops a recording; resolves it once its file is complete. */
+  stopRecording(recording) {
+    return this.call("POST", `/recordings/${recId(recording)}/stop`);
+  }
+
+  /** The machine's recordings, newest first (also after the machine is destroyed). */
+  async recordings() {
+    return (await this.call("GET", "/recordings")).recordings;
+  }
+
+  recording(recording) {
+    return this.call("GET", `/recordings/${recId(recording)}`);
+  }
+
+  /** The recording's MP4 (a Buffer). */
+  downloadRecording(recording) {
+    return this.call("GET", `/recordings/${recId(recording)}/file`);
+  }
+
+  deleteRecording(recording) {
+    return this.call("DELETE", `/recordings/${recId(recording)}`);
   }
 
   /** A URL of the daemon's browser viewer (noVNC) for this desktop, to watch ({ viewOnly:

@@ -377,6 +377,11 @@ export class ViewerTokenExpiredError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "viewer_token_expired";
 }
+/** The machine has no desktop recording with this ID (deleted, or never made). */
+export class RecordingNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "recording_not_found";
+}
 /** The code interpreter does not run this language (the message lists those it does). */
 export class LanguageNotSupportedError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

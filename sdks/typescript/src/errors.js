@@ -529,6 +529,13 @@ export class ViewerTokenExpiredError extends NullspaceError {
   }
 }
 
+/** The machine has no desktop recording with this ID (deleted, or never made). */
+export class RecordingNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("recording_not_found", message, status, requestId);
+  }
+}
+
 /** The code interpreter does not run this language (the message lists those it does). */
 export class LanguageNotSupportedError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -625,6 +632,7 @@ const BY_CODE = {
   desktop_app_not_found: DesktopAppNotFoundError,
   viewer_token_invalid: ViewerTokenInvalidError,
   viewer_token_expired: ViewerTokenExpiredError,
+  recording_not_found: RecordingNotFoundError,
   language_not_supported: LanguageNotSupportedError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,

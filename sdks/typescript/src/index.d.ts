@@ -584,6 +584,20 @@ export class Code {
   interrupt(context: CodeContext | string): Promise<boolean>;
 }
 
+/** A recording of a desktop's screen (m.desktop.startRecording), an MP4 on the host. */
+export interface DesktopRecording {
+  id: string;
+  machine_id: string;
+  state: "recording" | "stopped" | "failed";
+  fps: number;
+  started_at: number;
+  ended_at: number | null;
+  duration_ms?: number;
+  bytes: number;
+  /** why it ended, when it was not stopped */
+  reason?: string;
+}
+
 /** A browser viewer of a desktop (m.desktop.viewer). */
 export interface DesktopViewer {
   /** the page: the machine, mode and token ride in its fragment */
@@ -641,6 +655,13 @@ export class Desktop {
   /** A URL of the daemon's browser viewer (noVNC): to watch (viewOnly: the daemon drops
    * the viewer's input) or take over; viewers may connect for expiresInS (default 900). */
   viewer(opts?: { viewOnly?: boolean; expiresInS?: number }): Promise<DesktopViewer>;
+  startRecording(opts?: { fps?: number }): Promise<DesktopRecording>;
+  stopRecording(recording: DesktopRecording | string): Promise<DesktopRecording>;
+  recordings(): Promise<DesktopRecording[]>;
+  recording(recording: DesktopRecording | string): Promise<DesktopRecording>;
+  /** The MP4. */
+  downloadRecording(recording: DesktopRecording | string): Promise<Buffer>;
+  deleteRecording(recording: DesktopRecording | string): Promise<void>;
   /** Changes the screen's size (320x240 to 3840x2160). */
   resize(width: number, height: number): Promise<{ width: number; height: number; depth: number }>;
 }

@@ -146,10 +146,10 @@ struct machine_service {
         unsigned port;              /* CODE_PORT, DESKTOP_PORT */
         const struct route *routes; /* what it serves (for --print-routes, the spec's test) */
         size_t nroutes;
-        enum ns_code code;   /* answered when nothing listens on port */
-        const char *missing; /* the message's end then: "has no desktop (...)" */
-        const char *own;     /* a path under the segment the daemon serves itself ("/viewer",
-                                 and what is under it); NULL: none */
+        enum ns_code code;      /* answered when nothing listens on port */
+        const char *missing;    /* the message's end then: "has no desktop (...)" */
+        const char *const *own; /* paths under the segment the daemon serves itself, and
+                                   what is under them ("/viewer"); NULL-terminated, or NULL */
 };
 extern const struct machine_service api_services[];
 extern const size_t api_nservices;
@@ -272,6 +272,17 @@ typedef void (*api_desktop_size_cb)(struct http_exchange *ex, struct machine *m,
 int api_desktop_size_check(const json_t *o, int *w, int *h, struct err *e);
 void api_desktop_size_apply(struct http_exchange *ex, struct machine *m, int w, int h,
                             api_desktop_size_cb done);
+
+/* recordings.c: desktop recordings (/v1/machines/{id}/desktop/recordings...). */
+void api_recordings_start(struct http_exchange *ex);
+void api_recordings_list(struct http_exchange *ex);
+void api_recordings_get(struct http_exchange *ex);
+void api_recordings_stop(struct http_exchange *ex);
+void api_recordings_file(struct http_exchange *ex);
+void api_recordings_delete(struct http_exchange *ex);
+/* The core's before_checkpoint hook: a machine's relays dropped and its recordings
+ * ended before it is checkpointed. Loop thread. */
+void api_before_checkpoint(struct core *core, const char *machine_id);
 
 typedef void (*api_running_cb)(struct http_exchange *ex, struct machine *m, void *ctx);
 

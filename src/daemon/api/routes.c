@@ -106,6 +106,13 @@ const struct route api_routes[] = {
      NULL},
     {"POST", "/v1/machines/{id}/desktop/viewer", api_desktop_viewer_create, ROUTE_JSON_BODY,
      JSON_BODY_MAX, NULL},
+    {"POST", "/v1/machines/{id}/desktop/recordings", api_recordings_start, ROUTE_JSON_BODY,
+     JSON_BODY_MAX, NULL},
+    {"GET", "/v1/machines/{id}/desktop/recordings", api_recordings_list, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/desktop/recordings/{rid}", api_recordings_get, 0, 0, NULL},
+    {"POST", "/v1/machines/{id}/desktop/recordings/{rid}/stop", api_recordings_stop, 0, 0, NULL},
+    {"GET", "/v1/machines/{id}/desktop/recordings/{rid}/file", api_recordings_file, 0, 0, NULL},
+    {"DELETE", "/v1/machines/{id}/desktop/recordings/{rid}", api_recordings_delete, 0, 0, NULL},
     /* the viewer's token (its WebSocket subprotocol) replaces the key */
     {"GET", "/v1/machines/{id}/desktop/viewer/socket", api_desktop_viewer_socket,
      ROUTE_PUBLIC | ROUTE_WEBSOCKET, 0, NULL},

@@ -59,12 +59,15 @@ static const struct route desktop_routes[] = {
     {"POST", "/v1/machines/{id}/desktop/launch", NULL, 0, 0, NULL},
 };
 
+/* served by the daemon itself: api/viewer.c, api/recordings.c */
+static const char *const desktop_own[] = {"/viewer", "/recordings", NULL};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 const struct machine_service api_services[] = {
     {"code", CODE_PORT, code_routes, N(code_routes), NS_E_CODE_INTERPRETER_NOT_AVAILABLE,
      "runs no code interpreter (create it from the code-interpreter template)", NULL},
     {"desktop", DESKTOP_PORT, desktop_routes, N(desktop_routes), NS_E_DESKTOP_NOT_AVAILABLE,
-     "has no desktop (create it from the desktop template)", "/viewer"},
+     "has no desktop (create it from the desktop template)", desktop_own},
 };
 const size_t api_nservices = N(api_services);
 
@@ -92,10 +95,11 @@ static const struct machine_service *split(const char *path, char *id, size_t id
         memcpy(id, p, n);
         id[n] = '\0';
         *rest = p + n + 1 + strlen(s->segment); /* "/run" ... */
-        size_t own = s->own ? strlen(s->own) : 0;
-        if (own && strncmp(*rest, s->own, own) == 0 &&
-            ((*rest)[own] == '\0' || (*rest)[own] == '/'))
-                return NULL; /* routed as the daemon's own (api/viewer.c) */
+        for (const char *const *o = s->own; o && *o; o++) {
+                size_t k = strlen(*o);
+                if (strncmp(*rest, *o, k) == 0 && ((*rest)[k] == '\0' || (*rest)[k] == '/'))
+                        return NULL; /* routed as the daemon's own */
+        }
         for (const char *c = *rest; *c; c++)
                 if (*c != '/' && !strchr(seg, *c))
                         return NULL;

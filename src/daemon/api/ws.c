@@ -811,7 +811,7 @@ void api_ws(struct http_exchange *ex)
 void api_ws_install(struct app *app)
 {
         app->core.hooks.build_log = ws_client_build_notify;
-        app->core.hooks.before_checkpoint = preview_drop_machine;
+        app->core.hooks.before_checkpoint = api_before_checkpoint;
 }
 
 void ws_client_broadcast_event(struct app *app, const struct event_rec *ev)
