@@ -155,7 +155,9 @@ class Cli(DaemonTest):
             # a machine of the desktop template: test_desktop.test_the_cli
             **{"desktop " + v: None for v in (
                 "screenshot", "screen", "cursor", "move", "click", "drag", "scroll", "type",
-                "key", "windows", "focus", "close", "clipboard", "launch")},
+                "key", "windows", "focus", "close", "clipboard", "launch", "viewer", "resize",
+                "record start", "record stop", "record list", "record get", "record download",
+                "record delete")},
         }
         schema = json.loads(self.d.cli("schema").stdout)
         self.assertEqual(sorted(c["name"] for c in schema["commands"]), sorted(runs))
