@@ -21,7 +21,7 @@ class Tcp:
     def __init__(self, hostport):
         host, port = hostport.rsplit(":", 1)
         self.s = socket.create_connection((host, int(port)), timeout=60)
-        self.buf = b""
+        self.buf = bytearray()  # appended to, consumed from the front: no quadratic copies
 
     def send(self, data):
         self.s.sendall(data)
@@ -35,7 +35,8 @@ class Tcp:
     def exact(self, n):
         while len(self.buf) < n:
             self.fill()
-        out, self.buf = self.buf[:n], self.buf[n:]
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
         return out
 
 
@@ -53,7 +54,8 @@ class Ws(Tcp):
         raw = b""
         while b"\r\n\r\n" not in raw:
             raw += self.s.recv(4096)
-        head, self.raw = raw.split(b"\r\n\r\n", 1)
+        head, rest = raw.split(b"\r\n\r\n", 1)
+        self.raw = bytearray(rest)
         if not head.startswith(b"HTTP/1.1 101"):
             raise RuntimeError(head.decode(errors="replace"))
 
@@ -70,7 +72,8 @@ class Ws(Tcp):
             if not chunk:
                 raise EOFError("closed")
             self.raw += chunk
-        out, self.raw = self.raw[:n], self.raw[n:]
+        out = bytes(self.raw[:n])
+        del self.raw[:n]
         return out
 
     def fill(self):
