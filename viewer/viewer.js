@@ -13,7 +13,10 @@ const button = document.getElementById("reconnect");
 let rfb = null;
 
 // What a close code from the daemon means (4000 + the HTTP status of its error code).
-function closeText(ev) {
+// A socket refused before it opened (an expired or wrong token: 403) shows as 1006.
+function closeText(ev, opened) {
+  if (!opened && ev.code === 1006)
+    return "could not connect: the URL's token may have expired (ask for a new viewer URL)";
   if (ev.code >= 4000 && ev.code < 5000)
     return ev.reason || "refused (" + (ev.code - 4000) + ")";
   if (ev.code === 1001)
@@ -37,7 +40,8 @@ function connect() {
   const url = scheme + location.host + "/v1/machines/" + encodeURIComponent(machine) +
       "/desktop/viewer/socket";
   const ws = new WebSocket(url, ["nullspace." + (viewOnly ? "view" : "control") + "." + token]);
-  let closed = null;
+  let closed = null, opened = false;
+  ws.addEventListener("open", () => { opened = true; });
   ws.addEventListener("close", (ev) => { closed = ev; });
   rfb = new RFB(document.getElementById("screen"), ws, { shared: true });
   rfb.viewOnly = viewOnly;
@@ -46,7 +50,7 @@ function connect() {
   rfb.addEventListener("connect", () => show("connected", false));
   rfb.addEventListener("disconnect", () => {
     // the socket's close event has come by now: it says why
-    show(closed ? closeText(closed) : "disconnected", true);
+    show(closed ? closeText(closed, opened) : "disconnected", true);
     rfb = null;
   });
   window.nullspaceViewer = { get rfb() { return rfb; } }; // for tests and embedders

@@ -556,7 +556,8 @@ static int run(struct app *app, const struct options *o, struct err *e)
         base_rootfs_fini(&app->core.templates); /* a preparation under way finishes on its own */
         prep_fini(&app->core.vm_guest);
         core_ssh_fini(&app->core);
-        if (!app->core.machines) /* nothing of it runs on: its rules can go */
+        api_recordings_end_all(app); /* their files stay playable up to here */
+        if (!app->core.machines)     /* nothing of it runs on: its rules can go */
                 net_host_fini(&app->core.net);
         machines_detach(&app->core); /* they keep running; the next daemon adopts them */
         log_info("stopped", "status=%d", r);

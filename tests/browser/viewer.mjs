@@ -1,5 +1,6 @@
 // Drives the desktop viewer page (viewer/, served by nullspaced at /viewer/) in Debian's
-// headless Chromium, as a person would: loads the URL, waits until the page says how
+// headless Chromium (in a network namespace of its own: isolated-chromium.sh), as a
+// person would: loads the URL, waits until the page says how
 // the connection went and the screen is drawn, then runs the steps and prints what it
 // saw as one JSON line. Used by tests/integration/test_desktop.py.
 //
@@ -9,7 +10,14 @@
 // that sends input anyway: the daemon must drop it); {"click": [x, y]} clicks at a
 // point of the desktop; {"type": "text"} types; {"wait_ms": n}; {"reload": true}
 // reloads the page (a reconnect) and waits as at first.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { serveOutside } from "./bridge.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 const spec = JSON.parse(process.argv[2]);
 const timeout = spec.timeout_ms || 60000;
@@ -35,11 +43,19 @@ async function settle(page) {
   out.screen = await drawn.jsonValue();
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+// Chromium runs in a network namespace of its own (isolated-chromium.sh), reaching the
+// daemon through a unix socket bridged to its address
+const daemon = new URL(spec.url);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ns-viewer-"));
+const sock = path.join(tmp, "bridge.sock");
+const bridge = await serveOutside(sock, daemon.hostname, Number(daemon.port || 80));
+let browser;
 try {
+  browser = await chromium.launch({
+    executablePath: path.join(here, "isolated-chromium.sh"),
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    env: { ...process.env, NS_BRIDGE_SOCK: sock, NS_BRIDGE_PORT: daemon.port || "80" },
+  });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on("console", (m) => out.console.push(m.text()));
   await page.goto(spec.url);
@@ -67,6 +83,8 @@ try {
 } catch (e) {
   out.error = String(e);
 } finally {
-  await browser.close();
+  await browser?.close();
+  bridge.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
 }
 console.log(JSON.stringify(out));

@@ -597,6 +597,9 @@ class Desktop(DaemonTest):
         time.sleep(2.1)
         self.assertEqual(ws_upgrade(self.d, path, v["websocket_protocol"])[:2],
                          (403, "viewer_token_expired"))
+        out = self.browse(v["url"])  # a person with an expired URL is told so
+        self.assertTrue(out["status"].startswith("could not connect: the URL's token may have "
+                                                 "expired"), out)
         for body, code in (({"expires_in_s": 0}, "invalid_field"),
                            ({"expires_in_s": 86401}, "invalid_field"),
                            ({"view_only": "yes"}, "invalid_field"), ({"port": 1}, "unknown_field")):

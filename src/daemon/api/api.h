@@ -280,6 +280,9 @@ void api_recordings_get(struct http_exchange *ex);
 void api_recordings_stop(struct http_exchange *ex);
 void api_recordings_file(struct http_exchange *ex);
 void api_recordings_delete(struct http_exchange *ex);
+/* Ends every recording under way (the daemon stops): the recorder killed, the file and
+ * its description complete. */
+void api_recordings_end_all(struct app *app);
 /* The core's before_checkpoint hook: a machine's relays dropped and its recordings
  * ended before it is checkpointed. Loop thread. */
 void api_before_checkpoint(struct core *core, const char *machine_id);

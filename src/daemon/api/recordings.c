@@ -3,11 +3,11 @@
  * STATE/recordings/MACHINE/ID.mp4 on the host through the machine's agent (machine_cmd).
  * A fragment a second: a recording cut short (a crash, the machine going away) is still
  * a playable file up to its last second. ID.json beside it says what the recording is
- * (written whole, then renamed). Recordings outlive their machine until deleted. A stop
+ * (written whole, then renamed). Recordings outlive their machine until deleted
+ * (recordings_files.c serves what is kept). A stop
  * interrupts ffmpeg (SIGINT: it ends its last fragment) and answers once it ended; a
  * hibernate or checkpoint ends a recording first; REC_MAX_BYTES ends one too. Loop
  * thread only. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include "../../core/machine_cmd.h"
 #include "api.h"
 #include "preview.h"
+#include "recordings.h"
 
 #define REC_MAX_BYTES (2ull << 30)
 #define FPS_MAX       30
@@ -44,7 +45,7 @@ struct recording {
         struct recording *next;
 };
 
-static int path_of(const struct app *app, const char *machine, const char *id, const char *ext,
+int recording_path(const struct app *app, const char *machine, const char *id, const char *ext,
                    char *out, size_t cap)
 {
         int n = snprintf(out, cap, "%s/recordings/%s%s%s%s", app->core.state_dir, machine,
@@ -71,7 +72,7 @@ static json_t *meta_of(const struct recording *r, const char *state)
 static void write_meta(const struct recording *r, json_t *meta)
 {
         char path[PATH_MAX], tmp[PATH_MAX + 8];
-        if (path_of(r->app, r->machine, r->id, ".json", path, sizeof(path)) < 0)
+        if (recording_path(r->app, r->machine, r->id, ".json", path, sizeof(path)) < 0)
                 return;
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
         if (json_dump_file(meta, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
@@ -79,12 +80,18 @@ static void write_meta(const struct recording *r, json_t *meta)
         log_warn("recording_meta", "recording=%s path=%s error=%s", r->id, path, strerror(errno));
 }
 
-static struct recording *find(struct app *app, const char *id)
+static struct recording *find(const struct app *app, const char *id)
 {
         for (struct recording *r = app->recordings; r; r = r->next)
                 if (strcmp(r->id, id) == 0)
                         return r;
         return NULL;
+}
+
+long long recording_live_bytes(const struct app *app, const char *id)
+{
+        const struct recording *r = find(app, id);
+        return r ? (long long)r->bytes : -1;
 }
 
 static void unlist(struct recording *r)
@@ -115,6 +122,16 @@ static void finish(struct recording *r, const char *state)
         free(r);
 }
 
+/* Ends r now: the recorder killed, what the file holds kept (it plays to its last second). */
+static void end_now(struct recording *r, const char *reason)
+{
+        machine_cmd_cancel(r->cmd);
+        r->cmd = NULL;
+        if (reason != r->reason)
+                snprintf(r->reason, sizeof(r->reason), "%s", reason);
+        finish(r, "stopped");
+}
+
 static void on_stop_output(void *ud, int stream, const char *p, size_t n)
 {
         (void)ud, (void)stream, (void)p, (void)n;
@@ -142,10 +159,8 @@ static void request_stop(struct recording *r, const char *reason)
         json_t *req = json_pack("{s:s,s:s,s:i}", "op", "exec", "cmd", cmd, "timeout_ms", 10000);
         struct machine_cmd *stop = m && req ? machine_cmd_start(m, req, -1, &stop_ops, NULL) : NULL;
         json_decref(req);
-        if (!stop) {
-                machine_cmd_cancel(r->cmd);
-                finish(r, "stopped");
-        }
+        if (!stop)
+                end_now(r, r->reason[0] ? r->reason : "the recorder could not be asked to end");
 }
 
 static void on_output(void *ud, int stream, const char *p, size_t n)
@@ -251,8 +266,8 @@ static void start_running(struct http_exchange *ex, struct machine *m, void *ctx
         snprintf(r->machine, sizeof(r->machine), "%s", m->id);
         rand_id("rec_", 8, r->id, sizeof(r->id));
         r->fd = -1;
-        if (path_of(app, m->id, NULL, NULL, dir, sizeof(dir)) < 0 || mkdirs(dir) < 0 ||
-            path_of(app, m->id, r->id, ".mp4", file, sizeof(file)) < 0 ||
+        if (recording_path(app, m->id, NULL, NULL, dir, sizeof(dir)) < 0 || mkdirs(dir) < 0 ||
+            recording_path(app, m->id, r->id, ".mp4", file, sizeof(file)) < 0 ||
             (r->fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
                 http_respond_error(ex, NS_E_INTERNAL, "cannot create the recording's file: %s",
                                    strerror(errno));
@@ -298,106 +313,6 @@ void api_recordings_start(struct http_exchange *ex)
         api_when_running(ex, start_running, (void *)fps, NULL);
 }
 
-/* What ID.json says of a recording no daemon records now: its state as written, unless
- * that is "recording" (an earlier daemon's, cut short when it stopped). NULL: none. */
-static json_t *stored(struct app *app, const char *machine, const char *id)
-{
-        char path[PATH_MAX];
-        if (path_of(app, machine, id, ".json", path, sizeof(path)) < 0)
-                return NULL;
-        json_t *meta = json_load_file(path, 0, NULL);
-        struct recording *r = find(app, id);
-        if (meta && r && strcmp(r->machine, machine) == 0) {
-                json_object_set_new(meta, "bytes", json_integer((json_int_t)r->bytes));
-        } else if (meta && !r &&
-                   !strcmp(json_string_value(json_object_get(meta, "state")) ?: "", "recording")) {
-                json_object_set_new(meta, "state", json_string("stopped"));
-                json_object_set_new(meta, "reason",
-                                    json_string("the daemon stopped while it recorded"));
-        }
-        return meta;
-}
-
-/* The path's machine and recording ({id}, {rid}), checked; 0, or -1 after answering. */
-static int rec_params(struct http_exchange *ex, const char **machine, const char **id)
-{
-        *machine = ex->match.params[0];
-        *id = ex->match.nparams > 1 ? ex->match.params[1] : NULL;
-        if (!is_safe_token(*machine, MACHINE_ID_MAX) || (*id && !is_safe_token(*id, 32))) {
-                http_respond_error(ex, NS_E_NOT_FOUND, "no such recording");
-                return -1;
-        }
-        return 0;
-}
-
-static json_t *stored_or_404(struct http_exchange *ex)
-{
-        const char *machine, *id;
-        if (rec_params(ex, &machine, &id) < 0)
-                return NULL;
-        json_t *meta = stored(ex->app, machine, id);
-        if (!meta)
-                http_respond_error(ex, NS_E_RECORDING_NOT_FOUND, "machine %s has no recording %s",
-                                   machine, id);
-        return meta;
-}
-
-static int by_start(const void *a, const void *b)
-{
-        json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "started_at"));
-        json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "started_at"));
-        return x < y ? 1 : x > y ? -1 : 0;
-}
-
-void api_recordings_list(struct http_exchange *ex)
-{
-        struct app *app = ex->app;
-        const char *machine, *id;
-        char dir[PATH_MAX];
-        if (rec_params(ex, &machine, &id) < 0 ||
-            path_of(app, machine, NULL, NULL, dir, sizeof(dir)) < 0)
-                return;
-        DIR *d = opendir(dir);
-        if (!d && !machine_find(&app->core, machine)) {
-                http_respond_error(ex, NS_E_MACHINE_NOT_FOUND,
-                                   "no machine %s, and no recordings of one", machine);
-                return;
-        }
-        json_t *arr = json_array();
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                size_t n = strlen(de->d_name);
-                if (n < 6 || n > 40 || strcmp(de->d_name + n - 5, ".json") != 0)
-                        continue;
-                char rid[40];
-                snprintf(rid, sizeof(rid), "%.*s", (int)(n - 5), de->d_name);
-                json_t *meta = stored(app, machine, rid);
-                if (meta)
-                        json_array_append_new(arr, meta);
-        }
-        if (d)
-                closedir(d);
-        size_t n = json_array_size(arr);
-        json_t **v = calloc(n ? n : 1, sizeof(*v));
-        for (size_t i = 0; v && i < n; i++)
-                v[i] = json_incref(json_array_get(arr, i));
-        if (v)
-                qsort(v, n, sizeof(*v), by_start);
-        json_t *sorted = json_array();
-        for (size_t i = 0; v && i < n; i++)
-                json_array_append_new(sorted, v[i]);
-        free(v);
-        json_decref(arr);
-        http_respond_json(ex, 200, json_pack("{s:o}", "recordings", sorted));
-}
-
-void api_recordings_get(struct http_exchange *ex)
-{
-        json_t *meta = stored_or_404(ex);
-        if (meta)
-                http_respond_json(ex, 200, meta);
-}
-
 static void abort_stop(struct http_exchange *ex)
 {
         struct recording *r = ex->owner;
@@ -406,7 +321,7 @@ static void abort_stop(struct http_exchange *ex)
 
 void api_recordings_stop(struct http_exchange *ex)
 {
-        json_t *meta = stored_or_404(ex);
+        json_t *meta = recording_stored_or_404(ex);
         if (!meta)
                 return;
         struct recording *r = find(ex->app, ex->match.params[1]);
@@ -425,68 +340,10 @@ void api_recordings_stop(struct http_exchange *ex)
         request_stop(r, NULL); /* may finish r and answer ex at once */
 }
 
-void api_recordings_delete(struct http_exchange *ex)
+void api_recordings_end_all(struct app *app)
 {
-        json_t *meta = stored_or_404(ex);
-        if (!meta)
-                return;
-        json_decref(meta);
-        const char *machine = ex->match.params[0], *id = ex->match.params[1];
-        if (find(ex->app, id)) {
-                http_respond_error(ex, NS_E_CONFLICT, "recording %s is under way: stop it first",
-                                   id);
-                return;
-        }
-        char mp4[PATH_MAX], js[PATH_MAX];
-        if (path_of(ex->app, machine, id, ".mp4", mp4, sizeof(mp4)) == 0)
-                unlink(mp4);
-        if (path_of(ex->app, machine, id, ".json", js, sizeof(js)) == 0)
-                unlink(js);
-        log_info("recording_deleted", "recording=%s machine=%s", id, machine);
-        http_respond(ex, 204, NULL, NULL, 0);
-}
-
-/* The MP4 as it is on disk (a recording under way: what it holds so far, playable). */
-struct file_src {
-        int fd;
-};
-
-static ssize_t file_read(void *ctx, char *dst, size_t cap)
-{
-        struct file_src *f = ctx;
-        ssize_t n;
-        do
-                n = read(f->fd, dst, cap);
-        while (n < 0 && errno == EINTR);
-        return n;
-}
-
-static void file_free(void *ctx)
-{
-        struct file_src *f = ctx;
-        close(f->fd);
-        free(f);
-}
-
-void api_recordings_file(struct http_exchange *ex)
-{
-        json_t *meta = stored_or_404(ex);
-        if (!meta)
-                return;
-        json_decref(meta);
-        char path[PATH_MAX];
-        struct file_src *f = malloc(sizeof(*f));
-        if (!f ||
-            path_of(ex->app, ex->match.params[0], ex->match.params[1], ".mp4", path, sizeof(path)) <
-                0 ||
-            (f->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-                free(f);
-                http_respond_error(ex, NS_E_RECORDING_NOT_FOUND, "the recording's file is gone");
-                return;
-        }
-        http_add_header(ex, "Content-Disposition", "attachment; filename=\"recording.mp4\"");
-        struct http_body_src src = {file_read, file_free, f};
-        http_respond_stream(ex, 200, "video/mp4", src);
+        while (app->recordings)
+                end_now(app->recordings, "the daemon stopped");
 }
 
 /* Ends machine_id's recordings now (what the file holds stays playable), after dropping
@@ -497,13 +354,8 @@ static void api_recordings_before_checkpoint(struct app *app, const char *machin
         preview_drop_machine(&app->core, machine_id);
         while (r) {
                 struct recording *next = r->next;
-                if (strcmp(r->machine, machine_id) == 0) {
-                        machine_cmd_cancel(r->cmd);
-                        r->cmd = NULL;
-                        snprintf(r->reason, sizeof(r->reason),
-                                 "the machine was checkpointed (hibernate, snapshot or fork)");
-                        finish(r, "stopped");
-                }
+                if (strcmp(r->machine, machine_id) == 0)
+                        end_now(r, "the machine was checkpointed (hibernate, snapshot or fork)");
                 r = next;
         }
 }
