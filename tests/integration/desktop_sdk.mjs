@@ -28,7 +28,7 @@ out.listed = (await d.windows()).some((x) => x.id === w.id);
 out.closing = (await d.close(w.id)).closing;
 out.resized = await d.resize(1280, 800);
 const rec = await d.startRecording({ fps: 2 });
-await new Promise((r) => setTimeout(r, 2500)); // ffmpeg's first fragment: a second of video
+await new Promise((r) => setTimeout(r, 1000));
 out.recorded = [(await d.stopRecording(rec)).state, (await d.downloadRecording(rec)).subarray(4, 8).toString()];
 await d.deleteRecording(rec.id);
 const v = await d.viewer({ viewOnly: true, expiresInS: 60 });

@@ -39,9 +39,10 @@ struct recording {
         int64_t started_at;
         uint64_t bytes;
         int stopping;
-        char reason[160];             /* why it ended, when not asked to */
-        char err[ERR_TAIL];           /* ffmpeg's last words */
-        struct http_exchange *waiter; /* a stop waiting for the end */
+        char reason[160];              /* why it ended, when not asked to */
+        char err[ERR_TAIL];            /* ffmpeg's last words */
+        struct http_exchange *waiter;  /* a stop waiting for the end */
+        struct http_exchange *starter; /* the start, answered once ffmpeg writes */
         struct recording *next;
 };
 
@@ -68,9 +69,16 @@ static json_t *meta_of(const struct recording *r, const char *state)
         return o;
 }
 
-/* ID.json, whole or not at all (written beside, then renamed). */
+/* ID.json, whole or not at all (written beside, then renamed); meta NULL: r's as it
+ * records. */
 static void write_meta(const struct recording *r, json_t *meta)
 {
+        if (!meta) {
+                json_t *now = meta_of(r, "recording");
+                write_meta(r, now);
+                json_decref(now);
+                return;
+        }
         char path[PATH_MAX], tmp[PATH_MAX + 8];
         if (recording_path(r->app, r->machine, r->id, ".json", path, sizeof(path)) < 0)
                 return;
@@ -106,6 +114,13 @@ static void unlist(struct recording *r)
 /* The recording ended: its file closed, its meta written, a waiting stop answered. */
 static void finish(struct recording *r, const char *state)
 {
+        if (r->starter) { /* ended before ffmpeg wrote anything */
+                r->starter->on_abort = NULL;
+                r->starter->owner = NULL;
+                http_respond_error(r->starter, NS_E_MACHINE_NOT_RUNNING,
+                                   "recording %s ended before it started: %s", r->id,
+                                   r->reason[0] ? r->reason : "stopped");
+        }
         unlist(r);
         close(r->fd);
         json_t *meta = meta_of(r, state);
@@ -163,6 +178,24 @@ static void request_stop(struct recording *r, const char *reason)
                 end_now(r, r->reason[0] ? r->reason : "the recorder could not be asked to end");
 }
 
+/* ffmpeg wrote its first bytes (the MP4's header, once its encoder runs): the recording
+ * starts now, and its start is answered (ffmpeg takes a second or more to get there in
+ * a machine; a start answered before would lose that much of what follows it). */
+static void started(struct recording *r)
+{
+        r->started_at = time_wall_ms();
+        json_t *meta = meta_of(r, "recording");
+        write_meta(r, meta);
+        if (!r->starter) {
+                json_decref(meta);
+                return;
+        }
+        r->starter->on_abort = NULL;
+        r->starter->owner = NULL;
+        http_respond_json(r->starter, 201, meta);
+        r->starter = NULL;
+}
+
 static void on_output(void *ud, int stream, const char *p, size_t n)
 {
         struct recording *r = ud;
@@ -182,6 +215,8 @@ static void on_output(void *ud, int stream, const char *p, size_t n)
                 r->err[have + n] = '\0';
                 return;
         }
+        if (r->bytes == 0 && n)
+                started(r);
         while (n) {
                 ssize_t w = write(r->fd, p, n);
                 if (w < 0 && errno == EINTR)
@@ -216,6 +251,18 @@ static void on_done(void *ud, int exit_code, const char *error)
                 if (r->bytes == 0)
                         state = "failed";
         }
+        if (r->starter) { /* it never started */
+                struct http_exchange *ex = r->starter;
+                ex->on_abort = NULL;
+                ex->owner = NULL;
+                r->starter = NULL;
+                if (exit_code == 127)
+                        http_respond_error(ex, NS_E_DESKTOP_NOT_AVAILABLE,
+                                           "machine %s has no desktop to record", r->machine);
+                else
+                        http_respond_error(ex, NS_E_INTERNAL, "the recorder did not start: %s",
+                                           r->reason);
+        }
         finish(r, state);
 }
 
@@ -243,6 +290,12 @@ struct start_req {
 static const struct jv_field start_fields[] = {
     {"fps", JV_INT, 0, offsetof(struct start_req, fps), 0, 1, FPS_MAX},
 };
+
+static void abort_start(struct http_exchange *ex)
+{
+        struct recording *r = ex->owner;
+        r->starter = NULL; /* it records on: stop it or let it run */
+}
 
 static void start_running(struct http_exchange *ex, struct machine *m, void *ctx)
 {
@@ -276,14 +329,16 @@ static void start_running(struct http_exchange *ex, struct machine *m, void *ctx
         }
         /* one fragment a second (a key frame each): a file cut anywhere plays */
         char cmd[700];
-        snprintf(cmd, sizeof(cmd),
-                 ". /run/nullspace-desktop/env 2>/dev/null || exit 127; exec ffmpeg -nostdin "
-                 "-loglevel error -f x11grab -framerate %d -draw_mouse 1 -i \"$DISPLAY\" -c:v "
-                 "libx264 -preset ultrafast -tune zerolatency -pix_fmt yuv420p -g %d -vf "
-                 "'pad=ceil(iw/2)*2:ceil(ih/2)*2' -movflags "
-                 "frag_keyframe+empty_moov+default_base_moof -frag_duration 1000000 -metadata "
-                 "comment=nsrec-%s -f mp4 pipe:1",
-                 fps, fps, r->id);
+        snprintf(
+            cmd, sizeof(cmd),
+            ". /run/nullspace-desktop/env 2>/dev/null || exit 127; exec ffmpeg -nostdin "
+            "-loglevel error -f x11grab -framerate %d -draw_mouse 1 -i \"$DISPLAY\" -c:v "
+            "libx264 -preset ultrafast -tune zerolatency -pix_fmt yuv420p -g %d -vf "
+            "'pad=ceil(iw/2)*2:ceil(ih/2)*2' -movflags "
+            "frag_keyframe+empty_moov+default_base_moof -frag_duration 1000000 -flush_packets 1 "
+            "-metadata "
+            "comment=nsrec-%s -f mp4 pipe:1",
+            fps, fps, r->id);
         json_t *req = json_pack("{s:s,s:s}", "op", "exec", "cmd", cmd);
         r->cmd = req ? machine_cmd_start(m, req, -1, &rec_ops, r) : NULL;
         json_decref(req);
@@ -297,10 +352,11 @@ static void start_running(struct http_exchange *ex, struct machine *m, void *ctx
         }
         r->next = app->recordings;
         app->recordings = r;
-        json_t *meta = meta_of(r, "recording");
-        write_meta(r, meta);
+        write_meta(r, NULL); /* a record from the first instant (a crash leaves one) */
         log_info("recording_start", "recording=%s machine=%s fps=%d", r->id, m->id, fps);
-        http_respond_json(ex, 201, meta);
+        r->starter = ex; /* answered once ffmpeg writes (started) */
+        ex->owner = r;
+        ex->on_abort = abort_start;
 }
 
 void api_recordings_start(struct http_exchange *ex)
