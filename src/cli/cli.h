@@ -255,6 +255,10 @@ int cli_call(struct cli *c, const char *method, const char *path, json_t *body,
  * exit status. */
 int cli_transfer(struct cli *c, const char *method, const char *path, FILE *in, FILE *out);
 
+/* GET path into file (NULL or "-": standard output) with cli_transfer; a file left half
+ * written by a failure is removed. Returns the exit status. */
+int cli_download(struct cli *c, const struct cli_cmd *cmd, const char *path, const char *file);
+
 /* Releases what cli_request filled. */
 void cli_resp_free(struct cli_resp *r);
 
@@ -350,6 +354,11 @@ int cli_id_arg(const struct cli_cmd *cmd, const char *id, const char *what);
 /* BASE?limit=..&cursor=.. into out (values checked: numbers); usage error otherwise. */
 int cli_page_path(const struct cli_cmd *cmd, const char *base, const char *limit,
                   const char *cursor, char *out, size_t cap);
+
+/* Parses cmd's flags (into values, may be NULL) and one machine ID, the only positional
+ * argument, into path: /v1/machines/ID<suffix>. 0, or the usage error's status. */
+int cli_machine_args(const struct cli_cmd *cmd, int argc, char **argv, const char **values,
+                     const char *suffix, char *path, size_t cap);
 
 /* A verb on one machine with no flags: METHOD /v1/machines/ID<suffix>, shown with show. */
 int cli_machine_cmd(struct cli *c, const char *name, const char *method, const char *suffix,

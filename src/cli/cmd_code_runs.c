@@ -214,13 +214,5 @@ int cmd_code_artifacts_get(struct cli *c, int argc, char **argv)
         int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
         if (r || (r = runs_path(cmd, npos, argv, 3, "/artifacts", path, sizeof(path))))
                 return r;
-        FILE *out = stdout;
-        if (v[0] && strcmp(v[0], "-") != 0 && !(out = fopen(v[0], "wb")))
-                return cli_usage_error(cmd, "cannot write %s", v[0]);
-        r = cli_transfer(c, "GET", path, NULL, out);
-        if (out != stdout && fclose(out) != 0 && r == 0)
-                r = cli_usage_error(cmd, "cannot write %s", v[0]);
-        if (out != stdout && r != 0)
-                remove(v[0]);
-        return r;
+        return cli_download(c, cmd, path, v[0]);
 }

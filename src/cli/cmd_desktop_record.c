@@ -32,22 +32,20 @@ static void show_list(const json_t *doc)
         json_array_foreach(json_object_get(doc, "recordings"), i, r) rec_row(r);
 }
 
-/* The machine and, with `want_rec`, the recording of argv: the path of the recording
- * (or of the machine's recordings) with suffix. 0, or the usage error's status. */
-static int rec_path(const struct cli_cmd *cmd, int npos, char **argv, int want_rec,
-                    const char *suffix, char *path, size_t cap)
+/* The machine and the recording of argv: the recording's path with suffix. 0, or the
+ * usage error's status. */
+static int rec_path(const struct cli_cmd *cmd, int npos, char **argv, const char *suffix,
+                    char *path, size_t cap)
 {
         int r = 0;
         const char *id = cli_machine_id(cmd, npos, argv, &r);
         if (!id)
                 return r;
-        if (npos != (want_rec ? 2 : 1))
-                return cli_usage_error(cmd, want_rec ? "expected a machine ID and a recording ID"
-                                                     : "expected one machine ID");
-        if (want_rec && !is_safe_token(argv[1], 32))
+        if (npos != 2)
+                return cli_usage_error(cmd, "expected a machine ID and a recording ID");
+        if (!is_safe_token(argv[1], 32))
                 return cli_usage_error(cmd, "'%s' is not a recording ID", argv[1]);
-        snprintf(path, cap, "/v1/machines/%s/desktop/recordings%s%s%s", id, want_rec ? "/" : "",
-                 want_rec ? argv[1] : "", suffix);
+        snprintf(path, cap, "/v1/machines/%s/desktop/recordings/%s%s", id, argv[1], suffix);
         return 0;
 }
 
@@ -56,8 +54,8 @@ int cmd_desktop_record_start(struct cli *c, int argc, char **argv)
         const struct cli_cmd *cmd = cli_find("desktop record start");
         const char *v[1] = {0};
         char path[200];
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
-        if (r || (r = rec_path(cmd, npos, argv, 0, "", path, sizeof(path))))
+        int r = cli_machine_args(cmd, argc, argv, v, "/desktop/recordings", path, sizeof(path));
+        if (r)
                 return r;
         json_t *body = json_object();
         if ((r = cli_set_int(cmd, body, "fps", "--fps", v[0]))) {
@@ -67,36 +65,37 @@ int cmd_desktop_record_start(struct cli *c, int argc, char **argv)
         return cli_call(c, "POST", path, body, show_started);
 }
 
-/* A verb with no flags on a machine's recordings (want_rec 0) or one recording. */
-static int simple(struct cli *c, const char *name, int argc, char **argv, int want_rec,
-                  const char *method, const char *suffix, void (*show)(const json_t *doc))
+/* A verb with no flags on one recording. */
+static int on_rec(struct cli *c, const char *name, int argc, char **argv, const char *method,
+                  const char *suffix, void (*show)(const json_t *doc))
 {
         const struct cli_cmd *cmd = cli_find(name);
         char path[200];
         int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
-        if (r || (r = rec_path(cmd, npos, argv, want_rec, suffix, path, sizeof(path))))
+        if (r || (r = rec_path(cmd, npos, argv, suffix, path, sizeof(path))))
                 return r;
         return cli_call(c, method, path, NULL, show);
 }
 
 int cmd_desktop_record_stop(struct cli *c, int argc, char **argv)
 {
-        return simple(c, "desktop record stop", argc, argv, 1, "POST", "/stop", rec_row);
+        return on_rec(c, "desktop record stop", argc, argv, "POST", "/stop", rec_row);
 }
 
 int cmd_desktop_record_list(struct cli *c, int argc, char **argv)
 {
-        return simple(c, "desktop record list", argc, argv, 0, "GET", "", show_list);
+        return cli_machine_cmd(c, "desktop record list", "GET", "/desktop/recordings", argc, argv,
+                               show_list);
 }
 
 int cmd_desktop_record_get(struct cli *c, int argc, char **argv)
 {
-        return simple(c, "desktop record get", argc, argv, 1, "GET", "", rec_row);
+        return on_rec(c, "desktop record get", argc, argv, "GET", "", rec_row);
 }
 
 int cmd_desktop_record_delete(struct cli *c, int argc, char **argv)
 {
-        return simple(c, "desktop record delete", argc, argv, 1, "DELETE", "", NULL);
+        return on_rec(c, "desktop record delete", argc, argv, "DELETE", "", NULL);
 }
 
 int cmd_desktop_record_download(struct cli *c, int argc, char **argv)
@@ -105,18 +104,9 @@ int cmd_desktop_record_download(struct cli *c, int argc, char **argv)
         const char *v[1] = {0};
         char path[200];
         int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
-        if (r || (r = rec_path(cmd, npos, argv, 1, "/file", path, sizeof(path))))
+        if (r || (r = rec_path(cmd, npos, argv, "/file", path, sizeof(path))))
                 return r;
         if (!v[0])
                 return cli_usage_error(cmd, "give --out FILE (- for standard output)");
-        int to_stdout = strcmp(v[0], "-") == 0;
-        FILE *out = to_stdout ? stdout : fopen(v[0], "wb");
-        if (!out)
-                return cli_usage_error(cmd, "cannot write %s", v[0]);
-        r = cli_transfer(c, "GET", path, NULL, out);
-        if (!to_stdout && fclose(out) != 0 && r == 0)
-                r = cli_usage_error(cmd, "cannot write %s", v[0]);
-        if (!to_stdout && r != 0)
-                remove(v[0]);
-        return r;
+        return cli_download(c, cmd, path, v[0]);
 }

@@ -109,13 +109,9 @@ int cmd_desktop_clipboard(struct cli *c, int argc, char **argv)
         const struct cli_cmd *cmd = cli_find("desktop clipboard");
         const char *v[1] = {0};
         char path[160];
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
-        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
-        if (!id)
+        int r = cli_machine_args(cmd, argc, argv, v, "/desktop/clipboard", path, sizeof(path));
+        if (r)
                 return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one machine ID");
-        snprintf(path, sizeof(path), "/v1/machines/%s/desktop/clipboard", id);
         if (!v[0])
                 return cli_call(c, "GET", path, NULL, show_clipboard);
         size_t len = strlen(v[0]);
@@ -209,26 +205,14 @@ int cmd_desktop_screenshot(struct cli *c, int argc, char **argv)
         const struct cli_cmd *cmd = cli_find("desktop screenshot");
         const char *v[6] = {0};
         char path[400], query[200];
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
-        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
-        if (!id)
-                return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one machine ID");
-        if ((r = shot_query(cmd, v, query, sizeof(query))))
+        int r = cli_machine_args(cmd, argc, argv, v, "/desktop/screenshot", path, sizeof(path));
+        if (r || (r = shot_query(cmd, v, query, sizeof(query))))
                 return r;
         int to_stdout = !v[0] || strcmp(v[0], "-") == 0;
         if (to_stdout && isatty(STDOUT_FILENO))
                 return cli_usage_error(cmd, "give --out FILE (or pipe the image: --out -)");
-        FILE *out = to_stdout ? stdout : fopen(v[0], "wb");
-        if (!out)
-                return cli_usage_error(cmd, "cannot write %s", v[0]);
-        snprintf(path, sizeof(path), "/v1/machines/%s/desktop/screenshot%s", id, query);
-        r = cli_transfer(c, "GET", path, NULL, out);
-        if (!to_stdout && fclose(out) != 0 && r == 0)
-                r = cli_usage_error(cmd, "cannot write %s", v[0]);
-        if (!to_stdout && r != 0)
-                remove(v[0]);
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s", query);
+        r = cli_download(c, cmd, path, v[0]);
         if (!to_stdout && r == 0 && !c->json)
                 fprintf(stderr, "saved %s\n", v[0]);
         return r;
@@ -249,12 +233,9 @@ int cmd_desktop_viewer(struct cli *c, int argc, char **argv)
         const struct cli_cmd *cmd = cli_find("desktop viewer");
         const char *v[2] = {0};
         char path[160];
-        int npos, r = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
-        const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
-        if (!id)
+        int r = cli_machine_args(cmd, argc, argv, v, "/desktop/viewer", path, sizeof(path));
+        if (r)
                 return r;
-        if (npos != 1)
-                return cli_usage_error(cmd, "expected one machine ID");
         json_t *body = json_object();
         if (v[0])
                 json_object_set_new(body, "view_only", json_true());
@@ -262,6 +243,5 @@ int cmd_desktop_viewer(struct cli *c, int argc, char **argv)
                 json_decref(body);
                 return r;
         }
-        snprintf(path, sizeof(path), "/v1/machines/%s/desktop/viewer", id);
         return cli_call(c, "POST", path, body, show_viewer);
 }

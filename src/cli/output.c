@@ -155,19 +155,39 @@ static int one_cmd(struct cli *c, const char *name, const char *method, const ch
         return r;
 }
 
-int cli_machine_cmd(struct cli *c, const char *name, const char *method, const char *suffix,
-                    int argc, char **argv, void (*show)(const json_t *doc))
+int cli_machine_args(const struct cli_cmd *cmd, int argc, char **argv, const char **values,
+                     const char *suffix, char *path, size_t cap)
 {
-        const struct cli_cmd *cmd = cli_find(name);
-        int npos, r = cli_parse_flags(cmd, argc, argv, NULL, NULL, &npos);
+        int npos, r = cli_parse_flags(cmd, argc, argv, values, NULL, &npos);
         const char *id = r ? NULL : cli_machine_id(cmd, npos, argv, &r);
         if (!id)
                 return r;
         if (npos != 1)
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
+        snprintf(path, cap, "/v1/machines/%s%s", id, suffix);
+        return 0;
+}
+
+int cli_machine_cmd(struct cli *c, const char *name, const char *method, const char *suffix,
+                    int argc, char **argv, void (*show)(const json_t *doc))
+{
         char path[192];
-        snprintf(path, sizeof(path), "/v1/machines/%s%s", id, suffix);
-        return cli_call(c, method, path, NULL, show);
+        int r = cli_machine_args(cli_find(name), argc, argv, NULL, suffix, path, sizeof(path));
+        return r ? r : cli_call(c, method, path, NULL, show);
+}
+
+int cli_download(struct cli *c, const struct cli_cmd *cmd, const char *path, const char *file)
+{
+        int to_stdout = !file || strcmp(file, "-") == 0;
+        FILE *out = to_stdout ? stdout : fopen(file, "wb");
+        if (!out)
+                return cli_usage_error(cmd, "cannot write %s", file);
+        int r = cli_transfer(c, "GET", path, NULL, out);
+        if (!to_stdout && fclose(out) != 0 && r == 0)
+                r = cli_usage_error(cmd, "cannot write %s", file);
+        if (!to_stdout && r != 0)
+                remove(file);
+        return r;
 }
 
 int cli_id_cmd(struct cli *c, const char *name, const char *method, const char *base,
