@@ -262,6 +262,11 @@ struct machine *api_running_machine(struct http_exchange *ex);
  * (unknown) or 409 machine_not_running (destroyed or failed). */
 struct machine *api_live_machine(struct http_exchange *ex);
 
+/* api_live_machine for what reaches the machine over its network (previews, SSH, the
+ * desktop viewer): NULL after answering 409 network_unavailable ("...: why", may be NULL)
+ * for a machine without one. */
+struct machine *api_networked_machine(struct http_exchange *ex, const char *why);
+
 /* desktop_size.c: a create's "desktop" size. api_desktop_size_check reads o ({width,
  * height, depth}; NULL: none, *w = 0) into w and h: 0, or -1 with e (invalid_field,
  * unknown_field). api_desktop_size_apply resizes running machine m's desktop, then calls

@@ -336,6 +336,17 @@ struct machine *api_live_machine(struct http_exchange *ex)
         return machine_or_answer(ex, 0);
 }
 
+struct machine *api_networked_machine(struct http_exchange *ex, const char *why)
+{
+        struct machine *m = machine_or_answer(ex, 0);
+        if (m && !m->conf.network) {
+                http_respond_error(ex, NS_E_NETWORK_UNAVAILABLE, "machine %s has no network%s%s",
+                                   m->id, why ? ": " : "", why ? why : "");
+                return NULL;
+        }
+        return m;
+}
+
 static void free_op(void *ctx)
 {
         op_free(ctx);

@@ -68,14 +68,9 @@ void api_previews_create(struct http_exchange *ex)
         uint64_t present;
         if (api_decode(ex, preview_fields, ARRAY_SIZE(preview_fields), &in, &present) < 0)
                 return;
-        struct machine *m = api_live_machine(ex);
+        struct machine *m = api_networked_machine(ex, NULL);
         if (!m)
                 return;
-        if (!m->conf.network) {
-                http_respond_error(ex, NS_E_NETWORK_UNAVAILABLE, "machine %s has no network",
-                                   m->id);
-                return;
-        }
         struct err e = {0};
         if ((present & 4) && machine_net_publish(m, (int)in.port, in.public, &e) < 0) {
                 http_respond_error(ex, NS_E_INVALID_FIELD, "%s", e.msg);

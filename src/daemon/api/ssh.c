@@ -146,14 +146,9 @@ void api_ssh_tunnel(struct http_exchange *ex)
                                    "this endpoint needs 'Upgrade: " UPGRADE_TOKEN "'");
                 return;
         }
-        struct machine *m = api_live_machine(ex);
+        struct machine *m = api_networked_machine(ex, "SSH reaches sshd over it");
         if (!m)
                 return;
-        if (!m->conf.network) {
-                http_respond_error(ex, NS_E_NETWORK_UNAVAILABLE,
-                                   "machine %s has no network: SSH reaches sshd over it", m->id);
-                return;
-        }
         if (preview_conn_admit(ex, m) < 0)
                 return;
         struct buf pre;

@@ -85,16 +85,9 @@ void api_desktop_viewer_create(struct http_exchange *ex)
         uint64_t present;
         if (api_decode(ex, viewer_fields, ARRAY_SIZE(viewer_fields), &in, &present) < 0)
                 return;
-        struct machine *m = api_live_machine(ex);
+        struct machine *m = api_networked_machine(ex, "the viewer reaches its desktop over it");
         if (!m)
                 return;
-        if (!m->conf.network) {
-                http_respond_error(ex, NS_E_NETWORK_UNAVAILABLE,
-                                   "machine %s has no network: the viewer reaches its desktop "
-                                   "over it",
-                                   m->id);
-                return;
-        }
         int64_t expires_in = present & 2 ? in.expires_in_s : DEFAULT_EXPIRES_S;
         uint32_t exp = (uint32_t)(time_wall_ms() / 1000 + expires_in);
         const char *mode = in.view_only ? "view" : "control";
