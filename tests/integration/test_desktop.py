@@ -235,11 +235,11 @@ class Desktop(DaemonTest):
             # its viewer connects, and the daemon says why it ends at once
             st, _, v = self.d.request("POST", "/v1/machines/%s/desktop/viewer" % m["id"], {})
             self.assertEqual(st, 201, v)
-            st, _, s = ws_upgrade(self.d, "/v1/machines/%s/desktop/viewer/socket" % m["id"],
-                                  v["websocket_protocol"])
+            st, _, ws = ws_upgrade(self.d, "/v1/machines/%s/desktop/viewer/socket" % m["id"],
+                                   v["websocket_protocol"])
             self.assertEqual(st, 101)
-            with s:
-                code, reason = ws_close_code(s)
+            with ws:
+                code, reason = ws_close_code(ws)
             self.assertEqual(code, 4409, reason)
             self.assertTrue(reason.startswith("desktop_not_available: "), reason)
         finally:
@@ -629,7 +629,8 @@ class Desktop(DaemonTest):
 
 def ws_upgrade(d, path, protocol):
     """A WebSocket upgrade of path offering protocol (None: none): (status, error code,
-    the socket when upgraded)."""
+    a buffered reader of the connection when upgraded). The server's first frames may
+    come in the same segment as its 101: they stay in the reader."""
     s = socket.create_connection((d.host, d.port), timeout=30)
     head = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n" % (
@@ -637,35 +638,28 @@ def ws_upgrade(d, path, protocol):
     if protocol:
         head += "Sec-WebSocket-Protocol: %s\r\n" % protocol
     s.sendall((head + "\r\n").encode())
-    got = b""
-    while b"\r\n\r\n" not in got:
-        chunk = s.recv(4096)
-        if not chunk:
+    f = s.makefile("rb")
+    s.close()  # the reader holds the connection until it is closed
+    lines = []
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
             break
-        got += chunk
-    head, body = got.split(b"\r\n\r\n", 1)
-    status = int(head.split(b" ", 2)[1])
+        lines.append(line)
+    status = int(lines[0].split(b" ", 2)[1])
     if status == 101:
-        return status, None, s
-    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-    while len(body) < length:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        body += chunk
-    s.close()
-    return status, error_code(json.loads(body)), None
+        return status, None, f
+    with f:
+        length = int(re.search(rb"(?i)content-length: *(\d+)", b"".join(lines)).group(1))
+        return status, error_code(json.loads(f.read(length))), None
 
 
-def ws_close_code(s):
+def ws_close_code(f):
     """Reads the server's frames until its close frame: (code, reason)."""
     def exact(n):
-        b = b""
-        while len(b) < n:
-            chunk = s.recv(n - len(b))
-            if not chunk:
-                raise AssertionError("the socket ended before a close frame")
-            b += chunk
+        b = f.read(n)
+        if len(b) < n:
+            raise AssertionError("the socket ended before a close frame")
         return b
     while True:
         op, n = exact(2)

@@ -2,7 +2,8 @@
  * docs/desktop.md): checked with the request, applied once the machine runs by
  * templates/desktop's resize.py through the machine's agent, before the create is
  * answered. A machine whose template has no desktop is destroyed again and the create
- * answered desktop_not_available. Loop thread only. */
+ * answered desktop_not_available once it is gone (no machine outlives the answer that
+ * says it was destroyed). Loop thread only. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,8 @@ struct sizing {
         char id[MACHINE_ID_MAX];
         api_desktop_size_cb done;
         char err[256];
+        enum ns_code code; /* the answer once the machine is destroyed */
+        char msg[400];
 };
 
 static void on_output(void *ud, int stream, const char *p, size_t n)
@@ -76,6 +79,32 @@ static void abort_sizing(struct http_exchange *ex)
         free(s);
 }
 
+static void abort_destroy(struct http_exchange *ex)
+{
+        struct sizing *s = ex->owner;
+        s->ex = NULL; /* the destroy goes on; on_destroyed frees s */
+}
+
+static void on_destroyed(void *ud, struct machine *m, enum ns_code code, const char *error)
+{
+        (void)m, (void)code, (void)error;
+        struct sizing *s = ud;
+        if (s->ex) {
+                s->ex->on_abort = NULL;
+                s->ex->owner = NULL;
+                http_respond_error(s->ex, s->code, "%s", s->msg);
+        }
+        free(s);
+}
+
+/* Destroys m, then answers s->code and s->msg (s is freed). */
+static void destroy_then_answer(struct sizing *s, struct machine *m)
+{
+        s->ex->owner = s;
+        s->ex->on_abort = abort_destroy;
+        machine_destroy(m, on_destroyed, s); /* may answer at once */
+}
+
 static void on_done(void *ud, int exit_code, const char *error)
 {
         struct sizing *s = ud;
@@ -86,25 +115,24 @@ static void on_done(void *ud, int exit_code, const char *error)
         struct machine *m = machine_find(&app->core, s->id);
         if (exit_code == 0 && m) {
                 s->done(ex, m, NS_OK, NULL);
-        } else if (!m) {
+                free(s);
+                return;
+        }
+        if (!m) {
                 http_respond_error(ex, NS_E_MACHINE_NOT_RUNNING,
                                    "machine %s went away while its desktop was sized", s->id);
-        } else {
-                char msg[400];
-                enum ns_code code = exit_code == 126 || exit_code == 127
-                                        ? NS_E_DESKTOP_NOT_AVAILABLE
-                                        : NS_E_INTERNAL;
-                snprintf(msg, sizeof(msg), "machine %s %s; it was destroyed again", s->id,
-                         code == NS_E_DESKTOP_NOT_AVAILABLE
-                             ? "has no desktop to size (create it from the desktop template)"
-                         : error ? error
-                                 : (s->err[0] ? s->err : "its desktop could not be sized"));
-                log_warn("desktop_size_failed", "machine=%s exit=%d %s", s->id, exit_code,
-                         error ? error : s->err);
-                machine_destroy(m, NULL, NULL);
-                http_respond_error(ex, code, "%s", msg);
+                free(s);
+                return;
         }
-        free(s);
+        s->code = exit_code == 126 || exit_code == 127 ? NS_E_DESKTOP_NOT_AVAILABLE : NS_E_INTERNAL;
+        snprintf(s->msg, sizeof(s->msg), "machine %s %s; it was destroyed again", s->id,
+                 s->code == NS_E_DESKTOP_NOT_AVAILABLE
+                     ? "has no desktop to size (create it from the desktop template)"
+                 : error ? error
+                         : (s->err[0] ? s->err : "its desktop could not be sized"));
+        log_warn("desktop_size_failed", "machine=%s exit=%d %s", s->id, exit_code,
+                 error ? error : s->err);
+        destroy_then_answer(s, m);
 }
 
 static const struct machine_cmd_ops ops = {on_output, on_done};
@@ -124,13 +152,19 @@ void api_desktop_size_apply(struct http_exchange *ex, struct machine *m, int w, 
                 s->cmd = req ? machine_cmd_start(m, req, -1, &ops, s) : NULL;
         }
         json_decref(req);
-        if (!s || !s->cmd) {
-                free(s);
+        if (!s) {
                 machine_destroy(m, NULL, NULL);
-                http_respond_error(ex, NS_E_INTERNAL,
-                                   "machine %s: its desktop could not be sized (the agent "
-                                   "refused the command); it was destroyed again",
+                http_respond_error(ex, NS_E_INTERNAL, "out of memory; machine %s was destroyed",
                                    m->id);
+                return;
+        }
+        if (!s->cmd) {
+                s->code = NS_E_INTERNAL;
+                snprintf(s->msg, sizeof(s->msg),
+                         "machine %s: its desktop could not be sized (the agent refused the "
+                         "command); it was destroyed again",
+                         m->id);
+                destroy_then_answer(s, m);
                 return;
         }
         ex->owner = s;
