@@ -7,7 +7,9 @@ Prints one JSON line.
 - click: a left click through XTest (nsdesktop's xinput), synced
 - xdotool: `xdotool click 1` spawned, as an exec'd tool (E2B's SDK) does it
 - http_shot, http_click: the same through nsdesktop on 127.0.0.1:49990 (what the
-  daemon forwards to)"""
+  daemon forwards to)
+- pixels: an XTest click on clicker.py's square, then the square read (XGetImage of
+  8x8 pixels) until it changed colour: click to changed pixels, in-process"""
 
 import http.client
 import json
@@ -17,7 +19,10 @@ import time
 
 sys.path.insert(0, "/opt/nullspace/desktop")
 import screen  # noqa: E402
+import xgrab  # noqa: E402
 import xinput  # noqa: E402
+
+SQUARE = (60, 60, 8, 8)  # inside clicker.py's square (run.py: 40,40 size 60)
 
 
 def timed(fn, rounds):
@@ -46,6 +51,23 @@ def click():
     xinput.button(1, False)
 
 
+def changed_after(act, probe, limit_s=5):
+    """ms from act() until probe() answers differently from before it."""
+    before = probe()
+    t0 = time.monotonic()
+    act()
+    while probe() == before:
+        if time.monotonic() - t0 > limit_s:
+            raise RuntimeError("nothing changed within %d s" % limit_s)
+    return (time.monotonic() - t0) * 1000
+
+
+def click_square():
+    xinput.move(SQUARE[0] + 4, SQUARE[1] + 4)
+    xinput.button(1, True)
+    xinput.button(1, False)
+
+
 def main():
     rounds = int(sys.argv[1])
     size = screen.size()
@@ -57,6 +79,8 @@ def main():
                                                  "click", "1"], check=True), rounds),
         "http_shot": timed(lambda: nsdesktop("GET", "/screenshot"), rounds),
         "http_click": timed(lambda: nsdesktop("POST", "/mouse/click", {"x": 1200, "y": 780}), rounds),
+        "pixels": [changed_after(click_square, lambda: xgrab.grab(*SQUARE)[0])
+                   for _ in range(rounds)],
     }))
 
 

@@ -1,10 +1,13 @@
-"""A minimal RFB client for bench/desktop/viewer.py: full-screen framebuffer updates in
-Raw encoding, over TCP (inside a machine: x11vnc on 127.0.0.1:5900, the raw primitive)
-or over the daemon's viewer WebSocket (what a browser viewer gets). Prints one JSON line:
-connect_ms (from the transport's connection to the first full frame) and the p50 time of a full frame after that.
+"""A minimal RFB client for bench/desktop/viewer.py: full-screen framebuffer updates, one
+after the other for SECONDS, over TCP (inside a machine: x11vnc on 127.0.0.1:5900, the
+raw primitive) or over the daemon's viewer WebSocket (what a browser viewer gets), in
+ENCODING raw (4 bytes a pixel: the most bytes a relay carries) or zrle (zlib-compressed
+tiles, as noVNC asks for; its rectangles are skipped by their length, not decoded).
+Prints one JSON line: connect_ms (from the transport's connection to the first full
+frame), the time of each full frame after that, and the bytes they took.
 
-    python3 rfb.py tcp HOST:PORT ROUNDS
-    python3 rfb.py ws WS_URL SUBPROTOCOL ROUNDS
+    python3 rfb.py tcp HOST:PORT ENCODING SECONDS
+    python3 rfb.py ws WS_URL SUBPROTOCOL ENCODING SECONDS
 """
 
 import base64
@@ -22,6 +25,7 @@ class Tcp:
         host, port = hostport.rsplit(":", 1)
         self.s = socket.create_connection((host, int(port)), timeout=60)
         self.buf = bytearray()  # appended to, consumed from the front: no quadratic copies
+        self.taken = 0  # RFB bytes read
 
     def send(self, data):
         self.s.sendall(data)
@@ -37,6 +41,7 @@ class Tcp:
             self.fill()
         out = bytes(self.buf[:n])
         del self.buf[:n]
+        self.taken += n
         return out
 
 
@@ -90,7 +95,10 @@ class Ws(Tcp):
             self.buf += payload
 
 
-def handshake(t):
+ENCODINGS = {"raw": 0, "zrle": 16}
+
+
+def handshake(t, encoding):
     version = t.exact(12)
     t.send(b"RFB 003.008\n")
     types = t.exact(t.exact(1)[0])
@@ -101,9 +109,9 @@ def handshake(t):
     w, h = struct.unpack(">HH", t.exact(4))
     t.exact(16)  # pixel format
     t.exact(struct.unpack(">I", t.exact(4))[0])  # name
-    # 32 bpp true colour, Raw encoding only
+    # 32 bpp true colour, one encoding (Raw is always allowed)
     t.send(struct.pack(">B3xBBBBHHHBBB3x", 0, 32, 24, 0, 1, 255, 255, 255, 16, 8, 0))
-    t.send(struct.pack(">BxHi", 2, 1, 0))
+    t.send(struct.pack(">BxHi", 2, 1, ENCODINGS[encoding]))
     return version, w, h
 
 
@@ -126,6 +134,8 @@ def full_frame(t, w, h):
         x, y, rw, rh, enc = struct.unpack(">HHHHi", t.exact(12))
         if enc == 0:
             t.exact(rw * rh * 4)
+        elif enc == 16:
+            t.exact(struct.unpack(">I", t.exact(4))[0])
         elif enc in (-223, -308):  # desktop size pseudo-rectangles
             if enc == -308:
                 t.exact(4 + 16 * t.exact(4)[0])
@@ -133,24 +143,29 @@ def full_frame(t, w, h):
             raise RuntimeError("encoding %d" % enc)
 
 
-def run(t, rounds):
-    """Connects over transport t (made just now), then full frames: the timings."""
+def run(t, encoding, seconds):
+    """Connects over transport t (made just now), then full frames for `seconds`."""
     t0 = time.monotonic()
-    _, w, h = handshake(t)
+    _, w, h = handshake(t, encoding)
     full_frame(t, w, h)
     connect_ms = (time.monotonic() - t0) * 1000
     frames = []
-    for _ in range(rounds):
+    start = time.monotonic()
+    before = t.taken
+    while time.monotonic() - start < seconds:
         s = time.monotonic()
         full_frame(t, w, h)
         frames.append((time.monotonic() - s) * 1000)
+    elapsed = time.monotonic() - start
     t.s.close()
-    return {"connect_ms": connect_ms, "frame_ms": frames, "width": w, "height": h}
+    return {"connect_ms": connect_ms, "frame_ms": frames, "fps": len(frames) / elapsed,
+            "bytes_per_frame": (t.taken - before) / max(1, len(frames)), "width": w,
+            "height": h}
 
 
 def main(argv):
     t = Tcp(argv[2]) if argv[1] == "tcp" else Ws(argv[2], argv[3])
-    print(json.dumps(run(t, int(argv[-1]))))
+    print(json.dumps(run(t, argv[-2], float(argv[-1]))))
 
 
 if __name__ == "__main__":

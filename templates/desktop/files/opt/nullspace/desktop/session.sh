@@ -39,6 +39,12 @@ xfwm4 --compositor=off &
 until_ok 100 sh -c 'xprop -root _NET_SUPPORTING_WM_CHECK | grep -q "window id"'
 xfdesktop &
 xfce4-panel &
-x11vnc -display :0 -localhost -rfbport 5900 -forever -shared -nopw -noxdamage -xrandr -quiet &
+# no naps: an idle x11vnc polls less and less often (-nap), after a minute every 1.5 s
+# (-sb), so a viewer watching an agent saw its first changes up to that late (a full
+# frame took 525 ms on an idle desktop, 4.5 ms without). Without a viewer it sleeps all
+# the same; with one it polls (a fifth to a third of a core, as with naps while busy).
+# No host name lookups: a viewer's connection waited for the resolver (up to 5 s).
+x11vnc -display :0 -localhost -rfbport 5900 -forever -shared -nopw -noxdamage -xrandr -quiet \
+        -nonap -sb 0 -nolookup &
 python3 /opt/nullspace/desktop/server.py &
 wait
