@@ -1,5 +1,5 @@
 """A minimal RFB client for bench/desktop/viewer.py: full-screen framebuffer updates, one
-after the other for SECONDS, over TCP (inside a machine: x11vnc on 127.0.0.1:5900, the
+after the other for SECONDS, over TCP (inside a machine: x11vnc on 127.0.0.1:5901, the
 raw primitive) or over the daemon's viewer WebSocket (what a browser viewer gets), in
 ENCODING raw (4 bytes a pixel: the most bytes a relay carries) or zrle (zlib-compressed
 tiles, as noVNC asks for; its rectangles are skipped by their length, not decoded).

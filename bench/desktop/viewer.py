@@ -3,7 +3,7 @@
 of the built-in template desktop. The same RFB client (rfb.py: full-screen updates, 32
 bpp, 1280x800, one after the other for 10 s) runs
 
-  raw     inside the machine, on x11vnc's own port (127.0.0.1:5900)
+  raw     inside the machine, on x11vnc's own port (127.0.0.1:5901)
   viewer  on the host, through the daemon: the viewer WebSocket (token as subprotocol),
           the relay to nsdesktop's GET /vnc, its splice to x11vnc
 
@@ -42,7 +42,7 @@ def main():
                 d.call("PUT", "/v1/machines/%s/files?path=/tmp/rfb.py" % mid, f.read(), raw=True)
             for enc in ("zrle", "raw"):
                 r = d.call("POST", "/v1/machines/%s/exec" % mid,
-                           {"cmd": "python3 /tmp/rfb.py tcp 127.0.0.1:5900 %s %s" % (
+                           {"cmd": "python3 /tmp/rfb.py tcp 127.0.0.1:5901 %s %s" % (
                                enc, a.seconds), "timeout_s": 600})
                 if r["exit_code"] != 0:
                     raise RuntimeError(r["stderr"])

@@ -185,8 +185,9 @@ void drain_note(int fd, size_t *left);
 void drain_read(size_t *left, size_t n);
 int drain_pending(const size_t left[3], int fd_out, int fd_err);
 
-/* identity.c: {"op":"identity","hostname","machine_id","seed"} after a fork or a spawn
- * from a snapshot. Answers RESP {"hostname"} or an error. */
+/* identity.c: {"op":"identity","hostname","machine_id","seed","env"?} after a fork or a
+ * spawn from a snapshot; env (names to strings) is set in the agent's own environment,
+ * so what it starts from then on has it. Answers RESP {"hostname"} or an error. */
 void identity_apply(struct agent *a, uint32_t chan, json_t *req);
 
 /* spawn.c: parses cmd/argv/env/cwd/user/stdin of req into sp (answers the error and

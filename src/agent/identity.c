@@ -1,9 +1,11 @@
 /* A machine's identity after it was restored from another machine's checkpoint (fork,
- * snapshots): hostname (kernel and /etc), /etc/hosts, /etc/machine-id, and fresh
- * entropy mixed into the guest's random pool. */
+ * snapshots): hostname (kernel and /etc), /etc/hosts, /etc/machine-id, the environment
+ * of what it starts from then on, and fresh entropy mixed into the guest's random
+ * pool. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,6 +90,19 @@ static int readdress(const char *addr, const char *gw)
         return run_ip(flush) == 0 && run_ip(add) == 0 && run_ip(route) == 0 ? 0 : -1;
 }
 
+/* The environment of what the agent starts from now on (its own, which children
+ * inherit): env, a string map, set over what the checkpoint had. -1 when malformed. */
+static int apply_env(json_t *env)
+{
+        const char *k;
+        json_t *v;
+        if (env && !json_is_object(env))
+                return -1;
+        json_object_foreach(env, k, v) if (!json_is_string(v) || !k[0] || strchr(k, '=')) return -1;
+        json_object_foreach(env, k, v) if (setenv(k, json_string_value(v), 1) < 0) return -1;
+        return 0;
+}
+
 void identity_apply(struct agent *a, uint32_t chan, json_t *req)
 {
         const char *host = json_string_value(json_object_get(req, "hostname"));
@@ -119,6 +134,10 @@ void identity_apply(struct agent *a, uint32_t chan, json_t *req)
         const char *gw = json_string_value(json_object_get(req, "gateway"));
         if (addr && (!valid_ipv4(addr) || !valid_ipv4(gw) || readdress(addr, gw) < 0)) {
                 agent_send_error(a, chan, "io_error", "could not take the address %.32s", addr);
+                return;
+        }
+        if (apply_env(json_object_get(req, "env")) < 0) {
+                agent_send_error(a, chan, "invalid_request", "env: a map of names to strings");
                 return;
         }
         int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);

@@ -305,8 +305,9 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
                           const struct machine_params *p)
 {
         int base = strcmp(ref, "base") == 0;
-        if (p->network || (base && !pool_base_fits(core, p)))
-                return NULL; /* its own egress policy, or a shape the members do not have */
+        if (p->network || json_object_size(p->env) || (base && !pool_base_fits(core, p)))
+                return NULL; /* its own egress policy or environment, or a shape the members
+                              * do not have */
         struct machine *m = ready_member(core, ref, snapshot, p);
         if (!m)
                 return NULL;

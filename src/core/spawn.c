@@ -50,6 +50,8 @@ int machine__spawn_hello(struct machine *m)
         hex_encode(seed, sizeof(seed), seedhex);
         json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "identity", "hostname", m->id,
                                 "machine_id", mid, "seed", seedhex);
+        if (req && json_object_size(m->conf.env)) /* the create's on top of the snapshot's */
+                json_object_set(req, "env", m->conf.env);
         if (m->rt.drv->readdress &&
             m->conf.network) { /* its own kernel keeps the parent's address */
                 json_object_set(req, "address", json_object_get(m->conf.network, "address"));
@@ -73,13 +75,15 @@ struct machine *machine__spawn(struct core *core, const struct machine_params *p
         return m;
 }
 
-/* The parameters a snapshot fixes (its memory holds them): template, size, env, user,
- * cwd; the request decides the rest. A machine given no metadata takes the snapshot's,
+/* The parameters a snapshot fixes (its memory holds them): template, size, user, cwd,
+ * and env, to which the request's env is added (c's own, which the agent is told in its
+ * identity: what the machine starts from then on has both); the request decides the
+ * rest. A machine given no metadata takes the snapshot's,
  * less the daemon's own keys ("nullspace.*": a template's snapshot was taken of its
  * build machine, and a machine marked as one is removed at the next start). `spec` is
  * the caller's own copy: those keys are deleted from it. */
-static void from_snapshot(json_t *spec, const struct machine_conf *c,
-                          const struct machine_params *req, struct machine_params *out)
+static void from_snapshot(json_t *spec, struct machine_conf *c, const struct machine_params *req,
+                          struct machine_params *out)
 {
         const char *key;
         void *tmp;
@@ -94,6 +98,8 @@ static void from_snapshot(json_t *spec, const struct machine_conf *c,
                 out->template_name = c->template_name;
         out->vcpus = c->vcpus;
         out->memory_mb = c->memory_mb;
+        if (json_object_size(req->env) && (c->env || (c->env = json_object())))
+                json_object_update(c->env, req->env); /* sent to the agent (identity) */
         out->env = c->env;
         out->image = c->image[0] ? c->image : NULL;
         out->runtime = c->runtime; /* a snapshot restores on its own runtime */

@@ -384,6 +384,24 @@ def npm_test(d, cwd, env, timeout):
     return r
 
 
+def e2b_sdk_test(d, script, passes, timeout=400):
+    """Runs tests/e2b/SCRIPT (node:test, E2B's SDKs from npm) against daemon d through
+    E2B_API_URL and E2B_SANDBOX_URL with a key of E2B's form, and asserts `passes` tests
+    passed and none failed; a failure or hang carries the output and the daemon's log."""
+    st, _, k = d.request("POST", "/v1/keys", {"name": "e2b-" + script, "format": "e2b"})
+    assert st == 201, k
+    env = {n: v for n, v in os.environ.items() if not n.startswith("E2B_")}
+    env.update(E2B_API_URL=d.url + "/e2b", E2B_SANDBOX_URL=d.url + "/e2b/envd",
+               E2B_API_KEY=k["key"])
+    try:
+        r = run_bounded(["node", "--test", "--test-timeout=180000", "--test-concurrency=1",
+                         script], timeout, cwd=os.path.join(SOURCE, "tests", "e2b"), env=env)
+    except AssertionError as e:
+        raise AssertionError("%s\ndaemon log:\n%s" % (e, d.read_log()[-6000:]))
+    assert r.returncode == 0 and "# pass %d" % passes in r.stdout and "# fail 0" in r.stdout, (
+        r.stdout[-6000:] + r.stderr[-2000:] + "\ndaemon log:\n" + d.read_log()[-4000:])
+
+
 def recv_until_closed(sock):
     """Reads everything the peer sends until it closes the connection."""
     out = b""

@@ -6,13 +6,12 @@ variables, interrupts, contexts, streaming, hibernate and fork."""
 
 import base64
 import json
-import os
 import socket
 import threading
 import time
 import unittest
 
-from harness import SOURCE, DaemonTest, error_code, run_bounded
+from harness import DaemonTest, e2b_sdk_test, error_code
 from wsclient import Session, WsError
 
 
@@ -443,17 +442,7 @@ class Code(DaemonTest):
     def test_the_e2b_code_interpreter_sdk(self):
         """@e2b/code-interpreter from npm (tests/e2b), unchanged, through E2B_SANDBOX_URL
         (the interpreter's port named by a header) on this daemon's built template."""
-        st, _, k = self.d.request("POST", "/v1/keys", {"name": "e2b-ci", "format": "e2b"})
-        self.assertEqual(st, 201, k)
-        env = {n: v for n, v in os.environ.items() if not n.startswith("E2B_")}
-        env.update(E2B_API_URL=self.d.url + "/e2b", E2B_SANDBOX_URL=self.d.url + "/e2b/envd",
-                   E2B_API_KEY=k["key"])
-        r = run_bounded(["node", "--test", "--test-timeout=120000", "--test-concurrency=1",
-                         "codeinterp.test.mjs"], 300, cwd=os.path.join(SOURCE, "tests", "e2b"),
-                        env=env)
-        self.assertTrue(r.returncode == 0 and "# pass 3" in r.stdout and "# fail 0" in r.stdout,
-                        r.stdout[-6000:] + r.stderr[-2000:] + "\ndaemon log:\n" +
-                        self.d.read_log()[-4000:])
+        e2b_sdk_test(self.d, "codeinterp.test.mjs", 3)
 
     def test_bad_requests_get_stable_errors(self):
         for body, code in (({"code": 1}, "invalid_field"), ({}, "missing_field"),

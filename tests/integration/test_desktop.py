@@ -18,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-from harness import CLI, SOURCE, DaemonTest, error_code, run_bounded
+from harness import CLI, SOURCE, DaemonTest, e2b_sdk_test, error_code, run_bounded
 from recipes import blocks, check, run_block
 
 sys.path.insert(0, os.path.join(SOURCE, "sdks", "python"))
@@ -80,11 +80,13 @@ class Desktop(DaemonTest):
     def test_the_session_is_up_from_the_first_instant(self):
         self.assertEqual(self.api("GET", "screen"), {"width": 1280, "height": 800, "depth": 24})
         self.assertIn("Name: Xfwm4", self.sh("wmctrl -m"))
-        # VNC listens on the loopback (127.0.0.1, ::1) port 5900 and nowhere else
+        # VNC listens on the loopback (127.0.0.1, ::1) port 5901 and nowhere else, under a
+        # name of its own (E2B's desktop SDK looks for an x11vnc of its own)
         tcp = self.sh("cat /proc/net/tcp /proc/net/tcp6 | awk '$4 == \"0A\" {print $2}'")
-        vnc = {a for a in tcp.split() if a.endswith(":170C")}
-        self.assertIn("0100007F:170C", vnc, tcp)
-        self.assertLessEqual(vnc, {"0100007F:170C", "00000000000000000000000001000000:170C"})
+        vnc = {a for a in tcp.split() if a.endswith(":170D")}
+        self.assertIn("0100007F:170D", vnc, tcp)
+        self.assertLessEqual(vnc, {"0100007F:170D", "00000000000000000000000001000000:170D"})
+        self.assertEqual(self.sh("pgrep -x x11vnc || echo none").strip(), "none")
         # a screenshot that is not blank: many colours (the desktop's icons and panel)
         colours = self.sh(
             "ffmpeg -loglevel error -f x11grab -video_size 1280x800 -i :0 -frames:v 1 "
@@ -222,6 +224,12 @@ class Desktop(DaemonTest):
         self.assertEqual((st, error_code(r)), (404, "machine_not_found"))
         st, _, r = self.d.request("GET", "/v1/machines/%s/desktop/screen" % self.mid, key=False)
         self.assertEqual(st, 401, r)
+
+    def test_the_e2b_desktop_sdk(self):
+        """@e2b/desktop from npm (tests/e2b/desktop.test.mjs), unchanged, through
+        E2B_SANDBOX_URL on this daemon's built template: the SDK runs its own commands in
+        the sandbox (xdotool, scrot, startxfce4, x11vnc, noVNC's proxy)."""
+        e2b_sdk_test(self.d, "desktop.test.mjs", 2)
 
     def test_a_machine_without_a_desktop_and_the_port_is_no_preview(self):
         st, _, m = self.d.request("POST", "/v1/machines", {})

@@ -185,6 +185,14 @@ class TemplatesTest(TemplateClient):
                                           "hello\n0\n")
         finally:
             self.destroy(m["id"])
+        # a create's env is added to the template's: what the machine starts sees both,
+        # the service it restored running keeps its own
+        m = self.create({"template": "web", "env": {"GREETING": "hi", "EXTRA": "x y"}})
+        try:
+            r = self.exec(m["id"], "echo $GREETING $APP $EXTRA; curl -s localhost:8000")
+            self.assertEqual(r["stdout"], "hi /srv/app x y\ngreeting=hello\n")
+        finally:
+            self.destroy(m["id"])
         # a template's snapshot is its own: not among the user's snapshots
         st, _, snaps = self.req("GET", "/v1/snapshots")
         self.assertNotIn(t["snapshot"], [s["id"] for s in snaps["snapshots"]])
@@ -481,6 +489,12 @@ class TemplatesTest(TemplateClient):
             self.assertEqual(self.exec(skipped["id"], "cat /tmp/ready-checks")["stdout"],
                              "checked\n")
             self.destroy(skipped["id"])
+            # a member's environment is its template's: a create with an env of its own
+            # is a fresh spawn
+            own = self.create({"template": "web", "env": {"EXTRA": "x"}})
+            self.assertEqual(own["checkout"], "fresh")
+            self.assertEqual(self.exec(own["id"], "echo $EXTRA")["stdout"], "x\n")
+            self.destroy(own["id"])
         finally:
             self.destroy(m["id"])
         self.drain_pool("web")

@@ -5,5 +5,5 @@ export DISPLAY=:0
 xdpyinfo >/dev/null 2>&1 &&
         xprop -root _NET_SUPPORTING_WM_CHECK | grep -q "window id" &&
         wmctrl -l | grep -q . &&
-        (exec 3<>/dev/tcp/127.0.0.1/5900) 2>/dev/null &&
+        (exec 3<>/dev/tcp/127.0.0.1/5901) 2>/dev/null &&
         (exec 3<>/dev/tcp/127.0.0.1/49990) 2>/dev/null

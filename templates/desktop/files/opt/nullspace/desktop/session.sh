@@ -44,7 +44,9 @@ xfce4-panel &
 # frame took 525 ms on an idle desktop, 4.5 ms without). Without a viewer it sleeps all
 # the same; with one it polls (a fifth to a third of a core, as with naps while busy).
 # No host name lookups: a viewer's connection waited for the resolver (up to 5 s).
-x11vnc -display :0 -localhost -rfbport 5900 -forever -shared -nopw -noxdamage -xrandr -quiet \
-        -nonap -sb 0 -nolookup &
+# Port 5901 under the name nsvnc (a link to x11vnc): E2B's desktop SDK starts an x11vnc
+# of its own on 5900 and refuses to while `pgrep -x x11vnc` finds one.
+/opt/nullspace/desktop/nsvnc -display :0 -localhost -rfbport 5901 -forever -shared -nopw \
+        -noxdamage -xrandr -quiet -nonap -sb 0 -nolookup &
 python3 /opt/nullspace/desktop/server.py &
 wait

@@ -1,6 +1,6 @@
 """The desktop viewer's way to the VNC server.
 
-x11vnc listens on the machine's loopback only (session.sh): nothing outside the machine
+x11vnc (as nsvnc, on port 5901) listens on the machine's loopback only (session.sh): nothing outside the machine
 reaches it but through here. GET /vnc answers 101 and from then on the connection carries
 RFB both ways between nullspaced's viewer relay (api/viewer_relay.c, which authorises the
 viewer and drops a view-only viewer's input) and x11vnc.
@@ -13,7 +13,7 @@ import time
 
 from args import ApiError
 
-ADDR = ("127.0.0.1", 5900)
+ADDR = ("127.0.0.1", 5901)
 CHUNK = 64 << 10
 DRAIN_S = 2
 
