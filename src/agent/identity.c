@@ -98,8 +98,16 @@ static int apply_env(json_t *env)
         json_t *v;
         if (env && !json_is_object(env))
                 return -1;
-        json_object_foreach(env, k, v) if (!json_is_string(v) || !k[0] || strchr(k, '=')) return -1;
-        json_object_foreach(env, k, v) if (setenv(k, json_string_value(v), 1) < 0) return -1;
+        json_object_foreach(env, k, v)
+        {
+                if (!json_is_string(v) || !k[0] || strchr(k, '='))
+                        return -1;
+        }
+        json_object_foreach(env, k, v)
+        {
+                if (setenv(k, json_string_value(v), 1) < 0)
+                        return -1;
+        }
         return 0;
 }
 

@@ -258,6 +258,8 @@ class Machines(DaemonTest):
         self.assertEqual((st, error_code(b)), (404, "machine_not_found"))
         st, _, b = self.d.request("POST", "/v1/machines", body={"vcpus": 99})
         self.assertEqual((st, error_code(b)), (400, "invalid_field"))
+        st, _, b = self.d.request("POST", "/v1/machines", body={"env": {"A=B": "x"}})
+        self.assertEqual((st, error_code(b)), (400, "invalid_field"), b)
 
     def test_timeout_destroys_the_machine(self):
         m = self.create(timeout_s=1)

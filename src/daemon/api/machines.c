@@ -265,6 +265,13 @@ static void create(struct http_exchange *ex, int may_build)
                 api_fail_err(ex, &ne);
                 return;
         }
+        for (size_t i = 0; i < in.env.n; i++)
+                if (strchr(in.env.keys[i], '=')) {
+                        jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                        http_respond_error(ex, NS_E_INVALID_FIELD,
+                                           "field 'env': a name cannot contain '='");
+                        return;
+                }
         int dw, dh;
         if (api_desktop_size_check(in.desktop, &dw, &dh, &ne) < 0) {
                 jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
