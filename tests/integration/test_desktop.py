@@ -506,9 +506,13 @@ class Desktop(DaemonTest):
         self.assertEqual((st, hdrs["content-type"], len(mp4)), (200, "video/mp4", done["bytes"]))
         codec, w, h, frames = self.probe(mp4)
         self.assertEqual((codec, w, h), ("h264", 1280, 800))
-        # as long as it recorded: its frames at 5 a second within a second of its duration
+        # as long as it recorded, within a second, and up to ffmpeg's start-up longer: the
+        # video starts at ffmpeg's first grab, before its first bytes reach the daemon
+        # (started_at), and x11grab catches up on the frames it was late for (0.3 s to 1 s
+        # more than the duration here, 1.04 s once on a loaded CI host)
         self.assertGreaterEqual(done["duration_ms"], 3000, done)
-        self.assertLessEqual(abs(frames / 5 - done["duration_ms"] / 1000), 1.0, (frames, done))
+        extra = frames / 5 - done["duration_ms"] / 1000
+        self.assertTrue(-1.0 <= extra <= 2.0, (frames, done))
         # a hibernate ends a recording under way; what it holds plays
         st, _, r2 = self.d.request("POST", base, {"fps": 10})
         self.assertEqual(st, 201, r2)

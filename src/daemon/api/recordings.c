@@ -327,12 +327,16 @@ static void start_running(struct http_exchange *ex, struct machine *m, void *ctx
                 free(r);
                 return;
         }
-        /* one fragment a second (a key frame each): a file cut anywhere plays */
+        /* one fragment a second (a key frame each): a file cut anywhere plays. No probing
+         * of the screen: the frames ffmpeg reads to probe its input come before its first
+         * bytes (started_at), up to a second of video more than the recording's duration
+         * on a loaded host */
         char cmd[700];
         snprintf(
             cmd, sizeof(cmd),
             ". /run/nullspace-desktop/env 2>/dev/null || exit 127; exec ffmpeg -nostdin "
-            "-loglevel error -f x11grab -framerate %d -draw_mouse 1 -i \"$DISPLAY\" -c:v "
+            "-loglevel error -probesize 32 -analyzeduration 0 -f x11grab -framerate %d "
+            "-draw_mouse 1 -i \"$DISPLAY\" -c:v "
             "libx264 -preset ultrafast -tune zerolatency -pix_fmt yuv420p -g %d -vf "
             "'pad=ceil(iw/2)*2:ceil(ih/2)*2' -movflags "
             "frag_keyframe+empty_moov+default_base_moof -frag_duration 1000000 -flush_packets 1 "
