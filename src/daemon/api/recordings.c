@@ -69,16 +69,9 @@ static json_t *meta_of(const struct recording *r, const char *state)
         return o;
 }
 
-/* ID.json, whole or not at all (written beside, then renamed); meta NULL: r's as it
- * records. */
+/* ID.json, whole or not at all (written beside, then renamed). */
 static void write_meta(const struct recording *r, json_t *meta)
 {
-        if (!meta) {
-                json_t *now = meta_of(r, "recording");
-                write_meta(r, now);
-                json_decref(now);
-                return;
-        }
         char path[PATH_MAX], tmp[PATH_MAX + 8];
         if (recording_path(r->app, r->machine, r->id, ".json", path, sizeof(path)) < 0)
                 return;
@@ -111,16 +104,26 @@ static void unlist(struct recording *r)
                 }
 }
 
+/* The start still waiting for ffmpeg's first bytes, to be answered now (NULL: none). */
+static struct http_exchange *take_starter(struct recording *r)
+{
+        struct http_exchange *ex = r->starter;
+        if (ex) {
+                ex->on_abort = NULL;
+                ex->owner = NULL;
+                r->starter = NULL;
+        }
+        return ex;
+}
+
 /* The recording ended: its file closed, its meta written, a waiting stop answered. */
 static void finish(struct recording *r, const char *state)
 {
-        if (r->starter) { /* ended before ffmpeg wrote anything */
-                r->starter->on_abort = NULL;
-                r->starter->owner = NULL;
-                http_respond_error(r->starter, NS_E_MACHINE_NOT_RUNNING,
+        struct http_exchange *starter = take_starter(r);
+        if (starter) /* ended before ffmpeg wrote anything */
+                http_respond_error(starter, NS_E_MACHINE_NOT_RUNNING,
                                    "recording %s ended before it started: %s", r->id,
                                    r->reason[0] ? r->reason : "stopped");
-        }
         unlist(r);
         close(r->fd);
         json_t *meta = meta_of(r, state);
@@ -186,14 +189,11 @@ static void started(struct recording *r)
         r->started_at = time_wall_ms();
         json_t *meta = meta_of(r, "recording");
         write_meta(r, meta);
-        if (!r->starter) {
+        struct http_exchange *starter = take_starter(r);
+        if (starter)
+                http_respond_json(starter, 201, meta);
+        else
                 json_decref(meta);
-                return;
-        }
-        r->starter->on_abort = NULL;
-        r->starter->owner = NULL;
-        http_respond_json(r->starter, 201, meta);
-        r->starter = NULL;
 }
 
 static void on_output(void *ud, int stream, const char *p, size_t n)
@@ -251,11 +251,8 @@ static void on_done(void *ud, int exit_code, const char *error)
                 if (r->bytes == 0)
                         state = "failed";
         }
-        if (r->starter) { /* it never started */
-                struct http_exchange *ex = r->starter;
-                ex->on_abort = NULL;
-                ex->owner = NULL;
-                r->starter = NULL;
+        struct http_exchange *ex = take_starter(r);
+        if (ex) { /* it never started */
                 if (exit_code == 127)
                         http_respond_error(ex, NS_E_DESKTOP_NOT_AVAILABLE,
                                            "machine %s has no desktop to record", r->machine);
@@ -356,7 +353,9 @@ static void start_running(struct http_exchange *ex, struct machine *m, void *ctx
         }
         r->next = app->recordings;
         app->recordings = r;
-        write_meta(r, NULL); /* a record from the first instant (a crash leaves one) */
+        json_t *meta = meta_of(r, "recording"); /* from the first instant: a crash leaves it */
+        write_meta(r, meta);
+        json_decref(meta);
         log_info("recording_start", "recording=%s machine=%s fps=%d", r->id, m->id, fps);
         r->starter = ex; /* answered once ffmpeg writes (started) */
         ex->owner = r;
