@@ -240,6 +240,8 @@ class Desktop(DaemonTest):
                 st, _, r = self.d.request(method, "/v1/machines/%s/desktop/%s" % (m["id"], path),
                                           {} if method == "POST" else None)
                 self.assertEqual((st, error_code(r)), (409, "desktop_not_available"), r)
+            st, _, r = self.d.request("POST", "/v1/machines/%s/desktop/recordings" % m["id"], {})
+            self.assertEqual((st, error_code(r)), (409, "desktop_not_available"), r)
             # its viewer connects, and the daemon says why it ends at once
             st, _, v = self.d.request("POST", "/v1/machines/%s/desktop/viewer" % m["id"], {})
             self.assertEqual(st, 201, v)

@@ -331,7 +331,8 @@ static void start_running(struct http_exchange *ex, struct machine *m, void *ctx
         char cmd[700];
         snprintf(
             cmd, sizeof(cmd),
-            ". /run/nullspace-desktop/env 2>/dev/null || exit 127; exec ffmpeg -nostdin "
+            "[ -r /run/nullspace-desktop/env ] || exit 127; . /run/nullspace-desktop/env; "
+            "exec ffmpeg -nostdin "
             "-loglevel error -probesize 32 -analyzeduration 0 -f x11grab -framerate %d "
             "-draw_mouse 1 -i \"$DISPLAY\" -c:v "
             "libx264 -preset ultrafast -tune zerolatency -pix_fmt yuv420p -g %d -vf "
