@@ -73,10 +73,16 @@ def shots(d, mid, rounds):
 SQUARE = {"x": 60, "y": 60, "width": 8, "height": 8}  # inside clicker.py's square
 
 
+def square_shot(mid):
+    """The path of a screenshot of 8x8 pixels inside clicker.py's square."""
+    return "/v1/machines/%s/desktop/screenshot?%s" % (
+        mid, "&".join("%s=%d" % kv for kv in SQUARE.items()))
+
+
 def click_to_pixels(d, mid, rounds):
     """ms from a click through the API until a screenshot through the API shows it."""
     base = "/v1/machines/%s/desktop/" % mid
-    shot = base + "screenshot?" + "&".join("%s=%d" % kv for kv in SQUARE.items())
+    shot = square_shot(mid)
     out = []
     for _ in range(rounds):
         before = d.call("GET", shot)
@@ -106,11 +112,10 @@ def main():
         with open(os.path.join(HERE, "clicker.py"), "rb") as f:
             d.call("PUT", "/v1/machines/%s/files?path=/tmp/bench-clicker.py" % mid, f.read(),
                    raw=True)
-        shot = "/v1/machines/%s/desktop/screenshot?x=60&y=60&width=8&height=8" % mid
-        before = d.call("GET", shot)
+        before = d.call("GET", square_shot(mid))
         d.call("POST", "/v1/machines/%s/desktop/launch" % mid,
                {"command": "python3 /tmp/bench-clicker.py 40 40 60"})
-        while d.call("GET", shot) == before:  # its square is on the screen
+        while d.call("GET", square_shot(mid)) == before:  # its square is on the screen
             time.sleep(0.05)
         # the API and the machine's own figures in alternating halves: a machine just
         # made is still settling (its desktop drawing), which would weigh on whichever
