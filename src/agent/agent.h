@@ -190,6 +190,10 @@ int drain_pending(const size_t left[3], int fd_out, int fd_err);
  * so what it starts from then on has it. Answers RESP {"hostname"} or an error. */
 void identity_apply(struct agent *a, uint32_t chan, json_t *req);
 
+/* identity.c: {"op":"env","env"} sets env in the agent's own environment as identity
+ * does (a new machine's secrets). Answers RESP {} or an error. */
+void env_apply(struct agent *a, uint32_t chan, json_t *req);
+
 /* spawn.c: parses cmd/argv/env/cwd/user/stdin of req into sp (answers the error and
  * returns -1); spawn_run starts it on the child's fds cfd[0..2] (pid, or -1 with
  * errno); spawn_failed answers chan when the start failed (pid < 0, or chdir/setuid

@@ -156,3 +156,12 @@ void identity_apply(struct agent *a, uint32_t chan, json_t *req)
         }
         agent_send_json(a, NSP_RESP, chan, json_pack("{s:s}", "hostname", host));
 }
+
+void env_apply(struct agent *a, uint32_t chan, json_t *req)
+{
+        if (apply_env(json_object_get(req, "env")) < 0) {
+                agent_send_error(a, chan, "invalid_request", "env: a map of names to strings");
+                return;
+        }
+        agent_send_json(a, NSP_RESP, chan, json_object());
+}

@@ -271,6 +271,7 @@ static const struct agent_op main_ops[] = {
     {"attach", attach_request},
     {"watch", watch_request},
     {"identity", identity_apply},
+    {"env", env_apply},
     {"detach_all", op_detach_all},
     {"quiesce", op_quiesce},
     {NULL, NULL},

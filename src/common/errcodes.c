@@ -188,6 +188,9 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_LANGUAGE_NOT_SUPPORTED] = {"language_not_supported", 400, 4,
                                      "The code interpreter does not run this language (the "
                                      "message lists those it does)."},
+    [NS_E_SECRET_NOT_FOUND] = {"secret_not_found", 404, 6,
+                               "No secret has this name (a machine's create names one that "
+                               "was never set or was deleted)."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

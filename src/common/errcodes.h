@@ -82,6 +82,7 @@ enum ns_code {
         NS_E_VIEWER_TOKEN_EXPIRED,
         NS_E_RECORDING_NOT_FOUND,
         NS_E_LANGUAGE_NOT_SUPPORTED,
+        NS_E_SECRET_NOT_FOUND,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

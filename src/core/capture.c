@@ -135,6 +135,8 @@ static void spawn_children(struct capture *c, struct machine *p, unsigned upto)
             .image = p->conf.image[0] ? p->conf.image : NULL,
             .runtime = p->rt.drv->name,
             .volumes = p->conf.volumes,
+            .secrets = p->conf.secrets,
+            .secrets_held = 1, /* the parent's memory (their env) is the children's */
         };
         struct core_cause was = p->core->cause;
         p->core->cause = p->op.cause; /* the children are the fork's doing */

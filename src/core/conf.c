@@ -55,6 +55,7 @@ static const struct conf_field fields[] = {
     {"runtime", CT_STR, AT(runtime), "gvisor", 0, "runtime"},
     {"volumes", CT_ARRAY, AT(volumes), NULL, 0, "volumes"},
     {"idle", CT_OBJ_OPT, AT(idle), NULL, 0, "idle"},
+    {"secrets", CT_ARRAY, AT(secrets), NULL, 0, "secrets"},
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -194,6 +195,7 @@ void machine_conf_fini(struct machine_conf *c)
         json_decref(c->network);
         json_decref(c->volumes);
         json_decref(c->idle);
+        json_decref(c->secrets);
         free(c->cwd);
         memset(c, 0, sizeof(*c));
 }

@@ -29,6 +29,7 @@ struct machine_conf {
         char runtime[16]; /* "gvisor" or "vm" */
         json_t *volumes;  /* its mounts, as volume_mounts_check made them (owned; []) */
         json_t *idle;     /* {"pause_after_s","hibernate_after_s"} (owned; NULL: the daemon's) */
+        json_t *secrets;  /* names of the secrets its agent was given (owned; []; never values) */
 };
 
 /* How many fields the table has (a test checks every one survives a restart). */

@@ -86,6 +86,8 @@ struct core {
         unsigned memory_watermark_mb;
         unsigned base_pool_size;      /* machines of the base template kept ready (core/pools.c) */
         struct netns_pool netns_pool; /* network namespaces made ahead (core/netns_pool.c) */
+        unsigned char secrets_key[32]; /* seals secrets (core/secrets.c) once loaded */
+        int secrets_key_loaded;
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

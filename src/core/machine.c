@@ -2,6 +2,7 @@
 #include "machine_internal.h"
 #include "monitor.h"
 #include "pools.h"
+#include "secrets.h"
 #include "templates.h"
 
 #include <errno.h>
@@ -157,6 +158,7 @@ void machine__free(struct machine *m)
         usage_ring_free(m);
         machine_conf_fini(&m->conf);
         json_decref(m->metadata);
+        json_decref(m->secret_env);
         free(m->op.keep_layer);
         free(m->dir);
         free(m);
@@ -262,6 +264,8 @@ void machine__on_agent_state(struct agent_conn *a, json_t *hello)
         }
         if (m->state != M_CREATING)
                 return;
+        if (m->secret_env && machine__send_secrets(m))
+                return; /* running once the agent has them */
         machine__set_state(m, M_RUNNING, NULL);
         machine__finish_create(m, NS_OK, NULL);
 }
@@ -504,6 +508,7 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
         m->conf.layers = layers ? json_deep_copy(layers) : json_array();
         m->conf.volumes = p->volumes ? json_deep_copy(p->volumes) : json_array();
         m->conf.idle = p->idle ? json_deep_copy(p->idle) : NULL;
+        m->conf.secrets = p->secrets ? json_deep_copy(p->secrets) : json_array();
         m->active_ms = core->loop.now_ms;
         snprintf(m->parent_id, sizeof(m->parent_id), "%s", parent_id ? parent_id : "");
         snprintf(m->conf.snapshot_id, sizeof(m->conf.snapshot_id), "%s",
@@ -513,9 +518,16 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
         machine__set_driver(m, machine__driver_named(core, p->runtime));
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
-        if (nomem || !m->conf.volumes || !(m->dir = machine__dir(core, m->id))) {
+        if (nomem || !m->conf.volumes || !m->conf.secrets || !(m->dir = machine__dir(core, m->id))) {
                 machine__free(m);
                 err_set(e, ENOMEM, "machine");
+                return NULL;
+        }
+        if (!p->secrets_held && json_array_size(p->secrets) &&
+            ((m->secret_env = json_object()) == NULL
+                 ? err_set(e, ENOMEM, "machine") < 0
+                 : core_secrets_env(core, p->secrets, m->secret_env, e) < 0)) {
+                machine__free(m);
                 return NULL;
         }
         if (machine_net_new(m, p->network, e) < 0) {

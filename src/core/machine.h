@@ -103,6 +103,8 @@ struct machine {
         int net_ruled;
         uint64_t active_ms; /* loop time of its last sign of use (core/idle.c) */
         uint64_t paused_ms; /* loop time it was paused (core/pause.c) */
+        /* its secrets, opened, until its agent has them (then NULL; never stored) */
+        json_t *secret_env;
         struct core *core;
         struct machine *next;
 };
@@ -130,6 +132,8 @@ struct machine_params {
         const char *runtime;   /* "gvisor" or "vm" (core_driver_check'ed; NULL: the default) */
         const json_t *volumes; /* its mounts (volume_mounts_check'ed; NULL: none) */
         const json_t *idle;    /* its idle policy (machine_idle_check'ed; NULL: the daemon's) */
+        const json_t *secrets; /* names of secrets set as env by its agent (core_secrets_check'ed) */
+        int secrets_held;      /* its memory has them already (a fork): not opened again */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the

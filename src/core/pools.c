@@ -305,9 +305,10 @@ struct machine *pool_take(struct core *core, const char *ref, const char *snapsh
                           const struct machine_params *p)
 {
         int base = strcmp(ref, "base") == 0;
-        if (p->network || json_object_size(p->env) || (base && !pool_base_fits(core, p)))
-                return NULL; /* its own egress policy or environment, or a shape the members
-                              * do not have */
+        if (p->network || json_object_size(p->env) || json_array_size(p->secrets) ||
+            (base && !pool_base_fits(core, p)))
+                return NULL; /* its own egress policy, environment or secrets, or a shape the
+                              * members do not have */
         struct machine *m = ready_member(core, ref, snapshot, p);
         if (!m)
                 return NULL;

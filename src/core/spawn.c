@@ -16,7 +16,9 @@
 #include "templates.h"
 #include "volumes.h"
 
-static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *p)
+/* The agent answered a new machine's first request (its identity, or its secrets): it
+ * runs, or failed when the agent refused. */
+static void on_given(void *ud, const struct nsp_hdr *h, const unsigned char *p)
 {
         struct machine *m = ud;
         if (!h) /* the agent went away: machine__on_agent_state fails the machine */
@@ -28,13 +30,15 @@ static void on_identity(void *ud, const struct nsp_hdr *h, const unsigned char *
         json_t *err = json_object_get(resp, "error");
         if (!resp || err) {
                 char why[320];
-                snprintf(why, sizeof(why), "the new identity was refused: %s",
+                snprintf(why, sizeof(why), "the agent refused the new machine's set-up: %s",
                          json_string_value(json_object_get(err, "message")) ?: "bad answer");
                 json_decref(resp);
                 machine__fail(m, why);
                 return;
         }
         json_decref(resp);
+        json_decref(m->secret_env); /* the agent has them: not kept here */
+        m->secret_env = NULL;
         machine__op_helper_stop(m);
         machine__set_state(m, M_RUNNING, NULL);
         machine__finish_create(m, NS_OK, NULL);
@@ -50,14 +54,28 @@ int machine__spawn_hello(struct machine *m)
         hex_encode(seed, sizeof(seed), seedhex);
         json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "identity", "hostname", m->id,
                                 "machine_id", mid, "seed", seedhex);
-        if (req && json_object_size(m->conf.env)) /* the create's on top of the snapshot's */
-                json_object_set(req, "env", m->conf.env);
+        /* the create's env and secrets on top of the snapshot's */
+        json_t *env = json_deep_copy(m->conf.env);
+        if (env && m->secret_env)
+                json_object_update(env, m->secret_env);
+        if (req && json_object_size(env))
+                json_object_set(req, "env", env);
+        json_decref(env);
         if (m->rt.drv->readdress &&
             m->conf.network) { /* its own kernel keeps the parent's address */
                 json_object_set(req, "address", json_object_get(m->conf.network, "address"));
                 json_object_set(req, "gateway", json_object_get(m->conf.network, "gateway"));
         }
-        return machine__agent_ping(m, req, on_identity) != 0;
+        return machine__agent_ping(m, req, on_given) != 0;
+}
+
+int machine__send_secrets(struct machine *m)
+{
+        json_t *req = json_pack("{s:s,s:O}", "op", "env", "env", m->secret_env);
+        if (machine__agent_ping(m, req, on_given) != 0)
+                return 1;
+        machine__fail(m, "the machine's agent could not be given its secrets");
+        return 1;
 }
 
 struct machine *machine__spawn(struct core *core, const struct machine_params *p, const char *image,

@@ -160,6 +160,14 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_V_USERS] = "SELECT DISTINCT m.id FROM machines m, json_each(m.spec, '$.volumes') v "
                    "WHERE m.state NOT IN ('destroyed', 'failed') "
                    "AND json_extract(v.value, '$.volume') = ? ORDER BY m.rowid",
+    /* an update keeps the row (and its rowid: the list cursor) */
+    [ST_SEC_PUT] = "INSERT INTO secrets (name, sealed, created_at, updated_at) "
+                   "VALUES (?1, ?2, ?3, ?3) ON CONFLICT(name) DO UPDATE SET "
+                   "sealed = excluded.sealed, updated_at = excluded.updated_at",
+    [ST_SEC_GET] = "SELECT name, created_at, updated_at, rowid, sealed FROM secrets WHERE name = ?",
+    [ST_SEC_LIST] = "SELECT name, created_at, updated_at, rowid FROM secrets WHERE rowid > ? "
+                    "ORDER BY rowid LIMIT ?",
+    [ST_SEC_DELETE] = "DELETE FROM secrets WHERE name = ?",
     [ST_M_LIST] = "SELECT " M_COLS " FROM machines WHERE (state = ?1 OR (?1 IS NULL AND "
                   "state != 'destroyed')) AND rowid > ?2 AND (?3 IS NULL OR "
                   "json_extract(metadata, ?3) = ?4) AND json_extract(metadata, "

@@ -77,6 +77,10 @@ enum stmt_id {
         ST_DL_REDELIVER,
         ST_DL_NEXT,
         ST_DL_UNLEASE,
+        ST_SEC_PUT,
+        ST_SEC_GET,
+        ST_SEC_LIST,
+        ST_SEC_DELETE,
         ST_COUNT
 };
 

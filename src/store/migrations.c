@@ -150,6 +150,13 @@ static const char *const migrations[] = {
      "  response TEXT NOT NULL DEFAULT ''"
      ") STRICT;"
      "CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id, seq);"),
+    /* 6: secrets, sealed with the state directory's key (core/secrets.c) */
+    "CREATE TABLE secrets ("
+    "  name TEXT PRIMARY KEY,"
+    "  sealed BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ") STRICT;",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -378,6 +378,34 @@ int store_event_prune(struct store *st, int64_t before_ts, struct err *e);
 
 void store_event_rec_free(struct event_rec *ev);
 
+#define SECRET_NAME_MAX 128
+
+/* A secret's record: its name and times, and (store_secret_get only) its sealed value,
+ * which only core/secrets.c can open. */
+struct secret_rec {
+        char name[SECRET_NAME_MAX + 1];
+        int64_t created_at, updated_at; /* ms since epoch */
+        int64_t seq;                    /* insertion order, the list cursor */
+        unsigned char *sealed;          /* owned (free); NULL from a list */
+        size_t sealed_len;
+};
+
+/* Sets secret `name` to the sealed bytes (a new record, or the old one's value and
+ * updated_at replaced). *created says which. */
+int store_secret_put(struct store *st, const char *name, const unsigned char *sealed, size_t len,
+                     int64_t now_ms, int *created, struct err *e);
+
+/* Reads a secret with its sealed value (out->sealed malloc'd). -ENOENT when absent. */
+int store_secret_get(struct store *st, const char *name, struct secret_rec *out, struct err *e);
+
+/* Lists up to `limit` secrets (no values) with seq > after_seq in insertion order; *out
+ * is a malloc'd array (free), *n its length. */
+int store_secret_list(struct store *st, int64_t after_seq, unsigned limit, struct secret_rec **out,
+                      size_t *n, struct err *e);
+
+/* Deletes a secret. -ENOENT when absent. */
+int store_secret_delete(struct store *st, const char *name, struct err *e);
+
 #include "webhooks.h"
 
 #endif

@@ -533,6 +533,7 @@ static void test_spec_round_trip(void)
         snprintf(c->checkout, sizeof(c->checkout), "fresh");
         snprintf(c->image, sizeof(c->image), "i_0123");
         c->idle = json_pack("{s:i,s:i}", "pause_after_s", 60, "hibernate_after_s", 600);
+        json_array_append_new(c->secrets, json_string("API_TOKEN"));
         struct err e = {0};
         is_int(machine__save_spec(m, &e), 0, "the spec is stored (%s)", e.msg);
         json_t *before = machine__spec_json(m);
@@ -559,6 +560,7 @@ static void test_spec_round_trip(void)
                                  "vcpus", 3, "memory_mb", 777, "user", "agent", "cwd", "/work/dir",
                                  "auto_resume", 0, "timeout_action", "hibernate", "snapshot_id",
                                  "s_0123", "checkout", "fresh", "runtime", "gvisor");
+        json_object_set_new(want, "secrets", json_pack("[s]", "API_TOKEN"));
         const char *key;
         json_t *value;
         int shown = view != NULL;

@@ -170,6 +170,10 @@ void api_keys_create(struct http_exchange *ex);
 void api_keys_list(struct http_exchange *ex);
 void api_keys_get(struct http_exchange *ex);
 void api_keys_revoke(struct http_exchange *ex);
+void api_secrets_set(struct http_exchange *ex);
+void api_secrets_list(struct http_exchange *ex);
+void api_secrets_get(struct http_exchange *ex);
+void api_secrets_delete(struct http_exchange *ex);
 void api_ws(struct http_exchange *ex);
 /* Streams the store's events to subscribed WebSocket clients (call once the store is open). */
 void api_ws_install(struct app *app);

@@ -9,6 +9,7 @@
 #include "../../common/log.h"
 #include "../../common/util.h"
 #include "../../core/builtin.h"
+#include "../../core/secrets.h"
 #include "../../core/volumes.h"
 #include "api.h"
 
@@ -26,6 +27,7 @@ struct create_req {
         json_t *volumes;
         json_t *idle;
         json_t *desktop;
+        json_t *secrets;
 };
 
 static const struct jv_field create_fields[] = {
@@ -46,7 +48,27 @@ static const struct jv_field create_fields[] = {
     {"volumes", JV_ARRAY, 0, offsetof(struct create_req, volumes), 0, 0, 0},
     {"idle", JV_OBJECT, 0, offsetof(struct create_req, idle), 0, 0, 0},
     {"desktop", JV_OBJECT, 0, offsetof(struct create_req, desktop), 0, 0, 0},
+    {"secrets", JV_ARRAY, 0, offsetof(struct create_req, secrets), 0, 0, 0},
 };
+
+/* The create's secrets exist, and none is a name its env sets too. */
+static int secrets_check(struct app *app, const struct create_req *in, struct err *e)
+{
+        if (core_secrets_check(&app->core, in->secrets, e) < 0)
+                return -1;
+        for (size_t i = 0; i < in->env.n; i++) {
+                size_t j;
+                json_t *v;
+                json_array_foreach(in->secrets, j, v)
+                {
+                        if (strcmp(json_string_value(v), in->env.keys[i]) == 0)
+                                return err_coded(e, NS_E_INVALID_FIELD, EINVAL,
+                                                 "field 'secrets': '%s' is set by 'env' too",
+                                                 in->env.keys[i]);
+                }
+        }
+        return 0;
+}
 
 json_t *api_strmap_json(const struct jv_strmap *m)
 {
@@ -272,6 +294,11 @@ static void create(struct http_exchange *ex, int may_build)
                                            "field 'env': a name cannot contain '='");
                         return;
                 }
+        if (secrets_check(app, &in, &ne) < 0) {
+                jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
+                api_fail_err(ex, &ne);
+                return;
+        }
         int dw, dh;
         if (api_desktop_size_check(in.desktop, &dw, &dh, &ne) < 0) {
                 jv_free(create_fields, ARRAY_SIZE(create_fields), &in);
@@ -302,6 +329,7 @@ static void create(struct http_exchange *ex, int may_build)
             .runtime = in.runtime,
             .volumes = vols,
             .idle = in.idle,
+            .secrets = in.secrets,
         };
         struct err e = {0};
         /* the callback may answer before machine_create returns; answering resets the

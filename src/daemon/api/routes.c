@@ -12,6 +12,7 @@
 #define EXEC_BODY_MAX  (10u << 20)   /* a command may carry up to 8 MiB of stdin */
 #define BUILD_BODY_MAX (1u << 20)    /* a Dockerfile (256 KiB) or builder steps */
 #define CONTEXT_MAX    (1ull << 30)  /* a build context (tar) */
+#define SECRET_BODY_MAX (512u << 10) /* a 64 KiB value, escaped */
 #define BATCH_BODY_MAX (512u << 10)  /* many small files in one request (JSON; one agent frame) */
 
 const struct route api_routes[] = {
@@ -80,6 +81,10 @@ const struct route api_routes[] = {
     {"GET", "/v1/keys", api_keys_list, 0, 0, NULL},
     {"GET", "/v1/keys/{id}", api_keys_get, 0, 0, NULL},
     {"DELETE", "/v1/keys/{id}", api_keys_revoke, 0, 0, NULL},
+    {"GET", "/v1/secrets", api_secrets_list, 0, 0, NULL},
+    {"GET", "/v1/secrets/{name}", api_secrets_get, 0, 0, NULL},
+    {"PUT", "/v1/secrets/{name}", api_secrets_set, ROUTE_JSON_BODY, SECRET_BODY_MAX, NULL},
+    {"DELETE", "/v1/secrets/{name}", api_secrets_delete, 0, 0, NULL},
     {"GET", "/v1/ws", api_ws, ROUTE_WEBSOCKET, 0, NULL},
     {"GET", "/v1/events", api_events_list, 0, 0, NULL},
     {"GET", "/metrics", api_prom_metrics, 0, 0, NULL},
