@@ -267,14 +267,10 @@ static void op_quiesce(struct agent *a, uint32_t chan, json_t *req)
 }
 
 static const struct agent_op main_ops[] = {
-    {"exec", exec_start},
-    {"attach", attach_request},
-    {"watch", watch_request},
-    {"identity", identity_apply},
-    {"env", env_apply},
-    {"detach_all", op_detach_all},
-    {"quiesce", op_quiesce},
-    {NULL, NULL},
+    {"exec", exec_start},     {"attach", attach_request},
+    {"watch", watch_request}, {"identity", identity_apply},
+    {"env", env_apply},       {"detach_all", op_detach_all},
+    {"quiesce", op_quiesce},  {NULL, NULL},
 };
 
 static const struct agent_op watch_ops[] = {

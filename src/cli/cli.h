@@ -138,6 +138,10 @@ int cmd_keys_create(struct cli *c, int argc, char **argv);
 int cmd_keys_get(struct cli *c, int argc, char **argv);
 int cmd_keys_list(struct cli *c, int argc, char **argv);
 int cmd_keys_revoke(struct cli *c, int argc, char **argv);
+int cmd_secrets_set(struct cli *c, int argc, char **argv);
+int cmd_secrets_list(struct cli *c, int argc, char **argv);
+int cmd_secrets_get(struct cli *c, int argc, char **argv);
+int cmd_secrets_delete(struct cli *c, int argc, char **argv);
 int cmd_machines_create(struct cli *c, int argc, char **argv);
 int cmd_machines_network(struct cli *c, int argc, char **argv);
 int cmd_machines_preview(struct cli *c, int argc, char **argv);
@@ -285,6 +289,17 @@ const char *cli_machine_id(const struct cli_cmd *cmd, int npos, char **argv, int
 /* All of our standard input (malloc'd, NUL-terminated, length in *len), or NULL when
  * it is larger than max. */
 char *cli_read_stdin(size_t max, size_t *len);
+
+/* cli_read_stdin of a file (path "-": standard input); NULL with errno set (E2BIG: over
+ * max bytes). */
+char *cli_read_path(const char *path, size_t max, size_t *len);
+
+/* 0 when name can be a secret's name; else a usage error. */
+int cli_secret_name_arg(const struct cli_cmd *cmd, const char *name);
+
+/* A verb on one secret: METHOD /v1/secrets/NAME, as cli_id_cmd. */
+int cli_secret_cmd(struct cli *c, const char *name, const char *method, const char *done, int argc,
+                   char **argv, void (*show)(const json_t *doc));
 
 /* Writes the bytes of base64 text s to f (nothing when s is not base64). */
 void cli_write_base64(FILE *f, const char *s);

@@ -113,32 +113,11 @@ int cli_code_error(const json_t *err)
 /* The code to run: the file named (or stdin for "-"); NULL after printing why. */
 static char *read_code(const struct cli_cmd *cmd, const char *src, size_t *len, int *ret)
 {
-        char *code = NULL;
-        if (strcmp(src, "-") == 0) {
-                code = cli_read_stdin(CODE_MAX, len);
-        } else {
-                FILE *f = fopen(src, "rb");
-                if (!f) {
-                        *ret = cli_usage_error(cmd, "cannot read %s: %s", src, strerror(errno));
-                        return NULL;
-                }
-                struct buf b;
-                buf_init(&b, CODE_MAX + 1);
-                char tmp[65536];
-                size_t n;
-                int bad = 0;
-                while (!bad && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-                        bad = buf_append(&b, tmp, n) < 0;
-                fclose(f);
-                if (!bad && buf_append(&b, "", 1) == 0) {
-                        *len = b.len - 1;
-                        code = b.data;
-                } else {
-                        buf_fini(&b);
-                }
-        }
-        if (!code)
+        char *code = cli_read_path(src, CODE_MAX, len);
+        if (!code && errno == E2BIG)
                 *ret = cli_usage_error(cmd, "the code is larger than 8 MiB");
+        else if (!code)
+                *ret = cli_usage_error(cmd, "cannot read %s: %s", src, strerror(errno));
         return code;
 }
 

@@ -1,4 +1,6 @@
 /* nullspace machines create|list|get|exec|destroy|timeout|hibernate|resume|fork */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +69,8 @@ int cli_set_int(const struct cli_cmd *cmd, json_t *body, const char *field, cons
 int cmd_machines_create(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("machines create");
-        const char *v[18] = {0};
-        static struct cli_multi multi[18];
+        const char *v[19] = {0};
+        static struct cli_multi multi[19];
         memset(multi, 0, sizeof(multi));
         int npos, r = cli_parse_flags(cmd, argc, argv, v, multi, &npos);
         if (r)
@@ -120,6 +122,12 @@ int cmd_machines_create(struct cli *c, int argc, char **argv)
         if (v[17])
                 json_object_set_new(body, "desktop",
                                     json_pack("{s:i,s:i}", "width", dw, "height", dh));
+        if (multi[18].n) {
+                json_t *names = json_array();
+                for (int i = 0; i < multi[18].n; i++)
+                        json_array_append_new(names, json_string(multi[18].v[i]));
+                json_object_set_new(body, "secrets", names);
+        }
         if (v[15] || v[16]) {
                 json_t *idle = json_object();
                 json_object_set_new(body, "idle", idle);
@@ -314,19 +322,44 @@ int cmd_machines_timeout(struct cli *c, int argc, char **argv)
                         json_pack("{s:I}", "timeout_s", (json_int_t)atoll(argv[1])), show_one);
 }
 
-char *cli_read_stdin(size_t max, size_t *len)
+/* All of fd (up to max bytes) as cli_read_stdin answers; errno E2BIG when larger. */
+static char *read_fd(int fd, size_t max, size_t *len)
 {
         struct buf b;
         buf_init(&b, max);
         char tmp[65536];
         ssize_t n;
-        while ((n = read(0, tmp, sizeof(tmp))) > 0)
+        while ((n = read(fd, tmp, sizeof(tmp))) > 0)
                 if (buf_append(&b, tmp, (size_t)n) < 0) {
                         buf_fini(&b);
+                        errno = E2BIG;
                         return NULL;
                 }
+        if (n < 0) {
+                buf_fini(&b);
+                return NULL;
+        }
         *len = b.len;
         return b.data ? b.data : strdup("");
+}
+
+char *cli_read_stdin(size_t max, size_t *len)
+{
+        return read_fd(0, max, len);
+}
+
+char *cli_read_path(const char *path, size_t max, size_t *len)
+{
+        if (strcmp(path, "-") == 0)
+                return read_fd(0, max, len);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        char *s = read_fd(fd, max, len);
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return s;
 }
 
 /* Prints the command's output on our stdout/stderr and returns its exit code. */

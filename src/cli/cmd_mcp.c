@@ -121,8 +121,8 @@ static json_t *t_create(struct cli *c, json_t *args, int *is_error)
         c->waiting = "creating"; /* as long as the operation takes */
         (void)is_error;
         json_t *body = json_object();
-        const char *keys[] = {"template", "memory_mb", "vcpus",   "timeout_s",
-                              "env",      "metadata",  "volumes", "desktop"};
+        const char *keys[] = {"template", "memory_mb", "vcpus",   "timeout_s", "env",
+                              "metadata", "volumes",   "desktop", "secrets"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
                 if (json_object_get(args, keys[i]))
                         json_object_set(body, keys[i], json_object_get(args, keys[i]));
@@ -303,6 +303,13 @@ static json_t *t_volume_list(struct cli *c, json_t *args, int *is_error)
         return cli_mcp_api(c, "GET", "/v1/volumes?limit=1000", NULL);
 }
 
+static json_t *t_secret_list(struct cli *c, json_t *args, int *is_error)
+{
+        (void)args;
+        (void)is_error;
+        return cli_mcp_api(c, "GET", "/v1/secrets?limit=1000", NULL);
+}
+
 static json_t *t_volume_delete(struct cli *c, json_t *args, int *is_error)
 {
         char path[160];
@@ -349,7 +356,9 @@ static const struct cli_mcp_tool tools[] = {
      "\"required\":[\"volume\",\"path\"]}},\"desktop\":{\"type\":\"object\",\"description\":"
      "\"the screen size of a desktop template machine\",\"properties\":{\"width\":{\"type\":"
      "\"integer\",\"minimum\":320,\"maximum\":3840},\"height\":{\"type\":\"integer\","
-     "\"minimum\":240,\"maximum\":2160}}}}}",
+     "\"minimum\":240,\"maximum\":2160}}},\"secrets\":{\"type\":\"array\",\"items\":{"
+     "\"type\":\"string\"},\"description\":\"names from list_secrets: each is set as the "
+     "environment variable of that name (the value is never shown)\"}}}",
      t_create},
     {"list_machines", "List machines, optionally only those in one state.",
      "{\"type\":\"object\",\"properties\":{\"state\":{\"type\":\"string\"}}}", t_list},
@@ -379,6 +388,11 @@ static const struct cli_mcp_tool tools[] = {
      t_volume_create},
     {"list_volumes", "List volumes with their size and use.",
      "{\"type\":\"object\",\"properties\":{}}", t_volume_list},
+    {"list_secrets",
+     "Names of the secrets (API keys, tokens) set on this host; pass names as "
+     "create_machine's secrets to give a machine them as environment variables. Values are "
+     "never shown.",
+     "{\"type\":\"object\",\"properties\":{}}", t_secret_list},
     {"delete_volume", "Delete a volume no machine mounts, and its files.",
      "{\"type\":\"object\",\"properties\":{" VOL_PROP "},\"required\":[\"volume\"]}",
      t_volume_delete},

@@ -33,6 +33,13 @@ static const struct cli_flag create_flags[] = {
      "check keys (docs/e2b.md)",
      0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag secret_set_flags[] = {
+    {"--value", "VALUE", "the value (visible to other users of this host in ps; prefer stdin)", 0},
+    {"--from-file", "FILE",
+     "read the value from FILE (default: standard input; one trailing "
+     "newline is dropped)",
+     0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag list_flags[] = {
     {"--limit", "N", "keys per page (1-1000, default 100)", 0},
     {"--cursor", "CURSOR", "continue after a previous page's next_cursor", 0},
@@ -96,6 +103,7 @@ static const struct cli_flag m_create_flags[] = {
     {"--idle-pause-s", "N", "pause it after N s without use (0: never)", 0},
     {"--idle-hibernate-s", "N", "hibernate it N s after that (0: never)", 0},
     {"--desktop", "WIDTHxHEIGHT", "the desktop template's screen size (default 1280x800)", 0},
+    {"--secret", "NAME", "a secret set as the environment variable NAME (repeatable)", 1},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag v_create_flags[] = {
     {"--size-mb", "MB", "its size limit (default 1024)", 0},
@@ -258,6 +266,16 @@ const struct cli_cmd cli_cmds[] = {
     {"keys list", "[--limit N] [--cursor C]", "List API keys (secrets are never shown)", list_flags,
      cmd_keys_list},
     {"keys get", "ID", "Show one API key", no_flags, cmd_keys_get},
+    {"secrets set", "NAME [--value V | --from-file F]",
+     "Set a secret (sealed at rest; never shown again). Machines created with --secret NAME get "
+     "it as the environment variable NAME",
+     secret_set_flags, cmd_secrets_set},
+    {"secrets list", "[--limit N] [--cursor C]", "List secrets (names and times; never values)",
+     list_flags, cmd_secrets_list},
+    {"secrets get", "NAME", "Show one secret's name and times", no_flags, cmd_secrets_get},
+    {"secrets delete", "NAME",
+     "Delete a secret (machines that have it keep it; new ones naming it are refused)", no_flags,
+     cmd_secrets_delete},
     {"keys revoke", "ID", "Revoke an API key (the last active key cannot be revoked)", no_flags,
      cmd_keys_revoke},
     {"machines create", "[FLAGS]", "Create a machine and wait until it runs", m_create_flags,

@@ -213,6 +213,28 @@ int cli_volume_cmd(struct cli *c, const char *name, const char *method, const ch
                        show, volume_arg);
 }
 
+/* A secret's name: [A-Za-z0-9_], up to 128, not starting with a digit. */
+static int secret_arg(const struct cli_cmd *cmd, const char *name, const char *what)
+{
+        const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+        if (!*name || strlen(name) > 128 || strspn(name, ok) != strlen(name) ||
+            (*name >= '0' && *name <= '9'))
+                return cli_usage_error(cmd, "'%s' is not %s", name, what);
+        return 0;
+}
+
+int cli_secret_name_arg(const struct cli_cmd *cmd, const char *name)
+{
+        return secret_arg(cmd, name, "a secret's name ([A-Za-z0-9_], not starting with a digit)");
+}
+
+int cli_secret_cmd(struct cli *c, const char *name, const char *method, const char *done, int argc,
+                   char **argv, void (*show)(const json_t *doc))
+{
+        return one_cmd(c, name, method, "/v1/secrets", "a secret's name", done, argc, argv, show,
+                       secret_arg);
+}
+
 int cli_volume_name_arg(const struct cli_cmd *cmd, const char *name)
 {
         return volume_arg(cmd, name, "a volume name ([A-Za-z0-9_-], up to 64)");

@@ -518,7 +518,8 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
         machine__set_driver(m, machine__driver_named(core, p->runtime));
         m->created_at = time_wall_ms();
         m->deadline_at = p->timeout_s > 0 ? m->created_at + p->timeout_s * 1000 : 0;
-        if (nomem || !m->conf.volumes || !m->conf.secrets || !(m->dir = machine__dir(core, m->id))) {
+        if (nomem || !m->conf.volumes || !m->conf.secrets ||
+            !(m->dir = machine__dir(core, m->id))) {
                 machine__free(m);
                 err_set(e, ENOMEM, "machine");
                 return NULL;

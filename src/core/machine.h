@@ -132,8 +132,9 @@ struct machine_params {
         const char *runtime;   /* "gvisor" or "vm" (core_driver_check'ed; NULL: the default) */
         const json_t *volumes; /* its mounts (volume_mounts_check'ed; NULL: none) */
         const json_t *idle;    /* its idle policy (machine_idle_check'ed; NULL: the daemon's) */
-        const json_t *secrets; /* names of secrets set as env by its agent (core_secrets_check'ed) */
-        int secrets_held;      /* its memory has them already (a fork): not opened again */
+        const json_t
+            *secrets;     /* names of secrets set as env by its agent (core_secrets_check'ed) */
+        int secrets_held; /* its memory has them already (a fork): not opened again */
 };
 
 /* Starts creating a machine; cb runs when it is ready for commands or failed (the

@@ -71,8 +71,8 @@ int secret_seal(const unsigned char *key, const char *name, const unsigned char 
         return 0;
 }
 
-int secret_open(const unsigned char *key, const char *name, const unsigned char *sealed,
-                size_t len, unsigned char **out, size_t *out_len)
+int secret_open(const unsigned char *key, const char *name, const unsigned char *sealed, size_t len,
+                unsigned char **out, size_t *out_len)
 {
         if (len < SEAL_OVER || sealed[0] != SEAL_VERSION)
                 return -EBADMSG;
@@ -163,8 +163,7 @@ static int open_into(struct core *core, const unsigned char *key, const char *na
         struct secret_rec r;
         int rc = store_secret_get(core->store, name, &r, e);
         if (rc == -ENOENT)
-                return err_coded(e, NS_E_SECRET_NOT_FOUND, ENOENT,
-                                 "secret '%s' was deleted", name);
+                return err_coded(e, NS_E_SECRET_NOT_FOUND, ENOENT, "secret '%s' was deleted", name);
         if (rc < 0)
                 return -1;
         unsigned char *plain;

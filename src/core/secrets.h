@@ -23,7 +23,7 @@ int secret_name_valid(const char *name);
  * SECRET_VALUE_MAX), sealed; *created says whether it is new. 0, or -errno with e set
  * (e->code invalid_field for a bad name or value, else internal). */
 int core_secret_set(struct core *core, const char *name, const char *value, size_t len,
-                     int *created, struct err *e);
+                    int *created, struct err *e);
 
 /* Checks a create's "secrets" (NULL or an array of at most SECRETS_PER_MACHINE names,
  * each set): 0, or -1 with e set (code invalid_field, or secret_not_found). */
@@ -40,7 +40,7 @@ int core_secrets_env(struct core *core, const json_t *names, json_t *env, struct
  * not sealed so, with this key and name). Exposed for the unit test. Any thread. */
 int secret_seal(const unsigned char *key, const char *name, const unsigned char *plain, size_t len,
                 unsigned char **out, size_t *out_len);
-int secret_open(const unsigned char *key, const char *name, const unsigned char *sealed,
-                size_t len, unsigned char **out, size_t *out_len);
+int secret_open(const unsigned char *key, const char *name, const unsigned char *sealed, size_t len,
+                unsigned char **out, size_t *out_len);
 
 #endif

@@ -15,6 +15,8 @@ class Mcp(DaemonTest):
     def test_the_official_client_drives_every_tool(self):
         self.assertTrue(os.path.isdir(os.path.join(MCP_DIR, "node_modules")),
                         "run scripts/test.sh (it installs tests/mcp with npm ci)")
+        value = "mcp-" + os.urandom(8).hex()
+        self.assertEqual(self.d.request("PUT", "/v1/secrets/MCP_TOKEN", {"value": value})[0], 201)
         env = self.d.client_env()
         r = run_bounded(["node", os.path.join(MCP_DIR, "client.mjs"), CLI], 240, env=env,
                         cwd=MCP_DIR)
@@ -27,7 +29,13 @@ class Mcp(DaemonTest):
             "preview_url", "list_templates", "create_volume", "list_volumes",
             "delete_volume", "list_events", "ssh_certificate", "pause_machine", "run_code",
             "desktop_screenshot", "desktop_click", "desktop_type", "desktop_key", "desktop_scroll",
-            "desktop_drag", "desktop_launch", "desktop_windows", "desktop_viewer"]))
+            "desktop_drag", "desktop_launch", "desktop_windows", "desktop_viewer",
+            "list_secrets"]))
+        self.assertEqual(out["secrets_listed"], ["MCP_TOKEN"])
+        # the machine has it (also after hibernate/resume, and its fork child), its view
+        # names it and never shows the value
+        self.assertEqual(out["secret_env"], [value + "\n", value + "\n"])
+        self.assertNotIn(value, out["created_text"])
         self.assertEqual(out["ssh"], {"principal": True, "bad": "invalid_field"})
         self.assertEqual(out["volume"], {
             "listed": ["mcpvol"], "read_in_machine": "on a volume\n", "read_only": True,
@@ -37,7 +45,8 @@ class Mcp(DaemonTest):
                                              ["machine.running", "user"]])
         self.assertEqual(out["events"][-2:], [["machine.destroying", "user"],
                                               ["machine.destroyed", "user"]])
-        self.assertEqual(out["created"], {"state": "running", "metadata": {"via": "mcp"}})
+        self.assertEqual(out["created"], {"state": "running", "metadata": {"via": "mcp"},
+                                          "secrets": ["MCP_TOKEN"]})
         self.assertTrue(out["listed"])
         self.assertEqual(out["exec"], {"stdout": "hi\n", "stderr": "err\n", "exit_code": 3})
         self.assertEqual(out["read"], "from mcp\n")

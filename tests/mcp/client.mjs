@@ -11,8 +11,10 @@ const call = (name, args) => client.callTool({ name, arguments: args });
 
 const out = { server: client.getServerVersion(), protocol: transport._protocolVersion ?? null };
 out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
-const m = json(await call("create_machine", { metadata: { via: "mcp" } }));
-out.created = { state: m.state, metadata: m.metadata };
+out.secrets_listed = json(await call("list_secrets", {})).secrets.map((s) => s.name);
+const m = json(await call("create_machine", { metadata: { via: "mcp" }, secrets: ["MCP_TOKEN"] }));
+out.created = { state: m.state, metadata: m.metadata, secrets: m.secrets };
+out.created_text = JSON.stringify(m);
 const id = m.id;
 out.listed = json(await call("list_machines", { state: "running" })).machines.some((x) => x.id === id);
 const ex = json(await call("exec", { machine_id: id, command: "echo hi; echo err >&2; exit 3" }));
@@ -31,6 +33,8 @@ out.hibernated = json(await call("hibernate_machine", { machine_id: id })).state
 out.resumed = json(await call("resume_machine", { machine_id: id })).state;
 const kids = json(await call("fork_machine", { machine_id: id, count: 1 })).machines;
 out.child_read = text(await call("read_file", { machine_id: kids[0].id, path: "/root/mcp/note.txt" }));
+const env = async (mid) => json(await call("exec", { machine_id: mid, command: "printenv MCP_TOKEN" })).stdout;
+out.secret_env = [await env(id), await env(kids[0].id)];
 out.destroyed = [];
 for (const x of [kids[0].id, id]) {
   out.destroyed.push(json(await call("destroy_machine", { machine_id: x })).state);

@@ -20,6 +20,7 @@ from .errors import NullspaceError, error_for
 from .machine import CommandHandle, CommandResult, Machine, PtyHandle, Snapshot, WatchHandle
 from .observe import (Webhook, WebhookVerificationError, follow_events, list_events, monitor,
                       verify_webhook)
+from .secret import Secret
 from .template import BuildFailedError, Template
 from .volume import Volume
 from .websocket import Streams
@@ -28,6 +29,6 @@ __version__ = "0.1.0"
 
 __all__ = ["Artifact", "BuildFailedError", "Client", "CodeRun", "CommandHandle", "CommandResult", "Context",
            "Desktop", "Execution", "ExecutionError", "Machine", "Result",
-           "NullspaceError", "PtyHandle", "Snapshot", "Streams", "Template", "Volume",
+           "NullspaceError", "PtyHandle", "Secret", "Snapshot", "Streams", "Template", "Volume",
            "WatchHandle", "Webhook", "WebhookVerificationError", "error_for", "follow_events",
            "list_events", "monitor", "verify_webhook"]

@@ -77,6 +77,7 @@ CODES = {
     "viewer_token_expired": (403, "The desktop viewer's time is up; ask for a new viewer URL."),
     "recording_not_found": (404, "The machine has no desktop recording with this ID (deleted, or never made)."),
     "language_not_supported": (400, "The code interpreter does not run this language (the message lists those it does)."),
+    "secret_not_found": (404, "No secret has this name (a machine's create names one that was never set or was deleted)."),
     "usage": (0, "The command line is wrong (CLI only)."),
     "connection_failed": (0, "The daemon could not be reached (CLI and SDKs only)."),
 }

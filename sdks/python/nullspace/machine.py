@@ -426,7 +426,8 @@ class Machine:
         cwd, auto_resume, timeout_action, snapshot, network, pool, runtime, volumes: a list
         of {"volume", "path"[, "subpath", "read_only"]} or Volume.mount(...), idle:
         {"pause_after_s", "hibernate_after_s"}, desktop: {"width", "height"} of the desktop
-        template's screen) and returns it running;
+        template's screen, secrets: names of nullspace.Secret values each set as the
+        environment variable of its name) and returns it running;
         template is base or a template's name[:tag] (see nullspace.Template)."""
         c = _client(client, api_url, api_key)
         body = dict(fields)

@@ -387,6 +387,11 @@ export class LanguageNotSupportedError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "language_not_supported";
 }
+/** No secret has this name (a machine's create names one that was never set or was deleted). */
+export class SecretNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "secret_not_found";
+}
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

@@ -543,6 +543,13 @@ export class LanguageNotSupportedError extends NullspaceError {
   }
 }
 
+/** No secret has this name (a machine's create names one that was never set or was deleted). */
+export class SecretNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("secret_not_found", message, status, requestId);
+  }
+}
+
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -634,6 +641,7 @@ const BY_CODE = {
   viewer_token_expired: ViewerTokenExpiredError,
   recording_not_found: RecordingNotFoundError,
   language_not_supported: LanguageNotSupportedError,
+  secret_not_found: SecretNotFoundError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,
 };

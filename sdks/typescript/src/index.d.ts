@@ -163,6 +163,8 @@ export interface CreateOptions extends ClientOptions {
   idle?: IdlePolicy;
   /** The desktop template's screen size (default 1280x800; depth 24 only). */
   desktop?: { width?: number; height?: number; depth?: 24 };
+  /** Names of secrets (see Secret.set), each set as the environment variable of its name. */
+  secrets?: string[];
 }
 
 export interface IdlePolicy {
@@ -318,6 +320,28 @@ export class Volume {
   mount(path: string, opts?: { subpath?: string; readOnly?: boolean }): VolumeMount;
 }
 
+/** A secret's record: its values go in and never come back out. */
+export interface SecretInfo {
+  name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Named values (API keys, tokens) kept sealed by the daemon and given to machines that
+ * name them (createMachine's `secrets`) as environment variables. */
+export class Secret {
+  constructor(client: Client, info: SecretInfo);
+  client: Client;
+  info: SecretInfo;
+  name: string;
+  /** Creates or replaces `name` ([A-Za-z_][A-Za-z0-9_]*) with `value` (at most 64 KiB). */
+  static set(name: string, value: string, opts?: ClientOptions & { client?: Client }): Promise<Secret>;
+  static get(name: string, opts?: ClientOptions & { client?: Client }): Promise<Secret>;
+  static list(opts?: ClientOptions & { client?: Client }): Promise<Secret[]>;
+  /** Machines that have it keep it; new ones naming it are refused (secret_not_found). */
+  delete(): Promise<void>;
+}
+
 /** A machine as the API shows it (GET /v1/machines/{id}). */
 export interface MachineInfo {
   id: string;
@@ -342,6 +366,8 @@ export interface MachineInfo {
   network: (NetworkPolicy & { address: string; gateway: string; public_ports: number[] }) | null;
   volumes: VolumeMount[];
   idle?: IdlePolicy | null;
+  /** the names of the secrets it was given (never their values) */
+  secrets: string[];
 }
 
 export interface NetworkPolicy {

@@ -754,6 +754,39 @@ export class Volume {
   }
 }
 
+/** Secrets: values go in (set) and never come back out; machines that name them get them
+ * as environment variables. */
+export class Secret {
+  constructor(client, info) {
+    this.client = client;
+    this.info = info;
+    this.name = info.name;
+  }
+
+  static path(name) {
+    return `/v1/secrets/${encodeURIComponent(name)}`;
+  }
+
+  static async set(name, value, opts = {}) {
+    const c = opts.client || new Client(opts);
+    return new Secret(c, await c.request("PUT", Secret.path(name), { body: { value } }));
+  }
+
+  static async get(name, opts = {}) {
+    const c = opts.client || new Client(opts);
+    return new Secret(c, await c.request("GET", Secret.path(name)));
+  }
+
+  static async list(opts = {}) {
+    const c = opts.client || new Client(opts);
+    return (await allPages(c, "/v1/secrets", "secrets")).map((s) => new Secret(c, s));
+  }
+
+  async delete() {
+    await this.client.request("DELETE", Secret.path(this.name));
+  }
+}
+
 /** The lifecycle log: list it, follow it live, or watch usage samples (monitor). */
 export const Events = {
   /** Every stored event matching opts.type ("machine.running" or "machine.*"),

@@ -7,13 +7,13 @@
 #include "monitor.h"
 #include "viewer.h"
 
-#define JSON_BODY_MAX  (64u << 10)
-#define FILE_MAX       (64ull << 30) /* uploads stream; this only bounds one file */
-#define EXEC_BODY_MAX  (10u << 20)   /* a command may carry up to 8 MiB of stdin */
-#define BUILD_BODY_MAX (1u << 20)    /* a Dockerfile (256 KiB) or builder steps */
-#define CONTEXT_MAX    (1ull << 30)  /* a build context (tar) */
-#define SECRET_BODY_MAX (512u << 10) /* a 64 KiB value, escaped */
-#define BATCH_BODY_MAX (512u << 10)  /* many small files in one request (JSON; one agent frame) */
+#define JSON_BODY_MAX   (64u << 10)
+#define FILE_MAX        (64ull << 30) /* uploads stream; this only bounds one file */
+#define EXEC_BODY_MAX   (10u << 20)   /* a command may carry up to 8 MiB of stdin */
+#define BUILD_BODY_MAX  (1u << 20)    /* a Dockerfile (256 KiB) or builder steps */
+#define CONTEXT_MAX     (1ull << 30)  /* a build context (tar) */
+#define SECRET_BODY_MAX (512u << 10)  /* a 64 KiB value, escaped */
+#define BATCH_BODY_MAX  (512u << 10)  /* many small files in one request (JSON; one agent frame) */
 
 const struct route api_routes[] = {
     /* E2B's control plane (docs/e2b.md) */

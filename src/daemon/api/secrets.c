@@ -30,8 +30,8 @@ static int find(struct http_exchange *ex, struct secret_rec *r)
 {
         struct err e = {0};
         const char *name = ex->match.params[0];
-        int rc = secret_name_valid(name) ? store_secret_get(api_core(ex)->store, name, r, &e)
-                                         : -ENOENT;
+        int rc =
+            secret_name_valid(name) ? store_secret_get(api_core(ex)->store, name, r, &e) : -ENOENT;
         if (rc == -ENOENT)
                 http_respond_error(ex, NS_E_SECRET_NOT_FOUND, "no secret is named '%.128s'", name);
         else if (rc < 0)
