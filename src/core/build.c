@@ -459,7 +459,7 @@ static void advance(struct build *b)
                 build_log(b, "system", "step %zu/%zu: %s", b->step_no, n, title);
                 save_step(b);
                 b->step_started = time_wall_ms();
-                if (b->trusted && !strcmp(json_string_value(json_object_get(step, "op")), "apt"))
+                if (b->trusted && build_step_on_host(step))
                         build_host_step(b);
                 else
                         build_start_machine(b, 0, step_machine_up);

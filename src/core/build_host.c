@@ -1,11 +1,12 @@
-/* A built-in template's apt steps, run on the host (build_internal.h). Unpacking a
- * few hundred Debian packages inside a gVisor machine takes the better part of an hour
- * (every file operation crosses the gofer); in a chroot on the host the same step takes
- * about two minutes. Only steps that come with the daemon run this way: the packages
- * are Debian's, installed by apt with the archive's signatures checked, the same trust
- * debootstrap gets when it builds the base. The layer is kept in the cache directory
- * under its cache key, so every daemon sharing the cache (the test suite's many) builds
- * it once. Loop thread only. */
+/* A built-in template's apt and npm steps, run on the host (build_internal.h).
+ * Unpacking a few hundred Debian packages inside a gVisor machine takes the better part
+ * of an hour (every file operation crosses the gofer); in a chroot on the host the same
+ * step takes about two minutes. Only steps that come with the daemon run this way: the
+ * packages are Debian's, installed by apt with the archive's signatures checked, the
+ * same trust debootstrap gets when it builds the base, or npm packages pinned to exact
+ * versions in the daemon's own definitions (docs/workspaces.md). The layer is kept in
+ * the cache directory under its cache key, so every daemon sharing the cache (the test
+ * suite's many) builds it once. Loop thread only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,6 +28,12 @@
 #include "machine_internal.h"
 
 #define HOST_STEP_LIMIT_S 1800
+
+int build_step_on_host(const json_t *step)
+{
+        const char *op = json_string_value(json_object_get(step, "op")) ?: "";
+        return !strcmp(op, "apt") || !strcmp(op, "npm");
+}
 
 /* $1 the layer to make, $2 the overlay's lower directories, $3 the step's script.
  * One daemon at a time per layer (flock); the upper directory of an overlay over the
@@ -57,6 +64,11 @@ static const char host_script[] =
     "  mount -t tmpfs -o mode=1777 tmpfs \"$r/tmp\"\n"
     "  mount -t tmpfs -o mode=755 tmpfs \"$r/run\"\n"
     "  mount --bind /etc/resolv.conf \"$r/etc/resolv.conf\"\n"
+    /* what the host trusts (a TLS-inspecting proxy's CA too) for npm's HTTPS; Node
+     * reads it through NODE_EXTRA_CA_CERTS; the layer keeps its own bundle */
+    "  ca=etc/ssl/certs/ca-certificates.crt\n"
+    "  if [ -f \"/$ca\" ] && [ -f \"$r/$ca\" ]; then mount --bind -o ro \"/$ca\" \"$r/$ca\"; fi\n"
+    "  export NODE_EXTRA_CA_CERTS=/$ca\n"
     "  printf \"#!/bin/sh\\nexit 101\\n\" > \"$r/usr/sbin/policy-rc.d\"\n"
     "  chmod 755 \"$r/usr/sbin/policy-rc.d\"\n"
     "  rc=0; chroot \"$r\" /bin/sh -c \"$script\" || rc=$?\n"

@@ -119,7 +119,10 @@ void build_step_sealed(struct build *b, json_t *layers);
 
 /* ---- build_host.c ---- */
 
-/* Runs the apt step under way on the host, in a chroot over the layers so far, into
+/* Whether a trusted build runs `step` on the host (apt and npm steps). */
+int build_step_on_host(const json_t *step);
+
+/* Runs the apt or npm step under way on the host, in a chroot over the layers so far, into
  * a layer shared through the cache directory (CACHE/layers/KEY, id "k_" + KEY) that
  * daemons sharing the cache reuse; then build_step_sealed. Only for trusted builds
  * (built-in templates, whose steps come with the daemon); b fails on error. */

@@ -300,7 +300,8 @@ char *build_step_script(const json_t *step)
                          " nodejs npm\n" APT_CLEAN "fi\n"
                          "npm install -g --no-fund --no-audit");
                 quote_all(&b, pkgs);
-                text(&b, "\n");
+                /* its download cache is not part of the layer */
+                text(&b, "\nnpm cache clean --force >/dev/null 2>&1 || true\n");
         } else if (!strcmp(op, "copy")) {
                 copy_script(&b, step);
         } else {

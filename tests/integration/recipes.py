@@ -13,9 +13,10 @@ RECIPES = os.path.join(SOURCE, "docs", "recipes.md")
 TS_SDK = os.path.join(SOURCE, "sdks", "typescript")
 
 
-def blocks():
-    """(name, language, body) of each block whose first line says `recipe: NAME`."""
-    with open(RECIPES) as f:
+def blocks(path=RECIPES):
+    """(name, language, body) of each block of the page at path (docs/recipes.md by
+    default) whose first line says `recipe: NAME`."""
+    with open(path) as f:
         text = f.read()
     for lang, body in re.findall(r"```(python|js|sh)\n(.*?)```", text, re.S):
         first = body.splitlines()[0]
@@ -23,10 +24,12 @@ def blocks():
             yield first.split("recipe:", 1)[1].strip(), lang, body
 
 
-def run_block(d, lang, body):
-    """Runs one block against daemon d (cwd its state dir); the CompletedProcess."""
+def run_block(d, lang, body, **extra_env):
+    """Runs one block against daemon d (cwd its state dir; extra_env added to its
+    environment); the CompletedProcess."""
     env = d.client_env(PYTHONPATH=os.path.join(SOURCE, "sdks", "python"),
-                       PATH=os.path.abspath(BUILD) + os.pathsep + os.environ["PATH"])
+                       PATH=os.path.abspath(BUILD) + os.pathsep + os.environ["PATH"],
+                       **extra_env)
     if lang == "python":
         cmd, suffix, where = ["python3"], ".py", None
     elif lang == "js":  # inside the SDK's directory "@nullspace/sdk" names itself
