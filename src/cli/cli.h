@@ -108,6 +108,8 @@ struct cli_mcp_tool {
         const char *name, *description, *schema; /* schema: JSON text of inputSchema */
         json_t *(*run)(struct cli *c, json_t *args, int *is_error);
 };
+/* MCP tool number i: ours (cmd_mcp.c), then the desktop's; NULL past the end. */
+const struct cli_mcp_tool *cli_mcp_tool_at(size_t i);
 /* The desktop's computer-use tools (cmd_mcp_desktop.c). */
 extern const struct cli_mcp_tool cli_mcp_desktop_tools[];
 extern const size_t cli_mcp_ndesktop_tools;
@@ -138,6 +140,7 @@ int cmd_keys_create(struct cli *c, int argc, char **argv);
 int cmd_keys_get(struct cli *c, int argc, char **argv);
 int cmd_keys_list(struct cli *c, int argc, char **argv);
 int cmd_keys_revoke(struct cli *c, int argc, char **argv);
+int cmd_skills_install(struct cli *c, int argc, char **argv);
 int cmd_secrets_set(struct cli *c, int argc, char **argv);
 int cmd_secrets_list(struct cli *c, int argc, char **argv);
 int cmd_secrets_get(struct cli *c, int argc, char **argv);

@@ -452,8 +452,7 @@ static const struct cli_mcp_tool tools[] = {
 
 /* ---- the protocol ---------------------------------------------------------------------- */
 
-/* Tool number i of ours and of the desktop's (cmd_mcp_desktop.c), or NULL past the end. */
-static const struct cli_mcp_tool *tool_at(size_t i)
+const struct cli_mcp_tool *cli_mcp_tool_at(size_t i)
 {
         size_t n = sizeof(tools) / sizeof(tools[0]);
         if (i < n)
@@ -465,7 +464,7 @@ static json_t *tools_list(void)
 {
         json_t *arr = json_array();
         const struct cli_mcp_tool *t;
-        for (size_t i = 0; (t = tool_at(i)); i++)
+        for (size_t i = 0; (t = cli_mcp_tool_at(i)); i++)
                 json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "name", t->name,
                                                      "description", t->description, "inputSchema",
                                                      json_loads(t->schema, 0, NULL)));
@@ -477,7 +476,7 @@ static void tools_call(struct cli *c, json_t *id, json_t *params)
         const char *name = json_string_value(json_object_get(params, "name"));
         json_t *args = json_object_get(params, "arguments");
         const struct cli_mcp_tool *t;
-        for (size_t i = 0; name && (t = tool_at(i)); i++) {
+        for (size_t i = 0; name && (t = cli_mcp_tool_at(i)); i++) {
                 if (strcmp(t->name, name) == 0) {
                         int is_error = 0;
                         json_t *res = t->run(c, json_is_object(args) ? args : NULL, &is_error);

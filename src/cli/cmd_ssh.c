@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/util.h"
 #include "cli.h"
 
 #define PUMP_BUF (64u << 10)
@@ -134,13 +135,7 @@ static void ssh_dir(char *out, size_t cap)
         if (slash)
                 *slash = '\0';
         snprintf(out, cap, "%s/ssh", cfg);
-        for (char *p = out + 1; *p; p++) /* mkdir -p */
-                if (*p == '/') {
-                        *p = '\0';
-                        mkdir(out, 0700);
-                        *p = '/';
-                }
-        mkdir(out, 0700);
+        mkdir_p(out, 0700);
 }
 
 /* Runs argv and waits; its exit status (127: could not run). */

@@ -40,6 +40,11 @@ static const struct cli_flag secret_set_flags[] = {
      "newline is dropped)",
      0},
     {NULL, NULL, NULL, 0}};
+static const struct cli_flag skills_flags[] = {
+    {"--claude", NULL, "Claude Code's skills ($CLAUDE_CONFIG_DIR/skills or ~/.claude/skills)", 0},
+    {"--codex", NULL, "Codex's skills ($CODEX_HOME/skills or ~/.codex/skills)", 0},
+    {"--dir", "DIR", "DIR/nullspace (a project's .claude/skills, say)", 0},
+    {NULL, NULL, NULL, 0}};
 static const struct cli_flag list_flags[] = {
     {"--limit", "N", "keys per page (1-1000, default 100)", 0},
     {"--cursor", "CURSOR", "continue after a previous page's next_cursor", 0},
@@ -512,6 +517,10 @@ const struct cli_cmd cli_cmds[] = {
     {"files mkdir", "TARGET PATH", "Create a directory (with parents)", no_flags, cmd_files_mkdir},
     {"files mv", "TARGET FROM TO", "Rename or move a path", no_flags, cmd_files_mv},
     {"schema", "", "Print every command, flag and exit code as JSON", no_flags, cmd_schema},
+    {"skills install", "[--claude] [--codex] [--dir DIR]",
+     "Write the Nullspace skill (SKILL.md and a reference of every command and MCP tool) where "
+     "coding agents read skills (no flag: Claude Code's and Codex's)",
+     skills_flags, cmd_skills_install},
 };
 const size_t cli_ncmds = ARRAY_SIZE(cli_cmds);
 

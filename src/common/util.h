@@ -53,6 +53,10 @@ char *url_escape(const char *s);
 /* True when s is 1..max bytes of [A-Za-z0-9._-]. */
 int is_safe_token(const char *s, size_t max);
 
+/* Makes directory `path` with `mode` and its missing parents with 0755 (what exists is
+ * left as it is). 0, or -errno. Any thread. */
+int mkdir_p(const char *path, unsigned mode);
+
 /* Removes a directory that holds only plain files (a checkpoint image), in the
  * calling process. Errors are ignored (what remains is reported by later use). */
 void remove_flat_dir(const char *dir);

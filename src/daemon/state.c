@@ -14,24 +14,6 @@
 #include "../common/util.h"
 #include "auth.h"
 
-static int mkdir_p(const char *path, mode_t mode, struct err *e)
-{
-        char tmp[PATH_MAX];
-        if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-                return err_set(e, ENAMETOOLONG, "state dir");
-        for (char *p = tmp + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-                        return err_set(e, errno, "mkdir %s", tmp);
-                *p = '/';
-        }
-        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-                return err_set(e, errno, "mkdir %s", tmp);
-        return 0;
-}
-
 static int lock_dir(struct app *app, struct err *e)
 {
         char path[PATH_MAX + 32];
@@ -90,8 +72,10 @@ static int signing_key(struct app *app, struct err *e)
 
 int state_open(struct app *app, struct err *e)
 {
-        int r = mkdir_p(app->core.state_dir, 0700, e);
-        if (r == 0)
+        int r = mkdir_p(app->core.state_dir, 0700);
+        if (r < 0)
+                err_set(e, -r, "mkdir %s", app->core.state_dir);
+        else
                 r = lock_dir(app, e);
         if (r < 0)
                 return r;

@@ -149,6 +149,7 @@ class Cli(DaemonTest):
             "volumes delete": ["volumes", "delete", "clivol"],
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
+            "skills install": ["skills", "install", "--dir", os.path.join(self.d.state_dir, "sk")],
             "webhooks delete": None,  # after the loop
             # a machine of the code-interpreter template: test_code_clients (--json too)
             "code run": None, "code interrupt": None, "code contexts list": None,
