@@ -84,8 +84,8 @@ struct core {
         /* below this much available host memory (MiB; 0: 5 % of the host's) the
          * longest-paused machines are hibernated, one at a time (core/idle.c) */
         unsigned memory_watermark_mb;
-        unsigned base_pool_size;      /* machines of the base template kept ready (core/pools.c) */
-        struct netns_pool netns_pool; /* network namespaces made ahead (core/netns_pool.c) */
+        unsigned base_pool_size;       /* machines of the base template kept ready (core/pools.c) */
+        struct netns_pool netns_pool;  /* network namespaces made ahead (core/netns_pool.c) */
         unsigned char secrets_key[32]; /* seals secrets (core/secrets.c) once loaded */
         int secrets_key_loaded;
 };
