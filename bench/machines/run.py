@@ -11,8 +11,10 @@
   (c) file write + read, 1 KiB and 100 MiB
   (d) density: N idle machines, host memory per machine (free before/after, and PSS of
       the runsc processes), running and then all paused
+  (e) a cold create with 4 secrets -> first exec  vs  the same create without, interleaved
+      (the secrets are opened and handed to the agent before the machine counts as running)
 
-Usage: bench/machines/run.py [--runs 50] [--density 200] [--only density]
+Usage: bench/machines/run.py [--runs 50] [--density 200] [--only density|secrets]
 Needs a built tree (build/nullspaced, build/nsagent), runsc, and root."""
 
 import argparse
@@ -68,6 +70,26 @@ def bench_create(d, runs, pool="skip"):
         ids.append(m["id"])
     d.destroy_all(ids)
     return times
+
+
+def bench_secrets(d, runs):
+    names = ["BENCH_SECRET_%d" % i for i in range(4)]
+    for n in names:
+        d.call("PUT", "/v1/secrets/" + n, {"value": "s" * 64})
+    plain, given, ids = [], [], []
+    try:
+        for _ in range(runs):
+            for extra, out in (({}, plain), ({"secrets": names}, given)):
+                t0 = time.perf_counter()
+                m = d.call("POST", "/v1/machines", dict(extra, timeout_s=0, pool="skip"))
+                d.call("POST", "/v1/machines/%s/exec" % m["id"], {"argv": ["true"]})
+                out.append((time.perf_counter() - t0) * 1000)
+                ids.append(m["id"])
+    finally:
+        d.destroy_all(ids)
+        for n in names:
+            d.call("DELETE", "/v1/secrets/" + n)
+    return plain, given
 
 
 def bench_exec(d, runs):
@@ -183,12 +205,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--density", type=int, default=200)
-    ap.add_argument("--only", choices=["density"], help="run only this part")
+    ap.add_argument("--only", choices=["density", "secrets"], help="run only this part")
     a = ap.parse_args()
     d = Daemon()
     try:
         warm = d.call("POST", "/v1/machines", {"timeout_s": 0})  # builds the template if needed
         d.call("DELETE", "/v1/machines/" + warm["id"])
+        if a.only == "secrets":
+            plain, given = bench_secrets(d, a.runs)
+            print("\nbench/machines (%d cores; runs=%d)" % (os.cpu_count(), a.runs))
+            print(summary("(e) nullspace: cold create -> first exec", plain))
+            print(summary("(e) nullspace: the same with 4 secrets", given))
+            print("    ratio p50 %.2fx; the secrets cost %.1f ms p50" %
+                  (pct(given, 50) / pct(plain, 50), pct(given, 50) - pct(plain, 50)))
+            return
         if a.only != "density":
             raw_none = raw_runsc_run(a.runs)
             raw_a = raw_runsc_run(a.runs, network=True)

@@ -10,6 +10,7 @@ import tempfile
 import unittest
 
 from harness import DaemonTest, SOURCE, run_bounded
+from stub_model import StubModel
 
 EXAMPLES = os.path.join(SOURCE, "examples")
 MAIN = ["code-interpreter", "agent", "fork", "template-build", "template-warm-pools",
@@ -28,7 +29,7 @@ class Examples(DaemonTest):
     def test_every_example_is_run(self):
         on_disk = sorted(n for n in os.listdir(EXAMPLES)
                          if os.path.isdir(os.path.join(EXAMPLES, n)))
-        self.assertEqual(on_disk, sorted(MAIN + ["ci-cd"]))
+        self.assertEqual(on_disk, sorted(MAIN + ["ci-cd", "bring-your-own-agent"]))
 
     def test_examples(self):
         for name in MAIN:
@@ -36,6 +37,23 @@ class Examples(DaemonTest):
                 r = self.run_example(os.path.join(EXAMPLES, name, "main.py"))
                 self.assertEqual(r.returncode, 0, "%s\n%s\n%s" % (
                     r.stdout[-3000:], r.stderr[-3000:], self.d.read_log()[-2000:]))
+
+    def test_bring_your_own_agent_up_to_the_model(self):
+        model = StubModel("echo cpus=$(nproc)")
+        try:
+            r = self.run_example(os.path.join(EXAMPLES, "bring-your-own-agent", "main.py"),
+                                 "count the CPUs", OPENAI_BASE_URL=model.url,
+                                 OPENAI_API_KEY="sk-stub", MODEL="stub-1")
+        finally:
+            model.stop()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"answer: The command printed: .*cpus=\d+")
+        first = model.requests[0]
+        self.assertEqual((first[0], first[1]["Authorization"], first[2]["model"]),
+                         ("/v1/chat/completions", "Bearer sk-stub", "stub-1"))
+        self.assertEqual([t["function"]["name"] for t in first[2]["tools"]],
+                         ["run_command", "read_file", "write_file"])
+        self.assertEqual(model.requests[1][2]["messages"][-1]["tool_call_id"], "call_1")
 
     def test_ci_cd_script(self):
         with tempfile.TemporaryDirectory() as repo:
