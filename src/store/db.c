@@ -336,6 +336,18 @@ int db_collect_ids(struct store *st, sqlite3_stmt *s, char ***out, size_t *n, st
         return 0;
 }
 
+int db_page(struct store *st, enum stmt_id which, int64_t after_seq, unsigned limit, size_t size,
+            void (*read)(sqlite3_stmt *s, void *row), void (*free_row)(void *row), void **out,
+            size_t *n, struct err *e)
+{
+        sqlite3_stmt *s = db_stmt(st, which, e);
+        if (!s)
+                return -EIO;
+        sqlite3_bind_int64(s, 1, after_seq);
+        sqlite3_bind_int64(s, 2, limit);
+        return db_collect_rows(st, s, limit, size, read, free_row, out, n, e);
+}
+
 int db_collect_rows(struct store *st, sqlite3_stmt *s, unsigned limit, size_t size,
                     void (*read)(sqlite3_stmt *s, void *row), void (*free_row)(void *row),
                     void **out, size_t *n, struct err *e)

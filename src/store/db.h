@@ -115,6 +115,12 @@ int db_collect_rows(struct store *st, sqlite3_stmt *s, unsigned limit, size_t si
                     void (*read)(sqlite3_stmt *s, void *row), void (*free_row)(void *row),
                     void **out, size_t *n, struct err *e);
 
+/* One page of a table in insertion order: statement `which` (its ?1 the seq after which
+ * the page starts, its ?2 the limit) bound and its rows collected as db_collect_rows. */
+int db_page(struct store *st, enum stmt_id which, int64_t after_seq, unsigned limit, size_t size,
+            void (*read)(sqlite3_stmt *s, void *row), void (*free_row)(void *row), void **out,
+            size_t *n, struct err *e);
+
 /* Steps s (bound by the caller) for one row filled by read(s, row): 0, -ENOENT ("WHAT
  * not found") when there is none, -EIO on a database error. */
 int db_get_row(struct store *st, sqlite3_stmt *s, void (*read)(sqlite3_stmt *s, void *row),

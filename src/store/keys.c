@@ -64,16 +64,8 @@ int store_key_find_active(struct store *st, const unsigned char hash[32], struct
 int store_key_list(struct store *st, int64_t after_seq, unsigned limit, struct key_rec **out,
                    size_t *n, struct err *e)
 {
-        sqlite3_stmt *s = db_stmt(st, ST_KEY_LIST, e);
-        if (!s)
-                return -EIO;
-        sqlite3_bind_int64(s, 1, after_seq);
-        sqlite3_bind_int64(s, 2, limit);
-        void *rows;
-        int r = db_collect_rows(st, s, limit, sizeof(**out), read_row, NULL, &rows, n, e);
-        if (r == 0)
-                *out = rows;
-        return r;
+        return db_page(st, ST_KEY_LIST, after_seq, limit, sizeof(**out), read_row, NULL,
+                       (void **)out, n, e);
 }
 
 static int count_active_except(struct store *st, const char *id, int64_t *n, struct err *e)

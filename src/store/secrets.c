@@ -65,16 +65,8 @@ int store_secret_get(struct store *st, const char *name, struct secret_rec *out,
 int store_secret_list(struct store *st, int64_t after_seq, unsigned limit, struct secret_rec **out,
                       size_t *n, struct err *e)
 {
-        sqlite3_stmt *s = db_stmt(st, ST_SEC_LIST, e);
-        if (!s)
-                return -EIO;
-        sqlite3_bind_int64(s, 1, after_seq);
-        sqlite3_bind_int64(s, 2, limit);
-        void *rows;
-        int r = db_collect_rows(st, s, limit, sizeof(**out), read_row, NULL, &rows, n, e);
-        if (r == 0)
-                *out = rows;
-        return r;
+        return db_page(st, ST_SEC_LIST, after_seq, limit, sizeof(**out), read_row, NULL,
+                       (void **)out, n, e);
 }
 
 int store_secret_delete(struct store *st, const char *name, struct err *e)

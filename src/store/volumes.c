@@ -61,16 +61,8 @@ int store_volume_get(struct store *st, const char *ref, struct volume_rec *out, 
 int store_volume_list(struct store *st, int64_t after_seq, unsigned limit, struct volume_rec **out,
                       size_t *n, struct err *e)
 {
-        sqlite3_stmt *s = db_stmt(st, ST_V_LIST, e);
-        if (!s)
-                return -EIO;
-        sqlite3_bind_int64(s, 1, after_seq);
-        sqlite3_bind_int64(s, 2, limit);
-        void *rows;
-        int r = db_collect_rows(st, s, limit, sizeof(**out), read_row, free_row_any, &rows, n, e);
-        if (r == 0)
-                *out = rows;
-        return r;
+        return db_page(st, ST_V_LIST, after_seq, limit, sizeof(**out), read_row, free_row_any,
+                       (void **)out, n, e);
 }
 
 int store_volume_set_state(struct store *st, const char *id, const char *state, struct err *e)

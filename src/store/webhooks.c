@@ -74,13 +74,8 @@ int store_webhook_get(struct store *st, const char *id, struct webhook_rec *out,
 int store_webhook_list(struct store *st, int64_t after, unsigned limit, struct webhook_rec **out,
                        size_t *n, struct err *e)
 {
-        sqlite3_stmt *s = db_stmt(st, ST_WH_LIST, e);
-        if (!s)
-                return -EIO;
-        sqlite3_bind_int64(s, 1, after);
-        sqlite3_bind_int64(s, 2, limit);
-        return db_collect_rows(st, s, limit, sizeof(**out), read_webhook, free_webhook,
-                               (void **)out, n, e);
+        return db_page(st, ST_WH_LIST, after, limit, sizeof(**out), read_webhook, free_webhook,
+                       (void **)out, n, e);
 }
 
 int store_webhook_update(struct store *st, const struct webhook_rec *w, struct err *e)
