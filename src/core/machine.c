@@ -264,8 +264,10 @@ void machine__on_agent_state(struct agent_conn *a, json_t *hello)
         }
         if (m->state != M_CREATING)
                 return;
-        if (m->secret_env && machine__send_secrets(m))
-                return; /* running once the agent has them */
+        if (m->secret_env) { /* running once the agent has them */
+                machine__send_secrets(m);
+                return;
+        }
         machine__set_state(m, M_RUNNING, NULL);
         machine__finish_create(m, NS_OK, NULL);
 }

@@ -160,8 +160,8 @@ struct machine *machine__spawn_snapshot(struct core *core, const struct machine_
 int machine__spawn_hello(struct machine *m);
 
 /* Sends a new (cold-started) machine its opened secrets (m->secret_env); it runs once
- * the agent set them, or fails. Returns 1: the create is answered through that. */
-int machine__send_secrets(struct machine *m);
+ * the agent set them, or fails: the create is answered through that. */
+void machine__send_secrets(struct machine *m);
 
 /* The driver called `name` ("gvisor", "vm"), or the host's default for an unknown name. */
 const struct driver *machine__driver_named(struct core *core, const char *name);

@@ -106,7 +106,7 @@ static const unsigned char *sealing_key(struct core *core, struct err *e)
 }
 
 int core_secret_set(struct core *core, const char *name, const char *value, size_t len,
-                    int *created, struct err *e)
+                    struct secret_rec *out, int *created, struct err *e)
 {
         if (!secret_name_valid(name))
                 return err_coded(e, NS_E_INVALID_FIELD, EINVAL,
@@ -123,7 +123,7 @@ int core_secret_set(struct core *core, const char *name, const char *value, size
                 return -EIO;
         if (secret_seal(key, name, (const unsigned char *)value, len, &sealed, &n) < 0)
                 return err_set(e, EIO, "seal secret %s", name);
-        int r = store_secret_put(core->store, name, sealed, n, time_wall_ms(), created, e);
+        int r = store_secret_put(core->store, name, sealed, n, time_wall_ms(), out, created, e);
         free(sealed);
         return r;
 }

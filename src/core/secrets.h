@@ -11,6 +11,7 @@
 #include "../common/err.h"
 
 struct core;
+struct secret_rec;
 
 #define SECRET_VALUE_MAX    (64u << 10) /* bytes of one value */
 #define SECRETS_PER_MACHINE 64
@@ -20,10 +21,11 @@ struct core;
 int secret_name_valid(const char *name);
 
 /* Sets secret `name` to the len bytes of value (no NUL inside; at most
- * SECRET_VALUE_MAX), sealed; *created says whether it is new. 0, or -errno with e set
- * (e->code invalid_field for a bad name or value, else internal). */
+ * SECRET_VALUE_MAX), sealed; *out gets its record (no value), *created says whether it
+ * is new. 0, or -errno with e set (e->code invalid_field for a bad name or value, else
+ * internal). */
 int core_secret_set(struct core *core, const char *name, const char *value, size_t len,
-                    int *created, struct err *e);
+                    struct secret_rec *out, int *created, struct err *e);
 
 /* Checks a create's "secrets" (NULL or an array of at most SECRETS_PER_MACHINE names,
  * each set): 0, or -1 with e set (code invalid_field, or secret_not_found). */

@@ -55,7 +55,7 @@ int machine__spawn_hello(struct machine *m)
         json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "identity", "hostname", m->id,
                                 "machine_id", mid, "seed", seedhex);
         /* the create's env and secrets on top of the snapshot's */
-        json_t *env = json_deep_copy(m->conf.env);
+        json_t *env = json_copy(m->conf.env); /* its values are only referenced */
         if (env && m->secret_env)
                 json_object_update(env, m->secret_env);
         if (req && json_object_size(env))
@@ -69,13 +69,11 @@ int machine__spawn_hello(struct machine *m)
         return machine__agent_ping(m, req, on_given) != 0;
 }
 
-int machine__send_secrets(struct machine *m)
+void machine__send_secrets(struct machine *m)
 {
         json_t *req = json_pack("{s:s,s:O}", "op", "env", "env", m->secret_env);
-        if (machine__agent_ping(m, req, on_given) != 0)
-                return 1;
-        machine__fail(m, "the machine's agent could not be given its secrets");
-        return 1;
+        if (machine__agent_ping(m, req, on_given) == 0)
+                machine__fail(m, "the machine's agent could not be given its secrets");
 }
 
 struct machine *machine__spawn(struct core *core, const struct machine_params *p, const char *image,

@@ -163,7 +163,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     /* an update keeps the row (and its rowid: the list cursor) */
     [ST_SEC_PUT] = "INSERT INTO secrets (name, sealed, created_at, updated_at) "
                    "VALUES (?1, ?2, ?3, ?3) ON CONFLICT(name) DO UPDATE SET "
-                   "sealed = excluded.sealed, updated_at = excluded.updated_at",
+                   "sealed = excluded.sealed, updated_at = excluded.updated_at "
+                   "RETURNING name, created_at, updated_at, rowid",
     [ST_SEC_GET] = "SELECT name, created_at, updated_at, rowid, sealed FROM secrets WHERE name = ?",
     [ST_SEC_LIST] = "SELECT name, created_at, updated_at, rowid FROM secrets WHERE rowid > ? "
                     "ORDER BY rowid LIMIT ?",

@@ -30,7 +30,7 @@ static void read_sealed(sqlite3_stmt *s, void *row)
 }
 
 int store_secret_put(struct store *st, const char *name, const unsigned char *sealed, size_t len,
-                     int64_t now_ms, int *created, struct err *e)
+                     int64_t now_ms, struct secret_rec *out, int *created, struct err *e)
 {
         struct secret_rec old;
         int r = store_secret_get(st, name, &old, e);
@@ -45,9 +45,7 @@ int store_secret_put(struct store *st, const char *name, const unsigned char *se
         sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_blob(s, 2, sealed, (int)len, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, now_ms);
-        int rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        return rc == SQLITE_DONE ? 0 : db_fail(st, e, "put secret");
+        return db_get_row(st, s, read_row, out, "secret", e);
 }
 
 int store_secret_get(struct store *st, const char *name, struct secret_rec *out, struct err *e)

@@ -391,9 +391,10 @@ struct secret_rec {
 };
 
 /* Sets secret `name` to the sealed bytes (a new record, or the old one's value and
- * updated_at replaced). *created says which. */
+ * updated_at replaced); *out gets the record as it now is (no value), *created says
+ * which. */
 int store_secret_put(struct store *st, const char *name, const unsigned char *sealed, size_t len,
-                     int64_t now_ms, int *created, struct err *e);
+                     int64_t now_ms, struct secret_rec *out, int *created, struct err *e);
 
 /* Reads a secret with its sealed value (out->sealed malloc'd). -ENOENT when absent. */
 int store_secret_get(struct store *st, const char *name, struct secret_rec *out, struct err *e);

@@ -1,7 +1,7 @@
 """A stand-in for an OpenAI-compatible Chat Completions endpoint, for running agent
-examples up to the model call: the first request of a conversation gets a tool call
-(run_command with STUB_COMMAND), the next (with the tool's result) an answer quoting that
-result. It records what it was sent. Loopback only; stop() ends it."""
+examples up to the model call: a request without a tool result gets a tool call
+(run_command with the command given to StubModel), one with a tool result an answer
+quoting that result. It records what it was sent. Loopback only; stop() ends it."""
 
 import http.server
 import json

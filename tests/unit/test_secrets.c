@@ -66,15 +66,17 @@ static void in_core(const char *dir)
         struct err e = {0};
         is_int(store_open(&core.store, db, &e), 0, "store (%s)", e.msg);
         int created = 0;
-        is_int(core_secret_set(&core, "API_KEY", "v1", 2, &created, &e), 0, "set (%s)", e.msg);
+        struct secret_rec rec;
+        is_int(core_secret_set(&core, "API_KEY", "v1", 2, &rec, &created, &e), 0, "set (%s)",
+               e.msg);
         is_int(created, 1, "... is new");
-        is_int(core_secret_set(&core, "API_KEY", "value-2", 7, &created, &e), 0, "set again");
+        is_int(core_secret_set(&core, "API_KEY", "value-2", 7, &rec, &created, &e), 0, "set again");
         is_int(created, 0, "... replaces");
-        is_int(core_secret_set(&core, "OTHER", "o", 1, &created, &e), 0, "set another");
-        ok(core_secret_set(&core, "bad-name", "x", 1, &created, &e) < 0 &&
+        is_int(core_secret_set(&core, "OTHER", "o", 1, &rec, &created, &e), 0, "set another");
+        ok(core_secret_set(&core, "bad-name", "x", 1, &rec, &created, &e) < 0 &&
                e.code == NS_E_INVALID_FIELD,
            "a bad name is invalid_field");
-        ok(core_secret_set(&core, "NUL", "a\0b", 3, &created, &e) < 0 &&
+        ok(core_secret_set(&core, "NUL", "a\0b", 3, &rec, &created, &e) < 0 &&
                e.code == NS_E_INVALID_FIELD,
            "a value with NUL is invalid_field");
         char keyfile[600];

@@ -49,16 +49,14 @@ void api_secrets_set(struct http_exchange *ex)
         const char *name = ex->match.params[0];
         struct err e = {0};
         int created = 0;
-        int r = core_secret_set(api_core(ex), name, in.value, strlen(in.value), &created, &e);
+        struct secret_rec rec;
+        int r = core_secret_set(api_core(ex), name, in.value, strlen(in.value), &rec, &created, &e);
         explicit_bzero(in.value, strlen(in.value));
         jv_free(set_fields, ARRAY_SIZE(set_fields), &in);
-        struct secret_rec rec;
         if (r < 0) {
                 api_fail_err(ex, &e);
                 return;
         }
-        if (find(ex, &rec) < 0)
-                return;
         core_event(api_core(ex), created ? "secret.created" : "secret.updated", "secret", name,
                    NULL, json_object());
         http_respond_json(ex, created ? 201 : 200, secret_json(&rec));
