@@ -191,6 +191,19 @@ static const struct ns_code_def defs[NS_E_COUNT] = {
     [NS_E_SECRET_NOT_FOUND] = {"secret_not_found", 404, 6,
                                "No secret has this name (a machine's create names one that "
                                "was never set or was deleted)."},
+    [NS_E_DEPLOYMENT_NOT_FOUND] = {"deployment_not_found", 404, 6,
+                                   "No deployment has this name (never deployed, or deleted)."},
+    [NS_E_REVISION_NOT_FOUND] = {"revision_not_found", 404, 6,
+                                 "The deployment has no revision with this number."},
+    [NS_E_RUN_NOT_FOUND] = {"run_not_found", 404, 6,
+                            "No run of a deployment has this ID (or it belongs to another "
+                            "deployment)."},
+    [NS_E_REVISION_NOT_READY] = {"revision_not_ready", 409, 7,
+                                 "The deployment has no revision built yet, or the one named is "
+                                 "still building or failed to build."},
+    [NS_E_RUN_ACTIVE] = {"run_active", 409, 7,
+                         "A run of this job is still active and its concurrency policy is "
+                         "forbid."},
     [NS_E_USAGE] = {"usage", 0, 2, "The command line is wrong (CLI only)."},
     [NS_E_CONNECTION_FAILED] = {"connection_failed", 0, 3,
                                 "The daemon could not be reached (CLI and SDKs only)."},

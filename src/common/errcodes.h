@@ -83,6 +83,11 @@ enum ns_code {
         NS_E_RECORDING_NOT_FOUND,
         NS_E_LANGUAGE_NOT_SUPPORTED,
         NS_E_SECRET_NOT_FOUND,
+        NS_E_DEPLOYMENT_NOT_FOUND,
+        NS_E_REVISION_NOT_FOUND,
+        NS_E_RUN_NOT_FOUND,
+        NS_E_REVISION_NOT_READY,
+        NS_E_RUN_ACTIVE,
         /* client-side only: never sent by the daemon */
         NS_E_USAGE,
         NS_E_CONNECTION_FAILED,

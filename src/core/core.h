@@ -25,6 +25,9 @@ struct capture;
 struct build;
 struct volume_agent;
 struct webhooks;
+struct deploy_build;
+struct deploy_run;
+struct deploy_sched;
 
 /* What the core tells the layer above. Each may be NULL; each runs on the loop thread,
  * synchronously, and must not free what the core passes (borrowed for the call). */
@@ -88,6 +91,11 @@ struct core {
         struct netns_pool netns_pool;  /* network namespaces made ahead (core/netns_pool.c) */
         unsigned char secrets_key[32]; /* seals secrets (core/secrets.c) once loaded */
         int secrets_key_loaded;
+        struct deploy_build *deploy_builds; /* revisions building (core/deploy.c) */
+        struct deploy_run *deploy_runs;     /* job runs under way or retained (deploy_run.c) */
+        struct deploy_sched *deploy_sched;  /* live revisions' schedules (deploy_sched.c) */
+        size_t deploy_nsched;
+        struct loop_timer deploy_timer; /* fires at the first schedule's next time */
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

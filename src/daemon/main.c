@@ -15,6 +15,7 @@
 #include "../../include/nsproto.h"
 #include "../common/log.h"
 #include "../core/build.h"
+#include "../core/deploy.h"
 #include "../core/builtin.h"
 #include "../core/pools.h"
 #include "../core/volumes.h"
@@ -506,6 +507,7 @@ static int setup_machines(struct app *app, struct err *e)
         volumes_recover(&app->core); /* before the machines that mount them */
         machines_recover(&app->core);
         builds_recover(&app->core);
+        deploys_recover(&app->core);
         builtin_templates_refresh(&app->core); /* after an upgrade: rebuilt in the background */
         netns_pool_start(&app->core);
         pools_start(&app->core);
@@ -551,6 +553,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
         observe_stop(app);
         builtin_refresh_stop(&app->core);
         builds_drop(&app->core);
+        deploys_drop(&app->core);
         pools_stop(&app->core);
         netns_pool_stop(&app->core);
         base_rootfs_fini(&app->core.templates); /* a preparation under way finishes on its own */

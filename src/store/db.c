@@ -169,6 +169,26 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SEC_LIST] = "SELECT name, created_at, updated_at, rowid FROM secrets WHERE rowid > ? "
                     "ORDER BY rowid LIMIT ?",
     [ST_SEC_DELETE] = "DELETE FROM secrets WHERE name = ?",
+    /* deployments: one JSON document a row; an update keeps the rowid (the list cursor) */
+    [ST_DEP_PUT] = "INSERT INTO deployments (name, doc) VALUES (?1, ?2) "
+                   "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc",
+    [ST_DEP_GET] = "SELECT doc, rowid FROM deployments WHERE name = ?",
+    [ST_DEP_LIST] = "SELECT doc, rowid FROM deployments WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    [ST_DEP_DELETE] = "DELETE FROM deployments WHERE name = ?",
+    [ST_REV_PUT] = "INSERT INTO deployment_revisions (deployment, number, doc) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT(deployment, number) DO UPDATE SET doc = excluded.doc",
+    [ST_REV_GET] =
+        "SELECT doc, number FROM deployment_revisions WHERE deployment = ? AND number = ?",
+    [ST_REV_LIST] = "SELECT doc, number FROM deployment_revisions WHERE deployment = ?1 AND "
+                    "number < ?2 ORDER BY number DESC LIMIT ?3",
+    [ST_RUN_PUT] = "INSERT INTO deployment_runs (id, deployment, doc) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+    [ST_RUN_GET] = "SELECT doc, rowid FROM deployment_runs WHERE id = ?",
+    [ST_RUN_LIST] = "SELECT doc, rowid FROM deployment_runs WHERE deployment = ?1 AND rowid < ?2 "
+                    "ORDER BY rowid DESC LIMIT ?3",
+    [ST_RUN_OPEN] = "SELECT doc, rowid FROM deployment_runs WHERE json_extract(doc, '$.state') "
+                    "IN ('starting', 'running') OR json_extract(doc, '$.retained') = 1 "
+                    "ORDER BY rowid",
     [ST_M_LIST] = "SELECT " M_COLS " FROM machines WHERE (state = ?1 OR (?1 IS NULL AND "
                   "state != 'destroyed')) AND rowid > ?2 AND (?3 IS NULL OR "
                   "json_extract(metadata, ?3) = ?4) AND json_extract(metadata, "

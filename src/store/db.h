@@ -81,6 +81,17 @@ enum stmt_id {
         ST_SEC_GET,
         ST_SEC_LIST,
         ST_SEC_DELETE,
+        ST_DEP_PUT,
+        ST_DEP_GET,
+        ST_DEP_LIST,
+        ST_DEP_DELETE,
+        ST_REV_PUT,
+        ST_REV_GET,
+        ST_REV_LIST,
+        ST_RUN_PUT,
+        ST_RUN_GET,
+        ST_RUN_LIST,
+        ST_RUN_OPEN,
         ST_COUNT
 };
 

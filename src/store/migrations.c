@@ -157,6 +157,24 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ") STRICT;",
+    /* 7: deployments, their revisions and their runs (core/deploy.c), each row's
+     * document JSON */
+    "CREATE TABLE deployments ("
+    "  name TEXT PRIMARY KEY,"
+    "  doc TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE deployment_revisions ("
+    "  deployment TEXT NOT NULL REFERENCES deployments(name) ON DELETE CASCADE,"
+    "  number INTEGER NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  PRIMARY KEY (deployment, number)"
+    ") STRICT;"
+    "CREATE TABLE deployment_runs ("
+    "  id TEXT PRIMARY KEY,"
+    "  deployment TEXT NOT NULL REFERENCES deployments(name) ON DELETE CASCADE,"
+    "  doc TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX deployment_runs_by ON deployment_runs(deployment);",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -408,5 +408,6 @@ int store_secret_list(struct store *st, int64_t after_seq, unsigned limit, struc
 int store_secret_delete(struct store *st, const char *name, struct err *e);
 
 #include "webhooks.h"
+#include "deployments.h"
 
 #endif

@@ -39,6 +39,20 @@ void api_respond_page(struct http_exchange *ex, const struct api_page *p, const 
                       const void *rows, size_t got, size_t size, size_t seq_off,
                       json_t *(*to_json)(const void *row));
 
+/* A template build's request as the API takes it (api/templates.c). */
+struct build_req {
+        char *name, *dockerfile, *from, *context_id, *start_cmd, *ready_cmd, *from_image, *runtime;
+        json_t *steps;
+        struct jv_strmap build_args;
+        int64_t ready_timeout_s, vcpus, memory_mb;
+        int no_cache;
+};
+
+/* The build in core/build.h's form for `in`: a Dockerfile translated or builder steps
+ * checked, and the options (template name, base, context, runtime) checked (new
+ * reference); NULL after answering 400/404. Loop thread. */
+json_t *api_build_request(struct http_exchange *ex, const struct build_req *in);
+
 /* A decoded string map as a JSON object (new reference). */
 json_t *api_strmap_json(const struct jv_strmap *m);
 
@@ -174,6 +188,18 @@ void api_secrets_set(struct http_exchange *ex);
 void api_secrets_list(struct http_exchange *ex);
 void api_secrets_get(struct http_exchange *ex);
 void api_secrets_delete(struct http_exchange *ex);
+void api_deployments_create(struct http_exchange *ex);
+void api_deployments_list(struct http_exchange *ex);
+void api_deployments_get(struct http_exchange *ex);
+void api_deployments_delete(struct http_exchange *ex);
+void api_deployments_revisions(struct http_exchange *ex);
+void api_deployments_revision(struct http_exchange *ex);
+void api_deployments_rollback(struct http_exchange *ex);
+void api_deployments_run(struct http_exchange *ex);
+void api_deployments_runs(struct http_exchange *ex);
+void api_deployments_run_get(struct http_exchange *ex);
+void api_deployments_run_cancel(struct http_exchange *ex);
+void api_deployments_run_logs(struct http_exchange *ex);
 void api_ws(struct http_exchange *ex);
 /* Streams the store's events to subscribed WebSocket clients (call once the store is open). */
 void api_ws_install(struct app *app);

@@ -125,14 +125,6 @@ void api_contexts_put(struct http_exchange *ex)
 
 /* ---- builds ------------------------------------------------------------------------ */
 
-struct build_req {
-        char *name, *dockerfile, *from, *context_id, *start_cmd, *ready_cmd, *from_image, *runtime;
-        json_t *steps;
-        struct jv_strmap build_args;
-        int64_t ready_timeout_s, vcpus, memory_mb;
-        int no_cache;
-};
-
 static const struct jv_field build_fields[] = {
     {"name", JV_STRING, JV_REQUIRED, offsetof(struct build_req, name), 128, 0, 0},
     {"dockerfile", JV_STRING, 0, offsetof(struct build_req, dockerfile), DOCKERFILE_MAX, 0, 0},
@@ -275,13 +267,23 @@ static void respond_build(struct http_exchange *ex, int status, const char *id)
         store_build_rec_free(&r);
 }
 
+json_t *api_build_request(struct http_exchange *ex, const struct build_req *in)
+{
+        json_t *req = request_steps(ex, in);
+        if (req && request_options(ex, in, req) < 0) {
+                json_decref(req);
+                return NULL;
+        }
+        return req;
+}
+
 void api_builds_create(struct http_exchange *ex)
 {
         struct build_req in = {0};
         if (api_decode(ex, build_fields, ARRAY_SIZE(build_fields), &in, NULL) < 0)
                 return;
-        json_t *req = request_steps(ex, &in);
-        if (req && request_options(ex, &in, req) == 0) {
+        json_t *req = api_build_request(ex, &in);
+        if (req) {
                 char id[MACHINE_ID_MAX];
                 struct err e = {0};
                 if (build_start(api_core(ex), req, id, &e) == 0)
