@@ -145,6 +145,16 @@ int cmd_secrets_set(struct cli *c, int argc, char **argv);
 int cmd_secrets_list(struct cli *c, int argc, char **argv);
 int cmd_secrets_get(struct cli *c, int argc, char **argv);
 int cmd_secrets_delete(struct cli *c, int argc, char **argv);
+int cmd_deploy(struct cli *c, int argc, char **argv);
+int cmd_deployments_list(struct cli *c, int argc, char **argv);
+int cmd_deployments_get(struct cli *c, int argc, char **argv);
+int cmd_deployments_revisions(struct cli *c, int argc, char **argv);
+int cmd_deployments_rollback(struct cli *c, int argc, char **argv);
+int cmd_deployments_delete(struct cli *c, int argc, char **argv);
+int cmd_deployments_run(struct cli *c, int argc, char **argv);
+int cmd_deployments_runs(struct cli *c, int argc, char **argv);
+int cmd_deployments_logs(struct cli *c, int argc, char **argv);
+int cmd_deployments_cancel(struct cli *c, int argc, char **argv);
 int cmd_machines_create(struct cli *c, int argc, char **argv);
 int cmd_machines_network(struct cli *c, int argc, char **argv);
 int cmd_machines_preview(struct cli *c, int argc, char **argv);
@@ -188,6 +198,18 @@ int cmd_volumes_download(struct cli *c, int argc, char **argv);
 int cmd_files_upload(struct cli *c, int argc, char **argv);
 int cmd_files_chmod(struct cli *c, int argc, char **argv);
 int cmd_files_download(struct cli *c, int argc, char **argv);
+
+/* Packs directory dir with tar (a project: without .git and what .gitignore and
+ * .nullspaceignore files name) and uploads it as a build context: body.context_id gets
+ * its ID. 0 or an exit status (cmd names the command in errors). */
+int cli_upload_dir(struct cli *c, const struct cli_cmd *cmd, const char *dir, int project,
+                   json_t *body);
+
+/* Build id's log from the start, while it builds (follow) or what is there: as text to
+ * out, or into collect (may be NULL). 0 or an exit status; state (cap bytes) gets the
+ * build's state. */
+int cli_follow_build(struct cli *c, const char *build, int follow, FILE *out, json_t *collect,
+                     char *state, size_t cap);
 
 /* Sets body["volumes"] from the --volume values in m (NAME:/PATH[:ro][:subpath=DIR]);
  * nothing when there are none. 0 or a usage error status. */

@@ -148,10 +148,8 @@ static void print_line(FILE *out, json_t *collect, json_t *l)
                 fprintf(out, "   | %s\n", text);
 }
 
-/* The build's log from the start, while it builds (follow) or what is there: as text to
- * out, or into collect. Returns 0 or an exit status; *state gets the build's state. */
-static int follow_logs(struct cli *c, const char *build, int follow, FILE *out, json_t *collect,
-                       char *state, size_t cap)
+int cli_follow_build(struct cli *c, const char *build, int follow, FILE *out, json_t *collect,
+                     char *state, size_t cap)
 {
         long long cursor = 0;
         for (;;) {
@@ -200,7 +198,7 @@ int cmd_templates_logs(struct cli *c, int argc, char **argv)
                 return r;
         char state[32];
         json_t *lines = c->json ? json_array() : NULL;
-        r = follow_logs(c, argv[0], v[0] != NULL, stdout, lines, state, sizeof(state));
+        r = cli_follow_build(c, argv[0], v[0] != NULL, stdout, lines, state, sizeof(state));
         if (lines && r == 0) {
                 json_t *doc =
                     json_pack("{s:s,s:s,s:O}", "build", argv[0], "state", state, "logs", lines);
@@ -232,9 +230,21 @@ static char *read_file(const char *path, size_t max, size_t *len)
         return data;
 }
 
+/* A project's files as git sees them (untracked and not ignored, by a throwaway
+ * repository's eyes: every .gitignore, and .nullspaceignore at the top), into tar; without
+ * git, all but .git. */
+#define PROJECT_TAR                                                                                \
+        "cd \"$1\" || exit 1; T='--owner=0 --group=0 --numeric-owner';"                            \
+        "if ! command -v git >/dev/null; then exec tar $T --exclude-vcs -cf - .; fi;"              \
+        "g=$(mktemp -d) || exit 1; trap 'rm -rf \"$g\"' EXIT; git init -q \"$g\" || exit 1;"       \
+        "x=; [ -f .nullspaceignore ] && x=--exclude-from=.nullspaceignore;"                        \
+        "git --git-dir=\"$g/.git\" --work-tree=. ls-files -z --others --exclude-standard $x |"     \
+        " tar $T --null --no-recursion -T - -cf -"
+
 /* Packs dir with tar (owned by root, as COPY expects) into a temporary file; its path
- * goes to out. 0 or -1 (tar failed). */
-static int pack_context(const char *dir, char *out, size_t cap)
+ * goes to out; a project leaves out what version control would (.git, what .gitignore
+ * and .nullspaceignore files name). 0 or -1 (tar failed). */
+static int pack_context(const char *dir, int project, char *out, size_t cap)
 {
         snprintf(out, cap, "/tmp/nullspace-context.XXXXXX");
         int fd = mkstemp(out);
@@ -243,8 +253,11 @@ static int pack_context(const char *dir, char *out, size_t cap)
         pid_t pid = fork();
         if (pid == 0) {
                 dup2(fd, 1);
-                execlp("tar", "tar", "-C", dir, "--owner=0", "--group=0", "--numeric-owner", "-cf",
-                       "-", ".", (char *)NULL);
+                if (project)
+                        execl("/bin/sh", "sh", "-c", PROJECT_TAR, "sh", dir, (char *)NULL);
+                else
+                        execlp("tar", "tar", "-C", dir, "--owner=0", "--group=0", "--numeric-owner",
+                               "-cf", "-", ".", (char *)NULL);
                 _exit(127);
         }
         close(fd);
@@ -279,14 +292,14 @@ static int upload_tar(struct cli *c, const struct cli_cmd *cmd, const char *flag
         return rc;
 }
 
-/* Packs and uploads dir as the build context (body.context_id). */
-static int upload_context(struct cli *c, const struct cli_cmd *cmd, const char *dir, json_t *body)
+int cli_upload_dir(struct cli *c, const struct cli_cmd *cmd, const char *dir, int project,
+                   json_t *body)
 {
         struct stat st;
         if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
                 return cli_usage_error(cmd, "--context %s: not a directory", dir);
         char tmp[64];
-        if (pack_context(dir, tmp, sizeof(tmp)) < 0) {
+        if (pack_context(dir, project, tmp, sizeof(tmp)) < 0) {
                 unlink(tmp);
                 return cli_usage_error(cmd, "--context %s: could not pack it with tar", dir);
         }
@@ -347,7 +360,7 @@ int cmd_templates_build(struct cli *c, int argc, char **argv)
         json_t *body = build_body(cmd, v, m, &rc);
         if (!body)
                 return rc;
-        if ((v[2] && (rc = upload_context(c, cmd, v[2], body))) ||
+        if ((v[2] && (rc = cli_upload_dir(c, cmd, v[2], 0, body))) ||
             (v[9] && (rc = upload_tar(c, cmd, "--image", v[9], "from_image", body)))) {
                 json_decref(body);
                 return rc;
@@ -366,7 +379,7 @@ int cmd_templates_build(struct cli *c, int argc, char **argv)
         snprintf(build, sizeof(build), "%s", json_string_value(json_object_get(r.doc, "id")));
         cli_resp_free(&r);
         fprintf(stderr, "build %s\n", build);
-        if ((rc = follow_logs(c, build, 1, stderr, NULL, state, sizeof(state))))
+        if ((rc = cli_follow_build(c, build, 1, stderr, NULL, state, sizeof(state))))
                 return rc;
         char path[160];
         if (strcmp(state, "ready") != 0) { /* the build's record says why */

@@ -259,6 +259,18 @@ static const struct cli_flag f_write_flags[] = {
     {"--from", "FILE", "read this local file instead of standard input", 0},
     {NULL, NULL, NULL, 0}};
 
+static const struct cli_flag deploy_flags[] = {
+    {"--name", "N", "the deployment's name (default: the manifest's, else the directory's)", 0},
+    {"--job", NULL, "deploy it as a job (the default)", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_run_flags[] = {
+    {"--follow", NULL, "print the run's output until it ends; exit with its exit code", 0},
+    {NULL, NULL, NULL, 0}};
+static const struct cli_flag d_logs_flags[] = {
+    {"--run", "ID", "this run's output (default: the newest run's)", 0},
+    {"--follow", NULL, "keep printing until the run ends", 0},
+    {NULL, NULL, NULL, 0}};
+
 const struct cli_cmd cli_cmds[] = {
     {"status", "", "Check that the daemon answers and the API key is accepted", no_flags,
      cmd_status},
@@ -281,6 +293,34 @@ const struct cli_cmd cli_cmds[] = {
     {"secrets delete", "NAME",
      "Delete a secret (machines that have it keep it; new ones naming it are refused)", no_flags,
      cmd_secrets_delete},
+    {"deploy", "DIR [--name N] [--job]",
+     "Deploy a project directory as a job: its files (less what .gitignore and "
+     ".nullspaceignore name) and nullspace.toml are built into a new revision, which goes live "
+     "when its build is ready",
+     deploy_flags, cmd_deploy},
+    {"deployments list", "[--limit N] [--cursor C]", "List deployments", list_flags,
+     cmd_deployments_list},
+    {"deployments get", "NAME", "Show a deployment with its live and newest revisions", no_flags,
+     cmd_deployments_get},
+    {"deployments revisions", "NAME", "List a deployment's revisions, newest first", no_flags,
+     cmd_deployments_revisions},
+    {"deployments rollback", "NAME REVISION", "Make an earlier (ready) revision the live one",
+     no_flags, cmd_deployments_rollback},
+    {"deployments delete", "NAME",
+     "Delete a deployment: its runs are cancelled, its machines destroyed, its logs and "
+     "revisions removed",
+     no_flags, cmd_deployments_delete},
+    {"deployments run", "NAME [--follow]",
+     "Start a run of a job; with --follow print its output as it comes and exit with its exit "
+     "code",
+     d_run_flags, cmd_deployments_run},
+    {"deployments runs", "NAME", "List a job's runs, newest first", no_flags, cmd_deployments_runs},
+    {"deployments logs", "NAME [--run ID] [--follow]",
+     "Print a run's output (the newest run's unless --run), kept after its machine is gone",
+     d_logs_flags, cmd_deployments_logs},
+    {"deployments cancel", "NAME RUN",
+     "Cancel a run under way, or destroy a failed run's retained machine now", no_flags,
+     cmd_deployments_cancel},
     {"keys revoke", "ID", "Revoke an API key (the last active key cannot be revoked)", no_flags,
      cmd_keys_revoke},
     {"machines create", "[FLAGS]", "Create a machine and wait until it runs", m_create_flags,

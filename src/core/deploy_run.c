@@ -222,6 +222,10 @@ static void on_created(void *ud, struct machine *m, enum ns_code code, const cha
         json_t *cmd = json_object_get(r->doc, "command");
         json_t *req =
             json_pack("{s:s,s:O}", "op", "exec", json_is_string(cmd) ? "cmd" : "argv", cmd);
+        if (m->conf.cwd && m->conf.cwd[0]) /* the template's working directory */
+                json_object_set_new(req, "cwd", json_string(m->conf.cwd));
+        if (m->conf.user[0])
+                json_object_set_new(req, "user", json_string(m->conf.user));
         r->cmd = machine_cmd_start(m, req, -1, &cmd_ops, r);
         json_decref(req);
         if (!r->cmd)

@@ -123,7 +123,7 @@ static void project_steps(struct deploy_req *in)
 {
         if (in->b.dockerfile || !in->b.context_id)
                 return;
-        json_t *steps = json_pack("[{s:s,s:s,s:s},{s:s,s:s}]", "op", "copy", "src", ".", "dest",
+        json_t *steps = json_pack("[{s:s,s:[s],s:s},{s:s,s:s}]", "op", "copy", "src", ".", "dest",
                                   "/app", "op", "workdir", "path", "/app");
         if (json_is_array(in->b.steps))
                 json_array_extend(steps, in->b.steps);
