@@ -126,15 +126,18 @@ int cmd_deployments_runs(struct cli *c, int argc, char **argv)
         return simple(c, "deployments runs", "GET", "/runs", argc, argv, show_runs);
 }
 
-static void show_deleted(const json_t *d)
-{
-        (void)d;
-        printf("deleted\n");
-}
-
 int cmd_deployments_delete(struct cli *c, int argc, char **argv)
 {
-        return simple(c, "deployments delete", "DELETE", "", argc, argv, show_deleted);
+        int r = simple(c, "deployments delete", "DELETE", "", argc, argv, NULL);
+        if (r == 0) {
+                json_t *d = json_pack("{s:s,s:b}", "name", argv[0], "deleted", 1);
+                if (c->json)
+                        cli_print_json(d);
+                else
+                        printf("deleted %s\n", argv[0]);
+                json_decref(d);
+        }
+        return r;
 }
 
 int cmd_deployments_rollback(struct cli *c, int argc, char **argv)

@@ -50,8 +50,9 @@ static int parse_field(const struct field *f, const char *t, size_t len, uint64_
         buf[len] = '\0';
         *bits = 0;
         *any = strcmp(buf, "*") == 0;
-        for (char *save = NULL, *part = strtok_r(buf, ",", &save); part;
-             part = strtok_r(NULL, ",", &save)) {
+        for (char *rest = buf, *part; (part = strsep(&rest, ",")) != NULL;) {
+                if (!*part)
+                        return -1; /* "1,,2" */
                 const char *p = part;
                 int a = f->lo, b = f->hi, step = 1;
                 if (*p == '*') {

@@ -152,8 +152,8 @@ static void finish(struct deploy_run *r, const char *state, int exit_code, const
         int64_t keep = json_integer_value(json_object_get(r->doc, "retain_failed_s"));
         const char *mid = json_string_value(json_object_get(r->doc, "machine_id"));
         struct machine *m = mid ? machine_find(core, mid) : NULL;
-        int retain = may_retain && keep > 0 && m && m->state != M_DESTROYING &&
-                     m->state != M_DESTROYED && m->state != M_FAILED;
+        int retain = may_retain && !strcmp(state, "failed") && keep > 0 && m &&
+                     m->state != M_DESTROYING && m->state != M_DESTROYED && m->state != M_FAILED;
         json_object_set_new(r->doc, "retained", json_boolean(retain));
         if (retain)
                 deploy_set_int(r->doc, "retained_until", now + keep * 1000);

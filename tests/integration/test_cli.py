@@ -68,6 +68,10 @@ class Cli(DaemonTest):
         mid = machine["id"]
         wh = json.loads(self.d.cli("--json", "webhooks", "create", "https://hooks.example.invalid/a",
                                    "--event", "key.*").stdout)["id"]
+        proj = os.path.join(self.d.state_dir, "proj")
+        os.makedirs(proj, exist_ok=True)
+        with open(os.path.join(proj, "main.py"), "w") as f:
+            f.write("print('hello')\n")
         runs = {
             "status": ["status"],
             "events": ["events", "--type", "machine.*", "--limit", "5"],
@@ -147,6 +151,16 @@ class Cli(DaemonTest):
             "volumes download": ["volumes", "download", "clivol", "/t.py",
                                  os.path.join(self.d.state_dir, "t.py")],
             "volumes delete": ["volumes", "delete", "clivol"],
+            "deploy": ["deploy", proj, "--name", "clid"],
+            "deployments list": ["deployments", "list"],
+            "deployments get": ["deployments", "get", "clid"],
+            "deployments revisions": ["deployments", "revisions", "clid"],
+            "deployments rollback": ["deployments", "rollback", "clid", "1"],
+            "deployments run": ["deployments", "run", "clid", "--follow"],
+            "deployments runs": ["deployments", "runs", "clid"],
+            "deployments logs": None,  # prints the log itself: test_deployments
+            "deployments cancel": None,  # needs an active run: test_deployments
+            "deployments delete": ["deployments", "delete", "clid"],
             "machines destroy": ["machines", "destroy", mid],
             "schema": ["schema"],
             "skills install": ["skills", "install", "--dir", os.path.join(self.d.state_dir, "sk")],

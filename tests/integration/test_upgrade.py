@@ -36,7 +36,7 @@ class Upgrade(unittest.TestCase):
             d.start()
             st, _, info = d.request("GET", "/v1/info", key=KEY)
             self.assertEqual(st, 200, info)  # the old key still works
-            self.assertEqual(info["schema_version"], 6)
+            self.assertEqual(info["schema_version"], 7)
             st, _, m = d.request("GET", "/v1/machines/m_00000000fixture1", key=KEY)
             self.assertEqual((st, m["state"], m["metadata"], m["checkout"]),
                              (200, "destroyed", {"owner": "v2"}, "fresh"), m)
@@ -56,6 +56,8 @@ class Upgrade(unittest.TestCase):
             st, _, s = d.request("PUT", "/v1/secrets/AFTER", {"value": "v"},
                                  key=KEY)  # migration 6's table
             self.assertEqual((st, s.get("name")), (201, "AFTER"), s)
+            st, _, dl = d.request("GET", "/v1/deployments", key=KEY)  # migration 7's tables
+            self.assertEqual((st, dl.get("deployments")), (200, []), dl)
             st, _, new = d.request("POST", "/v1/machines", key=KEY)
             self.assertEqual((st, new["state"]), (201, "running"), new)
             self.assertEqual(d.request("DELETE", "/v1/machines/" + new["id"], key=KEY)[0], 200)
@@ -85,7 +87,7 @@ class Upgrade(unittest.TestCase):
         try:
             with self.assertRaises(RuntimeError) as e:
                 d.start()
-            self.assertIn("database schema version 99 is newer than this build knows (6)",
+            self.assertIn("database schema version 99 is newer than this build knows (7)",
                           str(e.exception))
             deadline = time.time() + 5
             while d.proc.poll() is None and time.time() < deadline:

@@ -78,6 +78,11 @@ CODES = {
     "recording_not_found": (404, "The machine has no desktop recording with this ID (deleted, or never made)."),
     "language_not_supported": (400, "The code interpreter does not run this language (the message lists those it does)."),
     "secret_not_found": (404, "No secret has this name (a machine's create names one that was never set or was deleted)."),
+    "deployment_not_found": (404, "No deployment has this name (never deployed, or deleted)."),
+    "revision_not_found": (404, "The deployment has no revision with this number."),
+    "run_not_found": (404, "No run of a deployment has this ID (or it belongs to another deployment)."),
+    "revision_not_ready": (409, "The deployment has no revision built yet, or the one named is still building or failed to build."),
+    "run_active": (409, "A run of this job is still active and its concurrency policy is forbid."),
     "usage": (0, "The command line is wrong (CLI only)."),
     "connection_failed": (0, "The daemon could not be reached (CLI and SDKs only)."),
 }

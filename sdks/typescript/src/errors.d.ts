@@ -392,6 +392,31 @@ export class SecretNotFoundError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);
   code: "secret_not_found";
 }
+/** No deployment has this name (never deployed, or deleted). */
+export class DeploymentNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "deployment_not_found";
+}
+/** The deployment has no revision with this number. */
+export class RevisionNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "revision_not_found";
+}
+/** No run of a deployment has this ID (or it belongs to another deployment). */
+export class RunNotFoundError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "run_not_found";
+}
+/** The deployment has no revision built yet, or the one named is still building or failed to build. */
+export class RevisionNotReadyError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "revision_not_ready";
+}
+/** A run of this job is still active and its concurrency policy is forbid. */
+export class RunActiveError extends NullspaceError {
+  constructor(message: string, status?: number, requestId?: string);
+  code: "run_active";
+}
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message: string, status?: number, requestId?: string);

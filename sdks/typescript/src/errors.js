@@ -550,6 +550,41 @@ export class SecretNotFoundError extends NullspaceError {
   }
 }
 
+/** No deployment has this name (never deployed, or deleted). */
+export class DeploymentNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("deployment_not_found", message, status, requestId);
+  }
+}
+
+/** The deployment has no revision with this number. */
+export class RevisionNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("revision_not_found", message, status, requestId);
+  }
+}
+
+/** No run of a deployment has this ID (or it belongs to another deployment). */
+export class RunNotFoundError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("run_not_found", message, status, requestId);
+  }
+}
+
+/** The deployment has no revision built yet, or the one named is still building or failed to build. */
+export class RevisionNotReadyError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("revision_not_ready", message, status, requestId);
+  }
+}
+
+/** A run of this job is still active and its concurrency policy is forbid. */
+export class RunActiveError extends NullspaceError {
+  constructor(message, status, requestId) {
+    super("run_active", message, status, requestId);
+  }
+}
+
 /** The command line is wrong (CLI only). */
 export class UsageError extends NullspaceError {
   constructor(message, status, requestId) {
@@ -642,6 +677,11 @@ const BY_CODE = {
   recording_not_found: RecordingNotFoundError,
   language_not_supported: LanguageNotSupportedError,
   secret_not_found: SecretNotFoundError,
+  deployment_not_found: DeploymentNotFoundError,
+  revision_not_found: RevisionNotFoundError,
+  run_not_found: RunNotFoundError,
+  revision_not_ready: RevisionNotReadyError,
+  run_active: RunActiveError,
   usage: UsageError,
   connection_failed: ConnectionFailedError,
 };

@@ -1,0 +1,321 @@
+"""Deployments on a real daemon: a project directory deployed as a job by the CLI (its
+manifest, its ignore files), runs that finish with their logs and exit codes kept after
+their machines are gone, a failed run's machine retained for exec and then destroyed (by
+hand and by its timer), a schedule that fires, revisions and rollback, a broken build
+that never goes live, concurrency policies, time limits, a daemon restart during a run,
+secrets in the environment and never in an answer or a stored log, and the API's
+refusals."""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import unittest
+
+from harness import DaemonTest, error_code
+
+
+def write(root, files):
+    for rel, text in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+
+
+JOB_PY = """import os, sys
+print("job", os.environ["NULLSPACE_DEPLOYMENT"], "rev", os.environ["NULLSPACE_REVISION"])
+print("greeting", os.environ.get("GREETING"))
+print("token", os.environ.get("API_TOKEN"))
+print("files", sorted(os.listdir(".")), sorted(os.listdir("sub")))
+print("to stderr", file=sys.stderr)
+sys.exit(int(open("exit_code").read()))
+"""
+
+
+class Deployments(DaemonTest):
+    def req(self, method, path, body=None):
+        st, _, doc = self.d.request(method, path, body)
+        return st, doc
+
+    def project(self, files):
+        root = tempfile.mkdtemp(prefix="ns-proj-")
+        self.addCleanup(shutil.rmtree, root, True)
+        write(root, files)
+        return root
+
+    def deploy(self, root, *flags):
+        r = self.d.cli("deploy", root, "--json", *flags, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rev = json.loads(r.stdout)
+        self.addCleanup(self.req, "DELETE", "/v1/deployments/" + rev["deployment"])
+        return rev
+
+    def api_deploy(self, **body):
+        st, rev = self.req("POST", "/v1/deployments", body)
+        self.assertEqual(st, 202, rev)
+        if rev["number"] == 1:
+            self.addCleanup(self.req, "DELETE", "/v1/deployments/" + body["name"])
+        return self.settled(body["name"], rev["number"])
+
+    def settled(self, name, number, timeout=240):
+        end = time.time() + timeout
+        while time.time() < end:
+            st, rev = self.req("GET", "/v1/deployments/%s/revisions/%d" % (name, number))
+            self.assertEqual(st, 200, rev)
+            if rev["state"] != "building":
+                return rev
+            time.sleep(0.2)
+        self.fail("revision %d of %s still building" % (number, name))
+
+    def run_job(self, name):
+        st, run = self.req("POST", "/v1/deployments/%s/runs" % name)
+        self.assertEqual(st, 202, run)
+        return run
+
+    def ended(self, name, run_id, timeout=120):
+        end = time.time() + timeout
+        while time.time() < end:
+            st, run = self.req("GET", "/v1/deployments/%s/runs/%s" % (name, run_id))
+            self.assertEqual(st, 200, run)
+            if run["state"] not in ("starting", "running"):
+                return run
+            time.sleep(0.2)
+        self.fail("run %s still active" % run_id)
+
+    def log(self, name, run_id):
+        conn = self.d.conn()
+        conn.request("GET", "/v1/deployments/%s/runs/%s/logs" % (name, run_id),
+                     headers={"Authorization": "Bearer " + self.d.key})
+        r = conn.getresponse()
+        body = r.read().decode()
+        conn.close()
+        self.assertEqual(r.status, 200, body)
+        self.assertEqual(int(r.getheader("X-Nullspace-Next-Offset")), len(body.encode()))
+        return body
+
+    def machine_gone(self, mid, timeout=30):
+        end = time.time() + timeout
+        while time.time() < end:
+            st, m = self.req("GET", "/v1/machines/" + mid)
+            if st == 404 or m.get("state") == "destroyed":
+                return
+            time.sleep(0.2)
+        self.fail("machine %s is still %s" % (mid, m.get("state")))
+
+    def assert_not_in_state_dir(self, needle):
+        for root, dirs, files in os.walk(self.d.state_dir):
+            dirs[:] = [x for x in dirs if not os.path.ismount(os.path.join(root, x))]
+            for f in files:
+                p = os.path.join(root, f)
+                if not os.path.isfile(p) or os.path.islink(p):
+                    continue
+                with open(p, "rb") as fh:
+                    self.assertNotIn(needle.encode(), fh.read(), p)
+
+    def test_cli_job_runs_logs_retention_and_secrets(self):
+        secret = "tok-" + os.urandom(12).hex()
+        st, _ = self.req("PUT", "/v1/secrets/API_TOKEN", {"value": secret})
+        self.assertEqual(st, 201)
+        self.addCleanup(self.req, "DELETE", "/v1/secrets/API_TOKEN")
+        root = self.project({
+            "main.py": JOB_PY, "exit_code": "0", "sub/keep.txt": "k", "sub/drop.log": "d",
+            "sub/.gitignore": "*.log\n", ".gitignore": "cache/\n", "cache/big": "x",
+            ".nullspaceignore": "notes.md\n", "notes.md": "n",
+            "nullspace.toml": 'name = "clijob"\nsecrets = ["API_TOKEN"]\n[env]\n'
+                              'GREETING = "hi"\n[job]\nretain_failed_s = 300\n'})
+        rev = self.deploy(root)
+        self.assertEqual((rev["state"], rev["number"], rev["template"]),
+                         ("ready", 1, "deploy-clijob:r1"))
+        r = self.d.cli("deployments", "run", "clijob", "--follow", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        run = json.loads(r.stdout)
+        self.assertEqual((run["state"], run["exit_code"], run["trigger"]),
+                         ("succeeded", 0, "manual"))
+        self.assertIn("job clijob rev 1", r.stderr)
+        log = self.log("clijob", run["id"])
+        self.assertIn("greeting hi", log)
+        self.assertIn("token [redacted:API_TOKEN]", log)
+        self.assertIn("to stderr", log)
+        self.assertIn("files ['.gitignore', '.nullspaceignore', 'exit_code', 'main.py', "
+                      "'nullspace.toml', 'sub'] ['.gitignore', 'keep.txt']", log)
+        self.machine_gone(run["machine_id"])
+        self.assertEqual(self.log("clijob", run["id"]), log, "the log outlives the machine")
+        r = self.d.cli("deployments", "logs", "clijob")
+        self.assertEqual((r.returncode, r.stdout), (0, log))
+
+        # a failing run: its machine stays for exec until cancelled
+        with open(os.path.join(root, "exit_code"), "w") as f:
+            f.write("7")
+        rev = self.deploy(root)
+        self.assertEqual(rev["number"], 2)
+        r = self.d.cli("deployments", "run", "clijob", "--follow")
+        self.assertEqual(r.returncode, 7, r.stderr)
+        st, runs = self.req("GET", "/v1/deployments/clijob/runs")
+        failed = runs["runs"][0]
+        self.assertEqual((failed["state"], failed["exit_code"], failed["retained"], failed["revision"]),
+                         ("failed", 7, True, 2))
+        st, out = self.req("POST", "/v1/machines/%s/exec" % failed["machine_id"],
+                           {"cmd": "cat exit_code; echo $API_TOKEN | wc -c"})
+        self.assertEqual((st, out["stdout"]), (200, "7%d\n" % (len(secret) + 1)))
+        r = self.d.cli("deployments", "cancel", "clijob", failed["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.machine_gone(failed["machine_id"])
+        st, again = self.req("GET", "/v1/deployments/clijob/runs/" + failed["id"])
+        self.assertEqual((again["retained"], again["state"]), (False, "failed"))
+        st, err = self.req("POST", "/v1/deployments/clijob/runs/%s/cancel" % failed["id"])
+        self.assertEqual((st, error_code(err)), (409, "conflict"))
+
+        for path in ("/v1/deployments", "/v1/deployments/clijob", "/v1/deployments/clijob/runs",
+                     "/v1/deployments/clijob/revisions"):
+            st, doc = self.req("GET", path)
+            self.assertEqual(st, 200)
+            self.assertNotIn(secret, json.dumps(doc))
+        self.assert_not_in_state_dir(secret)
+
+    def test_retention_ends_by_itself_and_time_limit(self):
+        self.api_deploy(name="brief", command="echo failing; exit 3", retain_failed_s=2)
+        run = self.ended("brief", self.run_job("brief")["id"])
+        self.assertEqual((run["state"], run["exit_code"], run["retained"]), ("failed", 3, True))
+        self.machine_gone(run["machine_id"], timeout=30)
+        st, run = self.req("GET", "/v1/deployments/brief/runs/" + run["id"])
+        self.assertFalse(run["retained"])
+        self.assertEqual(self.log("brief", run["id"]), "failing\n")
+
+        self.api_deploy(name="slow", command="echo start; sleep 60", timeout_s=2,
+                        retain_failed_s=0)
+        run = self.ended("slow", self.run_job("slow")["id"], timeout=60)
+        self.assertEqual((run["state"], run["exit_code"], run["retained"]), ("failed", None, False))
+        self.assertIn("timeout_s", run["error"])
+        self.machine_gone(run["machine_id"])
+
+    def test_schedule_fires(self):
+        self.api_deploy(name="ticker", command="date +%s", schedule="@every 10s")
+        end = time.time() + 40
+        runs = []
+        while time.time() < end and len([r for r in runs if r["state"] == "succeeded"]) < 1:
+            time.sleep(1)
+            st, doc = self.req("GET", "/v1/deployments/ticker/runs")
+            runs = doc["runs"]
+        done = [r for r in runs if r["state"] == "succeeded"]
+        self.assertTrue(done, runs)
+        self.assertEqual(done[0]["trigger"], "schedule")
+        st, _ = self.req("DELETE", "/v1/deployments/ticker")
+        self.assertEqual(st, 204)
+        st, err = self.req("GET", "/v1/deployments/ticker/runs")
+        self.assertEqual((st, error_code(err)), (404, "deployment_not_found"))
+        self.assertFalse(os.path.exists(os.path.join(self.d.state_dir, "deployments", "ticker")))
+
+    def test_revisions_rollback_and_a_broken_build(self):
+        self.api_deploy(name="revs", command="echo one")
+        self.api_deploy(name="revs", command="echo two")
+        broken = self.api_deploy(name="revs", command="echo three",
+                                 steps=[{"op": "run", "cmd": "exit 9"}])
+        self.assertEqual(broken["state"], "failed")
+        st, dep = self.req("GET", "/v1/deployments/revs")
+        self.assertEqual((dep["revision"], dep["latest_revision"]["number"]), (2, 3),
+                         "a failed build never goes live")
+        run = self.ended("revs", self.run_job("revs")["id"])
+        self.assertEqual(self.log("revs", run["id"]), "two\n")
+        r = self.d.cli("deployments", "rollback", "revs", "1", "--json")
+        self.assertEqual((r.returncode, json.loads(r.stdout)["revision"]), (0, 1), r.stderr)
+        run = self.ended("revs", self.run_job("revs")["id"])
+        self.assertEqual((self.log("revs", run["id"]), run["revision"]), ("one\n", 1))
+        for number, code, status in ((3, "revision_not_ready", 409),
+                                     (9, "revision_not_found", 404)):
+            st, err = self.req("POST", "/v1/deployments/revs/rollback", {"revision": number})
+            self.assertEqual((st, error_code(err)), (status, code))
+        st, revs = self.req("GET", "/v1/deployments/revs/revisions?limit=2")
+        self.assertEqual([x["number"] for x in revs["revisions"]], [3, 2])
+        st, rest = self.req("GET", "/v1/deployments/revs/revisions?cursor=" + revs["next_cursor"])
+        self.assertEqual(([x["number"] for x in rest["revisions"]], rest["next_cursor"]),
+                         ([1], None))
+
+    def test_concurrency(self):
+        self.api_deploy(name="single", command="sleep 30", concurrency="forbid", retain_failed_s=0)
+        first = self.run_job("single")
+        st, err = self.req("POST", "/v1/deployments/single/runs")
+        self.assertEqual((st, error_code(err)), (409, "run_active"))
+        st, run = self.req("POST", "/v1/deployments/single/runs/%s/cancel" % first["id"])
+        self.assertEqual((st, run["state"]), (200, "cancelled"))
+        self.machine_gone(first["machine_id"])
+
+        self.api_deploy(name="newest", command="sleep 30", concurrency="replace")
+        a = self.run_job("newest")
+        b = self.run_job("newest")
+        st, a = self.req("GET", "/v1/deployments/newest/runs/" + a["id"])
+        self.assertEqual((a["state"], a["error"], a["retained"]),
+                         ("cancelled", "replaced by a newer run", False))
+        self.machine_gone(a["machine_id"])
+        st, _ = self.req("POST", "/v1/deployments/newest/runs/%s/cancel" % b["id"])
+        self.assertEqual(st, 200)
+
+    def test_refusals(self):
+        cases = [
+            ({"name": "Bad_Name", "command": "true"}, 400, "invalid_field"),
+            ({"name": "x", "command": "true", "kind": "cron"}, 400, "invalid_field"),
+            ({"name": "x"}, 400, "invalid_field"),
+            ({"name": "x", "command": "true", "argv": ["true"]}, 400, "invalid_field"),
+            ({"name": "x", "command": "true", "schedule": "61 * * * *"}, 400, "invalid_field"),
+            ({"name": "x", "command": "true", "concurrency": "sometimes"}, 400, "invalid_field"),
+            ({"name": "x", "command": "true", "secrets": ["NOT_SET_ANYWHERE"]}, 404,
+             "secret_not_found"),
+            ({"name": "x", "command": "true", "retain_failed_s": -1}, 400, "invalid_field"),
+            ({"name": "x", "command": "true", "context_id": "0" * 64}, 404, "context_not_found"),
+        ]
+        for body, status, code in cases:
+            st, err = self.req("POST", "/v1/deployments", body)
+            self.assertEqual((st, error_code(err)), (status, code), body)
+        st, dep = self.req("GET", "/v1/deployments/x")
+        self.assertEqual((st, error_code(dep)), (404, "deployment_not_found"),
+                         "a refused deploy leaves nothing")
+        for method, path, code in (("POST", "/v1/deployments/nope/runs", "deployment_not_found"),
+                                   ("GET", "/v1/deployments/nope/runs/r_00", "deployment_not_found"),
+                                   ("DELETE", "/v1/deployments/nope", "deployment_not_found")):
+            st, err = self.req(method, path)
+            self.assertEqual((st, error_code(err)), (404, code), path)
+        self.api_deploy(name="known", command="true")
+        st, err = self.req("GET", "/v1/deployments/known/runs/r_0000000000000000")
+        self.assertEqual((st, error_code(err)), (404, "run_not_found"))
+        st, err = self.req("GET", "/v1/deployments/known/revisions/0")
+        self.assertEqual((st, error_code(err)), (404, "revision_not_found"))
+        r = self.d.cli("deploy", self.project({"nullspace.toml": "name = \"x\"\nbad line\n"}))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("nullspace.toml:2:", r.stderr)
+
+
+class DeploymentsRestart(DaemonTest):
+    def test_a_run_under_way_fails_when_the_daemon_stops(self):
+        d = self.d
+        st, _, rev = d.request("POST", "/v1/deployments", {"name": "longrun", "command": "sleep 60",
+                                                           "retain_failed_s": 0})
+        self.assertEqual(st, 202, rev)
+        for _ in range(600):
+            st, _, rev = d.request("GET", "/v1/deployments/longrun/revisions/1")
+            if rev["state"] != "building":
+                break
+            time.sleep(0.2)
+        st, _, run = d.request("POST", "/v1/deployments/longrun/runs")
+        for _ in range(300):
+            st, _, run = d.request("GET", "/v1/deployments/longrun/runs/" + run["id"])
+            if run["state"] == "running":
+                break
+            time.sleep(0.2)
+        self.assertEqual(run["state"], "running")
+        d.stop()
+        d.start()
+        st, _, run = d.request("GET", "/v1/deployments/longrun/runs/" + run["id"])
+        self.assertEqual((run["state"], run["error"]), ("failed", "the daemon stopped during the run"))
+        for _ in range(150):
+            st, _, m = d.request("GET", "/v1/machines/" + run["machine_id"])
+            if st == 404 or m["state"] == "destroyed":
+                break
+            time.sleep(0.2)
+        self.assertTrue(st == 404 or m["state"] == "destroyed", m)
+        st, _, _ = d.request("DELETE", "/v1/deployments/longrun")
+        self.assertEqual(st, 204)
+
+
+if __name__ == "__main__":
+    unittest.main()
