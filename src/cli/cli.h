@@ -108,11 +108,14 @@ struct cli_mcp_tool {
         const char *name, *description, *schema; /* schema: JSON text of inputSchema */
         json_t *(*run)(struct cli *c, json_t *args, int *is_error);
 };
-/* MCP tool number i: ours (cmd_mcp.c), then the desktop's; NULL past the end. */
+/* MCP tool number i: ours (cmd_mcp.c), the desktop's, the deployments'; NULL past the end. */
 const struct cli_mcp_tool *cli_mcp_tool_at(size_t i);
 /* The desktop's computer-use tools (cmd_mcp_desktop.c). */
 extern const struct cli_mcp_tool cli_mcp_desktop_tools[];
 extern const size_t cli_mcp_ndesktop_tools;
+/* The deployment tools (cmd_mcp_deploy.c). */
+extern const struct cli_mcp_tool cli_mcp_deploy_tools[];
+extern const size_t cli_mcp_ndeploy_tools;
 /* A tool result holding doc (stolen) as JSON text content. */
 json_t *cli_mcp_text_result(json_t *doc, int is_error);
 /* Performs an API call (body stolen) and turns its answer into a tool result. */

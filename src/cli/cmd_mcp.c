@@ -457,7 +457,10 @@ const struct cli_mcp_tool *cli_mcp_tool_at(size_t i)
         size_t n = sizeof(tools) / sizeof(tools[0]);
         if (i < n)
                 return &tools[i];
-        return i - n < cli_mcp_ndesktop_tools ? &cli_mcp_desktop_tools[i - n] : NULL;
+        if (i - n < cli_mcp_ndesktop_tools)
+                return &cli_mcp_desktop_tools[i - n];
+        i -= n + cli_mcp_ndesktop_tools;
+        return i < cli_mcp_ndeploy_tools ? &cli_mcp_deploy_tools[i] : NULL;
 }
 
 static json_t *tools_list(void)

@@ -11,9 +11,15 @@ import os
 import shutil
 import tempfile
 import time
+import sys
 import unittest
 
-from harness import DaemonTest, error_code
+from harness import SOURCE, DaemonTest, error_code, run_bounded
+
+sys.path.insert(0, os.path.join(SOURCE, "sdks", "python"))
+import nullspace  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def write(root, files):
@@ -283,6 +289,52 @@ class Deployments(DaemonTest):
         r = self.d.cli("deploy", self.project({"nullspace.toml": "name = \"x\"\nbad line\n"}))
         self.assertEqual(r.returncode, 2)
         self.assertIn("nullspace.toml:2:", r.stderr)
+
+    def sdk_project(self):
+        return self.project({"main.py": 'import os, sys\nprint("rev", os.environ["NULLSPACE_REVISION"])\n'
+                                        'sys.exit(int(os.environ["EXIT"]))\n',
+                             ".gitignore": "junk/\n", "junk/x": "x"})
+
+    def test_python_sdk(self):
+        root = self.sdk_project()
+        c = nullspace.Client(api_url=self.d.url, api_key=self.d.key)
+        lines = []
+        d = nullspace.Deployment.deploy("pyjob", root, command="python3 main.py", env={"EXIT": "0"},
+                                        on_log=lines.append, client=c)
+        self.addCleanup(self.req, "DELETE", "/v1/deployments/pyjob")
+        self.assertEqual((d.name, d.kind, d.revision), ("pyjob", "job", 1))
+        self.assertTrue(any("COPY" in x["text"] for x in lines), lines)
+        seen = []
+        run = d.run().wait(on_output=seen.append)
+        self.assertEqual((run.state, run.exit_code, "".join(seen)), ("succeeded", 0, "rev 1\n"))
+        self.assertEqual(run.logs(), "rev 1\n")
+        d2 = nullspace.Deployment.deploy("pyjob", root, command="python3 main.py",
+                                         env={"EXIT": "4"}, client=c)
+        bad = d2.run().wait()
+        self.assertEqual((bad.state, bad.exit_code, bad.retained), ("failed", 4, True))
+        self.assertEqual(bad.cancel().retained, False)
+        self.assertEqual(d2.rollback(1).revision, 1)
+        self.assertEqual([r["number"] for r in d2.revisions()], [2, 1])
+        self.assertEqual([r.id for r in d2.runs()], [bad.id, run.id])
+        self.assertIn("pyjob", [x.name for x in nullspace.Deployment.list(client=c)])
+        with self.assertRaises(nullspace.BuildFailedError):
+            nullspace.Deployment.deploy("pyjob", root, command="true",
+                                        steps=[{"op": "run", "cmd": "exit 3"}], client=c)
+        d2.delete()
+        with self.assertRaises(nullspace.errors.DeploymentNotFoundError):
+            nullspace.Deployment.get("pyjob", client=c)
+
+    def test_typescript_sdk(self):
+        root = self.sdk_project()
+        self.addCleanup(self.req, "DELETE", "/v1/deployments/tsjob")
+        r = run_bounded(["node", os.path.join(HERE, "deploy_sdk.mjs"), root], 300,
+                        env=self.d.client_env())
+        self.assertEqual(r.returncode, 0, r.stderr + self.d.read_log()[-3000:])
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual(out, {"deployed": ["tsjob", 1, "deploy-tsjob:r1"],
+                               "ok": ["succeeded", 0, True, True], "bad": [2, "failed", 5, True],
+                               "cancelled": False, "rolledBack": 1, "runs": 2,
+                               "revisions": [2, 1], "listed": True, "deleted": True})
 
 
 class DeploymentsRestart(DaemonTest):

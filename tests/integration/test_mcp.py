@@ -4,6 +4,7 @@ arguments, an unknown tool."""
 
 import json
 import os
+import time
 import unittest
 
 from harness import CLI, DaemonTest, SOURCE, run_bounded
@@ -17,6 +18,14 @@ class Mcp(DaemonTest):
                         "run scripts/test.sh (it installs tests/mcp with npm ci)")
         value = "mcp-" + os.urandom(8).hex()
         self.assertEqual(self.d.request("PUT", "/v1/secrets/MCP_TOKEN", {"value": value})[0], 201)
+        st, _, rev = self.d.request("POST", "/v1/deployments", {
+            "name": "mcpjob", "command": "echo from the job; printenv MCP_TOKEN; exit 2",
+            "secrets": ["MCP_TOKEN"], "retain_failed_s": 0})
+        self.assertEqual(st, 202, rev)
+        for _ in range(600):
+            if self.d.request("GET", "/v1/deployments/mcpjob/revisions/1")[2]["state"] == "ready":
+                break
+            time.sleep(0.2)
         env = self.d.client_env()
         r = run_bounded(["node", os.path.join(MCP_DIR, "client.mjs"), CLI], 240, env=env,
                         cwd=MCP_DIR)
@@ -30,7 +39,12 @@ class Mcp(DaemonTest):
             "delete_volume", "list_events", "ssh_certificate", "pause_machine", "run_code",
             "desktop_screenshot", "desktop_click", "desktop_type", "desktop_key", "desktop_scroll",
             "desktop_drag", "desktop_launch", "desktop_windows", "desktop_viewer",
-            "list_secrets"]))
+            "list_secrets", "list_deployments", "run_deployment", "deployment_logs"]))
+        self.assertEqual(out["deployments"], ["mcpjob"])
+        self.assertEqual(out["ran"], ["failed", 2, "from the job\n[redacted:MCP_TOKEN]\n", False])
+        self.assertEqual(out["logs"], out["ran"])
+        self.assertEqual(out["run_unknown"], "deployment_not_found")
+        self.assertNotIn(value, out["run_text"])
         self.assertEqual(out["secrets_listed"], ["MCP_TOKEN"])
         # the machine has it (also after hibernate/resume, and its fork child), its view
         # names it and never shows the value

@@ -11,6 +11,14 @@ const call = (name, args) => client.callTool({ name, arguments: args });
 
 const out = { server: client.getServerVersion(), protocol: transport._protocolVersion ?? null };
 out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
+out.deployments = json(await call("list_deployments", {})).deployments.map((d) => d.name);
+const ran = await call("run_deployment", { name: "mcpjob" });
+const ranDoc = json(ran);
+out.ran = [ranDoc.run.state, ranDoc.run.exit_code, ranDoc.log, ranDoc.log_truncated];
+out.run_text = text(ran);
+const logs = json(await call("deployment_logs", { name: "mcpjob" }));
+out.logs = [logs.run.state, logs.run.exit_code, logs.log, logs.log_truncated];
+out.run_unknown = json(await call("run_deployment", { name: "nope" })).error.code;
 out.secrets_listed = json(await call("list_secrets", {})).secrets.map((s) => s.name);
 const m = json(await call("create_machine", { metadata: { via: "mcp" }, secrets: ["MCP_TOKEN"] }));
 out.created = { state: m.state, metadata: m.metadata, secrets: m.secrets };

@@ -15,6 +15,7 @@ Errors raise subclasses of NullspaceError named after the stable codes
 
 from .client import Client
 from .code import Artifact, CodeRun, Context, Execution, ExecutionError, Result
+from .deployment import Deployment, Run
 from .desktop import Desktop
 from .errors import NullspaceError, error_for
 from .machine import CommandHandle, CommandResult, Machine, PtyHandle, Snapshot, WatchHandle
@@ -28,7 +29,7 @@ from .websocket import Streams
 __version__ = "0.1.0"
 
 __all__ = ["Artifact", "BuildFailedError", "Client", "CodeRun", "CommandHandle", "CommandResult", "Context",
-           "Desktop", "Execution", "ExecutionError", "Machine", "Result",
-           "NullspaceError", "PtyHandle", "Secret", "Snapshot", "Streams", "Template", "Volume",
+           "Deployment", "Desktop", "Execution", "ExecutionError", "Machine", "Result",
+           "NullspaceError", "PtyHandle", "Run", "Secret", "Snapshot", "Streams", "Template", "Volume",
            "WatchHandle", "Webhook", "WebhookVerificationError", "error_for", "follow_events",
            "list_events", "monitor", "verify_webhook"]

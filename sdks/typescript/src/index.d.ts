@@ -691,3 +691,119 @@ export class Desktop {
   /** Changes the screen's size (320x240 to 3840x2160). */
   resize(width: number, height: number): Promise<{ width: number; height: number; depth: number }>;
 }
+
+/** A deployment's revision (GET /v1/deployments/{name}/revisions/{number}). */
+export interface RevisionInfo {
+  deployment: string;
+  number: number;
+  state: "building" | "ready" | "failed";
+  build_id: string;
+  template: string;
+  error?: string;
+  created_at: number;
+  ready_at?: number;
+  command: string | string[];
+  env: Record<string, string>;
+  secrets: string[];
+  vcpus: number;
+  memory_mb: number;
+  timeout_s: number;
+  schedule: string | null;
+  retain_failed_s: number;
+  concurrency: "allow" | "forbid" | "replace";
+  runtime: string;
+}
+
+/** A deployment as the API shows it. */
+export interface DeploymentInfo {
+  name: string;
+  kind: "job";
+  revision: number;
+  created_at: number;
+  updated_at: number;
+  live_revision?: RevisionInfo | null;
+  latest_revision?: RevisionInfo | null;
+}
+
+/** A job's run as the API shows it. */
+export interface RunInfo {
+  id: string;
+  deployment: string;
+  revision: number;
+  trigger: "manual" | "schedule";
+  state: "starting" | "running" | "succeeded" | "failed" | "cancelled";
+  exit_code: number | null;
+  error: string | null;
+  machine_id: string | null;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  retained: boolean;
+  retained_until: number | null;
+  log_bytes: number;
+}
+
+export interface DeployOptions extends ClientOptions {
+  client?: Client;
+  /** The project's directory: its files as git sees them, copied to /app. */
+  directory?: string;
+  command?: string;
+  argv?: string[];
+  from?: string;
+  dockerfile?: string;
+  steps?: object[];
+  env?: Record<string, string>;
+  secrets?: string[];
+  vcpus?: number;
+  memory_mb?: number;
+  timeout_s?: number;
+  schedule?: string;
+  retain_failed_s?: number;
+  concurrency?: "allow" | "forbid" | "replace";
+  runtime?: "gvisor" | "vm";
+  no_cache?: boolean;
+  onLog?: (line: { ts: number; step: number; stream: string; text: string }) => void;
+  wait?: boolean;
+}
+
+/** A job's run. */
+export class Run {
+  constructor(client: Client, info: RunInfo);
+  client: Client;
+  info: RunInfo;
+  id: string;
+  deployment: string;
+  state: RunInfo["state"];
+  exitCode: number | null;
+  error: string | null;
+  machineId: string | null;
+  retained: boolean;
+  readonly active: boolean;
+  refresh(): Promise<Run>;
+  /** Its log from byte `offset` on (secret values redacted), as text. */
+  logs(offset?: number): Promise<string>;
+  /** Waits until it ends; onOutput gets its output as it comes. */
+  wait(opts?: { timeoutMs?: number; onOutput?: (text: string) => void }): Promise<Run>;
+  /** Cancels it while it runs, or destroys its retained machine now. */
+  cancel(): Promise<Run>;
+}
+
+/** A project deployed as a named job: revisions built from its files, runs in fresh machines. */
+export class Deployment {
+  constructor(client: Client, info: DeploymentInfo);
+  client: Client;
+  info: DeploymentInfo;
+  name: string;
+  kind: "job";
+  revision: number;
+  static deploy(name: string, opts?: DeployOptions & { wait?: true }): Promise<Deployment>;
+  static deploy(name: string, opts: DeployOptions & { wait: false }): Promise<RevisionInfo>;
+  static get(name: string, opts?: ClientOptions & { client?: Client }): Promise<Deployment>;
+  static list(opts?: ClientOptions & { client?: Client }): Promise<Deployment[]>;
+  revisions(): Promise<RevisionInfo[]>;
+  rollback(revision: number): Promise<Deployment>;
+  run(): Promise<Run>;
+  runs(): Promise<Run[]>;
+  getRun(id: string): Promise<Run>;
+  delete(): Promise<void>;
+}

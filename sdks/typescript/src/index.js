@@ -1007,3 +1007,174 @@ export const Template = {
     return (opts.client || new Client(opts)).request("POST", "/v1/templates/prune", { body });
   },
 };
+
+/** A project's files as git sees them (every .gitignore, .nullspaceignore at the top)
+ * packed with tar; without git, all but .git. */
+function projectTar(dir) {
+  const tarOwned = ["--owner=0", "--group=0", "--numeric-owner"];
+  let files;
+  try {
+    const g = fs.mkdtempSync(path.join(os.tmpdir(), "ns-git-"));
+    try {
+      execFileSync("git", ["init", "-q", g]);
+      const args = ["--git-dir", path.join(g, ".git"), "--work-tree", ".", "ls-files", "-z", "--others", "--exclude-standard"];
+      if (fs.existsSync(path.join(dir, ".nullspaceignore"))) args.push("--exclude-from=.nullspaceignore");
+      files = execFileSync("git", args, { cwd: dir, maxBuffer: 1 << 28 });
+    } finally {
+      fs.rmSync(g, { recursive: true, force: true });
+    }
+  } catch (e) {
+    if (e.code !== "ENOENT") throw e;
+    return execFileSync("tar", ["-C", dir, ...tarOwned, "--exclude-vcs", "-cf", "-", "."], { maxBuffer: 1 << 30 });
+  }
+  return execFileSync("tar", ["-C", dir, ...tarOwned, "--null", "--no-recursion", "-T", "-", "-cf", "-"], { input: files, maxBuffer: 1 << 30 });
+}
+
+const depPath = (name, suffix = "") => `/v1/deployments/${encodeURIComponent(name)}${suffix}`;
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/** A job's run: id, state (starting, running, succeeded, failed, cancelled), exitCode,
+ * error, machineId, retained; info is the whole record. */
+export class Run {
+  constructor(client, info) {
+    this.client = client;
+    this.set(info);
+  }
+
+  set(info) {
+    this.info = info;
+    this.id = info.id;
+    this.deployment = info.deployment;
+    this.state = info.state;
+    this.exitCode = info.exit_code;
+    this.error = info.error;
+    this.machineId = info.machine_id;
+    this.retained = info.retained;
+  }
+
+  get path() {
+    return depPath(this.deployment, `/runs/${encodeURIComponent(this.id)}`);
+  }
+
+  get active() {
+    return this.state === "starting" || this.state === "running";
+  }
+
+  async refresh() {
+    this.set(await this.client.request("GET", this.path));
+    return this;
+  }
+
+  /** Its log from byte `offset` on (what is there now), as text. */
+  async logs(offset = 0) {
+    const parts = [];
+    for (;;) {
+      const page = await this.client.request("GET", `${this.path}/logs`, { query: { offset } });
+      if (!page.length) return Buffer.concat(parts).toString();
+      parts.push(page);
+      offset += page.length;
+    }
+  }
+
+  /** Waits until the run ends (rejects past timeoutMs); onOutput(text) gets its output as
+   * it comes. Resolves the run. */
+  async wait({ timeoutMs = 3600000, onOutput } = {}) {
+    const end = Date.now() + timeoutMs;
+    let offset = 0;
+    for (;;) {
+      const page = await this.client.request("GET", `${this.path}/logs`, { query: { offset } });
+      if (page.length) {
+        offset += page.length;
+        onOutput?.(page.toString());
+        continue;
+      }
+      if (!(await this.refresh()).active) {
+        const rest = await this.logs(offset); // what came between the last page and the record
+        if (rest) onOutput?.(rest);
+        return this;
+      }
+      if (Date.now() > end) throw errorFor("request_timeout", `run ${this.id} is still ${this.state}`);
+      await sleep(250);
+    }
+  }
+
+  /** Cancels it while it runs, or destroys its retained machine now. */
+  async cancel() {
+    this.set(await this.client.request("POST", `${this.path}/cancel`));
+    return this;
+  }
+}
+
+/** Deployments: a project directory deployed as a named job (docs/deployments.md). Each
+ * deploy builds a revision that goes live when ready; each run is a fresh machine. */
+export class Deployment {
+  constructor(client, info) {
+    this.client = client;
+    this.info = info;
+    this.name = info.name;
+    this.kind = info.kind;
+    this.revision = info.revision;
+  }
+
+  /** Deploys a new revision of job `name`: { directory, command | argv, from, dockerfile,
+   * steps, env, secrets, vcpus, memory_mb, timeout_s, schedule, retain_failed_s,
+   * concurrency, runtime, no_cache } (the API's fields; directory is packed as git sees
+   * it). Resolves the deployment once the revision is live (BuildFailedError when its
+   * build failed), or with wait: false the new revision's record at once. */
+  static async deploy(name, opts = {}) {
+    const { client, apiUrl, apiKey, timeoutMs, waitTimeoutMs, directory, onLog, wait = true, ...fields } = opts;
+    const c = client || new Client({ apiUrl, apiKey, timeoutMs, waitTimeoutMs });
+    const body = { name, kind: "job", ...fields };
+    if (directory !== undefined) body.context_id = (await c.request("PUT", "/v1/templates/contexts", { raw: projectTar(directory) })).context_id;
+    let rev = await c.request("POST", "/v1/deployments", { body });
+    if (!wait) return rev;
+    const logs = await Template.logs(rev.build_id, { client: c, follow: true, onLog });
+    while (rev.state === "building") {
+      await sleep(200);
+      rev = await c.request("GET", depPath(name, `/revisions/${rev.number}`));
+    }
+    if (rev.state !== "ready") throw new BuildFailedError(await c.request("GET", `/v1/templates/builds/${rev.build_id}`), logs);
+    return Deployment.get(name, { client: c });
+  }
+
+  static async get(name, opts = {}) {
+    const c = opts.client || new Client(opts);
+    return new Deployment(c, await c.request("GET", depPath(name)));
+  }
+
+  static async list(opts = {}) {
+    const c = opts.client || new Client(opts);
+    return (await allPages(c, "/v1/deployments", "deployments")).map((d) => new Deployment(c, d));
+  }
+
+  /** Its revisions' records, newest first. */
+  revisions() {
+    return allPages(this.client, depPath(this.name, "/revisions"), "revisions");
+  }
+
+  /** Makes revision number `revision` (ready) the live one. */
+  async rollback(revision) {
+    const d = await this.client.request("POST", depPath(this.name, "/rollback"), { body: { revision } });
+    Object.assign(this, new Deployment(this.client, d));
+    return this;
+  }
+
+  /** Starts a run from the live revision (starting). */
+  async run() {
+    return new Run(this.client, await this.client.request("POST", depPath(this.name, "/runs")));
+  }
+
+  /** Its runs, newest first. */
+  async runs() {
+    return (await allPages(this.client, depPath(this.name, "/runs"), "runs")).map((r) => new Run(this.client, r));
+  }
+
+  async getRun(id) {
+    return new Run(this.client, await this.client.request("GET", depPath(this.name, `/runs/${encodeURIComponent(id)}`)));
+  }
+
+  /** Deletes it: runs cancelled, machines destroyed, logs and revisions removed. */
+  async delete() {
+    await this.client.request("DELETE", depPath(this.name));
+  }
+}
