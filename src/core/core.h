@@ -28,6 +28,7 @@ struct webhooks;
 struct deploy_build;
 struct deploy_run;
 struct deploy_sched;
+struct deploy_svc;
 
 /* What the core tells the layer above. Each may be NULL; each runs on the loop thread,
  * synchronously, and must not free what the core passes (borrowed for the call). */
@@ -96,6 +97,9 @@ struct core {
         struct deploy_sched *deploy_sched;  /* live revisions' schedules (deploy_sched.c) */
         size_t deploy_nsched;
         struct loop_timer deploy_timer; /* fires at the first schedule's next time */
+        struct deploy_svc *deploy_svcs; /* services (core/deploy_service.c) */
+        struct loop_timer deploy_watch; /* replaces services' machines that died */
+        json_t *deploy_doomed;          /* templates of deleted deployments still in use */
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

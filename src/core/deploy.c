@@ -15,6 +15,8 @@
 #include "build_spec.h"
 #include "core.h"
 #include "deploy_internal.h"
+#include "machine.h"
+#include "pools.h"
 #include "templates.h"
 
 /* A revision's build, awaited. */
@@ -76,7 +78,9 @@ static void settle(struct core *core, const char *name, int64_t number, const ch
                 json_object_set_new(rev, "error", json_string(error));
         else
                 deploy_set_int(rev, "ready_at", now);
-        if (store_revision_put(core->store, name, number, rev, &e) == 0 && !error) {
+        const char *kind = json_string_value(json_object_get(dep, "kind"));
+        int service = kind && !strcmp(kind, "service");
+        if (store_revision_put(core->store, name, number, rev, &e) == 0 && !error && !service) {
                 deploy_set_int(dep, "revision", number);
                 deploy_set_int(dep, "updated_at", now);
                 store_deploy_put(core->store, name, dep, &e);
@@ -88,6 +92,8 @@ static void settle(struct core *core, const char *name, int64_t number, const ch
                    "deployment", name, NULL, data);
         json_decref(rev);
         json_decref(dep);
+        if (service && !error) /* live once its machine is healthy */
+                deploy_service_start(core, name, number);
         deploy_sched_reload(core);
 }
 
@@ -227,6 +233,14 @@ int deploy_rollback(struct core *core, const char *name, int64_t number, json_t 
                                  "revision %lld of '%s' is %s, not ready", (long long)number, name,
                                  state ? state : "unknown");
         }
+        const char *kind = json_string_value(json_object_get(d, "kind"));
+        if (kind && !strcmp(kind, "service")) {
+                json_decref(d);
+                if (deploy_service_rollback(core, name, number, e) < 0)
+                        return -1;
+                *dep = deploy_get(core, name, e);
+                return *dep ? 0 : -1;
+        }
         int64_t was = json_integer_value(json_object_get(d, "revision"));
         deploy_set_int(d, "revision", number);
         deploy_set_int(d, "updated_at", time_wall_ms());
@@ -242,8 +256,8 @@ int deploy_rollback(struct core *core, const char *name, int64_t number, json_t 
         return 0;
 }
 
-/* Deletes the templates of name's revisions that nothing uses any more (a machine still
- * running from one keeps it: templates_collect takes it later). */
+/* Deletes the templates of name's revisions; one a machine still uses (being destroyed)
+ * is tried again by deploy_templates_collect. */
 static void delete_templates(struct core *core, const char *name)
 {
         json_t *revs = NULL;
@@ -257,8 +271,11 @@ static void delete_templates(struct core *core, const char *name)
                 const char *ref = json_string_value(json_object_get(rev, "template"));
                 const char *state = json_string_value(json_object_get(rev, "state"));
                 if (ref && state && strcmp(state, "ready") == 0 &&
-                    templates_delete(core, ref, &e) < 0)
-                        log_info("deploy_template_kept", "template=%s reason=\"%s\"", ref, e.msg);
+                    templates_delete(core, ref, &e) == -EBUSY) {
+                        if (!core->deploy_doomed)
+                                core->deploy_doomed = json_array();
+                        json_array_append_new(core->deploy_doomed, json_string(ref));
+                }
         }
         json_decref(revs);
 }
@@ -276,6 +293,7 @@ int deploy_delete(struct core *core, const char *name, struct err *e)
                                          "cancel its build) first",
                                          (long long)b->number, name);
         deploy_runs_end(core, name);
+        deploy_service_end(core, name);
         delete_templates(core, name);
         if (store_deploy_delete(core->store, name, e) < 0)
                 return -1;
@@ -339,6 +357,7 @@ void deploys_recover(struct core *core)
                 json_decref(docs);
         }
         deploy_runs_recover(core);
+        deploy_services_recover(core);
         deploy_sched_reload(core);
 }
 
@@ -351,5 +370,51 @@ void deploys_drop(struct core *core)
                 free(b);
         }
         deploy_runs_drop(core);
+        deploy_services_drop(core);
+        json_decref(core->deploy_doomed); /* the next daemon's deletes leave them: logged */
+        core->deploy_doomed = NULL;
         deploy_sched_stop(core);
+}
+
+struct machine *deploy_machine_create(struct core *core, const char *name, const json_t *rev,
+                                      const char *run_id, const json_t *meta, const json_t *idle,
+                                      int64_t timeout_s, machine_done_cb cb, void *ud,
+                                      struct err *e)
+{
+        json_t *env = json_deep_copy(json_object_get(rev, "env"));
+        char num[24];
+        snprintf(num, sizeof(num), "%lld",
+                 (long long)json_integer_value(json_object_get(rev, "number")));
+        json_object_set_new(env, "NULLSPACE_DEPLOYMENT", json_string(name));
+        json_object_set_new(env, "NULLSPACE_REVISION", json_string(num));
+        if (run_id)
+                json_object_set_new(env, "NULLSPACE_RUN_ID", json_string(run_id));
+        struct machine_params p = {
+            .template_name = json_string_value(json_object_get(rev, "template")),
+            .vcpus = (unsigned)json_integer_value(json_object_get(rev, "vcpus")),
+            .memory_mb = (unsigned)json_integer_value(json_object_get(rev, "memory_mb")),
+            .env = env,
+            .metadata = (json_t *)meta,
+            .timeout_s = timeout_s,
+            .auto_resume = 1,
+            .runtime = json_string_value(json_object_get(rev, "runtime")),
+            .idle = idle,
+            .secrets = json_object_get(rev, "secrets"),
+            .pool = POOL_SKIP, /* so cb never runs before machine_create returns */
+        };
+        struct machine *m = machine_create(core, &p, cb, ud, e);
+        json_decref(env);
+        return m;
+}
+
+void deploy_templates_collect(struct core *core)
+{
+        for (size_t i = 0; i < json_array_size(core->deploy_doomed);) {
+                struct err e = {0};
+                const char *ref = json_string_value(json_array_get(core->deploy_doomed, i));
+                if (templates_delete(core, ref, &e) == -EBUSY)
+                        i++;
+                else
+                        json_array_remove(core->deploy_doomed, i);
+        }
 }

@@ -36,10 +36,12 @@ struct deploy_run;
 /* 1 when name can name a deployment. */
 int deploy_name_valid(const char *name);
 
-/* Checks a revision's run spec (the API's fields: command (string or argv), env,
- * secrets, vcpus, memory_mb, timeout_s, schedule, retain_failed_s, concurrency, runtime)
- * and fills its defaults in. 0, or -1 with e set (invalid_field, secret_not_found). */
-int deploy_spec_check(struct core *core, json_t *spec, struct err *e);
+/* Checks a revision's run spec for a deployment of `kind` ("job" or "service"): command
+ * (string or argv), env, secrets, vcpus, memory_mb, runtime; a job's timeout_s,
+ * schedule, retain_failed_s, concurrency; a service's port, health_path, restart,
+ * idle_s, health_timeout_s (each refused for the other kind), and fills its defaults
+ * in. 0, or -1 with e set (invalid_field, secret_not_found). */
+int deploy_spec_check(struct core *core, const char *kind, json_t *spec, struct err *e);
 
 /* Deploys a new revision of `name` (created as kind `kind` when new: "job"): starts the
  * build of `build_req` (core/build.h's form, borrowed; its "ref" is set here) with the
@@ -77,6 +79,14 @@ int deploy_run_active(struct core *core, const char *id);
 /* The path of run id's log (STATE/deployments/NAME/runs/ID.log). */
 void deploy_log_path(const struct core *core, const char *name, const char *id, char *out,
                      size_t cap);
+
+/* The live machine of service `name` and the port its command listens on (*port);
+ * NULL when `name` is no service or has no live machine now (one is being started). */
+struct machine *deploy_service_machine(struct core *core, const char *name, unsigned *port);
+
+/* A NOTE from machine_id's agent (a process started or exited): a service's start
+ * process that exited is started again as its restart policy says. */
+void deploy_service_note(struct core *core, const char *machine_id, const json_t *note);
 
 /* At start-up, after machines_recover and builds_recover: revisions a stopped daemon
  * left building are settled from their builds' records, its runs still active are

@@ -16,7 +16,6 @@
 #include "deploy_internal.h"
 #include "machine.h"
 #include "machine_cmd.h"
-#include "pools.h"
 #include "secrets.h"
 
 struct deploy_run {
@@ -251,33 +250,14 @@ static int load_redactor(struct deploy_run *r, const json_t *names, struct err *
 /* The machine of run r from revision rev. -1 with e set (the run is then failed). */
 static int start_machine(struct deploy_run *r, const json_t *rev, struct err *e)
 {
-        json_t *env = json_deep_copy(json_object_get(rev, "env"));
-        json_object_set_new(env, "NULLSPACE_DEPLOYMENT", json_string(r->name));
-        json_object_set_new(env, "NULLSPACE_RUN_ID", json_string(r->id));
-        char num[24];
-        snprintf(num, sizeof(num), "%lld",
-                 (long long)json_integer_value(json_object_get(rev, "number")));
-        json_object_set_new(env, "NULLSPACE_REVISION", json_string(num));
         json_t *meta =
             json_pack("{s:s,s:s}", "nullspace.deployment", r->name, "nullspace.run", r->id);
         json_t *idle = json_pack("{s:i,s:i}", "pause_after_s", 0, "hibernate_after_s", 0);
         int64_t timeout = json_integer_value(json_object_get(rev, "timeout_s"));
         int64_t keep = json_integer_value(json_object_get(rev, "retain_failed_s"));
-        struct machine_params p = {
-            .template_name = json_string_value(json_object_get(rev, "template")),
-            .vcpus = (unsigned)json_integer_value(json_object_get(rev, "vcpus")),
-            .memory_mb = (unsigned)json_integer_value(json_object_get(rev, "memory_mb")),
-            .env = env,
-            .metadata = meta,
-            .timeout_s = timeout + keep + 300, /* a backstop: the run's timer ends it first */
-            .auto_resume = 1,
-            .runtime = json_string_value(json_object_get(rev, "runtime")),
-            .idle = idle,
-            .secrets = json_object_get(rev, "secrets"),
-            .pool = POOL_SKIP, /* so the callback never runs before machine_create returns */
-        };
-        struct machine *m = machine_create(r->core, &p, on_created, r, e);
-        json_decref(env);
+        /* the deadline is a backstop: the run's timer ends it first */
+        struct machine *m = deploy_machine_create(r->core, r->name, rev, r->id, meta, idle,
+                                                  timeout + keep + 300, on_created, r, e);
         json_decref(meta);
         json_decref(idle);
         if (!m)

@@ -43,8 +43,47 @@ static void set_default(json_t *spec, const char *key, json_t *v)
                 json_decref(v);
 }
 
-int deploy_spec_check(struct core *core, json_t *spec, struct err *e)
+/* The fields only one kind takes: refused for the other; the service's defaults. */
+static int check_kind(json_t *spec, const char *kind, struct err *e)
 {
+        static const char *const job_only[] = {"schedule", "retain_failed_s", "concurrency",
+                                               "timeout_s"};
+        static const char *const service_only[] = {"port", "health_path", "restart", "idle_s",
+                                                   "health_timeout_s"};
+        int service = !strcmp(kind, "service");
+        const char *const *other = service ? job_only : service_only;
+        size_t n = service ? sizeof(job_only) / sizeof(job_only[0])
+                           : sizeof(service_only) / sizeof(service_only[0]);
+        for (size_t i = 0; i < n; i++)
+                if (json_object_get(spec, other[i]))
+                        return err_coded(e, NS_E_INVALID_FIELD, EINVAL, "field '%s' is not a %s's",
+                                         other[i], kind);
+        if (!service)
+                return 0;
+        if (!json_object_get(spec, "port"))
+                return err_coded(e, NS_E_INVALID_FIELD, EINVAL,
+                                 "field 'port': a service names the port its command listens on");
+        const char *path = json_string_value(json_object_get(spec, "health_path"));
+        if (path && (path[0] != '/' || strpbrk(path, "'\"\\ \t\r\n")))
+                return err_coded(e, NS_E_INVALID_FIELD, EINVAL,
+                                 "field 'health_path': a path starting with '/', without quotes "
+                                 "or blanks");
+        const char *restart = json_string_value(json_object_get(spec, "restart"));
+        if (restart && strcmp(restart, "always") && strcmp(restart, "on-failure") &&
+            strcmp(restart, "never"))
+                return err_coded(e, NS_E_INVALID_FIELD, EINVAL,
+                                 "field 'restart': always, on-failure or never");
+        set_default(spec, "health_path", json_string("/"));
+        set_default(spec, "restart", json_string("always"));
+        set_default(spec, "idle_s", json_integer(300));
+        set_default(spec, "health_timeout_s", json_integer(60));
+        return 0;
+}
+
+int deploy_spec_check(struct core *core, const char *kind, json_t *spec, struct err *e)
+{
+        if (check_kind(spec, kind, e) < 0)
+                return -1;
         if (check_command(json_object_get(spec, "command"), e) < 0)
                 return -1;
         const char *k;
@@ -86,10 +125,12 @@ int deploy_spec_check(struct core *core, json_t *spec, struct err *e)
         set_default(spec, "secrets", json_array());
         set_default(spec, "vcpus", json_integer(1));
         set_default(spec, "memory_mb", json_integer(512));
-        set_default(spec, "timeout_s", json_integer(3600));
-        set_default(spec, "retain_failed_s", json_integer(DEPLOY_DEFAULT_KEEP));
-        set_default(spec, "concurrency", json_string("allow"));
-        set_default(spec, "schedule", json_null());
+        if (!strcmp(kind, "job")) {
+                set_default(spec, "timeout_s", json_integer(3600));
+                set_default(spec, "retain_failed_s", json_integer(DEPLOY_DEFAULT_KEEP));
+                set_default(spec, "concurrency", json_string("allow"));
+                set_default(spec, "schedule", json_null());
+        }
         set_default(spec, "runtime", json_string(core->driver->name));
         return 0;
 }

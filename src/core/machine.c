@@ -18,6 +18,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "core.h"
+#include "deploy.h"
 
 static const char *const state_names[] = {"creating", "running",      "destroying", "destroyed",
                                           "failed",   "hibernating",  "hibernated", "resuming",
@@ -242,6 +243,7 @@ void machine__fail(struct machine *m, const char *reason)
 static void on_agent_note(struct agent_conn *a, json_t *note)
 {
         struct machine *m = a->owner;
+        deploy_service_note(m->core, m->id, note);
         if (m->core->hooks.process)
                 m->core->hooks.process(m->core, m->id, note);
 }

@@ -172,6 +172,15 @@ extern const size_t api_nservices;
  * preview) and forwards it to the machine's server; NULL for any other request. */
 const struct route *api_service_intercept(struct http_exchange *ex);
 
+/* A request for a deployed service: by host (NAME.DOMAIN) or path (/deploy/NAME/...),
+ * the route that relays it to the service's live machine (api/deploy_proxy.c); NULL
+ * for any other request. */
+const struct route *api_deploy_intercept(struct http_exchange *ex);
+
+/* Adds a service's url (NAME.DOMAIN) and path_url (/deploy/NAME/ on the daemon's
+ * address) to its record dep; nothing for a job. */
+void api_deploy_urls(struct http_exchange *ex, json_t *dep);
+
 /* Answers a service request whose machine has nothing on the service's port (by
  * pc->port): 409 code_interpreter_not_available or desktop_not_available (a
  * preview_conn's refused hook; ws_code.c's too). Loop thread. */

@@ -109,10 +109,12 @@ void api_deployments_rollback(struct http_exchange *ex)
         core_cause_set(api_core(ex), "user", ex->key_id);
         int r = deploy_rollback(api_core(ex), name, in.revision, &dep, &e);
         core_cause_clear(api_core(ex));
-        if (r < 0)
+        if (r < 0) {
                 api_fail_err(ex, &e);
-        else
-                http_respond_json(ex, 200, dep);
+                return;
+        }
+        api_deploy_urls(ex, dep);
+        http_respond_json(ex, 200, dep);
 }
 
 void api_deployments_run(struct http_exchange *ex)

@@ -21,6 +21,8 @@ struct deploy_req {
         struct jv_strlist argv, secrets;
         struct jv_strmap env;
         int64_t timeout_s, retain_failed_s;
+        char *health_path, *restart;
+        int64_t port, idle_s, health_timeout_s;
 };
 
 #define F(field) offsetof(struct deploy_req, field)
@@ -44,6 +46,11 @@ static const struct jv_field deploy_fields[] = {
     {"schedule", JV_STRING, 0, F(schedule), 256, 0, 0},
     {"retain_failed_s", JV_INT, 0, F(retain_failed_s), 0, 0, DEPLOY_RETAIN_MAX},
     {"concurrency", JV_STRING, 0, F(concurrency), 16, 0, 0},
+    {"port", JV_INT, 0, F(port), 0, 1, 65535},
+    {"health_path", JV_STRING, 0, F(health_path), 512, 0, 0},
+    {"restart", JV_STRING, 0, F(restart), 16, 0, 0},
+    {"idle_s", JV_INT, 0, F(idle_s), 0, 0, 30 * 86400},
+    {"health_timeout_s", JV_INT, 0, F(health_timeout_s), 0, 1, 600},
 };
 #undef F
 
@@ -92,6 +99,16 @@ static json_t *run_spec(const struct deploy_req *in, uint64_t present, json_t *b
                 json_object_set_new(spec, "concurrency", json_string(in->concurrency));
         if (in->b.runtime)
                 json_object_set_new(spec, "runtime", json_string(in->b.runtime));
+        if (in->port)
+                json_object_set_new(spec, "port", json_integer(in->port));
+        if (in->health_path)
+                json_object_set_new(spec, "health_path", json_string(in->health_path));
+        if (in->restart)
+                json_object_set_new(spec, "restart", json_string(in->restart));
+        if (present & (1u << 22))
+                json_object_set_new(spec, "idle_s", json_integer(in->idle_s));
+        if (in->health_timeout_s)
+                json_object_set_new(spec, "health_timeout_s", json_integer(in->health_timeout_s));
         return spec;
 }
 
@@ -106,8 +123,8 @@ static int check_request(struct http_exchange *ex, struct deploy_req *in)
                                    DEPLOY_NAME_MAX);
                 return -1;
         }
-        if (in->kind && strcmp(in->kind, "job") != 0) {
-                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'kind': job");
+        if (in->kind && strcmp(in->kind, "job") != 0 && strcmp(in->kind, "service") != 0) {
+                http_respond_error(ex, NS_E_INVALID_FIELD, "field 'kind': job or service");
                 return -1;
         }
         if (in->command && in->argv.n) {
@@ -154,9 +171,10 @@ void api_deployments_create(struct http_exchange *ex)
         struct err e = {0};
         int created = 0;
         core_cause_set(api_core(ex), "user", ex->key_id);
-        int r = deploy_spec_check(api_core(ex), spec, &e);
+        const char *kind = in.kind ? in.kind : "job";
+        int r = deploy_spec_check(api_core(ex), kind, spec, &e);
         if (r == 0)
-                r = deploy_create(api_core(ex), name, "job", build, spec, &rev, &created, &e);
+                r = deploy_create(api_core(ex), name, kind, build, spec, &rev, &created, &e);
         core_cause_clear(api_core(ex));
         if (r < 0)
                 api_fail_err(ex, &e);
@@ -191,6 +209,7 @@ static json_t *deployment_view(struct http_exchange *ex, const char *name)
         json_object_set_new(dep, "live_revision", live ? live : json_null());
         json_object_set(dep, "latest_revision", json_array_get(revs, 0) ?: json_null());
         json_decref(revs);
+        api_deploy_urls(ex, dep);
         return dep;
 }
 
@@ -216,6 +235,9 @@ void api_deployments_list(struct http_exchange *ex)
                 api_fail(ex, &e);
                 return;
         }
+        size_t i;
+        json_t *d;
+        json_array_foreach(docs, i, d) api_deploy_urls(ex, d);
         http_respond_json(ex, 200,
                           json_pack("{s:o,s:o}", "deployments", docs, "next_cursor",
                                     more ? json_sprintf("%lld", (long long)next) : json_null()));

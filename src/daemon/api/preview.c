@@ -148,6 +148,8 @@ const struct route *api_preview_intercept(struct http_exchange *ex)
         const struct route *own = api_service_intercept(ex);
         if (!own)
                 own = api_viewer_intercept(ex);
+        if (!own)
+                own = api_deploy_intercept(ex);
         if (own)
                 return own;
         const char *label, *rest;
@@ -428,21 +430,40 @@ static void take(struct http_exchange *ex)
         preview_conn_start(pc, m, preview_conn_connect);
 }
 
-int preview_forward(struct http_exchange *ex, struct machine *m, unsigned port, const char *target,
-                    void (*refused)(struct preview_conn *pc))
+/* Takes ex to `port` of m as target: by_path closes after one answer, ours strips our
+ * API key. The connection, or NULL after answering. */
+static struct preview_conn *relay_to(struct http_exchange *ex, struct machine *m, unsigned port,
+                                     const char *target, int by_path, int ours)
 {
         if (preview_conn_admit(ex, m) < 0)
-                return -1;
+                return NULL;
         struct preview_target t = {.port = port};
         snprintf(t.id, sizeof(t.id), "%s", m->id);
         struct buf pre;
         buf_init(&pre, RELAY_BUF);
-        if (rewrite_head(ex, &t, target, 1, 1, &pre) < 0) {
+        if (rewrite_head(ex, &t, target, by_path, ours, &pre) < 0) {
                 buf_fini(&pre);
                 http_respond_error(ex, NS_E_HEADERS_TOO_LARGE, "the request head is too large");
-                return -1;
+                return NULL;
         }
-        struct preview_conn *pc = preview_conn_take(ex, m, port, &pre);
+        return preview_conn_take(ex, m, port, &pre);
+}
+
+int preview_relay(struct http_exchange *ex, struct machine *m, unsigned port, const char *target,
+                  int by_path)
+{
+        struct preview_conn *pc = relay_to(ex, m, port, target, by_path, 0);
+        if (!pc)
+                return -1;
+        pc->abortive = 1; /* no socket of the machine lingers into an idle hibernation */
+        preview_conn_start(pc, m, preview_conn_connect);
+        return 0;
+}
+
+int preview_forward(struct http_exchange *ex, struct machine *m, unsigned port, const char *target,
+                    void (*refused)(struct preview_conn *pc))
+{
+        struct preview_conn *pc = relay_to(ex, m, port, target, 1, 1);
         if (!pc)
                 return -1;
         pc->refused = refused;

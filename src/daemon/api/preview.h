@@ -122,6 +122,13 @@ void preview_conn_connect(struct preview_conn *pc, struct machine *m);
 int preview_forward(struct http_exchange *ex, struct machine *m, unsigned port, const char *target,
                     void (*refused)(struct preview_conn *pc));
 
+/* Relays request ex (taken at its head) to `port` of machine m as `target`, as the
+ * client sent it (its Authorization passes: it is the app's own, not our key); by_path
+ * closes after the answer. A hibernated or paused m resumes first. 0 (ex is freed), or
+ * -1 after answering ex. Loop thread. */
+int preview_relay(struct http_exchange *ex, struct machine *m, unsigned port, const char *target,
+                  int by_path);
+
 /* Answers pc's client with an error (raw HTTP: the socket is ours), closes and frees
  * pc. Loop thread. */
 void preview_conn_fail(struct preview_conn *pc, enum ns_code code, const char *msg);
