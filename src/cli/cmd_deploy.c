@@ -163,6 +163,10 @@ static int request(const struct cli_cmd *cmd, const char *dir, const json_t *m, 
         static const char *const job[] = {"schedule", "retain_failed_s", "concurrency"};
         for (size_t i = 0; i < ARRAY_SIZE(job); i++)
                 take(body, job[i], json_object_get(m, "job"), job[i]);
+        static const char *const svc[] = {"port", "health_path", "restart", "idle_s",
+                                          "health_timeout_s"};
+        for (size_t i = 0; i < ARRAY_SIZE(svc); i++)
+                take(body, svc[i], json_object_get(m, "service"), svc[i]);
         return 0;
 }
 
@@ -214,6 +218,38 @@ static int settle(struct cli *c, const char *name, long long number, json_t **re
         }
 }
 
+/* Waits until service name's revision `number` is live or failed; the deployment's
+ * record into *dep. */
+static int live(struct cli *c, const char *name, long long number, json_t **dep)
+{
+        char path[160];
+        snprintf(path, sizeof(path), "/v1/deployments/%s", name);
+        fprintf(stderr, "waiting for revision %lld to pass its health check\n", number);
+        for (;;) {
+                struct cli_resp r;
+                int rc = cli_request(c, "GET", path, NULL, 1, &r);
+                if (rc)
+                        return rc;
+                if (r.status != 200 || !r.doc) {
+                        rc = cli_fail_response(c, &r);
+                        cli_resp_free(&r);
+                        return rc;
+                }
+                const json_t *latest = json_object_get(r.doc, "latest_revision");
+                const char *st = json_string_value(json_object_get(latest, "state")) ?: "";
+                if (json_integer_value(json_object_get(r.doc, "revision")) == number ||
+                    json_integer_value(json_object_get(latest, "number")) != number ||
+                    strcmp(st, "ready") != 0) {
+                        *dep = json_incref(r.doc);
+                        cli_resp_free(&r);
+                        return 0;
+                }
+                cli_resp_free(&r);
+                struct timespec ts = {0, 200 * 1000000L};
+                nanosleep(&ts, NULL);
+        }
+}
+
 /* Sends the request, follows the build and reports the revision. */
 static int deploy(struct cli *c, json_t *body)
 {
@@ -237,8 +273,27 @@ static int deploy(struct cli *c, json_t *body)
             (rc = settle(c, name, number, &rev)))
                 return rc;
         int ok = !strcmp(json_string_value(json_object_get(rev, "state")) ?: "", "ready");
+        json_t *dep = NULL;
+        if (ok && json_object_get(rev, "port") && (rc = live(c, name, number, &dep))) {
+                json_decref(rev);
+                return rc;
+        }
+        if (dep) { /* a service: live, or its revision failed its health check */
+                json_decref(rev);
+                rev = dep;
+                ok = json_integer_value(json_object_get(dep, "revision")) == number;
+        }
         if (c->json)
                 cli_print_json(rev);
+        else if (ok && dep)
+                printf("deployed %s revision %lld: %s (also %s)\n", name, number,
+                       json_string_value(json_object_get(dep, "url")),
+                       json_string_value(json_object_get(dep, "path_url")));
+        else if (dep)
+                fprintf(stderr, "error: revision %lld of %s did not go live: %s\n", number, name,
+                        json_string_value(
+                            json_object_get(json_object_get(dep, "latest_revision"), "error"))
+                            ?: "unhealthy");
         else if (ok)
                 printf("deployed %s revision %lld: run it with `nullspace deployments run %s`\n",
                        name, number, name);
@@ -252,7 +307,7 @@ static int deploy(struct cli *c, json_t *body)
 int cmd_deploy(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("deploy");
-        const char *v[2] = {0};
+        const char *v[3] = {0};
         int npos, rc = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
         if (rc)
                 return rc;
@@ -262,14 +317,20 @@ int cmd_deploy(struct cli *c, int argc, char **argv)
         json_t *m = read_manifest(cmd, dir, &rc);
         if (!m)
                 return rc;
-        const char *kind = json_string_value(json_object_get(m, "kind"));
-        if (kind && strcmp(kind, "job") != 0) {
+        const char *kind = v[1]   ? "job"
+                           : v[2] ? "service"
+                                  : json_string_value(json_object_get(m, "kind"));
+        if (v[1] && v[2])
+                rc = cli_usage_error(cmd, "give one of --job and --service");
+        else if (kind && strcmp(kind, "job") != 0 && strcmp(kind, "service") != 0)
+                rc = cli_usage_error(cmd, "nullspace.toml: kind = \"job\" or \"service\"");
+        if (rc) {
                 json_decref(m);
-                return cli_usage_error(cmd, "nullspace.toml: kind = \"job\"");
+                return rc;
         }
         char name[64];
         pick_name(v[0], m, dir, name, sizeof(name));
-        json_t *body = json_pack("{s:s,s:s}", "name", name, "kind", "job");
+        json_t *body = json_pack("{s:s,s:s}", "name", name, "kind", kind ? kind : "job");
         if (!(rc = request(cmd, dir, m, body)) && !(rc = cli_upload_dir(c, cmd, dir, 1, body)))
                 rc = deploy(c, body);
         json_decref(body);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../common/cleanup.h"
 #include "cli.h"
@@ -72,6 +73,9 @@ static void show_runs(const json_t *d)
 static void show_deployment(const json_t *d)
 {
         deployment_row(d);
+        if (json_is_string(json_object_get(d, "url")))
+                printf("url: %s (also %s)\n", json_string_value(json_object_get(d, "url")),
+                       json_string_value(json_object_get(d, "path_url")));
         const json_t *live = json_object_get(d, "live_revision");
         if (json_is_object(live))
                 printf("live: revision %lld, template %s\n",
@@ -304,6 +308,45 @@ static int newest_run(struct cli *c, const char *base, char *id, size_t cap)
         return 0;
 }
 
+/* A service's logs: its live machine's start process's buffered output (stdout, then
+ * stderr); with follow, what is new every second until interrupted. */
+static int service_logs(struct cli *c, const json_t *dep, int follow)
+{
+        const char *mid = json_string_value(json_object_get(dep, "machine_id"));
+        if (!mid) {
+                fprintf(stderr, "error: the service has no live machine yet\n");
+                return ns_code_def(NS_E_MACHINE_NOT_RUNNING)->exit_code;
+        }
+        char path[160];
+        snprintf(path, sizeof(path), "/v1/machines/%s/processes/start/logs", mid);
+        size_t shown[2] = {0, 0};
+        for (;;) {
+                struct cli_resp r;
+                int rc = cli_request(c, "GET", path, NULL, 1, &r);
+                if (rc)
+                        return rc;
+                if (r.status != 200 || !r.doc) {
+                        rc = cli_fail_response(c, &r);
+                        cli_resp_free(&r);
+                        return rc;
+                }
+                static const char *const keys[] = {"stdout", "stderr"};
+                for (int i = 0; i < 2; i++) {
+                        const char *t = json_string_value(json_object_get(r.doc, keys[i])) ?: "";
+                        size_t n = strlen(t);
+                        if (n < shown[i]) /* the buffer moved on: show it whole */
+                                shown[i] = 0;
+                        fwrite(t + shown[i], 1, n - shown[i], i ? stderr : stdout);
+                        shown[i] = n;
+                }
+                fflush(stdout);
+                cli_resp_free(&r);
+                if (!follow)
+                        return 0;
+                sleep(1);
+        }
+}
+
 int cmd_deployments_logs(struct cli *c, int argc, char **argv)
 {
         const struct cli_cmd *cmd = cli_find("deployments logs");
@@ -314,6 +357,20 @@ int cmd_deployments_logs(struct cli *c, int argc, char **argv)
                 return rc;
         if (v[0] && (rc = cli_id_arg(cmd, v[0], "a run ID (r_...)")))
                 return rc;
+        struct cli_resp dr;
+        if ((rc = cli_request(c, "GET", base, NULL, 1, &dr)))
+                return rc;
+        if (dr.status != 200 || !dr.doc) {
+                rc = cli_fail_response(c, &dr);
+                cli_resp_free(&dr);
+                return rc;
+        }
+        if (!strcmp(json_string_value(json_object_get(dr.doc, "kind")) ?: "", "service")) {
+                rc = service_logs(c, dr.doc, v[1] != NULL);
+                cli_resp_free(&dr);
+                return rc;
+        }
+        cli_resp_free(&dr);
         if (v[0])
                 snprintf(id, sizeof(id), "%s", v[0]);
         else if ((rc = newest_run(c, base, id, sizeof(id))))

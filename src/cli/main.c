@@ -262,13 +262,14 @@ static const struct cli_flag f_write_flags[] = {
 static const struct cli_flag deploy_flags[] = {
     {"--name", "N", "the deployment's name (default: the manifest's, else the directory's)", 0},
     {"--job", NULL, "deploy it as a job (the default)", 0},
+    {"--service", NULL, "deploy it as a service (nullspace.toml's [service] names its port)", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag d_run_flags[] = {
     {"--follow", NULL, "print the run's output until it ends; exit with its exit code", 0},
     {NULL, NULL, NULL, 0}};
 static const struct cli_flag d_logs_flags[] = {
     {"--run", "ID", "this run's output (default: the newest run's)", 0},
-    {"--follow", NULL, "keep printing until the run ends", 0},
+    {"--follow", NULL, "keep printing until the run ends (a service's: until interrupted)", 0},
     {NULL, NULL, NULL, 0}};
 
 const struct cli_cmd cli_cmds[] = {
@@ -293,10 +294,10 @@ const struct cli_cmd cli_cmds[] = {
     {"secrets delete", "NAME",
      "Delete a secret (machines that have it keep it; new ones naming it are refused)", no_flags,
      cmd_secrets_delete},
-    {"deploy", "DIR [--name N] [--job]",
-     "Deploy a project directory as a job: its files (less what .gitignore and "
+    {"deploy", "DIR [--name N] [--job|--service]",
+     "Deploy a project directory as a job or a service: its files (less what .gitignore and "
      ".nullspaceignore name) and nullspace.toml are built into a new revision, which goes live "
-     "when its build is ready",
+     "when its build is ready (a service's: when its health check passes)",
      deploy_flags, cmd_deploy},
     {"deployments list", "[--limit N] [--cursor C]", "List deployments", list_flags,
      cmd_deployments_list},
@@ -316,7 +317,8 @@ const struct cli_cmd cli_cmds[] = {
      d_run_flags, cmd_deployments_run},
     {"deployments runs", "NAME", "List a job's runs, newest first", no_flags, cmd_deployments_runs},
     {"deployments logs", "NAME [--run ID] [--follow]",
-     "Print a run's output (the newest run's unless --run), kept after its machine is gone",
+     "Print a job run's output (the newest run's unless --run), kept after its machine is "
+     "gone; for a service, its live machine's output",
      d_logs_flags, cmd_deployments_logs},
     {"deployments cancel", "NAME RUN",
      "Cancel a run under way, or destroy a failed run's retained machine now", no_flags,

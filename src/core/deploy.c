@@ -224,14 +224,15 @@ int deploy_rollback(struct core *core, const char *name, int64_t number, json_t 
                 json_decref(d);
                 return -1;
         }
-        const char *state = json_string_value(json_object_get(rev, "state"));
-        int ready = state && strcmp(state, "ready") == 0;
+        char state[16];
+        snprintf(state, sizeof(state), "%s",
+                 json_string_value(json_object_get(rev, "state")) ?: "unknown");
         json_decref(rev);
-        if (!ready) {
+        if (strcmp(state, "ready") != 0) {
                 json_decref(d);
                 return err_coded(e, NS_E_REVISION_NOT_READY, EAGAIN,
                                  "revision %lld of '%s' is %s, not ready", (long long)number, name,
-                                 state ? state : "unknown");
+                                 state);
         }
         const char *kind = json_string_value(json_object_get(d, "kind"));
         if (kind && !strcmp(kind, "service")) {
@@ -269,9 +270,7 @@ static void delete_templates(struct core *core, const char *name)
         json_array_foreach(revs, i, rev)
         {
                 const char *ref = json_string_value(json_object_get(rev, "template"));
-                const char *state = json_string_value(json_object_get(rev, "state"));
-                if (ref && state && strcmp(state, "ready") == 0 &&
-                    templates_delete(core, ref, &e) == -EBUSY) {
+                if (ref && templates_delete(core, ref, &e) == -EBUSY) {
                         if (!core->deploy_doomed)
                                 core->deploy_doomed = json_array();
                         json_array_append_new(core->deploy_doomed, json_string(ref));

@@ -337,6 +337,152 @@ class Deployments(DaemonTest):
                                "revisions": [2, 1], "listed": True, "deleted": True})
 
 
+SERVER_PY = """import http.server, os, sys
+if os.environ.get("BROKEN"):
+    sys.exit("this revision is broken")
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("rev %s %s %s" % (os.environ["NULLSPACE_REVISION"], self.path,
+                                 self.headers.get("Authorization"))).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        print("served", self.path, flush=True)
+http.server.HTTPServer(("0.0.0.0", 8080), H).serve_forever()
+"""
+
+
+class Services(DaemonTest):
+    req = Deployments.req
+    project = Deployments.project
+    settled = Deployments.settled
+    machine_gone = Deployments.machine_gone
+
+    def get(self, path, host=None, auth=None):
+        conn = self.d.conn(timeout=30)
+        headers = {"Host": host} if host else {}
+        if auth:
+            headers["Authorization"] = auth
+        try:
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            body = r.read().decode()
+        except ConnectionError as e:  # the server died with the connection in its backlog
+            return 0, str(e)
+        finally:
+            conn.close()
+        return r.status, body
+
+    def dep(self, name):
+        st, dep = self.req("GET", "/v1/deployments/" + name)
+        self.assertEqual(st, 200, dep)
+        return dep
+
+    def until(self, what, cond, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            v = cond()
+            if v:
+                return v
+            time.sleep(0.2)
+        self.fail("gave up waiting for " + what)
+
+    def machine_state(self, mid):
+        return self.req("GET", "/v1/machines/" + mid)[1]["state"]
+
+    def test_a_service_lives_restarts_sleeps_and_rolls_back(self):
+        root = self.project({"server.py": SERVER_PY, "nullspace.toml":
+                             'name = "web"\nkind = "service"\ncommand = "python3 server.py"\n'
+                             '[service]\nport = 8080\nhealth_path = "/healthz"\nidle_s = 3\n'})
+        r = self.d.cli("deploy", root, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.addCleanup(self.req, "DELETE", "/v1/deployments/web")
+        dep = json.loads(r.stdout)
+        self.assertEqual((dep["kind"], dep["revision"]), ("service", 1))
+        self.assertTrue(dep["url"].startswith("http://web.") and dep["path_url"].endswith("/deploy/web/"))
+        host = dep["url"].split("/")[2]
+        self.assertEqual(self.get("/a?b=1", host=host, auth="Bearer app-token"),
+                         (200, "rev 1 /a?b=1 Bearer app-token"), "by host, its own auth passes")
+        self.assertEqual(self.get("/deploy/web/c"), (200, "rev 1 /c None"), "by path")
+        first = dep["machine_id"]
+
+        # its process killed: started again in the same machine
+        st, _ = self.req("POST", "/v1/machines/%s/processes/start/signal" % first, {"signal": "KILL"})
+        self.assertEqual(st, 200)
+        self.until("a respawn", lambda: self.get("/deploy/web/back")[0] == 200, 30)
+        self.assertEqual(self.dep("web")["machine_id"], first)
+        r = self.d.cli("deployments", "logs", "web")
+        self.assertIn("served /back", r.stdout)
+
+        # idle: hibernated; a request wakes it
+        self.until("an idle hibernation", lambda: self.machine_state(first) == "hibernated", 30)
+        self.assertEqual(self.get("/deploy/web/woken"), (200, "rev 1 /woken None"))
+        self.assertEqual(self.machine_state(first), "running")
+
+        # a broken revision never takes traffic
+        st, rev = self.req("POST", "/v1/deployments", {
+            "name": "web", "kind": "service", "command": "python3 /app/server.py", "port": 8080,
+            "env": {"BROKEN": "1"}, "health_timeout_s": 3,
+            "context_id": self.upload(root)})
+        self.assertEqual(st, 202, rev)
+        self.until("the broken revision to fail",
+                   lambda: self.settled("web", 2)["state"] == "failed", 60)
+        self.assertIn("unhealthy", self.settled("web", 2)["error"])
+        self.assertEqual(self.get("/deploy/web/still"), (200, "rev 1 /still None"))
+
+        # a good one does; the old machine is kept hibernated, a rollback is instant
+        st, rev = self.req("POST", "/v1/deployments", {
+            "name": "web", "kind": "service", "command": "python3 /app/server.py", "port": 8080,
+            "context_id": self.upload(root)})
+        self.until("revision 3 live", lambda: self.dep("web")["revision"] == 3, 60)
+        dep = self.dep("web")
+        self.assertEqual(dep["previous_machine_id"], first)
+        self.assertEqual(self.get("/deploy/web/new"), (200, "rev 3 /new None"))
+        self.until("the old machine asleep", lambda: self.machine_state(first) == "hibernated", 30)
+        r = self.d.cli("deployments", "rollback", "web", "1", "--json")
+        self.assertEqual((r.returncode, json.loads(r.stdout)["machine_id"]), (0, first), r.stderr)
+        self.assertEqual(self.get("/deploy/web/old"), (200, "rev 1 /old None"))
+        st, err = self.req("POST", "/v1/deployments/web/rollback", {"revision": 2})
+        self.assertEqual((st, error_code(err)), (409, "revision_not_ready"))
+
+        st, _ = self.req("DELETE", "/v1/deployments/web")
+        self.assertEqual(st, 204)
+        self.machine_gone(first)
+        self.machine_gone(dep["machine_id"])
+        self.assertEqual(self.get("/deploy/web/gone")[0], 404)
+        self.until("its templates deleted", lambda: not [
+            t for t in self.req("GET", "/v1/templates")[1]["templates"]
+            if t["name"] == "deploy-web"], 30)
+
+    def upload(self, root):
+        conn = self.d.conn()
+        import subprocess
+        tar = subprocess.run(["tar", "-C", root, "-cf", "-", "."], capture_output=True).stdout
+        conn.request("PUT", "/v1/templates/contexts", body=tar,
+                     headers={"Authorization": "Bearer " + self.d.key,
+                              "Content-Type": "application/octet-stream"})
+        r = conn.getresponse()
+        doc = json.loads(r.read())
+        conn.close()
+        return doc["context_id"]
+
+    def test_service_refusals(self):
+        for body, field in (({"name": "s", "kind": "service", "command": "true"}, "port"),
+                            ({"name": "s", "kind": "service", "command": "true", "port": 80,
+                              "schedule": "@daily"}, "schedule"),
+                            ({"name": "s", "command": "true", "port": 80}, "port"),
+                            ({"name": "s", "kind": "service", "command": "true", "port": 80,
+                              "health_path": "no-slash"}, "health_path"),
+                            ({"name": "s", "kind": "service", "command": "true", "port": 80,
+                              "restart": "sometimes"}, "restart")):
+            st, err = self.req("POST", "/v1/deployments", body)
+            self.assertEqual((st, error_code(err)), (400, "invalid_field"), body)
+            self.assertIn(field, err["error"]["message"])
+        self.assertEqual(self.get("/deploy/nothing/")[0], 404)
+
+
 class DeploymentsRestart(DaemonTest):
     def test_a_run_under_way_fails_when_the_daemon_stops(self):
         d = self.d
