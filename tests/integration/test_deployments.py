@@ -354,6 +354,17 @@ http.server.HTTPServer(("0.0.0.0", 8080), H).serve_forever()
 """
 
 
+TS_SERVICE = """
+import { Deployment } from "../../sdks/typescript/src/index.js";
+const d = await Deployment.deploy("tssvc", { directory: process.argv[1], kind: "service", port: 8080,
+                                            command: "python3 server.py" });
+const body = await (await fetch(process.env.NULLSPACE_API_URL + "/deploy/tssvc/ts")).text();
+const logged = (await d.logs()).stdout.includes("served /ts");
+await d.delete();
+console.log(JSON.stringify({ kind: d.kind, body, logged }));
+"""
+
+
 class Services(DaemonTest):
     req = Deployments.req
     project = Deployments.project
@@ -467,6 +478,29 @@ class Services(DaemonTest):
         doc = json.loads(r.read())
         conn.close()
         return doc["context_id"]
+
+    def test_sdks(self):
+        root = self.project({"server.py": SERVER_PY})
+        c = nullspace.Client(api_url=self.d.url, api_key=self.d.key)
+        d = nullspace.Deployment.deploy("pysvc", root, kind="service", port=8080,
+                                        command="python3 server.py", client=c)
+        self.addCleanup(self.req, "DELETE", "/v1/deployments/pysvc")
+        self.assertEqual((d.kind, d.revision, d.url.split("/")[2].split(".")[0]),
+                         ("service", 1, "pysvc"))
+        self.assertEqual(self.get("/deploy/pysvc/py"), (200, "rev 1 /py None"))
+        self.assertIn("served /py", d.logs()[0])
+        with self.assertRaises(nullspace.NullspaceError) as cm:
+            nullspace.Deployment.deploy("pysvc", root, kind="service", port=8080,
+                                        command="python3 server.py", env={"BROKEN": "1"},
+                                        health_timeout_s=2, client=c)
+        self.assertEqual(cm.exception.code, "unhealthy")
+        self.assertEqual(self.get("/deploy/pysvc/still"), (200, "rev 1 /still None"))
+        d.delete()
+        r = run_bounded(["node", "--input-type=module", "-e", TS_SERVICE, root], 240,
+                        env=self.d.client_env(), cwd=HERE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1]),
+                         {"kind": "service", "body": "rev 1 /ts None", "logged": True})
 
     def test_service_refusals(self):
         for body, field in (({"name": "s", "kind": "service", "command": "true"}, "port"),

@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.parse
 
+from .errors import NullspaceError
 from .template import BuildFailedError, Template
 
 
@@ -126,8 +127,9 @@ class Run:
 
 
 class Deployment:
-    """A deployment: .name, .kind, .revision (the live one's number), .info (the record,
-    with live_revision and latest_revision when read with get)."""
+    """A deployment: .name, .kind, .revision (the live one's number), a service's .url
+    and .machine_id, .info (the record, with live_revision and latest_revision when read
+    with get)."""
 
     def __init__(self, client, info):
         self.client = client
@@ -135,6 +137,8 @@ class Deployment:
         self.name = info["name"]
         self.kind = info["kind"]
         self.revision = info["revision"]
+        self.url = info.get("url")
+        self.machine_id = info.get("machine_id")
 
     def __repr__(self):
         return "Deployment(%s, revision %s)" % (self.name, self.revision)
@@ -147,21 +151,28 @@ class Deployment:
     def deploy(cls, name, directory=None, command=None, argv=None, base=None, dockerfile=None,
                steps=None, env=None, secrets=None, vcpus=None, memory_mb=None, timeout_s=None,
                schedule=None, retain_failed_s=None, concurrency=None, runtime=None,
-               no_cache=False, on_log=None, wait=True, api_url=None, api_key=None, client=None):
+               no_cache=False, on_log=None, wait=True, kind="job", port=None, health_path=None,
+               restart=None, idle_s=None, health_timeout_s=None, api_url=None, api_key=None,
+               client=None):
         """Deploys a new revision of job `name`: the files of `directory` (less what
         .gitignore and .nullspaceignore name) copied to /app on `base` ("base" or a
         template) followed by builder `steps`, or a Dockerfile's text. `command` (a
-        shell command) or `argv` is what each run runs. on_log(line) gets the build's
-        log lines. Returns the deployment once the revision is live (BuildFailedError
-        when its build failed), or with wait=False the new revision's record at once."""
+        shell command) or `argv` is what each run runs. kind="service" keeps it running
+        instead, listening on `port`, live once GET `health_path` answers, reached at
+        .url. on_log(line) gets the build's log lines. Returns the deployment once the
+        revision is live (BuildFailedError when its build failed; NullspaceError
+        "unhealthy" when a service's revision failed its health check), or with
+        wait=False the new revision's record at once."""
         c = _client(client, api_url, api_key)
-        body = {"name": name, "kind": "job", "no_cache": no_cache}
+        body = {"name": name, "kind": kind, "no_cache": no_cache}
         for k, v in (("command", command), ("argv", argv), ("from", base),
                      ("dockerfile", dockerfile), ("steps", steps), ("env", env),
                      ("secrets", secrets), ("vcpus", vcpus), ("memory_mb", memory_mb),
                      ("timeout_s", timeout_s), ("schedule", schedule),
                      ("retain_failed_s", retain_failed_s), ("concurrency", concurrency),
-                     ("runtime", runtime)):
+                     ("runtime", runtime), ("port", port), ("health_path", health_path),
+                     ("restart", restart), ("idle_s", idle_s),
+                     ("health_timeout_s", health_timeout_s)):
             if v is not None:
                 body[k] = v
         if directory is not None:
@@ -178,7 +189,15 @@ class Deployment:
         if rev["state"] != "ready":
             raise BuildFailedError(c.request("GET", "/v1/templates/builds/" + rev["build_id"]),
                                    logs)
-        return cls.get(name, client=c)
+        d = cls.get(name, client=c)
+        while kind == "service" and d.revision != rev["number"]:
+            if d.info["latest_revision"]["number"] != rev["number"] or \
+                    d.info["latest_revision"]["state"] == "failed":
+                raise NullspaceError(d.info["latest_revision"].get("error") or "unhealthy",
+                                     code="unhealthy")
+            time.sleep(0.2)
+            d = cls.get(name, client=c)
+        return d
 
     @classmethod
     def get(cls, name, api_url=None, api_key=None, client=None):
@@ -202,8 +221,14 @@ class Deployment:
             "POST", self._path(self.name, "/rollback"), body={"revision": revision}))
         return self
 
+    def logs(self):
+        """A service's live output (its machine's start process: stdout, stderr)."""
+        r = self.client.request("GET", "/v1/machines/%s/processes/start/logs" %
+                                self.get(self.name, client=self.client).machine_id)
+        return r["stdout"], r["stderr"]
+
     def run(self):
-        """Starts a run from the live revision; returns it (starting)."""
+        """Starts a run of a job from the live revision; returns it (starting)."""
         return Run(self.client, self.client.request("POST", self._path(self.name, "/runs")))
 
     def runs(self):

@@ -717,10 +717,14 @@ export interface RevisionInfo {
 /** A deployment as the API shows it. */
 export interface DeploymentInfo {
   name: string;
-  kind: "job";
+  kind: "job" | "service";
   revision: number;
   created_at: number;
   updated_at: number;
+  machine_id?: string | null;
+  previous_machine_id?: string | null;
+  url?: string;
+  path_url?: string;
   live_revision?: RevisionInfo | null;
   latest_revision?: RevisionInfo | null;
 }
@@ -762,6 +766,13 @@ export interface DeployOptions extends ClientOptions {
   concurrency?: "allow" | "forbid" | "replace";
   runtime?: "gvisor" | "vm";
   no_cache?: boolean;
+  /** "service": kept running on `port`, live once GET health_path answers. */
+  kind?: "job" | "service";
+  port?: number;
+  health_path?: string;
+  restart?: "always" | "on-failure" | "never";
+  idle_s?: number;
+  health_timeout_s?: number;
   onLog?: (line: { ts: number; step: number; stream: string; text: string }) => void;
   wait?: boolean;
 }
@@ -794,8 +805,13 @@ export class Deployment {
   client: Client;
   info: DeploymentInfo;
   name: string;
-  kind: "job";
+  kind: "job" | "service";
   revision: number;
+  /** A service's URL (NAME.<preview domain>) and live machine. */
+  url?: string;
+  machineId?: string;
+  /** A service's live output. */
+  logs(): Promise<{ stdout: string; stderr: string }>;
   static deploy(name: string, opts?: DeployOptions & { wait?: true }): Promise<Deployment>;
   static deploy(name: string, opts: DeployOptions & { wait: false }): Promise<RevisionInfo>;
   static get(name: string, opts?: ClientOptions & { client?: Client }): Promise<Deployment>;

@@ -1114,6 +1114,15 @@ export class Deployment {
     this.name = info.name;
     this.kind = info.kind;
     this.revision = info.revision;
+    this.url = info.url;
+    this.machineId = info.machine_id;
+  }
+
+  /** A service's live output: its machine's start process's { stdout, stderr }. */
+  async logs() {
+    const d = await Deployment.get(this.name, { client: this.client });
+    const r = await this.client.request("GET", `/v1/machines/${d.machineId}/processes/start/logs`);
+    return { stdout: r.stdout, stderr: r.stderr };
   }
 
   /** Deploys a new revision of job `name`: { directory, command | argv, from, dockerfile,
@@ -1125,6 +1134,7 @@ export class Deployment {
     const { client, apiUrl, apiKey, timeoutMs, waitTimeoutMs, directory, onLog, wait = true, ...fields } = opts;
     const c = client || new Client({ apiUrl, apiKey, timeoutMs, waitTimeoutMs });
     const body = { name, kind: "job", ...fields };
+    const service = body.kind === "service";
     if (directory !== undefined) body.context_id = (await c.request("PUT", "/v1/templates/contexts", { raw: projectTar(directory) })).context_id;
     let rev = await c.request("POST", "/v1/deployments", { body });
     if (!wait) return rev;
@@ -1134,7 +1144,14 @@ export class Deployment {
       rev = await c.request("GET", depPath(name, `/revisions/${rev.number}`));
     }
     if (rev.state !== "ready") throw new BuildFailedError(await c.request("GET", `/v1/templates/builds/${rev.build_id}`), logs);
-    return Deployment.get(name, { client: c });
+    let d = await Deployment.get(name, { client: c });
+    while (service && d.revision !== rev.number) {
+      const latest = d.info.latest_revision;
+      if (latest.number !== rev.number || latest.state === "failed") throw new NullspaceError("unhealthy", latest.error || "unhealthy");
+      await sleep(200);
+      d = await Deployment.get(name, { client: c });
+    }
+    return d;
   }
 
   static async get(name, opts = {}) {
