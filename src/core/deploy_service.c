@@ -19,7 +19,7 @@
 #include "machine_cmd.h"
 
 #define WATCH_MS      2000
-#define CHECK_MS      500
+#define CHECK_MS      100
 #define BACKOFF_MAX_S 30
 
 enum purpose { P_DEPLOY, P_ROLLBACK, P_REPLACE, P_RESPAWN };
@@ -407,12 +407,26 @@ void deploy_service_start(struct core *core, const char *name, int64_t number)
         bring_up(s, number, P_DEPLOY);
 }
 
+/* A rollback to a kept machine that was hibernating: live once it settled. */
+static void settle_timer(struct loop_timer *t)
+{
+        struct deploy_svc *s =
+            (struct deploy_svc *)((char *)t - offsetof(struct deploy_svc, timer));
+        struct machine *m = machine_find(s->core, s->pending_id);
+        if (m && m->state == M_HIBERNATING)
+                loop_timer_arm(&s->core->loop, &s->timer, CHECK_MS, settle_timer);
+        else if (m && (m->state == M_RUNNING || machine_wakeable(m)))
+                go_live(s);
+        else
+                bring_up(s, s->pending_rev, P_ROLLBACK);
+}
+
 int deploy_service_rollback(struct core *core, const char *name, int64_t number, struct err *e)
 {
         struct deploy_svc *s = svc_for(core, name);
         if (!s)
                 return err_set(e, ENOMEM, "service");
-        if (busy(s))
+        if (busy(s) || s->pending_rev)
                 return err_coded(e, NS_E_CONFLICT, EBUSY,
                                  "revision %lld of '%s' is being brought up: try again when it "
                                  "is live or failed",
@@ -424,13 +438,19 @@ int deploy_service_rollback(struct core *core, const char *name, int64_t number,
         struct machine *pm = prev ? machine_find(core, prev) : NULL;
         const char *pr =
             pm ? json_string_value(json_object_get(pm->metadata, "nullspace.revision")) : NULL;
-        if (pm && pr && strtoll(pr, NULL, 10) == number && machine_wakeable(pm)) {
-                /* instant: its machine is kept; the next request wakes it */
+        int alive =
+            pm && (pm->state == M_RUNNING || pm->state == M_HIBERNATING || machine_wakeable(pm));
+        if (alive && pr && strtoll(pr, NULL, 10) == number) {
+                /* instant: its machine is kept; the next request wakes it (once a
+                 * hibernation under way has ended: until then a request is refused) */
                 s->pending_rev = number;
                 s->purpose = P_ROLLBACK;
                 snprintf(s->pending_id, sizeof(s->pending_id), "%s", prev);
                 json_decref(dep);
-                go_live(s);
+                if (pm->state == M_HIBERNATING)
+                        loop_timer_arm(&core->loop, &s->timer, CHECK_MS, settle_timer);
+                else
+                        go_live(s);
                 return 0;
         }
         json_decref(dep);

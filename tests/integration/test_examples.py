@@ -15,7 +15,8 @@ from stub_model import StubModel
 EXAMPLES = os.path.join(SOURCE, "examples")
 MAIN = ["code-interpreter", "agent", "fork", "template-build", "template-warm-pools",
         "shared-volume", "port-forwarding", "custom-preview-proxy", "desktop-viewer",
-        "resumable-upload", "lifecycle-webhook"]
+        "resumable-upload", "lifecycle-webhook", "agent-deployment-job",
+        "agent-deployment-service"]
 
 
 class Examples(DaemonTest):

@@ -215,10 +215,20 @@ class Deployment:
         from .machine import _pages
         return list(_pages(self.client, self._path(self.name, "/revisions"), "revisions"))
 
-    def rollback(self, revision):
-        """Makes revision number `revision` (ready) the live one."""
+    def rollback(self, revision, timeout=300):
+        """Makes revision number `revision` (ready) the live one; a service's once its
+        machine is healthy (at once when its machine was kept)."""
         self.__init__(self.client, self.client.request(
             "POST", self._path(self.name, "/rollback"), body={"revision": revision}))
+        end = time.time() + timeout
+        while self.revision != revision:
+            latest = self.get(self.name, client=self.client)
+            self.__init__(self.client, latest.info)
+            rev = self.client.request("GET", self._path(self.name, "/revisions/%d" % revision))
+            if rev["state"] == "failed" or time.time() > end:
+                raise NullspaceError(rev.get("error") or "the rollback did not go live",
+                                     code="unhealthy")
+            time.sleep(0.2)
         return self
 
     def logs(self):

@@ -1171,7 +1171,14 @@ export class Deployment {
 
   /** Makes revision number `revision` (ready) the live one. */
   async rollback(revision) {
-    const d = await this.client.request("POST", depPath(this.name, "/rollback"), { body: { revision } });
+    let d = await this.client.request("POST", depPath(this.name, "/rollback"), { body: { revision } });
+    while (d.revision !== revision) {
+      // a service whose machine of that revision is gone: live once a new one is healthy
+      const rev = await this.client.request("GET", depPath(this.name, `/revisions/${revision}`));
+      if (rev.state === "failed") throw new NullspaceError("unhealthy", rev.error || "unhealthy");
+      await sleep(200);
+      d = await this.client.request("GET", depPath(this.name));
+    }
     Object.assign(this, new Deployment(this.client, d));
     return this;
   }
