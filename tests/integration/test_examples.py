@@ -9,14 +9,14 @@ import sys
 import tempfile
 import unittest
 
-from harness import DaemonTest, SOURCE, run_bounded
+from harness import BUILD, DaemonTest, SOURCE, run_bounded
 from stub_model import StubModel
 
 EXAMPLES = os.path.join(SOURCE, "examples")
 MAIN = ["code-interpreter", "agent", "fork", "template-build", "template-warm-pools",
         "shared-volume", "port-forwarding", "custom-preview-proxy", "desktop-viewer",
         "resumable-upload", "lifecycle-webhook", "agent-deployment-job",
-        "agent-deployment-service"]
+        "agent-deployment-service", "agent-deployment-typescript-service"]
 
 
 class Examples(DaemonTest):
@@ -24,7 +24,9 @@ class Examples(DaemonTest):
 
     def run_example(self, path, *args, **env):
         with tempfile.TemporaryDirectory(dir=self.d.state_dir) as cwd:
-            e = self.d.client_env(PYTHONPATH=os.path.join(SOURCE, "sdks", "python"), **env)
+            e = self.d.client_env(PYTHONPATH=os.path.join(SOURCE, "sdks", "python"),
+                                  PATH=os.path.abspath(BUILD) + os.pathsep + os.environ["PATH"],
+                                  **env)
             return run_bounded([sys.executable, path] + list(args), 600, cwd=cwd, env=e)
 
     def test_every_example_is_run(self):
