@@ -298,6 +298,12 @@ void cli_resp_free(struct cli_resp *r);
  * (as JSON with --json, else "error: code: message (request ID)"). */
 int cli_fail_response(struct cli *c, const struct cli_resp *r);
 
+/* METHOD path (body borrowed, may be NULL) with the API key, expecting HTTP `want` with a
+ * JSON answer: 0 with *doc the answer (new reference), or the exit status after the
+ * error was printed (cli_fail_response). */
+int cli_fetch(struct cli *c, const char *method, const char *path, const json_t *body, long want,
+              json_t **doc);
+
 /* Prints a usage error for `cmd` and returns the usage exit status. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -300,6 +300,21 @@ int cli_fail_response(struct cli *c, const struct cli_resp *r)
         return exit_code;
 }
 
+int cli_fetch(struct cli *c, const char *method, const char *path, const json_t *body, long want,
+              json_t **doc)
+{
+        struct cli_resp r;
+        int rc = cli_request(c, method, path, body, 1, &r);
+        if (rc)
+                return rc;
+        if (r.status != want || !r.doc)
+                rc = cli_fail_response(c, &r);
+        else
+                *doc = json_incref(r.doc);
+        cli_resp_free(&r);
+        return rc;
+}
+
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 {
         va_list ap;

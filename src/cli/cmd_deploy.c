@@ -191,92 +191,64 @@ static void pick_name(const char *flag, const json_t *m, const char *dir, char *
         out[k] = '\0';
 }
 
-/* Waits for revision `number` of name to leave "building"; its record into *rev. */
-static int settle(struct cli *c, const char *name, long long number, json_t **rev)
+/* GETs path every 200 ms until done(doc, number) says so; that answer into *doc. 0 or an
+ * exit status. */
+static int poll_until(struct cli *c, const char *path, int (*done)(const json_t *, long long),
+                      long long number, json_t **doc)
 {
-        char path[160];
-        snprintf(path, sizeof(path), "/v1/deployments/%s/revisions/%lld", name, number);
         for (;;) {
-                struct cli_resp r;
-                int rc = cli_request(c, "GET", path, NULL, 1, &r);
-                if (rc)
+                int rc = cli_fetch(c, "GET", path, NULL, 200, doc);
+                if (rc || done(*doc, number))
                         return rc;
-                if (r.status != 200 || !r.doc) {
-                        rc = cli_fail_response(c, &r);
-                        cli_resp_free(&r);
-                        return rc;
-                }
-                const char *st = json_string_value(json_object_get(r.doc, "state")) ?: "";
-                if (strcmp(st, "building") != 0) {
-                        *rev = json_incref(r.doc);
-                        cli_resp_free(&r);
-                        return 0;
-                }
-                cli_resp_free(&r);
+                json_decref(*doc);
                 struct timespec ts = {0, 200 * 1000000L};
                 nanosleep(&ts, NULL);
         }
 }
 
-/* Waits until service name's revision `number` is live or failed; the deployment's
- * record into *dep. */
-static int live(struct cli *c, const char *name, long long number, json_t **dep)
+/* A revision's record: its build has ended. */
+static int built(const json_t *rev, long long number)
 {
-        char path[160];
-        snprintf(path, sizeof(path), "/v1/deployments/%s", name);
-        fprintf(stderr, "waiting for revision %lld to pass its health check\n", number);
-        for (;;) {
-                struct cli_resp r;
-                int rc = cli_request(c, "GET", path, NULL, 1, &r);
-                if (rc)
-                        return rc;
-                if (r.status != 200 || !r.doc) {
-                        rc = cli_fail_response(c, &r);
-                        cli_resp_free(&r);
-                        return rc;
-                }
-                const json_t *latest = json_object_get(r.doc, "latest_revision");
-                const char *st = json_string_value(json_object_get(latest, "state")) ?: "";
-                if (json_integer_value(json_object_get(r.doc, "revision")) == number ||
-                    json_integer_value(json_object_get(latest, "number")) != number ||
-                    strcmp(st, "ready") != 0) {
-                        *dep = json_incref(r.doc);
-                        cli_resp_free(&r);
-                        return 0;
-                }
-                cli_resp_free(&r);
-                struct timespec ts = {0, 200 * 1000000L};
-                nanosleep(&ts, NULL);
-        }
+        (void)number;
+        return strcmp(json_string_value(json_object_get(rev, "state")) ?: "", "building") != 0;
+}
+
+/* A service's record: revision `number` is live, or will not be (failed, or a newer one
+ * came). */
+static int settled(const json_t *dep, long long number)
+{
+        const json_t *latest = json_object_get(dep, "latest_revision");
+        const char *st = json_string_value(json_object_get(latest, "state")) ?: "";
+        return json_integer_value(json_object_get(dep, "revision")) == number ||
+               json_integer_value(json_object_get(latest, "number")) != number ||
+               strcmp(st, "ready") != 0;
 }
 
 /* Sends the request, follows the build and reports the revision. */
 static int deploy(struct cli *c, json_t *body)
 {
-        struct cli_resp r;
-        int rc = cli_request(c, "POST", "/v1/deployments", body, 1, &r);
+        json_t *rev = NULL, *dep = NULL;
+        int rc = cli_fetch(c, "POST", "/v1/deployments", body, 202, &rev);
         if (rc)
                 return rc;
-        if (r.status != 202 || !r.doc) {
-                rc = cli_fail_response(c, &r);
-                cli_resp_free(&r);
-                return rc;
-        }
-        char name[64], build[64], state[32];
-        snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(r.doc, "deployment")));
-        snprintf(build, sizeof(build), "%s", json_string_value(json_object_get(r.doc, "build_id")));
-        long long number = (long long)json_integer_value(json_object_get(r.doc, "number"));
-        cli_resp_free(&r);
+        char name[64], build[64], state[32], path[160];
+        snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(rev, "deployment")));
+        snprintf(build, sizeof(build), "%s", json_string_value(json_object_get(rev, "build_id")));
+        long long number = (long long)json_integer_value(json_object_get(rev, "number"));
+        json_decref(rev);
         fprintf(stderr, "deploying %s revision %lld (build %s)\n", name, number, build);
-        json_t *rev = NULL;
+        snprintf(path, sizeof(path), "/v1/deployments/%s/revisions/%lld", name, number);
         if ((rc = cli_follow_build(c, build, 1, stderr, NULL, state, sizeof(state))) ||
-            (rc = settle(c, name, number, &rev)))
+            (rc = poll_until(c, path, built, number, &rev)))
                 return rc;
         int ok = !strcmp(json_string_value(json_object_get(rev, "state")) ?: "", "ready");
-        json_t *dep = NULL;
-        if (ok && json_object_get(rev, "port") && (rc = live(c, name, number, &dep))) {
-                json_decref(rev);
-                return rc;
+        if (ok && json_object_get(rev, "port")) { /* a service: live once healthy */
+                fprintf(stderr, "waiting for revision %lld to pass its health check\n", number);
+                snprintf(path, sizeof(path), "/v1/deployments/%s", name);
+                if ((rc = poll_until(c, path, settled, number, &dep))) {
+                        json_decref(rev);
+                        return rc;
+                }
         }
         if (dep) { /* a service: live, or its revision failed its health check */
                 json_decref(rev);

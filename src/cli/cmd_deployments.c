@@ -249,28 +249,22 @@ int cmd_deployments_run(struct cli *c, int argc, char **argv)
         int npos, rc = cli_parse_flags(cmd, argc, argv, v, NULL, &npos);
         if (rc || (rc = name_path(cmd, npos, argv, 1, "/runs", path, sizeof(path))))
                 return rc;
-        struct cli_resp r;
-        if ((rc = cli_request(c, "POST", path, NULL, 1, &r)))
+        json_t *run = NULL;
+        if ((rc = cli_fetch(c, "POST", path, NULL, 202, &run)))
                 return rc;
-        if (r.status != 202 || !r.doc) {
-                rc = cli_fail_response(c, &r);
-                cli_resp_free(&r);
-                return rc;
-        }
         char base[200];
-        snprintf(base, sizeof(base), "%s/%s", path,
-                 json_string_value(json_object_get(r.doc, "id")));
+        snprintf(base, sizeof(base), "%s/%s", path, json_string_value(json_object_get(run, "id")));
         if (!v[0]) {
                 if (c->json)
-                        cli_print_json(r.doc);
+                        cli_print_json(run);
                 else
-                        printf("%s\n", json_string_value(json_object_get(r.doc, "id")));
-                cli_resp_free(&r);
+                        printf("%s\n", json_string_value(json_object_get(run, "id")));
+                json_decref(run);
                 return 0;
         }
-        fprintf(stderr, "run %s\n", json_string_value(json_object_get(r.doc, "id")));
-        cli_resp_free(&r);
-        json_t *run = NULL;
+        fprintf(stderr, "run %s\n", json_string_value(json_object_get(run, "id")));
+        json_decref(run);
+        run = NULL;
         if ((rc = print_log(c, base, 1, &run)))
                 return rc;
         if (c->json)
@@ -288,19 +282,14 @@ static int newest_run(struct cli *c, const char *base, char *id, size_t cap)
 {
         char path[200];
         snprintf(path, sizeof(path), "%s/runs?limit=1", base);
-        struct cli_resp r;
-        int rc = cli_request(c, "GET", path, NULL, 1, &r);
+        json_t *page = NULL;
+        int rc = cli_fetch(c, "GET", path, NULL, 200, &page);
         if (rc)
                 return rc;
-        if (r.status != 200 || !r.doc) {
-                rc = cli_fail_response(c, &r);
-                cli_resp_free(&r);
-                return rc;
-        }
         const char *s = json_string_value(
-            json_object_get(json_array_get(json_object_get(r.doc, "runs"), 0), "id"));
+            json_object_get(json_array_get(json_object_get(page, "runs"), 0), "id"));
         snprintf(id, cap, "%s", s ? s : "");
-        cli_resp_free(&r);
+        json_decref(page);
         if (!id[0]) {
                 fprintf(stderr, "error: the deployment has no runs yet\n");
                 return ns_code_def(NS_E_RUN_NOT_FOUND)->exit_code;
@@ -321,18 +310,13 @@ static int service_logs(struct cli *c, const json_t *dep, int follow)
         snprintf(path, sizeof(path), "/v1/machines/%s/processes/start/logs", mid);
         size_t shown[2] = {0, 0};
         for (;;) {
-                struct cli_resp r;
-                int rc = cli_request(c, "GET", path, NULL, 1, &r);
+                json_t *out = NULL;
+                int rc = cli_fetch(c, "GET", path, NULL, 200, &out);
                 if (rc)
                         return rc;
-                if (r.status != 200 || !r.doc) {
-                        rc = cli_fail_response(c, &r);
-                        cli_resp_free(&r);
-                        return rc;
-                }
                 static const char *const keys[] = {"stdout", "stderr"};
                 for (int i = 0; i < 2; i++) {
-                        const char *t = json_string_value(json_object_get(r.doc, keys[i])) ?: "";
+                        const char *t = json_string_value(json_object_get(out, keys[i])) ?: "";
                         size_t n = strlen(t);
                         if (n < shown[i]) /* the buffer moved on: show it whole */
                                 shown[i] = 0;
@@ -340,7 +324,7 @@ static int service_logs(struct cli *c, const json_t *dep, int follow)
                         shown[i] = n;
                 }
                 fflush(stdout);
-                cli_resp_free(&r);
+                json_decref(out);
                 if (!follow)
                         return 0;
                 sleep(1);
@@ -357,20 +341,14 @@ int cmd_deployments_logs(struct cli *c, int argc, char **argv)
                 return rc;
         if (v[0] && (rc = cli_id_arg(cmd, v[0], "a run ID (r_...)")))
                 return rc;
-        struct cli_resp dr;
-        if ((rc = cli_request(c, "GET", base, NULL, 1, &dr)))
+        json_t *dep = NULL;
+        if ((rc = cli_fetch(c, "GET", base, NULL, 200, &dep)))
                 return rc;
-        if (dr.status != 200 || !dr.doc) {
-                rc = cli_fail_response(c, &dr);
-                cli_resp_free(&dr);
+        int service = !strcmp(json_string_value(json_object_get(dep, "kind")) ?: "", "service");
+        rc = service ? service_logs(c, dep, v[1] != NULL) : 0;
+        json_decref(dep);
+        if (service)
                 return rc;
-        }
-        if (!strcmp(json_string_value(json_object_get(dr.doc, "kind")) ?: "", "service")) {
-                rc = service_logs(c, dr.doc, v[1] != NULL);
-                cli_resp_free(&dr);
-                return rc;
-        }
-        cli_resp_free(&dr);
         if (v[0])
                 snprintf(id, sizeof(id), "%s", v[0]);
         else if ((rc = newest_run(c, base, id, sizeof(id))))

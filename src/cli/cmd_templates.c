@@ -156,26 +156,19 @@ int cli_follow_build(struct cli *c, const char *build, int follow, FILE *out, js
                 char path[160];
                 snprintf(path, sizeof(path), "/v1/templates/builds/%s/logs?cursor=%lld", build,
                          cursor);
-                struct cli_resp r;
-                int rc = cli_request(c, "GET", path, NULL, 1, &r);
+                json_t *page = NULL;
+                int rc = cli_fetch(c, "GET", path, NULL, 200, &page);
                 if (rc)
                         return rc;
-                if (r.status != 200 || !r.doc) {
-                        rc = cli_fail_response(c, &r);
-                        cli_resp_free(&r);
-                        return rc;
-                }
                 size_t i;
                 json_t *l;
-                json_array_foreach(json_object_get(r.doc, "logs"), i, l)
-                    print_line(out, collect, l);
+                json_array_foreach(json_object_get(page, "logs"), i, l) print_line(out, collect, l);
                 fflush(out);
-                cursor = (long long)json_integer_value(json_object_get(r.doc, "next_cursor"));
-                snprintf(state, cap, "%s",
-                         json_string_value(json_object_get(r.doc, "state")) ?: "");
-                int done = json_is_true(json_object_get(r.doc, "done"));
-                int more = json_array_size(json_object_get(r.doc, "logs")) > 0;
-                cli_resp_free(&r);
+                cursor = (long long)json_integer_value(json_object_get(page, "next_cursor"));
+                snprintf(state, cap, "%s", json_string_value(json_object_get(page, "state")) ?: "");
+                int done = json_is_true(json_object_get(page, "done"));
+                int more = json_array_size(json_object_get(page, "logs")) > 0;
+                json_decref(page);
                 if (done || (!follow && !more))
                         return 0;
                 if (!more) {
@@ -365,25 +358,21 @@ int cmd_templates_build(struct cli *c, int argc, char **argv)
                 json_decref(body);
                 return rc;
         }
-        struct cli_resp r;
-        rc = cli_request(c, "POST", "/v1/templates/builds", body, 1, &r);
+        json_t *b = NULL;
+        rc = cli_fetch(c, "POST", "/v1/templates/builds", body, 202, &b);
         json_decref(body);
         if (rc)
                 return rc;
-        if (r.status != 202 || !r.doc) {
-                rc = cli_fail_response(c, &r);
-                cli_resp_free(&r);
-                return rc;
-        }
         char build[64], state[32] = "";
-        snprintf(build, sizeof(build), "%s", json_string_value(json_object_get(r.doc, "id")));
-        cli_resp_free(&r);
+        snprintf(build, sizeof(build), "%s", json_string_value(json_object_get(b, "id")));
+        json_decref(b);
         fprintf(stderr, "build %s\n", build);
         if ((rc = cli_follow_build(c, build, 1, stderr, NULL, state, sizeof(state))))
                 return rc;
         char path[160];
         if (strcmp(state, "ready") != 0) { /* the build's record says why */
                 snprintf(path, sizeof(path), "/v1/templates/builds/%s", build);
+                struct cli_resp r;
                 if (cli_request(c, "GET", path, NULL, 1, &r) == 0 && r.doc) {
                         if (c->json)
                                 cli_print_json(r.doc);

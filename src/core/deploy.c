@@ -325,36 +325,43 @@ static void recover_revision(struct core *core, const char *name, int64_t number
         store_build_rec_free(&b);
 }
 
-void deploys_recover(struct core *core)
+void deploy_each(struct core *core, void (*fn)(struct core *core, const json_t *dep))
 {
         int64_t after = 0;
-        for (;;) {
+        int more = 1;
+        while (more) {
                 json_t *docs = NULL;
                 struct err e = {0};
-                if (store_deploy_list(core->store, after, 100, &docs, &after, NULL, &e) < 0 ||
-                    json_array_size(docs) == 0) {
-                        json_decref(docs);
-                        break;
+                if (store_deploy_list(core->store, after, 100, &docs, &after, &more, &e) < 0) {
+                        log_warn("deploy_list", "error=\"%s\"", e.msg);
+                        return;
                 }
                 size_t i;
                 json_t *dep;
-                json_array_foreach(docs, i, dep)
-                {
-                        const char *name = json_string_value(json_object_get(dep, "name"));
-                        json_t *revs = NULL;
-                        if (!name ||
-                            store_revision_list(core->store, name, INT64_MAX, 1, &revs, &e) < 0)
-                                continue;
-                        json_t *rev = json_array_get(revs, 0);
-                        const char *st = json_string_value(json_object_get(rev, "state"));
-                        if (st && strcmp(st, "building") == 0)
-                                recover_revision(
-                                    core, name, json_integer_value(json_object_get(rev, "number")),
-                                    json_string_value(json_object_get(rev, "build_id")));
-                        json_decref(revs);
-                }
+                json_array_foreach(docs, i, dep) fn(core, dep);
                 json_decref(docs);
         }
+}
+
+/* A deployment whose newest revision a stopped daemon left building. */
+static void recover_deployment(struct core *core, const json_t *dep)
+{
+        const char *name = json_string_value(json_object_get(dep, "name"));
+        json_t *revs = NULL;
+        struct err e = {0};
+        if (!name || store_revision_list(core->store, name, INT64_MAX, 1, &revs, &e) < 0)
+                return;
+        json_t *rev = json_array_get(revs, 0);
+        const char *st = json_string_value(json_object_get(rev, "state"));
+        if (st && strcmp(st, "building") == 0)
+                recover_revision(core, name, json_integer_value(json_object_get(rev, "number")),
+                                 json_string_value(json_object_get(rev, "build_id")));
+        json_decref(revs);
+}
+
+void deploys_recover(struct core *core)
+{
+        deploy_each(core, recover_deployment);
         deploy_runs_recover(core);
         deploy_services_recover(core);
         deploy_sched_reload(core);

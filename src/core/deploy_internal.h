@@ -30,6 +30,10 @@ struct machine *deploy_machine_create(struct core *core, const char *name, const
                                       int64_t timeout_s, machine_done_cb cb, void *ud,
                                       struct err *e);
 
+/* Calls fn with every deployment's record (borrowed for the call), in creation order;
+ * a store error ends the walk (logged). */
+void deploy_each(struct core *core, void (*fn)(struct core *core, const json_t *dep));
+
 /* doc[key] = v. */
 void deploy_set_int(json_t *doc, const char *key, int64_t v);
 

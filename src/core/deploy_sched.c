@@ -174,11 +174,16 @@ static void fire(struct loop_timer *t)
         arm(core);
 }
 
-/* Adds name's schedule when its live revision has one. */
-static void add_sched(struct core *core, const char *name, int64_t now)
+/* Adds deployment dep's schedule when its live revision has one. */
+static void add_sched(struct core *core, const json_t *dep)
 {
+        const char *name = json_string_value(json_object_get(dep, "name"));
+        int64_t now = time_wall_ms();
+        if (!name)
+                return;
         struct err e = {0};
-        json_t *rev = deploy_live(core, name, &e);
+        int64_t live = json_integer_value(json_object_get(dep, "revision"));
+        json_t *rev = live > 0 ? deploy_revision(core, name, live, &e) : NULL;
         const char *expr = json_string_value(json_object_get(rev, "schedule"));
         struct deploy_sched s = {0};
         if (expr && cron_parse(expr, &s.cron, &e) == 0 &&
@@ -200,21 +205,7 @@ void deploy_sched_reload(struct core *core)
         size_t nold = core->deploy_nsched;
         core->deploy_sched = NULL;
         core->deploy_nsched = 0;
-        int64_t after = 0, now = time_wall_ms();
-        for (;;) {
-                json_t *docs = NULL;
-                struct err e = {0};
-                if (store_deploy_list(core->store, after, 100, &docs, &after, NULL, &e) < 0 ||
-                    json_array_size(docs) == 0) {
-                        json_decref(docs);
-                        break;
-                }
-                size_t i;
-                json_t *dep;
-                json_array_foreach(docs, i, dep)
-                    add_sched(core, json_string_value(json_object_get(dep, "name")), now);
-                json_decref(docs);
-        }
+        deploy_each(core, add_sched);
         /* a schedule that did not change keeps its next firing */
         for (size_t i = 0; i < core->deploy_nsched; i++)
                 for (size_t j = 0; j < nold; j++)

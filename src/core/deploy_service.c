@@ -142,6 +142,14 @@ static void go_live(struct deploy_svc *s)
         s->failures = 0;
 }
 
+/* The next wait before a restart (1 s doubling to BACKOFF_MAX_S), counted. */
+static unsigned backoff_s(struct deploy_svc *s)
+{
+        unsigned delay = s->failures < 5 ? 1u << s->failures : BACKOFF_MAX_S;
+        s->failures++;
+        return delay;
+}
+
 static void bring_up(struct deploy_svc *s, int64_t number, enum purpose purpose);
 static void respawn(struct deploy_svc *s);
 
@@ -187,8 +195,7 @@ static void fail(struct deploy_svc *s, const char *why)
                       json_pack("{s:I,s:s}", "revision", (json_int_t)number, "error", why));
                 return;
         }
-        unsigned delay = s->failures < 5 ? 1u << s->failures : BACKOFF_MAX_S;
-        s->failures++;
+        unsigned delay = backoff_s(s);
         event(s, "deployment.restarting",
               json_pack("{s:I,s:s,s:i}", "revision", (json_int_t)number, "error", why, "delay_s",
                         (int)delay));
@@ -505,36 +512,35 @@ void deploy_service_note(struct core *core, const char *machine_id, const json_t
         const char *tag = json_string_value(json_object_get(note, "tag"));
         if (!ev || strcmp(ev, "process.exit") || !tag || strcmp(tag, "start"))
                 return;
-        for (struct deploy_svc *s = core->deploy_svcs; s; s = s->next) {
-                if (s->gone || busy(s) || s->pending_rev)
-                        continue;
-                json_t *dep = dep_doc(s);
-                const char *mid = json_string_value(json_object_get(dep, "machine_id"));
-                int live = mid && !strcmp(mid, machine_id);
-                struct err e = {0};
-                json_t *rev =
-                    live ? deploy_revision(core, s->name,
-                                           json_integer_value(json_object_get(dep, "revision")), &e)
-                         : NULL;
-                json_decref(dep);
-                if (!rev)
-                        continue;
-                const char *policy = json_string_value(json_object_get(rev, "restart"));
-                int code = (int)json_integer_value(json_object_get(note, "exit_code"));
-                int again = policy &&
-                            (!strcmp(policy, "always") || (!strcmp(policy, "on-failure") && code));
-                json_decref(rev);
-                event(s, "deployment.exited",
-                      json_pack("{s:s,s:i,s:b}", "machine_id", machine_id, "exit_code", code,
-                                "restart", again));
-                if (again) {
-                        unsigned delay = s->failures < 5 ? 1u << s->failures : BACKOFF_MAX_S;
-                        s->failures++;
-                        loop_timer_arm(&core->loop, &s->timer, (uint64_t)delay * 1000 / 2,
-                                       retry_timer);
-                }
+        /* only a service's machine names its deployment: others end here, unread */
+        struct machine *m = machine_find(core, machine_id);
+        const char *name =
+            m ? json_string_value(json_object_get(m->metadata, "nullspace.deployment")) : NULL;
+        struct deploy_svc *s = name ? find(core, name) : NULL;
+        if (!s || busy(s) || s->pending_rev)
                 return;
-        }
+        json_t *dep = dep_doc(s);
+        const char *mid = json_string_value(json_object_get(dep, "machine_id"));
+        struct err e = {0};
+        json_t *rev =
+            mid && !strcmp(mid, machine_id)
+                ? deploy_revision(core, s->name,
+                                  json_integer_value(json_object_get(dep, "revision")), &e)
+                : NULL;
+        json_decref(dep);
+        if (!rev)
+                return; /* not its live machine */
+        const char *policy = json_string_value(json_object_get(rev, "restart"));
+        int code = (int)json_integer_value(json_object_get(note, "exit_code"));
+        int again =
+            policy && (!strcmp(policy, "always") || (!strcmp(policy, "on-failure") && code));
+        json_decref(rev);
+        event(s, "deployment.exited",
+              json_pack("{s:s,s:i,s:b}", "machine_id", machine_id, "exit_code", code, "restart",
+                        again));
+        if (again) /* half the backoff: a process starts faster than a machine */
+                loop_timer_arm(&core->loop, &s->timer, (uint64_t)backoff_s(s) * 1000 / 2,
+                               retry_timer);
 }
 
 /* Every few seconds: a live machine that died is replaced. */
@@ -558,27 +564,16 @@ static void watch(struct loop_timer *t)
         loop_timer_arm(&core->loop, &core->deploy_watch, WATCH_MS, watch);
 }
 
+static void recover_service(struct core *core, const json_t *dep)
+{
+        const char *kind = json_string_value(json_object_get(dep, "kind"));
+        if (kind && !strcmp(kind, "service"))
+                svc_for(core, json_string_value(json_object_get(dep, "name")));
+}
+
 void deploy_services_recover(struct core *core)
 {
-        int64_t after = 0;
-        for (;;) {
-                json_t *docs = NULL;
-                struct err e = {0};
-                if (store_deploy_list(core->store, after, 100, &docs, &after, NULL, &e) < 0 ||
-                    json_array_size(docs) == 0) {
-                        json_decref(docs);
-                        break;
-                }
-                size_t i;
-                json_t *dep;
-                json_array_foreach(docs, i, dep)
-                {
-                        const char *kind = json_string_value(json_object_get(dep, "kind"));
-                        if (kind && !strcmp(kind, "service"))
-                                svc_for(core, json_string_value(json_object_get(dep, "name")));
-                }
-                json_decref(docs);
-        }
+        deploy_each(core, recover_service);
         loop_timer_arm(&core->loop, &core->deploy_watch, WATCH_MS, watch);
 }
 

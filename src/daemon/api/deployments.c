@@ -54,6 +54,15 @@ static const struct jv_field deploy_fields[] = {
 };
 #undef F
 
+/* Whether the request had field `name` (its bit in api_decode's present mask). */
+static int given(uint64_t present, const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(deploy_fields); i++)
+                if (!strcmp(deploy_fields[i].name, name))
+                        return (present >> i) & 1;
+        return 0;
+}
+
 static json_t *strlist_json(const struct jv_strlist *l)
 {
         json_t *a = json_array();
@@ -91,7 +100,7 @@ static json_t *run_spec(const struct deploy_req *in, uint64_t present, json_t *b
         json_object_set(spec, "memory_mb", json_object_get(build, "memory_mb"));
         if (in->timeout_s)
                 json_object_set_new(spec, "timeout_s", json_integer(in->timeout_s));
-        if (present & (1u << 17))
+        if (given(present, "retain_failed_s"))
                 json_object_set_new(spec, "retain_failed_s", json_integer(in->retain_failed_s));
         if (in->schedule && in->schedule[0])
                 json_object_set_new(spec, "schedule", json_string(in->schedule));
@@ -105,7 +114,7 @@ static json_t *run_spec(const struct deploy_req *in, uint64_t present, json_t *b
                 json_object_set_new(spec, "health_path", json_string(in->health_path));
         if (in->restart)
                 json_object_set_new(spec, "restart", json_string(in->restart));
-        if (present & (1u << 22))
+        if (given(present, "idle_s"))
                 json_object_set_new(spec, "idle_s", json_integer(in->idle_s));
         if (in->health_timeout_s)
                 json_object_set_new(spec, "health_timeout_s", json_integer(in->health_timeout_s));
