@@ -37,8 +37,9 @@ if [ -f /ns/mounts ]; then # volumes: "TAG PATH ro|rw" lines, each a virtio-fs d
   done < /ns/mounts
 fi
 ip link set lo up
-if [ -f /ns/net ]; then # "ADDRESS GATEWAY": the machine's /30 (docs/networking.md)
-  read -r addr gw < /ns/net
+if [ -f /ns/net ]; then # "ADDRESS GATEWAY MTU": the machine's /30 (docs/networking.md)
+  read -r addr gw mtu < /ns/net
+  [ "${mtu:-0}" = 0 ] || ip link set eth0 mtu "$mtu" || fail "mtu $mtu"
   ip link set eth0 up && ip addr add "$addr/30" dev eth0 && ip route add default via "$gw" ||
     fail "network $addr via $gw"
 fi

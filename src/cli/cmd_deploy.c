@@ -65,11 +65,23 @@ static json_t *detected_install(const char *dir)
                 return json_pack("[{s:s,s:[s]},{s:s,s:s}]", "op", "apt", "packages", "python3-pip",
                                  "op", "run", "cmd",
                                  "pip install --break-system-packages --no-cache-dir .");
-        if (exists(dir, "package.json"))
-                return json_pack("[{s:s,s:[s,s]},{s:s,s:s}]", "op", "apt", "packages", "nodejs",
-                                 "npm", "op", "run", "cmd",
+        if (exists(dir, "package.json")) /* on the built-in template node */
+                return json_pack("[{s:s,s:s}]", "op", "run", "cmd",
                                  "npm install --omit=dev --no-audit --no-fund");
         return json_array();
+}
+
+/* The template a project builds on: the manifest's, else node for a Node project (a
+ * package.json without a requirements.txt or pyproject.toml), else base. */
+static const char *base_template(const char *dir, const json_t *m)
+{
+        const char *named = json_string_value(json_object_get(m, "template"));
+        if (named)
+                return named;
+        if (exists(dir, "package.json") && !exists(dir, "requirements.txt") &&
+            !exists(dir, "pyproject.toml"))
+                return "node";
+        return "base";
 }
 
 /* The command a detected project starts with, or NULL. */
@@ -142,9 +154,7 @@ static int request(const struct cli_cmd *cmd, const char *dir, const json_t *m, 
         if (rc)
                 return rc;
         if (!json_object_get(body, "dockerfile")) {
-                json_object_set_new(
-                    body, "from",
-                    json_string(json_string_value(json_object_get(m, "template")) ?: "base"));
+                json_object_set_new(body, "from", json_string(base_template(dir, m)));
                 json_t *install = json_object_get(m, "install");
                 json_object_set_new(body, "steps",
                                     install ? install_steps(install) : detected_install(dir));

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 void buf_init(struct buf *b, size_t limit)
 {
@@ -103,4 +105,26 @@ void buf_reset(struct buf *b)
         b->len = 0;
         if (b->data)
                 b->data[0] = '\0';
+}
+
+int buf_append_file(struct buf *b, const char *path)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        char chunk[16384];
+        int r = 0;
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        r = n < 0 ? -errno : 0;
+                        break;
+                }
+                if ((r = buf_append(b, chunk, (size_t)n)) < 0)
+                        break;
+        }
+        close(fd);
+        return r;
 }

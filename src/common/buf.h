@@ -30,6 +30,10 @@ int buf_append_uint(struct buf *b, unsigned long long v, unsigned base);
 /* Appends formatted text (same errors as buf_append). */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends the whole file at `path`. Returns 0, -E2BIG when it does not fit under the
+ * limit (what was read stays appended), or -errno of open or read. */
+int buf_append_file(struct buf *b, const char *path);
+
 /* Drops the first `n` bytes (n <= len). */
 void buf_consume(struct buf *b, size_t n);
 

@@ -46,6 +46,8 @@ void build_free(struct build *b)
         }
         machine_cmd_cancel(b->run);
         build_host_stop(b);
+        if (b->base_waiting)
+                builtin_wait_cancel(&b->base_wait);
         if (b->capture)
                 machine_capture_forget(b->capture);
         while (b->waiters) { /* told last-in first; each is gone once told */

@@ -26,6 +26,7 @@
 #include "build_internal.h"
 #include "build_spec.h"
 #include "machine_internal.h"
+#include "trust.h"
 
 #define HOST_STEP_LIMIT_S 1800
 
@@ -193,6 +194,11 @@ void build_host_step(struct build *b)
         struct core *core = b->core;
         if (b->image[0] || core->templates.base.state != PREP_READY) {
                 build_fail(b, "step %zu: a host step needs the base template, built", b->step_no);
+                return;
+        }
+        struct err e = {0};
+        if (trust_layer_ensure(core, &e) < 0) {
+                build_fail(b, "step %zu: %s", b->step_no, e.msg);
                 return;
         }
         char dest[PATH_MAX + 80];

@@ -11,6 +11,7 @@
 #include "../common/loop.h"
 #include "../store/store.h"
 #include "build.h"
+#include "builtin.h"
 
 struct capture;
 struct machine_cmd;
@@ -64,12 +65,14 @@ struct build {
         } line[3]; /* partial output lines of streams 1 and 2 */
         /* a built-in template's build (builtin.c): its apt steps run on the host */
         int trusted;
-        struct child_watch host;      /* the host step under way (build_host.c) */
-        struct loop_io host_out;      /* its output */
-        struct build_waiter *waiters; /* told when the build ends */
-        int ok;                       /* it ended ready */
-        char end_msg[256];            /* why it ended otherwise */
-        struct build *next;           /* core->builds */
+        struct child_watch host;       /* the host step under way (build_host.c) */
+        struct loop_io host_out;       /* its output */
+        struct build_waiter *waiters;  /* told when the build ends */
+        struct builtin_wait base_wait; /* a built-in base being built first (build_start.c) */
+        int base_waiting;
+        int ok;             /* it ended ready */
+        char end_msg[256];  /* why it ended otherwise */
+        struct build *next; /* core->builds */
 };
 
 /* ---- build_log.c ---- */

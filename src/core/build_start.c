@@ -19,6 +19,7 @@
 #include "image.h"
 #include "machine_internal.h"
 #include "templates.h"
+#include "trust.h"
 
 void build_context_path(const struct core *core, const char *id, char *out, size_t cap)
 {
@@ -136,6 +137,9 @@ static int import_image(struct build *b, struct err *e)
  * build inherits (not its running processes: each step starts cold). */
 static int set_base(struct build *b, struct err *e)
 {
+        json_decref(b->env); /* again after a built-in base was built (on_base_built) */
+        json_decref(b->ports);
+        json_decref(b->layers);
         b->env = json_object();
         b->ports = json_array();
         b->layers = json_array();
@@ -145,12 +149,16 @@ static int set_base(struct build *b, struct err *e)
                 build_key_base(stamp, b->key);
                 return 0;
         }
-        if (strcmp(b->from, "base") == 0) {
-                char marker[PATH_MAX + 64], stamp[64];
+        if (strcmp(b->from, "base") == 0) { /* with the trusted certificates (trust.h) */
+                char marker[PATH_MAX + 64], stamp[96];
                 struct stat st;
                 snprintf(marker, sizeof(marker), "%s/base/ready", b->core->templates.dir);
-                snprintf(stamp, sizeof(stamp), "base:%lld",
-                         stat(marker, &st) == 0 ? (long long)st.st_mtime : 0LL);
+                snprintf(stamp, sizeof(stamp), "base:%lld%s%s",
+                         stat(marker, &st) == 0 ? (long long)st.st_mtime : 0LL,
+                         b->core->trust_id[0] ? ":" : "", b->core->trust_id);
+                json_decref(b->layers);
+                if (!(b->layers = trust_base_layers(b->core)))
+                        return err_set(e, ENOMEM, "build");
                 build_key_base(stamp, b->key);
                 return 0;
         }
@@ -212,6 +220,33 @@ static int record(struct build *b, struct err *e)
         return rc;
 }
 
+/* A built-in base this build waited for is built (error NULL), or failed. */
+static void on_base_built(struct builtin_wait *w, const char *error)
+{
+        struct build *b = (struct build *)((char *)w - offsetof(struct build, base_wait));
+        struct err e = {0};
+        b->base_waiting = 0;
+        if (error)
+                build_fail(b, "the built-in template %s: %s", b->from, error);
+        else if (set_base(b, &e) < 0)
+                build_fail(b, "%s", e.msg);
+        else
+                build_begin(b);
+}
+
+/* Builds the built-in template the build is on first; then on_base_built. */
+static void base_first(struct build *b)
+{
+        struct err e = {0};
+        build_log(b, "system", "building the built-in template %s first", b->from);
+        b->base_wait.done = on_base_built;
+        b->base_waiting = 1;
+        if (builtin_template_need(b->core, b->from, &b->base_wait, &e) < 0) {
+                b->base_waiting = 0;
+                build_fail(b, "the built-in template %s: %s", b->from, e.msg);
+        }
+}
+
 static int start(struct core *core, const json_t *req, int trusted, struct build_waiter *w,
                  char *id, struct err *e)
 {
@@ -251,6 +286,9 @@ static int start(struct core *core, const json_t *req, int trusted, struct build
         snprintf(b->runtime, sizeof(b->runtime), "%s", core_record_runtime(req));
         e->code = NS_E_INTERNAL;
         int r = set_base(b, e);
+        int base_later = r == -ENOENT && builtin_template_known(core, b->from);
+        if (base_later) /* a built-in template never built yet: it comes first */
+                r = 0;
         if (r == 0) /* the log first: a recorded build always has one */
                 r = open_log(b, e);
         if (r == 0)
@@ -270,6 +308,10 @@ static int start(struct core *core, const json_t *req, int trusted, struct build
         if (json_object_get(req, "from_image") && import_image(b, e) < 0) {
                 build_fail(b, "%s", e->msg);
                 return 0; /* the build exists, failed: its record says why */
+        }
+        if (base_later) {
+                base_first(b);
+                return 0;
         }
         return json_object_get(req, "from_image") ? 0 : build_begin(b);
 }

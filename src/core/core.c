@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "trust.h"
 #include "vm_guest.h"
 
 int core_init(struct core *core, struct err *e)
@@ -27,6 +28,8 @@ int core_init(struct core *core, struct err *e)
                                   core->cache_dir, e);
         if (r == 0)
                 r = core_ssh_init(core, e);
+        if (r == 0)
+                r = trust_init(core, core->machine_ca, e);
         if (r < 0)
                 return r;
         core->driver_ctx = (struct driver_ctx){.state_dir = core->state_dir,

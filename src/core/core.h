@@ -100,6 +100,10 @@ struct core {
         struct deploy_svc *deploy_svcs; /* services (core/deploy_service.c) */
         struct loop_timer deploy_watch; /* replaces services' machines that died */
         json_t *deploy_doomed;          /* templates of deleted deployments still in use */
+        const char *machine_ca;         /* --machine-ca: host, none or a path (NULL: none) */
+        char trust_id[32]; /* the trusted-certificates layer ("": none; core/trust.c) */
+        char *trust_pem;   /* its certificates (owned) */
+        size_t trust_len;
 };
 
 /* Readies a core whose caller set loop, store, state_dir, lib_dir, agent_path,

@@ -4,6 +4,7 @@
 #include "pools.h"
 #include "secrets.h"
 #include "templates.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -430,6 +431,12 @@ static void on_template(struct prep_waiter *w, const char *error)
                 prep_need(&m->core->vm_guest, &m->op.tpl_wait); /* back here when it is */
                 return;
         }
+        struct err e = {0};
+        if (trust_layer_ensure(m->core, &e) < 0) {
+                machine__finish_create(m, NS_E_INTERNAL, e.msg);
+                machine__fail(m, e.msg);
+                return;
+        }
         start_sandbox(m, m->core->templates.base_rootfs);
 }
 
@@ -510,6 +517,7 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
         int nomem = machine_conf_set_cwd(&m->conf, p->cwd) < 0;
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
         m->conf.layers = layers ? json_deep_copy(layers) : json_array();
+        trust_env(m->conf.layers, m->conf.env);
         m->conf.volumes = p->volumes ? json_deep_copy(p->volumes) : json_array();
         m->conf.idle = p->idle ? json_deep_copy(p->idle) : NULL;
         m->conf.secrets = p->secrets ? json_deep_copy(p->secrets) : json_array();
@@ -575,7 +583,9 @@ struct machine *machine_create(struct core *core, const struct machine_params *p
                           "no machine of the base template's warm pool is ready");
                 return NULL;
         }
-        m = machine__new(core, p, p->layers, NULL, NULL, cb, ud, e);
+        json_t *base = p->layers || (p->image && *p->image) ? NULL : trust_base_layers(core);
+        m = machine__new(core, p, p->layers ? p->layers : base, NULL, NULL, cb, ud, e);
+        json_decref(base);
         if (!m) {
                 e->code = NS_E_INTERNAL;
                 return NULL;

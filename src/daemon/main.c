@@ -18,6 +18,7 @@
 #include "../core/deploy.h"
 #include "../core/builtin.h"
 #include "../core/pools.h"
+#include "../core/trust.h"
 #include "../core/volumes.h"
 #include "../runtime/driver.h"
 #include "../common/util.h"
@@ -49,6 +50,7 @@ struct options {
         unsigned netns_pool;
         const char *metrics_listen;
         int webhook_allow_private;
+        const char *machine_ca;
 };
 
 static void usage(FILE *f)
@@ -101,6 +103,10 @@ static void usage(FILE *f)
                 "                         least 100); the last 720 samples are kept per machine\n"
                 "  --metrics-listen HOST:PORT  also serve GET /metrics there, without a key\n"
                 "                         (for a Prometheus that holds none; keep it private)\n"
+                "  --machine-ca SOURCE    certificate authorities machines trust beyond\n"
+                "                         Debian's: host (the default: the host's own, in\n"
+                "                         /usr/local/share/ca-certificates), none, or a PEM\n"
+                "                         file or a directory of .crt/.pem files\n"
                 "  --webhook-allow-private  let webhooks target loopback, link-local and\n"
                 "                         private addresses (refused by default)\n"
                 "  --no-prepare           do not build the base template (and the VM guest)\n"
@@ -199,6 +205,7 @@ enum {
         O_BASE_POOL,
         O_NETNS_POOL,
         O_MLISTEN,
+        O_MACHINE_CA,
         O_CONFIG,
         O_ROUTES,
         O_ERRORS,
@@ -231,6 +238,7 @@ static const struct option longs[] = {
     {"base-pool", required_argument, 0, O_BASE_POOL},
     {"netns-pool", required_argument, 0, O_NETNS_POOL},
     {"metrics-listen", required_argument, 0, O_MLISTEN},
+    {"machine-ca", required_argument, 0, O_MACHINE_CA},
     {"config", required_argument, 0, O_CONFIG},
     {"print-routes", no_argument, 0, O_ROUTES},
     {"print-errors", no_argument, 0, O_ERRORS},
@@ -342,6 +350,11 @@ static int parse_args(int argc, char **argv, const char *const *origin, struct o
                         break;
                 case O_MLISTEN:
                         o->metrics_listen = optarg;
+                        break;
+                case O_MACHINE_CA:
+                        if (!*optarg)
+                                goto bad;
+                        o->machine_ca = optarg;
                         break;
                 case O_WHPRIVATE:
                         o->webhook_allow_private = 1;
@@ -559,6 +572,7 @@ static int run(struct app *app, const struct options *o, struct err *e)
         base_rootfs_fini(&app->core.templates); /* a preparation under way finishes on its own */
         prep_fini(&app->core.vm_guest);
         core_ssh_fini(&app->core);
+        trust_fini(&app->core);
         api_recordings_end_all(app); /* their files stay playable up to here */
         if (!app->core.machines)     /* nothing of it runs on: its rules can go */
                 net_host_fini(&app->core.net);
@@ -574,6 +588,7 @@ int main(int argc, char **argv)
                             .machine_timeout_s = 300,
                             .preview_idle_ms = 300000,
                             .events_retention_days = 30,
+                            .machine_ca = "host",
                             .base_pool = 2,
                             .netns_pool = 4};
         http_server_cfg_defaults(&o.http);
@@ -613,6 +628,7 @@ int main(int argc, char **argv)
         app.core.memory_watermark_mb = o.memory_watermark_mb;
         app.core.base_pool_size = o.base_pool;
         app.core.netns_pool.want = o.netns_pool;
+        app.core.machine_ca = o.machine_ca;
         app.lock_fd = -1;
         app.core.loop.epfd = -1;
         struct err e = {0};

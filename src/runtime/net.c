@@ -16,6 +16,7 @@
 
 #include "../common/buf.h"
 #include "../common/dns.h"
+#include "../common/util.h"
 #include "net.h"
 #include "net_internal.h"
 #include "run.h"
@@ -179,6 +180,27 @@ void net_host_fini(const struct net_host *h)
         unlink(path);
 }
 
+/* The smallest MTU of the interfaces default routes leave by (/proc/net/route), or 0
+ * when there is none or it is not below the usual 1500. */
+static unsigned uplink_mtu(void)
+{
+        FILE *f = fopen("/proc/net/route", "re");
+        char line[256], ifname[64], path[128], text[32];
+        unsigned dest, mask, best = 0;
+        while (f && fgets(line, sizeof(line), f)) {
+                if (sscanf(line, "%63s %x %*x %*x %*d %*d %*d %x", ifname, &dest, &mask) != 3 ||
+                    dest != 0 || mask != 0)
+                        continue;
+                snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", ifname);
+                unsigned mtu = read_small(path, text, sizeof(text)) > 0 ? (unsigned)atoi(text) : 0;
+                if (mtu >= 576 && (!best || mtu < best))
+                        best = mtu;
+        }
+        if (f)
+                fclose(f);
+        return best && best < 1500 ? best : 0;
+}
+
 int net_host_init(struct net_host *h, const char *state_dir, const char *pool, unsigned dns_port,
                   unsigned tls_port, struct err *e)
 {
@@ -230,6 +252,7 @@ int net_host_init(struct net_host *h, const char *state_dir, const char *pool, u
         }
         sweep_tables();
         net__pool_sweep(h->table); /* what a killed predecessor made ahead */
+        h->mtu = uplink_mtu();
         h->enabled = 1;
         return 0;
 }
@@ -413,6 +436,7 @@ int net_plan_make(const struct net_host *h, const char *id, unsigned slot,
         snprintf(plan->host_if, sizeof(plan->host_if), "nsh%u", slot);
         net_addr(h, slot, 0, plan->host_ip);
         net_addr(h, slot, 1, plan->guest_ip);
+        plan->mtu = h->mtu;
         net__pool_names(h, slot, NULL, 0, plan->pool_netns, sizeof(plan->pool_netns));
         struct buf b;
         buf_init(&b, 1u << 20);
@@ -450,15 +474,18 @@ int net__nft(const char *script)
         return nft_script(script, 0);
 }
 
-int net__make_ns(const char *netns, const char *host_if, const char *host_ip, const char *guest_ip)
+int net__make_ns(const char *netns, const char *host_if, const char *host_ip, const char *guest_ip,
+                 unsigned mtu)
 {
-        char root[512], inner[256];
+        char root[512], inner[256], m[24] = "";
+        if (mtu)
+                snprintf(m, sizeof(m), " mtu %u", mtu);
         snprintf(root, sizeof(root),
                  "netns add %s\n"
-                 "link add %s type veth peer name eth0 netns %s\n"
+                 "link add %s%s type veth peer name eth0%s netns %s\n"
                  "addr add %s/30 dev %s\n"
                  "link set %s up\n",
-                 netns, host_if, netns, host_ip, host_if, host_if);
+                 netns, host_if, m, m, netns, host_ip, host_if, host_if);
         snprintf(inner, sizeof(inner),
                  "addr add %s/30 dev eth0\nlink set eth0 up\nlink set lo up\n"
                  "route add default via %s\n",
@@ -488,7 +515,8 @@ int net_setup(const struct net_plan *plan)
                 }
         } else if (net__pool_adopt(plan->pool_netns, plan->netns) == 0) {
                 had = 1; /* with the rules of the default policy */
-        } else if (net__make_ns(plan->netns, plan->host_if, plan->host_ip, plan->guest_ip) < 0) {
+        } else if (net__make_ns(plan->netns, plan->host_if, plan->host_ip, plan->guest_ip,
+                                plan->mtu) < 0) {
                 return -1;
         }
         if (!(had && plan->rules_ready) && nft_script(plan->nft, 0) < 0) {

@@ -21,10 +21,13 @@
 #define NET_TABLE_DIR "/run/nullspace/tables"
 
 struct net_host {
-        int enabled;      /* ip, nft and the kernel's nf_tables are there */
-        char table[32];   /* this daemon's nftables table (inet family) */
-        uint32_t base;    /* pool network address, host order (default 10.200.0.0/16) */
-        unsigned slots;   /* /30 slots in the pool (slot 0 is never used) */
+        int enabled;    /* ip, nft and the kernel's nf_tables are there */
+        char table[32]; /* this daemon's nftables table (inet family) */
+        uint32_t base;  /* pool network address, host order (default 10.200.0.0/16) */
+        unsigned slots; /* /30 slots in the pool (slot 0 is never used) */
+        /* machines' link MTU: the smallest of the host's default-route interfaces', so
+         * a machine never sends what the uplink would drop (0: the kernel's default) */
+        unsigned mtu;
         char reason[160]; /* why networking is off ("" when enabled) */
 };
 
@@ -41,6 +44,7 @@ struct net_plan {
         char netns[64];   /* "nsm-ID" */
         char host_if[16]; /* "nshN" */
         char host_ip[16], guest_ip[16];
+        unsigned mtu;        /* of its link (net_host's; 0: the default) */
         char *nft;           /* the machine's nftables script (chain, set elements, policy) */
         char pool_netns[64]; /* the pool namespace of its slot, taken over when there */
         /* the caller knows the rules of nft are in place (applied since this daemon made

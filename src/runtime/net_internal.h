@@ -16,8 +16,10 @@ int net__ns_exists(const char *netns);
 /* child: deletes namespace netns when it exists (its veth pair goes with it). */
 void net__ns_delete(const char *netns);
 /* child: a namespace with a veth pair: host_if (host_ip/30, up) on the host, eth0
- * (guest_ip/30, default route via host_ip) and lo up inside. 0 or -1 (said on stderr). */
-int net__make_ns(const char *netns, const char *host_if, const char *host_ip, const char *guest_ip);
+ * (guest_ip/30, default route via host_ip) and lo up inside; both ends of MTU mtu (0:
+ * the default). 0 or -1 (said on stderr). */
+int net__make_ns(const char *netns, const char *host_if, const char *host_ip, const char *guest_ip,
+                 unsigned mtu);
 /* child: renames pool namespace `pool` to `netns` (a bind mount of its handle, the old
  * one unmounted). 0, or -1 when there is none to take ("" or gone; a pool namespace
  * that could not be renamed is deleted, so a fresh one can take its interface name). */

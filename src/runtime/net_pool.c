@@ -59,7 +59,7 @@ int net_pool_build(const struct net_host *h, const unsigned *slots, unsigned n)
                 struct net_plan plan;
                 int r = net_plan_make(h, NULL, slots[i], &open, &plan);
                 if (r == 0) {
-                        r = net__make_ns(netns, host_if, host_ip, guest_ip);
+                        r = net__make_ns(netns, host_if, host_ip, guest_ip, h->mtu);
                         if (r == 0)
                                 r = net__nft(plan.nft);
                         net_plan_free(&plan);

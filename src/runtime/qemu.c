@@ -65,7 +65,7 @@ int qemu_net(const struct machine_spec *s)
         FILE *f = net_setup(s->net) == 0 && run_cmd(argv, NULL, 0) == 0 ? fopen(path, "w") : NULL;
         if (!f)
                 return -1;
-        fprintf(f, "%s %s\n", s->net->guest_ip, s->net->host_ip);
+        fprintf(f, "%s %s %u\n", s->net->guest_ip, s->net->host_ip, s->net->mtu);
         return fclose(f);
 }
 

@@ -65,6 +65,7 @@ class Daemon:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                self.log.close()
                 raise RuntimeError("daemon exited %d: %s" % (self.proc.returncode, self.read_log()))
             if os.path.exists(addr_file):
                 self.addr = read_text(addr_file).strip()
