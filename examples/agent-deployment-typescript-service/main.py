@@ -21,7 +21,7 @@ try:
     with urllib.request.urlopen(req, timeout=60) as resp:
         answer = json.load(resp)
     print("answer:", answer)
-    assert answer["answer"].startswith("v") and answer["revision"] == 1, answer
+    assert answer["answer"].startswith("v22.") and answer["revision"] == 1, answer
     logs = subprocess.run(["nullspace", "deployments", "logs", NAME], capture_output=True,
                           text=True, timeout=60).stdout
     assert "asked: which node?" in logs, logs

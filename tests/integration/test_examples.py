@@ -10,9 +10,11 @@ import tempfile
 import unittest
 
 from harness import BUILD, DaemonTest, SOURCE, run_bounded
-from stub_model import StubModel
+from test_agent_examples import AGENT_FRAMEWORKS
 
 EXAMPLES = os.path.join(SOURCE, "examples")
+sys.path.insert(0, os.path.join(EXAMPLES, "model-stubs"))
+from openai_stub import StubModel  # noqa: E402
 MAIN = ["code-interpreter", "agent", "fork", "template-build", "template-warm-pools",
         "shared-volume", "port-forwarding", "custom-preview-proxy", "desktop-viewer",
         "resumable-upload", "lifecycle-webhook", "agent-deployment-job",
@@ -32,7 +34,8 @@ class Examples(DaemonTest):
     def test_every_example_is_run(self):
         on_disk = sorted(n for n in os.listdir(EXAMPLES)
                          if os.path.isdir(os.path.join(EXAMPLES, n)))
-        self.assertEqual(on_disk, sorted(MAIN + ["ci-cd", "bring-your-own-agent"]))
+        self.assertEqual(on_disk, sorted(MAIN + ["ci-cd", "bring-your-own-agent", "model-stubs"] +
+                                         AGENT_FRAMEWORKS))
 
     def test_examples(self):
         for name in MAIN:
