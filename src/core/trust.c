@@ -18,7 +18,7 @@
 #include "machine_internal.h"
 
 #define HOST_CA_DIR   "/usr/local/share/ca-certificates"
-#define BUNDLE        "etc/ssl/certs/ca-certificates.crt"
+#define BUNDLE        "/etc/ssl/certs/ca-certificates.crt"
 #define BUNDLE_MAX    (16u << 20)
 #define DIR_DEPTH_MAX 4
 #define PEM_BEGIN     "-----BEGIN CERTIFICATE-----"
@@ -179,7 +179,7 @@ static int make_tree(const char *tmp, const struct buf *bundle, const char *pem,
         }
         int newline = bundle->len && bundle->data[bundle->len - 1] != '\n';
         struct part all[] = {{bundle->data, bundle->len}, {"\n", (size_t)newline}, {pem, npem}};
-        snprintf(path, sizeof(path), "%s/" BUNDLE, tmp);
+        snprintf(path, sizeof(path), "%s" BUNDLE, tmp);
         int r = put(path, all, 3);
         snprintf(path, sizeof(path), "%s" TRUST_CERT_PATH, tmp);
         return r ? r : put(path, all + 2, 1);
@@ -188,7 +188,7 @@ static int make_tree(const char *tmp, const struct buf *bundle, const char *pem,
 /* Removes what make_tree made (a loser of a race, or a failure). */
 static void unmake_tree(const char *tmp)
 {
-        static const char *const paths[] = {"/" BUNDLE,
+        static const char *const paths[] = {BUNDLE,
                                             TRUST_CERT_PATH,
                                             "/usr/local/share/ca-certificates",
                                             "/usr/local/share",
@@ -215,7 +215,7 @@ int trust_layer_ensure(struct core *core, struct err *e)
         if (access(dir, F_OK) == 0)
                 return 0;
         snprintf(tmp, sizeof(tmp), "%s.tmp%d", dir, (int)getpid());
-        snprintf(base, sizeof(base), "%s/" BUNDLE, core->templates.base_rootfs);
+        snprintf(base, sizeof(base), "%s" BUNDLE, core->templates.base_rootfs);
         struct buf bundle;
         buf_init(&bundle, BUNDLE_MAX);
         int r = buf_append_file(&bundle, base);
@@ -249,7 +249,7 @@ void trust_env(const json_t *layers, json_t *env)
                         json_object_set_new(env, "NODE_EXTRA_CA_CERTS",
                                             json_string(TRUST_CERT_PATH));
                 if (!json_object_get(env, "REQUESTS_CA_BUNDLE"))
-                        json_object_set_new(env, "REQUESTS_CA_BUNDLE", json_string("/" BUNDLE));
+                        json_object_set_new(env, "REQUESTS_CA_BUNDLE", json_string(BUNDLE));
                 return;
         }
 }
