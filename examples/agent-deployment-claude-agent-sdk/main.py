@@ -4,29 +4,25 @@ ANTHROPIC_API_KEY set it talks to Anthropic (the key goes in as a secret); witho
 stub model of ../model-stubs is added to the project and answers inside the job."""
 
 import os
-import shutil
-import tempfile
+import sys
 
-from nullspace import Deployment, Secret
+from nullspace import Deployment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "model-stubs"))
+from project import agent_project  # noqa: E402 — the app, with a key or a stub model
+
 NAME = "example-claude-agent-sdk-job"
 KEY = os.environ.get("ANTHROPIC_API_KEY")
 
-with tempfile.TemporaryDirectory() as tmp:
-    project = shutil.copytree(os.path.join(HERE, "app"), os.path.join(tmp, "app"))
+with agent_project(HERE, "anthropic_stub.mjs", "ANTHROPIC_API_KEY") as (project, extra_env, secrets):
     env = {"TASK": "Which kernel does this machine run?",
-           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
-    if KEY:
-        Secret.set("ANTHROPIC_API_KEY", KEY)
-    else:
-        shutil.copy(os.path.join(HERE, "..", "model-stubs", "anthropic_stub.mjs"),
-                    os.path.join(project, "model_stub.mjs"))
-        env["MODEL_STUB"] = "1"
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+           **extra_env}
     try:
         d = Deployment.deploy(NAME, project, base="node", command="node agent.mjs",
                               steps=[{"op": "run", "cmd": "npm install --omit=dev --no-audit"}],
-                              env=env, secrets=["ANTHROPIC_API_KEY"] if KEY else None,
+                              env=env, secrets=secrets,
                               memory_mb=2048, timeout_s=600,
                               on_log=lambda l: print("  build |", l["text"]))
         print("deployed", d.name, "revision", d.revision)

@@ -4,31 +4,27 @@ goes in as a secret); without, the stub model of ../model-stubs is added to the 
 and answers inside the job. The build installs crewai from PyPI."""
 
 import os
-import shutil
-import tempfile
+import sys
 
-from nullspace import Deployment, Secret
+from nullspace import Deployment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NAME = "example-crewai-job"
-KEY = os.environ.get("OPENAI_API_KEY")
+sys.path.insert(0, os.path.join(HERE, "..", "model-stubs"))
+from project import agent_project  # noqa: E402 — the app, with a key or a stub model
 
-with tempfile.TemporaryDirectory() as tmp:
-    project = shutil.copytree(os.path.join(HERE, "app"), os.path.join(tmp, "app"))
-    env = {"TASK": "Which kernel does this machine run?", "CREWAI_DISABLE_TELEMETRY": "true",
-           "OTEL_SDK_DISABLED": "true"}
-    if KEY:
-        Secret.set("OPENAI_API_KEY", KEY)
-    else:
-        shutil.copy(os.path.join(HERE, "..", "model-stubs", "openai_stub.py"),
-                    os.path.join(project, "model_stub.py"))
-        env["MODEL_STUB"] = "1"
+NAME = "example-crewai-job"
+
+with agent_project(HERE, "openai_stub.py", "OPENAI_API_KEY") as (project, extra_env, secrets):
+    env = {"TASK": "Which kernel does this machine run?",
+           "CREWAI_DISABLE_TELEMETRY": "true",
+           "OTEL_SDK_DISABLED": "true",
+           **extra_env}
     try:
         d = Deployment.deploy(NAME, project, command="python3 agent.py", env=env,
                               steps=[{"op": "apt", "packages": ["python3-pip"]},
                                      {"op": "run", "cmd": "pip install --break-system-packages "
                                       "--no-cache-dir -r requirements.txt"}],
-                              secrets=["OPENAI_API_KEY"] if KEY else None, memory_mb=2048,
+                              secrets=secrets, memory_mb=2048,
                               on_log=lambda l: print("  build |", l["text"]))
         print("deployed", d.name, "revision", d.revision)
         run = d.run().wait(on_output=lambda t: print("  run |", t, end=""))

@@ -5,13 +5,15 @@ set it talks to OpenAI (the key goes in as a secret); without, the stub model of
 
 import json
 import os
-import shutil
-import tempfile
+import sys
 import urllib.request
 
-from nullspace import Deployment, Secret
+from nullspace import Deployment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "model-stubs"))
+from project import agent_project  # noqa: E402 — the app, with a key or a stub model
+
 NAME = "example-langgraph-service"
 KEY = os.environ.get("OPENAI_API_KEY")
 
@@ -25,20 +27,12 @@ def ask(d, question):
         return json.load(r)
 
 
-with tempfile.TemporaryDirectory() as tmp:
-    project = shutil.copytree(os.path.join(HERE, "app"), os.path.join(tmp, "app"))
-    env = {}
-    if KEY:
-        Secret.set("OPENAI_API_KEY", KEY)
-    else:
-        shutil.copy(os.path.join(HERE, "..", "model-stubs", "openai_stub.mjs"),
-                    os.path.join(project, "model_stub.mjs"))
-        env["MODEL_STUB"] = "1"
+with agent_project(HERE, "openai_stub.mjs", "OPENAI_API_KEY") as (project, env, secrets):
     try:
         d = Deployment.deploy(NAME, project, kind="service", port=8080, health_path="/healthz",
                               base="node", command="node server.mjs", env=env,
                               steps=[{"op": "run", "cmd": "npm install --omit=dev --no-audit"}],
-                              secrets=["OPENAI_API_KEY"] if KEY else None, idle_s=300,
+                              secrets=secrets, idle_s=300,
                               on_log=lambda l: print("  build |", l["text"]))
         print("live at", d.url, "revision", d.revision)
         a = ask(d, "Which kernel does this machine run?")

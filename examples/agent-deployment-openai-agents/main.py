@@ -4,28 +4,23 @@ talks to OpenAI (the key goes in as a secret); without, the stub model of
 ../model-stubs is added to the project and answers inside the job."""
 
 import os
-import shutil
-import tempfile
+import sys
 
-from nullspace import Deployment, Secret
+from nullspace import Deployment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "model-stubs"))
+from project import agent_project  # noqa: E402 — the app, with a key or a stub model
+
 NAME = "example-openai-agents-job"
 KEY = os.environ.get("OPENAI_API_KEY")
 
-with tempfile.TemporaryDirectory() as tmp:
-    project = shutil.copytree(os.path.join(HERE, "app"), os.path.join(tmp, "app"))
-    env = {"TASK": "Which kernel does this machine run?"}
-    if KEY:
-        Secret.set("OPENAI_API_KEY", KEY)
-    else:
-        shutil.copy(os.path.join(HERE, "..", "model-stubs", "openai_stub.mjs"),
-                    os.path.join(project, "model_stub.mjs"))
-        env["MODEL_STUB"] = "1"
+with agent_project(HERE, "openai_stub.mjs", "OPENAI_API_KEY") as (project, extra_env, secrets):
+    env = {"TASK": "Which kernel does this machine run?", **extra_env}
     try:
         d = Deployment.deploy(NAME, project, base="node", command="node agent.mjs",
                               steps=[{"op": "run", "cmd": "npm install --omit=dev --no-audit"}],
-                              env=env, secrets=["OPENAI_API_KEY"] if KEY else None,
+                              env=env, secrets=secrets,
                               on_log=lambda l: print("  build |", l["text"]))
         print("deployed", d.name, "revision", d.revision)
         run = d.run().wait(on_output=lambda t: print("  run |", t, end=""))

@@ -423,6 +423,7 @@ void http_stream_wake(struct http_exchange *ex)
         if (c->dead || c->state != CONN_STREAMING)
                 return;
         c->src_waiting = 0;
+        c->last_ms = c->srv->loop->now_ms; /* its quiet time was the source's */
         if (!c->in_process)
                 conn_flush(c);
 }
@@ -698,6 +699,10 @@ void conn_check_timeouts(struct http_conn *c, uint64_t now_ms)
                 return;
         }
         if (c->state == CONN_WS || c->state == CONN_HANDLING)
+                return;
+        /* a streamed answer whose source is quiet (a command printing nothing for a
+         * while) is not an idle connection; one the peer stopped reading is */
+        if (c->state == CONN_STREAMING && c->src_waiting && c->out.len == 0)
                 return;
         if (now_ms - c->last_ms > cfg->idle_timeout_ms)
                 conn_close(c);
