@@ -345,23 +345,30 @@ void machine__arm_deadline(struct machine *m)
 
 char **machine__env_list(const struct machine *m)
 {
-        size_t n = json_object_size(m->conf.env);
+        /* what the trusted certificates need (trust.h) under what the create set */
+        json_t *env = json_object();
+        trust_env(m->conf.layers, env);
+        json_object_update(env, m->conf.env);
+        size_t n = json_object_size(env);
         char **v = calloc(n + 4, sizeof(char *));
         size_t i = 0;
-        if (!v)
+        if (!v) {
+                json_decref(env);
                 return NULL;
+        }
         v[i++] = strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         v[i++] = strdup("HOME=/root");
         v[i++] = strdup("LANG=C.UTF-8");
         const char *k;
         json_t *val;
-        json_object_foreach(m->conf.env, k, val)
+        json_object_foreach(env, k, val)
         {
                 char *kv = malloc(strlen(k) + json_string_length(val) + 2);
                 if (kv)
                         sprintf(kv, "%s=%s", k, json_string_value(val));
                 v[i++] = kv;
         }
+        json_decref(env);
         return v;
 }
 
@@ -517,7 +524,6 @@ struct machine *machine__new(struct core *core, const struct machine_params *p, 
         int nomem = machine_conf_set_cwd(&m->conf, p->cwd) < 0;
         m->metadata = p->metadata ? json_deep_copy(p->metadata) : json_object();
         m->conf.layers = layers ? json_deep_copy(layers) : json_array();
-        trust_env(m->conf.layers, m->conf.env);
         m->conf.volumes = p->volumes ? json_deep_copy(p->volumes) : json_array();
         m->conf.idle = p->idle ? json_deep_copy(p->idle) : NULL;
         m->conf.secrets = p->secrets ? json_deep_copy(p->secrets) : json_array();

@@ -41,7 +41,9 @@ json_t *trust_base_layers(const struct core *core);
 int trust_layer_ensure(struct core *core, struct err *e);
 
 /* When layers hold a trust layer, sets NODE_EXTRA_CA_CERTS and REQUESTS_CA_BUNDLE in
- * env (an object) unless it has them, so Node and Python's requests trust it too. */
+ * env (an object) unless it has them, so Node and Python's requests trust it too. A
+ * machine's sandbox gets them beside PATH and HOME (machine__env_list), under what its
+ * create set; they are not part of its recorded env. */
 void trust_env(const json_t *layers, json_t *env);
 
 #endif

@@ -230,14 +230,16 @@ class Limits(unittest.TestCase):
     def test_a_quiet_streamed_answer_is_not_an_idle_connection(self):
         st, _, m = self.d.request("POST", "/v1/machines", {})
         self.assertEqual(st, 201, m)
-        self.addCleanup(self.d.request, "DELETE", "/v1/machines/" + m["id"])
-        c = self.d.conn()
-        c.request("POST", "/v1/machines/%s/exec" % m["id"],
-                  body=json.dumps({"cmd": "echo start; sleep 4; echo done", "stream": True}),
-                  headers={"Authorization": "Bearer " + self.d.key,
-                           "Content-Type": "application/json"})
-        lines = [json.loads(x) for x in c.getresponse().read().splitlines()]
-        c.close()
+        try:
+            c = self.d.conn()
+            c.request("POST", "/v1/machines/%s/exec" % m["id"],
+                      body=json.dumps({"cmd": "echo start; sleep 4; echo done", "stream": True}),
+                      headers={"Authorization": "Bearer " + self.d.key,
+                               "Content-Type": "application/json"})
+            lines = [json.loads(x) for x in c.getresponse().read().splitlines()]
+            c.close()
+        finally:  # before tearDown stops the daemon
+            self.d.request("DELETE", "/v1/machines/" + m["id"])
         self.assertEqual([x.get("data") for x in lines if x["type"] == "stdout"],
                          ["start\n", "done\n"], "silent for longer than --idle-timeout-ms")
         self.assertEqual((lines[-1]["type"], lines[-1]["exit_code"]), ("exit", 0))
