@@ -448,8 +448,8 @@ int deploy_service_rollback(struct core *core, const char *name, int64_t number,
         int alive =
             pm && (pm->state == M_RUNNING || pm->state == M_HIBERNATING || machine_wakeable(pm));
         if (alive && pr && strtoll(pr, NULL, 10) == number) {
-                /* instant: its machine is kept; the next request wakes it (once a
-                 * hibernation under way has ended: until then a request is refused) */
+                /* instant: its machine is kept; the next request wakes it (after a
+                 * hibernation under way has ended) */
                 s->pending_rev = number;
                 s->purpose = P_ROLLBACK;
                 snprintf(s->pending_id, sizeof(s->pending_id), "%s", prev);

@@ -24,15 +24,27 @@ void machine__finish_op(struct machine *m, enum ns_code code, const char *error)
         int n = m->op.nwaiters;
         memcpy(w, m->op.waiters, sizeof(w[0]) * (size_t)n);
         m->op.nwaiters = 0;
-        for (int i = 0; i < n; i++)
-                w[i].cb(w[i].ud, m, code, error);
+        for (int i = 0; i < n; i++) /* the operation's own first */
+                if (!w[i].resume)
+                        w[i].cb(w[i].ud, m, code, error);
+        for (int i = 0; i < n; i++) {
+                if (!w[i].resume)
+                        continue;
+                if (m->state == M_HIBERNATED) /* the first starts it, the rest join */
+                        machine_resume(m, w[i].cb, w[i].ud);
+                else if (m->state == M_RUNNING) /* the hibernation did not happen */
+                        w[i].cb(w[i].ud, m, NS_OK, NULL);
+                else
+                        w[i].cb(w[i].ud, m, code ? code : NS_E_MACHINE_NOT_RUNNING,
+                                error ? error : machine_state_name(m->state));
+        }
 }
 
 int machine__add_waiter(struct machine *m, machine_done_cb cb, void *ud)
 {
         if (m->op.nwaiters >= MACHINE_MAX_WAITERS)
                 return -1;
-        m->op.waiters[m->op.nwaiters++] = (struct machine_waiter){cb, ud};
+        m->op.waiters[m->op.nwaiters++] = (struct machine_waiter){cb, ud, 0};
         return 0;
 }
 
@@ -416,6 +428,13 @@ void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
                 /* join the resume under way, or the one that ends a fork's pause */
                 if (machine__add_waiter(m, cb, ud) < 0)
                         cb(ud, m, NS_E_MACHINE_BUSY, "too many requests wait for this resume");
+                return;
+        }
+        if (m->state == M_HIBERNATING) { /* resumed as soon as it is hibernated */
+                if (machine__add_waiter(m, cb, ud) < 0)
+                        cb(ud, m, NS_E_MACHINE_BUSY, "too many requests wait for this machine");
+                else
+                        m->op.waiters[m->op.nwaiters - 1].resume = 1;
                 return;
         }
         if (m->state != M_HIBERNATED) {

@@ -62,6 +62,7 @@ struct machine_op {
         struct machine_waiter {
                 machine_done_cb cb;
                 void *ud;
+                int resume;             /* came while hibernating: resumes it once hibernated */
         } waiters[MACHINE_MAX_WAITERS]; /* told when a hibernate / resume / capture ends */
         int nwaiters;
         uint32_t ping_chan;
@@ -209,8 +210,10 @@ void machine_sample_forget(struct machine_sampling *op);
 
 /* Resumes a paused machine at once (cb runs before this returns), or a hibernated one
  * from its checkpoint; while a resume is under way, or a fork or snapshot pauses the
- * machine, cb joins it (told when it runs again). cb gets machine_not_running unless
- * paused, hibernated or resuming, machine_busy when too many requests wait,
+ * machine, cb joins it (told when it runs again); while it is being hibernated, cb waits
+ * for that to end and the resume follows (or it is told at once that it runs, when the
+ * hibernation failed and left it running). cb gets machine_not_running unless paused,
+ * hibernating, hibernated or resuming, machine_busy when too many requests wait,
  * machine_failed when the restore (or the runtime's continue) fails (it stays as it was). */
 void machine_resume(struct machine *m, machine_done_cb cb, void *ud);
 
@@ -238,8 +241,8 @@ void core_idle_start(struct core *core);
  * Loop thread. */
 int core_memory_low(struct core *core);
 
-/* Whether a request to m may wait for it to run (machine_resume): a paused, hibernated
- * or resuming machine with auto_resume on, or one a fork or snapshot paused. */
+/* Whether a request to m may wait for it to run (machine_resume): a paused, hibernating,
+ * hibernated or resuming machine with auto_resume on, or one a fork or snapshot paused. */
 int machine_wakeable(const struct machine *m);
 
 /* Completion of a fork or snapshot. On success code is NULL and `children` (borrowed,

@@ -58,6 +58,7 @@ int machine_wakeable(const struct machine *m)
 {
         if (m->state == M_FORKING || m->state == M_SNAPSHOTTING)
                 return 1; /* they run again by themselves: a request waits for that */
-        return (m->state == M_PAUSED || m->state == M_HIBERNATED || m->state == M_RESUMING) &&
+        return (m->state == M_PAUSED || m->state == M_HIBERNATED || m->state == M_RESUMING ||
+                m->state == M_HIBERNATING) &&
                m->conf.auto_resume;
 }

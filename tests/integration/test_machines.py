@@ -642,6 +642,37 @@ class Hibernate(DaemonTest):
         self.req("DELETE", "/v1/machines/" + mid)
 
 
+    def test_a_resume_asked_while_hibernating_follows_the_hibernation(self):
+        st, _, m = self.req("POST", "/v1/machines", {"memory_mb": 1024})
+        mid = m["id"]
+        try:
+            # 600 MiB in use: its checkpoint takes long enough to be asked in the middle
+            self.run_cmd(mid, "python3 -c 'import time; x = bytearray(b\"\\1\") * (600 << 20); "
+                              "time.sleep(3600)' >/dev/null 2>&1 & sleep 1")
+            answers = {}
+            t = threading.Thread(target=lambda: answers.update(
+                hib=self.req("POST", "/v1/machines/%s/hibernate" % mid)))
+            t.start()
+            state = None
+            for _ in range(2000):
+                state = self.req("GET", "/v1/machines/" + mid)[2]["state"]
+                if state != "running":
+                    break
+                time.sleep(0.005)
+            self.assertEqual(state, "hibernating", "asked in the middle of the hibernation")
+            st, _, r = self.req("POST", "/v1/machines/%s/resume" % mid)
+            t.join()
+            self.assertEqual((st, r["state"]), (200, "running"), r)
+            self.assertEqual((answers["hib"][0], answers["hib"][2]["state"]),
+                             (200, "hibernated"), answers["hib"])
+            self.assertIn("python3", self.run_cmd(mid, "ps -eo comm"), "its processes kept")
+            st, _, evs = self.req("GET", "/v1/machines/%s/events?limit=100" % mid)
+            self.assertEqual([e["data"]["state"] for e in evs["events"]][2:],
+                             ["hibernating", "hibernated", "resuming", "running"])
+        finally:
+            self.req("DELETE", "/v1/machines/" + mid)
+
+
 class DefaultTimeout(unittest.TestCase):
     def test_daemon_wide_default_deadline(self):
         d = Daemon(["--machine-timeout-s", "1"]).start()
