@@ -142,23 +142,24 @@ static int set_base(struct build *b, struct err *e)
         json_decref(b->layers);
         b->env = json_object();
         b->ports = json_array();
-        b->layers = json_array();
+        /* on the base: with the trusted certificates (trust.h) */
+        int on_base = !b->image[0] && strcmp(b->from, "base") == 0;
+        b->layers = on_base ? trust_base_layers(b->core) : json_array();
+        if (!b->layers)
+                return err_set(e, ENOMEM, "build");
         if (b->image[0]) { /* an uploaded image (its config comes with the import) */
                 char stamp[96];
                 snprintf(stamp, sizeof(stamp), "image:%s", b->image);
                 build_key_base(stamp, b->key);
                 return 0;
         }
-        if (strcmp(b->from, "base") == 0) { /* with the trusted certificates (trust.h) */
+        if (on_base) {
                 char marker[PATH_MAX + 64], stamp[96];
                 struct stat st;
                 snprintf(marker, sizeof(marker), "%s/base/ready", b->core->templates.dir);
                 snprintf(stamp, sizeof(stamp), "base:%lld%s%s",
                          stat(marker, &st) == 0 ? (long long)st.st_mtime : 0LL,
                          b->core->trust_id[0] ? ":" : "", b->core->trust_id);
-                json_decref(b->layers);
-                if (!(b->layers = trust_base_layers(b->core)))
-                        return err_set(e, ENOMEM, "build");
                 build_key_base(stamp, b->key);
                 return 0;
         }

@@ -40,12 +40,17 @@ void machine__finish_op(struct machine *m, enum ns_code code, const char *error)
         }
 }
 
-int machine__add_waiter(struct machine *m, machine_done_cb cb, void *ud)
+static int add_waiter(struct machine *m, machine_done_cb cb, void *ud, int resume)
 {
         if (m->op.nwaiters >= MACHINE_MAX_WAITERS)
                 return -1;
-        m->op.waiters[m->op.nwaiters++] = (struct machine_waiter){cb, ud, 0};
+        m->op.waiters[m->op.nwaiters++] = (struct machine_waiter){cb, ud, resume};
         return 0;
+}
+
+int machine__add_waiter(struct machine *m, machine_done_cb cb, void *ud)
+{
+        return add_waiter(m, cb, ud, 0);
 }
 
 uint32_t machine__agent_ping(struct machine *m, json_t *req, agent_frame_cb cb)
@@ -431,10 +436,8 @@ void machine_resume(struct machine *m, machine_done_cb cb, void *ud)
                 return;
         }
         if (m->state == M_HIBERNATING) { /* resumed as soon as it is hibernated */
-                if (machine__add_waiter(m, cb, ud) < 0)
+                if (add_waiter(m, cb, ud, 1) < 0)
                         cb(ud, m, NS_E_MACHINE_BUSY, "too many requests wait for this machine");
-                else
-                        m->op.waiters[m->op.nwaiters - 1].resume = 1;
                 return;
         }
         if (m->state != M_HIBERNATED) {

@@ -165,45 +165,45 @@ static int put(const char *path, const struct part *parts, size_t nparts)
         return fclose(f) == 0 && !bad ? 0 : -EIO;
 }
 
-/* The layer's tree in tmp: directories 0755 (an overlay shows the top layer's modes). */
+/* The layer's directories, parents first, and its two files. */
+static const char *const tree_dirs[] = {
+    "",     "/etc",       "/etc/ssl",         "/etc/ssl/certs",
+    "/usr", "/usr/local", "/usr/local/share", "/usr/local/share/ca-certificates"};
+#define TREE_NDIRS (sizeof(tree_dirs) / sizeof(tree_dirs[0]))
+static const char *const tree_files[] = {BUNDLE, TRUST_CERT_PATH};
+
+/* Removes what make_tree made in tmp (a loser of a race, or a failure). */
+static void unmake_tree(const char *tmp)
+{
+        char path[PATH_MAX + 192];
+        for (size_t i = 0; i < 2; i++) {
+                snprintf(path, sizeof(path), "%s%s", tmp, tree_files[i]);
+                unlink(path);
+        }
+        for (size_t i = TREE_NDIRS; i-- > 0;) {
+                snprintf(path, sizeof(path), "%s%s", tmp, tree_dirs[i]);
+                rmdir(path);
+        }
+}
+
+/* The layer's tree in tmp: directories 0755 (an overlay shows the top layer's modes);
+ * the bundle (the base's, then the certificates) and the certificates alone. */
 static int make_tree(const char *tmp, const struct buf *bundle, const char *pem, size_t npem)
 {
-        static const char *const dirs[] = {
-            "",     "/etc",       "/etc/ssl",         "/etc/ssl/certs",
-            "/usr", "/usr/local", "/usr/local/share", "/usr/local/share/ca-certificates"};
         char path[PATH_MAX + 192];
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-                snprintf(path, sizeof(path), "%s%s", tmp, dirs[i]);
+        for (size_t i = 0; i < TREE_NDIRS; i++) {
+                snprintf(path, sizeof(path), "%s%s", tmp, tree_dirs[i]);
                 if ((mkdir(path, 0755) < 0 && errno != EEXIST) || chmod(path, 0755) < 0)
                         return -errno;
         }
         int newline = bundle->len && bundle->data[bundle->len - 1] != '\n';
         struct part all[] = {{bundle->data, bundle->len}, {"\n", (size_t)newline}, {pem, npem}};
-        snprintf(path, sizeof(path), "%s" BUNDLE, tmp);
-        int r = put(path, all, 3);
-        snprintf(path, sizeof(path), "%s" TRUST_CERT_PATH, tmp);
-        return r ? r : put(path, all + 2, 1);
-}
-
-/* Removes what make_tree made (a loser of a race, or a failure). */
-static void unmake_tree(const char *tmp)
-{
-        static const char *const paths[] = {BUNDLE,
-                                            TRUST_CERT_PATH,
-                                            "/usr/local/share/ca-certificates",
-                                            "/usr/local/share",
-                                            "/usr/local",
-                                            "/usr",
-                                            "/etc/ssl/certs",
-                                            "/etc/ssl",
-                                            "/etc",
-                                            ""};
-        char path[PATH_MAX + 192];
-        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-                snprintf(path, sizeof(path), "%s%s", tmp, paths[i]);
-                if (unlink(path) < 0)
-                        rmdir(path);
+        int r = 0;
+        for (size_t i = 0; i < 2 && r == 0; i++) {
+                snprintf(path, sizeof(path), "%s%s", tmp, tree_files[i]);
+                r = i == 0 ? put(path, all, 3) : put(path, all + 2, 1);
         }
+        return r;
 }
 
 int trust_layer_ensure(struct core *core, struct err *e)
